@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+// Namespace tests share the host's network stack and the two cores, so they
+// run one file at a time; unit tests are cheap and run in parallel.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, maxWorkers: 1 },
+      },
+    ],
+  },
+});
