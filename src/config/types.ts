@@ -1,0 +1,159 @@
+// The parsed, validated and defaulted configuration. src/config/schema.ts produces exactly
+// these types (zod infers them); every other module imports them from here.
+
+/** An IPv4 address in dotted-quad form, e.g. "10.0.1.2". */
+export type Ipv4 = string;
+/** An IPv4 prefix with length, e.g. "10.0.1.2/24" (host bits may be set: it is an interface address). */
+export type Ipv4Cidr = string;
+/** "host:port" for a TCP listener, e.g. "127.0.0.1:9480". */
+export type ListenAddress = string;
+
+export interface InterfaceConfig {
+  /** Kernel device name on this box (<= 15 chars). */
+  device: string;
+  /** This box's own address on the interface (kernel address), with prefix length. */
+  address: Ipv4Cidr;
+}
+
+export interface HaLinkConfig {
+  local: Ipv4;
+  peer: Ipv4;
+  /** TCP port of the HA1 session (default 28769) or HA2 stream (default 28770). */
+  port: number;
+  /** UDP port of heartbeats on an HA1 link (default 28771). */
+  heartbeatPort: number;
+}
+
+export interface DeviceConfig {
+  /** 0 or 1: the two members of the pair. */
+  id: 0 | 1;
+  name: string;
+  /** 0-255, lower wins the election. */
+  priority: number;
+  /** Logical interface name (lan, wan, ...) -> this box's device and address. */
+  interfaces: Record<string, InterfaceConfig>;
+  ha: {
+    ha1: HaLinkConfig;
+    ha1Backup?: HaLinkConfig;
+    ha2?: HaLinkConfig;
+    /** File holding the pre-shared key (>= 16 bytes after trimming). */
+    keyFile: string;
+  };
+  api: { listen: ListenAddress; tokenFile: string };
+  metrics: { listen: ListenAddress };
+  stateDir: string;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
+}
+
+export type TimerProfile = 'recommended' | 'aggressive';
+
+/** Concrete timers after the profile is applied and overrides merged. */
+export interface Timers {
+  profile: TimerProfile;
+  heartbeatIntervalMs: number;
+  /** Heartbeats missed on every HA1 link before the peer is declared dead. */
+  heartbeatMissed: number;
+  helloIntervalMs: number;
+  /** Wait after the peer is declared dead (by heartbeat loss) before promotion. */
+  promotionHoldMs: number;
+  /** Stable peer contact needed before a better-priority device preempts. */
+  preemptHoldMs: number;
+  /** Transitions inside the preempt hold window beyond which preemption is suspended. */
+  flapMax: number;
+  /** How long a device in `initial` waits to hear a peer before electing itself. */
+  initialWaitMs: number;
+}
+
+export interface FloatingIpConfig {
+  /** Logical interface name. */
+  interface: string;
+  address: Ipv4Cidr;
+  /** Device id that normally owns it (active-active; in active-passive the active owns all). */
+  owner: 0 | 1;
+}
+
+export interface RouteConfig {
+  to: Ipv4Cidr;
+  via: Ipv4;
+  interface: string;
+}
+
+export type Service = string; // "tcp/80", "udp/1000-2000", "icmp", "any"
+
+export interface PolicyRule {
+  name: string;
+  from: string[];
+  to: string[];
+  source: Ipv4Cidr[];
+  destination: Ipv4Cidr[];
+  service: Service[];
+  action: 'allow' | 'deny' | 'reject';
+}
+
+export interface NatRule {
+  name: string;
+  from: string[];
+  to: string[];
+  source: Ipv4Cidr[];
+  destination: Ipv4Cidr[];
+  service: Service[];
+  translate: {
+    /** 'interface-floating': the egress interface's floating IP; or a fixed address. */
+    source?: 'interface-floating' | Ipv4;
+    destination?: { address: Ipv4; port?: number };
+  };
+}
+
+export interface MonitorLinkConfig {
+  failureCondition: 'any' | 'all';
+  interfaces: string[];
+}
+
+export interface PathGroupConfig {
+  name: string;
+  targets: Ipv4[];
+  intervalMs: number;
+  failures: number;
+}
+
+export interface SharedConfig {
+  ha: {
+    mode: 'active-passive' | 'active-active';
+    /** Group id 1-255: part of the virtual MAC, and both boxes must agree on it. */
+    groupId: number;
+    timers: Timers;
+    preempt: { enabled: boolean; holdMs: number };
+    garp: { count: number; intervalMs: number; /** 0 = off */ periodicS: number };
+    virtualMac: boolean;
+    linkMonitoring?: MonitorLinkConfig;
+    pathMonitoring?: { failureCondition: 'any' | 'all'; groups: PathGroupConfig[] };
+  };
+  /** Zone name -> logical interface names. */
+  zones: Record<string, string[]>;
+  floatingIps: FloatingIpConfig[];
+  routes: RouteConfig[];
+  policy: { default: 'allow' | 'deny'; rules: PolicyRule[] };
+  nat: NatRule[];
+  sessions: {
+    max: number;
+    tcpEstablishedS: number;
+    tcpTransitoryS: number;
+    udpS: number;
+    icmpS: number;
+  };
+}
+
+export interface TandemConfig {
+  device: DeviceConfig;
+  shared: SharedConfig;
+}
+
+/** One problem found in a config file. */
+export interface ConfigIssue {
+  /** Key path, e.g. "shared.ha.timers.heartbeatIntervalMs" or "device.interfaces.lan.address". */
+  path: string;
+  /** The offending value (undefined when a key is missing). */
+  value: unknown;
+  /** What was expected, in words: "an integer from 0 to 255". */
+  expected: string;
+}

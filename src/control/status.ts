@@ -1,0 +1,74 @@
+// What the control agent reports about the pair: the API serves it, the CLI prints it, the lab
+// reads it. Plain JSON-able data.
+import type { HaState } from './election/types.js';
+import type { Timers } from '../config/types.js';
+
+export interface TransitionRecord {
+  /** Wall-clock time, ISO 8601. */
+  at: string;
+  from: HaState;
+  to: HaState;
+  reason: string;
+}
+
+export interface Ha1LinkStatus {
+  /** "ha1" or "ha1-backup". */
+  name: string;
+  local: string;
+  peer: string;
+  /** A peer heartbeat arrived on this link within the dead interval. */
+  heartbeatUp: boolean;
+  /** The authenticated TCP session on this link is established. */
+  sessionUp: boolean;
+  /** ms since the last authenticated heartbeat on this link, null if never. */
+  lastHeardMsAgo: number | null;
+  /** Last measured heartbeat round trip (ms), null if none yet. */
+  rttMs: number | null;
+}
+
+export interface HaStatus {
+  local: {
+    id: number;
+    name: string;
+    state: HaState;
+    reason: string;
+    since: string;
+    priority: number;
+    preempt: boolean;
+    faults: string[];
+    uptimeS: number;
+  };
+  peer: {
+    id: number;
+    /** Peer heard on at least one HA1 link. */
+    up: boolean;
+    name: string | null;
+    state: HaState | null;
+    reason: string | null;
+    priority: number | null;
+    preempt: boolean | null;
+    lastHeardMsAgo: number | null;
+  };
+  mode: string;
+  groupId: number;
+  timers: Timers;
+  preemption: { enabled: boolean; holdMs: number; suspended: string | null };
+  links: Ha1LinkStatus[];
+  transitions: TransitionRecord[];
+}
+
+/** Operator commands; each resolves with a message or rejects with a CommandRefused. */
+export interface HaController {
+  status(): HaStatus;
+  suspend(): Promise<string>;
+  functional(): Promise<string>;
+  failover(): Promise<string>;
+}
+
+export class CommandRefused extends Error {
+  readonly code = 'command-refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandRefused';
+  }
+}

@@ -1,0 +1,99 @@
+// The control agent (main thread) and the dataplane (its own worker, the only thread that loads
+// `cap`) share one SharedArrayBuffer. Messages through a MessagePort are not enough: the `cap`
+// binding drains the whole capture buffer before yielding, so under load a posted message can wait
+// seconds. The dataplane reads these words on every frame and on a short idle tick instead.
+//
+// Layout (all little-endian, host order):
+//   Int32  [0]  role           0 = passive (forward nothing, answer nothing for floating IPs), 1 = active
+//   Int32  [1]  garpSeq        bumped by control to request a gratuitous-ARP burst for every floating IP
+//   Int32  [2]  roleEpoch      bumped on every change of role (lets the dataplane log and reset per-role state)
+//   Int32  [3]  reserved
+//   Float64[2]  leaseUntilMs   monotonic ms (see monotonicMs) until which `active` may be acted on
+//   Float64[3]  reserved
+//   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
+//
+// The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
+// long GC) the lease has expired by the time it wakes, so the dataplane forwards nothing and answers
+// no ARP until the control agent, having heard the peer again, renews it.
+
+export const ROLE_PASSIVE = 0;
+export const ROLE_ACTIVE = 1;
+
+const I32_ROLE = 0;
+const I32_GARP_SEQ = 1;
+const I32_ROLE_EPOCH = 2;
+const F64_LEASE = 2;
+const F64_COUNTERS = 8;
+
+/** Milliseconds on the process-wide monotonic clock (CLOCK_MONOTONIC, the same in every thread). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * A cheaper monotonicMs for the per-frame path: performance.now() does not allocate a BigInt.
+ * Each thread calibrates its own offset once, since each thread has its own timeOrigin.
+ */
+export function makeFastMonotonicMs(): () => number {
+  const offset = monotonicMs() - performance.now();
+  return () => performance.now() + offset;
+}
+
+export class SharedState {
+  readonly buffer: SharedArrayBuffer;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  readonly counterCount: number;
+
+  constructor(counterCount: number, buffer?: SharedArrayBuffer) {
+    this.counterCount = counterCount;
+    this.buffer = buffer ?? new SharedArrayBuffer((F64_COUNTERS + counterCount) * 8);
+    if (this.buffer.byteLength < (F64_COUNTERS + counterCount) * 8) {
+      throw new Error(`shared state buffer too small for ${counterCount} counters`);
+    }
+    this.i32 = new Int32Array(this.buffer, 0, 8);
+    this.f64 = new Float64Array(this.buffer);
+  }
+
+  get role(): number {
+    return Atomics.load(this.i32, I32_ROLE);
+  }
+
+  get roleEpoch(): number {
+    return Atomics.load(this.i32, I32_ROLE_EPOCH);
+  }
+
+  get garpSeq(): number {
+    return Atomics.load(this.i32, I32_GARP_SEQ);
+  }
+
+  get leaseUntilMs(): number {
+    return this.f64[F64_LEASE];
+  }
+
+  /** Control side: set the role. Demotion takes effect before the next frame is looked at. */
+  setRole(role: number): void {
+    if (role === ROLE_PASSIVE) this.f64[F64_LEASE] = 0;
+    if (Atomics.exchange(this.i32, I32_ROLE, role) !== role) Atomics.add(this.i32, I32_ROLE_EPOCH, 1);
+  }
+
+  /** Control side: allow acting as active until `untilMs` (monotonicMs clock). */
+  renewLease(untilMs: number): void {
+    this.f64[F64_LEASE] = untilMs;
+  }
+
+  /** Control side: ask the dataplane for a gratuitous-ARP burst. */
+  requestGarp(): void {
+    Atomics.add(this.i32, I32_GARP_SEQ, 1);
+  }
+
+  /** Dataplane side: true when frames may be forwarded and floating IPs answered right now. */
+  mayActAsActive(nowMs: number): boolean {
+    return this.i32[I32_ROLE] === ROLE_ACTIVE && nowMs < this.f64[F64_LEASE];
+  }
+
+  /** Dataplane side: the counters array (index = position in the dataplane's counter list). */
+  counters(): Float64Array {
+    return new Float64Array(this.buffer, F64_COUNTERS * 8, this.counterCount);
+  }
+}
