@@ -1,0 +1,241 @@
+// The lab's network: five namespaces, two bridges, veth cables. DESIGN.md "The lab".
+//
+//   N-client eth0 ---- c-lan [N-sw bridge lan] a-lan ---- lan0 N-fwa  wan0 ---- a-wan [N-sw bridge wan] s-wan ---- eth0 N-server
+//                            [             ] b-lan ---- lan0 N-fwb  wan0 ---- b-wan [              ]
+//   N-fwa ha1 ---- ha1 N-fwb,  N-fwa ha1b ---- ha1b N-fwb,  N-fwa ha2 ---- ha2 N-fwb
+//
+// Every veth is created directly into its namespaces, so names only need to be unique inside one
+// namespace. Pulling a traffic cable is setting the box's bridge port in N-sw down (the box still
+// sees carrier loss, as with a real switch port shut); pulling an HA cable is setting the box's
+// end of the direct pair down.
+import { existsSync, readdirSync } from 'node:fs';
+import { nsExec, sh, trySh } from './exec.js';
+
+export type LabBox = 'fwa' | 'fwb';
+export type LabHost = 'client' | 'server';
+export type LabRole = LabBox | LabHost | 'sw';
+export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2';
+
+export const LAB_BOXES: readonly LabBox[] = ['fwa', 'fwb'];
+export const LAB_HOSTS: readonly LabHost[] = ['client', 'server'];
+/** Namespace suffixes, in creation order. */
+export const LAB_ROLES: readonly LabRole[] = ['client', 'server', 'fwa', 'fwb', 'sw'];
+export const LAB_LINKS: readonly LabLink[] = ['lan', 'wan', 'ha1', 'ha1b', 'ha2'];
+export const DEFAULT_LAB_NAME = 'tlab';
+
+/** Addresses and device names of the lab, one place for the builder, the configs' reader and tests. */
+export const LAB_ADDR = {
+  lanPrefix: '10.0.1.0/24',
+  wanPrefix: '10.0.2.0/24',
+  floatingLan: '10.0.1.1',
+  floatingWan: '10.0.2.1',
+  client: '10.0.1.10',
+  server: '10.0.2.10',
+  prefixLength: 24,
+  boxes: {
+    fwa: { lan: '10.0.1.2', wan: '10.0.2.2', ha1: '172.31.0.1', ha1b: '172.31.1.1', ha2: '172.31.2.1' },
+    fwb: { lan: '10.0.1.3', wan: '10.0.2.3', ha1: '172.31.0.2', ha1b: '172.31.1.2', ha2: '172.31.2.2' },
+  },
+} as const;
+
+/** Device names inside a box's namespace, by link. */
+export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2' };
+/** The bridge port in N-sw that a box's traffic link plugs into. */
+export const SW_PORT: Readonly<Record<LabBox, Record<'lan' | 'wan', string>>> = {
+  fwa: { lan: 'a-lan', wan: 'a-wan' },
+  fwb: { lan: 'b-lan', wan: 'b-wan' },
+};
+export const HOST_PORT: Readonly<Record<LabHost, { bridge: 'lan' | 'wan'; port: string }>> = {
+  client: { bridge: 'lan', port: 'c-lan' },
+  server: { bridge: 'wan', port: 's-wan' },
+};
+/** Device name of the host's only interface. */
+export const HOST_DEVICE = 'eth0';
+
+// A lab name becomes a namespace prefix and appears in file paths: letters, digits and dashes,
+// starting with a letter. 20 characters keep `N-server` short enough to read in `ip netns list`.
+const NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,19}$/;
+
+export function validateLabName(name: string): void {
+  if (typeof name !== 'string' || !NAME_RE.test(name) || name.endsWith('-')) {
+    throw new Error(
+      `bad lab name ${JSON.stringify(name)}: expected 1-20 letters, digits or dashes, starting with a letter and not ending with a dash`,
+    );
+  }
+}
+
+export function nsName(name: string, role: LabRole): string {
+  return `${name}-${role}`;
+}
+
+export function labNamespaces(name: string): string[] {
+  return LAB_ROLES.map((role) => nsName(name, role));
+}
+
+/** Names from `ip netns list` (also stale entries left in /run/netns by a crash). */
+export async function listNamespaces(): Promise<string[]> {
+  const names = new Set<string>();
+  const out = await trySh('ip', ['netns', 'list']);
+  if (out) {
+    for (const line of out.stdout.split('\n')) {
+      const n = line.trim().split(/\s+/)[0];
+      if (n) names.add(n);
+    }
+  }
+  if (existsSync('/run/netns')) for (const n of readdirSync('/run/netns')) names.add(n);
+  return [...names].sort();
+}
+
+/** Which of this lab's namespaces exist now. */
+export async function existingLabNamespaces(name: string): Promise<string[]> {
+  validateLabName(name);
+  const all = new Set(await listNamespaces());
+  return labNamespaces(name).filter((ns) => all.has(ns));
+}
+
+async function ip(ns: string, ...args: string[]): Promise<void> {
+  await sh('ip', ['-n', ns, ...args]);
+}
+
+async function sysctl(ns: string, key: string, value: string): Promise<void> {
+  await nsExec(ns, 'sysctl', ['-q', '-w', `${key}=${value}`]);
+}
+
+/** Checksum and segmentation offloads off: captured frames then carry real checksums and <= MTU sizes. */
+async function offloadsOff(ns: string, dev: string): Promise<void> {
+  await nsExec(ns, 'ethtool', ['-K', dev, 'rx', 'off', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+}
+
+async function disableIpv6(ns: string, dev: string): Promise<void> {
+  await sysctl(ns, `net.ipv6.conf.${dev}.disable_ipv6`, '1');
+}
+
+/** One veth cable: `a` in nsA, `b` in nsB, created directly there, offloads off, IPv6 off, up. */
+async function cable(nsA: string, a: string, nsB: string, b: string): Promise<void> {
+  await sh('ip', ['link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB]);
+  for (const [ns, dev] of [[nsA, a], [nsB, b]] as const) {
+    await disableIpv6(ns, dev);
+    await offloadsOff(ns, dev);
+  }
+}
+
+/**
+ * Builds the lab's namespaces and cables. Refuses if any of them exists already (a previous run:
+ * `tandem lab down` first). On any failure, removes what it made and rethrows.
+ */
+export async function buildTopology(name: string): Promise<void> {
+  validateLabName(name);
+  const existing = await existingLabNamespaces(name);
+  if (existing.length > 0) {
+    throw new Error(`lab ${name} already exists (namespaces ${existing.join(', ')}): run \`tandem lab down --name ${name}\` first`);
+  }
+  try {
+    await build(name);
+  } catch (err) {
+    await destroyTopology(name).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function build(name: string): Promise<void> {
+  const ns = (role: LabRole): string => nsName(name, role);
+  for (const role of LAB_ROLES) {
+    await sh('ip', ['netns', 'add', ns(role)]);
+    await ip(ns(role), 'link', 'set', 'lo', 'up');
+    // before any device exists, so every new device is born without IPv6
+    await sysctl(ns(role), 'net.ipv6.conf.all.disable_ipv6', '1');
+    await sysctl(ns(role), 'net.ipv6.conf.default.disable_ipv6', '1');
+  }
+  for (const box of LAB_BOXES) {
+    // the daemon's dataplane forwards; the kernel must not (DESIGN "The dataplane pipeline")
+    await sysctl(ns(box), 'net.ipv4.ip_forward', '0');
+  }
+
+  // the switch: two bridges without STP or forward delay, so a port that comes up forwards at once
+  const sw = ns('sw');
+  for (const bridge of ['lan', 'wan']) {
+    await ip(sw, 'link', 'add', bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0');
+    await disableIpv6(sw, bridge);
+    await ip(sw, 'link', 'set', bridge, 'up');
+  }
+
+  // hosts
+  for (const host of LAB_HOSTS) {
+    const { bridge, port } = HOST_PORT[host];
+    await cable(ns(host), HOST_DEVICE, sw, port);
+    await ip(sw, 'link', 'set', port, 'master', bridge);
+    await ip(sw, 'link', 'set', port, 'up');
+    await ip(ns(host), 'addr', 'add', `${LAB_ADDR[host]}/${LAB_ADDR.prefixLength}`, 'dev', HOST_DEVICE);
+    await ip(ns(host), 'link', 'set', HOST_DEVICE, 'up');
+    // the gateway is the floating address on the host's side: only the active box answers for it
+    await ip(ns(host), 'route', 'add', 'default', 'via', host === 'client' ? LAB_ADDR.floatingLan : LAB_ADDR.floatingWan);
+  }
+
+  // boxes: traffic links into the bridges
+  for (const box of LAB_BOXES) {
+    for (const link of ['lan', 'wan'] as const) {
+      const port = SW_PORT[box][link];
+      const dev = BOX_DEVICE[link];
+      await cable(ns(box), dev, sw, port);
+      await ip(sw, 'link', 'set', port, 'master', link);
+      await ip(sw, 'link', 'set', port, 'up');
+      await ip(ns(box), 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
+      await ip(ns(box), 'link', 'set', dev, 'up');
+    }
+  }
+
+  // HA links: direct pairs between the boxes
+  for (const link of ['ha1', 'ha1b', 'ha2'] as const) {
+    const dev = BOX_DEVICE[link];
+    await cable(ns('fwa'), dev, ns('fwb'), dev);
+    for (const box of LAB_BOXES) {
+      await ip(ns(box), 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
+      await ip(ns(box), 'link', 'set', dev, 'up');
+    }
+  }
+}
+
+/**
+ * Removes exactly this lab's namespaces (their veths go with them). Idempotent, and works on a
+ * half-built or crashed lab. Processes still inside a namespace keep it alive after its name is
+ * gone: stop the daemons first (labDown does).
+ */
+export async function destroyTopology(name: string): Promise<void> {
+  validateLabName(name);
+  const errors: string[] = [];
+  for (const ns of await existingLabNamespaces(name)) {
+    const res = await trySh('ip', ['netns', 'del', ns]);
+    if (!res && existsSync(`/run/netns/${ns}`)) errors.push(ns);
+  }
+  if (errors.length > 0) throw new Error(`could not remove namespaces ${errors.join(', ')} of lab ${name}`);
+}
+
+/** Where a cable of `node` is pulled: the namespace and device whose admin state is set. */
+export function linkEnd(name: string, node: LabBox | LabHost, link: LabLink): { ns: string; dev: string } {
+  if (node === 'client' || node === 'server') {
+    const expected = HOST_PORT[node].bridge;
+    if (link !== expected) throw new Error(`the ${node} has only the ${expected} link, not ${link}`);
+    return { ns: nsName(name, 'sw'), dev: HOST_PORT[node].port };
+  }
+  if (link === 'lan' || link === 'wan') return { ns: nsName(name, 'sw'), dev: SW_PORT[node][link] };
+  return { ns: nsName(name, node), dev: BOX_DEVICE[link] };
+}
+
+/**
+ * Plugs (up) or pulls (down) a cable. Traffic links: the bridge port in N-sw; HA links: the box's
+ * own end of the pair. `all` is every link of the node.
+ */
+export async function setLink(name: string, node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
+  validateLabName(name);
+  const links: LabLink[] =
+    link !== 'all' ? [link] : node === 'client' || node === 'server' ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
+  for (const l of links) {
+    const { ns, dev } = linkEnd(name, node, l);
+    await ip(ns, 'link', 'set', dev, up ? 'up' : 'down');
+  }
+}
+
+/** Cuts (or restores) every link of a box: traffic and HA. */
+export async function isolateBox(name: string, box: LabBox, cut: boolean): Promise<void> {
+  await setLink(name, box, 'all', !cut);
+}
