@@ -1,0 +1,95 @@
+// From a YAML file to a validated TandemConfig. parseConfig is pure (text in, config or
+// ConfigError out); loadConfig adds the file read and the directory relative paths resolve against.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError } from './errors.js';
+import { validateConfig } from './schema.js';
+import type { ConfigIssue, TandemConfig } from './types.js';
+
+/** A config is a page or two of YAML; anything this big is the wrong file. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** YAML aliases can expand a small file into a huge tree ("billion laughs"); this bounds it. */
+const MAX_ALIAS_COUNT = 100;
+
+export interface ParseOptions {
+  /** Label for messages: usually the file path. Default "<config>". */
+  source?: string;
+  /** Directory that relative paths (keyFile, tokenFile, stateDir, unix: listeners) resolve against; without it they stay as written. */
+  baseDir?: string;
+}
+
+/** Parses and validates config text; throws ConfigError with every issue found. */
+export function parseConfig(text: string, opts: ParseOptions = {}): TandemConfig {
+  const source = opts.source ?? '<config>';
+  const raw = parseYaml(text, source);
+  const result = validateConfig(raw);
+  if (!result.ok) throw new ConfigError(result.issues, source);
+  return opts.baseDir === undefined ? result.config : resolvePaths(result.config, opts.baseDir);
+}
+
+/** Reads, parses and validates a config file; relative paths in it resolve against its directory. */
+export function loadConfig(path: string): TandemConfig {
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES)
+      throw new ConfigError([{ path: '(file)', value: size, expected: `a file of at most ${MAX_CONFIG_BYTES} bytes` }], path);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new ConfigError([{ path: '(file)', value: path, expected: `a readable file (${code})` }], path, { cause: err });
+  }
+  return parseConfig(text, { source: path, baseDir: dirname(resolve(path)) });
+}
+
+function parseYaml(text: string, source: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => yamlIssue(e, text)), source);
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // alias expansion over the limit, or an alias that contains itself
+    const issue: ConfigIssue = {
+      path: '(document)',
+      value: undefined,
+      expected: `a document whose aliases expand to a bounded tree (${firstLine(String((err as Error).message))})`,
+    };
+    throw new ConfigError([issue], source, { cause: err });
+  }
+}
+
+function yamlIssue(err: { code: string; message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }, text: string): ConfigIssue {
+  const pos = err.linePos?.[0];
+  // the library's message repeats the position and draws a caret picture: keep the sentence
+  const sentence = firstLine(err.message).replace(/ at line \d+, column \d+:?$/, '');
+  if (!pos) return { path: '(yaml)', value: undefined, expected: `valid YAML: ${sentence}` };
+  const lineText = text.split(/\r?\n/)[pos.line - 1]?.trim();
+  return {
+    path: `line ${pos.line}, column ${pos.col}`,
+    value: lineText ? lineText : undefined,
+    expected: `valid YAML: ${sentence}`,
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
+function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
+  const file = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const listen = (l: string) => (l.startsWith('unix:') ? `unix:${file(l.slice('unix:'.length))}` : l);
+  const d = config.device;
+  return {
+    ...config,
+    device: {
+      ...d,
+      ha: { ...d.ha, keyFile: file(d.ha.keyFile) },
+      api: { listen: listen(d.api.listen), tokenFile: file(d.api.tokenFile) },
+      metrics: { listen: listen(d.metrics.listen) },
+      stateDir: file(d.stateDir),
+    },
+  };
+}

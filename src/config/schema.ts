@@ -1,0 +1,538 @@
+// What a valid config is: the zod schema (shapes, bounds, defaults) and the semantic checks that
+// need the whole file (names that must exist, addresses that must fit a subnet). Every rule states
+// what it expects in words, because that text is what an operator reads in the error.
+import { z } from 'zod';
+import { formatIpv4, inPrefix, isCidr, isIpv4, parseCidr, parseIpv4 } from '../net/ipv4.js';
+import { formatPath } from './errors.js';
+import { TIMER_BOUNDS, TIMER_FIELDS, resolveTimers, type TimerField } from './timers.js';
+import type { ConfigIssue, SharedConfig, TandemConfig } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Defaults that other modules may want to cite.
+
+/** HA1 session (TCP) and HA1 heartbeats (UDP); the HA1 backup link uses the same ports. */
+export const DEFAULT_HA1_PORT = 28769;
+export const DEFAULT_HEARTBEAT_PORT = 28771;
+/** HA2 session sync stream (TCP). */
+export const DEFAULT_HA2_PORT = 28770;
+
+/** Linux IFNAMSIZ is 16 including the terminating NUL (include/uapi/linux/if.h). */
+export const MAX_KERNEL_IFNAME_CHARS = 15;
+
+// Bounds on list sizes: a config file is outside input and must not size our memory.
+const MAX_RULES = 10000;
+const MAX_ADDRESSES_PER_RULE = 1000;
+const MAX_ITEMS = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers for services and listen addresses, exported for the modules that use them.
+
+export type ParsedService =
+  | { protocol: 'any' | 'icmp' }
+  | { protocol: 'tcp' | 'udp'; portLow: number; portHigh: number };
+
+/** "tcp/80", "udp/1000-2000", "icmp", "any" -> parts; null for anything else. */
+export function parseService(text: string): ParsedService | null {
+  if (text === 'any' || text === 'icmp') return { protocol: text };
+  const m = /^(tcp|udp)\/([1-9]\d{0,4})(?:-([1-9]\d{0,4}))?$/.exec(text);
+  if (!m) return null;
+  const portLow = Number(m[2]);
+  const portHigh = m[3] === undefined ? portLow : Number(m[3]);
+  if (portLow > 65535 || portHigh > 65535 || portLow > portHigh) return null;
+  return { protocol: m[1] as 'tcp' | 'udp', portLow, portHigh };
+}
+
+export type ParsedListen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** "127.0.0.1:9480", "localhost:9480" or "unix:/run/tandem.sock" -> parts; null for anything else. */
+export function parseListenAddress(text: string): ParsedListen | null {
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    // a NUL cannot be in a path; an empty path would bind nothing
+    return path.length > 0 && !path.includes('\0') ? { kind: 'unix', path } : null;
+  }
+  const m = /^([^:]+):([1-9]\d{0,4})$/.exec(text);
+  if (!m) return null;
+  const host = m[1];
+  const port = Number(m[2]);
+  if (port > 65535) return null;
+  if (host !== 'localhost' && !isIpv4(host)) return null;
+  return { kind: 'tcp', host, port };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaf schemas. The text given as `error` is the "expected" of every issue the leaf raises
+// (zod falls back to the schema's own error for its checks and refinements).
+
+const intIn = (min: number, max: number) =>
+  z.number({ error: `an integer from ${min} to ${max}` }).int().min(min).max(max);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
+
+const bool = () => z.boolean({ error: 'true or false' });
+
+const port = () => intIn(1, 65535);
+
+const deviceId = () => z.literal([0, 1], { error: '0 or 1 (the two members of the pair)' });
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+const NAME_WORDS = '1-63 letters, digits, "_", "-" or "." starting with a letter';
+const name = (what: string) => z.string({ error: `${what} (${NAME_WORDS})` }).regex(NAME_RE);
+
+const ipv4 = () => z.string({ error: 'an IPv4 address like 10.0.1.1' }).refine(isIpv4);
+
+const cidr = () =>
+  z.string({ error: 'an IPv4 address with prefix length, like 10.0.1.2/24' }).refine(isCidr);
+
+const network = () =>
+  z
+    .string({ error: 'an IPv4 network with host bits clear, like 10.0.0.0/8 or 0.0.0.0/0' })
+    .refine((v) => isCidr(v) && parseCidr(v).address === parseCidr(v).prefix.network);
+
+/** Policy and NAT match addresses: a prefix, or a bare address meaning that one host (/32). */
+const matchAddress = () =>
+  z
+    .string({ error: 'an IPv4 prefix or address, like 10.0.1.0/24 or 10.0.1.5' })
+    .refine((v) => isCidr(v) || isIpv4(v))
+    .transform((v) => (isIpv4(v) ? `${v}/32` : v));
+
+const service = () =>
+  z
+    .string({
+      error: 'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
+    })
+    .refine((v) => parseService(v) !== null);
+
+const listen = () =>
+  z
+    .string({ error: '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"' })
+    .refine((v) => parseListenAddress(v) !== null);
+
+const filePath = (what: string) => z.string({ error: `${what} (a non-empty path)` }).min(1);
+
+const kernelIfname = () =>
+  z
+    .string({
+      error: `a kernel interface name (1-${MAX_KERNEL_IFNAME_CHARS} characters, no spaces, "/" or ":")`,
+    })
+    .regex(/^[^\s/:]{1,15}$/)
+    .refine((v) => v !== '.' && v !== '..');
+
+const list = <T extends z.ZodType>(item: T, what: string, opts: { min?: number; max?: number } = {}) => {
+  const min = opts.min ?? 0;
+  const max = opts.max ?? MAX_ITEMS;
+  const words = min > 0 ? `a list of ${min} to ${max} ${what}` : `a list of up to ${max} ${what}`;
+  return z.array(item, { error: words }).min(min).max(max);
+};
+
+/** A name or a list of names (`from: trust` or `from: [trust, dmz]`); the output is always a list. */
+const nameOrList = (what: string, plural: string) =>
+  z.preprocess((v) => (typeof v === 'string' ? [v] : v), list(name(what), plural, { min: 1, max: 64 }));
+
+// ---------------------------------------------------------------------------------------------
+// Strict objects. An unknown key is an error; the message carries the known keys so the issue
+// mapper below can list them and suggest the nearest.
+
+const KNOWN_KEYS_PREFIX = 'known keys: ';
+
+function obj<S extends z.ZodRawShape>(shape: S, what = 'a mapping (key: value pairs)') {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS_PREFIX}${known.join(', ')}` : what),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// device: never leaves the box.
+
+const haLink = (defaultPort: number) =>
+  obj(
+    {
+      local: ipv4(),
+      peer: ipv4(),
+      port: port().default(defaultPort),
+      heartbeatPort: port().default(DEFAULT_HEARTBEAT_PORT),
+    },
+    'an HA link: { local: <address>, peer: <address> }',
+  );
+
+const interfaceSchema = obj(
+  { device: kernelIfname(), address: cidr() },
+  'an interface: { device: <kernel name>, address: <address>/<length> }',
+);
+
+export const deviceSchema = obj(
+  {
+    id: deviceId(),
+    name: name('a device name'),
+    priority: intIn(0, 255),
+    interfaces: z.record(name('a logical interface name like lan or wan'), interfaceSchema, {
+      error: 'a mapping of logical interface names (lan, wan, ...) to { device, address }',
+    }),
+    ha: obj({
+      ha1: haLink(DEFAULT_HA1_PORT),
+      ha1Backup: haLink(DEFAULT_HA1_PORT).optional(),
+      ha2: haLink(DEFAULT_HA2_PORT).optional(),
+      keyFile: filePath('the pre-shared key file'),
+    }),
+    api: obj({ listen: listen(), tokenFile: filePath('the API token file') }),
+    metrics: obj({ listen: listen() }),
+    stateDir: filePath('the state directory'),
+    log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  },
+  'the device half: a mapping with id, name, priority, interfaces, ha, api, metrics, stateDir',
+);
+
+// ---------------------------------------------------------------------------------------------
+// shared: committed on the active, pushed to the peer.
+
+const timerFields = Object.fromEntries(
+  TIMER_FIELDS.map((f) => [f, intIn(TIMER_BOUNDS[f].min, TIMER_BOUNDS[f].max).optional()]),
+) as Record<TimerField, z.ZodOptional<ReturnType<typeof intIn>>>;
+
+const timersSchema = obj(
+  { profile: oneOf(['recommended', 'aggressive']).optional(), ...timerFields },
+  'timers: { profile: recommended|aggressive, and any timer to override }',
+).prefault({});
+
+const linkMonitoringSchema = obj({
+  failureCondition: oneOf(['any', 'all']).default('any'),
+  interfaces: list(name('a logical interface name'), 'logical interface names', { min: 1, max: 64 }),
+});
+
+const pathGroupSchema = obj({
+  name: name('a path group name'),
+  targets: list(ipv4(), 'IPv4 addresses', { min: 1, max: 16 }),
+  // the DESIGN example's values: a dead target is noticed after 600 ms
+  intervalMs: intIn(10, 60000).default(200),
+  failures: intIn(1, 100).default(3),
+});
+
+const pathMonitoringSchema = obj({
+  failureCondition: oneOf(['any', 'all']).default('any'),
+  groups: list(pathGroupSchema, 'path groups', { min: 1, max: 64 }),
+});
+
+const haSchema = obj({
+  mode: oneOf(['active-passive', 'active-active']).default('active-passive'),
+  groupId: intIn(1, 255).default(1),
+  timers: timersSchema,
+  preempt: obj({
+    enabled: bool().default(false),
+    holdMs: intIn(TIMER_BOUNDS.preemptHoldMs.min, TIMER_BOUNDS.preemptHoldMs.max).optional(),
+  }).prefault({}),
+  garp: obj({
+    count: intIn(1, 100).default(3),
+    intervalMs: intIn(0, 10000).default(20),
+    periodicS: intIn(0, 86400).default(0),
+  }).prefault({}),
+  virtualMac: bool().default(true),
+  linkMonitoring: linkMonitoringSchema.optional(),
+  pathMonitoring: pathMonitoringSchema.optional(),
+})
+  .prefault({})
+  .transform((ha) => {
+    const timers = resolveTimers(ha.timers);
+    // preempt.holdMs is where operators look for it; when given it wins, and both places
+    // then carry the same value so no reader can pick the stale one
+    const holdMs = ha.preempt.holdMs ?? timers.preemptHoldMs;
+    timers.preemptHoldMs = holdMs;
+    return { ...ha, timers, preempt: { enabled: ha.preempt.enabled, holdMs } };
+  });
+
+const ruleMatch = {
+  from: nameOrList('a zone name', 'zone names'),
+  to: nameOrList('a zone name', 'zone names'),
+  source: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0']),
+  destination: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default([
+    '0.0.0.0/0',
+  ]),
+  service: list(service(), 'services', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['any']),
+};
+
+const policyRuleSchema = obj({
+  name: name('a rule name'),
+  ...ruleMatch,
+  action: oneOf(['allow', 'deny', 'reject']),
+});
+
+const natRuleSchema = obj({
+  name: name('a NAT rule name'),
+  ...ruleMatch,
+  translate: obj(
+    {
+      source: z
+        .string({ error: '"interface-floating" or an IPv4 address' })
+        .refine((v) => v === 'interface-floating' || isIpv4(v))
+        .optional(),
+      destination: obj({ address: ipv4(), port: port().optional() }).optional(),
+    },
+    'a translation: { source: interface-floating|<address>, destination: { address, port } }',
+  ).refine((t) => t.source !== undefined || t.destination !== undefined, {
+    error: 'a translation with a source, a destination or both',
+  }),
+});
+
+export const sharedSchema = obj(
+  {
+    ha: haSchema,
+    zones: z
+      .record(name('a zone name'), nameOrList('a logical interface name', 'logical interface names'), {
+        error: 'a mapping of zone names to lists of logical interface names',
+      })
+      .default({}),
+    floatingIps: list(
+      obj({ interface: name('a logical interface name'), address: cidr(), owner: deviceId().default(0) }),
+      'floating IPs',
+    ).default([]),
+    routes: list(obj({ to: network(), via: ipv4(), interface: name('a logical interface name') }), 'routes', {
+      max: MAX_RULES,
+    }).default([]),
+    policy: obj({
+      default: oneOf(['allow', 'deny']).default('deny'),
+      rules: list(policyRuleSchema, 'rules', { max: MAX_RULES }).default([]),
+    }).prefault({}),
+    nat: list(natRuleSchema, 'NAT rules', { max: MAX_RULES }).default([]),
+    sessions: obj({
+      // the session table is preallocated typed arrays: this bounds its memory
+      max: intIn(1, 50_000_000).default(1_000_000),
+      tcpEstablishedS: intIn(1, 604800).default(3600),
+      tcpTransitoryS: intIn(1, 3600).default(20),
+      udpS: intIn(1, 86400).default(30),
+      icmpS: intIn(1, 3600).default(10),
+    }).prefault({}),
+  },
+  'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',
+);
+
+export const configSchema = obj(
+  { device: deviceSchema, shared: sharedSchema },
+  'a mapping with a device: half and a shared: half',
+);
+
+// The schema must produce exactly the contract in types.ts: a drift fails the type check here.
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaMatchesTypes: Equals<z.output<typeof configSchema>, TandemConfig> = true;
+void schemaMatchesTypes;
+
+// ---------------------------------------------------------------------------------------------
+// zod issues -> ConfigIssue: the key path, the value found there, the expected text.
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key as string];
+  }
+  return cur;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = above;
+    }
+  }
+  return prev[b.length];
+}
+
+function unknownKeyExpected(key: string, known: string[]): string {
+  const near = known
+    .map((k) => ({ k, d: k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k, key) }))
+    .filter((x) => x.d <= 2)
+    .sort((x, y) => x.d - y.d)[0];
+  const hint = near ? `; did you mean ${JSON.stringify(near.k)}?` : '';
+  return `no key ${JSON.stringify(key)} here (known keys: ${known.join(', ')}${hint})`;
+}
+
+export function issuesFromZod(error: z.ZodError, raw: unknown): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const iss of error.issues) {
+    if (iss.code === 'unrecognized_keys') {
+      const known = iss.message.startsWith(KNOWN_KEYS_PREFIX)
+        ? iss.message.slice(KNOWN_KEYS_PREFIX.length).split(', ')
+        : [];
+      for (const key of iss.keys) {
+        const path = [...iss.path, key];
+        out.push({ path: formatPath(path), value: valueAt(raw, path), expected: unknownKeyExpected(key, known) });
+      }
+    } else if (iss.code === 'invalid_key') {
+      // the key itself is wrong: show the key, and the words of the key schema
+      const key = iss.path[iss.path.length - 1];
+      out.push({ path: formatPath(iss.path), value: key, expected: `a key that is ${iss.issues[0]?.message ?? 'valid'}` });
+    } else {
+      out.push({ path: formatPath(iss.path), value: valueAt(raw, iss.path), expected: iss.message });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantic checks: rules that span keys. All of them run, so every problem is reported at once.
+
+function quoteList(names: readonly string[]): string {
+  return names.length === 0 ? 'none are defined' : names.join(', ');
+}
+
+export function checkConfig(config: TandemConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, value: unknown, expected: string) => issues.push({ path, value, expected });
+  const { device, shared } = config;
+  const ifNames = Object.keys(device.interfaces);
+  const zoneNames = Object.keys(shared.zones);
+
+  const needInterface = (path: string, ifName: string) => {
+    if (!(ifName in device.interfaces)) {
+      add(path, ifName, `a logical interface defined in device.interfaces (${quoteList(ifNames)})`);
+      return false;
+    }
+    return true;
+  };
+  const needZone = (path: string, zone: string) => {
+    if (!(zone in shared.zones)) add(path, zone, `a zone defined in shared.zones (${quoteList(zoneNames)})`);
+  };
+
+  // device: one logical name per kernel device, or two interfaces would fight over one NIC
+  const byKernelName = new Map<string, string>();
+  for (const [ifName, iface] of Object.entries(device.interfaces)) {
+    const other = byKernelName.get(iface.device);
+    if (other !== undefined)
+      add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used by interface ${other}`);
+    else byKernelName.set(iface.device, ifName);
+  }
+
+  // HA links: each link's two ends are different boxes
+  const links = [
+    ['ha1', device.ha.ha1],
+    ['ha1Backup', device.ha.ha1Backup],
+    ['ha2', device.ha.ha2],
+  ] as const;
+  for (const [linkName, link] of links) {
+    if (link && link.local === link.peer)
+      add(`device.ha.${linkName}.peer`, link.peer, `the peer's address, different from local (${link.local})`);
+  }
+  // the backup link exists to survive the primary's failure: sharing its address defeats that
+  if (device.ha.ha1Backup && device.ha.ha1Backup.local === device.ha.ha1.local)
+    add('device.ha.ha1Backup.local', device.ha.ha1Backup.local, `an address other than ha1's (${device.ha.ha1.local})`);
+
+  // zones: each interface in at most one zone, or a packet's zone would be ambiguous
+  const zoneOf = new Map<string, string>();
+  for (const [zone, members] of Object.entries(shared.zones)) {
+    members.forEach((ifName, i) => {
+      const path = `${formatPath(['shared', 'zones', zone])}[${i}]`;
+      if (!needInterface(path, ifName)) return;
+      const other = zoneOf.get(ifName);
+      if (other !== undefined && other !== zone)
+        add(path, ifName, `an interface not already in zone ${other} (an interface belongs to one zone)`);
+      else zoneOf.set(ifName, zone);
+    });
+  }
+
+  // floating IPs: on a defined interface, inside its subnet, never the box's own address
+  const seenFloating = new Map<string, number>();
+  shared.floatingIps.forEach((fip, i) => {
+    const base = `shared.floatingIps[${i}]`;
+    const ok = needInterface(`${base}.interface`, fip.interface);
+    const fipAddr = parseCidr(fip.address).address;
+    const prior = seenFloating.get(formatHost(fip.address));
+    if (prior !== undefined)
+      add(`${base}.address`, fip.address, `an address not already used by shared.floatingIps[${prior}]`);
+    else seenFloating.set(formatHost(fip.address), i);
+    if (!ok) return;
+    const iface = device.interfaces[fip.interface];
+    const own = parseCidr(iface.address);
+    const subnet = `${formatHost(netOf(iface.address))}/${own.prefix.length}`;
+    if (!inPrefix(fipAddr, own.prefix)) {
+      add(`${base}.address`, fip.address, `an address inside ${fip.interface}'s subnet ${subnet}`);
+    } else if (fipAddr === own.address) {
+      add(`${base}.address`, fip.address, `an address other than this box's own ${fip.interface} address ${formatHost(iface.address)}`);
+    } else if (own.prefix.length <= 30 && (fipAddr === own.prefix.network || fipAddr === (own.prefix.network | ~own.prefix.mask) >>> 0)) {
+      add(`${base}.address`, fip.address, `a host address of ${subnet} (not its network or broadcast address)`);
+    }
+  });
+
+  // routes: the next hop must be reachable on the named interface
+  shared.routes.forEach((route, i) => {
+    const base = `shared.routes[${i}]`;
+    if (!needInterface(`${base}.interface`, route.interface)) return;
+    const own = parseCidr(device.interfaces[route.interface].address);
+    if (!inPrefix(parseIpv4(route.via), own.prefix))
+      add(`${base}.via`, route.via, `a next hop inside ${route.interface}'s subnet ${formatHost(netOf(device.interfaces[route.interface].address))}/${own.prefix.length}`);
+  });
+
+  // policy and NAT: zones exist, names are unique (they are metric labels and log keys)
+  const checkRules = (kind: 'policy.rules' | 'nat', rules: readonly { name: string; from: string[]; to: string[] }[]) => {
+    const seen = new Map<string, number>();
+    rules.forEach((rule, i) => {
+      const base = `shared.${kind}[${i}]`;
+      const prior = seen.get(rule.name);
+      if (prior !== undefined) add(`${base}.name`, rule.name, `a name not already used by shared.${kind}[${prior}]`);
+      else seen.set(rule.name, i);
+      rule.from.forEach((zone, j) => needZone(`${base}.from[${j}]`, zone));
+      rule.to.forEach((zone, j) => needZone(`${base}.to[${j}]`, zone));
+    });
+  };
+  checkRules('policy.rules', shared.policy.rules);
+  checkRules('nat', shared.nat);
+
+  // NAT to the egress floating IP needs one on some interface of the egress zones
+  const floatingIfs = new Set(shared.floatingIps.map((f) => f.interface));
+  shared.nat.forEach((rule, i) => {
+    if (rule.translate.source !== 'interface-floating') return;
+    const egressIfs = rule.to.flatMap((zone) => shared.zones[zone] ?? []);
+    if (rule.to.every((zone) => zone in shared.zones) && !egressIfs.some((ifName) => floatingIfs.has(ifName)))
+      add(
+        `shared.nat[${i}].translate.source`,
+        rule.translate.source,
+        `a fixed address, or a floating IP on an interface of zone ${rule.to.join(' or ')} for interface-floating to use`,
+      );
+  });
+
+  // monitors
+  shared.ha.linkMonitoring?.interfaces.forEach((ifName, i) =>
+    needInterface(`shared.ha.linkMonitoring.interfaces[${i}]`, ifName),
+  );
+  const groupsSeen = new Map<string, number>();
+  shared.ha.pathMonitoring?.groups.forEach((group, i) => {
+    const prior = groupsSeen.get(group.name);
+    if (prior !== undefined)
+      add(`shared.ha.pathMonitoring.groups[${i}].name`, group.name, `a name not already used by shared.ha.pathMonitoring.groups[${prior}]`);
+    else groupsSeen.set(group.name, i);
+  });
+
+  return issues;
+}
+
+function formatHost(cidrOrAddr: string): string {
+  const slash = cidrOrAddr.indexOf('/');
+  return slash < 0 ? cidrOrAddr : cidrOrAddr.slice(0, slash);
+}
+
+function netOf(cidrText: string): string {
+  return formatIpv4(parseCidr(cidrText).prefix.network);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export type ValidationResult = { ok: true; config: TandemConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** Schema then semantic checks; semantic checks need a well-typed config, so they run once the schema passes. */
+export function validateConfig(raw: unknown): ValidationResult {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error, raw) };
+  const issues = checkConfig(parsed.data);
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, config: parsed.data };
+}
+
+/** Validates a shared half alone (a config pushed by the peer), without the device checks. */
+export function validateSharedShape(raw: unknown): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
+  const parsed = sharedSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error, raw).map((iss) => ({ ...iss, path: iss.path ? `shared.${iss.path}` : 'shared' })) };
+  return { ok: true, shared: parsed.data };
+}

@@ -1,0 +1,81 @@
+// HA timer presets and their bounds. A profile is a consistent set; any field may be overridden
+// in shared.ha.timers, and the result is always a complete Timers.
+import type { TimerProfile, Timers } from './types.js';
+
+export type TimerField = Exclude<keyof Timers, 'profile'>;
+
+/** What shared.ha.timers accepts: a profile and any field as an override. */
+export type TimersInput = { profile?: TimerProfile } & Partial<Record<TimerField, number>>;
+
+export const TIMER_FIELDS: readonly TimerField[] = [
+  'heartbeatIntervalMs',
+  'heartbeatMissed',
+  'helloIntervalMs',
+  'promotionHoldMs',
+  'preemptHoldMs',
+  'flapMax',
+  'initialWaitMs',
+];
+
+export const TIMER_PROFILES: Readonly<Record<TimerProfile, Readonly<Timers>>> = {
+  // For ordinary LANs and VMs. Dead interval 100 ms x 3 = 300 ms, plus a 100 ms hold: a silent
+  // failure is taken over in ~400 ms, an order of magnitude below keepalived's default (3 s
+  // advertisements x 3) and well inside TCP's first retransmission (1 s initial RTO, RFC 6298
+  // 2.1), so established connections ride through. Three misses tolerate two lost datagrams.
+  // A 60 s preempt hold follows PAN-OS: the better box must prove stable for a minute before it
+  // takes traffic back, so a flapping box does not drag the pair through repeated failovers.
+  recommended: {
+    profile: 'recommended',
+    heartbeatIntervalMs: 100,
+    heartbeatMissed: 3,
+    helloIntervalMs: 1000,
+    promotionHoldMs: 100,
+    preemptHoldMs: 60000,
+    flapMax: 3,
+    initialWaitMs: 1000,
+  },
+  // For dedicated HA links on quiet hosts. Dead interval 10 ms x 5 = 50 ms plus a 10 ms hold
+  // keeps a silent failure under 100 ms (keepalived's default is 3 s). Five misses rather than
+  // three because at 10 ms a scheduling hiccup of a few tens of ms is plausible and must not be
+  // read as a death. Needs the control agent's own thread (DESIGN: "The control agent must keep
+  // its schedule"), and costs 100 datagrams/s per HA1 link each way.
+  aggressive: {
+    profile: 'aggressive',
+    heartbeatIntervalMs: 10,
+    heartbeatMissed: 5,
+    helloIntervalMs: 500,
+    promotionHoldMs: 10,
+    preemptHoldMs: 5000,
+    flapMax: 3,
+    initialWaitMs: 300,
+  },
+};
+
+/** Inclusive bounds per field: the schema enforces them and names them in its errors. */
+export const TIMER_BOUNDS: Readonly<Record<TimerField, { min: number; max: number }>> = {
+  // below 5 ms the timer wheel of a loaded Node process cannot keep the beat
+  heartbeatIntervalMs: { min: 5, max: 10000 },
+  // one miss would fail over on a single lost datagram
+  heartbeatMissed: { min: 2, max: 100 },
+  helloIntervalMs: { min: 100, max: 60000 },
+  promotionHoldMs: { min: 0, max: 60000 },
+  preemptHoldMs: { min: 0, max: 3600000 },
+  flapMax: { min: 1, max: 100 },
+  initialWaitMs: { min: 0, max: 600000 },
+};
+
+/** The profile's preset with the given overrides applied. Input is assumed already in bounds. */
+export function resolveTimers(input: TimersInput = {}): Timers {
+  const profile = input.profile ?? 'recommended';
+  const out: Timers = { ...TIMER_PROFILES[profile], profile };
+  for (const field of TIMER_FIELDS) {
+    const value = input[field];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/** Heartbeat interval x missed count: how long every HA1 link must be silent before the peer is dead. */
+export function deadIntervalMs(timers: Timers): number {
+  return timers.heartbeatIntervalMs * timers.heartbeatMissed;
+}
