@@ -1,0 +1,579 @@
+// The control agent: the driver around the pure election machine. It owns the HA1 sockets and the
+// real timers, turns what it hears into election events, and carries out the machine's actions:
+// the dataplane's role and lease, state updates and commands to the peer, gratuitous ARP, logs and
+// metrics. It runs on the daemon's main thread; the dataplane has its own worker thread, so a
+// saturated packet path cannot delay a heartbeat.
+import type { TandemConfig, HaLinkConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import { monotonicMs, ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../dataplane/shared-state.js';
+import { Sealer, Opener } from '../wire/auth.js';
+import type { Envelope, EnvelopeBody } from '../wire/codec.js';
+import { initialState, step } from './election/step.js';
+import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView, TimerName } from './election/types.js';
+import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
+import { HeartbeatSocket } from './ha1/heartbeat.js';
+import { Ha1Session } from './ha1/session.js';
+
+/** Largest HA1 message we accept: hellos and commands are a few hundred bytes. */
+const HA1_MAX_MESSAGE_BYTES = 16 * 1024;
+/** Transitions kept for `tandem status` and the API. */
+const TRANSITION_HISTORY = 50;
+const SOFTWARE_VERSION = '0.1.0';
+
+interface Link {
+  name: string;
+  index: number;
+  cfg: HaLinkConfig;
+  heartbeat: HeartbeatSocket;
+  hbSealer: Sealer;
+  hbOpener: Opener;
+  session: Ha1Session;
+  sessSealer: Sealer;
+  sessOpener: Opener;
+  /** Monotonic ms of the last authenticated message from the peer on this link. */
+  lastHeardMs: number | null;
+  /** The peer's kernel closed our session on this link and nothing was heard since. */
+  closedByPeer: boolean;
+  /** For the RTT echo: the peer's last heartbeat sent_ns and when we received it. */
+  peerSentNs: number;
+  peerRxMs: number;
+  rttMs: number | null;
+  heartbeatUp: boolean;
+}
+
+interface PeerInfo {
+  name: string | null;
+  reason: string | null;
+  view: PeerView | null;
+}
+
+export interface ControlAgentOptions {
+  config: TandemConfig;
+  key: Buffer;
+  shared: SharedState;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export class ControlAgent implements HaController {
+  private readonly cfg: TandemConfig;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly shared: SharedState;
+  private readonly links: Link[] = [];
+  private readonly deadIntervalMs: number;
+  private readonly epoch = Date.now();
+  private readonly startedMs = monotonicMs();
+  private es: ElectionState;
+  private sinceWall = new Date();
+  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private lastTickMs = 0;
+  private nextHelloMs = 0;
+  private peerAlive = false;
+  private lastPeerHeardMs: number | null = null;
+  private readonly peer: PeerInfo = { name: null, reason: null, view: null };
+  private readonly transitions: TransitionRecord[] = [];
+  private refusal: string | null = null;
+  private stopping = false;
+
+  constructor(opts: ControlAgentOptions) {
+    this.cfg = opts.config;
+    this.log = opts.log.child({ component: 'control' });
+    this.metrics = opts.metrics;
+    this.shared = opts.shared;
+    const t = this.cfg.shared.ha.timers;
+    this.deadIntervalMs = t.heartbeatIntervalMs * t.heartbeatMissed;
+    this.es = initialState({
+      deviceId: this.cfg.device.id,
+      priority: this.cfg.device.priority,
+      preempt: this.cfg.shared.ha.preempt.enabled,
+      initialWaitMs: t.initialWaitMs,
+      promotionHoldMs: t.promotionHoldMs,
+      preemptHoldMs: this.cfg.shared.ha.preempt.holdMs,
+      flapMax: t.flapMax,
+    });
+    const ha = this.cfg.device.ha;
+    const linkCfgs: [string, HaLinkConfig | undefined][] = [
+      ['ha1', ha.ha1],
+      ['ha1-backup', ha.ha1Backup],
+    ];
+    linkCfgs.forEach(([name, cfg], index) => {
+      if (cfg) this.links.push(this.makeLink(name, index, cfg, opts.key));
+    });
+  }
+
+  private makeLink(name: string, index: number, cfg: HaLinkConfig, key: Buffer): Link {
+    const me = this.cfg.device.id;
+    const peerId = 1 - me;
+    const groupId = this.cfg.shared.ha.groupId;
+    const hbChannel = `ha1-heartbeat-${index}`;
+    const sessChannel = `ha1-session-${index}`;
+    const link: Link = {
+      name,
+      index,
+      cfg,
+      hbSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: hbChannel }),
+      hbOpener: new Opener({ key, expectedSender: peerId, groupId, channel: hbChannel, maxBytes: HA1_MAX_MESSAGE_BYTES }),
+      sessSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: sessChannel }),
+      sessOpener: new Opener({ key, expectedSender: peerId, groupId, channel: sessChannel, maxBytes: HA1_MAX_MESSAGE_BYTES }),
+      lastHeardMs: null,
+      closedByPeer: false,
+      peerSentNs: 0,
+      peerRxMs: 0,
+      rttMs: null,
+      heartbeatUp: false,
+      heartbeat: null as unknown as HeartbeatSocket,
+      session: null as unknown as Ha1Session,
+    };
+    const log = this.log.child({ link: name });
+    link.heartbeat = new HeartbeatSocket({
+      local: cfg.local,
+      peer: cfg.peer,
+      port: cfg.heartbeatPort,
+      log,
+      onDatagram: (msg) => this.onHeartbeatDatagram(link, msg),
+      onForeign: () => this.reject('ha1-heartbeat', 'foreign-source'),
+    });
+    link.session = new Ha1Session({
+      link: name,
+      local: cfg.local,
+      peer: cfg.peer,
+      port: cfg.port,
+      role: me === 0 ? 'dial' : 'listen',
+      maxFrameBytes: HA1_MAX_MESSAGE_BYTES,
+      reconnectMs: Math.min(200, this.cfg.shared.ha.timers.helloIntervalMs),
+      log,
+      onFrame: (frame) => this.onSessionFrame(link, frame),
+      onUp: () => this.onSessionUp(link),
+      onDown: (byPeer, why) => this.onSessionDown(link, byPeer, why),
+      onReject: (reason) => this.reject('ha1-session', reason),
+    });
+    return link;
+  }
+
+  async start(): Promise<void> {
+    this.shared.setRole(ROLE_PASSIVE);
+    this.metrics.setState(this.es.state);
+    this.metrics.setPeerUp(false);
+    for (const link of this.links) {
+      await link.heartbeat.open();
+      await link.session.start();
+      this.metrics.setLinkUp(link.name, 'heartbeat', false);
+      this.metrics.setLinkUp(link.name, 'session', false);
+    }
+    this.lastTickMs = monotonicMs();
+    this.dispatch({ type: 'start', now: this.lastTickMs });
+    this.scheduleTick();
+    this.log.info(
+      { deviceId: this.cfg.device.id, priority: this.cfg.device.priority, deadIntervalMs: this.deadIntervalMs, links: this.links.map((l) => l.name) },
+      'control agent started',
+    );
+  }
+
+  /** Clean shutdown: give up the role first, then tell the peer so it takes over at once. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.shared.setRole(ROLE_PASSIVE);
+    for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason } });
+    await Promise.all(this.links.map((l) => l.session.stop()));
+    for (const link of this.links) link.heartbeat.close();
+    this.log.info({ reason }, 'control agent stopped');
+  }
+
+  // ---- operator commands (HaController) ----
+
+  status(): HaStatus {
+    const now = monotonicMs();
+    const t = this.cfg.shared.ha.timers;
+    const pv = this.peer.view;
+    return {
+      local: {
+        id: this.cfg.device.id,
+        name: this.cfg.device.name,
+        state: this.es.state,
+        reason: this.es.reason,
+        since: this.sinceWall.toISOString(),
+        priority: this.cfg.device.priority,
+        preempt: this.cfg.shared.ha.preempt.enabled,
+        faults: [...this.es.faults],
+        uptimeS: Math.round((now - this.startedMs) / 1000),
+      },
+      peer: {
+        id: 1 - this.cfg.device.id,
+        up: this.peerAlive,
+        name: this.peer.name,
+        state: this.peerAlive && pv ? pv.state : null,
+        reason: this.peerAlive ? this.peer.reason : null,
+        priority: pv ? pv.priority : null,
+        preempt: pv ? pv.preempt : null,
+        lastHeardMsAgo: this.lastPeerHeardMs === null ? null : Math.round(now - this.lastPeerHeardMs),
+      },
+      mode: this.cfg.shared.ha.mode,
+      groupId: this.cfg.shared.ha.groupId,
+      timers: t,
+      preemption: { enabled: this.cfg.shared.ha.preempt.enabled, holdMs: this.cfg.shared.ha.preempt.holdMs, suspended: this.es.preemptSuspended },
+      links: this.links.map((l) => ({
+        name: l.name,
+        local: l.cfg.local,
+        peer: l.cfg.peer,
+        heartbeatUp: this.linkAlive(l, now),
+        sessionUp: l.session.up,
+        lastHeardMsAgo: l.lastHeardMs === null ? null : Math.round(now - l.lastHeardMs),
+        rttMs: l.rttMs,
+      })),
+      transitions: [...this.transitions],
+    };
+  }
+
+  suspend(): Promise<string> {
+    return this.command({ type: 'operator-suspend', now: monotonicMs() });
+  }
+
+  functional(): Promise<string> {
+    return this.command({ type: 'operator-functional', now: monotonicMs() });
+  }
+
+  failover(): Promise<string> {
+    return this.command({ type: 'operator-failover', now: monotonicMs() });
+  }
+
+  private async command(event: ElectionEvent): Promise<string> {
+    const before = this.es.state;
+    this.refusal = null;
+    this.dispatch(event);
+    if (this.refusal !== null) throw new CommandRefused(this.refusal);
+    const after = this.es.state;
+    return before === after ? `state unchanged: ${after} (${this.es.reason})` : `${before} -> ${after} (${this.es.reason})`;
+  }
+
+  // ---- the election machine and its actions ----
+
+  private dispatch(event: ElectionEvent): void {
+    const { state, actions } = step(this.es, event);
+    this.es = state;
+    for (const a of actions) this.act(a, event.now);
+  }
+
+  private act(a: ElectionAction, now: number): void {
+    switch (a.type) {
+      case 'transition':
+        this.onTransition(a.from, a.to, a.reason, now);
+        return;
+      case 'arm-timer': {
+        const old = this.timers.get(a.name);
+        if (old) clearTimeout(old);
+        this.timers.set(
+          a.name,
+          setTimeout(() => {
+            this.timers.delete(a.name);
+            this.dispatch({ type: 'timer', now: monotonicMs(), name: a.name });
+          }, a.ms),
+        );
+        return;
+      }
+      case 'cancel-timer': {
+        const t = this.timers.get(a.name);
+        if (t) clearTimeout(t);
+        this.timers.delete(a.name);
+        return;
+      }
+      case 'send-state':
+        for (const link of this.links) {
+          this.sendSession(link, { kind: 'stateUpdate', stateUpdate: { state: this.es.state, reason: this.es.reason } });
+          this.sendHeartbeat(link, now);
+        }
+        return;
+      case 'send-take-over':
+        for (const link of this.links) {
+          this.sendSession(link, { kind: 'command', command: { type: 'take-over', reason: a.reason, id: Date.now() } });
+        }
+        return;
+      case 'announce':
+        this.shared.requestGarp();
+        return;
+      case 'refused':
+        this.refusal = a.reason;
+        return;
+      case 'invalid-transition':
+        this.log.warn({ state: a.state, event: a.event }, 'election: event not handled in this state');
+        return;
+      default: {
+        const never: never = a;
+        throw new Error(`unknown election action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** The one place a state change takes effect: dataplane role first, then logs and metrics. */
+  private onTransition(from: HaState, to: HaState, reason: string, now: number): void {
+    if (to === 'active') {
+      this.shared.renewLease(now + this.deadIntervalMs);
+      this.shared.setRole(ROLE_ACTIVE);
+    } else if (from === 'active') {
+      this.shared.setRole(ROLE_PASSIVE);
+    }
+    this.sinceWall = new Date();
+    this.transitions.push({ at: this.sinceWall.toISOString(), from, to, reason });
+    if (this.transitions.length > TRANSITION_HISTORY) this.transitions.shift();
+    this.metrics.transition(from, to, reason);
+    this.metrics.setState(to);
+    if (to === 'active') {
+      const durationS = this.lastPeerHeardMs === null || this.peerAlive ? 0 : (now - this.lastPeerHeardMs) / 1000;
+      this.metrics.failover(reason, durationS);
+    }
+    this.log.info({ event: 'ha-transition', from, to, reason }, `${from} -> ${to} (reason=${reason})`);
+  }
+
+  // ---- timers ----
+
+  private scheduleTick(): void {
+    if (this.stopping) return;
+    const interval = this.cfg.shared.ha.timers.heartbeatIntervalMs;
+    this.tickTimer = setTimeout(() => this.tick(), interval);
+  }
+
+  private tick(): void {
+    const now = monotonicMs();
+    this.checkFrozen(now);
+    this.lastTickMs = now;
+    for (const link of this.links) this.sendHeartbeat(link, now);
+    this.evaluatePeer(now);
+    if (this.es.state === 'active') this.shared.renewLease(now + this.deadIntervalMs);
+    if (now >= this.nextHelloMs) {
+      this.nextHelloMs = now + this.cfg.shared.ha.timers.helloIntervalMs;
+      for (const link of this.links) this.sendHello(link);
+    }
+    this.scheduleTick();
+  }
+
+  /**
+   * A gap longer than the dead interval since our last tick means this process was frozen
+   * (SIGSTOP, VM pause, a very long GC): the peer may have taken over meanwhile. The lease has
+   * already run out, so the dataplane is silent; the machine now waits to hear the peer.
+   */
+  private checkFrozen(now: number): void {
+    const gapMs = now - this.lastTickMs;
+    if (this.lastTickMs > 0 && gapMs > this.deadIntervalMs) {
+      this.lastTickMs = now;
+      this.log.warn({ gapMs: Math.round(gapMs) }, 'control agent was frozen; waiting to hear the peer');
+      this.peerAlive = false;
+      for (const link of this.links) link.lastHeardMs = null;
+      this.dispatch({ type: 'frozen', now, gapMs: Math.round(gapMs) });
+    }
+  }
+
+  // ---- peer liveness ----
+
+  private linkAlive(link: Link, now: number): boolean {
+    return !link.closedByPeer && link.lastHeardMs !== null && now - link.lastHeardMs <= this.deadIntervalMs;
+  }
+
+  /** The peer is dead only when no HA1 link hears it (split-brain protection). */
+  private evaluatePeer(now: number): void {
+    let anyAlive = false;
+    let anyClosed = false;
+    for (const link of this.links) {
+      const alive = this.linkAlive(link, now);
+      anyAlive ||= alive;
+      anyClosed ||= link.closedByPeer;
+      if (alive !== link.heartbeatUp) {
+        link.heartbeatUp = alive;
+        this.metrics.setLinkUp(link.name, 'heartbeat', alive);
+        if (this.peerAlive || alive) this.log.info({ link: link.name, up: alive }, `HA1 link ${link.name} ${alive ? 'hears' : 'lost'} the peer`);
+      }
+    }
+    if (this.peerAlive && !anyAlive) {
+      this.peerAlive = false;
+      this.peer.view = null;
+      this.metrics.setPeerUp(false);
+      const cause = anyClosed ? 'peer-closed' : 'heartbeat-timeout';
+      this.log.warn({ cause, lastHeardMsAgo: this.lastPeerHeardMs === null ? null : Math.round(now - this.lastPeerHeardMs) }, 'peer is dead');
+      this.dispatch({ type: 'peer-dead', now, cause });
+    }
+  }
+
+  private heard(link: Link, now: number, view: PeerView | null): void {
+    link.lastHeardMs = now;
+    link.closedByPeer = false;
+    this.lastPeerHeardMs = now;
+    if (!link.heartbeatUp) this.evaluatePeer(now);
+    if (!this.peerAlive) {
+      this.peerAlive = true;
+      this.metrics.setPeerUp(true);
+      this.log.info({ link: link.name }, 'peer is up');
+    }
+    if (view) {
+      this.peer.view = view;
+      this.dispatch({ type: 'peer-heard', now, peer: view });
+    }
+  }
+
+  // ---- inbound ----
+
+  private onHeartbeatDatagram(link: Link, msg: Buffer): void {
+    const now = monotonicMs();
+    this.checkFrozen(now);
+    const r = link.hbOpener.open(msg);
+    if (!r.ok) return this.reject('ha1-heartbeat', r.reason);
+    const body = r.envelope.body;
+    if (body.kind !== 'heartbeat') return this.reject('ha1-heartbeat', 'unexpected-type');
+    this.metrics.message('ha1-heartbeat', 'rx', 'heartbeat');
+    const hb = body.heartbeat;
+    link.peerSentNs = hb.sentNs;
+    link.peerRxMs = now;
+    if (hb.echoNs > 0) {
+      const rttMs = now - hb.echoNs / 1e6 - hb.echoDelayNs / 1e6;
+      if (rttMs >= 0 && rttMs < 60_000) {
+        link.rttMs = Math.round(rttMs * 1000) / 1000;
+        this.metrics.heartbeatRtt(link.name, rttMs / 1000);
+      }
+    }
+    this.heard(link, now, {
+      deviceId: r.envelope.sender,
+      state: hb.state,
+      priority: hb.priority,
+      preempt: hb.preempt,
+      tentative: hb.tentative,
+    });
+  }
+
+  private onSessionFrame(link: Link, frame: Buffer): void {
+    const now = monotonicMs();
+    this.checkFrozen(now);
+    const r = link.sessOpener.open(frame);
+    if (!r.ok) return this.reject('ha1-session', r.reason);
+    this.onSessionMessage(link, r.envelope, now);
+  }
+
+  private onSessionMessage(link: Link, env: Envelope, now: number): void {
+    const body = env.body;
+    this.metrics.message('ha1-session', 'rx', body.kind);
+    switch (body.kind) {
+      case 'hello': {
+        const h = body.hello;
+        this.peer.name = h.name;
+        this.peer.reason = h.stateReason;
+        if (h.groupId !== this.cfg.shared.ha.groupId || h.mode !== this.cfg.shared.ha.mode) {
+          this.log.warn({ peerGroup: h.groupId, peerMode: h.mode }, 'peer hello: group or mode differs from ours');
+        }
+        this.heard(link, now, { deviceId: env.sender, state: h.state, priority: h.priority, preempt: h.preempt, tentative: false });
+        return;
+      }
+      case 'stateUpdate': {
+        const s = body.stateUpdate;
+        this.peer.reason = s.reason;
+        const prev = this.peer.view;
+        this.heard(link, now, {
+          deviceId: env.sender,
+          state: s.state,
+          priority: prev?.priority ?? 255,
+          preempt: prev?.preempt ?? false,
+          tentative: prev?.tentative ?? false,
+        });
+        return;
+      }
+      case 'command': {
+        this.heard(link, now, null);
+        if (body.command.type === 'take-over') {
+          this.log.info({ reason: body.command.reason }, 'peer asks us to take over');
+          this.dispatch({ type: 'peer-take-over', now, reason: body.command.reason });
+        }
+        return;
+      }
+      case 'goodbye': {
+        this.log.info({ reason: body.goodbye.reason }, 'peer said goodbye');
+        for (const l of this.links) {
+          l.closedByPeer = true;
+        }
+        if (this.peerAlive) {
+          this.peerAlive = false;
+          this.peer.view = null;
+          this.metrics.setPeerUp(false);
+          this.dispatch({ type: 'peer-dead', now, cause: 'goodbye' });
+        }
+        return;
+      }
+      case 'heartbeat':
+        this.reject('ha1-session', 'unexpected-type');
+        return;
+      default: {
+        const never: never = body;
+        this.reject('ha1-session', `unknown-body-${String((never as { kind?: string }).kind)}`);
+      }
+    }
+  }
+
+  private onSessionUp(link: Link): void {
+    this.metrics.setLinkUp(link.name, 'session', true);
+    this.log.info({ link: link.name }, 'HA1 session up');
+    this.sendHello(link);
+  }
+
+  private onSessionDown(link: Link, closedByPeer: boolean, why: string): void {
+    this.metrics.setLinkUp(link.name, 'session', false);
+    this.log.info({ link: link.name, closedByPeer, why }, 'HA1 session down');
+    if (closedByPeer && !this.stopping) {
+      link.closedByPeer = true;
+      this.evaluatePeer(monotonicMs());
+    }
+  }
+
+  private reject(channel: string, reason: string): void {
+    this.metrics.rejected(channel, reason);
+    this.log.warn({ channel, reason }, 'HA message rejected');
+  }
+
+  // ---- outbound ----
+
+  private sendHeartbeat(link: Link, now: number): void {
+    const nowNs = Math.round(now * 1e6);
+    const echoDelayNs = link.peerSentNs > 0 ? Math.max(0, Math.round((now - link.peerRxMs) * 1e6)) : 0;
+    const datagram = link.hbSealer.seal({
+      kind: 'heartbeat',
+      heartbeat: {
+        state: this.es.state,
+        priority: this.cfg.device.priority,
+        preempt: this.cfg.shared.ha.preempt.enabled,
+        sentNs: nowNs,
+        echoNs: link.peerSentNs,
+        echoDelayNs,
+        link: link.index,
+        tentative: false,
+      },
+    });
+    link.heartbeat.send(datagram);
+    this.metrics.message('ha1-heartbeat', 'tx', 'heartbeat');
+  }
+
+  private sendHello(link: Link): void {
+    const t = this.cfg.shared.ha.timers;
+    this.sendSession(link, {
+      kind: 'hello',
+      hello: {
+        name: this.cfg.device.name,
+        priority: this.cfg.device.priority,
+        preempt: this.cfg.shared.ha.preempt.enabled,
+        state: this.es.state,
+        stateReason: this.es.reason,
+        softwareVersion: SOFTWARE_VERSION,
+        groupId: this.cfg.shared.ha.groupId,
+        mode: this.cfg.shared.ha.mode,
+        heartbeatIntervalMs: t.heartbeatIntervalMs,
+        heartbeatMissed: t.heartbeatMissed,
+        configVersion: 0,
+        configHash: '',
+        uptimeMs: Math.round(monotonicMs() - this.startedMs),
+      },
+    });
+  }
+
+  private sendSession(link: Link, body: EnvelopeBody): void {
+    if (!link.session.up) return;
+    if (link.session.send(link.sessSealer.seal(body))) this.metrics.message('ha1-session', 'tx', body.kind);
+  }
+}
