@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what tandem needs on a Debian machine and builds it. Idempotent: each step runs only
+# when its result is missing or stale. Needs root for apt (the lab needs root anyway).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" != "20" ]; then
+  echo "setup: tandem runs on Node.js 20 (found $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# npm ci only when the lock file changed since the last install (node_modules/.package-lock.json
+# is written by npm at the end of a successful install).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+for addon in node_modules/cap/build/Release/cap.node node_modules/raw-socket/build/Release/raw.node; do
+  if [ ! -f "$addon" ]; then
+    echo "setup: native addon $addon was not built (are libpcap-dev, python3, make and g++ installed?)" >&2
+    exit 1
+  fi
+done
+
+echo "setup: build"
+npm run --silent build
