@@ -1,0 +1,191 @@
+// Client of the management API, used by the CLI and the lab. Every failure is an ApiError:
+// status 0 for transport failures (nothing answered, or garbage did), the HTTP status otherwise.
+import { request, type RequestOptions } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import {
+  ROUTE_FAILOVER,
+  ROUTE_FUNCTIONAL,
+  ROUTE_STATUS,
+  ROUTE_SUSPEND,
+  type CommandResponse,
+  type StatusResponse,
+} from './protocol.js';
+
+export type ApiTransportCode =
+  | 'bad-url' //       the URL is neither http://host:port nor unix:/abs/path
+  | 'unreachable' //   connection refused, no such socket, host unreachable, ...
+  | 'timeout' //       no complete answer within the timeout
+  | 'bad-response'; // the answer is not the JSON we expect
+
+export class ApiError extends Error {
+  /** HTTP status; 0 when no usable HTTP answer came back. */
+  readonly status: number;
+  /** The server's error code (e.g. "command-refused", "unauthorized") or an ApiTransportCode. */
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type ApiEndpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** "http://host[:port]" (port 80 if absent) or "unix:/abs/path". Throws ApiError code bad-url. */
+export function parseApiUrl(url: string): ApiEndpoint {
+  if (url.startsWith('unix:')) {
+    const path = url.slice('unix:'.length);
+    if (!path.startsWith('/')) throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected unix:/absolute/path`);
+    return { kind: 'unix', path };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected http://host:port or unix:/absolute/path`);
+  }
+  if (parsed.protocol !== 'http:' || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.username) {
+    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected http://host:port or unix:/absolute/path`);
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { kind: 'tcp', host, port: parsed.port === '' ? 80 : Number(parsed.port) };
+}
+
+/** The token file's content without surrounding whitespace (editors add a final newline). */
+export async function readTokenFile(path: string): Promise<Buffer> {
+  const text = (await readFile(path, 'utf8')).trim();
+  if (text === '') throw new Error(`token file ${path} is empty`);
+  return Buffer.from(text, 'utf8');
+}
+
+/** Answers bigger than this are refused (a status is a few KiB). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export interface ApiClientOptions {
+  url: string;
+  token: Buffer | string;
+  /** Per request, connection included. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+export class ApiClient {
+  readonly url: string;
+  private readonly endpoint: ApiEndpoint;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ApiClientOptions) {
+    this.url = opts.url;
+    this.endpoint = parseApiUrl(opts.url);
+    this.token = typeof opts.token === 'string' ? opts.token.trim() : opts.token.toString('utf8').trim();
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+  }
+
+  status(): Promise<StatusResponse> {
+    return this.call<StatusResponse>('GET', ROUTE_STATUS);
+  }
+
+  suspend(): Promise<CommandResponse> {
+    return this.call<CommandResponse>('POST', ROUTE_SUSPEND);
+  }
+
+  functional(): Promise<CommandResponse> {
+    return this.call<CommandResponse>('POST', ROUTE_FUNCTIONAL);
+  }
+
+  failover(): Promise<CommandResponse> {
+    return this.call<CommandResponse>('POST', ROUTE_FAILOVER);
+  }
+
+  /** One request; resolves with the parsed JSON of a 2xx answer. */
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const options: RequestOptions = {
+      method,
+      path,
+      headers: {
+        Authorization: `Bearer ${this.token}`,
+        Accept: 'application/json',
+        ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+      },
+      agent: false,
+    };
+    if (this.endpoint.kind === 'unix') options.socketPath = this.endpoint.path;
+    else {
+      options.host = this.endpoint.host;
+      options.port = this.endpoint.port;
+    }
+
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (err: ApiError | null, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          req.destroy();
+          reject(err);
+        } else resolve(value as T);
+      };
+      const timer = setTimeout(
+        () => settle(new ApiError(0, 'timeout', `tandem API at ${this.url} did not answer ${method} ${path} within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      const req = request(options, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            settle(new ApiError(res.statusCode ?? 0, 'bad-response', `tandem API at ${this.url} sent more than ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (err) => settle(this.transportError(err)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            settle(new ApiError(status, 'bad-response', `tandem API at ${this.url} answered ${status} with non-JSON: ${snippet(text)}`));
+            return;
+          }
+          if (status >= 200 && status < 300) return settle(null, parsed as T);
+          const e = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+          const code = typeof e?.code === 'string' ? e.code : `http-${status}`;
+          const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
+          settle(new ApiError(status, code, message));
+        });
+      });
+      req.on('error', (err) => settle(this.transportError(err)));
+      req.end(payload);
+    });
+  }
+
+  private transportError(err: NodeJS.ErrnoException): ApiError {
+    const where = `tandem API at ${this.url}`;
+    const why: Record<string, string> = {
+      ECONNREFUSED: 'connection refused (is the daemon running?)',
+      ENOENT: 'no such socket (is the daemon running?)',
+      EACCES: 'permission denied',
+      ECONNRESET: 'connection reset',
+      EHOSTUNREACH: 'host unreachable',
+      ENETUNREACH: 'network unreachable',
+      ENOTFOUND: 'unknown host',
+      EAI_AGAIN: 'cannot resolve host',
+      ETIMEDOUT: 'connection timed out',
+    };
+    const reason = (err.code && why[err.code]) ?? err.message;
+    return new ApiError(0, 'unreachable', `cannot reach ${where}: ${reason}${err.code ? ` (${err.code})` : ''}`, { cause: err });
+  }
+}
+
+function snippet(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(one.length > 80 ? `${one.slice(0, 77)}...` : one);
+}

@@ -1,0 +1,263 @@
+// The management API: node:http, a bearer token, a tiny routing table. Every request is bounded
+// (headers, body size, time) and every response is JSON. A failing handler answers 500; the daemon
+// stays up. Requests are counted by route pattern (never the raw URL) and status code.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import { CommandRefused, type HaController } from '../control/status.js';
+import { closeHttp, listenHttp } from './listen.js';
+import {
+  MAX_BODY_BYTES,
+  ROUTE_FAILOVER,
+  ROUTE_FUNCTIONAL,
+  ROUTE_STATUS,
+  ROUTE_SUSPEND,
+  type ApiErrorCode,
+  type CommandResponse,
+  type StatusResponse,
+} from './protocol.js';
+
+export interface ApiServerOptions {
+  /** "host:port" or "unix:/abs/path" (see listen.ts). */
+  listen: string;
+  /** The bearer token clients must present (the token file's content, trimmed). */
+  token: Buffer;
+  controller: HaController;
+  metrics: Metrics;
+  log: Logger;
+  /** Asked on every GET /v1/status; may be slow or hang: it is given `dataplaneTimeoutMs`. */
+  dataplaneStatus?: () => Promise<unknown>;
+  /** Default 1000 ms. */
+  dataplaneTimeoutMs?: number;
+}
+
+export interface ApiServer {
+  /** Stop listening, drop open connections, remove the unix socket file. */
+  close(): Promise<void>;
+  /** Where clients reach it: "http://host:port" (the real port) or "unix:/path". */
+  address: string;
+}
+
+/** A handler's failure that maps to a specific HTTP status. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Method = 'GET' | 'POST';
+interface Ctx {
+  body: unknown;
+}
+type Handler = (ctx: Ctx) => Promise<unknown>;
+
+/** Whole requests must arrive within this (slowloris bound); headers within HEADERS_TIMEOUT_MS. */
+const REQUEST_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 5_000;
+/** After a 413 we read (and discard) at most this much more, so the client can read the answer. */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+/** At most one unauthorized-request log line per this interval (counters are never limited). */
+const AUTH_LOG_INTERVAL_MS = 10_000;
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  if (opts.token.length === 0) throw new Error('API token is empty: refusing to serve an unauthenticated API');
+  const { controller, metrics } = opts;
+  const log = opts.log.child({ component: 'api' });
+  const tokenDigest = sha256(opts.token);
+  const dataplaneTimeoutMs = opts.dataplaneTimeoutMs ?? 1000;
+  let lastAuthLogMs = 0;
+  let suppressedAuthLogs = 0;
+
+  const command = (fn: () => Promise<string>): Handler => {
+    return async () => {
+      try {
+        return { message: await fn() } satisfies CommandResponse;
+      } catch (err) {
+        if (err instanceof CommandRefused) throw new HttpError(409, 'command-refused', err.message);
+        throw err;
+      }
+    };
+  };
+
+  const routes: Record<string, Partial<Record<Method, Handler>>> = {
+    [ROUTE_STATUS]: {
+      GET: async (): Promise<StatusResponse> => {
+        const status = controller.status();
+        if (!opts.dataplaneStatus) return status;
+        return { ...status, dataplane: await withTimeout(opts.dataplaneStatus, dataplaneTimeoutMs) };
+      },
+    },
+    [ROUTE_SUSPEND]: { POST: command(() => controller.suspend()) },
+    [ROUTE_FUNCTIONAL]: { POST: command(() => controller.functional()) },
+    [ROUTE_FAILOVER]: { POST: command(() => controller.failover()) },
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const entry = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const routeLabel = entry ? path : 'unknown';
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      metrics.apiRequest(routeLabel, status);
+      sendJson(res, status, body, headers);
+    };
+    const fail = (e: HttpError): void =>
+      reply(e.status, { error: { code: e.code, message: e.message } }, e.headers);
+
+    try {
+      // Authenticate before anything else: an unauthenticated client learns nothing, not even
+      // which routes exist.
+      if (!authorized(req.headers.authorization, tokenDigest)) {
+        const now = Date.now();
+        if (now - lastAuthLogMs >= AUTH_LOG_INTERVAL_MS) {
+          log.warn({ remote: req.socket.remoteAddress, path: routeLabel, suppressed: suppressedAuthLogs }, 'unauthorized API request');
+          lastAuthLogMs = now;
+          suppressedAuthLogs = 0;
+        } else suppressedAuthLogs++;
+        req.resume();
+        return fail(
+          new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="tandem"' }),
+        );
+      }
+      if (!entry) {
+        req.resume();
+        return fail(new HttpError(404, 'not-found', `no route ${path}`));
+      }
+      const method = req.method as Method;
+      const handler = entry[method];
+      if (!handler) {
+        req.resume();
+        const allow = Object.keys(entry).join(', ');
+        return fail(new HttpError(405, 'method-not-allowed', `${req.method} not allowed on ${path} (allowed: ${allow})`, { Allow: allow }));
+      }
+      const body = await readJsonBody(req);
+      const result = await handler({ body });
+      reply(200, result);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        return fail(err);
+      }
+      log.error({ err, path: routeLabel, method: req.method }, 'API handler failed');
+      fail(new HttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  };
+
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+    handle(req, res).catch((err) => {
+      // only reached if writing the response itself failed
+      log.error({ err }, 'API response failed');
+      res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const address = await listenHttp(server, opts.listen);
+  log.info({ address }, 'management API listening');
+  let closed: Promise<void> | null = null;
+  return {
+    address,
+    close: () => (closed ??= closeHttp(server, opts.listen)),
+  };
+}
+
+function sha256(data: Buffer | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** Constant-time: both sides are hashed to 32 bytes first, so even the length is not leaked. */
+function authorized(header: string | undefined, tokenDigest: Buffer): boolean {
+  if (header === undefined) return false;
+  const m = /^Bearer +(\S+) *$/i.exec(header);
+  if (!m) return false;
+  return timingSafeEqual(sha256(m[1]), tokenDigest);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Reads at most MAX_BODY_BYTES; an empty body is `undefined`; anything else must be a JSON object.
+ *
+ * Past the limit the rest of the body is still arriving. Closing at once would make the kernel
+ * reset the connection and the client would see ECONNRESET instead of our 413, so the rest is read
+ * and discarded, up to DRAIN_LIMIT_BYTES, then the connection is cut (requestTimeout bounds time).
+ */
+function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let drained = 0;
+    let draining = false;
+    const startDraining = (): void => {
+      draining = true;
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) startDraining();
+    req.on('data', (chunk: Buffer) => {
+      if (draining) {
+        drained += chunk.length;
+        if (drained > DRAIN_LIMIT_BYTES) req.socket.destroy();
+        return;
+      }
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return startDraining();
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (!draining) reject(err);
+    });
+    req.on('end', () => {
+      if (draining) return;
+      if (size === 0) return resolve(undefined);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch (err) {
+        return reject(new HttpError(400, 'bad-json', `request body is not valid JSON: ${(err as Error).message}`));
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        return reject(new HttpError(400, 'bad-json', 'request body must be a JSON object'));
+      }
+      resolve(parsed);
+    });
+  });
+}
+
+function tooLarge(): HttpError {
+  return new HttpError(413, 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+}
+
+async function withTimeout(fn: () => Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<unknown>((resolve) => {
+    timer = setTimeout(() => resolve({ error: 'timeout' }), ms);
+  });
+  try {
+    return await Promise.race([
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,202 @@
+// Every Prometheus metric of tandem is named here and only here. Other modules call the methods of
+// `Metrics` (injected); they never see prom-client. One Registry per Metrics object (no global
+// registry), so tests and a daemon that restarts a plane get a fresh, isolated set.
+//
+// Naming follows the Prometheus conventions: prefix `tandem_`, base units in the name
+// (`_seconds`), counters end in `_total`, label values are the documented reason enums.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HA_STATES, type HaState } from '../control/election/types.js';
+import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../dataplane/counters.js';
+import type { SharedState } from '../dataplane/shared-state.js';
+
+export const METRIC_PREFIX = 'tandem_';
+
+/**
+ * Heartbeat round trip buckets (seconds): 50 us (two hosts on one switch) to 1 s (far beyond any
+ * dead interval: a heartbeat that slow is already a missed one).
+ */
+export const HEARTBEAT_RTT_BUCKETS_S = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+
+/** HA1 channels whose liveness is exported per link. */
+export type LinkChannel = 'heartbeat' | 'session';
+/** Which HA channel a message travelled on (HA1 heartbeat, HA1 session, HA2 sync). */
+export type MessageChannel = 'heartbeat' | 'session' | 'sync';
+export type MessageDirection = 'rx' | 'tx';
+
+export class Metrics {
+  /** The registry this object owns; serve it with `text()` or `registry.metrics()`. */
+  readonly registry: Registry;
+
+  private readonly haState: Gauge<'state'>;
+  private readonly peerUp: Gauge;
+  private readonly transitions: Counter<'from' | 'to' | 'reason'>;
+  private readonly failovers: Counter<'reason'>;
+  private readonly lastFailoverDuration: Gauge;
+  private readonly heartbeatRttS: Histogram<'link'>;
+  private readonly linkUp: Gauge<'link' | 'channel'>;
+  private readonly messages: Counter<'channel' | 'direction' | 'type'>;
+  private readonly rejectedMessages: Counter<'channel' | 'reason'>;
+  private readonly apiRequests: Counter<'route' | 'code'>;
+  private shared: SharedState | null = null;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    const p = METRIC_PREFIX;
+
+    this.haState = new Gauge({
+      name: `${p}ha_state`,
+      help: 'Local HA state: 1 for the current state, 0 for every other state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    this.peerUp = new Gauge({
+      name: `${p}ha_peer_up`,
+      help: 'The peer is heard on at least one HA1 link (1) or not (0)',
+      registers: [registry],
+    });
+    this.transitions = new Counter({
+      name: `${p}ha_transitions_total`,
+      help: 'Local HA state transitions by from, to and reason',
+      labelNames: ['from', 'to', 'reason'],
+      registers: [registry],
+    });
+    this.failovers = new Counter({
+      name: `${p}ha_failovers_total`,
+      help: 'Transitions of this device into active, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.lastFailoverDuration = new Gauge({
+      name: `${p}ha_last_failover_duration_seconds`,
+      help: 'Duration of the last failover onto this device, from the first sign of failure to active',
+      registers: [registry],
+    });
+    this.heartbeatRttS = new Histogram({
+      name: `${p}ha1_heartbeat_rtt_seconds`,
+      help: 'Heartbeat round trip time per HA1 link',
+      labelNames: ['link'],
+      buckets: HEARTBEAT_RTT_BUCKETS_S,
+      registers: [registry],
+    });
+    this.linkUp = new Gauge({
+      name: `${p}ha1_link_up`,
+      help: 'HA1 link liveness per link and channel (heartbeat: peer heartbeats arrive; session: TCP session established)',
+      labelNames: ['link', 'channel'],
+      registers: [registry],
+    });
+    this.messages = new Counter({
+      name: `${p}ha_messages_total`,
+      help: 'Authenticated HA messages by channel, direction and message type',
+      labelNames: ['channel', 'direction', 'type'],
+      registers: [registry],
+    });
+    this.rejectedMessages = new Counter({
+      name: `${p}ha_messages_rejected_total`,
+      help: 'HA messages dropped before being trusted, by channel and reason',
+      labelNames: ['channel', 'reason'],
+      registers: [registry],
+    });
+    this.apiRequests = new Counter({
+      name: `${p}api_requests_total`,
+      help: 'Management API requests by route and HTTP status code',
+      labelNames: ['route', 'code'],
+      registers: [registry],
+    });
+
+    // Read at scrape time from the dataplane's counters in the SharedState (the dataplane thread
+    // is their single writer). Every label value is always present, at 0 until attachDataplane.
+    const self = this;
+    new Counter({
+      name: `${p}dataplane_packets_total`,
+      help: 'Dataplane events by kind (frames received, sent, forwarded, ARP, ...)',
+      labelNames: ['event'],
+      registers: [registry],
+      collect() {
+        const values = self.shared?.counters();
+        this.reset();
+        for (const event of EVENT_COUNTERS) this.inc({ event }, values?.[eventIndex(event)] ?? 0);
+      },
+    });
+    new Counter({
+      name: `${p}dataplane_drops_total`,
+      help: 'Frames the dataplane dropped, by reason (see src/dataplane/counters.ts)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        const values = self.shared?.counters();
+        this.reset();
+        for (const reason of DROP_REASONS) this.inc({ reason }, values?.[dropIndex(reason)] ?? 0);
+      },
+    });
+
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
+
+    this.setState('initial');
+    this.peerUp.set(0);
+    this.lastFailoverDuration.set(0);
+  }
+
+  /** The current local state: its series goes to 1, the four others to 0. */
+  setState(state: HaState): void {
+    for (const s of HA_STATES) this.haState.set({ state: s }, s === state ? 1 : 0);
+  }
+
+  setPeerUp(up: boolean): void {
+    this.peerUp.set(up ? 1 : 0);
+  }
+
+  /** Count a local transition and make `to` the current state. */
+  transition(from: HaState, to: HaState, reason: string): void {
+    this.transitions.inc({ from, to, reason });
+    this.setState(to);
+  }
+
+  /**
+   * A failover onto this device: call it once when a transition into active completes (next to
+   * `transition(...)`, which does not count failovers itself: the first election of an idle pair
+   * is not a failover, and only the driver knows). `durationS` runs from the first sign of failure
+   * (peer declared dead, take-over request, operator command) to active.
+   */
+  failover(reason: string, durationS: number): void {
+    this.failovers.inc({ reason });
+    if (Number.isFinite(durationS) && durationS >= 0) this.lastFailoverDuration.set(durationS);
+  }
+
+  heartbeatRtt(link: string, seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.heartbeatRttS.observe({ link }, seconds);
+  }
+
+  setLinkUp(link: string, channel: LinkChannel, up: boolean): void {
+    this.linkUp.set({ link, channel }, up ? 1 : 0);
+  }
+
+  message(channel: MessageChannel, direction: MessageDirection, type: string): void {
+    this.messages.inc({ channel, direction, type });
+  }
+
+  rejected(channel: MessageChannel, reason: string): void {
+    this.rejectedMessages.inc({ channel, reason });
+  }
+
+  /** `route` is a route pattern or "unknown", never the raw URL (bounded label cardinality). */
+  apiRequest(route: string, code: number | string): void {
+    this.apiRequests.inc({ route, code: String(code) });
+  }
+
+  /** Export the dataplane counters of this SharedState from now on. */
+  attachDataplane(shared: SharedState): void {
+    this.shared = shared;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
