@@ -1,0 +1,189 @@
+// Authentication of every HA message (HA1 heartbeats and session frames; HA2 later).
+//
+//   +------------------------------+----------------------------------+
+//   | Envelope (protobuf, N bytes) | HMAC-SHA256 trailer (32 bytes)   |
+//   +------------------------------+----------------------------------+
+//   trailer = HMAC-SHA256(key, "tandem-" + channel + "\0" + Envelope bytes)
+//
+// The channel label (e.g. "ha1-heartbeat-0", "ha1-session-0", "ha2") binds a message to the
+// channel it was sealed for: sequence numbers are per channel, so without the label a captured
+// heartbeat could be replayed into a session whose window has not seen that seq. The NUL ends
+// the label so that no channel name is a prefix trick on another.
+//
+// Sealer and Opener are pure: no clock, no I/O. The Opener checks, in this order: size, MAC
+// (constant time, before a single byte is parsed, so an unauthenticated peer cannot reach the
+// protobuf decoder), decode, sender, group, epoch, then the replay window; the sequence number
+// is recorded only once every check has passed.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeBody } from './codec.js';
+import { ReplayWindow } from './replay-window.js';
+import { isWireError } from './errors.js';
+
+/** HMAC-SHA256 output size (RFC 2104 with SHA-256, FIPS 180-4: 256 bits). */
+export const MAC_BYTES = 32;
+
+/**
+ * Shortest key accepted: 16 bytes (128 bits), the same floor as src/wire/keyfile.ts; RFC 2104
+ * section 3 advises at least the hash output length, which a 32+ byte key file gives.
+ */
+export const MIN_KEY_BYTES = 16;
+
+/** Why a message was refused. The values are metric labels: keep them stable. */
+export type RejectReason =
+  /** Larger than the channel's maxBytes (checked before any work). */
+  | 'oversize'
+  /** Too short to hold a MAC trailer and an envelope. */
+  | 'short'
+  /** The MAC does not match: wrong key, corrupted or forged. */
+  | 'bad-mac'
+  /** Authentic but not a valid Envelope (a peer bug or a version we do not understand). */
+  | 'malformed'
+  /** Authentic, but from a device id other than our peer's (e.g. a copied config). */
+  | 'wrong-sender'
+  /** Authentic, but for another HA group sharing the key. */
+  | 'wrong-group'
+  /** From an epoch older than the peer's current one: a replay of a previous run. */
+  | 'stale-epoch'
+  /** A seq already accepted, or older than the replay window. */
+  | 'replay';
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'oversize',
+  'short',
+  'bad-mac',
+  'malformed',
+  'wrong-sender',
+  'wrong-group',
+  'stale-epoch',
+  'replay',
+];
+
+export type OpenResult = { ok: true; envelope: Envelope } | { ok: false; reason: RejectReason };
+
+const CHANNEL_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+function domainLabel(channel: string): Buffer {
+  if (!CHANNEL_RE.test(channel)) {
+    throw new RangeError(`auth: channel must match ${CHANNEL_RE} (got ${JSON.stringify(channel)})`);
+  }
+  return Buffer.from(`tandem-${channel}\0`, 'ascii');
+}
+
+function checkKey(key: Buffer): Buffer {
+  if (!Buffer.isBuffer(key) || key.length < MIN_KEY_BYTES) {
+    throw new RangeError(`auth: key must be at least ${MIN_KEY_BYTES} bytes (got ${Buffer.isBuffer(key) ? key.length : typeof key})`);
+  }
+  // A private copy: a caller zeroing or reusing its buffer must not change our key.
+  return Buffer.from(key);
+}
+
+function mac(key: Buffer, label: Buffer, payload: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(label).update(payload).digest();
+}
+
+function checkId(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`auth: ${what} must be a uint32 (got ${value})`);
+  return value;
+}
+
+/** Seals outgoing messages of one channel: assigns epoch and a strictly increasing seq, appends the MAC. */
+export class Sealer {
+  private readonly key: Buffer;
+  private readonly label: Buffer;
+  private readonly sender: number;
+  private readonly groupId: number;
+  private readonly epoch: number;
+  private seq = 0;
+
+  constructor(opts: { key: Buffer; sender: number; groupId: number; epoch: number; channel: string }) {
+    this.key = checkKey(opts.key);
+    this.label = domainLabel(opts.channel);
+    this.sender = checkId(opts.sender, 'sender');
+    this.groupId = checkId(opts.groupId, 'groupId');
+    if (!Number.isSafeInteger(opts.epoch) || opts.epoch < 0) throw new RangeError(`auth: epoch must be a safe non-negative integer (got ${opts.epoch})`);
+    this.epoch = opts.epoch;
+  }
+
+  /** The seq of the last sealed message (0 before the first; the first is 1). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  seal(body: EnvelopeBody): Buffer {
+    // Encode before committing the seq: a message that cannot be encoded must not leave a gap.
+    const seq = this.seq + 1;
+    const payload = encodeEnvelope({ sender: this.sender, epoch: this.epoch, seq, groupId: this.groupId, body });
+    this.seq = seq;
+    const out = Buffer.allocUnsafe(payload.length + MAC_BYTES);
+    payload.copy(out, 0);
+    mac(this.key, this.label, payload).copy(out, payload.length);
+    return out;
+  }
+}
+
+/** Opens incoming messages of one channel from one peer; keeps that peer's epoch and replay window. */
+export class Opener {
+  private readonly key: Buffer;
+  private readonly label: Buffer;
+  private readonly expectedSender: number;
+  private readonly groupId: number;
+  private readonly maxBytes: number;
+  private peerEpoch: number | null = null;
+  private readonly window = new ReplayWindow();
+
+  constructor(opts: { key: Buffer; expectedSender: number; groupId: number; channel: string; maxBytes: number }) {
+    this.key = checkKey(opts.key);
+    this.label = domainLabel(opts.channel);
+    this.expectedSender = checkId(opts.expectedSender, 'expectedSender');
+    this.groupId = checkId(opts.groupId, 'groupId');
+    if (!Number.isInteger(opts.maxBytes) || opts.maxBytes <= MAC_BYTES) {
+      throw new RangeError(`auth: maxBytes must be an integer > ${MAC_BYTES} (got ${opts.maxBytes})`);
+    }
+    this.maxBytes = opts.maxBytes;
+  }
+
+  /** The peer epoch the window belongs to; null until the first accepted message. */
+  get currentEpoch(): number | null {
+    return this.peerEpoch;
+  }
+
+  /** The highest seq accepted in the current epoch (-1 before any). */
+  get highestSeq(): number {
+    return this.window.highest;
+  }
+
+  /** Checks one sealed message (datagram or frame: envelope + trailer, maxBytes in total). */
+  open(bytes: Uint8Array): OpenResult {
+    if (bytes.length > this.maxBytes) return { ok: false, reason: 'oversize' };
+    // An envelope needs at least its body's tag: a bare trailer cannot be a message.
+    if (bytes.length <= MAC_BYTES) return { ok: false, reason: 'short' };
+
+    const payloadEnd = bytes.length - MAC_BYTES;
+    const payload = bytes.subarray(0, payloadEnd);
+    const trailer = bytes.subarray(payloadEnd);
+    if (!timingSafeEqual(mac(this.key, this.label, payload), trailer)) return { ok: false, reason: 'bad-mac' };
+
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(payload);
+    } catch (err) {
+      if (isWireError(err)) return { ok: false, reason: 'malformed' };
+      throw err;
+    }
+    if (envelope.sender !== this.expectedSender) return { ok: false, reason: 'wrong-sender' };
+    if (envelope.groupId !== this.groupId) return { ok: false, reason: 'wrong-group' };
+
+    // A higher epoch is the peer restarted (its seq starts again): a fresh window. It is safe to
+    // believe because the MAC has already proven the key holder sent it.
+    const newEpoch = this.peerEpoch === null || envelope.epoch > this.peerEpoch;
+    if (!newEpoch && envelope.epoch < (this.peerEpoch as number)) return { ok: false, reason: 'stale-epoch' };
+    if (!newEpoch && this.window.check(envelope.seq) === 'replay') return { ok: false, reason: 'replay' };
+
+    if (newEpoch) {
+      this.peerEpoch = envelope.epoch;
+      this.window.reset();
+    }
+    this.window.record(envelope.seq);
+    return { ok: true, envelope };
+  }
+}

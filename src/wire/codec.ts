@@ -1,0 +1,336 @@
+// Typed encode/decode of the HA1 Envelope (proto/ha1.proto) into our own plain types: numbers,
+// never Long; HA states as the election's string union; the oneof body as a discriminated union.
+// The generated code (src/wire/gen/) only moves bytes; every range and enum check lives here,
+// so a message that decodes is a message the rest of tandem can trust structurally.
+// Authentication is not done here: src/wire/auth.ts checks the MAC before calling decode.
+import { tandem } from './gen/ha1.js';
+import type { HaState } from '../control/election/types.js';
+import { WireError } from './errors.js';
+
+const pb = tandem.ha1;
+
+export interface Heartbeat {
+  state: HaState;
+  /** 0-255, lower wins (DESIGN.md "The pair"). */
+  priority: number;
+  preempt: boolean;
+  /** Sender's monotonic clock when sent (ns). */
+  sentNs: number;
+  /** The last peer heartbeat's sentNs (0: none yet), and how long it was held before this echo. */
+  echoNs: number;
+  echoDelayNs: number;
+  /** HA1 link this was sent on: 0 primary, 1 backup. */
+  link: number;
+  /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
+  tentative: boolean;
+}
+
+export interface Hello {
+  name: string;
+  priority: number;
+  preempt: boolean;
+  state: HaState;
+  stateReason: string;
+  softwareVersion: string;
+  groupId: number;
+  mode: string;
+  heartbeatIntervalMs: number;
+  heartbeatMissed: number;
+  configVersion: number;
+  configHash: string;
+  uptimeMs: number;
+}
+
+export interface StateUpdate {
+  state: HaState;
+  reason: string;
+}
+
+export type CommandType =
+  /** The active asks the passive to take over. */
+  | 'take-over'
+  /** The passive acknowledges it is taking over. */
+  | 'take-over-ack';
+
+export interface Command {
+  type: CommandType;
+  reason: string;
+  id: number;
+}
+
+export interface Goodbye {
+  reason: string;
+}
+
+export type EnvelopeBody =
+  | { kind: 'heartbeat'; heartbeat: Heartbeat }
+  | { kind: 'hello'; hello: Hello }
+  | { kind: 'stateUpdate'; stateUpdate: StateUpdate }
+  | { kind: 'command'; command: Command }
+  | { kind: 'goodbye'; goodbye: Goodbye };
+
+export type BodyKind = EnvelopeBody['kind'];
+
+/** Every body kind, e.g. for metric labels of messages by kind. */
+export const BODY_KINDS: readonly BodyKind[] = ['heartbeat', 'hello', 'stateUpdate', 'command', 'goodbye'];
+
+export interface Envelope {
+  /** The sender's device id (0 or 1; the receiver checks it). */
+  sender: number;
+  /** The sender's process epoch (wall-clock ms at its start). */
+  epoch: number;
+  /** Strictly increasing per (sender, epoch, channel). */
+  seq: number;
+  groupId: number;
+  body: EnvelopeBody;
+}
+
+// ---- enums ----
+
+// A Record over the union, so that a state added to the election's HaState does not compile
+// until it has a wire number here. The proto's active-active states (tentative = 6,
+// active-primary = 7, active-secondary = 8) are not in the union yet: receiving one is
+// 'malformed' until the election learns them.
+const HA_STATE_TO_WIRE: Record<HaState, number> = {
+  initial: pb.HaState.HA_STATE_INITIAL,
+  passive: pb.HaState.HA_STATE_PASSIVE,
+  active: pb.HaState.HA_STATE_ACTIVE,
+  suspended: pb.HaState.HA_STATE_SUSPENDED,
+  'non-functional': pb.HaState.HA_STATE_NON_FUNCTIONAL,
+};
+const HA_STATE_FROM_WIRE = new Map<number, HaState>(
+  (Object.entries(HA_STATE_TO_WIRE) as [HaState, number][]).map(([state, wire]) => [wire, state]),
+);
+
+export function haStateToWire(state: HaState): number {
+  const wire = HA_STATE_TO_WIRE[state];
+  if (wire === undefined) throw new WireError('invalid-message', `unknown HA state ${JSON.stringify(state)}`, { field: 'state', value: state });
+  return wire;
+}
+
+/** The state for a wire enum value; UNSPECIFIED (0) and unknown values are 'malformed'. */
+export function haStateFromWire(value: number): HaState {
+  const state = HA_STATE_FROM_WIRE.get(value);
+  if (state === undefined) throw new WireError('malformed', `unknown HaState ${value}`, { field: 'state', value });
+  return state;
+}
+
+const COMMAND_TO_WIRE: Record<CommandType, number> = {
+  'take-over': pb.CommandType.COMMAND_TAKE_OVER,
+  'take-over-ack': pb.CommandType.COMMAND_TAKE_OVER_ACK,
+};
+const COMMAND_FROM_WIRE = new Map<number, CommandType>(
+  (Object.entries(COMMAND_TO_WIRE) as [CommandType, number][]).map(([type, wire]) => [wire, type]),
+);
+
+// ---- numbers ----
+
+const UINT32_MAX = 0xffff_ffff;
+/** Priorities are 0-255 (DESIGN.md "The pair"). */
+const PRIORITY_MAX = 255;
+/** Heartbeat.link: 0 primary, 1 backup (proto/ha1.proto). */
+const LINK_MAX = 1;
+/**
+ * uint64 fields hold ms or ns values: 2^53 ns is 104 days of monotonic clock, 2^53 ms is
+ * 285,000 years. Above Number.MAX_SAFE_INTEGER a JS number silently loses precision, so a
+ * larger value is refused rather than rounded.
+ */
+const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
+type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
+
+function uint64FromWire(value: WireUint64, field: string): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new WireError('malformed', `${field} out of range`, { field, value });
+    return value;
+  }
+  const high = value.high >>> 0;
+  const low = value.low >>> 0;
+  // 2^53 - 1 has high word 0x1fffff: anything above does not fit a safe integer.
+  if (high > 0x1f_ffff) throw new WireError('malformed', `${field} exceeds 2^53-1`, { field, high, low });
+  return high * 0x1_0000_0000 + low;
+}
+
+function uint32FromWire(value: number | null | undefined, field: string, max = UINT32_MAX): number {
+  const v = value ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('malformed', `${field} out of range`, { field, value: v, max });
+  return v;
+}
+
+function enumFromWire(value: number | null | undefined, field: string): HaState {
+  try {
+    return haStateFromWire(value ?? 0);
+  } catch (err) {
+    if (err instanceof WireError) throw new WireError('malformed', `${field}: ${err.message}`, { field, value: value ?? 0 });
+    throw err;
+  }
+}
+
+function checkUint(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new WireError('invalid-message', `${field} must be an integer in 0..${max}`, { field, value, max });
+  }
+  return value;
+}
+
+function checkString(value: string, field: string): string {
+  if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
+  return value;
+}
+
+// ---- encode ----
+
+/** Encodes an Envelope; throws WireError('invalid-message') for values the wire cannot carry. */
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  const msg: tandem.ha1.Envelope.$Properties = {
+    sender: checkUint(envelope.sender, 'sender', UINT32_MAX),
+    epoch: checkUint(envelope.epoch, 'epoch', UINT64_MAX_SAFE),
+    seq: checkUint(envelope.seq, 'seq', UINT64_MAX_SAFE),
+    groupId: checkUint(envelope.groupId, 'groupId', UINT32_MAX),
+  };
+  const body = envelope.body;
+  switch (body.kind) {
+    case 'heartbeat': {
+      const h = body.heartbeat;
+      msg.heartbeat = {
+        state: haStateToWire(h.state),
+        priority: checkUint(h.priority, 'heartbeat.priority', PRIORITY_MAX),
+        preempt: h.preempt === true,
+        sentNs: checkUint(h.sentNs, 'heartbeat.sentNs', UINT64_MAX_SAFE),
+        echoNs: checkUint(h.echoNs, 'heartbeat.echoNs', UINT64_MAX_SAFE),
+        echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
+        link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
+        tentative: h.tentative === true,
+      };
+      break;
+    }
+    case 'hello': {
+      const h = body.hello;
+      msg.hello = {
+        name: checkString(h.name, 'hello.name'),
+        priority: checkUint(h.priority, 'hello.priority', PRIORITY_MAX),
+        preempt: h.preempt === true,
+        state: haStateToWire(h.state),
+        stateReason: checkString(h.stateReason, 'hello.stateReason'),
+        softwareVersion: checkString(h.softwareVersion, 'hello.softwareVersion'),
+        groupId: checkUint(h.groupId, 'hello.groupId', UINT32_MAX),
+        mode: checkString(h.mode, 'hello.mode'),
+        heartbeatIntervalMs: checkUint(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs', UINT32_MAX),
+        heartbeatMissed: checkUint(h.heartbeatMissed, 'hello.heartbeatMissed', UINT32_MAX),
+        configVersion: checkUint(h.configVersion, 'hello.configVersion', UINT64_MAX_SAFE),
+        configHash: checkString(h.configHash, 'hello.configHash'),
+        uptimeMs: checkUint(h.uptimeMs, 'hello.uptimeMs', UINT64_MAX_SAFE),
+      };
+      break;
+    }
+    case 'stateUpdate':
+      msg.stateUpdate = {
+        state: haStateToWire(body.stateUpdate.state),
+        reason: checkString(body.stateUpdate.reason, 'stateUpdate.reason'),
+      };
+      break;
+    case 'command': {
+      const type = COMMAND_TO_WIRE[body.command.type];
+      if (type === undefined) throw new WireError('invalid-message', `unknown command type ${JSON.stringify(body.command.type)}`, { field: 'command.type' });
+      msg.command = {
+        type,
+        reason: checkString(body.command.reason, 'command.reason'),
+        id: checkUint(body.command.id, 'command.id', UINT64_MAX_SAFE),
+      };
+      break;
+    }
+    case 'goodbye':
+      msg.goodbye = { reason: checkString(body.goodbye.reason, 'goodbye.reason') };
+      break;
+    default: {
+      const never: never = body;
+      throw new WireError('invalid-message', 'unknown body kind', { kind: (never as { kind?: unknown }).kind });
+    }
+  }
+  // The writer returns a Buffer under Node (protobufjs picks util.Buffer when present).
+  const bytes = pb.Envelope.encode(msg).finish();
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ---- decode ----
+
+/**
+ * Decodes an Envelope. Throws WireError('malformed') for anything that is not a complete,
+ * in-range Envelope with a body of a known kind. Unknown fields are ignored (a newer peer may
+ * add optional fields); an unknown body kind is malformed (we cannot act on it).
+ */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let raw: tandem.ha1.Envelope & tandem.ha1.Envelope.$Shape;
+  try {
+    raw = pb.Envelope.decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
+  const sender = uint32FromWire(raw.sender, 'sender');
+  const epoch = uint64FromWire(raw.epoch as WireUint64, 'epoch');
+  const seq = uint64FromWire(raw.seq as WireUint64, 'seq');
+  const groupId = uint32FromWire(raw.groupId, 'groupId');
+  let body: EnvelopeBody;
+  switch (raw.body) {
+    case 'heartbeat': {
+      const h = raw.heartbeat!;
+      body = {
+        kind: 'heartbeat',
+        heartbeat: {
+          state: enumFromWire(h.state, 'heartbeat.state'),
+          priority: uint32FromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
+          preempt: h.preempt === true,
+          sentNs: uint64FromWire(h.sentNs as WireUint64, 'heartbeat.sentNs'),
+          echoNs: uint64FromWire(h.echoNs as WireUint64, 'heartbeat.echoNs'),
+          echoDelayNs: uint64FromWire(h.echoDelayNs as WireUint64, 'heartbeat.echoDelayNs'),
+          link: uint32FromWire(h.link, 'heartbeat.link', LINK_MAX),
+          tentative: h.tentative === true,
+        },
+      };
+      break;
+    }
+    case 'hello': {
+      const h = raw.hello!;
+      body = {
+        kind: 'hello',
+        hello: {
+          name: h.name ?? '',
+          priority: uint32FromWire(h.priority, 'hello.priority', PRIORITY_MAX),
+          preempt: h.preempt === true,
+          state: enumFromWire(h.state, 'hello.state'),
+          stateReason: h.stateReason ?? '',
+          softwareVersion: h.softwareVersion ?? '',
+          groupId: uint32FromWire(h.groupId, 'hello.groupId'),
+          mode: h.mode ?? '',
+          heartbeatIntervalMs: uint32FromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
+          heartbeatMissed: uint32FromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
+          configVersion: uint64FromWire(h.configVersion as WireUint64, 'hello.configVersion'),
+          configHash: h.configHash ?? '',
+          uptimeMs: uint64FromWire(h.uptimeMs as WireUint64, 'hello.uptimeMs'),
+        },
+      };
+      break;
+    }
+    case 'stateUpdate': {
+      const s = raw.stateUpdate!;
+      body = { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: s.reason ?? '' } };
+      break;
+    }
+    case 'command': {
+      const c = raw.command!;
+      const type = COMMAND_FROM_WIRE.get(c.type ?? 0);
+      if (type === undefined) throw new WireError('malformed', `unknown CommandType ${c.type ?? 0}`, { field: 'command.type', value: c.type ?? 0 });
+      body = { kind: 'command', command: { type, reason: c.reason ?? '', id: uint64FromWire(c.id as WireUint64, 'command.id') } };
+      break;
+    }
+    case 'goodbye':
+      body = { kind: 'goodbye', goodbye: { reason: raw.goodbye!.reason ?? '' } };
+      break;
+    default:
+      // No body at all, or (from a newer peer) a body field this build does not know.
+      throw new WireError('malformed', 'envelope without a known body', { bytes: bytes.length });
+  }
+  return { sender, epoch, seq, groupId, body };
+}
