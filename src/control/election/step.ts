@@ -1,0 +1,671 @@
+// The election as a pure state machine: step(state, event) -> { state, actions }.
+//
+// No clocks, no sockets, no timers: time arrives as `event.now` (ms, monotonic) and timers are
+// `arm-timer`/`cancel-timer` actions the driver carries out. `step` never mutates its input.
+//
+// Conventions (STYLE.md, after OpenBSD CARP and pfsync):
+// - one handler per state, each a `switch` over every event type ending in a `never` check, so a
+//   new event type cannot go unhandled; an unexpected pair answers `invalid-transition` and
+//   changes nothing;
+// - the rule for each branch is written as a comment above it;
+// - one transition function (`Step.go`): refuses a no-op, records the time, cancels the timers
+//   that do not apply in the new state, and always tells the peer (`send-state`); entering
+//   `active` also announces the floating IPs;
+// - a state and its timers change in the same step, and `armed` mirrors every arm/cancel.
+import type {
+  ElectionAction,
+  ElectionConfig,
+  ElectionEvent,
+  ElectionState,
+  HaState,
+  PeerView,
+  StepResult,
+  TimerName,
+} from './types.js';
+
+/** Who wins an election: the lower priority number, then the lower device id. */
+export interface Rank {
+  priority: number;
+  deviceId: number;
+}
+
+/** True when `a` beats `b`: lower priority number wins; on equal priority the lower device id. */
+export function isBetter(a: Rank, b: Rank): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  return a.deviceId < b.deviceId;
+}
+
+/** A device that just booted: `initial`, reason `startup`, no peer, nothing armed. */
+export function initialState(config: ElectionConfig): ElectionState {
+  return {
+    config: { ...config },
+    state: 'initial',
+    reason: 'startup',
+    peer: null,
+    peerStableSinceMs: null,
+    faults: [],
+    recentTransitionsMs: [],
+    preemptSuspended: null,
+    armed: [],
+  };
+}
+
+/**
+ * How we look to the peer: what the driver puts in heartbeats and state updates. `tentative`
+ * defaults to "still in initial"; the driver ORs in its own reasons (bulk sync pending).
+ */
+export function selfView(s: ElectionState, tentative: boolean = s.state === 'initial'): PeerView {
+  return {
+    deviceId: s.config.deviceId,
+    state: s.state,
+    priority: s.config.priority,
+    preempt: s.config.preempt,
+    tentative,
+  };
+}
+
+/** True for the states in which a device can carry traffic (not suspended, not non-functional). */
+export function isFunctionalState(state: HaState): boolean {
+  return state !== 'suspended' && state !== 'non-functional';
+}
+
+/**
+ * Flap protection looks back this many preempt holds. A preemption needs one full hold of stable
+ * contact and a hold leaves no room for any transition of ours, so a window of one hold could
+ * never count more than the preemption itself and flap protection would be dead code. Three holds
+ * see the pattern that matters: a better box that fails again soon after it takes traffic back
+ * (each such cycle costs us two transitions: taking over, then being preempted).
+ */
+export const FLAP_WINDOW_HOLDS = 3;
+
+/** The window (ms) over which our transitions are counted against flapMax. */
+export function flapWindowMs(config: ElectionConfig): number {
+  return config.preemptHoldMs * FLAP_WINDOW_HOLDS;
+}
+
+/** The timers that may run in each state; a transition cancels every other one. */
+const TIMERS_OF: Readonly<Record<HaState, readonly TimerName[]>> = {
+  initial: ['initial-wait'],
+  passive: ['initial-wait', 'promotion-hold'],
+  active: ['preempt-hold'],
+  suspended: [],
+  'non-functional': [],
+};
+
+/** Why a result is not a state change: the event is refused, unexpected, or a stale timer. */
+type Outcome = { kind: 'handled' } | { kind: 'refused'; reason: string } | { kind: 'invalid' } | { kind: 'ignored' };
+
+const HANDLED: Outcome = { kind: 'handled' };
+const IGNORED: Outcome = { kind: 'ignored' };
+const INVALID: Outcome = { kind: 'invalid' };
+const refused = (reason: string): Outcome => ({ kind: 'refused', reason });
+
+/** A working copy of the state plus the actions of one step. */
+class Step {
+  readonly s: ElectionState;
+  readonly now: number;
+  private transition: ElectionAction | null = null;
+  private readonly timerActions: ElectionAction[] = [];
+  private takeOver: string | null = null;
+  private sendState = false;
+  private announce = false;
+
+  constructor(state: ElectionState, now: number) {
+    this.s = {
+      ...state,
+      config: { ...state.config },
+      peer: state.peer === null ? null : { ...state.peer },
+      faults: [...state.faults],
+      recentTransitionsMs: [...state.recentTransitionsMs],
+      armed: [...state.armed],
+    };
+    this.now = now;
+  }
+
+  get cfg(): ElectionConfig {
+    return this.s.config;
+  }
+
+  /** The one transition function: never a no-op, at most one per step. */
+  go(to: HaState, reason: string): void {
+    const from = this.s.state;
+    if (from === to) throw new Error(`election: no-op transition ${from} -> ${to} (${reason})`);
+    if (this.transition !== null) throw new Error(`election: second transition in one step (${from} -> ${to})`);
+    this.transition = { type: 'transition', from, to, reason };
+    this.s.state = to;
+    this.s.reason = reason;
+    this.s.recentTransitionsMs.push(this.now);
+    for (const name of [...this.s.armed]) if (!TIMERS_OF[to].includes(name)) this.cancel(name);
+    this.sendState = true;
+    if (to === 'active') this.announce = true;
+  }
+
+  isArmed(name: TimerName): boolean {
+    return this.s.armed.includes(name);
+  }
+
+  arm(name: TimerName, ms: number): void {
+    if (this.isArmed(name)) return;
+    this.s.armed.push(name);
+    this.timerActions.push({ type: 'arm-timer', name, ms: Math.max(0, ms) });
+  }
+
+  /** Cancel and arm again: the wait starts over from now. */
+  rearm(name: TimerName, ms: number): void {
+    this.cancel(name);
+    this.arm(name, ms);
+  }
+
+  cancel(name: TimerName): void {
+    if (!this.isArmed(name)) return;
+    this.s.armed = this.s.armed.filter((n) => n !== name);
+    this.timerActions.push({ type: 'cancel-timer', name });
+  }
+
+  /** A timer that fired is no longer armed; the driver needs no cancel for it. */
+  fired(name: TimerName): void {
+    this.s.armed = this.s.armed.filter((n) => n !== name);
+  }
+
+  sendTakeOver(reason: string): void {
+    this.takeOver = reason;
+  }
+
+  reannounce(): void {
+    this.announce = true;
+  }
+
+  /** Actions in a fixed order: the transition, timers, take-over request, our state, the GARP. */
+  actions(): ElectionAction[] {
+    const out: ElectionAction[] = [];
+    if (this.transition !== null) out.push(this.transition);
+    out.push(...this.timerActions);
+    if (this.takeOver !== null) out.push({ type: 'send-take-over', reason: this.takeOver });
+    if (this.sendState) out.push({ type: 'send-state' });
+    if (this.announce) out.push({ type: 'announce' });
+    return out;
+  }
+}
+
+/**
+ * Advance the election by one event. Pure: the input state is not touched, and the same input
+ * always gives the same output.
+ */
+export function step(state: ElectionState, event: ElectionEvent): StepResult {
+  const st = new Step(state, event.now);
+  let outcome: Outcome;
+  switch (state.state) {
+    case 'initial':
+      outcome = onInitial(st, event);
+      break;
+    case 'passive':
+      outcome = onPassive(st, event);
+      break;
+    case 'active':
+      outcome = onActive(st, event);
+      break;
+    case 'suspended':
+      outcome = onSuspended(st, event);
+      break;
+    case 'non-functional':
+      outcome = onNonFunctional(st, event);
+      break;
+    default:
+      return assertNever(state.state);
+  }
+  switch (outcome.kind) {
+    case 'handled':
+      housekeeping(st);
+      return { state: st.s, actions: st.actions() };
+    case 'ignored':
+      return { state, actions: [] };
+    case 'refused':
+      return { state, actions: [{ type: 'refused', event: event.type, reason: outcome.reason }] };
+    case 'invalid':
+      return { state, actions: [{ type: 'invalid-transition', state: state.state, event: event.type }] };
+    default:
+      return assertNever(outcome);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`election: unhandled case ${JSON.stringify(x)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-state handlers
+
+function onInitial(st: Step, ev: ElectionEvent): Outcome {
+  switch (ev.type) {
+    // Start the election: wait initialWaitMs to hear a peer. Only once, before anything is armed.
+    case 'start':
+      if (st.s.armed.length > 0) return INVALID;
+      st.arm('initial-wait', st.cfg.initialWaitMs);
+      return HANDLED;
+    // A peer is heard: the election runs at once (see electInitial).
+    case 'peer-heard':
+      heard(st, ev.peer);
+      st.cancel('initial-wait');
+      electInitial(st, ev.peer);
+      return HANDLED;
+    // A peer lost while we are still waiting: forget it, keep waiting for initial-wait.
+    case 'peer-dead':
+      lost(st);
+      return HANDLED;
+    case 'timer':
+      if (!st.isArmed(ev.name)) return IGNORED;
+      st.fired(ev.name);
+      switch (ev.name) {
+        // initial-wait ran out: nobody heard means nobody is active, so we are.
+        case 'initial-wait':
+          if (st.s.peer === null) st.go('active', 'no-peer');
+          else electInitial(st, st.s.peer);
+          return HANDLED;
+        case 'promotion-hold':
+        case 'preempt-hold':
+          return INVALID;
+        default:
+          return assertNever(ev.name);
+      }
+    case 'operator-suspend':
+      operatorSuspend(st);
+      return HANDLED;
+    case 'operator-functional':
+      return refused('not suspended');
+    case 'operator-failover':
+      return refused('not active');
+    // A take-over request while we have not elected yet: the peer's state update that follows
+    // runs the election (a suspended or non-functional peer makes us active).
+    case 'peer-take-over':
+      return refused('in initial: the election decides');
+    case 'fault-add':
+      faultAdd(st, ev.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, ev.reason);
+    // Frozen while waiting: whatever we heard is stale; start the wait over (if it had started).
+    case 'frozen':
+      lost(st);
+      if (st.isArmed('initial-wait')) st.rearm('initial-wait', st.cfg.initialWaitMs);
+      return HANDLED;
+    default:
+      return assertNever(ev);
+  }
+}
+
+function onPassive(st: Step, ev: ElectionEvent): Outcome {
+  switch (ev.type) {
+    case 'start':
+      return INVALID;
+    // Any word from the peer cancels a pending promotion (it is alive) and the lone-box wait;
+    // then the passive election runs (see electPassive).
+    case 'peer-heard':
+      heard(st, ev.peer);
+      st.cancel('promotion-hold');
+      st.cancel('initial-wait');
+      electPassive(st, ev.peer);
+      return HANDLED;
+    case 'peer-dead':
+      lost(st);
+      switch (ev.cause) {
+        // The peer's kernel closed the HA1 sessions (its process died) or it said goodbye:
+        // certain death, take over at once.
+        case 'peer-closed':
+        case 'goodbye':
+          st.go('active', ev.cause);
+          return HANDLED;
+        // Heartbeats lost on every link: wait promotionHoldMs (0 = at once) before taking over,
+        // so a peer that was only late is not pushed aside.
+        case 'heartbeat-timeout':
+          if (st.cfg.promotionHoldMs === 0) st.go('active', 'peer-dead');
+          else st.arm('promotion-hold', st.cfg.promotionHoldMs);
+          return HANDLED;
+        default:
+          return assertNever(ev.cause);
+      }
+    case 'timer':
+      if (!st.isArmed(ev.name)) return IGNORED;
+      st.fired(ev.name);
+      switch (ev.name) {
+        // The promotion hold ran out and the peer is still silent: take over.
+        case 'promotion-hold':
+          if (st.s.peer === null) st.go('active', 'peer-dead');
+          return HANDLED;
+        // A lone passive (after a freeze, after suspend or faults) waited and heard nobody: take
+        // over. If the peer is known, run the passive election on what we know of it.
+        case 'initial-wait':
+          if (st.s.peer === null) st.go('active', 'no-peer');
+          else electPassive(st, st.s.peer);
+          return HANDLED;
+        case 'preempt-hold':
+          return INVALID;
+        default:
+          return assertNever(ev.name);
+      }
+    case 'operator-suspend':
+      operatorSuspend(st);
+      return HANDLED;
+    case 'operator-functional':
+      return refused('not suspended');
+    case 'operator-failover':
+      return refused('not active');
+    // The active peer steps down and asks us to take over.
+    case 'peer-take-over':
+      st.go('active', 'peer-request');
+      return HANDLED;
+    case 'fault-add':
+      faultAdd(st, ev.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, ev.reason);
+    // We were frozen: what we knew of the peer is stale. Forget it, drop a pending promotion,
+    // and wait initialWaitMs to hear it again before a lone take-over.
+    case 'frozen':
+      lost(st);
+      st.cancel('promotion-hold');
+      st.rearm('initial-wait', st.cfg.initialWaitMs);
+      return HANDLED;
+    default:
+      return assertNever(ev);
+  }
+}
+
+function onActive(st: Step, ev: ElectionEvent): Outcome {
+  switch (ev.type) {
+    case 'start':
+      return INVALID;
+    case 'peer-heard': {
+      heard(st, ev.peer);
+      // Split brain: both active. The worse device (priority, then id) yields at once; the
+      // better one stays and re-announces the floating IPs so the switches follow it.
+      if (ev.peer.state === 'active') {
+        if (isBetter(self(st), ev.peer)) st.reannounce();
+        else st.go('passive', 'split-brain-resolved');
+      }
+      // Any other peer state: preemption is reconciled after the step (housekeeping).
+      return HANDLED;
+    }
+    // The peer is gone: we carry on alone. No transition.
+    case 'peer-dead':
+      lost(st);
+      return HANDLED;
+    case 'timer':
+      if (!st.isArmed(ev.name)) return IGNORED;
+      st.fired(ev.name);
+      switch (ev.name) {
+        // The preempt hold ran out with the peer continuously eligible (any lapse cancelled it):
+        // yield to the better peer, unless that would be one transition too many inside the
+        // flap window, in which case preemption is suspended and we stay active.
+        case 'preempt-hold':
+          if (st.s.preemptSuspended !== null || !preemptEligible(st.s)) return HANDLED;
+          {
+            const recent = pruned(st.s.recentTransitionsMs, st.now, flapWindowMs(st.cfg));
+            if (recent.length + 1 > st.cfg.flapMax) {
+              st.s.preemptSuspended = `flap-max: ${recent.length + 1} transitions in ${flapWindowMs(st.cfg)} ms`;
+              return HANDLED;
+            }
+          }
+          st.go('passive', 'preempted');
+          st.sendTakeOver('preempt');
+          return HANDLED;
+        case 'initial-wait':
+        case 'promotion-hold':
+          return INVALID;
+        default:
+          return assertNever(ev.name);
+      }
+    case 'operator-suspend':
+      operatorSuspend(st);
+      return HANDLED;
+    case 'operator-functional':
+      return refused('not suspended');
+    // Operator failover: hand traffic to a live, functional, passive peer; refuse otherwise.
+    case 'operator-failover': {
+      const peer = st.s.peer;
+      if (peer === null) return refused('no peer to fail over to');
+      if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
+      st.go('passive', 'operator-failover');
+      st.sendTakeOver('operator-failover');
+      return HANDLED;
+    }
+    // We are already active: a take-over request makes no sense (both think they should step
+    // down); refuse it and let the split-brain or preemption rules settle the pair.
+    case 'peer-take-over':
+      return refused('already active');
+    case 'fault-add':
+      faultAdd(st, ev.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, ev.reason);
+    // We were frozen longer than the dead interval: the peer has probably taken over. Forward
+    // nothing: drop to initial, forget the peer, and let the election run again.
+    case 'frozen':
+      lost(st);
+      st.go('initial', `frozen: ${ev.gapMs} ms`);
+      st.arm('initial-wait', st.cfg.initialWaitMs);
+      return HANDLED;
+    default:
+      return assertNever(ev);
+  }
+}
+
+function onSuspended(st: Step, ev: ElectionEvent): Outcome {
+  switch (ev.type) {
+    case 'start':
+      return INVALID;
+    // Suspended devices listen but take no part in the election.
+    case 'peer-heard':
+      heard(st, ev.peer);
+      return HANDLED;
+    case 'peer-dead':
+      lost(st);
+      return HANDLED;
+    // No timer runs while suspended; an armed one here would be a bug.
+    case 'timer':
+      if (!st.isArmed(ev.name)) return IGNORED;
+      return INVALID;
+    case 'operator-suspend':
+      return refused('already suspended');
+    // The operator releases us: passive, or non-functional if a fault is still there
+    // (suspended wins over non-functional, not the other way round).
+    case 'operator-functional':
+      if (st.s.faults.length > 0) st.go('non-functional', st.s.faults[0]!);
+      else backToPassive(st, 'operator-functional');
+      return HANDLED;
+    case 'operator-failover':
+      return refused('not active');
+    case 'peer-take-over':
+      return refused('suspended');
+    // Faults are recorded while suspended; the operator's suspension stays in charge.
+    case 'fault-add':
+      faultAdd(st, ev.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, ev.reason);
+    case 'frozen':
+      lost(st);
+      return HANDLED;
+    default:
+      return assertNever(ev);
+  }
+}
+
+function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
+  switch (ev.type) {
+    case 'start':
+      return INVALID;
+    // A non-functional device listens but takes no part in the election.
+    case 'peer-heard':
+      heard(st, ev.peer);
+      return HANDLED;
+    case 'peer-dead':
+      lost(st);
+      return HANDLED;
+    case 'timer':
+      if (!st.isArmed(ev.name)) return IGNORED;
+      return INVALID;
+    // The operator may suspend a broken device (operator intent wins).
+    case 'operator-suspend':
+      operatorSuspend(st);
+      return HANDLED;
+    case 'operator-functional':
+      return refused('not suspended');
+    case 'operator-failover':
+      return refused('not active');
+    case 'peer-take-over':
+      return refused('non-functional');
+    case 'fault-add':
+      faultAdd(st, ev.reason);
+      return HANDLED;
+    // The last fault cleared: back to passive (faultClear does it).
+    case 'fault-clear':
+      return faultClear(st, ev.reason);
+    case 'frozen':
+      lost(st);
+      return HANDLED;
+    default:
+      return assertNever(ev);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules shared by several states
+
+function self(st: Step): Rank {
+  return { priority: st.cfg.priority, deviceId: st.cfg.deviceId };
+}
+
+/** Every word from the peer refreshes our view; a new run of contact starts the stable clock. */
+function heard(st: Step, peer: PeerView): void {
+  st.s.peer = { ...peer };
+  if (st.s.peerStableSinceMs === null) st.s.peerStableSinceMs = st.now;
+}
+
+/** The peer is dead (or must be heard again): forget it. */
+function lost(st: Step): void {
+  st.s.peer = null;
+  st.s.peerStableSinceMs = null;
+}
+
+/** The election of a device in initial, on hearing the peer. */
+function electInitial(st: Step, peer: PeerView): void {
+  switch (peer.state) {
+    // The peer already carries traffic: join it as passive.
+    case 'active':
+      st.go('passive', 'peer-active');
+      return;
+    // Both are electing (or the peer waits passive with nobody active): the better one wins.
+    case 'initial':
+    case 'passive':
+      if (isBetter(self(st), peer)) st.go('active', 'election-won');
+      else st.go('passive', 'election-lost');
+      return;
+    // The peer cannot carry traffic: we must.
+    case 'suspended':
+    case 'non-functional':
+      st.go('active', 'peer-not-functional');
+      return;
+    default:
+      assertNever(peer.state);
+  }
+}
+
+/** The election of a passive device, on hearing the peer (or when its wait runs out). */
+function electPassive(st: Step, peer: PeerView): void {
+  switch (peer.state) {
+    // The peer is active: all is well, stay passive.
+    case 'active':
+      return;
+    // Nobody is active and both could be: the better of the two takes the active role.
+    case 'initial':
+    case 'passive':
+      if (isBetter(self(st), peer)) st.go('active', 'election-won');
+      return;
+    // The peer cannot carry traffic and nobody else will: we must.
+    case 'suspended':
+    case 'non-functional':
+      st.go('active', 'peer-not-functional');
+      return;
+    default:
+      assertNever(peer.state);
+  }
+}
+
+/** Back to passive after a suspension or faults; a lone box (or one beside a peer that is not
+ * active) arms initial-wait so it takes over by itself if nobody else does. */
+function backToPassive(st: Step, reason: string): void {
+  st.go('passive', reason);
+  if (st.s.peer === null || st.s.peer.state !== 'active') st.arm('initial-wait', st.cfg.initialWaitMs);
+}
+
+/** Operator suspend: from any state but suspended. An active device with a live, functional
+ * peer asks it to take over. */
+function operatorSuspend(st: Step): void {
+  const wasActive = st.s.state === 'active';
+  st.go('suspended', 'operator-suspend');
+  const peer = st.s.peer;
+  if (wasActive && peer !== null && isFunctionalState(peer.state)) st.sendTakeOver('peer-suspended');
+}
+
+/** A fault (monitor failure) adds its reason. A functional device becomes non-functional, and
+ * if it was active with a live peer it asks the peer to take over. Suspended stays suspended. */
+function faultAdd(st: Step, reason: string): void {
+  if (!st.s.faults.includes(reason)) st.s.faults.push(reason);
+  const from = st.s.state;
+  if (!isFunctionalState(from)) return;
+  st.go('non-functional', reason);
+  if (from === 'active' && st.s.peer !== null) st.sendTakeOver(`fault: ${reason}`);
+}
+
+/** A fault clears. When none is left a non-functional device returns to passive. */
+function faultClear(st: Step, reason: string): Outcome {
+  if (!st.s.faults.includes(reason)) return IGNORED;
+  st.s.faults = st.s.faults.filter((f) => f !== reason);
+  if (st.s.state === 'non-functional' && st.s.faults.length === 0) backToPassive(st, 'faults-cleared');
+  return HANDLED;
+}
+
+/** Preemption applies: we are active, the peer is passive and better, both preempt, the peer is
+ * not tentative and preemption is not suspended by flap protection. */
+function preemptEligible(s: ElectionState): boolean {
+  const peer = s.peer;
+  return (
+    s.state === 'active' &&
+    peer !== null &&
+    peer.state === 'passive' &&
+    s.config.preempt &&
+    peer.preempt &&
+    !peer.tentative &&
+    s.preemptSuspended === null &&
+    isBetter(peer, { priority: s.config.priority, deviceId: s.config.deviceId })
+  );
+}
+
+function pruned(times: readonly number[], now: number, windowMs: number): number[] {
+  return times.filter((t) => now - t < windowMs);
+}
+
+/**
+ * After every handled event: drop transitions that left the flap window, lift a flap suspension
+ * once the window is empty, and keep the preempt hold armed exactly while the peer is eligible.
+ */
+function housekeeping(st: Step): void {
+  const windowMs = flapWindowMs(st.cfg);
+  st.s.recentTransitionsMs = pruned(st.s.recentTransitionsMs, st.now, windowMs);
+  if (st.s.preemptSuspended !== null && st.s.recentTransitionsMs.length === 0) st.s.preemptSuspended = null;
+  if (st.s.state !== 'active') return;
+  if (st.s.preemptSuspended !== null) {
+    // Suspended by flap protection: while the peer would be eligible, the preempt hold runs until
+    // the window empties, so the suspension lifts by itself; then a full hold starts over.
+    const wouldBeEligible = preemptEligible({ ...st.s, preemptSuspended: null });
+    if (!wouldBeEligible) st.cancel('preempt-hold');
+    else {
+      const newest = Math.max(...st.s.recentTransitionsMs);
+      st.arm('preempt-hold', newest + windowMs - st.now);
+    }
+    return;
+  }
+  // Preemption: arm the hold when the peer becomes eligible, cancel it when it stops being so.
+  if (preemptEligible(st.s)) st.arm('preempt-hold', st.cfg.preemptHoldMs);
+  else st.cancel('preempt-hold');
+}
