@@ -1,0 +1,76 @@
+import type { HaStatus, HaController } from '../../../src/control/status.js';
+import { CommandRefused } from '../../../src/control/status.js';
+
+export function fixedStatus(): HaStatus {
+  return {
+    local: {
+      id: 0,
+      name: 'fw-a',
+      state: 'active',
+      reason: 'peer-dead',
+      since: '2025-01-01T12:00:00.000Z',
+      priority: 50,
+      preempt: true,
+      faults: [],
+      uptimeS: 3725,
+    },
+    peer: {
+      id: 1,
+      up: true,
+      name: 'fw-b',
+      state: 'passive',
+      reason: 'peer-active',
+      priority: 100,
+      preempt: true,
+      lastHeardMsAgo: 4,
+    },
+    mode: 'active-passive',
+    groupId: 1,
+    timers: {
+      profile: 'aggressive',
+      heartbeatIntervalMs: 10,
+      heartbeatMissed: 5,
+      helloIntervalMs: 500,
+      promotionHoldMs: 10,
+      preemptHoldMs: 5000,
+      flapMax: 3,
+      initialWaitMs: 300,
+    },
+    preemption: { enabled: true, holdMs: 60000, suspended: null },
+    links: [
+      { name: 'ha1', local: '172.31.0.1', peer: '172.31.0.2', heartbeatUp: true, sessionUp: true, lastHeardMsAgo: 4, rttMs: 0.213 },
+      { name: 'ha1-backup', local: '172.31.1.1', peer: '172.31.1.2', heartbeatUp: false, sessionUp: false, lastHeardMsAgo: null, rttMs: null },
+    ],
+    transitions: [
+      { at: '2025-01-01T11:58:00.000Z', from: 'initial', to: 'passive', reason: 'peer-active' },
+      { at: '2025-01-01T12:00:00.000Z', from: 'passive', to: 'active', reason: 'peer-dead' },
+    ],
+  };
+}
+
+/** A controller whose commands can be scripted: 'ok', 'refuse' or 'throw'. */
+export class FakeController implements HaController {
+  calls: string[] = [];
+  next: 'ok' | 'refuse' | 'throw' = 'ok';
+  statusThrows = false;
+
+  status(): HaStatus {
+    if (this.statusThrows) throw new Error('status exploded');
+    return fixedStatus();
+  }
+  private run(name: string): Promise<string> {
+    this.calls.push(name);
+    if (this.next === 'refuse') return Promise.reject(new CommandRefused(`${name} refused: not active`));
+    if (this.next === 'throw') return Promise.reject(new Error('boom'));
+    return Promise.resolve(`${name} done`);
+  }
+  suspend(): Promise<string> {
+    return this.run('suspend');
+  }
+  functional(): Promise<string> {
+    return this.run('functional');
+  }
+  failover(): Promise<string> {
+    return this.run('failover');
+  }
+}
