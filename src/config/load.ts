@@ -13,6 +13,8 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** YAML aliases can expand a small file into a huge tree ("billion laughs"); this bounds it. */
 const MAX_ALIAS_COUNT = 100;
 
+const MAX_YAML_ISSUES = 10;
+
 export interface ParseOptions {
   /** Label for messages: usually the file path. Default "<config>". */
   source?: string;
@@ -47,18 +49,36 @@ export function loadConfig(path: string): TandemConfig {
 
 function parseYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => yamlIssue(e, text)), source);
-  try {
-    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (err) {
-    // alias expansion over the limit, or an alias that contains itself
-    const issue: ConfigIssue = {
-      path: '(document)',
-      value: undefined,
-      expected: `a document whose aliases expand to a bounded tree (${firstLine(String((err as Error).message))})`,
-    };
-    throw new ConfigError([issue], source, { cause: err });
+  if (doc.errors.length > 0) {
+    // one broken bracket can cascade into hundreds of errors; the first ones locate it
+    const issues = doc.errors.slice(0, MAX_YAML_ISSUES).map((e) => yamlIssue(e, text));
+    if (doc.errors.length > MAX_YAML_ISSUES)
+      issues.push({ path: '(yaml)', value: undefined, expected: `valid YAML (${doc.errors.length - MAX_YAML_ISSUES} more errors not shown)` });
+    throw new ConfigError(issues, source);
   }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new ConfigError([aliasIssue(firstLine(String((err as Error).message)))], source, { cause: err });
+  }
+  // an alias inside its own anchor builds a cyclic tree, which no config shape can hold
+  if (hasCycle(raw, new Set())) throw new ConfigError([aliasIssue('an alias refers to its own anchor')], source);
+  return raw;
+}
+
+function aliasIssue(why: string): ConfigIssue {
+  return { path: '(document)', value: undefined, expected: `a document whose aliases expand to a finite tree (${why})` };
+}
+
+function hasCycle(value: unknown, ancestors: Set<object>): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  const children = value instanceof Map ? [...value.values()] : Object.values(value);
+  const found = children.some((child) => hasCycle(child, ancestors));
+  ancestors.delete(value);
+  return found;
 }
 
 function yamlIssue(err: { code: string; message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }, text: string): ConfigIssue {
