@@ -38,6 +38,8 @@ export const EVENT_COUNTERS = [
   'icmp-echo-reply-sent', // echo replies for floating IPs
   'garp-sent', //            gratuitous ARP frames sent
   'own-frame', //            frames we sent ourselves, seen again (ignored)
+  'to-kernel', //            frames for the box's own kernel address or MAC, or link broadcast/multicast: left to the kernel
+  'arp-queued', //           frames queued waiting for a next hop's ARP answer
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

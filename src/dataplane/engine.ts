@@ -1,0 +1,197 @@
+// Wires the dataplane: interfaces from config, the pipeline, the GARP scheduler and the capture
+// handles (through the injected DataplaneIo, so this file never imports cap and runs under test
+// with a fake). The worker owns one Engine.
+import type { TandemConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { formatIpv4, parseCidr } from '../net/ipv4.js';
+import { buildGarp } from './arp.js';
+import { eventIndex } from './counters.js';
+import { GarpScheduler } from './garp.js';
+import { formatMac } from './packet.js';
+import { Pipeline, type PipelineInterface, type PipelineOptions } from './pipeline.js';
+import { RouteTable } from './route.js';
+import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
+import { interfaceVirtualMac } from './vmac.js';
+
+/** One open capture handle. */
+export interface Port {
+  /** Synchronous send of frame[0..len]; false when the device refused it. */
+  send(frame: Uint8Array, len: number): boolean;
+  close(): void;
+}
+
+/** The I/O the engine needs (io.ts implements it with cap). */
+export interface DataplaneIo {
+  /** Opens a capture handle on `device`; onFrame gets the (reused) capture buffer. */
+  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void): Port;
+  macOf(device: string): Uint8Array;
+  mtuOf(device: string): number;
+}
+
+export interface InterfaceStatus {
+  name: string;
+  device: string;
+  mac: string;
+  virtualMac: string;
+  address: string;
+  mtu: number;
+}
+
+export interface DataplaneStatus {
+  role: 'active' | 'passive';
+  mayActAsActive: boolean;
+  interfaces: InterfaceStatus[];
+  arp: { interface: string; ip: string; mac: string; ageMs: number }[];
+  pending: { interface: string; ip: string; queued: number; requests: number; waitingMs: number }[];
+  floatingIps: { interface: string; address: string; mac: string; announced: boolean }[];
+  garp: { rounds: number; lastRoundAgoMs: number | null; bursting: boolean };
+}
+
+export interface EngineOptions extends PipelineOptions {
+  /** Replay a GARP request made before the engine started (default true). */
+  garpOnStart?: boolean;
+}
+
+export class Engine {
+  readonly pipeline: Pipeline;
+  private readonly shared: SharedState;
+  private readonly clock: () => number;
+  private readonly ports: Port[] = [];
+  private readonly counters: Float64Array;
+  private readonly garp: GarpScheduler;
+  private readonly garpFrames: { ifIndex: number; frame: Uint8Array; len: number }[];
+  /** roleEpoch at the last GARP round: "announced" means announced in the current role epoch. */
+  private announcedEpoch = -1;
+  private lastEpoch: number;
+  private readonly log: Logger;
+  private stopped = false;
+
+  constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
+    this.shared = shared;
+    this.clock = clock;
+    this.log = log;
+    this.counters = shared.counters();
+    const names = Object.keys(config.device.interfaces);
+    const interfaces: PipelineInterface[] = names.map((name) => {
+      const ic = config.device.interfaces[name];
+      const realMac = io.macOf(ic.device);
+      const { address, prefix } = parseCidr(ic.address);
+      return {
+        name,
+        device: ic.device,
+        realMac,
+        mac: interfaceVirtualMac(config.shared, name, realMac),
+        address,
+        prefix,
+        floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
+        mtu: io.mtuOf(ic.device),
+      };
+    });
+    for (const f of config.shared.floatingIps) {
+      if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
+    }
+    const routes = RouteTable.fromConfig({
+      interfaces: names.map((name) => ({ name, address: config.device.interfaces[name].address })),
+      routes: config.shared.routes,
+    });
+    const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports[i].send(f, n) };
+    this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, opts);
+    this.garp = new GarpScheduler(config.shared.ha.garp, shared.garpSeq, opts.garpOnStart ?? true);
+    this.garpFrames = this.pipeline.floatingIps().map(({ ifIndex, ip }) => {
+      const frame = new Uint8Array(64);
+      const len = buildGarp(frame, interfaces[ifIndex].mac, ip);
+      return { ifIndex, frame, len };
+    });
+    this.lastEpoch = shared.roleEpoch;
+
+    const rx = eventIndex('rx');
+    try {
+      interfaces.forEach((itf, i) => {
+        this.ports.push(
+          io.open(itf.device, (frame, len, truncated) => {
+            this.counters[rx]++;
+            const now = this.clock();
+            this.pollGarp(now);
+            if (truncated) return this.pipeline.drop('oversize');
+            this.pipeline.handle(i, frame, len, now);
+          }),
+        );
+      });
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+  }
+
+  /** Timer work: GARP, ARP retries. The worker calls it every ~2 ms. */
+  tick(): void {
+    if (this.stopped) return;
+    const now = this.clock();
+    this.pollGarp(now);
+    this.pipeline.tick(now);
+  }
+
+  private pollGarp(now: number): void {
+    const shared = this.shared;
+    const epoch = shared.roleEpoch;
+    if (epoch !== this.lastEpoch) {
+      this.lastEpoch = epoch;
+      this.log.info({ role: shared.role === ROLE_ACTIVE ? 'active' : 'passive', epoch }, 'dataplane role changed');
+    }
+    const roleActive = shared.role === ROLE_ACTIVE;
+    if (this.garp.poll(now, shared.garpSeq, roleActive, roleActive && shared.mayActAsActive(now)) === 0) return;
+    const g = eventIndex('garp-sent');
+    for (const f of this.garpFrames) {
+      if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[g]++;
+    }
+    this.announcedEpoch = epoch;
+  }
+
+  status(): DataplaneStatus {
+    const now = this.clock();
+    const p = this.pipeline;
+    const announced = this.announcedEpoch === this.shared.roleEpoch && this.shared.role === ROLE_ACTIVE;
+    return {
+      role: this.shared.role === ROLE_ACTIVE ? 'active' : 'passive',
+      mayActAsActive: this.shared.mayActAsActive(now),
+      interfaces: p.interfaces.map((itf) => ({
+        name: itf.name,
+        device: itf.device,
+        mac: formatMac(itf.realMac),
+        virtualMac: formatMac(itf.mac),
+        address: formatIpv4(itf.address),
+        mtu: itf.mtu,
+      })),
+      arp: p.neighbours.flatMap((t, i) =>
+        t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), mac: formatMac(e.mac), ageMs: Math.round(e.ageMs) })),
+      ),
+      pending: p.neighbours.flatMap((t, i) =>
+        t.pendingSnapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
+      ),
+      floatingIps: p.floatingIps().map(({ ifIndex, ip }) => ({
+        interface: p.interfaces[ifIndex].name,
+        address: formatIpv4(ip),
+        mac: formatMac(p.interfaces[ifIndex].mac),
+        announced,
+      })),
+      garp: {
+        rounds: this.garp.rounds,
+        lastRoundAgoMs: this.garp.rounds > 0 ? Math.round(now - this.garp.lastRoundMs) : null,
+        bursting: this.garp.bursting,
+      },
+    };
+  }
+
+  /** Closes every handle. The Port objects stay referenced (cap must not see its handles collected). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const port of this.ports) {
+      try {
+        port.close();
+      } catch (err) {
+        this.log.warn({ err }, 'closing a capture handle failed');
+      }
+    }
+  }
+}

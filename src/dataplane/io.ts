@@ -1,0 +1,93 @@
+// The only file that touches `cap` (libpcap). Facts from DESIGN.md "The `cap` binding" shape it:
+// - cap keeps a raw pointer to the Buffer given to open(): every such Buffer, and every Cap
+//   object (also after close(), whose libuv handle is not unregistered), is kept in `retained`
+//   for the life of the process.
+// - one reused Buffer per handle: the pipeline rewrites and sends synchronously from it and
+//   copies only what it keeps (the ARP queue).
+// - a 10 MB kernel buffer per handle (every frame takes a ~1600-byte slot: ~6,500 frames).
+// - the filter is `inbound`, so a handle does not see frames another handle (or the kernel)
+//   sent on the same device.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
+import type { DataplaneIo, Port } from './engine.js';
+import { parseMac } from './packet.js';
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+  send(buffer: Uint8Array, nBytes?: number): void;
+  close(): void;
+}
+
+interface CapModule {
+  Cap: new () => CapHandle;
+}
+
+/** 10 MB per handle: at 800 kpps a 1 MB buffer lost ~6 % (DESIGN.md). */
+export const CAPTURE_BUFFER_BYTES = 10 * 1024 * 1024;
+/** Largest frame a handle delivers whole (a jumbo frame fits; GSO super-frames are truncated). */
+export const FRAME_BUFFER_BYTES = 65_535;
+/** libpcap filter: only frames the device received, not those sent from this host. */
+export const CAPTURE_FILTER = 'inbound';
+
+/** Cap objects and their Buffers, held until the process exits. Never shrinks. */
+const retained: unknown[] = [];
+
+let capModule: CapModule | undefined;
+function loadCap(): CapModule {
+  capModule ??= createRequire(import.meta.url)('cap') as CapModule;
+  return capModule;
+}
+
+export class CapIo implements DataplaneIo {
+  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void): Port {
+    const { Cap } = loadCap();
+    const cap = new Cap();
+    const buffer = Buffer.alloc(FRAME_BUFFER_BYTES);
+    retained.push(cap, buffer);
+    const linkType = cap.open(device, CAPTURE_FILTER, CAPTURE_BUFFER_BYTES, buffer);
+    if (linkType !== 'ETHERNET') {
+      cap.close();
+      throw new Error(`device ${device} has link type ${linkType}, expected ETHERNET`);
+    }
+    cap.on('packet', (nbytes, truncated) => onFrame(buffer, nbytes > buffer.length ? buffer.length : nbytes, truncated));
+    let closed = false;
+    return {
+      send(frame: Uint8Array, len: number): boolean {
+        if (closed) return false;
+        try {
+          cap.send(frame, len);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      close(): void {
+        if (closed) return;
+        closed = true;
+        cap.close();
+      },
+    };
+  }
+
+  macOf(device: string): Uint8Array {
+    try {
+      return parseMac(readFileSync(`/sys/class/net/${device}/address`, 'utf8'));
+    } catch {
+      const nif = networkInterfaces()[device];
+      const mac = nif?.find((a) => a.mac && a.mac !== '00:00:00:00:00:00')?.mac;
+      if (!mac) throw new Error(`cannot read the MAC address of device ${device}`);
+      return parseMac(mac);
+    }
+  }
+
+  mtuOf(device: string): number {
+    try {
+      const mtu = parseInt(readFileSync(`/sys/class/net/${device}/mtu`, 'utf8'), 10);
+      return Number.isFinite(mtu) && mtu > 0 ? mtu : 1500;
+    } catch {
+      return 1500;
+    }
+  }
+}

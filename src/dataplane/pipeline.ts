@@ -1,0 +1,366 @@
+// The per-frame decision. One call per received frame; no allocation on the forwarding path
+// (frames are rewritten in place in the capture buffer and sent synchronously), no I/O but the
+// injected FrameSink, time as an argument.
+//
+//   frame in
+//    -> own frame?                       (count, ignore)
+//    -> ARP: learn the sender; request for a floating IP of this interface -> reply (active only)
+//    -> L2: for our (virtual) MAC?       (kernel's MAC / link broadcast -> kernel; else not-for-us)
+//    -> IPv4 validate                    (truncated, bad-ip-header, bad-ip-checksum, ip-options, fragment)
+//    -> to the box's own address         -> kernel
+//    -> to a floating IP                 -> ICMP echo reply (active only) / to-self-other
+//    -> gate: may act as active?         (passive / lease-expired)
+//    -> route lookup                     (no-route, same-interface), TTL, MTU
+//    -> stages                           <- session lookup, policy, NAT go here (ForwardStage)
+//    -> TTL decrement + incremental checksum, source MAC = egress virtual MAC
+//    -> next-hop MAC from the ARP table, or queue + ARP request
+//    -> frame out on the egress handle
+import { inPrefix, type Prefix } from '../net/ipv4.js';
+import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
+import { checksumUpdate16 } from './checksum.js';
+import { dropIndex, eventIndex, type DropReason, type EventCounter } from './counters.js';
+import { echoReplyInPlace } from './icmp.js';
+import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
+import {
+  ETH_DST,
+  ETH_HLEN,
+  ETH_SRC,
+  ETH_TYPE,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  IP_CSUM,
+  IP_DST,
+  IP_PROTO,
+  IP_SRC,
+  IP_TTL,
+  IPPROTO_ICMP,
+  copyMac,
+  isBroadcastMac,
+  isGroupMac,
+  isMartianSource,
+  isNonUnicastDestination,
+  macEquals,
+  readU16,
+  readU32,
+  validateIpv4,
+  writeU16,
+} from './packet.js';
+import type { RouteEntry, RouteTable } from './route.js';
+import { ROLE_ACTIVE } from './shared-state.js';
+
+/** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
+export interface PipelineInterface {
+  /** Logical name (lan, wan). */
+  readonly name: string;
+  /** Kernel device. */
+  readonly device: string;
+  /** The device's own MAC: source of our ARP requests, the kernel's traffic. */
+  readonly realMac: Uint8Array;
+  /** The dataplane's MAC here: the virtual MAC (or realMac when virtual MACs are off). */
+  readonly mac: Uint8Array;
+  /** The box's own (kernel) address on the interface. */
+  readonly address: number;
+  /** The connected subnet. */
+  readonly prefix: Prefix;
+  /** Floating IPs that live on this interface. */
+  readonly floating: readonly number[];
+  /** IP MTU of the device: frames longer than ETH_HLEN + mtu are not sent. */
+  readonly mtu: number;
+}
+
+/** Where frames go out. Synchronous; false when the device refused the frame. */
+export interface FrameSink {
+  send(ifIndex: number, frame: Uint8Array, len: number): boolean;
+}
+
+/** What the gate reads: a SharedState, or a stand-in in tests. */
+export interface RoleSource {
+  readonly role: number;
+  mayActAsActive(nowMs: number): boolean;
+}
+
+/**
+ * The packet being forwarded, handed to each stage. One object, reused for every frame: stages
+ * must not keep it. Fields are valid for the duration of the call.
+ */
+export interface ForwardContext {
+  frame: Uint8Array;
+  len: number;
+  nowMs: number;
+  ingress: number;
+  egress: number;
+  route: RouteEntry | null;
+  src: number;
+  dst: number;
+  proto: number;
+}
+
+/**
+ * A forwarding stage between route lookup and rewrite (session lookup, policy, NAT in later
+ * versions). Returns a drop reason to drop the packet, or null to pass it on. A stage may rewrite
+ * the frame (NAT) and must then fix the checksums itself; it may change ctx.egress/ctx.route.
+ */
+export type ForwardStage = (ctx: ForwardContext) => DropReason | null;
+
+export interface PipelineOptions {
+  neighbours?: Partial<NeighbourOptions>;
+  stages?: ForwardStage[];
+}
+
+export class Pipeline {
+  readonly interfaces: readonly PipelineInterface[];
+  readonly neighbours: readonly NeighbourTable[];
+  private readonly routes: RouteTable;
+  private readonly role: RoleSource;
+  private readonly counters: Float64Array;
+  private readonly sink: FrameSink;
+  private readonly stages: ForwardStage[];
+  /** Every floating IP, any interface. */
+  private readonly floatingAll = new Set<number>();
+  /** Floating IPs per interface. */
+  private readonly floatingOn: Set<number>[];
+  /** The box's own kernel addresses. */
+  private readonly ownAddresses = new Set<number>();
+  /** Scratch frame for ARP replies and requests (60 bytes is enough; room to spare). */
+  private readonly tx = new Uint8Array(128);
+  private readonly ctx: ForwardContext = {
+    frame: new Uint8Array(0),
+    len: 0,
+    nowMs: 0,
+    ingress: 0,
+    egress: 0,
+    route: null,
+    src: 0,
+    dst: 0,
+    proto: 0,
+  };
+  private readonly onRequestCb: (ip: number) => void;
+  private readonly onTimeoutCb: (ip: number, frames: number) => void;
+  private tickIf = 0;
+  private tickNowMs = 0;
+
+  constructor(
+    interfaces: PipelineInterface[],
+    routes: RouteTable,
+    role: RoleSource,
+    counters: Float64Array,
+    sink: FrameSink,
+    opts: PipelineOptions = {},
+  ) {
+    this.interfaces = interfaces;
+    this.routes = routes;
+    this.role = role;
+    this.counters = counters;
+    this.sink = sink;
+    this.stages = opts.stages ?? [];
+    this.neighbours = interfaces.map(() => new NeighbourTable(opts.neighbours));
+    this.floatingOn = interfaces.map((itf) => new Set(itf.floating));
+    for (const itf of interfaces) {
+      for (const f of itf.floating) this.floatingAll.add(f);
+      this.ownAddresses.add(itf.address);
+    }
+    this.onRequestCb = (ip) => {
+      if (this.role.mayActAsActive(this.tickNowMs)) this.sendArpRequest(this.tickIf, ip);
+    };
+    this.onTimeoutCb = (_ip, frames) => {
+      this.counters[dropIndex('arp-timeout')] += frames;
+    };
+  }
+
+  /** Every drop site calls this. */
+  drop(reason: DropReason): void {
+    this.counters[dropIndex(reason)]++;
+  }
+
+  private event(name: EventCounter): void {
+    this.counters[eventIndex(name)]++;
+  }
+
+  /** Sends and counts ('tx' or 'send-failed'). */
+  private emit(ifIndex: number, frame: Uint8Array, len: number): boolean {
+    if (this.sink.send(ifIndex, frame, len)) {
+      this.event('tx');
+      return true;
+    }
+    this.drop('send-failed');
+    return false;
+  }
+
+  /**
+   * The gate before anything is sent on behalf of the active role. Counts 'passive' or
+   * 'lease-expired' when closed.
+   */
+  private gate(nowMs: number): boolean {
+    if (this.role.mayActAsActive(nowMs)) return true;
+    this.drop(this.role.role === ROLE_ACTIVE ? 'lease-expired' : 'passive');
+    return false;
+  }
+
+  /** The per-frame entry point. `frame` may be the capture buffer: it is rewritten in place. */
+  handle(ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const itf = this.interfaces[ifIndex];
+    if (len < ETH_HLEN) return this.drop('truncated');
+    if (macEquals(frame, ETH_SRC, itf.mac) || macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
+    const type = readU16(frame, ETH_TYPE);
+    if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
+
+    if (!macEquals(frame, ETH_DST, itf.mac)) {
+      if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return this.event('to-kernel');
+      return this.drop('not-for-us');
+    }
+    if (type !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
+    const bad = validateIpv4(frame, len);
+    if (bad !== null) return this.drop(bad);
+
+    const dst = readU32(frame, IP_DST);
+    if (this.ownAddresses.has(dst)) return this.event('to-kernel');
+    if (this.floatingAll.has(dst)) return this.toFloating(ifIndex, itf, frame, len, nowMs);
+    const src = readU32(frame, IP_SRC);
+    if (isMartianSource(src)) return this.drop('martian-source');
+    if (isNonUnicastDestination(dst)) return this.drop('no-route');
+    if (!this.gate(nowMs)) return;
+    this.forward(ifIndex, frame, len, nowMs, src, dst);
+  }
+
+  private toFloating(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
+    if (frame[IP_PROTO] !== IPPROTO_ICMP) return this.drop('to-self-other');
+    if (!this.gate(nowMs)) return;
+    const bad = echoReplyInPlace(frame, itf.mac);
+    if (bad !== null) return this.drop(bad);
+    if (this.emit(ifIndex, frame, len)) this.event('icmp-echo-reply-sent');
+  }
+
+  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number): void {
+    let route = this.routes.lookup(dst);
+    if (route === null) return this.drop('no-route');
+    if (route.via === 0) {
+      // RFC 2644: directed broadcasts are not forwarded by default.
+      const host = (dst & ~route.prefix.mask) >>> 0;
+      if (route.prefix.length < 31 && host === (~route.prefix.mask >>> 0)) return this.drop('no-route');
+    }
+    let egress = route.ifIndex;
+    if (egress === ingress) return this.drop('same-interface');
+    if (frame[IP_TTL] <= 1) return this.drop('ttl-exceeded');
+
+    const stages = this.stages;
+    if (stages.length > 0) {
+      const ctx = this.ctx;
+      ctx.frame = frame;
+      ctx.len = len;
+      ctx.nowMs = nowMs;
+      ctx.ingress = ingress;
+      ctx.egress = egress;
+      ctx.route = route;
+      ctx.src = src;
+      ctx.dst = dst;
+      ctx.proto = frame[IP_PROTO];
+      for (let i = 0; i < stages.length; i++) {
+        const reason = stages[i](ctx);
+        if (reason !== null) return this.drop(reason);
+      }
+      egress = ctx.egress;
+      route = ctx.route ?? route;
+      len = ctx.len;
+    }
+
+    const out = this.interfaces[egress];
+    if (len - ETH_HLEN > out.mtu) return this.drop('oversize');
+
+    // TTL - 1: the TTL/protocol word loses 0x0100 (RFC 1624 incremental update of the checksum).
+    const oldWord = readU16(frame, IP_TTL);
+    const newWord = oldWord - 0x100;
+    writeU16(frame, IP_TTL, newWord);
+    writeU16(frame, IP_CSUM, checksumUpdate16(readU16(frame, IP_CSUM), oldWord, newWord));
+    copyMac(frame, ETH_SRC, out.mac);
+
+    const nextHop = route.via !== 0 ? route.via : readU32(frame, IP_DST);
+    const table = this.neighbours[egress];
+    const n = table.lookup(nextHop, nowMs);
+    if (n !== null) {
+      copyMac(frame, ETH_DST, n.mac);
+      if (this.emit(egress, frame, len)) this.event('forwarded');
+      if (table.wantsRefresh(n, nowMs)) this.sendArpRequest(egress, nextHop);
+      return;
+    }
+    const r = table.enqueue(nextHop, frame, len, nowMs);
+    if (r === 'arp-queue-full') return this.drop('arp-queue-full');
+    this.event('arp-queued');
+    if (r === 'request') this.sendArpRequest(egress, nextHop);
+  }
+
+  private arp(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
+    const op = checkArp(frame, len);
+    if (op === 'truncated' || op === 'bad-arp') return this.drop(op);
+    const broadcast = isBroadcastMac(frame, ETH_DST);
+    const toUs = macEquals(frame, ETH_DST, itf.mac);
+    // Our own requests leave from the real MAC: their replies come back to it.
+    if (!broadcast && !toUs && !macEquals(frame, ETH_DST, itf.realMac)) return;
+
+    const spa = arpSenderIp(frame);
+    const tpa = arpTargetIp(frame);
+    // Learn the sender when it is a host of the connected subnet: not a probe (0.0.0.0), not our
+    // own or floating addresses (the peer's gratuitous ARP for a floating IP teaches nothing), not
+    // a group MAC.
+    if (
+      spa !== 0 &&
+      inPrefix(spa, itf.prefix) &&
+      !this.ownAddresses.has(spa) &&
+      !this.floatingAll.has(spa) &&
+      !isGroupMac(frame, ARP_SHA)
+    ) {
+      const waiting = this.neighbours[ifIndex].learn(spa, frame, ARP_SHA, nowMs);
+      this.event('arp-learned');
+      if (waiting !== null) this.flush(ifIndex, waiting, frame, nowMs);
+    }
+
+    if (op !== ARPOP_REQUEST || !(broadcast || toUs)) return;
+    if (tpa === itf.address) return this.event('to-kernel');
+    if (!this.floatingOn[ifIndex].has(tpa)) return;
+    if (spa === tpa) return; // an announcement for our floating IP (the peer's GARP): nothing to answer
+    if (!this.gate(nowMs)) return;
+    const n = buildArpReply(this.tx, frame, itf.mac, tpa);
+    if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
+  }
+
+  /** Sends frames that waited for a next hop now learned (MAC at ARP_SHA of `arpFrame`). */
+  private flush(ifIndex: number, waiting: Uint8Array[], arpFrame: Uint8Array, nowMs: number): void {
+    const allowed = this.role.mayActAsActive(nowMs);
+    for (let i = 0; i < waiting.length; i++) {
+      if (!allowed) {
+        this.drop(this.role.role === ROLE_ACTIVE ? 'lease-expired' : 'passive');
+        continue;
+      }
+      const f = waiting[i];
+      copyMac(f, ETH_DST, arpFrame, ARP_SHA);
+      if (this.emit(ifIndex, f, f.length)) this.event('forwarded');
+    }
+  }
+
+  /** "Who has `ip`?" from the interface's real MAC and own address (the replies come back to it). */
+  private sendArpRequest(ifIndex: number, ip: number): void {
+    const itf = this.interfaces[ifIndex];
+    const n = buildArpRequest(this.tx, itf.realMac, itf.address, ip);
+    if (this.emit(ifIndex, this.tx, n)) this.event('arp-request-sent');
+  }
+
+  /** Timer work: ARP retries and timeouts. Call every few ms. */
+  tick(nowMs: number): void {
+    this.tickNowMs = nowMs;
+    for (let i = 0; i < this.neighbours.length; i++) {
+      this.tickIf = i;
+      this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
+    }
+  }
+
+  /** Every floating IP with the index of its interface. */
+  floatingIps(): { ifIndex: number; ip: number }[] {
+    const out: { ifIndex: number; ip: number }[] = [];
+    this.interfaces.forEach((itf, ifIndex) => itf.floating.forEach((ip) => out.push({ ifIndex, ip })));
+    return out;
+  }
+
+  /** Sends `frame` as is on `ifIndex` (GARP); counts tx/send-failed. */
+  sendRaw(ifIndex: number, frame: Uint8Array, len: number): boolean {
+    return this.emit(ifIndex, frame, len);
+  }
+}
