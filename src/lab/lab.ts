@@ -1,0 +1,552 @@
+// The namespace lab: `tandem lab up|down|status`, and the `Lab` handle the integration tests and
+// benches drive. DESIGN.md "The lab" is the spec; topology.ts builds the network.
+//
+// Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config),
+// ha.key and api.token (0600, fresh random per run), state-fwa/, state-fwb/, fwa.log, fwb.log,
+// fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ApiClient } from '../api/client.js';
+import { nsExec, trySh, type ExecOptions, type ExecResult } from './exec.js';
+import {
+  buildTopology,
+  destroyTopology,
+  existingLabNamespaces,
+  isolateBox as isolateBoxTopo,
+  LAB_ADDR,
+  LAB_BOXES,
+  nsName,
+  setLink as setLinkTopo,
+  validateLabName,
+  type LabBox,
+  type LabHost,
+  type LabLink,
+  type LabRole,
+} from './topology.js';
+
+export type { LabBox, LabHost, LabLink, LabRole } from './topology.js';
+
+export const LAB_RUN_ROOT = '/run/tandem-lab';
+/** labUp's default wait for one active and one passive box. */
+export const DEFAULT_UP_TIMEOUT_MS = 20_000;
+/** SIGTERM, then SIGKILL after this long (the daemon's own shutdown forces exit after 3 s). */
+const KILL_GRACE_MS = 4_000;
+/** A wait that takes longer than this says what it is waiting for. */
+const SLOW_STEP_MS = 2_000;
+
+export interface LabOptions {
+  name: string;
+  /** Directory holding fwa.yaml and fwb.yaml; default deploy/lab of this checkout. */
+  configDir?: string;
+  /** Wait this long for one active and one passive box (default 20 s). */
+  timeoutMs?: number;
+  /** Progress lines go here (default stderr). */
+  out?: NodeJS.WritableStream;
+}
+
+export interface BoxStatus {
+  namespace: string;
+  /** PID of the daemon, null when none is recorded or the recorded one is gone. */
+  pid: number | null;
+  /** HA state from the API; null when the daemon does not answer. */
+  state: string | null;
+  reason: string | null;
+  /** API URL (`unix:/run/tandem-lab/N/fwa-api.sock`). */
+  api: string;
+  metrics: string;
+  /** Logical interface or HA link -> address (with prefix for interfaces). */
+  addresses: Record<string, string>;
+  log: string;
+  config: string;
+  /** Why state is null (the API error), absent when the daemon answered. */
+  error?: string;
+}
+
+export interface LabStatus {
+  name: string;
+  runDir: string;
+  /** The lab's namespaces that exist (all five when the lab is up). */
+  namespaces: string[];
+  boxes: Record<LabBox, BoxStatus>;
+  hosts: Record<LabHost, { namespace: string; address: string; gateway: string }>;
+  floatingIps: string[];
+}
+
+export function runDirOf(name: string): string {
+  validateLabName(name);
+  return join(LAB_RUN_ROOT, name);
+}
+
+/** The checkout this module belongs to (src/lab/lab.ts or dist/src/lab/lab.js). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tandem') return dir;
+      } catch {
+        // not ours, keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the tandem checkout above ${fileURLToPath(import.meta.url)}`);
+}
+
+function say(out: NodeJS.WritableStream | undefined, name: string, line: string): void {
+  (out ?? process.stderr).write(`lab ${name}: ${line}\n`);
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// --- processes ------------------------------------------------------------------------------------
+
+/** Alive and not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": the state follows the last ')'
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The process's argv, [] when it is gone. */
+export function cmdlineOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** True when pid is alive and its command line mentions `marker` (a path inside the run dir). */
+export function isOurProcess(pid: number, marker: string): boolean {
+  return isAlive(pid) && cmdlineOf(pid).some((a) => a.includes(marker));
+}
+
+function readPid(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 1 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Stops a process we started: only if its command line mentions `marker`. SIGTERM, then SIGKILL
+ * after graceMs. Resolves when it is gone (or was never ours).
+ */
+export async function stopProcess(pid: number, marker: string, graceMs = KILL_GRACE_MS): Promise<'gone' | 'terminated' | 'killed' | 'not-ours'> {
+  if (!isAlive(pid)) return 'gone';
+  if (!isOurProcess(pid, marker)) return 'not-ours';
+  try {
+    process.kill(pid, 'SIGCONT'); // a stopped (SIGSTOP) process cannot act on SIGTERM
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return 'gone';
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return 'terminated';
+    await sleep(50);
+  }
+  if (isOurProcess(pid, marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return 'terminated';
+    }
+  }
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+  return 'killed';
+}
+
+// --- configs --------------------------------------------------------------------------------------
+
+interface BoxConfigView {
+  api: string;
+  metrics: string;
+  addresses: Record<string, string>;
+  floatingIps: string[];
+}
+
+/** What status needs from a box's config file, read leniently (status must work with a bad file). */
+function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
+  const file = join(runDir, `${box}.yaml`);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(runDir, p));
+  const url = (listen: unknown, fallback: string): string => {
+    const l = typeof listen === 'string' ? listen : fallback;
+    if (l.startsWith('unix:')) return `unix:${abs(l.slice(5))}`;
+    return `http://${l}`;
+  };
+  let doc: Record<string, any> = {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    doc = (parseYaml(readFileSync(file, 'utf8')) as Record<string, any>) ?? {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+  } catch {
+    // missing or unreadable: the defaults below describe deploy/lab
+  }
+  const device = doc.device ?? {};
+  const addresses: Record<string, string> = {};
+  for (const [logical, iface] of Object.entries((device.interfaces ?? {}) as Record<string, { device?: string; address?: string }>)) {
+    if (iface && typeof iface.address === 'string') addresses[logical] = iface.address;
+  }
+  for (const [key, label] of [['ha1', 'ha1'], ['ha1Backup', 'ha1b'], ['ha2', 'ha2']] as const) {
+    const link = device.ha?.[key] as { local?: string } | undefined;
+    if (link && typeof link.local === 'string') addresses[label] = link.local;
+  }
+  if (Object.keys(addresses).length === 0) {
+    const d = LAB_ADDR.boxes[box];
+    Object.assign(addresses, { lan: `${d.lan}/24`, wan: `${d.wan}/24`, ha1: d.ha1, ha1b: d.ha1b, ha2: d.ha2 });
+  }
+  const fips = Array.isArray(doc.shared?.floatingIps)
+    ? (doc.shared.floatingIps as Array<{ address?: string }>).map((f) => String(f.address))
+    : [`${LAB_ADDR.floatingLan}/24`, `${LAB_ADDR.floatingWan}/24`];
+  return {
+    api: url(device.api?.listen, `unix:${box}-api.sock`),
+    metrics: url(device.metrics?.listen, `unix:${box}-metrics.sock`),
+    addresses,
+    floatingIps: fips,
+  };
+}
+
+function readToken(runDir: string): string | null {
+  try {
+    return readFileSync(join(runDir, 'api.token'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Last `lines` lines of a file ('' when missing). */
+export function tailFile(file: string, lines = 20): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n').filter((l) => l !== '').slice(-lines).join('\n');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+// --- the Lab handle -------------------------------------------------------------------------------
+
+/** A running (or crashed) lab by name: what the tests and benches drive. */
+export class Lab {
+  readonly name: string;
+  readonly runDir: string;
+  readonly repo: string;
+
+  constructor(name: string, opts: { repoRoot?: string } = {}) {
+    validateLabName(name);
+    this.name = name;
+    this.runDir = runDirOf(name);
+    this.repo = opts.repoRoot ?? repoRoot();
+  }
+
+  /** Builds and starts a lab (labUp) and returns its handle. */
+  static async up(opts: LabOptions): Promise<Lab> {
+    await labUp(opts);
+    return new Lab(opts.name);
+  }
+
+  /** Namespace of a role: `N-fwa`, `N-client`, ... */
+  ns(role: LabRole): string {
+    return nsName(this.name, role);
+  }
+
+  configPath(box: LabBox): string {
+    return join(this.runDir, `${box}.yaml`);
+  }
+
+  logPath(box: LabBox): string {
+    return join(this.runDir, `${box}.log`);
+  }
+
+  /** Runs a command inside a role's namespace (`ip netns exec N-role cmd args...`). */
+  nsExec(role: LabRole, cmd: string, args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return nsExec(this.ns(role), cmd, args, opts);
+  }
+
+  /** The recorded daemon PID, if that process is still alive and really this lab's daemon. */
+  pid(box: LabBox): number | null {
+    const pid = readPid(join(this.runDir, `${box}.pid`));
+    return pid !== null && isOurProcess(pid, this.configPath(box)) ? pid : null;
+  }
+
+  api(box: LabBox, timeoutMs = 2000): ApiClient {
+    const token = readToken(this.runDir);
+    if (token === null) throw new Error(`lab ${this.name}: no API token in ${this.runDir} (is the lab up?)`);
+    return new ApiClient({ url: readBoxConfig(this.runDir, box).api, token, timeoutMs });
+  }
+
+  /** HA state by the API, null when the daemon does not answer. */
+  async boxState(box: LabBox, timeoutMs = 1000): Promise<{ state: string; reason: string } | null> {
+    try {
+      const s = await this.api(box, timeoutMs).status();
+      return { state: s.local.state, reason: s.local.reason };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Starts a box's daemon (detached, output appended to its log) and records its PID. */
+  async startBox(box: LabBox): Promise<number> {
+    const running = this.pid(box);
+    if (running !== null) throw new Error(`lab ${this.name}: ${box} is already running (pid ${running})`);
+    const bin = join(this.repo, 'bin', 'tandem.js');
+    const main = join(this.repo, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+    const log = this.logPath(box);
+    const fd = openSync(log, 'a', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify({ lab: this.name, box, msg: 'lab: starting daemon', time: new Date().toISOString() })}\n`);
+      const child = spawn('ip', ['netns', 'exec', this.ns(box), process.execPath, bin, 'run', '--config', this.configPath(box)], {
+        cwd: this.runDir,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
+      const pid = await new Promise<number>((res, rej) => {
+        child.once('error', (err) => rej(new Error(`lab ${this.name}: cannot start ${box}: ${err.message}`)));
+        child.once('spawn', () => res(child.pid as number));
+      });
+      child.unref();
+      writeFileSync(join(this.runDir, `${box}.pid`), `${pid}\n`, { mode: 0o600 });
+      return pid;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Sends a signal to a box's daemon (after checking the PID is really it). SIGKILL and SIGTERM
+   * wait until the process is gone.
+   */
+  async killBox(box: LabBox, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 5000): Promise<number> {
+    const pid = this.pid(box);
+    if (pid === null) throw new Error(`lab ${this.name}: ${box} is not running`);
+    process.kill(pid, signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+      await this.waitFor(() => !isAlive(pid), timeoutMs, `${box} (pid ${pid}) to exit after ${signal}`);
+    }
+    return pid;
+  }
+
+  /** Polls `predicate` every 20 ms until it holds; rejects after timeoutMs with `what`. Resolves with the elapsed ms. */
+  async waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<number> {
+    const start = Date.now();
+    for (;;) {
+      if (await predicate()) return Date.now() - start;
+      if (Date.now() - start > timeoutMs) throw new Error(`lab ${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(20);
+    }
+  }
+
+  /** Waits until one box is active and the other passive; returns which is which. */
+  async waitForPair(timeoutMs = DEFAULT_UP_TIMEOUT_MS, out?: NodeJS.WritableStream): Promise<{ active: LabBox; passive: LabBox; ms: number }> {
+    const start = Date.now();
+    let lastReport = start;
+    let states: Record<LabBox, { state: string; reason: string } | null> = { fwa: null, fwb: null };
+    const describe = (): string =>
+      LAB_BOXES.map((b) => `${b}=${states[b] ? `${states[b]!.state} (${states[b]!.reason})` : this.pid(b) === null ? 'not running' : 'no answer'}`).join(', ');
+    for (;;) {
+      const [a, b] = await Promise.all([this.boxState('fwa'), this.boxState('fwb')]);
+      states = { fwa: a, fwb: b };
+      if (a && b) {
+        if (a.state === 'active' && b.state === 'passive') return { active: 'fwa', passive: 'fwb', ms: Date.now() - start };
+        if (b.state === 'active' && a.state === 'passive') return { active: 'fwb', passive: 'fwa', ms: Date.now() - start };
+      }
+      const dead = LAB_BOXES.filter((box) => this.pid(box) === null);
+      if (dead.length > 0) throw new Error(`lab ${this.name}: ${dead.join(' and ')} exited while waiting for an active/passive pair`);
+      const now = Date.now();
+      if (now - start > timeoutMs) throw new Error(`lab ${this.name}: no active/passive pair after ${secs(timeoutMs)}: ${describe()}`);
+      if (now - lastReport >= SLOW_STEP_MS) {
+        lastReport = now;
+        say(out, this.name, `waiting for an active/passive pair (${secs(now - start)}): ${describe()}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  setLink(node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
+    return setLinkTopo(this.name, node, link, up);
+  }
+
+  isolateBox(box: LabBox, cut: boolean): Promise<void> {
+    return isolateBoxTopo(this.name, box, cut);
+  }
+
+  logTail(box: LabBox, lines = 20): string {
+    return tailFile(this.logPath(box), lines);
+  }
+
+  status(): Promise<LabStatus> {
+    return labStatus({ name: this.name });
+  }
+
+  down(out?: NodeJS.WritableStream): Promise<void> {
+    return labDown({ name: this.name, out });
+  }
+}
+
+// --- up / down / status ---------------------------------------------------------------------------
+
+/** Builds the namespaces, writes the run dir, starts both daemons and waits for active + passive. */
+export async function labUp(opts: LabOptions): Promise<LabStatus> {
+  validateLabName(opts.name);
+  const { name, out } = opts;
+  const runDir = runDirOf(name);
+  const lab = new Lab(name);
+  const configDir = resolve(opts.configDir ?? join(lab.repo, 'deploy', 'lab'));
+  for (const box of LAB_BOXES) {
+    if (!existsSync(join(configDir, `${box}.yaml`))) throw new Error(`lab ${name}: ${join(configDir, `${box}.yaml`)} is missing`);
+  }
+  const leftover = await existingLabNamespaces(name);
+  if (leftover.length > 0 || existsSync(runDir)) {
+    throw new Error(`lab ${name} is already up or was not cleaned up (${leftover.length > 0 ? leftover.join(', ') : runDir}): run \`tandem lab down --name ${name}\` first`);
+  }
+  const t0 = Date.now();
+  try {
+    await buildTopology(name);
+    say(out, name, `namespaces ${name}-{client,server,fwa,fwb,sw} built (${secs(Date.now() - t0)})`);
+
+    mkdirSync(LAB_RUN_ROOT, { recursive: true, mode: 0o755 });
+    mkdirSync(runDir, { mode: 0o700 });
+    for (const box of LAB_BOXES) {
+      copyFileSync(join(configDir, `${box}.yaml`), join(runDir, `${box}.yaml`));
+      mkdirSync(join(runDir, `state-${box}`), { mode: 0o700 });
+    }
+    // one pre-shared key and one API token per run, never reused
+    writeFileSync(join(runDir, 'ha.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    writeFileSync(join(runDir, 'api.token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+
+    const pids: string[] = [];
+    for (const box of LAB_BOXES) pids.push(`${box} pid ${await lab.startBox(box)}`);
+    say(out, name, `daemons started (${pids.join(', ')}); logs in ${runDir}`);
+
+    const pair = await lab.waitForPair(opts.timeoutMs ?? DEFAULT_UP_TIMEOUT_MS, out);
+    say(out, name, `${pair.active} active, ${pair.passive} passive (${secs(pair.ms)} after start)`);
+    return await labStatus({ name });
+  } catch (err) {
+    for (const box of LAB_BOXES) {
+      const tail = lab.logTail(box, 15);
+      if (tail) say(out, name, `last lines of ${box}.log:\n${tail}`);
+    }
+    say(out, name, 'tearing down after the failure');
+    await labDown({ name, out }).catch((e: unknown) => say(out, name, `teardown failed too: ${e instanceof Error ? e.message : String(e)}`));
+    throw err;
+  }
+}
+
+/**
+ * Stops the recorded daemons (SIGTERM, then SIGKILL; only PIDs whose command line is this lab's),
+ * removes the namespaces and the run dir. Idempotent; works after a crash.
+ */
+export async function labDown(opts: { name: string; out?: NodeJS.WritableStream }): Promise<void> {
+  validateLabName(opts.name);
+  const runDir = runDirOf(opts.name);
+  if (existsSync(runDir)) {
+    // daemons first (marker: their config path), then any helper the demo or a test recorded in
+    // *.pid files of the run dir (marker: the run dir, which they carry on their command line)
+    const pidFiles = readdirSync(runDir).filter((f) => f.endsWith('.pid'));
+    await Promise.all(
+      pidFiles.map(async (f) => {
+        const pid = readPid(join(runDir, f));
+        if (pid === null) return;
+        const box = f.slice(0, -4);
+        const marker = (LAB_BOXES as readonly string[]).includes(box) ? join(runDir, `${box}.yaml`) : runDir;
+        const how = await stopProcess(pid, marker);
+        if (how === 'killed') say(opts.out, opts.name, `${box} (pid ${pid}) ignored SIGTERM and was killed`);
+      }),
+    );
+  }
+  for (const ns of await existingLabNamespaces(opts.name)) {
+    // a namespace with processes in it outlives its name: say so rather than kill what we did not start
+    const pids = await trySh('ip', ['netns', 'pids', ns]);
+    const left = pids?.stdout.trim().split(/\s+/).filter((p) => p !== '') ?? [];
+    if (left.length > 0) say(opts.out, opts.name, `processes still in ${ns} (not started by the lab, left alone): ${left.join(', ')}`);
+  }
+  await destroyTopology(opts.name);
+  if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+}
+
+/** Namespaces, addresses, daemon PIDs, API and metrics URLs and HA states. */
+export async function labStatus(opts: { name: string }): Promise<LabStatus> {
+  const lab = new Lab(opts.name);
+  const namespaces = await existingLabNamespaces(opts.name);
+  const token = readToken(lab.runDir);
+  const boxes = {} as Record<LabBox, BoxStatus>;
+  let floatingIps: string[] = [];
+  await Promise.all(
+    LAB_BOXES.map(async (box) => {
+      const cfg = readBoxConfig(lab.runDir, box);
+      floatingIps = cfg.floatingIps;
+      const status: BoxStatus = {
+        namespace: lab.ns(box),
+        pid: lab.pid(box),
+        state: null,
+        reason: null,
+        api: cfg.api,
+        metrics: cfg.metrics,
+        addresses: cfg.addresses,
+        log: lab.logPath(box),
+        config: lab.configPath(box),
+      };
+      if (token !== null) {
+        try {
+          const s = await new ApiClient({ url: cfg.api, token, timeoutMs: 1000 }).status();
+          status.state = s.local.state;
+          status.reason = s.local.reason;
+        } catch (err) {
+          status.error = err instanceof Error ? err.message : String(err);
+        }
+      } else status.error = 'lab is not up (no run dir)';
+      boxes[box] = status;
+    }),
+  );
+  return {
+    name: opts.name,
+    runDir: lab.runDir,
+    namespaces,
+    boxes,
+    hosts: {
+      client: { namespace: lab.ns('client'), address: LAB_ADDR.client, gateway: LAB_ADDR.floatingLan },
+      server: { namespace: lab.ns('server'), address: LAB_ADDR.server, gateway: LAB_ADDR.floatingWan },
+    },
+    floatingIps,
+  };
+}
