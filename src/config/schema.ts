@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { formatIpv4, inPrefix, isCidr, isIpv4, parseCidr, parseIpv4 } from '../net/ipv4.js';
 import { formatPath } from './errors.js';
 import { TIMER_BOUNDS, TIMER_FIELDS, resolveTimers, type TimerField } from './timers.js';
-import type { ConfigIssue, SharedConfig, TandemConfig } from './types.js';
+import type { ConfigIssue, DeviceConfig, SharedConfig, TandemConfig } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults that other modules may want to cite.
@@ -530,9 +530,23 @@ export function validateConfig(raw: unknown): ValidationResult {
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config: parsed.data };
 }
 
-/** Validates a shared half alone (a config pushed by the peer), without the device checks. */
-export function validateSharedShape(raw: unknown): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
+/**
+ * Validates a shared half on its own, as pushed by the peer over HA1: its shape, then the semantic
+ * checks against this box's device half (the peer's interfaces are not ours). Only issues in the
+ * shared half are reported; paths start with `shared.`.
+ */
+export function validateSharedConfig(
+  raw: unknown,
+  device: DeviceConfig,
+): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
   const parsed = sharedSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error, raw).map((iss) => ({ ...iss, path: iss.path ? `shared.${iss.path}` : 'shared' })) };
-  return { ok: true, shared: parsed.data };
+  if (!parsed.success) {
+    const issues = issuesFromZod(parsed.error, raw).map((iss) => ({
+      ...iss,
+      path: iss.path === '' ? 'shared' : iss.path.startsWith('[') ? `shared${iss.path}` : `shared.${iss.path}`,
+    }));
+    return { ok: false, issues };
+  }
+  const issues = checkConfig({ device, shared: parsed.data }).filter((iss) => iss.path.startsWith('shared'));
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, shared: parsed.data };
 }
