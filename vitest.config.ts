@@ -4,7 +4,6 @@ import { defineConfig } from 'vitest/config';
 // run one file at a time; unit tests are cheap and run in parallel.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: true,
