@@ -1,0 +1,318 @@
+// Every state x every event type, each with its expected outcome. The coverage test at the end
+// fails when a state or an event type is added without a row here.
+import { describe, expect, it } from 'vitest';
+import { initialState, step } from '../../../../src/control/election/step.js';
+import { HA_STATES } from '../../../../src/control/election/types.js';
+import type { ElectionEvent, ElectionState, HaState, TimerName } from '../../../../src/control/election/types.js';
+import { better, config, reach, run, types, worse } from './helpers.js';
+
+type Expect =
+  | { to: HaState; reason: string }
+  | { stay: true }
+  | { refused: string }
+  | { invalid: true }
+  | { ignored: true };
+
+interface Case {
+  name: string;
+  from: HaState;
+  /** State to start from; defaults to reach.of(from). */
+  state?: () => ElectionState;
+  event: ElectionEvent;
+  expect: Expect;
+  /** Exact action types, in order (not checked for refused/invalid/ignored, which are fixed). */
+  actions?: string[];
+}
+
+const EVENT_TYPES: ElectionEvent['type'][] = [
+  'start',
+  'peer-heard',
+  'peer-dead',
+  'timer',
+  'operator-suspend',
+  'operator-functional',
+  'operator-failover',
+  'peer-take-over',
+  'fault-add',
+  'fault-clear',
+  'frozen',
+];
+
+const T = 1000;
+const heard = (peer: ReturnType<typeof better>): ElectionEvent => ({ type: 'peer-heard', now: T, peer });
+const timer = (name: TimerName, now = T): ElectionEvent => ({ type: 'timer', now, name });
+
+const CASES: Case[] = [
+  // ---- initial
+  { name: 'start arms initial-wait', from: 'initial', state: () => initialState(config()), event: { type: 'start', now: 0 }, expect: { stay: true }, actions: ['arm-timer'] },
+  { name: 'start twice', from: 'initial', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'peer active', from: 'initial', event: heard(better('active')), expect: { to: 'passive', reason: 'peer-active' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  { name: 'worse peer active still wins nothing', from: 'initial', event: heard(worse('active')), expect: { to: 'passive', reason: 'peer-active' } },
+  { name: 'better peer initial', from: 'initial', event: heard(better('initial')), expect: { to: 'passive', reason: 'election-lost' } },
+  { name: 'worse peer initial', from: 'initial', event: heard(worse('initial')), expect: { to: 'active', reason: 'election-won' }, actions: ['transition', 'cancel-timer', 'send-state', 'announce'] },
+  { name: 'better peer passive', from: 'initial', event: heard(better('passive')), expect: { to: 'passive', reason: 'election-lost' } },
+  { name: 'worse peer passive', from: 'initial', event: heard(worse('passive')), expect: { to: 'active', reason: 'election-won' } },
+  { name: 'peer suspended', from: 'initial', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
+  { name: 'peer non-functional', from: 'initial', event: heard(better('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' } },
+  { name: 'peer dead: keep waiting', from: 'initial', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
+  { name: 'initial-wait fires alone', from: 'initial', event: timer('initial-wait', 300), expect: { to: 'active', reason: 'no-peer' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'stale promotion-hold', from: 'initial', event: timer('promotion-hold'), expect: { ignored: true } },
+  { name: 'stale preempt-hold', from: 'initial', event: timer('preempt-hold'), expect: { ignored: true } },
+  { name: 'suspend', from: 'initial', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  { name: 'functional', from: 'initial', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
+  { name: 'failover', from: 'initial', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
+  { name: 'take-over', from: 'initial', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'in initial: the election decides' } },
+  { name: 'fault', from: 'initial', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { to: 'non-functional', reason: 'path: upstream' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  { name: 'unknown fault clears', from: 'initial', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
+  { name: 'frozen restarts the wait', from: 'initial', event: { type: 'frozen', now: T, gapMs: 900 }, expect: { stay: true }, actions: ['cancel-timer', 'arm-timer'] },
+
+  // ---- passive (beside a better active peer)
+  { name: 'start', from: 'passive', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'peer active', from: 'passive', event: heard(better('active')), expect: { stay: true }, actions: [] },
+  { name: 'better peer passive', from: 'passive', event: heard(better('passive')), expect: { stay: true }, actions: [] },
+  { name: 'worse peer passive, nobody active', from: 'passive', event: heard(worse('passive')), expect: { to: 'active', reason: 'election-won' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'worse peer initial, nobody active', from: 'passive', event: heard(worse('initial')), expect: { to: 'active', reason: 'election-won' } },
+  { name: 'better peer initial', from: 'passive', event: heard(better('initial')), expect: { stay: true } },
+  { name: 'peer suspended', from: 'passive', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
+  { name: 'peer non-functional', from: 'passive', event: heard(better('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' } },
+  { name: 'peer closed', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { to: 'active', reason: 'peer-closed' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'peer goodbye', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'goodbye' }, expect: { to: 'active', reason: 'goodbye' } },
+  { name: 'heartbeat timeout arms the hold', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: ['arm-timer'] },
+  { name: 'heartbeat timeout, hold 0', from: 'passive', state: () => reach.passive(config({ promotionHoldMs: 0 })), event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { to: 'active', reason: 'peer-dead' } },
+  {
+    name: 'promotion-hold fires',
+    from: 'passive',
+    state: () => run(reach.passive(), [{ type: 'peer-dead', now: 900, cause: 'heartbeat-timeout' }]),
+    event: timer('promotion-hold', 910),
+    expect: { to: 'active', reason: 'peer-dead' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'peer heard during the hold cancels it',
+    from: 'passive',
+    state: () => run(reach.passive(), [{ type: 'peer-dead', now: 900, cause: 'heartbeat-timeout' }]),
+    event: heard(better('active')),
+    expect: { stay: true },
+    actions: ['cancel-timer'],
+  },
+  {
+    name: 'lone passive after a freeze: initial-wait fires',
+    from: 'passive',
+    state: () => run(reach.passive(), [{ type: 'frozen', now: 900, gapMs: 700 }]),
+    event: timer('initial-wait', 1200),
+    expect: { to: 'active', reason: 'no-peer' },
+  },
+  { name: 'stale preempt-hold', from: 'passive', event: timer('preempt-hold'), expect: { ignored: true } },
+  { name: 'stale promotion-hold', from: 'passive', event: timer('promotion-hold'), expect: { ignored: true } },
+  { name: 'suspend', from: 'passive', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  { name: 'functional', from: 'passive', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
+  { name: 'failover', from: 'passive', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
+  { name: 'take-over', from: 'passive', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { to: 'active', reason: 'peer-request' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'fault', from: 'passive', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { to: 'non-functional', reason: 'link: lan down' }, actions: ['transition', 'send-state'] },
+  { name: 'unknown fault clears', from: 'passive', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
+  { name: 'frozen forgets the peer', from: 'passive', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
+
+  // ---- active (beside a worse passive peer)
+  { name: 'start', from: 'active', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'split brain, we are better', from: 'active', event: heard(worse('active')), expect: { stay: true }, actions: ['announce'] },
+  { name: 'split brain, we are worse', from: 'active', event: heard(better('active')), expect: { to: 'passive', reason: 'split-brain-resolved' }, actions: ['transition', 'send-state'] },
+  { name: 'better passive peer with preempt arms the hold', from: 'active', event: heard(better('passive')), expect: { stay: true }, actions: ['arm-timer'] },
+  { name: 'better passive peer without preempt', from: 'active', event: heard(better('passive', { preempt: false })), expect: { stay: true }, actions: [] },
+  { name: 'better tentative peer', from: 'active', event: heard(better('passive', { tentative: true })), expect: { stay: true }, actions: [] },
+  { name: 'we do not preempt', from: 'active', state: () => reach.active(config({ preempt: false })), event: heard(better('passive')), expect: { stay: true }, actions: [] },
+  { name: 'peer initial', from: 'active', event: heard(better('initial')), expect: { stay: true }, actions: [] },
+  { name: 'peer dead', from: 'active', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: [] },
+  {
+    name: 'preempt-hold fires',
+    from: 'active',
+    state: () => run(reach.active(), [heard(better('passive'))]),
+    event: timer('preempt-hold', T + 5000),
+    expect: { to: 'passive', reason: 'preempted' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'preempt hold cancelled when the peer is no longer eligible',
+    from: 'active',
+    state: () => run(reach.active(), [heard(better('passive'))]),
+    event: { type: 'peer-dead', now: T + 100, cause: 'heartbeat-timeout' },
+    expect: { stay: true },
+    actions: ['cancel-timer'],
+  },
+  { name: 'stale preempt-hold', from: 'active', event: timer('preempt-hold'), expect: { ignored: true } },
+  { name: 'stale initial-wait', from: 'active', event: timer('initial-wait'), expect: { ignored: true } },
+  { name: 'suspend with a live peer', from: 'active', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-take-over', 'send-state'] },
+  { name: 'suspend alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  { name: 'functional', from: 'active', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
+  { name: 'failover', from: 'active', event: { type: 'operator-failover', now: T }, expect: { to: 'passive', reason: 'operator-failover' }, actions: ['transition', 'send-take-over', 'send-state'] },
+  { name: 'failover alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-failover', now: T }, expect: { refused: 'no peer to fail over to' } },
+  {
+    name: 'failover to a non-functional peer',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('non-functional'))]),
+    event: { type: 'operator-failover', now: T },
+    expect: { refused: 'peer is non-functional, not passive' },
+  },
+  { name: 'take-over', from: 'active', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'already active' } },
+  { name: 'fault with a live peer', from: 'active', event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { to: 'non-functional', reason: 'link: wan down' }, actions: ['transition', 'send-take-over', 'send-state'] },
+  { name: 'fault alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { to: 'non-functional', reason: 'link: wan down' }, actions: ['transition', 'send-state'] },
+  { name: 'unknown fault clears', from: 'active', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
+  { name: 'frozen', from: 'active', event: { type: 'frozen', now: T, gapMs: 2000 }, expect: { to: 'initial', reason: 'frozen: 2000 ms' }, actions: ['transition', 'arm-timer', 'send-state'] },
+
+  // ---- suspended (beside a better active peer)
+  { name: 'start', from: 'suspended', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'peer heard', from: 'suspended', event: heard(worse('passive')), expect: { stay: true }, actions: [] },
+  { name: 'peer dead', from: 'suspended', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
+  { name: 'stale timer', from: 'suspended', event: timer('initial-wait'), expect: { ignored: true } },
+  { name: 'suspend again', from: 'suspended', event: { type: 'operator-suspend', now: T }, expect: { refused: 'already suspended' } },
+  { name: 'functional beside an active peer', from: 'suspended', event: { type: 'operator-functional', now: T }, expect: { to: 'passive', reason: 'operator-functional' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'functional alone arms initial-wait',
+    from: 'suspended',
+    state: () => run(reach.suspended(), [{ type: 'peer-dead', now: 600, cause: 'peer-closed' }]),
+    event: { type: 'operator-functional', now: T },
+    expect: { to: 'passive', reason: 'operator-functional' },
+    actions: ['transition', 'arm-timer', 'send-state'],
+  },
+  {
+    name: 'functional with a fault left',
+    from: 'suspended',
+    state: () => run(reach.suspended(), [{ type: 'fault-add', now: 600, reason: 'path: upstream' }]),
+    event: { type: 'operator-functional', now: T },
+    expect: { to: 'non-functional', reason: 'path: upstream' },
+  },
+  { name: 'failover', from: 'suspended', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
+  { name: 'take-over', from: 'suspended', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'suspended' } },
+  { name: 'fault recorded, suspended wins', from: 'suspended', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { stay: true }, actions: [] },
+  {
+    name: 'fault cleared while suspended',
+    from: 'suspended',
+    state: () => run(reach.suspended(), [{ type: 'fault-add', now: 600, reason: 'link: lan down' }]),
+    event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
+    expect: { stay: true },
+    actions: [],
+  },
+  { name: 'frozen', from: 'suspended', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: [] },
+
+  // ---- non-functional (fault 'link: lan down', beside a better active peer)
+  { name: 'start', from: 'non-functional', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'peer heard', from: 'non-functional', event: heard(worse('passive')), expect: { stay: true }, actions: [] },
+  { name: 'peer dead', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
+  { name: 'stale timer', from: 'non-functional', event: timer('promotion-hold'), expect: { ignored: true } },
+  { name: 'suspend', from: 'non-functional', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  { name: 'functional', from: 'non-functional', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
+  { name: 'failover', from: 'non-functional', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
+  { name: 'take-over', from: 'non-functional', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'non-functional' } },
+  { name: 'second fault', from: 'non-functional', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { stay: true }, actions: [] },
+  { name: 'same fault again', from: 'non-functional', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { stay: true }, actions: [] },
+  { name: 'last fault clears', from: 'non-functional', event: { type: 'fault-clear', now: T, reason: 'link: lan down' }, expect: { to: 'passive', reason: 'faults-cleared' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'one of two faults clears',
+    from: 'non-functional',
+    state: () => run(reach.nonFunctional(), [{ type: 'fault-add', now: 600, reason: 'path: upstream' }]),
+    event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
+    expect: { stay: true },
+    actions: [],
+  },
+  {
+    name: 'last fault clears alone arms initial-wait',
+    from: 'non-functional',
+    state: () => run(reach.nonFunctional(), [{ type: 'peer-dead', now: 600, cause: 'peer-closed' }]),
+    event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
+    expect: { to: 'passive', reason: 'faults-cleared' },
+    actions: ['transition', 'arm-timer', 'send-state'],
+  },
+  { name: 'frozen', from: 'non-functional', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: [] },
+];
+
+function deepFreeze<T>(x: T): T {
+  if (x !== null && typeof x === 'object') {
+    for (const v of Object.values(x)) deepFreeze(v);
+    Object.freeze(x);
+  }
+  return x;
+}
+
+describe('election step: state x event table', () => {
+  for (const c of CASES) {
+    it(`${c.from} + ${c.event.type}: ${c.name}`, () => {
+      const before = (c.state ?? (() => reach.of(c.from)))();
+      expect(before.state).toBe(c.from);
+      const snapshot = structuredClone(before);
+      const r = step(deepFreeze(before), c.event);
+      expect(before).toEqual(snapshot); // input untouched (and frozen: a write would throw)
+      const e = c.expect;
+      if ('invalid' in e) {
+        expect(r.actions).toEqual([{ type: 'invalid-transition', state: c.from, event: c.event.type }]);
+        expect(r.state).toBe(before);
+        return;
+      }
+      if ('refused' in e) {
+        expect(r.actions).toEqual([{ type: 'refused', event: c.event.type, reason: e.refused }]);
+        expect(r.state).toBe(before);
+        return;
+      }
+      if ('ignored' in e) {
+        expect(r.actions).toEqual([]);
+        expect(r.state).toBe(before);
+        return;
+      }
+      if ('stay' in e) {
+        expect(r.state.state).toBe(c.from);
+        expect(r.state.reason).toBe(before.reason);
+        expect(types(r.actions)).not.toContain('transition');
+      } else {
+        expect(r.state.state).toBe(e.to);
+        expect(r.state.reason).toBe(e.reason);
+        expect(r.actions[0]).toEqual({ type: 'transition', from: c.from, to: e.to, reason: e.reason });
+        expect(r.state.recentTransitionsMs).toContain(c.event.now);
+      }
+      if (c.actions) expect(types(r.actions)).toEqual(c.actions);
+    });
+  }
+
+  it('has a row for every state x event type', () => {
+    const missing: string[] = [];
+    for (const s of HA_STATES) for (const t of EVENT_TYPES) if (!CASES.some((c) => c.from === s && c.event.type === t)) missing.push(`${s} x ${t}`);
+    expect(missing).toEqual([]);
+    expect(HA_STATES.length * EVENT_TYPES.length).toBe(55);
+  });
+});
+
+describe('election step: invariants over the table', () => {
+  for (const c of CASES) {
+    it(`${c.from} + ${c.event.type}: ${c.name}`, () => {
+      const before = (c.state ?? (() => reach.of(c.from)))();
+      const r = step(before, c.event);
+      // `armed` follows the actions exactly (a timer that fired is no longer armed).
+      const armed = new Set(before.armed);
+      if (c.event.type === 'timer' && r.state !== before) armed.delete(c.event.name);
+      for (const a of r.actions) {
+        if (a.type === 'arm-timer') {
+          expect(armed.has(a.name)).toBe(false);
+          armed.add(a.name);
+        }
+        if (a.type === 'cancel-timer') {
+          expect(armed.has(a.name)).toBe(true);
+          armed.delete(a.name);
+        }
+      }
+      expect([...armed].sort()).toEqual([...r.state.armed].sort());
+      // A state change comes with exactly one transition and a send-state; active announces.
+      const changed = r.state.state !== before.state;
+      expect(types(r.actions).filter((t) => t === 'transition').length).toBe(changed ? 1 : 0);
+      if (changed) expect(types(r.actions)).toContain('send-state');
+      if (changed && r.state.state === 'active') expect(types(r.actions)).toContain('announce');
+      // Timers only run where they apply.
+      const allowed: Record<HaState, TimerName[]> = {
+        initial: ['initial-wait'],
+        passive: ['initial-wait', 'promotion-hold'],
+        active: ['preempt-hold'],
+        suspended: [],
+        'non-functional': [],
+      };
+      for (const n of r.state.armed) expect(allowed[r.state.state]).toContain(n);
+      // Suspended wins; non-functional iff faults (outside suspended).
+      if (r.state.state !== 'suspended') expect(r.state.state === 'non-functional').toBe(r.state.faults.length > 0);
+    });
+  }
+});
