@@ -621,7 +621,10 @@ function faultAdd(st: Step, reason: string): void {
 function faultClear(st: Step, reason: string): Outcome {
   if (!st.s.faults.includes(reason)) return IGNORED;
   st.s.faults = st.s.faults.filter((f) => f !== reason);
-  if (st.s.state === 'non-functional' && st.s.faults.length === 0) backToPassive(st, 'faults-cleared');
+  if (st.s.state !== 'non-functional') return HANDLED;
+  if (st.s.faults.length === 0) backToPassive(st, 'faults-cleared');
+  // Still broken for another reason: say which (no transition, the state is the same).
+  else if (st.s.reason === reason) st.s.reason = st.s.faults[0]!;
   return HANDLED;
 }
 

@@ -8,7 +8,7 @@ import { better, config, reach, run, types, worse } from './helpers.js';
 
 type Expect =
   | { to: HaState; reason: string }
-  | { stay: true }
+  | { stay: true; reason?: string }
   | { refused: string }
   | { invalid: true }
   | { ignored: true };
@@ -210,7 +210,7 @@ const CASES: Case[] = [
     from: 'non-functional',
     state: () => run(reach.nonFunctional(), [{ type: 'fault-add', now: 600, reason: 'path: upstream' }]),
     event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
-    expect: { stay: true },
+    expect: { stay: true, reason: 'path: upstream' },
     actions: [],
   },
   {
@@ -258,7 +258,7 @@ describe('election step: state x event table', () => {
       }
       if ('stay' in e) {
         expect(r.state.state).toBe(c.from);
-        expect(r.state.reason).toBe(before.reason);
+        expect(r.state.reason).toBe(e.reason ?? before.reason);
         expect(types(r.actions)).not.toContain('transition');
       } else {
         expect(r.state.state).toBe(e.to);
