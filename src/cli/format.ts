@@ -1,0 +1,226 @@
+// Human output of the CLI. Pure: data (and `now`) in, text out, so tests pin it exactly.
+import type { StatusResponse } from '../api/protocol.js';
+import type { TandemConfig } from '../config/types.js';
+
+/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  let s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d > 0) return `${d}d ${h}h ${m}m`;
+  if (h > 0) return `${h}h ${m}m ${s}s`;
+  if (m > 0) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
+function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '-';
+  if (value >= 10) return `${Math.round(value)} ms`;
+  return `${Number(value.toFixed(3))} ms`;
+}
+
+function yesNo(value: boolean | null | undefined): string {
+  return value === null || value === undefined ? '-' : value ? 'yes' : 'no';
+}
+
+/** Columns padded to the widest cell; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[], indent = ''): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function fields(pairs: readonly [string, string][], indent = '  '): string {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${indent}${k.padEnd(width)} : ${v}`).join('\n');
+}
+
+/** At most this many transitions are shown, newest first. */
+export const STATUS_TRANSITIONS_SHOWN = 10;
+
+/** Like PAN-OS `show high-availability state`. `nowMs` makes "for 5m 0s" reproducible. */
+export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): string {
+  const out: string[] = [];
+  out.push(`Group ${s.groupId} (${s.mode})`);
+  out.push('');
+
+  const sinceMs = Date.parse(s.local.since);
+  const inState = Number.isFinite(sinceMs) ? ` for ${formatDuration(Math.max(0, (nowMs - sinceMs) / 1000))}` : '';
+  out.push('Local Information:');
+  out.push(
+    fields([
+      ['Device', `${s.local.name} (id ${s.local.id})`],
+      ['State', `${s.local.state} (reason: ${s.local.reason})${inState}`],
+      ['Priority', String(s.local.priority)],
+      ['Preemptive', yesNo(s.local.preempt)],
+      ['Faults', s.local.faults.length ? s.local.faults.join(', ') : 'none'],
+      ['Uptime', formatDuration(s.local.uptimeS)],
+    ]),
+  );
+  out.push('');
+
+  const p = s.peer;
+  const heard = p.lastHeardMsAgo === null ? 'never heard' : `last heard ${ms(p.lastHeardMsAgo)} ago`;
+  out.push('Peer Information:');
+  out.push(
+    fields([
+      ['Device', `${p.name ?? 'unknown'} (id ${p.id})`],
+      ['Connection', `${p.up ? 'up' : 'down'} (${heard})`],
+      ['State', p.state === null ? '-' : `${p.state}${p.reason ? ` (reason: ${p.reason})` : ''}`],
+      ['Priority', p.priority === null ? '-' : String(p.priority)],
+      ['Preemptive', yesNo(p.preempt)],
+    ]),
+  );
+  out.push('');
+
+  out.push('Preemption:');
+  out.push(
+    fields([
+      ['Enabled', s.preemption.enabled ? `yes (hold ${ms(s.preemption.holdMs)})` : 'no'],
+      ['Suspended', s.preemption.suspended === null ? 'no' : `yes: ${s.preemption.suspended}`],
+    ]),
+  );
+  out.push('');
+
+  out.push('HA1 Links:');
+  if (s.links.length === 0) out.push('  none');
+  else {
+    const rows = [['LINK', 'LOCAL', 'PEER', 'HEARTBEAT', 'SESSION', 'LAST HEARD', 'RTT']];
+    for (const l of s.links) {
+      rows.push([
+        l.name,
+        l.local,
+        l.peer,
+        l.heartbeatUp ? 'up' : 'down',
+        l.sessionUp ? 'up' : 'down',
+        l.lastHeardMsAgo === null ? 'never' : `${ms(l.lastHeardMsAgo)} ago`,
+        ms(l.rttMs),
+      ]);
+    }
+    out.push(table(rows, '  '));
+  }
+  out.push('');
+
+  const t = s.timers;
+  out.push(`Timers (profile ${t.profile}):`);
+  out.push(
+    fields([
+      ['Heartbeat interval', ms(t.heartbeatIntervalMs)],
+      ['Heartbeats missed', `${t.heartbeatMissed} (dead interval ${ms(t.heartbeatIntervalMs * t.heartbeatMissed)})`],
+      ['Hello interval', ms(t.helloIntervalMs)],
+      ['Promotion hold', ms(t.promotionHoldMs)],
+      ['Preempt hold', ms(t.preemptHoldMs)],
+      ['Flap max', String(t.flapMax)],
+      ['Initial wait', ms(t.initialWaitMs)],
+    ]),
+  );
+  out.push('');
+
+  out.push('Recent transitions (newest first):');
+  if (s.transitions.length === 0) out.push('  none');
+  else {
+    const recent = s.transitions.slice(-STATUS_TRANSITIONS_SHOWN).reverse();
+    out.push(table(recent.map((tr) => [tr.at, `${tr.from} -> ${tr.to}`, `(${tr.reason})`]), '  '));
+  }
+
+  if (s.dataplane !== undefined) {
+    out.push('');
+    out.push(formatDataplane(s.dataplane));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function formatDataplane(dp: unknown): string {
+  if (dp === null || typeof dp !== 'object' || Array.isArray(dp)) return `Dataplane: ${JSON.stringify(dp)}`;
+  const obj = dp as Record<string, unknown>;
+  if (typeof obj.error === 'string' && Object.keys(obj).length === 1) return `Dataplane: unavailable (${obj.error})`;
+  const pairs: [string, string][] = Object.keys(obj)
+    .sort()
+    .map((k) => {
+      const v = obj[k];
+      const text = v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
+      return [k, text.length > 100 ? `${text.slice(0, 97)}...` : text];
+    });
+  return pairs.length ? `Dataplane:\n${fields(pairs)}` : 'Dataplane: (no data)';
+}
+
+/** The one line `tandem config validate` prints for a good file. */
+export function formatConfigSummary(file: string, c: TandemConfig): string {
+  const d = c.device;
+  const sh = c.shared;
+  const parts = [
+    `device ${d.name}`,
+    `id ${d.id}`,
+    `priority ${d.priority}`,
+    `${sh.ha.mode}`,
+    `group ${sh.ha.groupId}`,
+    `timers ${sh.ha.timers.profile}`,
+    `preempt ${sh.ha.preempt.enabled ? 'on' : 'off'}`,
+    plural(Object.keys(d.interfaces).length, 'interface'),
+    plural(sh.floatingIps.length, 'floating IP'),
+    plural(sh.policy.rules.length, 'policy rule'),
+    plural(sh.nat.length, 'NAT rule'),
+    plural(sh.routes.length, 'route'),
+  ];
+  return `${file}: valid (${parts.join(', ')})`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** What `tandem lab status` returns (DESIGN "The lab"); fields beyond these are ignored here. */
+export interface LabStatusView {
+  name: string;
+  boxes: Record<
+    string,
+    {
+      namespace: string;
+      pid?: number | null;
+      state?: string | null;
+      reason?: string | null;
+      api?: string | null;
+      metrics?: string | null;
+    }
+  >;
+  hosts: Record<string, { namespace: string; address?: string | null }>;
+}
+
+export function formatLabStatus(s: LabStatusView): string {
+  const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+  const out: string[] = [`Lab ${s.name}`, ''];
+  const boxes = Object.entries(s.boxes ?? {});
+  if (boxes.length === 0) out.push('  no boxes');
+  else {
+    const rows = [['BOX', 'NAMESPACE', 'PID', 'STATE', 'REASON', 'API', 'METRICS']];
+    for (const [name, b] of boxes) rows.push([name, dash(b.namespace), dash(b.pid), dash(b.state), dash(b.reason), dash(b.api), dash(b.metrics)]);
+    out.push(table(rows));
+  }
+  out.push('');
+  const hosts = Object.entries(s.hosts ?? {});
+  if (hosts.length === 0) out.push('  no hosts');
+  else {
+    const rows = [['HOST', 'NAMESPACE', 'ADDRESS']];
+    for (const [name, h] of hosts) rows.push([name, dash(h.namespace), dash(h.address)]);
+    out.push(table(rows));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Generic readable dump of a result object (used for the demo's result): `key: value` lines. */
+export function formatRecord(title: string, value: unknown): string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${title}: ${JSON.stringify(value)}\n`;
+  const pairs: [string, string][] = Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+    k,
+    v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v),
+  ]);
+  return pairs.length ? `${title}:\n${fields(pairs)}\n` : `${title}: (empty)\n`;
+}

@@ -1,0 +1,314 @@
+// The `tandem` command: parses arguments (commander), then calls the API client, the config
+// loader, the lab or the daemon. The daemon, the config loader and the lab are imported lazily, so
+// `tandem status` loads neither the dataplane nor the lab. `runCli` never exits the process: it
+// returns the exit code (see exit-codes.ts), which makes every command testable in-process.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ApiClient, ApiError, readTokenFile } from '../api/client.js';
+import { DEFAULT_API_URL, DEFAULT_TOKEN_FILE, type StatusResponse } from '../api/protocol.js';
+import type { TandemConfig } from '../config/types.js';
+import {
+  CliError,
+  EXIT_CONFIG,
+  EXIT_FAILED,
+  EXIT_INTERNAL,
+  EXIT_OK,
+  EXIT_UNREACHABLE,
+  EXIT_USAGE,
+  type ExitCode,
+} from './exit-codes.js';
+import { formatConfigSummary, formatLabStatus, formatRecord, formatStatus, type LabStatusView } from './format.js';
+
+/** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
+export interface LabApi {
+  labUp(opts: { name: string; configDir?: string }): Promise<LabStatusView>;
+  labDown(opts: { name: string }): Promise<unknown>;
+  labStatus(opts: { name: string }): Promise<LabStatusView>;
+  labDemo(opts: { name: string; out?: string }): Promise<unknown>;
+}
+
+/** Everything the CLI touches outside itself; tests replace any of it. */
+export interface CliEnv {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+  now(): number;
+  runDaemon(configPath: string): Promise<void>;
+  loadConfig(path: string): TandemConfig | Promise<TandemConfig>;
+  lab(): Promise<LabApi>;
+}
+
+export const DEFAULT_LAB_NAME = 'tlab';
+
+// Module paths held in variables: the lab may be absent from a slim build, and the daemon pulls
+// in the dataplane; neither should load for `tandem status`.
+const LAB_MODULE = '../lab/lab.js';
+const DEMO_MODULE = '../lab/demo.js';
+
+export function defaultCliEnv(): CliEnv {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+    now: () => Date.now(),
+    runDaemon: async (path) => (await import('../daemon/daemon.js')).runDaemon(path),
+    // zod and yaml load only for the commands that read a config
+    loadConfig: async (path) => (await import('../config/load.js')).loadConfig(path),
+    lab: async () => {
+      try {
+        const lab = (await import(LAB_MODULE)) as Pick<LabApi, 'labUp' | 'labDown' | 'labStatus'>;
+        const demo = (await import(DEMO_MODULE)) as Pick<LabApi, 'labDemo'>;
+        return { labUp: lab.labUp, labDown: lab.labDown, labStatus: lab.labStatus, labDemo: demo.labDemo };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+          throw new CliError(EXIT_FAILED, `the lab is not part of this build (${(err as Error).message})`);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Runs a step of the daemon or the lab: an ordinary Error from it (a command that failed, a lab
+ * that is not up) is a failed command (exit 1), not a bug; programming errors (TypeError, ...)
+ * and the errors with their own exit code pass through.
+ */
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CliError || err instanceof ApiError || configIssues(err) || isBug(err)) throw err;
+    throw new CliError(EXIT_FAILED, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function isBug(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError || !(err instanceof Error);
+}
+
+interface ClientOpts {
+  api?: string;
+  tokenFile?: string;
+  timeoutMs?: string;
+  json?: boolean;
+}
+
+export async function runCli(argv: readonly string[], partial: Partial<CliEnv> = {}): Promise<ExitCode> {
+  const io: CliEnv = { ...defaultCliEnv(), ...partial };
+  const out = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+  const program = new Command('tandem');
+  program
+    .description('HA pair of stateful firewalls: daemon, management CLI and namespace lab')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (t) => io.stdout(t),
+      writeErr: (t) => io.stderr(t),
+      // usage errors: one line, like every other error
+      outputError: (t, write) => write(`tandem: ${t.replace(/^error: /, '').trimEnd()} (see \`tandem --help\`)\n`),
+    })
+    .helpCommand(true);
+
+  // ---- the daemon
+  program
+    .command('run')
+    .description('run the tandem daemon of this box (foreground; logs JSON to stdout)')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .action(async (opts: { config: string }) => {
+      await step('daemon', () => io.runDaemon(opts.config));
+    });
+
+  // ---- API commands
+  const clientCommand = (name: string, description: string): Command =>
+    program
+      .command(name)
+      .description(description)
+      .option('--api <url>', `daemon API: http://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
+      .option('--token-file <file>', `API bearer token file (env TANDEM_TOKEN_FILE, default ${DEFAULT_TOKEN_FILE})`)
+      .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default('5000').argParser(positiveInt('--timeout-ms')));
+
+  const client = async (opts: ClientOpts): Promise<ApiClient> => {
+    const url = opts.api ?? io.env.TANDEM_API ?? DEFAULT_API_URL;
+    const tokenFile = opts.tokenFile ?? io.env.TANDEM_TOKEN_FILE ?? DEFAULT_TOKEN_FILE;
+    let token: Buffer;
+    try {
+      token = await readTokenFile(tokenFile);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      throw new CliError(EXIT_FAILED, `cannot read API token file ${tokenFile}: ${why} (use --token-file or TANDEM_TOKEN_FILE)`);
+    }
+    return new ApiClient({ url, token, timeoutMs: Number(opts.timeoutMs ?? 5000) });
+  };
+
+  clientCommand('status', 'show the HA state of the pair, as this box sees it')
+    .option('--json', 'print the full status as JSON')
+    .action(async (opts: ClientOpts) => {
+      const status: StatusResponse = await (await client(opts)).status();
+      if (opts.json) json(status);
+      else out(formatStatus(status, io.now()));
+    });
+
+  for (const [name, description] of [
+    ['suspend', 'suspend this box: it leaves the active role and takes no part in elections until `functional`'],
+    ['functional', 'return a suspended box to service'],
+    ['failover', 'move the active role to the peer (run on the active box)'],
+  ] as const) {
+    clientCommand(name, description)
+      .option('--json', 'print the answer as JSON')
+      .action(async (opts: ClientOpts) => {
+        const c = await client(opts);
+        const result = await c[name]();
+        if (opts.json) json(result);
+        else out(result.message);
+      });
+  }
+
+  // ---- config
+  const config = program.command('config').description('configuration files');
+  config
+    .command('validate')
+    .description('check a configuration file: every problem, one per line (exit 4 if any)')
+    .argument('<file>', 'configuration file')
+    .option('--json', 'print {file, valid, issues|summary} as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      let cfg: TandemConfig;
+      try {
+        cfg = await io.loadConfig(file);
+      } catch (err) {
+        const issues = configIssues(err);
+        if (!issues) throw err;
+        if (opts.json) {
+          json({ file, valid: false, issues });
+          throw new CliError(EXIT_CONFIG, '');
+        }
+        throw err;
+      }
+      if (opts.json) {
+        json({
+          file,
+          valid: true,
+          device: { id: cfg.device.id, name: cfg.device.name, priority: cfg.device.priority },
+          mode: cfg.shared.ha.mode,
+          groupId: cfg.shared.ha.groupId,
+          timers: cfg.shared.ha.timers,
+        });
+      } else out(formatConfigSummary(file, cfg));
+    });
+
+  // ---- lab
+  const lab = program.command('lab').description('the network-namespace lab: two boxes, a client and a server on one machine');
+  const nameOption = (): Option => new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME);
+  lab
+    .command('up')
+    .description('build the namespaces, start both daemons, wait for active/passive')
+    .addOption(nameOption())
+    .option('--config <dir>', 'directory with the two boxes\' configs (default: deploy/lab)')
+    .option('--json', 'print the lab status as JSON')
+    .action(async (opts: { name: string; config?: string; json?: boolean }) => {
+      const api = await io.lab();
+      const st = await step('lab up', () => api.labUp({ name: opts.name, ...(opts.config ? { configDir: opts.config } : {}) }));
+      if (opts.json) json(st);
+      else out(formatLabStatus(st));
+    });
+  lab
+    .command('down')
+    .description('stop the daemons and remove every namespace of the lab (also after a crash)')
+    .addOption(nameOption())
+    .action(async (opts: { name: string }) => {
+      const api = await io.lab();
+      await step('lab down', () => api.labDown({ name: opts.name }));
+      out(`lab ${opts.name}: removed`);
+    });
+  lab
+    .command('status')
+    .description('namespaces, addresses, daemon PIDs, API and metrics URLs, HA states')
+    .addOption(nameOption())
+    .option('--json', 'print as JSON (stable shape, for scripts)')
+    .action(async (opts: { name: string; json?: boolean }) => {
+      const api = await io.lab();
+      const st = await step('lab status', () => api.labStatus({ name: opts.name }));
+      if (opts.json) json(st);
+      else out(formatLabStatus(st));
+    });
+  lab
+    .command('demo')
+    .description('up, live traffic, crash the active box, measure the takeover, recover, clean up')
+    .addOption(nameOption())
+    .option('--out <file>', 'also write the measurements to this file')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { name: string; out?: string; json?: boolean }) => {
+      const api = await io.lab();
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.out ? { out: opts.out } : {}) }));
+      if (opts.json) json(result);
+      else out(formatRecord('Demo result', result));
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    return report(err, io);
+  }
+}
+
+/** `issues` of a ConfigError (by shape: the loader is a separately loaded module). */
+function configIssues(err: unknown): unknown[] | null {
+  if (err instanceof Error && (err as { code?: unknown }).code === 'config-invalid' && Array.isArray((err as { issues?: unknown }).issues)) {
+    return (err as unknown as { issues: unknown[] }).issues;
+  }
+  return null;
+}
+
+function positiveInt(flag: string): (value: string) => string {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} expects a positive integer`);
+    return value;
+  };
+}
+
+/** Map any failure to an exit code and one line on stderr (the stack only with TANDEM_DEBUG=1). */
+function report(err: unknown, io: CliEnv): ExitCode {
+  const debug = io.env.TANDEM_DEBUG === '1';
+  const line = (text: string): void => {
+    if (text !== '') io.stderr(`tandem: ${text}\n`);
+  };
+  if (debug && err instanceof Error && err.stack && !(err instanceof CommanderError)) io.stderr(`${err.stack}\n`);
+  if (err instanceof CommanderError) {
+    // commander has already printed its message (through writeErr)
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT_OK;
+    return EXIT_USAGE;
+  }
+  if (err instanceof CliError) {
+    line(err.message);
+    return err.exitCode;
+  }
+  if (err instanceof ApiError) {
+    if (err.code === 'bad-url') {
+      line(err.message);
+      return EXIT_USAGE;
+    }
+    if (err.status === 0 && (err.code === 'unreachable' || err.code === 'timeout')) {
+      line(err.message);
+      return EXIT_UNREACHABLE;
+    }
+    if (err.status === 401) line(`the daemon rejected the API token (${err.message}); check --token-file`);
+    else if (err.status === 409) line(`refused by the daemon: ${err.message}`);
+    else line(`the daemon answered ${err.status === 0 ? 'badly' : `HTTP ${err.status}`}: ${err.message}`);
+    return EXIT_FAILED;
+  }
+  if (configIssues(err)) {
+    // one issue per line, each already "<file>: <path>: got <value>, expected <what>"
+    for (const l of (err as Error).message.split('\n')) line(l);
+    return EXIT_CONFIG;
+  }
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof errno === 'string' && (err as NodeJS.ErrnoException).syscall) {
+    // a system call failed (a file, a socket): the command failed, it is not a bug
+    line(err.message);
+    return EXIT_FAILED;
+  }
+  line(`internal error: ${err instanceof Error ? err.message : String(err)}${debug ? '' : ' (TANDEM_DEBUG=1 shows the stack trace)'}`);
+  return EXIT_INTERNAL;
+}

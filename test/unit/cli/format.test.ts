@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, formatStatus, formatConfigSummary, table } from '../../../src/cli/format.js';
+import { fixedStatus } from '../api/fixtures.js';
+
+const NOW = Date.parse('2025-01-01T12:05:00.000Z');
+
+describe('formatStatus', () => {
+  it('renders a fixed status like `show high-availability state`', () => {
+    expect(formatStatus({ ...fixedStatus(), dataplane: { error: 'timeout' } }, NOW)).toBe(
+      `Group 1 (active-passive)
+
+Local Information:
+  Device     : fw-a (id 0)
+  State      : active (reason: peer-dead) for 5m 0s
+  Priority   : 50
+  Preemptive : yes
+  Faults     : none
+  Uptime     : 1h 2m 5s
+
+Peer Information:
+  Device     : fw-b (id 1)
+  Connection : up (last heard 4 ms ago)
+  State      : passive (reason: peer-active)
+  Priority   : 100
+  Preemptive : yes
+
+Preemption:
+  Enabled   : yes (hold 60000 ms)
+  Suspended : no
+
+HA1 Links:
+  LINK        LOCAL       PEER        HEARTBEAT  SESSION  LAST HEARD  RTT
+  ha1         172.31.0.1  172.31.0.2  up         up       4 ms ago    0.213 ms
+  ha1-backup  172.31.1.1  172.31.1.2  down       down     never       -
+
+Timers (profile aggressive):
+  Heartbeat interval : 10 ms
+  Heartbeats missed  : 5 (dead interval 50 ms)
+  Hello interval     : 500 ms
+  Promotion hold     : 10 ms
+  Preempt hold       : 5000 ms
+  Flap max           : 3
+  Initial wait       : 300 ms
+
+Recent transitions (newest first):
+  2025-01-01T12:00:00.000Z  passive -> active   (peer-dead)
+  2025-01-01T11:58:00.000Z  initial -> passive  (peer-active)
+
+Dataplane: unavailable (timeout)
+`,
+    );
+  });
+
+  it('a lone box: peer unknown, faults, suspended preemption, no transitions, no dataplane', () => {
+    const s = fixedStatus();
+    s.local.state = 'non-functional';
+    s.local.reason = 'link-monitor';
+    s.local.faults = ['link-monitor:lan', 'path-monitor:upstream'];
+    s.peer = { id: 1, up: false, name: null, state: null, reason: null, priority: null, preempt: null, lastHeardMsAgo: null };
+    s.preemption = { enabled: true, holdMs: 60000, suspended: 'flap: 4 transitions in 60000 ms' };
+    s.transitions = [];
+    s.links = [];
+    const text = formatStatus(s, NOW);
+    expect(text).toContain('  Faults     : link-monitor:lan, path-monitor:upstream\n');
+    expect(text).toContain('  Device     : unknown (id 1)\n  Connection : down (never heard)\n  State      : -\n');
+    expect(text).toContain('  Suspended : yes: flap: 4 transitions in 60000 ms\n');
+    expect(text).toContain('HA1 Links:\n  none\n');
+    expect(text).toContain('Recent transitions (newest first):\n  none\n');
+    expect(text).not.toContain('Dataplane');
+  });
+
+  it('shows at most the 10 newest transitions, and dataplane fields', () => {
+    const s = fixedStatus();
+    s.transitions = Array.from({ length: 15 }, (_, i) => ({ at: `t${String(i).padStart(2, '0')}`, from: 'passive' as const, to: 'active' as const, reason: `r${i}` }));
+    const text = formatStatus({ ...s, dataplane: { sessions: 12, interfaces: ['lan', 'wan'] } }, NOW);
+    expect(text).toContain('(r14)');
+    expect(text).toContain('(r5)');
+    expect(text).not.toContain('(r4)');
+    expect(text.indexOf('(r14)')).toBeLessThan(text.indexOf('(r5)'));
+    expect(text).toContain('Dataplane:\n  interfaces : ["lan","wan"]\n  sessions   : 12\n');
+  });
+});
+
+describe('helpers', () => {
+  it.each([
+    [0.25, '250 ms'],
+    [42, '42s'],
+    [300, '5m 0s'],
+    [3725, '1h 2m 5s'],
+    [90061, '1d 1h 1m'],
+    [-1, '-'],
+  ])('formatDuration(%d) = %s', (s, text) => expect(formatDuration(s)).toBe(text));
+
+  it('table pads all but the last column', () => {
+    expect(table([['a', 'bb', 'c'], ['ccc', 'd', 'eeee']])).toBe('a    bb  c\nccc  d   eeee');
+  });
+
+  it('formatConfigSummary', () => {
+    const c = {
+      device: { id: 1, name: 'fw-b', priority: 100, interfaces: { lan: {}, wan: {} } },
+      shared: {
+        ha: { mode: 'active-passive', groupId: 7, timers: { profile: 'recommended' }, preempt: { enabled: false } },
+        floatingIps: [{}],
+        policy: { rules: [{}, {}] },
+        nat: [],
+        routes: [{}],
+      },
+    } as never;
+    expect(formatConfigSummary('b.yaml', c)).toBe(
+      'b.yaml: valid (device fw-b, id 1, priority 100, active-passive, group 7, timers recommended, preempt off, 2 interfaces, 1 floating IP, 2 policy rules, 0 NAT rules, 1 route)',
+    );
+  });
+});
