@@ -1,0 +1,91 @@
+// Runs the dataplane in the calling thread and speaks the dataplane protocol over a message port:
+//   -> {type:'ready', interfaces:[{name, device, mac, virtualMac}]}  or  {type:'fatal', error}
+//   <- {type:'status-request', id}   -> {type:'status', id, data: DataplaneStatus}
+//   <- {type:'stop'}                 -> {type:'stopped'}; handles closed, port closed
+//
+// WHERE IT MUST RUN: cap 0.2.1 registers its libpcap poll handle on uv_default_loop()
+// (binding.cc, Open: uv_poll_init(uv_default_loop(), ...)), the MAIN thread's loop, whatever thread
+// opened it. Opened in a worker, the first received frame is dispatched on the main thread into the
+// worker's isolate and the process aborts ("Cannot create a handle without a HandleScope",
+// measured). So the dataplane runs on the main thread of its process (startDataplaneInThisThread),
+// and the control agent, which must keep its schedule anyway, runs in a worker thread.
+//
+// Role, lease and GARP requests are read from the SharedState on every frame and on a ~2 ms idle
+// tick, never from messages: under load the cap binding starves the event loop, so messages and
+// timers here may wait (DESIGN.md "The `cap` binding").
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { TandemConfig } from '../config/types.js';
+import { createLogger } from '../log.js';
+import { COUNTER_COUNT } from './counters.js';
+import { Engine, type DataplaneIo } from './engine.js';
+import { CapIo } from './io.js';
+import { SharedState, makeFastMonotonicMs } from './shared-state.js';
+
+export interface DataplaneStartData {
+  config: TandemConfig;
+  sharedBuffer: SharedArrayBuffer;
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+export type DataplaneRequest = { type: 'status-request'; id: number } | { type: 'stop' };
+
+/** The end of a port the dataplane talks through (a MessagePort or a worker's parentPort). */
+export interface DataplanePort {
+  postMessage(msg: unknown): void;
+  on(event: 'message', listener: (msg: DataplaneRequest) => void): unknown;
+  close(): void;
+}
+
+/** Idle tick for GARP bursts and ARP retries (~2 ms: GARP intervals are tens of ms). */
+export const TICK_MS = 2;
+
+/**
+ * Starts the engine on this thread and serves `port`. Returns the engine, or null after posting
+ * 'fatal'. `io` is injectable for tests; by default cap.
+ */
+export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: DataplaneIo = new CapIo(), onStopped?: () => void): Engine | null {
+  const log = createLogger({ level: data.logLevel ?? 'info', name: 'dataplane' });
+  const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
+
+  let engine: Engine;
+  try {
+    engine = new Engine(data.config, shared, io, makeFastMonotonicMs(), log);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log.error({ err }, 'dataplane failed to start');
+    port.postMessage({ type: 'fatal', error });
+    port.close();
+    return null;
+  }
+
+  const timer = setInterval(() => engine.tick(), TICK_MS);
+  const interfaces = engine.status().interfaces.map((i) => ({ name: i.name, device: i.device, mac: i.mac, virtualMac: i.virtualMac }));
+  log.info({ interfaces }, 'dataplane ready');
+  port.postMessage({ type: 'ready', interfaces });
+
+  port.on('message', (msg: DataplaneRequest) => {
+    if (msg?.type === 'status-request') {
+      port.postMessage({ type: 'status', id: msg.id, data: engine.status() });
+    } else if (msg?.type === 'stop') {
+      clearInterval(timer);
+      engine.stop();
+      log.info('dataplane stopped');
+      port.postMessage({ type: 'stopped' });
+      port.close();
+      onStopped?.();
+    }
+  });
+  return engine;
+}
+
+/**
+ * Runs the dataplane on the calling thread (which must be the process's main thread, see the
+ * header) and returns the controlling end of its port: postMessage({type:'status-request', id}),
+ * on('message', ...), exactly as with a worker. The engine starts at once; 'ready' or 'fatal' is
+ * the first message.
+ */
+export function startDataplaneInThisThread(data: DataplaneStartData, io?: DataplaneIo): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  runDataplane(data, port1, io);
+  return port2;
+}
