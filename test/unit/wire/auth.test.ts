@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAC_BYTES, Opener, REJECT_REASONS, Sealer, type OpenResult } from '../../../src/wire/auth.js';
-import { decodeEnvelope, encodeEnvelope, type EnvelopeBody } from '../../../src/wire/codec.js';
+import { decodeEnvelope, encodeEnvelope, type EnvelopeBody, type Heartbeat } from '../../../src/wire/codec.js';
 import { REPLAY_WINDOW_SIZE } from '../../../src/wire/replay-window.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
@@ -9,10 +9,8 @@ const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');
 const CHANNEL = 'ha1-heartbeat-0';
 const MAX_BYTES = 1024;
 
-const hb: EnvelopeBody = {
-  kind: 'heartbeat',
-  heartbeat: { state: 'active', priority: 10, preempt: true, sentNs: 123, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false },
-};
+const heartbeat: Heartbeat = { state: 'active', priority: 10, preempt: true, sentNs: 123, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false };
+const hb: EnvelopeBody = { kind: 'heartbeat', heartbeat };
 
 function sealer(over: Partial<ConstructorParameters<typeof Sealer>[0]> = {}): Sealer {
   return new Sealer({ key: KEY, sender: 1, groupId: 5, epoch: 1000, channel: CHANNEL, ...over });
@@ -49,7 +47,7 @@ describe('Sealer', () => {
 
   it('does not consume a seq for a message it cannot encode', () => {
     const s = sealer();
-    expect(() => s.seal({ kind: 'heartbeat', heartbeat: { ...(hb as { heartbeat: never }).heartbeat, priority: 999 } })).toThrow();
+    expect(() => s.seal({ kind: 'heartbeat', heartbeat: { ...heartbeat, priority: 999 } })).toThrow();
     expect(s.lastSeq).toBe(0);
     s.seal(hb);
     expect(s.lastSeq).toBe(1);

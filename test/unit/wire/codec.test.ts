@@ -7,6 +7,8 @@ import {
   haStateToWire,
   type Envelope,
   type EnvelopeBody,
+  type Heartbeat,
+  type Hello,
 } from '../../../src/wire/codec.js';
 import { WireError } from '../../../src/wire/errors.js';
 import { HA_STATES, type HaState } from '../../../src/control/election/types.js';
@@ -30,21 +32,17 @@ function expectWireError(fn: () => unknown, code: WireError['code']): WireError 
   throw new Error(`expected WireError ${code}, nothing was thrown`);
 }
 
-const heartbeatMin: EnvelopeBody = {
-  kind: 'heartbeat',
-  heartbeat: { state: 'initial', priority: 0, preempt: false, sentNs: 0, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false },
-};
+const hbZero: Heartbeat = { state: 'initial', priority: 0, preempt: false, sentNs: 0, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false };
+const heartbeatMin: EnvelopeBody = { kind: 'heartbeat', heartbeat: hbZero };
 const heartbeatMax: EnvelopeBody = {
   kind: 'heartbeat',
   heartbeat: { state: 'non-functional', priority: 255, preempt: true, sentNs: MAX_SAFE, echoNs: MAX_SAFE, echoDelayNs: MAX_SAFE, link: 1, tentative: true },
 };
-const helloMin: EnvelopeBody = {
-  kind: 'hello',
-  hello: {
-    name: '', priority: 0, preempt: false, state: 'passive', stateReason: '', softwareVersion: '', groupId: 0, mode: '',
-    heartbeatIntervalMs: 0, heartbeatMissed: 0, configVersion: 0, configHash: '', uptimeMs: 0,
-  },
+const helloZero: Hello = {
+  name: '', priority: 0, preempt: false, state: 'passive', stateReason: '', softwareVersion: '', groupId: 0, mode: '',
+  heartbeatIntervalMs: 0, heartbeatMissed: 0, configVersion: 0, configHash: '', uptimeMs: 0,
 };
+const helloMin: EnvelopeBody = { kind: 'hello', hello: helloZero };
 const helloMax: EnvelopeBody = {
   kind: 'hello',
   hello: {
@@ -79,8 +77,8 @@ describe('codec round trip', () => {
 
   it.each(HA_STATES.map((s) => [s]))('HA state %s survives a heartbeat, hello and state update', (state) => {
     for (const body of [
-      { ...heartbeatMin, heartbeat: { ...(heartbeatMin as { heartbeat: object }).heartbeat, state } },
-      { ...helloMin, hello: { ...(helloMin as { hello: object }).hello, state } },
+      { kind: 'heartbeat', heartbeat: { ...hbZero, state } },
+      { kind: 'hello', hello: { ...helloZero, state } },
       { kind: 'stateUpdate', stateUpdate: { state, reason: 'r' } },
     ] as EnvelopeBody[]) {
       expect(decodeEnvelope(encodeEnvelope(env(body)))).toEqual(env(body));
@@ -204,9 +202,9 @@ describe('codec refuses to encode what the wire cannot carry', () => {
     ['negative seq', env(heartbeatMin, { seq: -1 })],
     ['fractional seq', env(heartbeatMin, { seq: 1.5 })],
     ['sender above uint32', env(heartbeatMin, { sender: 2 ** 32 })],
-    ['priority 256', env({ kind: 'heartbeat', heartbeat: { ...(heartbeatMin as { heartbeat: never }).heartbeat, priority: 256 } })],
-    ['link 2', env({ kind: 'heartbeat', heartbeat: { ...(heartbeatMin as { heartbeat: never }).heartbeat, link: 2 } })],
-    ['NaN uptime', env({ kind: 'hello', hello: { ...(helloMin as { hello: never }).hello, uptimeMs: Number.NaN } })],
+    ['priority 256', env({ kind: 'heartbeat', heartbeat: { ...hbZero, priority: 256 } })],
+    ['link 2', env({ kind: 'heartbeat', heartbeat: { ...hbZero, link: 2 } })],
+    ['NaN uptime', env({ kind: 'hello', hello: { ...helloZero, uptimeMs: Number.NaN } })],
     ['unknown state', env({ kind: 'stateUpdate', stateUpdate: { state: 'tentative' as HaState, reason: '' } })],
     ['unknown command', env({ kind: 'command', command: { type: 'reboot' as never, reason: '', id: 1 } })],
   ])('%s', (_name, e) => {
