@@ -229,9 +229,29 @@ export async function setLink(name: string, node: LabBox | LabHost, link: LabLin
   validateLabName(name);
   const links: LabLink[] =
     link !== 'all' ? [link] : node === 'client' || node === 'server' ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
-  for (const l of links) {
-    const { ns, dev } = linkEnd(name, node, l);
-    await ip(ns, 'link', 'set', dev, up ? 'up' : 'down');
+  const ends = links.map((l) => linkEnd(name, node, l));
+  for (const { ns, dev } of ends) await ip(ns, 'link', 'set', dev, up ? 'up' : 'down');
+  if (up) {
+    // the kernel reports carrier through linkwatch, up to a second later: wait for it, so a caller
+    // can send at once (a peer end that is itself down keeps it from coming up: give up quietly)
+    const deadline = Date.now() + CARRIER_WAIT_MS;
+    for (const { ns, dev } of ends) {
+      while ((await operState(ns, dev)) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** How long setLink(up) waits for carrier. Linkwatch delays events by up to 1 s (HZ). */
+const CARRIER_WAIT_MS = 3000;
+
+/** The kernel's operstate of a device ("UP", "DOWN", "LOWERLAYERDOWN", ...), null if it is missing. */
+export async function operState(ns: string, dev: string): Promise<string | null> {
+  const out = await trySh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev]);
+  if (!out) return null;
+  try {
+    return (JSON.parse(out.stdout) as Array<{ operstate?: string }>)[0]?.operstate ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,207 @@
+// The lab's TCP streams: a standalone program run inside a namespace, to show that established
+// connections ride through a failover.
+//
+//   ip netns exec N-server node dist/src/lab/stream.js server --port 5001
+//   ip netns exec N-client node dist/src/lab/stream.js client --to 10.0.2.10:5001 --conns 8 [--duration-s S]
+//
+// The server echoes. Each client connection writes a 1 KiB chunk every 10 ms and checks that the
+// echo comes back byte for byte. The client prints `{"connected":N}` once every connection is up
+// (or failed), and on SIGTERM/SIGINT or after --duration-s stops writing, waits up to 3 s for the
+// echoes to catch up, closes and prints a StreamSummary. A connection survived if it never saw an
+// error or a close and got back every byte it sent.
+import { createServer, connect, type Socket } from 'node:net';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface StreamConnResult {
+  id: number;
+  connected: boolean;
+  survived: boolean;
+  sent: number;
+  echoed: number;
+  /** What ended it early ("ECONNRESET", "closed by peer", "echo mismatch", ...), null if it survived. */
+  error: string | null;
+}
+
+export interface StreamSummary {
+  to: string;
+  total: number;
+  connected: number;
+  survived: number;
+  /** Connections reset (ECONNRESET) or closed by the far end. */
+  reset: number;
+  conns: StreamConnResult[];
+}
+
+const CHUNK_BYTES = 1024;
+const WRITE_INTERVAL_MS = 10;
+const CONNECT_TIMEOUT_MS = 5000;
+const DRAIN_WAIT_MS = 3000;
+
+/** The byte at stream offset i: a pattern that catches loss, duplication and reordering. */
+function patternByte(id: number, i: number): number {
+  return (i * 31 + id * 7 + (i >>> 8)) & 0xff;
+}
+
+export function runStreamServer(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.setNoDelay(true);
+      s.on('data', (d) => s.write(d));
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    });
+    server.on('error', reject);
+    server.listen(port, () => process.stdout.write(`${JSON.stringify({ ready: true, port, pid: process.pid })}\n`));
+    const stop = (): void => {
+      for (const s of sockets) s.destroy();
+      server.close(() => {
+        process.stdout.write(`${JSON.stringify({ stopped: true, port })}\n`);
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number }): Promise<StreamSummary> {
+  return new Promise((resolve) => {
+    const results: StreamConnResult[] = [];
+    const sockets: Socket[] = [];
+    let writer: NodeJS.Timeout | undefined;
+    let pending = opts.conns;
+    let stopping = false;
+
+    const connDone = (): void => {
+      if (--pending === 0) process.stdout.write(`${JSON.stringify({ connected: results.filter((r) => r.connected).length })}\n`);
+    };
+
+    for (let id = 0; id < opts.conns; id++) {
+      const r: StreamConnResult = { id, connected: false, survived: false, sent: 0, echoed: 0, error: null };
+      results.push(r);
+      const s = connect({ host: opts.host, port: opts.port });
+      sockets.push(s);
+      s.setNoDelay(true);
+      const fail = (why: string): void => {
+        if (r.error === null && !(stopping && why === 'closed by peer')) r.error = why;
+      };
+      const timeout = setTimeout(() => {
+        if (!r.connected) {
+          fail('connect timeout');
+          s.destroy();
+          connDone();
+        }
+      }, CONNECT_TIMEOUT_MS);
+      s.once('connect', () => {
+        clearTimeout(timeout);
+        r.connected = true;
+        connDone();
+      });
+      s.on('data', (d: Buffer) => {
+        for (let k = 0; k < d.length; k++) {
+          if (d[k] !== patternByte(id, r.echoed + k)) {
+            fail('echo mismatch');
+            s.destroy();
+            return;
+          }
+        }
+        r.echoed += d.length;
+      });
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        fail(err.code ?? err.message);
+        if (!r.connected) {
+          clearTimeout(timeout);
+          connDone();
+        }
+      });
+      s.on('close', () => fail('closed by peer'));
+    }
+
+    writer = setInterval(() => {
+      for (let id = 0; id < sockets.length; id++) {
+        const s = sockets[id];
+        const r = results[id];
+        if (!r.connected || r.error !== null || s.destroyed) continue;
+        // do not queue without bound while the path is down: TCP holds what is in flight
+        if (s.writableLength > 64 * CHUNK_BYTES) continue;
+        const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+        for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(id, r.sent + k);
+        r.sent += CHUNK_BYTES;
+        s.write(chunk);
+      }
+    }, WRITE_INTERVAL_MS);
+
+    const stop = async (): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      if (writer) clearInterval(writer);
+      const deadline = Date.now() + DRAIN_WAIT_MS;
+      while (Date.now() < deadline && results.some((r) => r.connected && r.error === null && r.echoed < r.sent)) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      for (const r of results) {
+        if (r.error === null && r.connected && r.echoed < r.sent) r.error = `echo incomplete (${r.echoed}/${r.sent} bytes)`;
+        r.survived = r.connected && r.error === null;
+      }
+      for (const s of sockets) s.destroy();
+      resolve({
+        to: `${opts.host}:${opts.port}`,
+        total: results.length,
+        connected: results.filter((r) => r.connected).length,
+        survived: results.filter((r) => r.survived).length,
+        reset: results.filter((r) => r.error === 'ECONNRESET' || r.error === 'closed by peer' || r.error === 'EPIPE').length,
+        conns: results,
+      });
+    };
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+    if (opts.durationS !== undefined) setTimeout(() => void stop(), opts.durationS * 1000);
+  });
+}
+
+function arg(argv: string[], key: string): string | undefined {
+  const i = argv.indexOf(`--${key}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export async function streamMain(argv: string[]): Promise<number> {
+  const [cmd] = argv;
+  if (cmd === 'server') {
+    const port = Number(arg(argv, 'port'));
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port: expected 1-65535');
+    await runStreamServer(port);
+    return 0;
+  }
+  if (cmd === 'client') {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(arg(argv, 'to') ?? '');
+    if (!m) throw new Error('--to: expected IPv4:PORT');
+    const conns = Number(arg(argv, 'conns') ?? '8');
+    if (!Number.isInteger(conns) || conns < 1 || conns > 1000) throw new Error('--conns: expected 1-1000');
+    const d = arg(argv, 'duration-s');
+    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, durationS: d === undefined ? undefined : Number(d) });
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return 0;
+  }
+  throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--duration-s S]');
+}
+
+function isMain(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  streamMain(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`stream: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    },
+  );
+}

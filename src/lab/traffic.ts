@@ -1,0 +1,168 @@
+// Starting the lab's traffic programs (probe.js, stream.js) inside namespaces and collecting their
+// JSON output: shared by the demo, the integration tests and the benches.
+//
+// Each program runs as `ip netns exec NS node dist/src/lab/<prog>.js ... --lab MARKER`; `--lab` is
+// ignored by the program but puts MARKER (the lab's run dir) on its command line, so that stopping
+// it by PID can first check /proc/<pid>/cmdline, and labDown can stop what a crashed run left.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReceiverSummary, SenderSummary } from './probe.js';
+import type { StreamSummary } from './stream.js';
+
+export interface LabProcess<T> {
+  pid: number;
+  /** Resolves with the program's final JSON line once it exits. */
+  result: Promise<T>;
+  /** SIGTERM (if still running and still ours), then the result. */
+  stop(timeoutMs?: number): Promise<T>;
+}
+
+export interface TrafficOptions {
+  /** The checkout holding dist/src/lab/*.js. */
+  repo: string;
+  /** Put on the command line (--lab) and checked before signalling. */
+  marker: string;
+  /** Write the PID here (labDown stops it after a crash). */
+  pidFile?: string;
+}
+
+function programPath(repo: string, prog: 'probe' | 'stream'): string {
+  const p = join(repo, 'dist', 'src', 'lab', `${prog}.js`);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run build\` first`);
+  return p;
+}
+
+/**
+ * Starts a program in `ns`. Resolves once it printed a line satisfying `ready` (or at once when
+ * ready is null). Its last stdout line that parses as JSON is the result.
+ */
+function startInNs<T>(
+  ns: string,
+  prog: 'probe' | 'stream',
+  args: string[],
+  opts: TrafficOptions,
+  ready: ((line: Record<string, unknown>) => boolean) | null,
+  readyTimeoutMs = 10_000,
+): Promise<LabProcess<T>> {
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, process.execPath, programPath(opts.repo, prog), ...args, '--lab', opts.marker], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let lastJson: unknown = undefined;
+  let onLine: ((obj: Record<string, unknown>) => void) | null = null;
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    stdout += d;
+    let nl: number;
+    while ((nl = stdout.indexOf('\n')) >= 0) {
+      const line = stdout.slice(0, nl).trim();
+      stdout = stdout.slice(nl + 1);
+      try {
+        const obj = JSON.parse(line) as Record<string, unknown>;
+        lastJson = obj;
+        onLine?.(obj);
+      } catch {
+        // not JSON: ignore
+      }
+    }
+  });
+  child.stderr!.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const what = `${prog} ${args[0] ?? ''} in ${ns}`;
+  const result = new Promise<T>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
+    child.once('close', (code, signal) => {
+      if (lastJson !== undefined && (lastJson as Record<string, unknown>).ready === undefined) resolve(lastJson as T);
+      else reject(new Error(`${what} exited (${code ?? signal}) without a result${stderr ? `: ${stderr.trim()}` : ''}`));
+    });
+  });
+  result.catch(() => undefined); // the caller may only ever call stop()
+
+  return new Promise<LabProcess<T>>((resolve, reject) => {
+    child.once('spawn', () => {
+      const pid = child.pid as number;
+      if (opts.pidFile) writeFileSync(opts.pidFile, `${pid}\n`, { mode: 0o600 });
+      const handle: LabProcess<T> = {
+        pid,
+        result,
+        stop: async (timeoutMs = 10_000) => {
+          if (child.exitCode === null && child.signalCode === null && isOurs(pid, opts.marker)) process.kill(pid, 'SIGTERM');
+          const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref());
+          return Promise.race([result, timer]);
+        },
+      };
+      if (ready === null) {
+        resolve(handle);
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (isOurs(pid, opts.marker)) process.kill(pid, 'SIGKILL');
+        reject(new Error(`${what} not ready within ${readyTimeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`));
+      }, readyTimeoutMs);
+      onLine = (obj) => {
+        if (ready(obj)) {
+          clearTimeout(timer);
+          onLine = null;
+          resolve(handle);
+        }
+      };
+      result.then(
+        () => undefined,
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+    child.once('error', reject);
+  });
+}
+
+function isOurs(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+/** UDP probe receiver in `ns` on `port`; its summary is also written to `outFile`. */
+export function startProbeReceiver(ns: string, o: TrafficOptions & { port: number; outFile: string; durationS?: number }): Promise<LabProcess<ReceiverSummary>> {
+  const args = ['receive', '--port', String(o.port), '--out', o.outFile];
+  if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
+  return startInNs<ReceiverSummary>(ns, 'probe', args, o, (l) => l.ready === true);
+}
+
+/** UDP probe sender in `ns` to `to` ("IP:PORT"), one probe every intervalMs. */
+export function startProbeSender(ns: string, o: TrafficOptions & { to: string; intervalMs?: number; durationS?: number }): Promise<LabProcess<SenderSummary>> {
+  const args = ['send', '--to', o.to, '--interval-ms', String(o.intervalMs ?? 1)];
+  if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
+  return startInNs<SenderSummary>(ns, 'probe', args, o, null);
+}
+
+/** TCP echo server in `ns`. */
+export function startStreamServer(ns: string, o: TrafficOptions & { port: number }): Promise<LabProcess<Record<string, never>>> {
+  return startInNs<Record<string, never>>(ns, 'stream', ['server', '--port', String(o.port)], o, (l) => l.ready === true);
+}
+
+/** TCP streaming clients in `ns`; resolves once every connection is up or failed. */
+export async function startStreamClient(
+  ns: string,
+  o: TrafficOptions & { to: string; conns: number; durationS?: number },
+): Promise<LabProcess<StreamSummary> & { connected: number }> {
+  let connected = 0;
+  const args = ['client', '--to', o.to, '--conns', String(o.conns)];
+  if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
+  const h = await startInNs<StreamSummary>(ns, 'stream', args, o, (l) => {
+    if (typeof l.connected === 'number') {
+      connected = l.connected;
+      return true;
+    }
+    return false;
+  });
+  return Object.assign(h, { connected });
+}

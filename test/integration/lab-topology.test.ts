@@ -1,0 +1,256 @@
+// The lab's network without daemons: namespaces, cables, addresses, offloads, sysctls, the probe
+// programs end to end (through a kernel stand-in router), cable pulls, and clean teardown (also of
+// a half-built lab and of a crashed run).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sh, nsExec, trySh } from '../../src/lab/exec.js';
+import { isAlive, labDown, repoRoot, runDirOf } from '../../src/lab/lab.js';
+import {
+  buildTopology,
+  destroyTopology,
+  existingLabNamespaces,
+  isolateBox,
+  LAB_ADDR,
+  labNamespaces,
+  listNamespaces,
+  nsName,
+  setLink,
+} from '../../src/lab/topology.js';
+import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer } from '../../src/lab/traffic.js';
+import { ensureBuilt, isRoot, uniqueLabName } from './helpers/lab.js';
+
+const NAME = uniqueLabName();
+const ns = (role: 'client' | 'server' | 'fwa' | 'fwb' | 'sw'): string => nsName(NAME, role);
+
+async function links(namespace: string): Promise<Array<{ ifname: string; operstate: string; flags: string[]; master?: string; linkinfo?: { info_kind?: string } }>> {
+  const { stdout } = await sh('ip', ['-n', namespace, '-j', '-d', 'link', 'show']);
+  return JSON.parse(stdout);
+}
+
+async function addrs(namespace: string, dev: string): Promise<string[]> {
+  const { stdout } = await sh('ip', ['-n', namespace, '-j', 'addr', 'show', 'dev', dev]);
+  const parsed = JSON.parse(stdout) as Array<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
+  return parsed.flatMap((l) => l.addr_info.map((a) => `${a.family === 'inet' ? '' : `${a.family} `}${a.local}/${a.prefixlen}`));
+}
+
+async function ping(from: string, to: string): Promise<boolean> {
+  return (await trySh('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', '-q', to])) !== null;
+}
+
+describe.skipIf(!isRoot())('lab topology', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    await buildTopology(NAME);
+  });
+
+  afterAll(async () => {
+    await destroyTopology(NAME);
+  });
+
+  it('creates exactly the five namespaces of the lab', async () => {
+    const mine = (await listNamespaces()).filter((n) => n.startsWith(`${NAME}-`));
+    expect(mine.sort()).toEqual(labNamespaces(NAME).sort());
+  });
+
+  it('refuses to build over an existing lab', async () => {
+    await expect(buildTopology(NAME)).rejects.toThrow(/already exists/);
+    expect(await existingLabNamespaces(NAME)).toHaveLength(5); // and did not tear it down
+  });
+
+  it('wires the switch: two bridges, six ports, all up', async () => {
+    const sw = await links(ns('sw'));
+    const byName = new Map(sw.map((l) => [l.ifname, l]));
+    for (const bridge of ['lan', 'wan']) expect(byName.get(bridge)?.linkinfo?.info_kind).toBe('bridge');
+    const ports: Record<string, string> = { 'c-lan': 'lan', 'a-lan': 'lan', 'b-lan': 'lan', 'a-wan': 'wan', 'b-wan': 'wan', 's-wan': 'wan' };
+    for (const [port, bridge] of Object.entries(ports)) {
+      const l = byName.get(port);
+      expect(l, port).toBeDefined();
+      expect(l!.master, port).toBe(bridge);
+      expect(l!.flags, port).toContain('UP');
+      expect(l!.operstate, port).toBe('UP');
+    }
+  });
+
+  it('gives every box and host its devices and addresses', async () => {
+    for (const box of ['fwa', 'fwb'] as const) {
+      const names = (await links(ns(box))).map((l) => l.ifname).sort();
+      expect(names).toEqual(['ha1', 'ha1b', 'ha2', 'lan0', 'lo', 'wan0']);
+      const a = LAB_ADDR.boxes[box];
+      expect(await addrs(ns(box), 'lan0')).toEqual([`${a.lan}/24`]);
+      expect(await addrs(ns(box), 'wan0')).toEqual([`${a.wan}/24`]);
+      expect(await addrs(ns(box), 'ha1')).toEqual([`${a.ha1}/24`]);
+      expect(await addrs(ns(box), 'ha1b')).toEqual([`${a.ha1b}/24`]);
+      expect(await addrs(ns(box), 'ha2')).toEqual([`${a.ha2}/24`]);
+      // the floating addresses are not kernel addresses (the daemon answers for them)
+      expect(await addrs(ns(box), 'lan0')).not.toContain(`${LAB_ADDR.floatingLan}/24`);
+    }
+    expect(await addrs(ns('client'), 'eth0')).toEqual(['10.0.1.10/24']);
+    expect(await addrs(ns('server'), 'eth0')).toEqual(['10.0.2.10/24']);
+    expect((await sh('ip', ['-n', ns('client'), 'route', 'show', 'default'])).stdout).toMatch(/default via 10\.0\.1\.1 dev eth0/);
+    expect((await sh('ip', ['-n', ns('server'), 'route', 'show', 'default'])).stdout).toMatch(/default via 10\.0\.2\.1 dev eth0/);
+    for (const role of ['client', 'server', 'fwa', 'fwb', 'sw'] as const) {
+      const lo = (await links(ns(role))).find((l) => l.ifname === 'lo');
+      expect(lo?.flags, `lo in ${role}`).toContain('UP');
+    }
+  });
+
+  it('turns offloads off on every veth', async () => {
+    let checked = 0;
+    for (const role of ['client', 'server', 'fwa', 'fwb', 'sw'] as const) {
+      for (const l of await links(ns(role))) {
+        if (l.linkinfo?.info_kind !== 'veth') continue;
+        const { stdout } = await nsExec(ns(role), 'ethtool', ['-k', l.ifname]);
+        for (const feature of ['rx-checksumming', 'tx-checksumming', 'tcp-segmentation-offload', 'generic-segmentation-offload', 'generic-receive-offload']) {
+          expect(stdout, `${feature} on ${l.ifname} in ${role}`).toMatch(new RegExp(`^${feature}: off`, 'm'));
+        }
+        checked++;
+      }
+    }
+    // 2 host cables + 4 box cables (both ends) + 3 HA pairs (both ends)
+    expect(checked).toBe(2 * 2 + 4 * 2 + 3 * 2);
+  });
+
+  it('keeps kernel forwarding and IPv6 off in the firewall namespaces', async () => {
+    for (const box of ['fwa', 'fwb'] as const) {
+      expect((await nsExec(ns(box), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+      for (const dev of ['lan0', 'wan0', 'ha1', 'ha1b', 'ha2']) {
+        expect((await nsExec(ns(box), 'sysctl', ['-n', `net.ipv6.conf.${dev}.disable_ipv6`])).stdout.trim(), dev).toBe('1');
+        expect((await addrs(ns(box), dev)).some((a) => a.startsWith('inet6')), dev).toBe(false);
+      }
+    }
+  });
+
+  it('reaches the boxes on their own addresses and the HA links end to end', async () => {
+    expect(await ping(ns('client'), LAB_ADDR.boxes.fwa.lan)).toBe(true);
+    expect(await ping(ns('client'), LAB_ADDR.boxes.fwb.lan)).toBe(true);
+    expect(await ping(ns('server'), LAB_ADDR.boxes.fwb.wan)).toBe(true);
+    for (const link of ['ha1', 'ha1b', 'ha2'] as const) expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb[link]), link).toBe(true);
+    // no path between client and server while no box forwards
+    expect(await ping(ns('client'), LAB_ADDR.server)).toBe(false);
+  });
+
+  it('carries probes and TCP streams client -> server through a stand-in router without loss', async () => {
+    // stand-in for the daemon, only in this test: the kernel of fwa forwards and owns the floating IPs
+    const marker = mkdtempSync(join(tmpdir(), `${NAME}-probe-`));
+    await nsExec(ns('fwa'), 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    await sh('ip', ['-n', ns('fwa'), 'addr', 'add', `${LAB_ADDR.floatingLan}/24`, 'dev', 'lan0']);
+    await sh('ip', ['-n', ns('fwa'), 'addr', 'add', `${LAB_ADDR.floatingWan}/24`, 'dev', 'wan0']);
+    const opts = { repo: repoRoot(), marker };
+    const started: Array<{ stop(): Promise<unknown> }> = [];
+    try {
+      const outFile = join(marker, 'probe.json');
+      const receiver = await startProbeReceiver(ns('server'), { ...opts, port: 5000, outFile });
+      started.push(receiver);
+      const echo = await startStreamServer(ns('server'), { ...opts, port: 5001 });
+      started.push(echo);
+      const streams = await startStreamClient(ns('client'), { ...opts, to: `${LAB_ADDR.server}:5001`, conns: 3, durationS: 2 });
+      started.push(streams);
+      expect(streams.connected).toBe(3);
+      const sender = await startProbeSender(ns('client'), { ...opts, to: `${LAB_ADDR.server}:5000`, intervalMs: 1, durationS: 2 });
+      started.push(sender);
+      const sent = await sender.result;
+      const tcp = await streams.result;
+      await new Promise((r) => setTimeout(r, 100)); // the last probes in flight
+      const summary = await receiver.stop();
+      expect(sent.sent).toBeGreaterThan(1500);
+      expect(sent.errors).toBe(0);
+      expect(summary.received).toBe(sent.sent);
+      expect(summary.lost).toBe(0);
+      expect(summary.firstSeq).toBe(0);
+      expect(summary.lastSeq).toBe(sent.sent - 1);
+      expect(tcp.total).toBe(3);
+      expect(tcp.survived).toBe(3);
+      expect(tcp.conns.every((c) => c.sent > 0 && c.echoed === c.sent)).toBe(true);
+    } finally {
+      await Promise.allSettled(started.map((p) => p.stop()));
+      await trySh('ip', ['-n', ns('fwa'), 'addr', 'del', `${LAB_ADDR.floatingLan}/24`, 'dev', 'lan0']);
+      await trySh('ip', ['-n', ns('fwa'), 'addr', 'del', `${LAB_ADDR.floatingWan}/24`, 'dev', 'wan0']);
+      await nsExec(ns('fwa'), 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=0']);
+      rmSync(marker, { recursive: true, force: true });
+    }
+    expect((await nsExec(ns('fwa'), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+  });
+
+  it('pulls and plugs cables: traffic links at the switch port, HA links at the box', async () => {
+    const state = async (namespace: string, dev: string): Promise<string> =>
+      (await links(namespace)).find((l) => l.ifname === dev)!.flags.includes('UP') ? 'up' : 'down';
+
+    await setLink(NAME, 'fwa', 'lan', false);
+    expect(await state(ns('sw'), 'a-lan')).toBe('down');
+    expect(await ping(ns('client'), LAB_ADDR.boxes.fwa.lan)).toBe(false);
+    expect(await ping(ns('client'), LAB_ADDR.boxes.fwb.lan)).toBe(true);
+    await setLink(NAME, 'fwa', 'lan', true);
+    expect(await state(ns('sw'), 'a-lan')).toBe('up');
+    expect(await ping(ns('client'), LAB_ADDR.boxes.fwa.lan)).toBe(true);
+
+    await setLink(NAME, 'fwb', 'ha1', false);
+    expect(await state(ns('fwb'), 'ha1')).toBe('down');
+    expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha1)).toBe(false);
+    expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha1b)).toBe(true);
+    await setLink(NAME, 'fwb', 'ha1', true);
+    expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha1)).toBe(true); // address and route come back
+
+    await isolateBox(NAME, 'fwb', true);
+    for (const [n, d] of [[ns('sw'), 'b-lan'], [ns('sw'), 'b-wan'], [ns('fwb'), 'ha1'], [ns('fwb'), 'ha1b'], [ns('fwb'), 'ha2']] as const) {
+      expect(await state(n, d), d).toBe('down');
+    }
+    expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha2)).toBe(false);
+    await isolateBox(NAME, 'fwb', false);
+    expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha2)).toBe(true);
+    expect(await ping(ns('server'), LAB_ADDR.boxes.fwb.wan)).toBe(true);
+
+    await setLink(NAME, 'client', 'lan', false);
+    expect(await state(ns('sw'), 'c-lan')).toBe('down');
+    await setLink(NAME, 'client', 'all', true);
+    expect(await state(ns('sw'), 'c-lan')).toBe('up');
+  });
+
+  it('destroys everything, and a second destroy is a no-op', async () => {
+    await destroyTopology(NAME);
+    expect((await listNamespaces()).filter((n) => n.startsWith(`${NAME}-`))).toEqual([]);
+    await destroyTopology(NAME);
+    expect((await listNamespaces()).filter((n) => n.startsWith(`${NAME}-`))).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot())('lab teardown after a crash', () => {
+  it('removes a half-built topology', async () => {
+    const name = uniqueLabName();
+    try {
+      // what a run killed in the middle of buildTopology leaves
+      await sh('ip', ['netns', 'add', `${name}-client`]);
+      await sh('ip', ['netns', 'add', `${name}-sw`]);
+      await sh('ip', ['link', 'add', 'eth0', 'netns', `${name}-client`, 'type', 'veth', 'peer', 'name', 'c-lan', 'netns', `${name}-sw`]);
+      expect(await existingLabNamespaces(name)).toEqual([`${name}-client`, `${name}-sw`]);
+      await destroyTopology(name);
+      expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
+    } finally {
+      for (const n of labNamespaces(name)) await trySh('ip', ['netns', 'del', n]);
+    }
+  });
+
+  it('labDown of a crashed lab removes namespaces and run dir, and leaves a PID that is not its daemon alone', async () => {
+    const name = uniqueLabName();
+    const runDir = runDirOf(name);
+    // a stranger process whose PID ended up in a stale pid file (PID reuse after a crash)
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await buildTopology(name);
+      mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(runDir, 'fwa.pid'), `${stranger.pid}\n`);
+      writeFileSync(join(runDir, 'fwb.pid'), '999999999\n');
+      await labDown({ name, out: { write: () => true } as unknown as NodeJS.WritableStream });
+      expect(await existingLabNamespaces(name)).toEqual([]);
+      expect(isAlive(stranger.pid!)).toBe(true);
+      expect(existsSync(runDir)).toBe(false);
+      await labDown({ name }); // idempotent
+    } finally {
+      stranger.kill('SIGKILL');
+      await destroyTopology(name).catch(() => undefined);
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+});
