@@ -189,9 +189,12 @@ export interface LabStatusView {
       reason?: string | null;
       api?: string | null;
       metrics?: string | null;
+      /** Why state is null (the API error). */
+      error?: string;
     }
   >;
-  hosts: Record<string, { namespace: string; address?: string | null }>;
+  hosts: Record<string, { namespace: string; address?: string | null; gateway?: string | null }>;
+  floatingIps?: string[];
 }
 
 export function formatLabStatus(s: LabStatusView): string {
@@ -201,16 +204,24 @@ export function formatLabStatus(s: LabStatusView): string {
   if (boxes.length === 0) out.push('  no boxes');
   else {
     const rows = [['BOX', 'NAMESPACE', 'PID', 'STATE', 'REASON', 'API', 'METRICS']];
-    for (const [name, b] of boxes) rows.push([name, dash(b.namespace), dash(b.pid), dash(b.state), dash(b.reason), dash(b.api), dash(b.metrics)]);
+    for (const [name, b] of boxes) {
+      const reason = b.state === null || b.state === undefined ? (b.error ?? b.reason) : b.reason;
+      rows.push([name, dash(b.namespace), dash(b.pid), dash(b.state), dash(reason), dash(b.api), dash(b.metrics)]);
+    }
     out.push(table(rows));
   }
   out.push('');
   const hosts = Object.entries(s.hosts ?? {});
   if (hosts.length === 0) out.push('  no hosts');
   else {
-    const rows = [['HOST', 'NAMESPACE', 'ADDRESS']];
-    for (const [name, h] of hosts) rows.push([name, dash(h.namespace), dash(h.address)]);
+    const gw = hosts.some(([, h]) => h.gateway);
+    const rows = [['HOST', 'NAMESPACE', 'ADDRESS', ...(gw ? ['GATEWAY'] : [])]];
+    for (const [name, h] of hosts) rows.push([name, dash(h.namespace), dash(h.address), ...(gw ? [dash(h.gateway)] : [])]);
     out.push(table(rows));
+  }
+  if (s.floatingIps?.length) {
+    out.push('');
+    out.push(`Floating IPs: ${s.floatingIps.join(', ')}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -23,7 +23,8 @@ export interface LabApi {
   labUp(opts: { name: string; configDir?: string }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
-  labDemo(opts: { name: string; out?: string }): Promise<unknown>;
+  /** Progress goes to the lab's default (stderr); the result is printed here. */
+  labDemo(opts: { name: string }): Promise<unknown>;
 }
 
 /** Everything the CLI touches outside itself; tests replace any of it. */
@@ -39,9 +40,8 @@ export interface CliEnv {
 
 export const DEFAULT_LAB_NAME = 'tlab';
 
-// Module paths held in variables: the lab may be absent from a slim build, and the daemon pulls
-// in the dataplane; neither should load for `tandem status`.
-const LAB_MODULE = '../lab/lab.js';
+// Imported lazily: the daemon pulls in the dataplane, the lab its helpers; neither should load
+// for `tandem status`. demo.ts is held in a variable until it lands (no compile-time check yet).
 const DEMO_MODULE = '../lab/demo.js';
 
 export function defaultCliEnv(): CliEnv {
@@ -55,9 +55,13 @@ export function defaultCliEnv(): CliEnv {
     loadConfig: async (path) => (await import('../config/load.js')).loadConfig(path),
     lab: async () => {
       try {
-        const lab = (await import(LAB_MODULE)) as Pick<LabApi, 'labUp' | 'labDown' | 'labStatus'>;
-        const demo = (await import(DEMO_MODULE)) as Pick<LabApi, 'labDemo'>;
-        return { labUp: lab.labUp, labDown: lab.labDown, labStatus: lab.labStatus, labDemo: demo.labDemo };
+        const lab = await import('../lab/lab.js');
+        return {
+          labUp: lab.labUp,
+          labDown: lab.labDown,
+          labStatus: lab.labStatus,
+          labDemo: async (opts) => ((await import(DEMO_MODULE)) as Pick<LabApi, 'labDemo'>).labDemo(opts),
+        };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
           throw new CliError(EXIT_FAILED, `the lab is not part of this build (${(err as Error).message})`);
@@ -236,11 +240,10 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
     .command('demo')
     .description('up, live traffic, crash the active box, measure the takeover, recover, clean up')
     .addOption(nameOption())
-    .option('--out <file>', 'also write the measurements to this file')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { name: string; out?: string; json?: boolean }) => {
+    .action(async (opts: { name: string; json?: boolean }) => {
       const api = await io.lab();
-      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.out ? { out: opts.out } : {}) }));
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name }));
       if (opts.json) json(result);
       else out(formatRecord('Demo result', result));
     });

@@ -261,12 +261,12 @@ describe('lab', () => {
     expect((await cli(['lab', 'up'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'up', '--name', 'x1', '--config', '/tmp/cfg'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'down', '--name', 'x1'], { lab })).out).toBe('lab x1: removed\n');
-    expect((await cli(['lab', 'demo', '--out', '/tmp/d.json'], { lab })).out).toContain('gapMs');
+    expect((await cli(['lab', 'demo'], { lab })).out).toContain('gapMs');
     expect(calls).toEqual([
       ['up', { name: 'tlab' }],
       ['up', { name: 'x1', configDir: '/tmp/cfg' }],
       ['down', { name: 'x1' }],
-      ['demo', { name: 'tlab', out: '/tmp/d.json' }],
+      ['demo', { name: 'tlab' }],
     ]);
   });
 
@@ -289,6 +289,20 @@ describe('lab', () => {
     );
     const j = await cli(['lab', 'status', '--json', '--name', 'tlab'], { lab });
     expect(JSON.parse(j.out)).toEqual(labStatus);
+  });
+
+  it('lab status: a daemon that does not answer shows its error; gateways and floating IPs', async () => {
+    const st = {
+      name: 'n2',
+      boxes: { fwa: { namespace: 'n2-fwa', pid: null, state: null, reason: null, api: 'unix:/run/a.sock', metrics: 'http://x', error: 'ECONNREFUSED' } },
+      hosts: { client: { namespace: 'n2-client', address: '10.0.1.10/24', gateway: '10.0.1.1' } },
+      floatingIps: ['10.0.1.1/24', '10.0.2.1/24'],
+    };
+    const lab = async (): Promise<LabApi> => ({ ...(await fakeLab([])()), labStatus: async () => st });
+    const r = await cli(['lab', 'status', '--name', 'n2'], { lab });
+    expect(r.out).toContain('fwa  n2-fwa     -    -      ECONNREFUSED');
+    expect(r.out).toContain('HOST    NAMESPACE  ADDRESS       GATEWAY\nclient  n2-client  10.0.1.10/24  10.0.1.1\n');
+    expect(r.out).toContain('Floating IPs: 10.0.1.1/24, 10.0.2.1/24\n');
   });
 
   it('a lab failure exits 1 with one line', async () => {
