@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MAC_BYTES, Opener, REJECT_REASONS, Sealer, type OpenResult } from '../../../src/wire/auth.js';
 import { decodeEnvelope, encodeEnvelope, type EnvelopeBody, type Heartbeat } from '../../../src/wire/codec.js';
 import { REPLAY_WINDOW_SIZE } from '../../../src/wire/replay-window.js';
+import { encodeFrame, FrameDecoder } from '../../../src/wire/framing.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');
@@ -200,5 +201,31 @@ describe('Opener', () => {
     expect([...REJECT_REASONS].sort()).toEqual(
       ['bad-mac', 'malformed', 'oversize', 'replay', 'short', 'stale-epoch', 'wrong-group', 'wrong-sender'],
     );
+  });
+});
+
+describe('sealed messages over a framed stream (the HA1 session path)', () => {
+  it('survives arbitrary TCP chunking end to end', () => {
+    const s = sealer({ channel: 'ha1-session-0' });
+    const bodies: EnvelopeBody[] = [
+      hb,
+      { kind: 'stateUpdate', stateUpdate: { state: 'passive', reason: 'operator-suspend' } },
+      { kind: 'command', command: { type: 'take-over', reason: 'failover', id: 7 } },
+      { kind: 'goodbye', goodbye: { reason: 'shutdown' } },
+    ];
+    const stream = Buffer.concat(bodies.map((b) => encodeFrame(s.seal(b))));
+    for (let chunk = 1; chunk <= 9; chunk++) {
+      const o = opener({ channel: 'ha1-session-0' });
+      const dec = new FrameDecoder(MAX_BYTES);
+      const got: EnvelopeBody[] = [];
+      for (let i = 0; i < stream.length; i += chunk) {
+        for (const f of dec.push(stream.subarray(i, i + chunk))) {
+          const r = o.open(f);
+          if (!r.ok) throw new Error(`chunk ${chunk}: ${r.reason}`);
+          got.push(r.envelope.body);
+        }
+      }
+      expect(got).toEqual(bodies);
+    }
   });
 });
