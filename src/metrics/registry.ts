@@ -21,8 +21,12 @@ export const HEARTBEAT_RTT_BUCKETS_S = [
 
 /** HA1 channels whose liveness is exported per link. */
 export type LinkChannel = 'heartbeat' | 'session';
-/** Which HA channel a message travelled on (HA1 heartbeat, HA1 session, HA2 sync). */
-export type MessageChannel = 'heartbeat' | 'session' | 'sync';
+/**
+ * Which HA channel a message travelled on. The control agent uses "ha1-heartbeat" and
+ * "ha1-session", sync uses "ha2"; any other short fixed name is allowed (it is a label value:
+ * never put data from the wire in it).
+ */
+export type MessageChannel = 'ha1-heartbeat' | 'ha1-session' | 'ha2' | (string & {});
 export type MessageDirection = 'rx' | 'tx';
 
 export class Metrics {

@@ -29,8 +29,8 @@ describe('Metrics', () => {
     const m = new Metrics();
     m.heartbeatRtt('ha1', 0.0002);
     m.setLinkUp('ha1', 'heartbeat', true);
-    m.message('heartbeat', 'rx', 'heartbeat');
-    m.rejected('session', 'bad-auth');
+    m.message('ha1-heartbeat', 'rx', 'heartbeat');
+    m.rejected('ha1-session', 'bad-auth');
     m.apiRequest('/v1/status', 200);
     m.transition('initial', 'active', 'election-won');
     m.failover('peer-dead', 0.042);
@@ -80,9 +80,9 @@ describe('Metrics', () => {
     m.heartbeatRtt('ha1-backup', 2); // beyond the last bucket: counted in +Inf
     m.setLinkUp('ha1', 'session', false);
     m.setLinkUp('ha1', 'heartbeat', true);
-    m.message('sync', 'tx', 'batch');
-    m.message('sync', 'tx', 'batch');
-    m.rejected('heartbeat', 'replay');
+    m.message('ha2', 'tx', 'batch');
+    m.message('ha2', 'tx', 'batch');
+    m.rejected('ha1-heartbeat', 'replay');
     m.apiRequest('unknown', 404);
     const text = await m.text();
     expect(sample(text, 'tandem_ha_peer_up')).toBe(1);
@@ -95,8 +95,8 @@ describe('Metrics', () => {
     expect(sample(text, 'tandem_ha1_heartbeat_rtt_seconds_count', { link: 'ha1-backup' })).toBe(2);
     expect(sample(text, 'tandem_ha1_link_up', { link: 'ha1', channel: 'session' })).toBe(0);
     expect(sample(text, 'tandem_ha1_link_up', { link: 'ha1', channel: 'heartbeat' })).toBe(1);
-    expect(sample(text, 'tandem_ha_messages_total', { channel: 'sync', direction: 'tx', type: 'batch' })).toBe(2);
-    expect(sample(text, 'tandem_ha_messages_rejected_total', { channel: 'heartbeat', reason: 'replay' })).toBe(1);
+    expect(sample(text, 'tandem_ha_messages_total', { channel: 'ha2', direction: 'tx', type: 'batch' })).toBe(2);
+    expect(sample(text, 'tandem_ha_messages_rejected_total', { channel: 'ha1-heartbeat', reason: 'replay' })).toBe(1);
     expect(sample(text, 'tandem_api_requests_total', { route: 'unknown', code: '404' })).toBe(1);
   });
 
