@@ -175,8 +175,8 @@ export class Opener {
 
     // A higher epoch is the peer restarted (its seq starts again): a fresh window. It is safe to
     // believe because the MAC has already proven the key holder sent it.
+    if (this.peerEpoch !== null && envelope.epoch < this.peerEpoch) return { ok: false, reason: 'stale-epoch' };
     const newEpoch = this.peerEpoch === null || envelope.epoch > this.peerEpoch;
-    if (!newEpoch && envelope.epoch < (this.peerEpoch as number)) return { ok: false, reason: 'stale-epoch' };
     if (!newEpoch && this.window.check(envelope.seq) === 'replay') return { ok: false, reason: 'replay' };
 
     if (newEpoch) {
