@@ -26,6 +26,8 @@ export type ApiErrorCode =
   | 'method-not-allowed' // 405: the route exists, not with this method
   | 'body-too-large' //     413: request body over MAX_BODY_BYTES
   | 'bad-json' //           400: request body is not a JSON object
+  | 'bad-request' //        400/431: not parseable HTTP, or headers over 16 KiB
+  | 'timeout' //            408: the request did not arrive within the server's request timeout
   | 'command-refused' //    409: the HA state machine refused the command (e.g. failover while passive)
   | 'internal' //           500: a handler failed; the daemon stays up
   | 'unavailable'; //       503: the daemon is shutting down

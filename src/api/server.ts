@@ -1,7 +1,7 @@
 // The management API: node:http, a bearer token, a tiny routing table. Every request is bounded
 // (headers, body size, time) and every response is JSON. A failing handler answers 500; the daemon
 // stays up. Requests are counted by route pattern (never the raw URL) and status code.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -154,9 +154,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.destroy();
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  // Requests node:http cannot parse (bad request line, headers over 16 KiB, too slow): still a
+  // JSON answer, still counted.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'bad-request', 'request headers too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'timeout', 'request not received in time']
+          : [400, 'bad-request', 'malformed HTTP request'];
+    metrics.apiRequest('unknown', status);
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   const address = await listenHttp(server, opts.listen);

@@ -213,6 +213,22 @@ for (const transport of ['tcp', 'unix'] as const) {
       expect((await raw(server.address, 'POST', '/v1/suspend', { body: ok })).status).toBe(200);
     });
 
+    it('unparseable HTTP still gets a JSON 400, counted', async () => {
+      const { connect } = await import('node:net');
+      const ep = parseApiUrl(server.address);
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = ep.kind === 'unix' ? connect(ep.path) : connect(ep.port, ep.host);
+        let got = '';
+        sock.on('data', (d) => (got += d.toString()));
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+        sock.write('THIS IS NOT HTTP\r\n\r\n');
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'bad-request', message: 'malformed HTTP request' } });
+      expect(apiCount(await metrics.text(), 'unknown', 400)).toBe(1);
+    });
+
     it('the client talks to it', async () => {
       const client = new ApiClient({ url: server.address, token: `${TOKEN}\n` });
       const st = await client.status();
