@@ -302,6 +302,10 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
     case 'peer-heard':
       heard(st, ev.peer);
       st.cancel('promotion-hold');
+      // We just handed the role over and the peer has not taken it yet: its heartbeats still say
+      // passive, and electing ourselves on them would take the role straight back. Wait for it;
+      // initial-wait is the hand-over timeout, after which the election runs again.
+      if (handingOver(st) && ev.peer.state !== 'active') return HANDLED;
       st.cancel('initial-wait');
       electPassive(st, ev.peer);
       return HANDLED;
@@ -406,7 +410,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
             }
           }
           st.go('passive', 'preempted');
-          st.sendTakeOver('preempt');
+          handOver(st, 'preempt');
           return HANDLED;
         case 'initial-wait':
         case 'promotion-hold':
@@ -425,7 +429,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
       if (peer === null) return refused('no peer to fail over to');
       if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
       st.go('passive', 'operator-failover');
-      st.sendTakeOver('operator-failover');
+      handOver(st, 'operator-failover');
       return HANDLED;
     }
     // We are already active: a take-over request makes no sense (both think they should step
@@ -568,6 +572,19 @@ function electInitial(st: Step, peer: PeerView): void {
     default:
       assertNever(peer.state);
   }
+}
+
+/** Reasons for which we went passive by handing the role to the peer ourselves. */
+const HAND_OVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
+
+/** Step down in favour of the peer: ask it to take over, and give it initialWaitMs to do so. */
+function handOver(st: Step, reason: string): void {
+  st.sendTakeOver(reason);
+  st.arm('initial-wait', st.cfg.initialWaitMs);
+}
+
+function handingOver(st: Step): boolean {
+  return st.isArmed('initial-wait') && HAND_OVER_REASONS.has(st.s.reason);
 }
 
 /** The election of a passive device, on hearing the peer (or when its wait runs out). */

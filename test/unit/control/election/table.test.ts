@@ -110,6 +110,24 @@ const CASES: Case[] = [
   { name: 'take-over', from: 'passive', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { to: 'active', reason: 'peer-request' }, actions: ['transition', 'send-state', 'announce'] },
   { name: 'fault', from: 'passive', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { to: 'non-functional', reason: 'link: lan down' }, actions: ['transition', 'send-state'] },
   { name: 'unknown fault clears', from: 'passive', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
+  // Just after handing the role over, the peer's heartbeats still say passive until it has acted
+  // on the take-over request: electing ourselves on them would take the role straight back.
+  {
+    name: 'handing over: the worse peer still says passive',
+    from: 'passive',
+    state: () => run(reach.active(), [{ type: 'operator-failover', now: T }]),
+    event: heard(worse('passive')),
+    expect: { stay: true },
+    actions: [],
+  },
+  {
+    name: 'hand-over timed out: the election runs again',
+    from: 'passive',
+    state: () => run(reach.active(), [{ type: 'operator-failover', now: T }, heard(worse('passive'))]),
+    event: timer('initial-wait', T + 300),
+    expect: { to: 'active', reason: 'election-won' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
   { name: 'frozen forgets the peer', from: 'passive', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
 
   // ---- active (beside a worse passive peer)
@@ -128,7 +146,7 @@ const CASES: Case[] = [
     state: () => run(reach.active(), [heard(better('passive'))]),
     event: timer('preempt-hold', T + 5000),
     expect: { to: 'passive', reason: 'preempted' },
-    actions: ['transition', 'send-take-over', 'send-state'],
+    actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'],
   },
   {
     name: 'preempt hold cancelled when the peer is no longer eligible',
@@ -143,7 +161,7 @@ const CASES: Case[] = [
   { name: 'suspend with a live peer', from: 'active', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-take-over', 'send-state'] },
   { name: 'suspend alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
   { name: 'functional', from: 'active', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
-  { name: 'failover', from: 'active', event: { type: 'operator-failover', now: T }, expect: { to: 'passive', reason: 'operator-failover' }, actions: ['transition', 'send-take-over', 'send-state'] },
+  { name: 'failover', from: 'active', event: { type: 'operator-failover', now: T }, expect: { to: 'passive', reason: 'operator-failover' }, actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'] },
   { name: 'failover alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-failover', now: T }, expect: { refused: 'no peer to fail over to' } },
   {
     name: 'failover to a non-functional peer',
