@@ -543,7 +543,8 @@ export class ControlAgent implements HaController {
         echoNs: link.peerSentNs,
         echoDelayNs,
         link: link.index,
-        tentative: false,
+        // Still electing: the peer must not hand us the role by preemption yet.
+        tentative: this.es.state === 'initial',
       },
     });
     link.heartbeat.send(datagram);
