@@ -62,6 +62,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 5_000;
 /** After a 413 we read (and discard) at most this much more, so the client can read the answer. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
+/** Concurrent connections (CLI, lab, monitoring): far above real use, far below exhaustion. */
+const MAX_CONNECTIONS = 64;
 /** At most one unauthorized-request log line per this interval (counters are never limited). */
 const AUTH_LOG_INTERVAL_MS = 10_000;
 
@@ -154,6 +156,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.destroy();
     });
   });
+  // an operator API: a handful of clients at most; beyond this, connections are refused
+  server.maxConnections = MAX_CONNECTIONS;
   // Requests node:http cannot parse (bad request line, headers over 16 KiB, too slow): still a
   // JSON answer, still counted.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -2,6 +2,9 @@
 // loader, the lab or the daemon. The daemon, the config loader and the lab are imported lazily, so
 // `tandem status` loads neither the dataplane nor the lab. `runCli` never exits the process: it
 // returns the exit code (see exit-codes.ts), which makes every command testable in-process.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError, readTokenFile } from '../api/client.js';
 import { DEFAULT_API_URL, DEFAULT_TOKEN_FILE, type StatusResponse } from '../api/protocol.js';
@@ -112,7 +115,13 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       // usage errors: one line, like every other error
       outputError: (t, write) => write(`tandem: ${t.replace(/^error: /, '').trimEnd()} (see \`tandem --help\`)\n`),
     })
-    .helpCommand(true);
+    .helpCommand(true)
+    .version(packageVersion(), '-V, --version')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 command failed or refused by the daemon, 2 usage error,\n' +
+        '3 cannot reach the daemon, 4 invalid config, 70 internal error (TANDEM_DEBUG=1 for stacks).',
+    );
 
   // ---- the daemon
   program
@@ -254,6 +263,21 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
   } catch (err) {
     return report(err, io);
   }
+}
+
+/** The version in package.json, found upwards from this file (src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tandem' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one level up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
 }
 
 /** `issues` of a ConfigError (by shape: the loader is a separately loaded module). */

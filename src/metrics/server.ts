@@ -35,6 +35,8 @@ export async function startMetricsServer(listen: string, metrics: Metrics): Prom
       (err: unknown) => send(500, 'text/plain; charset=utf-8', `cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });
+  // a few Prometheus servers scrape it; bound the rest
+  server.maxConnections = 32;
   const address = await listenHttp(server, listen);
   let closed: Promise<void> | null = null;
   return { address, close: () => (closed ??= closeHttp(server, listen)) };

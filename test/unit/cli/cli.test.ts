@@ -76,10 +76,16 @@ describe('usage errors exit 2', () => {
     expect(r.err).toMatch(/^tandem: bad API URL "ftp:\/\/x"/);
   });
 
+  it('--version prints the package version', async () => {
+    const r = await cli(['--version']);
+    expect(r).toEqual({ code: EXIT_OK, out: '0.1.0\n', err: '' });
+  });
+
   it('--help exits 0 and lists the commands', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(EXIT_OK);
     for (const c of ['run', 'status', 'suspend', 'functional', 'failover', 'config', 'lab']) expect(r.out).toContain(c);
+    expect(r.out).toContain('3 cannot reach the daemon');
   });
 });
 
