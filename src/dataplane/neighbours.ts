@@ -117,12 +117,12 @@ export class NeighbourTable {
     let p = this.pending.get(ip);
     if (p === undefined) {
       if (this.pending.size >= this.opts.maxPending) return 'arp-queue-full';
-      p = { ip, frames: [frame.slice(0, len)], firstMs: nowMs, lastRequestMs: nowMs, requests: 1 };
+      p = { ip, frames: [copyFrame(frame, len)], firstMs: nowMs, lastRequestMs: nowMs, requests: 1 };
       this.pending.set(ip, p);
       return 'request';
     }
     if (p.frames.length >= this.opts.queuePerHop) return 'arp-queue-full';
-    p.frames.push(frame.slice(0, len));
+    p.frames.push(copyFrame(frame, len));
     return 'queued';
   }
 
@@ -190,4 +190,14 @@ export class NeighbourTable {
   get pendingCount(): number {
     return this.pending.size;
   }
+}
+
+/**
+ * A copy of frame[0..len]. Not `frame.slice()`: on a Buffer (the capture buffer) slice() is a
+ * view of the same memory, which the next captured frame overwrites.
+ */
+function copyFrame(frame: Uint8Array, len: number): Uint8Array {
+  const copy = new Uint8Array(len);
+  copy.set(frame.subarray(0, len));
+  return copy;
 }

@@ -25,7 +25,7 @@ describe('NeighbourTable', () => {
 
   it('copies queued frames (the capture buffer is reused) and hands them back on learn', () => {
     const t = new NeighbourTable();
-    const capture = new Uint8Array(100).fill(7);
+    const capture = Buffer.alloc(100).fill(7); // a Buffer, like cap's: its slice() is a view
     expect(t.enqueue(IP, capture, 60, 0)).toBe('request');
     capture.fill(9);
     expect(t.enqueue(IP, capture, 70, 1)).toBe('queued');
