@@ -59,6 +59,12 @@ export interface LabOptions {
   timeoutMs?: number;
   /** Progress lines go here (default stderr). */
   out?: NodeJS.WritableStream;
+  /**
+   * The daemon command before `--config FILE` (default: this node, bin/tandem.js, run). For
+   * benches (node flags, a profiler) and tests (a stand-in daemon). Kept in the run dir, so a
+   * restarted box runs the same command.
+   */
+  daemonCommand?: string[];
 }
 
 export interface BoxStatus {
@@ -328,14 +334,12 @@ export class Lab {
   async startBox(box: LabBox): Promise<number> {
     const running = this.pid(box);
     if (running !== null) throw new Error(`lab ${this.name}: ${box} is already running (pid ${running})`);
-    const bin = join(this.repo, 'bin', 'tandem.js');
-    const main = join(this.repo, 'dist', 'src', 'cli', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+    const command = this.daemonCommand();
     const log = this.logPath(box);
     const fd = openSync(log, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify({ lab: this.name, box, msg: 'lab: starting daemon', time: new Date().toISOString() })}\n`);
-      const child = spawn('ip', ['netns', 'exec', this.ns(box), process.execPath, bin, 'run', '--config', this.configPath(box)], {
+      const child = spawn('ip', ['netns', 'exec', this.ns(box), ...command, '--config', this.configPath(box)], {
         cwd: this.runDir,
         detached: true,
         stdio: ['ignore', fd, fd],
@@ -350,6 +354,19 @@ export class Lab {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The daemon command before `--config FILE`: the run dir's daemon-command.json, or the real daemon. */
+  daemonCommand(): string[] {
+    try {
+      const cmd = JSON.parse(readFileSync(join(this.runDir, 'daemon-command.json'), 'utf8')) as unknown;
+      if (Array.isArray(cmd) && cmd.length > 0 && cmd.every((a) => typeof a === 'string')) return cmd as string[];
+    } catch {
+      // none recorded: the real daemon
+    }
+    const main = join(this.repo, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+    return [process.execPath, join(this.repo, 'bin', 'tandem.js'), 'run'];
   }
 
   /**
@@ -453,6 +470,7 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
     // one pre-shared key and one API token per run, never reused
     writeFileSync(join(runDir, 'ha.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     writeFileSync(join(runDir, 'api.token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    if (opts.daemonCommand) writeFileSync(join(runDir, 'daemon-command.json'), `${JSON.stringify(opts.daemonCommand)}\n`, { mode: 0o600 });
 
     const pids: string[] = [];
     for (const box of LAB_BOXES) pids.push(`${box} pid ${await lab.startBox(box)}`);

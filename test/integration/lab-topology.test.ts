@@ -2,12 +2,13 @@
 // programs end to end (through a kernel stand-in router), cable pulls, and clean teardown (also of
 // a half-built lab and of a crashed run).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sh, nsExec, trySh } from '../../src/lab/exec.js';
-import { isAlive, labDown, repoRoot, runDirOf } from '../../src/lab/lab.js';
+import { isAlive, Lab, labDown, labStatus, labUp, repoRoot, runDirOf } from '../../src/lab/lab.js';
+import { labDemo } from '../../src/lab/demo.js';
 import {
   buildTopology,
   destroyTopology,
@@ -252,5 +253,94 @@ describe.skipIf(!isRoot())('lab teardown after a crash', () => {
       await destroyTopology(name).catch(() => undefined);
       rmSync(runDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(!isRoot())('lab orchestration with a stand-in daemon', () => {
+  const fake = [process.execPath, join(repoRoot(), 'test', 'integration', 'helpers', 'fake-daemon.mjs')];
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+
+  /** Processes whose command line mentions `text` (our daemons and helpers carry the run dir). */
+  function processesMentioning(text: string): number[] {
+    const found: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
+      } catch {
+        // gone
+      }
+    }
+    return found;
+  }
+
+  it('up, status, kill -9, restart, down', async () => {
+    await ensureBuilt();
+    const name = uniqueLabName();
+    const runDir = runDirOf(name);
+    try {
+      const st = await labUp({ name, daemonCommand: fake, out: quiet, timeoutMs: 10_000 });
+      expect(st.name).toBe(name);
+      expect(st.namespaces).toHaveLength(5);
+      expect([st.boxes.fwa.state, st.boxes.fwb.state].sort()).toEqual(['active', 'passive']);
+      expect(st.boxes.fwa.api).toBe(`unix:${runDir}/fwa-api.sock`);
+      expect(st.boxes.fwb.metrics).toBe(`unix:${runDir}/fwb-metrics.sock`);
+      expect(st.boxes.fwa.addresses.lan).toBe('10.0.1.2/24');
+      expect(st.hosts.client).toMatchObject({ namespace: `${name}-client`, address: '10.0.1.10' });
+      expect(st.floatingIps).toEqual(['10.0.1.1/24', '10.0.2.1/24']);
+      for (const f of ['ha.key', 'api.token']) expect(statSync(join(runDir, f)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(runDir, 'ha.key'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+
+      const lab = new Lab(name);
+      const active = st.boxes.fwa.state === 'active' ? 'fwa' : 'fwb';
+      const passive = active === 'fwa' ? 'fwb' : 'fwa';
+      const pid = await lab.killBox(active, 'SIGKILL');
+      expect(isAlive(pid)).toBe(false);
+      expect(lab.pid(active)).toBeNull();
+      await lab.waitFor(async () => (await lab.boxState(passive))?.state === 'active', 5000, 'takeover');
+      await lab.startBox(active);
+      const pair = await lab.waitForPair(10_000, quiet);
+      expect(pair).toMatchObject({ active: passive, passive: active });
+      const again = await labStatus({ name });
+      expect(again.boxes[active].pid).not.toBeNull();
+      expect(again.boxes[active].state).toBe('passive');
+      // refuses a second lab of the same name
+      await expect(labUp({ name, daemonCommand: fake, out: quiet })).rejects.toThrow(/already up/);
+    } finally {
+      await labDown({ name, out: quiet });
+    }
+    expect(existsSync(runDir)).toBe(false);
+    expect(await existingLabNamespaces(name)).toEqual([]);
+    expect(processesMentioning(runDir)).toEqual([]);
+    const gone = await labStatus({ name });
+    expect(gone.boxes.fwa).toMatchObject({ pid: null, state: null, reason: null });
+  });
+
+  it('labUp tears down when the pair never forms', async () => {
+    const name = uniqueLabName();
+    // a "daemon" that exits at once
+    await expect(labUp({ name, daemonCommand: [process.execPath, '-e', 'process.exit(3)', '--'], out: quiet, timeoutMs: 5000 })).rejects.toThrow(/exited/);
+    expect(existsSync(runDirOf(name))).toBe(false);
+    expect(await existingLabNamespaces(name)).toEqual([]);
+  });
+
+  it('the demo runs its steps and always tears down (no forwarding here: traffic is reported lost)', async () => {
+    await ensureBuilt();
+    const name = uniqueLabName();
+    const lines: string[] = [];
+    const out = { write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WritableStream;
+    const result = await labDemo({ name, out, daemonCommand: fake });
+    expect(result.killed).not.toBeNull();
+    expect(result.tookOver).not.toBeNull();
+    expect(result.tookOver).not.toBe(result.killed);
+    expect(result.takeoverMs).toBeLessThan(3000);
+    expect(result.recoveredState).toBe('passive');
+    expect(result.probes?.sent).toBeGreaterThan(3000);
+    expect(result.tcp?.total).toBe(8);
+    expect(result.ok).toBe(false); // the stand-in forwards nothing
+    expect(lines.join('')).toMatch(/TCP connections surviving\s+0 \/ 8/);
+    expect(existsSync(runDirOf(name))).toBe(false);
+    expect(await existingLabNamespaces(name)).toEqual([]);
+    expect(processesMentioning(runDirOf(name))).toEqual([]);
   });
 });
