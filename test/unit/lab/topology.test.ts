@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { labNamespaces, linkEnd, validateLabName } from '../../../src/lab/topology.js';
+import { formatDemoTable, type DemoResult } from '../../../src/lab/demo.js';
+
+describe('lab names', () => {
+  it.each(['tlab', 'lt1a2b', 'a', 'my-lab-2', 'A'.repeat(20)])('accepts %s', (n) => {
+    expect(() => validateLabName(n)).not.toThrow();
+  });
+  it.each(['', '1lab', '-x', 'x-', 'has space', 'dot.ted', 'slash/y', 'under_score', 'A'.repeat(21), '../etc'])('refuses %j', (n) => {
+    expect(() => validateLabName(n)).toThrow(/bad lab name/);
+  });
+  it('namespaces carry the name as prefix', () => {
+    expect(labNamespaces('tlab')).toEqual(['tlab-client', 'tlab-server', 'tlab-fwa', 'tlab-fwb', 'tlab-sw']);
+  });
+});
+
+describe('cable ends', () => {
+  it('traffic links are pulled at the switch port, HA links at the box', () => {
+    expect(linkEnd('t', 'fwa', 'lan')).toEqual({ ns: 't-sw', dev: 'a-lan' });
+    expect(linkEnd('t', 'fwb', 'wan')).toEqual({ ns: 't-sw', dev: 'b-wan' });
+    expect(linkEnd('t', 'fwa', 'ha1')).toEqual({ ns: 't-fwa', dev: 'ha1' });
+    expect(linkEnd('t', 'fwb', 'ha1b')).toEqual({ ns: 't-fwb', dev: 'ha1b' });
+    expect(linkEnd('t', 'fwb', 'ha2')).toEqual({ ns: 't-fwb', dev: 'ha2' });
+    expect(linkEnd('t', 'client', 'lan')).toEqual({ ns: 't-sw', dev: 'c-lan' });
+    expect(linkEnd('t', 'server', 'wan')).toEqual({ ns: 't-sw', dev: 's-wan' });
+  });
+  it('hosts have one link only', () => {
+    expect(() => linkEnd('t', 'client', 'wan')).toThrow(/only the lan link/);
+    expect(() => linkEnd('t', 'server', 'ha1')).toThrow(/only the wan link/);
+  });
+});
+
+describe('demo table', () => {
+  const base: DemoResult = {
+    name: 't',
+    killed: 'fwa',
+    tookOver: 'fwb',
+    takeoverMs: 61,
+    recoveryMs: 1500,
+    recoveredState: 'passive',
+    probes: { sent: 9000, received: 8950, lost: 50, maxGapMs: 52.3, maxGapAt: null, gapsOver5Ms: 1 },
+    tcp: { total: 8, connected: 8, survived: 8, reset: 0 },
+    ok: true,
+    errors: [],
+  };
+  it('shows the figures', () => {
+    const t = formatDemoTable(base);
+    expect(t).toMatch(/box killed \(kill -9\)\s+fwa/);
+    expect(t).toMatch(/took over\s+fwb/);
+    expect(t).toMatch(/takeover by the API\s+61 ms/);
+    expect(t).toMatch(/traffic gap.*52\.3 ms/);
+    expect(t).toMatch(/probes lost \/ sent\s+50 \/ 9000/);
+    expect(t).toMatch(/TCP connections surviving\s+8 \/ 8/);
+    expect(t).toMatch(/result\s+OK/);
+  });
+  it('says what failed', () => {
+    const t = formatDemoTable({ ...base, tookOver: null, takeoverMs: null, probes: null, tcp: null, ok: false, errors: ['no takeover'] });
+    expect(t).toMatch(/took over\s+nobody/);
+    expect(t).toMatch(/result\s+FAILED: no takeover/);
+  });
+});
