@@ -1,8 +1,8 @@
 // The control agent: the driver around the pure election machine. It owns the HA1 sockets and the
 // real timers, turns what it hears into election events, and carries out the machine's actions:
 // the dataplane's role and lease, state updates and commands to the peer, gratuitous ARP, logs and
-// metrics. It runs on the daemon's main thread; the dataplane has its own worker thread, so a
-// saturated packet path cannot delay a heartbeat.
+// metrics. It runs in the daemon's control worker thread; the dataplane has the main thread
+// (where `cap` must run), so a saturated packet path cannot delay a heartbeat.
 import type { TandemConfig, HaLinkConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';

@@ -1,17 +1,20 @@
-// `tandem run`: wires the planes of one box. The control agent runs on this (main) thread; the
-// dataplane runs in its own worker thread and shares a SharedArrayBuffer with the agent.
+// `tandem run`: wires the planes of one box. The dataplane runs on this (main) thread, because the
+// `cap` binding only works there; the control agent, API and metrics run in a worker thread so
+// that a saturated packet path cannot delay a heartbeat. Both share one SharedArrayBuffer (role,
+// lease, GARP requests, counters).
 import { mkdirSync, readFileSync } from 'node:fs';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadSecretFile } from '../wire/keyfile.js';
-import { SharedState } from '../dataplane/shared-state.js';
+import { ROLE_PASSIVE, SharedState } from '../dataplane/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
-import { Metrics } from '../metrics/registry.js';
-import { startMetricsServer } from '../metrics/server.js';
-import { startApiServer } from '../api/server.js';
-import { ControlAgent } from '../control/agent.js';
-import { DataplaneHost } from './dataplane-host.js';
+import { runDataplane } from '../dataplane/host.js';
 import type { TandemConfig } from '../config/types.js';
+import type { ControlWorkerData, ControlWorkerReply } from './control-worker.js';
+
+const CONTROL_READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 3_000;
 
 export async function runDaemon(configPath: string): Promise<void> {
   const config = loadConfig(configPath);
@@ -23,51 +26,53 @@ export async function runDaemon(configPath: string): Promise<void> {
   const token = loadSecretFile(config.device.api.tokenFile, 'token');
   mkdirSync(config.device.stateDir, { recursive: true, mode: 0o700 });
 
-  const metrics = new Metrics();
   const shared = new SharedState(COUNTER_COUNT);
-  metrics.attachDataplane(shared);
-
-  let agent: ControlAgent | null = null;
-  const fatal = (why: string) => {
-    // Fail safe: a box that cannot forward must not hold the active role. Exiting closes the HA1
-    // sessions, which the peer takes as an immediate failure signal.
-    shared.setRole(0);
+  const fatal = (why: string): never => {
+    // Fail safe: a box that cannot run both planes must not hold the active role. Exiting closes
+    // the HA1 sessions, which the peer takes as an immediate failure signal.
+    shared.setRole(ROLE_PASSIVE);
     log.fatal({ why }, 'fatal error, exiting');
     process.exit(1);
   };
   process.on('uncaughtException', (err) => fatal(`uncaught exception: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => fatal(`unhandled rejection: ${String(err)}`));
 
-  const dataplane = new DataplaneHost(config, shared, log.child({ component: 'dataplane-host' }), fatal);
-  await dataplane.start();
+  const { port1, port2 } = new MessageChannel();
+  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level }, port1);
+  if (!engine) fatal('the dataplane could not start (see the error above)');
 
-  agent = new ControlAgent({ config, key, shared, metrics, log });
-  await agent.start();
-
-  const api = await startApiServer({
-    listen: config.device.api.listen,
-    token,
-    controller: agent,
-    metrics,
-    log: log.child({ component: 'api' }),
-    dataplaneStatus: () => dataplane.status(),
+  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token };
+  const control = new Worker(new URL('./control-worker.js', import.meta.url), { workerData, transferList: [port2] });
+  let stopping = false;
+  control.on('error', (err) => fatal(`control plane failed: ${err.stack ?? err.message}`));
+  control.on('exit', (code) => {
+    if (!stopping) fatal(`control plane exited (code ${code})`);
   });
-  const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);
-  log.info({ api: config.device.api.listen, metrics: config.device.metrics.listen }, 'tandem running');
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => fatal(`control plane not ready after ${CONTROL_READY_TIMEOUT_MS} ms`), CONTROL_READY_TIMEOUT_MS);
+    control.on('message', (msg: ControlWorkerReply) => {
+      if (msg.type === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  log.info('tandem running');
 
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(0), 3000);
-    force.unref();
-    await agent?.stop(`shutdown (${signal})`);
-    await Promise.allSettled([api.close(), metricsServer.close(), dataplane.stop()]);
-    process.exit(0);
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+    control.on('message', (msg: ControlWorkerReply) => {
+      if (msg.type !== 'stopped') return;
+      engine?.stop();
+      process.exit(0);
+    });
+    control.postMessage({ type: 'stop', reason: `shutdown (${signal})` });
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 /** The kernel must not forward on traffic interfaces, or it races the dataplane. */
