@@ -257,6 +257,22 @@ describe.skipIf(!isRoot)('dataplane with real frames (namespaces)', () => {
     expect(after['not-for-us']).toBe(0);
   });
 
+  it('active but the lease not renewed (a frozen control agent): forwards nothing, counts lease-expired', async () => {
+    h.send('freeze');
+    await h.waitFor((m) => m.type === 'ack' && m.cmd === 'freeze');
+    await new Promise((r) => setTimeout(r, 200)); // the 100 ms lease runs out
+    const before = await h.counters();
+    const r = ping(ns.c, '10.0.2.10', 2);
+    expect(r.received).toBe(0);
+    const after = await h.counters();
+    expect(after['lease-expired']).toBeGreaterThanOrEqual(before['lease-expired'] + 2);
+    expect(after.tx).toBe(before.tx);
+    h.send('thaw');
+    await h.waitFor((m) => m.type === 'ack' && m.cmd === 'thaw');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ping(ns.c, '10.0.2.10', 2).received).toBe(2);
+  });
+
   it('passive: forwards nothing and answers no ARP for the floating IP', async () => {
     h.send('passive');
     await h.waitFor((m) => m.type === 'ack' && m.cmd === 'passive');
