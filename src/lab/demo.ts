@@ -41,7 +41,12 @@ export interface DemoResult {
   probes: {
     sent: number;
     received: number;
+    /** sent - received. */
     lost: number;
+    /** Lost before the first one arrived (the path being set up: ARP for the gateway). */
+    lostBeforeFirst: number;
+    /** Lost between the first and the last arrival: what the failover cost. */
+    lostDuringRun: number;
     /** Longest silence at the receiver, ms, and when it started (wall clock). */
     maxGapMs: number;
     maxGapAt: string | null;
@@ -64,7 +69,9 @@ export function formatDemoTable(r: DemoResult): string {
     ['took over', r.tookOver ?? 'nobody'],
     ['takeover by the API', r.takeoverMs === null ? '-' : `${r.takeoverMs} ms`],
     ['traffic gap (UDP probes, 1 ms)', r.probes ? `${r.probes.maxGapMs.toFixed(1)} ms` : '-'],
-    ['probes lost / sent', r.probes ? `${r.probes.lost} / ${r.probes.sent}` : '-'],
+    ['probes lost in the run / sent', r.probes
+        ? `${r.probes.lostDuringRun} / ${r.probes.sent}${r.probes.lost > r.probes.lostDuringRun ? ` (+${r.probes.lost - r.probes.lostDuringRun} before the path was up or still in flight)` : ''}`
+        : '-'],
     ['TCP connections surviving', r.tcp ? `${r.tcp.survived} / ${r.tcp.total}` : '-'],
     ['recovery (killed box back)', r.recoveryMs === null ? '-' : `${r.recoveryMs} ms, ${r.recoveredState ?? '?'}`],
     ['result', r.ok ? 'OK' : `FAILED${r.errors.length ? `: ${r.errors.join('; ')}` : ''}`],
@@ -185,6 +192,8 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
       sent: sent.sent,
       received: recv.received,
       lost: Math.max(0, sent.sent - recv.received),
+      lostBeforeFirst: recv.firstSeq ?? sent.sent,
+      lostDuringRun: recv.lost,
       maxGapMs: Math.round(recv.maxGapMs * 10) / 10,
       maxGapAt,
       gapsOver5Ms: recv.gapCount,

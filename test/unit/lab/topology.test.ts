@@ -38,7 +38,7 @@ describe('demo table', () => {
     takeoverMs: 61,
     recoveryMs: 1500,
     recoveredState: 'passive',
-    probes: { sent: 9000, received: 8950, lost: 50, maxGapMs: 52.3, maxGapAt: null, gapsOver5Ms: 1 },
+    probes: { sent: 9000, received: 8950, lost: 50, lostBeforeFirst: 3, lostDuringRun: 47, maxGapMs: 52.3, maxGapAt: null, gapsOver5Ms: 1 },
     tcp: { total: 8, connected: 8, survived: 8, reset: 0 },
     ok: true,
     errors: [],
@@ -49,7 +49,7 @@ describe('demo table', () => {
     expect(t).toMatch(/took over\s+fwb/);
     expect(t).toMatch(/takeover by the API\s+61 ms/);
     expect(t).toMatch(/traffic gap.*52\.3 ms/);
-    expect(t).toMatch(/probes lost \/ sent\s+50 \/ 9000/);
+    expect(t).toMatch(/probes lost in the run \/ sent\s+47 \/ 9000 \(\+3 before the path was up or still in flight\)/);
     expect(t).toMatch(/TCP connections surviving\s+8 \/ 8/);
     expect(t).toMatch(/result\s+OK/);
   });
