@@ -77,6 +77,12 @@ export class ControlAgent implements HaController {
   private readonly transitions: TransitionRecord[] = [];
   private refusal: string | null = null;
   private stopping = false;
+  /**
+   * Set when we wake from a freeze: our socket buffers still hold what the peer sent while we were
+   * stopped (e.g. heartbeats saying "passive" from before it took over). Until a heartbeat echoes
+   * one of our post-wake heartbeats (echo_ns >= this), nothing from the peer is believed.
+   */
+  private freshAfterNs = 0;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
@@ -362,7 +368,10 @@ export class ControlAgent implements HaController {
       this.lastTickMs = now;
       this.log.warn({ gapMs: Math.round(gapMs) }, 'control agent was frozen; waiting to hear the peer');
       this.peerAlive = false;
+      this.peer.view = null;
+      this.metrics.setPeerUp(false);
       for (const link of this.links) link.lastHeardMs = null;
+      this.freshAfterNs = Math.round(now * 1e6);
       this.dispatch({ type: 'frozen', now, gapMs: Math.round(gapMs) });
     }
   }
@@ -426,6 +435,11 @@ export class ControlAgent implements HaController {
     const hb = body.heartbeat;
     link.peerSentNs = hb.sentNs;
     link.peerRxMs = now;
+    if (this.freshAfterNs > 0) {
+      if (hb.echoNs < this.freshAfterNs) return this.stale('ha1-heartbeat');
+      this.freshAfterNs = 0;
+      this.log.info({ link: link.name }, 'heard the peer again after the freeze');
+    }
     if (hb.echoNs > 0) {
       const rttMs = now - hb.echoNs / 1e6 - hb.echoDelayNs / 1e6;
       if (rttMs >= 0 && rttMs < 60_000) {
@@ -453,6 +467,8 @@ export class ControlAgent implements HaController {
   private onSessionMessage(link: Link, env: Envelope, now: number): void {
     const body = env.body;
     this.metrics.message('ha1-session', 'rx', body.kind);
+    // Queued while we were frozen: stale until a fresh heartbeat proves the peer heard us again.
+    if (this.freshAfterNs > 0) return this.stale('ha1-session');
     switch (body.kind) {
       case 'hello': {
         const h = body.hello;
@@ -521,6 +537,11 @@ export class ControlAgent implements HaController {
       link.closedByPeer = true;
       this.evaluatePeer(monotonicMs());
     }
+  }
+
+  /** Not an attack, not an error: a message older than our wake-up, dropped and counted. */
+  private stale(channel: string): void {
+    this.metrics.rejected(channel, 'stale-after-freeze');
   }
 
   private reject(channel: string, reason: string): void {

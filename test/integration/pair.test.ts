@@ -1,0 +1,273 @@
+// The pair, for real: two daemons in network namespaces, real frames, real failures.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import type { Lab } from '../../src/lab/lab.js';
+import { repoRoot } from '../../src/lab/lab.js';
+import { labNamespaces, listNamespaces } from '../../src/lab/topology.js';
+import { startProbeReceiver, startProbeSender } from '../../src/lab/traffic.js';
+import { isRoot, upLab } from './helpers/lab.js';
+import { metricValue, scrape } from './metrics-client.js';
+
+const CLIENT = '10.0.1.10';
+const SERVER = '10.0.2.10';
+const PROBE_PORT = 5001;
+/** Every virtual MAC of group 1 starts with these four bytes (src/dataplane/vmac.ts). */
+const VMAC_PREFIX_FILTER = 'ether[6:4] == 0x02746400';
+
+let lab: Lab | null = null;
+const cleanups: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) c();
+  if (lab) await lab.down();
+  lab = null;
+});
+
+function boxConfig(l: Lab, box: 'fwa' | 'fwb'): { metrics: string; api: string } {
+  const cfg = parse(readFileSync(l.configPath(box), 'utf8')) as { device: { metrics: { listen: string }; api: { listen: string } } };
+  const abs = (s: string) => (s.startsWith('unix:') && !s.startsWith('unix:/') ? `unix:${join(l.runDir, s.slice(5))}` : s);
+  return { metrics: abs(cfg.device.metrics.listen), api: abs(cfg.device.api.listen) };
+}
+
+function cli(l: Lab, box: 'fwa' | 'fwb', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { api } = boxConfig(l, box);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'tandem.js'), ...args, '--api', api, '--token-file', join(l.runDir, 'api.token')]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function waitState(l: Lab, box: 'fwa' | 'fwb', state: string, timeoutMs = 10_000): Promise<{ state: string; reason: string }> {
+  let last: { state: string; reason: string } | null = null;
+  await l.waitFor(async () => {
+    last = await l.boxState(box);
+    return last?.state === state;
+  }, timeoutMs, `${box} to be ${state}`);
+  return last!;
+}
+
+async function ping(l: Lab, to: string, count = 3): Promise<boolean> {
+  try {
+    await l.nsExec('client', 'ping', ['-c', String(count), '-i', '0.05', '-W', '1', to]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A labelled config dir: deploy/lab with `edit` applied to both boxes' shared half. */
+function configDirWith(edit: (cfg: { shared: { ha: Record<string, unknown> } }) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  for (const box of ['fwa', 'fwb']) {
+    const cfg = parse(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    edit(cfg);
+    writeFileSync(join(dir, `${box}.yaml`), stringify(cfg));
+  }
+  return dir;
+}
+
+/** tcpdump on the switch side of a box's traffic ports, frames coming FROM the box only. */
+function captureFromBox(l: Lab, box: 'fwa' | 'fwb', port: 'lan' | 'wan'): { stop: () => Promise<number> } {
+  const file = join(l.runDir, `cap-${box}-${port}.pcap`);
+  const dev = `${box === 'fwa' ? 'a' : 'b'}-${port}`;
+  const child = spawn('ip', ['netns', 'exec', l.ns('sw'), 'tcpdump', '-i', dev, '-Q', 'in', '-n', '-U', '-w', file, VMAC_PREFIX_FILTER], { stdio: 'ignore' });
+  cleanups.push(() => child.kill('SIGKILL'));
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      if (!existsSync(file)) throw new Error(`no capture file ${file}`);
+      const r = await new Promise<string>((resolve) => {
+        const rd = spawn('tcpdump', ['-r', file, '-n', '-e']);
+        let out = '';
+        rd.stdout.on('data', (d) => (out += d));
+        rd.on('close', () => resolve(out));
+      });
+      return r.split('\n').filter((x) => x.trim() !== '').length;
+    },
+  };
+}
+
+describe.skipIf(!isRoot())('the pair in the lab', () => {
+  it('starts with exactly one active box and carries traffic through the floating IPs', async () => {
+    lab = await upLab();
+    const [a, b] = [await lab.boxState('fwa'), await lab.boxState('fwb')];
+    expect([a?.state, b?.state].sort()).toEqual(['active', 'passive']);
+    // fwa has the better priority (50 < 100) and both started together
+    expect(a?.state).toBe('active');
+    expect(await ping(lab, '10.0.1.1')).toBe(true);
+    expect(await ping(lab, SERVER)).toBe(true);
+    const neigh = (await lab.nsExec('client', 'ip', ['neigh', 'show', '10.0.1.1'])).stdout;
+    expect(neigh).toContain('02:74:64:00:01:01');
+    // the passive box forwarded nothing
+    const passive = await scrape(boxConfig(lab, 'fwb').metrics);
+    expect(metricValue(passive, 'tandem_dataplane_packets_total', { event: 'forwarded' })).toBe(0);
+    const active = await scrape(boxConfig(lab, 'fwa').metrics);
+    expect(metricValue(active, 'tandem_dataplane_packets_total', { event: 'forwarded' })).toBeGreaterThanOrEqual(6);
+    expect(metricValue(active, 'tandem_ha_state', { state: 'active' })).toBe(1);
+    expect(metricValue(active, 'tandem_ha_peer_up')).toBe(1);
+  });
+
+  it('kill -9 of the active: the passive takes over at once and traffic resumes', async () => {
+    lab = await upLab();
+    const repo = repoRoot();
+    const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: PROBE_PORT, outFile: join(lab.runDir, 'rx.json') });
+    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1 });
+    cleanups.push(() => void tx.stop().catch(() => undefined), () => void rx.stop().catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 1000));
+    await lab.killBox('fwa', 'SIGKILL');
+    const b = await waitState(lab, 'fwb', 'active', 5000);
+    expect(b.reason).toBe('peer-closed');
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = await tx.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const got = await rx.stop();
+    expect(sent.sent).toBeGreaterThan(1000);
+    // traffic resumed: probes arrived up to the end, and the gap is far below the dead interval path
+    expect(got.lastSeq).toBeGreaterThan(sent.sent - 50);
+    expect(got.maxGapMs).toBeLessThan(500);
+    const m = await scrape(boxConfig(lab, 'fwb').metrics);
+    expect(metricValue(m, 'tandem_ha_failovers_total', { reason: 'peer-closed' })).toBe(1);
+
+    // recovery: the killed box comes back and, with preemption off, stays passive
+    await lab.startBox('fwa');
+    const a = await waitState(lab, 'fwa', 'passive', 10_000);
+    expect(a.reason).toBe('peer-active');
+    expect((await lab.boxState('fwb'))?.state).toBe('active');
+    expect(await ping(lab, SERVER)).toBe(true);
+  });
+
+  it('SIGSTOP of the active: takeover; after SIGCONT the woken box sends nothing as active before it hears the peer', async () => {
+    lab = await upLab();
+    const repo = repoRoot();
+    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1 });
+    cleanups.push(() => void tx.stop().catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await scrape(boxConfig(lab, 'fwa').metrics);
+    await lab.killBox('fwa', 'SIGSTOP');
+    cleanups.push(() => {
+      const pid = lab?.pid('fwa');
+      if (pid) process.kill(pid, 'SIGCONT');
+    });
+    const b = await waitState(lab, 'fwb', 'active', 5000);
+    expect(b.reason).toBe('peer-dead');
+    // Frames for the frozen box pile up in its capture buffer: probes sent to the virtual MAC
+    // before the takeover's gratuitous ARP, and ARP requests for the floating IP (the client's
+    // cache is flushed while it is frozen).
+    const capLan = captureFromBox(lab, 'fwa', 'lan');
+    const capWan = captureFromBox(lab, 'fwa', 'wan');
+    await new Promise((r) => setTimeout(r, 500));
+    await lab.nsExec('client', 'ip', ['neigh', 'flush', 'dev', 'eth0']);
+    await ping(lab, SERVER, 2);
+    await lab.killBox('fwa', 'SIGCONT');
+    const a = await waitState(lab, 'fwa', 'passive', 5000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const fromA = (await capLan.stop()) + (await capWan.stop());
+    expect(fromA).toBe(0);
+    expect(a.state).toBe('passive');
+    expect((await lab.boxState('fwb'))?.state).toBe('active');
+    // the woken box did see frames and refused them (lease expired, or already passive)
+    const after = await scrape(boxConfig(lab, 'fwa').metrics);
+    const refused = (t: string) => metricValue(t, 'tandem_dataplane_drops_total', { reason: 'lease-expired' }) + metricValue(t, 'tandem_dataplane_drops_total', { reason: 'passive' });
+    expect(refused(after)).toBeGreaterThan(refused(before));
+    await tx.stop();
+    expect(await ping(lab, SERVER)).toBe(true);
+  });
+
+  it('preemption on: the better box takes the role back after the hold', async () => {
+    const configDir = configDirWith((cfg) => {
+      cfg.shared.ha.preempt = { enabled: true, holdMs: 1000 };
+    });
+    lab = await upLab({ configDir });
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+    await lab.killBox('fwa', 'SIGKILL');
+    await waitState(lab, 'fwb', 'active', 5000);
+    await lab.startBox('fwa');
+    await waitState(lab, 'fwa', 'passive', 10_000);
+    const t0 = Date.now();
+    const a = await waitState(lab, 'fwa', 'active', 10_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect(a.reason).toBe('peer-request');
+    const b = await waitState(lab, 'fwb', 'passive', 5000);
+    expect(b.reason).toBe('preempted');
+    expect(await ping(lab, SERVER)).toBe(true);
+  });
+
+  it('suspend, functional and failover from the CLI', async () => {
+    lab = await upLab();
+    let r = await cli(lab, 'fwa', 'suspend');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await waitState(lab, 'fwa', 'suspended')).reason).toBe('operator-suspend');
+    expect((await waitState(lab, 'fwb', 'active')).reason).toBe('peer-request');
+    expect(await ping(lab, SERVER)).toBe(true);
+
+    r = await cli(lab, 'fwa', 'failover');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not active/);
+
+    r = await cli(lab, 'fwa', 'functional');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await waitState(lab, 'fwa', 'passive')).reason).toBe('operator-functional');
+
+    r = await cli(lab, 'fwb', 'failover');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await waitState(lab, 'fwa', 'active')).reason).toBe('peer-request');
+    expect((await waitState(lab, 'fwb', 'passive')).reason).toBe('operator-failover');
+    expect(await ping(lab, SERVER)).toBe(true);
+
+    r = await cli(lab, 'fwa', 'status', '--json');
+    expect(r.code).toBe(0);
+    const st = JSON.parse(r.stdout) as { local: { state: string }; peer: { up: boolean; state: string } };
+    expect(st.local.state).toBe('active');
+    expect(st.peer).toMatchObject({ up: true, state: 'passive' });
+  });
+
+  it('a peer with a wrong key is refused and counted', async () => {
+    lab = await upLab();
+    await lab.killBox('fwb', 'SIGKILL');
+    await waitState(lab, 'fwa', 'active');
+    const wrong = join(lab.runDir, 'wrong.key');
+    writeFileSync(wrong, 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n', { mode: 0o600 });
+    const cfgPath = lab.configPath('fwb');
+    copyFileSync(cfgPath, `${cfgPath}.orig`);
+    writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('keyFile: ha.key', 'keyFile: wrong.key'));
+    await lab.startBox('fwb');
+    await new Promise((r) => setTimeout(r, 1500));
+    const m = await scrape(boxConfig(lab, 'fwa').metrics);
+    expect(metricValue(m, 'tandem_ha_messages_rejected_total', { reason: 'bad-mac' })).toBeGreaterThan(10);
+    const st = await lab.api('fwa').status();
+    expect(st.peer.up).toBe(false);
+    expect(st.local.state).toBe('active');
+    expect(readFileSync(lab.logPath('fwa'), 'utf8')).toMatch(/bad-mac/);
+  });
+
+  it('lab down leaves no namespace, veth or process behind', async () => {
+    lab = await upLab();
+    const pids = [lab.pid('fwa'), lab.pid('fwb')];
+    expect(pids.every((p) => p !== null)).toBe(true);
+    const name = lab.name;
+    const runDir = lab.runDir;
+    await lab.down();
+    lab = null;
+    const left = (await listNamespaces()).filter((n) => labNamespaces(name).includes(n));
+    expect(left).toEqual([]);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(runDir)).toBe(false);
+    const links = await new Promise<string>((resolve) => {
+      const c = spawn('ip', ['-o', 'link']);
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out));
+    });
+    expect(links).not.toContain(name);
+  });
+});
