@@ -38,7 +38,8 @@ async function addrs(namespace: string, dev: string): Promise<string[]> {
 }
 
 async function ping(from: string, to: string): Promise<boolean> {
-  return (await trySh('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', '-q', to])) !== null;
+  // two tries: right after a cable is plugged back, the first ARP can still race the carrier
+  return (await trySh('ip', ['netns', 'exec', from, 'ping', '-c', '2', '-i', '0.3', '-W', '1', '-q', to])) !== null;
 }
 
 describe.skipIf(!isRoot())('lab topology', () => {
