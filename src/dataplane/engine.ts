@@ -23,7 +23,8 @@ export interface Port {
 /** The I/O the engine needs (io.ts implements it with cap). */
 export interface DataplaneIo {
   /** Opens a capture handle on `device`; onFrame gets the (reused) capture buffer. */
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void): Port;
+  /** ownMacs: frames from these sources are ours (sent by us or the kernel): not delivered. */
+  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, ownMacs?: readonly Uint8Array[]): Port;
   macOf(device: string): Uint8Array;
   mtuOf(device: string): number;
 }
@@ -114,7 +115,7 @@ export class Engine {
             this.pollGarp(now);
             if (truncated) return this.pipeline.drop('oversize');
             this.pipeline.handle(i, frame, len, now);
-          }),
+          }, [itf.realMac, itf.mac]),
         );
       });
     } catch (err) {

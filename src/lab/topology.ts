@@ -193,6 +193,25 @@ async function build(name: string): Promise<void> {
       await ip(ns(box), 'link', 'set', dev, 'up');
     }
   }
+
+  // A veth reports carrier through linkwatch up to a second after it is set up, and drops what it
+  // is given until then: the first ARP of a host would vanish and cost it a one-second retry.
+  await waitAllUp([...LAB_ROLES].map((r) => ns(r)));
+}
+
+/** Waits until every veth and bridge in `namespaces` is operationally up (carrier). */
+async function waitAllUp(namespaces: string[]): Promise<void> {
+  const deadline = Date.now() + CARRIER_WAIT_MS;
+  for (const n of namespaces) {
+    for (;;) {
+      const out = await trySh('ip', ['-n', n, '-j', 'link', 'show']);
+      const links = out ? (JSON.parse(out.stdout) as Array<{ ifname: string; operstate?: string }>) : [];
+      const down = links.filter((l) => l.ifname !== 'lo' && l.operstate !== 'UP');
+      if (down.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`lab: ${n}: ${down.map((l) => `${l.ifname} ${l.operstate ?? '?'}`).join(', ')} not up after ${CARRIER_WAIT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /**
