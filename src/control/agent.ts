@@ -327,7 +327,6 @@ export class ControlAgent implements HaController {
     this.transitions.push({ at: this.sinceWall.toISOString(), from, to, reason });
     if (this.transitions.length > TRANSITION_HISTORY) this.transitions.shift();
     this.metrics.transition(from, to, reason);
-    this.metrics.setState(to);
     if (to === 'active') {
       const durationS = this.lastPeerHeardMs === null || this.peerAlive ? 0 : (now - this.lastPeerHeardMs) / 1000;
       this.metrics.failover(reason, durationS);

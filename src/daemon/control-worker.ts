@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     token: Buffer.from(data.token),
     controller: agent,
     metrics,
-    log: log.child({ component: 'api' }),
+    log,
     dataplaneStatus: () => dataplane.status(),
   });
   const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);

@@ -232,6 +232,35 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect(st.peer).toMatchObject({ up: true, state: 'passive' });
   });
 
+  it('one HA1 link cut: no failover; both cut: split brain, healed to one active when a link returns', async () => {
+    lab = await upLab();
+    await lab.setLink('fwb', 'ha1', false);
+    await new Promise((r) => setTimeout(r, 500));
+    // the backup link still hears the peer: nothing moves
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+    expect((await lab.boxState('fwb'))?.state).toBe('passive');
+    const st = await lab.api('fwb').status();
+    expect(st.peer.up).toBe(true);
+    expect(st.links.find((l) => l.name === 'ha1')?.heartbeatUp).toBe(false);
+    expect(st.links.find((l) => l.name === 'ha1-backup')?.heartbeatUp).toBe(true);
+
+    // both HA1 links silent: the passive must assume the peer dead (split brain, by design)
+    await lab.setLink('fwb', 'ha1b', false);
+    expect((await waitState(lab, 'fwb', 'active', 5000)).reason).toBe('peer-dead');
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+
+    // one link back: the worse box (fwb, priority 100) yields at its first heartbeat
+    const t0 = Date.now();
+    await lab.setLink('fwb', 'ha1b', true);
+    expect((await waitState(lab, 'fwb', 'passive', 5000)).reason).toBe('split-brain-resolved');
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+    const m = await scrape(boxConfig(lab, 'fwa').metrics);
+    // the better box stayed active throughout and re-announced the floating IPs
+    expect(metricValue(m, 'tandem_ha_transitions_total', { to: 'passive' })).toBe(0);
+    expect(await ping(lab, SERVER)).toBe(true);
+  });
+
   it('a peer with a wrong key is refused and counted', async () => {
     lab = await upLab();
     await lab.killBox('fwb', 'SIGKILL');
