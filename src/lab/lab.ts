@@ -407,7 +407,12 @@ export class Lab {
         if (a.state === 'active' && b.state === 'passive') return { active: 'fwa', passive: 'fwb', ms: Date.now() - start };
         if (b.state === 'active' && a.state === 'passive') return { active: 'fwb', passive: 'fwa', ms: Date.now() - start };
       }
-      const dead = LAB_BOXES.filter((box) => this.pid(box) === null);
+      // liveness of the PIDs we recorded, not pid(): while `ip netns exec` execs node, the
+      // process's cmdline reads empty for an instant and the ownership check would fail
+      const dead = LAB_BOXES.filter((box) => {
+        const pid = readPid(join(this.runDir, `${box}.pid`));
+        return pid === null || !isAlive(pid);
+      });
       if (dead.length > 0) throw new Error(`lab ${this.name}: ${dead.join(' and ')} exited while waiting for an active/passive pair`);
       const now = Date.now();
       if (now - start > timeoutMs) throw new Error(`lab ${this.name}: no active/passive pair after ${secs(timeoutMs)}: ${describe()}`);
