@@ -23,7 +23,17 @@ export const DROP_REASONS = [
   'same-interface', //       route sends the packet back out of the interface it came in on
   'send-failed', //          libpcap refused to send the frame
   'icmp-bad', //             ICMP to a floating IP that is malformed or not an echo request
-  'to-self-other', //        non-ICMP packet addressed to a floating IP (no local services on it)
+  'to-self-other', //        packet to a floating IP that is no ping, no reply of a session and no published (DNAT) service
+  'l4-truncated', //         TCP/UDP/ICMP header cut short by the IP total length
+  'policy-deny', //          a new flow denied by a rule or the default action
+  'policy-reject', //        a new flow rejected (answered with a TCP RST or ICMP unreachable)
+  'tcp-no-session', //       TCP segment that cannot open a session (no SYN) and matches none (e.g. a stray ACK)
+  'tcp-invalid', //          TCP segment that fits no state of its session (e.g. SYN+FIN, SYN on an established one)
+  'icmp-no-session', //      ICMP echo reply or error that matches no session
+  'session-table-full', //   a new flow while the session table is at shared.sessions.max (established ones are kept)
+  'nat-exhausted', //        source NAT has no free port (or ICMP id) left on the translated address
+  'session-conflict', //     a new flow whose translated tuple is already another session's (left to that one)
+  'icmp-unsupported', //     ICMP other than echo and the errors tied to a session (timestamp, redirect, ...)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -40,6 +50,9 @@ export const EVENT_COUNTERS = [
   'own-frame', //            frames we sent ourselves, seen again (ignored)
   'to-kernel', //            frames for the box's own kernel address or MAC, or link broadcast/multicast: left to the kernel
   'arp-queued', //           frames queued waiting for a next hop's ARP answer
+  'session-created', //      new sessions (any protocol; by protocol in tandem_sessions_created_total)
+  'session-expired', //      sessions removed by their timeout
+  'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];
