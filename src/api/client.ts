@@ -5,11 +5,14 @@ import { readFile } from 'node:fs/promises';
 import {
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
+  ROUTE_SESSIONS,
   ROUTE_STATUS,
   ROUTE_SUSPEND,
   type CommandResponse,
+  type SessionsResponse,
   type StatusResponse,
 } from './protocol.js';
+import { isSessionList, sessionQueryString, type SessionFilter } from './sessions.js';
 
 export type ApiTransportCode =
   | 'bad-url' //       the URL is neither http://host:port nor unix:/abs/path
@@ -60,8 +63,11 @@ export async function readTokenFile(path: string): Promise<Buffer> {
   return Buffer.from(text, 'utf8');
 }
 
-/** Answers bigger than this are refused (a status is a few KiB). */
-const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/**
+ * Answers bigger than this are refused: a status is a few KiB; a full session listing (10 000
+ * sessions of ~400 bytes of JSON) about 4 MB.
+ */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export interface ApiClientOptions {
   url: string;
@@ -97,6 +103,16 @@ export class ApiClient {
 
   failover(): Promise<CommandResponse> {
     return this.call<CommandResponse>('POST', ROUTE_FAILOVER);
+  }
+
+  /**
+   * GET /v1/sessions. The server validates the filter (a bad one is an ApiError 400 bad-query);
+   * `limit` is the server's default (100) when absent.
+   */
+  async sessions(filter: SessionFilter = {}, limit?: number): Promise<SessionsResponse> {
+    const list = await this.call<unknown>('GET', `${ROUTE_SESSIONS}${sessionQueryString(filter, limit)}`);
+    if (!isSessionList(list)) throw new ApiError(200, 'bad-response', `tandem API at ${this.url} answered a malformed session list`);
+    return list;
   }
 
   /** One request; resolves with the parsed JSON of a 2xx answer. */

@@ -11,12 +11,22 @@ import {
   MAX_BODY_BYTES,
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
+  ROUTE_SESSIONS,
   ROUTE_STATUS,
   ROUTE_SUSPEND,
   type ApiErrorCode,
   type CommandResponse,
+  type SessionsResponse,
   type StatusResponse,
 } from './protocol.js';
+import {
+  SessionQueryError,
+  SessionsUnavailable,
+  isSessionList,
+  parseSessionQuery,
+  type SessionFilter,
+  type SessionList,
+} from './sessions.js';
 
 export interface ApiServerOptions {
   /** "host:port" or "unix:/abs/path" (see listen.ts). */
@@ -30,6 +40,13 @@ export interface ApiServerOptions {
   dataplaneStatus?: () => Promise<unknown>;
   /** Default 1000 ms. */
   dataplaneTimeoutMs?: number;
+  /**
+   * Serves GET /v1/sessions (the daemon passes DataplaneClient.sessions). Without it the route
+   * answers 503. A SessionsUnavailable rejection is a 504 (timeout) or a 502 (error).
+   */
+  sessions?: (filter: SessionFilter, limit: number) => Promise<SessionList>;
+  /** Bound on one sessions listing, on top of the source's own. Default 3000 ms. */
+  sessionsTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -54,6 +71,8 @@ class HttpError extends Error {
 type Method = 'GET' | 'POST';
 interface Ctx {
   body: unknown;
+  /** The request's query string, parsed (routes that take none ignore it). */
+  query: URLSearchParams;
 }
 type Handler = (ctx: Ctx) => Promise<unknown>;
 
@@ -73,6 +92,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const log = opts.log.child({ component: 'api' });
   const tokenDigest = sha256(opts.token);
   const dataplaneTimeoutMs = opts.dataplaneTimeoutMs ?? 1000;
+  const sessionsTimeoutMs = opts.sessionsTimeoutMs ?? 3000;
   let lastAuthLogMs = 0;
   let suppressedAuthLogs = 0;
 
@@ -95,13 +115,43 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return { ...status, dataplane: await withTimeout(opts.dataplaneStatus, dataplaneTimeoutMs) };
       },
     },
+    [ROUTE_SESSIONS]: {
+      GET: async ({ query }): Promise<SessionsResponse> => {
+        let parsed;
+        try {
+          parsed = parseSessionQuery(query);
+        } catch (err) {
+          if (err instanceof SessionQueryError) throw new HttpError(400, 'bad-query', err.message);
+          throw err;
+        }
+        const source = opts.sessions;
+        if (!source) throw new HttpError(503, 'unavailable', 'this daemon does not serve a session table');
+        const { filter, limit } = parsed;
+        let list: SessionList;
+        try {
+          list = await deadline(() => source(filter, limit), sessionsTimeoutMs);
+        } catch (err) {
+          if (err instanceof SessionsUnavailable) {
+            throw err.reason === 'timeout'
+              ? new HttpError(504, 'dataplane-timeout', err.message)
+              : new HttpError(502, 'dataplane-error', err.message);
+          }
+          throw err;
+        }
+        if (!isSessionList(list)) throw new HttpError(502, 'dataplane-error', 'the dataplane answered a malformed session list');
+        return list;
+      },
+    },
     [ROUTE_SUSPEND]: { POST: command(() => controller.suspend()) },
     [ROUTE_FUNCTIONAL]: { POST: command(() => controller.functional()) },
     [ROUTE_FAILOVER]: { POST: command(() => controller.failover()) },
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const entry = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const routeLabel = entry ? path : 'unknown';
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -138,7 +188,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return fail(new HttpError(405, 'method-not-allowed', `${req.method} not allowed on ${path} (allowed: ${allow})`, { Allow: allow }));
       }
       const body = await readJsonBody(req);
-      const result = await handler({ body });
+      const result = await handler({ body, query });
       reply(200, result);
     } catch (err) {
       if (err instanceof HttpError) {
@@ -263,6 +313,19 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
 
 function tooLarge(): HttpError {
   return new HttpError(413, 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+}
+
+/** fn(), or a SessionsUnavailable('timeout') after `ms`. */
+async function deadline<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SessionsUnavailable('timeout', `the dataplane did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(fn), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function withTimeout(fn: () => Promise<unknown>, ms: number): Promise<unknown> {

@@ -6,6 +6,7 @@ import type { TandemConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { SharedState } from '../dataplane/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
+import { FirewallStats } from '../dataplane/firewall-stats.js';
 import { Metrics } from '../metrics/registry.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { startApiServer } from '../api/server.js';
@@ -18,6 +19,14 @@ export interface ControlWorkerData {
   dataplanePort: MessagePort;
   key: Uint8Array;
   token: Uint8Array;
+  /**
+   * The dataplane's FirewallStats buffer (src/dataplane/firewall-stats.ts), exported as the
+   * tandem_sessions_* / policy / NAT metrics. Absent: those series stay at 0.
+   */
+  firewallBuffer?: SharedArrayBuffer;
+  /** Policy and NAT rule names in the order the dataplane counts them; default: the config's. */
+  ruleNames?: string[];
+  natRuleNames?: string[];
 }
 
 export type ControlWorkerRequest = { type: 'stop'; reason: string };
@@ -32,6 +41,11 @@ async function main(): Promise<void> {
   const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
   const metrics = new Metrics();
   metrics.attachDataplane(shared);
+  if (data.firewallBuffer) {
+    const ruleNames = data.ruleNames ?? config.shared.policy.rules.map((r) => r.name);
+    const natRuleNames = data.natRuleNames ?? config.shared.nat.map((r) => r.name);
+    metrics.attachFirewall(new FirewallStats(ruleNames.length, natRuleNames.length, data.firewallBuffer), ruleNames, natRuleNames);
+  }
   const dataplane = new DataplaneClient(data.dataplanePort);
 
   const agent = new ControlAgent({ config, key: Buffer.from(data.key), shared, metrics, log });
@@ -43,6 +57,7 @@ async function main(): Promise<void> {
     metrics,
     log,
     dataplaneStatus: () => dataplane.status(),
+    sessions: (filter, limit) => dataplane.sessions(filter, limit),
   });
   const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);
   log.info({ api: config.device.api.listen, metrics: config.device.metrics.listen }, 'control plane running');

@@ -1,40 +1,110 @@
 // The control worker's view of the dataplane, which runs on the main thread (see
-// src/dataplane/host.ts for why). Role, lease and GARP requests go through the SharedState;
-// this port carries only slow things (status queries), each with a timeout because a saturated
-// capture loop can hold messages back.
+// src/dataplane/host.ts for why). Role, lease and GARP requests go through the SharedState and
+// the firewall counters through FirewallStats (src/dataplane/firewall-stats.ts); this port
+// carries only slow things (queries), each with a timeout because a saturated capture loop can
+// hold messages back.
+//
+// The protocol on the port (the dataplane side is src/dataplane/host.ts):
+//   dataplane -> {type:'ready', interfaces:[{name, device, mac, virtualMac}]}  or {type:'fatal', error}
+//   <- {type:'status-request', id}                        -> {type:'status', id, data: DataplaneStatus}
+//   <- {type:'sessions-request', id, filter, limit}       -> {type:'sessions', id, data: SessionList}
+//                                                         or {type:'sessions', id, error: string}
+//        filter: SessionFilter, already validated (src/api/sessions.ts); limit: 0..10 000.
+//        data.total counts the whole table, data.matched every session matching the filter,
+//        data.sessions the first `limit` matches in table order, data.truncated = matched > length.
+//        listSessions() in firewall-stats.ts builds exactly this from an iterable of SessionView.
+//   <- {type:'stop'}                                      -> {type:'stopped'}
+// `id` is chosen by this side and echoed; an answer with an unknown id (one that already timed
+// out) is ignored.
 import type { MessagePort } from 'node:worker_threads';
+import { SessionsUnavailable } from '../api/sessions.js';
+import type { SessionFilter, SessionList } from '../dataplane/firewall-stats.js';
 
+/** A status is cheap for the dataplane: a slow answer means a starved event loop. */
 const STATUS_TIMEOUT_MS = 1_000;
+/** A listing walks the table (a million sessions, filtered, take a while): below the API's 3 s. */
+const SESSIONS_TIMEOUT_MS = 2_500;
+
+export type DataplaneQuery =
+  | { type: 'status-request'; id: number }
+  | { type: 'sessions-request'; id: number; filter: SessionFilter; limit: number };
+
+type DataplaneAnswer =
+  | { type: 'ready'; interfaces?: unknown[] }
+  | { type: 'status'; id: number; data: unknown }
+  | { type: 'sessions'; id: number; data?: SessionList; error?: string };
+
+type Pending = (msg: { data?: unknown; error?: string }) => void;
 
 export class DataplaneClient {
   private nextId = 1;
-  private readonly pending = new Map<number, (data: unknown) => void>();
+  private readonly pending = new Map<number, Pending>();
   interfaces: unknown[] = [];
 
-  constructor(private readonly port: MessagePort) {
-    port.on('message', (msg: { type: string; id?: number; data?: unknown; interfaces?: unknown[] }) => {
+  constructor(
+    private readonly port: Pick<MessagePort, 'on' | 'postMessage' | 'unref'>,
+    private readonly timeouts: { statusMs?: number; sessionsMs?: number } = {},
+  ) {
+    port.on('message', (msg: DataplaneAnswer) => {
+      if (msg === null || typeof msg !== 'object') return;
       if (msg.type === 'ready') this.interfaces = msg.interfaces ?? [];
-      else if (msg.type === 'status' && msg.id !== undefined) {
-        this.pending.get(msg.id)?.(msg.data);
+      else if ((msg.type === 'status' || msg.type === 'sessions') && typeof msg.id === 'number') {
+        const done = this.pending.get(msg.id);
         this.pending.delete(msg.id);
+        done?.(msg);
       }
     });
     // The port must not keep the worker alive on its own.
     port.unref();
   }
 
+  /** The dataplane's status, or { error: 'timeout' } when it does not answer in time. */
   status(): Promise<unknown> {
-    const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ error: 'timeout' });
-      }, STATUS_TIMEOUT_MS);
-      this.pending.set(id, (data) => {
-        clearTimeout(timer);
-        resolve(data);
-      });
-      this.port.postMessage({ type: 'status-request', id });
+      this.ask(
+        (id) => ({ type: 'status-request', id }),
+        this.timeouts.statusMs ?? STATUS_TIMEOUT_MS,
+        (msg) => resolve(msg.data),
+        () => resolve({ error: 'timeout' }),
+      );
     });
+  }
+
+  /**
+   * The sessions matching `filter` (at most `limit` of them). Rejects with SessionsUnavailable:
+   * 'timeout' when the dataplane does not answer in time, 'error' when it answers an error.
+   */
+  sessions(filter: SessionFilter, limit: number): Promise<SessionList> {
+    const timeoutMs = this.timeouts.sessionsMs ?? SESSIONS_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      this.ask(
+        (id) => ({ type: 'sessions-request', id, filter, limit }),
+        timeoutMs,
+        (msg) => {
+          if (typeof msg.error === 'string') reject(new SessionsUnavailable('error', `the dataplane could not list sessions: ${msg.error}`));
+          else if (msg.data === undefined) reject(new SessionsUnavailable('error', 'the dataplane answered no session list'));
+          else resolve(msg.data as SessionList);
+        },
+        () => reject(new SessionsUnavailable('timeout', `the dataplane did not list sessions within ${timeoutMs} ms`)),
+      );
+    });
+  }
+
+  /** Requests still waiting for an answer (for tests: none should outlive its timeout). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private ask(build: (id: number) => DataplaneQuery, timeoutMs: number, onAnswer: Pending, onTimeout: () => void): void {
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      onTimeout();
+    }, timeoutMs);
+    this.pending.set(id, (msg) => {
+      clearTimeout(timer);
+      onAnswer(msg);
+    });
+    this.port.postMessage(build(id));
   }
 }

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { HA_STATES, type HaState } from '../control/election/types.js';
 import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../dataplane/counters.js';
 import type { SharedState } from '../dataplane/shared-state.js';
+import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../dataplane/firewall-stats.js';
 
 export const METRIC_PREFIX = 'tandem_';
 
@@ -44,6 +45,7 @@ export class Metrics {
   private readonly rejectedMessages: Counter<'channel' | 'reason'>;
   private readonly apiRequests: Counter<'route' | 'code'>;
   private shared: SharedState | null = null;
+  private firewall: { stats: FirewallStats; ruleNames: readonly string[]; natRuleNames: readonly string[] } | null = null;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -136,6 +138,80 @@ export class Metrics {
       },
     });
 
+    // The stateful firewall, read at scrape time from FirewallStats (src/dataplane/firewall-stats.ts;
+    // the dataplane is the single writer). Per-protocol series are always present (0 until
+    // attachFirewall); per-rule series exist for the rules of the attached configuration.
+    const perProtocol = (key: keyof ProtocolStats) =>
+      function (this: Counter<'protocol'> | Gauge<'protocol'>): void {
+        const fw = self.firewall;
+        this.reset();
+        for (const protocol of SESSION_PROTOCOLS) {
+          const v = fw ? fw.stats.protocol(protocol)[key] : 0;
+          if (this instanceof Counter) this.inc({ protocol }, v);
+          else this.set({ protocol }, v);
+        }
+      };
+    new Gauge({
+      name: `${p}sessions_active`,
+      help: 'Sessions in the session table, by protocol',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect: perProtocol('active'),
+    });
+    new Counter({
+      name: `${p}sessions_created_total`,
+      help: 'Sessions created (first packet allowed, or installed from the peer), by protocol',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect: perProtocol('created'),
+    });
+    new Counter({
+      name: `${p}sessions_expired_total`,
+      help: 'Sessions removed from the table (timeout, TCP close or reset, peer delete, flush), by protocol',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect: perProtocol('expired'),
+    });
+    new Counter({
+      name: `${p}sessions_table_full_total`,
+      help: 'First packets dropped because the session table was full (shared.sessions.max), by protocol',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect: perProtocol('tableFull'),
+    });
+    new Gauge({
+      name: `${p}nat_ports_in_use`,
+      help: 'Source NAT ports (ICMP: identifiers) allocated now, by protocol',
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect: perProtocol('natPortsInUse'),
+    });
+    new Counter({
+      name: `${p}policy_hits_total`,
+      help: `First packets decided by each security policy rule; rule="${DEFAULT_RULE_LABEL}" is the default action`,
+      labelNames: ['rule'],
+      registers: [registry],
+      collect() {
+        const fw = self.firewall;
+        this.reset();
+        if (!fw) return;
+        fw.ruleNames.forEach((rule, i) => this.inc({ rule }, fw.stats.policyHits(i)));
+        this.inc({ rule: DEFAULT_RULE_LABEL }, fw.stats.defaultHits());
+      },
+    });
+    new Counter({
+      name: `${p}nat_hits_total`,
+      help: 'First packets translated by each NAT rule',
+      labelNames: ['rule'],
+      registers: [registry],
+      collect() {
+        const fw = self.firewall;
+        this.reset();
+        if (!fw) return;
+        fw.natRuleNames.forEach((rule, i) => this.inc({ rule }, fw.stats.natHits(i)));
+      },
+    });
+
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
 
     this.setState('initial');
@@ -193,6 +269,21 @@ export class Metrics {
   /** Export the dataplane counters of this SharedState from now on. */
   attachDataplane(shared: SharedState): void {
     this.shared = shared;
+  }
+
+  /**
+   * Export these firewall counters from now on; `ruleNames` and `natRuleNames` are the rule names
+   * in config order (the indices the dataplane counts by). Call again after a commit that changed
+   * the rules, with the dataplane's new FirewallStats: counters restart from that layout's values.
+   */
+  attachFirewall(stats: FirewallStats, ruleNames: readonly string[], natRuleNames: readonly string[]): void {
+    if (ruleNames.length !== stats.ruleCount || natRuleNames.length !== stats.natRuleCount) {
+      throw new Error(
+        `attachFirewall: ${ruleNames.length} rule names and ${natRuleNames.length} NAT rule names for stats made for ` +
+          `${stats.ruleCount} rules and ${stats.natRuleCount} NAT rules`,
+      );
+    }
+    this.firewall = { stats, ruleNames: [...ruleNames], natRuleNames: [...natRuleNames] };
   }
 
   /** The Prometheus text exposition of every metric. */

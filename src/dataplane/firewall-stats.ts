@@ -1,0 +1,300 @@
+// The stateful firewall's shapes seen from outside the dataplane:
+//   - the session views the dataplane answers to a `sessions-request` (see
+//     src/daemon/dataplane-client.ts for the port protocol), which the API and the CLI show;
+//   - FirewallStats, the firewall's counters in a SharedArrayBuffer: the dataplane (single writer,
+//     main thread) bumps Float64 slots on its packet path, and the metrics (control worker) read
+//     them at scrape time. No message crosses the port for a counter: under load the capture loop
+//     holds messages back, and a scrape must never wait on the packet path.
+//
+// FirewallStats layout (Float64 slots, host order):
+//   [0]                      magic (FIREWALL_STATS_MAGIC: a buffer of something else is refused)
+//   [1]                      ruleCount      policy rules, in config order
+//   [2]                      natRuleCount   NAT rules, in config order
+//   [3]                      reserved
+//   [4 + 5*p + k]            per protocol p (SESSION_PROTOCOLS order), k =
+//                              0 active      sessions in the table now (gauge)
+//                              1 created     sessions created (counter)
+//                              2 expired     sessions removed: timeout, TCP close/RST, flush (counter)
+//                              3 tableFull   first packets dropped because the table was full (counter)
+//                              4 natPorts    NAT ports (ICMP: identifiers) allocated now (gauge)
+//   [19 .. 19+ruleCount]     policy hits per rule index; the slot at index ruleCount is the
+//                            default action (a first packet that matched no rule)
+//   [.. + natRuleCount]      NAT hits per NAT rule index
+//
+// Plain (non-atomic) Float64 stores and loads, like the dataplane counters in SharedState: one
+// writer, aligned 8-byte slots, and a reader that tolerates a value one increment old.
+
+/** The protocols the session table tracks; also the values of the metrics' `protocol` label. */
+export const SESSION_PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+export type SessionProtocol = (typeof SESSION_PROTOCOLS)[number];
+
+/** Label value of the default action in tandem_policy_hits_total (not a valid rule name). */
+export const DEFAULT_RULE_LABEL = '(default)';
+
+/**
+ * What the operator can filter on (GET /v1/sessions, `tandem sessions`). Every field is optional;
+ * a session must match all the fields given.
+ */
+export interface SessionFilter {
+  /** Matches any of the 4 addresses of either tuple (original src/dst, reply src/dst). */
+  address?: string;
+  /** Matches any of the 4 ports of either tuple (ICMP: the echo identifier). */
+  port?: number;
+  protocol?: SessionProtocol;
+  /** Exact session state, e.g. "established", "syn-sent", "active" (as SessionView.state). */
+  state?: string;
+  /** Exact name of the policy rule that allowed it, or DEFAULT_RULE_LABEL for the default action. */
+  rule?: string;
+}
+
+/** One direction of a session as it appears on the wire. */
+export interface SessionTuple {
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+/**
+ * One session, for people. The two tuples follow the conntrack convention: `original` is the
+ * first packet as the initiator sent it (before NAT); `reply` is the answer as the responder sends
+ * it (after NAT). So with source NAT the translated source is reply.dst[reply.dstPort], and with
+ * destination NAT the translated destination is reply.src[reply.srcPort]; without NAT `reply` is
+ * `original` with its ends swapped. ICMP sessions put the echo identifier in every port field.
+ */
+export interface SessionView {
+  id: number;
+  protocol: SessionProtocol;
+  /** TCP: the tracker's state name ("syn-sent", "established", "fin-wait", ...); UDP/ICMP: "active". */
+  state: string;
+  original: SessionTuple;
+  reply: SessionTuple;
+  nat: 'none' | 'source' | 'destination' | 'both';
+  /** The policy rule that allowed it, or DEFAULT_RULE_LABEL. */
+  rule: string;
+  natRule: string | null;
+  /** Logical interface names (lan, wan) the original direction came in on and leaves by. */
+  ingress: string;
+  egress: string;
+  /** [original direction, reply direction] */
+  packets: [number, number];
+  bytes: [number, number];
+  ageS: number;
+  expiresInS: number;
+  /** Picked up mid-stream (no SYN seen, e.g. after a failover): TCP windows not enforced yet. */
+  loose: boolean;
+}
+
+export interface SessionList {
+  /** Sessions in the table. */
+  total: number;
+  /** Sessions that match the filter (all of them are counted, even past the limit). */
+  matched: number;
+  /** At most `limit` of the matching sessions, in the table's order. */
+  sessions: SessionView[];
+  /** matched > sessions.length */
+  truncated: boolean;
+}
+
+/** Largest `limit` of one listing (a SessionView is ~400 bytes of JSON: 10 000 is ~4 MB). */
+export const MAX_SESSIONS_LIMIT = 10_000;
+export const DEFAULT_SESSIONS_LIMIT = 100;
+
+/** True when `s` matches every field of `filter` (pure; for the dataplane side of the listing). */
+export function sessionMatches(s: SessionView, filter: SessionFilter): boolean {
+  if (filter.protocol !== undefined && s.protocol !== filter.protocol) return false;
+  if (filter.state !== undefined && s.state !== filter.state) return false;
+  if (filter.rule !== undefined && s.rule !== filter.rule) return false;
+  const o = s.original;
+  const r = s.reply;
+  if (filter.address !== undefined) {
+    const a = filter.address;
+    if (o.src !== a && o.dst !== a && r.src !== a && r.dst !== a) return false;
+  }
+  if (filter.port !== undefined) {
+    const p = filter.port;
+    if (o.srcPort !== p && o.dstPort !== p && r.srcPort !== p && r.dstPort !== p) return false;
+  }
+  return true;
+}
+
+/**
+ * Builds the answer to a listing from the table's sessions in order: counts every match, keeps
+ * the first `limit`. `views` may be lazy (a generator over the typed-array table), so only the
+ * sessions that are looked at are built.
+ */
+export function listSessions(views: Iterable<SessionView>, total: number, filter: SessionFilter, limit: number): SessionList {
+  const sessions: SessionView[] = [];
+  let matched = 0;
+  for (const s of views) {
+    if (!sessionMatches(s, filter)) continue;
+    matched++;
+    if (sessions.length < limit) sessions.push(s);
+  }
+  return { total, matched, sessions, truncated: matched > sessions.length };
+}
+
+// ---- FirewallStats
+
+export const FIREWALL_STATS_MAGIC = 0x7a4d_f1e5;
+const HEADER_SLOTS = 4;
+const PER_PROTOCOL = 5;
+const K_ACTIVE = 0;
+const K_CREATED = 1;
+const K_EXPIRED = 2;
+const K_TABLE_FULL = 3;
+const K_NAT_PORTS = 4;
+const PROTOCOL_BASE = HEADER_SLOTS;
+const RULE_BASE = PROTOCOL_BASE + PER_PROTOCOL * SESSION_PROTOCOLS.length;
+
+/** Index of a protocol in SESSION_PROTOCOLS (the dataplane can keep it in a typed array). */
+export function protocolIndex(protocol: SessionProtocol): number {
+  switch (protocol) {
+    case 'tcp':
+      return 0;
+    case 'udp':
+      return 1;
+    case 'icmp':
+      return 2;
+    default: {
+      const never: never = protocol;
+      throw new Error(`unknown session protocol ${String(never)}`);
+    }
+  }
+}
+
+/** Counters of one protocol, as read by the metrics. */
+export interface ProtocolStats {
+  active: number;
+  created: number;
+  expired: number;
+  tableFull: number;
+  natPortsInUse: number;
+}
+
+export class FirewallStats {
+  readonly buffer: SharedArrayBuffer;
+  readonly ruleCount: number;
+  readonly natRuleCount: number;
+  private readonly f64: Float64Array;
+  private readonly natBase: number;
+
+  /** Bytes of a buffer for this many rules. */
+  static byteLength(ruleCount: number, natRuleCount: number): number {
+    return (RULE_BASE + ruleCount + 1 + natRuleCount) * 8;
+  }
+
+  /**
+   * Without `buffer`: a new, zeroed layout (the dataplane's side). With one: a view of an existing
+   * layout (the metrics' side), which must have been made for the same rule counts.
+   */
+  constructor(ruleCount: number, natRuleCount: number, buffer?: SharedArrayBuffer) {
+    for (const [what, n] of [
+      ['ruleCount', ruleCount],
+      ['natRuleCount', natRuleCount],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 0) throw new RangeError(`FirewallStats: ${what} must be an integer >= 0, got ${n}`);
+    }
+    this.ruleCount = ruleCount;
+    this.natRuleCount = natRuleCount;
+    this.natBase = RULE_BASE + ruleCount + 1;
+    const bytes = FirewallStats.byteLength(ruleCount, natRuleCount);
+    if (buffer) {
+      if (buffer.byteLength < bytes) {
+        throw new RangeError(`FirewallStats: buffer of ${buffer.byteLength} bytes is too small for ${ruleCount} rules and ${natRuleCount} NAT rules`);
+      }
+      this.buffer = buffer;
+      this.f64 = new Float64Array(buffer, 0, bytes / 8);
+      const [magic, rules, natRules] = [this.f64[0], this.f64[1], this.f64[2]];
+      if (magic !== FIREWALL_STATS_MAGIC) throw new Error('FirewallStats: the buffer does not hold firewall stats (bad magic)');
+      if (rules !== ruleCount || natRules !== natRuleCount) {
+        throw new Error(
+          `FirewallStats: the buffer was made for ${rules} rules and ${natRules} NAT rules, not ${ruleCount} and ${natRuleCount}`,
+        );
+      }
+    } else {
+      this.buffer = new SharedArrayBuffer(bytes);
+      this.f64 = new Float64Array(this.buffer);
+      this.f64[0] = FIREWALL_STATS_MAGIC;
+      this.f64[1] = ruleCount;
+      this.f64[2] = natRuleCount;
+    }
+  }
+
+  // ---- dataplane side (the single writer)
+
+  /** A session was created (first packet allowed, or installed from the peer's sync). */
+  created(protocol: SessionProtocol): void {
+    const base = PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol);
+    this.f64[base + K_CREATED]++;
+    this.f64[base + K_ACTIVE]++;
+  }
+
+  /** A session left the table (timeout, TCP close or RST, delete from the peer, flush). */
+  expired(protocol: SessionProtocol): void {
+    const base = PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol);
+    this.f64[base + K_EXPIRED]++;
+    if (this.f64[base + K_ACTIVE] > 0) this.f64[base + K_ACTIVE]--;
+  }
+
+  /** A first packet was dropped because the session table was full. */
+  tableFull(protocol: SessionProtocol): void {
+    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_TABLE_FULL]++;
+  }
+
+  /**
+   * Overrides the active count with the table's own (after a bulk sync or a flush, or
+   * periodically): created/expired keep it right otherwise.
+   */
+  setActive(protocol: SessionProtocol, n: number): void {
+    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_ACTIVE] = n;
+  }
+
+  setNatPortsInUse(protocol: SessionProtocol, n: number): void {
+    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_NAT_PORTS] = n;
+  }
+
+  /** A first packet matched policy rule `rule` (index in config order), or -1 for the default action. */
+  policyHit(rule: number): void {
+    const i = rule < 0 ? this.ruleCount : rule;
+    if (i >= 0 && i <= this.ruleCount) this.f64[RULE_BASE + i]++;
+  }
+
+  /** The default action decided a first packet (same as policyHit(-1)). */
+  defaultHit(): void {
+    this.f64[RULE_BASE + this.ruleCount]++;
+  }
+
+  /** A first packet matched NAT rule `rule` (index in config order). */
+  natHit(rule: number): void {
+    if (rule >= 0 && rule < this.natRuleCount) this.f64[this.natBase + rule]++;
+  }
+
+  // ---- metrics side (readers)
+
+  protocol(protocol: SessionProtocol): ProtocolStats {
+    const base = PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol);
+    const f = this.f64;
+    return {
+      active: f[base + K_ACTIVE],
+      created: f[base + K_CREATED],
+      expired: f[base + K_EXPIRED],
+      tableFull: f[base + K_TABLE_FULL],
+      natPortsInUse: f[base + K_NAT_PORTS],
+    };
+  }
+
+  /** Hits of policy rule `i`; i === ruleCount (or -1) is the default action. */
+  policyHits(i: number): number {
+    const j = i < 0 ? this.ruleCount : i;
+    return j >= 0 && j <= this.ruleCount ? this.f64[RULE_BASE + j] : 0;
+  }
+
+  defaultHits(): number {
+    return this.f64[RULE_BASE + this.ruleCount];
+  }
+
+  natHits(i: number): number {
+    return i >= 0 && i < this.natRuleCount ? this.f64[this.natBase + i] : 0;
+  }
+}
