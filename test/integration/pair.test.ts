@@ -1,15 +1,14 @@
 // The pair, for real: two daemons in network namespaces, real frames, real failures.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import type { Lab } from '../../src/lab/lab.js';
 import { repoRoot } from '../../src/lab/lab.js';
 import { labNamespaces, listNamespaces } from '../../src/lab/topology.js';
 import { startProbeReceiver, startProbeSender } from '../../src/lab/traffic.js';
 import { isRoot, upLab } from './helpers/lab.js';
+import { boxListeners, cli, labConfigWith, ping, waitState } from './helpers/daemon.js';
 import { metricValue, scrape } from './metrics-client.js';
 
 const CLIENT = '10.0.1.10';
@@ -27,51 +26,11 @@ afterEach(async () => {
   lab = null;
 });
 
-function boxConfig(l: Lab, box: 'fwa' | 'fwb'): { metrics: string; api: string } {
-  const cfg = parse(readFileSync(l.configPath(box), 'utf8')) as { device: { metrics: { listen: string }; api: { listen: string } } };
-  const abs = (s: string) => (s.startsWith('unix:') && !s.startsWith('unix:/') ? `unix:${join(l.runDir, s.slice(5))}` : s);
-  return { metrics: abs(cfg.device.metrics.listen), api: abs(cfg.device.api.listen) };
-}
+const boxConfig = boxListeners;
 
-function cli(l: Lab, box: 'fwa' | 'fwb', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { api } = boxConfig(l, box);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'tandem.js'), ...args, '--api', api, '--token-file', join(l.runDir, 'api.token')]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-async function waitState(l: Lab, box: 'fwa' | 'fwb', state: string, timeoutMs = 10_000): Promise<{ state: string; reason: string }> {
-  let last: { state: string; reason: string } | null = null;
-  await l.waitFor(async () => {
-    last = await l.boxState(box);
-    return last?.state === state;
-  }, timeoutMs, `${box} to be ${state}`);
-  return last!;
-}
-
-async function ping(l: Lab, to: string, count = 3): Promise<boolean> {
-  try {
-    await l.nsExec('client', 'ping', ['-c', String(count), '-i', '0.05', '-W', '1', to]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A labelled config dir: deploy/lab with `edit` applied to both boxes' shared half. */
-function configDirWith(edit: (cfg: { shared: { ha: Record<string, unknown> } }) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-cfg-'));
+function configDirWith(edit: (cfg: { shared: Record<string, any> }) => void): string {
+  const dir = labConfigWith(edit);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (const box of ['fwa', 'fwb']) {
-    const cfg = parse(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
-    edit(cfg);
-    writeFileSync(join(dir, `${box}.yaml`), stringify(cfg));
-  }
   return dir;
 }
 
