@@ -8,6 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError, readTokenFile } from '../api/client.js';
 import { DEFAULT_API_URL, DEFAULT_TOKEN_FILE, type StatusResponse } from '../api/protocol.js';
+import {
+  DEFAULT_SESSIONS_LIMIT,
+  SESSION_PARAM_EXPECTED,
+  SessionQueryError,
+  parseSessionParam,
+  type SessionFilter,
+  type SessionProtocol,
+  type SessionQueryParam,
+} from '../api/sessions.js';
 import type { TandemConfig } from '../config/types.js';
 import {
   CliError,
@@ -19,7 +28,7 @@ import {
   EXIT_USAGE,
   type ExitCode,
 } from './exit-codes.js';
-import { formatConfigSummary, formatLabStatus, formatRecord, formatStatus, type LabStatusView } from './format.js';
+import { formatConfigSummary, formatLabStatus, formatRecord, formatSessions, formatStatus, type LabStatusView } from './format.js';
 
 /** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
 export interface LabApi {
@@ -178,6 +187,27 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       });
   }
 
+  clientCommand('sessions', 'list the session table (like PAN-OS `show session all`), filtered')
+    .addOption(sessionOption('address', '--address <ip>', 'sessions with this IPv4 address at either end, before or after NAT'))
+    .addOption(sessionOption('port', '--port <n>', 'sessions with this port at either end, before or after NAT (ICMP: echo id)'))
+    .addOption(sessionOption('protocol', '--protocol <p>', 'tcp, udp or icmp'))
+    .addOption(sessionOption('state', '--state <s>', 'sessions in this state (established, syn-sent, ..., active for UDP/ICMP)'))
+    .addOption(sessionOption('rule', '--rule <name>', 'sessions allowed by this policy rule ("(default)": the default action)'))
+    .addOption(sessionOption('limit', '--limit <n>', `show at most n sessions (default ${DEFAULT_SESSIONS_LIMIT}; 0: counts only)`))
+    .option('--json', 'print {total, matched, sessions, truncated} as JSON')
+    .action(async (opts: ClientOpts & Partial<Record<SessionQueryParam, string | number>>) => {
+      const filter: SessionFilter = {};
+      if (opts.address !== undefined) filter.address = String(opts.address);
+      if (opts.port !== undefined) filter.port = Number(opts.port);
+      if (opts.protocol !== undefined) filter.protocol = opts.protocol as SessionProtocol;
+      if (opts.state !== undefined) filter.state = String(opts.state);
+      if (opts.rule !== undefined) filter.rule = String(opts.rule);
+      const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+      const list = await (await client(opts)).sessions(filter, limit);
+      if (opts.json) json(list);
+      else out(formatSessions(list));
+    });
+
   // ---- config
   const config = program.command('config').description('configuration files');
   config
@@ -286,6 +316,18 @@ function configIssues(err: unknown): unknown[] | null {
     return (err as unknown as { issues: unknown[] }).issues;
   }
   return null;
+}
+
+/** An option of `tandem sessions`, validated exactly as the API validates its query parameter. */
+function sessionOption(param: SessionQueryParam, flags: string, description: string): Option {
+  return new Option(flags, description).argParser((value: string) => {
+    try {
+      return parseSessionParam(param, value);
+    } catch (err) {
+      if (err instanceof SessionQueryError) throw new InvalidArgumentError(`expected ${SESSION_PARAM_EXPECTED[param]}`);
+      throw err;
+    }
+  });
 }
 
 function positiveInt(flag: string): (value: string) => string {

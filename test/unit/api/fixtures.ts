@@ -1,5 +1,6 @@
 import type { HaStatus, HaController } from '../../../src/control/status.js';
 import { CommandRefused } from '../../../src/control/status.js';
+import type { SessionList } from '../../../src/api/sessions.js';
 
 export function fixedStatus(): HaStatus {
   return {
@@ -73,4 +74,66 @@ export class FakeController implements HaController {
   failover(): Promise<string> {
     return this.run('failover');
   }
+}
+
+/** A fixed listing: one source-NATed TCP session, one plain UDP, one loose destination-NATed TCP. */
+export function fixedSessions(): SessionList {
+  return {
+    total: 5,
+    matched: 4,
+    truncated: true,
+    sessions: [
+      {
+        id: 7,
+        protocol: 'tcp',
+        state: 'established',
+        original: { src: '10.0.1.10', srcPort: 51234, dst: '93.184.216.34', dstPort: 443 },
+        reply: { src: '93.184.216.34', srcPort: 443, dst: '10.0.2.1', dstPort: 40001 },
+        nat: 'source',
+        rule: 'web-out',
+        natRule: 'hide-lan',
+        ingress: 'lan',
+        egress: 'wan',
+        packets: [12, 10],
+        bytes: [1480, 234567],
+        ageS: 65,
+        expiresInS: 3595,
+        loose: false,
+      },
+      {
+        id: 8,
+        protocol: 'udp',
+        state: 'active',
+        original: { src: '10.0.1.10', srcPort: 5353, dst: '10.0.2.10', dstPort: 53 },
+        reply: { src: '10.0.2.10', srcPort: 53, dst: '10.0.1.10', dstPort: 5353 },
+        nat: 'none',
+        rule: '(default)',
+        natRule: null,
+        ingress: 'lan',
+        egress: 'wan',
+        packets: [1, 1],
+        bytes: [60, 120],
+        ageS: 0.25,
+        expiresInS: 29.75,
+        loose: false,
+      },
+      {
+        id: 9,
+        protocol: 'tcp',
+        state: 'established',
+        original: { src: '198.51.100.7', srcPort: 40000, dst: '10.0.2.1', dstPort: 8080 },
+        reply: { src: '10.0.1.20', srcPort: 80, dst: '198.51.100.7', dstPort: 40000 },
+        nat: 'destination',
+        rule: 'web-in',
+        natRule: 'publish-web',
+        ingress: 'wan',
+        egress: 'lan',
+        packets: [1_234_567, 2_000_000],
+        bytes: [98_765_432, 3_000_000_000],
+        ageS: 90061,
+        expiresInS: 0,
+        loose: true,
+      },
+    ],
+  };
 }
