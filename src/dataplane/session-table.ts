@@ -1,0 +1,559 @@
+// The firewall's session table: every session in preallocated typed arrays (no per-session JS
+// object, so a table of millions costs the garbage collector nothing to trace), found in O(1) from
+// either direction, expired in O(expired).
+//
+// Layout, for `capacity` sessions:
+//   - per session (index = slot): proto, state, flags, ingress, egress, rule ids, created/expiry
+//     times, its timing-wheel links;
+//   - per direction (index = slot * 2 + dir = the "ref"): the tuple seen in that direction
+//     (src, srcPort, dst, dstPort) and packet/byte counters. dir 0 is the original direction (the
+//     packet that created the session), dir 1 the reply (after NAT, what the reply looks like);
+//   - one open-addressing hash index holding both refs of every session: linear probing over a
+//     power-of-two array at load factor <= 0.5 (2 keys per session, >= 4 buckets per session),
+//     deletion by backward shift (no tombstones, so probe lengths never degrade with churn). Each
+//     bucket keeps the key's 32-bit hash beside the ref: probes compare hashes before touching the
+//     session's tuple arrays, and deletion finds each entry's home without rehashing;
+//   - a timing wheel of `wheelSlots` lists of `tickMs` each. A session sits in the list of the tick
+//     of its expiry (or the last list of the wheel when further away). setExpires() to a later time
+//     only writes the time (the per-packet case): the session is re-filed when its old tick comes
+//     around, so a busy session costs one re-file per wheel turn or timeout, not one per packet.
+//     setExpires() to an earlier time (a FIN, a RST) moves it at once. expire() visits only the
+//     ticks that have passed: O(expired + re-filed), never O(table);
+//   - a free-slot stack (threaded through the wheel's `next` links, which a free slot does not use).
+// A full table refuses: create() returns -1 and the caller counts the drop; nothing is evicted.
+//
+// Pure: no I/O, no clock (time is an argument, in ms on any monotonic scale), no allocation on
+// lookup, create, count, setState, setExpires, remove or expire.
+
+/** The direction of the packet that created the session. */
+export const DIR_ORIGINAL = 0;
+/** The direction of its answers. */
+export const DIR_REPLY = 1;
+
+/** NewSession.flags bit 0: picked up mid-stream, or synced from the peer (TCP handshake not seen). */
+export const SESSION_FLAG_LOOSE = 1;
+
+export interface NewSession {
+  /** IP protocol: 6 tcp, 17 udp, 1 icmp (ports = echo id / 0). */
+  proto: number;
+  /** The tuple as received. */
+  origSrc: number;
+  origSrcPort: number;
+  origDst: number;
+  origDstPort: number;
+  /** What the reply looks like (after NAT). */
+  replySrc: number;
+  replySrcPort: number;
+  replyDst: number;
+  replyDstPort: number;
+  /** Protocol state (tcp-state.ts / flow-state.ts), 0..255. */
+  state: number;
+  expiresMs: number;
+  nowMs: number;
+  /** Policy rule index (-1 = default action). */
+  ruleId: number;
+  /** NAT rule index, -1 = no NAT. */
+  natRuleId: number;
+  /** Interface indexes of the original direction, 0..65535. */
+  ingress: number;
+  egress: number;
+  /** Bit 0: loose (SESSION_FLAG_LOOSE); 8 bits kept. */
+  flags: number;
+}
+
+export interface SessionTableOptions {
+  /** Sessions the table holds (shared.sessions.max), 1 .. 2^30 - 1. */
+  capacity: number;
+  /** Granularity of the expiry wheel. Default 100 ms: sessions expire within one call of expire() after their time. */
+  tickMs?: number;
+  /** Lists in the wheel, a power of two. Default 65536 (x 100 ms = 109 min: above the 1 h TCP established timeout). */
+  wheelSlots?: number;
+  /**
+   * Hash seed. The daemon should pass a random one: with a known seed, an attacker could choose
+   * tuples that cluster in the index and lengthen every probe (hash flooding). Default: fixed.
+   */
+  seed?: number;
+}
+
+/** Slot of a lookup() result. */
+export function refSlot(ref: number): number {
+  return ref >> 1;
+}
+
+/** Direction (DIR_ORIGINAL / DIR_REPLY) of a lookup() result. */
+export function refDir(ref: number): number {
+  return ref & 1;
+}
+
+/** End of a list (wheel, free stack) and an empty index bucket. */
+const NIL = -1;
+/** slot << 1 | dir must stay a positive int32. */
+const MAX_CAPACITY = 2 ** 30 - 1;
+const DEFAULT_TICK_MS = 100;
+const DEFAULT_WHEEL_SLOTS = 65536;
+const DEFAULT_SEED = 0x7a6d3c21;
+
+// MurmurHash3 x86_32 (Austin Appleby, public domain) over the 16 bytes src, dst, ports, proto:
+// full avalanche, so the low bits that pick a bucket depend on every input bit.
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** 32-bit hash (int32) of a tuple. Exported for tests and the bench. */
+export function tupleHash(seed: number, proto: number, src: number, srcPort: number, dst: number, dstPort: number): number {
+  let h = mix(seed | 0, src | 0);
+  h = mix(h, dst | 0);
+  h = mix(h, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff));
+  h = mix(h, proto & 0xff);
+  h ^= 16;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class SessionTable {
+  readonly capacity: number;
+  readonly tickMs: number;
+  private live_ = 0;
+  private readonly seed: number;
+  /** Slots below this have been used at least once: forEach() scans no further. */
+  private highWater = 0;
+  private freeHead: number;
+
+  // per session
+  private readonly used: Uint8Array;
+  private readonly protoA: Uint8Array;
+  private readonly stateA: Uint8Array;
+  private readonly flagsA: Uint8Array;
+  private readonly ingressA: Uint16Array;
+  private readonly egressA: Uint16Array;
+  private readonly ruleA: Int32Array;
+  private readonly natA: Int32Array;
+  private readonly createdA: Float64Array;
+  private readonly expiresA: Float64Array;
+  /** Absolute wheel tick (floor(ms / tickMs)) of the list the session is linked in. */
+  private readonly tickA: Float64Array;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+
+  // per direction: index = ref = slot * 2 + dir
+  private readonly srcA: Uint32Array;
+  private readonly dstA: Uint32Array;
+  private readonly srcPortA: Uint16Array;
+  private readonly dstPortA: Uint16Array;
+  private readonly packetsA: Float64Array;
+  private readonly bytesA: Float64Array;
+
+  // hash index
+  private readonly idxMask: number;
+  private readonly idxRef: Int32Array;
+  private readonly idxHash: Int32Array;
+
+  // timing wheel
+  private readonly wheelHead: Int32Array;
+  private readonly wheelMask: number;
+  /** Oldest tick not yet fully processed; NaN until the first create() or expire() tells the time. */
+  private cursor = NaN;
+
+  constructor(opts: SessionTableOptions) {
+    const cap = opts.capacity;
+    if (!Number.isInteger(cap) || cap < 1 || cap > MAX_CAPACITY) {
+      throw new RangeError(`session table capacity: expected an integer 1..${MAX_CAPACITY}, got ${cap}`);
+    }
+    const tickMs = opts.tickMs ?? DEFAULT_TICK_MS;
+    if (!(tickMs > 0)) throw new RangeError(`session table tickMs: expected > 0, got ${tickMs}`);
+    const wheelSlots = opts.wheelSlots ?? DEFAULT_WHEEL_SLOTS;
+    if (!Number.isInteger(wheelSlots) || wheelSlots < 2 || nextPow2(wheelSlots) !== wheelSlots) {
+      throw new RangeError(`session table wheelSlots: expected a power of two >= 2, got ${wheelSlots}`);
+    }
+    this.capacity = cap;
+    this.tickMs = tickMs;
+    this.seed = (opts.seed ?? DEFAULT_SEED) | 0;
+
+    this.used = new Uint8Array(cap);
+    this.protoA = new Uint8Array(cap);
+    this.stateA = new Uint8Array(cap);
+    this.flagsA = new Uint8Array(cap);
+    this.ingressA = new Uint16Array(cap);
+    this.egressA = new Uint16Array(cap);
+    this.ruleA = new Int32Array(cap);
+    this.natA = new Int32Array(cap);
+    this.createdA = new Float64Array(cap);
+    this.expiresA = new Float64Array(cap);
+    this.tickA = new Float64Array(cap);
+    this.next = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+
+    this.srcA = new Uint32Array(cap * 2);
+    this.dstA = new Uint32Array(cap * 2);
+    this.srcPortA = new Uint16Array(cap * 2);
+    this.dstPortA = new Uint16Array(cap * 2);
+    this.packetsA = new Float64Array(cap * 2);
+    this.bytesA = new Float64Array(cap * 2);
+
+    // 2 keys per session at load factor <= 0.5
+    const buckets = nextPow2(cap * 4);
+    this.idxMask = buckets - 1;
+    this.idxRef = new Int32Array(buckets).fill(NIL);
+    this.idxHash = new Int32Array(buckets);
+
+    this.wheelHead = new Int32Array(wheelSlots).fill(NIL);
+    this.wheelMask = wheelSlots - 1;
+
+    // free stack: slot 0 on top, then 1, 2, ...
+    for (let i = 0; i < cap - 1; i++) this.next[i] = i + 1;
+    this.next[cap - 1] = NIL;
+    this.freeHead = 0;
+  }
+
+  /** Live sessions. */
+  get size(): number {
+    return this.live_;
+  }
+
+  /** Bytes of every typed array the table holds (index and wheel included): its whole footprint. */
+  get bytesAllocated(): number {
+    return (
+      this.used.byteLength +
+      this.protoA.byteLength +
+      this.stateA.byteLength +
+      this.flagsA.byteLength +
+      this.ingressA.byteLength +
+      this.egressA.byteLength +
+      this.ruleA.byteLength +
+      this.natA.byteLength +
+      this.createdA.byteLength +
+      this.expiresA.byteLength +
+      this.tickA.byteLength +
+      this.next.byteLength +
+      this.prev.byteLength +
+      this.srcA.byteLength +
+      this.dstA.byteLength +
+      this.srcPortA.byteLength +
+      this.dstPortA.byteLength +
+      this.packetsA.byteLength +
+      this.bytesA.byteLength +
+      this.idxRef.byteLength +
+      this.idxHash.byteLength +
+      this.wheelHead.byteLength
+    );
+  }
+
+  /** Buckets of the hash index (a power of two, >= 4 x capacity). */
+  get indexBuckets(): number {
+    return this.idxMask + 1;
+  }
+
+  /** The session of a packet with this tuple: (slot << 1) | dir, or -1. Zero allocation. */
+  lookup(proto: number, src: number, srcPort: number, dst: number, dstPort: number): number {
+    proto &= 0xff;
+    src >>>= 0;
+    dst >>>= 0;
+    srcPort &= 0xffff;
+    dstPort &= 0xffff;
+    return this.find(tupleHash(this.seed, proto, src, srcPort, dst, dstPort), proto, src, srcPort, dst, dstPort);
+  }
+
+  private find(h: number, proto: number, src: number, srcPort: number, dst: number, dstPort: number): number {
+    const refs = this.idxRef;
+    const hashes = this.idxHash;
+    const mask = this.idxMask;
+    let i = h & mask;
+    for (;;) {
+      const ref = refs[i];
+      if (ref === NIL) return -1;
+      if (
+        hashes[i] === h &&
+        this.srcA[ref] === src &&
+        this.dstA[ref] === dst &&
+        this.srcPortA[ref] === srcPort &&
+        this.dstPortA[ref] === dstPort &&
+        this.protoA[ref >> 1] === proto
+      ) {
+        return ref;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
+   * Creates a session and returns its slot; -1 when the table is full or when either tuple is
+   * already in the table, or both tuples are the same (nothing changes then).
+   */
+  create(s: NewSession): number {
+    const slot = this.freeHead;
+    if (slot === NIL) return -1;
+    const proto = s.proto & 0xff;
+    const oSrc = s.origSrc >>> 0;
+    const oDst = s.origDst >>> 0;
+    const oSp = s.origSrcPort & 0xffff;
+    const oDp = s.origDstPort & 0xffff;
+    const rSrc = s.replySrc >>> 0;
+    const rDst = s.replyDst >>> 0;
+    const rSp = s.replySrcPort & 0xffff;
+    const rDp = s.replyDstPort & 0xffff;
+    // one key could not tell the two directions apart
+    if (oSrc === rSrc && oDst === rDst && oSp === rSp && oDp === rDp) return -1;
+    const h0 = tupleHash(this.seed, proto, oSrc, oSp, oDst, oDp);
+    if (this.find(h0, proto, oSrc, oSp, oDst, oDp) !== -1) return -1;
+    const h1 = tupleHash(this.seed, proto, rSrc, rSp, rDst, rDp);
+    if (this.find(h1, proto, rSrc, rSp, rDst, rDp) !== -1) return -1;
+
+    this.freeHead = this.next[slot];
+    this.used[slot] = 1;
+    this.protoA[slot] = proto;
+    this.stateA[slot] = s.state;
+    this.flagsA[slot] = s.flags;
+    this.ingressA[slot] = s.ingress;
+    this.egressA[slot] = s.egress;
+    this.ruleA[slot] = s.ruleId;
+    this.natA[slot] = s.natRuleId;
+    this.createdA[slot] = s.nowMs;
+    this.expiresA[slot] = s.expiresMs;
+    const o = slot << 1;
+    const r = o | 1;
+    this.srcA[o] = oSrc;
+    this.dstA[o] = oDst;
+    this.srcPortA[o] = oSp;
+    this.dstPortA[o] = oDp;
+    this.srcA[r] = rSrc;
+    this.dstA[r] = rDst;
+    this.srcPortA[r] = rSp;
+    this.dstPortA[r] = rDp;
+    this.packetsA[o] = 0;
+    this.packetsA[r] = 0;
+    this.bytesA[o] = 0;
+    this.bytesA[r] = 0;
+    this.indexInsert(h0, o);
+    this.indexInsert(h1, r);
+
+    if (this.cursor !== this.cursor) this.cursor = Math.floor(s.nowMs / this.tickMs);
+    this.wheelLink(slot, this.tickFor(s.expiresMs));
+
+    this.live_++;
+    if (slot >= this.highWater) this.highWater = slot + 1;
+    return slot;
+  }
+
+  /** Removes a live session (a free slot is ignored). */
+  remove(slot: number): void {
+    if (this.used[slot] !== 1) return;
+    this.wheelUnlink(slot);
+    const o = slot << 1;
+    this.indexDelete(o);
+    this.indexDelete(o | 1);
+    this.used[slot] = 0;
+    this.next[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.live_--;
+  }
+
+  /** The slot holds a live session. */
+  isLive(slot: number): boolean {
+    return this.used[slot] === 1;
+  }
+
+  proto(slot: number): number {
+    return this.protoA[slot];
+  }
+  state(slot: number): number {
+    return this.stateA[slot];
+  }
+  setState(slot: number, st: number): void {
+    this.stateA[slot] = st;
+  }
+  expiresMs(slot: number): number {
+    return this.expiresA[slot];
+  }
+  /**
+   * Later than the current expiry (every packet): writes the time only, the wheel re-files the
+   * session when its old tick comes. Earlier (closing, reset): moves it in the wheel now.
+   */
+  setExpires(slot: number, ms: number): void {
+    this.expiresA[slot] = ms;
+    const t = this.tickFor(ms);
+    if (t < this.tickA[slot]) {
+      this.wheelUnlink(slot);
+      this.wheelLink(slot, t);
+    }
+  }
+  ruleId(slot: number): number {
+    return this.ruleA[slot];
+  }
+  natRuleId(slot: number): number {
+    return this.natA[slot];
+  }
+  flags(slot: number): number {
+    return this.flagsA[slot];
+  }
+  /** Replaces the flags (e.g. clears SESSION_FLAG_LOOSE once the peer's copy was superseded). */
+  setFlags(slot: number, flags: number): void {
+    this.flagsA[slot] = flags;
+  }
+  ingress(slot: number): number {
+    return this.ingressA[slot];
+  }
+  egress(slot: number): number {
+    return this.egressA[slot];
+  }
+  createdMs(slot: number): number {
+    return this.createdA[slot];
+  }
+
+  src(slot: number, dir: number): number {
+    return this.srcA[(slot << 1) | dir];
+  }
+  srcPort(slot: number, dir: number): number {
+    return this.srcPortA[(slot << 1) | dir];
+  }
+  dst(slot: number, dir: number): number {
+    return this.dstA[(slot << 1) | dir];
+  }
+  dstPort(slot: number, dir: number): number {
+    return this.dstPortA[(slot << 1) | dir];
+  }
+
+  /** One packet of `bytes` in direction `dir`. */
+  count(slot: number, dir: number, bytes: number): void {
+    const i = (slot << 1) | dir;
+    this.packetsA[i] += 1;
+    this.bytesA[i] += bytes;
+  }
+  packets(slot: number, dir: number): number {
+    return this.packetsA[(slot << 1) | dir];
+  }
+  bytes(slot: number, dir: number): number {
+    return this.bytesA[(slot << 1) | dir];
+  }
+
+  /**
+   * Removes up to `budget` sessions whose expiresMs <= nowMs, calling onExpire(slot) before each
+   * removal. Returns how many. Sessions leave in the order of their expiry tick (tickMs); within a
+   * tick, in no particular order. onExpire may read the slot but must not create or remove
+   * sessions. Time that goes backwards expires nothing new.
+   */
+  expire(nowMs: number, budget: number, onExpire?: (slot: number) => void): number {
+    const nowTick = Math.floor(nowMs / this.tickMs);
+    if (this.cursor !== this.cursor) this.cursor = nowTick;
+    const slots = this.wheelMask + 1;
+    // after a pause longer than a wheel turn every list is due once: visit each a single time
+    if (nowTick - this.cursor >= slots) this.cursor = nowTick - slots + 1;
+    const head = this.wheelHead;
+    const next = this.next;
+    const mask = this.wheelMask;
+    let done = 0;
+    while (this.cursor <= nowTick) {
+      const w = this.cursor & mask;
+      let s = head[w];
+      while (s !== NIL) {
+        const nx = next[s];
+        const e = this.expiresA[s];
+        if (e <= nowMs) {
+          if (done >= budget) return done;
+          if (onExpire !== undefined) onExpire(s);
+          this.remove(s);
+          done++;
+        } else {
+          // pushed back by setExpires() since it was filed: re-file at its real tick
+          const t = this.tickFor(e);
+          if ((t & mask) !== w) {
+            this.wheelUnlink(s);
+            this.wheelLink(s, t);
+          } else {
+            this.tickA[s] = t;
+          }
+        }
+        s = nx;
+      }
+      // the current tick is not over: sessions may still fall due in it
+      if (this.cursor === nowTick) break;
+      this.cursor++;
+    }
+    return done;
+  }
+
+  /** Every live slot (operator view, bulk sync), in slot order. fn must not create or remove sessions. */
+  forEach(fn: (slot: number) => void): void {
+    const used = this.used;
+    const n = this.highWater;
+    for (let s = 0; s < n; s++) if (used[s] === 1) fn(s);
+  }
+
+  // ---- hash index ----
+
+  private indexInsert(h: number, ref: number): void {
+    const refs = this.idxRef;
+    const mask = this.idxMask;
+    let i = h & mask;
+    while (refs[i] !== NIL) i = (i + 1) & mask;
+    refs[i] = ref;
+    this.idxHash[i] = h;
+  }
+
+  /** Deletes `ref` by backward shift: later entries of the probe run move up into the hole. */
+  private indexDelete(ref: number): void {
+    const refs = this.idxRef;
+    const hashes = this.idxHash;
+    const mask = this.idxMask;
+    const h = tupleHash(this.seed, this.protoA[ref >> 1], this.srcA[ref], this.srcPortA[ref], this.dstA[ref], this.dstPortA[ref]);
+    let i = h & mask;
+    while (refs[i] !== ref) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const r = refs[j];
+      if (r === NIL) break;
+      // the entry at j may fill the hole at i unless its home lies cyclically in (i, j]:
+      // its probe distance (j - home) must reach back to i
+      if (((j - (hashes[j] & mask)) & mask) >= ((j - i) & mask)) {
+        refs[i] = r;
+        hashes[i] = hashes[j];
+        i = j;
+      }
+    }
+    refs[i] = NIL;
+  }
+
+  // ---- timing wheel ----
+
+  /** The tick a session expiring at `ms` is filed under: never before the cursor, at most one turn ahead. */
+  private tickFor(ms: number): number {
+    const t = Math.floor(ms / this.tickMs);
+    const c = this.cursor;
+    if (!(t > c)) return c; // also NaN times: due at once
+    const last = c + this.wheelMask;
+    return t > last ? last : t;
+  }
+
+  private wheelLink(slot: number, tick: number): void {
+    const w = tick & this.wheelMask;
+    const h = this.wheelHead[w];
+    this.tickA[slot] = tick;
+    this.prev[slot] = NIL;
+    this.next[slot] = h;
+    if (h !== NIL) this.prev[h] = slot;
+    this.wheelHead[w] = slot;
+  }
+
+  private wheelUnlink(slot: number): void {
+    const p = this.prev[slot];
+    const n = this.next[slot];
+    if (p === NIL) this.wheelHead[this.tickA[slot] & this.wheelMask] = n;
+    else this.next[p] = n;
+    if (n !== NIL) this.prev[n] = p;
+  }
+}
