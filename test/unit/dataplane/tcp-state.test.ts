@@ -6,6 +6,7 @@ import {
   TCP_ECE,
   TCP_ESTABLISHED,
   TCP_FIN,
+  TCP_LAST_ACK,
   TCP_NONE,
   TCP_PSH,
   TCP_RST,
