@@ -324,7 +324,7 @@ function sessionOption(param: SessionQueryParam, flags: string, description: str
     try {
       return parseSessionParam(param, value);
     } catch (err) {
-      if (err instanceof SessionQueryError) throw new InvalidArgumentError(`expected ${SESSION_PARAM_EXPECTED[param]}`);
+      if (err instanceof SessionQueryError) throw new InvalidArgumentError(`Expected ${SESSION_PARAM_EXPECTED[param]}.`);
       throw err;
     }
   });
