@@ -10,16 +10,19 @@
 //   [0]                      magic (FIREWALL_STATS_MAGIC: a buffer of something else is refused)
 //   [1]                      ruleCount      policy rules, in config order
 //   [2]                      natRuleCount   NAT rules, in config order
-//   [3]                      reserved
-//   [4 + 5*p + k]            per protocol p (SESSION_PROTOCOLS order), k =
+//   [3]                      tableFull      first packets dropped because the table was full (counter)
+//   [4 + 4*p + k]            per protocol p (SESSION_PROTOCOLS order: tcp, udp, icmp), k =
 //                              0 active      sessions in the table now (gauge)
 //                              1 created     sessions created (counter)
 //                              2 expired     sessions removed: timeout, TCP close/RST, flush (counter)
-//                              3 tableFull   first packets dropped because the table was full (counter)
-//                              4 natPorts    NAT ports (ICMP: identifiers) allocated now (gauge)
-//   [19 .. 19+ruleCount]     policy hits per rule index; the slot at index ruleCount is the
-//                            default action (a first packet that matched no rule)
+//                              3 natPorts    NAT ports (ICMP: identifiers) allocated now (gauge)
+//   [16 .. 16+ruleCount]     policy hits per rule index; the slot at index ruleCount is the
+//                            default action (a first packet that matched no rule: rule -1)
 //   [.. + natRuleCount]      NAT hits per NAT rule index
+//
+// The writers take a protocol as its name or as its IP protocol number (6, 17, 1: what the
+// dataplane holds), so the dataplane's FirewallStatsSink (src/dataplane/firewall.ts) can be this
+// class itself; another protocol number is ignored.
 //
 // Plain (non-atomic) Float64 stores and loads, like the dataplane counters in SharedState: one
 // writer, aligned 8-byte slots, and a reader that tolerates a value one increment old.
@@ -138,28 +141,35 @@ export function listSessions(views: Iterable<SessionView>, total: number, filter
 
 export const FIREWALL_STATS_MAGIC = 0x7a4d_f1e5;
 const HEADER_SLOTS = 4;
-const PER_PROTOCOL = 5;
+const TABLE_FULL_SLOT = 3;
+const PER_PROTOCOL = 4;
 const K_ACTIVE = 0;
 const K_CREATED = 1;
 const K_EXPIRED = 2;
-const K_TABLE_FULL = 3;
-const K_NAT_PORTS = 4;
+const K_NAT_PORTS = 3;
 const PROTOCOL_BASE = HEADER_SLOTS;
 const RULE_BASE = PROTOCOL_BASE + PER_PROTOCOL * SESSION_PROTOCOLS.length;
 
-/** Index of a protocol in SESSION_PROTOCOLS (the dataplane can keep it in a typed array). */
-export function protocolIndex(protocol: SessionProtocol): number {
+/** IP protocol numbers (IANA "Assigned Internet Protocol Numbers") of SESSION_PROTOCOLS. */
+export const IP_PROTOCOL_NUMBERS: Readonly<Record<SessionProtocol, number>> = { tcp: 6, udp: 17, icmp: 1 };
+
+/**
+ * Index of a protocol in SESSION_PROTOCOLS, from its name or its IP protocol number; -1 for any
+ * other number.
+ */
+export function protocolIndex(protocol: SessionProtocol | number): number {
   switch (protocol) {
     case 'tcp':
+    case 6:
       return 0;
     case 'udp':
+    case 17:
       return 1;
     case 'icmp':
+    case 1:
       return 2;
-    default: {
-      const never: never = protocol;
-      throw new Error(`unknown session protocol ${String(never)}`);
-    }
+    default:
+      return -1;
   }
 }
 
@@ -168,7 +178,6 @@ export interface ProtocolStats {
   active: number;
   created: number;
   expired: number;
-  tableFull: number;
   natPortsInUse: number;
 }
 
@@ -223,38 +232,48 @@ export class FirewallStats {
 
   // ---- dataplane side (the single writer)
 
+  /** Slot of field k of a protocol, or -1 for a protocol that is not tracked. */
+  private slot(protocol: SessionProtocol | number, k: number): number {
+    const p = protocolIndex(protocol);
+    return p < 0 ? -1 : PROTOCOL_BASE + PER_PROTOCOL * p + k;
+  }
+
   /** A session was created (first packet allowed, or installed from the peer's sync). */
-  created(protocol: SessionProtocol): void {
-    const base = PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol);
-    this.f64[base + K_CREATED]++;
-    this.f64[base + K_ACTIVE]++;
+  created(protocol: SessionProtocol | number): void {
+    const active = this.slot(protocol, K_ACTIVE);
+    if (active < 0) return;
+    this.f64[active - K_ACTIVE + K_CREATED]++;
+    this.f64[active]++;
   }
 
   /** A session left the table (timeout, TCP close or RST, delete from the peer, flush). */
-  expired(protocol: SessionProtocol): void {
-    const base = PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol);
-    this.f64[base + K_EXPIRED]++;
-    if (this.f64[base + K_ACTIVE] > 0) this.f64[base + K_ACTIVE]--;
+  expired(protocol: SessionProtocol | number): void {
+    const active = this.slot(protocol, K_ACTIVE);
+    if (active < 0) return;
+    this.f64[active - K_ACTIVE + K_EXPIRED]++;
+    if (this.f64[active] > 0) this.f64[active]--;
   }
 
   /** A first packet was dropped because the session table was full. */
-  tableFull(protocol: SessionProtocol): void {
-    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_TABLE_FULL]++;
+  tableFull(): void {
+    this.f64[TABLE_FULL_SLOT]++;
   }
 
   /**
    * Overrides the active count with the table's own (after a bulk sync or a flush, or
    * periodically): created/expired keep it right otherwise.
    */
-  setActive(protocol: SessionProtocol, n: number): void {
-    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_ACTIVE] = n;
+  setActive(protocol: SessionProtocol | number, n: number): void {
+    const i = this.slot(protocol, K_ACTIVE);
+    if (i >= 0) this.f64[i] = n;
   }
 
-  setNatPortsInUse(protocol: SessionProtocol, n: number): void {
-    this.f64[PROTOCOL_BASE + PER_PROTOCOL * protocolIndex(protocol) + K_NAT_PORTS] = n;
+  setNatPortsInUse(protocol: SessionProtocol | number, n: number): void {
+    const i = this.slot(protocol, K_NAT_PORTS);
+    if (i >= 0) this.f64[i] = n;
   }
 
-  /** A first packet matched policy rule `rule` (index in config order), or -1 for the default action. */
+  /** A first packet was decided by policy rule `rule` (index in config order), or by the default action (-1). */
   policyHit(rule: number): void {
     const i = rule < 0 ? this.ruleCount : rule;
     if (i >= 0 && i <= this.ruleCount) this.f64[RULE_BASE + i]++;
@@ -279,9 +298,13 @@ export class FirewallStats {
       active: f[base + K_ACTIVE],
       created: f[base + K_CREATED],
       expired: f[base + K_EXPIRED],
-      tableFull: f[base + K_TABLE_FULL],
       natPortsInUse: f[base + K_NAT_PORTS],
     };
+  }
+
+  /** First packets dropped because the table was full (all protocols). */
+  tableFullDrops(): number {
+    return this.f64[TABLE_FULL_SLOT];
   }
 
   /** Hits of policy rule `i`; i === ruleCount (or -1) is the default action. */

@@ -174,10 +174,12 @@ export class Metrics {
     });
     new Counter({
       name: `${p}sessions_table_full_total`,
-      help: 'First packets dropped because the session table was full (shared.sessions.max), by protocol',
-      labelNames: ['protocol'],
+      help: 'First packets dropped because the session table was full (shared.sessions.max)',
       registers: [registry],
-      collect: perProtocol('tableFull'),
+      collect() {
+        this.reset();
+        this.inc(self.firewall?.stats.tableFullDrops() ?? 0);
+      },
     });
     new Gauge({
       name: `${p}nat_ports_in_use`,

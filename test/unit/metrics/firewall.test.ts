@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/metrics/registry.js';
-import { FirewallStats, SESSION_PROTOCOLS, protocolIndex } from '../../../src/dataplane/firewall-stats.js';
+import { FirewallStats, IP_PROTOCOL_NUMBERS, SESSION_PROTOCOLS, protocolIndex } from '../../../src/dataplane/firewall-stats.js';
+import type { FirewallStatsSink } from '../../../src/dataplane/firewall.js';
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
@@ -28,7 +29,8 @@ describe('FirewallStats', () => {
     dp.created('tcp');
     dp.created('udp');
     dp.expired('tcp');
-    dp.tableFull('icmp');
+    dp.tableFull();
+    dp.tableFull();
     dp.setNatPortsInUse('udp', 17);
     dp.policyHit(0);
     dp.policyHit(1);
@@ -36,9 +38,10 @@ describe('FirewallStats', () => {
     dp.policyHit(-1);
     dp.defaultHit();
     dp.natHit(0);
-    expect(view.protocol('tcp')).toEqual({ active: 1, created: 2, expired: 1, tableFull: 0, natPortsInUse: 0 });
-    expect(view.protocol('udp')).toEqual({ active: 1, created: 1, expired: 0, tableFull: 0, natPortsInUse: 17 });
-    expect(view.protocol('icmp')).toEqual({ active: 0, created: 0, expired: 0, tableFull: 1, natPortsInUse: 0 });
+    expect(view.protocol('tcp')).toEqual({ active: 1, created: 2, expired: 1, natPortsInUse: 0 });
+    expect(view.protocol('udp')).toEqual({ active: 1, created: 1, expired: 0, natPortsInUse: 17 });
+    expect(view.protocol('icmp')).toEqual({ active: 0, created: 0, expired: 0, natPortsInUse: 0 });
+    expect(view.tableFullDrops()).toBe(2);
     expect([view.policyHits(0), view.policyHits(1), view.defaultHits(), view.policyHits(2), view.policyHits(-1)]).toEqual([1, 2, 2, 2, 2]);
     expect(view.natHits(0)).toBe(1);
   });
@@ -58,7 +61,33 @@ describe('FirewallStats', () => {
     s.natHit(1);
     s.natHit(-1);
     expect([s.policyHits(0), s.defaultHits(), s.natHits(0), s.natHits(1), s.policyHits(9)]).toEqual([0, 0, 0, 0, 0]);
-    for (const p of SESSION_PROTOCOLS) expect(s.protocol(p)).toEqual({ active: 0, created: 0, expired: 0, tableFull: 0, natPortsInUse: 0 });
+    for (const p of SESSION_PROTOCOLS) expect(s.protocol(p)).toEqual({ active: 0, created: 0, expired: 0, natPortsInUse: 0 });
+  });
+
+  it('takes IP protocol numbers too (6, 17, 1); other numbers are ignored', () => {
+    const s = new FirewallStats(0, 0);
+    s.created(6);
+    s.created(17);
+    s.created(17);
+    s.created(1);
+    s.expired(17);
+    s.setNatPortsInUse(6, 9);
+    s.created(47); // GRE: not tracked
+    s.expired(132);
+    s.setNatPortsInUse(0, 5);
+    s.setActive(58, 5);
+    expect(s.protocol('tcp')).toEqual({ active: 1, created: 1, expired: 0, natPortsInUse: 9 });
+    expect(s.protocol('udp')).toEqual({ active: 1, created: 2, expired: 1, natPortsInUse: 0 });
+    expect(s.protocol('icmp')).toEqual({ active: 1, created: 1, expired: 0, natPortsInUse: 0 });
+    for (const p of SESSION_PROTOCOLS) expect(protocolIndex(IP_PROTOCOL_NUMBERS[p])).toBe(protocolIndex(p));
+  });
+
+  it("is the dataplane's FirewallStatsSink as it is", () => {
+    const sink: FirewallStatsSink = new FirewallStats(1, 1);
+    sink.created(6);
+    sink.tableFull();
+    sink.policyHit(-1);
+    expect((sink as FirewallStats).defaultHits()).toBe(1);
   });
 
   it('refuses a buffer of another layout, too small, or not firewall stats', () => {
@@ -96,6 +125,7 @@ describe('Metrics.attachFirewall', () => {
       expect(sample(text, 'tandem_sessions_created_total', { protocol })).toBe(0);
       expect(sample(text, 'tandem_nat_ports_in_use', { protocol })).toBe(0);
     }
+    expect(sample(text, 'tandem_sessions_table_full_total')).toBe(0);
     expect(text).not.toMatch(/^tandem_policy_hits_total\{/m);
     expect(text).not.toMatch(/^tandem_nat_hits_total\{/m);
   });
@@ -108,7 +138,7 @@ describe('Metrics.attachFirewall', () => {
     dp.created('tcp');
     dp.created('icmp');
     dp.expired('tcp');
-    dp.tableFull('udp');
+    dp.tableFull();
     dp.setNatPortsInUse('tcp', 300);
     dp.policyHit(0);
     dp.policyHit(1);
@@ -121,7 +151,7 @@ describe('Metrics.attachFirewall', () => {
     expect(sample(text, 'tandem_sessions_active', { protocol: 'udp' })).toBe(0);
     expect(sample(text, 'tandem_sessions_created_total', { protocol: 'tcp' })).toBe(2);
     expect(sample(text, 'tandem_sessions_expired_total', { protocol: 'tcp' })).toBe(1);
-    expect(sample(text, 'tandem_sessions_table_full_total', { protocol: 'udp' })).toBe(1);
+    expect(sample(text, 'tandem_sessions_table_full_total')).toBe(1);
     expect(sample(text, 'tandem_nat_ports_in_use', { protocol: 'tcp' })).toBe(300);
     expect(sample(text, 'tandem_policy_hits_total', { rule: 'web-out' })).toBe(1);
     expect(sample(text, 'tandem_policy_hits_total', { rule: 'ping' })).toBe(2);
