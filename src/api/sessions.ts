@@ -46,7 +46,7 @@ export class SessionQueryError extends Error {
   }
 }
 
-/** Session states are short words ("established", "syn-sent", "time-wait", "active"). */
+/** Session states are short words ("established", "syn-sent", "time-wait", "new"). */
 const STATE_RE = /^[a-z][a-z0-9-]{0,31}$/;
 /** Rule names as the config allows them (src/config/schema.ts NAME_RE), or "(default)". */
 const RULE_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;

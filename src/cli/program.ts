@@ -191,7 +191,7 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
     .addOption(sessionOption('address', '--address <ip>', 'sessions with this IPv4 address at either end, before or after NAT'))
     .addOption(sessionOption('port', '--port <n>', 'sessions with this port at either end, before or after NAT (ICMP: echo id)'))
     .addOption(sessionOption('protocol', '--protocol <p>', 'tcp, udp or icmp'))
-    .addOption(sessionOption('state', '--state <s>', 'sessions in this state (established, syn-sent, ..., active for UDP/ICMP)'))
+    .addOption(sessionOption('state', '--state <s>', 'sessions in this state (TCP: syn-sent, established, fin-wait, ...; UDP/ICMP: new, established)'))
     .addOption(sessionOption('rule', '--rule <name>', 'sessions allowed by this policy rule ("(default)": the default action)'))
     .addOption(sessionOption('limit', '--limit <n>', `show at most n sessions (default ${DEFAULT_SESSIONS_LIMIT}; 0: counts only)`))
     .option('--json', 'print {total, matched, sessions, truncated} as JSON')

@@ -44,7 +44,7 @@ export interface SessionFilter {
   /** Matches any of the 4 ports of either tuple (ICMP: the echo identifier). */
   port?: number;
   protocol?: SessionProtocol;
-  /** Exact session state, e.g. "established", "syn-sent", "active" (as SessionView.state). */
+  /** Exact session state, e.g. "established", "syn-sent", "new" (as SessionView.state). */
   state?: string;
   /** Exact name of the policy rule that allowed it, or DEFAULT_RULE_LABEL for the default action. */
   rule?: string;
@@ -68,7 +68,10 @@ export interface SessionTuple {
 export interface SessionView {
   id: number;
   protocol: SessionProtocol;
-  /** TCP: the tracker's state name ("syn-sent", "established", "fin-wait", ...); UDP/ICMP: "active". */
+  /**
+   * TCP: TCP_STATE_NAMES (src/dataplane/tcp-state.ts: "syn-sent", "established", "fin-wait", ...);
+   * UDP and ICMP: FLOW_STATE_NAMES (src/dataplane/flow-state.ts: "new" until a reply, then "established").
+   */
   state: string;
   original: SessionTuple;
   reply: SessionTuple;

@@ -103,7 +103,7 @@ export function fixedSessions(): SessionList {
       {
         id: 8,
         protocol: 'udp',
-        state: 'active',
+        state: 'new',
         original: { src: '10.0.1.10', srcPort: 5353, dst: '10.0.2.10', dstPort: 53 },
         reply: { src: '10.0.2.10', srcPort: 53, dst: '10.0.1.10', dstPort: 5353 },
         nat: 'none',

@@ -11,7 +11,7 @@ describe('formatSessions', () => {
         '                               DESTINATION[PORT]/IF     TRANSLATED         NAT RULE',
         '7   tcp    established  NS     10.0.1.10[51234]/lan     (10.0.2.1[40001])  web-out      12/10    1480/234.6k  1m 5s     59m 55s',
         '                               93.184.216.34[443]/wan                      hide-lan',
-        '8   udp    active              10.0.1.10[5353]/lan                         (default)    1/1      60/120       250 ms    29s',
+        '8   udp    new                 10.0.1.10[5353]/lan                         (default)    1/1      60/120       250 ms    29s',
         '                               10.0.2.10[53]/wan',
         '9   tcp    established  ND,L   198.51.100.7[40000]/wan                     web-in       1.2M/2M  98.8M/3G     1d 1h 1m  now',
         '                               10.0.2.1[8080]/lan       (10.0.1.20[80])    publish-web',
