@@ -257,6 +257,21 @@ const policyRuleSchema = obj({
   action: oneOf(['allow', 'deny', 'reject']),
 });
 
+/**
+ * A NAT rule. Source NAT (translate.source) hides the matched flows behind the egress interface's
+ * floating IP ('interface-floating') or a fixed address, with a fresh source port per flow.
+ *
+ * Destination NAT (translate.destination) publishes a floating IP to an inside host. Its shape,
+ * checked in checkConfig below:
+ *   - destination: the published floating IP(s), each one address (or a /32), never a wider
+ *     prefix: the firewall answers ARP only for floating IPs, so nothing else can be published;
+ *   - to: the zone of the published address's interface (the pre-NAT destination zone, as on
+ *     PAN-OS); the inside host's zone is what the security policy's `to` names;
+ *   - service: with translate.destination.port, TCP or UDP ports only (the port being published);
+ *     without it, the address is published whole (any service the rule names).
+ *   - { name: web-in, from: untrust, to: untrust, destination: [10.0.2.1], service: [tcp/8080],
+ *       translate: { destination: { address: 10.0.1.80, port: 80 } } }
+ */
 const natRuleSchema = obj({
   name: name('a NAT rule name'),
   ...ruleMatch,
@@ -492,6 +507,52 @@ export function checkConfig(config: TandemConfig): ConfigIssue[] {
         rule.translate.source,
         `a fixed address, or a floating IP on an interface of zone ${rule.to.join(' or ')} for interface-floating to use`,
       );
+  });
+
+  // destination NAT: see natRuleSchema for the shape
+  const floatingByAddr = new Map(shared.floatingIps.map((f) => [formatHost(f.address), f.interface]));
+  const floatingWords = quoteList([...floatingByAddr.keys()]);
+  shared.nat.forEach((rule, i) => {
+    const dnat = rule.translate.destination;
+    if (dnat === undefined) return;
+    const base = `shared.nat[${i}]`;
+    const published = new Set<string>();
+    rule.destination.forEach((text, j) => {
+      const { address, prefix } = parseCidr(text);
+      const host = formatIpv4(address);
+      if (prefix.length !== 32 || !floatingByAddr.has(host)) {
+        add(
+          `${base}.destination[${j}]`,
+          text,
+          `a floating IP to publish, as one address (floating IPs: ${floatingWords}): a destination NAT rule's destination names the address it publishes`,
+        );
+      } else {
+        published.add(host);
+      }
+    });
+    for (const host of published) {
+      const ifName = floatingByAddr.get(host)!;
+      const zone = Object.keys(shared.zones).find((z) => shared.zones[z].includes(ifName));
+      if (rule.to.every((z) => z in shared.zones) && (zone === undefined || !rule.to.includes(zone)))
+        add(
+          `${base}.to`,
+          rule.to,
+          zone === undefined
+            ? `a zone holding interface ${ifName}, where the published ${host} lives (${ifName} is in no zone)`
+            : `the zone of the published address ${host} (zone ${zone}, interface ${ifName}): a destination NAT rule's to is the pre-NAT destination zone`,
+        );
+    }
+    if (dnat.port !== undefined) {
+      rule.service.forEach((text, j) => {
+        const svc = parseService(text);
+        if (svc === null || svc.protocol === 'any' || svc.protocol === 'icmp')
+          add(
+            `${base}.service[${j}]`,
+            text,
+            `"tcp/<port>" or "udp/<port>": a rule that translates the destination port (translate.destination.port) publishes TCP or UDP ports`,
+          );
+      });
+    }
   });
 
   // monitors
