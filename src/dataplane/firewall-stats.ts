@@ -106,6 +106,17 @@ export interface SessionList {
 export const MAX_SESSIONS_LIMIT = 10_000;
 export const DEFAULT_SESSIONS_LIMIT = 100;
 
+/**
+ * SessionView.nat from the two tuples (conntrack convention, see SessionView): the source is
+ * translated when the reply does not go back to the original source, the destination when the
+ * reply does not come from the original destination.
+ */
+export function natKind(original: SessionTuple, reply: SessionTuple): SessionView['nat'] {
+  const source = reply.dst !== original.src || reply.dstPort !== original.srcPort;
+  const destination = reply.src !== original.dst || reply.srcPort !== original.dstPort;
+  return source ? (destination ? 'both' : 'source') : destination ? 'destination' : 'none';
+}
+
 /** True when `s` matches every field of `filter` (pure; for the dataplane side of the listing). */
 export function sessionMatches(s: SessionView, filter: SessionFilter): boolean {
   if (filter.protocol !== undefined && s.protocol !== filter.protocol) return false;

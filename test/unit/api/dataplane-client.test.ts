@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { DataplaneClient, type DataplaneQuery } from '../../../src/daemon/dataplane-client.js';
 import { SessionsUnavailable } from '../../../src/api/sessions.js';
-import { listSessions, sessionMatches, type SessionList } from '../../../src/dataplane/firewall-stats.js';
+import { listSessions, natKind, sessionMatches, type SessionList } from '../../../src/dataplane/firewall-stats.js';
 import { fixedSessions } from './fixtures.js';
 
 const ports: MessagePort[] = [];
@@ -119,5 +119,14 @@ describe('sessionMatches / listSessions (the filter the dataplane applies)', () 
   it('limit keeps the first matches and counts the rest', () => {
     expect(listSessions(all, 3, {}, 2)).toMatchObject({ matched: 3, truncated: true, sessions: [{ id: 7 }, { id: 8 }] });
     expect(listSessions(all, 3, {}, 0)).toEqual({ total: 3, matched: 3, sessions: [], truncated: true });
+  });
+});
+
+describe('natKind', () => {
+  it('agrees with every session of the fixture, and finds both', () => {
+    for (const v of fixedSessions().sessions) expect(natKind(v.original, v.reply)).toBe(v.nat);
+    const o = { src: '10.0.1.10', srcPort: 1000, dst: '10.0.2.1', dstPort: 80 };
+    expect(natKind(o, { src: '10.0.3.3', srcPort: 80, dst: '10.0.2.1', dstPort: 40000 })).toBe('both');
+    expect(natKind(o, { src: '10.0.2.1', srcPort: 8080, dst: '10.0.1.10', dstPort: 1000 })).toBe('destination');
   });
 });
