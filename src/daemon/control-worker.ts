@@ -44,7 +44,13 @@ async function main(): Promise<void> {
   if (data.firewallBuffer) {
     const ruleNames = data.ruleNames ?? config.shared.policy.rules.map((r) => r.name);
     const natRuleNames = data.natRuleNames ?? config.shared.nat.map((r) => r.name);
-    metrics.attachFirewall(new FirewallStats(ruleNames.length, natRuleNames.length, data.firewallBuffer), ruleNames, natRuleNames);
+    try {
+      metrics.attachFirewall(new FirewallStats(ruleNames.length, natRuleNames.length, data.firewallBuffer), ruleNames, natRuleNames);
+    } catch (err) {
+      // a layout that does not fit the rule names is a bug, but not one worth the HA role: the
+      // control plane runs on without the firewall series
+      log.error({ err }, 'firewall stats not exported');
+    }
   }
   const dataplane = new DataplaneClient(data.dataplanePort);
 
