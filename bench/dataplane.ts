@@ -243,7 +243,7 @@ function print(results: Result[]): void {
         `${r.machinePct.user}/${r.machinePct.system}/${r.machinePct.softirq}/${r.machinePct.idle}`,
       ].join(' '),
     );
-    const drops = Object.entries(r.dropsPps).sort((x, y) => y[1] - x[1]);
+    const drops = Object.entries(r.dropsPps).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]);
     if (drops.length > 0) console.log(`         drops pps: ${drops.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (r.haTransitions > 0 || r.otherBoxForwarded > 0) {
       console.log(`         WARNING: ${r.haTransitions} HA transitions during the run; the other box forwarded ${r.otherBoxForwarded} packets`);
