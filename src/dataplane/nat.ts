@@ -214,6 +214,16 @@ export class CompiledNat {
     return rule >= 0 && rule < this.dstPort.length ? this.dstPort[rule] : -1;
   }
 
+  /**
+   * Takes over the allocators of the NAT compiled from the previous config, so a commit does not
+   * forget which ports live sessions hold. Only when the port range is unchanged (otherwise the
+   * caller re-reserves the ports of the sessions it keeps).
+   */
+  adoptPorts(previous: CompiledNat): void {
+    if (previous.portLo !== this.portLo || previous.portHi !== this.portHi) return;
+    for (const [key, a] of previous.allocators) this.allocators.set(key, a);
+  }
+
   /** The allocator for (proto, translated address); created on first use (one allocation per pair, ever). */
   ports(proto: number, address: number): PortAllocator {
     const key = proto * 0x1_0000_0000 + (address >>> 0); // exact in a double: < 2^40

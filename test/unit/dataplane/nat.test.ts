@@ -102,6 +102,18 @@ describe('CompiledNat', () => {
   });
 });
 
+test('adoptPorts keeps the ports of live sessions across a recompile with the same range', () => {
+  const cfg = shared([{ name: 'hide-lan', from: 'trust', to: 'untrust', translate: { source: 'interface-floating' } }]);
+  const old = CompiledNat.compile(cfg, IFS, floatingOf);
+  const port = old.ports(TCP, ip('10.0.2.1')).allocate();
+  const next = CompiledNat.compile(cfg, IFS, floatingOf);
+  next.adoptPorts(old);
+  expect(next.ports(TCP, ip('10.0.2.1')).isInUse(port)).toBe(true);
+  const narrower = CompiledNat.compile(cfg, IFS, floatingOf, 2000, 3000);
+  narrower.adoptPorts(old);
+  expect(narrower.ports(TCP, ip('10.0.2.1')).inUse).toBe(0);
+});
+
 describe('PortAllocator', () => {
   test('defaults to 1024-65535 and hands out every port once before -1', () => {
     const a = new PortAllocator();
