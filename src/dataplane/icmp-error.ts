@@ -11,7 +11,7 @@
 // Redirects (type 5) are parsed like the others so the caller can find the session, count and drop
 // them: a firewall does not let a host's routing be steered from outside (RFC 1812 5.2.7.2).
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, writeU16 } from './packet.js';
-import { applyDelta, delta16, delta32, ICMP_CSUM_OFF, ICMP_ID_OFF, isIcmpEcho, TCP_CSUM, UDP_CSUM } from './rewrite.js';
+import { applyDelta, delta16, delta32, ICMP_CSUM_OFF, ICMP_ID_OFF, ICMP_TYPE_ECHO_REPLY, ICMP_TYPE_ECHO_REQUEST, TCP_CSUM, UDP_CSUM } from './rewrite.js';
 import { checksum } from './checksum.js';
 
 /** TCP header without options (RFC 9293 3.1): the checksum is at offset 16 of it. */
@@ -41,7 +41,7 @@ export function isIcmpErrorType(type: number): boolean {
 /**
  * The quoted packet of an ICMP error: the flow of the packet that caused it, in that packet's
  * direction (src is the host that sent it). Ports as l4SrcPort/l4DstPort key them (TCP/UDP
- * ports, ICMP echo (identifier, 0), -1 otherwise). innerL3 is the quote's offset in the frame.
+ * ports, ICMP echo request (identifier, 0), echo reply (0, identifier), -1 otherwise). innerL3 is the quote's offset in the frame.
  */
 export interface QuotedFlow {
   proto: number;
@@ -90,8 +90,9 @@ export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: 
   } else if (proto === IPPROTO_ICMP) {
     const t = frame[innerL4];
     if (isIcmpErrorType(t)) return false;
-    out.srcPort = isIcmpEcho(t) ? readU16(frame, innerL4 + ICMP_ID_OFF) : -1;
-    out.dstPort = isIcmpEcho(t) ? 0 : -1;
+    const id = readU16(frame, innerL4 + ICMP_ID_OFF);
+    out.srcPort = t === ICMP_TYPE_ECHO_REQUEST ? id : t === ICMP_TYPE_ECHO_REPLY ? 0 : -1;
+    out.dstPort = t === ICMP_TYPE_ECHO_REPLY ? id : t === ICMP_TYPE_ECHO_REQUEST ? 0 : -1;
   } else {
     out.srcPort = -1;
     out.dstPort = -1;
@@ -115,7 +116,7 @@ function writeAddr(frame: Uint8Array, off: number, v: number): void {
  * (0 source, 2 destination). Each changed word also changes the outer ICMP checksum, which covers
  * the whole quote; every word here is at an even offset from the ICMP header, so word deltas add.
  */
-function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOff: number, ip: number, port: number): void {
+function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOff: number, echoType: number, ip: number, port: number): void {
   const inner = q.innerL3;
   const innerL4 = inner + ((frame[inner] & 0x0f) << 2);
   const outerCsumOff = inner - ICMP_ERROR_HLEN + ICMP_CSUM_OFF;
@@ -152,7 +153,7 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
         outer += delta16(oldCsum, n);
       }
     }
-  } else if (q.proto === IPPROTO_ICMP && port >= 0 && isIcmpEcho(frame[innerL4])) {
+  } else if (q.proto === IPPROTO_ICMP && port >= 0 && frame[innerL4] === echoType) {
     const oldId = readU16(frame, innerL4 + ICMP_ID_OFF);
     writeU16(frame, innerL4 + ICMP_ID_OFF, port);
     const oldCsum = readU16(frame, innerL4 + ICMP_CSUM_OFF);
@@ -165,20 +166,19 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
 }
 
 /**
- * Rewrites the quoted packet's source (address, and port when port >= 0; ICMP echo: identifier)
- * with the inner IP checksum, the inner UDP/ICMP checksum when it is in the quote, and the outer
- * ICMP checksum fixed. Updates q to match.
+ * Rewrites the quoted packet's source (address, and port when port >= 0; a quoted echo request:
+ * its identifier) with the inner IP checksum, the inner UDP/ICMP checksum when it is in the
+ * quote, and the outer ICMP checksum fixed. Updates q to match.
  */
 export function rewriteQuotedSource(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
-  rewriteQuoted(frame, q, 12, 0, ip, port);
+  rewriteQuoted(frame, q, 12, 0, ICMP_TYPE_ECHO_REQUEST, ip, port);
   q.src = ip >>> 0;
-  if (port >= 0 && q.srcPort >= 0) q.srcPort = port;
+  if (port >= 0 && q.srcPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REQUEST)) q.srcPort = port;
 }
 
-/** As rewriteQuotedSource, for the quoted destination (ICMP echo: the identifier too). */
+/** As rewriteQuotedSource, for the quoted destination (a quoted echo reply: its identifier). */
 export function rewriteQuotedDestination(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
-  rewriteQuoted(frame, q, 16, 2, ip, port);
+  rewriteQuoted(frame, q, 16, 2, ICMP_TYPE_ECHO_REPLY, ip, port);
   q.dst = ip >>> 0;
-  if (port >= 0 && q.dstPort >= 0) q.dstPort = q.proto === IPPROTO_ICMP ? 0 : port;
-  if (port >= 0 && q.proto === IPPROTO_ICMP && q.srcPort >= 0) q.srcPort = port;
+  if (port >= 0 && q.dstPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REPLY)) q.dstPort = port;
 }

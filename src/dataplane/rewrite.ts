@@ -5,6 +5,9 @@
 //   address  IPv4 header checksum, and the TCP/UDP checksum (the pseudo-header holds the
 //            addresses: RFC 9293 3.1, RFC 768); not ICMP's (no pseudo-header, RFC 792)
 //   port     the TCP/UDP checksum; for ICMP echo the identifier, in the ICMP checksum
+// ICMP echo "ports" follow the session table's convention (firewall.ts): the identifier sits on
+// the requester's side of the tuple, so a request is (identifier, 0) and a reply (0, identifier);
+// a source rewrite changes the identifier of a request, a destination rewrite that of a reply.
 // UDP: a checksum of 0 means "none" and stays 0; a computed 0 is sent as 0xffff (RFC 768).
 //
 // All the word changes for one checksum are summed before one fold, so the answer equals a full
@@ -68,7 +71,7 @@ export function isIcmpEcho(type: number): boolean {
  * Rewrites the address at addrOff (l3 + 12 source, l3 + 16 destination) and the L4 port at
  * portOff (relative to L4) of the packet at l3. port < 0 keeps the port.
  */
-function rewrite(frame: Uint8Array, l3: number, proto: number, addrOff: number, portOff: number, ip: number, port: number): void {
+function rewrite(frame: Uint8Array, l3: number, proto: number, addrOff: number, portOff: number, echoType: number, ip: number, port: number): void {
   const l4 = l3 + ipHeaderLen(frame, l3);
   const oldIp = readAddr(frame, l3 + addrOff);
   ip >>>= 0;
@@ -91,7 +94,7 @@ function rewrite(frame: Uint8Array, l3: number, proto: number, addrOff: number, 
         writeU16(frame, l4 + UDP_CSUM, n === 0 ? 0xffff : n);
       }
     }
-  } else if (proto === IPPROTO_ICMP && port >= 0 && isIcmpEcho(frame[l4])) {
+  } else if (proto === IPPROTO_ICMP && port >= 0 && frame[l4] === echoType) {
     const oldId = readU16(frame, l4 + ICMP_ID_OFF);
     writeU16(frame, l4 + ICMP_ID_OFF, port);
     writeU16(frame, l4 + ICMP_CSUM_OFF, applyDelta(readU16(frame, l4 + ICMP_CSUM_OFF), delta16(oldId, port)));
@@ -100,37 +103,38 @@ function rewrite(frame: Uint8Array, l3: number, proto: number, addrOff: number, 
 
 /**
  * New source address and port of the IPv4 packet at l3, in place, checksums updated. port < 0
- * keeps the port. For ICMP echo the "port" is the identifier; other ICMP messages change only
- * their address.
+ * keeps the port. For an ICMP echo request the source "port" is the identifier; other ICMP
+ * messages (replies included: their source port is 0) change only their address.
  */
 export function rewriteSource(frame: Uint8Array, l3: number, proto: number, ip: number, port: number): void {
-  rewrite(frame, l3, proto, IPH_SRC, 0, ip, port);
+  rewrite(frame, l3, proto, IPH_SRC, 0, ICMP_TYPE_ECHO_REQUEST, ip, port);
 }
 
 /**
- * New destination address and port, in place, checksums updated. port < 0 keeps the port. For
- * ICMP echo the identifier is rewritten too (a reply to a source-NATed request gets its inside
- * identifier back this way).
+ * New destination address and port, in place, checksums updated. port < 0 keeps the port. For an
+ * ICMP echo reply the destination "port" is the identifier (a reply to a source-NATed request gets
+ * its inside identifier back this way); other ICMP messages change only their address.
  */
 export function rewriteDestination(frame: Uint8Array, l3: number, proto: number, ip: number, port: number): void {
-  rewrite(frame, l3, proto, IPH_DST, 2, ip, port);
+  rewrite(frame, l3, proto, IPH_DST, 2, ICMP_TYPE_ECHO_REPLY, ip, port);
 }
 
 /**
- * The L4 "ports" of a packet as the session table keys it: TCP/UDP ports; ICMP echo
- * request/reply: (identifier, 0); others -1. Frame already validated (IPv4 at l3).
+ * The L4 "ports" of a packet as the session table keys it: TCP/UDP ports; ICMP echo request
+ * (identifier, 0), echo reply (0, identifier), so a reply's tuple is the request's reversed;
+ * others -1. Frame already validated (IPv4 at l3).
  */
 export function l4SrcPort(frame: Uint8Array, l3: number, proto: number): number {
   const l4 = l3 + ipHeaderLen(frame, l3);
   if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return readU16(frame, l4);
-  if (proto === IPPROTO_ICMP && isIcmpEcho(frame[l4])) return readU16(frame, l4 + ICMP_ID_OFF);
+  if (proto === IPPROTO_ICMP && isIcmpEcho(frame[l4])) return frame[l4] === ICMP_TYPE_ECHO_REQUEST ? readU16(frame, l4 + ICMP_ID_OFF) : 0;
   return -1;
 }
 
 export function l4DstPort(frame: Uint8Array, l3: number, proto: number): number {
   const l4 = l3 + ipHeaderLen(frame, l3);
   if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return readU16(frame, l4 + 2);
-  if (proto === IPPROTO_ICMP && isIcmpEcho(frame[l4])) return 0;
+  if (proto === IPPROTO_ICMP && isIcmpEcho(frame[l4])) return frame[l4] === ICMP_TYPE_ECHO_REPLY ? readU16(frame, l4 + ICMP_ID_OFF) : 0;
   return -1;
 }
 

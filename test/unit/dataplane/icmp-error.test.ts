@@ -95,9 +95,12 @@ describe('parseIcmpError', () => {
     for (const [proto, sport, dport, want] of [
       [TCP, 40000, 443, [40000, 443]],
       [UDP, 5353, 53, [5353, 53]],
-      [ICMP, 0x4242, 0, [0x4242, 0]],
+      [ICMP, 0x4242, 8, [0x4242, 0]],
+      [ICMP, 0x4242, 0, [0, 0x4242]],
     ] as const) {
-      const f = Uint8Array.from(errorFrame(type, 1, router, a, quoteOf({ proto, src: a, dst: b, sport, dport, quoteL4: 8 })));
+      // for ICMP, dport carries the echo type: request (identifier, 0), reply (0, identifier)
+      const inner: Inner = { proto, src: a, dst: b, sport, dport: proto === ICMP ? 0 : dport, quoteL4: 8, icmpType: dport };
+      const f = Uint8Array.from(errorFrame(type, 1, router, a, quoteOf(inner)));
       const out = blank();
       expect(parseIcmpError(f, f.length, L3, out)).toBe(true);
       expect(out).toEqual({ proto, src: a, dst: b, srcPort: want[0], dstPort: want[1], innerL3: L3 + 28, quoteEnd: f.length });
@@ -203,15 +206,16 @@ describe('rewriteQuotedSource / rewriteQuotedDestination', () => {
       if (which === 'src') rewriteQuotedSource(f, q, ip, port);
       else rewriteQuotedDestination(f, q, ip, port);
 
+      // ICMP echo: the identifier (kept in sport here) is a request's source port, a reply's destination port
       const after: Inner = { ...inner };
       if (which === 'src') {
         after.src = ip;
-        if (port >= 0) after.sport = port;
+        if (port >= 0 && (proto !== ICMP || inner.icmpType === 8)) after.sport = port;
       } else {
         after.dst = ip;
         if (port >= 0) {
-          if (proto === ICMP) after.sport = port;
-          else after.dport = port;
+          if (proto !== ICMP) after.dport = port;
+          else if (inner.icmpType === 0) after.sport = port;
         }
       }
       const expectedQuote = quoteOf(after);

@@ -102,14 +102,17 @@ function apply(p: Pkt, which: 'src' | 'dst', ip: number, port: number): { got: U
   if (which === 'src') rewriteSource(got, L3, p.proto, ip, port);
   else rewriteDestination(got, L3, p.proto, ip, port);
   const q = { ...p };
+  // ICMP echo: the identifier (kept in sport here) is the source port of a request and the
+  // destination port of a reply
+  const echoType = p.proto === ICMP ? (p.icmpType ?? 8) : -1;
   if (which === 'src') {
     q.src = ip;
-    if (port >= 0) q.sport = port;
+    if (port >= 0 && (p.proto !== ICMP || echoType === 8)) q.sport = port;
   } else {
     q.dst = ip;
     if (port >= 0) {
-      if (p.proto === ICMP) q.sport = port; // echo: the identifier is the only "port"
-      else q.dport = port;
+      if (p.proto !== ICMP) q.dport = port;
+      else if (echoType === 0) q.sport = port;
     }
   }
   return { got, want: build(q) };
@@ -171,6 +174,21 @@ describe('rewriteSource / rewriteDestination', () => {
     expect(found).toBeGreaterThan(0);
   });
 
+  test("ICMP echo: a source rewrite changes a request's identifier, a destination rewrite a reply's", () => {
+    const req: Pkt = { proto: ICMP, src: 1, dst: 2, sport: 0x1111, dport: 0, payload: [1, 2, 3], icmpType: 8 };
+    const f = Uint8Array.from(build(req));
+    rewriteDestination(f, L3, ICMP, 3, 0x2222); // a request's destination port is 0: the identifier stays
+    expect(Array.from(f)).toEqual(build({ ...req, dst: 3 }));
+    rewriteSource(f, L3, ICMP, 4, 0x3333);
+    expect(Array.from(f)).toEqual(build({ ...req, dst: 3, src: 4, sport: 0x3333 }));
+    const rep: Pkt = { ...req, icmpType: 0 };
+    const g = Uint8Array.from(build(rep));
+    rewriteSource(g, L3, ICMP, 5, 0x2222);
+    expect(Array.from(g)).toEqual(build({ ...rep, src: 5 }));
+    rewriteDestination(g, L3, ICMP, 6, 0x4444);
+    expect(Array.from(g)).toEqual(build({ ...rep, src: 5, dst: 6, sport: 0x4444 }));
+  });
+
   test('ICMP: the address change leaves the ICMP checksum alone; non-echo messages keep their bytes', () => {
     const p: Pkt = { proto: ICMP, src: parseIpv4('10.0.1.5'), dst: parseIpv4('192.0.2.1'), sport: 0x1234, dport: 0, payload: [9, 9], icmpType: 3 };
     const before = build(p);
@@ -194,15 +212,15 @@ describe('rewriteSource / rewriteDestination', () => {
 });
 
 describe('l4SrcPort / l4DstPort', () => {
-  test('TCP/UDP ports, ICMP echo (identifier, 0), others -1', () => {
+  test('TCP/UDP ports; echo request (identifier, 0), echo reply (0, identifier); others -1', () => {
     const tcp = Uint8Array.from(build({ proto: TCP, src: 1, dst: 2, sport: 40000, dport: 443, payload: [] }));
     expect([l4SrcPort(tcp, L3, TCP), l4DstPort(tcp, L3, TCP)]).toEqual([40000, 443]);
     const udp = Uint8Array.from(build({ proto: UDP, src: 1, dst: 2, sport: 5353, dport: 53, payload: [] }));
     expect([l4SrcPort(udp, L3, UDP), l4DstPort(udp, L3, UDP)]).toEqual([5353, 53]);
-    for (const type of [8, 0]) {
-      const echo = Uint8Array.from(build({ proto: ICMP, src: 1, dst: 2, sport: 0xbeef, dport: 0, payload: [], icmpType: type }));
-      expect([l4SrcPort(echo, L3, ICMP), l4DstPort(echo, L3, ICMP)]).toEqual([0xbeef, 0]);
-    }
+    const request = Uint8Array.from(build({ proto: ICMP, src: 1, dst: 2, sport: 0xbeef, dport: 0, payload: [], icmpType: 8 }));
+    expect([l4SrcPort(request, L3, ICMP), l4DstPort(request, L3, ICMP)]).toEqual([0xbeef, 0]);
+    const reply = Uint8Array.from(build({ proto: ICMP, src: 2, dst: 1, sport: 0xbeef, dport: 0, payload: [], icmpType: 0 }));
+    expect([l4SrcPort(reply, L3, ICMP), l4DstPort(reply, L3, ICMP)]).toEqual([0, 0xbeef]);
     const unreach = Uint8Array.from(build({ proto: ICMP, src: 1, dst: 2, sport: 0xbeef, dport: 0, payload: [], icmpType: 3 }));
     expect([l4SrcPort(unreach, L3, ICMP), l4DstPort(unreach, L3, ICMP)]).toEqual([-1, -1]);
     expect([l4SrcPort(tcp, L3, 47), l4DstPort(tcp, L3, 47)]).toEqual([-1, -1]);
