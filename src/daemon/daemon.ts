@@ -10,6 +10,7 @@ import { loadSecretFile } from '../wire/keyfile.js';
 import { ROLE_PASSIVE, SharedState } from '../dataplane/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
 import { runDataplane } from '../dataplane/host.js';
+import { FirewallStats } from '../dataplane/firewall-stats.js';
 import type { TandemConfig } from '../config/types.js';
 import type { ControlWorkerData, ControlWorkerReply } from './control-worker.js';
 
@@ -37,11 +38,12 @@ export async function runDaemon(configPath: string): Promise<void> {
   process.on('uncaughtException', (err) => fatal(`uncaught exception: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => fatal(`unhandled rejection: ${String(err)}`));
 
+  const firewallStats = new FirewallStats(config.shared.policy.rules.length, config.shared.nat.length);
   const { port1, port2 } = new MessageChannel();
-  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level }, port1);
+  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer }, port1);
   if (!engine) fatal('the dataplane could not start (see the error above)');
 
-  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token };
+  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token, firewallBuffer: firewallStats.buffer };
   const control = new Worker(new URL('./control-worker.js', import.meta.url), { workerData, transferList: [port2] });
   let stopping = false;
   control.on('error', (err) => fatal(`control plane failed: ${err.stack ?? err.message}`));

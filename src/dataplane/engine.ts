@@ -130,6 +130,7 @@ export class Engine {
     const now = this.clock();
     this.pollGarp(now);
     this.pipeline.tick(now);
+    this.pipeline.firewall?.expire(now);
   }
 
   private pollGarp(now: number): void {

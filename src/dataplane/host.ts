@@ -20,14 +20,21 @@ import { COUNTER_COUNT } from './counters.js';
 import { Engine, type DataplaneIo } from './engine.js';
 import { CapIo } from './io.js';
 import { SharedState, makeFastMonotonicMs } from './shared-state.js';
+import { FirewallStats } from './firewall-stats.js';
+import { randomInt } from 'node:crypto';
+import type { DataplaneQuery } from '../daemon/dataplane-client.js';
 
 export interface DataplaneStartData {
   config: TandemConfig;
   sharedBuffer: SharedArrayBuffer;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** The stateful firewall (sessions, policy, NAT) is on unless this is false (routing-only tests). */
+  firewall?: boolean;
+  /** FirewallStats layout shared with the metrics (see src/dataplane/firewall-stats.ts). */
+  firewallBuffer?: SharedArrayBuffer;
 }
 
-export type DataplaneRequest = { type: 'status-request'; id: number } | { type: 'stop' };
+export type DataplaneRequest = DataplaneQuery | { type: 'stop' };
 
 /** The end of a port the dataplane talks through (a MessagePort or a worker's parentPort). */
 export interface DataplanePort {
@@ -47,9 +54,12 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
   const log = createLogger({ level: data.logLevel ?? 'info', name: 'dataplane' });
   const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
 
+  const clock = makeFastMonotonicMs();
   let engine: Engine;
   try {
-    engine = new Engine(data.config, shared, io, makeFastMonotonicMs(), log);
+    const shared_ = data.config.shared;
+    const stats = data.firewallBuffer ? new FirewallStats(shared_.policy.rules.length, shared_.nat.length, data.firewallBuffer) : null;
+    engine = new Engine(data.config, shared, io, clock, log, data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) } });
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     log.error({ err }, 'dataplane failed to start');
@@ -66,6 +76,14 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
   port.on('message', (msg: DataplaneRequest) => {
     if (msg?.type === 'status-request') {
       port.postMessage({ type: 'status', id: msg.id, data: engine.status() });
+    } else if (msg?.type === 'sessions-request') {
+      const fw = engine.pipeline.firewall;
+      try {
+        const data = fw ? fw.sessions(msg.filter, msg.limit, clock()) : { total: 0, matched: 0, sessions: [], truncated: false };
+        port.postMessage({ type: 'sessions', id: msg.id, data });
+      } catch (err) {
+        port.postMessage({ type: 'sessions', id: msg.id, error: err instanceof Error ? err.message : String(err) });
+      }
     } else if (msg?.type === 'stop') {
       clearInterval(timer);
       engine.stop();

@@ -46,6 +46,8 @@ import {
   writeU16,
 } from './packet.js';
 import type { RouteEntry, RouteTable } from './route.js';
+import type { SharedConfig } from '../config/types.js';
+import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink } from './firewall.js';
 import { ROLE_ACTIVE } from './shared-state.js';
 
 /** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
@@ -105,6 +107,8 @@ export type ForwardStage = (ctx: ForwardContext) => DropReason | null;
 export interface PipelineOptions {
   neighbours?: Partial<NeighbourOptions>;
   stages?: ForwardStage[];
+  /** The stateful firewall (sessions, policy, NAT); without it the pipeline only routes. */
+  firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number };
 }
 
 export class Pipeline {
@@ -115,6 +119,8 @@ export class Pipeline {
   private readonly counters: Float64Array;
   private readonly sink: FrameSink;
   private readonly stages: ForwardStage[];
+  /** Null when the pipeline only routes (tests of v1 behaviour). */
+  readonly firewall: Firewall | null;
   /** Every floating IP, any interface. */
   private readonly floatingAll = new Set<number>();
   /** Floating IPs per interface. */
@@ -165,6 +171,16 @@ export class Pipeline {
     this.onTimeoutCb = (_ip, frames) => {
       this.counters[dropIndex('arp-timeout')] += frames;
     };
+    this.firewall = opts.firewall
+      ? new Firewall(
+          opts.firewall.shared,
+          interfaces,
+          routes,
+          { drop: (r) => this.drop(r), event: (e) => this.event(e), emit: (i, f, n) => this.emit(i, f, n) },
+          opts.firewall.stats ?? null,
+          opts.firewall.seed,
+        )
+      : null;
   }
 
   /** Every drop site calls this. */
@@ -214,11 +230,19 @@ export class Pipeline {
 
     const dst = readU32(frame, IP_DST);
     if (this.ownAddresses.has(dst)) return this.event('to-kernel');
-    if (this.floatingAll.has(dst)) return this.toFloating(ifIndex, itf, frame, len, nowMs);
+    const fw = this.firewall;
+    if (fw === null && this.floatingAll.has(dst)) return this.toFloating(ifIndex, itf, frame, len, nowMs);
     const src = readU32(frame, IP_SRC);
     if (isMartianSource(src)) return this.drop('martian-source');
     if (isNonUnicastDestination(dst)) return this.drop('no-route');
     if (!this.gate(nowMs)) return;
+    if (fw !== null) {
+      // Sessions first: replies to source NAT and published services are addressed to a floating IP.
+      const verdict = fw.process(ifIndex, frame, len, nowMs);
+      if (verdict === FW_DROP) return;
+      if (verdict === FW_LOCAL) return this.toFloating(ifIndex, itf, frame, len, nowMs);
+      return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST));
+    }
     this.forward(ifIndex, frame, len, nowMs, src, dst);
   }
 

@@ -153,6 +153,12 @@ async function build(name: string): Promise<void> {
 
   // the switch: two bridges without STP or forward delay, so a port that comes up forwards at once
   const sw = ns('sw');
+  // A switch forwards frames, it does not judge them: with br_netfilter loaded (Docker loads it)
+  // the bridge would hand IPv4/IPv6/ARP frames to netfilter, which drops malformed headers before
+  // the boxes could see (and count) them. Absent when br_netfilter is not loaded: nothing to do.
+  for (const key of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.bridge.bridge-nf-call-arptables']) {
+    await trySh('ip', ['netns', 'exec', sw, 'sysctl', '-q', '-w', `${key}=0`]);
+  }
   for (const bridge of ['lan', 'wan']) {
     await ip(sw, 'link', 'add', bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0');
     await disableIpv6(sw, bridge);

@@ -1,0 +1,450 @@
+// The stateful firewall stage of the packet path: session lookup, TCP state, policy, NAT.
+//
+//   packet (validated IPv4, no options, active box)
+//    -> L4 ports (TCP/UDP ports; ICMP echo: the identifier, on the requester's side of the tuple)
+//    -> ICMP error? match the session of the packet it quotes, translate outer and quoted headers
+//    -> session lookup (both directions, O(1))
+//         hit:  TCP state step (a segment that fits no state is dropped), expiry, counters,
+//               NAT: rewrite to the reverse of the other direction's tuple
+//         miss: only a SYN opens a TCP session; to a floating IP only a published (DNAT) service
+//               goes on (ping and the rest are the pipeline's local business); zones from the
+//               ingress interface and the route of the (translated) destination; policy (first
+//               match, pre-NAT addresses, post-NAT zone); reject answers RST / ICMP unreachable;
+//               source NAT allocates a port; the session is created with both tuples
+//
+// A session holds the original tuple (as the first packet arrived) and the reply tuple (what the
+// answer will look like after NAT). Any packet of direction d leaves as the reverse of the other
+// direction's tuple, so one rule covers source NAT, destination NAT and both.
+import type { SharedConfig } from '../config/types.js';
+import { formatIpv4 } from '../net/ipv4.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from './firewall-stats.js';
+import { checksumUpdate16 } from './checksum.js';
+import type { DropReason, EventCounter } from './counters.js';
+import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
+import { CompiledNat } from './nat.js';
+import {
+  ETH_HLEN,
+  ETH_SRC,
+  IP_CSUM,
+  IP_DST,
+  IP_HLEN,
+  IP_PROTO,
+  IP_SRC,
+  IP_TOTLEN,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  L4_OFF,
+  readU16,
+  readU32,
+  writeU16,
+} from './packet.js';
+import type { PipelineInterface } from './pipeline.js';
+import { ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
+import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
+import { rewriteDestination, rewriteSource } from './rewrite.js';
+import type { RouteEntry, RouteTable } from './route.js';
+import { DIR_ORIGINAL, DIR_REPLY, SessionTable } from './session-table.js';
+import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
+import { TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
+
+export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
+export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
+export const FW_LOCAL = 2; //   addressed to a floating IP and no session or published service: local handling
+
+/** ICMP types (RFC 792). */
+const ICMP_ECHO_REPLY = 0;
+const ICMP_ECHO_REQUEST = 8;
+const ICMP_ERROR_TYPES = new Set([3, 4, 11, 12]); // unreachable, source quench, time exceeded, parameter problem
+
+/** Sessions expired per tick at most: bounds the work done between frames. */
+const EXPIRE_BUDGET = 4096;
+
+/** What the firewall reports to; the pipeline's counters and, optionally, the per-rule stats. */
+export interface FirewallHooks {
+  drop(reason: DropReason): void;
+  event(name: EventCounter): void;
+  /** Sends a frame (a reject answer) out of an interface. */
+  emit(ifIndex: number, frame: Uint8Array, len: number): boolean;
+}
+
+/** Per-protocol and per-rule figures for the metrics (src/dataplane/firewall-stats.ts). */
+export interface FirewallStatsSink {
+  created(proto: number): void;
+  expired(proto: number): void;
+  tableFull(): void;
+  policyHit(rule: number): void;
+  natHit(rule: number): void;
+  setNatPortsInUse(proto: number, n: number): void;
+}
+
+export class Firewall {
+  readonly table: SessionTable;
+  readonly policy: CompiledPolicy;
+  readonly nat: CompiledNat;
+  private readonly interfaces: readonly PipelineInterface[];
+  private readonly routes: RouteTable;
+  private readonly hooks: FirewallHooks;
+  private readonly stats: FirewallStatsSink | null;
+  private readonly floatingAll = new Set<number>();
+  private readonly timeouts: SharedConfig['sessions'];
+  private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
+  private readonly tx = new Uint8Array(1600);
+  private readonly onExpire: (slot: number) => void;
+  /** Set by process() when it returns FW_FORWARD for a new flow: its route (saves a lookup). */
+  route: RouteEntry | null = null;
+
+  /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
+  constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
+    this.interfaces = interfaces;
+    this.routes = routes;
+    this.hooks = hooks;
+    this.stats = stats;
+    this.timeouts = shared.sessions;
+    for (const itf of interfaces) for (const f of itf.floating) this.floatingAll.add(f);
+    const names = interfaces.map((i) => i.name);
+    this.policy = CompiledPolicy.compile(shared, names);
+    this.nat = CompiledNat.compile(shared, names, (i) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1));
+    this.table = new SessionTable({ capacity: shared.sessions.max, seed });
+    this.onExpire = (slot) => this.release(slot);
+  }
+
+  /** One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. */
+  process(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
+    this.route = null;
+    const proto = frame[IP_PROTO];
+    const src = readU32(frame, IP_SRC);
+    const dst = readU32(frame, IP_DST);
+    const l4len = readU16(frame, IP_TOTLEN) - IP_HLEN;
+    let sp = 0;
+    let dp = 0;
+    let tcpFlags = 0;
+    switch (proto) {
+      case IPPROTO_TCP:
+        if (l4len < 20) return this.dropped('l4-truncated');
+        sp = readU16(frame, L4_OFF);
+        dp = readU16(frame, L4_OFF + 2);
+        tcpFlags = frame[L4_OFF + 13] & 0x3f;
+        break;
+      case IPPROTO_UDP:
+        if (l4len < 8) return this.dropped('l4-truncated');
+        sp = readU16(frame, L4_OFF);
+        dp = readU16(frame, L4_OFF + 2);
+        break;
+      case IPPROTO_ICMP: {
+        if (l4len < 8) return this.dropped('l4-truncated');
+        const type = frame[L4_OFF];
+        // The echo identifier sits on the requester's side of the tuple, so that a reply's tuple
+        // is the exact reverse of its request's.
+        if (type === ICMP_ECHO_REQUEST) sp = readU16(frame, L4_OFF + 4);
+        else if (type === ICMP_ECHO_REPLY) dp = readU16(frame, L4_OFF + 4);
+        else if (ICMP_ERROR_TYPES.has(type)) return this.icmpError(frame, len);
+        else if (this.floatingAll.has(dst)) return FW_LOCAL;
+        else return this.dropped('icmp-unsupported');
+        break;
+      }
+      default:
+        break;
+    }
+
+    const h = this.table.lookup(proto, src, sp, dst, dp);
+    if (h >= 0) return this.known(h >> 1, h & 1, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+    return this.fresh(ingress, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+  }
+
+  /** Removes expired sessions (bounded work per call) and frees their NAT ports. */
+  expire(nowMs: number): number {
+    return this.table.expire(nowMs, EXPIRE_BUDGET, this.onExpire);
+  }
+
+  // ---- established sessions: the fast path ----
+
+  private known(slot: number, dir: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, tcpFlags: number): number {
+    const t = this.table;
+    const state = t.state(slot);
+    let timeoutS: number;
+    if (proto === IPPROTO_TCP) {
+      const next = tcpStep(state, dir, tcpFlags);
+      if (next < 0) return this.dropped('tcp-invalid');
+      if (next !== state) t.setState(slot, next);
+      timeoutS = tcpTimeoutS(next, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
+    } else {
+      if (dir === DIR_REPLY && state === FLOW_NEW) t.setState(slot, FLOW_ESTABLISHED);
+      timeoutS = proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
+    }
+    t.setExpires(slot, nowMs + timeoutS * 1000);
+    t.count(slot, dir, len);
+    this.translate(slot, dir, frame, proto, src, sp, dst, dp);
+    return FW_FORWARD;
+  }
+
+  /** Rewrites the packet of direction `dir` into the reverse of the other direction's tuple. */
+  private translate(slot: number, dir: number, frame: Uint8Array, proto: number, src: number, sp: number, dst: number, dp: number): void {
+    const t = this.table;
+    const o = 1 - dir;
+    const nsrc = t.dst(slot, o);
+    const nsp = t.dstPort(slot, o);
+    const ndst = t.src(slot, o);
+    const ndp = t.srcPort(slot, o);
+    if (proto === IPPROTO_ICMP) {
+      if (nsrc !== src) rewriteIpAddress(frame, IP_SRC, nsrc);
+      if (ndst !== dst) rewriteIpAddress(frame, IP_DST, ndst);
+      // the identifier is the source "port" of a request and the destination "port" of a reply
+      if (nsp !== sp) rewriteIcmpId(frame, nsp);
+      else if (ndp !== dp) rewriteIcmpId(frame, ndp);
+      return;
+    }
+    if (nsrc !== src || nsp !== sp) rewriteSource(frame, ETH_HLEN, proto, nsrc, nsp);
+    if (ndst !== dst || ndp !== dp) rewriteDestination(frame, ETH_HLEN, proto, ndst, ndp);
+  }
+
+  // ---- new flows ----
+
+  private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, tcpFlags: number): number {
+    let state: number;
+    if (proto === IPPROTO_TCP) {
+      state = tcpOpen(tcpFlags, false);
+      if (state < 0) return this.dropped('tcp-no-session');
+    } else if (proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
+      if (this.floatingAll.has(dst)) return FW_LOCAL;
+      return this.dropped('icmp-no-session');
+    } else {
+      state = FLOW_NEW;
+    }
+    const hasPorts = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP;
+
+    // Destination NAT: only a published service of a floating IP goes on from here.
+    const fromZone = this.policy.zoneOf(ingress);
+    let ndst = dst;
+    let ndp = dp;
+    let natRule = -1;
+    if (this.floatingAll.has(dst)) {
+      const r = this.nat.matchDestination(fromZone, proto, src, dst, dp);
+      if (r < 0) return FW_LOCAL;
+      ndst = this.nat.destAddress(r);
+      const port = this.nat.destPort(r);
+      if (port >= 0 && proto !== IPPROTO_ICMP) ndp = port;
+      natRule = r;
+    }
+
+    const route = this.routes.lookup(ndst);
+    if (route === null) return this.dropped('no-route');
+    const egress = route.ifIndex;
+    if (egress === ingress) return this.dropped('same-interface');
+    const toZone = this.policy.zoneOf(egress);
+
+    // Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by.
+    const icmp = proto === IPPROTO_ICMP;
+    const rule = this.policy.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
+    this.stats?.policyHit(rule);
+    const action = this.policy.action(rule);
+    if (action === ACTION_DENY) return this.dropped('policy-deny');
+    if (action === ACTION_REJECT) {
+      this.reject(ingress, frame, len, proto, tcpFlags);
+      return this.dropped('policy-reject');
+    }
+
+    // Source NAT: the egress interface's floating IP (or a fixed address) and a fresh port.
+    let nsrc = src;
+    let nsp = sp;
+    let allocated = -1;
+    const s = this.nat.matchSource(fromZone, toZone, proto, src, ndst, ndp);
+    if (s >= 0) {
+      const addr = this.nat.sourceAddress(s, egress);
+      if (addr >= 0) {
+        if (hasPorts) {
+          allocated = this.nat.ports(proto, addr).allocate();
+          if (allocated < 0) return this.dropped('nat-exhausted');
+          nsp = allocated;
+        }
+        nsrc = addr;
+        if (natRule < 0) natRule = s;
+        else this.stats?.natHit(s);
+      }
+    }
+    if (natRule >= 0) this.stats?.natHit(natRule);
+
+    const timeoutS =
+      proto === IPPROTO_TCP
+        ? tcpTimeoutS(state, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS })
+        : icmp
+          ? this.timeouts.icmpS
+          : this.timeouts.udpS;
+    const slot = this.table.create({
+      proto,
+      origSrc: src,
+      origSrcPort: sp,
+      origDst: dst,
+      origDstPort: dp,
+      replySrc: ndst,
+      replySrcPort: icmp ? 0 : ndp,
+      replyDst: nsrc,
+      replyDstPort: nsp,
+      state,
+      expiresMs: nowMs + timeoutS * 1000,
+      nowMs,
+      ruleId: rule,
+      natRuleId: natRule,
+      ingress,
+      egress,
+      flags: 0,
+    });
+    if (slot < 0) {
+      if (allocated >= 0) this.nat.ports(proto, nsrc).free(allocated);
+      if (this.table.size >= this.table.capacity) {
+        this.stats?.tableFull();
+        return this.dropped('session-table-full');
+      }
+      return this.dropped('session-conflict');
+    }
+    this.hooks.event('session-created');
+    this.stats?.created(proto);
+    if (allocated >= 0) this.stats?.setNatPortsInUse(proto, this.nat.ports(proto, nsrc).inUse);
+    this.table.count(slot, DIR_ORIGINAL, len);
+    this.translate(slot, DIR_ORIGINAL, frame, proto, src, sp, dst, dp);
+    this.route = route;
+    return FW_FORWARD;
+  }
+
+  // ---- ICMP errors ----
+
+  /**
+   * An ICMP error travels in one direction of a session and quotes a packet that went the other
+   * way (as it was transmitted, i.e. translated). The receiver must see its own packet quoted, and
+   * the error addressed to itself.
+   */
+  private icmpError(frame: Uint8Array, len: number): number {
+    const q = this.q;
+    if (!parseIcmpError(frame, len, ETH_HLEN, q)) return this.dropped('icmp-bad');
+    const h = this.table.lookup(q.proto, q.dst, q.dstPort, q.src, q.srcPort);
+    if (h < 0) return this.dropped('icmp-no-session');
+    const slot = h >> 1;
+    const dir = h & 1;
+    const o = 1 - dir;
+    const t = this.table;
+    const want = { src: t.src(slot, o), srcPort: t.srcPort(slot, o), dst: t.dst(slot, o), dstPort: t.dstPort(slot, o) };
+    if (want.src !== q.src || want.srcPort !== q.srcPort) rewriteQuotedSource(frame, q, want.src, want.srcPort);
+    if (want.dst !== q.dst || want.dstPort !== q.dstPort) rewriteQuotedDestination(frame, q, want.dst, want.dstPort);
+    // The far host itself may have sent the error: it then speaks as the address its peer knows.
+    const outerSrc = readU32(frame, IP_SRC);
+    if (outerSrc === t.src(slot, dir) && outerSrc !== t.dst(slot, o)) rewriteIpAddress(frame, IP_SRC, t.dst(slot, o));
+    if (readU32(frame, IP_DST) !== want.src) rewriteIpAddress(frame, IP_DST, want.src);
+    t.count(slot, dir, len);
+    return FW_FORWARD;
+  }
+
+  // ---- rejects ----
+
+  private reject(ingress: number, frame: Uint8Array, len: number, proto: number, tcpFlags: number): void {
+    const itf = this.interfaces[ingress];
+    const peerMac = frame.subarray(ETH_SRC, ETH_SRC + 6);
+    let n = 0;
+    if (proto === IPPROTO_TCP) {
+      // RFC 9293 3.10.7.1: never answer a reset with a reset
+      if ((tcpFlags & TCP_RST) === 0) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
+    } else {
+      const from = itf.floating.length > 0 ? itf.floating[0] : itf.address;
+      n = buildIcmpUnreachable(this.tx, frame, len, from, itf.mac, peerMac);
+    }
+    if (n > 0 && this.hooks.emit(ingress, this.tx, n)) this.hooks.event('reject-sent');
+  }
+
+  // ---- expiry ----
+
+  /** Called for each expiring session before the table forgets it. */
+  private release(slot: number): void {
+    const t = this.table;
+    const proto = t.proto(slot);
+    // Source translated: the reply comes back to an allocated port on the NAT address.
+    const natAddr = t.dst(slot, DIR_REPLY);
+    const natPort = t.dstPort(slot, DIR_REPLY);
+    if (
+      (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP) &&
+      (natAddr !== t.src(slot, DIR_ORIGINAL) || natPort !== t.srcPort(slot, DIR_ORIGINAL))
+    ) {
+      const ports = this.nat.ports(proto, natAddr);
+      ports.free(natPort);
+      this.stats?.setNatPortsInUse(proto, ports.inUse);
+    }
+    this.hooks.event('session-expired');
+    this.stats?.expired(proto);
+  }
+
+  // ---- operator view ----
+
+  /** The sessions as SessionViews, lazily, in table order (for GET /v1/sessions). */
+  *views(nowMs: number): Generator<SessionView> {
+    const t = this.table;
+    const slots: number[] = [];
+    t.forEach((slot) => slots.push(slot));
+    const ifName = (i: number) => this.interfaces[i]?.name ?? String(i);
+    for (const slot of slots) {
+      const proto = t.proto(slot);
+      const protocol = proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_ICMP ? 'icmp' : null;
+      if (protocol === null) continue;
+      const tuple = (dir: number) => {
+        // ICMP: the echo identifier in every port field (SessionView's convention)
+        const id = proto === IPPROTO_ICMP ? Math.max(t.srcPort(slot, dir), t.dstPort(slot, dir)) : -1;
+        return {
+          src: formatIpv4(t.src(slot, dir)),
+          srcPort: id >= 0 ? id : t.srcPort(slot, dir),
+          dst: formatIpv4(t.dst(slot, dir)),
+          dstPort: id >= 0 ? id : t.dstPort(slot, dir),
+        };
+      };
+      const original = tuple(DIR_ORIGINAL);
+      const reply = tuple(DIR_REPLY);
+      const rule = t.ruleId(slot);
+      const natRule = t.natRuleId(slot);
+      const state = t.state(slot);
+      yield {
+        id: slot,
+        protocol,
+        state: (proto === IPPROTO_TCP ? TCP_STATE_NAMES[state] : FLOW_STATE_NAMES[state]) ?? String(state),
+        original,
+        reply,
+        nat: natKind(original, reply),
+        rule: rule >= 0 ? this.policy.ruleNames[rule] : DEFAULT_RULE_LABEL,
+        natRule: natRule >= 0 ? this.nat.ruleNames[natRule] : null,
+        ingress: ifName(t.ingress(slot)),
+        egress: ifName(t.egress(slot)),
+        packets: [t.packets(slot, DIR_ORIGINAL), t.packets(slot, DIR_REPLY)],
+        bytes: [t.bytes(slot, DIR_ORIGINAL), t.bytes(slot, DIR_REPLY)],
+        ageS: Math.max(0, Math.round((nowMs - t.createdMs(slot)) / 1000)),
+        expiresInS: Math.max(0, Math.round((t.expiresMs(slot) - nowMs) / 1000)),
+        loose: (t.flags(slot) & 1) !== 0,
+      };
+    }
+  }
+
+  /** The answer to a sessions listing. */
+  sessions(filter: SessionFilter, limit: number, nowMs: number): SessionList {
+    return listSessions(this.views(nowMs), this.table.size, filter, limit);
+  }
+
+  private dropped(reason: DropReason): number {
+    this.hooks.drop(reason);
+    return FW_DROP;
+  }
+}
+
+/** Replaces an IPv4 address in the header (at `off`), fixing the header checksum (RFC 1624). */
+function rewriteIpAddress(frame: Uint8Array, off: number, ip: number): void {
+  let csum = readU16(frame, IP_CSUM);
+  const oldHi = readU16(frame, off);
+  const oldLo = readU16(frame, off + 2);
+  const newHi = ip >>> 16;
+  const newLo = ip & 0xffff;
+  csum = checksumUpdate16(csum, oldHi, newHi);
+  csum = checksumUpdate16(csum, oldLo, newLo);
+  writeU16(frame, off, newHi);
+  writeU16(frame, off + 2, newLo);
+  writeU16(frame, IP_CSUM, csum);
+}
+
+/** Replaces the ICMP echo identifier, fixing the ICMP checksum (which covers no pseudo-header). */
+function rewriteIcmpId(frame: Uint8Array, id: number): void {
+  const old = readU16(frame, L4_OFF + 4);
+  writeU16(frame, L4_OFF + 4, id);
+  writeU16(frame, L4_OFF + 2, checksumUpdate16(readU16(frame, L4_OFF + 2), old, id));
+}
