@@ -104,6 +104,15 @@ describe.skipIf(!isRoot())('the stateful firewall', () => {
     expect(await tool('server', 'tcp-connect', FLOATING_WAN, '8081')).toMatchObject({ error: 'timeout' });
   });
 
+  it("an ICMP error about a NATed flow reaches the client translated", async () => {
+    // nobody listens on udp/5999 of the server: its kernel answers port unreachable to the
+    // floating IP, quoting the translated packet; the client must see its own packet quoted
+    const before = await metrics();
+    expect(await tool('client', 'udp-connect-send', SERVER, '5999')).toMatchObject({ error: 'ECONNREFUSED' });
+    const after = await metrics();
+    expect(drops(after, 'icmp-no-session') - drops(before, 'icmp-no-session')).toBe(0);
+  });
+
   it('denied flows do not pass and are counted', async () => {
     const before = await metrics();
     expect(await tool('client', 'tcp-connect', SERVER, '22')).toMatchObject({ error: 'timeout' });
