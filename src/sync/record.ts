@@ -1,0 +1,67 @@
+// One session change as it travels from the active box's dataplane to the passive box's: through a
+// shared-memory ring to the control worker (src/sync/ring.ts), over HA2 as protobuf
+// (proto/ha2.proto), through a ring into the passive's dataplane. The same shape serves the bulk
+// dump and in-band control (op codes below), so order is kept end to end.
+
+/** Create or replace a session (both tuples, state, NAT, rule). */
+export const REC_UPSERT = 1;
+/** A session's state or timeout changed (same fields as UPSERT; the receiver upserts). */
+export const REC_UPDATE = 2;
+/** A session ended (expired or closed); only the original tuple is meaningful. */
+export const REC_DELETE = 3;
+/** A full dump starts: the receiver forgets every synced session first. */
+export const REC_BULK_BEGIN = 4;
+/** The dump is complete: `origSrc` carries the number of sessions sent. */
+export const REC_BULK_END = 5;
+/** Worker -> own dataplane: dump the whole table into the outgoing ring (paced). */
+export const REC_DUMP_REQUEST = 6;
+/** Worker -> own dataplane: forget every synced session (we are not in sync any more). */
+export const REC_CLEAR = 7;
+
+export interface SessionRecord {
+  op: number;
+  proto: number;
+  state: number;
+  flags: number;
+  origSrc: number;
+  origSrcPort: number;
+  origDst: number;
+  origDstPort: number;
+  replySrc: number;
+  replySrcPort: number;
+  replyDst: number;
+  replyDstPort: number;
+  /** Policy rule index (-1 = default action). */
+  ruleId: number;
+  /** NAT rule index (-1 = none). */
+  natRuleId: number;
+  ingress: number;
+  egress: number;
+  /** Remaining lifetime on the sender when the change happened (ms): clocks are not shared. */
+  timeoutMs: number;
+  /** The sender's monotonic clock (ms) when the change happened: lag is measured against it. */
+  eventMs: number;
+}
+
+export function emptyRecord(): SessionRecord {
+  return {
+    op: 0,
+    proto: 0,
+    state: 0,
+    flags: 0,
+    origSrc: 0,
+    origSrcPort: 0,
+    origDst: 0,
+    origDstPort: 0,
+    replySrc: 0,
+    replySrcPort: 0,
+    replyDst: 0,
+    replyDstPort: 0,
+    ruleId: -1,
+    natRuleId: -1,
+    ingress: 0,
+    egress: 0,
+    timeoutMs: 0,
+    eventMs: 0,
+  };
+}
