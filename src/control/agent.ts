@@ -48,12 +48,19 @@ interface PeerInfo {
   view: PeerView | null;
 }
 
+/** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
+export interface SyncHandle {
+  setRole(role: 'sender' | 'receiver' | 'idle'): void;
+  status(): unknown;
+}
+
 export interface ControlAgentOptions {
   config: TandemConfig;
   key: Buffer;
   shared: SharedState;
   metrics: Metrics;
   log: Logger;
+  sync?: SyncHandle;
 }
 
 export class ControlAgent implements HaController {
@@ -83,12 +90,16 @@ export class ControlAgent implements HaController {
    * one of our post-wake heartbeats (echo_ns >= this), nothing from the peer is believed.
    */
   private freshAfterNs = 0;
+  private readonly sync: SyncHandle | null;
+  /** As passive: the peer's full table has arrived since we became passive (not tentative). */
+  private bulkDone = false;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
     this.log = opts.log.child({ component: 'control' });
     this.metrics = opts.metrics;
     this.shared = opts.shared;
+    this.sync = opts.sync ?? null;
     const t = this.cfg.shared.ha.timers;
     this.deadIntervalMs = t.heartbeatIntervalMs * t.heartbeatMissed;
     this.es = initialState({
@@ -223,6 +234,7 @@ export class ControlAgent implements HaController {
       groupId: this.cfg.shared.ha.groupId,
       timers: t,
       preemption: { enabled: this.cfg.shared.ha.preempt.enabled, holdMs: this.cfg.shared.ha.preempt.holdMs, suspended: this.es.preemptSuspended },
+      sync: this.sync ? { tentative: this.tentative(), ...(this.sync.status() as object) } : null,
       links: this.links.map((l) => ({
         name: l.name,
         local: l.cfg.local,
@@ -322,6 +334,10 @@ export class ControlAgent implements HaController {
       this.shared.setRole(ROLE_ACTIVE);
     } else if (from === 'active') {
       this.shared.setRole(ROLE_PASSIVE);
+    }
+    if (this.sync) {
+      if (to === 'passive') this.bulkDone = false;
+      this.sync.setRole(to === 'active' ? 'sender' : to === 'passive' ? 'receiver' : 'idle');
     }
     this.sinceWall = new Date();
     this.transitions.push({ at: this.sinceWall.toISOString(), from, to, reason });
@@ -563,12 +579,25 @@ export class ControlAgent implements HaController {
         echoNs: link.peerSentNs,
         echoDelayNs,
         link: link.index,
-        // Still electing: the peer must not hand us the role by preemption yet.
-        tentative: this.es.state === 'initial',
+        tentative: this.tentative(),
       },
     });
     link.heartbeat.send(datagram);
     this.metrics.message('ha1-heartbeat', 'tx', 'heartbeat');
+  }
+
+  /**
+   * Still electing, or passive without the peer's full session table yet: the peer must not hand
+   * us the role by preemption (an empty table would drop every established connection).
+   */
+  tentative(): boolean {
+    return this.es.state === 'initial' || (this.sync !== null && this.es.state === 'passive' && !this.bulkDone);
+  }
+
+  /** The peer's bulk dump has fully arrived (called by the sync channel). */
+  bulkComplete(sessions: number): void {
+    if (!this.bulkDone) this.log.info({ sessions }, 'session table in sync with the peer (bulk complete)');
+    this.bulkDone = true;
   }
 
   private sendHello(link: Link): void {

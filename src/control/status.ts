@@ -54,6 +54,8 @@ export interface HaStatus {
   timers: Timers;
   preemption: { enabled: boolean; holdMs: number; suspended: string | null };
   links: Ha1LinkStatus[];
+  /** HA2 session replication (src/sync/channel.ts status, plus whether we are tentative), null if off. */
+  sync?: ({ tentative: boolean } & Record<string, unknown>) | null;
   transitions: TransitionRecord[];
 }
 

@@ -34,6 +34,8 @@ export const DROP_REASONS = [
   'nat-exhausted', //        source NAT has no free port (or ICMP id) left on the translated address
   'session-conflict', //     a new flow whose translated tuple is already another session's (left to that one)
   'icmp-unsupported', //     ICMP other than echo and the errors tied to a session (timestamp, redirect, ...)
+  'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
+  'sync-bad-record', //      a record from the peer with an unknown op (skipped)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -53,6 +55,7 @@ export const EVENT_COUNTERS = [
   'session-created', //      new sessions (any protocol; by protocol in tandem_sessions_created_total)
   'session-expired', //      sessions removed by their timeout
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
+  'sync-applied', //         session records from the peer applied to this box's table
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

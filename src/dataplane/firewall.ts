@@ -68,6 +68,14 @@ export interface FirewallHooks {
   emit(ifIndex: number, frame: Uint8Array, len: number): boolean;
 }
 
+/** Told of every session change on this box (HA2 replication listens; see sync-port.ts). */
+export interface SessionListener {
+  created(slot: number, nowMs: number): void;
+  changed(slot: number, nowMs: number): void;
+  /** Before the table forgets the session. */
+  removed(slot: number, nowMs: number): void;
+}
+
 /** Per-protocol and per-rule figures for the metrics (src/dataplane/firewall-stats.ts). */
 export interface FirewallStatsSink {
   created(proto: number): void;
@@ -93,6 +101,8 @@ export class Firewall {
   private readonly onExpire: (slot: number) => void;
   /** Set by process() when it returns FW_FORWARD for a new flow: its route (saves a lookup). */
   route: RouteEntry | null = null;
+  listener: SessionListener | null = null;
+  private expireNowMs = 0;
 
   /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
   constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
@@ -154,7 +164,21 @@ export class Firewall {
 
   /** Removes expired sessions (bounded work per call) and frees their NAT ports. */
   expire(nowMs: number): number {
+    this.expireNowMs = nowMs;
     return this.table.expire(nowMs, EXPIRE_BUDGET, this.onExpire);
+  }
+
+  /** Removes one session now (HA2 delete, clear): frees its NAT port, tells the stats. */
+  removeSession(slot: number): void {
+    this.releasePort(slot);
+    this.stats?.expired(this.table.proto(slot));
+    this.table.remove(slot);
+  }
+
+  /** The seconds a session in `state` of `proto` lives after its last packet. */
+  timeoutS(proto: number, state: number): number {
+    if (proto === IPPROTO_TCP) return tcpTimeoutS(state, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
+    return proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
   }
 
   // ---- established sessions: the fast path ----
@@ -166,10 +190,16 @@ export class Firewall {
     if (proto === IPPROTO_TCP) {
       const next = tcpStep(state, dir, tcpFlags);
       if (next < 0) return this.dropped('tcp-invalid');
-      if (next !== state) t.setState(slot, next);
+      if (next !== state) {
+        t.setState(slot, next);
+        this.listener?.changed(slot, nowMs);
+      }
       timeoutS = tcpTimeoutS(next, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
     } else {
-      if (dir === DIR_REPLY && state === FLOW_NEW) t.setState(slot, FLOW_ESTABLISHED);
+      if (dir === DIR_REPLY && state === FLOW_NEW) {
+        t.setState(slot, FLOW_ESTABLISHED);
+        this.listener?.changed(slot, nowMs);
+      }
       timeoutS = proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
     }
     t.setExpires(slot, nowMs + timeoutS * 1000);
@@ -299,6 +329,7 @@ export class Firewall {
     }
     this.hooks.event('session-created');
     this.stats?.created(proto);
+    this.listener?.created(slot, nowMs);
     if (allocated >= 0) this.stats?.setNatPortsInUse(proto, this.nat.ports(proto, nsrc).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame, proto, src, sp, dst, dp);
@@ -353,9 +384,16 @@ export class Firewall {
 
   /** Called for each expiring session before the table forgets it. */
   private release(slot: number): void {
+    this.listener?.removed(slot, this.expireNowMs);
+    this.releasePort(slot);
+    this.hooks.event('session-expired');
+    this.stats?.expired(this.table.proto(slot));
+  }
+
+  /** Source translated: the reply comes back to a port allocated on the NAT address; free it. */
+  private releasePort(slot: number): void {
     const t = this.table;
     const proto = t.proto(slot);
-    // Source translated: the reply comes back to an allocated port on the NAT address.
     const natAddr = t.dst(slot, DIR_REPLY);
     const natPort = t.dstPort(slot, DIR_REPLY);
     if (
@@ -366,8 +404,22 @@ export class Firewall {
       ports.free(natPort);
       this.stats?.setNatPortsInUse(proto, ports.inUse);
     }
-    this.hooks.event('session-expired');
-    this.stats?.expired(proto);
+  }
+
+  /** Keeps a synced session's NAT port from being handed out again on this box. */
+  reservePort(slot: number): void {
+    const t = this.table;
+    const proto = t.proto(slot);
+    const natAddr = t.dst(slot, DIR_REPLY);
+    const natPort = t.dstPort(slot, DIR_REPLY);
+    if (
+      (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP) &&
+      (natAddr !== t.src(slot, DIR_ORIGINAL) || natPort !== t.srcPort(slot, DIR_ORIGINAL))
+    ) {
+      const ports = this.nat.ports(proto, natAddr);
+      ports.reserve(natPort);
+      this.stats?.setNatPortsInUse(proto, ports.inUse);
+    }
   }
 
   // ---- operator view ----
