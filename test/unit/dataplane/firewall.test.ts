@@ -424,6 +424,17 @@ describe('ICMP errors', () => {
     expect(badChecksums(x.out[0].frame, 14 + 28)).toEqual([]);
   });
 
+  it('time exceeded quoting a source-NATed echo request gives the client back its own identifier', () => {
+    const r = makeRig(lab());
+    const x = r.send(LAN, fromClient(echoPacket(CLIENT, SERVER, 8, 0x4242, 9)), NOW);
+    const id = view(x.out[0].frame).icmpId;
+    const y = r.send(WAN, fromServer(icmpErrorPacket('10.0.2.254', WAN_FLOAT, 11, 0, [...x.out[0].frame.subarray(14)])), NOW + 1);
+    expect(id).not.toBe(0x4242);
+    expect(y.moved).toEqual(forwarded());
+    expect(y.out[0].frame).toEqual(toClient(icmpErrorPacket('10.0.2.254', CLIENT, 11, 0, echoPacket(CLIENT, SERVER, 8, 0x4242, 9, 63), 63)));
+    expect(badChecksums(y.out[0].frame, 14 + 28)).toEqual([]);
+  });
+
   it('an error quoting no known flow is icmp-no-session; a bad one is icmp-bad', () => {
     const r = makeRig(lab());
     udpFlow(r);
