@@ -446,6 +446,9 @@ export class Firewall {
       };
       const original = tuple(DIR_ORIGINAL);
       const reply = tuple(DIR_REPLY);
+      // ICMP: the NAT kind from the table's own tuples (request (id, 0), reply (0, id')); with the
+      // identifier in every port field a translated identifier would look like a translated destination
+      const keyed = (dir: number) => ({ src: String(t.src(slot, dir)), srcPort: t.srcPort(slot, dir), dst: String(t.dst(slot, dir)), dstPort: t.dstPort(slot, dir) });
       const rule = t.ruleId(slot);
       const natRule = t.natRuleId(slot);
       const state = t.state(slot);
@@ -455,7 +458,7 @@ export class Firewall {
         state: (proto === IPPROTO_TCP ? TCP_STATE_NAMES[state] : FLOW_STATE_NAMES[state]) ?? String(state),
         original,
         reply,
-        nat: natKind(original, reply),
+        nat: proto === IPPROTO_ICMP ? natKind(keyed(DIR_ORIGINAL), keyed(DIR_REPLY)) : natKind(original, reply),
         rule: rule >= 0 ? this.policy.ruleNames[rule] : DEFAULT_RULE_LABEL,
         natRule: natRule >= 0 ? this.nat.ruleNames[natRule] : null,
         ingress: ifName(t.ingress(slot)),

@@ -216,6 +216,7 @@ describe('UDP and ICMP echo through source NAT', () => {
     expect(r.fw.sessions({ protocol: 'icmp' }, 10, NOW + 1).sessions[0]).toMatchObject({
       state: 'established',
       rule: 'ping',
+      nat: 'source',
       natRule: 'hide-lan',
       original: { src: CLIENT, srcPort: 0x77, dst: SERVER, dstPort: 0x77 },
       reply: { src: SERVER, srcPort: id, dst: WAN_FLOAT, dstPort: id },
@@ -224,11 +225,9 @@ describe('UDP and ICMP echo through source NAT', () => {
     // pipeline's icmp-bad, see the last describe)
     expect(r.send(WAN, fromServer(echoPacket(SERVER, CLIENT, 0, 0x77)), NOW + 2).moved).toEqual({ 'icmp-no-session': 1 });
   });
-  // KNOWN BUG (firewall.ts views()): the view puts the echo identifier in every port field, and
-  // natKind() compares original.dstPort (the inside id) with reply.srcPort (the translated id),
-  // so a ping that is only source-NATed shows nat 'both'. The kind must come from the table's
-  // own tuples (request (id, 0), reply (0, id')). Remove .fails once fixed.
-  it.fails("a source-NATed ping shows nat 'source' in the operator view", () => {
+  // The view puts the echo identifier in every port field: natKind() over those tuples took the
+  // translated identifier for a translated destination and showed 'both'.
+  it("a source-NATed ping shows nat 'source' in the operator view", () => {
     const r = makeRig(lab());
     r.send(LAN, fromClient(echoPacket(CLIENT, SERVER, 8, 0x77)), NOW);
     expect(r.fw.sessions({ protocol: 'icmp' }, 10, NOW).sessions[0].nat).toBe('source');
