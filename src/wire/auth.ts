@@ -1,9 +1,13 @@
-// Authentication of every HA message (HA1 heartbeats and session frames; HA2 later).
+// Authentication of every HA message (HA1 heartbeats and session frames, HA2 sync frames).
 //
 //   +------------------------------+----------------------------------+
 //   | Envelope (protobuf, N bytes) | HMAC-SHA256 trailer (32 bytes)   |
 //   +------------------------------+----------------------------------+
 //   trailer = HMAC-SHA256(key, "tandem-" + channel + "\0" + Envelope bytes)
+//
+// The Envelope is HA1's (proto/ha1.proto: Sealer, Opener) or HA2's (proto/ha2.proto:
+// Ha2Sealer, Ha2Opener). Both carry sender, epoch, seq and group_id as fields 1-4, and both
+// pairs share one implementation (BaseSealer, BaseOpener) that differs only in the codec.
 //
 // The channel label (e.g. "ha1-heartbeat-0", "ha1-session-0", "ha2") binds a message to the
 // channel it was sealed for: sequence numbers are per channel, so without the label a captured
@@ -16,6 +20,7 @@
 // is recorded only once every check has passed.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeBody } from './codec.js';
+import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, type Ha2Body, type Ha2Envelope } from './ha2-codec.js';
 import { ReplayWindow } from './replay-window.js';
 import { isWireError } from './errors.js';
 
@@ -58,7 +63,41 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'replay',
 ];
 
-export type OpenResult = { ok: true; envelope: Envelope } | { ok: false; reason: RejectReason };
+/** What an opener returns for an envelope type E (HA1: Envelope, HA2: Ha2Envelope). */
+export type OpenResultOf<E> = { ok: true; envelope: E } | { ok: false; reason: RejectReason };
+
+export type OpenResult = OpenResultOf<Envelope>;
+export type Ha2OpenResult = OpenResultOf<Ha2Envelope>;
+
+/** The HA2 channel label (one TCP stream per pair, so one channel). */
+export const HA2_CHANNEL = 'ha2';
+
+/** Largest sealed HA2 message (a full Batch plus the trailer): the HA2 frame and Ha2Opener limit. */
+export const HA2_MAX_MESSAGE_BYTES = HA2_MAX_ENVELOPE_BYTES + MAC_BYTES;
+
+/** The fields every envelope carries, whatever its protocol. */
+interface EnvelopeHeader {
+  sender: number;
+  epoch: number;
+  seq: number;
+  groupId: number;
+}
+
+export interface SealerOptions {
+  key: Buffer;
+  sender: number;
+  groupId: number;
+  epoch: number;
+  channel: string;
+}
+
+export interface OpenerOptions {
+  key: Buffer;
+  expectedSender: number;
+  groupId: number;
+  channel: string;
+  maxBytes: number;
+}
 
 const CHANNEL_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -86,8 +125,11 @@ function checkId(value: number, what: string): number {
   return value;
 }
 
-/** Seals outgoing messages of one channel: assigns epoch and a strictly increasing seq, appends the MAC. */
-export class Sealer {
+/**
+ * Seals outgoing messages of one channel: assigns epoch and a strictly increasing seq, appends
+ * the MAC. The protocol (HA1 or HA2) supplies only the envelope encoder.
+ */
+export abstract class BaseSealer<Body> {
   private readonly key: Buffer;
   private readonly label: Buffer;
   private readonly sender: number;
@@ -95,7 +137,7 @@ export class Sealer {
   private readonly epoch: number;
   private seq = 0;
 
-  constructor(opts: { key: Buffer; sender: number; groupId: number; epoch: number; channel: string }) {
+  constructor(opts: SealerOptions) {
     this.key = checkKey(opts.key);
     this.label = domainLabel(opts.channel);
     this.sender = checkId(opts.sender, 'sender');
@@ -104,15 +146,18 @@ export class Sealer {
     this.epoch = opts.epoch;
   }
 
+  /** Encodes one envelope of this protocol (throws for values the wire cannot carry). */
+  protected abstract encode(header: EnvelopeHeader, body: Body): Buffer;
+
   /** The seq of the last sealed message (0 before the first; the first is 1). */
   get lastSeq(): number {
     return this.seq;
   }
 
-  seal(body: EnvelopeBody): Buffer {
+  seal(body: Body): Buffer {
     // Encode before committing the seq: a message that cannot be encoded must not leave a gap.
     const seq = this.seq + 1;
-    const payload = encodeEnvelope({ sender: this.sender, epoch: this.epoch, seq, groupId: this.groupId, body });
+    const payload = this.encode({ sender: this.sender, epoch: this.epoch, seq, groupId: this.groupId }, body);
     this.seq = seq;
     const out = Buffer.allocUnsafe(payload.length + MAC_BYTES);
     payload.copy(out, 0);
@@ -121,8 +166,11 @@ export class Sealer {
   }
 }
 
-/** Opens incoming messages of one channel from one peer; keeps that peer's epoch and replay window. */
-export class Opener {
+/**
+ * Opens incoming messages of one channel from one peer; keeps that peer's epoch and replay
+ * window. The protocol (HA1 or HA2) supplies only the envelope decoder.
+ */
+export abstract class BaseOpener<E extends EnvelopeHeader> {
   private readonly key: Buffer;
   private readonly label: Buffer;
   private readonly expectedSender: number;
@@ -131,7 +179,7 @@ export class Opener {
   private peerEpoch: number | null = null;
   private readonly window = new ReplayWindow();
 
-  constructor(opts: { key: Buffer; expectedSender: number; groupId: number; channel: string; maxBytes: number }) {
+  constructor(opts: OpenerOptions) {
     this.key = checkKey(opts.key);
     this.label = domainLabel(opts.channel);
     this.expectedSender = checkId(opts.expectedSender, 'expectedSender');
@@ -141,6 +189,9 @@ export class Opener {
     }
     this.maxBytes = opts.maxBytes;
   }
+
+  /** Decodes one envelope of this protocol; throws WireError for bytes that are not one. */
+  protected abstract decode(payload: Uint8Array): E;
 
   /** The peer epoch the window belongs to; null until the first accepted message. */
   get currentEpoch(): number | null {
@@ -153,7 +204,7 @@ export class Opener {
   }
 
   /** Checks one sealed message (datagram or frame: envelope + trailer, maxBytes in total). */
-  open(bytes: Uint8Array): OpenResult {
+  open(bytes: Uint8Array): OpenResultOf<E> {
     if (bytes.length > this.maxBytes) return { ok: false, reason: 'oversize' };
     // An envelope needs at least its body's tag: a bare trailer cannot be a message.
     if (bytes.length <= MAC_BYTES) return { ok: false, reason: 'short' };
@@ -163,9 +214,9 @@ export class Opener {
     const trailer = bytes.subarray(payloadEnd);
     if (!timingSafeEqual(mac(this.key, this.label, payload), trailer)) return { ok: false, reason: 'bad-mac' };
 
-    let envelope: Envelope;
+    let envelope: E;
     try {
-      envelope = decodeEnvelope(payload);
+      envelope = this.decode(payload);
     } catch (err) {
       if (isWireError(err)) return { ok: false, reason: 'malformed' };
       throw err;
@@ -185,5 +236,33 @@ export class Opener {
     }
     this.window.record(envelope.seq);
     return { ok: true, envelope };
+  }
+}
+
+/** Seals HA1 messages (heartbeats, session frames) of one channel. */
+export class Sealer extends BaseSealer<EnvelopeBody> {
+  protected override encode(header: EnvelopeHeader, body: EnvelopeBody): Buffer {
+    return encodeEnvelope({ ...header, body });
+  }
+}
+
+/** Opens HA1 messages of one channel from one peer. */
+export class Opener extends BaseOpener<Envelope> {
+  protected override decode(payload: Uint8Array): Envelope {
+    return decodeEnvelope(payload);
+  }
+}
+
+/** Seals HA2 messages (batches, acks, bulk requests); channel HA2_CHANNEL. */
+export class Ha2Sealer extends BaseSealer<Ha2Body> {
+  protected override encode(header: EnvelopeHeader, body: Ha2Body): Buffer {
+    return encodeHa2({ ...header, body });
+  }
+}
+
+/** Opens HA2 messages from the peer; maxBytes normally HA2_MAX_MESSAGE_BYTES. */
+export class Ha2Opener extends BaseOpener<Ha2Envelope> {
+  protected override decode(payload: Uint8Array): Ha2Envelope {
+    return decodeHa2(payload);
   }
 }

@@ -1,0 +1,321 @@
+// Typed encode/decode of the HA2 envelope (proto/ha2.proto) into our own plain types: numbers,
+// never Long; session records as src/sync/record.ts's SessionRecord; the oneof body as a
+// discriminated union. The generated code (src/wire/gen/ha2.js) only moves bytes; every range
+// check lives here, so a batch that decodes holds records the ring (src/sync/ring.ts) and the
+// dataplane can take as they are. Authentication is not done here: Ha2Opener in
+// src/wire/auth.ts checks the MAC before calling decodeHa2.
+import { tandem } from './gen/ha2.js';
+import type { SessionRecord } from '../sync/record.js';
+import { WireError } from './errors.js';
+
+const pb = tandem.ha2;
+
+/**
+ * Most records one Batch may carry. Bounds the receiver's work and memory per message (the
+ * conventions' "explicit decode limits"): 10,000 records are at most ~1 MB on the wire
+ * (HA2_MAX_ENVELOPE_BYTES), and at the sender's batching interval far above any session rate
+ * one box forwards.
+ */
+export const MAX_BATCH_RECORDS = 10_000;
+
+/** Longest BulkRequest.reason, in UTF-8 bytes: a label for logs, not a document. */
+export const MAX_BULK_REASON_BYTES = 256;
+
+// ---- per-field limits of a SessionRecord on the wire ----
+// src/sync/ring.ts stores at least these widths, so whatever decodes here fits a ring.
+
+/** Record op codes (src/sync/record.ts) are small; 8 bits leave room for new ones. */
+export const RECORD_OP_MAX = 0xff;
+/** IP protocol number: an 8-bit field (RFC 791 section 3.1). */
+export const RECORD_PROTO_MAX = 0xff;
+/** TCP/UDP ports and ICMP identifiers are 16-bit fields (RFC 793, RFC 768, RFC 792). */
+export const RECORD_PORT_MAX = 0xffff;
+/** Rule ids: -1 (default action / no NAT) or an index that fits an int32. */
+export const RECORD_RULE_ID_MIN = -1;
+export const RECORD_RULE_ID_MAX = 0x7fff_ffff;
+
+const UINT32_MAX = 0xffff_ffff;
+/**
+ * uint64 fields hold ms values and sequence numbers: 2^53 ms is 285,000 years. Above
+ * Number.MAX_SAFE_INTEGER a JS number silently loses precision, so a larger value is refused
+ * rather than rounded (as in src/wire/codec.ts).
+ */
+const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Largest encoded SessionRecord inside a Batch, every field at its limit: op 3 + proto 3 +
+ * state 6 + flags 6 + four fixed32 addresses 20 + four ports 16 + two sint32 rule ids 12 +
+ * ingress 6 + egress 7 + timeout_ms 7 (fields 16-18 have two-byte tags) + event_ms 10 = 96
+ * bytes, plus the repeated field's tag and one-byte length: 98. Proven by test.
+ */
+export const HA2_MAX_RECORD_WIRE_BYTES = 98;
+
+/**
+ * Largest encoded Ha2Envelope (a full Batch with every value at its limit), MAC trailer not
+ * included: envelope fields (sender 6, epoch 9, seq 9, group_id 6), the batch field's tag 1 and
+ * length 3, the batch's seq 9 and sent_ms 9, and MAX_BATCH_RECORDS records. Size the HA2
+ * FrameDecoder and Ha2Opener from this (plus MAC_BYTES: src/wire/auth.ts HA2_MAX_MESSAGE_BYTES).
+ */
+export const HA2_MAX_ENVELOPE_BYTES = 6 + 9 + 9 + 6 + 1 + 3 + 9 + 9 + MAX_BATCH_RECORDS * HA2_MAX_RECORD_WIRE_BYTES;
+
+export interface Ha2Batch {
+  /** Strictly increasing per stream, from 1 (acked by the receiver). */
+  seq: number;
+  /** In the order the sender's dataplane made the changes; at most MAX_BATCH_RECORDS. */
+  records: SessionRecord[];
+  /** The sender's monotonic clock (ms) when the batch left. */
+  sentMs: number;
+}
+
+export interface Ha2Ack {
+  /** Every batch up to this seq has been handed to the receiver's dataplane. */
+  seq: number;
+  /** The acked batch's sentMs, for the sender's RTT. */
+  echoSentMs: number;
+}
+
+export interface Ha2BulkRequest {
+  /** Why a full dump is wanted (a log label, at most MAX_BULK_REASON_BYTES). */
+  reason: string;
+}
+
+export type Ha2Body =
+  | { kind: 'batch'; batch: Ha2Batch }
+  | { kind: 'ack'; ack: Ha2Ack }
+  | { kind: 'bulkRequest'; bulkRequest: Ha2BulkRequest };
+
+export type Ha2BodyKind = Ha2Body['kind'];
+
+/** Every HA2 body kind, e.g. for metric labels of messages by kind. */
+export const HA2_BODY_KINDS: readonly Ha2BodyKind[] = ['batch', 'ack', 'bulkRequest'];
+
+export interface Ha2Envelope {
+  /** The sender's device id (0 or 1; the receiver checks it). */
+  sender: number;
+  /** The sender's process epoch (wall-clock ms at its start). */
+  epoch: number;
+  /** Strictly increasing per (sender, epoch, channel); assigned by Ha2Sealer. */
+  seq: number;
+  groupId: number;
+  body: Ha2Body;
+}
+
+// ---- encode ----
+
+function checkUint(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new WireError('invalid-message', `${field} must be an integer in 0..${max}`, { field, value, max });
+  }
+  return value;
+}
+
+function checkRuleId(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < RECORD_RULE_ID_MIN || value > RECORD_RULE_ID_MAX) {
+    throw new WireError('invalid-message', `${field} must be an integer in ${RECORD_RULE_ID_MIN}..${RECORD_RULE_ID_MAX}`, { field, value });
+  }
+  return value;
+}
+
+function checkReason(value: string, field: string): string {
+  if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_BULK_REASON_BYTES) {
+    throw new WireError('invalid-message', `${field} longer than ${MAX_BULK_REASON_BYTES} bytes`, { field, bytes, max: MAX_BULK_REASON_BYTES });
+  }
+  return value;
+}
+
+function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Properties {
+  const f = (name: string): string => `batch.records[${i}].${name}`;
+  return {
+    op: checkUint(r.op, f('op'), RECORD_OP_MAX),
+    proto: checkUint(r.proto, f('proto'), RECORD_PROTO_MAX),
+    state: checkUint(r.state, f('state'), UINT32_MAX),
+    flags: checkUint(r.flags, f('flags'), UINT32_MAX),
+    origSrc: checkUint(r.origSrc, f('origSrc'), UINT32_MAX),
+    origSrcPort: checkUint(r.origSrcPort, f('origSrcPort'), RECORD_PORT_MAX),
+    origDst: checkUint(r.origDst, f('origDst'), UINT32_MAX),
+    origDstPort: checkUint(r.origDstPort, f('origDstPort'), RECORD_PORT_MAX),
+    replySrc: checkUint(r.replySrc, f('replySrc'), UINT32_MAX),
+    replySrcPort: checkUint(r.replySrcPort, f('replySrcPort'), RECORD_PORT_MAX),
+    replyDst: checkUint(r.replyDst, f('replyDst'), UINT32_MAX),
+    replyDstPort: checkUint(r.replyDstPort, f('replyDstPort'), RECORD_PORT_MAX),
+    ruleId: checkRuleId(r.ruleId, f('ruleId')),
+    natRuleId: checkRuleId(r.natRuleId, f('natRuleId')),
+    ingress: checkUint(r.ingress, f('ingress'), UINT32_MAX),
+    egress: checkUint(r.egress, f('egress'), UINT32_MAX),
+    timeoutMs: checkUint(r.timeoutMs, f('timeoutMs'), UINT32_MAX),
+    eventMs: checkUint(r.eventMs, f('eventMs'), UINT64_MAX_SAFE),
+  };
+}
+
+/**
+ * Encodes an Ha2Envelope; throws WireError('invalid-message') for values the wire cannot carry
+ * (a bug in the caller, never peer input): out-of-range numbers, more than MAX_BATCH_RECORDS
+ * records, a reason longer than MAX_BULK_REASON_BYTES.
+ */
+export function encodeHa2(envelope: Ha2Envelope): Buffer {
+  const msg: tandem.ha2.Ha2Envelope.$Properties = {
+    sender: checkUint(envelope.sender, 'sender', UINT32_MAX),
+    epoch: checkUint(envelope.epoch, 'epoch', UINT64_MAX_SAFE),
+    seq: checkUint(envelope.seq, 'seq', UINT64_MAX_SAFE),
+    groupId: checkUint(envelope.groupId, 'groupId', UINT32_MAX),
+  };
+  const body = envelope.body;
+  switch (body.kind) {
+    case 'batch': {
+      const b = body.batch;
+      if (!Array.isArray(b.records) || b.records.length > MAX_BATCH_RECORDS) {
+        throw new WireError('invalid-message', `batch.records must be an array of at most ${MAX_BATCH_RECORDS}`, {
+          field: 'batch.records',
+          count: Array.isArray(b.records) ? b.records.length : typeof b.records,
+        });
+      }
+      msg.batch = {
+        seq: checkUint(b.seq, 'batch.seq', UINT64_MAX_SAFE),
+        records: b.records.map(recordToWire),
+        sentMs: checkUint(b.sentMs, 'batch.sentMs', UINT64_MAX_SAFE),
+      };
+      break;
+    }
+    case 'ack':
+      msg.ack = {
+        seq: checkUint(body.ack.seq, 'ack.seq', UINT64_MAX_SAFE),
+        echoSentMs: checkUint(body.ack.echoSentMs, 'ack.echoSentMs', UINT64_MAX_SAFE),
+      };
+      break;
+    case 'bulkRequest':
+      msg.bulkRequest = { reason: checkReason(body.bulkRequest.reason, 'bulkRequest.reason') };
+      break;
+    default: {
+      const never: never = body;
+      throw new WireError('invalid-message', 'unknown body kind', { kind: (never as { kind?: unknown }).kind });
+    }
+  }
+  // The writer returns a Buffer under Node (protobufjs picks util.Buffer when present).
+  const bytes = pb.Ha2Envelope.encode(msg).finish();
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ---- decode ----
+
+/** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
+type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
+
+function uint64FromWire(value: WireUint64, field: string): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new WireError('malformed', `${field} out of range`, { field, value });
+    return value;
+  }
+  const high = value.high >>> 0;
+  const low = value.low >>> 0;
+  // 2^53 - 1 has high word 0x1fffff: anything above does not fit a safe integer.
+  if (high > 0x1f_ffff) throw new WireError('malformed', `${field} exceeds 2^53-1`, { field, high, low });
+  return high * 0x1_0000_0000 + low;
+}
+
+function uintFromWire(value: number | null | undefined, field: string, max = UINT32_MAX): number {
+  // fixed32 and uint32 both arrive as unsigned numbers (protobufjs reads them `>>> 0`).
+  const v = value ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('malformed', `${field} out of range`, { field, value: v, max });
+  return v;
+}
+
+function ruleIdFromWire(value: number | null | undefined, field: string): number {
+  const v = value ?? 0;
+  if (!Number.isInteger(v) || v < RECORD_RULE_ID_MIN || v > RECORD_RULE_ID_MAX) {
+    throw new WireError('malformed', `${field} out of range`, { field, value: v });
+  }
+  return v;
+}
+
+function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): SessionRecord {
+  const f = (name: string): string => `batch.records[${i}].${name}`;
+  return {
+    op: uintFromWire(r.op, f('op'), RECORD_OP_MAX),
+    proto: uintFromWire(r.proto, f('proto'), RECORD_PROTO_MAX),
+    state: uintFromWire(r.state, f('state')),
+    flags: uintFromWire(r.flags, f('flags')),
+    origSrc: uintFromWire(r.origSrc, f('origSrc')),
+    origSrcPort: uintFromWire(r.origSrcPort, f('origSrcPort'), RECORD_PORT_MAX),
+    origDst: uintFromWire(r.origDst, f('origDst')),
+    origDstPort: uintFromWire(r.origDstPort, f('origDstPort'), RECORD_PORT_MAX),
+    replySrc: uintFromWire(r.replySrc, f('replySrc')),
+    replySrcPort: uintFromWire(r.replySrcPort, f('replySrcPort'), RECORD_PORT_MAX),
+    replyDst: uintFromWire(r.replyDst, f('replyDst')),
+    replyDstPort: uintFromWire(r.replyDstPort, f('replyDstPort'), RECORD_PORT_MAX),
+    ruleId: ruleIdFromWire(r.ruleId, f('ruleId')),
+    natRuleId: ruleIdFromWire(r.natRuleId, f('natRuleId')),
+    ingress: uintFromWire(r.ingress, f('ingress')),
+    egress: uintFromWire(r.egress, f('egress')),
+    timeoutMs: uintFromWire(r.timeoutMs, f('timeoutMs')),
+    eventMs: uint64FromWire(r.eventMs as WireUint64, f('eventMs')),
+  };
+}
+
+/**
+ * Decodes an Ha2Envelope. Throws WireError('malformed') for anything that is not a complete,
+ * in-range Ha2Envelope with a body of a known kind, or a batch of more than MAX_BATCH_RECORDS.
+ * Unknown fields are ignored (a newer peer may add optional fields); an unknown body kind is
+ * malformed (we cannot act on it). Note proto3 semantics: an absent field is 0, so an absent
+ * rule id decodes as 0, not -1; our encoder always writes -1 explicitly (sint32, one byte).
+ */
+export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
+  let raw: tandem.ha2.Ha2Envelope & tandem.ha2.Ha2Envelope.$Shape;
+  try {
+    raw = pb.Ha2Envelope.decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable HA2 envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
+  const sender = uintFromWire(raw.sender, 'sender');
+  const epoch = uint64FromWire(raw.epoch as WireUint64, 'epoch');
+  const seq = uint64FromWire(raw.seq as WireUint64, 'seq');
+  const groupId = uintFromWire(raw.groupId, 'groupId');
+  let body: Ha2Body;
+  switch (raw.body) {
+    case 'batch': {
+      const b = raw.batch!;
+      const rawRecords = b.records ?? [];
+      if (rawRecords.length > MAX_BATCH_RECORDS) {
+        throw new WireError('malformed', `batch of ${rawRecords.length} records exceeds ${MAX_BATCH_RECORDS}`, {
+          field: 'batch.records',
+          count: rawRecords.length,
+          max: MAX_BATCH_RECORDS,
+        });
+      }
+      const records = new Array<SessionRecord>(rawRecords.length);
+      for (let i = 0; i < rawRecords.length; i++) records[i] = recordFromWire(rawRecords[i], i);
+      body = {
+        kind: 'batch',
+        batch: {
+          seq: uint64FromWire(b.seq as WireUint64, 'batch.seq'),
+          records,
+          sentMs: uint64FromWire(b.sentMs as WireUint64, 'batch.sentMs'),
+        },
+      };
+      break;
+    }
+    case 'ack': {
+      const a = raw.ack!;
+      body = {
+        kind: 'ack',
+        ack: { seq: uint64FromWire(a.seq as WireUint64, 'ack.seq'), echoSentMs: uint64FromWire(a.echoSentMs as WireUint64, 'ack.echoSentMs') },
+      };
+      break;
+    }
+    case 'bulkRequest': {
+      const reason = raw.bulkRequest!.reason ?? '';
+      const reasonBytes = Buffer.byteLength(reason, 'utf8');
+      if (reasonBytes > MAX_BULK_REASON_BYTES) {
+        throw new WireError('malformed', `bulkRequest.reason longer than ${MAX_BULK_REASON_BYTES} bytes`, { field: 'bulkRequest.reason', bytes: reasonBytes });
+      }
+      body = { kind: 'bulkRequest', bulkRequest: { reason } };
+      break;
+    }
+    default:
+      // No body at all, or (from a newer peer) a body field this build does not know.
+      throw new WireError('malformed', 'HA2 envelope without a known body', { bytes: bytes.length });
+  }
+  return { sender, epoch, seq, groupId, body };
+}
