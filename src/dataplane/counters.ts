@@ -34,6 +34,7 @@ export const DROP_REASONS = [
   'nat-exhausted', //        source NAT has no free port (or ICMP id) left on the translated address
   'session-conflict', //     a new flow whose translated tuple is already another session's (left to that one)
   'icmp-unsupported', //     ICMP other than echo and the errors tied to a session (timestamp, redirect, ...)
+  'wrong-interface', //      a packet of a known session arriving on the other side's interface (spoofed or misrouted)
   'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
 ] as const;

@@ -31,6 +31,7 @@ import {
   IP_PROTO,
   IP_SRC,
   IP_TOTLEN,
+  IP_TTL,
   IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -158,7 +159,15 @@ export class Firewall {
     }
 
     const h = this.table.lookup(proto, src, sp, dst, dp);
-    if (h >= 0) return this.known(h >> 1, h & 1, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+    if (h >= 0) {
+      const slot = h >> 1;
+      const dir = h & 1;
+      // A session's packets come in where its direction enters: the original on its ingress, the
+      // reply on its egress. Anything else is a spoof from the wrong side (e.g. a RST guessed from
+      // the outside to tear down an inside flow) and must not touch the session.
+      if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
+      return this.known(slot, dir, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+    }
     return this.fresh(ingress, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
   }
 
@@ -261,6 +270,8 @@ export class Firewall {
     if (route === null) return this.dropped('no-route');
     const egress = route.ifIndex;
     if (egress === ingress) return this.dropped('same-interface');
+    // before anything is allocated: a packet that cannot be forwarded opens no session
+    if (frame[IP_TTL] <= 1) return this.dropped('ttl-exceeded');
     const toZone = this.policy.zoneOf(egress);
 
     // Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by.

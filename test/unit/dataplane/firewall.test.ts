@@ -585,3 +585,28 @@ describe('traffic to a floating IP that is no session and no published service',
 function ipFrameIcmp(src: string, dst: string, type: number): number[] {
   return icmpErrorPacket(src, dst, type, 0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 }
+
+describe('packets that must not touch a session', () => {
+  const C = 40100;
+  it("a segment with an inside flow's tuple arriving from the outside is wrong-interface and changes nothing", () => {
+    const r = makeRig(lab());
+    r.send(LAN, fromClient(tcpPacket({ src: CLIENT, dst: SERVER, sport: C, dport: 80, flags: SYN, seq: 1 })), NOW);
+    const before = r.fw.sessions({ protocol: 'tcp' }, 10, NOW).sessions[0];
+    // a RST forged on the wan side with the client's original tuple
+    const spoof = frame(WAN_V, SERVER_MAC, tcpPacket({ src: CLIENT, dst: SERVER, sport: C, dport: 80, flags: RST, seq: 2 }));
+    const res = r.send(WAN, spoof, NOW + 1);
+    expect(res.moved).toEqual({ 'wrong-interface': 1 });
+    expect(res.out).toHaveLength(0);
+    const after = r.fw.sessions({ protocol: 'tcp' }, 10, NOW + 1).sessions[0];
+    expect(after.state).toBe(before.state);
+    expect(after.packets).toEqual(before.packets);
+  });
+
+  it('a new flow with TTL 1 opens no session and allocates no NAT port', () => {
+    const r = makeRig(lab());
+    const res = r.send(LAN, fromClient(tcpPacket({ src: CLIENT, dst: SERVER, sport: C, dport: 80, flags: SYN, seq: 1, ttl: 1 })), NOW);
+    expect(res.moved).toEqual({ 'ttl-exceeded': 1 });
+    expect(r.fw.table.size).toBe(0);
+    expect(r.ports(IPPROTO_TCP, WAN_FLOAT).inUse).toBe(0);
+  });
+});
