@@ -30,6 +30,14 @@ export type LinkChannel = 'heartbeat' | 'session';
 export type MessageChannel = 'ha1-heartbeat' | 'ha1-session' | 'ha2' | (string & {});
 export type MessageDirection = 'rx' | 'tx';
 
+/**
+ * HA2 sync lag buckets (seconds): 100 us (a batch flushed and acked on one switch) through the
+ * 2 ms flush interval to 30 s (a stalled link; the backlog bound and a resync take over there).
+ */
+export const SYNC_LAG_BUCKETS_S = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
 export class Metrics {
   /** The registry this object owns; serve it with `text()` or `registry.metrics()`. */
   readonly registry: Registry;
@@ -44,6 +52,15 @@ export class Metrics {
   private readonly messages: Counter<'channel' | 'direction' | 'type'>;
   private readonly rejectedMessages: Counter<'channel' | 'reason'>;
   private readonly apiRequests: Counter<'route' | 'code'>;
+  private readonly syncBacklog: Gauge;
+  private readonly syncLagS: Histogram;
+  private readonly sessionsSynced: Gauge;
+  private readonly syncMessages: Counter<'direction' | 'type'>;
+  private readonly syncRecords: Counter<'direction'>;
+  private readonly syncResyncs: Counter<'reason'>;
+  private readonly syncConnected: Gauge;
+  private readonly syncRingStalls: Counter;
+  private readonly syncDiscarded: Counter<'reason'>;
   private shared: SharedState | null = null;
   private firewall: { stats: FirewallStats; ruleNames: readonly string[]; natRuleNames: readonly string[] } | null = null;
 
@@ -109,6 +126,58 @@ export class Metrics {
       name: `${p}api_requests_total`,
       help: 'Management API requests by route and HTTP status code',
       labelNames: ['route', 'code'],
+      registers: [registry],
+    });
+
+    // HA2 session sync (src/sync/channel.ts).
+    this.syncBacklog = new Gauge({
+      name: `${p}sync_backlog_records`,
+      help: 'Session changes waiting to reach the peer: queued for a batch plus sent and not yet acked',
+      registers: [registry],
+    });
+    this.syncLagS = new Histogram({
+      name: `${p}sync_lag_seconds`,
+      help: 'From a session change on the active dataplane to the peer acking it (one observation per batch: its oldest record)',
+      buckets: SYNC_LAG_BUCKETS_S,
+      registers: [registry],
+    });
+    this.sessionsSynced = new Gauge({
+      name: `${p}sessions_synced`,
+      help: 'Session records received from the peer and handed to the local dataplane',
+      registers: [registry],
+    });
+    this.syncMessages = new Counter({
+      name: `${p}sync_messages_total`,
+      help: 'Authenticated HA2 messages by direction and type (batch, ack, bulkRequest)',
+      labelNames: ['direction', 'type'],
+      registers: [registry],
+    });
+    this.syncRecords = new Counter({
+      name: `${p}sync_records_total`,
+      help: 'Session records carried in HA2 batches, by direction',
+      labelNames: ['direction'],
+      registers: [registry],
+    });
+    this.syncResyncs = new Counter({
+      name: `${p}sync_resyncs_total`,
+      help: 'Full resyncs started: dumps asked of the local dataplane (sender) or of the peer (receiver), by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.syncConnected = new Gauge({
+      name: `${p}sync_connected`,
+      help: 'The HA2 connection to the peer is up (1) or not (0)',
+      registers: [registry],
+    });
+    this.syncRingStalls = new Counter({
+      name: `${p}sync_ring_stalls_total`,
+      help: 'Times the ring into the local dataplane was full and received records had to wait',
+      registers: [registry],
+    });
+    this.syncDiscarded = new Counter({
+      name: `${p}sync_records_discarded_total`,
+      help: 'Session records not sent or not applied, by reason (each loss of synced state also starts a resync)',
+      labelNames: ['reason'],
       registers: [registry],
     });
 
@@ -218,6 +287,9 @@ export class Metrics {
 
     this.setState('initial');
     this.peerUp.set(0);
+    this.syncConnected.set(0);
+    this.syncBacklog.set(0);
+    this.sessionsSynced.set(0);
     this.lastFailoverDuration.set(0);
   }
 
@@ -266,6 +338,45 @@ export class Metrics {
   /** `route` is a route pattern or "unknown", never the raw URL (bounded label cardinality). */
   apiRequest(route: string, code: number | string): void {
     this.apiRequests.inc({ route, code: String(code) });
+  }
+
+  setSyncBacklog(records: number): void {
+    this.syncBacklog.set(records);
+  }
+
+  syncLag(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.syncLagS.observe(seconds);
+  }
+
+  setSessionsSynced(n: number): void {
+    this.sessionsSynced.set(n);
+  }
+
+  /** One HA2 message; `type` is the body kind (batch, ack, bulkRequest). */
+  syncMessage(direction: MessageDirection, type: string): void {
+    this.syncMessages.inc({ direction, type });
+  }
+
+  syncRecordsCarried(direction: MessageDirection, n: number): void {
+    if (n > 0) this.syncRecords.inc({ direction }, n);
+  }
+
+  /** `reason` is a fixed label (src/sync/channel.ts): backlog, connection-lost, peer-request, connect, role, gap, overflow. */
+  syncResync(reason: string): void {
+    this.syncResyncs.inc({ reason });
+  }
+
+  setSyncConnected(up: boolean): void {
+    this.syncConnected.set(up ? 1 : 0);
+  }
+
+  syncRingStall(): void {
+    this.syncRingStalls.inc();
+  }
+
+  /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender. */
+  syncRecordsDiscarded(reason: string, n: number): void {
+    if (n > 0) this.syncDiscarded.inc({ reason }, n);
   }
 
   /** Export the dataplane counters of this SharedState from now on. */
