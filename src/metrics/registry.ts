@@ -374,7 +374,7 @@ export class Metrics {
     this.syncRingStalls.inc();
   }
 
-  /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender. */
+  /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender, invalid. */
   syncRecordsDiscarded(reason: string, n: number): void {
     if (n > 0) this.syncDiscarded.inc({ reason }, n);
   }

@@ -1,0 +1,653 @@
+// The HA2 session sync channel of the control worker: the driver around the pure sender core
+// (src/sync/reliable.ts), the TCP stream (src/sync/stream.ts), the authenticated codec
+// (src/wire/auth.ts Ha2Sealer/Ha2Opener) and the two shared-memory rings of the dataplane
+// (src/sync/ring.ts).
+//
+//   active box                                         passive box
+//   dataplane --out ring--> [pump] reliable --batch-->  [onFrame] toIn --in ring--> dataplane
+//                           lag <----------------ack--  (ack once pushed into the ring)
+//
+// Roles (set by the agent on each HA transition): 'sender' (active) sends what its dataplane
+// changes; 'receiver' (passive) applies what the peer sends and asks for a full dump on every
+// connect and whenever it becomes receiver; 'idle' applies what arrives but asks for nothing.
+// Whoever is not the sender drains its own `out` ring and discards it: its table is not
+// authoritative.
+//
+// Control is in-band, so order is kept end to end: the receiver pushes REC_CLEAR into its own
+// `in` ring before anything received on a new connection; the sender answers a BulkRequest (or its
+// own resync need) by pushing REC_DUMP_REQUEST into its own `in` ring, and its dataplane's
+// BULK_BEGIN .. BULK_END then flows out like any other change.
+//
+// Dump requests are coalesced: a request arriving while one is queued and its BULK_BEGIN has not
+// yet come out of `out` rides on it; a receiver's 'connect' request is also satisfied by any dump
+// requested on the same connection (the receiver cleared before any batch of that connection, so
+// that dump's BULK_BEGIN reaches it after its clear).
+import { monotonicMs } from '../dataplane/shared-state.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import { Ha2Opener, Ha2Sealer } from '../wire/auth.js';
+import type { Ha2Body, Ha2Envelope } from '../wire/ha2-codec.js';
+import { LagWindow } from './lag.js';
+import {
+  emptyRecord,
+  REC_BULK_BEGIN,
+  REC_BULK_END,
+  REC_CLEAR,
+  REC_DELETE,
+  REC_DUMP_REQUEST,
+  REC_UPDATE,
+  REC_UPSERT,
+  type SessionRecord,
+} from './record.js';
+import { RecordQueue, ReliableSender, type ResyncReason } from './reliable.js';
+import type { RecordRing } from './ring.js';
+import { HA2_MAX_FRAME_BYTES, HA2_RECONNECT_MS, Ha2Stream } from './stream.js';
+
+/** Pump period (ms): the out ring is drained, batches flushed and the in ring fed this often. */
+export const SYNC_PUMP_INTERVAL_MS = 1;
+/** Records drained from `out` per pump tick at most (in batchMax units): bounds the time one tick
+ * holds the control thread, which also keeps the heartbeats. */
+const DRAIN_BATCHES_PER_TICK = 4;
+/** Received records waiting for room in `in` beyond which we drop them, clear and ask for a dump.
+ * The sender's window (unackedMax x batchMax) normally keeps us far below. */
+const DEFAULT_PENDING_IN_MAX = 400_000;
+/** Lag summary window for status() (ms). */
+const LAG_WINDOW_MS = 60_000;
+/** One log line per reason per this many ms at most (counters are never limited). */
+const LOG_EVERY_MS = 10_000;
+
+/** Why a received record was discarded, or a queued one not sent. Values are metric labels. */
+export type SyncDiscardReason =
+  /** Drained from our `out` ring while not the sender: our table is not authoritative. */
+  | 'not-sender'
+  /** Drained from `out` as sender while HA2 was down (a resync follows). */
+  | 'disconnected'
+  /** Dropped from the sender backlog when it passed backlogMax (a resync follows). */
+  | 'backlog'
+  /** Received but dropped because `in` stayed full past the pending bound (clear + bulk request). */
+  | 'overflow'
+  /** Received from the peer while we are the sender (split roles; acked and dropped). */
+  | 'sender'
+  /** A record the `in` ring refused as out of range (skipped alone). */
+  | 'invalid';
+
+/** Why a full resync was started. Values are metric labels (tandem_sync_resyncs_total{reason}). */
+export type SyncResyncReason =
+  | ResyncReason
+  /** Receiver: the HA2 connection came up. */
+  | 'connect'
+  /** Receiver: the agent made us receiver while connected. */
+  | 'role'
+  /** Receiver: a batch seq was not the one expected. */
+  | 'gap'
+  /** Receiver: records lost to a full `in` ring. */
+  | 'overflow';
+
+export interface SyncChannelOptions {
+  deviceId: number;
+  groupId: number;
+  key: Buffer;
+  link: { local: string; peer: string; port: number };
+  out: RecordRing; // dataplane -> worker (our changes, when active)
+  in: RecordRing; // worker -> dataplane (peer's changes, and our in-band requests)
+  metrics: Metrics;
+  log: Logger;
+  flushIntervalMs?: number;
+  batchMax?: number;
+  backlogMax?: number;
+  /** Called when a bulk dump from the peer has been fully received (BULK_END). */
+  onBulkComplete?: (sessions: number) => void;
+  /** Batches in flight before the sender waits for acks (default 256). */
+  unackedMax?: number;
+  /** Redial interval (ms, default 200). */
+  reconnectMs?: number;
+  /** Pump period (ms, default 1). */
+  pumpIntervalMs?: number;
+}
+
+export type SyncRole = 'sender' | 'receiver' | 'idle';
+
+export interface SyncStatus {
+  connected: boolean;
+  role: SyncRole;
+  backlog: number;
+  lagMs: { p50: number; p99: number; max: number };
+  batchesSent: number;
+  batchesReceived: number;
+  recordsSent: number;
+  recordsReceived: number;
+  resyncs: number;
+  bulk: {
+    inProgress: boolean;
+    received: number;
+    lastCompleteAt: string | null;
+    /** Receiver: a dump has been asked for (or the table cleared) and its BULK_END not yet seen. */
+    pending: boolean;
+    /** Sessions announced by the last complete dump's BULK_END. */
+    lastSessions: number | null;
+  };
+  /** Last measured HA2 round trip (batch sent -> its ack), ms; null before the first. */
+  rttMs: number | null;
+  /** Messages refused by the opener or the stream (bad MAC, replay, framing, foreign peer...). */
+  rejected: number;
+  /** Times received records waited for room in the `in` ring. */
+  inStalls: number;
+  /** Received records waiting for room in `in`. */
+  pendingIn: number;
+  /** Sender: a dump has been asked of our dataplane and its BULK_BEGIN has not come out yet. */
+  dumpQueued: boolean;
+}
+
+/** A received batch's place in toIn: acked once every record up to `end` is in the `in` ring. */
+interface InBoundary {
+  /** Value of inEnqueued after the batch's last record. */
+  end: number;
+  seq: number;
+  sentMs: number;
+  /** Connection it arrived on: an ack never goes to a later connection. */
+  conn: number;
+}
+
+export class SyncChannel {
+  private readonly opts: SyncChannelOptions;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly stream: Ha2Stream;
+  private readonly sealer: Ha2Sealer;
+  private readonly opener: Ha2Opener;
+  private readonly reliable: ReliableSender;
+  private readonly lag = new LagWindow(LAG_WINDOW_MS);
+  private readonly pendingInMax: number;
+
+  private role: SyncRole = 'idle';
+  private connected = false;
+  /** Connection number, +1 on every onUp. */
+  private conn = 0;
+  private pump: NodeJS.Timeout | null = null;
+  private started = false;
+
+  // ---- receive side ----
+  /** Records for our `in` ring, in order: peer's records and our in-band requests. */
+  private readonly toIn = new RecordQueue();
+  private inEnqueued = 0;
+  private inPushed = 0;
+  private boundaries: InBoundary[] = [];
+  /** Last batch seq received on this connection (0 before the first). */
+  private lastRxSeq = 0;
+  private stalled = false;
+  /** `in` overflowed: push a REC_CLEAR before anything else once there is room. */
+  private needClear = false;
+
+  // ---- sender side ----
+  /** A REC_DUMP_REQUEST is queued or pushed and its BULK_BEGIN has not come out of `out` yet. */
+  private dumpQueued = false;
+  /** A dump was requested while this connection was up. */
+  private dumpThisConn = false;
+  /** The peer asked for a dump while we were not the sender: serve it when we become sender. */
+  private peerWantsDump: string | null = null;
+
+  // ---- status ----
+  private batchesReceived = 0;
+  private recordsReceived = 0;
+  private resyncs = 0;
+  private rejected = 0;
+  private inStalls = 0;
+  private rttMs: number | null = null;
+  private bulk = { inProgress: false, received: 0, lastCompleteAt: null as string | null, pending: false, lastSessions: null as number | null };
+  private readonly lastLog = new Map<string, number>();
+
+  constructor(opts: SyncChannelOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.metrics = opts.metrics;
+    if (opts.deviceId !== 0 && opts.deviceId !== 1) throw new RangeError(`SyncChannel: deviceId must be 0 or 1 (got ${opts.deviceId})`);
+    const peerId = 1 - opts.deviceId;
+    const epoch = Date.now();
+    this.sealer = new Ha2Sealer({ key: opts.key, sender: opts.deviceId, groupId: opts.groupId, epoch, channel: 'ha2' });
+    this.opener = new Ha2Opener({ key: opts.key, expectedSender: peerId, groupId: opts.groupId, channel: 'ha2', maxBytes: HA2_MAX_FRAME_BYTES });
+    this.reliable = new ReliableSender({
+      flushIntervalMs: opts.flushIntervalMs,
+      batchMax: opts.batchMax,
+      backlogMax: opts.backlogMax,
+      unackedMax: opts.unackedMax,
+    });
+    this.pendingInMax = Math.max(DEFAULT_PENDING_IN_MAX, this.reliable.unackedMax * this.reliable.batchMax);
+    this.stream = new Ha2Stream({
+      local: opts.link.local,
+      peer: opts.link.peer,
+      port: opts.link.port,
+      role: opts.deviceId === 0 ? 'dial' : 'listen',
+      maxFrameBytes: HA2_MAX_FRAME_BYTES,
+      reconnectMs: opts.reconnectMs ?? HA2_RECONNECT_MS,
+      log: opts.log,
+      onFrame: (frame) => this.onFrame(frame),
+      onUp: () => this.onUp(),
+      onDown: (byPeer, why) => this.onDown(byPeer, why),
+      onReject: (reason) => this.reject(reason),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.metrics.setSyncConnected(false);
+    this.metrics.setSyncBacklog(0);
+    await this.stream.start();
+    this.pump = setInterval(() => this.tick(), this.opts.pumpIntervalMs ?? SYNC_PUMP_INTERVAL_MS);
+    this.log.info({ link: this.opts.link, dial: this.opts.deviceId === 0 }, 'HA2 sync channel started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    if (this.pump) clearInterval(this.pump);
+    this.pump = null;
+    await this.stream.stop();
+    this.connected = false;
+    this.metrics.setSyncConnected(false);
+    this.log.info('HA2 sync channel stopped');
+  }
+
+  /** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
+  setRole(role: SyncRole): void {
+    if (role === this.role) return;
+    const from = this.role;
+    this.role = role;
+    this.log.info({ from, to: role }, `sync role ${from} -> ${role}`);
+    if (from === 'sender') {
+      // Our changes no longer matter to the peer: forget the backlog (not a loss: not authoritative).
+      this.reliable.reset();
+      this.metrics.setSyncBacklog(0);
+    }
+    if (role === 'receiver' && this.connected) this.startReceive('role');
+    if (role === 'sender') {
+      // Whatever we received is the previous active's; we keep applying it in order (toIn), but
+      // we no longer wait for a dump from the peer.
+      this.bulk.pending = false;
+      this.bulk.inProgress = false;
+      if (this.peerWantsDump !== null) {
+        const why = this.peerWantsDump;
+        this.peerWantsDump = null;
+        this.requestDump('peer-request', `peer asked earlier (${why})`);
+      }
+    }
+  }
+
+  status(): SyncStatus {
+    const now = monotonicMs();
+    const lag = this.lag.summary(now);
+    const c = this.reliable.counters;
+    return {
+      connected: this.connected,
+      role: this.role,
+      backlog: this.reliable.backlog,
+      lagMs: { p50: round3(lag.p50), p99: round3(lag.p99), max: round3(lag.max) },
+      batchesSent: c.batchesSent,
+      batchesReceived: this.batchesReceived,
+      recordsSent: c.recordsSent,
+      recordsReceived: this.recordsReceived,
+      resyncs: this.resyncs,
+      bulk: { ...this.bulk },
+      rttMs: this.rttMs,
+      rejected: this.rejected,
+      inStalls: this.inStalls,
+      pendingIn: this.toIn.length,
+      dumpQueued: this.dumpQueued,
+    };
+  }
+
+  // ---- the pump ----
+
+  private tick(): void {
+    try {
+      const now = monotonicMs();
+      this.feedIn();
+      if (this.role === 'sender' && this.connected && this.reliable.needsResync) {
+        const reason = this.reliable.resyncReason ?? 'connection-lost';
+        this.reliable.resyncStarted();
+        this.requestDump(reason, 'sender backlog lost');
+      }
+      this.drainOut(now);
+      this.flush(now);
+      this.metrics.setSyncBacklog(this.reliable.backlog);
+    } catch (err) {
+      // A bug here must not take the control thread (and the heartbeats) down with it.
+      this.logLimited('pump-error', 'error', { err }, 'HA2 sync pump failed');
+    }
+  }
+
+  /** Drains our dataplane's changes: into the sender core, or discarded when not the sender. */
+  private drainOut(now: number): void {
+    const max = this.reliable.batchMax * DRAIN_BATCHES_PER_TICK;
+    const sending = this.role === 'sender' && this.connected;
+    let discarded = 0;
+    const dropsBefore = this.reliable.counters.recordsDropped;
+    this.opts.out.drain(max, (r) => {
+      if (r.op === REC_BULK_BEGIN) this.dumpQueued = false;
+      if (sending) this.reliable.enqueue(copyRecord(r), now);
+      else discarded += 1;
+    });
+    if (discarded > 0) this.metrics.syncRecordsDiscarded(this.role === 'sender' ? 'disconnected' : 'not-sender', discarded);
+    const dropped = this.reliable.counters.recordsDropped - dropsBefore;
+    if (dropped > 0) {
+      this.metrics.syncRecordsDiscarded('backlog', dropped);
+      this.logLimited('backlog', 'warn', { dropped, backlogMax: this.reliable.backlogMax }, 'HA2 backlog over its bound: dropped, full resync');
+    }
+  }
+
+  /** Sends every due batch while the stream takes more. */
+  private flush(now: number): void {
+    if (this.role !== 'sender' || !this.connected) return;
+    while (this.stream.canSend()) {
+      const batch = this.reliable.poll(now);
+      if (!batch) return;
+      // uint64 on the wire: whole ms (the RTT is therefore good to a millisecond).
+      const sentMs = Math.floor(monotonicMs());
+      if (!this.send({ kind: 'batch', batch: { seq: batch.seq, records: batch.records, sentMs } })) {
+        // canSend() said yes, so the stream just died: onDown follows and resyncs.
+        return;
+      }
+      this.metrics.syncRecordsCarried('tx', batch.records.length);
+    }
+  }
+
+  /** Pushes pending records into our `in` ring in order; acks every batch now fully pushed. */
+  private feedIn(): void {
+    const ring = this.opts.in;
+    if (this.needClear) {
+      const clear = emptyRecord();
+      clear.op = REC_CLEAR;
+      if (!ring.push(clear)) return this.stall();
+      this.needClear = false;
+    }
+    let r: SessionRecord | undefined;
+    while ((r = this.toIn.peek()) !== undefined) {
+      let ok: boolean;
+      try {
+        ok = ring.push(r);
+      } catch (err) {
+        // A value the ring cannot hold (the codec's limits should make this impossible): this
+        // record only is skipped and counted, never the stream behind it.
+        this.toIn.shift();
+        this.inPushed += 1;
+        this.metrics.syncRecordsDiscarded('invalid', 1);
+        this.logLimited('invalid', 'warn', { err: (err as Error).message, op: r.op }, 'HA2 record refused by the ring: skipped');
+        continue;
+      }
+      if (!ok) return this.stall();
+      this.toIn.shift();
+      this.inPushed += 1;
+      this.pushed(r);
+    }
+    this.stalled = false;
+    this.ackPushed();
+  }
+
+  private stall(): void {
+    if (!this.stalled) {
+      this.stalled = true;
+      this.inStalls += 1;
+      this.metrics.syncRingStall();
+    }
+    this.ackPushed();
+  }
+
+  /** Bookkeeping of a record now in the `in` ring (received counts and bulk progress). */
+  private pushed(r: SessionRecord): void {
+    switch (r.op) {
+      case REC_UPSERT:
+      case REC_UPDATE:
+      case REC_DELETE:
+        this.recordsReceived += 1;
+        if (this.bulk.inProgress && r.op !== REC_DELETE) this.bulk.received += 1;
+        this.metrics.setSessionsSynced(this.recordsReceived);
+        return;
+      case REC_BULK_BEGIN:
+        this.recordsReceived += 1;
+        this.bulk.inProgress = true;
+        this.bulk.received = 0;
+        this.log.info('bulk sync from the peer started');
+        return;
+      case REC_BULK_END: {
+        this.recordsReceived += 1;
+        const sessions = r.origSrc >>> 0;
+        const wasInProgress = this.bulk.inProgress;
+        this.bulk.inProgress = false;
+        this.bulk.pending = false;
+        this.bulk.lastCompleteAt = new Date().toISOString();
+        this.bulk.lastSessions = sessions;
+        this.log.info({ sessions, received: this.bulk.received, sawBegin: wasInProgress }, 'bulk sync from the peer complete');
+        try {
+          this.opts.onBulkComplete?.(sessions);
+        } catch (err) {
+          this.log.error({ err }, 'onBulkComplete failed');
+        }
+        return;
+      }
+      default:
+        // our own in-band requests (CLEAR, DUMP_REQUEST), or an op the dataplane skips and counts
+        return;
+    }
+  }
+
+  /** Acks the last batch whose records are all in the `in` ring (cumulative). */
+  private ackPushed(): void {
+    let last: InBoundary | null = null;
+    let i = 0;
+    while (i < this.boundaries.length && this.boundaries[i].end <= this.inPushed) {
+      last = this.boundaries[i];
+      i += 1;
+    }
+    if (i === 0) return;
+    this.boundaries = i === this.boundaries.length ? [] : this.boundaries.slice(i);
+    if (last && last.conn === this.conn && this.connected) {
+      this.send({ kind: 'ack', ack: { seq: last.seq, echoSentMs: last.sentMs } });
+    }
+  }
+
+  // ---- connection events ----
+
+  private onUp(): void {
+    this.conn += 1;
+    this.connected = true;
+    this.lastRxSeq = 0;
+    this.dumpThisConn = false;
+    this.metrics.setSyncConnected(true);
+    this.log.info({ conn: this.conn, role: this.role }, 'HA2 connection up');
+    if (this.role === 'receiver') this.startReceive('connect');
+  }
+
+  private onDown(closedByPeer: boolean, why: string): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.peerWantsDump = null;
+    this.boundaries = []; // acks belong to that connection
+    this.metrics.setSyncConnected(false);
+    if (this.role === 'sender') {
+      const lost = this.reliable.backlog;
+      this.reliable.connectionLost();
+      if (lost > 0) this.metrics.syncRecordsDiscarded('disconnected', lost);
+      this.metrics.setSyncBacklog(0);
+    }
+    this.log.warn({ closedByPeer, why, role: this.role }, 'HA2 connection down');
+  }
+
+  /** Receiver: forget what we had from the peer and ask for everything again. */
+  private startReceive(reason: 'connect' | 'role'): void {
+    const clear = emptyRecord();
+    clear.op = REC_CLEAR;
+    this.enqueueIn(clear);
+    this.bulk.pending = true;
+    this.bulk.inProgress = false;
+    this.askBulk(reason);
+  }
+
+  private askBulk(reason: 'connect' | 'role' | 'gap' | 'overflow'): void {
+    this.bulk.pending = true;
+    this.resyncs += 1;
+    this.metrics.syncResync(reason);
+    this.log.info({ reason }, 'asking the peer for a full session dump');
+    this.send({ kind: 'bulkRequest', bulkRequest: { reason } });
+  }
+
+  /** Sender: ask our dataplane to dump its table into `out` (coalesced with a queued request). */
+  private requestDump(reason: SyncResyncReason, why: string): void {
+    this.dumpThisConn = this.connected;
+    if (this.dumpQueued) {
+      this.log.debug({ reason, why }, 'dump already queued: coalesced');
+      return;
+    }
+    this.dumpQueued = true;
+    const req = emptyRecord();
+    req.op = REC_DUMP_REQUEST;
+    req.eventMs = monotonicMs();
+    this.enqueueIn(req);
+    this.resyncs += 1;
+    this.metrics.syncResync(reason);
+    this.log.info({ reason, why }, 'asking the dataplane for a full session dump');
+    this.feedIn();
+  }
+
+  private enqueueIn(r: SessionRecord): void {
+    this.toIn.push(r);
+    this.inEnqueued += 1;
+  }
+
+  // ---- receive ----
+
+  private onFrame(frame: Buffer): void {
+    const r = this.opener.open(frame);
+    if (!r.ok) return this.reject(r.reason);
+    this.onMessage(r.envelope);
+  }
+
+  private onMessage(env: Ha2Envelope): void {
+    const body = env.body;
+    this.metrics.syncMessage('rx', body.kind);
+    this.metrics.message('ha2', 'rx', body.kind);
+    switch (body.kind) {
+      case 'batch':
+        return this.onBatch(body.batch.seq, body.batch.records, body.batch.sentMs);
+      case 'ack':
+        return this.onAck(body.ack.seq, body.ack.echoSentMs);
+      case 'bulkRequest':
+        return this.onBulkRequest(body.bulkRequest.reason);
+      default: {
+        const never: never = body;
+        this.reject('unknown-body');
+        return never;
+      }
+    }
+  }
+
+  private onBatch(seq: number, records: SessionRecord[], sentMs: number): void {
+    this.batchesReceived += 1;
+    this.metrics.syncRecordsCarried('rx', records.length);
+    // Sequence first (conntrack-tools: check before recording): batches are consecutive on a stream.
+    const expected = this.lastRxSeq + 1;
+    const gap = seq !== expected;
+    if (seq > this.lastRxSeq) this.lastRxSeq = seq;
+    if (this.role === 'sender') {
+      // Both sides think they are active (a split about to be resolved): not ours to apply, but
+      // acked so the peer's window keeps moving.
+      this.metrics.syncRecordsDiscarded('sender', records.length);
+      this.send({ kind: 'ack', ack: { seq, echoSentMs: sentMs } });
+      return;
+    }
+    if (gap) {
+      this.logLimited('gap', 'warn', { expected, got: seq }, 'HA2 batch seq gap: asking for a full dump');
+      this.needClearNow();
+      this.askBulk('gap');
+    }
+    if (this.toIn.length + records.length > this.pendingInMax) {
+      // Our dataplane is not draining `in`: drop what waits (and this batch), clear once there is
+      // room, and ask for everything again. Loss, but never silent. The dropped batches count as
+      // handled, so they are acked and the sender's window moves on to the dump.
+      const dropped = this.toIn.length + records.length;
+      this.toIn.clear();
+      this.inEnqueued += records.length;
+      this.inPushed = this.inEnqueued;
+      this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.conn });
+      this.metrics.syncRecordsDiscarded('overflow', dropped);
+      this.logLimited('overflow', 'warn', { dropped }, 'HA2: the dataplane ring stayed full, received records dropped: full resync');
+      this.needClear = true;
+      this.dumpQueued = false; // a queued DUMP_REQUEST of ours may have been among them
+      this.bulk.inProgress = false;
+      this.askBulk('overflow');
+      this.feedIn();
+      return;
+    }
+    for (const rec of records) this.enqueueIn(rec);
+    this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.conn });
+    this.feedIn();
+  }
+
+  /** A gap: what we hold from the peer is incomplete; clear before what comes next. */
+  private needClearNow(): void {
+    const clear = emptyRecord();
+    clear.op = REC_CLEAR;
+    this.enqueueIn(clear);
+  }
+
+  private onAck(seq: number, echoSentMs: number): void {
+    if (this.role !== 'sender') return;
+    const now = monotonicMs();
+    const rtt = now - echoSentMs;
+    if (echoSentMs > 0 && rtt >= 0 && rtt < 600_000) this.rttMs = round3(rtt);
+    for (const b of this.reliable.ack(seq, now)) {
+      if (b.lagMs === null) continue;
+      this.lag.observe(b.lagMs, now);
+      this.metrics.syncLag(b.lagMs / 1000);
+    }
+    this.metrics.setSyncBacklog(this.reliable.backlog);
+  }
+
+  private onBulkRequest(reason: string): void {
+    // `reason` comes from the wire: logged (the codec bounds it), never a metric label.
+    if (this.role !== 'sender') {
+      this.peerWantsDump = reason;
+      this.log.info({ reason, role: this.role }, 'peer asked for a dump; not the sender now, kept for later');
+      return;
+    }
+    if (reason === 'connect' && this.dumpThisConn) {
+      this.log.debug({ reason }, 'peer asked for a dump: already requested on this connection');
+      return;
+    }
+    this.requestDump('peer-request', reason);
+  }
+
+  /** Seals and sends one message. Batches respect the stream's buffer bound; acks and bulk
+   * requests (a few bytes, and losing one would stall the peer) always go out while up. */
+  private send(body: Ha2Body): boolean {
+    if (!this.stream.up) return false;
+    const ok = this.stream.send(this.sealer.seal(body), body.kind !== 'batch');
+    if (ok) {
+      this.metrics.syncMessage('tx', body.kind);
+      this.metrics.message('ha2', 'tx', body.kind);
+    }
+    return ok;
+  }
+
+  private reject(reason: string): void {
+    this.rejected += 1;
+    this.metrics.rejected('ha2', reason);
+    this.logLimited(`reject-${reason}`, 'warn', { reason }, 'HA2 message rejected');
+  }
+
+  private logLimited(key: string, level: 'warn' | 'error', obj: object, msg: string): void {
+    const now = monotonicMs();
+    const last = this.lastLog.get(key);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return;
+    this.lastLog.set(key, now);
+    this.log[level](obj, msg);
+  }
+}
+
+/** The ring may reuse the object it hands to drain()'s callback: keep our own copy. */
+function copyRecord(r: SessionRecord): SessionRecord {
+  return { ...r };
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

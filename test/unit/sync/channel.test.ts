@@ -1,0 +1,277 @@
+// Two SyncChannels on 127.0.0.1 with in-process rings; the test plays both dataplanes.
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { SyncChannel, type SyncRole } from '../../../src/sync/channel.js';
+import { RecordRing } from '../../../src/sync/ring.js';
+import { Metrics } from '../../../src/metrics/registry.js';
+import {
+  emptyRecord,
+  REC_BULK_BEGIN,
+  REC_BULK_END,
+  REC_CLEAR,
+  REC_DUMP_REQUEST,
+  REC_UPDATE,
+  REC_UPSERT,
+  type SessionRecord,
+} from '../../../src/sync/record.js';
+import { monotonicMs } from '../../../src/dataplane/shared-state.js';
+
+const KEY = Buffer.alloc(32, 7);
+const log = pino({ level: 'silent' });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what} ${JSON.stringify(open.map((c) => c.status()))}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function rec(op: number, n: number): SessionRecord {
+  const r = emptyRecord();
+  r.op = op;
+  r.proto = 6;
+  r.origSrc = n;
+  r.origSrcPort = n & 0xffff;
+  r.origDst = 0x0a000002;
+  r.origDstPort = 443;
+  r.eventMs = Math.floor(monotonicMs());
+  return r;
+}
+
+interface Box {
+  ch: SyncChannel;
+  out: RecordRing;
+  in: RecordRing;
+  metrics: Metrics;
+  /** Everything drained from `in` so far (the test's dataplane). */
+  applied: SessionRecord[];
+  bulkDone: number[];
+}
+
+const open: SyncChannel[] = [];
+
+function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: number; role?: SyncRole } = {}): Box {
+  const out = new RecordRing(1 << 14);
+  const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
+  const metrics = new Metrics({ defaultMetrics: false });
+  const bulkDone: number[] = [];
+  const ch = new SyncChannel({
+    deviceId,
+    groupId: 9,
+    key: opts.key ?? KEY,
+    link: { local: '127.0.0.1', peer: '127.0.0.1', port },
+    out,
+    in: inRing,
+    metrics,
+    log,
+    reconnectMs: 20,
+    onBulkComplete: (n) => bulkDone.push(n),
+  });
+  if (opts.role) ch.setRole(opts.role);
+  open.push(ch);
+  return { ch, out, in: inRing, metrics, applied: [], bulkDone };
+}
+
+function drainIn(b: Box, max = 1 << 20): SessionRecord[] {
+  const got: SessionRecord[] = [];
+  b.in.drain(max, (r) => got.push({ ...r }));
+  b.applied.push(...got);
+  return got;
+}
+
+/** Plays the sender's dataplane: answers each DUMP_REQUEST in its `in` with a dump of `table`. */
+function serveDumps(b: Box, table: SessionRecord[]): number {
+  let dumps = 0;
+  for (const r of drainIn(b)) {
+    if (r.op !== REC_DUMP_REQUEST) continue;
+    dumps += 1;
+    expect(b.out.push(rec(REC_BULK_BEGIN, 0))).toBe(true);
+    for (const s of table) expect(b.out.push(s)).toBe(true);
+    const end = rec(REC_BULK_END, table.length);
+    expect(b.out.push(end)).toBe(true);
+  }
+  return dumps;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.stop()));
+});
+
+describe('SyncChannel over 127.0.0.1', () => {
+  it('bulk on join, then live changes arrive in order in the receiver ring, acked with lag', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start(); // device 1 listens
+    await a.ch.start(); // device 0 dials
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    expect(b.ch.status().bulk.pending).toBe(true);
+
+    // the receiver cleared its table and asked for a dump; the sender's dataplane gets one request
+    const table = Array.from({ length: 2500 }, (_, i) => rec(REC_UPSERT, 1_000_000 + i));
+    let dumps = 0;
+    await waitFor('dump request', () => (dumps += serveDumps(a, table)) > 0);
+
+    // live changes interleave after the dump, in the dataplane's order
+    const live: SessionRecord[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const r = rec(i % 3 === 0 ? REC_UPDATE : REC_UPSERT, i);
+      live.push(r);
+      expect(a.out.push(r)).toBe(true);
+    }
+    const total = 1 + 1 + table.length + 1 + live.length; // CLEAR, BULK_BEGIN, table, BULK_END, live
+    await waitFor('all applied', () => {
+      drainIn(b);
+      return b.applied.length >= total;
+    });
+    await waitFor('acked', () => a.ch.status().backlog === 0);
+
+    const ops = b.applied.map((r) => r.op);
+    expect(ops[0]).toBe(REC_CLEAR);
+    expect(ops[1]).toBe(REC_BULK_BEGIN);
+    expect(b.applied.slice(2, 2 + table.length).map((r) => r.origSrc)).toEqual(table.map((r) => r.origSrc));
+    expect(ops[2 + table.length]).toBe(REC_BULK_END);
+    const tail = b.applied.slice(3 + table.length);
+    expect(tail.map((r) => [r.op, r.origSrc])).toEqual(live.map((r) => [r.op, r.origSrc]));
+    expect(tail[5]).toEqual(live[5]); // every field survives the trip
+
+    // the sender's dataplane was asked once (the receiver's connect request coalesced or served once)
+    expect(dumps).toBe(1);
+    serveDumps(a, table);
+    expect(b.bulkDone).toEqual([table.length]);
+    const bs = b.ch.status();
+    expect(bs.bulk).toMatchObject({ inProgress: false, pending: false, received: table.length, lastSessions: table.length });
+    expect(bs.bulk.lastCompleteAt).not.toBeNull();
+    expect(bs.recordsReceived).toBe(total - 1); // our own CLEAR is not a received record
+    const as = a.ch.status();
+    expect(as.recordsSent).toBe(total - 1);
+    expect(as.batchesSent).toBeGreaterThanOrEqual(Math.ceil((total - 1) / 1000));
+    expect(bs.batchesReceived).toBe(as.batchesSent);
+    expect(as.lagMs.max).toBeGreaterThan(0);
+    expect(as.lagMs.p50).toBeLessThanOrEqual(as.lagMs.max);
+    expect(as.rttMs).not.toBeNull();
+
+    const text = await a.metrics.text();
+    expect(text).toMatch(/tandem_sync_connected 1/);
+    expect(text).toMatch(/tandem_sync_messages_total\{direction="tx",type="batch"\} \d+/);
+    expect(text).toMatch(/tandem_sync_messages_total\{direction="rx",type="ack"\} \d+/);
+    expect(text).toMatch(/tandem_sync_lag_seconds_count [1-9]/);
+    expect(text).toMatch(/tandem_sync_resyncs_total\{reason="peer-request"\} 1/);
+    const btext = await b.metrics.text();
+    expect(btext).toMatch(/tandem_sync_resyncs_total\{reason="connect"\} 1/);
+    expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total - 1}`));
+  });
+
+  it('a receiver made receiver while connected clears and asks again; an idle peer keeps the request for when it becomes sender', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'idle' });
+    const b = box(1, port, { role: 'idle' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    b.ch.setRole('receiver');
+    await waitFor('CLEAR in b', () => drainIn(b).length > 0 || b.applied.length > 0);
+    expect(b.applied.map((r) => r.op)).toEqual([REC_CLEAR]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(serveDumps(a, [])).toBe(0); // idle: not asked yet
+    a.ch.setRole('sender');
+    let dumps = 0;
+    await waitFor('dump request after becoming sender', () => (dumps += serveDumps(a, [rec(REC_UPSERT, 1)])) > 0);
+    await waitFor('bulk complete', () => {
+      drainIn(b);
+      return b.bulkDone.length === 1;
+    });
+    expect(b.bulkDone).toEqual([1]);
+    expect(dumps).toBe(1);
+  });
+
+  it('waits for room in a full in ring, keeps order, counts the stall', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    const b = box(1, port, { role: 'receiver', inCapacity: 16 });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    await waitFor('dump request', () => serveDumps(a, []) > 0);
+    const n = 500;
+    for (let i = 0; i < n; i++) a.out.push(rec(REC_UPSERT, i));
+    // the test's dataplane drains slowly: 8 records per 2 ms
+    await waitFor(
+      'all through a 16-slot ring',
+      () => {
+        const got: SessionRecord[] = [];
+        b.in.drain(8, (r) => got.push({ ...r }));
+        b.applied.push(...got);
+        return b.applied.filter((r) => r.op === REC_UPSERT).length >= n;
+      },
+      10_000,
+    );
+    const ups = b.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc);
+    expect(ups).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(b.ch.status().inStalls).toBeGreaterThan(0);
+    await waitFor('sender backlog acked', () => a.ch.status().backlog === 0);
+  });
+
+  it('rejects every message sealed with the wrong key, applies nothing', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender', key: Buffer.alloc(32, 8) });
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    for (let i = 0; i < 10; i++) a.out.push(rec(REC_UPSERT, i));
+    await waitFor('rejected on both sides', () => b.ch.status().rejected > 0 && a.ch.status().rejected > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    drainIn(b);
+    expect(b.applied.map((r) => r.op)).toEqual([REC_CLEAR]); // only our own clear
+    expect(b.ch.status().recordsReceived).toBe(0);
+    expect(b.ch.status().batchesReceived).toBe(0);
+    expect(serveDumps(a, [])).toBe(0); // the bulk request was rejected too
+    expect(await b.metrics.text()).toMatch(/tandem_ha_messages_rejected_total\{channel="ha2",reason="bad-mac"\} [1-9]/);
+  });
+
+  it('a lost connection makes the sender resync once on reconnect (the receiver request coalesces)', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    const b1 = box(1, port, { role: 'receiver' });
+    await b1.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected);
+    await waitFor('first dump request', () => serveDumps(a, []) > 0);
+    await b1.ch.stop();
+    open.splice(open.indexOf(b1.ch), 1);
+    await waitFor('down', () => !a.ch.status().connected);
+    // changes while down are discarded: the dump on reconnect carries them
+    a.out.push(rec(REC_UPSERT, 42));
+    await new Promise((r) => setTimeout(r, 20));
+    const b2 = box(1, port, { role: 'receiver' });
+    await b2.ch.start();
+    await waitFor('reconnected', () => a.ch.status().connected && b2.ch.status().connected);
+    await new Promise((r) => setTimeout(r, 100)); // let the receiver's request arrive too
+    let dumps = 0;
+    await waitFor('dump request after reconnect', () => (dumps += serveDumps(a, [rec(REC_UPSERT, 42)])) > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    dumps += serveDumps(a, []);
+    expect(dumps).toBe(1);
+    await waitFor('b2 bulk complete', () => {
+      drainIn(b2);
+      return b2.bulkDone.length === 1;
+    });
+    expect(b2.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc)).toEqual([42]);
+    expect(a.ch.status().resyncs).toBe(2);
+  });
+});
