@@ -1,5 +1,5 @@
 // Two SyncChannels on 127.0.0.1 with in-process rings; the test plays both dataplanes.
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { SyncChannel, type SyncRole } from '../../../src/sync/channel.js';
@@ -16,6 +16,9 @@ import {
   type SessionRecord,
 } from '../../../src/sync/record.js';
 import { monotonicMs } from '../../../src/dataplane/shared-state.js';
+import { Ha2Opener, Ha2Sealer } from '../../../src/wire/auth.js';
+import { encodeFrame, FrameDecoder } from '../../../src/wire/framing.js';
+import type { Ha2Envelope } from '../../../src/wire/ha2-codec.js';
 
 const KEY = Buffer.alloc(32, 7);
 const log = pino({ level: 'silent' });
@@ -273,5 +276,47 @@ describe('SyncChannel over 127.0.0.1', () => {
     });
     expect(b2.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc)).toEqual([42]);
     expect(a.ch.status().resyncs).toBe(2);
+  });
+
+  it('a gap in batch seqs clears and asks for a dump; acks are cumulative (hand-made peer)', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    const sealer = new Ha2Sealer({ key: KEY, sender: 0, groupId: 9, epoch: Date.now(), channel: 'ha2' });
+    const opener = new Ha2Opener({ key: KEY, expectedSender: 1, groupId: 9, channel: 'ha2', maxBytes: 1 << 22 });
+    const sock = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+    const got: Ha2Envelope[] = [];
+    const dec = new FrameDecoder(1 << 22);
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of dec.push(chunk)) {
+        const r = opener.open(f);
+        if (r.ok) got.push(r.envelope);
+      }
+    });
+    try {
+      await waitFor('bulk request on connect', () => got.some((e) => e.body.kind === 'bulkRequest'));
+      const batch = (seq: number, n: number) =>
+        sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records: [rec(REC_UPSERT, n)], sentMs: 77 } })));
+      batch(1, 1);
+      batch(3, 3); // 2 is missing
+      await waitFor('two acks and a gap request', () => {
+        drainIn(b);
+        const acks = got.filter((e) => e.body.kind === 'ack');
+        return acks.length >= 1 && acks.some((e) => e.body.kind === 'ack' && e.body.ack.seq === 3) && got.filter((e) => e.body.kind === 'bulkRequest').length === 2;
+      });
+      const reasons = got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : []));
+      expect(reasons).toEqual(['connect', 'gap']);
+      const ack = got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
+      expect(ack?.body.kind === 'ack' && ack.body.ack.echoSentMs).toBe(77);
+      expect(b.applied.map((r) => [r.op, r.origSrc])).toEqual([
+        [REC_CLEAR, 0],
+        [REC_UPSERT, 1],
+        [REC_CLEAR, 0],
+        [REC_UPSERT, 3],
+      ]);
+      expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="gap"\} 1/);
+    } finally {
+      sock.destroy();
+    }
   });
 });
