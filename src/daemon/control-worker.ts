@@ -16,6 +16,8 @@ import { startMetricsServer } from '../metrics/server.js';
 import { startApiServer } from '../api/server.js';
 import { ControlAgent } from '../control/agent.js';
 import { DataplaneClient } from './dataplane-client.js';
+import { SyncChannel } from '../sync/channel.js';
+import { RecordRing } from '../sync/ring.js';
 
 export interface ControlWorkerData {
   config: TandemConfig;
@@ -31,6 +33,8 @@ export interface ControlWorkerData {
   /** Policy and NAT rule names in the order the dataplane counts them; default: the config's. */
   ruleNames?: string[];
   natRuleNames?: string[];
+  /** HA2 rings shared with the dataplane (src/sync/ring.ts); absent: no session replication. */
+  sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
 
 export type ControlWorkerRequest = { type: 'stop'; reason: string };
@@ -59,12 +63,30 @@ async function main(): Promise<void> {
   const dataplane = new DataplaneClient(data.dataplanePort);
 
   raiseControlPriority(log);
-  const agent = new ControlAgent({ config, key: Buffer.from(data.key), shared, metrics, log });
+  const key = Buffer.from(data.key);
+  const ha2 = config.device.ha.ha2;
+  let agent: ControlAgent | null = null;
+  const channel =
+    data.sync && ha2
+      ? new SyncChannel({
+          deviceId: config.device.id,
+          groupId: config.shared.ha.groupId,
+          key,
+          link: { local: ha2.local, peer: ha2.peer, port: ha2.port },
+          out: new RecordRing(data.sync.capacity, data.sync.out),
+          in: new RecordRing(data.sync.capacity, data.sync.in),
+          metrics,
+          log: log.child({ component: 'sync' }),
+          onBulkComplete: (n) => agent?.bulkComplete(n),
+        })
+      : null;
+  agent = new ControlAgent({ config, key, shared, metrics, log, sync: channel ?? undefined });
+  await channel?.start();
   await agent.start();
   const api = await startApiServer({
     listen: config.device.api.listen,
     token: Buffer.from(data.token),
-    controller: agent,
+    controller: agent!,
     metrics,
     log,
     dataplaneStatus: () => dataplane.status(),
@@ -76,8 +98,8 @@ async function main(): Promise<void> {
   port.on('message', (msg: ControlWorkerRequest) => {
     if (msg?.type !== 'stop') return;
     void (async () => {
-      await agent.stop(msg.reason);
-      await Promise.allSettled([api.close(), metricsServer.close()]);
+      await agent!.stop(msg.reason);
+      await Promise.allSettled([api.close(), metricsServer.close(), channel?.stop()]);
       port.postMessage({ type: 'stopped' } satisfies ControlWorkerReply);
     })();
   });

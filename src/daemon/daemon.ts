@@ -11,10 +11,13 @@ import { ROLE_PASSIVE, SharedState } from '../dataplane/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
 import { runDataplane } from '../dataplane/host.js';
 import { FirewallStats } from '../dataplane/firewall-stats.js';
+import { RecordRing } from '../sync/ring.js';
 import type { TandemConfig } from '../config/types.js';
 import type { ControlWorkerData, ControlWorkerReply } from './control-worker.js';
 
 const CONTROL_READY_TIMEOUT_MS = 15_000;
+/** Records per HA2 ring (64 bytes each: 16 MiB): ~3 s of 20,000 new sessions/s with room to spare. */
+const SYNC_RING_RECORDS = 1 << 18;
 const STOP_GRACE_MS = 3_000;
 
 export async function runDaemon(configPath: string): Promise<void> {
@@ -39,11 +42,13 @@ export async function runDaemon(configPath: string): Promise<void> {
   process.on('unhandledRejection', (err) => fatal(`unhandled rejection: ${String(err)}`));
 
   const firewallStats = new FirewallStats(config.shared.policy.rules.length, config.shared.nat.length);
+  // HA2 rings: the dataplane's session changes out to the control worker, the peer's changes in
+  const sync = { out: new RecordRing(SYNC_RING_RECORDS).buffer, in: new RecordRing(SYNC_RING_RECORDS).buffer, capacity: SYNC_RING_RECORDS };
   const { port1, port2 } = new MessageChannel();
-  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer }, port1);
+  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer, sync }, port1);
   if (!engine) fatal('the dataplane could not start (see the error above)');
 
-  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token, firewallBuffer: firewallStats.buffer };
+  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token, firewallBuffer: firewallStats.buffer, sync };
   const control = new Worker(new URL('./control-worker.js', import.meta.url), { workerData, transferList: [port2] });
   let stopping = false;
   control.on('error', (err) => fatal(`control plane failed: ${err.stack ?? err.message}`));

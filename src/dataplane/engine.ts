@@ -5,7 +5,9 @@ import type { TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { formatIpv4, parseCidr } from '../net/ipv4.js';
 import { buildGarp } from './arp.js';
-import { eventIndex } from './counters.js';
+import { dropIndex, eventIndex } from './counters.js';
+import { SyncPort } from './sync-port.js';
+import type { RecordRing } from '../sync/ring.js';
 import { GarpScheduler } from './garp.js';
 import { formatMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions } from './pipeline.js';
@@ -51,10 +53,13 @@ export interface DataplaneStatus {
 export interface EngineOptions extends PipelineOptions {
   /** Replay a GARP request made before the engine started (default true). */
   garpOnStart?: boolean;
+  /** HA2 replication rings (with the firewall only): our changes out, the peer's in. */
+  sync?: { out: RecordRing; in: RecordRing };
 }
 
 export class Engine {
   readonly pipeline: Pipeline;
+  readonly sync: SyncPort | null;
   private readonly shared: SharedState;
   private readonly clock: () => number;
   private readonly ports: Port[] = [];
@@ -72,7 +77,8 @@ export class Engine {
     this.clock = clock;
     this.log = log;
     this.counters = shared.counters();
-    const names = Object.keys(config.device.interfaces);
+    // sorted: interface indexes travel in HA2 records, so both boxes must number them alike
+    const names = Object.keys(config.device.interfaces).sort();
     const interfaces: PipelineInterface[] = names.map((name) => {
       const ic = config.device.interfaces[name];
       const realMac = io.macOf(ic.device);
@@ -97,6 +103,14 @@ export class Engine {
     });
     const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports[i].send(f, n) };
     this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, opts);
+    const fw = this.pipeline.firewall;
+    this.sync =
+      fw && opts.sync
+        ? new SyncPort(opts.sync.out, opts.sync.in, fw, {
+            event: (e) => this.counters[eventIndex(e)]++,
+            drop: (r) => this.counters[dropIndex(r)]++,
+          })
+        : null;
     this.garp = new GarpScheduler(config.shared.ha.garp, shared.garpSeq, opts.garpOnStart ?? true);
     this.garpFrames = this.pipeline.floatingIps().map(({ ifIndex, ip }) => {
       const frame = new Uint8Array(64);
@@ -131,6 +145,7 @@ export class Engine {
     this.pollGarp(now);
     this.pipeline.tick(now);
     this.pipeline.firewall?.expire(now);
+    this.sync?.tick(now);
   }
 
   private pollGarp(now: number): void {
@@ -139,6 +154,8 @@ export class Engine {
     if (epoch !== this.lastEpoch) {
       this.lastEpoch = epoch;
       this.log.info({ role: shared.role === ROLE_ACTIVE ? 'active' : 'passive', epoch }, 'dataplane role changed');
+      // synced sessions wait for the active's deletes; as the new active they expire on their own
+      if (shared.role === ROLE_ACTIVE && this.sync) this.sync.takeOver(now);
     }
     const roleActive = shared.role === ROLE_ACTIVE;
     if (this.garp.poll(now, shared.garpSeq, roleActive, roleActive && shared.mayActAsActive(now)) === 0) return;

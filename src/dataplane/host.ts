@@ -22,6 +22,7 @@ import { CapIo } from './io.js';
 import { SharedState, makeFastMonotonicMs } from './shared-state.js';
 import { FirewallStats } from './firewall-stats.js';
 import { randomInt } from 'node:crypto';
+import { RecordRing } from '../sync/ring.js';
 import type { DataplaneQuery } from '../daemon/dataplane-client.js';
 
 export interface DataplaneStartData {
@@ -32,6 +33,8 @@ export interface DataplaneStartData {
   firewall?: boolean;
   /** FirewallStats layout shared with the metrics (see src/dataplane/firewall-stats.ts). */
   firewallBuffer?: SharedArrayBuffer;
+  /** HA2 rings shared with the control worker (src/sync/ring.ts): our changes out, the peer's in. */
+  sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
 
 export type DataplaneRequest = DataplaneQuery | { type: 'stop' };
@@ -59,7 +62,8 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
   try {
     const shared_ = data.config.shared;
     const stats = data.firewallBuffer ? new FirewallStats(shared_.policy.rules.length, shared_.nat.length, data.firewallBuffer) : null;
-    engine = new Engine(data.config, shared, io, clock, log, data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) } });
+    const sync = data.sync ? { out: new RecordRing(data.sync.capacity, data.sync.out), in: new RecordRing(data.sync.capacity, data.sync.in) } : undefined;
+    engine = new Engine(data.config, shared, io, clock, log, data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) }, sync });
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     log.error({ err }, 'dataplane failed to start');

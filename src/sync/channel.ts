@@ -55,6 +55,13 @@ const DEFAULT_PENDING_IN_MAX = 400_000;
 const LAG_WINDOW_MS = 60_000;
 /** One log line per reason per this many ms at most (counters are never limited). */
 const LOG_EVERY_MS = 10_000;
+/**
+ * A pulled HA2 cable sends no FIN: TCP would sit "established" for minutes. Each side says
+ * something at least this often (an ack, which the peer takes as a no-op when nothing is new)...
+ */
+export const HA2_KEEPALIVE_MS = 500;
+/** ...and a connection silent for this long is dropped and redialled (then resynced). */
+export const HA2_DEAD_MS = 2_000;
 
 /** Why a received record was discarded, or a queued one not sent. Values are metric labels. */
 export type SyncDiscardReason =
@@ -193,6 +200,10 @@ export class SyncChannel {
   private rejected = 0;
   private inStalls = 0;
   private rttMs: number | null = null;
+  private lastRxMs = 0;
+  /** The last batch acked after delivery on this connection: what a keepalive may repeat. */
+  private lastAckedSeq = 0;
+  private lastTxMs = 0;
   private bulk = { inProgress: false, received: 0, lastCompleteAt: null as string | null, pending: false, lastSessions: null as number | null };
   private readonly lastLog = new Map<string, number>();
 
@@ -309,6 +320,7 @@ export class SyncChannel {
       }
       this.drainOut(now);
       this.flush(now);
+      if (this.connected) this.keepalive(now);
       this.metrics.setSyncBacklog(this.reliable.backlog);
     } catch (err) {
       // A bug here must not take the control thread (and the heartbeats) down with it.
@@ -441,8 +453,18 @@ export class SyncChannel {
     if (i === 0) return;
     this.boundaries = i === this.boundaries.length ? [] : this.boundaries.slice(i);
     if (last && last.conn === this.conn && this.connected) {
+      this.lastAckedSeq = last.seq;
       this.send({ kind: 'ack', ack: { seq: last.seq, echoSentMs: last.sentMs } });
     }
+  }
+
+  private keepalive(now: number): void {
+    if (now - this.lastRxMs > HA2_DEAD_MS) {
+      this.log.warn({ silentMs: Math.round(now - this.lastRxMs) }, 'HA2 peer silent: dropping the connection');
+      this.stream.reset(`HA2 peer silent for ${Math.round(now - this.lastRxMs)} ms`);
+      return;
+    }
+    if (now - this.lastTxMs > HA2_KEEPALIVE_MS) this.send({ kind: 'ack', ack: { seq: this.lastAckedSeq, echoSentMs: 0 } });
   }
 
   // ---- connection events ----
@@ -451,6 +473,9 @@ export class SyncChannel {
     this.conn += 1;
     this.connected = true;
     this.lastRxSeq = 0;
+    this.lastRxMs = monotonicMs();
+    this.lastTxMs = 0;
+    this.lastAckedSeq = 0;
     this.dumpThisConn = false;
     this.metrics.setSyncConnected(true);
     this.log.info({ conn: this.conn, role: this.role }, 'HA2 connection up');
@@ -518,6 +543,7 @@ export class SyncChannel {
   private onFrame(frame: Buffer): void {
     const r = this.opener.open(frame);
     if (!r.ok) return this.reject(r.reason);
+    this.lastRxMs = monotonicMs();
     this.onMessage(r.envelope);
   }
 
@@ -622,6 +648,7 @@ export class SyncChannel {
     if (!this.stream.up) return false;
     const ok = this.stream.send(this.sealer.seal(body), body.kind !== 'batch');
     if (ok) {
+      this.lastTxMs = monotonicMs();
       this.metrics.syncMessage('tx', body.kind);
       this.metrics.message('ha2', 'tx', body.kind);
     }

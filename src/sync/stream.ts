@@ -105,6 +105,11 @@ export class Ha2Stream {
     return true;
   }
 
+  /** Drops the current connection (the peer went silent): reported as down, then redialled. */
+  reset(why: string): void {
+    this.socket?.destroy(new Error(why));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);

@@ -1,0 +1,247 @@
+// The dataplane's end of HA2 session replication. It runs on the dataplane's thread and talks to
+// the control worker only through two shared-memory rings (src/sync/ring.ts), so a busy packet
+// path never waits on a socket and a busy socket never stalls the packet path.
+//
+//   out: every session change on this box (create, state change, expiry) as a record, and a
+//        paced dump of the whole table (BULK_BEGIN .. BULK_END) when asked;
+//   in:  the peer's changes to apply (this box is passive), and in-band requests from our own
+//        worker (dump the table, forget synced sessions).
+//
+// A synced session on the passive carries the loose flag and no expiry of its own (the active
+// sends its delete); when this box becomes active every session gets its protocol timeout from now.
+import type { RecordRing } from '../sync/ring.js';
+import {
+  emptyRecord,
+  REC_BULK_BEGIN,
+  REC_BULK_END,
+  REC_CLEAR,
+  REC_DELETE,
+  REC_DUMP_REQUEST,
+  REC_UPDATE,
+  REC_UPSERT,
+  type SessionRecord,
+} from '../sync/record.js';
+import type { EventCounter, DropReason } from './counters.js';
+import type { Firewall, SessionListener } from './firewall.js';
+import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from './session-table.js';
+
+/** Records applied from the peer per tick: bounds the work between frames (tick = 2 ms). */
+const APPLY_BUDGET = 20_000;
+/** Sessions dumped per tick. */
+const DUMP_BUDGET = 20_000;
+/** A synced session waits for the active's delete; this only keeps the timing wheel finite. */
+const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
+
+export interface SyncPortHooks {
+  event(name: EventCounter): void;
+  drop(reason: DropReason): void;
+}
+
+export class SyncPort implements SessionListener {
+  private readonly out: RecordRing;
+  private readonly in: RecordRing;
+  private readonly fw: Firewall;
+  private readonly hooks: SyncPortHooks;
+  private readonly rec: SessionRecord = emptyRecord();
+  private readonly applyFn: (r: SessionRecord) => void;
+  /** A dump in progress: the slots to send, and how far we are. */
+  private dump: Int32Array | null = null;
+  private dumpAt = 0;
+  private dumpSent = 0;
+  private nowMs = 0;
+  /** Changes that did not fit into `out`: the worker resyncs the peer when it sees this grow. */
+  overflows = 0;
+
+  constructor(out: RecordRing, inRing: RecordRing, fw: Firewall, hooks: SyncPortHooks) {
+    this.out = out;
+    this.in = inRing;
+    this.fw = fw;
+    this.hooks = hooks;
+    this.applyFn = (r) => this.apply(r);
+    fw.listener = this;
+  }
+
+  // ---- our changes (SessionListener) ----
+
+  created(slot: number, nowMs: number): void {
+    this.send(REC_UPSERT, slot, nowMs);
+  }
+
+  changed(slot: number, nowMs: number): void {
+    this.send(REC_UPDATE, slot, nowMs);
+  }
+
+  removed(slot: number, nowMs: number): void {
+    this.send(REC_DELETE, slot, nowMs);
+  }
+
+  private send(op: number, slot: number, nowMs: number): boolean {
+    return this.push(this.load(op, slot, nowMs));
+  }
+
+  /** Fills the scratch record from a session. */
+  private load(op: number, slot: number, nowMs: number): SessionRecord {
+    const t = this.fw.table;
+    const r = this.rec;
+    r.op = op;
+    r.proto = t.proto(slot);
+    r.state = t.state(slot);
+    r.flags = t.flags(slot);
+    r.origSrc = t.src(slot, DIR_ORIGINAL);
+    r.origSrcPort = t.srcPort(slot, DIR_ORIGINAL);
+    r.origDst = t.dst(slot, DIR_ORIGINAL);
+    r.origDstPort = t.dstPort(slot, DIR_ORIGINAL);
+    r.replySrc = t.src(slot, DIR_REPLY);
+    r.replySrcPort = t.srcPort(slot, DIR_REPLY);
+    r.replyDst = t.dst(slot, DIR_REPLY);
+    r.replyDstPort = t.dstPort(slot, DIR_REPLY);
+    r.ruleId = t.ruleId(slot);
+    r.natRuleId = t.natRuleId(slot);
+    r.ingress = t.ingress(slot);
+    r.egress = t.egress(slot);
+    r.timeoutMs = Math.max(0, Math.min(0xffffffff, Math.round(t.expiresMs(slot) - nowMs)));
+    r.eventMs = nowMs;
+    return r;
+  }
+
+  private control(op: number, count: number, nowMs: number): boolean {
+    const r = this.rec;
+    r.op = op;
+    r.proto = 0;
+    r.origSrc = count >>> 0;
+    r.eventMs = nowMs;
+    return this.push(r);
+  }
+
+  private push(r: SessionRecord): boolean {
+    if (this.out.push(r)) return true;
+    this.overflows++;
+    this.hooks.drop('sync-overflow');
+    return false;
+  }
+
+  // ---- timer work ----
+
+  /** Applies what arrived, and goes on with a dump. Called on the dataplane's tick. */
+  tick(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.in.drain(APPLY_BUDGET, this.applyFn);
+    if (this.dump !== null) this.continueDump(nowMs);
+  }
+
+  /** This box just became active: synced sessions start their own timeouts now. */
+  takeOver(nowMs: number): void {
+    const t = this.fw.table;
+    t.forEach((slot) => {
+      t.setExpires(slot, nowMs + this.fw.timeoutS(t.proto(slot), t.state(slot)) * 1000);
+    });
+  }
+
+  private apply(r: SessionRecord): void {
+    switch (r.op) {
+      case REC_UPSERT:
+      case REC_UPDATE:
+        return this.upsert(r);
+      case REC_DELETE: {
+        const h = this.fw.table.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+        if (h >= 0 && (h & 1) === DIR_ORIGINAL) {
+          this.fw.removeSession(h >> 1);
+          this.hooks.event('sync-applied');
+        }
+        return;
+      }
+      case REC_BULK_BEGIN:
+      case REC_CLEAR:
+        this.clear();
+        return;
+      case REC_BULK_END:
+        return;
+      case REC_DUMP_REQUEST:
+        this.startDump();
+        return;
+      default:
+        this.hooks.drop('sync-bad-record');
+    }
+  }
+
+  private upsert(r: SessionRecord): void {
+    const t = this.fw.table;
+    const expires = this.nowMs + SYNCED_EXPIRY_MS;
+    const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    if (h >= 0) {
+      const slot = h >> 1;
+      // Same flow, same translation: a state change. TCP state only moves forward in time on the
+      // active, and records arrive in order, so the latest one wins.
+      if ((h & 1) === DIR_ORIGINAL && t.dst(slot, DIR_REPLY) === r.replyDst && t.dstPort(slot, DIR_REPLY) === r.replyDstPort && t.src(slot, DIR_REPLY) === r.replySrc) {
+        t.setState(slot, r.state);
+        t.setExpires(slot, expires);
+        this.hooks.event('sync-applied');
+        return;
+      }
+      this.fw.removeSession(slot);
+    }
+    const slot = t.create({
+      proto: r.proto,
+      origSrc: r.origSrc,
+      origSrcPort: r.origSrcPort,
+      origDst: r.origDst,
+      origDstPort: r.origDstPort,
+      replySrc: r.replySrc,
+      replySrcPort: r.replySrcPort,
+      replyDst: r.replyDst,
+      replyDstPort: r.replyDstPort,
+      state: r.state,
+      expiresMs: expires,
+      nowMs: this.nowMs,
+      ruleId: r.ruleId,
+      natRuleId: r.natRuleId,
+      ingress: r.ingress,
+      egress: r.egress,
+      flags: r.flags | SESSION_FLAG_LOOSE,
+    });
+    if (slot < 0) {
+      this.hooks.drop(t.size >= t.capacity ? 'session-table-full' : 'session-conflict');
+      return;
+    }
+    this.fw.reservePort(slot);
+    this.hooks.event('sync-applied');
+  }
+
+  /** Forgets every session (the table of a passive box holds only synced ones). */
+  private clear(): void {
+    const t = this.fw.table;
+    const slots: number[] = [];
+    t.forEach((slot) => slots.push(slot));
+    for (const slot of slots) this.fw.removeSession(slot);
+  }
+
+  private startDump(): void {
+    const t = this.fw.table;
+    const slots = new Int32Array(t.size);
+    let n = 0;
+    t.forEach((slot) => {
+      if (n < slots.length) slots[n++] = slot;
+    });
+    this.dump = slots.subarray(0, n);
+    this.dumpAt = 0;
+    this.dumpSent = 0;
+    if (!this.control(REC_BULK_BEGIN, n, this.nowMs)) this.dump = null;
+  }
+
+  private continueDump(nowMs: number): void {
+    const dump = this.dump!;
+    const t = this.fw.table;
+    const end = Math.min(dump.length, this.dumpAt + DUMP_BUDGET);
+    while (this.dumpAt < end) {
+      const slot = dump[this.dumpAt];
+      // gone since the snapshot: its delete already went out
+      if (t.isLive(slot)) {
+        if (!this.out.push(this.load(REC_UPSERT, slot, nowMs))) return; // ring full: go on at the next tick
+        this.dumpSent++;
+      }
+      this.dumpAt++;
+    }
+    if (this.dumpAt >= dump.length && this.control(REC_BULK_END, this.dumpSent, nowMs)) this.dump = null;
+  }
+
+}

@@ -1,0 +1,106 @@
+// HA2 session replication, for real: established TCP connections (source NATed by the pair) keep
+// flowing through a failover, with the same translated ports, and a rejoining box syncs first.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot, type Lab, type LabBox } from '../../src/lab/lab.js';
+import { startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
+import type { StreamSummary } from '../../src/lab/stream.js';
+import { isRoot, upLab } from './helpers/lab.js';
+import { boxListeners, cli, waitState } from './helpers/daemon.js';
+import { metricValue, scrape } from './metrics-client.js';
+
+const SERVER = '10.0.2.10';
+const STREAM_PORT = 5010;
+const CONNS = 200;
+
+let lab: Lab | null = null;
+const stops: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s().catch(() => undefined);
+  if (lab) await lab.down();
+  lab = null;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function sessionsOn(l: Lab, box: LabBox): Promise<Map<string, string>> {
+  const r = await cli(l, box, 'sessions', '--protocol', 'tcp', '--port', String(STREAM_PORT), '--limit', '10000', '--json');
+  expect(r.code, r.stderr).toBe(0);
+  const list = JSON.parse(r.stdout) as { sessions: { original: { srcPort: number }; reply: { dst: string; dstPort: number } }[] };
+  // client port -> translated address:port
+  return new Map(list.sessions.map((s) => [String(s.original.srcPort), `${s.reply.dst}:${s.reply.dstPort}`]));
+}
+
+async function streams(l: Lab): Promise<LabProcess<StreamSummary> & { connected: number }> {
+  const repo = repoRoot();
+  const srv = await startStreamServer(l.ns('server'), { repo, marker: l.runDir, port: STREAM_PORT });
+  stops.push(() => srv.stop());
+  const cl = await startStreamClient(l.ns('client'), { repo, marker: l.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: CONNS });
+  stops.push(() => cl.stop());
+  return cl;
+}
+
+async function waitSynced(l: Lab, box: LabBox, atLeast: number): Promise<void> {
+  await l.waitFor(async () => {
+    const m = await scrape(boxListeners(l, box).metrics);
+    return metricValue(m, 'tandem_dataplane_packets_total', { event: 'sync-applied' }) >= atLeast;
+  }, 10_000, `${box} to apply ${atLeast} synced sessions`);
+}
+
+describe.skipIf(!isRoot())('HA2 session replication', () => {
+  for (const failure of ['SIGKILL', 'SIGSTOP'] as const) {
+    it(`${CONNS} established TCP connections survive ${failure === 'SIGKILL' ? 'kill -9' : 'SIGSTOP'} of the active, with the same NAT ports`, async () => {
+      lab = await upLab();
+      const cl = await streams(lab);
+      expect(cl.connected).toBe(CONNS);
+      await waitSynced(lab, 'fwb', CONNS);
+      const before = await sessionsOn(lab, 'fwa');
+      expect(before.size).toBe(CONNS);
+      const synced = await sessionsOn(lab, 'fwb');
+      expect(synced).toEqual(before);
+
+      const pid = await lab.killBox('fwa', failure);
+      if (failure === 'SIGSTOP') stops.push(async () => process.kill(pid, 'SIGCONT'));
+      await waitState(lab, 'fwb', 'active', 5000);
+      await sleep(1500);
+      const after = await sessionsOn(lab, 'fwb');
+      for (const [port, translated] of before) expect(after.get(port), `client port ${port}`).toBe(translated);
+
+      const summary = await cl.stop();
+      expect(summary.reset).toBe(0);
+      expect(summary.survived).toBe(CONNS);
+      const m = await scrape(boxListeners(lab, 'fwb').metrics);
+      expect(metricValue(m, 'tandem_dataplane_drops_total', { reason: 'tcp-no-session' })).toBe(0);
+    });
+  }
+
+  it('a rejoining box is tentative until its bulk sync completes, then in sync', async () => {
+    lab = await upLab();
+    const cl = await streams(lab);
+    expect(cl.connected).toBe(CONNS);
+    await waitSynced(lab, 'fwb', CONNS);
+    await lab.killBox('fwb', 'SIGKILL');
+    await lab.startBox('fwb');
+    await waitState(lab, 'fwb', 'passive', 10_000);
+    await lab.waitFor(async () => (await lab!.api('fwb').status()).sync?.tentative === false, 10_000, 'fwb to finish its bulk sync');
+    const synced = await sessionsOn(lab, 'fwb');
+    expect(synced).toEqual(await sessionsOn(lab, 'fwa'));
+    await cl.stop();
+  });
+
+  it('an HA2 cut is counted, traffic keeps flowing, and the peer resyncs when it returns', async () => {
+    lab = await upLab();
+    const cl = await streams(lab);
+    await waitSynced(lab, 'fwb', CONNS);
+    await lab.setLink('fwb', 'ha2', false);
+    await lab.waitFor(async () => metricValue(await scrape(boxListeners(lab!, 'fwa').metrics), 'tandem_sync_connected') === 0, 10_000, 'HA2 down on fwa');
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+    await lab.setLink('fwb', 'ha2', true);
+    await lab.waitFor(async () => metricValue(await scrape(boxListeners(lab!, 'fwa').metrics), 'tandem_sync_connected') === 1, 10_000, 'HA2 up again');
+    await lab.waitFor(async () => (await lab!.api('fwb').status()).sync?.tentative === false, 10_000, 'fwb resynced');
+    expect(await sessionsOn(lab, 'fwb')).toEqual(await sessionsOn(lab, 'fwa'));
+    const summary = await cl.stop();
+    expect(summary.survived).toBe(CONNS);
+  });
+});
