@@ -2,12 +2,17 @@
 // lives apart from the dataplane (on the main thread, where `cap` must run) so that a saturated
 // packet path, which starves its own event loop, cannot delay a heartbeat or an API answer.
 import { setPriority } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { TandemConfig } from '../config/types.js';
 import { createLogger, type Logger } from '../log.js';
 
-/** Nice value of the control thread: well ahead of the dataplane (0) in the CFS share. */
+/** Nice value of the control thread when real-time scheduling is refused: ahead of the dataplane (0). */
 const CONTROL_THREAD_NICE = -10;
+/** SCHED_RR priority (1-99) of the control thread: low, above every normal task. */
+const CONTROL_THREAD_RT_PRIORITY = 10;
 import { SharedState } from '../dataplane/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
 import { FirewallStats } from '../dataplane/firewall-stats.js';
@@ -109,10 +114,21 @@ async function main(): Promise<void> {
 /**
  * The control plane's heartbeats must keep their schedule on a busy box: a saturated dataplane
  * and a traffic generator on two cores delayed this thread past the lease (measured in
- * bench/dataplane). setpriority() on Linux applies to the calling thread only, so only this
- * thread is raised; the dataplane keeps the default.
+ * bench/dataplane), even at nice -10. Like keepalived (vrrp_rt_priority), the control thread asks
+ * for round-robin real-time scheduling; the kernel's RT throttling (sched_rt_runtime_us) keeps a
+ * runaway thread from taking the whole CPU. Only this thread: sched_setscheduler and setpriority
+ * apply to the thread whose id is given (/proc/thread-self is this worker's).
  */
 function raiseControlPriority(log: Logger): void {
+  let tid = '';
+  try {
+    tid = basename(readlinkSync('/proc/thread-self'));
+    execFileSync('chrt', ['--rr', '-p', String(CONTROL_THREAD_RT_PRIORITY), tid], { stdio: 'ignore', timeout: 2000 });
+    log.info({ tid, policy: 'SCHED_RR', priority: CONTROL_THREAD_RT_PRIORITY }, 'control thread runs with real-time priority');
+    return;
+  } catch (err) {
+    log.warn({ tid, err: (err as Error).message }, 'cannot give the control thread real-time priority (chrt, CAP_SYS_NICE); trying nice');
+  }
   try {
     setPriority(0, CONTROL_THREAD_NICE);
   } catch (err) {
