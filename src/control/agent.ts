@@ -20,6 +20,14 @@ const HA1_MAX_MESSAGE_BYTES = 16 * 1024;
 /** Transitions kept for `tandem status` and the API. */
 const TRANSITION_HISTORY = 50;
 const SOFTWARE_VERSION = '0.1.0';
+/** Transitions out of active that hand the role to a live peer on purpose. */
+const HANDOVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
+/** Longest a hand-over keeps us forwarding if the peer never says it is active. */
+const HANDOVER_MAX_MS = 300;
+/** After the peer says active: time for its gratuitous ARP to move the switches' tables. */
+const HANDOVER_TAIL_MS = 20;
+/** A planned failover first waits this long at most for the sync backlog to drain. */
+const FAILOVER_DRAIN_MAX_MS = 1000;
 
 interface Link {
   name: string;
@@ -91,6 +99,8 @@ export class ControlAgent implements HaController {
    */
   private freshAfterNs = 0;
   private readonly sync: SyncHandle | null;
+  /** Non-zero while a planned hand-over keeps our dataplane forwarding (monotonic ms deadline). */
+  private handoverUntilMs = 0;
   /** As passive: the peer's full table has arrived since we became passive (not tentative). */
   private bulkDone = false;
 
@@ -256,7 +266,12 @@ export class ControlAgent implements HaController {
     return this.command({ type: 'operator-functional', now: monotonicMs() });
   }
 
-  failover(): Promise<string> {
+  /** A planned failover: let the peer's copy of the sessions catch up first, then hand over. */
+  async failover(): Promise<string> {
+    const start = monotonicMs();
+    while (this.sync && this.es.state === 'active' && syncBacklog(this.sync) > 0 && monotonicMs() - start < FAILOVER_DRAIN_MAX_MS) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     return this.command({ type: 'operator-failover', now: monotonicMs() });
   }
 
@@ -329,15 +344,23 @@ export class ControlAgent implements HaController {
 
   /** The one place a state change takes effect: dataplane role first, then logs and metrics. */
   private onTransition(from: HaState, to: HaState, reason: string, now: number): void {
+    if (this.handoverUntilMs > 0) this.endHandover('superseded by another transition');
     if (to === 'active') {
       this.shared.renewLease(now + this.deadIntervalMs);
       this.shared.setRole(ROLE_ACTIVE);
     } else if (from === 'active') {
-      this.shared.setRole(ROLE_PASSIVE);
+      if (to === 'passive' && HANDOVER_REASONS.has(reason) && this.peerAlive) {
+        // A planned hand-over: keep forwarding until the peer has taken the role and announced
+        // it, so that no frame arrives at a box that no longer forwards (a hitless failover).
+        this.handoverUntilMs = now + HANDOVER_MAX_MS;
+      } else {
+        this.shared.setRole(ROLE_PASSIVE);
+      }
     }
     if (this.sync) {
       if (to === 'passive') this.bulkDone = false;
-      this.sync.setRole(to === 'active' ? 'sender' : to === 'passive' ? 'receiver' : 'idle');
+      // while handing over we still forward with our own table: it is cleared (receiver) after
+      if (this.handoverUntilMs === 0) this.sync.setRole(to === 'active' ? 'sender' : to === 'passive' ? 'receiver' : 'idle');
     }
     this.sinceWall = new Date();
     this.transitions.push({ at: this.sinceWall.toISOString(), from, to, reason });
@@ -365,6 +388,10 @@ export class ControlAgent implements HaController {
     for (const link of this.links) this.sendHeartbeat(link, now);
     this.evaluatePeer(now);
     if (this.es.state === 'active') this.shared.renewLease(now + this.deadIntervalMs);
+    else if (this.handoverUntilMs > 0) {
+      if (now >= this.handoverUntilMs) this.endHandover('done');
+      else this.shared.renewLease(now + this.deadIntervalMs);
+    }
     if (now >= this.nextHelloMs) {
       this.nextHelloMs = now + this.cfg.shared.ha.timers.helloIntervalMs;
       for (const link of this.links) this.sendHello(link);
@@ -433,8 +460,18 @@ export class ControlAgent implements HaController {
     }
     if (view) {
       this.peer.view = view;
+      if (this.handoverUntilMs > 0 && view.state === 'active') this.handoverUntilMs = Math.min(this.handoverUntilMs, now + HANDOVER_TAIL_MS);
       this.dispatch({ type: 'peer-heard', now, peer: view });
     }
+  }
+
+  private endHandover(why: string): void {
+    this.handoverUntilMs = 0;
+    if (this.es.state !== 'active') {
+      this.shared.setRole(ROLE_PASSIVE);
+      this.sync?.setRole(this.es.state === 'passive' ? 'receiver' : 'idle');
+    }
+    this.log.info({ why }, 'hand-over finished: dataplane stops forwarding');
   }
 
   // ---- inbound ----
@@ -626,4 +663,10 @@ export class ControlAgent implements HaController {
     if (!link.session.up) return;
     if (link.session.send(link.sessSealer.seal(body))) this.metrics.message('ha1-session', 'tx', body.kind);
   }
+}
+
+/** Records not yet acknowledged by the peer, from the sync channel's status. */
+function syncBacklog(sync: SyncHandle): number {
+  const b = (sync.status() as { backlog?: unknown }).backlog;
+  return typeof b === 'number' ? b : 0;
 }

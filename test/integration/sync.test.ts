@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot, type Lab, type LabBox } from '../../src/lab/lab.js';
-import { startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
+import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
 import type { StreamSummary } from '../../src/lab/stream.js';
 import { isRoot, upLab } from './helpers/lab.js';
 import { boxListeners, cli, waitState } from './helpers/daemon.js';
@@ -74,6 +74,29 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
       expect(metricValue(m, 'tandem_dataplane_drops_total', { reason: 'tcp-no-session' })).toBe(0);
     });
   }
+
+  it('a planned failover (tandem failover) loses no probe and no connection', async () => {
+    lab = await upLab();
+    const repo = repoRoot();
+    const cl = await streams(lab);
+    await waitSynced(lab, 'fwb', CONNS);
+    const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: 5011, outFile: join(lab.runDir, 'rx.json') });
+    stops.push(() => rx.stop());
+    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:5011`, intervalMs: 1 });
+    stops.push(() => tx.stop());
+    await sleep(1000);
+    const r = await cli(lab, 'fwa', 'failover');
+    expect(r.code, r.stderr).toBe(0);
+    await waitState(lab, 'fwb', 'active', 5000);
+    await sleep(1000);
+    const sent = await tx.stop();
+    await sleep(200);
+    const got = await rx.stop();
+    expect(sent.sent - got.received, `max gap ${got.maxGapMs} ms`).toBe(0);
+    const summary = await cl.stop();
+    expect(summary.survived).toBe(CONNS);
+    expect((await lab.boxState('fwa'))?.state).toBe('passive');
+  });
 
   it('a rejoining box is tentative until its bulk sync completes, then in sync', async () => {
     lab = await upLab();
