@@ -353,6 +353,7 @@ export class ControlAgent implements HaController {
         // A planned hand-over: keep forwarding until the peer has taken the role and announced
         // it, so that no frame arrives at a box that no longer forwards (a hitless failover).
         this.handoverUntilMs = now + HANDOVER_MAX_MS;
+        this.shared.setHandingOver(true);
       } else {
         this.shared.setRole(ROLE_PASSIVE);
       }
@@ -467,6 +468,7 @@ export class ControlAgent implements HaController {
 
   private endHandover(why: string): void {
     this.handoverUntilMs = 0;
+    this.shared.setHandingOver(false);
     if (this.es.state !== 'active') {
       this.shared.setRole(ROLE_PASSIVE);
       this.sync?.setRole(this.es.state === 'passive' ? 'receiver' : 'idle');

@@ -79,6 +79,8 @@ export interface FrameSink {
 export interface RoleSource {
   readonly role: number;
   mayActAsActive(nowMs: number): boolean;
+  /** A planned hand-over is under way: forward, but leave the virtual MACs to the new active. */
+  readonly handingOver?: boolean;
 }
 
 /**
@@ -249,7 +251,7 @@ export class Pipeline {
   private toFloating(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
     if (frame[IP_PROTO] !== IPPROTO_ICMP) return this.drop('to-self-other');
     if (!this.gate(nowMs)) return;
-    const bad = echoReplyInPlace(frame, itf.mac);
+    const bad = echoReplyInPlace(frame, this.role.handingOver ? itf.realMac : itf.mac);
     if (bad !== null) return this.drop(bad);
     if (this.emit(ifIndex, frame, len)) this.event('icmp-echo-reply-sent');
   }
@@ -295,7 +297,7 @@ export class Pipeline {
     const newWord = oldWord - 0x100;
     writeU16(frame, IP_TTL, newWord);
     writeU16(frame, IP_CSUM, checksumUpdate16(readU16(frame, IP_CSUM), oldWord, newWord));
-    copyMac(frame, ETH_SRC, out.mac);
+    copyMac(frame, ETH_SRC, this.role.handingOver ? out.realMac : out.mac);
 
     const nextHop = route.via !== 0 ? route.via : readU32(frame, IP_DST);
     const table = this.neighbours[egress];
@@ -341,7 +343,7 @@ export class Pipeline {
     if (tpa === itf.address) return this.event('to-kernel');
     if (!this.floatingOn[ifIndex].has(tpa)) return;
     if (spa === tpa) return; // an announcement for our floating IP (the peer's GARP): nothing to answer
-    if (!this.gate(nowMs)) return;
+    if (!this.gate(nowMs) || this.role.handingOver) return;
     const n = buildArpReply(this.tx, frame, itf.mac, tpa);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
   }

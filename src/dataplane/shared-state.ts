@@ -7,7 +7,9 @@
 //   Int32  [0]  role           0 = passive (forward nothing, answer nothing for floating IPs), 1 = active
 //   Int32  [1]  garpSeq        bumped by control to request a gratuitous-ARP burst for every floating IP
 //   Int32  [2]  roleEpoch      bumped on every change of role (lets the dataplane log and reset per-role state)
-//   Int32  [3]  reserved
+//   Int32  [3]  handingOver    1 while a planned hand-over lets the old active forward a little longer:
+//                              it then sources frames from its real MACs, so that only the new
+//                              active teaches the switches where the virtual MACs are
 //   Float64[2]  leaseUntilMs   monotonic ms (see monotonicMs) until which `active` may be acted on
 //   Float64[3]  reserved
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
@@ -22,6 +24,7 @@ export const ROLE_ACTIVE = 1;
 const I32_ROLE = 0;
 const I32_GARP_SEQ = 1;
 const I32_ROLE_EPOCH = 2;
+const I32_HANDOVER = 3;
 const F64_LEASE = 2;
 const F64_COUNTERS = 8;
 
@@ -65,6 +68,15 @@ export class SharedState {
 
   get garpSeq(): number {
     return Atomics.load(this.i32, I32_GARP_SEQ);
+  }
+
+  get handingOver(): boolean {
+    return this.i32[I32_HANDOVER] === 1;
+  }
+
+  /** Control side: a planned hand-over starts or ends (see the layout). */
+  setHandingOver(on: boolean): void {
+    Atomics.store(this.i32, I32_HANDOVER, on ? 1 : 0);
   }
 
   get leaseUntilMs(): number {

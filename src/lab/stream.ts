@@ -67,7 +67,7 @@ export function runStreamServer(port: number): Promise<void> {
   });
 }
 
-export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number }): Promise<StreamSummary> {
+export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number; intervalMs?: number }): Promise<StreamSummary> {
   return new Promise((resolve) => {
     const results: StreamConnResult[] = [];
     const sockets: Socket[] = [];
@@ -132,7 +132,7 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
         r.sent += CHUNK_BYTES;
         s.write(chunk);
       }
-    }, WRITE_INTERVAL_MS);
+    }, opts.intervalMs ?? WRITE_INTERVAL_MS);
 
     const stop = async (): Promise<void> => {
       if (stopping) return;
@@ -181,11 +181,14 @@ export async function streamMain(argv: string[]): Promise<number> {
     const conns = Number(arg(argv, 'conns') ?? '8');
     if (!Number.isInteger(conns) || conns < 1 || conns > 1000) throw new Error('--conns: expected 1-1000');
     const d = arg(argv, 'duration-s');
-    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, durationS: d === undefined ? undefined : Number(d) });
+    // many connections at a lower rate each: 1000 connections x 1 KiB every 100 ms is ~10 MB/s
+    const intervalMs = Number(arg(argv, 'interval-ms') ?? String(WRITE_INTERVAL_MS));
+    if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > 10_000) throw new Error('--interval-ms: expected 1-10000');
+    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, intervalMs, durationS: d === undefined ? undefined : Number(d) });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--duration-s S]');
+  throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--interval-ms M] [--duration-s S]');
 }
 
 function isMain(): boolean {

@@ -1,17 +1,23 @@
 // HA2 session replication, for real: established TCP connections (source NATed by the pair) keep
 // flowing through a failover, with the same translated ports, and a rejoining box syncs first.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot, type Lab, type LabBox } from '../../src/lab/lab.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
 import type { StreamSummary } from '../../src/lab/stream.js';
 import { isRoot, upLab } from './helpers/lab.js';
-import { boxListeners, cli, waitState } from './helpers/daemon.js';
+import { boxListeners, cli, labConfigWith, waitState } from './helpers/daemon.js';
 import { metricValue, scrape } from './metrics-client.js';
 
 const SERVER = '10.0.2.10';
 const STREAM_PORT = 5010;
-const CONNS = 200;
+const CONNS = 1000;
+/** 1000 connections x 1 KiB every 100 ms: data always flowing, and room on two cores. */
+const STREAM_INTERVAL_MS = 100;
+const DNAT_PORT = 8080;
+const INSIDE_PORT = 5012;
+const DNAT_CONNS = 50;
 
 let lab: Lab | null = null;
 const stops: (() => Promise<unknown>)[] = [];
@@ -32,11 +38,19 @@ async function sessionsOn(l: Lab, box: LabBox): Promise<Map<string, string>> {
   return new Map(list.sessions.map((s) => [String(s.original.srcPort), `${s.reply.dst}:${s.reply.dstPort}`]));
 }
 
+/** The UDP probe flow's translated source (address:port), as a box lists it. */
+async function udpTranslation(l: Lab, box: LabBox): Promise<string> {
+  const r = await cli(l, box, 'sessions', '--protocol', 'udp', '--port', '5011', '--json');
+  const list = JSON.parse(r.stdout) as { sessions: { reply: { dst: string; dstPort: number } }[] };
+  expect(list.sessions).toHaveLength(1);
+  return `${list.sessions[0].reply.dst}:${list.sessions[0].reply.dstPort}`;
+}
+
 async function streams(l: Lab): Promise<LabProcess<StreamSummary> & { connected: number }> {
   const repo = repoRoot();
   const srv = await startStreamServer(l.ns('server'), { repo, marker: l.runDir, port: STREAM_PORT });
   stops.push(() => srv.stop());
-  const cl = await startStreamClient(l.ns('client'), { repo, marker: l.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: CONNS });
+  const cl = await startStreamClient(l.ns('client'), { repo, marker: l.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: CONNS, intervalMs: STREAM_INTERVAL_MS });
   stops.push(() => cl.stop());
   return cl;
 }
@@ -49,27 +63,57 @@ async function waitSynced(l: Lab, box: LabBox, atLeast: number): Promise<void> {
 }
 
 describe.skipIf(!isRoot())('HA2 session replication', () => {
-  for (const failure of ['SIGKILL', 'SIGSTOP'] as const) {
-    it(`${CONNS} established TCP connections survive ${failure === 'SIGKILL' ? 'kill -9' : 'SIGSTOP'} of the active, with the same NAT ports`, async () => {
-      lab = await upLab();
+  for (const failure of ['kill -9', 'SIGSTOP', 'links cut'] as const) {
+    it(`${CONNS} SNAT and ${DNAT_CONNS} DNAT TCP connections and a UDP flow survive ${failure} of the active, with the same NAT ports`, async () => {
+      const configDir = labConfigWith((cfg) => {
+        cfg.shared.nat.push({ name: 'web-in', from: ['untrust'], to: ['untrust'], destination: ['10.0.2.1'], service: [`tcp/${DNAT_PORT}`], translate: { destination: { address: '10.0.1.10', port: INSIDE_PORT } } });
+        cfg.shared.policy.rules.push({ name: 'web-in-allow', from: ['untrust'], to: ['trust'], destination: ['10.0.2.1/32'], service: [`tcp/${DNAT_PORT}`], action: 'allow' });
+      });
+      stops.push(async () => rmSync(configDir, { recursive: true, force: true }));
+      lab = await upLab({ configDir });
+      const repo = repoRoot();
       const cl = await streams(lab);
       expect(cl.connected).toBe(CONNS);
-      await waitSynced(lab, 'fwb', CONNS);
+      // the inside server published through destination NAT, reached from the outside
+      const inside = await startStreamServer(lab.ns('client'), { repo, marker: lab.runDir, port: INSIDE_PORT });
+      stops.push(() => inside.stop());
+      const outside = await startStreamClient(lab.ns('server'), { repo, marker: lab.runDir, to: `10.0.2.1:${DNAT_PORT}`, conns: DNAT_CONNS, intervalMs: STREAM_INTERVAL_MS });
+      stops.push(() => outside.stop());
+      expect(outside.connected).toBe(DNAT_CONNS);
+      const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: 5011, outFile: join(lab.runDir, 'rx.json') });
+      stops.push(() => rx.stop());
+      const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:5011`, intervalMs: 1 });
+      stops.push(() => tx.stop());
+      await waitSynced(lab, 'fwb', CONNS + DNAT_CONNS + 1);
       const before = await sessionsOn(lab, 'fwa');
       expect(before.size).toBe(CONNS);
-      const synced = await sessionsOn(lab, 'fwb');
-      expect(synced).toEqual(before);
+      const udpBefore = await udpTranslation(lab, 'fwa');
+      expect(await sessionsOn(lab, 'fwb')).toEqual(before);
 
-      const pid = await lab.killBox('fwa', failure);
-      if (failure === 'SIGSTOP') stops.push(async () => process.kill(pid, 'SIGCONT'));
+      if (failure === 'kill -9') await lab.killBox('fwa', 'SIGKILL');
+      else if (failure === 'SIGSTOP') {
+        const pid = await lab.killBox('fwa', 'SIGSTOP');
+        stops.push(async () => process.kill(pid, 'SIGCONT'));
+      } else {
+        await lab.isolateBox('fwa', true);
+        stops.push(() => lab!.isolateBox('fwa', false));
+      }
       await waitState(lab, 'fwb', 'active', 5000);
       await sleep(1500);
       const after = await sessionsOn(lab, 'fwb');
       for (const [port, translated] of before) expect(after.get(port), `client port ${port}`).toBe(translated);
+      expect(await udpTranslation(lab, 'fwb')).toBe(udpBefore);
 
+      const sent = await tx.stop();
+      await sleep(200);
+      const got = await rx.stop();
+      expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
       const summary = await cl.stop();
       expect(summary.reset).toBe(0);
       expect(summary.survived).toBe(CONNS);
+      const dnat = await outside.stop();
+      expect(dnat.reset).toBe(0);
+      expect(dnat.survived).toBe(DNAT_CONNS);
       const m = await scrape(boxListeners(lab, 'fwb').metrics);
       expect(metricValue(m, 'tandem_dataplane_drops_total', { reason: 'tcp-no-session' })).toBe(0);
     });
