@@ -110,6 +110,26 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
   }
   out.push('');
 
+  if (s.sync) {
+    const y = s.sync as Record<string, any>;
+    const lag = y.lagMs as { p50: number; p99: number; max: number } | undefined;
+    const bulk = y.bulk as { inProgress?: boolean; lastCompleteAt?: string | null; lastSessions?: number | null } | undefined;
+    out.push('Session Sync (HA2):');
+    out.push(
+      fields([
+        ['Connection', y.connected ? 'up' : 'down'],
+        ['Role', String(y.role ?? '-')],
+        ['Tentative', y.tentative ? 'yes (bulk sync pending: may not take the role by preemption)' : 'no'],
+        ['Backlog', `${y.backlog ?? 0} records`],
+        ['Lag', lag ? `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}` : '-'],
+        ['Records', `${y.recordsSent ?? 0} sent, ${y.recordsReceived ?? 0} received`],
+        ['Bulk sync', bulk?.inProgress ? 'in progress' : bulk?.lastCompleteAt ? `complete at ${bulk.lastCompleteAt}${bulk.lastSessions != null ? ` (${bulk.lastSessions} sessions)` : ''}` : 'none yet'],
+        ['Resyncs', String(y.resyncs ?? 0)],
+      ]),
+    );
+    out.push('');
+  }
+
   const t = s.timers;
   out.push(`Timers (profile ${t.profile}):`);
   out.push(

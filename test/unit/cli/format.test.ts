@@ -111,3 +111,25 @@ describe('helpers', () => {
     );
   });
 });
+
+describe('formatStatus: session sync', () => {
+  it('shows HA2 state, tentative, backlog, lag and bulk progress', () => {
+    const s = fixedStatus();
+    s.sync = {
+      tentative: true,
+      connected: true,
+      role: 'receiver',
+      backlog: 0,
+      lagMs: { p50: 1.2, p99: 4.5, max: 9 },
+      recordsSent: 0,
+      recordsReceived: 1234,
+      resyncs: 2,
+      bulk: { inProgress: true, received: 1000, lastCompleteAt: null },
+    };
+    const text = formatStatus(s, NOW);
+    expect(text).toContain('Session Sync (HA2):\n  Connection : up\n  Role       : receiver\n  Tentative  : yes (bulk sync pending');
+    expect(text).toContain('  Bulk sync  : in progress\n');
+    expect(text).toContain('  Records    : 0 sent, 1234 received\n');
+    expect(formatStatus(fixedStatus(), NOW)).not.toContain('Session Sync');
+  });
+});
