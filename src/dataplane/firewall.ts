@@ -401,36 +401,34 @@ export class Firewall {
     this.stats?.expired(this.table.proto(slot));
   }
 
-  /** Source translated: the reply comes back to a port allocated on the NAT address; free it. */
+  /** Frees the NAT port a source-translated session holds. */
   private releasePort(slot: number): void {
-    const t = this.table;
-    const proto = t.proto(slot);
-    const natAddr = t.dst(slot, DIR_REPLY);
-    const natPort = t.dstPort(slot, DIR_REPLY);
-    if (
-      (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP) &&
-      (natAddr !== t.src(slot, DIR_ORIGINAL) || natPort !== t.srcPort(slot, DIR_ORIGINAL))
-    ) {
-      const ports = this.nat.ports(proto, natAddr);
-      ports.free(natPort);
-      this.stats?.setNatPortsInUse(proto, ports.inUse);
-    }
+    const ports = this.sourceNatPorts(slot);
+    if (ports === null) return;
+    const proto = this.table.proto(slot);
+    ports.free(this.table.dstPort(slot, DIR_REPLY));
+    this.stats?.setNatPortsInUse(proto, ports.inUse);
   }
 
   /** Keeps a synced session's NAT port from being handed out again on this box. */
   reservePort(slot: number): void {
+    const ports = this.sourceNatPorts(slot);
+    if (ports === null) return;
+    ports.reserve(this.table.dstPort(slot, DIR_REPLY));
+    this.stats?.setNatPortsInUse(this.table.proto(slot), ports.inUse);
+  }
+
+  /**
+   * The allocator of a source-translated session (its reply comes back to a port allocated on the
+   * NAT address, reply.dst:reply.dstPort), or null when the source is not translated.
+   */
+  private sourceNatPorts(slot: number): ReturnType<CompiledNat['ports']> | null {
     const t = this.table;
     const proto = t.proto(slot);
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_ICMP) return null;
     const natAddr = t.dst(slot, DIR_REPLY);
-    const natPort = t.dstPort(slot, DIR_REPLY);
-    if (
-      (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP) &&
-      (natAddr !== t.src(slot, DIR_ORIGINAL) || natPort !== t.srcPort(slot, DIR_ORIGINAL))
-    ) {
-      const ports = this.nat.ports(proto, natAddr);
-      ports.reserve(natPort);
-      this.stats?.setNatPortsInUse(proto, ports.inUse);
-    }
+    if (natAddr === t.src(slot, DIR_ORIGINAL) && t.dstPort(slot, DIR_REPLY) === t.srcPort(slot, DIR_ORIGINAL)) return null;
+    return this.nat.ports(proto, natAddr);
   }
 
   // ---- operator view ----
