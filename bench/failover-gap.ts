@@ -2,13 +2,23 @@
 // in the namespace lab, and whether a saturated dataplane causes false failovers.
 //
 //   npm run bench:failover-gap -- [--runs 5] [--modes kill,stop,cut] [--saturate-s 60]
+//       [--stall-conns 100] [--stall-interval-ms 10] [--survive-conns 10000] [--survive-runs 1]
+//       [--survive-interval-ms 1000]
 //
-// Per run: a fresh lab, a UDP probe every 1 ms from client to server through the floating IPs,
-// 1.5 s of steady traffic, then the failure of the active box:
+// Per run: a fresh lab, a UDP probe every 1 ms from client to server through the floating IPs and
+// --stall-conns TCP connections (src/lab/stream.ts, source NATed, each writing 1 KiB every
+// --stall-interval-ms and checking the echo), synced to the passive, 1.5 s of steady traffic, then
+// the failure of the active box:
 //   kill  kill -9 of its daemon (the peer sees its HA1 sessions closed by the kernel)
 //   stop  SIGSTOP of its daemon (silent: the peer must miss heartbeats for the dead interval)
 //   cut   every link of the box pulled (traffic and HA links: silent, like a dead switch port)
-// then 1.5 s more. The gap is the longest silence at the receiver; lost = sent - received.
+// then 1.5 s more. The gap is the longest silence at the receiver; lost = sent - received. The TCP
+// stall is the longest time any connection had data outstanding with no echo arriving.
+// Survival (per failure kind, --survive-runs labs): --survive-conns TCP connections (10 stream
+// clients of up to 1000 each, one 1 KiB write per connection every --survive-interval-ms, staggered),
+// waited for until the passive holds them all (established, by its API) and its sync-applied
+// counter (metrics socket) has settled, the failure, 3 s more, then every connection must
+// have all its data echoed and no reset.
 // False failovers: one lab, a UDP blaster saturating the active box's dataplane for --saturate-s,
 // and every HA transition on either box during that time counted (there should be none).
 import { spawn } from 'node:child_process';
@@ -16,7 +26,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Lab, labDown, labUp, repoRoot, type LabBox } from '../src/lab/lab.js';
-import { startProbeReceiver, startProbeSender } from '../src/lab/traffic.js';
+import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
+import type { StreamSummary } from '../src/lab/stream.js';
 
 type Mode = 'kill' | 'stop' | 'cut';
 const SERVER = '10.0.2.10';
@@ -24,6 +35,11 @@ const PROBE_PORT = 5001;
 const BLAST_PORT = 5999;
 const STEADY_MS = 1500;
 const AFTER_MS = 1500;
+const STREAM_PORT = 5002;
+/** After the failure in a survival run: every connection writes a few times through the new active. */
+const SURVIVE_AFTER_MS = 3000;
+const SURVIVE_STEADY_MS = 1000;
+const CLIENT_MAX_CONNS = 1000;
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -32,6 +48,11 @@ const modes = (argv.get('modes') ?? 'kill,stop,cut').split(',').filter((m) => m 
 const saturateS = Number(argv.get('saturate-s') ?? '60');
 /** One blaster tops out near what the dataplane forwards; two make the dataplane the bottleneck. */
 const blasters = Number(argv.get('blasters') ?? '2');
+const stallConns = Number(argv.get('stall-conns') ?? '100');
+const stallIntervalMs = Number(argv.get('stall-interval-ms') ?? '10');
+const surviveConns = Number(argv.get('survive-conns') ?? '10000');
+const surviveRuns = Number(argv.get('survive-runs') ?? '1');
+const surviveIntervalMs = Number(argv.get('survive-interval-ms') ?? '1000');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const labName = () => `bf${randomBytes(3).toString('hex')}`;
@@ -44,6 +65,77 @@ interface RunResult {
   takeoverMs: number | null;
   newActive: string | null;
   reason: string | null;
+  /** TCP streams beside the probe (null with --stall-conns 0). */
+  tcp: { conns: number; connected: number; survived: number; reset: number; stallMs: number; medianConnStallMs: number; stallEndAfterFailureMs: number | null; syncedMs: number } | null;
+}
+
+interface SurvivalResult {
+  mode: Mode;
+  conns: number;
+  connected: number;
+  /** From the last client connected to the passive holding every connection. */
+  syncedMs: number;
+  passiveTcpSessions: number;
+  syncApplied: number;
+  takeoverMs: number | null;
+  survived: number;
+  reset: number;
+  /** Other failures (echo incomplete, mismatch, ...) by kind. */
+  errors: Record<string, number>;
+  maxStallMs: number;
+  newActiveTcpNoSessionDrops: number | null;
+}
+
+const metricsSock = (lab: Lab, box: LabBox) => join(lab.runDir, `${box}-metrics.sock`);
+
+/**
+ * Until `box` (the passive) holds at least `conns` established TCP sessions to the stream port (by
+ * its API; its tandem_sessions_active gauge reads 0 on a passive, synced sessions are not counted
+ * there) and its sync-applied counter (metrics socket) has not moved for two polls.
+ */
+async function waitSynced(lab: Lab, box: LabBox, conns: number, timeoutMs: number): Promise<{ ms: number; tcp: number; applied: number }> {
+  let prev = -1;
+  let stable = 0;
+  let tcp = 0;
+  let applied = 0;
+  const ms = await lab
+    .waitFor(async () => {
+      const m = await scrape(metricsSock(lab, box));
+      tcp = (await lab.api(box, 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched;
+      applied = sum(m, 'tandem_dataplane_packets_total', 'event="sync-applied"');
+      stable = applied === prev ? stable + 1 : 0;
+      prev = applied;
+      return tcp >= conns && stable >= 2;
+    }, timeoutMs, `${box} to hold ${conns} synced established TCP sessions`)
+    .catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (it holds ${tcp} established, ${applied} records applied)`);
+    });
+  return { ms, tcp, applied };
+}
+
+async function activeBox(lab: Lab): Promise<LabBox> {
+  return (await lab.boxState('fwa'))?.state === 'active' ? 'fwa' : 'fwb';
+}
+
+async function fail(lab: Lab, mode: Mode, box: LabBox): Promise<number | null> {
+  if (mode === 'kill') await lab.killBox(box, 'SIGKILL');
+  else if (mode === 'stop') return lab.killBox(box, 'SIGSTOP');
+  else await lab.isolateBox(box, true);
+  return null;
+}
+
+async function waitTakeover(lab: Lab, box: LabBox, t0: number): Promise<{ takeoverMs: number | null; reason: string | null }> {
+  let reason: string | null = null;
+  try {
+    await lab.waitFor(async () => {
+      const s = await lab.boxState(box, 500);
+      reason = s?.reason ?? null;
+      return s?.state === 'active';
+    }, 5000, `${box} active`);
+    return { takeoverMs: Date.now() - t0, reason };
+  } catch {
+    return { takeoverMs: null, reason }; // reported as no takeover
+  }
 }
 
 async function oneRun(mode: Mode): Promise<RunResult> {
@@ -52,35 +144,119 @@ async function oneRun(mode: Mode): Promise<RunResult> {
   const lab = new Lab(name);
   const repo = repoRoot();
   let frozenPid: number | null = null;
+  const stops: (() => Promise<unknown>)[] = [];
   try {
-    const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: PROBE_PORT, outFile: join(lab.runDir, 'rx.json') });
-    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1 });
-    await sleep(STEADY_MS);
-    const active: LabBox = (await lab.boxState('fwa'))?.state === 'active' ? 'fwa' : 'fwb';
-    const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
-    const t0 = Date.now();
-    if (mode === 'kill') await lab.killBox(active, 'SIGKILL');
-    else if (mode === 'stop') frozenPid = await lab.killBox(active, 'SIGSTOP');
-    else await lab.isolateBox(active, true);
-    let takeoverMs: number | null = null;
-    let reason: string | null = null;
-    try {
-      await lab.waitFor(async () => {
-        const s = await lab.boxState(other, 500);
-        reason = s?.reason ?? null;
-        return s?.state === 'active';
-      }, 5000, `${other} active`);
-      takeoverMs = Date.now() - t0;
-    } catch {
-      // reported as no takeover
+    let cl: (LabProcess<StreamSummary> & { connected: number }) | null = null;
+    if (stallConns > 0) {
+      const srv = await startStreamServer(lab.ns('server'), { repo, marker: lab.runDir, port: STREAM_PORT, pidFile: join(lab.runDir, 'stream-server.pid') });
+      stops.push(() => srv.stop());
+      cl = await startStreamClient(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: stallConns, intervalMs: stallIntervalMs, pidFile: join(lab.runDir, 'stream-client.pid') });
+      stops.push(() => cl!.stop());
     }
+    const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: PROBE_PORT, outFile: join(lab.runDir, 'rx.json'), pidFile: join(lab.runDir, 'probe-rx.pid') });
+    stops.push(() => rx.stop());
+    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1, pidFile: join(lab.runDir, 'probe-tx.pid') });
+    stops.push(() => tx.stop());
+    const active: LabBox = await activeBox(lab);
+    const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
+    const synced = cl ? await waitSynced(lab, other, stallConns, 10_000) : null;
+    await sleep(STEADY_MS);
+    const t0 = Date.now();
+    frozenPid = await fail(lab, mode, active);
+    const { takeoverMs, reason } = await waitTakeover(lab, other, t0);
     await sleep(AFTER_MS);
     const sent = await tx.stop();
     await sleep(100);
     const got = await rx.stop();
-    return { mode, gapMs: got.maxGapMs, lost: sent.sent - got.received, sent: sent.sent, takeoverMs, newActive: takeoverMs === null ? null : other, reason };
+    let tcp: RunResult['tcp'] = null;
+    if (cl) {
+      const ss = await cl.stop();
+      tcp = {
+        conns: ss.total,
+        connected: ss.connected,
+        survived: ss.survived,
+        reset: ss.reset,
+        stallMs: ss.maxEchoGapMs,
+        medianConnStallMs: ss.medianMaxEchoGapMs,
+        stallEndAfterFailureMs: ss.maxEchoGapEndMs === null ? null : ss.maxEchoGapEndMs - t0,
+        syncedMs: synced?.ms ?? 0,
+      };
+    }
+    return { mode, gapMs: got.maxGapMs, lost: sent.sent - got.received, sent: sent.sent, takeoverMs, newActive: takeoverMs === null ? null : other, reason, tcp };
   } finally {
     if (frozenPid !== null) process.kill(frozenPid, 'SIGCONT');
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await labDown({ name });
+  }
+}
+
+async function survivalRun(mode: Mode): Promise<SurvivalResult> {
+  const name = labName();
+  await labUp({ name });
+  const lab = new Lab(name);
+  const repo = repoRoot();
+  let frozenPid: number | null = null;
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    const srv = await startStreamServer(lab.ns('server'), { repo, marker: lab.runDir, port: STREAM_PORT, pidFile: join(lab.runDir, 'stream-server.pid') });
+    stops.push(() => srv.stop());
+    const clients: (LabProcess<StreamSummary> & { connected: number })[] = [];
+    let connected = 0;
+    for (let i = 0, left = surviveConns; left > 0; i++, left -= CLIENT_MAX_CONNS) {
+      const c = await startStreamClient(lab.ns('client'), {
+        repo,
+        marker: lab.runDir,
+        to: `${SERVER}:${STREAM_PORT}`,
+        conns: Math.min(left, CLIENT_MAX_CONNS),
+        intervalMs: surviveIntervalMs,
+        spread: true,
+        pidFile: join(lab.runDir, `stream-client-${i}.pid`),
+      });
+      clients.push(c);
+      stops.push(() => c.stop(20_000));
+      connected += c.connected;
+    }
+    const active = await activeBox(lab);
+    const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
+    const synced = await waitSynced(lab, other, connected, 60_000);
+    console.error(`survival ${mode}: ${connected}/${surviveConns} connected, ${other} holds ${synced.tcp} TCP sessions after ${synced.ms} ms (${synced.applied} records applied)`);
+    await sleep(SURVIVE_STEADY_MS);
+    const t0 = Date.now();
+    frozenPid = await fail(lab, mode, active);
+    const { takeoverMs } = await waitTakeover(lab, other, t0);
+    await sleep(SURVIVE_AFTER_MS);
+    const sums = await Promise.all(clients.map((c) => c.stop(20_000)));
+    let drops: number | null = null;
+    try {
+      drops = sum(await scrape(metricsSock(lab, other)), 'tandem_dataplane_drops_total', 'reason="tcp-no-session"');
+    } catch {
+      // no metrics from the survivor
+    }
+    const errors: Record<string, number> = {};
+    for (const sm of sums) {
+      for (const c of sm.conns) {
+        if (c.error === null) continue;
+        const kind = c.error.startsWith('echo incomplete') ? 'echo incomplete' : c.error;
+        errors[kind] = (errors[kind] ?? 0) + 1;
+      }
+    }
+    return {
+      mode,
+      conns: surviveConns,
+      connected,
+      syncedMs: synced.ms,
+      passiveTcpSessions: synced.tcp,
+      syncApplied: synced.applied,
+      takeoverMs,
+      survived: sums.reduce((n, sm) => n + sm.survived, 0),
+      reset: sums.reduce((n, sm) => n + sm.reset, 0),
+      errors,
+      maxStallMs: Math.max(0, ...sums.map((sm) => sm.maxEchoGapMs)),
+      newActiveTcpNoSessionDrops: drops,
+    };
+  } finally {
+    if (frozenPid !== null) process.kill(frozenPid, 'SIGCONT');
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await labDown({ name });
   }
 }
@@ -149,25 +325,50 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       const r = await oneRun(mode);
       results.push(r);
-      console.error(`${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})`);
+      const t = r.tcp ? `; TCP stall ${r.tcp.stallMs} ms (ended ${r.tcp.stallEndAfterFailureMs} ms after the failure, median per connection ${r.tcp.medianConnStallMs} ms), ${r.tcp.survived}/${r.tcp.conns} survived, ${r.tcp.reset} reset` : '';
+      console.error(`${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})${t}`);
+    }
+  }
+  const survival: SurvivalResult[] = [];
+  if (surviveConns > 0) {
+    for (const mode of modes) {
+      for (let i = 0; i < surviveRuns; i++) {
+        const r = await survivalRun(mode);
+        survival.push(r);
+        console.error(`survival ${mode} run ${i + 1}/${surviveRuns}: ${r.survived}/${r.conns} survived, ${r.reset} reset, errors ${JSON.stringify(r.errors)}, longest stall ${r.maxStallMs} ms, takeover by API ${r.takeoverMs ?? 'none'} ms`);
+      }
     }
   }
   const sat = saturateS > 0 ? await saturation(saturateS) : null;
 
   console.log('\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile)');
-  console.log('failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)');
+  if (stallConns > 0) console.log(`TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`);
+  console.log('failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)  TCP stall ms min/median/max  TCP survived / reset');
+  const label = (mode: Mode) => ({ kill: 'kill -9', stop: 'SIGSTOP', cut: 'links cut' })[mode];
   for (const mode of modes) {
     const rs = results.filter((r) => r.mode === mode);
-    const label = { kill: 'kill -9', stop: 'SIGSTOP', cut: 'links cut' }[mode];
     const took = rs.map((r) => r.takeoverMs).filter((x): x is number => x !== null);
+    const tcps = rs.map((r) => r.tcp).filter((t): t is NonNullable<RunResult['tcp']> => t !== null);
+    const tcpCols = tcps.length === 0 ? '' : `${stats(tcps.map((t) => t.stallMs)).padEnd(28)} ${tcps.reduce((n, t) => n + t.survived, 0)}/${tcps.reduce((n, t) => n + t.conns, 0)} / ${tcps.reduce((n, t) => n + t.reset, 0)}`;
     console.log(
-      `${label.padEnd(14)} ${String(rs.length).padEnd(5)} ${stats(rs.map((r) => r.gapMs)).padEnd(25)} ${stats(rs.map((r) => r.lost)).padEnd(27)} ${stats(took)}${took.length < rs.length ? ` (${rs.length - took.length} without takeover)` : ''}`,
+      `${label(mode).padEnd(14)} ${String(rs.length).padEnd(5)} ${stats(rs.map((r) => r.gapMs)).padEnd(25)} ${stats(rs.map((r) => r.lost)).padEnd(27)} ${(stats(took) + (took.length < rs.length ? ` (${rs.length - took.length} without takeover)` : '')).padEnd(28)} ${tcpCols}`,
     );
+  }
+  if (survival.length > 0) {
+    console.log(`
+sessions surviving: ${surviveConns} TCP connections through source NAT, 1 KiB each every ${surviveIntervalMs} ms (staggered), synced to the passive, then the failure and ${SURVIVE_AFTER_MS / 1000} s more`);
+    console.log('failure        connected  synced in ms  survived       reset  other failures              longest stall ms  takeover by API ms  tcp-no-session drops on new active');
+    for (const r of survival) {
+      const other = Object.entries(r.errors).filter(([k]) => k !== 'ECONNRESET' && k !== 'closed by peer' && k !== 'EPIPE').map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+      console.log(
+        `${label(r.mode).padEnd(14)} ${String(r.connected).padEnd(10)} ${String(r.syncedMs).padEnd(13)} ${`${r.survived}/${r.conns}`.padEnd(14)} ${String(r.reset).padEnd(6)} ${other.padEnd(27)} ${String(r.maxStallMs).padEnd(17)} ${String(r.takeoverMs ?? 'none').padEnd(19)} ${r.newActiveTcpNoSessionDrops ?? '-'}`,
+      );
+    }
   }
   if (sat) {
     console.log(`\nsaturated dataplane for ${sat.seconds} s: ${sat.blasters} blasters, ${sat.sentPps} pps offered, active box received ${sat.rxPps} pps and forwarded ${sat.forwardedPps} pps; false failovers: ${sat.falseFailovers}`);
   }
-  console.log(`\n${JSON.stringify({ results, saturation: sat })}`);
+  console.log(`\n${JSON.stringify({ results, survival, saturation: sat })}`);
 }
 
 await main();

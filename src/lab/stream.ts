@@ -6,7 +6,7 @@
 //
 // The server echoes. Each client connection writes a 1 KiB chunk every 10 ms and checks that the
 // echo comes back byte for byte. The client prints `{"connected":N}` once every connection is up
-// (or failed), and on SIGTERM/SIGINT or after --duration-s stops writing, waits up to 3 s for the
+// (or failed; --spread staggers the connections' writes over the interval), and on SIGTERM/SIGINT or after --duration-s stops writing, waits up to 3 s for the
 // echoes to catch up, closes and prints a StreamSummary. A connection survived if it never saw an
 // error or a close and got back every byte it sent.
 import { createServer, connect, type Socket } from 'node:net';
@@ -21,6 +21,15 @@ export interface StreamConnResult {
   echoed: number;
   /** What ended it early ("ECONNRESET", "closed by peer", "echo mismatch", ...), null if it survived. */
   error: string | null;
+  /**
+   * Longest stall: the longest time this connection had bytes written and not yet echoed while no
+   * echo arrived (from the write that left the connection waiting, or the previous echo, to the
+   * next echo; still waiting at the end counts up to then). With a write every interval this is
+   * the longest gap between echo arrivals while data was in flight.
+   */
+  maxEchoGapMs: number;
+  /** When that longest stall ended (Date.now() ms), null if it never waited. */
+  maxEchoGapEndMs: number | null;
 }
 
 export interface StreamSummary {
@@ -30,6 +39,11 @@ export interface StreamSummary {
   survived: number;
   /** Connections reset (ECONNRESET) or closed by the far end. */
   reset: number;
+  /** The longest maxEchoGapMs over all connections, and when it ended (Date.now() ms). */
+  maxEchoGapMs: number;
+  maxEchoGapEndMs: number | null;
+  /** Median over the connections of their maxEchoGapMs (connected ones). */
+  medianMaxEchoGapMs: number;
   conns: StreamConnResult[];
 }
 
@@ -67,10 +81,25 @@ export function runStreamServer(port: number): Promise<void> {
   });
 }
 
-export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number; intervalMs?: number }): Promise<StreamSummary> {
+/**
+ * spread: instead of every connection writing on the same timer tick, the interval is cut into
+ * ticks of at most 10 ms and each connection writes on its own tick (id modulo the tick count), so
+ * many connections at a low rate make a steady flow rather than a burst per interval.
+ */
+export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number; intervalMs?: number; spread?: boolean }): Promise<StreamSummary> {
   return new Promise((resolve) => {
     const results: StreamConnResult[] = [];
     const sockets: Socket[] = [];
+    /** Per connection: since when it waits for an echo (bytes outstanding, none arrived since), or -1. */
+    const waitingSince: number[] = [];
+    const noteGap = (r: StreamConnResult, now: number): void => {
+      const since = waitingSince[r.id];
+      if (since < 0) return;
+      if (now - since > r.maxEchoGapMs) {
+        r.maxEchoGapMs = now - since;
+        r.maxEchoGapEndMs = now;
+      }
+    };
     let writer: NodeJS.Timeout | undefined;
     let pending = opts.conns;
     let stopping = false;
@@ -80,8 +109,9 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
     };
 
     for (let id = 0; id < opts.conns; id++) {
-      const r: StreamConnResult = { id, connected: false, survived: false, sent: 0, echoed: 0, error: null };
+      const r: StreamConnResult = { id, connected: false, survived: false, sent: 0, echoed: 0, error: null, maxEchoGapMs: 0, maxEchoGapEndMs: null };
       results.push(r);
+      waitingSince.push(-1);
       const s = connect({ host: opts.host, port: opts.port });
       sockets.push(s);
       s.setNoDelay(true);
@@ -109,6 +139,9 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
           }
         }
         r.echoed += d.length;
+        const now = Date.now();
+        noteGap(r, now);
+        waitingSince[id] = r.echoed < r.sent ? now : -1;
       });
       s.on('error', (err: NodeJS.ErrnoException) => {
         fail(err.code ?? err.message);
@@ -120,8 +153,13 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
       s.on('close', () => fail('closed by peer'));
     }
 
+    const intervalMs = opts.intervalMs ?? WRITE_INTERVAL_MS;
+    const tickMs = opts.spread ? Math.min(intervalMs, WRITE_INTERVAL_MS) : intervalMs;
+    const slots = opts.spread ? Math.max(1, Math.round(intervalMs / tickMs)) : 1;
+    let tick = 0;
     writer = setInterval(() => {
-      for (let id = 0; id < sockets.length; id++) {
+      const slot = tick++ % slots;
+      for (let id = slot; id < sockets.length; id += slots) {
         const s = sockets[id];
         const r = results[id];
         if (!r.connected || r.error !== null || s.destroyed) continue;
@@ -129,10 +167,11 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
         if (s.writableLength > 64 * CHUNK_BYTES) continue;
         const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
         for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(id, r.sent + k);
+        if (r.echoed === r.sent) waitingSince[id] = Date.now();
         r.sent += CHUNK_BYTES;
         s.write(chunk);
       }
-    }, opts.intervalMs ?? WRITE_INTERVAL_MS);
+    }, tickMs);
 
     const stop = async (): Promise<void> => {
       if (stopping) return;
@@ -142,17 +181,26 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
       while (Date.now() < deadline && results.some((r) => r.connected && r.error === null && r.echoed < r.sent)) {
         await new Promise((res) => setTimeout(res, 20));
       }
+      const end = Date.now();
       for (const r of results) {
+        // an error ends the wait for an echo; a connection still waiting stalled until now
+        if (r.error === null) noteGap(r, end);
         if (r.error === null && r.connected && r.echoed < r.sent) r.error = `echo incomplete (${r.echoed}/${r.sent} bytes)`;
         r.survived = r.connected && r.error === null;
       }
       for (const s of sockets) s.destroy();
+      let worst: StreamConnResult | null = null;
+      for (const r of results) if (worst === null || r.maxEchoGapMs > worst.maxEchoGapMs) worst = r;
+      const gaps = results.filter((r) => r.connected).map((r) => r.maxEchoGapMs).sort((a, b) => a - b);
       resolve({
         to: `${opts.host}:${opts.port}`,
         total: results.length,
         connected: results.filter((r) => r.connected).length,
         survived: results.filter((r) => r.survived).length,
         reset: results.filter((r) => r.error === 'ECONNRESET' || r.error === 'closed by peer' || r.error === 'EPIPE').length,
+        maxEchoGapMs: worst?.maxEchoGapMs ?? 0,
+        maxEchoGapEndMs: worst?.maxEchoGapEndMs ?? null,
+        medianMaxEchoGapMs: gaps.length === 0 ? 0 : gaps[Math.floor(gaps.length / 2)],
         conns: results,
       });
     };
@@ -184,11 +232,12 @@ export async function streamMain(argv: string[]): Promise<number> {
     // many connections at a lower rate each: 1000 connections x 1 KiB every 100 ms is ~10 MB/s
     const intervalMs = Number(arg(argv, 'interval-ms') ?? String(WRITE_INTERVAL_MS));
     if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > 10_000) throw new Error('--interval-ms: expected 1-10000');
-    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, intervalMs, durationS: d === undefined ? undefined : Number(d) });
+    const spread = argv.includes('--spread');
+    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, intervalMs, spread, durationS: d === undefined ? undefined : Number(d) });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--interval-ms M] [--duration-s S]');
+  throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--interval-ms M] [--spread] [--duration-s S]');
 }
 
 function isMain(): boolean {

@@ -152,12 +152,13 @@ export function startStreamServer(ns: string, o: TrafficOptions & { port: number
 /** TCP streaming clients in `ns`; resolves once every connection is up or failed. */
 export async function startStreamClient(
   ns: string,
-  o: TrafficOptions & { to: string; conns: number; durationS?: number; intervalMs?: number },
+  o: TrafficOptions & { to: string; conns: number; durationS?: number; intervalMs?: number; spread?: boolean },
 ): Promise<LabProcess<StreamSummary> & { connected: number }> {
   let connected = 0;
   const args = ['client', '--to', o.to, '--conns', String(o.conns)];
   if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
   if (o.intervalMs !== undefined) args.push('--interval-ms', String(o.intervalMs));
+  if (o.spread) args.push('--spread');
   const h = await startInNs<StreamSummary>(ns, 'stream', args, o, (l) => {
     if (typeof l.connected === 'number') {
       connected = l.connected;
