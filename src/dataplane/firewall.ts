@@ -410,6 +410,12 @@ export class Firewall {
     this.stats?.setNatPortsInUse(proto, ports.inUse);
   }
 
+  /** A session installed from the peer (HA2): counted like one of ours, its NAT port reserved. */
+  adoptSession(slot: number): void {
+    this.stats?.created(this.table.proto(slot));
+    this.reservePort(slot);
+  }
+
   /** Keeps a synced session's NAT port from being handed out again on this box. */
   reservePort(slot: number): void {
     const ports = this.sourceNatPorts(slot);

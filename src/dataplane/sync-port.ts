@@ -203,7 +203,7 @@ export class SyncPort implements SessionListener {
       this.hooks.drop(t.size >= t.capacity ? 'session-table-full' : 'session-conflict');
       return;
     }
-    this.fw.reservePort(slot);
+    this.fw.adoptSession(slot);
     this.hooks.event('sync-applied');
   }
 

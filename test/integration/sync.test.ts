@@ -89,6 +89,8 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
       expect(before.size).toBe(CONNS);
       const udpBefore = await udpTranslation(lab, 'fwa');
       expect(await sessionsOn(lab, 'fwb')).toEqual(before);
+      // the passive counts what it holds
+      expect(metricValue(await scrape(boxListeners(lab, 'fwb').metrics), 'tandem_sessions_active', { protocol: 'tcp' })).toBeGreaterThanOrEqual(CONNS + DNAT_CONNS);
 
       if (failure === 'kill -9') await lab.killBox('fwa', 'SIGKILL');
       else if (failure === 'SIGSTOP') {
