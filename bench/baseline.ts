@@ -8,9 +8,9 @@
 //   npm run bench:baseline -- [--runs 3] [--profiles default,fast] [--modes crash] [--nat snat] [--conns 8]
 //
 // Failure of the master (fwa), after 1.5 s of steady traffic:
-//   crash  kill -9 of keepalived (parent and VRRP child) and conntrackd, then every link of the box
-//          pulled (traffic and HA): a box that dies. Without the links down the master's kernel
-//          would keep forwarding with the floating IPs still on it.
+//   crash  the box dies: its traffic links pulled at the switch (one ip -batch), kill -9 of
+//          keepalived (parent and VRRP child) and conntrackd, then its HA links pulled. Without the
+//          links down the master's kernel would keep forwarding with the floating IPs still on it.
 //   kill   kill -9 of both daemons only (the kernel keeps forwarding; for reference).
 // Profiles: default = keepalived's defaults (VRRPv2, advert_int 1); fast = VRRPv3, advert_int
 // --fast-advert (0.01 s, the smallest VRRPv3 allows).
@@ -85,6 +85,10 @@ interface RunResult {
   tcpConnected: number;
   tcpSurvived: number;
   tcpErrors: string[];
+  /** Longest time any connection had data in flight with no echo arriving (stream.ts maxEchoGapMs). */
+  tcpStallMs: number;
+  /** Extra steady time before the failure, random in [0, advert_int): the failure's phase against the adverts. */
+  phaseMs: number;
   /** Entries for the server in the backup's external cache just before the failure. */
   externalCacheBefore: number;
   /** Transitions of the backup to MASTER before the failure (false failovers). */
@@ -139,21 +143,24 @@ async function oneRun(profile: Profile, mode: Mode): Promise<RunResult> {
     procs.push(cli);
     const tx = await startProbeSender(ns('client'), { repo, marker: dir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1 });
     procs.push(tx);
-    await sleep(STEADY_MS);
+    // VRRP's master-down timer runs from the last advert heard: a failure at a random point of the
+    // advert interval, not always at the same phase (with 1 s adverts the gap moves by up to 1 s)
+    const phaseMs = Math.floor(Math.random() * TIMERS[profile].advertInt * 1000);
+    await sleep(STEADY_MS + phaseMs);
 
     const backupFlapsBefore = readEvents(dir, 'fwb').filter((e) => e.what.startsWith('begin primary')).length;
     const ext = await nsExec(ns('fwb'), '/usr/sbin/conntrackd', ['-C', boxFiles(dir, 'fwb').conntrackdConf, '-e']).catch(() => null);
     const externalCacheBefore = ext ? ext.stdout.split('\n').filter((l) => l.includes(SERVER)).length : -1;
 
-    // the crash: both daemons SIGKILLed, then the traffic links (one `ip -batch` in the switch) and
-    // the HA links pulled at once, so traffic and adverts stop within a few ms of each other
+    // the crash: the box's traffic links pulled (one `ip -batch` in the switch: traffic and VRRP
+    // adverts stop at the same instant), both daemons SIGKILLed, then its HA links pulled (conntrackd
+    // and its HA2 link are gone before anything could be resent). The gap thus starts at the failure.
     writeFileSync(join(dir, 'cut-sw.batch'), `link set ${SW_PORT.fwa.lan} down\nlink set ${SW_PORT.fwa.wan} down\n`);
     writeFileSync(join(dir, 'cut-fwa.batch'), (['ha1', 'ha1b', 'ha2'] as const).map((l) => `link set ${BOX_DEVICE[l]} down\n`).join(''));
     const t0 = Date.now();
+    if (mode === 'crash') await sh('ip', ['-n', nsName(name, 'sw'), '-batch', join(dir, 'cut-sw.batch')]);
     crashDaemons(dir, daemons.fwa!);
-    if (mode === 'crash') {
-      await Promise.all([sh('ip', ['-n', nsName(name, 'sw'), '-batch', join(dir, 'cut-sw.batch')]), sh('ip', ['-n', ns('fwa'), '-batch', join(dir, 'cut-fwa.batch')])]);
-    }
+    if (mode === 'crash') await sh('ip', ['-n', ns('fwa'), '-batch', join(dir, 'cut-fwa.batch')]);
     const cutMs = Date.now() - t0;
     const takeover = await waitEvent(dir, 'fwb', 'begin primary', AFTER_MS[profile], t0);
     const done = await waitEvent(dir, 'fwb', 'end primary', AFTER_MS[profile], t0);
@@ -174,6 +181,8 @@ async function oneRun(profile: Profile, mode: Mode): Promise<RunResult> {
       tcpConnected: tcp.connected,
       tcpSurvived: tcp.survived,
       tcpErrors: [...new Set(tcp.conns.filter((c) => c.error !== null).map((c) => c.error as string))],
+      tcpStallMs: Math.round(tcp.maxEchoGapMs),
+      phaseMs,
       externalCacheBefore,
       backupFlapsBefore,
       cutMs,
@@ -197,8 +206,8 @@ function median(xs: number[]): number {
 }
 
 /** tandem's medians from bench/README.md's failover-gap table (recorded figures, not re-measured here). */
-function tandemFigures(): Record<'kill' | 'cut', { gap: number; lost: number }> {
-  const fallback = { kill: { gap: 12.2, lost: 11 }, cut: { gap: 72.0, lost: 69 } };
+function tandemFigures(): Record<'kill' | 'cut', { gap: number; lost: number; stall: number | null }> {
+  const fallback = { kill: { gap: 12.8, lost: 11, stall: 29 }, cut: { gap: 76.7, lost: 73, stall: 95 } };
   try {
     const text = readFileSync(join(repoRoot(), 'bench', 'README.md'), 'utf8');
     const row = (label: string) => {
@@ -207,7 +216,8 @@ function tandemFigures(): Record<'kill' | 'cut', { gap: number; lost: number }> 
       const mid = (cell: string | undefined) => Number(cell?.split('/')[1]?.trim());
       const gap = mid(cells[3]);
       const lost = mid(cells[4]);
-      return Number.isFinite(gap) && Number.isFinite(lost) ? { gap, lost } : null;
+      const stall = mid(cells[6]);
+      return Number.isFinite(gap) && Number.isFinite(lost) ? { gap, lost, stall: Number.isFinite(stall) ? stall : null } : null;
     };
     return { kill: row('`kill -9` of its daemon') ?? fallback.kill, cut: row('every link cut') ?? fallback.cut };
   } catch {
@@ -225,16 +235,16 @@ async function main(): Promise<void> {
         results.push(r);
         log(
           `${profile} ${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, peer MASTER after ${r.takeoverMs ?? 'never'} ms, ` +
-            `notify done ${r.commitDoneMs ?? '-'} ms, TCP ${r.tcpSurvived}/${r.tcpConnected} survived${r.tcpErrors.length ? ` (${r.tcpErrors.join(', ')})` : ''}, ` +
-            `external cache ${r.externalCacheBefore} entries, backup flaps before ${r.backupFlapsBefore}, links cut in ${r.cutMs} ms`,
+            `notify done ${r.commitDoneMs ?? '-'} ms, TCP ${r.tcpSurvived}/${r.tcpConnected} survived, stall ${r.tcpStallMs} ms${r.tcpErrors.length ? ` (${r.tcpErrors.join(', ')})` : ''}, ` +
+            `external cache ${r.externalCacheBefore} entries, backup flaps before ${r.backupFlapsBefore}, links cut in ${r.cutMs} ms, phase +${r.phaseMs} ms`,
         );
       }
     }
   }
   const t = tandemFigures();
   console.log(`\nkeepalived + conntrackd baseline (UDP probe every 1 ms client -> server; ${nat === 'snat' ? `snat to ${LAB_ADDR.floatingWan}` : 'masquerade'}; ${conns} TCP streams)`);
-  console.log('| profile | failure | runs | gap ms min / median / max | lost probes min / median / max | peer MASTER ms (median) | notify script done ms (median) | TCP survived | tandem kill -9 gap / lost (median) | ratio tandem / baseline, gap | tandem links cut gap / lost | ratio |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| profile | failure | runs | gap ms min / median / max | lost probes min / median / max | peer MASTER ms (median) | notify script done ms (median) | TCP stall ms min / median / max | TCP survived | tandem kill -9 gap / lost / TCP stall (median) | ratio tandem / baseline, gap | tandem links cut gap / lost / TCP stall | ratio, gap |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const profile of profiles) {
     for (const mode of modes) {
       const rs = results.filter((r) => r.profile === profile && r.mode === mode);
@@ -245,8 +255,8 @@ async function main(): Promise<void> {
       const label = profile === 'default' ? `default (VRRPv2, advert_int ${TIMERS.default.advertInt})` : `fast (VRRPv3, advert_int ${TIMERS.fast.advertInt})`;
       console.log(
         `| ${label} | ${mode === 'crash' ? 'kill -9 + links down' : 'kill -9 only'} | ${rs.length} | ${stats(rs.map((r) => r.gapMs))} | ${stats(rs.map((r) => r.lost))} | ` +
-          `${tm.length ? Math.round(median(tm)) : '-'} | ${cd.length ? Math.round(median(cd)) : '-'} | ${rs.map((r) => `${r.tcpSurvived}/${r.tcpConnected}`).join(', ')} | ` +
-          `${t.kill.gap} / ${t.kill.lost} | ${(t.kill.gap / gapMed).toFixed(3)} | ${t.cut.gap} / ${t.cut.lost} | ${(t.cut.gap / gapMed).toFixed(3)} |`,
+          `${tm.length ? Math.round(median(tm)) : '-'} | ${cd.length ? Math.round(median(cd)) : '-'} | ${stats(rs.map((r) => r.tcpStallMs))} | ${rs.map((r) => `${r.tcpSurvived}/${r.tcpConnected}`).join(', ')} | ` +
+          `${t.kill.gap} / ${t.kill.lost} / ${t.kill.stall ?? '-'} | ${(t.kill.gap / gapMed).toFixed(3)} | ${t.cut.gap} / ${t.cut.lost} / ${t.cut.stall ?? '-'} | ${(t.cut.gap / gapMed).toFixed(3)} |`,
       );
     }
   }
