@@ -23,6 +23,9 @@
 // and every HA transition on either box during that time counted (there should be none).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Lab, labDown, labUp, repoRoot, type LabBox } from '../src/lab/lab.js';
@@ -53,6 +56,28 @@ const stallIntervalMs = Number(argv.get('stall-interval-ms') ?? '10');
 const surviveConns = Number(argv.get('survive-conns') ?? '10000');
 const surviveRuns = Number(argv.get('survive-runs') ?? '1');
 const surviveIntervalMs = Number(argv.get('survive-interval-ms') ?? '1000');
+/**
+ * --timers INTERVAL,MISSED,HOLD overrides the lab's aggressive profile (heartbeat interval ms,
+ * heartbeats missed, promotion hold ms) in a temporary copy of deploy/lab, to measure other
+ * settings side by side with the same probes.
+ */
+const timersArg = argv.get('timers');
+const configDir = timersArg ? labConfigWithTimers(timersArg) : undefined;
+
+function labConfigWithTimers(spec: string): string {
+  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = spec.split(',').map(Number);
+  if (![heartbeatIntervalMs, heartbeatMissed, promotionHoldMs].every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new Error('--timers: expected INTERVAL_MS,MISSED,HOLD_MS, e.g. 5,4,0');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-cfg-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const box of ['fwa', 'fwb']) {
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
+  }
+  return dir;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const labName = () => `bf${randomBytes(3).toString('hex')}`;
@@ -140,7 +165,7 @@ async function waitTakeover(lab: Lab, box: LabBox, t0: number): Promise<{ takeov
 
 async function oneRun(mode: Mode): Promise<RunResult> {
   const name = labName();
-  await labUp({ name });
+  await labUp({ name, configDir });
   const lab = new Lab(name);
   const repo = repoRoot();
   let frozenPid: number | null = null;
@@ -192,7 +217,7 @@ async function oneRun(mode: Mode): Promise<RunResult> {
 
 async function survivalRun(mode: Mode): Promise<SurvivalResult> {
   const name = labName();
-  await labUp({ name });
+  await labUp({ name, configDir });
   const lab = new Lab(name);
   const repo = repoRoot();
   let frozenPid: number | null = null;
@@ -285,7 +310,7 @@ function sum(text: string, family: string, label?: string): number {
 
 async function saturation(seconds: number): Promise<Record<string, number>> {
   const name = labName();
-  await labUp({ name });
+  await labUp({ name, configDir });
   const lab = new Lab(name);
   try {
     const sock = (box: LabBox) => join(lab.runDir, `${box}-metrics.sock`);

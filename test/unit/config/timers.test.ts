@@ -19,10 +19,10 @@ describe('resolveTimers', () => {
   test('aggressive preset', () => {
     expect(resolveTimers({ profile: 'aggressive' })).toEqual({
       profile: 'aggressive',
-      heartbeatIntervalMs: 10,
-      heartbeatMissed: 5,
+      heartbeatIntervalMs: 5,
+      heartbeatMissed: 4,
       helloIntervalMs: 500,
-      promotionHoldMs: 10,
+      promotionHoldMs: 0,
       preemptHoldMs: 5000,
       flapMax: 3,
       initialWaitMs: 300,
