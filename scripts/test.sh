@@ -8,4 +8,14 @@ npm run --silent typecheck
 echo "test: generated protobuf code is up to date"
 node scripts/gen-proto.mjs --check
 echo "test: vitest"
-npx vitest run "$@"
+results=.vitest-results.json
+rm -f "$results"
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
+rc=$?
+set -e
+# one plain closing line, whatever the reporter printed above
+if [ -f "$results" ]; then
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results"
+fi
+exit $rc
