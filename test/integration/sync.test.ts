@@ -158,6 +158,33 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
     await cl.stop();
   });
 
+  it('with preemption on, a rejoining better box syncs first, then takes the role back, and no connection is lost', async () => {
+    const configDir = labConfigWith((cfg) => {
+      cfg.shared.ha.preempt = { enabled: true, holdMs: 1000 };
+    });
+    stops.push(async () => rmSync(configDir, { recursive: true, force: true }));
+    lab = await upLab({ configDir });
+    const cl = await streams(lab);
+    expect(cl.connected).toBe(CONNS);
+    await waitSynced(lab, 'fwb', CONNS);
+    await lab.killBox('fwa', 'SIGKILL');
+    await waitState(lab, 'fwb', 'active', 5000);
+    await lab.startBox('fwa');
+    const a = await waitState(lab, 'fwa', 'active', 15_000);
+    expect(a.reason).toBe('peer-request');
+    expect((await waitState(lab, 'fwb', 'passive', 5000)).reason).toBe('preempted');
+    // fwa had the whole table before it was handed the role
+    const st = await lab.api('fwa').status();
+    const bulk = (st.sync as { bulk?: { lastCompleteAt?: string | null } } | null)?.bulk;
+    const tookOver = st.transitions.filter((t) => t.to === 'active').pop();
+    expect(bulk?.lastCompleteAt).toBeTruthy();
+    expect(Date.parse(bulk!.lastCompleteAt!)).toBeLessThanOrEqual(Date.parse(tookOver!.at));
+    await sleep(1000);
+    const summary = await cl.stop();
+    expect(summary.reset).toBe(0);
+    expect(summary.survived).toBe(CONNS);
+  });
+
   it('an HA2 cut is counted, traffic keeps flowing, and the peer resyncs when it returns', async () => {
     lab = await upLab();
     const cl = await streams(lab);
