@@ -23,6 +23,8 @@
 //                through the pipeline with TCP SYNs (the first 60,000 source-NATed, the rest
 //                web-out without NAT); RSS, heap and array buffers before creating the firewall,
 //                after, and after filling, each after a forced GC.
+import { checksum } from '../src/dataplane/checksum.js';
+import { writeU16, writeU32 } from '../src/dataplane/packet.js';
 import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -136,11 +138,11 @@ function makeBox(shared: SharedConfig, firewall: boolean): Box {
     const f = new Uint8Array(FRAME_LEN);
     f.fill(0xff, 0, 6);
     f.set(mac, 6);
-    w16(f, 12, 0x0806);
+    writeU16(f, 12, 0x0806);
     f.set([0, 1, 8, 0, 6, 4, 0, 1], 14);
     f.set(mac, 22);
-    w32(f, 28, ip);
-    w32(f, 38, target);
+    writeU32(f, 28, ip);
+    writeU32(f, 38, target);
     p.handle(ifIndex, f, 42, now);
   };
   const learn = (now: number) => {
@@ -152,24 +154,6 @@ function makeBox(shared: SharedConfig, firewall: boolean): Box {
 }
 
 // ---- frames ----
-function w16(f: Uint8Array, o: number, v: number): void {
-  f[o] = (v >>> 8) & 255;
-  f[o + 1] = v & 255;
-}
-function w32(f: Uint8Array, o: number, v: number): void {
-  f[o] = v >>> 24;
-  f[o + 1] = (v >>> 16) & 255;
-  f[o + 2] = (v >>> 8) & 255;
-  f[o + 3] = v & 255;
-}
-function sum16(f: Uint8Array, from: number, to: number, acc = 0): number {
-  for (let i = from; i < to; i += 2) acc += (f[i] << 8) | (i + 1 < to ? f[i + 1] : 0);
-  return acc;
-}
-function fold(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
-  return ~acc & 0xffff;
-}
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 
@@ -181,30 +165,31 @@ function writeFrame(f: Uint8Array, dstMac: Uint8Array, srcMac: Uint8Array, proto
   f.fill(0, 0, FRAME_LEN);
   f.set(dstMac, 0);
   f.set(srcMac, 6);
-  w16(f, 12, 0x0800);
+  writeU16(f, 12, 0x0800);
   const l4len = proto === PROTO_UDP ? FRAME_LEN - 34 : 20;
   f[14] = 0x45;
-  w16(f, 16, 20 + l4len);
-  w16(f, 18, 0x1234);
+  writeU16(f, 16, 20 + l4len);
+  writeU16(f, 18, 0x1234);
   f[22] = 64;
   f[23] = proto;
-  w32(f, 26, src);
-  w32(f, 30, dst);
-  w16(f, 24, fold(sum16(f, 14, 34)));
-  w16(f, 34, sp);
-  w16(f, 36, dp);
+  writeU32(f, 26, src);
+  writeU32(f, 30, dst);
+  writeU16(f, 24, checksum(f, 14, 20));
+  writeU16(f, 34, sp);
+  writeU16(f, 36, dp);
   if (proto === PROTO_UDP) {
-    w16(f, 38, l4len);
+    writeU16(f, 38, l4len);
     for (let i = 42; i < FRAME_LEN; i++) f[i] = i;
   } else {
-    w32(f, 38, 0x01000000); // seq
+    writeU32(f, 38, 0x01000000); // seq
     f[46] = 0x50; // data offset 5
     f[47] = 0x02; // SYN
-    w16(f, 48, 64240);
+    writeU16(f, 48, 64240);
   }
-  const pseudo = sum16(f, 26, 34) + proto + l4len;
-  const c = fold(sum16(f, 34, 34 + l4len, pseudo));
-  w16(f, proto === PROTO_UDP ? 40 : 50, proto === PROTO_UDP && c === 0 ? 0xffff : c);
+  // pseudo-header: the addresses' sum (the complement of their checksum), protocol, length
+  const pseudo = (~checksum(f, 26, 8) & 0xffff) + proto + l4len;
+  const c = checksum(f, 34, l4len, pseudo);
+  writeU16(f, proto === PROTO_UDP ? 40 : 50, proto === PROTO_UDP && c === 0 ? 0xffff : c);
 }
 const r16 = (f: Uint8Array, o: number) => (f[o] << 8) | f[o + 1];
 const r32 = (f: Uint8Array, o: number) => ((f[o] << 24) | (f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]) >>> 0;

@@ -33,6 +33,8 @@
 //         'receiver' again (SyncChannel.setRole: clear + BulkRequest, as on a role change); time
 //         from that message to BULK_END applied on the receiver, whose table must then hold them
 //         all. Milestones on the way say where the time goes.
+import { checksum } from '../src/dataplane/checksum.js';
+import { writeU16, writeU32 } from '../src/dataplane/packet.js';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer } from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -260,45 +262,27 @@ const srcOf = (i: number) => (SRC_BASE + (i >>> 14)) >>> 0;
 const sportOf = (i: number) => SPORT_BASE + (i & 16383);
 const indexOf = (src: number, sport: number) => ((src - SRC_BASE) << 14) | (sport - SPORT_BASE);
 
-function w16(f: Uint8Array, o: number, v: number): void {
-  f[o] = (v >>> 8) & 255;
-  f[o + 1] = v & 255;
-}
-function w32(f: Uint8Array, o: number, v: number): void {
-  f[o] = v >>> 24;
-  f[o + 1] = (v >>> 16) & 255;
-  f[o + 2] = (v >>> 8) & 255;
-  f[o + 3] = v & 255;
-}
-function sum16(f: Uint8Array, from: number, to: number, acc = 0): number {
-  for (let i = from; i < to; i += 2) acc += (f[i] << 8) | (i + 1 < to ? f[i + 1] : 0);
-  return acc;
-}
-function fold(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
-  return ~acc & 0xffff;
-}
 /** A 60-byte Ethernet frame: IPv4 TCP SYN src:sp -> dst:dp, valid checksums. */
 function writeSyn(f: Uint8Array, dstMac: Uint8Array, src: number, sp: number, dst: number, dp: number): void {
   f.fill(0, 0, FRAME_LEN);
   f.set(dstMac, 0);
   f.set(CLIENT_MAC, 6);
-  w16(f, 12, 0x0800);
+  writeU16(f, 12, 0x0800);
   f[14] = 0x45;
-  w16(f, 16, 40);
-  w16(f, 18, 0x1234);
+  writeU16(f, 16, 40);
+  writeU16(f, 18, 0x1234);
   f[22] = 64;
   f[23] = 6;
-  w32(f, 26, src);
-  w32(f, 30, dst);
-  w16(f, 24, fold(sum16(f, 14, 34)));
-  w16(f, 34, sp);
-  w16(f, 36, dp);
-  w32(f, 38, 0x01000000);
+  writeU32(f, 26, src);
+  writeU32(f, 30, dst);
+  writeU16(f, 24, checksum(f, 14, 20));
+  writeU16(f, 34, sp);
+  writeU16(f, 36, dp);
+  writeU32(f, 38, 0x01000000);
   f[46] = 0x50;
   f[47] = 0x02;
-  w16(f, 48, 64240);
-  w16(f, 50, fold(sum16(f, 34, 54, sum16(f, 26, 34) + 6 + 20)));
+  writeU16(f, 48, 64240);
+  writeU16(f, 50, checksum(f, 34, 20, (~checksum(f, 26, 8) & 0xffff) + 6 + 20));
 }
 
 class NullSink implements FrameSink {
@@ -380,11 +364,11 @@ function makeBox(config: TandemConfig, shared: SharedConfig): Box {
     const f = new Uint8Array(FRAME_LEN);
     f.fill(0xff, 0, 6);
     f.set(mac, 6);
-    w16(f, 12, 0x0806);
+    writeU16(f, 12, 0x0806);
     f.set([0, 1, 8, 0, 6, 4, 0, 1], 14);
     f.set(mac, 22);
-    w32(f, 28, ip);
-    w32(f, 38, target);
+    writeU32(f, 28, ip);
+    writeU32(f, 38, target);
     p.handle(ifIndex, f, 42, clock());
   };
   arp(0, CLIENT_MAC, CLIENT, LAN_FLOAT);
