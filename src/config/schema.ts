@@ -157,6 +157,13 @@ const haLink = (defaultPort: number) =>
     'an HA link: { local: <address>, peer: <address> }',
   );
 
+// Heartbeats only, over another network (usually management): no TCP session, so no commands or
+// config sync, but both boxes still see each other's state when both HA1 links are down.
+const heartbeatBackupLink = obj(
+  { local: ipv4(), peer: ipv4(), port: port().default(DEFAULT_HEARTBEAT_PORT) },
+  'a heartbeat backup link: { local: <address>, peer: <address>, port: <UDP port> }',
+);
+
 const interfaceSchema = obj(
   { device: kernelIfname(), address: cidr() },
   'an interface: { device: <kernel name>, address: <address>/<length> }',
@@ -173,6 +180,7 @@ export const deviceSchema = obj(
     ha: obj({
       ha1: haLink(DEFAULT_HA1_PORT),
       ha1Backup: haLink(DEFAULT_HA1_PORT).optional(),
+      heartbeatBackup: heartbeatBackupLink.optional(),
       ha2: haLink(DEFAULT_HA2_PORT).optional(),
       keyFile: filePath('the pre-shared key file'),
     }),
@@ -196,10 +204,34 @@ const timersSchema = obj(
   'timers: { profile: recommended|aggressive, and any timer to override }',
 ).prefault({});
 
+const linkInterfaces = () => list(name('a logical interface name'), 'logical interface names', { min: 1, max: 64 });
+
+/** Link groups made from the short form (checkConfig names their interfaces by the key written). */
+export const SHORT_FORM_LINK_GROUPS = new WeakSet<object>();
+/** The one group of the short form `linkMonitoring: { failureCondition, interfaces }`. */
+export const SHORT_FORM_LINK_GROUP = 'links';
+
+// Two forms: groups ({ failureCondition: <across groups>, groups: [{ name, interfaces,
+// failureCondition }] }), or DESIGN.md's short form { failureCondition, interfaces }, which is one
+// group named "links" whose condition is the one given (one group: the HA level is moot).
 const linkMonitoringSchema = obj({
   failureCondition: oneOf(['any', 'all']).default('any'),
-  interfaces: list(name('a logical interface name'), 'logical interface names', { min: 1, max: 64 }),
-});
+  interfaces: linkInterfaces().optional(),
+  groups: list(
+    obj({ name: name('a link group name'), interfaces: linkInterfaces(), failureCondition: oneOf(['any', 'all']).default('any') }),
+    'link groups',
+    { min: 1, max: 64 },
+  ).optional(),
+})
+  .refine((m) => (m.interfaces === undefined) !== (m.groups === undefined), {
+    error: 'either interfaces: [<logical names>] (one group) or groups: [{ name, interfaces, failureCondition }], not both',
+  })
+  .transform((m) => {
+    if (m.groups !== undefined) return { failureCondition: m.failureCondition, groups: m.groups };
+    const group = { name: SHORT_FORM_LINK_GROUP, interfaces: m.interfaces ?? [], failureCondition: m.failureCondition };
+    SHORT_FORM_LINK_GROUPS.add(group);
+    return { failureCondition: 'any' as const, groups: [group] };
+  });
 
 const pathGroupSchema = obj({
   name: name('a path group name'),
@@ -207,6 +239,7 @@ const pathGroupSchema = obj({
   // the DESIGN example's values: a dead target is noticed after 600 ms
   intervalMs: intIn(10, 60000).default(200),
   failures: intIn(1, 100).default(3),
+  failureCondition: oneOf(['any', 'all']).default('any'),
 });
 
 const pathMonitoringSchema = obj({
@@ -426,6 +459,7 @@ export function checkConfig(config: TandemConfig): ConfigIssue[] {
   const links = [
     ['ha1', device.ha.ha1],
     ['ha1Backup', device.ha.ha1Backup],
+    ['heartbeatBackup', device.ha.heartbeatBackup],
     ['ha2', device.ha.ha2],
   ] as const;
   for (const [linkName, link] of links) {
@@ -435,6 +469,13 @@ export function checkConfig(config: TandemConfig): ConfigIssue[] {
   // the backup link exists to survive the primary's failure: sharing its address defeats that
   if (device.ha.ha1Backup && device.ha.ha1Backup.local === device.ha.ha1.local)
     add('device.ha.ha1Backup.local', device.ha.ha1Backup.local, `an address other than ha1's (${device.ha.ha1.local})`);
+  // the heartbeat backup guards against both HA1 links failing: on either's address it fails with them
+  const hbb = device.ha.heartbeatBackup;
+  if (hbb) {
+    const ha1Locals = [device.ha.ha1.local, device.ha.ha1Backup?.local].filter((a): a is string => a !== undefined);
+    if (ha1Locals.includes(hbb.local))
+      add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
+  }
 
   // zones: each interface in at most one zone, or a packet's zone would be ambiguous
   const zoneOf = new Map<string, string>();
@@ -556,9 +597,15 @@ export function checkConfig(config: TandemConfig): ConfigIssue[] {
   });
 
   // monitors
-  shared.ha.linkMonitoring?.interfaces.forEach((ifName, i) =>
-    needInterface(`shared.ha.linkMonitoring.interfaces[${i}]`, ifName),
-  );
+  const linkGroupsSeen = new Map<string, number>();
+  shared.ha.linkMonitoring?.groups.forEach((group, i) => {
+    const base = SHORT_FORM_LINK_GROUPS.has(group) ? 'shared.ha.linkMonitoring' : `shared.ha.linkMonitoring.groups[${i}]`;
+    group.interfaces.forEach((ifName, j) => needInterface(`${base}.interfaces[${j}]`, ifName));
+    const prior = linkGroupsSeen.get(group.name);
+    if (prior !== undefined)
+      add(`shared.ha.linkMonitoring.groups[${i}].name`, group.name, `a name not already used by shared.ha.linkMonitoring.groups[${prior}]`);
+    else linkGroupsSeen.set(group.name, i);
+  });
   const groupsSeen = new Map<string, number>();
   shared.ha.pathMonitoring?.groups.forEach((group, i) => {
     const prior = groupsSeen.get(group.name);

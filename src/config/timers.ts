@@ -15,7 +15,18 @@ export const TIMER_FIELDS: readonly TimerField[] = [
   'preemptHoldMs',
   'flapMax',
   'initialWaitMs',
+  'monitorFailHoldUpMs',
+  'additionalActiveHoldUpMs',
 ];
+
+// The two monitor hold-ups are PAN-OS's "monitor fail hold up time" and "additional master hold up
+// time", with its values in both profiles (0 and 500 ms). No extra fail hold by default: a link or
+// path monitor already has its own debounce (a dead link is a dead link; a path group needs
+// `failures` lost echoes), and every ms of hold is a ms of dropped traffic. The 500 ms on the
+// active is what keeps a shared outage (an upstream router both boxes probe) from moving the role:
+// the passive's monitor faults first, so when the active's does it finds the peer non-functional
+// and stays active, degraded (docs/monitors.md). 500 ms covers the skew between the two boxes'
+// probe rounds (one path interval, 200 ms by default) plus the state update on HA1.
 
 export const TIMER_PROFILES: Readonly<Record<TimerProfile, Readonly<Timers>>> = {
   // For ordinary LANs and VMs. Dead interval 100 ms x 3 = 300 ms, plus a 100 ms hold: a silent
@@ -33,6 +44,8 @@ export const TIMER_PROFILES: Readonly<Record<TimerProfile, Readonly<Timers>>> = 
     preemptHoldMs: 60000,
     flapMax: 3,
     initialWaitMs: 1000,
+    monitorFailHoldUpMs: 0,
+    additionalActiveHoldUpMs: 500,
   },
   // For dedicated HA links (back-to-back cables). Dead interval 5 ms x 4 = 20 ms and no hold:
   // a silent failure (frozen box, cut cables) costs 24-30 ms of traffic, ahead of keepalived with
@@ -49,6 +62,8 @@ export const TIMER_PROFILES: Readonly<Record<TimerProfile, Readonly<Timers>>> = 
     preemptHoldMs: 5000,
     flapMax: 3,
     initialWaitMs: 300,
+    monitorFailHoldUpMs: 0,
+    additionalActiveHoldUpMs: 500,
   },
 };
 
@@ -63,6 +78,9 @@ export const TIMER_BOUNDS: Readonly<Record<TimerField, { min: number; max: numbe
   preemptHoldMs: { min: 0, max: 3600000 },
   flapMax: { min: 1, max: 100 },
   initialWaitMs: { min: 0, max: 600000 },
+  // PAN-OS's ranges for both hold-ups: 0-60000 ms
+  monitorFailHoldUpMs: { min: 0, max: 60000 },
+  additionalActiveHoldUpMs: { min: 0, max: 60000 },
 };
 
 /** The profile's preset with the given overrides applied. Input is assumed already in bounds. */

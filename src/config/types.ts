@@ -24,6 +24,13 @@ export interface HaLinkConfig {
   heartbeatPort: number;
 }
 
+export interface HeartbeatBackupConfig {
+  local: Ipv4;
+  peer: Ipv4;
+  /** UDP port of the heartbeats (default 28771, as on the HA1 links). */
+  port: number;
+}
+
 export interface DeviceConfig {
   /** 0 or 1: the two members of the pair. */
   id: 0 | 1;
@@ -35,6 +42,8 @@ export interface DeviceConfig {
   ha: {
     ha1: HaLinkConfig;
     ha1Backup?: HaLinkConfig;
+    /** Heartbeats only (no session), e.g. over the management network: split-brain protection. */
+    heartbeatBackup?: HeartbeatBackupConfig;
     ha2?: HaLinkConfig;
     /** File holding the pre-shared key (>= 16 bytes after trimming). */
     keyFile: string;
@@ -62,6 +71,10 @@ export interface Timers {
   flapMax: number;
   /** How long a device in `initial` waits to hear a peer before electing itself. */
   initialWaitMs: number;
+  /** How long a failed link or path monitor is tolerated before it becomes a fault. */
+  monitorFailHoldUpMs: number;
+  /** Added to monitorFailHoldUpMs on the active only, so a shared outage faults the passive first. */
+  additionalActiveHoldUpMs: number;
 }
 
 export interface FloatingIpConfig {
@@ -104,16 +117,31 @@ export interface NatRule {
   };
 }
 
-export interface MonitorLinkConfig {
-  failureCondition: 'any' | 'all';
+export type FailureCondition = 'any' | 'all';
+
+/** Interfaces watched together (carrier and admin state, from the kernel). */
+export interface LinkGroupConfig {
+  name: string;
+  /** Logical interface names. */
   interfaces: string[];
+  /** The group fails when any (or all) of its interfaces are down. */
+  failureCondition: FailureCondition;
+}
+
+export interface MonitorLinkConfig {
+  /** HA level: the box is non-functional when any (or all) groups failed. */
+  failureCondition: FailureCondition;
+  groups: LinkGroupConfig[];
 }
 
 export interface PathGroupConfig {
   name: string;
   targets: Ipv4[];
   intervalMs: number;
+  /** Consecutive unanswered echoes before a target is down. */
   failures: number;
+  /** The group fails when any (or all) of its targets are down. */
+  failureCondition: FailureCondition;
 }
 
 export interface SharedConfig {
@@ -126,7 +154,7 @@ export interface SharedConfig {
     garp: { count: number; intervalMs: number; /** 0 = off */ periodicS: number };
     virtualMac: boolean;
     linkMonitoring?: MonitorLinkConfig;
-    pathMonitoring?: { failureCondition: 'any' | 'all'; groups: PathGroupConfig[] };
+    pathMonitoring?: { failureCondition: FailureCondition; groups: PathGroupConfig[] };
   };
   /** Zone name -> logical interface names. */
   zones: Record<string, string[]>;

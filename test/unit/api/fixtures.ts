@@ -36,6 +36,8 @@ export function fixedStatus(): HaStatus {
       preemptHoldMs: 5000,
       flapMax: 3,
       initialWaitMs: 300,
+      monitorFailHoldUpMs: 0,
+      additionalActiveHoldUpMs: 500,
     },
     preemption: { enabled: true, holdMs: 60000, suspended: null },
     links: [

@@ -13,6 +13,8 @@ describe('resolveTimers', () => {
       preemptHoldMs: 60000,
       flapMax: 3,
       initialWaitMs: 1000,
+      monitorFailHoldUpMs: 0,
+      additionalActiveHoldUpMs: 500,
     });
   });
 
@@ -26,6 +28,8 @@ describe('resolveTimers', () => {
       preemptHoldMs: 5000,
       flapMax: 3,
       initialWaitMs: 300,
+      monitorFailHoldUpMs: 0,
+      additionalActiveHoldUpMs: 500,
     });
   });
 
