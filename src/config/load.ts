@@ -47,7 +47,8 @@ export function loadConfig(path: string): TandemConfig {
   return parseConfig(text, { source: path, baseDir: dirname(resolve(path)) });
 }
 
-function parseYaml(text: string, source: string): unknown {
+/** YAML text -> a plain tree, with the same bounds and error reporting as a config file. */
+export function parseYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     // one broken bracket can cascade into hundreds of errors; the first ones locate it
@@ -98,7 +99,8 @@ function firstLine(text: string): string {
   return text.split('\n')[0];
 }
 
-function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
+/** Relative paths of the device half, resolved against the config file's directory. */
+export function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
   const file = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const listen = (l: string) => (l.startsWith('unix:') ? `unix:${file(l.slice('unix:'.length))}` : l);
   const d = config.device;

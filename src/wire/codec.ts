@@ -19,7 +19,7 @@ export interface Heartbeat {
   /** The last peer heartbeat's sentNs (0: none yet), and how long it was held before this echo. */
   echoNs: number;
   echoDelayNs: number;
-  /** HA1 link this was sent on: 0 primary, 1 backup. */
+  /** Link this was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
   link: number;
   /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
   tentative: boolean;
@@ -62,17 +62,46 @@ export interface Goodbye {
   reason: string;
 }
 
+/** A shared config pushed to apply (requestId 0) or sent as a copy for display (see ha1.proto). */
+export interface ConfigPush {
+  version: number;
+  hash: string;
+  sharedJson: string;
+  lineage: string[];
+  committedAtMs: number;
+  committedBy: string;
+  requestId: number;
+}
+
+export interface ConfigAck {
+  version: number;
+  hash: string;
+  applied: boolean;
+  error: string;
+  keptAside: string;
+}
+
+export interface ConfigRequest {
+  requestId: number;
+}
+
 export type EnvelopeBody =
   | { kind: 'heartbeat'; heartbeat: Heartbeat }
   | { kind: 'hello'; hello: Hello }
   | { kind: 'stateUpdate'; stateUpdate: StateUpdate }
   | { kind: 'command'; command: Command }
-  | { kind: 'goodbye'; goodbye: Goodbye };
+  | { kind: 'goodbye'; goodbye: Goodbye }
+  | { kind: 'configPush'; configPush: ConfigPush }
+  | { kind: 'configAck'; configAck: ConfigAck }
+  | { kind: 'configRequest'; configRequest: ConfigRequest };
 
 export type BodyKind = EnvelopeBody['kind'];
 
 /** Every body kind, e.g. for metric labels of messages by kind. */
-export const BODY_KINDS: readonly BodyKind[] = ['heartbeat', 'hello', 'stateUpdate', 'command', 'goodbye'];
+export const BODY_KINDS: readonly BodyKind[] = ['heartbeat', 'hello', 'stateUpdate', 'command', 'goodbye', 'configPush', 'configAck', 'configRequest'];
+
+/** Hashes carried in a ConfigPush lineage: enough history to recognise any realistic ancestor. */
+export const CONFIG_LINEAGE_MAX = 64;
 
 export interface Envelope {
   /** The sender's device id (0 or 1; the receiver checks it). */
@@ -128,8 +157,8 @@ const COMMAND_FROM_WIRE = new Map<number, CommandType>(
 const UINT32_MAX = 0xffff_ffff;
 /** Priorities are 0-255 (DESIGN.md "The pair"). */
 const PRIORITY_MAX = 255;
-/** Heartbeat.link: 0 primary, 1 backup (proto/ha1.proto). */
-const LINK_MAX = 1;
+/** Heartbeat.link: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (proto/ha1.proto). */
+const LINK_MAX = 2;
 /**
  * uint64 fields hold ms or ns values: 2^53 ns is 104 days of monotonic clock, 2^53 ms is
  * 285,000 years. Above Number.MAX_SAFE_INTEGER a JS number silently loses precision, so a
@@ -244,6 +273,35 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
     case 'goodbye':
       msg.goodbye = { reason: checkString(body.goodbye.reason, 'goodbye.reason') };
       break;
+    case 'configPush': {
+      const c = body.configPush;
+      if (!Array.isArray(c.lineage) || c.lineage.length > CONFIG_LINEAGE_MAX)
+        throw new WireError('invalid-message', `configPush.lineage must be a list of at most ${CONFIG_LINEAGE_MAX} hashes`, { field: 'configPush.lineage' });
+      msg.configPush = {
+        version: checkUint(c.version, 'configPush.version', UINT64_MAX_SAFE),
+        hash: checkString(c.hash, 'configPush.hash'),
+        sharedJson: checkString(c.sharedJson, 'configPush.sharedJson'),
+        lineage: c.lineage.map((h, i) => checkString(h, `configPush.lineage[${i}]`)),
+        committedAtMs: checkUint(c.committedAtMs, 'configPush.committedAtMs', UINT64_MAX_SAFE),
+        committedBy: checkString(c.committedBy, 'configPush.committedBy'),
+        requestId: checkUint(c.requestId, 'configPush.requestId', UINT64_MAX_SAFE),
+      };
+      break;
+    }
+    case 'configAck': {
+      const a = body.configAck;
+      msg.configAck = {
+        version: checkUint(a.version, 'configAck.version', UINT64_MAX_SAFE),
+        hash: checkString(a.hash, 'configAck.hash'),
+        applied: a.applied === true,
+        error: checkString(a.error, 'configAck.error'),
+        keptAside: checkString(a.keptAside, 'configAck.keptAside'),
+      };
+      break;
+    }
+    case 'configRequest':
+      msg.configRequest = { requestId: checkUint(body.configRequest.requestId, 'configRequest.requestId', UINT64_MAX_SAFE) };
+      break;
     default: {
       const never: never = body;
       throw new WireError('invalid-message', 'unknown body kind', { kind: (never as { kind?: unknown }).kind });
@@ -327,6 +385,42 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     }
     case 'goodbye':
       body = { kind: 'goodbye', goodbye: { reason: raw.goodbye!.reason ?? '' } };
+      break;
+    case 'configPush': {
+      const c = raw.configPush!;
+      const lineage = c.lineage ?? [];
+      if (lineage.length > CONFIG_LINEAGE_MAX)
+        throw new WireError('malformed', `configPush.lineage has ${lineage.length} hashes (at most ${CONFIG_LINEAGE_MAX})`, { field: 'configPush.lineage' });
+      body = {
+        kind: 'configPush',
+        configPush: {
+          version: uint64FromWire(c.version as WireUint64, 'configPush.version'),
+          hash: c.hash ?? '',
+          sharedJson: c.sharedJson ?? '',
+          lineage: [...lineage],
+          committedAtMs: uint64FromWire(c.committedAtMs as WireUint64, 'configPush.committedAtMs'),
+          committedBy: c.committedBy ?? '',
+          requestId: uint64FromWire(c.requestId as WireUint64, 'configPush.requestId'),
+        },
+      };
+      break;
+    }
+    case 'configAck': {
+      const a = raw.configAck!;
+      body = {
+        kind: 'configAck',
+        configAck: {
+          version: uint64FromWire(a.version as WireUint64, 'configAck.version'),
+          hash: a.hash ?? '',
+          applied: a.applied === true,
+          error: a.error ?? '',
+          keptAside: a.keptAside ?? '',
+        },
+      };
+      break;
+    }
+    case 'configRequest':
+      body = { kind: 'configRequest', configRequest: { requestId: uint64FromWire(raw.configRequest!.requestId as WireUint64, 'configRequest.requestId') } };
       break;
     default:
       // No body at all, or (from a newer peer) a body field this build does not know.

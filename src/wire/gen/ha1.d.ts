@@ -77,7 +77,7 @@ export namespace tandem {
             /** Heartbeat echoDelayNs. */
             echoDelayNs: (number|Long);
 
-            /** Which HA1 link this datagram was sent on: 0 primary, 1 backup. */
+            /** Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
             link: number;
 
             /** Set while the sender's bulk sync or initial wait is pending: it must not win a preemption. */
@@ -125,7 +125,7 @@ export namespace tandem {
                 /** Heartbeat echoDelayNs */
                 echoDelayNs?: (number|Long|null);
 
-                /** Which HA1 link this datagram was sent on: 0 primary, 1 backup. */
+                /** Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
                 link?: (number|null);
 
                 /** Set while the sender's bulk sync or initial wait is pending: it must not win a preemption. */
@@ -471,6 +471,253 @@ export namespace tandem {
         }
 
         /**
+         * Properties of a ConfigPush.
+         * @deprecated Use tandem.ha1.ConfigPush.$Properties instead.
+         */
+        interface IConfigPush extends tandem.ha1.ConfigPush.$Properties {
+        }
+
+        /**
+         * The shared half of the configuration, as committed on the active (src/control/config-sync.ts).
+         * Pushed to the peer to apply (request_id 0), or sent as a copy for display in answer to a
+         * ConfigRequest (request_id of that request): a copy is never applied.
+         */
+        class ConfigPush {
+
+            /**
+             * Constructs a new ConfigPush.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: tandem.ha1.ConfigPush.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ConfigPush version. */
+            version: (number|Long);
+
+            /** sha256 hex of the canonical JSON of the parsed, defaulted shared half (src/config/hash.ts). */
+            hash: string;
+
+            /**
+             * The shared half as the operator wrote it, as JSON text (the receiver validates it against its
+             * own device half before applying).
+             */
+            sharedJson: string;
+
+            /**
+             * Hashes of the configs this one descends from, newest first (bounded): the receiver's config is
+             * an ancestor (a fast-forward) or it has diverged and is kept aside.
+             */
+            lineage: string[];
+
+            /** Wall-clock ms of the commit, and the device name it was committed on. */
+            committedAtMs: (number|Long);
+
+            /** ConfigPush committedBy. */
+            committedBy: string;
+
+            /** ConfigPush requestId. */
+            requestId: (number|Long);
+
+            /**
+             * Encodes the specified ConfigPush message. Does not implicitly {@link tandem.ha1.ConfigPush.verify|verify} messages.
+             * @param message ConfigPush message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: tandem.ha1.ConfigPush.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ConfigPush message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigPush & tandem.ha1.ConfigPush.$Shape} ConfigPush
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tandem.ha1.ConfigPush & tandem.ha1.ConfigPush.$Shape;
+        }
+
+        namespace ConfigPush {
+
+            /** Properties of a ConfigPush. */
+            interface $Properties {
+
+                /** ConfigPush version */
+                version?: (number|Long|null);
+
+                /** sha256 hex of the canonical JSON of the parsed, defaulted shared half (src/config/hash.ts). */
+                hash?: (string|null);
+
+                /**
+                 * The shared half as the operator wrote it, as JSON text (the receiver validates it against its
+                 * own device half before applying).
+                 */
+                sharedJson?: (string|null);
+
+                /**
+                 * Hashes of the configs this one descends from, newest first (bounded): the receiver's config is
+                 * an ancestor (a fast-forward) or it has diverged and is kept aside.
+                 */
+                lineage?: (string[]|null);
+
+                /** Wall-clock ms of the commit, and the device name it was committed on. */
+                committedAtMs?: (number|Long|null);
+
+                /** ConfigPush committedBy */
+                committedBy?: (string|null);
+
+                /** ConfigPush requestId */
+                requestId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ConfigPush. */
+            type $Shape = tandem.ha1.ConfigPush.$Properties;
+        }
+
+        /**
+         * Properties of a ConfigAck.
+         * @deprecated Use tandem.ha1.ConfigAck.$Properties instead.
+         */
+        interface IConfigAck extends tandem.ha1.ConfigAck.$Properties {
+        }
+
+        /** The receiver's answer to a ConfigPush that asked to apply. */
+        class ConfigAck {
+
+            /**
+             * Constructs a new ConfigAck.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: tandem.ha1.ConfigAck.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ConfigAck version. */
+            version: (number|Long);
+
+            /** ConfigAck hash. */
+            hash: string;
+
+            /** ConfigAck applied. */
+            applied: boolean;
+
+            /** Why it was not applied (validation issues against the receiver's device half, apply failure). */
+            error: string;
+
+            /** Non-empty when the receiver's previous config had diverged: where it was kept aside. */
+            keptAside: string;
+
+            /**
+             * Encodes the specified ConfigAck message. Does not implicitly {@link tandem.ha1.ConfigAck.verify|verify} messages.
+             * @param message ConfigAck message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: tandem.ha1.ConfigAck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ConfigAck message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigAck & tandem.ha1.ConfigAck.$Shape} ConfigAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tandem.ha1.ConfigAck & tandem.ha1.ConfigAck.$Shape;
+        }
+
+        namespace ConfigAck {
+
+            /** Properties of a ConfigAck. */
+            interface $Properties {
+
+                /** ConfigAck version */
+                version?: (number|Long|null);
+
+                /** ConfigAck hash */
+                hash?: (string|null);
+
+                /** ConfigAck applied */
+                applied?: (boolean|null);
+
+                /** Why it was not applied (validation issues against the receiver's device half, apply failure). */
+                error?: (string|null);
+
+                /** Non-empty when the receiver's previous config had diverged: where it was kept aside. */
+                keptAside?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ConfigAck. */
+            type $Shape = tandem.ha1.ConfigAck.$Properties;
+        }
+
+        /**
+         * Properties of a ConfigRequest.
+         * @deprecated Use tandem.ha1.ConfigRequest.$Properties instead.
+         */
+        interface IConfigRequest extends tandem.ha1.ConfigRequest.$Properties {
+        }
+
+        /** Asks the peer for a copy of its running shared config (for `tandem config diff` local vs peer). */
+        class ConfigRequest {
+
+            /**
+             * Constructs a new ConfigRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: tandem.ha1.ConfigRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ConfigRequest requestId. */
+            requestId: (number|Long);
+
+            /**
+             * Encodes the specified ConfigRequest message. Does not implicitly {@link tandem.ha1.ConfigRequest.verify|verify} messages.
+             * @param message ConfigRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: tandem.ha1.ConfigRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ConfigRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigRequest & tandem.ha1.ConfigRequest.$Shape} ConfigRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tandem.ha1.ConfigRequest & tandem.ha1.ConfigRequest.$Shape;
+        }
+
+        namespace ConfigRequest {
+
+            /** Properties of a ConfigRequest. */
+            interface $Properties {
+
+                /** ConfigRequest requestId */
+                requestId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ConfigRequest. */
+            type $Shape = tandem.ha1.ConfigRequest.$Properties;
+        }
+
+        /**
          * Properties of an Envelope.
          * @deprecated Use tandem.ha1.Envelope.$Properties instead.
          */
@@ -519,8 +766,17 @@ export namespace tandem {
             /** Envelope goodbye. */
             goodbye?: (tandem.ha1.Goodbye.$Properties|null);
 
+            /** Envelope configPush. */
+            configPush?: (tandem.ha1.ConfigPush.$Properties|null);
+
+            /** Envelope configAck. */
+            configAck?: (tandem.ha1.ConfigAck.$Properties|null);
+
+            /** Envelope configRequest. */
+            configRequest?: (tandem.ha1.ConfigRequest.$Properties|null);
+
             /** Envelope body. */
-            body?: ("heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye");
+            body?: ("heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"|"configPush"|"configAck"|"configRequest");
 
             /**
              * Encodes the specified Envelope message. Does not implicitly {@link tandem.ha1.Envelope.verify|verify} messages.
@@ -576,8 +832,17 @@ export namespace tandem {
                 /** Envelope goodbye */
                 goodbye?: (tandem.ha1.Goodbye.$Properties|null);
 
+                /** Envelope configPush */
+                configPush?: (tandem.ha1.ConfigPush.$Properties|null);
+
+                /** Envelope configAck */
+                configAck?: (tandem.ha1.ConfigAck.$Properties|null);
+
+                /** Envelope configRequest */
+                configRequest?: (tandem.ha1.ConfigRequest.$Properties|null);
+
                 /** Envelope body */
-                body?: ("heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye");
+                body?: ("heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"|"configPush"|"configAck"|"configRequest");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -594,9 +859,12 @@ export namespace tandem {
               stateUpdate?: tandem.ha1.StateUpdate.$Shape|null;
               command?: tandem.ha1.Command.$Shape|null;
               goodbye?: tandem.ha1.Goodbye.$Shape|null;
+              configPush?: tandem.ha1.ConfigPush.$Shape|null;
+              configAck?: tandem.ha1.ConfigAck.$Shape|null;
+              configRequest?: tandem.ha1.ConfigRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "heartbeat"; heartbeat: tandem.ha1.Heartbeat.$Shape; hello?: null; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "hello"; heartbeat?: null; hello: tandem.ha1.Hello.$Shape; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "stateUpdate"; heartbeat?: null; hello?: null; stateUpdate: tandem.ha1.StateUpdate.$Shape; command?: null; goodbye?: null }|{ body?: "command"; heartbeat?: null; hello?: null; stateUpdate?: null; command: tandem.ha1.Command.$Shape; goodbye?: null }|{ body?: "goodbye"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye: tandem.ha1.Goodbye.$Shape })
+              ({ body?: undefined; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "heartbeat"; heartbeat: tandem.ha1.Heartbeat.$Shape; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "hello"; heartbeat?: null; hello: tandem.ha1.Hello.$Shape; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "stateUpdate"; heartbeat?: null; hello?: null; stateUpdate: tandem.ha1.StateUpdate.$Shape; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "command"; heartbeat?: null; hello?: null; stateUpdate?: null; command: tandem.ha1.Command.$Shape; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "goodbye"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye: tandem.ha1.Goodbye.$Shape; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "configPush"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush: tandem.ha1.ConfigPush.$Shape; configAck?: null; configRequest?: null }|{ body?: "configAck"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck: tandem.ha1.ConfigAck.$Shape; configRequest?: null }|{ body?: "configRequest"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest: tandem.ha1.ConfigRequest.$Shape })
             );
         }
     }

@@ -67,7 +67,7 @@ export const tandem = $root.tandem = (() => {
              * @property {number|Long|null} [sentNs] Sender's monotonic clock when sent (ns), echoed back by the peer for RTT measurement.
              * @property {number|Long|null} [echoNs] The last peer heartbeat's sent_ns, and how long (ns) it was held before this echo.
              * @property {number|Long|null} [echoDelayNs] Heartbeat echoDelayNs
-             * @property {number|null} [link] Which HA1 link this datagram was sent on: 0 primary, 1 backup.
+             * @property {number|null} [link] Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management).
              * @property {boolean|null} [tentative] Set while the sender's bulk sync or initial wait is pending: it must not win a preemption.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -149,7 +149,7 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.echoDelayNs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
-             * Which HA1 link this datagram was sent on: 0 primary, 1 backup.
+             * Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management).
              * @member {number} link
              * @memberof tandem.ha1.Heartbeat
              * @instance
@@ -1192,6 +1192,621 @@ export const tandem = $root.tandem = (() => {
             return Goodbye;
         })();
 
+        ha1.ConfigPush = (function() {
+
+            /**
+             * Properties of a ConfigPush.
+             * @typedef {Object} tandem.ha1.ConfigPush.$Properties
+             * @property {number|Long|null} [version] ConfigPush version
+             * @property {string|null} [hash] sha256 hex of the canonical JSON of the parsed, defaulted shared half (src/config/hash.ts).
+             * @property {string|null} [sharedJson] The shared half as the operator wrote it, as JSON text (the receiver validates it against its
+             * own device half before applying).
+             * @property {Array.<string>|null} [lineage] Hashes of the configs this one descends from, newest first (bounded): the receiver's config is
+             * an ancestor (a fast-forward) or it has diverged and is kept aside.
+             * @property {number|Long|null} [committedAtMs] Wall-clock ms of the commit, and the device name it was committed on.
+             * @property {string|null} [committedBy] ConfigPush committedBy
+             * @property {number|Long|null} [requestId] ConfigPush requestId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ConfigPush.
+             * @memberof tandem.ha1
+             * @interface IConfigPush
+             * @augments tandem.ha1.ConfigPush.$Properties
+             * @deprecated Use tandem.ha1.ConfigPush.$Properties instead.
+             */
+
+            /**
+             * Shape of a ConfigPush.
+             * @typedef {tandem.ha1.ConfigPush.$Properties} tandem.ha1.ConfigPush.$Shape
+             */
+
+            /**
+             * Constructs a new ConfigPush.
+             * @memberof tandem.ha1
+             * @classdesc The shared half of the configuration, as committed on the active (src/control/config-sync.ts).
+             * Pushed to the peer to apply (request_id 0), or sent as a copy for display in answer to a
+             * ConfigRequest (request_id of that request): a copy is never applied.
+             * @constructor
+             * @param {tandem.ha1.ConfigPush.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ConfigPush = function (properties) {
+                this.lineage = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ConfigPush version.
+             * @member {number|Long} version
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * sha256 hex of the canonical JSON of the parsed, defaulted shared half (src/config/hash.ts).
+             * @member {string} hash
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.hash = "";
+
+            /**
+             * The shared half as the operator wrote it, as JSON text (the receiver validates it against its
+             * own device half before applying).
+             * @member {string} sharedJson
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.sharedJson = "";
+
+            /**
+             * Hashes of the configs this one descends from, newest first (bounded): the receiver's config is
+             * an ancestor (a fast-forward) or it has diverged and is kept aside.
+             * @member {Array.<string>} lineage
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.lineage = $util.emptyArray;
+
+            /**
+             * Wall-clock ms of the commit, and the device name it was committed on.
+             * @member {number|Long} committedAtMs
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.committedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ConfigPush committedBy.
+             * @member {string} committedBy
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.committedBy = "";
+
+            /**
+             * ConfigPush requestId.
+             * @member {number|Long} requestId
+             * @memberof tandem.ha1.ConfigPush
+             * @instance
+             */
+            ConfigPush.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified ConfigPush message. Does not implicitly {@link tandem.ha1.ConfigPush.verify|verify} messages.
+             * @function encode
+             * @memberof tandem.ha1.ConfigPush
+             * @static
+             * @param {tandem.ha1.ConfigPush.$Properties} message ConfigPush message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ConfigPush.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && (typeof message.version === "object" ? message.version.low || message.version.high : message.version !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.version);
+                if (message.hash != null && $Object.hasOwnProperty.call(message, "hash") && message.hash !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.hash);
+                if (message.sharedJson != null && $Object.hasOwnProperty.call(message, "sharedJson") && message.sharedJson !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.sharedJson);
+                if (message.lineage != null && message.lineage.length)
+                    for (let i = 0; i < message.lineage.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.lineage[i]);
+                if (message.committedAtMs != null && $Object.hasOwnProperty.call(message, "committedAtMs") && (typeof message.committedAtMs === "object" ? message.committedAtMs.low || message.committedAtMs.high : message.committedAtMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.committedAtMs);
+                if (message.committedBy != null && $Object.hasOwnProperty.call(message, "committedBy") && message.committedBy !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.committedBy);
+                if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && (typeof message.requestId === "object" ? message.requestId.low || message.requestId.high : message.requestId !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.requestId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ConfigPush message from the specified reader or buffer.
+             * @function decode
+             * @memberof tandem.ha1.ConfigPush
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigPush & tandem.ha1.ConfigPush.$Shape} ConfigPush
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ConfigPush.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.tandem.ha1.ConfigPush();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.hash = value;
+                            else
+                                delete message.hash;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sharedJson = value;
+                            else
+                                delete message.sharedJson;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.lineage && message.lineage.length))
+                                message.lineage = [];
+                            message.lineage.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.committedAtMs = value;
+                            else
+                                delete message.committedAtMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.committedBy = value;
+                            else
+                                delete message.committedBy;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.requestId = value;
+                            else
+                                delete message.requestId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ConfigPush;
+        })();
+
+        ha1.ConfigAck = (function() {
+
+            /**
+             * Properties of a ConfigAck.
+             * @typedef {Object} tandem.ha1.ConfigAck.$Properties
+             * @property {number|Long|null} [version] ConfigAck version
+             * @property {string|null} [hash] ConfigAck hash
+             * @property {boolean|null} [applied] ConfigAck applied
+             * @property {string|null} [error] Why it was not applied (validation issues against the receiver's device half, apply failure).
+             * @property {string|null} [keptAside] Non-empty when the receiver's previous config had diverged: where it was kept aside.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ConfigAck.
+             * @memberof tandem.ha1
+             * @interface IConfigAck
+             * @augments tandem.ha1.ConfigAck.$Properties
+             * @deprecated Use tandem.ha1.ConfigAck.$Properties instead.
+             */
+
+            /**
+             * Shape of a ConfigAck.
+             * @typedef {tandem.ha1.ConfigAck.$Properties} tandem.ha1.ConfigAck.$Shape
+             */
+
+            /**
+             * Constructs a new ConfigAck.
+             * @memberof tandem.ha1
+             * @classdesc The receiver's answer to a ConfigPush that asked to apply.
+             * @constructor
+             * @param {tandem.ha1.ConfigAck.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ConfigAck = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ConfigAck version.
+             * @member {number|Long} version
+             * @memberof tandem.ha1.ConfigAck
+             * @instance
+             */
+            ConfigAck.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ConfigAck hash.
+             * @member {string} hash
+             * @memberof tandem.ha1.ConfigAck
+             * @instance
+             */
+            ConfigAck.prototype.hash = "";
+
+            /**
+             * ConfigAck applied.
+             * @member {boolean} applied
+             * @memberof tandem.ha1.ConfigAck
+             * @instance
+             */
+            ConfigAck.prototype.applied = false;
+
+            /**
+             * Why it was not applied (validation issues against the receiver's device half, apply failure).
+             * @member {string} error
+             * @memberof tandem.ha1.ConfigAck
+             * @instance
+             */
+            ConfigAck.prototype.error = "";
+
+            /**
+             * Non-empty when the receiver's previous config had diverged: where it was kept aside.
+             * @member {string} keptAside
+             * @memberof tandem.ha1.ConfigAck
+             * @instance
+             */
+            ConfigAck.prototype.keptAside = "";
+
+            /**
+             * Encodes the specified ConfigAck message. Does not implicitly {@link tandem.ha1.ConfigAck.verify|verify} messages.
+             * @function encode
+             * @memberof tandem.ha1.ConfigAck
+             * @static
+             * @param {tandem.ha1.ConfigAck.$Properties} message ConfigAck message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ConfigAck.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && (typeof message.version === "object" ? message.version.low || message.version.high : message.version !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.version);
+                if (message.hash != null && $Object.hasOwnProperty.call(message, "hash") && message.hash !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.hash);
+                if (message.applied != null && $Object.hasOwnProperty.call(message, "applied") && message.applied !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.applied);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.error);
+                if (message.keptAside != null && $Object.hasOwnProperty.call(message, "keptAside") && message.keptAside !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.keptAside);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ConfigAck message from the specified reader or buffer.
+             * @function decode
+             * @memberof tandem.ha1.ConfigAck
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigAck & tandem.ha1.ConfigAck.$Shape} ConfigAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ConfigAck.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.tandem.ha1.ConfigAck();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.hash = value;
+                            else
+                                delete message.hash;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.applied = value;
+                            else
+                                delete message.applied;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keptAside = value;
+                            else
+                                delete message.keptAside;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ConfigAck;
+        })();
+
+        ha1.ConfigRequest = (function() {
+
+            /**
+             * Properties of a ConfigRequest.
+             * @typedef {Object} tandem.ha1.ConfigRequest.$Properties
+             * @property {number|Long|null} [requestId] ConfigRequest requestId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ConfigRequest.
+             * @memberof tandem.ha1
+             * @interface IConfigRequest
+             * @augments tandem.ha1.ConfigRequest.$Properties
+             * @deprecated Use tandem.ha1.ConfigRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ConfigRequest.
+             * @typedef {tandem.ha1.ConfigRequest.$Properties} tandem.ha1.ConfigRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ConfigRequest.
+             * @memberof tandem.ha1
+             * @classdesc Asks the peer for a copy of its running shared config (for `tandem config diff` local vs peer).
+             * @constructor
+             * @param {tandem.ha1.ConfigRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ConfigRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ConfigRequest requestId.
+             * @member {number|Long} requestId
+             * @memberof tandem.ha1.ConfigRequest
+             * @instance
+             */
+            ConfigRequest.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified ConfigRequest message. Does not implicitly {@link tandem.ha1.ConfigRequest.verify|verify} messages.
+             * @function encode
+             * @memberof tandem.ha1.ConfigRequest
+             * @static
+             * @param {tandem.ha1.ConfigRequest.$Properties} message ConfigRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ConfigRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId") && (typeof message.requestId === "object" ? message.requestId.low || message.requestId.high : message.requestId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.requestId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ConfigRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof tandem.ha1.ConfigRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {tandem.ha1.ConfigRequest & tandem.ha1.ConfigRequest.$Shape} ConfigRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ConfigRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.tandem.ha1.ConfigRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.requestId = value;
+                            else
+                                delete message.requestId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ConfigRequest;
+        })();
+
         ha1.Envelope = (function() {
 
             /**
@@ -1207,7 +1822,10 @@ export const tandem = $root.tandem = (() => {
              * @property {tandem.ha1.StateUpdate.$Properties|null} [stateUpdate] Envelope stateUpdate
              * @property {tandem.ha1.Command.$Properties|null} [command] Envelope command
              * @property {tandem.ha1.Goodbye.$Properties|null} [goodbye] Envelope goodbye
-             * @property {"heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"} [body] Envelope body
+             * @property {tandem.ha1.ConfigPush.$Properties|null} [configPush] Envelope configPush
+             * @property {tandem.ha1.ConfigAck.$Properties|null} [configAck] Envelope configAck
+             * @property {tandem.ha1.ConfigRequest.$Properties|null} [configRequest] Envelope configRequest
+             * @property {"heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"|"configPush"|"configAck"|"configRequest"} [body] Envelope body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1231,9 +1849,12 @@ export const tandem = $root.tandem = (() => {
              *   stateUpdate?: tandem.ha1.StateUpdate.$Shape|null;
              *   command?: tandem.ha1.Command.$Shape|null;
              *   goodbye?: tandem.ha1.Goodbye.$Shape|null;
+             *   configPush?: tandem.ha1.ConfigPush.$Shape|null;
+             *   configAck?: tandem.ha1.ConfigAck.$Shape|null;
+             *   configRequest?: tandem.ha1.ConfigRequest.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "heartbeat"; heartbeat: tandem.ha1.Heartbeat.$Shape; hello?: null; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "hello"; heartbeat?: null; hello: tandem.ha1.Hello.$Shape; stateUpdate?: null; command?: null; goodbye?: null }|{ body?: "stateUpdate"; heartbeat?: null; hello?: null; stateUpdate: tandem.ha1.StateUpdate.$Shape; command?: null; goodbye?: null }|{ body?: "command"; heartbeat?: null; hello?: null; stateUpdate?: null; command: tandem.ha1.Command.$Shape; goodbye?: null }|{ body?: "goodbye"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye: tandem.ha1.Goodbye.$Shape })
+             *   ({ body?: undefined; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "heartbeat"; heartbeat: tandem.ha1.Heartbeat.$Shape; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "hello"; heartbeat?: null; hello: tandem.ha1.Hello.$Shape; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "stateUpdate"; heartbeat?: null; hello?: null; stateUpdate: tandem.ha1.StateUpdate.$Shape; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "command"; heartbeat?: null; hello?: null; stateUpdate?: null; command: tandem.ha1.Command.$Shape; goodbye?: null; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "goodbye"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye: tandem.ha1.Goodbye.$Shape; configPush?: null; configAck?: null; configRequest?: null }|{ body?: "configPush"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush: tandem.ha1.ConfigPush.$Shape; configAck?: null; configRequest?: null }|{ body?: "configAck"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck: tandem.ha1.ConfigAck.$Shape; configRequest?: null }|{ body?: "configRequest"; heartbeat?: null; hello?: null; stateUpdate?: null; command?: null; goodbye?: null; configPush?: null; configAck?: null; configRequest: tandem.ha1.ConfigRequest.$Shape })
              * )} tandem.ha1.Envelope.$Shape
              */
 
@@ -1325,17 +1946,41 @@ export const tandem = $root.tandem = (() => {
              */
             Envelope.prototype.goodbye = null;
 
+            /**
+             * Envelope configPush.
+             * @member {tandem.ha1.ConfigPush.$Properties|null|undefined} configPush
+             * @memberof tandem.ha1.Envelope
+             * @instance
+             */
+            Envelope.prototype.configPush = null;
+
+            /**
+             * Envelope configAck.
+             * @member {tandem.ha1.ConfigAck.$Properties|null|undefined} configAck
+             * @memberof tandem.ha1.Envelope
+             * @instance
+             */
+            Envelope.prototype.configAck = null;
+
+            /**
+             * Envelope configRequest.
+             * @member {tandem.ha1.ConfigRequest.$Properties|null|undefined} configRequest
+             * @memberof tandem.ha1.Envelope
+             * @instance
+             */
+            Envelope.prototype.configRequest = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Envelope body.
-             * @member {"heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"|undefined} body
+             * @member {"heartbeat"|"hello"|"stateUpdate"|"command"|"goodbye"|"configPush"|"configAck"|"configRequest"|undefined} body
              * @memberof tandem.ha1.Envelope
              * @instance
              */
             $Object.defineProperty(Envelope.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["heartbeat", "hello", "stateUpdate", "command", "goodbye"]),
+                get: $util.oneOfGetter($oneOfFields = ["heartbeat", "hello", "stateUpdate", "command", "goodbye", "configPush", "configAck", "configRequest"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1373,6 +2018,12 @@ export const tandem = $root.tandem = (() => {
                     $root.tandem.ha1.Command.encode(message.command, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.goodbye != null && $Object.hasOwnProperty.call(message, "goodbye"))
                     $root.tandem.ha1.Goodbye.encode(message.goodbye, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.configPush != null && $Object.hasOwnProperty.call(message, "configPush"))
+                    $root.tandem.ha1.ConfigPush.encode(message.configPush, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                if (message.configAck != null && $Object.hasOwnProperty.call(message, "configAck"))
+                    $root.tandem.ha1.ConfigAck.encode(message.configAck, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.configRequest != null && $Object.hasOwnProperty.call(message, "configRequest"))
+                    $root.tandem.ha1.ConfigRequest.encode(message.configRequest, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1486,6 +2137,27 @@ export const tandem = $root.tandem = (() => {
                                 break;
                             message.goodbye = $root.tandem.ha1.Goodbye.decode(reader, reader.size(), $undefined, _depth + 1, message.goodbye);
                             message.body = "goodbye";
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.configPush = $root.tandem.ha1.ConfigPush.decode(reader, reader.size(), $undefined, _depth + 1, message.configPush);
+                            message.body = "configPush";
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.configAck = $root.tandem.ha1.ConfigAck.decode(reader, reader.size(), $undefined, _depth + 1, message.configAck);
+                            message.body = "configAck";
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.configRequest = $root.tandem.ha1.ConfigRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.configRequest);
+                            message.body = "configRequest";
                             continue;
                         }
                     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BODY_KINDS,
+  CONFIG_LINEAGE_MAX,
   decodeEnvelope,
   encodeEnvelope,
   haStateFromWire,
@@ -63,6 +64,26 @@ const cases: [string, EnvelopeBody, Partial<Omit<Envelope, 'body'>>][] = [
   ['command take-over-ack, max id', { kind: 'command', command: { type: 'take-over-ack', reason: 'operator', id: MAX_SAFE } }, {}],
   ['goodbye, empty reason', { kind: 'goodbye', goodbye: { reason: '' } }, {}],
   ['goodbye, reason', { kind: 'goodbye', goodbye: { reason: 'shutdown' } }, {}],
+  [
+    'configPush, empty',
+    { kind: 'configPush', configPush: { version: 0, hash: '', sharedJson: '', lineage: [], committedAtMs: 0, committedBy: '', requestId: 0 } },
+    {},
+  ],
+  [
+    'configPush, full lineage and a large body',
+    {
+      kind: 'configPush',
+      configPush: {
+        version: MAX_SAFE, hash: 'ab'.repeat(32), sharedJson: JSON.stringify({ policy: { rules: 'x'.repeat(100_000) } }),
+        lineage: Array.from({ length: CONFIG_LINEAGE_MAX }, (_, i) => String(i).padStart(64, '0')), committedAtMs: MAX_SAFE,
+        committedBy: 'fw-a', requestId: 7,
+      },
+    },
+    {},
+  ],
+  ['configAck, applied', { kind: 'configAck', configAck: { version: 3, hash: 'cd'.repeat(32), applied: true, error: '', keptAside: '/var/lib/x.json' } }, {}],
+  ['configAck, refused', { kind: 'configAck', configAck: { version: 3, hash: '', applied: false, error: 'shared.routes[0].interface: dmz', keptAside: '' } }, {}],
+  ['configRequest', { kind: 'configRequest', configRequest: { requestId: MAX_SAFE } }, {}],
 ];
 
 describe('codec round trip', () => {
@@ -136,8 +157,8 @@ describe('codec rejects', () => {
     expectWireError(() => decodeEnvelope(new Uint8Array(0)), 'malformed');
   });
 
-  it('a body of a kind this build does not know (field 15)', () => {
-    expectWireError(() => decodeEnvelope(bytes(vfield(1, 1), lfield(15, sfield(1, 'x')))), 'malformed');
+  it('a body of a kind this build does not know (field 18)', () => {
+    expectWireError(() => decodeEnvelope(bytes(vfield(1, 1), lfield(18, sfield(1, 'x')))), 'malformed');
   });
 
   it('garbage', () => {
@@ -177,10 +198,10 @@ describe('codec rejects', () => {
     expect(decodeEnvelope(bytes(vfield(2, 2n ** 53n - 1n), lfield(14, []))).epoch).toBe(MAX_SAFE);
   });
 
-  it('priority above 255 and link above 1', () => {
+  it('priority above 255 and link above 2', () => {
     expectWireError(() => decodeEnvelope(bytes(lfield(10, [...vfield(1, 3), ...vfield(2, 256)]))), 'malformed');
     expectWireError(() => decodeEnvelope(bytes(lfield(11, [...vfield(4, 3), ...vfield(2, 1000)]))), 'malformed');
-    expectWireError(() => decodeEnvelope(bytes(lfield(10, [...vfield(1, 3), ...vfield(7, 2)]))), 'malformed');
+    expectWireError(() => decodeEnvelope(bytes(lfield(10, [...vfield(1, 3), ...vfield(7, 3)]))), 'malformed');
   });
 
   it('unspecified, unknown and not-yet-supported HA states', () => {
@@ -203,7 +224,7 @@ describe('codec refuses to encode what the wire cannot carry', () => {
     ['fractional seq', env(heartbeatMin, { seq: 1.5 })],
     ['sender above uint32', env(heartbeatMin, { sender: 2 ** 32 })],
     ['priority 256', env({ kind: 'heartbeat', heartbeat: { ...hbZero, priority: 256 } })],
-    ['link 2', env({ kind: 'heartbeat', heartbeat: { ...hbZero, link: 2 } })],
+    ['link 3', env({ kind: 'heartbeat', heartbeat: { ...hbZero, link: 3 } })],
     ['NaN uptime', env({ kind: 'hello', hello: { ...helloZero, uptimeMs: Number.NaN } })],
     ['unknown state', env({ kind: 'stateUpdate', stateUpdate: { state: 'tentative' as HaState, reason: '' } })],
     ['unknown command', env({ kind: 'command', command: { type: 'reboot' as never, reason: '', id: 1 } })],
@@ -230,5 +251,15 @@ describe('HA state mapping', () => {
   it('rejects unknown wire values as malformed', () => {
     expectWireError(() => haStateFromWire(0), 'malformed');
     expectWireError(() => haStateFromWire(42), 'malformed');
+  });
+});
+
+describe('config messages', () => {
+  it('refuses a lineage longer than the bound, both ways', () => {
+    const push = { version: 1, hash: 'h', sharedJson: '{}', lineage: Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => 'h'), committedAtMs: 0, committedBy: '', requestId: 0 };
+    expect(() => encodeEnvelope(env({ kind: 'configPush', configPush: push }))).toThrow(/lineage/);
+    // hand-built: 65 lineage strings inside field 15
+    const lineage = Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => [...sfield(4, 'h')]).flat();
+    expect(() => decodeEnvelope(bytes(vfield(1, 1), lfield(15, lineage)))).toThrow(WireError);
   });
 });
