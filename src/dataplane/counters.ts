@@ -37,6 +37,7 @@ export const DROP_REASONS = [
   'wrong-interface', //      a packet of a known session arriving on the other side's interface (spoofed or misrouted)
   'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
+  'policy-rematch', //       an existing session removed by a config commit whose policy no longer allows it (one per session)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

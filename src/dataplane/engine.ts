@@ -1,16 +1,19 @@
 // Wires the dataplane: interfaces from config, the pipeline, the GARP scheduler and the capture
 // handles (through the injected DataplaneIo, so this file never imports cap and runs under test
 // with a fake). The worker owns one Engine.
-import type { TandemConfig } from '../config/types.js';
+import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { formatIpv4, parseCidr } from '../net/ipv4.js';
+import { restartRequired, type ApplyResult } from './apply.js';
 import { buildGarp } from './arp.js';
 import { dropIndex, eventIndex } from './counters.js';
 import { SyncPort } from './sync-port.js';
 import type { RecordRing } from '../sync/ring.js';
+import { FirewallStats } from './firewall-stats.js';
+import type { FirewallStatsSink } from './firewall.js';
 import { GarpScheduler } from './garp.js';
 import { formatMac } from './packet.js';
-import { Pipeline, type PipelineInterface, type PipelineOptions } from './pipeline.js';
+import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
 import { interfaceVirtualMac } from './vmac.js';
@@ -65,7 +68,11 @@ export class Engine {
   private readonly ports: Port[] = [];
   private readonly counters: Float64Array;
   private readonly garp: GarpScheduler;
-  private readonly garpFrames: { ifIndex: number; frame: Uint8Array; len: number }[];
+  private garpFrames: { ifIndex: number; frame: Uint8Array; len: number }[];
+  /** The shared half the engine started with: what a commit cannot change live is compared with it. */
+  private readonly running: SharedConfig;
+  /** The device's own interface addresses, in engine order: the connected routes of every route table. */
+  private readonly ownInterfaces: { name: string; address: string }[];
   /** roleEpoch at the last GARP round: "announced" means announced in the current role epoch. */
   private announcedEpoch = -1;
   private lastEpoch: number;
@@ -97,10 +104,9 @@ export class Engine {
     for (const f of config.shared.floatingIps) {
       if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
     }
-    const routes = RouteTable.fromConfig({
-      interfaces: names.map((name) => ({ name, address: config.device.interfaces[name].address })),
-      routes: config.shared.routes,
-    });
+    this.running = structuredClone(config.shared);
+    this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
+    const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
     const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports[i].send(f, n) };
     this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, opts);
     const fw = this.pipeline.firewall;
@@ -111,12 +117,8 @@ export class Engine {
             drop: (r) => this.counters[dropIndex(r)]++,
           })
         : null;
-    this.garp = new GarpScheduler(config.shared.ha.garp, shared.garpSeq, opts.garpOnStart ?? true);
-    this.garpFrames = this.pipeline.floatingIps().map(({ ifIndex, ip }) => {
-      const frame = new Uint8Array(64);
-      const len = buildGarp(frame, interfaces[ifIndex].mac, ip);
-      return { ifIndex, frame, len };
-    });
+    this.garp = new GarpScheduler({ ...config.shared.ha.garp }, shared.garpSeq, opts.garpOnStart ?? true);
+    this.garpFrames = garpFramesOf(interfaces);
     this.lastEpoch = shared.roleEpoch;
 
     const rx = eventIndex('rx');
@@ -136,6 +138,69 @@ export class Engine {
       this.stop();
       throw err;
     }
+  }
+
+  /**
+   * Applies a committed shared half (docs/firewall.md "Committing a new config: what changes
+   * when"). Everything is compiled first; a config that does not compile changes nothing and
+   * answers ok: false. Then one synchronous switch (no frame runs in between, so none sees half a
+   * config), then the existing sessions are re-matched against the new policy. What cannot change
+   * live is left as it started and listed in restartRequired.
+   */
+  applyShared(shared: SharedConfig): ApplyResult {
+    const now = this.clock();
+    const p = this.pipeline;
+    const fw = p.firewall;
+    let prepared: PreparedPipeline;
+    let stats: FirewallStatsSink | null = fw?.stats ?? null;
+    let garpFrames: typeof this.garpFrames;
+    let restart: string[];
+    try {
+      const names = p.interfaces.map((i) => i.name);
+      for (const f of shared.floatingIps) {
+        if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
+      }
+      // the MACs stay: capture filters and hosts' ARP caches know them (restartRequired says when they would change)
+      const interfaces: PipelineInterface[] = p.interfaces.map((itf) => ({
+        ...itf,
+        floating: shared.floatingIps.filter((f) => f.interface === itf.name).map((f) => parseCidr(f.address).address),
+      }));
+      const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: shared.routes });
+      prepared = p.prepare(shared, interfaces, routes);
+      garpFrames = garpFramesOf(interfaces);
+      restart = restartRequired(this.running, shared, names);
+      if (fw && prepared.firewall && stats instanceof FirewallStats) {
+        stats = stats.carriedOver(fw.policy.ruleNames, fw.nat.ruleNames, prepared.firewall.policy.ruleNames, prepared.firewall.nat.ruleNames);
+      }
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.log.warn({ err }, 'shared config not applied; the previous one keeps running');
+      return { ok: false, error };
+    }
+
+    // The switch: assignments only from here on.
+    const oldNatRuleNames = fw ? fw.nat.ruleNames : [];
+    const before = new Set(p.floatingIps().map(({ ifIndex, ip }) => `${ifIndex}/${ip}`));
+    p.commit(prepared, stats);
+    this.garpFrames = garpFrames;
+    this.garp.reconfigure({ ...shared.ha.garp }, now);
+    const sessionsRemoved = fw ? fw.rematch(now, oldNatRuleNames) : 0;
+    // a new floating IP is announced at once (while active; a passive box sends nothing)
+    if (p.floatingIps().some(({ ifIndex, ip }) => !before.has(`${ifIndex}/${ip}`))) {
+      this.garp.announce(now);
+      this.pollGarp(now);
+    }
+    const ruleNames = fw ? [...fw.policy.ruleNames] : [];
+    const natRuleNames = fw ? [...fw.nat.ruleNames] : [];
+    this.log.info({ restartRequired: restart, sessionsRemoved, rules: ruleNames.length, natRules: natRuleNames.length }, 'shared config applied');
+    return {
+      ok: true,
+      restartRequired: restart,
+      sessionsRemoved,
+      firewallBuffer: stats instanceof FirewallStats ? stats.buffer : null,
+      ruleNames,
+      natRuleNames,
+    };
   }
 
   /** Timer work: GARP, ARP retries. The worker calls it every ~2 ms. */
@@ -213,4 +278,15 @@ export class Engine {
       }
     }
   }
+}
+
+/** One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC. */
+function garpFramesOf(interfaces: readonly PipelineInterface[]): { ifIndex: number; frame: Uint8Array; len: number }[] {
+  return interfaces.flatMap((itf, ifIndex) =>
+    itf.floating.map((ip) => {
+      const frame = new Uint8Array(64);
+      const len = buildGarp(frame, itf.mac, ip);
+      return { ifIndex, frame, len };
+    }),
+  );
 }

@@ -244,6 +244,35 @@ export class FirewallStats {
     }
   }
 
+  /**
+   * A new layout for another rule list (a commit), carrying this one's counters over so that no
+   * exported counter goes backwards: the per-protocol figures and table-full drops as they are,
+   * each policy and NAT rule's hits by rule name (a renamed rule is a new series and starts at 0),
+   * the default action's hits. Call it and switch the dataplane to the result in one synchronous
+   * step: an increment between the two would be lost.
+   */
+  carriedOver(oldRuleNames: readonly string[], oldNatRuleNames: readonly string[], ruleNames: readonly string[], natRuleNames: readonly string[]): FirewallStats {
+    if (oldRuleNames.length !== this.ruleCount || oldNatRuleNames.length !== this.natRuleCount) {
+      throw new Error(`FirewallStats: ${oldRuleNames.length} rule names and ${oldNatRuleNames.length} NAT rule names given for stats of ${this.ruleCount} and ${this.natRuleCount}`);
+    }
+    const next = new FirewallStats(ruleNames.length, natRuleNames.length);
+    const from = this.f64;
+    const to = next.f64;
+    for (let i = TABLE_FULL_SLOT; i < RULE_BASE; i++) to[i] = from[i];
+    const hits = firstIndexByName(oldRuleNames);
+    ruleNames.forEach((name, i) => {
+      const j = hits.get(name);
+      if (j !== undefined) to[RULE_BASE + i] = from[RULE_BASE + j];
+    });
+    to[RULE_BASE + next.ruleCount] = from[RULE_BASE + this.ruleCount];
+    const natHits = firstIndexByName(oldNatRuleNames);
+    natRuleNames.forEach((name, i) => {
+      const j = natHits.get(name);
+      if (j !== undefined) to[next.natBase + i] = from[this.natBase + j];
+    });
+    return next;
+  }
+
   // ---- dataplane side (the single writer)
 
   /** Slot of field k of a protocol, or -1 for a protocol that is not tracked. */
@@ -334,4 +363,13 @@ export class FirewallStats {
   natHits(i: number): number {
     return i >= 0 && i < this.natRuleCount ? this.f64[this.natBase + i] : 0;
   }
+}
+
+/** name -> index of its first occurrence (the schema keeps rule names unique; a hand-built list may not). */
+function firstIndexByName(names: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  names.forEach((n, i) => {
+    if (!m.has(n)) m.set(n, i);
+  });
+  return m;
 }

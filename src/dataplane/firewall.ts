@@ -41,7 +41,7 @@ import {
   writeU16,
 } from './packet.js';
 import type { PipelineInterface } from './pipeline.js';
-import { ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
+import { ACTION_ALLOW, ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
 import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
 import { rewriteDestination, rewriteSource } from './rewrite.js';
 import type { RouteEntry, RouteTable } from './route.js';
@@ -87,16 +87,36 @@ export interface FirewallStatsSink {
   setNatPortsInUse(proto: number, n: number): void;
 }
 
-export class Firewall {
-  readonly table: SessionTable;
+/**
+ * A firewall configuration compiled from a new shared half and not yet in use (see
+ * Firewall.prepare): building it may throw, switching to it (Firewall.commit) does not.
+ */
+export interface PreparedFirewall {
+  readonly interfaces: readonly PipelineInterface[];
+  readonly routes: RouteTable;
   readonly policy: CompiledPolicy;
   readonly nat: CompiledNat;
-  private readonly interfaces: readonly PipelineInterface[];
-  private readonly routes: RouteTable;
+  readonly floatingAll: Set<number>;
+  readonly timeouts: SharedConfig['sessions'];
+}
+
+/** ICMP sessions are opened by echo requests only: a rematch sees them as type 8, code 0. */
+const REMATCH_ICMP_TYPE = ICMP_ECHO_REQUEST;
+const REMATCH_ICMP_CODE = 0;
+
+export class Firewall {
+  readonly table: SessionTable;
+  // Everything below that comes from the shared config is replaced as a whole by commit(), between
+  // two frames, so no frame sees part of one config and part of another.
+  private policy_: CompiledPolicy;
+  private nat_: CompiledNat;
+  private interfaces: readonly PipelineInterface[];
+  private routes: RouteTable;
   private readonly hooks: FirewallHooks;
-  private readonly stats: FirewallStatsSink | null;
-  private readonly floatingAll = new Set<number>();
-  private readonly timeouts: SharedConfig['sessions'];
+  private stats_: FirewallStatsSink | null;
+  private floatingAll: Set<number>;
+  /** The timeouts of new sessions, and of existing ones from their next packet. */
+  private timeouts: SharedConfig['sessions'];
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
   private readonly tx = new Uint8Array(1600);
   private readonly onExpire: (slot: number) => void;
@@ -107,17 +127,117 @@ export class Firewall {
 
   /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
   constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
-    this.interfaces = interfaces;
-    this.routes = routes;
     this.hooks = hooks;
-    this.stats = stats;
-    this.timeouts = shared.sessions;
-    for (const itf of interfaces) for (const f of itf.floating) this.floatingAll.add(f);
-    const names = interfaces.map((i) => i.name);
-    this.policy = CompiledPolicy.compile(shared, names);
-    this.nat = CompiledNat.compile(shared, names, (i) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1));
+    this.stats_ = stats;
+    const first = Firewall.compile(shared, interfaces, routes);
+    this.interfaces = first.interfaces;
+    this.routes = first.routes;
+    this.policy_ = first.policy;
+    this.nat_ = first.nat;
+    this.floatingAll = first.floatingAll;
+    this.timeouts = first.timeouts;
     this.table = new SessionTable({ capacity: shared.sessions.max, seed });
     this.onExpire = (slot) => this.release(slot);
+  }
+
+  get policy(): CompiledPolicy {
+    return this.policy_;
+  }
+  get nat(): CompiledNat {
+    return this.nat_;
+  }
+  /** Where the per-protocol and per-rule figures go (replaced by a commit that re-numbers the rules). */
+  get stats(): FirewallStatsSink | null {
+    return this.stats_;
+  }
+
+  private static compile(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedFirewall {
+    const floatingAll = new Set<number>();
+    for (const itf of interfaces) for (const f of itf.floating) floatingAll.add(f);
+    const names = interfaces.map((i) => i.name);
+    return {
+      interfaces,
+      routes,
+      policy: CompiledPolicy.compile(shared, names),
+      nat: CompiledNat.compile(shared, names, (i) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1)),
+      floatingAll,
+      timeouts: { ...shared.sessions },
+    };
+  }
+
+  /**
+   * Compiles a new shared half for these interfaces (with their new floating IPs) and routes.
+   * Throws on a config it cannot compile; changes nothing either way. The new NAT takes over the
+   * live port allocators, so a port a session holds is never handed out twice.
+   */
+  prepare(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedFirewall {
+    if (interfaces.length !== this.interfaces.length) throw new Error(`a commit cannot change the interfaces (${this.interfaces.length} before, ${interfaces.length} now)`);
+    const next = Firewall.compile(shared, interfaces, routes);
+    next.nat.adoptPorts(this.nat_);
+    return next;
+  }
+
+  /** Switches to a prepared configuration (and, when the rules were re-numbered, to new stats). Never throws. */
+  commit(next: PreparedFirewall, stats: FirewallStatsSink | null): void {
+    this.interfaces = next.interfaces;
+    this.routes = next.routes;
+    this.policy_ = next.policy;
+    this.nat_ = next.nat;
+    this.floatingAll = next.floatingAll;
+    this.timeouts = next.timeouts;
+    this.stats_ = stats;
+  }
+
+  /**
+   * After a commit: every session (ours and those adopted from the peer) is looked up in the new
+   * policy by its original tuple as it first arrived (pre-NAT), the zones of its interfaces and
+   * its service, as PAN-OS's "rematch sessions" does. A session still allowed keeps its NAT
+   * translation and now names the rule that allows it; one no longer allowed is removed (counted
+   * as 'policy-rematch' and, on the active, replicated to the peer as a delete). `oldNatRuleNames`
+   * re-numbers each session's NAT rule by name (-1 when the rule is gone; the translation stays).
+   * Returns how many sessions were removed.
+   */
+  rematch(nowMs: number, oldNatRuleNames: readonly string[]): number {
+    const t = this.table;
+    const policy = this.policy_;
+    const natIndex = new Map<string, number>();
+    this.nat_.ruleNames.forEach((n, i) => {
+      if (!natIndex.has(n)) natIndex.set(n, i);
+    });
+    const natRemap = Int32Array.from(oldNatRuleNames, (n) => natIndex.get(n) ?? -1);
+    const slots = new Int32Array(t.size);
+    let n = 0;
+    t.forEach((slot) => {
+      if (n < slots.length) slots[n++] = slot;
+    });
+    let removed = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i];
+      const proto = t.proto(slot);
+      const icmp = proto === IPPROTO_ICMP;
+      const rule = policy.match(
+        policy.zoneOf(t.ingress(slot)),
+        policy.zoneOf(t.egress(slot)),
+        proto,
+        t.src(slot, DIR_ORIGINAL),
+        icmp ? REMATCH_ICMP_TYPE : t.srcPort(slot, DIR_ORIGINAL),
+        t.dst(slot, DIR_ORIGINAL),
+        icmp ? REMATCH_ICMP_CODE : t.dstPort(slot, DIR_ORIGINAL),
+      );
+      if (policy.action(rule) !== ACTION_ALLOW) {
+        this.listener?.removed(slot, nowMs);
+        this.removeSession(slot);
+        this.hooks.drop('policy-rematch');
+        removed++;
+        continue;
+      }
+      t.setRuleId(slot, rule);
+      const nat = t.natRuleId(slot);
+      if (nat >= 0) t.setNatRuleId(slot, nat < natRemap.length ? natRemap[nat] : -1);
+      // a no-op when the allocators were adopted; re-reserves the port when they could not be
+      this.reservePort(slot);
+    }
+    return removed;
   }
 
   /** One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. */
@@ -180,7 +300,7 @@ export class Firewall {
   /** Removes one session now (HA2 delete, clear): frees its NAT port, tells the stats. */
   removeSession(slot: number): void {
     this.releasePort(slot);
-    this.stats?.expired(this.table.proto(slot));
+    this.stats_?.expired(this.table.proto(slot));
     this.table.remove(slot);
   }
 
@@ -253,15 +373,15 @@ export class Firewall {
     const hasPorts = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP;
 
     // Destination NAT: only a published service of a floating IP goes on from here.
-    const fromZone = this.policy.zoneOf(ingress);
+    const fromZone = this.policy_.zoneOf(ingress);
     let ndst = dst;
     let ndp = dp;
     let natRule = -1;
     if (this.floatingAll.has(dst)) {
-      const r = this.nat.matchDestination(fromZone, proto, src, dst, dp);
+      const r = this.nat_.matchDestination(fromZone, proto, src, dst, dp);
       if (r < 0) return FW_LOCAL;
-      ndst = this.nat.destAddress(r);
-      const port = this.nat.destPort(r);
+      ndst = this.nat_.destAddress(r);
+      const port = this.nat_.destPort(r);
       if (port >= 0 && proto !== IPPROTO_ICMP) ndp = port;
       natRule = r;
     }
@@ -272,13 +392,13 @@ export class Firewall {
     if (egress === ingress) return this.dropped('same-interface');
     // before anything is allocated: a packet that cannot be forwarded opens no session
     if (frame[IP_TTL] <= 1) return this.dropped('ttl-exceeded');
-    const toZone = this.policy.zoneOf(egress);
+    const toZone = this.policy_.zoneOf(egress);
 
     // Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by.
     const icmp = proto === IPPROTO_ICMP;
-    const rule = this.policy.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
-    this.stats?.policyHit(rule);
-    const action = this.policy.action(rule);
+    const rule = this.policy_.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
+    this.stats_?.policyHit(rule);
+    const action = this.policy_.action(rule);
     if (action === ACTION_DENY) return this.dropped('policy-deny');
     if (action === ACTION_REJECT) {
       this.reject(ingress, frame, len, proto, tcpFlags);
@@ -289,21 +409,21 @@ export class Firewall {
     let nsrc = src;
     let nsp = sp;
     let allocated = -1;
-    const s = this.nat.matchSource(fromZone, toZone, proto, src, ndst, ndp);
+    const s = this.nat_.matchSource(fromZone, toZone, proto, src, ndst, ndp);
     if (s >= 0) {
-      const addr = this.nat.sourceAddress(s, egress);
+      const addr = this.nat_.sourceAddress(s, egress);
       if (addr >= 0) {
         if (hasPorts) {
-          allocated = this.nat.ports(proto, addr).allocate();
+          allocated = this.nat_.ports(proto, addr).allocate();
           if (allocated < 0) return this.dropped('nat-exhausted');
           nsp = allocated;
         }
         nsrc = addr;
         if (natRule < 0) natRule = s;
-        else this.stats?.natHit(s);
+        else this.stats_?.natHit(s);
       }
     }
-    if (natRule >= 0) this.stats?.natHit(natRule);
+    if (natRule >= 0) this.stats_?.natHit(natRule);
 
     const timeoutS =
       proto === IPPROTO_TCP
@@ -331,17 +451,17 @@ export class Firewall {
       flags: 0,
     });
     if (slot < 0) {
-      if (allocated >= 0) this.nat.ports(proto, nsrc).free(allocated);
+      if (allocated >= 0) this.nat_.ports(proto, nsrc).free(allocated);
       if (this.table.size >= this.table.capacity) {
-        this.stats?.tableFull();
+        this.stats_?.tableFull();
         return this.dropped('session-table-full');
       }
       return this.dropped('session-conflict');
     }
     this.hooks.event('session-created');
-    this.stats?.created(proto);
+    this.stats_?.created(proto);
     this.listener?.created(slot, nowMs);
-    if (allocated >= 0) this.stats?.setNatPortsInUse(proto, this.nat.ports(proto, nsrc).inUse);
+    if (allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, nsrc).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame, proto, src, sp, dst, dp);
     this.route = route;
@@ -398,7 +518,7 @@ export class Firewall {
     this.listener?.removed(slot, this.expireNowMs);
     this.releasePort(slot);
     this.hooks.event('session-expired');
-    this.stats?.expired(this.table.proto(slot));
+    this.stats_?.expired(this.table.proto(slot));
   }
 
   /** Frees the NAT port a source-translated session holds. */
@@ -407,12 +527,12 @@ export class Firewall {
     if (ports === null) return;
     const proto = this.table.proto(slot);
     ports.free(this.table.dstPort(slot, DIR_REPLY));
-    this.stats?.setNatPortsInUse(proto, ports.inUse);
+    this.stats_?.setNatPortsInUse(proto, ports.inUse);
   }
 
   /** A session installed from the peer (HA2): counted like one of ours, its NAT port reserved. */
   adoptSession(slot: number): void {
-    this.stats?.created(this.table.proto(slot));
+    this.stats_?.created(this.table.proto(slot));
     this.reservePort(slot);
   }
 
@@ -421,7 +541,7 @@ export class Firewall {
     const ports = this.sourceNatPorts(slot);
     if (ports === null) return;
     ports.reserve(this.table.dstPort(slot, DIR_REPLY));
-    this.stats?.setNatPortsInUse(this.table.proto(slot), ports.inUse);
+    this.stats_?.setNatPortsInUse(this.table.proto(slot), ports.inUse);
   }
 
   /**
@@ -434,7 +554,7 @@ export class Firewall {
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_ICMP) return null;
     const natAddr = t.dst(slot, DIR_REPLY);
     if (natAddr === t.src(slot, DIR_ORIGINAL) && t.dstPort(slot, DIR_REPLY) === t.srcPort(slot, DIR_ORIGINAL)) return null;
-    return this.nat.ports(proto, natAddr);
+    return this.nat_.ports(proto, natAddr);
   }
 
   // ---- operator view ----
@@ -474,8 +594,8 @@ export class Firewall {
         original,
         reply,
         nat: proto === IPPROTO_ICMP ? natKind(keyed(DIR_ORIGINAL), keyed(DIR_REPLY)) : natKind(original, reply),
-        rule: rule >= 0 ? this.policy.ruleNames[rule] : DEFAULT_RULE_LABEL,
-        natRule: natRule >= 0 ? this.nat.ruleNames[natRule] : null,
+        rule: rule >= 0 ? this.policy_.ruleNames[rule] : DEFAULT_RULE_LABEL,
+        natRule: natRule >= 0 ? this.nat_.ruleNames[natRule] : null,
         ingress: ifName(t.ingress(slot)),
         egress: ifName(t.egress(slot)),
         packets: [t.packets(slot, DIR_ORIGINAL), t.packets(slot, DIR_REPLY)],

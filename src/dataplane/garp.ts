@@ -14,7 +14,7 @@ export interface GarpOptions {
 }
 
 export class GarpScheduler {
-  private readonly opts: GarpOptions;
+  private opts: GarpOptions;
   private lastSeq: number;
   private remaining = 0;
   private nextMs = 0;
@@ -53,6 +53,22 @@ export class GarpScheduler {
       else if (nowMs >= this.nextPeriodicMs && this.remaining === 0) return this.round(nowMs);
     }
     return 0;
+  }
+
+  /** A commit changed shared.ha.garp: the next rounds follow the new count and spacing. */
+  reconfigure(opts: GarpOptions, nowMs: number): void {
+    this.opts = opts;
+    if (this.remaining > opts.count) this.remaining = Math.max(0, opts.count);
+    this.nextPeriodicMs = opts.periodicS > 0 && this.nextPeriodicMs !== Infinity ? nowMs + opts.periodicS * 1000 : Infinity;
+  }
+
+  /**
+   * A burst asked for by the dataplane itself (a floating IP added by a commit): like a garpSeq
+   * change, sent only while active and cancelled by the passive role.
+   */
+  announce(nowMs: number): void {
+    this.remaining = Math.max(0, this.opts.count);
+    this.nextMs = nowMs;
   }
 
   /** True while a burst has rounds left. */

@@ -1,6 +1,7 @@
 // Runs the dataplane in the calling thread and speaks the dataplane protocol over a message port:
 //   -> {type:'ready', interfaces:[{name, device, mac, virtualMac}]}  or  {type:'fatal', error}
 //   <- {type:'status-request', id}   -> {type:'status', id, data: DataplaneStatus}
+//   <- {type:'apply-shared', id, shared} -> {type:'applied', id, result: ApplyResult} (see apply.ts)
 //   <- {type:'stop'}                 -> {type:'stopped'}; handles closed, port closed
 //
 // WHERE IT MUST RUN: cap 0.2.1 registers its libpcap poll handle on uv_default_loop()
@@ -14,7 +15,8 @@
 // tick, never from messages: under load the cap binding starves the event loop, so messages and
 // timers here may wait (DESIGN.md "The `cap` binding").
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { TandemConfig } from '../config/types.js';
+import type { SharedConfig, TandemConfig } from '../config/types.js';
+import type { ApplyResult } from './apply.js';
 import { createLogger } from '../log.js';
 import { COUNTER_COUNT } from './counters.js';
 import { Engine, type DataplaneIo } from './engine.js';
@@ -23,7 +25,7 @@ import { SharedState, makeFastMonotonicMs } from './shared-state.js';
 import { FirewallStats } from './firewall-stats.js';
 import { randomInt } from 'node:crypto';
 import { RecordRing } from '../sync/ring.js';
-import type { DataplaneQuery } from '../daemon/dataplane-client.js';
+import type { ApplySharedRequest, DataplaneQuery } from '../daemon/dataplane-client.js';
 
 export interface DataplaneStartData {
   config: TandemConfig;
@@ -37,7 +39,7 @@ export interface DataplaneStartData {
   sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
 
-export type DataplaneRequest = DataplaneQuery | { type: 'stop' };
+export type DataplaneRequest = DataplaneQuery | ApplySharedRequest | { type: 'stop' };
 
 /** The end of a port the dataplane talks through (a MessagePort or a worker's parentPort). */
 export interface DataplanePort {
@@ -88,6 +90,8 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
       } catch (err) {
         port.postMessage({ type: 'sessions', id: msg.id, error: err instanceof Error ? err.message : String(err) });
       }
+    } else if (msg?.type === 'apply-shared') {
+      port.postMessage({ type: 'applied', id: msg.id, result: applyShared(engine, msg.shared) });
     } else if (msg?.type === 'stop') {
       clearInterval(timer);
       engine.stop();
@@ -98,6 +102,19 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
     }
   });
   return engine;
+}
+
+/** A commit's shared half, applied; whatever the message holds, the answer is an ApplyResult. */
+function applyShared(engine: Engine, shared: unknown): ApplyResult {
+  if (shared === null || typeof shared !== 'object' || Array.isArray(shared)) {
+    return { ok: false, error: `apply-shared needs the shared half of a config as an object, got ${shared === null ? 'null' : typeof shared}` };
+  }
+  try {
+    return engine.applyShared(shared as SharedConfig);
+  } catch (err) {
+    // applyShared catches what compiling throws; this is for a shape it did not expect
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /**

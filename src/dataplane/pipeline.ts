@@ -47,7 +47,7 @@ import {
 } from './packet.js';
 import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
-import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink } from './firewall.js';
+import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
 import { ROLE_ACTIVE } from './shared-state.js';
 
 /** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
@@ -113,10 +113,22 @@ export interface PipelineOptions {
   firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number };
 }
 
-export class Pipeline {
+/**
+ * What a commit replaces in the pipeline, compiled and not yet in use (Pipeline.prepare): the
+ * interfaces with their new floating IPs, the routes, the firewall's rules.
+ */
+export interface PreparedPipeline {
   readonly interfaces: readonly PipelineInterface[];
+  readonly routes: RouteTable;
+  readonly firewall: PreparedFirewall | null;
+}
+
+export class Pipeline {
   readonly neighbours: readonly NeighbourTable[];
-  private readonly routes: RouteTable;
+  // The shared config's part (interfaces' floating IPs, routes) is replaced as a whole by
+  // commit(), between two frames.
+  private interfaces_: readonly PipelineInterface[];
+  private routes: RouteTable;
   private readonly role: RoleSource;
   private readonly counters: Float64Array;
   private readonly sink: FrameSink;
@@ -124,9 +136,9 @@ export class Pipeline {
   /** Null when the pipeline only routes (tests of v1 behaviour). */
   readonly firewall: Firewall | null;
   /** Every floating IP, any interface. */
-  private readonly floatingAll = new Set<number>();
+  private floatingAll = new Set<number>();
   /** Floating IPs per interface. */
-  private readonly floatingOn: Set<number>[];
+  private floatingOn: Set<number>[];
   /** The box's own kernel addresses. */
   private readonly ownAddresses = new Set<number>();
   /** Scratch frame for ARP replies and requests (60 bytes is enough; room to spare). */
@@ -155,7 +167,7 @@ export class Pipeline {
     sink: FrameSink,
     opts: PipelineOptions = {},
   ) {
-    this.interfaces = interfaces;
+    this.interfaces_ = interfaces;
     this.routes = routes;
     this.role = role;
     this.counters = counters;
@@ -183,6 +195,34 @@ export class Pipeline {
           opts.firewall.seed,
         )
       : null;
+  }
+
+  /** Index in the list = ifIndex. */
+  get interfaces(): readonly PipelineInterface[] {
+    return this.interfaces_;
+  }
+
+  /**
+   * Compiles what a new shared half changes here: `interfaces` are the current ones with their
+   * new floating IPs (same names, order, MACs), `routes` the new table. Throws on a config that
+   * cannot be compiled; changes nothing either way.
+   */
+  prepare(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedPipeline {
+    if (interfaces.length !== this.interfaces_.length || interfaces.some((itf, i) => itf.name !== this.interfaces_[i].name)) {
+      throw new Error('a commit cannot change the interfaces: they are device config');
+    }
+    return { interfaces, routes, firewall: this.firewall ? this.firewall.prepare(shared, interfaces, routes) : null };
+  }
+
+  /** Switches to a prepared configuration. Never throws (see Firewall.commit for `stats`). */
+  commit(next: PreparedPipeline, stats: FirewallStatsSink | null): void {
+    this.interfaces_ = next.interfaces;
+    this.routes = next.routes;
+    this.floatingOn = next.interfaces.map((itf) => new Set(itf.floating));
+    const all = new Set<number>();
+    for (const itf of next.interfaces) for (const f of itf.floating) all.add(f);
+    this.floatingAll = all;
+    if (this.firewall && next.firewall) this.firewall.commit(next.firewall, stats);
   }
 
   /** Every drop site calls this. */
@@ -216,7 +256,7 @@ export class Pipeline {
 
   /** The per-frame entry point. `frame` may be the capture buffer: it is rewritten in place. */
   handle(ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
-    const itf = this.interfaces[ifIndex];
+    const itf = this.interfaces_[ifIndex];
     if (len < ETH_HLEN) return this.drop('truncated');
     if (macEquals(frame, ETH_SRC, itf.mac) || macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
     const type = readU16(frame, ETH_TYPE);
@@ -289,7 +329,7 @@ export class Pipeline {
       len = ctx.len;
     }
 
-    const out = this.interfaces[egress];
+    const out = this.interfaces_[egress];
     if (len - ETH_HLEN > out.mtu) return this.drop('oversize');
 
     // TTL - 1: the TTL/protocol word loses 0x0100 (RFC 1624 incremental update of the checksum).
@@ -364,7 +404,7 @@ export class Pipeline {
 
   /** "Who has `ip`?" from the interface's real MAC and own address (the replies come back to it). */
   private sendArpRequest(ifIndex: number, ip: number): void {
-    const itf = this.interfaces[ifIndex];
+    const itf = this.interfaces_[ifIndex];
     const n = buildArpRequest(this.tx, itf.realMac, itf.address, ip);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-request-sent');
   }

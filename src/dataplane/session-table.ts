@@ -394,8 +394,15 @@ export class SessionTable {
   ruleId(slot: number): number {
     return this.ruleA[slot];
   }
+  /** A commit re-numbered the rules (or another rule now allows the session). */
+  setRuleId(slot: number, rule: number): void {
+    this.ruleA[slot] = rule;
+  }
   natRuleId(slot: number): number {
     return this.natA[slot];
+  }
+  setNatRuleId(slot: number, rule: number): void {
+    this.natA[slot] = rule;
   }
   flags(slot: number): number {
     return this.flagsA[slot];
