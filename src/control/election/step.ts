@@ -12,6 +12,13 @@
 //   that do not apply in the new state, and always tells the peer (`send-state`); entering
 //   `active` also announces the floating IPs;
 // - a state and its timers change in the same step, and `armed` mirrors every arm/cancel.
+//
+// Monitor faults (docs/monitors.md) follow two rules, so that the pair never stands with nobody
+// forwarding when a box could, and never ping-pongs over an outage both boxes see:
+// - an active box with faults hands the role over only to a peer that can take it (a passive,
+//   not tentative); otherwise it stays active, degraded (faults listed, reason "degraded: ...");
+// - a box non-functional by faults takes the role, degraded, when nobody else can: the peer died,
+//   is suspended, or is non-functional too and we are the better of the two.
 import type {
   ElectionAction,
   ElectionConfig,
@@ -89,7 +96,9 @@ const TIMERS_OF: Readonly<Record<HaState, readonly TimerName[]>> = {
   passive: ['initial-wait', 'promotion-hold'],
   active: ['preempt-hold'],
   suspended: [],
-  'non-functional': [],
+  // a box non-functional by faults still takes the role, degraded, when nobody else can: it waits
+  // for a lone peer (initial-wait) and for a silent peer (promotion-hold) like a passive does
+  'non-functional': ['initial-wait', 'promotion-hold'],
 };
 
 /** Why a result is not a state change: the event is refused, unexpected, or a stale timer. */
@@ -124,6 +133,16 @@ class Step {
 
   get cfg(): ElectionConfig {
     return this.s.config;
+  }
+
+  /** A transition happened in this step (there can be at most one). */
+  get transitioned(): boolean {
+    return this.transition !== null;
+  }
+
+  /** Tell the peer our state although it did not change (a new reason: degraded, recovered). */
+  announceState(): void {
+    this.sendState = true;
   }
 
   /** The one transition function: never a no-op, at most one per step. */
@@ -384,7 +403,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
       // better one stays and re-announces the floating IPs so the switches follow it.
       if (ev.peer.state === 'active') {
         if (isBetter(self(st), ev.peer)) st.reannounce();
-        else st.go('passive', 'split-brain-resolved');
+        else st.go(stepDownState(st), 'split-brain-resolved');
       }
       // Any other peer state: preemption is reconciled after the step (housekeeping).
       return HANDLED;
@@ -409,7 +428,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
               return HANDLED;
             }
           }
-          st.go('passive', 'preempted');
+          st.go(stepDownState(st), 'preempted');
           handOver(st, 'preempt');
           return HANDLED;
         case 'initial-wait':
@@ -428,7 +447,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
       const peer = st.s.peer;
       if (peer === null) return refused('no peer to fail over to');
       if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
-      st.go('passive', 'operator-failover');
+      st.go(stepDownState(st), 'operator-failover');
       handOver(st, 'operator-failover');
       return HANDLED;
     }
@@ -442,10 +461,11 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
     case 'fault-clear':
       return faultClear(st, ev.reason);
     // We were frozen longer than the dead interval: the peer has probably taken over. Forward
-    // nothing: drop to initial, forget the peer, and let the election run again.
+    // nothing: drop to initial (non-functional if faults are left), forget the peer, and let the
+    // election run again.
     case 'frozen':
       lost(st);
-      st.go('initial', `frozen: ${ev.gapMs} ms`);
+      st.go(st.s.faults.length > 0 ? 'non-functional' : 'initial', `frozen: ${ev.gapMs} ms`);
       st.arm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
     default:
@@ -498,16 +518,49 @@ function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
-    // A non-functional device listens but takes no part in the election.
+    // A non-functional device runs a narrow election: it takes the role only when nobody else
+    // can (see electNonFunctional). Any word from the peer ends the waits for it.
     case 'peer-heard':
       heard(st, ev.peer);
+      st.cancel('promotion-hold');
+      st.cancel('initial-wait');
+      electNonFunctional(st, ev.peer);
       return HANDLED;
+    // The peer is gone and nobody forwards: a degraded box forwards some traffic, none forwards
+    // none, so take the role with the same waits as a passive (at once for a closed or goodbye,
+    // after promotionHoldMs for silence).
     case 'peer-dead':
       lost(st);
-      return HANDLED;
+      switch (ev.cause) {
+        case 'peer-closed':
+        case 'goodbye':
+          st.go('active', ev.cause);
+          return HANDLED;
+        case 'heartbeat-timeout':
+          if (st.cfg.promotionHoldMs === 0) st.go('active', 'peer-dead');
+          else st.arm('promotion-hold', st.cfg.promotionHoldMs);
+          return HANDLED;
+        default:
+          return assertNever(ev.cause);
+      }
     case 'timer':
       if (!st.isArmed(ev.name)) return IGNORED;
-      return INVALID;
+      st.fired(ev.name);
+      switch (ev.name) {
+        case 'promotion-hold':
+          if (st.s.peer === null) st.go('active', 'peer-dead');
+          return HANDLED;
+        // Faulted before hearing anyone (a box that boots with a link down) or after a freeze:
+        // alone, we take the role degraded; with a peer known, the narrow election decides.
+        case 'initial-wait':
+          if (st.s.peer === null) st.go('active', 'no-peer');
+          else electNonFunctional(st, st.s.peer);
+          return HANDLED;
+        case 'preempt-hold':
+          return INVALID;
+        default:
+          return assertNever(ev.name);
+      }
     // The operator may suspend a broken device (operator intent wins).
     case 'operator-suspend':
       operatorSuspend(st);
@@ -524,8 +577,12 @@ function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
     // The last fault cleared: back to passive (faultClear does it).
     case 'fault-clear':
       return faultClear(st, ev.reason);
+    // Frozen: what we knew of the peer is stale; as a passive, wait to hear it again before a
+    // lone take-over.
     case 'frozen':
       lost(st);
+      st.cancel('promotion-hold');
+      st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
     default:
       return assertNever(ev);
@@ -572,6 +629,48 @@ function electInitial(st: Step, peer: PeerView): void {
     default:
       assertNever(peer.state);
   }
+}
+
+/**
+ * The election of a device non-functional by faults (the peer is alive). It takes the role only
+ * when nobody else can, so the pair is never left with nobody forwarding:
+ * - peer active, initial or passive: stay; a functional peer takes (or keeps) the role itself,
+ *   since it sees us non-functional;
+ * - peer suspended: an operator-suspended box never takes the role, so we must, degraded;
+ * - peer non-functional too, nobody active: exactly one of the two must forward, and both must
+ *   agree which without talking: the better (priority, then id), the same tie-break as any
+ *   election. The worse stays non-functional.
+ */
+function electNonFunctional(st: Step, peer: PeerView): void {
+  switch (peer.state) {
+    case 'active':
+    case 'initial':
+    case 'passive':
+      return;
+    case 'suspended':
+      st.go('active', 'peer-not-functional');
+      return;
+    case 'non-functional':
+      if (isBetter(self(st), peer)) st.go('active', 'peer-not-functional');
+      return;
+    default:
+      assertNever(peer.state);
+  }
+}
+
+/** Where an active device goes when it gives up the role: passive, or non-functional with faults. */
+function stepDownState(st: Step): HaState {
+  return st.s.faults.length > 0 ? 'non-functional' : 'passive';
+}
+
+/** The peer can take the role from us right now: a passive that is not tentative (it has our
+ * session table and is past its initial wait). */
+function peerCanTakeOver(peer: PeerView | null): boolean {
+  return peer !== null && peer.state === 'passive' && !peer.tentative;
+}
+
+function degradedReason(faults: readonly string[]): string {
+  return `degraded: ${faults.join(', ')}`;
 }
 
 /** Reasons for which we went passive by handing the role to the peer ourselves. */
@@ -624,20 +723,40 @@ function operatorSuspend(st: Step): void {
   if (wasActive && peer !== null && isFunctionalState(peer.state)) st.sendTakeOver('peer-suspended');
 }
 
-/** A fault (monitor failure) adds its reason. A functional device becomes non-functional, and
- * if it was active with a live peer it asks the peer to take over. Suspended stays suspended. */
+/**
+ * A fault (monitor failure) adds its reason. A functional device becomes non-functional, except
+ * an active one whose peer cannot take over (dead, initial, tentative, suspended, non-functional):
+ * handing the role to nobody would stop all traffic, and a peer that is non-functional too sees
+ * the same outage (the no-ping-pong rule), so it stays active, degraded. An active one whose
+ * peer can take over hands over at once. Suspended stays suspended.
+ */
 function faultAdd(st: Step, reason: string): void {
   if (!st.s.faults.includes(reason)) st.s.faults.push(reason);
   const from = st.s.state;
   if (!isFunctionalState(from)) return;
+  if (from === 'active') {
+    if (peerCanTakeOver(st.s.peer)) {
+      st.go('non-functional', reason);
+      st.sendTakeOver(`fault: ${reason}`);
+    } else {
+      st.s.reason = degradedReason(st.s.faults);
+      st.announceState();
+    }
+    return;
+  }
   st.go('non-functional', reason);
-  if (from === 'active' && st.s.peer !== null) st.sendTakeOver(`fault: ${reason}`);
 }
 
-/** A fault clears. When none is left a non-functional device returns to passive. */
+/** A fault clears. When none is left a non-functional device returns to passive, and a degraded
+ * active one is simply active again. */
 function faultClear(st: Step, reason: string): Outcome {
   if (!st.s.faults.includes(reason)) return IGNORED;
   st.s.faults = st.s.faults.filter((f) => f !== reason);
+  if (st.s.state === 'active') {
+    st.s.reason = st.s.faults.length === 0 ? 'faults-cleared' : degradedReason(st.s.faults);
+    st.announceState();
+    return HANDLED;
+  }
   if (st.s.state !== 'non-functional') return HANDLED;
   if (st.s.faults.length === 0) backToPassive(st, 'faults-cleared');
   // Still broken for another reason: say which (no transition, the state is the same).
@@ -674,6 +793,15 @@ function housekeeping(st: Step): void {
   st.s.recentTransitionsMs = pruned(st.s.recentTransitionsMs, st.now, windowMs);
   if (st.s.preemptSuspended !== null && st.s.recentTransitionsMs.length === 0) st.s.preemptSuspended = null;
   if (st.s.state !== 'active') return;
+  // Degraded: the moment the peer can take the role, hand it over (a failover, not a preemption:
+  // no hold, no flap check, the traffic we cannot carry is being lost now). Not in a step that
+  // already made us active: that step found no peer able to.
+  if (st.s.faults.length > 0 && peerCanTakeOver(st.s.peer) && !st.transitioned) {
+    const fault = st.s.faults[0]!;
+    st.go('non-functional', fault);
+    st.sendTakeOver(`fault: ${fault}`);
+    return;
+  }
   if (st.s.preemptSuspended !== null) {
     // Suspended by flap protection: while the peer would be eligible, the preempt hold runs until
     // the window empties, so the suspension lifts by itself; then a full hold starts over.

@@ -322,3 +322,88 @@ describe('election: a simulated pair', () => {
     expect(p.states()).toBe('A=passive B=active');
   });
 });
+
+describe('election: a simulated pair with monitor faults', () => {
+  const fault = (p: Pair, n: Node, reason: string) => p.dispatch(n, { type: 'fault-add', now: p.now, reason });
+  const clear = (p: Pair, n: Node, reason: string) => p.dispatch(n, { type: 'fault-clear', now: p.now, reason });
+  const roleChanges = (n: Node) => n.log.filter((l) => / -> active | active -> /.test(l)).length;
+
+  it('a shared outage seen by the passive first (additional hold-up on the active) moves nothing', () => {
+    const p = new Pair({ priority: 50, preempt: false }, { priority: 100, preempt: false });
+    p.boot(p.a);
+    p.boot(p.b);
+    p.run(1000);
+    expect(p.states()).toBe('A=active B=passive');
+    const before = roleChanges(p.a);
+    fault(p, p.b, 'path-monitor:upstream');
+    p.run(500);
+    fault(p, p.a, 'path-monitor:upstream');
+    p.run(2000);
+    p.expectOneActive();
+    expect(p.states()).toBe('A=active B=non-functional');
+    expect(p.a.s.reason).toBe('degraded: path-monitor:upstream');
+    clear(p, p.a, 'path-monitor:upstream');
+    clear(p, p.b, 'path-monitor:upstream');
+    p.run(2000);
+    expect(p.states()).toBe('A=active B=passive');
+    expect(roleChanges(p.a)).toBe(before);
+  });
+
+  it('a shared outage seen by the active first: one failover, no ping-pong', () => {
+    const p = new Pair({ priority: 50, preempt: false }, { priority: 100, preempt: false });
+    p.boot(p.a);
+    p.boot(p.b);
+    p.run(1000);
+    fault(p, p.a, 'path-monitor:upstream');
+    p.run(5);
+    fault(p, p.b, 'path-monitor:upstream');
+    p.run(3000);
+    p.expectOneActive();
+    expect(p.states()).toBe('A=non-functional B=active');
+    expect(p.b.log.filter((l) => l.includes('-> active')).length).toBe(1);
+  });
+
+  it('both boxes boot faulted: the better one forwards, degraded', () => {
+    const p = new Pair({ priority: 50 }, { priority: 100 });
+    p.boot(p.a);
+    p.boot(p.b);
+    fault(p, p.a, 'link-monitor:links');
+    fault(p, p.b, 'link-monitor:links');
+    p.run(1000);
+    p.expectOneActive();
+    expect(p.states()).toBe('A=active B=non-functional');
+    // B's link comes up: the degraded A hands the role to it at once
+    clear(p, p.b, 'link-monitor:links');
+    p.run(50);
+    p.expectOneActive();
+    expect(p.states()).toBe('A=non-functional B=active');
+  });
+
+  // A deterministic random walk over faults on both boxes, crashes and restarts: after every
+  // settle exactly one running box forwards (never two, never none), whatever the faults.
+  for (const preempt of [false, true]) {
+    it(`never nobody forwarding, never two (random faults, preempt ${preempt ? 'on' : 'off'})`, () => {
+      const p = new Pair({ priority: 50, preempt }, { priority: 100, preempt });
+      let seed = preempt ? 7 : 3;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      p.boot(p.a);
+      p.boot(p.b);
+      p.run(1000);
+      const reasons = ['link-monitor:links', 'path-monitor:upstream'];
+      for (let i = 0; i < 300; i++) {
+        const n = rnd(2) === 0 ? p.a : p.b;
+        const r = reasons[rnd(2)]!;
+        const op = rnd(10);
+        if (op < 4) fault(p, n, r);
+        else if (op < 8) clear(p, n, r);
+        else if (op === 8 && p.forwarding().length === 1 && p.a.running && p.b.running) p.crash(n);
+        else if (!n.running) p.boot(n);
+        p.run(rnd(3) === 0 ? 5 : 400);
+        if (p.a.running || p.b.running) p.expectOneActive();
+      }
+    });
+  }
+});

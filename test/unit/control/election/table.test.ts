@@ -62,7 +62,7 @@ const CASES: Case[] = [
   { name: 'functional', from: 'initial', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
   { name: 'failover', from: 'initial', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
   { name: 'take-over', from: 'initial', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'in initial: the election decides' } },
-  { name: 'fault', from: 'initial', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { to: 'non-functional', reason: 'path: upstream' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  { name: 'fault', from: 'initial', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { to: 'non-functional', reason: 'path: upstream' }, actions: ['transition', 'send-state'] },
   { name: 'unknown fault clears', from: 'initial', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
   { name: 'frozen restarts the wait', from: 'initial', event: { type: 'frozen', now: T, gapMs: 900 }, expect: { stay: true }, actions: ['cancel-timer', 'arm-timer'] },
 
@@ -172,7 +172,59 @@ const CASES: Case[] = [
   },
   { name: 'take-over', from: 'active', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'already active' } },
   { name: 'fault with a live peer', from: 'active', event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { to: 'non-functional', reason: 'link: wan down' }, actions: ['transition', 'send-take-over', 'send-state'] },
-  { name: 'fault alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { to: 'non-functional', reason: 'link: wan down' }, actions: ['transition', 'send-state'] },
+  // Nobody could take over: stay active, degraded (the no-ping-pong and never-nobody rules).
+  { name: 'fault alone: degraded', from: 'active', state: () => reach.activeAlone(), event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { stay: true, reason: 'degraded: link: wan down' }, actions: ['send-state'] },
+  { name: 'fault, peer non-functional: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('non-functional'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
+  { name: 'fault, peer tentative: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('passive', { tentative: true }))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
+  { name: 'fault, peer initial: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('initial'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
+  { name: 'fault, peer suspended: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('suspended'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
+  {
+    name: 'degraded, the peer becomes able to take over: hand over at once',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'link-monitor:wan' }]),
+    event: heard(worse('passive')),
+    expect: { to: 'non-functional', reason: 'link-monitor:wan' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'degraded, the peer stops being tentative: hand over at once',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('passive', { tentative: true })), { type: 'fault-add', now: T, reason: 'link-monitor:wan' }]),
+    event: heard(worse('passive')),
+    expect: { to: 'non-functional', reason: 'link-monitor:wan' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'degraded, the fault clears: active again',
+    from: 'active',
+    state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'link-monitor:wan' }]),
+    event: { type: 'fault-clear', now: T, reason: 'link-monitor:wan' },
+    expect: { stay: true, reason: 'faults-cleared' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'degraded, one of two faults clears',
+    from: 'active',
+    state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'a' }, { type: 'fault-add', now: 600, reason: 'b' }]),
+    event: { type: 'fault-clear', now: T, reason: 'a' },
+    expect: { stay: true, reason: 'degraded: b' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'degraded split brain, we are worse: non-functional',
+    from: 'active',
+    state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'link-monitor:wan' }]),
+    event: heard(better('active')),
+    expect: { to: 'non-functional', reason: 'split-brain-resolved' },
+  },
+  {
+    name: 'degraded and frozen: non-functional, waiting to hear the peer',
+    from: 'active',
+    state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'link-monitor:wan' }]),
+    event: { type: 'frozen', now: T, gapMs: 2000 },
+    expect: { to: 'non-functional', reason: 'frozen: 2000 ms' },
+    actions: ['transition', 'arm-timer', 'send-state'],
+  },
   { name: 'unknown fault clears', from: 'active', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
   { name: 'frozen', from: 'active', event: { type: 'frozen', now: T, gapMs: 2000 }, expect: { to: 'initial', reason: 'frozen: 2000 ms' }, actions: ['transition', 'arm-timer', 'send-state'] },
 
@@ -214,7 +266,27 @@ const CASES: Case[] = [
   // ---- non-functional (fault 'link: lan down', beside a better active peer)
   { name: 'start', from: 'non-functional', event: { type: 'start', now: T }, expect: { invalid: true } },
   { name: 'peer heard', from: 'non-functional', event: heard(worse('passive')), expect: { stay: true }, actions: [] },
-  { name: 'peer dead', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
+  { name: 'peer initial', from: 'non-functional', event: heard(worse('initial')), expect: { stay: true }, actions: [] },
+  // Nobody active and the peer cannot be: take the role, degraded (the better of two broken boxes).
+  { name: 'worse peer non-functional', from: 'non-functional', event: heard(worse('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'better peer non-functional', from: 'non-functional', event: heard(better('non-functional')), expect: { stay: true }, actions: [] },
+  { name: 'better peer suspended', from: 'non-functional', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
+  { name: 'peer closed: take the role degraded', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { to: 'active', reason: 'peer-closed' }, actions: ['transition', 'send-state', 'announce'] },
+  { name: 'peer silent: promotion hold', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: ['arm-timer'] },
+  {
+    name: 'promotion-hold fires: take the role degraded',
+    from: 'non-functional',
+    state: () => run(reach.nonFunctional(), [{ type: 'peer-dead', now: 900, cause: 'heartbeat-timeout' }]),
+    event: timer('promotion-hold', 910),
+    expect: { to: 'active', reason: 'peer-dead' },
+  },
+  {
+    name: 'faulted in initial, nobody heard: take the role degraded',
+    from: 'non-functional',
+    state: () => run(reach.initial(), [{ type: 'fault-add', now: 100, reason: 'link-monitor:wan' }]),
+    event: timer('initial-wait', 300),
+    expect: { to: 'active', reason: 'no-peer' },
+  },
   { name: 'stale timer', from: 'non-functional', event: timer('promotion-hold'), expect: { ignored: true } },
   { name: 'suspend', from: 'non-functional', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
   { name: 'functional', from: 'non-functional', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
@@ -232,14 +304,14 @@ const CASES: Case[] = [
     actions: [],
   },
   {
-    name: 'last fault clears alone arms initial-wait',
+    name: 'last fault clears, nobody active: arms initial-wait',
     from: 'non-functional',
-    state: () => run(reach.nonFunctional(), [{ type: 'peer-dead', now: 600, cause: 'peer-closed' }]),
+    state: () => run(reach.nonFunctional(), [heard(better('passive'))]),
     event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
     expect: { to: 'passive', reason: 'faults-cleared' },
     actions: ['transition', 'arm-timer', 'send-state'],
   },
-  { name: 'frozen', from: 'non-functional', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: [] },
+  { name: 'frozen: wait to hear the peer', from: 'non-functional', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
 ];
 
 function deepFreeze<T>(x: T): T {
@@ -326,11 +398,14 @@ describe('election step: invariants over the table', () => {
         passive: ['initial-wait', 'promotion-hold'],
         active: ['preempt-hold'],
         suspended: [],
-        'non-functional': [],
+        'non-functional': ['initial-wait', 'promotion-hold'],
       };
       for (const n of r.state.armed) expect(allowed[r.state.state]).toContain(n);
-      // Suspended wins; non-functional iff faults (outside suspended).
-      if (r.state.state !== 'suspended') expect(r.state.state === 'non-functional').toBe(r.state.faults.length > 0);
+      // Suspended wins; non-functional only with faults; faults outside suspended mean
+      // non-functional, or active degraded (nobody else could take the role).
+      if (r.state.state === 'non-functional') expect(r.state.faults.length).toBeGreaterThan(0);
+      if (r.state.faults.length > 0) expect(['suspended', 'non-functional', 'active']).toContain(r.state.state);
+      if (r.state.state === 'active' && r.state.faults.length > 0) expect(r.state.peer === null || r.state.peer.state !== 'passive' || r.state.peer.tentative).toBe(true);
     });
   }
 });
