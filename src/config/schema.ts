@@ -475,6 +475,9 @@ export function checkConfig(config: TandemConfig): ConfigIssue[] {
     const ha1Locals = [device.ha.ha1.local, device.ha.ha1Backup?.local].filter((a): a is string => a !== undefined);
     if (ha1Locals.includes(hbb.local))
       add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
+    const ha1Peers = [device.ha.ha1.peer, device.ha.ha1Backup?.peer].filter((a): a is string => a !== undefined);
+    if (ha1Peers.includes(hbb.peer))
+      add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
   }
 
   // zones: each interface in at most one zone, or a packet's zone would be ambiguous

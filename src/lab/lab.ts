@@ -224,13 +224,13 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   for (const [logical, iface] of Object.entries((device.interfaces ?? {}) as Record<string, { device?: string; address?: string }>)) {
     if (iface && typeof iface.address === 'string') addresses[logical] = iface.address;
   }
-  for (const [key, label] of [['ha1', 'ha1'], ['ha1Backup', 'ha1b'], ['ha2', 'ha2']] as const) {
+  for (const [key, label] of [['ha1', 'ha1'], ['ha1Backup', 'ha1b'], ['heartbeatBackup', 'mgmt'], ['ha2', 'ha2']] as const) {
     const link = device.ha?.[key] as { local?: string } | undefined;
     if (link && typeof link.local === 'string') addresses[label] = link.local;
   }
   if (Object.keys(addresses).length === 0) {
     const d = LAB_ADDR.boxes[box];
-    Object.assign(addresses, { lan: `${d.lan}/24`, wan: `${d.wan}/24`, ha1: d.ha1, ha1b: d.ha1b, ha2: d.ha2 });
+    Object.assign(addresses, { lan: `${d.lan}/24`, wan: `${d.wan}/24`, ha1: d.ha1, ha1b: d.ha1b, ha2: d.ha2, mgmt: d.mgmt });
   }
   const fips = Array.isArray(doc.shared?.floatingIps)
     ? (doc.shared.floatingIps as Array<{ address?: string }>).map((f) => String(f.address))

@@ -2,7 +2,10 @@
 //
 //   N-client eth0 ---- c-lan [N-sw bridge lan] a-lan ---- lan0 N-fwa  wan0 ---- a-wan [N-sw bridge wan] s-wan ---- eth0 N-server
 //                            [             ] b-lan ---- lan0 N-fwb  wan0 ---- b-wan [              ]
-//   N-fwa ha1 ---- ha1 N-fwb,  N-fwa ha1b ---- ha1b N-fwb,  N-fwa ha2 ---- ha2 N-fwb
+//   N-fwa ha1 ---- ha1 N-fwb,  N-fwa ha1b ---- ha1b N-fwb,  N-fwa ha2 ---- ha2 N-fwb,  N-fwa mgmt ---- mgmt N-fwb
+//
+// mgmt stands for the management network: in the lab it carries only the heartbeat backup
+// (device.ha.heartbeatBackup), so it is a direct pair like the HA links and is cut the same way.
 //
 // Every veth is created directly into its namespaces, so names only need to be unique inside one
 // namespace. Pulling a traffic cable is setting the box's bridge port in N-sw down (the box still
@@ -14,13 +17,15 @@ import { nsExec, sh, trySh } from './exec.js';
 export type LabBox = 'fwa' | 'fwb';
 export type LabHost = 'client' | 'server';
 export type LabRole = LabBox | LabHost | 'sw';
-export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2';
+export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2' | 'mgmt';
 
 export const LAB_BOXES: readonly LabBox[] = ['fwa', 'fwb'];
 export const LAB_HOSTS: readonly LabHost[] = ['client', 'server'];
 /** Namespace suffixes, in creation order. */
 export const LAB_ROLES: readonly LabRole[] = ['client', 'server', 'fwa', 'fwb', 'sw'];
-export const LAB_LINKS: readonly LabLink[] = ['lan', 'wan', 'ha1', 'ha1b', 'ha2'];
+export const LAB_LINKS: readonly LabLink[] = ['lan', 'wan', 'ha1', 'ha1b', 'ha2', 'mgmt'];
+/** The direct pairs between the two boxes (every link but the traffic ones). */
+export const BOX_PAIR_LINKS: readonly ('ha1' | 'ha1b' | 'ha2' | 'mgmt')[] = ['ha1', 'ha1b', 'ha2', 'mgmt'];
 export const DEFAULT_LAB_NAME = 'tlab';
 
 /** Addresses and device names of the lab, one place for the builder, the configs' reader and tests. */
@@ -33,13 +38,13 @@ export const LAB_ADDR = {
   server: '10.0.2.10',
   prefixLength: 24,
   boxes: {
-    fwa: { lan: '10.0.1.2', wan: '10.0.2.2', ha1: '172.31.0.1', ha1b: '172.31.1.1', ha2: '172.31.2.1' },
-    fwb: { lan: '10.0.1.3', wan: '10.0.2.3', ha1: '172.31.0.2', ha1b: '172.31.1.2', ha2: '172.31.2.2' },
+    fwa: { lan: '10.0.1.2', wan: '10.0.2.2', ha1: '172.31.0.1', ha1b: '172.31.1.1', ha2: '172.31.2.1', mgmt: '172.31.9.1' },
+    fwb: { lan: '10.0.1.3', wan: '10.0.2.3', ha1: '172.31.0.2', ha1b: '172.31.1.2', ha2: '172.31.2.2', mgmt: '172.31.9.2' },
   },
 } as const;
 
 /** Device names inside a box's namespace, by link. */
-export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2' };
+export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2', mgmt: 'mgmt' };
 /** The bridge port in N-sw that a box's traffic link plugs into. */
 export const SW_PORT: Readonly<Record<LabBox, Record<'lan' | 'wan', string>>> = {
   fwa: { lan: 'a-lan', wan: 'a-wan' },
@@ -190,8 +195,8 @@ async function build(name: string): Promise<void> {
     }
   }
 
-  // HA links: direct pairs between the boxes
-  for (const link of ['ha1', 'ha1b', 'ha2'] as const) {
+  // HA links and the management network: direct pairs between the boxes
+  for (const link of BOX_PAIR_LINKS) {
     const dev = BOX_DEVICE[link];
     await cable(ns('fwa'), dev, ns('fwb'), dev);
     for (const box of LAB_BOXES) {

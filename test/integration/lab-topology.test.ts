@@ -79,13 +79,14 @@ describe.skipIf(!isRoot())('lab topology', () => {
   it('gives every box and host its devices and addresses', async () => {
     for (const box of ['fwa', 'fwb'] as const) {
       const names = (await links(ns(box))).map((l) => l.ifname).sort();
-      expect(names).toEqual(['ha1', 'ha1b', 'ha2', 'lan0', 'lo', 'wan0']);
+      expect(names).toEqual(['ha1', 'ha1b', 'ha2', 'lan0', 'lo', 'mgmt', 'wan0']);
       const a = LAB_ADDR.boxes[box];
       expect(await addrs(ns(box), 'lan0')).toEqual([`${a.lan}/24`]);
       expect(await addrs(ns(box), 'wan0')).toEqual([`${a.wan}/24`]);
       expect(await addrs(ns(box), 'ha1')).toEqual([`${a.ha1}/24`]);
       expect(await addrs(ns(box), 'ha1b')).toEqual([`${a.ha1b}/24`]);
       expect(await addrs(ns(box), 'ha2')).toEqual([`${a.ha2}/24`]);
+      expect(await addrs(ns(box), 'mgmt')).toEqual([`${a.mgmt}/24`]);
       // the floating addresses are not kernel addresses (the daemon answers for them)
       expect(await addrs(ns(box), 'lan0')).not.toContain(`${LAB_ADDR.floatingLan}/24`);
     }
@@ -111,14 +112,14 @@ describe.skipIf(!isRoot())('lab topology', () => {
         checked++;
       }
     }
-    // 2 host cables + 4 box cables (both ends) + 3 HA pairs (both ends)
-    expect(checked).toBe(2 * 2 + 4 * 2 + 3 * 2);
+    // 2 host cables + 4 box cables (both ends) + 3 HA pairs and the mgmt pair (both ends)
+    expect(checked).toBe(2 * 2 + 4 * 2 + 4 * 2);
   });
 
   it('keeps kernel forwarding and IPv6 off in the firewall namespaces', async () => {
     for (const box of ['fwa', 'fwb'] as const) {
       expect((await nsExec(ns(box), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
-      for (const dev of ['lan0', 'wan0', 'ha1', 'ha1b', 'ha2']) {
+      for (const dev of ['lan0', 'wan0', 'ha1', 'ha1b', 'ha2', 'mgmt']) {
         expect((await nsExec(ns(box), 'sysctl', ['-n', `net.ipv6.conf.${dev}.disable_ipv6`])).stdout.trim(), dev).toBe('1');
         expect((await addrs(ns(box), dev)).some((a) => a.startsWith('inet6')), dev).toBe(false);
       }
@@ -129,7 +130,7 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(await ping(ns('client'), LAB_ADDR.boxes.fwa.lan)).toBe(true);
     expect(await ping(ns('client'), LAB_ADDR.boxes.fwb.lan)).toBe(true);
     expect(await ping(ns('server'), LAB_ADDR.boxes.fwb.wan)).toBe(true);
-    for (const link of ['ha1', 'ha1b', 'ha2'] as const) expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb[link]), link).toBe(true);
+    for (const link of ['ha1', 'ha1b', 'ha2', 'mgmt'] as const) expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb[link]), link).toBe(true);
     // no path between client and server while no box forwards
     expect(await ping(ns('client'), LAB_ADDR.server)).toBe(false);
   });
@@ -196,7 +197,7 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha1)).toBe(true); // address and route come back
 
     await isolateBox(NAME, 'fwb', true);
-    for (const [n, d] of [[ns('sw'), 'b-lan'], [ns('sw'), 'b-wan'], [ns('fwb'), 'ha1'], [ns('fwb'), 'ha1b'], [ns('fwb'), 'ha2']] as const) {
+    for (const [n, d] of [[ns('sw'), 'b-lan'], [ns('sw'), 'b-wan'], [ns('fwb'), 'ha1'], [ns('fwb'), 'ha1b'], [ns('fwb'), 'ha2'], [ns('fwb'), 'mgmt']] as const) {
       expect(await state(n, d), d).toBe('down');
     }
     expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha2)).toBe(false);

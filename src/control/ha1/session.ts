@@ -5,6 +5,12 @@
 // The session also carries the fastest failure signal there is: when the peer's process dies its
 // kernel closes the socket (FIN, or RST if data was unread). That arrives within a millisecond of
 // the crash, long before any heartbeat could be missed.
+//
+// A cut cable does not close a TCP connection: what either side writes meanwhile waits in the
+// kernel and is delivered, seconds old, when the cable is back (a take-over request, a "passive"
+// that is no longer true). So when the link's heartbeats stop, the agent marks the session stale:
+// nothing is sent on it, nothing received on it is believed, and its closing is not a death
+// signal. When the link hears the peer again, the stale connection is replaced by a new one.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../log.js';
 import { encodeFrame, FrameDecoder } from '../../wire/framing.js';
@@ -24,6 +30,8 @@ export interface Ha1SessionOptions {
   onDown: (closedByPeer: boolean, why: string) => void;
   /** A connection from the wrong address, or a framing error: counted by the caller. */
   onReject: (reason: 'unexpected-peer' | 'oversize' | 'empty-frame') => void;
+  /** A frame that arrived on a stale connection, dropped unread: counted by the caller. */
+  onStale?: () => void;
   log: Logger;
 }
 
@@ -32,11 +40,57 @@ export class Ha1Session {
   private socket: Socket | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Connections that may hold messages written before the link failed. */
+  private readonly stale = new WeakSet<Socket>();
 
   constructor(private readonly opts: Ha1SessionOptions) {}
 
+  /** Established and not stale: messages can be sent and are believed. */
   get up(): boolean {
-    return this.socket !== null && !this.socket.connecting && !this.socket.destroyed;
+    return this.socket !== null && !this.socket.connecting && !this.socket.destroyed && !this.stale.has(this.socket);
+  }
+
+  /** The link stopped hearing the peer: stop using the current connection (see the file comment). */
+  markStale(): void {
+    if (this.socket && !this.stale.has(this.socket)) {
+      this.stale.add(this.socket);
+      this.opts.log.debug({ link: this.opts.link }, 'HA1 session stale: the link lost the peer');
+    }
+  }
+
+  /**
+   * The link hears the peer again: replace a stale connection. The dialer connects anew and
+   * closes the old connection a little after the new one is up, so the listener has swapped them
+   * (accept) before the old one's FIN arrives, and never sees a session closed by a live peer
+   * (which could read as a death). The listener waits for that new connection, and closes its
+   * stale one itself only if none comes (the dialer did not lose the link: a one-sided outage).
+   */
+  refresh(): void {
+    const old = this.socket;
+    if (!old || !this.stale.has(old) || this.stopped) return;
+    if (this.opts.role === 'listen') {
+      const graceMs = Math.max(1000, this.opts.reconnectMs * 5);
+      setTimeout(() => {
+        if (this.socket === old && !this.stopped) this.detach(old, 'stale, not replaced by the peer');
+      }, graceMs).unref();
+      return;
+    }
+    (old as Socket & { tandemDetached?: boolean }).tandemDetached = true;
+    this.socket = null;
+    this.dial();
+    const fresh = this.socket as Socket | null;
+    if (!fresh) {
+      old.destroy();
+      return;
+    }
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      setTimeout(() => old.destroy(), this.opts.reconnectMs).unref();
+    };
+    fresh.once('connect', drop);
+    fresh.once('close', drop);
   }
 
   async start(): Promise<void> {
@@ -59,7 +113,7 @@ export class Ha1Session {
   /** Sends one already-sealed message; false when the session is not up. */
   send(message: Buffer): boolean {
     const sock = this.socket;
-    if (!sock || sock.connecting || sock.destroyed) return false;
+    if (!sock || !this.up) return false;
     sock.write(encodeFrame(message));
     return true;
   }
@@ -125,6 +179,10 @@ export class Ha1Session {
         sock.destroy();
         return;
       }
+      if (this.stale.has(sock)) {
+        for (let i = 0; i < frames.length; i++) this.opts.onStale?.();
+        return;
+      }
       for (const f of frames) this.opts.onFrame(f);
     });
     sock.on('end', () => {
@@ -141,7 +199,11 @@ export class Ha1Session {
     });
     sock.on('close', () => {
       if (this.socket === sock) this.socket = null;
-      if (wasUp && !(sock as Socket & { tandemDetached?: boolean }).tandemDetached) this.opts.onDown(closedByPeer, why);
+      if (wasUp && !(sock as Socket & { tandemDetached?: boolean }).tandemDetached) {
+        // a FIN or RST on a stale connection is old news from a cut link, not a process death
+        const stale = this.stale.has(sock);
+        this.opts.onDown(closedByPeer && !stale, stale ? `${why} (stale connection)` : why);
+      }
       if (this.socket === null) this.scheduleDial();
     });
   }

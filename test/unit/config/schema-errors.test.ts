@@ -91,7 +91,7 @@ describe('unknown keys', () => {
     const config = minimal();
     config.device.ha.zzzzzz = 1;
     const [issue] = issuesOf(config);
-    expect(issue.expected).toBe('no key "zzzzzz" here (known keys: ha1, ha1Backup, ha2, keyFile)');
+    expect(issue.expected).toBe('no key "zzzzzz" here (known keys: ha1, ha1Backup, heartbeatBackup, ha2, keyFile)');
   });
 
   test('unknown keys inside list items and records are found', () => {
