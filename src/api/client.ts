@@ -2,13 +2,23 @@
 // status 0 for transport failures (nothing answered, or garbage did), the HTTP status otherwise.
 import { request, type RequestOptions } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import type { ConfigIssue } from '../config/types.js';
 import {
+  ROUTE_CONFIG,
+  ROUTE_CONFIG_COMMIT,
+  ROUTE_CONFIG_PEER,
+  ROUTE_CONFIG_VALIDATE,
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
   ROUTE_SESSIONS,
   ROUTE_STATUS,
   ROUTE_SUSPEND,
   type CommandResponse,
+  type CommitResponse,
+  type ConfigResponse,
+  type ConfigTextRequest,
+  type PeerConfigResponse,
+  type ValidateResponse,
   type SessionsResponse,
   type StatusResponse,
 } from './protocol.js';
@@ -25,12 +35,15 @@ export class ApiError extends Error {
   readonly status: number;
   /** The server's error code (e.g. "command-refused", "unauthorized") or an ApiTransportCode. */
   readonly code: string;
+  /** For 'invalid-config': every problem the server found in the file. */
+  readonly issues?: ConfigIssue[];
 
-  constructor(status: number, code: string, message: string, options?: { cause?: unknown }) {
+  constructor(status: number, code: string, message: string, options?: { cause?: unknown; issues?: ConfigIssue[] }) {
     super(message, options);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    if (options?.issues) this.issues = options.issues;
   }
 }
 
@@ -115,6 +128,26 @@ export class ApiClient {
     return list;
   }
 
+  /** GET /v1/config: the running shared config and the pair's sync state. */
+  config(): Promise<ConfigResponse> {
+    return this.call<ConfigResponse>('GET', ROUTE_CONFIG);
+  }
+
+  /** GET /v1/config/peer: the peer's running shared config, fetched over HA1 by the daemon. */
+  peerConfig(): Promise<PeerConfigResponse> {
+    return this.call<PeerConfigResponse>('GET', ROUTE_CONFIG_PEER);
+  }
+
+  /** POST /v1/config/commit: an invalid file is an ApiError 422 'invalid-config' with `issues`. */
+  commitConfig(text: string, source: string): Promise<CommitResponse> {
+    return this.call<CommitResponse>('POST', ROUTE_CONFIG_COMMIT, { text, source } satisfies ConfigTextRequest);
+  }
+
+  /** POST /v1/config/validate: checks a file against the running box (its device half) without applying it. */
+  validateConfig(text: string, source: string): Promise<ValidateResponse> {
+    return this.call<ValidateResponse>('POST', ROUTE_CONFIG_VALIDATE, { text, source } satisfies ConfigTextRequest);
+  }
+
   /** One request; resolves with the parsed JSON of a 2xx answer. */
   call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -172,10 +205,11 @@ export class ApiClient {
             return;
           }
           if (status >= 200 && status < 300) return settle(null, parsed as T);
-          const e = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+          const e = (parsed as { error?: { code?: unknown; message?: unknown; issues?: unknown } } | null)?.error;
           const code = typeof e?.code === 'string' ? e.code : `http-${status}`;
           const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
-          settle(new ApiError(status, code, message));
+          const issues = Array.isArray(e?.issues) ? (e.issues as ConfigIssue[]).filter(isIssue) : undefined;
+          settle(new ApiError(status, code, message, issues ? { issues } : undefined));
         });
       });
       req.on('error', (err) => settle(this.transportError(err)));
@@ -199,6 +233,10 @@ export class ApiClient {
     const reason = (err.code && why[err.code]) ?? err.message;
     return new ApiError(0, 'unreachable', `cannot reach ${where}: ${reason}${err.code ? ` (${err.code})` : ''}`, { cause: err });
   }
+}
+
+function isIssue(v: unknown): v is ConfigIssue {
+  return v !== null && typeof v === 'object' && typeof (v as ConfigIssue).path === 'string' && typeof (v as ConfigIssue).expected === 'string';
 }
 
 function snippet(text: string): string {

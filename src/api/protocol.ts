@@ -2,6 +2,8 @@
 // every error is { "error": { "code", "message" } } with one of the codes below.
 import type { HaStatus } from '../control/status.js';
 import type { SessionList } from './sessions.js';
+import type { CommitResult, ConfigRecordView, ConfigSyncStatus, ValidateResult } from '../control/config-sync.js';
+import type { ConfigIssue, SharedConfig } from '../config/types.js';
 
 /** Default TCP listener of the API (DESIGN: device.api.listen). */
 export const DEFAULT_API_URL = 'http://127.0.0.1:9480';
@@ -9,6 +11,8 @@ export const DEFAULT_TOKEN_FILE = '/etc/tandem/api.token';
 
 /** Largest request body the server reads; larger ones get 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Config commit and validate carry a whole config file (at most 1 MiB of YAML), JSON-escaped. */
+export const MAX_CONFIG_BODY_BYTES = 3 * 1024 * 1024;
 
 /** GET /v1/status */
 export type StatusResponse = HaStatus & {
@@ -27,6 +31,21 @@ export interface CommandResponse {
  */
 export type SessionsResponse = SessionList;
 
+/** GET /v1/config: the running shared config, its identity and the pair's sync state. */
+export type ConfigResponse = ConfigSyncStatus & { shared: SharedConfig };
+
+/** GET /v1/config/peer: the peer's running shared config, asked for over HA1. */
+export type PeerConfigResponse = ConfigRecordView;
+
+/** POST /v1/config/commit and /v1/config/validate: { text: <the file's content>, source?: <its name, for messages> }. */
+export interface ConfigTextRequest {
+  text: string;
+  source?: string;
+}
+
+export type CommitResponse = CommitResult;
+export type ValidateResponse = ValidateResult;
+
 export type ApiErrorCode =
   | 'unauthorized' //       401: no bearer token or a wrong one
   | 'not-found' //          404: no such route
@@ -36,14 +55,18 @@ export type ApiErrorCode =
   | 'bad-request' //        400/431: not parseable HTTP, or headers over 16 KiB
   | 'bad-query' //          400: a query parameter is unknown, repeated or invalid (the message names it)
   | 'timeout' //            408: the request did not arrive within the server's request timeout
-  | 'command-refused' //    409: the HA state machine refused the command (e.g. failover while passive)
+  | 'command-refused' //    409: the HA state machine refused the command (e.g. failover while passive, commit on the passive)
+  | 'invalid-config' //     422: the config does not validate; error.issues lists every problem
+  | 'apply-failed' //       409: the config validated but the box could not apply it; the previous one still runs
+  | 'peer-unavailable' //   503: the peer is not reachable over HA1
+  | 'peer-timeout' //       504: the peer did not answer over HA1 in time
   | 'internal' //           500: a handler failed; the daemon stays up
   | 'dataplane-error' //    502: the dataplane answered a query with an error
   | 'unavailable' //        503: the daemon is shutting down, or this daemon has no session table
   | 'dataplane-timeout'; // 504: the dataplane did not answer in time (a saturated packet path)
 
 export interface ErrorBody {
-  error: { code: ApiErrorCode | string; message: string };
+  error: { code: ApiErrorCode | string; message: string; issues?: ConfigIssue[] };
 }
 
 /** The routes, for building URLs and metric labels. */
@@ -52,3 +75,7 @@ export const ROUTE_SUSPEND = '/v1/suspend';
 export const ROUTE_FUNCTIONAL = '/v1/functional';
 export const ROUTE_FAILOVER = '/v1/failover';
 export const ROUTE_SESSIONS = '/v1/sessions';
+export const ROUTE_CONFIG = '/v1/config';
+export const ROUTE_CONFIG_PEER = '/v1/config/peer';
+export const ROUTE_CONFIG_COMMIT = '/v1/config/commit';
+export const ROUTE_CONFIG_VALIDATE = '/v1/config/validate';

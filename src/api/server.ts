@@ -7,8 +7,24 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { CommandRefused, type HaController } from '../control/status.js';
 import { closeHttp, listenHttp } from './listen.js';
+import { ConfigError } from '../config/errors.js';
+import type { ConfigIssue } from '../config/types.js';
+import {
+  CommitRefused,
+  ConfigApplyError,
+  PeerConfigUnavailable,
+  type CommitResult,
+  type ConfigRecordView,
+  type ConfigSyncStatus,
+  type ValidateResult,
+} from '../control/config-sync.js';
 import {
   MAX_BODY_BYTES,
+  MAX_CONFIG_BODY_BYTES,
+  ROUTE_CONFIG,
+  ROUTE_CONFIG_COMMIT,
+  ROUTE_CONFIG_PEER,
+  ROUTE_CONFIG_VALIDATE,
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
   ROUTE_SESSIONS,
@@ -16,6 +32,10 @@ import {
   ROUTE_SUSPEND,
   type ApiErrorCode,
   type CommandResponse,
+  type CommitResponse,
+  type ConfigResponse,
+  type PeerConfigResponse,
+  type ValidateResponse,
   type SessionsResponse,
   type StatusResponse,
 } from './protocol.js';
@@ -47,6 +67,17 @@ export interface ApiServerOptions {
   sessions?: (filter: SessionFilter, limit: number) => Promise<SessionList>;
   /** Bound on one sessions listing, on top of the source's own. Default 3000 ms. */
   sessionsTimeoutMs?: number;
+  /** Serves /v1/config*; without it those routes answer 503. */
+  config?: ConfigApi;
+}
+
+/** The shared-config operations the API serves (src/control/config-sync.ts implements them). */
+export interface ConfigApi {
+  status(): ConfigSyncStatus;
+  running(): ConfigRecordView;
+  fetchPeer(): Promise<ConfigRecordView>;
+  commit(text: string, source: string): Promise<CommitResult>;
+  validate(text: string, source: string): ValidateResult;
 }
 
 export interface ApiServer {
@@ -63,6 +94,7 @@ class HttpError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly issues?: ConfigIssue[],
   ) {
     super(message);
   }
@@ -74,7 +106,7 @@ interface Ctx {
   /** The request's query string, parsed (routes that take none ignore it). */
   query: URLSearchParams;
 }
-type Handler = (ctx: Ctx) => Promise<unknown>;
+type Handler = ((ctx: Ctx) => Promise<unknown>) & { maxBodyBytes?: number };
 
 /** Whole requests must arrive within this (slowloris bound); headers within HEADERS_TIMEOUT_MS. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -142,9 +174,45 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return list;
       },
     },
+    [ROUTE_CONFIG]: { GET: async (): Promise<ConfigResponse> => ({ ...configApi().status(), shared: configApi().running().shared }) },
+    [ROUTE_CONFIG_PEER]: {
+      GET: async (): Promise<PeerConfigResponse> => {
+        try {
+          return await configApi().fetchPeer();
+        } catch (err) {
+          if (err instanceof PeerConfigUnavailable)
+            throw err.reason === 'timeout' ? new HttpError(504, 'peer-timeout', err.message) : new HttpError(503, 'peer-unavailable', err.message);
+          throw err;
+        }
+      },
+    },
+    [ROUTE_CONFIG_COMMIT]: {
+      POST: bigBody(async ({ body }): Promise<CommitResponse> => {
+        const { text, source } = configText(body);
+        try {
+          return await configApi().commit(text, source);
+        } catch (err) {
+          if (err instanceof ConfigError) throw new HttpError(422, 'invalid-config', `${err.issues.length} problem(s) in ${source}; nothing was applied`, {}, err.issues);
+          if (err instanceof CommitRefused) throw new HttpError(409, 'command-refused', err.message);
+          if (err instanceof ConfigApplyError) throw new HttpError(409, 'apply-failed', err.message);
+          throw err;
+        }
+      }),
+    },
+    [ROUTE_CONFIG_VALIDATE]: {
+      POST: bigBody(async ({ body }): Promise<ValidateResponse> => {
+        const { text, source } = configText(body);
+        return configApi().validate(text, source);
+      }),
+    },
     [ROUTE_SUSPEND]: { POST: command(() => controller.suspend()) },
     [ROUTE_FUNCTIONAL]: { POST: command(() => controller.functional()) },
     [ROUTE_FAILOVER]: { POST: command(() => controller.failover()) },
+  };
+
+  const configApi = (): ConfigApi => {
+    if (!opts.config) throw new HttpError(503, 'unavailable', 'this daemon does not serve its config');
+    return opts.config;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -159,7 +227,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendJson(res, status, body, headers);
     };
     const fail = (e: HttpError): void =>
-      reply(e.status, { error: { code: e.code, message: e.message } }, e.headers);
+      reply(e.status, { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } }, e.headers);
 
     try {
       // Authenticate before anything else: an unauthenticated client learns nothing, not even
@@ -187,7 +255,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         const allow = Object.keys(entry).join(', ');
         return fail(new HttpError(405, 'method-not-allowed', `${req.method} not allowed on ${path} (allowed: ${allow})`, { Allow: allow }));
       }
-      const body = await readJsonBody(req);
+      const body = await readJsonBody(req, handler.maxBodyBytes ?? MAX_BODY_BYTES);
       const result = await handler({ body, query });
       reply(200, result);
     } catch (err) {
@@ -268,7 +336,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
  * reset the connection and the client would see ECONNRESET instead of our 413, so the rest is read
  * and discarded, up to DRAIN_LIMIT_BYTES, then the connection is cut (requestTimeout bounds time).
  */
-function readJsonBody(req: IncomingMessage): Promise<unknown> {
+function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -277,10 +345,10 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
     const startDraining = (): void => {
       draining = true;
       chunks.length = 0;
-      reject(tooLarge());
+      reject(tooLarge(maxBytes));
     };
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) startDraining();
+    if (declared !== undefined && Number(declared) > maxBytes) startDraining();
     req.on('data', (chunk: Buffer) => {
       if (draining) {
         drained += chunk.length;
@@ -288,7 +356,7 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
         return;
       }
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) return startDraining();
+      if (size > maxBytes) return startDraining();
       chunks.push(chunk);
     });
     req.on('error', (err) => {
@@ -311,8 +379,24 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-function tooLarge(): HttpError {
-  return new HttpError(413, 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'body-too-large', `request body exceeds ${maxBytes} bytes`);
+}
+
+function bigBody(handler: (ctx: Ctx) => Promise<unknown>): Handler {
+  return Object.assign(handler, { maxBodyBytes: MAX_CONFIG_BODY_BYTES });
+}
+
+/** { text, source? } of a config commit or validate request. */
+function configText(body: unknown): { text: string; source: string } {
+  const b = body as { text?: unknown; source?: unknown } | undefined;
+  if (b === undefined || typeof b.text !== 'string')
+    throw new HttpError(400, 'bad-json', 'expected a JSON object { "text": "<the config file>", "source": "<its name>" }');
+  const extra = Object.keys(b).filter((k) => k !== 'text' && k !== 'source');
+  if (extra.length > 0) throw new HttpError(400, 'bad-json', `unknown field(s) ${extra.join(', ')} (expected text and source)`);
+  if (b.source !== undefined && (typeof b.source !== 'string' || b.source.length > 4096))
+    throw new HttpError(400, 'bad-json', 'source must be a string of at most 4096 characters');
+  return { text: b.text, source: typeof b.source === 'string' && b.source !== '' ? b.source : '<commit>' };
 }
 
 /** fn(), or a SessionsUnavailable('timeout') after `ms`. */

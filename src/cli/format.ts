@@ -130,6 +130,21 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
     out.push('');
   }
 
+  if (s.config) {
+    const c = s.config;
+    const short = (h: string | null) => (h ? h.slice(0, 12) : '-');
+    out.push('Configuration:');
+    out.push(
+      fields([
+        ['Running', `v${c.version} (hash ${short(c.hash)}), ${c.origin === 'file' ? 'from the config file' : `committed ${c.committedAt} on ${c.committedBy}`}`],
+        ['Peer', !c.peer.up ? 'down' : c.peer.inSync ? `in sync (v${c.peer.version})` : `NOT in sync: v${c.peer.version ?? '?'} (hash ${short(c.peer.hash)})${c.peer.lastError ? `, ${c.peer.lastError}` : ''}`],
+        ...(c.restartRequired.length > 0 ? ([['Restart required', c.restartRequired.join(', ')]] as [string, string][]) : []),
+        ...(c.keptAside.length > 0 ? ([['Kept aside', `${c.keptAside.length} config(s), newest ${c.keptAside[0].file}`]] as [string, string][]) : []),
+      ]),
+    );
+    out.push('');
+  }
+
   const t = s.timers;
   out.push(`Timers (profile ${t.profile}):`);
   out.push(

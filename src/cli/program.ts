@@ -29,6 +29,8 @@ import {
   type ExitCode,
 } from './exit-codes.js';
 import { formatConfigSummary, formatLabStatus, formatRecord, formatSessions, formatStatus, type LabStatusView } from './format.js';
+import { formatCommit, formatConfigHeader } from './format-config.js';
+import { formatConfigIssue } from '../config/errors.js';
 
 /** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
 export interface LabApi {
@@ -240,6 +242,65 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       } else out(formatConfigSummary(file, cfg));
     });
 
+  const configClientCommand = (name: string, description: string): Command =>
+    config
+      .command(name)
+      .description(description)
+      .option('--api <url>', `daemon API: http://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
+      .option('--token-file <file>', `API bearer token file (env TANDEM_TOKEN_FILE, default ${DEFAULT_TOKEN_FILE})`)
+      .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default('10000').argParser(positiveInt('--timeout-ms')));
+
+  configClientCommand('commit', 'commit a config file on the active box: validate, apply, persist, push the shared half to the peer')
+    .argument('<file>', 'configuration file (the whole file, or one with only shared:)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: ClientOpts) => {
+      const text = await readConfigText(file);
+      const result = await (await client(opts)).commitConfig(text, file);
+      if (opts.json) json(result);
+      else out(formatCommit(result));
+      if (result.changed && !result.peer.synced && !/down/.test(result.peer.message)) io.stderr(`tandem: warning: the peer is not in sync yet: ${result.peer.message}\n`);
+    });
+
+  configClientCommand('show', 'show the running shared config, its version and hash, and whether the peer runs the same')
+    .option('--peer', "show the peer's running shared config instead (fetched over HA1)")
+    .option('--json', 'print it as JSON')
+    .action(async (opts: ClientOpts & { peer?: boolean }) => {
+      const c = await client(opts);
+      const { stringify } = await import('yaml');
+      if (opts.peer) {
+        const peer = await c.peerConfig();
+        if (opts.json) return json(peer);
+        out(`# peer's shared config v${peer.version} (hash ${peer.hash.slice(0, 12)}), committed ${peer.committedAt} on ${peer.committedBy}`);
+        return out(stringify({ shared: peer.shared }));
+      }
+      const cfg = await c.config();
+      if (opts.json) return json(cfg);
+      out(formatConfigHeader(cfg));
+      out(stringify({ shared: cfg.shared }));
+    });
+
+  configClientCommand('diff', "compare the running shared config with the peer's (default) or with a file's shared half")
+    .argument('[file]', 'configuration file to compare with the running config')
+    .option('--json', 'print the differences as JSON')
+    .action(async (file: string | undefined, opts: ClientOpts) => {
+      const c = await client(opts);
+      const running = await c.config();
+      const { diffConfig, formatDiff } = await import('../config/diff.js');
+      let other: unknown;
+      let label: string;
+      if (file === undefined) {
+        const peer = await c.peerConfig();
+        other = peer.shared;
+        label = `peer v${peer.version} (${peer.hash.slice(0, 12)})`;
+      } else {
+        other = await sharedOfFile(file);
+        label = file;
+      }
+      const entries = diffConfig(running.shared, other);
+      if (opts.json) json({ from: `running v${running.version}`, to: label, differences: entries });
+      else out(formatDiff(entries, { from: `running v${running.version} (${running.hash.slice(0, 12)})`, to: label }));
+    });
+
   // ---- lab
   const lab = program.command('lab').description('the network-namespace lab: two boxes, a client and a server on one machine');
   const nameOption = (): Option => new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME);
@@ -310,6 +371,29 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+async function readConfigText(file: string): Promise<string> {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(EXIT_CONFIG, `cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
+}
+
+/** The shared half of a file, parsed and defaulted like the daemon does (semantic checks need the box's device half: the daemon does those). */
+async function sharedOfFile(file: string): Promise<unknown> {
+  const text = await readConfigText(file);
+  const { parseYaml } = await import('../config/load.js');
+  const { ConfigError } = await import('../config/errors.js');
+  const { sharedSchema, issuesFromZod } = await import('../config/schema.js');
+  const raw = parseYaml(text, file) as { shared?: unknown } | null;
+  if (raw === null || typeof raw !== 'object' || !('shared' in raw))
+    throw new ConfigError([{ path: '(document)', value: undefined, expected: 'a mapping with a shared: half' }], file);
+  const parsed = sharedSchema.safeParse(raw.shared);
+  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, raw.shared).map((i) => ({ ...i, path: `shared.${i.path}` })), file);
+  return parsed.data;
+}
+
 /** `issues` of a ConfigError (by shape: the loader is a separately loaded module). */
 function configIssues(err: unknown): unknown[] | null {
   if (err instanceof Error && (err as { code?: unknown }).code === 'config-invalid' && Array.isArray((err as { issues?: unknown }).issues)) {
@@ -354,6 +438,11 @@ function report(err: unknown, io: CliEnv): ExitCode {
     return err.exitCode;
   }
   if (err instanceof ApiError) {
+    if (err.code === 'invalid-config' && err.issues) {
+      line(err.message);
+      for (const issue of err.issues) line(formatConfigIssue(issue, '(file)'));
+      return EXIT_CONFIG;
+    }
     if (err.code === 'bad-url') {
       line(err.message);
       return EXIT_USAGE;

@@ -2,6 +2,7 @@
 // reads it. Plain JSON-able data.
 import type { HaState } from './election/types.js';
 import type { Timers } from '../config/types.js';
+import type { ConfigSyncStatus } from './config-sync.js';
 
 export interface TransitionRecord {
   /** Wall-clock time, ISO 8601. */
@@ -12,14 +13,16 @@ export interface TransitionRecord {
 }
 
 export interface Ha1LinkStatus {
-  /** "ha1" or "ha1-backup". */
+  /** "ha1", "ha1-backup", or "heartbeat-backup" (heartbeats only, e.g. over management). */
   name: string;
   local: string;
   peer: string;
   /** A peer heartbeat arrived on this link within the dead interval. */
   heartbeatUp: boolean;
-  /** The authenticated TCP session on this link is established. */
+  /** The authenticated TCP session on this link is established (and not stale from an outage). */
   sessionUp: boolean;
+  /** The link carries heartbeats only, no session (the heartbeat backup): sessionUp is always false. */
+  heartbeatOnly?: boolean;
   /** ms since the last authenticated heartbeat on this link, null if never. */
   lastHeardMsAgo: number | null;
   /** Last measured heartbeat round trip (ms), null if none yet. */
@@ -56,6 +59,8 @@ export interface HaStatus {
   links: Ha1LinkStatus[];
   /** HA2 session replication (src/sync/channel.ts status, plus whether we are tentative), null if off. */
   sync?: ({ tentative: boolean } & Record<string, unknown>) | null;
+  /** The running shared config and whether the peer runs the same (src/control/config-sync.ts), null if off. */
+  config?: ConfigSyncStatus | null;
   transitions: TransitionRecord[];
 }
 

@@ -23,9 +23,17 @@ import { ControlAgent } from '../control/agent.js';
 import { DataplaneClient } from './dataplane-client.js';
 import { SyncChannel } from '../sync/channel.js';
 import { RecordRing } from '../sync/ring.js';
+import { fileRecord, type ConfigRecord } from '../config/commit.js';
+import { ConfigStore } from '../config/store.js';
+import type { SharedConfig } from '../config/types.js';
+import { ConfigSync } from '../control/config-sync.js';
 
 export interface ControlWorkerData {
   config: TandemConfig;
+  /** The daemon's config file (absolute): commit files' relative device paths resolve against it. */
+  configPath?: string;
+  /** The running shared config's identity; absent: the config's shared half as version 0 (tests). */
+  configRecord?: ConfigRecord;
   sharedBuffer: SharedArrayBuffer;
   dataplanePort: MessagePort;
   key: Uint8Array;
@@ -85,13 +93,31 @@ async function main(): Promise<void> {
           onBulkComplete: (n) => agent?.bulkComplete(n),
         })
       : null;
-  agent = new ControlAgent({ config, key, shared, metrics, log, sync: channel ?? undefined });
+  const applyShared = async (next: SharedConfig) => {
+    const r = await dataplane.applyShared(next);
+    if (!r.ok) throw new Error(r.error);
+    agent!.applySharedConfig(next);
+    if (r.firewallBuffer)
+      metrics.attachFirewall(new FirewallStats(r.ruleNames.length, r.natRuleNames.length, r.firewallBuffer), r.ruleNames, r.natRuleNames);
+    return { restartRequired: r.restartRequired, sessionsRemoved: r.sessionsRemoved };
+  };
+  const configSync = new ConfigSync({
+    device: config.device,
+    configPath: data.configPath,
+    record: data.configRecord ?? fileRecord(config.shared, config.device.name, new Date()),
+    store: new ConfigStore(config.device.stateDir),
+    apply: applyShared,
+    metrics,
+    log,
+  });
+  agent = new ControlAgent({ config, key, shared, metrics, log, sync: channel ?? undefined, configSync });
   await channel?.start();
   await agent.start();
   const api = await startApiServer({
     listen: config.device.api.listen,
     token: Buffer.from(data.token),
     controller: agent!,
+    config: configSync,
     metrics,
     log,
     dataplaneStatus: () => dataplane.status(),

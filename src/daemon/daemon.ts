@@ -3,8 +3,11 @@
 // that a saturated packet path cannot delay a heartbeat. Both share one SharedArrayBuffer (role,
 // lease, GARP requests, counters).
 import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
+import { resolveRunningConfig } from '../config/running.js';
+import { ConfigStore } from '../config/store.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadSecretFile } from '../wire/keyfile.js';
 import { ROLE_PASSIVE, SharedState } from '../dataplane/shared-state.js';
@@ -21,14 +24,18 @@ const SYNC_RING_RECORDS = 1 << 18;
 const STOP_GRACE_MS = 3_000;
 
 export async function runDaemon(configPath: string): Promise<void> {
-  const config = loadConfig(configPath);
-  const log = createLogger({ level: config.device.log.level, base: { box: config.device.name } });
-  log.info({ config: configPath, deviceId: config.device.id }, 'tandem starting');
-  checkKernelForwarding(config, log);
+  const fileConfig = loadConfig(configPath);
+  const log = createLogger({ level: fileConfig.device.log.level, base: { box: fileConfig.device.name } });
+  log.info({ config: configPath, deviceId: fileConfig.device.id }, 'tandem starting');
+  checkKernelForwarding(fileConfig, log);
 
-  const key = loadSecretFile(config.device.ha.keyFile, 'key');
-  const token = loadSecretFile(config.device.api.tokenFile, 'token');
-  mkdirSync(config.device.stateDir, { recursive: true, mode: 0o700 });
+  const key = loadSecretFile(fileConfig.device.ha.keyFile, 'key');
+  const token = loadSecretFile(fileConfig.device.api.tokenFile, 'token');
+  mkdirSync(fileConfig.device.stateDir, { recursive: true, mode: 0o700 });
+  // the shared half last committed (or pushed by the active) wins over the file's
+  const running = resolveRunningConfig(fileConfig, new ConfigStore(fileConfig.device.stateDir), log);
+  const config = running.config;
+  log.info({ version: running.record.version, hash: running.record.hash, origin: running.record.origin }, `running shared config v${running.record.version}`);
 
   const shared = new SharedState(COUNTER_COUNT);
   const fatal = (why: string): never => {
@@ -48,7 +55,17 @@ export async function runDaemon(configPath: string): Promise<void> {
   const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer, sync }, port1);
   if (!engine) fatal('the dataplane could not start (see the error above)');
 
-  const workerData: ControlWorkerData = { config, sharedBuffer: shared.buffer, dataplanePort: port2, key, token, firewallBuffer: firewallStats.buffer, sync };
+  const workerData: ControlWorkerData = {
+    config,
+    configPath: resolve(configPath),
+    configRecord: running.record,
+    sharedBuffer: shared.buffer,
+    dataplanePort: port2,
+    key,
+    token,
+    firewallBuffer: firewallStats.buffer,
+    sync,
+  };
   const control = new Worker(new URL('./control-worker.js', import.meta.url), { workerData, transferList: [port2] });
   let stopping = false;
   control.on('error', (err) => fatal(`control plane failed: ${err.stack ?? err.message}`));
