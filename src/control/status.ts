@@ -2,6 +2,7 @@
 // reads it. Plain JSON-able data.
 import type { HaState } from './election/types.js';
 import type { Timers } from '../config/types.js';
+import type { MonitorStatus } from './monitor/types.js';
 import type { ConfigSyncStatus } from './config-sync.js';
 
 export interface TransitionRecord {
@@ -61,6 +62,8 @@ export interface HaStatus {
   sync?: ({ tentative: boolean } & Record<string, unknown>) | null;
   /** The running shared config and whether the peer runs the same (src/control/config-sync.ts), null if off. */
   config?: ConfigSyncStatus | null;
+  /** Link and path monitoring (src/control/monitor), null before the agent started them. */
+  monitors?: MonitorStatus | null;
   transitions: TransitionRecord[];
 }
 

@@ -1,0 +1,107 @@
+// Pure rules of link and path monitoring: conditions over members, consecutive lost echoes, the
+// hold-up before a failed group becomes a fault, and the fault reasons the election receives.
+// No clocks or I/O: time comes in as `nowMs`.
+import type { FailureCondition, Timers } from '../../config/types.js';
+
+export type MonitorType = 'link' | 'path';
+
+/** `any`: one failed member fails the whole; `all`: every member must have failed (none: never). */
+export function conditionFailed(condition: FailureCondition, failed: readonly boolean[]): boolean {
+  if (failed.length === 0) return false;
+  return condition === 'any' ? failed.some((f) => f) : failed.every((f) => f);
+}
+
+/** A path target's health: it is down after `failures` echoes in a row went unanswered. */
+export interface TargetHealth {
+  consecutiveFailures: number;
+  up: boolean;
+}
+
+export const TARGET_UP: TargetHealth = { consecutiveFailures: 0, up: true };
+
+/** One probe round's outcome. One answered echo brings a target back (as PAN-OS does). */
+export function recordProbe(t: TargetHealth, answered: boolean, failuresToDown: number): TargetHealth {
+  if (answered) return TARGET_UP;
+  const consecutiveFailures = t.consecutiveFailures + 1;
+  return { consecutiveFailures, up: t.up && consecutiveFailures < failuresToDown };
+}
+
+/**
+ * How long a failed group is tolerated before it is a fault: monitorFailHoldUpMs, plus
+ * additionalActiveHoldUpMs on the active, so that an outage both boxes see faults the passive
+ * first and the active then finds no peer able to take over (it stays active, degraded).
+ */
+export function holdUpMs(timers: Pick<Timers, 'monitorFailHoldUpMs' | 'additionalActiveHoldUpMs'>, active: boolean): number {
+  return timers.monitorFailHoldUpMs + (active ? timers.additionalActiveHoldUpMs : 0);
+}
+
+/** A group's hold-up: when it started failing (null while fine) and whether it is a fault yet. */
+export interface HoldState {
+  failedSinceMs: number | null;
+  faulted: boolean;
+}
+
+export const HOLD_FINE: HoldState = { failedSinceMs: null, faulted: false };
+
+export interface HoldResult {
+  state: HoldState;
+  /** Evaluate again after this many ms (the hold runs), or null when nothing is pending. */
+  recheckInMs: number | null;
+}
+
+/**
+ * Advance a group's hold-up to `nowMs`. A group that stops failing is fine again at once (a
+ * recovery needs no hold: the sooner a box is functional again the sooner the pair has a spare).
+ */
+export function advanceHold(h: HoldState, failedNow: boolean, nowMs: number, holdMs: number): HoldResult {
+  if (!failedNow) return { state: HOLD_FINE, recheckInMs: null };
+  const since = h.failedSinceMs ?? nowMs;
+  if (h.faulted) return { state: { failedSinceMs: since, faulted: true }, recheckInMs: null };
+  const left = since + holdMs - nowMs;
+  if (left <= 0) return { state: { failedSinceMs: since, faulted: true }, recheckInMs: null };
+  return { state: { failedSinceMs: since, faulted: false }, recheckInMs: left };
+}
+
+/** The election's fault reason for a group: stable, so that the same string clears it. */
+export function faultReason(type: MonitorType, group: string): string {
+  return `${type}-monitor:${group}`;
+}
+
+/**
+ * The faults one monitor type raises: every faulted group, if the HA-level condition over the
+ * groups holds (any: one faulted group is enough; all: every group must be), otherwise none.
+ */
+export function faultsOf(type: MonitorType, condition: FailureCondition, groups: readonly { name: string; faulted: boolean }[]): string[] {
+  if (!conditionFailed(condition, groups.map((g) => g.faulted))) return [];
+  return groups.filter((g) => g.faulted).map((g) => faultReason(type, g.name));
+}
+
+/** What the kernel says of a device (sysfs), null for a file that could not be read. */
+export interface KernelLink {
+  /** /sys/class/net/<dev>/flags (IFF_* bits). */
+  flags: number | null;
+  /** /sys/class/net/<dev>/carrier: "1" or "0" (unreadable while admin down). */
+  carrier: string | null;
+  /** /sys/class/net/<dev>/operstate (RFC 2863 words: up, down, lowerlayerdown, unknown, ...). */
+  operstate: string | null;
+}
+
+export interface LinkVerdict {
+  up: boolean;
+  /** Why it is down: missing, admin-down, no-carrier, oper-<state>; "up" when up. */
+  why: string;
+}
+
+/** IFF_UP, include/uapi/linux/if.h: the administrative state. */
+const IFF_UP = 0x1;
+/** Operational states that mean no traffic passes even with carrier (RFC 2863 ifOperStatus). */
+const OPER_DOWN: ReadonlySet<string> = new Set(['down', 'lowerlayerdown', 'notpresent']);
+
+/** A link is up when it is administratively up, has carrier, and is not operationally down. */
+export function linkVerdict(k: KernelLink): LinkVerdict {
+  if (k.flags === null && k.carrier === null && k.operstate === null) return { up: false, why: 'missing' };
+  if (k.flags !== null && (k.flags & IFF_UP) === 0) return { up: false, why: 'admin-down' };
+  if (k.carrier !== '1') return { up: false, why: 'no-carrier' };
+  if (k.operstate !== null && OPER_DOWN.has(k.operstate)) return { up: false, why: `oper-${k.operstate}` };
+  return { up: true, why: 'up' };
+}
