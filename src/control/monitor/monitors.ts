@@ -60,8 +60,8 @@ interface LinkGroup {
 interface Target {
   address: string;
   health: TargetHealth;
-  /** Sequence of the echo of this round, 'unsent' if the prober could not send it, null if none. */
-  outstanding: number | 'unsent' | null;
+  /** Sequence of this round's echo while unanswered, null when answered or not sent. */
+  outstanding: number | null;
   sentAtMs: number;
   lastRttMs: number | null;
 }
@@ -281,19 +281,22 @@ class MonitorSet implements Monitors {
     let changed = false;
     for (const t of g.targets) {
       if (t.outstanding !== null) {
-        if (t.outstanding !== 'unsent') this.outstanding.delete(t.outstanding);
-        this.metrics.pathMonitorProbe(g.name, t.outstanding === 'unsent' ? 'unsent' : 'lost');
+        this.outstanding.delete(t.outstanding);
+        this.metrics.pathMonitorProbe(g.name, 'lost');
         changed = this.record(g, t, false) || changed;
+        t.outstanding = null;
       }
       const seq = this.nextSeq;
       this.nextSeq = (this.nextSeq + 1) & 0xffff;
-      // a prober that is not running cannot tell us the path is fine: the probe counts as lost
+      // A probe that could not be sent (the prober is starting or restarting) is no evidence
+      // either way: it is counted as unsent and the target keeps its state. Counting it as lost
+      // would fail over a healthy box for our own tool's fault (and both boxes, for a bug in it).
       if (this.prober?.send(t.address, seq)) {
         this.outstanding.set(seq, { group: g, target: t });
         t.outstanding = seq;
         t.sentAtMs = monotonicMs();
         this.metrics.pathMonitorProbe(g.name, 'sent');
-      } else t.outstanding = 'unsent';
+      } else this.metrics.pathMonitorProbe(g.name, 'unsent');
     }
     if (changed) this.evaluate();
   }
