@@ -14,6 +14,7 @@ import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView, T
 import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
 import { HeartbeatSocket } from './ha1/heartbeat.js';
 import { Ha1Session } from './ha1/session.js';
+import { createMonitors, type Monitors } from './monitor/monitors.js';
 
 /** Largest HA1 message we accept: hellos and commands are a few hundred bytes. */
 const HA1_MAX_MESSAGE_BYTES = 16 * 1024;
@@ -99,6 +100,8 @@ export class ControlAgent implements HaController {
    */
   private freshAfterNs = 0;
   private readonly sync: SyncHandle | null;
+  /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
+  private monitors: Monitors | null = null;
   /** Non-zero while a planned hand-over keeps our dataplane forwarding (monotonic ms deadline). */
   private handoverUntilMs = 0;
   /** As passive: the peer's full table has arrived since we became passive (not tentative). */
@@ -193,6 +196,22 @@ export class ControlAgent implements HaController {
     this.lastTickMs = monotonicMs();
     this.dispatch({ type: 'start', now: this.lastTickMs });
     this.scheduleTick();
+    // after 'start': a monitor that is down at boot is a fault of the election already running
+    this.monitors = createMonitors({
+      config: this.cfg,
+      log: this.log,
+      metrics: this.metrics,
+      isActive: () => this.es.state === 'active',
+      sink: {
+        fault: (reason) => {
+          if (!this.stopping) this.dispatch({ type: 'fault-add', now: monotonicMs(), reason });
+        },
+        clear: (reason) => {
+          if (!this.stopping) this.dispatch({ type: 'fault-clear', now: monotonicMs(), reason });
+        },
+      },
+    });
+    await this.monitors.start();
     this.log.info(
       { deviceId: this.cfg.device.id, priority: this.cfg.device.priority, deadIntervalMs: this.deadIntervalMs, links: this.links.map((l) => l.name) },
       'control agent started',
@@ -203,6 +222,7 @@ export class ControlAgent implements HaController {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.monitors?.stop();
     if (this.tickTimer) clearTimeout(this.tickTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
@@ -210,6 +230,11 @@ export class ControlAgent implements HaController {
     await Promise.all(this.links.map((l) => l.session.stop()));
     for (const link of this.links) link.heartbeat.close();
     this.log.info({ reason }, 'control agent stopped');
+  }
+
+  /** A new shared config was committed: monitor groups, targets and hold-ups follow it. */
+  reconfigureMonitors(config: TandemConfig): void {
+    this.monitors?.reconfigure(config);
   }
 
   // ---- operator commands (HaController) ----
@@ -254,6 +279,7 @@ export class ControlAgent implements HaController {
         lastHeardMsAgo: l.lastHeardMs === null ? null : Math.round(now - l.lastHeardMs),
         rttMs: l.rttMs,
       })),
+      monitors: this.monitors?.status() ?? null,
       transitions: [...this.transitions],
     };
   }

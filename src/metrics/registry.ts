@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { HA_STATES, type HaState } from '../control/election/types.js';
 import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../dataplane/counters.js';
 import type { SharedState } from '../dataplane/shared-state.js';
+import type { MonitorMetrics, ProbeResult } from '../control/monitor/types.js';
 import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../dataplane/firewall-stats.js';
 
 export const METRIC_PREFIX = 'tandem_';
@@ -38,7 +39,7 @@ export const SYNC_LAG_BUCKETS_S = [
   0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
-export class Metrics {
+export class Metrics implements MonitorMetrics {
   /** The registry this object owns; serve it with `text()` or `registry.metrics()`. */
   readonly registry: Registry;
 
@@ -61,6 +62,12 @@ export class Metrics {
   private readonly syncConnected: Gauge;
   private readonly syncRingStalls: Counter;
   private readonly syncDiscarded: Counter<'reason'>;
+  private readonly monitorGroupUp: Gauge<'type' | 'group'>;
+  private readonly linkMonitorInterfaceUp: Gauge<'interface'>;
+  private readonly pathMonitorTargetUp: Gauge<'group' | 'target'>;
+  private readonly pathMonitorProbes: Counter<'group' | 'result'>;
+  private readonly pathMonitorDrops: Counter<'reason'>;
+  private readonly pathMonitorProberRestarts: Counter;
   private shared: SharedState | null = null;
   private firewall: { stats: FirewallStats; ruleNames: readonly string[]; natRuleNames: readonly string[] } | null = null;
 
@@ -287,6 +294,41 @@ export class Metrics {
 
     this.setState('initial');
     this.peerUp.set(0);
+    this.monitorGroupUp = new Gauge({
+      name: `${p}monitor_group_up`,
+      help: 'Link or path monitor group condition: 1 fine, 0 failed (a fault once the hold-up has run)',
+      labelNames: ['type', 'group'],
+      registers: [registry],
+    });
+    this.linkMonitorInterfaceUp = new Gauge({
+      name: `${p}link_monitor_interface_up`,
+      help: 'Monitored interface by logical name: 1 admin up with carrier, 0 otherwise (from the kernel)',
+      labelNames: ['interface'],
+      registers: [registry],
+    });
+    this.pathMonitorTargetUp = new Gauge({
+      name: `${p}path_monitor_target_up`,
+      help: 'Path monitor target: 1 answering, 0 after the configured consecutive lost echoes',
+      labelNames: ['group', 'target'],
+      registers: [registry],
+    });
+    this.pathMonitorProbes = new Counter({
+      name: `${p}path_monitor_probes_total`,
+      help: 'ICMP echoes of path monitoring by group and result (sent, replied, lost, unsent: the prober was down)',
+      labelNames: ['group', 'result'],
+      registers: [registry],
+    });
+    this.pathMonitorDrops = new Counter({
+      name: `${p}path_monitor_dropped_total`,
+      help: 'ICMP datagrams and prober messages that were not a reply to one of our echoes, by reason (src/control/monitor/icmp.ts)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.pathMonitorProberRestarts = new Counter({
+      name: `${p}path_monitor_prober_restarts_total`,
+      help: 'Times the ICMP prober child process died and was restarted',
+      registers: [registry],
+    });
     this.syncConnected.set(0);
     this.syncBacklog.set(0);
     this.sessionsSynced.set(0);
@@ -377,6 +419,38 @@ export class Metrics {
   /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender, invalid. */
   syncRecordsDiscarded(reason: string, n: number): void {
     if (n > 0) this.syncDiscarded.inc({ reason }, n);
+  }
+
+  setMonitorGroupUp(type: 'link' | 'path', group: string, up: boolean): void {
+    this.monitorGroupUp.set({ type, group }, up ? 1 : 0);
+  }
+
+  setLinkMonitorInterfaceUp(iface: string, up: boolean): void {
+    this.linkMonitorInterfaceUp.set({ interface: iface }, up ? 1 : 0);
+  }
+
+  setPathMonitorTargetUp(group: string, target: string, up: boolean): void {
+    this.pathMonitorTargetUp.set({ group, target }, up ? 1 : 0);
+  }
+
+  pathMonitorProbe(group: string, result: ProbeResult): void {
+    this.pathMonitorProbes.inc({ group, result });
+  }
+
+  /** `reason` is a fixed label: ICMP_DROP_REASONS, bad-command, overlong-command, bad-prober-line, send-error. */
+  pathMonitorDropped(reason: string, n: number): void {
+    if (n > 0) this.pathMonitorDrops.inc({ reason }, n);
+  }
+
+  pathMonitorProberRestart(): void {
+    this.pathMonitorProberRestarts.inc();
+  }
+
+  /** Monitor gauges only (counters keep counting): a reconfigure sets again the series that remain. */
+  resetMonitorGauges(): void {
+    this.monitorGroupUp.reset();
+    this.linkMonitorInterfaceUp.reset();
+    this.pathMonitorTargetUp.reset();
   }
 
   /** Export the dataplane counters of this SharedState from now on. */
