@@ -77,7 +77,7 @@ export interface ConfigApi {
   running(): ConfigRecordView;
   fetchPeer(): Promise<ConfigRecordView>;
   commit(text: string, source: string): Promise<CommitResult>;
-  validate(text: string, source: string): ValidateResult;
+  validate(text: string, source: string): Promise<ValidateResult>;
 }
 
 export interface ApiServer {

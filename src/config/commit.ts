@@ -106,10 +106,11 @@ export function decidePush(current: Pick<ConfigRecord, 'hash'>, pushed: Pick<Con
 export function recordFromPush(
   push: { version: number; hash: string; lineage: string[]; committedAtMs: number; committedBy: string },
   shared: SharedConfig,
+  hash: string = sharedConfigHash(shared),
 ): ConfigRecord {
   return {
     version: push.version,
-    hash: sharedConfigHash(shared),
+    hash,
     origin: 'peer',
     committedAt: new Date(push.committedAtMs).toISOString(),
     committedBy: push.committedBy,

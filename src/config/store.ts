@@ -2,6 +2,7 @@
 // atomic (temp file, fsync, rename, fsync of the directory), so a crash mid-write leaves the old
 // file or the new one, never half of each.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LINEAGE_MAX, type ConfigOrigin, type ConfigRecord } from './commit.js';
 import { MAX_CONFIG_BYTES } from './load.js';
@@ -71,18 +72,36 @@ export class ConfigStore {
 
   save(record: ConfigRecord): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    atomicWrite(this.runningPath, `${JSON.stringify({ format: FORMAT, ...record }, null, 2)}\n`);
+    atomicWrite(this.runningPath, runningText(record));
+  }
+
+  /** save() off the calling thread's loop (fsync can take tens of ms on a real disk). */
+  async saveAsync(record: ConfigRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await atomicWriteAsync(this.runningPath, runningText(record));
   }
 
   /** Keeps a record (or a stored file's raw content) aside for the operator; returns the file's path. */
   keepAside(record: StoredRecord | ConfigRecord, why: string, now: Date = new Date()): string {
-    const dir = join(this.dir, ASIDE_DIR);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.dir, ASIDE_DIR), { recursive: true, mode: 0o700 });
+    const path = this.asidePath(record, now);
+    atomicWrite(path, asideText(record, why, now));
+    return path;
+  }
+
+  /** keepAside() off the calling thread's loop; resolves with the entry as listAside() would show it. */
+  async keepAsideAsync(record: ConfigRecord, why: string, now: Date = new Date()): Promise<AsideEntry> {
+    await mkdir(join(this.dir, ASIDE_DIR), { recursive: true, mode: 0o700 });
+    const file = this.asidePath(record, now);
+    await atomicWriteAsync(file, asideText(record, why, now));
+    const { version, hash, origin, committedAt, committedBy } = record;
+    return { file, version, hash, origin, committedAt, committedBy, keptAt: now.toISOString(), why };
+  }
+
+  private asidePath(record: StoredRecord | ConfigRecord, now: Date): string {
     const stamp = now.toISOString().replace(/[:.]/g, '-');
     const hash = typeof record.hash === 'string' ? record.hash.slice(0, 12).replace(/[^0-9a-f]/g, '') : 'unknown';
-    const path = join(dir, `${stamp}-v${record.version}-${hash || 'unknown'}.json`);
-    atomicWrite(path, `${JSON.stringify({ format: FORMAT, ...record, keptAt: now.toISOString(), why }, null, 2)}\n`);
-    return path;
+    return join(this.dir, ASIDE_DIR, `${stamp}-v${record.version}-${hash || 'unknown'}.json`);
   }
 
   /** Configs kept aside, newest first (at most ASIDE_LIST_MAX). A file that cannot be read is listed with why = the error. */
@@ -129,6 +148,32 @@ export function parseStored(raw: unknown): StoredRecord | string {
     lineage: r.lineage as string[],
     shared: r.shared,
   };
+}
+
+function runningText(record: ConfigRecord): string {
+  return `${JSON.stringify({ format: FORMAT, ...record }, null, 2)}\n`;
+}
+
+function asideText(record: StoredRecord | ConfigRecord, why: string, now: Date): string {
+  return `${JSON.stringify({ format: FORMAT, ...record, keptAt: now.toISOString(), why }, null, 2)}\n`;
+}
+
+async function atomicWriteAsync(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const file = await open(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(join(path, '..'), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 function atomicWrite(path: string, text: string): void {

@@ -5,10 +5,9 @@
 // descend from (a commit made while the pair was apart) is kept aside in the state dir, never
 // thrown away. Commits and applies run one at a time.
 import { ConfigError } from '../config/errors.js';
-import { decidePush, nextRecord, parseCommitText, recordFromPush, type ConfigRecord } from '../config/commit.js';
-import { sharedConfigHash } from '../config/hash.js';
-import { validateSharedConfig } from '../config/schema.js';
+import { decidePush, nextRecord, recordFromPush, type ConfigRecord } from '../config/commit.js';
 import type { ConfigStore, AsideEntry } from '../config/store.js';
+import { InlineValidator, type ConfigValidator } from './config-validator.js';
 import type { ConfigIssue, DeviceConfig, SharedConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -45,6 +44,8 @@ export interface ConfigSyncOptions {
   apply: ApplyShared;
   metrics: Metrics;
   log: Logger;
+  /** Where parsing and validation run; default inline (the daemon passes a WorkerValidator). */
+  validator?: ConfigValidator;
 }
 
 export class CommitRefused extends Error {
@@ -133,13 +134,16 @@ export class ConfigSync {
   private readonly ackWaiters = new Map<string, (r: PeerSyncResult) => void>();
   private readonly copyWaiters = new Map<number, (push: ConfigPush) => void>();
   private nextRequestId = 1;
-  private keptAsideCount: number;
+  /** Read once at start (before heartbeats matter), then kept up to date here: status calls touch no disk. */
+  private readonly keptAside: AsideEntry[];
+  private readonly validator: ConfigValidator;
 
   constructor(opts: ConfigSyncOptions) {
     this.opts = opts;
     this.record = opts.record;
     this.log = opts.log.child({ component: 'config' });
-    this.keptAsideCount = opts.store.listAside().length;
+    this.keptAside = opts.store.listAside();
+    this.validator = opts.validator ?? new InlineValidator(opts.device, opts.configPath);
     this.updateMetrics();
   }
 
@@ -171,7 +175,7 @@ export class ConfigSync {
       committedBy: r.committedBy,
       restartRequired: [...this.restartRequired],
       peer: { up: view.peerUp, version: this.peer?.version ?? null, hash: this.peer?.hash ?? null, inSync: this.inSync(), lastError: this.peerError },
-      keptAside: this.opts.store.listAside(),
+      keptAside: [...this.keptAside],
     };
   }
 
@@ -181,9 +185,9 @@ export class ConfigSync {
 
   // ---- operator side ----
 
-  validate(text: string, source: string): ValidateResult {
+  async validate(text: string, source: string): Promise<ValidateResult> {
     try {
-      const parsed = parseCommitText(text, this.opts.device, source, this.opts.configPath);
+      const parsed = await this.validator.parseCommit(text, source);
       return { valid: true, issues: [], hash: parsed.hash, deviceDiffers: parsed.deviceDiffers, running: parsed.hash === this.record.hash };
     } catch (err) {
       if (err instanceof ConfigError) return { valid: false, issues: err.issues };
@@ -203,7 +207,7 @@ export class ConfigSync {
       }
       let parsed;
       try {
-        parsed = parseCommitText(text, this.opts.device, source, this.opts.configPath);
+        parsed = await this.validator.parseCommit(text, source);
       } catch (err) {
         if (err instanceof ConfigError) this.opts.metrics.configCommit('invalid');
         throw err;
@@ -249,23 +253,23 @@ export class ConfigSync {
       }, timeoutMs);
       this.copyWaiters.set(id, (push) => {
         clearTimeout(timer);
-        let raw: unknown;
-        try {
-          raw = JSON.parse(push.sharedJson);
-        } catch {
-          reject(new PeerConfigUnavailable('peer-down', 'the peer sent a config copy that is not JSON'));
-          return;
-        }
         // the peer's half against our device: shown as it would run here, defaults filled in
-        const valid = validateSharedConfig(raw, this.opts.device);
-        resolve({
-          version: push.version,
-          hash: push.hash,
-          origin: 'peer',
-          committedAt: new Date(push.committedAtMs).toISOString(),
-          committedBy: push.committedBy,
-          shared: valid.ok ? valid.shared : (raw as SharedConfig),
-        });
+        this.validator.validateSharedJson(push.sharedJson).then(
+          (valid) => {
+            let shared: SharedConfig;
+            if (valid.ok) shared = valid.shared;
+            else {
+              try {
+                shared = JSON.parse(push.sharedJson) as SharedConfig;
+              } catch {
+                reject(new PeerConfigUnavailable('peer-down', 'the peer sent a config copy that is not JSON'));
+                return;
+              }
+            }
+            resolve({ version: push.version, hash: push.hash, origin: 'peer', committedAt: new Date(push.committedAtMs).toISOString(), committedBy: push.committedBy, shared });
+          },
+          (err: Error) => reject(err),
+        );
       });
     });
   }
@@ -360,19 +364,12 @@ export class ConfigSync {
       refuse('refused', 'this box is active too: an active box does not take config from its peer (two actives: check the HA1 links)');
       return;
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(push.sharedJson);
-    } catch (err) {
-      refuse('malformed', `the pushed config is not JSON: ${(err as Error).message}`);
-      return;
-    }
-    const valid = validateSharedConfig(raw, this.opts.device);
+    const valid = await this.validator.validateSharedJson(push.sharedJson);
     if (!valid.ok) {
       refuse('invalid', `it does not fit this box: ${valid.issues.map((i) => `${i.path}: expected ${i.expected}`).join('; ')}`);
       return;
     }
-    const hash = sharedConfigHash(valid.shared);
+    const hash = valid.hash;
     if (hash !== push.hash) {
       refuse('malformed', `its content hashes to ${hash}, not the ${push.hash} it claims (different software versions?)`);
       return;
@@ -381,8 +378,8 @@ export class ConfigSync {
     if (decision.kind === 'same') {
       if (push.version !== this.record.version || this.record.origin !== 'peer') {
         // same content under the peer's number: adopt it so both report one version
-        const rec = { ...recordFromPush(push, valid.shared), lineage: push.lineage };
-        this.opts.store.save(rec);
+        const rec = recordFromPush(push, valid.shared, hash);
+        await this.opts.store.saveAsync(rec);
         this.record = rec;
       }
       this.peerError = null;
@@ -393,15 +390,16 @@ export class ConfigSync {
     }
     let keptAside = '';
     if (decision.diverged) {
-      keptAside = this.opts.store.keepAside(this.record, `diverged: replaced by v${push.version} (${push.hash}) pushed by ${push.committedBy}`);
-      this.keptAsideCount++;
+      const entry = await this.opts.store.keepAsideAsync(this.record, `diverged: replaced by v${push.version} (${push.hash}) pushed by ${push.committedBy}`);
+      this.keptAside.unshift(entry);
+      keptAside = entry.file;
       this.log.warn(
         { event: 'config-diverged', version: this.record.version, hash: this.record.hash, origin: this.record.origin, keptAside, peerVersion: push.version },
         `our config v${this.record.version} diverged from the active's v${push.version}: kept aside in ${keptAside}`,
       );
     }
     try {
-      await this.applyAndPersist(recordFromPush(push, valid.shared));
+      await this.applyAndPersist(recordFromPush(push, valid.shared, hash));
     } catch (err) {
       refuse('apply-failed', (err as Error).message);
       return;
@@ -423,7 +421,7 @@ export class ConfigSync {
       throw new ConfigApplyError(`the new config was not applied (the previous one still runs): ${(err as Error).message}`, { cause: err });
     }
     try {
-      this.opts.store.save(rec);
+      await this.opts.store.saveAsync(rec);
     } catch (err) {
       await this.opts.apply(previous.shared).catch((e: unknown) => this.log.error({ err: e }, 'could not put the previous config back'));
       throw new ConfigApplyError(`the new config could not be saved in the state dir (the previous one runs again): ${(err as Error).message}`, { cause: err });
@@ -489,7 +487,7 @@ export class ConfigSync {
   }
 
   private updateMetrics(): void {
-    this.opts.metrics.setConfig(this.record.version, this.inSync(), this.keptAsideCount);
+    this.opts.metrics.setConfig(this.record.version, this.inSync(), this.keptAside.length);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -27,6 +27,7 @@ import { fileRecord, type ConfigRecord } from '../config/commit.js';
 import { ConfigStore } from '../config/store.js';
 import type { SharedConfig } from '../config/types.js';
 import { ConfigSync } from '../control/config-sync.js';
+import { WorkerValidator } from '../control/config-validator.js';
 
 export interface ControlWorkerData {
   config: TandemConfig;
@@ -93,12 +94,19 @@ async function main(): Promise<void> {
           onBulkComplete: (n) => agent?.bulkComplete(n),
         })
       : null;
+  const attachStats = (r: { firewallBuffer: SharedArrayBuffer | null; ruleNames: string[]; natRuleNames: string[] }) => {
+    if (r.firewallBuffer)
+      metrics.attachFirewall(new FirewallStats(r.ruleNames.length, r.natRuleNames.length, r.firewallBuffer), r.ruleNames, r.natRuleNames);
+  };
+  // an answer that came after the client gave up: the dataplane did apply it, so count with it
+  dataplane.onLateApply = (r) => {
+    if (r.ok) attachStats(r);
+  };
   const applyShared = async (next: SharedConfig) => {
     const r = await dataplane.applyShared(next);
     if (!r.ok) throw new Error(r.error);
     agent!.applySharedConfig(next);
-    if (r.firewallBuffer)
-      metrics.attachFirewall(new FirewallStats(r.ruleNames.length, r.natRuleNames.length, r.firewallBuffer), r.ruleNames, r.natRuleNames);
+    attachStats(r);
     return { restartRequired: r.restartRequired, sessionsRemoved: r.sessionsRemoved };
   };
   const configSync = new ConfigSync({
@@ -109,6 +117,7 @@ async function main(): Promise<void> {
     apply: applyShared,
     metrics,
     log,
+    validator: new WorkerValidator(config.device, data.configPath),
   });
   agent = new ControlAgent({ config, key, shared, metrics, log, sync: channel ?? undefined, configSync });
   await channel?.start();
