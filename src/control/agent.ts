@@ -13,11 +13,17 @@ import { initialState, step } from './election/step.js';
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView, TimerName } from './election/types.js';
 import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
 import { HeartbeatSocket } from './ha1/heartbeat.js';
+import type { ConfigSync } from './config-sync.js';
+import type { SharedConfig } from '../config/types.js';
 import { Ha1Session } from './ha1/session.js';
+import { linkHears, peerVerdict } from './ha1/liveness.js';
 import { createMonitors, type Monitors } from './monitor/monitors.js';
+import { HeartbeatFreshness } from './ha1/freshness.js';
 
-/** Largest HA1 message we accept: hellos and commands are a few hundred bytes. */
+/** Largest HA1 heartbeat we accept: one datagram of a few dozen bytes. */
 const HA1_MAX_MESSAGE_BYTES = 16 * 1024;
+/** Largest HA1 session frame: a config push carries the whole shared half (a config file is at most 1 MiB of YAML). */
+const HA1_SESSION_MAX_BYTES = 4 * 1024 * 1024;
 /** Transitions kept for `tandem status` and the API. */
 const TRANSITION_HISTORY = 50;
 const SOFTWARE_VERSION = '0.1.0';
@@ -30,20 +36,24 @@ const HANDOVER_TAIL_MS = 20;
 /** A planned failover first waits this long at most for the sync backlog to drain. */
 const FAILOVER_DRAIN_MAX_MS = 1000;
 
+/** Link names as they appear in status, logs and metric labels. */
+const HEARTBEAT_BACKUP_LINK = 'heartbeat-backup';
+
 interface Link {
   name: string;
   index: number;
-  cfg: HaLinkConfig;
+  cfg: { local: string; peer: string };
   heartbeat: HeartbeatSocket;
   hbSealer: Sealer;
   hbOpener: Opener;
-  session: Ha1Session;
+  /** The HA1 TCP session; null on the heartbeat backup, which carries heartbeats only. */
+  session: Ha1Session | null;
   sessSealer: Sealer;
   sessOpener: Opener;
   /** Monotonic ms of the last authenticated message from the peer on this link. */
   lastHeardMs: number | null;
-  /** The peer's kernel closed our session on this link and nothing was heard since. */
-  closedByPeer: boolean;
+  /** When the peer's kernel closed our healthy session on this link; null once heard since. */
+  closedByPeerAtMs: number | null;
   /** For the RTT echo: the peer's last heartbeat sent_ns and when we received it. */
   peerSentNs: number;
   peerRxMs: number;
@@ -70,15 +80,17 @@ export interface ControlAgentOptions {
   metrics: Metrics;
   log: Logger;
   sync?: SyncHandle;
+  /** Shared-config commits and their replication; absent: hellos report version 0 and config messages are refused. */
+  configSync?: ConfigSync;
 }
 
 export class ControlAgent implements HaController {
-  private readonly cfg: TandemConfig;
+  private cfg: TandemConfig;
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly shared: SharedState;
   private readonly links: Link[] = [];
-  private readonly deadIntervalMs: number;
+  private deadIntervalMs: number;
   private readonly epoch = Date.now();
   private readonly startedMs = monotonicMs();
   private es: ElectionState;
@@ -100,12 +112,17 @@ export class ControlAgent implements HaController {
    */
   private freshAfterNs = 0;
   private readonly sync: SyncHandle | null;
-  /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
-  private monitors: Monitors | null = null;
   /** Non-zero while a planned hand-over keeps our dataplane forwarding (monotonic ms deadline). */
   private handoverUntilMs = 0;
   /** As passive: the peer's full table has arrived since we became passive (not tentative). */
   private bulkDone = false;
+  /** Both HA1 links are down and only the heartbeat backup hears the peer (logged once). */
+  private onlyHeartbeatBackup = false;
+  private onlyHeartbeatBackupSinceMs: number | null = null;
+  private readonly heartbeatAge = new HeartbeatFreshness();
+  private readonly configSync: ConfigSync | null;
+  /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
+  private monitors: Monitors | null = null;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
@@ -113,6 +130,19 @@ export class ControlAgent implements HaController {
     this.metrics = opts.metrics;
     this.shared = opts.shared;
     this.sync = opts.sync ?? null;
+    this.configSync = opts.configSync ?? null;
+    this.configSync?.attach({
+      view: () => ({ state: this.es.state, peerUp: this.peerAlive, peerName: this.peer.name }),
+      send: (body) => {
+        // one session is enough; the primary first. A push lost with its session is sent again
+        // when the next hello shows the peer still runs another config.
+        for (const link of this.links) if (link.session?.up && this.sendSession(link, body)) return true;
+        return false;
+      },
+      announce: () => {
+        for (const link of this.links) if (link.session) this.sendHello(link);
+      },
+    });
     const t = this.cfg.shared.ha.timers;
     this.deadIntervalMs = t.heartbeatIntervalMs * t.heartbeatMissed;
     this.es = initialState({
@@ -132,13 +162,21 @@ export class ControlAgent implements HaController {
     linkCfgs.forEach(([name, cfg], index) => {
       if (cfg) this.links.push(this.makeLink(name, index, cfg, opts.key));
     });
+    // heartbeats only (no session): its own channel name, so a heartbeat captured on one link
+    // cannot be replayed on another; index 2 is what it reports in the heartbeat's link field
+    const hbb = ha.heartbeatBackup;
+    if (hbb) {
+      this.links.push(
+        this.makeLink(HEARTBEAT_BACKUP_LINK, 2, { local: hbb.local, peer: hbb.peer, port: 0, heartbeatPort: hbb.port }, opts.key, 'ha1-heartbeat-mgmt'),
+      );
+    }
   }
 
-  private makeLink(name: string, index: number, cfg: HaLinkConfig, key: Buffer): Link {
+  private makeLink(name: string, index: number, cfg: HaLinkConfig, key: Buffer, heartbeatOnlyChannel?: string): Link {
     const me = this.cfg.device.id;
     const peerId = 1 - me;
     const groupId = this.cfg.shared.ha.groupId;
-    const hbChannel = `ha1-heartbeat-${index}`;
+    const hbChannel = heartbeatOnlyChannel ?? `ha1-heartbeat-${index}`;
     const sessChannel = `ha1-session-${index}`;
     const link: Link = {
       name,
@@ -147,15 +185,15 @@ export class ControlAgent implements HaController {
       hbSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: hbChannel }),
       hbOpener: new Opener({ key, expectedSender: peerId, groupId, channel: hbChannel, maxBytes: HA1_MAX_MESSAGE_BYTES }),
       sessSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: sessChannel }),
-      sessOpener: new Opener({ key, expectedSender: peerId, groupId, channel: sessChannel, maxBytes: HA1_MAX_MESSAGE_BYTES }),
+      sessOpener: new Opener({ key, expectedSender: peerId, groupId, channel: sessChannel, maxBytes: HA1_SESSION_MAX_BYTES }),
       lastHeardMs: null,
-      closedByPeer: false,
+      closedByPeerAtMs: null,
       peerSentNs: 0,
       peerRxMs: 0,
       rttMs: null,
       heartbeatUp: false,
       heartbeat: null as unknown as HeartbeatSocket,
-      session: null as unknown as Ha1Session,
+      session: null,
     };
     const log = this.log.child({ link: name });
     link.heartbeat = new HeartbeatSocket({
@@ -166,19 +204,21 @@ export class ControlAgent implements HaController {
       onDatagram: (msg) => this.onHeartbeatDatagram(link, msg),
       onForeign: () => this.reject('ha1-heartbeat', 'foreign-source'),
     });
+    if (heartbeatOnlyChannel !== undefined) return link;
     link.session = new Ha1Session({
       link: name,
       local: cfg.local,
       peer: cfg.peer,
       port: cfg.port,
       role: me === 0 ? 'dial' : 'listen',
-      maxFrameBytes: HA1_MAX_MESSAGE_BYTES,
+      maxFrameBytes: HA1_SESSION_MAX_BYTES,
       reconnectMs: Math.min(200, this.cfg.shared.ha.timers.helloIntervalMs),
       log,
       onFrame: (frame) => this.onSessionFrame(link, frame),
       onUp: () => this.onSessionUp(link),
       onDown: (byPeer, why) => this.onSessionDown(link, byPeer, why),
       onReject: (reason) => this.reject('ha1-session', reason),
+      onStale: () => this.metrics.rejected('ha1-session', 'stale-link'),
     });
     return link;
   }
@@ -189,9 +229,9 @@ export class ControlAgent implements HaController {
     this.metrics.setPeerUp(false);
     for (const link of this.links) {
       await link.heartbeat.open();
-      await link.session.start();
+      await link.session?.start();
       this.metrics.setLinkUp(link.name, 'heartbeat', false);
-      this.metrics.setLinkUp(link.name, 'session', false);
+      if (link.session) this.metrics.setLinkUp(link.name, 'session', false);
     }
     this.lastTickMs = monotonicMs();
     this.dispatch({ type: 'start', now: this.lastTickMs });
@@ -227,7 +267,7 @@ export class ControlAgent implements HaController {
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
     for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason } });
-    await Promise.all(this.links.map((l) => l.session.stop()));
+    await Promise.all(this.links.map((l) => l.session?.stop()));
     for (const link of this.links) link.heartbeat.close();
     this.log.info({ reason }, 'control agent stopped');
   }
@@ -270,18 +310,43 @@ export class ControlAgent implements HaController {
       timers: t,
       preemption: { enabled: this.cfg.shared.ha.preempt.enabled, holdMs: this.cfg.shared.ha.preempt.holdMs, suspended: this.es.preemptSuspended },
       sync: this.sync ? { tentative: this.tentative(), ...(this.sync.status() as object) } : null,
+      config: this.configSync?.status() ?? null,
+      monitors: this.monitors?.status() ?? null,
       links: this.links.map((l) => ({
         name: l.name,
         local: l.cfg.local,
         peer: l.cfg.peer,
         heartbeatUp: this.linkAlive(l, now),
-        sessionUp: l.session.up,
+        sessionUp: l.session?.up ?? false,
+        heartbeatOnly: l.session === null,
         lastHeardMsAgo: l.lastHeardMs === null ? null : Math.round(now - l.lastHeardMs),
         rttMs: l.rttMs,
       })),
-      monitors: this.monitors?.status() ?? null,
       transitions: [...this.transitions],
     };
+  }
+
+  /**
+   * A new shared half was committed here or pushed by the peer: timers, preemption and monitors
+   * change in place. The next tick uses the new heartbeat interval; the dead interval follows it.
+   */
+  applySharedConfig(shared: SharedConfig): void {
+    this.cfg = { ...this.cfg, shared };
+    const t = shared.ha.timers;
+    this.deadIntervalMs = t.heartbeatIntervalMs * t.heartbeatMissed;
+    this.es = {
+      ...this.es,
+      config: {
+        ...this.es.config,
+        preempt: shared.ha.preempt.enabled,
+        initialWaitMs: t.initialWaitMs,
+        promotionHoldMs: t.promotionHoldMs,
+        preemptHoldMs: shared.ha.preempt.holdMs,
+        flapMax: t.flapMax,
+      },
+    };
+    this.reconfigureMonitors(this.cfg);
+    this.log.info({ timers: t, preempt: shared.ha.preempt }, 'shared config applied to the control agent');
   }
 
   suspend(): Promise<string> {
@@ -294,6 +359,11 @@ export class ControlAgent implements HaController {
 
   /** A planned failover: let the peer's copy of the sessions catch up first, then hand over. */
   async failover(): Promise<string> {
+    // the take-over request travels on an HA1 session: without one the peer would never hear it
+    // and we would hand the role to nobody (the heartbeat backup carries no commands)
+    if (this.es.state === 'active' && this.peerAlive && !this.links.some((l) => l.session?.up)) {
+      throw new CommandRefused('HA1 is down (no session on any HA1 link): the peer cannot be asked to take over');
+    }
     const start = monotonicMs();
     while (this.sync && this.es.state === 'active' && syncBacklog(this.sync) > 0 && monotonicMs() - start < FAILOVER_DRAIN_MAX_MS) {
       await new Promise((r) => setTimeout(r, 5));
@@ -437,6 +507,7 @@ export class ControlAgent implements HaController {
       this.lastTickMs = now;
       this.log.warn({ gapMs: Math.round(gapMs) }, 'control agent was frozen; waiting to hear the peer');
       this.peerAlive = false;
+      this.configSync?.onPeerDown();
       this.peer.view = null;
       this.metrics.setPeerUp(false);
       for (const link of this.links) link.lastHeardMs = null;
@@ -448,40 +519,91 @@ export class ControlAgent implements HaController {
   // ---- peer liveness ----
 
   private linkAlive(link: Link, now: number): boolean {
-    return !link.closedByPeer && link.lastHeardMs !== null && now - link.lastHeardMs <= this.deadIntervalMs;
+    return linkHears(link, now, this.deadIntervalMs);
   }
 
-  /** The peer is dead only when no HA1 link hears it (split-brain protection). */
+  /**
+   * The peer is dead only when no link hears it, or when its kernel closed every open HA1 session
+   * and nothing was heard since (src/control/ha1/liveness.ts): split-brain protection. One link
+   * losing the peer is a warning, never a failover.
+   */
   private evaluatePeer(now: number): void {
-    let anyAlive = false;
-    let anyClosed = false;
+    const lost: Link[] = [];
     for (const link of this.links) {
       const alive = this.linkAlive(link, now);
-      anyAlive ||= alive;
-      anyClosed ||= link.closedByPeer;
-      if (alive !== link.heartbeatUp) {
-        link.heartbeatUp = alive;
-        this.metrics.setLinkUp(link.name, 'heartbeat', alive);
-        if (this.peerAlive || alive) this.log.info({ link: link.name, up: alive }, `HA1 link ${link.name} ${alive ? 'hears' : 'lost'} the peer`);
+      if (alive === link.heartbeatUp) continue;
+      link.heartbeatUp = alive;
+      this.metrics.setLinkUp(link.name, 'heartbeat', alive);
+      if (alive) {
+        // the connection that lived through the outage may hold old messages: use a fresh one
+        link.session?.refresh();
+        this.log.info({ event: 'ha1-link-up', link: link.name }, `HA1 link ${link.name} hears the peer`);
+      } else {
+        link.session?.markStale();
+        if (link.session) this.metrics.setLinkUp(link.name, 'session', false);
+        lost.push(link);
       }
     }
-    if (this.peerAlive && !anyAlive) {
+    const verdict = peerVerdict(
+      this.links.map((l) => ({ lastHeardMs: l.lastHeardMs, closedByPeerAtMs: l.closedByPeerAtMs, sessionOpen: l.session?.up ?? false })),
+      now,
+      this.deadIntervalMs,
+    );
+    if (this.peerAlive && verdict.alive) {
+      const heardOn = this.links.filter((l) => l.heartbeatUp).map((l) => l.name);
+      for (const link of lost) {
+        this.log.warn(
+          { event: 'ha1-link-lost', link: link.name, closedByPeer: link.closedByPeerAtMs !== null, heardOn },
+          `HA1 link ${link.name} lost the peer (still heard on ${heardOn.join(', ')})`,
+        );
+      }
+    }
+    this.checkHa1Down(now);
+    if (this.peerAlive && !verdict.alive) {
       this.peerAlive = false;
+      this.configSync?.onPeerDown();
       this.peer.view = null;
       this.metrics.setPeerUp(false);
-      const cause = anyClosed ? 'peer-closed' : 'heartbeat-timeout';
+      const cause = verdict.cause;
       this.log.warn({ cause, lastHeardMsAgo: this.lastPeerHeardMs === null ? null : Math.round(now - this.lastPeerHeardMs) }, 'peer is dead');
       this.dispatch({ type: 'peer-dead', now, cause });
     }
   }
 
+  /**
+   * Only the heartbeat backup hears the peer: both boxes still know each other's state, so no
+   * split brain, but hellos, commands and config sync (TCP on HA1) cannot reach the peer.
+   */
+  private checkHa1Down(now: number): void {
+    const ha1Hears = this.links.some((l) => l.session !== null && l.heartbeatUp);
+    const onlyBackup = !ha1Hears && this.links.some((l) => l.session === null && l.heartbeatUp);
+    if (!onlyBackup) {
+      this.onlyHeartbeatBackupSinceMs = null;
+      if (this.onlyHeartbeatBackup && ha1Hears) {
+        this.onlyHeartbeatBackup = false;
+        this.log.info({ event: 'ha1-up' }, 'HA1 hears the peer again');
+      }
+      return;
+    }
+    // for a dead interval first: at start-up the backup's first heartbeat may simply beat HA1's
+    this.onlyHeartbeatBackupSinceMs ??= now;
+    if (!this.onlyHeartbeatBackup && now - this.onlyHeartbeatBackupSinceMs >= this.deadIntervalMs) {
+      this.onlyHeartbeatBackup = true;
+      this.log.warn(
+        { event: 'ha1-down', link: HEARTBEAT_BACKUP_LINK },
+        'HA1 is down on every link; the peer is heard only on the heartbeat backup: states are exchanged by heartbeat (no split brain), but config sync and commands are unavailable',
+      );
+    }
+  }
+
   private heard(link: Link, now: number, view: PeerView | null): void {
     link.lastHeardMs = now;
-    link.closedByPeer = false;
+    link.closedByPeerAtMs = null;
     this.lastPeerHeardMs = now;
     if (!link.heartbeatUp) this.evaluatePeer(now);
     if (!this.peerAlive) {
       this.peerAlive = true;
+      this.configSync?.onPeerUp();
       this.metrics.setPeerUp(true);
       this.log.info({ link: link.name }, 'peer is up');
     }
@@ -513,6 +635,9 @@ export class ControlAgent implements HaController {
     if (body.kind !== 'heartbeat') return this.reject('ha1-heartbeat', 'unexpected-type');
     this.metrics.message('ha1-heartbeat', 'rx', 'heartbeat');
     const hb = body.heartbeat;
+    // sent before an outage and released when the cable came back (src/control/ha1/freshness.ts)
+    const age = this.heartbeatAge.judge(r.envelope.epoch, hb.sentNs, this.deadIntervalMs * 1e6);
+    if (age === 'stale') return this.metrics.rejected('ha1-heartbeat', 'stale-link');
     link.peerSentNs = hb.sentNs;
     link.peerRxMs = now;
     if (this.freshAfterNs > 0) {
@@ -527,13 +652,14 @@ export class ControlAgent implements HaController {
         this.metrics.heartbeatRtt(link.name, rttMs / 1000);
       }
     }
-    this.heard(link, now, {
-      deviceId: r.envelope.sender,
-      state: hb.state,
-      priority: hb.priority,
-      preempt: hb.preempt,
-      tentative: hb.tentative,
-    });
+    // a late one proves the link works, but its state is no newer than what we already know
+    this.heard(
+      link,
+      now,
+      age === 'late'
+        ? null
+        : { deviceId: r.envelope.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative },
+    );
   }
 
   private onSessionFrame(link: Link, frame: Buffer): void {
@@ -558,6 +684,7 @@ export class ControlAgent implements HaController {
           this.log.warn({ peerGroup: h.groupId, peerMode: h.mode }, 'peer hello: group or mode differs from ours');
         }
         this.heard(link, now, { deviceId: env.sender, state: h.state, priority: h.priority, preempt: h.preempt, tentative: false });
+        this.configSync?.onPeerHello(h.configVersion, h.configHash, now);
         return;
       }
       case 'stateUpdate': {
@@ -584,16 +711,24 @@ export class ControlAgent implements HaController {
       case 'goodbye': {
         this.log.info({ reason: body.goodbye.reason }, 'peer said goodbye');
         for (const l of this.links) {
-          l.closedByPeer = true;
+          l.closedByPeerAtMs = now;
         }
         if (this.peerAlive) {
           this.peerAlive = false;
+          this.configSync?.onPeerDown();
           this.peer.view = null;
           this.metrics.setPeerUp(false);
           this.dispatch({ type: 'peer-dead', now, cause: 'goodbye' });
         }
         return;
       }
+      case 'configPush':
+      case 'configAck':
+      case 'configRequest':
+        this.heard(link, now, null);
+        if (!this.configSync) return this.reject('ha1-session', 'config-sync-off');
+        this.configSync.onMessage(body, now);
+        return;
       case 'heartbeat':
         this.reject('ha1-session', 'unexpected-type');
         return;
@@ -605,8 +740,9 @@ export class ControlAgent implements HaController {
   }
 
   private onSessionUp(link: Link): void {
-    this.metrics.setLinkUp(link.name, 'session', true);
+    this.metrics.setLinkUp(link.name, 'session', link.session?.up ?? false);
     this.log.info({ link: link.name }, 'HA1 session up');
+    this.configSync?.onPeerUp();
     this.sendHello(link);
   }
 
@@ -614,8 +750,9 @@ export class ControlAgent implements HaController {
     this.metrics.setLinkUp(link.name, 'session', false);
     this.log.info({ link: link.name, closedByPeer, why }, 'HA1 session down');
     if (closedByPeer && !this.stopping) {
-      link.closedByPeer = true;
-      this.evaluatePeer(monotonicMs());
+      const now = monotonicMs();
+      link.closedByPeerAtMs = now;
+      this.evaluatePeer(now);
     }
   }
 
@@ -680,16 +817,18 @@ export class ControlAgent implements HaController {
         mode: this.cfg.shared.ha.mode,
         heartbeatIntervalMs: t.heartbeatIntervalMs,
         heartbeatMissed: t.heartbeatMissed,
-        configVersion: 0,
-        configHash: '',
+        configVersion: this.configSync?.version ?? 0,
+        configHash: this.configSync?.hash ?? '',
         uptimeMs: Math.round(monotonicMs() - this.startedMs),
       },
     });
   }
 
-  private sendSession(link: Link, body: EnvelopeBody): void {
-    if (!link.session.up) return;
-    if (link.session.send(link.sessSealer.seal(body))) this.metrics.message('ha1-session', 'tx', body.kind);
+  private sendSession(link: Link, body: EnvelopeBody): boolean {
+    if (!link.session?.up) return false;
+    if (!link.session.send(link.sessSealer.seal(body))) return false;
+    this.metrics.message('ha1-session', 'tx', body.kind);
+    return true;
   }
 }
 

@@ -68,6 +68,11 @@ export class Metrics implements MonitorMetrics {
   private readonly pathMonitorProbes: Counter<'group' | 'result'>;
   private readonly pathMonitorDrops: Counter<'reason'>;
   private readonly pathMonitorProberRestarts: Counter;
+  private readonly configVersion: Gauge;
+  private readonly configInSync: Gauge;
+  private readonly configKeptAside: Gauge;
+  private readonly configCommits: Counter<'result'>;
+  private readonly configPushes: Counter<'direction' | 'result'>;
   private shared: SharedState | null = null;
   private firewall: { stats: FirewallStats; ruleNames: readonly string[]; natRuleNames: readonly string[] } | null = null;
 
@@ -113,7 +118,7 @@ export class Metrics implements MonitorMetrics {
     });
     this.linkUp = new Gauge({
       name: `${p}ha1_link_up`,
-      help: 'HA1 link liveness per link and channel (heartbeat: peer heartbeats arrive; session: TCP session established)',
+      help: 'HA1 link liveness per link (ha1, ha1-backup, heartbeat-backup) and channel (heartbeat: peer heartbeats arrive; session: TCP session established and usable; the heartbeat backup has no session)',
       labelNames: ['link', 'channel'],
       registers: [registry],
     });
@@ -187,6 +192,38 @@ export class Metrics implements MonitorMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
+
+    // Shared-config commits and their replication (src/control/config-sync.ts).
+    this.configVersion = new Gauge({
+      name: `${p}config_version`,
+      help: 'Version of the running shared config (0: the config file, never committed)',
+      registers: [registry],
+    });
+    this.configInSync = new Gauge({
+      name: `${p}config_in_sync`,
+      help: 'The peer is up and runs the same shared config (same hash) as this box (1) or not (0)',
+      registers: [registry],
+    });
+    this.configKeptAside = new Gauge({
+      name: `${p}config_kept_aside`,
+      help: 'Configs kept aside in the state dir (diverged from the peer, or unusable at start) for the operator to review',
+      registers: [registry],
+    });
+    this.configCommits = new Counter({
+      name: `${p}config_commits_total`,
+      help: 'Shared-config commits on this box by result (applied, unchanged, invalid, refused, apply-failed)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.configPushes = new Counter({
+      name: `${p}config_pushes_total`,
+      help: 'Shared-config pushes over HA1: tx by result (sent, no-session, refused), rx by result (applied, same, invalid, malformed, refused, apply-failed)',
+      labelNames: ['direction', 'result'],
+      registers: [registry],
+    });
+    this.configVersion.set(0);
+    this.configInSync.set(0);
+    this.configKeptAside.set(0);
 
     // Read at scrape time from the dataplane's counters in the SharedState (the dataplane thread
     // is their single writer). Every label value is always present, at 0 until attachDataplane.
@@ -419,6 +456,20 @@ export class Metrics implements MonitorMetrics {
   /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender, invalid. */
   syncRecordsDiscarded(reason: string, n: number): void {
     if (n > 0) this.syncDiscarded.inc({ reason }, n);
+  }
+
+  setConfig(version: number, inSync: boolean, keptAside: number): void {
+    this.configVersion.set(version);
+    this.configInSync.set(inSync ? 1 : 0);
+    this.configKeptAside.set(keptAside);
+  }
+
+  configCommit(result: 'applied' | 'unchanged' | 'invalid' | 'refused' | 'apply-failed'): void {
+    this.configCommits.inc({ result });
+  }
+
+  configPush(direction: MessageDirection, result: string): void {
+    this.configPushes.inc({ direction, result });
   }
 
   setMonitorGroupUp(type: 'link' | 'path', group: string, up: boolean): void {
