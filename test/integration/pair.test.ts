@@ -203,7 +203,9 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect(st.links.find((l) => l.name === 'ha1')?.heartbeatUp).toBe(false);
     expect(st.links.find((l) => l.name === 'ha1-backup')?.heartbeatUp).toBe(true);
 
-    // both HA1 links silent: the passive must assume the peer dead (split brain, by design)
+    // both HA1 links and the heartbeat backup (mgmt) silent: the passive must assume the peer
+    // dead (split brain, by design; test/integration/ha1-resilience.test.ts covers mgmt up)
+    await lab.setLink('fwb', 'mgmt', false);
     await lab.setLink('fwb', 'ha1b', false);
     expect((await waitState(lab, 'fwb', 'active', 5000)).reason).toBe('peer-dead');
     expect((await lab.boxState('fwa'))?.state).toBe('active');
