@@ -120,8 +120,6 @@ async function main(): Promise<void> {
     validator: new WorkerValidator(config.device, data.configPath),
   });
   agent = new ControlAgent({ config, key, shared, metrics, log, sync: channel ?? undefined, configSync });
-  await channel?.start();
-  await agent.start();
   const api = await startApiServer({
     listen: config.device.api.listen,
     token: Buffer.from(data.token),
@@ -133,6 +131,10 @@ async function main(): Promise<void> {
     sessions: (filter, limit) => dataplane.sessions(filter, limit),
   });
   const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);
+  // the agent's heartbeats start last: listener setup and module loading above would otherwise
+  // stall its first ticks past a 20 ms dead interval (seen as a "frozen" box at start)
+  await channel?.start();
+  await agent.start();
   log.info({ api: config.device.api.listen, metrics: config.device.metrics.listen }, 'control plane running');
 
   port.on('message', (msg: ControlWorkerRequest) => {
