@@ -255,7 +255,16 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: ClientOpts) => {
       const text = await readConfigText(file);
-      const result = await (await client(opts)).commitConfig(text, file);
+      const c = await client(opts);
+      let result;
+      try {
+        result = await c.commitConfig(text, file);
+      } catch (err) {
+        // the daemon's issues, one line each and named after the file, as `config validate` prints them
+        if (err instanceof ApiError && err.code === 'invalid-config' && err.issues)
+          throw new CliError(EXIT_CONFIG, [`${err.message}:`, ...err.issues.map((i) => formatConfigIssue(i, file))].join('\n'));
+        throw err;
+      }
       if (opts.json) json(result);
       else out(formatCommit(result));
       if (result.changed && !result.peer.synced && !/down/.test(result.peer.message)) io.stderr(`tandem: warning: the peer is not in sync yet: ${result.peer.message}\n`);
@@ -434,7 +443,7 @@ function report(err: unknown, io: CliEnv): ExitCode {
     return EXIT_USAGE;
   }
   if (err instanceof CliError) {
-    line(err.message);
+    for (const l of err.message.split('\n')) line(l);
     return err.exitCode;
   }
   if (err instanceof ApiError) {
