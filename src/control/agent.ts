@@ -33,6 +33,8 @@ const HANDOVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'pre
 const HANDOVER_MAX_MS = 300;
 /** After the peer says active: time for its gratuitous ARP to move the switches' tables. */
 const HANDOVER_TAIL_MS = 20;
+/** Rejected HA messages are logged at most this often per channel and reason (always counted). */
+const REJECT_LOG_INTERVAL_MS = 1000;
 /** A planned failover first waits this long at most for the sync backlog to drain. */
 const FAILOVER_DRAIN_MAX_MS = 1000;
 
@@ -120,6 +122,8 @@ export class ControlAgent implements HaController {
   private onlyHeartbeatBackup = false;
   private onlyHeartbeatBackupSinceMs: number | null = null;
   private readonly heartbeatAge = new HeartbeatFreshness();
+  /** Per channel/reason: when a rejection was last logged, and how many were not logged since. */
+  private readonly rejectLogs = new Map<string, { atMs: number; suppressed: number }>();
   private readonly configSync: ConfigSync | null;
   /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
   private monitors: Monitors | null = null;
@@ -153,6 +157,7 @@ export class ControlAgent implements HaController {
       promotionHoldMs: t.promotionHoldMs,
       preemptHoldMs: this.cfg.shared.ha.preempt.holdMs,
       flapMax: t.flapMax,
+      degradedHandOverMs: t.additionalActiveHoldUpMs,
     });
     const ha = this.cfg.device.ha;
     const linkCfgs: [string, HaLinkConfig | undefined][] = [
@@ -761,9 +766,21 @@ export class ControlAgent implements HaController {
     this.metrics.rejected(channel, 'stale-after-freeze');
   }
 
+  /**
+   * Counted always, logged at most once a second per channel and reason: a link coming back
+   * releases a burst of queued heartbeats the replay window refuses, and an attack would flood.
+   */
   private reject(channel: string, reason: string): void {
     this.metrics.rejected(channel, reason);
-    this.log.warn({ channel, reason }, 'HA message rejected');
+    const key = `${channel}/${reason}`;
+    const now = monotonicMs();
+    const last = this.rejectLogs.get(key);
+    if (last && now - last.atMs < REJECT_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.rejectLogs.set(key, { atMs: now, suppressed: 0 });
+    this.log.warn({ channel, reason, suppressed: last?.suppressed ?? 0 }, 'HA message rejected');
   }
 
   // ---- outbound ----
