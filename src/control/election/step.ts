@@ -94,7 +94,7 @@ export function flapWindowMs(config: ElectionConfig): number {
 const TIMERS_OF: Readonly<Record<HaState, readonly TimerName[]>> = {
   initial: ['initial-wait'],
   passive: ['initial-wait', 'promotion-hold'],
-  active: ['preempt-hold'],
+  active: ['preempt-hold', 'degraded-hold'],
   suspended: [],
   // a box non-functional by faults still takes the role, degraded, when nobody else can: it waits
   // for a lone peer (initial-wait) and for a silent peer (promotion-hold) like a passive does
@@ -118,6 +118,7 @@ class Step {
   private takeOver: string | null = null;
   private sendState = false;
   private announce = false;
+  private firedTimer: TimerName | null = null;
 
   constructor(state: ElectionState, now: number) {
     this.s = {
@@ -184,6 +185,12 @@ class Step {
   /** A timer that fired is no longer armed; the driver needs no cancel for it. */
   fired(name: TimerName): void {
     this.s.armed = this.s.armed.filter((n) => n !== name);
+    this.firedTimer = name;
+  }
+
+  /** This step is the firing of `name`. */
+  firedNow(name: TimerName): boolean {
+    return this.firedTimer === name;
   }
 
   sendTakeOver(reason: string): void {
@@ -282,6 +289,7 @@ function onInitial(st: Step, ev: ElectionEvent): Outcome {
           return HANDLED;
         case 'promotion-hold':
         case 'preempt-hold':
+        case 'degraded-hold':
           return INVALID;
         default:
           return assertNever(ev.name);
@@ -361,6 +369,7 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
           else electPassive(st, st.s.peer);
           return HANDLED;
         case 'preempt-hold':
+        case 'degraded-hold':
           return INVALID;
         default:
           return assertNever(ev.name);
@@ -430,6 +439,10 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
           }
           st.go(stepDownState(st), 'preempted');
           handOver(st, 'preempt');
+          return HANDLED;
+        // The peer stayed able to take over through the hold and we are still degraded: hand
+        // over (housekeeping does it, seeing the hold has fired).
+        case 'degraded-hold':
           return HANDLED;
         case 'initial-wait':
         case 'promotion-hold':
@@ -557,6 +570,7 @@ function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
           else electNonFunctional(st, st.s.peer);
           return HANDLED;
         case 'preempt-hold':
+        case 'degraded-hold':
           return INVALID;
         default:
           return assertNever(ev.name);
@@ -796,12 +810,19 @@ function housekeeping(st: Step): void {
   // Degraded: the moment the peer can take the role, hand it over (a failover, not a preemption:
   // no hold, no flap check, the traffic we cannot carry is being lost now). Not in a step that
   // already made us active: that step found no peer able to.
+  // Not at once when the peer has just recovered: at the end of an outage both boxes saw, its
+  // monitor may clear a little before ours, and handing over then would move the role for nothing.
+  // degraded-hold gives ours the same skew (the additional hold-up) to clear first.
   if (st.s.faults.length > 0 && peerCanTakeOver(st.s.peer) && !st.transitioned) {
-    const fault = st.s.faults[0]!;
-    st.go('non-functional', fault);
-    st.sendTakeOver(`fault: ${fault}`);
-    return;
-  }
+    if (st.cfg.degradedHandOverMs > 0 && !st.firedNow('degraded-hold')) {
+      st.arm('degraded-hold', st.cfg.degradedHandOverMs);
+    } else {
+      const fault = st.s.faults[0]!;
+      st.go('non-functional', fault);
+      st.sendTakeOver(`fault: ${fault}`);
+      return;
+    }
+  } else st.cancel('degraded-hold');
   if (st.s.preemptSuspended !== null) {
     // Suspended by flap protection: while the peer would be eligible, the preempt hold runs until
     // the window empties, so the suspension lifts by itself; then a full hold starts over.

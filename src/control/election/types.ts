@@ -26,9 +26,15 @@ export interface ElectionConfig {
   preemptHoldMs: number;
   /** More than this many transitions inside preemptHoldMs suspends preemption. */
   flapMax: number;
+  /**
+   * A degraded active (faults, no peer able to take over) whose peer becomes able waits this long
+   * before handing over: the peer most likely recovered from the outage we see too, and our own
+   * monitor will clear within the same skew (the driver passes additionalActiveHoldUpMs).
+   */
+  degradedHandOverMs: number;
 }
 
-export type TimerName = 'initial-wait' | 'promotion-hold' | 'preempt-hold';
+export type TimerName = 'initial-wait' | 'promotion-hold' | 'preempt-hold' | 'degraded-hold';
 
 export interface ElectionState {
   config: ElectionConfig;

@@ -20,6 +20,7 @@ export function config(over: Partial<ElectionConfig> = {}): ElectionConfig {
     promotionHoldMs: 10,
     preemptHoldMs: 5000,
     flapMax: 3,
+    degradedHandOverMs: 0,
     ...over,
   };
 }

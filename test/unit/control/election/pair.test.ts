@@ -47,6 +47,7 @@ class Pair {
       promotionHoldMs: 10,
       preemptHoldMs: 2000,
       flapMax: 3,
+      degradedHandOverMs: 0,
     };
     this.a = this.node('A', { ...base, deviceId: 0, ...a });
     this.b = this.node('B', { ...base, deviceId: 1, ...b });
@@ -347,6 +348,28 @@ describe('election: a simulated pair with monitor faults', () => {
     p.run(2000);
     expect(p.states()).toBe('A=active B=passive');
     expect(roleChanges(p.a)).toBe(before);
+  });
+
+  it('the end of a shared outage: the passive recovering first does not take the role', () => {
+    const p = new Pair({ priority: 50, preempt: false, degradedHandOverMs: 500 }, { priority: 100, preempt: false, degradedHandOverMs: 500 });
+    p.boot(p.a);
+    p.boot(p.b);
+    p.run(1000);
+    fault(p, p.b, 'path-monitor:upstream');
+    p.run(500);
+    fault(p, p.a, 'path-monitor:upstream');
+    p.run(1000);
+    const before = roleChanges(p.a);
+    clear(p, p.b, 'path-monitor:upstream');
+    p.run(70);
+    clear(p, p.a, 'path-monitor:upstream');
+    p.run(2000);
+    expect(p.states()).toBe('A=active B=passive');
+    expect(roleChanges(p.a)).toBe(before);
+    // ... but a peer that stays able while we stay degraded gets the role after the hold
+    fault(p, p.a, 'link-monitor:links');
+    p.run(5);
+    expect(p.states()).toBe('A=non-functional B=active');
   });
 
   it('a shared outage seen by the active first: one failover, no ping-pong', () => {

@@ -2,7 +2,7 @@
 // an event at a time (ms); the indented lines under it are what the machine answered, recorded.
 // The test replays the commands and compares the whole text; UPDATE_SCENARIOS=1 rewrites it.
 //
-//   config id=1 priority=100 preempt=on initial-wait=300 promotion-hold=10 preempt-hold=5000 flap-max=3
+//   config id=1 priority=100 preempt=on initial-wait=300 promotion-hold=10 preempt-hold=5000 flap-max=3 degraded-hold=0
 //   <now> start
 //   <now> peer-heard <state> id=<n> priority=<n> [preempt=off] [tentative]
 //   <now> peer-dead heartbeat-timeout|peer-closed|goodbye
@@ -25,7 +25,7 @@ import type {
 } from '../../../../src/control/election/types.js';
 import { HA_STATES } from '../../../../src/control/election/types.js';
 
-const TIMERS: TimerName[] = ['initial-wait', 'promotion-hold', 'preempt-hold'];
+const TIMERS: TimerName[] = ['initial-wait', 'promotion-hold', 'preempt-hold', 'degraded-hold'];
 const CAUSES: PeerDeathCause[] = ['heartbeat-timeout', 'peer-closed', 'goodbye'];
 
 function kv(words: string[]): Map<string, string> {
@@ -56,6 +56,7 @@ export function parseConfig(words: string[]): ElectionConfig {
     promotionHoldMs: num(m, 'promotion-hold', 10),
     preemptHoldMs: num(m, 'preempt-hold', 5000),
     flapMax: num(m, 'flap-max', 3),
+    degradedHandOverMs: num(m, 'degraded-hold', 0),
   };
 }
 

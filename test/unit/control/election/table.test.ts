@@ -195,6 +195,30 @@ const CASES: Case[] = [
     actions: ['transition', 'send-take-over', 'send-state'],
   },
   {
+    name: 'degraded, the peer recovers, with a hold: wait for our own fault to clear',
+    from: 'active',
+    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }]),
+    event: heard(worse('passive')),
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
+  {
+    name: 'degraded-hold fires, the peer still able: hand over',
+    from: 'active',
+    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }, heard(worse('passive'))]),
+    event: timer('degraded-hold', T + 500),
+    expect: { to: 'non-functional', reason: 'path-monitor:up' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'degraded-hold running, our fault clears: no hand-over',
+    from: 'active',
+    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }, heard(worse('passive'))]),
+    event: { type: 'fault-clear', now: T + 100, reason: 'path-monitor:up' },
+    expect: { stay: true, reason: 'faults-cleared' },
+    actions: ['cancel-timer', 'send-state'],
+  },
+  {
     name: 'degraded, the fault clears: active again',
     from: 'active',
     state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'link-monitor:wan' }]),
@@ -396,7 +420,7 @@ describe('election step: invariants over the table', () => {
       const allowed: Record<HaState, TimerName[]> = {
         initial: ['initial-wait'],
         passive: ['initial-wait', 'promotion-hold'],
-        active: ['preempt-hold'],
+        active: ['preempt-hold', 'degraded-hold'],
         suspended: [],
         'non-functional': ['initial-wait', 'promotion-hold'],
       };
@@ -405,7 +429,9 @@ describe('election step: invariants over the table', () => {
       // non-functional, or active degraded (nobody else could take the role).
       if (r.state.state === 'non-functional') expect(r.state.faults.length).toBeGreaterThan(0);
       if (r.state.faults.length > 0) expect(['suspended', 'non-functional', 'active']).toContain(r.state.state);
-      if (r.state.state === 'active' && r.state.faults.length > 0) expect(r.state.peer === null || r.state.peer.state !== 'passive' || r.state.peer.tentative).toBe(true);
+      // ... and a degraded active beside a peer able to take over is counting down to hand over
+      if (r.state.state === 'active' && r.state.faults.length > 0 && r.state.peer?.state === 'passive' && !r.state.peer.tentative)
+        expect(r.state.armed).toContain('degraded-hold');
     });
   }
 });
