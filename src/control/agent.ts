@@ -348,6 +348,7 @@ export class ControlAgent implements HaController {
         promotionHoldMs: t.promotionHoldMs,
         preemptHoldMs: shared.ha.preempt.holdMs,
         flapMax: t.flapMax,
+        degradedHandOverMs: t.additionalActiveHoldUpMs,
       },
     };
     this.reconfigureMonitors(this.cfg);
