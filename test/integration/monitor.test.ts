@@ -1,0 +1,154 @@
+// Link and path monitoring with real daemons in the lab: a pulled WAN cable and an unreachable
+// path target fail the active over, with the monitor's reason; an outage both boxes see does not
+// make the pair ping-pong.
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Lab } from '../../src/lab/lab.js';
+import { isRoot, upLab } from './helpers/lab.js';
+import { boxListeners, labConfigWith, waitState, type Box } from './helpers/daemon.js';
+import { metricValue, scrape } from './metrics-client.js';
+
+const SERVER = '10.0.2.10';
+/** nft table the test adds in N-server (a namespace of this run's lab only). */
+const NFT_TABLE = 'tandemmon';
+
+let lab: Lab | null = null;
+const cleanups: (() => void | Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  if (lab) await lab.down();
+  lab = null;
+});
+
+/**
+ * The recommended profile (100 ms heartbeats): these tests are about monitors, and on a host shared
+ * with other test runs the aggressive profile's 20 ms dead interval sees scheduling stalls as
+ * freezes and peer deaths, transitions that have nothing to do with what is tested here.
+ */
+function configDir(edit: (ha: Record<string, any>) => void): string {
+  const dir = labConfigWith((cfg) => {
+    cfg.shared.ha.timers = { profile: 'recommended' };
+    edit(cfg.shared.ha);
+  });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function state(l: Lab, box: Box): Promise<{ state: string; reason: string }> {
+  const s = await l.boxState(box);
+  if (s === null) throw new Error(`${box} does not answer`);
+  return s;
+}
+
+async function transitionsInto(l: Lab, box: Box, to: string): Promise<number> {
+  return (await l.api(box).status()).transitions.filter((t) => t.to === to).length;
+}
+
+/** Drops ICMP echo requests arriving at the server (from one source, or from everyone). */
+async function dropEchoAtServer(l: Lab, from: string | null): Promise<void> {
+  await l.nsExec('server', 'nft', ['add', 'table', 'inet', NFT_TABLE]);
+  await l.nsExec('server', 'nft', ['add', 'chain', 'inet', NFT_TABLE, 'input', '{ type filter hook input priority 0; policy accept; }']);
+  await l.nsExec('server', 'nft', ['add', 'rule', 'inet', NFT_TABLE, 'input', ...(from ? ['ip', 'saddr', from] : []), 'icmp', 'type', 'echo-request', 'drop']);
+}
+
+async function undropEchoAtServer(l: Lab): Promise<void> {
+  await l.nsExec('server', 'nft', ['delete', 'table', 'inet', NFT_TABLE]);
+}
+
+describe.skipIf(!isRoot())('link and path monitoring in the lab', () => {
+  it('WAN cable of the active pulled: the passive takes over; plugged back: passive, then preempts back', async () => {
+    const dir = configDir((ha) => {
+      ha.preempt = { enabled: true, holdMs: 2000 };
+      ha.linkMonitoring = { failureCondition: 'any', groups: [{ name: 'outside', interfaces: ['wan'] }] };
+      delete ha.pathMonitoring;
+    });
+    lab = await upLab({ configDir: dir });
+    const l = lab;
+    expect((await state(l, 'fwa')).state).toBe('active');
+    const before = await scrape(boxListeners(l, 'fwa').metrics);
+    expect(metricValue(before, 'tandem_link_monitor_interface_up', { interface: 'wan' })).toBe(1);
+
+    await l.setLink('fwa', 'wan', false);
+    cleanups.push(() => l.setLink('fwa', 'wan', true));
+    const b = await waitState(l, 'fwb', 'active', 5000);
+    expect(b.reason).toBe('peer-request');
+    const a = await waitState(l, 'fwa', 'non-functional', 5000);
+    expect(a.reason).toBe('link-monitor:outside');
+    const st = await l.api('fwa').status();
+    expect(st.local.faults).toEqual(['link-monitor:outside']);
+    expect(st.monitors?.link?.groups[0]).toMatchObject({ name: 'outside', failed: true, faulted: true });
+    expect(st.monitors?.link?.groups[0]?.interfaces[0]).toMatchObject({ name: 'wan', device: 'wan0', up: false });
+    const down = await scrape(boxListeners(l, 'fwa').metrics);
+    expect(metricValue(down, 'tandem_link_monitor_interface_up', { interface: 'wan' })).toBe(0);
+    expect(metricValue(down, 'tandem_monitor_group_up', { type: 'link', group: 'outside' })).toBe(0);
+    // fwb's peer view carries the reason too
+    expect((await l.api('fwb').status()).peer.reason).toBe('link-monitor:outside');
+
+    await l.setLink('fwa', 'wan', true);
+    expect((await waitState(l, 'fwa', 'passive', 5000)).reason).toBe('faults-cleared');
+    // preemption on, fwa is the better box: it takes the role back after the 2 s hold
+    await waitState(l, 'fwa', 'active', 10_000);
+    expect((await state(l, 'fwb')).state).toBe('passive');
+    expect((await state(l, 'fwb')).reason).toBe('preempted');
+  }, 60_000);
+
+  it('path target unreachable from the active only: failover; from both: no ping-pong, somebody active throughout', async () => {
+    const dir = configDir((ha) => {
+      ha.preempt = { enabled: false, holdMs: 2000 };
+      delete ha.linkMonitoring;
+      ha.pathMonitoring = { failureCondition: 'any', groups: [{ name: 'upstream', targets: [SERVER], intervalMs: 100, failures: 3 }] };
+    });
+    lab = await upLab({ configDir: dir });
+    const l = lab;
+    expect((await state(l, 'fwa')).state).toBe('active');
+    // both boxes' probes are answered before anything is dropped
+    await l.waitFor(
+      async () => {
+        const [ma, mb] = await Promise.all([scrape(boxListeners(l, 'fwa').metrics), scrape(boxListeners(l, 'fwb').metrics)]);
+        const replied = (m: string) => metricValue(m, 'tandem_path_monitor_probes_total', { group: 'upstream', result: 'replied' });
+        return replied(ma) >= 3 && replied(mb) >= 3;
+      },
+      10_000,
+      'both boxes to hear the target',
+    );
+
+    // fwa's echoes (source 10.0.2.2) dropped at the server: fwa fails over to fwb
+    await dropEchoAtServer(l, '10.0.2.2');
+    cleanups.push(() => undropEchoAtServer(l).catch(() => undefined));
+    expect((await waitState(l, 'fwb', 'active', 5000)).reason).toBe('peer-request');
+    expect((await waitState(l, 'fwa', 'non-functional', 5000)).reason).toBe('path-monitor:upstream');
+    const st = await l.api('fwa').status();
+    expect(st.monitors?.path?.groups[0]?.targets[0]).toMatchObject({ address: SERVER, up: false });
+    expect(st.monitors?.path?.prober.running).toBe(true);
+    await undropEchoAtServer(l);
+    expect((await waitState(l, 'fwa', 'passive', 5000)).reason).toBe('faults-cleared');
+    expect((await state(l, 'fwb')).state).toBe('active');
+
+    // now the target is unreachable from both: the passive faults first (the active waits the
+    // additional hold-up), and the active stays active, degraded. Watch for several seconds.
+    const takeoversBefore = (await transitionsInto(l, 'fwa', 'active')) + (await transitionsInto(l, 'fwb', 'active'));
+    await dropEchoAtServer(l, null);
+    const seen: string[] = [];
+    const start = Date.now();
+    while (Date.now() - start < 5000) {
+      const [a, b] = await Promise.all([l.boxState('fwa'), l.boxState('fwb')]);
+      const pair = `${a?.state}/${b?.state}`;
+      if (seen[seen.length - 1] !== pair) seen.push(pair);
+      expect([a?.state, b?.state], `somebody active (seen: ${seen.join(' ')})`).toContain('active');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const takeoversAfter = (await transitionsInto(l, 'fwa', 'active')) + (await transitionsInto(l, 'fwb', 'active'));
+    expect(takeoversAfter - takeoversBefore, `role changes (seen: ${seen.join(' ')})`).toBeLessThanOrEqual(1);
+    expect(seen[seen.length - 1]).toBe('non-functional/active');
+    const b = await l.api('fwb').status();
+    expect(b.local.reason).toBe('degraded: path-monitor:upstream');
+    expect(b.local.faults).toEqual(['path-monitor:upstream']);
+
+    // the outage ends: both functional again, fwb still active (no preemption)
+    await undropEchoAtServer(l);
+    await waitState(l, 'fwa', 'passive', 5000);
+    await l.waitFor(async () => (await l.api('fwb').status()).local.faults.length === 0, 5000, 'fwb to clear its fault');
+    expect((await state(l, 'fwb')).state).toBe('active');
+  }, 60_000);
+});
