@@ -101,7 +101,7 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
         l.local,
         l.peer,
         l.heartbeatUp ? 'up' : 'down',
-        l.sessionUp ? 'up' : 'down',
+        l.heartbeatOnly ? '-' : l.sessionUp ? 'up' : 'down',
         l.lastHeardMsAgo === null ? 'never' : `${ms(l.lastHeardMsAgo)} ago`,
         ms(l.rttMs),
       ]);
