@@ -160,7 +160,11 @@ function raiseControlPriority(log: Logger): void {
   let tid = '';
   try {
     tid = basename(readlinkSync('/proc/thread-self'));
-    execFileSync('chrt', ['--rr', '-p', String(CONTROL_THREAD_RT_PRIORITY), tid], { stdio: 'ignore', timeout: 2000 });
+    // --reset-on-fork: threads and processes started from this thread (the config validator, the
+    // ICMP prober, `ip monitor`, libuv's pool) must not inherit real-time priority. They did, and a
+    // box starting up then ran its module loading at RT priority on both cores, round-robin with
+    // the peer's control thread: 20-40 ms stalls there, a false "frozen" (measured in the lab).
+    execFileSync('chrt', ['--rr', '--reset-on-fork', '-p', String(CONTROL_THREAD_RT_PRIORITY), tid], { stdio: 'ignore', timeout: 2000 });
     log.info({ tid, policy: 'SCHED_RR', priority: CONTROL_THREAD_RT_PRIORITY }, 'control thread runs with real-time priority');
     return;
   } catch (err) {
