@@ -35,6 +35,11 @@ const HANDOVER_MAX_MS = 300;
 const HANDOVER_TAIL_MS = 20;
 /** Rejected HA messages are logged at most this often per channel and reason (always counted). */
 const REJECT_LOG_INTERVAL_MS = 1000;
+/**
+ * A gap between ticks of up to this many dead intervals is a stall (a long GC, a scheduling
+ * hiccup), not a freeze: the role is kept, the dataplane held until the peer is heard fresh.
+ */
+const STALL_MAX_DEAD_INTERVALS = 2;
 /** A planned failover first waits this long at most for the sync backlog to drain. */
 const FAILOVER_DRAIN_MAX_MS = 1000;
 
@@ -113,6 +118,8 @@ export class ControlAgent implements HaController {
    * one of our post-wake heartbeats (echo_ns >= this), nothing from the peer is believed.
    */
   private freshAfterNs = 0;
+  /** After a short stall: the lease is not renewed until the peer is heard fresh, or this deadline (monotonic ms). */
+  private leaseHeldUntilMs = 0;
   private readonly sync: SyncHandle | null;
   /** Non-zero while a planned hand-over keeps our dataplane forwarding (monotonic ms deadline). */
   private handoverUntilMs = 0;
@@ -490,10 +497,14 @@ export class ControlAgent implements HaController {
     this.lastTickMs = now;
     for (const link of this.links) this.sendHeartbeat(link, now);
     this.evaluatePeer(now);
-    if (this.es.state === 'active') this.shared.renewLease(now + this.deadIntervalMs);
-    else if (this.handoverUntilMs > 0) {
+    // nobody answered within a dead interval of the stall: the peer is not there to have taken over
+    if (this.leaseHeldUntilMs > 0 && now >= this.leaseHeldUntilMs) this.releaseLease('no fresh word from the peer within the dead interval');
+    const held = this.leaseHeldUntilMs > 0;
+    if (this.es.state === 'active') {
+      if (!held) this.shared.renewLease(now + this.deadIntervalMs);
+    } else if (this.handoverUntilMs > 0) {
       if (now >= this.handoverUntilMs) this.endHandover('done');
-      else this.shared.renewLease(now + this.deadIntervalMs);
+      else if (!held) this.shared.renewLease(now + this.deadIntervalMs);
     }
     if (now >= this.nextHelloMs) {
       this.nextHelloMs = now + this.cfg.shared.ha.timers.helloIntervalMs;
@@ -509,8 +520,26 @@ export class ControlAgent implements HaController {
    */
   private checkFrozen(now: number): void {
     const gapMs = now - this.lastTickMs;
+    if (this.lastTickMs > 0 && gapMs > this.deadIntervalMs && gapMs <= STALL_MAX_DEAD_INTERVALS * this.deadIntervalMs) {
+      // A stall just past the dead interval: the peer may or may not have declared us dead (it
+      // depends on where its ticks fell). Dropping to initial would move the role whenever it did
+      // not (a 21 ms GC pause did exactly that in the lab). Instead keep the role, keep the lease
+      // lapsed so the dataplane stays silent, and believe nothing queued meanwhile; the next fresh
+      // heartbeat tells: a peer still passive means nothing happened, a peer that took over is
+      // settled by the split-brain rule (the better box keeps the role).
+      this.lastTickMs = now;
+      this.freshAfterNs = Math.round(now * 1e6);
+      this.leaseHeldUntilMs = now + this.deadIntervalMs;
+      // the peer gets a whole dead interval to be heard fresh before it is declared dead
+      for (const link of this.links) if (link.lastHeardMs !== null) link.lastHeardMs = now;
+      this.metrics.controlStall('short');
+      this.log.warn({ gapMs: Math.round(gapMs), state: this.es.state }, 'control thread stalled past the dead interval; dataplane held until the peer is heard fresh');
+      return;
+    }
     if (this.lastTickMs > 0 && gapMs > this.deadIntervalMs) {
       this.lastTickMs = now;
+      this.leaseHeldUntilMs = 0;
+      this.metrics.controlStall('frozen');
       this.log.warn({ gapMs: Math.round(gapMs) }, 'control agent was frozen; waiting to hear the peer');
       this.peerAlive = false;
       this.configSync?.onPeerDown();
@@ -520,6 +549,11 @@ export class ControlAgent implements HaController {
       this.freshAfterNs = Math.round(now * 1e6);
       this.dispatch({ type: 'frozen', now, gapMs: Math.round(gapMs) });
     }
+  }
+
+  private releaseLease(why: string): void {
+    this.leaseHeldUntilMs = 0;
+    this.log.info({ why, state: this.es.state }, 'after the stall: dataplane lease renewed again');
   }
 
   // ---- peer liveness ----
@@ -649,7 +683,8 @@ export class ControlAgent implements HaController {
     if (this.freshAfterNs > 0) {
       if (hb.echoNs < this.freshAfterNs) return this.stale('ha1-heartbeat');
       this.freshAfterNs = 0;
-      this.log.info({ link: link.name }, 'heard the peer again after the freeze');
+      if (this.leaseHeldUntilMs > 0) this.releaseLease(`heard the peer fresh on ${link.name}`);
+      else this.log.info({ link: link.name }, 'heard the peer again after the freeze');
     }
     if (hb.echoNs > 0) {
       const rttMs = now - hb.echoNs / 1e6 - hb.echoDelayNs / 1e6;

@@ -68,6 +68,7 @@ export class Metrics implements MonitorMetrics {
   private readonly pathMonitorProbes: Counter<'group' | 'result'>;
   private readonly pathMonitorDrops: Counter<'reason'>;
   private readonly pathMonitorProberRestarts: Counter;
+  private readonly controlStalls: Counter<'kind'>;
   private readonly configVersion: Gauge;
   private readonly configInSync: Gauge;
   private readonly configKeptAside: Gauge;
@@ -190,6 +191,13 @@ export class Metrics implements MonitorMetrics {
       name: `${p}sync_records_discarded_total`,
       help: 'Session records not sent or not applied, by reason (each loss of synced state also starts a resync)',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+
+    this.controlStalls = new Counter({
+      name: `${p}control_stalls_total`,
+      help: 'Gaps between control-thread ticks longer than the dead interval: short (up to two dead intervals: role kept, dataplane held until the peer is heard fresh) or frozen (longer: back to initial)',
+      labelNames: ['kind'],
       registers: [registry],
     });
 
@@ -456,6 +464,10 @@ export class Metrics implements MonitorMetrics {
   /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender, invalid. */
   syncRecordsDiscarded(reason: string, n: number): void {
     if (n > 0) this.syncDiscarded.inc({ reason }, n);
+  }
+
+  controlStall(kind: 'short' | 'frozen'): void {
+    this.controlStalls.inc({ kind });
   }
 
   setConfig(version: number, inSync: boolean, keptAside: number): void {
