@@ -26,7 +26,7 @@ import { monotonicMs } from '../dataplane/shared-state.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Ha2Opener, Ha2Sealer } from '../wire/auth.js';
-import type { Ha2Body, Ha2Envelope } from '../wire/ha2-codec.js';
+import { decodeHa2, encodeHa2, type Ha2Body, type Ha2Envelope } from '../wire/ha2-codec.js';
 import { LagWindow } from './lag.js';
 import {
   emptyRecord,
@@ -48,6 +48,12 @@ export const SYNC_PUMP_INTERVAL_MS = 1;
 /** Records drained from `out` per pump tick at most (in batchMax units): bounds the time one tick
  * holds the control thread, which also keeps the heartbeats. */
 const DRAIN_BATCHES_PER_TICK = 4;
+/**
+ * Longest one pump tick spends encoding and sending batches (ms). A bulk dump queues hundreds of
+ * batches at once; sending them all in one tick held the control thread past the 20 ms dead
+ * interval in the lab. The pump runs every millisecond, so the dump still goes at full speed.
+ */
+const FLUSH_BUDGET_MS = 3;
 /** Received records waiting for room in `in` beyond which we drop them, clear and ask for a dump.
  * The sender's window (unackedMax x batchMax) normally keeps us far below. */
 const DEFAULT_PENDING_IN_MAX = 400_000;
@@ -243,6 +249,7 @@ export class SyncChannel {
     this.started = true;
     this.metrics.setSyncConnected(false);
     this.metrics.setSyncBacklog(0);
+    warmUpCodec();
     await this.stream.start();
     this.pump = setInterval(() => this.tick(), this.opts.pumpIntervalMs ?? SYNC_PUMP_INTERVAL_MS);
     this.log.info({ link: this.opts.link, dial: this.opts.deviceId === 0 }, 'HA2 sync channel started');
@@ -347,10 +354,11 @@ export class SyncChannel {
     }
   }
 
-  /** Sends every due batch while the stream takes more. */
+  /** Sends due batches while the stream takes more, for at most FLUSH_BUDGET_MS (the next tick goes on). */
   private flush(now: number): void {
     if (this.role !== 'sender' || !this.connected) return;
-    while (this.stream.canSend()) {
+    const start = performance.now();
+    while (this.stream.canSend() && performance.now() - start < FLUSH_BUDGET_MS) {
       const batch = this.reliable.poll(now);
       if (!batch) return;
       // uint64 on the wire: whole ms (the RTT is therefore good to a millisecond).
@@ -677,4 +685,31 @@ function copyRecord(r: SessionRecord): SessionRecord {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/**
+ * The first decode of a thousand-record batch runs in V8's interpreter and took ~40 ms in the lab
+ * (--cpu-prof): on the control thread, a stall past the aggressive profile's dead interval the
+ * first time a peer sends its table. Running the codec a few times at start, before the
+ * heartbeats begin, gets it compiled.
+ */
+function warmUpCodec(): void {
+  const records: SessionRecord[] = Array.from({ length: 1000 }, (_, i) => ({
+    ...emptyRecord(),
+    op: 1,
+    proto: 6,
+    origSrc: 0x0a000001 + i,
+    origSrcPort: 1024 + i,
+    origDst: 0x0a000101,
+    origDstPort: 443,
+    replySrc: 0x0a000101,
+    replySrcPort: 443,
+    replyDst: 0x0a000201,
+    replyDstPort: 30000 + i,
+    timeoutMs: 3_600_000,
+    eventMs: i,
+  }));
+  for (let i = 1; i <= 5; i++) {
+    decodeHa2(encodeHa2({ sender: 0, epoch: 1, seq: i, groupId: 1, body: { kind: 'batch', batch: { seq: i, records, sentMs: i } } }));
+  }
 }
