@@ -40,13 +40,6 @@ const REJECT_LOG_INTERVAL_MS = 1000;
  * hiccup), not a freeze: the role is kept, the dataplane held until the peer is heard fresh.
  */
 const STALL_MAX_DEAD_INTERVALS = 2;
-/**
- * Heartbeat intervals a closure of every HA1 session waits for a heartbeat that would prove the
- * peer alive (src/control/ha1/liveness.ts). Two: a live peer's next heartbeat is at most one
- * interval away, plus its scheduling jitter. A killed peer is still declared dead well inside the
- * dead interval (10 ms instead of ~1 ms in the aggressive profile).
- */
-const CLOSURE_GRACE_HEARTBEATS = 2;
 /** A planned failover first waits this long at most for the sync backlog to drain. */
 const FAILOVER_DRAIN_MAX_MS = 1000;
 
@@ -595,7 +588,6 @@ export class ControlAgent implements HaController {
       this.links.map((l) => ({ lastHeardMs: l.lastHeardMs, closedByPeerAtMs: l.closedByPeerAtMs, sessionOpen: l.session?.up ?? false })),
       now,
       this.deadIntervalMs,
-      CLOSURE_GRACE_HEARTBEATS * this.cfg.shared.ha.timers.heartbeatIntervalMs,
     );
     if (this.peerAlive && verdict.alive) {
       const heardOn = this.links.filter((l) => l.heartbeatUp).map((l) => l.name);

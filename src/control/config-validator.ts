@@ -58,36 +58,46 @@ export class InlineValidator implements ConfigValidator {
   async close(): Promise<void> {}
 }
 
-/** Validation on a worker thread started once; requests are answered in order. */
+/**
+ * Validation on a worker thread, started at the first request (commits are rare: no resident
+ * isolate for them) and kept; requests are answered in order. A thread that died is started again
+ * at the next request.
+ */
 export class WorkerValidator implements ConfigValidator {
-  private readonly worker: Worker;
+  private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: ValidatorReply) => void; reject: (e: Error) => void }>();
-  private failed: Error | null = null;
 
-  constructor(device: DeviceConfig, configPath?: string) {
-    this.worker = new Worker(new URL('./config-validator-worker.js', import.meta.url), { workerData: { device, configPath } });
-    this.worker.unref();
-    this.worker.on('message', (reply: ValidatorReply) => {
+  constructor(
+    private readonly device: DeviceConfig,
+    private readonly configPath?: string,
+  ) {}
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./config-validator-worker.js', import.meta.url), { workerData: { device: this.device, configPath: this.configPath } });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (reply: ValidatorReply) => {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       p?.resolve(reply);
     });
     const fail = (err: Error) => {
-      this.failed = err;
+      if (this.worker === worker) this.worker = null;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on('error', (err) => fail(new Error(`config validation thread failed: ${err.message}`)));
-    this.worker.on('exit', (code) => fail(new Error(`config validation thread exited (code ${code})`)));
+    worker.on('error', (err) => fail(new Error(`config validation thread failed: ${err.message}`)));
+    worker.on('exit', (code) => fail(new Error(`config validation thread exited (code ${code})`)));
+    return worker;
   }
 
   private request(req: ValidatorRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never): Promise<ValidatorReply> {
-    if (this.failed) return Promise.reject(this.failed);
+    const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
+      worker.postMessage({ ...req, id });
     });
   }
 
@@ -105,6 +115,7 @@ export class WorkerValidator implements ConfigValidator {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.worker?.terminate();
+    this.worker = null;
   }
 }

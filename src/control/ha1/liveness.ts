@@ -35,20 +35,13 @@ function heardWithin(link: Pick<LinkLiveness, 'lastHeardMs'>, nowMs: number, dea
   return link.lastHeardMs !== null && nowMs - link.lastHeardMs <= deadIntervalMs;
 }
 
-/**
- * `closureGraceMs`: how long after the first closure a heartbeat may still arrive to prove the
- * peer alive. At the instant of a closure nothing can have been heard "since", so without a grace
- * a live peer that replaces its sessions on every link at once (after an outage or a stall of its
- * own) would be declared dead; a live peer heartbeats within one interval, a dead one never again.
- */
-export function peerVerdict(links: readonly LinkLiveness[], nowMs: number, deadIntervalMs: number, closureGraceMs = 0): PeerVerdict {
+export function peerVerdict(links: readonly LinkLiveness[], nowMs: number, deadIntervalMs: number): PeerVerdict {
   const closures = links.flatMap((l) => (l.closedByPeerAtMs === null ? [] : [l.closedByPeerAtMs]));
   if (!links.some((l) => heardWithin(l, nowMs, deadIntervalMs))) {
     return { alive: false, cause: closures.length > 0 ? 'peer-closed' : 'heartbeat-timeout' };
   }
   if (closures.length === 0) return { alive: true };
   const firstClosureMs = Math.min(...closures);
-  if (nowMs - firstClosureMs < closureGraceMs) return { alive: true };
   for (const l of links) {
     if (l.closedByPeerAtMs !== null) continue;
     // an open session on a link that hears the peer: a dead process would have had it closed too

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
+import { diesWithParent } from './child-command.js';
 import { linkVerdict, type KernelLink, type LinkVerdict } from './evaluate.js';
 
 /**
@@ -144,7 +145,7 @@ export class LinkWatcher {
 
   private startMonitor(): void {
     if (this.stopped) return;
-    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(...diesWithParent('ip', ['-o', 'monitor', 'link']), { stdio: ['ignore', 'pipe', 'ignore'] });
     this.monitor = child;
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', () => void this.refresh());

@@ -2,6 +2,7 @@
 // commands to it, reads its replies, and restarts it when it dies (counted and logged). Echo
 // matching (sequence, source) is the path monitor's job; this is only the process and its pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { diesWithParent } from './child-command.js';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log.js';
 import { LineSplitter, parseProberMessage, type ProberMessage } from './prober-protocol.js';
@@ -71,7 +72,7 @@ export class ProberProcess {
 
   private spawnChild(): void {
     const [cmd, ...args] = this.command();
-    const child = spawn(cmd!, [...args, String(this.opts.identifier)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(...diesWithParent(cmd!, [...args, String(this.opts.identifier)]), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
     this.ready = false;
     this.startedAtMs = Date.now();

@@ -49,15 +49,6 @@ describe('peerVerdict', () => {
     expect(peerVerdict(links, NOW, DEAD_MS)).toEqual(expected);
   });
 
-  test('with a closure grace, a fresh closure waits for the next heartbeat; past the grace it is death', () => {
-    // both sessions replaced by a live peer at once: nothing can have been heard since yet
-    expect(peerVerdict([closed(3, 1), closed(3, 1), hbBackup(3)], NOW, DEAD_MS, 10)).toEqual(ALIVE);
-    // the grace ran out and no link heard the peer after the closure: it died
-    expect(peerVerdict([closed(12, 10), closed(12, 10), hbBackup(12)], NOW, DEAD_MS, 10)).toEqual(CLOSED);
-    // a heartbeat came within the grace: alive, also once the grace is over
-    expect(peerVerdict([closed(12, 11), closed(12, 11), hbBackup(2)], NOW, DEAD_MS, 10)).toEqual(ALIVE);
-  });
-
   test('the first closure is the reference: a heartbeat between two closures proves life', () => {
     expect(peerVerdict([closed(10, 5), closed(10, 1), hbBackup(3)], NOW, DEAD_MS)).toEqual(ALIVE);
   });
