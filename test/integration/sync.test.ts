@@ -211,7 +211,11 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
     await lab.waitFor(async () => metricValue(await scrape(boxListeners(lab!, 'fwa').metrics), 'tandem_sync_connected') === 1, 10_000, 'HA2 up again');
     await lab.waitFor(async () => (await lab!.api('fwb').status()).sync?.tentative === false, 10_000, 'fwb resynced');
     expect(await sessionsOn(lab, 'fwb')).toEqual(await sessionsOn(lab, 'fwa'));
+    // a segment lost while the resync dump kept the dataplane busy is retransmitted after
+    // Linux's RTO (200 ms, doubling): let such connections catch up before the echo check
+    await sleep(1500);
     const summary = await cl.stop();
+    expect(summary.reset).toBe(0);
     expect(summary.survived).toBe(CONNS);
   });
 });
