@@ -144,13 +144,15 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
     });
 
   // ---- API commands
-  const clientCommand = (name: string, description: string): Command =>
-    program
+  /** A subcommand of `parent` that talks to the daemon: --api, --token-file, --timeout-ms. */
+  const apiCommand = (parent: Command, name: string, description: string, timeoutMs: number): Command =>
+    parent
       .command(name)
       .description(description)
       .option('--api <url>', `daemon API: http://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
       .option('--token-file <file>', `API bearer token file (env TANDEM_TOKEN_FILE, default ${DEFAULT_TOKEN_FILE})`)
-      .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default('5000').argParser(positiveInt('--timeout-ms')));
+      .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default(String(timeoutMs)).argParser(positiveInt('--timeout-ms')));
+  const clientCommand = (name: string, description: string): Command => apiCommand(program, name, description, 5000);
 
   const client = async (opts: ClientOpts): Promise<ApiClient> => {
     const url = opts.api ?? io.env.TANDEM_API ?? DEFAULT_API_URL;
@@ -242,13 +244,8 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       } else out(formatConfigSummary(file, cfg));
     });
 
-  const configClientCommand = (name: string, description: string): Command =>
-    config
-      .command(name)
-      .description(description)
-      .option('--api <url>', `daemon API: http://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
-      .option('--token-file <file>', `API bearer token file (env TANDEM_TOKEN_FILE, default ${DEFAULT_TOKEN_FILE})`)
-      .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default('10000').argParser(positiveInt('--timeout-ms')));
+  // a commit waits for the peer's acknowledgement (up to 3 s) on top of validation and apply
+  const configClientCommand = (name: string, description: string): Command => apiCommand(config, name, description, 10_000);
 
   configClientCommand('commit', 'commit a config file on the active box: validate, apply, persist, push the shared half to the peer')
     .argument('<file>', 'configuration file (the whole file, or one with only shared:)')
