@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables)
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables systemd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
