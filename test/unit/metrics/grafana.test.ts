@@ -1,0 +1,264 @@
+// The Grafana dashboard is checked against the metrics a real registry exports: a renamed metric or
+// label in src/metrics/registry.ts, or a typo in a panel query, fails here instead of leaving an
+// empty panel that nobody notices until the night of a failover.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../../src/metrics/registry.js';
+
+const DASHBOARD = fileURLToPath(new URL('../../../deploy/grafana/tandem-pair.json', import.meta.url));
+
+/** Labels Prometheus attaches at scrape time (target labels), not exported by the daemon. */
+const TARGET_LABELS = new Set(['job', 'instance']);
+const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'] as const;
+
+/** What the exposition text says: family -> type, and series name -> label name -> values seen. */
+interface Exposition {
+  types: Map<string, string>;
+  labels: Map<string, Map<string, Set<string>>>;
+}
+
+function parseExposition(text: string): Exposition {
+  const types = new Map<string, string>();
+  const labels = new Map<string, Map<string, Set<string>>>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) types.set(type[1], type[2]);
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/.exec(line);
+    if (!sample) throw new Error(`unparsed exposition line: ${line}`);
+    const byLabel = labels.get(sample[1]) ?? new Map<string, Set<string>>();
+    labels.set(sample[1], byLabel);
+    for (const m of (sample[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) {
+      const values = byLabel.get(m[1]) ?? new Set<string>();
+      values.add(m[2]);
+      byLabel.set(m[1], values);
+    }
+  }
+  return { types, labels };
+}
+
+/** A Metrics registry with every method called once, so every family and label has a sample. */
+async function exercisedExposition(): Promise<Exposition> {
+  const m = new Metrics();
+  m.setState('active');
+  m.setPeerUp(true);
+  m.transition('passive', 'active', 'peer-dead');
+  m.failover('peer-dead', 0.02);
+  m.heartbeatRtt('ha1', 0.0002);
+  m.setLinkUp('ha1', 'heartbeat', true);
+  m.setLinkUp('ha1', 'session', true);
+  m.message('ha1-heartbeat', 'rx', 'heartbeat');
+  m.rejected('ha1-session', 'bad-auth');
+  m.apiRequest('/v1/status', 200);
+  m.setSyncBacklog(3);
+  m.syncLag(0.001);
+  m.setSessionsSynced(10);
+  m.syncMessage('tx', 'batch');
+  m.syncRecordsCarried('tx', 5);
+  m.syncResync('connect');
+  m.setSyncConnected(true);
+  m.syncRingStall();
+  m.syncRecordsDiscarded('overflow', 1);
+  m.controlStall('short');
+  m.setConfig(2, true, 0);
+  m.configCommit('applied');
+  m.configPush('tx', 'sent');
+  m.setMonitorGroupUp('path', 'upstream', true);
+  m.setLinkMonitorInterfaceUp('wan', true);
+  m.setPathMonitorTargetUp('upstream', '10.0.2.10', true);
+  m.pathMonitorProbe('upstream', 'lost');
+  m.pathMonitorDropped('bad-prober-line', 1);
+  m.pathMonitorProberRestart();
+  return parseExposition(await m.text());
+}
+
+/** Every PromQL expression of the dashboard: panel targets (rows nested or not) and annotations. */
+function dashboardExprs(dashboard: unknown): { where: string; expr: string; legend?: string }[] {
+  const d = dashboard as {
+    panels: { title: string; targets?: { expr?: string; legendFormat?: string }[]; panels?: unknown[] }[];
+    annotations?: { list: { name: string; expr?: string }[] };
+  };
+  const out: { where: string; expr: string; legend?: string }[] = [];
+  const walk = (panels: typeof d.panels): void => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        if (t.expr !== undefined) out.push({ where: `panel "${p.title}"`, expr: t.expr, legend: t.legendFormat });
+      }
+      walk((p.panels ?? []) as typeof d.panels);
+    }
+  };
+  walk(d.panels);
+  for (const a of d.annotations?.list ?? []) if (a.expr) out.push({ where: `annotation "${a.name}"`, expr: a.expr });
+  return out;
+}
+
+/** The family a series name belongs to: itself, or a histogram's base name for _bucket/_sum/_count. */
+function familyOf(name: string, exp: Exposition): string | undefined {
+  if (exp.types.has(name)) return name;
+  for (const suffix of HISTOGRAM_SUFFIXES) {
+    if (!name.endsWith(suffix)) continue;
+    const base = name.slice(0, -suffix.length);
+    const type = exp.types.get(base);
+    if (type === 'histogram' || type === 'summary') return base;
+  }
+  return undefined;
+}
+
+/** Label names (and values seen) of a series as exported; `le` comes with histogram buckets. */
+function seriesLabels(name: string, exp: Exposition): Map<string, Set<string>> {
+  return exp.labels.get(name) ?? new Map();
+}
+
+/**
+ * Problems of one PromQL expression against the exposition: unknown metric, unknown label in a
+ * selector, a literal label value never exported, a grouping or legend label no metric of the
+ * expression carries. Empty when the expression is sound.
+ */
+function checkExpr(expr: string, legend: string | undefined, exp: Exposition): string[] {
+  const problems: string[] = [];
+  const known = new Set(TARGET_LABELS);
+  const names = [...expr.matchAll(/(?<![\w:])(tandem_[a-zA-Z0-9_:]*)\s*(\{[^}]*\})?/g)];
+  if (names.length === 0) problems.push('no tandem_ metric in the expression');
+  for (const [, name, braces] of names) {
+    if (!familyOf(name, exp)) {
+      problems.push(`unknown metric ${name}`);
+      continue;
+    }
+    const labels = seriesLabels(name, exp);
+    for (const l of labels.keys()) known.add(l);
+    if (!braces) continue;
+    const body = braces.slice(1, -1);
+    const matchers = [...body.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)];
+    const rest = body.replace(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g, '').replace(/[\s,]/g, '');
+    if (rest !== '') problems.push(`unparsed selector ${name}${braces}`);
+    for (const [, label, op, value] of matchers) {
+      if (TARGET_LABELS.has(label)) continue;
+      const values = labels.get(label);
+      if (!values) {
+        problems.push(`${name} has no label "${label}"`);
+        continue;
+      }
+      // A literal exact match must name a value the daemon exports (state="active", result="lost").
+      if (op === '=' && !value.includes('$') && !values.has(value)) {
+        problems.push(`${name}{${label}="${value}"}: value never exported`);
+      }
+    }
+  }
+  for (const m of expr.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    for (const label of m[1].split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (!known.has(label)) problems.push(`grouping label "${label}" is on no metric of the expression`);
+    }
+  }
+  for (const m of (legend ?? '').matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)) {
+    if (!known.has(m[1])) problems.push(`legend label "${m[1]}" is on no metric of the expression`);
+  }
+  return problems;
+}
+
+describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
+  let exp: Exposition;
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Record<string, unknown>;
+  const exprs = dashboardExprs(dashboard);
+
+  beforeAll(async () => {
+    exp = await exercisedExposition();
+  });
+
+  it('has queries to check', () => {
+    expect(exprs.length).toBeGreaterThan(30);
+  });
+
+  it('queries only metrics, labels and label values the daemon exports', () => {
+    const problems = exprs.flatMap(({ where, expr, legend }) =>
+      checkExpr(expr, legend, exp).map((p) => `${where}: ${p} in ${expr}`),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('has variables whose queries name real metrics and labels', () => {
+    const vars = (dashboard.templating as { list: { name: string; type: string; query: unknown }[] }).list;
+    const ds = vars.find((v) => v.name === 'datasource');
+    expect(ds?.type).toBe('datasource');
+    expect(ds?.query).toBe('prometheus');
+    const queries = vars.filter((v) => v.type === 'query');
+    expect(queries.map((v) => v.name).sort()).toEqual(['instance', 'job']);
+    for (const v of queries) {
+      const q = (v.query as { query: string }).query;
+      const lv = /^label_values\((.+),\s*(\w+)\)$/.exec(q);
+      expect(lv, q).not.toBeNull();
+      expect(checkExpr(lv![1], `{{${lv![2]}}}`, exp), q).toEqual([]);
+    }
+  });
+
+  it('shows every family the issue asks for', () => {
+    const used = new Set(
+      exprs.flatMap(({ expr }) => [...expr.matchAll(/(?<![\w:])tandem_[a-zA-Z0-9_:]*/g)].map((m) => familyOf(m[0], exp))),
+    );
+    const required = [
+      'tandem_ha_state',
+      'tandem_ha_peer_up',
+      'tandem_ha_failovers_total',
+      'tandem_ha_last_failover_duration_seconds',
+      'tandem_ha1_link_up',
+      'tandem_ha1_heartbeat_rtt_seconds',
+      'tandem_sync_connected',
+      'tandem_sync_backlog_records',
+      'tandem_sync_lag_seconds',
+      'tandem_sessions_synced',
+      'tandem_config_version',
+      'tandem_config_in_sync',
+      'tandem_monitor_group_up',
+      'tandem_path_monitor_target_up',
+      'tandem_sessions_active',
+      'tandem_sessions_created_total',
+      'tandem_dataplane_packets_total',
+      'tandem_dataplane_drops_total',
+      'tandem_control_stalls_total',
+    ];
+    expect(required.filter((f) => !used.has(f))).toEqual([]);
+  });
+
+  it('queries histograms through their buckets with le kept', () => {
+    for (const { expr } of exprs.filter((e) => e.expr.includes('histogram_quantile'))) {
+      expect(expr).toMatch(/_bucket\{/);
+      expect(expr).toMatch(/by \([^)]*\ble\b[^)]*\)/);
+    }
+  });
+
+  it('is laid out as Grafana expects: unique panel ids, every query panel on the datasource variable', () => {
+    const panels = dashboard.panels as { id: number; type: string; datasource?: { uid: string }; gridPos: { w: number; x: number } }[];
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of panels) {
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      if (p.type !== 'row') expect(p.datasource?.uid).toBe('${datasource}');
+    }
+    expect(dashboard.uid).toBe('tandem-pair');
+  });
+
+  // The checker itself must catch mistakes, or the tests above prove nothing.
+  it('catches a misspelt metric, label, label value, grouping label and legend label', () => {
+    const sel = 'job=~"$job", instance=~"$instance"';
+    expect(checkExpr(`rate(tandem_ha_failovers_total{${sel}}[5m])`, '{{instance}} {{reason}}', exp)).toEqual([]);
+    expect(checkExpr(`rate(tandem_ha_failover_total{${sel}}[5m])`, undefined, exp)).toEqual([
+      'unknown metric tandem_ha_failover_total',
+    ]);
+    expect(checkExpr('tandem_ha_state{stat="active"}', undefined, exp)).toEqual(['tandem_ha_state has no label "stat"']);
+    expect(checkExpr('tandem_ha_state{state="actve"}', undefined, exp)).toEqual([
+      'tandem_ha_state{state="actve"}: value never exported',
+    ]);
+    expect(checkExpr('sum by (instance, reasn) (tandem_ha_failovers_total)', undefined, exp)).toEqual([
+      'grouping label "reasn" is on no metric of the expression',
+    ]);
+    expect(checkExpr('tandem_sync_backlog_records', '{{instance}} {{link}}', exp)).toEqual([
+      'legend label "link" is on no metric of the expression',
+    ]);
+    // a histogram's series are known, a gauge's made-up _bucket is not
+    expect(checkExpr('tandem_sync_lag_seconds_bucket', undefined, exp)).toEqual([]);
+    expect(checkExpr('tandem_sync_backlog_records_bucket', undefined, exp)).toEqual([
+      'unknown metric tandem_sync_backlog_records_bucket',
+    ]);
+    expect(checkExpr('up', undefined, exp)).toEqual(['no tandem_ metric in the expression']);
+  });
+});
