@@ -1,7 +1,10 @@
 // The Grafana dashboard is checked against the metrics a real registry exports: a renamed metric or
 // label in src/metrics/registry.ts, or a typo in a panel query, fails here instead of leaving an
 // empty panel that nobody notices until the night of a failover.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/metrics/registry.js';
@@ -156,6 +159,16 @@ function checkExpr(expr: string, legend: string | undefined, exp: Exposition): s
   return problems;
 }
 
+/** What Grafana puts in place of the dashboard and built-in variables before it sends a query. */
+function substituteVariables(expr: string): string {
+  return expr
+    .replaceAll('$__rate_interval', '1m')
+    .replaceAll('$__interval', '15s')
+    .replaceAll('$__range', '3h')
+    .replaceAll('$job', 'tandem')
+    .replaceAll('$instance', '.+');
+}
+
 describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
   let exp: Exposition;
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Record<string, unknown>;
@@ -174,6 +187,24 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
       checkExpr(expr, legend, exp).map((p) => `${where}: ${p} in ${expr}`),
     );
     expect(problems).toEqual([]);
+  });
+
+  // promtool parses each query (as a recording rule) with the real PromQL parser: a bracket or an
+  // operator out of place fails here, not in Grafana. promtool is required (scripts/setup.sh).
+  it('has queries that are valid PromQL once Grafana has substituted its variables', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-grafana-'));
+    try {
+      const rules = exprs.map(({ expr }, i) => ({ record: `tandem:grafana_query_${i}`, expr: substituteVariables(expr) }));
+      const file = join(dir, 'rules.json');
+      // JSON is YAML: promtool reads it as is
+      writeFileSync(file, JSON.stringify({ groups: [{ name: 'grafana', rules }] }));
+      const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+      expect(r.error, 'promtool is missing: install the prometheus package (scripts/setup.sh)').toBeUndefined();
+      expect(`${r.stdout}${r.stderr}`).toMatch(new RegExp(`SUCCESS: ${rules.length} rules found`));
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('has variables whose queries name real metrics and labels', () => {
