@@ -2,6 +2,7 @@
 // `cap` binding only works there; the control agent, API and metrics run in a worker thread so
 // that a saturated packet path cannot delay a heartbeat. Both share one SharedArrayBuffer (role,
 // lease, GARP requests, counters).
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -82,6 +83,7 @@ export async function runDaemon(configPath: string): Promise<void> {
     });
   });
   log.info('tandem running');
+  notifySystemdReady(log);
 
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -97,6 +99,18 @@ export async function runDaemon(configPath: string): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * Under systemd (Type=notify, deploy/systemd/tandem.service) the unit is started once both planes
+ * run. No native sd_notify binding: systemd-notify does it (hence NotifyAccess=all), and it waits
+ * until the service manager has taken the message, so a child that exits at once is not lost.
+ */
+function notifySystemdReady(log: Logger): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', ['--ready'], { timeout: 10_000 }, (err) => {
+    if (err) log.warn({ err: err.message }, 'cannot tell systemd that the daemon is ready (systemd-notify); the unit will time out starting');
+  });
 }
 
 /** The kernel must not forward on traffic interfaces, or it races the dataplane. */

@@ -68,7 +68,7 @@ describe('deploy/systemd/tandem.service', () => {
 
   it('runs the daemon as an unprivileged user with only the capabilities it needs', () => {
     const text = readFileSync(UNIT_PATH, 'utf8');
-    const caps = ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_SYS_NICE'];
+    const caps = ['CAP_NET_RAW', 'CAP_SYS_NICE'];
     expect(values(text, 'User')).toEqual(['tandem']);
     expect(values(text, 'CapabilityBoundingSet').flatMap((v) => v.split(/\s+/)).sort()).toEqual(caps);
     expect(values(text, 'AmbientCapabilities').flatMap((v) => v.split(/\s+/)).sort()).toEqual(caps);
