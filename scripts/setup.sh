@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables systemd)
+# prometheus: only for promtool (alert rules and metrics exposition checks in the unit tests).
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
