@@ -335,7 +335,15 @@ export class Metrics implements MonitorMetrics {
       },
     });
 
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry, prefix: p });
+      // prom-client exports these sums as gauges named _total, which breaks the counter naming
+      // convention (`promtool check metrics` flags them); sum() over the per-type gauges that
+      // stay (nodejs_active_handles{type}, ...) gives the same number.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        registry.removeSingleMetric(`${p}${name}`);
+      }
+    }
 
     this.setState('initial');
     this.peerUp.set(0);
