@@ -347,6 +347,9 @@ export class Metrics implements MonitorMetrics {
 
     this.setState('initial');
     this.peerUp.set(0);
+    // Both kinds present from the start at 0: increase() cannot see the first stall of a series
+    // that is born at 1, and the stall alerts (deploy/prometheus) rely on increase().
+    for (const kind of ['short', 'frozen'] as const) this.controlStalls.inc({ kind }, 0);
     this.monitorGroupUp = new Gauge({
       name: `${p}monitor_group_up`,
       help: 'Link or path monitor group condition: 1 fine, 0 failed (a fault once the hold-up has run)',
