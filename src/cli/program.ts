@@ -30,6 +30,7 @@ import {
 } from './exit-codes.js';
 import { formatConfigSummary, formatLabStatus, formatRecord, formatSessions, formatStatus, type LabStatusView } from './format.js';
 import { formatCommit, formatConfigHeader } from './format-config.js';
+import { formatTimeline, timeline } from './format-events.js';
 import { formatConfigIssue } from '../config/errors.js';
 
 /** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
@@ -174,6 +175,15 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       const status: StatusResponse = await (await client(opts)).status();
       if (opts.json) json(status);
       else out(formatStatus(status, io.now()));
+    });
+
+  clientCommand('events', 'the failover timeline of this box: every transition with its time, reason and the time spent in the state before')
+    .option('--json', 'print the events as JSON')
+    .action(async (opts: ClientOpts) => {
+      const status = await (await client(opts)).status();
+      const events = timeline(status.transitions);
+      if (opts.json) json({ box: status.local.name, events });
+      else out(formatTimeline(status.local.name, events));
     });
 
   for (const [name, description] of [
