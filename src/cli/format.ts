@@ -130,6 +130,25 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
     out.push('');
   }
 
+  if (s.monitors && (s.monitors.link || s.monitors.path)) {
+    const m = s.monitors;
+    const state = (g: { failed: boolean; faulted: boolean; failedForMs: number | null }) =>
+      g.faulted ? `FAILED (${ms(g.failedForMs)})` : g.failed ? `failing, in hold-up (${ms(g.failedForMs)})` : 'ok';
+    out.push(`Monitors (hold-up ${ms(m.holdUpMs)}${m.faults.length > 0 ? `; faults: ${m.faults.join(', ')}` : ''}):`);
+    const rows = [['TYPE', 'GROUP', 'CONDITION', 'STATE', 'MEMBERS']];
+    for (const g of m.link?.groups ?? []) {
+      const members = g.interfaces.map((i) => `${i.name}${i.device ? `(${i.device})` : ''} ${i.up === null ? '?' : i.up ? 'up' : (i.why ?? 'down')}`).join(', ');
+      rows.push(['link', g.name, g.failureCondition, state(g), members]);
+    }
+    for (const g of m.path?.groups ?? []) {
+      const members = g.targets.map((t) => `${t.address} ${t.up ? `up ${ms(t.lastRttMs)}` : `down (${t.consecutiveFailures} lost)`}`).join(', ');
+      rows.push(['path', g.name, `${g.failureCondition}, ${g.failures} x ${g.intervalMs} ms`, state(g), members]);
+    }
+    out.push(table(rows, '  '));
+    if (m.path && !m.path.prober.running) out.push(`  ICMP prober not running (restarts: ${m.path.prober.restarts})`);
+    out.push('');
+  }
+
   if (s.config) {
     const c = s.config;
     const short = (h: string | null) => (h ? h.slice(0, 12) : '-');

@@ -133,3 +133,36 @@ describe('formatStatus: session sync', () => {
     expect(formatStatus(fixedStatus(), NOW)).not.toContain('Session Sync');
   });
 });
+
+describe('formatStatus: monitors', () => {
+  it('shows each link and path group with its members, and the faults', () => {
+    const s = fixedStatus();
+    s.monitors = {
+      faults: ['path-monitor:upstream'],
+      holdUpMs: 500,
+      link: {
+        failureCondition: 'any',
+        groups: [
+          {
+            name: 'links', failureCondition: 'any', failed: false, faulted: false, failedForMs: null,
+            interfaces: [{ name: 'wan', device: 'wan0', up: true, why: 'up', adminUp: true, carrier: true, operstate: 'up' }],
+          },
+        ],
+      },
+      path: {
+        failureCondition: 'any',
+        prober: { running: true, restarts: 0 },
+        groups: [
+          {
+            name: 'upstream', failureCondition: 'any', failed: true, faulted: true, failedForMs: 1200, intervalMs: 200, failures: 3,
+            targets: [{ address: '10.0.2.10', up: false, consecutiveFailures: 6, lastRttMs: null }],
+          },
+        ],
+      },
+    };
+    const text = formatStatus(s, Date.parse('2025-01-01T12:05:00.000Z'));
+    expect(text).toMatch(/Monitors \(hold-up 500 ms; faults: path-monitor:upstream\):/);
+    expect(text).toMatch(/link\s+links\s+any\s+ok\s+wan\(wan0\) up/);
+    expect(text).toMatch(/path\s+upstream\s+any, 3 x 200 ms\s+FAILED \(1200 ms\)\s+10\.0\.2\.10 down \(6 lost\)/);
+  });
+});
