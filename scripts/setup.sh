@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# prometheus: only for promtool (alert rules and metrics exposition checks in the unit tests).
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd)
+# prometheus: promtool (alert rules, metrics exposition) and the server for the scrape test; curl: its
+# query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both).
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -177,6 +177,40 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       else out(formatStatus(status, io.now()));
     });
 
+  clientCommand('doctor', 'check this box: config, key and token permissions, interfaces, kernel forwarding, offloads, capabilities, the daemon and its peer')
+    .option('-c, --config <file>', 'the daemon\'s configuration file', '/etc/tandem/tandem.yaml')
+    .option('--json', 'print the checks as JSON')
+    .action(async (opts: ClientOpts & { config: string }) => {
+      const { runDoctor, formatDoctor, apiUrlOf } = await import('./doctor.js');
+      const { loadSecretFile } = await import('../wire/keyfile.js');
+      const { execFile } = await import('node:child_process');
+      const results = await runDoctor(opts.config, {
+        loadConfig: async (path) => io.loadConfig(path),
+        checkSecret: (path, what) => void loadSecretFile(path, what),
+        readSys: (path) => {
+          try {
+            return readFileSync(path, 'utf8').trim();
+          } catch {
+            return null;
+          }
+        },
+        ethtoolFeatures: (device) =>
+          new Promise((resolve) => execFile('ethtool', ['-k', device], { timeout: 3000 }, (err, stdout) => resolve(err ? null : stdout))),
+        // the daemon this config describes, unless --api / --token-file (or their env) say otherwise
+        status: async (cfg) =>
+          (
+            await client({
+              ...opts,
+              api: opts.api ?? io.env.TANDEM_API ?? (cfg ? apiUrlOf(cfg.device.api.listen) : undefined),
+              tokenFile: opts.tokenFile ?? io.env.TANDEM_TOKEN_FILE ?? cfg?.device.api.tokenFile,
+            })
+          ).status(),
+      });
+      if (opts.json) json({ checks: results, ok: !results.some((r) => r.level === 'fail') });
+      else out(formatDoctor(results));
+      if (results.some((r) => r.level === 'fail')) throw new CliError(EXIT_FAILED, '');
+    });
+
   clientCommand('events', 'the failover timeline of this box: every transition with its time, reason and the time spent in the state before')
     .option('--json', 'print the events as JSON')
     .action(async (opts: ClientOpts) => {
