@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Metrics } from '../../../src/metrics/registry.js';
+import { busyMetrics } from './busy-registry.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../../deploy/grafana/tandem-pair.json', import.meta.url));
 
@@ -43,37 +43,7 @@ function parseExposition(text: string): Exposition {
 
 /** A Metrics registry with every method called once, so every family and label has a sample. */
 async function exercisedExposition(): Promise<Exposition> {
-  const m = new Metrics();
-  m.setState('active');
-  m.setPeerUp(true);
-  m.transition('passive', 'active', 'peer-dead');
-  m.failover('peer-dead', 0.02);
-  m.heartbeatRtt('ha1', 0.0002);
-  m.setLinkUp('ha1', 'heartbeat', true);
-  m.setLinkUp('ha1', 'session', true);
-  m.message('ha1-heartbeat', 'rx', 'heartbeat');
-  m.rejected('ha1-session', 'bad-auth');
-  m.apiRequest('/v1/status', 200);
-  m.setSyncBacklog(3);
-  m.syncLag(0.001);
-  m.setSessionsSynced(10);
-  m.syncMessage('tx', 'batch');
-  m.syncRecordsCarried('tx', 5);
-  m.syncResync('connect');
-  m.setSyncConnected(true);
-  m.syncRingStall();
-  m.syncRecordsDiscarded('overflow', 1);
-  m.controlStall('short');
-  m.setConfig(2, true, 0);
-  m.configCommit('applied');
-  m.configPush('tx', 'sent');
-  m.setMonitorGroupUp('path', 'upstream', true);
-  m.setLinkMonitorInterfaceUp('wan', true);
-  m.setPathMonitorTargetUp('upstream', '10.0.2.10', true);
-  m.pathMonitorProbe('upstream', 'lost');
-  m.pathMonitorDropped('bad-prober-line', 1);
-  m.pathMonitorProberRestart();
-  return parseExposition(await m.text());
+  return parseExposition(await busyMetrics().text());
 }
 
 /** Every PromQL expression of the dashboard: panel targets (rows nested or not) and annotations. */

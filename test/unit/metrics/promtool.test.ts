@@ -7,10 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../../src/metrics/registry.js';
-import { SharedState } from '../../../src/dataplane/shared-state.js';
-import { COUNTER_COUNT } from '../../../src/dataplane/counters.js';
-import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
+import { busyMetrics } from './busy-registry.js';
 
 const DEPLOY = fileURLToPath(new URL('../../../deploy/prometheus/', import.meta.url));
 const RULES = `${DEPLOY}tandem-alerts.yml`;
@@ -25,40 +22,8 @@ function promtool(args: string[], input?: string): { status: number | null; out:
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** A registry where every family has at least one sample, as a busy daemon's would. */
 async function busyRegistryText(): Promise<string> {
-  const m = new Metrics();
-  m.transition('initial', 'active', 'election-won');
-  m.failover('peer-dead', 0.042);
-  m.setPeerUp(true);
-  m.heartbeatRtt('ha1', 0.0002);
-  m.setLinkUp('ha1', 'heartbeat', true);
-  m.setLinkUp('ha1', 'session', true);
-  m.message('ha1-heartbeat', 'rx', 'heartbeat');
-  m.rejected('ha1-session', 'bad-auth');
-  m.apiRequest('/v1/status', 200);
-  m.setSyncBacklog(3);
-  m.syncLag(0.0015);
-  m.setSessionsSynced(10);
-  m.syncMessage('tx', 'batch');
-  m.syncRecordsCarried('tx', 5);
-  m.syncResync('connect');
-  m.setSyncConnected(true);
-  m.syncRingStall();
-  m.syncRecordsDiscarded('overflow', 2);
-  m.controlStall('short');
-  m.setConfig(2, true, 0);
-  m.configCommit('applied');
-  m.configPush('tx', 'sent');
-  m.setMonitorGroupUp('link', 'uplinks', true);
-  m.setLinkMonitorInterfaceUp('wan', true);
-  m.setPathMonitorTargetUp('gateway', '10.0.2.254', true);
-  m.pathMonitorProbe('gateway', 'replied');
-  m.pathMonitorDropped('send-error', 1);
-  m.pathMonitorProberRestart();
-  m.attachDataplane(new SharedState(COUNTER_COUNT));
-  m.attachFirewall(new FirewallStats(1, 1), ['allow-web'], ['outbound-snat']);
-  return m.text();
+  return busyMetrics().text();
 }
 
 describe('promtool', () => {
