@@ -211,6 +211,25 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       if (results.some((r) => r.level === 'fail')) throw new CliError(EXIT_FAILED, '');
     });
 
+  clientCommand('test-failover', 'a planned failover to the peer and back (run against the active box), measured over both APIs')
+    .requiredOption('--peer-api <url>', "the peer's API (to fail back from it): http://host:port or unix:/path")
+    .option('--peer-token-file <file>', "the peer's API token file (default: this box's)")
+    .addOption(new Option('--hold-s <s>', 'seconds on the peer before failing back').default('3').argParser(positiveInt('--hold-s')))
+    .option('--json', 'print both legs as JSON')
+    .action(async (opts: ClientOpts & { peerApi: string; peerTokenFile?: string; holdS: string }) => {
+      const { testFailover, formatTestFailover, TestFailoverError } = await import('./test-failover.js');
+      const local = await client(opts);
+      const peer = await client({ ...opts, api: opts.peerApi, tokenFile: opts.peerTokenFile ?? opts.tokenFile });
+      try {
+        const legs = await testFailover(local, peer, { holdMs: Number(opts.holdS) * 1000 });
+        if (opts.json) json({ legs });
+        else out(formatTestFailover(legs));
+      } catch (err) {
+        if (err instanceof TestFailoverError) throw new CliError(EXIT_FAILED, err.message);
+        throw err;
+      }
+    });
+
   clientCommand('events', 'the failover timeline of this box: every transition with its time, reason and the time spent in the state before')
     .option('--json', 'print the events as JSON')
     .action(async (opts: ClientOpts) => {

@@ -161,6 +161,21 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect(await ping(lab, SERVER)).toBe(true);
   });
 
+  it('tandem test-failover moves the role to the peer and back and reports both legs', async () => {
+    lab = await upLab();
+    const r = await cli(lab, 'fwa', 'test-failover', '--peer-api', boxListeners(lab, 'fwb').api, '--hold-s', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { legs } = JSON.parse(r.stdout) as { legs: { from: string; to: string; movedMs: number; tookRoleAfterMs: number | null }[] };
+    expect(legs.map((l) => `${l.from}->${l.to}`)).toEqual(['fw-a->fw-b', 'fw-b->fw-a']);
+    for (const l of legs) expect(l.tookRoleAfterMs).not.toBeNull();
+    expect((await lab.boxState('fwa'))?.state).toBe('active');
+    expect((await lab.boxState('fwb'))?.state).toBe('passive');
+    // from the passive box it refuses, and says why
+    const refused = await cli(lab, 'fwb', 'test-failover', '--peer-api', boxListeners(lab, 'fwa').api);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/fw-b is passive, not active/);
+  });
+
   it('suspend, functional and failover from the CLI', async () => {
     lab = await upLab();
     let r = await cli(lab, 'fwa', 'suspend');
