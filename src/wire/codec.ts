@@ -6,6 +6,7 @@
 import { tandem } from './gen/ha1.js';
 import type { HaState } from '../control/election/types.js';
 import { WireError } from './errors.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
 
 const pb = tandem.ha1;
 
@@ -154,40 +155,10 @@ const COMMAND_FROM_WIRE = new Map<number, CommandType>(
 
 // ---- numbers ----
 
-const UINT32_MAX = 0xffff_ffff;
 /** Priorities are 0-255 (DESIGN.md "The pair"). */
 const PRIORITY_MAX = 255;
 /** Heartbeat.link: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (proto/ha1.proto). */
 const LINK_MAX = 2;
-/**
- * uint64 fields hold ms or ns values: 2^53 ns is 104 days of monotonic clock, 2^53 ms is
- * 285,000 years. Above Number.MAX_SAFE_INTEGER a JS number silently loses precision, so a
- * larger value is refused rather than rounded.
- */
-const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-/** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
-type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
-
-function uint64FromWire(value: WireUint64, field: string): number {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new WireError('malformed', `${field} out of range`, { field, value });
-    return value;
-  }
-  const high = value.high >>> 0;
-  const low = value.low >>> 0;
-  // 2^53 - 1 has high word 0x1fffff: anything above does not fit a safe integer.
-  if (high > 0x1f_ffff) throw new WireError('malformed', `${field} exceeds 2^53-1`, { field, high, low });
-  return high * 0x1_0000_0000 + low;
-}
-
-function uint32FromWire(value: number | null | undefined, field: string, max = UINT32_MAX): number {
-  const v = value ?? 0;
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('malformed', `${field} out of range`, { field, value: v, max });
-  return v;
-}
-
 function enumFromWire(value: number | null | undefined, field: string): HaState {
   try {
     return haStateFromWire(value ?? 0);
@@ -195,18 +166,6 @@ function enumFromWire(value: number | null | undefined, field: string): HaState 
     if (err instanceof WireError) throw new WireError('malformed', `${field}: ${err.message}`, { field, value: value ?? 0 });
     throw err;
   }
-}
-
-function checkUint(value: number, field: string, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new WireError('invalid-message', `${field} must be an integer in 0..${max}`, { field, value, max });
-  }
-  return value;
-}
-
-function checkString(value: string, field: string): string {
-  if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
-  return value;
 }
 
 // ---- encode ----
@@ -326,10 +285,10 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   } catch (err) {
     throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
   }
-  const sender = uint32FromWire(raw.sender, 'sender');
+  const sender = uintFromWire(raw.sender, 'sender');
   const epoch = uint64FromWire(raw.epoch as WireUint64, 'epoch');
   const seq = uint64FromWire(raw.seq as WireUint64, 'seq');
-  const groupId = uint32FromWire(raw.groupId, 'groupId');
+  const groupId = uintFromWire(raw.groupId, 'groupId');
   let body: EnvelopeBody;
   switch (raw.body) {
     case 'heartbeat': {
@@ -338,12 +297,12 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         kind: 'heartbeat',
         heartbeat: {
           state: enumFromWire(h.state, 'heartbeat.state'),
-          priority: uint32FromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
+          priority: uintFromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
           preempt: h.preempt === true,
           sentNs: uint64FromWire(h.sentNs as WireUint64, 'heartbeat.sentNs'),
           echoNs: uint64FromWire(h.echoNs as WireUint64, 'heartbeat.echoNs'),
           echoDelayNs: uint64FromWire(h.echoDelayNs as WireUint64, 'heartbeat.echoDelayNs'),
-          link: uint32FromWire(h.link, 'heartbeat.link', LINK_MAX),
+          link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
           tentative: h.tentative === true,
         },
       };
@@ -355,15 +314,15 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         kind: 'hello',
         hello: {
           name: h.name ?? '',
-          priority: uint32FromWire(h.priority, 'hello.priority', PRIORITY_MAX),
+          priority: uintFromWire(h.priority, 'hello.priority', PRIORITY_MAX),
           preempt: h.preempt === true,
           state: enumFromWire(h.state, 'hello.state'),
           stateReason: h.stateReason ?? '',
           softwareVersion: h.softwareVersion ?? '',
-          groupId: uint32FromWire(h.groupId, 'hello.groupId'),
+          groupId: uintFromWire(h.groupId, 'hello.groupId'),
           mode: h.mode ?? '',
-          heartbeatIntervalMs: uint32FromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
-          heartbeatMissed: uint32FromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
+          heartbeatIntervalMs: uintFromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
+          heartbeatMissed: uintFromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
           configVersion: uint64FromWire(h.configVersion as WireUint64, 'hello.configVersion'),
           configHash: h.configHash ?? '',
           uptimeMs: uint64FromWire(h.uptimeMs as WireUint64, 'hello.uptimeMs'),

@@ -7,6 +7,7 @@
 import { tandem } from './gen/ha2.js';
 import type { SessionRecord } from '../sync/record.js';
 import { WireError } from './errors.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -34,13 +35,6 @@ export const RECORD_PORT_MAX = 0xffff;
 export const RECORD_RULE_ID_MIN = -1;
 export const RECORD_RULE_ID_MAX = 0x7fff_ffff;
 
-const UINT32_MAX = 0xffff_ffff;
-/**
- * uint64 fields hold ms values and sequence numbers: 2^53 ms is 285,000 years. Above
- * Number.MAX_SAFE_INTEGER a JS number silently loses precision, so a larger value is refused
- * rather than rounded (as in src/wire/codec.ts).
- */
-const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /**
  * Largest encoded SessionRecord inside a Batch, every field at its limit: op 3 + proto 3 +
@@ -102,16 +96,10 @@ export interface Ha2Envelope {
 
 // ---- encode ----
 
-function checkUint(value: number, field: string, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new WireError('invalid-message', `${field} must be an integer in 0..${max}`, { field, value, max });
-  }
-  return value;
-}
-
-function checkRuleId(value: number, field: string): number {
+function checkRuleId(value: number, field: string, record: number): number {
   if (!Number.isInteger(value) || value < RECORD_RULE_ID_MIN || value > RECORD_RULE_ID_MAX) {
-    throw new WireError('invalid-message', `${field} must be an integer in ${RECORD_RULE_ID_MIN}..${RECORD_RULE_ID_MAX}`, { field, value });
+    const name = `batch.records[${record}].${field}`;
+    throw new WireError('invalid-message', `${name} must be an integer in ${RECORD_RULE_ID_MIN}..${RECORD_RULE_ID_MAX}`, { field: name, value });
   }
   return value;
 }
@@ -126,26 +114,25 @@ function checkReason(value: string, field: string): string {
 }
 
 function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Properties {
-  const f = (name: string): string => `batch.records[${i}].${name}`;
   return {
-    op: checkUint(r.op, f('op'), RECORD_OP_MAX),
-    proto: checkUint(r.proto, f('proto'), RECORD_PROTO_MAX),
-    state: checkUint(r.state, f('state'), UINT32_MAX),
-    flags: checkUint(r.flags, f('flags'), UINT32_MAX),
-    origSrc: checkUint(r.origSrc, f('origSrc'), UINT32_MAX),
-    origSrcPort: checkUint(r.origSrcPort, f('origSrcPort'), RECORD_PORT_MAX),
-    origDst: checkUint(r.origDst, f('origDst'), UINT32_MAX),
-    origDstPort: checkUint(r.origDstPort, f('origDstPort'), RECORD_PORT_MAX),
-    replySrc: checkUint(r.replySrc, f('replySrc'), UINT32_MAX),
-    replySrcPort: checkUint(r.replySrcPort, f('replySrcPort'), RECORD_PORT_MAX),
-    replyDst: checkUint(r.replyDst, f('replyDst'), UINT32_MAX),
-    replyDstPort: checkUint(r.replyDstPort, f('replyDstPort'), RECORD_PORT_MAX),
-    ruleId: checkRuleId(r.ruleId, f('ruleId')),
-    natRuleId: checkRuleId(r.natRuleId, f('natRuleId')),
-    ingress: checkUint(r.ingress, f('ingress'), UINT32_MAX),
-    egress: checkUint(r.egress, f('egress'), UINT32_MAX),
-    timeoutMs: checkUint(r.timeoutMs, f('timeoutMs'), UINT32_MAX),
-    eventMs: checkUint(r.eventMs, f('eventMs'), UINT64_MAX_SAFE),
+    op: checkUint(r.op, 'op', RECORD_OP_MAX, i),
+    proto: checkUint(r.proto, 'proto', RECORD_PROTO_MAX, i),
+    state: checkUint(r.state, 'state', UINT32_MAX, i),
+    flags: checkUint(r.flags, 'flags', UINT32_MAX, i),
+    origSrc: checkUint(r.origSrc, 'origSrc', UINT32_MAX, i),
+    origSrcPort: checkUint(r.origSrcPort, 'origSrcPort', RECORD_PORT_MAX, i),
+    origDst: checkUint(r.origDst, 'origDst', UINT32_MAX, i),
+    origDstPort: checkUint(r.origDstPort, 'origDstPort', RECORD_PORT_MAX, i),
+    replySrc: checkUint(r.replySrc, 'replySrc', UINT32_MAX, i),
+    replySrcPort: checkUint(r.replySrcPort, 'replySrcPort', RECORD_PORT_MAX, i),
+    replyDst: checkUint(r.replyDst, 'replyDst', UINT32_MAX, i),
+    replyDstPort: checkUint(r.replyDstPort, 'replyDstPort', RECORD_PORT_MAX, i),
+    ruleId: checkRuleId(r.ruleId, 'ruleId', i),
+    natRuleId: checkRuleId(r.natRuleId, 'natRuleId', i),
+    ingress: checkUint(r.ingress, 'ingress', UINT32_MAX, i),
+    egress: checkUint(r.egress, 'egress', UINT32_MAX, i),
+    timeoutMs: checkUint(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
+    eventMs: checkUint(r.eventMs, 'eventMs', UINT64_MAX_SAFE, i),
   };
 }
 
@@ -199,58 +186,35 @@ export function encodeHa2(envelope: Ha2Envelope): Buffer {
 
 // ---- decode ----
 
-/** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
-type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
-
-function uint64FromWire(value: WireUint64, field: string): number {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new WireError('malformed', `${field} out of range`, { field, value });
-    return value;
-  }
-  const high = value.high >>> 0;
-  const low = value.low >>> 0;
-  // 2^53 - 1 has high word 0x1fffff: anything above does not fit a safe integer.
-  if (high > 0x1f_ffff) throw new WireError('malformed', `${field} exceeds 2^53-1`, { field, high, low });
-  return high * 0x1_0000_0000 + low;
-}
-
-function uintFromWire(value: number | null | undefined, field: string, max = UINT32_MAX): number {
-  // fixed32 and uint32 both arrive as unsigned numbers (protobufjs reads them `>>> 0`).
-  const v = value ?? 0;
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('malformed', `${field} out of range`, { field, value: v, max });
-  return v;
-}
-
-function ruleIdFromWire(value: number | null | undefined, field: string): number {
+function ruleIdFromWire(value: number | null | undefined, field: string, record: number): number {
   const v = value ?? 0;
   if (!Number.isInteger(v) || v < RECORD_RULE_ID_MIN || v > RECORD_RULE_ID_MAX) {
-    throw new WireError('malformed', `${field} out of range`, { field, value: v });
+    const name = `batch.records[${record}].${field}`;
+    throw new WireError('malformed', `${name} out of range`, { field: name, value: v });
   }
   return v;
 }
 
 function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): SessionRecord {
-  const f = (name: string): string => `batch.records[${i}].${name}`;
   return {
-    op: uintFromWire(r.op, f('op'), RECORD_OP_MAX),
-    proto: uintFromWire(r.proto, f('proto'), RECORD_PROTO_MAX),
-    state: uintFromWire(r.state, f('state')),
-    flags: uintFromWire(r.flags, f('flags')),
-    origSrc: uintFromWire(r.origSrc, f('origSrc')),
-    origSrcPort: uintFromWire(r.origSrcPort, f('origSrcPort'), RECORD_PORT_MAX),
-    origDst: uintFromWire(r.origDst, f('origDst')),
-    origDstPort: uintFromWire(r.origDstPort, f('origDstPort'), RECORD_PORT_MAX),
-    replySrc: uintFromWire(r.replySrc, f('replySrc')),
-    replySrcPort: uintFromWire(r.replySrcPort, f('replySrcPort'), RECORD_PORT_MAX),
-    replyDst: uintFromWire(r.replyDst, f('replyDst')),
-    replyDstPort: uintFromWire(r.replyDstPort, f('replyDstPort'), RECORD_PORT_MAX),
-    ruleId: ruleIdFromWire(r.ruleId, f('ruleId')),
-    natRuleId: ruleIdFromWire(r.natRuleId, f('natRuleId')),
-    ingress: uintFromWire(r.ingress, f('ingress')),
-    egress: uintFromWire(r.egress, f('egress')),
-    timeoutMs: uintFromWire(r.timeoutMs, f('timeoutMs')),
-    eventMs: uint64FromWire(r.eventMs as WireUint64, f('eventMs')),
+    op: uintFromWire(r.op, 'op', RECORD_OP_MAX, i),
+    proto: uintFromWire(r.proto, 'proto', RECORD_PROTO_MAX, i),
+    state: uintFromWire(r.state, 'state', UINT32_MAX, i),
+    flags: uintFromWire(r.flags, 'flags', UINT32_MAX, i),
+    origSrc: uintFromWire(r.origSrc, 'origSrc', UINT32_MAX, i),
+    origSrcPort: uintFromWire(r.origSrcPort, 'origSrcPort', RECORD_PORT_MAX, i),
+    origDst: uintFromWire(r.origDst, 'origDst', UINT32_MAX, i),
+    origDstPort: uintFromWire(r.origDstPort, 'origDstPort', RECORD_PORT_MAX, i),
+    replySrc: uintFromWire(r.replySrc, 'replySrc', UINT32_MAX, i),
+    replySrcPort: uintFromWire(r.replySrcPort, 'replySrcPort', RECORD_PORT_MAX, i),
+    replyDst: uintFromWire(r.replyDst, 'replyDst', UINT32_MAX, i),
+    replyDstPort: uintFromWire(r.replyDstPort, 'replyDstPort', RECORD_PORT_MAX, i),
+    ruleId: ruleIdFromWire(r.ruleId, 'ruleId', i),
+    natRuleId: ruleIdFromWire(r.natRuleId, 'natRuleId', i),
+    ingress: uintFromWire(r.ingress, 'ingress', UINT32_MAX, i),
+    egress: uintFromWire(r.egress, 'egress', UINT32_MAX, i),
+    timeoutMs: uintFromWire(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
+    eventMs: uint64FromWire(r.eventMs as WireUint64, 'eventMs', i),
   };
 }
 

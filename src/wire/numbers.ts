@@ -1,0 +1,64 @@
+// Range checks shared by the HA1 and HA2 codecs: protobufjs hands us plain numbers (or Longs for
+// uint64); everything the rest of tandem trusts is checked here. Field names for error messages are
+// built only when a check fails: the HA2 codec runs these for every field of every session record.
+import { WireError } from './errors.js';
+
+export const UINT32_MAX = 0xffff_ffff;
+/**
+ * uint64 fields hold ms or ns values and sequence numbers: 2^53 ns is 104 days of monotonic clock,
+ * 2^53 ms is 285,000 years. Above Number.MAX_SAFE_INTEGER a JS number silently loses precision, so
+ * a larger value is refused rather than rounded.
+ */
+export const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
+export type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
+
+
+/** `field`, or `batch.records[record].field` for a field of a session record. */
+function fieldName(field: string, record: number | undefined): string {
+  return record === undefined ? field : `batch.records[${record}].${field}`;
+}
+
+export function uint64FromWire(value: WireUint64, field: string, record?: number): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      const name = fieldName(field, record);
+      throw new WireError('malformed', `${name} out of range`, { field: name, value });
+    }
+    return value;
+  }
+  const high = value.high >>> 0;
+  const low = value.low >>> 0;
+  // 2^53 - 1 has high word 0x1fffff: anything above does not fit a safe integer.
+  if (high > 0x1f_ffff) {
+    const name = fieldName(field, record);
+    throw new WireError('malformed', `${name} exceeds 2^53-1`, { field: name, high, low });
+  }
+  return high * 0x1_0000_0000 + low;
+}
+
+/** uint32 and fixed32 as read (protobufjs reads them `>>> 0`), at most `max`. */
+export function uintFromWire(value: number | null | undefined, field: string, max = UINT32_MAX, record?: number): number {
+  const v = value ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    const name = fieldName(field, record);
+    throw new WireError('malformed', `${name} out of range`, { field: name, value: v, max });
+  }
+  return v;
+}
+
+/** A value we are about to encode: an integer in 0..max. */
+export function checkUint(value: number, field: string, max: number, record?: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    const name = fieldName(field, record);
+    throw new WireError('invalid-message', `${name} must be an integer in 0..${max}`, { field: name, value, max });
+  }
+  return value;
+}
+
+export function checkString(value: string, field: string): string {
+  if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
+  return value;
+}
