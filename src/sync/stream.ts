@@ -192,23 +192,28 @@ export class Ha2Stream {
     // thousand-record batches (a bulk dump), and decoding them all in one go stalled the control
     // thread 59 ms in the lab (--cpu-prof), past the 20 ms dead interval. While frames wait, the
     // socket is paused, so TCP pushes back on the sender instead of our memory growing.
-    const pending: Buffer[] = [];
+    // a queue with a read index: shift() would copy the array for every frame of a long backlog
+    let pending: Buffer[] = [];
+    let next = 0;
     let draining = false;
     const drain = (): void => {
       draining = false;
       const start = performance.now();
-      while (pending.length > 0) {
+      while (next < pending.length) {
         if (sock.tandemDetached || sock.destroyed) {
-          pending.length = 0;
+          pending = [];
+          next = 0;
           return;
         }
-        this.opts.onFrame(pending.shift()!);
-        if (pending.length > 0 && performance.now() - start >= FRAME_BUDGET_MS) {
+        this.opts.onFrame(pending[next++]!);
+        if (next < pending.length && performance.now() - start >= FRAME_BUDGET_MS) {
           draining = true;
           setImmediate(drain);
           return;
         }
       }
+      pending = [];
+      next = 0;
       if (sock.isPaused() && !sock.destroyed) sock.resume();
     };
     sock.on('data', (chunk: Buffer) => {
