@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus: promtool (alert rules, metrics exposition) and the server for the scrape test; curl: its
-# query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both).
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux)
+# query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both); chromium: the
+# status page test drives it headless with playwright-core (which downloads no browser of its own).
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
