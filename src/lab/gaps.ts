@@ -46,6 +46,17 @@ export interface ProbeSummary {
   gapCount: number;
 }
 
+/** What a running receiver reports while the probes flow. */
+export interface ProbeProgress {
+  received: number;
+  /** Missing between the first and the highest sequence seen (a silence in progress is not in it yet). */
+  lost: number;
+  lastSeq: number | null;
+  /** ms since the last arrival (the current silence), null before the first. */
+  sinceLastMs: number | null;
+  maxGapMs: number;
+}
+
 /** Accumulates arrivals; keeps the set of sequence numbers seen (60k entries for a minute at 1 kpps). */
 export class GapTracker {
   private readonly thresholdMs: number;
@@ -101,6 +112,18 @@ export class GapTracker {
     this.lastSeqArrived = seq;
     if (seq > this.highest) this.highest = seq;
     if (seq < this.lowest) this.lowest = seq;
+  }
+
+  /** The running figures, cheap enough to ask for several times a second (no gap list). */
+  progress(nowMs: number): ProbeProgress {
+    const any = this.received > 0;
+    return {
+      received: this.received,
+      lost: any ? this.highest - this.lowest + 1 - this.received : 0,
+      lastSeq: any ? this.highest : null,
+      sinceLastMs: this.firstMs === null ? null : Math.max(0, nowMs - this.lastMs),
+      maxGapMs: this.maxGapMs,
+    };
   }
 
   summary(): ProbeSummary {
@@ -165,4 +188,71 @@ export function encodeProbe(runId: number, seq: number, buf: Buffer = Buffer.all
 export function decodeProbe(buf: Buffer): { runId: number; seq: number } | null {
   if (buf.length < PROBE_LEN || buf.readUInt32BE(0) !== PROBE_MAGIC) return null;
   return { runId: buf.readUInt32BE(4), seq: buf.readUInt32BE(8) };
+}
+
+// --- arrival histogram (for the failover picture) -----------------------------------------------
+
+/** Bins kept at most: ten minutes of 1 ms bins (a Uint16Array of 1.2 MB; ~1.2 MB of JSON). */
+export const MAX_ARRIVAL_BINS = 600_000;
+
+export interface ArrivalHistogram {
+  /** Width of one bin, ms. */
+  binMs: number;
+  /**
+   * Start of bin 0 as epoch ms (the receiver's wall clock at its first arrival, extended on its
+   * monotonic clock; so bins do not jump if the wall clock is stepped during the run).
+   */
+  startEpochMs: number;
+  /** Probes received in each bin, from bin 0; trailing empty bins are left off. */
+  counts: number[];
+  /** Arrivals after the last bin that fits in MAX_ARRIVAL_BINS (counted, not binned). */
+  beyond: number;
+}
+
+/**
+ * Counts arrivals per fixed-width bin from the first arrival on. Time is an input: `record` takes
+ * the monotonic ms of the arrival, and the epoch ms of the first one anchors the result.
+ */
+export class ArrivalBins {
+  private readonly binMs: number;
+  private readonly maxBins: number;
+  private counts: Uint16Array;
+  private used = 0;
+  private firstMono: number | null = null;
+  private firstEpochMs = 0;
+  private beyond = 0;
+
+  constructor(opts: { binMs?: number; maxBins?: number } = {}) {
+    this.binMs = opts.binMs ?? 1;
+    this.maxBins = Math.min(opts.maxBins ?? MAX_ARRIVAL_BINS, MAX_ARRIVAL_BINS);
+    if (!(this.binMs > 0) || !Number.isFinite(this.binMs)) throw new Error(`binMs: got ${opts.binMs}, expected a positive number of ms`);
+    if (!(this.maxBins >= 1)) throw new Error(`maxBins: got ${opts.maxBins}, expected at least 1`);
+    this.counts = new Uint16Array(Math.min(this.maxBins, 16_384));
+  }
+
+  /** One arrival at monotonic `monoMs`; `epochMs` is read only for the first one. */
+  record(monoMs: number, epochMs: number): void {
+    if (this.firstMono === null) {
+      this.firstMono = monoMs;
+      this.firstEpochMs = epochMs;
+    }
+    const i = Math.floor((monoMs - this.firstMono) / this.binMs);
+    if (i < 0 || i >= this.maxBins) {
+      this.beyond++;
+      return;
+    }
+    if (i >= this.counts.length) {
+      const grown = new Uint16Array(Math.min(this.maxBins, Math.max(i + 1, this.counts.length * 2)));
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    // a bin of 65535 arrivals is a flood, not a probe stream: saturate rather than wrap
+    if (this.counts[i] < 0xffff) this.counts[i]++;
+    if (i + 1 > this.used) this.used = i + 1;
+  }
+
+  summary(): ArrivalHistogram | null {
+    if (this.firstMono === null) return null;
+    return { binMs: this.binMs, startEpochMs: this.firstEpochMs, counts: Array.from(this.counts.subarray(0, this.used)), beyond: this.beyond };
+  }
 }

@@ -6,14 +6,17 @@
 // The receiver records the arrival of every sequence-numbered UDP probe on the monotonic clock and,
 // on SIGTERM/SIGINT or after --duration-s, writes a JSON summary (ProbeSummary from gaps.ts plus
 // the port and wall-clock start) to --out and stdout. It prints `{"ready":true,...}` on stdout
-// once it listens. The sender paces probes on the monotonic clock (catching up after a late
-// timer, so the average rate holds), and prints `{"sent":N,...}` on exit.
+// once it listens. With --bins-ms W it also counts arrivals per W ms (the failover picture's
+// data, bounded by MAX_ARRIVAL_BINS); with --live-ms M it prints `{"live":{...}}` (ProbeProgress)
+// every M ms while it runs, for a live view. The sender paces probes on the monotonic clock (catching up after a late
+// timer, so the average rate holds), and prints `{"sent":N,...}` on exit (and, with --live-ms,
+// `{"live":{"sent":N,"errors":E}}` while it runs).
 import { createSocket } from 'node:dgram';
 import { realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { decodeProbe, encodeProbe, GapTracker, PROBE_LEN, type ProbeSummary } from './gaps.js';
+import { ArrivalBins, decodeProbe, encodeProbe, GapTracker, PROBE_LEN, type ArrivalHistogram, type ProbeSummary } from './gaps.js';
 
 export interface ReceiverSummary extends ProbeSummary {
   port: number;
@@ -25,6 +28,8 @@ export interface ReceiverSummary extends ProbeSummary {
   foreign: number;
   /** Probes of a different run id than the first one seen (a stale sender). */
   otherRun: number;
+  /** Arrivals per bin (only with --bins-ms; null when nothing arrived). */
+  arrivals?: ArrivalHistogram | null;
 }
 
 export interface SenderSummary {
@@ -68,9 +73,11 @@ function num(opts: Map<string, string>, key: string, fallback: number | undefine
   return v;
 }
 
-export function runReceiver(opts: { port: number; out?: string; durationS?: number; thresholdMs?: number }): Promise<ReceiverSummary> {
+export function runReceiver(opts: { port: number; out?: string; durationS?: number; thresholdMs?: number; binMs?: number; liveMs?: number }): Promise<ReceiverSummary> {
   return new Promise((resolve, reject) => {
     const tracker = new GapTracker({ thresholdMs: opts.thresholdMs });
+    const bins = opts.binMs !== undefined ? new ArrivalBins({ binMs: opts.binMs }) : null;
+    let live: NodeJS.Timeout | undefined;
     const sock = createSocket('udp4');
     const startedAt = new Date().toISOString();
     let firstArrivalAt: string | null = null;
@@ -82,12 +89,14 @@ export function runReceiver(opts: { port: number; out?: string; durationS?: numb
     const finish = (): void => {
       if (done) return;
       done = true;
+      if (live) clearInterval(live);
       try {
         sock.close();
       } catch {
         // already closed
       }
       const summary: ReceiverSummary = { ...tracker.summary(), port: opts.port, startedAt, firstArrivalAt, foreign, otherRun };
+      if (bins) summary.arrivals = bins.summary();
       const text = JSON.stringify(summary);
       if (opts.out) {
         // readers poll for the file: it appears whole or not at all
@@ -113,6 +122,8 @@ export function runReceiver(opts: { port: number; out?: string; durationS?: numb
       }
       if (firstArrivalAt === null) firstArrivalAt = new Date().toISOString();
       tracker.record(p.seq, now);
+      // timeOrigin + now: the wall clock on the monotonic clock's scale, with sub-ms resolution
+      bins?.record(now, performance.timeOrigin + now);
     });
     sock.on('error', (err) => {
       if (!done) {
@@ -124,13 +135,16 @@ export function runReceiver(opts: { port: number; out?: string; durationS?: numb
       sock.setRecvBufferSize(4 * 1024 * 1024);
       process.stdout.write(`${JSON.stringify({ ready: true, port: opts.port, pid: process.pid })}\n`);
       if (opts.durationS !== undefined) setTimeout(finish, opts.durationS * 1000);
+      if (opts.liveMs !== undefined) {
+        live = setInterval(() => process.stdout.write(`${JSON.stringify({ live: tracker.progress(performance.now()) })}\n`), opts.liveMs);
+      }
     });
     process.on('SIGTERM', finish);
     process.on('SIGINT', finish);
   });
 }
 
-export function runSender(opts: { host: string; port: number; intervalMs: number; durationS?: number }): Promise<SenderSummary> {
+export function runSender(opts: { host: string; port: number; intervalMs: number; durationS?: number; liveMs?: number }): Promise<SenderSummary> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const runId = randomInt(0, 0xffffffff);
@@ -139,11 +153,14 @@ export function runSender(opts: { host: string; port: number; intervalMs: number
     let errors = 0;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
+    const live =
+      opts.liveMs === undefined ? undefined : setInterval(() => process.stdout.write(`${JSON.stringify({ live: { sent, errors } })}\n`), opts.liveMs);
 
     const finish = (): void => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      if (live) clearInterval(live);
       process.removeListener('SIGTERM', finish);
       process.removeListener('SIGINT', finish);
       // let queued sends leave before closing
@@ -202,6 +219,8 @@ export async function probeMain(argv: string[]): Promise<number> {
       out: opts.get('out'),
       durationS: opts.has('duration-s') ? num(opts, 'duration-s', undefined, 0, 86400) : undefined,
       thresholdMs: opts.has('gap-threshold-ms') ? num(opts, 'gap-threshold-ms', undefined, 0, 60000) : undefined,
+      binMs: opts.has('bins-ms') ? num(opts, 'bins-ms', undefined, 0.1, 60000) : undefined,
+      liveMs: opts.has('live-ms') ? num(opts, 'live-ms', undefined, 10, 60000) : undefined,
     });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -215,11 +234,12 @@ export async function probeMain(argv: string[]): Promise<number> {
       port: Number(m[2]),
       intervalMs: num(opts, 'interval-ms', 1, 0.1, 60000),
       durationS: opts.has('duration-s') ? num(opts, 'duration-s', undefined, 0, 86400) : undefined,
+      liveMs: opts.has('live-ms') ? num(opts, 'live-ms', undefined, 10, 60000) : undefined,
     });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  throw new Error(`usage: probe.js receive --port P [--out FILE] [--duration-s S] | send --to IP:PORT [--interval-ms 1] [--duration-s S]`);
+  throw new Error(`usage: probe.js receive --port P [--out FILE] [--duration-s S] [--bins-ms W] [--live-ms M] | send --to IP:PORT [--interval-ms 1] [--duration-s S] [--live-ms M]`);
 }
 
 // run as a program (not when imported by the demo or tests)

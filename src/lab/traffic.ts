@@ -25,6 +25,9 @@ export interface TrafficOptions {
   marker: string;
   /** Write the PID here (labDown stops it after a crash). */
   pidFile?: string;
+  /** With liveMs, the program prints `{"live":{...}}` that often while it runs; each goes here (never into the result). */
+  liveMs?: number;
+  onLive?: (live: Record<string, unknown>) => void;
 }
 
 function programPath(repo: string, prog: 'probe' | 'stream'): string {
@@ -62,6 +65,10 @@ function startInNs<T>(
       stdout = stdout.slice(nl + 1);
       try {
         const obj = JSON.parse(line) as Record<string, unknown>;
+        if (typeof obj.live === 'object' && obj.live !== null) {
+          opts.onLive?.(obj.live as Record<string, unknown>);
+          continue;
+        }
         lastJson = obj;
         onLine?.(obj);
       } catch {
@@ -131,9 +138,14 @@ function isOurs(pid: number, marker: string): boolean {
 }
 
 /** UDP probe receiver in `ns` on `port`; its summary is also written to `outFile`. */
-export function startProbeReceiver(ns: string, o: TrafficOptions & { port: number; outFile: string; durationS?: number }): Promise<LabProcess<ReceiverSummary>> {
+export function startProbeReceiver(
+  ns: string,
+  o: TrafficOptions & { port: number; outFile: string; durationS?: number; /** Count arrivals per binMs into the summary's `arrivals`. */ binMs?: number },
+): Promise<LabProcess<ReceiverSummary>> {
   const args = ['receive', '--port', String(o.port), '--out', o.outFile];
   if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
+  if (o.binMs !== undefined) args.push('--bins-ms', String(o.binMs));
+  if (o.liveMs !== undefined) args.push('--live-ms', String(o.liveMs));
   return startInNs<ReceiverSummary>(ns, 'probe', args, o, (l) => l.ready === true);
 }
 
@@ -141,6 +153,7 @@ export function startProbeReceiver(ns: string, o: TrafficOptions & { port: numbe
 export function startProbeSender(ns: string, o: TrafficOptions & { to: string; intervalMs?: number; durationS?: number }): Promise<LabProcess<SenderSummary>> {
   const args = ['send', '--to', o.to, '--interval-ms', String(o.intervalMs ?? 1)];
   if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
+  if (o.liveMs !== undefined) args.push('--live-ms', String(o.liveMs));
   return startInNs<SenderSummary>(ns, 'probe', args, o, null);
 }
 

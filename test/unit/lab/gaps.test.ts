@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeArrivals, decodeProbe, encodeProbe, GapTracker, MAX_LISTED_GAPS, PROBE_LEN } from '../../../src/lab/gaps.js';
+import { analyzeArrivals, ArrivalBins, decodeProbe, encodeProbe, GapTracker, MAX_ARRIVAL_BINS, MAX_LISTED_GAPS, PROBE_LEN } from '../../../src/lab/gaps.js';
 
 /** Arrivals of seq from..to, one per ms, starting at t0. */
 function steady(from: number, to: number, t0: number, stepMs = 1): Array<[number, number]> {
@@ -97,5 +97,73 @@ describe('probe datagram', () => {
     expect(decodeProbe(Buffer.alloc(0))).toBeNull();
     expect(decodeProbe(Buffer.alloc(PROBE_LEN))).toBeNull();
     expect(decodeProbe(encodeProbe(1, 2).subarray(0, PROBE_LEN - 1))).toBeNull();
+  });
+});
+
+describe('running progress', () => {
+  it('nothing yet', () => {
+    expect(new GapTracker().progress(50)).toEqual({ received: 0, lost: 0, lastSeq: null, sinceLastMs: null, maxGapMs: 0 });
+  });
+
+  it('counts loss between first and highest, and the silence in progress', () => {
+    const t = new GapTracker();
+    for (const [seq, at] of [...steady(0, 9, 100), ...steady(20, 24, 130)]) t.record(seq, at);
+    expect(t.progress(200)).toEqual({ received: 15, lost: 10, lastSeq: 24, sinceLastMs: 66, maxGapMs: 21 });
+    // a clock read before the last arrival (another thread's timer) is no negative silence
+    expect(t.progress(100).sinceLastMs).toBe(0);
+  });
+});
+
+describe('arrival histogram', () => {
+  it('is null before the first arrival', () => {
+    expect(new ArrivalBins().summary()).toBeNull();
+  });
+
+  it('bins from the first arrival, anchored on its wall clock, trailing empties left off', () => {
+    const b = new ArrivalBins({ binMs: 1 });
+    // monotonic 500.2 is wall clock 1_700_000_000_000.5
+    for (const at of [500.2, 500.9, 501.3, 504.0, 504.1, 504.99]) b.record(at, 1_700_000_000_000.5 + (at - 500.2));
+    expect(b.summary()).toEqual({ binMs: 1, startEpochMs: 1_700_000_000_000.5, counts: [2, 1, 0, 2, 1], beyond: 0 });
+  });
+
+  it('wider bins', () => {
+    const b = new ArrivalBins({ binMs: 10 });
+    for (let t = 0; t < 35; t++) b.record(t, 1000 + t);
+    expect(b.summary()?.counts).toEqual([10, 10, 10, 5]);
+  });
+
+  it('grows past its first allocation and counts what falls beyond the cap', () => {
+    const b = new ArrivalBins({ binMs: 1, maxBins: 40_000 });
+    b.record(0, 0);
+    b.record(30_000.5, 30_000.5);
+    b.record(39_999.9, 39_999.9);
+    b.record(40_000, 40_000);
+    b.record(-1, -1); // a clock that went backwards: counted, not binned
+    const s = b.summary()!;
+    expect(s.counts).toHaveLength(40_000);
+    expect(s.counts[0]).toBe(1);
+    expect(s.counts[30_000]).toBe(1);
+    expect(s.counts[39_999]).toBe(1);
+    expect(s.counts.reduce((a, c) => a + c, 0)).toBe(3);
+    expect(s.beyond).toBe(2);
+  });
+
+  it('is bounded whatever is asked for', () => {
+    const b = new ArrivalBins({ maxBins: 10 * MAX_ARRIVAL_BINS });
+    b.record(0, 0);
+    b.record(MAX_ARRIVAL_BINS + 5, 0);
+    expect(b.summary()!.counts).toHaveLength(1);
+    expect(b.summary()!.beyond).toBe(1);
+  });
+
+  it('saturates a bin rather than wrapping', () => {
+    const b = new ArrivalBins();
+    for (let i = 0; i < 70_000; i++) b.record(0.5, 0);
+    expect(b.summary()!.counts).toEqual([0xffff]);
+  });
+
+  it('refuses a bin width that is not a positive number', () => {
+    expect(() => new ArrivalBins({ binMs: 0 })).toThrow(/binMs/);
+    expect(() => new ArrivalBins({ binMs: Number.NaN })).toThrow(/binMs/);
   });
 });
