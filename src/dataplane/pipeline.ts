@@ -360,7 +360,7 @@ export class Pipeline {
     const broadcast = isBroadcastMac(frame, ETH_DST);
     const toUs = macEquals(frame, ETH_DST, itf.mac);
     // Our own requests leave from the real MAC: their replies come back to it.
-    if (!broadcast && !toUs && !macEquals(frame, ETH_DST, itf.realMac)) return;
+    if (!broadcast && !toUs && !macEquals(frame, ETH_DST, itf.realMac)) return this.drop('not-for-us');
 
     const spa = arpSenderIp(frame);
     const tpa = arpTargetIp(frame);
@@ -379,11 +379,13 @@ export class Pipeline {
       if (waiting !== null) this.flush(ifIndex, waiting, frame, nowMs);
     }
 
-    if (op !== ARPOP_REQUEST || !(broadcast || toUs)) return;
+    // Every ARP frame ends in one counter (the fuzzers check that each frame in is accounted for).
+    if (op !== ARPOP_REQUEST || !(broadcast || toUs)) return this.event('arp-handled');
     if (tpa === itf.address) return this.event('to-kernel');
-    if (!this.floatingOn[ifIndex].has(tpa)) return;
-    if (spa === tpa) return; // an announcement for our floating IP (the peer's GARP): nothing to answer
-    if (!this.gate(nowMs) || this.role.handingOver) return;
+    if (!this.floatingOn[ifIndex].has(tpa)) return this.event('arp-handled');
+    if (spa === tpa) return this.event('arp-handled'); // an announcement for our floating IP (the peer's GARP): nothing to answer
+    if (!this.gate(nowMs)) return;
+    if (this.role.handingOver) return this.event('arp-handled');
     const n = buildArpReply(this.tx, frame, itf.mac, tpa);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
   }
