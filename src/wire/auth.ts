@@ -18,11 +18,19 @@
 // (constant time, before a single byte is parsed, so an unauthenticated peer cannot reach the
 // protobuf decoder), decode, sender, group, epoch, then the replay window; the sequence number
 // is recorded only once every check has passed.
+//
+// With encryption on (src/wire/crypto.ts) an AES-256-GCM layer takes the trailer's place: the
+// sealer encrypts the same Envelope, and the opener decrypts (which authenticates) before the
+// same checks. An opener accepts both formats whatever its own setting: both are authenticated
+// with the same key, so accepting either gives an attacker nothing, and a commit that switches
+// encryption on or off reaches the two boxes at slightly different times without a dropped
+// heartbeat. What a box sends follows its own setting only.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeBody } from './codec.js';
 import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, type Ha2Body, type Ha2Envelope } from './ha2-codec.js';
 import { ReplayWindow } from './replay-window.js';
 import { isWireError } from './errors.js';
+import { AEAD_OVERHEAD_BYTES, AeadOpener, AeadSealer, isAeadMessage, type HaEncryption } from './crypto.js';
 
 /** HMAC-SHA256 output size (RFC 2104 with SHA-256, FIPS 180-4: 256 bits). */
 export const MAC_BYTES = 32;
@@ -39,7 +47,7 @@ export type RejectReason =
   | 'oversize'
   /** Too short to hold a MAC trailer and an envelope. */
   | 'short'
-  /** The MAC does not match: wrong key, corrupted or forged. */
+  /** The MAC (HMAC trailer, or GCM tag when encrypted) does not match: wrong key, corrupted or forged. */
   | 'bad-mac'
   /** Authentic but not a valid Envelope (a peer bug or a version we do not understand). */
   | 'malformed'
@@ -72,8 +80,11 @@ export type Ha2OpenResult = OpenResultOf<Ha2Envelope>;
 /** The HA2 channel label (one TCP stream per pair, so one channel). */
 export const HA2_CHANNEL = 'ha2';
 
+/** The most a sealed message adds to its Envelope, in either format. */
+export const MAX_SEAL_OVERHEAD_BYTES = Math.max(MAC_BYTES, AEAD_OVERHEAD_BYTES);
+
 /** Largest sealed HA2 message (a full Batch plus the trailer): the HA2 frame and Ha2Opener limit. */
-export const HA2_MAX_MESSAGE_BYTES = HA2_MAX_ENVELOPE_BYTES + MAC_BYTES;
+export const HA2_MAX_MESSAGE_BYTES = HA2_MAX_ENVELOPE_BYTES + MAX_SEAL_OVERHEAD_BYTES;
 
 /** The fields every envelope carries, whatever its protocol. */
 interface EnvelopeHeader {
@@ -89,6 +100,8 @@ export interface SealerOptions {
   groupId: number;
   epoch: number;
   channel: string;
+  /** How messages leave: 'none' (HMAC trailer, the default) or encrypted; see setEncryption. */
+  encryption?: HaEncryption;
 }
 
 export interface OpenerOptions {
@@ -135,15 +148,34 @@ export abstract class BaseSealer<Body> {
   private readonly sender: number;
   private readonly groupId: number;
   private readonly epoch: number;
+  private readonly channel: string;
   private seq = 0;
+  private encryption: HaEncryption = 'none';
+  /** Created on first use and kept: one salt for this sealer's life, nonces from its one seq. */
+  private aead: AeadSealer | null = null;
 
   constructor(opts: SealerOptions) {
     this.key = checkKey(opts.key);
     this.label = domainLabel(opts.channel);
+    this.channel = opts.channel;
     this.sender = checkId(opts.sender, 'sender');
     this.groupId = checkId(opts.groupId, 'groupId');
     if (!Number.isSafeInteger(opts.epoch) || opts.epoch < 0) throw new RangeError(`auth: epoch must be a safe non-negative integer (got ${opts.epoch})`);
     this.epoch = opts.epoch;
+    this.setEncryption(opts.encryption ?? 'none');
+  }
+
+  /**
+   * Switches the format of the next messages (a committed shared.ha.encryption). The seq goes on
+   * from where it was, so the receiver's replay window and the GCM nonces both stay unbroken.
+   */
+  setEncryption(mode: HaEncryption): void {
+    if (mode !== 'none' && mode !== 'aes-256-gcm') throw new RangeError(`auth: unknown encryption ${JSON.stringify(mode)}`);
+    this.encryption = mode;
+  }
+
+  get encryptionMode(): HaEncryption {
+    return this.encryption;
   }
 
   /** Encodes one envelope of this protocol (throws for values the wire cannot carry). */
@@ -159,6 +191,10 @@ export abstract class BaseSealer<Body> {
     const seq = this.seq + 1;
     const payload = this.encode({ sender: this.sender, epoch: this.epoch, seq, groupId: this.groupId }, body);
     this.seq = seq;
+    if (this.encryption === 'aes-256-gcm') {
+      this.aead ??= new AeadSealer({ key: this.key, channel: this.channel, sender: this.sender });
+      return this.aead.seal(seq, payload);
+    }
     const out = Buffer.allocUnsafe(payload.length + MAC_BYTES);
     payload.copy(out, 0);
     mac(this.key, this.label, payload).copy(out, payload.length);
@@ -178,11 +214,15 @@ export abstract class BaseOpener<E extends EnvelopeHeader> {
   private readonly maxBytes: number;
   private peerEpoch: number | null = null;
   private readonly window = new ReplayWindow();
+  private readonly aead: AeadOpener;
+  private encryptedSeen = 0;
+  private plainSeen = 0;
 
   constructor(opts: OpenerOptions) {
     this.key = checkKey(opts.key);
     this.label = domainLabel(opts.channel);
     this.expectedSender = checkId(opts.expectedSender, 'expectedSender');
+    this.aead = new AeadOpener({ key: this.key, channel: opts.channel, expectedSender: this.expectedSender });
     this.groupId = checkId(opts.groupId, 'groupId');
     if (!Number.isInteger(opts.maxBytes) || opts.maxBytes <= MAC_BYTES) {
       throw new RangeError(`auth: maxBytes must be an integer > ${MAC_BYTES} (got ${opts.maxBytes})`);
@@ -203,16 +243,31 @@ export abstract class BaseOpener<E extends EnvelopeHeader> {
     return this.window.highest;
   }
 
+  /** Messages accepted in each format (what the peer sends: its shared.ha.encryption). */
+  get accepted(): { encrypted: number; plain: number } {
+    return { encrypted: this.encryptedSeen, plain: this.plainSeen };
+  }
+
   /** Checks one sealed message (datagram or frame: envelope + trailer, maxBytes in total). */
   open(bytes: Uint8Array): OpenResultOf<E> {
     if (bytes.length > this.maxBytes) return { ok: false, reason: 'oversize' };
     // An envelope needs at least its body's tag: a bare trailer cannot be a message.
     if (bytes.length <= MAC_BYTES) return { ok: false, reason: 'short' };
 
-    const payloadEnd = bytes.length - MAC_BYTES;
-    const payload = bytes.subarray(0, payloadEnd);
-    const trailer = bytes.subarray(payloadEnd);
-    if (!timingSafeEqual(mac(this.key, this.label, payload), trailer)) return { ok: false, reason: 'bad-mac' };
+    let payload: Uint8Array;
+    let clearSeq: number | null = null;
+    const encrypted = isAeadMessage(bytes);
+    if (encrypted) {
+      const r = this.aead.open(bytes);
+      if (!r.ok) return r;
+      payload = r.plaintext;
+      clearSeq = r.seq;
+    } else {
+      const payloadEnd = bytes.length - MAC_BYTES;
+      payload = bytes.subarray(0, payloadEnd);
+      const trailer = bytes.subarray(payloadEnd);
+      if (!timingSafeEqual(mac(this.key, this.label, payload), trailer)) return { ok: false, reason: 'bad-mac' };
+    }
 
     let envelope: E;
     try {
@@ -221,6 +276,8 @@ export abstract class BaseOpener<E extends EnvelopeHeader> {
       if (isWireError(err)) return { ok: false, reason: 'malformed' };
       throw err;
     }
+    // The nonce's seq is authenticated too; one that differs from the Envelope's is a sender bug.
+    if (clearSeq !== null && envelope.seq !== clearSeq) return { ok: false, reason: 'malformed' };
     if (envelope.sender !== this.expectedSender) return { ok: false, reason: 'wrong-sender' };
     if (envelope.groupId !== this.groupId) return { ok: false, reason: 'wrong-group' };
 
@@ -235,6 +292,8 @@ export abstract class BaseOpener<E extends EnvelopeHeader> {
       this.window.reset();
     }
     this.window.record(envelope.seq);
+    if (encrypted) this.encryptedSeen += 1;
+    else this.plainSeen += 1;
     return { ok: true, envelope };
   }
 }

@@ -12,6 +12,7 @@ import {
 } from '../../../src/wire/auth.js';
 import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, MAX_BATCH_RECORDS, type Ha2Body } from '../../../src/wire/ha2-codec.js';
 import { REPLAY_WINDOW_SIZE } from '../../../src/wire/replay-window.js';
+import { AEAD_OVERHEAD_BYTES } from '../../../src/wire/crypto.js';
 import { encodeFrame, FrameDecoder } from '../../../src/wire/framing.js';
 import { emptyRecord, REC_UPSERT } from '../../../src/sync/record.js';
 
@@ -151,12 +152,14 @@ describe('Ha2Opener', () => {
       replySrc: 0xffff_ffff, replySrcPort: 0xffff, replyDst: 0xffff_ffff, replyDstPort: 0xffff, ruleId: 0x7fff_ffff, natRuleId: 0x7fff_ffff,
       ingress: 0xffff_ffff, egress: 0xffff_ffff, timeoutMs: 0xffff_ffff };
     const body: Ha2Body = { kind: 'batch', batch: { seq: 2 ** 53 - 1, records: Array.from({ length: MAX_BATCH_RECORDS }, () => max), sentMs: 2 ** 53 - 1 } };
-    const m = new Ha2Sealer({ key: KEY, sender: 0xffff_ffff, groupId: 0xffff_ffff, epoch: 2 ** 53 - 1, channel: HA2_CHANNEL }).seal(body);
-    expect(m.length).toBeLessThanOrEqual(HA2_MAX_MESSAGE_BYTES);
-    expect(HA2_MAX_MESSAGE_BYTES).toBe(HA2_MAX_ENVELOPE_BYTES + MAC_BYTES);
-    const [frame] = new FrameDecoder(HA2_MAX_MESSAGE_BYTES).push(encodeFrame(m));
-    const r = new Ha2Opener({ key: KEY, expectedSender: 0xffff_ffff, groupId: 0xffff_ffff, channel: HA2_CHANNEL, maxBytes: HA2_MAX_MESSAGE_BYTES }).open(frame);
-    expect(r.ok && r.envelope.body.kind === 'batch' && r.envelope.body.batch.records.length).toBe(MAX_BATCH_RECORDS);
+    expect(HA2_MAX_MESSAGE_BYTES).toBe(HA2_MAX_ENVELOPE_BYTES + Math.max(MAC_BYTES, AEAD_OVERHEAD_BYTES));
+    for (const encryption of ['none', 'aes-256-gcm'] as const) {
+      const m = new Ha2Sealer({ key: KEY, sender: 0xffff_ffff, groupId: 0xffff_ffff, epoch: 2 ** 53 - 1, channel: HA2_CHANNEL, encryption }).seal(body);
+      expect(m.length).toBeLessThanOrEqual(HA2_MAX_MESSAGE_BYTES);
+      const [frame] = new FrameDecoder(HA2_MAX_MESSAGE_BYTES).push(encodeFrame(m));
+      const r = new Ha2Opener({ key: KEY, expectedSender: 0xffff_ffff, groupId: 0xffff_ffff, channel: HA2_CHANNEL, maxBytes: HA2_MAX_MESSAGE_BYTES }).open(frame);
+      expect(r.ok && r.envelope.body.kind === 'batch' && r.envelope.body.batch.records.length).toBe(MAX_BATCH_RECORDS);
+    }
   });
 
   it('leaves HA1 Sealer/Opener as they were (same classes, same results)', () => {
