@@ -1,0 +1,306 @@
+// The failover timeline as a picture: probe arrivals over time around the crash, the state
+// changes marked, the measured gaps shaded and labelled. Pure: timeline data in, SVG text out (the
+// demo writes the file). Hand-written SVG 1.1, no script, no external reference: it opens in any
+// browser or image viewer and can be attached to a ticket.
+import type { ArrivalHistogram } from './gaps.js';
+
+export type MarkerKind = 'crash' | 'takeover' | 'restart' | 'recovered' | 'other';
+
+export interface TimelineMarker {
+  /** Epoch ms. */
+  atMs: number;
+  label: string;
+  kind: MarkerKind;
+}
+
+export interface TimelineGap {
+  /** Epoch ms when the silence began, and its length. */
+  startMs: number;
+  gapMs: number;
+}
+
+export interface TimelineData {
+  title: string;
+  /** A line under the title (what ran, when). */
+  subtitle?: string;
+  /** Probes received per bin; null when none arrived. */
+  arrivals: ArrivalHistogram | null;
+  /** Epoch ms drawn as time 0 (the crash). */
+  zeroMs: number;
+  markers: TimelineMarker[];
+  /** Silences to shade, each labelled with its length. */
+  gaps: TimelineGap[];
+  /** One probe every this many ms (the expected level in the picture). */
+  probeIntervalMs: number;
+  /** Which clock each time was read with, said in the legend. */
+  clockNote: string;
+}
+
+export interface TimelineOptions {
+  /** The zoomed panel's window, ms relative to zeroMs (default -200..+500, widened to show a longer gap). */
+  zoom?: [number, number];
+}
+
+export const DEFAULT_ZOOM: [number, number] = [-200, 500];
+/** A gap that starts this long after the crash still belongs to it (and widens the zoom). */
+const GAP_AFTER_CRASH_MS = 5000;
+/** The zoom never grows past this: a longer outage is read in the overview. */
+const MAX_ZOOM_RIGHT_MS = 10_000;
+
+const WIDTH = 960;
+const MARGIN_LEFT = 64;
+const MARGIN_RIGHT = 24;
+const PLOT_W = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+const FONT = 'font-family="Helvetica, Arial, sans-serif"';
+
+const COLOURS: Record<MarkerKind, string> = {
+  crash: '#c62828',
+  takeover: '#2e7d32',
+  restart: '#6a1b9a',
+  recovered: '#1565c0',
+  other: '#555555',
+};
+
+/** Text and attribute values: the five characters XML gives meaning to. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
+}
+
+/** A number for an attribute: short, and never NaN or Infinity (which SVG rejects). */
+function n(v: number): string {
+  if (!Number.isFinite(v)) return '0';
+  return String(Math.round(v * 10) / 10);
+}
+
+/** Gap length as the table prints it. */
+export function formatGapMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`;
+}
+
+/** A 1-2-5 step that puts about `count` ticks on `span`. */
+export function niceStep(span: number, count: number): number {
+  if (!(span > 0) || !(count > 0)) return 1;
+  const raw = span / count;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * pow >= raw) return m * pow;
+  return 10 * pow;
+}
+
+/** The zoom window: the default, widened to the end of the gap(s) that followed the crash. */
+export function zoomWindow(d: TimelineData, opts: TimelineOptions = {}): [number, number] {
+  if (opts.zoom) return opts.zoom;
+  let right = DEFAULT_ZOOM[1];
+  const ends = [
+    ...d.gaps.filter((g) => g.startMs - d.zeroMs >= DEFAULT_ZOOM[0] && g.startMs - d.zeroMs <= GAP_AFTER_CRASH_MS).map((g) => g.startMs + g.gapMs),
+    ...d.markers.filter((m) => m.kind === 'takeover' && m.atMs - d.zeroMs <= GAP_AFTER_CRASH_MS).map((m) => m.atMs),
+  ];
+  for (const end of ends) right = Math.max(right, end - d.zeroMs + 0.2 * (end - d.zeroMs) + 50);
+  right = Math.min(MAX_ZOOM_RIGHT_MS, Math.ceil(right / 50) * 50);
+  return [DEFAULT_ZOOM[0], right];
+}
+
+interface Panel {
+  title: string;
+  /** ms relative to zeroMs. */
+  from: number;
+  to: number;
+  top: number;
+  height: number;
+  /** Show each bin (zoom) or the mean per pixel column (overview). */
+  bars: boolean;
+}
+
+/** Time window of the whole run: first to last bin, with the markers inside, a margin around. */
+function overviewWindow(d: TimelineData): [number, number] {
+  const times: number[] = d.markers.map((m) => m.atMs - d.zeroMs);
+  if (d.arrivals && d.arrivals.counts.length > 0) {
+    const start = d.arrivals.startEpochMs - d.zeroMs;
+    times.push(start, start + d.arrivals.counts.length * d.arrivals.binMs);
+  }
+  times.push(0);
+  let from = Math.min(...times);
+  let to = Math.max(...times);
+  const pad = Math.max(50, (to - from) * 0.03);
+  from -= pad;
+  to += pad;
+  return [from, to];
+}
+
+function axisLabel(ms: number, step: number): string {
+  const sign = ms > 0 ? '+' : ms < 0 ? '\u2212' : '';
+  const a = Math.abs(ms);
+  if (step >= 1000) return `${sign}${Number((a / 1000).toFixed(step % 1000 === 0 ? 0 : 1))} s`;
+  return `${sign}${Number(a.toFixed(step < 1 ? 1 : 0))} ms`;
+}
+
+function renderPanel(d: TimelineData, p: Panel): string[] {
+  const out: string[] = [];
+  const span = p.to - p.from;
+  const x = (rel: number): number => MARGIN_LEFT + ((rel - p.from) / span) * PLOT_W;
+  const labelRows = 3;
+  const labelH = 14;
+  const plotTop = p.top + 22 + labelRows * labelH;
+  const plotH = p.height - (plotTop - p.top) - 28;
+  const bottom = plotTop + plotH;
+  const a = d.arrivals;
+  const binMs = a?.binMs ?? 1;
+  const binStart = a ? a.startEpochMs - d.zeroMs : 0;
+
+  // y: probes per bin (zoom) or mean probes per bin over a pixel column (overview)
+  const expected = Math.max(1e-9, binMs / d.probeIntervalMs);
+  let yMax = Math.max(2, Math.ceil(expected * 2));
+  const columns: Array<[number, number]> = [];
+  const rects: Array<[number, number, number]> = [];
+  if (a && a.counts.length > 0) {
+    const i0 = Math.max(0, Math.floor((p.from - binStart) / binMs));
+    const i1 = Math.min(a.counts.length, Math.ceil((p.to - binStart) / binMs));
+    if (p.bars) {
+      // runs of equal counts become one rectangle: a steady stream is a handful of elements
+      let i = i0;
+      while (i < i1) {
+        const c = a.counts[i];
+        let j = i + 1;
+        while (j < i1 && a.counts[j] === c) j++;
+        if (c > 0) rects.push([binStart + i * binMs, binStart + j * binMs, c]);
+        i = j;
+      }
+      for (const r of rects) yMax = Math.max(yMax, r[2]);
+    } else {
+      for (let px = 0; px < PLOT_W; px++) {
+        const t0 = p.from + (px / PLOT_W) * span;
+        const t1 = p.from + ((px + 1) / PLOT_W) * span;
+        const b0 = Math.max(0, Math.floor((t0 - binStart) / binMs));
+        const b1 = Math.min(a.counts.length, Math.max(b0 + 1, Math.floor((t1 - binStart) / binMs)));
+        if (b0 >= a.counts.length || b1 <= 0 || t1 < binStart) continue;
+        let sum = 0;
+        for (let b = b0; b < b1; b++) sum += a.counts[b];
+        columns.push([px, sum / (b1 - b0)]);
+      }
+      for (const [, v] of columns) yMax = Math.max(yMax, Math.ceil(v));
+    }
+  }
+  const y = (v: number): number => bottom - (Math.min(v, yMax) / yMax) * plotH;
+
+  out.push(`<g class="panel">`);
+  out.push(`<text x="${MARGIN_LEFT}" y="${n(p.top + 14)}" ${FONT} font-size="14" font-weight="bold" fill="#222">${escapeXml(p.title)}</text>`);
+  out.push(`<rect x="${MARGIN_LEFT}" y="${n(plotTop)}" width="${PLOT_W}" height="${n(plotH)}" fill="#fafafa" stroke="#ccc"/>`);
+
+  // gaps under the data
+  for (const g of d.gaps) {
+    const g0 = Math.max(p.from, g.startMs - d.zeroMs);
+    const g1 = Math.min(p.to, g.startMs - d.zeroMs + g.gapMs);
+    if (g1 <= g0) continue;
+    const w = Math.max(2, x(g1) - x(g0));
+    out.push(`<rect class="gap" x="${n(x(g0))}" y="${n(plotTop)}" width="${n(w)}" height="${n(plotH)}" fill="#ef9a9a" fill-opacity="0.45"/>`);
+    const label = `${formatGapMs(g.gapMs)} gap`;
+    const lx = x(g0) + w / 2;
+    out.push(
+      `<text class="gap-label" x="${n(lx)}" y="${n(plotTop + 16)}" ${FONT} font-size="13" font-weight="bold" fill="#b71c1c" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
+    );
+  }
+
+  // the expected level: one probe per interval
+  out.push(`<line x1="${MARGIN_LEFT}" x2="${MARGIN_LEFT + PLOT_W}" y1="${n(y(expected))}" y2="${n(y(expected))}" stroke="#90a4ae" stroke-dasharray="2 3"/>`);
+
+  if (p.bars) {
+    const parts = rects.map(([t0, t1, c]) => {
+      const x0 = x(Math.max(p.from, t0));
+      const x1 = x(Math.min(p.to, t1));
+      return `M${n(x0)} ${n(bottom)}V${n(y(c))}H${n(Math.max(x1, x0 + 0.6))}V${n(bottom)}Z`;
+    });
+    if (parts.length > 0) out.push(`<path class="arrivals" d="${parts.join('')}" fill="#37474f"/>`);
+  } else if (columns.length > 0) {
+    const pts = columns.map(([px, v]) => `L${n(MARGIN_LEFT + px + 0.5)} ${n(y(v))}`);
+    const first = MARGIN_LEFT + columns[0][0] + 0.5;
+    const last = MARGIN_LEFT + columns[columns.length - 1][0] + 0.5;
+    out.push(`<path class="arrivals" d="M${n(first)} ${n(bottom)}${pts.join('')}L${n(last)} ${n(bottom)}Z" fill="#546e7a" fill-opacity="0.85"/>`);
+  }
+  if (!a || a.counts.length === 0) {
+    out.push(`<text class="empty" x="${n(MARGIN_LEFT + PLOT_W / 2)}" y="${n(plotTop + plotH / 2)}" ${FONT} font-size="14" fill="#888" text-anchor="middle">no probe arrived</text>`);
+  }
+
+  // markers: a line through the plot, the label above it in the first row where it does not collide
+  const rowEnds: number[] = new Array<number>(labelRows).fill(-Infinity);
+  const sorted = [...d.markers].sort((m1, m2) => m1.atMs - m2.atMs);
+  for (const m of sorted) {
+    const rel = m.atMs - d.zeroMs;
+    if (rel < p.from || rel > p.to) continue;
+    const mx = x(rel);
+    const colour = COLOURS[m.kind];
+    const text = `${m.label} (${axisLabel(Math.round(rel), 1)})`;
+    const textW = text.length * 6.2;
+    const anchorEnd = mx + textW > WIDTH - 4;
+    const left = anchorEnd ? mx - textW - 3 : mx + 3;
+    let row = rowEnds.findIndex((end) => end < left - 6);
+    if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = left + textW;
+    const ty = p.top + 22 + (row + 1) * labelH - 3;
+    out.push(`<g class="marker" data-kind="${m.kind}">`);
+    out.push(`<line x1="${n(mx)}" x2="${n(mx)}" y1="${n(ty - 9)}" y2="${n(bottom)}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="5 3"/>`);
+    out.push(
+      `<text x="${n(anchorEnd ? mx - 3 : mx + 3)}" y="${n(ty)}" ${FONT} font-size="11" fill="${colour}"${anchorEnd ? ' text-anchor="end"' : ''}>${escapeXml(text)}</text>`,
+    );
+    out.push(`</g>`);
+  }
+
+  // axes
+  const step = niceStep(span, 10);
+  for (let t = Math.ceil(p.from / step) * step; t <= p.to; t += step) {
+    const tx = x(t);
+    out.push(`<line x1="${n(tx)}" x2="${n(tx)}" y1="${n(bottom)}" y2="${n(bottom + 4)}" stroke="#666"/>`);
+    out.push(`<text x="${n(tx)}" y="${n(bottom + 16)}" ${FONT} font-size="10" fill="#444" text-anchor="middle">${escapeXml(axisLabel(t, step))}</text>`);
+  }
+  for (const v of [0, yMax / 2, yMax]) {
+    out.push(`<text x="${MARGIN_LEFT - 6}" y="${n(y(v) + 3)}" ${FONT} font-size="10" fill="#444" text-anchor="end">${escapeXml(String(Number(v.toFixed(1))))}</text>`);
+  }
+  out.push(
+    `<text transform="translate(${MARGIN_LEFT - 40} ${n(plotTop + plotH / 2)}) rotate(-90)" ${FONT} font-size="10" fill="#444" text-anchor="middle">${escapeXml(p.bars ? `probes per ${binMs} ms` : `probes per ${binMs} ms (mean)`)}</text>`,
+  );
+  out.push(`</g>`);
+  return out;
+}
+
+/** The whole picture: an overview of the run, a zoom around the crash, a legend. */
+export function timelineSvg(d: TimelineData, opts: TimelineOptions = {}): string {
+  const [zFrom, zTo] = zoomWindow(d, opts);
+  const [oFrom, oTo] = overviewWindow(d);
+  const titleH = d.subtitle ? 56 : 40;
+  const overview: Panel = { title: 'The whole run', from: oFrom, to: oTo, top: titleH, height: 210, bars: false };
+  const zoom: Panel = {
+    title: `Around the crash (${axisLabel(zFrom, 1)} to ${axisLabel(zTo, 1)})`,
+    from: zFrom,
+    to: zTo,
+    top: titleH + 220,
+    height: 260,
+    bars: true,
+  };
+  const legendTop = zoom.top + zoom.height + 8;
+  const binMs = d.arrivals?.binMs ?? 1;
+  const legend = [
+    `Grey: UDP probes that reached the server, counted per ${binMs} ms; the client sent one every ${d.probeIntervalMs} ms (dotted line: that rate).`,
+    'Red band: a silence at the receiver (no probe arrived), labelled with its length. Dashed lines: what happened, and when.',
+    d.clockNote,
+  ];
+  const height = legendTop + legend.length * 16 + 12;
+  const desc = [
+    d.title,
+    ...d.markers.map((m) => `${m.label} at ${axisLabel(Math.round(m.atMs - d.zeroMs), 1)}`),
+    ...d.gaps.map((g) => `${formatGapMs(g.gapMs)} gap at ${axisLabel(Math.round(g.startMs - d.zeroMs), 1)}`),
+  ].join('; ');
+
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${n(height)}" viewBox="0 0 ${WIDTH} ${n(height)}" role="img" aria-label="${escapeXml(d.title)}">`);
+  out.push(`<title>${escapeXml(d.title)}</title>`);
+  out.push(`<desc>${escapeXml(desc)}</desc>`);
+  out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
+  out.push(`<text x="${MARGIN_LEFT}" y="26" ${FONT} font-size="18" font-weight="bold" fill="#111">${escapeXml(d.title)}</text>`);
+  if (d.subtitle) out.push(`<text x="${MARGIN_LEFT}" y="44" ${FONT} font-size="12" fill="#555">${escapeXml(d.subtitle)}</text>`);
+  out.push(...renderPanel(d, overview));
+  out.push(...renderPanel(d, zoom));
+  legend.forEach((line, i) => {
+    out.push(`<text class="legend" x="${MARGIN_LEFT}" y="${n(legendTop + 12 + i * 16)}" ${FONT} font-size="11" fill="#444">${escapeXml(line)}</text>`);
+  });
+  out.push(`</svg>`);
+  return `${out.join('\n')}\n`;
+}
