@@ -20,6 +20,27 @@ export type StatusResponse = HaStatus & {
   dataplane?: unknown;
 };
 
+/**
+ * GET /v1/counters: the dataplane's cumulative counters, read from the metrics registry (the same
+ * values Prometheus scrapes). The status page polls it and computes rates from two samples.
+ */
+export interface CountersResponse {
+  /** The daemon's monotonic clock (ms) when the counters were read: rates divide by its differences. */
+  sampledAtMs: number;
+  /** tandem_dataplane_packets_total by event (rx, tx, forwarded, ...). */
+  packets: Record<string, number>;
+  /** tandem_dataplane_drops_total by reason (every reason, zeros included). */
+  drops: Record<string, number>;
+  sessions: {
+    /** tandem_sessions_active by protocol. */
+    active: Record<string, number>;
+    /** tandem_sessions_created_total by protocol. */
+    created: Record<string, number>;
+    /** tandem_sessions_table_full_total. */
+    tableFull: number;
+  };
+}
+
 /** POST /v1/suspend, /v1/functional, /v1/failover */
 export interface CommandResponse {
   message: string;
@@ -79,3 +100,4 @@ export const ROUTE_CONFIG = '/v1/config';
 export const ROUTE_CONFIG_PEER = '/v1/config/peer';
 export const ROUTE_CONFIG_COMMIT = '/v1/config/commit';
 export const ROUTE_CONFIG_VALIDATE = '/v1/config/validate';
+export const ROUTE_COUNTERS = '/v1/counters';

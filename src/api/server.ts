@@ -7,6 +7,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { CommandRefused, type HaController } from '../control/status.js';
 import { closeHttp, listenHttp } from './listen.js';
+import { statusPage } from './status-page/page.js';
+import { readCounters } from './status-page/counters.js';
 import { ConfigError } from '../config/errors.js';
 import type { ConfigIssue } from '../config/types.js';
 import {
@@ -25,6 +27,7 @@ import {
   ROUTE_CONFIG_COMMIT,
   ROUTE_CONFIG_PEER,
   ROUTE_CONFIG_VALIDATE,
+  ROUTE_COUNTERS,
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
   ROUTE_SESSIONS,
@@ -32,6 +35,7 @@ import {
   ROUTE_SUSPEND,
   type ApiErrorCode,
   type CommandResponse,
+  type CountersResponse,
   type CommitResponse,
   type ConfigResponse,
   type PeerConfigResponse,
@@ -69,6 +73,8 @@ export interface ApiServerOptions {
   sessionsTimeoutMs?: number;
   /** Serves /v1/config*; without it those routes answer 503. */
   config?: ConfigApi;
+  /** Where the status page's compiled browser modules are (default: dist/src/api/status-page). */
+  statusPageDir?: string;
 }
 
 /** The shared-config operations the API serves (src/control/config-sync.ts implements them). */
@@ -125,6 +131,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const tokenDigest = sha256(opts.token);
   const dataplaneTimeoutMs = opts.dataplaneTimeoutMs ?? 1000;
   const sessionsTimeoutMs = opts.sessionsTimeoutMs ?? 3000;
+  const page = statusPage(opts.statusPageDir);
   let lastAuthLogMs = 0;
   let suppressedAuthLogs = 0;
 
@@ -205,6 +212,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return configApi().validate(text, source);
       }),
     },
+    [ROUTE_COUNTERS]: { GET: (): Promise<CountersResponse> => readCounters(metrics.registry) },
     [ROUTE_SUSPEND]: { POST: command(() => controller.suspend()) },
     [ROUTE_FUNCTIONAL]: { POST: command(() => controller.functional()) },
     [ROUTE_FAILOVER]: { POST: command(() => controller.failover()) },
@@ -230,6 +238,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       reply(e.status, { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } }, e.headers);
 
     try {
+      // The status page's shell and scripts hold no data (the page asks for the token, then calls
+      // the routes below with it): the only paths served without the token.
+      if (page.has(path)) {
+        req.resume();
+        const r = await page.respond(path, req.method);
+        metrics.apiRequest(path, r.status);
+        res.writeHead(r.status, r.headers);
+        res.end(req.method === 'HEAD' ? undefined : r.body);
+        return;
+      }
       // Authenticate before anything else: an unauthenticated client learns nothing, not even
       // which routes exist.
       if (!authorized(req.headers.authorization, tokenDigest)) {
@@ -324,6 +342,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
     ...headers,
   });
   res.end(text);
