@@ -9,6 +9,8 @@ export default defineConfig({
     fileParallelism: true,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // bounded fuzzing (seeded, reproducible; FUZZ_SEED=n replays a failure); the long run is bench/fuzz.ts
+      { extends: true, test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, maxWorkers: 1 },
