@@ -1,0 +1,217 @@
+// The status page in a real browser: Debian's headless chromium, driven by playwright-core, opens
+// both lab daemons' pages, is refused with a wrong token, logs in, sees fwa active and fwb passive,
+// sees an operator failover (new states, the transition and its reason), then sees fwb's daemon
+// vanish (its page says the API is unreachable; fwa's page shows it took the role back).
+//
+// The lab's API listeners are unix sockets (so the host-side helpers reach them from any
+// namespace) and a browser cannot fetch from a unix socket. The browser therefore runs inside
+// fwa's namespace (a wrapper script as its executable) next to a byte-for-byte TCP-to-unix-socket
+// forwarder on that namespace's loopback: no HTTP is rewritten, every byte the page gets is the
+// daemon's own answer, and a vanished daemon is a refused connection, as on a real network.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Lab } from '../../src/lab/lab.js';
+import { ensureBuilt, isRoot, upLab } from './helpers/lab.js';
+import { boxListeners, cli, waitState, type Box } from './helpers/daemon.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Ports on fwa's namespace loopback (fresh per lab: nothing else listens there). */
+const PORT: Record<Box, number> = { fwa: 18480, fwb: 18481 };
+/** Short poll period, so each step shows within a second; the daemons do not mind. */
+const INTERVAL_MS = 200;
+
+let lab: Lab | null = null;
+let browser: Browser | null = null;
+let forwarder: ChildProcess | null = null;
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await browser?.close().catch(() => undefined);
+  browser = null;
+  if (forwarder && forwarder.exitCode === null && forwarder.signalCode === null) {
+    const gone = new Promise((r) => forwarder!.once('exit', r));
+    forwarder.kill('SIGKILL');
+    await gone;
+  }
+  forwarder = null;
+  if (lab) await lab.down();
+  lab = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const FORWARDER = `
+const net = require('node:net');
+// argv: <run dir (marks the process as this lab's for lab down)> <port>=<unix socket path>...
+for (const spec of process.argv.slice(3)) {
+  const i = spec.indexOf('=');
+  const port = Number(spec.slice(0, i));
+  const path = spec.slice(i + 1);
+  net.createServer((client) => {
+    const daemon = net.connect(path);
+    const end = () => { client.destroy(); daemon.destroy(); };
+    client.on('error', end); daemon.on('error', end); client.on('close', end); daemon.on('close', end);
+    client.pipe(daemon).pipe(client);
+  }).listen(port, '127.0.0.1', () => process.stdout.write('listening ' + port + '\\n'));
+}
+`;
+
+/** The forwarder in fwa's namespace; its PID file lets `lab down` stop it even if this test dies. */
+async function startForwarder(l: Lab): Promise<ChildProcess> {
+  const script = join(l.runDir, 'page-forwarder.cjs');
+  writeFileSync(script, FORWARDER, { mode: 0o600 });
+  const specs = (['fwa', 'fwb'] as const).map((box) => {
+    const api = boxListeners(l, box).api;
+    if (!api.startsWith('unix:')) throw new Error(`expected the lab's ${box} API on a unix socket, got ${api}`);
+    return `${PORT[box]}=${api.slice('unix:'.length)}`;
+  });
+  const child = spawn('ip', ['netns', 'exec', l.ns('fwa'), process.execPath, script, l.runDir, ...specs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(join(l.runDir, 'page-forwarder.pid'), `${child.pid}\n`, { mode: 0o600 });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`forwarder exited (${code ?? signal})`)));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (Object.values(PORT).every((p) => out.includes(`listening ${p}\n`))) resolve();
+    });
+  });
+  return child;
+}
+
+/** Chromium inside fwa's namespace: playwright talks to it over pipes, which `ip netns exec` keeps. */
+async function launchInNamespace(l: Lab): Promise<Browser> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
+  dirs.push(dir);
+  const wrapper = join(dir, 'chromium-in-ns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${l.ns('fwa')} ${CHROMIUM} "$@"\n`);
+  chmodSync(wrapper, 0o700);
+  // root needs --no-sandbox; /dev/shm may be small on test machines
+  return chromium.launch({ executablePath: wrapper, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'], timeout: 60_000 });
+}
+
+/** A page with every script error and CSP violation recorded. */
+async function openPage(b: Browser, box: Box, problems: string[]): Promise<Page> {
+  const page = await b.newPage();
+  page.on('pageerror', (err) => problems.push(`${box}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (/Content.Security.Policy|Refused to/i.test(msg.text())) problems.push(`${box}: ${msg.text()}`);
+  });
+  const res = await page.goto(`http://127.0.0.1:${PORT[box]}/ui?interval=${INTERVAL_MS}`);
+  expect(res?.status()).toBe(200);
+  expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+  return page;
+}
+
+async function text(page: Page, selector: string): Promise<string | null> {
+  const loc = page.locator(selector).first();
+  return (await loc.count()) > 0 ? ((await loc.textContent()) ?? '').trim() : null;
+}
+
+/** Waits until the element's text matches; the error names the last text seen. */
+async function waitText(l: Lab, page: Page, selector: string, want: RegExp, timeoutMs = 15_000): Promise<string> {
+  let last: string | null = null;
+  try {
+    await l.waitFor(
+      async () => {
+        last = await text(page, selector);
+        return last !== null && want.test(last);
+      },
+      timeoutMs,
+      `${selector} to match ${want}`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last text: ${JSON.stringify(last)}`);
+  }
+  return last!;
+}
+
+async function login(page: Page, token: string): Promise<void> {
+  await page.locator('#token').fill(token);
+  await page.locator('#login button[type=submit]').click();
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.TANDEM_SCREENSHOT_DIR;
+  if (dir) await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+describe.skipIf(!isRoot())('the status page in headless chromium', () => {
+  it.skipIf(!existsSync(CHROMIUM))('refuses a wrong token, shows the pair, a failover and a box that went away', async () => {
+    await ensureBuilt(['src/api/status-page/app.js', 'src/api/status-page/render.js']);
+    lab = await upLab();
+    await waitState(lab, 'fwa', 'active');
+    await waitState(lab, 'fwb', 'passive');
+    const token = readFileSync(join(lab.runDir, 'api.token'), 'utf8').trim();
+    forwarder = await startForwarder(lab);
+    browser = await launchInNamespace(lab);
+    const problems: string[] = [];
+
+    // a wrong token: the page says so and shows no data
+    const a = await openPage(browser, 'fwa', problems);
+    await waitText(lab, a, '[data-field=connection]', /enter the API token/);
+    await login(a, `${token}x`);
+    await waitText(lab, a, '[data-field=connection]', /^401: wrong token$/);
+    expect(await a.locator('#login').isVisible()).toBe(true);
+    expect(await a.locator('[data-field=local-state]').count()).toBe(0);
+
+    // the right token: fwa's view of the pair
+    await login(a, token);
+    await waitText(lab, a, '[data-field=local-state]', /^active$/);
+    await waitText(lab, a, '[data-field=peer-state]', /^passive$/);
+    expect(await a.locator('#login').isVisible()).toBe(false);
+    expect(await text(a, '[data-field=local-name]')).toMatch(/^fw-a /);
+    expect(await text(a, '[data-field=peer-name]')).toMatch(/^fw-b /);
+    await waitText(lab, a, '[data-field=connection]', /^live/);
+    await waitText(lab, a, '[data-field=config-sync]', /^in sync$/);
+    // every HA link hears the peer
+    for (const link of ['ha1', 'ha1-backup', 'heartbeat-backup']) {
+      await lab.waitFor(
+        async () => ((await a.locator(`tr:has([data-link="${link}"]) .badge`).first().textContent()) ?? '') === 'up',
+        10_000,
+        `${link} heartbeat up on the page`,
+      );
+    }
+    // live counters: a rate appears from the second sample on
+    await waitText(lab, a, '[data-field=rate-forwarded]', /^[\d.]+\/s$/);
+    expect(await text(a, '[data-field=sessions-active]')).toMatch(/^\d+$/);
+    await screenshot(a, 'fwa-active');
+
+    // fwb's page, logged in, sees the mirror image
+    const b = await openPage(browser, 'fwb', problems);
+    await login(b, token);
+    await waitText(lab, b, '[data-field=local-state]', /^passive$/);
+    await waitText(lab, b, '[data-field=peer-state]', /^active$/);
+
+    // an operator failover: both pages show the new states and the transition with its reason
+    const r = await cli(lab, 'fwa', 'failover');
+    expect(r.code, r.stderr).toBe(0);
+    await waitState(lab, 'fwb', 'active');
+    await waitState(lab, 'fwa', 'passive');
+    await waitText(lab, a, '[data-field=local-state]', /^passive$/);
+    await waitText(lab, a, '[data-field=peer-state]', /^active$/);
+    await waitText(lab, b, '[data-field=local-state]', /^active$/);
+    const newestA = await waitText(lab, a, 'table.transitions tbody tr', /active\s*→\s*passive/);
+    const newestB = await waitText(lab, b, 'table.transitions tbody tr', /passive\s*→\s*active/);
+    const statusA = await lab.api('fwa').status();
+    const statusB = await lab.api('fwb').status();
+    expect(newestA).toContain(statusA.transitions.at(-1)!.reason);
+    expect(newestB).toContain(statusB.transitions.at(-1)!.reason);
+    await screenshot(b, 'fwb-after-failover');
+
+    // fwb's daemon goes away: its page says the API is unreachable and keeps the last data;
+    // fwa's page shows fwa taking the role back and the peer down
+    await lab.killBox('fwb', 'SIGKILL');
+    await waitText(lab, b, '[data-field=connection]', /^API unreachable/);
+    expect(await text(b, '[data-field=local-state]')).toBe('active');
+    await waitText(lab, a, '[data-field=local-state]', /^active$/);
+    await waitText(lab, a, '[data-field=peer-up]', /^down$/);
+    await waitText(lab, a, '[data-field=connection]', /^live/);
+    await screenshot(b, 'fwb-unreachable');
+    await screenshot(a, 'fwa-peer-gone');
+
+    expect(problems).toEqual([]);
+  }, 180_000);
+});
