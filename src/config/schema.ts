@@ -261,6 +261,8 @@ const haSchema = obj({
     periodicS: intIn(0, 86400).default(0),
   }).prefault({}),
   virtualMac: bool().default(true),
+  // docs/security.md: HA1 and HA2 encrypted with AES-256-GCM instead of HMAC-only; live, no restart
+  encryption: oneOf(['none', 'aes-256-gcm']).default('none'),
   linkMonitoring: linkMonitoringSchema.optional(),
   pathMonitoring: pathMonitoringSchema.optional(),
 })

@@ -153,6 +153,8 @@ export interface SharedConfig {
     preempt: { enabled: boolean; holdMs: number };
     garp: { count: number; intervalMs: number; /** 0 = off */ periodicS: number };
     virtualMac: boolean;
+    /** HA1 and HA2 messages: HMAC-authenticated ('none') or AES-256-GCM encrypted (docs/security.md). */
+    encryption: 'none' | 'aes-256-gcm';
     linkMonitoring?: MonitorLinkConfig;
     pathMonitoring?: { failureCondition: FailureCondition; groups: PathGroupConfig[] };
   };

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { monotonicMs, ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../dataplane/shared-state.js';
 import { Sealer, Opener } from '../wire/auth.js';
+import type { HaEncryption } from '../wire/crypto.js';
 import type { Envelope, EnvelopeBody } from '../wire/codec.js';
 import { initialState, step } from './election/step.js';
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView, TimerName } from './election/types.js';
@@ -78,6 +79,8 @@ interface PeerInfo {
 export interface SyncHandle {
   setRole(role: 'sender' | 'receiver' | 'idle'): void;
   status(): unknown;
+  /** The format HA2 messages leave in (shared.ha.encryption); absent in fakes. */
+  setEncryption?(mode: HaEncryption): void;
 }
 
 export interface ControlAgentOptions {
@@ -182,6 +185,20 @@ export class ControlAgent implements HaController {
         this.makeLink(HEARTBEAT_BACKUP_LINK, 2, { local: hbb.local, peer: hbb.peer, port: 0, heartbeatPort: hbb.port }, opts.key, 'ha1-heartbeat-mgmt'),
       );
     }
+    // the HA2 channel is built before the agent; its format is HA config, applied here like ours
+    this.sync?.setEncryption?.(this.cfg.shared.ha.encryption);
+  }
+
+  /**
+   * shared.ha.encryption changed: what we send switches now, seq unbroken. The peer's openers
+   * take both formats, so the two boxes applying the commit a few ms apart lose nothing.
+   */
+  private applyEncryption(mode: HaEncryption): void {
+    for (const link of this.links) {
+      link.hbSealer.setEncryption(mode);
+      link.sessSealer.setEncryption(mode);
+    }
+    this.sync?.setEncryption?.(mode);
   }
 
   private makeLink(name: string, index: number, cfg: HaLinkConfig, key: Buffer, heartbeatOnlyChannel?: string): Link {
@@ -194,9 +211,9 @@ export class ControlAgent implements HaController {
       name,
       index,
       cfg,
-      hbSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: hbChannel }),
+      hbSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: hbChannel, encryption: this.cfg.shared.ha.encryption }),
       hbOpener: new Opener({ key, expectedSender: peerId, groupId, channel: hbChannel, maxBytes: HA1_MAX_MESSAGE_BYTES }),
-      sessSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: sessChannel }),
+      sessSealer: new Sealer({ key, sender: me, groupId, epoch: this.epoch, channel: sessChannel, encryption: this.cfg.shared.ha.encryption }),
       sessOpener: new Opener({ key, expectedSender: peerId, groupId, channel: sessChannel, maxBytes: HA1_SESSION_MAX_BYTES }),
       lastHeardMs: null,
       closedByPeerAtMs: null,
@@ -343,7 +360,12 @@ export class ControlAgent implements HaController {
    * change in place. The next tick uses the new heartbeat interval; the dead interval follows it.
    */
   applySharedConfig(shared: SharedConfig): void {
+    const encryptionWas = this.cfg.shared.ha.encryption;
     this.cfg = { ...this.cfg, shared };
+    if (shared.ha.encryption !== encryptionWas) {
+      this.applyEncryption(shared.ha.encryption);
+      this.log.info({ from: encryptionWas, to: shared.ha.encryption }, `HA link encryption: ${encryptionWas} -> ${shared.ha.encryption}`);
+    }
     const t = shared.ha.timers;
     this.deadIntervalMs = t.heartbeatIntervalMs * t.heartbeatMissed;
     this.es = {

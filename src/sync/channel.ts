@@ -26,6 +26,7 @@ import { monotonicMs } from '../dataplane/shared-state.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Ha2Opener, Ha2Sealer } from '../wire/auth.js';
+import type { HaEncryption } from '../wire/crypto.js';
 import { decodeHa2, encodeHa2, type Ha2Body, type Ha2Envelope } from '../wire/ha2-codec.js';
 import { LagWindow } from './lag.js';
 import {
@@ -116,6 +117,8 @@ export interface SyncChannelOptions {
   reconnectMs?: number;
   /** Pump period (ms, default 1). */
   pumpIntervalMs?: number;
+  /** Format of what we send (shared.ha.encryption, default 'none'); the opener takes both. */
+  encryption?: HaEncryption;
 }
 
 export type SyncRole = 'sender' | 'receiver' | 'idle';
@@ -220,7 +223,7 @@ export class SyncChannel {
     if (opts.deviceId !== 0 && opts.deviceId !== 1) throw new RangeError(`SyncChannel: deviceId must be 0 or 1 (got ${opts.deviceId})`);
     const peerId = 1 - opts.deviceId;
     const epoch = Date.now();
-    this.sealer = new Ha2Sealer({ key: opts.key, sender: opts.deviceId, groupId: opts.groupId, epoch, channel: 'ha2' });
+    this.sealer = new Ha2Sealer({ key: opts.key, sender: opts.deviceId, groupId: opts.groupId, epoch, channel: 'ha2', encryption: opts.encryption });
     this.opener = new Ha2Opener({ key: opts.key, expectedSender: peerId, groupId: opts.groupId, channel: 'ha2', maxBytes: HA2_MAX_FRAME_BYTES });
     this.reliable = new ReliableSender({
       flushIntervalMs: opts.flushIntervalMs,
@@ -289,6 +292,11 @@ export class SyncChannel {
         this.requestDump('peer-request', `peer asked earlier (${why})`);
       }
     }
+  }
+
+  /** What we send from now on; the seq (and so the GCM nonce) goes on unbroken. */
+  setEncryption(mode: HaEncryption): void {
+    this.sealer.setEncryption(mode);
   }
 
   status(): SyncStatus {

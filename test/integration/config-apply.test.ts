@@ -48,6 +48,7 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
       preempt: { enabled: false, holdMs: 1000 },
       garp: { count: 3, intervalMs: 20, periodicS: 0 },
       virtualMac: true,
+      encryption: 'none',
     },
     zones: { trust: ['lan'], untrust: ['wan'] },
     floatingIps: [
