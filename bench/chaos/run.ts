@@ -1,0 +1,485 @@
+// The chaos run: one lab, long-lived TCP and UDP flows through the pair, and N failures of the
+// active box cycling the kinds of faults.ts; after each, the pair must be healthy again (one
+// active, the other passive and in sync) before the next. What is measured per iteration: the
+// role changes (by both daemons' transition records), the takeover time by the API, the UDP
+// probe's longest silence and loss, the TCP flows' longest stall and every connection lost, and
+// from the switch (capture.ts) every frame sourced from the virtual MACs by both boxes at once.
+// The captures overlap from one iteration to the next, so the whole run is watched.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { Lab, labDown, labUp, repoRoot, type LabBox } from '../../src/lab/lab.js';
+import { startProbeSender, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
+import type { HaStatus } from '../../src/control/status.js';
+import { analyseDualActive, longestHandoffSilenceMs, NO_FAILOVER_KINDS, schedule, seededRandom, type Kind, type Overlap } from './analyse.js';
+import { SwitchCapture } from './capture.js';
+import { inject, type Fault } from './faults.js';
+import type { TcpEnd, TcpLoss, TcpMark, UdpMark } from './flows.js';
+
+const SERVER = '10.0.2.10';
+const PROBE_PORT = 5001;
+const STREAM_PORT = 5002;
+/** How long a failure that must not move the role is held and watched. */
+const NO_FAILOVER_WATCH_MS = 1000;
+/** How long the failed box stays failed after the takeover (frozen, unplugged, unreachable). */
+const HOLD_AFTER_TAKEOVER_MS = 300;
+const TAKEOVER_TIMEOUT_MS = 10_000;
+const HEALTHY_TIMEOUT_MS = 30_000;
+/** Steady traffic before each failure: this plus up to as much again, drawn from the seed. */
+const STEADY_MS = 400;
+
+export interface ChaosOptions {
+  failovers: number;
+  kinds: readonly Kind[];
+  seed: number;
+  conns: number;
+  /** Each connection writes 1 KiB this often. */
+  intervalMs: number;
+  /** Frames of both boxes closer than this are an overlap (analyse.ts). */
+  windowUs: number;
+  /** INTERVAL_MS,MISSED,HOLD_MS: heartbeat timers instead of the lab's aggressive profile. */
+  timers?: string;
+  /** Where the results, and the captures and logs of any iteration with a finding, are kept. */
+  outDir: string;
+  labName: string;
+  log: (line: string) => void;
+}
+
+export interface Memory {
+  pid: number | null;
+  /** VmRSS from /proc, bytes. */
+  rssBytes: number | null;
+  /** The daemon's own figures (its metrics). */
+  processRssBytes: number | null;
+  heapUsedBytes: number | null;
+}
+
+export interface Iteration {
+  i: number;
+  kind: Kind;
+  failed: LabBox;
+  startedAt: string;
+  /** The box active at the end of the iteration. */
+  active: LabBox | null;
+  /** Transitions into 'active' on either box during the iteration (1 expected). */
+  roleChanges: number;
+  /** For ha1/ha2: the role stayed put during the cut (exactly one active, the same one). */
+  heldDuringCut: boolean | null;
+  /** Failure (or, for ha1/ha2, the planned failover after it) -> the peer reports active, ms. */
+  takeoverMs: number | null;
+  takeoverReason: string | null;
+  healthyMs: number | null;
+  udp: { maxGapMs: number; lost: number; received: number };
+  tcp: { maxStallMs: number; lost: TcpLoss[] };
+  wire: { framesFwa: number; framesFwb: number; dualActiveFrames: number; overlaps: Overlap[]; handoffs: number; handoffSilenceMs: number | null; droppedByKernel: number };
+  /** Both boxes said 'active' in the same API poll (informational: the wire is the judge). */
+  apiBothActive: number;
+  error: string | null;
+}
+
+export interface ChaosResult {
+  options: Omit<ChaosOptions, 'log'>;
+  lab: string;
+  startedAt: string;
+  durationS: number;
+  connected: number;
+  iterations: Iteration[];
+  /** Connections lost outside any iteration (while starting up or at the end). */
+  lostOutside: TcpLoss[];
+  tcpEnd: TcpEnd | null;
+  memory: { before: Record<LabBox, Memory>; after: Record<LabBox, Memory> } | null;
+  aborted: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const otherBox = (b: LabBox): LabBox => (b === 'fwa' ? 'fwb' : 'fwa');
+
+/** A flows.js process in a namespace, answering commands on stdin with one JSON line each. */
+class Flows {
+  private lines: Record<string, unknown>[] = [];
+  private waiters: (() => void)[] = [];
+  private stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(private readonly child: ChildProcess, readonly what: string) {
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-4000)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        return;
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exited = new Promise((r) => child.once('close', (code) => {
+      r(code);
+      for (const w of this.waiters.splice(0)) w();
+    }));
+  }
+
+  static start(lab: Lab, role: 'client' | 'server', args: string[], pidFile: string): Flows {
+    const prog = join(lab.repo, 'dist', 'bench', 'chaos', 'flows.js');
+    const child = spawn('ip', ['netns', 'exec', lab.ns(role), process.execPath, prog, ...args, '--lab', lab.runDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
+    return new Flows(child, `flows ${args[0]} in ${lab.ns(role)}`);
+  }
+
+  /** The next line holding `key` (lines before it are dropped). */
+  async next<T>(key: string, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.lines.findIndex((l) => key in l);
+      if (i >= 0) {
+        const [line] = this.lines.splice(0, i + 1).slice(-1);
+        return line as T;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${this.what} exited: ${this.stderr.trim()}`);
+      if (Date.now() > deadline) throw new Error(`${this.what}: no "${key}" line within ${timeoutMs} ms`);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(Math.max(1, deadline - Date.now()))]);
+    }
+  }
+
+  ask<T>(command: string, key: string, timeoutMs = 10_000): Promise<T> {
+    this.child.stdin!.write(`${command}\n`);
+    return this.next<T>(key, timeoutMs);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+  }
+}
+
+function labConfigWithTimers(spec: string): string {
+  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = spec.split(',').map(Number);
+  if (![heartbeatIntervalMs, heartbeatMissed, promotionHoldMs].every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new Error(`--timers: got ${JSON.stringify(spec)}, expected INTERVAL_MS,MISSED,HOLD_MS, e.g. 10,6,0`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-chaos-cfg-'));
+  for (const box of ['fwa', 'fwb']) {
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
+  }
+  return dir;
+}
+
+function scrape(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/metrics', timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('metrics timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function metric(text: string, name: string): number | null {
+  for (const line of text.split('\n')) if (line.startsWith(`${name} `)) return Number(line.slice(name.length + 1));
+  return null;
+}
+
+async function memoryOf(lab: Lab, box: LabBox): Promise<Memory> {
+  const pid = lab.pid(box);
+  let rssBytes: number | null = null;
+  if (pid !== null) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) rssBytes = Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  let processRssBytes: number | null = null;
+  let heapUsedBytes: number | null = null;
+  try {
+    const text = await scrape(join(lab.runDir, `${box}-metrics.sock`));
+    processRssBytes = metric(text, 'tandem_process_resident_memory_bytes');
+    heapUsedBytes = metric(text, 'tandem_nodejs_heap_size_used_bytes');
+  } catch {
+    // no metrics: reported as unknown
+  }
+  return { pid, rssBytes, processRssBytes, heapUsedBytes };
+}
+
+async function statusOf(lab: Lab, box: LabBox): Promise<HaStatus | null> {
+  try {
+    return await lab.api(box, 1000).status();
+  } catch {
+    return null;
+  }
+}
+
+function syncOk(s: HaStatus): boolean {
+  const sync = s.sync as ({ tentative: boolean; connected?: boolean } | null | undefined);
+  return !!sync && sync.tentative === false && sync.connected === true;
+}
+
+/**
+ * One active and one passive, both functional, peers up, an HA1 session up, and HA2 connected
+ * with the passive's bulk sync done.
+ */
+async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBox; ms: number }> {
+  let active: LabBox | null = null;
+  let seen = '';
+  const ms = await lab
+    .waitFor(async () => {
+      const [a, b] = await Promise.all([statusOf(lab, 'fwa'), statusOf(lab, 'fwb')]);
+      seen = `fwa=${a ? `${a.local.state} (${a.local.reason})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason})` : 'no answer'}`;
+      if (!a || !b) return false;
+      const pair = a.local.state === 'active' && b.local.state === 'passive' ? ([a, b, 'fwa'] as const) : b.local.state === 'active' && a.local.state === 'passive' ? ([b, a, 'fwb'] as const) : null;
+      if (!pair) return false;
+      const [act, pas, name] = pair;
+      const ok = act.local.faults.length === 0 && pas.local.faults.length === 0 && act.peer.up && pas.peer.up && act.links.some((l) => l.sessionUp) && syncOk(act) && syncOk(pas);
+      if (ok) active = name;
+      return ok;
+    }, timeoutMs, 'a healthy pair (one active, one passive in sync)')
+    .catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}`);
+    });
+  return { active: active!, ms };
+}
+
+/** Polls until `box` reports active; counts polls where both boxes said active. */
+async function waitActive(lab: Lab, box: LabBox, t0: number, onBoth: () => void): Promise<{ ms: number | null; reason: string | null }> {
+  const deadline = t0 + TAKEOVER_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const [s, o] = await Promise.all([lab.boxState(box, 500), lab.boxState(otherBox(box), 200)]);
+    if (s?.state === 'active') {
+      if (o?.state === 'active') onBoth();
+      return { ms: Date.now() - t0, reason: s.reason };
+    }
+    await sleep(10);
+  }
+  return { ms: null, reason: null };
+}
+
+async function transitionsIntoActiveSince(lab: Lab, sinceMs: number): Promise<number> {
+  let n = 0;
+  for (const box of ['fwa', 'fwb'] as const) {
+    const s = await statusOf(lab, box);
+    if (s) n += s.transitions.filter((t) => t.to === 'active' && Date.parse(t.at) >= sinceMs).length;
+  }
+  return n;
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
+  const { log } = opts;
+  const kinds = schedule(opts.kinds, opts.failovers, seededRandom(opts.seed));
+  const steadyRand = seededRandom(opts.seed ^ 0x5eed);
+  const configDir = opts.timers ? labConfigWithTimers(opts.timers) : undefined;
+  mkdirSync(opts.outDir, { recursive: true });
+  const { log: _log, ...options } = opts;
+  const result: ChaosResult = {
+    options,
+    lab: opts.labName,
+    startedAt: new Date().toISOString(),
+    durationS: 0,
+    connected: 0,
+    iterations: [],
+    lostOutside: [],
+    tcpEnd: null,
+    memory: null,
+    aborted: null,
+  };
+  const t0run = Date.now();
+  await labUp({ name: opts.labName, configDir, out: process.stderr });
+  const lab = new Lab(opts.labName);
+  const stops: (() => Promise<unknown>)[] = [];
+  let fault: Fault | null = null;
+  let capture: SwitchCapture | null = null;
+  const captureDir = mkdtempSync(join(tmpdir(), `tandem-chaos-${opts.labName}-`));
+  try {
+    let { active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
+    const repo = lab.repo;
+    const srv = await startStreamServer(lab.ns('server'), { repo, marker: lab.runDir, port: STREAM_PORT, pidFile: join(lab.runDir, 'chaos-stream-server.pid') });
+    stops.push(() => srv.stop());
+    const udp = Flows.start(lab, 'server', ['udp', '--port', String(PROBE_PORT)], join(lab.runDir, 'chaos-udp.pid'));
+    stops.push(async () => udp.kill());
+    await udp.next('ready', 10_000);
+    const tcp = Flows.start(lab, 'client', ['tcp', '--to', `${SERVER}:${STREAM_PORT}`, '--conns', String(opts.conns), '--interval-ms', String(opts.intervalMs)], join(lab.runDir, 'chaos-tcp.pid'));
+    stops.push(async () => tcp.kill());
+    result.connected = (await tcp.next<{ connected: number }>('connected', 60_000)).connected;
+    log(`${result.connected}/${opts.conns} TCP connections up`);
+    const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1, pidFile: join(lab.runDir, 'chaos-probe-tx.pid') });
+    stops.push(() => tx.stop());
+    // every connection replicated before the first failure
+    ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
+    await lab.waitFor(async () => (await lab.api(otherBox(active), 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched >= result.connected, 30_000, 'the passive to hold every connection');
+    await sleep(500);
+    result.memory = { before: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') }, after: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') } };
+    await tcp.ask<TcpMark>('mark', 'mark');
+    await udp.ask<UdpMark>('mark', 'mark');
+
+    let prevStartUs = 0;
+    let prev: Iteration | null = null;
+    let prevCapture: SwitchCapture | null = null;
+    const tcpLosses: TcpLoss[] = [];
+    const starts: number[] = [];
+
+    /** Closes the previous iteration: its marks, and its frames up to `untilUs`. */
+    const closePrevious = async (untilUs: number): Promise<void> => {
+      const [tm, um] = await Promise.all([tcp.ask<TcpMark>('mark', 'mark'), udp.ask<UdpMark>('mark', 'mark')]);
+      tcpLosses.push(...tm.lost);
+      if (!prev || !prevCapture) return;
+      prev.tcp.maxStallMs = tm.maxStallMs;
+      prev.udp = { maxGapMs: um.maxGapMs, lost: um.lost, received: um.received };
+      await prevCapture.stop();
+      const frames = prevCapture.frames().filter((f) => f.tUs >= prevStartUs && f.tUs < untilUs);
+      const r = analyseDualActive(frames, opts.windowUs);
+      prev.wire = {
+        framesFwa: r.frames.fwa,
+        framesFwb: r.frames.fwb,
+        dualActiveFrames: r.dualActiveFrames,
+        overlaps: r.overlaps,
+        handoffs: r.handoffs.length,
+        handoffSilenceMs: longestHandoffSilenceMs(r.handoffs),
+        droppedByKernel: prevCapture.droppedByKernel(),
+      };
+      if (r.dualActiveFrames > 0) {
+        // keep the evidence: the captures and both daemons' logs
+        const keep = join(opts.outDir, `iteration-${prev.i}`);
+        mkdirSync(keep, { recursive: true });
+        for (const f of prevCapture.files()) {
+          try {
+            renameSync(f, join(keep, f.split('/').pop()!));
+          } catch {
+            copyFileSync(f, join(keep, f.split('/').pop()!));
+          }
+        }
+        for (const b of ['fwa', 'fwb'] as const) copyFileSync(lab.logPath(b), join(keep, `${b}.log`));
+      }
+      prevCapture.remove();
+      log(describe(prev));
+    };
+
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[i];
+      capture = await SwitchCapture.start(lab, captureDir, String(i));
+      const startMs = Date.now();
+      await closePrevious(startMs * 1000);
+      starts.push(startMs);
+      prevStartUs = startMs * 1000;
+      prevCapture = capture;
+      const it: Iteration = {
+        i,
+        kind,
+        failed: active,
+        startedAt: new Date(startMs).toISOString(),
+        active: null,
+        roleChanges: 0,
+        heldDuringCut: null,
+        takeoverMs: null,
+        takeoverReason: null,
+        healthyMs: null,
+        udp: { maxGapMs: 0, lost: 0, received: 0 },
+        tcp: { maxStallMs: 0, lost: [] },
+        wire: { framesFwa: 0, framesFwb: 0, dualActiveFrames: 0, overlaps: [], handoffs: 0, handoffSilenceMs: null, droppedByKernel: 0 },
+        apiBothActive: 0,
+        error: null,
+      };
+      result.iterations.push(it);
+      prev = it;
+      const passive = otherBox(active);
+      await sleep(STEADY_MS + Math.floor(steadyRand() * STEADY_MS));
+      const tFail = Date.now();
+      try {
+        fault = await inject(lab, kind, active);
+        if (NO_FAILOVER_KINDS.has(kind)) {
+          // the role must not move: exactly one active (the same one) for the whole watch
+          let held = true;
+          while (Date.now() - tFail < NO_FAILOVER_WATCH_MS) {
+            const [sa, sp] = await Promise.all([lab.boxState(active, 500), lab.boxState(passive, 500)]);
+            if (sa?.state !== 'active' || sp?.state === 'active') held = false;
+            await sleep(25);
+          }
+          it.heldDuringCut = held;
+          await fault.recover();
+          fault = null;
+          await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
+          // then the role moves the planned way, so every iteration is one failover
+          const tPlanned = Date.now();
+          await lab.api(active, 5000).failover();
+          const t = await waitActive(lab, passive, tPlanned, () => it.apiBothActive++);
+          it.takeoverMs = t.ms;
+          it.takeoverReason = t.reason;
+        } else {
+          const t = await waitActive(lab, passive, tFail, () => it.apiBothActive++);
+          it.takeoverMs = t.ms;
+          it.takeoverReason = t.reason;
+          await sleep(HOLD_AFTER_TAKEOVER_MS);
+          await fault.recover();
+          fault = null;
+        }
+        const h = await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
+        it.healthyMs = Date.now() - tFail;
+        it.active = h.active;
+        active = h.active;
+      } catch (err) {
+        it.error = err instanceof Error ? err.message : String(err);
+        throw err;
+      } finally {
+        it.roleChanges = await transitionsIntoActiveSince(lab, startMs);
+      }
+    }
+    // the last iteration: its own share of the flows and the switch
+    await sleep(500);
+    await closePrevious(Date.now() * 1000);
+    prevCapture = null;
+    capture = null;
+    result.memory.after = { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') };
+    result.tcpEnd = await tcp.ask<TcpEnd>('end', 'end', 30_000);
+    // end-of-run verdicts (incomplete echoes) join the losses seen at the marks
+    for (const l of result.tcpEnd.lost) if (!tcpLosses.some((x) => x.id === l.id)) tcpLosses.push(l);
+    for (const l of tcpLosses) {
+      let idx = -1;
+      for (let k = 0; k < starts.length; k++) if (l.atMs >= starts[k]) idx = k;
+      if (idx >= 0) result.iterations[idx].tcp.lost.push(l);
+      else result.lostOutside.push(l);
+    }
+  } catch (err) {
+    result.aborted = err instanceof Error ? err.message : String(err);
+    log(`chaos run aborted: ${result.aborted}`);
+    for (const b of ['fwa', 'fwb'] as const) {
+      copyFileSync(lab.logPath(b), join(opts.outDir, `${b}.log`));
+      log(`last lines of ${b}.log:\n${lab.logTail(b, 15)}`);
+    }
+  } finally {
+    if (fault?.frozenPid) {
+      try {
+        process.kill(fault.frozenPid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+    if (capture) {
+      await capture.stop().catch(() => undefined);
+      capture.remove();
+    }
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await labDown({ name: opts.labName });
+    rmSync(captureDir, { recursive: true, force: true });
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  }
+  result.durationS = Math.round((Date.now() - t0run) / 1000);
+  writeFileSync(join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
+  return result;
+}
+
+export function describe(it: Iteration): string {
+  const take = it.takeoverMs === null ? 'NO TAKEOVER' : `${it.takeoverMs} ms (${it.takeoverReason})`;
+  const cut = it.heldDuringCut === null ? '' : it.heldDuringCut ? ', role held during the cut' : ', ROLE MOVED DURING THE CUT';
+  return (
+    `#${it.i} ${it.kind} of ${it.failed}: takeover ${take}${cut}, role changes ${it.roleChanges}, healthy after ${it.healthyMs ?? '-'} ms; ` +
+    `UDP gap ${it.udp.maxGapMs} ms, lost ${it.udp.lost}; TCP stall ${it.tcp.maxStallMs} ms; ` +
+    `wire fwa ${it.wire.framesFwa} fwb ${it.wire.framesFwb} frames, ${it.wire.handoffs} handoffs (silence ${it.wire.handoffSilenceMs?.toFixed(1) ?? '-'} ms), dual-active ${it.wire.dualActiveFrames}` +
+    (it.wire.droppedByKernel ? `, capture dropped ${it.wire.droppedByKernel}` : '')
+  );
+}
