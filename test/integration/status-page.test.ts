@@ -16,7 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Lab } from '../../src/lab/lab.js';
 import { ensureBuilt, isRoot, upLab } from './helpers/lab.js';
-import { boxListeners, cli, waitState, type Box } from './helpers/daemon.js';
+import { boxListeners, cli, ping, waitState, type Box } from './helpers/daemon.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Ports on fwa's namespace loopback (fresh per lab: nothing else listens there). */
@@ -174,9 +174,13 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
         `${link} heartbeat up on the page`,
       );
     }
-    // live counters: a rate appears from the second sample on
+    // live counters: a rate appears from the second sample on; pings through fwa show up in its
+    // forwarded count (requests and replies) and as an ICMP session
     await waitText(lab, a, '[data-field=rate-forwarded]', /^[\d.]+\/s$/);
-    expect(await text(a, '[data-field=sessions-active]')).toMatch(/^\d+$/);
+    const forwardedBefore = Number(await text(a, '[data-field=total-forwarded]'));
+    expect(await ping(lab, '10.0.2.10', 3)).toBe(true);
+    await lab.waitFor(async () => Number(await text(a, '[data-field=total-forwarded]')) >= forwardedBefore + 6, 10_000, 'the pings in the forwarded count');
+    await waitText(lab, a, '[data-field=sessions-active]', /^[1-9]\d*$/);
     await screenshot(a, 'fwa-active');
 
     // fwb's page, logged in, sees the mirror image

@@ -61,14 +61,17 @@ export const WRONG_TOKEN = '401: wrong token';
 export function applyPoll(state: PageState, r: PollResult): PageState {
   switch (r.kind) {
     case 'ok': {
-      // counters are optional: a daemon without the route still shows its status
-      const rates = r.counters ? computeRates(state.counters, r.counters) : null;
+      // counters are optional: a daemon without the route still shows its status. A rate across
+      // an outage would average over it: after one, rates start again from this sample.
+      const base = state.connection.kind === 'live' ? state.counters : null;
+      const rates = r.counters ? computeRates(base, r.counters) : null;
       return { status: r.status, counters: r.counters, rates, connection: { kind: 'live' }, lastUpdatedMs: r.atMs };
     }
     case 'http-error':
       if (r.httpStatus === 401) return { ...initialState(), connection: { kind: 'unauthorized', message: WRONG_TOKEN } };
       return {
         ...state,
+        rates: null,
         connection: {
           kind: 'error',
           // keep when the trouble began, not when it was last seen
@@ -80,8 +83,6 @@ export function applyPoll(state: PageState, r: PollResult): PageState {
     case 'network-error':
       return {
         ...state,
-        // a rate across the outage would average over it: start again from the next sample
-        counters: null,
         rates: null,
         connection: { kind: 'unreachable', sinceMs: state.connection.kind === 'unreachable' ? state.connection.sinceMs : r.atMs, error: r.error },
       };

@@ -249,7 +249,7 @@ function countersSection(state: PageState): string {
     .map(([p, n]) => `${esc(p)} ${esc(n)}`)
     .join(', ');
   const top = fields([
-    ['Forwarded', `<span data-field="rate-forwarded">${esc(rate(r?.packets.forwarded))}</span> <span class="muted">(${esc(c.packets.forwarded ?? 0)} total)</span>`],
+    ['Forwarded', `<span data-field="rate-forwarded">${esc(rate(r?.packets.forwarded))}</span> <span class="muted">(<span data-field="total-forwarded">${esc(c.packets.forwarded ?? 0)}</span> total)</span>`],
     ['Received', `${esc(rate(r?.packets.rx))} <span class="muted">(${esc(c.packets.rx ?? 0)} total)</span>`],
     ['Sent', `${esc(rate(r?.packets.tx))} <span class="muted">(${esc(c.packets.tx ?? 0)} total)</span>`],
     ['Sessions', `<span data-field="sessions-active">${esc(sum(c.sessions.active))}</span> active${activeByProto ? ` (${activeByProto})` : ''}, ${esc(sum(c.sessions.created))} created`],
