@@ -222,7 +222,9 @@ export class Engine {
       // synced sessions wait for the active's deletes; as the new active they expire on their own
       if (shared.role === ROLE_ACTIVE && this.sync) this.sync.takeOver(now);
     }
-    const roleActive = shared.role === ROLE_ACTIVE;
+    // A box handing over leaves the virtual MACs to the new active: a GARP of its own (the rest of
+    // a burst, a periodic round) would pull the switches' tables back to it mid hand-over.
+    const roleActive = shared.role === ROLE_ACTIVE && !shared.handingOver;
     if (this.garp.poll(now, shared.garpSeq, roleActive, roleActive && shared.mayActAsActive(now)) === 0) return;
     const g = eventIndex('garp-sent');
     for (const f of this.garpFrames) {
