@@ -36,10 +36,13 @@ describe('demo table', () => {
     killed: 'fwa',
     tookOver: 'fwb',
     takeoverMs: 61,
+    takeoverLoggedMs: 48,
     recoveryMs: 1500,
     recoveredState: 'passive',
     probes: { sent: 9000, received: 8950, lost: 50, lostBeforeFirst: 3, lostDuringRun: 47, maxGapMs: 52.3, maxGapAt: null, gapsOver5Ms: 1 },
     tcp: { total: 8, connected: 8, survived: 8, reset: 0 },
+    steps: [],
+    svg: '/tmp/tandem-failover.svg',
     ok: true,
     errors: [],
   };
@@ -47,7 +50,9 @@ describe('demo table', () => {
     const t = formatDemoTable(base);
     expect(t).toMatch(/box killed \(kill -9\)\s+fwa/);
     expect(t).toMatch(/took over\s+fwb/);
+    expect(t).toMatch(/takeover by its log\s+48 ms/);
     expect(t).toMatch(/takeover by the API\s+61 ms/);
+    expect(t).toMatch(/failover picture\s+\/tmp\/tandem-failover.svg/);
     expect(t).toMatch(/traffic gap.*52\.3 ms/);
     expect(t).toMatch(/probes lost in the run \/ sent\s+47 \/ 9000 \(\+3 before the path was up or still in flight\)/);
     expect(t).toMatch(/TCP connections surviving\s+8 \/ 8/);
