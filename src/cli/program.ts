@@ -39,7 +39,7 @@ export interface LabApi {
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
   /** Progress goes to the lab's default (stderr); the result is printed here. */
-  labDemo(opts: { name: string }): Promise<unknown>;
+  labDemo(opts: { name: string; svg?: string }): Promise<unknown>;
 }
 
 /** Everything the CLI touches outside itself; tests replace any of it. */
@@ -410,9 +410,10 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
     .description('up, live traffic, crash the active box, measure the takeover, recover, clean up')
     .addOption(nameOption())
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { name: string; json?: boolean }) => {
+    .option('--svg <path>', 'where to write the failover timeline picture (default ./tandem-failover.svg)')
+    .action(async (opts: { name: string; json?: boolean; svg?: string }) => {
       const api = await io.lab();
-      const result = await step('lab demo', () => api.labDemo({ name: opts.name }));
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.svg ? { svg: opts.svg } : {}) }));
       if (opts.json) json(result);
       else out(formatRecord('Demo result', result));
     });
