@@ -12,6 +12,7 @@ import { parseMac } from '../../../src/dataplane/packet.js';
 import { DIR_ORIGINAL, DIR_REPLY } from '../../../src/dataplane/session-table.js';
 import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js';
 import { createLogger } from '../../../src/log.js';
+import type { RecordRing } from '../../../src/sync/ring.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import { arpFrame, icmpMessage, ipv4Frame, tcpSegment, udpDatagram, type FrameMutationContext } from './frames.js';
 
@@ -75,6 +76,7 @@ export interface FrameResult {
 
 export class FrameRig {
   readonly engine: Engine;
+  readonly shared: SharedState;
   readonly counters: Float64Array;
   private nowMs = 1_000_000;
   private readonly rx: ((f: Uint8Array, len: number, truncated: boolean) => void)[] = [];
@@ -85,9 +87,11 @@ export class FrameRig {
   sent: { ifIndex: number; frame: Buffer }[] = [];
   readonly flows: ProtectedFlow[] = [];
 
-  constructor() {
+  /** sync: HA2 rings (our changes out, the peer's in), as the daemon wires them. */
+  constructor(opts: { sync?: { out: RecordRing; in: RecordRing } } = {}) {
     const config = labConfig();
     const shared = new SharedState(COUNTER_COUNT);
+    this.shared = shared;
     shared.setRole(ROLE_ACTIVE);
     shared.renewLease(1e15);
     const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL };
@@ -111,6 +115,7 @@ export class FrameRig {
       neighbours: { reachableMs: 1e12, refreshMs: 1e12 },
       firewall: { shared: config.shared, stats, seed: 7 },
       garpOnStart: false,
+      ...(opts.sync ? { sync: opts.sync } : {}),
     });
     this.counters = shared.counters();
     this.before = new Float64Array(this.counters.length);
