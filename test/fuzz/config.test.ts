@@ -1,0 +1,46 @@
+// Mutations of the example configs through the loader: each one loads, or fails with a
+// ConfigError that lists at least one issue (key path, value, expectation); never another
+// exception, never a hang. CI runs 1,000 (FUZZ_CONFIG_CASES=10000 for more); bench/fuzz.ts runs 10,000.
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/errors.js';
+import { parseConfig } from '../../src/config/load.js';
+import { exampleConfigs, mutateConfig } from './lib/config.js';
+import { describeInput, Prng, seedFromEnv } from './lib/prng.js';
+
+const SEED = seedFromEnv(0xc0f1);
+const CASES = Number(process.env.FUZZ_CONFIG_CASES ?? 1000);
+
+describe('config fuzzing', () => {
+  it(`${CASES} mutations of deploy/*.yaml and deploy/lab/*.yaml (seed ${SEED}): a config or a ConfigError with issues`, () => {
+    const examples = exampleConfigs();
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+    const corpus = examples.map((e) => e.text);
+    for (const e of examples) expect(() => parseConfig(e.text, { source: e.name, baseDir: '/etc/tandem' })).not.toThrow();
+    const rng = new Prng(SEED);
+    const results: Record<string, number> = {};
+    let maxMs = 0;
+    for (let i = 0; i < CASES; i++) {
+      const e = rng.pick(examples);
+      const text = mutateConfig(rng, e.text, corpus);
+      const t0 = performance.now();
+      try {
+        parseConfig(text, { source: e.name, baseDir: '/etc/tandem' });
+        results.loaded = (results.loaded ?? 0) + 1;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw new Error(describeInput(`parseConfig threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text));
+        if (err.issues.length === 0 || err.issues.some((x) => typeof x.path !== 'string' || typeof x.expected !== 'string' || x.expected === '')) {
+          throw new Error(describeInput(`ConfigError without usable issues: ${JSON.stringify(err.issues)}`, SEED, i, text));
+        }
+        const where = err.issues[0].path.startsWith('line ') || err.issues[0].path === '(yaml)' ? 'yaml' : err.issues[0].path.startsWith('(') ? err.issues[0].path : 'schema';
+        results[where] = (results[where] ?? 0) + 1;
+      }
+      maxMs = Math.max(maxMs, performance.now() - t0);
+    }
+    // both halves of the loader were reached, and some mutations are still valid configs
+    expect(results.yaml).toBeGreaterThan(0);
+    expect(results.schema).toBeGreaterThan(0);
+    expect(results.loaded).toBeGreaterThan(0);
+    // hang detection, not speed: one config is a page of YAML
+    expect(maxMs).toBeLessThan(10_000);
+  });
+});
