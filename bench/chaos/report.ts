@@ -90,7 +90,7 @@ export function formatReport(r: ChaosResult): string {
   const overl = r.iterations.flatMap((i) => i.wire.overlaps.map((x) => `#${i.i} ${i.kind} of ${i.failed}: ${new Date(x.startUs / 1000).toISOString()} for ${((x.endUs - x.startUs) / 1000).toFixed(3)} ms, fwa ${x.frames.fwa} fwb ${x.frames.fwb} frames`));
   if (overl.length > 0) lines.push('', 'dual-active intervals (switch capture):', ...overl);
   const odd = r.iterations.filter((i) => roleChangeVerdict(i.roleChanges) !== 'ok' || i.heldDuringCut === false || i.error);
-  if (odd.length > 0) lines.push('', 'iterations off the expected path:', ...odd.map((i) => `#${i.i} ${i.kind} of ${i.failed}: ${i.roleChanges} role changes${i.heldDuringCut === false ? ', role moved during the cut' : ''}${i.error ? `, error: ${i.error}` : ''}`));
+  if (odd.length > 0) lines.push('', 'iterations off the expected path:', ...odd.map((i) => `#${i.i} ${i.kind} of ${i.failed}: ${i.roleChanges} role changes [${i.roleChangeLog.join('; ')}]${i.heldDuringCut === false ? ', role moved during the cut' : ''}${i.error ? `, error: ${i.error}` : ''}`));
   const drops = r.iterations.reduce((n, i) => n + i.wire.droppedByKernel, 0);
   lines.push('', `switch capture: ${r.iterations.reduce((n, i) => n + i.wire.framesFwa + i.wire.framesFwb, 0)} virtual-MAC frames, ${drops} dropped by the kernel before tcpdump read them`);
   if (r.memory) {

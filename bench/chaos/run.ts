@@ -29,6 +29,8 @@ const NO_FAILOVER_WATCH_MS = 1000;
 const HOLD_AFTER_TAKEOVER_MS = 300;
 const TAKEOVER_TIMEOUT_MS = 10_000;
 const HEALTHY_TIMEOUT_MS = 30_000;
+/** The healthy pair must stay so this long (see waitHealthy). */
+const HEALTHY_STABLE_MS = 1000;
 /** Steady traffic before each failure: this plus up to as much again, drawn from the seed. */
 const STEADY_MS = 400;
 
@@ -67,6 +69,8 @@ export interface Iteration {
   active: LabBox | null;
   /** Transitions into 'active' on either box during the iteration (1 expected). */
   roleChanges: number;
+  /** Those transitions, from the daemons' logs. */
+  roleChangeLog: string[];
   /** For ha1/ha2: the role stayed put during the cut (exactly one active, the same one). */
   heldDuringCut: boolean | null;
   /** Failure (or, for ha1/ha2, the planned failover after it) -> the peer reports active, ms. */
@@ -224,27 +228,29 @@ function syncOk(s: HaStatus): boolean {
 
 /**
  * One active and one passive, both functional, peers up, an HA1 session up, and HA2 connected
- * with the passive's bulk sync done.
+ * with the passive's bulk sync done; and still so HEALTHY_STABLE_MS later (a monitor that saw
+ * the outage can fault a moment after the link is back).
  */
 async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBox; ms: number }> {
-  let active: LabBox | null = null;
   let seen = '';
+  let since: { active: LabBox; at: number } | null = null;
   const ms = await lab
     .waitFor(async () => {
       const [a, b] = await Promise.all([statusOf(lab, 'fwa'), statusOf(lab, 'fwb')]);
-      seen = `fwa=${a ? `${a.local.state} (${a.local.reason})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason})` : 'no answer'}`;
-      if (!a || !b) return false;
-      const pair = a.local.state === 'active' && b.local.state === 'passive' ? ([a, b, 'fwa'] as const) : b.local.state === 'active' && a.local.state === 'passive' ? ([b, a, 'fwb'] as const) : null;
-      if (!pair) return false;
-      const [act, pas, name] = pair;
-      const ok = act.local.faults.length === 0 && pas.local.faults.length === 0 && act.peer.up && pas.peer.up && act.links.some((l) => l.sessionUp) && syncOk(act) && syncOk(pas);
-      if (ok) active = name;
-      return ok;
+      seen = `fwa=${a ? `${a.local.state} (${a.local.reason}${a.local.faults.length ? `, faults ${a.local.faults.join(' ')}` : ''})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason}${b.local.faults.length ? `, faults ${b.local.faults.join(' ')}` : ''})` : 'no answer'}`;
+      const pair = !a || !b ? null : a.local.state === 'active' && b.local.state === 'passive' ? ([a, b, 'fwa'] as const) : b.local.state === 'active' && a.local.state === 'passive' ? ([b, a, 'fwb'] as const) : null;
+      const ok = pair !== null && pair[0].local.faults.length === 0 && pair[1].local.faults.length === 0 && pair[0].peer.up && pair[1].peer.up && pair[0].links.some((l) => l.sessionUp) && syncOk(pair[0]) && syncOk(pair[1]);
+      if (!ok) {
+        since = null;
+        return false;
+      }
+      if (since === null || since.active !== pair[2]) since = { active: pair[2], at: Date.now() };
+      return Date.now() - since.at >= HEALTHY_STABLE_MS;
     }, timeoutMs, 'a healthy pair (one active, one passive in sync)')
     .catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}`);
     });
-  return { active: active!, ms };
+  return { active: since!.active, ms };
 }
 
 /** Polls until `box` reports active; counts polls where both boxes said active. */
@@ -261,13 +267,30 @@ async function waitActive(lab: Lab, box: LabBox, t0: number, onBoth: () => void)
   return { ms: null, reason: null };
 }
 
-async function transitionsIntoActiveSince(lab: Lab, sinceMs: number): Promise<number> {
-  let n = 0;
+/**
+ * Transitions into 'active' on either box since `sinceMs`, from the daemons' logs (a killed
+ * daemon's record survives it, and a busy API cannot hide one).
+ */
+function transitionsIntoActiveSince(lab: Lab, sinceMs: number): { count: number; list: string[] } {
+  const list: string[] = [];
   for (const box of ['fwa', 'fwb'] as const) {
-    const s = await statusOf(lab, box);
-    if (s) n += s.transitions.filter((t) => t.to === 'active' && Date.parse(t.at) >= sinceMs).length;
+    let text = '';
+    try {
+      text = readFileSync(lab.logPath(box), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes('"ha-transition"')) continue;
+      try {
+        const e = JSON.parse(line) as { time?: string; to?: string; from?: string; reason?: string };
+        if (e.to === 'active' && e.time && Date.parse(e.time) >= sinceMs) list.push(`${e.time.slice(11, 23)} ${box} ${e.from} -> active (${e.reason})`);
+      } catch {
+        // a line cut by a kill: not an event
+      }
+    }
   }
-  return n;
+  return { count: list.length, list: list.sort() };
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
@@ -375,6 +398,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         startedAt: new Date(startMs).toISOString(),
         active: null,
         roleChanges: 0,
+        roleChangeLog: [],
         heldDuringCut: null,
         takeoverMs: null,
         takeoverReason: null,
@@ -387,8 +411,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       };
       result.iterations.push(it);
       prev = it;
-      const passive = otherBox(active);
       await sleep(STEADY_MS + Math.floor(steadyRand() * STEADY_MS));
+      // the role can have moved on its own since the pair was last healthy (a stall read as a
+      // peer death, counted in roleChanges): fail whoever is active now
+      const [sa, sb] = await Promise.all([lab.boxState('fwa'), lab.boxState('fwb')]);
+      if (!(sa?.state === 'active' && sb?.state === 'passive') && !(sb?.state === 'active' && sa?.state === 'passive')) ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
+      else active = sa.state === 'active' ? 'fwa' : 'fwb';
+      it.failed = active;
+      const passive = otherBox(active);
       const tFail = Date.now();
       try {
         fault = await inject(lab, kind, active);
@@ -396,18 +426,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
           // the role must not move: exactly one active (the same one) for the whole watch
           let held = true;
           while (Date.now() - tFail < NO_FAILOVER_WATCH_MS) {
-            const [sa, sp] = await Promise.all([lab.boxState(active, 500), lab.boxState(passive, 500)]);
-            if (sa?.state !== 'active' || sp?.state === 'active') held = false;
+            const [s1, s2] = await Promise.all([lab.boxState(active, 500), lab.boxState(passive, 500)]);
+            if (s1?.state !== 'active' || s2?.state === 'active') held = false;
             await sleep(25);
           }
           it.heldDuringCut = held;
           await fault.recover();
           fault = null;
-          await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
-          // then the role moves the planned way, so every iteration is one failover
+          // then the role moves the planned way, so that every iteration is one failover
+          ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
           const tPlanned = Date.now();
           await lab.api(active, 5000).failover();
-          const t = await waitActive(lab, passive, tPlanned, () => it.apiBothActive++);
+          const t = await waitActive(lab, otherBox(active), tPlanned, () => it.apiBothActive++);
           it.takeoverMs = t.ms;
           it.takeoverReason = t.reason;
         } else {
@@ -418,15 +448,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
           await fault.recover();
           fault = null;
         }
+      } catch (err) {
+        // recorded, and the run goes on if the pair comes back (the wait below is the judge)
+        it.error = err instanceof Error ? err.message : String(err);
+        log(`#${i} ${kind}: ${it.error}`);
+        if (fault) {
+          await fault.recover().catch((e: unknown) => log(`#${i} ${kind}: recovery failed too: ${e instanceof Error ? e.message : String(e)}`));
+          fault = null;
+        }
+      }
+      try {
         const h = await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
         it.healthyMs = Date.now() - tFail;
         it.active = h.active;
         active = h.active;
-      } catch (err) {
-        it.error = err instanceof Error ? err.message : String(err);
-        throw err;
       } finally {
-        it.roleChanges = await transitionsIntoActiveSince(lab, startMs);
+        const t = transitionsIntoActiveSince(lab, startMs);
+        it.roleChanges = t.count;
+        it.roleChangeLog = t.list;
       }
     }
     // the last iteration: its own share of the flows and the switch
@@ -447,14 +486,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   } catch (err) {
     result.aborted = err instanceof Error ? err.message : String(err);
     log(`chaos run aborted: ${result.aborted}`);
-    for (const b of ['fwa', 'fwb'] as const) {
-      copyFileSync(lab.logPath(b), join(opts.outDir, `${b}.log`));
-      log(`last lines of ${b}.log:\n${lab.logTail(b, 15)}`);
-    }
+    for (const b of ['fwa', 'fwb'] as const) log(`last lines of ${b}.log:\n${lab.logTail(b, 15)}`);
   } finally {
-    if (fault?.frozenPid) {
+    // both daemons' logs of the whole run are kept with the results
+    for (const b of ['fwa', 'fwb'] as const) {
       try {
-        process.kill(fault.frozenPid, 'SIGCONT');
+        copyFileSync(lab.logPath(b), join(opts.outDir, `${b}.log`));
+      } catch {
+        // never started
+      }
+    }
+    // a run cut short while a daemon was frozen: wake it so that it can be stopped
+    const frozen = (fault as Fault | null)?.frozenPid;
+    if (frozen) {
+      try {
+        process.kill(frozen, 'SIGCONT');
       } catch {
         // gone
       }
