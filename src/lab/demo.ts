@@ -32,6 +32,11 @@ const SETTLE_MS = 2000;
 /** The live view's refresh: a terminal redraws this often; plain output prints at most once a second anyway. */
 const LIVE_TTY_MS = 250;
 const LIVE_PLAIN_MS = 500;
+/**
+ * The probe programs report this often: the sender's and the receiver's counts are read at
+ * different moments, and at 1 probe/ms a slower report would show more received than sent.
+ */
+const PROBE_LIVE_MS = 100;
 /** A gap that ends this long before the kill belongs to the warm-up, not to the crash. */
 const CRASH_WINDOW_BEFORE_MS = 100;
 /** The picture's file name, in the run dir and (by default) where the demo was started. */
@@ -409,7 +414,6 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
     monitor.setStep('building the lab and starting both daemons');
     await labUp({ name: opts.name, configDir: opts.configDir, daemonCommand: opts.daemonCommand, out: view.stream });
     const common = { repo: lab.repo, marker: lab.runDir };
-    const liveMs = tty ? LIVE_TTY_MS : LIVE_PLAIN_MS;
 
     monitor.setStep('starting traffic');
     say(`starting traffic: UDP probes every ${PROBE_INTERVAL_MS} ms and ${DEMO_TCP_CONNS} TCP streams, client ${LAB_ADDR.client} -> server ${LAB_ADDR.server}`);
@@ -419,7 +423,7 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
       outFile: join(lab.runDir, 'probe.json'),
       pidFile: join(lab.runDir, 'probe-receiver.pid'),
       binMs: 1,
-      liveMs,
+      liveMs: PROBE_LIVE_MS,
       onLive: (l) => monitor.onReceiver(l),
     });
     helpers.push(receiver);
@@ -430,7 +434,7 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
       to: `${LAB_ADDR.server}:${DEMO_PROBE_PORT}`,
       intervalMs: PROBE_INTERVAL_MS,
       pidFile: join(lab.runDir, 'probe-sender.pid'),
-      liveMs,
+      liveMs: PROBE_LIVE_MS,
       onLive: (l) => monitor.onSender(l),
     });
     helpers.push(sender);
@@ -489,6 +493,13 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
     }
     monitor.setStep('settling: traffic through the pair', SETTLE_MS);
     await sleep(SETTLE_MS);
+    // the pair should still be as the recovery left it: the survivor active (preemption is off)
+    const finalStates = { [survivor]: await lab.boxState(survivor), [pair.active]: await lab.boxState(pair.active) } as Record<LabBox, { state: string; reason: string } | null>;
+    const rolesKept = finalStates[survivor]?.state === 'active' && finalStates[pair.active]?.state === 'passive';
+    if (result.recoveryMs !== null && !rolesKept) {
+      const words = (b: LabBox): string => `${b} ${finalStates[b] ? `${finalStates[b]!.state} (${finalStates[b]!.reason})` : 'not answering'}`;
+      result.errors.push(`the roles changed after the restore: ${words(survivor)}, ${words(pair.active)}`);
+    }
     const transitions = [...(await boxTransitions(lab, 'fwa')), ...(await boxTransitions(lab, 'fwb'))].sort((a, b) => a.atMs - b.atMs);
 
     monitor.setStep('stopping traffic and counting');
@@ -541,7 +552,9 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
         probesLost: restore.lost,
         tcpAlive: tcp.survived,
         tcpTotal: tcp.total,
-        change: result.recoveryMs !== null ? `${pair.active} back ${result.recoveredState ?? '?'} ${result.recoveryMs} ms after the restart` : `${pair.active} not back`,
+        change:
+          (result.recoveryMs !== null ? `${pair.active} back ${result.recoveredState ?? '?'} ${result.recoveryMs} ms after the restart` : `${pair.active} not back`) +
+          (result.recoveryMs !== null && !rolesKept ? `; then ${survivor} ${finalStates[survivor]?.state ?? '?'}, ${pair.active} ${finalStates[pair.active]?.state ?? '?'}` : ''),
       },
     ];
 

@@ -42,8 +42,17 @@ export interface TimelineOptions {
 }
 
 export const DEFAULT_ZOOM: [number, number] = [-200, 500];
-/** A gap that starts this long after the crash still belongs to it (and widens the zoom). */
-const GAP_AFTER_CRASH_MS = 5000;
+/**
+ * A gap that begins between this long before the crash and this long after the takeover (or the
+ * crash, without one) is the crash's, and the zoom widens to show it whole. Later silences (a
+ * loaded machine, the restart) do not widen it.
+ */
+const CRASH_GAP_BEFORE_MS = 100;
+const CRASH_GAP_AFTER_MS = 200;
+/** Gap labels per panel: the largest ones that do not overlap (a loaded host has many small gaps). */
+const MAX_GAP_LABELS = 3;
+/** Bars taller than this many times the expected level are cut (a receiver catching up after a stall). */
+const Y_HEADROOM = 4;
 /** The zoom never grows past this: a longer outage is read in the overview. */
 const MAX_ZOOM_RIGHT_MS = 10_000;
 
@@ -60,6 +69,23 @@ const COLOURS: Record<MarkerKind, string> = {
   recovered: '#1565c0',
   other: '#555555',
 };
+
+/** About this many characters of the legend's 11 px text fit across the picture. */
+const LEGEND_CHARS = 140;
+
+/** Breaks text at spaces into lines of at most `width` characters (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
 
 /** Text and attribute values: the five characters XML gives meaning to. */
 export function escapeXml(text: string): string {
@@ -90,9 +116,11 @@ export function niceStep(span: number, count: number): number {
 export function zoomWindow(d: TimelineData, opts: TimelineOptions = {}): [number, number] {
   if (opts.zoom) return opts.zoom;
   let right = DEFAULT_ZOOM[1];
+  const takeover = d.markers.find((m) => m.kind === 'takeover' && m.atMs >= d.zeroMs && m.atMs - d.zeroMs <= MAX_ZOOM_RIGHT_MS);
+  const crashEnd = (takeover ? takeover.atMs - d.zeroMs : 0) + CRASH_GAP_AFTER_MS;
   const ends = [
-    ...d.gaps.filter((g) => g.startMs - d.zeroMs >= DEFAULT_ZOOM[0] && g.startMs - d.zeroMs <= GAP_AFTER_CRASH_MS).map((g) => g.startMs + g.gapMs),
-    ...d.markers.filter((m) => m.kind === 'takeover' && m.atMs - d.zeroMs <= GAP_AFTER_CRASH_MS).map((m) => m.atMs),
+    ...d.gaps.filter((g) => g.startMs - d.zeroMs >= -CRASH_GAP_BEFORE_MS && g.startMs - d.zeroMs <= crashEnd).map((g) => g.startMs + g.gapMs),
+    ...(takeover ? [takeover.atMs] : []),
   ];
   for (const end of ends) right = Math.max(right, end - d.zeroMs + 0.2 * (end - d.zeroMs) + 50);
   right = Math.min(MAX_ZOOM_RIGHT_MS, Math.ceil(right / 50) * 50);
@@ -149,6 +177,7 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
   // y: probes per bin (zoom) or mean probes per bin over a pixel column (overview)
   const expected = Math.max(1e-9, binMs / d.probeIntervalMs);
   let yMax = Math.max(2, Math.ceil(expected * 2));
+  const yCap = Math.max(yMax, Math.ceil(expected * Y_HEADROOM));
   const columns: Array<[number, number]> = [];
   const rects: Array<[number, number, number]> = [];
   if (a && a.counts.length > 0) {
@@ -164,7 +193,7 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
         if (c > 0) rects.push([binStart + i * binMs, binStart + j * binMs, c]);
         i = j;
       }
-      for (const r of rects) yMax = Math.max(yMax, r[2]);
+      for (const r of rects) yMax = Math.min(yCap, Math.max(yMax, r[2]));
     } else {
       for (let px = 0; px < PLOT_W; px++) {
         const t0 = p.from + (px / PLOT_W) * span;
@@ -176,7 +205,7 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
         for (let b = b0; b < b1; b++) sum += a.counts[b];
         columns.push([px, sum / (b1 - b0)]);
       }
-      for (const [, v] of columns) yMax = Math.max(yMax, Math.ceil(v));
+      for (const [, v] of columns) yMax = Math.min(yCap, Math.max(yMax, Math.ceil(v)));
     }
   }
   const y = (v: number): number => bottom - (Math.min(v, yMax) / yMax) * plotH;
@@ -185,15 +214,24 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
   out.push(`<text x="${MARGIN_LEFT}" y="${n(p.top + 14)}" ${FONT} font-size="14" font-weight="bold" fill="#222">${escapeXml(p.title)}</text>`);
   out.push(`<rect x="${MARGIN_LEFT}" y="${n(plotTop)}" width="${PLOT_W}" height="${n(plotH)}" fill="#fafafa" stroke="#ccc"/>`);
 
-  // gaps under the data
+  // gaps under the data; the largest few labelled where their labels do not overlap
+  const shown: Array<{ g: TimelineGap; x0: number; w: number }> = [];
   for (const g of d.gaps) {
     const g0 = Math.max(p.from, g.startMs - d.zeroMs);
     const g1 = Math.min(p.to, g.startMs - d.zeroMs + g.gapMs);
     if (g1 <= g0) continue;
     const w = Math.max(2, x(g1) - x(g0));
+    shown.push({ g, x0: x(g0), w });
     out.push(`<rect class="gap" x="${n(x(g0))}" y="${n(plotTop)}" width="${n(w)}" height="${n(plotH)}" fill="#ef9a9a" fill-opacity="0.45"/>`);
+  }
+  const taken: Array<[number, number]> = [];
+  for (const { g, x0, w } of [...shown].sort((a, b) => b.g.gapMs - a.g.gapMs)) {
+    if (taken.length >= MAX_GAP_LABELS) break;
     const label = `${formatGapMs(g.gapMs)} gap`;
-    const lx = x(g0) + w / 2;
+    const lx = Math.min(Math.max(x0 + w / 2, MARGIN_LEFT + label.length * 4), MARGIN_LEFT + PLOT_W - label.length * 4);
+    const half = label.length * 4 + 6;
+    if (taken.some(([l, r]) => lx + half > l && lx - half < r)) continue;
+    taken.push([lx - half, lx + half]);
     out.push(
       `<text class="gap-label" x="${n(lx)}" y="${n(plotTop + 16)}" ${FONT} font-size="13" font-weight="bold" fill="#b71c1c" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
     );
@@ -277,10 +315,10 @@ export function timelineSvg(d: TimelineData, opts: TimelineOptions = {}): string
   const legendTop = zoom.top + zoom.height + 8;
   const binMs = d.arrivals?.binMs ?? 1;
   const legend = [
-    `Grey: UDP probes that reached the server, counted per ${binMs} ms; the client sent one every ${d.probeIntervalMs} ms (dotted line: that rate).`,
-    'Red band: a silence at the receiver (no probe arrived), labelled with its length. Dashed lines: what happened, and when.',
+    `Grey: UDP probes that reached the server, counted per ${binMs} ms; the client sent one every ${d.probeIntervalMs} ms (dotted line: that rate; taller bars, a receiver catching up after a pause, are cut).`,
+    `Red band: a silence at the receiver (no probe arrived), the largest labelled with its length. Dashed lines: what happened, and when.`,
     d.clockNote,
-  ];
+  ].flatMap((line) => wrap(line, LEGEND_CHARS));
   const height = legendTop + legend.length * 16 + 12;
   const desc = [
     d.title,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, niceStep, timelineSvg, zoomWindow, type TimelineData } from '../../../src/lab/timeline-svg.js';
+import { escapeXml, niceStep, timelineSvg, wrap, zoomWindow, type TimelineData } from '../../../src/lab/timeline-svg.js';
 
 const ZERO = 1_764_000_000_000;
 
@@ -123,6 +123,33 @@ describe('failover timeline picture', () => {
     // an outage of minutes: the zoom stops at 10 s
     expect(zoomWindow(run(120_000))[1]).toBe(10_000);
     expect(zoomWindow(run(), { zoom: [-50, 50] })).toEqual([-50, 50]);
+  });
+
+  it('a loaded host: many small gaps are shaded, only the largest few labelled, and they do not widen the zoom', () => {
+    const d = run();
+    for (let t = -2500; t < 4500; t += 97) if (t < -100 || t > 300) d.gaps.push({ startMs: ZERO + t, gapMs: 6 + ((t / 97) % 5) });
+    const svg = timelineSvg(d);
+    expect(checkXml(svg)).toEqual([]);
+    expect(svg.match(/class="gap"/g)!.length).toBeGreaterThan(60);
+    const labels = svg.match(/class="gap-label"/g)!.length;
+    expect(labels).toBeGreaterThanOrEqual(2);
+    expect(labels).toBeLessThanOrEqual(6); // three per panel at most
+    expect(svg).toContain('57.3 ms gap'); // the crash's, the largest, always labelled
+    expect(zoomWindow(d)).toEqual([-200, 500]);
+  });
+
+  it('a burst (a receiver catching up) does not flatten the picture: the y scale stops at four times the rate', () => {
+    const d = run();
+    d.arrivals!.counts[3100] = 54;
+    const svg = timelineSvg(d);
+    expect(svg).not.toMatch(/>54</);
+    expect(svg).toMatch(/text-anchor="end">4</);
+  });
+
+  it('wraps legend lines at spaces', () => {
+    expect(wrap('aaa bbb ccc', 7)).toEqual(['aaa bbb', 'ccc']);
+    expect(wrap('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
+    expect(wrap('', 5)).toEqual([]);
   });
 
   it('keeps a steady stream small: equal bins become one shape', () => {
