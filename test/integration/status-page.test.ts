@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { Lab } from '../../src/lab/lab.js';
 import { ensureBuilt, isRoot, upLab } from './helpers/lab.js';
 import { boxListeners, cli, ping, waitState, type Box } from './helpers/daemon.js';
@@ -142,6 +142,10 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
   it.skipIf(!existsSync(CHROMIUM))('refuses a wrong token, shows the pair, a failover and a box that went away', async () => {
     await ensureBuilt(['src/api/status-page/app.js', 'src/api/status-page/render.js']);
     lab = await upLab();
+    onTestFailed(() => {
+      // what the daemons said: a role change nobody asked for (a stall under load) shows here
+      for (const box of ['fwa', 'fwb'] as const) process.stderr.write(`--- ${box}.log (last lines)\n${lab?.logTail(box, 25) ?? ''}\n`);
+    });
     await waitState(lab, 'fwa', 'active');
     await waitState(lab, 'fwb', 'passive');
     const token = readFileSync(join(lab.runDir, 'api.token'), 'utf8').trim();
@@ -192,8 +196,8 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
     // an operator failover: both pages show the new states and the transition with its reason
     const r = await cli(lab, 'fwa', 'failover');
     expect(r.code, r.stderr).toBe(0);
-    await waitState(lab, 'fwb', 'active');
-    await waitState(lab, 'fwa', 'passive');
+    await waitState(lab, 'fwb', 'active', 20_000);
+    await waitState(lab, 'fwa', 'passive', 20_000);
     await waitText(lab, a, '[data-field=local-state]', /^passive$/);
     await waitText(lab, a, '[data-field=peer-state]', /^active$/);
     await waitText(lab, b, '[data-field=local-state]', /^active$/);
