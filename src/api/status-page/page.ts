@@ -14,7 +14,8 @@ export const BROWSER_MODULES = ['app.js', 'poll.js', 'rates.js', 'render.js'] as
 
 /**
  * Nothing from anywhere else, no inline script or style (so even an escaping bug could not run
- * injected code), requests only to this origin, never framed (clickjacking), no form posts.
+ * injected code), requests only to this origin, never framed (clickjacking), and no form
+ * submission: the token field is read by the script, never sent as a form (it would land in a URL).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -51,7 +52,7 @@ const SHELL = `<!doctype html>
 <header><h1>tandem HA status</h1><button id="logout" type="button" hidden>Forget token</button></header>
 <form id="login" hidden autocomplete="off">
 <label for="token">API token</label>
-<input id="token" name="token" type="password" autocomplete="off" spellcheck="false">
+<input id="token" type="password" autocomplete="off" spellcheck="false">
 <button type="submit">Show status</button>
 <p class="muted">The token of this box's API (device.api.tokenFile). It is kept in this tab only and sent as a bearer header, never as a cookie.</p>
 </form>
