@@ -58,6 +58,11 @@ export interface DemoOptions {
 /** What one step (the crash, the restore) cost the traffic. */
 export interface DemoStep {
   step: 'crash' | 'restore';
+  /**
+   * The silence across the state change (the kill to the takeover; the restart to the box being
+   * back), ms: what the step cost the traffic. 0 when no silence over the threshold spans it.
+   */
+  changeGapMs: number;
   /** Longest silence at the receiver in the step, ms (0 when none passed the threshold). */
   maxGapMs: number;
   /** Silences longer than the threshold (5 ms) in the step. */
@@ -114,12 +119,14 @@ function pad(s: string, n: number): string {
 }
 
 export function formatDemoTable(r: DemoResult): string {
+  const crashStep = r.steps.find((s) => s.step === 'crash');
   const rows: Array<[string, string]> = [
     ['box killed (kill -9)', r.killed ?? '-'],
     ['took over', r.tookOver ?? 'nobody'],
     ['takeover by its log', r.takeoverLoggedMs === null ? '-' : `${r.takeoverLoggedMs} ms`],
     ['takeover by the API', r.takeoverMs === null ? '-' : `${r.takeoverMs} ms`],
-    ['traffic gap (UDP probes, 1 ms)', r.probes ? `${r.probes.maxGapMs.toFixed(1)} ms` : '-'],
+    ['traffic gap at the takeover', crashStep ? (crashStep.changeGapMs === 0 ? 'none over 5 ms' : formatGapMs(crashStep.changeGapMs)) : '-'],
+    ['longest gap in the run (1 ms UDP probes)', r.probes ? `${r.probes.maxGapMs.toFixed(1)} ms` : '-'],
     ['probes lost in the run / sent', r.probes
         ? `${r.probes.lostDuringRun} / ${r.probes.sent}${r.probes.lost > r.probes.lostDuringRun ? ` (+${r.probes.lost - r.probes.lostDuringRun} before the path was up or still in flight)` : ''}`
         : '-'],
@@ -135,9 +142,10 @@ export function formatDemoTable(r: DemoResult): string {
 
 /** One row per step: the gap, the loss, the TCP connections alive, the state change. */
 export function formatStepTable(steps: readonly DemoStep[]): string {
-  const head = ['step', 'longest gap', 'gaps > 5 ms', 'probes lost', 'TCP alive', 'state change'];
+  const head = ['step', 'gap at the change', 'longest gap', 'gaps > 5 ms', 'probes lost', 'TCP alive', 'state change'];
   const rows = steps.map((s) => [
     s.step,
+    s.changeGapMs === 0 ? 'none > 5 ms' : formatGapMs(s.changeGapMs),
     s.gaps === 0 ? 'none' : formatGapMs(s.maxGapMs),
     String(s.gaps),
     String(s.probesLost),
@@ -172,6 +180,15 @@ export function gapsBetween(gaps: readonly WallGap[], fromMs: number, toMs: numb
     maxGapMs: inside.reduce((m, g) => Math.max(m, g.gapMs), 0),
     lost: inside.reduce((n, g) => n + g.skipped, 0),
   };
+}
+
+/** The longest silence that spans any part of [fromMs, toMs]: what a state change cost. */
+export function gapAcross(gaps: readonly WallGap[], fromMs: number, toMs: number): WallGap | null {
+  let best: WallGap | null = null;
+  for (const g of gaps) {
+    if (g.startMs <= toMs && g.startMs + g.gapMs >= fromMs && (best === null || g.gapMs > best.gapMs)) best = g;
+  }
+  return best;
 }
 
 /** A transition from a daemon's log (GET /v1/status transitions). */
@@ -533,9 +550,14 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
     const gaps = wallGaps(recv);
     const crash = gapsBetween(gaps, times.killedAt - CRASH_WINDOW_BEFORE_MS, times.restartAt);
     const restore = gapsBetween(gaps, times.restartAt, stoppedAt + 1000);
+    const takeoverAt = marks.markers.find((m) => m.kind === 'takeover')?.atMs ?? times.killedAt + TAKEOVER_TIMEOUT_MS;
+    const backAt = marks.markers.find((m) => m.kind === 'recovered')?.atMs ?? times.restartAt;
+    const crashGap = gapAcross(gaps, times.killedAt, takeoverAt);
+    const restoreGap = gapAcross(gaps, times.restartAt, backAt);
     result.steps = [
       {
         step: 'crash',
+        changeGapMs: crashGap ? Math.round(crashGap.gapMs * 10) / 10 : 0,
         maxGapMs: Math.round(crash.maxGapMs * 10) / 10,
         gaps: crash.count,
         probesLost: crash.lost,
@@ -547,6 +569,7 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
       },
       {
         step: 'restore',
+        changeGapMs: restoreGap ? Math.round(restoreGap.gapMs * 10) / 10 : 0,
         maxGapMs: Math.round(restore.maxGapMs * 10) / 10,
         gaps: restore.count,
         probesLost: restore.lost,
@@ -563,11 +586,18 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
       subtitle:
         `lab ${opts.name}, ${new Date(times.killedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC; ` +
         `UDP probes ${LAB_ADDR.client} -> ${LAB_ADDR.server} every ${PROBE_INTERVAL_MS} ms; ` +
-        `longest gap ${formatGapMs(recv.maxGapMs)}, ${recv.lost} probes lost, TCP ${tcp.survived}/${tcp.total} survived`,
+        `${crashGap ? `failover gap ${formatGapMs(crashGap.gapMs)}` : 'no gap over 5 ms at the takeover'}, ` +
+        `${recv.lost} probes lost in the run, TCP ${tcp.survived}/${tcp.total} survived`,
       arrivals: recv.arrivals ?? null,
       zeroMs: times.killedAt,
       markers: marks.markers,
-      gaps: gaps.map((g) => ({ startMs: g.startMs, gapMs: g.gapMs })),
+      gaps: gaps.map((g) =>
+        g === crashGap
+          ? { startMs: g.startMs, gapMs: g.gapMs, label: `failover gap ${formatGapMs(g.gapMs)}` }
+          : g === restoreGap
+            ? { startMs: g.startMs, gapMs: g.gapMs, label: `rejoin gap ${formatGapMs(g.gapMs)}` }
+            : { startMs: g.startMs, gapMs: g.gapMs },
+      ),
       probeIntervalMs: PROBE_INTERVAL_MS,
       clockNote: marks.clockNote,
     };

@@ -17,6 +17,11 @@ export interface TimelineGap {
   /** Epoch ms when the silence began, and its length. */
   startMs: number;
   gapMs: number;
+  /**
+   * A gap with a label is one the story is about (the failover's): drawn darker and always
+   * labelled. The others (a loaded host's scheduling) are lighter, the largest few labelled.
+   */
+  label?: string;
 }
 
 export interface TimelineData {
@@ -49,6 +54,8 @@ export const DEFAULT_ZOOM: [number, number] = [-200, 500];
  */
 const CRASH_GAP_BEFORE_MS = 100;
 const CRASH_GAP_AFTER_MS = 200;
+/** The zoom's moving mean spans this many ms. */
+const SMOOTH_MS = 10;
 /** Gap labels per panel: the largest ones that do not overlap (a loaded host has many small gaps). */
 const MAX_GAP_LABELS = 3;
 /** Bars taller than this many times the expected level are cut (a receiver catching up after a stall). */
@@ -179,6 +186,7 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
   let yMax = Math.max(2, Math.ceil(expected * 2));
   const yCap = Math.max(yMax, Math.ceil(expected * Y_HEADROOM));
   const columns: Array<[number, number]> = [];
+  const smooth: Array<[number, number]> = [];
   const rects: Array<[number, number, number]> = [];
   if (a && a.counts.length > 0) {
     const i0 = Math.max(0, Math.floor((p.from - binStart) / binMs));
@@ -194,6 +202,18 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
         i = j;
       }
       for (const r of rects) yMax = Math.min(yCap, Math.max(yMax, r[2]));
+      // bars of single ms read like a barcode on a busy host: a moving mean shows the rate
+      const half = Math.max(1, Math.round(SMOOTH_MS / 2 / binMs));
+      for (let px = 0; px < PLOT_W; px += 2) {
+        const t = p.from + ((px + 0.5) / PLOT_W) * span;
+        const c = Math.floor((t - binStart) / binMs);
+        if (c < 0 || c >= a.counts.length) continue;
+        const b0 = Math.max(0, c - half);
+        const b1 = Math.min(a.counts.length, c + half);
+        let sum = 0;
+        for (let b = b0; b < b1; b++) sum += a.counts[b];
+        smooth.push([px, sum / (b1 - b0)]);
+      }
     } else {
       for (let px = 0; px < PLOT_W; px++) {
         const t0 = p.from + (px / PLOT_W) * span;
@@ -222,18 +242,24 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
     if (g1 <= g0) continue;
     const w = Math.max(2, x(g1) - x(g0));
     shown.push({ g, x0: x(g0), w });
-    out.push(`<rect class="gap" x="${n(x(g0))}" y="${n(plotTop)}" width="${n(w)}" height="${n(plotH)}" fill="#ef9a9a" fill-opacity="0.45"/>`);
+    out.push(
+      g.label !== undefined
+        ? `<rect class="gap key-gap" x="${n(x(g0))}" y="${n(plotTop)}" width="${n(w)}" height="${n(plotH)}" fill="#e53935" fill-opacity="0.55"/>`
+        : `<rect class="gap" x="${n(x(g0))}" y="${n(plotTop)}" width="${n(w)}" height="${n(plotH)}" fill="#ef9a9a" fill-opacity="0.35"/>`,
+    );
   }
   const taken: Array<[number, number]> = [];
-  for (const { g, x0, w } of [...shown].sort((a, b) => b.g.gapMs - a.g.gapMs)) {
-    if (taken.length >= MAX_GAP_LABELS) break;
-    const label = `${formatGapMs(g.gapMs)} gap`;
+  // the story's gaps first, then by size
+  const order = [...shown].sort((a, b) => Number(b.g.label !== undefined) - Number(a.g.label !== undefined) || b.g.gapMs - a.g.gapMs);
+  for (const { g, x0, w } of order) {
+    if (taken.length >= MAX_GAP_LABELS && g.label === undefined) break;
+    const label = g.label ?? `${formatGapMs(g.gapMs)} gap`;
     const lx = Math.min(Math.max(x0 + w / 2, MARGIN_LEFT + label.length * 4), MARGIN_LEFT + PLOT_W - label.length * 4);
     const half = label.length * 4 + 6;
-    if (taken.some(([l, r]) => lx + half > l && lx - half < r)) continue;
+    if (g.label === undefined && taken.some(([l, r]) => lx + half > l && lx - half < r)) continue;
     taken.push([lx - half, lx + half]);
     out.push(
-      `<text class="gap-label" x="${n(lx)}" y="${n(plotTop + 16)}" ${FONT} font-size="13" font-weight="bold" fill="#b71c1c" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
+      `<text class="gap-label" x="${n(lx)}" y="${n(plotTop + 16)}" ${FONT} font-size="13" font-weight="bold" fill="${g.label !== undefined ? '#b71c1c' : '#c77'}" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
     );
   }
 
@@ -246,7 +272,11 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
       const x1 = x(Math.min(p.to, t1));
       return `M${n(x0)} ${n(bottom)}V${n(y(c))}H${n(Math.max(x1, x0 + 0.6))}V${n(bottom)}Z`;
     });
-    if (parts.length > 0) out.push(`<path class="arrivals" d="${parts.join('')}" fill="#37474f"/>`);
+    if (parts.length > 0) out.push(`<path class="arrivals" d="${parts.join('')}" fill="#90a4ae"/>`);
+    if (smooth.length > 1) {
+      const d2 = smooth.map(([px, v], i) => `${i === 0 ? 'M' : 'L'}${n(MARGIN_LEFT + px + 0.5)} ${n(y(v))}`).join('');
+      out.push(`<path class="rate" d="${d2}" fill="none" stroke="#263238" stroke-width="1.6"/>`);
+    }
   } else if (columns.length > 0) {
     const pts = columns.map(([px, v]) => `L${n(MARGIN_LEFT + px + 0.5)} ${n(y(v))}`);
     const first = MARGIN_LEFT + columns[0][0] + 0.5;
@@ -315,8 +345,8 @@ export function timelineSvg(d: TimelineData, opts: TimelineOptions = {}): string
   const legendTop = zoom.top + zoom.height + 8;
   const binMs = d.arrivals?.binMs ?? 1;
   const legend = [
-    `Grey: UDP probes that reached the server, counted per ${binMs} ms; the client sent one every ${d.probeIntervalMs} ms (dotted line: that rate; taller bars, a receiver catching up after a pause, are cut).`,
-    `Red band: a silence at the receiver (no probe arrived), the largest labelled with its length. Dashed lines: what happened, and when.`,
+    `Grey: UDP probes that reached the server, counted per ${binMs} ms (dark line in the zoom: the mean over ${SMOOTH_MS} ms); the client sent one every ${d.probeIntervalMs} ms (dotted line: that rate; taller bars, a receiver catching up after a pause, are cut).`,
+    `Red band: the silence across a state change (the failover gap). Pink: other silences over 5 ms (the probes run as ordinary processes: a loaded host delays them too). Dashed lines: what happened, and when.`,
     d.clockNote,
   ].flatMap((line) => wrap(line, LEGEND_CHARS));
   const height = legendTop + legend.length * 16 + 12;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDemoTable, formatStepTable, gapsBetween, timelineMarkers, wallGaps, type DemoResult, type SeenTransition } from '../../../src/lab/demo.js';
+import { formatDemoTable, formatStepTable, gapAcross, gapsBetween, timelineMarkers, wallGaps, type DemoResult, type SeenTransition } from '../../../src/lab/demo.js';
 import type { ReceiverSummary } from '../../../src/lab/probe.js';
 
 const T = 1_764_000_000_000;
@@ -46,26 +46,39 @@ describe('demo: gaps on the wall clock, per step', () => {
     expect(gapsBetween(gaps, T + 9000, T + 9999)).toEqual({ count: 0, maxGapMs: 0, lost: 0 });
   });
 
+  it('the gap across a state change: the longest silence that spans any of it', () => {
+    const gaps = [
+      { startMs: T - 40, gapMs: 30, skipped: 29 }, // ends before the kill: load, not the crash
+      { startMs: T - 3, gapMs: 52, skipped: 51 }, // began just before the kill, ended after the takeover
+      { startMs: T + 20, gapMs: 6, skipped: 5 },
+      { startMs: T + 200, gapMs: 80, skipped: 79 }, // after the takeover
+    ];
+    expect(gapAcross(gaps, T, T + 48)).toEqual(gaps[1]);
+    expect(gapAcross(gaps, T + 100, T + 150)).toBeNull();
+    expect(gapAcross([], T, T + 48)).toBeNull();
+  });
+
   it('the step table', () => {
     const t = formatStepTable([
-      { step: 'crash', maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'fwb active 48 ms after kill -9 (its log)' },
-      { step: 'restore', maxGapMs: 0, gaps: 0, probesLost: 0, tcpAlive: null, tcpTotal: 8, change: 'fwa back passive 1500 ms after the restart' },
+      { step: 'crash', changeGapMs: 52.1, maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'fwb active 48 ms after kill -9 (its log)' },
+      { step: 'restore', changeGapMs: 0, maxGapMs: 0, gaps: 0, probesLost: 0, tcpAlive: null, tcpTotal: 8, change: 'fwa back passive 1500 ms after the restart' },
     ]).split('\n');
-    expect(t[0]).toMatch(/^\s+step\s+longest gap\s+gaps > 5 ms\s+probes lost\s+TCP alive\s+state change$/);
-    expect(t[2]).toMatch(/^\s+crash\s+57\.3 ms\s+1\s+56\s+8 \/ 8\s+fwb active 48 ms after kill -9 \(its log\)$/);
-    expect(t[3]).toMatch(/^\s+restore\s+none\s+0\s+0\s+\? \/ 8\s+fwa back passive/);
+    expect(t[0]).toMatch(/^\s+step\s+gap at the change\s+longest gap\s+gaps > 5 ms\s+probes lost\s+TCP alive\s+state change$/);
+    expect(t[2]).toMatch(/^\s+crash\s+52\.1 ms\s+57\.3 ms\s+1\s+56\s+8 \/ 8\s+fwb active 48 ms after kill -9 \(its log\)$/);
+    expect(t[3]).toMatch(/^\s+restore\s+none > 5 ms\s+none\s+0\s+0\s+\? \/ 8\s+fwa back passive/);
   });
 
   it('the end table carries the step table when there are steps', () => {
     const r: DemoResult = {
       name: 't', killed: 'fwa', tookOver: 'fwb', takeoverMs: 61, takeoverLoggedMs: null, recoveryMs: 1500, recoveredState: 'passive',
       probes: null, tcp: null, svg: null, ok: true, errors: [],
-      steps: [{ step: 'crash', maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'x' }],
+      steps: [{ step: 'crash', changeGapMs: 52.1, maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'x' }],
     };
     const t = formatDemoTable(r);
-    expect(t).toMatch(/crash\s+57\.3 ms/);
+    expect(t).toMatch(/crash\s+52\.1 ms\s+57\.3 ms/);
+    expect(t).toMatch(/traffic gap at the takeover\s+52\.1 ms/);
     expect(t).toMatch(/takeover by its log\s+-/);
-    expect(formatDemoTable({ ...r, steps: [] })).not.toMatch(/longest gap/);
+    expect(formatDemoTable({ ...r, steps: [] })).not.toMatch(/gap at the change/);
   });
 });
 

@@ -152,6 +152,16 @@ describe('failover timeline picture', () => {
     expect(wrap('', 5)).toEqual([]);
   });
 
+  it('the story\'s gap is drawn darker and always labelled, whatever the others', () => {
+    const d = run();
+    d.gaps[0].label = 'failover gap 57.3 ms';
+    for (let t = 600; t < 4000; t += 50) d.gaps.push({ startMs: ZERO + t, gapMs: 90 });
+    const svg = timelineSvg(d);
+    expect(checkXml(svg)).toEqual([]);
+    expect(svg.match(/class="gap key-gap"/g)).toHaveLength(2);
+    expect(svg.match(/failover gap 57\.3 ms/g)).toHaveLength(2);
+  });
+
   it('keeps a steady stream small: equal bins become one shape', () => {
     expect(timelineSvg(run()).length).toBeLessThan(40_000);
   });

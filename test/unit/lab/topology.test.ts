@@ -53,7 +53,8 @@ describe('demo table', () => {
     expect(t).toMatch(/takeover by its log\s+48 ms/);
     expect(t).toMatch(/takeover by the API\s+61 ms/);
     expect(t).toMatch(/failover picture\s+\/tmp\/tandem-failover.svg/);
-    expect(t).toMatch(/traffic gap.*52\.3 ms/);
+    expect(t).toMatch(/longest gap in the run.*52\.3 ms/);
+    expect(t).toMatch(/traffic gap at the takeover\s+-/);
     expect(t).toMatch(/probes lost in the run \/ sent\s+47 \/ 9000 \(\+3 before the path was up or still in flight\)/);
     expect(t).toMatch(/TCP connections surviving\s+8 \/ 8/);
     expect(t).toMatch(/result\s+OK/);
