@@ -91,6 +91,11 @@ export function formatReport(r: ChaosResult): string {
   if (overl.length > 0) lines.push('', 'dual-active intervals (switch capture):', ...overl);
   const odd = r.iterations.filter((i) => roleChangeVerdict(i.roleChanges) !== 'ok' || i.heldDuringCut === false || i.error);
   if (odd.length > 0) lines.push('', 'iterations off the expected path:', ...odd.map((i) => `#${i.i} ${i.kind} of ${i.failed}: ${i.roleChanges} role changes [${i.roleChangeLog.join('; ')}]${i.heldDuringCut === false ? ', role moved during the cut' : ''}${i.error ? `, error: ${i.error}` : ''}`));
+  const outages = [
+    ...r.outagesBeforeFirst.map((g) => `before the first failure: ${new Date(g.atMs).toISOString()} for ${g.gapMs} ms`),
+    ...r.iterations.flatMap((i) => i.udp.outages.map((g) => `#${i.i} ${i.kind} of ${i.failed}, ${g.atMs < (i.failedAtMs ?? 0) ? 'before the failure' : 'after the pair was healthy'}: ${new Date(g.atMs).toISOString()} for ${g.gapMs} ms`)),
+  ];
+  if (outages.length > 0) lines.push('', 'UDP outages of 100 ms or more with no failure in progress (the pair said it was healthy):', ...outages);
   const drops = r.iterations.reduce((n, i) => n + i.wire.droppedByKernel, 0);
   lines.push('', `switch capture: ${r.iterations.reduce((n, i) => n + i.wire.framesFwa + i.wire.framesFwb, 0)} virtual-MAC frames, ${drops} dropped by the kernel before tcpdump read them`);
   if (r.memory) {
@@ -98,7 +103,7 @@ export function formatReport(r: ChaosResult): string {
     lines.push(table([['box', 'pid', 'RSS (/proc)', 'RSS (own metrics)', 'JS heap used'], memRow('fwa', r.memory.before.fwa, r.memory.after.fwa), memRow('fwb', r.memory.before.fwb, r.memory.after.fwb)]));
   }
   lines.push('');
-  lines.push(`targets: dual-active frames ${v.dualActiveFrames} (0), established sessions lost ${v.sessionsLost} (0); failovers that did not happen ${v.roleChangesMissing}, that happened more than once ${v.roleChangesExtra}`);
+  lines.push(`targets: dual-active frames ${v.dualActiveFrames} (0), established sessions lost ${v.sessionsLost} (0); failovers that did not happen ${v.roleChangesMissing}, that happened more than once ${v.roleChangesExtra}; outages with no failure in progress ${outages.length}`);
   lines.push(v.missed.length === 0 ? 'every target met' : `MISSED: ${v.missed.join('; ')}`);
   return lines.join('\n');
 }

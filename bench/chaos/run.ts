@@ -31,6 +31,11 @@ const TAKEOVER_TIMEOUT_MS = 10_000;
 const HEALTHY_TIMEOUT_MS = 30_000;
 /** The healthy pair must stay so this long (see waitHealthy). */
 const HEALTHY_STABLE_MS = 1000;
+/**
+ * A UDP silence this long with no failure in progress (before it, or after the pair was healthy
+ * again) is an outage nobody caused: reported (scheduling hiccups on a busy host stay below it).
+ */
+const OUTAGE_MS = 100;
 /** Steady traffic before each failure: this plus up to as much again, drawn from the seed. */
 const STEADY_MS = 400;
 
@@ -77,7 +82,9 @@ export interface Iteration {
   takeoverMs: number | null;
   takeoverReason: string | null;
   healthyMs: number | null;
-  udp: { maxGapMs: number; lost: number; received: number };
+  udp: { maxGapMs: number; lost: number; received: number; outages: { atMs: number; gapMs: number }[] };
+  /** When the failure was inflicted (epoch ms). */
+  failedAtMs: number | null;
   tcp: { maxStallMs: number; lost: TcpLoss[] };
   wire: { framesFwa: number; framesFwb: number; dualActiveFrames: number; overlaps: Overlap[]; handoffs: number; handoffSilenceMs: number | null; droppedByKernel: number };
   /** Both boxes said 'active' in the same API poll (informational: the wire is the judge). */
@@ -92,6 +99,8 @@ export interface ChaosResult {
   durationS: number;
   connected: number;
   iterations: Iteration[];
+  /** UDP silences of OUTAGE_MS or more in the steady traffic before the first failure. */
+  outagesBeforeFirst: { atMs: number; gapMs: number }[];
   /** Connections lost outside any iteration (while starting up or at the end). */
   lostOutside: TcpLoss[];
   tcpEnd: TcpEnd | null;
@@ -308,6 +317,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     connected: 0,
     iterations: [],
     lostOutside: [],
+    outagesBeforeFirst: [],
     tcpEnd: null,
     memory: null,
     aborted: null,
@@ -351,9 +361,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const closePrevious = async (untilUs: number): Promise<void> => {
       const [tm, um] = await Promise.all([tcp.ask<TcpMark>('mark', 'mark'), udp.ask<UdpMark>('mark', 'mark')]);
       tcpLosses.push(...tm.lost);
-      if (!prev || !prevCapture) return;
+      if (!prev || !prevCapture) {
+        result.outagesBeforeFirst = um.gaps.filter((g) => g.gapMs >= OUTAGE_MS);
+        return;
+      }
       prev.tcp.maxStallMs = tm.maxStallMs;
-      prev.udp = { maxGapMs: um.maxGapMs, lost: um.lost, received: um.received };
+      const p = prev;
+      // silences that began before the failure or after the pair was healthy again: nothing was failed then
+      const unprovoked = um.gaps.filter((g) => p.failedAtMs === null || g.atMs < p.failedAtMs || (p.healthyMs !== null && g.atMs > p.failedAtMs + p.healthyMs));
+      prev.udp = { maxGapMs: um.maxGapMs, lost: um.lost, received: um.received, outages: unprovoked.filter((g) => g.gapMs >= OUTAGE_MS) };
       await prevCapture.stop();
       const frames = prevCapture.frames().filter((f) => f.tUs >= prevStartUs && f.tUs < untilUs);
       const r = analyseDualActive(frames, opts.windowUs);
@@ -403,7 +419,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         takeoverMs: null,
         takeoverReason: null,
         healthyMs: null,
-        udp: { maxGapMs: 0, lost: 0, received: 0 },
+        udp: { maxGapMs: 0, lost: 0, received: 0, outages: [] },
+        failedAtMs: null,
         tcp: { maxStallMs: 0, lost: [] },
         wire: { framesFwa: 0, framesFwb: 0, dualActiveFrames: 0, overlaps: [], handoffs: 0, handoffSilenceMs: null, droppedByKernel: 0 },
         apiBothActive: 0,
@@ -420,6 +437,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       it.failed = active;
       const passive = otherBox(active);
       const tFail = Date.now();
+      it.failedAtMs = tFail;
       try {
         fault = await inject(lab, kind, active);
         if (NO_FAILOVER_KINDS.has(kind)) {
