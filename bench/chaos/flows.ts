@@ -39,7 +39,10 @@ export interface TcpMark {
   atMs: number;
   /** Connections that failed in this segment. */
   lost: TcpLoss[];
-  /** Longest wait for an echo among the connections, over the segment (ongoing waits included). */
+  /**
+   * Longest wait for an echo among the connections: waits that ended in the segment, and waits
+   * still going that began in it (a connection stalled since before the segment is in stalledNow).
+   */
   maxStallMs: number;
   /** Connections waiting longer than STALL_REPORT_MS for an echo right now. */
   stalledNow: number;
@@ -98,6 +101,7 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
   let pending = opts.conns;
   let stopping = false;
   let markNo = 0;
+  let segStart = Date.now();
   let segLost: TcpLoss[] = [];
   const fail = (c: Conn, id: number, why: string): void => {
     if (c.error !== null || stopping) return;
@@ -172,12 +176,13 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
       let stalledNow = 0;
       for (const c of conns) {
         const ongoing = c.error === null && c.waitingSince >= 0 ? now - c.waitingSince : 0;
-        maxStallMs = Math.max(maxStallMs, c.segMaxWaitMs, ongoing);
+        maxStallMs = Math.max(maxStallMs, c.segMaxWaitMs, c.waitingSince >= segStart ? ongoing : 0);
         if (ongoing > STALL_REPORT_MS) stalledNow++;
         c.segMaxWaitMs = 0;
       }
       const m: TcpMark = { mark: markNo++, atMs: now, lost: segLost, maxStallMs, stalledNow, alive: conns.filter((c) => c.connected && c.error === null).length };
       segLost = [];
+      segStart = now;
       out(m);
     },
     end: async () => {

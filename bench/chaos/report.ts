@@ -48,6 +48,7 @@ function row(label: string, its: Iteration[]): string[] {
     String(its.reduce((n, i) => n + i.udp.lost, 0)),
     formatMmm(its.map((i) => i.tcp.maxStallMs), 0),
     String(its.reduce((n, i) => n + i.tcp.lost.length, 0)),
+    String(Math.max(0, ...its.map((i) => i.tcp.stalledAtEnd))),
     String(its.reduce((n, i) => n + i.wire.dualActiveFrames, 0)),
     formatMmm(silences),
   ];
@@ -72,7 +73,7 @@ export function formatReport(r: ChaosResult): string {
       `(1 KiB each every ${o.intervalMs} ms) and a UDP probe every 1 ms, for ${r.durationS} s; timers ${o.timers ?? "the lab's (aggressive)"}; dual-active window ${o.windowUs / 1000} ms`,
   );
   lines.push('');
-  const header = ['failure', 'runs', 'role changes ok/none/extra', 'role held in cut', 'takeover ms (API) min/med/max', 'UDP gap ms min/med/max', 'probes lost', 'TCP stall ms min/med/max', 'sessions lost', 'dual-active frames', 'wire handoff silence ms min/med/max'];
+  const header = ['failure', 'runs', 'role changes ok/none/extra', 'role held in cut', 'takeover ms (API) min/med/max', 'UDP gap ms min/med/max', 'probes lost', 'TCP stall ms min/med/max', 'sessions lost', 'conns stalled > 1 s at the end (max)', 'dual-active frames', 'wire handoff silence ms min/med/max'];
   const rows = [header];
   for (const k of KINDS) {
     const its = r.iterations.filter((i) => i.kind === k);

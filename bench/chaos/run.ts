@@ -85,7 +85,7 @@ export interface Iteration {
   udp: { maxGapMs: number; lost: number; received: number; outages: { atMs: number; gapMs: number }[] };
   /** When the failure was inflicted (epoch ms). */
   failedAtMs: number | null;
-  tcp: { maxStallMs: number; lost: TcpLoss[] };
+  tcp: { maxStallMs: number; lost: TcpLoss[]; stalledAtEnd: number };
   wire: { framesFwa: number; framesFwb: number; dualActiveFrames: number; overlaps: Overlap[]; handoffs: number; handoffSilenceMs: number | null; droppedByKernel: number };
   /** Both boxes said 'active' in the same API poll (informational: the wire is the judge). */
   apiBothActive: number;
@@ -366,6 +366,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         return;
       }
       prev.tcp.maxStallMs = tm.maxStallMs;
+      prev.tcp.stalledAtEnd = tm.stalledNow;
       const p = prev;
       // silences that began before the failure or after the pair was healthy again: nothing was failed then
       const unprovoked = um.gaps.filter((g) => p.failedAtMs === null || g.atMs < p.failedAtMs || (p.healthyMs !== null && g.atMs > p.failedAtMs + p.healthyMs));
@@ -421,7 +422,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         healthyMs: null,
         udp: { maxGapMs: 0, lost: 0, received: 0, outages: [] },
         failedAtMs: null,
-        tcp: { maxStallMs: 0, lost: [] },
+        tcp: { maxStallMs: 0, lost: [], stalledAtEnd: 0 },
         wire: { framesFwa: 0, framesFwb: 0, dualActiveFrames: 0, overlaps: [], handoffs: 0, handoffSilenceMs: null, droppedByKernel: 0 },
         apiBothActive: 0,
         error: null,
@@ -542,7 +543,7 @@ export function describe(it: Iteration): string {
   const cut = it.heldDuringCut === null ? '' : it.heldDuringCut ? ', role held during the cut' : ', ROLE MOVED DURING THE CUT';
   return (
     `#${it.i} ${it.kind} of ${it.failed}: takeover ${take}${cut}, role changes ${it.roleChanges}, healthy after ${it.healthyMs ?? '-'} ms; ` +
-    `UDP gap ${it.udp.maxGapMs} ms, lost ${it.udp.lost}; TCP stall ${it.tcp.maxStallMs} ms; ` +
+    `UDP gap ${it.udp.maxGapMs} ms, lost ${it.udp.lost}; TCP stall ${it.tcp.maxStallMs} ms${it.tcp.stalledAtEnd ? `, ${it.tcp.stalledAtEnd} connections waiting > 1 s at the end` : ''}; ` +
     `wire fwa ${it.wire.framesFwa} fwb ${it.wire.framesFwb} frames, ${it.wire.handoffs} handoffs (silence ${it.wire.handoffSilenceMs?.toFixed(1) ?? '-'} ms), dual-active ${it.wire.dualActiveFrames}` +
     (it.wire.droppedByKernel ? `, capture dropped ${it.wire.droppedByKernel}` : '')
   );
