@@ -331,7 +331,9 @@ describe.skipIf(!isRoot())('lab orchestration with a stand-in daemon', () => {
     const name = uniqueLabName();
     const lines: string[] = [];
     const out = { write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WritableStream;
-    const result = await labDemo({ name, out, daemonCommand: fake });
+    const pictureDir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
+    const svgPath = join(pictureDir, 'failover.svg');
+    const result = await labDemo({ name, out, daemonCommand: fake, svg: svgPath });
     expect(result.killed).not.toBeNull();
     expect(result.tookOver).not.toBeNull();
     expect(result.tookOver).not.toBe(result.killed);
@@ -341,8 +343,63 @@ describe.skipIf(!isRoot())('lab orchestration with a stand-in daemon', () => {
     expect(result.tcp?.total).toBe(8);
     expect(result.ok).toBe(false); // the stand-in forwards nothing
     expect(lines.join('')).toMatch(/TCP connections surviving\s+0 \/ 8/);
+    // not a terminal: plain progress lines, never an escape code
+    expect(lines.join('')).not.toMatch(/\x1b\[/);
+    expect(lines.join('')).toMatch(/^\[\d+\.\d s\] building the lab/m);
+    // the picture still tells what happened, with no probe in it
+    expect(result.svg).toBe(svgPath);
+    const svg = readFileSync(svgPath, 'utf8');
+    expect(svg).toContain('class="empty"');
+    for (const kind of ['crash', 'takeover', 'restart', 'recovered']) expect(svg).toContain(`data-kind="${kind}"`);
+    expect(svg).toContain('(seen by the demo)'); // the stand-in keeps no transition log
+    rmSync(pictureDir, { recursive: true, force: true });
     expect(existsSync(runDirOf(name))).toBe(false);
     expect(await existingLabNamespaces(name)).toEqual([]);
     expect(processesMentioning(runDirOf(name))).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot())('the demo with the real daemons', () => {
+  it('forwards through the crash and the restore, and draws the failover timeline', async () => {
+    await ensureBuilt();
+    const name = uniqueLabName();
+    const lines: string[] = [];
+    const out = { write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WritableStream;
+    const pictureDir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
+    const svgPath = join(pictureDir, 'failover.svg');
+    try {
+      const result = await labDemo({ name, out, svg: svgPath });
+      const text = lines.join('');
+      expect(result.tookOver, text).not.toBeNull();
+      expect(result.recoveredState, text).toBe('passive');
+      expect(result.probes!.received).toBeGreaterThan(1000);
+      // live lines along the way: both boxes' states and the probes counted
+      expect(text).toMatch(/\| fw[ab] active \([^)]*\), \d+ sessions? \| fw[ab] passive/);
+      expect(text).toMatch(/\| probes [\d,]+ sent, [\d,]+ received/);
+      expect(text).toMatch(/sessions synced/);
+      // the kill of the forwarding box silences the probes until the survivor forwards
+      const crash = result.steps.find((st) => st.step === 'crash')!;
+      expect(crash.changeGapMs, text).toBeGreaterThan(5);
+      expect(text).toMatch(/crash\s+\d+\.\d ms/);
+      expect(text).toMatch(/restore\s+/);
+
+      const svg = readFileSync(svgPath, 'utf8');
+      expect(svg.length).toBeGreaterThan(5000);
+      expect(svg).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      expect(svg).toContain('class="arrivals"');
+      for (const kind of ['crash', 'takeover', 'restart', 'recovered']) expect(svg).toContain(`data-kind="${kind}"`);
+      expect(svg).toContain(`kill -9 ${result.killed}`);
+      // the takeover and the return come from the daemons' own transition logs
+      expect(svg).toMatch(new RegExp(`>${result.tookOver} active \\(\\+\\d+ ms\\)<`));
+      expect(svg).toContain(`${result.killed} back (passive)`);
+      expect(svg).toContain('class="gap key-gap"');
+      expect(svg).toMatch(/failover gap \d+(\.\d)? (ms|s)/);
+    } finally {
+      rmSync(pictureDir, { recursive: true, force: true });
+      await labDown({ name }).catch(() => undefined);
+    }
+    expect(existsSync(runDirOf(name))).toBe(false);
+    expect(await existingLabNamespaces(name)).toEqual([]);
   });
 });
