@@ -1,6 +1,7 @@
 // The management API: node:http, a bearer token, a tiny routing table. Every request is bounded
-// (headers, body size, time) and every response is JSON. A failing handler answers 500; the daemon
-// stays up. Requests are counted by route pattern (never the raw URL) and status code.
+// (headers, body size, time) and every response is JSON, except the status page's static files
+// (status-page/page.ts, the only paths served without the token). A failing handler answers 500;
+// the daemon stays up. Requests are counted by route pattern (never the raw URL) and status code.
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
