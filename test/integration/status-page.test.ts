@@ -199,12 +199,13 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
     let pair = await lab.waitForPair(20_000);
 
     // live counters: a rate appears from the second sample on; pings through the active box show
-    // up in its forwarded count (requests and replies) and as an ICMP session
+    // up in its forwarded count and as an ICMP session. ping succeeds with one answered echo of
+    // three (a stall under load may drop the others): that one is a request and a reply, +2
     const act = pages[pair.active];
     await waitText(lab, act, '[data-field=rate-forwarded]', /^[\d.]+\/s$/);
     const forwardedBefore = Number(await text(act, '[data-field=total-forwarded]'));
     expect(await ping(lab, '10.0.2.10', 3)).toBe(true);
-    await lab.waitFor(async () => Number(await text(act, '[data-field=total-forwarded]')) >= forwardedBefore + 6, 10_000, 'the pings in the forwarded count');
+    await lab.waitFor(async () => Number(await text(act, '[data-field=total-forwarded]')) >= forwardedBefore + 2, 10_000, 'the pings in the forwarded count');
     await waitText(lab, act, '[data-field=sessions-active]', /^[1-9]\d*$/);
     await screenshot(act, 'active');
 
