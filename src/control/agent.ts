@@ -30,10 +30,14 @@ const TRANSITION_HISTORY = 50;
 const SOFTWARE_VERSION = '0.1.0';
 /** Transitions out of active that hand the role to a live peer on purpose. */
 const HANDOVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
-/** Longest a hand-over keeps us forwarding if the peer never says it is active. */
+/** Longest a hand-over keeps us forwarding when the new active's announcements are never seen. */
 const HANDOVER_MAX_MS = 300;
-/** After the peer says active: time for its gratuitous ARP to move the switches' tables. */
-const HANDOVER_TAIL_MS = 20;
+/**
+ * After our dataplane saw the new active's gratuitous ARP on every floating interface. Each
+ * capture ring is in order, so what the switches sent us before they moved was already handled by
+ * then: this only covers frames still crossing the switch.
+ */
+const HANDOVER_TAIL_MS = 5;
 /** Rejected HA messages are logged at most this often per channel and reason (always counted). */
 const REJECT_LOG_INTERVAL_MS = 1000;
 /**
@@ -525,7 +529,9 @@ export class ControlAgent implements HaController {
     if (this.es.state === 'active') {
       if (!held) this.shared.renewLease(now + this.deadIntervalMs);
     } else if (this.handoverUntilMs > 0) {
-      if (now >= this.handoverUntilMs) this.endHandover('done');
+      const announced = this.shared.peerAnnouncedAtMs;
+      if (announced > 0 && now >= announced + HANDOVER_TAIL_MS) this.endHandover('the peer announced the floating IPs on every interface');
+      else if (now >= this.handoverUntilMs) this.endHandover('no announcement from the peer seen in time');
       else if (!held) this.shared.renewLease(now + this.deadIntervalMs);
     }
     if (now >= this.nextHelloMs) {
@@ -671,7 +677,6 @@ export class ControlAgent implements HaController {
     }
     if (view) {
       this.peer.view = view;
-      if (this.handoverUntilMs > 0 && view.state === 'active') this.handoverUntilMs = Math.min(this.handoverUntilMs, now + HANDOVER_TAIL_MS);
       this.dispatch({ type: 'peer-heard', now, peer: view });
     }
   }

@@ -28,8 +28,16 @@ export interface Port {
 /** The I/O the engine needs (io.ts implements it with cap). */
 export interface DataplaneIo {
   /** Opens a capture handle on `device`; onFrame gets the (reused) capture buffer. */
-  /** ownMacs: frames from these sources are ours (sent by us or the kernel): not delivered. */
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, ownMacs?: readonly Uint8Array[]): Port;
+  /**
+   * ownMacs: frames from these sources are ours (sent by us or the kernel): not delivered, except
+   * ARP from sharedMacs (MACs the peer sends from too: the virtual MAC).
+   */
+  open(
+    device: string,
+    onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void,
+    ownMacs?: readonly Uint8Array[],
+    sharedMacs?: readonly Uint8Array[],
+  ): Port;
   macOf(device: string): Uint8Array;
   mtuOf(device: string): number;
 }
@@ -131,7 +139,7 @@ export class Engine {
             this.pollGarp(now);
             if (truncated) return this.pipeline.drop('oversize');
             this.pipeline.handle(i, frame, len, now);
-          }, [itf.realMac, itf.mac]),
+          }, [itf.realMac, itf.mac], sameMac(itf.mac, itf.realMac) ? [] : [itf.mac]),
         );
       });
     } catch (err) {
@@ -291,4 +299,8 @@ function garpFramesOf(interfaces: readonly PipelineInterface[]): { ifIndex: numb
       return { ifIndex, frame, len };
     }),
   );
+}
+
+function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -31,9 +31,19 @@ interface CapModule {
 export const CAPTURE_BUFFER_BYTES = 10 * 1024 * 1024;
 /** Largest frame a handle delivers whole (a jumbo frame fits; GSO super-frames are truncated). */
 export const FRAME_BUFFER_BYTES = 65_535;
-/** libpcap filter: every frame except those sourced from our own MACs (see the header). */
-export function captureFilter(ownMacs: readonly Uint8Array[]): string {
-  return ownMacs.map((m) => `not ether src ${[...m].map((b) => b.toString(16).padStart(2, '0')).join(':')}`).join(' and ');
+/**
+ * libpcap filter: every frame except those sourced from our own MACs (see the header), but ARP
+ * from `sharedMacs` (the virtual MAC, which the peer uses too) still comes in: the new active's
+ * gratuitous ARP is how a box handing over knows the switches have moved.
+ */
+export function captureFilter(ownMacs: readonly Uint8Array[], sharedMacs: readonly Uint8Array[] = []): string {
+  const own = ownMacs.map((m) => `not ether src ${macText(m)}`).join(' and ');
+  if (sharedMacs.length === 0 || own === '') return own;
+  return `(${own}) or (arp and (${sharedMacs.map((m) => `ether src ${macText(m)}`).join(' or ')}))`;
+}
+
+function macText(m: Uint8Array): string {
+  return [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 /** Cap objects and their Buffers, held until the process exits. Never shrinks. */
@@ -46,12 +56,17 @@ function loadCap(): CapModule {
 }
 
 export class CapIo implements DataplaneIo {
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, ownMacs: readonly Uint8Array[] = []): Port {
+  open(
+    device: string,
+    onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void,
+    ownMacs: readonly Uint8Array[] = [],
+    sharedMacs: readonly Uint8Array[] = [],
+  ): Port {
     const { Cap } = loadCap();
     const cap = new Cap();
     const buffer = Buffer.alloc(FRAME_BUFFER_BYTES);
     retained.push(cap, buffer);
-    const linkType = cap.open(device, captureFilter(ownMacs), CAPTURE_BUFFER_BYTES, buffer);
+    const linkType = cap.open(device, captureFilter(ownMacs, sharedMacs), CAPTURE_BUFFER_BYTES, buffer);
     if (linkType !== 'ETHERNET') {
       cap.close();
       throw new Error(`device ${device} has link type ${linkType}, expected ETHERNET`);

@@ -81,6 +81,8 @@ export interface RoleSource {
   mayActAsActive(nowMs: number): boolean;
   /** A planned hand-over is under way: forward, but leave the virtual MACs to the new active. */
   readonly handingOver?: boolean;
+  /** During a hand-over: the new active's gratuitous ARP arrived on `ifIndex` (see SharedState). */
+  markPeerAnnounced?(ifIndex: number, allMask: number, nowMs: number): void;
 }
 
 /**
@@ -139,6 +141,8 @@ export class Pipeline {
   private floatingAll = new Set<number>();
   /** Floating IPs per interface. */
   private floatingOn: Set<number>[];
+  /** Bit i set when interface i carries floating IPs: where a hand-over waits for the peer's GARP. */
+  private floatingMask = 0;
   /** The box's own kernel addresses. */
   private readonly ownAddresses = new Set<number>();
   /** Scratch frame for ARP replies and requests (60 bytes is enough; room to spare). */
@@ -175,6 +179,7 @@ export class Pipeline {
     this.stages = opts.stages ?? [];
     this.neighbours = interfaces.map(() => new NeighbourTable(opts.neighbours));
     this.floatingOn = interfaces.map((itf) => new Set(itf.floating));
+    this.floatingMask = maskOf(interfaces);
     for (const itf of interfaces) {
       for (const f of itf.floating) this.floatingAll.add(f);
       this.ownAddresses.add(itf.address);
@@ -219,6 +224,7 @@ export class Pipeline {
     this.interfaces_ = next.interfaces;
     this.routes = next.routes;
     this.floatingOn = next.interfaces.map((itf) => new Set(itf.floating));
+    this.floatingMask = maskOf(next.interfaces);
     const all = new Set<number>();
     for (const itf of next.interfaces) for (const f of itf.floating) all.add(f);
     this.floatingAll = all;
@@ -258,8 +264,13 @@ export class Pipeline {
   handle(ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
     const itf = this.interfaces_[ifIndex];
     if (len < ETH_HLEN) return this.drop('truncated');
-    if (macEquals(frame, ETH_SRC, itf.mac) || macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
     const type = readU16(frame, ETH_TYPE);
+    if (macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
+    if (macEquals(frame, ETH_SRC, itf.mac)) {
+      // from the virtual MAC but not from us: the new active announcing it while we hand over
+      if (type === ETHERTYPE_ARP && this.role.handingOver) return this.arp(ifIndex, itf, frame, len, nowMs);
+      return this.event('own-frame');
+    }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
 
     if (!macEquals(frame, ETH_DST, itf.mac)) {
@@ -379,6 +390,12 @@ export class Pipeline {
       if (waiting !== null) this.flush(ifIndex, waiting, frame, nowMs);
     }
 
+    // The new active's announcement of our floating IP (request or reply) while we hand over: the
+    // proof that the switches now send this interface's traffic to the peer.
+    if (spa === tpa && this.role.handingOver && this.floatingOn[ifIndex].has(spa)) {
+      this.role.markPeerAnnounced?.(ifIndex, this.floatingMask, nowMs);
+    }
+
     // Every ARP frame ends in one counter (the fuzzers check that each frame in is accounted for).
     if (op !== ARPOP_REQUEST || !(broadcast || toUs)) return this.event('arp-handled');
     if (tpa === itf.address) return this.event('to-kernel');
@@ -431,4 +448,13 @@ export class Pipeline {
   sendRaw(ifIndex: number, frame: Uint8Array, len: number): boolean {
     return this.emit(ifIndex, frame, len);
   }
+}
+
+/** Interfaces (bit = index, the first 31) that carry floating IPs. */
+function maskOf(interfaces: readonly PipelineInterface[]): number {
+  let mask = 0;
+  interfaces.forEach((itf, i) => {
+    if (itf.floating.length > 0 && i < 31) mask |= 1 << i;
+  });
+  return mask;
 }

@@ -11,7 +11,10 @@
 //                              it then sources frames from its real MACs, so that only the new
 //                              active teaches the switches where the virtual MACs are
 //   Float64[2]  leaseUntilMs   monotonic ms (see monotonicMs) until which `active` may be acted on
-//   Float64[3]  reserved
+//   Float64[3]  peerAnnouncedAtMs  during a hand-over: when the dataplane had seen the new active's
+//                              gratuitous ARP on every interface with floating IPs (0 = not yet);
+//                              from then on no switch sends the old active anything new
+//   Int32  [8]  peerAnnouncedMask  during a hand-over: interfaces (bit = index) where it was seen
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
 //
 // The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
@@ -25,7 +28,9 @@ const I32_ROLE = 0;
 const I32_GARP_SEQ = 1;
 const I32_ROLE_EPOCH = 2;
 const I32_HANDOVER = 3;
+const I32_ANNOUNCED_MASK = 8;
 const F64_LEASE = 2;
+const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
 
 /** Milliseconds on the process-wide monotonic clock (CLOCK_MONOTONIC, the same in every thread). */
@@ -54,7 +59,7 @@ export class SharedState {
     if (this.buffer.byteLength < (F64_COUNTERS + counterCount) * 8) {
       throw new Error(`shared state buffer too small for ${counterCount} counters`);
     }
-    this.i32 = new Int32Array(this.buffer, 0, 8);
+    this.i32 = new Int32Array(this.buffer, 0, 16);
     this.f64 = new Float64Array(this.buffer);
   }
 
@@ -76,7 +81,26 @@ export class SharedState {
 
   /** Control side: a planned hand-over starts or ends (see the layout). */
   setHandingOver(on: boolean): void {
+    if (on) {
+      Atomics.store(this.i32, I32_ANNOUNCED_MASK, 0);
+      this.f64[F64_PEER_ANNOUNCED] = 0;
+    }
     Atomics.store(this.i32, I32_HANDOVER, on ? 1 : 0);
+  }
+
+  /** Control side: when the new active's announcements had been seen everywhere (0 = not yet). */
+  get peerAnnouncedAtMs(): number {
+    return this.f64[F64_PEER_ANNOUNCED];
+  }
+
+  /**
+   * Dataplane side, during a hand-over: the new active's gratuitous ARP came in on interface
+   * `ifIndex`; once every interface of `allMask` has seen one, the time is recorded.
+   */
+  markPeerAnnounced(ifIndex: number, allMask: number, nowMs: number): void {
+    if (ifIndex > 30 || this.i32[I32_HANDOVER] !== 1) return;
+    const mask = Atomics.or(this.i32, I32_ANNOUNCED_MASK, 1 << ifIndex) | (1 << ifIndex);
+    if ((mask & allMask) === allMask && this.f64[F64_PEER_ANNOUNCED] === 0) this.f64[F64_PEER_ANNOUNCED] = nowMs;
   }
 
   get leaseUntilMs(): number {

@@ -1,5 +1,6 @@
 // The engine's gratuitous ARP across a planned hand-over: the old active keeps forwarding for a
-// moment, but must not announce the virtual MAC while the new active takes it over.
+// moment, but must not announce the virtual MAC while the new active takes it over, and it knows
+// the switches have moved when it has seen the new active's announcements on every interface.
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
@@ -8,7 +9,9 @@ import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js';
 import { createLogger } from '../../../src/log.js';
-import { LAN_REAL, WAN_REAL, labRaw } from './firewall-helpers.js';
+import { LAN, LAN_FLOAT, LAN_REAL, LAN_V, WAN, WAN_FLOAT, WAN_REAL, WAN_V, labRaw } from './firewall-helpers.js';
+import { arp, buf, eth } from './frames.js';
+import { captureFilter } from '../../../src/dataplane/io.js';
 
 const ETHERTYPE_ARP = 0x0806;
 
@@ -22,8 +25,9 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
   shared.renewLease(1e15);
   const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL };
   let garps = 0;
+  const rx: ((f: Uint8Array, len: number, truncated: boolean) => void)[] = [];
   const io: DataplaneIo = {
-    open: () => ({
+    open: (_device, onFrame) => (rx.push(onFrame), {
       send: (f) => {
         if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) garps++;
         return true;
@@ -37,6 +41,11 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
   return {
     shared,
     garps: () => garps,
+    now: () => now,
+    receive(ifIndex: number, frame: Buffer) {
+      now += 1;
+      rx[ifIndex](frame, frame.length, false);
+    },
     advance(ms: number) {
       for (let t = 0; t < ms; t += 2) {
         now += 2;
@@ -69,5 +78,59 @@ describe('engine GARP during a planned hand-over', () => {
     e.shared.setHandingOver(false);
     e.advance(3000);
     expect(e.garps()).toBeGreaterThan(periodic);
+  });
+});
+
+/** The new active's gratuitous ARP for `ip`, from the virtual MAC both boxes use. */
+const peerGarp = (vmac: string, ip: string) => buf(eth('ff:ff:ff:ff:ff:ff', vmac, ETHERTYPE_ARP, arp(1, vmac, ip, '00:00:00:00:00:00', ip)));
+
+describe('hand-over: the new active announced everywhere', () => {
+  it('is recorded once the peer GARP came in on every floating interface, not before', () => {
+    const e = makeEngine({ count: 3, intervalMs: 20, periodicS: 0 });
+    e.shared.setHandingOver(true);
+    e.receive(LAN, peerGarp(LAN_V, LAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(0);
+    e.receive(LAN, peerGarp(LAN_V, LAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(0);
+    e.receive(WAN, peerGarp(WAN_V, WAN_FLOAT));
+    const at = e.shared.peerAnnouncedAtMs;
+    expect(at).toBe(e.now());
+    // later announcements do not move it
+    e.receive(WAN, peerGarp(WAN_V, WAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(at);
+  });
+
+  it('counts nothing outside a hand-over, and a new hand-over starts from scratch', () => {
+    const e = makeEngine({ count: 3, intervalMs: 20, periodicS: 0 });
+    e.receive(LAN, peerGarp(LAN_V, LAN_FLOAT));
+    e.receive(WAN, peerGarp(WAN_V, WAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(0);
+    e.shared.setHandingOver(true);
+    e.receive(WAN, peerGarp(WAN_V, WAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(0);
+    e.shared.setHandingOver(false);
+    e.shared.setHandingOver(true);
+    e.receive(LAN, peerGarp(LAN_V, LAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs, 'the WAN sighting of the previous hand-over does not count').toBe(0);
+  });
+
+  it('an ARP for some other address is no announcement', () => {
+    const e = makeEngine({ count: 3, intervalMs: 20, periodicS: 0 });
+    e.shared.setHandingOver(true);
+    e.receive(LAN, buf(eth('ff:ff:ff:ff:ff:ff', LAN_V, ETHERTYPE_ARP, arp(1, LAN_V, '10.0.1.77', '00:00:00:00:00:00', '10.0.1.77'))));
+    e.receive(WAN, peerGarp(WAN_V, WAN_FLOAT));
+    expect(e.shared.peerAnnouncedAtMs).toBe(0);
+  });
+});
+
+describe('capture filter', () => {
+  const real = Uint8Array.from([0x0a, 0, 0, 0, 1, 2]);
+  const vmac = Uint8Array.from([0x02, 0x74, 0x64, 0, 1, 1]);
+  it('drops our own sources but lets ARP from the shared virtual MAC in', () => {
+    expect(captureFilter([real, vmac])).toBe('not ether src 0a:00:00:00:01:02 and not ether src 02:74:64:00:01:01');
+    expect(captureFilter([real, vmac], [vmac])).toBe(
+      '(not ether src 0a:00:00:00:01:02 and not ether src 02:74:64:00:01:01) or (arp and (ether src 02:74:64:00:01:01))',
+    );
+    expect(captureFilter([], [vmac])).toBe('');
   });
 });
