@@ -62,10 +62,13 @@ const surviveIntervalMs = Number(argv.get('survive-interval-ms') ?? '1000');
  * settings side by side with the same probes.
  */
 const timersArg = argv.get('timers');
-const configDir = timersArg ? labConfigWithTimers(timersArg) : undefined;
+/** --encryption none|aes-256-gcm sets shared.ha.encryption in the same temporary copy. */
+const encryptionArg = argv.get('encryption');
+if (encryptionArg !== undefined && encryptionArg !== 'none' && encryptionArg !== 'aes-256-gcm') throw new Error(`--encryption: expected none or aes-256-gcm (got ${encryptionArg})`);
+const configDir = timersArg || encryptionArg ? labConfigWithTimers(timersArg) : undefined;
 
-function labConfigWithTimers(spec: string): string {
-  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = spec.split(',').map(Number);
+function labConfigWithTimers(spec: string | undefined): string {
+  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = (spec ?? '0,0,0').split(',').map(Number);
   if (![heartbeatIntervalMs, heartbeatMissed, promotionHoldMs].every((x) => Number.isInteger(x) && x >= 0)) {
     throw new Error('--timers: expected INTERVAL_MS,MISSED,HOLD_MS, e.g. 5,4,0');
   }
@@ -73,7 +76,8 @@ function labConfigWithTimers(spec: string): string {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const box of ['fwa', 'fwb']) {
     const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
-    cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    if (encryptionArg) cfg.shared.ha.encryption = encryptionArg;
     writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
   }
   return dir;

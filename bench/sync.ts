@@ -36,6 +36,7 @@
 import { checksum } from '../src/dataplane/checksum.js';
 import { writeU16, writeU32 } from '../src/dataplane/packet.js';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { HaEncryption } from '../src/wire/crypto.js';
 import { createServer } from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -85,7 +86,15 @@ interface WorkerInit {
   in: SharedArrayBuffer;
   capacity: number;
   rt: boolean;
+  /** shared.ha.encryption of both channels (--encryption, default none). */
+  encryption: HaEncryption;
 }
+const encryptionArg = (() => {
+  const i = process.argv.indexOf('--encryption');
+  const v = i >= 0 ? process.argv[i + 1] : 'none';
+  if (v !== 'none' && v !== 'aes-256-gcm') throw new Error(`--encryption: expected none or aes-256-gcm (got ${v})`);
+  return v as HaEncryption;
+})();
 type ToWorker = { type: 'role'; role: SyncRole } | { type: 'status'; id: number } | { type: 'mark' } | { type: 'quiet' } | { type: 'stop' };
 interface WorkerReport {
   status: SyncStatus;
@@ -146,6 +155,7 @@ async function workerMain(): Promise<void> {
     metrics,
     log,
     onBulkComplete: (sessions) => port.postMessage({ type: 'bulk-complete', sessions, atMs: monotonicMs() } satisfies FromWorker),
+    encryption: init.encryption,
   });
   ch.setRole(init.role);
   await ch.start();
@@ -468,7 +478,7 @@ async function makePair(config: TandemConfig, maxSessions: number, rt: boolean):
   }, TICK_MS);
   const port = await freePort(RECEIVER_ADDR);
   const key = randomBytes(32);
-  const base = { port, key, capacity: SYNC_RING_RECORDS, rt };
+  const base = { port, key, capacity: SYNC_RING_RECORDS, rt, encryption: encryptionArg };
   const rx = new Channel({ ...base, deviceId: 1, role: 'receiver', out: b.out.buffer, in: b.in.buffer });
   await rx.ready;
   const tx = new Channel({ ...base, deviceId: 0, role: 'sender', out: a.out.buffer, in: a.in.buffer });
@@ -752,7 +762,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(fileURLToPath(new URL('../../deploy/lab/fwa.yaml', import.meta.url)));
   console.log(`bench/sync: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`  rings ${fmt(SYNC_RING_RECORDS)} records, dataplane tick ${TICK_MS} ms, HA2 ${SENDER_ADDR} -> ${RECEIVER_ADDR}, channel defaults; control threads ${rt ? 'ask for SCHED_RR' : 'at normal priority'}`);
+  console.log(`  rings ${fmt(SYNC_RING_RECORDS)} records, dataplane tick ${TICK_MS} ms, HA2 ${SENDER_ADDR} -> ${RECEIVER_ADDR}, channel defaults, encryption ${encryptionArg}; control threads ${rt ? 'ask for SCHED_RR' : 'at normal priority'}`);
   if (phases.has('rate')) await phaseRate(config, rateSessions, rt);
   if (phases.has('lag')) await phaseLag(config, lagRate, lagSeconds, rt);
   if (phases.has('bulk')) for (const n of bulk) await phaseBulk(config, n, rt);
