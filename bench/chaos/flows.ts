@@ -8,7 +8,9 @@
 //   mark  the figures since the previous mark (a failover's share), then a new segment starts
 //   end   (tcp) stop writing, wait up to 5 s for the echoes, and the final verdict per connection
 // The tcp client writes 1 KiB per connection every --interval-ms (connections spread over the
-// interval) to the lab's echo server (stream.js server) and checks every echoed byte. --lab is
+// interval) to the lab's echo server (stream.js server) and checks every echoed byte. A
+// connection reset, closed, or without an echo for 10 s is lost, reported, and replaced by a new
+// one, so the load stays the same for the failovers that follow. --lab is
 // ignored: it puts the lab's run dir on the command line, so only our processes are signalled.
 import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -23,6 +25,9 @@ const CONNECT_TIMEOUT_MS = 5000;
 const DRAIN_WAIT_MS = 5000;
 /** A connection that waited longer than this for an echo at a mark is listed as stalled there. */
 const STALL_REPORT_MS = 1000;
+/** No echo for this long: the connection is lost (and replaced). */
+const STALL_LOST_MS = 10_000;
+const REPLACE_AFTER_MS = 200;
 /** Silences of the UDP probe longer than this are listed (five 1 ms probe intervals). */
 const UDP_GAP_LIST_MS = 5;
 
@@ -51,6 +56,7 @@ export interface TcpMark {
 
 export interface TcpEnd {
   end: true;
+  /** Connections opened over the run (the initial ones and the replacements of lost ones). */
   total: number;
   connected: number;
   survived: number;
@@ -88,6 +94,7 @@ function commands(handlers: Record<string, () => void | Promise<void>>): void {
 
 function runTcp(opts: { host: string; port: number; conns: number; intervalMs: number }): void {
   interface Conn {
+    id: number;
     s: Socket;
     connected: boolean;
     sent: number;
@@ -96,29 +103,40 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
     /** Since when it waits for an echo (bytes outstanding, none arrived since), -1 when not. */
     waitingSince: number;
     segMaxWaitMs: number;
+    replaced: boolean;
   }
+  /** One live connection per slot; a lost one is replaced, so that every failover has the full load to lose. */
   const conns: Conn[] = [];
+  let nextId = 0;
   let pending = opts.conns;
   let stopping = false;
   let markNo = 0;
   let segStart = Date.now();
   let segLost: TcpLoss[] = [];
-  const fail = (c: Conn, id: number, why: string): void => {
+  const allLost: TcpLoss[] = [];
+  let opened = 0;
+  const fail = (c: Conn, why: string): void => {
     if (c.error !== null || stopping) return;
-    c.error = { id, why, atMs: Date.now() };
+    c.error = { id: c.id, why, atMs: Date.now() };
     segLost.push(c.error);
+    allLost.push(c.error);
   };
-  const connDone = (): void => {
-    if (--pending === 0) out({ connected: conns.filter((c) => c.connected).length });
-  };
-  for (let id = 0; id < opts.conns; id++) {
+  const open = (slot: number, initial: boolean): void => {
+    const id = nextId++;
+    opened++;
     const s = connect({ host: opts.host, port: opts.port });
-    const c: Conn = { s, connected: false, sent: 0, echoed: 0, error: null, waitingSince: -1, segMaxWaitMs: 0 };
-    conns.push(c);
+    const c: Conn = { id, s, connected: false, sent: 0, echoed: 0, error: null, waitingSince: -1, segMaxWaitMs: 0, replaced: false };
+    conns[slot] = c;
     s.setNoDelay(true);
+    let counted = !initial;
+    const connDone = (): void => {
+      if (counted) return;
+      counted = true;
+      if (--pending === 0) out({ connected: conns.filter((x) => x.connected).length });
+    };
     const timeout = setTimeout(() => {
       if (c.connected) return;
-      fail(c, id, 'connect timeout');
+      fail(c, 'connect timeout');
       s.destroy();
       connDone();
     }, CONNECT_TIMEOUT_MS);
@@ -130,7 +148,7 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
     s.on('data', (d: Buffer) => {
       for (let k = 0; k < d.length; k++) {
         if (d[k] !== patternByte(id, c.echoed + k)) {
-          fail(c, id, 'echo mismatch');
+          fail(c, 'echo mismatch');
           s.destroy();
           return;
         }
@@ -141,14 +159,34 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
       c.waitingSince = c.echoed < c.sent ? now : -1;
     });
     s.on('error', (err: NodeJS.ErrnoException) => {
-      fail(c, id, err.code ?? err.message);
+      fail(c, err.code ?? err.message);
       if (!c.connected) {
         clearTimeout(timeout);
         connDone();
       }
     });
-    s.on('close', () => fail(c, id, 'closed by peer'));
-  }
+    s.on('close', () => fail(c, 'closed by peer'));
+  };
+  for (let slot = 0; slot < opts.conns; slot++) open(slot, true);
+
+  // A connection with no echo for STALL_LOST_MS is lost (TCP's backed-off retransmissions after
+  // an outage of a second or two come well within it); lost ones are replaced after a moment.
+  const janitor = setInterval(() => {
+    if (stopping || pending > 0) return;
+    const now = Date.now();
+    conns.forEach((c, slot) => {
+      if (c.error === null && c.waitingSince >= 0 && now - c.waitingSince > STALL_LOST_MS) {
+        fail(c, `stalled (no echo for ${now - c.waitingSince} ms)`);
+        c.error!.atMs = c.waitingSince;
+        c.s.destroy();
+      }
+      if (c.error !== null && !c.replaced && now - c.error.atMs > REPLACE_AFTER_MS) {
+        c.replaced = true;
+        c.s.destroy();
+        open(slot, false);
+      }
+    });
+  }, 250);
 
   // each connection writes on its own 10 ms tick of the interval: a steady flow, not a burst
   const tickMs = Math.min(opts.intervalMs, 10);
@@ -156,13 +194,13 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
   let tick = 0;
   const writer = setInterval(() => {
     const slot = tick++ % slots;
-    for (let id = slot; id < conns.length; id += slots) {
-      const c = conns[id];
+    for (let i = slot; i < conns.length; i += slots) {
+      const c = conns[i];
       if (!c.connected || c.error !== null || c.s.destroyed) continue;
       // TCP holds what is in flight while the path is down: do not queue without bound
       if (c.s.writableLength > 64 * CHUNK_BYTES) continue;
       const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(id, c.sent + k);
+      for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(c.id, c.sent + k);
       if (c.echoed === c.sent) c.waitingSince = Date.now();
       c.sent += CHUNK_BYTES;
       c.s.write(chunk);
@@ -188,17 +226,18 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
     end: async () => {
       if (stopping) return;
       clearInterval(writer);
+      clearInterval(janitor);
       const deadline = Date.now() + DRAIN_WAIT_MS;
       while (Date.now() < deadline && conns.some((c) => c.connected && c.error === null && c.echoed < c.sent)) await new Promise((r) => setTimeout(r, 20));
       stopping = true;
-      const lost: TcpLoss[] = [];
-      conns.forEach((c, id) => {
-        if (c.error !== null) lost.push(c.error);
-        else if (!c.connected) lost.push({ id, why: 'never connected', atMs: Date.now() });
-        else if (c.echoed < c.sent) lost.push({ id, why: `echo incomplete (${c.echoed}/${c.sent} bytes)`, atMs: c.waitingSince });
-      });
+      const lost: TcpLoss[] = [...allLost];
+      for (const c of conns) {
+        if (c.error !== null) continue;
+        if (!c.connected) lost.push({ id: c.id, why: 'never connected', atMs: Date.now() });
+        else if (c.echoed < c.sent) lost.push({ id: c.id, why: `echo incomplete (${c.echoed}/${c.sent} bytes)`, atMs: c.waitingSince });
+      }
       for (const c of conns) c.s.destroy();
-      const e: TcpEnd = { end: true, total: conns.length, connected: conns.filter((c) => c.connected).length, survived: conns.length - lost.length, lost };
+      const e: TcpEnd = { end: true, total: opened, connected: conns.filter((c) => c.connected).length, survived: opened - lost.length, lost };
       out(e);
       process.exit(0);
     },
