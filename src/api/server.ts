@@ -4,6 +4,7 @@
 // the daemon stays up. Requests are counted by route pattern (never the raw URL) and status code.
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { CommandRefused, type HaController } from '../control/status.js';
@@ -122,6 +123,8 @@ const HEADERS_TIMEOUT_MS = 5_000;
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 /** Concurrent connections (CLI, lab, monitoring): far above real use, far below exhaustion. */
 const MAX_CONNECTIONS = 64;
+/** A refused CONNECT's socket is cut this long after the answer, whatever the client does. */
+const CONNECT_LINGER_MS = 2_000;
 /** At most one unauthorized-request log line per this interval (counters are never limited). */
 const AUTH_LOG_INTERVAL_MS = 10_000;
 
@@ -312,6 +315,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  // CONNECT never reaches the request handler: node:http hands over the raw socket, and with no
+  // listener closes it unanswered and uncounted (found by test/fuzz/api.test.ts).
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    metrics.apiRequest('unknown', 405);
+    const body = JSON.stringify({ error: { code: 'method-not-allowed', message: 'CONNECT is not supported' } });
+    // the client may still be sending a body: read and drop it, so its close is seen (a socket
+    // nobody reads never learns its peer left, and would hold its connection slot for good)
+    socket.on('error', () => socket.destroy());
+    socket.resume();
+    setTimeout(() => socket.destroy(), CONNECT_LINGER_MS).unref();
+    socket.end(
+      `HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
