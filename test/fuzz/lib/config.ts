@@ -4,11 +4,12 @@
 // parser and reach the schema.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../../../src/lab/lab.js';
 import { mutateBytes } from './mutate.js';
 import type { Prng } from './prng.js';
 
 export function exampleConfigs(): { name: string; text: string }[] {
-  const root = new URL('../../../deploy/', import.meta.url).pathname;
+  const root = join(repoRoot(), 'deploy'); // also run compiled from dist/ (bench/fuzz.ts)
   const out: { name: string; text: string }[] = [];
   for (const dir of ['', 'lab']) {
     for (const f of readdirSync(join(root, dir))) {

@@ -3,6 +3,7 @@
 // time as a variable. Sessions of the three protocols are opened first; the storm must not take
 // them away, and every frame must end in exactly one outcome counter.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/load.js';
 import type { TandemConfig } from '../../../src/config/types.js';
 import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, type DropReason } from '../../../src/dataplane/counters.js';
@@ -11,6 +12,7 @@ import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { DIR_ORIGINAL, DIR_REPLY } from '../../../src/dataplane/session-table.js';
 import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js';
+import { repoRoot } from '../../../src/lab/lab.js';
 import { createLogger } from '../../../src/log.js';
 import type { RecordRing } from '../../../src/sync/ring.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
@@ -52,7 +54,8 @@ export const OUTCOMES: readonly string[] = [
 const NAMES: string[] = [...EVENT_COUNTERS, ...DROP_REASONS];
 
 export function labConfig(): TandemConfig {
-  const path = new URL('../../../deploy/lab/fwa.yaml', import.meta.url).pathname;
+  // repoRoot: this file also runs compiled from dist/ (bench/fuzz.ts)
+  const path = join(repoRoot(), 'deploy', 'lab', 'fwa.yaml');
   return parseConfig(readFileSync(path, 'utf8'), { source: path });
 }
 
