@@ -209,6 +209,8 @@ export interface SeenTransition {
 
 /** When the demo itself saw things happen (its own clock). */
 export interface DemoClockTimes {
+  /** The traffic started: state changes from here on are part of the picture. */
+  trafficAt?: number;
   killedAt: number;
   /** The survivor answered active through its API. */
   takeoverSeenAt: number | null;
@@ -254,9 +256,9 @@ export function timelineMarkers(
       fromDemo.push(`${killed} back`);
     }
   }
-  // any other state change during the run is part of the story (a flap, a monitor failing)
+  // any other state change while the traffic ran is part of the story (a flap, a monitor failing)
   for (const t of transitions) {
-    if (used.has(t) || t.atMs < times.killedAt - CRASH_WINDOW_BEFORE_MS) continue;
+    if (used.has(t) || t.atMs < (times.trafficAt ?? times.killedAt - CRASH_WINDOW_BEFORE_MS)) continue;
     if (t.from === 'initial' && t.box === killed) continue; // the restarted box starting up
     markers.push({ atMs: t.atMs, label: `${t.box} ${t.from} \u2192 ${t.to}`, kind: 'other' });
   }
@@ -445,6 +447,7 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
     await labUp({ name: opts.name, configDir: opts.configDir, daemonCommand: opts.daemonCommand, out: view.stream });
     const common = { repo: lab.repo, marker: lab.runDir };
 
+    const trafficAt = Date.now();
     monitor.setStep('starting traffic');
     say(`starting traffic: UDP probes every ${PROBE_INTERVAL_MS} ms and ${DEMO_TCP_CONNS} TCP streams, client ${LAB_ADDR.client} -> server ${LAB_ADDR.server}`);
     const receiver = await startProbeReceiver(lab.ns('server'), {
@@ -491,7 +494,7 @@ export async function labDemo(opts: DemoOptions): Promise<DemoResult> {
     result.killed = pair.active;
     monitor.setStep(`crash: waiting for ${survivor} to take over`, TAKEOVER_TIMEOUT_MS);
     say(`kill -9 of the active box ${pair.active} (pid ${lab.pid(pair.active)})`);
-    const times: DemoClockTimes = { killedAt: Date.now(), takeoverSeenAt: null, restartAt: null, recoveredSeenAt: null };
+    const times: DemoClockTimes = { trafficAt, killedAt: Date.now(), takeoverSeenAt: null, restartAt: null, recoveredSeenAt: null };
     await lab.killBox(pair.active, 'SIGKILL');
     try {
       await lab.waitFor(async () => (await lab.boxState(survivor, 500))?.state === 'active', TAKEOVER_TIMEOUT_MS, `${survivor} to become active`);

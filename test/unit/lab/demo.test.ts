@@ -124,5 +124,19 @@ describe('demo: the picture\'s markers', () => {
       ['fwb active', 'takeover'],
       ['fwb active \u2192 non-functional', 'other'],
     ]);
+    // with the traffic's start known, a flap before the crash shows too, the start-up does not
+    const before: SeenTransition[] = [
+      { box: 'fwa', atMs: T - 9000, from: 'initial', to: 'active', reason: 'peer-silent' },
+      { box: 'fwb', atMs: T - 1500, from: 'passive', to: 'active', reason: 'peer-dead' },
+      { box: 'fwb', atMs: T - 1495, from: 'active', to: 'passive', reason: 'split-brain-resolved' },
+      ...tr,
+    ];
+    const m2 = timelineMarkers('fwa', 'fwb', { ...times, trafficAt: T - 4000, restartAt: null, recoveredSeenAt: null }, before);
+    expect(m2.markers.filter((x) => x.kind === 'other').map((x) => x.label)).toEqual([
+      'fwb passive \u2192 active',
+      'fwb active \u2192 passive',
+      'fwb active \u2192 non-functional',
+    ]);
+    expect(m2.markers.find((x) => x.kind === 'takeover')?.atMs).toBe(T + 48);
   });
 });
