@@ -76,6 +76,7 @@ export type ApiErrorCode =
   | 'bad-request' //        400/431: not parseable HTTP, or headers over 16 KiB
   | 'bad-query' //          400: a query parameter is unknown, repeated or invalid (the message names it)
   | 'timeout' //            408: the request did not arrive within the server's request timeout
+  | 'rate-limited' //       429: too many requests from this address (or from all together); Retry-After says when to retry
   | 'command-refused' //    409: the HA state machine refused the command (e.g. failover while passive, commit on the passive)
   | 'invalid-config' //     422: the config does not validate; error.issues lists every problem
   | 'apply-failed' //       409: the config validated but the box could not apply it; the previous one still runs

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { CommandRefused, type HaController } from '../control/status.js';
 import { closeHttp, listenHttp } from './listen.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { statusPage } from './status-page/page.js';
 import { readCounters } from './status-page/counters.js';
 import { ConfigError } from '../config/errors.js';
@@ -77,6 +78,11 @@ export interface ApiServerOptions {
   config?: ConfigApi;
   /** Where the status page's compiled browser modules are (default: dist/src/api/status-page). */
   statusPageDir?: string;
+  /**
+   * Requests per client address and in all (device.api.rateLimit; the daemon always passes it).
+   * Without it nothing is limited: tests and tools that embed the server decide for themselves.
+   */
+  rateLimit?: Partial<RateLimitOptions>;
 }
 
 /** The shared-config operations the API serves (src/control/config-sync.ts implements them). */
@@ -122,11 +128,13 @@ const HEADERS_TIMEOUT_MS = 5_000;
 /** After a 413 we read (and discard) at most this much more, so the client can read the answer. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 /** Concurrent connections (CLI, lab, monitoring): far above real use, far below exhaustion. */
-const MAX_CONNECTIONS = 64;
+export const API_MAX_CONNECTIONS = 64;
 /** A refused CONNECT's socket is cut this long after the answer, whatever the client does. */
 const CONNECT_LINGER_MS = 2_000;
 /** At most one unauthorized-request log line per this interval (counters are never limited). */
 const AUTH_LOG_INTERVAL_MS = 10_000;
+/** At most one rate-limit log line per this interval. */
+const RATE_LOG_INTERVAL_MS = 10_000;
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   if (opts.token.length === 0) throw new Error('API token is empty: refusing to serve an unauthenticated API');
@@ -138,6 +146,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const page = statusPage(opts.statusPageDir);
   let lastAuthLogMs = 0;
   let suppressedAuthLogs = 0;
+  const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit, performance.now()) : null;
+  let lastRateLogMs = -Infinity;
+  let suppressedRateLogs = 0;
 
   const command = (fn: () => Promise<string>): Handler => {
     return async () => {
@@ -242,6 +253,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       reply(e.status, { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } }, e.headers);
 
     try {
+      // Before anything else, even the token check: a token guesser is limited too. Unix-socket
+      // clients have no address and share one bucket.
+      if (limiter) {
+        const client = req.socket.remoteAddress ?? 'unix';
+        const now = performance.now();
+        const d = limiter.check(client, now);
+        if (!d.ok) {
+          if (now - lastRateLogMs >= RATE_LOG_INTERVAL_MS) {
+            log.warn({ remote: client, scope: d.scope, path: routeLabel, suppressed: suppressedRateLogs, clients: limiter.size }, 'API request rate limit reached: answering 429');
+            lastRateLogMs = now;
+            suppressedRateLogs = 0;
+          } else suppressedRateLogs++;
+          req.resume();
+          const who = d.scope === 'client' ? `from ${client}` : 'from all clients together';
+          return fail(new HttpError(429, 'rate-limited', `too many requests ${who}; retry in ${d.retryAfterS} s`, { 'Retry-After': String(d.retryAfterS) }));
+        }
+      }
       // The status page's shell and scripts hold no data (the page asks for the token, then calls
       // the routes below with it): the only paths served without the token.
       if (page.has(path)) {
@@ -297,7 +325,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
   // an operator API: a handful of clients at most; beyond this, connections are refused
-  server.maxConnections = MAX_CONNECTIONS;
+  server.maxConnections = API_MAX_CONNECTIONS;
+  let lastDropLogMs = -Infinity;
+  let suppressedDropLogs = 0;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    metrics.connectionRefused('api');
+    const now = performance.now();
+    if (now - lastDropLogMs >= RATE_LOG_INTERVAL_MS) {
+      log.warn({ remote: data?.remoteAddress, max: API_MAX_CONNECTIONS, suppressed: suppressedDropLogs }, 'API connection limit reached: connection refused');
+      lastDropLogMs = now;
+      suppressedDropLogs = 0;
+    } else suppressedDropLogs++;
+  });
   // Requests node:http cannot parse (bad request line, headers over 16 KiB, too slow): still a
   // JSON answer, still counted.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -109,7 +109,7 @@ export function resolvePaths(config: TandemConfig, baseDir: string): TandemConfi
     device: {
       ...d,
       ha: { ...d.ha, keyFile: file(d.ha.keyFile) },
-      api: { listen: listen(d.api.listen), tokenFile: file(d.api.tokenFile) },
+      api: { ...d.api, listen: listen(d.api.listen), tokenFile: file(d.api.tokenFile) },
       metrics: { listen: listen(d.metrics.listen) },
       stateDir: file(d.stateDir),
     },

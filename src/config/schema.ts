@@ -169,6 +169,19 @@ const interfaceSchema = obj(
   'an interface: { device: <kernel name>, address: <address>/<length> }',
 );
 
+// The management API's request rate limit (src/api/rate-limit.ts, whose DEFAULT_RATE_LIMIT a unit
+// test keeps equal to these defaults): far above the CLI and the status page, a bound on a flood.
+const apiRateLimit = obj(
+  {
+    perClientPerS: intIn(1, 100_000).default(50),
+    perClientBurst: intIn(1, 1_000_000).default(100),
+    globalPerS: intIn(1, 1_000_000).default(500),
+    globalBurst: intIn(1, 10_000_000).default(1000),
+    maxClients: intIn(1, 1_000_000).default(4096),
+  },
+  'the API rate limit: { perClientPerS, perClientBurst, globalPerS, globalBurst, maxClients } (requests per second and bucket sizes)',
+).prefault({});
+
 export const deviceSchema = obj(
   {
     id: deviceId(),
@@ -184,7 +197,7 @@ export const deviceSchema = obj(
       ha2: haLink(DEFAULT_HA2_PORT).optional(),
       keyFile: filePath('the pre-shared key file'),
     }),
-    api: obj({ listen: listen(), tokenFile: filePath('the API token file') }),
+    api: obj({ listen: listen(), tokenFile: filePath('the API token file'), rateLimit: apiRateLimit }),
     metrics: obj({ listen: listen() }),
     stateDir: filePath('the state directory'),
     log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),

@@ -31,6 +31,20 @@ export interface HeartbeatBackupConfig {
   port: number;
 }
 
+/** Requests to the management API: a token bucket per client address and one for all (429 past it). */
+export interface ApiRateLimitConfig {
+  /** Sustained requests per second from one client address (default 50). */
+  perClientPerS: number;
+  /** Requests one client may send back to back after being idle (default 100). */
+  perClientBurst: number;
+  /** Sustained requests per second from all clients together (default 500). */
+  globalPerS: number;
+  /** Requests all clients together may send back to back (default 1000). */
+  globalBurst: number;
+  /** Client addresses tracked at once; the least recently seen is forgotten past it (default 4096). */
+  maxClients: number;
+}
+
 export interface DeviceConfig {
   /** 0 or 1: the two members of the pair. */
   id: 0 | 1;
@@ -48,7 +62,7 @@ export interface DeviceConfig {
     /** File holding the pre-shared key (>= 16 bytes after trimming). */
     keyFile: string;
   };
-  api: { listen: ListenAddress; tokenFile: string };
+  api: { listen: ListenAddress; tokenFile: string; rateLimit: ApiRateLimitConfig };
   metrics: { listen: ListenAddress };
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };

@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     log,
     dataplaneStatus: () => dataplane.status(),
     sessions: (filter, limit) => dataplane.sessions(filter, limit),
+    rateLimit: config.device.api.rateLimit,
   });
   const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);
   // the agent's heartbeats start last: listener setup and module loading above would otherwise

@@ -53,6 +53,7 @@ export class Metrics implements MonitorMetrics {
   private readonly messages: Counter<'channel' | 'direction' | 'type'>;
   private readonly rejectedMessages: Counter<'channel' | 'reason'>;
   private readonly apiRequests: Counter<'route' | 'code'>;
+  private readonly connectionsRefused: Counter<'listener'>;
   private readonly syncBacklog: Gauge;
   private readonly syncLagS: Histogram;
   private readonly sessionsSynced: Gauge;
@@ -141,6 +142,13 @@ export class Metrics implements MonitorMetrics {
       labelNames: ['route', 'code'],
       registers: [registry],
     });
+    this.connectionsRefused = new Counter({
+      name: `${p}connections_refused_total`,
+      help: 'TCP connections closed unanswered because a listener (api, metrics) held its maximum of concurrent connections',
+      labelNames: ['listener'],
+      registers: [registry],
+    });
+    for (const listener of ['api', 'metrics']) this.connectionsRefused.inc({ listener }, 0);
 
     // HA2 session sync (src/sync/channel.ts).
     this.syncBacklog = new Gauge({
@@ -436,6 +444,10 @@ export class Metrics implements MonitorMetrics {
   /** `route` is a route pattern or "unknown", never the raw URL (bounded label cardinality). */
   apiRequest(route: string, code: number | string): void {
     this.apiRequests.inc({ route, code: String(code) });
+  }
+
+  connectionRefused(listener: 'api' | 'metrics'): void {
+    this.connectionsRefused.inc({ listener });
   }
 
   setSyncBacklog(records: number): void {

@@ -11,6 +11,9 @@ export interface MetricsServer {
   address: string;
 }
 
+/** Concurrent scrape connections: a few Prometheus servers, with room for curl and the CLI. */
+export const METRICS_MAX_CONNECTIONS = 32;
+
 export async function startMetricsServer(listen: string, metrics: Metrics): Promise<MetricsServer> {
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -35,8 +38,10 @@ export async function startMetricsServer(listen: string, metrics: Metrics): Prom
       (err: unknown) => send(500, 'text/plain; charset=utf-8', `cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });
-  // a few Prometheus servers scrape it; bound the rest
-  server.maxConnections = 32;
+  // a few Prometheus servers scrape it; bound the rest (counted; no log: this listener has no logger
+  // and the counter is what a scraper-side alert reads)
+  server.maxConnections = METRICS_MAX_CONNECTIONS;
+  server.on('drop', () => metrics.connectionRefused('metrics'));
   const address = await listenHttp(server, listen);
   let closed: Promise<void> | null = null;
   return { address, close: () => (closed ??= closeHttp(server, listen)) };
