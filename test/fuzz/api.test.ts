@@ -150,6 +150,7 @@ async function storm(held: Socket[]): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    process.stderr.write(`api fuzz: answers by status ${JSON.stringify(byStatus)}, cut while sending ${cut}\n`);
     expect(failures.slice(0, 10), failures.slice(0, 10).join('\n\n')).toEqual([]);
     expect(answered + cut).toBe(REQUESTS);
     expect(cut).toBeLessThan(REQUESTS / 20);
