@@ -1,6 +1,6 @@
 // The long fuzz run (test/fuzz holds the bounded CI version): 1,000,000 mutated frames through the
 // in-process packet path, then HA1/HA2 messages (raw and authenticated with malformed content)
-// and config mutations. Prints the outcome counts by reason, inputs/s, crashes and the longest
+// (both wire formats: HMAC trailer and AES-256-GCM) and config mutations. Prints the outcome counts by reason, inputs/s, crashes and the longest
 // time one input took (a hang shows there). Exit code 1 on any crash, unaccounted frame or lost state.
 //   npm run bench:fuzz -- [--frames 1000000] [--ha 100000] [--config 10000] [--seed N]
 import { ConfigError } from '../src/config/errors.js';
@@ -65,7 +65,8 @@ function ha(): void {
   let opener1 = new Opener({ key: KEY, expectedSender: 1, groupId: 1, channel: 'ha1-session-0', maxBytes: 4 * 1024 * 1024 });
   const t1 = performance.now();
   for (let i = 0; i < HA; i++) {
-    const payload = ha1EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: i + 1 });
+    sealer1.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none'); // both wire formats
+    const payload = ha1EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: sealer1.lastSeq + 1 });
     try {
       const r = timed(() => opener1.open(sealer1.seal(payload.length ? payload : Buffer.from([0]))));
       if (r.ok) {
@@ -95,7 +96,8 @@ function ha(): void {
   let refused = 0;
   const t2 = performance.now();
   for (let i = 0; i < HA; i++) {
-    const payload = ha2EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: i + 1 });
+    sealer2.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none');
+    const payload = ha2EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: sealer2.lastSeq + 1 });
     try {
       timed(() => {
         const r = opener2.open(sealer2.seal(payload.length ? payload : Buffer.from([0])));

@@ -18,6 +18,7 @@ import { RecordRing } from '../../src/sync/ring.js';
 import { HA2_MAX_FRAME_BYTES } from '../../src/sync/stream.js';
 import { HA2_CHANNEL, HA2_MAX_MESSAGE_BYTES, Ha2Opener, Opener, REJECT_REASONS, type RejectReason } from '../../src/wire/auth.js';
 import { encodeEnvelope, type EnvelopeBody } from '../../src/wire/codec.js';
+import { AEAD_MAGIC } from '../../src/wire/crypto.js';
 import { isWireError } from '../../src/wire/errors.js';
 import { encodeFrame, FrameDecoder } from '../../src/wire/framing.js';
 import { encodeHa2 } from '../../src/wire/ha2-codec.js';
@@ -94,6 +95,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
     for (let i = 0; i < 6000; i++) {
       const len = rng.pick([0, 1, 31, 32, 33, 64, 200, 1400, HB_MAX, HB_MAX + 1, rng.int(20_000)]);
       const bytes = rng.bytes(len);
+      if (len > 0 && rng.chance(0.3)) bytes[0] = AEAD_MAGIC; // looks encrypted: the AES-GCM path
       const r = rng.pick(openers).open(bytes);
       if (r.ok) throw new Error(describeInput('random bytes were accepted', SEED + 1, i, bytes));
       expect(REJECT_REASONS).toContain(r.reason);
@@ -105,12 +107,15 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
   it('HA1: authenticated messages with malformed content are refused as malformed or decode to in-range values', () => {
     const rng = new Prng(SEED + 2);
     const sealer = new RawSealer({ key: KEY, sender: PEER, groupId: GROUP, epoch: 1, channel: 'ha1-session-0' });
-    const opener = new Opener({ key: KEY, expectedSender: PEER, groupId: GROUP, channel: 'ha1-session-0', maxBytes: SESSION_MAX });
+    const newOpener = () => new Opener({ key: KEY, expectedSender: PEER, groupId: GROUP, channel: 'ha1-session-0', maxBytes: SESSION_MAX });
+    let opener = newOpener();
     const reasons: Record<string, number> = {};
-    let seq = 0;
+    const acceptedAs = { encrypted: 0, plain: 0 };
     for (let i = 0; i < 4000; i++) {
-      seq++;
-      const head = { sender: PEER, groupId: GROUP, epoch: 1, seq };
+      // plain (HMAC trailer) or encrypted (AES-256-GCM): the opener takes both
+      const encrypted = rng.chance(0.5);
+      sealer.setEncryption(encrypted ? 'aes-256-gcm' : 'none');
+      const head = { sender: PEER, groupId: GROUP, epoch: 1, seq: sealer.lastSeq + 1 };
       let payload: Uint8Array;
       const kind = rng.int(10);
       if (kind === 0) payload = rng.bytes(rng.range(1, 300));
@@ -130,12 +135,18 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
         const bad = ha1Violations(r.envelope);
         if (bad.length > 0) throw new Error(describeInput(`HA1 accepted out-of-range content: ${bad.join(', ')}`, SEED + 2, i, payload));
         tally(reasons, `ok:${r.envelope.body.kind}`);
+        acceptedAs[encrypted ? 'encrypted' : 'plain']++;
       } else {
         expect(REJECT_REASONS).toContain(r.reason);
         tally(reasons, r.reason);
+        // a mutated epoch moved the window past the rest: start over, as after a peer restart
+        if (r.reason === 'stale-epoch') opener = newOpener();
       }
     }
     expect(reasons.malformed).toBeGreaterThan(500);
+    // both formats reached the decoder and were accepted when in range
+    expect(acceptedAs.encrypted).toBeGreaterThan(50);
+    expect(acceptedAs.plain).toBeGreaterThan(50);
     expect(Object.keys(reasons).filter((k) => k.startsWith('ok:')).length).toBeGreaterThanOrEqual(5);
     expect(reasons['wrong-sender']).toBeGreaterThan(0);
   });
@@ -231,11 +242,12 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
     for (let i = 0; i < 3000; i++) {
       // second half: the box has taken over; frames of the tuples just synced go through their sessions
       if (i === 1500) takeOver();
-      const head = { sender: PEER, groupId: GROUP, epoch: 1, seq: i + 1 };
+      sealer.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none');
+      const head = { sender: PEER, groupId: GROUP, epoch: 1, seq: sealer.lastSeq + 1 };
       let payload: Uint8Array;
       if (rng.chance(0.15)) {
         const r: SessionRecord = { ...emptyRecord(), op: REC_UPSERT, proto: 6, origSrc: 0x0a00_010a, origSrcPort: 50_000 + i, origDst: 0x0a00_020a, origDstPort: 80, replySrc: 0x0a00_020a, replySrcPort: 80, replyDst: 0x0a00_0201, replyDstPort: 20_000 + i, state: 3 };
-        payload = mutateBytes(rng, encodeHa2({ ...head, body: { kind: 'batch', batch: { seq: i + 1, records: [r], sentMs: 1 } } }), { maxLen: 4096 });
+        payload = mutateBytes(rng, encodeHa2({ ...head, body: { kind: 'batch', batch: { seq: head.seq, records: [r], sentMs: 1 } } }), { maxLen: 4096 });
       } else payload = ha2EnvelopeBytes(rng, head);
       if (payload.length === 0) payload = Buffer.from([0]);
       if (payload.length + 32 > HA2_MAX_FRAME_BYTES) {
