@@ -14,8 +14,11 @@ import type { StreamSummary } from '../../src/lab/stream.js';
 import { startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
 import { OUTCOMES } from '../fuzz/lib/frame-rig.js';
 import { FrameRig } from '../fuzz/lib/frame-rig.js';
-import { macBytes, mutateFrame } from '../fuzz/lib/frames.js';
+import { ipv4Frame, macBytes, mutateFrame, udpDatagram } from '../fuzz/lib/frames.js';
+import { ha1EnvelopeBytes, RawSealer } from '../fuzz/lib/ha.js';
 import { Prng, seedFromEnv } from '../fuzz/lib/prng.js';
+import { decodeEnvelope } from '../../src/wire/codec.js';
+import { loadSecretFile } from '../../src/wire/keyfile.js';
 import { boxListeners, labConfigWith, run } from './helpers/daemon.js';
 import { isRoot, upLab } from './helpers/lab.js';
 import { metricValue, scrape } from './metrics-client.js';
@@ -29,6 +32,7 @@ const CONNS = 20;
 const HA1_PORT = 28769;
 const HA2_PORT = 28770;
 const HEARTBEAT_PORT = 28771;
+const SEALED_HEARTBEATS = 500;
 const GARBAGE = join(repoRoot(), 'test', 'fuzz', 'ns', 'garbage.mjs');
 const SEND_FRAMES = join(repoRoot(), 'test', 'integration', 'fixtures', 'send-frames.mjs');
 /** Counters not caused by a frame in (timers, replication, commits). */
@@ -57,7 +61,13 @@ function accounting(text: string): { rx: number; outcomes: number } {
 }
 
 /** Runs test/fuzz/ns/garbage.mjs in a box's namespace (null: here, for a unix socket). */
-async function garbage(ns: 'fwa' | 'fwb' | null, kind: 'udp' | 'tcp' | 'http', host: string, port: number, count: number): Promise<{ sent: number; answers: Record<string, number>; errors: Record<string, number> }> {
+async function garbage(
+  ns: 'fwa' | 'fwb' | null,
+  kind: 'udp' | 'tcp' | 'http',
+  host: string,
+  port: number,
+  count: number,
+): Promise<{ sent: number; answers: Record<string, number>; errors: Record<string, number> }> {
   const args = [GARBAGE, kind, host, String(port), String(count), String(SEED)];
   const r = ns === null ? await run(process.execPath, args) : await run('ip', ['netns', 'exec', lab.ns(ns), process.execPath, ...args]);
   expect(r.code, r.stderr).toBe(0);
@@ -120,10 +130,30 @@ async function fuzzPair(): Promise<void> {
     expect(sent.code, sent.stderr).toBe(0);
     expect(JSON.parse(sent.stdout.trim()).sent).toBe(FRAMES);
 
-    // 2. HA junk from fwb's namespace: heartbeats from the peer's address (random bytes: no MAC can
-    // verify), TCP to fwb's own HA1 and HA2 listeners from its own address (not the peer's)
+    // 2. HA junk from fwb's namespace: random datagrams at fwa's heartbeat port (from the wrong
+    // port: refused before any work), TCP to fwb's own HA1 and HA2 listeners from its own address
+    // (not the peer's)
     const hb = await garbage('fwb', 'udp', '172.31.0.1', HEARTBEAT_PORT, 2000);
     expect(hb.sent).toBe(2000);
+    // and heartbeats sealed with the pair's real key whose content does not decode (bad enums,
+    // numbers out of range, no body): past the MAC check, into the decoder of the real daemon.
+    // Only ones that cannot decode: a well-formed heartbeat from "the peer" may rightly move roles.
+    // The heartbeat socket believes only the peer's address and port (fwb's daemon holds that
+    // port), so these go out as raw frames on fwb's ha1 link, from fwb's address and port.
+    const key = loadSecretFile(join(lab.runDir, 'ha.key'), 'key');
+    const sealer = new RawSealer({ key, sender: 1, groupId: 1, epoch: Date.now(), channel: 'ha1-heartbeat-0' });
+    const hrng = new Prng(SEED + 1);
+    const macOf = async (box: 'fwa' | 'fwb') => (await lab.nsExec(box, 'cat', ['/sys/class/net/ha1/address'])).stdout.trim();
+    const link = { dstMac: await macOf('fwa'), srcMac: await macOf('fwb'), src: '172.31.0.2', dst: '172.31.0.1' };
+    const sealed: string[] = [];
+    while (sealed.length < SEALED_HEARTBEATS) {
+      sealer.setEncryption(hrng.chance(0.5) ? 'aes-256-gcm' : 'none');
+      const payload = ha1EnvelopeBytes(hrng, { sender: 1, groupId: 1, epoch: Date.now(), seq: sealer.lastSeq + 1 });
+      if (payload.length === 0 || payload.length > 1200 || decodes(payload)) continue;
+      sealed.push(ipv4Frame(link, 17, udpDatagram(HEARTBEAT_PORT, HEARTBEAT_PORT, sealer.seal(payload))).toString('hex'));
+    }
+    const shb = await run('ip', ['netns', 'exec', lab.ns('fwb'), process.execPath, SEND_FRAMES, repo, 'ha1', '0'], JSON.stringify(sealed));
+    expect(shb.code, shb.stderr).toBe(0);
     const ha1 = await garbage('fwb', 'tcp', '172.31.0.2', HA1_PORT, 40);
     const ha2 = await garbage('fwb', 'tcp', '172.31.2.2', HA2_PORT, 40);
     expect(ha1.answers.closed).toBe(40);
@@ -176,9 +206,20 @@ async function fuzzPair(): Promise<void> {
       metricValue(after[box], 'tandem_ha_messages_rejected_total', reason ? { channel, reason } : { channel }) -
       metricValue(before[box], 'tandem_ha_messages_rejected_total', reason ? { channel, reason } : { channel });
     expect(rej('fwa', 'ha1-heartbeat')).toBeGreaterThanOrEqual(1000);
+    expect(rej('fwa', 'ha1-heartbeat', 'malformed')).toBeGreaterThanOrEqual(SEALED_HEARTBEATS / 2);
     expect(rej('fwb', 'ha1-session', 'unexpected-peer')).toBeGreaterThanOrEqual(40);
     expect(rej('fwb', 'ha2', 'unexpected-peer')).toBeGreaterThanOrEqual(40);
     // and the API requests, by route and status
     const apiCount = (t: string) => metricValue(t, 'tandem_api_requests_total', { route: 'unknown' }) + metricValue(t, 'tandem_api_requests_total', { route: '/v1/status' });
     expect(apiCount(after.fwa) - apiCount(before.fwa)).toBeGreaterThanOrEqual(100);
+}
+
+/** True when the bytes decode to an envelope (then they could change the daemon's state). */
+function decodes(payload: Uint8Array): boolean {
+  try {
+    decodeEnvelope(payload);
+    return true;
+  } catch {
+    return false;
+  }
 }
