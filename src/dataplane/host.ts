@@ -26,6 +26,7 @@ import { FirewallStats } from './firewall-stats.js';
 import { randomInt } from 'node:crypto';
 import { RecordRing } from '../sync/ring.js';
 import type { ApplySharedRequest, DataplaneQuery } from '../daemon/dataplane-client.js';
+import { getHeapStatistics } from 'node:v8';
 
 export interface DataplaneStartData {
   config: TandemConfig;
@@ -81,7 +82,8 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
 
   port.on('message', (msg: DataplaneRequest) => {
     if (msg?.type === 'status-request') {
-      port.postMessage({ type: 'status', id: msg.id, data: engine.status() });
+      // this thread's own heap (the control worker's is in its metrics): soak runs watch both
+      port.postMessage({ type: 'status', id: msg.id, data: { ...engine.status(), heapUsedBytes: getHeapStatistics().used_heap_size } });
     } else if (msg?.type === 'sessions-request') {
       const fw = engine.pipeline.firewall;
       try {
