@@ -13,15 +13,15 @@
 // Whoever is not the sender drains its own `out` ring and discards it: its table is not
 // authoritative.
 //
-// Control is in-band, so order is kept end to end: the receiver pushes REC_CLEAR into its own
-// `in` ring before anything received on a new connection; the sender answers a BulkRequest (or its
+// Control is in-band, so order is kept end to end: the receiver keeps what it holds until the
+// dump's BULK_BEGIN (which clears) and pushes REC_CLEAR into its own `in` ring only when what it
+// holds is known to be incomplete (a gap, an overflow); the sender answers a BulkRequest (or its
 // own resync need) by pushing REC_DUMP_REQUEST into its own `in` ring, and its dataplane's
 // BULK_BEGIN .. BULK_END then flows out like any other change.
 //
 // Dump requests are coalesced: a request arriving while one is queued and its BULK_BEGIN has not
 // yet come out of `out` rides on it; a receiver's 'connect' request is also satisfied by any dump
-// requested on the same connection (the receiver cleared before any batch of that connection, so
-// that dump's BULK_BEGIN reaches it after its clear).
+// requested on the same connection (that dump's BULK_BEGIN clears whatever came before it).
 import { monotonicMs } from '../dataplane/shared-state.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -513,11 +513,13 @@ export class SyncChannel {
     this.log.warn({ closedByPeer, why, role: this.role }, 'HA2 connection down');
   }
 
-  /** Receiver: forget what we had from the peer and ask for everything again. */
+  /**
+   * Receiver: ask for everything again. What we hold stays until the dump's BULK_BEGIN clears it:
+   * if we must become active before the dump arrives, a slightly stale table keeps the
+   * connections alive where an empty one lost them all (the chaos run: non-functional -> passive,
+   * then active 3 ms later with an empty table, 500 connections reset).
+   */
   private startReceive(reason: 'connect' | 'role'): void {
-    const clear = emptyRecord();
-    clear.op = REC_CLEAR;
-    this.enqueueIn(clear);
     this.bulk.pending = true;
     this.bulk.inProgress = false;
     this.askBulk(reason);

@@ -136,7 +136,7 @@ describe('SyncChannel over 127.0.0.1', () => {
       live.push(r);
       expect(a.out.push(r)).toBe(true);
     }
-    const total = 1 + 1 + table.length + 1 + live.length; // CLEAR, BULK_BEGIN, table, BULK_END, live
+    const total = 1 + table.length + 1 + live.length; // BULK_BEGIN, table, BULK_END, live (nothing cleared before: the dump's BULK_BEGIN does it)
     await waitFor('all applied', () => {
       drainIn(b);
       return b.applied.length >= total;
@@ -144,11 +144,10 @@ describe('SyncChannel over 127.0.0.1', () => {
     await waitFor('acked', () => a.ch.status().backlog === 0);
 
     const ops = b.applied.map((r) => r.op);
-    expect(ops[0]).toBe(REC_CLEAR);
-    expect(ops[1]).toBe(REC_BULK_BEGIN);
-    expect(b.applied.slice(2, 2 + table.length).map((r) => r.origSrc)).toEqual(table.map((r) => r.origSrc));
-    expect(ops[2 + table.length]).toBe(REC_BULK_END);
-    const tail = b.applied.slice(3 + table.length);
+    expect(ops[0]).toBe(REC_BULK_BEGIN);
+    expect(b.applied.slice(1, 1 + table.length).map((r) => r.origSrc)).toEqual(table.map((r) => r.origSrc));
+    expect(ops[1 + table.length]).toBe(REC_BULK_END);
+    const tail = b.applied.slice(2 + table.length);
     expect(tail.map((r) => [r.op, r.origSrc])).toEqual(live.map((r) => [r.op, r.origSrc]));
     expect(tail[5]).toEqual(live[5]); // every field survives the trip
 
@@ -159,10 +158,10 @@ describe('SyncChannel over 127.0.0.1', () => {
     const bs = b.ch.status();
     expect(bs.bulk).toMatchObject({ inProgress: false, pending: false, received: table.length, lastSessions: table.length });
     expect(bs.bulk.lastCompleteAt).not.toBeNull();
-    expect(bs.recordsReceived).toBe(total - 1); // our own CLEAR is not a received record
+    expect(bs.recordsReceived).toBe(total);
     const as = a.ch.status();
-    expect(as.recordsSent).toBe(total - 1);
-    expect(as.batchesSent).toBeGreaterThanOrEqual(Math.ceil((total - 1) / 1000));
+    expect(as.recordsSent).toBe(total);
+    expect(as.batchesSent).toBeGreaterThanOrEqual(Math.ceil(total / 1000));
     expect(bs.batchesReceived).toBe(as.batchesSent);
     expect(as.lagMs.max).toBeGreaterThan(0);
     expect(as.lagMs.p50).toBeLessThanOrEqual(as.lagMs.max);
@@ -176,10 +175,10 @@ describe('SyncChannel over 127.0.0.1', () => {
     expect(text).toMatch(/tandem_sync_resyncs_total\{reason="peer-request"\} 1/);
     const btext = await b.metrics.text();
     expect(btext).toMatch(/tandem_sync_resyncs_total\{reason="connect"\} 1/);
-    expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total - 1}`));
+    expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total}`));
   });
 
-  it('a receiver made receiver while connected clears and asks again; an idle peer keeps the request for when it becomes sender', async () => {
+  it('a receiver made receiver while connected asks again, keeping what it holds until the dump; an idle peer keeps the request for when it becomes sender', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'idle' });
     const b = box(1, port, { role: 'idle' });
@@ -187,9 +186,9 @@ describe('SyncChannel over 127.0.0.1', () => {
     await a.ch.start();
     await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
     b.ch.setRole('receiver');
-    await waitFor('CLEAR in b', () => drainIn(b).length > 0 || b.applied.length > 0);
-    expect(b.applied.map((r) => r.op)).toEqual([REC_CLEAR]);
     await new Promise((r) => setTimeout(r, 50));
+    drainIn(b);
+    expect(b.applied).toEqual([]); // nothing cleared: the table stays until the dump's BULK_BEGIN
     expect(serveDumps(a, [])).toBe(0); // idle: not asked yet
     a.ch.setRole('sender');
     let dumps = 0;
@@ -240,7 +239,7 @@ describe('SyncChannel over 127.0.0.1', () => {
     await waitFor('rejected on both sides', () => b.ch.status().rejected > 0 && a.ch.status().rejected > 0);
     await new Promise((r) => setTimeout(r, 50));
     drainIn(b);
-    expect(b.applied.map((r) => r.op)).toEqual([REC_CLEAR]); // only our own clear
+    expect(b.applied).toEqual([]);
     expect(b.ch.status().recordsReceived).toBe(0);
     expect(b.ch.status().batchesReceived).toBe(0);
     expect(serveDumps(a, [])).toBe(0); // the bulk request was rejected too
@@ -309,7 +308,6 @@ describe('SyncChannel over 127.0.0.1', () => {
       const ack = got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
       expect(ack?.body.kind === 'ack' && ack.body.ack.echoSentMs).toBe(77);
       expect(b.applied.map((r) => [r.op, r.origSrc])).toEqual([
-        [REC_CLEAR, 0],
         [REC_UPSERT, 1],
         [REC_CLEAR, 0],
         [REC_UPSERT, 3],
