@@ -22,15 +22,17 @@ export interface RateLimitOptions {
 }
 
 /**
- * The status page polls two routes once per second (10 times at its shortest interval), the CLI
- * makes a handful per command, the lab demo asks every 500 ms: 50/s per address with a burst of
- * 100 is far above all of them, and far below what would load the control thread.
+ * The status page polls two routes once per second (20 a second at its shortest interval), the
+ * CLI makes a handful per command, the lab demo asks every 500 ms, and the lab's own waits
+ * (Lab.waitFor) poll every 20 ms, sometimes two calls at a time: 100/s per address with a burst of
+ * 200 is above all of them, and still a bound on what one looping script costs the control thread
+ * (which also keeps the heartbeats). The global bucket caps many addresses together.
  */
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
-  perClientPerS: 50,
-  perClientBurst: 100,
-  globalPerS: 500,
-  globalBurst: 1000,
+  perClientPerS: 100,
+  perClientBurst: 200,
+  globalPerS: 1000,
+  globalBurst: 2000,
   maxClients: 4096,
 };
 

@@ -173,10 +173,10 @@ const interfaceSchema = obj(
 // test keeps equal to these defaults): far above the CLI and the status page, a bound on a flood.
 const apiRateLimit = obj(
   {
-    perClientPerS: intIn(1, 100_000).default(50),
-    perClientBurst: intIn(1, 1_000_000).default(100),
-    globalPerS: intIn(1, 1_000_000).default(500),
-    globalBurst: intIn(1, 10_000_000).default(1000),
+    perClientPerS: intIn(1, 100_000).default(100),
+    perClientBurst: intIn(1, 1_000_000).default(200),
+    globalPerS: intIn(1, 1_000_000).default(1000),
+    globalBurst: intIn(1, 10_000_000).default(2000),
     maxClients: intIn(1, 1_000_000).default(4096),
   },
   'the API rate limit: { perClientPerS, perClientBurst, globalPerS, globalBurst, maxClients } (requests per second and bucket sizes)',

@@ -33,13 +33,13 @@ export interface HeartbeatBackupConfig {
 
 /** Requests to the management API: a token bucket per client address and one for all (429 past it). */
 export interface ApiRateLimitConfig {
-  /** Sustained requests per second from one client address (default 50). */
+  /** Sustained requests per second from one client address (default 100). */
   perClientPerS: number;
-  /** Requests one client may send back to back after being idle (default 100). */
+  /** Requests one client may send back to back after being idle (default 200). */
   perClientBurst: number;
-  /** Sustained requests per second from all clients together (default 500). */
+  /** Sustained requests per second from all clients together (default 1000). */
   globalPerS: number;
-  /** Requests all clients together may send back to back (default 1000). */
+  /** Requests all clients together may send back to back (default 2000). */
   globalBurst: number;
   /** Client addresses tracked at once; the least recently seen is forgotten past it (default 4096). */
   maxClients: number;

@@ -92,13 +92,16 @@ describe('RateLimiter', () => {
     expect(rl2.evicted).toBe(0);
   });
 
-  it('has defaults far above the status page (10/s at its shortest interval) and the CLI', () => {
+  it('has defaults above the status page at its shortest interval and the lab waiting on two calls every 20 ms', () => {
     const rl = new RateLimiter();
-    // the status page at its shortest poll interval, 100 ms, two routes each, for a minute
     let refused = 0;
+    // the status page at its shortest poll interval, 100 ms, two routes each, for a minute
     for (let t = 0; t < 60_000; t += 100) for (const _ of [1, 2]) if (!rl.check('page', t).ok) refused++;
+    // Lab.waitFor: a predicate making two calls, every 20 ms (plus the calls' own time), for a minute
+    const rl2 = new RateLimiter();
+    for (let t = 0; t < 60_000; t += 22) for (const _ of [1, 2]) if (!rl2.check('lab', t).ok) refused++;
     expect(refused).toBe(0);
-    expect(DEFAULT_RATE_LIMIT.perClientBurst).toBeGreaterThanOrEqual(20);
+    expect(DEFAULT_RATE_LIMIT.perClientBurst).toBeGreaterThanOrEqual(2 * DEFAULT_RATE_LIMIT.perClientPerS);
   });
 
   it('refuses a non-positive client table', () => {
