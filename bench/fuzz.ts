@@ -2,7 +2,7 @@
 // in-process packet path, then HA1/HA2 messages (raw and authenticated with malformed content)
 // (both wire formats: HMAC trailer and AES-256-GCM) and config mutations. Prints the outcome counts by reason, inputs/s, crashes and the longest
 // time one input took (a hang shows there). Exit code 1 on any crash, unaccounted frame or lost state.
-//   npm run bench:fuzz -- [--frames 1000000] [--ha 100000] [--config 10000] [--seed N]
+//   npm run bench:fuzz -- [--frames 1000000] [--busy-frames 200000] [--ha 100000] [--config 10000] [--seed N]
 import { ConfigError } from '../src/config/errors.js';
 import { parseConfig } from '../src/config/load.js';
 import { HA2_CHANNEL, HA2_MAX_MESSAGE_BYTES, Ha2Opener, Opener } from '../src/wire/auth.js';
@@ -11,7 +11,7 @@ import { FrameDecoder } from '../src/wire/framing.js';
 import { RecordRing } from '../src/sync/ring.js';
 import { ROLE_ACTIVE } from '../src/dataplane/shared-state.js';
 import { exampleConfigs, mutateConfig } from '../test/fuzz/lib/config.js';
-import { FrameRig } from '../test/fuzz/lib/frame-rig.js';
+import { busyLabConfig, FrameRig } from '../test/fuzz/lib/frame-rig.js';
 import { runFrameStorm } from '../test/fuzz/lib/frame-storm.js';
 import { ha1EnvelopeBytes, ha1Violations, ha2EnvelopeBytes, ha2Violations, RawSealer } from '../test/fuzz/lib/ha.js';
 import { Prng } from '../test/fuzz/lib/prng.js';
@@ -24,6 +24,7 @@ const num = (k: string, d: number) => {
   return v;
 };
 const FRAMES = num('frames', 1_000_000);
+const BUSY_FRAMES = num('busy-frames', 200_000);
 const HA = num('ha', 100_000);
 const CONFIGS = num('config', 10_000);
 const SEED = num('seed', 20261125);
@@ -36,9 +37,11 @@ function table(title: string, counts: Record<string, number>): void {
   for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`    ${k.padEnd(24)} ${v}`);
 }
 
-function frames(): void {
-  console.log(`frames: ${FRAMES} mutated frames through the packet path (lab config, active, 3 sessions open), seed ${SEED}`);
-  const r = runFrameStorm({ seed: SEED, frames: FRAMES, maxFailures: 20 });
+function frames(busy: boolean): void {
+  const n = busy ? BUSY_FRAMES : FRAMES;
+  const what = busy ? 'lab config + a reject rule, a published service, a 100-session table' : 'lab config';
+  console.log(`frames: ${n} mutated frames through the packet path (${what}, active, 3 sessions open), seed ${SEED}`);
+  const r = runFrameStorm({ seed: SEED, frames: n, maxFailures: 20, ...(busy ? { config: busyLabConfig() } : {}) });
   table('outcome (counter)', r.outcomes);
   console.log(`  frames/s ${Math.round(r.frames / (r.elapsedMs / 1000))}, crashes ${r.crashes}, unaccounted ${r.unaccounted}, protected-flow losses ${r.stateLost}, max ms per frame ${r.maxFrameMs.toFixed(2)}`);
   for (const f of r.failures) console.log(`  FAILURE ${f.slice(0, 2000)}`);
@@ -185,7 +188,8 @@ function configs(): void {
 // the yaml library warns on collection keys (a mutation makes some): noise here, not a failure
 process.removeAllListeners('warning');
 const started = performance.now();
-if (FRAMES > 0) frames();
+if (FRAMES > 0) frames(false);
+if (BUSY_FRAMES > 0) frames(true);
 if (HA > 0) ha();
 if (CONFIGS > 0) configs();
 console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${failed ? 'FAILURES (see above)' : '0 crashes, 0 hangs, every input accounted for'}`);

@@ -2,7 +2,7 @@
 // active, sessions of each protocol open): no exception, every frame accounted for by exactly one
 // outcome counter, the open sessions and their NAT kept. Bounded for CI; bench/fuzz.ts runs 1,000,000.
 import { describe, expect, it } from 'vitest';
-import { OUTCOMES } from './lib/frame-rig.js';
+import { busyLabConfig, OUTCOMES } from './lib/frame-rig.js';
 import { runFrameStorm } from './lib/frame-storm.js';
 import { seedFromEnv } from './lib/prng.js';
 
@@ -22,5 +22,14 @@ describe('frame fuzzing through the packet path', () => {
     // the mutators reach deep: the storm ends in many different places, forwarding included
     expect(Object.keys(r.outcomes).length).toBeGreaterThanOrEqual(20);
     expect(r.outcomes.forwarded ?? 0).toBeGreaterThan(0);
+  });
+
+  it(`with a reject rule, a published service and a 100-session table (seed ${SEED + 1}): the same`, () => {
+    const r = runFrameStorm({ seed: SEED + 1, frames: 20_000, config: busyLabConfig(), msPerFrame: 0.01 });
+    expect(r.failures, r.failures.join('\n\n')).toEqual([]);
+    expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(20_000);
+    // the branches this config is for were reached
+    expect(r.outcomes['policy-reject'] ?? 0).toBeGreaterThan(0);
+    expect(r.outcomes['session-table-full'] ?? 0).toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,7 @@
 // them away, and every frame must end in exactly one outcome counter.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import type { TandemConfig } from '../../../src/config/types.js';
 import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, type DropReason } from '../../../src/dataplane/counters.js';
@@ -53,10 +54,29 @@ export const OUTCOMES: readonly string[] = [
 
 const NAMES: string[] = [...EVENT_COUNTERS, ...DROP_REASONS];
 
-export function labConfig(): TandemConfig {
+/** The lab box's config, after `edit` of its parsed YAML tree when given. */
+export function labConfig(edit?: (raw: { device: Record<string, any>; shared: Record<string, any> }) => void): TandemConfig {
   // repoRoot: this file also runs compiled from dist/ (bench/fuzz.ts)
   const path = join(repoRoot(), 'deploy', 'lab', 'fwa.yaml');
-  return parseConfig(readFileSync(path, 'utf8'), { source: path });
+  const text = readFileSync(path, 'utf8');
+  if (!edit) return parseConfig(text, { source: path });
+  const raw = parseYaml(text);
+  edit(raw);
+  return parseConfig(stringifyYaml(raw), { source: path });
+}
+
+/**
+ * The lab config with every branch the firewall has: a reject rule (TCP RST and ICMP unreachable
+ * built from whatever frame came in), a published service (destination NAT) and a small session
+ * table that fills up.
+ */
+export function busyLabConfig(): TandemConfig {
+  return labConfig((cfg) => {
+    cfg.shared.policy.rules.unshift({ name: 'reject-test', from: ['trust'], to: ['untrust'], service: ['tcp/6000', 'udp/6000'], action: 'reject' });
+    cfg.shared.nat.push({ name: 'web-in', from: ['untrust'], to: ['untrust'], destination: [WAN_FLOAT], service: ['tcp/8080', 'udp/8080'], translate: { destination: { address: CLIENT, port: 5005 } } });
+    cfg.shared.policy.rules.push({ name: 'web-in-allow', from: ['untrust'], to: ['trust'], destination: [`${CLIENT}/32`], service: ['tcp/5005', 'udp/5005'], action: 'allow' });
+    cfg.shared.sessions.max = 100;
+  });
 }
 
 /** A flow opened before the storm, with the translation it got. */
@@ -91,8 +111,8 @@ export class FrameRig {
   readonly flows: ProtectedFlow[] = [];
 
   /** sync: HA2 rings (our changes out, the peer's in), as the daemon wires them. */
-  constructor(opts: { sync?: { out: RecordRing; in: RecordRing } } = {}) {
-    const config = labConfig();
+  constructor(opts: { sync?: { out: RecordRing; in: RecordRing }; config?: TandemConfig } = {}) {
+    const config = opts.config ?? labConfig();
     const shared = new SharedState(COUNTER_COUNT);
     this.shared = shared;
     shared.setRole(ROLE_ACTIVE);
@@ -280,6 +300,10 @@ export class FrameRig {
       ipv4Frame({ ...c, dst: '10.0.1.2' }, 6, tcpSegment(41009, 22, SYN)),
       ipv4Frame({ ...c, options: Buffer.from([1, 1, 1, 0]) }, 17, udpDatagram(41014, 5003)),
       ipv4Frame({ ...c, frag: 0x2000 }, 17, udpDatagram(41015, 5003)),
+      ipv4Frame(c, 6, tcpSegment(41016, 6000, SYN)),
+      ipv4Frame(c, 17, udpDatagram(41017, 6000, Buffer.alloc(40, 7))),
+      ipv4Frame(s, 6, tcpSegment(41018, 8080, SYN)),
+      ipv4Frame({ ...s, dst: WAN_FLOAT }, 17, udpDatagram(41019, 8080)),
       arpFrame(bc, CLIENT_MAC, 1, CLIENT_MAC, CLIENT, zero, LAN_FLOAT),
       arpFrame(bc, CLIENT_MAC, 1, CLIENT_MAC, CLIENT, zero, '10.0.1.2'),
       arpFrame(WAN_REAL, SERVER_MAC, 2, SERVER_MAC, SERVER, WAN_REAL, '10.0.2.2'),

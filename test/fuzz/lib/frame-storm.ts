@@ -2,8 +2,9 @@
 // test (test/fuzz/frames.test.ts) and the long run (bench/fuzz.ts). Every frame must end in one
 // outcome counter; an exception, a frame with no outcome or two, and a protected flow that lost
 // its session or NAT are failures, each printed with its seed and the frame in hex.
-import { FrameRig, LAN, WAN } from './frame-rig.js';
-import { mutateFrame } from './frames.js';
+import type { TandemConfig } from '../../../src/config/types.js';
+import { CLIENT, CLIENT_MAC, FrameRig, LAN, LAN_V, SERVER, WAN } from './frame-rig.js';
+import { ipv4Frame, mutateFrame, tcpSegment, udpDatagram } from './frames.js';
 import { describeInput, Prng } from './prng.js';
 
 export interface StormResult {
@@ -26,6 +27,8 @@ export interface StormResult {
 export interface StormOptions {
   seed: number;
   frames: number;
+  /** The box's config (default: deploy/lab/fwa.yaml as is). */
+  config?: TandemConfig;
   /** Protected flows are re-checked (and kept alive) this often (frames). */
   checkEvery?: number;
   /** Simulated time per frame (ms). */
@@ -34,7 +37,7 @@ export interface StormOptions {
 }
 
 export function runFrameStorm(opts: StormOptions): StormResult {
-  const rig = new FrameRig();
+  const rig = new FrameRig(opts.config ? { config: opts.config } : {});
   const ctx = FrameRig.mutationContext();
   const rng = new Prng(opts.seed);
   const checkEvery = opts.checkEvery ?? 1000;
@@ -48,7 +51,8 @@ export function runFrameStorm(opts: StormOptions): StormResult {
   const start = performance.now();
   let pendingMs = 0;
   for (let i = 0; i < opts.frames; i++) {
-    let frame = mutateFrame(rng, ctx);
+    // mostly mutants; some plain new flows among them, so that tables and NAT ports fill up
+    let frame = rng.chance(0.05) ? newFlow(rng) : mutateFrame(rng, ctx);
     // a frame of a protected flow's own tuple may legitimately change it (a RST closes it)
     while (rig.touchesFlow(frame)) frame = mutateFrame(rng, ctx);
     // mostly the side the frame is addressed to (else nearly all would be not-for-us), sometimes the other
@@ -84,4 +88,12 @@ export function runFrameStorm(opts: StormOptions): StormResult {
   }
   res.elapsedMs = performance.now() - start;
   return res;
+}
+
+/** A valid first packet of a new flow the lab's policy allows (UDP or TCP SYN to 5000-5999), from a random port. */
+function newFlow(rng: Prng): Buffer {
+  const l3 = { dstMac: LAN_V, srcMac: CLIENT_MAC, src: CLIENT, dst: SERVER };
+  const sport = rng.range(1024, 39_999);
+  const dport = rng.range(5000, 5999);
+  return rng.chance(0.5) ? ipv4Frame(l3, 17, udpDatagram(sport, dport)) : ipv4Frame(l3, 6, tcpSegment(sport, dport, 0x02));
 }
