@@ -43,4 +43,42 @@ describe('config fuzzing', () => {
     // hang detection, not speed: one config is a page of YAML
     expect(maxMs).toBeLessThan(10_000);
   });
+
+  it('pathological documents: deep nesting, alias bombs, huge scalars, control characters', () => {
+    const lab = exampleConfigs().find((e) => e.name.endsWith('fwa.yaml'))!.text;
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const cases: [string, string][] = [
+      ['deep flow sequence', `device: ${'['.repeat(5000)}${']'.repeat(5000)}`],
+      ['deep flow mapping', `device: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}`],
+      ['deep block mapping', Array.from({ length: 1500 }, (_, i) => `${' '.repeat(i)}a:`).join('\n')],
+      ['billion laughs', laughs],
+      ['self-referencing alias', 'device: &d { self: *d }'],
+      ['a 900 KB scalar', `device: { name: "${'x'.repeat(900_000)}" }`],
+      ['NUL and control bytes', lab.replace('fw-a', 'fw\u0000a\u0007')],
+      ['a byte order mark and CRLF', `\ufeff${lab.replace(/\n/g, '\r\n')}`],
+      ['tabs for indentation', lab.replace(/^  /gm, '\t')],
+      ['two documents', `${lab}\n---\n${lab}`],
+      ['only a comment', '# nothing'],
+      ['empty', ''],
+      ['a scalar document', '42'],
+      ['a sequence document', '- device\n- shared'],
+      ['prototype keys', lab.replace('device:', '__proto__:\n  polluted: true\ndevice:')],
+    ];
+    for (const [name, text] of cases) {
+      let err: unknown = null;
+      try {
+        parseConfig(text, { source: name });
+      } catch (e) {
+        err = e;
+      }
+      // a BOM and CRLF line ends are still the lab's config; everything else must be refused
+      if (err === null) {
+        expect(name, `${name} loaded`).toBe('a byte order mark and CRLF');
+        continue;
+      }
+      expect(err, `${name}: ${String(err)}`).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues.length, name).toBeGreaterThan(0);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
