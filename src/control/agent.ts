@@ -125,6 +125,12 @@ export class ControlAgent implements HaController {
    * one of our post-wake heartbeats (echo_ns >= this), nothing from the peer is believed.
    */
   private freshAfterNs = 0;
+  /**
+   * After a stall, the peer was heard active while we still are: it took over meanwhile. Our lease
+   * stays held until it yields (the split-brain rule picks who keeps the role), so that the two
+   * dataplanes never forward at once.
+   */
+  private awaitPeerYield = false;
   /** After a short stall: the lease is not renewed until the peer is heard fresh, or this deadline (monotonic ms). */
   private leaseHeldUntilMs = 0;
   private readonly sync: SyncHandle | null;
@@ -481,6 +487,9 @@ export class ControlAgent implements HaController {
   private onTransition(from: HaState, to: HaState, reason: string, now: number): void {
     if (this.handoverUntilMs > 0) this.endHandover('superseded by another transition');
     if (to === 'active') {
+      // the election made us active: no stall hold from before stands in the way
+      this.leaseHeldUntilMs = 0;
+      this.awaitPeerYield = false;
       this.shared.renewLease(now + this.deadIntervalMs);
       this.shared.setRole(ROLE_ACTIVE);
     } else if (from === 'active') {
@@ -567,6 +576,7 @@ export class ControlAgent implements HaController {
     if (this.lastTickMs > 0 && gapMs > this.deadIntervalMs) {
       this.lastTickMs = now;
       this.leaseHeldUntilMs = 0;
+      this.awaitPeerYield = false;
       this.metrics.controlStall('frozen');
       this.log.warn({ gapMs: Math.round(gapMs) }, 'control agent was frozen; waiting to hear the peer');
       this.peerAlive = false;
@@ -581,6 +591,11 @@ export class ControlAgent implements HaController {
 
   private releaseLease(why: string): void {
     this.leaseHeldUntilMs = 0;
+    this.awaitPeerYield = false;
+    // The peer may have taken over during the stall and yielded already (its heartbeats queued
+    // meanwhile are not believed): its gratuitous ARP moved the switches to it, so announce again
+    // or the traffic goes to a passive box until the next failover (the chaos run's blackholes).
+    if (this.es.state === 'active') this.shared.requestGarp();
     this.log.info({ why, state: this.es.state }, 'after the stall: dataplane lease renewed again');
   }
 
@@ -710,8 +725,16 @@ export class ControlAgent implements HaController {
     if (this.freshAfterNs > 0) {
       if (hb.echoNs < this.freshAfterNs) return this.stale('ha1-heartbeat');
       this.freshAfterNs = 0;
-      if (this.leaseHeldUntilMs > 0) this.releaseLease(`heard the peer fresh on ${link.name}`);
+      if (this.leaseHeldUntilMs > 0 && hb.state === 'active' && this.es.state === 'active') {
+        this.awaitPeerYield = true;
+        this.log.warn({ link: link.name }, 'after the stall: the peer took over meanwhile; dataplane held until one of us yields');
+      } else if (this.leaseHeldUntilMs > 0) this.releaseLease(`heard the peer fresh on ${link.name}`);
       else this.log.info({ link: link.name }, 'heard the peer again after the freeze');
+    }
+    if (this.awaitPeerYield && age !== 'late') {
+      if (hb.state !== 'active' || this.es.state !== 'active') this.releaseLease(`the peer is ${hb.state}`);
+      // every heartbeat of a peer still active keeps the hold; a peer gone silent releases it (tick)
+      else this.leaseHeldUntilMs = now + this.deadIntervalMs;
     }
     if (hb.echoNs > 0) {
       const rttMs = now - hb.echoNs / 1e6 - hb.echoDelayNs / 1e6;
