@@ -415,7 +415,10 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       const api = await io.lab();
       const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.svg ? { svg: opts.svg } : {}) }));
       if (opts.json) json(result);
-      else out(formatRecord('Demo result', result));
+      // the demo has printed its own table and the picture's path: one verdict line is enough
+      const verdict = demoVerdict(result);
+      if (!opts.json) out(verdict.ok ? 'demo: OK\n' : `demo: FAILED${verdict.errors.length > 0 ? ` (${verdict.errors.join('; ')})` : ''}\n`);
+      if (!verdict.ok) throw new CliError(EXIT_FAILED, '');
     });
 
   try {
@@ -424,6 +427,13 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
   } catch (err) {
     return report(err, io);
   }
+}
+
+/** The demo's verdict: `ok` and `errors` of its result (a result without them is taken as ok). */
+function demoVerdict(result: unknown): { ok: boolean; errors: string[] } {
+  const r = (typeof result === 'object' && result !== null ? result : {}) as { ok?: unknown; errors?: unknown };
+  const errors = Array.isArray(r.errors) ? r.errors.map(String) : [];
+  return { ok: r.ok !== false, errors };
 }
 
 /** The version in package.json, found upwards from this file (src/cli or dist/src/cli). */

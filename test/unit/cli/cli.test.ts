@@ -267,7 +267,7 @@ describe('lab', () => {
     expect((await cli(['lab', 'up'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'up', '--name', 'x1', '--config', '/tmp/cfg'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'down', '--name', 'x1'], { lab })).out).toBe('lab x1: removed\n');
-    expect((await cli(['lab', 'demo'], { lab })).out).toContain('gapMs');
+    expect((await cli(['lab', 'demo'], { lab })).out).toBe('demo: OK\n');
     expect(calls).toEqual([
       ['up', { name: 'tlab' }],
       ['up', { name: 'x1', configDir: '/tmp/cfg' }],
@@ -295,6 +295,18 @@ describe('lab', () => {
     );
     const j = await cli(['lab', 'status', '--json', '--name', 'tlab'], { lab });
     expect(JSON.parse(j.out)).toEqual(labStatus);
+  });
+
+  it('lab demo: --svg is passed on; a failed demo says why on one line and exits 1', async () => {
+    const calls: unknown[] = [];
+    const lab = async (): Promise<LabApi> => ({
+      ...(await fakeLab([])()),
+      labDemo: async (o) => (calls.push(o), { ok: false, errors: ['3 TCP connection(s) lost', 'no probe reached the server'] }),
+    });
+    const r = await cli(['lab', 'demo', '--svg', '/tmp/x.svg'], { lab });
+    expect(calls).toEqual([{ name: 'tlab', svg: '/tmp/x.svg' }]);
+    expect(r.code).toBe(EXIT_FAILED);
+    expect(r.out).toBe('demo: FAILED (3 TCP connection(s) lost; no probe reached the server)\n');
   });
 
   it('lab status: a daemon that does not answer shows its error; gateways and floating IPs', async () => {
