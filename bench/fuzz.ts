@@ -54,12 +54,17 @@ function ha(): void {
   let crashes = 0;
   let violations = 0;
   let maxMs = 0;
-  const timed = <T>(fn: () => T): T => {
+  let slowest = '';
+  const timed = <T>(fn: () => T, what: () => string): T => {
     const t0 = performance.now();
     try {
       return fn();
     } finally {
-      maxMs = Math.max(maxMs, performance.now() - t0);
+      const ms = performance.now() - t0;
+      if (ms > maxMs) {
+        maxMs = ms;
+        slowest = what();
+      }
     }
   };
   // HA1
@@ -71,7 +76,7 @@ function ha(): void {
     sealer1.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none'); // both wire formats
     const payload = ha1EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: sealer1.lastSeq + 1 });
     try {
-      const r = timed(() => opener1.open(sealer1.seal(payload.length ? payload : Buffer.from([0]))));
+      const r = timed(() => opener1.open(sealer1.seal(payload.length ? payload : Buffer.from([0]))), () => `HA1 case ${i}, ${payload.length} bytes`);
       if (r.ok) {
         if (ha1Violations(r.envelope).length) violations++;
         ha1[`accepted ${r.envelope.body.kind}`] = (ha1[`accepted ${r.envelope.body.kind}`] ?? 0) + 1;
@@ -121,7 +126,7 @@ function ha(): void {
         }
         rig.advance(1);
         out.drain(1 << 20, () => undefined);
-      });
+      }, () => `HA2 case ${i}, ${payload.length} bytes`);
     } catch (err) {
       crashes++;
       console.log(`  CRASH HA2 seed ${SEED + 1} case ${i}: ${(err as Error).stack} input ${Buffer.from(payload).toString('hex').slice(0, 2000)}`);
@@ -137,7 +142,7 @@ function ha(): void {
     try {
       timed(() => {
         for (let off = 0; off < stream.length; off += 1 + rng.int(100)) d.push(stream.subarray(off, off + 1 + rng.int(100)));
-      });
+      }, () => `framer case ${i}`);
       fr.ok = (fr.ok ?? 0) + 1;
     } catch (err) {
       if (isWireError(err)) fr[err.code] = (fr[err.code] ?? 0) + 1;
@@ -148,7 +153,7 @@ function ha(): void {
     }
   }
   table('framer (random streams)', fr);
-  console.log(`  crashes ${crashes}, accepted out-of-range ${violations}, max ms per input ${maxMs.toFixed(2)}`);
+  console.log(`  crashes ${crashes}, accepted out-of-range ${violations}, max ms per input ${maxMs.toFixed(2)} (${slowest})`);
   if (crashes + violations > 0) failed = true;
 }
 
