@@ -116,6 +116,52 @@ describe(`API fuzzing (seed ${SEED})`, () => {
   });
 });
 
+describe(`API fuzzing behind the rate limiter (seed ${SEED + 2})`, () => {
+  it('junk over the limit is answered 429 in JSON, counted, and the server keeps serving', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    const limited = await startApiServer({
+      listen: '127.0.0.1:0',
+      token: Buffer.from(TOKEN),
+      controller: new FakeController(),
+      metrics: m,
+      log: createLogger({ level: 'fatal', name: 'fuzz' }),
+      rateLimit: { perClientPerS: 20, perClientBurst: 10, globalPerS: 40, globalBurst: 20, maxClients: 16 },
+    });
+    try {
+      const p = Number(new URL(limited.address).port);
+      const rng = new Prng(SEED + 2);
+      const byStatus: Record<string, number> = {};
+      const failures: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < 300) {
+          const i = next++;
+          const req = randomRequest(rng, ROUTES, TOKEN);
+          if (req.bytes.length > 64 * 1024) continue; // the cut-while-sending case is the other test's
+          try {
+            const r = await rawRequest(p, req.bytes, { head: req.head });
+            const bad = checkAnswer(r, req.head);
+            if (bad) failures.push(describeInput(`${req.label}: ${bad}`, SEED + 2, i, req.bytes.toString('latin1'), 600));
+            byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+          } catch (err) {
+            failures.push(describeInput(`${req.label}: ${(err as Error).message}`, SEED + 2, i, req.bytes.toString('latin1'), 600));
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      expect(failures.slice(0, 10), failures.slice(0, 10).join('\n\n')).toEqual([]);
+      expect(byStatus['429'] ?? 0).toBeGreaterThan(0);
+      expect(await m.text()).toMatch(/^tandem_api_requests_total\{route="[^"]+",code="429"\} [1-9]/m);
+      // once the bucket refills, a good request goes through
+      await new Promise((r) => setTimeout(r, 1500));
+      const ok = await rawRequest(p, Buffer.from(`GET ${ROUTE_STATUS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
+      expect(ok.status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 async function storm(held: Socket[]): Promise<void> {
     const rng = new Prng(SEED + 1);
     void held;
