@@ -32,4 +32,16 @@ describe('frame fuzzing through the packet path', () => {
     expect(r.outcomes['policy-reject'] ?? 0).toBeGreaterThan(0);
     expect(r.outcomes['session-table-full'] ?? 0).toBeGreaterThan(0);
   });
+
+  for (const role of ['handing-over', 'passive', 'lease-expired'] as const) {
+    it(`10000 frames with the dataplane ${role} (seed ${SEED + 2}): no crash, each frame counted once, sessions kept`, () => {
+      const r = runFrameStorm({ seed: SEED + 2, frames: 10_000, role });
+      expect(r.failures, r.failures.join('\n\n')).toEqual([]);
+      expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(10_000);
+      if (role === 'handing-over') expect(r.outcomes.forwarded ?? 0).toBeGreaterThan(0);
+      else expect(r.outcomes.forwarded ?? 0).toBe(0);
+      if (role === 'passive') expect(r.outcomes.passive ?? 0).toBeGreaterThan(0);
+      if (role === 'lease-expired') expect(r.outcomes['lease-expired'] ?? 0).toBeGreaterThan(0);
+    });
+  }
 });

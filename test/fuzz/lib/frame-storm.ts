@@ -3,6 +3,7 @@
 // outcome counter; an exception, a frame with no outcome or two, and a protected flow that lost
 // its session or NAT are failures, each printed with its seed and the frame in hex.
 import type { TandemConfig } from '../../../src/config/types.js';
+import { ROLE_PASSIVE } from '../../../src/dataplane/shared-state.js';
 import { CLIENT, CLIENT_MAC, FrameRig, LAN, LAN_V, SERVER, WAN } from './frame-rig.js';
 import { ipv4Frame, mutateFrame, tcpSegment, udpDatagram } from './frames.js';
 import { describeInput, Prng } from './prng.js';
@@ -29,6 +30,12 @@ export interface StormOptions {
   frames: number;
   /** The box's config (default: deploy/lab/fwa.yaml as is). */
   config?: TandemConfig;
+  /**
+   * The dataplane's role through the storm (the flows are opened as active first): active,
+   * handing-over (a planned failover: forwards from the real MACs), passive, or active with its
+   * lease expired (a frozen control thread). Off the active path the flows must stay in the table.
+   */
+  role?: 'active' | 'handing-over' | 'passive' | 'lease-expired';
   /** Protected flows are re-checked (and kept alive) this often (frames). */
   checkEvery?: number;
   /** Simulated time per frame (ms). */
@@ -40,6 +47,11 @@ export function runFrameStorm(opts: StormOptions): StormResult {
   const rig = new FrameRig(opts.config ? { config: opts.config } : {});
   const ctx = FrameRig.mutationContext();
   const rng = new Prng(opts.seed);
+  const role = opts.role ?? 'active';
+  if (role === 'handing-over') rig.shared.setHandingOver(true);
+  if (role === 'passive') rig.shared.setRole(ROLE_PASSIVE);
+  if (role === 'lease-expired') rig.shared.renewLease(0);
+  const forwarding = role === 'active' || role === 'handing-over';
   const checkEvery = opts.checkEvery ?? 1000;
   const msPerFrame = opts.msPerFrame ?? 0.05;
   const maxFailures = opts.maxFailures ?? 10;
@@ -80,7 +92,7 @@ export function runFrameStorm(opts: StormOptions): StormResult {
       pendingMs = 0;
     }
     if ((i + 1) % checkEvery === 0 || i + 1 === opts.frames) {
-      for (const p of rig.checkFlows()) {
+      for (const p of rig.checkFlows(forwarding)) {
         res.stateLost++;
         fail(`protected flow after case ${i} (seed ${opts.seed}): ${p}`);
       }
