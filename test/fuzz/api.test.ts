@@ -3,7 +3,7 @@
 // requests dribbled byte by byte, and connections left half-sent. Every request gets a JSON answer
 // (2xx for the few that are right, 4xx/5xx otherwise, never a 500 "internal"), each is counted by
 // route and status, and the server keeps serving. The routes are real: sessions come from a real
-// firewall, config validate/commit from a real ConfigSync.
+// firewall, config validate/commit from a real ConfigSync. The Prometheus listener gets the same junk.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { ConfigStore } from '../../src/config/store.js';
 import { ConfigSync } from '../../src/control/config-sync.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/registry.js';
+import { startMetricsServer } from '../../src/metrics/server.js';
 import { FakeController } from '../unit/api/fixtures.js';
 import { FrameRig, labConfig } from './lib/frame-rig.js';
 import { randomRequest, rawRequest, type RawResponse } from './lib/http.js';
@@ -158,6 +159,48 @@ describe(`API fuzzing behind the rate limiter (seed ${SEED + 2})`, () => {
       expect(ok.status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe(`metrics listener fuzzing (seed ${SEED + 3})`, () => {
+  it('junk at the Prometheus endpoint: an HTTP answer each (never a 500), scrapes still work, it closes cleanly', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    const ms = await startMetricsServer('127.0.0.1:0', m);
+    let closed = false;
+    try {
+      const p = Number(new URL(ms.address).port);
+      const rng = new Prng(SEED + 3);
+      const byStatus: Record<string, number> = {};
+      const failures: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < 400) {
+          const i = next++;
+          const req = randomRequest(rng, ['/metrics', '/', '/metrics?x=1'], TOKEN);
+          if (req.bytes.length > 64 * 1024) continue;
+          try {
+            const r = await rawRequest(p, req.bytes, { head: req.head, chunks: rng.chance(0.05) ? 4 : 1 });
+            if (r.status === 500) failures.push(describeInput(`${req.label}: 500`, SEED + 3, i, req.bytes.toString('latin1'), 600));
+            byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+          } catch (err) {
+            // node:http drops a CONNECT nobody listens for: no answer, but nothing held either
+            if (req.label.startsWith('CONNECT')) byStatus.closed = (byStatus.closed ?? 0) + 1;
+            else failures.push(describeInput(`${req.label}: ${(err as Error).message}`, SEED + 3, i, req.bytes.toString('latin1'), 600));
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      expect(failures.slice(0, 10), failures.slice(0, 10).join('\n\n')).toEqual([]);
+      expect(byStatus['200'] ?? 0).toBeGreaterThan(0);
+      const ok = await rawRequest(p, Buffer.from('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      expect(ok.status).toBe(200);
+      expect(ok.body).toContain('tandem_');
+      const done = await Promise.race([ms.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 10 s'), 10_000))]);
+      closed = true;
+      expect(done).toBe('closed');
+    } finally {
+      if (!closed) await ms.close();
     }
   });
 });
