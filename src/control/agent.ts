@@ -258,6 +258,7 @@ export class ControlAgent implements HaController {
       onDown: (byPeer, why) => this.onSessionDown(link, byPeer, why),
       onReject: (reason) => this.reject('ha1-session', reason),
       onStale: () => this.metrics.rejected('ha1-session', 'stale-link'),
+      onSendRefused: () => this.metrics.rejected('ha1-session', 'send-backlog'),
     });
     return link;
   }

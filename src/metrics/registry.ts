@@ -132,7 +132,7 @@ export class Metrics implements MonitorMetrics {
     });
     this.rejectedMessages = new Counter({
       name: `${p}ha_messages_rejected_total`,
-      help: 'HA messages dropped before being trusted, by channel and reason',
+      help: 'HA messages dropped before being trusted, by channel and reason (and reason send-backlog: ours not sent because the peer read nothing and the send buffer bound was reached)',
       labelNames: ['channel', 'reason'],
       registers: [registry],
     });

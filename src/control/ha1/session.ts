@@ -32,8 +32,25 @@ export interface Ha1SessionOptions {
   onReject: (reason: 'unexpected-peer' | 'oversize' | 'empty-frame') => void;
   /** A frame that arrived on a stale connection, dropped unread: counted by the caller. */
   onStale?: () => void;
+  /** Bytes waiting in our socket beyond which send() refuses (default HA1_SESSION_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
+  /** A message not sent because the peer stopped reading and the bound was reached: counted by the caller. */
+  onSendRefused?: () => void;
   log: Logger;
 }
+
+/**
+ * A peer whose process is frozen (SIGSTOP, a VM pause) keeps its TCP connection open and reads
+ * nothing: without a bound, every hello and state message would pile up in our memory for as long
+ * as it stays frozen. Four of the largest frames (a config push) is far more than a live peer ever
+ * leaves unread; past it messages are refused (the caller counts them), and the peer, when it wakes,
+ * is brought up to date by the next hello and by the config sync's own version check.
+ */
+export const HA1_SESSION_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** stop() gives buffered messages this long to leave before it cuts the connection. */
+const STOP_FLUSH_MS = 1000;
+/** At most one refused-send log line per link per this interval (counters are never limited). */
+const REFUSED_LOG_INTERVAL_MS = 10_000;
 
 export class Ha1Session {
   private server: Server | null = null;
@@ -42,8 +59,13 @@ export class Ha1Session {
   private stopped = false;
   /** Connections that may hold messages written before the link failed. */
   private readonly stale = new WeakSet<Socket>();
+  private readonly maxBufferedBytes: number;
+  private lastRefusedLogMs = -Infinity;
+  private refusedSinceLog = 0;
 
-  constructor(private readonly opts: Ha1SessionOptions) {}
+  constructor(private readonly opts: Ha1SessionOptions) {
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? HA1_SESSION_MAX_BUFFERED_BYTES;
+  }
 
   /** Established and not stale: messages can be sent and are believed. */
   get up(): boolean {
@@ -110,12 +132,31 @@ export class Ha1Session {
     }
   }
 
-  /** Sends one already-sealed message; false when the session is not up. */
+  /** Sends one already-sealed message; false when the session is not up, or the peer reads nothing. */
   send(message: Buffer): boolean {
     const sock = this.socket;
     if (!sock || !this.up) return false;
+    if (sock.writableLength + message.length > this.maxBufferedBytes) {
+      this.opts.onSendRefused?.();
+      this.refusedSinceLog++;
+      const now = performance.now();
+      if (now - this.lastRefusedLogMs >= REFUSED_LOG_INTERVAL_MS) {
+        this.opts.log.warn(
+          { link: this.opts.link, bufferedBytes: sock.writableLength, maxBufferedBytes: this.maxBufferedBytes, refused: this.refusedSinceLog },
+          'HA1 session: the peer reads nothing and our send buffer is full; message not sent',
+        );
+        this.lastRefusedLogMs = now;
+        this.refusedSinceLog = 0;
+      }
+      return false;
+    }
     sock.write(encodeFrame(message));
     return true;
+  }
+
+  /** Bytes written and not yet taken by the kernel (for tests and status). */
+  get bufferedBytes(): number {
+    return this.socket?.writableLength ?? 0;
   }
 
   async stop(): Promise<void> {
@@ -123,7 +164,18 @@ export class Ha1Session {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const sock = this.socket;
     this.socket = null;
-    if (sock) await new Promise<void>((resolve) => sock.end(resolve));
+    // a frozen peer never reads what is still buffered: end() alone would wait for it forever
+    if (sock)
+      await new Promise<void>((resolve) => {
+        const cut = setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, STOP_FLUSH_MS);
+        sock.end(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      });
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
