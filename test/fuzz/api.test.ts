@@ -205,62 +205,62 @@ describe(`metrics listener fuzzing (seed ${SEED + 3})`, () => {
   });
 });
 
+/** The storm of the first test: REQUESTS random requests, CONCURRENCY at a time. */
 async function storm(held: Socket[]): Promise<void> {
-    const rng = new Prng(SEED + 1);
-    void held;
-    const before = await counted();
-    const byStatus: Record<string, number> = {};
-    const failures: string[] = [];
-    let answered = 0;
-    let cut = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < REQUESTS) {
-        const i = next++;
-        const req = randomRequest(rng, ROUTES, TOKEN);
-        const chunks = rng.chance(0.05) ? rng.range(2, 12) : 1;
-        try {
-          const r = await rawRequest(port, req.bytes, { chunks, head: req.head });
-          const bad = checkAnswer(r, req.head);
-          if (bad) failures.push(describeInput(`${req.label}: ${bad}`, SEED, i, req.bytes.toString('latin1'), 600));
-          byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-          answered++;
-        } catch (err) {
-          // a server may answer before reading a body it refuses and close: a client still
-          // sending that body can see the reset before the answer (RFC 9112 9.6). Only for bodies
-          // past the limit, where the server is entitled to stop reading.
-          const code = (err as NodeJS.ErrnoException).code;
-          if ((code === 'EPIPE' || code === 'ECONNRESET') && req.bytes.length > 64 * 1024) {
-            cut++;
-            continue;
-          }
-          failures.push(describeInput(`${req.label}: ${(err as Error).message}`, SEED, i, req.bytes.toString('latin1'), 600));
+  const rng = new Prng(SEED + 1);
+  const before = await counted();
+  const byStatus: Record<string, number> = {};
+  const failures: string[] = [];
+  let answered = 0;
+  let cut = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < REQUESTS) {
+      const i = next++;
+      const req = randomRequest(rng, ROUTES, TOKEN);
+      const chunks = rng.chance(0.05) ? rng.range(2, 12) : 1;
+      try {
+        const r = await rawRequest(port, req.bytes, { chunks, head: req.head });
+        const bad = checkAnswer(r, req.head);
+        if (bad) failures.push(describeInput(`${req.label}: ${bad}`, SEED, i, req.bytes.toString('latin1'), 600));
+        byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+        answered++;
+      } catch (err) {
+        // a server may answer before reading a body it refuses and close: a client still
+        // sending that body can see the reset before the answer (RFC 9112 9.6). Only for bodies
+        // past the limit, where the server is entitled to stop reading.
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code === 'EPIPE' || code === 'ECONNRESET') && req.bytes.length > 64 * 1024) {
+          cut++;
+          continue;
         }
+        failures.push(describeInput(`${req.label}: ${(err as Error).message}`, SEED, i, req.bytes.toString('latin1'), 600));
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    process.stderr.write(`api fuzz: answers by status ${JSON.stringify(byStatus)}, cut while sending ${cut}\n`);
-    expect(failures.slice(0, 10), failures.slice(0, 10).join('\n\n')).toEqual([]);
-    expect(answered + cut).toBe(REQUESTS);
-    expect(cut).toBeLessThan(REQUESTS / 20);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  process.stderr.write(`api fuzz: answers by status ${JSON.stringify(byStatus)}, cut while sending ${cut}\n`);
+  expect(failures.slice(0, 10), failures.slice(0, 10).join('\n\n')).toEqual([]);
+  expect(answered + cut).toBe(REQUESTS);
+  expect(cut).toBeLessThan(REQUESTS / 20);
 
-    // every answer counted by route and status
-    const after = await counted();
-    let added = 0;
-    for (const [k, v] of after) added += v - (before.get(k) ?? 0);
-    expect(added).toBe(REQUESTS);
-    for (const status of Object.keys(byStatus)) expect([...after.keys()].some((k) => k.endsWith(` ${status}`))).toBe(true);
-    expect(Object.keys(byStatus).length).toBeGreaterThanOrEqual(6);
+  // every answer counted by route and status
+  const after = await counted();
+  let added = 0;
+  for (const [k, v] of after) added += v - (before.get(k) ?? 0);
+  expect(added).toBe(REQUESTS);
+  for (const status of Object.keys(byStatus)) expect([...after.keys()].some((k) => k.endsWith(` ${status}`))).toBe(true);
+  expect(Object.keys(byStatus).length).toBeGreaterThanOrEqual(6);
 
-    // still up, still right, the half-sent connections still open beside it
-    const ok = await rawRequest(port, Buffer.from(`GET ${ROUTE_STATUS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
-    expect(ok.status).toBe(200);
-    expect(JSON.parse(ok.body).local.name).toBe('fw-a');
-    const sessions = await rawRequest(port, Buffer.from(`GET ${ROUTE_SESSIONS}?limit=10 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
-    expect(sessions.status).toBe(200);
-    expect(JSON.parse(sessions.body).total).toBeGreaterThanOrEqual(3);
-    for (const s of held) s.destroy();
-    // and it shuts down: no connection of the storm is left holding it open
-    const closed = await Promise.race([server.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 10 s'), 10_000))]);
-    expect(closed).toBe('closed');
+  // still up, still right, the half-sent connections still open beside it
+  const ok = await rawRequest(port, Buffer.from(`GET ${ROUTE_STATUS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
+  expect(ok.status).toBe(200);
+  expect(JSON.parse(ok.body).local.name).toBe('fw-a');
+  const sessions = await rawRequest(port, Buffer.from(`GET ${ROUTE_SESSIONS}?limit=10 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
+  expect(sessions.status).toBe(200);
+  expect(JSON.parse(sessions.body).total).toBeGreaterThanOrEqual(3);
+  for (const s of held) s.destroy();
+  // and it shuts down: no connection of the storm is left holding it open
+  const closed = await Promise.race([server.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 10 s'), 10_000))]);
+  expect(closed).toBe('closed');
 }

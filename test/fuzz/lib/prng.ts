@@ -69,18 +69,27 @@ export class Prng {
   }
 }
 
-/** Seed from FUZZ_SEED (to replay a failure) or a fixed default (CI runs are reproducible). */
+/** The seed a test file started from (what FUZZ_SEED must be set to, to replay it). */
+let fileSeed: number | null = null;
+
+/**
+ * Seed from FUZZ_SEED (to replay a failure) or a fixed default (CI runs are reproducible). A
+ * file derives its generators' seeds from this one (seed + 1, + 2...).
+ */
 export function seedFromEnv(fallback: number): number {
   const text = process.env.FUZZ_SEED;
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`FUZZ_SEED must be an integer in 0..2^32-1 (got ${JSON.stringify(text)})`);
+  let n = fallback;
+  if (text !== undefined && text !== '') {
+    n = Number(text);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`FUZZ_SEED must be an integer in 0..2^32-1 (got ${JSON.stringify(text)})`);
+  }
+  fileSeed = n;
   return n;
 }
 
-/** What a failure prints: enough to replay it (seed, case number) and see it (hex). */
+/** What a failure prints: enough to replay it (seeds, case number) and see it (hex). */
 export function describeInput(what: string, seed: number, index: number, input: Uint8Array | string, maxChars = 4096): string {
   const body = typeof input === 'string' ? JSON.stringify(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('hex');
   const shown = body.length > maxChars ? `${body.slice(0, maxChars)}... (${body.length} chars)` : body;
-  return `${what}: seed ${seed}, case ${index} (replay: FUZZ_SEED=${seed}), input ${shown}`;
+  return `${what}: generator seed ${seed}, case ${index} (replay: FUZZ_SEED=${fileSeed ?? seed}), input ${shown}`;
 }
