@@ -9,6 +9,8 @@ import { LineSplitter, parseProberMessage, type ProberMessage } from './prober-p
 
 /** Restarts wait 100 ms, doubling up to this: a prober that cannot start must not spin. */
 const RESTART_MAX_MS = 5000;
+/** Requests written to the child and not yet taken by the pipe: a few hundred lines. */
+export const PROBER_MAX_PENDING_BYTES = 64 * 1024;
 /** A child that ran this long before dying was healthy: the next restart is immediate again. */
 const HEALTHY_RUN_MS = 10_000;
 
@@ -45,10 +47,14 @@ export class ProberProcess {
     this.spawnChild();
   }
 
-  /** Send one echo request; false when the prober is not running (the probe is lost). */
+  /**
+   * Send one echo request; false when the prober is not running, or has stopped reading its
+   * requests (a hung child: they would pile up in our pipe buffer; the caller counts it unsent).
+   */
   send(dst: string, seq: number): boolean {
     const child = this.child;
     if (child === null || !this.ready || child.stdin === null || child.stdin.destroyed) return false;
+    if (child.stdin.writableLength > PROBER_MAX_PENDING_BYTES) return false;
     child.stdin.write(`${JSON.stringify({ t: 'send', dst, seq })}\n`);
     return true;
   }
