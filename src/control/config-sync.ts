@@ -48,6 +48,14 @@ export interface ConfigSyncOptions {
   validator?: ConfigValidator;
 }
 
+/**
+ * Commits queued at once (each waits for the one before: validate, apply, persist, push). An
+ * operator commits one file at a time; a script looping on commits gets a refusal past this
+ * instead of a queue that grows with the requests. The peer's pushes share the queue but are never
+ * refused (the peer is authenticated and commits one at a time itself).
+ */
+export const COMMIT_QUEUE_MAX = 8;
+
 export class CommitRefused extends Error {
   readonly code = 'commit-refused';
 }
@@ -131,6 +139,8 @@ export class ConfigSync {
   private push: { hash: string; atMs: number; refused: boolean } | null = null;
   private restartRequired: string[] = [];
   private serialTail: Promise<unknown> = Promise.resolve();
+  /** Operations queued behind serialTail or running (see COMMIT_QUEUE_MAX). */
+  private serialPending = 0;
   private readonly ackWaiters = new Map<string, (r: PeerSyncResult) => void>();
   private readonly copyWaiters = new Map<number, (push: ConfigPush) => void>();
   private nextRequestId = 1;
@@ -197,6 +207,11 @@ export class ConfigSync {
 
   /** Throws ConfigError (invalid file), CommitRefused (not the box to commit on), ConfigApplyError. */
   commit(text: string, source: string): Promise<CommitResult> {
+    if (this.serialPending >= COMMIT_QUEUE_MAX) {
+      this.opts.metrics.configCommit('refused');
+      this.log.warn({ pending: this.serialPending, source }, 'config commit refused: too many config operations waiting');
+      return Promise.reject(new CommitRefused(`${this.serialPending} config operations are already waiting (at most ${COMMIT_QUEUE_MAX}): try again when they are done`));
+    }
     return this.serial(async () => {
       const view = this.view();
       if (view.peerUp && view.state !== 'active') {
@@ -491,7 +506,8 @@ export class ConfigSync {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.serialTail.then(fn, fn);
+    this.serialPending++;
+    const run = this.serialTail.then(fn, fn).finally(() => this.serialPending--);
     this.serialTail = run.catch(() => undefined);
     return run;
   }
