@@ -152,7 +152,9 @@ async function fuzzPair(): Promise<void> {
       if (payload.length === 0 || payload.length > 1200 || decodes(payload)) continue;
       sealed.push(ipv4Frame(link, 17, udpDatagram(HEARTBEAT_PORT, HEARTBEAT_PORT, sealer.seal(payload))).toString('hex'));
     }
-    const shb = await run('ip', ['netns', 'exec', lab.ns('fwb'), process.execPath, SEND_FRAMES, repo, 'ha1', '0'], JSON.stringify(sealed));
+    // 1 ms apart: a burst would overflow the heartbeat socket's receive buffer (the kernel drops
+    // what it cannot queue, uncounted by tandem, which is not what is tested here)
+    const shb = await run('ip', ['netns', 'exec', lab.ns('fwb'), process.execPath, SEND_FRAMES, repo, 'ha1', '1'], JSON.stringify(sealed));
     expect(shb.code, shb.stderr).toBe(0);
     const ha1 = await garbage('fwb', 'tcp', '172.31.0.2', HA1_PORT, 40);
     const ha2 = await garbage('fwb', 'tcp', '172.31.2.2', HA2_PORT, 40);
@@ -205,8 +207,10 @@ async function fuzzPair(): Promise<void> {
     const rej = (box: 'fwa' | 'fwb', channel: string, reason?: string) =>
       metricValue(after[box], 'tandem_ha_messages_rejected_total', reason ? { channel, reason } : { channel }) -
       metricValue(before[box], 'tandem_ha_messages_rejected_total', reason ? { channel, reason } : { channel });
-    expect(rej('fwa', 'ha1-heartbeat')).toBeGreaterThanOrEqual(1000);
-    expect(rej('fwa', 'ha1-heartbeat', 'malformed')).toBeGreaterThanOrEqual(SEALED_HEARTBEATS / 2);
+    const hbReasons = () =>
+      JSON.stringify(Object.fromEntries(['foreign-source', 'bad-mac', 'malformed', 'short', 'oversize', 'stale-link', 'replay', 'stale-epoch'].map((r) => [r, rej('fwa', 'ha1-heartbeat', r)])));
+    expect(rej('fwa', 'ha1-heartbeat'), hbReasons()).toBeGreaterThanOrEqual(1000);
+    expect(rej('fwa', 'ha1-heartbeat', 'malformed'), hbReasons()).toBeGreaterThanOrEqual(SEALED_HEARTBEATS * 0.9);
     expect(rej('fwb', 'ha1-session', 'unexpected-peer')).toBeGreaterThanOrEqual(40);
     expect(rej('fwb', 'ha2', 'unexpected-peer')).toBeGreaterThanOrEqual(40);
     // and the API requests, by route and status
