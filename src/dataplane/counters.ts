@@ -49,6 +49,7 @@ export const EVENT_COUNTERS = [
   'arp-reply-sent', //       ARP replies for floating IPs
   'arp-request-sent', //     ARP requests to resolve next hops
   'arp-learned', //          neighbour entries learned or refreshed
+  'arp-table-full', //       a new neighbour not learned: its interface's ARP table holds maxEntries (existing ones are still refreshed)
   'arp-handled', //          ARP frames that need no answer from us (a reply, a request for another host, an announcement): seen, not dropped
   'icmp-echo-reply-sent', // echo replies for floating IPs
   'garp-sent', //            gratuitous ARP frames sent

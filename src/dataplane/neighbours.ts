@@ -61,6 +61,8 @@ export class NeighbourTable {
   private readonly entries = new Map<number, Neighbour>();
   private readonly pending = new Map<number, PendingHop>();
   private lastSweepMs = 0;
+  /** New neighbours not learned because the table was full (the caller counts them). */
+  refused = 0;
 
   constructor(opts: Partial<NeighbourOptions> = {}) {
     this.opts = { ...DEFAULT_NEIGHBOUR_OPTIONS, ...opts };
@@ -95,7 +97,10 @@ export class NeighbourTable {
     if (e === undefined) {
       if (this.entries.size >= this.opts.maxEntries) {
         this.sweep(nowMs, true);
-        if (this.entries.size >= this.opts.maxEntries) return null;
+        if (this.entries.size >= this.opts.maxEntries) {
+          this.refused++;
+          return null;
+        }
       }
       e = { ip, mac: new Uint8Array(6), updatedMs: nowMs, probedMs: -Infinity };
       this.entries.set(ip, e);

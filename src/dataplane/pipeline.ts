@@ -385,8 +385,10 @@ export class Pipeline {
       !this.floatingAll.has(spa) &&
       !isGroupMac(frame, ARP_SHA)
     ) {
-      const waiting = this.neighbours[ifIndex].learn(spa, frame, ARP_SHA, nowMs);
-      this.event('arp-learned');
+      const table = this.neighbours[ifIndex];
+      const refusedBefore = table.refused;
+      const waiting = table.learn(spa, frame, ARP_SHA, nowMs);
+      this.event(table.refused === refusedBefore ? 'arp-learned' : 'arp-table-full');
       if (waiting !== null) this.flush(ifIndex, waiting, frame, nowMs);
     }
 

@@ -68,7 +68,12 @@ describe('NeighbourTable', () => {
     t.learn(1, MAC, 6, 0);
     t.learn(2, MAC, 6, 0);
     expect(t.lookup(2, 1)).toBeNull();
+    expect(t.refused).toBe(1);
     t.learn(1, MAC, 6, 50);
     expect(t.lookup(1, 51)!.updatedMs).toBe(50);
+    expect(t.refused).toBe(1);
+    for (let ip = 100; ip < 10_100; ip++) t.learn(ip, MAC, 6, 60);
+    expect(t.refused).toBe(10_001);
+    expect(t.snapshot(61)).toHaveLength(1);
   });
 });
