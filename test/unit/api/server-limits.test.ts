@@ -123,6 +123,25 @@ describe('API request rate limit', () => {
   });
 });
 
+describe('request size bounds', () => {
+  it('headers over 16 KiB: 431 as JSON, counted, the server still serving', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const server = await api(metrics);
+    const ep = parseApiUrl(server.address) as { host: string; port: number };
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect(ep.port, ep.host, () => s.write(`GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer).toContain('"request headers too large"');
+    expect(counter(await metrics.text(), /^tandem_api_requests_total\{route="unknown",code="431"\} (\d+)$/m)).toBe(1);
+    expect((await get(server.address, '/v1/status')).status).toBe(200);
+  });
+});
+
 describe('concurrent connection caps', () => {
   it(`the API refuses connection ${API_MAX_CONNECTIONS + 1}, counts it, and serves again once the others leave`, async () => {
     const metrics = new Metrics({ defaultMetrics: false });
