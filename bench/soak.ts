@@ -245,6 +245,7 @@ let receiverSummary: { received?: number; lost?: number; maxGapMs?: number } | n
 let churnTotals: ChurnTotals | null = null;
 let pingLine = '';
 const transitionsSeen: string[] = [];
+const healthSeen: string[] = [];
 
 try {
   say(`lab ${labName}: ${minutes} min, sample every ${sampleS} s, churn ${churnRate} conn/s, ${conns} streams, failover every ${failoverEveryS / 60} min, commit every ${commitEveryS} s`);
@@ -352,6 +353,15 @@ try {
   for (const box of BOXES) {
     const st = await lab.api(box, 3000).status().catch(() => null);
     if (st) transitionsSeen.push(...st.transitions.map((t) => `${t.at.slice(11, 23)} ${box} ${t.from} -> ${t.to} (${t.reason})`));
+    // what the load did to the pair: a loaded host stalls the control thread (tandem_control_stalls_total)
+    const text = await scrape(join(lab.runDir, `${box}-metrics.sock`)).catch(() => '');
+    const series = (family: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${family}{`) && !l.endsWith(' 0'))
+        .map((l) => l.slice(family.length).replace(/^\{[a-z]+="([^"]*)"\} /, '$1='))
+        .join(' ');
+    healthSeen.push(`${box}: stalls ${series('tandem_control_stalls_total') || 'none'}; became active ${series('tandem_ha_failovers_total') || 'never'}; drops ${series('tandem_dataplane_drops_total') || 'none'}`);
   }
 } catch (err) {
   say(`run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -411,7 +421,8 @@ const rxSum = receiverSummary as { received?: number; lost?: number; maxGapMs?: 
 out.push(`udp probe: sent ${txSum?.sent ?? '?'}, received ${rxSum?.received ?? '?'}, lost ${rxSum?.lost ?? '?'}, longest gap ${rxSum?.maxGapMs ?? '?'} ms`);
 out.push(`ping: ${pingLine.trim() || '?'}`);
 out.push(`API calls: ${events.apiCalls} (${events.apiFailed} failed); commits: ${events.commits} (${events.commitsFailed} failed${events.commitErrors.length ? `: ${events.commitErrors.slice(0, 3).join('; ')}` : ''}); planned failovers: ${events.failovers} (${events.failoversFailed} failed) ${events.failoverLog.join(', ')}`);
-out.push(`transitions (both boxes' last ones): ${transitionsSeen.sort().join('; ')}`);
+for (const line of healthSeen) out.push(line);
+out.push(`transitions (the last ${transitionsSeen.length} kept by both boxes): ${transitionsSeen.sort().slice(-12).join('; ')}`);
 out.push(`daemon logs: ${outDir}`);
 out.push(verdicts.length === 0 && exitCode === 0 ? 'verdict: memory flat, both daemons up' : `verdict: FAIL ${verdicts.join('; ') || 'a daemon died or the run failed'}`);
 console.log(out.join('\n'));
