@@ -138,6 +138,12 @@ export class ControlAgent implements HaController {
   private handoverUntilMs = 0;
   /** As passive: the peer's full table has arrived since we became passive (not tentative). */
   private bulkDone = false;
+  /**
+   * Our session table holds the pair's sessions: since start, a bulk sync from the peer completed,
+   * or we were active with the peer passive (it took our table). Until then we are 'incomplete'
+   * and never win the role over a complete peer (election/step.ts winsAgainst).
+   */
+  private tableComplete = false;
   /** Both HA1 links are down and only the heartbeat backup hears the peer (logged once). */
   private onlyHeartbeatBackup = false;
   private onlyHeartbeatBackupSinceMs: number | null = null;
@@ -349,7 +355,7 @@ export class ControlAgent implements HaController {
       groupId: this.cfg.shared.ha.groupId,
       timers: t,
       preemption: { enabled: this.cfg.shared.ha.preempt.enabled, holdMs: this.cfg.shared.ha.preempt.holdMs, suspended: this.es.preemptSuspended },
-      sync: this.sync ? { tentative: this.tentative(), ...(this.sync.status() as object) } : null,
+      sync: this.sync ? { tentative: this.tentative(), incomplete: this.incomplete(), ...(this.sync.status() as object) } : null,
       config: this.configSync?.status() ?? null,
       monitors: this.monitors?.status() ?? null,
       links: this.links.map((l) => ({
@@ -693,7 +699,8 @@ export class ControlAgent implements HaController {
     }
     if (view) {
       this.peer.view = view;
-      this.dispatch({ type: 'peer-heard', now, peer: view });
+      if (!this.tableComplete && this.es.state === 'active' && view.state === 'passive') this.markTableComplete('active with the peer passive');
+      this.dispatch({ type: 'peer-heard', now, peer: view, selfIncomplete: this.incomplete() });
     }
   }
 
@@ -750,7 +757,7 @@ export class ControlAgent implements HaController {
       now,
       age === 'late'
         ? null
-        : { deviceId: r.envelope.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative },
+        : { deviceId: r.envelope.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative, incomplete: hb.incomplete === true },
     );
   }
 
@@ -775,7 +782,7 @@ export class ControlAgent implements HaController {
         if (h.groupId !== this.cfg.shared.ha.groupId || h.mode !== this.cfg.shared.ha.mode) {
           this.log.warn({ peerGroup: h.groupId, peerMode: h.mode }, 'peer hello: group or mode differs from ours');
         }
-        this.heard(link, now, { deviceId: env.sender, state: h.state, priority: h.priority, preempt: h.preempt, tentative: false });
+        this.heard(link, now, { deviceId: env.sender, state: h.state, priority: h.priority, preempt: h.preempt, tentative: false, incomplete: this.peer.view?.incomplete ?? false });
         this.configSync?.onPeerHello(h.configVersion, h.configHash, now);
         return;
       }
@@ -789,6 +796,7 @@ export class ControlAgent implements HaController {
           priority: prev?.priority ?? 255,
           preempt: prev?.preempt ?? false,
           tentative: prev?.tentative ?? false,
+          incomplete: prev?.incomplete ?? false,
         });
         return;
       }
@@ -886,6 +894,7 @@ export class ControlAgent implements HaController {
         echoDelayNs,
         link: link.index,
         tentative: this.tentative(),
+        incomplete: this.incomplete(),
       },
     });
     link.heartbeat.send(datagram);
@@ -900,10 +909,21 @@ export class ControlAgent implements HaController {
     return this.es.state === 'initial' || (this.sync !== null && this.es.state === 'passive' && !this.bulkDone);
   }
 
+  /** Our table may lack the pair's sessions (see tableComplete); never without HA2. */
+  incomplete(): boolean {
+    return this.sync !== null && !this.tableComplete;
+  }
+
+  private markTableComplete(why: string): void {
+    this.tableComplete = true;
+    this.log.info({ why }, 'session table complete: this box may now win the role over its peer');
+  }
+
   /** The peer's bulk dump has fully arrived (called by the sync channel). */
   bulkComplete(sessions: number): void {
     if (!this.bulkDone) this.log.info({ sessions }, 'session table in sync with the peer (bulk complete)');
     this.bulkDone = true;
+    if (!this.tableComplete) this.markTableComplete('bulk sync complete');
   }
 
   private sendHello(link: Link): void {

@@ -24,6 +24,8 @@ export interface Heartbeat {
   link: number;
   /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
   tentative: boolean;
+  /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
+  incomplete?: boolean;
 }
 
 export interface Hello {
@@ -191,6 +193,7 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
         echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
         link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
         tentative: h.tentative === true,
+        incomplete: h.incomplete === true,
       };
       break;
     }
@@ -304,6 +307,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
           echoDelayNs: uint64FromWire(h.echoDelayNs as WireUint64, 'heartbeat.echoDelayNs'),
           link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
           tentative: h.tentative === true,
+          ...(h.incomplete === true ? { incomplete: true } : {}),
         },
       };
       break;

@@ -219,6 +219,7 @@ class Step {
  */
 export function step(state: ElectionState, event: ElectionEvent): StepResult {
   const st = new Step(state, event.now);
+  if (event.type === 'peer-heard' && event.selfIncomplete !== undefined) st.s.incomplete = event.selfIncomplete;
   let outcome: Outcome;
   switch (state.state) {
     case 'initial':
@@ -408,10 +409,11 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
       return INVALID;
     case 'peer-heard': {
       heard(st, ev.peer);
-      // Split brain: both active. The worse device (priority, then id) yields at once; the
-      // better one stays and re-announces the floating IPs so the switches follow it.
+      // Split brain: both active. The one whose table lacks the pair's sessions yields to the
+      // one whose table is complete; otherwise the worse device (priority, then id) yields at
+      // once. The winner stays and re-announces the floating IPs so the switches follow it.
       if (ev.peer.state === 'active') {
-        if (isBetter(self(st), ev.peer)) st.reannounce();
+        if (winsAgainst(st, ev.peer)) st.reannounce();
         else st.go(stepDownState(st), 'split-brain-resolved');
       }
       // Any other peer state: preemption is reconciled after the step (housekeeping).
@@ -611,6 +613,19 @@ function self(st: Step): Rank {
 }
 
 /** Every word from the peer refreshes our view; a new run of contact starts the stable clock. */
+/**
+ * Who keeps (or takes) the role when both could: a box whose session table may lack the pair's
+ * sessions loses to one whose table is complete, whatever the priorities (the winner's table is
+ * dumped to the loser, and an incomplete dump wiped a complete table in the chaos run: every
+ * connection lost); between two alike, the better device (priority, then id).
+ */
+function winsAgainst(st: Step, peer: PeerView): boolean {
+  const mine = st.s.incomplete === true;
+  const theirs = peer.incomplete === true;
+  if (mine !== theirs) return !mine;
+  return isBetter(self(st), peer);
+}
+
 function heard(st: Step, peer: PeerView): void {
   st.s.peer = { ...peer };
   if (st.s.peerStableSinceMs === null) st.s.peerStableSinceMs = st.now;
@@ -629,10 +644,11 @@ function electInitial(st: Step, peer: PeerView): void {
     case 'active':
       st.go('passive', 'peer-active');
       return;
-    // Both are electing (or the peer waits passive with nobody active): the better one wins.
+    // Both are electing (or the peer waits passive with nobody active): a complete table beats an
+    // incomplete one, then the better device wins.
     case 'initial':
     case 'passive':
-      if (isBetter(self(st), peer)) st.go('active', 'election-won');
+      if (winsAgainst(st, peer)) st.go('active', 'election-won');
       else st.go('passive', 'election-lost');
       return;
     // The peer cannot carry traffic: we must.
@@ -706,10 +722,11 @@ function electPassive(st: Step, peer: PeerView): void {
     // The peer is active: all is well, stay passive.
     case 'active':
       return;
-    // Nobody is active and both could be: the better of the two takes the active role.
+    // Nobody is active and both could be: a complete table beats an incomplete one, then the
+    // better of the two takes the active role.
     case 'initial':
     case 'passive':
-      if (isBetter(self(st), peer)) st.go('active', 'election-won');
+      if (winsAgainst(st, peer)) st.go('active', 'election-won');
       return;
     // The peer cannot carry traffic and nobody else will: we must.
     case 'suspended':

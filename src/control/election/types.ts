@@ -14,6 +14,8 @@ export interface PeerView {
   preempt: boolean;
   /** The peer may not win a preemption yet (initial wait, bulk sync pending). */
   tentative: boolean;
+  /** The peer's session table may lack the pair's sessions (see ElectionState.incomplete). */
+  incomplete?: boolean;
 }
 
 export interface ElectionConfig {
@@ -53,6 +55,13 @@ export interface ElectionState {
   preemptSuspended: string | null;
   /** Timers currently armed (the driver mirrors them). */
   armed: TimerName[];
+  /**
+   * Our session table may lack the pair's sessions: since start we have neither completed a bulk
+   * sync nor been active with the peer passive. Kept from the latest peer-heard event. Where two
+   * boxes could both hold the role, an incomplete one never wins over a complete one: the winner's
+   * table is dumped to the loser, and an incomplete dump would wipe the complete table.
+   */
+  incomplete?: boolean;
 }
 
 export type PeerDeathCause =
@@ -65,7 +74,7 @@ export type PeerDeathCause =
 
 export type ElectionEvent =
   | { type: 'start'; now: number }
-  | { type: 'peer-heard'; now: number; peer: PeerView }
+  | { type: 'peer-heard'; now: number; peer: PeerView; selfIncomplete?: boolean }
   | { type: 'peer-dead'; now: number; cause: PeerDeathCause }
   | { type: 'timer'; now: number; name: TimerName }
   | { type: 'operator-suspend'; now: number }

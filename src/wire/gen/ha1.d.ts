@@ -84,6 +84,13 @@ export namespace tandem {
             tentative: boolean;
 
             /**
+             * Set while the sender's session table may lack the pair's sessions: since it started it has
+             * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
+             * that both claim the role: one with this set yields to one without, whatever the priorities.
+             */
+            incomplete: boolean;
+
+            /**
              * Encodes the specified Heartbeat message. Does not implicitly {@link tandem.ha1.Heartbeat.verify|verify} messages.
              * @param message Heartbeat message or plain object to encode
              * @param [writer] Writer to encode to
@@ -130,6 +137,13 @@ export namespace tandem {
 
                 /** Set while the sender's bulk sync or initial wait is pending: it must not win a preemption. */
                 tentative?: (boolean|null);
+
+                /**
+                 * Set while the sender's session table may lack the pair's sessions: since it started it has
+                 * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
+                 * that both claim the role: one with this set yields to one without, whatever the priorities.
+                 */
+                incomplete?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -69,6 +69,9 @@ export const tandem = $root.tandem = (() => {
              * @property {number|Long|null} [echoDelayNs] Heartbeat echoDelayNs
              * @property {number|null} [link] Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management).
              * @property {boolean|null} [tentative] Set while the sender's bulk sync or initial wait is pending: it must not win a preemption.
+             * @property {boolean|null} [incomplete] Set while the sender's session table may lack the pair's sessions: since it started it has
+             * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
+             * that both claim the role: one with this set yields to one without, whatever the priorities.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -165,6 +168,16 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.tentative = false;
 
             /**
+             * Set while the sender's session table may lack the pair's sessions: since it started it has
+             * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
+             * that both claim the role: one with this set yields to one without, whatever the priorities.
+             * @member {boolean} incomplete
+             * @memberof tandem.ha1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.incomplete = false;
+
+            /**
              * Encodes the specified Heartbeat message. Does not implicitly {@link tandem.ha1.Heartbeat.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha1.Heartbeat
@@ -196,6 +209,8 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.link);
                 if (message.tentative != null && $Object.hasOwnProperty.call(message, "tentative") && message.tentative !== false)
                     writer.uint32(/* id 8, wireType 0 =*/64).bool(message.tentative);
+                if (message.incomplete != null && $Object.hasOwnProperty.call(message, "incomplete") && message.incomplete !== false)
+                    writer.uint32(/* id 9, wireType 0 =*/72).bool(message.incomplete);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -310,6 +325,15 @@ export const tandem = $root.tandem = (() => {
                                 message.tentative = value;
                             else
                                 delete message.tentative;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.incomplete = value;
+                            else
+                                delete message.incomplete;
                             continue;
                         }
                     }
