@@ -51,6 +51,8 @@ const CHUNK_BYTES = 1024;
 const WRITE_INTERVAL_MS = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 const DRAIN_WAIT_MS = 3000;
+/** Above the largest burst the lab opens (10,000 connections in the benches); the kernel caps it at somaxconn. */
+const LISTEN_BACKLOG = 16_384;
 
 /** The byte at stream offset i: a pattern that catches loss, duplication and reordering. */
 function patternByte(id: number, i: number): number {
@@ -68,7 +70,12 @@ export function runStreamServer(port: number): Promise<void> {
       s.on('close', () => sockets.delete(s));
     });
     server.on('error', reject);
-    server.listen(port, () => process.stdout.write(`${JSON.stringify({ ready: true, port, pid: process.pid })}\n`));
+    // A backlog for every connection of a burst: with node's default (511) a 1000-connection burst
+    // overflowed the SYN queue and the kernel answered with SYN cookies, which hold no state. A
+    // connection whose handshake ACK and first data segment were lost in a failover then reached
+    // the server first with a later segment, failed the cookie check (the cookie is checked
+    // against seq - 1) and was reset: nothing the firewall did (TcpExtSyncookiesFailed = resets).
+    server.listen({ port, backlog: LISTEN_BACKLOG }, () => process.stdout.write(`${JSON.stringify({ ready: true, port, pid: process.pid })}\n`));
     const stop = (): void => {
       for (const s of sockets) s.destroy();
       server.close(() => {
