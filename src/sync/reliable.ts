@@ -15,7 +15,7 @@ import type { SessionRecord } from './record.js';
 /** Flush a partial batch this long after its first record was queued (ms): the lag floor. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 2;
 /** Records per batch: ~60-80 bytes each on the wire, so ~80 KB, far below the 4 MiB frame limit
- * and the codec's 10,000 records per batch (proto/ha2.proto). */
+ * and the codec's 2,000 records per batch (src/wire/ha2-codec.ts). */
 export const DEFAULT_BATCH_MAX = 1000;
 /** Records queued plus unacked beyond which we stop trying and resync with a dump. */
 export const DEFAULT_BACKLOG_MAX = 200_000;
@@ -24,7 +24,7 @@ export const DEFAULT_BACKLOG_MAX = 200_000;
  * what the receiver holds when its dataplane stalls. */
 export const DEFAULT_UNACKED_MAX = 256;
 /** The codec's limit on records per batch (src/wire/ha2-codec.ts, proto/ha2.proto). */
-export const MAX_BATCH_RECORDS = 10_000;
+export const MAX_BATCH_RECORDS = 2_000;
 
 export interface ReliableOptions {
   flushIntervalMs?: number;

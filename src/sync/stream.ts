@@ -12,8 +12,8 @@ import { encodeFrame, FrameDecoder } from '../wire/framing.js';
 
 /** Default TCP port of HA2 (src/config/schema.ts DEFAULT_HA2_PORT). */
 export const HA2_DEFAULT_PORT = 28770;
-/** Largest HA2 frame: a batch of 10,000 records (the codec's limit) at ~100 bytes each fits twice. */
-export const HA2_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Largest HA2 frame: a batch of 2,000 records (the codec's limit) at ~100 bytes each fits twice. */
+export const HA2_MAX_FRAME_BYTES = 512 * 1024;
 /** Unsent bytes beyond which send() refuses: two full frames, or ~50 ms of a 1 Gb/s link. */
 export const HA2_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Redial interval: a lost HA2 connection costs a resync, so come back fast. */

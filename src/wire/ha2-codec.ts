@@ -13,11 +13,13 @@ const pb = tandem.ha2;
 
 /**
  * Most records one Batch may carry. Bounds the receiver's work and memory per message (the
- * conventions' "explicit decode limits"): 10,000 records are at most ~1 MB on the wire
- * (HA2_MAX_ENVELOPE_BYTES), and at the sender's batching interval far above any session rate
- * one box forwards.
+ * conventions' "explicit decode limits"): 2,000 records are at most ~196 KB on the wire
+ * (HA2_MAX_ENVELOPE_BYTES), twice what our sender puts in one (DEFAULT_BATCH_MAX). It was
+ * 10,000 until the fuzzer showed what one such batch costs the control thread: 11-25 ms to decode
+ * (more than the aggressive dead interval), and protobufjs decodes every record before the count
+ * can be checked; the message's byte limit is what bounds that work, so it must be small.
  */
-export const MAX_BATCH_RECORDS = 10_000;
+export const MAX_BATCH_RECORDS = 2_000;
 
 /** Longest BulkRequest.reason, in UTF-8 bytes: a label for logs, not a document. */
 export const MAX_BULK_REASON_BYTES = 256;

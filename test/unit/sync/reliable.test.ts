@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordQueue, ReliableSender } from '../../../src/sync/reliable.js';
+import { MAX_BATCH_RECORDS, RecordQueue, ReliableSender } from '../../../src/sync/reliable.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/sync/record.js';
 
 function rec(i: number, eventMs = 0): SessionRecord {
@@ -51,7 +51,7 @@ describe('ReliableSender batching', () => {
 
   it('refuses nonsense options', () => {
     expect(() => new ReliableSender({ batchMax: 0 })).toThrow(RangeError);
-    expect(() => new ReliableSender({ batchMax: 10_001 })).toThrow(RangeError);
+    expect(() => new ReliableSender({ batchMax: MAX_BATCH_RECORDS + 1 })).toThrow(RangeError);
     expect(() => new ReliableSender({ backlogMax: 1.5 })).toThrow(RangeError);
     expect(() => new ReliableSender({ flushIntervalMs: -1 })).toThrow(RangeError);
   });
