@@ -14,7 +14,7 @@ import type { SessionRecord } from './record.js';
 
 /** Flush a partial batch this long after its first record was queued (ms): the lag floor. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 2;
-/** Records per batch: ~60-80 bytes each on the wire, so ~80 KB, far below the 4 MiB frame limit
+/** Records per batch: ~60-80 bytes each on the wire, so ~80 KB, far below the 512 KiB frame limit
  * and the codec's 2,000 records per batch (src/wire/ha2-codec.ts). */
 export const DEFAULT_BATCH_MAX = 1000;
 /** Records queued plus unacked beyond which we stop trying and resync with a dump. */
