@@ -2,10 +2,10 @@
 // sizes of their bounded structures. The load: long TCP streams (src/lab/stream.js), TCP connection
 // churn (soak/churn.ts: short connections opening and closing all the time), a UDP probe, pings,
 // API calls every 2 s on both boxes, a shared-config commit every minute and a planned failover
-// every few minutes. Every --sample-s it records per box: RSS, the dataplane thread's heap (its
-// status), the control thread's heap (its metrics), open file descriptors, sessions, NAT ports,
+// every few minutes. Every --sample-s it records per box: RSS, the dataplane thread's heap and
+// external memory (its status), the control thread's (its metrics), open file descriptors, sessions, NAT ports,
 // HA2 backlog, ARP entries and pending next hops, transitions kept. At the end it prints the table
-// and, per box, the growth of RSS and both heaps from the warm-up plateau to the end (a linear fit
+// and, per box, the growth of RSS, both heaps and both externals from the warm-up plateau to the end (a linear fit
 // per hour, soak/analysis.ts), and exits 1 on clear growth or a daemon gone.
 //
 //   npm run bench:soak -- [--minutes 30] [--sample-s 15] [--churn-rate 20] [--conns 20]
@@ -75,6 +75,9 @@ interface BoxSample {
   rss: number | null;
   dpHeap: number | null;
   ctlHeap: number | null;
+  /** Memory outside the JS heaps (Buffers, ArrayBuffers) per thread. */
+  dpExt: number | null;
+  ctlExt: number | null;
   fds: number | null;
   sessions: number | null;
   natPorts: number | null;
@@ -137,13 +140,14 @@ function procFds(pid: number): number | null {
 
 async function sampleBox(lab: Lab, box: LabBox): Promise<BoxSample> {
   const pid = lab.pid(box);
-  const s: BoxSample = { alive: pid !== null, rss: null, dpHeap: null, ctlHeap: null, fds: null, sessions: null, natPorts: null, syncBacklog: null, arp: null, arpPending: null, transitions: null, state: '?' };
+  const s: BoxSample = { alive: pid !== null, rss: null, dpHeap: null, ctlHeap: null, dpExt: null, ctlExt: null, fds: null, sessions: null, natPorts: null, syncBacklog: null, arp: null, arpPending: null, transitions: null, state: '?' };
   if (pid === null) return s;
   s.rss = procRss(pid);
   s.fds = procFds(pid);
   try {
     const text = await scrape(join(lab.runDir, `${box}-metrics.sock`));
     s.ctlHeap = metricSum(text, 'tandem_nodejs_heap_size_used_bytes');
+    s.ctlExt = metricSum(text, 'tandem_nodejs_external_memory_bytes');
     s.sessions = metricSum(text, 'tandem_sessions_active');
     s.natPorts = metricSum(text, 'tandem_nat_ports_in_use');
     s.syncBacklog = metricSum(text, 'tandem_sync_backlog_records');
@@ -154,8 +158,9 @@ async function sampleBox(lab: Lab, box: LabBox): Promise<BoxSample> {
     const st = await lab.api(box, 3000).status();
     s.state = st.local.state;
     s.transitions = st.transitions.length;
-    const dp = (st as { dataplane?: { heapUsedBytes?: number; arp?: unknown[]; pending?: unknown[] } }).dataplane;
+    const dp = (st as { dataplane?: { heapUsedBytes?: number; externalBytes?: number; arp?: unknown[]; pending?: unknown[] } }).dataplane;
     if (dp && typeof dp.heapUsedBytes === 'number') s.dpHeap = dp.heapUsedBytes;
+    if (dp && typeof dp.externalBytes === 'number') s.dpExt = dp.externalBytes;
     if (dp && Array.isArray(dp.arp)) s.arp = dp.arp.length;
     if (dp && Array.isArray(dp.pending)) s.arpPending = dp.pending.length;
   } catch {
@@ -382,6 +387,8 @@ for (const box of BOXES) {
     ['RSS', 'rss', RSS_LIMITS],
     ['dataplane heap', 'dpHeap', HEAP_LIMITS],
     ['control heap', 'ctlHeap', HEAP_LIMITS],
+    ['dataplane external', 'dpExt', HEAP_LIMITS],
+    ['control external', 'ctlExt', HEAP_LIMITS],
   ] as const) {
     const pts: Point[] = samples.flatMap((s) => (s.box[box][key] === null ? [] : [{ tS: s.tS, value: s.box[box][key]! }]));
     const g: Growth = growth(pts, lastS, limits);
@@ -393,13 +400,13 @@ if (verdicts.length > 0) exitCode = 1;
 
 const step = Math.max(1, Math.ceil(samples.length / 40));
 const shown = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
-const header = ['t s', ...BOXES.flatMap((b) => [`${b} state`, 'rss MiB', 'dp heap', 'ctl heap', 'fds', 'sessions', 'nat', 'backlog', 'arp', 'pend', 'trans'])];
+const header = ['t s', ...BOXES.flatMap((b) => [`${b} state`, 'rss MiB', 'dp heap', 'ctl heap', 'dp ext', 'ctl ext', 'fds', 'sessions', 'nat', 'backlog', 'arp', 'pend', 'trans'])];
 const rows = shown.map((s) => [
   String(s.tS),
   ...BOXES.flatMap((b) => {
     const x = s.box[b];
     const n = (v: number | null) => (v === null ? '-' : String(Math.round(v)));
-    return [x.state, mib(x.rss), mib(x.dpHeap), mib(x.ctlHeap), n(x.fds), n(x.sessions), n(x.natPorts), n(x.syncBacklog), n(x.arp), n(x.arpPending), n(x.transitions)];
+    return [x.state, mib(x.rss), mib(x.dpHeap), mib(x.ctlHeap), mib(x.dpExt), mib(x.ctlExt), n(x.fds), n(x.sessions), n(x.natPorts), n(x.syncBacklog), n(x.arp), n(x.arpPending), n(x.transitions)];
   }),
 ]);
 const out: string[] = [];

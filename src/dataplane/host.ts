@@ -82,8 +82,9 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
 
   port.on('message', (msg: DataplaneRequest) => {
     if (msg?.type === 'status-request') {
-      // this thread's own heap (the control worker's is in its metrics): soak runs watch both
-      port.postMessage({ type: 'status', id: msg.id, data: { ...engine.status(), heapUsedBytes: getHeapStatistics().used_heap_size } });
+      // this thread's own heap and external memory (the control worker's are in its metrics): soak runs watch both
+      const heap = getHeapStatistics();
+      port.postMessage({ type: 'status', id: msg.id, data: { ...engine.status(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
     } else if (msg?.type === 'sessions-request') {
       const fw = engine.pipeline.firewall;
       try {
