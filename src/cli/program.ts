@@ -307,8 +307,8 @@ export async function runCli(argv: readonly string[], partial: Partial<CliEnv> =
       } else out(formatConfigSummary(file, cfg));
     });
 
-  // a commit waits for the peer's acknowledgement (up to 3 s) on top of validation and apply
-  const configClientCommand = (name: string, description: string): Command => apiCommand(config, name, description, 10_000);
+  // a commit waits for the peer's acknowledgement (up to 8 s) on top of validation and apply
+  const configClientCommand = (name: string, description: string): Command => apiCommand(config, name, description, 20_000);
 
   configClientCommand('commit', 'commit a config file on the active box: validate, apply, persist, push the shared half to the peer')
     .argument('<file>', 'configuration file (the whole file, or one with only shared:)')

@@ -14,8 +14,12 @@ import type { Metrics } from '../metrics/registry.js';
 import type { ConfigPush, EnvelopeBody } from '../wire/codec.js';
 import type { HaState } from './election/types.js';
 
-/** How long a commit waits for the passive's acknowledgement before it answers anyway. */
-const PEER_ACK_TIMEOUT_MS = 3000;
+/**
+ * How long a commit waits for the passive's acknowledgement before it answers anyway. The passive
+ * validates in a thread started at its first push: on a loaded box (a CI run beside a soak) that
+ * cold start and the apply took more than 3 s. The answer comes as soon as the ack does.
+ */
+const PEER_ACK_TIMEOUT_MS = 8000;
 /** How long `config diff` / `config show --peer` wait for the peer's copy. */
 const PEER_COPY_TIMEOUT_MS = 3000;
 /** A push the peer neither applied nor refused is sent again after this long (the session may have dropped it). */
