@@ -2,23 +2,10 @@
 import type { StatusResponse } from '../api/protocol.js';
 import type { SessionList, SessionTuple, SessionView } from '../api/sessions.js';
 import type { TandemConfig } from '../config/types.js';
+import { duration } from '../api/status-page/render.js';
 
-/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-';
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  let s = Math.floor(seconds);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d > 0) return `${d}d ${h}h ${m}m`;
-  if (h > 0) return `${h}h ${m}m ${s}s`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}
+/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms": one format for the terminal and the status page. */
+export const formatDuration: (seconds: number) => string = duration;
 
 function ms(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '-';

@@ -16,7 +16,7 @@ export function esc(value: unknown): string {
 /** At most this many transitions are shown, newest first (as `tandem status`). */
 export const TRANSITIONS_SHOWN = 10;
 
-/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms" (as the CLI). */
+/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms" (the CLI uses this one too: src/cli/format.ts). */
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '-';
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
