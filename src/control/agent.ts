@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { monotonicMs, ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../dataplane/shared-state.js';
 import { Sealer, Opener } from '../wire/auth.js';
 import type { HaEncryption } from '../wire/crypto.js';
-import type { Envelope, EnvelopeBody } from '../wire/codec.js';
+import { clipString, REASON_MAX, type Envelope, type EnvelopeBody } from '../wire/codec.js';
 import { initialState, step } from './election/step.js';
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView, TimerName } from './election/types.js';
 import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
@@ -312,7 +312,7 @@ export class ControlAgent implements HaController {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
-    for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason } });
+    for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason: clipString(reason, REASON_MAX) } });
     await Promise.all(this.links.map((l) => l.session?.stop()));
     for (const link of this.links) link.heartbeat.close();
     this.log.info({ reason }, 'control agent stopped');
@@ -465,13 +465,13 @@ export class ControlAgent implements HaController {
       }
       case 'send-state':
         for (const link of this.links) {
-          this.sendSession(link, { kind: 'stateUpdate', stateUpdate: { state: this.es.state, reason: this.es.reason } });
+          this.sendSession(link, { kind: 'stateUpdate', stateUpdate: { state: this.es.state, reason: clipString(this.es.reason, REASON_MAX) } });
           this.sendHeartbeat(link, now);
         }
         return;
       case 'send-take-over':
         for (const link of this.links) {
-          this.sendSession(link, { kind: 'command', command: { type: 'take-over', reason: a.reason, id: Date.now() } });
+          this.sendSession(link, { kind: 'command', command: { type: 'take-over', reason: clipString(a.reason, REASON_MAX), id: Date.now() } });
         }
         return;
       case 'announce':
@@ -935,7 +935,7 @@ export class ControlAgent implements HaController {
         priority: this.cfg.device.priority,
         preempt: this.cfg.shared.ha.preempt.enabled,
         state: this.es.state,
-        stateReason: this.es.reason,
+        stateReason: clipString(this.es.reason, REASON_MAX),
         softwareVersion: SOFTWARE_VERSION,
         groupId: this.cfg.shared.ha.groupId,
         mode: this.cfg.shared.ha.mode,

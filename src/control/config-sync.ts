@@ -11,7 +11,7 @@ import { InlineValidator, type ConfigValidator } from './config-validator.js';
 import type { ConfigIssue, DeviceConfig, SharedConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { ConfigPush, EnvelopeBody } from '../wire/codec.js';
+import { clipString, ERROR_MAX, NAME_MAX, REASON_MAX, type ConfigPush, type EnvelopeBody } from '../wire/codec.js';
 import type { HaState } from './election/types.js';
 
 /**
@@ -372,7 +372,7 @@ export class ConfigSync {
 
   private async receivePush(push: ConfigPush): Promise<void> {
     const ack = (applied: boolean, error = '', keptAside = '', version = push.version, hash = push.hash) =>
-      this.send({ kind: 'configAck', configAck: { version, hash, applied, error, keptAside } });
+      this.send({ kind: 'configAck', configAck: { version, hash, applied, error: clipString(error, ERROR_MAX), keptAside: clipString(keptAside, REASON_MAX) } });
     const refuse = (reason: string, why: string): void => {
       this.peerError = why;
       this.opts.metrics.configPush('rx', reason);
@@ -487,7 +487,7 @@ export class ConfigSync {
       sharedJson: JSON.stringify(rec.shared),
       lineage: rec.lineage,
       committedAtMs: Date.parse(rec.committedAt),
-      committedBy: rec.committedBy,
+      committedBy: clipString(rec.committedBy, NAME_MAX),
       requestId,
     };
   }

@@ -6,7 +6,25 @@
 import { tandem } from './gen/ha1.js';
 import type { HaState } from '../control/election/types.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, stringFromWire, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
+
+// Bounds on the HA1 strings (characters): they are logged and shown in status and on the status
+// page, and without them only the 4 MiB session frame limited what a peer could put there.
+/** Box names, who committed a config. */
+export const NAME_MAX = 256;
+/** State, command and goodbye reasons ("degraded: " and the faults), a kept-aside config's path. */
+export const REASON_MAX = 1024;
+/** Software version, HA mode. */
+export const LABEL_MAX = 64;
+/** Config hashes (sha256 hex is 64). */
+export const HASH_MAX = 128;
+/** A refused config push's error: every issue of the validation. */
+export const ERROR_MAX = 16_384;
+
+/** Our own text cut to a wire bound (the encoder refuses anything longer). */
+export function clipString(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
 
 const pb = tandem.ha1;
 
@@ -200,18 +218,18 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
     case 'hello': {
       const h = body.hello;
       msg.hello = {
-        name: checkString(h.name, 'hello.name'),
+        name: checkString(h.name, 'hello.name', NAME_MAX),
         priority: checkUint(h.priority, 'hello.priority', PRIORITY_MAX),
         preempt: h.preempt === true,
         state: haStateToWire(h.state),
-        stateReason: checkString(h.stateReason, 'hello.stateReason'),
-        softwareVersion: checkString(h.softwareVersion, 'hello.softwareVersion'),
+        stateReason: checkString(h.stateReason, 'hello.stateReason', REASON_MAX),
+        softwareVersion: checkString(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
         groupId: checkUint(h.groupId, 'hello.groupId', UINT32_MAX),
-        mode: checkString(h.mode, 'hello.mode'),
+        mode: checkString(h.mode, 'hello.mode', LABEL_MAX),
         heartbeatIntervalMs: checkUint(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs', UINT32_MAX),
         heartbeatMissed: checkUint(h.heartbeatMissed, 'hello.heartbeatMissed', UINT32_MAX),
         configVersion: checkUint(h.configVersion, 'hello.configVersion', UINT64_MAX_SAFE),
-        configHash: checkString(h.configHash, 'hello.configHash'),
+        configHash: checkString(h.configHash, 'hello.configHash', HASH_MAX),
         uptimeMs: checkUint(h.uptimeMs, 'hello.uptimeMs', UINT64_MAX_SAFE),
       };
       break;
@@ -219,7 +237,7 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
     case 'stateUpdate':
       msg.stateUpdate = {
         state: haStateToWire(body.stateUpdate.state),
-        reason: checkString(body.stateUpdate.reason, 'stateUpdate.reason'),
+        reason: checkString(body.stateUpdate.reason, 'stateUpdate.reason', REASON_MAX),
       };
       break;
     case 'command': {
@@ -227,13 +245,13 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
       if (type === undefined) throw new WireError('invalid-message', `unknown command type ${JSON.stringify(body.command.type)}`, { field: 'command.type' });
       msg.command = {
         type,
-        reason: checkString(body.command.reason, 'command.reason'),
+        reason: checkString(body.command.reason, 'command.reason', REASON_MAX),
         id: checkUint(body.command.id, 'command.id', UINT64_MAX_SAFE),
       };
       break;
     }
     case 'goodbye':
-      msg.goodbye = { reason: checkString(body.goodbye.reason, 'goodbye.reason') };
+      msg.goodbye = { reason: checkString(body.goodbye.reason, 'goodbye.reason', REASON_MAX) };
       break;
     case 'configPush': {
       const c = body.configPush;
@@ -241,11 +259,11 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
         throw new WireError('invalid-message', `configPush.lineage must be a list of at most ${CONFIG_LINEAGE_MAX} hashes`, { field: 'configPush.lineage' });
       msg.configPush = {
         version: checkUint(c.version, 'configPush.version', UINT64_MAX_SAFE),
-        hash: checkString(c.hash, 'configPush.hash'),
+        hash: checkString(c.hash, 'configPush.hash', HASH_MAX),
         sharedJson: checkString(c.sharedJson, 'configPush.sharedJson'),
-        lineage: c.lineage.map((h, i) => checkString(h, `configPush.lineage[${i}]`)),
+        lineage: c.lineage.map((h, i) => checkString(h, `configPush.lineage[${i}]`, HASH_MAX)),
         committedAtMs: checkUint(c.committedAtMs, 'configPush.committedAtMs', UINT64_MAX_SAFE),
-        committedBy: checkString(c.committedBy, 'configPush.committedBy'),
+        committedBy: checkString(c.committedBy, 'configPush.committedBy', NAME_MAX),
         requestId: checkUint(c.requestId, 'configPush.requestId', UINT64_MAX_SAFE),
       };
       break;
@@ -254,10 +272,10 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
       const a = body.configAck;
       msg.configAck = {
         version: checkUint(a.version, 'configAck.version', UINT64_MAX_SAFE),
-        hash: checkString(a.hash, 'configAck.hash'),
+        hash: checkString(a.hash, 'configAck.hash', HASH_MAX),
         applied: a.applied === true,
-        error: checkString(a.error, 'configAck.error'),
-        keptAside: checkString(a.keptAside, 'configAck.keptAside'),
+        error: checkString(a.error, 'configAck.error', ERROR_MAX),
+        keptAside: checkString(a.keptAside, 'configAck.keptAside', REASON_MAX),
       };
       break;
     }
@@ -317,18 +335,18 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       body = {
         kind: 'hello',
         hello: {
-          name: h.name ?? '',
+          name: stringFromWire(h.name, 'hello.name', NAME_MAX),
           priority: uintFromWire(h.priority, 'hello.priority', PRIORITY_MAX),
           preempt: h.preempt === true,
           state: enumFromWire(h.state, 'hello.state'),
-          stateReason: h.stateReason ?? '',
-          softwareVersion: h.softwareVersion ?? '',
+          stateReason: stringFromWire(h.stateReason, 'hello.stateReason', REASON_MAX),
+          softwareVersion: stringFromWire(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
           groupId: uintFromWire(h.groupId, 'hello.groupId'),
-          mode: h.mode ?? '',
+          mode: stringFromWire(h.mode, 'hello.mode', LABEL_MAX),
           heartbeatIntervalMs: uintFromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
           heartbeatMissed: uintFromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
           configVersion: uint64FromWire(h.configVersion as WireUint64, 'hello.configVersion'),
-          configHash: h.configHash ?? '',
+          configHash: stringFromWire(h.configHash, 'hello.configHash', HASH_MAX),
           uptimeMs: uint64FromWire(h.uptimeMs as WireUint64, 'hello.uptimeMs'),
         },
       };
@@ -336,18 +354,18 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     }
     case 'stateUpdate': {
       const s = raw.stateUpdate!;
-      body = { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: s.reason ?? '' } };
+      body = { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) } };
       break;
     }
     case 'command': {
       const c = raw.command!;
       const type = COMMAND_FROM_WIRE.get(c.type ?? 0);
       if (type === undefined) throw new WireError('malformed', `unknown CommandType ${c.type ?? 0}`, { field: 'command.type', value: c.type ?? 0 });
-      body = { kind: 'command', command: { type, reason: c.reason ?? '', id: uint64FromWire(c.id as WireUint64, 'command.id') } };
+      body = { kind: 'command', command: { type, reason: stringFromWire(c.reason, 'command.reason', REASON_MAX), id: uint64FromWire(c.id as WireUint64, 'command.id') } };
       break;
     }
     case 'goodbye':
-      body = { kind: 'goodbye', goodbye: { reason: raw.goodbye!.reason ?? '' } };
+      body = { kind: 'goodbye', goodbye: { reason: stringFromWire(raw.goodbye!.reason, 'goodbye.reason', REASON_MAX) } };
       break;
     case 'configPush': {
       const c = raw.configPush!;
@@ -358,11 +376,11 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         kind: 'configPush',
         configPush: {
           version: uint64FromWire(c.version as WireUint64, 'configPush.version'),
-          hash: c.hash ?? '',
+          hash: stringFromWire(c.hash, 'configPush.hash', HASH_MAX),
           sharedJson: c.sharedJson ?? '',
-          lineage: [...lineage],
+          lineage: lineage.map((x, i) => stringFromWire(x, `configPush.lineage[${i}]`, HASH_MAX)),
           committedAtMs: uint64FromWire(c.committedAtMs as WireUint64, 'configPush.committedAtMs'),
-          committedBy: c.committedBy ?? '',
+          committedBy: stringFromWire(c.committedBy, 'configPush.committedBy', NAME_MAX),
           requestId: uint64FromWire(c.requestId as WireUint64, 'configPush.requestId'),
         },
       };
@@ -374,10 +392,10 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         kind: 'configAck',
         configAck: {
           version: uint64FromWire(a.version as WireUint64, 'configAck.version'),
-          hash: a.hash ?? '',
+          hash: stringFromWire(a.hash, 'configAck.hash', HASH_MAX),
           applied: a.applied === true,
-          error: a.error ?? '',
-          keptAside: a.keptAside ?? '',
+          error: stringFromWire(a.error, 'configAck.error', ERROR_MAX),
+          keptAside: stringFromWire(a.keptAside, 'configAck.keptAside', REASON_MAX),
         },
       };
       break;

@@ -58,7 +58,18 @@ export function checkUint(value: number, field: string, max: number, record?: nu
   return value;
 }
 
-export function checkString(value: string, field: string): string {
+export function checkString(value: string, field: string, max?: number): string {
   if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
+  if (max !== undefined && value.length > max) throw new WireError('invalid-message', `${field} is ${value.length} characters (at most ${max})`, { field, max });
   return value;
+}
+
+/**
+ * A string field from the peer: absent is '', longer than `max` characters is malformed. These
+ * strings are logged and shown in status; without a bound only the 4 MiB frame limited them.
+ */
+export function stringFromWire(value: string | null | undefined, field: string, max: number): string {
+  const s = value ?? '';
+  if (s.length > max) throw new WireError('malformed', `${field} is ${s.length} characters (at most ${max})`, { field, max });
+  return s;
 }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BODY_KINDS,
   CONFIG_LINEAGE_MAX,
+  NAME_MAX,
+  REASON_MAX,
   decodeEnvelope,
   encodeEnvelope,
   haStateFromWire,
@@ -59,7 +61,7 @@ const cases: [string, EnvelopeBody, Partial<Omit<Envelope, 'body'>>][] = [
   ['hello, zero values and empty strings', helloMin, {}],
   ['hello, max values and unicode', helloMax, {}],
   ['stateUpdate, empty reason', { kind: 'stateUpdate', stateUpdate: { state: 'suspended', reason: '' } }, {}],
-  ['stateUpdate, long reason', { kind: 'stateUpdate', stateUpdate: { state: 'active', reason: 'x'.repeat(5000) } }, {}],
+  ['stateUpdate, longest reason', { kind: 'stateUpdate', stateUpdate: { state: 'active', reason: 'x'.repeat(REASON_MAX) } }, {}],
   ['command take-over, id 0', { kind: 'command', command: { type: 'take-over', reason: '', id: 0 } }, {}],
   ['command take-over-ack, max id', { kind: 'command', command: { type: 'take-over-ack', reason: 'operator', id: MAX_SAFE } }, {}],
   ['goodbye, empty reason', { kind: 'goodbye', goodbye: { reason: '' } }, {}],
@@ -215,6 +217,12 @@ describe('codec rejects', () => {
   it('unspecified and unknown command types', () => {
     for (const v of [0, 3, 77]) expectWireError(() => decodeEnvelope(bytes(lfield(13, vfield(1, v)))), 'malformed');
   });
+
+  it('strings past their bound (a name, a reason): they are logged and shown in status', () => {
+    expectWireError(() => decodeEnvelope(bytes(lfield(11, [...sfield(1, 'n'.repeat(NAME_MAX + 1)), ...vfield(4, 2)]))), 'malformed');
+    expectWireError(() => decodeEnvelope(bytes(lfield(14, sfield(1, 'r'.repeat(REASON_MAX + 1))))), 'malformed');
+    expect(decodeEnvelope(bytes(lfield(14, sfield(1, 'r'.repeat(REASON_MAX))))).body).toEqual({ kind: 'goodbye', goodbye: { reason: 'r'.repeat(REASON_MAX) } });
+  });
 });
 
 describe('codec refuses to encode what the wire cannot carry', () => {
@@ -228,6 +236,7 @@ describe('codec refuses to encode what the wire cannot carry', () => {
     ['NaN uptime', env({ kind: 'hello', hello: { ...helloZero, uptimeMs: Number.NaN } })],
     ['unknown state', env({ kind: 'stateUpdate', stateUpdate: { state: 'tentative' as HaState, reason: '' } })],
     ['unknown command', env({ kind: 'command', command: { type: 'reboot' as never, reason: '', id: 1 } })],
+    ['a reason past its bound', env({ kind: 'stateUpdate', stateUpdate: { state: 'active', reason: 'x'.repeat(REASON_MAX + 1) } })],
   ])('%s', (_name, e) => {
     expectWireError(() => encodeEnvelope(e), 'invalid-message');
   });
