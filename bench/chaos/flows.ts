@@ -19,6 +19,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { decodeProbe, PROBE_LEN } from '../../src/lab/gaps.js';
+import { patternByte } from '../../src/lab/stream.js';
 
 const CHUNK_BYTES = 1024;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -74,10 +75,6 @@ export interface UdpMark {
   maxGapMs: number;
   /** Silences over UDP_GAP_LIST_MS: when they began (epoch ms) and how long they were. */
   gaps: { atMs: number; gapMs: number }[];
-}
-
-function patternByte(id: number, i: number): number {
-  return (i * 31 + id * 7 + (i >>> 8)) & 0xff;
 }
 
 function out(obj: unknown): void {

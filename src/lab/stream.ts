@@ -54,8 +54,8 @@ const DRAIN_WAIT_MS = 3000;
 /** Above the largest burst the lab opens (10,000 connections in the benches); the kernel caps it at somaxconn. */
 const LISTEN_BACKLOG = 16_384;
 
-/** The byte at stream offset i: a pattern that catches loss, duplication and reordering. */
-function patternByte(id: number, i: number): number {
+/** The byte at stream offset i: a pattern that catches loss, duplication and reordering (bench/chaos/flows.ts checks the same). */
+export function patternByte(id: number, i: number): number {
   return (i * 31 + id * 7 + (i >>> 8)) & 0xff;
 }
 
