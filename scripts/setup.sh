@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # prometheus: promtool (alert rules, metrics exposition) and the server for the scrape test; curl: its
 # query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both); chromium: the
-# status page test drives it headless with playwright-core (which downloads no browser of its own).
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium)
+# status page test drives it headless with playwright-core (which downloads no browser of its own); iperf3:
+# the TCP load of bench/tcp (installed noninteractively, its debconf question defaults to no daemon).
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium iperf3)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,7 +33,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
-for addon in node_modules/cap/build/Release/cap.node node_modules/raw-socket/build/Release/raw.node; do
+# tandem's own addon (native/packet-ring): npm ci builds it; rebuilt here when its source is newer
+ring=native/packet-ring/build/Release/packet_ring.node
+if [ ! -f "$ring" ] || [ -n "$(find native/packet-ring/src native/packet-ring/binding.gyp -newer "$ring" 2>/dev/null)" ]; then
+  echo "setup: build native/packet-ring"
+  npm run --silent build:native >/dev/null
+fi
+for addon in node_modules/cap/build/Release/cap.node node_modules/raw-socket/build/Release/raw.node "$ring"; do
   if [ ! -f "$addon" ]; then
     echo "setup: native addon $addon was not built (are libpcap-dev, python3, make and g++ installed?)" >&2
     exit 1

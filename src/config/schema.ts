@@ -201,6 +201,8 @@ export const deviceSchema = obj(
     metrics: obj({ listen: listen() }),
     stateDir: filePath('the state directory'),
     log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+    // which frame I/O the dataplane uses (docs/packet-io.md): tandem's own AF_PACKET rings, or libpcap through cap
+    dataplane: obj({ io: oneOf(['ring', 'pcap']).default('ring') }).prefault({}),
   },
   'the device half: a mapping with id, name, priority, interfaces, ha, api, metrics, stateDir',
 );

@@ -66,7 +66,11 @@ export interface DeviceConfig {
   metrics: { listen: ListenAddress };
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
+  /** Frame I/O backend: `ring` (tandem's AF_PACKET TPACKET_V3 addon) or `pcap` (libpcap through cap). */
+  dataplane: { io: DataplaneIoKind };
 }
+
+export type DataplaneIoKind = 'ring' | 'pcap';
 
 export type TimerProfile = 'recommended' | 'aggressive';
 

@@ -21,7 +21,7 @@ export const DROP_REASONS = [
   'arp-timeout', //          next hop did not answer ARP in time; queued frames dropped
   'oversize', //             frame larger than the egress MTU
   'same-interface', //       route sends the packet back out of the interface it came in on
-  'send-failed', //          libpcap refused to send the frame
+  'send-failed', //          the device refused the frame, or its handle is closed (device down or gone; see io-error)
   'icmp-bad', //             ICMP to a floating IP that is malformed or not an echo request
   'to-self-other', //        packet to a floating IP that is no ping, no reply of a session and no published (DNAT) service
   'l4-truncated', //         TCP/UDP/ICMP header cut short by the IP total length
@@ -38,6 +38,7 @@ export const DROP_REASONS = [
   'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
   'policy-rematch', //       an existing session removed by a config commit whose policy no longer allows it (one per session)
+  'ring-full', //            frames the kernel dropped because the receive ring was full (PACKET_STATISTICS; never counted in rx)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -60,6 +61,10 @@ export const EVENT_COUNTERS = [
   'session-expired', //      sessions removed by their timeout
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
   'sync-applied', //         session records from the peer applied to this box's table
+  'io-error', //             a capture handle failed (device down, deleted, re-created, MTU changed): closed, opened again when the device is up
+  'io-reopened', //          a failed capture handle opened again
+  'device-changed', //       a traffic device's MTU or MAC changed under the dataplane (the pipeline uses the new values)
+  'ring-freeze', //          the receive ring had no free block (TPACKET_V3 tp_freeze_q_cnt)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -17,30 +17,11 @@ import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPi
 import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
 import { interfaceVirtualMac } from './vmac.js';
+import type { DataplaneIo } from './io.js';
+import { DevicePorts } from './ports.js';
+import { parseMac } from './packet.js';
 
-/** One open capture handle. */
-export interface Port {
-  /** Synchronous send of frame[0..len]; false when the device refused it. */
-  send(frame: Uint8Array, len: number): boolean;
-  close(): void;
-}
-
-/** The I/O the engine needs (io.ts implements it with cap). */
-export interface DataplaneIo {
-  /** Opens a capture handle on `device`; onFrame gets the (reused) capture buffer. */
-  /**
-   * ownMacs: frames from these sources are ours (sent by us or the kernel): not delivered, except
-   * ARP from sharedMacs (MACs the peer sends from too: the virtual MAC).
-   */
-  open(
-    device: string,
-    onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void,
-    ownMacs?: readonly Uint8Array[],
-    sharedMacs?: readonly Uint8Array[],
-  ): Port;
-  macOf(device: string): Uint8Array;
-  mtuOf(device: string): number;
-}
+export type { DataplaneIo, Port } from './io.js';
 
 export interface InterfaceStatus {
   name: string;
@@ -49,10 +30,14 @@ export interface InterfaceStatus {
   virtualMac: string;
   address: string;
   mtu: number;
+  /** The capture handle is open; when not, why (the device is down or gone) and for how long. */
+  capture: { open: boolean; error: string | null; downMs: number | null };
 }
 
 export interface DataplaneStatus {
   role: 'active' | 'passive';
+  /** The frame I/O backend: ring or pcap (device.dataplane.io). */
+  io: string;
   mayActAsActive: boolean;
   interfaces: InterfaceStatus[];
   arp: { interface: string; ip: string; mac: string; ageMs: number }[];
@@ -73,7 +58,7 @@ export class Engine {
   readonly sync: SyncPort | null;
   private readonly shared: SharedState;
   private readonly clock: () => number;
-  private readonly ports: Port[] = [];
+  private readonly ports: DevicePorts;
   private readonly counters: Float64Array;
   private readonly garp: GarpScheduler;
   private garpFrames: { ifIndex: number; frame: Uint8Array; len: number }[];
@@ -86,6 +71,8 @@ export class Engine {
   private lastEpoch: number;
   private readonly log: Logger;
   private stopped = false;
+  /** Which frame I/O backend runs (status). */
+  private readonly ioKind: string;
 
   constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
     this.shared = shared;
@@ -115,7 +102,7 @@ export class Engine {
     this.running = structuredClone(config.shared);
     this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
     const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
-    const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports[i].send(f, n) };
+    const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(i, f, n) };
     this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, opts);
     const fw = this.pipeline.firewall;
     this.sync =
@@ -130,22 +117,36 @@ export class Engine {
     this.lastEpoch = shared.roleEpoch;
 
     const rx = eventIndex('rx');
-    try {
-      interfaces.forEach((itf, i) => {
-        this.ports.push(
-          io.open(itf.device, (frame, len, truncated) => {
-            this.counters[rx]++;
-            const now = this.clock();
-            this.pollGarp(now);
-            if (truncated) return this.pipeline.drop('oversize');
-            this.pipeline.handle(i, frame, len, now);
-          }, [itf.realMac, itf.mac], sameMac(itf.mac, itf.realMac) ? [] : [itf.mac]),
-        );
-      });
-    } catch (err) {
-      this.stop();
-      throw err;
-    }
+    const specs = interfaces.map((itf, i) => ({
+      name: itf.name,
+      device: itf.device,
+      onFrame: (frame: Uint8Array, len: number, truncated: boolean) => {
+        this.counters[rx]++;
+        const now = this.clock();
+        this.pollGarp(now);
+        if (truncated) return this.pipeline.drop('oversize');
+        this.pipeline.handle(i, frame, len, now);
+      },
+      opts: {
+        ownMacs: [itf.realMac, itf.mac],
+        sharedMacs: sameMac(itf.mac, itf.realMac) ? [] : [itf.mac],
+        extraMacs: sameMac(itf.mac, itf.realMac) ? [] : [itf.mac],
+      },
+    }));
+    this.ports = new DevicePorts(
+      io,
+      specs,
+      {
+        event: (e, n = 1) => (this.counters[eventIndex(e)] += n),
+        drop: (r, n) => (this.counters[dropIndex(r)] += n),
+        // a box that is active says again where its floating IPs are: switches may have aged them out
+        reopened: () => this.garp.announce(this.clock()),
+        deviceChanged: (i, facts) => this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) }),
+      },
+      log,
+      clock,
+    );
+    this.ioKind = io.kind ?? 'custom';
   }
 
   /**
@@ -215,6 +216,7 @@ export class Engine {
   tick(): void {
     if (this.stopped) return;
     const now = this.clock();
+    this.ports.tick(now);
     this.pollGarp(now);
     this.pipeline.tick(now);
     this.pipeline.firewall?.expire(now);
@@ -245,16 +247,19 @@ export class Engine {
     const now = this.clock();
     const p = this.pipeline;
     const announced = this.announcedEpoch === this.shared.roleEpoch && this.shared.role === ROLE_ACTIVE;
+    const capture = this.ports.status(now);
     return {
       role: this.shared.role === ROLE_ACTIVE ? 'active' : 'passive',
+      io: this.ioKind,
       mayActAsActive: this.shared.mayActAsActive(now),
-      interfaces: p.interfaces.map((itf) => ({
+      interfaces: p.interfaces.map((itf, i) => ({
         name: itf.name,
         device: itf.device,
         mac: formatMac(itf.realMac),
         virtualMac: formatMac(itf.mac),
         address: formatIpv4(itf.address),
         mtu: itf.mtu,
+        capture: capture[i],
       })),
       arp: p.neighbours.flatMap((t, i) =>
         t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), mac: formatMac(e.mac), ageMs: Math.round(e.ageMs) })),
@@ -276,17 +281,11 @@ export class Engine {
     };
   }
 
-  /** Closes every handle. The Port objects stay referenced (cap must not see its handles collected). */
+  /** Closes every handle. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const port of this.ports) {
-      try {
-        port.close();
-      } catch (err) {
-        this.log.warn({ err }, 'closing a capture handle failed');
-      }
-    }
+    this.ports.close();
   }
 }
 

@@ -20,7 +20,8 @@ import type { ApplyResult } from './apply.js';
 import { createLogger } from '../log.js';
 import { COUNTER_COUNT } from './counters.js';
 import { Engine, type DataplaneIo } from './engine.js';
-import { CapIo } from './io.js';
+import { CapIo } from './io-pcap.js';
+import { RingIo } from './io-ring.js';
 import { SharedState, makeFastMonotonicMs } from './shared-state.js';
 import { FirewallStats } from './firewall-stats.js';
 import { randomInt } from 'node:crypto';
@@ -56,7 +57,7 @@ export const TICK_MS = 2;
  * Starts the engine on this thread and serves `port`. Returns the engine, or null after posting
  * 'fatal'. `io` is injectable for tests; by default cap.
  */
-export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: DataplaneIo = new CapIo(), onStopped?: () => void): Engine | null {
+export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: DataplaneIo = ioFor(data.config), onStopped?: () => void): Engine | null {
   const log = createLogger({ level: data.logLevel ?? 'info', name: 'dataplane' });
   const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
 
@@ -105,6 +106,11 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
     }
   });
   return engine;
+}
+
+/** The frame I/O backend the config asks for (device.dataplane.io). */
+export function ioFor(config: TandemConfig): DataplaneIo {
+  return config.device.dataplane?.io === 'pcap' ? new CapIo() : new RingIo();
 }
 
 /** A commit's shared half, applied; whatever the message holds, the answer is an ApplyResult. */

@@ -1,113 +1,72 @@
-// The only file that touches `cap` (libpcap). Facts from DESIGN.md "The `cap` binding" shape it:
-// - cap keeps a raw pointer to the Buffer given to open(): every such Buffer, and every Cap
-//   object (also after close(), whose libuv handle is not unregistered), is kept in `retained`
-//   for the life of the process.
-// - one reused Buffer per handle: the pipeline rewrites and sends synchronously from it and
-//   copies only what it keeps (the ARP queue).
-// - a 10 MB kernel buffer per handle (every frame takes a ~1600-byte slot: ~6,500 frames).
-// - the filter drops frames whose source is one of our own MACs, so a handle does not see what
-//   it, another handle or the kernel sent on the same device. libpcap's `inbound` would say the
-//   same more simply, but with it the first frame after opening is lost (measured with cap 0.2.1
-//   and libpcap 1.10 on veth: 4 of 5 probes, the first always missing), and that first frame is
-//   typically a host's ARP for the floating IP, which then waits a full second for its retry.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { networkInterfaces } from 'node:os';
-import type { DataplaneIo, Port } from './engine.js';
-import { parseMac } from './packet.js';
+// The frame I/O boundary. The engine sees only these types; two backends sit behind them
+// (docs/packet-io.md):
+// - `ring` (io-ring.ts): tandem's own addon (native/packet-ring): AF_PACKET with a TPACKET_V3
+//   receive ring handed over one block per call, transmit batched with sendmmsg, every socket
+//   error reported as an event, loads in any thread.
+// - `pcap` (io-pcap.ts): libpcap through the `cap` binding, patched at install so that a capture
+//   error is an event rather than an abort.
+// Only io-ring.ts and io-pcap.ts load native code; nothing else in the dataplane does I/O.
+import type { DataplaneIoKind } from '../config/types.js';
+import type { DeviceFacts } from '../net/link.js';
 
-interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
-  send(buffer: Uint8Array, nBytes?: number): void;
+/** Why a handle stopped delivering frames. The engine closes it and opens the device again. */
+export interface PortError {
+  /** errno name where the kernel gave one (ENETDOWN, ENXIO, ...), else a short tag. */
+  code: string;
+  message: string;
+}
+
+/** One open handle on a traffic device. */
+export interface Port {
+  /**
+   * Queues frame[0..len] for sending (the ring backend batches until flush(); pcap sends at once).
+   * false when the frame was refused (handle closed, queue full, device refused it).
+   */
+  send(frame: Uint8Array, len: number): boolean;
+  /** Sends what send() queued (backends that batch). Returns how many queued frames the device refused. */
+  flush?(): number;
+  /** Backend counters since open (ring drops, freezes, ...), for the dataplane's counters. */
+  stats?(): PortStats;
   close(): void;
 }
 
-interface CapModule {
-  Cap: new () => CapHandle;
+export interface PortStats {
+  /** Frames the kernel dropped because the receive ring was full (PACKET_STATISTICS tp_drops). */
+  ringDrops: number;
+  /** Times the receive queue froze for lack of a free block (TPACKET_V3 tp_freeze_q_cnt). */
+  ringFreezes: number;
+  /** Frames the device refused when a batch was sent (ENOBUFS, ENETDOWN, ...). */
+  txRefused: number;
 }
 
-/** 10 MB per handle: at 800 kpps a 1 MB buffer lost ~6 % (DESIGN.md). */
-export const CAPTURE_BUFFER_BYTES = 10 * 1024 * 1024;
-/** Largest frame a handle delivers whole (a jumbo frame fits; GSO super-frames are truncated). */
-export const FRAME_BUFFER_BYTES = 65_535;
-/**
- * libpcap filter: every frame except those sourced from our own MACs (see the header), but ARP
- * from `sharedMacs` (the virtual MAC, which the peer uses too) still comes in: the new active's
- * gratuitous ARP is how a box handing over knows the switches have moved.
- */
-export function captureFilter(ownMacs: readonly Uint8Array[], sharedMacs: readonly Uint8Array[] = []): string {
-  const own = ownMacs.map((m) => `not ether src ${macText(m)}`).join(' and ');
-  if (sharedMacs.length === 0 || own === '') return own;
-  return `(${own}) or (arp and (${sharedMacs.map((m) => `ether src ${macText(m)}`).join(' or ')}))`;
+export interface OpenOptions {
+  /**
+   * Frames from these sources are ours (sent by us or the kernel): not delivered, except ARP from
+   * sharedMacs (MACs the peer sends from too: the virtual MAC). The ring backend needs no filter
+   * (PACKET_IGNORE_OUTGOING); pcap compiles one from them.
+   */
+  ownMacs?: readonly Uint8Array[];
+  sharedMacs?: readonly Uint8Array[];
+  /** MACs the device must accept besides its own (the virtual MAC): the backend makes it listen for them. */
+  extraMacs?: readonly Uint8Array[];
+  /** The handle hit an error it does not read past. Called at most once per handle, never re-entrantly from send. */
+  onError?: (err: PortError) => void;
 }
 
-function macText(m: Uint8Array): string {
-  return [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/** Cap objects and their Buffers, held until the process exits. Never shrinks. */
-const retained: unknown[] = [];
-
-let capModule: CapModule | undefined;
-function loadCap(): CapModule {
-  capModule ??= createRequire(import.meta.url)('cap') as CapModule;
-  return capModule;
-}
-
-export class CapIo implements DataplaneIo {
-  open(
-    device: string,
-    onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void,
-    ownMacs: readonly Uint8Array[] = [],
-    sharedMacs: readonly Uint8Array[] = [],
-  ): Port {
-    const { Cap } = loadCap();
-    const cap = new Cap();
-    const buffer = Buffer.alloc(FRAME_BUFFER_BYTES);
-    retained.push(cap, buffer);
-    const linkType = cap.open(device, captureFilter(ownMacs, sharedMacs), CAPTURE_BUFFER_BYTES, buffer);
-    if (linkType !== 'ETHERNET') {
-      cap.close();
-      throw new Error(`device ${device} has link type ${linkType}, expected ETHERNET`);
-    }
-    cap.on('packet', (nbytes, truncated) => onFrame(buffer, nbytes > buffer.length ? buffer.length : nbytes, truncated));
-    let closed = false;
-    return {
-      send(frame: Uint8Array, len: number): boolean {
-        if (closed) return false;
-        try {
-          cap.send(frame, len);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      close(): void {
-        if (closed) return;
-        closed = true;
-        cap.close();
-      },
-    };
-  }
-
-  macOf(device: string): Uint8Array {
-    try {
-      return parseMac(readFileSync(`/sys/class/net/${device}/address`, 'utf8'));
-    } catch {
-      const nif = networkInterfaces()[device];
-      const mac = nif?.find((a) => a.mac && a.mac !== '00:00:00:00:00:00')?.mac;
-      if (!mac) throw new Error(`cannot read the MAC address of device ${device}`);
-      return parseMac(mac);
-    }
-  }
-
-  mtuOf(device: string): number {
-    try {
-      const mtu = parseInt(readFileSync(`/sys/class/net/${device}/mtu`, 'utf8'), 10);
-      return Number.isFinite(mtu) && mtu > 0 ? mtu : 1500;
-    } catch {
-      return 1500;
-    }
-  }
+/** The I/O the engine needs. */
+export interface DataplaneIo {
+  readonly kind?: DataplaneIoKind;
+  /**
+   * Opens a handle on `device`. onFrame gets a buffer the backend reuses (at least 64 KiB, so the
+   * pipeline may build a longer answer in place), valid until it returns; `len` bytes are the frame.
+   * Throws when the device does not exist or cannot be opened.
+   */
+  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, opts?: OpenOptions): Port;
+  macOf(device: string): Uint8Array;
+  mtuOf(device: string): number;
+  /**
+   * The kernel's facts on the device (ifindex, admin state, MTU, MAC), null when it does not
+   * exist. Absent in test doubles: then nothing watches for devices that change under a handle.
+   */
+  device?(name: string): DeviceFacts | null;
 }

@@ -231,6 +231,17 @@ export class Pipeline {
     if (this.firewall && next.firewall) this.firewall.commit(next.firewall, stats);
   }
 
+  /**
+   * The kernel device behind interface i changed (its MTU, or its MAC after it was created again).
+   * The virtual MAC and everything the shared config sets stay.
+   */
+  updateDevice(i: number, facts: { mtu: number; realMac: Uint8Array }): void {
+    const old = this.interfaces_[i];
+    const mac = old.mac === old.realMac || macEquals(old.mac, 0, old.realMac) ? facts.realMac : old.mac;
+    const next: PipelineInterface = { ...old, mtu: facts.mtu, realMac: facts.realMac, mac };
+    this.interfaces_ = this.interfaces_.map((itf, j) => (j === i ? next : itf));
+  }
+
   /** Every drop site calls this. */
   drop(reason: DropReason): void {
     this.counters[dropIndex(reason)]++;

@@ -76,32 +76,6 @@ export function faultsOf(type: MonitorType, condition: FailureCondition, groups:
   return groups.filter((g) => g.faulted).map((g) => faultReason(type, g.name));
 }
 
-/** What the kernel says of a device (sysfs), null for a file that could not be read. */
-export interface KernelLink {
-  /** /sys/class/net/<dev>/flags (IFF_* bits). */
-  flags: number | null;
-  /** /sys/class/net/<dev>/carrier: "1" or "0" (unreadable while admin down). */
-  carrier: string | null;
-  /** /sys/class/net/<dev>/operstate (RFC 2863 words: up, down, lowerlayerdown, unknown, ...). */
-  operstate: string | null;
-}
-
-export interface LinkVerdict {
-  up: boolean;
-  /** Why it is down: missing, admin-down, no-carrier, oper-<state>; "up" when up. */
-  why: string;
-}
-
-/** IFF_UP, include/uapi/linux/if.h: the administrative state. */
-const IFF_UP = 0x1;
-/** Operational states that mean no traffic passes even with carrier (RFC 2863 ifOperStatus). */
-const OPER_DOWN: ReadonlySet<string> = new Set(['down', 'lowerlayerdown', 'notpresent']);
-
-/** A link is up when it is administratively up, has carrier, and is not operationally down. */
-export function linkVerdict(k: KernelLink): LinkVerdict {
-  if (k.flags === null && k.carrier === null && k.operstate === null) return { up: false, why: 'missing' };
-  if (k.flags !== null && (k.flags & IFF_UP) === 0) return { up: false, why: 'admin-down' };
-  if (k.carrier !== '1') return { up: false, why: 'no-carrier' };
-  if (k.operstate !== null && OPER_DOWN.has(k.operstate)) return { up: false, why: `oper-${k.operstate}` };
-  return { up: true, why: 'up' };
-}
+// The kernel's view of a link and the verdict on it live in net/link.ts: the dataplane reads the
+// same facts the same way (one source of truth for link state).
+export { linkVerdict, type KernelLink, type LinkVerdict } from '../../net/link.js';

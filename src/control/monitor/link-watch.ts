@@ -6,11 +6,9 @@
 // sysfs is the truth in both cases (we never parse state from the event text), so the two cannot
 // disagree. Traffic never enters into it: a quiet link is not a dead one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from '../../log.js';
+import { readKernelLink, linkVerdict, SYS_CLASS_NET, type LinkVerdict } from '../../net/link.js';
 import { diesWithParent } from './child-command.js';
-import { linkVerdict, type KernelLink, type LinkVerdict } from './evaluate.js';
 
 /**
  * The poll's period. Three small sysfs reads per device cost microseconds; 100 ms bounds the
@@ -20,7 +18,6 @@ import { linkVerdict, type KernelLink, type LinkVerdict } from './evaluate.js';
 export const LINK_POLL_MS = 100;
 /** An `ip monitor` that exits is started again after this (the poll covers the gap). */
 const MONITOR_RESTART_MS = 1000;
-const SYS_CLASS_NET = '/sys/class/net';
 
 export interface LinkState extends LinkVerdict {
   device: string;
@@ -29,36 +26,15 @@ export interface LinkState extends LinkVerdict {
   operstate: string | null;
 }
 
-/**
- * Synchronous on purpose: a sysfs attribute is generated in memory and read in microseconds,
- * while fs/promises goes through libuv's thread pool and allocates a FileHandle per read; in the
- * lab a poll on that path showed up as a 27 ms stall of the control thread (measured with
- * --cpu-prof), past the aggressive profile's dead interval.
- */
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
 /** The kernel's view of one device, read from sysfs (in this process's network namespace). */
 export async function readLink(device: string, sysRoot = SYS_CLASS_NET): Promise<LinkState> {
-  const dir = join(sysRoot, device);
-  const [flagsText, carrier, operstate] = await Promise.all([
-    readOrNull(join(dir, 'flags')),
-    readOrNull(join(dir, 'carrier')),
-    readOrNull(join(dir, 'operstate')),
-  ]);
-  const flags = flagsText === null ? null : Number.parseInt(flagsText, 16);
-  const k: KernelLink = { flags: Number.isFinite(flags) ? flags : null, carrier, operstate };
+  const k = readKernelLink(device, sysRoot);
   return {
     device,
     ...linkVerdict(k),
     adminUp: k.flags === null ? null : (k.flags & 1) === 1,
-    carrier: carrier === null ? null : carrier === '1',
-    operstate,
+    carrier: k.carrier === null ? null : k.carrier === '1',
+    operstate: k.operstate,
   };
 }
 

@@ -71,7 +71,7 @@ describe('unknown keys', () => {
         path: 'device.prority',
         value: 50,
         expected:
-          'no key "prority" here (known keys: id, name, priority, interfaces, ha, api, metrics, stateDir, log; did you mean "priority"?)',
+          'no key "prority" here (known keys: id, name, priority, interfaces, ha, api, metrics, stateDir, log, dataplane; did you mean "priority"?)',
       },
     ]);
   });

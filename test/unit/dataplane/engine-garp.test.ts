@@ -11,7 +11,7 @@ import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js
 import { createLogger } from '../../../src/log.js';
 import { LAN, LAN_FLOAT, LAN_REAL, LAN_V, WAN, WAN_FLOAT, WAN_REAL, WAN_V, labRaw } from './firewall-helpers.js';
 import { arp, buf, eth } from './frames.js';
-import { captureFilter } from '../../../src/dataplane/io.js';
+import { captureFilter } from '../../../src/dataplane/io-pcap.js';
 
 const ETHERTYPE_ARP = 0x0806;
 
