@@ -56,6 +56,8 @@ const ZERO_STATS: PortStats = { ringDrops: 0, ringFreezes: 0, txRefused: 0 };
 
 export class DevicePorts {
   private readonly slots: Slot[];
+  /** What the pipeline knows of each device (MTU, MAC): the facts at the first open, then what it was told. */
+  private readonly lastTold: (DeviceFacts | null)[] = [];
   private nextDeviceCheckMs: number;
   private nextReopenCheckMs = 0;
   private nextStatsMs: number;
@@ -135,6 +137,7 @@ export class DevicePorts {
   private open(i: number): void {
     const s = this.slots[i];
     s.facts = this.io.device?.(s.spec.device) ?? null;
+    this.lastTold[i] ??= s.facts;
     let port: Port | null = null;
     port = this.io.open(s.spec.device, s.spec.onFrame, {
       ...s.spec.opts,
@@ -204,17 +207,16 @@ export class DevicePorts {
 
   private compareDevice(i: number, now: DeviceFacts): void {
     const s = this.slots[i];
-    if (this.lastTold[i] === undefined) this.lastTold[i] = s.facts ?? now;
     const told = this.lastTold[i];
-    if (told.mtu === now.mtu && told.address === now.address) return;
+    if (told === null || (told.mtu === now.mtu && told.address === now.address)) {
+      this.lastTold[i] ??= now;
+      return;
+    }
     this.lastTold[i] = now;
     this.sink.event('device-changed');
     this.log.info({ interface: s.spec.name, device: s.spec.device, mtu: now.mtu, mac: now.address }, 'device MTU or MAC changed');
     this.sink.deviceChanged(i, now);
   }
-
-  /** What the pipeline was last told of each device (MTU, MAC). */
-  private readonly lastTold: (DeviceFacts | undefined)[] = [];
 
   private carryStats(i: number): void {
     const s = this.slots[i];
