@@ -202,7 +202,12 @@ export const deviceSchema = obj(
     stateDir: filePath('the state directory'),
     log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
     // which frame I/O the dataplane uses (docs/packet-io.md): tandem's own AF_PACKET rings, or libpcap through cap
-    dataplane: obj({ io: oneOf(['ring', 'pcap']).default('ring') }).prefault({}),
+    dataplane: obj({
+      io: oneOf(['ring', 'pcap']).default('ring'),
+      // the ring backend's kernel interface: TPACKET_V2 slots (default: a frame is handed over at
+      // once) or TPACKET_V3 blocks (handed over when full or after blockTimeoutMs, in jiffies)
+      ring: obj({ version: z.literal([2, 3], { error: '2 or 3 (TPACKET_V2 or TPACKET_V3)' }).default(2), blockTimeoutMs: intIn(1, 1000).default(1) }).prefault({}),
+    }).prefault({}),
   },
   'the device half: a mapping with id, name, priority, interfaces, ha, api, metrics, stateDir',
 );

@@ -4,12 +4,13 @@
 //   <- {type:'apply-shared', id, shared} -> {type:'applied', id, result: ApplyResult} (see apply.ts)
 //   <- {type:'stop'}                 -> {type:'stopped'}; handles closed, port closed
 //
-// WHERE IT MUST RUN: cap 0.2.1 registers its libpcap poll handle on uv_default_loop()
+// WHERE IT MUST RUN: with the `pcap` backend (io-pcap.ts), cap 0.2.1 registers its libpcap poll handle on uv_default_loop()
 // (binding.cc, Open: uv_poll_init(uv_default_loop(), ...)), the MAIN thread's loop, whatever thread
 // opened it. Opened in a worker, the first received frame is dispatched on the main thread into the
 // worker's isolate and the process aborts ("Cannot create a handle without a HandleScope",
 // measured). So the dataplane runs on the main thread of its process (startDataplaneInThisThread),
-// and the control agent, which must keep its schedule anyway, runs in a worker thread.
+// and the control agent, which must keep its schedule anyway, runs in a worker thread. The `ring`
+// backend (io-ring.ts) loads in any thread; the dataplane stays where both backends work.
 //
 // Role, lease and GARP requests are read from the SharedState on every frame and on a ~2 ms idle
 // tick, never from messages: under load the cap binding starves the event loop, so messages and
@@ -110,7 +111,9 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
 
 /** The frame I/O backend the config asks for (device.dataplane.io). */
 export function ioFor(config: TandemConfig): DataplaneIo {
-  return config.device.dataplane?.io === 'pcap' ? new CapIo() : new RingIo();
+  const dp = config.device.dataplane;
+  if (dp?.io === 'pcap') return new CapIo();
+  return new RingIo(dp?.ring ? { version: dp.ring.version, blockTimeoutMs: dp.ring.blockTimeoutMs } : {});
 }
 
 /** A commit's shared half, applied; whatever the message holds, the answer is an ApplyResult. */

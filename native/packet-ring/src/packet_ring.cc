@@ -185,14 +185,11 @@ class Ring : public Napi::ObjectWrap<Ring> {
     int v = opt_.version;
     if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) return Fail(env, "PACKET_VERSION");
     if (!SetupRing()) return Fail(env, "PACKET_RX_RING");
-    map_ = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd_, 0);
+    // the ring's pages are kernel memory, never swapped: no MAP_LOCKED (and no RLIMIT_MEMLOCK) needed
+    map_ = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
     if (map_ == MAP_FAILED) {
-      // MAP_LOCKED needs RLIMIT_MEMLOCK: without it the ring works, it may only be paged out
-      map_ = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
-      if (map_ == MAP_FAILED) {
-        map_ = nullptr;
-        return Fail(env, "mmap of the receive ring");
-      }
+      map_ = nullptr;
+      return Fail(env, "mmap of the receive ring");
     }
     int one = 1;
     // our own transmissions (and the kernel's) are not delivered back to us: no MAC filter needed
@@ -200,7 +197,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
       return Fail(env, "PACKET_IGNORE_OUTGOING");
     // best effort: not every kernel has it, and sending through the qdisc works too
     if (opt_.qdiscBypass) setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
-    int sndbuf = 8 << 20;  // a whole batch in flight; SO_SNDBUFFORCE needs CAP_NET_ADMIN, which the dataplane has
+    // a whole batch in flight; SO_SNDBUFFORCE needs CAP_NET_ADMIN, which the systemd unit does not
+    // give: then SO_SNDBUF, capped by net.core.wmem_max
+    int sndbuf = 8 << 20;
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     sockaddr_ll sll{};
