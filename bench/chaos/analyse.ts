@@ -95,7 +95,7 @@ export function longestHandoffSilenceMs(handoffs: readonly Handoff[]): number | 
 // --- the schedule ---------------------------------------------------------------------------------
 
 /** Failure kinds, in the order of the issue. */
-export const KINDS = ['kill', 'stop', 'link', 'ha1', 'ha2', 'path', 'restart'] as const;
+export const KINDS = ['kill', 'stop', 'link', 'ha1', 'ha2', 'path', 'restart', 'admin', 'recreate'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const KIND_LABEL: Readonly<Record<Kind, string>> = {
@@ -106,6 +106,8 @@ export const KIND_LABEL: Readonly<Record<Kind, string>> = {
   ha2: 'HA2 cut (+ planned)',
   path: 'path target loss',
   restart: 'graceful restart',
+  admin: "box's WAN device admin down/up",
+  recreate: "box's WAN device deleted/created",
 };
 
 /** Kinds whose failure must not move the role (the heartbeat backup, or HA2 only carrying sessions). */

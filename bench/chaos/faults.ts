@@ -31,6 +31,15 @@ export async function inject(lab: Lab, kind: Kind, box: LabBox): Promise<Fault> 
     case 'link':
       await lab.setLink(box, 'wan', false);
       return { frozenPid: null, recover: () => lab.setLink(box, 'wan', true) };
+    case 'admin':
+      // the box's own device, inside the box (an operator's ip link set wan0 down): the capture
+      // handle fails (ENETDOWN) and must come back without a restart
+      await lab.setBoxDevice(box, 'wan', false);
+      return { frozenPid: null, recover: () => lab.setBoxDevice(box, 'wan', true) };
+    case 'recreate':
+      // the device deleted (a NIC reset, a driver reload) and, on the way back, created again with a new ifindex and MAC
+      await lab.deleteBoxDevice(box, 'wan');
+      return { frozenPid: null, recover: () => lab.createBoxDevice(box, 'wan') };
     case 'ha1':
       // both HA1 links; the heartbeat backup (mgmt) still carries heartbeats
       await lab.setLink(box, 'ha1', false);

@@ -26,6 +26,8 @@ interface NativeRingStats {
   freezes: number;
   sent: number;
   txRefused: number;
+  /** Flushes that waited for the sender thread (every segment still being sent). */
+  txWaits: number;
   txBad: number;
   errors: number;
   lastTxError: string | null;
@@ -36,13 +38,17 @@ export interface NativeRing {
   readonly ring: Uint8Array;
   /** (offset in ring, bytes captured, bytes on the wire) per frame of the current batch. */
   readonly desc: Uint32Array;
+  /** txSegments segments of txSegmentBytes: JavaScript fills one while the addon sends the others. */
   readonly tx: Uint8Array;
-  /** (offset in tx, length) per staged frame. */
+  /** (offset in tx, length) per staged frame: txSlots pairs per segment. */
   readonly txDesc: Uint32Array;
   readonly txSlots: number;
+  readonly txSegments: number;
+  readonly txSegmentBytes: number;
   readonly ifindex: number;
   readonly version: number;
   readonly closed: boolean;
+  /** Hands the current segment's first `count` frames over to be sent; returns the segment to fill next. */
   flush(count: number): number;
   stats(): NativeRingStats;
   close(): void;
@@ -58,6 +64,9 @@ export interface RingOptions {
   maxBatchesPerWake?: number;
   txBytes?: number;
   txSlots?: number;
+  txSegments?: number;
+  /** Send from a thread of the addon's (default) rather than from the dataplane's thread. */
+  txThread?: boolean;
   qdiscBypass?: boolean;
   ignoreOutgoing?: boolean;
   promiscuous?: boolean;
@@ -172,8 +181,9 @@ export class RingIo implements DataplaneIo {
 class RingPort implements Port {
   private staged = 0;
   private stagedBytes = 0;
-  /** Frames send() accepted that the device then refused at flush (send()'s own refusals are the caller's to count). */
-  private refused = 0;
+  /** The segment being filled: where its bytes and its descriptors start. */
+  private segBase = 0;
+  private descBase = 0;
 
   constructor(
     private readonly ring: NativeRing,
@@ -183,37 +193,36 @@ class RingPort implements Port {
 
   send(frame: Uint8Array, len: number): boolean {
     const r = this.ring;
-    if (r.closed || len > frame.length || len > r.tx.length) return false;
-    if (this.staged === r.txSlots || this.stagedBytes + len > r.tx.length) this.flush();
-    const off = this.stagedBytes;
+    if (r.closed || len > frame.length || len > r.txSegmentBytes) return false;
+    if (this.staged === r.txSlots || this.stagedBytes + len > r.txSegmentBytes) this.flush();
+    const off = this.segBase + this.stagedBytes;
     r.tx.set(len === frame.length ? frame : frame.subarray(0, len), off);
-    const d = this.staged * 2;
+    const d = this.descBase + this.staged * 2;
     r.txDesc[d] = off;
     r.txDesc[d + 1] = len;
     this.staged++;
     // 8-byte aligned starts keep the copies fast
-    this.stagedBytes = (off + len + 7) & ~7;
+    this.stagedBytes = (this.stagedBytes + len + 7) & ~7;
     if (!this.inBatch()) this.flush();
     return true;
   }
 
+  /** Hands the staged frames to the addon. Refusals happen later and are counted in stats(). */
   flush(): number {
     if (this.staged === 0) return 0;
     const n = this.staged;
     this.staged = 0;
     this.stagedBytes = 0;
-    if (this.ring.closed) {
-      this.refused += n;
-      return n;
-    }
-    const refused = this.ring.flush(n);
-    this.refused += refused;
-    return refused;
+    if (this.ring.closed) return n;
+    const seg = this.ring.flush(n);
+    this.segBase = seg * this.ring.txSegmentBytes;
+    this.descBase = seg * this.ring.txSlots * 2;
+    return 0;
   }
 
   stats(): PortStats {
     const s = this.ring.stats();
-    return { ringDrops: s.drops, ringFreezes: s.freezes, txRefused: this.refused };
+    return { ringDrops: s.drops, ringFreezes: s.freezes, txRefused: s.txRefused };
   }
 
   close(): void {

@@ -34,6 +34,10 @@ import {
   LAB_BOXES,
   nsName,
   setLink as setLinkTopo,
+  setBoxDevice as setBoxDeviceTopo,
+  recreateBoxDevice as recreateBoxDeviceTopo,
+  deleteBoxDevice as deleteBoxDeviceTopo,
+  createBoxDevice as createBoxDeviceTopo,
   validateLabName,
   type LabBox,
   type LabHost,
@@ -426,6 +430,25 @@ export class Lab {
 
   setLink(node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
     return setLinkTopo(this.name, node, link, up);
+  }
+
+  /** The box's own lan0 or wan0 set down or up inside the box (setLink pulls the cable at the switch). */
+  setBoxDevice(box: LabBox, link: 'lan' | 'wan', up: boolean): Promise<void> {
+    return setBoxDeviceTopo(this.name, box, link, up);
+  }
+
+  /** The box's lan0 or wan0 deleted (createBoxDevice brings it back). */
+  deleteBoxDevice(box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+    return deleteBoxDeviceTopo(this.name, box, link);
+  }
+
+  createBoxDevice(box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+    return createBoxDeviceTopo(this.name, box, link);
+  }
+
+  /** The box's lan0 or wan0 deleted and created again (new ifindex and MAC, same address and port). */
+  recreateBoxDevice(box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+    return recreateBoxDeviceTopo(this.name, box, link);
   }
 
   isolateBox(box: LabBox, cut: boolean): Promise<void> {

@@ -124,6 +124,58 @@ async function cable(nsA: string, a: string, nsB: string, b: string): Promise<vo
   }
 }
 
+/** A box's traffic cable: its device (lan0 or wan0) with its address, the other end a port of the bridge. */
+async function boxTrafficCable(name: string, box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+  const sw = nsName(name, 'sw');
+  const boxNs = nsName(name, box);
+  const port = SW_PORT[box][link];
+  const dev = BOX_DEVICE[link];
+  await cable(boxNs, dev, sw, port);
+  await ip(sw, 'link', 'set', port, 'master', link);
+  await ip(sw, 'link', 'set', port, 'up');
+  await ip(boxNs, 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
+  await ip(boxNs, 'link', 'set', dev, 'up');
+}
+
+/**
+ * The box's own traffic device set administratively down or up, inside the box (an operator's
+ * `ip link set lan0 down` on the box; setLink acts on the switch port, a pulled cable).
+ */
+export async function setBoxDevice(name: string, box: LabBox, link: 'lan' | 'wan', up: boolean): Promise<void> {
+  validateLabName(name);
+  const boxNs = nsName(name, box);
+  await ip(boxNs, 'link', 'set', BOX_DEVICE[link], up ? 'up' : 'down');
+  if (up) {
+    const deadline = Date.now() + CARRIER_WAIT_MS;
+    while ((await operState(boxNs, BOX_DEVICE[link])) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The box's traffic device deleted (its bridge port goes with the veth). */
+export async function deleteBoxDevice(name: string, box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+  validateLabName(name);
+  await ip(nsName(name, box), 'link', 'del', BOX_DEVICE[link]);
+}
+
+/**
+ * The box's traffic device created again under its name (after deleteBoxDevice: what a NIC reset
+ * or a driver reload looks like, a new ifindex and a new MAC), with its address and bridge port as
+ * the lab built them. Returns once it has carrier.
+ */
+export async function createBoxDevice(name: string, box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+  validateLabName(name);
+  const boxNs = nsName(name, box);
+  await boxTrafficCable(name, box, link);
+  const deadline = Date.now() + CARRIER_WAIT_MS;
+  while ((await operState(boxNs, BOX_DEVICE[link])) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** deleteBoxDevice, then createBoxDevice. */
+export async function recreateBoxDevice(name: string, box: LabBox, link: 'lan' | 'wan'): Promise<void> {
+  await deleteBoxDevice(name, box, link);
+  await createBoxDevice(name, box, link);
+}
+
 /**
  * Builds the lab's namespaces and cables. Refuses if any of them exists already (a previous run:
  * `tandem lab down` first). On any failure, removes what it made and rethrows.
@@ -184,15 +236,7 @@ async function build(name: string): Promise<void> {
 
   // boxes: traffic links into the bridges
   for (const box of LAB_BOXES) {
-    for (const link of ['lan', 'wan'] as const) {
-      const port = SW_PORT[box][link];
-      const dev = BOX_DEVICE[link];
-      await cable(ns(box), dev, sw, port);
-      await ip(sw, 'link', 'set', port, 'master', link);
-      await ip(sw, 'link', 'set', port, 'up');
-      await ip(ns(box), 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
-      await ip(ns(box), 'link', 'set', dev, 'up');
-    }
+    for (const link of ['lan', 'wan'] as const) await boxTrafficCable(name, box, link);
   }
 
   // HA links and the management network: direct pairs between the boxes

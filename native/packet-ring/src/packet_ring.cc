@@ -8,8 +8,13 @@
 //   JavaScript sees as one Uint8Array; they go back to the kernel when onBatch returns. At most
 //   maxBatchesPerWake batches per wake-up, so a saturated device cannot starve the event loop
 //   (the poll is level-triggered: the rest is read on the next turn of the loop).
-// - transmit: JavaScript copies frames into a staging buffer and writes (offset, len) pairs into
-//   txDesc; flush(n) sends them with sendmmsg (one system call per batch, not per frame).
+// - transmit: JavaScript copies frames into the current segment of a staging buffer and writes
+//   (offset, len) pairs into that segment's part of txDesc; flush(n) hands the segment over and
+//   returns the next one to fill. The segment leaves with sendmmsg (one system call per batch, not
+//   per frame), by default from a sender thread of the addon's: on veth (and on any device whose
+//   transmit runs the receiver's stack in the sender's context) the system call carries the
+//   downstream work, which then runs beside the JavaScript thread instead of on it. flush waits
+//   only when every segment is still being sent (backpressure, as a synchronous send would).
 // - errors are events, never aborts: a socket error (ENETDOWN when the device goes down or is
 //   deleted, ...) stops the poll and calls onError(code, message); a bad call from JavaScript
 //   (closed handle, bad descriptor) throws a JavaScript error.
@@ -30,7 +35,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -51,8 +60,10 @@ struct Options {
   uint32_t blockTimeoutMs = 1;    // V3 only: a block not yet full is handed over after this
   uint32_t batchFrames = 256;     // V2: frames per onBatch call
   uint32_t maxBatchesPerWake = 8;
-  uint32_t txBytes = 1u << 20;
-  uint32_t txSlots = 1024;
+  uint32_t txBytes = 1u << 20;  // per transmit segment
+  uint32_t txSlots = 1024;       // frames per transmit segment
+  uint32_t txSegments = 4;       // segments JavaScript fills in turn while the sender sends the others
+  bool txThread = true;          // send from a thread of the addon's (see the header)
   bool qdiscBypass = true;
   bool ignoreOutgoing = true;
   bool promiscuous = false;
@@ -94,6 +105,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     onError_ = Napi::Persistent(info[3].As<Napi::Function>());
     async_ = new Napi::AsyncContext(env, "tandem:packet-ring", info.This().As<Napi::Object>());
     ExposeBuffers(env, info.This().As<Napi::Object>());
+    StartSender();
     if (!StartPoll(env)) return;
     napi_add_env_cleanup_hook(env, &Ring::CleanupHook, this);
     hooked_ = true;
@@ -120,7 +132,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
               U32(o, "blockCount", &opt_.blockCount, 2, 4096) && U32(o, "frameSize", &opt_.frameSize, 256, 1u << 17) &&
               U32(o, "blockTimeoutMs", &opt_.blockTimeoutMs, 0, 1000) && U32(o, "batchFrames", &opt_.batchFrames, 1, 65536) &&
               U32(o, "maxBatchesPerWake", &opt_.maxBatchesPerWake, 1, 1024) && U32(o, "txBytes", &opt_.txBytes, 65536, 1u << 28) &&
-              U32(o, "txSlots", &opt_.txSlots, 1, 65536) && U32(o, "fanoutGroup", &fanoutGroup, 0, 65535);
+              U32(o, "txSlots", &opt_.txSlots, 1, 65536) && U32(o, "txSegments", &opt_.txSegments, 1, 64) &&
+              U32(o, "fanoutGroup", &fanoutGroup, 0, 65535);
     if (!ok) {
       Napi::RangeError::New(env, "packet ring: an option is out of range (see native/packet-ring/README.md)").ThrowAsJavaScriptException();
       return false;
@@ -145,6 +158,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     flag("qdiscBypass", &opt_.qdiscBypass);
     flag("ignoreOutgoing", &opt_.ignoreOutgoing);
     flag("promiscuous", &opt_.promiscuous);
+    flag("txThread", &opt_.txThread);
     Napi::Value macs = o.Get("macs");
     if (macs.IsArray()) {
       Napi::Array a = macs.As<Napi::Array>();
@@ -262,8 +276,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
     Napi::ArrayBuffer ring = Napi::ArrayBuffer::New(env, map_, mapLen_, &Ring::Unmap, new size_t(mapLen_));
     mapOwnedByJs_ = true;
     Napi::ArrayBuffer desc = Napi::ArrayBuffer::New(env, descCap_ * DESC_FIELDS * sizeof(uint32_t));
-    Napi::ArrayBuffer tx = Napi::ArrayBuffer::New(env, opt_.txBytes);
-    Napi::ArrayBuffer txDesc = Napi::ArrayBuffer::New(env, opt_.txSlots * TX_FIELDS * sizeof(uint32_t));
+    size_t txTotal = static_cast<size_t>(opt_.txBytes) * opt_.txSegments;
+    size_t txDescTotal = static_cast<size_t>(opt_.txSlots) * TX_FIELDS * opt_.txSegments;
+    Napi::ArrayBuffer tx = Napi::ArrayBuffer::New(env, txTotal);
+    Napi::ArrayBuffer txDesc = Napi::ArrayBuffer::New(env, txDescTotal * sizeof(uint32_t));
     desc_ = static_cast<uint32_t*>(desc.Data());
     tx_ = static_cast<uint8_t*>(tx.Data());
     txDesc_ = static_cast<uint32_t*>(txDesc.Data());
@@ -273,8 +289,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
     txDescRef_ = Napi::Persistent(txDesc);
     self.Set("ring", Napi::Uint8Array::New(env, mapLen_, ring, 0));
     self.Set("desc", Napi::Uint32Array::New(env, descCap_ * DESC_FIELDS, desc, 0));
-    self.Set("tx", Napi::Uint8Array::New(env, opt_.txBytes, tx, 0));
-    self.Set("txDesc", Napi::Uint32Array::New(env, opt_.txSlots * TX_FIELDS, txDesc, 0));
+    self.Set("tx", Napi::Uint8Array::New(env, txTotal, tx, 0));
+    self.Set("txDesc", Napi::Uint32Array::New(env, txDescTotal, txDesc, 0));
+    self.Set("txSegments", Napi::Number::New(env, opt_.txSegments));
+    self.Set("txSegmentBytes", Napi::Number::New(env, opt_.txBytes));
     self.Set("ifindex", Napi::Number::New(env, ifindex_));
     self.Set("version", Napi::Number::New(env, opt_.version == TPACKET_V3 ? 3 : 2));
     self.Set("txSlots", Napi::Number::New(env, opt_.txSlots));
@@ -396,8 +414,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   }
 
   // ---- transmit ------------------------------------------------------------------------------
-  // flush(n): sends txDesc[0..n) from the staging buffer. Returns the number the kernel refused
-  // (each is skipped, the rest still go); the last refusal's errno name is in stats().lastTxError.
+  // flush(n): sends the current segment's txDesc[0..n) (offsets are into the whole `tx`, inside
+  // the segment) and returns the index of the segment to fill next. A frame the kernel refuses
+  // skips only itself; refusals are counted in stats() (txRefused, lastTxError).
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
@@ -414,28 +433,89 @@ class Ring : public Napi::ObjectWrap<Ring> {
       return env.Undefined();
     }
     uint32_t count = static_cast<uint32_t>(c);
-    if (msgs_.size() < opt_.txSlots) {
-      msgs_.resize(opt_.txSlots);
-      iovs_.resize(opt_.txSlots);
+    if (count == 0) return Napi::Number::New(env, seg_);
+    if (!opt_.txThread) {
+      SendSegment(seg_, count);
+      return Napi::Number::New(env, seg_);
     }
+    uint32_t next = seg_ + 1 == opt_.txSegments ? 0 : seg_ + 1;
+    {
+      std::unique_lock<std::mutex> lock(txMu_);
+      segCount_[seg_] = count;
+      segBusy_[seg_] = 1;
+      txQueue_.push_back(seg_);
+      txWork_.notify_one();
+      // backpressure: the sender is a whole ring of segments behind
+      if (segBusy_[next]) txWaits_++;
+      txFree_.wait(lock, [&] { return !segBusy_[next]; });
+    }
+    seg_ = next;
+    return Napi::Number::New(env, seg_);
+  }
+
+  void StartSender() {
+    segBusy_.assign(opt_.txSegments, 0);
+    segCount_.assign(opt_.txSegments, 0);
+    msgs_.resize(static_cast<size_t>(opt_.txSlots) * opt_.txSegments);
+    iovs_.resize(static_cast<size_t>(opt_.txSlots) * opt_.txSegments);
+    if (!opt_.txThread) return;
+    sender_ = std::thread([this] { SenderLoop(); });
+  }
+
+  void SenderLoop() {
+    for (;;) {
+      uint32_t seg;
+      {
+        std::unique_lock<std::mutex> lock(txMu_);
+        txWork_.wait(lock, [&] { return txStop_ || !txQueue_.empty(); });
+        if (txQueue_.empty()) return;  // stopping, and everything handed over is sent
+        seg = txQueue_.front();
+        txQueue_.erase(txQueue_.begin());
+      }
+      SendSegment(seg, segCount_[seg]);
+      {
+        std::lock_guard<std::mutex> lock(txMu_);
+        segBusy_[seg] = 0;
+      }
+      txFree_.notify_all();
+    }
+  }
+
+  void StopSender() {
+    if (!sender_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(txMu_);
+      txStop_ = true;
+    }
+    txWork_.notify_all();
+    sender_.join();
+  }
+
+  // Runs on the sender thread (or on the JavaScript thread without one). Reads only the segment
+  // handed over, which JavaScript does not touch until it is free again.
+  void SendSegment(uint32_t seg, uint32_t count) {
+    const uint32_t* desc = txDesc_ + static_cast<size_t>(seg) * opt_.txSlots * TX_FIELDS;
+    mmsghdr* msgs = msgs_.data() + static_cast<size_t>(seg) * opt_.txSlots;
+    iovec* iovs = iovs_.data() + static_cast<size_t>(seg) * opt_.txSlots;
+    const uint64_t lo = static_cast<uint64_t>(seg) * opt_.txBytes, hi = lo + opt_.txBytes;
     uint32_t m = 0, refused = 0;
     for (uint32_t i = 0; i < count; i++) {
-      uint32_t off = txDesc_[i * TX_FIELDS], len = txDesc_[i * TX_FIELDS + 1];
-      if (len < MIN_FRAME || len > MAX_FRAME || off > opt_.txBytes || len > opt_.txBytes - off) {
+      uint64_t off = desc[i * TX_FIELDS], len = desc[i * TX_FIELDS + 1];
+      if (len < MIN_FRAME || len > MAX_FRAME || off < lo || off + len > hi) {
         refused++;  // a bad descriptor skips only itself
         txBad_++;
         continue;
       }
-      iovs_[m].iov_base = tx_ + off;
-      iovs_[m].iov_len = len;
-      msgs_[m].msg_hdr = msghdr{};
-      msgs_[m].msg_hdr.msg_iov = &iovs_[m];
-      msgs_[m].msg_hdr.msg_iovlen = 1;
+      iovs[m].iov_base = tx_ + off;
+      iovs[m].iov_len = len;
+      msgs[m].msg_hdr = msghdr{};
+      msgs[m].msg_hdr.msg_iov = &iovs[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
       m++;
     }
     uint32_t done = 0, failed = 0;
     while (done < m) {
-      int r = sendmmsg(fd_, &msgs_[done], m - done, MSG_DONTWAIT);
+      int r = sendmmsg(fd_, &msgs[done], m - done, MSG_DONTWAIT);
       if (r < 0) {
         if (errno == EINTR) continue;
         lastTxError_ = errno;
@@ -445,10 +525,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
       }
       done += static_cast<uint32_t>(r);
     }
-    refused += failed;
     sent_ += m - failed;
-    txRefused_ += refused;
-    return Napi::Number::New(env, refused);
+    txRefused_ += refused + failed;
   }
 
   // ---- stats, close --------------------------------------------------------------------------
@@ -473,11 +551,13 @@ class Ring : public Napi::ObjectWrap<Ring> {
     o.Set("kernelPackets", Napi::Number::New(env, static_cast<double>(kernelPackets_)));
     o.Set("drops", Napi::Number::New(env, static_cast<double>(kernelDrops_)));
     o.Set("freezes", Napi::Number::New(env, static_cast<double>(freezes_)));
-    o.Set("sent", Napi::Number::New(env, static_cast<double>(sent_)));
-    o.Set("txRefused", Napi::Number::New(env, static_cast<double>(txRefused_)));
-    o.Set("txBad", Napi::Number::New(env, static_cast<double>(txBad_)));
+    o.Set("sent", Napi::Number::New(env, static_cast<double>(sent_.load())));
+    o.Set("txRefused", Napi::Number::New(env, static_cast<double>(txRefused_.load())));
+    o.Set("txBad", Napi::Number::New(env, static_cast<double>(txBad_.load())));
+    o.Set("txWaits", Napi::Number::New(env, static_cast<double>(txWaits_)));
     o.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
-    o.Set("lastTxError", lastTxError_ ? Napi::Value(Napi::String::New(env, ErrName(lastTxError_))) : env.Null());
+    int lastTxError = lastTxError_.load();
+    o.Set("lastTxError", lastTxError ? Napi::Value(Napi::String::New(env, ErrName(lastTxError))) : env.Null());
     return o;
   }
 
@@ -497,6 +577,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   // Idempotent. Stops the poll, closes the socket; the ring memory stays mapped until its
   // Uint8Array is collected (or is unmapped here if JavaScript never got it).
   void Shutdown() {
+    StopSender();  // what was handed over is sent before the socket closes
     if (poll_ != nullptr) {
       poll_->data = nullptr;
       uv_poll_stop(poll_);
@@ -548,11 +629,21 @@ class Ring : public Napi::ObjectWrap<Ring> {
   uint32_t* desc_ = nullptr;
   uint8_t* tx_ = nullptr;
   uint32_t* txDesc_ = nullptr;
-  std::vector<mmsghdr> msgs_;
+  std::vector<mmsghdr> msgs_;  // txSlots per segment
   std::vector<iovec> iovs_;
+  uint32_t seg_ = 0;  // the segment JavaScript fills
+  std::thread sender_;
+  std::mutex txMu_;
+  std::condition_variable txWork_, txFree_;
+  std::vector<uint32_t> txQueue_;  // segments handed over, in order
+  std::vector<uint8_t> segBusy_;
+  std::vector<uint32_t> segCount_;
+  bool txStop_ = false;
+  uint64_t txWaits_ = 0;
   uint64_t frames_ = 0, batches_ = 0, kernelPackets_ = 0, kernelDrops_ = 0, freezes_ = 0;
-  uint64_t sent_ = 0, txRefused_ = 0, txBad_ = 0, errors_ = 0;
-  int lastTxError_ = 0;
+  uint64_t errors_ = 0;
+  std::atomic<uint64_t> sent_{0}, txRefused_{0}, txBad_{0};  // written by the sender thread
+  std::atomic<int> lastTxError_{0};
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
