@@ -6,7 +6,7 @@
 //   npm run bench:chaos -- [--failovers 100] [--kinds kill,stop,link,ha1,ha2,path,restart] [--seed S]
 //       [--conns 500] [--interval-ms 100] [--window-ms 1] [--timers INTERVAL,MISSED,HOLD] [--out DIR]
 //
-// --failovers 7 is one of each kind (the quick mode).
+// --failovers 9 is one of each kind (the quick mode).
 import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';

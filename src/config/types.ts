@@ -67,7 +67,7 @@ export interface DeviceConfig {
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
   /** Frame I/O backend: `ring` (tandem's AF_PACKET TPACKET_V3 addon) or `pcap` (libpcap through cap). */
-  dataplane: { io: DataplaneIoKind; ring: { version: 2 | 3; blockTimeoutMs: number } };
+  dataplane: { io: DataplaneIoKind; ring: { version: 2 | 3; blockTimeoutMs: number; txThread: boolean } };
 }
 
 export type DataplaneIoKind = 'ring' | 'pcap';

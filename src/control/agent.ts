@@ -288,6 +288,12 @@ export class ControlAgent implements HaController {
       log: this.log,
       metrics: this.metrics,
       isActive: () => this.es.state === 'active',
+      // the dataplane numbers interfaces by sorted logical name (engine.ts)
+      captureOpen: (device) => {
+        const names = Object.keys(this.cfg.device.interfaces).sort();
+        const i = names.findIndex((n) => this.cfg.device.interfaces[n].device === device);
+        return i < 0 || this.shared.captureOpen(i);
+      },
       sink: {
         fault: (reason) => {
           if (!this.stopping) this.dispatch({ type: 'fault-add', now: monotonicMs(), reason });

@@ -141,6 +141,7 @@ export class Engine {
         drop: (r, n) => (this.counters[dropIndex(r)] += n),
         // a box that is active says again where its floating IPs are: switches may have aged them out
         reopened: () => this.garp.announce(this.clock()),
+        captureOpen: (i, open) => this.shared.setCaptureOpen(i, open),
         deviceChanged: (i, facts) => this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) }),
       },
       log,

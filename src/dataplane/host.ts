@@ -113,7 +113,7 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
 export function ioFor(config: TandemConfig): DataplaneIo {
   const dp = config.device.dataplane;
   if (dp?.io === 'pcap') return new CapIo();
-  return new RingIo(dp?.ring ? { version: dp.ring.version, blockTimeoutMs: dp.ring.blockTimeoutMs } : {});
+  return new RingIo(dp?.ring ? { version: dp.ring.version, blockTimeoutMs: dp.ring.blockTimeoutMs, txThread: dp.ring.txThread } : {});
 }
 
 /** A commit's shared half, applied; whatever the message holds, the answer is an ApplyResult. */

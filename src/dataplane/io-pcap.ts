@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
-import { readDevice, type DeviceFacts } from '../net/link.js';
+import { adminUp, readDevice, type DeviceFacts } from '../net/link.js';
 import type { DataplaneIo, OpenOptions, Port } from './io.js';
 import { parseMac } from './packet.js';
 
@@ -44,6 +44,18 @@ export function captureFilter(ownMacs: readonly Uint8Array[], sharedMacs: readon
   const own = ownMacs.map((m) => `not ether src ${macText(m)}`).join(' and ');
   if (sharedMacs.length === 0 || own === '') return own;
   return `(${own}) or (arp and (${sharedMacs.map((m) => `ether src ${macText(m)}`).join(' or ')}))`;
+}
+
+/**
+ * libuv reports the poll error of a device that went down or away as EBADF (cap's only code for
+ * it): say what the kernel says of the device instead, as the ring backend's socket error does.
+ */
+function pcapErrorCode(device: string, code: string | undefined): string {
+  if (code !== undefined && code !== 'EBADF') return code;
+  const facts = readDevice(device);
+  if (facts === null) return 'ENODEV';
+  if (!adminUp(facts)) return 'ENETDOWN';
+  return code ?? 'EPCAP';
 }
 
 function macText(m: Uint8Array): string {
@@ -79,7 +91,7 @@ export class CapIo implements DataplaneIo {
     cap.on('error', (err) => {
       if (errored) return;
       errored = true;
-      opts.onError?.({ code: err.code ?? 'EPCAP', message: err.message });
+      opts.onError?.({ code: pcapErrorCode(device, err.code), message: err.message });
     });
     let closed = false;
     return {

@@ -16,8 +16,11 @@ import { adminUp, type DeviceFacts } from '../net/link.js';
 import type { DropReason, EventCounter } from './counters.js';
 import type { DataplaneIo, OpenOptions, Port, PortError, PortStats } from './io.js';
 
-/** How often a failed handle's device is looked at (sysfs reads: microseconds). */
-export const REOPEN_CHECK_MS = 100;
+/**
+ * How often a failed handle's device is looked at (two sysfs reads: microseconds). Short, because
+ * the link monitor holds the link down until the handle is open again.
+ */
+export const REOPEN_CHECK_MS = 20;
 /** How often an open handle's device is checked for a new ifindex, MTU or MAC. */
 export const DEVICE_CHECK_MS = 500;
 /** How often the backends' own counters (ring drops, refused sends) are carried into ours. */
@@ -36,6 +39,8 @@ export interface PortsSink {
   drop(reason: DropReason, n: number): void;
   /** A failed handle is open again (the engine re-announces the floating IPs if active). */
   reopened(index: number): void;
+  /** Handle i is closed (false) or open again (true): the link monitor holds the link down meanwhile. */
+  captureOpen(index: number, open: boolean): void;
   /** The device's MTU or MAC is not what it was. */
   deviceChanged(index: number, facts: DeviceFacts): void;
 }
@@ -159,6 +164,7 @@ export class DevicePorts {
     s.port = null;
     s.error = err;
     s.downSinceMs = nowMs;
+    this.sink.captureOpen(i, false);
     this.sink.event('io-error');
     this.log.warn({ interface: s.spec.name, device: s.spec.device, code: err.code, error: err.message }, 'capture handle failed; it is opened again when the device is up');
     try {
@@ -182,6 +188,7 @@ export class DevicePorts {
       s.error = { code: (err as { code?: string }).code ?? 'EOPEN', message: error };
       return;
     }
+    this.sink.captureOpen(i, true);
     this.sink.event('io-reopened');
     this.log.info({ interface: s.spec.name, device: s.spec.device, ifindex: s.facts?.ifindex, downMs: Math.round(nowMs - s.downSinceMs) }, 'capture handle open again');
     if (facts !== null && s.facts !== null) this.compareDevice(i, s.facts);

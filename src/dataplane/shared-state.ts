@@ -15,6 +15,9 @@
 //                              gratuitous ARP on every interface with floating IPs (0 = not yet);
 //                              from then on no switch sends the old active anything new
 //   Int32  [8]  peerAnnouncedMask  during a hand-over: interfaces (bit = index) where it was seen
+//   Int32  [9]  captureClosedMask  interfaces (bit = index in sorted logical names, the engine's
+//                              order) whose capture handle is closed (device down or gone, not yet
+//                              reopened): the link monitor holds such a link down until it reopens
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
 //
 // The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
@@ -29,6 +32,7 @@ const I32_GARP_SEQ = 1;
 const I32_ROLE_EPOCH = 2;
 const I32_HANDOVER = 3;
 const I32_ANNOUNCED_MASK = 8;
+const I32_CAPTURE_CLOSED = 9;
 const F64_LEASE = 2;
 const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
@@ -91,6 +95,18 @@ export class SharedState {
   /** Control side: when the new active's announcements had been seen everywhere (0 = not yet). */
   get peerAnnouncedAtMs(): number {
     return this.f64[F64_PEER_ANNOUNCED];
+  }
+
+  /** Dataplane side: interface `ifIndex`'s capture handle is open (or closed). */
+  setCaptureOpen(ifIndex: number, open: boolean): void {
+    if (ifIndex > 30) return;
+    if (open) Atomics.and(this.i32, I32_CAPTURE_CLOSED, ~(1 << ifIndex));
+    else Atomics.or(this.i32, I32_CAPTURE_CLOSED, 1 << ifIndex);
+  }
+
+  /** Control side: is interface `ifIndex`'s capture handle open? */
+  captureOpen(ifIndex: number): boolean {
+    return ifIndex > 30 || (Atomics.load(this.i32, I32_CAPTURE_CLOSED) & (1 << ifIndex)) === 0;
   }
 
   /**

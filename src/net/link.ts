@@ -22,7 +22,10 @@ export interface KernelLink {
 
 export interface LinkVerdict {
   up: boolean;
-  /** Why it is down: missing, admin-down, no-carrier, oper-<state>; "up" when up. */
+  /**
+   * Why it is down: missing, admin-down, no-carrier, oper-<state>; "up" when up. The link monitor
+   * adds capture-closed: up for the kernel, but the dataplane's handle is not open again yet.
+   */
   why: string;
 }
 

@@ -325,6 +325,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     if (self == nullptr || self->fd_ < 0) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
+    // one callback scope per wake-up, not per batch: async hooks, then the microtasks and
+    // nextTicks the callbacks queued run once, when it closes
+    Napi::CallbackScope callbackScope(env, *self->async_);
     if (status < 0) {
       // libuv stopped the handle (POLLERR): the kernel's reason is the socket's pending error
       int err = 0;
@@ -343,11 +346,11 @@ class Ring : public Napi::ObjectWrap<Ring> {
     Call(env, onError_, {Napi::String::New(env, ErrName(err)), Napi::String::New(env, msg)});
   }
 
-  // Calls into JavaScript from the loop; an exception goes to process 'uncaughtException' as any
-  // callback's would. Returns false when it threw.
+  // Calls into JavaScript from the loop (inside OnReadable's callback scope); an exception goes to
+  // process 'uncaughtException' as any callback's would. Returns false when it threw.
   bool Call(Napi::Env env, const Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
     if (fn.IsEmpty()) return true;
-    fn.MakeCallback(Value(), args, *async_);
+    fn.Call(Value(), args);
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();
       napi_fatal_exception(env, e.Value());

@@ -27,11 +27,13 @@ export interface LinkState extends LinkVerdict {
 }
 
 /** The kernel's view of one device, read from sysfs (in this process's network namespace). */
-export async function readLink(device: string, sysRoot = SYS_CLASS_NET): Promise<LinkState> {
+export async function readLink(device: string, sysRoot = SYS_CLASS_NET, captureOpen?: (device: string) => boolean): Promise<LinkState> {
   const k = readKernelLink(device, sysRoot);
+  const verdict = linkVerdict(k);
   return {
     device,
-    ...linkVerdict(k),
+    // up for the kernel but the dataplane's capture handle not open again yet: not up for the pair
+    ...(verdict.up && captureOpen && !captureOpen(device) ? { up: false, why: 'capture-closed' } : verdict),
     adminUp: k.flags === null ? null : (k.flags & 1) === 1,
     carrier: k.carrier === null ? null : k.carrier === '1',
     operstate: k.operstate,
@@ -43,6 +45,8 @@ export interface LinkWatcherOptions {
   /** Called when a device's up/down verdict (or its why) changes, and once per device at first read. */
   onChange(state: LinkState): void;
   sysRoot?: string;
+  /** The dataplane's word on the device's capture handle (SharedState); absent: not consulted. */
+  captureOpen?: (device: string) => boolean;
   pollMs?: number;
   /** false: poll only (tests). */
   events?: boolean;
@@ -98,7 +102,7 @@ export class LinkWatcher {
     this.reading = (async () => {
       do {
         this.again = false;
-        const states = await Promise.all(this.devices.map((d) => readLink(d, this.opts.sysRoot)));
+        const states = await Promise.all(this.devices.map((d) => readLink(d, this.opts.sysRoot, this.opts.captureOpen)));
         for (const s of states) {
           if (!this.devices.includes(s.device)) continue;
           const old = this.states.get(s.device);

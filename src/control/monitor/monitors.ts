@@ -39,6 +39,8 @@ export interface MonitorsOptions {
   proberCommand?: string[];
   linkEvents?: boolean;
   sysRoot?: string;
+  /** Whether the dataplane's capture handle on a kernel device is open (a link is up only then). */
+  captureOpen?: (device: string) => boolean;
 }
 
 export interface Monitors {
@@ -106,6 +108,7 @@ class MonitorSet implements Monitors {
       onChange: (s) => this.onLinkChange(s),
       events: opts.linkEvents,
       sysRoot: opts.sysRoot,
+      captureOpen: opts.captureOpen,
     });
     this.build(opts.config);
   }

@@ -66,6 +66,7 @@ function rig() {
   const events: EventCounter[] = [];
   const drops = new Map<DropReason, number>();
   const reopened: number[] = [];
+  const capture: string[] = [];
   const changed: { i: number; mtu: number; address: string }[] = [];
   const specs = ['lan0', 'wan0'].map((device, i) => ({ name: ['lan', 'wan'][i], device, onFrame: () => undefined, opts: {} }));
   const ports = new DevicePorts(
@@ -77,6 +78,7 @@ function rig() {
       },
       drop: (r, n) => drops.set(r, (drops.get(r) ?? 0) + n),
       reopened: (i) => reopened.push(i),
+      captureOpen: (i, open) => capture.push(`${i}:${open ? 'open' : 'closed'}`),
       deviceChanged: (i, f) => changed.push({ i, mtu: f.mtu, address: f.address }),
     },
     createLogger({ level: 'fatal', name: 'ports-test' }),
@@ -86,7 +88,7 @@ function rig() {
     now += ms;
     ports.tick(now);
   };
-  return { io, ports, events, drops, reopened, changed, advance };
+  return { io, ports, events, drops, reopened, changed, capture, advance };
 }
 
 describe('DevicePorts', () => {
@@ -101,7 +103,7 @@ describe('DevicePorts', () => {
     const io = new FakeIo();
     io.add('lan0', 10);
     const specs = ['lan0', 'wan0'].map((device) => ({ name: device, device, onFrame: () => undefined, opts: {} }));
-    const sink = { event: () => undefined, drop: () => undefined, reopened: () => undefined, deviceChanged: () => undefined };
+    const sink = { event: () => undefined, drop: () => undefined, reopened: () => undefined, captureOpen: () => undefined, deviceChanged: () => undefined };
     expect(() => new DevicePorts(io, specs, sink, createLogger({ level: 'fatal', name: 't' }), () => 0)).toThrow(/no such device wan0/);
     expect(io.handles[0].closed).toBe(true);
   });
@@ -120,12 +122,13 @@ describe('DevicePorts', () => {
   });
 
   it('opens the handle again when the device is up, and says so once', () => {
-    const { io, ports, events, reopened, advance } = rig();
+    const { io, ports, events, reopened, capture, advance } = rig();
     io.add('lan0', 10, false);
     io.fail('lan0');
     advance(REOPEN_CHECK_MS);
     io.add('lan0', 10, true);
     advance(REOPEN_CHECK_MS);
+    expect(capture).toEqual(['0:closed', '0:open']);
     expect(io.handles.filter((h) => h.device === 'lan0')).toHaveLength(2);
     expect(ports.isOpen(0)).toBe(true);
     expect(events).toEqual(['io-error', 'io-reopened']);

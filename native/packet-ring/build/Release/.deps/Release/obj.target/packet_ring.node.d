@@ -1,1 +1,0 @@
-cmd_Release/obj.target/packet_ring.node := g++ -o Release/obj.target/packet_ring.node -shared -pthread -rdynamic -m64  -Wl,-soname=packet_ring.node -Wl,--start-group Release/obj.target/packet_ring/src/packet_ring.o -Wl,--end-group 

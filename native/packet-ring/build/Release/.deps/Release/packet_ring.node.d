@@ -1,1 +1,0 @@
-cmd_Release/packet_ring.node := ln -f "Release/obj.target/packet_ring.node" "Release/packet_ring.node" 2>/dev/null || (rm -rf "Release/packet_ring.node" && cp -af "Release/obj.target/packet_ring.node" "Release/packet_ring.node")
