@@ -1,9 +1,10 @@
 // bench/dataplane: packets per second forwarded through the active box, tandem's userspace
 // dataplane against the Linux kernel on the same namespaces and veths, side by side in one run.
 //
-//   npm run build && node dist/bench/dataplane.js [--seconds 10] [--sizes 64,1400] [--flows 1000] [--generators 1]
+//   npm run build && node dist/bench/dataplane.js [--seconds 10] [--sizes 64,1400] [--flows 1000] [--generators 1] [--io ring,pcap]
 //
-// One lab (both daemons, deploy/lab's configs). An nft counter on the server's ingress counts and
+// One lab per frame I/O variant of --io (both daemons, deploy/lab's configs with device.dataplane
+// set as bench/lib/io-variants.ts says; rows `tandem-<variant>`). An nft counter on the server's ingress counts and
 // drops the stream (bench/lib/sink.ts). For each frame size, trafgen in the client namespace sends
 // UDP 10.0.1.10:{10000..10000+flows-1} -> 10.0.2.10:5999 (the lab-test rule allows it; one source
 // port per flow, cycled, so a stateful dataplane runs on established sessions, not on one) to the
@@ -18,8 +19,8 @@
 // and drops by reason (tandem's counters; frames the box's lan0 received but the daemon never read
 // are the capture ring's loss), the daemon's CPU and RSS, and the machine's CPU split.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nsExec, trySh } from '../src/lab/exec.js';
 import { Lab, labDown, labUp, type LabBox } from '../src/lab/lab.js';
@@ -39,6 +40,7 @@ import {
   type MachineCpu,
 } from './lib/counters.js';
 import { kernelFirewallUp } from './lib/kernel-fw.js';
+import { parseIoVariants, writeLabConfigs, type IoVariant } from './lib/io-variants.js';
 import { sinkCount, sinkUp } from './lib/sink.js';
 import { runningGenerator, runTrafgen, trafgenConfig, wireBytes } from './lib/trafgen.js';
 
@@ -49,8 +51,12 @@ const LAN_VMAC = '02:74:64:00:01:01';
 /** Time for queues and capture rings to drain after the generator stops, before counters are read. */
 const DRAIN_MS = 500;
 
-/** kernel: the lab's veths as built; kernel-rps: lan0's receive processing steered to the CPUs the generator is not pinned to. */
-type Forwarder = 'tandem' | 'kernel' | 'kernel-rps';
+/**
+ * tandem-<io variant>; kernel: the lab's veths as built; kernel-rps: lan0's receive processing
+ * steered to the CPUs the generator is not pinned to.
+ */
+type Forwarder = `tandem-${IoVariant}` | 'kernel' | 'kernel-rps';
+const isTandem = (f: Forwarder): boolean => f.startsWith('tandem');
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -58,8 +64,9 @@ const seconds = Number(argv.get('seconds') ?? '10');
 const sizes = (argv.get('sizes') ?? '64,1400').split(',').filter((s) => s !== '').map(Number);
 const flows = Number(argv.get('flows') ?? '1000');
 const generators = Number(argv.get('generators') ?? '1');
+const ios = parseIoVariants(argv.get('io') ?? 'ring,pcap');
 if (!(seconds > 0 && seconds <= 600) || sizes.some((s) => !Number.isInteger(s)) || !(flows >= 1 && flows <= 50_000) || !(generators >= 1 && generators <= 64)) {
-  console.error('usage: dataplane.js [--seconds 1-600] [--sizes 64,1400] [--flows 1-50000] [--generators N]');
+  console.error('usage: dataplane.js [--seconds 1-600] [--sizes 64,1400] [--flows 1-50000] [--generators N] [--io ring,ring-sync,ring-v3,pcap]');
   process.exit(2);
 }
 
@@ -95,6 +102,8 @@ interface Result {
   /** Drops by reason, packets per second over the run. */
   dropsPps: Record<string, number>;
   daemonCpuPct: number | null;
+  /** The daemon's CPU time (all threads) per frame it forwarded, microseconds. */
+  cpuUsPerFrame: number | null;
   daemonRssMiB: number | null;
   /** Machine CPU over the run, percent of all cores: user, system, softirq, idle. */
   machinePct: { user: number; system: number; softirq: number; idle: number };
@@ -105,15 +114,18 @@ interface Result {
 }
 
 class Bench {
-  readonly lab: Lab;
+  /** The lab being measured: one per I/O variant, the last one also for the kernel rows. */
+  lab: Lab;
   box: LabBox = 'fwa';
-  forwarder: Forwarder = 'tandem';
+  forwarder: Forwarder = 'tandem-ring';
   daemonPid: number | null = null;
   clientMac = '';
 
   constructor(readonly name: string) {
     this.lab = new Lab(name);
   }
+
+
 
   private async snapshot(): Promise<Snapshot> {
     const boxNs = this.lab.ns(this.box);
@@ -130,7 +142,7 @@ class Bench {
     let daemonCpuS = 0;
     let otherForwarded = 0;
     let transitions = 0;
-    if (this.forwarder === 'tandem') {
+    if (isTandem(this.forwarder)) {
       const other: LabBox = this.box === 'fwa' ? 'fwb' : 'fwa';
       const [text, otherText] = await Promise.all([
         scrapeMetrics(join(this.lab.runDir, `${this.box}-metrics.sock`)),
@@ -176,7 +188,7 @@ class Bench {
     const dropsPps: Record<string, number> = {};
     for (const [k, v] of sampleDelta(a.drops, b.drops)) dropsPps[k.replace(/^reason="(.*)"$/, '$1')] = pps(v);
     const lanRx = b.boxLan.rxPackets - a.boxLan.rxPackets;
-    if (this.forwarder === 'tandem') {
+    if (isTandem(this.forwarder)) {
       // what reached lan0 but never reached the daemon: lost in the capture ring (libpcap's
       // ps_drop; the daemon's rx also counts wan0, quiet but for ARP during the run)
       const unread = lanRx - (b.daemonRx - a.daemonRx);
@@ -204,8 +216,9 @@ class Bench {
       // on the wire: the frame with its FCS, as Ethernet's rate counts it (preamble and gap not included)
       atServerMbps: Math.round((atServer * frameBytes * 8) / s / 1e5) / 10,
       dropsPps,
-      daemonCpuPct: this.forwarder === 'tandem' ? Math.round((1000 * (b.daemonCpuS - a.daemonCpuS)) / s) / 10 : null,
-      daemonRssMiB: this.forwarder === 'tandem' ? Math.round(processRssMiB(this.daemonPid!)) : null,
+      daemonCpuPct: isTandem(this.forwarder) ? Math.round((1000 * (b.daemonCpuS - a.daemonCpuS)) / s) / 10 : null,
+      cpuUsPerFrame: isTandem(this.forwarder) && b.forwarded > a.forwarded ? Math.round((1e7 * (b.daemonCpuS - a.daemonCpuS)) / (b.forwarded - a.forwarded)) / 10 : null,
+      daemonRssMiB: isTandem(this.forwarder) ? Math.round(processRssMiB(this.daemonPid!)) : null,
       machinePct: {
         user: pct(b.machine.user - a.machine.user),
         system: pct(b.machine.system - a.machine.system),
@@ -227,18 +240,19 @@ function print(results: Result[]): void {
   console.log(
     `\ndataplane forwarding: ${seconds} s per run, ${flows} UDP flows ${LAB_ADDR.client}:${SPORT_BASE}-${SPORT_BASE + flows - 1} -> ${LAB_ADDR.server}:${DPORT}, trafgen x${generators} in the client namespace`,
   );
-  console.log('frame B  forwarder  offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  RSS MiB  machine usr/sys/si/idle %');
+  console.log('frame B  forwarder         offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  CPU us/frame  RSS MiB  machine usr/sys/si/idle %');
   for (const r of results) {
     console.log(
       [
         String(r.frameBytes).padEnd(8),
-        r.forwarder.padEnd(10),
+        r.forwarder.padEnd(17),
         kpps(r.offeredPps).padEnd(13),
         kpps(r.atBoxPps).padEnd(12),
         kpps(r.forwardedPps).padEnd(15),
         kpps(r.atServerPps).padEnd(15),
         String(r.atServerMbps).padEnd(17),
         (r.daemonCpuPct === null ? '-' : String(r.daemonCpuPct)).padEnd(13),
+        (r.cpuUsPerFrame === null ? '-' : String(r.cpuUsPerFrame)).padEnd(13),
         (r.daemonRssMiB === null ? '-' : String(r.daemonRssMiB)).padEnd(8),
         `${r.machinePct.user}/${r.machinePct.system}/${r.machinePct.softirq}/${r.machinePct.idle}`,
       ].join(' '),
@@ -250,11 +264,12 @@ function print(results: Result[]): void {
     }
   }
   for (const size of sizes) {
-    const t = results.find((r) => r.forwarder === 'tandem' && r.frameBytes === size);
-    for (const kind of ['kernel', 'kernel-rps'] as const) {
-      const k = results.find((r) => r.forwarder === kind && r.frameBytes === size);
-      if (t && k && k.atServerPps > 0) {
-        console.log(`ratio tandem / ${kind}, ${size}-byte frames (received at server): ${(t.atServerPps / k.atServerPps).toFixed(2)} (${kpps(t.atServerPps)} / ${kpps(k.atServerPps)} kpps)`);
+    for (const t of results.filter((r) => isTandem(r.forwarder) && r.frameBytes === size)) {
+      for (const kind of ['kernel', 'kernel-rps'] as const) {
+        const k = results.find((r) => r.forwarder === kind && r.frameBytes === size);
+        if (k && k.atServerPps > 0) {
+          console.log(`ratio ${t.forwarder} / ${kind}, ${size}-byte frames (received at server): ${(t.atServerPps / k.atServerPps).toFixed(2)} (${kpps(t.atServerPps)} / ${kpps(k.atServerPps)} kpps)`);
+        }
       }
     }
   }
@@ -279,20 +294,32 @@ async function main(): Promise<void> {
   const busyBeforePct = Math.round((1000 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)))) / 10;
   console.error(`bench: machine busy ${busyBeforePct} % over 2 s before the bench (other work on the same cores)`);
   try {
-    await labUp({ name });
-    const lab = bench.lab;
-    const tandemActive: LabBox = (await lab.boxState('fwa'))?.state === 'active' ? 'fwa' : 'fwb';
-    bench.box = tandemActive;
-    bench.daemonPid = lab.pid(tandemActive);
-    if (bench.daemonPid === null) throw new Error(`no PID for ${tandemActive}`);
-    bench.clientMac = await linkMac(lab.ns('client'), HOST_DEVICE);
-    await sinkUp(lab.ns('server'), HOST_DEVICE, DPORT, DPORT);
-    console.error(`bench: lab ${name}, ${tandemActive} active (daemon pid ${bench.daemonPid}); frames ${sizes.map((b) => `${b} B (${wireBytes(b)} on the veth)`).join(', ')}`);
-
-    for (const size of sizes) {
-      const r = await bench.measure(size, LAN_VMAC);
-      results.push(r);
-      console.error(`bench: tandem ${size} B: offered ${kpps(r.offeredPps)} kpps, at server ${kpps(r.atServerPps)} kpps`);
+    let lab = bench.lab;
+    let tandemActive: LabBox = 'fwa';
+    for (const [i, io] of ios.entries()) {
+      // one lab per variant, the previous one down first; the last one stays for the kernel rows
+      if (i > 0) await labDown({ name });
+      const dir = mkdtempSync(join(tmpdir(), `bench-dataplane-${io}-`));
+      try {
+        writeLabConfigs(dir, io);
+        await labUp({ name, configDir: dir });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      bench.lab = lab = new Lab(name);
+      bench.forwarder = `tandem-${io}`;
+      tandemActive = (await lab.boxState('fwa'))?.state === 'active' ? 'fwa' : 'fwb';
+      bench.box = tandemActive;
+      bench.daemonPid = lab.pid(tandemActive);
+      if (bench.daemonPid === null) throw new Error(`no PID for ${tandemActive}`);
+      bench.clientMac = await linkMac(lab.ns('client'), HOST_DEVICE);
+      await sinkUp(lab.ns('server'), HOST_DEVICE, DPORT, DPORT);
+      console.error(`bench: lab ${name} (io ${io}), ${tandemActive} active (daemon pid ${bench.daemonPid}); frames ${sizes.map((b) => `${b} B (${wireBytes(b)} on the veth)`).join(', ')}`);
+      for (const size of sizes) {
+        const r = await bench.measure(size, LAN_VMAC);
+        results.push(r);
+        console.error(`bench: tandem-${io} ${size} B: offered ${kpps(r.offeredPps)} kpps, at server ${kpps(r.atServerPps)} kpps`);
+      }
     }
 
     // the kernel on the same box and veths: daemons stopped, the box routes and filters itself

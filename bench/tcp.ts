@@ -1,7 +1,7 @@
 // bench/tcp: real TCP throughput through the firewall pair (iperf3), tandem's userspace dataplane
 // with each frame I/O backend against the Linux kernel in the same lab, side by side in one run.
 //
-//   npm run build && node dist/bench/tcp.js [--io ring,pcap] [--streams 1,8] [--seconds 8] [--port 5401] [--out FILE]
+//   npm run build && node dist/bench/tcp.js [--io ring,ring-sync,ring-v3,pcap] [--streams 1,8] [--seconds 8] [--port 5401] [--out FILE]
 //
 // For each backend of --io, a fresh lab whose configs are deploy/lab's with `device.dataplane.io`
 // set to it. An iperf3 server in the server namespace (10.0.2.10), an iperf3 client in the client
@@ -19,35 +19,32 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { nsExec, trySh } from '../src/lab/exec.js';
 import { Lab, labDown, labUp, repoRoot, type LabBox } from '../src/lab/lab.js';
 import { BOX_DEVICE, HOST_DEVICE, HOST_PORT, LAB_ADDR, LAB_BOXES, SW_PORT } from '../src/lab/topology.js';
 import { backlogDrops, linkStats, machineCpu, metricSamples, nftCounter, processCpuS, sampleDelta, scrapeMetrics, type MachineCpu } from './lib/counters.js';
 import { runIperf3Client, runningClient, startIperf3Server, type Iperf3Result, type Iperf3Server } from './lib/iperf3.js';
 import { kernelFirewallUp, nftLoad } from './lib/kernel-fw.js';
+import { parseIoVariants, writeLabConfigs, type IoVariant } from './lib/io-variants.js';
 
-type Io = 'ring' | 'pcap';
-const IOS: readonly Io[] = ['ring', 'pcap'];
+type Io = IoVariant;
 
 // --- options --------------------------------------------------------------------------------------
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
 const seconds = Number(argv.get('seconds') ?? '8');
-const ios = (argv.get('io') ?? 'ring,pcap').split(',').filter((s) => s !== '') as Io[];
+const ios = parseIoVariants(argv.get('io') ?? 'ring,pcap');
 const streamCounts = (argv.get('streams') ?? '1,8').split(',').filter((s) => s !== '').map(Number);
 // in the lab-test rule's tcp/5000-5999 (iperf3's default 5201 is outside it)
 const port = Number(argv.get('port') ?? '5401');
 const outFile = argv.get('out');
 if (
   !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 600) ||
-  ios.length === 0 ||
-  ios.some((io) => !IOS.includes(io)) ||
   streamCounts.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 128)) ||
   !(Number.isInteger(port) && port >= 5000 && port <= 5999)
 ) {
-  console.error('usage: tcp.js [--io ring,pcap] [--streams 1,8] [--seconds 1-600] [--port 5000-5999] [--out FILE]');
+  console.error('usage: tcp.js [--io ring,ring-sync,ring-v3,pcap] [--streams 1,8] [--seconds 1-600] [--port 5000-5999] [--out FILE]');
   process.exit(2);
 }
 
@@ -56,18 +53,6 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 const log = (line: string): void => void console.error(`bench: ${line}`);
 
 // --- configs --------------------------------------------------------------------------------------
-
-/**
- * Copies deploy/lab's fwa.yaml and fwb.yaml into `dir` with `device.dataplane: { io }` added (at
- * the end of device:, after log:). parseDocument keeps the files' comments and layout.
- */
-function writeConfigs(dir: string, io: Io): void {
-  for (const box of LAB_BOXES) {
-    const doc = parseDocument(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
-    doc.setIn(['device', 'dataplane'], doc.createNode({ io }, { flow: true }));
-    writeFileSync(join(dir, `${box}.yaml`), String(doc), { mode: 0o600 });
-  }
-}
 
 // --- offloads -------------------------------------------------------------------------------------
 
@@ -399,7 +384,7 @@ async function main(): Promise<void> {
       stage = new Stage(`tq${suffix}-${io}`);
       try {
         const dir = mkdtempSync(join(configRoot, `${io}-`));
-        writeConfigs(dir, io);
+        writeLabConfigs(dir, io);
         await stageUp(stage, dir);
       } catch (err) {
         // a backend that does not start (ring may not be ready) costs its rows, not the run

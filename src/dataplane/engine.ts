@@ -17,7 +17,7 @@ import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPi
 import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
 import { interfaceVirtualMac } from './vmac.js';
-import type { DataplaneIo } from './io.js';
+import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts } from './ports.js';
 import { parseMac } from './packet.js';
 
@@ -31,7 +31,7 @@ export interface InterfaceStatus {
   address: string;
   mtu: number;
   /** The capture handle is open; when not, why (the device is down or gone) and for how long. */
-  capture: { open: boolean; error: string | null; downMs: number | null };
+  capture: { open: boolean; error: string | null; downMs: number | null; stats: PortStats | null };
 }
 
 export interface DataplaneStatus {

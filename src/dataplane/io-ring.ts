@@ -222,7 +222,7 @@ class RingPort implements Port {
 
   stats(): PortStats {
     const s = this.ring.stats();
-    return { ringDrops: s.drops, ringFreezes: s.freezes, txRefused: s.txRefused };
+    return { ringDrops: s.drops, ringFreezes: s.freezes, txRefused: s.txRefused, rxFrames: s.frames, rxBatches: s.batches, txSent: s.sent, txWaits: s.txWaits };
   }
 
   close(): void {

@@ -37,6 +37,11 @@ export interface PortStats {
   ringFreezes: number;
   /** Frames the device refused when a batch was sent (ENOBUFS, ENETDOWN, ...). */
   txRefused: number;
+  /** Backends that batch: frames and batches received, frames sent, flushes that waited for the sender. */
+  rxFrames?: number;
+  rxBatches?: number;
+  txSent?: number;
+  txWaits?: number;
 }
 
 export interface OpenOptions {

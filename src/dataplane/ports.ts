@@ -98,12 +98,13 @@ export class DevicePorts {
     return this.slots[i].port !== null;
   }
 
-  /** Per handle: open, or why not and since when. */
-  status(nowMs: number): { open: boolean; error: string | null; downMs: number | null }[] {
+  /** Per handle: open, or why not and since when; the open handle's own counters. */
+  status(nowMs: number): { open: boolean; error: string | null; downMs: number | null; stats: PortStats | null }[] {
     return this.slots.map((s) => ({
       open: s.port !== null,
       error: s.error ? `${s.error.code}: ${s.error.message}` : null,
       downMs: s.port === null ? Math.round(nowMs - s.downSinceMs) : null,
+      stats: s.port?.stats?.() ?? null,
     }));
   }
 
