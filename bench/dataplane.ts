@@ -105,6 +105,8 @@ interface Result {
   /** The daemon's CPU time (all threads) per frame it forwarded, microseconds. */
   cpuUsPerFrame: number | null;
   daemonRssMiB: number | null;
+  /** RSS when the run began: with daemonRssMiB, whether memory stayed flat under saturation. */
+  daemonRssBeforeMiB: number | null;
   /** Machine CPU over the run, percent of all cores: user, system, softirq, idle. */
   machinePct: { user: number; system: number; softirq: number; idle: number };
   generatorSent: number;
@@ -179,6 +181,7 @@ class Bench {
       { mode: 0o600 },
     );
     await this.warm();
+    const rssBefore = isTandem(this.forwarder) ? processRssMiB(this.daemonPid!) : null;
     const a = await this.snapshot();
     const run = await runTrafgen(this.lab.ns('client'), HOST_DEVICE, cfg, seconds, generators);
     await sleep(DRAIN_MS);
@@ -219,6 +222,7 @@ class Bench {
       daemonCpuPct: isTandem(this.forwarder) ? Math.round((1000 * (b.daemonCpuS - a.daemonCpuS)) / s) / 10 : null,
       cpuUsPerFrame: isTandem(this.forwarder) && b.forwarded > a.forwarded ? Math.round((1e7 * (b.daemonCpuS - a.daemonCpuS)) / (b.forwarded - a.forwarded)) / 10 : null,
       daemonRssMiB: isTandem(this.forwarder) ? Math.round(processRssMiB(this.daemonPid!)) : null,
+      daemonRssBeforeMiB: rssBefore === null ? null : Math.round(rssBefore),
       machinePct: {
         user: pct(b.machine.user - a.machine.user),
         system: pct(b.machine.system - a.machine.system),
@@ -240,7 +244,7 @@ function print(results: Result[]): void {
   console.log(
     `\ndataplane forwarding: ${seconds} s per run, ${flows} UDP flows ${LAB_ADDR.client}:${SPORT_BASE}-${SPORT_BASE + flows - 1} -> ${LAB_ADDR.server}:${DPORT}, trafgen x${generators} in the client namespace`,
   );
-  console.log('frame B  forwarder         offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  CPU us/frame  RSS MiB  machine usr/sys/si/idle %');
+  console.log('frame B  forwarder         offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  CPU us/frame  RSS MiB start-end  machine usr/sys/si/idle %');
   for (const r of results) {
     console.log(
       [
@@ -253,7 +257,7 @@ function print(results: Result[]): void {
         String(r.atServerMbps).padEnd(17),
         (r.daemonCpuPct === null ? '-' : String(r.daemonCpuPct)).padEnd(13),
         (r.cpuUsPerFrame === null ? '-' : String(r.cpuUsPerFrame)).padEnd(13),
-        (r.daemonRssMiB === null ? '-' : String(r.daemonRssMiB)).padEnd(8),
+        (r.daemonRssMiB === null ? '-' : `${r.daemonRssBeforeMiB}-${r.daemonRssMiB}`).padEnd(18),
         `${r.machinePct.user}/${r.machinePct.system}/${r.machinePct.softirq}/${r.machinePct.idle}`,
       ].join(' '),
     );

@@ -184,14 +184,35 @@ function formatDataplane(dp: unknown): string {
   if (dp === null || typeof dp !== 'object' || Array.isArray(dp)) return `Dataplane: ${JSON.stringify(dp)}`;
   const obj = dp as Record<string, unknown>;
   if (typeof obj.error === 'string' && Object.keys(obj).length === 1) return `Dataplane: unavailable (${obj.error})`;
+  const capture = formatCapture(obj);
   const pairs: [string, string][] = Object.keys(obj)
     .sort()
+    .filter((k) => !(k === 'interfaces' && capture !== null))
     .map((k) => {
       const v = obj[k];
       const text = v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
       return [k, text.length > 100 ? `${text.slice(0, 97)}...` : text];
     });
+  if (capture !== null) pairs.unshift(['capture', capture]);
   return pairs.length ? `Dataplane:\n${fields(pairs)}` : 'Dataplane: (no data)';
+}
+
+/**
+ * One line for the frame I/O: the backend and each interface's capture handle, open or why not
+ * and for how long (docs/packet-io.md). Null when the status has no such interfaces.
+ */
+function formatCapture(dp: Record<string, unknown>): string | null {
+  const itfs = dp.interfaces;
+  if (!Array.isArray(itfs) || itfs.length === 0 || !itfs.every((i) => i !== null && typeof i === 'object' && 'capture' in i)) return null;
+  const parts = (itfs as Record<string, unknown>[]).map((itf) => {
+    const c = itf.capture as { open?: unknown; error?: unknown; downMs?: unknown } | undefined;
+    const name = `${String(itf.name)}(${String(itf.device)}, MTU ${String(itf.mtu)})`;
+    if (!c || typeof c.open !== 'boolean') return `${name} ?`;
+    if (c.open) return `${name} open`;
+    const since = typeof c.downMs === 'number' ? ` for ${(c.downMs / 1000).toFixed(1)} s` : '';
+    return `${name} CLOSED${since} (${String(c.error)})`;
+  });
+  return `${typeof dp.io === 'string' ? dp.io : '?'}: ${parts.join(', ')}`;
 }
 
 /** The one line `tandem config validate` prints for a good file. */

@@ -330,7 +330,7 @@ for (const backend of ['ring', 'pcap'] as const) describe.skipIf(!isRoot())(`tra
       expect((await waitState(l, active, 'passive', 5000)).reason).toBe('faults-cleared');
       expect((await state(l, passive)).state).toBe('active');
       const open = await waitCapture(l, active, link, true, 2000);
-      expect(open.capture).toEqual({ open: true, error: null, downMs: null });
+      expect(open.capture).toMatchObject({ open: true, error: null, downMs: null });
       const d = await waitCounter(l, active, c0, 'ioReopened', 1);
       expect(d.ioError).toBeGreaterThanOrEqual(1);
       expect(logLines(l, active, 'capture handle open again').some((x) => x.device === `${link}0`)).toBe(true);

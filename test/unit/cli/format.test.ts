@@ -69,6 +69,17 @@ Dataplane: unavailable (timeout)
     expect(text).not.toContain('Dataplane');
   });
 
+  it('shows the frame I/O backend and each capture handle, open or closed with why and for how long', () => {
+    const s = fixedStatus();
+    const interfaces = [
+      { name: 'lan', device: 'lan0', mtu: 1500, capture: { open: true, error: null, downMs: null, stats: null } },
+      { name: 'wan', device: 'wan0', mtu: 1400, capture: { open: false, error: 'ENETDOWN: Network is down on wan0', downMs: 2150, stats: null } },
+    ];
+    const text = formatStatus({ ...s, dataplane: { io: 'ring', interfaces } }, NOW);
+    expect(text).toContain('capture : ring: lan(lan0, MTU 1500) open, wan(wan0, MTU 1400) CLOSED for 2.1 s (ENETDOWN: Network is down on wan0)');
+    expect(text).not.toContain('interfaces');
+  });
+
   it('shows at most the 10 newest transitions, and dataplane fields', () => {
     const s = fixedStatus();
     s.transitions = Array.from({ length: 15 }, (_, i) => ({ at: `t${String(i).padStart(2, '0')}`, from: 'passive' as const, to: 'active' as const, reason: `r${i}` }));
