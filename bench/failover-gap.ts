@@ -29,6 +29,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Lab, labDown, labUp, repoRoot, type LabBox } from '../src/lab/lab.js';
+import { IO_VARIANTS, type IoVariant } from './lib/io-variants.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
 import type { StreamSummary } from '../src/lab/stream.js';
 
@@ -65,7 +66,10 @@ const timersArg = argv.get('timers');
 /** --encryption none|aes-256-gcm sets shared.ha.encryption in the same temporary copy. */
 const encryptionArg = argv.get('encryption');
 if (encryptionArg !== undefined && encryptionArg !== 'none' && encryptionArg !== 'aes-256-gcm') throw new Error(`--encryption: expected none or aes-256-gcm (got ${encryptionArg})`);
-const configDir = timersArg || encryptionArg ? labConfigWithTimers(timersArg) : undefined;
+/** --io VARIANT (bench/lib/io-variants.ts) sets device.dataplane in the same temporary copy. */
+const ioArg = argv.get('io');
+if (ioArg !== undefined && !(ioArg in IO_VARIANTS)) throw new Error(`--io: expected one of ${Object.keys(IO_VARIANTS).join(', ')} (got ${ioArg})`);
+const configDir = timersArg || encryptionArg || ioArg ? labConfigWithTimers(timersArg) : undefined;
 
 function labConfigWithTimers(spec: string | undefined): string {
   const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = (spec ?? '0,0,0').split(',').map(Number);
@@ -78,6 +82,7 @@ function labConfigWithTimers(spec: string | undefined): string {
     const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
     if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
     if (encryptionArg) cfg.shared.ha.encryption = encryptionArg;
+    if (ioArg) cfg.device.dataplane = IO_VARIANTS[ioArg as IoVariant];
     writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
   }
   return dir;

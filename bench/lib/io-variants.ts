@@ -7,10 +7,10 @@ import { repoRoot } from '../../src/lab/lab.js';
 import { LAB_BOXES } from '../../src/lab/topology.js';
 
 export const IO_VARIANTS = {
-  /** the default: TPACKET_V2 ring, frames sent from the addon's sender thread */
+  /** the default: TPACKET_V2 ring, frames sent by the dataplane's own thread (sendmmsg inline) */
   ring: { io: 'ring' },
-  /** the ring, frames sent by the dataplane's own thread (sendmmsg inline) */
-  'ring-sync': { io: 'ring', ring: { txThread: false } },
+  /** the ring, frames sent from the addon's sender thread */
+  'ring-thread': { io: 'ring', ring: { txThread: true } },
   /** the ring with TPACKET_V3 blocks (1 ms retire timer) */
   'ring-v3': { io: 'ring', ring: { version: 3 } },
   /** libpcap through the patched cap binding */

@@ -4,8 +4,9 @@
 //   buffer of 64 KiB (the pipeline rewrites in place and may build a longer answer there, as it
 //   did in cap's buffer), then handed to onFrame.
 // - Transmit: send() copies the frame into the port's staging buffer; everything staged during a
-//   batch leaves with one sendmmsg per port when the batch ends. A send outside a batch (the
-//   engine's tick: GARP, ARP requests) goes at once.
+//   batch leaves with one sendmmsg per port when the batch ends (from this thread, or from the
+//   addon's sender thread with `txThread`). A send outside a batch (the engine's tick: GARP, ARP
+//   requests) goes at once.
 // - Own frames: PACKET_IGNORE_OUTGOING, so no capture filter; the virtual MAC is added to the
 //   device's unicast list (PACKET_MR_UNICAST), promiscuous only on a NIC that has no such filter.
 // - Errors: the addon reports a socket error (ENETDOWN, ...) as onError; it never aborts.
@@ -65,7 +66,7 @@ export interface RingOptions {
   txBytes?: number;
   txSlots?: number;
   txSegments?: number;
-  /** Send from a thread of the addon's (default) rather than from the dataplane's thread. */
+  /** Send from a thread of the addon's rather than from the dataplane's (the addon's default is true; the config's is false). */
   txThread?: boolean;
   qdiscBypass?: boolean;
   ignoreOutgoing?: boolean;
