@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.device.log.level, base: { box: config.device.name } });
   const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
   const metrics = new Metrics();
-  metrics.attachDataplane(shared);
+  metrics.attachDataplane(shared, Object.keys(data.config.device.interfaces).sort());
   if (data.firewallBuffer) {
     const ruleNames = data.ruleNames ?? config.shared.policy.rules.map((r) => r.name);
     const natRuleNames = data.natRuleNames ?? config.shared.nat.map((r) => r.name);

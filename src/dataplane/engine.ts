@@ -127,10 +127,11 @@ export class Engine {
         if (truncated) return this.pipeline.drop('oversize');
         this.pipeline.handle(i, frame, len, now);
       },
-      opts: {
-        ownMacs: [itf.realMac, itf.mac],
-        sharedMacs: sameMac(itf.mac, itf.realMac) ? [] : [itf.mac],
-        extraMacs: sameMac(itf.mac, itf.realMac) ? [] : [itf.mac],
+      // the pipeline's view of the interface now: after a device was created again, its new MAC
+      opts: () => {
+        const now = this.pipeline.interfaces[i];
+        const virtual = sameMac(now.mac, now.realMac) ? [] : [now.mac];
+        return { ownMacs: [now.realMac, now.mac], sharedMacs: virtual, extraMacs: virtual };
       },
     }));
     this.ports = new DevicePorts(

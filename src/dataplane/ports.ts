@@ -31,7 +31,8 @@ export interface PortSpec {
   name: string;
   device: string;
   onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void;
-  opts: Omit<OpenOptions, 'onError'>;
+  /** Asked at every open: a device created again has another MAC, which a capture filter names. */
+  opts: () => Omit<OpenOptions, 'onError'>;
 }
 
 export interface PortsSink {
@@ -146,7 +147,7 @@ export class DevicePorts {
     this.lastTold[i] ??= s.facts;
     let port: Port | null = null;
     port = this.io.open(s.spec.device, s.spec.onFrame, {
-      ...s.spec.opts,
+      ...s.spec.opts(),
       // the backend calls this from its poll, never from inside send(): closing here is safe
       onError: (err) => {
         if (this.slots[i].port === port && port !== null) this.fail(i, err, this.clock());
@@ -180,6 +181,8 @@ export class DevicePorts {
     const s = this.slots[i];
     const facts = this.io.device ? this.io.device(s.spec.device) : null;
     if (this.io.device && !adminUp(facts)) return;
+    // the pipeline learns a new MTU or MAC first: the open below asks it for the MACs to filter on
+    if (facts !== null) this.compareDevice(i, facts);
     try {
       this.open(i);
     } catch (err) {
@@ -192,7 +195,6 @@ export class DevicePorts {
     this.sink.captureOpen(i, true);
     this.sink.event('io-reopened');
     this.log.info({ interface: s.spec.name, device: s.spec.device, ifindex: s.facts?.ifindex, downMs: Math.round(nowMs - s.downSinceMs) }, 'capture handle open again');
-    if (facts !== null && s.facts !== null) this.compareDevice(i, s.facts);
     this.sink.reopened(i);
   }
 

@@ -145,10 +145,7 @@ export async function setBoxDevice(name: string, box: LabBox, link: 'lan' | 'wan
   validateLabName(name);
   const boxNs = nsName(name, box);
   await ip(boxNs, 'link', 'set', BOX_DEVICE[link], up ? 'up' : 'down');
-  if (up) {
-    const deadline = Date.now() + CARRIER_WAIT_MS;
-    while ((await operState(boxNs, BOX_DEVICE[link])) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  }
+  if (up) await waitOperUp(boxNs, BOX_DEVICE[link]);
 }
 
 /** The box's traffic device deleted (its bridge port goes with the veth). */
@@ -166,8 +163,7 @@ export async function createBoxDevice(name: string, box: LabBox, link: 'lan' | '
   validateLabName(name);
   const boxNs = nsName(name, box);
   await boxTrafficCable(name, box, link);
-  const deadline = Date.now() + CARRIER_WAIT_MS;
-  while ((await operState(boxNs, BOX_DEVICE[link])) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitOperUp(boxNs, BOX_DEVICE[link]);
 }
 
 /** deleteBoxDevice, then createBoxDevice. */
@@ -309,10 +305,13 @@ export async function setLink(name: string, node: LabBox | LabHost, link: LabLin
     // the kernel reports carrier through linkwatch, up to a second later: wait for it, so a caller
     // can send at once (a peer end that is itself down keeps it from coming up: give up quietly)
     const deadline = Date.now() + CARRIER_WAIT_MS;
-    for (const { ns, dev } of ends) {
-      while ((await operState(ns, dev)) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    }
+    for (const { ns, dev } of ends) await waitOperUp(ns, dev, deadline);
   }
+}
+
+/** Waits until the device reports carrier (operstate UP), giving up quietly at the deadline. */
+async function waitOperUp(ns: string, dev: string, deadline = Date.now() + CARRIER_WAIT_MS): Promise<void> {
+  while ((await operState(ns, dev)) !== 'UP' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** How long setLink(up) waits for carrier. Linkwatch delays events by up to 1 s (HZ). */

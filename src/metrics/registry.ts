@@ -76,6 +76,8 @@ export class Metrics implements MonitorMetrics {
   private readonly configCommits: Counter<'result'>;
   private readonly configPushes: Counter<'direction' | 'result'>;
   private shared: SharedState | null = null;
+  /** Traffic interfaces by the dataplane's index, for dataplane_capture_open. */
+  private captureInterfaces: string[] = [];
   private firewall: { stats: FirewallStats; ruleNames: readonly string[]; natRuleNames: readonly string[] } | null = null;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -253,6 +255,17 @@ export class Metrics implements MonitorMetrics {
         const values = self.shared?.counters();
         this.reset();
         for (const event of EVENT_COUNTERS) this.inc({ event }, values?.[eventIndex(event)] ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${p}dataplane_capture_open`,
+      help: "The dataplane's capture handle on a traffic interface is open (1) or closed: the device is down or gone and the handle not yet reopened (0)",
+      labelNames: ['interface'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const shared = self.shared;
+        if (shared) self.captureInterfaces.forEach((name, i) => this.set({ interface: name }, shared.captureOpen(i) ? 1 : 0));
       },
     });
     new Counter({
@@ -539,9 +552,13 @@ export class Metrics implements MonitorMetrics {
     this.pathMonitorTargetUp.reset();
   }
 
-  /** Export the dataplane counters of this SharedState from now on. */
-  attachDataplane(shared: SharedState): void {
+  /**
+   * Export the dataplane counters of this SharedState from now on, and the capture state of the
+   * traffic interfaces, named in the dataplane's order (sorted logical names, engine.ts).
+   */
+  attachDataplane(shared: SharedState, interfaceNames: readonly string[] = []): void {
     this.shared = shared;
+    this.captureInterfaces = [...interfaceNames];
   }
 
   /**

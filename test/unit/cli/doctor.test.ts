@@ -73,6 +73,23 @@ describe('tandem doctor', () => {
     expect(level(lonely, 'peer')).toBe('fail');
   });
 
+  it("fails a capture handle the dataplane has closed, with the kernel's reason", async () => {
+    const s = {
+      ...fixedStatus(),
+      dataplane: {
+        io: 'ring',
+        interfaces: [
+          { name: 'lan', device: 'eth1', capture: { open: true, error: null, downMs: null } },
+          { name: 'wan', device: 'eth2', capture: { open: false, error: 'ENETDOWN: Network is down on eth2', downMs: 4000 } },
+        ],
+      },
+    };
+    const r = await runDoctor('c', host({ status: async () => s }));
+    expect(level(r, 'capture lan')).toBe('ok');
+    expect(level(r, 'capture wan')).toBe('fail');
+    expect(r.find((x) => x.check === 'capture wan')?.detail).toContain('ENETDOWN: Network is down on eth2');
+  });
+
   it('finds the API of the config', () => {
     expect(apiUrlOf('127.0.0.1:9480')).toBe('http://127.0.0.1:9480');
     expect(apiUrlOf('unix:/run/tandem/api.sock')).toBe('unix:/run/tandem/api.sock');

@@ -68,7 +68,7 @@ function rig() {
   const reopened: number[] = [];
   const capture: string[] = [];
   const changed: { i: number; mtu: number; address: string }[] = [];
-  const specs = ['lan0', 'wan0'].map((device, i) => ({ name: ['lan', 'wan'][i], device, onFrame: () => undefined, opts: {} }));
+  const specs = ['lan0', 'wan0'].map((device, i) => ({ name: ['lan', 'wan'][i], device, onFrame: () => undefined, opts: () => ({}) }));
   const ports = new DevicePorts(
     io,
     specs,
@@ -102,7 +102,7 @@ describe('DevicePorts', () => {
   it('refuses to start when a device cannot be opened, closing what it opened', () => {
     const io = new FakeIo();
     io.add('lan0', 10);
-    const specs = ['lan0', 'wan0'].map((device) => ({ name: device, device, onFrame: () => undefined, opts: {} }));
+    const specs = ['lan0', 'wan0'].map((device) => ({ name: device, device, onFrame: () => undefined, opts: () => ({}) }));
     const sink = { event: () => undefined, drop: () => undefined, reopened: () => undefined, captureOpen: () => undefined, deviceChanged: () => undefined };
     expect(() => new DevicePorts(io, specs, sink, createLogger({ level: 'fatal', name: 't' }), () => 0)).toThrow(/no such device wan0/);
     expect(io.handles[0].closed).toBe(true);

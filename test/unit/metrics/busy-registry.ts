@@ -36,7 +36,7 @@ export function busyMetrics(): Metrics {
   m.pathMonitorProbe('upstream', 'lost');
   m.pathMonitorDropped('bad-prober-line', 1);
   m.pathMonitorProberRestart();
-  m.attachDataplane(new SharedState(COUNTER_COUNT));
+  m.attachDataplane(new SharedState(COUNTER_COUNT), ['lan', 'wan']);
   m.attachFirewall(new FirewallStats(1, 1), ['allow-web'], ['outbound-snat']);
   return m;
 }

@@ -124,6 +124,21 @@ describe('Metrics', () => {
     expect(sample(text, 'tandem_dataplane_drops_total', { reason: 'ttl-exceeded' })).toBe(7);
   });
 
+  it("exports each traffic interface's capture handle as open or closed, from the SharedState", async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    const shared = new SharedState(COUNTER_COUNT);
+    m.attachDataplane(shared, ['lan', 'wan']);
+    let text = await m.text();
+    expect(sample(text, 'tandem_dataplane_capture_open', { interface: 'lan' })).toBe(1);
+    expect(sample(text, 'tandem_dataplane_capture_open', { interface: 'wan' })).toBe(1);
+    shared.setCaptureOpen(1, false);
+    text = await m.text();
+    expect(sample(text, 'tandem_dataplane_capture_open', { interface: 'wan' })).toBe(0);
+    expect(sample(text, 'tandem_dataplane_capture_open', { interface: 'lan' })).toBe(1);
+    shared.setCaptureOpen(1, true);
+    expect(sample(await m.text(), 'tandem_dataplane_capture_open', { interface: 'wan' })).toBe(1);
+  });
+
   it('two Metrics objects do not share state', async () => {
     const a = new Metrics();
     const b = new Metrics();
