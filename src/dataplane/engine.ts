@@ -19,6 +19,7 @@ import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
 import { interfaceVirtualMac } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts } from './ports.js';
+import { sendGate } from './send-gate.js';
 import { parseMac } from './packet.js';
 
 export type { DataplaneIo, Port } from './io.js';
@@ -117,6 +118,7 @@ export class Engine {
     this.lastEpoch = shared.roleEpoch;
 
     const rx = eventIndex('rx');
+    const gates = interfaces.map((_, i) => sendGate(shared, clock, () => this.pipeline.interfaces[i], (r) => this.counters[dropIndex(r)]++));
     const specs = interfaces.map((itf, i) => ({
       name: itf.name,
       device: itf.device,
@@ -131,7 +133,7 @@ export class Engine {
       opts: () => {
         const now = this.pipeline.interfaces[i];
         const virtual = sameMac(now.mac, now.realMac) ? [] : [now.mac];
-        return { ownMacs: [now.realMac, now.mac], sharedMacs: virtual, extraMacs: virtual };
+        return { ownMacs: [now.realMac, now.mac], sharedMacs: virtual, extraMacs: virtual, sendGate: gates[i] };
       },
     }));
     this.ports = new DevicePorts(

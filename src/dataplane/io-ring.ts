@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { readDevice, type DeviceFacts } from '../net/link.js';
-import type { DataplaneIo, OpenOptions, Port, PortStats } from './io.js';
+import type { DataplaneIo, OpenOptions, Port, PortStats, SendGate } from './io.js';
 import { parseMac } from './packet.js';
 
 interface NativeRingStats {
@@ -154,7 +154,7 @@ export class RingIo implements DataplaneIo {
       onBatch,
       onError,
     );
-    port = new RingPort(ring, () => this.inBatch, () => this.ports.delete(port!));
+    port = new RingPort(ring, () => this.inBatch, () => this.ports.delete(port!), opts.sendGate);
     this.ports.add(port);
     return port;
   }
@@ -190,6 +190,7 @@ class RingPort implements Port {
     private readonly ring: NativeRing,
     private readonly inBatch: () => boolean,
     private readonly onClose: () => void,
+    private readonly gate?: SendGate,
   ) {}
 
   send(frame: Uint8Array, len: number): boolean {
@@ -211,14 +212,35 @@ class RingPort implements Port {
   /** Hands the staged frames to the addon. Refusals happen later and are counted in stats(). */
   flush(): number {
     if (this.staged === 0) return 0;
-    const n = this.staged;
+    let n = this.staged;
     this.staged = 0;
     this.stagedBytes = 0;
     if (this.ring.closed) return n;
-    const seg = this.ring.flush(n);
+    if (this.gate?.changed()) n = this.regate(n);
+    const seg = n === 0 ? this.segBase / this.ring.txSegmentBytes : this.ring.flush(n);
     this.segBase = seg * this.ring.txSegmentBytes;
     this.descBase = seg * this.ring.txSlots * 2;
     return 0;
+  }
+
+  /**
+   * The send gate's verdict on each staged frame (rewritten in place, or dropped): the kept ones
+   * are packed to the front of the segment's descriptors. Returns how many are kept.
+   */
+  private regate(n: number): number {
+    const r = this.ring;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const d = this.descBase + i * 2;
+      const off = r.txDesc[d];
+      const len = r.txDesc[d + 1];
+      if (!this.gate!.fix(r.tx, off, len)) continue;
+      const k = this.descBase + kept * 2;
+      r.txDesc[k] = off;
+      r.txDesc[k + 1] = len;
+      kept++;
+    }
+    return kept;
   }
 
   stats(): PortStats {

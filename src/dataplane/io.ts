@@ -56,6 +56,19 @@ export interface OpenOptions {
   extraMacs?: readonly Uint8Array[];
   /** The handle hit an error it does not read past. Called at most once per handle, never re-entrantly from send. */
   onError?: (err: PortError) => void;
+  /**
+   * For backends that stage frames and send them later (the ring, at the end of a batch): the
+   * decisions taken when a frame was staged may no longer hold when it leaves (the box stopped
+   * being active, or a hand-over began, between the two). Asked once per flush; when it answers
+   * true, `fix` is asked for every staged frame: it may rewrite the frame in place and returns
+   * false to drop it.
+   */
+  sendGate?: SendGate;
+}
+
+export interface SendGate {
+  changed(): boolean;
+  fix(buf: Uint8Array, off: number, len: number): boolean;
 }
 
 /** The I/O the engine needs. */

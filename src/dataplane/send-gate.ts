@@ -1,0 +1,33 @@
+// The last word on a staged frame (io.ts SendGate). The pipeline decides as it handles a frame:
+// whether this box may act as active, and which source MAC to use (the virtual MAC, or during a
+// planned hand-over the real one, so that only the new active teaches the switches where the
+// virtual MAC is). A backend that stages frames sends them a little later, at the end of its
+// batch; if the role, the lease or the hand-over changed in between, a frame staged with the
+// virtual MAC would leave under a decision that no longer holds: the old active's tail of
+// virtual-MAC frames after the new active's first (seen as dual-active frames by the chaos bench's
+// switch capture). At flush time this gate applies the rule again:
+// - still active with a valid lease, no hand-over: nothing to do (changed() is false: no per-frame cost);
+// - still active, a hand-over began: the frame leaves from the interface's real MAC;
+// - no longer active, or the lease ran out: the frame is dropped (passive / lease-expired).
+// Frames not sourced from the virtual MAC (the kernel's own, ARP requests from the real MAC) pass.
+import type { DropReason } from './counters.js';
+import type { SendGate } from './io.js';
+import { copyMac, ETH_SRC, macEquals } from './packet.js';
+import type { PipelineInterface, RoleSource } from './pipeline.js';
+import { ROLE_ACTIVE } from './shared-state.js';
+
+export function sendGate(role: RoleSource, clock: () => number, itf: () => PipelineInterface, drop: (reason: DropReason) => void): SendGate {
+  return {
+    changed: () => role.role !== ROLE_ACTIVE || role.handingOver === true || !role.mayActAsActive(clock()),
+    fix: (buf, off, len) => {
+      const i = itf();
+      if (len < ETH_SRC + 6 || i.mac === i.realMac || macEquals(i.mac, 0, i.realMac) || !macEquals(buf, off + ETH_SRC, i.mac)) return true;
+      if (role.role === ROLE_ACTIVE && role.mayActAsActive(clock())) {
+        if (role.handingOver) copyMac(buf, off + ETH_SRC, i.realMac);
+        return true;
+      }
+      drop(role.role === ROLE_ACTIVE ? 'lease-expired' : 'passive');
+      return false;
+    },
+  };
+}
