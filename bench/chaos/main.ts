@@ -4,7 +4,7 @@
 // exits 1 when a target is missed (a dual-active frame on the switch, a lost established session).
 //
 //   npm run bench:chaos -- [--failovers 100] [--kinds kill,stop,link,ha1,ha2,path,restart] [--seed S]
-//       [--conns 500] [--interval-ms 100] [--window-ms 1] [--timers INTERVAL,MISSED,HOLD] [--out DIR]
+//       [--conns 500] [--interval-ms 100] [--window-ms 1] [--timers INTERVAL,MISSED,HOLD] [--io ring|ring-thread|ring-v3|pcap] [--out DIR]
 //
 // --failovers 9 is one of each kind (the quick mode).
 import { randomBytes, randomInt } from 'node:crypto';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { KINDS, parseKinds } from './analyse.js';
 import { formatReport, verdict } from './report.js';
 import { runChaos } from './run.js';
+import { parseIoVariants } from '../lib/io-variants.js';
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) {
@@ -23,7 +24,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   }
   argv.set(key.slice(2), process.argv[i + 1]);
 }
-const known = new Set(['failovers', 'kinds', 'seed', 'conns', 'interval-ms', 'window-ms', 'timers', 'out', 'name']);
+const known = new Set(['failovers', 'kinds', 'seed', 'conns', 'interval-ms', 'window-ms', 'timers', 'io', 'out', 'name']);
 for (const k of argv.keys()) {
   if (!known.has(k)) {
     process.stderr.write(`bench:chaos: unknown option --${k} (known: ${[...known].map((x) => `--${x}`).join(' ')})\n`);
@@ -62,6 +63,7 @@ const result = await runChaos({
   intervalMs: int('interval-ms', 100, 1, 10_000),
   windowUs: Math.round(windowMs * 1000),
   timers: argv.get('timers'),
+  io: argv.get('io') === undefined ? undefined : parseIoVariants(argv.get('io')!)[0],
   outDir: argv.get('out') ?? join(tmpdir(), `tandem-chaos-${labName}`),
   labName,
   log: (line) => process.stderr.write(`${line}\n`),

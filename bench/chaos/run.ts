@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Lab, labDown, labUp, repoRoot, type LabBox } from '../../src/lab/lab.js';
+import { IO_VARIANTS, type IoVariant } from '../lib/io-variants.js';
 import { startProbeSender, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
 import type { HaStatus } from '../../src/control/status.js';
 import { analyseDualActive, longestHandoffSilenceMs, NO_FAILOVER_KINDS, schedule, seededRandom, type Kind, type Overlap } from './analyse.js';
@@ -50,6 +51,8 @@ export interface ChaosOptions {
   windowUs: number;
   /** INTERVAL_MS,MISSED,HOLD_MS: heartbeat timers instead of the lab's aggressive profile. */
   timers?: string;
+  /** Another frame I/O than the lab's default (bench/lib/io-variants.ts). */
+  io?: IoVariant;
   /** Where the results, and the captures and logs of any iteration with a finding, are kept. */
   outDir: string;
   labName: string;
@@ -167,15 +170,17 @@ class Flows {
   }
 }
 
-function labConfigWithTimers(spec: string): string {
-  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = spec.split(',').map(Number);
+/** A copy of deploy/lab with other heartbeat timers and/or another frame I/O (device.dataplane). */
+function labConfigWith(spec: string | undefined, io: IoVariant | undefined): string {
+  const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = (spec ?? '0,0,0').split(',').map(Number);
   if (![heartbeatIntervalMs, heartbeatMissed, promotionHoldMs].every((x) => Number.isInteger(x) && x >= 0)) {
     throw new Error(`--timers: got ${JSON.stringify(spec)}, expected INTERVAL_MS,MISSED,HOLD_MS, e.g. 10,6,0`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'tandem-chaos-cfg-'));
   for (const box of ['fwa', 'fwb']) {
     const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
-    cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
+    if (io) cfg.device.dataplane = IO_VARIANTS[io];
     writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
   }
   return dir;
@@ -306,7 +311,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const { log } = opts;
   const kinds = schedule(opts.kinds, opts.failovers, seededRandom(opts.seed));
   const steadyRand = seededRandom(opts.seed ^ 0x5eed);
-  const configDir = opts.timers ? labConfigWithTimers(opts.timers) : undefined;
+  const configDir = opts.timers || opts.io ? labConfigWith(opts.timers, opts.io) : undefined;
   mkdirSync(opts.outDir, { recursive: true });
   const { log: _log, ...options } = opts;
   const result: ChaosResult = {
