@@ -49,8 +49,11 @@ export interface NativeRing {
   readonly ifindex: number;
   readonly version: number;
   readonly closed: boolean;
-  /** Hands the current segment's first `count` frames over to be sent; returns the segment to fill next. */
-  flush(count: number): number;
+  /**
+   * Hands the current segment's first `count` frames over to be sent; returns the segment to fill
+   * next. `inline`: send them from this thread, once the sender thread has sent what it holds.
+   */
+  flush(count: number, inline?: boolean): number;
   stats(): NativeRingStats;
   close(): void;
 }
@@ -68,6 +71,8 @@ export interface RingOptions {
   txSegments?: number;
   /** Send from a thread of the addon's rather than from the dataplane's (the addon's default is true; the config's is false). */
   txThread?: boolean;
+  /** With the thread: batches of at most this many frames go inline while the thread is idle. */
+  txInlineMax?: number;
   qdiscBypass?: boolean;
   ignoreOutgoing?: boolean;
   promiscuous?: boolean;
@@ -97,6 +102,12 @@ export const SCRATCH_BYTES = 65_536;
 /** Ring memory per handle: 32 blocks of 256 KiB (8 MiB; cap used 10 MB): ~4,000 frames of 1500 bytes. */
 const BLOCK_BYTES = 1 << 18;
 const BLOCK_COUNT = 32;
+/**
+ * With the sender thread: a batch of at most this many frames, the thread idle, is sent by the
+ * dataplane's thread itself. Light load (probes, a takeover's first frames, ARP) then never waits
+ * for the thread to wake; bulk batches (tens of frames under TCP load) still go to it.
+ */
+const TX_INLINE_MAX = 16;
 /** TPACKET_V2 header, sockaddr_ll and alignment before the frame in a slot (measured: tp_mac = 66 for V2). */
 const SLOT_OVERHEAD = 96;
 
@@ -150,7 +161,15 @@ export class RingIo implements DataplaneIo {
     };
     ring = new Ring(
       device,
-      { version: 2, blockSize: BLOCK_BYTES, blockCount: BLOCK_COUNT, frameSize: frameSlotBytes(mtu), ...this.ringOptions, macs: [...(opts.extraMacs ?? [])] },
+      {
+        version: 2,
+        blockSize: BLOCK_BYTES,
+        blockCount: BLOCK_COUNT,
+        frameSize: frameSlotBytes(mtu),
+        txInlineMax: TX_INLINE_MAX,
+        ...this.ringOptions,
+        macs: [...(opts.extraMacs ?? [])],
+      },
       onBatch,
       onError,
     );
@@ -216,8 +235,10 @@ class RingPort implements Port {
     this.staged = 0;
     this.stagedBytes = 0;
     if (this.ring.closed) return n;
-    if (this.gate?.changed()) n = this.regate(n);
-    const seg = n === 0 ? this.segBase / this.ring.txSegmentBytes : this.ring.flush(n);
+    // re-judged frames leave now, from this thread, after whatever the sender thread still holds
+    const regated = this.gate?.changed() === true;
+    if (regated) n = this.regate(n);
+    const seg = n === 0 ? this.segBase / this.ring.txSegmentBytes : this.ring.flush(n, regated);
     this.segBase = seg * this.ring.txSegmentBytes;
     this.descBase = seg * this.ring.txSlots * 2;
     return 0;

@@ -64,6 +64,7 @@ struct Options {
   uint32_t txSlots = 1024;       // frames per transmit segment
   uint32_t txSegments = 4;       // segments JavaScript fills in turn while the sender sends the others
   bool txThread = true;          // send from a thread of the addon's (see the header)
+  uint32_t txInlineMax = 0;      // with the thread: a batch this small, with the thread idle, is sent inline
   bool qdiscBypass = true;
   bool ignoreOutgoing = true;
   bool promiscuous = false;
@@ -133,6 +134,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
               U32(o, "blockTimeoutMs", &opt_.blockTimeoutMs, 0, 1000) && U32(o, "batchFrames", &opt_.batchFrames, 1, 65536) &&
               U32(o, "maxBatchesPerWake", &opt_.maxBatchesPerWake, 1, 1024) && U32(o, "txBytes", &opt_.txBytes, 65536, 1u << 28) &&
               U32(o, "txSlots", &opt_.txSlots, 1, 65536) && U32(o, "txSegments", &opt_.txSegments, 1, 64) &&
+              U32(o, "txInlineMax", &opt_.txInlineMax, 0, 65536) &&
               U32(o, "fanoutGroup", &fanoutGroup, 0, 65535);
     if (!ok) {
       Napi::RangeError::New(env, "packet ring: an option is out of range (see native/packet-ring/README.md)").ThrowAsJavaScriptException();
@@ -441,11 +443,35 @@ class Ring : public Napi::ObjectWrap<Ring> {
       SendSegment(seg_, count);
       return Napi::Number::New(env, seg_);
     }
+    // flush(n, true): inline after what was handed over is out (the caller re-judged these frames
+    // just now and wants them to leave under that judgement, not later)
+    bool forceInline = info.Length() > 1 && info[1].ToBoolean().Value();
+    if (forceInline) {
+      std::unique_lock<std::mutex> lock(txMu_);
+      txFree_.wait(lock, [&] { return txInFlight_ == 0; });
+      lock.unlock();
+      SendSegment(seg_, count);
+      txInline_++;
+      return Napi::Number::New(env, seg_);
+    }
+    if (count <= opt_.txInlineMax) {
+      // a small batch with nothing handed over still in flight goes at once from this thread: no
+      // wake-up of the sender on the light-load path (a takeover's first frames); order is kept,
+      // since only this thread hands segments over and none is pending
+      std::unique_lock<std::mutex> lock(txMu_);
+      if (txInFlight_ == 0) {
+        lock.unlock();
+        SendSegment(seg_, count);
+        txInline_++;
+        return Napi::Number::New(env, seg_);
+      }
+    }
     uint32_t next = seg_ + 1 == opt_.txSegments ? 0 : seg_ + 1;
     {
       std::unique_lock<std::mutex> lock(txMu_);
       segCount_[seg_] = count;
       segBusy_[seg_] = 1;
+      txInFlight_++;
       txQueue_.push_back(seg_);
       txWork_.notify_one();
       // backpressure: the sender is a whole ring of segments behind
@@ -479,6 +505,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
       {
         std::lock_guard<std::mutex> lock(txMu_);
         segBusy_[seg] = 0;
+        txInFlight_--;
       }
       txFree_.notify_all();
     }
@@ -558,6 +585,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     o.Set("txRefused", Napi::Number::New(env, static_cast<double>(txRefused_.load())));
     o.Set("txBad", Napi::Number::New(env, static_cast<double>(txBad_.load())));
     o.Set("txWaits", Napi::Number::New(env, static_cast<double>(txWaits_)));
+    o.Set("txInline", Napi::Number::New(env, static_cast<double>(txInline_)));
     o.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
     int lastTxError = lastTxError_.load();
     o.Set("lastTxError", lastTxError ? Napi::Value(Napi::String::New(env, ErrName(lastTxError))) : env.Null());
@@ -642,7 +670,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
   std::vector<uint8_t> segBusy_;
   std::vector<uint32_t> segCount_;
   bool txStop_ = false;
-  uint64_t txWaits_ = 0;
+  uint32_t txInFlight_ = 0;  // segments handed to the sender and not sent yet (under txMu_)
+  uint64_t txWaits_ = 0, txInline_ = 0;
   uint64_t frames_ = 0, batches_ = 0, kernelPackets_ = 0, kernelDrops_ = 0, freezes_ = 0;
   uint64_t errors_ = 0;
   std::atomic<uint64_t> sent_{0}, txRefused_{0}, txBad_{0};  // written by the sender thread
