@@ -66,7 +66,7 @@ const flows = Number(argv.get('flows') ?? '1000');
 const generators = Number(argv.get('generators') ?? '1');
 const ios = parseIoVariants(argv.get('io') ?? 'ring,pcap');
 if (!(seconds > 0 && seconds <= 600) || sizes.some((s) => !Number.isInteger(s)) || !(flows >= 1 && flows <= 50_000) || !(generators >= 1 && generators <= 64)) {
-  console.error('usage: dataplane.js [--seconds 1-600] [--sizes 64,1400] [--flows 1-50000] [--generators N] [--io ring,ring-inline,ring-v3,pcap]');
+  console.error('usage: dataplane.js [--seconds 1-600] [--sizes 64,1400] [--flows 1-50000] [--generators N] [--io ring,ring-thread,ring-v3,pcap]');
   process.exit(2);
 }
 

@@ -1,7 +1,7 @@
 // bench/tcp: real TCP throughput through the firewall pair (iperf3), tandem's userspace dataplane
 // with each frame I/O backend against the Linux kernel in the same lab, side by side in one run.
 //
-//   npm run build && node dist/bench/tcp.js [--io ring,ring-inline,ring-v3,pcap] [--streams 1,8] [--seconds 8] [--port 5401] [--out FILE]
+//   npm run build && node dist/bench/tcp.js [--io ring,ring-thread,ring-v3,pcap] [--streams 1,8] [--seconds 8] [--port 5401] [--out FILE]
 //
 // For each backend of --io, a fresh lab whose configs are deploy/lab's with `device.dataplane.io`
 // set to it. An iperf3 server in the server namespace (10.0.2.10), an iperf3 client in the client
@@ -44,7 +44,7 @@ if (
   streamCounts.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 128)) ||
   !(Number.isInteger(port) && port >= 5000 && port <= 5999)
 ) {
-  console.error('usage: tcp.js [--io ring,ring-inline,ring-v3,pcap] [--streams 1,8] [--seconds 1-600] [--port 5000-5999] [--out FILE]');
+  console.error('usage: tcp.js [--io ring,ring-thread,ring-v3,pcap] [--streams 1,8] [--seconds 1-600] [--port 5000-5999] [--out FILE]');
   process.exit(2);
 }
 

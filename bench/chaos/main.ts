@@ -4,7 +4,7 @@
 // exits 1 when a target is missed (a dual-active frame on the switch, a lost established session).
 //
 //   npm run bench:chaos -- [--failovers 100] [--kinds kill,stop,link,ha1,ha2,path,restart] [--seed S]
-//       [--conns 500] [--interval-ms 100] [--window-ms 1] [--timers INTERVAL,MISSED,HOLD] [--io ring|ring-inline|ring-v3|pcap] [--out DIR]
+//       [--conns 500] [--interval-ms 100] [--window-ms 1] [--timers INTERVAL,MISSED,HOLD] [--io ring|ring-thread|ring-v3|pcap] [--out DIR]
 //
 // --failovers 9 is one of each kind (the quick mode).
 import { randomBytes, randomInt } from 'node:crypto';

@@ -7,13 +7,13 @@ import { repoRoot } from '../../src/lab/lab.js';
 import { LAB_BOXES } from '../../src/lab/topology.js';
 
 export const IO_VARIANTS = {
-  /**
-   * the default: TPACKET_V2 ring; bulk batches sent from the addon's sender thread, small ones
-   * (<= 16 frames, the thread idle) from the dataplane's thread
-   */
+  /** the default: TPACKET_V2 ring, every batch sent by the dataplane's own thread (sendmmsg inline) */
   ring: { io: 'ring' },
-  /** the ring, every batch sent by the dataplane's own thread (sendmmsg inline) */
-  'ring-inline': { io: 'ring', ring: { txThread: false } },
+  /**
+   * the ring, bulk batches sent from the addon's sender thread, small ones (<= 16 frames, the
+   * thread idle) and re-judged ones from the dataplane's thread
+   */
+  'ring-thread': { io: 'ring', ring: { txThread: true } },
   /** the ring with TPACKET_V3 blocks (1 ms retire timer) */
   'ring-v3': { io: 'ring', ring: { version: 3 } },
   /** libpcap through the patched cap binding */

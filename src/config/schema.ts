@@ -206,13 +206,13 @@ export const deviceSchema = obj(
       io: oneOf(['ring', 'pcap']).default('ring'),
       // the ring backend's kernel interface: TPACKET_V2 slots (default: a frame is handed over at
       // once) or TPACKET_V3 blocks (handed over when full or after blockTimeoutMs, in jiffies)
-      // txThread: bulk batches leave from a sender thread of the addon's (default; small ones and
-      // re-judged ones from the dataplane's thread), or every batch from the dataplane's thread
-      // (docs/packet-io.md)
+      // txThread: bulk batches leave from a sender thread of the addon's (small ones and re-judged
+      // ones from the dataplane's thread), or (default) every batch from the dataplane's thread
+      // (docs/packet-io.md: the thread's queue can let frames leave after a demotion)
       ring: obj({
         version: z.literal([2, 3], { error: '2 or 3 (TPACKET_V2 or TPACKET_V3)' }).default(2),
         blockTimeoutMs: intIn(1, 1000).default(1),
-        txThread: z.boolean({ error: 'true or false' }).default(true),
+        txThread: z.boolean({ error: 'true or false' }).default(false),
       }).prefault({}),
     }).prefault({}),
   },
