@@ -209,7 +209,23 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
     await waitText(lab, act, '[data-field=sessions-active]', /^[1-9]\d*$/);
     await screenshot(act, 'active');
 
-    // an operator failover: both pages show the new states and the transition with its reason
+    // an operator failover: both pages show the new states and the transition with its reason.
+    // Asked of a settled pair: after a stall-driven split brain (see above) the HA1 sessions are
+    // re-established for a moment, and a failover asked then does not reach the peer (the old
+    // active takes the role back: an HA-core matter, issue 13)
+    pair = await lab.waitForPair(20_000);
+    const l = lab;
+    await l.waitFor(
+      async () => {
+        for (const b of ['fwa', 'fwb'] as const) {
+          const st = await l.api(b).status();
+          if (st.links.some((l) => !l.heartbeatOnly && !l.sessionUp)) return false;
+        }
+        return true;
+      },
+      10_000,
+      'the HA1 sessions up on both boxes',
+    );
     pair = await lab.waitForPair(20_000);
     const { active: from, passive: to } = pair;
     const r = await cli(lab, from, 'failover');
