@@ -65,6 +65,8 @@ export const EVENT_COUNTERS = [
   'io-reopened', //          a failed capture handle opened again
   'device-changed', //       a traffic device's MTU or MAC changed under the dataplane (the pipeline uses the new values)
   'ring-freeze', //          the receive ring had no free block (TPACKET_V3 tp_freeze_q_cnt)
+  'tx-refused', //           frames the device refused when a staged batch was sent (their outcome, e.g. forwarded, was counted already)
+  'tx-withheld', //          staged frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -118,7 +118,8 @@ export class Engine {
     this.lastEpoch = shared.roleEpoch;
 
     const rx = eventIndex('rx');
-    const gates = interfaces.map((_, i) => sendGate(shared, clock, () => this.pipeline.interfaces[i], (r) => this.counters[dropIndex(r)]++));
+    const withheld = eventIndex('tx-withheld');
+    const gates = interfaces.map((_, i) => sendGate(shared, clock, () => this.pipeline.interfaces[i], () => this.counters[withheld]++));
     const specs = interfaces.map((itf, i) => ({
       name: itf.name,
       device: itf.device,

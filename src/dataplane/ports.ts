@@ -237,7 +237,8 @@ export class DevicePorts {
     const refused = st.txRefused - s.seen.txRefused;
     if (drops > 0) this.sink.drop('ring-full', drops);
     if (freezes > 0) this.sink.event('ring-freeze', freezes);
-    if (refused > 0) this.sink.drop('send-failed', refused);
+    // an event, not a drop: these frames already have their outcome (forwarded, ...) counted
+    if (refused > 0) this.sink.event('tx-refused', refused);
     s.seen = st;
   }
 }

@@ -8,15 +8,15 @@
 // switch capture). At flush time this gate applies the rule again:
 // - still active with a valid lease, no hand-over: nothing to do (changed() is false: no per-frame cost);
 // - still active, a hand-over began: the frame leaves from the interface's real MAC;
-// - no longer active, or the lease ran out: the frame is dropped (passive / lease-expired).
+// - no longer active, or the lease ran out: the frame is withheld (event tx-withheld: it was
+//   counted by its outcome when it was staged, so it is not a second drop).
 // Frames not sourced from the virtual MAC (the kernel's own, ARP requests from the real MAC) pass.
-import type { DropReason } from './counters.js';
 import type { SendGate } from './io.js';
 import { copyMac, ETH_SRC, macEquals } from './packet.js';
 import type { PipelineInterface, RoleSource } from './pipeline.js';
 import { ROLE_ACTIVE } from './shared-state.js';
 
-export function sendGate(role: RoleSource, clock: () => number, itf: () => PipelineInterface, drop: (reason: DropReason) => void): SendGate {
+export function sendGate(role: RoleSource, clock: () => number, itf: () => PipelineInterface, withheld: () => void): SendGate {
   return {
     changed: () => role.role !== ROLE_ACTIVE || role.handingOver === true || !role.mayActAsActive(clock()),
     fix: (buf, off, len) => {
@@ -26,7 +26,7 @@ export function sendGate(role: RoleSource, clock: () => number, itf: () => Pipel
         if (role.handingOver) copyMac(buf, off + ETH_SRC, i.realMac);
         return true;
       }
-      drop(role.role === ROLE_ACTIVE ? 'lease-expired' : 'passive');
+      withheld();
       return false;
     },
   };

@@ -40,7 +40,7 @@ const ACK = 0x10;
  * (rx, tx, arp-learned, arp-request-sent, session-created, reject-sent, ...) come along with an
  * outcome; arp-timeout, the sync drops and policy-rematch are not caused by a frame in.
  */
-const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch']);
+const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full']);
 export const OUTCOMES: readonly string[] = [
   'own-frame',
   'to-kernel',

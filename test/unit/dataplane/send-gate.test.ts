@@ -1,8 +1,7 @@
 // The send gate (src/dataplane/send-gate.ts): a frame staged while active leaves as decided when
-// nothing changed, from the real MAC when a hand-over began before it left, and not at all when
-// the box is no longer active or its lease ran out; frames not from the virtual MAC always pass.
+// nothing changed, from the real MAC when a hand-over began before it left, and not at all (withheld)
+// when the box is no longer active or its lease ran out; frames not from the virtual MAC always pass.
 import { describe, expect, it } from 'vitest';
-import type { DropReason } from '../../../src/dataplane/counters.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import type { PipelineInterface } from '../../../src/dataplane/pipeline.js';
 import { sendGate } from '../../../src/dataplane/send-gate.js';
@@ -20,7 +19,7 @@ function staged(src: Uint8Array, off = 128): Uint8Array {
 }
 
 function rig(state: { role: number; handingOver: boolean; leaseUntil: number }) {
-  const drops: DropReason[] = [];
+  const drops: string[] = [];
   const role = {
     get role() {
       return state.role;
@@ -30,7 +29,7 @@ function rig(state: { role: number; handingOver: boolean; leaseUntil: number }) 
     },
     mayActAsActive: (now: number) => state.role === ROLE_ACTIVE && now < state.leaseUntil,
   };
-  return { gate: sendGate(role, () => 100, () => itf, (r) => drops.push(r)), drops };
+  return { gate: sendGate(role, () => 100, () => itf, () => drops.push('withheld')), drops };
 }
 
 describe('send gate', () => {
@@ -52,11 +51,11 @@ describe('send gate', () => {
     const passive = rig({ role: ROLE_PASSIVE, handingOver: false, leaseUntil: 200 });
     expect(passive.gate.changed()).toBe(true);
     expect(passive.gate.fix(staged(VMAC), 128, 60)).toBe(false);
-    expect(passive.drops).toEqual(['passive']);
+    expect(passive.drops).toEqual(['withheld']);
     const lapsed = rig({ role: ROLE_ACTIVE, handingOver: false, leaseUntil: 50 });
     expect(lapsed.gate.changed()).toBe(true);
     expect(lapsed.gate.fix(staged(VMAC), 128, 60)).toBe(false);
-    expect(lapsed.drops).toEqual(['lease-expired']);
+    expect(lapsed.drops).toEqual(['withheld']);
   });
 
   it('lets frames from any other source MAC pass unchanged', () => {
