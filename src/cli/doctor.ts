@@ -3,6 +3,7 @@
 // interface, so every check is unit tested with a fake host.
 import type { StatusResponse } from '../api/protocol.js';
 import type { TandemConfig } from '../config/types.js';
+import { captureStates } from './format.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -97,23 +98,15 @@ export async function runDoctor(configPath: string, host: DoctorHost): Promise<C
     else if (st.config && st.peer.up) add('config sync', 'ok', `both run v${st.config.version}`);
     const faults = st.local.faults;
     if (faults.length > 0) add('monitors', 'warn', `faults: ${faults.join(', ')}`);
-    for (const c of captureStates((st as { dataplane?: unknown }).dataplane)) {
-      if (c.open) add(`capture ${c.name}`, 'ok', `${c.io} handle on ${c.device} open`);
-      else add(`capture ${c.name}`, 'fail', `${c.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`);
+    const capture = captureStates((st as { dataplane?: unknown }).dataplane);
+    for (const c of capture?.handles ?? []) {
+      if (c.open) add(`capture ${c.name}`, 'ok', `${capture!.io} handle on ${c.device} open`);
+      else add(`capture ${c.name}`, 'fail', `${capture!.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`);
     }
   } catch (err) {
     add('daemon', 'fail', `the API does not answer: ${(err as Error).message}`);
   }
   return out;
-}
-
-/** The dataplane's capture handles from a status answer (GET /v1/status: dataplane.interfaces[].capture). */
-function captureStates(dp: unknown): { name: string; device: string; io: string; open: boolean; error: string }[] {
-  if (dp === null || typeof dp !== 'object' || !Array.isArray((dp as { interfaces?: unknown }).interfaces)) return [];
-  const io = String((dp as { io?: unknown }).io ?? 'frame I/O');
-  return ((dp as { interfaces: unknown[] }).interfaces as { name?: unknown; device?: unknown; capture?: { open?: unknown; error?: unknown } }[])
-    .filter((i) => typeof i?.capture?.open === 'boolean')
-    .map((i) => ({ name: String(i.name), device: String(i.device), io, open: i.capture!.open === true, error: String(i.capture!.error ?? '') }));
 }
 
 export function formatDoctor(results: readonly CheckResult[]): string {

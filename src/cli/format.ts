@@ -197,22 +197,51 @@ function formatDataplane(dp: unknown): string {
   return pairs.length ? `Dataplane:\n${fields(pairs)}` : 'Dataplane: (no data)';
 }
 
+/** One capture handle of the dataplane, read leniently from a status answer. */
+export interface CaptureState {
+  name: string;
+  device: string;
+  mtu: string;
+  open: boolean;
+  error: string;
+  downMs: number | null;
+}
+
 /**
- * One line for the frame I/O: the backend and each interface's capture handle, open or why not
- * and for how long (docs/packet-io.md). Null when the status has no such interfaces.
+ * The frame I/O backend and the capture handles from a status answer's dataplane
+ * (`io`, `interfaces[].capture`, docs/packet-io.md); null when it has none (an older daemon, a
+ * test's stand-in). The CLI's status and doctor both read it through here.
  */
+export function captureStates(dp: unknown): { io: string; handles: CaptureState[] } | null {
+  if (dp === null || typeof dp !== 'object') return null;
+  const itfs = (dp as { interfaces?: unknown }).interfaces;
+  if (!Array.isArray(itfs) || itfs.length === 0) return null;
+  if (!itfs.every((i) => i !== null && typeof i === 'object' && typeof (i as { capture?: { open?: unknown } }).capture?.open === 'boolean')) return null;
+  const io = (dp as { io?: unknown }).io;
+  return {
+    io: typeof io === 'string' ? io : '?',
+    handles: (itfs as { name?: unknown; device?: unknown; mtu?: unknown; capture: { open: boolean; error?: unknown; downMs?: unknown } }[]).map((i) => ({
+      name: String(i.name),
+      device: String(i.device),
+      mtu: String(i.mtu),
+      open: i.capture.open,
+      error: String(i.capture.error ?? ''),
+      downMs: typeof i.capture.downMs === 'number' ? i.capture.downMs : null,
+    })),
+  };
+}
+
+/** One line for the frame I/O: each capture handle open, or why not and for how long. */
 function formatCapture(dp: Record<string, unknown>): string | null {
-  const itfs = dp.interfaces;
-  if (!Array.isArray(itfs) || itfs.length === 0 || !itfs.every((i) => i !== null && typeof i === 'object' && 'capture' in i)) return null;
-  const parts = (itfs as Record<string, unknown>[]).map((itf) => {
-    const c = itf.capture as { open?: unknown; error?: unknown; downMs?: unknown } | undefined;
-    const name = `${String(itf.name)}(${String(itf.device)}, MTU ${String(itf.mtu)})`;
-    if (!c || typeof c.open !== 'boolean') return `${name} ?`;
-    if (c.open) return `${name} open`;
-    const since = typeof c.downMs === 'number' ? ` for ${(c.downMs / 1000).toFixed(1)} s` : '';
-    return `${name} CLOSED${since} (${String(c.error)})`;
+  const c = captureStates(dp);
+  if (c === null) return null;
+  const parts = c.handles.map((h) => {
+    const name = `${h.name}(${h.device}, MTU ${h.mtu})`;
+    if (h.open) return `${name} open`;
+    const since = h.downMs !== null ? ` for ${(h.downMs / 1000).toFixed(1)} s` : '';
+    return `${name} CLOSED${since} (${h.error})`;
   });
-  return `${typeof dp.io === 'string' ? dp.io : '?'}: ${parts.join(', ')}`;
+  return `${c.io}: ${parts.join(', ')}`;
 }
 
 /** The one line `tandem config validate` prints for a good file. */

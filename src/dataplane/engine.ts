@@ -12,7 +12,7 @@ import type { RecordRing } from '../sync/ring.js';
 import { FirewallStats } from './firewall-stats.js';
 import type { FirewallStatsSink } from './firewall.js';
 import { GarpScheduler } from './garp.js';
-import { formatMac } from './packet.js';
+import { formatMac, parseMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from './shared-state.js';
@@ -20,7 +20,6 @@ import { interfaceVirtualMac } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts } from './ports.js';
 import { sendGate } from './send-gate.js';
-import { parseMac } from './packet.js';
 
 export type { DataplaneIo, Port } from './io.js';
 
