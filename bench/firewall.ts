@@ -23,7 +23,7 @@
 //                through the pipeline with TCP SYNs (the first 60,000 source-NATed, the rest
 //                web-out without NAT); RSS, heap and array buffers before creating the firewall,
 //                after, and after filling, each after a forced GC.
-import { checksum } from '../src/dataplane/checksum.js';
+import { checksum } from '../src/net/checksum.js';
 import { writeU16, writeU32 } from '../src/dataplane/packet.js';
 import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -37,7 +37,8 @@ import { FirewallStats } from '../src/dataplane/firewall-stats.js';
 import { parseMac } from '../src/dataplane/packet.js';
 import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../src/dataplane/pipeline.js';
 import { RouteTable } from '../src/dataplane/route.js';
-import { ROLE_ACTIVE, makeFastMonotonicMs } from '../src/dataplane/shared-state.js';
+import { makeFastMonotonicMs } from '../src/clock.js';
+import { ROLE_ACTIVE } from '../src/wire/shared-state.js';
 import { interfaceVirtualMac } from '../src/dataplane/vmac.js';
 import { parseCidr, parseIpv4 } from '../src/net/ipv4.js';
 

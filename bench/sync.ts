@@ -33,7 +33,7 @@
 //         'receiver' again (SyncChannel.setRole: clear + BulkRequest, as on a role change); time
 //         from that message to BULK_END applied on the receiver, whose table must then hold them
 //         all. Milestones on the way say where the time goes.
-import { checksum } from '../src/dataplane/checksum.js';
+import { checksum } from '../src/net/checksum.js';
 import { writeU16, writeU32 } from '../src/dataplane/packet.js';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HaEncryption } from '../src/wire/crypto.js';
@@ -53,14 +53,15 @@ import type { Firewall } from '../src/dataplane/firewall.js';
 import { parseMac } from '../src/dataplane/packet.js';
 import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../src/dataplane/pipeline.js';
 import { RouteTable } from '../src/dataplane/route.js';
-import { ROLE_ACTIVE, makeFastMonotonicMs, monotonicMs } from '../src/dataplane/shared-state.js';
+import { makeFastMonotonicMs, monotonicMs } from '../src/clock.js';
+import { ROLE_ACTIVE } from '../src/wire/shared-state.js';
 import { SyncPort } from '../src/dataplane/sync-port.js';
 import { interfaceVirtualMac } from '../src/dataplane/vmac.js';
 import { Metrics } from '../src/metrics/registry.js';
 import { parseCidr, parseIpv4 } from '../src/net/ipv4.js';
 import { SyncChannel, type SyncRole, type SyncStatus } from '../src/sync/channel.js';
-import { REC_BULK_BEGIN, REC_BULK_END, REC_DUMP_REQUEST, REC_UPSERT, type SessionRecord } from '../src/sync/record.js';
-import { RecordRing } from '../src/sync/ring.js';
+import { REC_BULK_BEGIN, REC_BULK_END, REC_DUMP_REQUEST, REC_UPSERT, type SessionRecord } from '../src/wire/session-record.js';
+import { RecordRing } from '../src/wire/record-ring.js';
 
 /** As src/daemon/daemon.ts SYNC_RING_RECORDS. */
 const SYNC_RING_RECORDS = 1 << 18;

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { CommandRefused, type HaController } from '../control/status.js';
-import { closeHttp, listenHttp } from './listen.js';
+import { closeHttp, listenHttp } from '../net/http-listen.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { statusPage } from './status-page/page.js';
 import { readCounters } from './status-page/counters.js';

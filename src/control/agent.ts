@@ -6,7 +6,8 @@
 import type { TandemConfig, HaLinkConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import { monotonicMs, ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../dataplane/shared-state.js';
+import { monotonicMs } from '../clock.js';
+import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
 import { Sealer, Opener } from '../wire/auth.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import { clipString, REASON_MAX, type Envelope, type EnvelopeBody } from '../wire/codec.js';

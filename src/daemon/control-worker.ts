@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 const CONTROL_THREAD_NICE = -10;
 /** SCHED_RR priority (1-99) of the control thread: low, above every normal task. */
 const CONTROL_THREAD_RT_PRIORITY = 10;
-import { SharedState } from '../dataplane/shared-state.js';
+import { SharedState } from '../wire/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
 import { FirewallStats } from '../dataplane/firewall-stats.js';
 import { Metrics } from '../metrics/registry.js';
@@ -22,7 +22,7 @@ import { startApiServer } from '../api/server.js';
 import { ControlAgent } from '../control/agent.js';
 import { DataplaneClient } from './dataplane-client.js';
 import { SyncChannel } from '../sync/channel.js';
-import { RecordRing } from '../sync/ring.js';
+import { RecordRing } from '../wire/record-ring.js';
 import { fileRecord, type ConfigRecord } from '../config/commit.js';
 import { ConfigStore } from '../config/store.js';
 import type { SharedConfig } from '../config/types.js';

@@ -11,11 +11,11 @@ import { resolveRunningConfig } from '../config/running.js';
 import { ConfigStore } from '../config/store.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadSecretFile } from '../wire/keyfile.js';
-import { ROLE_PASSIVE, SharedState } from '../dataplane/shared-state.js';
+import { ROLE_PASSIVE, SharedState } from '../wire/shared-state.js';
 import { COUNTER_COUNT } from '../dataplane/counters.js';
 import { runDataplane } from '../dataplane/host.js';
 import { FirewallStats } from '../dataplane/firewall-stats.js';
-import { RecordRing } from '../sync/ring.js';
+import { RecordRing } from '../wire/record-ring.js';
 import type { TandemConfig } from '../config/types.js';
 import type { ControlWorkerData, ControlWorkerReply } from './control-worker.js';
 

@@ -24,6 +24,9 @@ import { SessionsUnavailable } from '../api/sessions.js';
 import type { SharedConfig } from '../config/types.js';
 import type { ApplyResult } from '../dataplane/apply.js';
 import type { SessionFilter, SessionList } from '../dataplane/firewall-stats.js';
+import type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';
+
+export type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';
 
 export type { ApplyResult } from '../dataplane/apply.js';
 
@@ -33,13 +36,6 @@ const STATUS_TIMEOUT_MS = 1_000;
 const SESSIONS_TIMEOUT_MS = 2_500;
 /** An apply compiles the rules and re-matches every session (a million take a while): generous. */
 const APPLY_TIMEOUT_MS = 10_000;
-
-export type DataplaneQuery =
-  | { type: 'status-request'; id: number }
-  | { type: 'sessions-request'; id: number; filter: SessionFilter; limit: number };
-
-/** Not a query (it changes the dataplane), so not in DataplaneQuery. */
-export type ApplySharedRequest = { type: 'apply-shared'; id: number; shared: SharedConfig };
 
 type DataplaneAnswer =
   | { type: 'ready'; interfaces?: unknown[] }

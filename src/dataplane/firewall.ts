@@ -18,7 +18,7 @@
 import type { SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
 import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from './firewall-stats.js';
-import { checksumUpdate16 } from './checksum.js';
+import { checksumUpdate16 } from '../net/checksum.js';
 import type { DropReason, EventCounter } from './counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat } from './nat.js';

@@ -23,11 +23,11 @@ import { COUNTER_COUNT } from './counters.js';
 import { Engine, type DataplaneIo } from './engine.js';
 import { CapIo } from './io-pcap.js';
 import { RingIo } from './io-ring.js';
-import { SharedState, makeFastMonotonicMs } from './shared-state.js';
-import { FirewallStats } from './firewall-stats.js';
+import { makeFastMonotonicMs } from '../clock.js';
+import { SharedState } from '../wire/shared-state.js';
+import { FirewallStats, type SessionFilter } from './firewall-stats.js';
 import { randomInt } from 'node:crypto';
-import { RecordRing } from '../sync/ring.js';
-import type { ApplySharedRequest, DataplaneQuery } from '../daemon/dataplane-client.js';
+import { RecordRing } from '../wire/record-ring.js';
 import { getHeapStatistics } from 'node:v8';
 
 export interface DataplaneStartData {
@@ -41,6 +41,14 @@ export interface DataplaneStartData {
   /** HA2 rings shared with the control worker (src/sync/ring.ts): our changes out, the peer's in. */
   sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
+
+/** What the control worker asks of the dataplane (its client is src/daemon/dataplane-client.ts). */
+export type DataplaneQuery =
+  | { type: 'status-request'; id: number }
+  | { type: 'sessions-request'; id: number; filter: SessionFilter; limit: number };
+
+/** Not a query (it changes the dataplane), so not in DataplaneQuery. */
+export type ApplySharedRequest = { type: 'apply-shared'; id: number; shared: SharedConfig };
 
 export type DataplaneRequest = DataplaneQuery | ApplySharedRequest | { type: 'stop' };
 

@@ -12,7 +12,7 @@
 // them: a firewall does not let a host's routing be steered from outside (RFC 1812 5.2.7.2).
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, writeU16 } from './packet.js';
 import { applyDelta, delta16, delta32, ICMP_CSUM_OFF, ICMP_ID_OFF, ICMP_TYPE_ECHO_REPLY, ICMP_TYPE_ECHO_REQUEST, TCP_CSUM, UDP_CSUM } from './rewrite.js';
-import { checksum } from './checksum.js';
+import { checksum } from '../net/checksum.js';
 
 /** TCP header without options (RFC 9293 3.1): the checksum is at offset 16 of it. */
 const TCP_MIN_HLEN = 20;

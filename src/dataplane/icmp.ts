@@ -1,7 +1,7 @@
 // ICMP echo for floating IPs (RFC 792, RFC 1122 3.2.2.6): the request frame is turned into the
 // reply in place (no allocation): MACs and addresses swapped, TTL reset, type 8 -> 0, both
 // checksums updated incrementally (RFC 1624).
-import { checksum, checksumUpdate16 } from './checksum.js';
+import { checksum, checksumUpdate16 } from '../net/checksum.js';
 import {
   DEFAULT_TTL,
   ETH_DST,

@@ -17,7 +17,7 @@
 //    -> frame out on the egress handle
 import { inPrefix, type Prefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
-import { checksumUpdate16 } from './checksum.js';
+import { checksumUpdate16 } from '../net/checksum.js';
 import { dropIndex, eventIndex, type DropReason, type EventCounter } from './counters.js';
 import { echoReplyInPlace } from './icmp.js';
 import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
@@ -48,7 +48,7 @@ import {
 import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
 import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
-import { ROLE_ACTIVE } from './shared-state.js';
+import { ROLE_ACTIVE } from '../wire/shared-state.js';
 
 /** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
 export interface PipelineInterface {

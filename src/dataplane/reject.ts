@@ -3,7 +3,7 @@
 // offending frame, which must hold a validated IPv4 packet at ETH_HLEN. Both return the frame
 // length (padded to the Ethernet minimum), or 0 when no answer may be sent. The caller routes the
 // answer, picks the MACs and rate-limits it (RFC 1812 4.3.2.8).
-import { checksum } from './checksum.js';
+import { checksum } from '../net/checksum.js';
 import {
   DEFAULT_TTL,
   ETH_HLEN,

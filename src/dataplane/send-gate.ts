@@ -14,7 +14,7 @@
 import type { SendGate } from './io.js';
 import { copyMac, ETH_SRC, macEquals } from './packet.js';
 import type { PipelineInterface, RoleSource } from './pipeline.js';
-import { ROLE_ACTIVE } from './shared-state.js';
+import { ROLE_ACTIVE } from '../wire/shared-state.js';
 
 export function sendGate(role: RoleSource, clock: () => number, itf: () => PipelineInterface, withheld: () => void): SendGate {
   return {

@@ -9,7 +9,7 @@
 //
 // A synced session on the passive carries the loose flag and no expiry of its own (the active
 // sends its delete); when this box becomes active every session gets its protocol timeout from now.
-import type { RecordRing } from '../sync/ring.js';
+import type { RecordRing } from '../wire/record-ring.js';
 import {
   emptyRecord,
   REC_BULK_BEGIN,
@@ -20,7 +20,7 @@ import {
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
-} from '../sync/record.js';
+} from '../wire/session-record.js';
 import type { EventCounter, DropReason } from './counters.js';
 import type { Firewall, SessionListener } from './firewall.js';
 import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from './session-table.js';

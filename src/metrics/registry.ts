@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HA_STATES, type HaState } from '../control/election/types.js';
 import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../dataplane/counters.js';
-import type { SharedState } from '../dataplane/shared-state.js';
+import type { SharedState } from '../wire/shared-state.js';
 import type { MonitorMetrics, ProbeResult } from '../control/monitor/types.js';
 import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../dataplane/firewall-stats.js';
 

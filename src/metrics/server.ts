@@ -2,7 +2,7 @@
 // Prometheus convention: listen on a management address (device.metrics.listen), never on a
 // traffic interface, or restrict it with the host firewall. It only reads; it changes nothing.
 import { createServer } from 'node:http';
-import { closeHttp, listenHttp } from '../api/listen.js';
+import { closeHttp, listenHttp } from '../net/http-listen.js';
 import type { Metrics } from './registry.js';
 
 export interface MetricsServer {

@@ -22,7 +22,7 @@
 // Dump requests are coalesced: a request arriving while one is queued and its BULK_BEGIN has not
 // yet come out of `out` rides on it; a receiver's 'connect' request is also satisfied by any dump
 // requested on the same connection (that dump's BULK_BEGIN clears whatever came before it).
-import { monotonicMs } from '../dataplane/shared-state.js';
+import { monotonicMs } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Ha2Opener, Ha2Sealer } from '../wire/auth.js';
@@ -39,9 +39,9 @@ import {
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
-} from './record.js';
+} from '../wire/session-record.js';
 import { RecordQueue, ReliableSender, type ResyncReason } from './reliable.js';
-import type { RecordRing } from './ring.js';
+import type { RecordRing } from '../wire/record-ring.js';
 import { HA2_MAX_FRAME_BYTES, HA2_RECONNECT_MS, Ha2Stream } from './stream.js';
 
 /** Pump period (ms): the out ring is drained, batches flushed and the in ring fed this often. */

@@ -10,7 +10,7 @@
 // past backlogMax, or the connection was lost with batches in flight), `needsResync` becomes true
 // and stays true until the caller has asked its dataplane for a full dump (`resyncStarted()`).
 // The dump's BULK_BEGIN makes the receiver forget everything, so whatever was lost is replaced.
-import type { SessionRecord } from './record.js';
+import type { SessionRecord } from '../wire/session-record.js';
 
 /** Flush a partial batch this long after its first record was queued (ms): the lag floor. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 2;

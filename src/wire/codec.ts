@@ -4,7 +4,7 @@
 // so a message that decodes is a message the rest of tandem can trust structurally.
 // Authentication is not done here: src/wire/auth.ts checks the MAC before calling decode.
 import { tandem } from './gen/ha1.js';
-import type { HaState } from '../control/election/types.js';
+import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
 import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, stringFromWire, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
 

@@ -5,7 +5,7 @@
 // dataplane can take as they are. Authentication is not done here: Ha2Opener in
 // src/wire/auth.ts checks the MAC before calling decodeHa2.
 import { tandem } from './gen/ha2.js';
-import type { SessionRecord } from '../sync/record.js';
+import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
 import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
 

@@ -1,6 +1,6 @@
 // A fixed corpus of malformed and unwanted frames, from the client to the lan virtual MAC, each
 // with the drop reason the dataplane must count it under.
-import { checksum } from '../../src/dataplane/checksum.js';
+import { checksum } from '../../src/net/checksum.js';
 
 const VMAC_LAN = '02:74:64:00:01:01';
 const CLIENT = [10, 0, 1, 10];

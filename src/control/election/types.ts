@@ -2,9 +2,9 @@
 // and real timers; the machine only sees events (with `now`, in ms on the monotonic clock) and
 // answers with actions. Time is an input, never read here.
 
-export type HaState = 'initial' | 'passive' | 'active' | 'suspended' | 'non-functional';
+import type { HaState } from '../../wire/ha-state.js';
 
-export const HA_STATES: readonly HaState[] = ['initial', 'passive', 'active', 'suspended', 'non-functional'];
+export { HA_STATES, type HaState } from '../../wire/ha-state.js';
 
 /** What we know of the peer from its latest heartbeat, hello or state update. */
 export interface PeerView {

@@ -2,7 +2,7 @@
 // A raw ICMP socket receives every ICMP datagram of the namespace, IP header included (raw(7)):
 // other hosts' pings, errors, our own echo requests to ourselves. Only an echo reply carrying our
 // identifier is passed on; everything else is a counted drop with its reason.
-import { checksum } from '../../dataplane/checksum.js';
+import { checksum } from '../../net/checksum.js';
 
 const ICMP_ECHO_REPLY = 0;
 const ICMP_ECHO_REQUEST = 8;

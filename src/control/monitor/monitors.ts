@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import type { TandemConfig, Timers } from '../../config/types.js';
 import type { Logger } from '../../log.js';
-import { monotonicMs } from '../../dataplane/shared-state.js';
+import { monotonicMs } from '../../clock.js';
 import {
   HOLD_FINE,
   TARGET_UP,

@@ -12,10 +12,10 @@ import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { DIR_ORIGINAL, DIR_REPLY } from '../../../src/dataplane/session-table.js';
-import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js';
+import { ROLE_ACTIVE, SharedState } from '../../../src/wire/shared-state.js';
 import { repoRoot } from '../../../src/lab/lab.js';
 import { createLogger } from '../../../src/log.js';
-import type { RecordRing } from '../../../src/sync/ring.js';
+import type { RecordRing } from '../../../src/wire/record-ring.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import { arpFrame, icmpMessage, ipv4Frame, tcpSegment, udpDatagram, type FrameMutationContext } from './frames.js';
 

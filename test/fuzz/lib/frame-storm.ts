@@ -3,7 +3,7 @@
 // outcome counter; an exception, a frame with no outcome or two, and a protected flow that lost
 // its session or NAT are failures, each printed with its seed and the frame in hex.
 import type { TandemConfig } from '../../../src/config/types.js';
-import { ROLE_PASSIVE } from '../../../src/dataplane/shared-state.js';
+import { ROLE_PASSIVE } from '../../../src/wire/shared-state.js';
 import { CLIENT, CLIENT_MAC, FrameRig, LAN, LAN_V, SERVER, WAN } from './frame-rig.js';
 import { ipv4Frame, mutateFrame, tcpSegment, udpDatagram } from './frames.js';
 import { describeInput, Prng } from './prng.js';

@@ -2,7 +2,7 @@
 // headers: the lengths, IHL, fragment bits and options where parsers go wrong. Byte-level noise
 // (mutate.ts) rarely gets past the IPv4 checksum; these mutations re-seal the header checksum
 // most of the time so that the damage reaches the layers behind it.
-import { checksum } from '../../../src/dataplane/checksum.js';
+import { checksum } from '../../../src/net/checksum.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import { mutateBytes } from './mutate.js';
 import type { Prng } from './prng.js';

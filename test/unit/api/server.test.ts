@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import { ApiClient, ApiError, parseApiUrl } from '../../../src/api/client.js';
-import { parseListen, listenHttp } from '../../../src/api/listen.js';
+import { parseListen, listenHttp } from '../../../src/net/http-listen.js';
 import { Metrics } from '../../../src/metrics/registry.js';
 import { FakeController, fixedStatus } from './fixtures.js';
 

@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import { BROWSER_MODULES, CONTENT_SECURITY_POLICY } from '../../../src/api/status-page/page.js';
 import { ROUTE_COUNTERS, ROUTE_STATUS, type CountersResponse } from '../../../src/api/protocol.js';
 import { Metrics } from '../../../src/metrics/registry.js';
-import { SharedState } from '../../../src/dataplane/shared-state.js';
+import { SharedState } from '../../../src/wire/shared-state.js';
 import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../../../src/dataplane/counters.js';
 import { FakeController } from './fixtures.js';
 

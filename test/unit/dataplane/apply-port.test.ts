@@ -11,7 +11,7 @@ import type { DataplaneIo } from '../../../src/dataplane/engine.js';
 import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
 import { runDataplane } from '../../../src/dataplane/host.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
-import { SharedState } from '../../../src/dataplane/shared-state.js';
+import { SharedState } from '../../../src/wire/shared-state.js';
 import { labRaw } from './firewall-helpers.js';
 
 const ports: MessagePort[] = [];

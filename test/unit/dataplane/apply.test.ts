@@ -12,7 +12,7 @@ import { DEFAULT_RULE_LABEL, FirewallStats } from '../../../src/dataplane/firewa
 import type { SessionListener } from '../../../src/dataplane/firewall.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from '../../../src/dataplane/session-table.js';
-import { ROLE_ACTIVE, ROLE_PASSIVE, SharedState } from '../../../src/dataplane/shared-state.js';
+import { ROLE_ACTIVE, ROLE_PASSIVE, SharedState } from '../../../src/wire/shared-state.js';
 import { createLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics/registry.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checksum, checksumUpdate16 } from '../../../src/dataplane/checksum.js';
+import { checksum, checksumUpdate16 } from '../../../src/net/checksum.js';
 import { refChecksum } from './frames.js';
 
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { COUNTER_COUNT } from '../../../src/dataplane/counters.js';
 import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
-import { ROLE_ACTIVE, SharedState } from '../../../src/dataplane/shared-state.js';
+import { ROLE_ACTIVE, SharedState } from '../../../src/wire/shared-state.js';
 import { createLogger } from '../../../src/log.js';
 import { LAN, LAN_FLOAT, LAN_REAL, LAN_V, WAN, WAN_FLOAT, WAN_REAL, WAN_V, labRaw } from './firewall-helpers.js';
 import { arp, buf, eth } from './frames.js';

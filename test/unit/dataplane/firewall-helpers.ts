@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import type { SharedConfig } from '../../../src/config/types.js';
-import { checksum } from '../../../src/dataplane/checksum.js';
+import { checksum } from '../../../src/net/checksum.js';
 import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/dataplane/counters.js';
 import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
 import { ETH_HLEN, parseMac } from '../../../src/dataplane/packet.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import type { PipelineInterface } from '../../../src/dataplane/pipeline.js';
 import { sendGate } from '../../../src/dataplane/send-gate.js';
-import { ROLE_ACTIVE, ROLE_PASSIVE } from '../../../src/dataplane/shared-state.js';
+import { ROLE_ACTIVE, ROLE_PASSIVE } from '../../../src/wire/shared-state.js';
 
 const REAL = parseMac('0a:00:00:00:01:02');
 const VMAC = parseMac('02:74:64:00:01:01');

@@ -1,7 +1,7 @@
 // A registry where every family has at least one sample, as a busy daemon's would: what the
 // promtool and Grafana checks read (a family without samples would hide its labels from them).
 import { Metrics } from '../../../src/metrics/registry.js';
-import { SharedState } from '../../../src/dataplane/shared-state.js';
+import { SharedState } from '../../../src/wire/shared-state.js';
 import { COUNTER_COUNT } from '../../../src/dataplane/counters.js';
 import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
 

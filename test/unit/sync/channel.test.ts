@@ -3,7 +3,7 @@ import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { SyncChannel, type SyncRole } from '../../../src/sync/channel.js';
-import { RecordRing } from '../../../src/sync/ring.js';
+import { RecordRing } from '../../../src/wire/record-ring.js';
 import { Metrics } from '../../../src/metrics/registry.js';
 import {
   emptyRecord,
@@ -14,8 +14,8 @@ import {
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
-} from '../../../src/sync/record.js';
-import { monotonicMs } from '../../../src/dataplane/shared-state.js';
+} from '../../../src/wire/session-record.js';
+import { monotonicMs } from '../../../src/clock.js';
 import { Ha2Opener, Ha2Sealer } from '../../../src/wire/auth.js';
 import { encodeFrame, FrameDecoder } from '../../../src/wire/framing.js';
 import type { Ha2Envelope } from '../../../src/wire/ha2-codec.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_BATCH_RECORDS, RecordQueue, ReliableSender } from '../../../src/sync/reliable.js';
-import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/sync/record.js';
+import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 
 function rec(i: number, eventMs = 0): SessionRecord {
   const r = emptyRecord();

@@ -14,7 +14,7 @@ import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, MAX_BATCH_RECORDS, type H
 import { REPLAY_WINDOW_SIZE } from '../../../src/wire/replay-window.js';
 import { AEAD_OVERHEAD_BYTES } from '../../../src/wire/crypto.js';
 import { encodeFrame, FrameDecoder } from '../../../src/wire/framing.js';
-import { emptyRecord, REC_UPSERT } from '../../../src/sync/record.js';
+import { emptyRecord, REC_UPSERT } from '../../../src/wire/session-record.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');

@@ -11,7 +11,7 @@ import {
   type Ha2Body,
   type Ha2Envelope,
 } from '../../../src/wire/ha2-codec.js';
-import { emptyRecord, REC_BULK_END, REC_DELETE, REC_UPSERT, type SessionRecord } from '../../../src/sync/record.js';
+import { emptyRecord, REC_BULK_END, REC_DELETE, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 import { bytes, lfield, sfield, varint, vfield } from './proto-ref.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildEchoRequest, parseEchoReply } from '../../../../src/control/monitor/icmp.js';
-import { checksum } from '../../../../src/dataplane/checksum.js';
+import { checksum } from '../../../../src/net/checksum.js';
 
 /** What the kernel hands a raw ICMP socket: a 20-byte IPv4 header, then the ICMP message. */
 function ipv4(src: number[], icmp: Buffer, proto = 1): Buffer {

@@ -1,7 +1,7 @@
 // RecordRing across two real threads: a worker_threads Worker produces, this thread consumes.
 //
 // A worker does not get vitest's TypeScript loader, and dist/ may be stale or mid-build by
-// someone else. So the test transpiles src/sync/ring.ts and src/sync/record.ts (the whole
+// someone else. So the test transpiles src/wire/record-ring.ts and src/wire/session-record.ts (the whole
 // dependency closure of the ring) with the project's own TypeScript into a temp dir, and the
 // worker imports that: the code under test is the source as it is now, and nothing is shared
 // with other runs. This thread imports the same transpiled module, so both ends run one build.
@@ -13,10 +13,10 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordRing as RecordRingT } from '../../../src/sync/ring.js';
-import type { SessionRecord } from '../../../src/sync/record.js';
+import type { RecordRing as RecordRingT } from '../../../src/wire/record-ring.js';
+import type { SessionRecord } from '../../../src/wire/session-record.js';
 
-const srcSync = fileURLToPath(new URL('../../../src/sync/', import.meta.url));
+const srcWire = fileURLToPath(new URL('../../../src/wire/', import.meta.url));
 const TOTAL = 200_000;
 /** Small on purpose: the producer finds the ring full thousands of times and the counters wrap the slots often. */
 const CAPACITY = 256;
@@ -49,7 +49,7 @@ export function recordFor(i) {
 
 const PRODUCER_SRC = `
 import { workerData, parentPort } from 'node:worker_threads';
-import { RecordRing } from './sync/ring.js';
+import { RecordRing } from './sync/record-ring.js';
 import { recordFor } from './record-for.js';
 const ring = new RecordRing(workerData.capacity, workerData.buffer);
 const spin = new Int32Array(new SharedArrayBuffer(4));
@@ -72,8 +72,8 @@ let recordFor: (i: number) => SessionRecord;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tandem-ring-'));
   mkdirSync(join(dir, 'sync'));
-  for (const name of ['ring', 'record']) {
-    const out = ts.transpileModule(readFileSync(join(srcSync, `${name}.ts`), 'utf8'), {
+  for (const name of ['record-ring', 'session-record']) {
+    const out = ts.transpileModule(readFileSync(join(srcWire, `${name}.ts`), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
       fileName: `${name}.ts`,
     });
@@ -82,7 +82,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   writeFileSync(join(dir, 'record-for.js'), RECORD_FOR_SRC);
   writeFileSync(join(dir, 'producer.js'), PRODUCER_SRC);
-  ({ RecordRing } = (await import(pathToFileURL(join(dir, 'sync', 'ring.js')).href)) as { RecordRing: typeof RecordRingT });
+  ({ RecordRing } = (await import(pathToFileURL(join(dir, 'sync', 'record-ring.js')).href)) as { RecordRing: typeof RecordRingT });
   ({ recordFor } = (await import(pathToFileURL(join(dir, 'record-for.js')).href)) as { recordFor: (i: number) => SessionRecord });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RING_CAPACITY, RECORD_BYTES, RecordRing, RING_HEADER_BYTES } from '../../../src/sync/ring.js';
-import { emptyRecord, REC_BULK_END, REC_DELETE, REC_UPSERT, type SessionRecord } from '../../../src/sync/record.js';
+import { MAX_RING_CAPACITY, RECORD_BYTES, RecordRing, RING_HEADER_BYTES } from '../../../src/wire/record-ring.js';
+import { emptyRecord, REC_BULK_END, REC_DELETE, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 import { decodeHa2, encodeHa2 } from '../../../src/wire/ha2-codec.js';
 
 function rec(over: Partial<SessionRecord> = {}): SessionRecord {

@@ -37,20 +37,6 @@ const F64_LEASE = 2;
 const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
 
-/** Milliseconds on the process-wide monotonic clock (CLOCK_MONOTONIC, the same in every thread). */
-export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/**
- * A cheaper monotonicMs for the per-frame path: performance.now() does not allocate a BigInt.
- * Each thread calibrates its own offset once, since each thread has its own timeOrigin.
- */
-export function makeFastMonotonicMs(): () => number {
-  const offset = monotonicMs() - performance.now();
-  return () => performance.now() + offset;
-}
-
 export class SharedState {
   readonly buffer: SharedArrayBuffer;
   private readonly i32: Int32Array;

@@ -32,7 +32,7 @@
 // Each field is at least as wide as src/wire/ha2-codec.ts allows on the wire (op and proto 8
 // bits there), so anything HA2 decodes fits a ring, and anything a ring holds can be encoded
 // (eventMs is stored in whole ms, see push).
-import { emptyRecord, type SessionRecord } from './record.js';
+import { emptyRecord, type SessionRecord } from './session-record.js';
 
 /** Bytes per record slot: one cache line. */
 export const RECORD_BYTES = 64;
