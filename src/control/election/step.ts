@@ -452,16 +452,20 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
         default:
           return assertNever(ev.name);
       }
+    // Suspending the active hands the role to the peer: not to one still syncing (see below).
     case 'operator-suspend':
+      if (peerSyncing(st.s.peer)) return refused(PEER_SYNCING);
       operatorSuspend(st);
       return HANDLED;
     case 'operator-functional':
       return refused('not suspended');
-    // Operator failover: hand traffic to a live, functional, passive peer; refuse otherwise.
+    // Operator failover: hand traffic to a live, functional, passive peer that holds our
+    // sessions; refuse otherwise.
     case 'operator-failover': {
       const peer = st.s.peer;
       if (peer === null) return refused('no peer to fail over to');
       if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
+      if (peerSyncing(peer)) return refused(PEER_SYNCING);
       st.go(stepDownState(st), 'operator-failover');
       handOver(st, 'operator-failover');
       return HANDLED;
@@ -698,6 +702,17 @@ function stepDownState(st: Step): HaState {
 function peerCanTakeOver(peer: PeerView | null): boolean {
   return peer !== null && peer.state === 'passive' && !peer.tentative;
 }
+
+/**
+ * A passive peer still receiving its session bulk sync (tentative): an operator's failover or
+ * suspend must not hand it the role, as the election does not, since every connection it has not
+ * yet received would be dropped. The operator tries again once it is in sync.
+ */
+function peerSyncing(peer: PeerView | null): boolean {
+  return peer !== null && peer.state === 'passive' && peer.tentative;
+}
+
+const PEER_SYNCING = 'peer is still receiving its session bulk sync: try again when it is in sync';
 
 function degradedReason(faults: readonly string[]): string {
   return `degraded: ${faults.join(', ')}`;
