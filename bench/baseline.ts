@@ -52,9 +52,9 @@ const modes = (argv.get('modes') ?? 'crash').split(',').filter((m) => m !== '') 
 const nat = (argv.get('nat') ?? 'snat') as NatMode;
 const conns = Number(argv.get('conns') ?? '8');
 const fastAdvert = Number(argv.get('fast-advert') ?? '0.01');
-for (const p of profiles) if (p !== 'default' && p !== 'fast') throw new Error(`--profiles: unknown ${p}`);
-for (const m of modes) if (m !== 'crash' && m !== 'kill') throw new Error(`--modes: unknown ${m}`);
-if (nat !== 'snat' && nat !== 'masquerade') throw new Error(`--nat: snat or masquerade, got ${nat}`);
+for (const p of profiles) if (p !== 'default' && p !== 'fast') throw new Error(`--profiles: unknown ${String(p)}`);
+for (const m of modes) if (m !== 'crash' && m !== 'kill') throw new Error(`--modes: unknown ${String(m)}`);
+if (nat !== 'snat' && nat !== 'masquerade') throw new Error(`--nat: snat or masquerade, got ${String(nat)}`);
 
 const TIMERS: Record<Profile, VrrpTimers> = { default: { version: 2, advertInt: 1 }, fast: { version: 3, advertInt: fastAdvert } };
 /** After the failure: long enough for the takeover, TCP's backed-off retransmission and the stream drain. */

@@ -138,7 +138,7 @@ class Bench {
       linkStats(this.lab.ns('server'), HOST_DEVICE),
       sinkCount(this.lab.ns('server')),
     ]);
-    let forwarded = 0;
+    let forwarded: number;
     let daemonRx = 0;
     let drops = new Map<string, number>();
     let daemonCpuS = 0;

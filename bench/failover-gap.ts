@@ -79,7 +79,7 @@ function labConfigWithTimers(spec: string | undefined): string {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-cfg-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as { shared: { ha: Record<string, unknown> }; device: Record<string, unknown> };
     if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
     if (encryptionArg) cfg.shared.ha.encryption = encryptionArg;
     if (ioArg) cfg.device.dataplane = IO_VARIANTS[ioArg as IoVariant];

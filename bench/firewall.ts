@@ -32,8 +32,8 @@ import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import type { SharedConfig, TandemConfig } from '../src/config/types.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../src/dataplane/counters.js';
-import { FirewallStats } from '../src/dataplane/firewall-stats.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../src/wire/dataplane-counters.js';
+import { FirewallStats } from '../src/wire/firewall-stats.js';
 import { parseMac } from '../src/dataplane/packet.js';
 import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../src/dataplane/pipeline.js';
 import { RouteTable } from '../src/dataplane/route.js';
@@ -287,7 +287,7 @@ async function replay(box: Box | null, templates: Uint8Array[], seconds: number,
   const pos = new Float64Array(2); // [template index, checksum of the copy-only loop]
   for (;;) {
     const sliceEnd = clock() + 50;
-    let now = 0;
+    let now: number;
     do {
       now = batch(box, templates, ingressOf, capBuf, pos, fixedClock);
       frames += 256;
@@ -446,7 +446,7 @@ async function main(): Promise<void> {
     nbox.learn(clock() + shift); // the hosts re-ARP as time jumps ahead
     const sizeBefore = fw.table.size;
     const t0 = clock();
-    let now = t0;
+    let now: number;
     for (let i = 0; i < ROUND; i++) {
       capBuf.set(pool[i]);
       now = clock() + shift;

@@ -36,9 +36,9 @@ const HEALTHY_TIMEOUT_MS = 30_000;
 // ---- arguments ----
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i]!;
+  const key = process.argv[i];
   if (!key.startsWith('--') || process.argv[i + 1] === undefined) usage(`expected --option value pairs, got ${JSON.stringify(key)}`);
-  argv.set(key.slice(2), process.argv[i + 1]!);
+  argv.set(key.slice(2), process.argv[i + 1]);
 }
 const KNOWN = ['minutes', 'sample-s', 'churn-rate', 'conns', 'failover-every-min', 'commit-every-s', 'name', 'out'];
 for (const k of argv.keys()) if (!KNOWN.includes(k)) usage(`unknown option --${k} (known: ${KNOWN.map((x) => `--${x}`).join(' ')})`);
@@ -195,7 +195,7 @@ function startChurn(lab: Lab): { child: ChildProcess; last: () => ChurnTotals | 
   const child = spawn('ip', ['netns', 'exec', lab.ns('client'), process.execPath, prog, '--to', `${SERVER}:${CHURN_PORT}`, '--rate', String(churnRate), '--lab', lab.runDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let last: ChurnTotals | null = null;
   let final: ChurnTotals | null = null;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     try {
       const o = JSON.parse(line) as { live?: ChurnTotals; ready?: boolean } & Partial<ChurnTotals>;
       if (o.live) last = o.live;
@@ -274,7 +274,7 @@ try {
   stops.push(async () => (churnTotals = await churn.stop()));
   const ping = spawn('ip', ['netns', 'exec', lab.ns('client'), 'ping', '-q', '-i', '0.2', SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
   let pingOut = '';
-  ping.stdout!.on('data', (d: Buffer) => (pingOut = (pingOut + d.toString()).slice(-2000)));
+  ping.stdout.on('data', (d: Buffer) => (pingOut = (pingOut + d.toString()).slice(-2000)));
   const pingClosed = new Promise<void>((r) => ping.once('close', () => r()));
   stops.push(async () => {
     if (ping.exitCode === null) ping.kill('SIGINT');
@@ -379,7 +379,7 @@ try {
 }
 
 // ---- report ----
-const lastS = samples.length > 0 ? samples[samples.length - 1]!.tS : 0;
+const lastS = samples.length > 0 ? samples[samples.length - 1].tS : 0;
 const verdicts: string[] = [];
 const growthRows: string[][] = [];
 for (const box of BOXES) {
@@ -390,7 +390,7 @@ for (const box of BOXES) {
     ['dataplane external', 'dpExt', HEAP_LIMITS],
     ['control external', 'ctlExt', HEAP_LIMITS],
   ] as const) {
-    const pts: Point[] = samples.flatMap((s) => (s.box[box][key] === null ? [] : [{ tS: s.tS, value: s.box[box][key]! }]));
+    const pts: Point[] = samples.flatMap((s) => (s.box[box][key] === null ? [] : [{ tS: s.tS, value: s.box[box][key] }]));
     const g: Growth = growth(pts, lastS, limits);
     growthRows.push([box, what, mib(g.plateau), mib(g.end), (g.slopePerHour / 2 ** 20).toFixed(1), (g.limitPerHour / 2 ** 20).toFixed(1), String(g.samples), g.clear ? 'GROWING' : 'flat']);
     if (g.clear) verdicts.push(`${box} ${what} grows ${(g.slopePerHour / 2 ** 20).toFixed(1)} MiB/h (limit ${(g.limitPerHour / 2 ** 20).toFixed(1)})`);

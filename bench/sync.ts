@@ -47,8 +47,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import type { SharedConfig, TandemConfig } from '../src/config/types.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../src/dataplane/counters.js';
-import { FirewallStats } from '../src/dataplane/firewall-stats.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../src/wire/dataplane-counters.js';
+import { FirewallStats } from '../src/wire/firewall-stats.js';
 import type { Firewall } from '../src/dataplane/firewall.js';
 import { parseMac } from '../src/dataplane/packet.js';
 import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../src/dataplane/pipeline.js';
@@ -90,11 +90,11 @@ interface WorkerInit {
   /** shared.ha.encryption of both channels (--encryption, default none). */
   encryption: HaEncryption;
 }
-const encryptionArg = (() => {
+const encryptionArg = ((): HaEncryption => {
   const i = process.argv.indexOf('--encryption');
   const v = i >= 0 ? process.argv[i + 1] : 'none';
-  if (v !== 'none' && v !== 'aes-256-gcm') throw new Error(`--encryption: expected none or aes-256-gcm (got ${v})`);
-  return v as HaEncryption;
+  if (v === 'none' || v === 'aes-256-gcm') return v;
+  throw new Error(`--encryption: expected none or aes-256-gcm (got ${v})`);
 })();
 type ToWorker = { type: 'role'; role: SyncRole } | { type: 'status'; id: number } | { type: 'mark' } | { type: 'quiet' } | { type: 'stop' };
 interface WorkerReport {

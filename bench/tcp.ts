@@ -16,7 +16,7 @@
 // box), and drops: tandem's by reason, frames its box received but it never read, the kernel's
 // input backlog.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nsExec, trySh } from '../src/lab/exec.js';
@@ -25,9 +25,8 @@ import { BOX_DEVICE, HOST_DEVICE, HOST_PORT, LAB_ADDR, LAB_BOXES, SW_PORT } from
 import { backlogDrops, linkStats, machineCpu, metricSamples, nftCounter, processCpuS, sampleDelta, scrapeMetrics, type MachineCpu } from './lib/counters.js';
 import { runIperf3Client, runningClient, startIperf3Server, type Iperf3Result, type Iperf3Server } from './lib/iperf3.js';
 import { kernelFirewallUp, nftLoad } from './lib/kernel-fw.js';
-import { parseIoVariants, writeLabConfigs, type IoVariant } from './lib/io-variants.js';
+import { parseIoVariants, writeLabConfigs } from './lib/io-variants.js';
 
-type Io = IoVariant;
 
 // --- options --------------------------------------------------------------------------------------
 

@@ -52,10 +52,10 @@ class PortCapture {
     });
     const seg: Segment = { file, child, exited: new Promise((r) => child.once('close', () => r())), stderr: '' };
     this.segments.push(seg);
-    child.stderr!.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     const listening = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tcpdump on ${this.port} did not start listening: ${seg.stderr.trim()}`)), LISTEN_TIMEOUT_MS);
-      child.stderr!.on('data', (d: string) => {
+      child.stderr.on('data', (d: string) => {
         seg.stderr += d;
         if (seg.stderr.includes('listening on')) {
           clearTimeout(timer);

@@ -178,7 +178,7 @@ function labConfigWith(spec: string | undefined, io: IoVariant | undefined): str
   }
   const dir = mkdtempSync(join(tmpdir(), 'tandem-chaos-cfg-'));
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as { shared: { ha: Record<string, unknown> }; device: Record<string, unknown> };
     if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
     if (io) cfg.device.dataplane = IO_VARIANTS[io];
     writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
@@ -288,7 +288,7 @@ async function waitActive(lab: Lab, box: LabBox, t0: number, onBoth: () => void)
 function transitionsIntoActiveSince(lab: Lab, sinceMs: number): { count: number; list: string[] } {
   const list: string[] = [];
   for (const box of ['fwa', 'fwb'] as const) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(lab.logPath(box), 'utf8');
     } catch {

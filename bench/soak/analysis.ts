@@ -84,7 +84,7 @@ export const HEAP_LIMITS: GrowthLimits = { floorPerHour: 24 * MIB, relativePerHo
 /** Right-aligned columns under a header line. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -100,5 +100,5 @@ if (isMain()) {
     process.stderr.write('usage: churn.js --to IP:PORT [--rate 1-1000 per s] [--live-ms M] --lab MARKER\n');
     process.exit(2);
   }
-  run(m[1]!, Number(m[2]), rate, liveMs);
+  run(m[1], Number(m[2]), rate, liveMs);
 }

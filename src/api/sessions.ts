@@ -12,7 +12,7 @@ import {
   type SessionProtocol,
   type SessionTuple,
   type SessionView,
-} from '../dataplane/firewall-stats.js';
+} from '../wire/firewall-stats.js';
 
 export {
   DEFAULT_RULE_LABEL,

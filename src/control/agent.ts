@@ -320,7 +320,7 @@ export class ControlAgent implements HaController {
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
     for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason: clipString(reason, REASON_MAX) } });
-    await Promise.all(this.links.map((l) => l.session?.stop()));
+    await Promise.all(this.links.map(async (l) => l.session?.stop()));
     for (const link of this.links) link.heartbeat.close();
     this.log.info({ reason }, 'control agent stopped');
   }

@@ -14,8 +14,8 @@ const CONTROL_THREAD_NICE = -10;
 /** SCHED_RR priority (1-99) of the control thread: low, above every normal task. */
 const CONTROL_THREAD_RT_PRIORITY = 10;
 import { SharedState } from '../wire/shared-state.js';
-import { COUNTER_COUNT } from '../dataplane/counters.js';
-import { FirewallStats } from '../dataplane/firewall-stats.js';
+import { COUNTER_COUNT } from '../wire/dataplane-counters.js';
+import { FirewallStats } from '../wire/firewall-stats.js';
 import { Metrics } from '../metrics/registry.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { startApiServer } from '../api/server.js';
@@ -40,14 +40,14 @@ export interface ControlWorkerData {
   key: Uint8Array;
   token: Uint8Array;
   /**
-   * The dataplane's FirewallStats buffer (src/dataplane/firewall-stats.ts), exported as the
+   * The dataplane's FirewallStats buffer (src/wire/firewall-stats.ts), exported as the
    * tandem_sessions_* / policy / NAT metrics. Absent: those series stay at 0.
    */
   firewallBuffer?: SharedArrayBuffer;
   /** Policy and NAT rule names in the order the dataplane counts them; default: the config's. */
   ruleNames?: string[];
   natRuleNames?: string[];
-  /** HA2 rings shared with the dataplane (src/sync/ring.ts); absent: no session replication. */
+  /** HA2 rings shared with the dataplane (src/wire/record-ring.ts); absent: no session replication. */
   sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
 
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   const api = await startApiServer({
     listen: config.device.api.listen,
     token: Buffer.from(data.token),
-    controller: agent!,
+    controller: agent,
     config: configSync,
     metrics,
     log,
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   port.on('message', (msg: ControlWorkerRequest) => {
     if (msg?.type !== 'stop') return;
     void (async () => {
-      await agent!.stop(msg.reason);
+      await agent.stop(msg.reason);
       await Promise.allSettled([api.close(), metricsServer.close(), channel?.stop()]);
       port.postMessage({ type: 'stopped' } satisfies ControlWorkerReply);
     })();

@@ -1,6 +1,6 @@
 // The control worker's view of the dataplane, which runs on the main thread (see
 // src/dataplane/host.ts for why). Role, lease and GARP requests go through the SharedState and
-// the firewall counters through FirewallStats (src/dataplane/firewall-stats.ts); this port
+// the firewall counters through FirewallStats (src/wire/firewall-stats.ts); this port
 // carries only slow things (queries), each with a timeout because a saturated capture loop can
 // hold messages back.
 //
@@ -23,7 +23,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { SessionsUnavailable } from '../api/sessions.js';
 import type { SharedConfig } from '../config/types.js';
 import type { ApplyResult } from '../dataplane/apply.js';
-import type { SessionFilter, SessionList } from '../dataplane/firewall-stats.js';
+import type { SessionFilter, SessionList } from '../wire/firewall-stats.js';
 import type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';
 
 export type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';

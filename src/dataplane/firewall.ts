@@ -17,9 +17,9 @@
 // direction's tuple, so one rule covers source NAT, destination NAT and both.
 import type { SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from './firewall-stats.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/firewall-stats.js';
 import { checksumUpdate16 } from '../net/checksum.js';
-import type { DropReason, EventCounter } from './counters.js';
+import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat } from './nat.js';
 import {
@@ -40,7 +40,7 @@ import {
   readU32,
   writeU16,
 } from './packet.js';
-import type { PipelineInterface } from './pipeline.js';
+import type { PipelineInterface } from './pipeline-interface.js';
 import { ACTION_ALLOW, ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
 import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
 import { rewriteDestination, rewriteSource } from './rewrite.js';
@@ -77,7 +77,7 @@ export interface SessionListener {
   removed(slot: number, nowMs: number): void;
 }
 
-/** Per-protocol and per-rule figures for the metrics (src/dataplane/firewall-stats.ts). */
+/** Per-protocol and per-rule figures for the metrics (src/wire/firewall-stats.ts). */
 export interface FirewallStatsSink {
   created(proto: number): void;
   expired(proto: number): void;

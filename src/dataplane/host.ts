@@ -19,13 +19,13 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { ApplyResult } from './apply.js';
 import { createLogger } from '../log.js';
-import { COUNTER_COUNT } from './counters.js';
+import { COUNTER_COUNT } from '../wire/dataplane-counters.js';
 import { Engine, type DataplaneIo } from './engine.js';
 import { CapIo } from './io-pcap.js';
 import { RingIo } from './io-ring.js';
 import { makeFastMonotonicMs } from '../clock.js';
 import { SharedState } from '../wire/shared-state.js';
-import { FirewallStats, type SessionFilter } from './firewall-stats.js';
+import { FirewallStats, type SessionFilter } from '../wire/firewall-stats.js';
 import { randomInt } from 'node:crypto';
 import { RecordRing } from '../wire/record-ring.js';
 import { getHeapStatistics } from 'node:v8';
@@ -36,9 +36,9 @@ export interface DataplaneStartData {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** The stateful firewall (sessions, policy, NAT) is on unless this is false (routing-only tests). */
   firewall?: boolean;
-  /** FirewallStats layout shared with the metrics (see src/dataplane/firewall-stats.ts). */
+  /** FirewallStats layout shared with the metrics (see src/wire/firewall-stats.ts). */
   firewallBuffer?: SharedArrayBuffer;
-  /** HA2 rings shared with the control worker (src/sync/ring.ts): our changes out, the peer's in. */
+  /** HA2 rings shared with the control worker (src/wire/record-ring.ts): our changes out, the peer's in. */
   sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
 }
 

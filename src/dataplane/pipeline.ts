@@ -15,10 +15,10 @@
 //    -> TTL decrement + incremental checksum, source MAC = egress virtual MAC
 //    -> next-hop MAC from the ARP table, or queue + ARP request
 //    -> frame out on the egress handle
-import { inPrefix, type Prefix } from '../net/ipv4.js';
+import { inPrefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
 import { checksumUpdate16 } from '../net/checksum.js';
-import { dropIndex, eventIndex, type DropReason, type EventCounter } from './counters.js';
+import { dropIndex, eventIndex, type DropReason, type EventCounter } from '../wire/dataplane-counters.js';
 import { echoReplyInPlace } from './icmp.js';
 import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
 import {
@@ -49,26 +49,10 @@ import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
 import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
+import type { PipelineInterface } from './pipeline-interface.js';
 
-/** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
-export interface PipelineInterface {
-  /** Logical name (lan, wan). */
-  readonly name: string;
-  /** Kernel device. */
-  readonly device: string;
-  /** The device's own MAC: source of our ARP requests, the kernel's traffic. */
-  readonly realMac: Uint8Array;
-  /** The dataplane's MAC here: the virtual MAC (or realMac when virtual MACs are off). */
-  readonly mac: Uint8Array;
-  /** The box's own (kernel) address on the interface. */
-  readonly address: number;
-  /** The connected subnet. */
-  readonly prefix: Prefix;
-  /** Floating IPs that live on this interface. */
-  readonly floating: readonly number[];
-  /** IP MTU of the device: frames longer than ETH_HLEN + mtu are not sent. */
-  readonly mtu: number;
-}
+export type { PipelineInterface } from './pipeline-interface.js';
+
 
 /** Where frames go out. Synchronous; false when the device refused the frame. */
 export interface FrameSink {

@@ -13,7 +13,7 @@
 // The kernel's view of a device comes from net/link.ts, the same reader the link monitor uses.
 import type { Logger } from '../log.js';
 import { adminUp, type DeviceFacts } from '../net/link.js';
-import type { DropReason, EventCounter } from './counters.js';
+import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import type { DataplaneIo, OpenOptions, Port, PortError, PortStats } from './io.js';
 
 /**

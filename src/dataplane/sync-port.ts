@@ -1,5 +1,5 @@
 // The dataplane's end of HA2 session replication. It runs on the dataplane's thread and talks to
-// the control worker only through two shared-memory rings (src/sync/ring.ts), so a busy packet
+// the control worker only through two shared-memory rings (src/wire/record-ring.ts), so a busy packet
 // path never waits on a socket and a busy socket never stalls the packet path.
 //
 //   out: every session change on this box (create, state change, expiry) as a record, and a
@@ -21,7 +21,7 @@ import {
   REC_UPSERT,
   type SessionRecord,
 } from '../wire/session-record.js';
-import type { EventCounter, DropReason } from './counters.js';
+import type { EventCounter, DropReason } from '../wire/dataplane-counters.js';
 import type { Firewall, SessionListener } from './firewall.js';
 import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from './session-table.js';
 

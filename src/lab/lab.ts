@@ -217,27 +217,33 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
     if (l.startsWith('unix:')) return `unix:${abs(l.slice(5))}`;
     return `http://${l}`;
   };
-  let doc: Record<string, any> = {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // The parts of a box's YAML the lab reads; anything may be missing (a hand-edited run dir)
+  type LabDoc = {
+    device?: { interfaces?: Record<string, { address?: unknown }>; ha?: Record<string, { local?: unknown } | undefined>; api?: { listen?: unknown }; metrics?: { listen?: unknown } };
+    shared?: { floatingIps?: unknown };
+  };
+  let doc: LabDoc = {};
   try {
-    doc = (parseYaml(readFileSync(file, 'utf8')) as Record<string, any>) ?? {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+    doc = (parseYaml(readFileSync(file, 'utf8')) as LabDoc | null) ?? {};
   } catch {
     // missing or unreadable: the defaults below describe deploy/lab
   }
   const device = doc.device ?? {};
   const addresses: Record<string, string> = {};
-  for (const [logical, iface] of Object.entries((device.interfaces ?? {}) as Record<string, { device?: string; address?: string }>)) {
+  for (const [logical, iface] of Object.entries(device.interfaces ?? {})) {
     if (iface && typeof iface.address === 'string') addresses[logical] = iface.address;
   }
   for (const [key, label] of [['ha1', 'ha1'], ['ha1Backup', 'ha1b'], ['heartbeatBackup', 'mgmt'], ['ha2', 'ha2']] as const) {
-    const link = device.ha?.[key] as { local?: string } | undefined;
+    const link = device.ha?.[key];
     if (link && typeof link.local === 'string') addresses[label] = link.local;
   }
   if (Object.keys(addresses).length === 0) {
     const d = LAB_ADDR.boxes[box];
     Object.assign(addresses, { lan: `${d.lan}/24`, wan: `${d.wan}/24`, ha1: d.ha1, ha1b: d.ha1b, ha2: d.ha2, mgmt: d.mgmt });
   }
-  const fips = Array.isArray(doc.shared?.floatingIps)
-    ? (doc.shared.floatingIps as Array<{ address?: string }>).map((f) => String(f.address))
+  const listed = doc.shared?.floatingIps;
+  const fips = Array.isArray(listed)
+    ? (listed as Array<{ address?: string }>).map((f) => String(f.address))
     : [`${LAB_ADDR.floatingLan}/24`, `${LAB_ADDR.floatingWan}/24`];
   return {
     api: url(device.api?.listen, `unix:${box}-api.sock`),
@@ -364,7 +370,7 @@ export class Lab {
   daemonCommand(): string[] {
     try {
       const cmd = JSON.parse(readFileSync(join(this.runDir, 'daemon-command.json'), 'utf8')) as unknown;
-      if (Array.isArray(cmd) && cmd.length > 0 && cmd.every((a) => typeof a === 'string')) return cmd as string[];
+      if (Array.isArray(cmd) && cmd.length > 0 && cmd.every((a) => typeof a === 'string')) return cmd;
     } catch {
       // none recorded: the real daemon
     }
@@ -403,7 +409,7 @@ export class Lab {
     let lastReport = start;
     let states: Record<LabBox, { state: string; reason: string } | null> = { fwa: null, fwb: null };
     const describe = (): string =>
-      LAB_BOXES.map((b) => `${b}=${states[b] ? `${states[b]!.state} (${states[b]!.reason})` : this.pid(b) === null ? 'not running' : 'no answer'}`).join(', ');
+      LAB_BOXES.map((b) => `${b}=${states[b] ? `${states[b].state} (${states[b].reason})` : this.pid(b) === null ? 'not running' : 'no answer'}`).join(', ');
     for (;;) {
       const [a, b] = await Promise.all([this.boxState('fwa'), this.boxState('fwb')]);
       states = { fwa: a, fwb: b };

@@ -164,6 +164,7 @@ export function runStreamClient(opts: { host: string; port: number; conns: numbe
     const tickMs = opts.spread ? Math.min(intervalMs, WRITE_INTERVAL_MS) : intervalMs;
     const slots = opts.spread ? Math.max(1, Math.round(intervalMs / tickMs)) : 1;
     let tick = 0;
+    // eslint-disable-next-line prefer-const -- declared above, before the closures that clear it
     writer = setInterval(() => {
       const slot = tick++ % slots;
       for (let id = slot; id < sockets.length; id += slots) {

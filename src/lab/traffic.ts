@@ -121,7 +121,7 @@ function startInNs<T>(
         () => undefined,
         (err: unknown) => {
           clearTimeout(timer);
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         },
       );
     });

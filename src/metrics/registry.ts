@@ -5,11 +5,11 @@
 // Naming follows the Prometheus conventions: prefix `tandem_`, base units in the name
 // (`_seconds`), counters end in `_total`, label values are the documented reason enums.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { HA_STATES, type HaState } from '../control/election/types.js';
-import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../dataplane/counters.js';
+import { HA_STATES, type HaState } from '../wire/ha-state.js';
+import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../wire/dataplane-counters.js';
 import type { SharedState } from '../wire/shared-state.js';
-import type { MonitorMetrics, ProbeResult } from '../control/monitor/types.js';
-import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../dataplane/firewall-stats.js';
+import type { MonitorMetrics, ProbeResult } from './monitor-metrics.js';
+import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../wire/firewall-stats.js';
 
 export const METRIC_PREFIX = 'tandem_';
 
@@ -245,6 +245,8 @@ export class Metrics implements MonitorMetrics {
 
     // Read at scrape time from the dataplane's counters in the SharedState (the dataplane thread
     // is their single writer). Every label value is always present, at 0 until attachDataplane.
+    // prom-client calls collect() with the metric as `this`, so the registry is reached by name
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     new Counter({
       name: `${p}dataplane_packets_total`,
@@ -270,7 +272,7 @@ export class Metrics implements MonitorMetrics {
     });
     new Counter({
       name: `${p}dataplane_drops_total`,
-      help: 'Frames the dataplane dropped, by reason (see src/dataplane/counters.ts)',
+      help: 'Frames the dataplane dropped, by reason (see src/wire/dataplane-counters.ts)',
       labelNames: ['reason'],
       registers: [registry],
       collect() {
@@ -280,7 +282,7 @@ export class Metrics implements MonitorMetrics {
       },
     });
 
-    // The stateful firewall, read at scrape time from FirewallStats (src/dataplane/firewall-stats.ts;
+    // The stateful firewall, read at scrape time from FirewallStats (src/wire/firewall-stats.ts;
     // the dataplane is the single writer). Per-protocol series are always present (0 until
     // attachFirewall); per-rule series exist for the rules of the attached configuration.
     const perProtocol = (key: keyof ProtocolStats) =>

@@ -6,7 +6,7 @@
 import { tandem } from './gen/ha1.js';
 import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, stringFromWire, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, stringFromWire, uint64FromWire, uintFromWire } from './numbers.js';
 
 // Bounds on the HA1 strings (characters): they are logged and shown in status and on the status
 // page, and without them only the 4 MiB session frame limited what a peer could put there.
@@ -307,22 +307,22 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
   }
   const sender = uintFromWire(raw.sender, 'sender');
-  const epoch = uint64FromWire(raw.epoch as WireUint64, 'epoch');
-  const seq = uint64FromWire(raw.seq as WireUint64, 'seq');
+  const epoch = uint64FromWire(raw.epoch, 'epoch');
+  const seq = uint64FromWire(raw.seq, 'seq');
   const groupId = uintFromWire(raw.groupId, 'groupId');
   let body: EnvelopeBody;
   switch (raw.body) {
     case 'heartbeat': {
-      const h = raw.heartbeat!;
+      const h = raw.heartbeat;
       body = {
         kind: 'heartbeat',
         heartbeat: {
           state: enumFromWire(h.state, 'heartbeat.state'),
           priority: uintFromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
           preempt: h.preempt === true,
-          sentNs: uint64FromWire(h.sentNs as WireUint64, 'heartbeat.sentNs'),
-          echoNs: uint64FromWire(h.echoNs as WireUint64, 'heartbeat.echoNs'),
-          echoDelayNs: uint64FromWire(h.echoDelayNs as WireUint64, 'heartbeat.echoDelayNs'),
+          sentNs: uint64FromWire(h.sentNs, 'heartbeat.sentNs'),
+          echoNs: uint64FromWire(h.echoNs, 'heartbeat.echoNs'),
+          echoDelayNs: uint64FromWire(h.echoDelayNs, 'heartbeat.echoDelayNs'),
           link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
           tentative: h.tentative === true,
           ...(h.incomplete === true ? { incomplete: true } : {}),
@@ -331,7 +331,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       break;
     }
     case 'hello': {
-      const h = raw.hello!;
+      const h = raw.hello;
       body = {
         kind: 'hello',
         hello: {
@@ -345,53 +345,53 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
           mode: stringFromWire(h.mode, 'hello.mode', LABEL_MAX),
           heartbeatIntervalMs: uintFromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
           heartbeatMissed: uintFromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
-          configVersion: uint64FromWire(h.configVersion as WireUint64, 'hello.configVersion'),
+          configVersion: uint64FromWire(h.configVersion, 'hello.configVersion'),
           configHash: stringFromWire(h.configHash, 'hello.configHash', HASH_MAX),
-          uptimeMs: uint64FromWire(h.uptimeMs as WireUint64, 'hello.uptimeMs'),
+          uptimeMs: uint64FromWire(h.uptimeMs, 'hello.uptimeMs'),
         },
       };
       break;
     }
     case 'stateUpdate': {
-      const s = raw.stateUpdate!;
+      const s = raw.stateUpdate;
       body = { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) } };
       break;
     }
     case 'command': {
-      const c = raw.command!;
+      const c = raw.command;
       const type = COMMAND_FROM_WIRE.get(c.type ?? 0);
       if (type === undefined) throw new WireError('malformed', `unknown CommandType ${c.type ?? 0}`, { field: 'command.type', value: c.type ?? 0 });
-      body = { kind: 'command', command: { type, reason: stringFromWire(c.reason, 'command.reason', REASON_MAX), id: uint64FromWire(c.id as WireUint64, 'command.id') } };
+      body = { kind: 'command', command: { type, reason: stringFromWire(c.reason, 'command.reason', REASON_MAX), id: uint64FromWire(c.id, 'command.id') } };
       break;
     }
     case 'goodbye':
-      body = { kind: 'goodbye', goodbye: { reason: stringFromWire(raw.goodbye!.reason, 'goodbye.reason', REASON_MAX) } };
+      body = { kind: 'goodbye', goodbye: { reason: stringFromWire(raw.goodbye.reason, 'goodbye.reason', REASON_MAX) } };
       break;
     case 'configPush': {
-      const c = raw.configPush!;
+      const c = raw.configPush;
       const lineage = c.lineage ?? [];
       if (lineage.length > CONFIG_LINEAGE_MAX)
         throw new WireError('malformed', `configPush.lineage has ${lineage.length} hashes (at most ${CONFIG_LINEAGE_MAX})`, { field: 'configPush.lineage' });
       body = {
         kind: 'configPush',
         configPush: {
-          version: uint64FromWire(c.version as WireUint64, 'configPush.version'),
+          version: uint64FromWire(c.version, 'configPush.version'),
           hash: stringFromWire(c.hash, 'configPush.hash', HASH_MAX),
           sharedJson: c.sharedJson ?? '',
           lineage: lineage.map((x, i) => stringFromWire(x, `configPush.lineage[${i}]`, HASH_MAX)),
-          committedAtMs: uint64FromWire(c.committedAtMs as WireUint64, 'configPush.committedAtMs'),
+          committedAtMs: uint64FromWire(c.committedAtMs, 'configPush.committedAtMs'),
           committedBy: stringFromWire(c.committedBy, 'configPush.committedBy', NAME_MAX),
-          requestId: uint64FromWire(c.requestId as WireUint64, 'configPush.requestId'),
+          requestId: uint64FromWire(c.requestId, 'configPush.requestId'),
         },
       };
       break;
     }
     case 'configAck': {
-      const a = raw.configAck!;
+      const a = raw.configAck;
       body = {
         kind: 'configAck',
         configAck: {
-          version: uint64FromWire(a.version as WireUint64, 'configAck.version'),
+          version: uint64FromWire(a.version, 'configAck.version'),
           hash: stringFromWire(a.hash, 'configAck.hash', HASH_MAX),
           applied: a.applied === true,
           error: stringFromWire(a.error, 'configAck.error', ERROR_MAX),
@@ -401,7 +401,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       break;
     }
     case 'configRequest':
-      body = { kind: 'configRequest', configRequest: { requestId: uint64FromWire(raw.configRequest!.requestId as WireUint64, 'configRequest.requestId') } };
+      body = { kind: 'configRequest', configRequest: { requestId: uint64FromWire(raw.configRequest.requestId, 'configRequest.requestId') } };
       break;
     default:
       // No body at all, or (from a newer peer) a body field this build does not know.

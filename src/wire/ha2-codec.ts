@@ -1,13 +1,13 @@
 // Typed encode/decode of the HA2 envelope (proto/ha2.proto) into our own plain types: numbers,
-// never Long; session records as src/sync/record.ts's SessionRecord; the oneof body as a
+// never Long; session records as src/wire/session-record.ts's SessionRecord; the oneof body as a
 // discriminated union. The generated code (src/wire/gen/ha2.js) only moves bytes; every range
-// check lives here, so a batch that decodes holds records the ring (src/sync/ring.ts) and the
+// check lives here, so a batch that decodes holds records the ring (src/wire/record-ring.ts) and the
 // dataplane can take as they are. Authentication is not done here: Ha2Opener in
 // src/wire/auth.ts checks the MAC before calling decodeHa2.
 import { tandem } from './gen/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, uint64FromWire, uintFromWire, type WireUint64 } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, uint64FromWire, uintFromWire } from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -25,9 +25,9 @@ export const MAX_BATCH_RECORDS = 2_000;
 export const MAX_BULK_REASON_BYTES = 256;
 
 // ---- per-field limits of a SessionRecord on the wire ----
-// src/sync/ring.ts stores at least these widths, so whatever decodes here fits a ring.
+// src/wire/record-ring.ts stores at least these widths, so whatever decodes here fits a ring.
 
-/** Record op codes (src/sync/record.ts) are small; 8 bits leave room for new ones. */
+/** Record op codes (src/wire/session-record.ts) are small; 8 bits leave room for new ones. */
 export const RECORD_OP_MAX = 0xff;
 /** IP protocol number: an 8-bit field (RFC 791 section 3.1). */
 export const RECORD_PROTO_MAX = 0xff;
@@ -216,7 +216,7 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
     ingress: uintFromWire(r.ingress, 'ingress', UINT32_MAX, i),
     egress: uintFromWire(r.egress, 'egress', UINT32_MAX, i),
     timeoutMs: uintFromWire(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
-    eventMs: uint64FromWire(r.eventMs as WireUint64, 'eventMs', i),
+    eventMs: uint64FromWire(r.eventMs, 'eventMs', i),
   };
 }
 
@@ -235,13 +235,13 @@ export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
     throw new WireError('malformed', `undecodable HA2 envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
   }
   const sender = uintFromWire(raw.sender, 'sender');
-  const epoch = uint64FromWire(raw.epoch as WireUint64, 'epoch');
-  const seq = uint64FromWire(raw.seq as WireUint64, 'seq');
+  const epoch = uint64FromWire(raw.epoch, 'epoch');
+  const seq = uint64FromWire(raw.seq, 'seq');
   const groupId = uintFromWire(raw.groupId, 'groupId');
   let body: Ha2Body;
   switch (raw.body) {
     case 'batch': {
-      const b = raw.batch!;
+      const b = raw.batch;
       const rawRecords = b.records ?? [];
       if (rawRecords.length > MAX_BATCH_RECORDS) {
         throw new WireError('malformed', `batch of ${rawRecords.length} records exceeds ${MAX_BATCH_RECORDS}`, {
@@ -255,23 +255,23 @@ export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
       body = {
         kind: 'batch',
         batch: {
-          seq: uint64FromWire(b.seq as WireUint64, 'batch.seq'),
+          seq: uint64FromWire(b.seq, 'batch.seq'),
           records,
-          sentMs: uint64FromWire(b.sentMs as WireUint64, 'batch.sentMs'),
+          sentMs: uint64FromWire(b.sentMs, 'batch.sentMs'),
         },
       };
       break;
     }
     case 'ack': {
-      const a = raw.ack!;
+      const a = raw.ack;
       body = {
         kind: 'ack',
-        ack: { seq: uint64FromWire(a.seq as WireUint64, 'ack.seq'), echoSentMs: uint64FromWire(a.echoSentMs as WireUint64, 'ack.echoSentMs') },
+        ack: { seq: uint64FromWire(a.seq, 'ack.seq'), echoSentMs: uint64FromWire(a.echoSentMs, 'ack.echoSentMs') },
       };
       break;
     }
     case 'bulkRequest': {
-      const reason = raw.bulkRequest!.reason ?? '';
+      const reason = raw.bulkRequest.reason ?? '';
       const reasonBytes = Buffer.byteLength(reason, 'utf8');
       if (reasonBytes > MAX_BULK_REASON_BYTES) {
         throw new WireError('malformed', `bulkRequest.reason longer than ${MAX_BULK_REASON_BYTES} bytes`, { field: 'bulkRequest.reason', bytes: reasonBytes });

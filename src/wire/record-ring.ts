@@ -1,4 +1,4 @@
-// A single-producer single-consumer ring of SessionRecords (src/sync/record.ts) in a
+// A single-producer single-consumer ring of SessionRecords (src/wire/session-record.ts) in a
 // SharedArrayBuffer: the dataplane (main thread) and the control worker exchange session
 // changes through two of these without a message per record and without garbage (the
 // DESIGN.md rule: keep the session table out of the garbage collector's way).

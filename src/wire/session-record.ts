@@ -1,5 +1,5 @@
 // One session change as it travels from the active box's dataplane to the passive box's: through a
-// shared-memory ring to the control worker (src/sync/ring.ts), over HA2 as protobuf
+// shared-memory ring to the control worker (src/wire/record-ring.ts), over HA2 as protobuf
 // (proto/ha2.proto), through a ring into the passive's dataplane. The same shape serves the bulk
 // dump and in-band control (op codes below), so order is kept end to end.
 

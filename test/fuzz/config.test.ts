@@ -27,9 +27,9 @@ describe('config fuzzing', () => {
         parseConfig(text, { source: e.name, baseDir: '/etc/tandem' });
         results.loaded = (results.loaded ?? 0) + 1;
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw new Error(describeInput(`parseConfig threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text));
+        if (!(err instanceof ConfigError)) throw new Error(describeInput(`parseConfig threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text), { cause: err });
         if (err.issues.length === 0 || err.issues.some((x) => typeof x.path !== 'string' || typeof x.expected !== 'string' || x.expected === '')) {
-          throw new Error(describeInput(`ConfigError without usable issues: ${JSON.stringify(err.issues)}`, SEED, i, text));
+          throw new Error(describeInput(`ConfigError without usable issues: ${JSON.stringify(err.issues)}`, SEED, i, text), { cause: err });
         }
         const where = err.issues[0].path.startsWith('line ') || err.issues[0].path === '(yaml)' ? 'yaml' : err.issues[0].path.startsWith('(') ? err.issues[0].path : 'schema';
         results[where] = (results[where] ?? 0) + 1;
@@ -56,7 +56,7 @@ describe('config fuzzing', () => {
       ['a 900 KB scalar', `device: { name: "${'x'.repeat(900_000)}" }`],
       ['NUL and control bytes', lab.replace('fw-a', 'fw\u0000a\u0007')],
       ['a byte order mark and CRLF', `\ufeff${lab.replace(/\n/g, '\r\n')}`],
-      ['tabs for indentation', lab.replace(/^  /gm, '\t')],
+      ['tabs for indentation', lab.replace(/^ {2}/gm, '\t')],
       ['two documents', `${lab}\n---\n${lab}`],
       ['only a comment', '# nothing'],
       ['empty', ''],
@@ -76,7 +76,7 @@ describe('config fuzzing', () => {
         expect(name, `${name} loaded`).toBe('a byte order mark and CRLF');
         continue;
       }
-      expect(err, `${name}: ${String(err)}`).toBeInstanceOf(ConfigError);
+      expect(err, `${name}: ${err instanceof Error ? err.message : JSON.stringify(err)}`).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).issues.length, name).toBeGreaterThan(0);
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

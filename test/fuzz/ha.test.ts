@@ -16,7 +16,7 @@ import { Metrics } from '../../src/metrics/registry.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../src/wire/session-record.js';
 import { RecordRing } from '../../src/wire/record-ring.js';
 import { HA2_MAX_FRAME_BYTES } from '../../src/sync/stream.js';
-import { HA2_CHANNEL, HA2_MAX_MESSAGE_BYTES, Ha2Opener, Opener, REJECT_REASONS, type RejectReason } from '../../src/wire/auth.js';
+import { HA2_CHANNEL, HA2_MAX_MESSAGE_BYTES, Ha2Opener, Opener, REJECT_REASONS } from '../../src/wire/auth.js';
 import { encodeEnvelope, type EnvelopeBody } from '../../src/wire/codec.js';
 import { AEAD_MAGIC } from '../../src/wire/crypto.js';
 import { isWireError } from '../../src/wire/errors.js';
@@ -70,7 +70,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
             expect(f.length).toBeLessThanOrEqual(max);
           }
         } catch (err) {
-          if (!isWireError(err) || !(err.code === 'oversize' || err.code === 'empty-frame')) throw new Error(describeInput(`framer threw ${String(err)}`, SEED, i, stream));
+          if (!isWireError(err) || !(err.code === 'oversize' || err.code === 'empty-frame')) throw new Error(describeInput(`framer threw ${String(err)}`, SEED, i, stream), { cause: err });
           if (failed !== null) expect(err).toBe(failed); // a broken stream stays broken, with the same error
           failed = err;
         }
@@ -129,7 +129,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
       try {
         r = opener.open(sealed);
       } catch (err) {
-        throw new Error(describeInput(`HA1 opener threw ${String(err)}`, SEED + 2, i, payload));
+        throw new Error(describeInput(`HA1 opener threw ${String(err)}`, SEED + 2, i, payload), { cause: err });
       }
       if (r.ok) {
         const bad = ha1Violations(r.envelope);
@@ -196,7 +196,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
           try {
             sync.onMessage(body, performance.now());
           } catch (err) {
-            throw new Error(describeInput(`ConfigSync.onMessage threw ${String(err)}`, SEED + 3, i, payload));
+            throw new Error(describeInput(`ConfigSync.onMessage threw ${String(err)}`, SEED + 3, i, payload), { cause: err });
           }
           fed++;
         }
@@ -258,10 +258,10 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
       try {
         r = opener.open(sealer.seal(payload));
       } catch (err) {
-        throw new Error(describeInput(`HA2 opener threw ${String(err)}`, SEED + 4, i, payload));
+        throw new Error(describeInput(`HA2 opener threw ${String(err)}`, SEED + 4, i, payload), { cause: err });
       }
       if (!r.ok) {
-        expect(REJECT_REASONS).toContain(r.reason as RejectReason);
+        expect(REJECT_REASONS).toContain(r.reason);
         tally(reasons, r.reason);
         // a mutated epoch moved the window past the rest: start over, as after a peer restart
         if (r.reason === 'stale-epoch') opener = newOpener();
@@ -284,7 +284,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
         rig.advance(1); // the dataplane's tick applies what is in the ring
         drainOut();
       } catch (err) {
-        throw new Error(describeInput(`applying HA2 records threw ${(err as Error).stack}`, SEED + 4, i, payload));
+        throw new Error(describeInput(`applying HA2 records threw ${(err as Error).stack}`, SEED + 4, i, payload), { cause: err });
       }
       if (i > 1500) {
         for (const rec of r.envelope.body.batch.records) {

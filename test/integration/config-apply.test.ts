@@ -213,7 +213,7 @@ describe.skipIf(!isRoot)('applying a committed config to the running dataplane (
   }
 
   beforeAll(async () => {
-    await ensureBuilt(['src/dataplane/host.js', 'src/dataplane/firewall-stats.js']);
+    await ensureBuilt(['src/dataplane/host.js', 'src/wire/firewall-stats.js']);
     dir = mkdtempSync(path.join(tmpdir(), 'tandem-config-apply-'));
     try {
       setup();

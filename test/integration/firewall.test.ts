@@ -31,7 +31,7 @@ function listen(ns: 'client' | 'server', ...args: string[]): Promise<{ lines: Re
   const lines: Record<string, any>[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       buf += d;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {

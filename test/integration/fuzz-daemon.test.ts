@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DROP_REASONS } from '../../src/dataplane/counters.js';
+import { DROP_REASONS } from '../../src/wire/dataplane-counters.js';
 import { repoRoot, type Lab } from '../../src/lab/lab.js';
 import type { StreamSummary } from '../../src/lab/stream.js';
 import { startStreamClient, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';

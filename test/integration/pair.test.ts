@@ -11,7 +11,6 @@ import { isRoot, upLab } from './helpers/lab.js';
 import { boxListeners, cli, labConfigWith, ping, waitState } from './helpers/daemon.js';
 import { metricValue, scrape } from './metrics-client.js';
 
-const CLIENT = '10.0.1.10';
 const SERVER = '10.0.2.10';
 const PROBE_PORT = 5001;
 /** Every virtual MAC of group 1 starts with these four bytes (src/dataplane/vmac.ts). */

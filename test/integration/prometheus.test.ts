@@ -55,7 +55,7 @@ function startPrometheus(l: Lab, dir: string): ChildProcess {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
-  child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+  child.stderr.on('data', (d) => (log = (log + d).slice(-4000)));
   child.on('exit', (code, signal) => {
     if (prom === child) process.stderr.write(`prometheus exited (${code ?? signal}); last log:\n${log}\n`);
   });
@@ -83,7 +83,7 @@ async function query(l: Lab, expr: string): Promise<Sample[]> {
 /** The single value per instance of an instant query, as instance -> number. */
 async function byInstance(l: Lab, expr: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const s of await query(l, expr)) out[s.metric.instance!] = Number(s.value[1]);
+  for (const s of await query(l, expr)) out[s.metric.instance] = Number(s.value[1]);
   return out;
 }
 

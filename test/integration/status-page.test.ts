@@ -74,7 +74,7 @@ async function startForwarder(l: Lab): Promise<ChildProcess> {
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code, signal) => reject(new Error(`forwarder exited (${code ?? signal})`)));
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       if (Object.values(PORT).every((p) => out.includes(`listening ${p}\n`))) resolve();
     });
@@ -124,7 +124,7 @@ async function waitText(l: Lab, page: Page, selector: string, want: RegExp, time
       `${selector} to match ${want}`,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last text: ${JSON.stringify(last)}`);
+    throw new Error(`${(err as Error).message}; last text: ${JSON.stringify(last)}`, { cause: err });
   }
   return last!;
 }
@@ -213,7 +213,7 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
     // Asked of a settled pair: after a stall-driven split brain (see above) the HA1 sessions are
     // re-established for a moment, and a failover asked then does not reach the peer (the old
     // active takes the role back: an HA-core matter, issue 13)
-    pair = await lab.waitForPair(20_000);
+    await lab.waitForPair(20_000);
     const l = lab;
     await l.waitFor(
       async () => {

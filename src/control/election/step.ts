@@ -512,7 +512,7 @@ function onSuspended(st: Step, ev: ElectionEvent): Outcome {
     // The operator releases us: passive, or non-functional if a fault is still there
     // (suspended wins over non-functional, not the other way round).
     case 'operator-functional':
-      if (st.s.faults.length > 0) st.go('non-functional', st.s.faults[0]!);
+      if (st.s.faults.length > 0) st.go('non-functional', st.s.faults[0]);
       else backToPassive(st, 'operator-functional');
       return HANDLED;
     case 'operator-failover':
@@ -849,7 +849,7 @@ function housekeeping(st: Step): void {
     if (st.cfg.degradedHandOverMs > 0 && !st.firedNow('degraded-hold')) {
       st.arm('degraded-hold', st.cfg.degradedHandOverMs);
     } else {
-      const fault = st.s.faults[0]!;
+      const fault = st.s.faults[0];
       st.go('non-functional', fault);
       st.sendTakeOver(`fault: ${fault}`);
       return;

@@ -40,7 +40,7 @@ export function parseProberMessage(line: string): ProberMessage | null {
     case 'reply':
       return typeof v.src === 'string' && isIpv4(v.src) && u16(v.seq) ? { t: 'reply', src: v.src, seq: v.seq } : null;
     case 'send-error':
-      return typeof v.dst === 'string' && u16(v.seq) ? { t: 'send-error', dst: v.dst, seq: v.seq, error: String(v.error ?? '') } : null;
+      return typeof v.dst === 'string' && u16(v.seq) ? { t: 'send-error', dst: v.dst, seq: v.seq, error: typeof v.error === 'string' ? v.error : '' } : null;
     case 'drops': {
       const counts = v.counts;
       if (typeof counts !== 'object' || counts === null) return null;

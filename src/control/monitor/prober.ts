@@ -78,7 +78,7 @@ export class ProberProcess {
 
   private spawnChild(): void {
     const [cmd, ...args] = this.command();
-    const child = spawn(...diesWithParent(cmd!, [...args, String(this.opts.identifier)]), { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(...diesWithParent(cmd, [...args, String(this.opts.identifier)]), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
     this.ready = false;
     this.startedAtMs = Date.now();

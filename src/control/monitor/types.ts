@@ -1,7 +1,6 @@
 // What the monitors report and what they need: the status the API shows, the metrics they feed
-// (implemented by src/metrics/registry.ts), and the sink that turns faults into election events.
+// (declared in src/metrics/monitor-metrics.ts), and the sink that turns faults into election events.
 import type { FailureCondition } from '../../config/types.js';
-import type { MonitorType } from './evaluate.js';
 
 export interface FaultSink {
   /** A monitor fault (reason "link-monitor:<group>" or "path-monitor:<group>") starts. */
@@ -10,20 +9,7 @@ export interface FaultSink {
   clear(reason: string): void;
 }
 
-/** Probe outcomes counted per path group (label values of tandem_path_monitor_probes_total). */
-export type ProbeResult = 'sent' | 'replied' | 'lost' | 'unsent';
-
-export interface MonitorMetrics {
-  setMonitorGroupUp(type: MonitorType, group: string, up: boolean): void;
-  setLinkMonitorInterfaceUp(iface: string, up: boolean): void;
-  setPathMonitorTargetUp(group: string, target: string, up: boolean): void;
-  pathMonitorProbe(group: string, result: ProbeResult): void;
-  /** ICMP datagrams or prober lines that were not a reply to one of our probes, by reason. */
-  pathMonitorDropped(reason: string, n: number): void;
-  pathMonitorProberRestart(): void;
-  /** Forget every monitor series (before a reconfigure re-creates those that still exist). */
-  resetMonitorGauges(): void;
-}
+export type { MonitorMetrics, ProbeResult } from '../../metrics/monitor-metrics.js';
 
 export interface LinkInterfaceStatus {
   /** Logical name. */

@@ -98,7 +98,7 @@ export function ha1EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
       break; // no body at all
   }
   const env = { sender: rng.chance(0.9) ? head.sender : u32(rng), groupId: rng.chance(0.9) ? head.groupId : u32(rng), epoch: head.epoch, seq: head.seq, ...body };
-  return tandem.ha1.Envelope.encode(env as never).finish();
+  return tandem.ha1.Envelope.encode(env).finish();
 }
 
 function record(rng: Prng): Record<string, unknown> {
@@ -145,7 +145,7 @@ export function ha2EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
       break;
   }
   const env = { sender: rng.chance(0.9) ? head.sender : u32(rng), groupId: rng.chance(0.9) ? head.groupId : u32(rng), epoch: head.epoch, seq: head.seq, ...body };
-  return tandem2.ha2.Ha2Envelope.encode(env as never).finish();
+  return tandem2.ha2.Ha2Envelope.encode(env).finish();
 }
 
 const HA_STATES = new Set(['initial', 'passive', 'active', 'suspended', 'non-functional', 'tentative', 'active-primary', 'active-secondary']);

@@ -59,14 +59,15 @@ export function rawRequest(port: number, request: Buffer, opts: { chunks?: numbe
       if (buf.length > 0) tryParse(true);
       else finish(Object.assign(new Error(`${err.message} before any answer`), { code: (err as NodeJS.ErrnoException).code }));
     });
-    sock.on('connect', async () => {
+    const dribble = async (): Promise<void> => {
       const n = Math.max(1, opts.chunks ?? 1);
       const step = Math.ceil(request.length / n);
       for (let off = 0; off < request.length && !done && writeError === null; off += step) {
         sock.write(request.subarray(off, off + step));
         if (n > 1) await new Promise((r) => setTimeout(r, 2));
       }
-    });
+    };
+    sock.on('connect', () => void dribble());
   });
 }
 

@@ -12,7 +12,7 @@ import { BROWSER_MODULES, CONTENT_SECURITY_POLICY } from '../../../src/api/statu
 import { ROUTE_COUNTERS, ROUTE_STATUS, type CountersResponse } from '../../../src/api/protocol.js';
 import { Metrics } from '../../../src/metrics/registry.js';
 import { SharedState } from '../../../src/wire/shared-state.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../../../src/dataplane/counters.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../../../src/wire/dataplane-counters.js';
 import { FakeController } from './fixtures.js';
 
 const TOKEN = 'page-token-0123456789abcdef';

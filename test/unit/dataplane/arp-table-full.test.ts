@@ -1,7 +1,7 @@
 // The ARP table's bound, through the pipeline: a sweep of new senders past maxEntries is counted
 // (event arp-table-full), the table does not grow, and known neighbours are still refreshed.
 import { expect, it } from 'vitest';
-import { COUNTER_COUNT, eventIndex } from '../../../src/dataplane/counters.js';
+import { COUNTER_COUNT, eventIndex } from '../../../src/wire/dataplane-counters.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { Pipeline, type PipelineInterface, type RoleSource } from '../../../src/dataplane/pipeline.js';
 import { RouteTable } from '../../../src/dataplane/route.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
-import { COUNTER_COUNT } from '../../../src/dataplane/counters.js';
+import { COUNTER_COUNT } from '../../../src/wire/dataplane-counters.js';
 import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { ROLE_ACTIVE, SharedState } from '../../../src/wire/shared-state.js';

@@ -4,7 +4,7 @@
 // firewall-helpers.ts, and their checksums verified with checksum.ts (RFC 1071), so every
 // incremental checksum update (RFC 1624) is checked against a full computation.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULE_LABEL } from '../../../src/dataplane/firewall-stats.js';
+import { DEFAULT_RULE_LABEL } from '../../../src/wire/firewall-stats.js';
 import {
   ACK,
   CLIENT,

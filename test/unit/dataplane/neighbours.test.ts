@@ -56,7 +56,7 @@ describe('NeighbourTable', () => {
     t.enqueue(IP, f, 60, 0);
     const requests: number[] = [];
     const timeouts: [number, number][] = [];
-    const tick = (now: number) => t.tick(now, (ip) => requests.push(now), (ip, n) => timeouts.push([ip, n]));
+    const tick = (now: number) => t.tick(now, (_ip) => requests.push(now), (ip, n) => timeouts.push([ip, n]));
     for (let now = 0; now <= 500; now += 10) tick(now);
     expect(requests).toEqual([100, 200]);
     expect(timeouts).toEqual([[IP, 2]]);

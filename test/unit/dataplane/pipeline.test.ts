@@ -1,7 +1,7 @@
 // The per-frame decision for a table of crafted frames, in active, passive and lease-expired
 // modes. Each case lists the counters the frame moves; nothing is ever sent unless active.
 import { describe, expect, it } from 'vitest';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/dataplane/counters.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/wire/dataplane-counters.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
 import { Pipeline, type ForwardStage, type PipelineInterface, type RoleSource } from '../../../src/dataplane/pipeline.js';
 import { RouteTable } from '../../../src/dataplane/route.js';

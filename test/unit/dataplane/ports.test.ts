@@ -3,7 +3,7 @@
 // administratively up; a device created again (new ifindex) or with a new MTU gets a new handle;
 // a new MTU or MAC reaches the pipeline; the backend's own counters become ours.
 import { describe, expect, it } from 'vitest';
-import type { DropReason, EventCounter } from '../../../src/dataplane/counters.js';
+import type { DropReason, EventCounter } from '../../../src/wire/dataplane-counters.js';
 import type { DataplaneIo, OpenOptions, Port, PortError, PortStats } from '../../../src/dataplane/io.js';
 import { DEVICE_CHECK_MS, DevicePorts, REOPEN_CHECK_MS, STATS_MS } from '../../../src/dataplane/ports.js';
 import { createLogger } from '../../../src/log.js';

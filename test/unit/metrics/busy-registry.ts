@@ -2,8 +2,8 @@
 // promtool and Grafana checks read (a family without samples would hide its labels from them).
 import { Metrics } from '../../../src/metrics/registry.js';
 import { SharedState } from '../../../src/wire/shared-state.js';
-import { COUNTER_COUNT } from '../../../src/dataplane/counters.js';
-import { FirewallStats } from '../../../src/dataplane/firewall-stats.js';
+import { COUNTER_COUNT } from '../../../src/wire/dataplane-counters.js';
+import { FirewallStats } from '../../../src/wire/firewall-stats.js';
 
 export function busyMetrics(): Metrics {
   const m = new Metrics();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/metrics/registry.js';
-import { FirewallStats, IP_PROTOCOL_NUMBERS, SESSION_PROTOCOLS, protocolIndex } from '../../../src/dataplane/firewall-stats.js';
+import { FirewallStats, IP_PROTOCOL_NUMBERS, SESSION_PROTOCOLS, protocolIndex } from '../../../src/wire/firewall-stats.js';
 import type { FirewallStatsSink } from '../../../src/dataplane/firewall.js';
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/metrics/registry.js';
 import { startMetricsServer } from '../../../src/metrics/server.js';
 import { SharedState } from '../../../src/wire/shared-state.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../../../src/dataplane/counters.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../../../src/wire/dataplane-counters.js';
 import { HA_STATES } from '../../../src/control/election/types.js';
 
 /** family name -> TYPE, from the exposition text */

@@ -151,7 +151,7 @@ class Pair {
     this.queue = this.queue.filter((m) => m.at > this.now);
     for (const m of due) {
       if (!this.live(m.to)) continue;
-      const ev = { ...m.ev(this.now), now: this.now } as ElectionEvent;
+      const ev = { ...m.ev(this.now), now: this.now };
       if (ev.type === 'peer-heard') this.heard(m.to);
       if (ev.type === 'peer-dead') {
         if (!m.to.peerAlive) continue;
@@ -418,7 +418,7 @@ describe('election: a simulated pair with monitor faults', () => {
       const reasons = ['link-monitor:links', 'path-monitor:upstream'];
       for (let i = 0; i < 300; i++) {
         const n = rnd(2) === 0 ? p.a : p.b;
-        const r = reasons[rnd(2)]!;
+        const r = reasons[rnd(2)];
         const op = rnd(10);
         if (op < 4) fault(p, n, r);
         else if (op < 8) clear(p, n, r);

@@ -111,7 +111,7 @@ describe('link monitoring', () => {
     fs.set('wan0', false);
     await waitFor('the fault', () => faults.has('link-monitor:links'));
     expect(metrics.gauges.get('if wan')).toBe(0);
-    expect(m.status().link!.groups[0]!.interfaces[1]).toMatchObject({ name: 'wan', device: 'wan0', up: false, why: 'no-carrier', carrier: false });
+    expect(m.status().link!.groups[0].interfaces[1]).toMatchObject({ name: 'wan', device: 'wan0', up: false, why: 'no-carrier', carrier: false });
     fs.set('wan0', true);
     await waitFor('the clear', () => faults.size === 0);
     expect(events).toEqual(['+link-monitor:links', '-link-monitor:links']);
@@ -133,7 +133,7 @@ describe('link monitoring', () => {
     );
     await m.start();
     fs.set('wan0', false);
-    await waitFor('outside still fine (lan up)', () => m.status().link!.groups[1]!.interfaces[0]!.up === false);
+    await waitFor('outside still fine (lan up)', () => m.status().link!.groups[1].interfaces[0].up === false);
     expect(m.status().link!.groups.map((g) => g.failed)).toEqual([false, false]);
     fs.set('lan0', false);
     await waitFor('both groups', () => faults.size === 2);
@@ -147,9 +147,9 @@ describe('link monitoring', () => {
     const { m, faults } = make(config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } }, { monitorFailHoldUpMs: 0, additionalActiveHoldUpMs: 1500 }), fs.root, { active: () => true });
     await m.start();
     fs.set('wan0', false);
-    await waitFor('the group failed', () => m.status().link!.groups[0]!.failed);
+    await waitFor('the group failed', () => m.status().link!.groups[0].failed);
     expect(m.status().holdUpMs).toBe(1500);
-    expect(m.status().link!.groups[0]!.faulted).toBe(false);
+    expect(m.status().link!.groups[0].faulted).toBe(false);
     expect(faults.size).toBe(0);
     await waitFor('the fault after the hold', () => faults.has('link-monitor:links'));
   });
@@ -159,9 +159,9 @@ describe('link monitoring', () => {
     const { m, events } = make(config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } }, { monitorFailHoldUpMs: 3000, additionalActiveHoldUpMs: 0 }), fs.root);
     await m.start();
     fs.set('wan0', false);
-    await waitFor('the group failed', () => m.status().link!.groups[0]!.failed);
+    await waitFor('the group failed', () => m.status().link!.groups[0].failed);
     fs.set('wan0', true);
-    await waitFor('the group recovered', () => !m.status().link!.groups[0]!.failed);
+    await waitFor('the group recovered', () => !m.status().link!.groups[0].failed);
     expect(events).toEqual([]);
   });
 });
@@ -182,10 +182,10 @@ describe('path monitoring (stand-in prober)', () => {
     expect(metrics.counters.get('drop foreign-identifier')).toBe(2);
     writeFileSync(control, '10.0.2.11\n');
     await waitFor('the fault', () => faults.has('path-monitor:upstream'));
-    const t = m.status().path!.groups[0]!.targets;
+    const t = m.status().path!.groups[0].targets;
     expect(t[0]).toMatchObject({ address: '10.0.2.10', up: true });
     expect(t[1]).toMatchObject({ address: '10.0.2.11', up: false });
-    expect(t[1]!.consecutiveFailures).toBeGreaterThanOrEqual(3);
+    expect(t[1].consecutiveFailures).toBeGreaterThanOrEqual(3);
     expect(metrics.gauges.get('target upstream 10.0.2.11')).toBe(0);
     writeFileSync(control, '');
     await waitFor('the clear', () => faults.size === 0);
@@ -198,7 +198,7 @@ describe('path monitoring (stand-in prober)', () => {
     writeFileSync(control, '10.0.2.11\n');
     const { m, faults } = make(config(path(['10.0.2.10', '10.0.2.11'], 'all')), fs.root);
     await m.start();
-    await waitFor('the dead target seen', () => m.status().path!.groups[0]!.targets[1]!.up === false);
+    await waitFor('the dead target seen', () => m.status().path!.groups[0].targets[1].up === false);
     expect(faults.size).toBe(0);
     writeFileSync(control, '10.0.2.11\n10.0.2.10\n');
     await waitFor('the fault', () => faults.has('path-monitor:upstream'));
