@@ -1,7 +1,7 @@
 // bench/failover-gap: how long traffic stops when the active box fails, measured with real frames
 // in the namespace lab, and whether a saturated dataplane causes false failovers.
 //
-//   npm run bench:failover-gap -- [--runs 5] [--modes kill,stop,cut] [--saturate-s 60]
+//   npm run bench:failover-gap -- [--runs 5] [--modes kill,stop,cut,pull] [--saturate-s 60]
 //       [--stall-conns 100] [--stall-interval-ms 10] [--survive-conns 10000] [--survive-runs 1]
 //       [--survive-interval-ms 1000]
 //
@@ -12,6 +12,8 @@
 //   kill  kill -9 of its daemon (the peer sees its HA1 sessions closed by the kernel)
 //   stop  SIGSTOP of its daemon (silent: the peer must miss heartbeats for the dead interval)
 //   cut   every link of the box pulled (traffic and HA links: silent, like a dead switch port)
+//   pull  its WAN cable pulled at the switch: HA is fine, its link monitor fails it over (the peer
+//         still sees its own WAN up, so no additional hold-up is waited; not in the default list)
 // then 1.5 s more. The gap is the longest silence at the receiver; lost = sent - received. The TCP
 // stall is the longest time any connection had data outstanding with no echo arriving.
 // Survival (per failure kind, --survive-runs labs): --survive-conns TCP connections (10 stream
@@ -33,7 +35,8 @@ import { IO_VARIANTS, type IoVariant } from './lib/io-variants.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
 import type { StreamSummary } from '../src/lab/stream.js';
 
-type Mode = 'kill' | 'stop' | 'cut';
+/** kill -9, SIGSTOP, every link cut, or the WAN cable pulled at the switch (link monitoring fails it over). */
+type Mode = 'kill' | 'stop' | 'cut' | 'pull';
 const SERVER = '10.0.2.10';
 const PROBE_PORT = 5001;
 const BLAST_PORT = 5999;
@@ -154,6 +157,7 @@ async function activeBox(lab: Lab): Promise<LabBox> {
 async function fail(lab: Lab, mode: Mode, box: LabBox): Promise<number | null> {
   if (mode === 'kill') await lab.killBox(box, 'SIGKILL');
   else if (mode === 'stop') return lab.killBox(box, 'SIGSTOP');
+  else if (mode === 'pull') await lab.setLink(box, 'wan', false);
   else await lab.isolateBox(box, true);
   return null;
 }
@@ -378,7 +382,7 @@ async function main(): Promise<void> {
   console.log('\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile)');
   if (stallConns > 0) console.log(`TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`);
   console.log('failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)  TCP stall ms min/median/max  TCP survived / reset');
-  const label = (mode: Mode) => ({ kill: 'kill -9', stop: 'SIGSTOP', cut: 'links cut' })[mode];
+  const label = (mode: Mode) => ({ kill: 'kill -9', stop: 'SIGSTOP', cut: 'links cut', pull: 'WAN cable pulled' })[mode];
   for (const mode of modes) {
     const rs = results.filter((r) => r.mode === mode);
     const took = rs.map((r) => r.takeoverMs).filter((x): x is number => x !== null);

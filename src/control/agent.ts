@@ -154,6 +154,11 @@ export class ControlAgent implements HaController {
   private readonly configSync: ConfigSync | null;
   /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
   private monitors: Monitors | null = null;
+  /**
+   * The monitor groups the peer's latest believed heartbeat called healthy, and the send time (our
+   * clock) of our heartbeat it echoed: the report was composed after the peer heard that one.
+   */
+  private peerHealthy: { groups: ReadonlySet<string>; composedAfterMs: number } | null = null;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
@@ -289,6 +294,10 @@ export class ControlAgent implements HaController {
       log: this.log,
       metrics: this.metrics,
       isActive: () => this.es.state === 'active',
+      peerReportsHealthy: (reason, sinceMs) => {
+        const h = this.peerHealthy;
+        return this.peerAlive && h !== null && h.composedAfterMs >= sinceMs && h.groups.has(reason);
+      },
       // the dataplane numbers interfaces by sorted logical name (engine.ts)
       captureOpen: (device) => {
         const names = Object.keys(this.cfg.device.interfaces).sort();
@@ -758,6 +767,7 @@ export class ControlAgent implements HaController {
         this.metrics.heartbeatRtt(link.name, rttMs / 1000);
       }
     }
+    if (age !== 'late') this.peerHealthy = { groups: new Set(hb.healthyGroups ?? []), composedAfterMs: hb.echoNs / 1e6 };
     // a late one proves the link works, but its state is no newer than what we already know
     this.heard(
       link,
@@ -766,6 +776,7 @@ export class ControlAgent implements HaController {
         ? null
         : { deviceId: r.envelope.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative, incomplete: hb.incomplete === true },
     );
+    if (age !== 'late') this.monitors?.peerReported();
   }
 
   private onSessionFrame(link: Link, frame: Buffer): void {
@@ -901,6 +912,7 @@ export class ControlAgent implements HaController {
         echoDelayNs,
         link: link.index,
         tentative: this.tentative(),
+        healthyGroups: this.monitors?.healthyGroups() ?? [],
         incomplete: this.incomplete(),
       },
     });

@@ -34,6 +34,7 @@ import {
   LAB_BOXES,
   nsName,
   setLink as setLinkTopo,
+  setBothBoxesLink as setBothBoxesLinkTopo,
   setBoxDevice as setBoxDeviceTopo,
   recreateBoxDevice as recreateBoxDeviceTopo,
   deleteBoxDevice as deleteBoxDeviceTopo,
@@ -436,6 +437,11 @@ export class Lab {
 
   setLink(node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
     return setLinkTopo(this.name, node, link, up);
+  }
+
+  /** Both boxes' cables on one traffic link pulled (or plugged) at once, as a dead switch would. */
+  setBothBoxesLink(link: 'lan' | 'wan', up: boolean): Promise<void> {
+    return setBothBoxesLinkTopo(this.name, link, up);
   }
 
   /** The box's own lan0 or wan0 set down or up inside the box (setLink pulls the cable at the switch). */

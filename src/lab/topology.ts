@@ -11,7 +11,9 @@
 // namespace. Pulling a traffic cable is setting the box's bridge port in N-sw down (the box still
 // sees carrier loss, as with a real switch port shut); pulling an HA cable is setting the box's
 // end of the direct pair down.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nsExec, sh, trySh } from './exec.js';
 
 export type LabBox = 'fwa' | 'fwb';
@@ -306,6 +308,27 @@ export async function setLink(name: string, node: LabBox | LabHost, link: LabLin
     // can send at once (a peer end that is itself down keeps it from coming up: give up quietly)
     const deadline = Date.now() + CARRIER_WAIT_MS;
     for (const { ns, dev } of ends) await waitOperUp(ns, dev, deadline);
+  }
+}
+
+/**
+ * Pulls (or plugs) the traffic cables of both boxes on one link at the same instant, as a dead
+ * upstream switch would: one `ip -batch` in N-sw sets both bridge ports, microseconds apart.
+ */
+export async function setBothBoxesLink(name: string, link: 'lan' | 'wan', up: boolean): Promise<void> {
+  validateLabName(name);
+  const ns = nsName(name, 'sw');
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-batch-'));
+  try {
+    const file = join(dir, 'links.batch');
+    writeFileSync(file, (['fwa', 'fwb'] as const).map((box) => `link set ${SW_PORT[box][link]} ${up ? 'up' : 'down'}\n`).join(''));
+    await sh('ip', ['-n', ns, '-batch', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (up) {
+    const deadline = Date.now() + CARRIER_WAIT_MS;
+    for (const box of ['fwa', 'fwb'] as const) await waitOperUp(ns, SW_PORT[box][link], deadline);
   }
 }
 

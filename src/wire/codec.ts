@@ -22,6 +22,16 @@ export const HASH_MAX = 128;
 export const ERROR_MAX = 16_384;
 
 /** Our own text cut to a wire bound (the encoder refuses anything longer). */
+function checkHealthyGroups(groups: readonly string[]): string[] {
+  if (groups.length > HEALTHY_GROUPS_MAX) throw new WireError('invalid-message', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
+  return groups.map((g) => checkString(g, 'heartbeat.healthyGroups[]', HEALTHY_GROUP_CHARS_MAX));
+}
+
+function healthyGroupsFromWire(groups: readonly string[]): string[] {
+  if (groups.length > HEALTHY_GROUPS_MAX) throw new WireError('malformed', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
+  return groups.map((g) => stringFromWire(g, 'heartbeat.healthyGroups[]', HEALTHY_GROUP_CHARS_MAX));
+}
+
 export function clipString(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
@@ -44,7 +54,13 @@ export interface Heartbeat {
   tentative: boolean;
   /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
   incomplete?: boolean;
+  /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
+  healthyGroups?: string[];
 }
+
+/** Bounds of Heartbeat.healthyGroups: a heartbeat must stay one small datagram. */
+export const HEALTHY_GROUPS_MAX = 32;
+export const HEALTHY_GROUP_CHARS_MAX = 80;
 
 export interface Hello {
   name: string;
@@ -212,6 +228,7 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
         link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
         tentative: h.tentative === true,
         incomplete: h.incomplete === true,
+        healthyGroups: checkHealthyGroups(h.healthyGroups ?? []),
       };
       break;
     }
@@ -326,6 +343,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
           link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
           tentative: h.tentative === true,
           ...(h.incomplete === true ? { incomplete: true } : {}),
+          ...(h.healthyGroups && h.healthyGroups.length > 0 ? { healthyGroups: healthyGroupsFromWire(h.healthyGroups) } : {}),
         },
       };
       break;

@@ -1,7 +1,7 @@
 // Link and path monitoring with real daemons in the lab: a pulled WAN cable and an unreachable
 // path target fail the active over, with the monitor's reason; an outage both boxes see does not
 // make the pair ping-pong.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Lab } from '../../src/lab/lab.js';
 import { isRoot, upLab } from './helpers/lab.js';
@@ -151,4 +151,79 @@ describe.skipIf(!isRoot())('link and path monitoring in the lab', () => {
     await l.waitFor(async () => (await l.api('fwb').status()).local.faults.length === 0, 5000, 'fwb to clear its fault');
     expect((await state(l, 'fwb')).state).toBe('active');
   }, 60_000);
+
+  it("aggressive profile, the active's WAN cable pulled: the passive vouches for its own WAN, so the active hands over without the additional hold-up", async () => {
+    const dir = aggressiveLinkConfig();
+    lab = await upLab({ configDir: dir });
+    const l = lab;
+    expect((await state(l, 'fwa')).state).toBe('active');
+    // the passive's heartbeats already vouch for its WAN before anything happens
+    await l.waitFor(async () => (await l.api('fwb').status()).monitors?.link?.groups[0]?.failed === false, 5000, 'fwb to see its WAN');
+
+    await l.setLink('fwa', 'wan', false);
+    cleanups.push(() => l.setLink('fwa', 'wan', true));
+    expect((await waitState(l, 'fwb', 'active', 5000)).reason).toBe('peer-request');
+    expect((await waitState(l, 'fwa', 'non-functional', 5000)).reason).toBe('link-monitor:outside');
+    const fault = faultLines(l, 'fwa').find((f) => f.reason === 'link-monitor:outside');
+    expect(fault, 'the fault line in fwa log').toMatchObject({ peerHealthy: true, holdUpMs: 0 });
+  }, 60_000);
+
+  it('aggressive profile, both WAN cables pulled at once (a dead upstream switch): the active waits its hold-up and stays active, degraded; no hand-over', async () => {
+    const dir = aggressiveLinkConfig();
+    lab = await upLab({ configDir: dir });
+    const l = lab;
+    expect((await state(l, 'fwa')).state).toBe('active');
+    await l.waitFor(async () => (await l.api('fwb').status()).monitors?.link?.groups[0]?.failed === false, 5000, 'fwb to see its WAN');
+    const handOversBefore = await monitorHandOvers(l);
+
+    await l.setBothBoxesLink('wan', false);
+    cleanups.push(() => l.setBothBoxesLink('wan', true));
+    const seen: string[] = [];
+    const start = Date.now();
+    while (Date.now() - start < 3000) {
+      const [a, b] = await Promise.all([l.boxState('fwa'), l.boxState('fwb')]);
+      const pair = `${a?.state}/${b?.state}`;
+      if (seen[seen.length - 1] !== pair) seen.push(pair);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // A control-thread stall on this shared machine can move the role by itself (peer-dead,
+    // split-brain-resolved: an HA-core matter); what the monitors decide is counted apart: no box
+    // handed the role over for the outage, and the pair ends with the active degraded.
+    expect(await monitorHandOvers(l), `hand-overs for the monitor (seen: ${seen.join(' ')})`).toEqual(handOversBefore);
+    expect(seen[seen.length - 1]).toBe('active/non-functional');
+    const a = await l.api('fwa').status();
+    expect(a.local.reason).toBe('degraded: link-monitor:outside');
+    // fwa's fault came after the full hold-up: fwb never vouched for a WAN it had lost too
+    expect(faultLines(l, 'fwa').find((f) => f.reason === 'link-monitor:outside')).toMatchObject({ peerHealthy: false, holdUpMs: 500 });
+  }, 60_000);
 });
+
+/** The lab's own (aggressive) timers, link monitoring of the WAN alone (group "outside"), no path monitoring. */
+function aggressiveLinkConfig(): string {
+  const dir = labConfigWith((cfg) => {
+    cfg.shared.ha.preempt = { enabled: false, holdMs: 2000 };
+    cfg.shared.ha.linkMonitoring = { failureCondition: 'any', groups: [{ name: 'outside', interfaces: ['wan'] }] };
+    delete cfg.shared.ha.pathMonitoring;
+  });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Transitions on either box that moved the role for the WAN monitor: out of active for the fault, or into active at the peer's request. */
+async function monitorHandOvers(l: Lab): Promise<string[]> {
+  const out: string[] = [];
+  for (const box of ['fwa', 'fwb'] as const) {
+    for (const t of (await l.api(box).status()).transitions) {
+      if ((t.from === 'active' && t.reason === 'link-monitor:outside') || (t.to === 'active' && t.reason === 'peer-request')) out.push(`${box} ${t.from}->${t.to} (${t.reason}) ${t.at}`);
+    }
+  }
+  return out;
+}
+
+/** The daemon's "monitor fault" log lines (pino JSON) of one box. */
+function faultLines(l: Lab, box: Box): { reason?: string; holdUpMs?: number; peerHealthy?: boolean }[] {
+  return readFileSync(l.logPath(box), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"monitor fault: '))
+    .map((line) => JSON.parse(line) as { reason?: string; holdUpMs?: number; peerHealthy?: boolean });
+}

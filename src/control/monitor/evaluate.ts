@@ -30,9 +30,24 @@ export function recordProbe(t: TargetHealth, answered: boolean, failuresToDown: 
  * How long a failed group is tolerated before it is a fault: monitorFailHoldUpMs, plus
  * additionalActiveHoldUpMs on the active, so that an outage both boxes see faults the passive
  * first and the active then finds no peer able to take over (it stays active, degraded).
+ * `peerHealthy`: a fresh word from the peer says its same group is healthy (see
+ * peerEvidenceAfterMs), so the outage is ours alone and the active waits no longer than the
+ * passive would: a pulled cable then fails over as fast as a crash.
  */
-export function holdUpMs(timers: Pick<Timers, 'monitorFailHoldUpMs' | 'additionalActiveHoldUpMs'>, active: boolean): number {
-  return timers.monitorFailHoldUpMs + (active ? timers.additionalActiveHoldUpMs : 0);
+export function holdUpMs(timers: Pick<Timers, 'monitorFailHoldUpMs' | 'additionalActiveHoldUpMs'>, active: boolean, peerHealthy = false): number {
+  return timers.monitorFailHoldUpMs + (active && !peerHealthy ? timers.additionalActiveHoldUpMs : 0);
+}
+
+/**
+ * The peer's report that a group is healthy counts only when the peer composed it after our group
+ * failed: after it had received one of our heartbeats sent at or after this time (the echo in its
+ * heartbeat says which, on our own clock). The peer reads its links from the kernel as it
+ * composes the report, so an outage both boxes see is never reported healthy, however late
+ * either box's events are. Path groups wait one probe interval more: the two boxes probe the
+ * same targets out of phase, and a probe verdict cannot be read afresh.
+ */
+export function peerEvidenceAfterMs(type: MonitorType, failedSinceMs: number, probeIntervalMs = 0): number {
+  return failedSinceMs + (type === 'path' ? probeIntervalMs : 0);
 }
 
 /** A group's hold-up: when it started failing (null while fine) and whether it is a fault yet. */

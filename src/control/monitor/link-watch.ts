@@ -28,6 +28,11 @@ export interface LinkState extends LinkVerdict {
 
 /** The kernel's view of one device, read from sysfs (in this process's network namespace). */
 export async function readLink(device: string, sysRoot = SYS_CLASS_NET, captureOpen?: (device: string) => boolean): Promise<LinkState> {
+  return readLinkNow(device, sysRoot, captureOpen);
+}
+
+/** readLink, synchronously: a few small sysfs reads. */
+export function readLinkNow(device: string, sysRoot = SYS_CLASS_NET, captureOpen?: (device: string) => boolean): LinkState {
   const k = readKernelLink(device, sysRoot);
   const verdict = linkVerdict(k);
   return {
@@ -73,6 +78,11 @@ export class LinkWatcher {
 
   state(device: string): LinkState | undefined {
     return this.states.get(device);
+  }
+
+  /** The kernel's view of a device right now, not the last one read (what we vouch for to the peer). */
+  readNow(device: string): LinkState {
+    return readLinkNow(device, this.opts.sysRoot, this.opts.captureOpen);
   }
 
   async start(devices: readonly string[]): Promise<void> {

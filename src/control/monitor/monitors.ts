@@ -15,8 +15,10 @@ import {
   TARGET_UP,
   advanceHold,
   conditionFailed,
+  faultReason,
   faultsOf,
   holdUpMs,
+  peerEvidenceAfterMs,
   recordProbe,
   type HoldState,
   type TargetHealth,
@@ -34,6 +36,12 @@ export interface MonitorsOptions {
   metrics: MonitorMetrics;
   /** Whether this box is active now: the active waits the additional hold-up. */
   isActive: () => boolean;
+  /**
+   * Whether the peer's latest word says its group `reason` ("link-monitor:<group>") is healthy,
+   * and was composed after it had heard from us at `sinceMs` or later (our clock: the heartbeat
+   * echo), i.e. after our group failed. Absent: never (the active always waits its hold-up).
+   */
+  peerReportsHealthy?: (reason: string, sinceMs: number) => boolean;
   sink: FaultSink;
   /** Tests: the prober command, and link watching without `ip monitor`. */
   proberCommand?: string[];
@@ -48,6 +56,10 @@ export interface Monitors {
   stop(): Promise<void> | void;
   reconfigure(config: TandemConfig): void;
   status(): MonitorStatus;
+  /** Our groups that are monitored, seen working and healthy now, as fault reasons (for the heartbeat). */
+  healthyGroups(): string[];
+  /** The peer reported its groups' health: a group in its hold-up may now fault at once. */
+  peerReported(): void;
 }
 
 interface LinkGroup {
@@ -346,16 +358,46 @@ class MonitorSet implements Monitors {
 
   // ---- verdicts ----
 
+  /** This group's hold-up now: shorter on the active when the peer vouches for the same group. */
+  private holdFor(g: LinkGroup | PathGroup, type: 'link' | 'path', now: number): number {
+    const active = this.opts.isActive();
+    const since = g.hold.failedSinceMs ?? now;
+    const probeMs = type === 'path' ? (g as PathGroup).intervalMs : 0;
+    const after = peerEvidenceAfterMs(type, since, probeMs);
+    const peerHealthy = active && this.opts.peerReportsHealthy?.(faultReason(type, g.name), after) === true;
+    return holdUpMs(this.timers(), active, peerHealthy);
+  }
+
+  /**
+   * What our heartbeats vouch for. A link group is read from the kernel afresh (not from our last
+   * event), so that a report made after the peer's own group failed tells the truth about ours
+   * even when our netlink events are late: an outage both boxes see is never vouched for.
+   */
+  healthyGroups(): string[] {
+    const upNow = (device: string | null) => device !== null && this.watcher.state(device) !== undefined && this.watcher.readNow(device).up;
+    const link = this.linkGroups.filter((g) => !g.failed && g.interfaces.every((i) => upNow(i.device)));
+    // a path group vouched for only once one of its targets has answered: not before the first round
+    const path = this.pathGroups.filter((g) => !g.failed && g.targets.some((t) => t.lastRttMs !== null));
+    return [...link.map((g) => faultReason('link', g.name)), ...path.map((g) => faultReason('path', g.name))];
+  }
+
+  peerReported(): void {
+    const pending = [...this.linkGroups, ...this.pathGroups].some((g) => g.hold.failedSinceMs !== null && !g.hold.faulted);
+    if (pending && this.opts.isActive()) this.evaluate();
+  }
+
   /** Recompute every group, apply the hold-ups, raise and clear faults, arm the next recheck. */
   private evaluate(): void {
     if (!this.running) return;
     const now = monotonicMs();
-    const hold = holdUpMs(this.timers(), this.opts.isActive());
+    const holds = new Map<string, number>();
     let recheckMs: number | null = null;
     const advance = (g: LinkGroup | PathGroup, type: 'link' | 'path', failed: boolean) => {
       this.metrics.setMonitorGroupUp(type, g.name, !failed);
       if (failed !== g.failed) this.log.info({ type, group: g.name, failed }, `${type} monitor: group ${g.name} ${failed ? 'failed' : 'recovered'}`);
       g.failed = failed;
+      const hold = failed ? this.holdFor(g, type, now) : 0;
+      holds.set(faultReason(type, g.name), hold);
       const r = advanceHold(g.hold, failed, now, hold);
       g.hold = r.state;
       if (r.recheckInMs !== null) recheckMs = recheckMs === null ? r.recheckInMs : Math.min(recheckMs, r.recheckInMs);
@@ -385,7 +427,8 @@ class MonitorSet implements Monitors {
     for (const r of want) {
       if (this.raised.has(r)) continue;
       this.raised.add(r);
-      this.log.warn({ reason: r, holdUpMs: hold }, `monitor fault: ${r}`);
+      const hold = holds.get(r) ?? holdUpMs(this.timers(), this.opts.isActive());
+      this.log.warn({ reason: r, holdUpMs: hold, peerHealthy: hold < holdUpMs(this.timers(), this.opts.isActive()) }, `monitor fault: ${r}`);
       this.opts.sink.fault(r);
     }
 

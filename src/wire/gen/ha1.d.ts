@@ -91,6 +91,14 @@ export namespace tandem {
             incomplete: boolean;
 
             /**
+             * The sender's link and path monitor groups that it monitors, has seen working and sees healthy
+             * now, as fault reasons ("link-monitor:<group>", "path-monitor:<group>"). An active box whose
+             * own group fails hands over without its additional hold-up when a fresh heartbeat says the
+             * peer's same group is healthy: the outage is ours alone. At most 32, each at most 80 characters.
+             */
+            healthyGroups: string[];
+
+            /**
              * Encodes the specified Heartbeat message. Does not implicitly {@link tandem.ha1.Heartbeat.verify|verify} messages.
              * @param message Heartbeat message or plain object to encode
              * @param [writer] Writer to encode to
@@ -144,6 +152,14 @@ export namespace tandem {
                  * that both claim the role: one with this set yields to one without, whatever the priorities.
                  */
                 incomplete?: (boolean|null);
+
+                /**
+                 * The sender's link and path monitor groups that it monitors, has seen working and sees healthy
+                 * now, as fault reasons ("link-monitor:<group>", "path-monitor:<group>"). An active box whose
+                 * own group fails hands over without its additional hold-up when a fresh heartbeat says the
+                 * peer's same group is healthy: the outage is ours alone. At most 32, each at most 80 characters.
+                 */
+                healthyGroups?: (string[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -72,6 +72,10 @@ export const tandem = $root.tandem = (() => {
              * @property {boolean|null} [incomplete] Set while the sender's session table may lack the pair's sessions: since it started it has
              * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
              * that both claim the role: one with this set yields to one without, whatever the priorities.
+             * @property {Array.<string>|null} [healthyGroups] The sender's link and path monitor groups that it monitors, has seen working and sees healthy
+             * now, as fault reasons ("link-monitor:<group>", "path-monitor:<group>"). An active box whose
+             * own group fails hands over without its additional hold-up when a fresh heartbeat says the
+             * peer's same group is healthy: the outage is ours alone. At most 32, each at most 80 characters.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -97,6 +101,7 @@ export const tandem = $root.tandem = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Heartbeat = function (properties) {
+                this.healthyGroups = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -178,6 +183,17 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.incomplete = false;
 
             /**
+             * The sender's link and path monitor groups that it monitors, has seen working and sees healthy
+             * now, as fault reasons ("link-monitor:<group>", "path-monitor:<group>"). An active box whose
+             * own group fails hands over without its additional hold-up when a fresh heartbeat says the
+             * peer's same group is healthy: the outage is ours alone. At most 32, each at most 80 characters.
+             * @member {Array.<string>} healthyGroups
+             * @memberof tandem.ha1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.healthyGroups = $util.emptyArray;
+
+            /**
              * Encodes the specified Heartbeat message. Does not implicitly {@link tandem.ha1.Heartbeat.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha1.Heartbeat
@@ -211,6 +227,9 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 8, wireType 0 =*/64).bool(message.tentative);
                 if (message.incomplete != null && $Object.hasOwnProperty.call(message, "incomplete") && message.incomplete !== false)
                     writer.uint32(/* id 9, wireType 0 =*/72).bool(message.incomplete);
+                if (message.healthyGroups != null && message.healthyGroups.length)
+                    for (let i = 0; i < message.healthyGroups.length; ++i)
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.healthyGroups[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -334,6 +353,14 @@ export const tandem = $root.tandem = (() => {
                                 message.incomplete = value;
                             else
                                 delete message.incomplete;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.healthyGroups && message.healthyGroups.length))
+                                message.healthyGroups = [];
+                            message.healthyGroups.push(reader.stringVerify());
                             continue;
                         }
                     }

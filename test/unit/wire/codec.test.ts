@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BODY_KINDS,
   CONFIG_LINEAGE_MAX,
+  HEALTHY_GROUPS_MAX,
+  HEALTHY_GROUP_CHARS_MAX,
   NAME_MAX,
   REASON_MAX,
   decodeEnvelope,
@@ -16,6 +18,9 @@ import {
 import { WireError } from '../../../src/wire/errors.js';
 import { HA_STATES, type HaState } from '../../../src/control/election/types.js';
 import { bytes, lfield, sfield, vfield } from './proto-ref.js';
+import { tandem } from '../../../src/wire/gen/ha1.js';
+
+const tandemHa1 = tandem.ha1;
 
 const MAX_U32 = 0xffff_ffff;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -39,7 +44,10 @@ const hbZero: Heartbeat = { state: 'initial', priority: 0, preempt: false, sentN
 const heartbeatMin: EnvelopeBody = { kind: 'heartbeat', heartbeat: hbZero };
 const heartbeatMax: EnvelopeBody = {
   kind: 'heartbeat',
-  heartbeat: { state: 'non-functional', priority: 255, preempt: true, sentNs: MAX_SAFE, echoNs: MAX_SAFE, echoDelayNs: MAX_SAFE, link: 1, tentative: true },
+  heartbeat: {
+    state: 'non-functional', priority: 255, preempt: true, sentNs: MAX_SAFE, echoNs: MAX_SAFE, echoDelayNs: MAX_SAFE, link: 1, tentative: true,
+    healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX }, (_, i) => `path-monitor:g${i}`.padEnd(HEALTHY_GROUP_CHARS_MAX, 'x')),
+  },
 };
 const helloZero: Hello = {
   name: '', priority: 0, preempt: false, state: 'passive', stateReason: '', softwareVersion: '', groupId: 0, mode: '',
@@ -270,5 +278,27 @@ describe('config messages', () => {
     // hand-built: 65 lineage strings inside field 15
     const lineage = Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => [...sfield(4, 'h')]).flat();
     expect(() => decodeEnvelope(bytes(vfield(1, 1), lfield(15, lineage)))).toThrow(WireError);
+  });
+});
+
+describe('heartbeat healthy groups', () => {
+  const hb = (healthyGroups: string[]): EnvelopeBody => ({ kind: 'heartbeat', heartbeat: { ...hbZero, healthyGroups } });
+
+  it('round-trip, and an empty list is the same as none', () => {
+    const groups = ['link-monitor:outside', 'path-monitor:upstream'];
+    expect(decodeEnvelope(encodeEnvelope(env(hb(groups)))).body).toEqual(hb(groups));
+    expect(decodeEnvelope(encodeEnvelope(env(hb([])))).body).toEqual(heartbeatMin);
+  });
+
+  it('refuses to send more entries or longer ones than the bounds', () => {
+    expectWireError(() => encodeEnvelope(env(hb(Array.from({ length: HEALTHY_GROUPS_MAX + 1 }, (_, i) => `g${i}`)))), 'invalid-message');
+    expectWireError(() => encodeEnvelope(env(hb(['x'.repeat(HEALTHY_GROUP_CHARS_MAX + 1)]))), 'invalid-message');
+  });
+
+  it('a peer sending more or longer is malformed', () => {
+    const many = tandemHa1.Envelope.encode({ sender: 1, heartbeat: { healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX + 1 }, (_, i) => `g${i}`) } }).finish();
+    expectWireError(() => decodeEnvelope(many), 'malformed');
+    const long = tandemHa1.Envelope.encode({ sender: 1, heartbeat: { healthyGroups: ['x'.repeat(HEALTHY_GROUP_CHARS_MAX + 1)] } }).finish();
+    expectWireError(() => decodeEnvelope(long), 'malformed');
   });
 });

@@ -7,6 +7,7 @@ import {
   faultReason,
   faultsOf,
   holdUpMs,
+  peerEvidenceAfterMs,
   linkVerdict,
   recordProbe,
 } from '../../../../src/control/monitor/evaluate.js';
@@ -49,6 +50,9 @@ describe('hold-up', () => {
   it('the active waits the additional hold-up, the passive does not', () => {
     expect(holdUpMs(timers, false)).toBe(100);
     expect(holdUpMs(timers, true)).toBe(600);
+    // the peer vouches for the group: the active waits no longer than the passive
+    expect(holdUpMs(timers, true, true)).toBe(100);
+    expect(holdUpMs(timers, false, true)).toBe(100);
   });
   it('a failure becomes a fault after the hold, as a function of time', () => {
     let r = advanceHold(HOLD_FINE, true, 1000, 600);
@@ -95,4 +99,11 @@ describe('linkVerdict (sysfs)', () => {
     ['device gone', { flags: null, carrier: null, operstate: null }, { up: false, why: 'missing' }],
   ];
   for (const [name, k, want] of cases) it(name, () => expect(linkVerdict(k)).toEqual(want));
+});
+
+describe('peerEvidenceAfterMs', () => {
+  it('link groups: composed after the failure; path groups: one probe interval later', () => {
+    expect(peerEvidenceAfterMs('link', 1000)).toBe(1000);
+    expect(peerEvidenceAfterMs('path', 1000, 200)).toBe(1200);
+  });
 });

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TandemConfig } from '../../../../src/config/types.js';
 import { TIMER_PROFILES } from '../../../../src/config/timers.js';
+import { monotonicMs } from '../../../../src/clock.js';
 import { createMonitors, type Monitors } from '../../../../src/control/monitor/monitors.js';
 import type { MonitorMetrics } from '../../../../src/control/monitor/types.js';
 
@@ -80,7 +81,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Pro
   }
 }
 
-function make(cfg: TandemConfig, root: string, opts: { active?: () => boolean } = {}) {
+function make(cfg: TandemConfig, root: string, opts: { active?: () => boolean; peerReportsHealthy?: (reason: string, sinceMs: number) => boolean } = {}) {
   const faults = new Set<string>();
   const events: string[] = [];
   const metrics = new FakeMetrics();
@@ -89,6 +90,7 @@ function make(cfg: TandemConfig, root: string, opts: { active?: () => boolean } 
     log,
     metrics,
     isActive: opts.active ?? (() => false),
+    peerReportsHealthy: opts.peerReportsHealthy,
     sink: {
       fault: (r) => (faults.add(r), events.push(`+${r}`)),
       clear: (r) => (faults.delete(r), events.push(`-${r}`)),
@@ -152,6 +154,46 @@ describe('link monitoring', () => {
     expect(m.status().link!.groups[0].faulted).toBe(false);
     expect(faults.size).toBe(0);
     await waitFor('the fault after the hold', () => faults.has('link-monitor:links'));
+  });
+
+  it('on the active, the peer vouching for the same group after it failed here skips the additional hold-up', async () => {
+    const fs = sysfs();
+    const links = { linkMonitoring: { failureCondition: 'any' as const, groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' as const }] } };
+    // the peer's word: healthy, heard at `heardAt` (monotonic ms); asked for evidence after `since`
+    let heardAt = -Infinity;
+    const asked: number[] = [];
+    const { m, faults } = make(config(links, { monitorFailHoldUpMs: 0, additionalActiveHoldUpMs: 60_000 }), fs.root, {
+      active: () => true,
+      peerReportsHealthy: (reason, since) => {
+        asked.push(since);
+        return reason === 'link-monitor:links' && heardAt >= since;
+      },
+    });
+    await m.start();
+    expect(m.healthyGroups()).toEqual(['link-monitor:links']);
+    const failedAt = monotonicMs();
+    fs.set('wan0', false);
+    await waitFor('the group failed', () => m.status().link!.groups[0].failed);
+    expect(m.healthyGroups()).toEqual([]);
+    // a report composed before our failure is no evidence: the outage may be shared
+    m.peerReported();
+    expect(faults.size).toBe(0);
+    // a report composed after it: the fault at once
+    heardAt = Infinity;
+    m.peerReported();
+    expect([...faults]).toEqual(['link-monitor:links']);
+    // the evidence asked for: composed after the failure
+    expect(asked.length).toBeGreaterThan(0);
+    expect(Math.min(...asked)).toBeGreaterThanOrEqual(failedAt);
+  });
+
+  it('a path group is vouched for only once a target answered', async () => {
+    const fs = sysfs();
+    const { m } = make(config({ pathMonitoring: { failureCondition: 'any', groups: [{ name: 'up', targets: ['192.0.2.1'], intervalMs: 50, failures: 3, failureCondition: 'any' }] } }), fs.root);
+    expect(m.healthyGroups()).toEqual([]);
+    await m.start();
+    await waitFor('a reply', () => m.status().path!.groups[0].targets[0].lastRttMs !== null);
+    expect(m.healthyGroups()).toEqual(['path-monitor:up']);
   });
 
   it('a link that recovers inside the hold-up never faults', async () => {
