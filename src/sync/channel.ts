@@ -439,12 +439,17 @@ export class SyncChannel {
       case REC_BULK_END: {
         this.recordsReceived += 1;
         const sessions = r.origSrc >>> 0;
-        const wasInProgress = this.bulk.inProgress;
+        if (!this.bulk.inProgress) {
+          // Its BULK_BEGIN came before our last request, clear or lost connection: part of that
+          // dump is missing here, so it completes nothing (the dump we asked for will).
+          this.log.info({ sessions }, 'end of a dump begun before our last request or loss: not complete');
+          return;
+        }
         this.bulk.inProgress = false;
         this.bulk.pending = false;
         this.bulk.lastCompleteAt = new Date().toISOString();
         this.bulk.lastSessions = sessions;
-        this.log.info({ sessions, received: this.bulk.received, sawBegin: wasInProgress }, 'bulk sync from the peer complete');
+        this.log.info({ sessions, received: this.bulk.received }, 'bulk sync from the peer complete');
         try {
           this.opts.onBulkComplete?.(sessions);
         } catch (err) {
@@ -503,6 +508,11 @@ export class SyncChannel {
     this.connected = false;
     this.peerWantsDump = null;
     this.boundaries = []; // acks belong to that connection
+    if (this.bulk.inProgress) {
+      // the rest of that dump went with the connection: what we hold is partial until the next one
+      this.bulk.inProgress = false;
+      this.bulk.pending = true;
+    }
     this.metrics.setSyncConnected(false);
     if (this.role === 'sender') {
       const lost = this.reliable.backlog;
@@ -527,6 +537,8 @@ export class SyncChannel {
 
   private askBulk(reason: 'connect' | 'role' | 'gap' | 'overflow'): void {
     this.bulk.pending = true;
+    // only a dump begun after this request can complete the bulk sync
+    this.bulk.inProgress = false;
     this.resyncs += 1;
     this.metrics.syncResync(reason);
     this.log.info({ reason }, 'asking the peer for a full session dump');

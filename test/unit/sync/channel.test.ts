@@ -110,6 +110,35 @@ function serveDumps(b: Box, table: SessionRecord[]): number {
   return dumps;
 }
 
+/** A hand-made HA2 peer (device 0, dialling): sends what the test says, records what it gets. */
+interface HandPeer {
+  got: Ha2Envelope[];
+  batch(seq: number, records: SessionRecord[]): void;
+  requests(): string[];
+  close(): void;
+}
+
+function handPeer(port: number): HandPeer {
+  const sealer = new Ha2Sealer({ key: KEY, sender: 0, groupId: 9, epoch: Date.now(), channel: 'ha2' });
+  const opener = new Ha2Opener({ key: KEY, expectedSender: 1, groupId: 9, channel: 'ha2', maxBytes: 1 << 22 });
+  const sock = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+  const got: Ha2Envelope[] = [];
+  const dec = new FrameDecoder(1 << 22);
+  sock.on('data', (chunk: Buffer) => {
+    for (const f of dec.push(chunk)) {
+      const r = opener.open(f);
+      if (r.ok) got.push(r.envelope);
+    }
+  });
+  sock.on('error', () => undefined);
+  return {
+    got,
+    batch: (seq, records) => void sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records, sentMs: 77 } }))),
+    requests: () => got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : [])),
+    close: () => sock.destroy(),
+  };
+}
+
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.stop()));
 });
@@ -315,6 +344,59 @@ describe('SyncChannel over 127.0.0.1', () => {
       expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="gap"\} 1/);
     } finally {
       sock.destroy();
+    }
+  });
+  it('a gap mid-dump: that dump\'s BULK_END does not complete the bulk sync (the clear removed its start); the next dump does', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1)]);
+      peer.batch(3, [rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]); // 2 (with UPSERT 2) is missing
+      await waitFor('the gap request', () => peer.requests().length === 2);
+      await waitFor('all pushed', () => {
+        drainIn(b);
+        return b.applied.length === 5;
+      });
+      expect(b.applied.map((r) => r.op)).toEqual([REC_BULK_BEGIN, REC_UPSERT, REC_CLEAR, REC_UPSERT, REC_BULK_END]);
+      expect(b.bulkDone).toEqual([]); // the table holds session 3 only: not complete
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
+      peer.batch(4, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1), rec(REC_UPSERT, 2), rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]);
+      await waitFor('the second dump completes', () => {
+        drainIn(b);
+        return b.bulkDone.length === 1;
+      });
+      expect(b.bulkDone).toEqual([3]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: false, inProgress: false, received: 3, lastSessions: 3 });
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('a dump cut by a lost connection: its tail on the next connection does not complete the bulk sync', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'idle' }); // idle: no request on connect, the sender's resync is what comes
+    await b.ch.start();
+    const p1 = handPeer(port);
+    await waitFor('connected', () => b.ch.status().connected);
+    p1.batch(1, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1)]);
+    await waitFor('begin pushed', () => b.ch.status().bulk.inProgress);
+    p1.close();
+    await waitFor('down', () => !b.ch.status().connected);
+    const p2 = handPeer(port);
+    try {
+      await waitFor('reconnected', () => b.ch.status().connected);
+      p2.batch(1, [rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]); // the old dump's tail: session 2 went with the connection
+      await waitFor('all pushed', () => {
+        drainIn(b);
+        return b.applied.length === 4;
+      });
+      expect(b.bulkDone).toEqual([]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
+    } finally {
+      p2.close();
     }
   });
 });
