@@ -399,10 +399,10 @@ function onBeginPushed(st: Step): Outcome {
     case 'idle':
     case 'complete':
     case 'interrupted':
-      st.rxGo('receiving', 'bulk-begin (unasked)');
+      st.rxGo('receiving', 'unasked bulk-begin');
       return 'handled';
     case 'receiving':
-      rx.reason = 'bulk-begin (restarted)';
+      rx.reason = 'restarted bulk-begin';
       return 'handled';
     default:
       return assertNever(rx.phase);
@@ -436,6 +436,8 @@ function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
 
 function onPeerRequest(st: Step, reason: string): Outcome {
   const s = st.s;
+  // A request arrives on a connection: one while down is a driver's mistake.
+  if (!s.connected) return 'invalid';
   // Not the sender: our table is not the one to copy. Keep the request for when we are.
   if (s.role !== 'sender') {
     s.tx.deferred = reason;
@@ -444,7 +446,7 @@ function onPeerRequest(st: Step, reason: string): Outcome {
   }
   // The peer asks on every connect; a dump already asked on this connection (our own resync after
   // the loss) reaches it after its connect, and its BULK_BEGIN clears what came before.
-  if (reason === 'connect' && s.tx.askedConn === s.conn && s.connected) {
+  if (reason === 'connect' && s.tx.askedConn === s.conn) {
     st.emit({ type: 'dump-coalesced', reason: 'peer-request', why: reason, onto: 'this-connection' });
     return 'handled';
   }
@@ -486,10 +488,10 @@ function onBeginOut(st: Step): Outcome {
       return 'handled';
     // A dump we no longer counted on (its request survived an overflow we assumed dropped it).
     case 'idle':
-      st.txGo('dumping', 'bulk-begin (unasked)');
+      st.txGo('dumping', 'unasked bulk-begin');
       return 'handled';
     case 'dumping':
-      tx.reason = 'bulk-begin (restarted)';
+      tx.reason = 'restarted bulk-begin';
       return 'handled';
     default:
       return assertNever(tx.phase);
@@ -503,7 +505,7 @@ function onEndOut(st: Step): Outcome {
       return 'handled';
     // The running dump finished before our dataplane took the next request: that one is still due.
     case 'dumping-queued':
-      st.txGo('queued', 'bulk-end');
+      st.txGo('queued', 'bulk-end, next still queued');
       return 'handled';
     // The end of a dump whose BULK_BEGIN we never saw (drained before we started): nothing to do.
     case 'idle':

@@ -143,7 +143,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.stop()));
 });
 
-describe('SyncChannel over 127.0.0.1', () => {
+describe('SyncChannel over 127.0.0.1: bulk on join', () => {
   it('bulk on join, then live changes arrive in order in the receiver ring, acked with lag', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'sender' });
@@ -206,7 +206,9 @@ describe('SyncChannel over 127.0.0.1', () => {
     expect(btext).toMatch(/tandem_sync_resyncs_total\{reason="connect"\} 1/);
     expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total}`));
   });
+});
 
+describe('SyncChannel over 127.0.0.1: roles, a slow dataplane, the wrong key', () => {
   it('a receiver made receiver while connected asks again, keeping what it holds until the dump; an idle peer keeps the request for when it becomes sender', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'idle' });
@@ -274,7 +276,9 @@ describe('SyncChannel over 127.0.0.1', () => {
     expect(serveDumps(a, [])).toBe(0); // the bulk request was rejected too
     expect(await b.metrics.text()).toMatch(/tandem_ha_messages_rejected_total\{channel="ha2",reason="bad-mac"\} [1-9]/);
   });
+});
 
+describe('SyncChannel over 127.0.0.1: loss and resync', () => {
   it('a lost connection makes the sender resync once on reconnect (the receiver request coalesces)', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'sender' });
@@ -310,31 +314,18 @@ describe('SyncChannel over 127.0.0.1', () => {
     const port = await freePort();
     const b = box(1, port, { role: 'receiver' });
     await b.ch.start();
-    const sealer = new Ha2Sealer({ key: KEY, sender: 0, groupId: 9, epoch: Date.now(), channel: 'ha2' });
-    const opener = new Ha2Opener({ key: KEY, expectedSender: 1, groupId: 9, channel: 'ha2', maxBytes: 1 << 22 });
-    const sock = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
-    const got: Ha2Envelope[] = [];
-    const dec = new FrameDecoder(1 << 22);
-    sock.on('data', (chunk: Buffer) => {
-      for (const f of dec.push(chunk)) {
-        const r = opener.open(f);
-        if (r.ok) got.push(r.envelope);
-      }
-    });
+    const peer = handPeer(port);
     try {
-      await waitFor('bulk request on connect', () => got.some((e) => e.body.kind === 'bulkRequest'));
-      const batch = (seq: number, n: number) =>
-        sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records: [rec(REC_UPSERT, n)], sentMs: 77 } })));
-      batch(1, 1);
-      batch(3, 3); // 2 is missing
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_UPSERT, 1)]);
+      peer.batch(3, [rec(REC_UPSERT, 3)]); // 2 is missing
       await waitFor('two acks and a gap request', () => {
         drainIn(b);
-        const acks = got.filter((e) => e.body.kind === 'ack');
-        return acks.length >= 1 && acks.some((e) => e.body.kind === 'ack' && e.body.ack.seq === 3) && got.filter((e) => e.body.kind === 'bulkRequest').length === 2;
+        const acks = peer.got.filter((e) => e.body.kind === 'ack');
+        return acks.length >= 1 && acks.some((e) => e.body.kind === 'ack' && e.body.ack.seq === 3) && peer.requests().length === 2;
       });
-      const reasons = got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : []));
-      expect(reasons).toEqual(['connect', 'gap']);
-      const ack = got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
+      expect(peer.requests()).toEqual(['connect', 'gap']);
+      const ack = peer.got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
       expect(ack?.body.kind === 'ack' && ack.body.ack.echoSentMs).toBe(77);
       expect(b.applied.map((r) => [r.op, r.origSrc])).toEqual([
         [REC_UPSERT, 1],
@@ -343,9 +334,12 @@ describe('SyncChannel over 127.0.0.1', () => {
       ]);
       expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="gap"\} 1/);
     } finally {
-      sock.destroy();
+      peer.close();
     }
   });
+});
+
+describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
   it('a gap mid-dump: that dump\'s BULK_END does not complete the bulk sync (the clear removed its start); the next dump does', async () => {
     const port = await freePort();
     const b = box(1, port, { role: 'receiver' });
