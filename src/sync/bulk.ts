@@ -12,10 +12,11 @@
 //
 //   receiver (rx): how far what we hold of the peer's table is from a full copy
 //     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
-//     any phase           --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
+//     any phase but sender --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
 //     receiving           --its BULK_END pushed into `in`--> complete        (onBulkComplete)
 //     receiving           --the connection is lost (the rest of the dump with it)--> interrupted
-//     any phase           --we become the sender (the peer's table is not ours to copy)--> idle
+//     any phase           --we become the sender (the peer's table is not ours to copy, and
+//                           what it sends is discarded from now on)--> idle, and stays idle
 //   A BULK_END anywhere but `receiving` completes nothing: its BULK_BEGIN came before our last
 //   request, clear or lost connection, so part of that dump is missing here.
 //
@@ -387,6 +388,9 @@ function onOverflow(st: Step): Outcome {
 }
 
 function onBeginPushed(st: Step): Outcome {
+  // The sender copies nothing: what the peer sends it is discarded, so no dump can be whole here
+  // (the channel still applies what it had received before, in order).
+  if (st.s.role === 'sender') return 'ignored';
   const rx = st.s.rx;
   rx.received = 0;
   switch (rx.phase) {
@@ -418,8 +422,8 @@ function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
       rx.lastComplete = { wallMs, sessions };
       st.emit({ type: 'bulk-complete', sessions, received: rx.received });
       return 'handled';
-    // Its BULK_BEGIN came before our last request, clear or lost connection (or we are the
-    // sender): part of that dump is missing here. The dump we asked for completes.
+    // Its BULK_BEGIN came before our last request, clear or lost connection, or we are the
+    // sender (always idle here): part of that dump is missing. The dump we asked for completes.
     case 'idle':
     case 'requested':
     case 'complete':

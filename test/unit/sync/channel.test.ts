@@ -393,4 +393,35 @@ describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
       p2.close();
     }
   });
+  it('a dump begun in our ring only after we became the sender completes nothing (what it sent us as sender was discarded)', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver', inCapacity: 16 });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      // the test's dataplane does not drain yet: the dump's BULK_BEGIN waits behind a full ring
+      peer.batch(1, Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)));
+      peer.batch(2, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 100)]);
+      await waitFor('begin waiting for room', () => b.ch.status().batchesReceived === 2 && b.ch.status().pendingIn >= 2);
+      b.ch.setRole('sender');
+      peer.batch(3, [rec(REC_UPSERT, 101)]); // discarded: we are the sender
+      await waitFor('batch 3 discarded', () => b.ch.status().batchesReceived === 3);
+      await waitFor('the rest pushed, begin included', () => {
+        drainIn(b);
+        return b.ch.status().pendingIn === 0;
+      });
+      b.ch.setRole('idle');
+      peer.batch(4, [rec(REC_UPSERT, 102), rec(REC_BULK_END, 3)]);
+      await waitFor('the end pushed', () => {
+        drainIn(b);
+        return b.applied.some((r) => r.op === REC_BULK_END);
+      });
+      expect(b.applied.filter((r) => r.op === REC_UPSERT && r.origSrc >= 100).map((r) => r.origSrc)).toEqual([100, 102]); // 101 is missing
+      expect(b.bulkDone).toEqual([]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: false, inProgress: false, lastCompleteAt: null });
+    } finally {
+      peer.close();
+    }
+  });
 });

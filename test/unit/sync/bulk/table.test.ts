@@ -146,7 +146,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     disconnected: same('idle'),
     gap: 'invalid',
     overflow: 'invalid',
-    'begin-pushed': same('idle', 'rx-transition'),
+    'begin-pushed': 'ignored',
     'records-pushed': 'ignored',
     'end-pushed': same('idle', 'stale-end'),
     'peer-request': same('queued', 'tx-transition', 'request-dump'),
@@ -162,7 +162,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     disconnected: same('queued'),
     gap: 'invalid',
     overflow: 'invalid',
-    'begin-pushed': same('queued', 'rx-transition'),
+    'begin-pushed': 'ignored',
     'records-pushed': 'ignored',
     'end-pushed': same('queued', 'stale-end'),
     'peer-request': same('queued', 'dump-coalesced'),
@@ -178,7 +178,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     disconnected: same('dumping'),
     gap: 'invalid',
     overflow: 'invalid',
-    'begin-pushed': same('dumping', 'rx-transition'),
+    'begin-pushed': 'ignored',
     'records-pushed': 'ignored',
     'end-pushed': same('dumping', 'stale-end'),
     'peer-request': same('dumping-queued', 'tx-transition', 'request-dump'),
@@ -194,7 +194,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     disconnected: same('dumping-queued'),
     gap: 'invalid',
     overflow: 'invalid',
-    'begin-pushed': same('dumping-queued', 'rx-transition'),
+    'begin-pushed': 'ignored',
     'records-pushed': 'ignored',
     'end-pushed': same('dumping-queued', 'stale-end'),
     'peer-request': same('dumping-queued', 'dump-coalesced'),
@@ -302,6 +302,7 @@ describe('bulk machine: coverage and invariants', () => {
         else expect(completed).toBe(false);
         if (!invalid) whole = referenceWhole(s, ev, whole);
         s = r.state;
+        if (s.role === 'sender') expect(s.rx.phase).toBe('idle');
         if (s.tx.deferred !== null) expect(s.connected && s.role !== 'sender').toBe(true);
         expect(s.rx.phase === 'receiving').toBe(whole);
       }
@@ -314,7 +315,7 @@ describe('bulk machine: coverage and invariants', () => {
 function referenceWhole(s: BulkState, ev: BulkEvent, whole: boolean): boolean {
   switch (ev.type) {
     case 'begin-pushed':
-      return true;
+      return s.role !== 'sender';
     case 'end-pushed':
     case 'gap':
     case 'overflow':
