@@ -1,7 +1,7 @@
 // The HA2 session sync channel of the control worker: the driver around the pure sender core
 // (src/sync/reliable.ts), the TCP stream (src/sync/stream.ts), the authenticated codec
 // (src/wire/auth.ts Ha2Sealer/Ha2Opener) and the two shared-memory rings of the dataplane
-// (src/sync/ring.ts).
+// (src/wire/record-ring.ts).
 //
 //   active box                                         passive box
 //   dataplane --out ring--> [pump] reliable --batch-->  [onFrame] toIn --in ring--> dataplane
@@ -20,8 +20,10 @@
 // BULK_BEGIN .. BULK_END then flows out like any other change.
 //
 // When to ask, when a request rides on another, and when a dump is complete is decided by the
-// pure bulk machine (src/sync/bulk.ts): this driver tells it what happened (roles, connections,
-// the control records it pushes into `in` and drains from `out`) and carries out its actions.
+// pure bulk machine (src/sync/bulk.ts, whose header draws both halves): this driver tells it what
+// happened (roles, connections, gaps, overflows, the control records it pushes into `in` and
+// drains from `out`) and carries out its actions. The driver keeps the pump, the rings, the
+// stream, the acks and the counters.
 import { monotonicMs } from '../clock.js';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
