@@ -393,6 +393,9 @@ describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
       p2.close();
     }
   });
+});
+
+describe('SyncChannel: the sender copies nothing (hand-made peer)', () => {
   it('a dump begun in our ring only after we became the sender completes nothing (what it sent us as sender was discarded)', async () => {
     const port = await freePort();
     const b = box(1, port, { role: 'receiver', inCapacity: 16 });
