@@ -48,6 +48,8 @@ export class SyncPort implements SessionListener {
   private dump: Int32Array | null = null;
   private dumpAt = 0;
   private dumpSent = 0;
+  /** A dump was asked while `out` had no room for its BULK_BEGIN: it starts at a later tick. */
+  private dumpWanted = false;
   private nowMs = 0;
   /** Changes that did not fit into `out`: the worker resyncs the peer when it sees this grow. */
   overflows = 0;
@@ -126,6 +128,7 @@ export class SyncPort implements SessionListener {
   tick(nowMs: number): void {
     this.nowMs = nowMs;
     this.in.drain(APPLY_BUDGET, this.applyFn);
+    if (this.dumpWanted) this.startDump();
     if (this.dump !== null) this.continueDump(nowMs);
   }
 
@@ -215,7 +218,17 @@ export class SyncPort implements SessionListener {
     for (const slot of slots) this.fw.removeSession(slot);
   }
 
+  /**
+   * A snapshot of the live slots, announced by BULK_BEGIN (a dump running is abandoned: the new one
+   * covers it). With no room in `out` for the BULK_BEGIN (a dump already fills it), the request
+   * waits for room instead of being dropped: the worker counts on that BULK_BEGIN, and until it
+   * comes out, every later dump request rides on this one.
+   */
   private startDump(): void {
+    this.dump = null;
+    // only this thread pushes to `out`: room seen here is still there for the push below
+    this.dumpWanted = this.out.size >= this.out.capacity;
+    if (this.dumpWanted) return;
     const t = this.fw.table;
     const slots = new Int32Array(t.size);
     let n = 0;
@@ -225,7 +238,9 @@ export class SyncPort implements SessionListener {
     this.dump = slots.subarray(0, n);
     this.dumpAt = 0;
     this.dumpSent = 0;
-    if (!this.control(REC_BULK_BEGIN, n, this.nowMs)) this.dump = null;
+    if (this.control(REC_BULK_BEGIN, n, this.nowMs)) return;
+    this.dump = null;
+    this.dumpWanted = true;
   }
 
   private continueDump(nowMs: number): void {

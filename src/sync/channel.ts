@@ -1,7 +1,7 @@
 // The HA2 session sync channel of the control worker: the driver around the pure sender core
 // (src/sync/reliable.ts), the TCP stream (src/sync/stream.ts), the authenticated codec
 // (src/wire/auth.ts Ha2Sealer/Ha2Opener) and the two shared-memory rings of the dataplane
-// (src/sync/ring.ts).
+// (src/wire/record-ring.ts).
 //
 //   active box                                         passive box
 //   dataplane --out ring--> [pump] reliable --batch-->  [onFrame] toIn --in ring--> dataplane
@@ -19,11 +19,14 @@
 // own resync need) by pushing REC_DUMP_REQUEST into its own `in` ring, and its dataplane's
 // BULK_BEGIN .. BULK_END then flows out like any other change.
 //
-// Dump requests are coalesced: a request arriving while one is queued and its BULK_BEGIN has not
-// yet come out of `out` rides on it; a receiver's 'connect' request is also satisfied by any dump
-// requested on the same connection (that dump's BULK_BEGIN clears whatever came before it).
+// When to ask, when a request rides on another, and when a dump is complete is decided by the
+// pure bulk machine (src/sync/bulk.ts, whose header draws both halves): this driver tells it what
+// happened (roles, connections, gaps, overflows, the control records it pushes into `in` and
+// drains from `out`) and carries out its actions. The driver keeps the pump, the rings, the
+// stream, the acks and the counters.
 import { monotonicMs } from '../clock.js';
 import type { Logger } from '../log.js';
+import { LogLimiter } from '../log-limit.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Ha2Opener, Ha2Sealer } from '../wire/auth.js';
 import type { HaEncryption } from '../wire/crypto.js';
@@ -40,7 +43,8 @@ import {
   REC_UPSERT,
   type SessionRecord,
 } from '../wire/session-record.js';
-import { RecordQueue, ReliableSender, type ResyncReason } from './reliable.js';
+import { RecordQueue, ReliableSender } from './reliable.js';
+import { initialBulkState, rxPending, step as stepBulk, txQueued, type BulkAction, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
 import type { RecordRing } from '../wire/record-ring.js';
 import { HA2_MAX_FRAME_BYTES, HA2_RECONNECT_MS, Ha2Stream } from './stream.js';
 
@@ -85,17 +89,7 @@ export type SyncDiscardReason =
   /** A record the `in` ring refused as out of range (skipped alone). */
   | 'invalid';
 
-/** Why a full resync was started. Values are metric labels (tandem_sync_resyncs_total{reason}). */
-export type SyncResyncReason =
-  | ResyncReason
-  /** Receiver: the HA2 connection came up. */
-  | 'connect'
-  /** Receiver: the agent made us receiver while connected. */
-  | 'role'
-  /** Receiver: a batch seq was not the one expected. */
-  | 'gap'
-  /** Receiver: records lost to a full `in` ring. */
-  | 'overflow';
+export type { SyncResyncReason, SyncRole } from './bulk.js';
 
 export interface SyncChannelOptions {
   deviceId: number;
@@ -120,8 +114,6 @@ export interface SyncChannelOptions {
   /** Format of what we send (shared.ha.encryption, default 'none'); the opener takes both. */
   encryption?: HaEncryption;
 }
-
-export type SyncRole = 'sender' | 'receiver' | 'idle';
 
 export interface SyncStatus {
   connected: boolean;
@@ -174,11 +166,10 @@ export class SyncChannel {
   private readonly reliable: ReliableSender;
   private readonly lag = new LagWindow(LAG_WINDOW_MS);
   private readonly pendingInMax: number;
+  private readonly logLimit = new LogLimiter(LOG_EVERY_MS);
 
-  private role: SyncRole = 'idle';
-  private connected = false;
-  /** Connection number, +1 on every onUp. */
-  private conn = 0;
+  /** Role, connection and both halves of the bulk sync (src/sync/bulk.ts): changed only by feed(). */
+  private bulk: BulkState = initialBulkState();
   private pump: NodeJS.Timeout | null = null;
   private started = false;
 
@@ -190,17 +181,10 @@ export class SyncChannel {
   private boundaries: InBoundary[] = [];
   /** Last batch seq received on this connection (0 before the first). */
   private lastRxSeq = 0;
+  /** `in` is full and records wait: the stall is counted once, when it starts. */
   private stalled = false;
-  /** `in` overflowed: push a REC_CLEAR before anything else once there is room. */
-  private needClear = false;
-
-  // ---- sender side ----
-  /** A REC_DUMP_REQUEST is queued or pushed and its BULK_BEGIN has not come out of `out` yet. */
-  private dumpQueued = false;
-  /** A dump was requested while this connection was up. */
-  private dumpThisConn = false;
-  /** The peer asked for a dump while we were not the sender: serve it when we become sender. */
-  private peerWantsDump: string | null = null;
+  /** Upserts and updates pushed into `in` not yet told to the bulk machine (told in one event). */
+  private unreportedPushed = 0;
 
   // ---- status ----
   private batchesReceived = 0;
@@ -213,8 +197,6 @@ export class SyncChannel {
   /** The last batch acked after delivery on this connection: what a keepalive may repeat. */
   private lastAckedSeq = 0;
   private lastTxMs = 0;
-  private bulk = { inProgress: false, received: 0, lastCompleteAt: null as string | null, pending: false, lastSessions: null as number | null };
-  private readonly lastLog = new Map<string, number>();
 
   constructor(opts: SyncChannelOptions) {
     this.opts = opts;
@@ -247,6 +229,14 @@ export class SyncChannel {
     });
   }
 
+  private get role(): SyncRole {
+    return this.bulk.role;
+  }
+
+  private get connected(): boolean {
+    return this.bulk.connected;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
@@ -264,7 +254,8 @@ export class SyncChannel {
     if (this.pump) clearInterval(this.pump);
     this.pump = null;
     await this.stream.stop();
-    this.connected = false;
+    // The stream reports no down for a connection it closes itself on stop.
+    if (this.connected) this.feed({ type: 'disconnected' });
     this.metrics.setSyncConnected(false);
     this.log.info('HA2 sync channel stopped');
   }
@@ -273,25 +264,13 @@ export class SyncChannel {
   setRole(role: SyncRole): void {
     if (role === this.role) return;
     const from = this.role;
-    this.role = role;
     this.log.info({ from, to: role }, `sync role ${from} -> ${role}`);
     if (from === 'sender') {
       // Our changes no longer matter to the peer: forget the backlog (not a loss: not authoritative).
       this.reliable.reset();
       this.metrics.setSyncBacklog(0);
     }
-    if (role === 'receiver' && this.connected) this.startReceive('role');
-    if (role === 'sender') {
-      // Whatever we received is the previous active's; we keep applying it in order (toIn), but
-      // we no longer wait for a dump from the peer.
-      this.bulk.pending = false;
-      this.bulk.inProgress = false;
-      if (this.peerWantsDump !== null) {
-        const why = this.peerWantsDump;
-        this.peerWantsDump = null;
-        this.requestDump('peer-request', `peer asked earlier (${why})`);
-      }
-    }
+    this.feed({ type: 'role', to: role });
   }
 
   /** What we send from now on; the seq (and so the GCM nonce) goes on unbroken. */
@@ -303,6 +282,7 @@ export class SyncChannel {
     const now = monotonicMs();
     const lag = this.lag.summary(now);
     const c = this.reliable.counters;
+    const rx = this.bulk.rx;
     return {
       connected: this.connected,
       role: this.role,
@@ -313,13 +293,93 @@ export class SyncChannel {
       recordsSent: c.recordsSent,
       recordsReceived: this.recordsReceived,
       resyncs: this.resyncs,
-      bulk: { ...this.bulk },
+      bulk: {
+        inProgress: rx.phase === 'receiving',
+        received: rx.received,
+        lastCompleteAt: rx.lastComplete === null ? null : new Date(rx.lastComplete.wallMs).toISOString(),
+        pending: rxPending(this.bulk),
+        lastSessions: rx.lastComplete?.sessions ?? null,
+      },
       rttMs: this.rttMs,
       rejected: this.rejected,
       inStalls: this.inStalls,
       pendingIn: this.toIn.length,
-      dumpQueued: this.dumpQueued,
+      dumpQueued: txQueued(this.bulk),
     };
+  }
+
+  // ---- the bulk machine ----
+
+  /** Steps the bulk machine and carries out what it decided, in order. */
+  private feed(event: BulkEvent): void {
+    const r = stepBulk(this.bulk, event);
+    this.bulk = r.state;
+    let forIn = false;
+    for (const a of r.actions) forIn = this.act(a) || forIn;
+    // what the machine put into `in` goes now, not at the next tick: a dump request is on the
+    // critical path of a (re)joining peer
+    if (forIn) this.feedIn();
+  }
+
+  /** Carries out one action of the bulk machine; true when it queued a record for `in`. */
+  private act(a: BulkAction): boolean {
+    switch (a.type) {
+      case 'rx-transition':
+        this.log.info({ from: a.from, to: a.to, reason: a.reason }, `bulk sync from the peer: ${a.from} -> ${a.to}`);
+        return false;
+      case 'tx-transition':
+        this.log.info({ from: a.from, to: a.to, reason: a.reason }, `bulk dump of our table: ${a.from} -> ${a.to}`);
+        return false;
+      case 'push-clear':
+        this.enqueueIn(controlRecord(REC_CLEAR));
+        return true;
+      case 'send-bulk-request':
+        this.countResync(a.reason);
+        this.log.info({ reason: a.reason }, 'asking the peer for a full session dump');
+        this.send({ kind: 'bulkRequest', bulkRequest: { reason: a.reason } });
+        return false;
+      case 'request-dump':
+        this.countResync(a.reason);
+        this.log.info({ reason: a.reason, why: a.why }, 'asking the dataplane for a full session dump');
+        this.enqueueIn(controlRecord(REC_DUMP_REQUEST));
+        return true;
+      case 'dump-coalesced':
+        this.log.debug({ reason: a.reason, why: a.why, onto: a.onto }, 'dump already requested: coalesced');
+        return false;
+      case 'dump-deferred':
+        this.log.info({ reason: a.reason, role: this.role }, 'peer asked for a dump; not the sender now, kept for later');
+        return false;
+      case 'resync-started':
+        this.reliable.resyncStarted();
+        return false;
+      case 'bulk-complete':
+        this.bulkComplete(a.sessions, a.received);
+        return false;
+      case 'stale-end':
+        this.log.info({ sessions: a.sessions }, 'end of a dump begun before our last request or loss: not complete');
+        return false;
+      case 'invalid-transition':
+        this.log.error({ event: a.event, role: a.role, rx: a.rx, tx: a.tx }, 'bulk sync: unexpected event in this state (ignored)');
+        return false;
+      default: {
+        const never: never = a;
+        return never;
+      }
+    }
+  }
+
+  private countResync(reason: string): void {
+    this.resyncs += 1;
+    this.metrics.syncResync(reason);
+  }
+
+  private bulkComplete(sessions: number, received: number): void {
+    this.log.info({ sessions, received }, 'bulk sync from the peer complete');
+    try {
+      this.opts.onBulkComplete?.(sessions);
+    } catch (err) {
+      this.log.error({ err }, 'onBulkComplete failed');
+    }
   }
 
   // ---- the pump ----
@@ -328,11 +388,9 @@ export class SyncChannel {
     try {
       const now = monotonicMs();
       this.feedIn();
-      if (this.role === 'sender' && this.connected && this.reliable.needsResync) {
-        const reason = this.reliable.resyncReason ?? 'connection-lost';
-        this.reliable.resyncStarted();
-        this.requestDump(reason, 'sender backlog lost');
-      }
+      // the machine takes it only as a connected sender; until then the need stays in the core
+      const reason = this.reliable.resyncReason;
+      if (reason !== null) this.feed({ type: 'resync-needed', reason });
       this.drainOut(now);
       this.flush(now);
       if (this.connected) this.keepalive(now);
@@ -350,7 +408,9 @@ export class SyncChannel {
     let discarded = 0;
     const dropsBefore = this.reliable.counters.recordsDropped;
     this.opts.out.drain(max, (r) => {
-      if (r.op === REC_BULK_BEGIN) this.dumpQueued = false;
+      // the machine follows our dataplane's dumps whether or not they leave this box
+      if (r.op === REC_BULK_BEGIN) this.feed({ type: 'begin-out' });
+      else if (r.op === REC_BULK_END) this.feed({ type: 'end-out' });
       if (sending) this.reliable.enqueue(copyRecord(r), now);
       else discarded += 1;
     });
@@ -382,12 +442,8 @@ export class SyncChannel {
   /** Pushes pending records into our `in` ring in order; acks every batch now fully pushed. */
   private feedIn(): void {
     const ring = this.opts.in;
-    if (this.needClear) {
-      const clear = emptyRecord();
-      clear.op = REC_CLEAR;
-      if (!ring.push(clear)) return this.stall();
-      this.needClear = false;
-    }
+    const receivedBefore = this.recordsReceived;
+    let full = false;
     let r: SessionRecord | undefined;
     while ((r = this.toIn.peek()) !== undefined) {
       let ok: boolean;
@@ -402,60 +458,59 @@ export class SyncChannel {
         this.logLimited('invalid', 'warn', { err: (err as Error).message, op: r.op }, 'HA2 record refused by the ring: skipped');
         continue;
       }
-      if (!ok) return this.stall();
+      if (!ok) {
+        full = true;
+        break;
+      }
       this.toIn.shift();
       this.inPushed += 1;
       this.pushed(r);
     }
-    this.stalled = false;
-    this.ackPushed();
-  }
-
-  private stall(): void {
-    if (!this.stalled) {
+    this.reportPushed();
+    if (this.recordsReceived !== receivedBefore) this.metrics.setSessionsSynced(this.recordsReceived);
+    if (full && !this.stalled) {
       this.stalled = true;
       this.inStalls += 1;
       this.metrics.syncRingStall();
     }
+    if (!full) this.stalled = false;
     this.ackPushed();
   }
 
-  /** Bookkeeping of a record now in the `in` ring (received counts and bulk progress). */
+  /** Bookkeeping of a record now in the `in` ring: received counts; the peer's dump to the machine. */
   private pushed(r: SessionRecord): void {
     switch (r.op) {
       case REC_UPSERT:
       case REC_UPDATE:
+        this.recordsReceived += 1;
+        this.unreportedPushed += 1;
+        return;
       case REC_DELETE:
         this.recordsReceived += 1;
-        if (this.bulk.inProgress && r.op !== REC_DELETE) this.bulk.received += 1;
-        this.metrics.setSessionsSynced(this.recordsReceived);
         return;
       case REC_BULK_BEGIN:
         this.recordsReceived += 1;
-        this.bulk.inProgress = true;
-        this.bulk.received = 0;
-        this.log.info('bulk sync from the peer started');
+        this.reportPushed(); // what came before belongs to what came before
+        this.feed({ type: 'begin-pushed' });
         return;
-      case REC_BULK_END: {
+      case REC_BULK_END:
         this.recordsReceived += 1;
-        const sessions = r.origSrc >>> 0;
-        const wasInProgress = this.bulk.inProgress;
-        this.bulk.inProgress = false;
-        this.bulk.pending = false;
-        this.bulk.lastCompleteAt = new Date().toISOString();
-        this.bulk.lastSessions = sessions;
-        this.log.info({ sessions, received: this.bulk.received, sawBegin: wasInProgress }, 'bulk sync from the peer complete');
-        try {
-          this.opts.onBulkComplete?.(sessions);
-        } catch (err) {
-          this.log.error({ err }, 'onBulkComplete failed');
-        }
+        this.reportPushed();
+        // wall clock: the status shows when, as a date
+        this.feed({ type: 'end-pushed', sessions: r.origSrc >>> 0, wallMs: Date.now() });
         return;
-      }
       default:
         // our own in-band requests (CLEAR, DUMP_REQUEST), or an op the dataplane skips and counts
         return;
     }
+  }
+
+  /** Tells the machine how many upserts and updates went into `in` since it last heard (one event). */
+  private reportPushed(): void {
+    if (this.unreportedPushed === 0) return;
+    const count = this.unreportedPushed;
+    this.unreportedPushed = 0;
+    this.feed({ type: 'records-pushed', count });
   }
 
   /** Acks the last batch whose records are all in the `in` ring (cumulative). */
@@ -468,7 +523,7 @@ export class SyncChannel {
     }
     if (i === 0) return;
     this.boundaries = i === this.boundaries.length ? [] : this.boundaries.slice(i);
-    if (last && last.conn === this.conn && this.connected) {
+    if (last && last.conn === this.bulk.conn && this.connected) {
       this.lastAckedSeq = last.seq;
       this.send({ kind: 'ack', ack: { seq: last.seq, echoSentMs: last.sentMs } });
     }
@@ -486,22 +541,19 @@ export class SyncChannel {
   // ---- connection events ----
 
   private onUp(): void {
-    this.conn += 1;
-    this.connected = true;
     this.lastRxSeq = 0;
     this.lastRxMs = monotonicMs();
     this.lastTxMs = 0;
     this.lastAckedSeq = 0;
-    this.dumpThisConn = false;
     this.metrics.setSyncConnected(true);
-    this.log.info({ conn: this.conn, role: this.role }, 'HA2 connection up');
-    if (this.role === 'receiver') this.startReceive('connect');
+    this.log.info({ conn: this.bulk.conn + 1, role: this.role }, 'HA2 connection up');
+    // a receiver's request goes out from here: the stream is up before onUp
+    this.feed({ type: 'connected' });
   }
 
   private onDown(closedByPeer: boolean, why: string): void {
     if (!this.connected) return;
-    this.connected = false;
-    this.peerWantsDump = null;
+    this.feed({ type: 'disconnected' });
     this.boundaries = []; // acks belong to that connection
     this.metrics.setSyncConnected(false);
     if (this.role === 'sender') {
@@ -511,44 +563,6 @@ export class SyncChannel {
       this.metrics.setSyncBacklog(0);
     }
     this.log.warn({ closedByPeer, why, role: this.role }, 'HA2 connection down');
-  }
-
-  /**
-   * Receiver: ask for everything again. What we hold stays until the dump's BULK_BEGIN clears it:
-   * if we must become active before the dump arrives, a slightly stale table keeps the
-   * connections alive where an empty one lost them all (the chaos run: non-functional -> passive,
-   * then active 3 ms later with an empty table, 500 connections reset).
-   */
-  private startReceive(reason: 'connect' | 'role'): void {
-    this.bulk.pending = true;
-    this.bulk.inProgress = false;
-    this.askBulk(reason);
-  }
-
-  private askBulk(reason: 'connect' | 'role' | 'gap' | 'overflow'): void {
-    this.bulk.pending = true;
-    this.resyncs += 1;
-    this.metrics.syncResync(reason);
-    this.log.info({ reason }, 'asking the peer for a full session dump');
-    this.send({ kind: 'bulkRequest', bulkRequest: { reason } });
-  }
-
-  /** Sender: ask our dataplane to dump its table into `out` (coalesced with a queued request). */
-  private requestDump(reason: SyncResyncReason, why: string): void {
-    this.dumpThisConn = this.connected;
-    if (this.dumpQueued) {
-      this.log.debug({ reason, why }, 'dump already queued: coalesced');
-      return;
-    }
-    this.dumpQueued = true;
-    const req = emptyRecord();
-    req.op = REC_DUMP_REQUEST;
-    req.eventMs = monotonicMs();
-    this.enqueueIn(req);
-    this.resyncs += 1;
-    this.metrics.syncResync(reason);
-    this.log.info({ reason, why }, 'asking the dataplane for a full session dump');
-    this.feedIn();
   }
 
   private enqueueIn(r: SessionRecord): void {
@@ -575,7 +589,8 @@ export class SyncChannel {
       case 'ack':
         return this.onAck(body.ack.seq, body.ack.echoSentMs);
       case 'bulkRequest':
-        return this.onBulkRequest(body.bulkRequest.reason);
+        // `reason` comes from the wire: logged (the codec bounds it), never a metric label.
+        return this.feed({ type: 'peer-request', reason: body.bulkRequest.reason });
       default: {
         const never: never = body;
         this.reject('unknown-body');
@@ -600,37 +615,29 @@ export class SyncChannel {
     }
     if (gap) {
       this.logLimited('gap', 'warn', { expected, got: seq }, 'HA2 batch seq gap: asking for a full dump');
-      this.needClearNow();
-      this.askBulk('gap');
+      this.feed({ type: 'gap', expected, got: seq });
     }
-    if (this.toIn.length + records.length > this.pendingInMax) {
-      // Our dataplane is not draining `in`: drop what waits (and this batch), clear once there is
-      // room, and ask for everything again. Loss, but never silent. The dropped batches count as
-      // handled, so they are acked and the sender's window moves on to the dump.
-      const dropped = this.toIn.length + records.length;
-      this.toIn.clear();
-      this.inEnqueued += records.length;
-      this.inPushed = this.inEnqueued;
-      this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.conn });
-      this.metrics.syncRecordsDiscarded('overflow', dropped);
-      this.logLimited('overflow', 'warn', { dropped }, 'HA2: the dataplane ring stayed full, received records dropped: full resync');
-      this.needClear = true;
-      this.dumpQueued = false; // a queued DUMP_REQUEST of ours may have been among them
-      this.bulk.inProgress = false;
-      this.askBulk('overflow');
-      this.feedIn();
-      return;
-    }
+    if (this.toIn.length + records.length > this.pendingInMax) return this.overflow(seq, records.length, sentMs);
     for (const rec of records) this.enqueueIn(rec);
-    this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.conn });
+    this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.bulk.conn });
     this.feedIn();
   }
 
-  /** A gap: what we hold from the peer is incomplete; clear before what comes next. */
-  private needClearNow(): void {
-    const clear = emptyRecord();
-    clear.op = REC_CLEAR;
-    this.enqueueIn(clear);
+  /**
+   * Our dataplane is not draining `in`: drop what waits (and this batch); the machine clears and
+   * asks for everything again. Loss, but never silent. The dropped batches count as handled, so
+   * they are acked and the sender's window moves on to the dump.
+   */
+  private overflow(seq: number, count: number, sentMs: number): void {
+    const dropped = this.toIn.length + count;
+    this.toIn.clear();
+    this.inEnqueued += count;
+    this.inPushed = this.inEnqueued;
+    this.boundaries.push({ end: this.inEnqueued, seq, sentMs, conn: this.bulk.conn });
+    this.metrics.syncRecordsDiscarded('overflow', dropped);
+    this.logLimited('overflow', 'warn', { dropped }, 'HA2: the dataplane ring stayed full, received records dropped: full resync');
+    this.feed({ type: 'overflow', dropped });
+    this.feedIn();
   }
 
   private onAck(seq: number, echoSentMs: number): void {
@@ -644,20 +651,6 @@ export class SyncChannel {
       this.metrics.syncLag(b.lagMs / 1000);
     }
     this.metrics.setSyncBacklog(this.reliable.backlog);
-  }
-
-  private onBulkRequest(reason: string): void {
-    // `reason` comes from the wire: logged (the codec bounds it), never a metric label.
-    if (this.role !== 'sender') {
-      this.peerWantsDump = reason;
-      this.log.info({ reason, role: this.role }, 'peer asked for a dump; not the sender now, kept for later');
-      return;
-    }
-    if (reason === 'connect' && this.dumpThisConn) {
-      this.log.debug({ reason }, 'peer asked for a dump: already requested on this connection');
-      return;
-    }
-    this.requestDump('peer-request', reason);
   }
 
   /** Seals and sends one message. Batches respect the stream's buffer bound; acks and bulk
@@ -679,13 +672,20 @@ export class SyncChannel {
     this.logLimited(`reject-${reason}`, 'warn', { reason }, 'HA2 message rejected');
   }
 
+  /** One line per key per LOG_EVERY_MS; the next line says how many were held back. */
   private logLimited(key: string, level: 'warn' | 'error', obj: object, msg: string): void {
-    const now = monotonicMs();
-    const last = this.lastLog.get(key);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    this.lastLog.set(key, now);
-    this.log[level](obj, msg);
+    const ok = this.logLimit.allow(key);
+    if (ok === null) return;
+    this.log[level](ok.suppressed > 0 ? { ...obj, suppressed: ok.suppressed } : obj, msg);
   }
+}
+
+/** One of our in-band requests to our own dataplane (REC_CLEAR, REC_DUMP_REQUEST). */
+function controlRecord(op: number): SessionRecord {
+  const r = emptyRecord();
+  r.op = op;
+  r.eventMs = monotonicMs();
+  return r;
 }
 
 /** The ring may reuse the object it hands to drain()'s callback: keep our own copy. */

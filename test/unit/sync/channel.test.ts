@@ -110,11 +110,40 @@ function serveDumps(b: Box, table: SessionRecord[]): number {
   return dumps;
 }
 
+/** A hand-made HA2 peer (device 0, dialling): sends what the test says, records what it gets. */
+interface HandPeer {
+  got: Ha2Envelope[];
+  batch(seq: number, records: SessionRecord[]): void;
+  requests(): string[];
+  close(): void;
+}
+
+function handPeer(port: number): HandPeer {
+  const sealer = new Ha2Sealer({ key: KEY, sender: 0, groupId: 9, epoch: Date.now(), channel: 'ha2' });
+  const opener = new Ha2Opener({ key: KEY, expectedSender: 1, groupId: 9, channel: 'ha2', maxBytes: 1 << 22 });
+  const sock = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+  const got: Ha2Envelope[] = [];
+  const dec = new FrameDecoder(1 << 22);
+  sock.on('data', (chunk: Buffer) => {
+    for (const f of dec.push(chunk)) {
+      const r = opener.open(f);
+      if (r.ok) got.push(r.envelope);
+    }
+  });
+  sock.on('error', () => undefined);
+  return {
+    got,
+    batch: (seq, records) => void sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records, sentMs: 77 } }))),
+    requests: () => got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : [])),
+    close: () => sock.destroy(),
+  };
+}
+
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.stop()));
 });
 
-describe('SyncChannel over 127.0.0.1', () => {
+describe('SyncChannel over 127.0.0.1: bulk on join', () => {
   it('bulk on join, then live changes arrive in order in the receiver ring, acked with lag', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'sender' });
@@ -177,7 +206,9 @@ describe('SyncChannel over 127.0.0.1', () => {
     expect(btext).toMatch(/tandem_sync_resyncs_total\{reason="connect"\} 1/);
     expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total}`));
   });
+});
 
+describe('SyncChannel over 127.0.0.1: roles, a slow dataplane, the wrong key', () => {
   it('a receiver made receiver while connected asks again, keeping what it holds until the dump; an idle peer keeps the request for when it becomes sender', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'idle' });
@@ -245,7 +276,9 @@ describe('SyncChannel over 127.0.0.1', () => {
     expect(serveDumps(a, [])).toBe(0); // the bulk request was rejected too
     expect(await b.metrics.text()).toMatch(/tandem_ha_messages_rejected_total\{channel="ha2",reason="bad-mac"\} [1-9]/);
   });
+});
 
+describe('SyncChannel over 127.0.0.1: loss and resync', () => {
   it('a lost connection makes the sender resync once on reconnect (the receiver request coalesces)', async () => {
     const port = await freePort();
     const a = box(0, port, { role: 'sender' });
@@ -281,31 +314,18 @@ describe('SyncChannel over 127.0.0.1', () => {
     const port = await freePort();
     const b = box(1, port, { role: 'receiver' });
     await b.ch.start();
-    const sealer = new Ha2Sealer({ key: KEY, sender: 0, groupId: 9, epoch: Date.now(), channel: 'ha2' });
-    const opener = new Ha2Opener({ key: KEY, expectedSender: 1, groupId: 9, channel: 'ha2', maxBytes: 1 << 22 });
-    const sock = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
-    const got: Ha2Envelope[] = [];
-    const dec = new FrameDecoder(1 << 22);
-    sock.on('data', (chunk: Buffer) => {
-      for (const f of dec.push(chunk)) {
-        const r = opener.open(f);
-        if (r.ok) got.push(r.envelope);
-      }
-    });
+    const peer = handPeer(port);
     try {
-      await waitFor('bulk request on connect', () => got.some((e) => e.body.kind === 'bulkRequest'));
-      const batch = (seq: number, n: number) =>
-        sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records: [rec(REC_UPSERT, n)], sentMs: 77 } })));
-      batch(1, 1);
-      batch(3, 3); // 2 is missing
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_UPSERT, 1)]);
+      peer.batch(3, [rec(REC_UPSERT, 3)]); // 2 is missing
       await waitFor('two acks and a gap request', () => {
         drainIn(b);
-        const acks = got.filter((e) => e.body.kind === 'ack');
-        return acks.length >= 1 && acks.some((e) => e.body.kind === 'ack' && e.body.ack.seq === 3) && got.filter((e) => e.body.kind === 'bulkRequest').length === 2;
+        const acks = peer.got.filter((e) => e.body.kind === 'ack');
+        return acks.length >= 1 && acks.some((e) => e.body.kind === 'ack' && e.body.ack.seq === 3) && peer.requests().length === 2;
       });
-      const reasons = got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : []));
-      expect(reasons).toEqual(['connect', 'gap']);
-      const ack = got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
+      expect(peer.requests()).toEqual(['connect', 'gap']);
+      const ack = peer.got.find((e) => e.body.kind === 'ack' && e.body.ack.seq === 3);
       expect(ack?.body.kind === 'ack' && ack.body.ack.echoSentMs).toBe(77);
       expect(b.applied.map((r) => [r.op, r.origSrc])).toEqual([
         [REC_UPSERT, 1],
@@ -314,7 +334,97 @@ describe('SyncChannel over 127.0.0.1', () => {
       ]);
       expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="gap"\} 1/);
     } finally {
-      sock.destroy();
+      peer.close();
+    }
+  });
+});
+
+describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
+  it('a gap mid-dump: that dump\'s BULK_END does not complete the bulk sync (the clear removed its start); the next dump does', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1)]);
+      peer.batch(3, [rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]); // 2 (with UPSERT 2) is missing
+      await waitFor('the gap request', () => peer.requests().length === 2);
+      await waitFor('all pushed', () => {
+        drainIn(b);
+        return b.applied.length === 5;
+      });
+      expect(b.applied.map((r) => r.op)).toEqual([REC_BULK_BEGIN, REC_UPSERT, REC_CLEAR, REC_UPSERT, REC_BULK_END]);
+      expect(b.bulkDone).toEqual([]); // the table holds session 3 only: not complete
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
+      peer.batch(4, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1), rec(REC_UPSERT, 2), rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]);
+      await waitFor('the second dump completes', () => {
+        drainIn(b);
+        return b.bulkDone.length === 1;
+      });
+      expect(b.bulkDone).toEqual([3]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: false, inProgress: false, received: 3, lastSessions: 3 });
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('a dump cut by a lost connection: its tail on the next connection does not complete the bulk sync', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'idle' }); // idle: no request on connect, the sender's resync is what comes
+    await b.ch.start();
+    const p1 = handPeer(port);
+    await waitFor('connected', () => b.ch.status().connected);
+    p1.batch(1, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 1)]);
+    await waitFor('begin pushed', () => b.ch.status().bulk.inProgress);
+    p1.close();
+    await waitFor('down', () => !b.ch.status().connected);
+    const p2 = handPeer(port);
+    try {
+      await waitFor('reconnected', () => b.ch.status().connected);
+      p2.batch(1, [rec(REC_UPSERT, 3), rec(REC_BULK_END, 3)]); // the old dump's tail: session 2 went with the connection
+      await waitFor('all pushed', () => {
+        drainIn(b);
+        return b.applied.length === 4;
+      });
+      expect(b.bulkDone).toEqual([]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
+    } finally {
+      p2.close();
+    }
+  });
+});
+
+describe('SyncChannel: the sender copies nothing (hand-made peer)', () => {
+  it('a dump begun in our ring only after we became the sender completes nothing (what it sent us as sender was discarded)', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver', inCapacity: 16 });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      // the test's dataplane does not drain yet: the dump's BULK_BEGIN waits behind a full ring
+      peer.batch(1, Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)));
+      peer.batch(2, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 100)]);
+      await waitFor('begin waiting for room', () => b.ch.status().batchesReceived === 2 && b.ch.status().pendingIn >= 2);
+      b.ch.setRole('sender');
+      peer.batch(3, [rec(REC_UPSERT, 101)]); // discarded: we are the sender
+      await waitFor('batch 3 discarded', () => b.ch.status().batchesReceived === 3);
+      await waitFor('the rest pushed, begin included', () => {
+        drainIn(b);
+        return b.ch.status().pendingIn === 0;
+      });
+      b.ch.setRole('idle');
+      peer.batch(4, [rec(REC_UPSERT, 102), rec(REC_BULK_END, 3)]);
+      await waitFor('the end pushed', () => {
+        drainIn(b);
+        return b.applied.some((r) => r.op === REC_BULK_END);
+      });
+      expect(b.applied.filter((r) => r.op === REC_UPSERT && r.origSrc >= 100).map((r) => r.origSrc)).toEqual([100, 102]); // 101 is missing
+      expect(b.bulkDone).toEqual([]);
+      expect(b.ch.status().bulk).toMatchObject({ pending: false, inProgress: false, lastCompleteAt: null });
+    } finally {
+      peer.close();
     }
   });
 });

@@ -1,0 +1,521 @@
+// HA2's bulk sync (a full table dump between the pair) as a pure state machine:
+// step(state, event) -> { state, actions }, after OpenBSD pfsync's bulk machine and our election
+// core (src/control/election/step.ts).
+//
+// No sockets, rings, timers or clocks: the channel (src/sync/channel.ts) feeds an event for each
+// thing that happened (a connection, a role, a peer's record pushed into our `in` ring, one of our
+// dataplane's records drained from `out`) and carries out the actions (log, count, send a
+// BulkRequest, put a REC_CLEAR or REC_DUMP_REQUEST into `in`, call onBulkComplete). The only time
+// it keeps is the wall-clock stamp of the last complete dump, which arrives with its event.
+//
+// Two halves share the role and the connection:
+//
+//   receiver (rx): how far what we hold of the peer's table is from a full copy
+//     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
+//     any phase but sender --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
+//     receiving           --its BULK_END pushed into `in`--> complete        (onBulkComplete)
+//     receiving           --the connection is lost (the rest of the dump with it)--> interrupted
+//     any phase           --we become the sender (the peer's table is not ours to copy, and
+//                           what it sends is discarded from now on)--> idle, and stays idle
+//   A BULK_END anywhere but `receiving` completes nothing: its BULK_BEGIN came before our last
+//   request, clear or lost connection, so part of that dump is missing here.
+//
+//   sender (tx): the dumps asked of our own dataplane (REC_DUMP_REQUEST into `in`; its
+//   BULK_BEGIN .. BULK_END then come out of `out` like any change)
+//     idle --dump asked--> queued --BULK_BEGIN out--> dumping --BULK_END out--> idle
+//     dumping --dump asked--> dumping-queued --BULK_BEGIN out (the dataplane restarts)--> dumping
+//     dumping-queued --BULK_END out (the old dump finished first)--> queued
+//   A dump asked while one is queued rides on it (coalesced): its BULK_BEGIN has not come out, so
+//   it reaches the peer after whatever the new request was about. A dump asked while one is
+//   already dumping cannot ride on it (that BULK_BEGIN is already gone) and is queued behind it.
+//   The peer's 'connect' request is also served by any dump asked on the same connection: that
+//   dump's BULK_BEGIN reaches the peer after it connected, and clears what came before.
+//   The peer's request while we are not the sender is kept (deferred) and served when we become
+//   the sender on the same connection.
+//
+// Conventions (STYLE.md): one function per event, a `switch` over the phases where they matter,
+// each ending in a `never` check; the rule for each branch is written above it; one transition
+// function per half (`Step.rxGo`, `Step.txGo`) that refuses a no-op; an unexpected pair answers
+// `invalid-transition` and changes nothing.
+import type { ResyncReason } from './reliable.js';
+
+/** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
+export type SyncRole = 'sender' | 'receiver' | 'idle';
+
+/** Why the receiver asks the peer for a full dump. Values are metric labels. */
+export type RxRequestReason =
+  /** Receiver: the HA2 connection came up. */
+  | 'connect'
+  /** Receiver: the agent made us receiver while connected. */
+  | 'role'
+  /** A batch seq was not the one expected: records are missing. */
+  | 'gap'
+  /** Records lost to a full `in` ring. */
+  | 'overflow';
+
+/** Why a full resync was started. Values are metric labels (tandem_sync_resyncs_total{reason}). */
+export type SyncResyncReason = ResyncReason | RxRequestReason;
+
+export type RxPhase =
+  /** Nothing asked of the peer and nothing received: at start, or while we are the sender. */
+  | 'idle'
+  /** We asked the peer for a dump and its BULK_BEGIN has not reached our `in` ring yet. What we
+   * hold stays until then (stale beats empty if we must take over), unless a REC_CLEAR went in. */
+  | 'requested'
+  /** A dump's BULK_BEGIN is in our `in` ring and nothing was lost since: its BULK_END completes. */
+  | 'receiving'
+  /** A full dump is in our `in` ring; live changes keep it current. */
+  | 'complete'
+  /** A dump was cut by a lost connection: what we hold is partial until the next BULK_BEGIN. */
+  | 'interrupted';
+
+export type TxPhase =
+  /** No dump asked of our dataplane is outstanding. */
+  | 'idle'
+  /** A REC_DUMP_REQUEST is on its way to our dataplane; its BULK_BEGIN has not come out yet. */
+  | 'queued'
+  /** A dump's BULK_BEGIN came out of `out`; its BULK_END has not. */
+  | 'dumping'
+  /** A dump is coming out and another was asked after its BULK_BEGIN left. */
+  | 'dumping-queued';
+
+export const RX_PHASES: readonly RxPhase[] = ['idle', 'requested', 'receiving', 'complete', 'interrupted'];
+export const TX_PHASES: readonly TxPhase[] = ['idle', 'queued', 'dumping', 'dumping-queued'];
+
+export interface BulkState {
+  role: SyncRole;
+  connected: boolean;
+  /** Connection number: +1 on every `connected`, 0 before the first. */
+  conn: number;
+  rx: {
+    phase: RxPhase;
+    /** Why we are in `phase` (a request's reason, 'bulk-end', 'connection-lost', ...). */
+    reason: string;
+    /** Sessions (upserts and updates) of the current or last dump pushed into `in`. */
+    received: number;
+    /** The last complete dump: when (wall clock, ms since the epoch) and its BULK_END's count. */
+    lastComplete: { wallMs: number; sessions: number } | null;
+  };
+  tx: {
+    phase: TxPhase;
+    /** Why we are in `phase`. */
+    reason: string;
+    /** The connection a dump was last asked on (0: none, or asked while down). */
+    askedConn: number;
+    /** The peer's request (its reason) received while we were not the sender, not yet served. */
+    deferred: string | null;
+  };
+}
+
+export type BulkEvent =
+  /** The agent changed our role. */
+  | { type: 'role'; to: SyncRole }
+  /** The HA2 connection came up (the stream always reports the old one down first). */
+  | { type: 'connected' }
+  | { type: 'disconnected' }
+  // -- receiving: checked as batches arrive, or seen as the peer's records enter our `in` ring
+  /** A batch seq was not the one expected (not fed while we are the sender). */
+  | { type: 'gap'; expected: number; got: number }
+  /** `in` stayed full: everything waiting for it was dropped (not fed while we are the sender). */
+  | { type: 'overflow'; dropped: number }
+  | { type: 'begin-pushed' }
+  /** Upserts and updates pushed since the last control record (summed: one event, many records). */
+  | { type: 'records-pushed'; count: number }
+  /** `wallMs`: Date.now() when it was pushed, for the status' lastCompleteAt. */
+  | { type: 'end-pushed'; sessions: number; wallMs: number }
+  // -- sending
+  /** The peer's BulkRequest; `reason` comes from the wire (logged, never a metric label). */
+  | { type: 'peer-request'; reason: string }
+  /** The sender core dropped records unacked (ReliableSender.needsResync). */
+  | { type: 'resync-needed'; reason: ResyncReason }
+  /** Our dataplane's BULK_BEGIN / BULK_END came out of `out`. */
+  | { type: 'begin-out' }
+  | { type: 'end-out' };
+
+export type BulkAction =
+  | { type: 'rx-transition'; from: RxPhase; to: RxPhase; reason: string }
+  | { type: 'tx-transition'; from: TxPhase; to: TxPhase; reason: string }
+  /** Put a REC_CLEAR into `in` behind what already waits for it: what we hold is incomplete. */
+  | { type: 'push-clear' }
+  /** Send the peer a BulkRequest, and count a resync. */
+  | { type: 'send-bulk-request'; reason: RxRequestReason }
+  /** Put a REC_DUMP_REQUEST into `in` for our dataplane, and count a resync. */
+  | { type: 'request-dump'; reason: SyncResyncReason; why: string }
+  /** A dump request served by one already asked: on the queue, or on this connection. */
+  | { type: 'dump-coalesced'; reason: SyncResyncReason; why: string; onto: 'queued' | 'this-connection' }
+  /** The peer asked while we are not the sender: kept for when we are. */
+  | { type: 'dump-deferred'; reason: string }
+  /** The sender core's resync need is taken care of: ReliableSender.resyncStarted(). */
+  | { type: 'resync-started' }
+  /** A full dump from the peer is in our `in` ring (onBulkComplete). */
+  | { type: 'bulk-complete'; sessions: number; received: number }
+  /** A BULK_END that completes nothing: its BULK_BEGIN came before our last request or loss. */
+  | { type: 'stale-end'; sessions: number }
+  | { type: 'invalid-transition'; event: BulkEvent['type']; role: SyncRole; rx: RxPhase; tx: TxPhase };
+
+export interface BulkStepResult {
+  state: BulkState;
+  actions: BulkAction[];
+}
+
+/** A box that just started: idle, down, nothing asked either way. */
+export function initialBulkState(): BulkState {
+  return {
+    role: 'idle',
+    connected: false,
+    conn: 0,
+    rx: { phase: 'idle', reason: 'startup', received: 0, lastComplete: null },
+    tx: { phase: 'idle', reason: 'startup', askedConn: 0, deferred: null },
+  };
+}
+
+/** Receiver: a dump was asked for (or what we hold is known partial) and its BULK_END not yet seen. */
+export function rxPending(s: BulkState): boolean {
+  return s.rx.phase === 'requested' || s.rx.phase === 'receiving' || s.rx.phase === 'interrupted';
+}
+
+/** Sender: a dump has been asked of our dataplane and its BULK_BEGIN has not come out yet. */
+export function txQueued(s: BulkState): boolean {
+  return s.tx.phase === 'queued' || s.tx.phase === 'dumping-queued';
+}
+
+type Outcome = 'handled' | 'ignored' | 'invalid';
+
+/** A working copy of the state plus the actions of one step, in the order they were decided. */
+class Step {
+  readonly s: BulkState;
+  readonly actions: BulkAction[] = [];
+
+  constructor(state: BulkState) {
+    this.s = { ...state, rx: { ...state.rx }, tx: { ...state.tx } };
+  }
+
+  /** The receiver's one transition function: never a no-op. */
+  rxGo(to: RxPhase, reason: string): void {
+    const from = this.s.rx.phase;
+    if (from === to) throw new Error(`bulk: no-op receiver transition ${from} -> ${to} (${reason})`);
+    this.s.rx.phase = to;
+    this.s.rx.reason = reason;
+    this.actions.push({ type: 'rx-transition', from, to, reason });
+  }
+
+  /** The sender's one transition function: never a no-op. */
+  txGo(to: TxPhase, reason: string): void {
+    const from = this.s.tx.phase;
+    if (from === to) throw new Error(`bulk: no-op sender transition ${from} -> ${to} (${reason})`);
+    this.s.tx.phase = to;
+    this.s.tx.reason = reason;
+    this.actions.push({ type: 'tx-transition', from, to, reason });
+  }
+
+  emit(a: BulkAction): void {
+    this.actions.push(a);
+  }
+}
+
+/**
+ * Advance the bulk machine by one event. Pure: the input state is not touched, and the same input
+ * always gives the same output.
+ */
+export function step(state: BulkState, event: BulkEvent): BulkStepResult {
+  const st = new Step(state);
+  const outcome = onEvent(st, event);
+  switch (outcome) {
+    case 'handled':
+      return { state: st.s, actions: st.actions };
+    case 'ignored':
+      return { state, actions: [] };
+    case 'invalid':
+      return { state, actions: [{ type: 'invalid-transition', event: event.type, role: state.role, rx: state.rx.phase, tx: state.tx.phase }] };
+    default:
+      return assertNever(outcome);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`bulk: unhandled case ${JSON.stringify(x)}`);
+}
+
+function onEvent(st: Step, ev: BulkEvent): Outcome {
+  switch (ev.type) {
+    case 'role':
+      return onRole(st, ev.to);
+    case 'connected':
+      return onConnected(st);
+    case 'disconnected':
+      return onDisconnected(st);
+    case 'gap':
+      return onLoss(st, 'gap');
+    case 'overflow':
+      return onOverflow(st);
+    case 'begin-pushed':
+      return onBeginPushed(st);
+    case 'records-pushed':
+      // Only a dump's own sessions count towards `received`; live changes in between do not.
+      if (st.s.rx.phase !== 'receiving' || ev.count <= 0) return 'ignored';
+      st.s.rx.received += ev.count;
+      return 'handled';
+    case 'end-pushed':
+      return onEndPushed(st, ev.sessions, ev.wallMs);
+    case 'peer-request':
+      return onPeerRequest(st, ev.reason);
+    case 'resync-needed':
+      // Our records were dropped unacked: a dump replaces them, but only a connected sender can
+      // send one. Until then the need stays with the sender core, which asks again.
+      if (st.s.role !== 'sender' || !st.s.connected) return 'ignored';
+      st.emit({ type: 'resync-started' });
+      askDataplane(st, ev.reason, 'sender backlog lost');
+      return 'handled';
+    case 'begin-out':
+      return onBeginOut(st);
+    case 'end-out':
+      return onEndOut(st);
+    default:
+      return assertNever(ev);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role and connection
+
+function onRole(st: Step, to: SyncRole): Outcome {
+  const s = st.s;
+  if (to === s.role) return 'ignored';
+  s.role = to;
+  switch (to) {
+    // Made receiver while connected: ask for everything again (the table we hold stays until the
+    // dump's BULK_BEGIN). While down, the connect that follows asks.
+    case 'receiver':
+      if (s.connected) askPeer(st, 'role', false);
+      return 'handled';
+    // Made sender: whatever we received is the previous active's (still applied in order), but we
+    // no longer wait for a dump. A request the peer made while we could not serve it is served now.
+    case 'sender':
+      if (s.rx.phase !== 'idle') st.rxGo('idle', 'became sender');
+      if (s.tx.deferred !== null) {
+        const why = s.tx.deferred;
+        s.tx.deferred = null;
+        askDataplane(st, 'peer-request', `peer asked earlier (${why})`);
+      }
+      return 'handled';
+    // Idle: we apply what arrives but ask for nothing; a dump in progress goes on.
+    case 'idle':
+      return 'handled';
+    default:
+      return assertNever(to);
+  }
+}
+
+function onConnected(st: Step): Outcome {
+  const s = st.s;
+  // The stream reports the old connection down before a new one comes up.
+  if (s.connected) return 'invalid';
+  s.connected = true;
+  s.conn += 1;
+  // A receiver asks for everything on every connection: what it missed while down is unknown.
+  if (s.role === 'receiver') askPeer(st, 'connect', false);
+  return 'handled';
+}
+
+function onDisconnected(st: Step): Outcome {
+  const s = st.s;
+  if (!s.connected) return 'ignored';
+  s.connected = false;
+  // The peer's request belonged to that connection; it asks again on the next.
+  s.tx.deferred = null;
+  switch (s.rx.phase) {
+    // The rest of the dump went with the connection: its tail may still come on the next one
+    // (the peer drains what its dataplane dumped), but it must not complete anything.
+    case 'receiving':
+      st.rxGo('interrupted', 'connection-lost');
+      return 'handled';
+    // What we hold is as good as before; the next connection decides what to ask.
+    case 'idle':
+    case 'requested':
+    case 'complete':
+    case 'interrupted':
+      return 'handled';
+    default:
+      return assertNever(s.rx.phase);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiving
+
+/**
+ * Receiver: ask the peer for everything again. Only a dump begun after this can complete the
+ * bulk sync. `clear`: what we hold is known incomplete, so a REC_CLEAR goes into `in` first
+ * (behind what already waits): applying the rest on top of a hole would look whole.
+ */
+function askPeer(st: Step, reason: RxRequestReason, clear: boolean): void {
+  if (st.s.rx.phase === 'requested') st.s.rx.reason = reason;
+  else st.rxGo('requested', reason);
+  if (clear) st.emit({ type: 'push-clear' });
+  st.emit({ type: 'send-bulk-request', reason });
+}
+
+/** A gap: records are missing from what we hold. Clear it and ask for everything. */
+function onLoss(st: Step, reason: 'gap'): Outcome {
+  // The sender discards what it receives (split roles): nothing of ours is lost.
+  if (st.s.role === 'sender') return 'invalid';
+  askPeer(st, reason, true);
+  return 'handled';
+}
+
+/**
+ * Our dataplane did not drain `in`: everything waiting for it was dropped. Clear, ask for
+ * everything, and forget a dump we had queued: its REC_DUMP_REQUEST may have been among the dropped
+ * (if it was not, its BULK_BEGIN still comes out and is taken as it comes).
+ */
+function onOverflow(st: Step): Outcome {
+  if (st.s.role === 'sender') return 'invalid';
+  switch (st.s.tx.phase) {
+    case 'queued':
+      st.txGo('idle', 'overflow');
+      break;
+    case 'dumping-queued':
+      st.txGo('dumping', 'overflow');
+      break;
+    case 'idle':
+    case 'dumping':
+      break;
+    default:
+      return assertNever(st.s.tx.phase);
+  }
+  askPeer(st, 'overflow', true);
+  return 'handled';
+}
+
+function onBeginPushed(st: Step): Outcome {
+  // The sender copies nothing: what the peer sends it is discarded, so no dump can be whole here
+  // (the channel still applies what it had received before, in order).
+  if (st.s.role === 'sender') return 'ignored';
+  const rx = st.s.rx;
+  rx.received = 0;
+  switch (rx.phase) {
+    // The dump we asked for: it clears what we hold, and its records follow.
+    case 'requested':
+      st.rxGo('receiving', 'bulk-begin');
+      return 'handled';
+    // A dump we did not ask for (the peer's own resync after a loss on its side, or a dump
+    // restarted by a second request): it clears all the same, so it is the one that completes.
+    case 'idle':
+    case 'complete':
+    case 'interrupted':
+      st.rxGo('receiving', 'unasked bulk-begin');
+      return 'handled';
+    case 'receiving':
+      rx.reason = 'restarted bulk-begin';
+      return 'handled';
+    default:
+      return assertNever(rx.phase);
+  }
+}
+
+function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
+  const rx = st.s.rx;
+  switch (rx.phase) {
+    // Every record from its BULK_BEGIN to here is in our ring: we hold the peer's full table.
+    case 'receiving':
+      st.rxGo('complete', 'bulk-end');
+      rx.lastComplete = { wallMs, sessions };
+      st.emit({ type: 'bulk-complete', sessions, received: rx.received });
+      return 'handled';
+    // Its BULK_BEGIN came before our last request, clear or lost connection, or we are the
+    // sender (always idle here): part of that dump is missing. The dump we asked for completes.
+    case 'idle':
+    case 'requested':
+    case 'complete':
+    case 'interrupted':
+      st.emit({ type: 'stale-end', sessions });
+      return 'handled';
+    default:
+      return assertNever(rx.phase);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+function onPeerRequest(st: Step, reason: string): Outcome {
+  const s = st.s;
+  // A request arrives on a connection: one while down is a driver's mistake.
+  if (!s.connected) return 'invalid';
+  // Not the sender: our table is not the one to copy. Keep the request for when we are.
+  if (s.role !== 'sender') {
+    s.tx.deferred = reason;
+    st.emit({ type: 'dump-deferred', reason });
+    return 'handled';
+  }
+  // The peer asks on every connect; a dump already asked on this connection (our own resync after
+  // the loss) reaches it after its connect, and its BULK_BEGIN clears what came before.
+  if (reason === 'connect' && s.tx.askedConn === s.conn) {
+    st.emit({ type: 'dump-coalesced', reason: 'peer-request', why: reason, onto: 'this-connection' });
+    return 'handled';
+  }
+  askDataplane(st, 'peer-request', reason);
+  return 'handled';
+}
+
+/** Sender: ask our dataplane to dump its table into `out`, unless a queued dump serves. */
+function askDataplane(st: Step, reason: SyncResyncReason, why: string): void {
+  const tx = st.s.tx;
+  tx.askedConn = st.s.connected ? st.s.conn : 0;
+  switch (tx.phase) {
+    // Its BULK_BEGIN has not come out: it reaches the peer after this request's cause.
+    case 'queued':
+    case 'dumping-queued':
+      st.emit({ type: 'dump-coalesced', reason, why, onto: 'queued' });
+      return;
+    case 'idle':
+      st.txGo('queued', reason);
+      st.emit({ type: 'request-dump', reason, why });
+      return;
+    // The running dump began before this request's cause: a new one (the dataplane restarts).
+    case 'dumping':
+      st.txGo('dumping-queued', reason);
+      st.emit({ type: 'request-dump', reason, why });
+      return;
+    default:
+      assertNever(tx.phase);
+  }
+}
+
+function onBeginOut(st: Step): Outcome {
+  const tx = st.s.tx;
+  switch (tx.phase) {
+    // The dump asked for begins (or a restart of the running one on a later request).
+    case 'queued':
+    case 'dumping-queued':
+      st.txGo('dumping', 'bulk-begin');
+      return 'handled';
+    // A dump we no longer counted on (its request survived an overflow we assumed dropped it).
+    case 'idle':
+      st.txGo('dumping', 'unasked bulk-begin');
+      return 'handled';
+    case 'dumping':
+      tx.reason = 'restarted bulk-begin';
+      return 'handled';
+    default:
+      return assertNever(tx.phase);
+  }
+}
+
+function onEndOut(st: Step): Outcome {
+  switch (st.s.tx.phase) {
+    case 'dumping':
+      st.txGo('idle', 'bulk-end');
+      return 'handled';
+    // The running dump finished before our dataplane took the next request: that one is still due.
+    case 'dumping-queued':
+      st.txGo('queued', 'bulk-end, next still queued');
+      return 'handled';
+    // The end of a dump whose BULK_BEGIN we never saw (drained before we started): nothing to do.
+    case 'idle':
+    case 'queued':
+      return 'ignored';
+    default:
+      return assertNever(st.s.tx.phase);
+  }
+}
