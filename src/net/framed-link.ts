@@ -331,13 +331,12 @@ export class FramedLink {
     );
   }
 
-  /** A one-shot timer that stop() clears; it alone does not keep the process alive. */
+  /** A one-shot timer that stop() clears. */
   private later(ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
-    t.unref();
     this.timers.add(t);
   }
 }
