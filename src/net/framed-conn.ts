@@ -57,7 +57,7 @@ export class FramedConn {
         this.next = 0;
         return;
       }
-      this.deliver(this, this.pending[this.next++]!);
+      this.deliver(this, this.pending[this.next++]);
       if (this.next < this.pending.length && performance.now() - start >= this.budgetMs) {
         this.draining = true;
         setImmediate(this.drain);

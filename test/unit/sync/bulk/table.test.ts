@@ -227,7 +227,7 @@ describe('bulk machine: receiver phase x event', () => {
       it(`${phase} x ${name}`, () => {
         const from = reach(RX_SETUP[phase]);
         expect(from.rx.phase).toBe(phase);
-        check(from, line, RX_TABLE[phase][name]!, (s) => s.rx.phase);
+        check(from, line, RX_TABLE[phase][name], (s) => s.rx.phase);
       });
     }
   }
@@ -239,7 +239,7 @@ describe('bulk machine: sender phase x event', () => {
       it(`${phase} x ${name}`, () => {
         const from = reach(TX_SETUP[phase]);
         expect(from.tx.phase).toBe(phase);
-        check(from, line, TX_TABLE[phase][name]!, (s) => s.tx.phase);
+        check(from, line, TX_TABLE[phase][name], (s) => s.tx.phase);
       });
     }
   }
@@ -293,7 +293,7 @@ describe('bulk machine: coverage and invariants', () => {
       let s = initialBulkState();
       let whole = false;
       for (let i = 0; i < 200; i++) {
-        const ev = parseEvent(lines[rnd.u32() % lines.length]!);
+        const ev = parseEvent(lines[rnd.u32() % lines.length]);
         const r = step(s, ev);
         const invalid = r.actions.some((a) => a.type === 'invalid-transition');
         const completed = r.actions.some((a) => a.type === 'bulk-complete');
