@@ -543,13 +543,22 @@ export class ControlAgent implements HaController {
 
   // ---- timers ----
 
+  /**
+   * The tick runs in the check phase (setImmediate), after the event loop has read what waits on
+   * our sockets. Run straight from the timer, it came first: after a stall of a little less than
+   * the dead interval (a box starting up, a GC), the peer's heartbeats sat unread in the socket
+   * while the tick found nothing heard for longer than the dead interval and declared a live
+   * peer dead. A restarted passive took the role that way and lost the active's traffic.
+   */
   private scheduleTick(): void {
     if (this.stopping) return;
     const interval = this.cfg.shared.ha.timers.heartbeatIntervalMs;
-    this.tickTimer = setTimeout(() => this.tick(), interval);
+    this.tickTimer = setTimeout(() => setImmediate(() => this.tick()), interval);
   }
 
   private tick(): void {
+    // a tick queued (setImmediate) before stop() cleared the timer
+    if (this.stopping) return;
     const now = monotonicMs();
     this.checkFrozen(now);
     this.lastTickMs = now;
