@@ -318,16 +318,6 @@ export function formatLabStatus(s: LabStatusView): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Generic readable dump of a result object (used for the demo's result): `key: value` lines. */
-export function formatRecord(title: string, value: unknown): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${title}: ${JSON.stringify(value)}\n`;
-  const pairs: [string, string][] = Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-    k,
-    v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v),
-  ]);
-  return pairs.length ? `${title}:\n${fields(pairs)}\n` : `${title}: (empty)\n`;
-}
-
 /** 1234 -> "1234", 123456 -> "123.5k", 12345678 -> "12.3M" (exact below 100 000). */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n) || n < 0) return '-';
