@@ -4,7 +4,7 @@
 // loads neither the dataplane nor the lab, nor zod and yaml.
 import type { TandemConfig } from '../config/types.js';
 import { CliError, EXIT_FAILED } from './exit-codes.js';
-import type { LabStatusView } from './format.js';
+import type { LabStatusView } from './format-lab.js';
 
 /** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
 export interface LabApi {

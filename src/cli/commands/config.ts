@@ -7,8 +7,7 @@ import type { TandemConfig } from '../../config/types.js';
 import { readConfigText, sharedOfFile } from '../config-file.js';
 import { apiCommand, type CliContext, type ClientOpts } from '../context.js';
 import { CliError, EXIT_CONFIG } from '../exit-codes.js';
-import { formatConfigSummary } from '../format.js';
-import { formatCommit, formatConfigHeader } from '../format-config.js';
+import { formatCommit, formatConfigHeader, formatConfigSummary } from '../format-config.js';
 import { configIssues } from '../report.js';
 
 /** A commit waits for the peer's acknowledgement (up to 8 s) on top of validation and apply. */

@@ -3,7 +3,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT_FAILED } from '../exit-codes.js';
-import { formatLabStatus } from '../format.js';
+import { formatLabStatus } from '../format-lab.js';
 import { step } from '../report.js';
 
 const DEFAULT_LAB_NAME = 'tlab';

@@ -12,7 +12,7 @@ import {
   type SessionQueryParam,
 } from '../../api/sessions.js';
 import { apiCommand, type CliContext, type ClientOpts } from '../context.js';
-import { formatSessions } from '../format.js';
+import { formatSessions } from '../format-sessions.js';
 
 type SessionsOpts = ClientOpts & Partial<Record<SessionQueryParam, string | number>>;
 

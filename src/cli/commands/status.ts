@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { StatusResponse } from '../../api/protocol.js';
 import { apiCommand, type CliContext, type ClientOpts } from '../context.js';
-import { formatStatus } from '../format.js';
+import { formatStatus } from '../format-status.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   apiCommand(program, 'status', 'show the HA state of the pair, as this box sees it')
