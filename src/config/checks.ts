@@ -39,15 +39,19 @@ function collect(): { issues: ConfigIssue[]; add: (path: string, value: unknown,
   return { issues, add: (path, value, expected) => issues.push({ path, value, expected }) };
 }
 
+// Names are looked up with Object.hasOwn, never `in`: a name like toString or constructor passes
+// the schema's name rule and is `in` every object, so it would be taken for a defined interface or
+// zone (and its "address" read from a function).
+
 /** The issue of a name that is not a logical interface of device.interfaces; null when it is one. */
 function missingInterface(device: DeviceConfig, path: string, ifName: string): ConfigIssue | null {
-  if (ifName in device.interfaces) return null;
+  if (Object.hasOwn(device.interfaces, ifName)) return null;
   return { path, value: ifName, expected: `a logical interface defined in device.interfaces (${quoteList(Object.keys(device.interfaces))})` };
 }
 
 /** The issue of a name that is not a zone of shared.zones; null when it is one. */
 function missingZone(shared: SharedConfig, path: string, zone: string): ConfigIssue | null {
-  if (zone in shared.zones) return null;
+  if (Object.hasOwn(shared.zones, zone)) return null;
   return { path, value: zone, expected: `a zone defined in shared.zones (${quoteList(Object.keys(shared.zones))})` };
 }
 
@@ -175,8 +179,8 @@ function sourceNatFloating({ shared }: TandemConfig): ConfigIssue[] {
   const floatingIfs = new Set(shared.floatingIps.map((f) => f.interface));
   shared.nat.forEach((rule, i) => {
     if (rule.translate.source !== 'interface-floating') return;
-    const egressIfs = rule.to.flatMap((zone) => shared.zones[zone] ?? []);
-    if (rule.to.every((zone) => zone in shared.zones) && !egressIfs.some((ifName) => floatingIfs.has(ifName)))
+    const egressIfs = rule.to.flatMap((zone) => (Object.hasOwn(shared.zones, zone) ? shared.zones[zone] : []));
+    if (rule.to.every((zone) => Object.hasOwn(shared.zones, zone)) && !egressIfs.some((ifName) => floatingIfs.has(ifName)))
       add(
         `shared.nat[${i}].translate.source`,
         rule.translate.source,
@@ -238,7 +242,7 @@ function publishedAddresses(
 /** A destination NAT rule's `to` is the pre-NAT destination zone: the zone of the published address's interface. */
 function publishedZoneIssue(shared: SharedConfig, to: readonly string[], base: string, host: string, ifName: string): ConfigIssue | null {
   const zone = Object.keys(shared.zones).find((z) => shared.zones[z].includes(ifName));
-  if (!to.every((z) => z in shared.zones) || (zone !== undefined && to.includes(zone))) return null;
+  if (!to.every((z) => Object.hasOwn(shared.zones, z)) || (zone !== undefined && to.includes(zone))) return null;
   return {
     path: `${base}.to`,
     value: to,
