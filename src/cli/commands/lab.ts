@@ -6,6 +6,7 @@ import { CliError, EXIT_FAILED } from '../exit-codes.js';
 import { formatLabStatus } from '../format-lab.js';
 import { step } from '../report.js';
 
+/** The lab `--name` names when none is given: the prefix of every namespace. */
 const DEFAULT_LAB_NAME = 'tlab';
 
 const nameOption = (): Option => new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME);
