@@ -8,7 +8,7 @@ import type { LogLimiter } from '../log-limit.js';
 import type { Metrics } from '../metrics/registry.js';
 import { authorized } from './auth.js';
 import { readJsonBody, sendJson } from './json-body.js';
-import { MAX_BODY_BYTES } from './protocol.js';
+import { MAX_BODY_BYTES, type ErrorBody } from './protocol.js';
 import type { RateLimiter } from './rate-limit.js';
 import { HttpError, type Handler, type Method, type RouteTable } from './routes/route.js';
 import { servePage } from './routes/status-page.js';
@@ -53,7 +53,8 @@ export function requestHandler(d: DispatchDeps): (req: IncomingMessage, res: Ser
         d.log.error({ err, path: routeLabel, method: req.method }, 'API handler failed');
         e = new HttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
       }
-      reply(e.status, { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } }, e.headers);
+      const body: ErrorBody = { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } };
+      reply(e.status, body, e.headers);
     }
   };
 }
