@@ -1,6 +1,6 @@
 // The management API's wire shapes, shared by the server and the client. Every response is JSON;
 // every error is { "error": { "code", "message" } } with one of the codes below.
-import type { HaStatus } from '../control/status.js';
+import type { HaStatus, TransitionRecord } from '../control/status.js';
 import type { SessionList } from './sessions.js';
 import type { CommitResult, ConfigRecordView, ConfigSyncStatus, ValidateResult } from '../control/config-sync.js';
 import type { ConfigIssue, SharedConfig } from '../config/types.js';
@@ -13,6 +13,9 @@ export const DEFAULT_TOKEN_FILE = '/etc/tandem/api.token';
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Config commit and validate carry a whole config file (at most 1 MiB of YAML), JSON-escaped. */
 export const MAX_CONFIG_BODY_BYTES = 3 * 1024 * 1024;
+
+/** One entry of StatusResponse.transitions (re-exported: the CLI reads the daemon through this file only). */
+export type { TransitionRecord };
 
 /** GET /v1/status */
 export type StatusResponse = HaStatus & {

@@ -3,7 +3,7 @@
 // interface, so every check is unit tested with a fake host.
 import type { StatusResponse } from '../api/protocol.js';
 import type { TandemConfig } from '../config/types.js';
-import { captureStates } from './format.js';
+import { captureStates } from './format-status.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 

@@ -1,5 +1,7 @@
-// Text for the `tandem config` commands that talk to the daemon.
+// Text for the `tandem config` commands: validate's one line, commit's result, show's header.
 import type { CommitResponse, ConfigResponse } from '../api/protocol.js';
+import type { TandemConfig } from '../config/types.js';
+import { plural } from './format.js';
 
 const short = (hash: string | null): string => (hash ? hash.slice(0, 12) : '-');
 
@@ -27,4 +29,25 @@ export function formatConfigHeader(c: ConfigResponse): string {
     lines.push(`# kept aside: ${c.keptAside.length} config(s); newest: ${c.keptAside[0].file} (${c.keptAside[0].why})`);
   }
   return lines.join('\n');
+}
+
+/** The one line `tandem config validate` prints for a good file. */
+export function formatConfigSummary(file: string, c: TandemConfig): string {
+  const d = c.device;
+  const sh = c.shared;
+  const parts = [
+    `device ${d.name}`,
+    `id ${d.id}`,
+    `priority ${d.priority}`,
+    `${sh.ha.mode}`,
+    `group ${sh.ha.groupId}`,
+    `timers ${sh.ha.timers.profile}`,
+    `preempt ${sh.ha.preempt.enabled ? 'on' : 'off'}`,
+    plural(Object.keys(d.interfaces).length, 'interface'),
+    plural(sh.floatingIps.length, 'floating IP'),
+    plural(sh.policy.rules.length, 'policy rule'),
+    plural(sh.nat.length, 'NAT rule'),
+    plural(sh.routes.length, 'route'),
+  ];
+  return `${file}: valid (${parts.join(', ')})`;
 }

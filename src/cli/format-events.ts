@@ -1,5 +1,5 @@
 // `tandem events`: the box's transition history as a failover timeline, oldest first.
-import type { TransitionRecord } from '../control/status.js';
+import type { TransitionRecord } from '../api/protocol.js';
 
 export interface TimelineEvent extends TransitionRecord {
   /** How long the box stayed in `from` before this transition (ms); null for the first one shown. */

@@ -1,5 +1,6 @@
 // Entry point of the `tandem` command (compiled to dist/src/cli/main.js, launched by
-// bin/tandem.js). Everything is in program.ts; this file only runs it and sets the exit code.
+// bin/tandem.js). The program is program.ts (its commands in commands/); this file only runs it
+// and sets the exit code.
 // process.exitCode rather than process.exit(): stdout is flushed, and `tandem run` keeps the
 // process alive on its servers after runDaemon() returns.
 import { runCli } from './program.js';

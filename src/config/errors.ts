@@ -18,10 +18,6 @@ export class ConfigError extends Error {
   }
 }
 
-export function isConfigError(err: unknown): err is ConfigError {
-  return err instanceof ConfigError;
-}
-
 /** JSON for a value in a message; `undefined` (a missing key) reads as "missing". */
 export function formatIssueValue(value: unknown): string {
   if (value === undefined) return 'missing';

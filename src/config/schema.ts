@@ -1,9 +1,11 @@
-// What a valid config is: the zod schema (shapes, bounds, defaults) and the semantic checks that
-// need the whole file (names that must exist, addresses that must fit a subnet). Every rule states
-// what it expects in words, because that text is what an operator reads in the error.
+// What a valid config is: the zod schema (shapes, bounds, defaults), then the semantic checks that
+// need the whole file (checks.ts: names that must exist, addresses that must fit a subnet). Every
+// rule states what it expects in words, because that text is what an operator reads in the error.
 import { z } from 'zod';
-import { formatIpv4, inPrefix, isCidr, isIpv4, parseCidr, parseIpv4 } from '../net/ipv4.js';
+import { isCidr, isIpv4, parseCidr } from '../net/ipv4.js';
+import { SHORT_FORM_LINK_GROUPS, checkConfig } from './checks.js';
 import { formatPath } from './errors.js';
+import { parseService } from './service.js';
 import { TIMER_BOUNDS, TIMER_FIELDS, resolveTimers, type TimerField } from './timers.js';
 import type { ConfigIssue, DeviceConfig, SharedConfig, TandemConfig } from './types.js';
 
@@ -27,20 +29,9 @@ const MAX_ITEMS = 1000;
 // ---------------------------------------------------------------------------------------------
 // Small helpers for services and listen addresses, exported for the modules that use them.
 
-export type ParsedService =
-  | { protocol: 'any' | 'icmp' }
-  | { protocol: 'tcp' | 'udp'; portLow: number; portHigh: number };
-
-/** "tcp/80", "udp/1000-2000", "icmp", "any" -> parts; null for anything else. */
-export function parseService(text: string): ParsedService | null {
-  if (text === 'any' || text === 'icmp') return { protocol: text };
-  const m = /^(tcp|udp)\/([1-9]\d{0,4})(?:-([1-9]\d{0,4}))?$/.exec(text);
-  if (!m) return null;
-  const portLow = Number(m[2]);
-  const portHigh = m[3] === undefined ? portLow : Number(m[3]);
-  if (portLow > 65535 || portHigh > 65535 || portLow > portHigh) return null;
-  return { protocol: m[1] as 'tcp' | 'udp', portLow, portHigh };
-}
+// The service parser lives with the checks that also read it; the dataplane's policy compiler
+// imports it from here.
+export { parseService, type ParsedService } from './service.js';
 
 export type ParsedListen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -233,8 +224,6 @@ const timersSchema = obj(
 
 const linkInterfaces = () => list(name('a logical interface name'), 'logical interface names', { min: 1, max: 64 });
 
-/** Link groups made from the short form (checkConfig names their interfaces by the key written). */
-export const SHORT_FORM_LINK_GROUPS = new WeakSet<object>();
 /** The one group of the short form `linkMonitoring: { failureCondition, interfaces }`. */
 export const SHORT_FORM_LINK_GROUP = 'links';
 
@@ -324,7 +313,7 @@ const policyRuleSchema = obj({
  * floating IP ('interface-floating') or a fixed address, with a fresh source port per flow.
  *
  * Destination NAT (translate.destination) publishes a floating IP to an inside host. Its shape,
- * checked in checkConfig below:
+ * checked by checks.ts (destinationNat):
  *   - destination: the published floating IP(s), each one address (or a /32), never a wider
  *     prefix: the firewall answers ARP only for floating IPs, so nothing else can be published;
  *   - to: the zone of the published address's interface (the pre-NAT destination zone, as on
@@ -448,214 +437,6 @@ export function issuesFromZod(error: z.ZodError, raw: unknown): ConfigIssue[] {
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Semantic checks: rules that span keys. All of them run, so every problem is reported at once.
-
-function quoteList(names: readonly string[]): string {
-  return names.length === 0 ? 'none are defined' : names.join(', ');
-}
-
-export function checkConfig(config: TandemConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const add = (path: string, value: unknown, expected: string) => issues.push({ path, value, expected });
-  const { device, shared } = config;
-  const ifNames = Object.keys(device.interfaces);
-  const zoneNames = Object.keys(shared.zones);
-
-  const needInterface = (path: string, ifName: string) => {
-    if (!(ifName in device.interfaces)) {
-      add(path, ifName, `a logical interface defined in device.interfaces (${quoteList(ifNames)})`);
-      return false;
-    }
-    return true;
-  };
-  const needZone = (path: string, zone: string) => {
-    if (!(zone in shared.zones)) add(path, zone, `a zone defined in shared.zones (${quoteList(zoneNames)})`);
-  };
-
-  // device: one logical name per kernel device, or two interfaces would fight over one NIC
-  const byKernelName = new Map<string, string>();
-  for (const [ifName, iface] of Object.entries(device.interfaces)) {
-    const other = byKernelName.get(iface.device);
-    if (other !== undefined)
-      add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used by interface ${other}`);
-    else byKernelName.set(iface.device, ifName);
-  }
-
-  // HA links: each link's two ends are different boxes
-  const links = [
-    ['ha1', device.ha.ha1],
-    ['ha1Backup', device.ha.ha1Backup],
-    ['heartbeatBackup', device.ha.heartbeatBackup],
-    ['ha2', device.ha.ha2],
-  ] as const;
-  for (const [linkName, link] of links) {
-    if (link && link.local === link.peer)
-      add(`device.ha.${linkName}.peer`, link.peer, `the peer's address, different from local (${link.local})`);
-  }
-  // the backup link exists to survive the primary's failure: sharing its address defeats that
-  if (device.ha.ha1Backup && device.ha.ha1Backup.local === device.ha.ha1.local)
-    add('device.ha.ha1Backup.local', device.ha.ha1Backup.local, `an address other than ha1's (${device.ha.ha1.local})`);
-  // the heartbeat backup guards against both HA1 links failing: on either's address it fails with them
-  const hbb = device.ha.heartbeatBackup;
-  if (hbb) {
-    const ha1Locals = [device.ha.ha1.local, device.ha.ha1Backup?.local].filter((a): a is string => a !== undefined);
-    if (ha1Locals.includes(hbb.local))
-      add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
-    const ha1Peers = [device.ha.ha1.peer, device.ha.ha1Backup?.peer].filter((a): a is string => a !== undefined);
-    if (ha1Peers.includes(hbb.peer))
-      add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
-  }
-
-  // zones: each interface in at most one zone, or a packet's zone would be ambiguous
-  const zoneOf = new Map<string, string>();
-  for (const [zone, members] of Object.entries(shared.zones)) {
-    members.forEach((ifName, i) => {
-      const path = `${formatPath(['shared', 'zones', zone])}[${i}]`;
-      if (!needInterface(path, ifName)) return;
-      const other = zoneOf.get(ifName);
-      if (other !== undefined && other !== zone)
-        add(path, ifName, `an interface not already in zone ${other} (an interface belongs to one zone)`);
-      else zoneOf.set(ifName, zone);
-    });
-  }
-
-  // floating IPs: on a defined interface, inside its subnet, never the box's own address
-  const seenFloating = new Map<string, number>();
-  shared.floatingIps.forEach((fip, i) => {
-    const base = `shared.floatingIps[${i}]`;
-    const ok = needInterface(`${base}.interface`, fip.interface);
-    const fipAddr = parseCidr(fip.address).address;
-    const prior = seenFloating.get(formatHost(fip.address));
-    if (prior !== undefined)
-      add(`${base}.address`, fip.address, `an address not already used by shared.floatingIps[${prior}]`);
-    else seenFloating.set(formatHost(fip.address), i);
-    if (!ok) return;
-    const iface = device.interfaces[fip.interface];
-    const own = parseCidr(iface.address);
-    const subnet = `${formatHost(netOf(iface.address))}/${own.prefix.length}`;
-    if (!inPrefix(fipAddr, own.prefix)) {
-      add(`${base}.address`, fip.address, `an address inside ${fip.interface}'s subnet ${subnet}`);
-    } else if (fipAddr === own.address) {
-      add(`${base}.address`, fip.address, `an address other than this box's own ${fip.interface} address ${formatHost(iface.address)}`);
-    } else if (own.prefix.length <= 30 && (fipAddr === own.prefix.network || fipAddr === (own.prefix.network | ~own.prefix.mask) >>> 0)) {
-      add(`${base}.address`, fip.address, `a host address of ${subnet} (not its network or broadcast address)`);
-    }
-  });
-
-  // routes: the next hop must be reachable on the named interface
-  shared.routes.forEach((route, i) => {
-    const base = `shared.routes[${i}]`;
-    if (!needInterface(`${base}.interface`, route.interface)) return;
-    const own = parseCidr(device.interfaces[route.interface].address);
-    if (!inPrefix(parseIpv4(route.via), own.prefix))
-      add(`${base}.via`, route.via, `a next hop inside ${route.interface}'s subnet ${formatHost(netOf(device.interfaces[route.interface].address))}/${own.prefix.length}`);
-  });
-
-  // policy and NAT: zones exist, names are unique (they are metric labels and log keys)
-  const checkRules = (kind: 'policy.rules' | 'nat', rules: readonly { name: string; from: string[]; to: string[] }[]) => {
-    const seen = new Map<string, number>();
-    rules.forEach((rule, i) => {
-      const base = `shared.${kind}[${i}]`;
-      const prior = seen.get(rule.name);
-      if (prior !== undefined) add(`${base}.name`, rule.name, `a name not already used by shared.${kind}[${prior}]`);
-      else seen.set(rule.name, i);
-      rule.from.forEach((zone, j) => needZone(`${base}.from[${j}]`, zone));
-      rule.to.forEach((zone, j) => needZone(`${base}.to[${j}]`, zone));
-    });
-  };
-  checkRules('policy.rules', shared.policy.rules);
-  checkRules('nat', shared.nat);
-
-  // NAT to the egress floating IP needs one on some interface of the egress zones
-  const floatingIfs = new Set(shared.floatingIps.map((f) => f.interface));
-  shared.nat.forEach((rule, i) => {
-    if (rule.translate.source !== 'interface-floating') return;
-    const egressIfs = rule.to.flatMap((zone) => shared.zones[zone] ?? []);
-    if (rule.to.every((zone) => zone in shared.zones) && !egressIfs.some((ifName) => floatingIfs.has(ifName)))
-      add(
-        `shared.nat[${i}].translate.source`,
-        rule.translate.source,
-        `a fixed address, or a floating IP on an interface of zone ${rule.to.join(' or ')} for interface-floating to use`,
-      );
-  });
-
-  // destination NAT: see natRuleSchema for the shape
-  const floatingByAddr = new Map(shared.floatingIps.map((f) => [formatHost(f.address), f.interface]));
-  const floatingWords = quoteList([...floatingByAddr.keys()]);
-  shared.nat.forEach((rule, i) => {
-    const dnat = rule.translate.destination;
-    if (dnat === undefined) return;
-    const base = `shared.nat[${i}]`;
-    const published = new Set<string>();
-    rule.destination.forEach((text, j) => {
-      const { address, prefix } = parseCidr(text);
-      const host = formatIpv4(address);
-      if (prefix.length !== 32 || !floatingByAddr.has(host)) {
-        add(
-          `${base}.destination[${j}]`,
-          text,
-          `a floating IP to publish, as one address (floating IPs: ${floatingWords}): a destination NAT rule's destination names the address it publishes`,
-        );
-      } else {
-        published.add(host);
-      }
-    });
-    for (const host of published) {
-      const ifName = floatingByAddr.get(host)!;
-      const zone = Object.keys(shared.zones).find((z) => shared.zones[z].includes(ifName));
-      if (rule.to.every((z) => z in shared.zones) && (zone === undefined || !rule.to.includes(zone)))
-        add(
-          `${base}.to`,
-          rule.to,
-          zone === undefined
-            ? `a zone holding interface ${ifName}, where the published ${host} lives (${ifName} is in no zone)`
-            : `the zone of the published address ${host} (zone ${zone}, interface ${ifName}): a destination NAT rule's to is the pre-NAT destination zone`,
-        );
-    }
-    if (dnat.port !== undefined) {
-      rule.service.forEach((text, j) => {
-        const svc = parseService(text);
-        if (svc === null || svc.protocol === 'any' || svc.protocol === 'icmp')
-          add(
-            `${base}.service[${j}]`,
-            text,
-            `"tcp/<port>" or "udp/<port>": a rule that translates the destination port (translate.destination.port) publishes TCP or UDP ports`,
-          );
-      });
-    }
-  });
-
-  // monitors
-  const linkGroupsSeen = new Map<string, number>();
-  shared.ha.linkMonitoring?.groups.forEach((group, i) => {
-    const base = SHORT_FORM_LINK_GROUPS.has(group) ? 'shared.ha.linkMonitoring' : `shared.ha.linkMonitoring.groups[${i}]`;
-    group.interfaces.forEach((ifName, j) => needInterface(`${base}.interfaces[${j}]`, ifName));
-    const prior = linkGroupsSeen.get(group.name);
-    if (prior !== undefined)
-      add(`shared.ha.linkMonitoring.groups[${i}].name`, group.name, `a name not already used by shared.ha.linkMonitoring.groups[${prior}]`);
-    else linkGroupsSeen.set(group.name, i);
-  });
-  const groupsSeen = new Map<string, number>();
-  shared.ha.pathMonitoring?.groups.forEach((group, i) => {
-    const prior = groupsSeen.get(group.name);
-    if (prior !== undefined)
-      add(`shared.ha.pathMonitoring.groups[${i}].name`, group.name, `a name not already used by shared.ha.pathMonitoring.groups[${prior}]`);
-    else groupsSeen.set(group.name, i);
-  });
-
-  return issues;
-}
-
-function formatHost(cidrOrAddr: string): string {
-  const slash = cidrOrAddr.indexOf('/');
-  return slash < 0 ? cidrOrAddr : cidrOrAddr.slice(0, slash);
-}
-
-function netOf(cidrText: string): string {
-  return formatIpv4(parseCidr(cidrText).prefix.network);
 }
 
 // ---------------------------------------------------------------------------------------------

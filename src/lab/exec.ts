@@ -43,10 +43,6 @@ export class ExecError extends Error {
   }
 }
 
-export function isExecError(err: unknown): err is ExecError {
-  return err instanceof ExecError;
-}
-
 /** The command line as an operator would type it (for messages only: never run through a shell). */
 export function formatCommand(command: string, args: readonly string[]): string {
   return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');

@@ -28,7 +28,6 @@ export const LAB_ROLES: readonly LabRole[] = ['client', 'server', 'fwa', 'fwb', 
 export const LAB_LINKS: readonly LabLink[] = ['lan', 'wan', 'ha1', 'ha1b', 'ha2', 'mgmt'];
 /** The direct pairs between the two boxes (every link but the traffic ones). */
 export const BOX_PAIR_LINKS: readonly ('ha1' | 'ha1b' | 'ha2' | 'mgmt')[] = ['ha1', 'ha1b', 'ha2', 'mgmt'];
-export const DEFAULT_LAB_NAME = 'tlab';
 
 /** Addresses and device names of the lab, one place for the builder, the configs' reader and tests. */
 export const LAB_ADDR = {

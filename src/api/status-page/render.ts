@@ -86,11 +86,6 @@ function section(title: string, id: string, body: string): string {
   return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
 }
 
-function stateText(state: string | null, reason: string | null): string {
-  if (state === null) return '<span class="state state-unknown">-</span>';
-  return `<span class="${stateClass(state)}">${esc(state)}</span>${reason ? ` <span class="reason">(reason: ${esc(reason)})</span>` : ''}`;
-}
-
 function localSection(s: StatusResponse, nowMs: number): string {
   const l = s.local;
   const sinceMs = Date.parse(l.since);

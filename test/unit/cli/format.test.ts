@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatStatus, formatConfigSummary, table } from '../../../src/cli/format.js';
+import { formatDuration, table } from '../../../src/cli/format.js';
+import { formatConfigSummary } from '../../../src/cli/format-config.js';
+import { formatStatus } from '../../../src/cli/format-status.js';
 import { fixedStatus } from '../api/fixtures.js';
 
 const NOW = Date.parse('2025-01-01T12:05:00.000Z');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { runCli, type CliEnv } from '../../../src/cli/program.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../../src/cli/exit-codes.js';
-import { formatSessions } from '../../../src/cli/format.js';
+import { formatSessions } from '../../../src/cli/format-sessions.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import { SessionsUnavailable, type SessionFilter, type SessionList } from '../../../src/api/sessions.js';
 import { Metrics } from '../../../src/metrics/registry.js';

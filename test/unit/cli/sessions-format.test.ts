@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatSessions, sessionCountLine, translatedEnds } from '../../../src/cli/format.js';
+import { formatCount } from '../../../src/cli/format.js';
+import { formatSessions, sessionCountLine, translatedEnds } from '../../../src/cli/format-sessions.js';
 import type { SessionList, SessionView } from '../../../src/api/sessions.js';
 import { fixedSessions } from '../api/fixtures.js';
 

@@ -17,6 +17,24 @@ describe('semantic checks', () => {
     ]);
   });
 
+  test('a name every object has (toString, constructor) is not a defined interface or zone', () => {
+    const config = boxA();
+    config.shared.floatingIps[1].interface = 'toString';
+    config.shared.routes[0].interface = 'valueOf';
+    config.shared.policy.rules[0].from = ['constructor'];
+    expect(issuesOf(config)).toEqual([
+      { path: 'shared.floatingIps[1].interface', value: 'toString', expected: 'a logical interface defined in device.interfaces (lan, wan)' },
+      { path: 'shared.routes[0].interface', value: 'valueOf', expected: 'a logical interface defined in device.interfaces (lan, wan)' },
+      { path: 'shared.policy.rules[0].from[0]', value: 'constructor', expected: 'a zone defined in shared.zones (trust, untrust)' },
+      // the wan floating IP is gone, so the hide-lan rule has none to use
+      {
+        path: 'shared.nat[0].translate.source',
+        value: 'interface-floating',
+        expected: 'a fixed address, or a floating IP on an interface of zone untrust for interface-floating to use',
+      },
+    ]);
+  });
+
   test('a floating IP outside its interface subnet', () => {
     const config = boxA();
     config.shared.floatingIps[0].address = '10.0.9.1/24';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDemoTable, formatStepTable, gapAcross, gapsBetween, timelineMarkers, wallGaps, type DemoResult, type SeenTransition } from '../../../src/lab/demo.js';
+import { formatDemoTable, formatStepTable, type DemoResult } from '../../../src/lab/demo-result.js';
+import { gapAcross, gapsBetween, timelineMarkers, wallGaps, type SeenTransition } from '../../../src/lab/demo-timeline.js';
 import type { ReceiverSummary } from '../../../src/lab/probe.js';
 
 const T = 1_764_000_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labNamespaces, linkEnd, validateLabName } from '../../../src/lab/topology.js';
-import { formatDemoTable, type DemoResult } from '../../../src/lab/demo.js';
+import { formatDemoTable, type DemoResult } from '../../../src/lab/demo-result.js';
 
 describe('lab names', () => {
   it.each(['tlab', 'lt1a2b', 'a', 'my-lab-2', 'A'.repeat(20)])('accepts %s', (n) => {

@@ -1,0 +1,86 @@
+// `tandem lab up|down|status|demo`: the network-namespace lab (src/lab/). Lab failures are failed
+// commands (exit 1, one line), through step().
+import { Option, type Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { CliError, EXIT_FAILED } from '../exit-codes.js';
+import { formatLabStatus } from '../format-lab.js';
+import { step } from '../report.js';
+
+/** The lab `--name` names when none is given: the prefix of every namespace. */
+const DEFAULT_LAB_NAME = 'tlab';
+
+const nameOption = (): Option => new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME);
+
+export function registerLab(program: Command, ctx: CliContext): void {
+  const lab = program.command('lab').description('the network-namespace lab: two boxes, a client and a server on one machine');
+  registerUp(lab, ctx);
+  registerDown(lab, ctx);
+  registerStatus(lab, ctx);
+  registerDemo(lab, ctx);
+}
+
+function registerUp(lab: Command, { io, out, json }: CliContext): void {
+  lab
+    .command('up')
+    .description('build the namespaces, start both daemons, wait for active/passive')
+    .addOption(nameOption())
+    .option('--config <dir>', 'directory with the two boxes\' configs (default: deploy/lab)')
+    .option('--json', 'print the lab status as JSON')
+    .action(async (opts: { name: string; config?: string; json?: boolean }) => {
+      const api = await io.lab();
+      const st = await step('lab up', () => api.labUp({ name: opts.name, ...(opts.config ? { configDir: opts.config } : {}) }));
+      if (opts.json) json(st);
+      else out(formatLabStatus(st));
+    });
+}
+
+function registerDown(lab: Command, { io, out }: CliContext): void {
+  lab
+    .command('down')
+    .description('stop the daemons and remove every namespace of the lab (also after a crash)')
+    .addOption(nameOption())
+    .action(async (opts: { name: string }) => {
+      const api = await io.lab();
+      await step('lab down', () => api.labDown({ name: opts.name }));
+      out(`lab ${opts.name}: removed`);
+    });
+}
+
+function registerStatus(lab: Command, { io, out, json }: CliContext): void {
+  lab
+    .command('status')
+    .description('namespaces, addresses, daemon PIDs, API and metrics URLs, HA states')
+    .addOption(nameOption())
+    .option('--json', 'print as JSON (stable shape, for scripts)')
+    .action(async (opts: { name: string; json?: boolean }) => {
+      const api = await io.lab();
+      const st = await step('lab status', () => api.labStatus({ name: opts.name }));
+      if (opts.json) json(st);
+      else out(formatLabStatus(st));
+    });
+}
+
+function registerDemo(lab: Command, { io, out, json }: CliContext): void {
+  lab
+    .command('demo')
+    .description('up, live traffic, crash the active box, measure the takeover, recover, clean up')
+    .addOption(nameOption())
+    .option('--json', 'print the result as JSON')
+    .option('--svg <path>', 'where to write the failover timeline picture (default ./tandem-failover.svg)')
+    .action(async (opts: { name: string; json?: boolean; svg?: string }) => {
+      const api = await io.lab();
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.svg ? { svg: opts.svg } : {}) }));
+      if (opts.json) json(result);
+      // the demo has printed its own table and the picture's path: one verdict line is enough
+      const verdict = demoVerdict(result);
+      if (!opts.json) out(verdict.ok ? 'demo: OK\n' : `demo: FAILED${verdict.errors.length > 0 ? ` (${verdict.errors.join('; ')})` : ''}\n`);
+      if (!verdict.ok) throw new CliError(EXIT_FAILED, '');
+    });
+}
+
+/** The demo's verdict: `ok` and `errors` of its result (a result without them is taken as ok). */
+function demoVerdict(result: unknown): { ok: boolean; errors: string[] } {
+  const r = (typeof result === 'object' && result !== null ? result : {}) as { ok?: unknown; errors?: unknown };
+  const errors = Array.isArray(r.errors) ? r.errors.map(String) : [];
+  return { ok: r.ok !== false, errors };
+}

@@ -1,0 +1,51 @@
+// `tandem lab up|status`: the lab's boxes and hosts as two tables.
+import { table } from './format.js';
+
+/** What `tandem lab status` returns (DESIGN "The lab"); fields beyond these are ignored here. */
+export interface LabStatusView {
+  name: string;
+  boxes: Record<
+    string,
+    {
+      namespace: string;
+      pid?: number | null;
+      state?: string | null;
+      reason?: string | null;
+      api?: string | null;
+      metrics?: string | null;
+      /** Why state is null (the API error). */
+      error?: string;
+    }
+  >;
+  hosts: Record<string, { namespace: string; address?: string | null; gateway?: string | null }>;
+  floatingIps?: string[];
+}
+
+export function formatLabStatus(s: LabStatusView): string {
+  const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+  const out: string[] = [`Lab ${s.name}`, ''];
+  const boxes = Object.entries(s.boxes ?? {});
+  if (boxes.length === 0) out.push('  no boxes');
+  else {
+    const rows = [['BOX', 'NAMESPACE', 'PID', 'STATE', 'REASON', 'API', 'METRICS']];
+    for (const [name, b] of boxes) {
+      const reason = b.state === null || b.state === undefined ? (b.error ?? b.reason) : b.reason;
+      rows.push([name, dash(b.namespace), dash(b.pid), dash(b.state), dash(reason), dash(b.api), dash(b.metrics)]);
+    }
+    out.push(table(rows));
+  }
+  out.push('');
+  const hosts = Object.entries(s.hosts ?? {});
+  if (hosts.length === 0) out.push('  no hosts');
+  else {
+    const gw = hosts.some(([, h]) => h.gateway);
+    const rows = [['HOST', 'NAMESPACE', 'ADDRESS', ...(gw ? ['GATEWAY'] : [])]];
+    for (const [name, h] of hosts) rows.push([name, dash(h.namespace), dash(h.address), ...(gw ? [dash(h.gateway)] : [])]);
+    out.push(table(rows));
+  }
+  if (s.floatingIps?.length) {
+    out.push('');
+    out.push(`Floating IPs: ${s.floatingIps.join(', ')}`);
+  }
+  return `${out.join('\n')}\n`;
+}
