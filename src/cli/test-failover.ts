@@ -33,11 +33,25 @@ export class TestFailoverError extends Error {}
 const lastAt = (s: StatusResponse, pred: (t: { from: string; to: string }) => boolean): string | null =>
   [...s.transitions].reverse().find(pred)?.at ?? null;
 
+/**
+ * The passive must hold the active's sessions before it gets the role (the active refuses a
+ * failover to a box still syncing): a pair just formed or rejoined gets timeoutMs to finish.
+ */
+async function waitInSync(box: PairApi, o: Required<TestFailoverOptions>, what: string): Promise<void> {
+  const deadline = o.now() + o.timeoutMs;
+  for (;;) {
+    const s = await box.status();
+    if (!s.sync?.tentative) return;
+    if (o.now() > deadline) throw new TestFailoverError(`${s.local.name} did not finish its session bulk sync within ${o.timeoutMs} ms: ${what}`);
+    await o.sleep(50);
+  }
+}
+
 async function leg(active: PairApi, passive: PairApi, o: Required<TestFailoverOptions>): Promise<LegResult> {
   const [a, p] = await Promise.all([active.status(), passive.status()]);
   if (a.local.state !== 'active') throw new TestFailoverError(`${a.local.name} is ${a.local.state}, not active: run test-failover against the active box`);
   if (p.local.state !== 'passive') throw new TestFailoverError(`${p.local.name} is ${p.local.state}, not passive: nothing to fail over to`);
-  if (p.sync && p.sync.tentative) throw new TestFailoverError(`${p.local.name} has not finished its session bulk sync: try again in a moment`);
+  await waitInSync(passive, o, 'the role stays where it is');
   const start = o.now();
   const wallStart = Date.now();
   await active.failover();
@@ -66,12 +80,7 @@ export async function testFailover(local: PairApi, peer: PairApi, opts: TestFail
   };
   const there = await leg(local, peer, o);
   await o.sleep(o.holdMs);
-  // the old active has to be in sync again before it may take the role back
-  const deadline = o.now() + o.timeoutMs;
-  while ((await local.status()).sync?.tentative) {
-    if (o.now() > deadline) throw new TestFailoverError('the old active did not finish its bulk sync: the role stays on the peer');
-    await o.sleep(50);
-  }
+  // the old active has to be in sync again before it may take the role back (leg() waits)
   const back = await leg(peer, local, o);
   return [there, back];
 }

@@ -4,7 +4,8 @@ import type { StatusResponse } from '../../../src/api/protocol.js';
 import { fixedStatus } from '../api/fixtures.js';
 
 /** Two boxes whose roles swap `moveMs` after a failover command on the active one. */
-function simulatedPair(moveMs = 30, opts: { refuse?: boolean; never?: boolean } = {}) {
+function simulatedPair(moveMs = 30, opts: { refuse?: boolean; never?: boolean; syncedAfterMs?: number } = {}) {
+  const syncedAt = Date.now() + (opts.syncedAfterMs ?? 0);
   let active: 'a' | 'b' = 'a';
   const transitions: Record<'a' | 'b', StatusResponse['transitions']> = { a: [], b: [] };
   const api = (me: 'a' | 'b'): PairApi => ({
@@ -12,7 +13,7 @@ function simulatedPair(moveMs = 30, opts: { refuse?: boolean; never?: boolean } 
       const s = fixedStatus();
       s.local.name = me === 'a' ? 'fw-a' : 'fw-b';
       s.local.state = active === me ? 'active' : 'passive';
-      s.sync = { tentative: false };
+      s.sync = { tentative: active !== me && Date.now() < syncedAt };
       s.transitions = transitions[me];
       return s;
     },
@@ -50,5 +51,13 @@ describe('tandem test-failover', () => {
     await expect(testFailover(pair.b, pair.a, { holdMs: 0 })).rejects.toThrow(/fw-b is passive, not active/);
     const stuck = simulatedPair(30, { never: true });
     await expect(testFailover(stuck.a, stuck.b, { holdMs: 0, timeoutMs: 100, pollMs: 5 })).rejects.toThrow(TestFailoverError);
+  });
+
+  it('waits for a passive still receiving its bulk sync, and gives up with the reason when it never finishes', async () => {
+    const syncing = simulatedPair(10, { syncedAfterMs: 150 });
+    const legs = await testFailover(syncing.a, syncing.b, { holdMs: 0, pollMs: 2 });
+    expect(legs).toHaveLength(2);
+    const never = simulatedPair(10, { syncedAfterMs: 60_000 });
+    await expect(testFailover(never.a, never.b, { holdMs: 0, timeoutMs: 100, pollMs: 5 })).rejects.toThrow(/fw-b did not finish its session bulk sync within 100 ms/);
   });
 });
