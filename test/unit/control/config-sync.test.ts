@@ -87,7 +87,11 @@ function withUdp(n: number): string {
   return stringify(f);
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Waits (up to 5 s) for the push to land: a loaded machine runs the peer's validation late. */
+async function settle(done: () => boolean): Promise<void> {
+  const start = Date.now();
+  while (!done() && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 5));
+}
 
 describe('ConfigSync between two boxes', () => {
   it('a commit on the active appears on the passive with the same version and hash', async () => {
@@ -160,7 +164,7 @@ describe('ConfigSync between two boxes', () => {
     a.connected = b.connected = true;
     a.sync.onPeerUp();
     a.sync.onPeerHello(b.sync.version, b.sync.hash, performance.now());
-    await settle();
+    await settle(() => b.sync.hash === a.sync.hash);
     expect(b.sync.hash).toBe(a.sync.hash);
     expect(b.applied.at(-1)?.sessions.udpS).toBe(42);
     const kept = b.sync.status().keptAside;
@@ -178,7 +182,7 @@ describe('ConfigSync between two boxes', () => {
     await a.sync.commit(withUdp(43), 'a.yaml');
     b.connected = a.connected = true;
     a.sync.onPeerHello(b.sync.version, b.sync.hash, performance.now());
-    await settle();
+    await settle(() => b.sync.version === 3);
     expect(b.sync.version).toBe(3);
     expect(b.sync.status().keptAside).toEqual([]);
   });
