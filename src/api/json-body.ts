@@ -57,7 +57,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
       try {
         resolve(jsonObject(Buffer.concat(chunks).toString('utf8')));
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
   });

@@ -20,12 +20,13 @@ export interface ClientOpts {
 
 export interface CliContext {
   io: CliEnv;
+  // function-valued properties, not methods: commands destructure them
   /** Prints text with exactly one trailing newline. */
-  out(text: string): void;
+  out: (text: string) => void;
   /** Prints a value as indented JSON. */
-  json(value: unknown): void;
+  json: (value: unknown) => void;
   /** A client for the daemon the options (or TANDEM_API / TANDEM_TOKEN_FILE, or the defaults) name. */
-  client(opts: ClientOpts): Promise<ApiClient>;
+  client: (opts: ClientOpts) => Promise<ApiClient>;
 }
 
 export function cliContext(io: CliEnv): CliContext {

@@ -22,7 +22,7 @@ export interface LabStatusView {
 }
 
 export function formatLabStatus(s: LabStatusView): string {
-  const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+  const dash = (v: string | number | boolean | null | undefined): string => (v === null || v === undefined || v === '' ? '-' : String(v));
   const out: string[] = [`Lab ${s.name}`, ''];
   const boxes = Object.entries(s.boxes ?? {});
   if (boxes.length === 0) out.push('  no boxes');

@@ -78,6 +78,7 @@ function linksSection(s: StatusResponse): string {
 /** HA2, read leniently: its status is the sync channel's own record (src/sync/channel.ts). */
 function syncSection(s: StatusResponse): string | null {
   if (!s.sync) return null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read leniently: another version's daemon may answer
   const y = s.sync as Record<string, any>;
   const lag = y.lagMs as { p50: number; p99: number; max: number } | undefined;
   const bulk = y.bulk as { inProgress?: boolean; lastCompleteAt?: string | null; lastSessions?: number | null } | undefined;
@@ -188,7 +189,7 @@ export function captureStates(dp: unknown): { io: string; handles: CaptureState[
       device: String(i.device),
       mtu: String(i.mtu),
       open: i.capture.open,
-      error: String(i.capture.error ?? ''),
+      error: typeof i.capture.error === 'string' ? i.capture.error : '',
       downMs: typeof i.capture.downMs === 'number' ? i.capture.downMs : null,
     })),
   };

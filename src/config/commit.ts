@@ -70,7 +70,7 @@ export function parseCommitText(text: string, device: DeviceConfig, source: stri
     if (extra.length > 0)
       throw new ConfigError(extra.map((k) => ({ path: k, value: (raw as Record<string, unknown>)[k], expected: `no key ${JSON.stringify(k)} here (known keys: device, shared)` })), source);
   }
-  const shared = validateSharedConfig((raw as { shared: unknown }).shared, device);
+  const shared = validateSharedConfig((raw).shared, device);
   if (!shared.ok) throw new ConfigError(shared.issues, source);
   return { shared: shared.shared, hash: sharedConfigHash(shared.shared), deviceDiffers };
 }

@@ -118,7 +118,7 @@ export class ConfigStore {
       const file = join(dir, n);
       try {
         const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-        const str = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : '');
+        const str = (k: string) => (typeof r[k] === 'string' ? (r[k]) : '');
         return { file, version: typeof r.version === 'number' ? r.version : -1, hash: str('hash'), origin: str('origin'), committedAt: str('committedAt'), committedBy: str('committedBy'), keptAt: str('keptAt'), why: str('why') };
       } catch (err) {
         return { file, version: -1, hash: '', origin: '', committedAt: '', committedBy: '', keptAt: '', why: `unreadable: ${(err as Error).message}` };
@@ -145,7 +145,7 @@ export function parseStored(raw: unknown): StoredRecord | string {
     origin: r.origin as ConfigOrigin,
     committedAt: r.committedAt,
     committedBy: r.committedBy,
-    lineage: r.lineage as string[],
+    lineage: r.lineage,
     shared: r.shared,
   };
 }

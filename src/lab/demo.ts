@@ -72,7 +72,7 @@ interface DemoRun {
   opts: DemoOptions;
   stream: NodeJS.WritableStream;
   view: LiveView;
-  say(line: string): void;
+  say: (line: string) => void;
   result: DemoResult;
   lab: Lab;
   monitor: DemoMonitor;
@@ -80,7 +80,8 @@ interface DemoRun {
   helpers: Array<LabProcess<unknown>>;
   /** Ctrl-C or a kill of the demo: the signal handler tears down and exits. */
   interrupted: boolean;
-  onSignal(signal: NodeJS.Signals): void;
+  /** A property, not a method: it is handed to process.on as it is. */
+  onSignal: (signal: NodeJS.Signals) => void;
 }
 
 /** The traffic through the pair: UDP probes one way, TCP streams echoed back. */
@@ -307,7 +308,7 @@ async function restore(run: DemoRun, killed: LabBox, survivor: LabBox, crashTime
   const finalStates = { [survivor]: await lab.boxState(survivor), [killed]: await lab.boxState(killed) } as Story['finalStates'];
   const rolesKept = finalStates[survivor]?.state === 'active' && finalStates[killed]?.state === 'passive';
   if (result.recoveryMs !== null && !rolesKept) {
-    const words = (b: LabBox): string => `${b} ${finalStates[b] ? `${finalStates[b]!.state} (${finalStates[b]!.reason})` : 'not answering'}`;
+    const words = (b: LabBox): string => `${b} ${finalStates[b] ? `${finalStates[b].state} (${finalStates[b].reason})` : 'not answering'}`;
     result.errors.push(`the roles changed after the restore: ${words(survivor)}, ${words(killed)}`);
   }
   const transitions = [...(await boxTransitions(lab, 'fwa')), ...(await boxTransitions(lab, 'fwb'))].sort((a, b) => a.atMs - b.atMs);

@@ -63,7 +63,7 @@ async function getJson(path: string, bearer: string): Promise<{ status: number; 
     }
     return { status: res.status, body };
   } catch (err) {
-    if (ctrl.signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`);
+    if (ctrl.signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`, { cause: err });
     throw err;
   } finally {
     clearTimeout(t);

@@ -84,8 +84,8 @@ describe('API request rate limit', () => {
     expect(answers.map((a) => a.status).filter((s) => s === 200)).toHaveLength(5);
     const refused = answers.filter((a) => a.status === 429);
     expect(refused).toHaveLength(7);
-    expect(refused[0]!.headers['retry-after']).toBe('1');
-    expect(refused[0]!.body.error.code).toBe('rate-limited');
+    expect(refused[0].headers['retry-after']).toBe('1');
+    expect(refused[0].body.error.code).toBe('rate-limited');
     const text = await metrics.text();
     expect(counter(text, /^tandem_api_requests_total\{route="\/v1\/status",code="429"\} (\d+)$/m)).toBe(7);
     expect(counter(text, /^tandem_api_requests_total\{route="\/v1\/status",code="200"\} (\d+)$/m)).toBe(5);
@@ -148,8 +148,8 @@ describe('concurrent connection caps', () => {
     const server = await api(metrics);
     sockets.push(...(await hold(server.address, API_MAX_CONNECTIONS)));
     const [extra] = await hold(server.address, 1);
-    sockets.push(extra!);
-    await closedByServer(extra!);
+    sockets.push(extra);
+    await closedByServer(extra);
     expect(counter(await metrics.text(), /^tandem_connections_refused_total\{listener="api"\} (\d+)$/m)).toBe(1);
     for (const s of sockets.splice(0)) s.destroy();
     let status = 0;
@@ -166,8 +166,8 @@ describe('concurrent connection caps', () => {
     toClose.push(server);
     sockets.push(...(await hold(server.address, METRICS_MAX_CONNECTIONS)));
     const [extra] = await hold(server.address, 1);
-    sockets.push(extra!);
-    await closedByServer(extra!);
+    sockets.push(extra);
+    await closedByServer(extra);
     expect(counter(await metrics.text(), /^tandem_connections_refused_total\{listener="metrics"\} (\d+)$/m)).toBe(1);
     for (const s of sockets.splice(0)) s.destroy();
     let text = '';

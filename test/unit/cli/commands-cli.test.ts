@@ -52,8 +52,8 @@ describe('tandem doctor', () => {
     const r = await cli(['doctor', '-c', 'x.yaml', '--api', server.address, '--token-file', tokenFile], { loadConfig });
     expect(r.code).toBe(EXIT_FAILED);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/^FAIL  config +x\.yaml: x\.yaml: device\.id: got 7, expected 0 or 1$/m);
-    expect(r.out).toMatch(/^ok    daemon +answers: fw-a is active \(peer-dead\)$/m);
+    expect(r.out).toMatch(/^FAIL {2}config +x\.yaml: x\.yaml: device\.id: got 7, expected 0 or 1$/m);
+    expect(r.out).toMatch(/^ok {4}daemon +answers: fw-a is active \(peer-dead\)$/m);
     expect(r.out).toMatch(/^\d+ failed, \d+ warnings, \d+ ok\n$/m);
     const j = await cli(['doctor', '-c', 'x.yaml', '--json', '--api', server.address, '--token-file', tokenFile], { loadConfig });
     expect(j.code).toBe(EXIT_FAILED);
@@ -73,11 +73,11 @@ describe('tandem doctor', () => {
     cfg.device.ha.keyFile = keyFile;
     for (const iface of Object.values(cfg.device.interfaces)) iface.device = 'tdoctor-none';
     const r = await cli(['doctor', '-c', 'box-a.yaml'], { loadConfig: async () => cfg });
-    expect(r.out).toMatch(/^ok    config +box-a\.yaml is valid \(device fw-a, id 0\)$/m);
+    expect(r.out).toMatch(/^ok {4}config +box-a\.yaml is valid \(device fw-a, id 0\)$/m);
     expect(r.out).toMatch(new RegExp(`^ok    key file +${keyFile} is private`, 'm'));
     expect(r.out).toMatch(new RegExp(`^ok    token file +${tokenFile} is private`, 'm'));
-    expect(r.out).toMatch(/^FAIL  interface lan +kernel device tdoctor-none does not exist in this network namespace$/m);
-    expect(r.out).toMatch(/^ok    daemon +answers: fw-a is active \(peer-dead\)$/m);
+    expect(r.out).toMatch(/^FAIL {2}interface lan +kernel device tdoctor-none does not exist in this network namespace$/m);
+    expect(r.out).toMatch(/^ok {4}daemon +answers: fw-a is active \(peer-dead\)$/m);
     expect(r.code).toBe(EXIT_FAILED);
   });
 });
