@@ -27,7 +27,7 @@ export function formatIssueValue(value: unknown): string {
   } catch {
     text = undefined; // circular (YAML aliases can build one): say what it is instead
   }
-  if (text === undefined) text = typeof value === 'object' && value !== null ? '(a structure that refers to itself)' : String(value);
+  if (text === undefined) text = typeof value === 'object' && value !== null ? '(a structure that refers to itself)' : `(a ${typeof value})`;
   // a whole mapping pasted into an error line helps nobody; keep the start of it
   const maxChars = 120;
   return text.length > maxChars ? `${text.slice(0, maxChars - 3)}...` : text;
