@@ -17,7 +17,8 @@ export interface StatusInput {
   since: Date;
   startedMs: number;
   transitions: readonly TransitionRecord[];
-  sync: unknown;
+  /** The HA2 channel's own status; null when HA2 is off. */
+  sync: { status: unknown } | null;
   config: ConfigSyncStatus | null;
   monitors: MonitorStatus | null;
 }
@@ -56,7 +57,7 @@ export function renderStatus(x: StatusInput): HaStatus {
     groupId: cfg.shared.ha.groupId,
     timers: cfg.shared.ha.timers,
     preemption: { enabled: cfg.shared.ha.preempt.enabled, holdMs: cfg.shared.ha.preempt.holdMs, suspended: es.preemptSuspended },
-    sync: x.sync !== null ? { tentative: tentative(core), incomplete: incomplete(core), ...(x.sync as object) } : null,
+    sync: x.sync !== null ? { tentative: tentative(core), incomplete: incomplete(core), ...(x.sync.status as object) } : null,
     config: x.config,
     monitors: x.monitors,
     links: x.links.map((l) => {

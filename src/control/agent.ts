@@ -190,7 +190,7 @@ export class ControlAgent implements HaController {
       since: this.sinceWall,
       startedMs: this.startedMs,
       transitions: this.transitions,
-      sync: this.sync ? this.sync.status() : null,
+      sync: this.sync ? { status: this.sync.status() } : null,
       config: this.configSync?.status() ?? null,
       monitors: this.monitors?.status() ?? null,
     });
