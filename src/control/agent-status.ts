@@ -61,7 +61,7 @@ export function renderStatus(x: StatusInput): HaStatus {
     config: x.config,
     monitors: x.monitors,
     links: x.links.map((l) => {
-      const cl = core.links[l.at]!;
+      const cl = core.links[l.at];
       return {
         name: l.name,
         local: l.cfg.local,

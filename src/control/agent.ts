@@ -9,23 +9,25 @@ import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
 import type { Metrics } from '../metrics/registry.js';
 import { monotonicMs } from '../clock.js';
-import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
+import { ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
 import type { HaEncryption } from '../wire/crypto.js';
-import { clipString, REASON_MAX, type Envelope, type EnvelopeBody } from '../wire/codec.js';
-import type { ElectionConfig, TimerName } from './election/types.js';
+import { clipString, REASON_MAX, type EnvelopeBody } from '../wire/codec.js';
+import type { TimerName } from './election/types.js';
+import { captureOpenOf, coreConfigOf, deadIntervalOf, electionConfigOf } from './agent-config.js';
+import { heartbeatBody, heartbeatFieldsOf, helloBody, rttMsOf, sessionMessageOf, stateUpdateBody, takeOverBody, type SelfView } from './agent-messages.js';
 import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
 import type { ConfigSync } from './config-sync.js';
 import { createMonitors, type Monitors } from './monitor/monitors.js';
 import { HeartbeatFreshness } from './ha1/freshness.js';
 import { buildLinks, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
 import { renderStatus } from './agent-status.js';
+import { applyEffect, type EffectTargets } from './agent-effects.js';
 import { failoverRefusal, initialCore, step } from './core/step.js';
 import { incomplete, tentative } from './core/health.js';
-import type { CoreAction, CoreEvent, CoreState, SessionMessage } from './core/types.js';
+import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
 
 /** Transitions kept for `tandem status` and the API. */
 const TRANSITION_HISTORY = 50;
-const SOFTWARE_VERSION = '0.1.0';
 /** Rejected HA messages are logged at most this often per channel and reason (always counted). */
 const REJECT_LOG_INTERVAL_MS = 1000;
 /** A planned failover first waits this long at most for the sync backlog to drain. */
@@ -50,20 +52,6 @@ export interface ControlAgentOptions {
   configSync?: ConfigSync;
 }
 
-function electionConfig(cfg: TandemConfig): Omit<ElectionConfig, 'deviceId' | 'priority'> {
-  const t = cfg.shared.ha.timers;
-  return {
-    preempt: cfg.shared.ha.preempt.enabled,
-    initialWaitMs: t.initialWaitMs,
-    promotionHoldMs: t.promotionHoldMs,
-    preemptHoldMs: cfg.shared.ha.preempt.holdMs,
-    flapMax: t.flapMax,
-    degradedHandOverMs: t.additionalActiveHoldUpMs,
-  };
-}
-
-const deadIntervalOf = (cfg: TandemConfig): number => cfg.shared.ha.timers.heartbeatIntervalMs * cfg.shared.ha.timers.heartbeatMissed;
-
 export class ControlAgent implements HaController {
   private cfg: TandemConfig;
   private readonly log: Logger;
@@ -77,7 +65,6 @@ export class ControlAgent implements HaController {
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly transitions: TransitionRecord[] = [];
-  private refusal: string | null = null;
   private stopping = false;
   private readonly sync: SyncHandle | null;
   private readonly heartbeatAge = new HeartbeatFreshness();
@@ -85,6 +72,7 @@ export class ControlAgent implements HaController {
   private readonly configSync: ConfigSync | null;
   /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
   private monitors: Monitors | null = null;
+  private readonly effects: EffectTargets;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
@@ -113,11 +101,12 @@ export class ControlAgent implements HaController {
       onReject: (channel, reason) => this.reject(channel, reason),
       onCount: (channel, reason) => this.metrics.rejected(channel, reason),
     });
-    const t = this.cfg.shared.ha.timers;
-    this.core = initialCore(
-      { deadIntervalMs: deadIntervalOf(this.cfg), helloIntervalMs: t.helloIntervalMs, sync: this.sync !== null, links: this.links.map((l) => ({ name: l.name, hasSession: l.session !== null })) },
-      { deviceId: this.cfg.device.id, priority: this.cfg.device.priority, ...electionConfig(this.cfg) },
-    );
+    this.core = initialCore(coreConfigOf(this.cfg, this.links, this.sync !== null), {
+      deviceId: this.cfg.device.id,
+      priority: this.cfg.device.priority,
+      ...electionConfigOf(this.cfg),
+    });
+    this.effects = { shared: this.shared, sync: this.sync, configSync: this.configSync, metrics: this.metrics, links: this.links, log: this.log };
     // the HA2 channel is built before the agent; its format is HA config, applied here like ours
     this.sync?.setEncryption?.(this.cfg.shared.ha.encryption);
   }
@@ -140,26 +129,26 @@ export class ControlAgent implements HaController {
       log: this.log,
       metrics: this.metrics,
       isActive: () => this.core.election.state === 'active',
-      // the dataplane numbers interfaces by sorted logical name (engine.ts)
-      captureOpen: (device) => {
-        const names = Object.keys(this.cfg.device.interfaces).sort();
-        const i = names.findIndex((n) => this.cfg.device.interfaces[n].device === device);
-        return i < 0 || this.shared.captureOpen(i);
-      },
+      captureOpen: (device) => captureOpenOf(this.cfg, this.shared, device),
       sink: {
-        fault: (reason) => {
-          if (!this.stopping) this.feed({ type: 'fault-add', now: monotonicMs(), reason });
-        },
-        clear: (reason) => {
-          if (!this.stopping) this.feed({ type: 'fault-clear', now: monotonicMs(), reason });
-        },
+        fault: (reason) => this.monitorEvent('fault-add', reason),
+        clear: (reason) => this.monitorEvent('fault-clear', reason),
       },
     });
     await this.monitors.start();
     this.log.info(
-      { deviceId: this.cfg.device.id, priority: this.cfg.device.priority, deadIntervalMs: this.core.config.deadIntervalMs, links: this.links.map((l) => l.name) },
+      {
+        deviceId: this.cfg.device.id,
+        priority: this.cfg.device.priority,
+        deadIntervalMs: this.core.config.deadIntervalMs,
+        links: this.links.map((l) => l.name),
+      },
       'control agent started',
     );
+  }
+
+  private monitorEvent(type: 'fault-add' | 'fault-clear', reason: string): void {
+    if (!this.stopping) this.feed({ type, now: monotonicMs(), reason });
   }
 
   /** Clean shutdown: give up the role first, then tell the peer so it takes over at once. */
@@ -209,7 +198,13 @@ export class ControlAgent implements HaController {
       this.log.info({ from: encryptionWas, to: shared.ha.encryption }, `HA link encryption: ${encryptionWas} -> ${shared.ha.encryption}`);
     }
     const t = shared.ha.timers;
-    this.feed({ type: 'reconfigure', now: monotonicMs(), deadIntervalMs: deadIntervalOf(this.cfg), helloIntervalMs: t.helloIntervalMs, election: electionConfig(this.cfg) });
+    this.feed({
+      type: 'reconfigure',
+      now: monotonicMs(),
+      deadIntervalMs: deadIntervalOf(this.cfg),
+      helloIntervalMs: t.helloIntervalMs,
+      election: electionConfigOf(this.cfg),
+    });
     this.reconfigureMonitors(this.cfg);
     this.log.info({ timers: t, preempt: shared.ha.preempt }, 'shared config applied to the control agent');
   }
@@ -237,9 +232,8 @@ export class ControlAgent implements HaController {
 
   private async command(event: CoreEvent): Promise<string> {
     const before = this.core.election.state;
-    this.refusal = null;
-    this.feed(event);
-    if (this.refusal !== null) throw new CommandRefused(this.refusal);
+    const refused = this.feed(event).find((a) => a.type === 'refused');
+    if (refused) throw new CommandRefused(refused.reason);
     const es = this.core.election;
     return before === es.state ? `state unchanged: ${es.state} (${es.reason})` : `${before} -> ${es.state} (${es.reason})`;
   }
@@ -280,7 +274,7 @@ export class ControlAgent implements HaController {
         return;
       case 'send-state':
         for (const link of this.links) {
-          this.sendSession(link, { kind: 'stateUpdate', stateUpdate: { state: a.state, reason: clipString(a.reason, REASON_MAX) } });
+          this.sendSession(link, stateUpdateBody(a.state, a.reason));
           this.sendHeartbeat(link, now, a);
         }
         return;
@@ -291,54 +285,12 @@ export class ControlAgent implements HaController {
         for (const link of this.links) this.sendHello(link);
         return;
       case 'send-take-over':
-        for (const link of this.links) {
-          this.sendSession(link, { kind: 'command', command: { type: 'take-over', reason: clipString(a.reason, REASON_MAX), id: Date.now() } });
-        }
+        for (const link of this.links) this.sendSession(link, takeOverBody(a.reason, Date.now()));
         return;
-      case 'refused':
-        this.refusal = a.reason;
+      case 'refused': // the operator command's answer (see command)
         return;
       default:
-        return this.effect(a);
-    }
-  }
-
-  /** The actions on the dataplane, the sync channel, config sync, the sessions and the metrics. */
-  private effect(a: Exclude<CoreAction, { type: 'transition' | 'arm-timer' | 'cancel-timer' | 'send-state' | 'send-heartbeats' | 'send-hellos' | 'send-take-over' | 'refused' }>): void {
-    switch (a.type) {
-      case 'announce':
-        return this.shared.requestGarp();
-      case 'dataplane-role':
-        return this.shared.setRole(a.role === 'active' ? ROLE_ACTIVE : ROLE_PASSIVE);
-      case 'renew-lease':
-        return this.shared.renewLease(a.untilMs);
-      case 'handing-over':
-        return this.shared.setHandingOver(a.on);
-      case 'sync-role':
-        return this.sync?.setRole(a.role);
-      case 'peer-up':
-        this.configSync?.onPeerUp();
-        return this.metrics.setPeerUp(true);
-      case 'peer-down':
-        this.configSync?.onPeerDown();
-        return this.metrics.setPeerUp(false);
-      case 'link-heartbeat':
-        return this.metrics.setLinkUp(this.links[a.link]!.name, 'heartbeat', a.up);
-      case 'session-refresh':
-        return this.links[a.link]!.session?.refresh();
-      case 'session-stale':
-        this.links[a.link]!.session?.markStale();
-        return this.metrics.setLinkUp(this.links[a.link]!.name, 'session', false);
-      case 'control-stall':
-        return this.metrics.controlStall(a.kind);
-      case 'drop-stale':
-        return this.metrics.rejected(a.channel, 'stale-after-freeze');
-      case 'log':
-        return a.level === 'warn' ? this.log.warn(a.fields, a.msg) : this.log.info(a.fields, a.msg);
-      default: {
-        const never: never = a;
-        throw new Error(`unknown core action ${JSON.stringify(never)}`);
-      }
+        return applyEffect(a, this.effects);
     }
   }
 
@@ -388,15 +340,13 @@ export class ControlAgent implements HaController {
     if (age === 'stale') return this.metrics.rejected('ha1-heartbeat', 'stale-link');
     link.peerSentNs = hb.sentNs;
     link.peerRxMs = now;
-    const fields = { sender: r.envelope.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative, incomplete: hb.incomplete === true, echoNs: hb.echoNs };
+    const fields = heartbeatFieldsOf(r.envelope.sender, hb);
     const actions = this.feed({ type: 'heartbeat', now, link: link.at, sessionsOpen: sessionsOpen(this.links), age, hb: fields });
     if (dropped(actions)) return;
-    if (hb.echoNs > 0) {
-      const rttMs = now - hb.echoNs / 1e6 - hb.echoDelayNs / 1e6;
-      if (rttMs >= 0 && rttMs < 60_000) {
-        link.rttMs = Math.round(rttMs * 1000) / 1000;
-        this.metrics.heartbeatRtt(link.name, rttMs / 1000);
-      }
+    const rttMs = rttMsOf(now, hb);
+    if (rttMs !== null) {
+      link.rttMs = Math.round(rttMs * 1000) / 1000;
+      this.metrics.heartbeatRtt(link.name, rttMs / 1000);
     }
   }
 
@@ -407,7 +357,14 @@ export class ControlAgent implements HaController {
     if (!r.ok) return this.reject('ha1-session', r.reason);
     const env = r.envelope;
     this.metrics.message('ha1-session', 'rx', env.body.kind);
-    const actions = this.feed({ type: 'session-message', now, link: link.at, sessionsOpen: sessionsOpen(this.links), sender: env.sender, message: this.sessionMessage(env) });
+    const actions = this.feed({
+      type: 'session-message',
+      now,
+      link: link.at,
+      sessionsOpen: sessionsOpen(this.links),
+      sender: env.sender,
+      message: sessionMessageOf(this.cfg, env),
+    });
     if (dropped(actions)) return;
     const body = env.body;
     switch (body.kind) {
@@ -431,31 +388,6 @@ export class ControlAgent implements HaController {
     }
   }
 
-  /** What the core needs of a session message. */
-  private sessionMessage(env: Envelope): SessionMessage {
-    const body = env.body;
-    switch (body.kind) {
-      case 'hello': {
-        const h = body.hello;
-        const ha = this.cfg.shared.ha;
-        const mismatch = h.groupId !== ha.groupId || h.mode !== ha.mode ? { peerGroup: h.groupId, peerMode: h.mode } : null;
-        return { kind: 'hello', name: h.name, stateReason: h.stateReason, state: h.state, priority: h.priority, preempt: h.preempt, mismatch };
-      }
-      case 'stateUpdate':
-        return { kind: 'state-update', state: body.stateUpdate.state, reason: body.stateUpdate.reason };
-      case 'command':
-        return { kind: 'command', command: body.command.type, reason: body.command.reason };
-      case 'goodbye':
-        return { kind: 'goodbye', reason: body.goodbye.reason };
-      case 'configPush':
-      case 'configAck':
-      case 'configRequest':
-        return { kind: 'config' };
-      default:
-        return { kind: 'other' };
-    }
-  }
-
   private onSessionUp(link: Link): void {
     this.metrics.setLinkUp(link.name, 'session', link.session?.up ?? false);
     this.log.info({ link: link.name }, 'HA1 session up');
@@ -466,7 +398,8 @@ export class ControlAgent implements HaController {
   private onSessionDown(link: Link, closedByPeer: boolean, why: string): void {
     this.metrics.setLinkUp(link.name, 'session', false);
     this.log.info({ link: link.name, closedByPeer, why }, 'HA1 session down');
-    if (closedByPeer && !this.stopping) this.feed({ type: 'session-down', now: monotonicMs(), link: link.at, closedByPeer, sessionsOpen: sessionsOpen(this.links) });
+    if (closedByPeer && !this.stopping)
+      this.feed({ type: 'session-down', now: monotonicMs(), link: link.at, closedByPeer, sessionsOpen: sessionsOpen(this.links) });
   }
 
   /**
@@ -481,47 +414,14 @@ export class ControlAgent implements HaController {
 
   // ---- outbound ----
 
-  private sendHeartbeat(link: Link, now: number, self: { state: CoreState['election']['state']; tentative: boolean; incomplete: boolean }): void {
-    const echoDelayNs = link.peerSentNs > 0 ? Math.max(0, Math.round((now - link.peerRxMs) * 1e6)) : 0;
-    const datagram = link.hbSealer.seal({
-      kind: 'heartbeat',
-      heartbeat: {
-        state: self.state,
-        priority: this.cfg.device.priority,
-        preempt: this.cfg.shared.ha.preempt.enabled,
-        sentNs: Math.round(now * 1e6),
-        echoNs: link.peerSentNs,
-        echoDelayNs,
-        link: link.index,
-        tentative: self.tentative,
-        incomplete: self.incomplete,
-      },
-    });
-    link.heartbeat.send(datagram);
+  private sendHeartbeat(link: Link, now: number, self: SelfView): void {
+    link.heartbeat.send(link.hbSealer.seal(heartbeatBody(this.cfg, link, now, self)));
     this.metrics.message('ha1-heartbeat', 'tx', 'heartbeat');
   }
 
   private sendHello(link: Link): void {
-    const t = this.cfg.shared.ha.timers;
-    const es = this.core.election;
-    this.sendSession(link, {
-      kind: 'hello',
-      hello: {
-        name: this.cfg.device.name,
-        priority: this.cfg.device.priority,
-        preempt: this.cfg.shared.ha.preempt.enabled,
-        state: es.state,
-        stateReason: clipString(es.reason, REASON_MAX),
-        softwareVersion: SOFTWARE_VERSION,
-        groupId: this.cfg.shared.ha.groupId,
-        mode: this.cfg.shared.ha.mode,
-        heartbeatIntervalMs: t.heartbeatIntervalMs,
-        heartbeatMissed: t.heartbeatMissed,
-        configVersion: this.configSync?.version ?? 0,
-        configHash: this.configSync?.hash ?? '',
-        uptimeMs: Math.round(monotonicMs() - this.startedMs),
-      },
-    });
+    const config = { version: this.configSync?.version ?? 0, hash: this.configSync?.hash ?? '' };
+    this.sendSession(link, helloBody(this.cfg, this.core, config, monotonicMs() - this.startedMs));
   }
 
   private sendSession(link: Link, body: EnvelopeBody): boolean {

@@ -23,7 +23,7 @@ export function peerDown(r: Run, event: Extract<ElectionEvent, { type: 'peer-dea
 /** A message from the peer on link `index` (view: what it says of itself, null when nothing new). */
 export function heard(r: Run, index: number, now: number, view: PeerView | null, sessionsOpen: readonly boolean[]): void {
   const c = r.c;
-  const link = c.links[index]!;
+  const link = c.links[index];
   link.lastHeardMs = now;
   link.closedByPeerAtMs = null;
   c.peer.lastHeardMs = now;
@@ -62,10 +62,10 @@ export function evaluatePeer(r: Run, now: number, sessionsOpen: readonly boolean
     const name = r.linkName(i);
     if (alive) {
       // the connection that lived through the outage may hold old messages: use a fresh one
-      if (c.config.links[i]!.hasSession) r.emit({ type: 'session-refresh', link: i });
+      if (c.config.links[i].hasSession) r.emit({ type: 'session-refresh', link: i });
       r.log('info', { event: 'ha1-link-up', link: name }, `HA1 link ${name} hears the peer`);
     } else {
-      if (c.config.links[i]!.hasSession) r.emit({ type: 'session-stale', link: i });
+      if (c.config.links[i].hasSession) r.emit({ type: 'session-stale', link: i });
       lost.push(i);
     }
   });
@@ -81,7 +81,7 @@ export function evaluatePeer(r: Run, now: number, sessionsOpen: readonly boolean
       const name = r.linkName(i);
       r.log(
         'warn',
-        { event: 'ha1-link-lost', link: name, closedByPeer: c.links[i]!.closedByPeerAtMs !== null, heardOn },
+        { event: 'ha1-link-lost', link: name, closedByPeer: c.links[i].closedByPeerAtMs !== null, heardOn },
         `HA1 link ${name} lost the peer (still heard on ${heardOn.join(', ')})`,
       );
     }
@@ -100,7 +100,7 @@ export function evaluatePeer(r: Run, now: number, sessionsOpen: readonly boolean
  */
 function checkHa1Down(r: Run, now: number): void {
   const c = r.c;
-  const hears = (session: boolean): boolean => c.links.some((l, i) => c.config.links[i]!.hasSession === session && l.heartbeatUp);
+  const hears = (session: boolean): boolean => c.links.some((l, i) => c.config.links[i].hasSession === session && l.heartbeatUp);
   const ha1Hears = hears(true);
   const onlyBackup = !ha1Hears && hears(false);
   if (!onlyBackup) {

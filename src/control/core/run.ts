@@ -34,7 +34,7 @@ export class Run {
   }
 
   linkName(index: number): string {
-    return this.c.config.links[index]!.name;
+    return this.c.config.links[index].name;
   }
 
   /** Run the election on one event and carry out what it answers. */

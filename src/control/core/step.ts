@@ -86,7 +86,7 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
     case 'session-down':
       // a session we closed, or one gone stale with its link, says nothing about the peer
       if (!event.closedByPeer) break;
-      c.links[event.link]!.closedByPeerAtMs = event.now;
+      c.links[event.link].closedByPeerAtMs = event.now;
       evaluatePeer(r, event.now, event.sessionsOpen);
       break;
     case 'bulk-complete':
@@ -149,7 +149,13 @@ function onSessionMessage(r: Run, link: number, now: number, sender: number, m: 
       c.peer.name = m.name;
       c.peer.reason = m.stateReason;
       if (m.mismatch !== null) r.log('warn', m.mismatch, 'peer hello: group or mode differs from ours');
-      heard(r, link, now, { deviceId: sender, state: m.state, priority: m.priority, preempt: m.preempt, tentative: false, incomplete: c.peer.view?.incomplete ?? false }, sessionsOpen);
+      heard(
+        r,
+        link,
+        now,
+        { deviceId: sender, state: m.state, priority: m.priority, preempt: m.preempt, tentative: false, incomplete: c.peer.view?.incomplete ?? false },
+        sessionsOpen,
+      );
       return;
     case 'state-update': {
       c.peer.reason = m.reason;

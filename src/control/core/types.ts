@@ -157,10 +157,7 @@ export type CoreEvent =
       now: number;
       deadIntervalMs: number;
       helloIntervalMs: number;
-      election: Pick<
-        ElectionState['config'],
-        'preempt' | 'initialWaitMs' | 'promotionHoldMs' | 'preemptHoldMs' | 'flapMax' | 'degradedHandOverMs'
-      >;
+      election: Pick<ElectionState['config'], 'preempt' | 'initialWaitMs' | 'promotionHoldMs' | 'preemptHoldMs' | 'flapMax' | 'degradedHandOverMs'>;
     }
   | ElectionPassThrough;
 

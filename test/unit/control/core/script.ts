@@ -170,7 +170,7 @@ function fields(f: Record<string, unknown>): string {
 }
 
 export function formatAction(a: CoreAction, c: CoreState): string {
-  const link = (i: number): string => c.config.links[i]!.name;
+  const link = (i: number): string => c.config.links[i].name;
   const self = (s: { state: HaState; tentative: boolean; incomplete: boolean }): string =>
     `${s.state}${s.tentative ? ' tentative' : ''}${s.incomplete ? ' incomplete' : ''}`;
   switch (a.type) {
@@ -219,7 +219,7 @@ export function summary(c: CoreState, sessions: readonly boolean[]): string {
   const e = c.election;
   const peer = c.peer.alive ? (c.peer.view?.state ?? 'up') : 'dead';
   const links = c.config.links
-    .map((l, i) => `${l.name}:${c.links[i]!.heartbeatUp ? 'hears' : '-'}${l.hasSession ? (sessions[i] ? '+session' : '') : ''}`)
+    .map((l, i) => `${l.name}:${c.links[i].heartbeatUp ? 'hears' : '-'}${l.hasSession ? (sessions[i] ? '+session' : '') : ''}`)
     .join(',');
   let out = `= ${e.state} (${e.reason}) peer=${peer} links=${links} armed=[${e.armed.join(',')}]`;
   const s = c.stall;
