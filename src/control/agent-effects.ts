@@ -3,6 +3,7 @@
 // The agent carries out the actions that send HA1 messages, arm timers or record transitions
 // itself; everything else lands here.
 import type { Logger } from '../log.js';
+import type { HaEncryption } from '../wire/crypto.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
 import type { Link } from './agent-links.js';
@@ -16,9 +17,17 @@ export type AgentAction = Extract<
 >;
 export type EffectAction = Exclude<CoreAction, AgentAction>;
 
+/** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
+export interface SyncHandle {
+  setRole(role: 'sender' | 'receiver' | 'idle'): void;
+  status(): unknown;
+  /** The format HA2 messages leave in (shared.ha.encryption); absent in fakes. */
+  setEncryption?(mode: HaEncryption): void;
+}
+
 export interface EffectTargets {
   shared: SharedState;
-  sync: { setRole(role: 'sender' | 'receiver' | 'idle'): void } | null;
+  sync: SyncHandle | null;
   configSync: ConfigSync | null;
   metrics: Metrics;
   links: readonly Link[];
@@ -61,4 +70,21 @@ export function applyEffect(a: EffectAction, x: EffectTargets): void {
       throw new Error(`unknown core action ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** A planned failover first waits this long at most for the sync backlog to drain. */
+const FAILOVER_DRAIN_MAX_MS = 1000;
+
+/** Before a planned failover: let the peer's copy of the sessions catch up (bounded). */
+export async function drainSyncBacklog(sync: SyncHandle | null, stillActive: () => boolean, now: () => number): Promise<void> {
+  const start = now();
+  while (sync && stillActive() && syncBacklog(sync) > 0 && now() - start < FAILOVER_DRAIN_MAX_MS) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Records not yet acknowledged by the peer, from the sync channel's status. */
+function syncBacklog(sync: SyncHandle): number {
+  const b = (sync.status() as { backlog?: unknown }).backlog;
+  return typeof b === 'number' ? b : 0;
 }

@@ -3,8 +3,11 @@
 // know of the peer's liveness lives in the core (core/types.ts CoreLink); here is only I/O.
 import type { HaLinkConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { LogLimiter } from '../log-limit.js';
+import type { Metrics } from '../metrics/registry.js';
 import { Opener, Sealer } from '../wire/auth.js';
 import type { HaEncryption } from '../wire/crypto.js';
+import type { EnvelopeBody } from '../wire/codec.js';
 import { HEARTBEAT_BACKUP_LINK } from './core/liveness.js';
 import { HeartbeatSocket } from './ha1/heartbeat.js';
 import { Ha1Session } from './ha1/session.js';
@@ -138,4 +141,51 @@ export function setLinkEncryption(links: readonly Link[], mode: HaEncryption): v
 /** Per link: the HA1 session is established and trusted now (always false on the heartbeat backup). */
 export function sessionsOpen(links: readonly Link[]): boolean[] {
   return links.map((l) => l.session?.up ?? false);
+}
+
+/** Rejected HA messages are logged at most this often per channel and reason (always counted). */
+const REJECT_LOG_INTERVAL_MS = 1000;
+
+/**
+ * Rejected HA messages: counted always, logged at most once a second per channel and reason: a
+ * link coming back releases a burst of queued heartbeats the replay window refuses, and an attack
+ * would flood.
+ */
+export class RejectLog {
+  private readonly limiter = new LogLimiter(REJECT_LOG_INTERVAL_MS);
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  reject(channel: string, reason: string): void {
+    this.metrics.rejected(channel, reason);
+    const allowed = this.limiter.allow(`${channel}/${reason}`);
+    if (allowed) this.log.warn({ channel, reason, suppressed: allowed.suppressed }, 'HA message rejected');
+  }
+}
+
+/** Open every link's heartbeat socket and session; their metrics start down. */
+export async function openLinks(links: readonly Link[], metrics: Metrics): Promise<void> {
+  for (const link of links) {
+    await link.heartbeat.open();
+    await link.session?.start();
+    metrics.setLinkUp(link.name, 'heartbeat', false);
+    if (link.session) metrics.setLinkUp(link.name, 'session', false);
+  }
+}
+
+/** Close every session (flushing what is queued, a goodbye last) and heartbeat socket. */
+export async function closeLinks(links: readonly Link[]): Promise<void> {
+  await Promise.all(links.map(async (l) => l.session?.stop()));
+  for (const link of links) link.heartbeat.close();
+}
+
+/** Seal and send on the link's session when it is up; false when not sent. Counted when sent. */
+export function sendSession(link: Link, body: EnvelopeBody, metrics: Metrics): boolean {
+  if (!link.session?.up) return false;
+  if (!link.session.send(link.sessSealer.seal(body))) return false;
+  metrics.message('ha1-session', 'tx', body.kind);
+  return true;
 }

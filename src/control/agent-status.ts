@@ -3,20 +3,34 @@
 import type { TandemConfig } from '../config/types.js';
 import type { Link } from './agent-links.js';
 import { health, incomplete, tentative } from './core/health.js';
-import type { CoreState } from './core/types.js';
+import type { CoreState, HaState } from './core/types.js';
 import { linkHears } from './ha1/liveness.js';
 import type { MonitorStatus } from './monitor/types.js';
 import type { ConfigSyncStatus } from './config-sync.js';
 import type { HaStatus, TransitionRecord } from './status.js';
+
+/** Transitions kept for `tandem status` and the API. */
+const TRANSITION_HISTORY = 50;
+
+/** The recent transitions and when the current state began, for status. */
+export class TransitionHistory {
+  since = new Date();
+  readonly records: TransitionRecord[] = [];
+
+  add(from: HaState, to: HaState, reason: string): void {
+    this.since = new Date();
+    this.records.push({ at: this.since.toISOString(), from, to, reason });
+    if (this.records.length > TRANSITION_HISTORY) this.records.shift();
+  }
+}
 
 export interface StatusInput {
   now: number;
   cfg: TandemConfig;
   core: CoreState;
   links: readonly Link[];
-  since: Date;
   startedMs: number;
-  transitions: readonly TransitionRecord[];
+  history: TransitionHistory;
   /** The HA2 channel's own status; null when HA2 is off. */
   sync: { status: unknown } | null;
   config: ConfigSyncStatus | null;
@@ -36,7 +50,7 @@ export function renderStatus(x: StatusInput): HaStatus {
       name: cfg.device.name,
       state: es.state,
       reason: es.reason,
-      since: x.since.toISOString(),
+      since: x.history.since.toISOString(),
       priority: cfg.device.priority,
       preempt: cfg.shared.ha.preempt.enabled,
       faults: [...es.faults],
@@ -73,6 +87,6 @@ export function renderStatus(x: StatusInput): HaStatus {
         rttMs: l.rttMs,
       };
     }),
-    transitions: [...x.transitions],
+    transitions: [...x.history.records],
   };
 }

@@ -6,40 +6,25 @@
 // saturated packet path cannot delay a heartbeat.
 import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { LogLimiter } from '../log-limit.js';
 import type { Metrics } from '../metrics/registry.js';
 import { monotonicMs } from '../clock.js';
 import { ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
-import type { HaEncryption } from '../wire/crypto.js';
 import { clipString, REASON_MAX, type EnvelopeBody } from '../wire/codec.js';
 import type { TimerName } from './election/types.js';
 import { captureOpenOf, coreConfigOf, deadIntervalOf, electionConfigOf } from './agent-config.js';
 import { heartbeatBody, heartbeatFieldsOf, helloBody, rttMsOf, sessionMessageOf, stateUpdateBody, takeOverBody, type SelfView } from './agent-messages.js';
-import { CommandRefused, type HaController, type HaStatus, type TransitionRecord } from './status.js';
+import { CommandRefused, type HaController, type HaStatus } from './status.js';
 import type { ConfigSync } from './config-sync.js';
 import { createMonitors, type Monitors } from './monitor/monitors.js';
 import { HeartbeatFreshness } from './ha1/freshness.js';
-import { buildLinks, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
-import { renderStatus } from './agent-status.js';
-import { applyEffect, type EffectTargets } from './agent-effects.js';
+import { buildLinks, closeLinks, openLinks, RejectLog, sendSession, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
+import { renderStatus, TransitionHistory } from './agent-status.js';
+import { applyEffect, drainSyncBacklog, type EffectTargets, type SyncHandle } from './agent-effects.js';
 import { failoverRefusal, initialCore, step } from './core/step.js';
 import { incomplete, tentative } from './core/health.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
 
-/** Transitions kept for `tandem status` and the API. */
-const TRANSITION_HISTORY = 50;
-/** Rejected HA messages are logged at most this often per channel and reason (always counted). */
-const REJECT_LOG_INTERVAL_MS = 1000;
-/** A planned failover first waits this long at most for the sync backlog to drain. */
-const FAILOVER_DRAIN_MAX_MS = 1000;
-
-/** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
-export interface SyncHandle {
-  setRole(role: 'sender' | 'receiver' | 'idle'): void;
-  status(): unknown;
-  /** The format HA2 messages leave in (shared.ha.encryption); absent in fakes. */
-  setEncryption?(mode: HaEncryption): void;
-}
+export type { SyncHandle } from './agent-effects.js';
 
 export interface ControlAgentOptions {
   config: TandemConfig;
@@ -61,14 +46,13 @@ export class ControlAgent implements HaController {
   private readonly epoch = Date.now();
   private readonly startedMs = monotonicMs();
   private core: CoreState;
-  private sinceWall = new Date();
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private tickTimer: NodeJS.Timeout | null = null;
-  private readonly transitions: TransitionRecord[] = [];
+  private readonly history = new TransitionHistory();
   private stopping = false;
   private readonly sync: SyncHandle | null;
   private readonly heartbeatAge = new HeartbeatFreshness();
-  private readonly rejectLogs = new LogLimiter(REJECT_LOG_INTERVAL_MS);
+  private readonly rejects: RejectLog;
   private readonly configSync: ConfigSync | null;
   /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
   private monitors: Monitors | null = null;
@@ -77,6 +61,7 @@ export class ControlAgent implements HaController {
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
     this.log = opts.log.child({ component: 'control' });
+    this.rejects = new RejectLog(opts.metrics, this.log);
     this.metrics = opts.metrics;
     this.shared = opts.shared;
     this.sync = opts.sync ?? null;
@@ -115,12 +100,7 @@ export class ControlAgent implements HaController {
     this.shared.setRole(ROLE_PASSIVE);
     this.metrics.setState(this.core.election.state);
     this.metrics.setPeerUp(false);
-    for (const link of this.links) {
-      await link.heartbeat.open();
-      await link.session?.start();
-      this.metrics.setLinkUp(link.name, 'heartbeat', false);
-      if (link.session) this.metrics.setLinkUp(link.name, 'session', false);
-    }
+    await openLinks(this.links, this.metrics);
     this.feed({ type: 'start', now: monotonicMs() });
     this.scheduleTick();
     // after 'start': a monitor that is down at boot is a fault of the election already running
@@ -160,8 +140,7 @@ export class ControlAgent implements HaController {
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
     for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason: clipString(reason, REASON_MAX) } });
-    await Promise.all(this.links.map(async (l) => l.session?.stop()));
-    for (const link of this.links) link.heartbeat.close();
+    await closeLinks(this.links);
     this.log.info({ reason }, 'control agent stopped');
   }
 
@@ -176,9 +155,8 @@ export class ControlAgent implements HaController {
       cfg: this.cfg,
       core: this.core,
       links: this.links,
-      since: this.sinceWall,
       startedMs: this.startedMs,
-      transitions: this.transitions,
+      history: this.history,
       sync: this.sync ? { status: this.sync.status() } : null,
       config: this.configSync?.status() ?? null,
       monitors: this.monitors?.status() ?? null,
@@ -223,10 +201,7 @@ export class ControlAgent implements HaController {
   async failover(): Promise<string> {
     const refusal = failoverRefusal(this.core, sessionsOpen(this.links));
     if (refusal !== null) throw new CommandRefused(refusal);
-    const start = monotonicMs();
-    while (this.sync && this.core.election.state === 'active' && syncBacklog(this.sync) > 0 && monotonicMs() - start < FAILOVER_DRAIN_MAX_MS) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await drainSyncBacklog(this.sync, () => this.core.election.state === 'active', monotonicMs);
     return this.command({ type: 'operator-failover', now: monotonicMs() });
   }
 
@@ -296,9 +271,7 @@ export class ControlAgent implements HaController {
 
   /** A state change took effect: kept for status, counted (its log line is the core's). */
   private record(a: Extract<CoreAction, { type: 'transition' }>): void {
-    this.sinceWall = new Date();
-    this.transitions.push({ at: this.sinceWall.toISOString(), from: a.from, to: a.to, reason: a.reason });
-    if (this.transitions.length > TRANSITION_HISTORY) this.transitions.shift();
+    this.history.add(a.from, a.to, a.reason);
     this.metrics.transition(a.from, a.to, a.reason);
     if (a.to === 'active') this.metrics.failover(a.reason, a.outageS);
   }
@@ -402,14 +375,8 @@ export class ControlAgent implements HaController {
       this.feed({ type: 'session-down', now: monotonicMs(), link: link.at, closedByPeer, sessionsOpen: sessionsOpen(this.links) });
   }
 
-  /**
-   * Counted always, logged at most once a second per channel and reason: a link coming back
-   * releases a burst of queued heartbeats the replay window refuses, and an attack would flood.
-   */
   private reject(channel: string, reason: string): void {
-    this.metrics.rejected(channel, reason);
-    const allowed = this.rejectLogs.allow(`${channel}/${reason}`);
-    if (allowed) this.log.warn({ channel, reason, suppressed: allowed.suppressed }, 'HA message rejected');
+    this.rejects.reject(channel, reason);
   }
 
   // ---- outbound ----
@@ -425,20 +392,11 @@ export class ControlAgent implements HaController {
   }
 
   private sendSession(link: Link, body: EnvelopeBody): boolean {
-    if (!link.session?.up) return false;
-    if (!link.session.send(link.sessSealer.seal(body))) return false;
-    this.metrics.message('ha1-session', 'tx', body.kind);
-    return true;
+    return sendSession(link, body, this.metrics);
   }
 }
 
 /** The core dropped the message as older than our wake-up (counted by its drop-stale action). */
 function dropped(actions: readonly CoreAction[]): boolean {
   return actions.some((a) => a.type === 'drop-stale');
-}
-
-/** Records not yet acknowledged by the peer, from the sync channel's status. */
-function syncBacklog(sync: SyncHandle): number {
-  const b = (sync.status() as { backlog?: unknown }).backlog;
-  return typeof b === 'number' ? b : 0;
 }
