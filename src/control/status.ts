@@ -41,6 +41,12 @@ export interface HaStatus {
     preempt: boolean;
     faults: string[];
     uptimeS: number;
+    /**
+     * Every reason this box is not fully ready (src/control/core/health.ts), empty when none:
+     * "suspended", "electing", "bulk-pending", "incomplete", "ha1-down", "stalled", "waking", and
+     * the monitors' faults ("link-monitor:<group>", "path-monitor:<group>").
+     */
+    health: string[];
   };
   peer: {
     id: number;

@@ -14,6 +14,7 @@ export function fixedStatus(): HaStatus {
       preempt: true,
       faults: [],
       uptimeS: 3725,
+      health: [],
     },
     peer: {
       id: 1,

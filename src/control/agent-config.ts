@@ -1,0 +1,45 @@
+// What the HA core, the election and the monitors take from the config, at start and on every
+// shared-config commit (timers and preemption change in place).
+import type { TandemConfig } from '../config/types.js';
+import type { SharedState } from '../wire/shared-state.js';
+import type { CoreConfig } from './core/types.js';
+import type { ElectionConfig } from './election/types.js';
+
+export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority'>;
+
+export function electionConfigOf(cfg: TandemConfig): SharedElectionConfig {
+  const t = cfg.shared.ha.timers;
+  return {
+    preempt: cfg.shared.ha.preempt.enabled,
+    initialWaitMs: t.initialWaitMs,
+    promotionHoldMs: t.promotionHoldMs,
+    preemptHoldMs: cfg.shared.ha.preempt.holdMs,
+    flapMax: t.flapMax,
+    degradedHandOverMs: t.additionalActiveHoldUpMs,
+  };
+}
+
+/** heartbeatIntervalMs x heartbeatMissed: silence longer than this is death. */
+export function deadIntervalOf(cfg: TandemConfig): number {
+  return cfg.shared.ha.timers.heartbeatIntervalMs * cfg.shared.ha.timers.heartbeatMissed;
+}
+
+/** The core's configuration: timers, whether HA2 runs, and the links in the agent's order. */
+export function coreConfigOf(cfg: TandemConfig, links: readonly { name: string; session: unknown }[], sync: boolean): CoreConfig {
+  return {
+    deadIntervalMs: deadIntervalOf(cfg),
+    helloIntervalMs: cfg.shared.ha.timers.helloIntervalMs,
+    sync,
+    links: links.map((l) => ({ name: l.name, hasSession: l.session !== null })),
+  };
+}
+
+/**
+ * Whether the dataplane's capture handle on `device` is open; the dataplane numbers interfaces
+ * by sorted logical name (engine.ts). An unknown device counts as open.
+ */
+export function captureOpenOf(cfg: TandemConfig, shared: SharedState, device: string): boolean {
+  const names = Object.keys(cfg.device.interfaces).sort();
+  const i = names.findIndex((n) => cfg.device.interfaces[n].device === device);
+  return i < 0 || shared.captureOpen(i);
+}

@@ -1,0 +1,90 @@
+// The HA core's actions on the rest of the box: the dataplane (role, lease, hand-over, GARP
+// through the shared state), the HA2 sync role, config sync, the HA1 sessions, metrics and logs.
+// The agent carries out the actions that send HA1 messages, arm timers or record transitions
+// itself; everything else lands here.
+import type { Logger } from '../log.js';
+import type { HaEncryption } from '../wire/crypto.js';
+import type { Metrics } from '../metrics/registry.js';
+import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
+import type { Link } from './agent-links.js';
+import type { ConfigSync } from './config-sync.js';
+import type { CoreAction } from './core/types.js';
+
+/** The actions the agent handles itself (messages to the peer, timers, the transition record). */
+export type AgentAction = Extract<
+  CoreAction,
+  { type: 'transition' | 'arm-timer' | 'cancel-timer' | 'send-state' | 'send-heartbeats' | 'send-hellos' | 'send-take-over' | 'refused' }
+>;
+export type EffectAction = Exclude<CoreAction, AgentAction>;
+
+/** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
+export interface SyncHandle {
+  setRole(role: 'sender' | 'receiver' | 'idle'): void;
+  status(): unknown;
+  /** The format HA2 messages leave in (shared.ha.encryption); absent in fakes. */
+  setEncryption?(mode: HaEncryption): void;
+}
+
+export interface EffectTargets {
+  shared: SharedState;
+  sync: SyncHandle | null;
+  configSync: ConfigSync | null;
+  metrics: Metrics;
+  links: readonly Link[];
+  log: Logger;
+}
+
+export function applyEffect(a: EffectAction, x: EffectTargets): void {
+  switch (a.type) {
+    case 'announce':
+      return x.shared.requestGarp();
+    case 'dataplane-role':
+      return x.shared.setRole(a.role === 'active' ? ROLE_ACTIVE : ROLE_PASSIVE);
+    case 'renew-lease':
+      return x.shared.renewLease(a.untilMs);
+    case 'handing-over':
+      return x.shared.setHandingOver(a.on);
+    case 'sync-role':
+      return x.sync?.setRole(a.role);
+    case 'peer-up':
+      x.configSync?.onPeerUp();
+      return x.metrics.setPeerUp(true);
+    case 'peer-down':
+      x.configSync?.onPeerDown();
+      return x.metrics.setPeerUp(false);
+    case 'link-heartbeat':
+      return x.metrics.setLinkUp(x.links[a.link].name, 'heartbeat', a.up);
+    case 'session-refresh':
+      return x.links[a.link].session?.refresh();
+    case 'session-stale':
+      x.links[a.link].session?.markStale();
+      return x.metrics.setLinkUp(x.links[a.link].name, 'session', false);
+    case 'control-stall':
+      return x.metrics.controlStall(a.kind);
+    case 'drop-stale':
+      return x.metrics.rejected(a.channel, 'stale-after-freeze');
+    case 'log':
+      return a.level === 'warn' ? x.log.warn(a.fields, a.msg) : x.log.info(a.fields, a.msg);
+    default: {
+      const never: never = a;
+      throw new Error(`unknown core action ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A planned failover first waits this long at most for the sync backlog to drain. */
+const FAILOVER_DRAIN_MAX_MS = 1000;
+
+/** Before a planned failover: let the peer's copy of the sessions catch up (bounded). */
+export async function drainSyncBacklog(sync: SyncHandle | null, stillActive: () => boolean, now: () => number): Promise<void> {
+  const start = now();
+  while (sync && stillActive() && syncBacklog(sync) > 0 && now() - start < FAILOVER_DRAIN_MAX_MS) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Records not yet acknowledged by the peer, from the sync channel's status. */
+function syncBacklog(sync: SyncHandle): number {
+  const b = (sync.status() as { backlog?: unknown }).backlog;
+  return typeof b === 'number' ? b : 0;
+}
