@@ -6,6 +6,7 @@
 // Synchronous on purpose: a sysfs attribute is generated in memory and read in microseconds (see
 // control/monitor/link-watch.ts for what the asynchronous path cost).
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const SYS_CLASS_NET = '/sys/class/net';
@@ -66,6 +67,27 @@ export function readKernelLink(device: string, sysRoot = SYS_CLASS_NET): KernelL
   const flagsText = readOrNull(join(dir, 'flags'));
   const flags = flagsText === null ? null : Number.parseInt(flagsText, 16);
   return { flags: Number.isFinite(flags) ? flags : null, carrier: readOrNull(join(dir, 'carrier')), operstate: readOrNull(join(dir, 'operstate')) };
+}
+
+async function readOrNullAsync(path: string): Promise<string | null> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * readKernelLink off the calling thread (libuv's pool). A sysfs read of a device waits for the
+ * kernel's global rtnl lock, which another namespace's `ip` or a namespace being deleted can hold
+ * for milliseconds (measured: up to 8.5 ms while namespaces come and go): the control thread
+ * must not wait for it between two heartbeats.
+ */
+export async function readKernelLinkAsync(device: string, sysRoot = SYS_CLASS_NET): Promise<KernelLink> {
+  const dir = join(sysRoot, device);
+  const [flagsText, carrier, operstate] = await Promise.all(['flags', 'carrier', 'operstate'].map((f) => readOrNullAsync(join(dir, f))));
+  const flags = flagsText === null ? null : Number.parseInt(flagsText, 16);
+  return { flags: Number.isFinite(flags) ? flags : null, carrier, operstate };
 }
 
 /** The device's facts, or null when it does not exist (or vanished between two reads). */

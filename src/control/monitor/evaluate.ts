@@ -39,16 +39,20 @@ export function holdUpMs(timers: Pick<Timers, 'monitorFailHoldUpMs' | 'additiona
 }
 
 /**
- * The peer's report that a group is healthy counts only when the peer composed it after our group
- * failed: after it had received one of our heartbeats sent at or after this time (the echo in its
- * heartbeat says which, on our own clock). The peer reads its links from the kernel as it
- * composes the report, so an outage both boxes see is never reported healthy, however late
- * either box's events are. Path groups wait one probe interval more: the two boxes probe the
- * same targets out of phase, and a probe verdict cannot be read afresh.
+ * The peer's report that a group is healthy counts only when the peer composed it after it had
+ * received one of our heartbeats sent this long after our group failed (the echo in its heartbeat
+ * says which, on our own clock). An outage both boxes see must have had time to reach the peer's
+ * own monitor, or the active would hand the role to a box about to fault too. Link groups:
+ * PEER_EVIDENCE_MIN_MS (the kernel tells both boxes at once; each reads its netlink events a few
+ * milliseconds late, more on a busy box). Path groups: one probe interval more, since the two
+ * boxes probe the same targets out of phase.
  */
 export function peerEvidenceAfterMs(type: MonitorType, failedSinceMs: number, probeIntervalMs = 0): number {
-  return failedSinceMs + (type === 'path' ? probeIntervalMs : 0);
+  return failedSinceMs + PEER_EVIDENCE_MIN_MS + (type === 'path' ? probeIntervalMs : 0);
 }
+
+/** How far past our own failure the peer's word on the same group must be composed (ms). */
+export const PEER_EVIDENCE_MIN_MS = 15;
 
 /** A group's hold-up: when it started failing (null while fine) and whether it is a fault yet. */
 export interface HoldState {

@@ -7,7 +7,7 @@
 // disagree. Traffic never enters into it: a quiet link is not a dead one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../log.js';
-import { readKernelLink, linkVerdict, SYS_CLASS_NET, type LinkVerdict } from '../../net/link.js';
+import { readKernelLinkAsync, linkVerdict, SYS_CLASS_NET, type LinkVerdict } from '../../net/link.js';
 import { diesWithParent } from './child-command.js';
 
 /**
@@ -26,14 +26,12 @@ export interface LinkState extends LinkVerdict {
   operstate: string | null;
 }
 
-/** The kernel's view of one device, read from sysfs (in this process's network namespace). */
+/**
+ * The kernel's view of one device, read from sysfs (in this process's network namespace), off the
+ * control thread: see readKernelLinkAsync.
+ */
 export async function readLink(device: string, sysRoot = SYS_CLASS_NET, captureOpen?: (device: string) => boolean): Promise<LinkState> {
-  return readLinkNow(device, sysRoot, captureOpen);
-}
-
-/** readLink, synchronously: a few small sysfs reads. */
-export function readLinkNow(device: string, sysRoot = SYS_CLASS_NET, captureOpen?: (device: string) => boolean): LinkState {
-  const k = readKernelLink(device, sysRoot);
+  const k = await readKernelLinkAsync(device, sysRoot);
   const verdict = linkVerdict(k);
   return {
     device,
@@ -80,10 +78,6 @@ export class LinkWatcher {
     return this.states.get(device);
   }
 
-  /** The kernel's view of a device right now, not the last one read (what we vouch for to the peer). */
-  readNow(device: string): LinkState {
-    return readLinkNow(device, this.opts.sysRoot, this.opts.captureOpen);
-  }
 
   async start(devices: readonly string[]): Promise<void> {
     this.stopped = false;

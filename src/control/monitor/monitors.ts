@@ -368,14 +368,10 @@ class MonitorSet implements Monitors {
     return holdUpMs(this.timers(), active, peerHealthy);
   }
 
-  /**
-   * What our heartbeats vouch for. A link group is read from the kernel afresh (not from our last
-   * event), so that a report made after the peer's own group failed tells the truth about ours
-   * even when our netlink events are late: an outage both boxes see is never vouched for.
-   */
+  /** What our heartbeats vouch for: groups seen working and not failed now. */
   healthyGroups(): string[] {
-    const upNow = (device: string | null) => device !== null && this.watcher.state(device) !== undefined && this.watcher.readNow(device).up;
-    const link = this.linkGroups.filter((g) => !g.failed && g.interfaces.every((i) => upNow(i.device)));
+    const seen = (device: string | null) => device !== null && this.watcher.state(device) !== undefined;
+    const link = this.linkGroups.filter((g) => !g.failed && g.interfaces.every((i) => seen(i.device)));
     // a path group vouched for only once one of its targets has answered: not before the first round
     const path = this.pathGroups.filter((g) => !g.failed && g.targets.some((t) => t.lastRttMs !== null));
     return [...link.map((g) => faultReason('link', g.name)), ...path.map((g) => faultReason('path', g.name))];

@@ -102,8 +102,8 @@ describe('linkVerdict (sysfs)', () => {
 });
 
 describe('peerEvidenceAfterMs', () => {
-  it('link groups: composed after the failure; path groups: one probe interval later', () => {
-    expect(peerEvidenceAfterMs('link', 1000)).toBe(1000);
-    expect(peerEvidenceAfterMs('path', 1000, 200)).toBe(1200);
+  it('link groups: composed 15 ms after the failure; path groups: one probe interval later', () => {
+    expect(peerEvidenceAfterMs('link', 1000)).toBe(1015);
+    expect(peerEvidenceAfterMs('path', 1000, 200)).toBe(1215);
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TandemConfig } from '../../../../src/config/types.js';
 import { TIMER_PROFILES } from '../../../../src/config/timers.js';
 import { monotonicMs } from '../../../../src/clock.js';
+import { PEER_EVIDENCE_MIN_MS } from '../../../../src/control/monitor/evaluate.js';
 import { createMonitors, type Monitors } from '../../../../src/control/monitor/monitors.js';
 import type { MonitorMetrics } from '../../../../src/control/monitor/types.js';
 
@@ -182,9 +183,9 @@ describe('link monitoring', () => {
     heardAt = Infinity;
     m.peerReported();
     expect([...faults]).toEqual(['link-monitor:links']);
-    // the evidence asked for: composed after the failure
+    // the evidence asked for: composed PEER_EVIDENCE_MIN_MS after the failure
     expect(asked.length).toBeGreaterThan(0);
-    expect(Math.min(...asked)).toBeGreaterThanOrEqual(failedAt);
+    expect(Math.min(...asked)).toBeGreaterThanOrEqual(failedAt + PEER_EVIDENCE_MIN_MS);
   });
 
   it('a path group is vouched for only once a target answered', async () => {
