@@ -120,17 +120,18 @@ const REMATCH_ICMP_CODE = 0;
 
 export class Firewall {
   readonly table: SessionTable;
-  // Everything below that comes from the shared config is replaced as a whole by commit(), between
-  // two frames, so no frame sees part of one config and part of another.
-  private policy_: CompiledPolicy;
-  private nat_: CompiledNat;
-  private interfaces: readonly PipelineInterface[];
-  private routes: RouteTable;
-  private readonly hooks: FirewallHooks;
-  private stats_: FirewallStatsSink | null;
-  private floatingAll: Set<number>;
+  // Everything below that comes from the shared config is set only by commit() (the constructor
+  // commits the first configuration), as a whole, between two frames, so no frame sees part of one
+  // config and part of another.
+  private policy_!: CompiledPolicy;
+  private nat_!: CompiledNat;
+  private interfaces!: readonly PipelineInterface[];
+  private routes!: RouteTable;
+  private stats_!: FirewallStatsSink | null;
+  private floatingAll!: Set<number>;
   /** The timeouts of new sessions, and of existing ones from their next packet. */
-  private timeouts: SharedConfig['sessions'];
+  private timeouts!: SharedConfig['sessions'];
+  private readonly hooks: FirewallHooks;
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
   private readonly flowNat: FlowNat = { dst: 0, dstPort: 0, src: 0, srcPort: 0, rule: -1, allocated: -1 };
@@ -144,14 +145,7 @@ export class Firewall {
   /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
   constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
     this.hooks = hooks;
-    this.stats_ = stats;
-    const first = Firewall.compile(shared, interfaces, routes);
-    this.interfaces = first.interfaces;
-    this.routes = first.routes;
-    this.policy_ = first.policy;
-    this.nat_ = first.nat;
-    this.floatingAll = first.floatingAll;
-    this.timeouts = first.timeouts;
+    this.commit(Firewall.compile(shared, interfaces, routes), stats);
     this.table = new SessionTable({ capacity: shared.sessions.max, seed });
     this.onExpire = (slot) => this.release(slot);
   }
