@@ -61,52 +61,22 @@ async function main(): Promise<void> {
   const config = data.config;
   const log = createLogger({ level: config.device.log.level, base: { box: config.device.name } });
   const shared = new SharedState(COUNTER_COUNT, data.sharedBuffer);
-  const metrics = new Metrics();
-  metrics.attachDataplane(shared, Object.keys(data.config.device.interfaces).sort());
-  if (data.firewallBuffer) {
-    const ruleNames = data.ruleNames ?? config.shared.policy.rules.map((r) => r.name);
-    const natRuleNames = data.natRuleNames ?? config.shared.nat.map((r) => r.name);
-    try {
-      metrics.attachFirewall(new FirewallStats(ruleNames.length, natRuleNames.length, data.firewallBuffer), ruleNames, natRuleNames);
-    } catch (err) {
-      // a layout that does not fit the rule names is a bug, but not one worth the HA role: the
-      // control plane runs on without the firewall series
-      log.error({ err }, 'firewall stats not exported');
-    }
-  }
+  const metrics = controlMetrics(data, shared, log);
   const dataplane = new DataplaneClient(data.dataplanePort);
 
   raiseControlPriority(log);
   const key = Buffer.from(data.key);
-  const ha2 = config.device.ha.ha2;
   let agent: ControlAgent | null = null;
-  const channel =
-    data.sync && ha2
-      ? new SyncChannel({
-          deviceId: config.device.id,
-          groupId: config.shared.ha.groupId,
-          key,
-          link: { local: ha2.local, peer: ha2.peer, port: ha2.port },
-          out: new RecordRing(data.sync.capacity, data.sync.out),
-          in: new RecordRing(data.sync.capacity, data.sync.in),
-          metrics,
-          log: log.child({ component: 'sync' }),
-          onBulkComplete: (n) => agent?.bulkComplete(n),
-        })
-      : null;
-  const attachStats = (r: { firewallBuffer: SharedArrayBuffer | null; ruleNames: string[]; natRuleNames: string[] }) => {
-    if (r.firewallBuffer)
-      metrics.attachFirewall(new FirewallStats(r.ruleNames.length, r.natRuleNames.length, r.firewallBuffer), r.ruleNames, r.natRuleNames);
-  };
+  const channel = syncChannel(data, key, metrics, log, (n) => agent?.bulkComplete(n));
   // an answer that came after the client gave up: the dataplane did apply it, so count with it
   dataplane.onLateApply = (r) => {
-    if (r.ok) attachStats(r);
+    if (r.ok) attachStats(metrics, r);
   };
   const applyShared = async (next: SharedConfig) => {
     const r = await dataplane.applyShared(next);
     if (!r.ok) throw new Error(r.error);
     agent!.applySharedConfig(next);
-    attachStats(r);
+    attachStats(metrics, r);
     return { restartRequired: r.restartRequired, sessionsRemoved: r.sessionsRemoved };
   };
   const configSync = new ConfigSync({
@@ -147,6 +117,48 @@ async function main(): Promise<void> {
     })();
   });
   port.postMessage({ type: 'ready' } satisfies ControlWorkerReply);
+}
+
+/** The metrics of this box, reading the dataplane's counters and (when shared) its firewall stats. */
+function controlMetrics(data: ControlWorkerData, shared: SharedState, log: Logger): Metrics {
+  const config = data.config;
+  const metrics = new Metrics();
+  metrics.attachDataplane(shared, Object.keys(config.device.interfaces).sort());
+  if (data.firewallBuffer) {
+    const ruleNames = data.ruleNames ?? config.shared.policy.rules.map((r) => r.name);
+    const natRuleNames = data.natRuleNames ?? config.shared.nat.map((r) => r.name);
+    try {
+      metrics.attachFirewall(new FirewallStats(ruleNames.length, natRuleNames.length, data.firewallBuffer), ruleNames, natRuleNames);
+    } catch (err) {
+      // a layout that does not fit the rule names is a bug, but not one worth the HA role: the
+      // control plane runs on without the firewall series
+      log.error({ err }, 'firewall stats not exported');
+    }
+  }
+  return metrics;
+}
+
+/** After an apply: the metrics follow the dataplane's new FirewallStats (the rules may be re-numbered). */
+function attachStats(metrics: Metrics, r: { firewallBuffer: SharedArrayBuffer | null; ruleNames: string[]; natRuleNames: string[] }): void {
+  if (r.firewallBuffer) metrics.attachFirewall(new FirewallStats(r.ruleNames.length, r.natRuleNames.length, r.firewallBuffer), r.ruleNames, r.natRuleNames);
+}
+
+/** HA2 session replication over the rings shared with the dataplane; null without rings or an HA2 link. */
+function syncChannel(data: ControlWorkerData, key: Buffer, metrics: Metrics, log: Logger, onBulkComplete: (n: number) => void): SyncChannel | null {
+  const config = data.config;
+  const ha2 = config.device.ha.ha2;
+  if (!data.sync || !ha2) return null;
+  return new SyncChannel({
+    deviceId: config.device.id,
+    groupId: config.shared.ha.groupId,
+    key,
+    link: { local: ha2.local, peer: ha2.peer, port: ha2.port },
+    out: new RecordRing(data.sync.capacity, data.sync.out),
+    in: new RecordRing(data.sync.capacity, data.sync.in),
+    metrics,
+    log: log.child({ component: 'sync' }),
+    onBulkComplete,
+  });
 }
 
 /**

@@ -57,6 +57,22 @@ export function checkArp(frame: Uint8Array, len: number): 1 | 2 | 'truncated' | 
 export const arpSenderIp = (frame: Uint8Array): number => readU32(frame, ARP_SPA);
 export const arpTargetIp = (frame: Uint8Array): number => readU32(frame, ARP_TPA);
 
+/**
+ * Writes the fixed fields of an Ethernet/IPv4 ARP frame (EtherType, hardware and protocol types
+ * and lengths), the opcode, and the zero padding up to the Ethernet minimum; returns the frame
+ * length. The caller writes the addresses.
+ */
+function writeArpFixed(out: Uint8Array, op: number): number {
+  writeU16(out, ETH_TYPE, ETHERTYPE_ARP);
+  writeU16(out, ARP_HTYPE, ARP_HTYPE_ETHERNET);
+  writeU16(out, ARP_PTYPE, ETHERTYPE_IPV4);
+  out[ARP_HLEN] = 6;
+  out[ARP_PLEN] = 4;
+  writeU16(out, ARP_OP, op);
+  out.fill(0, ARP_FRAME_LEN, ETH_MIN_FRAME);
+  return ETH_MIN_FRAME;
+}
+
 /** Writes Ethernet + ARP headers; pads with zeros up to the Ethernet minimum. */
 function writeArp(
   out: Uint8Array,
@@ -70,41 +86,26 @@ function writeArp(
 ): number {
   copyMac(out, ETH_DST, ethDst);
   copyMac(out, ETH_SRC, ethSrc);
-  writeU16(out, ETH_TYPE, ETHERTYPE_ARP);
-  writeU16(out, ARP_HTYPE, ARP_HTYPE_ETHERNET);
-  writeU16(out, ARP_PTYPE, ETHERTYPE_IPV4);
-  out[ARP_HLEN] = 6;
-  out[ARP_PLEN] = 4;
-  writeU16(out, ARP_OP, op);
   copyMac(out, ARP_SHA, sha);
   writeU32(out, ARP_SPA, spa);
   copyMac(out, ARP_THA, tha);
   writeU32(out, ARP_TPA, tpa);
-  out.fill(0, ARP_FRAME_LEN, ETH_MIN_FRAME);
-  return ETH_MIN_FRAME;
+  return writeArpFixed(out, op);
 }
 
 /**
  * The reply to the ARP request in `request`: "`ip` is at `mac`", unicast to the requester
  * (RFC 826: swap sender and target, fill in our hardware address, opcode reply). `out` must not
- * be `request`.
+ * be `request`. The requester's MAC is copied from the request in place (no subarray per reply).
  */
 export function buildArpReply(out: Uint8Array, request: Uint8Array, mac: Uint8Array, ip: number): number {
   copyMac(out, ETH_DST, request, ARP_SHA);
   copyMac(out, ARP_THA, request, ARP_SHA);
-  const reqIp = readU32(request, ARP_SPA);
+  writeU32(out, ARP_TPA, readU32(request, ARP_SPA));
   copyMac(out, ETH_SRC, mac);
-  writeU16(out, ETH_TYPE, ETHERTYPE_ARP);
-  writeU16(out, ARP_HTYPE, ARP_HTYPE_ETHERNET);
-  writeU16(out, ARP_PTYPE, ETHERTYPE_IPV4);
-  out[ARP_HLEN] = 6;
-  out[ARP_PLEN] = 4;
-  writeU16(out, ARP_OP, ARPOP_REPLY);
   copyMac(out, ARP_SHA, mac);
   writeU32(out, ARP_SPA, ip);
-  writeU32(out, ARP_TPA, reqIp);
-  out.fill(0, ARP_FRAME_LEN, ETH_MIN_FRAME);
-  return ETH_MIN_FRAME;
+  return writeArpFixed(out, ARPOP_REPLY);
 }
 
 /** A broadcast "who has `targetIp`? tell `senderIp`" from `senderMac` (THA zero, RFC 826). */

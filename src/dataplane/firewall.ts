@@ -100,24 +100,41 @@ export interface PreparedFirewall {
   readonly timeouts: SharedConfig['sessions'];
 }
 
+/** What NAT makes of a new flow: the reply tuple's addresses and ports, and the rule to record. */
+interface FlowNat {
+  /** The destination after DNAT (the reply's source), and its port. */
+  dst: number;
+  dstPort: number;
+  /** The source after SNAT (the reply's destination), and its port. */
+  src: number;
+  srcPort: number;
+  /** The NAT rule recorded with the session (the DNAT rule, else the SNAT rule), -1 for none. */
+  rule: number;
+  /** The port SNAT allocated (-1: none), freed again when the session cannot be created. */
+  allocated: number;
+}
+
 /** ICMP sessions are opened by echo requests only: a rematch sees them as type 8, code 0. */
 const REMATCH_ICMP_TYPE = ICMP_ECHO_REQUEST;
 const REMATCH_ICMP_CODE = 0;
 
 export class Firewall {
   readonly table: SessionTable;
-  // Everything below that comes from the shared config is replaced as a whole by commit(), between
-  // two frames, so no frame sees part of one config and part of another.
-  private policy_: CompiledPolicy;
-  private nat_: CompiledNat;
-  private interfaces: readonly PipelineInterface[];
-  private routes: RouteTable;
-  private readonly hooks: FirewallHooks;
-  private stats_: FirewallStatsSink | null;
-  private floatingAll: Set<number>;
+  // Everything below that comes from the shared config is set only by commit() (the constructor
+  // commits the first configuration), as a whole, between two frames, so no frame sees part of one
+  // config and part of another.
+  private policy_!: CompiledPolicy;
+  private nat_!: CompiledNat;
+  private interfaces!: readonly PipelineInterface[];
+  private routes!: RouteTable;
+  private stats_!: FirewallStatsSink | null;
+  private floatingAll!: Set<number>;
   /** The timeouts of new sessions, and of existing ones from their next packet. */
-  private timeouts: SharedConfig['sessions'];
+  private timeouts!: SharedConfig['sessions'];
+  private readonly hooks: FirewallHooks;
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
+  /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
+  private readonly flowNat: FlowNat = { dst: 0, dstPort: 0, src: 0, srcPort: 0, rule: -1, allocated: -1 };
   private readonly tx = new Uint8Array(1600);
   private readonly onExpire: (slot: number) => void;
   /** Set by process() when it returns FW_FORWARD for a new flow: its route (saves a lookup). */
@@ -128,14 +145,7 @@ export class Firewall {
   /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
   constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
     this.hooks = hooks;
-    this.stats_ = stats;
-    const first = Firewall.compile(shared, interfaces, routes);
-    this.interfaces = first.interfaces;
-    this.routes = first.routes;
-    this.policy_ = first.policy;
-    this.nat_ = first.nat;
-    this.floatingAll = first.floatingAll;
-    this.timeouts = first.timeouts;
+    this.commit(Firewall.compile(shared, interfaces, routes), stats);
     this.table = new SessionTable({ capacity: shared.sessions.max, seed });
     this.onExpire = (slot) => this.release(slot);
   }
@@ -359,6 +369,10 @@ export class Firewall {
 
   // ---- new flows ----
 
+  /**
+   * The first packet of a flow no session knows: only a SYN opens a TCP session, and an echo reply
+   * none. Destination NAT, route, policy, source NAT, then the session with both tuples.
+   */
   private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, tcpFlags: number): number {
     let state: number;
     if (proto === IPPROTO_TCP) {
@@ -370,23 +384,12 @@ export class Firewall {
     } else {
       state = FLOW_NEW;
     }
-    const hasPorts = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP;
 
     // Destination NAT: only a published service of a floating IP goes on from here.
     const fromZone = this.policy_.zoneOf(ingress);
-    let ndst = dst;
-    let ndp = dp;
-    let natRule = -1;
-    if (this.floatingAll.has(dst)) {
-      const r = this.nat_.matchDestination(fromZone, proto, src, dst, dp);
-      if (r < 0) return FW_LOCAL;
-      ndst = this.nat_.destAddress(r);
-      const port = this.nat_.destPort(r);
-      if (port >= 0 && proto !== IPPROTO_ICMP) ndp = port;
-      natRule = r;
-    }
+    if (!this.destinationNat(fromZone, proto, src, dst, dp)) return FW_LOCAL;
 
-    const route = this.routes.lookup(ndst);
+    const route = this.routes.lookup(this.flowNat.dst);
     if (route === null) return this.dropped('no-route');
     const egress = route.ifIndex;
     if (egress === ingress) return this.dropped('same-interface');
@@ -394,10 +397,7 @@ export class Firewall {
     if (frame[IP_TTL] <= 1) return this.dropped('ttl-exceeded');
     const toZone = this.policy_.zoneOf(egress);
 
-    // Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by.
-    const icmp = proto === IPPROTO_ICMP;
-    const rule = this.policy_.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
-    this.stats_?.policyHit(rule);
+    const rule = this.policyRule(fromZone, toZone, frame, proto, src, sp, dst, dp);
     const action = this.policy_.action(rule);
     if (action === ACTION_DENY) return this.dropped('policy-deny');
     if (action === ACTION_REJECT) {
@@ -405,53 +405,90 @@ export class Firewall {
       return this.dropped('policy-reject');
     }
 
-    // Source NAT: the egress interface's floating IP (or a fixed address) and a fresh port.
-    let nsrc = src;
-    let nsp = sp;
-    let allocated = -1;
-    const s = this.nat_.matchSource(fromZone, toZone, proto, src, ndst, ndp);
-    if (s >= 0) {
-      const addr = this.nat_.sourceAddress(s, egress);
-      if (addr >= 0) {
-        if (hasPorts) {
-          allocated = this.nat_.ports(proto, addr).allocate();
-          if (allocated < 0) return this.dropped('nat-exhausted');
-          nsp = allocated;
-        }
-        nsrc = addr;
-        if (natRule < 0) natRule = s;
-        else this.stats_?.natHit(s);
-      }
-    }
-    if (natRule >= 0) this.stats_?.natHit(natRule);
+    if (!this.sourceNat(fromZone, toZone, egress, proto, src, sp)) return this.dropped('nat-exhausted');
+    if (this.flowNat.rule >= 0) this.stats_?.natHit(this.flowNat.rule);
 
-    const timeoutS =
-      proto === IPPROTO_TCP
-        ? tcpTimeoutS(state, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS })
-        : icmp
-          ? this.timeouts.icmpS
-          : this.timeouts.udpS;
+    const verdict = this.open(ingress, egress, frame, len, nowMs, proto, src, sp, dst, dp, state, rule);
+    if (verdict === FW_FORWARD) this.route = route;
+    return verdict;
+  }
+
+  /**
+   * Destination NAT of a new flow: a floating IP is reached only as a published service (false:
+   * none matches, local handling). Sets flowNat's dst, dstPort and rule.
+   */
+  private destinationNat(fromZone: number, proto: number, src: number, dst: number, dp: number): boolean {
+    const f = this.flowNat;
+    f.dst = dst;
+    f.dstPort = dp;
+    f.rule = -1;
+    if (!this.floatingAll.has(dst)) return true;
+    const r = this.nat_.matchDestination(fromZone, proto, src, dst, dp);
+    if (r < 0) return false;
+    f.dst = this.nat_.destAddress(r);
+    const port = this.nat_.destPort(r);
+    if (port >= 0 && proto !== IPPROTO_ICMP) f.dstPort = port;
+    f.rule = r;
+    return true;
+  }
+
+  /** Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by. */
+  private policyRule(fromZone: number, toZone: number, frame: Uint8Array, proto: number, src: number, sp: number, dst: number, dp: number): number {
+    const icmp = proto === IPPROTO_ICMP;
+    const rule = this.policy_.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
+    this.stats_?.policyHit(rule);
+    return rule;
+  }
+
+  /**
+   * Source NAT of a new flow: the egress interface's floating IP (or a fixed address) and a fresh
+   * port. Sets flowNat's src, srcPort and allocated (and rule, when no DNAT rule took it); false
+   * when the address has no port left.
+   */
+  private sourceNat(fromZone: number, toZone: number, egress: number, proto: number, src: number, sp: number): boolean {
+    const f = this.flowNat;
+    f.src = src;
+    f.srcPort = sp;
+    f.allocated = -1;
+    const s = this.nat_.matchSource(fromZone, toZone, proto, src, f.dst, f.dstPort);
+    if (s < 0) return true;
+    const addr = this.nat_.sourceAddress(s, egress);
+    if (addr < 0) return true;
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP) {
+      f.allocated = this.nat_.ports(proto, addr).allocate();
+      if (f.allocated < 0) return false;
+      f.srcPort = f.allocated;
+    }
+    f.src = addr;
+    if (f.rule < 0) f.rule = s;
+    else this.stats_?.natHit(s);
+    return true;
+  }
+
+  /** Creates the session of an allowed new flow (translated as flowNat says) and passes its first packet on. */
+  private open(ingress: number, egress: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, state: number, rule: number): number {
+    const f = this.flowNat;
     const slot = this.table.create({
       proto,
       origSrc: src,
       origSrcPort: sp,
       origDst: dst,
       origDstPort: dp,
-      replySrc: ndst,
-      replySrcPort: icmp ? 0 : ndp,
-      replyDst: nsrc,
-      replyDstPort: nsp,
+      replySrc: f.dst,
+      replySrcPort: proto === IPPROTO_ICMP ? 0 : f.dstPort,
+      replyDst: f.src,
+      replyDstPort: f.srcPort,
       state,
-      expiresMs: nowMs + timeoutS * 1000,
+      expiresMs: nowMs + this.timeoutS(proto, state) * 1000,
       nowMs,
       ruleId: rule,
-      natRuleId: natRule,
+      natRuleId: f.rule,
       ingress,
       egress,
       flags: 0,
     });
     if (slot < 0) {
-      if (allocated >= 0) this.nat_.ports(proto, nsrc).free(allocated);
+      if (f.allocated >= 0) this.nat_.ports(proto, f.src).free(f.allocated);
       if (this.table.size >= this.table.capacity) {
         this.stats_?.tableFull();
         return this.dropped('session-table-full');
@@ -461,10 +498,9 @@ export class Firewall {
     this.hooks.event('session-created');
     this.stats_?.created(proto);
     this.listener?.created(slot, nowMs);
-    if (allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, nsrc).inUse);
+    if (f.allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, f.src).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame, proto, src, sp, dst, dp);
-    this.route = route;
     return FW_FORWARD;
   }
 

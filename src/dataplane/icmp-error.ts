@@ -10,7 +10,7 @@
 //
 // Redirects (type 5) are parsed like the others so the caller can find the session, count and drop
 // them: a firewall does not let a host's routing be steered from outside (RFC 1812 5.2.7.2).
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, writeU16 } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, readU32, writeU16, writeU32 } from './packet.js';
 import { applyDelta, delta16, delta32, ICMP_CSUM_OFF, ICMP_ID_OFF, ICMP_TYPE_ECHO_REPLY, ICMP_TYPE_ECHO_REQUEST, TCP_CSUM, UDP_CSUM } from './rewrite.js';
 import { checksum } from '../net/checksum.js';
 
@@ -80,8 +80,8 @@ export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: 
 
   const proto = frame[inner + 9];
   out.proto = proto;
-  out.src = readAddr(frame, inner + 12);
-  out.dst = readAddr(frame, inner + 16);
+  out.src = readU32(frame, inner + 12);
+  out.dst = readU32(frame, inner + 16);
   out.innerL3 = inner;
   out.quoteEnd = end;
   if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
@@ -100,17 +100,6 @@ export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: 
   return true;
 }
 
-function readAddr(frame: Uint8Array, off: number): number {
-  return ((frame[off] << 24) | (frame[off + 1] << 16) | (frame[off + 2] << 8) | frame[off + 3]) >>> 0;
-}
-
-function writeAddr(frame: Uint8Array, off: number, v: number): void {
-  frame[off] = (v >>> 24) & 0xff;
-  frame[off + 1] = (v >>> 16) & 0xff;
-  frame[off + 2] = (v >>> 8) & 0xff;
-  frame[off + 3] = v & 0xff;
-}
-
 /**
  * Rewrites the quote's address at `addrOff` (12 source, 16 destination) and L4 port at `portOff`
  * (0 source, 2 destination). Each changed word also changes the outer ICMP checksum, which covers
@@ -122,9 +111,9 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
   const outerCsumOff = inner - ICMP_ERROR_HLEN + ICMP_CSUM_OFF;
   ip >>>= 0;
 
-  const oldIp = readAddr(frame, inner + addrOff);
+  const oldIp = readU32(frame, inner + addrOff);
   const addrDelta = delta32(oldIp, ip);
-  writeAddr(frame, inner + addrOff, ip);
+  writeU32(frame, inner + addrOff, ip);
   let outer = addrDelta;
 
   const oldIpCsum = readU16(frame, inner + 10);

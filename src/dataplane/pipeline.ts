@@ -289,9 +289,10 @@ export class Pipeline {
       const verdict = fw.process(ifIndex, frame, len, nowMs);
       if (verdict === FW_DROP) return;
       if (verdict === FW_LOCAL) return this.toFloating(ifIndex, itf, frame, len, nowMs);
-      return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST));
+      // a new flow's route was looked up by the firewall, for the translated destination
+      return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST), fw.route);
     }
-    this.forward(ifIndex, frame, len, nowMs, src, dst);
+    this.forward(ifIndex, frame, len, nowMs, src, dst, null);
   }
 
   private toFloating(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
@@ -302,8 +303,9 @@ export class Pipeline {
     if (this.emit(ifIndex, frame, len)) this.event('icmp-echo-reply-sent');
   }
 
-  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number): void {
-    let route = this.routes.lookup(dst);
+  /** `known`: the route of `dst` when the caller has it already (null: look it up). */
+  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number, known: RouteEntry | null): void {
+    let route = known ?? this.routes.lookup(dst);
     if (route === null) return this.drop('no-route');
     if (route.via === 0) {
       // RFC 2644: directed broadcasts are not forwarded by default.

@@ -12,7 +12,7 @@
 //
 // All the word changes for one checksum are summed before one fold, so the answer equals a full
 // recomputation over the new bytes.
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, writeU16 } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, readU32, writeU16, writeU32 } from './packet.js';
 
 /** Offsets inside the IPv4 header (RFC 791 3.1), relative to its start. */
 const IPH_CSUM = 10;
@@ -51,17 +51,6 @@ export function applyDelta(hc: number, sum: number): number {
   return ~sum & 0xffff;
 }
 
-function readAddr(frame: Uint8Array, off: number): number {
-  return ((frame[off] << 24) | (frame[off + 1] << 16) | (frame[off + 2] << 8) | frame[off + 3]) >>> 0;
-}
-
-function writeAddr(frame: Uint8Array, off: number, v: number): void {
-  frame[off] = (v >>> 24) & 0xff;
-  frame[off + 1] = (v >>> 16) & 0xff;
-  frame[off + 2] = (v >>> 8) & 0xff;
-  frame[off + 3] = v & 0xff;
-}
-
 /** ICMP echo request or reply: the only ICMP messages with a "port" (the identifier). */
 export function isIcmpEcho(type: number): boolean {
   return type === ICMP_TYPE_ECHO_REQUEST || type === ICMP_TYPE_ECHO_REPLY;
@@ -73,10 +62,10 @@ export function isIcmpEcho(type: number): boolean {
  */
 function rewrite(frame: Uint8Array, l3: number, proto: number, addrOff: number, portOff: number, echoType: number, ip: number, port: number): void {
   const l4 = l3 + ipHeaderLen(frame, l3);
-  const oldIp = readAddr(frame, l3 + addrOff);
+  const oldIp = readU32(frame, l3 + addrOff);
   ip >>>= 0;
   const addrDelta = delta32(oldIp, ip);
-  writeAddr(frame, l3 + addrOff, ip);
+  writeU32(frame, l3 + addrOff, ip);
   writeU16(frame, l3 + IPH_CSUM, applyDelta(readU16(frame, l3 + IPH_CSUM), addrDelta));
 
   if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {

@@ -88,134 +88,181 @@ export function runStreamServer(port: number): Promise<void> {
   });
 }
 
-/**
- * spread: instead of every connection writing on the same timer tick, the interval is cut into
- * ticks of at most 10 ms and each connection writes on its own tick (id modulo the tick count), so
- * many connections at a low rate make a steady flow rather than a burst per interval.
- */
-export function runStreamClient(opts: { host: string; port: number; conns: number; durationS?: number; intervalMs?: number; spread?: boolean }): Promise<StreamSummary> {
+export interface StreamClientOptions {
+  host: string;
+  port: number;
+  conns: number;
+  durationS?: number;
+  intervalMs?: number;
+  /**
+   * Instead of every connection writing on the same timer tick, the interval is cut into ticks of
+   * at most 10 ms and each connection writes on its own tick (id modulo the tick count), so many
+   * connections at a low rate make a steady flow rather than a burst per interval.
+   */
+  spread?: boolean;
+}
+
+/** Runs the client until SIGTERM/SIGINT or durationS, then resolves with its summary. */
+export function runStreamClient(opts: StreamClientOptions): Promise<StreamSummary> {
   return new Promise((resolve) => {
-    const results: StreamConnResult[] = [];
-    const sockets: Socket[] = [];
-    /** Per connection: since when it waits for an echo (bytes outstanding, none arrived since), or -1. */
-    const waitingSince: number[] = [];
-    const noteGap = (r: StreamConnResult, now: number): void => {
-      const since = waitingSince[r.id];
-      if (since < 0) return;
-      if (now - since > r.maxEchoGapMs) {
-        r.maxEchoGapMs = now - since;
-        r.maxEchoGapEndMs = now;
-      }
-    };
-    let writer: NodeJS.Timeout | undefined;
-    let pending = opts.conns;
-    let stopping = false;
-
-    const connDone = (): void => {
-      if (--pending === 0) process.stdout.write(`${JSON.stringify({ connected: results.filter((r) => r.connected).length })}\n`);
-    };
-
-    for (let id = 0; id < opts.conns; id++) {
-      const r: StreamConnResult = { id, connected: false, survived: false, sent: 0, echoed: 0, error: null, maxEchoGapMs: 0, maxEchoGapEndMs: null };
-      results.push(r);
-      waitingSince.push(-1);
-      const s = connect({ host: opts.host, port: opts.port });
-      sockets.push(s);
-      s.setNoDelay(true);
-      const fail = (why: string): void => {
-        if (r.error === null && !(stopping && why === 'closed by peer')) r.error = why;
-      };
-      const timeout = setTimeout(() => {
-        if (!r.connected) {
-          fail('connect timeout');
-          s.destroy();
-          connDone();
-        }
-      }, CONNECT_TIMEOUT_MS);
-      s.once('connect', () => {
-        clearTimeout(timeout);
-        r.connected = true;
-        connDone();
-      });
-      s.on('data', (d: Buffer) => {
-        for (let k = 0; k < d.length; k++) {
-          if (d[k] !== patternByte(id, r.echoed + k)) {
-            fail('echo mismatch');
-            s.destroy();
-            return;
-          }
-        }
-        r.echoed += d.length;
-        const now = Date.now();
-        noteGap(r, now);
-        waitingSince[id] = r.echoed < r.sent ? now : -1;
-      });
-      s.on('error', (err: NodeJS.ErrnoException) => {
-        fail(err.code ?? err.message);
-        if (!r.connected) {
-          clearTimeout(timeout);
-          connDone();
-        }
-      });
-      s.on('close', () => fail('closed by peer'));
-    }
-
-    const intervalMs = opts.intervalMs ?? WRITE_INTERVAL_MS;
-    const tickMs = opts.spread ? Math.min(intervalMs, WRITE_INTERVAL_MS) : intervalMs;
-    const slots = opts.spread ? Math.max(1, Math.round(intervalMs / tickMs)) : 1;
-    let tick = 0;
-    // eslint-disable-next-line prefer-const -- declared above, before the closures that clear it
-    writer = setInterval(() => {
-      const slot = tick++ % slots;
-      for (let id = slot; id < sockets.length; id += slots) {
-        const s = sockets[id];
-        const r = results[id];
-        if (!r.connected || r.error !== null || s.destroyed) continue;
-        // do not queue without bound while the path is down: TCP holds what is in flight
-        if (s.writableLength > 64 * CHUNK_BYTES) continue;
-        const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-        for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(id, r.sent + k);
-        if (r.echoed === r.sent) waitingSince[id] = Date.now();
-        r.sent += CHUNK_BYTES;
-        s.write(chunk);
-      }
-    }, tickMs);
-
-    const stop = async (): Promise<void> => {
-      if (stopping) return;
-      stopping = true;
-      if (writer) clearInterval(writer);
-      const deadline = Date.now() + DRAIN_WAIT_MS;
-      while (Date.now() < deadline && results.some((r) => r.connected && r.error === null && r.echoed < r.sent)) {
-        await new Promise((res) => setTimeout(res, 20));
-      }
-      const end = Date.now();
-      for (const r of results) {
-        // an error ends the wait for an echo; a connection still waiting stalled until now
-        if (r.error === null) noteGap(r, end);
-        if (r.error === null && r.connected && r.echoed < r.sent) r.error = `echo incomplete (${r.echoed}/${r.sent} bytes)`;
-        r.survived = r.connected && r.error === null;
-      }
-      for (const s of sockets) s.destroy();
-      let worst: StreamConnResult | null = null;
-      for (const r of results) if (worst === null || r.maxEchoGapMs > worst.maxEchoGapMs) worst = r;
-      const gaps = results.filter((r) => r.connected).map((r) => r.maxEchoGapMs).sort((a, b) => a - b);
-      resolve({
-        to: `${opts.host}:${opts.port}`,
-        total: results.length,
-        connected: results.filter((r) => r.connected).length,
-        survived: results.filter((r) => r.survived).length,
-        reset: results.filter((r) => r.error === 'ECONNRESET' || r.error === 'closed by peer' || r.error === 'EPIPE').length,
-        maxEchoGapMs: worst?.maxEchoGapMs ?? 0,
-        maxEchoGapEndMs: worst?.maxEchoGapEndMs ?? null,
-        medianMaxEchoGapMs: gaps.length === 0 ? 0 : gaps[Math.floor(gaps.length / 2)],
-        conns: results,
+    const client = new StreamClient(opts);
+    for (let id = 0; id < opts.conns; id++) client.connect(id);
+    client.startWriting();
+    const stop = (): void => {
+      void client.stop().then((summary) => {
+        if (summary !== null) resolve(summary);
       });
     };
-    process.once('SIGTERM', () => void stop());
-    process.once('SIGINT', () => void stop());
-    if (opts.durationS !== undefined) setTimeout(() => void stop(), opts.durationS * 1000);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    if (opts.durationS !== undefined) setTimeout(stop, opts.durationS * 1000);
   });
+}
+
+/** The connections of one client run, their writer and their results. */
+class StreamClient {
+  private readonly results: StreamConnResult[] = [];
+  private readonly sockets: Socket[] = [];
+  /** Per connection: since when it waits for an echo (bytes outstanding, none arrived since), or -1. */
+  private readonly waitingSince: number[] = [];
+  private writer: NodeJS.Timeout | undefined;
+  /** Connections neither connected nor failed yet. */
+  private pending: number;
+  private stopping = false;
+
+  constructor(private readonly opts: StreamClientOptions) {
+    this.pending = opts.conns;
+  }
+
+  /** Opens connection `id`; it checks every echoed byte against patternByte. */
+  connect(id: number): void {
+    const r: StreamConnResult = { id, connected: false, survived: false, sent: 0, echoed: 0, error: null, maxEchoGapMs: 0, maxEchoGapEndMs: null };
+    this.results.push(r);
+    this.waitingSince.push(-1);
+    const s = connect({ host: this.opts.host, port: this.opts.port });
+    this.sockets.push(s);
+    s.setNoDelay(true);
+    const fail = (why: string): void => {
+      if (r.error === null && !(this.stopping && why === 'closed by peer')) r.error = why;
+    };
+    const timeout = setTimeout(() => {
+      if (!r.connected) {
+        fail('connect timeout');
+        s.destroy();
+        this.connDone();
+      }
+    }, CONNECT_TIMEOUT_MS);
+    s.once('connect', () => {
+      clearTimeout(timeout);
+      r.connected = true;
+      this.connDone();
+    });
+    s.on('data', (d: Buffer) => {
+      for (let k = 0; k < d.length; k++) {
+        if (d[k] !== patternByte(id, r.echoed + k)) {
+          fail('echo mismatch');
+          s.destroy();
+          return;
+        }
+      }
+      r.echoed += d.length;
+      const now = Date.now();
+      this.noteGap(r, now);
+      this.waitingSince[id] = r.echoed < r.sent ? now : -1;
+    });
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      fail(err.code ?? err.message);
+      if (!r.connected) {
+        clearTimeout(timeout);
+        this.connDone();
+      }
+    });
+    s.on('close', () => fail('closed by peer'));
+  }
+
+  /** One more connection up or failed; once all are, prints `{"connected":N}`. */
+  private connDone(): void {
+    if (--this.pending === 0) process.stdout.write(`${JSON.stringify({ connected: this.results.filter((r) => r.connected).length })}\n`);
+  }
+
+  /** Ends a wait for an echo at `now`: the longest one is the connection's maxEchoGapMs. */
+  private noteGap(r: StreamConnResult, now: number): void {
+    const since = this.waitingSince[r.id];
+    if (since < 0) return;
+    if (now - since > r.maxEchoGapMs) {
+      r.maxEchoGapMs = now - since;
+      r.maxEchoGapEndMs = now;
+    }
+  }
+
+  /** A chunk per connection per interval (on its own tick with spread). */
+  startWriting(): void {
+    const intervalMs = this.opts.intervalMs ?? WRITE_INTERVAL_MS;
+    const tickMs = this.opts.spread ? Math.min(intervalMs, WRITE_INTERVAL_MS) : intervalMs;
+    const slots = this.opts.spread ? Math.max(1, Math.round(intervalMs / tickMs)) : 1;
+    let tick = 0;
+    this.writer = setInterval(() => {
+      const slot = tick++ % slots;
+      for (let id = slot; id < this.sockets.length; id += slots) this.write(id);
+    }, tickMs);
+  }
+
+  private write(id: number): void {
+    const s = this.sockets[id];
+    const r = this.results[id];
+    if (!r.connected || r.error !== null || s.destroyed) return;
+    // do not queue without bound while the path is down: TCP holds what is in flight
+    if (s.writableLength > 64 * CHUNK_BYTES) return;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (let k = 0; k < CHUNK_BYTES; k++) chunk[k] = patternByte(id, r.sent + k);
+    if (r.echoed === r.sent) this.waitingSince[id] = Date.now();
+    r.sent += CHUNK_BYTES;
+    s.write(chunk);
+  }
+
+  /**
+   * Stops writing, waits up to DRAIN_WAIT_MS for the echoes to catch up, closes every connection
+   * and sums up. Null when already stopping (the first call's summary is the one).
+   */
+  async stop(): Promise<StreamSummary | null> {
+    if (this.stopping) return null;
+    this.stopping = true;
+    if (this.writer) clearInterval(this.writer);
+    const results = this.results;
+    const deadline = Date.now() + DRAIN_WAIT_MS;
+    while (Date.now() < deadline && results.some((r) => r.connected && r.error === null && r.echoed < r.sent)) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const end = Date.now();
+    for (const r of results) {
+      // an error ends the wait for an echo; a connection still waiting stalled until now
+      if (r.error === null) this.noteGap(r, end);
+      if (r.error === null && r.connected && r.echoed < r.sent) r.error = `echo incomplete (${r.echoed}/${r.sent} bytes)`;
+      r.survived = r.connected && r.error === null;
+    }
+    for (const s of this.sockets) s.destroy();
+    return summarize(`${this.opts.host}:${this.opts.port}`, results);
+  }
+}
+
+function summarize(to: string, results: StreamConnResult[]): StreamSummary {
+  let worst: StreamConnResult | null = null;
+  for (const r of results) if (worst === null || r.maxEchoGapMs > worst.maxEchoGapMs) worst = r;
+  const gaps = results
+    .filter((r) => r.connected)
+    .map((r) => r.maxEchoGapMs)
+    .sort((a, b) => a - b);
+  return {
+    to,
+    total: results.length,
+    connected: results.filter((r) => r.connected).length,
+    survived: results.filter((r) => r.survived).length,
+    reset: results.filter((r) => r.error === 'ECONNRESET' || r.error === 'closed by peer' || r.error === 'EPIPE').length,
+    maxEchoGapMs: worst?.maxEchoGapMs ?? 0,
+    maxEchoGapEndMs: worst?.maxEchoGapEndMs ?? null,
+    medianMaxEchoGapMs: gaps.length === 0 ? 0 : gaps[Math.floor(gaps.length / 2)],
+    conns: results,
+  };
 }
 
 function arg(argv: string[], key: string): string | undefined {

@@ -168,73 +168,134 @@ function axisLabel(ms: number, step: number): string {
   return `${sign}${Number(a.toFixed(step < 1 ? 1 : 0))} ms`;
 }
 
+/** Where a panel draws: its plot area, and time (ms relative to zeroMs) and value to pixels. */
+interface PanelFrame {
+  p: Panel;
+  span: number;
+  plotTop: number;
+  plotH: number;
+  bottom: number;
+  /** The probes expected per bin (one per probe interval), and the top of the y scale. */
+  expected: number;
+  yMax: number;
+  x: (rel: number) => number;
+  y: (v: number) => number;
+}
+
+/** Rows of marker labels above the plot, and their height (px). */
+const LABEL_ROWS = 3;
+const LABEL_H = 14;
+
+/** What a panel shows of the arrivals: bars and their moving mean (zoom) or per-column means (overview). */
+interface PanelData {
+  /** [from, to, count]: runs of equal bins (zoom). */
+  rects: Array<[number, number, number]>;
+  /** [px, mean]: the moving mean every other pixel (zoom). */
+  smooth: Array<[number, number]>;
+  /** [px, mean]: the mean per pixel column (overview). */
+  columns: Array<[number, number]>;
+}
+
+/** One panel, in drawing order: title and plot area, gaps, the expected level and the arrivals, markers, axes. */
 function renderPanel(d: TimelineData, p: Panel): string[] {
-  const out: string[] = [];
   const span = p.to - p.from;
-  const x = (rel: number): number => MARGIN_LEFT + ((rel - p.from) / span) * PLOT_W;
-  const labelRows = 3;
-  const labelH = 14;
-  const plotTop = p.top + 22 + labelRows * labelH;
+  const plotTop = p.top + 22 + LABEL_ROWS * LABEL_H;
   const plotH = p.height - (plotTop - p.top) - 28;
   const bottom = plotTop + plotH;
+  const data: PanelData = { rects: [], smooth: [], columns: [] };
   const a = d.arrivals;
-  const binMs = a?.binMs ?? 1;
-  const binStart = a ? a.startEpochMs - d.zeroMs : 0;
-
-  // y: probes per bin (zoom) or mean probes per bin over a pixel column (overview)
-  const expected = Math.max(1e-9, binMs / d.probeIntervalMs);
-  let yMax = Math.max(2, Math.ceil(expected * 2));
-  const yCap = Math.max(yMax, Math.ceil(expected * Y_HEADROOM));
-  const columns: Array<[number, number]> = [];
-  const smooth: Array<[number, number]> = [];
-  const rects: Array<[number, number, number]> = [];
   if (a && a.counts.length > 0) {
-    const i0 = Math.max(0, Math.floor((p.from - binStart) / binMs));
-    const i1 = Math.min(a.counts.length, Math.ceil((p.to - binStart) / binMs));
-    if (p.bars) {
-      // runs of equal counts become one rectangle: a steady stream is a handful of elements
-      let i = i0;
-      while (i < i1) {
-        const c = a.counts[i];
-        let j = i + 1;
-        while (j < i1 && a.counts[j] === c) j++;
-        if (c > 0) rects.push([binStart + i * binMs, binStart + j * binMs, c]);
-        i = j;
-      }
-      for (const r of rects) yMax = Math.min(yCap, Math.max(yMax, r[2]));
-      // bars of single ms read like a barcode on a busy host: a moving mean shows the rate
-      const half = Math.max(1, Math.round(SMOOTH_MS / 2 / binMs));
-      for (let px = 0; px < PLOT_W; px += 2) {
-        const t = p.from + ((px + 0.5) / PLOT_W) * span;
-        const c = Math.floor((t - binStart) / binMs);
-        if (c < 0 || c >= a.counts.length) continue;
-        const b0 = Math.max(0, c - half);
-        const b1 = Math.min(a.counts.length, c + half);
-        let sum = 0;
-        for (let b = b0; b < b1; b++) sum += a.counts[b];
-        smooth.push([px, sum / (b1 - b0)]);
-      }
-    } else {
-      for (let px = 0; px < PLOT_W; px++) {
-        const t0 = p.from + (px / PLOT_W) * span;
-        const t1 = p.from + ((px + 1) / PLOT_W) * span;
-        const b0 = Math.max(0, Math.floor((t0 - binStart) / binMs));
-        const b1 = Math.min(a.counts.length, Math.max(b0 + 1, Math.floor((t1 - binStart) / binMs)));
-        if (b0 >= a.counts.length || b1 <= 0 || t1 < binStart) continue;
-        let sum = 0;
-        for (let b = b0; b < b1; b++) sum += a.counts[b];
-        columns.push([px, sum / (b1 - b0)]);
-      }
-      for (const [, v] of columns) yMax = Math.min(yCap, Math.max(yMax, Math.ceil(v)));
-    }
+    // bins as ms relative to zeroMs, like the panel's window
+    const binStart = a.startEpochMs - d.zeroMs;
+    if (p.bars) barsAndMean(a, binStart, p, data);
+    else columnMeans(a, binStart, p, data);
   }
-  const y = (v: number): number => bottom - (Math.min(v, yMax) / yMax) * plotH;
+  // y: probes per bin (zoom) or mean probes per bin over a pixel column (overview)
+  const expected = Math.max(1e-9, (a?.binMs ?? 1) / d.probeIntervalMs);
+  const yMax = yScaleTop(expected, data);
+  const f: PanelFrame = {
+    p,
+    span,
+    plotTop,
+    plotH,
+    bottom,
+    expected,
+    yMax,
+    x: (rel) => MARGIN_LEFT + ((rel - p.from) / span) * PLOT_W,
+    y: (v) => bottom - (Math.min(v, yMax) / yMax) * plotH,
+  };
 
+  const out: string[] = [];
   out.push(`<g class="panel">`);
   out.push(`<text x="${MARGIN_LEFT}" y="${n(p.top + 14)}" ${FONT} font-size="14" font-weight="bold" fill="#222">${escapeXml(p.title)}</text>`);
   out.push(`<rect x="${MARGIN_LEFT}" y="${n(plotTop)}" width="${PLOT_W}" height="${n(plotH)}" fill="#fafafa" stroke="#ccc"/>`);
+  renderGaps(out, d, f);
+  renderArrivals(out, f, data);
+  if (!a || a.counts.length === 0) {
+    out.push(`<text class="empty" x="${n(MARGIN_LEFT + PLOT_W / 2)}" y="${n(plotTop + plotH / 2)}" ${FONT} font-size="14" fill="#888" text-anchor="middle">no probe arrived</text>`);
+  }
+  renderMarkers(out, d, f);
+  renderAxes(out, f, a?.binMs ?? 1);
+  out.push(`</g>`);
+  return out;
+}
 
-  // gaps under the data; the largest few labelled where their labels do not overlap
+/** The zoom's bars (runs of equal counts become one rectangle: a steady stream is a handful of elements) and their moving mean. */
+function barsAndMean(a: ArrivalHistogram, binStart: number, p: Panel, data: PanelData): void {
+  const span = p.to - p.from;
+  const binMs = a.binMs;
+  const i0 = Math.max(0, Math.floor((p.from - binStart) / binMs));
+  const i1 = Math.min(a.counts.length, Math.ceil((p.to - binStart) / binMs));
+  let i = i0;
+  while (i < i1) {
+    const c = a.counts[i];
+    let j = i + 1;
+    while (j < i1 && a.counts[j] === c) j++;
+    if (c > 0) data.rects.push([binStart + i * binMs, binStart + j * binMs, c]);
+    i = j;
+  }
+  // bars of single ms read like a barcode on a busy host: a moving mean shows the rate
+  const half = Math.max(1, Math.round(SMOOTH_MS / 2 / binMs));
+  for (let px = 0; px < PLOT_W; px += 2) {
+    const t = p.from + ((px + 0.5) / PLOT_W) * span;
+    const c = Math.floor((t - binStart) / binMs);
+    if (c < 0 || c >= a.counts.length) continue;
+    const b0 = Math.max(0, c - half);
+    const b1 = Math.min(a.counts.length, c + half);
+    let sum = 0;
+    for (let b = b0; b < b1; b++) sum += a.counts[b];
+    data.smooth.push([px, sum / (b1 - b0)]);
+  }
+}
+
+/** The overview: the mean count per bin over each pixel column. */
+function columnMeans(a: ArrivalHistogram, binStart: number, p: Panel, data: PanelData): void {
+  const span = p.to - p.from;
+  const binMs = a.binMs;
+  for (let px = 0; px < PLOT_W; px++) {
+    const t0 = p.from + (px / PLOT_W) * span;
+    const t1 = p.from + ((px + 1) / PLOT_W) * span;
+    const b0 = Math.max(0, Math.floor((t0 - binStart) / binMs));
+    const b1 = Math.min(a.counts.length, Math.max(b0 + 1, Math.floor((t1 - binStart) / binMs)));
+    if (b0 >= a.counts.length || b1 <= 0 || t1 < binStart) continue;
+    let sum = 0;
+    for (let b = b0; b < b1; b++) sum += a.counts[b];
+    data.columns.push([px, sum / (b1 - b0)]);
+  }
+}
+
+/** Twice the expected level at least, raised to the data but cut at Y_HEADROOM times the expected level. */
+function yScaleTop(expected: number, data: PanelData): number {
+  let yMax = Math.max(2, Math.ceil(expected * 2));
+  const yCap = Math.max(yMax, Math.ceil(expected * Y_HEADROOM));
+  for (const r of data.rects) yMax = Math.min(yCap, Math.max(yMax, r[2]));
+  for (const [, v] of data.columns) yMax = Math.min(yCap, Math.max(yMax, Math.ceil(v)));
+  return yMax;
+}
+
+/** The gaps, under the data; the largest few labelled where their labels do not overlap. */
+function renderGaps(out: string[], d: TimelineData, f: PanelFrame): void {
+  const { p, x, plotTop, plotH } = f;
   const shown: Array<{ g: TimelineGap; x0: number; w: number }> = [];
   for (const g of d.gaps) {
     const g0 = Math.max(p.from, g.startMs - d.zeroMs);
@@ -262,10 +323,13 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
       `<text class="gap-label" x="${n(lx)}" y="${n(plotTop + 16)}" ${FONT} font-size="13" font-weight="bold" fill="${g.label !== undefined ? '#b71c1c' : '#c77'}" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
     );
   }
+}
 
-  // the expected level: one probe per interval
-  out.push(`<line x1="${MARGIN_LEFT}" x2="${MARGIN_LEFT + PLOT_W}" y1="${n(y(expected))}" y2="${n(y(expected))}" stroke="#90a4ae" stroke-dasharray="2 3"/>`);
-
+/** The expected level (one probe per interval), then the arrivals over it. */
+function renderArrivals(out: string[], f: PanelFrame, data: PanelData): void {
+  const { p, x, y, bottom } = f;
+  out.push(`<line x1="${MARGIN_LEFT}" x2="${MARGIN_LEFT + PLOT_W}" y1="${n(y(f.expected))}" y2="${n(y(f.expected))}" stroke="#90a4ae" stroke-dasharray="2 3"/>`);
+  const { rects, smooth, columns } = data;
   if (p.bars) {
     const parts = rects.map(([t0, t1, c]) => {
       const x0 = x(Math.max(p.from, t0));
@@ -283,12 +347,12 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
     const last = MARGIN_LEFT + columns[columns.length - 1][0] + 0.5;
     out.push(`<path class="arrivals" d="M${n(first)} ${n(bottom)}${pts.join('')}L${n(last)} ${n(bottom)}Z" fill="#546e7a" fill-opacity="0.85"/>`);
   }
-  if (!a || a.counts.length === 0) {
-    out.push(`<text class="empty" x="${n(MARGIN_LEFT + PLOT_W / 2)}" y="${n(plotTop + plotH / 2)}" ${FONT} font-size="14" fill="#888" text-anchor="middle">no probe arrived</text>`);
-  }
+}
 
-  // markers: a line through the plot, the label above it in the first row where it does not collide
-  const rowEnds: number[] = new Array<number>(labelRows).fill(-Infinity);
+/** Markers: a line through the plot, the label above it in the first row where it does not collide. */
+function renderMarkers(out: string[], d: TimelineData, f: PanelFrame): void {
+  const { p, x, bottom } = f;
+  const rowEnds: number[] = new Array<number>(LABEL_ROWS).fill(-Infinity);
   const sorted = [...d.markers].sort((m1, m2) => m1.atMs - m2.atMs);
   for (const m of sorted) {
     const rel = m.atMs - d.zeroMs;
@@ -302,7 +366,7 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
     let row = rowEnds.findIndex((end) => end < left - 6);
     if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
     rowEnds[row] = left + textW;
-    const ty = p.top + 22 + (row + 1) * labelH - 3;
+    const ty = p.top + 22 + (row + 1) * LABEL_H - 3;
     out.push(`<g class="marker" data-kind="${m.kind}">`);
     out.push(`<line x1="${n(mx)}" x2="${n(mx)}" y1="${n(ty - 9)}" y2="${n(bottom)}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="5 3"/>`);
     out.push(
@@ -310,9 +374,12 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
     );
     out.push(`</g>`);
   }
+}
 
-  // axes
-  const step = niceStep(span, 10);
+/** Time ticks on a 1-2-5 step under the plot, three values up the y axis, and its title. */
+function renderAxes(out: string[], f: PanelFrame, binMs: number): void {
+  const { p, x, y, bottom, plotTop, plotH, yMax } = f;
+  const step = niceStep(f.span, 10);
   for (let t = Math.ceil(p.from / step) * step; t <= p.to; t += step) {
     const tx = x(t);
     out.push(`<line x1="${n(tx)}" x2="${n(tx)}" y1="${n(bottom)}" y2="${n(bottom + 4)}" stroke="#666"/>`);
@@ -324,8 +391,6 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
   out.push(
     `<text transform="translate(${MARGIN_LEFT - 40} ${n(plotTop + plotH / 2)}) rotate(-90)" ${FONT} font-size="10" fill="#444" text-anchor="middle">${escapeXml(p.bars ? `probes per ${binMs} ms` : `probes per ${binMs} ms (mean)`)}</text>`,
   );
-  out.push(`</g>`);
-  return out;
 }
 
 /** The whole picture: an overview of the run, a zoom around the crash, a legend. */

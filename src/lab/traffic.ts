@@ -51,69 +51,27 @@ function startInNs<T>(
   const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, process.execPath, programPath(opts.repo, prog), ...args, '--lab', opts.marker], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  let lastJson: unknown = undefined;
-  let onLine: ((obj: Record<string, unknown>) => void) | null = null;
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    stdout += d;
-    let nl: number;
-    while ((nl = stdout.indexOf('\n')) >= 0) {
-      const line = stdout.slice(0, nl).trim();
-      stdout = stdout.slice(nl + 1);
-      try {
-        const obj = JSON.parse(line) as Record<string, unknown>;
-        if (typeof obj.live === 'object' && obj.live !== null) {
-          opts.onLive?.(obj.live as Record<string, unknown>);
-          continue;
-        }
-        lastJson = obj;
-        onLine?.(obj);
-      } catch {
-        // not JSON: ignore
-      }
-    }
-  });
-  child.stderr!.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4000);
-  });
+  const output = new ProgramOutput(child, opts.onLive);
   const what = `${prog} ${args[0] ?? ''} in ${ns}`;
-  const result = new Promise<T>((resolve, reject) => {
-    child.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
-    child.once('close', (code, signal) => {
-      if (lastJson !== undefined && (lastJson as Record<string, unknown>).ready === undefined) resolve(lastJson as T);
-      else reject(new Error(`${what} exited (${code ?? signal}) without a result${stderr ? `: ${stderr.trim()}` : ''}`));
-    });
-  });
-  result.catch(() => undefined); // the caller may only ever call stop()
+  const result = resultOf<T>(child, output, what);
 
   return new Promise<LabProcess<T>>((resolve, reject) => {
     child.once('spawn', () => {
       const pid = child.pid as number;
       if (opts.pidFile) writeFileSync(opts.pidFile, `${pid}\n`, { mode: 0o600 });
-      const handle: LabProcess<T> = {
-        pid,
-        result,
-        stop: async (timeoutMs = 10_000) => {
-          if (child.exitCode === null && child.signalCode === null && isOurs(pid, opts.marker)) process.kill(pid, 'SIGTERM');
-          const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref());
-          return Promise.race([result, timer]);
-        },
-      };
+      const handle = labProcess(child, pid, result, what, opts.marker);
       if (ready === null) {
         resolve(handle);
         return;
       }
       const timer = setTimeout(() => {
         if (isOurs(pid, opts.marker)) process.kill(pid, 'SIGKILL');
-        reject(new Error(`${what} not ready within ${readyTimeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`));
+        reject(new Error(`${what} not ready within ${readyTimeoutMs} ms${output.stderrText()}`));
       }, readyTimeoutMs);
-      onLine = (obj) => {
+      output.onLine = (obj) => {
         if (ready(obj)) {
           clearTimeout(timer);
-          onLine = null;
+          output.onLine = null;
           resolve(handle);
         }
       };
@@ -127,6 +85,80 @@ function startInNs<T>(
     });
     child.once('error', reject);
   });
+}
+
+/**
+ * A program's output: stdout line by line (`{"live":...}` lines go to onLive; every other JSON
+ * line is shown to onLine and the last one kept), and the tail of stderr for error messages.
+ */
+class ProgramOutput {
+  /** The last JSON line that was not a live report (undefined: none yet). */
+  lastJson: unknown = undefined;
+  onLine: ((obj: Record<string, unknown>) => void) | null = null;
+  private stdout = '';
+  private stderr = '';
+
+  constructor(child: ChildProcess, onLive?: (live: Record<string, unknown>) => void) {
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      this.stdout += d;
+      let nl: number;
+      while ((nl = this.stdout.indexOf('\n')) >= 0) {
+        const line = this.stdout.slice(0, nl).trim();
+        this.stdout = this.stdout.slice(nl + 1);
+        this.line(line, onLive);
+      }
+    });
+    child.stderr!.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-4000);
+    });
+  }
+
+  private line(line: string, onLive?: (live: Record<string, unknown>) => void): void {
+    try {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      if (typeof obj.live === 'object' && obj.live !== null) {
+        onLive?.(obj.live as Record<string, unknown>);
+        return;
+      }
+      this.lastJson = obj;
+      this.onLine?.(obj);
+    } catch {
+      // not JSON: ignore
+    }
+  }
+
+  /** `: <stderr>` for an error message, or '' when the program wrote none. */
+  stderrText(): string {
+    return this.stderr ? `: ${this.stderr.trim()}` : '';
+  }
+}
+
+/** The program's result: its last JSON line once it exits (a rejection when it has none, or only its ready line). */
+function resultOf<T>(child: ChildProcess, output: ProgramOutput, what: string): Promise<T> {
+  const result = new Promise<T>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
+    child.once('close', (code, signal) => {
+      const last = output.lastJson;
+      if (last !== undefined && (last as Record<string, unknown>).ready === undefined) resolve(last as T);
+      else reject(new Error(`${what} exited (${code ?? signal}) without a result${output.stderrText()}`));
+    });
+  });
+  result.catch(() => undefined); // the caller may only ever call stop()
+  return result;
+}
+
+function labProcess<T>(child: ChildProcess, pid: number, result: Promise<T>, what: string, marker: string): LabProcess<T> {
+  return {
+    pid,
+    result,
+    stop: async (timeoutMs = 10_000) => {
+      if (child.exitCode === null && child.signalCode === null && isOurs(pid, marker)) process.kill(pid, 'SIGTERM');
+      const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref());
+      return Promise.race([result, timer]);
+    },
+  };
 }
 
 function isOurs(pid: number, marker: string): boolean {

@@ -6,7 +6,7 @@
 import { tandem } from './gen/ha1.js';
 import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, stringFromWire, uint64FromWire, uintFromWire } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, headerFromWire, headerToWire, stringFromWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
 
 // Bounds on the HA1 strings (characters): they are logged and shown in status and on the status
 // page, and without them only the 4 MiB session frame limited what a peer could put there.
@@ -208,105 +208,107 @@ function enumFromWire(value: number | null | undefined, field: string): HaState 
 
 /** Encodes an Envelope; throws WireError('invalid-message') for values the wire cannot carry. */
 export function encodeEnvelope(envelope: Envelope): Buffer {
-  const msg: tandem.ha1.Envelope.$Properties = {
-    sender: checkUint(envelope.sender, 'sender', UINT32_MAX),
-    epoch: checkUint(envelope.epoch, 'epoch', UINT64_MAX_SAFE),
-    seq: checkUint(envelope.seq, 'seq', UINT64_MAX_SAFE),
-    groupId: checkUint(envelope.groupId, 'groupId', UINT32_MAX),
-  };
-  const body = envelope.body;
+  // the header is checked first, then the body
+  const msg: tandem.ha1.Envelope.$Properties = { ...headerToWire(envelope), ...bodyToWire(envelope.body) };
+  return writerBytes(pb.Envelope.encode(msg).finish());
+}
+
+/** The body as the oneof field of its kind. */
+function bodyToWire(body: EnvelopeBody): tandem.ha1.Envelope.$Properties {
   switch (body.kind) {
-    case 'heartbeat': {
-      const h = body.heartbeat;
-      msg.heartbeat = {
-        state: haStateToWire(h.state),
-        priority: checkUint(h.priority, 'heartbeat.priority', PRIORITY_MAX),
-        preempt: h.preempt === true,
-        sentNs: checkUint(h.sentNs, 'heartbeat.sentNs', UINT64_MAX_SAFE),
-        echoNs: checkUint(h.echoNs, 'heartbeat.echoNs', UINT64_MAX_SAFE),
-        echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
-        link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
-        tentative: h.tentative === true,
-        incomplete: h.incomplete === true,
-        healthyGroups: checkHealthyGroups(h.healthyGroups ?? []),
-      };
-      break;
-    }
-    case 'hello': {
-      const h = body.hello;
-      msg.hello = {
-        name: checkString(h.name, 'hello.name', NAME_MAX),
-        priority: checkUint(h.priority, 'hello.priority', PRIORITY_MAX),
-        preempt: h.preempt === true,
-        state: haStateToWire(h.state),
-        stateReason: checkString(h.stateReason, 'hello.stateReason', REASON_MAX),
-        softwareVersion: checkString(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
-        groupId: checkUint(h.groupId, 'hello.groupId', UINT32_MAX),
-        mode: checkString(h.mode, 'hello.mode', LABEL_MAX),
-        heartbeatIntervalMs: checkUint(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs', UINT32_MAX),
-        heartbeatMissed: checkUint(h.heartbeatMissed, 'hello.heartbeatMissed', UINT32_MAX),
-        configVersion: checkUint(h.configVersion, 'hello.configVersion', UINT64_MAX_SAFE),
-        configHash: checkString(h.configHash, 'hello.configHash', HASH_MAX),
-        uptimeMs: checkUint(h.uptimeMs, 'hello.uptimeMs', UINT64_MAX_SAFE),
-      };
-      break;
-    }
+    case 'heartbeat':
+      return { heartbeat: heartbeatToWire(body.heartbeat) };
+    case 'hello':
+      return { hello: helloToWire(body.hello) };
     case 'stateUpdate':
-      msg.stateUpdate = {
-        state: haStateToWire(body.stateUpdate.state),
-        reason: checkString(body.stateUpdate.reason, 'stateUpdate.reason', REASON_MAX),
+      return {
+        stateUpdate: {
+          state: haStateToWire(body.stateUpdate.state),
+          reason: checkString(body.stateUpdate.reason, 'stateUpdate.reason', REASON_MAX),
+        },
       };
-      break;
-    case 'command': {
-      const type = COMMAND_TO_WIRE[body.command.type];
-      if (type === undefined) throw new WireError('invalid-message', `unknown command type ${JSON.stringify(body.command.type)}`, { field: 'command.type' });
-      msg.command = {
-        type,
-        reason: checkString(body.command.reason, 'command.reason', REASON_MAX),
-        id: checkUint(body.command.id, 'command.id', UINT64_MAX_SAFE),
-      };
-      break;
-    }
+    case 'command':
+      return { command: commandToWire(body.command) };
     case 'goodbye':
-      msg.goodbye = { reason: checkString(body.goodbye.reason, 'goodbye.reason', REASON_MAX) };
-      break;
-    case 'configPush': {
-      const c = body.configPush;
-      if (!Array.isArray(c.lineage) || c.lineage.length > CONFIG_LINEAGE_MAX)
-        throw new WireError('invalid-message', `configPush.lineage must be a list of at most ${CONFIG_LINEAGE_MAX} hashes`, { field: 'configPush.lineage' });
-      msg.configPush = {
-        version: checkUint(c.version, 'configPush.version', UINT64_MAX_SAFE),
-        hash: checkString(c.hash, 'configPush.hash', HASH_MAX),
-        sharedJson: checkString(c.sharedJson, 'configPush.sharedJson'),
-        lineage: c.lineage.map((h, i) => checkString(h, `configPush.lineage[${i}]`, HASH_MAX)),
-        committedAtMs: checkUint(c.committedAtMs, 'configPush.committedAtMs', UINT64_MAX_SAFE),
-        committedBy: checkString(c.committedBy, 'configPush.committedBy', NAME_MAX),
-        requestId: checkUint(c.requestId, 'configPush.requestId', UINT64_MAX_SAFE),
-      };
-      break;
-    }
-    case 'configAck': {
-      const a = body.configAck;
-      msg.configAck = {
-        version: checkUint(a.version, 'configAck.version', UINT64_MAX_SAFE),
-        hash: checkString(a.hash, 'configAck.hash', HASH_MAX),
-        applied: a.applied === true,
-        error: checkString(a.error, 'configAck.error', ERROR_MAX),
-        keptAside: checkString(a.keptAside, 'configAck.keptAside', REASON_MAX),
-      };
-      break;
-    }
+      return { goodbye: { reason: checkString(body.goodbye.reason, 'goodbye.reason', REASON_MAX) } };
+    case 'configPush':
+      return { configPush: configPushToWire(body.configPush) };
+    case 'configAck':
+      return { configAck: configAckToWire(body.configAck) };
     case 'configRequest':
-      msg.configRequest = { requestId: checkUint(body.configRequest.requestId, 'configRequest.requestId', UINT64_MAX_SAFE) };
-      break;
+      return { configRequest: { requestId: checkUint(body.configRequest.requestId, 'configRequest.requestId', UINT64_MAX_SAFE) } };
     default: {
       const never: never = body;
       throw new WireError('invalid-message', 'unknown body kind', { kind: (never as { kind?: unknown }).kind });
     }
   }
-  // The writer returns a Buffer under Node (protobufjs picks util.Buffer when present).
-  const bytes = pb.Envelope.encode(msg).finish();
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function heartbeatToWire(h: Heartbeat): tandem.ha1.Heartbeat.$Properties {
+  return {
+    state: haStateToWire(h.state),
+    priority: checkUint(h.priority, 'heartbeat.priority', PRIORITY_MAX),
+    preempt: h.preempt === true,
+    sentNs: checkUint(h.sentNs, 'heartbeat.sentNs', UINT64_MAX_SAFE),
+    echoNs: checkUint(h.echoNs, 'heartbeat.echoNs', UINT64_MAX_SAFE),
+    echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
+    link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
+    tentative: h.tentative === true,
+    incomplete: h.incomplete === true,
+    healthyGroups: checkHealthyGroups(h.healthyGroups ?? []),
+  };
+}
+
+function helloToWire(h: Hello): tandem.ha1.Hello.$Properties {
+  return {
+    name: checkString(h.name, 'hello.name', NAME_MAX),
+    priority: checkUint(h.priority, 'hello.priority', PRIORITY_MAX),
+    preempt: h.preempt === true,
+    state: haStateToWire(h.state),
+    stateReason: checkString(h.stateReason, 'hello.stateReason', REASON_MAX),
+    softwareVersion: checkString(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
+    groupId: checkUint(h.groupId, 'hello.groupId', UINT32_MAX),
+    mode: checkString(h.mode, 'hello.mode', LABEL_MAX),
+    heartbeatIntervalMs: checkUint(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs', UINT32_MAX),
+    heartbeatMissed: checkUint(h.heartbeatMissed, 'hello.heartbeatMissed', UINT32_MAX),
+    configVersion: checkUint(h.configVersion, 'hello.configVersion', UINT64_MAX_SAFE),
+    configHash: checkString(h.configHash, 'hello.configHash', HASH_MAX),
+    uptimeMs: checkUint(h.uptimeMs, 'hello.uptimeMs', UINT64_MAX_SAFE),
+  };
+}
+
+function commandToWire(c: Command): tandem.ha1.Command.$Properties {
+  const type = COMMAND_TO_WIRE[c.type];
+  if (type === undefined) throw new WireError('invalid-message', `unknown command type ${JSON.stringify(c.type)}`, { field: 'command.type' });
+  return {
+    type,
+    reason: checkString(c.reason, 'command.reason', REASON_MAX),
+    id: checkUint(c.id, 'command.id', UINT64_MAX_SAFE),
+  };
+}
+
+function configPushToWire(c: ConfigPush): tandem.ha1.ConfigPush.$Properties {
+  if (!Array.isArray(c.lineage) || c.lineage.length > CONFIG_LINEAGE_MAX)
+    throw new WireError('invalid-message', `configPush.lineage must be a list of at most ${CONFIG_LINEAGE_MAX} hashes`, { field: 'configPush.lineage' });
+  return {
+    version: checkUint(c.version, 'configPush.version', UINT64_MAX_SAFE),
+    hash: checkString(c.hash, 'configPush.hash', HASH_MAX),
+    sharedJson: checkString(c.sharedJson, 'configPush.sharedJson'),
+    lineage: c.lineage.map((h, i) => checkString(h, `configPush.lineage[${i}]`, HASH_MAX)),
+    committedAtMs: checkUint(c.committedAtMs, 'configPush.committedAtMs', UINT64_MAX_SAFE),
+    committedBy: checkString(c.committedBy, 'configPush.committedBy', NAME_MAX),
+    requestId: checkUint(c.requestId, 'configPush.requestId', UINT64_MAX_SAFE),
+  };
+}
+
+function configAckToWire(a: ConfigAck): tandem.ha1.ConfigAck.$Properties {
+  return {
+    version: checkUint(a.version, 'configAck.version', UINT64_MAX_SAFE),
+    hash: checkString(a.hash, 'configAck.hash', HASH_MAX),
+    applied: a.applied === true,
+    error: checkString(a.error, 'configAck.error', ERROR_MAX),
+    keptAside: checkString(a.keptAside, 'configAck.keptAside', REASON_MAX),
+  };
 }
 
 // ---- decode ----
@@ -323,107 +325,97 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   } catch (err) {
     throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
   }
-  const sender = uintFromWire(raw.sender, 'sender');
-  const epoch = uint64FromWire(raw.epoch, 'epoch');
-  const seq = uint64FromWire(raw.seq, 'seq');
-  const groupId = uintFromWire(raw.groupId, 'groupId');
-  let body: EnvelopeBody;
+  // the header is checked first, then the body
+  const header = headerFromWire(raw);
+  return { ...header, body: bodyFromWire(raw, bytes) };
+}
+
+function bodyFromWire(raw: tandem.ha1.Envelope.$Shape, bytes: Uint8Array): EnvelopeBody {
   switch (raw.body) {
-    case 'heartbeat': {
-      const h = raw.heartbeat;
-      body = {
-        kind: 'heartbeat',
-        heartbeat: {
-          state: enumFromWire(h.state, 'heartbeat.state'),
-          priority: uintFromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
-          preempt: h.preempt === true,
-          sentNs: uint64FromWire(h.sentNs, 'heartbeat.sentNs'),
-          echoNs: uint64FromWire(h.echoNs, 'heartbeat.echoNs'),
-          echoDelayNs: uint64FromWire(h.echoDelayNs, 'heartbeat.echoDelayNs'),
-          link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
-          tentative: h.tentative === true,
-          ...(h.incomplete === true ? { incomplete: true } : {}),
-          ...(h.healthyGroups && h.healthyGroups.length > 0 ? { healthyGroups: healthyGroupsFromWire(h.healthyGroups) } : {}),
-        },
-      };
-      break;
-    }
-    case 'hello': {
-      const h = raw.hello;
-      body = {
-        kind: 'hello',
-        hello: {
-          name: stringFromWire(h.name, 'hello.name', NAME_MAX),
-          priority: uintFromWire(h.priority, 'hello.priority', PRIORITY_MAX),
-          preempt: h.preempt === true,
-          state: enumFromWire(h.state, 'hello.state'),
-          stateReason: stringFromWire(h.stateReason, 'hello.stateReason', REASON_MAX),
-          softwareVersion: stringFromWire(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
-          groupId: uintFromWire(h.groupId, 'hello.groupId'),
-          mode: stringFromWire(h.mode, 'hello.mode', LABEL_MAX),
-          heartbeatIntervalMs: uintFromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
-          heartbeatMissed: uintFromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
-          configVersion: uint64FromWire(h.configVersion, 'hello.configVersion'),
-          configHash: stringFromWire(h.configHash, 'hello.configHash', HASH_MAX),
-          uptimeMs: uint64FromWire(h.uptimeMs, 'hello.uptimeMs'),
-        },
-      };
-      break;
-    }
+    case 'heartbeat':
+      return { kind: 'heartbeat', heartbeat: heartbeatFromWire(raw.heartbeat) };
+    case 'hello':
+      return { kind: 'hello', hello: helloFromWire(raw.hello) };
     case 'stateUpdate': {
       const s = raw.stateUpdate;
-      body = { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) } };
-      break;
+      return { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) } };
     }
-    case 'command': {
-      const c = raw.command;
-      const type = COMMAND_FROM_WIRE.get(c.type ?? 0);
-      if (type === undefined) throw new WireError('malformed', `unknown CommandType ${c.type ?? 0}`, { field: 'command.type', value: c.type ?? 0 });
-      body = { kind: 'command', command: { type, reason: stringFromWire(c.reason, 'command.reason', REASON_MAX), id: uint64FromWire(c.id, 'command.id') } };
-      break;
-    }
+    case 'command':
+      return { kind: 'command', command: commandFromWire(raw.command) };
     case 'goodbye':
-      body = { kind: 'goodbye', goodbye: { reason: stringFromWire(raw.goodbye.reason, 'goodbye.reason', REASON_MAX) } };
-      break;
-    case 'configPush': {
-      const c = raw.configPush;
-      const lineage = c.lineage ?? [];
-      if (lineage.length > CONFIG_LINEAGE_MAX)
-        throw new WireError('malformed', `configPush.lineage has ${lineage.length} hashes (at most ${CONFIG_LINEAGE_MAX})`, { field: 'configPush.lineage' });
-      body = {
-        kind: 'configPush',
-        configPush: {
-          version: uint64FromWire(c.version, 'configPush.version'),
-          hash: stringFromWire(c.hash, 'configPush.hash', HASH_MAX),
-          sharedJson: c.sharedJson ?? '',
-          lineage: lineage.map((x, i) => stringFromWire(x, `configPush.lineage[${i}]`, HASH_MAX)),
-          committedAtMs: uint64FromWire(c.committedAtMs, 'configPush.committedAtMs'),
-          committedBy: stringFromWire(c.committedBy, 'configPush.committedBy', NAME_MAX),
-          requestId: uint64FromWire(c.requestId, 'configPush.requestId'),
-        },
-      };
-      break;
-    }
-    case 'configAck': {
-      const a = raw.configAck;
-      body = {
-        kind: 'configAck',
-        configAck: {
-          version: uint64FromWire(a.version, 'configAck.version'),
-          hash: stringFromWire(a.hash, 'configAck.hash', HASH_MAX),
-          applied: a.applied === true,
-          error: stringFromWire(a.error, 'configAck.error', ERROR_MAX),
-          keptAside: stringFromWire(a.keptAside, 'configAck.keptAside', REASON_MAX),
-        },
-      };
-      break;
-    }
+      return { kind: 'goodbye', goodbye: { reason: stringFromWire(raw.goodbye.reason, 'goodbye.reason', REASON_MAX) } };
+    case 'configPush':
+      return { kind: 'configPush', configPush: configPushFromWire(raw.configPush) };
+    case 'configAck':
+      return { kind: 'configAck', configAck: configAckFromWire(raw.configAck) };
     case 'configRequest':
-      body = { kind: 'configRequest', configRequest: { requestId: uint64FromWire(raw.configRequest.requestId, 'configRequest.requestId') } };
-      break;
+      return { kind: 'configRequest', configRequest: { requestId: uint64FromWire(raw.configRequest.requestId, 'configRequest.requestId') } };
     default:
       // No body at all, or (from a newer peer) a body field this build does not know.
       throw new WireError('malformed', 'envelope without a known body', { bytes: bytes.length });
   }
-  return { sender, epoch, seq, groupId, body };
+}
+
+function heartbeatFromWire(h: tandem.ha1.Heartbeat.$Shape): Heartbeat {
+  return {
+    state: enumFromWire(h.state, 'heartbeat.state'),
+    priority: uintFromWire(h.priority, 'heartbeat.priority', PRIORITY_MAX),
+    preempt: h.preempt === true,
+    sentNs: uint64FromWire(h.sentNs, 'heartbeat.sentNs'),
+    echoNs: uint64FromWire(h.echoNs, 'heartbeat.echoNs'),
+    echoDelayNs: uint64FromWire(h.echoDelayNs, 'heartbeat.echoDelayNs'),
+    link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
+    tentative: h.tentative === true,
+    ...(h.incomplete === true ? { incomplete: true } : {}),
+    ...(h.healthyGroups && h.healthyGroups.length > 0 ? { healthyGroups: healthyGroupsFromWire(h.healthyGroups) } : {}),
+  };
+}
+
+function helloFromWire(h: tandem.ha1.Hello.$Shape): Hello {
+  return {
+    name: stringFromWire(h.name, 'hello.name', NAME_MAX),
+    priority: uintFromWire(h.priority, 'hello.priority', PRIORITY_MAX),
+    preempt: h.preempt === true,
+    state: enumFromWire(h.state, 'hello.state'),
+    stateReason: stringFromWire(h.stateReason, 'hello.stateReason', REASON_MAX),
+    softwareVersion: stringFromWire(h.softwareVersion, 'hello.softwareVersion', LABEL_MAX),
+    groupId: uintFromWire(h.groupId, 'hello.groupId'),
+    mode: stringFromWire(h.mode, 'hello.mode', LABEL_MAX),
+    heartbeatIntervalMs: uintFromWire(h.heartbeatIntervalMs, 'hello.heartbeatIntervalMs'),
+    heartbeatMissed: uintFromWire(h.heartbeatMissed, 'hello.heartbeatMissed'),
+    configVersion: uint64FromWire(h.configVersion, 'hello.configVersion'),
+    configHash: stringFromWire(h.configHash, 'hello.configHash', HASH_MAX),
+    uptimeMs: uint64FromWire(h.uptimeMs, 'hello.uptimeMs'),
+  };
+}
+
+function commandFromWire(c: tandem.ha1.Command.$Shape): Command {
+  const type = COMMAND_FROM_WIRE.get(c.type ?? 0);
+  if (type === undefined) throw new WireError('malformed', `unknown CommandType ${c.type ?? 0}`, { field: 'command.type', value: c.type ?? 0 });
+  return { type, reason: stringFromWire(c.reason, 'command.reason', REASON_MAX), id: uint64FromWire(c.id, 'command.id') };
+}
+
+function configPushFromWire(c: tandem.ha1.ConfigPush.$Shape): ConfigPush {
+  const lineage = c.lineage ?? [];
+  if (lineage.length > CONFIG_LINEAGE_MAX)
+    throw new WireError('malformed', `configPush.lineage has ${lineage.length} hashes (at most ${CONFIG_LINEAGE_MAX})`, { field: 'configPush.lineage' });
+  return {
+    version: uint64FromWire(c.version, 'configPush.version'),
+    hash: stringFromWire(c.hash, 'configPush.hash', HASH_MAX),
+    sharedJson: c.sharedJson ?? '',
+    lineage: lineage.map((x, i) => stringFromWire(x, `configPush.lineage[${i}]`, HASH_MAX)),
+    committedAtMs: uint64FromWire(c.committedAtMs, 'configPush.committedAtMs'),
+    committedBy: stringFromWire(c.committedBy, 'configPush.committedBy', NAME_MAX),
+    requestId: uint64FromWire(c.requestId, 'configPush.requestId'),
+  };
+}
+
+function configAckFromWire(a: tandem.ha1.ConfigAck.$Shape): ConfigAck {
+  return {
+    version: uint64FromWire(a.version, 'configAck.version'),
+    hash: stringFromWire(a.hash, 'configAck.hash', HASH_MAX),
+    applied: a.applied === true,
+    error: stringFromWire(a.error, 'configAck.error', ERROR_MAX),
+    keptAside: stringFromWire(a.keptAside, 'configAck.keptAside', REASON_MAX),
+  };
 }

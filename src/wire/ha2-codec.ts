@@ -7,7 +7,7 @@
 import { tandem } from './gen/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, uint64FromWire, uintFromWire } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -144,12 +144,7 @@ function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Pr
  * records, a reason longer than MAX_BULK_REASON_BYTES.
  */
 export function encodeHa2(envelope: Ha2Envelope): Buffer {
-  const msg: tandem.ha2.Ha2Envelope.$Properties = {
-    sender: checkUint(envelope.sender, 'sender', UINT32_MAX),
-    epoch: checkUint(envelope.epoch, 'epoch', UINT64_MAX_SAFE),
-    seq: checkUint(envelope.seq, 'seq', UINT64_MAX_SAFE),
-    groupId: checkUint(envelope.groupId, 'groupId', UINT32_MAX),
-  };
+  const msg: tandem.ha2.Ha2Envelope.$Properties = headerToWire(envelope);
   const body = envelope.body;
   switch (body.kind) {
     case 'batch': {
@@ -181,9 +176,7 @@ export function encodeHa2(envelope: Ha2Envelope): Buffer {
       throw new WireError('invalid-message', 'unknown body kind', { kind: (never as { kind?: unknown }).kind });
     }
   }
-  // The writer returns a Buffer under Node (protobufjs picks util.Buffer when present).
-  const bytes = pb.Ha2Envelope.encode(msg).finish();
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return writerBytes(pb.Ha2Envelope.encode(msg).finish());
 }
 
 // ---- decode ----
@@ -234,10 +227,7 @@ export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
   } catch (err) {
     throw new WireError('malformed', `undecodable HA2 envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
   }
-  const sender = uintFromWire(raw.sender, 'sender');
-  const epoch = uint64FromWire(raw.epoch, 'epoch');
-  const seq = uint64FromWire(raw.seq, 'seq');
-  const groupId = uintFromWire(raw.groupId, 'groupId');
+  const header = headerFromWire(raw);
   let body: Ha2Body;
   switch (raw.body) {
     case 'batch': {
@@ -283,5 +273,5 @@ export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
       // No body at all, or (from a newer peer) a body field this build does not know.
       throw new WireError('malformed', 'HA2 envelope without a known body', { bytes: bytes.length });
   }
-  return { sender, epoch, seq, groupId, body };
+  return { ...header, body };
 }

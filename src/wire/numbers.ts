@@ -1,6 +1,7 @@
 // Range checks shared by the HA1 and HA2 codecs: protobufjs hands us plain numbers (or Longs for
 // uint64); everything the rest of tandem trusts is checked here. Field names for error messages are
 // built only when a check fails: the HA2 codec runs these for every field of every session record.
+// The envelope header both protocols carry (sender, epoch, seq, group id) is checked here too.
 import { WireError } from './errors.js';
 
 export const UINT32_MAX = 0xffff_ffff;
@@ -72,4 +73,37 @@ export function stringFromWire(value: string | null | undefined, field: string, 
   const s = value ?? '';
   if (s.length > max) throw new WireError('malformed', `${field} is ${s.length} characters (at most ${max})`, { field, max });
   return s;
+}
+
+/** The fields every HA envelope (HA1 and HA2) carries besides its body. */
+export interface EnvelopeHeaderFields {
+  sender: number;
+  epoch: number;
+  seq: number;
+  groupId: number;
+}
+
+/** An envelope header about to be encoded: sender and group id uint32, epoch and seq safe uint64. */
+export function headerToWire(h: EnvelopeHeaderFields): EnvelopeHeaderFields {
+  return {
+    sender: checkUint(h.sender, 'sender', UINT32_MAX),
+    epoch: checkUint(h.epoch, 'epoch', UINT64_MAX_SAFE),
+    seq: checkUint(h.seq, 'seq', UINT64_MAX_SAFE),
+    groupId: checkUint(h.groupId, 'groupId', UINT32_MAX),
+  };
+}
+
+/** An envelope header as read (absent fields are 0). */
+export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64; seq?: WireUint64; groupId?: number | null }): EnvelopeHeaderFields {
+  return {
+    sender: uintFromWire(raw.sender, 'sender'),
+    epoch: uint64FromWire(raw.epoch, 'epoch'),
+    seq: uint64FromWire(raw.seq, 'seq'),
+    groupId: uintFromWire(raw.groupId, 'groupId'),
+  };
+}
+
+/** What a protobufjs writer finished, as a Buffer: it is one under Node (protobufjs picks util.Buffer when present). */
+export function writerBytes(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

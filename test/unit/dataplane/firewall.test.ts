@@ -3,8 +3,10 @@
 // Frames that leave are compared byte for byte with frames built from scratch by
 // firewall-helpers.ts, and their checksums verified with checksum.ts (RFC 1071), so every
 // incremental checksum update (RFC 1624) is checked against a full computation.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_RULE_LABEL } from '../../../src/wire/firewall-stats.js';
+import { RouteTable } from '../../../src/dataplane/route.js';
+import { parseIpv4 } from '../../../src/net/ipv4.js';
 import {
   ACK,
   CLIENT,
@@ -346,6 +348,21 @@ describe('destination NAT', () => {
     expect(r.ports(IPPROTO_TCP, WAN_FLOAT).inUse).toBe(0);
     expect(r.fw.expire(NOW + 1 + 20_000)).toBe(1);
     expect(r.ports(IPPROTO_TCP, WAN_FLOAT).inUse).toBe(0);
+  });
+
+  it("a new flow's route is looked up once, for its translated destination (the firewall's, used by the pipeline)", () => {
+    const r = makeRig(dnatLab());
+    const lookup = vi.spyOn(RouteTable.prototype, 'lookup');
+    try {
+      r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 50000, dport: 8080, flags: SYN, seq: 1 })), NOW);
+      expect(lookup.mock.calls).toEqual([[parseIpv4(CLIENT)]]);
+      lookup.mockClear();
+      // a packet of a known session: the pipeline's own lookup
+      r.send(LAN, fromClient(tcpPacket({ src: CLIENT, dst: SERVER, sport: 80, dport: 50000, flags: SYN | ACK, seq: 70, ack: 2 })), NOW + 1);
+      expect(lookup.mock.calls).toEqual([[parseIpv4(SERVER)]]);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 
   it('the published service still needs a policy rule; an unpublished port of the floating IP is local', () => {
