@@ -242,8 +242,12 @@ async function main(): Promise<void> {
     }
   }
   const t = tandemFigures();
-  console.log(`\nkeepalived + conntrackd baseline (UDP probe every 1 ms client -> server; ${nat === 'snat' ? `snat to ${LAB_ADDR.floatingWan}` : 'masquerade'}; ${conns} TCP streams)`);
-  console.log('| profile | failure | runs | gap ms min / median / max | lost probes min / median / max | peer MASTER ms (median) | notify script done ms (median) | TCP stall ms min / median / max | TCP survived | tandem kill -9 gap / lost / TCP stall (median) | ratio tandem / baseline, gap | tandem links cut gap / lost / TCP stall | ratio, gap |');
+  console.log(
+    `\nkeepalived + conntrackd baseline (UDP probe every 1 ms client -> server; ${nat === 'snat' ? `snat to ${LAB_ADDR.floatingWan}` : 'masquerade'}; ${conns} TCP streams)`,
+  );
+  console.log(
+    '| profile | failure | runs | gap ms min / median / max | lost probes min / median / max | peer MASTER ms (median) | notify script done ms (median) | TCP stall ms min / median / max | TCP survived | tandem kill -9 gap / lost / TCP stall (median) | ratio tandem / baseline, gap | tandem links cut gap / lost / TCP stall | ratio, gap |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const profile of profiles) {
     for (const mode of modes) {
@@ -264,6 +268,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

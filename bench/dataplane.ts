@@ -61,7 +61,10 @@ const isTandem = (f: Forwarder): boolean => f.startsWith('tandem');
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
 const seconds = Number(argv.get('seconds') ?? '10');
-const sizes = (argv.get('sizes') ?? '64,1400').split(',').filter((s) => s !== '').map(Number);
+const sizes = (argv.get('sizes') ?? '64,1400')
+  .split(',')
+  .filter((s) => s !== '')
+  .map(Number);
 const flows = Number(argv.get('flows') ?? '1000');
 const generators = Number(argv.get('generators') ?? '1');
 const ios = parseIoVariants(argv.get('io') ?? 'ring,pcap');
@@ -127,8 +130,6 @@ class Bench {
     this.lab = new Lab(name);
   }
 
-
-
   private async snapshot(): Promise<Snapshot> {
     const boxNs = this.lab.ns(this.box);
     const [client, boxLan, boxWan, server, sink] = await Promise.all([
@@ -160,7 +161,21 @@ class Bench {
     } else {
       forwarded = await nftCounter(boxNs, 'lab-test');
     }
-    return { client, boxLan, boxWan, server, sink, forwarded, daemonRx, otherForwarded, transitions, drops, daemonCpuS, machine: machineCpu(), backlogDrops: backlogDrops() };
+    return {
+      client,
+      boxLan,
+      boxWan,
+      server,
+      sink,
+      forwarded,
+      daemonRx,
+      otherForwarded,
+      transitions,
+      drops,
+      daemonCpuS,
+      machine: machineCpu(),
+      backlogDrops: backlogDrops(),
+    };
   }
 
   /** A few pings client -> server through the box: neighbours resolved, bridges' tables learned. */
@@ -168,7 +183,9 @@ class Bench {
     const res = await trySh('ip', ['netns', 'exec', this.lab.ns('client'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', LAB_ADDR.server], { timeoutMs: 10_000 });
     if (!res || !/ 0% packet loss/.test(res.stdout)) {
       // one retry: a neighbour entry may have been in the middle of being resolved
-      const again = await trySh('ip', ['netns', 'exec', this.lab.ns('client'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', LAB_ADDR.server], { timeoutMs: 10_000 });
+      const again = await trySh('ip', ['netns', 'exec', this.lab.ns('client'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', LAB_ADDR.server], {
+        timeoutMs: 10_000,
+      });
       if (!again || / 100% packet loss/.test(again.stdout)) throw new Error(`${this.forwarder}: client cannot ping the server through ${this.box}`);
     }
   }
@@ -220,7 +237,8 @@ class Bench {
       atServerMbps: Math.round((atServer * frameBytes * 8) / s / 1e5) / 10,
       dropsPps,
       daemonCpuPct: isTandem(this.forwarder) ? Math.round((1000 * (b.daemonCpuS - a.daemonCpuS)) / s) / 10 : null,
-      cpuUsPerFrame: isTandem(this.forwarder) && b.forwarded > a.forwarded ? Math.round((1e7 * (b.daemonCpuS - a.daemonCpuS)) / (b.forwarded - a.forwarded)) / 10 : null,
+      cpuUsPerFrame:
+        isTandem(this.forwarder) && b.forwarded > a.forwarded ? Math.round((1e7 * (b.daemonCpuS - a.daemonCpuS)) / (b.forwarded - a.forwarded)) / 10 : null,
       daemonRssMiB: isTandem(this.forwarder) ? Math.round(processRssMiB(this.daemonPid!)) : null,
       daemonRssBeforeMiB: rssBefore === null ? null : Math.round(rssBefore),
       machinePct: {
@@ -244,7 +262,9 @@ function print(results: Result[]): void {
   console.log(
     `\ndataplane forwarding: ${seconds} s per run, ${flows} UDP flows ${LAB_ADDR.client}:${SPORT_BASE}-${SPORT_BASE + flows - 1} -> ${LAB_ADDR.server}:${DPORT}, trafgen x${generators} in the client namespace`,
   );
-  console.log('frame B  forwarder         offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  CPU us/frame  RSS MiB start-end  machine usr/sys/si/idle %');
+  console.log(
+    'frame B  forwarder         offered kpps  at box kpps  forwarded kpps  at server kpps  at server Mbit/s  daemon CPU %  CPU us/frame  RSS MiB start-end  machine usr/sys/si/idle %',
+  );
   for (const r of results) {
     console.log(
       [
@@ -261,7 +281,9 @@ function print(results: Result[]): void {
         `${r.machinePct.user}/${r.machinePct.system}/${r.machinePct.softirq}/${r.machinePct.idle}`,
       ].join(' '),
     );
-    const drops = Object.entries(r.dropsPps).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]);
+    const drops = Object.entries(r.dropsPps)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1]);
     if (drops.length > 0) console.log(`         drops pps: ${drops.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (r.haTransitions > 0 || r.otherBoxForwarded > 0) {
       console.log(`         WARNING: ${r.haTransitions} HA transitions during the run; the other box forwarded ${r.otherBoxForwarded} packets`);
@@ -272,7 +294,9 @@ function print(results: Result[]): void {
       for (const kind of ['kernel', 'kernel-rps'] as const) {
         const k = results.find((r) => r.forwarder === kind && r.frameBytes === size);
         if (k && k.atServerPps > 0) {
-          console.log(`ratio ${t.forwarder} / ${kind}, ${size}-byte frames (received at server): ${(t.atServerPps / k.atServerPps).toFixed(2)} (${kpps(t.atServerPps)} / ${kpps(k.atServerPps)} kpps)`);
+          console.log(
+            `ratio ${t.forwarder} / ${kind}, ${size}-byte frames (received at server): ${(t.atServerPps / k.atServerPps).toFixed(2)} (${kpps(t.atServerPps)} / ${kpps(k.atServerPps)} kpps)`,
+          );
         }
       }
     }
@@ -283,7 +307,8 @@ async function main(): Promise<void> {
   const name = `bd${randomBytes(2).toString('hex')}`;
   const bench = new Bench(name);
   let cleaning: Promise<void> | null = null;
-  const cleanup = (): Promise<void> => (cleaning ??= labDown({ name }).catch((e: unknown) => console.error(`bench: lab down failed: ${e instanceof Error ? e.message : String(e)}`)));
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= labDown({ name }).catch((e: unknown) => console.error(`bench: lab down failed: ${e instanceof Error ? e.message : String(e)}`)));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       if (runningGenerator?.pid) runningGenerator.kill('SIGINT');
@@ -295,7 +320,7 @@ async function main(): Promise<void> {
   const idle0 = machineCpu();
   await sleep(2000);
   const idle1 = machineCpu();
-  const busyBeforePct = Math.round((1000 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)))) / 10;
+  const busyBeforePct = Math.round(1000 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total))) / 10;
   console.error(`bench: machine busy ${busyBeforePct} % over 2 s before the bench (other work on the same cores)`);
   try {
     let lab = bench.lab;
@@ -318,7 +343,9 @@ async function main(): Promise<void> {
       if (bench.daemonPid === null) throw new Error(`no PID for ${tandemActive}`);
       bench.clientMac = await linkMac(lab.ns('client'), HOST_DEVICE);
       await sinkUp(lab.ns('server'), HOST_DEVICE, DPORT, DPORT);
-      console.error(`bench: lab ${name} (io ${io}), ${tandemActive} active (daemon pid ${bench.daemonPid}); frames ${sizes.map((b) => `${b} B (${wireBytes(b)} on the veth)`).join(', ')}`);
+      console.error(
+        `bench: lab ${name} (io ${io}), ${tandemActive} active (daemon pid ${bench.daemonPid}); frames ${sizes.map((b) => `${b} B (${wireBytes(b)} on the veth)`).join(', ')}`,
+      );
       for (const size of sizes) {
         const r = await bench.measure(size, LAN_VMAC);
         results.push(r);
@@ -354,7 +381,9 @@ async function main(): Promise<void> {
         try {
           const r = await bench.measure(size, lanMac);
           results.push(r);
-          console.error(`bench: kernel with RPS (mask ${mask.toString(16)}) ${size} B: offered ${kpps(r.offeredPps)} kpps, at server ${kpps(r.atServerPps)} kpps`);
+          console.error(
+            `bench: kernel with RPS (mask ${mask.toString(16)}) ${size} B: offered ${kpps(r.offeredPps)} kpps, at server ${kpps(r.atServerPps)} kpps`,
+          );
         } catch (err) {
           console.error(`bench: kernel with RPS ${size} B: no figure (${err instanceof Error ? err.message : String(err)})`);
         }

@@ -68,7 +68,8 @@ const surviveIntervalMs = Number(argv.get('survive-interval-ms') ?? '1000');
 const timersArg = argv.get('timers');
 /** --encryption none|aes-256-gcm sets shared.ha.encryption in the same temporary copy. */
 const encryptionArg = argv.get('encryption');
-if (encryptionArg !== undefined && encryptionArg !== 'none' && encryptionArg !== 'aes-256-gcm') throw new Error(`--encryption: expected none or aes-256-gcm (got ${encryptionArg})`);
+if (encryptionArg !== undefined && encryptionArg !== 'none' && encryptionArg !== 'aes-256-gcm')
+  throw new Error(`--encryption: expected none or aes-256-gcm (got ${encryptionArg})`);
 /** --io VARIANT (bench/lib/io-variants.ts) sets device.dataplane in the same temporary copy. */
 const ioArg = argv.get('io');
 if (ioArg !== undefined && !(ioArg in IO_VARIANTS)) throw new Error(`--io: expected one of ${Object.keys(IO_VARIANTS).join(', ')} (got ${ioArg})`);
@@ -82,7 +83,10 @@ function labConfigWithTimers(spec: string | undefined): string {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-cfg-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as { shared: { ha: Record<string, unknown> }; device: Record<string, unknown> };
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as {
+      shared: { ha: Record<string, unknown> };
+      device: Record<string, unknown>;
+    };
     if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
     if (encryptionArg) cfg.shared.ha.encryption = encryptionArg;
     if (ioArg) cfg.device.dataplane = IO_VARIANTS[ioArg as IoVariant];
@@ -103,7 +107,16 @@ interface RunResult {
   newActive: string | null;
   reason: string | null;
   /** TCP streams beside the probe (null with --stall-conns 0). */
-  tcp: { conns: number; connected: number; survived: number; reset: number; stallMs: number; medianConnStallMs: number; stallEndAfterFailureMs: number | null; syncedMs: number } | null;
+  tcp: {
+    conns: number;
+    connected: number;
+    survived: number;
+    reset: number;
+    stallMs: number;
+    medianConnStallMs: number;
+    stallEndAfterFailureMs: number | null;
+    syncedMs: number;
+  } | null;
 }
 
 interface SurvivalResult {
@@ -136,14 +149,18 @@ async function waitSynced(lab: Lab, box: LabBox, conns: number, timeoutMs: numbe
   let tcp = 0;
   let applied = 0;
   const ms = await lab
-    .waitFor(async () => {
-      const m = await scrape(metricsSock(lab, box));
-      tcp = (await lab.api(box, 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched;
-      applied = sum(m, 'tandem_dataplane_packets_total', 'event="sync-applied"');
-      stable = applied === prev ? stable + 1 : 0;
-      prev = applied;
-      return tcp >= conns && stable >= 2;
-    }, timeoutMs, `${box} to hold ${conns} synced established TCP sessions`)
+    .waitFor(
+      async () => {
+        const m = await scrape(metricsSock(lab, box));
+        tcp = (await lab.api(box, 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched;
+        applied = sum(m, 'tandem_dataplane_packets_total', 'event="sync-applied"');
+        stable = applied === prev ? stable + 1 : 0;
+        prev = applied;
+        return tcp >= conns && stable >= 2;
+      },
+      timeoutMs,
+      `${box} to hold ${conns} synced established TCP sessions`,
+    )
     .catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)} (it holds ${tcp} established, ${applied} records applied)`);
     });
@@ -165,11 +182,15 @@ async function fail(lab: Lab, mode: Mode, box: LabBox): Promise<number | null> {
 async function waitTakeover(lab: Lab, box: LabBox, t0: number): Promise<{ takeoverMs: number | null; reason: string | null }> {
   let reason: string | null = null;
   try {
-    await lab.waitFor(async () => {
-      const s = await lab.boxState(box, 500);
-      reason = s?.reason ?? null;
-      return s?.state === 'active';
-    }, 5000, `${box} active`);
+    await lab.waitFor(
+      async () => {
+        const s = await lab.boxState(box, 500);
+        reason = s?.reason ?? null;
+        return s?.state === 'active';
+      },
+      5000,
+      `${box} active`,
+    );
     return { takeoverMs: Date.now() - t0, reason };
   } catch {
     return { takeoverMs: null, reason }; // reported as no takeover
@@ -188,12 +209,31 @@ async function oneRun(mode: Mode): Promise<RunResult> {
     if (stallConns > 0) {
       const srv = await startStreamServer(lab.ns('server'), { repo, marker: lab.runDir, port: STREAM_PORT, pidFile: join(lab.runDir, 'stream-server.pid') });
       stops.push(() => srv.stop());
-      cl = await startStreamClient(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: stallConns, intervalMs: stallIntervalMs, pidFile: join(lab.runDir, 'stream-client.pid') });
+      cl = await startStreamClient(lab.ns('client'), {
+        repo,
+        marker: lab.runDir,
+        to: `${SERVER}:${STREAM_PORT}`,
+        conns: stallConns,
+        intervalMs: stallIntervalMs,
+        pidFile: join(lab.runDir, 'stream-client.pid'),
+      });
       stops.push(() => cl!.stop());
     }
-    const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: PROBE_PORT, outFile: join(lab.runDir, 'rx.json'), pidFile: join(lab.runDir, 'probe-rx.pid') });
+    const rx = await startProbeReceiver(lab.ns('server'), {
+      repo,
+      marker: lab.runDir,
+      port: PROBE_PORT,
+      outFile: join(lab.runDir, 'rx.json'),
+      pidFile: join(lab.runDir, 'probe-rx.pid'),
+    });
     stops.push(() => rx.stop());
-    const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1, pidFile: join(lab.runDir, 'probe-tx.pid') });
+    const tx = await startProbeSender(lab.ns('client'), {
+      repo,
+      marker: lab.runDir,
+      to: `${SERVER}:${PROBE_PORT}`,
+      intervalMs: 1,
+      pidFile: join(lab.runDir, 'probe-tx.pid'),
+    });
     stops.push(() => tx.stop());
     const active: LabBox = await activeBox(lab);
     const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
@@ -220,7 +260,16 @@ async function oneRun(mode: Mode): Promise<RunResult> {
         syncedMs: synced?.ms ?? 0,
       };
     }
-    return { mode, gapMs: got.maxGapMs, lost: sent.sent - got.received, sent: sent.sent, takeoverMs, newActive: takeoverMs === null ? null : other, reason, tcp };
+    return {
+      mode,
+      gapMs: got.maxGapMs,
+      lost: sent.sent - got.received,
+      sent: sent.sent,
+      takeoverMs,
+      newActive: takeoverMs === null ? null : other,
+      reason,
+      tcp,
+    };
   } finally {
     if (frozenPid !== null) process.kill(frozenPid, 'SIGCONT');
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -257,7 +306,9 @@ async function survivalRun(mode: Mode): Promise<SurvivalResult> {
     const active = await activeBox(lab);
     const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
     const synced = await waitSynced(lab, other, connected, 60_000);
-    console.error(`survival ${mode}: ${connected}/${surviveConns} connected, ${other} holds ${synced.tcp} TCP sessions after ${synced.ms} ms (${synced.applied} records applied)`);
+    console.error(
+      `survival ${mode}: ${connected}/${surviveConns} connected, ${other} holds ${synced.tcp} TCP sessions after ${synced.ms} ms (${synced.applied} records applied)`,
+    );
     await sleep(SURVIVE_STEADY_MS);
     const t0 = Date.now();
     frozenPid = await fail(lab, mode, active);
@@ -330,20 +381,46 @@ async function saturation(seconds: number): Promise<Record<string, number>> {
     const before = { a: await scrape(sock('fwa')), b: await scrape(sock('fwb')) };
     const outs = await Promise.all(
       Array.from({ length: blasters }, () => {
-        const blaster = spawn('ip', ['netns', 'exec', lab.ns('client'), process.execPath, join(repoRoot(), 'dist', 'bench', 'blast.js'), '--to', `${SERVER}:${BLAST_PORT}`, '--duration-s', String(seconds)], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const blaster = spawn(
+          'ip',
+          [
+            'netns',
+            'exec',
+            lab.ns('client'),
+            process.execPath,
+            join(repoRoot(), 'dist', 'bench', 'blast.js'),
+            '--to',
+            `${SERVER}:${BLAST_PORT}`,
+            '--duration-s',
+            String(seconds),
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         let out = '';
         blaster.stdout.on('data', (d) => (out += d));
         return new Promise<string>((r) => blaster.once('close', () => r(out)));
       }),
     );
     const after = { a: await scrape(sock('fwa')), b: await scrape(sock('fwb')) };
-    const transitions = sum(after.a, 'tandem_ha_transitions_total') - sum(before.a, 'tandem_ha_transitions_total') + sum(after.b, 'tandem_ha_transitions_total') - sum(before.b, 'tandem_ha_transitions_total');
-    const forwarded = sum(after.a, 'tandem_dataplane_packets_total', 'event="forwarded"') - sum(before.a, 'tandem_dataplane_packets_total', 'event="forwarded"');
+    const transitions =
+      sum(after.a, 'tandem_ha_transitions_total') -
+      sum(before.a, 'tandem_ha_transitions_total') +
+      sum(after.b, 'tandem_ha_transitions_total') -
+      sum(before.b, 'tandem_ha_transitions_total');
+    const forwarded =
+      sum(after.a, 'tandem_dataplane_packets_total', 'event="forwarded"') - sum(before.a, 'tandem_dataplane_packets_total', 'event="forwarded"');
     const rx = sum(after.a, 'tandem_dataplane_packets_total', 'event="rx"') - sum(before.a, 'tandem_dataplane_packets_total', 'event="rx"');
     const sent = outs.reduce((n, out) => n + ((JSON.parse(out.trim().split('\n').pop() || '{}') as { sent?: number }).sent ?? 0), 0);
-    return { seconds, blasters, sentPps: Math.round(sent / seconds), rxPps: Math.round(rx / seconds), forwardedPps: Math.round(forwarded / seconds), falseFailovers: transitions };
+    return {
+      seconds,
+      blasters,
+      sentPps: Math.round(sent / seconds),
+      rxPps: Math.round(rx / seconds),
+      forwardedPps: Math.round(forwarded / seconds),
+      falseFailovers: transitions,
+    };
   } finally {
     await labDown({ name });
   }
@@ -363,8 +440,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       const r = await oneRun(mode);
       results.push(r);
-      const t = r.tcp ? `; TCP stall ${r.tcp.stallMs} ms (ended ${r.tcp.stallEndAfterFailureMs} ms after the failure, median per connection ${r.tcp.medianConnStallMs} ms), ${r.tcp.survived}/${r.tcp.conns} survived, ${r.tcp.reset} reset` : '';
-      console.error(`${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})${t}`);
+      const t = r.tcp
+        ? `; TCP stall ${r.tcp.stallMs} ms (ended ${r.tcp.stallEndAfterFailureMs} ms after the failure, median per connection ${r.tcp.medianConnStallMs} ms), ${r.tcp.survived}/${r.tcp.conns} survived, ${r.tcp.reset} reset`
+        : '';
+      console.error(
+        `${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})${t}`,
+      );
     }
   }
   const survival: SurvivalResult[] = [];
@@ -373,21 +454,31 @@ async function main(): Promise<void> {
       for (let i = 0; i < surviveRuns; i++) {
         const r = await survivalRun(mode);
         survival.push(r);
-        console.error(`survival ${mode} run ${i + 1}/${surviveRuns}: ${r.survived}/${r.conns} survived, ${r.reset} reset, errors ${JSON.stringify(r.errors)}, longest stall ${r.maxStallMs} ms, takeover by API ${r.takeoverMs ?? 'none'} ms`);
+        console.error(
+          `survival ${mode} run ${i + 1}/${surviveRuns}: ${r.survived}/${r.conns} survived, ${r.reset} reset, errors ${JSON.stringify(r.errors)}, longest stall ${r.maxStallMs} ms, takeover by API ${r.takeoverMs ?? 'none'} ms`,
+        );
       }
     }
   }
   const sat = saturateS > 0 ? await saturation(saturateS) : null;
 
   console.log('\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile)');
-  if (stallConns > 0) console.log(`TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`);
-  console.log('failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)  TCP stall ms min/median/max  TCP survived / reset');
+  if (stallConns > 0)
+    console.log(
+      `TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`,
+    );
+  console.log(
+    'failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)  TCP stall ms min/median/max  TCP survived / reset',
+  );
   const label = (mode: Mode) => ({ kill: 'kill -9', stop: 'SIGSTOP', cut: 'links cut', pull: 'WAN cable pulled' })[mode];
   for (const mode of modes) {
     const rs = results.filter((r) => r.mode === mode);
     const took = rs.map((r) => r.takeoverMs).filter((x): x is number => x !== null);
     const tcps = rs.map((r) => r.tcp).filter((t): t is NonNullable<RunResult['tcp']> => t !== null);
-    const tcpCols = tcps.length === 0 ? '' : `${stats(tcps.map((t) => t.stallMs)).padEnd(28)} ${tcps.reduce((n, t) => n + t.survived, 0)}/${tcps.reduce((n, t) => n + t.conns, 0)} / ${tcps.reduce((n, t) => n + t.reset, 0)}`;
+    const tcpCols =
+      tcps.length === 0
+        ? ''
+        : `${stats(tcps.map((t) => t.stallMs)).padEnd(28)} ${tcps.reduce((n, t) => n + t.survived, 0)}/${tcps.reduce((n, t) => n + t.conns, 0)} / ${tcps.reduce((n, t) => n + t.reset, 0)}`;
     console.log(
       `${label(mode).padEnd(14)} ${String(rs.length).padEnd(5)} ${stats(rs.map((r) => r.gapMs)).padEnd(25)} ${stats(rs.map((r) => r.lost)).padEnd(27)} ${(stats(took) + (took.length < rs.length ? ` (${rs.length - took.length} without takeover)` : '')).padEnd(28)} ${tcpCols}`,
     );
@@ -395,16 +486,24 @@ async function main(): Promise<void> {
   if (survival.length > 0) {
     console.log(`
 sessions surviving: ${surviveConns} TCP connections through source NAT, 1 KiB each every ${surviveIntervalMs} ms (staggered), synced to the passive, then the failure and ${SURVIVE_AFTER_MS / 1000} s more`);
-    console.log('failure        connected  synced in ms  survived       reset  other failures              longest stall ms  takeover by API ms  tcp-no-session drops on new active');
+    console.log(
+      'failure        connected  synced in ms  survived       reset  other failures              longest stall ms  takeover by API ms  tcp-no-session drops on new active',
+    );
     for (const r of survival) {
-      const other = Object.entries(r.errors).filter(([k]) => k !== 'ECONNRESET' && k !== 'closed by peer' && k !== 'EPIPE').map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+      const other =
+        Object.entries(r.errors)
+          .filter(([k]) => k !== 'ECONNRESET' && k !== 'closed by peer' && k !== 'EPIPE')
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '0';
       console.log(
         `${label(r.mode).padEnd(14)} ${String(r.connected).padEnd(10)} ${String(r.syncedMs).padEnd(13)} ${`${r.survived}/${r.conns}`.padEnd(14)} ${String(r.reset).padEnd(6)} ${other.padEnd(27)} ${String(r.maxStallMs).padEnd(17)} ${String(r.takeoverMs ?? 'none').padEnd(19)} ${r.newActiveTcpNoSessionDrops ?? '-'}`,
       );
     }
   }
   if (sat) {
-    console.log(`\nsaturated dataplane for ${sat.seconds} s: ${sat.blasters} blasters, ${sat.sentPps} pps offered, active box received ${sat.rxPps} pps and forwarded ${sat.forwardedPps} pps; false failovers: ${sat.falseFailovers}`);
+    console.log(
+      `\nsaturated dataplane for ${sat.seconds} s: ${sat.blasters} blasters, ${sat.sentPps} pps offered, active box received ${sat.rxPps} pps and forwarded ${sat.forwardedPps} pps; false failovers: ${sat.falseFailovers}`,
+    );
   }
   console.log(`\n${JSON.stringify({ results, survival, saturation: sat })}`);
 }

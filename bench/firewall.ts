@@ -357,7 +357,8 @@ function establish(box: Box, flows: number): { templates: Uint8Array[]; ingress:
     f.set(templates[2 * i + 1]);
     const sent = box.sink.sent;
     box.p.handle(1, f, FRAME_LEN, now);
-    if (box.sink.sent !== sent + 1 || r32(f, 30) !== CLIENT || r16(f, 36) !== SPORT_BASE + i) throw new Error(`flow ${i}: the reply was not translated back to the client`);
+    if (box.sink.sent !== sent + 1 || r32(f, 30) !== CLIENT || r16(f, 36) !== SPORT_BASE + i)
+      throw new Error(`flow ${i}: the reply was not translated back to the client`);
   }
   return { templates, ingress, natPorts };
 }
@@ -398,8 +399,12 @@ async function main(): Promise<void> {
   const copyFixed = await replay(null, templates, 2, ingress, true);
 
   console.log(`\nestablished sessions, 64-byte UDP, ${FLOWS} flows, source NAT, original and reply alternating, ${est.seconds.toFixed(1)} s:`);
-  console.log(`  firewall pipeline      ${fmt(est.pps)} frames/s   (${(1e9 / est.pps).toFixed(0)} ns/frame incl. copy + clock)   forwarded ${fmt(est.delivered)} of ${fmt(est.frames)}`);
-  console.log(`  routing-only pipeline  ${fmt(routed.pps)} frames/s   (${(1e9 / routed.pps).toFixed(0)} ns/frame)   forwarded ${fmt(routed.delivered)} of ${fmt(routed.frames)}`);
+  console.log(
+    `  firewall pipeline      ${fmt(est.pps)} frames/s   (${(1e9 / est.pps).toFixed(0)} ns/frame incl. copy + clock)   forwarded ${fmt(est.delivered)} of ${fmt(est.frames)}`,
+  );
+  console.log(
+    `  routing-only pipeline  ${fmt(routed.pps)} frames/s   (${(1e9 / routed.pps).toFixed(0)} ns/frame)   forwarded ${fmt(routed.delivered)} of ${fmt(routed.frames)}`,
+  );
   console.log(`  copy + clock alone     ${fmt(copy.pps)} frames/s   (${(1e9 / copy.pps).toFixed(0)} ns/frame)`);
   console.log(`  firewall cost over routing: ${(1e9 / est.pps - 1e9 / routed.pps).toFixed(0)} ns/frame`);
   console.log(`  counters moved: ${est.counters}`);
@@ -476,9 +481,15 @@ async function main(): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 50));
   gNew.stop();
-  console.log(`\nnew sessions: ${ROUNDS} rounds of ${fmt(ROUND)} new UDP flows (each frame a new flow, policy lookup, source NAT port allocation, session create, rewrite, forward), sessions.max ${fmt(sessionsMax)}:`);
-  console.log(`  created ${fmt(created)} in ${createMs.toFixed(0)} ms: ${fmt((created / createMs) * 1000)} new sessions/s (${((createMs * 1e6) / created).toFixed(0)} ns each)`);
-  console.log(`  expired ${fmt(expired)} in ${expireMs.toFixed(0)} ms (${fmt(expireCalls)} expire() calls, budget 4096 each): ${fmt((expired / expireMs) * 1000)} sessions/s, NAT ports freed`);
+  console.log(
+    `\nnew sessions: ${ROUNDS} rounds of ${fmt(ROUND)} new UDP flows (each frame a new flow, policy lookup, source NAT port allocation, session create, rewrite, forward), sessions.max ${fmt(sessionsMax)}:`,
+  );
+  console.log(
+    `  created ${fmt(created)} in ${createMs.toFixed(0)} ms: ${fmt((created / createMs) * 1000)} new sessions/s (${((createMs * 1e6) / created).toFixed(0)} ns each)`,
+  );
+  console.log(
+    `  expired ${fmt(expired)} in ${expireMs.toFixed(0)} ms (${fmt(expireCalls)} expire() calls, budget 4096 each): ${fmt((expired / expireMs) * 1000)} sessions/s, NAT ports freed`,
+  );
   console.log(`  counters moved: ${moved(nbox.counters, nBefore)}`);
   console.log(`  GC meanwhile: ${gNew.s.count} (minor ${gNew.s.minor}, major ${gNew.s.major}), longest pause ${gNew.s.maxMs.toFixed(2)} ms`);
 
@@ -504,10 +515,14 @@ async function main(): Promise<void> {
   const tf1 = clock();
   const m2 = mem();
   const live = ffw.table.size;
-  console.log(`\nmemory: sessions.max ${fmt(SESSIONS)} (lab config otherwise), filled through the pipeline with ${fmt(live)} TCP SYN sessions (${fmt(NATTED)} source-NATed) in ${((tf1 - tf0) / 1000).toFixed(1)} s (${fmt((live / (tf1 - tf0)) * 1000)} /s incl. building each frame)`);
+  console.log(
+    `\nmemory: sessions.max ${fmt(SESSIONS)} (lab config otherwise), filled through the pipeline with ${fmt(live)} TCP SYN sessions (${fmt(NATTED)} source-NATed) in ${((tf1 - tf0) / 1000).toFixed(1)} s (${fmt((live / (tf1 - tf0)) * 1000)} /s incl. building each frame)`,
+  );
   console.log(`  counters moved: ${moved(fbox.counters, fBefore)}`);
   const row = (what: string, a: number, b: number, c: number) =>
-    console.log(`  ${what.padEnd(14)} ${MiB(a).padStart(7)} -> ${MiB(b).padStart(7)} -> ${MiB(c).padStart(7)} MiB   per session: all ${((c - a) / live).toFixed(1)} B, filling ${((c - b) / live).toFixed(1)} B`);
+    console.log(
+      `  ${what.padEnd(14)} ${MiB(a).padStart(7)} -> ${MiB(b).padStart(7)} -> ${MiB(c).padStart(7)} MiB   per session: all ${((c - a) / live).toFixed(1)} B, filling ${((c - b) / live).toFixed(1)} B`,
+    );
   console.log('  (before the firewall -> table allocated, empty -> full; forced GC before each reading)');
   row('rss', m0.rss, m1.rss, m2.rss);
   row('heapUsed', m0.heapUsed, m1.heapUsed, m2.heapUsed);
@@ -532,7 +547,12 @@ async function main(): Promise<void> {
         heapDelta: est.heapAfter.heapUsed - est.heapBefore.heapUsed,
       },
       newSessions: { perS: Math.round((created / createMs) * 1000), expirePerS: Math.round((expired / expireMs) * 1000) },
-      memory: { sessions: live, rssPerSession: (m2.rss - m0.rss) / live, heapPerSession: (m2.heapUsed - m0.heapUsed) / live, abPerSession: (m2.arrayBuffers - m0.arrayBuffers) / live },
+      memory: {
+        sessions: live,
+        rssPerSession: (m2.rss - m0.rss) / live,
+        heapPerSession: (m2.heapUsed - m0.heapUsed) / live,
+        abPerSession: (m2.arrayBuffers - m0.arrayBuffers) / live,
+      },
     })}`,
   );
 }

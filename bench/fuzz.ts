@@ -43,7 +43,9 @@ function frames(busy: boolean): void {
   console.log(`frames: ${n} mutated frames through the packet path (${what}, active, 3 sessions open), seed ${SEED}`);
   const r = runFrameStorm({ seed: SEED, frames: n, maxFailures: 20, ...(busy ? { config: busyLabConfig() } : {}) });
   table('outcome (counter)', r.outcomes);
-  console.log(`  frames/s ${Math.round(r.frames / (r.elapsedMs / 1000))}, crashes ${r.crashes}, unaccounted ${r.unaccounted}, protected-flow losses ${r.stateLost}, max ms per frame ${r.maxFrameMs.toFixed(2)}`);
+  console.log(
+    `  frames/s ${Math.round(r.frames / (r.elapsedMs / 1000))}, crashes ${r.crashes}, unaccounted ${r.unaccounted}, protected-flow losses ${r.stateLost}, max ms per frame ${r.maxFrameMs.toFixed(2)}`,
+  );
   for (const f of r.failures) console.log(`  FAILURE ${f.slice(0, 2000)}`);
   if (r.crashes + r.unaccounted + r.stateLost > 0) failed = true;
 }
@@ -76,7 +78,10 @@ function ha(): void {
     sealer1.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none'); // both wire formats
     const payload = ha1EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: sealer1.lastSeq + 1 });
     try {
-      const r = timed(() => opener1.open(sealer1.seal(payload.length ? payload : Buffer.from([0]))), () => `HA1 case ${i}, ${payload.length} bytes`);
+      const r = timed(
+        () => opener1.open(sealer1.seal(payload.length ? payload : Buffer.from([0]))),
+        () => `HA1 case ${i}, ${payload.length} bytes`,
+      );
       if (r.ok) {
         if (ha1Violations(r.envelope).length) violations++;
         ha1[`accepted ${r.envelope.body.kind}`] = (ha1[`accepted ${r.envelope.body.kind}`] ?? 0) + 1;
@@ -107,42 +112,50 @@ function ha(): void {
     sealer2.setEncryption(rng.chance(0.5) ? 'aes-256-gcm' : 'none');
     const payload = ha2EnvelopeBytes(rng, { sender: 1, groupId: 1, epoch: 1, seq: sealer2.lastSeq + 1 });
     try {
-      timed(() => {
-        const r = opener2.open(sealer2.seal(payload.length ? payload : Buffer.from([0])));
-        if (!r.ok) {
-          ha2[r.reason] = (ha2[r.reason] ?? 0) + 1;
-          if (r.reason === 'stale-epoch') opener2 = newOpener2();
-          return;
-        }
-        if (ha2Violations(r.envelope).length) violations++;
-        ha2[`accepted ${r.envelope.body.kind}`] = (ha2[`accepted ${r.envelope.body.kind}`] ?? 0) + 1;
-        if (r.envelope.body.kind !== 'batch') return;
-        for (const rec of r.envelope.body.batch.records) {
-          try {
-            if (inRing.push(rec)) records++;
-          } catch {
-            refused++;
+      timed(
+        () => {
+          const r = opener2.open(sealer2.seal(payload.length ? payload : Buffer.from([0])));
+          if (!r.ok) {
+            ha2[r.reason] = (ha2[r.reason] ?? 0) + 1;
+            if (r.reason === 'stale-epoch') opener2 = newOpener2();
+            return;
           }
-        }
-        rig.advance(1);
-        out.drain(1 << 20, () => undefined);
-      }, () => `HA2 case ${i}, ${payload.length} bytes`);
+          if (ha2Violations(r.envelope).length) violations++;
+          ha2[`accepted ${r.envelope.body.kind}`] = (ha2[`accepted ${r.envelope.body.kind}`] ?? 0) + 1;
+          if (r.envelope.body.kind !== 'batch') return;
+          for (const rec of r.envelope.body.batch.records) {
+            try {
+              if (inRing.push(rec)) records++;
+            } catch {
+              refused++;
+            }
+          }
+          rig.advance(1);
+          out.drain(1 << 20, () => undefined);
+        },
+        () => `HA2 case ${i}, ${payload.length} bytes`,
+      );
     } catch (err) {
       crashes++;
       console.log(`  CRASH HA2 seed ${SEED + 1} case ${i}: ${(err as Error).stack} input ${Buffer.from(payload).toString('hex').slice(0, 2000)}`);
     }
   }
   table('HA2 (opener result)', ha2);
-  console.log(`  HA2 messages/s ${Math.round(HA / ((performance.now() - t2) / 1000))}, records applied ${records}, refused by the ring ${refused}, sessions left ${rig.engine.pipeline.firewall!.table.size}`);
+  console.log(
+    `  HA2 messages/s ${Math.round(HA / ((performance.now() - t2) / 1000))}, records applied ${records}, refused by the ring ${refused}, sessions left ${rig.engine.pipeline.firewall!.table.size}`,
+  );
   // framer
   const fr: Record<string, number> = {};
   for (let i = 0; i < HA / 10; i++) {
     const d = new FrameDecoder(64 * 1024);
     const stream = rng.bytes(rng.int(4096));
     try {
-      timed(() => {
-        for (let off = 0; off < stream.length; off += 1 + rng.int(100)) d.push(stream.subarray(off, off + 1 + rng.int(100)));
-      }, () => `framer case ${i}`);
+      timed(
+        () => {
+          for (let off = 0; off < stream.length; off += 1 + rng.int(100)) d.push(stream.subarray(off, off + 1 + rng.int(100)));
+        },
+        () => `framer case ${i}`,
+      );
       fr.ok = (fr.ok ?? 0) + 1;
     } catch (err) {
       if (isWireError(err)) fr[err.code] = (fr[err.code] ?? 0) + 1;
@@ -197,5 +210,7 @@ if (FRAMES > 0) frames(false);
 if (BUSY_FRAMES > 0) frames(true);
 if (HA > 0) ha();
 if (CONFIGS > 0) configs();
-console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${failed ? 'FAILURES (see above)' : '0 crashes, 0 hangs, every input accounted for'}`);
+console.log(
+  `done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${failed ? 'FAILURES (see above)' : '0 crashes, 0 hangs, every input accounted for'}`,
+);
 process.exit(failed ? 1 : 0);

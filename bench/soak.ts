@@ -140,7 +140,22 @@ function procFds(pid: number): number | null {
 
 async function sampleBox(lab: Lab, box: LabBox): Promise<BoxSample> {
   const pid = lab.pid(box);
-  const s: BoxSample = { alive: pid !== null, rss: null, dpHeap: null, ctlHeap: null, dpExt: null, ctlExt: null, fds: null, sessions: null, natPorts: null, syncBacklog: null, arp: null, arpPending: null, transitions: null, state: '?' };
+  const s: BoxSample = {
+    alive: pid !== null,
+    rss: null,
+    dpHeap: null,
+    ctlHeap: null,
+    dpExt: null,
+    ctlExt: null,
+    fds: null,
+    sessions: null,
+    natPorts: null,
+    syncBacklog: null,
+    arp: null,
+    arpPending: null,
+    transitions: null,
+    state: '?',
+  };
   if (pid === null) return s;
   s.rss = procRss(pid);
   s.fds = procFds(pid);
@@ -177,22 +192,37 @@ async function activeBox(lab: Lab): Promise<LabBox | null> {
 /** One active, one passive, the passive's HA2 connected: what a failover needs to be clean. */
 async function waitHealthy(lab: Lab): Promise<LabBox> {
   let active: LabBox | null = null;
-  await lab.waitFor(async () => {
-    const [a, b] = await Promise.all(BOXES.map((x) => lab.api(x, 2000).status().catch(() => null)));
-    if (!a || !b) return false;
-    const states = [a.local.state, b.local.state];
-    if (!(states.includes('active') && states.includes('passive'))) return false;
-    active = a.local.state === 'active' ? 'fwa' : 'fwb';
-    const syncUp = [a, b].every((s) => (s.sync as { connected?: boolean } | null | undefined)?.connected !== false);
-    return syncUp && a.peer.up && b.peer.up;
-  }, HEALTHY_TIMEOUT_MS, 'a healthy pair');
+  await lab.waitFor(
+    async () => {
+      const [a, b] = await Promise.all(
+        BOXES.map((x) =>
+          lab
+            .api(x, 2000)
+            .status()
+            .catch(() => null),
+        ),
+      );
+      if (!a || !b) return false;
+      const states = [a.local.state, b.local.state];
+      if (!(states.includes('active') && states.includes('passive'))) return false;
+      active = a.local.state === 'active' ? 'fwa' : 'fwb';
+      const syncUp = [a, b].every((s) => (s.sync as { connected?: boolean } | null | undefined)?.connected !== false);
+      return syncUp && a.peer.up && b.peer.up;
+    },
+    HEALTHY_TIMEOUT_MS,
+    'a healthy pair',
+  );
   return active!;
 }
 
 /** The churn program in the client namespace (soak/churn.ts). */
 function startChurn(lab: Lab): { child: ChildProcess; last: () => ChurnTotals | null; stop: () => Promise<ChurnTotals | null> } {
   const prog = join(lab.repo, 'dist', 'bench', 'soak', 'churn.js');
-  const child = spawn('ip', ['netns', 'exec', lab.ns('client'), process.execPath, prog, '--to', `${SERVER}:${CHURN_PORT}`, '--rate', String(churnRate), '--lab', lab.runDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', lab.ns('client'), process.execPath, prog, '--to', `${SERVER}:${CHURN_PORT}`, '--rate', String(churnRate), '--lab', lab.runDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let last: ChurnTotals | null = null;
   let final: ChurnTotals | null = null;
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -242,7 +272,16 @@ async function cleanup(): Promise<void> {
 }
 
 const samples: Sample[] = [];
-const events = { apiCalls: 0, apiFailed: 0, commits: 0, commitsFailed: 0, failovers: 0, failoversFailed: 0, failoverLog: [] as string[], commitErrors: [] as string[] };
+const events = {
+  apiCalls: 0,
+  apiFailed: 0,
+  commits: 0,
+  commitsFailed: 0,
+  failovers: 0,
+  failoversFailed: 0,
+  failoverLog: [] as string[],
+  commitErrors: [] as string[],
+};
 let exitCode = 0;
 let streamSummary: unknown = null;
 let probeSummary: { sent?: number } | null = null;
@@ -253,7 +292,9 @@ const transitionsSeen: string[] = [];
 const healthSeen: string[] = [];
 
 try {
-  say(`lab ${labName}: ${minutes} min, sample every ${sampleS} s, churn ${churnRate} conn/s, ${conns} streams, failover every ${failoverEveryS / 60} min, commit every ${commitEveryS} s`);
+  say(
+    `lab ${labName}: ${minutes} min, sample every ${sampleS} s, churn ${churnRate} conn/s, ${conns} streams, failover every ${failoverEveryS / 60} min, commit every ${commitEveryS} s`,
+  );
   await labUp({ name: labName, out: process.stderr });
   const lab = new Lab(labName);
   let active = await waitHealthy(lab);
@@ -264,11 +305,32 @@ try {
   stops.push(() => streamSrv.stop());
   const churnSrv = await startStreamServer(lab.ns('server'), { repo, marker, port: CHURN_PORT, pidFile: join(marker, 'soak-churn-server.pid') });
   stops.push(() => churnSrv.stop());
-  const rx = await startProbeReceiver(lab.ns('server'), { repo, marker, port: PROBE_PORT, outFile: join(marker, 'soak-probe.json'), pidFile: join(marker, 'soak-probe-rx.pid') });
+  const rx = await startProbeReceiver(lab.ns('server'), {
+    repo,
+    marker,
+    port: PROBE_PORT,
+    outFile: join(marker, 'soak-probe.json'),
+    pidFile: join(marker, 'soak-probe-rx.pid'),
+  });
   stops.push(async () => (receiverSummary = (await rx.stop()) as typeof receiverSummary));
-  const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), { repo, marker, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 10, pidFile: join(marker, 'soak-probe-tx.pid') });
+  const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), {
+    repo,
+    marker,
+    to: `${SERVER}:${PROBE_PORT}`,
+    intervalMs: 10,
+    pidFile: join(marker, 'soak-probe-tx.pid'),
+  });
   stops.push(async () => (probeSummary = (await tx.stop()) as typeof probeSummary));
-  const streams = await startStreamClient(lab.ns('client'), { repo, marker, to: `${SERVER}:${STREAM_PORT}`, conns, intervalMs: 100, durationS: durationS + 600, spread: true, pidFile: join(marker, 'soak-streams.pid') });
+  const streams = await startStreamClient(lab.ns('client'), {
+    repo,
+    marker,
+    to: `${SERVER}:${STREAM_PORT}`,
+    conns,
+    intervalMs: 100,
+    durationS: durationS + 600,
+    spread: true,
+    pidFile: join(marker, 'soak-streams.pid'),
+  });
   stops.push(async () => (streamSummary = await streams.stop(20_000)));
   const churn = startChurn(lab);
   stops.push(async () => (churnTotals = await churn.stop()));
@@ -308,7 +370,12 @@ try {
     if (now >= nextSample) {
       const s: Sample = { tS: Math.round(now), box: { fwa: await sampleBox(lab, 'fwa'), fwb: await sampleBox(lab, 'fwb') } };
       samples.push(s);
-      say(BOXES.map((b) => `${b} ${s.box[b].state} rss ${mib(s.box[b].rss)} dp ${mib(s.box[b].dpHeap)} ctl ${mib(s.box[b].ctlHeap)} MiB, ${s.box[b].sessions ?? '-'} sessions`).join(' | '));
+      say(
+        BOXES.map(
+          (b) =>
+            `${b} ${s.box[b].state} rss ${mib(s.box[b].rss)} dp ${mib(s.box[b].dpHeap)} ctl ${mib(s.box[b].ctlHeap)} MiB, ${s.box[b].sessions ?? '-'} sessions`,
+        ).join(' | '),
+      );
       if (BOXES.some((b) => !s.box[b].alive)) {
         say('a daemon is gone: stopping');
         exitCode = 1;
@@ -356,7 +423,10 @@ try {
   running = false;
   await apiLoop;
   for (const box of BOXES) {
-    const st = await lab.api(box, 3000).status().catch(() => null);
+    const st = await lab
+      .api(box, 3000)
+      .status()
+      .catch(() => null);
     if (st) transitionsSeen.push(...st.transitions.map((t) => `${t.at.slice(11, 23)} ${box} ${t.from} -> ${t.to} (${t.reason})`));
     // what the load did to the pair: a loaded host stalls the control thread (tandem_control_stalls_total)
     const text = await scrape(join(lab.runDir, `${box}-metrics.sock`)).catch(() => '');
@@ -366,7 +436,9 @@ try {
         .filter((l) => l.startsWith(`${family}{`) && !l.endsWith(' 0'))
         .map((l) => l.slice(family.length).replace(/^\{[a-z]+="([^"]*)"\} /, '$1='))
         .join(' ');
-    healthSeen.push(`${box}: stalls ${series('tandem_control_stalls_total') || 'none'}; became active ${series('tandem_ha_failovers_total') || 'never'}; drops ${series('tandem_dataplane_drops_total') || 'none'}`);
+    healthSeen.push(
+      `${box}: stalls ${series('tandem_control_stalls_total') || 'none'}; became active ${series('tandem_ha_failovers_total') || 'never'}; drops ${series('tandem_dataplane_drops_total') || 'none'}`,
+    );
   }
 } catch (err) {
   say(`run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -392,7 +464,16 @@ for (const box of BOXES) {
   ] as const) {
     const pts: Point[] = samples.flatMap((s) => (s.box[box][key] === null ? [] : [{ tS: s.tS, value: s.box[box][key] }]));
     const g: Growth = growth(pts, lastS, limits);
-    growthRows.push([box, what, mib(g.plateau), mib(g.end), (g.slopePerHour / 2 ** 20).toFixed(1), (g.limitPerHour / 2 ** 20).toFixed(1), String(g.samples), g.clear ? 'GROWING' : 'flat']);
+    growthRows.push([
+      box,
+      what,
+      mib(g.plateau),
+      mib(g.end),
+      (g.slopePerHour / 2 ** 20).toFixed(1),
+      (g.limitPerHour / 2 ** 20).toFixed(1),
+      String(g.samples),
+      g.clear ? 'GROWING' : 'flat',
+    ]);
     if (g.clear) verdicts.push(`${box} ${what} grows ${(g.slopePerHour / 2 ** 20).toFixed(1)} MiB/h (limit ${(g.limitPerHour / 2 ** 20).toFixed(1)})`);
   }
 }
@@ -400,18 +481,39 @@ if (verdicts.length > 0) exitCode = 1;
 
 const step = Math.max(1, Math.ceil(samples.length / 40));
 const shown = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
-const header = ['t s', ...BOXES.flatMap((b) => [`${b} state`, 'rss MiB', 'dp heap', 'ctl heap', 'dp ext', 'ctl ext', 'fds', 'sessions', 'nat', 'backlog', 'arp', 'pend', 'trans'])];
+const header = [
+  't s',
+  ...BOXES.flatMap((b) => [`${b} state`, 'rss MiB', 'dp heap', 'ctl heap', 'dp ext', 'ctl ext', 'fds', 'sessions', 'nat', 'backlog', 'arp', 'pend', 'trans']),
+];
 const rows = shown.map((s) => [
   String(s.tS),
   ...BOXES.flatMap((b) => {
     const x = s.box[b];
     const n = (v: number | null) => (v === null ? '-' : String(Math.round(v)));
-    return [x.state, mib(x.rss), mib(x.dpHeap), mib(x.ctlHeap), mib(x.dpExt), mib(x.ctlExt), n(x.fds), n(x.sessions), n(x.natPorts), n(x.syncBacklog), n(x.arp), n(x.arpPending), n(x.transitions)];
+    return [
+      x.state,
+      mib(x.rss),
+      mib(x.dpHeap),
+      mib(x.ctlHeap),
+      mib(x.dpExt),
+      mib(x.ctlExt),
+      n(x.fds),
+      n(x.sessions),
+      n(x.natPorts),
+      n(x.syncBacklog),
+      n(x.arp),
+      n(x.arpPending),
+      n(x.transitions),
+    ];
   }),
 ]);
 const out: string[] = [];
-out.push(`bench:soak, ${minutes} min (${lastS} s sampled), lab ${labName}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date(t0).toISOString()}`);
-out.push(`load: ${conns} TCP streams (1 KiB/100 ms each), churn ${churnRate} TCP conn/s, UDP probe every 10 ms, ping every 200 ms, API status+sessions+config on both boxes every ${API_POLL_MS / 1000} s, a commit every ${commitEveryS} s, a planned failover every ${failoverEveryS / 60} min`);
+out.push(
+  `bench:soak, ${minutes} min (${lastS} s sampled), lab ${labName}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date(t0).toISOString()}`,
+);
+out.push(
+  `load: ${conns} TCP streams (1 KiB/100 ms each), churn ${churnRate} TCP conn/s, UDP probe every 10 ms, ping every 200 ms, API status+sessions+config on both boxes every ${API_POLL_MS / 1000} s, a commit every ${commitEveryS} s, a planned failover every ${failoverEveryS / 60} min`,
+);
 out.push('');
 out.push(formatTable(header, rows));
 out.push('');
@@ -419,18 +521,35 @@ out.push('growth from the warm-up plateau to the end (MiB; slope by linear fit, 
 out.push(formatTable(['box', 'series', 'plateau', 'end', 'slope/h', 'limit/h', 'samples', 'verdict'], growthRows));
 out.push('');
 const churnFinal = churnTotals as ChurnTotals | null;
-out.push(`churn: ${churnFinal ? `${churnFinal.opened} opened, ${churnFinal.ok} ok, ${churnFinal.failed} failed ${JSON.stringify(churnFinal.why)}, ${churnFinal.skipped} skipped` : 'no totals'}`);
-const ss = streamSummary as { total?: number; connected?: number; survived?: number; reset?: number; maxEchoGapMs?: number; conns?: { error: string | null }[] } | null;
+out.push(
+  `churn: ${churnFinal ? `${churnFinal.opened} opened, ${churnFinal.ok} ok, ${churnFinal.failed} failed ${JSON.stringify(churnFinal.why)}, ${churnFinal.skipped} skipped` : 'no totals'}`,
+);
+const ss = streamSummary as {
+  total?: number;
+  connected?: number;
+  survived?: number;
+  reset?: number;
+  maxEchoGapMs?: number;
+  conns?: { error: string | null }[];
+} | null;
 const streamErrors = [...new Set((ss?.conns ?? []).flatMap((c) => (c.error ? [c.error.replace(/\(.*\)/, '').trim()] : [])))];
-out.push(`streams: ${ss ? `${ss.connected}/${ss.total} connected, ${ss.survived} survived, ${ss.reset} reset, longest echo gap ${ss.maxEchoGapMs} ms${streamErrors.length ? `, errors: ${streamErrors.join(', ')}` : ''}` : 'no summary'}`);
+out.push(
+  `streams: ${ss ? `${ss.connected}/${ss.total} connected, ${ss.survived} survived, ${ss.reset} reset, longest echo gap ${ss.maxEchoGapMs} ms${streamErrors.length ? `, errors: ${streamErrors.join(', ')}` : ''}` : 'no summary'}`,
+);
 const txSum = probeSummary as { sent?: number } | null;
 const rxSum = receiverSummary as { received?: number; lost?: number; maxGapMs?: number } | null;
 out.push(`udp probe: sent ${txSum?.sent ?? '?'}, received ${rxSum?.received ?? '?'}, lost ${rxSum?.lost ?? '?'}, longest gap ${rxSum?.maxGapMs ?? '?'} ms`);
 out.push(`ping: ${pingLine.trim() || '?'}`);
-out.push(`API calls: ${events.apiCalls} (${events.apiFailed} failed); commits: ${events.commits} (${events.commitsFailed} failed${events.commitErrors.length ? `: ${events.commitErrors.slice(0, 3).join('; ')}` : ''}); planned failovers: ${events.failovers} (${events.failoversFailed} failed) ${events.failoverLog.join(', ')}`);
+out.push(
+  `API calls: ${events.apiCalls} (${events.apiFailed} failed); commits: ${events.commits} (${events.commitsFailed} failed${events.commitErrors.length ? `: ${events.commitErrors.slice(0, 3).join('; ')}` : ''}); planned failovers: ${events.failovers} (${events.failoversFailed} failed) ${events.failoverLog.join(', ')}`,
+);
 for (const line of healthSeen) out.push(line);
 out.push(`transitions (the last ${transitionsSeen.length} kept by both boxes): ${transitionsSeen.sort().slice(-12).join('; ')}`);
 out.push(`daemon logs: ${outDir}`);
-out.push(verdicts.length === 0 && exitCode === 0 ? 'verdict: memory flat, both daemons up' : `verdict: FAIL ${verdicts.join('; ') || 'a daemon died or the run failed'}`);
+out.push(
+  verdicts.length === 0 && exitCode === 0
+    ? 'verdict: memory flat, both daemons up'
+    : `verdict: FAIL ${verdicts.join('; ') || 'a daemon died or the run failed'}`,
+);
 console.log(out.join('\n'));
 process.exit(exitCode);

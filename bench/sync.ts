@@ -564,7 +564,9 @@ async function phaseRate(config: TandemConfig, n: number, rt: boolean): Promise<
   const created = a.counters[eventIndex('session-created')] - created0;
   const elapsed = lastAppliedAt - t0;
   const rate = (applied / elapsed) * 1000;
-  console.log(`  created ${fmt(created)} in ${fmt(tCreated - t0)} ms (${fmt((created / (tCreated - t0)) * 1000)} /s offered, out ring full ${fullWaits} times)`);
+  console.log(
+    `  created ${fmt(created)} in ${fmt(tCreated - t0)} ms (${fmt((created / (tCreated - t0)) * 1000)} /s offered, out ring full ${fullWaits} times)`,
+  );
   console.log(`  applied on the receiver ${fmt(applied)} (table ${fmt(b.fw.table.size)}), last at +${fmt(elapsed)} ms: ${fmt(rate)} sessions/s end to end`);
   console.log(`  CPU meanwhile (% of one core; the machine has ${cpus().length}): ${cpuUse}`);
   console.log(sideNotes('sender', tr));
@@ -639,13 +641,19 @@ async function phaseLag(config: TandemConfig, rate: number, seconds: number, rt:
   await sleep(50);
   const [tr, rr] = await Promise.all([pair.tx.report(), pair.rx.report()]);
   const measured = total - Math.max(0, warmIndex);
-  console.log(`  offered ${fmt((measured / (tEnd - tMark)) * 1000)} sessions/s measured (${fmt(measured)} sessions in ${fmt(tEnd - tMark)} ms); applied ${fmt(applied)} of ${fmt(total)}, receiver table ${fmt(b.fw.table.size)}`);
+  console.log(
+    `  offered ${fmt((measured / (tEnd - tMark)) * 1000)} sessions/s measured (${fmt(measured)} sessions in ${fmt(tEnd - tMark)} ms); applied ${fmt(applied)} of ${fmt(total)}, receiver table ${fmt(b.fw.table.size)}`,
+  );
   const lag = quantiles(tr.lagMs);
   const st = tr.status.lagMs;
   const ad = quantiles(applyDelay, nDelay);
-  console.log(`  sender lag (ack - oldest eventMs, per batch, ${fmt(lag.n)} batches after warm-up): p50 ${ms2(lag.p50)} p99 ${ms2(lag.p99)} max ${ms2(lag.max)} ms`);
+  console.log(
+    `  sender lag (ack - oldest eventMs, per batch, ${fmt(lag.n)} batches after warm-up): p50 ${ms2(lag.p50)} p99 ${ms2(lag.p99)} max ${ms2(lag.max)} ms`,
+  );
   console.log(`  SyncChannel.status().lagMs (bucketed, includes warm-up): p50 ${st.p50} p99 ${st.p99} max ${st.max} ms; rtt ${tr.status.rttMs} ms`);
-  console.log(`  receiver apply delay (created on A -> applied to B's table, per session, ${fmt(ad.n)}): p50 ${ms2(ad.p50)} p99 ${ms2(ad.p99)} max ${ms2(ad.max)} ms`);
+  console.log(
+    `  receiver apply delay (created on A -> applied to B's table, per session, ${fmt(ad.n)}): p50 ${ms2(ad.p50)} p99 ${ms2(ad.p99)} max ${ms2(ad.max)} ms`,
+  );
   console.log(`  CPU meanwhile (% of one core): ${cpuUse}`);
   console.log(sideNotes('sender', tr));
   console.log(sideNotes('receiver', rr));
@@ -723,7 +731,9 @@ async function phaseBulk(config: TandemConfig, n: number, rt: boolean): Promise<
       `BULK_END applied ${rel('endApplied')}`,
   );
   const total = t1 - t0;
-  console.log(`  receiver table ${fmt(held)} of ${fmt(n)}; ${fmt(upserts)} upserts applied; ${(total / 1000).toFixed(3)} s, ${fmt((n / total) * 1000)} sessions/s`);
+  console.log(
+    `  receiver table ${fmt(held)} of ${fmt(n)}; ${fmt(upserts)} upserts applied; ${(total / 1000).toFixed(3)} s, ${fmt((n / total) * 1000)} sessions/s`,
+  );
   console.log(`  CPU meanwhile (% of one core): ${cpuUse}`);
   console.log(sideNotes('sender', tr));
   console.log(sideNotes('receiver', rr));
@@ -732,7 +742,9 @@ async function phaseBulk(config: TandemConfig, n: number, rt: boolean): Promise<
   const target = n >= 1_000_000 ? '<= 5 s' : '-';
   rows.push({
     measure: `bulk resync, ${fmt(n)} sessions (request -> BULK_END applied, all in the table)`,
-    figure: ok ? `${(total / 1000).toFixed(3)} s (${fmt((n / total) * 1000)} /s)` : `INCOMPLETE: ${fmt(held)} of ${fmt(n)} after ${(total / 1000).toFixed(1)} s`,
+    figure: ok
+      ? `${(total / 1000).toFixed(3)} s (${fmt((n / total) * 1000)} /s)`
+      : `INCOMPLETE: ${fmt(held)} of ${fmt(n)} after ${(total / 1000).toFixed(1)} s`,
     target,
     verdict: !ok ? 'MISSED' : n >= 1_000_000 ? (total <= 5000 ? 'met' : 'MISSED') : '-',
   });
@@ -758,12 +770,20 @@ async function main(): Promise<void> {
     bulk.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 4_000_000)) ||
     [...phases].some((p) => !['rate', 'lag', 'bulk'].includes(p));
   if (bad) {
-    console.error('usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk] [--no-rt]');
+    console.error(
+      'usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk] [--no-rt]',
+    );
     process.exit(2);
   }
   const config = loadConfig(fileURLToPath(new URL('../../deploy/lab/fwa.yaml', import.meta.url)));
-  console.log(`bench/sync: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`  rings ${fmt(SYNC_RING_RECORDS)} records, dataplane tick ${TICK_MS} ms, HA2 ${SENDER_ADDR} -> ${RECEIVER_ADDR}, channel defaults, encryption ${encryptionArg}; control threads ${rt ? 'ask for SCHED_RR' : 'at normal priority'}`);
+  console.log(
+    `bench/sync: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `  rings ${fmt(SYNC_RING_RECORDS)} records, dataplane tick ${TICK_MS} ms, HA2 ${SENDER_ADDR} -> ${RECEIVER_ADDR}, channel defaults, encryption ${encryptionArg}; control threads ${rt ? 'ask for SCHED_RR' : 'at normal priority'}`,
+  );
   if (phases.has('rate')) await phaseRate(config, rateSessions, rt);
   if (phases.has('lag')) await phaseLag(config, lagRate, lagSeconds, rt);
   if (phases.has('bulk')) for (const n of bulk) await phaseBulk(config, n, rt);

@@ -27,14 +27,16 @@ import { runIperf3Client, runningClient, startIperf3Server, type Iperf3Result, t
 import { kernelFirewallUp, nftLoad } from './lib/kernel-fw.js';
 import { parseIoVariants, writeLabConfigs } from './lib/io-variants.js';
 
-
 // --- options --------------------------------------------------------------------------------------
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
 const seconds = Number(argv.get('seconds') ?? '8');
 const ios = parseIoVariants(argv.get('io') ?? 'ring,pcap');
-const streamCounts = (argv.get('streams') ?? '1,8').split(',').filter((s) => s !== '').map(Number);
+const streamCounts = (argv.get('streams') ?? '1,8')
+  .split(',')
+  .filter((s) => s !== '')
+  .map(Number);
 // in the lab-test rule's tcp/5000-5999 (iperf3's default 5201 is outside it)
 const port = Number(argv.get('port') ?? '5401');
 const outFile = argv.get('out');
@@ -240,7 +242,8 @@ async function snapshot(t: Target): Promise<Snapshot> {
 
 /** A few pings client -> server through the box: neighbours resolved, bridges' tables learned. */
 async function warm(t: Target): Promise<void> {
-  const ping = () => trySh('ip', ['netns', 'exec', t.stage.lab.ns('client'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', LAB_ADDR.server], { timeoutMs: 10_000 });
+  const ping = () =>
+    trySh('ip', ['netns', 'exec', t.stage.lab.ns('client'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', LAB_ADDR.server], { timeoutMs: 10_000 });
   // one retry: a neighbour entry may have been in the middle of being resolved
   const res = (await ping()) ?? (await ping());
   if (!res || / 100% packet loss/.test(res.stdout)) throw new Error(`${t.row}: the client cannot ping the server through ${t.stage.active}`);
@@ -315,7 +318,9 @@ interface Failure {
 
 function printTable(rows: Row[]): void {
   console.log(`\nTCP through the firewall: iperf3 ${LAB_ADDR.client} -> ${LAB_ADDR.server}:${port} through the floating IPs, ${seconds} s per run\n`);
-  console.log('| forwarder | streams | received Mbit/s | retransmits | segments lost on the path | daemon CPU % | machine usr/sys/si/idle % | iperf3 client/server CPU % | HA transitions |');
+  console.log(
+    '| forwarder | streams | received Mbit/s | retransmits | segments lost on the path | daemon CPU % | machine usr/sys/si/idle % | iperf3 client/server CPU % | HA transitions |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const m = r.machinePct;
@@ -345,7 +350,9 @@ function printRatios(rows: Row[]): void {
       const k = rows.find((r) => r.row === 'kernel' && r.streams === streams);
       if (!t || !k || k.receivedMbps <= 0) continue;
       const flag = t.valid && k.valid ? '' : ' (a run is INVALID)';
-      console.log(`ratio tandem (${io}) / kernel, ${streams} stream(s): ${(t.receivedMbps / k.receivedMbps).toFixed(3)} (${t.receivedMbps} / ${k.receivedMbps} Mbit/s)${flag}`);
+      console.log(
+        `ratio tandem (${io}) / kernel, ${streams} stream(s): ${(t.receivedMbps / k.receivedMbps).toFixed(3)} (${t.receivedMbps} / ${k.receivedMbps} Mbit/s)${flag}`,
+      );
     }
   }
 }
@@ -417,7 +424,19 @@ async function main(): Promise<void> {
   const commit = (await trySh('git', ['-C', repoRoot(), 'rev-parse', '--short', 'HEAD']))?.stdout.trim() ?? null;
   console.log(`\nmachine: ${availableParallelism()} CPUs, busy ${busy} % before the bench; tree ${commit ?? '(not a git checkout)'}`);
   if (outFile) {
-    const report = { date: new Date().toISOString(), commit, cpus: availableParallelism(), busyBeforePct: busy, seconds, port, ios, streams: streamCounts, offloads: offloadReport, rows, failures };
+    const report = {
+      date: new Date().toISOString(),
+      commit,
+      cpus: availableParallelism(),
+      busyBeforePct: busy,
+      seconds,
+      port,
+      ios,
+      streams: streamCounts,
+      offloads: offloadReport,
+      rows,
+      failures,
+    };
     writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`JSON: ${outFile}`);
   }

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The test command: set up, type check, check generated code for drift, run every test.
+# The test command: set up, type check, the layer rule, lint and format, check generated code for
+# drift, run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "test: type check"
 npm run --silent typecheck
+echo "test: layer rule (imports point down; no cycles, no orphans)"
+npm run --silent lint:layers
+echo "test: lint (ESLint, type-aware)"
+npm run --silent lint
+echo "test: format (Prettier)"
+npm run --silent format:check
 echo "test: generated protobuf code is up to date"
 node scripts/gen-proto.mjs --check
 echo "test: vitest"

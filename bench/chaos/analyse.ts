@@ -115,7 +115,10 @@ export const NO_FAILOVER_KINDS: ReadonlySet<Kind> = new Set<Kind>(['ha1', 'ha2']
 
 export function parseKinds(text: string): Kind[] {
   const out: Kind[] = [];
-  for (const k of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const k of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     if (!(KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: unknown kind ${JSON.stringify(k)}, expected some of ${KINDS.join(',')}`);
     if (!out.includes(k as Kind)) out.push(k as Kind);
   }
@@ -180,5 +183,12 @@ export function roleChangeVerdict(changes: number, expected = 1): 'ok' | 'none' 
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

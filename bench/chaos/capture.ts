@@ -47,9 +47,13 @@ class PortCapture {
   private start(): Promise<void> {
     const file = join(this.dir, `cap-${this.tag}-${this.port}-${this.segments.length}.pcap`);
     // -s 64: the Ethernet header is all that is read; -B: 8 MiB so bursts after a takeover fit
-    const child = spawn('ip', ['netns', 'exec', this.lab.ns('sw'), 'tcpdump', '-i', this.port, '-Q', 'in', '-n', '-U', '-s', '64', '-B', '8192', '-w', file, VMAC_FILTER], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.lab.ns('sw'), 'tcpdump', '-i', this.port, '-Q', 'in', '-n', '-U', '-s', '64', '-B', '8192', '-w', file, VMAC_FILTER],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const seg: Segment = { file, child, exited: new Promise((r) => child.once('close', () => r())), stderr: '' };
     this.segments.push(seg);
     child.stderr.setEncoding('utf8');

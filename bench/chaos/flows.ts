@@ -215,7 +215,14 @@ function runTcp(opts: { host: string; port: number; conns: number; intervalMs: n
         if (ongoing > STALL_REPORT_MS) stalledNow++;
         c.segMaxWaitMs = 0;
       }
-      const m: TcpMark = { mark: markNo++, atMs: now, lost: segLost, maxStallMs, stalledNow, alive: conns.filter((c) => c.connected && c.error === null).length };
+      const m: TcpMark = {
+        mark: markNo++,
+        atMs: now,
+        lost: segLost,
+        maxStallMs,
+        stalledNow,
+        alive: conns.filter((c) => c.connected && c.error === null).length,
+      };
       segLost = [];
       segStart = now;
       out(m);
@@ -273,7 +280,15 @@ function runUdp(port: number): void {
   commands({
     mark: () => {
       const span = seg.startHighest < 0 ? 0 : highest - seg.startHighest;
-      const m: UdpMark = { mark: markNo++, atMs: Date.now(), received: seg.received, lost: Math.max(0, span - seg.received), late: seg.late, maxGapMs: Math.round(seg.maxGapMs * 10) / 10, gaps: seg.gaps };
+      const m: UdpMark = {
+        mark: markNo++,
+        atMs: Date.now(),
+        received: seg.received,
+        lost: Math.max(0, span - seg.received),
+        late: seg.late,
+        maxGapMs: Math.round(seg.maxGapMs * 10) / 10,
+        gaps: seg.gaps,
+      };
       seg = { received: 0, late: 0, startHighest: -1, maxGapMs: 0, gaps: [] };
       out(m);
     },

@@ -46,7 +46,10 @@ function row(label: string, its: Iteration[]): string[] {
     formatMmm(took, 0),
     formatMmm(its.map((i) => i.udp.maxGapMs)),
     String(its.reduce((n, i) => n + i.udp.lost, 0)),
-    formatMmm(its.map((i) => i.tcp.maxStallMs), 0),
+    formatMmm(
+      its.map((i) => i.tcp.maxStallMs),
+      0,
+    ),
     String(its.reduce((n, i) => n + i.tcp.lost.length, 0)),
     String(Math.max(0, ...its.map((i) => i.tcp.stalledAtEnd))),
     String(its.reduce((n, i) => n + i.wire.dualActiveFrames, 0)),
@@ -73,7 +76,20 @@ export function formatReport(r: ChaosResult): string {
       `(1 KiB each every ${o.intervalMs} ms) and a UDP probe every 1 ms, for ${r.durationS} s; timers ${o.timers ?? "the lab's (aggressive)"}; dual-active window ${o.windowUs / 1000} ms`,
   );
   lines.push('');
-  const header = ['failure', 'runs', 'role changes ok/none/extra', 'role held in cut', 'takeover ms (API) min/med/max', 'UDP gap ms min/med/max', 'probes lost', 'TCP stall ms min/med/max', 'sessions lost', 'conns stalled > 1 s at the end (max)', 'dual-active frames', 'wire handoff silence ms min/med/max'];
+  const header = [
+    'failure',
+    'runs',
+    'role changes ok/none/extra',
+    'role held in cut',
+    'takeover ms (API) min/med/max',
+    'UDP gap ms min/med/max',
+    'probes lost',
+    'TCP stall ms min/med/max',
+    'sessions lost',
+    'conns stalled > 1 s at the end (max)',
+    'dual-active frames',
+    'wire handoff silence ms min/med/max',
+  ];
   const rows = [header];
   for (const k of KINDS) {
     const its = r.iterations.filter((i) => i.kind === k);
@@ -83,28 +99,59 @@ export function formatReport(r: ChaosResult): string {
   lines.push(table(rows));
   if (r.iterations.some((i) => NO_FAILOVER_KINDS.has(i.kind))) {
     lines.push('');
-    lines.push('HA1 cut / HA2 cut: the cut must not move the role (watched 1 s: exactly one active, the same box); takeover and gap are of the planned failover that follows once the link is back.');
+    lines.push(
+      'HA1 cut / HA2 cut: the cut must not move the role (watched 1 s: exactly one active, the same box); takeover and gap are of the planned failover that follows once the link is back.',
+    );
   }
   if (r.lostOutside.length > 0) lines.push(`sessions lost outside the failovers (start-up or the final drain): ${r.lostOutside.length}`);
   const lost = r.iterations.flatMap((i) => i.tcp.lost.map((l) => `#${i.i} ${i.kind}: conn ${l.id} ${l.why} at ${new Date(l.atMs).toISOString()}`));
   if (lost.length > 0) lines.push('', 'lost sessions:', ...lost.slice(0, 20), ...(lost.length > 20 ? [`... ${lost.length - 20} more`] : []));
-  const overl = r.iterations.flatMap((i) => i.wire.overlaps.map((x) => `#${i.i} ${i.kind} of ${i.failed}: ${new Date(x.startUs / 1000).toISOString()} for ${((x.endUs - x.startUs) / 1000).toFixed(3)} ms, fwa ${x.frames.fwa} fwb ${x.frames.fwb} frames`));
+  const overl = r.iterations.flatMap((i) =>
+    i.wire.overlaps.map(
+      (x) =>
+        `#${i.i} ${i.kind} of ${i.failed}: ${new Date(x.startUs / 1000).toISOString()} for ${((x.endUs - x.startUs) / 1000).toFixed(3)} ms, fwa ${x.frames.fwa} fwb ${x.frames.fwb} frames`,
+    ),
+  );
   if (overl.length > 0) lines.push('', 'dual-active intervals (switch capture):', ...overl);
   const odd = r.iterations.filter((i) => roleChangeVerdict(i.roleChanges) !== 'ok' || i.heldDuringCut === false || i.error);
-  if (odd.length > 0) lines.push('', 'iterations off the expected path:', ...odd.map((i) => `#${i.i} ${i.kind} of ${i.failed}: ${i.roleChanges} role changes [${i.roleChangeLog.join('; ')}]${i.heldDuringCut === false ? ', role moved during the cut' : ''}${i.error ? `, error: ${i.error}` : ''}`));
+  if (odd.length > 0)
+    lines.push(
+      '',
+      'iterations off the expected path:',
+      ...odd.map(
+        (i) =>
+          `#${i.i} ${i.kind} of ${i.failed}: ${i.roleChanges} role changes [${i.roleChangeLog.join('; ')}]${i.heldDuringCut === false ? ', role moved during the cut' : ''}${i.error ? `, error: ${i.error}` : ''}`,
+      ),
+    );
   const outages = [
     ...r.outagesBeforeFirst.map((g) => `before the first failure: ${new Date(g.atMs).toISOString()} for ${g.gapMs} ms`),
-    ...r.iterations.flatMap((i) => i.udp.outages.map((g) => `#${i.i} ${i.kind} of ${i.failed}, ${g.atMs < (i.failedAtMs ?? 0) ? 'before the failure' : 'after the pair was healthy'}: ${new Date(g.atMs).toISOString()} for ${g.gapMs} ms`)),
+    ...r.iterations.flatMap((i) =>
+      i.udp.outages.map(
+        (g) =>
+          `#${i.i} ${i.kind} of ${i.failed}, ${g.atMs < (i.failedAtMs ?? 0) ? 'before the failure' : 'after the pair was healthy'}: ${new Date(g.atMs).toISOString()} for ${g.gapMs} ms`,
+      ),
+    ),
   ];
   if (outages.length > 0) lines.push('', 'UDP outages of 100 ms or more with no failure in progress (the pair said it was healthy):', ...outages);
   const drops = r.iterations.reduce((n, i) => n + i.wire.droppedByKernel, 0);
-  lines.push('', `switch capture: ${r.iterations.reduce((n, i) => n + i.wire.framesFwa + i.wire.framesFwb, 0)} virtual-MAC frames, ${drops} dropped by the kernel before tcpdump read them`);
+  lines.push(
+    '',
+    `switch capture: ${r.iterations.reduce((n, i) => n + i.wire.framesFwa + i.wire.framesFwb, 0)} virtual-MAC frames, ${drops} dropped by the kernel before tcpdump read them`,
+  );
   if (r.memory) {
     lines.push('', 'memory (MiB, before the first failure -> after the last; a killed or restarted box has a new pid):');
-    lines.push(table([['box', 'pid', 'RSS (/proc)', 'RSS (own metrics)', 'JS heap used'], memRow('fwa', r.memory.before.fwa, r.memory.after.fwa), memRow('fwb', r.memory.before.fwb, r.memory.after.fwb)]));
+    lines.push(
+      table([
+        ['box', 'pid', 'RSS (/proc)', 'RSS (own metrics)', 'JS heap used'],
+        memRow('fwa', r.memory.before.fwa, r.memory.after.fwa),
+        memRow('fwb', r.memory.before.fwb, r.memory.after.fwb),
+      ]),
+    );
   }
   lines.push('');
-  lines.push(`targets: dual-active frames ${v.dualActiveFrames} (0), established sessions lost ${v.sessionsLost} (0); failovers that did not happen ${v.roleChangesMissing}, that happened more than once ${v.roleChangesExtra}; outages with no failure in progress ${outages.length}`);
+  lines.push(
+    `targets: dual-active frames ${v.dualActiveFrames} (0), established sessions lost ${v.sessionsLost} (0); failovers that did not happen ${v.roleChangesMissing}, that happened more than once ${v.roleChangesExtra}; outages with no failure in progress ${outages.length}`,
+  );
   lines.push(v.missed.length === 0 ? 'every target met' : `MISSED: ${v.missed.join('; ')}`);
   return lines.join('\n');
 }

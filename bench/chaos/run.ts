@@ -89,7 +89,15 @@ export interface Iteration {
   /** When the failure was inflicted (epoch ms). */
   failedAtMs: number | null;
   tcp: { maxStallMs: number; lost: TcpLoss[]; stalledAtEnd: number };
-  wire: { framesFwa: number; framesFwb: number; dualActiveFrames: number; overlaps: Overlap[]; handoffs: number; handoffSilenceMs: number | null; droppedByKernel: number };
+  wire: {
+    framesFwa: number;
+    framesFwb: number;
+    dualActiveFrames: number;
+    overlaps: Overlap[];
+    handoffs: number;
+    handoffSilenceMs: number | null;
+    droppedByKernel: number;
+  };
   /** Both boxes said 'active' in the same API poll (informational: the wire is the judge). */
   apiBothActive: number;
   error: string | null;
@@ -121,7 +129,10 @@ class Flows {
   private stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(private readonly child: ChildProcess, readonly what: string) {
+  constructor(
+    private readonly child: ChildProcess,
+    readonly what: string,
+  ) {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-4000)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -132,10 +143,12 @@ class Flows {
       }
       for (const w of this.waiters.splice(0)) w();
     });
-    this.exited = new Promise((r) => child.once('close', (code) => {
-      r(code);
-      for (const w of this.waiters.splice(0)) w();
-    }));
+    this.exited = new Promise((r) =>
+      child.once('close', (code) => {
+        r(code);
+        for (const w of this.waiters.splice(0)) w();
+      }),
+    );
   }
 
   static start(lab: Lab, role: 'client' | 'server', args: string[], pidFile: string): Flows {
@@ -178,7 +191,10 @@ function labConfigWith(spec: string | undefined, io: IoVariant | undefined): str
   }
   const dir = mkdtempSync(join(tmpdir(), 'tandem-chaos-cfg-'));
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as { shared: { ha: Record<string, unknown> }; device: Record<string, unknown> };
+    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as {
+      shared: { ha: Record<string, unknown> };
+      device: Record<string, unknown>;
+    };
     if (spec) cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs, heartbeatMissed, promotionHoldMs };
     if (io) cfg.device.dataplane = IO_VARIANTS[io];
     writeFileSync(join(dir, `${box}.yaml`), stringifyYaml(cfg));
@@ -236,7 +252,7 @@ async function statusOf(lab: Lab, box: LabBox): Promise<HaStatus | null> {
 }
 
 function syncOk(s: HaStatus): boolean {
-  const sync = s.sync as ({ tentative: boolean; connected?: boolean } | null | undefined);
+  const sync = s.sync as { tentative: boolean; connected?: boolean } | null | undefined;
   return !!sync && sync.tentative === false && sync.connected === true;
 }
 
@@ -249,18 +265,37 @@ async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBo
   let seen = '';
   let since: { active: LabBox; at: number } | null = null;
   const ms = await lab
-    .waitFor(async () => {
-      const [a, b] = await Promise.all([statusOf(lab, 'fwa'), statusOf(lab, 'fwb')]);
-      seen = `fwa=${a ? `${a.local.state} (${a.local.reason}${a.local.faults.length ? `, faults ${a.local.faults.join(' ')}` : ''})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason}${b.local.faults.length ? `, faults ${b.local.faults.join(' ')}` : ''})` : 'no answer'}`;
-      const pair = !a || !b ? null : a.local.state === 'active' && b.local.state === 'passive' ? ([a, b, 'fwa'] as const) : b.local.state === 'active' && a.local.state === 'passive' ? ([b, a, 'fwb'] as const) : null;
-      const ok = pair !== null && pair[0].local.faults.length === 0 && pair[1].local.faults.length === 0 && pair[0].peer.up && pair[1].peer.up && pair[0].links.some((l) => l.sessionUp) && syncOk(pair[0]) && syncOk(pair[1]);
-      if (!ok) {
-        since = null;
-        return false;
-      }
-      if (since === null || since.active !== pair[2]) since = { active: pair[2], at: Date.now() };
-      return Date.now() - since.at >= HEALTHY_STABLE_MS;
-    }, timeoutMs, 'a healthy pair (one active, one passive in sync)')
+    .waitFor(
+      async () => {
+        const [a, b] = await Promise.all([statusOf(lab, 'fwa'), statusOf(lab, 'fwb')]);
+        seen = `fwa=${a ? `${a.local.state} (${a.local.reason}${a.local.faults.length ? `, faults ${a.local.faults.join(' ')}` : ''})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason}${b.local.faults.length ? `, faults ${b.local.faults.join(' ')}` : ''})` : 'no answer'}`;
+        const pair =
+          !a || !b
+            ? null
+            : a.local.state === 'active' && b.local.state === 'passive'
+              ? ([a, b, 'fwa'] as const)
+              : b.local.state === 'active' && a.local.state === 'passive'
+                ? ([b, a, 'fwb'] as const)
+                : null;
+        const ok =
+          pair !== null &&
+          pair[0].local.faults.length === 0 &&
+          pair[1].local.faults.length === 0 &&
+          pair[0].peer.up &&
+          pair[1].peer.up &&
+          pair[0].links.some((l) => l.sessionUp) &&
+          syncOk(pair[0]) &&
+          syncOk(pair[1]);
+        if (!ok) {
+          since = null;
+          return false;
+        }
+        if (since === null || since.active !== pair[2]) since = { active: pair[2], at: Date.now() };
+        return Date.now() - since.at >= HEALTHY_STABLE_MS;
+      },
+      timeoutMs,
+      'a healthy pair (one active, one passive in sync)',
+    )
     .catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}`);
     });
@@ -337,22 +372,45 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   try {
     let { active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS);
     const repo = lab.repo;
-    const srv = await startStreamServer(lab.ns('server'), { repo, marker: lab.runDir, port: STREAM_PORT, pidFile: join(lab.runDir, 'chaos-stream-server.pid') });
+    const srv = await startStreamServer(lab.ns('server'), {
+      repo,
+      marker: lab.runDir,
+      port: STREAM_PORT,
+      pidFile: join(lab.runDir, 'chaos-stream-server.pid'),
+    });
     stops.push(() => srv.stop());
     const udp = Flows.start(lab, 'server', ['udp', '--port', String(PROBE_PORT)], join(lab.runDir, 'chaos-udp.pid'));
     stops.push(async () => udp.kill());
     await udp.next('ready', 10_000);
-    const tcp = Flows.start(lab, 'client', ['tcp', '--to', `${SERVER}:${STREAM_PORT}`, '--conns', String(opts.conns), '--interval-ms', String(opts.intervalMs)], join(lab.runDir, 'chaos-tcp.pid'));
+    const tcp = Flows.start(
+      lab,
+      'client',
+      ['tcp', '--to', `${SERVER}:${STREAM_PORT}`, '--conns', String(opts.conns), '--interval-ms', String(opts.intervalMs)],
+      join(lab.runDir, 'chaos-tcp.pid'),
+    );
     stops.push(async () => tcp.kill());
     result.connected = (await tcp.next<{ connected: number }>('connected', 60_000)).connected;
     log(`${result.connected}/${opts.conns} TCP connections up`);
-    const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1, pidFile: join(lab.runDir, 'chaos-probe-tx.pid') });
+    const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), {
+      repo,
+      marker: lab.runDir,
+      to: `${SERVER}:${PROBE_PORT}`,
+      intervalMs: 1,
+      pidFile: join(lab.runDir, 'chaos-probe-tx.pid'),
+    });
     stops.push(() => tx.stop());
     // every connection replicated before the first failure
     ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
-    await lab.waitFor(async () => (await lab.api(otherBox(active), 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched >= result.connected, 30_000, 'the passive to hold every connection');
+    await lab.waitFor(
+      async () => (await lab.api(otherBox(active), 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched >= result.connected,
+      30_000,
+      'the passive to hold every connection',
+    );
     await sleep(500);
-    result.memory = { before: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') }, after: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') } };
+    result.memory = {
+      before: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') },
+      after: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') },
+    };
     await tcp.ask<TcpMark>('mark', 'mark');
     await udp.ask<UdpMark>('mark', 'mark');
 
@@ -438,7 +496,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       // the role can have moved on its own since the pair was last healthy (a stall read as a
       // peer death, counted in roleChanges): fail whoever is active now
       const [sa, sb] = await Promise.all([lab.boxState('fwa'), lab.boxState('fwb')]);
-      if (!(sa?.state === 'active' && sb?.state === 'passive') && !(sb?.state === 'active' && sa?.state === 'passive')) ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
+      if (!(sa?.state === 'active' && sb?.state === 'passive') && !(sb?.state === 'active' && sa?.state === 'passive'))
+        ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
       else active = sa.state === 'active' ? 'fwa' : 'fwb';
       it.failed = active;
       const passive = otherBox(active);

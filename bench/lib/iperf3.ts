@@ -86,7 +86,23 @@ export let runningClient: ChildProcess | null = null;
 
 /** Runs `iperf3 -c server -p port -t seconds -P streams -J` in `ns` and parses its report. */
 export function runIperf3Client(ns: string, server: string, port: number, seconds: number, streams: number): Promise<Iperf3Result> {
-  const args = ['netns', 'exec', ns, 'iperf3', '-c', server, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', '--connect-timeout', '3000'];
+  const args = [
+    'netns',
+    'exec',
+    ns,
+    'iperf3',
+    '-c',
+    server,
+    '-p',
+    String(port),
+    '-t',
+    String(seconds),
+    '-P',
+    String(streams),
+    '-J',
+    '--connect-timeout',
+    '3000',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     runningClient = child;

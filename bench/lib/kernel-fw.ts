@@ -46,7 +46,10 @@ export function nftLoad(ns: string, ruleset: string): Promise<void> {
  * on lan0/wan0, ip_forward=1, the ruleset above.
  */
 export async function kernelFirewallUp(ns: string): Promise<void> {
-  for (const [link, addr] of [['lan', LAB_ADDR.floatingLan], ['wan', LAB_ADDR.floatingWan]] as const) {
+  for (const [link, addr] of [
+    ['lan', LAB_ADDR.floatingLan],
+    ['wan', LAB_ADDR.floatingWan],
+  ] as const) {
     await sh('ip', ['-n', ns, 'addr', 'add', `${addr}/${LAB_ADDR.prefixLength}`, 'dev', BOX_DEVICE[link]]);
   }
   await nftLoad(ns, kernelFirewallRuleset());

@@ -73,7 +73,26 @@ export let runningGenerator: ChildProcess | null = null;
  * trafgen). --no-sock-mem and --notouch-irq: trafgen leaves the host's sysctls and IRQ affinity alone.
  */
 export function runTrafgen(ns: string, dev: string, configPath: string, seconds: number, cpus: number): Promise<TrafgenRun> {
-  const args = ['netns', 'exec', ns, 'timeout', '-s', 'INT', '-k', '3', String(seconds), 'trafgen', '-i', configPath, '-o', dev, '-P', String(cpus), '--no-sock-mem', '--notouch-irq'];
+  const args = [
+    'netns',
+    'exec',
+    ns,
+    'timeout',
+    '-s',
+    'INT',
+    '-k',
+    '3',
+    String(seconds),
+    'trafgen',
+    '-i',
+    configPath,
+    '-o',
+    dev,
+    '-P',
+    String(cpus),
+    '--no-sock-mem',
+    '--notouch-irq',
+  ];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });

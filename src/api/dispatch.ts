@@ -68,7 +68,10 @@ function refuseOverRate(d: DispatchDeps, req: IncomingMessage, routeLabel: strin
   if (decision.ok) return;
   const logged = d.logLimit.allow('rate-limited');
   if (logged)
-    d.log.warn({ remote: client, scope: decision.scope, path: routeLabel, suppressed: logged.suppressed, clients: d.limiter.size }, 'API request rate limit reached: answering 429');
+    d.log.warn(
+      { remote: client, scope: decision.scope, path: routeLabel, suppressed: logged.suppressed, clients: d.limiter.size },
+      'API request rate limit reached: answering 429',
+    );
   req.resume();
   const who = decision.scope === 'client' ? `from ${client}` : 'from all clients together';
   throw new HttpError(429, 'rate-limited', `too many requests ${who}; retry in ${decision.retryAfterS} s`, { 'Retry-After': String(decision.retryAfterS) });

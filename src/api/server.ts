@@ -99,7 +99,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.on('drop', (data?: { remoteAddress?: string }) => {
     metrics.connectionRefused('api');
     const logged = logLimit.allow('connection-limit');
-    if (logged) log.warn({ remote: data?.remoteAddress, max: API_MAX_CONNECTIONS, suppressed: logged.suppressed }, 'API connection limit reached: connection refused');
+    if (logged)
+      log.warn({ remote: data?.remoteAddress, max: API_MAX_CONNECTIONS, suppressed: logged.suppressed }, 'API connection limit reached: connection refused');
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, metrics));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket, metrics));

@@ -154,7 +154,7 @@ export function isSessionList(value: unknown): value is SessionList {
     typeof v.matched === 'number' &&
     typeof v.truncated === 'boolean' &&
     Array.isArray(v.sessions) &&
-    v.sessions.every((s) => s !== null && typeof s === 'object' && typeof (s).id === 'number')
+    v.sessions.every((s) => s !== null && typeof s === 'object' && typeof s.id === 'number')
   );
 }
 

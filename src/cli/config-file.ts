@@ -24,6 +24,10 @@ export async function sharedOfFile(file: string): Promise<unknown> {
   if (raw === null || typeof raw !== 'object' || !('shared' in raw))
     throw new ConfigError([{ path: '(document)', value: undefined, expected: 'a mapping with a shared: half' }], file);
   const parsed = sharedSchema.safeParse(raw.shared);
-  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, raw.shared).map((i) => ({ ...i, path: `shared.${i.path}` })), file);
+  if (!parsed.success)
+    throw new ConfigError(
+      issuesFromZod(parsed.error, raw.shared).map((i) => ({ ...i, path: `shared.${i.path}` })),
+      file,
+    );
   return parsed.data;
 }

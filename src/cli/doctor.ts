@@ -26,7 +26,14 @@ export interface DoctorHost {
 }
 
 /** Offloads that hand the capture frames the NIC has not finished (DESIGN "Namespaces and traffic"). */
-const OFFLOADS = ['rx-checksumming', 'tx-checksumming', 'tcp-segmentation-offload', 'generic-segmentation-offload', 'generic-receive-offload', 'large-receive-offload'];
+const OFFLOADS = [
+  'rx-checksumming',
+  'tx-checksumming',
+  'tcp-segmentation-offload',
+  'generic-segmentation-offload',
+  'generic-receive-offload',
+  'large-receive-offload',
+];
 /** The API URL a config's api.listen ("host:port" or "unix:path") is reached at. */
 export function apiUrlOf(listen: string): string {
   return listen.startsWith('unix:') ? listen : `http://${listen}`;
@@ -48,7 +55,10 @@ export async function runDoctor(configPath: string, host: DoctorHost): Promise<C
   }
 
   if (config) {
-    for (const [what, path] of [['key', config.device.ha.keyFile], ['token', config.device.api.tokenFile]] as const) {
+    for (const [what, path] of [
+      ['key', config.device.ha.keyFile],
+      ['token', config.device.api.tokenFile],
+    ] as const) {
       try {
         host.checkSecret(path, what);
         add(`${what} file`, 'ok', `${path} is private (mode 0600 or stricter)`);
@@ -64,17 +74,30 @@ export async function runDoctor(configPath: string, host: DoctorHost): Promise<C
         add(`interface ${name}`, 'fail', `kernel device ${dev} does not exist in this network namespace`);
         continue;
       }
-      add(`interface ${name}`, oper === 'up' ? 'ok' : 'warn', `${dev} operstate ${oper}${oper === 'up' ? '' : ': check the cable and `ip link set dev ' + dev + ' up`'}`);
+      add(
+        `interface ${name}`,
+        oper === 'up' ? 'ok' : 'warn',
+        `${dev} operstate ${oper}${oper === 'up' ? '' : ': check the cable and `ip link set dev ' + dev + ' up`'}`,
+      );
       const fwd = host.readSys(`/proc/sys/net/ipv4/conf/${dev}/forwarding`);
       if (fwd === '1')
-        add(`forwarding ${name}`, 'fail', `the kernel forwards on ${dev} and races the dataplane: sysctl -w net.ipv4.conf.${dev}.forwarding=0 (or net.ipv4.ip_forward=0)`);
+        add(
+          `forwarding ${name}`,
+          'fail',
+          `the kernel forwards on ${dev} and races the dataplane: sysctl -w net.ipv4.conf.${dev}.forwarding=0 (or net.ipv4.ip_forward=0)`,
+        );
       else add(`forwarding ${name}`, 'ok', `kernel forwarding off on ${dev}`);
       const features = await host.ethtoolFeatures(dev);
       if (features === null) add(`offloads ${name}`, 'warn', `cannot read offloads of ${dev} (is ethtool installed?)`);
       else {
         const on = OFFLOADS.filter((f) => new RegExp(`^${f}: on`, 'm').test(features));
         if (on.length === 0) add(`offloads ${name}`, 'ok', `checksum, segmentation and receive offloads off on ${dev}`);
-        else add(`offloads ${name}`, 'warn', `${on.join(', ')} on for ${dev}: the capture may see unfinished checksums or coalesced frames; ethtool -K ${dev} rx off tx off tso off gso off gro off lro off`);
+        else
+          add(
+            `offloads ${name}`,
+            'warn',
+            `${on.join(', ')} on for ${dev}: the capture may see unfinished checksums or coalesced frames; ethtool -K ${dev} rx off tx off tso off gso off gro off lro off`,
+          );
       }
     }
   }
@@ -88,20 +111,27 @@ export async function runDoctor(configPath: string, host: DoctorHost): Promise<C
   try {
     const st = await host.status(config);
     add('daemon', 'ok', `answers: ${st.local.name} is ${st.local.state} (${st.local.reason})`);
-    if (!st.peer.up) add('peer', 'fail', 'the peer is not heard on any HA1 link or the heartbeat backup: check the HA cables, addresses and that its daemon runs');
+    if (!st.peer.up)
+      add('peer', 'fail', 'the peer is not heard on any HA1 link or the heartbeat backup: check the HA cables, addresses and that its daemon runs');
     else add('peer', 'ok', `${st.peer.name ?? 'peer'} is ${st.peer.state} (${st.peer.reason ?? '-'})`);
     for (const l of st.links) {
       if (st.peer.up && !l.heartbeatUp) add(`HA link ${l.name}`, 'warn', `${l.local} -> ${l.peer} does not hear the peer (the pair runs on the other links)`);
       else if (st.peer.up) add(`HA link ${l.name}`, 'ok', `hears the peer (rtt ${l.rttMs ?? '-'} ms)`);
     }
-    if (st.config && st.peer.up && !st.config.peer.inSync) add('config sync', 'warn', `the peer runs another shared config (${st.config.peer.lastError ?? 'see tandem config diff'})`);
+    if (st.config && st.peer.up && !st.config.peer.inSync)
+      add('config sync', 'warn', `the peer runs another shared config (${st.config.peer.lastError ?? 'see tandem config diff'})`);
     else if (st.config && st.peer.up) add('config sync', 'ok', `both run v${st.config.version}`);
     const faults = st.local.faults;
     if (faults.length > 0) add('monitors', 'warn', `faults: ${faults.join(', ')}`);
     const capture = captureStates((st as { dataplane?: unknown }).dataplane);
     for (const c of capture?.handles ?? []) {
       if (c.open) add(`capture ${c.name}`, 'ok', `${capture!.io} handle on ${c.device} open`);
-      else add(`capture ${c.name}`, 'fail', `${capture!.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`);
+      else
+        add(
+          `capture ${c.name}`,
+          'fail',
+          `${capture!.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`,
+        );
     }
   } catch (err) {
     add('daemon', 'fail', `the API does not answer: ${(err as Error).message}`);
@@ -114,5 +144,9 @@ export function formatDoctor(results: readonly CheckResult[]): string {
   const width = Math.max(...results.map((r) => r.check.length));
   const fails = results.filter((r) => r.level === 'fail').length;
   const warns = results.filter((r) => r.level === 'warn').length;
-  return [...results.map((r) => `${tag[r.level]}  ${r.check.padEnd(width)}  ${r.detail}`), '', `${fails} failed, ${warns} warnings, ${results.length - fails - warns} ok`].join('\n');
+  return [
+    ...results.map((r) => `${tag[r.level]}  ${r.check.padEnd(width)}  ${r.detail}`),
+    '',
+    `${fails} failed, ${warns} warnings, ${results.length - fails - warns} ok`,
+  ].join('\n');
 }

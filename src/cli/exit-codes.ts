@@ -12,13 +12,7 @@ export const EXIT_CONFIG = 4;
 /** A bug: an unexpected exception inside the CLI. */
 export const EXIT_INTERNAL = 70;
 
-export type ExitCode =
-  | typeof EXIT_OK
-  | typeof EXIT_FAILED
-  | typeof EXIT_USAGE
-  | typeof EXIT_UNREACHABLE
-  | typeof EXIT_CONFIG
-  | typeof EXIT_INTERNAL;
+export type ExitCode = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_USAGE | typeof EXIT_UNREACHABLE | typeof EXIT_CONFIG | typeof EXIT_INTERNAL;
 
 /** A failure with a chosen exit code and a one-line message for stderr. */
 export class CliError extends Error {

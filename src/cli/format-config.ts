@@ -19,7 +19,9 @@ export function formatCommit(r: CommitResponse): string {
 
 /** The lines above `config show`'s YAML, as YAML comments so the whole output stays a valid file. */
 export function formatConfigHeader(c: ConfigResponse): string {
-  const lines = [`# shared config v${c.version} (hash ${short(c.hash)}), ${c.origin === 'file' ? 'from the config file, never committed' : `committed ${c.committedAt} on ${c.committedBy}${c.origin === 'peer' ? ' (pushed by the peer)' : ''}`}`];
+  const lines = [
+    `# shared config v${c.version} (hash ${short(c.hash)}), ${c.origin === 'file' ? 'from the config file, never committed' : `committed ${c.committedAt} on ${c.committedBy}${c.origin === 'peer' ? ' (pushed by the peer)' : ''}`}`,
+  ];
   const p = c.peer;
   if (!p.up) lines.push('# peer: down');
   else if (p.inSync) lines.push(`# peer: in sync (v${p.version})`);

@@ -29,6 +29,11 @@ export function formatTimeline(box: string, events: readonly TimelineEvent[]): s
   const rows = [['TIME', 'FROM', '', 'TO', 'REASON', 'AFTER']];
   for (const e of events) rows.push([e.at, e.from, '->', e.to + (e.tookRole ? ' *' : ''), e.reason, duration(e.inPreviousStateMs)]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd(),
+  );
   return [`${box}: ${events.length} transition(s), oldest first (* = took the active role; AFTER = time spent in FROM)`, ...lines].join('\n');
 }

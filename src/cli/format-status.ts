@@ -89,7 +89,14 @@ function syncSection(s: StatusResponse): string | null {
     ['Backlog', `${y.backlog ?? 0} records`],
     ['Lag', lag ? `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}` : '-'],
     ['Records', `${y.recordsSent ?? 0} sent, ${y.recordsReceived ?? 0} received`],
-    ['Bulk sync', bulk?.inProgress ? 'in progress' : bulk?.lastCompleteAt ? `complete at ${bulk.lastCompleteAt}${bulk.lastSessions != null ? ` (${bulk.lastSessions} sessions)` : ''}` : 'none yet'],
+    [
+      'Bulk sync',
+      bulk?.inProgress
+        ? 'in progress'
+        : bulk?.lastCompleteAt
+          ? `complete at ${bulk.lastCompleteAt}${bulk.lastSessions != null ? ` (${bulk.lastSessions} sessions)` : ''}`
+          : 'none yet',
+    ],
     ['Resyncs', String(y.resyncs ?? 0)],
   ])}`;
 }
@@ -119,7 +126,14 @@ function configSection(s: StatusResponse): string | null {
   const short = (h: string | null) => (h ? h.slice(0, 12) : '-');
   return `Configuration:\n${fields([
     ['Running', `v${c.version} (hash ${short(c.hash)}), ${c.origin === 'file' ? 'from the config file' : `committed ${c.committedAt} on ${c.committedBy}`}`],
-    ['Peer', !c.peer.up ? 'down' : c.peer.inSync ? `in sync (v${c.peer.version})` : `NOT in sync: v${c.peer.version ?? '?'} (hash ${short(c.peer.hash)})${c.peer.lastError ? `, ${c.peer.lastError}` : ''}`],
+    [
+      'Peer',
+      !c.peer.up
+        ? 'down'
+        : c.peer.inSync
+          ? `in sync (v${c.peer.version})`
+          : `NOT in sync: v${c.peer.version ?? '?'} (hash ${short(c.peer.hash)})${c.peer.lastError ? `, ${c.peer.lastError}` : ''}`,
+    ],
     ...(c.restartRequired.length > 0 ? ([['Restart required', c.restartRequired.join(', ')]] as [string, string][]) : []),
     ...(c.keptAside.length > 0 ? ([['Kept aside', `${c.keptAside.length} config(s), newest ${c.keptAside[0].file}`]] as [string, string][]) : []),
   ])}`;
@@ -141,7 +155,10 @@ function timersSection(s: StatusResponse): string {
 function transitionsSection(s: StatusResponse): string {
   if (s.transitions.length === 0) return 'Recent transitions (newest first):\n  none';
   const recent = s.transitions.slice(-STATUS_TRANSITIONS_SHOWN).reverse();
-  return `Recent transitions (newest first):\n${table(recent.map((tr) => [tr.at, `${tr.from} -> ${tr.to}`, `(${tr.reason})`]), '  ')}`;
+  return `Recent transitions (newest first):\n${table(
+    recent.map((tr) => [tr.at, `${tr.from} -> ${tr.to}`, `(${tr.reason})`]),
+    '  ',
+  )}`;
 }
 
 function formatDataplane(dp: unknown): string {
@@ -207,4 +224,3 @@ function formatCapture(dp: Record<string, unknown>): string | null {
   });
   return `${c.io}: ${parts.join(', ')}`;
 }
-

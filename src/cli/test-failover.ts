@@ -30,8 +30,7 @@ export interface TestFailoverOptions {
 
 export class TestFailoverError extends Error {}
 
-const lastAt = (s: StatusResponse, pred: (t: { from: string; to: string }) => boolean): string | null =>
-  [...s.transitions].reverse().find(pred)?.at ?? null;
+const lastAt = (s: StatusResponse, pred: (t: { from: string; to: string }) => boolean): string | null => [...s.transitions].reverse().find(pred)?.at ?? null;
 
 /**
  * The passive must hold the active's sessions before it gets the role (the active refuses a
@@ -90,5 +89,8 @@ export function formatTestFailover(legs: readonly LegResult[]): string {
     (l) =>
       `${l.from} -> ${l.to}: ${l.to} took the role ${l.tookRoleAfterMs === null ? '(time unknown)' : `${l.tookRoleAfterMs} ms`} after the command; both APIs agreed after ${Math.round(l.movedMs)} ms`,
   );
-  return [...lines, 'a planned hand-over keeps the old active forwarding until the new one is active: no traffic gap by design; measure one with traffic (`tandem lab demo`, bench/failover-gap)'].join('\n');
+  return [
+    ...lines,
+    'a planned hand-over keeps the old active forwarding until the new one is active: no traffic gap by design; measure one with traffic (`tandem lab demo`, bench/failover-gap)',
+  ].join('\n');
 }

@@ -61,8 +61,7 @@ function kernelDevicesUnique({ device }: TandemConfig): ConfigIssue[] {
   const byKernelName = new Map<string, string>();
   for (const [ifName, iface] of Object.entries(device.interfaces)) {
     const other = byKernelName.get(iface.device);
-    if (other !== undefined)
-      add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used by interface ${other}`);
+    if (other !== undefined) add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used by interface ${other}`);
     else byKernelName.set(iface.device, ifName);
   }
   return issues;
@@ -88,11 +87,9 @@ function haLinkEnds({ device }: TandemConfig): ConfigIssue[] {
   const hbb = ha.heartbeatBackup;
   if (hbb) {
     const ha1Locals = [ha.ha1.local, ha.ha1Backup?.local].filter((a): a is string => a !== undefined);
-    if (ha1Locals.includes(hbb.local))
-      add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
+    if (ha1Locals.includes(hbb.local)) add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
     const ha1Peers = [ha.ha1.peer, ha.ha1Backup?.peer].filter((a): a is string => a !== undefined);
-    if (ha1Peers.includes(hbb.peer))
-      add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
+    if (ha1Peers.includes(hbb.peer)) add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
   }
   return issues;
 }
@@ -150,7 +147,11 @@ function routeNextHops({ device, shared }: TandemConfig): ConfigIssue[] {
     if (missing) return void issues.push(missing);
     const own = parseCidr(device.interfaces[route.interface].address);
     if (!inPrefix(parseIpv4(route.via), own.prefix))
-      add(`${base}.via`, route.via, `a next hop inside ${route.interface}'s subnet ${formatHost(netOf(device.interfaces[route.interface].address))}/${own.prefix.length}`);
+      add(
+        `${base}.via`,
+        route.via,
+        `a next hop inside ${route.interface}'s subnet ${formatHost(netOf(device.interfaces[route.interface].address))}/${own.prefix.length}`,
+      );
   });
   return issues;
 }

@@ -58,7 +58,10 @@ export function parseCommitText(text: string, device: DeviceConfig, source: stri
     throw new ConfigError([{ path: '(file)', value: Buffer.byteLength(text), expected: `a file of at most ${MAX_CONFIG_BYTES} bytes` }], source);
   const raw = parseYaml(text, source);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('shared' in raw))
-    throw new ConfigError([{ path: '(document)', value: raw === null ? null : typeof raw, expected: 'a mapping with a shared: half (and optionally the device: half)' }], source);
+    throw new ConfigError(
+      [{ path: '(document)', value: raw === null ? null : typeof raw, expected: 'a mapping with a shared: half (and optionally the device: half)' }],
+      source,
+    );
   let deviceDiffers = false;
   if ('device' in raw) {
     const whole = validateConfig(raw);
@@ -68,9 +71,12 @@ export function parseCommitText(text: string, device: DeviceConfig, source: stri
   } else {
     const extra = Object.keys(raw).filter((k) => k !== 'shared');
     if (extra.length > 0)
-      throw new ConfigError(extra.map((k) => ({ path: k, value: (raw as Record<string, unknown>)[k], expected: `no key ${JSON.stringify(k)} here (known keys: device, shared)` })), source);
+      throw new ConfigError(
+        extra.map((k) => ({ path: k, value: (raw as Record<string, unknown>)[k], expected: `no key ${JSON.stringify(k)} here (known keys: device, shared)` })),
+        source,
+      );
   }
-  const shared = validateSharedConfig((raw).shared, device);
+  const shared = validateSharedConfig(raw.shared, device);
   if (!shared.ok) throw new ConfigError(shared.issues, source);
   return { shared: shared.shared, hash: sharedConfigHash(shared.shared), deviceDiffers };
 }

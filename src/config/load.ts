@@ -36,8 +36,7 @@ export function loadConfig(path: string): TandemConfig {
   let text: string;
   try {
     const size = statSync(path).size;
-    if (size > MAX_CONFIG_BYTES)
-      throw new ConfigError([{ path: '(file)', value: size, expected: `a file of at most ${MAX_CONFIG_BYTES} bytes` }], path);
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ path: '(file)', value: size, expected: `a file of at most ${MAX_CONFIG_BYTES} bytes` }], path);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;

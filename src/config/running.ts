@@ -39,7 +39,11 @@ export function resolveRunningConfig(file: TandemConfig, store: ConfigStore, log
   if (stored === null) return fromFile();
   const valid = validateSharedConfig(stored.shared, file.device);
   if (!valid.ok) {
-    const kept = store.keepAside(stored, `invalid against this box's device half at start: ${valid.issues.map((i) => `${i.path}: ${i.expected}`).join('; ')}`, now);
+    const kept = store.keepAside(
+      stored,
+      `invalid against this box's device half at start: ${valid.issues.map((i) => `${i.path}: ${i.expected}`).join('; ')}`,
+      now,
+    );
     log.error({ version: stored.version, keptAs: kept, issues: valid.issues }, 'the committed config does not fit this box; running the config file');
     return fromFile();
   }

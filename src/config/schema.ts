@@ -56,7 +56,11 @@ export function parseListenAddress(text: string): ParsedListen | null {
 // (zod falls back to the schema's own error for its checks and refinements).
 
 const intIn = (min: number, max: number) =>
-  z.number({ error: `an integer from ${min} to ${max}` }).int().min(min).max(max);
+  z
+    .number({ error: `an integer from ${min} to ${max}` })
+    .int()
+    .min(min)
+    .max(max);
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
@@ -73,8 +77,7 @@ const name = (what: string) => z.string({ error: `${what} (${NAME_WORDS})` }).re
 
 const ipv4 = () => z.string({ error: 'an IPv4 address like 10.0.1.1' }).refine(isIpv4);
 
-const cidr = () =>
-  z.string({ error: 'an IPv4 address with prefix length, like 10.0.1.2/24' }).refine(isCidr);
+const cidr = () => z.string({ error: 'an IPv4 address with prefix length, like 10.0.1.2/24' }).refine(isCidr);
 
 const network = () =>
   z
@@ -96,9 +99,7 @@ const service = () =>
     .refine((v) => parseService(v) !== null);
 
 const listen = () =>
-  z
-    .string({ error: '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"' })
-    .refine((v) => parseListenAddress(v) !== null);
+  z.string({ error: '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"' }).refine((v) => parseListenAddress(v) !== null);
 
 const filePath = (what: string) => z.string({ error: `${what} (a non-empty path)` }).min(1);
 
@@ -118,8 +119,7 @@ const list = <T extends z.ZodType>(item: T, what: string, opts: { min?: number; 
 };
 
 /** A name or a list of names (`from: trust` or `from: [trust, dmz]`); the output is always a list. */
-const nameOrList = (what: string, plural: string) =>
-  z.preprocess((v) => (typeof v === 'string' ? [v] : v), list(name(what), plural, { min: 1, max: 64 }));
+const nameOrList = (what: string, plural: string) => z.preprocess((v) => (typeof v === 'string' ? [v] : v), list(name(what), plural, { min: 1, max: 64 }));
 
 // ---------------------------------------------------------------------------------------------
 // Strict objects. An unknown key is an error; the message carries the known keys so the issue
@@ -155,10 +155,7 @@ const heartbeatBackupLink = obj(
   'a heartbeat backup link: { local: <address>, peer: <address>, port: <UDP port> }',
 );
 
-const interfaceSchema = obj(
-  { device: kernelIfname(), address: cidr() },
-  'an interface: { device: <kernel name>, address: <address>/<length> }',
-);
+const interfaceSchema = obj({ device: kernelIfname(), address: cidr() }, 'an interface: { device: <kernel name>, address: <address>/<length> }');
 
 // The management API's request rate limit (src/api/rate-limit.ts, whose DEFAULT_RATE_LIMIT a unit
 // test keeps equal to these defaults): far above the CLI and the status page, a bound on a flood.
@@ -213,9 +210,10 @@ export const deviceSchema = obj(
 // ---------------------------------------------------------------------------------------------
 // shared: committed on the active, pushed to the peer.
 
-const timerFields = Object.fromEntries(
-  TIMER_FIELDS.map((f) => [f, intIn(TIMER_BOUNDS[f].min, TIMER_BOUNDS[f].max).optional()]),
-) as Record<TimerField, z.ZodOptional<ReturnType<typeof intIn>>>;
+const timerFields = Object.fromEntries(TIMER_FIELDS.map((f) => [f, intIn(TIMER_BOUNDS[f].min, TIMER_BOUNDS[f].max).optional()])) as Record<
+  TimerField,
+  z.ZodOptional<ReturnType<typeof intIn>>
+>;
 
 const timersSchema = obj(
   { profile: oneOf(['recommended', 'aggressive']).optional(), ...timerFields },
@@ -233,11 +231,10 @@ export const SHORT_FORM_LINK_GROUP = 'links';
 const linkMonitoringSchema = obj({
   failureCondition: oneOf(['any', 'all']).default('any'),
   interfaces: linkInterfaces().optional(),
-  groups: list(
-    obj({ name: name('a link group name'), interfaces: linkInterfaces(), failureCondition: oneOf(['any', 'all']).default('any') }),
-    'link groups',
-    { min: 1, max: 64 },
-  ).optional(),
+  groups: list(obj({ name: name('a link group name'), interfaces: linkInterfaces(), failureCondition: oneOf(['any', 'all']).default('any') }), 'link groups', {
+    min: 1,
+    max: 64,
+  }).optional(),
 })
   .refine((m) => (m.interfaces === undefined) !== (m.groups === undefined), {
     error: 'either interfaces: [<logical names>] (one group) or groups: [{ name, interfaces, failureCondition }], not both',
@@ -296,9 +293,7 @@ const ruleMatch = {
   from: nameOrList('a zone name', 'zone names'),
   to: nameOrList('a zone name', 'zone names'),
   source: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0']),
-  destination: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default([
-    '0.0.0.0/0',
-  ]),
+  destination: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0']),
   service: list(service(), 'services', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['any']),
 };
 
@@ -348,10 +343,7 @@ export const sharedSchema = obj(
         error: 'a mapping of zone names to lists of logical interface names',
       })
       .default({}),
-    floatingIps: list(
-      obj({ interface: name('a logical interface name'), address: cidr(), owner: deviceId().default(0) }),
-      'floating IPs',
-    ).default([]),
+    floatingIps: list(obj({ interface: name('a logical interface name'), address: cidr(), owner: deviceId().default(0) }), 'floating IPs').default([]),
     routes: list(obj({ to: network(), via: ipv4(), interface: name('a logical interface name') }), 'routes', {
       max: MAX_RULES,
     }).default([]),
@@ -372,10 +364,7 @@ export const sharedSchema = obj(
   'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',
 );
 
-export const configSchema = obj(
-  { device: deviceSchema, shared: sharedSchema },
-  'a mapping with a device: half and a shared: half',
-);
+export const configSchema = obj({ device: deviceSchema, shared: sharedSchema }, 'a mapping with a device: half and a shared: half');
 
 // The schema must produce exactly the contract in types.ts: a drift fails the type check here.
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -421,9 +410,7 @@ export function issuesFromZod(error: z.ZodError, raw: unknown): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const iss of error.issues) {
     if (iss.code === 'unrecognized_keys') {
-      const known = iss.message.startsWith(KNOWN_KEYS_PREFIX)
-        ? iss.message.slice(KNOWN_KEYS_PREFIX.length).split(', ')
-        : [];
+      const known = iss.message.startsWith(KNOWN_KEYS_PREFIX) ? iss.message.slice(KNOWN_KEYS_PREFIX.length).split(', ') : [];
       for (const key of iss.keys) {
         const path = [...iss.path, key];
         out.push({ path: formatPath(path), value: valueAt(raw, path), expected: unknownKeyExpected(key, known) });
@@ -456,10 +443,7 @@ export function validateConfig(raw: unknown): ValidationResult {
  * checks against this box's device half (the peer's interfaces are not ours). Only issues in the
  * shared half are reported; paths start with `shared.`.
  */
-export function validateSharedConfig(
-  raw: unknown,
-  device: DeviceConfig,
-): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
+export function validateSharedConfig(raw: unknown, device: DeviceConfig): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
   const parsed = sharedSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error, raw).map((iss) => ({

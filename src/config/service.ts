@@ -2,9 +2,7 @@
 // "any". The schema checks it with this parser, the semantic checks read its protocol, and the
 // dataplane's policy compiler turns it into port ranges.
 
-export type ParsedService =
-  | { protocol: 'any' | 'icmp' }
-  | { protocol: 'tcp' | 'udp'; portLow: number; portHigh: number };
+export type ParsedService = { protocol: 'any' | 'icmp' } | { protocol: 'tcp' | 'udp'; portLow: number; portHigh: number };
 
 /** "tcp/80", "udp/1000-2000", "icmp", "any" -> parts; null for anything else. */
 export function parseService(text: string): ParsedService | null {

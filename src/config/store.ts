@@ -118,8 +118,17 @@ export class ConfigStore {
       const file = join(dir, n);
       try {
         const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-        const str = (k: string) => (typeof r[k] === 'string' ? (r[k]) : '');
-        return { file, version: typeof r.version === 'number' ? r.version : -1, hash: str('hash'), origin: str('origin'), committedAt: str('committedAt'), committedBy: str('committedBy'), keptAt: str('keptAt'), why: str('why') };
+        const str = (k: string) => (typeof r[k] === 'string' ? r[k] : '');
+        return {
+          file,
+          version: typeof r.version === 'number' ? r.version : -1,
+          hash: str('hash'),
+          origin: str('origin'),
+          committedAt: str('committedAt'),
+          committedBy: str('committedBy'),
+          keptAt: str('keptAt'),
+          why: str('why'),
+        };
       } catch (err) {
         return { file, version: -1, hash: '', origin: '', committedAt: '', committedBy: '', keptAt: '', why: `unreadable: ${(err as Error).message}` };
       }

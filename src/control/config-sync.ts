@@ -214,7 +214,9 @@ export class ConfigSync {
     if (this.serialPending >= COMMIT_QUEUE_MAX) {
       this.opts.metrics.configCommit('refused');
       this.log.warn({ pending: this.serialPending, source }, 'config commit refused: too many config operations waiting');
-      return Promise.reject(new CommitRefused(`${this.serialPending} config operations are already waiting (at most ${COMMIT_QUEUE_MAX}): try again when they are done`));
+      return Promise.reject(
+        new CommitRefused(`${this.serialPending} config operations are already waiting (at most ${COMMIT_QUEUE_MAX}): try again when they are done`),
+      );
     }
     return this.serial(async () => {
       const view = this.view();
@@ -252,7 +254,10 @@ export class ConfigSync {
         throw err;
       }
       this.opts.metrics.configCommit('applied');
-      this.log.info({ event: 'config-commit', version: rec.version, hash: rec.hash, source, deviceDiffers: parsed.deviceDiffers }, `committed shared config v${rec.version}`);
+      this.log.info(
+        { event: 'config-commit', version: rec.version, hash: rec.hash, source, deviceDiffers: parsed.deviceDiffers },
+        `committed shared config v${rec.version}`,
+      );
       const peer = view.peerUp ? await this.pushAndWait(rec) : { synced: false, message: 'the peer is down: it receives this config when it is back' };
       return { changed: true, version: rec.version, hash: rec.hash, ...outcome, deviceDiffers: parsed.deviceDiffers, peer };
     });
@@ -285,7 +290,14 @@ export class ConfigSync {
                 return;
               }
             }
-            resolve({ version: push.version, hash: push.hash, origin: 'peer', committedAt: new Date(push.committedAtMs).toISOString(), committedBy: push.committedBy, shared });
+            resolve({
+              version: push.version,
+              hash: push.hash,
+              origin: 'peer',
+              committedAt: new Date(push.committedAtMs).toISOString(),
+              committedBy: push.committedBy,
+              shared,
+            });
           },
           (err: Error) => reject(err),
         );
@@ -305,10 +317,7 @@ export class ConfigSync {
     }
     if (this.view().state !== 'active') return;
     const p = this.push;
-    const due =
-      p === null ||
-      p.hash !== this.record.hash ||
-      nowMs - p.atMs >= (p.refused ? REPUSH_REFUSED_AFTER_MS : REPUSH_AFTER_MS);
+    const due = p === null || p.hash !== this.record.hash || nowMs - p.atMs >= (p.refused ? REPUSH_REFUSED_AFTER_MS : REPUSH_AFTER_MS);
     if (due) this.sendPush(this.record, nowMs);
   }
 
@@ -372,7 +381,10 @@ export class ConfigSync {
 
   private async receivePush(push: ConfigPush): Promise<void> {
     const ack = (applied: boolean, error = '', keptAside = '', version = push.version, hash = push.hash) =>
-      this.send({ kind: 'configAck', configAck: { version, hash, applied, error: clipString(error, ERROR_MAX), keptAside: clipString(keptAside, REASON_MAX) } });
+      this.send({
+        kind: 'configAck',
+        configAck: { version, hash, applied, error: clipString(error, ERROR_MAX), keptAside: clipString(keptAside, REASON_MAX) },
+      });
     const refuse = (reason: string, why: string): void => {
       this.peerError = why;
       this.opts.metrics.configPush('rx', reason);
@@ -425,7 +437,10 @@ export class ConfigSync {
     }
     this.peerError = null;
     this.opts.metrics.configPush('rx', 'applied');
-    this.log.info({ event: 'config-received', version: push.version, hash: push.hash, from: push.committedBy }, `applied shared config v${push.version} from the peer`);
+    this.log.info(
+      { event: 'config-received', version: push.version, hash: push.hash, from: push.committedBy },
+      `applied shared config v${push.version} from the peer`,
+    );
     this.updateMetrics();
     ack(true, '', keptAside);
   }
@@ -494,7 +509,9 @@ export class ConfigSync {
 
   private peerResultNow(): PeerSyncResult {
     if (!this.view().peerUp) return { synced: false, message: 'the peer is down' };
-    return this.inSync() ? { synced: true, message: `the peer runs v${this.peer!.version}` } : { synced: false, message: 'the peer runs another config; it is pushed with the next hello' };
+    return this.inSync()
+      ? { synced: true, message: `the peer runs v${this.peer!.version}` }
+      : { synced: false, message: 'the peer runs another config; it is pushed with the next hello' };
   }
 
   private view(): { state: HaState; peerUp: boolean; peerName: string | null } {

@@ -19,9 +19,7 @@ export interface ConfigValidator {
   close(): Promise<void>;
 }
 
-export type ValidatorRequest =
-  | { id: number; op: 'parse-commit'; text: string; source: string }
-  | { id: number; op: 'validate-shared'; json: string };
+export type ValidatorRequest = { id: number; op: 'parse-commit'; text: string; source: string } | { id: number; op: 'validate-shared'; json: string };
 export type ValidatorReply =
   | { id: number; ok: true; parsed?: ParsedCommit; shared?: SharedValidation }
   | { id: number; ok: false; issues?: ConfigIssue[]; source?: string; error?: string };

@@ -118,7 +118,8 @@ function checkKernelForwarding(config: TandemConfig, log: Logger): void {
   for (const [name, iface] of Object.entries(config.device.interfaces)) {
     try {
       const v = readFileSync(`/proc/sys/net/ipv4/conf/${iface.device}/forwarding`, 'utf8').trim();
-      if (v !== '0') log.warn({ interface: name, device: iface.device }, 'kernel IPv4 forwarding is on for a traffic interface; turn it off (sysctl net.ipv4.ip_forward=0)');
+      if (v !== '0')
+        log.warn({ interface: name, device: iface.device }, 'kernel IPv4 forwarding is on for a traffic interface; turn it off (sysctl net.ipv4.ip_forward=0)');
     } catch {
       log.warn({ interface: name, device: iface.device }, 'traffic interface not found in /proc/sys/net/ipv4/conf');
     }

@@ -41,12 +41,7 @@ export const ARPOP_REPLY = 2;
  */
 export function checkArp(frame: Uint8Array, len: number): 1 | 2 | 'truncated' | 'bad-arp' {
   if (len < ARP_FRAME_LEN) return 'truncated';
-  if (
-    readU16(frame, ARP_HTYPE) !== ARP_HTYPE_ETHERNET ||
-    readU16(frame, ARP_PTYPE) !== ETHERTYPE_IPV4 ||
-    frame[ARP_HLEN] !== 6 ||
-    frame[ARP_PLEN] !== 4
-  ) {
+  if (readU16(frame, ARP_HTYPE) !== ARP_HTYPE_ETHERNET || readU16(frame, ARP_PTYPE) !== ETHERTYPE_IPV4 || frame[ARP_HLEN] !== 6 || frame[ARP_PLEN] !== 4) {
     return 'bad-arp';
   }
   const op = readU16(frame, ARP_OP);
@@ -74,16 +69,7 @@ function writeArpFixed(out: Uint8Array, op: number): number {
 }
 
 /** Writes Ethernet + ARP headers; pads with zeros up to the Ethernet minimum. */
-function writeArp(
-  out: Uint8Array,
-  ethDst: Uint8Array,
-  ethSrc: Uint8Array,
-  op: number,
-  sha: Uint8Array,
-  spa: number,
-  tha: Uint8Array,
-  tpa: number,
-): number {
+function writeArp(out: Uint8Array, ethDst: Uint8Array, ethSrc: Uint8Array, op: number, sha: Uint8Array, spa: number, tha: Uint8Array, tpa: number): number {
   copyMac(out, ETH_DST, ethDst);
   copyMac(out, ETH_SRC, ethSrc);
   copyMac(out, ARP_SHA, sha);

@@ -118,7 +118,14 @@ export class Engine {
 
     const rx = eventIndex('rx');
     const withheld = eventIndex('tx-withheld');
-    const gates = interfaces.map((_, i) => sendGate(shared, clock, () => this.pipeline.interfaces[i], () => this.counters[withheld]++));
+    const gates = interfaces.map((_, i) =>
+      sendGate(
+        shared,
+        clock,
+        () => this.pipeline.interfaces[i],
+        () => this.counters[withheld]++,
+      ),
+    );
     const specs = interfaces.map((itf, i) => ({
       name: itf.name,
       device: itf.device,
@@ -269,7 +276,9 @@ export class Engine {
         t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), mac: formatMac(e.mac), ageMs: Math.round(e.ageMs) })),
       ),
       pending: p.neighbours.flatMap((t, i) =>
-        t.pendingSnapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
+        t
+          .pendingSnapshot(now)
+          .map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
       ),
       floatingIps: p.floatingIps().map(({ ifIndex, ip }) => ({
         interface: p.interfaces[ifIndex].name,

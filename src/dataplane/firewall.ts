@@ -143,7 +143,14 @@ export class Firewall {
   private expireNowMs = 0;
 
   /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
-  constructor(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, hooks: FirewallHooks, stats: FirewallStatsSink | null = null, seed?: number) {
+  constructor(
+    shared: SharedConfig,
+    interfaces: readonly PipelineInterface[],
+    routes: RouteTable,
+    hooks: FirewallHooks,
+    stats: FirewallStatsSink | null = null,
+    seed?: number,
+  ) {
     this.hooks = hooks;
     this.commit(Firewall.compile(shared, interfaces, routes), stats);
     this.table = new SessionTable({ capacity: shared.sessions.max, seed });
@@ -181,7 +188,8 @@ export class Firewall {
    * live port allocators, so a port a session holds is never handed out twice.
    */
   prepare(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedFirewall {
-    if (interfaces.length !== this.interfaces.length) throw new Error(`a commit cannot change the interfaces (${this.interfaces.length} before, ${interfaces.length} now)`);
+    if (interfaces.length !== this.interfaces.length)
+      throw new Error(`a commit cannot change the interfaces (${this.interfaces.length} before, ${interfaces.length} now)`);
     const next = Firewall.compile(shared, interfaces, routes);
     next.nat.adoptPorts(this.nat_);
     return next;
@@ -322,7 +330,19 @@ export class Firewall {
 
   // ---- established sessions: the fast path ----
 
-  private known(slot: number, dir: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, tcpFlags: number): number {
+  private known(
+    slot: number,
+    dir: number,
+    frame: Uint8Array,
+    len: number,
+    nowMs: number,
+    proto: number,
+    src: number,
+    sp: number,
+    dst: number,
+    dp: number,
+    tcpFlags: number,
+  ): number {
     const t = this.table;
     const state = t.state(slot);
     let timeoutS: number;
@@ -373,7 +393,18 @@ export class Firewall {
    * The first packet of a flow no session knows: only a SYN opens a TCP session, and an echo reply
    * none. Destination NAT, route, policy, source NAT, then the session with both tuples.
    */
-  private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, tcpFlags: number): number {
+  private fresh(
+    ingress: number,
+    frame: Uint8Array,
+    len: number,
+    nowMs: number,
+    proto: number,
+    src: number,
+    sp: number,
+    dst: number,
+    dp: number,
+    tcpFlags: number,
+  ): number {
     let state: number;
     if (proto === IPPROTO_TCP) {
       state = tcpOpen(tcpFlags, false);
@@ -466,7 +497,20 @@ export class Firewall {
   }
 
   /** Creates the session of an allowed new flow (translated as flowNat says) and passes its first packet on. */
-  private open(ingress: number, egress: number, frame: Uint8Array, len: number, nowMs: number, proto: number, src: number, sp: number, dst: number, dp: number, state: number, rule: number): number {
+  private open(
+    ingress: number,
+    egress: number,
+    frame: Uint8Array,
+    len: number,
+    nowMs: number,
+    proto: number,
+    src: number,
+    sp: number,
+    dst: number,
+    dp: number,
+    state: number,
+    rule: number,
+  ): number {
     const f = this.flowNat;
     const slot = this.table.create({
       proto,
@@ -619,7 +663,12 @@ export class Firewall {
       const reply = tuple(DIR_REPLY);
       // ICMP: the NAT kind from the table's own tuples (request (id, 0), reply (0, id')); with the
       // identifier in every port field a translated identifier would look like a translated destination
-      const keyed = (dir: number) => ({ src: String(t.src(slot, dir)), srcPort: t.srcPort(slot, dir), dst: String(t.dst(slot, dir)), dstPort: t.dstPort(slot, dir) });
+      const keyed = (dir: number) => ({
+        src: String(t.src(slot, dir)),
+        srcPort: t.srcPort(slot, dir),
+        dst: String(t.dst(slot, dir)),
+        dstPort: t.dstPort(slot, dir),
+      });
       const rule = t.ruleId(slot);
       const natRule = t.natRuleId(slot);
       const state = t.state(slot);

@@ -43,9 +43,7 @@ export interface DataplaneStartData {
 }
 
 /** What the control worker asks of the dataplane (its client is src/daemon/dataplane-client.ts). */
-export type DataplaneQuery =
-  | { type: 'status-request'; id: number }
-  | { type: 'sessions-request'; id: number; filter: SessionFilter; limit: number };
+export type DataplaneQuery = { type: 'status-request'; id: number } | { type: 'sessions-request'; id: number; filter: SessionFilter; limit: number };
 
 /** Not a query (it changes the dataplane), so not in DataplaneQuery. */
 export type ApplySharedRequest = { type: 'apply-shared'; id: number; shared: SharedConfig };
@@ -76,7 +74,14 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
     const shared_ = data.config.shared;
     const stats = data.firewallBuffer ? new FirewallStats(shared_.policy.rules.length, shared_.nat.length, data.firewallBuffer) : null;
     const sync = data.sync ? { out: new RecordRing(data.sync.capacity, data.sync.out), in: new RecordRing(data.sync.capacity, data.sync.in) } : undefined;
-    engine = new Engine(data.config, shared, io, clock, log, data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) }, sync });
+    engine = new Engine(
+      data.config,
+      shared,
+      io,
+      clock,
+      log,
+      data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) }, sync },
+    );
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     log.error({ err }, 'dataplane failed to start');

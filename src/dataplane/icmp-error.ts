@@ -162,12 +162,14 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
 export function rewriteQuotedSource(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
   rewriteQuoted(frame, q, 12, 0, ICMP_TYPE_ECHO_REQUEST, ip, port);
   q.src = ip >>> 0;
-  if (port >= 0 && q.srcPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REQUEST)) q.srcPort = port;
+  if (port >= 0 && q.srcPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REQUEST))
+    q.srcPort = port;
 }
 
 /** As rewriteQuotedSource, for the quoted destination (a quoted echo reply: its identifier). */
 export function rewriteQuotedDestination(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
   rewriteQuoted(frame, q, 16, 2, ICMP_TYPE_ECHO_REPLY, ip, port);
   q.dst = ip >>> 0;
-  if (port >= 0 && q.dstPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REPLY)) q.dstPort = port;
+  if (port >= 0 && q.dstPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REPLY))
+    q.dstPort = port;
 }

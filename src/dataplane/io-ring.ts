@@ -173,7 +173,12 @@ export class RingIo implements DataplaneIo {
       onBatch,
       onError,
     );
-    port = new RingPort(ring, () => this.inBatch, () => this.ports.delete(port!), opts.sendGate);
+    port = new RingPort(
+      ring,
+      () => this.inBatch,
+      () => this.ports.delete(port!),
+      opts.sendGate,
+    );
     this.ports.add(port);
     return port;
   }

@@ -50,7 +50,7 @@ export class PortAllocator {
     if (this.used >= this.size) return -1;
     let off = this.cursor;
     // at most one pass over the words plus the partial word we started in
-    for (let steps = 0; steps <= this.size + 32; ) {
+    for (let steps = 0; steps <= this.size + 32;) {
       if (off >= this.size) off = 0;
       const w = off >>> 5;
       if (this.bits[w] === 0xffffffff && (off & 31) === 0) {
@@ -123,13 +123,7 @@ export class CompiledNat {
   private readonly portLo: number;
   private readonly portHi: number;
 
-  private constructor(
-    shared: SharedConfig,
-    interfaceNames: readonly string[],
-    floatingOf: (ifIndex: number) => number,
-    portLo: number,
-    portHi: number,
-  ) {
+  private constructor(shared: SharedConfig, interfaceNames: readonly string[], floatingOf: (ifIndex: number) => number, portLo: number, portHi: number) {
     const { zoneNames, ofInterface } = zoneIndexes(shared, interfaceNames);
     this.zoneOfIf = ofInterface;
     const rules = shared.nat;
@@ -157,8 +151,12 @@ export class CompiledNat {
       nZones,
       1,
     );
-    this.srcKind = Uint8Array.from(rules.map((r) => (r.translate.source === undefined ? SRC_NONE : r.translate.source === 'interface-floating' ? SRC_FLOATING : SRC_FIXED)));
-    this.srcFixed = Float64Array.from(rules.map((r) => (r.translate.source !== undefined && r.translate.source !== 'interface-floating' ? parseIpv4(r.translate.source) : -1)));
+    this.srcKind = Uint8Array.from(
+      rules.map((r) => (r.translate.source === undefined ? SRC_NONE : r.translate.source === 'interface-floating' ? SRC_FLOATING : SRC_FIXED)),
+    );
+    this.srcFixed = Float64Array.from(
+      rules.map((r) => (r.translate.source !== undefined && r.translate.source !== 'interface-floating' ? parseIpv4(r.translate.source) : -1)),
+    );
     this.dstAddr = Float64Array.from(rules.map((r) => (r.translate.destination ? parseIpv4(r.translate.destination.address) : -1)));
     this.dstPort = Int32Array.from(rules.map((r) => r.translate.destination?.port ?? -1));
     this.floatingOfIf = Float64Array.from(interfaceNames.map((_, i) => floatingOf(i)));

@@ -64,12 +64,7 @@ export function writeU32(buf: Uint8Array, off: number, v: number): void {
 /** 6 bytes at `off` equal `mac`. */
 export function macEquals(buf: Uint8Array, off: number, mac: Uint8Array): boolean {
   return (
-    buf[off] === mac[0] &&
-    buf[off + 1] === mac[1] &&
-    buf[off + 2] === mac[2] &&
-    buf[off + 3] === mac[3] &&
-    buf[off + 4] === mac[4] &&
-    buf[off + 5] === mac[5]
+    buf[off] === mac[0] && buf[off + 1] === mac[1] && buf[off + 2] === mac[2] && buf[off + 3] === mac[3] && buf[off + 4] === mac[4] && buf[off + 5] === mac[5]
   );
 }
 

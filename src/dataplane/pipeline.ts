@@ -53,7 +53,6 @@ import type { PipelineInterface } from './pipeline-interface.js';
 
 export type { PipelineInterface } from './pipeline-interface.js';
 
-
 /** Where frames go out. Synchronous; false when the device refused the frame. */
 export interface FrameSink {
   send(ifIndex: number, frame: Uint8Array, len: number): boolean;
@@ -147,14 +146,7 @@ export class Pipeline {
   private tickIf = 0;
   private tickNowMs = 0;
 
-  constructor(
-    interfaces: PipelineInterface[],
-    routes: RouteTable,
-    role: RoleSource,
-    counters: Float64Array,
-    sink: FrameSink,
-    opts: PipelineOptions = {},
-  ) {
+  constructor(interfaces: PipelineInterface[], routes: RouteTable, role: RoleSource, counters: Float64Array, sink: FrameSink, opts: PipelineOptions = {}) {
     this.interfaces_ = interfaces;
     this.routes = routes;
     this.role = role;
@@ -310,7 +302,7 @@ export class Pipeline {
     if (route.via === 0) {
       // RFC 2644: directed broadcasts are not forwarded by default.
       const host = (dst & ~route.prefix.mask) >>> 0;
-      if (route.prefix.length < 31 && host === (~route.prefix.mask >>> 0)) return this.drop('no-route');
+      if (route.prefix.length < 31 && host === ~route.prefix.mask >>> 0) return this.drop('no-route');
     }
     let egress = route.ifIndex;
     if (egress === ingress) return this.drop('same-interface');
@@ -375,13 +367,7 @@ export class Pipeline {
     // Learn the sender when it is a host of the connected subnet: not a probe (0.0.0.0), not our
     // own or floating addresses (the peer's gratuitous ARP for a floating IP teaches nothing), not
     // a group MAC.
-    if (
-      spa !== 0 &&
-      inPrefix(spa, itf.prefix) &&
-      !this.ownAddresses.has(spa) &&
-      !this.floatingAll.has(spa) &&
-      !isGroupMac(frame, ARP_SHA)
-    ) {
+    if (spa !== 0 && inPrefix(spa, itf.prefix) && !this.ownAddresses.has(spa) && !this.floatingAll.has(spa) && !isGroupMac(frame, ARP_SHA)) {
       const table = this.neighbours[ifIndex];
       const refusedBefore = table.refused;
       const waiting = table.learn(spa, frame, ARP_SHA, nowMs);

@@ -168,7 +168,10 @@ export class DevicePorts {
     s.downSinceMs = nowMs;
     this.sink.captureOpen(i, false);
     this.sink.event('io-error');
-    this.log.warn({ interface: s.spec.name, device: s.spec.device, code: err.code, error: err.message }, 'capture handle failed; it is opened again when the device is up');
+    this.log.warn(
+      { interface: s.spec.name, device: s.spec.device, code: err.code, error: err.message },
+      'capture handle failed; it is opened again when the device is up',
+    );
     try {
       port.close();
     } catch (closeErr) {
@@ -194,7 +197,10 @@ export class DevicePorts {
     }
     this.sink.captureOpen(i, true);
     this.sink.event('io-reopened');
-    this.log.info({ interface: s.spec.name, device: s.spec.device, ifindex: s.facts?.ifindex, downMs: Math.round(nowMs - s.downSinceMs) }, 'capture handle open again');
+    this.log.info(
+      { interface: s.spec.name, device: s.spec.device, ifindex: s.facts?.ifindex, downMs: Math.round(nowMs - s.downSinceMs) },
+      'capture handle open again',
+    );
     this.sink.reopened(i);
   }
 

@@ -26,12 +26,7 @@ export class RouteTable {
   constructor(entries: RouteEntry[]) {
     this.entries = entries
       .map((e, i) => ({ e, i }))
-      .sort(
-        (a, b) =>
-          b.e.prefix.length - a.e.prefix.length ||
-          (a.e.source === b.e.source ? 0 : a.e.source === 'connected' ? -1 : 1) ||
-          a.i - b.i,
-      )
+      .sort((a, b) => b.e.prefix.length - a.e.prefix.length || (a.e.source === b.e.source ? 0 : a.e.source === 'connected' ? -1 : 1) || a.i - b.i)
       .map((x) => x.e);
   }
 

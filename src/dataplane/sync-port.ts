@@ -175,7 +175,12 @@ export class SyncPort implements SessionListener {
       const slot = h >> 1;
       // Same flow, same translation: a state change. TCP state only moves forward in time on the
       // active, and records arrive in order, so the latest one wins.
-      if ((h & 1) === DIR_ORIGINAL && t.dst(slot, DIR_REPLY) === r.replyDst && t.dstPort(slot, DIR_REPLY) === r.replyDstPort && t.src(slot, DIR_REPLY) === r.replySrc) {
+      if (
+        (h & 1) === DIR_ORIGINAL &&
+        t.dst(slot, DIR_REPLY) === r.replyDst &&
+        t.dstPort(slot, DIR_REPLY) === r.replyDstPort &&
+        t.src(slot, DIR_REPLY) === r.replySrc
+      ) {
         t.setState(slot, r.state);
         t.setExpires(slot, expires);
         this.hooks.event('sync-applied');
@@ -258,5 +263,4 @@ export class SyncPort implements SessionListener {
     }
     if (this.dumpAt >= dump.length && this.control(REC_BULK_END, this.dumpSent, nowMs)) this.dump = null;
   }
-
 }

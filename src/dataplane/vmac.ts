@@ -25,11 +25,7 @@ export function virtualMacFor(groupId: number, n: number): Uint8Array {
  * The MAC the dataplane uses as its own on `iface`: the virtual MAC when shared.ha.virtualMac is
  * on and the interface has floating IPs, otherwise the interface's real MAC.
  */
-export function interfaceVirtualMac(
-  shared: Pick<SharedConfig, 'floatingIps' | 'ha'>,
-  iface: string,
-  realMac: Uint8Array,
-): Uint8Array {
+export function interfaceVirtualMac(shared: Pick<SharedConfig, 'floatingIps' | 'ha'>, iface: string, realMac: Uint8Array): Uint8Array {
   if (!shared.ha.virtualMac) return realMac;
   const n = floatingInterfaceOrder(shared).indexOf(iface) + 1;
   if (n === 0) return realMac;

@@ -75,7 +75,7 @@ export class DemoMonitor {
   }
 
   onReceiver(live: Record<string, unknown>): void {
-    const num = (k: string): number => (typeof live[k] === 'number' ? (live[k]) : 0);
+    const num = (k: string): number => (typeof live[k] === 'number' ? live[k] : 0);
     this.probes = {
       sent: this.probes?.sent ?? null,
       received: num('received'),

@@ -94,9 +94,12 @@ export function formatDemoTable(r: DemoResult): string {
     ['takeover by the API', r.takeoverMs === null ? '-' : `${r.takeoverMs} ms`],
     ['traffic gap at the takeover', crashStep ? (crashStep.changeGapMs === 0 ? 'none over 5 ms' : formatGapMs(crashStep.changeGapMs)) : '-'],
     ['longest gap in the run (1 ms UDP probes)', r.probes ? `${r.probes.maxGapMs.toFixed(1)} ms` : '-'],
-    ['probes lost in the run / sent', r.probes
+    [
+      'probes lost in the run / sent',
+      r.probes
         ? `${r.probes.lostDuringRun} / ${r.probes.sent}${r.probes.lost > r.probes.lostDuringRun ? ` (+${r.probes.lost - r.probes.lostDuringRun} before the path was up or still in flight)` : ''}`
-        : '-'],
+        : '-',
+    ],
     ['TCP connections surviving', r.tcp ? `${r.tcp.survived} / ${r.tcp.total}` : '-'],
     ['recovery (killed box back)', r.recoveryMs === null ? '-' : `${r.recoveryMs} ms, ${r.recoveredState ?? '?'}`],
     ['failover picture', r.svg ?? '-'],

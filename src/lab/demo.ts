@@ -194,7 +194,9 @@ async function startTraffic(run: DemoRun): Promise<Traffic> {
   const common = { repo: lab.repo, marker: lab.runDir };
   const startedAt = Date.now();
   monitor.setStep('starting traffic');
-  run.say(`starting traffic: UDP probes every ${PROBE_INTERVAL_MS} ms and ${DEMO_TCP_CONNS} TCP streams, client ${LAB_ADDR.client} -> server ${LAB_ADDR.server}`);
+  run.say(
+    `starting traffic: UDP probes every ${PROBE_INTERVAL_MS} ms and ${DEMO_TCP_CONNS} TCP streams, client ${LAB_ADDR.client} -> server ${LAB_ADDR.server}`,
+  );
   const receiver = await startProbeReceiver(lab.ns('server'), {
     ...common,
     port: DEMO_PROBE_PORT,
@@ -405,7 +407,9 @@ function crashChange(result: DemoResult, survivor: LabBox): string {
 function restoreChange(result: DemoResult, { killed, survivor, rolesKept, finalStates }: Story): string {
   return (
     (result.recoveryMs !== null ? `${killed} back ${result.recoveredState ?? '?'} ${result.recoveryMs} ms after the restart` : `${killed} not back`) +
-    (result.recoveryMs !== null && !rolesKept ? `; then ${survivor} ${finalStates[survivor]?.state ?? '?'}, ${killed} ${finalStates[killed]?.state ?? '?'}` : '')
+    (result.recoveryMs !== null && !rolesKept
+      ? `; then ${survivor} ${finalStates[survivor]?.state ?? '?'}, ${killed} ${finalStates[killed]?.state ?? '?'}`
+      : '')
   );
 }
 
@@ -471,7 +475,9 @@ async function tearDown(run: DemoRun): Promise<void> {
 async function boxTransitions(lab: Lab, box: LabBox): Promise<SeenTransition[]> {
   try {
     const st = await lab.api(box, 2000).status();
-    return (st.transitions ?? []).map((t) => ({ box, atMs: Date.parse(t.at), from: t.from, to: t.to, reason: t.reason })).filter((t) => Number.isFinite(t.atMs));
+    return (st.transitions ?? [])
+      .map((t) => ({ box, atMs: Date.parse(t.at), from: t.from, to: t.to, reason: t.reason }))
+      .filter((t) => Number.isFinite(t.atMs));
   } catch {
     return [];
   }

@@ -24,16 +24,12 @@ export class ExecError extends Error {
   readonly stdout: string;
   readonly stderr: string;
 
-  constructor(
-    command: string,
-    args: readonly string[],
-    exitCode: number | null,
-    stdout: string,
-    stderr: string,
-    options?: { cause?: unknown },
-  ) {
+  constructor(command: string, args: readonly string[], exitCode: number | null, stdout: string, stderr: string, options?: { cause?: unknown }) {
     const detail = stderr.trim() || stdout.trim() || (options?.cause instanceof Error ? options.cause.message : '');
-    super(`command failed (${exitCode === null ? 'no exit code' : `exit ${exitCode}`}): ${formatCommand(command, args)}${detail ? `: ${detail}` : ''}`, options);
+    super(
+      `command failed (${exitCode === null ? 'no exit code' : `exit ${exitCode}`}): ${formatCommand(command, args)}${detail ? `: ${detail}` : ''}`,
+      options,
+    );
     this.name = 'ExecError';
     this.command = command;
     this.args = args;
@@ -51,19 +47,14 @@ export function formatCommand(command: string, args: readonly string[]): string 
 /** Runs `cmd args...`; resolves with its output, rejects with an ExecError. */
 export function sh(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      [...args],
-      { timeout: opts.timeoutMs ?? 30_000, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (err) {
-          const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
-          reject(new ExecError(cmd, args, code, stdout ?? '', stderr ?? '', { cause: err }));
-          return;
-        }
-        resolve({ stdout, stderr });
-      },
-    );
+    execFile(cmd, [...args], { timeout: opts.timeoutMs ?? 30_000, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+        reject(new ExecError(cmd, args, code, stdout ?? '', stderr ?? '', { cause: err }));
+        return;
+      }
+      resolve({ stdout, stderr });
+    });
   });
 }
 

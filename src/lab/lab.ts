@@ -147,7 +147,9 @@ export function isAlive(pid: number): boolean {
 /** The process's argv, [] when it is gone. */
 export function cmdlineOf(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
   } catch {
     return [];
   }
@@ -220,7 +222,12 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   };
   // The parts of a box's YAML the lab reads; anything may be missing (a hand-edited run dir)
   type LabDoc = {
-    device?: { interfaces?: Record<string, { address?: unknown }>; ha?: Record<string, { local?: unknown } | undefined>; api?: { listen?: unknown }; metrics?: { listen?: unknown } };
+    device?: {
+      interfaces?: Record<string, { address?: unknown }>;
+      ha?: Record<string, { local?: unknown } | undefined>;
+      api?: { listen?: unknown };
+      metrics?: { listen?: unknown };
+    };
     shared?: { floatingIps?: unknown };
   };
   let doc: LabDoc = {};
@@ -234,7 +241,12 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   for (const [logical, iface] of Object.entries(device.interfaces ?? {})) {
     if (iface && typeof iface.address === 'string') addresses[logical] = iface.address;
   }
-  for (const [key, label] of [['ha1', 'ha1'], ['ha1Backup', 'ha1b'], ['heartbeatBackup', 'mgmt'], ['ha2', 'ha2']] as const) {
+  for (const [key, label] of [
+    ['ha1', 'ha1'],
+    ['ha1Backup', 'ha1b'],
+    ['heartbeatBackup', 'mgmt'],
+    ['ha2', 'ha2'],
+  ] as const) {
     const link = device.ha?.[key];
     if (link && typeof link.local === 'string') addresses[label] = link.local;
   }
@@ -271,7 +283,12 @@ export function tailFile(file: string, lines = 20): string {
       const len = Math.min(size, 64 * 1024);
       const buf = Buffer.alloc(len);
       readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8').split('\n').filter((l) => l !== '').slice(-lines).join('\n');
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .slice(-lines)
+        .join('\n');
     } finally {
       closeSync(fd);
     }
@@ -494,7 +511,9 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
   }
   const leftover = await existingLabNamespaces(name);
   if (leftover.length > 0 || existsSync(runDir)) {
-    throw new Error(`lab ${name} is already up or was not cleaned up (${leftover.length > 0 ? leftover.join(', ') : runDir}): run \`tandem lab down --name ${name}\` first`);
+    throw new Error(
+      `lab ${name} is already up or was not cleaned up (${leftover.length > 0 ? leftover.join(', ') : runDir}): run \`tandem lab down --name ${name}\` first`,
+    );
   }
   const t0 = Date.now();
   try {
@@ -555,7 +574,11 @@ export async function labDown(opts: { name: string; out?: NodeJS.WritableStream 
   for (const ns of await existingLabNamespaces(opts.name)) {
     // a namespace with processes in it outlives its name: say so rather than kill what we did not start
     const pids = await trySh('ip', ['netns', 'pids', ns]);
-    const left = pids?.stdout.trim().split(/\s+/).filter((p) => p !== '') ?? [];
+    const left =
+      pids?.stdout
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== '') ?? [];
     if (left.length > 0) say(opts.out, opts.name, `processes still in ${ns} (not started by the lab, left alone): ${left.join(', ')}`);
   }
   await destroyTopology(opts.name);

@@ -102,7 +102,7 @@ export function fitWidth(line: string, width: number): string {
   let visible = 0;
   let out = '';
   let coloured = false;
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     if (line.startsWith(ESC, i)) {
       const end = line.indexOf('m', i);
       if (end < 0) break;

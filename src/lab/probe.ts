@@ -73,7 +73,14 @@ function num(opts: Map<string, string>, key: string, fallback: number | undefine
   return v;
 }
 
-export function runReceiver(opts: { port: number; out?: string; durationS?: number; thresholdMs?: number; binMs?: number; liveMs?: number }): Promise<ReceiverSummary> {
+export function runReceiver(opts: {
+  port: number;
+  out?: string;
+  durationS?: number;
+  thresholdMs?: number;
+  binMs?: number;
+  liveMs?: number;
+}): Promise<ReceiverSummary> {
   return new Promise((resolve, reject) => {
     const tracker = new GapTracker({ thresholdMs: opts.thresholdMs });
     const bins = opts.binMs !== undefined ? new ArrivalBins({ binMs: opts.binMs }) : null;
@@ -186,7 +193,7 @@ export function runSender(opts: { host: string; port: number; intervalMs: number
           if (err) errors++;
         });
       }
-      timer = setTimeout(tick, Math.max(0, Math.min(opts.intervalMs, (sent * opts.intervalMs) - (performance.now() - start))));
+      timer = setTimeout(tick, Math.max(0, Math.min(opts.intervalMs, sent * opts.intervalMs - (performance.now() - start))));
     };
 
     sock.on('error', () => {
@@ -239,7 +246,9 @@ export async function probeMain(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  throw new Error(`usage: probe.js receive --port P [--out FILE] [--duration-s S] [--bins-ms W] [--live-ms M] | send --to IP:PORT [--interval-ms 1] [--duration-s S] [--live-ms M]`);
+  throw new Error(
+    `usage: probe.js receive --port P [--out FILE] [--duration-s S] [--bins-ms W] [--live-ms M] | send --to IP:PORT [--interval-ms 1] [--duration-s S] [--live-ms M]`,
+  );
 }
 
 // run as a program (not when imported by the demo or tests)

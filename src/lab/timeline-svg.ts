@@ -232,7 +232,9 @@ function renderPanel(d: TimelineData, p: Panel): string[] {
   renderGaps(out, d, f);
   renderArrivals(out, f, data);
   if (!a || a.counts.length === 0) {
-    out.push(`<text class="empty" x="${n(MARGIN_LEFT + PLOT_W / 2)}" y="${n(plotTop + plotH / 2)}" ${FONT} font-size="14" fill="#888" text-anchor="middle">no probe arrived</text>`);
+    out.push(
+      `<text class="empty" x="${n(MARGIN_LEFT + PLOT_W / 2)}" y="${n(plotTop + plotH / 2)}" ${FONT} font-size="14" fill="#888" text-anchor="middle">no probe arrived</text>`,
+    );
   }
   renderMarkers(out, d, f);
   renderAxes(out, f, a?.binMs ?? 1);
@@ -328,7 +330,9 @@ function renderGaps(out: string[], d: TimelineData, f: PanelFrame): void {
 /** The expected level (one probe per interval), then the arrivals over it. */
 function renderArrivals(out: string[], f: PanelFrame, data: PanelData): void {
   const { p, x, y, bottom } = f;
-  out.push(`<line x1="${MARGIN_LEFT}" x2="${MARGIN_LEFT + PLOT_W}" y1="${n(y(f.expected))}" y2="${n(y(f.expected))}" stroke="#90a4ae" stroke-dasharray="2 3"/>`);
+  out.push(
+    `<line x1="${MARGIN_LEFT}" x2="${MARGIN_LEFT + PLOT_W}" y1="${n(y(f.expected))}" y2="${n(y(f.expected))}" stroke="#90a4ae" stroke-dasharray="2 3"/>`,
+  );
   const { rects, smooth, columns } = data;
   if (p.bars) {
     const parts = rects.map(([t0, t1, c]) => {
@@ -386,7 +390,9 @@ function renderAxes(out: string[], f: PanelFrame, binMs: number): void {
     out.push(`<text x="${n(tx)}" y="${n(bottom + 16)}" ${FONT} font-size="10" fill="#444" text-anchor="middle">${escapeXml(axisLabel(t, step))}</text>`);
   }
   for (const v of [0, yMax / 2, yMax]) {
-    out.push(`<text x="${MARGIN_LEFT - 6}" y="${n(y(v) + 3)}" ${FONT} font-size="10" fill="#444" text-anchor="end">${escapeXml(String(Number(v.toFixed(1))))}</text>`);
+    out.push(
+      `<text x="${MARGIN_LEFT - 6}" y="${n(y(v) + 3)}" ${FONT} font-size="10" fill="#444" text-anchor="end">${escapeXml(String(Number(v.toFixed(1))))}</text>`,
+    );
   }
   out.push(
     `<text transform="translate(${MARGIN_LEFT - 40} ${n(plotTop + plotH / 2)}) rotate(-90)" ${FONT} font-size="10" fill="#444" text-anchor="middle">${escapeXml(p.bars ? `probes per ${binMs} ms` : `probes per ${binMs} ms (mean)`)}</text>`,
@@ -423,7 +429,9 @@ export function timelineSvg(d: TimelineData, opts: TimelineOptions = {}): string
 
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${n(height)}" viewBox="0 0 ${WIDTH} ${n(height)}" role="img" aria-label="${escapeXml(d.title)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${n(height)}" viewBox="0 0 ${WIDTH} ${n(height)}" role="img" aria-label="${escapeXml(d.title)}">`,
+  );
   out.push(`<title>${escapeXml(d.title)}</title>`);
   out.push(`<desc>${escapeXml(desc)}</desc>`);
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);

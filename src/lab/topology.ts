@@ -64,9 +64,7 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,19}$/;
 
 export function validateLabName(name: string): void {
   if (typeof name !== 'string' || !NAME_RE.test(name) || name.endsWith('-')) {
-    throw new Error(
-      `bad lab name ${JSON.stringify(name)}: expected 1-20 letters, digits or dashes, starting with a letter and not ending with a dash`,
-    );
+    throw new Error(`bad lab name ${JSON.stringify(name)}: expected 1-20 letters, digits or dashes, starting with a letter and not ending with a dash`);
   }
 }
 
@@ -119,7 +117,10 @@ async function disableIpv6(ns: string, dev: string): Promise<void> {
 /** One veth cable: `a` in nsA, `b` in nsB, created directly there, offloads off, IPv6 off, up. */
 async function cable(nsA: string, a: string, nsB: string, b: string): Promise<void> {
   await sh('ip', ['link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB]);
-  for (const [ns, dev] of [[nsA, a], [nsB, b]] as const) {
+  for (const [ns, dev] of [
+    [nsA, a],
+    [nsB, b],
+  ] as const) {
     await disableIpv6(ns, dev);
     await offloadsOff(ns, dev);
   }
@@ -260,7 +261,8 @@ async function waitAllUp(namespaces: string[]): Promise<void> {
       const links = out ? (JSON.parse(out.stdout) as Array<{ ifname: string; operstate?: string }>) : [];
       const down = links.filter((l) => l.ifname !== 'lo' && l.operstate !== 'UP');
       if (down.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`lab: ${n}: ${down.map((l) => `${l.ifname} ${l.operstate ?? '?'}`).join(', ')} not up after ${CARRIER_WAIT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`lab: ${n}: ${down.map((l) => `${l.ifname} ${l.operstate ?? '?'}`).join(', ')} not up after ${CARRIER_WAIT_MS} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -298,8 +300,7 @@ export function linkEnd(name: string, node: LabBox | LabHost, link: LabLink): { 
  */
 export async function setLink(name: string, node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
   validateLabName(name);
-  const links: LabLink[] =
-    link !== 'all' ? [link] : node === 'client' || node === 'server' ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
+  const links: LabLink[] = link !== 'all' ? [link] : node === 'client' || node === 'server' ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
   const ends = links.map((l) => linkEnd(name, node, l));
   for (const { ns, dev } of ends) await ip(ns, 'link', 'set', dev, up ? 'up' : 'down');
   if (up) {

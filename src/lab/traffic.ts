@@ -155,7 +155,9 @@ function labProcess<T>(child: ChildProcess, pid: number, result: Promise<T>, wha
     result,
     stop: async (timeoutMs = 10_000) => {
       if (child.exitCode === null && child.signalCode === null && isOurs(pid, marker)) process.kill(pid, 'SIGTERM');
-      const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref());
+      const timer = new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error(`${what} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref(),
+      );
       return Promise.race([result, timer]);
     },
   };

@@ -17,9 +17,7 @@ export const METRIC_PREFIX = 'tandem_';
  * Heartbeat round trip buckets (seconds): 50 us (two hosts on one switch) to 1 s (far beyond any
  * dead interval: a heartbeat that slow is already a missed one).
  */
-export const HEARTBEAT_RTT_BUCKETS_S = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-];
+export const HEARTBEAT_RTT_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /** HA1 channels whose liveness is exported per link. */
 export type LinkChannel = 'heartbeat' | 'session';
@@ -35,9 +33,7 @@ export type MessageDirection = 'rx' | 'tx';
  * HA2 sync lag buckets (seconds): 100 us (a batch flushed and acked on one switch) through the
  * 2 ms flush interval to 30 s (a stalled link; the backlog bound and a resync take over there).
  */
-export const SYNC_LAG_BUCKETS_S = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-];
+export const SYNC_LAG_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 // ---- the metric families, by what they count ----
 // Each function registers one group in `registry`, in the order of the exposition, and sets the
@@ -121,12 +117,9 @@ function syncFamilies(registry: Registry) {
     sessionsSynced: gauge(registry, 'sessions_synced', 'Session records received from the peer and handed to the local dataplane'),
     messages: counter(registry, 'sync_messages_total', 'Authenticated HA2 messages by direction and type (batch, ack, bulkRequest)', ['direction', 'type']),
     records: counter(registry, 'sync_records_total', 'Session records carried in HA2 batches, by direction', ['direction']),
-    resyncs: counter(
-      registry,
-      'sync_resyncs_total',
-      'Full resyncs started: dumps asked of the local dataplane (sender) or of the peer (receiver), by reason',
-      ['reason'],
-    ),
+    resyncs: counter(registry, 'sync_resyncs_total', 'Full resyncs started: dumps asked of the local dataplane (sender) or of the peer (receiver), by reason', [
+      'reason',
+    ]),
     connected: gauge(registry, 'sync_connected', 'The HA2 connection to the peer is up (1) or not (0)'),
     ringStalls: counter(registry, 'sync_ring_stalls_total', 'Times the ring into the local dataplane was full and received records had to wait'),
     discarded: counter(
@@ -168,12 +161,9 @@ function configFamilies(registry: Registry) {
       'config_kept_aside',
       'Configs kept aside in the state dir (diverged from the peer, or unusable at start) for the operator to review',
     ),
-    commits: counter(
-      registry,
-      'config_commits_total',
-      'Shared-config commits on this box by result (applied, unchanged, invalid, refused, apply-failed)',
-      ['result'],
-    ),
+    commits: counter(registry, 'config_commits_total', 'Shared-config commits on this box by result (applied, unchanged, invalid, refused, apply-failed)', [
+      'result',
+    ]),
     pushes: counter(
       registry,
       'config_pushes_total',
@@ -190,24 +180,20 @@ function configFamilies(registry: Registry) {
 /** Link and path monitoring (src/control/monitor/). */
 function monitorFamilies(registry: Registry) {
   return {
-    groupUp: gauge(
-      registry,
-      'monitor_group_up',
-      'Link or path monitor group condition: 1 fine, 0 failed (a fault once the hold-up has run)',
-      ['type', 'group'],
-    ),
+    groupUp: gauge(registry, 'monitor_group_up', 'Link or path monitor group condition: 1 fine, 0 failed (a fault once the hold-up has run)', [
+      'type',
+      'group',
+    ]),
     linkInterfaceUp: gauge(
       registry,
       'link_monitor_interface_up',
       'Monitored interface by logical name: 1 admin up with carrier, 0 otherwise (from the kernel)',
       ['interface'],
     ),
-    pathTargetUp: gauge(
-      registry,
-      'path_monitor_target_up',
-      'Path monitor target: 1 answering, 0 after the configured consecutive lost echoes',
-      ['group', 'target'],
-    ),
+    pathTargetUp: gauge(registry, 'path_monitor_target_up', 'Path monitor target: 1 answering, 0 after the configured consecutive lost echoes', [
+      'group',
+      'target',
+    ]),
     pathProbes: counter(
       registry,
       'path_monitor_probes_total',
@@ -244,7 +230,15 @@ interface AttachedFirewall {
  * prom-client calls collect() with the metric as `this`.
  */
 function registerDataplaneFamilies(registry: Registry, from: ScrapeSources): void {
-  dataplaneCounterFamily(registry, from, 'dataplane_packets_total', 'Dataplane events by kind (frames received, sent, forwarded, ARP, ...)', 'event', EVENT_COUNTERS, eventIndex);
+  dataplaneCounterFamily(
+    registry,
+    from,
+    'dataplane_packets_total',
+    'Dataplane events by kind (frames received, sent, forwarded, ARP, ...)',
+    'event',
+    EVENT_COUNTERS,
+    eventIndex,
+  );
   new Gauge({
     name: `${METRIC_PREFIX}dataplane_capture_open`,
     help: "The dataplane's capture handle on a traffic interface is open (1) or closed: the device is down or gone and the handle not yet reopened (0)",
@@ -256,7 +250,15 @@ function registerDataplaneFamilies(registry: Registry, from: ScrapeSources): voi
       if (shared) from.captureInterfaces().forEach((name, i) => this.set({ interface: name }, shared.captureOpen(i) ? 1 : 0));
     },
   });
-  dataplaneCounterFamily(registry, from, 'dataplane_drops_total', 'Frames the dataplane dropped, by reason (see src/wire/dataplane-counters.ts)', 'reason', DROP_REASONS, dropIndex);
+  dataplaneCounterFamily(
+    registry,
+    from,
+    'dataplane_drops_total',
+    'Frames the dataplane dropped, by reason (see src/wire/dataplane-counters.ts)',
+    'reason',
+    DROP_REASONS,
+    dropIndex,
+  );
 }
 
 /** A series for each of `values` (label `label`): the dataplane's counter at index(value). */
@@ -293,7 +295,14 @@ function dataplaneCounterFamily<L extends string, V extends string>(
  */
 function registerFirewallFamilies(registry: Registry, from: ScrapeSources): void {
   perProtocolFamily(registry, from, 'gauge', 'sessions_active', 'Sessions in the session table, by protocol', 'active');
-  perProtocolFamily(registry, from, 'counter', 'sessions_created_total', 'Sessions created (first packet allowed, or installed from the peer), by protocol', 'created');
+  perProtocolFamily(
+    registry,
+    from,
+    'counter',
+    'sessions_created_total',
+    'Sessions created (first packet allowed, or installed from the peer), by protocol',
+    'created',
+  );
   perProtocolFamily(
     registry,
     from,

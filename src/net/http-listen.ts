@@ -10,7 +10,10 @@ export type ListenTarget = { kind: 'tcp'; host: string; port: number } | { kind:
 
 export class ListenError extends Error {
   readonly code = 'bad-listen-address';
-  constructor(readonly text: string, expected: string) {
+  constructor(
+    readonly text: string,
+    expected: string,
+  ) {
     super(`listen address ${JSON.stringify(text)}: expected ${expected}`);
     this.name = 'ListenError';
   }

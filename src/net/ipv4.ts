@@ -52,7 +52,7 @@ export function isCidr(text: string): boolean {
 }
 
 export function inPrefix(addr: number, prefix: Prefix): boolean {
-  return ((addr & prefix.mask) >>> 0) === prefix.network;
+  return (addr & prefix.mask) >>> 0 === prefix.network;
 }
 
 export function formatPrefix(prefix: Prefix): string {

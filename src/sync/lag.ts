@@ -7,9 +7,7 @@
  * 2 ms (the default flush interval) to 30 s (a stalled link; beyond that the backlog bound and a
  * resync take over). Values above the last bound land in an overflow bucket.
  */
-export const LAG_BUCKETS_MS: readonly number[] = [
-  0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 75, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000,
-];
+export const LAG_BUCKETS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 75, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
 
 export interface LagSummary {
   p50: number;

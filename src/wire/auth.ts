@@ -60,16 +60,7 @@ export type RejectReason =
   /** A seq already accepted, or older than the replay window. */
   | 'replay';
 
-export const REJECT_REASONS: readonly RejectReason[] = [
-  'oversize',
-  'short',
-  'bad-mac',
-  'malformed',
-  'wrong-sender',
-  'wrong-group',
-  'stale-epoch',
-  'replay',
-];
+export const REJECT_REASONS: readonly RejectReason[] = ['oversize', 'short', 'bad-mac', 'malformed', 'wrong-sender', 'wrong-group', 'stale-epoch', 'replay'];
 
 /** What an opener returns for an envelope type E (HA1: Envelope, HA2: Ha2Envelope). */
 export type OpenResultOf<E> = { ok: true; envelope: E } | { ok: false; reason: RejectReason };

@@ -6,7 +6,18 @@
 import { tandem } from './gen/ha1.js';
 import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkString, checkUint, headerFromWire, headerToWire, stringFromWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
+import {
+  UINT32_MAX,
+  UINT64_MAX_SAFE,
+  checkString,
+  checkUint,
+  headerFromWire,
+  headerToWire,
+  stringFromWire,
+  uint64FromWire,
+  uintFromWire,
+  writerBytes,
+} from './numbers.js';
 
 // Bounds on the HA1 strings (characters): they are logged and shown in status and on the status
 // page, and without them only the 4 MiB session frame limited what a peer could put there.
@@ -23,12 +34,14 @@ export const ERROR_MAX = 16_384;
 
 /** Our own text cut to a wire bound (the encoder refuses anything longer). */
 function checkHealthyGroups(groups: readonly string[]): string[] {
-  if (groups.length > HEALTHY_GROUPS_MAX) throw new WireError('invalid-message', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
+  if (groups.length > HEALTHY_GROUPS_MAX)
+    throw new WireError('invalid-message', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
   return groups.map((g) => checkString(g, 'heartbeat.healthyGroups[]', HEALTHY_GROUP_CHARS_MAX));
 }
 
 function healthyGroupsFromWire(groups: readonly string[]): string[] {
-  if (groups.length > HEALTHY_GROUPS_MAX) throw new WireError('malformed', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
+  if (groups.length > HEALTHY_GROUPS_MAX)
+    throw new WireError('malformed', `heartbeat.healthyGroups has ${groups.length} entries (at most ${HEALTHY_GROUPS_MAX})`, {});
   return groups.map((g) => stringFromWire(g, 'heartbeat.healthyGroups[]', HEALTHY_GROUP_CHARS_MAX));
 }
 
@@ -164,9 +177,7 @@ const HA_STATE_TO_WIRE: Record<HaState, number> = {
   suspended: pb.HaState.HA_STATE_SUSPENDED,
   'non-functional': pb.HaState.HA_STATE_NON_FUNCTIONAL,
 };
-const HA_STATE_FROM_WIRE = new Map<number, HaState>(
-  (Object.entries(HA_STATE_TO_WIRE) as [HaState, number][]).map(([state, wire]) => [wire, state]),
-);
+const HA_STATE_FROM_WIRE = new Map<number, HaState>((Object.entries(HA_STATE_TO_WIRE) as [HaState, number][]).map(([state, wire]) => [wire, state]));
 
 export function haStateToWire(state: HaState): number {
   const wire = HA_STATE_TO_WIRE[state];
@@ -185,9 +196,7 @@ const COMMAND_TO_WIRE: Record<CommandType, number> = {
   'take-over': pb.CommandType.COMMAND_TAKE_OVER,
   'take-over-ack': pb.CommandType.COMMAND_TAKE_OVER_ACK,
 };
-const COMMAND_FROM_WIRE = new Map<number, CommandType>(
-  (Object.entries(COMMAND_TO_WIRE) as [CommandType, number][]).map(([type, wire]) => [wire, type]),
-);
+const COMMAND_FROM_WIRE = new Map<number, CommandType>((Object.entries(COMMAND_TO_WIRE) as [CommandType, number][]).map(([type, wire]) => [wire, type]));
 
 // ---- numbers ----
 
@@ -338,7 +347,10 @@ function bodyFromWire(raw: tandem.ha1.Envelope.$Shape, bytes: Uint8Array): Envel
       return { kind: 'hello', hello: helloFromWire(raw.hello) };
     case 'stateUpdate': {
       const s = raw.stateUpdate;
-      return { kind: 'stateUpdate', stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) } };
+      return {
+        kind: 'stateUpdate',
+        stateUpdate: { state: enumFromWire(s.state, 'stateUpdate.state'), reason: stringFromWire(s.reason, 'stateUpdate.reason', REASON_MAX) },
+      };
     }
     case 'command':
       return { kind: 'command', command: commandFromWire(raw.command) };

@@ -231,9 +231,7 @@ export class FirewallStats {
       const [magic, rules, natRules] = [this.f64[0], this.f64[1], this.f64[2]];
       if (magic !== FIREWALL_STATS_MAGIC) throw new Error('FirewallStats: the buffer does not hold firewall stats (bad magic)');
       if (rules !== ruleCount || natRules !== natRuleCount) {
-        throw new Error(
-          `FirewallStats: the buffer was made for ${rules} rules and ${natRules} NAT rules, not ${ruleCount} and ${natRuleCount}`,
-        );
+        throw new Error(`FirewallStats: the buffer was made for ${rules} rules and ${natRules} NAT rules, not ${ruleCount} and ${natRuleCount}`);
       }
     } else {
       this.buffer = new SharedArrayBuffer(bytes);
@@ -251,9 +249,16 @@ export class FirewallStats {
    * the default action's hits. Call it and switch the dataplane to the result in one synchronous
    * step: an increment between the two would be lost.
    */
-  carriedOver(oldRuleNames: readonly string[], oldNatRuleNames: readonly string[], ruleNames: readonly string[], natRuleNames: readonly string[]): FirewallStats {
+  carriedOver(
+    oldRuleNames: readonly string[],
+    oldNatRuleNames: readonly string[],
+    ruleNames: readonly string[],
+    natRuleNames: readonly string[],
+  ): FirewallStats {
     if (oldRuleNames.length !== this.ruleCount || oldNatRuleNames.length !== this.natRuleCount) {
-      throw new Error(`FirewallStats: ${oldRuleNames.length} rule names and ${oldNatRuleNames.length} NAT rule names given for stats of ${this.ruleCount} and ${this.natRuleCount}`);
+      throw new Error(
+        `FirewallStats: ${oldRuleNames.length} rule names and ${oldNatRuleNames.length} NAT rule names given for stats of ${this.ruleCount} and ${this.natRuleCount}`,
+      );
     }
     const next = new FirewallStats(ruleNames.length, natRuleNames.length);
     const from = this.f64;

@@ -74,10 +74,12 @@ export class FrameDecoder {
         const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
         if (length === 0) this.fail(new WireError('empty-frame', 'peer sent a zero-length frame'));
         if (length > this.maxFrameBytes) {
-          this.fail(new WireError('oversize', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`, {
-            bytes: length,
-            maxFrameBytes: this.maxFrameBytes,
-          }));
+          this.fail(
+            new WireError('oversize', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`, {
+              bytes: length,
+              maxFrameBytes: this.maxFrameBytes,
+            }),
+          );
         }
         this.pendingLength = length;
       }

@@ -37,7 +37,6 @@ export const RECORD_PORT_MAX = 0xffff;
 export const RECORD_RULE_ID_MIN = -1;
 export const RECORD_RULE_ID_MAX = 0x7fff_ffff;
 
-
 /**
  * Largest encoded SessionRecord inside a Batch, every field at its limit: op 3 + proto 3 +
  * state 6 + flags 6 + four fixed32 addresses 20 + four ports 16 + two sint32 rule ids 12 +
@@ -75,10 +74,7 @@ export interface Ha2BulkRequest {
   reason: string;
 }
 
-export type Ha2Body =
-  | { kind: 'batch'; batch: Ha2Batch }
-  | { kind: 'ack'; ack: Ha2Ack }
-  | { kind: 'bulkRequest'; bulkRequest: Ha2BulkRequest };
+export type Ha2Body = { kind: 'batch'; batch: Ha2Batch } | { kind: 'ack'; ack: Ha2Ack } | { kind: 'bulkRequest'; bulkRequest: Ha2BulkRequest };
 
 export type Ha2BodyKind = Ha2Body['kind'];
 

@@ -44,7 +44,11 @@ export function loadSecretFile(path: string, what: 'key' | 'token'): Buffer {
   }
   const secret = trimAsciiWhitespace(raw);
   if (secret.length < MIN_SECRET_BYTES) {
-    throw new SecretFileError('too-short', `${what} file ${path} holds ${secret.length} bytes after trimming whitespace; at least ${MIN_SECRET_BYTES} are required`, ctx);
+    throw new SecretFileError(
+      'too-short',
+      `${what} file ${path} holds ${secret.length} bytes after trimming whitespace; at least ${MIN_SECRET_BYTES} are required`,
+      ctx,
+    );
   }
   return secret;
 }

@@ -15,7 +15,6 @@ export const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
 export type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
 
-
 /** `field`, or `batch.records[record].field` for a field of a session record. */
 function fieldName(field: string, record: number | undefined): string {
   return record === undefined ? field : `batch.records[${record}].${field}`;
@@ -61,7 +60,8 @@ export function checkUint(value: number, field: string, max: number, record?: nu
 
 export function checkString(value: string, field: string, max?: number): string {
   if (typeof value !== 'string') throw new WireError('invalid-message', `${field} must be a string`, { field, value });
-  if (max !== undefined && value.length > max) throw new WireError('invalid-message', `${field} is ${value.length} characters (at most ${max})`, { field, max });
+  if (max !== undefined && value.length > max)
+    throw new WireError('invalid-message', `${field} is ${value.length} characters (at most ${max})`, { field, max });
   return value;
 }
 

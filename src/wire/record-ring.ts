@@ -126,9 +126,7 @@ export class RecordRing {
       const header = new Int32Array(buffer, 0, HEADER_WORDS);
       if (header[H_MAGIC] !== MAGIC) throw new RangeError('RecordRing: buffer is not a RecordRing (bad magic)');
       if (header[H_VERSION] !== LAYOUT_VERSION || header[H_RECORD_BYTES] !== RECORD_BYTES) {
-        throw new RangeError(
-          `RecordRing: buffer has layout ${header[H_VERSION]}/${header[H_RECORD_BYTES]} bytes, expected ${LAYOUT_VERSION}/${RECORD_BYTES}`,
-        );
+        throw new RangeError(`RecordRing: buffer has layout ${header[H_VERSION]}/${header[H_RECORD_BYTES]} bytes, expected ${LAYOUT_VERSION}/${RECORD_BYTES}`);
       }
       const theirs = Atomics.load(header, H_CAPACITY);
       if (theirs !== capacity) throw new RangeError(`RecordRing: buffer holds a ring of capacity ${theirs}, not ${capacity}`);

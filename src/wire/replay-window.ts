@@ -46,4 +46,3 @@ export class ReplayWindow {
     this.bitmap = 0n;
   }
 }
-

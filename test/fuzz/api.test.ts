@@ -36,7 +36,17 @@ const SEED = seedFromEnv(0xa91);
 const REQUESTS = 1200;
 const CONCURRENCY = 8;
 const TOKEN = 'fuzz-token-0123456789abcdef';
-const ROUTES = [ROUTE_STATUS, ROUTE_SESSIONS, ROUTE_CONFIG, ROUTE_CONFIG_PEER, ROUTE_CONFIG_COMMIT, ROUTE_CONFIG_VALIDATE, ROUTE_SUSPEND, ROUTE_FUNCTIONAL, ROUTE_FAILOVER];
+const ROUTES = [
+  ROUTE_STATUS,
+  ROUTE_SESSIONS,
+  ROUTE_CONFIG,
+  ROUTE_CONFIG_PEER,
+  ROUTE_CONFIG_COMMIT,
+  ROUTE_CONFIG_VALIDATE,
+  ROUTE_SUSPEND,
+  ROUTE_FUNCTIONAL,
+  ROUTE_FAILOVER,
+];
 
 let server: ApiServer;
 let port: number;
@@ -95,7 +105,8 @@ function checkAnswer(r: RawResponse, head: boolean): string | null {
   } catch {
     return `body is not JSON: ${r.body.slice(0, 200)}`;
   }
-  if (r.status >= 400 && (typeof body?.error?.code !== 'string' || typeof body?.error?.message !== 'string')) return `error body without code/message: ${r.body.slice(0, 200)}`;
+  if (r.status >= 400 && (typeof body?.error?.code !== 'string' || typeof body?.error?.message !== 'string'))
+    return `error body without code/message: ${r.body.slice(0, 200)}`;
   return null;
 }
 
@@ -256,7 +267,10 @@ async function storm(held: Socket[]): Promise<void> {
   const ok = await rawRequest(port, Buffer.from(`GET ${ROUTE_STATUS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
   expect(ok.status).toBe(200);
   expect(JSON.parse(ok.body).local.name).toBe('fw-a');
-  const sessions = await rawRequest(port, Buffer.from(`GET ${ROUTE_SESSIONS}?limit=10 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`));
+  const sessions = await rawRequest(
+    port,
+    Buffer.from(`GET ${ROUTE_SESSIONS}?limit=10 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`),
+  );
   expect(sessions.status).toBe(200);
   expect(JSON.parse(sessions.body).total).toBeGreaterThanOrEqual(3);
   for (const s of held) s.destroy();

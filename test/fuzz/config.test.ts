@@ -27,11 +27,17 @@ describe('config fuzzing', () => {
         parseConfig(text, { source: e.name, baseDir: '/etc/tandem' });
         results.loaded = (results.loaded ?? 0) + 1;
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw new Error(describeInput(`parseConfig threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text), { cause: err });
+        if (!(err instanceof ConfigError))
+          throw new Error(describeInput(`parseConfig threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text), { cause: err });
         if (err.issues.length === 0 || err.issues.some((x) => typeof x.path !== 'string' || typeof x.expected !== 'string' || x.expected === '')) {
           throw new Error(describeInput(`ConfigError without usable issues: ${JSON.stringify(err.issues)}`, SEED, i, text), { cause: err });
         }
-        const where = err.issues[0].path.startsWith('line ') || err.issues[0].path === '(yaml)' ? 'yaml' : err.issues[0].path.startsWith('(') ? err.issues[0].path : 'schema';
+        const where =
+          err.issues[0].path.startsWith('line ') || err.issues[0].path === '(yaml)'
+            ? 'yaml'
+            : err.issues[0].path.startsWith('(')
+              ? err.issues[0].path
+              : 'schema';
         results[where] = (results[where] ?? 0) + 1;
       }
       maxMs = Math.max(maxMs, performance.now() - t0);
@@ -46,7 +52,16 @@ describe('config fuzzing', () => {
 
   it('pathological documents: deep nesting, alias bombs, huge scalars, control characters', () => {
     const lab = exampleConfigs().find((e) => e.name.endsWith('fwa.yaml'))!.text;
-    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const laughs = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     const cases: [string, string][] = [
       ['deep flow sequence', `device: ${'['.repeat(5000)}${']'.repeat(5000)}`],
       ['deep flow mapping', `device: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}`],

@@ -59,7 +59,7 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
       const d = new FrameDecoder(max);
       let failed: unknown = null;
       let frames = 0;
-      for (let off = 0; off < stream.length; ) {
+      for (let off = 0; off < stream.length;) {
         const n = rng.range(1, 64);
         const chunk = stream.subarray(off, off + n);
         off += n;
@@ -70,7 +70,8 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
             expect(f.length).toBeLessThanOrEqual(max);
           }
         } catch (err) {
-          if (!isWireError(err) || !(err.code === 'oversize' || err.code === 'empty-frame')) throw new Error(describeInput(`framer threw ${String(err)}`, SEED, i, stream), { cause: err });
+          if (!isWireError(err) || !(err.code === 'oversize' || err.code === 'empty-frame'))
+            throw new Error(describeInput(`framer threw ${String(err)}`, SEED, i, stream), { cause: err });
           if (failed !== null) expect(err).toBe(failed); // a broken stream stays broken, with the same error
           failed = err;
         }
@@ -190,7 +191,9 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
           if (body.kind !== 'configPush' && body.kind !== 'configAck' && body.kind !== 'configRequest') continue;
           // half the pushes carry a real config, cut or mutated, under a hash that does not match
           if (body.kind === 'configPush' && rng.chance(0.5)) {
-            const text = rng.chance(0.5) ? goodJson.slice(0, rng.int(goodJson.length)) : mutateBytes(rng, Buffer.from(goodJson), { maxLen: 100_000 }).toString('utf8');
+            const text = rng.chance(0.5)
+              ? goodJson.slice(0, rng.int(goodJson.length))
+              : mutateBytes(rng, Buffer.from(goodJson), { maxLen: 100_000 }).toString('utf8');
             body = { kind: 'configPush', configPush: { ...body.configPush, sharedJson: text, requestId: 0 } };
           }
           try {
@@ -246,7 +249,20 @@ describe(`HA fuzzing (seed ${SEED})`, () => {
       const head = { sender: PEER, groupId: GROUP, epoch: 1, seq: sealer.lastSeq + 1 };
       let payload: Uint8Array;
       if (rng.chance(0.15)) {
-        const r: SessionRecord = { ...emptyRecord(), op: REC_UPSERT, proto: 6, origSrc: 0x0a00_010a, origSrcPort: 50_000 + i, origDst: 0x0a00_020a, origDstPort: 80, replySrc: 0x0a00_020a, replySrcPort: 80, replyDst: 0x0a00_0201, replyDstPort: 20_000 + i, state: 3 };
+        const r: SessionRecord = {
+          ...emptyRecord(),
+          op: REC_UPSERT,
+          proto: 6,
+          origSrc: 0x0a00_010a,
+          origSrcPort: 50_000 + i,
+          origDst: 0x0a00_020a,
+          origDstPort: 80,
+          replySrc: 0x0a00_020a,
+          replySrcPort: 80,
+          replyDst: 0x0a00_0201,
+          replyDstPort: 20_000 + i,
+          state: 3,
+        };
         payload = mutateBytes(rng, encodeHa2({ ...head, body: { kind: 'batch', batch: { seq: head.seq, records: [r], sentMs: 1 } } }), { maxLen: 4096 });
       } else payload = ha2EnvelopeBytes(rng, head);
       if (payload.length === 0) payload = Buffer.from([0]);

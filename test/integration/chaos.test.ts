@@ -24,7 +24,8 @@ async function ensureChaosBuilt(): Promise<void> {
     return !existsSync(out) || statSync(out).mtimeMs < statSync(join(root, 'bench', 'chaos', `${f}.ts`)).mtimeMs;
   });
   if (stale) await new Promise<void>((r) => execFile('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, timeout: 180_000 }, () => r()));
-  if (!existsSync(join(root, 'dist', 'bench', 'chaos', 'flows.js'))) throw new Error('dist/bench/chaos/flows.js is missing: run npm run build and read its errors');
+  if (!existsSync(join(root, 'dist', 'bench', 'chaos', 'flows.js')))
+    throw new Error('dist/bench/chaos/flows.js is missing: run npm run build and read its errors');
 }
 
 let labName: string | null = null;

@@ -24,7 +24,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const harnessPath = path.join(root, 'test/integration/fixtures/dataplane-harness.mjs');
 const toolPath = path.join(root, 'test/integration/fixtures/net-tool.mjs');
 const isRoot = process.getuid?.() === 0;
-const P = 'cap' + randomBytes(3).toString('base64url').replace(/[^a-z0-9]/gi, 'x').slice(0, 4).toLowerCase();
+const P =
+  'cap' +
+  randomBytes(3)
+    .toString('base64url')
+    .replace(/[^a-z0-9]/gi, 'x')
+    .slice(0, 4)
+    .toLowerCase();
 const ns = { c: `${P}c`, f: `${P}f`, s: `${P}s` };
 const dev = { cl: `${P}cl`, fl: `${P}fl`, fw: `${P}fw`, sw: `${P}sw` };
 const SERVER = '10.0.2.10';
@@ -44,7 +50,16 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
     ha: {
       mode: 'active-passive',
       groupId: 7,
-      timers: { profile: 'aggressive', heartbeatIntervalMs: 50, heartbeatMissed: 3, helloIntervalMs: 1000, promotionHoldMs: 0, preemptHoldMs: 1000, flapMax: 3, initialWaitMs: 100 } as SharedConfig['ha']['timers'],
+      timers: {
+        profile: 'aggressive',
+        heartbeatIntervalMs: 50,
+        heartbeatMissed: 3,
+        helloIntervalMs: 1000,
+        promotionHoldMs: 0,
+        preemptHoldMs: 1000,
+        flapMax: 3,
+        initialWaitMs: 100,
+      } as SharedConfig['ha']['timers'],
       preempt: { enabled: false, holdMs: 1000 },
       garp: { count: 3, intervalMs: 20, periodicS: 0 },
       virtualMac: true,
@@ -57,7 +72,17 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
     ],
     routes: [],
     policy: { default: 'deny', rules: [rule('keep', 'tcp/5001'), rule('drop-me', 'tcp/5002'), { ...rule('ping', 'icmp'), destination: ['0.0.0.0/0'] }] },
-    nat: [{ name: 'hide-lan', from: ['trust'], to: ['untrust'], source: ['10.0.1.0/24'], destination: ['0.0.0.0/0'], service: ['any'], translate: { source: 'interface-floating' } }],
+    nat: [
+      {
+        name: 'hide-lan',
+        from: ['trust'],
+        to: ['untrust'],
+        source: ['10.0.1.0/24'],
+        destination: ['0.0.0.0/0'],
+        service: ['any'],
+        translate: { source: 'interface-floating' },
+      },
+    ],
     sessions: { max: 1000, tcpEstablishedS: 3600, tcpTransitoryS: 20, udpS: 30, icmpS: 10 },
   };
   edit(s);
@@ -203,7 +228,11 @@ describe.skipIf(!isRoot)('applying a committed config to the running dataplane (
   }
 
   /** The server's connection lines for a port since index `from`. */
-  const remotes = (port: number, from = 0) => server.lines.slice(from).filter((l) => l.type === 'conn' && l.port === port).map((l) => l.remote);
+  const remotes = (port: number, from = 0) =>
+    server.lines
+      .slice(from)
+      .filter((l) => l.type === 'conn' && l.port === port)
+      .map((l) => l.remote);
 
   async function longLived(port: number): Promise<JsonLines> {
     const c = new JsonLines(ns.c, [process.execPath, '-e', CLIENT_JS(port)]);

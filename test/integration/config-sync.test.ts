@@ -102,7 +102,11 @@ describe.skipIf(!isRoot())('shared config commit and sync over HA1', () => {
     expect(fileDiff.stdout).toMatch(/\+ policy\.rules\[name=no-ping\]|- policy\.rules\[name=no-ping\]/);
 
     // the passive refuses a local commit, and says where to commit
-    const local = await commit(lab, passive, editedConfig(lab, passive, 'local.yaml', (s) => (s.sessions.udpS = 11)));
+    const local = await commit(
+      lab,
+      passive,
+      editedConfig(lab, passive, 'local.yaml', (s) => (s.sessions.udpS = 11)),
+    );
     expect(local.code).toBe(1);
     expect(local.stderr).toMatch(/committed on the active box/);
 
@@ -124,12 +128,24 @@ describe.skipIf(!isRoot())('shared config commit and sync over HA1', () => {
     lab = await upLab();
     await lab.waitForPair();
     // both at v1
-    expect((await commit(lab, 'fwa', editedConfig(lab, 'fwa', 'v1.yaml', (s) => (s.sessions.udpS = 31)))).code).toBe(0);
+    expect(
+      (
+        await commit(
+          lab,
+          'fwa',
+          editedConfig(lab, 'fwa', 'v1.yaml', (s) => (s.sessions.udpS = 31)),
+        )
+      ).code,
+    ).toBe(0);
     await lab.waitFor(async () => (await configOf(lab!, 'fwb')).version === 1, 5000, 'fwb at v1');
     // fwb goes away; fwa commits v2 alone
     await lab.killBox('fwb', 'SIGTERM');
     await waitState(lab, 'fwa', 'active');
-    const v2a = await commit(lab, 'fwa', editedConfig(lab, 'fwa', 'v2a.yaml', (s) => (s.sessions.udpS = 32)));
+    const v2a = await commit(
+      lab,
+      'fwa',
+      editedConfig(lab, 'fwa', 'v2a.yaml', (s) => (s.sessions.udpS = 32)),
+    );
     expect(v2a.code, v2a.stderr).toBe(0);
     expect(JSON.parse(v2a.stdout).peer.synced).toBe(false);
     // fwa goes away; fwb comes back alone (with v1), takes the role and commits its own v2
@@ -137,7 +153,11 @@ describe.skipIf(!isRoot())('shared config commit and sync over HA1', () => {
     await lab.startBox('fwb');
     await waitState(lab, 'fwb', 'active', 15_000);
     expect((await configOf(lab, 'fwb')).version).toBe(1);
-    const v2b = await commit(lab, 'fwb', editedConfig(lab, 'fwb', 'v2b.yaml', (s) => (s.sessions.udpS = 33)));
+    const v2b = await commit(
+      lab,
+      'fwb',
+      editedConfig(lab, 'fwb', 'v2b.yaml', (s) => (s.sessions.udpS = 33)),
+    );
     expect(v2b.code, v2b.stderr).toBe(0);
     const v2bHash = (JSON.parse(v2b.stdout) as CommitResult).hash;
     // fwa returns: it starts with its own v2 (state dir), comes up passive, and gets fwb's v2

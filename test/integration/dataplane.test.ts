@@ -16,7 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const harnessPath = path.join(root, 'test/integration/fixtures/dataplane-harness.mjs');
 const isRoot = process.getuid?.() === 0;
-const P = 'dpt' + randomBytes(3).toString('base64url').replace(/[^a-z0-9]/gi, 'x').slice(0, 4).toLowerCase();
+const P =
+  'dpt' +
+  randomBytes(3)
+    .toString('base64url')
+    .replace(/[^a-z0-9]/gi, 'x')
+    .slice(0, 4)
+    .toLowerCase();
 const ns = { c: `${P}c`, f: `${P}f`, s: `${P}s` };
 const dev = { cl: `${P}cl`, fl: `${P}fl`, fw: `${P}fw`, sw: `${P}sw` };
 const VMAC_LAN = '02:74:64:00:07:01';

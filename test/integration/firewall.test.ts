@@ -61,8 +61,22 @@ describe.skipIf(!isRoot())('the stateful firewall', () => {
     configDir = labConfigWith((cfg) => {
       cfg.shared.policy.rules.unshift({ name: 'reject-test', from: ['trust'], to: ['untrust'], service: ['tcp/6000', 'udp/6000'], action: 'reject' });
       // publish tcp/8080 of the wan floating IP to the client's port 5005 (the "inside server")
-      cfg.shared.nat.push({ name: 'web-in', from: ['untrust'], to: ['untrust'], destination: [FLOATING_WAN], service: ['tcp/8080'], translate: { destination: { address: '10.0.1.10', port: 5005 } } });
-      cfg.shared.policy.rules.push({ name: 'web-in-allow', from: ['untrust'], to: ['trust'], destination: [`${FLOATING_WAN}/32`], service: ['tcp/8080'], action: 'allow' });
+      cfg.shared.nat.push({
+        name: 'web-in',
+        from: ['untrust'],
+        to: ['untrust'],
+        destination: [FLOATING_WAN],
+        service: ['tcp/8080'],
+        translate: { destination: { address: '10.0.1.10', port: 5005 } },
+      });
+      cfg.shared.policy.rules.push({
+        name: 'web-in-allow',
+        from: ['untrust'],
+        to: ['trust'],
+        destination: [`${FLOATING_WAN}/32`],
+        service: ['tcp/8080'],
+        action: 'allow',
+      });
       cfg.shared.sessions.udpS = UDP_TIMEOUT_S;
       cfg.shared.sessions.icmpS = UDP_TIMEOUT_S;
     });
@@ -104,12 +118,18 @@ describe.skipIf(!isRoot())('the stateful firewall', () => {
     // destination translated only: the inside server sees the outside host's real address
     expect(inside.lines.find((l) => l.conn)?.conn.remote).toBe(SERVER);
     const list = JSON.parse((await cli(lab, 'fwa', 'sessions', '--port', '8080', '--json')).stdout);
-    expect(list.sessions[0]).toMatchObject({ nat: 'destination', natRule: 'web-in', rule: 'web-in-allow', original: { dst: FLOATING_WAN, dstPort: 8080 }, reply: { src: '10.0.1.10', srcPort: 5005 } });
+    expect(list.sessions[0]).toMatchObject({
+      nat: 'destination',
+      natRule: 'web-in',
+      rule: 'web-in-allow',
+      original: { dst: FLOATING_WAN, dstPort: 8080 },
+      reply: { src: '10.0.1.10', srcPort: 5005 },
+    });
     // the published port only: another port of the floating IP is nobody's
     expect(await tool('server', 'tcp-connect', FLOATING_WAN, '8081')).toMatchObject({ error: 'timeout' });
   });
 
-  it("an ICMP error about a NATed flow reaches the client translated", async () => {
+  it('an ICMP error about a NATed flow reaches the client translated', async () => {
     // nobody listens on udp/5999 of the server: its kernel answers port unreachable to the
     // floating IP, quoting the translated packet; the client must see its own packet quoted
     const before = await metrics();
@@ -133,7 +153,10 @@ describe.skipIf(!isRoot())('the stateful firewall', () => {
     // and the counter says it was sent
     await tool('client', 'udp-send', SERVER, '6000');
     const after = await metrics();
-    expect(metricValue(after, 'tandem_dataplane_packets_total', { event: 'reject-sent' }) - metricValue(before, 'tandem_dataplane_packets_total', { event: 'reject-sent' })).toBe(2);
+    expect(
+      metricValue(after, 'tandem_dataplane_packets_total', { event: 'reject-sent' }) -
+        metricValue(before, 'tandem_dataplane_packets_total', { event: 'reject-sent' }),
+    ).toBe(2);
     expect(drops(after, 'policy-reject') - drops(before, 'policy-reject')).toBe(2);
   });
 
@@ -161,7 +184,11 @@ describe.skipIf(!isRoot())('the stateful firewall', () => {
     const corpus = malformedCorpus(await lab.nsExec('client', 'cat', ['/sys/class/net/eth0/address']).then((r) => r.stdout.trim()));
     const before = await metrics();
     const hex = JSON.stringify(corpus.flatMap((c) => Array.from({ length: c.copies }, () => c.frame.toString('hex'))));
-    const r = await run('ip', ['netns', 'exec', lab.ns('client'), process.execPath, join(repoRoot(), 'test', 'integration', 'fixtures', 'send-frames.mjs'), repoRoot(), 'eth0', '1'], hex);
+    const r = await run(
+      'ip',
+      ['netns', 'exec', lab.ns('client'), process.execPath, join(repoRoot(), 'test', 'integration', 'fixtures', 'send-frames.mjs'), repoRoot(), 'eth0', '1'],
+      hex,
+    );
     expect(r.code, r.stderr).toBe(0);
     await new Promise((res) => setTimeout(res, 300));
     const after = await metrics();

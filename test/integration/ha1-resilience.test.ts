@@ -166,7 +166,10 @@ describe.skipIf(!isRoot())('HA1 resilience', () => {
     expect(await ping(lab, SERVER)).toBe(true);
 
     // the cable back: the link hears the peer again on both boxes, with a fresh session
-    const heardBefore = { fwa: logEvents(lab, 'fwa', /^HA1 link ha1 hears the peer/).length, fwb: logEvents(lab, 'fwb', /^HA1 link ha1 hears the peer/).length };
+    const heardBefore = {
+      fwa: logEvents(lab, 'fwa', /^HA1 link ha1 hears the peer/).length,
+      fwb: logEvents(lab, 'fwb', /^HA1 link ha1 hears the peer/).length,
+    };
     await cut(lab, active, ['ha1'], true);
     await waitLinksUp(lab, ['ha1', 'ha1-backup', 'heartbeat-backup']);
     for (const box of ['fwa', 'fwb'] as const) {

@@ -76,7 +76,9 @@ describe.skipIf(!isRoot())('a box joining the pair', () => {
     }
     const { sent, got } = await probes.stop();
     const gaps = got.gaps.map((g) => `${g.gapMs.toFixed(1)} ms at ${g.startMs.toFixed(0)} (${g.skipped} skipped)`);
-    console.log(`join: ${sent.sent} sent, ${got.received} received, ${got.lost} lost, longest silence ${got.maxGapMs.toFixed(1)} ms; gaps: ${gaps.join(', ') || 'none'}`);
+    console.log(
+      `join: ${sent.sent} sent, ${got.received} received, ${got.lost} lost, longest silence ${got.maxGapMs.toFixed(1)} ms; gaps: ${gaps.join(', ') || 'none'}`,
+    );
     expect(sent.errors).toBe(0);
     expect(got.lost, `gaps: ${gaps.join(', ')}`).toBe(0);
     expect(got.received).toBeGreaterThanOrEqual(sent.sent - 10); // the last few may still be in flight at stop

@@ -26,7 +26,9 @@ import { ensureBuilt, isRoot, uniqueLabName } from './helpers/lab.js';
 const NAME = uniqueLabName();
 const ns = (role: 'client' | 'server' | 'fwa' | 'fwb' | 'sw'): string => nsName(NAME, role);
 
-async function links(namespace: string): Promise<Array<{ ifname: string; operstate: string; flags: string[]; master?: string; linkinfo?: { info_kind?: string } }>> {
+async function links(
+  namespace: string,
+): Promise<Array<{ ifname: string; operstate: string; flags: string[]; master?: string; linkinfo?: { info_kind?: string } }>> {
   const { stdout } = await sh('ip', ['-n', namespace, '-j', '-d', 'link', 'show']);
   return JSON.parse(stdout);
 }
@@ -121,7 +123,10 @@ describe.skipIf(!isRoot())('lab topology', () => {
       expect((await nsExec(ns(box), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
       for (const dev of ['lan0', 'wan0', 'ha1', 'ha1b', 'ha2', 'mgmt']) {
         expect((await nsExec(ns(box), 'sysctl', ['-n', `net.ipv6.conf.${dev}.disable_ipv6`])).stdout.trim(), dev).toBe('1');
-        expect((await addrs(ns(box), dev)).some((a) => a.startsWith('inet6')), dev).toBe(false);
+        expect(
+          (await addrs(ns(box), dev)).some((a) => a.startsWith('inet6')),
+          dev,
+        ).toBe(false);
       }
     }
   });
@@ -197,7 +202,14 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha1)).toBe(true); // address and route come back
 
     await isolateBox(NAME, 'fwb', true);
-    for (const [n, d] of [[ns('sw'), 'b-lan'], [ns('sw'), 'b-wan'], [ns('fwb'), 'ha1'], [ns('fwb'), 'ha1b'], [ns('fwb'), 'ha2'], [ns('fwb'), 'mgmt']] as const) {
+    for (const [n, d] of [
+      [ns('sw'), 'b-lan'],
+      [ns('sw'), 'b-wan'],
+      [ns('fwb'), 'ha1'],
+      [ns('fwb'), 'ha1b'],
+      [ns('fwb'), 'ha2'],
+      [ns('fwb'), 'mgmt'],
+    ] as const) {
       expect(await state(n, d), d).toBe('down');
     }
     expect(await ping(ns('fwa'), LAB_ADDR.boxes.fwb.ha2)).toBe(false);

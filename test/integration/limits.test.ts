@@ -49,7 +49,15 @@ describe.skipIf(!isRoot())('resource limits on real daemons', () => {
     const marker = lab.runDir;
     const srv = await startStreamServer(lab.ns('server'), { repo: lab.repo, marker, port: STREAM_PORT, pidFile: join(marker, 'limits-stream-server.pid') });
     stops.push(() => srv.stop());
-    const streams = await startStreamClient(lab.ns('client'), { repo: lab.repo, marker, to: `${SERVER}:${STREAM_PORT}`, conns: STREAMS, intervalMs: 50, durationS: 60, pidFile: join(marker, 'limits-streams.pid') });
+    const streams = await startStreamClient(lab.ns('client'), {
+      repo: lab.repo,
+      marker,
+      to: `${SERVER}:${STREAM_PORT}`,
+      conns: STREAMS,
+      intervalMs: 50,
+      durationS: 60,
+      pidFile: join(marker, 'limits-streams.pid'),
+    });
     let streamsStopped: LabProcess<unknown> | null = streams;
     stops.push(async () => streamsStopped?.stop());
     expect(streams.connected).toBe(STREAMS);
@@ -79,7 +87,9 @@ describe.skipIf(!isRoot())('resource limits on real daemons', () => {
     expect(flood.refused).toBeGreaterThan(0);
     expect(flood.refused).toBeLessThanOrEqual(SESSIONS_MAX);
     expect(flood.timeout).toBeGreaterThan(0);
-    const fullDrops = metricValue(after, 'tandem_dataplane_drops_total', { reason: 'session-table-full' }) - metricValue(before, 'tandem_dataplane_drops_total', { reason: 'session-table-full' });
+    const fullDrops =
+      metricValue(after, 'tandem_dataplane_drops_total', { reason: 'session-table-full' }) -
+      metricValue(before, 'tandem_dataplane_drops_total', { reason: 'session-table-full' });
     expect(fullDrops).toBeGreaterThanOrEqual(flood.timeout);
     expect(metricValue(after, 'tandem_sessions_table_full_total')).toBeGreaterThan(metricValue(before, 'tandem_sessions_table_full_total'));
     expect(maxSessions).toBeLessThanOrEqual(SESSIONS_MAX);
@@ -95,10 +105,14 @@ describe.skipIf(!isRoot())('resource limits on real daemons', () => {
     expect((await lab.boxState(box))?.state).toBe('active');
 
     // once the refused flows' sessions expire, new flows get through again
-    const echo = await lab.waitFor(async () => {
-      const t = await lab.nsExec('client', process.execPath, [TOOL, 'tcp-connect', SERVER, String(STREAM_PORT)]).catch(() => null);
-      return t !== null && t.stdout.includes('"ok":true');
-    }, 40_000, 'a new TCP flow through the firewall');
+    const echo = await lab.waitFor(
+      async () => {
+        const t = await lab.nsExec('client', process.execPath, [TOOL, 'tcp-connect', SERVER, String(STREAM_PORT)]).catch(() => null);
+        return t !== null && t.stdout.includes('"ok":true');
+      },
+      40_000,
+      'a new TCP flow through the firewall',
+    );
     expect(echo).toBeGreaterThanOrEqual(0);
   }, 120_000);
 

@@ -271,211 +271,229 @@ function labCase(name: string, fn: (l: Lab, roles: { active: LabBox; passive: La
   );
 }
 
-for (const backend of ['ring', 'pcap'] as const) describe.skipIf(!isRoot())(`traffic devices that go away under the dataplane (${backend} backend)`, () => {
-  beforeAll(async () => {
-    io = backend;
-    dirty = false;
-    lab = await upLab({ configDir: labConfig() });
-  }, 60_000);
+for (const backend of ['ring', 'pcap'] as const)
+  describe.skipIf(!isRoot())(`traffic devices that go away under the dataplane (${backend} backend)`, () => {
+    beforeAll(async () => {
+      io = backend;
+      dirty = false;
+      lab = await upLab({ configDir: labConfig() });
+    }, 60_000);
 
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-    if (!lab) return;
-    try {
-      await restoreBoxLinks(lab);
-    } catch (err) {
-      process.stderr.write(`link-events: could not restore the links of ${lab.name}: ${String(err)}\n`);
-      dirty = true;
-    }
-    if (dirty) {
-      process.stderr.write(`link-events: logs of lab ${lab.name} kept in ${keepLogs(lab)}\n`);
-      await lab.down();
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+      if (!lab) return;
+      try {
+        await restoreBoxLinks(lab);
+      } catch (err) {
+        process.stderr.write(`link-events: could not restore the links of ${lab.name}: ${String(err)}\n`);
+        dirty = true;
+      }
+      if (dirty) {
+        process.stderr.write(`link-events: logs of lab ${lab.name} kept in ${keepLogs(lab)}\n`);
+        await lab.down();
+        lab = null;
+      }
+    });
+
+    afterAll(async () => {
+      if (lab) await lab.down();
       lab = null;
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
+      configDir = null;
+    });
+
+    for (const link of ['lan', 'wan'] as const) {
+      labCase(
+        `${link}0 of the ACTIVE set down for 2 s: the passive takes over; set up, the old active is passive with its handle open again`,
+        async (l, { active, passive }) => {
+          const probes = await startProbes(l);
+          const c0 = await counters(l, active);
+
+          await setBoxDevice(l, active, link, false);
+          const downAt = Date.now();
+          const taken = await waitState(l, passive, 'active', 5000);
+          expect(['peer-request', 'peer-not-functional']).toContain(taken.reason);
+          await waitState(l, active, 'non-functional', 5000);
+          expect((await l.api(active).status()).local.faults).toContain('link-monitor:links');
+          // the failed handle is closed with the kernel's reason and counted; the other one stays open
+          const closed = await waitCapture(l, active, link, false);
+          expect(closed.capture.error).toMatch(downError());
+          await waitCounter(l, active, c0, 'ioError', 1);
+          expect((await iface(l, active, link === 'lan' ? 'wan' : 'lan')).capture.open).toBe(true);
+          // the new active carries the probes while the device is down
+          await expectFlowing(probes, `through ${passive} while ${active}'s ${link}0 is down`);
+
+          await sleep(Math.max(0, DOWN_MS - (Date.now() - downAt)));
+          const stillDown = await iface(l, active, link);
+          expect(stillDown.capture.open).toBe(false);
+          expect(stillDown.capture.downMs).toBeGreaterThanOrEqual(DOWN_MS - 500);
+          await setBoxDevice(l, active, link, true);
+
+          // preemption is off: the old active comes back passive and stays so
+          expect((await waitState(l, active, 'passive', 5000)).reason).toBe('faults-cleared');
+          expect((await state(l, passive)).state).toBe('active');
+          const open = await waitCapture(l, active, link, true, 2000);
+          expect(open.capture).toMatchObject({ open: true, error: null, downMs: null });
+          const d = await waitCounter(l, active, c0, 'ioReopened', 1);
+          expect(d.ioError).toBeGreaterThanOrEqual(1);
+          expect(logLines(l, active, 'capture handle open again').some((x) => x.device === `${link}0`)).toBe(true);
+
+          await expectFlowing(probes, 'after the device is up again');
+          const { sent, got } = await probes.stop();
+          expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
+          process.stderr.write(`link-events (${io}): ${active} ${link}0 down: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
+        },
+      );
     }
-  });
 
-  afterAll(async () => {
-    if (lab) await lab.down();
-    lab = null;
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
-    configDir = null;
-  });
-
-  for (const link of ['lan', 'wan'] as const) {
-    labCase(`${link}0 of the ACTIVE set down for 2 s: the passive takes over; set up, the old active is passive with its handle open again`, async (l, { active, passive }) => {
+    labCase('lan0 and then wan0 of the PASSIVE set down for 2 s and up: no failover, handles reopen', async (l, { active, passive }) => {
       const probes = await startProbes(l);
-      const c0 = await counters(l, active);
+      const intoActive = async (box: LabBox) => (await l.api(box).status()).transitions.filter((t) => t.to === 'active').length;
+      const takeovers0 = { active: await intoActive(active), passive: await intoActive(passive) };
+      for (const link of ['lan', 'wan'] as const) {
+        const c0 = await counters(l, passive);
+        await setBoxDevice(l, passive, link, false);
+        const downAt = Date.now();
+        // watch both boxes for the whole outage: the active stays active
+        const seen: string[] = [];
+        let sawClosed = false;
+        while (Date.now() - downAt < DOWN_MS) {
+          const [a, p] = await Promise.all([l.boxState(active), l.boxState(passive)]);
+          const pair = `${a?.state}/${p?.state}`;
+          if (seen[seen.length - 1] !== pair) seen.push(pair);
+          expect(a?.state, `${active} stays active while ${passive}'s ${link}0 is down (seen: ${seen.join(' ')})`).toBe('active');
+          if (!sawClosed) sawClosed = (await iface(l, passive, link)).capture.open === false;
+          await sleep(50);
+        }
+        expect(sawClosed, `${passive}'s ${link} handle closed while the device was down`).toBe(true);
+        expect((await iface(l, passive, link)).capture.error).toMatch(downError());
+        // the link monitor takes the passive out of the election meanwhile
+        expect((await state(l, passive)).state).toBe('non-functional');
+        await waitCounter(l, passive, c0, 'ioError', 1);
 
-      await setBoxDevice(l, active, link, false);
-      const downAt = Date.now();
-      const taken = await waitState(l, passive, 'active', 5000);
-      expect(['peer-request', 'peer-not-functional']).toContain(taken.reason);
-      await waitState(l, active, 'non-functional', 5000);
-      expect((await l.api(active).status()).local.faults).toContain('link-monitor:links');
-      // the failed handle is closed with the kernel's reason and counted; the other one stays open
-      const closed = await waitCapture(l, active, link, false);
-      expect(closed.capture.error).toMatch(downError());
-      await waitCounter(l, active, c0, 'ioError', 1);
-      expect((await iface(l, active, link === 'lan' ? 'wan' : 'lan')).capture.open).toBe(true);
-      // the new active carries the probes while the device is down
-      await expectFlowing(probes, `through ${passive} while ${active}'s ${link}0 is down`);
+        await setBoxDevice(l, passive, link, true);
+        await waitState(l, passive, 'passive', 5000);
+        await waitCapture(l, passive, link, true, 2000);
+        await waitCounter(l, passive, c0, 'ioReopened', 1);
+        expect((await state(l, active)).state).toBe('active');
+      }
+      expect({ active: await intoActive(active), passive: await intoActive(passive) }, 'no role change on either box').toEqual(takeovers0);
 
-      await sleep(Math.max(0, DOWN_MS - (Date.now() - downAt)));
-      const stillDown = await iface(l, active, link);
-      expect(stillDown.capture.open).toBe(false);
-      expect(stillDown.capture.downMs).toBeGreaterThanOrEqual(DOWN_MS - 500);
-      await setBoxDevice(l, active, link, true);
-
-      // preemption is off: the old active comes back passive and stays so
-      expect((await waitState(l, active, 'passive', 5000)).reason).toBe('faults-cleared');
-      expect((await state(l, passive)).state).toBe('active');
-      const open = await waitCapture(l, active, link, true, 2000);
-      expect(open.capture).toMatchObject({ open: true, error: null, downMs: null });
-      const d = await waitCounter(l, active, c0, 'ioReopened', 1);
-      expect(d.ioError).toBeGreaterThanOrEqual(1);
-      expect(logLines(l, active, 'capture handle open again').some((x) => x.device === `${link}0`)).toBe(true);
-
-      await expectFlowing(probes, 'after the device is up again');
+      await expectFlowing(probes, "after the passive's devices are back");
       const { sent, got } = await probes.stop();
       expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
-      process.stderr.write(`link-events (${io}): ${active} ${link}0 down: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
+      // the active forwarded throughout: a passive's device is none of the traffic's business
+      expect(got.maxGapMs, "longest probe gap while the passive's devices went down and up").toBeLessThan(1000);
+      process.stderr.write(`link-events (${io}): ${passive} lan0/wan0 down: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
     });
-  }
 
-  labCase('lan0 and then wan0 of the PASSIVE set down for 2 s and up: no failover, handles reopen', async (l, { active, passive }) => {
-    const probes = await startProbes(l);
-    const intoActive = async (box: LabBox) => (await l.api(box).status()).transitions.filter((t) => t.to === 'active').length;
-    const takeovers0 = { active: await intoActive(active), passive: await intoActive(passive) };
-    for (const link of ['lan', 'wan'] as const) {
-      const c0 = await counters(l, passive);
-      await setBoxDevice(l, passive, link, false);
-      const downAt = Date.now();
-      // watch both boxes for the whole outage: the active stays active
-      const seen: string[] = [];
-      let sawClosed = false;
-      while (Date.now() - downAt < DOWN_MS) {
-        const [a, p] = await Promise.all([l.boxState(active), l.boxState(passive)]);
-        const pair = `${a?.state}/${p?.state}`;
-        if (seen[seen.length - 1] !== pair) seen.push(pair);
-        expect(a?.state, `${active} stays active while ${passive}'s ${link}0 is down (seen: ${seen.join(' ')})`).toBe('active');
-        if (!sawClosed) sawClosed = (await iface(l, passive, link)).capture.open === false;
-        await sleep(50);
-      }
-      expect(sawClosed, `${passive}'s ${link} handle closed while the device was down`).toBe(true);
-      expect((await iface(l, passive, link)).capture.error).toMatch(downError());
-      // the link monitor takes the passive out of the election meanwhile
-      expect((await state(l, passive)).state).toBe('non-functional');
-      await waitCounter(l, passive, c0, 'ioError', 1);
+    labCase(
+      'lan0 of the PASSIVE deleted and created again: the handle reopens on the new device; after a planned failover traffic flows through it',
+      async (l, { active, passive }) => {
+        const probes = await startProbes(l);
+        const old = await deviceInfo(l, passive, 'lan0');
+        expect(old).not.toBeNull();
+        const c0 = await counters(l, passive);
 
-      await setBoxDevice(l, passive, link, true);
-      await waitState(l, passive, 'passive', 5000);
-      await waitCapture(l, passive, link, true, 2000);
-      await waitCounter(l, passive, c0, 'ioReopened', 1);
-      expect((await state(l, active)).state).toBe('active');
-    }
-    expect({ active: await intoActive(active), passive: await intoActive(passive) }, 'no role change on either box').toEqual(takeovers0);
+        await deleteBoxLink(l, passive, 'lan');
+        const closed = await waitCapture(l, passive, 'lan', false);
+        // the handle's own error, or the device check's (gone, or another ifindex) if that looked first
+        expect(closed.capture.error).toMatch(new RegExp(`${downError().source}|^(ENODEV|EIFINDEX): `));
+        await waitCounter(l, passive, c0, 'ioError', 1);
+        await waitState(l, passive, 'non-functional', 5000);
+        expect((await state(l, active)).state).toBe('active');
+        await sleep(500);
+        // the handle stays closed while the device does not exist
+        expect((await iface(l, passive, 'lan')).capture.open).toBe(false);
 
-    await expectFlowing(probes, 'after the passive\'s devices are back');
-    const { sent, got } = await probes.stop();
-    expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
-    // the active forwarded throughout: a passive's device is none of the traffic's business
-    expect(got.maxGapMs, 'longest probe gap while the passive\'s devices went down and up').toBeLessThan(1000);
-    process.stderr.write(`link-events (${io}): ${passive} lan0/wan0 down: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
+        await recreateBoxLink(l, passive, 'lan');
+        const now = await deviceInfo(l, passive, 'lan0');
+        expect(now).not.toBeNull();
+        expect(now!.ifindex).not.toBe(old!.ifindex);
+        const reopened = await waitCapture(l, passive, 'lan', true, 2000);
+        const d = await waitCounter(l, passive, c0, 'ioReopened', 1);
+        expect(d.ioError).toBeGreaterThanOrEqual(1);
+        // bound to the new device: the log names its ifindex, and the pipeline took its new MAC
+        const opened = logLines(l, passive, 'capture handle open again').filter((x) => x.device === 'lan0');
+        expect(opened.at(-1)?.ifindex).toBe(now!.ifindex);
+        expect(reopened.mac).toBe(now!.address);
+        expect(reopened.mtu).toBe(LAB_MTU);
+        expect((await waitCounter(l, passive, c0, 'deviceChanged', 1)).deviceChanged).toBeGreaterThanOrEqual(1);
+        await waitState(l, passive, 'passive', 5000);
+        expect((await state(l, active)).state).toBe('active');
+
+        // a planned failover onto the box whose device was created again
+        await l.waitFor(
+          async () => {
+            const sync = (await l.api(passive).status()).sync;
+            return !sync || sync.tentative === false;
+          },
+          10_000,
+          `${passive} to finish its bulk sync`,
+        );
+        const f0 = await counters(l, passive);
+        await l.api(active).failover();
+        expect((await waitState(l, passive, 'active', 5000)).reason).toBe('peer-request');
+        expect((await waitState(l, active, 'passive', 5000)).reason).toBe('operator-failover');
+        await expectFlowing(probes, `through ${passive} after the failover`);
+        const f1 = delta(await counters(l, passive), f0);
+        expect(f1.forwarded, `frames ${passive} forwarded after the failover`).toBeGreaterThanOrEqual(FLOWING_PER_S);
+        // both directions through the new lan0: echo requests in, replies out
+        expect(await ping(l, SERVER)).toBe(true);
+        const { sent, got } = await probes.stop();
+        expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
+        process.stderr.write(
+          `link-events (${io}): ${passive} lan0 re-created, failover onto it: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`,
+        );
+      },
+    );
+
+    labCase(
+      "MTU of the ACTIVE's wan0 1500 -> 1400: the pipeline uses it within ~1 s; a 1450-byte datagram is not forwarded, a small one is; restored",
+      async (l, { active, passive }) => {
+        const bigPing = (): Promise<boolean> =>
+          l.nsExec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '1422', SERVER]).then(
+            () => true,
+            () => false,
+          );
+        const smallPing = (): Promise<boolean> => ping(l, SERVER, 2);
+        // 1422 bytes of ICMP data: a 1450-byte IPv4 datagram with DF, fine at 1500
+        expect(await bigPing(), '1450 bytes before the change').toBe(true);
+        const probes = await startProbes(l);
+        const c0 = await counters(l, active);
+
+        await setBoxMtu(l, active, 'wan', 1400);
+        const t0 = Date.now();
+        await l.waitFor(async () => (await iface(l, active, 'wan')).mtu === 1400, 3000, `${active}'s dataplane to use MTU 1400 on wan`);
+        const tookMs = Date.now() - t0;
+        expect(tookMs, 'ms until the dataplane status shows the new MTU').toBeLessThan(1500);
+        const d = await waitCounter(l, active, c0, 'deviceChanged', 1);
+        // a ring's slots are sized for the MTU: the handle was reopened for it
+        expect(d.ioError).toBeGreaterThanOrEqual(1);
+        await waitCounter(l, active, c0, 'ioReopened', 1);
+        await waitCapture(l, active, 'wan', true, 2000);
+        await expectFlowing(probes, 'with wan0 at MTU 1400');
+
+        const o0 = await counters(l, active);
+        expect(await bigPing(), '1450 bytes with DF through a 1400 MTU').toBe(false);
+        expect(delta(await counters(l, active), o0).oversize, 'oversize drops on the active').toBeGreaterThanOrEqual(2);
+        expect(await smallPing(), 'a small datagram through a 1400 MTU').toBe(true);
+
+        await setBoxMtu(l, active, 'wan', LAB_MTU);
+        await l.waitFor(async () => (await iface(l, active, 'wan')).mtu === LAB_MTU, 3000, `${active}'s dataplane back at MTU ${LAB_MTU}`);
+        await waitCapture(l, active, 'wan', true, 2000);
+        expect(await bigPing(), '1450 bytes after the MTU is restored').toBe(true);
+        expect(await smallPing()).toBe(true);
+
+        // no failover for an MTU change
+        expect((await state(l, active)).state).toBe('active');
+        expect((await state(l, passive)).state).toBe('passive');
+        await expectFlowing(probes, 'after the MTU is restored');
+        const { sent, got } = await probes.stop();
+        expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
+        process.stderr.write(
+          `link-events (${io}): ${active} wan0 MTU change: seen in ${tookMs} ms, longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`,
+        );
+      },
+    );
   });
-
-  labCase('lan0 of the PASSIVE deleted and created again: the handle reopens on the new device; after a planned failover traffic flows through it', async (l, { active, passive }) => {
-    const probes = await startProbes(l);
-    const old = await deviceInfo(l, passive, 'lan0');
-    expect(old).not.toBeNull();
-    const c0 = await counters(l, passive);
-
-    await deleteBoxLink(l, passive, 'lan');
-    const closed = await waitCapture(l, passive, 'lan', false);
-    // the handle's own error, or the device check's (gone, or another ifindex) if that looked first
-    expect(closed.capture.error).toMatch(new RegExp(`${downError().source}|^(ENODEV|EIFINDEX): `));
-    await waitCounter(l, passive, c0, 'ioError', 1);
-    await waitState(l, passive, 'non-functional', 5000);
-    expect((await state(l, active)).state).toBe('active');
-    await sleep(500);
-    // the handle stays closed while the device does not exist
-    expect((await iface(l, passive, 'lan')).capture.open).toBe(false);
-
-    await recreateBoxLink(l, passive, 'lan');
-    const now = await deviceInfo(l, passive, 'lan0');
-    expect(now).not.toBeNull();
-    expect(now!.ifindex).not.toBe(old!.ifindex);
-    const reopened = await waitCapture(l, passive, 'lan', true, 2000);
-    const d = await waitCounter(l, passive, c0, 'ioReopened', 1);
-    expect(d.ioError).toBeGreaterThanOrEqual(1);
-    // bound to the new device: the log names its ifindex, and the pipeline took its new MAC
-    const opened = logLines(l, passive, 'capture handle open again').filter((x) => x.device === 'lan0');
-    expect(opened.at(-1)?.ifindex).toBe(now!.ifindex);
-    expect(reopened.mac).toBe(now!.address);
-    expect(reopened.mtu).toBe(LAB_MTU);
-    expect((await waitCounter(l, passive, c0, 'deviceChanged', 1)).deviceChanged).toBeGreaterThanOrEqual(1);
-    await waitState(l, passive, 'passive', 5000);
-    expect((await state(l, active)).state).toBe('active');
-
-    // a planned failover onto the box whose device was created again
-    await l.waitFor(async () => {
-      const sync = (await l.api(passive).status()).sync;
-      return !sync || sync.tentative === false;
-    }, 10_000, `${passive} to finish its bulk sync`);
-    const f0 = await counters(l, passive);
-    await l.api(active).failover();
-    expect((await waitState(l, passive, 'active', 5000)).reason).toBe('peer-request');
-    expect((await waitState(l, active, 'passive', 5000)).reason).toBe('operator-failover');
-    await expectFlowing(probes, `through ${passive} after the failover`);
-    const f1 = delta(await counters(l, passive), f0);
-    expect(f1.forwarded, `frames ${passive} forwarded after the failover`).toBeGreaterThanOrEqual(FLOWING_PER_S);
-    // both directions through the new lan0: echo requests in, replies out
-    expect(await ping(l, SERVER)).toBe(true);
-    const { sent, got } = await probes.stop();
-    expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
-    process.stderr.write(`link-events (${io}): ${passive} lan0 re-created, failover onto it: longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
-  });
-
-  labCase('MTU of the ACTIVE\'s wan0 1500 -> 1400: the pipeline uses it within ~1 s; a 1450-byte datagram is not forwarded, a small one is; restored', async (l, { active, passive }) => {
-    const bigPing = (): Promise<boolean> =>
-      l.nsExec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '1422', SERVER]).then(
-        () => true,
-        () => false,
-      );
-    const smallPing = (): Promise<boolean> => ping(l, SERVER, 2);
-    // 1422 bytes of ICMP data: a 1450-byte IPv4 datagram with DF, fine at 1500
-    expect(await bigPing(), '1450 bytes before the change').toBe(true);
-    const probes = await startProbes(l);
-    const c0 = await counters(l, active);
-
-    await setBoxMtu(l, active, 'wan', 1400);
-    const t0 = Date.now();
-    await l.waitFor(async () => (await iface(l, active, 'wan')).mtu === 1400, 3000, `${active}'s dataplane to use MTU 1400 on wan`);
-    const tookMs = Date.now() - t0;
-    expect(tookMs, 'ms until the dataplane status shows the new MTU').toBeLessThan(1500);
-    const d = await waitCounter(l, active, c0, 'deviceChanged', 1);
-    // a ring's slots are sized for the MTU: the handle was reopened for it
-    expect(d.ioError).toBeGreaterThanOrEqual(1);
-    await waitCounter(l, active, c0, 'ioReopened', 1);
-    await waitCapture(l, active, 'wan', true, 2000);
-    await expectFlowing(probes, 'with wan0 at MTU 1400');
-
-    const o0 = await counters(l, active);
-    expect(await bigPing(), '1450 bytes with DF through a 1400 MTU').toBe(false);
-    expect(delta(await counters(l, active), o0).oversize, 'oversize drops on the active').toBeGreaterThanOrEqual(2);
-    expect(await smallPing(), 'a small datagram through a 1400 MTU').toBe(true);
-
-    await setBoxMtu(l, active, 'wan', LAB_MTU);
-    await l.waitFor(async () => (await iface(l, active, 'wan')).mtu === LAB_MTU, 3000, `${active}'s dataplane back at MTU ${LAB_MTU}`);
-    await waitCapture(l, active, 'wan', true, 2000);
-    expect(await bigPing(), '1450 bytes after the MTU is restored').toBe(true);
-    expect(await smallPing()).toBe(true);
-
-    // no failover for an MTU change
-    expect((await state(l, active)).state).toBe('active');
-    expect((await state(l, passive)).state).toBe('passive');
-    await expectFlowing(probes, 'after the MTU is restored');
-    const { sent, got } = await probes.stop();
-    expect(got.lastSeq).toBeGreaterThan(sent.sent - 100);
-    process.stderr.write(`link-events (${io}): ${active} wan0 MTU change: seen in ${tookMs} ms, longest probe gap ${got.maxGapMs} ms, ${got.lost} of ${sent.sent} lost\n`);
-  });
-});

@@ -214,7 +214,8 @@ async function monitorHandOvers(l: Lab): Promise<string[]> {
   const out: string[] = [];
   for (const box of ['fwa', 'fwb'] as const) {
     for (const t of (await l.api(box).status()).transitions) {
-      if ((t.from === 'active' && t.reason === 'link-monitor:outside') || (t.to === 'active' && t.reason === 'peer-request')) out.push(`${box} ${t.from}->${t.to} (${t.reason}) ${t.at}`);
+      if ((t.from === 'active' && t.reason === 'link-monitor:outside') || (t.to === 'active' && t.reason === 'peer-request'))
+        out.push(`${box} ${t.from}->${t.to} (${t.reason}) ${t.at}`);
     }
   }
   return out;

@@ -80,7 +80,10 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     const repo = repoRoot();
     const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: PROBE_PORT, outFile: join(lab.runDir, 'rx.json') });
     const tx = await startProbeSender(lab.ns('client'), { repo, marker: lab.runDir, to: `${SERVER}:${PROBE_PORT}`, intervalMs: 1 });
-    cleanups.push(() => void tx.stop().catch(() => undefined), () => void rx.stop().catch(() => undefined));
+    cleanups.push(
+      () => void tx.stop().catch(() => undefined),
+      () => void rx.stop().catch(() => undefined),
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await lab.killBox('fwa', 'SIGKILL');
     const b = await waitState(lab, 'fwb', 'active', 5000);
@@ -135,7 +138,8 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect((await lab.boxState('fwb'))?.state).toBe('active');
     // the woken box did see frames and refused them (lease expired, or already passive)
     const after = await scrape(boxConfig(lab, 'fwa').metrics);
-    const refused = (t: string) => metricValue(t, 'tandem_dataplane_drops_total', { reason: 'lease-expired' }) + metricValue(t, 'tandem_dataplane_drops_total', { reason: 'passive' });
+    const refused = (t: string) =>
+      metricValue(t, 'tandem_dataplane_drops_total', { reason: 'lease-expired' }) + metricValue(t, 'tandem_dataplane_drops_total', { reason: 'passive' });
     expect(refused(after)).toBeGreaterThan(refused(before));
     await tx.stop();
     expect(await ping(lab, SERVER)).toBe(true);

@@ -51,7 +51,15 @@ function startPrometheus(l: Lab, dir: string): ChildProcess {
   // `ip netns exec` execs Prometheus in place, so child.pid is Prometheus itself
   const child = spawn(
     'ip',
-    ['netns', 'exec', l.ns('fwa'), 'prometheus', `--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${PROM_ADDR}`],
+    [
+      'netns',
+      'exec',
+      l.ns('fwa'),
+      'prometheus',
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=${PROM_ADDR}`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

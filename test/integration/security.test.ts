@@ -62,7 +62,9 @@ interface Capture {
  */
 async function capture(l: Lab, box: LabBox, dev: string, filter: string, name: string): Promise<Capture> {
   const file = join(l.runDir, `${name}.pcap`);
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', l.ns(box), 'tcpdump', '-i', dev, '-n', '-U', '--immediate-mode', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', l.ns(box), 'tcpdump', '-i', dev, '-n', '-U', '--immediate-mode', '-w', file, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   stops.push(() => child.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
     let err = '';
@@ -117,10 +119,28 @@ function readPcap(file: string): Packet[] {
     const addr = (o: number) => `${ip[o]}.${ip[o + 1]}.${ip[o + 2]}.${ip[o + 3]}`;
     const l4 = ip.subarray(ihl, total);
     if (proto === 17) {
-      out.push({ src: addr(12), dst: addr(16), proto, sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), seq: 0, syn: false, payload: Buffer.from(l4.subarray(8)) });
+      out.push({
+        src: addr(12),
+        dst: addr(16),
+        proto,
+        sport: l4.readUInt16BE(0),
+        dport: l4.readUInt16BE(2),
+        seq: 0,
+        syn: false,
+        payload: Buffer.from(l4.subarray(8)),
+      });
     } else if (proto === 6) {
       const doff = (l4[12] >> 4) * 4;
-      out.push({ src: addr(12), dst: addr(16), proto, sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), seq: l4.readUInt32BE(4), syn: (l4[13] & 0x02) !== 0, payload: Buffer.from(l4.subarray(doff)) });
+      out.push({
+        src: addr(12),
+        dst: addr(16),
+        proto,
+        sport: l4.readUInt16BE(0),
+        dport: l4.readUInt16BE(2),
+        seq: l4.readUInt32BE(4),
+        syn: (l4[13] & 0x02) !== 0,
+        payload: Buffer.from(l4.subarray(doff)),
+      });
     }
   }
   return out;
@@ -165,7 +185,11 @@ function wholeFrames(stream: Buffer): Buffer[] {
 }
 
 /** Sends recorded bytes from inside a namespace: UDP datagrams from local:port, or one TCP connection. */
-async function replay(l: Lab, box: LabBox, spec: { udp?: { local: string; port: number; to: string; datagrams: Buffer[] }; tcp?: { local: string; to: string; port: number; bytes: Buffer } }): Promise<void> {
+async function replay(
+  l: Lab,
+  box: LabBox,
+  spec: { udp?: { local: string; port: number; to: string; datagrams: Buffer[] }; tcp?: { local: string; to: string; port: number; bytes: Buffer } },
+): Promise<void> {
   const file = join(l.runDir, `replay-${randomBytes(4).toString('hex')}.json`);
   const json = {
     udp: spec.udp && { ...spec.udp, datagrams: spec.udp.datagrams.map((d) => d.toString('base64')) },
@@ -240,14 +264,29 @@ describe.skipIf(!isRoot())('security of the pair', () => {
     const sessFrames = wholeFrames(clientStream(pkts1, ADDR.fwa.ha1, ADDR.fwb.ha1, DEFAULT_HA1_PORT));
     const ha2Stream = clientStream(readPcap(ha2.file), ADDR.fwa.ha2, ADDR.fwb.ha2, DEFAULT_HA2_PORT);
     const ha2Frames = wholeFrames(ha2Stream);
-    process.stderr.write(`replaying ${heartbeats.length} heartbeats, ${sessFrames.length} HA1 session frames, ${ha2Frames.length} HA2 frames (${(Date.now() - t0) / 1000} s)\n`);
+    process.stderr.write(
+      `replaying ${heartbeats.length} heartbeats, ${sessFrames.length} HA1 session frames, ${ha2Frames.length} HA2 frames (${(Date.now() - t0) / 1000} s)\n`,
+    );
     expect(heartbeats.length).toBeGreaterThan(50);
     expect(sessFrames.length).toBeGreaterThan(1);
     expect(ha2Frames.length).toBeGreaterThan(0);
 
     const before = await metrics(lab, 'fwb');
     await replay(lab, 'fwa', { udp: { local: ADDR.fwa.ha1, port: DEFAULT_HEARTBEAT_PORT, to: ADDR.fwb.ha1, datagrams: heartbeats } });
-    await replay(lab, 'fwa', { tcp: { local: ADDR.fwa.ha1, to: ADDR.fwb.ha1, port: DEFAULT_HA1_PORT, bytes: Buffer.concat(sessFrames.map((f) => { const h = Buffer.alloc(4); h.writeUInt32BE(f.length); return Buffer.concat([h, f]); })) } });
+    await replay(lab, 'fwa', {
+      tcp: {
+        local: ADDR.fwa.ha1,
+        to: ADDR.fwb.ha1,
+        port: DEFAULT_HA1_PORT,
+        bytes: Buffer.concat(
+          sessFrames.map((f) => {
+            const h = Buffer.alloc(4);
+            h.writeUInt32BE(f.length);
+            return Buffer.concat([h, f]);
+          }),
+        ),
+      },
+    });
     await replay(lab, 'fwa', { tcp: { local: ADDR.fwa.ha2, to: ADDR.fwb.ha2, port: DEFAULT_HA2_PORT, bytes: ha2Stream } });
     await sleep(300);
     process.stderr.write(`replayed (${(Date.now() - t0) / 1000} s)\n`);
@@ -263,8 +302,11 @@ describe.skipIf(!isRoot())('security of the pair', () => {
     expect(st.peer.up).toBe(false);
     expect(st.local.state).toBe('active');
     // (a control-thread stall on loaded cores may take fwb through initial and back: not a belief)
-    for (const to of ['passive', 'suspended']) expect(metricValue(after, 'tandem_ha_transitions_total', { to }), `to ${to}`).toBe(metricValue(before, 'tandem_ha_transitions_total', { to }));
-    expect(metricValue(after, 'tandem_dataplane_packets_total', { event: 'sync-applied' })).toBe(metricValue(before, 'tandem_dataplane_packets_total', { event: 'sync-applied' }));
+    for (const to of ['passive', 'suspended'])
+      expect(metricValue(after, 'tandem_ha_transitions_total', { to }), `to ${to}`).toBe(metricValue(before, 'tandem_ha_transitions_total', { to }));
+    expect(metricValue(after, 'tandem_dataplane_packets_total', { event: 'sync-applied' })).toBe(
+      metricValue(before, 'tandem_dataplane_packets_total', { event: 'sync-applied' }),
+    );
   });
 
   for (const encryption of ['none', 'aes-256-gcm'] as const) {
@@ -277,10 +319,14 @@ describe.skipIf(!isRoot())('security of the pair', () => {
       const cfgPath = lab.configPath('fwb');
       writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('keyFile: ha.key', 'keyFile: wrong.key'));
       await lab.startBox('fwb');
-      await lab.waitFor(async () => {
-        const m = await metrics(lab!, 'fwa');
-        return rejected(m, 'ha1-heartbeat', 'bad-mac') > 10 && rejected(m, 'ha1-session', 'bad-mac') > 0 && rejected(m, 'ha2', 'bad-mac') > 0;
-      }, 10_000, 'fwa to refuse fwb on HA1 heartbeats, HA1 session and HA2');
+      await lab.waitFor(
+        async () => {
+          const m = await metrics(lab!, 'fwa');
+          return rejected(m, 'ha1-heartbeat', 'bad-mac') > 10 && rejected(m, 'ha1-session', 'bad-mac') > 0 && rejected(m, 'ha2', 'bad-mac') > 0;
+        },
+        10_000,
+        'fwa to refuse fwb on HA1 heartbeats, HA1 session and HA2',
+      );
       const st = await lab.api('fwa').status();
       expect(st.peer.up).toBe(false);
       expect(st.local.state).toBe('active');
@@ -320,7 +366,8 @@ describe.skipIf(!isRoot())('security of the pair', () => {
     writeFileSync(cfg.device.ha.keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     writeFileSync(cfg.device.api.tokenFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     // `timeout`: a daemon that got past every check must not hang the test
-    const tandemRun = () => run('timeout', ['30', 'ip', 'netns', 'exec', ns, process.execPath, join(repoRoot(), 'bin', 'tandem.js'), 'run', '--config', join(dir, 'fwa.yaml')]);
+    const tandemRun = () =>
+      run('timeout', ['30', 'ip', 'netns', 'exec', ns, process.execPath, join(repoRoot(), 'bin', 'tandem.js'), 'run', '--config', join(dir, 'fwa.yaml')]);
 
     for (const [file, mode] of [
       [cfg.device.ha.keyFile, 0o640],
@@ -345,12 +392,14 @@ describe.skipIf(!isRoot())('security of the pair', () => {
   });
 
   it('no secret reaches a log: debug logging through a failover and a config commit, key and token absent', async () => {
-    const configDir = tracked(labConfigWith((cfg) => {
-      (cfg.device as any).log = { level: 'debug' };
-      // the recommended profile: this test is about the logs, and debug logging on two shared
-      // cores under load stalls control threads past the aggressive 20 ms dead interval
-      cfg.shared.ha.timers = { profile: 'recommended' };
-    }));
+    const configDir = tracked(
+      labConfigWith((cfg) => {
+        (cfg.device as any).log = { level: 'debug' };
+        // the recommended profile: this test is about the logs, and debug logging on two shared
+        // cores under load stalls control threads past the aggressive 20 ms dead interval
+        cfg.shared.ha.timers = { profile: 'recommended' };
+      }),
+    );
     lab = await upLab({ configDir });
     // a commit on the active (pushed to the passive over HA1)
     const edited = cfgFile(lab, 'fwa');
@@ -407,12 +456,14 @@ describe.skipIf(!isRoot())('security of the pair', () => {
   });
 
   it(`encrypted HA links (aes-256-gcm): nothing in clear on HA1 or HA2, ${CONNS} connections replicate, a failover keeps them`, async () => {
-    const configDir = tracked(labConfigWith((cfg) => {
-      cfg.shared.ha.encryption = 'aes-256-gcm';
-      // as in sync.test.ts: replication under load on two shared cores, not detection speed
-      delete cfg.shared.ha.pathMonitoring;
-      cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs: 10, heartbeatMissed: 6 };
-    }));
+    const configDir = tracked(
+      labConfigWith((cfg) => {
+        cfg.shared.ha.encryption = 'aes-256-gcm';
+        // as in sync.test.ts: replication under load on two shared cores, not detection speed
+        delete cfg.shared.ha.pathMonitoring;
+        cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs: 10, heartbeatMissed: 6 };
+      }),
+    );
     lab = await upLab({ configDir });
     const hb = await capture(lab, 'fwa', 'ha1', `udp and src host ${ADDR.fwa.ha1} and dst port ${DEFAULT_HEARTBEAT_PORT}`, 'enc-hb');
     const h2 = await capture(lab, 'fwa', 'ha2', `tcp and src host ${ADDR.fwa.ha2}`, 'enc-ha2');
@@ -426,22 +477,32 @@ describe.skipIf(!isRoot())('security of the pair', () => {
     // is past CONNS and has stopped moving, or the failover below would find half-synced states
     let last = -1;
     let still = 0;
-    await lab.waitFor(async () => {
-      const n = metricValue(await metrics(lab!, 'fwb'), 'tandem_dataplane_packets_total', { event: 'sync-applied' });
-      still = n === last ? still + 1 : 0;
-      last = n;
-      return n >= CONNS && still >= 10;
-    }, 20_000, `fwb to apply the synced sessions of ${CONNS} connections`);
+    await lab.waitFor(
+      async () => {
+        const n = metricValue(await metrics(lab!, 'fwb'), 'tandem_dataplane_packets_total', { event: 'sync-applied' });
+        still = n === last ? still + 1 : 0;
+        last = n;
+        return n >= CONNS && still >= 10;
+      },
+      20_000,
+      `fwb to apply the synced sessions of ${CONNS} connections`,
+    );
     await hb.stop();
     await h2.stop();
 
     // on the wire: every heartbeat in the encrypted format, and no session record in clear. A
     // record in clear holds its client address as field 5, fixed32: 0x2d, then 10.0.1.10
     // (0x0a00010a) little-endian: 0a 01 00 0a; with encryption: 0 in ~CONNS x 60 bytes of ciphertext.
-    const hbs = readPcap(hb.file).filter((p) => p.proto === 17).map((p) => p.payload);
+    const hbs = readPcap(hb.file)
+      .filter((p) => p.proto === 17)
+      .map((p) => p.payload);
     expect(hbs.length).toBeGreaterThan(10);
     for (const d of hbs) expect(d[0]).toBe(AEAD_MAGIC);
-    const ha2Bytes = Buffer.concat(readPcap(h2.file).filter((p) => p.proto === 6).map((p) => p.payload));
+    const ha2Bytes = Buffer.concat(
+      readPcap(h2.file)
+        .filter((p) => p.proto === 6)
+        .map((p) => p.payload),
+    );
     expect(ha2Bytes.length).toBeGreaterThan(CONNS * 20);
     expect(countOf(ha2Bytes, Buffer.from([0x2d, 0x0a, 0x01, 0x00, 0x0a]))).toBe(0);
     const sessions = async (box: LabBox) => {
@@ -468,7 +529,12 @@ describe.skipIf(!isRoot())('security of the pair', () => {
       const errors = new Map<string, number>();
       for (const c of (summary as unknown as { conns: { error: string | null }[] }).conns) if (c.error) errors.set(c.error, (errors.get(c.error) ?? 0) + 1);
       process.stderr.write(`stream errors: ${JSON.stringify([...errors])}\n`);
-      process.stderr.write(`${mb.split('\n').filter((l) => /^tandem_(dataplane_drops_total|dataplane_packets_total|ha_transitions_total|sync_records|control_stalls)/.test(l) && !/ 0$/.test(l)).join('\n')}\n`);
+      process.stderr.write(
+        `${mb
+          .split('\n')
+          .filter((l) => /^tandem_(dataplane_drops_total|dataplane_packets_total|ha_transitions_total|sync_records|control_stalls)/.test(l) && !/ 0$/.test(l))
+          .join('\n')}\n`,
+      );
     }
     expect(summary.reset).toBe(0);
     expect(summary.survived).toBe(CONNS);
@@ -501,10 +567,14 @@ describe.skipIf(!isRoot())('security of the pair', () => {
     for (const box of ['fwa', 'fwb'] as const) {
       const after = await metrics(lab, box);
       // a refused message would show here: none, in either format, on any channel
-      for (const ch of ['ha1-heartbeat', 'ha1-session', 'ha2']) expect(rejected(after, ch, 'bad-mac') + rejected(after, ch, 'malformed'), `${box} ${ch}`).toBe(0);
+      for (const ch of ['ha1-heartbeat', 'ha1-session', 'ha2'])
+        expect(rejected(after, ch, 'bad-mac') + rejected(after, ch, 'malformed'), `${box} ${ch}`).toBe(0);
       // and as the peer lost (peer-dead), unless a control thread stalled meanwhile (loaded
       // cores: 20 ms without a heartbeat is peer-dead whatever the format; counted, not refused)
-      if (!stalled) expect(metricValue(after, 'tandem_ha_transitions_total', { reason: 'peer-dead' }), box).toBe(metricValue(before[box], 'tandem_ha_transitions_total', { reason: 'peer-dead' }));
+      if (!stalled)
+        expect(metricValue(after, 'tandem_ha_transitions_total', { reason: 'peer-dead' }), box).toBe(
+          metricValue(before[box], 'tandem_ha_transitions_total', { reason: 'peer-dead' }),
+        );
       await lab.waitFor(async () => (await lab!.api(box).status()).peer.up, 10_000, `${box} to hear its peer`);
     }
     if (stalled) process.stderr.write('live encryption switch: a control thread stalled during the test; peer-dead not asserted\n');

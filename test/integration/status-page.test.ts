@@ -150,123 +150,132 @@ async function withDaemonLogs(fn: () => Promise<void>): Promise<void> {
 }
 
 describe.skipIf(!isRoot())('the status page in headless chromium', () => {
-  it('refuses a wrong token, shows the pair, a failover, a box that went away and came back', () => withDaemonLogs(async () => {
-    // a missing browser is a failed setup, not a reason to skip
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
-    await ensureBuilt(['src/api/status-page/app.js', 'src/api/status-page/render.js']);
-    lab = await upLab();
-    await waitState(lab, 'fwa', 'active');
-    await waitState(lab, 'fwb', 'passive');
-    const token = readFileSync(join(lab.runDir, 'api.token'), 'utf8').trim();
-    forwarder = await startForwarder(lab);
-    browser = await launchInNamespace(lab);
-    const problems: string[] = [];
+  it(
+    'refuses a wrong token, shows the pair, a failover, a box that went away and came back',
+    () =>
+      withDaemonLogs(async () => {
+        // a missing browser is a failed setup, not a reason to skip
+        if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
+        await ensureBuilt(['src/api/status-page/app.js', 'src/api/status-page/render.js']);
+        lab = await upLab();
+        await waitState(lab, 'fwa', 'active');
+        await waitState(lab, 'fwb', 'passive');
+        const token = readFileSync(join(lab.runDir, 'api.token'), 'utf8').trim();
+        forwarder = await startForwarder(lab);
+        browser = await launchInNamespace(lab);
+        const problems: string[] = [];
 
-    // a wrong token: the page says so and shows no data
-    const a = await openPage(browser, 'fwa', problems);
-    await waitText(lab, a, '[data-field=connection]', /enter the API token/);
-    await login(a, `${token}x`);
-    await waitText(lab, a, '[data-field=connection]', /^401: wrong token$/);
-    expect(await a.locator('#login').isVisible()).toBe(true);
-    expect(await a.locator('[data-field=local-state]').count()).toBe(0);
+        // a wrong token: the page says so and shows no data
+        const a = await openPage(browser, 'fwa', problems);
+        await waitText(lab, a, '[data-field=connection]', /enter the API token/);
+        await login(a, `${token}x`);
+        await waitText(lab, a, '[data-field=connection]', /^401: wrong token$/);
+        expect(await a.locator('#login').isVisible()).toBe(true);
+        expect(await a.locator('[data-field=local-state]').count()).toBe(0);
 
-    // the right token: fwa's view of the pair
-    await login(a, token);
-    await waitText(lab, a, '[data-field=local-state]', /^active$/);
-    await waitText(lab, a, '[data-field=peer-state]', /^passive$/);
-    expect(await a.locator('#login').isVisible()).toBe(false);
-    expect(await text(a, '[data-field=local-name]')).toMatch(/^fw-a /);
-    expect(await text(a, '[data-field=peer-name]')).toMatch(/^fw-b /);
-    await waitText(lab, a, '[data-field=connection]', /^live/);
-    await waitText(lab, a, '[data-field=config-sync]', /^in sync$/);
-    // every HA link hears the peer
-    for (const link of ['ha1', 'ha1-backup', 'heartbeat-backup']) {
-      await lab.waitFor(
-        async () => ((await a.locator(`tr:has([data-link="${link}"]) .badge`).first().textContent()) ?? '') === 'up',
-        10_000,
-        `${link} heartbeat up on the page`,
-      );
-    }
-    // fwb's page, logged in, sees the mirror image
-    const pages: Record<Box, Page> = { fwa: a, fwb: await openPage(browser, 'fwb', problems) };
-    await login(pages.fwb, token);
-    await waitText(lab, pages.fwb, '[data-field=local-state]', /^passive$/);
-    await waitText(lab, pages.fwb, '[data-field=peer-state]', /^active$/);
-
-    // From here on the active box is asked, not assumed: on two loaded cores a control-thread
-    // stall can move the role by itself (tandem_control_stalls_total), and what is tested is that
-    // the pages follow the role, whichever box holds it.
-    let pair = await lab.waitForPair(20_000);
-
-    // live counters: a rate appears from the second sample on; pings through the active box show
-    // up in its forwarded count and as an ICMP session. ping succeeds with one answered echo of
-    // three (a stall under load may drop the others): that one is a request and a reply, +2
-    const act = pages[pair.active];
-    await waitText(lab, act, '[data-field=rate-forwarded]', /^[\d.]+\/s$/);
-    const forwardedBefore = Number(await text(act, '[data-field=total-forwarded]'));
-    expect(await ping(lab, '10.0.2.10', 3)).toBe(true);
-    await lab.waitFor(async () => Number(await text(act, '[data-field=total-forwarded]')) >= forwardedBefore + 2, 10_000, 'the pings in the forwarded count');
-    await waitText(lab, act, '[data-field=sessions-active]', /^[1-9]\d*$/);
-    await screenshot(act, 'active');
-
-    // an operator failover: both pages show the new states and the transition with its reason.
-    // Asked of a settled pair: after a stall-driven split brain (see above) the HA1 sessions are
-    // re-established for a moment, and a failover asked then does not reach the peer (the old
-    // active takes the role back: an HA-core matter, issue 13)
-    await lab.waitForPair(20_000);
-    const l = lab;
-    await l.waitFor(
-      async () => {
-        for (const b of ['fwa', 'fwb'] as const) {
-          const st = await l.api(b).status();
-          if (st.links.some((l) => !l.heartbeatOnly && !l.sessionUp)) return false;
+        // the right token: fwa's view of the pair
+        await login(a, token);
+        await waitText(lab, a, '[data-field=local-state]', /^active$/);
+        await waitText(lab, a, '[data-field=peer-state]', /^passive$/);
+        expect(await a.locator('#login').isVisible()).toBe(false);
+        expect(await text(a, '[data-field=local-name]')).toMatch(/^fw-a /);
+        expect(await text(a, '[data-field=peer-name]')).toMatch(/^fw-b /);
+        await waitText(lab, a, '[data-field=connection]', /^live/);
+        await waitText(lab, a, '[data-field=config-sync]', /^in sync$/);
+        // every HA link hears the peer
+        for (const link of ['ha1', 'ha1-backup', 'heartbeat-backup']) {
+          await lab.waitFor(
+            async () => ((await a.locator(`tr:has([data-link="${link}"]) .badge`).first().textContent()) ?? '') === 'up',
+            10_000,
+            `${link} heartbeat up on the page`,
+          );
         }
-        return true;
-      },
-      10_000,
-      'the HA1 sessions up on both boxes',
-    );
-    pair = await lab.waitForPair(20_000);
-    const { active: from, passive: to } = pair;
-    const r = await cli(lab, from, 'failover');
-    expect(r.code, r.stderr).toBe(0);
-    await waitState(lab, to, 'active', 20_000);
-    await waitState(lab, from, 'passive', 20_000);
-    await waitText(lab, pages[from], '[data-field=local-state]', /^passive$/);
-    await waitText(lab, pages[from], '[data-field=peer-state]', /^active$/);
-    await waitText(lab, pages[to], '[data-field=local-state]', /^active$/);
-    await waitText(lab, pages[to], '[data-field=peer-state]', /^passive$/);
-    const newestFrom = await waitText(lab, pages[from], 'table.transitions tbody tr', /active\s*→\s*passive/);
-    const newestTo = await waitText(lab, pages[to], 'table.transitions tbody tr', /passive\s*→\s*active/);
-    expect(newestFrom).toContain((await lab.api(from).status()).transitions.at(-1)!.reason);
-    expect(newestTo).toContain((await lab.api(to).status()).transitions.at(-1)!.reason);
-    await screenshot(pages[to], 'after-failover');
+        // fwb's page, logged in, sees the mirror image
+        const pages: Record<Box, Page> = { fwa: a, fwb: await openPage(browser, 'fwb', problems) };
+        await login(pages.fwb, token);
+        await waitText(lab, pages.fwb, '[data-field=local-state]', /^passive$/);
+        await waitText(lab, pages.fwb, '[data-field=peer-state]', /^active$/);
 
-    // the new active's daemon goes away: its page says the API is unreachable and keeps the last
-    // data; the other page shows its box taking the role back and the peer down
-    await lab.killBox(to, 'SIGKILL');
-    await waitText(lab, pages[to], '[data-field=connection]', /^API unreachable/);
-    expect(await text(pages[to], '[data-field=local-state]')).toBe('active');
-    await waitText(lab, pages[from], '[data-field=local-state]', /^active$/);
-    await waitText(lab, pages[from], '[data-field=peer-up]', /^down$/);
-    await waitText(lab, pages[from], '[data-field=connection]', /^live/);
-    await screenshot(pages[to], 'unreachable');
-    await screenshot(pages[from], 'peer-gone');
+        // From here on the active box is asked, not assumed: on two loaded cores a control-thread
+        // stall can move the role by itself (tandem_control_stalls_total), and what is tested is that
+        // the pages follow the role, whichever box holds it.
+        let pair = await lab.waitForPair(20_000);
 
-    // it comes back: its page is live again by itself (no reload, no new login), passive
-    await lab.startBox(to);
-    await waitText(lab, pages[to], '[data-field=connection]', /^live/, 30_000);
-    await waitText(lab, pages[to], '[data-field=local-state]', /^passive$/, 20_000);
-    await waitText(lab, pages[from], '[data-field=peer-up]', /^up$/);
+        // live counters: a rate appears from the second sample on; pings through the active box show
+        // up in its forwarded count and as an ICMP session. ping succeeds with one answered echo of
+        // three (a stall under load may drop the others): that one is a request and a reply, +2
+        const act = pages[pair.active];
+        await waitText(lab, act, '[data-field=rate-forwarded]', /^[\d.]+\/s$/);
+        const forwardedBefore = Number(await text(act, '[data-field=total-forwarded]'));
+        expect(await ping(lab, '10.0.2.10', 3)).toBe(true);
+        await lab.waitFor(
+          async () => Number(await text(act, '[data-field=total-forwarded]')) >= forwardedBefore + 2,
+          10_000,
+          'the pings in the forwarded count',
+        );
+        await waitText(lab, act, '[data-field=sessions-active]', /^[1-9]\d*$/);
+        await screenshot(act, 'active');
 
-    // forgetting the token: the data goes, the login form is back, a reload does not bring it back
-    await a.locator('#logout').click();
-    await waitText(lab, a, '[data-field=connection]', /enter the API token/);
-    expect(await a.locator('[data-field=local-state]').count()).toBe(0);
-    await a.reload();
-    await waitText(lab, a, '[data-field=connection]', /enter the API token/);
-    expect(await a.locator('#login').isVisible()).toBe(true);
+        // an operator failover: both pages show the new states and the transition with its reason.
+        // Asked of a settled pair: after a stall-driven split brain (see above) the HA1 sessions are
+        // re-established for a moment, and a failover asked then does not reach the peer (the old
+        // active takes the role back: an HA-core matter, issue 13)
+        await lab.waitForPair(20_000);
+        const l = lab;
+        await l.waitFor(
+          async () => {
+            for (const b of ['fwa', 'fwb'] as const) {
+              const st = await l.api(b).status();
+              if (st.links.some((l) => !l.heartbeatOnly && !l.sessionUp)) return false;
+            }
+            return true;
+          },
+          10_000,
+          'the HA1 sessions up on both boxes',
+        );
+        pair = await lab.waitForPair(20_000);
+        const { active: from, passive: to } = pair;
+        const r = await cli(lab, from, 'failover');
+        expect(r.code, r.stderr).toBe(0);
+        await waitState(lab, to, 'active', 20_000);
+        await waitState(lab, from, 'passive', 20_000);
+        await waitText(lab, pages[from], '[data-field=local-state]', /^passive$/);
+        await waitText(lab, pages[from], '[data-field=peer-state]', /^active$/);
+        await waitText(lab, pages[to], '[data-field=local-state]', /^active$/);
+        await waitText(lab, pages[to], '[data-field=peer-state]', /^passive$/);
+        const newestFrom = await waitText(lab, pages[from], 'table.transitions tbody tr', /active\s*→\s*passive/);
+        const newestTo = await waitText(lab, pages[to], 'table.transitions tbody tr', /passive\s*→\s*active/);
+        expect(newestFrom).toContain((await lab.api(from).status()).transitions.at(-1)!.reason);
+        expect(newestTo).toContain((await lab.api(to).status()).transitions.at(-1)!.reason);
+        await screenshot(pages[to], 'after-failover');
 
-    expect(problems).toEqual([]);
-  }), 180_000);
+        // the new active's daemon goes away: its page says the API is unreachable and keeps the last
+        // data; the other page shows its box taking the role back and the peer down
+        await lab.killBox(to, 'SIGKILL');
+        await waitText(lab, pages[to], '[data-field=connection]', /^API unreachable/);
+        expect(await text(pages[to], '[data-field=local-state]')).toBe('active');
+        await waitText(lab, pages[from], '[data-field=local-state]', /^active$/);
+        await waitText(lab, pages[from], '[data-field=peer-up]', /^down$/);
+        await waitText(lab, pages[from], '[data-field=connection]', /^live/);
+        await screenshot(pages[to], 'unreachable');
+        await screenshot(pages[from], 'peer-gone');
+
+        // it comes back: its page is live again by itself (no reload, no new login), passive
+        await lab.startBox(to);
+        await waitText(lab, pages[to], '[data-field=connection]', /^live/, 30_000);
+        await waitText(lab, pages[to], '[data-field=local-state]', /^passive$/, 20_000);
+        await waitText(lab, pages[from], '[data-field=peer-up]', /^up$/);
+
+        // forgetting the token: the data goes, the login form is back, a reload does not bring it back
+        await a.locator('#logout').click();
+        await waitText(lab, a, '[data-field=connection]', /enter the API token/);
+        expect(await a.locator('[data-field=local-state]').count()).toBe(0);
+        await a.reload();
+        await waitText(lab, a, '[data-field=connection]', /enter the API token/);
+        expect(await a.locator('#login').isVisible()).toBe(true);
+
+        expect(problems).toEqual([]);
+      }),
+    180_000,
+  );
 });

@@ -80,18 +80,36 @@ async function streams(l: Lab): Promise<LabProcess<StreamSummary> & { connected:
 }
 
 async function waitSynced(l: Lab, box: LabBox, atLeast: number): Promise<void> {
-  await l.waitFor(async () => {
-    const m = await scrape(boxListeners(l, box).metrics);
-    return metricValue(m, 'tandem_dataplane_packets_total', { event: 'sync-applied' }) >= atLeast;
-  }, 10_000, `${box} to apply ${atLeast} synced sessions`);
+  await l.waitFor(
+    async () => {
+      const m = await scrape(boxListeners(l, box).metrics);
+      return metricValue(m, 'tandem_dataplane_packets_total', { event: 'sync-applied' }) >= atLeast;
+    },
+    10_000,
+    `${box} to apply ${atLeast} synced sessions`,
+  );
 }
 
 describe.skipIf(!isRoot())('HA2 session replication', () => {
   for (const failure of ['kill -9', 'SIGSTOP', 'links cut'] as const) {
     it(`${CONNS} SNAT and ${DNAT_CONNS} DNAT TCP connections and a UDP flow survive ${failure} of the active, with the same NAT ports`, async () => {
       const configDir = syncLabConfig((cfg) => {
-        cfg.shared.nat.push({ name: 'web-in', from: ['untrust'], to: ['untrust'], destination: ['10.0.2.1'], service: [`tcp/${DNAT_PORT}`], translate: { destination: { address: '10.0.1.10', port: INSIDE_PORT } } });
-        cfg.shared.policy.rules.push({ name: 'web-in-allow', from: ['untrust'], to: ['trust'], destination: ['10.0.2.1/32'], service: [`tcp/${DNAT_PORT}`], action: 'allow' });
+        cfg.shared.nat.push({
+          name: 'web-in',
+          from: ['untrust'],
+          to: ['untrust'],
+          destination: ['10.0.2.1'],
+          service: [`tcp/${DNAT_PORT}`],
+          translate: { destination: { address: '10.0.1.10', port: INSIDE_PORT } },
+        });
+        cfg.shared.policy.rules.push({
+          name: 'web-in-allow',
+          from: ['untrust'],
+          to: ['trust'],
+          destination: ['10.0.2.1/32'],
+          service: [`tcp/${DNAT_PORT}`],
+          action: 'allow',
+        });
       });
       stops.push(async () => rmSync(configDir, { recursive: true, force: true }));
       lab = await upLab({ configDir });
@@ -101,7 +119,13 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
       // the inside server published through destination NAT, reached from the outside
       const inside = await startStreamServer(lab.ns('client'), { repo, marker: lab.runDir, port: INSIDE_PORT });
       stops.push(() => inside.stop());
-      const outside = await startStreamClient(lab.ns('server'), { repo, marker: lab.runDir, to: `10.0.2.1:${DNAT_PORT}`, conns: DNAT_CONNS, intervalMs: STREAM_INTERVAL_MS });
+      const outside = await startStreamClient(lab.ns('server'), {
+        repo,
+        marker: lab.runDir,
+        to: `10.0.2.1:${DNAT_PORT}`,
+        conns: DNAT_CONNS,
+        intervalMs: STREAM_INTERVAL_MS,
+      });
       stops.push(() => outside.stop());
       expect(outside.connected).toBe(DNAT_CONNS);
       const rx = await startProbeReceiver(lab.ns('server'), { repo, marker: lab.runDir, port: 5011, outFile: join(lab.runDir, 'rx.json') });
@@ -114,7 +138,9 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
       const udpBefore = await udpTranslation(lab, 'fwa');
       expect(await sessionsOn(lab, 'fwb')).toEqual(before);
       // the passive counts what it holds
-      expect(metricValue(await scrape(boxListeners(lab, 'fwb').metrics), 'tandem_sessions_active', { protocol: 'tcp' })).toBeGreaterThanOrEqual(CONNS + DNAT_CONNS);
+      expect(metricValue(await scrape(boxListeners(lab, 'fwb').metrics), 'tandem_sessions_active', { protocol: 'tcp' })).toBeGreaterThanOrEqual(
+        CONNS + DNAT_CONNS,
+      );
 
       if (failure === 'kill -9') await lab.killBox('fwa', 'SIGKILL');
       else if (failure === 'SIGSTOP') {
@@ -193,7 +219,7 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
       // 60 ms dead interval, and no monitors or heartbeat backup (they have their own tests,
       // monitor.test.ts and ha1-resilience.test.ts).
       delete cfg.shared.ha.linkMonitoring;
-        delete (cfg.device as { ha: Record<string, unknown> }).ha.heartbeatBackup;
+      delete (cfg.device as { ha: Record<string, unknown> }).ha.heartbeatBackup;
       cfg.shared.ha.timers = { profile: 'aggressive', heartbeatIntervalMs: 10, heartbeatMissed: 6 };
     });
     stops.push(async () => rmSync(configDir, { recursive: true, force: true }));

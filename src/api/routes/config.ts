@@ -58,7 +58,8 @@ export function configRoutes(config: ConfigApi | undefined): RouteTable {
         try {
           return await api().commit(text, source);
         } catch (err) {
-          if (err instanceof ConfigError) throw new HttpError(422, 'invalid-config', `${err.issues.length} problem(s) in ${source}; nothing was applied`, {}, err.issues);
+          if (err instanceof ConfigError)
+            throw new HttpError(422, 'invalid-config', `${err.issues.length} problem(s) in ${source}; nothing was applied`, {}, err.issues);
           if (err instanceof CommitRefused) throw new HttpError(409, 'command-refused', err.message);
           if (err instanceof ConfigApplyError) throw new HttpError(409, 'apply-failed', err.message);
           throw err;

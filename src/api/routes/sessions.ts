@@ -2,14 +2,7 @@
 // the dataplane. The query is checked here (400 names the parameter); the listing is bounded in
 // time on top of the source's own bound, and its answer is checked before it is passed on.
 import { ROUTE_SESSIONS, type SessionsResponse } from '../protocol.js';
-import {
-  SessionQueryError,
-  SessionsUnavailable,
-  isSessionList,
-  parseSessionQuery,
-  type SessionFilter,
-  type SessionList,
-} from '../sessions.js';
+import { SessionQueryError, SessionsUnavailable, isSessionList, parseSessionQuery, type SessionFilter, type SessionList } from '../sessions.js';
 import { HttpError, type RouteTable } from './route.js';
 
 export interface SessionsRouteDeps {
@@ -37,9 +30,7 @@ export function sessionsRoutes(d: SessionsRouteDeps): RouteTable {
           list = await deadline(() => source(filter, limit), d.sessionsTimeoutMs);
         } catch (err) {
           if (err instanceof SessionsUnavailable) {
-            throw err.reason === 'timeout'
-              ? new HttpError(504, 'dataplane-timeout', err.message)
-              : new HttpError(502, 'dataplane-error', err.message);
+            throw err.reason === 'timeout' ? new HttpError(504, 'dataplane-timeout', err.message) : new HttpError(502, 'dataplane-error', err.message);
           }
           throw err;
         }

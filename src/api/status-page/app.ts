@@ -2,17 +2,7 @@
 // Everything it shows is computed by the pure modules (poll.ts, render.ts); this file only holds
 // the DOM, fetch and timers. Loaded as /ui/app.js (compiled by the normal build, no bundler).
 import type { CountersResponse, StatusResponse } from '../protocol.js';
-import {
-  COUNTERS_PATH,
-  STATUS_PATH,
-  applyPoll,
-  errorMessage,
-  initialState,
-  parseInterval,
-  requestTimeoutMs,
-  type PageState,
-  type PollResult,
-} from './poll.js';
+import { COUNTERS_PATH, STATUS_PATH, applyPoll, errorMessage, initialState, parseInterval, requestTimeoutMs, type PageState, type PollResult } from './poll.js';
 import { pageTitle, renderPage } from './render.js';
 
 // The few DOM parts used, declared here rather than adding the DOM library to the whole
@@ -72,7 +62,14 @@ async function getJson(path: string, bearer: string): Promise<{ status: number; 
 
 function isStatus(body: unknown): body is StatusResponse {
   const b = body as StatusResponse | null;
-  return b !== null && typeof b === 'object' && typeof b.local?.state === 'string' && typeof b.peer === 'object' && Array.isArray(b.links) && Array.isArray(b.transitions);
+  return (
+    b !== null &&
+    typeof b === 'object' &&
+    typeof b.local?.state === 'string' &&
+    typeof b.peer === 'object' &&
+    Array.isArray(b.links) &&
+    Array.isArray(b.transitions)
+  );
 }
 
 async function pollOnce(bearer: string): Promise<PollResult> {

@@ -101,7 +101,8 @@ export function statusPage(assetsDir: string = fileURLToPath(new URL('.', import
       });
       const load = files.get(path);
       if (!load) return json(404, 'not-found', `no route ${path}`);
-      if (method !== 'GET' && method !== 'HEAD') return json(405, 'method-not-allowed', `${method} not allowed on ${path} (allowed: GET, HEAD)`, { Allow: 'GET, HEAD' });
+      if (method !== 'GET' && method !== 'HEAD')
+        return json(405, 'method-not-allowed', `${method} not allowed on ${path} (allowed: GET, HEAD)`, { Allow: 'GET, HEAD' });
       let file;
       try {
         file = await load();

@@ -62,7 +62,12 @@ function badge(text: string, tone: Tone, field?: string): string {
 function time(iso: string): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return esc(iso);
-  return `<time datetime="${esc(iso)}">${esc(new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time>`;
+  return `<time datetime="${esc(iso)}">${esc(
+    new Date(t)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z'),
+  )}</time>`;
 }
 
 function ago(iso: string, nowMs: number): string {
@@ -95,7 +100,10 @@ function localSection(s: StatusResponse, nowMs: number): string {
     'local',
     fields([
       ['Device', `${esc(l.name)} <span class="muted">(id ${esc(l.id)})</span>`, 'local-name'],
-      ['State', `<span data-field="local-state" class="${stateClass(l.state)}">${esc(l.state)}</span> <span class="reason" data-field="local-reason">(reason: ${esc(l.reason)})</span>${inState}`],
+      [
+        'State',
+        `<span data-field="local-state" class="${stateClass(l.state)}">${esc(l.state)}</span> <span class="reason" data-field="local-reason">(reason: ${esc(l.reason)})</span>${inState}`,
+      ],
       ['Priority', esc(l.priority), 'local-priority'],
       ['Preemptive', esc(yesNo(l.preempt))],
       ['Faults', l.faults.length ? l.faults.map((f) => badge(f, 'bad')).join(' ') : 'none', 'local-faults'],
@@ -113,7 +121,12 @@ function peerSection(s: StatusResponse): string {
     fields([
       ['Device', `${p.name === null ? 'unknown' : esc(p.name)} <span class="muted">(id ${esc(p.id)})</span>`, 'peer-name'],
       ['Connection', `${badge(p.up ? 'up' : 'down', p.up ? 'ok' : 'bad', 'peer-up')} <span class="muted">${esc(heard)}</span>`],
-      ['State', p.state === null ? '<span data-field="peer-state" class="state state-unknown">-</span>' : `<span data-field="peer-state" class="${stateClass(p.state)}">${esc(p.state)}</span>${p.reason ? ` <span class="reason">(reason: ${esc(p.reason)})</span>` : ''}`],
+      [
+        'State',
+        p.state === null
+          ? '<span data-field="peer-state" class="state state-unknown">-</span>'
+          : `<span data-field="peer-state" class="${stateClass(p.state)}">${esc(p.state)}</span>${p.reason ? ` <span class="reason">(reason: ${esc(p.reason)})</span>` : ''}`,
+      ],
       ['Priority', p.priority === null ? '-' : esc(p.priority)],
       ['Preemptive', esc(yesNo(p.preempt))],
     ]),
@@ -131,7 +144,10 @@ function electionSection(s: StatusResponse): string {
       ['Preemption', pre.enabled ? `enabled, hold ${esc(ms(pre.holdMs))}` : 'disabled', 'preemption'],
       ['Preemption suspended', pre.suspended === null ? 'no' : `${badge('yes', 'warn')} ${esc(pre.suspended)}`],
       ['Timers', `profile ${esc(t.profile)}`],
-      ['Heartbeat', `${esc(ms(t.heartbeatIntervalMs))} x ${esc(t.heartbeatMissed)} missed (dead interval ${esc(ms(t.heartbeatIntervalMs * t.heartbeatMissed))})`],
+      [
+        'Heartbeat',
+        `${esc(ms(t.heartbeatIntervalMs))} x ${esc(t.heartbeatMissed)} missed (dead interval ${esc(ms(t.heartbeatIntervalMs * t.heartbeatMissed))})`,
+      ],
       ['Hello interval', esc(ms(t.helloIntervalMs))],
       ['Promotion hold', esc(ms(t.promotionHoldMs))],
       ['Preempt hold', esc(ms(t.preemptHoldMs))],
@@ -244,10 +260,16 @@ function countersSection(state: PageState): string {
     .map(([p, n]) => `${esc(p)} ${esc(n)}`)
     .join(', ');
   const top = fields([
-    ['Forwarded', `<span data-field="rate-forwarded">${esc(rate(r?.packets.forwarded))}</span> <span class="muted">(<span data-field="total-forwarded">${esc(c.packets.forwarded ?? 0)}</span> total)</span>`],
+    [
+      'Forwarded',
+      `<span data-field="rate-forwarded">${esc(rate(r?.packets.forwarded))}</span> <span class="muted">(<span data-field="total-forwarded">${esc(c.packets.forwarded ?? 0)}</span> total)</span>`,
+    ],
     ['Received', `${esc(rate(r?.packets.rx))} <span class="muted">(${esc(c.packets.rx ?? 0)} total)</span>`],
     ['Sent', `${esc(rate(r?.packets.tx))} <span class="muted">(${esc(c.packets.tx ?? 0)} total)</span>`],
-    ['Sessions', `<span data-field="sessions-active">${esc(sum(c.sessions.active))}</span> active${activeByProto ? ` (${activeByProto})` : ''}, ${esc(sum(c.sessions.created))} created`],
+    [
+      'Sessions',
+      `<span data-field="sessions-active">${esc(sum(c.sessions.active))}</span> active${activeByProto ? ` (${activeByProto})` : ''}, ${esc(sum(c.sessions.created))} created`,
+    ],
     ['Session table full', esc(c.sessions.tableFull)],
     ['Drops', `${esc(rate(r ? sum(r.drops) : undefined))} <span class="muted">(${esc(sum(c.drops))} total)</span>`],
   ]);
@@ -281,7 +303,9 @@ function dataplaneSection(s: StatusResponse): string {
     rows.push([
       `Capture (${typeof dp.io === 'string' ? dp.io : '?'})`,
       itfs
-        .map((i) => `${esc(i.name)} (${esc(i.device)}) ${i.capture?.open === false ? `${badge('closed', 'bad')} ${esc(i.capture.error)}` : badge('open', 'ok')}`)
+        .map(
+          (i) => `${esc(i.name)} (${esc(i.device)}) ${i.capture?.open === false ? `${badge('closed', 'bad')} ${esc(i.capture.error)}` : badge('open', 'ok')}`,
+        )
         .join('<br>'),
       'dataplane-capture',
     ]);

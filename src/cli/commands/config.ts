@@ -71,7 +71,8 @@ function registerCommit(config: Command, { io, out, json, client }: CliContext):
       }
       if (opts.json) json(result);
       else out(formatCommit(result));
-      if (result.changed && !result.peer.synced && !/down/.test(result.peer.message)) io.stderr(`tandem: warning: the peer is not in sync yet: ${result.peer.message}\n`);
+      if (result.changed && !result.peer.synced && !/down/.test(result.peer.message))
+        io.stderr(`tandem: warning: the peer is not in sync yet: ${result.peer.message}\n`);
     });
 }
 

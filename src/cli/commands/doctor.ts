@@ -9,8 +9,12 @@ import { CliError, EXIT_FAILED } from '../exit-codes.js';
 const ETHTOOL_TIMEOUT_MS = 3000;
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
-  apiCommand(program, 'doctor', 'check this box: config, key and token permissions, interfaces, kernel forwarding, offloads, capabilities, the daemon and its peer')
-    .option('-c, --config <file>', 'the daemon\'s configuration file', '/etc/tandem/tandem.yaml')
+  apiCommand(
+    program,
+    'doctor',
+    'check this box: config, key and token permissions, interfaces, kernel forwarding, offloads, capabilities, the daemon and its peer',
+  )
+    .option('-c, --config <file>', "the daemon's configuration file", '/etc/tandem/tandem.yaml')
     .option('--json', 'print the checks as JSON')
     .action(async (opts: ClientOpts & { config: string }) => {
       const { runDoctor, formatDoctor, apiUrlOf } = await import('../doctor.js');

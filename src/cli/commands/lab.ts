@@ -24,7 +24,7 @@ function registerUp(lab: Command, { io, out, json }: CliContext): void {
     .command('up')
     .description('build the namespaces, start both daemons, wait for active/passive')
     .addOption(nameOption())
-    .option('--config <dir>', 'directory with the two boxes\' configs (default: deploy/lab)')
+    .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab)")
     .option('--json', 'print the lab status as JSON')
     .action(async (opts: { name: string; config?: string; json?: boolean }) => {
       const api = await io.lab();

@@ -19,16 +19,7 @@
 //   not tentative); otherwise it stays active, degraded (faults listed, reason "degraded: ...");
 // - a box non-functional by faults takes the role, degraded, when nobody else can: the peer died,
 //   is suspended, or is non-functional too and we are the better of the two.
-import type {
-  ElectionAction,
-  ElectionConfig,
-  ElectionEvent,
-  ElectionState,
-  HaState,
-  PeerView,
-  StepResult,
-  TimerName,
-} from './types.js';
+import type { ElectionAction, ElectionConfig, ElectionEvent, ElectionState, HaState, PeerView, StepResult, TimerName } from './types.js';
 
 /** Who wins an election: the lower priority number, then the lower device id. */
 export interface Rank {

@@ -91,7 +91,13 @@ export function faultReason(type: MonitorType, group: string): string {
  * groups holds (any: one faulted group is enough; all: every group must be), otherwise none.
  */
 export function faultsOf(type: MonitorType, condition: FailureCondition, groups: readonly { name: string; faulted: boolean }[]): string[] {
-  if (!conditionFailed(condition, groups.map((g) => g.faulted))) return [];
+  if (
+    !conditionFailed(
+      condition,
+      groups.map((g) => g.faulted),
+    )
+  )
+    return [];
   return groups.filter((g) => g.faulted).map((g) => faultReason(type, g.name));
 }
 

@@ -78,7 +78,6 @@ export class LinkWatcher {
     return this.states.get(device);
   }
 
-
   async start(devices: readonly string[]): Promise<void> {
     this.stopped = false;
     await this.setDevices(devices);

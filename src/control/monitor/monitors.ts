@@ -132,10 +132,7 @@ class MonitorSet implements Monitors {
     for (const g of this.pathGroups) this.scheduleRound(g, 0);
     this.publishGauges();
     this.evaluate();
-    this.log.info(
-      { link: this.linkGroups.map((g) => g.name), path: this.pathGroups.map((g) => g.name), identifier: this.identifier },
-      'monitors started',
-    );
+    this.log.info({ link: this.linkGroups.map((g) => g.name), path: this.pathGroups.map((g) => g.name), identifier: this.identifier }, 'monitors started');
   }
 
   stop(): void {
@@ -202,7 +199,9 @@ class MonitorSet implements Monitors {
       faults: [...this.raised],
       holdUpMs: holdUpMs(this.timers(), this.opts.isActive()),
       link: lm ? { failureCondition: lm.failureCondition, groups: link } : null,
-      path: pm ? { failureCondition: pm.failureCondition, groups: path, prober: { running: this.prober?.running ?? false, restarts: this.prober?.restarts ?? 0 } } : null,
+      path: pm
+        ? { failureCondition: pm.failureCondition, groups: path, prober: { running: this.prober?.running ?? false, restarts: this.prober?.restarts ?? 0 } }
+        : null,
     };
   }
 
@@ -406,13 +405,33 @@ class MonitorSet implements Monitors {
       });
       advance(g, 'link', conditionFailed(g.condition, down));
     }
-    for (const g of this.pathGroups) advance(g, 'path', conditionFailed(g.condition, g.targets.map((t) => !t.health.up)));
+    for (const g of this.pathGroups)
+      advance(
+        g,
+        'path',
+        conditionFailed(
+          g.condition,
+          g.targets.map((t) => !t.health.up),
+        ),
+      );
 
     const lm = this.config.shared.ha.linkMonitoring;
     const pm = this.config.shared.ha.pathMonitoring;
     const want = new Set([
-      ...(lm ? faultsOf('link', lm.failureCondition, this.linkGroups.map((g) => ({ name: g.name, faulted: g.hold.faulted }))) : []),
-      ...(pm ? faultsOf('path', pm.failureCondition, this.pathGroups.map((g) => ({ name: g.name, faulted: g.hold.faulted }))) : []),
+      ...(lm
+        ? faultsOf(
+            'link',
+            lm.failureCondition,
+            this.linkGroups.map((g) => ({ name: g.name, faulted: g.hold.faulted })),
+          )
+        : []),
+      ...(pm
+        ? faultsOf(
+            'path',
+            pm.failureCondition,
+            this.pathGroups.map((g) => ({ name: g.name, faulted: g.hold.faulted })),
+          )
+        : []),
     ]);
     for (const r of [...this.raised]) {
       if (want.has(r)) continue;

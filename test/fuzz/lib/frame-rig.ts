@@ -73,8 +73,22 @@ export function labConfig(edit?: (raw: { device: Record<string, any>; shared: Re
 export function busyLabConfig(): TandemConfig {
   return labConfig((cfg) => {
     cfg.shared.policy.rules.unshift({ name: 'reject-test', from: ['trust'], to: ['untrust'], service: ['tcp/6000', 'udp/6000'], action: 'reject' });
-    cfg.shared.nat.push({ name: 'web-in', from: ['untrust'], to: ['untrust'], destination: [WAN_FLOAT], service: ['tcp/8080', 'udp/8080'], translate: { destination: { address: CLIENT, port: 5005 } } });
-    cfg.shared.policy.rules.push({ name: 'web-in-allow', from: ['untrust'], to: ['trust'], destination: [`${CLIENT}/32`], service: ['tcp/5005', 'udp/5005'], action: 'allow' });
+    cfg.shared.nat.push({
+      name: 'web-in',
+      from: ['untrust'],
+      to: ['untrust'],
+      destination: [WAN_FLOAT],
+      service: ['tcp/8080', 'udp/8080'],
+      translate: { destination: { address: CLIENT, port: 5005 } },
+    });
+    cfg.shared.policy.rules.push({
+      name: 'web-in-allow',
+      from: ['untrust'],
+      to: ['trust'],
+      destination: [`${CLIENT}/32`],
+      service: ['tcp/5005', 'udp/5005'],
+      action: 'allow',
+    });
     cfg.shared.sessions.max = 100;
   });
 }
@@ -196,7 +210,10 @@ export class FrameRig {
     // TCP handshake to web-out (tcp/80)
     const syn = expectOut(this.feed(LAN, ipv4Frame(fromClient, 6, tcpSegment(40000, 80, SYN, 1000))), 'TCP SYN');
     const natTcp = syn.readUInt16BE(14 + 20);
-    expectOut(this.feed(WAN, ipv4Frame({ dstMac: WAN_V, srcMac: SERVER_MAC, src: SERVER, dst: WAN_FLOAT }, 6, tcpSegment(80, natTcp, SYN | ACK, 5000, 1001))), 'TCP SYN-ACK');
+    expectOut(
+      this.feed(WAN, ipv4Frame({ dstMac: WAN_V, srcMac: SERVER_MAC, src: SERVER, dst: WAN_FLOAT }, 6, tcpSegment(80, natTcp, SYN | ACK, 5000, 1001))),
+      'TCP SYN-ACK',
+    );
     expectOut(this.feed(LAN, ipv4Frame(fromClient, 6, tcpSegment(40000, 80, ACK, 1001, 5001))), 'TCP ACK');
     this.flows.push({ name: 'tcp 40000->80', proto: 6, sport: 40000, dport: 80, natPort: natTcp });
     // UDP to lab-test (udp/5003), answered
@@ -207,7 +224,10 @@ export class FrameRig {
     // ping
     const e = expectOut(this.feed(LAN, ipv4Frame(fromClient, 1, icmpMessage(8, 0, (40002 << 16) | 1))), 'echo request');
     const natId = e.readUInt16BE(14 + 20 + 4);
-    expectOut(this.feed(WAN, ipv4Frame({ dstMac: WAN_V, srcMac: SERVER_MAC, src: SERVER, dst: WAN_FLOAT }, 1, icmpMessage(0, 0, (natId << 16) | 1))), 'echo reply');
+    expectOut(
+      this.feed(WAN, ipv4Frame({ dstMac: WAN_V, srcMac: SERVER_MAC, src: SERVER, dst: WAN_FLOAT }, 1, icmpMessage(0, 0, (natId << 16) | 1))),
+      'echo reply',
+    );
     this.flows.push({ name: 'icmp id 40002', proto: 1, sport: 40002, dport: 0, natPort: natId });
   }
 
@@ -317,7 +337,21 @@ export class FrameRig {
     return {
       corpus: FrameRig.corpus(),
       macs: [LAN_V, WAN_V, LAN_REAL, WAN_REAL, 'ff:ff:ff:ff:ff:ff'],
-      addresses: [CLIENT, SERVER, LAN_FLOAT, WAN_FLOAT, '10.0.1.2', '10.0.2.2', '10.0.1.255', '10.0.2.77', '0.0.0.0', '127.0.0.1', '224.0.0.1', '255.255.255.255', '8.8.8.8'],
+      addresses: [
+        CLIENT,
+        SERVER,
+        LAN_FLOAT,
+        WAN_FLOAT,
+        '10.0.1.2',
+        '10.0.2.2',
+        '10.0.1.255',
+        '10.0.2.77',
+        '0.0.0.0',
+        '127.0.0.1',
+        '224.0.0.1',
+        '255.255.255.255',
+        '8.8.8.8',
+      ],
       maxLen,
     };
   }

@@ -170,8 +170,26 @@ export type FieldMutation =
   | 'bytes';
 
 export const FIELD_MUTATIONS: readonly FieldMutation[] = [
-  'ethertype', 'eth-dst', 'ip-version', 'ip-ihl', 'ip-totlen', 'ip-frag', 'ip-ttl', 'ip-proto', 'ip-addr', 'ip-options',
-  'ip-checksum', 'tcp-offset', 'tcp-flags', 'tcp-ports', 'udp-length', 'icmp-type', 'icmp-quote', 'arp-field', 'pad', 'bytes',
+  'ethertype',
+  'eth-dst',
+  'ip-version',
+  'ip-ihl',
+  'ip-totlen',
+  'ip-frag',
+  'ip-ttl',
+  'ip-proto',
+  'ip-addr',
+  'ip-options',
+  'ip-checksum',
+  'tcp-offset',
+  'tcp-flags',
+  'tcp-ports',
+  'udp-length',
+  'icmp-type',
+  'icmp-quote',
+  'arp-field',
+  'pad',
+  'bytes',
 ];
 
 export interface FrameMutationContext {
@@ -196,7 +214,11 @@ export function mutateField(rng: Prng, input: Uint8Array, how: FieldMutation, ct
       if (f.length >= 14) f.writeUInt16BE(rng.pick([0x0800, 0x0806, 0x86dd, 0x8100, 0x88cc, 0x0000, 0xffff, rng.int(0x10000)]), 12);
       break;
     case 'eth-dst':
-      if (f.length >= 6) macBytes(rng.chance(0.7) ? rng.pick(ctx.macs) : rng.pick(['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '00:00:00:00:00:00', '22:99:99:99:99:99'])).copy(f, 0);
+      if (f.length >= 6)
+        macBytes(rng.chance(0.7) ? rng.pick(ctx.macs) : rng.pick(['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '00:00:00:00:00:00', '22:99:99:99:99:99'])).copy(
+          f,
+          0,
+        );
       break;
     case 'ip-version':
       if (hasIp) f[IP] = (rng.pick([0, 4, 5, 6, 15]) << 4) | (f[IP] & 0x0f);
@@ -207,7 +229,11 @@ export function mutateField(rng: Prng, input: Uint8Array, how: FieldMutation, ct
     case 'ip-totlen':
       if (hasIp) {
         const total = f.readUInt16BE(IP + 2);
-        f.writeUInt16BE(rng.pick([0, 1, 19, 20, ihl, ihl + 1, ihl + 7, ihl + 8, ihl + 19, total - 1, total + 1, f.length - IP, f.length - IP + 1, 0xffff, rng.int(0x10000)]) & 0xffff, IP + 2);
+        f.writeUInt16BE(
+          rng.pick([0, 1, 19, 20, ihl, ihl + 1, ihl + 7, ihl + 8, ihl + 19, total - 1, total + 1, f.length - IP, f.length - IP + 1, 0xffff, rng.int(0x10000)]) &
+            0xffff,
+          IP + 2,
+        );
       }
       break;
     case 'ip-frag':
@@ -220,7 +246,11 @@ export function mutateField(rng: Prng, input: Uint8Array, how: FieldMutation, ct
       if (hasIp) f[IP + 9] = rng.pick([0, 1, 2, 6, 17, 41, 47, 50, 58, 132, 255]);
       break;
     case 'ip-addr':
-      if (hasIp) ipBytes(rng.chance(0.8) ? rng.pick(ctx.addresses) : `${rng.int(256)}.${rng.int(256)}.${rng.int(256)}.${rng.int(256)}`).copy(f, IP + (rng.chance(0.5) ? 12 : 16));
+      if (hasIp)
+        ipBytes(rng.chance(0.8) ? rng.pick(ctx.addresses) : `${rng.int(256)}.${rng.int(256)}.${rng.int(256)}.${rng.int(256)}`).copy(
+          f,
+          IP + (rng.chance(0.5) ? 12 : 16),
+        );
       break;
     case 'ip-options':
       if (hasIp && ihl === 20) {
@@ -237,10 +267,12 @@ export function mutateField(rng: Prng, input: Uint8Array, how: FieldMutation, ct
       if (proto === 6 && f.length > l4 + 12) f[l4 + 12] = (rng.pick([0, 1, 4, 5, 6, 15]) << 4) | (f[l4 + 12] & 0x0f);
       break;
     case 'tcp-flags':
-      if (proto === 6 && f.length > l4 + 13) f[l4 + 13] = rng.pick([0, 0x01, 0x02, 0x03, 0x04, 0x06, 0x10, 0x11, 0x12, 0x14, 0x18, 0x29, 0x3f, 0xff, rng.int(256)]);
+      if (proto === 6 && f.length > l4 + 13)
+        f[l4 + 13] = rng.pick([0, 0x01, 0x02, 0x03, 0x04, 0x06, 0x10, 0x11, 0x12, 0x14, 0x18, 0x29, 0x3f, 0xff, rng.int(256)]);
       break;
     case 'tcp-ports':
-      if ((proto === 6 || proto === 17) && f.length >= l4 + 4) f.writeUInt16BE(rng.pick([0, 22, 53, 80, 443, 5002, 5003, 6000, 8080, 65535, rng.int(0x10000)]), l4 + (rng.chance(0.5) ? 0 : 2));
+      if ((proto === 6 || proto === 17) && f.length >= l4 + 4)
+        f.writeUInt16BE(rng.pick([0, 22, 53, 80, 443, 5002, 5003, 6000, 8080, 65535, rng.int(0x10000)]), l4 + (rng.chance(0.5) ? 0 : 2));
       break;
     case 'udp-length':
       if (proto === 17 && f.length >= l4 + 6) f.writeUInt16BE(rng.pick([0, 1, 7, 8, 9, 0xffff, rng.int(0x10000)]), l4 + 4);

@@ -64,12 +64,32 @@ export function ha1EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
   const body: Record<string, unknown> = {};
   switch (kind) {
     case 0:
-      body.heartbeat = fields(rng, { state: () => enumValue(rng), priority: () => u32(rng), preempt: () => rng.chance(0.5), sentNs: () => u64(rng), echoNs: () => u64(rng), echoDelayNs: () => u64(rng), link: () => u32(rng), tentative: () => rng.chance(0.5) });
+      body.heartbeat = fields(rng, {
+        state: () => enumValue(rng),
+        priority: () => u32(rng),
+        preempt: () => rng.chance(0.5),
+        sentNs: () => u64(rng),
+        echoNs: () => u64(rng),
+        echoDelayNs: () => u64(rng),
+        link: () => u32(rng),
+        tentative: () => rng.chance(0.5),
+      });
       break;
     case 1:
       body.hello = fields(rng, {
-        name: () => str(rng), priority: () => u32(rng), preempt: () => true, state: () => enumValue(rng), stateReason: () => str(rng), softwareVersion: () => str(rng),
-        groupId: () => u32(rng), mode: () => str(rng), heartbeatIntervalMs: () => u32(rng), heartbeatMissed: () => u32(rng), configVersion: () => u64(rng), configHash: () => str(rng), uptimeMs: () => u64(rng),
+        name: () => str(rng),
+        priority: () => u32(rng),
+        preempt: () => true,
+        state: () => enumValue(rng),
+        stateReason: () => str(rng),
+        softwareVersion: () => str(rng),
+        groupId: () => u32(rng),
+        mode: () => str(rng),
+        heartbeatIntervalMs: () => u32(rng),
+        heartbeatMissed: () => u32(rng),
+        configVersion: () => u64(rng),
+        configHash: () => str(rng),
+        uptimeMs: () => u64(rng),
       });
       break;
     case 2:
@@ -83,13 +103,23 @@ export function ha1EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
       break;
     case 5:
       body.configPush = fields(rng, {
-        version: () => u64(rng), hash: () => str(rng), sharedJson: () => rng.pick(['', '{}', 'null', '[]', '{"zones":{}}', '['.repeat(50_000), str(rng)]),
+        version: () => u64(rng),
+        hash: () => str(rng),
+        sharedJson: () => rng.pick(['', '{}', 'null', '[]', '{"zones":{}}', '['.repeat(50_000), str(rng)]),
         lineage: () => Array.from({ length: rng.pick([0, 1, CONFIG_LINEAGE_MAX, CONFIG_LINEAGE_MAX + 1, 5000]) }, () => 'h'),
-        committedAtMs: () => u64(rng), committedBy: () => str(rng), requestId: () => rng.pick([0, 0, 1, 7]),
+        committedAtMs: () => u64(rng),
+        committedBy: () => str(rng),
+        requestId: () => rng.pick([0, 0, 1, 7]),
       });
       break;
     case 6:
-      body.configAck = fields(rng, { version: () => u64(rng), hash: () => str(rng), applied: () => rng.chance(0.5), error: () => str(rng), keptAside: () => str(rng) });
+      body.configAck = fields(rng, {
+        version: () => u64(rng),
+        hash: () => str(rng),
+        applied: () => rng.chance(0.5),
+        error: () => str(rng),
+        keptAside: () => str(rng),
+      });
       break;
     case 7:
       body.configRequest = fields(rng, { requestId: () => u64(rng) });
@@ -97,7 +127,13 @@ export function ha1EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
     default:
       break; // no body at all
   }
-  const env = { sender: rng.chance(0.9) ? head.sender : u32(rng), groupId: rng.chance(0.9) ? head.groupId : u32(rng), epoch: head.epoch, seq: head.seq, ...body };
+  const env = {
+    sender: rng.chance(0.9) ? head.sender : u32(rng),
+    groupId: rng.chance(0.9) ? head.groupId : u32(rng),
+    epoch: head.epoch,
+    seq: head.seq,
+    ...body,
+  };
   return tandem.ha1.Envelope.encode(env).finish();
 }
 
@@ -144,7 +180,13 @@ export function ha2EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
     default:
       break;
   }
-  const env = { sender: rng.chance(0.9) ? head.sender : u32(rng), groupId: rng.chance(0.9) ? head.groupId : u32(rng), epoch: head.epoch, seq: head.seq, ...body };
+  const env = {
+    sender: rng.chance(0.9) ? head.sender : u32(rng),
+    groupId: rng.chance(0.9) ? head.groupId : u32(rng),
+    epoch: head.epoch,
+    seq: head.seq,
+    ...body,
+  };
   return tandem2.ha2.Ha2Envelope.encode(env).finish();
 }
 
@@ -180,7 +222,8 @@ export function ha2Violations(env: Ha2Envelope): string[] {
         const min = k === 'ruleId' || k === 'natRuleId' ? -1 : 0;
         if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) bad.push(`record.${k} = ${String(v)}`);
       }
-      if (r.op > 0xff || r.proto > 0xff || r.origSrcPort > 0xffff || r.origDstPort > 0xffff || r.replySrcPort > 0xffff || r.replyDstPort > 0xffff) bad.push('record field past its wire range');
+      if (r.op > 0xff || r.proto > 0xff || r.origSrcPort > 0xffff || r.origDstPort > 0xffff || r.replySrcPort > 0xffff || r.replyDstPort > 0xffff)
+        bad.push('record field past its wire range');
     }
   } else if (b.kind === 'bulkRequest') {
     if (Buffer.byteLength(b.bulkRequest.reason) > MAX_BULK_REASON_BYTES) bad.push('bulkRequest.reason too long');

@@ -26,7 +26,8 @@ export function rawRequest(port: number, request: Buffer, opts: { chunks?: numbe
     const timer = setTimeout(() => finish(new Error(`no answer within ${opts.timeoutMs ?? 15_000} ms`)), opts.timeoutMs ?? 15_000);
     const tryParse = (final: boolean) => {
       // interim answers (100 Continue to an Expect) come before the real one
-      while (/^HTTP\/1\.[01] 1\d\d /.test(buf.subarray(0, 16).toString('latin1')) && buf.indexOf('\r\n\r\n') >= 0) buf = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+      while (/^HTTP\/1\.[01] 1\d\d /.test(buf.subarray(0, 16).toString('latin1')) && buf.indexOf('\r\n\r\n') >= 0)
+        buf = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) {
         if (final) finish(new Error(`connection closed without a response (${buf.length} bytes: ${JSON.stringify(buf.toString('latin1').slice(0, 200))})`));
@@ -96,8 +97,27 @@ function query(rng: Prng): string {
   if (rng.chance(0.4)) return '';
   const parts = Array.from({ length: rng.range(1, 4) }, () =>
     rng.pick([
-      'limit=-1', 'limit=0', 'limit=abc', 'limit=1e9', 'limit=10', 'protocol=tcp', 'protocol=sctp', 'port=70000', 'port=80', 'port=-5',
-      'src=10.0.1.10', 'src=300.1.1.1', 'dst=::1', 'state=established', 'nat=source', 'rule=%zz', '%', '=', '&&', 'a[]=1', `x=${'y'.repeat(5000)}`,
+      'limit=-1',
+      'limit=0',
+      'limit=abc',
+      'limit=1e9',
+      'limit=10',
+      'protocol=tcp',
+      'protocol=sctp',
+      'port=70000',
+      'port=80',
+      'port=-5',
+      'src=10.0.1.10',
+      'src=300.1.1.1',
+      'dst=::1',
+      'state=established',
+      'nat=source',
+      'rule=%zz',
+      '%',
+      '=',
+      '&&',
+      'a[]=1',
+      `x=${'y'.repeat(5000)}`,
     ]),
   );
   return `?${parts.join('&')}`;
@@ -108,7 +128,22 @@ export function randomRequest(rng: Prng, routes: readonly string[], token: strin
   const method = rng.pick(METHODS);
   const path = rng.chance(0.75)
     ? rng.pick(routes)
-    : rng.pick(['/', '/v1', '/v1/', '/v2/status', '/v1/status/', '//v1/status', '/v1/../v1/status', '*', 'http://x/v1/status', '/%00', `/${'a'.repeat(9000)}`, '/v1/config/commit/x', '/status', '/metrics']);
+    : rng.pick([
+        '/',
+        '/v1',
+        '/v1/',
+        '/v2/status',
+        '/v1/status/',
+        '//v1/status',
+        '/v1/../v1/status',
+        '*',
+        'http://x/v1/status',
+        '/%00',
+        `/${'a'.repeat(9000)}`,
+        '/v1/config/commit/x',
+        '/status',
+        '/metrics',
+      ]);
   const auth = rng.chance(0.8) ? `Bearer ${token}` : rng.pick(['', 'Bearer', `Bearer ${token}x`, 'Basic YTpi', `bearer  ${token}`, `Bearer ${token} extra`]);
   const body = rng.pick(BODIES)(rng);
   const bodyBuf = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
@@ -120,7 +155,18 @@ export function randomRequest(rng: Prng, routes: readonly string[], token: strin
     else if (lenMode === 1) lines.push(`Content-Length: ${rng.pick(['-1', 'abc', '1e3', '99999999999'])}`);
     else lines.push(`Content-Length: ${bodyBuf.length}`);
   }
-  if (rng.chance(0.2)) lines.push(rng.pick(['Content-Type: text/plain', 'Expect: 100-continue', `X-Big: ${'h'.repeat(rng.pick([100, 20_000]))}`, 'Bad Header', ': empty-name', 'Upgrade: websocket\r\nConnection: Upgrade', 'Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings']));
+  if (rng.chance(0.2))
+    lines.push(
+      rng.pick([
+        'Content-Type: text/plain',
+        'Expect: 100-continue',
+        `X-Big: ${'h'.repeat(rng.pick([100, 20_000]))}`,
+        'Bad Header',
+        ': empty-name',
+        'Upgrade: websocket\r\nConnection: Upgrade',
+        'Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings',
+      ]),
+    );
   lines.push('Connection: close');
   let payload = bodyBuf;
   if (lenMode === 0 && bodyBuf.length > 0) payload = Buffer.concat([Buffer.from(`${bodyBuf.length.toString(16)}\r\n`), bodyBuf, Buffer.from('\r\n0\r\n\r\n')]);

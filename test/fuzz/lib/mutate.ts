@@ -8,9 +8,22 @@ export const INTERESTING_8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x05, 0x0f, 0x10, 0x
 export const INTERESTING_16 = [0x0000, 0x0001, 0x0014, 0x001c, 0x0028, 0x7fff, 0x8000, 0xffff, 0x05dc, 0x05ea, 0x0800, 0x0806, 0x86dd, 0x2000, 0x1fff, 0x4000];
 export const INTERESTING_32 = [0x0000_0000, 0x0000_0001, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x0000_ffff, 0x0001_0000, 0x0400_0000];
 
-export type ByteMutation = 'bit-flip' | 'byte-set' | 'u16-set' | 'u32-set' | 'random-byte' | 'insert' | 'delete' | 'truncate' | 'duplicate' | 'splice' | 'extend';
+export type ByteMutation =
+  'bit-flip' | 'byte-set' | 'u16-set' | 'u32-set' | 'random-byte' | 'insert' | 'delete' | 'truncate' | 'duplicate' | 'splice' | 'extend';
 
-export const BYTE_MUTATIONS: readonly ByteMutation[] = ['bit-flip', 'byte-set', 'u16-set', 'u32-set', 'random-byte', 'insert', 'delete', 'truncate', 'duplicate', 'splice', 'extend'];
+export const BYTE_MUTATIONS: readonly ByteMutation[] = [
+  'bit-flip',
+  'byte-set',
+  'u16-set',
+  'u32-set',
+  'random-byte',
+  'insert',
+  'delete',
+  'truncate',
+  'duplicate',
+  'splice',
+  'extend',
+];
 
 export interface MutateOptions {
   /** Outputs never grow past this. */

@@ -63,14 +63,17 @@ const server = createServer((req, res) => {
 if (existsSync(apiPath)) unlinkSync(apiPath); // stale socket of a killed predecessor
 server.listen(apiPath, () => log('fake daemon listening', { api: apiPath }));
 
-setTimeout(function tick() {
-  void peerState().then((peer) => {
-    if (state === 'initial') setState(peer === 'active' ? 'passive' : 'active', peer === 'active' ? 'peer-active' : 'peer-silent');
-    else if (state === 'passive' && peer === null) setState('active', 'peer-dead');
-    else if (state === 'active' && peer === 'active' && id === 1) setState('passive', 'split-brain-yield');
-    setTimeout(tick, 20);
-  });
-}, 300 + id * 200);
+setTimeout(
+  function tick() {
+    void peerState().then((peer) => {
+      if (state === 'initial') setState(peer === 'active' ? 'passive' : 'active', peer === 'active' ? 'peer-active' : 'peer-silent');
+      else if (state === 'passive' && peer === null) setState('active', 'peer-dead');
+      else if (state === 'active' && peer === 'active' && id === 1) setState('passive', 'split-brain-yield');
+      setTimeout(tick, 20);
+    });
+  },
+  300 + id * 200,
+);
 
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);

@@ -46,10 +46,18 @@ async function startWithFwaActive(lab: Lab): Promise<void> {
   const { active, passive } = await lab.waitForPair();
   if (active === 'fwa') return;
   process.stderr.write(`lab ${lab.name}: fwb won the start-up (fwa ${passive}); moving the role to fwa\n`);
-  await lab.waitFor(async () => {
-    const sync = (await lab.api('fwa').status()).sync;
-    return !sync || sync.tentative === false;
-  }, 10_000, 'fwa to finish its bulk sync');
+  await lab.waitFor(
+    async () => {
+      const sync = (await lab.api('fwa').status()).sync;
+      return !sync || sync.tentative === false;
+    },
+    10_000,
+    'fwa to finish its bulk sync',
+  );
   await lab.api('fwb').failover();
-  await lab.waitFor(async () => (await lab.boxState('fwa'))?.state === 'active' && (await lab.boxState('fwb'))?.state === 'passive', 10_000, 'fwa active again');
+  await lab.waitFor(
+    async () => (await lab.boxState('fwa'))?.state === 'active' && (await lab.boxState('fwb'))?.state === 'passive',
+    10_000,
+    'fwa active again',
+  );
 }

@@ -93,7 +93,13 @@ describe('config API routes', () => {
 
   it('takes a config body over the 64 KiB command limit, but not over its own', async () => {
     const f = parse(readFileSync(BOX_A, 'utf8'));
-    f.shared.policy.rules = Array.from({ length: 800 }, (_, i) => ({ name: `r${i}`, from: ['trust'], to: ['untrust'], service: [`tcp/${1000 + i}`], action: 'allow' }));
+    f.shared.policy.rules = Array.from({ length: 800 }, (_, i) => ({
+      name: `r${i}`,
+      from: ['trust'],
+      to: ['untrust'],
+      service: [`tcp/${1000 + i}`],
+      action: 'allow',
+    }));
     const text = stringify(f);
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect((await client.commitConfig(text, 'big.yaml')).version).toBe(1);

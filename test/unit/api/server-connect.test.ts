@@ -30,11 +30,20 @@ function send(port: number, text: string): Promise<string> {
 describe('API server: CONNECT', () => {
   it('answers 405 in JSON, counts it, and closes cleanly even when the client sent a body', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
-    const server = await startApiServer({ listen: '127.0.0.1:0', token: Buffer.from(TOKEN), controller: new FakeController(), metrics, log: createLogger({ level: 'fatal' }) });
+    const server = await startApiServer({
+      listen: '127.0.0.1:0',
+      token: Buffer.from(TOKEN),
+      controller: new FakeController(),
+      metrics,
+      log: createLogger({ level: 'fatal' }),
+    });
     const port = Number(new URL(server.address).port);
     const body = 'a'.repeat(100_000);
     for (let i = 0; i < 3; i++) {
-      const answer = await send(port, `CONNECT /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const answer = await send(
+        port,
+        `CONNECT /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
       expect(answer).toMatch(/^HTTP\/1\.1 405 /);
       expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('method-not-allowed');
     }

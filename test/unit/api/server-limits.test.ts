@@ -45,10 +45,14 @@ async function hold(address: string, n: number): Promise<Socket[]> {
   const ep = parseApiUrl(address);
   if (ep.kind !== 'tcp') throw new Error('tcp only');
   return Promise.all(
-    Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
-      const s = connect(ep.port, ep.host, () => resolve(s));
-      s.on('error', reject);
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(ep.port, ep.host, () => resolve(s));
+          s.on('error', reject);
+        }),
+    ),
   );
 }
 
@@ -99,14 +103,16 @@ describe('API request rate limit', () => {
     const ep = parseApiUrl(server.address) as { host: string; port: number };
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      statuses.push(await new Promise<number>((resolve, reject) => {
-        const req = request({ host: ep.host, port: ep.port, path: '/v1/status', agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end();
-      }));
+      statuses.push(
+        await new Promise<number>((resolve, reject) => {
+          const req = request({ host: ep.host, port: ep.port, path: '/v1/status', agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        }),
+      );
     }
     expect(statuses).toEqual([401, 401, 429, 429, 429]);
   });
@@ -154,7 +160,10 @@ describe('concurrent connection caps', () => {
     for (const s of sockets.splice(0)) s.destroy();
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = await get(server.address, '/v1/status').then((r) => r.status, () => 0);
+      status = await get(server.address, '/v1/status').then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
     expect(status).toBe(200);
@@ -172,7 +181,10 @@ describe('concurrent connection caps', () => {
     for (const s of sockets.splice(0)) s.destroy();
     let text = '';
     for (let i = 0; i < 50 && !text.includes('tandem_'); i++) {
-      text = await get(server.address, '/metrics').then((r) => String(r.body), () => '');
+      text = await get(server.address, '/metrics').then(
+        (r) => String(r.body),
+        () => '',
+      );
       if (!text.includes('tandem_')) await new Promise((r) => setTimeout(r, 50));
     }
     expect(text).toContain('tandem_connections_refused_total{listener="metrics"}');

@@ -34,7 +34,11 @@ async function start(rateLimit?: { perClientPerS: number; perClientBurst: number
   return { lines, metrics, address: server.address };
 }
 
-const refused = (p: Promise<unknown>) => p.then(() => 'answered', (e: { status?: number }) => e.status);
+const refused = (p: Promise<unknown>) =>
+  p.then(
+    () => 'answered',
+    (e: { status?: number }) => e.status,
+  );
 
 describe('API refusal logs', () => {
   it('one line for a burst of unauthorized requests; each one counted', async () => {

@@ -265,7 +265,10 @@ describe('API server options', () => {
       await new Promise<void>((r) => live.close(() => r()));
 
       // a stale socket file, as a crashed daemon leaves it (SIGKILL: nobody unlinks)
-      const made = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      const made = spawnSync(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
       expect(made.signal).toBe('SIGKILL');
       expect((await stat(path)).isSocket()).toBe(true);
       const server = await startApiServer({ ...opts, listen: `unix:${path}` });
@@ -296,12 +299,21 @@ describe('parseListen', () => {
     expect(parseListen(text)).toEqual(expected);
   });
 
-  it.each(['9480', ':9480', '127.0.0.1', '127.0.0.1:65536', '127.0.0.1:-1', '127.0.0.1:http', 'unix:relative.sock', 'unix:', '::1:9480', `unix:/${'x'.repeat(120)}`, 'a b:1'])(
-    'rejects %s',
-    (text) => {
-      expect(() => parseListen(text)).toThrow(/listen address/);
-    },
-  );
+  it.each([
+    '9480',
+    ':9480',
+    '127.0.0.1',
+    '127.0.0.1:65536',
+    '127.0.0.1:-1',
+    '127.0.0.1:http',
+    'unix:relative.sock',
+    'unix:',
+    '::1:9480',
+    `unix:/${'x'.repeat(120)}`,
+    'a b:1',
+  ])('rejects %s', (text) => {
+    expect(() => parseListen(text)).toThrow(/listen address/);
+  });
 
   it('listenHttp reports the real port for port 0', async () => {
     const { createServer } = await import('node:http');

@@ -190,7 +190,14 @@ describe('GET /v1/sessions', () => {
     const ep = parseApiUrl(server.address);
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
-        { method: 'POST', path: '/v1/sessions', host: ep.kind === 'tcp' ? ep.host : '', port: ep.kind === 'tcp' ? ep.port : 0, agent: false, headers: { Authorization: `Bearer ${TOKEN}` } },
+        {
+          method: 'POST',
+          path: '/v1/sessions',
+          host: ep.kind === 'tcp' ? ep.host : '',
+          port: ep.kind === 'tcp' ? ep.port : 0,
+          agent: false,
+          headers: { Authorization: `Bearer ${TOKEN}` },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

@@ -53,7 +53,13 @@ describe('status page polling state', () => {
   it('401: everything shown is dropped and the page says the token is wrong', () => {
     const live = applyPoll(initialState(), ok(1000, sample(0, 10)));
     const s = applyPoll(live, { kind: 'http-error', atMs: 2000, httpStatus: 401, message: '401: missing or wrong bearer token' });
-    expect(s).toEqual<PageState>({ status: null, counters: null, rates: null, lastUpdatedMs: null, connection: { kind: 'unauthorized', message: WRONG_TOKEN } });
+    expect(s).toEqual<PageState>({
+      status: null,
+      counters: null,
+      rates: null,
+      lastUpdatedMs: null,
+      connection: { kind: 'unauthorized', message: WRONG_TOKEN },
+    });
     expect(WRONG_TOKEN).toBe('401: wrong token');
   });
 
@@ -116,7 +122,10 @@ describe('browser modules', () => {
       const src = readFileSync(join(dir, f), 'utf8');
       for (const m of src.matchAll(/^import\s+(type\s+)?[\s\S]*?from\s+'([^']+)';/gm)) {
         if (m[1]) continue; // erased by tsc
-        expect(BROWSER_MODULES.map((b) => `./${b}`), `${f} imports ${m[2]}`).toContain(m[2]);
+        expect(
+          BROWSER_MODULES.map((b) => `./${b}`),
+          `${f} imports ${m[2]}`,
+        ).toContain(m[2]);
       }
       expect(src, `${f} must not use node`).not.toMatch(/from 'node:|require\(|process\./);
     }

@@ -67,8 +67,12 @@ describe('status page rendering', () => {
     expect(html).toContain('(reason: peer-active)');
     expect(html).toContain('enabled, hold 60000 ms');
     expect(html).toContain('10 ms x 5 missed (dead interval 50 ms)');
-    expect(html).toMatch(/data-link="ha1">ha1<\/span><\/td><td>172\.31\.0\.1<\/td><td>172\.31\.0\.2<\/td><td><span class="badge ok">up<\/span><\/td><td><span class="badge ok">up<\/span>/);
-    expect(html).toMatch(/data-link="ha1-backup">ha1-backup<\/span><\/td><td>172\.31\.1\.1<\/td><td>172\.31\.1\.2<\/td><td><span class="badge bad">down<\/span><\/td><td><span class="badge bad">down<\/span><\/td><td>never<\/td>/);
+    expect(html).toMatch(
+      /data-link="ha1">ha1<\/span><\/td><td>172\.31\.0\.1<\/td><td>172\.31\.0\.2<\/td><td><span class="badge ok">up<\/span><\/td><td><span class="badge ok">up<\/span>/,
+    );
+    expect(html).toMatch(
+      /data-link="ha1-backup">ha1-backup<\/span><\/td><td>172\.31\.1\.1<\/td><td>172\.31\.1\.2<\/td><td><span class="badge bad">down<\/span><\/td><td><span class="badge bad">down<\/span><\/td><td>never<\/td>/,
+    );
     // newest transition first, with its reason
     const rows = [...html.matchAll(/<tr><td><time datetime="([^"]+)"/g)].map((m) => m[1]);
     expect(rows).toEqual(['2025-01-01T12:00:00.000Z', '2025-01-01T11:58:00.000Z']);
@@ -89,7 +93,19 @@ describe('status page rendering', () => {
     s.monitors = {
       faults: [evil],
       holdUpMs: 0,
-      link: { failureCondition: 'any', groups: [{ name: evil, failureCondition: 'any', failed: true, faulted: true, failedForMs: 5, interfaces: [{ name: evil, device: evil, up: false, why: evil, adminUp: true, carrier: false, operstate: evil }] }] },
+      link: {
+        failureCondition: 'any',
+        groups: [
+          {
+            name: evil,
+            failureCondition: 'any',
+            failed: true,
+            faulted: true,
+            failedForMs: 5,
+            interfaces: [{ name: evil, device: evil, up: false, why: evil, adminUp: true, carrier: false, operstate: evil }],
+          },
+        ],
+      },
       path: null,
     };
     const html = renderPage(live(s, { counters: counters({ drops: { [evil]: 3 } }) }), NOW);
@@ -119,7 +135,18 @@ describe('status page rendering', () => {
 
   it('links down, a heartbeat-only link, and no links at all', () => {
     const s = fixedStatus();
-    s.links = [{ name: 'heartbeat-backup', local: '172.31.9.1', peer: '172.31.9.2', heartbeatUp: false, sessionUp: false, heartbeatOnly: true, lastHeardMsAgo: 1500, rttMs: null }];
+    s.links = [
+      {
+        name: 'heartbeat-backup',
+        local: '172.31.9.1',
+        peer: '172.31.9.2',
+        heartbeatUp: false,
+        sessionUp: false,
+        heartbeatOnly: true,
+        lastHeardMsAgo: 1500,
+        rttMs: null,
+      },
+    ];
     const html = renderPage(live(s), NOW);
     expect(html).toContain('<span class="badge bad">down</span></td><td><span class="muted">heartbeats only</span></td><td>1500 ms ago</td><td>-</td>');
     s.links = [];
@@ -138,7 +165,16 @@ describe('status page rendering', () => {
       peer: { up: true, version: 6, hash: '99999999999999', inSync: false, lastError: 'refused: <busy>' },
       keptAside: [],
     };
-    s.sync = { tentative: true, connected: true, role: 'receiver', backlog: 3, lagMs: { p50: 1.5, p99: 4, max: 9 }, recordsSent: 0, recordsReceived: 120, resyncs: 1 };
+    s.sync = {
+      tentative: true,
+      connected: true,
+      role: 'receiver',
+      backlog: 3,
+      lagMs: { p50: 1.5, p99: 4, max: 9 },
+      recordsSent: 0,
+      recordsReceived: 120,
+      resyncs: 1,
+    };
     const html = renderPage(live(s), NOW);
     expect(field(html, 'config-version')).toBe('v7 hash abcdef012345');
     expect(field(html, 'config-sync')).toBe('NOT in sync');

@@ -27,16 +27,12 @@ interface Raw {
 function get(base: string, path: string, opts: { method?: string; token?: string } = {}): Promise<Raw> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: opts.method ?? 'GET', headers: opts.token === undefined ? {} : { Authorization: `Bearer ${opts.token}` } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-      },
-    );
+    const req = request(url, { method: opts.method ?? 'GET', headers: opts.token === undefined ? {} : { Authorization: `Bearer ${opts.token}` } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
     req.on('error', reject);
     req.end();
   });

@@ -63,7 +63,7 @@ describe('dual-active analysis', () => {
     expect(r.dualActiveFrames).toBe(o.frames.fwa + o.frames.fwb);
   });
 
-  it('a single stray frame of the woken box inside the active one\'s traffic is found', () => {
+  it("a single stray frame of the woken box inside the active one's traffic is found", () => {
     const frames = [...every('fwb', 0, 100_000, 200), { tUs: 70_050, box: 'fwa' as Box }];
     const r = analyseDualActive(frames, W);
     expect(r.overlaps).toHaveLength(1);

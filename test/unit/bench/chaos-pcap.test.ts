@@ -20,7 +20,12 @@ function pcap(records: Array<[sec: number, frac: number, len: number]>, opts: { 
 
 describe('pcap timestamps', () => {
   it('reads microsecond records in file order', () => {
-    const r = pcapTimesUs(pcap([[1_700_000_000, 5, 14], [1_700_000_001, 999_999, 60]]));
+    const r = pcapTimesUs(
+      pcap([
+        [1_700_000_000, 5, 14],
+        [1_700_000_001, 999_999, 60],
+      ]),
+    );
     expect(r).toEqual({ timesUs: [1_700_000_000_000_005, 1_700_000_001_999_999], truncated: false });
   });
 
@@ -30,7 +35,10 @@ describe('pcap timestamps', () => {
   });
 
   it('a capture cut inside a record keeps what is whole and says so', () => {
-    const full = pcap([[1, 1, 14], [2, 2, 14]]);
+    const full = pcap([
+      [1, 1, 14],
+      [2, 2, 14],
+    ]);
     expect(pcapTimesUs(full.subarray(0, full.length - 3))).toEqual({ timesUs: [1_000_001], truncated: true });
     expect(pcapTimesUs(full.subarray(0, full.length - 20))).toEqual({ timesUs: [1_000_001], truncated: true });
   });

@@ -58,6 +58,14 @@ describe('growth', () => {
 
 describe('formatTable', () => {
   it('right-aligns columns under the header', () => {
-    expect(formatTable(['a', 'bbb'], [['10', '2'], ['1', '']])).toBe(' a  bbb\n10    2\n 1     ');
+    expect(
+      formatTable(
+        ['a', 'bbb'],
+        [
+          ['10', '2'],
+          ['1', ''],
+        ],
+      ),
+    ).toBe(' a  bbb\n10    2\n 1     ');
   });
 });

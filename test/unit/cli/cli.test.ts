@@ -222,7 +222,10 @@ describe('run', () => {
   });
 
   it('a config error from the daemon exits 4', async () => {
-    const err = Object.assign(new Error('x.yaml: device.id: got 7, expected 0 or 1'), { code: 'config-invalid', issues: [{ path: 'device.id', value: 7, expected: '0 or 1' }] });
+    const err = Object.assign(new Error('x.yaml: device.id: got 7, expected 0 or 1'), {
+      code: 'config-invalid',
+      issues: [{ path: 'device.id', value: 7, expected: '0 or 1' }],
+    });
     const r = await cli(['run', '--config', 'x.yaml'], { runDaemon: async () => Promise.reject(err) });
     expect(r.code).toBe(EXIT_CONFIG);
     expect(r.err).toBe('tandem: x.yaml: device.id: got 7, expected 0 or 1\n');

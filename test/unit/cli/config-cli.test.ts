@@ -55,7 +55,14 @@ beforeAll(async () => {
     apply: async () => ({ restartRequired: [], sessionsRemoved: 2 }),
   });
   sync.attach({ view: () => view, send: () => false, announce: () => undefined });
-  server = await startApiServer({ listen: '127.0.0.1:0', token: Buffer.from(TOKEN), controller: new FakeController(), metrics: new Metrics(), log, config: sync });
+  server = await startApiServer({
+    listen: '127.0.0.1:0',
+    token: Buffer.from(TOKEN),
+    controller: new FakeController(),
+    metrics: new Metrics(),
+    log,
+    config: sync,
+  });
 });
 
 afterAll(async () => {
@@ -65,7 +72,11 @@ afterAll(async () => {
 
 describe('tandem config', () => {
   it('commit prints the version and the peer state; show prints a YAML file with a comment header', async () => {
-    const r = await cli('config', 'commit', file('a.yaml', (f) => (f.shared.sessions = { udpS: 21 })));
+    const r = await cli(
+      'config',
+      'commit',
+      file('a.yaml', (f) => (f.shared.sessions = { udpS: 21 })),
+    );
     expect(r.code, r.err).toBe(EXIT_OK);
     expect(r.out).toMatch(/^committed shared config v1 \(hash [0-9a-f]{12}\)/);
     expect(r.out).toMatch(/sessions the new policy no longer allows: 2 removed/);
@@ -77,18 +88,31 @@ describe('tandem config', () => {
   });
 
   it('diff against a file lists what the file would change', async () => {
-    const r = await cli('config', 'diff', file('b.yaml', (f) => (f.shared.sessions = { udpS: 22 })));
+    const r = await cli(
+      'config',
+      'diff',
+      file('b.yaml', (f) => (f.shared.sessions = { udpS: 22 })),
+    );
     expect(r.code, r.err).toBe(EXIT_OK);
     expect(r.out).toMatch(/~ sessions\.udpS: 21 -> 22/);
-    const json = await cli('config', 'diff', file('c.yaml', (f) => (f.shared.sessions = { udpS: 21 })), '--json');
+    const json = await cli(
+      'config',
+      'diff',
+      file('c.yaml', (f) => (f.shared.sessions = { udpS: 21 })),
+      '--json',
+    );
     expect(JSON.parse(json.out).differences).toEqual([]);
   });
 
   it('an invalid file exits 4 with one line per problem', async () => {
-    const r = await cli('config', 'commit', file('bad.yaml', (f) => {
-      f.shared.policy.rules[0].action = 'nope';
-      f.shared.sessions = { udpS: 'soon' };
-    }));
+    const r = await cli(
+      'config',
+      'commit',
+      file('bad.yaml', (f) => {
+        f.shared.policy.rules[0].action = 'nope';
+        f.shared.sessions = { udpS: 'soon' };
+      }),
+    );
     expect(r.code).toBe(EXIT_CONFIG);
     expect(r.err).toMatch(/shared\.policy\.rules\[0\]\.action/);
     expect(r.err).toMatch(/bad\.yaml: shared\.sessions\.udpS: got "soon"/);
@@ -97,7 +121,11 @@ describe('tandem config', () => {
 
   it('a passive box with its peer up refuses with where to commit (exit 1); a missing file exits 4', async () => {
     view = { state: 'passive', peerUp: true, peerName: 'fw-b' };
-    const r = await cli('config', 'commit', file('d.yaml', (f) => (f.shared.sessions = { udpS: 23 })));
+    const r = await cli(
+      'config',
+      'commit',
+      file('d.yaml', (f) => (f.shared.sessions = { udpS: 23 })),
+    );
     view = { state: 'active', peerUp: false, peerName: null };
     expect(r.code).toBe(EXIT_FAILED);
     expect(r.err).toMatch(/this box is passive: shared config is committed on the active box \(fw-b\)/);

@@ -7,7 +7,8 @@ import { fixedStatus } from '../api/fixtures.js';
 const BOX_A = new URL('../../../deploy/box-a.yaml', import.meta.url).pathname;
 const config = parseConfig(readFileSync(BOX_A, 'utf8'));
 const devices = Object.values(config.device.interfaces).map((i) => i.device);
-const OFFLOADS_OFF = 'rx-checksumming: off\ntx-checksumming: off\ntcp-segmentation-offload: off\ngeneric-segmentation-offload: off\ngeneric-receive-offload: off\nlarge-receive-offload: off [fixed]\n';
+const OFFLOADS_OFF =
+  'rx-checksumming: off\ntx-checksumming: off\ntcp-segmentation-offload: off\ngeneric-segmentation-offload: off\ngeneric-receive-offload: off\nlarge-receive-offload: off [fixed]\n';
 
 function host(over: Partial<DoctorHost> = {}, sys: Record<string, string> = {}): DoctorHost {
   const files: Record<string, string> = { '/proc/self/status': 'Name:\tnode\nCapEff:\t000001ffffffffff\n', ...sys };
@@ -36,20 +37,32 @@ describe('tandem doctor', () => {
   });
 
   it('fails on an invalid config, and still checks the rest', async () => {
-    const r = await runDoctor('x.yaml', host({ loadConfig: async () => { throw new Error('x.yaml: device.priority: got 999'); } }));
+    const r = await runDoctor(
+      'x.yaml',
+      host({
+        loadConfig: async () => {
+          throw new Error('x.yaml: device.priority: got 999');
+        },
+      }),
+    );
     expect(level(r, 'config')).toBe('fail');
     expect(level(r, 'daemon')).toBe('ok');
   });
 
   it('fails on a readable key, kernel forwarding, a missing device; warns on offloads and a down link', async () => {
     const [first, second] = devices;
-    const r = await runDoctor('c', host(
-      {
-        checkSecret: (_p, what) => { if (what === 'key') throw new Error('key file has mode 0644: run chmod 600'); },
-        ethtoolFeatures: async (d) => (d === first ? 'generic-receive-offload: on\n' : OFFLOADS_OFF),
-      },
-      { [`/proc/sys/net/ipv4/conf/${first}/forwarding`]: '1', [`/sys/class/net/${second}/operstate`]: 'down' },
-    ));
+    const r = await runDoctor(
+      'c',
+      host(
+        {
+          checkSecret: (_p, what) => {
+            if (what === 'key') throw new Error('key file has mode 0644: run chmod 600');
+          },
+          ethtoolFeatures: async (d) => (d === first ? 'generic-receive-offload: on\n' : OFFLOADS_OFF),
+        },
+        { [`/proc/sys/net/ipv4/conf/${first}/forwarding`]: '1', [`/sys/class/net/${second}/operstate`]: 'down' },
+      ),
+    );
     const lan = Object.entries(config.device.interfaces).find(([, i]) => i.device === first)![0];
     const wan = Object.entries(config.device.interfaces).find(([, i]) => i.device === second)![0];
     expect(level(r, 'key file')).toBe('fail');
@@ -64,7 +77,17 @@ describe('tandem doctor', () => {
   });
 
   it('fails when the daemon does not answer or the peer is not heard; warns on missing CAP_NET_RAW', async () => {
-    const down = await runDoctor('c', host({ status: async () => { throw new Error('connection refused'); } }, { '/proc/self/status': 'CapEff:\t0000000000000000\n' }));
+    const down = await runDoctor(
+      'c',
+      host(
+        {
+          status: async () => {
+            throw new Error('connection refused');
+          },
+        },
+        { '/proc/self/status': 'CapEff:\t0000000000000000\n' },
+      ),
+    );
     expect(level(down, 'daemon')).toBe('fail');
     expect(level(down, 'capabilities')).toBe('warn');
     const s = fixedStatus();

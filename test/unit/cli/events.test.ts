@@ -38,10 +38,17 @@ describe('tandem events against the API', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-events-'));
     writeFileSync(join(dir, 'token'), 'events-token-0123456789');
     const controller = new FakeController();
-    const server = await startApiServer({ listen: '127.0.0.1:0', token: Buffer.from('events-token-0123456789'), controller, metrics: new Metrics(), log: pino({ level: 'silent' }) });
+    const server = await startApiServer({
+      listen: '127.0.0.1:0',
+      token: Buffer.from('events-token-0123456789'),
+      controller,
+      metrics: new Metrics(),
+      log: pino({ level: 'silent' }),
+    });
     try {
       let out = '';
-      const run = (...a: string[]) => runCli([...a, '--api', server.address, '--token-file', join(dir, 'token')], { stdout: (t) => (out += t), stderr: () => undefined, env: {} });
+      const run = (...a: string[]) =>
+        runCli([...a, '--api', server.address, '--token-file', join(dir, 'token')], { stdout: (t) => (out += t), stderr: () => undefined, env: {} });
       expect(await run('events', '--json')).toBe(0);
       const parsed = JSON.parse(out);
       expect(parsed.events).toHaveLength(controller.status().transitions.length);

@@ -84,7 +84,12 @@ Dataplane: unavailable (timeout)
 
   it('shows at most the 10 newest transitions, and dataplane fields', () => {
     const s = fixedStatus();
-    s.transitions = Array.from({ length: 15 }, (_, i) => ({ at: `t${String(i).padStart(2, '0')}`, from: 'passive' as const, to: 'active' as const, reason: `r${i}` }));
+    s.transitions = Array.from({ length: 15 }, (_, i) => ({
+      at: `t${String(i).padStart(2, '0')}`,
+      from: 'passive' as const,
+      to: 'active' as const,
+      reason: `r${i}`,
+    }));
     const text = formatStatus({ ...s, dataplane: { sessions: 12, interfaces: ['lan', 'wan'] } }, NOW);
     expect(text).toContain('(r14)');
     expect(text).toContain('(r5)');
@@ -105,7 +110,12 @@ describe('helpers', () => {
   ])('formatDuration(%d) = %s', (s, text) => expect(formatDuration(s)).toBe(text));
 
   it('table pads all but the last column', () => {
-    expect(table([['a', 'bb', 'c'], ['ccc', 'd', 'eeee']])).toBe('a    bb  c\nccc  d   eeee');
+    expect(
+      table([
+        ['a', 'bb', 'c'],
+        ['ccc', 'd', 'eeee'],
+      ]),
+    ).toBe('a    bb  c\nccc  d   eeee');
   });
 
   it('formatConfigSummary', () => {
@@ -157,7 +167,11 @@ describe('formatStatus: monitors', () => {
         failureCondition: 'any',
         groups: [
           {
-            name: 'links', failureCondition: 'any', failed: false, faulted: false, failedForMs: null,
+            name: 'links',
+            failureCondition: 'any',
+            failed: false,
+            faulted: false,
+            failedForMs: null,
             interfaces: [{ name: 'wan', device: 'wan0', up: true, why: 'up', adminUp: true, carrier: true, operstate: 'up' }],
           },
         ],
@@ -167,7 +181,13 @@ describe('formatStatus: monitors', () => {
         prober: { running: true, restarts: 0 },
         groups: [
           {
-            name: 'upstream', failureCondition: 'any', failed: true, faulted: true, failedForMs: 1200, intervalMs: 200, failures: 3,
+            name: 'upstream',
+            failureCondition: 'any',
+            failed: true,
+            faulted: true,
+            failedForMs: 1200,
+            intervalMs: 200,
+            failures: 3,
             targets: [{ address: '10.0.2.10', up: false, consecutiveFailures: 6, lastRttMs: null }],
           },
         ],

@@ -58,8 +58,20 @@ describe('tandem sessions', () => {
   it('passes every filter option and --limit', async () => {
     calls = [];
     const r = await cli([
-      'sessions', ...api(),
-      '--address', '10.0.1.10', '--port', '443', '--protocol', 'TCP', '--state', 'established', '--rule', '(default)', '--limit', '0',
+      'sessions',
+      ...api(),
+      '--address',
+      '10.0.1.10',
+      '--port',
+      '443',
+      '--protocol',
+      'TCP',
+      '--state',
+      'established',
+      '--rule',
+      '(default)',
+      '--limit',
+      '0',
     ]);
     expect(r.code).toBe(EXIT_OK);
     expect(calls).toEqual([{ filter: { address: '10.0.1.10', port: 443, protocol: 'tcp', state: 'established', rule: '(default)' }, limit: 0 }]);

@@ -58,6 +58,8 @@ describe('tandem test-failover', () => {
     const legs = await testFailover(syncing.a, syncing.b, { holdMs: 0, pollMs: 2 });
     expect(legs).toHaveLength(2);
     const never = simulatedPair(10, { syncedAfterMs: 60_000 });
-    await expect(testFailover(never.a, never.b, { holdMs: 0, timeoutMs: 100, pollMs: 5 })).rejects.toThrow(/fw-b did not finish its session bulk sync within 100 ms/);
+    await expect(testFailover(never.a, never.b, { holdMs: 0, timeoutMs: 100, pollMs: 5 })).rejects.toThrow(
+      /fw-b did not finish its session bulk sync within 100 ms/,
+    );
   });
 });

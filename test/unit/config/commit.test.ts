@@ -46,7 +46,9 @@ describe('parseCommitText', () => {
     const f = boxA();
     f.device.priority = 999;
     f.shared.policy.rules[0].action = 'maybe';
-    expect(issuesOf(() => parseCommitText(stringify(f), device, 'a.yaml'))).toEqual(expect.arrayContaining(['device.priority', 'shared.policy.rules[0].action']));
+    expect(issuesOf(() => parseCommitText(stringify(f), device, 'a.yaml'))).toEqual(
+      expect.arrayContaining(['device.priority', 'shared.policy.rules[0].action']),
+    );
   });
 
   it('checks the shared half against the running device half', () => {
@@ -131,7 +133,10 @@ describe('state dir store and the config a daemon starts with', () => {
     store.keepAside({ ...rec, version: 1 }, 'first', new Date(1000));
     const second = store.keepAside({ ...rec, version: 2 }, 'second', new Date(2000));
     const list = store.listAside();
-    expect(list.map((e) => [e.version, e.why])).toEqual([[2, 'second'], [1, 'first']]);
+    expect(list.map((e) => [e.version, e.why])).toEqual([
+      [2, 'second'],
+      [1, 'first'],
+    ]);
     expect(list[0].file).toBe(second);
   });
 

@@ -15,8 +15,19 @@ describe('diffConfig', () => {
   });
 
   it('matches named list members by name: an inserted rule is one addition', () => {
-    const a = { rules: [{ name: 'web', action: 'allow' }, { name: 'dns', action: 'allow' }] };
-    const b = { rules: [{ name: 'block', action: 'deny' }, { name: 'web', action: 'allow' }, { name: 'dns', action: 'deny' }] };
+    const a = {
+      rules: [
+        { name: 'web', action: 'allow' },
+        { name: 'dns', action: 'allow' },
+      ],
+    };
+    const b = {
+      rules: [
+        { name: 'block', action: 'deny' },
+        { name: 'web', action: 'allow' },
+        { name: 'dns', action: 'deny' },
+      ],
+    };
     expect(diffConfig(a, b)).toEqual([
       { path: 'rules[name=dns].action', kind: 'changed', from: 'allow', to: 'deny' },
       { path: 'rules[name=block]', kind: 'added', to: { name: 'block', action: 'deny' } },

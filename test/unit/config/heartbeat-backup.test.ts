@@ -32,7 +32,11 @@ describe('device.ha.heartbeatBackup', () => {
   test('a bad address or port names the key', () => {
     const config = minimal();
     config.device.ha.heartbeatBackup = { local: '192.168.100.300', peer: '192.168.100.12', port: 70000 };
-    expect(issuesOf(config).map((i) => i.path).sort()).toEqual(['device.ha.heartbeatBackup.local', 'device.ha.heartbeatBackup.port']);
+    expect(
+      issuesOf(config)
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['device.ha.heartbeatBackup.local', 'device.ha.heartbeatBackup.port']);
   });
 
   test('local and peer must differ', () => {

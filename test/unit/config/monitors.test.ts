@@ -17,7 +17,16 @@ describe('link monitoring', () => {
   test('groups with their own conditions; both conditions default to any', () => {
     const c = minimal();
     c.device.interfaces = { lan: { device: 'eth1', address: '10.0.1.2/24' }, wan: { device: 'eth2', address: '10.0.2.2/24' } };
-    c.shared = { ha: { linkMonitoring: { groups: [{ name: 'inside', interfaces: ['lan'] }, { name: 'outside', interfaces: ['wan'], failureCondition: 'all' }] } } };
+    c.shared = {
+      ha: {
+        linkMonitoring: {
+          groups: [
+            { name: 'inside', interfaces: ['lan'] },
+            { name: 'outside', interfaces: ['wan'], failureCondition: 'all' },
+          ],
+        },
+      },
+    };
     expect(parseObject(c).shared.ha.linkMonitoring).toEqual({
       failureCondition: 'any',
       groups: [
@@ -47,7 +56,13 @@ describe('link monitoring', () => {
 
   test('group names are unique and their interfaces exist', () => {
     const c = boxA();
-    c.shared.ha.linkMonitoring = { failureCondition: 'all', groups: [{ name: 'g', interfaces: ['lan'] }, { name: 'g', interfaces: ['wan', 'dmz'] }] };
+    c.shared.ha.linkMonitoring = {
+      failureCondition: 'all',
+      groups: [
+        { name: 'g', interfaces: ['lan'] },
+        { name: 'g', interfaces: ['wan', 'dmz'] },
+      ],
+    };
     expect(issuesOf(c)).toEqual([
       { path: 'shared.ha.linkMonitoring.groups[1].interfaces[1]', value: 'dmz', expected: 'a logical interface defined in device.interfaces (lan, wan)' },
       { path: 'shared.ha.linkMonitoring.groups[1].name', value: 'g', expected: 'a name not already used by shared.ha.linkMonitoring.groups[0]' },
@@ -57,9 +72,7 @@ describe('link monitoring', () => {
   test('a bad group condition names its key', () => {
     const c = boxA();
     c.shared.ha.linkMonitoring = { groups: [{ name: 'g', interfaces: ['lan'], failureCondition: 'most' }] };
-    expect(issuesOf(c)).toEqual([
-      { path: 'shared.ha.linkMonitoring.groups[0].failureCondition', value: 'most', expected: 'one of "any", "all"' },
-    ]);
+    expect(issuesOf(c)).toEqual([{ path: 'shared.ha.linkMonitoring.groups[0].failureCondition', value: 'most', expected: 'one of "any", "all"' }]);
   });
 });
 

@@ -30,7 +30,12 @@ describe('destination NAT rules', () => {
   test('a whole-address publication (no port) accepts any service; source and destination together', () => {
     const config = boxA();
     config.shared.nat.push({ ...webIn(), service: undefined, translate: { destination: { address: '10.0.1.80' } } });
-    config.shared.nat.push({ ...webIn(), name: 'both', service: ['udp/53'], translate: { source: 'interface-floating', destination: { address: '10.0.1.53', port: 53 } } });
+    config.shared.nat.push({
+      ...webIn(),
+      name: 'both',
+      service: ['udp/53'],
+      translate: { source: 'interface-floating', destination: { address: '10.0.1.53', port: 53 } },
+    });
     expect(parseObject(config).shared.nat.map((r) => r.name)).toEqual(['hide-lan', 'web-in', 'both']);
   });
 
@@ -68,8 +73,7 @@ describe('destination NAT rules', () => {
   test('a port translation needs TCP or UDP services', () => {
     const config = boxA();
     config.shared.nat.push({ ...webIn(), service: ['tcp/8080', 'icmp', 'any'] });
-    const expected =
-      '"tcp/<port>" or "udp/<port>": a rule that translates the destination port (translate.destination.port) publishes TCP or UDP ports';
+    const expected = '"tcp/<port>" or "udp/<port>": a rule that translates the destination port (translate.destination.port) publishes TCP or UDP ports';
     expect(issuesOf(config)).toEqual([
       { path: 'shared.nat[1].service[1]', value: 'icmp', expected },
       { path: 'shared.nat[1].service[2]', value: 'any', expected },
@@ -82,10 +86,10 @@ describe('destination NAT rules', () => {
   test('shape errors of translate.destination name the key', () => {
     const config = boxA();
     config.shared.nat.push({ ...webIn(), translate: { destination: { address: '10.0.1', port: 0, host: 'x' } } });
-    expect(issuesOf(config).map((i) => i.path).sort()).toEqual([
-      'shared.nat[1].translate.destination.address',
-      'shared.nat[1].translate.destination.host',
-      'shared.nat[1].translate.destination.port',
-    ]);
+    expect(
+      issuesOf(config)
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['shared.nat[1].translate.destination.address', 'shared.nat[1].translate.destination.host', 'shared.nat[1].translate.destination.port']);
   });
 });

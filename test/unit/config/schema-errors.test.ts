@@ -13,15 +13,57 @@ const cases: Case[] = [
   ['id not 0 or 1', (c) => (c.device.id = 2), 'device.id', 2, '0 or 1 (the two members of the pair)'],
   ['missing key', (c) => delete c.device.stateDir, 'device.stateDir', undefined, 'the state directory (a non-empty path)'],
   ['empty path', (c) => (c.device.ha.keyFile = ''), 'device.ha.keyFile', '', 'the pre-shared key file (a non-empty path)'],
-  ['kernel name too long', (c) => (c.device.interfaces.lan.device = 'averyveryverylongname'), 'device.interfaces.lan.device', 'averyveryverylongname', 'a kernel interface name (1-15 characters, no spaces, "/" or ":")'],
-  ['kernel name with slash', (c) => (c.device.interfaces.wan.device = 'eth/2'), 'device.interfaces.wan.device', 'eth/2', 'a kernel interface name (1-15 characters, no spaces, "/" or ":")'],
-  ['interface address without length', (c) => (c.device.interfaces.lan.address = '10.0.1.2'), 'device.interfaces.lan.address', '10.0.1.2', 'an IPv4 address with prefix length, like 10.0.1.2/24'],
+  [
+    'kernel name too long',
+    (c) => (c.device.interfaces.lan.device = 'averyveryverylongname'),
+    'device.interfaces.lan.device',
+    'averyveryverylongname',
+    'a kernel interface name (1-15 characters, no spaces, "/" or ":")',
+  ],
+  [
+    'kernel name with slash',
+    (c) => (c.device.interfaces.wan.device = 'eth/2'),
+    'device.interfaces.wan.device',
+    'eth/2',
+    'a kernel interface name (1-15 characters, no spaces, "/" or ":")',
+  ],
+  [
+    'interface address without length',
+    (c) => (c.device.interfaces.lan.address = '10.0.1.2'),
+    'device.interfaces.lan.address',
+    '10.0.1.2',
+    'an IPv4 address with prefix length, like 10.0.1.2/24',
+  ],
   ['ha address not IPv4', (c) => (c.device.ha.ha1.peer = '172.31.0.256'), 'device.ha.ha1.peer', '172.31.0.256', 'an IPv4 address like 10.0.1.1'],
   ['ha port 0', (c) => (c.device.ha.ha2.port = 0), 'device.ha.ha2.port', 0, 'an integer from 1 to 65535'],
-  ['listen without port', (c) => (c.device.api.listen = '127.0.0.1'), 'device.api.listen', '127.0.0.1', '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"'],
-  ['listen port too big', (c) => (c.device.metrics.listen = '0.0.0.0:70000'), 'device.metrics.listen', '0.0.0.0:70000', '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"'],
-  ['listen hostname', (c) => (c.device.metrics.listen = 'example.com:80'), 'device.metrics.listen', 'example.com:80', '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"'],
-  ['empty unix path', (c) => (c.device.api.listen = 'unix:'), 'device.api.listen', 'unix:', '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"'],
+  [
+    'listen without port',
+    (c) => (c.device.api.listen = '127.0.0.1'),
+    'device.api.listen',
+    '127.0.0.1',
+    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
+  ],
+  [
+    'listen port too big',
+    (c) => (c.device.metrics.listen = '0.0.0.0:70000'),
+    'device.metrics.listen',
+    '0.0.0.0:70000',
+    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
+  ],
+  [
+    'listen hostname',
+    (c) => (c.device.metrics.listen = 'example.com:80'),
+    'device.metrics.listen',
+    'example.com:80',
+    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
+  ],
+  [
+    'empty unix path',
+    (c) => (c.device.api.listen = 'unix:'),
+    'device.api.listen',
+    'unix:',
+    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
+  ],
   ['log level', (c) => (c.device.log.level = 'verbose'), 'device.log.level', 'verbose', 'one of "trace", "debug", "info", "warn", "error", "fatal"'],
   ['mode', (c) => (c.shared.ha.mode = 'active-standby'), 'shared.ha.mode', 'active-standby', 'one of "active-passive", "active-active"'],
   ['groupId 0', (c) => (c.shared.ha.groupId = 0), 'shared.ha.groupId', 0, 'an integer from 1 to 255'],
@@ -30,24 +72,96 @@ const cases: Case[] = [
   ['timer profile', (c) => (c.shared.ha.timers.profile = 'fast'), 'shared.ha.timers.profile', 'fast', 'one of "recommended", "aggressive"'],
   ['boolean', (c) => (c.shared.ha.virtualMac = 'yes'), 'shared.ha.virtualMac', 'yes', 'true or false'],
   ['preempt hold', (c) => (c.shared.ha.preempt.holdMs = -1), 'shared.ha.preempt.holdMs', -1, 'an integer from 0 to 3600000'],
-  ['floating address', (c) => (c.shared.floatingIps[1].address = '10.0.2.1/33'), 'shared.floatingIps[1].address', '10.0.2.1/33', 'an IPv4 address with prefix length, like 10.0.1.2/24'],
+  [
+    'floating address',
+    (c) => (c.shared.floatingIps[1].address = '10.0.2.1/33'),
+    'shared.floatingIps[1].address',
+    '10.0.2.1/33',
+    'an IPv4 address with prefix length, like 10.0.1.2/24',
+  ],
   ['floating owner', (c) => (c.shared.floatingIps[0].owner = 3), 'shared.floatingIps[0].owner', 3, '0 or 1 (the two members of the pair)'],
-  ['route with host bits', (c) => (c.shared.routes[0].to = '10.0.0.1/8'), 'shared.routes[0].to', '10.0.0.1/8', 'an IPv4 network with host bits clear, like 10.0.0.0/8 or 0.0.0.0/0'],
-  ['service port 0', (c) => (c.shared.policy.rules[0].service[1] = 'tcp/0'), 'shared.policy.rules[0].service[1]', 'tcp/0', 'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)'],
-  ['service port 65536', (c) => (c.shared.policy.rules[0].service[0] = 'udp/65536'), 'shared.policy.rules[0].service[0]', 'udp/65536', 'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)'],
-  ['service range backwards', (c) => (c.shared.policy.rules[0].service[0] = 'udp/2000-1000'), 'shared.policy.rules[0].service[0]', 'udp/2000-1000', 'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)'],
-  ['service protocol', (c) => (c.shared.policy.rules[1].service = ['sctp/80']), 'shared.policy.rules[1].service[0]', 'sctp/80', 'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)'],
+  [
+    'route with host bits',
+    (c) => (c.shared.routes[0].to = '10.0.0.1/8'),
+    'shared.routes[0].to',
+    '10.0.0.1/8',
+    'an IPv4 network with host bits clear, like 10.0.0.0/8 or 0.0.0.0/0',
+  ],
+  [
+    'service port 0',
+    (c) => (c.shared.policy.rules[0].service[1] = 'tcp/0'),
+    'shared.policy.rules[0].service[1]',
+    'tcp/0',
+    'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
+  ],
+  [
+    'service port 65536',
+    (c) => (c.shared.policy.rules[0].service[0] = 'udp/65536'),
+    'shared.policy.rules[0].service[0]',
+    'udp/65536',
+    'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
+  ],
+  [
+    'service range backwards',
+    (c) => (c.shared.policy.rules[0].service[0] = 'udp/2000-1000'),
+    'shared.policy.rules[0].service[0]',
+    'udp/2000-1000',
+    'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
+  ],
+  [
+    'service protocol',
+    (c) => (c.shared.policy.rules[1].service = ['sctp/80']),
+    'shared.policy.rules[1].service[0]',
+    'sctp/80',
+    'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
+  ],
   ['rule action', (c) => (c.shared.policy.rules[1].action = 'permit'), 'shared.policy.rules[1].action', 'permit', 'one of "allow", "deny", "reject"'],
   ['empty service list', (c) => (c.shared.policy.rules[1].service = []), 'shared.policy.rules[1].service', [], 'a list of 1 to 1000 services'],
-  ['rule name with space', (c) => (c.shared.policy.rules[0].name = 'web out'), 'shared.policy.rules[0].name', 'web out', 'a rule name (1-63 letters, digits, "_", "-" or "." starting with a letter)'],
+  [
+    'rule name with space',
+    (c) => (c.shared.policy.rules[0].name = 'web out'),
+    'shared.policy.rules[0].name',
+    'web out',
+    'a rule name (1-63 letters, digits, "_", "-" or "." starting with a letter)',
+  ],
   ['nat translate empty', (c) => (c.shared.nat[0].translate = {}), 'shared.nat[0].translate', {}, 'a translation with a source, a destination or both'],
-  ['nat translate source', (c) => (c.shared.nat[0].translate.source = 'egress'), 'shared.nat[0].translate.source', 'egress', '"interface-floating" or an IPv4 address'],
+  [
+    'nat translate source',
+    (c) => (c.shared.nat[0].translate.source = 'egress'),
+    'shared.nat[0].translate.source',
+    'egress',
+    '"interface-floating" or an IPv4 address',
+  ],
   ['sessions max 0', (c) => (c.shared.sessions.max = 0), 'shared.sessions.max', 0, 'an integer from 1 to 50000000'],
-  ['path target', (c) => (c.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2']), 'shared.ha.pathMonitoring.groups[0].targets[0]', '10.0.2', 'an IPv4 address like 10.0.1.1'],
-  ['link monitoring condition', (c) => (c.shared.ha.linkMonitoring.failureCondition = 'some'), 'shared.ha.linkMonitoring.failureCondition', 'some', 'one of "any", "all"'],
-  ['zone as number', (c) => (c.shared.zones.trust = [5]), 'shared.zones.trust[0]', 5, 'a logical interface name (1-63 letters, digits, "_", "-" or "." starting with a letter)'],
+  [
+    'path target',
+    (c) => (c.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2']),
+    'shared.ha.pathMonitoring.groups[0].targets[0]',
+    '10.0.2',
+    'an IPv4 address like 10.0.1.1',
+  ],
+  [
+    'link monitoring condition',
+    (c) => (c.shared.ha.linkMonitoring.failureCondition = 'some'),
+    'shared.ha.linkMonitoring.failureCondition',
+    'some',
+    'one of "any", "all"',
+  ],
+  [
+    'zone as number',
+    (c) => (c.shared.zones.trust = [5]),
+    'shared.zones.trust[0]',
+    5,
+    'a logical interface name (1-63 letters, digits, "_", "-" or "." starting with a letter)',
+  ],
   ['section not a mapping', (c) => (c.shared.sessions = 5), 'shared.sessions', 5, 'a mapping (key: value pairs)'],
-  ['bad logical interface name (a key)', (c) => (c.device.interfaces['lan 2'] = { device: 'eth3', address: '10.0.3.2/24' }), 'device.interfaces["lan 2"]', 'lan 2', 'a key that is a logical interface name like lan or wan (1-63 letters, digits, "_", "-" or "." starting with a letter)'],
+  [
+    'bad logical interface name (a key)',
+    (c) => (c.device.interfaces['lan 2'] = { device: 'eth3', address: '10.0.3.2/24' }),
+    'device.interfaces["lan 2"]',
+    'lan 2',
+    'a key that is a logical interface name like lan or wan (1-63 letters, digits, "_", "-" or "." starting with a letter)',
+  ],
 ];
 
 describe('each bad value names its key, value and what was expected', () => {
@@ -70,8 +184,7 @@ describe('unknown keys', () => {
       {
         path: 'device.prority',
         value: 50,
-        expected:
-          'no key "prority" here (known keys: id, name, priority, interfaces, ha, api, metrics, stateDir, log, dataplane; did you mean "priority"?)',
+        expected: 'no key "prority" here (known keys: id, name, priority, interfaces, ha, api, metrics, stateDir, log, dataplane; did you mean "priority"?)',
       },
     ]);
   });
@@ -98,7 +211,9 @@ describe('unknown keys', () => {
     const config = boxA();
     config.shared.floatingIps[1].vrid = 3;
     config.device.interfaces.wan.mtu = 1500;
-    const paths = issuesOf(config).map((i) => i.path).sort();
+    const paths = issuesOf(config)
+      .map((i) => i.path)
+      .sort();
     expect(paths).toEqual(['device.interfaces.wan.mtu', 'shared.floatingIps[1].vrid']);
   });
 });

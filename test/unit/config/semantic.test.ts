@@ -38,9 +38,7 @@ describe('semantic checks', () => {
   test('a floating IP outside its interface subnet', () => {
     const config = boxA();
     config.shared.floatingIps[0].address = '10.0.9.1/24';
-    expect(issuesOf(config)).toEqual([
-      { path: 'shared.floatingIps[0].address', value: '10.0.9.1/24', expected: "an address inside lan's subnet 10.0.1.0/24" },
-    ]);
+    expect(issuesOf(config)).toEqual([{ path: 'shared.floatingIps[0].address', value: '10.0.9.1/24', expected: "an address inside lan's subnet 10.0.1.0/24" }]);
   });
 
   test("a floating IP equal to the box's own address", () => {
@@ -133,25 +131,19 @@ describe('semantic checks', () => {
   test('the backup HA1 link does not share the primary address', () => {
     const config = boxA();
     config.device.ha.ha1Backup.local = '172.31.0.1';
-    expect(issuesOf(config)).toEqual([
-      { path: 'device.ha.ha1Backup.local', value: '172.31.0.1', expected: "an address other than ha1's (172.31.0.1)" },
-    ]);
+    expect(issuesOf(config)).toEqual([{ path: 'device.ha.ha1Backup.local', value: '172.31.0.1', expected: "an address other than ha1's (172.31.0.1)" }]);
   });
 
   test('two logical interfaces on one kernel device', () => {
     const config = boxA();
     config.device.interfaces.wan.device = 'eth1';
-    expect(issuesOf(config)).toEqual([
-      { path: 'device.interfaces.wan.device', value: 'eth1', expected: 'a kernel device not already used by interface lan' },
-    ]);
+    expect(issuesOf(config)).toEqual([{ path: 'device.interfaces.wan.device', value: 'eth1', expected: 'a kernel device not already used by interface lan' }]);
   });
 
   test("a route's next hop outside its interface subnet", () => {
     const config = boxA();
     config.shared.routes[0].via = '10.0.1.254';
-    expect(issuesOf(config)).toEqual([
-      { path: 'shared.routes[0].via', value: '10.0.1.254', expected: "a next hop inside wan's subnet 10.0.2.0/24" },
-    ]);
+    expect(issuesOf(config)).toEqual([{ path: 'shared.routes[0].via', value: '10.0.1.254', expected: "a next hop inside wan's subnet 10.0.2.0/24" }]);
   });
 
   test('path monitoring group names are unique', () => {

@@ -93,9 +93,7 @@ describe('timers in the config', () => {
       for (const bad of [min - 1, max + 1]) {
         const config = minimal();
         config.shared = { ha: { timers: { [f]: bad } } };
-        expect(issuesOf(config)).toEqual([
-          { path: `shared.ha.timers.${f}`, value: bad, expected: `an integer from ${min} to ${max}` },
-        ]);
+        expect(issuesOf(config)).toEqual([{ path: `shared.ha.timers.${f}`, value: bad, expected: `an integer from ${min} to ${max}` }]);
       }
       const config = minimal();
       config.shared = { ha: { timers: { [f]: min } } };

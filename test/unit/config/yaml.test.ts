@@ -56,8 +56,6 @@ describe('YAML syntax errors carry line and column', () => {
 
   test('a top level that is not a mapping', () => {
     const err = errorOf('- device\n- shared\n');
-    expect(err.issues).toEqual([
-      { path: '', value: ['device', 'shared'], expected: 'a mapping with a device: half and a shared: half' },
-    ]);
+    expect(err.issues).toEqual([{ path: '', value: ['device', 'shared'], expected: 'a mapping with a device: half and a shared: half' }]);
   });
 });

@@ -52,7 +52,13 @@ describe('apply-shared through the host', () => {
     next.policy.rules = next.policy.rules.slice(1);
     next.sessions.max = 10;
     const res = await client.applyShared(next);
-    expect(res).toMatchObject({ ok: true, restartRequired: ['shared.sessions.max'], sessionsRemoved: 0, ruleNames: ['ping', 'lab-test'], natRuleNames: ['hide-lan'] });
+    expect(res).toMatchObject({
+      ok: true,
+      restartRequired: ['shared.sessions.max'],
+      sessionsRemoved: 0,
+      ruleNames: ['ping', 'lab-test'],
+      natRuleNames: ['hide-lan'],
+    });
     if (!res.ok) return;
     expect(res.firewallBuffer).toBeInstanceOf(SharedArrayBuffer);
     expect(res.firewallBuffer).not.toBe(stats.buffer);

@@ -125,9 +125,22 @@ function openFlows(r: ReturnType<typeof makeEngine>) {
 // them on its own too, so they are made by editing an already parsed config.
 describe('a config that does not compile', () => {
   it.each([
-    ['a route through an interface the box does not have', (s: SharedConfig) => s.routes.push({ to: '192.168.0.0/16', via: '10.0.2.254', interface: 'dmz' }), /dmz/],
-    ['a floating IP on an interface the box does not have', (s: SharedConfig) => s.floatingIps.push({ interface: 'dmz', address: '10.9.0.1/24', owner: 0 }), /dmz/],
-    ['a policy rule with a prefix that is no prefix', (s: SharedConfig) => s.policy.rules.push({ name: 'bad', from: ['trust'], to: ['untrust'], source: ['10.0.0.0/33'], destination: [], service: ['any'], action: 'allow' }), /10\.0\.0\.0\/33/],
+    [
+      'a route through an interface the box does not have',
+      (s: SharedConfig) => s.routes.push({ to: '192.168.0.0/16', via: '10.0.2.254', interface: 'dmz' }),
+      /dmz/,
+    ],
+    [
+      'a floating IP on an interface the box does not have',
+      (s: SharedConfig) => s.floatingIps.push({ interface: 'dmz', address: '10.9.0.1/24', owner: 0 }),
+      /dmz/,
+    ],
+    [
+      'a policy rule with a prefix that is no prefix',
+      (s: SharedConfig) =>
+        s.policy.rules.push({ name: 'bad', from: ['trust'], to: ['untrust'], source: ['10.0.0.0/33'], destination: [], service: ['any'], action: 'allow' }),
+      /10\.0\.0\.0\/33/,
+    ],
   ])('%s: ok false with the reason, and the old config keeps running untouched', (_what, edit, error) => {
     const r = makeEngine();
     const { udpPort } = openFlows(r);
@@ -183,7 +196,9 @@ describe('rematching sessions against the new policy', () => {
 
     // the denied TCP flow's next segments find no session
     expect(r.send(LAN, tcp(40000, 80, ACK)).moved).toMatchObject({ 'tcp-no-session': 1 });
-    expect(r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: tcpPort, flags: ACK }))).moved).toMatchObject({ 'tcp-no-session': 1 });
+    expect(r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: tcpPort, flags: ACK }))).moved).toMatchObject({
+      'tcp-no-session': 1,
+    });
     // the UDP flow goes on both ways, translated as before
     const out = r.send(LAN, udp(41000, 5003));
     expect(out.moved).toEqual({ forwarded: 1, tx: 1, rx: 1 });
@@ -199,7 +214,15 @@ describe('rematching sessions against the new policy', () => {
     const r = makeEngine();
     openFlows(r);
     const next = sharedWith((s) => {
-      s.policy.rules.unshift({ name: 'udp-first', from: ['trust'], to: ['untrust'], source: ['0.0.0.0/0'], destination: ['0.0.0.0/0'], service: ['udp/5003'], action: 'allow' });
+      s.policy.rules.unshift({
+        name: 'udp-first',
+        from: ['trust'],
+        to: ['untrust'],
+        source: ['0.0.0.0/0'],
+        destination: ['0.0.0.0/0'],
+        service: ['udp/5003'],
+        action: 'allow',
+      });
     });
     expect(r.engine.applyShared(next)).toMatchObject({ ok: true, sessionsRemoved: 0 });
     const list = r.fw.sessions({}, 10, r.now());
@@ -284,7 +307,15 @@ describe('NAT across a commit', () => {
     const { udpPort } = openFlows(r);
     const before = r.fw.nat.ports(IPPROTO_UDP, parseIpv4(WAN_FLOAT));
     const next = sharedWith((s) => {
-      s.policy.rules.push({ name: 'more', from: ['trust'], to: ['untrust'], source: ['0.0.0.0/0'], destination: ['0.0.0.0/0'], service: ['udp/7000'], action: 'allow' });
+      s.policy.rules.push({
+        name: 'more',
+        from: ['trust'],
+        to: ['untrust'],
+        source: ['0.0.0.0/0'],
+        destination: ['0.0.0.0/0'],
+        service: ['udp/7000'],
+        action: 'allow',
+      });
     });
     expect(r.engine.applyShared(next).ok).toBe(true);
     const after = r.fw.nat.ports(IPPROTO_UDP, parseIpv4(WAN_FLOAT));
@@ -311,8 +342,21 @@ describe('rule counters across a commit', () => {
     expect([old.policyHits(0), old.policyHits(2), old.defaultHits(), old.natHits(0)]).toEqual([1, 1, 1, 2]);
     const next = sharedWith((s) => {
       const [webOut, ping, labTest] = s.policy.rules;
-      s.policy.rules = [{ ...labTest }, { name: 'new-rule', from: ['trust'], to: ['untrust'], source: ['0.0.0.0/0'], destination: ['0.0.0.0/0'], service: ['tcp/8443'], action: 'allow' }, webOut, ping];
-      s.nat.unshift({ name: 'nat-new', from: ['trust'], to: ['untrust'], source: ['10.0.1.99/32'], destination: ['0.0.0.0/0'], service: ['any'], translate: { source: 'interface-floating' } });
+      s.policy.rules = [
+        { ...labTest },
+        { name: 'new-rule', from: ['trust'], to: ['untrust'], source: ['0.0.0.0/0'], destination: ['0.0.0.0/0'], service: ['tcp/8443'], action: 'allow' },
+        webOut,
+        ping,
+      ];
+      s.nat.unshift({
+        name: 'nat-new',
+        from: ['trust'],
+        to: ['untrust'],
+        source: ['10.0.1.99/32'],
+        destination: ['0.0.0.0/0'],
+        service: ['any'],
+        translate: { source: 'interface-floating' },
+      });
     });
     const res = r.engine.applyShared(next);
     if (!res.ok) throw new Error(res.error);
@@ -337,7 +381,8 @@ describe('rule counters across a commit', () => {
     openFlows(r);
     const metrics = new Metrics({ defaultMetrics: false });
     metrics.attachFirewall(new FirewallStats(3, 1, r.stats.buffer), ['web-out', 'ping', 'lab-test'], ['hide-lan']);
-    const sample = (text: string, rule: string) => Number(new RegExp(`^tandem_policy_hits_total\\{rule="${rule.replace(/[()]/g, '\\$&')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const sample = (text: string, rule: string) =>
+      Number(new RegExp(`^tandem_policy_hits_total\\{rule="${rule.replace(/[()]/g, '\\$&')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const before = await metrics.text();
     expect(sample(before, 'web-out')).toBe(1);
     const res = r.engine.applyShared(sharedWith((s) => s.policy.rules.reverse()));
@@ -370,7 +415,10 @@ describe('session timeouts across a commit', () => {
 
 describe('floating IPs across a commit', () => {
   const arpFor = (target: string) => buf(eth('ff:ff:ff:ff:ff:ff', CLIENT_MAC, 0x0806, arp(1, CLIENT_MAC, CLIENT, '00:00:00:00:00:00', target)));
-  const isGarpFor = (f: Buffer, ip: string) => f.readUInt16BE(12) === 0x0806 && f.subarray(28, 32).equals(Buffer.from(ip.split('.').map(Number))) && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number)));
+  const isGarpFor = (f: Buffer, ip: string) =>
+    f.readUInt16BE(12) === 0x0806 &&
+    f.subarray(28, 32).equals(Buffer.from(ip.split('.').map(Number))) &&
+    f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number)));
 
   it('an added one is answered and announced at once (active); a removed one is no longer answered', () => {
     const r = makeEngine();
@@ -435,13 +483,55 @@ describe('what cannot change live', () => {
   it('restartRequired(): each path on its own, and nothing for a commit that changes only live things', () => {
     const base = sharedWith(() => undefined);
     const names = ['lan', 'wan'];
-    expect(restartRequired(base, sharedWith((s) => (s.policy.default = 'allow')), names)).toEqual([]);
-    expect(restartRequired(base, sharedWith((s) => (s.sessions.max = 10)), names)).toEqual(['shared.sessions.max']);
-    expect(restartRequired(base, sharedWith((s) => (s.ha.virtualMac = false)), names)).toEqual(['shared.ha.virtualMac']);
-    expect(restartRequired(base, sharedWith((s) => (s.ha.groupId = 2)), names)).toEqual(['shared.ha.groupId']);
-    expect(restartRequired(base, sharedWith((s) => (s.ha.mode = 'active-active')), names)).toEqual(['shared.ha.mode']);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.policy.default = 'allow')),
+        names,
+      ),
+    ).toEqual([]);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.sessions.max = 10)),
+        names,
+      ),
+    ).toEqual(['shared.sessions.max']);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.ha.virtualMac = false)),
+        names,
+      ),
+    ).toEqual(['shared.ha.virtualMac']);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.ha.groupId = 2)),
+        names,
+      ),
+    ).toEqual(['shared.ha.groupId']);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.ha.mode = 'active-active')),
+        names,
+      ),
+    ).toEqual(['shared.ha.mode']);
     // another address on an interface that already has one: same numbering, nothing to restart
-    expect(restartRequired(base, sharedWith((s) => s.floatingIps.push({ interface: 'lan', address: '10.0.1.5/24', owner: 0 })), names)).toEqual([]);
-    expect(restartRequired(base, sharedWith((s) => (s.floatingIps = s.floatingIps.slice(1))), names)).toEqual(['shared.floatingIps']);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => s.floatingIps.push({ interface: 'lan', address: '10.0.1.5/24', owner: 0 })),
+        names,
+      ),
+    ).toEqual([]);
+    expect(
+      restartRequired(
+        base,
+        sharedWith((s) => (s.floatingIps = s.floatingIps.slice(1))),
+        names,
+      ),
+    ).toEqual(['shared.floatingIps']);
   });
 });

@@ -14,8 +14,17 @@ function itf(name: string, device: string, real: string, v: string, address: str
 }
 
 it('new neighbours past maxEntries are counted as arp-table-full and not learned', () => {
-  const interfaces = [itf('lan', 'eth1', '0a:00:00:00:01:02', '02:74:64:00:07:01', '10.0.1.2/24'), itf('wan', 'eth2', '0a:00:00:00:02:02', '02:74:64:00:07:02', '10.0.2.2/24')];
-  const routes = RouteTable.fromConfig({ interfaces: [{ name: 'lan', address: '10.0.1.2/24' }, { name: 'wan', address: '10.0.2.2/24' }], routes: [] });
+  const interfaces = [
+    itf('lan', 'eth1', '0a:00:00:00:01:02', '02:74:64:00:07:01', '10.0.1.2/24'),
+    itf('wan', 'eth2', '0a:00:00:00:02:02', '02:74:64:00:07:02', '10.0.2.2/24'),
+  ];
+  const routes = RouteTable.fromConfig({
+    interfaces: [
+      { name: 'lan', address: '10.0.1.2/24' },
+      { name: 'wan', address: '10.0.2.2/24' },
+    ],
+    routes: [],
+  });
   const role = { role: 1, mayActAsActive: () => true } as unknown as RoleSource;
   const counters = new Float64Array(COUNTER_COUNT);
   const p = new Pipeline(interfaces, routes, role, counters, { send: () => true }, { neighbours: { maxEntries: 4 } });

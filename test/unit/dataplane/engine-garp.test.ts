@@ -27,13 +27,16 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
   let garps = 0;
   const rx: ((f: Uint8Array, len: number, truncated: boolean) => void)[] = [];
   const io: DataplaneIo = {
-    open: (_device, onFrame) => (rx.push(onFrame), {
-      send: (f) => {
-        if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) garps++;
-        return true;
-      },
-      close: () => undefined,
-    }),
+    open: (_device, onFrame) => (
+      rx.push(onFrame),
+      {
+        send: (f) => {
+          if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) garps++;
+          return true;
+        },
+        close: () => undefined,
+      }
+    ),
     macOf: (device) => parseMac(macs[device]),
     mtuOf: () => 1500,
   };

@@ -78,9 +78,20 @@ export interface TcpOpts {
 export function tcpPacket(o: TcpOpts): number[] {
   const data = o.data ?? [];
   const seg = [
-    o.sport >> 8, o.sport & 255, o.dport >> 8, o.dport & 255,
-    ...u32(o.seq ?? 1000), ...u32(o.ack ?? 0),
-    0x50, o.flags, (o.win ?? 0x7210) >> 8, (o.win ?? 0x7210) & 255, 0, 0, 0, 0,
+    o.sport >> 8,
+    o.sport & 255,
+    o.dport >> 8,
+    o.dport & 255,
+    ...u32(o.seq ?? 1000),
+    ...u32(o.ack ?? 0),
+    0x50,
+    o.flags,
+    (o.win ?? 0x7210) >> 8,
+    (o.win ?? 0x7210) & 255,
+    0,
+    0,
+    0,
+    0,
     ...data,
   ];
   const c = refChecksum([...pseudo(o.src, o.dst, IPPROTO_TCP, seg.length), ...seg]);
@@ -225,10 +236,7 @@ const NAMES: string[] = [...EVENT_COUNTERS, ...DROP_REASONS];
  * forwarded frame leaves at once, not after ARP).
  */
 export function makeRig(shared: SharedConfig, seed = 7) {
-  const interfaces = [
-    itf('lan', 'lan0', LAN_REAL, LAN_V, '10.0.1.2/24', [LAN_FLOAT]),
-    itf('wan', 'wan0', WAN_REAL, WAN_V, '10.0.2.2/24', [WAN_FLOAT]),
-  ];
+  const interfaces = [itf('lan', 'lan0', LAN_REAL, LAN_V, '10.0.1.2/24', [LAN_FLOAT]), itf('wan', 'wan0', WAN_REAL, WAN_V, '10.0.2.2/24', [WAN_FLOAT])];
   const routes = RouteTable.fromConfig({
     interfaces: [
       { name: 'lan', address: '10.0.1.2/24' },

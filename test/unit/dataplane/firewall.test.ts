@@ -91,11 +91,19 @@ describe('TCP through source NAT', () => {
     ] as const) {
       const a = r.send(LAN, fromClient(tcpPacket(seg({ flags, seq: 5001, ack: 9001, data: [...d] }))), NOW + 2);
       expect(a.moved).toEqual(forwarded());
-      expect(a.out[0].frame).toEqual(toServer(tcpPacket({ src: WAN_FLOAT, dst: SERVER, sport: P, dport: 80, flags, seq: 5001, ack: 9001, data: [...d], ttl: 63 })));
+      expect(a.out[0].frame).toEqual(
+        toServer(tcpPacket({ src: WAN_FLOAT, dst: SERVER, sport: P, dport: 80, flags, seq: 5001, ack: 9001, data: [...d], ttl: 63 })),
+      );
       expect(badChecksums(a.out[0].frame)).toEqual([]);
     }
-    const back = r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: P, flags: PSH | ACK, seq: 9001, ack: 5008, data: [1, 2, 3] })), NOW + 3);
-    expect(back.out[0].frame).toEqual(toClient(tcpPacket({ src: SERVER, dst: CLIENT, sport: 80, dport: C, flags: PSH | ACK, seq: 9001, ack: 5008, data: [1, 2, 3], ttl: 63 })));
+    const back = r.send(
+      WAN,
+      fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: P, flags: PSH | ACK, seq: 9001, ack: 5008, data: [1, 2, 3] })),
+      NOW + 3,
+    );
+    expect(back.out[0].frame).toEqual(
+      toClient(tcpPacket({ src: SERVER, dst: CLIENT, sport: 80, dport: C, flags: PSH | ACK, seq: 9001, ack: 5008, data: [1, 2, 3], ttl: 63 })),
+    );
     const [s] = r.fw.sessions({ protocol: 'tcp' }, 10, NOW + 3).sessions;
     expect(s.state).toBe('established');
     expect(s.packets).toEqual([3, 2]);
@@ -108,7 +116,10 @@ describe('TCP through source NAT', () => {
       [LAN, ACK, 'time-wait'],
     ];
     for (const [from, flags, state] of steps) {
-      const pkt = from === LAN ? fromClient(tcpPacket(seg({ flags, seq: 5008, ack: 9004 }))) : fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: P, flags, seq: 9004, ack: 5009 }));
+      const pkt =
+        from === LAN
+          ? fromClient(tcpPacket(seg({ flags, seq: 5008, ack: 9004 })))
+          : fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 80, dport: P, flags, seq: 9004, ack: 5009 }));
       const x = r.send(from, pkt, NOW + 4);
       expect(x.moved, state).toEqual(forwarded());
       expect(badChecksums(x.out[0].frame)).toEqual([]);
@@ -313,7 +324,15 @@ function dnatLab(allow = true) {
     service: ['tcp/8080'],
     translate: { destination: { address: CLIENT, port: 80 } },
   });
-  if (allow) raw.shared.policy.rules.push({ name: 'web-in', from: ['untrust'], to: ['trust'], destination: [`${WAN_FLOAT}/32`], service: ['tcp/8080'], action: 'allow' });
+  if (allow)
+    raw.shared.policy.rules.push({
+      name: 'web-in',
+      from: ['untrust'],
+      to: ['trust'],
+      destination: [`${WAN_FLOAT}/32`],
+      service: ['tcp/8080'],
+      action: 'allow',
+    });
   return sharedOf(raw);
 }
 
@@ -368,9 +387,13 @@ describe('destination NAT', () => {
   it('the published service still needs a policy rule; an unpublished port of the floating IP is local', () => {
     const r = makeRig(dnatLab(false));
     expect(r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 50000, dport: 8080, flags: SYN })), NOW).moved).toEqual({ 'policy-deny': 1 });
-    expect(r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 50000, dport: 8081, flags: SYN })), NOW).moved).toEqual({ 'to-self-other': 1 });
+    expect(r.send(WAN, fromServer(tcpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 50000, dport: 8081, flags: SYN })), NOW).moved).toEqual({
+      'to-self-other': 1,
+    });
     // published on wan only: from lan, the floating IP's 8080 is the box's own business
-    expect(makeRig(dnatLab()).send(LAN, fromClient(tcpPacket({ src: CLIENT2, dst: WAN_FLOAT, sport: 1, dport: 8080, flags: SYN }), CLIENT2_MAC), NOW).moved).toEqual({ 'to-self-other': 1 });
+    expect(
+      makeRig(dnatLab()).send(LAN, fromClient(tcpPacket({ src: CLIENT2, dst: WAN_FLOAT, sport: 1, dport: 8080, flags: SYN }), CLIENT2_MAC), NOW).moved,
+    ).toEqual({ 'to-self-other': 1 });
   });
 });
 
@@ -538,7 +561,9 @@ describe('expiry, a full table, the operator view', () => {
     });
     expect(r.ports(IPPROTO_TCP, WAN_FLOAT).isInUse(tcpOut.reply.dstPort)).toBe(true);
     expect(r.fw.sessions({ protocol: 'udp' }, 100, T).sessions.map((s) => [s.original.src, s.rule, s.state])).toEqual([[CLIENT2, 'lab-test', 'new']]);
-    expect(r.fw.sessions({ rule: 'web-in' }, 100, T).sessions.map((s) => [s.nat, s.natRule, s.reply.src, s.reply.srcPort])).toEqual([['destination', 'web-in', CLIENT, 80]]);
+    expect(r.fw.sessions({ rule: 'web-in' }, 100, T).sessions.map((s) => [s.nat, s.natRule, s.reply.src, s.reply.srcPort])).toEqual([
+      ['destination', 'web-in', CLIENT, 80],
+    ]);
     expect(r.fw.sessions({ address: CLIENT }, 100, T).matched).toBe(3); // tcp out, ping, and the published service's inside host
     expect(r.fw.sessions({ port: 8080 }, 100, T).matched).toBe(1);
     expect(r.fw.sessions({ state: 'syn-sent' }, 100, T).matched).toBe(2);

@@ -40,10 +40,21 @@ export function ipv4(o: Ipv4Opts): number[] {
   const hlen = 20 + options.length;
   const total = hlen + payload.length;
   const h = [
-    0x40 | (hlen / 4), 0, total >> 8, total & 255,
-    (o.id ?? 0x1234) >> 8, (o.id ?? 0x1234) & 255, (o.frag ?? 0) >> 8, (o.frag ?? 0) & 255,
-    o.ttl ?? 64, o.proto ?? 17, 0, 0,
-    ...ip(o.src), ...ip(o.dst), ...options,
+    0x40 | (hlen / 4),
+    0,
+    total >> 8,
+    total & 255,
+    (o.id ?? 0x1234) >> 8,
+    (o.id ?? 0x1234) & 255,
+    (o.frag ?? 0) >> 8,
+    (o.frag ?? 0) & 255,
+    o.ttl ?? 64,
+    o.proto ?? 17,
+    0,
+    0,
+    ...ip(o.src),
+    ...ip(o.dst),
+    ...options,
   ];
   const c = refChecksum(h);
   h[10] = c >> 8;

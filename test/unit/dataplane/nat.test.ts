@@ -41,9 +41,23 @@ describe('CompiledNat', () => {
   const cfg = shared([
     { name: 'hide-lan', from: 'trust', to: 'untrust', source: ['10.0.1.0/24'], translate: { source: 'interface-floating' } },
     { name: 'dmz-fixed', from: 'dmz', to: ['untrust', 'trust'], service: ['tcp/1-1023', 'udp/53'], translate: { source: '10.0.2.3' } },
-    { name: 'web-in', from: 'untrust', to: 'untrust', destination: ['10.0.2.1'], service: ['tcp/8080'], translate: { destination: { address: '10.0.1.80', port: 80 } } },
+    {
+      name: 'web-in',
+      from: 'untrust',
+      to: 'untrust',
+      destination: ['10.0.2.1'],
+      service: ['tcp/8080'],
+      translate: { destination: { address: '10.0.1.80', port: 80 } },
+    },
     { name: 'all-in', from: ['untrust', 'dmz'], to: 'untrust', destination: ['10.0.2.3'], translate: { destination: { address: '10.0.3.9' } } },
-    { name: 'hairpin', from: 'trust', to: 'untrust', destination: ['10.0.2.1'], service: ['tcp/8080'], translate: { source: 'interface-floating', destination: { address: '10.0.1.80', port: 80 } } },
+    {
+      name: 'hairpin',
+      from: 'trust',
+      to: 'untrust',
+      destination: ['10.0.2.1'],
+      service: ['tcp/8080'],
+      translate: { source: 'interface-floating', destination: { address: '10.0.1.80', port: 80 } },
+    },
   ]);
   const nat = CompiledNat.compile(cfg, IFS, floatingOf);
 

@@ -19,7 +19,11 @@ describe('NeighbourTable', () => {
     expect(t.lookup(IP, 1000)).toBeNull();
     t.learn(IP, MAC, 6, 1000); // refreshed
     expect(t.lookup(IP, 1999)).not.toBeNull();
-    t.tick(3000, () => {}, () => {});
+    t.tick(
+      3000,
+      () => {},
+      () => {},
+    );
     expect(t.size).toBe(0); // swept
   });
 
@@ -56,7 +60,12 @@ describe('NeighbourTable', () => {
     t.enqueue(IP, f, 60, 0);
     const requests: number[] = [];
     const timeouts: [number, number][] = [];
-    const tick = (now: number) => t.tick(now, (_ip) => requests.push(now), (ip, n) => timeouts.push([ip, n]));
+    const tick = (now: number) =>
+      t.tick(
+        now,
+        (_ip) => requests.push(now),
+        (ip, n) => timeouts.push([ip, n]),
+      );
     for (let now = 0; now <= 500; now += 10) tick(now);
     expect(requests).toEqual([100, 200]);
     expect(timeouts).toEqual([[IP, 2]]);

@@ -35,7 +35,11 @@ describe('validateIpv4', () => {
       () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', options: [7, 3, 4, 0], payload: udp(1, 2, []) })) }),
       'ip-options',
     ],
-    ['a first fragment (MF)', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x2000, payload: [1, 2, 3, 4, 5, 6, 7, 8] })) }), 'fragment'],
+    [
+      'a first fragment (MF)',
+      () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x2000, payload: [1, 2, 3, 4, 5, 6, 7, 8] })) }),
+      'fragment',
+    ],
     ['a later fragment (offset)', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x0010, payload: [1, 2] })) }), 'fragment'],
     ['DF alone is fine', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x4000, payload: [1, 2] })) }), null],
   ];

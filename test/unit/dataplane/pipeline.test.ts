@@ -86,7 +86,12 @@ const P1 = { passive: 1 };
 const L1 = { 'lease-expired': 1 };
 const cases: Case[] = [
   { name: 'truncated frame', ingress: 0, frame: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], active: { truncated: 1 } },
-  { name: 'own frame seen again', ingress: 0, frame: udpTo('10.0.2.10', {}, BCAST).map((b, i) => (i >= 6 && i < 12 ? parseMac(LAN_V)[i - 6] : b)), active: { 'own-frame': 1 } },
+  {
+    name: 'own frame seen again',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', {}, BCAST).map((b, i) => (i >= 6 && i < 12 ? parseMac(LAN_V)[i - 6] : b)),
+    active: { 'own-frame': 1 },
+  },
   {
     name: 'ARP request for the floating IP',
     ingress: 0,
@@ -107,14 +112,53 @@ const cases: Case[] = [
     frame: eth(BCAST, CLIENT, 0x0806, arp(1, CLIENT, '10.0.1.10', ZERO, '10.0.1.2')),
     active: { 'arp-learned': 1, 'to-kernel': 1 },
   },
-  { name: "the peer's GARP for the floating IP", ingress: 0, frame: eth(BCAST, '02:74:64:00:07:01'.replace('01', '09'), 0x0806, arp(1, '0a:00:00:00:01:03', '10.0.1.1', ZERO, '10.0.1.1')), active: { 'arp-handled': 1 } },
-  { name: 'ARP from outside the connected subnet is not learned', ingress: 0, frame: eth(BCAST, CLIENT, 0x0806, arp(1, CLIENT, '192.168.9.9', ZERO, '10.0.1.77')), active: { 'arp-handled': 1 } },
-  { name: 'ARP reply to our real MAC is learned', ingress: 1, frame: eth(WAN_REAL, SERVER, 0x0806, arp(2, SERVER, '10.0.2.10', WAN_REAL, '10.0.2.2')), active: { 'arp-learned': 1, 'arp-handled': 1 } },
+  {
+    name: "the peer's GARP for the floating IP",
+    ingress: 0,
+    frame: eth(BCAST, '02:74:64:00:07:01'.replace('01', '09'), 0x0806, arp(1, '0a:00:00:00:01:03', '10.0.1.1', ZERO, '10.0.1.1')),
+    active: { 'arp-handled': 1 },
+  },
+  {
+    name: 'ARP from outside the connected subnet is not learned',
+    ingress: 0,
+    frame: eth(BCAST, CLIENT, 0x0806, arp(1, CLIENT, '192.168.9.9', ZERO, '10.0.1.77')),
+    active: { 'arp-handled': 1 },
+  },
+  {
+    name: 'ARP reply to our real MAC is learned',
+    ingress: 1,
+    frame: eth(WAN_REAL, SERVER, 0x0806, arp(2, SERVER, '10.0.2.10', WAN_REAL, '10.0.2.2')),
+    active: { 'arp-learned': 1, 'arp-handled': 1 },
+  },
   // found by test/fuzz: these ARP frames moved no counter at all (uncounted drops)
-  { name: 'ARP reply to some other MAC is not for us', ingress: 1, frame: eth('22:99:99:99:99:99', SERVER, 0x0806, arp(2, SERVER, '10.0.2.10', '22:99:99:99:99:99', '10.0.2.77')), active: { 'not-for-us': 1 } },
-  { name: 'bad ARP (IPv6 protocol type)', ingress: 0, frame: eth(BCAST, CLIENT, 0x0806, arp(1, CLIENT, '10.0.1.10', ZERO, '10.0.1.1')).map((b, i) => (i === 16 ? 0x86 : i === 17 ? 0xdd : b)), active: { 'bad-arp': 1 } },
-  { name: 'ICMP echo request to the floating IP', ingress: 0, frame: echo('10.0.1.1'), active: { 'icmp-echo-reply-sent': 1, tx: 1 }, passive: P1, leaseExpired: L1 },
-  { name: 'ICMP echo request to the other floating IP', ingress: 0, frame: echo('10.0.2.1'), active: { 'icmp-echo-reply-sent': 1, tx: 1 }, passive: P1, leaseExpired: L1 },
+  {
+    name: 'ARP reply to some other MAC is not for us',
+    ingress: 1,
+    frame: eth('22:99:99:99:99:99', SERVER, 0x0806, arp(2, SERVER, '10.0.2.10', '22:99:99:99:99:99', '10.0.2.77')),
+    active: { 'not-for-us': 1 },
+  },
+  {
+    name: 'bad ARP (IPv6 protocol type)',
+    ingress: 0,
+    frame: eth(BCAST, CLIENT, 0x0806, arp(1, CLIENT, '10.0.1.10', ZERO, '10.0.1.1')).map((b, i) => (i === 16 ? 0x86 : i === 17 ? 0xdd : b)),
+    active: { 'bad-arp': 1 },
+  },
+  {
+    name: 'ICMP echo request to the floating IP',
+    ingress: 0,
+    frame: echo('10.0.1.1'),
+    active: { 'icmp-echo-reply-sent': 1, tx: 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'ICMP echo request to the other floating IP',
+    ingress: 0,
+    frame: echo('10.0.2.1'),
+    active: { 'icmp-echo-reply-sent': 1, tx: 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
   { name: 'ICMP echo reply to the floating IP', ingress: 0, frame: echo('10.0.1.1', 0), active: { 'icmp-bad': 1 }, passive: P1, leaseExpired: L1 },
   { name: 'UDP to the floating IP', ingress: 0, frame: udpTo('10.0.1.1'), active: { 'to-self-other': 1 } },
   { name: "UDP to the box's own address at the virtual MAC", ingress: 0, frame: udpTo('10.0.2.2'), active: { 'to-kernel': 1 } },
@@ -169,7 +213,12 @@ describe('pipeline output frames', () => {
     const t = make('active');
     const f = echo('10.0.1.1');
     t.p.handle(0, buf(f), f.length, NOW);
-    const expected = eth(CLIENT, LAN_V, 0x0800, ipv4({ src: '10.0.1.1', dst: '10.0.1.10', proto: 1, ttl: 64, payload: icmpEcho(0, 0x77, 1, [1, 2, 3, 4, 5, 6, 7, 8]) }));
+    const expected = eth(
+      CLIENT,
+      LAN_V,
+      0x0800,
+      ipv4({ src: '10.0.1.1', dst: '10.0.1.10', proto: 1, ttl: 64, payload: icmpEcho(0, 0x77, 1, [1, 2, 3, 4, 5, 6, 7, 8]) }),
+    );
     expect(t.sent[0].frame).toEqual(buf(expected));
   });
 

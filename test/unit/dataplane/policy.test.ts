@@ -53,10 +53,7 @@ describe('CompiledPolicy', () => {
   });
 
   test('zone pairs: from/to lists; the reverse direction and unzoned interfaces do not match', () => {
-    const p = CompiledPolicy.compile(
-      shared([{ name: 'out', from: ['trust', 'dmz'], to: 'untrust', action: 'allow' }]),
-      IFS,
-    );
+    const p = CompiledPolicy.compile(shared([{ name: 'out', from: ['trust', 'dmz'], to: 'untrust', action: 'allow' }]), IFS);
     const m = (f: number, t: number) => p.match(f, t, UDP, 1, 1, 2, 53);
     expect([m(TRUST, UNTRUST), m(DMZ, UNTRUST), m(UNTRUST, TRUST), m(TRUST, DMZ), m(-1, UNTRUST), m(TRUST, -1), m(9, 0)]).toEqual([0, 0, -1, -1, -1, -1, -1]);
   });

@@ -25,7 +25,17 @@ class FakeIo implements DataplaneIo {
   refuseOpen = false;
 
   add(device: string, ifindex: number, up = true, mtu = 1500, address = '0a:00:00:00:00:01'): void {
-    this.devices.set(device, { device, ifindex, mtu, address, flags: up ? 0x1003 : 0x1002, carrier: up ? '1' : null, operstate: up ? 'up' : 'down', up, why: up ? 'up' : 'admin-down' });
+    this.devices.set(device, {
+      device,
+      ifindex,
+      mtu,
+      address,
+      flags: up ? 0x1003 : 0x1002,
+      carrier: up ? '1' : null,
+      operstate: up ? 'up' : 'down',
+      up,
+      why: up ? 'up' : 'admin-down',
+    });
   }
   open(device: string, _onFrame: unknown, opts: OpenOptions = {}): Port {
     if (this.refuseOpen || !this.devices.has(device)) throw Object.assign(new Error(`no such device ${device}`), { code: 'ENODEV' });

@@ -14,13 +14,37 @@ const L3 = 14;
 const u16 = (f: ArrayLike<number>, o: number) => (f[o] << 8) | f[o + 1];
 const u32 = (f: ArrayLike<number>, o: number) => ((f[o] << 24) | (f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]) >>> 0;
 
-function tcpSegment(o: { src: string; dst: string; sport: number; dport: number; seq: number; ack: number; flags: number; data?: number[]; options?: number[] }): number[] {
+function tcpSegment(o: {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  data?: number[];
+  options?: number[];
+}): number[] {
   const opts = o.options ?? [];
   const data = o.data ?? [];
   const hlen = 20 + opts.length;
   const seg = [
-    o.sport >> 8, o.sport & 255, o.dport >> 8, o.dport & 255,
-    ...ip32(o.seq), ...ip32(o.ack), (hlen / 4) << 4, o.flags, 0x72, 0x10, 0, 0, 0, 0, ...opts, ...data,
+    o.sport >> 8,
+    o.sport & 255,
+    o.dport >> 8,
+    o.dport & 255,
+    ...ip32(o.seq),
+    ...ip32(o.ack),
+    (hlen / 4) << 4,
+    o.flags,
+    0x72,
+    0x10,
+    0,
+    0,
+    0,
+    0,
+    ...opts,
+    ...data,
   ];
   const pseudo = [...ip(o.src), ...ip(o.dst), 0, 6, seg.length >> 8, seg.length & 255];
   const c = refChecksum([...pseudo, ...seg]);
@@ -134,7 +158,10 @@ describe('buildIcmpUnreachable', () => {
   }
 
   test('UDP: the IP header and 8 bytes quoted', () => {
-    check(Uint8Array.from(eth(FW_MAC, HOST_MAC, 0x0800, ipv4({ src: '10.0.1.5', dst: '192.0.2.80', proto: 17, payload: udp(5353, 53, new Array(100).fill(1)) }))), 8);
+    check(
+      Uint8Array.from(eth(FW_MAC, HOST_MAC, 0x0800, ipv4({ src: '10.0.1.5', dst: '192.0.2.80', proto: 17, payload: udp(5353, 53, new Array(100).fill(1)) }))),
+      8,
+    );
   });
 
   test('TCP SYN and ICMP echo request: the IP header and 8 bytes quoted', () => {
@@ -148,14 +175,24 @@ describe('buildIcmpUnreachable', () => {
   });
 
   test('a header with options is quoted with its options', () => {
-    check(Uint8Array.from(eth(FW_MAC, HOST_MAC, 0x0800, ipv4({ src: '10.0.1.5', dst: '192.0.2.80', proto: 17, options: [1, 1, 1, 0], payload: udp(1, 2, [9, 9]) }))), 8);
+    check(
+      Uint8Array.from(
+        eth(FW_MAC, HOST_MAC, 0x0800, ipv4({ src: '10.0.1.5', dst: '192.0.2.80', proto: 17, options: [1, 1, 1, 0], payload: udp(1, 2, [9, 9]) })),
+      ),
+      8,
+    );
   });
 
   test('no error about: an ICMP error, a non-first fragment, martian source, non-unicast destination, truncation', () => {
     const out = new Uint8Array(256);
     const send = (f: number[], len = f.length) => buildIcmpUnreachable(out, Uint8Array.from(f), len, fw, srcMac, dstMac);
     const pkt = (o: { src?: string; dst?: string; proto?: number; payload?: number[]; frag?: number }) =>
-      eth(FW_MAC, HOST_MAC, 0x0800, ipv4({ src: o.src ?? '10.0.1.5', dst: o.dst ?? '192.0.2.80', proto: o.proto ?? 17, payload: o.payload ?? udp(1, 2, []), frag: o.frag }));
+      eth(
+        FW_MAC,
+        HOST_MAC,
+        0x0800,
+        ipv4({ src: o.src ?? '10.0.1.5', dst: o.dst ?? '192.0.2.80', proto: o.proto ?? 17, payload: o.payload ?? udp(1, 2, []), frag: o.frag }),
+      );
     for (const type of [3, 4, 5, 11, 12]) expect(send(pkt({ proto: 1, payload: [type, 0, 0, 0, 0, 0, 0, 0] }))).toBe(0);
     expect(send(pkt({ proto: 1, payload: [] }))).toBe(0);
     expect(send(pkt({ frag: 0x0001 }))).toBe(0);

@@ -76,8 +76,21 @@ function build(p: Pkt): number[] {
   const total = 20 + l4.length;
   const f = [
     ...[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0],
-    0x45, 0, total >> 8, total & 255, 0x12, 0x34, 0x40, 0, p.ttl ?? 63, p.proto, 0, 0,
-    ...be32(p.src), ...be32(p.dst), ...l4,
+    0x45,
+    0,
+    total >> 8,
+    total & 255,
+    0x12,
+    0x34,
+    0x40,
+    0,
+    p.ttl ?? 63,
+    p.proto,
+    0,
+    0,
+    ...be32(p.src),
+    ...be32(p.dst),
+    ...l4,
   ];
   return refFix(f, p.udpNone);
 }

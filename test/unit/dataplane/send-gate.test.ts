@@ -29,7 +29,15 @@ function rig(state: { role: number; handingOver: boolean; leaseUntil: number }) 
     },
     mayActAsActive: (now: number) => state.role === ROLE_ACTIVE && now < state.leaseUntil,
   };
-  return { gate: sendGate(role, () => 100, () => itf, () => drops.push('withheld')), drops };
+  return {
+    gate: sendGate(
+      role,
+      () => 100,
+      () => itf,
+      () => drops.push('withheld'),
+    ),
+    drops,
+  };
 }
 
 describe('send gate', () => {

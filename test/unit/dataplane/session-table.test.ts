@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DIR_ORIGINAL,
-  DIR_REPLY,
-  refDir,
-  refSlot,
-  SessionTable,
-  tupleHash,
-  type NewSession,
-} from '../../../src/dataplane/session-table.js';
+import { DIR_ORIGINAL, DIR_REPLY, refDir, refSlot, SessionTable, tupleHash, type NewSession } from '../../../src/dataplane/session-table.js';
 
 const ip = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
 
@@ -59,9 +51,7 @@ describe('SessionTable basics', () => {
     expect([refSlot(o), refDir(o), refSlot(r), refDir(r)]).toEqual([slot, DIR_ORIGINAL, slot, DIR_REPLY]);
     expect(o).toBe((slot << 1) | 0);
     expect(r).toBe((slot << 1) | 1);
-    expect([t.proto(slot), t.state(slot), t.ruleId(slot), t.natRuleId(slot), t.ingress(slot), t.egress(slot), t.flags(slot)]).toEqual([
-      6, 2, 7, 2, 3, 4, 1,
-    ]);
+    expect([t.proto(slot), t.state(slot), t.ruleId(slot), t.natRuleId(slot), t.ingress(slot), t.egress(slot), t.flags(slot)]).toEqual([6, 2, 7, 2, 3, 4, 1]);
     expect([t.createdMs(slot), t.expiresMs(slot)]).toEqual([1234, 5678]);
     expect([t.src(slot, 0), t.srcPort(slot, 0), t.dst(slot, 0), t.dstPort(slot, 0)]).toEqual([ip('10.0.1.5'), 40000, ip('10.0.2.10'), 80]);
     expect([t.src(slot, 1), t.srcPort(slot, 1), t.dst(slot, 1), t.dstPort(slot, 1)]).toEqual([ip('10.0.2.10'), 80, ip('10.0.2.1'), 61000]);
@@ -418,7 +408,11 @@ describe('SessionTable against a Map reference model', () => {
           const seen: number[] = [];
           t.forEach((s) => seen.push(s));
           expect(seen.sort((a, b) => a - b)).toEqual([...live.keys()].sort((a, b) => a - b));
-          const fields = [...live].map(([slot, m]) => [t.expiresMs(slot) - m.expiresMs, t.state(slot) - m.state, t.packets(slot, 0) + t.packets(slot, 1) - m.pk]);
+          const fields = [...live].map(([slot, m]) => [
+            t.expiresMs(slot) - m.expiresMs,
+            t.state(slot) - m.state,
+            t.packets(slot, 0) + t.packets(slot, 1) - m.pk,
+          ]);
           expect(fields.flat().every((v) => v === 0)).toBe(true);
         }
       }

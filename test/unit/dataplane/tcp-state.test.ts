@@ -52,7 +52,9 @@ const BIT: Record<string, number> = { SYN: TCP_SYN, ACK: TCP_ACK, FIN: TCP_FIN, 
 
 function parseExpected(): Map<string, number> {
   const out = new Map<string, number>();
-  const lines = EXPECTED.trim().split('\n').map((l) => l.trim().split(/\s+/));
+  const lines = EXPECTED.trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/));
   const cols = lines[0].slice(2).map((c) => c.split('|').reduce((a, b) => a | BIT[b], 0));
   for (const row of lines.slice(1)) {
     const dir = row[0] === 'original' ? 0 : 1;
@@ -177,20 +179,24 @@ describe('tcp scenarios', () => {
   });
 
   it('simultaneous open (RFC 9293 fig. 7)', () => {
-    expect(run(TCP_SYN_SENT, [[R, TCP_SYN], [O, TCP_SYN | TCP_ACK], [R, TCP_SYN | TCP_ACK], [O, TCP_ACK]])).toEqual([
-      'syn-recv',
-      'syn-recv',
-      'syn-recv',
-      'established',
-    ]);
+    expect(
+      run(TCP_SYN_SENT, [
+        [R, TCP_SYN],
+        [O, TCP_SYN | TCP_ACK],
+        [R, TCP_SYN | TCP_ACK],
+        [O, TCP_ACK],
+      ]),
+    ).toEqual(['syn-recv', 'syn-recv', 'syn-recv', 'established']);
   });
 
   it('SYN retransmission, then a RST from the server closes; a new SYN reopens', () => {
-    expect(run(tcpOpen(TCP_SYN, false), [[O, TCP_SYN], [R, TCP_RST | TCP_ACK], [O, TCP_SYN]])).toEqual([
-      'syn-sent',
-      'close',
-      'syn-sent',
-    ]);
+    expect(
+      run(tcpOpen(TCP_SYN, false), [
+        [O, TCP_SYN],
+        [R, TCP_RST | TCP_ACK],
+        [O, TCP_SYN],
+      ]),
+    ).toEqual(['syn-sent', 'close', 'syn-sent']);
   });
 
   it('TIME_WAIT reopened by the client; reverse SYN refused', () => {
@@ -240,4 +246,3 @@ describe('UDP / ICMP flow states', () => {
     expect(flowTimeoutS(1, { udpS: 30, icmpS: 10 })).toBe(10);
   });
 });
-

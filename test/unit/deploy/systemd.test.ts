@@ -30,7 +30,10 @@ function verify(text: string): { status: number | null; findings: string[]; outp
   writeFileSync(file, text);
   const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8', timeout: 30_000 });
   if (r.error) {
-    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'systemd-analyze is not installed (Debian package systemd; scripts/setup.sh installs it)' : r.error.message;
+    const why =
+      (r.error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'systemd-analyze is not installed (Debian package systemd; scripts/setup.sh installs it)'
+        : r.error.message;
     throw new Error(`cannot run systemd-analyze verify: ${why}`);
   }
   const output = `${r.stdout}${r.stderr}`;
@@ -70,8 +73,16 @@ describe('deploy/systemd/tandem.service', () => {
     const text = readFileSync(UNIT_PATH, 'utf8');
     const caps = ['CAP_NET_RAW', 'CAP_SYS_NICE'];
     expect(values(text, 'User')).toEqual(['tandem']);
-    expect(values(text, 'CapabilityBoundingSet').flatMap((v) => v.split(/\s+/)).sort()).toEqual(caps);
-    expect(values(text, 'AmbientCapabilities').flatMap((v) => v.split(/\s+/)).sort()).toEqual(caps);
+    expect(
+      values(text, 'CapabilityBoundingSet')
+        .flatMap((v) => v.split(/\s+/))
+        .sort(),
+    ).toEqual(caps);
+    expect(
+      values(text, 'AmbientCapabilities')
+        .flatMap((v) => v.split(/\s+/))
+        .sort(),
+    ).toEqual(caps);
     expect(values(text, 'NoNewPrivileges')).toEqual(['yes']);
     expect(values(text, 'ProtectSystem')).toEqual(['strict']);
     // SCHED_RR for the control thread would be refused

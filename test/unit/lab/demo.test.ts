@@ -31,7 +31,9 @@ function receiver(over: Partial<ReceiverSummary> = {}): ReceiverSummary {
 describe('demo: gaps on the wall clock, per step', () => {
   it('anchors gaps on the histogram (sub-ms) when there is one, else on the first arrival', () => {
     expect(wallGaps(receiver())).toEqual([{ startMs: T + 99, gapMs: 51, skipped: 50 }]);
-    expect(wallGaps(receiver({ arrivals: { binMs: 1, startEpochMs: T + 0.4, counts: [1], beyond: 0 } }))).toEqual([{ startMs: T + 99.4, gapMs: 51, skipped: 50 }]);
+    expect(wallGaps(receiver({ arrivals: { binMs: 1, startEpochMs: T + 0.4, counts: [1], beyond: 0 } }))).toEqual([
+      { startMs: T + 99.4, gapMs: 51, skipped: 50 },
+    ]);
     expect(wallGaps(receiver({ firstArrivalAt: null, gaps: [] }))).toEqual([]);
   });
 
@@ -61,8 +63,26 @@ describe('demo: gaps on the wall clock, per step', () => {
 
   it('the step table', () => {
     const t = formatStepTable([
-      { step: 'crash', changeGapMs: 52.1, maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'fwb active 48 ms after kill -9 (its log)' },
-      { step: 'restore', changeGapMs: 0, maxGapMs: 0, gaps: 0, probesLost: 0, tcpAlive: null, tcpTotal: 8, change: 'fwa back passive 1500 ms after the restart' },
+      {
+        step: 'crash',
+        changeGapMs: 52.1,
+        maxGapMs: 57.3,
+        gaps: 1,
+        probesLost: 56,
+        tcpAlive: 8,
+        tcpTotal: 8,
+        change: 'fwb active 48 ms after kill -9 (its log)',
+      },
+      {
+        step: 'restore',
+        changeGapMs: 0,
+        maxGapMs: 0,
+        gaps: 0,
+        probesLost: 0,
+        tcpAlive: null,
+        tcpTotal: 8,
+        change: 'fwa back passive 1500 ms after the restart',
+      },
     ]).split('\n');
     expect(t[0]).toMatch(/^\s+step\s+gap at the change\s+longest gap\s+gaps > 5 ms\s+probes lost\s+TCP alive\s+state change$/);
     expect(t[2]).toMatch(/^\s+crash\s+52\.1 ms\s+57\.3 ms\s+1\s+56\s+8 \/ 8\s+fwb active 48 ms after kill -9 \(its log\)$/);
@@ -71,8 +91,18 @@ describe('demo: gaps on the wall clock, per step', () => {
 
   it('the end table carries the step table when there are steps', () => {
     const r: DemoResult = {
-      name: 't', killed: 'fwa', tookOver: 'fwb', takeoverMs: 61, takeoverLoggedMs: null, recoveryMs: 1500, recoveredState: 'passive',
-      probes: null, tcp: null, svg: null, ok: true, errors: [],
+      name: 't',
+      killed: 'fwa',
+      tookOver: 'fwb',
+      takeoverMs: 61,
+      takeoverLoggedMs: null,
+      recoveryMs: 1500,
+      recoveredState: 'passive',
+      probes: null,
+      tcp: null,
+      svg: null,
+      ok: true,
+      errors: [],
       steps: [{ step: 'crash', changeGapMs: 52.1, maxGapMs: 57.3, gaps: 1, probesLost: 56, tcpAlive: 8, tcpTotal: 8, change: 'x' }],
     };
     const t = formatDemoTable(r);
@@ -83,10 +113,10 @@ describe('demo: gaps on the wall clock, per step', () => {
   });
 });
 
-describe('demo: the picture\'s markers', () => {
+describe("demo: the picture's markers", () => {
   const times = { killedAt: T, takeoverSeenAt: T + 80, restartAt: T + 1200, recoveredSeenAt: T + 3000 };
 
-  it('takes the state changes from the daemons\' logs and says so', () => {
+  it("takes the state changes from the daemons' logs and says so", () => {
     const tr: SeenTransition[] = [
       { box: 'fwa', atMs: T - 9000, from: 'initial', to: 'active', reason: 'peer-silent' },
       { box: 'fwb', atMs: T - 8900, from: 'initial', to: 'passive', reason: 'peer-active' },

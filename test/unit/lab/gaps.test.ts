@@ -52,13 +52,23 @@ describe('gap analysis', () => {
   });
 
   it('the threshold is exclusive and configurable', () => {
-    const arrivals: Array<[number, number]> = [[0, 0], [1, 5], [2, 11]];
+    const arrivals: Array<[number, number]> = [
+      [0, 0],
+      [1, 5],
+      [2, 11],
+    ];
     expect(analyzeArrivals(arrivals).gaps.map((g) => g.gapMs)).toEqual([6]);
     expect(analyzeArrivals(arrivals, 4).gaps.map((g) => g.gapMs)).toEqual([5, 6]);
   });
 
   it('duplicates and reordering: counted, not lost, not double-counted', () => {
-    const s = analyzeArrivals([[0, 0], [2, 1], [1, 2], [2, 3], [3, 4]]);
+    const s = analyzeArrivals([
+      [0, 0],
+      [2, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
     expect(s).toMatchObject({ received: 4, duplicates: 1, reordered: 1, lost: 0, firstSeq: 0, lastSeq: 3 });
   });
 
@@ -86,7 +96,12 @@ describe('gap analysis', () => {
 
 describe('probe datagram', () => {
   it('round-trips', () => {
-    for (const [runId, seq] of [[0, 0], [1, 1], [0xffffffff, 0xffffffff], [0x12345678, 4242]]) {
+    for (const [runId, seq] of [
+      [0, 0],
+      [1, 1],
+      [0xffffffff, 0xffffffff],
+      [0x12345678, 4242],
+    ]) {
       const buf = encodeProbe(runId, seq);
       expect(buf.length).toBe(PROBE_LEN);
       expect(decodeProbe(buf)).toEqual({ runId, seq });

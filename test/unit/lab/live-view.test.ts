@@ -42,7 +42,10 @@ describe('live view rendering', () => {
   it('says what it does not know yet', () => {
     const lines = renderLive(
       snap({
-        boxes: { fwa: { state: null, reason: null, sessions: null, running: true }, fwb: { state: 'passive', reason: 'peer-active', sessions: 1, running: true } },
+        boxes: {
+          fwa: { state: null, reason: null, sessions: null, running: true },
+          fwb: { state: 'passive', reason: 'peer-active', sessions: 1, running: true },
+        },
         probes: null,
         tcp: { alive: null, total: 8 },
         stepTimeoutMs: null,
@@ -122,7 +125,10 @@ describe('live view output', () => {
     v.event('demo tlab: restarting fwa');
     v.stream.write('lab tlab: waiting for an active/passive pair\nlab tlab: par');
     v.stream.write('tial line\n');
-    const lines = out.text().split('\n').filter((l) => l !== '');
+    const lines = out
+      .text()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(out.text()).not.toMatch(ESC);
     expect(lines).toHaveLength(6);
     expect(lines[0]).toMatch(/^\[1\.0 s\]/);

@@ -74,7 +74,7 @@ describe('failover timeline picture', () => {
     expect(svg).toContain('57.3 ms gap');
     expect(svg.match(/class="gap"/g)).toHaveLength(2);
     expect(svg).toContain('class="arrivals"');
-    expect(svg).toContain("kill -9 on the demo&apos;s clock");
+    expect(svg).toContain('kill -9 on the demo&apos;s clock');
     expect(svg).not.toMatch(/NaN|Infinity|undefined/);
   });
 
@@ -152,7 +152,7 @@ describe('failover timeline picture', () => {
     expect(wrap('', 5)).toEqual([]);
   });
 
-  it('the story\'s gap is drawn darker and always labelled, whatever the others', () => {
+  it("the story's gap is drawn darker and always labelled, whatever the others", () => {
     const d = run();
     d.gaps[0].label = 'failover gap 57.3 ms';
     for (let t = 600; t < 4000; t += 50) d.gaps.push({ startMs: ZERO + t, gapMs: 90 });

@@ -119,7 +119,10 @@ function checkExpr(expr: string, legend: string | undefined, exp: Exposition): s
     }
   }
   for (const m of expr.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
-    for (const label of m[1].split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const label of m[1]
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (!known.has(label)) problems.push(`grouping label "${label}" is on no metric of the expression`);
     }
   }
@@ -153,9 +156,7 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
   });
 
   it('queries only metrics, labels and label values the daemon exports', () => {
-    const problems = exprs.flatMap(({ where, expr, legend }) =>
-      checkExpr(expr, legend, exp).map((p) => `${where}: ${p} in ${expr}`),
-    );
+    const problems = exprs.flatMap(({ where, expr, legend }) => checkExpr(expr, legend, exp).map((p) => `${where}: ${p} in ${expr}`));
     expect(problems).toEqual([]);
   });
 
@@ -193,9 +194,7 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
   });
 
   it('shows every family the issue asks for', () => {
-    const used = new Set(
-      exprs.flatMap(({ expr }) => [...expr.matchAll(/(?<![\w:])tandem_[a-zA-Z0-9_:]*/g)].map((m) => familyOf(m[0], exp))),
-    );
+    const used = new Set(exprs.flatMap(({ expr }) => [...expr.matchAll(/(?<![\w:])tandem_[a-zA-Z0-9_:]*/g)].map((m) => familyOf(m[0], exp))));
     const required = [
       'tandem_ha_state',
       'tandem_ha_peer_up',
@@ -242,24 +241,16 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
   it('catches a misspelt metric, label, label value, grouping label and legend label', () => {
     const sel = 'job=~"$job", instance=~"$instance"';
     expect(checkExpr(`rate(tandem_ha_failovers_total{${sel}}[5m])`, '{{instance}} {{reason}}', exp)).toEqual([]);
-    expect(checkExpr(`rate(tandem_ha_failover_total{${sel}}[5m])`, undefined, exp)).toEqual([
-      'unknown metric tandem_ha_failover_total',
-    ]);
+    expect(checkExpr(`rate(tandem_ha_failover_total{${sel}}[5m])`, undefined, exp)).toEqual(['unknown metric tandem_ha_failover_total']);
     expect(checkExpr('tandem_ha_state{stat="active"}', undefined, exp)).toEqual(['tandem_ha_state has no label "stat"']);
-    expect(checkExpr('tandem_ha_state{state="actve"}', undefined, exp)).toEqual([
-      'tandem_ha_state{state="actve"}: value never exported',
-    ]);
+    expect(checkExpr('tandem_ha_state{state="actve"}', undefined, exp)).toEqual(['tandem_ha_state{state="actve"}: value never exported']);
     expect(checkExpr('sum by (instance, reasn) (tandem_ha_failovers_total)', undefined, exp)).toEqual([
       'grouping label "reasn" is on no metric of the expression',
     ]);
-    expect(checkExpr('tandem_sync_backlog_records', '{{instance}} {{link}}', exp)).toEqual([
-      'legend label "link" is on no metric of the expression',
-    ]);
+    expect(checkExpr('tandem_sync_backlog_records', '{{instance}} {{link}}', exp)).toEqual(['legend label "link" is on no metric of the expression']);
     // a histogram's series are known, a gauge's made-up _bucket is not
     expect(checkExpr('tandem_sync_lag_seconds_bucket', undefined, exp)).toEqual([]);
-    expect(checkExpr('tandem_sync_backlog_records_bucket', undefined, exp)).toEqual([
-      'unknown metric tandem_sync_backlog_records_bucket',
-    ]);
+    expect(checkExpr('tandem_sync_backlog_records_bucket', undefined, exp)).toEqual(['unknown metric tandem_sync_backlog_records_bucket']);
     expect(checkExpr('up', undefined, exp)).toEqual(['no tandem_ metric in the expression']);
   });
 });

@@ -340,7 +340,7 @@ describe('SyncChannel over 127.0.0.1: loss and resync', () => {
 });
 
 describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
-  it('a gap mid-dump: that dump\'s BULK_END does not complete the bulk sync (the clear removed its start); the next dump does', async () => {
+  it("a gap mid-dump: that dump's BULK_END does not complete the bulk sync (the clear removed its start); the next dump does", async () => {
     const port = await freePort();
     const b = box(1, port, { role: 'receiver' });
     await b.ch.start();
@@ -404,7 +404,10 @@ describe('SyncChannel: the sender copies nothing (hand-made peer)', () => {
     try {
       await waitFor('bulk request on connect', () => peer.requests().length === 1);
       // the test's dataplane does not drain yet: the dump's BULK_BEGIN waits behind a full ring
-      peer.batch(1, Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)));
+      peer.batch(
+        1,
+        Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)),
+      );
       peer.batch(2, [rec(REC_BULK_BEGIN, 3), rec(REC_UPSERT, 100)]);
       await waitFor('begin waiting for room', () => b.ch.status().batchesReceived === 2 && b.ch.status().pendingIn >= 2);
       b.ch.setRole('sender');

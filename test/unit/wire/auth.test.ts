@@ -198,9 +198,7 @@ describe('Opener', () => {
 
   it('REJECT_REASONS lists each reason once', () => {
     expect(new Set(REJECT_REASONS).size).toBe(REJECT_REASONS.length);
-    expect([...REJECT_REASONS].sort()).toEqual(
-      ['bad-mac', 'malformed', 'oversize', 'replay', 'short', 'stale-epoch', 'wrong-group', 'wrong-sender'],
-    );
+    expect([...REJECT_REASONS].sort()).toEqual(['bad-mac', 'malformed', 'oversize', 'replay', 'short', 'stale-epoch', 'wrong-group', 'wrong-sender']);
   });
 });
 

@@ -45,21 +45,49 @@ const heartbeatMin: EnvelopeBody = { kind: 'heartbeat', heartbeat: hbZero };
 const heartbeatMax: EnvelopeBody = {
   kind: 'heartbeat',
   heartbeat: {
-    state: 'non-functional', priority: 255, preempt: true, sentNs: MAX_SAFE, echoNs: MAX_SAFE, echoDelayNs: MAX_SAFE, link: 1, tentative: true,
+    state: 'non-functional',
+    priority: 255,
+    preempt: true,
+    sentNs: MAX_SAFE,
+    echoNs: MAX_SAFE,
+    echoDelayNs: MAX_SAFE,
+    link: 1,
+    tentative: true,
     healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX }, (_, i) => `path-monitor:g${i}`.padEnd(HEALTHY_GROUP_CHARS_MAX, 'x')),
   },
 };
 const helloZero: Hello = {
-  name: '', priority: 0, preempt: false, state: 'passive', stateReason: '', softwareVersion: '', groupId: 0, mode: '',
-  heartbeatIntervalMs: 0, heartbeatMissed: 0, configVersion: 0, configHash: '', uptimeMs: 0,
+  name: '',
+  priority: 0,
+  preempt: false,
+  state: 'passive',
+  stateReason: '',
+  softwareVersion: '',
+  groupId: 0,
+  mode: '',
+  heartbeatIntervalMs: 0,
+  heartbeatMissed: 0,
+  configVersion: 0,
+  configHash: '',
+  uptimeMs: 0,
 };
 const helloMin: EnvelopeBody = { kind: 'hello', hello: helloZero };
 const helloMax: EnvelopeBody = {
   kind: 'hello',
   hello: {
-    name: 'fw-a ünïcødé ✓', priority: 255, preempt: true, state: 'active', stateReason: 'election-won', softwareVersion: '0.1.0',
-    groupId: MAX_U32, mode: 'active-passive', heartbeatIntervalMs: MAX_U32, heartbeatMissed: MAX_U32, configVersion: MAX_SAFE,
-    configHash: 'sha256:' + 'ab'.repeat(32), uptimeMs: MAX_SAFE,
+    name: 'fw-a ünïcødé ✓',
+    priority: 255,
+    preempt: true,
+    state: 'active',
+    stateReason: 'election-won',
+    softwareVersion: '0.1.0',
+    groupId: MAX_U32,
+    mode: 'active-passive',
+    heartbeatIntervalMs: MAX_U32,
+    heartbeatMissed: MAX_U32,
+    configVersion: MAX_SAFE,
+    configHash: 'sha256:' + 'ab'.repeat(32),
+    uptimeMs: MAX_SAFE,
   },
 };
 
@@ -84,15 +112,23 @@ const cases: [string, EnvelopeBody, Partial<Omit<Envelope, 'body'>>][] = [
     {
       kind: 'configPush',
       configPush: {
-        version: MAX_SAFE, hash: 'ab'.repeat(32), sharedJson: JSON.stringify({ policy: { rules: 'x'.repeat(100_000) } }),
-        lineage: Array.from({ length: CONFIG_LINEAGE_MAX }, (_, i) => String(i).padStart(64, '0')), committedAtMs: MAX_SAFE,
-        committedBy: 'fw-a', requestId: 7,
+        version: MAX_SAFE,
+        hash: 'ab'.repeat(32),
+        sharedJson: JSON.stringify({ policy: { rules: 'x'.repeat(100_000) } }),
+        lineage: Array.from({ length: CONFIG_LINEAGE_MAX }, (_, i) => String(i).padStart(64, '0')),
+        committedAtMs: MAX_SAFE,
+        committedBy: 'fw-a',
+        requestId: 7,
       },
     },
     {},
   ],
   ['configAck, applied', { kind: 'configAck', configAck: { version: 3, hash: 'cd'.repeat(32), applied: true, error: '', keptAside: '/var/lib/x.json' } }, {}],
-  ['configAck, refused', { kind: 'configAck', configAck: { version: 3, hash: '', applied: false, error: 'shared.routes[0].interface: dmz', keptAside: '' } }, {}],
+  [
+    'configAck, refused',
+    { kind: 'configAck', configAck: { version: 3, hash: '', applied: false, error: 'shared.routes[0].interface: dmz', keptAside: '' } },
+    {},
+  ],
   ['configRequest', { kind: 'configRequest', configRequest: { requestId: MAX_SAFE } }, {}],
 ];
 
@@ -119,10 +155,13 @@ describe('codec round trip', () => {
 
 describe('codec against a hand-built reference encoding', () => {
   it('encodes a heartbeat envelope byte for byte as the spec says', () => {
-    const e = env({
-      kind: 'heartbeat',
-      heartbeat: { state: 'active', priority: 50, preempt: true, sentNs: 2 ** 40, echoNs: 0, echoDelayNs: 5, link: 1, tentative: false },
-    }, { sender: 1, epoch: 300, seq: 2, groupId: 9 });
+    const e = env(
+      {
+        kind: 'heartbeat',
+        heartbeat: { state: 'active', priority: 50, preempt: true, sentNs: 2 ** 40, echoNs: 0, echoDelayNs: 5, link: 1, tentative: false },
+      },
+      { sender: 1, epoch: 300, seq: 2, groupId: 9 },
+    );
     const hb = [...vfield(1, 3), ...vfield(2, 50), ...vfield(3, true), ...vfield(4, 2 ** 40), ...vfield(6, 5), ...vfield(7, 1)];
     const expected = bytes(vfield(1, 1), vfield(2, 300), vfield(3, 2), vfield(4, 9), lfield(10, hb));
     expect([...encodeEnvelope(e)]).toEqual([...expected]);
@@ -273,7 +312,15 @@ describe('HA state mapping', () => {
 
 describe('config messages', () => {
   it('refuses a lineage longer than the bound, both ways', () => {
-    const push = { version: 1, hash: 'h', sharedJson: '{}', lineage: Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => 'h'), committedAtMs: 0, committedBy: '', requestId: 0 };
+    const push = {
+      version: 1,
+      hash: 'h',
+      sharedJson: '{}',
+      lineage: Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => 'h'),
+      committedAtMs: 0,
+      committedBy: '',
+      requestId: 0,
+    };
     expect(() => encodeEnvelope(env({ kind: 'configPush', configPush: push }))).toThrow(/lineage/);
     // hand-built: 65 lineage strings inside field 15
     const lineage = Array.from({ length: CONFIG_LINEAGE_MAX + 1 }, () => [...sfield(4, 'h')]).flat();
@@ -296,7 +343,10 @@ describe('heartbeat healthy groups', () => {
   });
 
   it('a peer sending more or longer is malformed', () => {
-    const many = tandemHa1.Envelope.encode({ sender: 1, heartbeat: { healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX + 1 }, (_, i) => `g${i}`) } }).finish();
+    const many = tandemHa1.Envelope.encode({
+      sender: 1,
+      heartbeat: { healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX + 1 }, (_, i) => `g${i}`) },
+    }).finish();
     expectWireError(() => decodeEnvelope(many), 'malformed');
     const long = tandemHa1.Envelope.encode({ sender: 1, heartbeat: { healthyGroups: ['x'.repeat(HEALTHY_GROUP_CHARS_MAX + 1)] } }).finish();
     expectWireError(() => decodeEnvelope(long), 'malformed');

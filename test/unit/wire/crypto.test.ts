@@ -24,7 +24,10 @@ function referenceOpen(key: Buffer, channel: string, sender: number, msg: Buffer
   expect(msg[0]).toBe(0xe5);
   const salt = msg.subarray(1, 17);
   const seq = msg.subarray(17, 25);
-  const info = Buffer.concat([Buffer.from(`tandem-aes-256-gcm\0${channel}\0`), Buffer.from([sender >>> 24, (sender >>> 16) & 255, (sender >>> 8) & 255, sender & 255])]);
+  const info = Buffer.concat([
+    Buffer.from(`tandem-aes-256-gcm\0${channel}\0`),
+    Buffer.from([sender >>> 24, (sender >>> 16) & 255, (sender >>> 8) & 255, sender & 255]),
+  ]);
   const k = Buffer.from(hkdfSync('sha256', key, salt, info, 32));
   const d = createDecipheriv('aes-256-gcm', k, Buffer.concat([Buffer.alloc(4), seq]), { authTagLength: 16 });
   d.setAAD(msg.subarray(0, 25));
@@ -122,8 +125,7 @@ function reason(r: OpenResult): string {
 }
 
 describe('Sealer/Opener with encryption', () => {
-  const sealer = (encryption: 'none' | 'aes-256-gcm', epoch = 1000) =>
-    new Sealer({ key: KEY, sender: 1, groupId: 5, epoch, channel: CHANNEL, encryption });
+  const sealer = (encryption: 'none' | 'aes-256-gcm', epoch = 1000) => new Sealer({ key: KEY, sender: 1, groupId: 5, epoch, channel: CHANNEL, encryption });
   const opener = (key = KEY) => new Opener({ key, expectedSender: 1, groupId: 5, channel: CHANNEL, maxBytes: 4096 });
 
   it('encrypts the whole envelope: the body is not in the bytes; same envelope after opening', () => {
@@ -197,6 +199,9 @@ describe('Sealer/Opener with encryption', () => {
     expect(isAeadMessage(m)).toBe(true);
     expect(o.open(m).ok).toBe(true);
     expect(o.open(m)).toEqual({ ok: false, reason: 'replay' });
-    expect(new Ha2Opener({ key: OTHER_KEY, expectedSender: 0, groupId: 1, channel: 'ha2', maxBytes: 1 << 20 }).open(m)).toEqual({ ok: false, reason: 'bad-mac' });
+    expect(new Ha2Opener({ key: OTHER_KEY, expectedSender: 0, groupId: 1, channel: 'ha2', maxBytes: 1 << 20 }).open(m)).toEqual({
+      ok: false,
+      reason: 'bad-mac',
+    });
   });
 });

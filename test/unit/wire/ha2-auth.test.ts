@@ -1,15 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  HA2_CHANNEL,
-  HA2_MAX_MESSAGE_BYTES,
-  Ha2Opener,
-  Ha2Sealer,
-  MAC_BYTES,
-  Opener,
-  Sealer,
-  type Ha2OpenResult,
-} from '../../../src/wire/auth.js';
+import { HA2_CHANNEL, HA2_MAX_MESSAGE_BYTES, Ha2Opener, Ha2Sealer, MAC_BYTES, Opener, Sealer, type Ha2OpenResult } from '../../../src/wire/auth.js';
 import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, MAX_BATCH_RECORDS, type Ha2Body } from '../../../src/wire/ha2-codec.js';
 import { REPLAY_WINDOW_SIZE } from '../../../src/wire/replay-window.js';
 import { AEAD_OVERHEAD_BYTES } from '../../../src/wire/crypto.js';
@@ -148,16 +139,34 @@ describe('Ha2Opener', () => {
   });
 
   it('a full batch at every maximum fits HA2_MAX_MESSAGE_BYTES and travels through a frame', () => {
-    const max = { ...record, op: 0xff, proto: 0xff, state: 0xffff_ffff, flags: 0xffff_ffff, origSrcPort: 0xffff, origDst: 0xffff_ffff, origDstPort: 0xffff,
-      replySrc: 0xffff_ffff, replySrcPort: 0xffff, replyDst: 0xffff_ffff, replyDstPort: 0xffff, ruleId: 0x7fff_ffff, natRuleId: 0x7fff_ffff,
-      ingress: 0xffff_ffff, egress: 0xffff_ffff, timeoutMs: 0xffff_ffff };
+    const max = {
+      ...record,
+      op: 0xff,
+      proto: 0xff,
+      state: 0xffff_ffff,
+      flags: 0xffff_ffff,
+      origSrcPort: 0xffff,
+      origDst: 0xffff_ffff,
+      origDstPort: 0xffff,
+      replySrc: 0xffff_ffff,
+      replySrcPort: 0xffff,
+      replyDst: 0xffff_ffff,
+      replyDstPort: 0xffff,
+      ruleId: 0x7fff_ffff,
+      natRuleId: 0x7fff_ffff,
+      ingress: 0xffff_ffff,
+      egress: 0xffff_ffff,
+      timeoutMs: 0xffff_ffff,
+    };
     const body: Ha2Body = { kind: 'batch', batch: { seq: 2 ** 53 - 1, records: Array.from({ length: MAX_BATCH_RECORDS }, () => max), sentMs: 2 ** 53 - 1 } };
     expect(HA2_MAX_MESSAGE_BYTES).toBe(HA2_MAX_ENVELOPE_BYTES + Math.max(MAC_BYTES, AEAD_OVERHEAD_BYTES));
     for (const encryption of ['none', 'aes-256-gcm'] as const) {
       const m = new Ha2Sealer({ key: KEY, sender: 0xffff_ffff, groupId: 0xffff_ffff, epoch: 2 ** 53 - 1, channel: HA2_CHANNEL, encryption }).seal(body);
       expect(m.length).toBeLessThanOrEqual(HA2_MAX_MESSAGE_BYTES);
       const [frame] = new FrameDecoder(HA2_MAX_MESSAGE_BYTES).push(encodeFrame(m));
-      const r = new Ha2Opener({ key: KEY, expectedSender: 0xffff_ffff, groupId: 0xffff_ffff, channel: HA2_CHANNEL, maxBytes: HA2_MAX_MESSAGE_BYTES }).open(frame);
+      const r = new Ha2Opener({ key: KEY, expectedSender: 0xffff_ffff, groupId: 0xffff_ffff, channel: HA2_CHANNEL, maxBytes: HA2_MAX_MESSAGE_BYTES }).open(
+        frame,
+      );
       expect(r.ok && r.envelope.body.kind === 'batch' && r.envelope.body.batch.records.length).toBe(MAX_BATCH_RECORDS);
     }
   });

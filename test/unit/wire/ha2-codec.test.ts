@@ -132,7 +132,10 @@ describe('HA2 codec: round trips', () => {
     ['a bulk request', env({ kind: 'bulkRequest', bulkRequest: { reason: 'join' } })],
     ['a bulk request without a reason', env({ kind: 'bulkRequest', bulkRequest: { reason: '' } })],
     ['a bulk request, longest reason (multi-byte UTF-8)', env({ kind: 'bulkRequest', bulkRequest: { reason: 'é'.repeat(MAX_BULK_REASON_BYTES / 2) } })],
-    ['a header at the maximum', env({ kind: 'ack', ack: { seq: 1, echoSentMs: 1 } }, { sender: 0xffff_ffff, epoch: MAX_SAFE, seq: MAX_SAFE, groupId: 0xffff_ffff })],
+    [
+      'a header at the maximum',
+      env({ kind: 'ack', ack: { seq: 1, echoSentMs: 1 } }, { sender: 0xffff_ffff, epoch: MAX_SAFE, seq: MAX_SAFE, groupId: 0xffff_ffff }),
+    ],
     ['a header of zeros', env({ kind: 'ack', ack: { seq: 1, echoSentMs: 1 } }, { sender: 0, epoch: 0, seq: 0, groupId: 0 })],
   ];
   it.each(cases)('%s', (_name, e) => {
@@ -151,7 +154,9 @@ describe('HA2 codec: round trips', () => {
   });
 
   it('keeps record order in a large batch', () => {
-    const records = Array.from({ length: 1000 }, (_, i) => rec({ op: REC_UPSERT, origSrc: (0xffff_ffff - i) >>> 0, origSrcPort: i, ruleId: (i % 3) - 1, eventMs: 2 ** 52 + i }));
+    const records = Array.from({ length: 1000 }, (_, i) =>
+      rec({ op: REC_UPSERT, origSrc: (0xffff_ffff - i) >>> 0, origSrcPort: i, ruleId: (i % 3) - 1, eventMs: 2 ** 52 + i }),
+    );
     const back = decodeHa2(encodeHa2(env({ kind: 'batch', batch: { seq: 1, records, sentMs: 1 } })));
     expect(back.body.kind === 'batch' && back.body.batch.records).toEqual(records);
   });

@@ -63,9 +63,26 @@ const EXTREMES: [string, SessionRecord][] = [
       eventMs: Number.MAX_SAFE_INTEGER,
     },
   ],
-  ['sign bits set in packed words', rec({ op: 0x8000, proto: 0x8000, origSrcPort: 0x8000, origDstPort: 0x8000, replySrcPort: 0x8001, replyDstPort: 0xfffe, origSrc: 0x8000_0000 })],
+  [
+    'sign bits set in packed words',
+    rec({ op: 0x8000, proto: 0x8000, origSrcPort: 0x8000, origDstPort: 0x8000, replySrcPort: 0x8001, replyDstPort: 0xfffe, origSrc: 0x8000_0000 }),
+  ],
   ['a BULK_END count', rec({ op: REC_BULK_END, origSrc: 1_000_000 })],
-  ['a typical session', rec({ op: REC_UPSERT, proto: 6, state: 4, origSrc: 0x0a00_0164, origSrcPort: 40000, origDst: 0xc633_6401, origDstPort: 443, ruleId: 3, natRuleId: -1, eventMs: 123_456 })],
+  [
+    'a typical session',
+    rec({
+      op: REC_UPSERT,
+      proto: 6,
+      state: 4,
+      origSrc: 0x0a00_0164,
+      origSrcPort: 40000,
+      origDst: 0xc633_6401,
+      origDstPort: 443,
+      ruleId: 3,
+      natRuleId: -1,
+      eventMs: 123_456,
+    }),
+  ],
 ];
 
 describe('RecordRing: layout and construction', () => {
@@ -117,7 +134,9 @@ describe('RecordRing: single thread', () => {
 
   it('every record the HA2 codec decodes fits the ring unchanged', () => {
     const top = { ...EXTREMES[2][1], op: 0xff, proto: 0xff };
-    const back = decodeHa2(encodeHa2({ sender: 0, epoch: 0, seq: 0, groupId: 0, body: { kind: 'batch', batch: { seq: 1, records: [top, emptyRecord()], sentMs: 0 } } }));
+    const back = decodeHa2(
+      encodeHa2({ sender: 0, epoch: 0, seq: 0, groupId: 0, body: { kind: 'batch', batch: { seq: 1, records: [top, emptyRecord()], sentMs: 0 } } }),
+    );
     if (back.body.kind !== 'batch') throw new Error('not a batch');
     const ring = new RecordRing(4);
     for (const r of back.body.batch.records) expect(ring.push(r)).toBe(true);

@@ -1,14 +1,7 @@
 // Builders for election tests: configs, peer views and states reached through step() itself, so
 // a test never hand-writes a state the machine could not be in.
 import { initialState, step } from '../../../../src/control/election/step.js';
-import type {
-  ElectionAction,
-  ElectionConfig,
-  ElectionEvent,
-  ElectionState,
-  HaState,
-  PeerView,
-} from '../../../../src/control/election/types.js';
+import type { ElectionAction, ElectionConfig, ElectionEvent, ElectionState, HaState, PeerView } from '../../../../src/control/election/types.js';
 
 /** Timers of the aggressive profile, which keeps scenario numbers small. */
 export function config(over: Partial<ElectionConfig> = {}): ElectionConfig {

@@ -10,7 +10,9 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const UPDATE = process.env.UPDATE_SCENARIOS === '1';
 
 describe('election scenarios', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.txt')).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
   it('has scenarios', () => expect(files.length).toBeGreaterThan(0));
   for (const f of files) {
     it(f, () => {

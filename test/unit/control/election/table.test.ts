@@ -6,12 +6,7 @@ import { HA_STATES } from '../../../../src/control/election/types.js';
 import type { ElectionEvent, ElectionState, HaState, TimerName } from '../../../../src/control/election/types.js';
 import { better, config, reach, run, types, worse } from './helpers.js';
 
-type Expect =
-  | { to: HaState; reason: string }
-  | { stay: true; reason?: string }
-  | { refused: string }
-  | { invalid: true }
-  | { ignored: true };
+type Expect = { to: HaState; reason: string } | { stay: true; reason?: string } | { refused: string } | { invalid: true } | { ignored: true };
 
 interface Case {
   name: string;
@@ -44,41 +39,108 @@ const timer = (name: TimerName, now = T): ElectionEvent => ({ type: 'timer', now
 
 const CASES: Case[] = [
   // ---- initial
-  { name: 'start arms initial-wait', from: 'initial', state: () => initialState(config()), event: { type: 'start', now: 0 }, expect: { stay: true }, actions: ['arm-timer'] },
+  {
+    name: 'start arms initial-wait',
+    from: 'initial',
+    state: () => initialState(config()),
+    event: { type: 'start', now: 0 },
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
   { name: 'start twice', from: 'initial', event: { type: 'start', now: T }, expect: { invalid: true } },
-  { name: 'peer active', from: 'initial', event: heard(better('active')), expect: { to: 'passive', reason: 'peer-active' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  {
+    name: 'peer active',
+    from: 'initial',
+    event: heard(better('active')),
+    expect: { to: 'passive', reason: 'peer-active' },
+    actions: ['transition', 'cancel-timer', 'send-state'],
+  },
   { name: 'worse peer active still wins nothing', from: 'initial', event: heard(worse('active')), expect: { to: 'passive', reason: 'peer-active' } },
   { name: 'better peer initial', from: 'initial', event: heard(better('initial')), expect: { to: 'passive', reason: 'election-lost' } },
-  { name: 'worse peer initial', from: 'initial', event: heard(worse('initial')), expect: { to: 'active', reason: 'election-won' }, actions: ['transition', 'cancel-timer', 'send-state', 'announce'] },
+  {
+    name: 'worse peer initial',
+    from: 'initial',
+    event: heard(worse('initial')),
+    expect: { to: 'active', reason: 'election-won' },
+    actions: ['transition', 'cancel-timer', 'send-state', 'announce'],
+  },
   { name: 'better peer passive', from: 'initial', event: heard(better('passive')), expect: { to: 'passive', reason: 'election-lost' } },
   { name: 'worse peer passive', from: 'initial', event: heard(worse('passive')), expect: { to: 'active', reason: 'election-won' } },
   { name: 'peer suspended', from: 'initial', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
   { name: 'peer non-functional', from: 'initial', event: heard(better('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' } },
   { name: 'peer dead: keep waiting', from: 'initial', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
-  { name: 'initial-wait fires alone', from: 'initial', event: timer('initial-wait', 300), expect: { to: 'active', reason: 'no-peer' }, actions: ['transition', 'send-state', 'announce'] },
+  {
+    name: 'initial-wait fires alone',
+    from: 'initial',
+    event: timer('initial-wait', 300),
+    expect: { to: 'active', reason: 'no-peer' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
   { name: 'stale promotion-hold', from: 'initial', event: timer('promotion-hold'), expect: { ignored: true } },
   { name: 'stale preempt-hold', from: 'initial', event: timer('preempt-hold'), expect: { ignored: true } },
-  { name: 'suspend', from: 'initial', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'cancel-timer', 'send-state'] },
+  {
+    name: 'suspend',
+    from: 'initial',
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'cancel-timer', 'send-state'],
+  },
   { name: 'functional', from: 'initial', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
   { name: 'failover', from: 'initial', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
   { name: 'take-over', from: 'initial', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'in initial: the election decides' } },
-  { name: 'fault', from: 'initial', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { to: 'non-functional', reason: 'path: upstream' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'fault',
+    from: 'initial',
+    event: { type: 'fault-add', now: T, reason: 'path: upstream' },
+    expect: { to: 'non-functional', reason: 'path: upstream' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'unknown fault clears', from: 'initial', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
-  { name: 'frozen restarts the wait', from: 'initial', event: { type: 'frozen', now: T, gapMs: 900 }, expect: { stay: true }, actions: ['cancel-timer', 'arm-timer'] },
+  {
+    name: 'frozen restarts the wait',
+    from: 'initial',
+    event: { type: 'frozen', now: T, gapMs: 900 },
+    expect: { stay: true },
+    actions: ['cancel-timer', 'arm-timer'],
+  },
 
   // ---- passive (beside a better active peer)
   { name: 'start', from: 'passive', event: { type: 'start', now: T }, expect: { invalid: true } },
   { name: 'peer active', from: 'passive', event: heard(better('active')), expect: { stay: true }, actions: [] },
   { name: 'better peer passive', from: 'passive', event: heard(better('passive')), expect: { stay: true }, actions: [] },
-  { name: 'worse peer passive, nobody active', from: 'passive', event: heard(worse('passive')), expect: { to: 'active', reason: 'election-won' }, actions: ['transition', 'send-state', 'announce'] },
+  {
+    name: 'worse peer passive, nobody active',
+    from: 'passive',
+    event: heard(worse('passive')),
+    expect: { to: 'active', reason: 'election-won' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
   { name: 'worse peer initial, nobody active', from: 'passive', event: heard(worse('initial')), expect: { to: 'active', reason: 'election-won' } },
   { name: 'better peer initial', from: 'passive', event: heard(better('initial')), expect: { stay: true } },
   { name: 'peer suspended', from: 'passive', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
   { name: 'peer non-functional', from: 'passive', event: heard(better('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' } },
-  { name: 'peer closed', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { to: 'active', reason: 'peer-closed' }, actions: ['transition', 'send-state', 'announce'] },
+  {
+    name: 'peer closed',
+    from: 'passive',
+    event: { type: 'peer-dead', now: T, cause: 'peer-closed' },
+    expect: { to: 'active', reason: 'peer-closed' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
   { name: 'peer goodbye', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'goodbye' }, expect: { to: 'active', reason: 'goodbye' } },
-  { name: 'heartbeat timeout arms the hold', from: 'passive', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: ['arm-timer'] },
-  { name: 'heartbeat timeout, hold 0', from: 'passive', state: () => reach.passive(config({ promotionHoldMs: 0 })), event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { to: 'active', reason: 'peer-dead' } },
+  {
+    name: 'heartbeat timeout arms the hold',
+    from: 'passive',
+    event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' },
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
+  {
+    name: 'heartbeat timeout, hold 0',
+    from: 'passive',
+    state: () => reach.passive(config({ promotionHoldMs: 0 })),
+    event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' },
+    expect: { to: 'active', reason: 'peer-dead' },
+  },
   {
     name: 'promotion-hold fires',
     from: 'passive',
@@ -104,11 +166,29 @@ const CASES: Case[] = [
   },
   { name: 'stale preempt-hold', from: 'passive', event: timer('preempt-hold'), expect: { ignored: true } },
   { name: 'stale promotion-hold', from: 'passive', event: timer('promotion-hold'), expect: { ignored: true } },
-  { name: 'suspend', from: 'passive', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'suspend',
+    from: 'passive',
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'functional', from: 'passive', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
   { name: 'failover', from: 'passive', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
-  { name: 'take-over', from: 'passive', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { to: 'active', reason: 'peer-request' }, actions: ['transition', 'send-state', 'announce'] },
-  { name: 'fault', from: 'passive', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { to: 'non-functional', reason: 'link: lan down' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'take-over',
+    from: 'passive',
+    event: { type: 'peer-take-over', now: T, reason: 'preempt' },
+    expect: { to: 'active', reason: 'peer-request' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'fault',
+    from: 'passive',
+    event: { type: 'fault-add', now: T, reason: 'link: lan down' },
+    expect: { to: 'non-functional', reason: 'link: lan down' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'unknown fault clears', from: 'passive', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
   // Just after handing the role over, the peer's heartbeats still say passive until it has acted
   // on the take-over request: electing ourselves on them would take the role straight back.
@@ -133,11 +213,24 @@ const CASES: Case[] = [
   // ---- active (beside a worse passive peer)
   { name: 'start', from: 'active', event: { type: 'start', now: T }, expect: { invalid: true } },
   { name: 'split brain, we are better', from: 'active', event: heard(worse('active')), expect: { stay: true }, actions: ['announce'] },
-  { name: 'split brain, we are worse', from: 'active', event: heard(better('active')), expect: { to: 'passive', reason: 'split-brain-resolved' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'split brain, we are worse',
+    from: 'active',
+    event: heard(better('active')),
+    expect: { to: 'passive', reason: 'split-brain-resolved' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'better passive peer with preempt arms the hold', from: 'active', event: heard(better('passive')), expect: { stay: true }, actions: ['arm-timer'] },
   { name: 'better passive peer without preempt', from: 'active', event: heard(better('passive', { preempt: false })), expect: { stay: true }, actions: [] },
   { name: 'better tentative peer', from: 'active', event: heard(better('passive', { tentative: true })), expect: { stay: true }, actions: [] },
-  { name: 'we do not preempt', from: 'active', state: () => reach.active(config({ preempt: false })), event: heard(better('passive')), expect: { stay: true }, actions: [] },
+  {
+    name: 'we do not preempt',
+    from: 'active',
+    state: () => reach.active(config({ preempt: false })),
+    event: heard(better('passive')),
+    expect: { stay: true },
+    actions: [],
+  },
   { name: 'peer initial', from: 'active', event: heard(better('initial')), expect: { stay: true }, actions: [] },
   { name: 'peer dead', from: 'active', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: [] },
   {
@@ -158,11 +251,36 @@ const CASES: Case[] = [
   },
   { name: 'stale preempt-hold', from: 'active', event: timer('preempt-hold'), expect: { ignored: true } },
   { name: 'stale initial-wait', from: 'active', event: timer('initial-wait'), expect: { ignored: true } },
-  { name: 'suspend with a live peer', from: 'active', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-take-over', 'send-state'] },
-  { name: 'suspend alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'suspend with a live peer',
+    from: 'active',
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'suspend alone',
+    from: 'active',
+    state: () => reach.activeAlone(),
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'functional', from: 'active', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
-  { name: 'failover', from: 'active', event: { type: 'operator-failover', now: T }, expect: { to: 'passive', reason: 'operator-failover' }, actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'] },
-  { name: 'failover alone', from: 'active', state: () => reach.activeAlone(), event: { type: 'operator-failover', now: T }, expect: { refused: 'no peer to fail over to' } },
+  {
+    name: 'failover',
+    from: 'active',
+    event: { type: 'operator-failover', now: T },
+    expect: { to: 'passive', reason: 'operator-failover' },
+    actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'],
+  },
+  {
+    name: 'failover alone',
+    from: 'active',
+    state: () => reach.activeAlone(),
+    event: { type: 'operator-failover', now: T },
+    expect: { refused: 'no peer to fail over to' },
+  },
   {
     name: 'failover to a non-functional peer',
     from: 'active',
@@ -171,13 +289,54 @@ const CASES: Case[] = [
     expect: { refused: 'peer is non-functional, not passive' },
   },
   { name: 'take-over', from: 'active', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'already active' } },
-  { name: 'fault with a live peer', from: 'active', event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { to: 'non-functional', reason: 'link: wan down' }, actions: ['transition', 'send-take-over', 'send-state'] },
+  {
+    name: 'fault with a live peer',
+    from: 'active',
+    event: { type: 'fault-add', now: T, reason: 'link: wan down' },
+    expect: { to: 'non-functional', reason: 'link: wan down' },
+    actions: ['transition', 'send-take-over', 'send-state'],
+  },
   // Nobody could take over: stay active, degraded (the no-ping-pong and never-nobody rules).
-  { name: 'fault alone: degraded', from: 'active', state: () => reach.activeAlone(), event: { type: 'fault-add', now: T, reason: 'link: wan down' }, expect: { stay: true, reason: 'degraded: link: wan down' }, actions: ['send-state'] },
-  { name: 'fault, peer non-functional: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('non-functional'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
-  { name: 'fault, peer tentative: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('passive', { tentative: true }))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
-  { name: 'fault, peer initial: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('initial'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
-  { name: 'fault, peer suspended: degraded', from: 'active', state: () => run(reach.active(), [heard(worse('suspended'))]), event: { type: 'fault-add', now: T, reason: 'path-monitor:up' }, expect: { stay: true, reason: 'degraded: path-monitor:up' }, actions: ['send-state'] },
+  {
+    name: 'fault alone: degraded',
+    from: 'active',
+    state: () => reach.activeAlone(),
+    event: { type: 'fault-add', now: T, reason: 'link: wan down' },
+    expect: { stay: true, reason: 'degraded: link: wan down' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'fault, peer non-functional: degraded',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('non-functional'))]),
+    event: { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+    expect: { stay: true, reason: 'degraded: path-monitor:up' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'fault, peer tentative: degraded',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('passive', { tentative: true }))]),
+    event: { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+    expect: { stay: true, reason: 'degraded: path-monitor:up' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'fault, peer initial: degraded',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('initial'))]),
+    event: { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+    expect: { stay: true, reason: 'degraded: path-monitor:up' },
+    actions: ['send-state'],
+  },
+  {
+    name: 'fault, peer suspended: degraded',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('suspended'))]),
+    event: { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+    expect: { stay: true, reason: 'degraded: path-monitor:up' },
+    actions: ['send-state'],
+  },
   {
     name: 'degraded, the peer becomes able to take over: hand over at once',
     from: 'active',
@@ -197,7 +356,8 @@ const CASES: Case[] = [
   {
     name: 'degraded, the peer recovers, with a hold: wait for our own fault to clear',
     from: 'active',
-    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }]),
+    state: () =>
+      run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }]),
     event: heard(worse('passive')),
     expect: { stay: true },
     actions: ['arm-timer'],
@@ -205,7 +365,12 @@ const CASES: Case[] = [
   {
     name: 'degraded-hold fires, the peer still able: hand over',
     from: 'active',
-    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }, heard(worse('passive'))]),
+    state: () =>
+      run(reach.active(config({ degradedHandOverMs: 500 })), [
+        heard(worse('non-functional')),
+        { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+        heard(worse('passive')),
+      ]),
     event: timer('degraded-hold', T + 500),
     expect: { to: 'non-functional', reason: 'path-monitor:up' },
     actions: ['transition', 'send-take-over', 'send-state'],
@@ -213,7 +378,12 @@ const CASES: Case[] = [
   {
     name: 'degraded-hold running, our fault clears: no hand-over',
     from: 'active',
-    state: () => run(reach.active(config({ degradedHandOverMs: 500 })), [heard(worse('non-functional')), { type: 'fault-add', now: T, reason: 'path-monitor:up' }, heard(worse('passive'))]),
+    state: () =>
+      run(reach.active(config({ degradedHandOverMs: 500 })), [
+        heard(worse('non-functional')),
+        { type: 'fault-add', now: T, reason: 'path-monitor:up' },
+        heard(worse('passive')),
+      ]),
     event: { type: 'fault-clear', now: T + 100, reason: 'path-monitor:up' },
     expect: { stay: true, reason: 'faults-cleared' },
     actions: ['cancel-timer', 'send-state'],
@@ -229,7 +399,11 @@ const CASES: Case[] = [
   {
     name: 'degraded, one of two faults clears',
     from: 'active',
-    state: () => run(reach.activeAlone(), [{ type: 'fault-add', now: 500, reason: 'a' }, { type: 'fault-add', now: 600, reason: 'b' }]),
+    state: () =>
+      run(reach.activeAlone(), [
+        { type: 'fault-add', now: 500, reason: 'a' },
+        { type: 'fault-add', now: 600, reason: 'b' },
+      ]),
     event: { type: 'fault-clear', now: T, reason: 'a' },
     expect: { stay: true, reason: 'degraded: b' },
     actions: ['send-state'],
@@ -250,7 +424,13 @@ const CASES: Case[] = [
     actions: ['transition', 'arm-timer', 'send-state'],
   },
   { name: 'unknown fault clears', from: 'active', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
-  { name: 'frozen', from: 'active', event: { type: 'frozen', now: T, gapMs: 2000 }, expect: { to: 'initial', reason: 'frozen: 2000 ms' }, actions: ['transition', 'arm-timer', 'send-state'] },
+  {
+    name: 'frozen',
+    from: 'active',
+    event: { type: 'frozen', now: T, gapMs: 2000 },
+    expect: { to: 'initial', reason: 'frozen: 2000 ms' },
+    actions: ['transition', 'arm-timer', 'send-state'],
+  },
 
   // ---- suspended (beside a better active peer)
   { name: 'start', from: 'suspended', event: { type: 'start', now: T }, expect: { invalid: true } },
@@ -258,7 +438,13 @@ const CASES: Case[] = [
   { name: 'peer dead', from: 'suspended', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { stay: true }, actions: [] },
   { name: 'stale timer', from: 'suspended', event: timer('initial-wait'), expect: { ignored: true } },
   { name: 'suspend again', from: 'suspended', event: { type: 'operator-suspend', now: T }, expect: { refused: 'already suspended' } },
-  { name: 'functional beside an active peer', from: 'suspended', event: { type: 'operator-functional', now: T }, expect: { to: 'passive', reason: 'operator-functional' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'functional beside an active peer',
+    from: 'suspended',
+    event: { type: 'operator-functional', now: T },
+    expect: { to: 'passive', reason: 'operator-functional' },
+    actions: ['transition', 'send-state'],
+  },
   {
     name: 'functional alone arms initial-wait',
     from: 'suspended',
@@ -276,7 +462,13 @@ const CASES: Case[] = [
   },
   { name: 'failover', from: 'suspended', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
   { name: 'take-over', from: 'suspended', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'suspended' } },
-  { name: 'fault recorded, suspended wins', from: 'suspended', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { stay: true }, actions: [] },
+  {
+    name: 'fault recorded, suspended wins',
+    from: 'suspended',
+    event: { type: 'fault-add', now: T, reason: 'link: lan down' },
+    expect: { stay: true },
+    actions: [],
+  },
   {
     name: 'fault cleared while suspended',
     from: 'suspended',
@@ -292,11 +484,29 @@ const CASES: Case[] = [
   { name: 'peer heard', from: 'non-functional', event: heard(worse('passive')), expect: { stay: true }, actions: [] },
   { name: 'peer initial', from: 'non-functional', event: heard(worse('initial')), expect: { stay: true }, actions: [] },
   // Nobody active and the peer cannot be: take the role, degraded (the better of two broken boxes).
-  { name: 'worse peer non-functional', from: 'non-functional', event: heard(worse('non-functional')), expect: { to: 'active', reason: 'peer-not-functional' }, actions: ['transition', 'send-state', 'announce'] },
+  {
+    name: 'worse peer non-functional',
+    from: 'non-functional',
+    event: heard(worse('non-functional')),
+    expect: { to: 'active', reason: 'peer-not-functional' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
   { name: 'better peer non-functional', from: 'non-functional', event: heard(better('non-functional')), expect: { stay: true }, actions: [] },
   { name: 'better peer suspended', from: 'non-functional', event: heard(better('suspended')), expect: { to: 'active', reason: 'peer-not-functional' } },
-  { name: 'peer closed: take the role degraded', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'peer-closed' }, expect: { to: 'active', reason: 'peer-closed' }, actions: ['transition', 'send-state', 'announce'] },
-  { name: 'peer silent: promotion hold', from: 'non-functional', event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }, expect: { stay: true }, actions: ['arm-timer'] },
+  {
+    name: 'peer closed: take the role degraded',
+    from: 'non-functional',
+    event: { type: 'peer-dead', now: T, cause: 'peer-closed' },
+    expect: { to: 'active', reason: 'peer-closed' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'peer silent: promotion hold',
+    from: 'non-functional',
+    event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' },
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
   {
     name: 'promotion-hold fires: take the role degraded',
     from: 'non-functional',
@@ -312,13 +522,25 @@ const CASES: Case[] = [
     expect: { to: 'active', reason: 'no-peer' },
   },
   { name: 'stale timer', from: 'non-functional', event: timer('promotion-hold'), expect: { ignored: true } },
-  { name: 'suspend', from: 'non-functional', event: { type: 'operator-suspend', now: T }, expect: { to: 'suspended', reason: 'operator-suspend' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'suspend',
+    from: 'non-functional',
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'send-state'],
+  },
   { name: 'functional', from: 'non-functional', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
   { name: 'failover', from: 'non-functional', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
   { name: 'take-over', from: 'non-functional', event: { type: 'peer-take-over', now: T, reason: 'preempt' }, expect: { refused: 'non-functional' } },
   { name: 'second fault', from: 'non-functional', event: { type: 'fault-add', now: T, reason: 'path: upstream' }, expect: { stay: true }, actions: [] },
   { name: 'same fault again', from: 'non-functional', event: { type: 'fault-add', now: T, reason: 'link: lan down' }, expect: { stay: true }, actions: [] },
-  { name: 'last fault clears', from: 'non-functional', event: { type: 'fault-clear', now: T, reason: 'link: lan down' }, expect: { to: 'passive', reason: 'faults-cleared' }, actions: ['transition', 'send-state'] },
+  {
+    name: 'last fault clears',
+    from: 'non-functional',
+    event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
+    expect: { to: 'passive', reason: 'faults-cleared' },
+    actions: ['transition', 'send-state'],
+  },
   {
     name: 'one of two faults clears',
     from: 'non-functional',
@@ -335,7 +557,13 @@ const CASES: Case[] = [
     expect: { to: 'passive', reason: 'faults-cleared' },
     actions: ['transition', 'arm-timer', 'send-state'],
   },
-  { name: 'frozen: wait to hear the peer', from: 'non-functional', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
+  {
+    name: 'frozen: wait to hear the peer',
+    from: 'non-functional',
+    event: { type: 'frozen', now: T, gapMs: 700 },
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
 ];
 
 function deepFreeze<T>(x: T): T {

@@ -25,7 +25,7 @@ describe('HeartbeatFreshness', () => {
     expect(f.judge(7, 4990 * MS, DEAD_NS)).toBe('late');
   });
 
-  test("a new epoch (the peer restarted) starts a new reference, whatever its clock says", () => {
+  test('a new epoch (the peer restarted) starts a new reference, whatever its clock says', () => {
     const f = new HeartbeatFreshness();
     f.judge(7, 5000 * MS, DEAD_NS);
     expect(f.judge(8, 10 * MS, DEAD_NS)).toBe('fresh');

@@ -13,8 +13,7 @@ const ha1 = (agoMs: number | null, extra: Partial<LinkLiveness> = {}): LinkLiven
   ...extra,
 });
 /** The same link after the peer's kernel closed its session `agoMs` ago. */
-const closed = (heardAgoMs: number, closedAgoMs: number): LinkLiveness =>
-  ha1(heardAgoMs, { closedByPeerAtMs: NOW - closedAgoMs, sessionOpen: false });
+const closed = (heardAgoMs: number, closedAgoMs: number): LinkLiveness => ha1(heardAgoMs, { closedByPeerAtMs: NOW - closedAgoMs, sessionOpen: false });
 /** The heartbeat backup: heartbeats only. */
 const hbBackup = (agoMs: number | null): LinkLiveness => ha1(agoMs, { sessionOpen: false });
 

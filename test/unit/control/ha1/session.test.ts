@@ -90,7 +90,7 @@ describe('Ha1Session stale connections', () => {
     expect(listener.frames).toEqual([]);
   });
 
-  test("refresh on both sides (a cable back): a new connection, and no one sees a closure", async () => {
+  test('refresh on both sides (a cable back): a new connection, and no one sees a closure', async () => {
     const { dialer, listener } = await pair();
     dialer.session.markStale();
     listener.session.markStale();

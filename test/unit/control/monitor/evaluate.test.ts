@@ -13,7 +13,7 @@ import {
 } from '../../../../src/control/monitor/evaluate.js';
 
 describe('conditionFailed', () => {
-  const cases: [('any' | 'all'), boolean[], boolean][] = [
+  const cases: ['any' | 'all', boolean[], boolean][] = [
     ['any', [], false],
     ['all', [], false],
     ['any', [false, false], false],
@@ -84,7 +84,13 @@ describe('faultsOf: the HA-level condition across groups', () => {
   it('any: every faulted group is a fault', () => expect(faultsOf('link', 'any', groups)).toEqual(['link-monitor:a']));
   it('all: nothing until every group is faulted', () => {
     expect(faultsOf('path', 'all', groups)).toEqual([]);
-    expect(faultsOf('path', 'all', groups.map((g) => ({ ...g, faulted: true })))).toEqual(['path-monitor:a', 'path-monitor:b']);
+    expect(
+      faultsOf(
+        'path',
+        'all',
+        groups.map((g) => ({ ...g, faulted: true })),
+      ),
+    ).toEqual(['path-monitor:a', 'path-monitor:b']);
   });
   it('reasons are stable strings', () => expect(faultReason('path', 'upstream')).toBe('path-monitor:upstream'));
 });

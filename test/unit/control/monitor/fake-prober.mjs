@@ -3,7 +3,15 @@
 // makes it exit, and "foreign" makes it also answer from another address (a source mismatch).
 import { readFileSync } from 'node:fs';
 const control = process.env.FAKE_PROBER_CONTROL;
-const read = () => { try { return readFileSync(control, 'utf8').split('\n').map((s) => s.trim()); } catch { return []; } };
+const read = () => {
+  try {
+    return readFileSync(control, 'utf8')
+      .split('\n')
+      .map((s) => s.trim());
+  } catch {
+    return [];
+  }
+};
 const out = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
 let buf = '';
 process.stdin.setEncoding('utf8');

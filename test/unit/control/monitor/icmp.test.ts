@@ -40,7 +40,15 @@ describe('ICMP echo', () => {
     ['another pinger on this host', () => ipv4([10, 0, 2, 10], replyTo(buildEchoRequest(8, 1))), 'foreign-identifier'],
     ['an echo request (someone pings us)', () => ipv4([10, 0, 2, 10], buildEchoRequest(7, 1)), 'not-echo-reply'],
     ['a destination unreachable', () => ipv4([10, 0, 2, 10], Buffer.from([3, 1, 0, 0, 0, 0, 0, 0])), 'not-echo-reply'],
-    ['a corrupted reply', () => { const r = replyTo(buildEchoRequest(7, 1)); r[9] ^= 0xff; return ipv4([10, 0, 2, 10], r); }, 'bad-checksum'],
+    [
+      'a corrupted reply',
+      () => {
+        const r = replyTo(buildEchoRequest(7, 1));
+        r[9] ^= 0xff;
+        return ipv4([10, 0, 2, 10], r);
+      },
+      'bad-checksum',
+    ],
     ['cut short', () => ipv4([10, 0, 2, 10], replyTo(buildEchoRequest(7, 1))).subarray(0, 25), 'truncated'],
     ['not even an IP header', () => Buffer.alloc(10), 'truncated'],
     ['not ICMP', () => ipv4([10, 0, 2, 10], replyTo(buildEchoRequest(7, 1)), 17), 'not-icmp'],

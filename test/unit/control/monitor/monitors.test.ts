@@ -107,7 +107,10 @@ function make(cfg: TandemConfig, root: string, opts: { active?: () => boolean; p
 describe('link monitoring', () => {
   it('a link down in a group raises its fault; up clears it', async () => {
     const fs = sysfs();
-    const { m, faults, events, metrics } = make(config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['lan', 'wan'], failureCondition: 'any' }] } }), fs.root);
+    const { m, faults, events, metrics } = make(
+      config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['lan', 'wan'], failureCondition: 'any' }] } }),
+      fs.root,
+    );
     await m.start();
     expect(faults.size).toBe(0);
     expect(metrics.gauges.get('if wan')).toBe(1);
@@ -147,7 +150,14 @@ describe('link monitoring', () => {
 
   it('on the active, a failed group waits the hold-up before it is a fault', async () => {
     const fs = sysfs();
-    const { m, faults } = make(config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } }, { monitorFailHoldUpMs: 0, additionalActiveHoldUpMs: 1500 }), fs.root, { active: () => true });
+    const { m, faults } = make(
+      config(
+        { linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } },
+        { monitorFailHoldUpMs: 0, additionalActiveHoldUpMs: 1500 },
+      ),
+      fs.root,
+      { active: () => true },
+    );
     await m.start();
     fs.set('wan0', false);
     await waitFor('the group failed', () => m.status().link!.groups[0].failed);
@@ -190,7 +200,12 @@ describe('link monitoring', () => {
 
   it('a path group is vouched for only once a target answered', async () => {
     const fs = sysfs();
-    const { m } = make(config({ pathMonitoring: { failureCondition: 'any', groups: [{ name: 'up', targets: ['192.0.2.1'], intervalMs: 50, failures: 3, failureCondition: 'any' }] } }), fs.root);
+    const { m } = make(
+      config({
+        pathMonitoring: { failureCondition: 'any', groups: [{ name: 'up', targets: ['192.0.2.1'], intervalMs: 50, failures: 3, failureCondition: 'any' }] },
+      }),
+      fs.root,
+    );
     expect(m.healthyGroups()).toEqual([]);
     await m.start();
     await waitFor('a reply', () => m.status().path!.groups[0].targets[0].lastRttMs !== null);
@@ -199,7 +214,13 @@ describe('link monitoring', () => {
 
   it('a link that recovers inside the hold-up never faults', async () => {
     const fs = sysfs();
-    const { m, events } = make(config({ linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } }, { monitorFailHoldUpMs: 3000, additionalActiveHoldUpMs: 0 }), fs.root);
+    const { m, events } = make(
+      config(
+        { linkMonitoring: { failureCondition: 'any', groups: [{ name: 'links', interfaces: ['wan'], failureCondition: 'any' }] } },
+        { monitorFailHoldUpMs: 3000, additionalActiveHoldUpMs: 0 },
+      ),
+      fs.root,
+    );
     await m.start();
     fs.set('wan0', false);
     await waitFor('the group failed', () => m.status().link!.groups[0].failed);

@@ -20,7 +20,11 @@ describe('prober IPC', () => {
     for (let cut = 0; cut <= text.length; cut++) {
       const got: string[] = [];
       let overlong = 0;
-      const s = new LineSplitter((l) => got.push(l), () => overlong++, 20);
+      const s = new LineSplitter(
+        (l) => got.push(l),
+        () => overlong++,
+        20,
+      );
       s.push(text.slice(0, cut));
       s.push(text.slice(cut));
       expect(got).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
