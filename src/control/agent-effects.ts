@@ -83,6 +83,16 @@ export async function drainSyncBacklog(sync: SyncHandle | null, stillActive: () 
   }
 }
 
+/**
+ * Before a planned failover to a passive still receiving its bulk sync: give it a moment (bounded)
+ * to finish, as an operator who just saw it "in sync" on its own status expects (its heartbeat
+ * saying so can be a few ms behind). Past that, the election refuses with the reason.
+ */
+export async function waitPeerInSync(peerSyncing: () => boolean, now: () => number): Promise<void> {
+  const start = now();
+  while (peerSyncing() && now() - start < FAILOVER_DRAIN_MAX_MS) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** Records not yet acknowledged by the peer, from the sync channel's status. */
 function syncBacklog(sync: SyncHandle): number {
   const b = (sync.status() as { backlog?: unknown }).backlog;

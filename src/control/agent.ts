@@ -19,7 +19,7 @@ import { createMonitors, type Monitors } from './monitor/monitors.js';
 import { HeartbeatFreshness } from './ha1/freshness.js';
 import { buildLinks, closeLinks, openLinks, RejectLog, sendSession, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
 import { renderStatus, TransitionHistory } from './agent-status.js';
-import { applyEffect, drainSyncBacklog, type EffectTargets, type SyncHandle } from './agent-effects.js';
+import { applyEffect, drainSyncBacklog, waitPeerInSync, type EffectTargets, type SyncHandle } from './agent-effects.js';
 import { failoverRefusal, initialCore, step } from './core/step.js';
 import { incomplete, tentative } from './core/health.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
@@ -207,6 +207,10 @@ export class ControlAgent implements HaController {
   async failover(): Promise<string> {
     const refusal = failoverRefusal(this.core, sessionsOpen(this.links));
     if (refusal !== null) throw new CommandRefused(refusal);
+    await waitPeerInSync(() => {
+      const peer = this.core.election.peer;
+      return this.core.election.state === 'active' && peer !== null && peer.state === 'passive' && peer.tentative;
+    }, monotonicMs);
     await drainSyncBacklog(this.sync, () => this.core.election.state === 'active', monotonicMs);
     return this.command({ type: 'operator-failover', now: monotonicMs() });
   }

@@ -363,8 +363,21 @@ class MonitorSet implements Monitors {
     const since = g.hold.failedSinceMs ?? now;
     const probeMs = type === 'path' ? (g as PathGroup).intervalMs : 0;
     const after = peerEvidenceAfterMs(type, since, probeMs);
-    const peerHealthy = active && this.opts.peerReportsHealthy?.(faultReason(type, g.name), after) === true;
-    return holdUpMs(this.timers(), active, peerHealthy);
+    const vouched = active && this.opts.peerReportsHealthy?.(faultReason(type, g.name), after) === true;
+    return holdUpMs(this.timers(), active, vouched && this.outageIsTheNetworks(g, type));
+  }
+
+  /**
+   * Whether the group failed for something on the wire (carrier, admin state, lost echoes) rather
+   * than only because our dataplane is reopening a capture handle (an MTU change reopens it in
+   * milliseconds): that blip keeps the full hold-up, the peer's word or not.
+   */
+  private outageIsTheNetworks(g: LinkGroup | PathGroup, type: 'link' | 'path'): boolean {
+    if (type === 'path') return true;
+    return (g as LinkGroup).interfaces.some((i) => {
+      const s = i.device === null ? undefined : this.watcher.state(i.device);
+      return s !== undefined && !s.up && s.why !== 'capture-closed';
+    });
   }
 
   /** What our heartbeats vouch for: groups seen working and not failed now. */
