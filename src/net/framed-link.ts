@@ -156,15 +156,20 @@ export class FramedLink {
    * The link hears the peer again: replace a stale connection. The dialer connects anew and
    * closes the old connection a little after the new one is up, so the listener has swapped them
    * (accept) before the old one's FIN arrives, and never sees a connection closed by a live peer
-   * (which could read as a death). The listener waits for that new connection, and closes its
-   * stale one itself only if none comes (the dialer did not lose the link: a one-sided outage).
+   * (which could read as a death). The listener waits for that new connection. If none comes, the
+   * dialer never lost the link (a one-sided outage: the peer stalled, or one direction dropped):
+   * its stream is current, so the listener trusts the connection again. Closing it instead read
+   * as the peer's death on the dialer's side, a second after the blip.
    */
   refresh(): void {
     const old = this.conn;
     if (!old || !old.stale || this.stopped) return;
     if (this.opts.role === 'listen') {
-      this.later(this.graceMs(), () => {
-        if (this.conn === old && !this.stopped) this.detach(old, 'stale, not replaced by the peer');
+      this.later(this.staleGraceMs(), () => {
+        if (this.conn !== old || this.stopped || !old.stale || old.sock.destroyed) return;
+        old.stale = false;
+        this.opts.log.info({ ...this.opts.logFields }, `${this.opts.name}: not replaced by the peer, trusted again (the outage was ours alone)`);
+        this.opts.onUp();
       });
       return;
     }
@@ -248,9 +253,14 @@ export class FramedLink {
     }, this.opts.reconnectMs);
   }
 
-  /** How long a connection may take to come up, or a stale one to be replaced by the peer. */
+  /** How long a connection may take to come up. */
   private graceMs(): number {
     return Math.max(1000, this.opts.reconnectMs * 5);
+  }
+
+  /** How long a listener waits for the dialer to replace a stale connection: a few redials. */
+  private staleGraceMs(): number {
+    return Math.max(100, this.opts.reconnectMs * 3);
   }
 
   private attach(sock: Socket): void {

@@ -87,7 +87,10 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await lab.killBox('fwa', 'SIGKILL');
     const b = await waitState(lab, 'fwb', 'active', 5000);
-    expect(b.reason).toBe('peer-closed');
+    // The killed process tears down its threads and memory before its kernel closes the HA1
+    // sockets: 13-20 ms measured on this 2-core VM, against the lab's 20 ms dead interval, so
+    // either signal may come first (issue 13's crash-gap goal: both under 20 ms).
+    expect(['peer-closed', 'peer-dead']).toContain(b.reason);
     await new Promise((r) => setTimeout(r, 1000));
     const sent = await tx.stop();
     await new Promise((r) => setTimeout(r, 200));

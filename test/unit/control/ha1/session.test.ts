@@ -123,13 +123,16 @@ describe('Ha1Session stale connections', () => {
     expect(dialer.downs[0].closedByPeer).toBe(true);
   });
 
-  test('a listener whose dialer never replaces the stale connection drops it after a grace', async () => {
+  test('a listener whose dialer never replaces the stale connection trusts it again after a grace; the dialer sees nothing', async () => {
     const { dialer, listener } = await pair();
     listener.session.markStale();
+    expect(listener.session.up).toBe(false);
     listener.session.refresh();
-    // the dialer did not lose the link: it sees the close (its own session was healthy) and redials
-    await until('the dialer redialled', () => dialer.downs.length === 1 && dialer.session.up && listener.session.up, 5000);
+    // the dialer did not lose the link: its connection stays, and the listener takes it back up
+    await until('the listener trusts the connection again', () => listener.session.up && listener.ups === 2, 5000);
+    expect(dialer.downs).toEqual([]);
     expect(listener.downs).toEqual([]);
-    expect(listener.ups).toBe(2);
+    expect(listener.session.send(Buffer.from('after'))).toBe(true);
+    await until('the frame arrived', () => dialer.frames.some((f) => f.toString() === 'after'));
   });
 });
