@@ -42,101 +42,117 @@ export function apiUrlOf(listen: string): string {
 /** CAP_NET_RAW is bit 13 of the capability sets in /proc/self/status. */
 const CAP_NET_RAW_BIT = 13n;
 
+type Add = (check: string, level: CheckLevel, detail: string) => void;
+
 export async function runDoctor(configPath: string, host: DoctorHost): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
-  const add = (check: string, level: CheckLevel, detail: string) => out.push({ check, level, detail });
+  const add: Add = (check, level, detail) => out.push({ check, level, detail });
+  const config = await checkConfigFile(configPath, host, add);
+  if (config) {
+    checkSecrets(config, host, add);
+    for (const [name, iface] of Object.entries(config.device.interfaces)) await checkInterface(name, iface.device, host, add);
+  }
+  checkCapabilities(host, add);
+  await checkDaemon(config, host, add);
+  return out;
+}
 
-  let config: TandemConfig | null = null;
+async function checkConfigFile(configPath: string, host: DoctorHost, add: Add): Promise<TandemConfig | null> {
   try {
-    config = await host.loadConfig(configPath);
+    const config = await host.loadConfig(configPath);
     add('config', 'ok', `${configPath} is valid (device ${config.device.name}, id ${config.device.id})`);
+    return config;
   } catch (err) {
     add('config', 'fail', `${configPath}: ${(err as Error).message.split('\n').slice(0, 5).join('; ')}`);
+    return null;
   }
+}
 
-  if (config) {
-    for (const [what, path] of [
-      ['key', config.device.ha.keyFile],
-      ['token', config.device.api.tokenFile],
-    ] as const) {
-      try {
-        host.checkSecret(path, what);
-        add(`${what} file`, 'ok', `${path} is private (mode 0600 or stricter)`);
-      } catch (err) {
-        add(`${what} file`, 'fail', (err as Error).message);
-      }
-    }
-
-    for (const [name, iface] of Object.entries(config.device.interfaces)) {
-      const dev = iface.device;
-      const oper = host.readSys(`/sys/class/net/${dev}/operstate`);
-      if (oper === null) {
-        add(`interface ${name}`, 'fail', `kernel device ${dev} does not exist in this network namespace`);
-        continue;
-      }
-      add(
-        `interface ${name}`,
-        oper === 'up' ? 'ok' : 'warn',
-        `${dev} operstate ${oper}${oper === 'up' ? '' : ': check the cable and `ip link set dev ' + dev + ' up`'}`,
-      );
-      const fwd = host.readSys(`/proc/sys/net/ipv4/conf/${dev}/forwarding`);
-      if (fwd === '1')
-        add(
-          `forwarding ${name}`,
-          'fail',
-          `the kernel forwards on ${dev} and races the dataplane: sysctl -w net.ipv4.conf.${dev}.forwarding=0 (or net.ipv4.ip_forward=0)`,
-        );
-      else add(`forwarding ${name}`, 'ok', `kernel forwarding off on ${dev}`);
-      const features = await host.ethtoolFeatures(dev);
-      if (features === null) add(`offloads ${name}`, 'warn', `cannot read offloads of ${dev} (is ethtool installed?)`);
-      else {
-        const on = OFFLOADS.filter((f) => new RegExp(`^${f}: on`, 'm').test(features));
-        if (on.length === 0) add(`offloads ${name}`, 'ok', `checksum, segmentation and receive offloads off on ${dev}`);
-        else
-          add(
-            `offloads ${name}`,
-            'warn',
-            `${on.join(', ')} on for ${dev}: the capture may see unfinished checksums or coalesced frames; ethtool -K ${dev} rx off tx off tso off gso off gro off lro off`,
-          );
-      }
+function checkSecrets(config: TandemConfig, host: DoctorHost, add: Add): void {
+  for (const [what, path] of [
+    ['key', config.device.ha.keyFile],
+    ['token', config.device.api.tokenFile],
+  ] as const) {
+    try {
+      host.checkSecret(path, what);
+      add(`${what} file`, 'ok', `${path} is private (mode 0600 or stricter)`);
+    } catch (err) {
+      add(`${what} file`, 'fail', (err as Error).message);
     }
   }
+}
 
+/** The kernel device behind a logical interface: present and up, kernel forwarding off, offloads off. */
+async function checkInterface(name: string, dev: string, host: DoctorHost, add: Add): Promise<void> {
+  const oper = host.readSys(`/sys/class/net/${dev}/operstate`);
+  if (oper === null) {
+    add(`interface ${name}`, 'fail', `kernel device ${dev} does not exist in this network namespace`);
+    return;
+  }
+  add(
+    `interface ${name}`,
+    oper === 'up' ? 'ok' : 'warn',
+    `${dev} operstate ${oper}${oper === 'up' ? '' : ': check the cable and `ip link set dev ' + dev + ' up`'}`,
+  );
+  const fwd = host.readSys(`/proc/sys/net/ipv4/conf/${dev}/forwarding`);
+  if (fwd === '1')
+    add(
+      `forwarding ${name}`,
+      'fail',
+      `the kernel forwards on ${dev} and races the dataplane: sysctl -w net.ipv4.conf.${dev}.forwarding=0 (or net.ipv4.ip_forward=0)`,
+    );
+  else add(`forwarding ${name}`, 'ok', `kernel forwarding off on ${dev}`);
+  const features = await host.ethtoolFeatures(dev);
+  if (features === null) return add(`offloads ${name}`, 'warn', `cannot read offloads of ${dev} (is ethtool installed?)`);
+  const on = OFFLOADS.filter((f) => new RegExp(`^${f}: on`, 'm').test(features));
+  if (on.length === 0) add(`offloads ${name}`, 'ok', `checksum, segmentation and receive offloads off on ${dev}`);
+  else
+    add(
+      `offloads ${name}`,
+      'warn',
+      `${on.join(', ')} on for ${dev}: the capture may see unfinished checksums or coalesced frames; ethtool -K ${dev} rx off tx off tso off gso off gro off lro off`,
+    );
+}
+
+function checkCapabilities(host: DoctorHost, add: Add): void {
   const status = host.readSys('/proc/self/status');
   const capEff = status === null ? null : /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
   if (capEff === undefined || capEff === null) add('capabilities', 'warn', 'cannot read the effective capabilities (/proc/self/status)');
   else if ((BigInt(`0x${capEff}`) >> CAP_NET_RAW_BIT) & 1n) add('capabilities', 'ok', 'CAP_NET_RAW present (capture and raw ICMP)');
   else add('capabilities', 'warn', 'this shell lacks CAP_NET_RAW: the daemon needs it (the systemd unit grants it); run doctor as the daemon user or root');
+}
 
+/** The running daemon, through its API: the peer, the HA links, config sync, monitors, capture. */
+async function checkDaemon(config: TandemConfig | null, host: DoctorHost, add: Add): Promise<void> {
+  let st: Awaited<ReturnType<DoctorHost['status']>>;
   try {
-    const st = await host.status(config);
-    add('daemon', 'ok', `answers: ${st.local.name} is ${st.local.state} (${st.local.reason})`);
-    if (!st.peer.up)
-      add('peer', 'fail', 'the peer is not heard on any HA1 link or the heartbeat backup: check the HA cables, addresses and that its daemon runs');
-    else add('peer', 'ok', `${st.peer.name ?? 'peer'} is ${st.peer.state} (${st.peer.reason ?? '-'})`);
-    for (const l of st.links) {
-      if (st.peer.up && !l.heartbeatUp) add(`HA link ${l.name}`, 'warn', `${l.local} -> ${l.peer} does not hear the peer (the pair runs on the other links)`);
-      else if (st.peer.up) add(`HA link ${l.name}`, 'ok', `hears the peer (rtt ${l.rttMs ?? '-'} ms)`);
-    }
-    if (st.config && st.peer.up && !st.config.peer.inSync)
-      add('config sync', 'warn', `the peer runs another shared config (${st.config.peer.lastError ?? 'see tandem config diff'})`);
-    else if (st.config && st.peer.up) add('config sync', 'ok', `both run v${st.config.version}`);
-    const faults = st.local.faults;
-    if (faults.length > 0) add('monitors', 'warn', `faults: ${faults.join(', ')}`);
-    const capture = captureStates((st as { dataplane?: unknown }).dataplane);
-    for (const c of capture?.handles ?? []) {
-      if (c.open) add(`capture ${c.name}`, 'ok', `${capture!.io} handle on ${c.device} open`);
-      else
-        add(
-          `capture ${c.name}`,
-          'fail',
-          `${capture!.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`,
-        );
-    }
+    st = await host.status(config);
   } catch (err) {
-    add('daemon', 'fail', `the API does not answer: ${(err as Error).message}`);
+    return add('daemon', 'fail', `the API does not answer: ${(err as Error).message}`);
   }
-  return out;
+  add('daemon', 'ok', `answers: ${st.local.name} is ${st.local.state} (${st.local.reason})`);
+  if (!st.peer.up)
+    add('peer', 'fail', 'the peer is not heard on any HA1 link or the heartbeat backup: check the HA cables, addresses and that its daemon runs');
+  else add('peer', 'ok', `${st.peer.name ?? 'peer'} is ${st.peer.state} (${st.peer.reason ?? '-'})`);
+  for (const l of st.links) {
+    if (st.peer.up && !l.heartbeatUp) add(`HA link ${l.name}`, 'warn', `${l.local} -> ${l.peer} does not hear the peer (the pair runs on the other links)`);
+    else if (st.peer.up) add(`HA link ${l.name}`, 'ok', `hears the peer (rtt ${l.rttMs ?? '-'} ms)`);
+  }
+  if (st.config && st.peer.up && !st.config.peer.inSync)
+    add('config sync', 'warn', `the peer runs another shared config (${st.config.peer.lastError ?? 'see tandem config diff'})`);
+  else if (st.config && st.peer.up) add('config sync', 'ok', `both run v${st.config.version}`);
+  const faults = st.local.faults;
+  if (faults.length > 0) add('monitors', 'warn', `faults: ${faults.join(', ')}`);
+  const capture = captureStates((st as { dataplane?: unknown }).dataplane);
+  for (const c of capture?.handles ?? []) {
+    if (c.open) add(`capture ${c.name}`, 'ok', `${capture!.io} handle on ${c.device} open`);
+    else
+      add(
+        `capture ${c.name}`,
+        'fail',
+        `${capture!.io} handle on ${c.device} closed (${c.error}): the dataplane cannot receive there until the device is up again (docs/packet-io.md)`,
+      );
+  }
 }
 
 export function formatDoctor(results: readonly CheckResult[]): string {

@@ -81,21 +81,7 @@ export class Engine {
     this.counters = shared.counters();
     // sorted: interface indexes travel in HA2 records, so both boxes must number them alike
     const names = Object.keys(config.device.interfaces).sort();
-    const interfaces: PipelineInterface[] = names.map((name) => {
-      const ic = config.device.interfaces[name];
-      const realMac = io.macOf(ic.device);
-      const { address, prefix } = parseCidr(ic.address);
-      return {
-        name,
-        device: ic.device,
-        realMac,
-        mac: interfaceVirtualMac(config.shared, name, realMac),
-        address,
-        prefix,
-        floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
-        mtu: io.mtuOf(ic.device),
-      };
-    });
+    const interfaces = pipelineInterfaces(config, names, io);
     for (const f of config.shared.floatingIps) {
       if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
     }
@@ -303,6 +289,25 @@ export class Engine {
 }
 
 /** One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC. */
+/** The traffic interfaces as the pipeline sees them, in `names` order (their ifIndex). */
+function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: DataplaneIo): PipelineInterface[] {
+  return names.map((name) => {
+    const ic = config.device.interfaces[name];
+    const realMac = io.macOf(ic.device);
+    const { address, prefix } = parseCidr(ic.address);
+    return {
+      name,
+      device: ic.device,
+      realMac,
+      mac: interfaceVirtualMac(config.shared, name, realMac),
+      address,
+      prefix,
+      floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
+      mtu: io.mtuOf(ic.device),
+    };
+  });
+}
+
 function garpFramesOf(interfaces: readonly PipelineInterface[]): { ifIndex: number; frame: Uint8Array; len: number }[] {
   return interfaces.flatMap((itf, ifIndex) =>
     itf.floating.map((ip) => {
