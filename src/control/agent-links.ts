@@ -121,7 +121,12 @@ function makeLink(x: LinkContext, name: string, at: number, index: number, cfg: 
     onUp: () => x.on.onUp(link),
     onDown: (byPeer, why) => x.on.onDown(link, byPeer, why),
     onReject: (reason) => x.on.onReject('ha1-session', reason),
-    onStale: () => x.on.onCount('ha1-session', 'stale-link'),
+    // Not believed, but opened: its sequence number enters the replay window. A frame dropped
+    // unread could be captured and replayed later as one the window never saw, and believed.
+    onStale: (frame) => {
+      link.sessOpener.open(frame);
+      x.on.onCount('ha1-session', 'stale-link');
+    },
     onSendRefused: () => x.on.onCount('ha1-session', 'send-backlog'),
   });
   return link;

@@ -59,7 +59,7 @@ export interface FramedLinkOptions {
   /** A connection from the wrong address, or a framing error: counted by the caller. */
   onReject: (reason: FramedLinkRejectReason) => void;
   /** A frame that arrived on a stale connection, dropped unread: counted by the caller. */
-  onStale?: () => void;
+  onStale?: (frame: Buffer) => void;
   /** A message not sent because the bound was reached: counted by the caller. */
   onSendRefused?: () => void;
   log: Logger;
@@ -310,7 +310,7 @@ export class FramedLink {
   }
 
   private deliver(conn: FramedConn, frame: Buffer): void {
-    if (conn.stale) this.opts.onStale?.();
+    if (conn.stale) this.opts.onStale?.(frame);
     else this.opts.onFrame(frame);
   }
 

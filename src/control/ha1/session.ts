@@ -31,7 +31,8 @@ export interface Ha1SessionOptions {
   /** A connection from the wrong address, or a framing error: counted by the caller. */
   onReject: (reason: FramedLinkRejectReason) => void;
   /** A frame that arrived on a stale connection, dropped unread: counted by the caller. */
-  onStale?: () => void;
+  /** The frame, so that its sequence number is still recorded (see agent-links.ts). */
+  onStale?: (frame: Buffer) => void;
   /** Bytes waiting in our socket beyond which send() refuses (default HA1_SESSION_MAX_BUFFERED_BYTES). */
   maxBufferedBytes?: number;
   /** A message not sent because the peer stopped reading and the bound was reached: counted by the caller. */

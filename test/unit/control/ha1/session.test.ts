@@ -14,6 +14,7 @@ interface Side {
   ups: number;
   downs: Array<{ closedByPeer: boolean; why: string }>;
   stale: number;
+  staleFrames: string[];
 }
 
 const sessions: Ha1Session[] = [];
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 function side(role: 'dial' | 'listen', port: number): Side {
-  const s: Side = { session: null as unknown as Ha1Session, frames: [], ups: 0, downs: [], stale: 0 };
+  const s: Side = { session: null as unknown as Ha1Session, frames: [], ups: 0, downs: [], stale: 0, staleFrames: [] };
   const opts: Ha1SessionOptions = {
     link: 'ha1',
     local: LOOPBACK,
@@ -35,7 +36,10 @@ function side(role: 'dial' | 'listen', port: number): Side {
     onUp: () => s.ups++,
     onDown: (closedByPeer, why) => s.downs.push({ closedByPeer, why }),
     onReject: () => undefined,
-    onStale: () => s.stale++,
+    onStale: (f) => {
+      s.stale++;
+      s.staleFrames.push(f.toString());
+    },
     log,
   };
   s.session = new Ha1Session(opts);
@@ -88,6 +92,8 @@ describe('Ha1Session stale connections', () => {
     expect(dialer.session.send(Buffer.from('old news'))).toBe(true);
     await until('the stale frame counted', () => listener.stale === 1);
     expect(listener.frames).toEqual([]);
+    // handed over all the same, so that the caller can record its sequence number (replay window)
+    expect(listener.staleFrames).toEqual(['old news']);
   });
 
   test('refresh on both sides (a cable back): a new connection, and no one sees a closure', async () => {
