@@ -90,7 +90,8 @@ describe.skipIf(!isRoot())('a box joining the pair', () => {
       `join: ${sent.sent} sent, ${got.received} received, ${got.lost} lost, longest silence ${got.maxGapMs.toFixed(1)} ms; gaps: ${gaps.join(', ') || 'none'}`,
     );
     expect(sent.errors).toBe(0);
-    expect(got.received).toBeGreaterThanOrEqual(sent.sent - 10); // the last few may still be in flight at stop
+    // what never arrived is lost (counted in `lost`) or was still in flight at the stop (a few)
+    expect(sent.sent - got.received - got.lost).toBeLessThanOrEqual(10);
     // the joining box never claimed the role (it once did: it declared the live active dead from
     // heartbeats still unread in its socket, and the pair lost 16-19 probes a round)
     const fwaActive = logLines(l, 'fwa').filter((e) => e.event === 'ha-transition' && e.to === 'active' && Date.parse(e.time) > probesFrom);
@@ -99,6 +100,7 @@ describe.skipIf(!isRoot())('a box joining the pair', () => {
     // (two shared cores, a third node process starting): then it holds its lease until the peer
     // is heard fresh, by design, and loses about a dead interval plus the stall itself (<= 60 probes a stall).
     const stalls = logLines(l, 'fwb').filter((e) => String(e.msg).startsWith('control thread stalled') && Date.parse(e.time) > probesFrom);
+    process.stderr.write(`join: ${stalls.length} control-thread stall(s) of the active logged\n`);
     if (stalls.length === 0) expect(got.lost, `gaps: ${gaps.join(', ')}`).toBe(0);
     else expect(got.lost, `${stalls.length} stall(s) of the active; gaps: ${gaps.join(', ')}`).toBeLessThanOrEqual(60 * stalls.length);
   }, 180_000);
