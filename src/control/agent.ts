@@ -286,15 +286,21 @@ export class ControlAgent implements HaController {
     if (a.to === 'active') this.metrics.failover(a.reason, a.outageS);
   }
 
+  /**
+   * An election timer fires after the event loop has read the sockets, like the tick (see
+   * scheduleTick): an initial wait that ran out behind a start-up stall must not elect us while
+   * the peer's heartbeats wait unread. Cancelled or re-armed meanwhile: it does not fire.
+   */
   private arm(name: TimerName, ms: number): void {
     clearTimeout(this.timers.get(name));
-    this.timers.set(
-      name,
-      setTimeout(() => {
+    const handle = setTimeout(() => {
+      setImmediate(() => {
+        if (this.stopping || this.timers.get(name) !== handle) return;
         this.timers.delete(name);
         this.feed({ type: 'timer', now: monotonicMs(), name });
-      }, ms),
-    );
+      });
+    }, ms);
+    this.timers.set(name, handle);
   }
 
   /**

@@ -140,6 +140,24 @@ function onTick(r: Run, now: number, sessionsOpen: readonly boolean[], peerAnnou
     c.nextHelloMs = now + c.config.helloIntervalMs;
     r.emit({ type: 'send-hellos' });
   }
+  askAgainToTakeOver(r);
+}
+
+/** Reasons for which we handed the role to the peer ourselves (election/step.ts handOver). */
+const HANDED_OVER: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
+
+/**
+ * While we hand the role over and the peer has not taken it, the request goes again every tick: a
+ * peer that stalled just then drops what arrived meanwhile as stale (a take-over request too), and
+ * the failover was lost, the role coming back to us when the hand-over wait ran out. A peer already
+ * active refuses the repeats.
+ */
+function askAgainToTakeOver(r: Run): void {
+  const e = r.c.election;
+  const peer = r.c.peer;
+  if (e.state !== 'passive' || !HANDED_OVER.has(e.reason) || !e.armed.includes('initial-wait')) return;
+  if (!peer.alive || peer.view?.state === 'active') return;
+  r.emit({ type: 'send-take-over', reason: e.reason });
 }
 
 function onSessionMessage(r: Run, link: number, now: number, sender: number, m: SessionMessage, sessionsOpen: readonly boolean[]): void {
