@@ -100,7 +100,7 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect(got.lastSeq).toBeGreaterThan(sent.sent - 50);
     expect(got.maxGapMs).toBeLessThan(500);
     const m = await scrape(boxConfig(lab, 'fwb').metrics);
-    expect(metricValue(m, 'tandem_ha_failovers_total', { reason: 'peer-closed' })).toBe(1);
+    expect(metricValue(m, 'tandem_ha_failovers_total', { reason: b.reason })).toBe(1);
 
     // recovery: the killed box comes back and, with preemption off, stays passive
     await lab.startBox('fwa');
