@@ -13,7 +13,11 @@ export default defineConfig({
       { extends: true, test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'] } },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, maxWorkers: 1 },
+        // retry: 1. The lab runs the aggressive profile (a 20 ms dead interval) on two shared
+        // cores, where a control-thread stall of 30-45 ms (a third node process or Chromium
+        // starting) now and then moves the role under a test that needs a steady pair. A test
+        // that fails twice in a row still fails the run, and vitest reports every retry.
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, maxWorkers: 1, retry: 1 },
       },
     ],
   },
