@@ -183,6 +183,7 @@ export const deviceSchema = obj(
       ha1Backup: haLink(DEFAULT_HA1_PORT).optional(),
       heartbeatBackup: heartbeatBackupLink.optional(),
       ha2: haLink(DEFAULT_HA2_PORT).optional(),
+      ha3: obj({ device: kernelIfname() }, 'an HA3 link: { device: <kernel name> }').optional(),
       keyFile: filePath('the pre-shared key file'),
     }),
     api: obj({ listen: listen(), tokenFile: filePath('the API token file'), rateLimit: apiRateLimit }),
@@ -260,8 +261,25 @@ const pathMonitoringSchema = obj({
   groups: list(pathGroupSchema, 'path groups', { min: 1, max: 64 }),
 });
 
+const floatingOwner = () => z.union([deviceId(), z.literal(['primary', 'shared'])], { error: '0 or 1 (a device id), "primary" or "shared"' });
+
+// PAN-OS's defaults: the first packet's device owns the session; setup by the source address's parity
+const activeActiveSchema = obj(
+  {
+    sessionOwner: oneOf(['first-packet', 'primary']).default('first-packet'),
+    sessionSetup: oneOf(['first-packet', 'ip-modulo', 'ip-hash', 'primary']).default('ip-modulo'),
+    ipHash: obj({
+      key: oneOf(['source', 'source-and-destination']).default('source'),
+      seed: intIn(0, 0xffffffff).default(0),
+    }).prefault({}),
+    deferMs: intIn(0, 1000).default(10),
+  },
+  'active/active settings: { sessionOwner, sessionSetup, ipHash: { key, seed }, deferMs }',
+).prefault({});
+
 const haSchema = obj({
   mode: oneOf(['active-passive', 'active-active']).default('active-passive'),
+  activeActive: activeActiveSchema,
   groupId: intIn(1, 255).default(1),
   timers: timersSchema,
   preempt: obj({
@@ -328,8 +346,9 @@ const natRuleSchema = obj({
         .refine((v) => v === 'interface-floating' || isIpv4(v))
         .optional(),
       destination: obj({ address: ipv4(), port: port().optional() }).optional(),
+      bind: z.union([deviceId(), z.literal('primary')], { error: '0 or 1 (a device id) or "primary"' }).optional(),
     },
-    'a translation: { source: interface-floating|<address>, destination: { address, port } }',
+    'a translation: { source: interface-floating|<address>, destination: { address, port }, bind }',
   ).refine((t) => t.source !== undefined || t.destination !== undefined, {
     error: 'a translation with a source, a destination or both',
   }),
@@ -343,7 +362,7 @@ export const sharedSchema = obj(
         error: 'a mapping of zone names to lists of logical interface names',
       })
       .default({}),
-    floatingIps: list(obj({ interface: name('a logical interface name'), address: cidr(), owner: deviceId().default(0) }), 'floating IPs').default([]),
+    floatingIps: list(obj({ interface: name('a logical interface name'), address: cidr(), owner: floatingOwner().default(0) }), 'floating IPs').default([]),
     routes: list(obj({ to: network(), via: ipv4(), interface: name('a logical interface name') }), 'routes', {
       max: MAX_RULES,
     }).default([]),

@@ -24,6 +24,11 @@ export interface HaLinkConfig {
   heartbeatPort: number;
 }
 
+/** HA3 is layer 2 (its own ethertype), so a device is all it needs; its MTU is checked at start. */
+export interface Ha3LinkConfig {
+  device: string;
+}
+
 export interface HeartbeatBackupConfig {
   local: Ipv4;
   peer: Ipv4;
@@ -59,6 +64,8 @@ export interface DeviceConfig {
     /** Heartbeats only (no session), e.g. over the management network: split-brain protection. */
     heartbeatBackup?: HeartbeatBackupConfig;
     ha2?: HaLinkConfig;
+    /** Active/active only: the kernel device of the HA3 link, which carries packets to the session's owner. */
+    ha3?: Ha3LinkConfig;
     /** File holding the pre-shared key (>= 16 bytes after trimming). */
     keyFile: string;
   };
@@ -95,13 +102,39 @@ export interface Timers {
   additionalActiveHoldUpMs: number;
 }
 
+/**
+ * Who answers for a floating IP. Active/passive: the active, whatever the owner (only 0, the
+ * default, is accepted there). Active/active: device 0 or 1 (the survivor while it is down), the
+ * active-primary, or both at once by ARP load sharing (`shared`).
+ */
+export type FloatingOwner = 0 | 1 | 'primary' | 'shared';
+
 export interface FloatingIpConfig {
   /** Logical interface name. */
   interface: string;
   address: Ipv4Cidr;
-  /** Device id that normally owns it (active-active; in active-passive the active owns all). */
-  owner: 0 | 1;
+  owner: FloatingOwner;
 }
+
+/** Active/active: which device processes a session's packets (the other forwards them over HA3). */
+export type SessionOwnerMode = 'first-packet' | 'primary';
+/** Active/active: which device sets a new session up (policy lookup, NAT allocation). */
+export type SessionSetupMode = 'first-packet' | 'ip-modulo' | 'ip-hash' | 'primary';
+
+export interface ActiveActiveConfig {
+  sessionOwner: SessionOwnerMode;
+  sessionSetup: SessionSetupMode;
+  /** ip-hash: the addresses hashed, and the seed both boxes share. */
+  ipHash: { key: 'source' | 'source-and-destination'; seed: number };
+  /**
+   * A new session's first packet waits until the peer holds the session (acknowledged over HA3),
+   * at most this long, so a reply through the other box finds it; 0 sends at once (pfsync's defer).
+   */
+  deferMs: number;
+}
+
+/** Active/active: the device whose sessions a source NAT rule applies to. */
+export type NatBinding = 0 | 1 | 'primary';
 
 export interface RouteConfig {
   to: Ipv4Cidr;
@@ -132,6 +165,8 @@ export interface NatRule {
     /** 'interface-floating': the egress interface's floating IP; or a fixed address. */
     source?: 'interface-floating' | Ipv4;
     destination?: { address: Ipv4; port?: number };
+    /** Active/active (required there for source NAT): the device whose new sessions use this rule. */
+    bind?: NatBinding;
   };
 }
 
@@ -165,6 +200,7 @@ export interface PathGroupConfig {
 export interface SharedConfig {
   ha: {
     mode: 'active-passive' | 'active-active';
+    activeActive: ActiveActiveConfig;
     /** Group id 1-255: part of the virtual MAC, and both boxes must agree on it. */
     groupId: number;
     timers: Timers;

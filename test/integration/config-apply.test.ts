@@ -49,6 +49,7 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
   const s: SharedConfig = {
     ha: {
       mode: 'active-passive',
+      activeActive: { sessionOwner: 'first-packet', sessionSetup: 'ip-modulo', ipHash: { key: 'source', seed: 0 }, deferMs: 10 },
       groupId: 7,
       timers: {
         profile: 'aggressive',

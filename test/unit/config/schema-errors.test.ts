@@ -79,7 +79,7 @@ const cases: Case[] = [
     '10.0.2.1/33',
     'an IPv4 address with prefix length, like 10.0.1.2/24',
   ],
-  ['floating owner', (c) => (c.shared.floatingIps[0].owner = 3), 'shared.floatingIps[0].owner', 3, '0 or 1 (the two members of the pair)'],
+  ['floating owner', (c) => (c.shared.floatingIps[0].owner = 3), 'shared.floatingIps[0].owner', 3, '0 or 1 (a device id), "primary" or "shared"'],
   [
     'route with host bits',
     (c) => (c.shared.routes[0].to = '10.0.0.1/8'),
@@ -204,7 +204,7 @@ describe('unknown keys', () => {
     const config = minimal();
     config.device.ha.zzzzzz = 1;
     const [issue] = issuesOf(config);
-    expect(issue.expected).toBe('no key "zzzzzz" here (known keys: ha1, ha1Backup, heartbeatBackup, ha2, keyFile)');
+    expect(issue.expected).toBe('no key "zzzzzz" here (known keys: ha1, ha1Backup, heartbeatBackup, ha2, ha3, keyFile)');
   });
 
   test('unknown keys inside list items and records are found', () => {

@@ -65,7 +65,7 @@ describe('semantic checks', () => {
 
   test('the same floating IP twice', () => {
     const config = boxA();
-    config.shared.floatingIps.push({ interface: 'lan', address: '10.0.1.1/24', owner: 1 });
+    config.shared.floatingIps.push({ interface: 'lan', address: '10.0.1.1/24', owner: 0 });
     expect(issuesOf(config)).toEqual([
       { path: 'shared.floatingIps[2].address', value: '10.0.1.1/24', expected: 'an address not already used by shared.floatingIps[0]' },
     ]);

@@ -1,0 +1,117 @@
+import { describe, expect, test } from 'vitest';
+import { boxA, issuesOf, parseObject } from './fixture.js';
+
+/** Box A switched to active/active with what the mode needs: an HA3 link and a bound NAT rule. */
+function activeActive(): Record<string, any> {
+  const c = boxA();
+  c.shared.ha.mode = 'active-active';
+  c.device.ha.ha3 = { device: 'ha3' };
+  c.shared.nat[0].translate.bind = 0;
+  return c;
+}
+
+const NOT_YET = {
+  path: 'shared.ha.mode',
+  value: 'active-active',
+  expected: '"active-passive": this version checks active-active settings but cannot run them yet (docs/active-active.md says what is built)',
+};
+
+describe('active/passive refuses the active/active settings instead of ignoring them', () => {
+  test('a floating IP owned by device 1, the primary or shared', () => {
+    const c = boxA();
+    c.shared.floatingIps[0].owner = 1;
+    c.shared.floatingIps[1].owner = 'shared';
+    expect(issuesOf(c).map((i) => [i.path, i.value])).toEqual([
+      ['shared.floatingIps[0].owner', 1],
+      ['shared.floatingIps[1].owner', 'shared'],
+    ]);
+    expect(issuesOf(c)[0].expected).toMatch(/need shared.ha.mode: active-active/);
+  });
+
+  test('a NAT rule bound to a device', () => {
+    const c = boxA();
+    c.shared.nat[0].translate.bind = 'primary';
+    expect(issuesOf(c)).toEqual([
+      {
+        path: 'shared.nat[0].translate.bind',
+        value: 'primary',
+        expected: 'no bind: in active-passive only the active allocates translations; bind is for shared.ha.mode: active-active',
+      },
+    ]);
+  });
+
+  test('an HA3 link may be ready on the device before the pair switches mode', () => {
+    const c = boxA();
+    c.device.ha.ha3 = { device: 'ha3' };
+    expect(parseObject(c).device.ha.ha3).toEqual({ device: 'ha3' });
+  });
+});
+
+describe('active/active settings', () => {
+  test('defaults are PAN-OS defaults: first-packet owner, ip-modulo setup', () => {
+    const c = boxA();
+    expect(parseObject(c).shared.ha.activeActive).toEqual({
+      sessionOwner: 'first-packet',
+      sessionSetup: 'ip-modulo',
+      ipHash: { key: 'source', seed: 0 },
+      deferMs: 10,
+    });
+  });
+
+  test('a complete active/active config has only the not-built-yet issue', () => {
+    expect(issuesOf(activeActive())).toEqual([NOT_YET]);
+  });
+
+  test('no HA3 or HA2 link', () => {
+    const c = activeActive();
+    delete c.device.ha.ha3;
+    delete c.device.ha.ha2;
+    expect(issuesOf(c).map((i) => [i.path, i.expected.slice(0, 30)])).toEqual([
+      ['device.ha.ha3', 'an HA3 link { device: <kernel '],
+      ['device.ha.ha2', 'an HA2 link { local, peer }: i'],
+      ['shared.ha.mode', NOT_YET.expected.slice(0, 30)],
+    ]);
+  });
+
+  test('HA3 on a traffic device', () => {
+    const c = activeActive();
+    c.device.ha.ha3.device = c.device.interfaces.lan.device;
+    expect(issuesOf(c)[0]).toEqual({
+      path: 'device.ha.ha3.device',
+      value: c.device.interfaces.lan.device,
+      expected: 'a kernel device of its own, not one of device.interfaces',
+    });
+  });
+
+  test('a source NAT rule without a device binding', () => {
+    const c = activeActive();
+    delete c.shared.nat[0].translate.bind;
+    expect(issuesOf(c)[0]).toMatchObject({ path: 'shared.nat[0].translate.bind', value: undefined });
+    expect(issuesOf(c)[0].expected).toMatch(/bound to the device whose new sessions it translates/);
+  });
+
+  test('interface-floating bound to a device that owns no floating IP on the egress side', () => {
+    const c = activeActive();
+    c.shared.nat[0].translate.bind = 1;
+    expect(issuesOf(c)[0]).toMatchObject({ path: 'shared.nat[0].translate.source', value: 'interface-floating' });
+    c.shared.floatingIps.push({ interface: 'wan', address: '10.0.2.3/24', owner: 1 });
+    expect(issuesOf(c)).toEqual([NOT_YET]);
+  });
+
+  test('a fixed source address needs only the binding', () => {
+    const c = activeActive();
+    c.shared.nat[0].translate = { source: '10.0.2.9', bind: 'primary' };
+    expect(issuesOf(c)).toEqual([NOT_YET]);
+  });
+
+  test('bad values name the key', () => {
+    const c = activeActive();
+    c.shared.ha.activeActive = { sessionSetup: 'round-robin', deferMs: -1 };
+    c.shared.nat[0].translate.bind = 2;
+    expect(issuesOf(c).map((i) => [i.path, i.expected])).toEqual([
+      ['shared.ha.activeActive.sessionSetup', 'one of "first-packet", "ip-modulo", "ip-hash", "primary"'],
+      ['shared.ha.activeActive.deferMs', 'an integer from 0 to 1000'],
+      ['shared.nat[0].translate.bind', '0 or 1 (a device id) or "primary"'],
+    ]);
+  });
+});
