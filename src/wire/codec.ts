@@ -1,9 +1,9 @@
 // Typed encode/decode of the HA1 Envelope (proto/ha1.proto) into our own plain types: numbers,
 // never Long; HA states as the election's string union; the oneof body as a discriminated union.
-// The generated code (src/wire/gen/) only moves bytes; every range and enum check lives here,
+// The generated code (generated/, from proto/ha1.proto) only moves bytes; every range and enum check lives here,
 // so a message that decodes is a message the rest of tandem can trust structurally.
 // Authentication is not done here: src/wire/auth.ts checks the MAC before calling decode.
-import { tandem } from './gen/ha1.js';
+import { tandem } from '../../generated/ha1.js';
 import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
 import {

@@ -1,10 +1,10 @@
 // Typed encode/decode of the HA2 envelope (proto/ha2.proto) into our own plain types: numbers,
 // never Long; session records as src/wire/session-record.ts's SessionRecord; the oneof body as a
-// discriminated union. The generated code (src/wire/gen/ha2.js) only moves bytes; every range
+// discriminated union. The generated code (generated/ha2.js) only moves bytes; every range
 // check lives here, so a batch that decodes holds records the ring (src/wire/record-ring.ts) and the
 // dataplane can take as they are. Authentication is not done here: Ha2Opener in
 // src/wire/auth.ts checks the MAC before calling decodeHa2.
-import { tandem } from './gen/ha2.js';
+import { tandem } from '../../generated/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
 import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
