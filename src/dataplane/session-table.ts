@@ -25,6 +25,8 @@
 // Pure: no I/O, no clock (time is an argument, in ms on any monotonic scale), no allocation on
 // lookup, create, count, setState, setExpires, remove or expire.
 
+import type { SessionRecord } from '../wire/session-record.js';
+
 /** The direction of the packet that created the session. */
 export const DIR_ORIGINAL = 0;
 /** The direction of its answers. */
@@ -33,32 +35,15 @@ export const DIR_REPLY = 1;
 /** NewSession.flags bit 0: picked up mid-stream, or synced from the peer (TCP handshake not seen). */
 export const SESSION_FLAG_LOOSE = 1;
 
-export interface NewSession {
-  /** IP protocol: 6 tcp, 17 udp, 1 icmp (ports = echo id / 0). */
-  proto: number;
-  /** The tuple as received. */
-  origSrc: number;
-  origSrcPort: number;
-  origDst: number;
-  origDstPort: number;
-  /** What the reply looks like (after NAT). */
-  replySrc: number;
-  replySrcPort: number;
-  replyDst: number;
-  replyDstPort: number;
-  /** Protocol state (tcp-state.ts / flow-state.ts), 0..255. */
-  state: number;
+/**
+ * A session to create: the fields of a session record (src/wire/session-record.ts, documented in
+ * proto/ha2.proto) but its op and relative times, with absolute times on the table's clock. The
+ * table keeps 8 bits of proto, state and flags (bit 0: SESSION_FLAG_LOOSE) and 16 of the interface
+ * indexes; ICMP "ports" are the echo identifier on the requester's side, 0 on the other.
+ */
+export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs'> {
   expiresMs: number;
   nowMs: number;
-  /** Policy rule index (-1 = default action). */
-  ruleId: number;
-  /** NAT rule index, -1 = no NAT. */
-  natRuleId: number;
-  /** Interface indexes of the original direction, 0..65535. */
-  ingress: number;
-  egress: number;
-  /** Bit 0: loose (SESSION_FLAG_LOOSE); 8 bits kept. */
-  flags: number;
 }
 
 export interface SessionTableOptions {

@@ -9,6 +9,7 @@ import { WireError } from './errors.js';
 import {
   UINT32_MAX,
   UINT64_MAX_SAFE,
+  type Checked,
   checkString,
   checkUint,
   headerFromWire,
@@ -51,50 +52,27 @@ export function clipString(text: string, max: number): string {
 
 const pb = tandem.ha1;
 
-export interface Heartbeat {
-  state: HaState;
-  /** 0-255, lower wins (DESIGN.md "The pair"). */
-  priority: number;
-  preempt: boolean;
-  /** Sender's monotonic clock when sent (ns). */
-  sentNs: number;
-  /** The last peer heartbeat's sentNs (0: none yet), and how long it was held before this echo. */
-  echoNs: number;
-  echoDelayNs: number;
-  /** Link this was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
-  link: number;
-  /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
-  tentative: boolean;
-  /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
-  incomplete?: boolean;
-  /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
-  healthyGroups?: string[];
-}
+// The bodies, each derived from its generated message (proto/ha1.proto documents the fields):
+// every field present, numbers never Long, HA states and command types as words.
+
+export type Heartbeat = Checked<
+  tandem.ha1.Heartbeat.$Properties,
+  {
+    state: HaState;
+    /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
+    incomplete?: boolean;
+    /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
+    healthyGroups?: string[];
+  }
+>;
 
 /** Bounds of Heartbeat.healthyGroups: a heartbeat must stay one small datagram. */
 export const HEALTHY_GROUPS_MAX = 32;
 export const HEALTHY_GROUP_CHARS_MAX = 80;
 
-export interface Hello {
-  name: string;
-  priority: number;
-  preempt: boolean;
-  state: HaState;
-  stateReason: string;
-  softwareVersion: string;
-  groupId: number;
-  mode: string;
-  heartbeatIntervalMs: number;
-  heartbeatMissed: number;
-  configVersion: number;
-  configHash: string;
-  uptimeMs: number;
-}
+export type Hello = Checked<tandem.ha1.Hello.$Properties, { state: HaState }>;
 
-export interface StateUpdate {
-  state: HaState;
-  reason: string;
-}
+export type StateUpdate = Checked<tandem.ha1.StateUpdate.$Properties, { state: HaState }>;
 
 export type CommandType =
   /** The active asks the passive to take over. */
@@ -102,38 +80,16 @@ export type CommandType =
   /** The passive acknowledges it is taking over. */
   | 'take-over-ack';
 
-export interface Command {
-  type: CommandType;
-  reason: string;
-  id: number;
-}
+export type Command = Checked<tandem.ha1.Command.$Properties, { type: CommandType }>;
 
-export interface Goodbye {
-  reason: string;
-}
+export type Goodbye = Checked<tandem.ha1.Goodbye.$Properties>;
 
 /** A shared config pushed to apply (requestId 0) or sent as a copy for display (see ha1.proto). */
-export interface ConfigPush {
-  version: number;
-  hash: string;
-  sharedJson: string;
-  lineage: string[];
-  committedAtMs: number;
-  committedBy: string;
-  requestId: number;
-}
+export type ConfigPush = Checked<tandem.ha1.ConfigPush.$Properties>;
 
-export interface ConfigAck {
-  version: number;
-  hash: string;
-  applied: boolean;
-  error: string;
-  keptAside: string;
-}
+export type ConfigAck = Checked<tandem.ha1.ConfigAck.$Properties>;
 
-export interface ConfigRequest {
-  requestId: number;
-}
+export type ConfigRequest = Checked<tandem.ha1.ConfigRequest.$Properties>;
 
 export type EnvelopeBody =
   | { kind: 'heartbeat'; heartbeat: Heartbeat }

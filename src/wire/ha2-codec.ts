@@ -7,7 +7,7 @@
 import { tandem } from '../../generated/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
+import { UINT32_MAX, UINT64_MAX_SAFE, type Checked, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -53,26 +53,16 @@ export const HA2_MAX_RECORD_WIRE_BYTES = 98;
  */
 export const HA2_MAX_ENVELOPE_BYTES = 6 + 9 + 9 + 6 + 1 + 3 + 9 + 9 + MAX_BATCH_RECORDS * HA2_MAX_RECORD_WIRE_BYTES;
 
-export interface Ha2Batch {
-  /** Strictly increasing per stream, from 1 (acked by the receiver). */
-  seq: number;
-  /** In the order the sender's dataplane made the changes; at most MAX_BATCH_RECORDS. */
-  records: SessionRecord[];
-  /** The sender's monotonic clock (ms) when the batch left. */
-  sentMs: number;
-}
+// The bodies, each derived from its generated message (proto/ha2.proto documents the fields):
+// every field present, numbers never Long.
 
-export interface Ha2Ack {
-  /** Every batch up to this seq has been handed to the receiver's dataplane. */
-  seq: number;
-  /** The acked batch's sentMs, for the sender's RTT. */
-  echoSentMs: number;
-}
+/** A batch of at most MAX_BATCH_RECORDS records, in the order the sender's dataplane made the changes. */
+export type Ha2Batch = Checked<tandem.ha2.Batch.$Properties, { records: SessionRecord[] }>;
 
-export interface Ha2BulkRequest {
-  /** Why a full dump is wanted (a log label, at most MAX_BULK_REASON_BYTES). */
-  reason: string;
-}
+export type Ha2Ack = Checked<tandem.ha2.Ack.$Properties>;
+
+/** reason: a log label of at most MAX_BULK_REASON_BYTES. */
+export type Ha2BulkRequest = Checked<tandem.ha2.BulkRequest.$Properties>;
 
 export type Ha2Body = { kind: 'batch'; batch: Ha2Batch } | { kind: 'ack'; ack: Ha2Ack } | { kind: 'bulkRequest'; bulkRequest: Ha2BulkRequest };
 
