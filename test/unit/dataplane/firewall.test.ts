@@ -485,6 +485,14 @@ describe('ICMP errors', () => {
     bad[20 + 2] ^= 0xff; // ICMP checksum
     expect(r.send(WAN, fromServer(bad), NOW + 1).moved).toEqual({ 'icmp-bad': 1 });
   });
+
+  it('a redirect is not let through, even one quoting a known flow (RFC 1812 5.2.7.2): icmp-unsupported', () => {
+    const r = makeRig(lab());
+    const { sent } = udpFlow(r);
+    const x = r.send(WAN, fromServer(icmpErrorPacket('10.0.2.254', SERVER, 5, 1, sent)), NOW + 1);
+    expect(x.moved).toEqual({ 'icmp-unsupported': 1 });
+    expect(x.out).toEqual([]);
+  });
 });
 
 describe('expiry, a full table, the operator view', () => {
