@@ -332,7 +332,7 @@ export class Firewall {
 
   /** The seconds a session in `state` of `proto` lives after its last packet. */
   timeoutS(proto: number, state: number): number {
-    if (proto === IPPROTO_TCP) return tcpTimeoutS(state, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
+    if (proto === IPPROTO_TCP) return tcpTimeoutS(state, this.timeouts);
     return proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
   }
 
