@@ -17,7 +17,7 @@
 // direction's tuple, so one rule covers source NAT, destination NAT and both.
 import type { SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/firewall-stats.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/session-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat } from './nat.js';

@@ -4,7 +4,7 @@
 // firewall-helpers.ts, and their checksums verified with checksum.ts (RFC 1071), so every
 // incremental checksum update (RFC 1624) is checked against a full computation.
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RULE_LABEL } from '../../../src/wire/firewall-stats.js';
+import { DEFAULT_RULE_LABEL } from '../../../src/wire/session-view.js';
 import { RouteTable } from '../../../src/dataplane/route.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import {
