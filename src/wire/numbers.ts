@@ -115,6 +115,15 @@ export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64
   };
 }
 
+/** A generated decoder's answer; what it throws (truncated or invalid protobuf) is WireError('malformed'). */
+export function decodeOrMalformed<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable ${what}: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
+}
+
 /** What a protobufjs writer finished, as a Buffer: it is one under Node (protobufjs picks util.Buffer when present). */
 export function writerBytes(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
