@@ -5,6 +5,7 @@
 //   control | sync | dataplane    the three planes: never import each other
 //   wire, config, metrics, net,   the ground floor: message and shared-memory formats, config,
 //   clock, log                    what is counted, sockets and addresses; imports no plane
+//   generated/ (outside src/)     protobuf code from proto/: only wire/ reads it
 //
 // docs/architecture.md explains where each decision is taken.
 const GROUND = '^src/(wire|config|metrics|net)/|^src/(clock|log|log-limit)\\.ts$';
@@ -57,6 +58,13 @@ module.exports = {
       to: { path: [PLANES, '^src/daemon/'] },
     },
     {
+      name: 'generated-code-only-through-wire',
+      comment: 'generated/ (protobuf code from proto/, written by scripts/gen-proto.mjs) is read only by wire/, whose codecs turn it into checked types',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/wire/' },
+      to: { path: '^generated/' },
+    },
+    {
       name: 'no-orphans',
       comment: 'a module nothing imports and that imports nothing is dead code (entry points import something)',
       severity: 'error',
@@ -72,7 +80,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^src/',
+    includeOnly: ['^src/', '^generated/'],
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts'] },

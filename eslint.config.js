@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'native/', 'src/wire/gen/', '**/*.cjs', '.vitest-results*.json'] },
+  { ignores: ['dist/', 'node_modules/', 'native/', 'generated/', '**/*.cjs', '.vitest-results*.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Generates static protobuf code for every proto/*.proto into src/wire/gen/ (committed, so the
+// Generates static protobuf code for every proto/*.proto into generated/ (committed, so the
 // daemon needs no code generation at run time and reviews see wire changes).
 //
-//   node scripts/gen-proto.mjs           regenerate src/wire/gen/
+//   node scripts/gen-proto.mjs           regenerate generated/
 //   node scripts/gen-proto.mjs --check   regenerate into a temp dir; exit 1 if the committed
 //                                        files differ (CI runs this to catch drift)
 //
-// Each proto/<name>.proto becomes src/wire/gen/<name>.js (an ES module) and <name>.d.ts.
+// Each proto/<name>.proto becomes generated/<name>.js (an ES module) and <name>.d.ts.
 // Choices, and why:
 // - `-w esm --es6`: the project is ESM (NodeNext); the ESM wrapper imports
 //   "protobufjs/minimal.js" with the extension, which Node 20 needs because protobufjs is
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const protoDir = join(repoRoot, 'proto');
-const genDir = join(repoRoot, 'src', 'wire', 'gen');
+const genDir = join(repoRoot, 'generated');
 const cliDir = join(repoRoot, 'node_modules', 'protobufjs-cli', 'bin');
 
 const PBJS_FLAGS = [
@@ -92,10 +92,10 @@ function check() {
     const committed = existsSync(genDir) ? readdirSync(genDir).filter((f) => /\.(js|d\.ts)$/.test(f)).sort() : [];
     const problems = [];
     for (const f of fresh) {
-      if (!committed.includes(f)) problems.push(`missing: src/wire/gen/${f}`);
-      else if (readFileSync(join(tmp, f), 'utf8') !== readFileSync(join(genDir, f), 'utf8')) problems.push(`differs: src/wire/gen/${f}`);
+      if (!committed.includes(f)) problems.push(`missing: generated/${f}`);
+      else if (readFileSync(join(tmp, f), 'utf8') !== readFileSync(join(genDir, f), 'utf8')) problems.push(`differs: generated/${f}`);
     }
-    for (const f of committed) if (!fresh.includes(f)) problems.push(`stale (no .proto generates it): src/wire/gen/${f}`);
+    for (const f of committed) if (!fresh.includes(f)) problems.push(`stale (no .proto generates it): generated/${f}`);
     if (problems.length > 0) {
       console.error(`gen-proto --check: generated code is out of date with proto/:\n  ${problems.join('\n  ')}\nrun: node scripts/gen-proto.mjs`);
       process.exit(1);
@@ -108,7 +108,7 @@ function check() {
 
 const args = process.argv.slice(2);
 if (args.includes('--check')) check();
-else if (args.length === 0) console.log(`gen-proto: wrote ${generate(genDir).map((f) => `src/wire/gen/${f}`).join(', ')}`);
+else if (args.length === 0) console.log(`gen-proto: wrote ${generate(genDir).map((f) => `generated/${f}`).join(', ')}`);
 else {
   console.error('usage: node scripts/gen-proto.mjs [--check]');
   process.exit(2);

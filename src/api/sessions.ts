@@ -10,21 +10,11 @@ import {
   type SessionFilter,
   type SessionList,
   type SessionProtocol,
-  type SessionTuple,
-  type SessionView,
-} from '../wire/firewall-stats.js';
+} from '../wire/session-view.js';
 
-export {
-  DEFAULT_RULE_LABEL,
-  DEFAULT_SESSIONS_LIMIT,
-  MAX_SESSIONS_LIMIT,
-  SESSION_PROTOCOLS,
-  type SessionFilter,
-  type SessionList,
-  type SessionProtocol,
-  type SessionTuple,
-  type SessionView,
-};
+// The listing itself (views, filter, limits) is the dataplane's: the server, the client and the CLI
+// take it from here with the query.
+export * from '../wire/session-view.js';
 
 /** The query parameters of GET /v1/sessions, in the order the CLI documents them. */
 export const SESSION_QUERY_PARAMS = ['address', 'port', 'protocol', 'state', 'rule', 'limit'] as const;

@@ -144,23 +144,21 @@ export interface RouteConfig {
 
 export type Service = string; // "tcp/80", "udp/1000-2000", "icmp", "any"
 
-export interface PolicyRule {
+/** What a policy or NAT rule matches: zones (from, to), addresses and services. */
+export interface RuleMatch {
   name: string;
   from: string[];
   to: string[];
   source: Ipv4Cidr[];
   destination: Ipv4Cidr[];
   service: Service[];
+}
+
+export interface PolicyRule extends RuleMatch {
   action: 'allow' | 'deny' | 'reject';
 }
 
-export interface NatRule {
-  name: string;
-  from: string[];
-  to: string[];
-  source: Ipv4Cidr[];
-  destination: Ipv4Cidr[];
-  service: Service[];
+export interface NatRule extends RuleMatch {
   translate: {
     /** 'interface-floating': the egress interface's floating IP; or a fixed address. */
     source?: 'interface-floating' | Ipv4;

@@ -12,7 +12,7 @@
 //        filter: SessionFilter, already validated (src/api/sessions.ts); limit: 0..10 000.
 //        data.total counts the whole table, data.matched every session matching the filter,
 //        data.sessions the first `limit` matches in table order, data.truncated = matched > length.
-//        listSessions() in firewall-stats.ts builds exactly this from an iterable of SessionView.
+//        listSessions() in session-view.ts builds exactly this from an iterable of SessionView.
 //   <- {type:'apply-shared', id, shared}                  -> {type:'applied', id, result: ApplyResult}
 //        shared: a SharedConfig already validated (validateSharedConfig); the dataplane compiles it,
 //        switches in one step or changes nothing (src/dataplane/apply.ts, Engine.applyShared).
@@ -23,7 +23,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { SessionsUnavailable } from '../api/sessions.js';
 import type { SharedConfig } from '../config/types.js';
 import type { ApplyResult } from '../dataplane/apply.js';
-import type { SessionFilter, SessionList } from '../wire/firewall-stats.js';
+import type { SessionFilter, SessionList } from '../wire/session-view.js';
 import type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';
 
 export type { ApplySharedRequest, DataplaneQuery } from '../dataplane/host.js';

@@ -288,7 +288,6 @@ export class Engine {
   }
 }
 
-/** One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC. */
 /** The traffic interfaces as the pipeline sees them, in `names` order (their ifIndex). */
 function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: DataplaneIo): PipelineInterface[] {
   return names.map((name) => {
@@ -308,6 +307,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
   });
 }
 
+/** One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC. */
 function garpFramesOf(interfaces: readonly PipelineInterface[]): { ifIndex: number; frame: Uint8Array; len: number }[] {
   return interfaces.flatMap((itf, ifIndex) =>
     itf.floating.map((ip) => {

@@ -17,33 +17,41 @@
 // direction's tuple, so one rule covers source NAT, destination NAT and both.
 import type { SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/firewall-stats.js';
-import { checksumUpdate16 } from '../net/checksum.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/session-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat } from './nat.js';
 import {
   ETH_HLEN,
   ETH_SRC,
-  IP_CSUM,
+  ICMP_CODE,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_REDIRECT,
   IP_DST,
   IP_HLEN,
   IP_PROTO,
   IP_SRC,
   IP_TOTLEN,
   IP_TTL,
+  IPH_DST,
+  IPH_SRC,
   IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
   L4_OFF,
+  TCP_FLAGS,
+  isIcmpErrorType,
+  l4MinLen,
+  readFlowPorts,
   readU16,
   readU32,
-  writeU16,
+  type FlowPorts,
 } from './packet.js';
 import type { PipelineInterface } from './pipeline-interface.js';
 import { ACTION_ALLOW, ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
 import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
-import { rewriteDestination, rewriteSource } from './rewrite.js';
+import { rewriteAddress, rewriteDestination, rewriteIcmpId, rewriteSource } from './rewrite.js';
 import type { RouteEntry, RouteTable } from './route.js';
 import { DIR_ORIGINAL, DIR_REPLY, SessionTable } from './session-table.js';
 import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
@@ -52,11 +60,6 @@ import { TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-s
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
 export const FW_LOCAL = 2; //   addressed to a floating IP and no session or published service: local handling
-
-/** ICMP types (RFC 792). */
-const ICMP_ECHO_REPLY = 0;
-const ICMP_ECHO_REQUEST = 8;
-const ICMP_ERROR_TYPES = new Set([3, 4, 11, 12]); // unreachable, source quench, time exceeded, parameter problem
 
 /** Sessions expired per tick at most: bounds the work done between frames. */
 const EXPIRE_BUDGET = 4096;
@@ -100,6 +103,19 @@ export interface PreparedFirewall {
   readonly timeouts: SharedConfig['sessions'];
 }
 
+/**
+ * The packet process() is deciding on, read once from its headers and handed on to the steps that
+ * follow (one object, reused: no allocation per packet). Ports as the session table keys them
+ * (readFlowPorts; 0 for a protocol without ports).
+ */
+interface Packet extends FlowPorts {
+  proto: number;
+  src: number;
+  dst: number;
+  /** TCP: the control bits FIN to URG; 0 otherwise. */
+  tcpFlags: number;
+}
+
 /** What NAT makes of a new flow: the reply tuple's addresses and ports, and the rule to record. */
 interface FlowNat {
   /** The destination after DNAT (the reply's source), and its port. */
@@ -132,6 +148,7 @@ export class Firewall {
   /** The timeouts of new sessions, and of existing ones from their next packet. */
   private timeouts!: SharedConfig['sessions'];
   private readonly hooks: FirewallHooks;
+  private readonly pkt: Packet = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, tcpFlags: 0 };
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
   private readonly flowNat: FlowNat = { dst: 0, dstPort: 0, src: 0, srcPort: 0, rule: -1, allocated: -1 };
@@ -261,42 +278,21 @@ export class Firewall {
   /** One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. */
   process(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
     this.route = null;
+    const p = this.pkt;
     const proto = frame[IP_PROTO];
-    const src = readU32(frame, IP_SRC);
-    const dst = readU32(frame, IP_DST);
-    const l4len = readU16(frame, IP_TOTLEN) - IP_HLEN;
-    let sp = 0;
-    let dp = 0;
-    let tcpFlags = 0;
-    switch (proto) {
-      case IPPROTO_TCP:
-        if (l4len < 20) return this.dropped('l4-truncated');
-        sp = readU16(frame, L4_OFF);
-        dp = readU16(frame, L4_OFF + 2);
-        tcpFlags = frame[L4_OFF + 13] & 0x3f;
-        break;
-      case IPPROTO_UDP:
-        if (l4len < 8) return this.dropped('l4-truncated');
-        sp = readU16(frame, L4_OFF);
-        dp = readU16(frame, L4_OFF + 2);
-        break;
-      case IPPROTO_ICMP: {
-        if (l4len < 8) return this.dropped('l4-truncated');
-        const type = frame[L4_OFF];
-        // The echo identifier sits on the requester's side of the tuple, so that a reply's tuple
-        // is the exact reverse of its request's.
-        if (type === ICMP_ECHO_REQUEST) sp = readU16(frame, L4_OFF + 4);
-        else if (type === ICMP_ECHO_REPLY) dp = readU16(frame, L4_OFF + 4);
-        else if (ICMP_ERROR_TYPES.has(type)) return this.icmpError(frame, len);
-        else if (this.floatingAll.has(dst)) return FW_LOCAL;
-        else return this.dropped('icmp-unsupported');
-        break;
-      }
-      default:
-        break;
+    p.proto = proto;
+    p.src = readU32(frame, IP_SRC);
+    p.dst = readU32(frame, IP_DST);
+    if (readU16(frame, IP_TOTLEN) - IP_HLEN < l4MinLen(proto)) return this.dropped('l4-truncated');
+    p.tcpFlags = proto === IPPROTO_TCP ? frame[L4_OFF + TCP_FLAGS] & 0x3f : 0;
+    if (!readFlowPorts(frame, L4_OFF, proto, p)) {
+      if (proto === IPPROTO_ICMP) return this.icmpOther(frame, len);
+      // a protocol without ports: its flows are told apart by their addresses alone
+      p.srcPort = 0;
+      p.dstPort = 0;
     }
 
-    const h = this.table.lookup(proto, src, sp, dst, dp);
+    const h = this.table.lookup(proto, p.src, p.srcPort, p.dst, p.dstPort);
     if (h >= 0) {
       const slot = h >> 1;
       const dir = h & 1;
@@ -304,9 +300,21 @@ export class Firewall {
       // reply on its egress. Anything else is a spoof from the wrong side (e.g. a RST guessed from
       // the outside to tear down an inside flow) and must not touch the session.
       if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
-      return this.known(slot, dir, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+      return this.known(slot, dir, frame, len, nowMs);
     }
-    return this.fresh(ingress, frame, len, nowMs, proto, src, sp, dst, dp, tcpFlags);
+    return this.fresh(ingress, frame, len, nowMs);
+  }
+
+  /**
+   * ICMP other than echo: an error goes with the session of the packet it quotes; the rest (and
+   * redirects: a host's routing is not steered from outside) is a floating IP's local business or
+   * dropped.
+   */
+  private icmpOther(frame: Uint8Array, len: number): number {
+    const type = frame[L4_OFF];
+    if (type !== ICMP_REDIRECT && isIcmpErrorType(type)) return this.icmpError(frame, len);
+    if (this.floatingAll.has(this.pkt.dst)) return FW_LOCAL;
+    return this.dropped('icmp-unsupported');
   }
 
   /** Removes expired sessions (bounded work per call) and frees their NAT ports. */
@@ -324,67 +332,52 @@ export class Firewall {
 
   /** The seconds a session in `state` of `proto` lives after its last packet. */
   timeoutS(proto: number, state: number): number {
-    if (proto === IPPROTO_TCP) return tcpTimeoutS(state, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
+    if (proto === IPPROTO_TCP) return tcpTimeoutS(state, this.timeouts);
     return proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
   }
 
   // ---- established sessions: the fast path ----
 
-  private known(
-    slot: number,
-    dir: number,
-    frame: Uint8Array,
-    len: number,
-    nowMs: number,
-    proto: number,
-    src: number,
-    sp: number,
-    dst: number,
-    dp: number,
-    tcpFlags: number,
-  ): number {
+  private known(slot: number, dir: number, frame: Uint8Array, len: number, nowMs: number): number {
     const t = this.table;
+    const p = this.pkt;
     const state = t.state(slot);
-    let timeoutS: number;
-    if (proto === IPPROTO_TCP) {
-      const next = tcpStep(state, dir, tcpFlags);
+    let next = state;
+    if (p.proto === IPPROTO_TCP) {
+      next = tcpStep(state, dir, p.tcpFlags);
       if (next < 0) return this.dropped('tcp-invalid');
-      if (next !== state) {
-        t.setState(slot, next);
-        this.listener?.changed(slot, nowMs);
-      }
-      timeoutS = tcpTimeoutS(next, { establishedS: this.timeouts.tcpEstablishedS, transitoryS: this.timeouts.tcpTransitoryS });
-    } else {
-      if (dir === DIR_REPLY && state === FLOW_NEW) {
-        t.setState(slot, FLOW_ESTABLISHED);
-        this.listener?.changed(slot, nowMs);
-      }
-      timeoutS = proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
+    } else if (dir === DIR_REPLY && state === FLOW_NEW) {
+      next = FLOW_ESTABLISHED;
     }
-    t.setExpires(slot, nowMs + timeoutS * 1000);
+    if (next !== state) {
+      t.setState(slot, next);
+      this.listener?.changed(slot, nowMs);
+    }
+    t.setExpires(slot, nowMs + this.timeoutS(p.proto, next) * 1000);
     t.count(slot, dir, len);
-    this.translate(slot, dir, frame, proto, src, sp, dst, dp);
+    this.translate(slot, dir, frame);
     return FW_FORWARD;
   }
 
   /** Rewrites the packet of direction `dir` into the reverse of the other direction's tuple. */
-  private translate(slot: number, dir: number, frame: Uint8Array, proto: number, src: number, sp: number, dst: number, dp: number): void {
+  private translate(slot: number, dir: number, frame: Uint8Array): void {
     const t = this.table;
+    const p = this.pkt;
     const o = 1 - dir;
     const nsrc = t.dst(slot, o);
     const nsp = t.dstPort(slot, o);
     const ndst = t.src(slot, o);
     const ndp = t.srcPort(slot, o);
-    if (proto === IPPROTO_ICMP) {
-      if (nsrc !== src) rewriteIpAddress(frame, IP_SRC, nsrc);
-      if (ndst !== dst) rewriteIpAddress(frame, IP_DST, ndst);
+    if (p.proto === IPPROTO_ICMP) {
+      if (nsrc !== p.src) rewriteAddress(frame, ETH_HLEN, IPH_SRC, nsrc);
+      if (ndst !== p.dst) rewriteAddress(frame, ETH_HLEN, IPH_DST, ndst);
       // the identifier is the source "port" of a request and the destination "port" of a reply
-      if (nsp !== sp) rewriteIcmpId(frame, nsp);
-      else if (ndp !== dp) rewriteIcmpId(frame, ndp);
+      if (nsp !== p.srcPort) rewriteIcmpId(frame, L4_OFF, nsp);
+      else if (ndp !== p.dstPort) rewriteIcmpId(frame, L4_OFF, ndp);
       return;
     }
-    if (nsrc !== src || nsp !== sp) rewriteSource(frame, ETH_HLEN, proto, nsrc, nsp);
-    if (ndst !== dst || ndp !== dp) rewriteDestination(frame, ETH_HLEN, proto, ndst, ndp);
+    if (nsrc !== p.src || nsp !== p.srcPort) rewriteSource(frame, ETH_HLEN, p.proto, nsrc, nsp);
+    if (ndst !== p.dst || ndp !== p.dstPort) rewriteDestination(frame, ETH_HLEN, p.proto, ndst, ndp);
   }
 
   // ---- new flows ----
@@ -393,24 +386,14 @@ export class Firewall {
    * The first packet of a flow no session knows: only a SYN opens a TCP session, and an echo reply
    * none. Destination NAT, route, policy, source NAT, then the session with both tuples.
    */
-  private fresh(
-    ingress: number,
-    frame: Uint8Array,
-    len: number,
-    nowMs: number,
-    proto: number,
-    src: number,
-    sp: number,
-    dst: number,
-    dp: number,
-    tcpFlags: number,
-  ): number {
+  private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
+    const p = this.pkt;
     let state: number;
-    if (proto === IPPROTO_TCP) {
-      state = tcpOpen(tcpFlags, false);
+    if (p.proto === IPPROTO_TCP) {
+      state = tcpOpen(p.tcpFlags, false);
       if (state < 0) return this.dropped('tcp-no-session');
-    } else if (proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
-      if (this.floatingAll.has(dst)) return FW_LOCAL;
+    } else if (p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
+      if (this.floatingAll.has(p.dst)) return FW_LOCAL;
       return this.dropped('icmp-no-session');
     } else {
       state = FLOW_NEW;
@@ -418,7 +401,7 @@ export class Firewall {
 
     // Destination NAT: only a published service of a floating IP goes on from here.
     const fromZone = this.policy_.zoneOf(ingress);
-    if (!this.destinationNat(fromZone, proto, src, dst, dp)) return FW_LOCAL;
+    if (!this.destinationNat(fromZone)) return FW_LOCAL;
 
     const route = this.routes.lookup(this.flowNat.dst);
     if (route === null) return this.dropped('no-route');
@@ -428,18 +411,18 @@ export class Firewall {
     if (frame[IP_TTL] <= 1) return this.dropped('ttl-exceeded');
     const toZone = this.policy_.zoneOf(egress);
 
-    const rule = this.policyRule(fromZone, toZone, frame, proto, src, sp, dst, dp);
+    const rule = this.policyRule(fromZone, toZone, frame);
     const action = this.policy_.action(rule);
     if (action === ACTION_DENY) return this.dropped('policy-deny');
     if (action === ACTION_REJECT) {
-      this.reject(ingress, frame, len, proto, tcpFlags);
+      this.reject(ingress, frame, len);
       return this.dropped('policy-reject');
     }
 
-    if (!this.sourceNat(fromZone, toZone, egress, proto, src, sp)) return this.dropped('nat-exhausted');
+    if (!this.sourceNat(fromZone, toZone, egress)) return this.dropped('nat-exhausted');
     if (this.flowNat.rule >= 0) this.stats_?.natHit(this.flowNat.rule);
 
-    const verdict = this.open(ingress, egress, frame, len, nowMs, proto, src, sp, dst, dp, state, rule);
+    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule);
     if (verdict === FW_FORWARD) this.route = route;
     return verdict;
   }
@@ -448,13 +431,14 @@ export class Firewall {
    * Destination NAT of a new flow: a floating IP is reached only as a published service (false:
    * none matches, local handling). Sets flowNat's dst, dstPort and rule.
    */
-  private destinationNat(fromZone: number, proto: number, src: number, dst: number, dp: number): boolean {
+  private destinationNat(fromZone: number): boolean {
+    const { proto, src, dst, dstPort } = this.pkt;
     const f = this.flowNat;
     f.dst = dst;
-    f.dstPort = dp;
+    f.dstPort = dstPort;
     f.rule = -1;
     if (!this.floatingAll.has(dst)) return true;
-    const r = this.nat_.matchDestination(fromZone, proto, src, dst, dp);
+    const r = this.nat_.matchDestination(fromZone, proto, src, dst, dstPort);
     if (r < 0) return false;
     f.dst = this.nat_.destAddress(r);
     const port = this.nat_.destPort(r);
@@ -464,9 +448,10 @@ export class Firewall {
   }
 
   /** Policy sees the packet as it arrived (pre-NAT addresses), with the zone it will leave by. */
-  private policyRule(fromZone: number, toZone: number, frame: Uint8Array, proto: number, src: number, sp: number, dst: number, dp: number): number {
+  private policyRule(fromZone: number, toZone: number, frame: Uint8Array): number {
+    const { proto, src, srcPort, dst, dstPort } = this.pkt;
     const icmp = proto === IPPROTO_ICMP;
-    const rule = this.policy_.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : sp, dst, icmp ? frame[L4_OFF + 1] : dp);
+    const rule = this.policy_.match(fromZone, toZone, proto, src, icmp ? frame[L4_OFF] : srcPort, dst, icmp ? frame[L4_OFF + ICMP_CODE] : dstPort);
     this.stats_?.policyHit(rule);
     return rule;
   }
@@ -476,10 +461,11 @@ export class Firewall {
    * port. Sets flowNat's src, srcPort and allocated (and rule, when no DNAT rule took it); false
    * when the address has no port left.
    */
-  private sourceNat(fromZone: number, toZone: number, egress: number, proto: number, src: number, sp: number): boolean {
+  private sourceNat(fromZone: number, toZone: number, egress: number): boolean {
+    const { proto, src, srcPort } = this.pkt;
     const f = this.flowNat;
     f.src = src;
-    f.srcPort = sp;
+    f.srcPort = srcPort;
     f.allocated = -1;
     const s = this.nat_.matchSource(fromZone, toZone, proto, src, f.dst, f.dstPort);
     if (s < 0) return true;
@@ -497,27 +483,15 @@ export class Firewall {
   }
 
   /** Creates the session of an allowed new flow (translated as flowNat says) and passes its first packet on. */
-  private open(
-    ingress: number,
-    egress: number,
-    frame: Uint8Array,
-    len: number,
-    nowMs: number,
-    proto: number,
-    src: number,
-    sp: number,
-    dst: number,
-    dp: number,
-    state: number,
-    rule: number,
-  ): number {
+  private open(ingress: number, egress: number, frame: Uint8Array, len: number, nowMs: number, state: number, rule: number): number {
+    const { proto, src, srcPort, dst, dstPort } = this.pkt;
     const f = this.flowNat;
     const slot = this.table.create({
       proto,
       origSrc: src,
-      origSrcPort: sp,
+      origSrcPort: srcPort,
       origDst: dst,
-      origDstPort: dp,
+      origDstPort: dstPort,
       replySrc: f.dst,
       replySrcPort: proto === IPPROTO_ICMP ? 0 : f.dstPort,
       replyDst: f.src,
@@ -544,7 +518,7 @@ export class Firewall {
     this.listener?.created(slot, nowMs);
     if (f.allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, f.src).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
-    this.translate(slot, DIR_ORIGINAL, frame, proto, src, sp, dst, dp);
+    this.translate(slot, DIR_ORIGINAL, frame);
     return FW_FORWARD;
   }
 
@@ -569,21 +543,21 @@ export class Firewall {
     if (want.dst !== q.dst || want.dstPort !== q.dstPort) rewriteQuotedDestination(frame, q, want.dst, want.dstPort);
     // The far host itself may have sent the error: it then speaks as the address its peer knows.
     const outerSrc = readU32(frame, IP_SRC);
-    if (outerSrc === t.src(slot, dir) && outerSrc !== t.dst(slot, o)) rewriteIpAddress(frame, IP_SRC, t.dst(slot, o));
-    if (readU32(frame, IP_DST) !== want.src) rewriteIpAddress(frame, IP_DST, want.src);
+    if (outerSrc === t.src(slot, dir) && outerSrc !== t.dst(slot, o)) rewriteAddress(frame, ETH_HLEN, IPH_SRC, t.dst(slot, o));
+    if (readU32(frame, IP_DST) !== want.src) rewriteAddress(frame, ETH_HLEN, IPH_DST, want.src);
     t.count(slot, dir, len);
     return FW_FORWARD;
   }
 
   // ---- rejects ----
 
-  private reject(ingress: number, frame: Uint8Array, len: number, proto: number, tcpFlags: number): void {
+  private reject(ingress: number, frame: Uint8Array, len: number): void {
     const itf = this.interfaces[ingress];
     const peerMac = frame.subarray(ETH_SRC, ETH_SRC + 6);
     let n = 0;
-    if (proto === IPPROTO_TCP) {
+    if (this.pkt.proto === IPPROTO_TCP) {
       // RFC 9293 3.10.7.1: never answer a reset with a reset
-      if ((tcpFlags & TCP_RST) === 0) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
+      if ((this.pkt.tcpFlags & TCP_RST) === 0) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
     } else {
       const from = itf.floating.length > 0 ? itf.floating[0] : itf.address;
       n = buildIcmpUnreachable(this.tx, frame, len, from, itf.mac, peerMac);
@@ -701,25 +675,4 @@ export class Firewall {
     this.hooks.drop(reason);
     return FW_DROP;
   }
-}
-
-/** Replaces an IPv4 address in the header (at `off`), fixing the header checksum (RFC 1624). */
-function rewriteIpAddress(frame: Uint8Array, off: number, ip: number): void {
-  let csum = readU16(frame, IP_CSUM);
-  const oldHi = readU16(frame, off);
-  const oldLo = readU16(frame, off + 2);
-  const newHi = ip >>> 16;
-  const newLo = ip & 0xffff;
-  csum = checksumUpdate16(csum, oldHi, newHi);
-  csum = checksumUpdate16(csum, oldLo, newLo);
-  writeU16(frame, off, newHi);
-  writeU16(frame, off + 2, newLo);
-  writeU16(frame, IP_CSUM, csum);
-}
-
-/** Replaces the ICMP echo identifier, fixing the ICMP checksum (which covers no pseudo-header). */
-function rewriteIcmpId(frame: Uint8Array, id: number): void {
-  const old = readU16(frame, L4_OFF + 4);
-  writeU16(frame, L4_OFF + 4, id);
-  writeU16(frame, L4_OFF + 2, checksumUpdate16(readU16(frame, L4_OFF + 2), old, id));
 }

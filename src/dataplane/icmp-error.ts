@@ -8,47 +8,54 @@
 //   outer IPv4 | ICMP type code csum unused(4) | inner IPv4 header (ihl*4) | first 8 bytes of L4
 //                 ^ l4                            ^ innerL3                  ^ ports, UDP csum / ICMP id
 //
-// Redirects (type 5) are parsed like the others so the caller can find the session, count and drop
-// them: a firewall does not let a host's routing be steered from outside (RFC 1812 5.2.7.2).
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, readU16, readU32, writeU16, writeU32 } from './packet.js';
-import { applyDelta, delta16, delta32, ICMP_CSUM_OFF, ICMP_ID_OFF, ICMP_TYPE_ECHO_REPLY, ICMP_TYPE_ECHO_REQUEST, TCP_CSUM, UDP_CSUM } from './rewrite.js';
-import { checksum } from '../net/checksum.js';
-
-/** TCP header without options (RFC 9293 3.1): the checksum is at offset 16 of it. */
-const TCP_MIN_HLEN = 20;
-
-export const ICMP_TYPE_DEST_UNREACH = 3;
-export const ICMP_TYPE_SOURCE_QUENCH = 4;
-export const ICMP_TYPE_REDIRECT = 5;
-export const ICMP_TYPE_TIME_EXCEEDED = 11;
-export const ICMP_TYPE_PARAM_PROBLEM = 12;
-/** type, code, checksum, 4 bytes unused/pointer/gateway (RFC 792): the quote starts after them. */
-export const ICMP_ERROR_HLEN = 8;
-/** Bytes of the offending packet's payload every error carries (RFC 792 "64 bits of data"). */
-export const ICMP_QUOTE_L4_BYTES = 8;
-
-/** One of the five ICMP error types RFC 792 defines (RFC 1122 3.2.2: the others are queries). */
-export function isIcmpErrorType(type: number): boolean {
-  return (
-    type === ICMP_TYPE_DEST_UNREACH ||
-    type === ICMP_TYPE_SOURCE_QUENCH ||
-    type === ICMP_TYPE_REDIRECT ||
-    type === ICMP_TYPE_TIME_EXCEEDED ||
-    type === ICMP_TYPE_PARAM_PROBLEM
-  );
-}
+// Redirects (type 5) are parsed like the others, but the firewall drops them before it gets here
+// ('icmp-unsupported'): a firewall does not let a host's routing be steered from outside (RFC 1812
+// 5.2.7.2).
+import { applyDelta, checksum, delta16 } from '../net/checksum.js';
+import {
+  ICMP_CSUM,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HLEN,
+  ICMP_ID,
+  ICMP_QUOTE_L4_BYTES,
+  IP_HLEN,
+  IP_OFFMASK,
+  IPH_CSUM,
+  IPH_DST,
+  IPH_FRAG,
+  IPH_PROTO,
+  IPH_SRC,
+  IPH_TOTLEN,
+  IPH_VHL,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  L4_DPORT,
+  L4_SPORT,
+  TCP_CSUM,
+  TCP_HLEN,
+  UDP_CSUM,
+  ipHeaderLen,
+  ipv4HeaderAt,
+  isIcmpErrorType,
+  readFlowPorts,
+  readU16,
+  readU32,
+  writeU16,
+  type FlowPorts,
+} from './packet.js';
+import { rewriteAddress } from './rewrite.js';
 
 /**
  * The quoted packet of an ICMP error: the flow of the packet that caused it, in that packet's
- * direction (src is the host that sent it). Ports as l4SrcPort/l4DstPort key them (TCP/UDP
- * ports, ICMP echo request (identifier, 0), echo reply (0, identifier), -1 otherwise). innerL3 is the quote's offset in the frame.
+ * direction (src is the host that sent it). Ports as the session table keys them (readFlowPorts),
+ * -1 for a protocol or ICMP message without them. innerL3 is the quote's offset in the frame.
  */
-export interface QuotedFlow {
+export interface QuotedFlow extends FlowPorts {
   proto: number;
   src: number;
-  srcPort: number;
   dst: number;
-  dstPort: number;
   innerL3: number;
   /** End of the ICMP message in the frame (set by parseIcmpError): how much of the quote is there. */
   quoteEnd?: number;
@@ -62,38 +69,30 @@ export interface QuotedFlow {
  * error (never sent, RFC 1122 3.2.2). Allocates nothing.
  */
 export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: QuotedFlow): boolean {
-  if (len < l3 + 20 || frame[l3 + 9] !== IPPROTO_ICMP) return false;
-  const ihl = (frame[l3] & 0x0f) << 2;
+  const ihl = ipv4HeaderAt(frame, l3, len);
+  if (ihl === 0 || frame[l3 + IPH_PROTO] !== IPPROTO_ICMP) return false;
   // the IP total length bounds the ICMP message; Ethernet padding after it is not part of it
-  const end = Math.min(len, l3 + readU16(frame, l3 + 2));
+  const end = l3 + readU16(frame, l3 + IPH_TOTLEN);
   const l4 = l3 + ihl;
-  if (ihl < 20 || end - l4 < ICMP_ERROR_HLEN + 20 + ICMP_QUOTE_L4_BYTES) return false;
+  if (end - l4 < ICMP_HLEN + IP_HLEN + ICMP_QUOTE_L4_BYTES) return false;
   if (!isIcmpErrorType(frame[l4])) return false;
   if (checksum(frame, l4, end - l4) !== 0) return false;
 
-  const inner = l4 + ICMP_ERROR_HLEN;
-  const innerIhl = (frame[inner] & 0x0f) << 2;
-  if (frame[inner] >>> 4 !== 4 || innerIhl < 20) return false;
+  const inner = l4 + ICMP_HLEN;
+  const innerIhl = ipHeaderLen(frame, inner);
+  if (frame[inner + IPH_VHL] >>> 4 !== 4 || innerIhl < IP_HLEN) return false;
   const innerL4 = inner + innerIhl;
   if (end - innerL4 < ICMP_QUOTE_L4_BYTES) return false;
-  if ((readU16(frame, inner + 6) & 0x1fff) !== 0) return false;
+  if ((readU16(frame, inner + IPH_FRAG) & IP_OFFMASK) !== 0) return false;
 
-  const proto = frame[inner + 9];
+  const proto = frame[inner + IPH_PROTO];
+  if (proto === IPPROTO_ICMP && isIcmpErrorType(frame[innerL4])) return false;
   out.proto = proto;
-  out.src = readU32(frame, inner + 12);
-  out.dst = readU32(frame, inner + 16);
+  out.src = readU32(frame, inner + IPH_SRC);
+  out.dst = readU32(frame, inner + IPH_DST);
   out.innerL3 = inner;
   out.quoteEnd = end;
-  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-    out.srcPort = readU16(frame, innerL4);
-    out.dstPort = readU16(frame, innerL4 + 2);
-  } else if (proto === IPPROTO_ICMP) {
-    const t = frame[innerL4];
-    if (isIcmpErrorType(t)) return false;
-    const id = readU16(frame, innerL4 + ICMP_ID_OFF);
-    out.srcPort = t === ICMP_TYPE_ECHO_REQUEST ? id : t === ICMP_TYPE_ECHO_REPLY ? 0 : -1;
-    out.dstPort = t === ICMP_TYPE_ECHO_REPLY ? id : t === ICMP_TYPE_ECHO_REQUEST ? 0 : -1;
-  } else {
+  if (!readFlowPorts(frame, innerL4, proto, out)) {
     out.srcPort = -1;
     out.dstPort = -1;
   }
@@ -101,25 +100,18 @@ export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: 
 }
 
 /**
- * Rewrites the quote's address at `addrOff` (12 source, 16 destination) and L4 port at `portOff`
- * (0 source, 2 destination). Each changed word also changes the outer ICMP checksum, which covers
- * the whole quote; every word here is at an even offset from the ICMP header, so word deltas add.
+ * Rewrites the quote's address at `addrOff` (IPH_SRC, IPH_DST) and L4 port at `portOff`
+ * (L4_SPORT, L4_DPORT). Each changed word also changes the outer ICMP checksum, which covers the
+ * whole quote; every word here is at an even offset from the ICMP header, so word deltas add.
  */
 function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOff: number, echoType: number, ip: number, port: number): void {
   const inner = q.innerL3;
-  const innerL4 = inner + ((frame[inner] & 0x0f) << 2);
-  const outerCsumOff = inner - ICMP_ERROR_HLEN + ICMP_CSUM_OFF;
-  ip >>>= 0;
+  const innerL4 = inner + ipHeaderLen(frame, inner);
+  const outerCsumOff = inner - ICMP_HLEN + ICMP_CSUM;
 
-  const oldIp = readU32(frame, inner + addrOff);
-  const addrDelta = delta32(oldIp, ip);
-  writeU32(frame, inner + addrOff, ip);
-  let outer = addrDelta;
-
-  const oldIpCsum = readU16(frame, inner + 10);
-  const newIpCsum = applyDelta(oldIpCsum, addrDelta);
-  writeU16(frame, inner + 10, newIpCsum);
-  outer += delta16(oldIpCsum, newIpCsum);
+  const oldIpCsum = readU16(frame, inner + IPH_CSUM);
+  const addrDelta = rewriteAddress(frame, inner, addrOff, ip);
+  let outer = addrDelta + delta16(oldIpCsum, readU16(frame, inner + IPH_CSUM));
 
   if (q.proto === IPPROTO_TCP || q.proto === IPPROTO_UDP) {
     let l4sum = addrDelta;
@@ -132,7 +124,7 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
     // the TCP checksum (offset 16) is beyond the 8 bytes RFC 792 guarantees; when the quote holds
     // the whole TCP header (RFC 1812 routers quote more) it is kept consistent, as Linux does
     const csumOff = q.proto === IPPROTO_UDP ? UDP_CSUM : TCP_CSUM;
-    const csumPresent = q.proto === IPPROTO_UDP || (q.quoteEnd !== undefined && innerL4 + TCP_MIN_HLEN <= q.quoteEnd);
+    const csumPresent = q.proto === IPPROTO_UDP || (q.quoteEnd !== undefined && innerL4 + TCP_HLEN <= q.quoteEnd);
     if (csumPresent) {
       const oldCsum = readU16(frame, innerL4 + csumOff);
       if (q.proto === IPPROTO_TCP || oldCsum !== 0) {
@@ -143,15 +135,20 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
       }
     }
   } else if (q.proto === IPPROTO_ICMP && port >= 0 && frame[innerL4] === echoType) {
-    const oldId = readU16(frame, innerL4 + ICMP_ID_OFF);
-    writeU16(frame, innerL4 + ICMP_ID_OFF, port);
-    const oldCsum = readU16(frame, innerL4 + ICMP_CSUM_OFF);
+    const oldId = readU16(frame, innerL4 + ICMP_ID);
+    writeU16(frame, innerL4 + ICMP_ID, port);
+    const oldCsum = readU16(frame, innerL4 + ICMP_CSUM);
     const n = applyDelta(oldCsum, delta16(oldId, port));
-    writeU16(frame, innerL4 + ICMP_CSUM_OFF, n);
+    writeU16(frame, innerL4 + ICMP_CSUM, n);
     outer += delta16(oldId, port) + delta16(oldCsum, n);
   }
 
   writeU16(frame, outerCsumOff, applyDelta(readU16(frame, outerCsumOff), outer));
+}
+
+/** The quote holds an ICMP message other than `echoType`: its identifier is no port of that side. */
+function quotesOtherIcmp(frame: Uint8Array, q: QuotedFlow, echoType: number): boolean {
+  return q.proto === IPPROTO_ICMP && frame[q.innerL3 + ipHeaderLen(frame, q.innerL3)] !== echoType;
 }
 
 /**
@@ -160,16 +157,14 @@ function rewriteQuoted(frame: Uint8Array, q: QuotedFlow, addrOff: number, portOf
  * quote, and the outer ICMP checksum fixed. Updates q to match.
  */
 export function rewriteQuotedSource(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
-  rewriteQuoted(frame, q, 12, 0, ICMP_TYPE_ECHO_REQUEST, ip, port);
+  rewriteQuoted(frame, q, IPH_SRC, L4_SPORT, ICMP_ECHO_REQUEST, ip, port);
   q.src = ip >>> 0;
-  if (port >= 0 && q.srcPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REQUEST))
-    q.srcPort = port;
+  if (port >= 0 && q.srcPort >= 0 && !quotesOtherIcmp(frame, q, ICMP_ECHO_REQUEST)) q.srcPort = port;
 }
 
 /** As rewriteQuotedSource, for the quoted destination (a quoted echo reply: its identifier). */
 export function rewriteQuotedDestination(frame: Uint8Array, q: QuotedFlow, ip: number, port: number): void {
-  rewriteQuoted(frame, q, 16, 2, ICMP_TYPE_ECHO_REPLY, ip, port);
+  rewriteQuoted(frame, q, IPH_DST, L4_DPORT, ICMP_ECHO_REPLY, ip, port);
   q.dst = ip >>> 0;
-  if (port >= 0 && q.dstPort >= 0 && !(q.proto === IPPROTO_ICMP && frame[q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2)] !== ICMP_TYPE_ECHO_REPLY))
-    q.dstPort = port;
+  if (port >= 0 && q.dstPort >= 0 && !quotesOtherIcmp(frame, q, ICMP_ECHO_REPLY)) q.dstPort = port;
 }

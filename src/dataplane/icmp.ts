@@ -6,6 +6,11 @@ import {
   DEFAULT_TTL,
   ETH_DST,
   ETH_SRC,
+  ICMP_CODE,
+  ICMP_CSUM,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HLEN,
   IP_CSUM,
   IP_DST,
   IP_HLEN,
@@ -21,13 +26,6 @@ import {
   writeU32,
 } from './packet.js';
 
-export const ICMP_ECHO_REPLY = 0;
-export const ICMP_ECHO_REQUEST = 8;
-/** type, code, checksum, identifier, sequence (RFC 792 "Echo or Echo Reply Message"). */
-export const ICMP_HLEN = 8;
-export const ICMP_TYPE = L4_OFF;
-export const ICMP_CSUM = L4_OFF + 2;
-
 /**
  * Rewrites the validated, option-less IPv4 ICMP echo request in `frame` into its reply from
  * `mac` (the ingress interface's own MAC). Returns 'icmp-bad' (frame untouched) when the ICMP
@@ -36,7 +34,7 @@ export const ICMP_CSUM = L4_OFF + 2;
 export function echoReplyInPlace(frame: Uint8Array, mac: Uint8Array): 'icmp-bad' | null {
   const icmpLen = readU16(frame, IP_TOTLEN) - IP_HLEN;
   if (icmpLen < ICMP_HLEN) return 'icmp-bad';
-  if (frame[ICMP_TYPE] !== ICMP_ECHO_REQUEST || frame[ICMP_TYPE + 1] !== 0) return 'icmp-bad';
+  if (frame[L4_OFF] !== ICMP_ECHO_REQUEST || frame[L4_OFF + ICMP_CODE] !== 0) return 'icmp-bad';
   if (checksum(frame, L4_OFF, icmpLen) !== 0) return 'icmp-bad';
 
   copyMac(frame, ETH_DST, frame, ETH_SRC);
@@ -48,7 +46,7 @@ export function echoReplyInPlace(frame: Uint8Array, mac: Uint8Array): 'icmp-bad'
   const newTtlWord = (DEFAULT_TTL << 8) | frame[IP_PROTO];
   writeU16(frame, IP_TTL, newTtlWord);
   writeU16(frame, IP_CSUM, checksumUpdate16(readU16(frame, IP_CSUM), oldTtlWord, newTtlWord));
-  frame[ICMP_TYPE] = ICMP_ECHO_REPLY;
-  writeU16(frame, ICMP_CSUM, checksumUpdate16(readU16(frame, ICMP_CSUM), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
+  frame[L4_OFF] = ICMP_ECHO_REPLY;
+  writeU16(frame, L4_OFF + ICMP_CSUM, checksumUpdate16(readU16(frame, L4_OFF + ICMP_CSUM), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
   return null;
 }

@@ -1,6 +1,9 @@
-// Ethernet II and IPv4 header layout: offset constants and allocation-free readers/writers over
-// a frame Buffer. Offsets are absolute within the frame (Ethernet header at 0, no VLAN tag).
-// RFC 894 (IPv4 over Ethernet), RFC 791 (IPv4 header).
+// Ethernet II, IPv4 and the L4 headers the packet path reads (TCP, UDP, ICMP): offset constants
+// and allocation-free readers/writers over a frame Buffer. Offsets named IP_* and L4_OFF are
+// absolute within a frame (Ethernet header at 0, no VLAN tag, an option-less IPv4 header); the
+// others are relative to the start of their header, for a header found elsewhere (at `l3` or
+// `l4`, or quoted in an ICMP error). RFC 894 (IPv4 over Ethernet), RFC 791 (IPv4), RFC 9293
+// (TCP), RFC 768 (UDP), RFC 792 (ICMP).
 
 /** Ethernet II header: destination MAC, source MAC, EtherType. */
 export const ETH_DST = 0;
@@ -13,19 +16,27 @@ export const ETH_MIN_FRAME = 60;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
 
-/** IPv4 header fields (RFC 791 section 3.1), offsets from the start of the frame. */
-export const IP_VHL = ETH_HLEN + 0; //     version (4 bits) and IHL in 32-bit words (4 bits)
-export const IP_TOS = ETH_HLEN + 1;
-export const IP_TOTLEN = ETH_HLEN + 2;
-export const IP_ID = ETH_HLEN + 4;
-export const IP_FRAG = ETH_HLEN + 6; //    flags (3 bits) and fragment offset (13 bits)
-export const IP_TTL = ETH_HLEN + 8;
-export const IP_PROTO = ETH_HLEN + 9;
-export const IP_CSUM = ETH_HLEN + 10;
-export const IP_SRC = ETH_HLEN + 12;
-export const IP_DST = ETH_HLEN + 16;
+/** IPv4 header fields (RFC 791 section 3.1), offsets from the start of the IPv4 header. */
+export const IPH_VHL = 0; //     version (4 bits) and IHL in 32-bit words (4 bits)
+export const IPH_TOTLEN = 2;
+export const IPH_FRAG = 6; //    flags (3 bits) and fragment offset (13 bits)
+export const IPH_TTL = 8;
+export const IPH_PROTO = 9;
+export const IPH_CSUM = 10;
+export const IPH_SRC = 12;
+export const IPH_DST = 16;
 /** IPv4 header without options. */
 export const IP_HLEN = 20;
+
+/** The IPv4 fields of a frame (the header right after the Ethernet header). */
+export const IP_VHL = ETH_HLEN + IPH_VHL;
+export const IP_TOTLEN = ETH_HLEN + IPH_TOTLEN;
+export const IP_FRAG = ETH_HLEN + IPH_FRAG;
+export const IP_TTL = ETH_HLEN + IPH_TTL;
+export const IP_PROTO = ETH_HLEN + IPH_PROTO;
+export const IP_CSUM = ETH_HLEN + IPH_CSUM;
+export const IP_SRC = ETH_HLEN + IPH_SRC;
+export const IP_DST = ETH_HLEN + IPH_DST;
 /** First byte after an option-less IPv4 header. */
 export const L4_OFF = ETH_HLEN + IP_HLEN;
 
@@ -36,6 +47,33 @@ export const IP_OFFMASK = 0x1fff;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+
+// L4 headers, offsets from their start. TCP and UDP both begin with the source and destination port.
+export const L4_SPORT = 0;
+export const L4_DPORT = 2;
+/** TCP header without options; its flags byte (control bits: tcp-state.ts) and checksum. */
+export const TCP_HLEN = 20;
+export const TCP_FLAGS = 13;
+export const TCP_CSUM = 16;
+export const UDP_HLEN = 8;
+export const UDP_CSUM = 6;
+/** ICMP: type, code, checksum, then 4 bytes that depend on the type (RFC 792). */
+export const ICMP_HLEN = 8;
+export const ICMP_CODE = 1;
+export const ICMP_CSUM = 2;
+/** The identifier of an echo request or reply. */
+export const ICMP_ID = 4;
+
+/** ICMP types (RFC 792). */
+export const ICMP_ECHO_REPLY = 0;
+export const ICMP_DEST_UNREACH = 3;
+export const ICMP_SOURCE_QUENCH = 4;
+export const ICMP_REDIRECT = 5;
+export const ICMP_ECHO_REQUEST = 8;
+export const ICMP_TIME_EXCEEDED = 11;
+export const ICMP_PARAM_PROBLEM = 12;
+/** Bytes of the offending packet's payload an ICMP error quotes after its IP header (RFC 792 "64 bits of data"). */
+export const ICMP_QUOTE_L4_BYTES = 8;
 
 /** Default TTL of packets the box originates (echo replies), as Linux's ip_default_ttl. */
 export const DEFAULT_TTL = 64;
@@ -148,4 +186,68 @@ function checksumOk(frame: Uint8Array, hlen: number): boolean {
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return sum === 0xffff;
+}
+
+/** Header length in bytes (IHL x 4) of the IPv4 header at `l3`. */
+export function ipHeaderLen(frame: Uint8Array, l3: number): number {
+  return (frame[l3 + IPH_VHL] & 0x0f) << 2;
+}
+
+/**
+ * The IPv4 packet at `l3` of a frame of `len` bytes, checked as far as reading it safely needs:
+ * a whole header of version 4 and IHL >= 5, and a total length that covers the header and fits the
+ * frame. Its header length in bytes, or 0 when it is none of that. (validateIpv4 is the ingress
+ * check, with a reason for each failure; this one serves code that builds or reads a packet again.)
+ */
+export function ipv4HeaderAt(frame: Uint8Array, l3: number, len: number): number {
+  if (len < l3 + IP_HLEN || frame[l3 + IPH_VHL] >>> 4 !== 4) return 0;
+  const hlen = ipHeaderLen(frame, l3);
+  const totlen = readU16(frame, l3 + IPH_TOTLEN);
+  return hlen >= IP_HLEN && totlen >= hlen && totlen <= len - l3 ? hlen : 0;
+}
+
+/** One of the five ICMP error types RFC 792 defines (RFC 1122 3.2.2: the others are queries). */
+export function isIcmpErrorType(type: number): boolean {
+  return type === ICMP_DEST_UNREACH || type === ICMP_SOURCE_QUENCH || type === ICMP_REDIRECT || type === ICMP_TIME_EXCEEDED || type === ICMP_PARAM_PROBLEM;
+}
+
+/**
+ * Shortest L4 header the packet path reads: TCP 20 (flags at 13, checksum at 16), UDP 8, ICMP 8;
+ * 0 for other protocols.
+ */
+export function l4MinLen(proto: number): number {
+  return proto === IPPROTO_TCP ? TCP_HLEN : proto === IPPROTO_UDP ? UDP_HLEN : proto === IPPROTO_ICMP ? ICMP_HLEN : 0;
+}
+
+/** The two ports of a flow's tuple. */
+export interface FlowPorts {
+  srcPort: number;
+  dstPort: number;
+}
+
+/**
+ * The ports of the L4 header at `l4` as the session table keys a flow, into `out`: TCP and UDP
+ * ports; for an ICMP echo the identifier, on the requester's side, so that a reply's tuple is its
+ * request's reversed: request (identifier, 0), reply (0, identifier). False, `out` untouched, for
+ * other ICMP messages and other protocols. The header must be there (l4MinLen).
+ */
+export function readFlowPorts(frame: Uint8Array, l4: number, proto: number, out: FlowPorts): boolean {
+  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+    out.srcPort = readU16(frame, l4 + L4_SPORT);
+    out.dstPort = readU16(frame, l4 + L4_DPORT);
+    return true;
+  }
+  if (proto !== IPPROTO_ICMP) return false;
+  const type = frame[l4];
+  if (type === ICMP_ECHO_REQUEST) {
+    out.srcPort = readU16(frame, l4 + ICMP_ID);
+    out.dstPort = 0;
+    return true;
+  }
+  if (type === ICMP_ECHO_REPLY) {
+    out.srcPort = 0;
+    out.dstPort = readU16(frame, l4 + ICMP_ID);
+    return true;
+  }
+  return false;
 }

@@ -350,6 +350,9 @@ export class Pipeline {
     }
     const r = table.enqueue(nextHop, frame, len, nowMs);
     if (r === 'arp-queue-full') return this.drop('arp-queue-full');
+    // Its outcome, as for a frame staged for sending: what happens when it leaves the queue (flush,
+    // or arp-timeout) is counted as events, never as a second outcome.
+    this.event('forwarded');
     this.event('arp-queued');
     if (r === 'request') this.sendArpRequest(egress, nextHop);
   }
@@ -392,17 +395,20 @@ export class Pipeline {
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
   }
 
-  /** Sends frames that waited for a next hop now learned (MAC at ARP_SHA of `arpFrame`). */
+  /**
+   * Sends frames that waited for a next hop now learned (MAC at ARP_SHA of `arpFrame`). They were
+   * counted as forwarded when queued: leaving, they count as staged frames do (tx, or tx-refused
+   * when the device refuses one, tx-withheld when the box may no longer act as active).
+   */
   private flush(ifIndex: number, waiting: Uint8Array[], arpFrame: Uint8Array, nowMs: number): void {
-    const allowed = this.role.mayActAsActive(nowMs);
+    if (!this.role.mayActAsActive(nowMs)) {
+      this.counters[eventIndex('tx-withheld')] += waiting.length;
+      return;
+    }
     for (let i = 0; i < waiting.length; i++) {
-      if (!allowed) {
-        this.drop(this.role.role === ROLE_ACTIVE ? 'lease-expired' : 'passive');
-        continue;
-      }
       const f = waiting[i];
       copyMac(f, ETH_DST, arpFrame, ARP_SHA);
-      if (this.emit(ifIndex, f, f.length)) this.event('forwarded');
+      this.event(this.sink.send(ifIndex, f, f.length) ? 'tx' : 'tx-refused');
     }
   }
 

@@ -25,6 +25,8 @@
 // Pure: no I/O, no clock (time is an argument, in ms on any monotonic scale), no allocation on
 // lookup, create, count, setState, setExpires, remove or expire.
 
+import type { SessionRecord } from '../wire/session-record.js';
+
 /** The direction of the packet that created the session. */
 export const DIR_ORIGINAL = 0;
 /** The direction of its answers. */
@@ -33,32 +35,15 @@ export const DIR_REPLY = 1;
 /** NewSession.flags bit 0: picked up mid-stream, or synced from the peer (TCP handshake not seen). */
 export const SESSION_FLAG_LOOSE = 1;
 
-export interface NewSession {
-  /** IP protocol: 6 tcp, 17 udp, 1 icmp (ports = echo id / 0). */
-  proto: number;
-  /** The tuple as received. */
-  origSrc: number;
-  origSrcPort: number;
-  origDst: number;
-  origDstPort: number;
-  /** What the reply looks like (after NAT). */
-  replySrc: number;
-  replySrcPort: number;
-  replyDst: number;
-  replyDstPort: number;
-  /** Protocol state (tcp-state.ts / flow-state.ts), 0..255. */
-  state: number;
+/**
+ * A session to create: the fields of a session record (src/wire/session-record.ts, documented in
+ * proto/ha2.proto) but its op and relative times, with absolute times on the table's clock. The
+ * table keeps 8 bits of proto, state and flags (bit 0: SESSION_FLAG_LOOSE) and 16 of the interface
+ * indexes; ICMP "ports" are the echo identifier on the requester's side, 0 on the other.
+ */
+export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs'> {
   expiresMs: number;
   nowMs: number;
-  /** Policy rule index (-1 = default action). */
-  ruleId: number;
-  /** NAT rule index, -1 = no NAT. */
-  natRuleId: number;
-  /** Interface indexes of the original direction, 0..65535. */
-  ingress: number;
-  egress: number;
-  /** Bit 0: loose (SESSION_FLAG_LOOSE); 8 bits kept. */
-  flags: number;
 }
 
 export interface SessionTableOptions {
@@ -168,6 +153,8 @@ export class SessionTable {
   private readonly wheelMask: number;
   /** Oldest tick not yet fully processed; NaN until the first create() or expire() tells the time. */
   private cursor = NaN;
+  /** Every typed array above, as alloc() made them (bytesAllocated). */
+  private readonly arrays: ArrayBufferView[] = [];
 
   constructor(opts: SessionTableOptions) {
     const cap = opts.capacity;
@@ -184,40 +171,45 @@ export class SessionTable {
     this.tickMs = tickMs;
     this.seed = (opts.seed ?? DEFAULT_SEED) | 0;
 
-    this.used = new Uint8Array(cap);
-    this.protoA = new Uint8Array(cap);
-    this.stateA = new Uint8Array(cap);
-    this.flagsA = new Uint8Array(cap);
-    this.ingressA = new Uint16Array(cap);
-    this.egressA = new Uint16Array(cap);
-    this.ruleA = new Int32Array(cap);
-    this.natA = new Int32Array(cap);
-    this.createdA = new Float64Array(cap);
-    this.expiresA = new Float64Array(cap);
-    this.tickA = new Float64Array(cap);
-    this.next = new Int32Array(cap);
-    this.prev = new Int32Array(cap);
+    this.used = this.alloc(new Uint8Array(cap));
+    this.protoA = this.alloc(new Uint8Array(cap));
+    this.stateA = this.alloc(new Uint8Array(cap));
+    this.flagsA = this.alloc(new Uint8Array(cap));
+    this.ingressA = this.alloc(new Uint16Array(cap));
+    this.egressA = this.alloc(new Uint16Array(cap));
+    this.ruleA = this.alloc(new Int32Array(cap));
+    this.natA = this.alloc(new Int32Array(cap));
+    this.createdA = this.alloc(new Float64Array(cap));
+    this.expiresA = this.alloc(new Float64Array(cap));
+    this.tickA = this.alloc(new Float64Array(cap));
+    this.next = this.alloc(new Int32Array(cap));
+    this.prev = this.alloc(new Int32Array(cap));
 
-    this.srcA = new Uint32Array(cap * 2);
-    this.dstA = new Uint32Array(cap * 2);
-    this.srcPortA = new Uint16Array(cap * 2);
-    this.dstPortA = new Uint16Array(cap * 2);
-    this.packetsA = new Float64Array(cap * 2);
-    this.bytesA = new Float64Array(cap * 2);
+    this.srcA = this.alloc(new Uint32Array(cap * 2));
+    this.dstA = this.alloc(new Uint32Array(cap * 2));
+    this.srcPortA = this.alloc(new Uint16Array(cap * 2));
+    this.dstPortA = this.alloc(new Uint16Array(cap * 2));
+    this.packetsA = this.alloc(new Float64Array(cap * 2));
+    this.bytesA = this.alloc(new Float64Array(cap * 2));
 
     // 2 keys per session at load factor <= 0.5
     const buckets = nextPow2(cap * 4);
     this.idxMask = buckets - 1;
-    this.idxRef = new Int32Array(buckets).fill(NIL);
-    this.idxHash = new Int32Array(buckets);
+    this.idxRef = this.alloc(new Int32Array(buckets).fill(NIL));
+    this.idxHash = this.alloc(new Int32Array(buckets));
 
-    this.wheelHead = new Int32Array(wheelSlots).fill(NIL);
+    this.wheelHead = this.alloc(new Int32Array(wheelSlots).fill(NIL));
     this.wheelMask = wheelSlots - 1;
 
     // free stack: slot 0 on top, then 1, 2, ...
     for (let i = 0; i < cap - 1; i++) this.next[i] = i + 1;
     this.next[cap - 1] = NIL;
     this.freeHead = 0;
+  }
+
+  private alloc<T extends ArrayBufferView>(array: T): T {
+    this.arrays.push(array);
+    return array;
   }
 
   /** Live sessions. */
@@ -227,30 +219,9 @@ export class SessionTable {
 
   /** Bytes of every typed array the table holds (index and wheel included): its whole footprint. */
   get bytesAllocated(): number {
-    return (
-      this.used.byteLength +
-      this.protoA.byteLength +
-      this.stateA.byteLength +
-      this.flagsA.byteLength +
-      this.ingressA.byteLength +
-      this.egressA.byteLength +
-      this.ruleA.byteLength +
-      this.natA.byteLength +
-      this.createdA.byteLength +
-      this.expiresA.byteLength +
-      this.tickA.byteLength +
-      this.next.byteLength +
-      this.prev.byteLength +
-      this.srcA.byteLength +
-      this.dstA.byteLength +
-      this.srcPortA.byteLength +
-      this.dstPortA.byteLength +
-      this.packetsA.byteLength +
-      this.bytesA.byteLength +
-      this.idxRef.byteLength +
-      this.idxHash.byteLength +
-      this.wheelHead.byteLength
-    );
+    let n = 0;
+    for (const a of this.arrays) n += a.byteLength;
+    return n;
   }
 
   /** Buckets of the hash index (a power of two, >= 4 x capacity). */

@@ -188,25 +188,8 @@ export class SyncPort implements SessionListener {
       }
       this.fw.removeSession(slot);
     }
-    const slot = t.create({
-      proto: r.proto,
-      origSrc: r.origSrc,
-      origSrcPort: r.origSrcPort,
-      origDst: r.origDst,
-      origDstPort: r.origDstPort,
-      replySrc: r.replySrc,
-      replySrcPort: r.replySrcPort,
-      replyDst: r.replyDst,
-      replyDstPort: r.replyDstPort,
-      state: r.state,
-      expiresMs: expires,
-      nowMs: this.nowMs,
-      ruleId: r.ruleId,
-      natRuleId: r.natRuleId,
-      ingress: r.ingress,
-      egress: r.egress,
-      flags: r.flags | SESSION_FLAG_LOOSE,
-    });
+    // the record's fields as they are (create() reads only a NewSession's), loose, on our clock
+    const slot = t.create({ ...r, flags: r.flags | SESSION_FLAG_LOOSE, expiresMs: expires, nowMs: this.nowMs });
     if (slot < 0) {
       this.hooks.drop(t.size >= t.capacity ? 'session-table-full' : 'session-conflict');
       return;

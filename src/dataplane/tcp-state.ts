@@ -9,6 +9,7 @@
 //
 // Direction: DIR_ORIGINAL (0) is the direction of the segment that created the session (the
 // client's), DIR_REPLY (1) the other one (see session-table.ts).
+import type { SharedConfig } from '../config/types.js';
 
 export const TCP_NONE = 0;
 /** The originator sent a SYN (RFC 9293 SYN-SENT at the client). */
@@ -166,18 +167,20 @@ export const TCP_TIME_WAIT_MAX_S = 120;
 export const TCP_CLOSE_MAX_S = 10;
 
 /**
- * Seconds until a session in `state` expires: established -> establishedS; the opening and closing
- * states -> transitoryS; TIME_WAIT -> min(transitoryS, 120); CLOSE -> min(transitoryS, 10).
+ * Seconds until a session in `state` expires, from the config's session timeouts (taken as they
+ * are: the packet path calls this for every segment): established -> tcpEstablishedS; the opening
+ * and closing states -> tcpTransitoryS; TIME_WAIT -> min(tcpTransitoryS, 120); CLOSE ->
+ * min(tcpTransitoryS, 10).
  */
-export function tcpTimeoutS(state: number, t: { establishedS: number; transitoryS: number }): number {
+export function tcpTimeoutS(state: number, t: Pick<SharedConfig['sessions'], 'tcpEstablishedS' | 'tcpTransitoryS'>): number {
   switch (state) {
     case TCP_ESTABLISHED:
-      return t.establishedS;
+      return t.tcpEstablishedS;
     case TCP_TIME_WAIT:
-      return Math.min(t.transitoryS, TCP_TIME_WAIT_MAX_S);
+      return Math.min(t.tcpTransitoryS, TCP_TIME_WAIT_MAX_S);
     case TCP_CLOSE:
-      return Math.min(t.transitoryS, TCP_CLOSE_MAX_S);
+      return Math.min(t.tcpTransitoryS, TCP_CLOSE_MAX_S);
     default:
-      return t.transitoryS;
+      return t.tcpTransitoryS;
   }
 }

@@ -12,10 +12,10 @@
 // timer, so the average rate holds), and prints `{"sent":N,...}` on exit (and, with --live-ms,
 // `{"live":{"sent":N,"errors":E}}` while it runs).
 import { createSocket } from 'node:dgram';
-import { realpathSync, renameSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { renameSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { runAsProgram } from './program.js';
 import { ArrivalBins, decodeProbe, encodeProbe, GapTracker, PROBE_LEN, type ArrivalHistogram, type ProbeSummary } from './gaps.js';
 
 export interface ReceiverSummary extends ProbeSummary {
@@ -208,16 +208,6 @@ export function runSender(opts: { host: string; port: number; intervalMs: number
   });
 }
 
-function isMain(): boolean {
-  const invoked = process.argv[1];
-  if (!invoked) return false;
-  try {
-    return realpathSync(invoked) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
 export async function probeMain(argv: string[]): Promise<number> {
   const { cmd, opts } = parseArgs(argv);
   if (cmd === 'receive') {
@@ -251,13 +241,4 @@ export async function probeMain(argv: string[]): Promise<number> {
   );
 }
 
-// run as a program (not when imported by the demo or tests)
-if (isMain()) {
-  probeMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`probe: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(2);
-    },
-  );
-}
+runAsProgram(import.meta.url, 'probe', probeMain);

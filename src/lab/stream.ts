@@ -10,8 +10,7 @@
 // echoes to catch up, closes and prints a StreamSummary. A connection survived if it never saw an
 // error or a close and got back every byte it sent.
 import { createServer, connect, type Socket } from 'node:net';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runAsProgram } from './program.js';
 
 export interface StreamConnResult {
   id: number;
@@ -295,20 +294,4 @@ export async function streamMain(argv: string[]): Promise<number> {
   throw new Error('usage: stream.js server --port P | client --to IP:PORT [--conns N] [--interval-ms M] [--spread] [--duration-s S]');
 }
 
-function isMain(): boolean {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  streamMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`stream: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(2);
-    },
-  );
-}
+runAsProgram(import.meta.url, 'stream', streamMain);

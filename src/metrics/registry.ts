@@ -9,7 +9,8 @@ import { HA_STATES, type HaState } from '../wire/ha-state.js';
 import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../wire/dataplane-counters.js';
 import type { SharedState } from '../wire/shared-state.js';
 import type { MonitorMetrics, ProbeResult } from './monitor-metrics.js';
-import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS, type FirewallStats, type ProtocolStats } from '../wire/firewall-stats.js';
+import type { FirewallStats, ProtocolStats } from '../wire/firewall-stats.js';
+import { DEFAULT_RULE_LABEL, SESSION_PROTOCOLS } from '../wire/session-view.js';
 
 export const METRIC_PREFIX = 'tandem_';
 

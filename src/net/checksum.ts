@@ -18,14 +18,30 @@ export function checksum(buf: Uint8Array, off: number, len: number, initial = 0)
   return ~sum & 0xffff;
 }
 
-/**
- * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), the new checksum after one 16-bit word changes
- * from `oldWord` (m) to `newWord` (m'). Eqn. 3 (not RFC 1141's eqn. 2) is the one that gives
- * the same result as a full recompute, including the -0/+0 corner case.
- */
-export function checksumUpdate16(hc: number, oldWord: number, newWord: number): number {
-  let sum = (~hc & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+// RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), is the incremental update that gives the same result
+// as a full recompute, including the -0/+0 corner case (RFC 1141's eqn. 2 does not). A change of
+// several words sums their terms (delta16, delta32) before one applyDelta.
+
+/** ~m + m' for one 16-bit word changing from m to m' (a term of RFC 1624 eqn. 3). */
+export function delta16(oldWord: number, newWord: number): number {
+  return (~oldWord & 0xffff) + (newWord & 0xffff);
+}
+
+/** A 32-bit field (an address) changing from `oldV` to `newV`, as two word terms. */
+export function delta32(oldV: number, newV: number): number {
+  return delta16(oldV >>> 16, newV >>> 16) + delta16(oldV & 0xffff, newV & 0xffff);
+}
+
+/** HC' = ~(~HC + sum of terms), folded. `sum` is a sum of delta terms (unfolded, < 2^20). */
+export function applyDelta(hc: number, sum: number): number {
+  sum += ~hc & 0xffff;
+  // at most ~hc + 8 word terms (< 2^21): two folds leave 16 bits
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
+}
+
+/** The new checksum after one 16-bit word changes from `oldWord` (m) to `newWord` (m'). */
+export function checksumUpdate16(hc: number, oldWord: number, newWord: number): number {
+  return applyDelta(hc, delta16(oldWord, newWord));
 }

@@ -30,6 +30,7 @@ import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeBody } from
 import { decodeHa2, encodeHa2, HA2_MAX_ENVELOPE_BYTES, type Ha2Body, type Ha2Envelope } from './ha2-codec.js';
 import { ReplayWindow } from './replay-window.js';
 import { isWireError } from './errors.js';
+import type { EnvelopeHeaderFields } from './numbers.js';
 import { AEAD_OVERHEAD_BYTES, AeadOpener, AeadSealer, isAeadMessage, type HaEncryption } from './crypto.js';
 
 /** HMAC-SHA256 output size (RFC 2104 with SHA-256, FIPS 180-4: 256 bits). */
@@ -76,14 +77,6 @@ export const MAX_SEAL_OVERHEAD_BYTES = Math.max(MAC_BYTES, AEAD_OVERHEAD_BYTES);
 
 /** Largest sealed HA2 message (a full Batch plus the trailer): the HA2 frame and Ha2Opener limit. */
 export const HA2_MAX_MESSAGE_BYTES = HA2_MAX_ENVELOPE_BYTES + MAX_SEAL_OVERHEAD_BYTES;
-
-/** The fields every envelope carries, whatever its protocol. */
-interface EnvelopeHeader {
-  sender: number;
-  epoch: number;
-  seq: number;
-  groupId: number;
-}
 
 export interface SealerOptions {
   key: Buffer;
@@ -170,7 +163,7 @@ export abstract class BaseSealer<Body> {
   }
 
   /** Encodes one envelope of this protocol (throws for values the wire cannot carry). */
-  protected abstract encode(header: EnvelopeHeader, body: Body): Buffer;
+  protected abstract encode(header: EnvelopeHeaderFields, body: Body): Buffer;
 
   /** The seq of the last sealed message (0 before the first; the first is 1). */
   get lastSeq(): number {
@@ -197,7 +190,7 @@ export abstract class BaseSealer<Body> {
  * Opens incoming messages of one channel from one peer; keeps that peer's epoch and replay
  * window. The protocol (HA1 or HA2) supplies only the envelope decoder.
  */
-export abstract class BaseOpener<E extends EnvelopeHeader> {
+export abstract class BaseOpener<E extends EnvelopeHeaderFields> {
   private readonly key: Buffer;
   private readonly label: Buffer;
   private readonly expectedSender: number;
@@ -291,7 +284,7 @@ export abstract class BaseOpener<E extends EnvelopeHeader> {
 
 /** Seals HA1 messages (heartbeats, session frames) of one channel. */
 export class Sealer extends BaseSealer<EnvelopeBody> {
-  protected override encode(header: EnvelopeHeader, body: EnvelopeBody): Buffer {
+  protected override encode(header: EnvelopeHeaderFields, body: EnvelopeBody): Buffer {
     return encodeEnvelope({ ...header, body });
   }
 }
@@ -305,7 +298,7 @@ export class Opener extends BaseOpener<Envelope> {
 
 /** Seals HA2 messages (batches, acks, bulk requests); channel HA2_CHANNEL. */
 export class Ha2Sealer extends BaseSealer<Ha2Body> {
-  protected override encode(header: EnvelopeHeader, body: Ha2Body): Buffer {
+  protected override encode(header: EnvelopeHeaderFields, body: Ha2Body): Buffer {
     return encodeHa2({ ...header, body });
   }
 }

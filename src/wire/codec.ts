@@ -1,16 +1,18 @@
 // Typed encode/decode of the HA1 Envelope (proto/ha1.proto) into our own plain types: numbers,
 // never Long; HA states as the election's string union; the oneof body as a discriminated union.
-// The generated code (src/wire/gen/) only moves bytes; every range and enum check lives here,
+// The generated code (generated/, from proto/ha1.proto) only moves bytes; every range and enum check lives here,
 // so a message that decodes is a message the rest of tandem can trust structurally.
 // Authentication is not done here: src/wire/auth.ts checks the MAC before calling decode.
-import { tandem } from './gen/ha1.js';
+import { tandem } from '../../generated/ha1.js';
 import type { HaState } from './ha-state.js';
 import { WireError } from './errors.js';
 import {
   UINT32_MAX,
   UINT64_MAX_SAFE,
+  type Checked,
   checkString,
   checkUint,
+  decodeOrMalformed,
   headerFromWire,
   headerToWire,
   stringFromWire,
@@ -51,50 +53,27 @@ export function clipString(text: string, max: number): string {
 
 const pb = tandem.ha1;
 
-export interface Heartbeat {
-  state: HaState;
-  /** 0-255, lower wins (DESIGN.md "The pair"). */
-  priority: number;
-  preempt: boolean;
-  /** Sender's monotonic clock when sent (ns). */
-  sentNs: number;
-  /** The last peer heartbeat's sentNs (0: none yet), and how long it was held before this echo. */
-  echoNs: number;
-  echoDelayNs: number;
-  /** Link this was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
-  link: number;
-  /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
-  tentative: boolean;
-  /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
-  incomplete?: boolean;
-  /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
-  healthyGroups?: string[];
-}
+// The bodies, each derived from its generated message (proto/ha1.proto documents the fields):
+// every field present, numbers never Long, HA states and command types as words.
+
+export type Heartbeat = Checked<
+  tandem.ha1.Heartbeat.$Properties,
+  {
+    state: HaState;
+    /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
+    incomplete?: boolean;
+    /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
+    healthyGroups?: string[];
+  }
+>;
 
 /** Bounds of Heartbeat.healthyGroups: a heartbeat must stay one small datagram. */
 export const HEALTHY_GROUPS_MAX = 32;
 export const HEALTHY_GROUP_CHARS_MAX = 80;
 
-export interface Hello {
-  name: string;
-  priority: number;
-  preempt: boolean;
-  state: HaState;
-  stateReason: string;
-  softwareVersion: string;
-  groupId: number;
-  mode: string;
-  heartbeatIntervalMs: number;
-  heartbeatMissed: number;
-  configVersion: number;
-  configHash: string;
-  uptimeMs: number;
-}
+export type Hello = Checked<tandem.ha1.Hello.$Properties, { state: HaState }>;
 
-export interface StateUpdate {
-  state: HaState;
-  reason: string;
-}
+export type StateUpdate = Checked<tandem.ha1.StateUpdate.$Properties, { state: HaState }>;
 
 export type CommandType =
   /** The active asks the passive to take over. */
@@ -102,38 +81,16 @@ export type CommandType =
   /** The passive acknowledges it is taking over. */
   | 'take-over-ack';
 
-export interface Command {
-  type: CommandType;
-  reason: string;
-  id: number;
-}
+export type Command = Checked<tandem.ha1.Command.$Properties, { type: CommandType }>;
 
-export interface Goodbye {
-  reason: string;
-}
+export type Goodbye = Checked<tandem.ha1.Goodbye.$Properties>;
 
 /** A shared config pushed to apply (requestId 0) or sent as a copy for display (see ha1.proto). */
-export interface ConfigPush {
-  version: number;
-  hash: string;
-  sharedJson: string;
-  lineage: string[];
-  committedAtMs: number;
-  committedBy: string;
-  requestId: number;
-}
+export type ConfigPush = Checked<tandem.ha1.ConfigPush.$Properties>;
 
-export interface ConfigAck {
-  version: number;
-  hash: string;
-  applied: boolean;
-  error: string;
-  keptAside: string;
-}
+export type ConfigAck = Checked<tandem.ha1.ConfigAck.$Properties>;
 
-export interface ConfigRequest {
-  requestId: number;
-}
+export type ConfigRequest = Checked<tandem.ha1.ConfigRequest.$Properties>;
 
 export type EnvelopeBody =
   | { kind: 'heartbeat'; heartbeat: Heartbeat }
@@ -328,12 +285,7 @@ function configAckToWire(a: ConfigAck): tandem.ha1.ConfigAck.$Properties {
  * add optional fields); an unknown body kind is malformed (we cannot act on it).
  */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  let raw: tandem.ha1.Envelope & tandem.ha1.Envelope.$Shape;
-  try {
-    raw = pb.Envelope.decode(bytes);
-  } catch (err) {
-    throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
-  }
+  const raw = decodeOrMalformed('envelope', bytes, (b) => pb.Envelope.decode(b));
   // the header is checked first, then the body
   const header = headerFromWire(raw);
   return { ...header, body: bodyFromWire(raw, bytes) };

@@ -18,7 +18,7 @@ export const DROP_REASONS = [
   'passive', //              frame that an active box would have handled, seen while passive
   'lease-expired', //        role is active but the control agent has not renewed the lease (frozen or starved)
   'arp-queue-full', //       next hop unresolved and its waiting queue is full
-  'arp-timeout', //          next hop did not answer ARP in time; queued frames dropped
+  'arp-timeout', //          next hop did not answer ARP in time; queued frames dropped (counted forwarded when queued)
   'oversize', //             frame larger than the egress MTU
   'same-interface', //       route sends the packet back out of the interface it came in on
   'send-failed', //          the device refused the frame, or its handle is closed (device down or gone; see io-error)
@@ -46,7 +46,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENT_COUNTERS = [
   'rx', //                   frames received on traffic interfaces
   'tx', //                   frames sent on traffic interfaces
-  'forwarded', //            IPv4 packets forwarded
+  'forwarded', //            IPv4 packets forwarded (those waiting for their next hop's ARP answer too: counted when queued)
   'arp-reply-sent', //       ARP replies for floating IPs
   'arp-request-sent', //     ARP requests to resolve next hops
   'arp-learned', //          neighbour entries learned or refreshed
@@ -56,7 +56,7 @@ export const EVENT_COUNTERS = [
   'garp-sent', //            gratuitous ARP frames sent
   'own-frame', //            frames we sent ourselves, seen again (ignored)
   'to-kernel', //            frames for the box's own kernel address or MAC, or link broadcast/multicast: left to the kernel
-  'arp-queued', //           frames queued waiting for a next hop's ARP answer
+  'arp-queued', //           forwarded frames queued waiting for a next hop's ARP answer (an event: their outcome is forwarded)
   'session-created', //      new sessions (any protocol; by protocol in tandem_sessions_created_total)
   'session-expired', //      sessions removed by their timeout
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
@@ -65,8 +65,8 @@ export const EVENT_COUNTERS = [
   'io-reopened', //          a failed capture handle opened again
   'device-changed', //       a traffic device's MTU or MAC changed under the dataplane (the pipeline uses the new values)
   'ring-freeze', //          the receive ring had no free block (TPACKET_V3 tp_freeze_q_cnt)
-  'tx-refused', //           frames the device refused when a staged batch was sent (their outcome, e.g. forwarded, was counted already)
-  'tx-withheld', //          staged frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
+  'tx-refused', //           frames the device refused when a staged batch or the ARP queue was sent (their outcome, e.g. forwarded, was counted already)
+  'tx-withheld', //          staged or ARP-queued frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -1,10 +1,8 @@
-// The stateful firewall's shapes seen from outside the dataplane:
-//   - the session views the dataplane answers to a `sessions-request` (see
-//     src/daemon/dataplane-client.ts for the port protocol), which the API and the CLI show;
-//   - FirewallStats, the firewall's counters in a SharedArrayBuffer: the dataplane (single writer,
-//     main thread) bumps Float64 slots on its packet path, and the metrics (control worker) read
-//     them at scrape time. No message crosses the port for a counter: under load the capture loop
-//     holds messages back, and a scrape must never wait on the packet path.
+// FirewallStats, the stateful firewall's counters in a SharedArrayBuffer: the dataplane (single
+// writer, main thread) bumps Float64 slots on its packet path, and the metrics (control worker)
+// read them at scrape time. No message crosses the port for a counter: under load the capture loop
+// holds messages back, and a scrape must never wait on the packet path. (The sessions themselves,
+// as the operator sees them, are src/wire/session-view.ts.)
 //
 // FirewallStats layout (Float64 slots, host order):
 //   [0]                      magic (FIREWALL_STATS_MAGIC: a buffer of something else is refused)
@@ -26,132 +24,7 @@
 //
 // Plain (non-atomic) Float64 stores and loads, like the dataplane counters in SharedState: one
 // writer, aligned 8-byte slots, and a reader that tolerates a value one increment old.
-
-/** The protocols the session table tracks; also the values of the metrics' `protocol` label. */
-export const SESSION_PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
-export type SessionProtocol = (typeof SESSION_PROTOCOLS)[number];
-
-/** Label value of the default action in tandem_policy_hits_total (not a valid rule name). */
-export const DEFAULT_RULE_LABEL = '(default)';
-
-/**
- * What the operator can filter on (GET /v1/sessions, `tandem sessions`). Every field is optional;
- * a session must match all the fields given.
- */
-export interface SessionFilter {
-  /** Matches any of the 4 addresses of either tuple (original src/dst, reply src/dst). */
-  address?: string;
-  /** Matches any of the 4 ports of either tuple (ICMP: the echo identifier). */
-  port?: number;
-  protocol?: SessionProtocol;
-  /** Exact session state, e.g. "established", "syn-sent", "new" (as SessionView.state). */
-  state?: string;
-  /** Exact name of the policy rule that allowed it, or DEFAULT_RULE_LABEL for the default action. */
-  rule?: string;
-}
-
-/** One direction of a session as it appears on the wire. */
-export interface SessionTuple {
-  src: string;
-  srcPort: number;
-  dst: string;
-  dstPort: number;
-}
-
-/**
- * One session, for people. The two tuples follow the conntrack convention: `original` is the
- * first packet as the initiator sent it (before NAT); `reply` is the answer as the responder sends
- * it (after NAT). So with source NAT the translated source is reply.dst[reply.dstPort], and with
- * destination NAT the translated destination is reply.src[reply.srcPort]; without NAT `reply` is
- * `original` with its ends swapped. ICMP sessions put the echo identifier in every port field.
- */
-export interface SessionView {
-  id: number;
-  protocol: SessionProtocol;
-  /**
-   * TCP: TCP_STATE_NAMES (src/dataplane/tcp-state.ts: "syn-sent", "established", "fin-wait", ...);
-   * UDP and ICMP: FLOW_STATE_NAMES (src/dataplane/flow-state.ts: "new" until a reply, then "established").
-   */
-  state: string;
-  original: SessionTuple;
-  reply: SessionTuple;
-  nat: 'none' | 'source' | 'destination' | 'both';
-  /** The policy rule that allowed it, or DEFAULT_RULE_LABEL. */
-  rule: string;
-  natRule: string | null;
-  /** Logical interface names (lan, wan) the original direction came in on and leaves by. */
-  ingress: string;
-  egress: string;
-  /** [original direction, reply direction] */
-  packets: [number, number];
-  bytes: [number, number];
-  ageS: number;
-  expiresInS: number;
-  /** Picked up mid-stream (no SYN seen, e.g. after a failover): TCP windows not enforced yet. */
-  loose: boolean;
-}
-
-export interface SessionList {
-  /** Sessions in the table. */
-  total: number;
-  /** Sessions that match the filter (all of them are counted, even past the limit). */
-  matched: number;
-  /** At most `limit` of the matching sessions, in the table's order. */
-  sessions: SessionView[];
-  /** matched > sessions.length */
-  truncated: boolean;
-}
-
-/** Largest `limit` of one listing (a SessionView is ~400 bytes of JSON: 10 000 is ~4 MB). */
-export const MAX_SESSIONS_LIMIT = 10_000;
-export const DEFAULT_SESSIONS_LIMIT = 100;
-
-/**
- * SessionView.nat from the two tuples (conntrack convention, see SessionView): the source is
- * translated when the reply does not go back to the original source, the destination when the
- * reply does not come from the original destination.
- */
-export function natKind(original: SessionTuple, reply: SessionTuple): SessionView['nat'] {
-  const source = reply.dst !== original.src || reply.dstPort !== original.srcPort;
-  const destination = reply.src !== original.dst || reply.srcPort !== original.dstPort;
-  return source ? (destination ? 'both' : 'source') : destination ? 'destination' : 'none';
-}
-
-/** True when `s` matches every field of `filter` (pure; for the dataplane side of the listing). */
-export function sessionMatches(s: SessionView, filter: SessionFilter): boolean {
-  if (filter.protocol !== undefined && s.protocol !== filter.protocol) return false;
-  if (filter.state !== undefined && s.state !== filter.state) return false;
-  if (filter.rule !== undefined && s.rule !== filter.rule) return false;
-  const o = s.original;
-  const r = s.reply;
-  if (filter.address !== undefined) {
-    const a = filter.address;
-    if (o.src !== a && o.dst !== a && r.src !== a && r.dst !== a) return false;
-  }
-  if (filter.port !== undefined) {
-    const p = filter.port;
-    if (o.srcPort !== p && o.dstPort !== p && r.srcPort !== p && r.dstPort !== p) return false;
-  }
-  return true;
-}
-
-/**
- * Builds the answer to a listing from the table's sessions in order: counts every match, keeps
- * the first `limit`. `views` may be lazy (a generator over the typed-array table), so only the
- * sessions that are looked at are built.
- */
-export function listSessions(views: Iterable<SessionView>, total: number, filter: SessionFilter, limit: number): SessionList {
-  const sessions: SessionView[] = [];
-  let matched = 0;
-  for (const s of views) {
-    if (!sessionMatches(s, filter)) continue;
-    matched++;
-    if (sessions.length < limit) sessions.push(s);
-  }
-  return { total, matched, sessions, truncated: matched > sessions.length };
-}
-
-// ---- FirewallStats
+import { SESSION_PROTOCOLS, type SessionProtocol } from './session-view.js';
 
 export const FIREWALL_STATS_MAGIC = 0x7a4d_f1e5;
 const HEADER_SLOTS = 4;

@@ -1,13 +1,24 @@
 // Typed encode/decode of the HA2 envelope (proto/ha2.proto) into our own plain types: numbers,
 // never Long; session records as src/wire/session-record.ts's SessionRecord; the oneof body as a
-// discriminated union. The generated code (src/wire/gen/ha2.js) only moves bytes; every range
+// discriminated union. The generated code (generated/ha2.js) only moves bytes; every range
 // check lives here, so a batch that decodes holds records the ring (src/wire/record-ring.ts) and the
 // dataplane can take as they are. Authentication is not done here: Ha2Opener in
 // src/wire/auth.ts checks the MAC before calling decodeHa2.
-import { tandem } from './gen/ha2.js';
+import { tandem } from '../../generated/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
+import {
+  UINT32_MAX,
+  UINT64_MAX_SAFE,
+  type Checked,
+  checkUint,
+  decodeOrMalformed,
+  headerFromWire,
+  headerToWire,
+  uint64FromWire,
+  uintFromWire,
+  writerBytes,
+} from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -53,26 +64,16 @@ export const HA2_MAX_RECORD_WIRE_BYTES = 98;
  */
 export const HA2_MAX_ENVELOPE_BYTES = 6 + 9 + 9 + 6 + 1 + 3 + 9 + 9 + MAX_BATCH_RECORDS * HA2_MAX_RECORD_WIRE_BYTES;
 
-export interface Ha2Batch {
-  /** Strictly increasing per stream, from 1 (acked by the receiver). */
-  seq: number;
-  /** In the order the sender's dataplane made the changes; at most MAX_BATCH_RECORDS. */
-  records: SessionRecord[];
-  /** The sender's monotonic clock (ms) when the batch left. */
-  sentMs: number;
-}
+// The bodies, each derived from its generated message (proto/ha2.proto documents the fields):
+// every field present, numbers never Long.
 
-export interface Ha2Ack {
-  /** Every batch up to this seq has been handed to the receiver's dataplane. */
-  seq: number;
-  /** The acked batch's sentMs, for the sender's RTT. */
-  echoSentMs: number;
-}
+/** A batch of at most MAX_BATCH_RECORDS records, in the order the sender's dataplane made the changes. */
+export type Ha2Batch = Checked<tandem.ha2.Batch.$Properties, { records: SessionRecord[] }>;
 
-export interface Ha2BulkRequest {
-  /** Why a full dump is wanted (a log label, at most MAX_BULK_REASON_BYTES). */
-  reason: string;
-}
+export type Ha2Ack = Checked<tandem.ha2.Ack.$Properties>;
+
+/** reason: a log label of at most MAX_BULK_REASON_BYTES. */
+export type Ha2BulkRequest = Checked<tandem.ha2.BulkRequest.$Properties>;
 
 export type Ha2Body = { kind: 'batch'; batch: Ha2Batch } | { kind: 'ack'; ack: Ha2Ack } | { kind: 'bulkRequest'; bulkRequest: Ha2BulkRequest };
 
@@ -217,12 +218,7 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
  * rule id decodes as 0, not -1; our encoder always writes -1 explicitly (sint32, one byte).
  */
 export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
-  let raw: tandem.ha2.Ha2Envelope & tandem.ha2.Ha2Envelope.$Shape;
-  try {
-    raw = pb.Ha2Envelope.decode(bytes);
-  } catch (err) {
-    throw new WireError('malformed', `undecodable HA2 envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
-  }
+  const raw = decodeOrMalformed('HA2 envelope', bytes, (b) => pb.Ha2Envelope.decode(b));
   const header = headerFromWire(raw);
   let body: Ha2Body;
   switch (raw.body) {

@@ -15,6 +15,18 @@ export const UINT64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** A protobufjs uint64 as read: a number, or a Long when the `long` package is present. */
 export type WireUint64 = number | { low: number; high: number; unsigned?: boolean } | null | undefined;
 
+/**
+ * A generated message's fields (`tandem.<proto>.<Message>.$Properties`, each optional, a uint64 a
+ * number or a Long) as tandem's checked type: every field present, a uint64 a plain number (the
+ * codecs turn a Long into one: uint64FromWire), and the fields `Over` names with the types it
+ * gives them (an enum as tandem's union of words, a field that stays optional). The .proto is then
+ * the one list of a message's fields and their documentation: a field added there does not compile
+ * until the codec's decoder fills it.
+ */
+export type Checked<P, Over = unknown> = {
+  -readonly [K in keyof P as K extends '$unknowns' | keyof Over ? never : K]-?: Exclude<P[K], null | undefined | { low: number; high: number }>;
+} & Over;
+
 /** `field`, or `batch.records[record].field` for a field of a session record. */
 function fieldName(field: string, record: number | undefined): string {
   return record === undefined ? field : `batch.records[${record}].${field}`;
@@ -101,6 +113,15 @@ export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64
     seq: uint64FromWire(raw.seq, 'seq'),
     groupId: uintFromWire(raw.groupId, 'groupId'),
   };
+}
+
+/** A generated decoder's answer; what it throws (truncated or invalid protobuf) is WireError('malformed'). */
+export function decodeOrMalformed<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable ${what}: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
 }
 
 /** What a protobufjs writer finished, as a Buffer: it is one under Node (protobufjs picks util.Buffer when present). */

@@ -2,6 +2,8 @@
 // shared-memory ring to the control worker (src/wire/record-ring.ts), over HA2 as protobuf
 // (proto/ha2.proto), through a ring into the passive's dataplane. The same shape serves the bulk
 // dump and in-band control (op codes below), so order is kept end to end.
+import type { tandem } from '../../generated/ha2.js';
+import type { Checked } from './numbers.js';
 
 /** Create or replace a session (both tuples, state, NAT, rule). */
 export const REC_UPSERT = 1;
@@ -18,30 +20,13 @@ export const REC_DUMP_REQUEST = 6;
 /** Worker -> own dataplane: forget every synced session (we are not in sync any more). */
 export const REC_CLEAR = 7;
 
-export interface SessionRecord {
-  op: number;
-  proto: number;
-  state: number;
-  flags: number;
-  origSrc: number;
-  origSrcPort: number;
-  origDst: number;
-  origDstPort: number;
-  replySrc: number;
-  replySrcPort: number;
-  replyDst: number;
-  replyDstPort: number;
-  /** Policy rule index (-1 = default action). */
-  ruleId: number;
-  /** NAT rule index (-1 = none). */
-  natRuleId: number;
-  ingress: number;
-  egress: number;
-  /** Remaining lifetime on the sender when the change happened (ms): clocks are not shared. */
-  timeoutMs: number;
-  /** The sender's monotonic clock (ms) when the change happened: lag is measured against it. */
-  eventMs: number;
-}
+/**
+ * One session change: proto/ha2.proto's SessionRecord, field for field (its comments say what each
+ * field holds), every field a number. The HA2 codec (ha2-codec.ts) range-checks each field, the
+ * ring's 64-byte slot (record-ring.ts) holds each one, and the session table's NewSession takes
+ * its fields from here.
+ */
+export type SessionRecord = Checked<tandem.ha2.SessionRecord.$Properties>;
 
 export function emptyRecord(): SessionRecord {
   return {

@@ -3,13 +3,11 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT_FAILED } from '../exit-codes.js';
-import { formatLabStatus } from '../format-lab.js';
+import { formatLabStatus, type LabStatusView } from '../format-lab.js';
 import { step } from '../report.js';
 
 /** The lab `--name` names when none is given: the prefix of every namespace. */
 const DEFAULT_LAB_NAME = 'tlab';
-
-const nameOption = (): Option => new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME);
 
 export function registerLab(program: Command, ctx: CliContext): void {
   const lab = program.command('lab').description('the network-namespace lab: two boxes, a client and a server on one machine');
@@ -19,52 +17,47 @@ export function registerLab(program: Command, ctx: CliContext): void {
   registerDemo(lab, ctx);
 }
 
-function registerUp(lab: Command, { io, out, json }: CliContext): void {
-  lab
-    .command('up')
-    .description('build the namespaces, start both daemons, wait for active/passive')
-    .addOption(nameOption())
+/** A subcommand of `lab`: each one takes the lab's --name. */
+function labCommand(lab: Command, name: string, description: string): Command {
+  return lab.command(name).description(description).addOption(new Option('--name <name>', 'lab name (prefix of every namespace)').default(DEFAULT_LAB_NAME));
+}
+
+/** The lab's status after `what`, as JSON or as the table. */
+async function showStatus({ out, json }: CliContext, what: string, asJson: boolean | undefined, get: () => Promise<LabStatusView>): Promise<void> {
+  const st = await step(what, get);
+  if (asJson) json(st);
+  else out(formatLabStatus(st));
+}
+
+function registerUp(lab: Command, ctx: CliContext): void {
+  labCommand(lab, 'up', 'build the namespaces, start both daemons, wait for active/passive')
     .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab)")
     .option('--json', 'print the lab status as JSON')
     .action(async (opts: { name: string; config?: string; json?: boolean }) => {
-      const api = await io.lab();
-      const st = await step('lab up', () => api.labUp({ name: opts.name, ...(opts.config ? { configDir: opts.config } : {}) }));
-      if (opts.json) json(st);
-      else out(formatLabStatus(st));
+      const api = await ctx.io.lab();
+      await showStatus(ctx, 'lab up', opts.json, () => api.labUp({ name: opts.name, ...(opts.config ? { configDir: opts.config } : {}) }));
     });
 }
 
 function registerDown(lab: Command, { io, out }: CliContext): void {
-  lab
-    .command('down')
-    .description('stop the daemons and remove every namespace of the lab (also after a crash)')
-    .addOption(nameOption())
-    .action(async (opts: { name: string }) => {
-      const api = await io.lab();
-      await step('lab down', () => api.labDown({ name: opts.name }));
-      out(`lab ${opts.name}: removed`);
-    });
+  labCommand(lab, 'down', 'stop the daemons and remove every namespace of the lab (also after a crash)').action(async (opts: { name: string }) => {
+    const api = await io.lab();
+    await step('lab down', () => api.labDown({ name: opts.name }));
+    out(`lab ${opts.name}: removed`);
+  });
 }
 
-function registerStatus(lab: Command, { io, out, json }: CliContext): void {
-  lab
-    .command('status')
-    .description('namespaces, addresses, daemon PIDs, API and metrics URLs, HA states')
-    .addOption(nameOption())
+function registerStatus(lab: Command, ctx: CliContext): void {
+  labCommand(lab, 'status', 'namespaces, addresses, daemon PIDs, API and metrics URLs, HA states')
     .option('--json', 'print as JSON (stable shape, for scripts)')
     .action(async (opts: { name: string; json?: boolean }) => {
-      const api = await io.lab();
-      const st = await step('lab status', () => api.labStatus({ name: opts.name }));
-      if (opts.json) json(st);
-      else out(formatLabStatus(st));
+      const api = await ctx.io.lab();
+      await showStatus(ctx, 'lab status', opts.json, () => api.labStatus({ name: opts.name }));
     });
 }
 
 function registerDemo(lab: Command, { io, out, json }: CliContext): void {
-  lab
-    .command('demo')
-    .description('up, live traffic, crash the active box, measure the takeover, recover, clean up')
-    .addOption(nameOption())
+  labCommand(lab, 'demo', 'up, live traffic, crash the active box, measure the takeover, recover, clean up')
     .option('--json', 'print the result as JSON')
     .option('--svg <path>', 'where to write the failover timeline picture (default ./tandem-failover.svg)')
     .action(async (opts: { name: string; json?: boolean; svg?: string }) => {

@@ -37,15 +37,16 @@ const ACK = 0x10;
 
 /**
  * Outcome counters: each frame handed to the pipeline ends in exactly one of these. The rest
- * (rx, tx, arp-learned, arp-request-sent, session-created, reject-sent, ...) come along with an
- * outcome; arp-timeout, the sync drops and policy-rematch are not caused by a frame in.
+ * (rx, tx, arp-queued, arp-learned, arp-request-sent, session-created, reject-sent, ...) come along
+ * with an outcome; arp-timeout (of frames counted forwarded when queued), the sync drops,
+ * policy-rematch and ring-full (frames the kernel dropped before the dataplane saw them) are not
+ * caused by a frame in.
  */
 const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full']);
 export const OUTCOMES: readonly string[] = [
   'own-frame',
   'to-kernel',
   'forwarded',
-  'arp-queued',
   'arp-reply-sent',
   'arp-handled',
   'icmp-echo-reply-sent',
@@ -119,7 +120,6 @@ export class FrameRig {
   private readonly rx: ((f: Uint8Array, len: number, truncated: boolean) => void)[] = [];
   private readonly outcomeIdx: number[];
   private readonly before: Float64Array;
-  private readonly forwardedIdx = NAMES.indexOf('forwarded');
   /** Frames sent by the box since the last take(). */
   sent: { ifIndex: number; frame: Buffer }[] = [];
   readonly flows: ProtectedFlow[] = [];
@@ -181,11 +181,8 @@ export class FrameRig {
     this.rx[ifIndex](frame, frame.length, false);
     let n = 0;
     let outcome = '';
-    const isArp = frame.length >= 14 && frame[12] === 0x08 && frame[13] === 0x06;
     for (let k = 0; k < this.outcomeIdx.length; k++) {
       const i = this.outcomeIdx[k];
-      // ARP never forwards itself: 'forwarded' there is frames that waited for the sender's MAC
-      if (isArp && i === this.forwardedIdx) continue;
       const d = c[i] - this.before[i];
       if (d !== 0) {
         n += d;

@@ -2,8 +2,8 @@
 // beyond every range the codecs check (bad enums, numbers past uint32 and 2^53, missing bodies,
 // long strings, huge repeated fields), and a sealer that authenticates any bytes, so that
 // malformed content reaches the decoders and handlers behind the MAC check as a real peer's would.
-import { tandem } from '../../../src/wire/gen/ha1.js';
-import { tandem as tandem2 } from '../../../src/wire/gen/ha2.js';
+import { tandem } from '../../../generated/ha1.js';
+import { tandem as tandem2 } from '../../../generated/ha2.js';
 import { BaseSealer } from '../../../src/wire/auth.js';
 import { BODY_KINDS, CONFIG_LINEAGE_MAX, type Envelope } from '../../../src/wire/codec.js';
 import { MAX_BATCH_RECORDS, MAX_BULK_REASON_BYTES, type Ha2Envelope } from '../../../src/wire/ha2-codec.js';

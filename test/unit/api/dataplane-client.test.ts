@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { DataplaneClient, type DataplaneQuery } from '../../../src/daemon/dataplane-client.js';
 import { SessionsUnavailable } from '../../../src/api/sessions.js';
-import { listSessions, natKind, sessionMatches, type SessionList } from '../../../src/wire/firewall-stats.js';
+import { listSessions, natKind, sessionMatches, type SessionList } from '../../../src/wire/session-view.js';
 import { fixedSessions } from './fixtures.js';
 
 const ports: MessagePort[] = [];

@@ -4,7 +4,7 @@
 // firewall-helpers.ts, and their checksums verified with checksum.ts (RFC 1071), so every
 // incremental checksum update (RFC 1624) is checked against a full computation.
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RULE_LABEL } from '../../../src/wire/firewall-stats.js';
+import { DEFAULT_RULE_LABEL } from '../../../src/wire/session-view.js';
 import { RouteTable } from '../../../src/dataplane/route.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import {
@@ -484,6 +484,14 @@ describe('ICMP errors', () => {
     const bad = icmpErrorPacket(SERVER, WAN_FLOAT, 3, 3, stranger);
     bad[20 + 2] ^= 0xff; // ICMP checksum
     expect(r.send(WAN, fromServer(bad), NOW + 1).moved).toEqual({ 'icmp-bad': 1 });
+  });
+
+  it('a redirect is not let through, even one quoting a known flow (RFC 1812 5.2.7.2): icmp-unsupported', () => {
+    const r = makeRig(lab());
+    const { sent } = udpFlow(r);
+    const x = r.send(WAN, fromServer(icmpErrorPacket('10.0.2.254', SERVER, 5, 1, sent)), NOW + 1);
+    expect(x.moved).toEqual({ 'icmp-unsupported': 1 });
+    expect(x.out).toEqual([]);
   });
 });
 

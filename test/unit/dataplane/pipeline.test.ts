@@ -52,7 +52,12 @@ function make(mode: Mode, opts: { routes?: { to: string; via: string; interface:
   role.setMode(mode);
   const counters = new Float64Array(COUNTER_COUNT);
   const sent: { ifIndex: number; frame: Buffer }[] = [];
-  const sink = { send: (ifIndex: number, f: Uint8Array, len: number) => (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true) };
+  let refusing = false;
+  const sink = {
+    send: (ifIndex: number, f: Uint8Array, len: number) => !refusing && (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true),
+  };
+  /** From now on the device refuses every frame (send returns false). */
+  const refuse = (on: boolean) => (refusing = on);
   const p = new Pipeline(interfaces, routes, role, counters, sink, { stages: opts.stages });
   const moved = (before: Float64Array) => {
     const out: Record<string, number> = {};
@@ -61,7 +66,7 @@ function make(mode: Mode, opts: { routes?: { to: string; via: string; interface:
     });
     return out;
   };
-  return { p, counters, sent, role, moved };
+  return { p, counters, sent, role, moved, refuse };
 }
 
 const NOW = 1000;
@@ -180,7 +185,7 @@ const cases: Case[] = [
     name: 'forward, next hop unknown: queue and ask',
     ingress: 0,
     frame: udpTo('10.0.2.10'),
-    active: { 'arp-queued': 1, 'arp-request-sent': 1, tx: 1 },
+    active: { forwarded: 1, 'arp-queued': 1, 'arp-request-sent': 1, tx: 1 },
     passive: P1,
     leaseExpired: L1,
   },
@@ -258,6 +263,29 @@ describe('pipeline output frames', () => {
     expect(t.counters[NAMES.indexOf('forwarded')]).toBe(2);
   });
 
+  it('a frame that waits for ARP is counted once: forwarded when queued; leaving, only tx (tx-refused, tx-withheld), as a staged frame', () => {
+    for (const c of [
+      { name: 'sent', refuse: false, mode: 'active' as Mode, leaving: { tx: 2 } },
+      { name: 'refused by the device', refuse: true, mode: 'active' as Mode, leaving: { 'tx-refused': 2 } },
+      { name: 'the box turned passive meanwhile', refuse: false, mode: 'passive' as Mode, leaving: { 'tx-withheld': 2 } },
+    ]) {
+      const t = make('active');
+      const f = udpTo('10.0.2.10');
+      for (let i = 0; i < 2; i++) {
+        const before = t.counters.slice();
+        t.p.handle(0, buf(f), f.length, NOW);
+        expect(t.moved(before), c.name).toEqual(i === 0 ? { forwarded: 1, 'arp-queued': 1, 'arp-request-sent': 1, tx: 1 } : { forwarded: 1, 'arp-queued': 1 });
+      }
+      t.role.setMode(c.mode);
+      if (c.refuse) t.refuse(true);
+      const reply = eth(WAN_REAL, SERVER, 0x0806, arp(2, SERVER, '10.0.2.10', WAN_REAL, '10.0.2.2'));
+      const before = t.counters.slice();
+      t.p.handle(1, buf(reply), reply.length, NOW + 1);
+      // the ARP frame's own outcome (arp-handled), and the queued frames leaving: no second outcome
+      expect(t.moved(before), c.name).toEqual({ 'arp-learned': 1, 'arp-handled': 1, ...c.leaving });
+    }
+  });
+
   it('unresolved next hop that never answers: retries, then drops with arp-timeout', () => {
     const t = make('active');
     const f = udpTo('10.0.2.10');
@@ -277,7 +305,8 @@ describe('pipeline output frames', () => {
     t.p.handle(1, buf(reply), reply.length, NOW + 1);
     for (let now = NOW; now < NOW + 2000; now += 5) t.p.tick(now);
     expect(t.sent.length).toBe(1); // the ARP request only
-    expect(t.counters[NAMES.indexOf('passive')]).toBe(1);
+    expect(t.counters[NAMES.indexOf('tx-withheld')]).toBe(1);
+    expect(t.counters[NAMES.indexOf('passive')]).toBe(0);
   });
 
   it('oversize for the egress MTU', () => {

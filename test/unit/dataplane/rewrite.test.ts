@@ -2,7 +2,8 @@
 // many random packets, plus the folding corners (TCP 0x0000, UDP 0xffff and "no checksum").
 import { describe, expect, test } from 'vitest';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
-import { l4DstPort, l4MinLen, l4SrcPort, rewriteDestination, rewriteSource } from '../../../src/dataplane/rewrite.js';
+import { rewriteDestination, rewriteSource } from '../../../src/dataplane/rewrite.js';
+import { l4MinLen, readFlowPorts } from '../../../src/dataplane/packet.js';
 import { refChecksum } from './frames.js';
 
 const TCP = 6;
@@ -224,19 +225,25 @@ describe('rewriteSource / rewriteDestination', () => {
   });
 });
 
-describe('l4SrcPort / l4DstPort', () => {
-  test('TCP/UDP ports; echo request (identifier, 0), echo reply (0, identifier); others -1', () => {
+describe('readFlowPorts', () => {
+  const L4 = L3 + 20;
+  const ports = (f: Uint8Array, proto: number): [number, number] | false => {
+    const out = { srcPort: -1, dstPort: -1 };
+    return readFlowPorts(f, L4, proto, out) && [out.srcPort, out.dstPort];
+  };
+
+  test('TCP/UDP ports; echo request (identifier, 0), echo reply (0, identifier); others none', () => {
     const tcp = Uint8Array.from(build({ proto: TCP, src: 1, dst: 2, sport: 40000, dport: 443, payload: [] }));
-    expect([l4SrcPort(tcp, L3, TCP), l4DstPort(tcp, L3, TCP)]).toEqual([40000, 443]);
+    expect(ports(tcp, TCP)).toEqual([40000, 443]);
     const udp = Uint8Array.from(build({ proto: UDP, src: 1, dst: 2, sport: 5353, dport: 53, payload: [] }));
-    expect([l4SrcPort(udp, L3, UDP), l4DstPort(udp, L3, UDP)]).toEqual([5353, 53]);
+    expect(ports(udp, UDP)).toEqual([5353, 53]);
     const request = Uint8Array.from(build({ proto: ICMP, src: 1, dst: 2, sport: 0xbeef, dport: 0, payload: [], icmpType: 8 }));
-    expect([l4SrcPort(request, L3, ICMP), l4DstPort(request, L3, ICMP)]).toEqual([0xbeef, 0]);
+    expect(ports(request, ICMP)).toEqual([0xbeef, 0]);
     const reply = Uint8Array.from(build({ proto: ICMP, src: 2, dst: 1, sport: 0xbeef, dport: 0, payload: [], icmpType: 0 }));
-    expect([l4SrcPort(reply, L3, ICMP), l4DstPort(reply, L3, ICMP)]).toEqual([0, 0xbeef]);
+    expect(ports(reply, ICMP)).toEqual([0, 0xbeef]);
     const unreach = Uint8Array.from(build({ proto: ICMP, src: 1, dst: 2, sport: 0xbeef, dport: 0, payload: [], icmpType: 3 }));
-    expect([l4SrcPort(unreach, L3, ICMP), l4DstPort(unreach, L3, ICMP)]).toEqual([-1, -1]);
-    expect([l4SrcPort(tcp, L3, 47), l4DstPort(tcp, L3, 47)]).toEqual([-1, -1]);
+    expect(ports(unreach, ICMP)).toBe(false);
+    expect(ports(tcp, 47)).toBe(false);
   });
 
   test('l4MinLen', () => {

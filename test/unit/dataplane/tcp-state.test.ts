@@ -213,7 +213,7 @@ describe('tcp scenarios', () => {
 });
 
 describe('timeouts', () => {
-  const t = { establishedS: 3600, transitoryS: 20 };
+  const t = { tcpEstablishedS: 3600, tcpTransitoryS: 20 };
   it('established gets the long timeout, the rest the transitory one, capped for TIME_WAIT and CLOSE', () => {
     const got = ALL_STATES.map((s) => `${TCP_STATE_NAMES[s]}=${tcpTimeoutS(s, t)}`);
     expect(got).toEqual([
@@ -227,9 +227,9 @@ describe('timeouts', () => {
       'time-wait=20',
       'close=10',
     ]);
-    expect(tcpTimeoutS(TCP_TIME_WAIT, { establishedS: 7200, transitoryS: 600 })).toBe(120);
-    expect(tcpTimeoutS(TCP_CLOSE, { establishedS: 7200, transitoryS: 5 })).toBe(5);
-    expect(tcpTimeoutS(TCP_LAST_ACK, { establishedS: 7200, transitoryS: 600 })).toBe(600);
+    expect(tcpTimeoutS(TCP_TIME_WAIT, { tcpEstablishedS: 7200, tcpTransitoryS: 600 })).toBe(120);
+    expect(tcpTimeoutS(TCP_CLOSE, { tcpEstablishedS: 7200, tcpTransitoryS: 5 })).toBe(5);
+    expect(tcpTimeoutS(TCP_LAST_ACK, { tcpEstablishedS: 7200, tcpTransitoryS: 600 })).toBe(600);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/metrics/registry.js';
-import { FirewallStats, IP_PROTOCOL_NUMBERS, SESSION_PROTOCOLS, protocolIndex } from '../../../src/wire/firewall-stats.js';
+import { FirewallStats, IP_PROTOCOL_NUMBERS, protocolIndex } from '../../../src/wire/firewall-stats.js';
+import { SESSION_PROTOCOLS } from '../../../src/wire/session-view.js';
 import type { FirewallStatsSink } from '../../../src/dataplane/firewall.js';
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

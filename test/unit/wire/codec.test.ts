@@ -18,7 +18,7 @@ import {
 import { WireError } from '../../../src/wire/errors.js';
 import { HA_STATES, type HaState } from '../../../src/control/election/types.js';
 import { bytes, lfield, sfield, vfield } from './proto-ref.js';
-import { tandem } from '../../../src/wire/gen/ha1.js';
+import { tandem } from '../../../generated/ha1.js';
 
 const tandemHa1 = tandem.ha1;
 

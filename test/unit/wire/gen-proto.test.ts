@@ -13,7 +13,7 @@ describe('generated protobuf code', () => {
 
   it('loads under plain Node ESM, outside vitest, and registers its own protobuf root', () => {
     const script = `
-      import { tandem } from './src/wire/gen/ha1.js';
+      import { tandem } from './generated/ha1.js';
       import $protobuf from 'protobufjs/minimal.js';
       const bytes = tandem.ha1.Envelope.encode({ sender: 1, goodbye: { reason: 'x' } }).finish();
       const back = tandem.ha1.Envelope.decode(bytes);

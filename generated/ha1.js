@@ -62,10 +62,10 @@ export const tandem = $root.tandem = (() => {
              * Properties of a Heartbeat.
              * @typedef {Object} tandem.ha1.Heartbeat.$Properties
              * @property {tandem.ha1.HaState|null} [state] Heartbeat state
-             * @property {number|null} [priority] Heartbeat priority
+             * @property {number|null} [priority] 0-255, lower wins the election (docs/concepts.md).
              * @property {boolean|null} [preempt] Heartbeat preempt
              * @property {number|Long|null} [sentNs] Sender's monotonic clock when sent (ns), echoed back by the peer for RTT measurement.
-             * @property {number|Long|null} [echoNs] The last peer heartbeat's sent_ns, and how long (ns) it was held before this echo.
+             * @property {number|Long|null} [echoNs] The last peer heartbeat's sent_ns (0: none yet), and how long (ns) it was held before this echo.
              * @property {number|Long|null} [echoDelayNs] Heartbeat echoDelayNs
              * @property {number|null} [link] Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management).
              * @property {boolean|null} [tentative] Set while the sender's bulk sync or initial wait is pending: it must not win a preemption.
@@ -117,7 +117,7 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.state = 0;
 
             /**
-             * Heartbeat priority.
+             * 0-255, lower wins the election (docs/concepts.md).
              * @member {number} priority
              * @memberof tandem.ha1.Heartbeat
              * @instance
@@ -141,7 +141,7 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.sentNs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
-             * The last peer heartbeat's sent_ns, and how long (ns) it was held before this echo.
+             * The last peer heartbeat's sent_ns (0: none yet), and how long (ns) it was held before this echo.
              * @member {number|Long} echoNs
              * @memberof tandem.ha1.Heartbeat
              * @instance
@@ -389,7 +389,7 @@ export const tandem = $root.tandem = (() => {
              * Properties of a Hello.
              * @typedef {Object} tandem.ha1.Hello.$Properties
              * @property {string|null} [name] Hello name
-             * @property {number|null} [priority] Hello priority
+             * @property {number|null} [priority] 0-255, lower wins the election.
              * @property {boolean|null} [preempt] Hello preempt
              * @property {tandem.ha1.HaState|null} [state] Hello state
              * @property {string|null} [stateReason] Hello stateReason
@@ -441,7 +441,7 @@ export const tandem = $root.tandem = (() => {
             Hello.prototype.name = "";
 
             /**
-             * Hello priority.
+             * 0-255, lower wins the election.
              * @member {number} priority
              * @memberof tandem.ha1.Hello
              * @instance

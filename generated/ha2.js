@@ -34,10 +34,10 @@ export const tandem = $root.tandem = (() => {
              * Properties of a SessionRecord.
              * @typedef {Object} tandem.ha2.SessionRecord.$Properties
              * @property {number|null} [op] REC_UPSERT 1, REC_UPDATE 2, REC_DELETE 3, REC_BULK_BEGIN 4, REC_BULK_END 5
-             * (src/sync/record.ts). The receiver skips and counts an op it does not know.
+             * (src/wire/session-record.ts). The receiver skips and counts an op it does not know.
              * @property {number|null} [proto] IP protocol number (RFC 791: 8 bits).
              * @property {number|null} [state] Protocol state (src/dataplane/tcp-state.ts, flow-state.ts).
-             * @property {number|null} [flags] SessionRecord flags
+             * @property {number|null} [flags] Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
              * @property {number|null} [origSrc] The original direction's tuple. IPv4 addresses as the 32-bit number of their dotted form
              * (10.0.0.1 is 0x0a000001); fixed32 because addresses are dense: 4 bytes, never 5.
              * BULK_END carries the number of sessions sent in orig_src.
@@ -73,8 +73,9 @@ export const tandem = $root.tandem = (() => {
             /**
              * Constructs a new SessionRecord.
              * @memberof tandem.ha2
-             * @classdesc One session change, field for field src/sync/record.ts (the committed contract shared with the
-             * shared-memory rings, src/sync/ring.ts). The same shape carries the bulk dump markers.
+             * @classdesc One session change. src/wire/session-record.ts derives tandem's SessionRecord from this message
+             * (every field a number), and the shared-memory rings (src/wire/record-ring.ts) hold each field.
+             * The same shape carries the bulk dump markers and in-band control (op codes 4-7).
              * @constructor
              * @param {tandem.ha2.SessionRecord.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -88,7 +89,7 @@ export const tandem = $root.tandem = (() => {
 
             /**
              * REC_UPSERT 1, REC_UPDATE 2, REC_DELETE 3, REC_BULK_BEGIN 4, REC_BULK_END 5
-             * (src/sync/record.ts). The receiver skips and counts an op it does not know.
+             * (src/wire/session-record.ts). The receiver skips and counts an op it does not know.
              * @member {number} op
              * @memberof tandem.ha2.SessionRecord
              * @instance
@@ -112,7 +113,7 @@ export const tandem = $root.tandem = (() => {
             SessionRecord.prototype.state = 0;
 
             /**
-             * SessionRecord flags.
+             * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
              * @member {number} flags
              * @memberof tandem.ha2.SessionRecord
              * @instance

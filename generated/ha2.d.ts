@@ -17,8 +17,9 @@ export namespace tandem {
         }
 
         /**
-         * One session change, field for field src/sync/record.ts (the committed contract shared with the
-         * shared-memory rings, src/sync/ring.ts). The same shape carries the bulk dump markers.
+         * One session change. src/wire/session-record.ts derives tandem's SessionRecord from this message
+         * (every field a number), and the shared-memory rings (src/wire/record-ring.ts) hold each field.
+         * The same shape carries the bulk dump markers and in-band control (op codes 4-7).
          */
         class SessionRecord {
 
@@ -33,7 +34,7 @@ export namespace tandem {
 
             /**
              * REC_UPSERT 1, REC_UPDATE 2, REC_DELETE 3, REC_BULK_BEGIN 4, REC_BULK_END 5
-             * (src/sync/record.ts). The receiver skips and counts an op it does not know.
+             * (src/wire/session-record.ts). The receiver skips and counts an op it does not know.
              */
             op: number;
 
@@ -43,7 +44,7 @@ export namespace tandem {
             /** Protocol state (src/dataplane/tcp-state.ts, flow-state.ts). */
             state: number;
 
-            /** SessionRecord flags. */
+            /** Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen). */
             flags: number;
 
             /**
@@ -118,7 +119,7 @@ export namespace tandem {
 
                 /**
                  * REC_UPSERT 1, REC_UPDATE 2, REC_DELETE 3, REC_BULK_BEGIN 4, REC_BULK_END 5
-                 * (src/sync/record.ts). The receiver skips and counts an op it does not know.
+                 * (src/wire/session-record.ts). The receiver skips and counts an op it does not know.
                  */
                 op?: (number|null);
 
@@ -128,7 +129,7 @@ export namespace tandem {
                 /** Protocol state (src/dataplane/tcp-state.ts, flow-state.ts). */
                 state?: (number|null);
 
-                /** SessionRecord flags */
+                /** Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen). */
                 flags?: (number|null);
 
                 /**

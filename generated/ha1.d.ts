@@ -62,7 +62,7 @@ export namespace tandem {
             /** Heartbeat state. */
             state: tandem.ha1.HaState;
 
-            /** Heartbeat priority. */
+            /** 0-255, lower wins the election (docs/concepts.md). */
             priority: number;
 
             /** Heartbeat preempt. */
@@ -71,7 +71,7 @@ export namespace tandem {
             /** Sender's monotonic clock when sent (ns), echoed back by the peer for RTT measurement. */
             sentNs: (number|Long);
 
-            /** The last peer heartbeat's sent_ns, and how long (ns) it was held before this echo. */
+            /** The last peer heartbeat's sent_ns (0: none yet), and how long (ns) it was held before this echo. */
             echoNs: (number|Long);
 
             /** Heartbeat echoDelayNs. */
@@ -125,7 +125,7 @@ export namespace tandem {
                 /** Heartbeat state */
                 state?: (tandem.ha1.HaState|null);
 
-                /** Heartbeat priority */
+                /** 0-255, lower wins the election (docs/concepts.md). */
                 priority?: (number|null);
 
                 /** Heartbeat preempt */
@@ -134,7 +134,7 @@ export namespace tandem {
                 /** Sender's monotonic clock when sent (ns), echoed back by the peer for RTT measurement. */
                 sentNs?: (number|Long|null);
 
-                /** The last peer heartbeat's sent_ns, and how long (ns) it was held before this echo. */
+                /** The last peer heartbeat's sent_ns (0: none yet), and how long (ns) it was held before this echo. */
                 echoNs?: (number|Long|null);
 
                 /** Heartbeat echoDelayNs */
@@ -191,7 +191,7 @@ export namespace tandem {
             /** Hello name. */
             name: string;
 
-            /** Hello priority. */
+            /** 0-255, lower wins the election. */
             priority: number;
 
             /** Hello preempt. */
@@ -254,7 +254,7 @@ export namespace tandem {
                 /** Hello name */
                 name?: (string|null);
 
-                /** Hello priority */
+                /** 0-255, lower wins the election. */
                 priority?: (number|null);
 
                 /** Hello preempt */
