@@ -50,7 +50,7 @@ import { rewriteAddress } from './rewrite.js';
 /**
  * The quoted packet of an ICMP error: the flow of the packet that caused it, in that packet's
  * direction (src is the host that sent it). Ports as the session table keys them (readFlowPorts),
- * -1 for a protocol or ICMP message without them. innerL3 is the quote's offset in the frame.
+ * 0 for a protocol or ICMP message without them. innerL3 is the quote's offset in the frame.
  */
 export interface QuotedFlow extends FlowPorts {
   proto: number;
@@ -93,8 +93,9 @@ export function parseIcmpError(frame: Uint8Array, len: number, l3: number, out: 
   out.innerL3 = inner;
   out.quoteEnd = end;
   if (!readFlowPorts(frame, innerL4, proto, out)) {
-    out.srcPort = -1;
-    out.dstPort = -1;
+    // as the firewall keys a flow without ports (GRE, ESP): by its addresses, ports 0
+    out.srcPort = 0;
+    out.dstPort = 0;
   }
   return true;
 }

@@ -42,6 +42,7 @@ import {
   view,
   type TcpOpts,
 } from './firewall-helpers.js';
+import { ipv4 } from './frames.js';
 
 const NOW = 1_000_000;
 const lab = () => sharedOf(labRaw());
@@ -484,6 +485,19 @@ describe('ICMP errors', () => {
     const bad = icmpErrorPacket(SERVER, WAN_FLOAT, 3, 3, stranger);
     bad[20 + 2] ^= 0xff; // ICMP checksum
     expect(r.send(WAN, fromServer(bad), NOW + 1).moved).toEqual({ 'icmp-bad': 1 });
+  });
+
+  it('an error about a flow without ports (GRE) matches its session and reaches the inside host', () => {
+    const raw = labRaw();
+    raw.shared.policy.rules.push({ name: 'tunnels', from: ['trust'], to: ['untrust'], service: ['any'], action: 'allow' });
+    const r = makeRig(sharedOf(raw));
+    const gre = ipv4({ src: CLIENT, dst: SERVER, proto: 47, payload: [0, 0, 0x08, 0, 1, 2, 3, 4] });
+    const out = r.send(LAN, fromClient(gre), NOW);
+    expect(out.moved).toEqual(forwarded({ 'session-created': 1 }));
+    const x = r.send(WAN, fromServer(icmpErrorPacket('10.0.2.254', WAN_FLOAT, 3, 4, [...out.out[0].frame.subarray(14)])), NOW + 1);
+    expect(x.moved).toEqual(forwarded());
+    expect(view(x.out[0].frame)).toMatchObject({ src: '10.0.2.254', dst: CLIENT, icmpType: 3, icmpCode: 4 });
+    expect(badChecksums(x.out[0].frame)).toEqual([]);
   });
 
   it('a redirect is not let through, even one quoting a known flow (RFC 1812 5.2.7.2): icmp-unsupported', () => {

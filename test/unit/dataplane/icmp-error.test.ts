@@ -170,13 +170,13 @@ describe('parseIcmpError', () => {
     expect(parseIcmpError(errInErr, errInErr.length, L3, out)).toBe(false);
   });
 
-  test('a quoted protocol without ports: ports -1', () => {
+  test('a quoted protocol without ports: ports 0, as the session table keys it', () => {
     const q = quoteOf({ proto: UDP, src: a, dst: b, sport: 1, dport: 2, quoteL4: 8 });
     q[9] = 47; // GRE; the inner checksum is not checked
     const f = Uint8Array.from(errorFrame(3, 2, router, a, q));
     const out = blank();
     expect(parseIcmpError(f, f.length, L3, out)).toBe(true);
-    expect([out.proto, out.srcPort, out.dstPort]).toEqual([47, -1, -1]);
+    expect([out.proto, out.srcPort, out.dstPort]).toEqual([47, 0, 0]);
   });
 });
 
