@@ -6,7 +6,8 @@
 // Conventions (STYLE.md, after OpenBSD CARP and pfsync):
 // - one handler per state, each a `switch` over every event type ending in a `never` check, so a
 //   new event type cannot go unhandled; an unexpected pair answers `invalid-transition` and
-//   changes nothing;
+//   changes nothing. The standby states share one handler (onStandby) and differ only where
+//   their StandbyRules say; faults, which every state takes alike, are dispatched before it;
 // - the rule for each branch is written as a comment above it;
 // - one transition function (`Step.go`): refuses a no-op, records the time, cancels the timers
 //   that do not apply in the new state, and always tells the peer (`send-state`); entering
@@ -211,26 +212,7 @@ class Step {
 export function step(state: ElectionState, event: ElectionEvent): StepResult {
   const st = new Step(state, event.now);
   if (event.type === 'peer-heard' && event.selfIncomplete !== undefined) st.s.incomplete = event.selfIncomplete;
-  let outcome: Outcome;
-  switch (state.state) {
-    case 'initial':
-      outcome = onInitial(st, event);
-      break;
-    case 'passive':
-      outcome = onPassive(st, event);
-      break;
-    case 'active':
-      outcome = onActive(st, event);
-      break;
-    case 'suspended':
-      outcome = onSuspended(st, event);
-      break;
-    case 'non-functional':
-      outcome = onNonFunctional(st, event);
-      break;
-    default:
-      return assertNever(state.state);
-  }
+  const outcome = dispatch(st, event);
   switch (outcome.kind) {
     case 'handled':
       housekeeping(st);
@@ -246,6 +228,37 @@ export function step(state: ElectionState, event: ElectionEvent): StepResult {
   }
 }
 
+/** Faults come and go alike in every state: faultAdd and faultClear decide by the state themselves. */
+type FaultEvent = Extract<ElectionEvent, { type: 'fault-add' | 'fault-clear' }>;
+/** The events each state's handler decides. */
+type StateEvent = Exclude<ElectionEvent, FaultEvent>;
+
+function dispatch(st: Step, event: ElectionEvent): Outcome {
+  switch (event.type) {
+    case 'fault-add':
+      faultAdd(st, event.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, event.reason);
+    default:
+      break;
+  }
+  const state = st.s.state;
+  switch (state) {
+    case 'initial':
+      return onInitial(st, event);
+    case 'passive':
+    case 'non-functional':
+      return onStandby(st, event, STANDBY[state]);
+    case 'active':
+      return onActive(st, event);
+    case 'suspended':
+      return onSuspended(st, event);
+    default:
+      return assertNever(state);
+  }
+}
+
 function assertNever(x: never): never {
   throw new Error(`election: unhandled case ${JSON.stringify(x)}`);
 }
@@ -253,18 +266,18 @@ function assertNever(x: never): never {
 // ---------------------------------------------------------------------------------------------
 // Per-state handlers
 
-function onInitial(st: Step, ev: ElectionEvent): Outcome {
+function onInitial(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     // Start the election: wait initialWaitMs to hear a peer. Only once, before anything is armed.
     case 'start':
       if (st.s.armed.length > 0) return INVALID;
       st.arm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
-    // A peer is heard: the election runs at once (see electInitial).
+    // A peer is heard: the election runs at once (see electFunctional).
     case 'peer-heard':
       heard(st, ev.peer);
       st.cancel('initial-wait');
-      electInitial(st, ev.peer);
+      electFunctional(st, ev.peer);
       return HANDLED;
     // A peer lost while we are still waiting: forget it, keep waiting for initial-wait.
     case 'peer-dead':
@@ -277,7 +290,7 @@ function onInitial(st: Step, ev: ElectionEvent): Outcome {
         // initial-wait ran out: nobody heard means nobody is active, so we are.
         case 'initial-wait':
           if (st.s.peer === null) st.go('active', 'no-peer');
-          else electInitial(st, st.s.peer);
+          else electFunctional(st, st.s.peer);
           return HANDLED;
         case 'promotion-hold':
         case 'preempt-hold':
@@ -297,11 +310,6 @@ function onInitial(st: Step, ev: ElectionEvent): Outcome {
     // runs the election (a suspended or non-functional peer makes us active).
     case 'peer-take-over':
       return refused('in initial: the election decides');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     // Frozen while waiting: whatever we heard is stale; start the wait over (if it had started).
     case 'frozen':
       lost(st);
@@ -312,22 +320,60 @@ function onInitial(st: Step, ev: ElectionEvent): Outcome {
   }
 }
 
-function onPassive(st: Step, ev: ElectionEvent): Outcome {
+/**
+ * What sets the standby states apart; everything else they share (onStandby). A passive box runs
+ * the full election and takes the role when asked; a box non-functional by faults runs the narrow
+ * one (electNonFunctional) and refuses a take-over request.
+ */
+interface StandbyRules {
+  elect(st: Step, peer: PeerView): void;
+  /** A take-over request from the active peer. */
+  takeOver(st: Step): Outcome;
+  /** After handing the role over, wait for the peer to take it before electing again. */
+  awaitsHandOver: boolean;
+}
+
+type StandbyState = 'passive' | 'non-functional';
+
+const STANDBY: Readonly<Record<StandbyState, StandbyRules>> = {
+  passive: {
+    elect: electFunctional,
+    // The active peer steps down and asks us to take over.
+    takeOver: (st) => {
+      st.go('active', 'peer-request');
+      return HANDLED;
+    },
+    awaitsHandOver: true,
+  },
+  'non-functional': {
+    elect: electNonFunctional,
+    takeOver: () => refused('non-functional'),
+    awaitsHandOver: false,
+  },
+};
+
+/**
+ * The standby states (passive, non-functional): not active, watching the peer, ready to take the
+ * role when it dies or when the election says so (a non-functional box only when nobody else can).
+ */
+function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
     // Any word from the peer cancels a pending promotion (it is alive) and the lone-box wait;
-    // then the passive election runs (see electPassive).
+    // then the election runs (rules.elect).
     case 'peer-heard':
       heard(st, ev.peer);
       st.cancel('promotion-hold');
       // We just handed the role over and the peer has not taken it yet: its heartbeats still say
       // passive, and electing ourselves on them would take the role straight back. Wait for it;
       // initial-wait is the hand-over timeout, after which the election runs again.
-      if (handingOver(st) && ev.peer.state !== 'active') return HANDLED;
+      if (rules.awaitsHandOver && handingOver(st) && ev.peer.state !== 'active') return HANDLED;
       st.cancel('initial-wait');
-      electPassive(st, ev.peer);
+      rules.elect(st, ev.peer);
       return HANDLED;
+    // The peer is gone and nobody forwards: take over (a degraded box forwards some traffic, none
+    // forwards none).
     case 'peer-dead':
       lost(st);
       switch (ev.cause) {
@@ -354,11 +400,11 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
         case 'promotion-hold':
           if (st.s.peer === null) st.go('active', 'peer-dead');
           return HANDLED;
-        // A lone passive (after a freeze, after suspend or faults) waited and heard nobody: take
-        // over. If the peer is known, run the passive election on what we know of it.
+        // A lone box (after a freeze, after suspend or faults, or faulted before hearing anyone)
+        // waited and heard nobody: take over. If the peer is known, elect on what we know of it.
         case 'initial-wait':
           if (st.s.peer === null) st.go('active', 'no-peer');
-          else electPassive(st, st.s.peer);
+          else rules.elect(st, st.s.peer);
           return HANDLED;
         case 'preempt-hold':
         case 'degraded-hold':
@@ -366,6 +412,7 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
         default:
           return assertNever(ev.name);
       }
+    // The operator may suspend a standby box, a broken one too (operator intent wins).
     case 'operator-suspend':
       operatorSuspend(st);
       return HANDLED;
@@ -373,15 +420,8 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
       return refused('not suspended');
     case 'operator-failover':
       return refused('not active');
-    // The active peer steps down and asks us to take over.
     case 'peer-take-over':
-      st.go('active', 'peer-request');
-      return HANDLED;
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
+      return rules.takeOver(st);
     // We were frozen: what we knew of the peer is stale. Forget it, drop a pending promotion,
     // and wait initialWaitMs to hear it again before a lone take-over.
     case 'frozen':
@@ -394,7 +434,7 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
   }
 }
 
-function onActive(st: Step, ev: ElectionEvent): Outcome {
+function onActive(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
@@ -465,11 +505,6 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
     // down); refuse it and let the split-brain or preemption rules settle the pair.
     case 'peer-take-over':
       return refused('already active');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     // We were frozen longer than the dead interval: the peer has probably taken over. Forward
     // nothing: drop to initial (non-functional if faults are left), forget the peer, and let the
     // election run again.
@@ -483,7 +518,7 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
   }
 }
 
-function onSuspended(st: Step, ev: ElectionEvent): Outcome {
+function onSuspended(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
@@ -511,89 +546,8 @@ function onSuspended(st: Step, ev: ElectionEvent): Outcome {
     case 'peer-take-over':
       return refused('suspended');
     // Faults are recorded while suspended; the operator's suspension stays in charge.
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     case 'frozen':
       lost(st);
-      return HANDLED;
-    default:
-      return assertNever(ev);
-  }
-}
-
-function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
-  switch (ev.type) {
-    case 'start':
-      return INVALID;
-    // A non-functional device runs a narrow election: it takes the role only when nobody else
-    // can (see electNonFunctional). Any word from the peer ends the waits for it.
-    case 'peer-heard':
-      heard(st, ev.peer);
-      st.cancel('promotion-hold');
-      st.cancel('initial-wait');
-      electNonFunctional(st, ev.peer);
-      return HANDLED;
-    // The peer is gone and nobody forwards: a degraded box forwards some traffic, none forwards
-    // none, so take the role with the same waits as a passive (at once for a closed or goodbye,
-    // after promotionHoldMs for silence).
-    case 'peer-dead':
-      lost(st);
-      switch (ev.cause) {
-        case 'peer-closed':
-        case 'goodbye':
-          st.go('active', ev.cause);
-          return HANDLED;
-        case 'heartbeat-timeout':
-          if (st.cfg.promotionHoldMs === 0) st.go('active', 'peer-dead');
-          else st.arm('promotion-hold', st.cfg.promotionHoldMs);
-          return HANDLED;
-        default:
-          return assertNever(ev.cause);
-      }
-    case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        case 'promotion-hold':
-          if (st.s.peer === null) st.go('active', 'peer-dead');
-          return HANDLED;
-        // Faulted before hearing anyone (a box that boots with a link down) or after a freeze:
-        // alone, we take the role degraded; with a peer known, the narrow election decides.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else electNonFunctional(st, st.s.peer);
-          return HANDLED;
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
-    // The operator may suspend a broken device (operator intent wins).
-    case 'operator-suspend':
-      operatorSuspend(st);
-      return HANDLED;
-    case 'operator-functional':
-      return refused('not suspended');
-    case 'operator-failover':
-      return refused('not active');
-    case 'peer-take-over':
-      return refused('non-functional');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    // The last fault cleared: back to passive (faultClear does it).
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
-    // Frozen: what we knew of the peer is stale; as a passive, wait to hear it again before a
-    // lone take-over.
-    case 'frozen':
-      lost(st);
-      st.cancel('promotion-hold');
-      st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
     default:
       return assertNever(ev);
@@ -632,21 +586,26 @@ function lost(st: Step): void {
   st.s.peerStableSinceMs = null;
 }
 
-/** The election of a device in initial, on hearing the peer. */
-function electInitial(st: Step, peer: PeerView): void {
+/**
+ * The election of a functional device (initial or passive), on hearing the peer or when its wait
+ * runs out. A device still in initial always leaves it: it joins as passive when it does not
+ * take the role; a passive one just stays.
+ */
+function electFunctional(st: Step, peer: PeerView): void {
+  const joining = st.s.state === 'initial';
   switch (peer.state) {
-    // The peer already carries traffic: join it as passive.
+    // The peer already carries traffic: all is well (a device in initial joins it as passive).
     case 'active':
-      st.go('passive', 'peer-active');
+      if (joining) st.go('passive', 'peer-active');
       return;
-    // Both are electing (or the peer waits passive with nobody active): a complete table beats an
-    // incomplete one, then the better device wins.
+    // Nobody is active and both could be (both electing, or the peer waits passive with nobody
+    // active): a complete table beats an incomplete one, then the better device takes the role.
     case 'initial':
     case 'passive':
       if (winsAgainst(st, peer)) st.go('active', 'election-won');
-      else st.go('passive', 'election-lost');
+      else if (joining) st.go('passive', 'election-lost');
       return;
-    // The peer cannot carry traffic: we must.
+    // The peer cannot carry traffic and nobody else will: we must.
     case 'suspended':
     case 'non-functional':
       st.go('active', 'peer-not-functional');
@@ -720,28 +679,6 @@ function handOver(st: Step, reason: string): void {
 
 function handingOver(st: Step): boolean {
   return st.isArmed('initial-wait') && HAND_OVER_REASONS.has(st.s.reason);
-}
-
-/** The election of a passive device, on hearing the peer (or when its wait runs out). */
-function electPassive(st: Step, peer: PeerView): void {
-  switch (peer.state) {
-    // The peer is active: all is well, stay passive.
-    case 'active':
-      return;
-    // Nobody is active and both could be: a complete table beats an incomplete one, then the
-    // better of the two takes the active role.
-    case 'initial':
-    case 'passive':
-      if (winsAgainst(st, peer)) st.go('active', 'election-won');
-      return;
-    // The peer cannot carry traffic and nobody else will: we must.
-    case 'suspended':
-    case 'non-functional':
-      st.go('active', 'peer-not-functional');
-      return;
-    default:
-      assertNever(peer.state);
-  }
 }
 
 /** Back to passive after a suspension or faults; a lone box (or one beside a peer that is not
