@@ -5,7 +5,8 @@ import type { SharedState } from '../wire/shared-state.js';
 import type { CoreConfig } from './core/types.js';
 import type { ElectionConfig } from './election/types.js';
 
-export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority'>;
+/** The election's config from the shared half; the core adds `sync` (whether HA2 runs). */
+export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority' | 'sync'>;
 
 export function electionConfigOf(cfg: TandemConfig): SharedElectionConfig {
   const t = cfg.shared.ha.timers;

@@ -11,7 +11,6 @@ const SOFTWARE_VERSION = '0.1.0';
 /** How we look in a heartbeat: a snapshot taken when the core decided to send it. */
 export interface SelfView {
   state: HaState;
-  tentative: boolean;
   incomplete: boolean;
 }
 
@@ -28,7 +27,6 @@ export function heartbeatBody(cfg: TandemConfig, link: Link, now: number, self: 
       echoNs: link.peerSentNs,
       echoDelayNs,
       link: link.index,
-      tentative: self.tentative,
       incomplete: self.incomplete,
       healthyGroups,
     },
@@ -99,7 +97,6 @@ export function heartbeatFieldsOf(sender: number, hb: HeartbeatMessage): Heartbe
     state: hb.state,
     priority: hb.priority,
     preempt: hb.preempt,
-    tentative: hb.tentative,
     incomplete: hb.incomplete === true,
     echoNs: hb.echoNs,
   };

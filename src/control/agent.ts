@@ -20,8 +20,7 @@ import { HeartbeatFreshness } from './ha1/freshness.js';
 import { buildLinks, closeLinks, openLinks, RejectLog, sendSession, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
 import { renderStatus, TransitionHistory } from './agent-status.js';
 import { applyEffect, drainSyncBacklog, waitPeerInSync, type EffectTargets, type SyncHandle } from './agent-effects.js';
-import { failoverRefusal, initialCore, step } from './core/step.js';
-import { incomplete, tentative } from './core/health.js';
+import { failoverRefusal, initialCore, peerSyncing, step } from './core/step.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
 
 export type { SyncHandle } from './agent-effects.js';
@@ -207,10 +206,7 @@ export class ControlAgent implements HaController {
   async failover(): Promise<string> {
     const refusal = failoverRefusal(this.core, sessionsOpen(this.links));
     if (refusal !== null) throw new CommandRefused(refusal);
-    await waitPeerInSync(() => {
-      const peer = this.core.election.peer;
-      return this.core.election.state === 'active' && peer !== null && peer.state === 'passive' && peer.tentative;
-    }, monotonicMs);
+    await waitPeerInSync(() => peerSyncing(this.core), monotonicMs);
     await drainSyncBacklog(this.sync, () => this.core.election.state === 'active', monotonicMs);
     return this.command({ type: 'operator-failover', now: monotonicMs() });
   }
@@ -221,16 +217,6 @@ export class ControlAgent implements HaController {
     if (refused) throw new CommandRefused(refused.reason);
     const es = this.core.election;
     return before === es.state ? `state unchanged: ${es.state} (${es.reason})` : `${before} -> ${es.state} (${es.reason})`;
-  }
-
-  /** Still electing, or passive without the peer's full session table yet (core/health.ts). */
-  tentative(): boolean {
-    return tentative(this.core);
-  }
-
-  /** Our table may lack the pair's sessions; never without HA2 (core/health.ts). */
-  incomplete(): boolean {
-    return incomplete(this.core);
   }
 
   /** The peer's bulk dump has fully arrived (called by the sync channel). */

@@ -63,8 +63,6 @@ export interface Heartbeat {
   echoDelayNs: number;
   /** Link this was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
   link: number;
-  /** The sender must not win a preemption yet (initial wait, bulk sync pending). */
-  tentative: boolean;
   /** The sender's session table may lack the pair's sessions (proto/ha1.proto). Absent: false. */
   incomplete?: boolean;
   /** The sender's monitor groups it sees healthy, as fault reasons (proto/ha1.proto). Absent: none. */
@@ -167,11 +165,12 @@ export interface Envelope {
 // ---- enums ----
 
 // A Record over the union, so that a state added to the election's HaState does not compile
-// until it has a wire number here. The proto's active-active states (tentative = 6,
-// active-primary = 7, active-secondary = 8) are not in the union yet: receiving one is
-// 'malformed' until the election learns them.
+// until it has a wire number here. The proto's active-active states (active-primary = 7,
+// active-secondary = 8) are not in the union yet: receiving one is 'malformed' until the
+// election learns them.
 const HA_STATE_TO_WIRE: Record<HaState, number> = {
   initial: pb.HaState.HA_STATE_INITIAL,
+  tentative: pb.HaState.HA_STATE_TENTATIVE,
   passive: pb.HaState.HA_STATE_PASSIVE,
   active: pb.HaState.HA_STATE_ACTIVE,
   suspended: pb.HaState.HA_STATE_SUSPENDED,
@@ -262,7 +261,6 @@ function heartbeatToWire(h: Heartbeat): tandem.ha1.Heartbeat.$Properties {
     echoNs: checkUint(h.echoNs, 'heartbeat.echoNs', UINT64_MAX_SAFE),
     echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
     link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
-    tentative: h.tentative === true,
     incomplete: h.incomplete === true,
     healthyGroups: checkHealthyGroups(h.healthyGroups ?? []),
   };
@@ -377,7 +375,6 @@ function heartbeatFromWire(h: tandem.ha1.Heartbeat.$Shape): Heartbeat {
     echoNs: uint64FromWire(h.echoNs, 'heartbeat.echoNs'),
     echoDelayNs: uint64FromWire(h.echoDelayNs, 'heartbeat.echoDelayNs'),
     link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
-    tentative: h.tentative === true,
     ...(h.incomplete === true ? { incomplete: true } : {}),
     ...(h.healthyGroups && h.healthyGroups.length > 0 ? { healthyGroups: healthyGroupsFromWire(h.healthyGroups) } : {}),
   };

@@ -16,10 +16,15 @@
 //
 // Monitor faults (docs/monitors.md) follow two rules, so that the pair never stands with nobody
 // forwarding when a box could, and never ping-pongs over an outage both boxes see:
-// - an active box with faults hands the role over only to a peer that can take it (a passive,
+// - an active box with faults hands the role over only to a peer that can take it (a passive:
 //   not tentative); otherwise it stays active, degraded (faults listed, reason "degraded: ...");
 // - a box non-functional by faults takes the role, degraded, when nobody else can: the peer died,
 //   is suspended, or is non-functional too and we are the better of the two.
+//
+// Tentative (while HA2 runs) is passive without the active's session table: a device that becomes
+// passive enters it first and leaves it for passive on `bulk-complete`. It is never handed the
+// role (preemption, operator failover or suspend, a degraded active's hand-over), but takes it
+// like a passive when the active dies or asks it to: a partial table beats no forwarding at all.
 import type { ElectionAction, ElectionConfig, ElectionEvent, ElectionState, HaState, PeerView, StepResult, TimerName } from './types.js';
 
 /** Who wins an election: the lower priority number, then the lower device id. */
@@ -49,17 +54,13 @@ export function initialState(config: ElectionConfig): ElectionState {
   };
 }
 
-/**
- * How we look to the peer: what the driver puts in heartbeats and state updates. `tentative`
- * defaults to "still in initial"; the driver ORs in its own reasons (bulk sync pending).
- */
-export function selfView(s: ElectionState, tentative: boolean = s.state === 'initial'): PeerView {
+/** How we look to the peer: what the driver puts in heartbeats and state updates. */
+export function selfView(s: ElectionState): PeerView {
   return {
     deviceId: s.config.deviceId,
     state: s.state,
     priority: s.config.priority,
     preempt: s.config.preempt,
-    tentative,
   };
 }
 
@@ -85,6 +86,7 @@ export function flapWindowMs(config: ElectionConfig): number {
 /** The timers that may run in each state; a transition cancels every other one. */
 const TIMERS_OF: Readonly<Record<HaState, readonly TimerName[]>> = {
   initial: ['initial-wait'],
+  tentative: ['initial-wait', 'promotion-hold'],
   passive: ['initial-wait', 'promotion-hold'],
   active: ['preempt-hold', 'degraded-hold'],
   suspended: [],
@@ -247,6 +249,7 @@ function dispatch(st: Step, event: ElectionEvent): Outcome {
   switch (state) {
     case 'initial':
       return onInitial(st, event);
+    case 'tentative':
     case 'passive':
     case 'non-functional':
       return onStandby(st, event, STANDBY[state]);
@@ -315,46 +318,50 @@ function onInitial(st: Step, ev: StateEvent): Outcome {
       lost(st);
       if (st.isArmed('initial-wait')) st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // Not a receiver yet: the bulk sync starts once we join as tentative.
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
 }
 
 /**
- * What sets the standby states apart; everything else they share (onStandby). A passive box runs
- * the full election and takes the role when asked; a box non-functional by faults runs the narrow
- * one (electNonFunctional) and refuses a take-over request.
+ * What sets the standby states apart; everything else they share (onStandby). A passive or
+ * tentative box runs the full election and takes the role when asked; a box non-functional by
+ * faults runs the narrow one (electNonFunctional) and refuses a take-over request.
  */
 interface StandbyRules {
   elect(st: Step, peer: PeerView): void;
   /** A take-over request from the active peer. */
   takeOver(st: Step): Outcome;
-  /** After handing the role over, wait for the peer to take it before electing again. */
-  awaitsHandOver: boolean;
 }
 
-type StandbyState = 'passive' | 'non-functional';
+type StandbyState = 'tentative' | 'passive' | 'non-functional';
+
+const PASSIVE_RULES: StandbyRules = {
+  elect: electFunctional,
+  // The active peer steps down and asks us to take over. A tentative box too: the peer is giving
+  // the role up (it saw us passive, or is handing over to anyone), and a partial table beats none.
+  takeOver: (st) => {
+    st.go('active', 'peer-request');
+    return HANDLED;
+  },
+};
 
 const STANDBY: Readonly<Record<StandbyState, StandbyRules>> = {
-  passive: {
-    elect: electFunctional,
-    // The active peer steps down and asks us to take over.
-    takeOver: (st) => {
-      st.go('active', 'peer-request');
-      return HANDLED;
-    },
-    awaitsHandOver: true,
-  },
+  tentative: PASSIVE_RULES,
+  passive: PASSIVE_RULES,
   'non-functional': {
     elect: electNonFunctional,
     takeOver: () => refused('non-functional'),
-    awaitsHandOver: false,
   },
 };
 
 /**
- * The standby states (passive, non-functional): not active, watching the peer, ready to take the
- * role when it dies or when the election says so (a non-functional box only when nobody else can).
+ * The standby states (tentative, passive, non-functional): not active, watching the peer, ready to
+ * take the role when it dies or when the election says so (a non-functional box only when nobody
+ * else can).
  */
 function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
   switch (ev.type) {
@@ -368,7 +375,7 @@ function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
       // We just handed the role over and the peer has not taken it yet: its heartbeats still say
       // passive, and electing ourselves on them would take the role straight back. Wait for it;
       // initial-wait is the hand-over timeout, after which the election runs again.
-      if (rules.awaitsHandOver && handingOver(st) && ev.peer.state !== 'active') return HANDLED;
+      if (handingOver(st.s) && ev.peer.state !== 'active') return HANDLED;
       st.cancel('initial-wait');
       rules.elect(st, ev.peer);
       return HANDLED;
@@ -429,6 +436,12 @@ function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
       st.cancel('promotion-hold');
       st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // The peer's full session table has arrived: a tentative box is ready, passive. A passive one
+    // (a resync after an HA2 gap) and a non-functional one (not a receiver) stay as they are.
+    case 'bulk-complete':
+      if (st.s.state !== 'tentative') return IGNORED;
+      st.go('passive', BULK_COMPLETE);
+      return HANDLED;
     default:
       return assertNever(ev);
   }
@@ -483,20 +496,20 @@ function onActive(st: Step, ev: StateEvent): Outcome {
         default:
           return assertNever(ev.name);
       }
-    // Suspending the active hands the role to the peer: not to one still syncing (see below).
+    // Suspending the active hands the role to the peer: not to a tentative one (see peerSyncing).
     case 'operator-suspend':
       if (peerSyncing(st.s.peer)) return refused(PEER_SYNCING);
       operatorSuspend(st);
       return HANDLED;
     case 'operator-functional':
       return refused('not suspended');
-    // Operator failover: hand traffic to a live, functional, passive peer that holds our
-    // sessions; refuse otherwise.
+    // Operator failover: hand traffic to a live passive peer (it holds our sessions); refuse
+    // otherwise, with the reason (a tentative peer is still receiving them).
     case 'operator-failover': {
       const peer = st.s.peer;
       if (peer === null) return refused('no peer to fail over to');
-      if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
       if (peerSyncing(peer)) return refused(PEER_SYNCING);
+      if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
       st.go(stepDownState(st), 'operator-failover');
       handOver(st, 'operator-failover');
       return HANDLED;
@@ -513,6 +526,9 @@ function onActive(st: Step, ev: StateEvent): Outcome {
       st.go(st.s.faults.length > 0 ? 'non-functional' : 'initial', `frozen: ${ev.gapMs} ms`);
       st.arm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // We are the sender: our table is the pair's (a dump that completed as we took the role).
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
@@ -545,10 +561,12 @@ function onSuspended(st: Step, ev: StateEvent): Outcome {
       return refused('not active');
     case 'peer-take-over':
       return refused('suspended');
-    // Faults are recorded while suspended; the operator's suspension stays in charge.
     case 'frozen':
       lost(st);
       return HANDLED;
+    // Not a receiver of the peer's table (and never tentative while suspended).
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
@@ -588,22 +606,23 @@ function lost(st: Step): void {
 
 /**
  * The election of a functional device (initial or passive), on hearing the peer or when its wait
- * runs out. A device still in initial always leaves it: it joins as passive when it does not
- * take the role; a passive one just stays.
+ * runs out. A device still in initial always leaves it: it joins as passive (tentative first,
+ * see passiveEntry) when it does not take the role; a passive one just stays.
  */
 function electFunctional(st: Step, peer: PeerView): void {
   const joining = st.s.state === 'initial';
   switch (peer.state) {
     // The peer already carries traffic: all is well (a device in initial joins it as passive).
     case 'active':
-      if (joining) st.go('passive', 'peer-active');
+      if (joining) st.go(passiveEntry(st), 'peer-active');
       return;
     // Nobody is active and both could be (both electing, or the peer waits passive with nobody
     // active): a complete table beats an incomplete one, then the better device takes the role.
     case 'initial':
+    case 'tentative':
     case 'passive':
       if (winsAgainst(st, peer)) st.go('active', 'election-won');
-      else if (joining) st.go('passive', 'election-lost');
+      else if (joining) st.go(passiveEntry(st), 'election-lost');
       return;
     // The peer cannot carry traffic and nobody else will: we must.
     case 'suspended':
@@ -618,8 +637,8 @@ function electFunctional(st: Step, peer: PeerView): void {
 /**
  * The election of a device non-functional by faults (the peer is alive). It takes the role only
  * when nobody else can, so the pair is never left with nobody forwarding:
- * - peer active, initial or passive: stay; a functional peer takes (or keeps) the role itself,
- *   since it sees us non-functional;
+ * - peer active, initial, tentative or passive: stay; a functional peer takes (or keeps) the role
+ *   itself, since it sees us non-functional;
  * - peer suspended: an operator-suspended box never takes the role, so we must, degraded;
  * - peer non-functional too, nobody active: exactly one of the two must forward, and both must
  *   agree which without talking: the better (priority, then id), the same tie-break as any
@@ -629,6 +648,7 @@ function electNonFunctional(st: Step, peer: PeerView): void {
   switch (peer.state) {
     case 'active':
     case 'initial':
+    case 'tentative':
     case 'passive':
       return;
     case 'suspended':
@@ -642,24 +662,34 @@ function electNonFunctional(st: Step, peer: PeerView): void {
   }
 }
 
-/** Where an active device goes when it gives up the role: passive, or non-functional with faults. */
-function stepDownState(st: Step): HaState {
-  return st.s.faults.length > 0 ? 'non-functional' : 'passive';
+/**
+ * The state a device enters when it becomes passive: tentative while HA2 runs (its table lacks the
+ * active's sessions until the bulk sync completes), passive at once without HA2.
+ */
+function passiveEntry(st: Step): HaState {
+  return st.cfg.sync ? 'tentative' : 'passive';
 }
 
-/** The peer can take the role from us right now: a passive that is not tentative (it has our
- * session table and is past its initial wait). */
+/** The reason of the transition tentative -> passive. */
+export const BULK_COMPLETE = 'bulk sync complete';
+
+/** Where an active device goes when it gives up the role: passive (tentative first), or non-functional with faults. */
+function stepDownState(st: Step): HaState {
+  return st.s.faults.length > 0 ? 'non-functional' : passiveEntry(st);
+}
+
+/** The peer can take the role from us right now: a passive (not tentative: it has our session table). */
 function peerCanTakeOver(peer: PeerView | null): boolean {
-  return peer !== null && peer.state === 'passive' && !peer.tentative;
+  return peer !== null && peer.state === 'passive';
 }
 
 /**
- * A passive peer still receiving its session bulk sync (tentative): an operator's failover or
- * suspend must not hand it the role, as the election does not, since every connection it has not
- * yet received would be dropped. The operator tries again once it is in sync.
+ * A tentative peer, still receiving its session bulk sync: an operator's failover or suspend must
+ * not hand it the role, as the election does not, since every connection it has not yet received
+ * would be dropped. The operator tries again once it is in sync (passive).
  */
 function peerSyncing(peer: PeerView | null): boolean {
-  return peer !== null && peer.state === 'passive' && peer.tentative;
+  return peer !== null && peer.state === 'tentative';
 }
 
 const PEER_SYNCING = 'peer is still receiving its session bulk sync: try again when it is in sync';
@@ -668,8 +698,8 @@ function degradedReason(faults: readonly string[]): string {
   return `degraded: ${faults.join(', ')}`;
 }
 
-/** Reasons for which we went passive by handing the role to the peer ourselves. */
-const HAND_OVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
+/** Reasons for which we went passive (or tentative) by handing the role to the peer ourselves. */
+export const HAND_OVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
 
 /** Step down in favour of the peer: ask it to take over, and give it initialWaitMs to do so. */
 function handOver(st: Step, reason: string): void {
@@ -677,14 +707,18 @@ function handOver(st: Step, reason: string): void {
   st.arm('initial-wait', st.cfg.initialWaitMs);
 }
 
-function handingOver(st: Step): boolean {
-  return st.isArmed('initial-wait') && HAND_OVER_REASONS.has(st.s.reason);
+/**
+ * We stepped down in favour of the peer (passive or tentative) and it has not taken the role yet:
+ * initial-wait is the hand-over's timeout, after which the election runs again.
+ */
+export function handingOver(s: ElectionState): boolean {
+  return (s.state === 'passive' || s.state === 'tentative') && s.armed.includes('initial-wait') && HAND_OVER_REASONS.has(s.reason);
 }
 
-/** Back to passive after a suspension or faults; a lone box (or one beside a peer that is not
- * active) arms initial-wait so it takes over by itself if nobody else does. */
+/** Back to passive (tentative first) after a suspension or faults; a lone box (or one beside a
+ * peer that is not active) arms initial-wait so it takes over by itself if nobody else does. */
 function backToPassive(st: Step, reason: string): void {
-  st.go('passive', reason);
+  st.go(passiveEntry(st), reason);
   if (st.s.peer === null || st.s.peer.state !== 'active') st.arm('initial-wait', st.cfg.initialWaitMs);
 }
 
@@ -738,8 +772,8 @@ function faultClear(st: Step, reason: string): Outcome {
   return HANDLED;
 }
 
-/** Preemption applies: we are active, the peer is passive and better, both preempt, the peer is
- * not tentative and preemption is not suspended by flap protection. */
+/** Preemption applies: we are active, the peer is passive (not tentative) and better, both
+ * preempt, and preemption is not suspended by flap protection. */
 function preemptEligible(s: ElectionState): boolean {
   const peer = s.peer;
   return (
@@ -748,7 +782,6 @@ function preemptEligible(s: ElectionState): boolean {
     peer.state === 'passive' &&
     s.config.preempt &&
     peer.preempt &&
-    !peer.tentative &&
     s.preemptSuspended === null &&
     isBetter(peer, { priority: s.config.priority, deviceId: s.config.deviceId })
   );
