@@ -11,7 +11,7 @@ import { incomplete } from './health.js';
 import { evaluatePeer, heard, markTableComplete, peerDown } from './liveness.js';
 import { endHandover, Run } from './run.js';
 import { checkFrozen, heartbeatAfterStall, releaseLease } from './stall.js';
-import type { CoreConfig, CoreEvent, CoreResult, CoreState, SessionMessage } from './types.js';
+import type { CoreConfig, CoreEvent, CoreResult, CoreState, HaState, SessionMessage } from './types.js';
 
 /**
  * After our dataplane saw the new active's gratuitous ARP on every floating interface. Each
@@ -50,6 +50,11 @@ export function failoverRefusal(c: CoreState, sessionsOpen: readonly boolean[]):
     return 'HA1 is down (no session on any HA1 link): the peer cannot be asked to take over';
   }
   return null;
+}
+
+/** An operator command's answer once the core took it: the state change, or that there was none. */
+export function commandAnswer(before: HaState, e: CoreState['election']): string {
+  return before === e.state ? `state unchanged: ${e.state} (${e.reason})` : `${before} -> ${e.state} (${e.reason})`;
 }
 
 /**
