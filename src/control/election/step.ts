@@ -286,22 +286,9 @@ function onInitial(st: Step, ev: StateEvent): Outcome {
     case 'peer-dead':
       lost(st);
       return HANDLED;
+    // initial-wait ran out: nobody heard means nobody is active, so we are.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // initial-wait ran out: nobody heard means nobody is active, so we are.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else electFunctional(st, st.s.peer);
-          return HANDLED;
-        case 'promotion-hold':
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
+      return onTimer(st, ev.name, { 'initial-wait': (s) => aloneOrElect(s, electFunctional) });
     case 'operator-suspend':
       operatorSuspend(st);
       return HANDLED;
@@ -332,9 +319,9 @@ function onInitial(st: Step, ev: StateEvent): Outcome {
  * faults runs the narrow one (electNonFunctional) and refuses a take-over request.
  */
 interface StandbyRules {
-  elect(st: Step, peer: PeerView): void;
+  elect: (st: Step, peer: PeerView) => void;
   /** A take-over request from the active peer. */
-  takeOver(st: Step): Outcome;
+  takeOver: (st: Step) => Outcome;
 }
 
 type StandbyState = 'tentative' | 'passive' | 'non-functional';
@@ -399,26 +386,16 @@ function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
         default:
           return assertNever(ev.cause);
       }
+    // The promotion hold ran out and the peer is still silent: take over. A lone box (after a
+    // freeze, after suspend or faults, or faulted before hearing anyone) waited initialWaitMs
+    // and heard nobody: take over; if the peer is known, elect on what we know of it.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // The promotion hold ran out and the peer is still silent: take over.
-        case 'promotion-hold':
-          if (st.s.peer === null) st.go('active', 'peer-dead');
-          return HANDLED;
-        // A lone box (after a freeze, after suspend or faults, or faulted before hearing anyone)
-        // waited and heard nobody: take over. If the peer is known, elect on what we know of it.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else rules.elect(st, st.s.peer);
-          return HANDLED;
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
+      return onTimer(st, ev.name, {
+        'promotion-hold': (s) => {
+          if (s.s.peer === null) s.go('active', 'peer-dead');
+        },
+        'initial-wait': (s) => aloneOrElect(s, rules.elect),
+      });
     // The operator may suspend a standby box, a broken one too (operator intent wins).
     case 'operator-suspend':
       operatorSuspend(st);
@@ -467,35 +444,11 @@ function onActive(st: Step, ev: StateEvent): Outcome {
     case 'peer-dead':
       lost(st);
       return HANDLED;
+    // The preempt hold ran out (preemptHoldFired). The degraded hold ran out with the peer still
+    // able to take over and us still degraded: hand over (housekeeping does it, seeing the hold
+    // has fired).
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // The preempt hold ran out with the peer continuously eligible (any lapse cancelled it):
-        // yield to the better peer, unless that would be one transition too many inside the
-        // flap window, in which case preemption is suspended and we stay active.
-        case 'preempt-hold':
-          if (st.s.preemptSuspended !== null || !preemptEligible(st.s)) return HANDLED;
-          {
-            const recent = pruned(st.s.recentTransitionsMs, st.now, flapWindowMs(st.cfg));
-            if (recent.length + 1 > st.cfg.flapMax) {
-              st.s.preemptSuspended = `flap-max: ${recent.length + 1} transitions in ${flapWindowMs(st.cfg)} ms`;
-              return HANDLED;
-            }
-          }
-          st.go(stepDownState(st), 'preempted');
-          handOver(st, 'preempt');
-          return HANDLED;
-        // The peer stayed able to take over through the hold and we are still degraded: hand
-        // over (housekeeping does it, seeing the hold has fired).
-        case 'degraded-hold':
-          return HANDLED;
-        case 'initial-wait':
-        case 'promotion-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
+      return onTimer(st, ev.name, { 'preempt-hold': preemptHoldFired, 'degraded-hold': () => undefined });
     // Suspending the active hands the role to the peer: not to a tentative one (see peerSyncing).
     case 'operator-suspend':
       if (peerSyncing(st.s.peer)) return refused(PEER_SYNCING);
@@ -547,8 +500,7 @@ function onSuspended(st: Step, ev: StateEvent): Outcome {
       return HANDLED;
     // No timer runs while suspended; an armed one here would be a bug.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      return INVALID;
+      return onTimer(st, ev.name, {});
     case 'operator-suspend':
       return refused('already suspended');
     // The operator releases us: passive, or non-functional if a fault is still there
@@ -574,6 +526,44 @@ function onSuspended(st: Step, ev: StateEvent): Outcome {
 
 // ---------------------------------------------------------------------------------------------
 // Rules shared by several states
+
+/** What a state does when one of its timers fires; a timer not listed never runs in that state. */
+type TimerRules = Partial<Record<TimerName, (st: Step) => void>>;
+
+/**
+ * A timer fired. One cancelled or re-armed since is stale: ignored. One the state has no rule for
+ * cannot be armed in it (TIMERS_OF): invalid.
+ */
+function onTimer(st: Step, name: TimerName, rules: TimerRules): Outcome {
+  if (!st.isArmed(name)) return IGNORED;
+  const rule = rules[name];
+  if (rule === undefined) return INVALID;
+  st.fired(name);
+  rule(st);
+  return HANDLED;
+}
+
+/** Waited initialWaitMs: alone, nobody is active, so we take the role; with a peer known, elect. */
+function aloneOrElect(st: Step, elect: (st: Step, peer: PeerView) => void): void {
+  if (st.s.peer === null) st.go('active', 'no-peer');
+  else elect(st, st.s.peer);
+}
+
+/**
+ * The preempt hold ran out with the peer continuously eligible (any lapse cancelled it): yield to
+ * the better peer, unless that would be one transition too many inside the flap window, in which
+ * case preemption is suspended and we stay active.
+ */
+function preemptHoldFired(st: Step): void {
+  if (st.s.preemptSuspended !== null || !preemptEligible(st.s)) return;
+  const recent = pruned(st.s.recentTransitionsMs, st.now, flapWindowMs(st.cfg));
+  if (recent.length + 1 > st.cfg.flapMax) {
+    st.s.preemptSuspended = `flap-max: ${recent.length + 1} transitions in ${flapWindowMs(st.cfg)} ms`;
+    return;
+  }
+  st.go(stepDownState(st), 'preempted');
+  handOver(st, 'preempt');
+}
 
 function self(st: Step): Rank {
   return { priority: st.cfg.priority, deviceId: st.cfg.deviceId };
