@@ -7,7 +7,8 @@
 // - one handler per state, each a `switch` over every event type ending in a `never` check, so a
 //   new event type cannot go unhandled; an unexpected pair answers `invalid-transition` and
 //   changes nothing. The standby states share one handler (onStandby) and differ only where
-//   their StandbyRules say; faults, which every state takes alike, are dispatched before it;
+//   their StandbyRules say; faults, which every state takes alike, are dispatched before it, and
+//   every state's timers go through onTimer (a rule per timer the state arms);
 // - the rule for each branch is written as a comment above it;
 // - one transition function (`Step.go`): refuses a no-op, records the time, cancels the timers
 //   that do not apply in the new state, and always tells the peer (`send-state`); entering
