@@ -30,7 +30,10 @@ export namespace tandem {
             /** HA_STATE_NON_FUNCTIONAL value */
             HA_STATE_NON_FUNCTIONAL = 5,
 
-            /** HA_STATE_TENTATIVE value */
+            /**
+             * Passive without the active's full session table yet (HA2 bulk sync pending): it forwards
+             * nothing and may not be handed the role, but takes over when the active dies.
+             */
             HA_STATE_TENTATIVE = 6,
 
             /** HA_STATE_ACTIVE_PRIMARY value */
@@ -79,9 +82,6 @@ export namespace tandem {
 
             /** Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
             link: number;
-
-            /** Set while the sender's bulk sync or initial wait is pending: it must not win a preemption. */
-            tentative: boolean;
 
             /**
              * Set while the sender's session table may lack the pair's sessions: since it started it has
@@ -142,9 +142,6 @@ export namespace tandem {
 
                 /** Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management). */
                 link?: (number|null);
-
-                /** Set while the sender's bulk sync or initial wait is pending: it must not win a preemption. */
-                tentative?: (boolean|null);
 
                 /**
                  * Set while the sender's session table may lack the pair's sessions: since it started it has

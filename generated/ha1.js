@@ -38,7 +38,8 @@ export const tandem = $root.tandem = (() => {
          * @property {number} HA_STATE_ACTIVE=3 HA_STATE_ACTIVE value
          * @property {number} HA_STATE_SUSPENDED=4 HA_STATE_SUSPENDED value
          * @property {number} HA_STATE_NON_FUNCTIONAL=5 HA_STATE_NON_FUNCTIONAL value
-         * @property {number} HA_STATE_TENTATIVE=6 HA_STATE_TENTATIVE value
+         * @property {number} HA_STATE_TENTATIVE=6 Passive without the active's full session table yet (HA2 bulk sync pending): it forwards
+         * nothing and may not be handed the role, but takes over when the active dies.
          * @property {number} HA_STATE_ACTIVE_PRIMARY=7 HA_STATE_ACTIVE_PRIMARY value
          * @property {number} HA_STATE_ACTIVE_SECONDARY=8 HA_STATE_ACTIVE_SECONDARY value
          */
@@ -68,7 +69,6 @@ export const tandem = $root.tandem = (() => {
              * @property {number|Long|null} [echoNs] The last peer heartbeat's sent_ns (0: none yet), and how long (ns) it was held before this echo.
              * @property {number|Long|null} [echoDelayNs] Heartbeat echoDelayNs
              * @property {number|null} [link] Which link this datagram was sent on: 0 HA1 primary, 1 HA1 backup, 2 heartbeat backup (management).
-             * @property {boolean|null} [tentative] Set while the sender's bulk sync or initial wait is pending: it must not win a preemption.
              * @property {boolean|null} [incomplete] Set while the sender's session table may lack the pair's sessions: since it started it has
              * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
              * that both claim the role: one with this set yields to one without, whatever the priorities.
@@ -165,14 +165,6 @@ export const tandem = $root.tandem = (() => {
             Heartbeat.prototype.link = 0;
 
             /**
-             * Set while the sender's bulk sync or initial wait is pending: it must not win a preemption.
-             * @member {boolean} tentative
-             * @memberof tandem.ha1.Heartbeat
-             * @instance
-             */
-            Heartbeat.prototype.tentative = false;
-
-            /**
              * Set while the sender's session table may lack the pair's sessions: since it started it has
              * neither completed a bulk sync from its peer nor been active with its peer passive. Two boxes
              * that both claim the role: one with this set yields to one without, whatever the priorities.
@@ -223,8 +215,6 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.echoDelayNs);
                 if (message.link != null && $Object.hasOwnProperty.call(message, "link") && message.link !== 0)
                     writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.link);
-                if (message.tentative != null && $Object.hasOwnProperty.call(message, "tentative") && message.tentative !== false)
-                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.tentative);
                 if (message.incomplete != null && $Object.hasOwnProperty.call(message, "incomplete") && message.incomplete !== false)
                     writer.uint32(/* id 9, wireType 0 =*/72).bool(message.incomplete);
                 if (message.healthyGroups != null && message.healthyGroups.length)
@@ -335,15 +325,6 @@ export const tandem = $root.tandem = (() => {
                                 message.link = value;
                             else
                                 delete message.link;
-                            continue;
-                        }
-                    case 8: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.bool())
-                                message.tentative = value;
-                            else
-                                delete message.tentative;
                             continue;
                         }
                     case 9: {

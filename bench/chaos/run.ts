@@ -251,14 +251,15 @@ async function statusOf(lab: Lab, box: LabBox): Promise<HaStatus | null> {
   }
 }
 
+/** HA2 connected (the passive's bulk sync being done is its state: passive, not tentative). */
 function syncOk(s: HaStatus): boolean {
-  const sync = s.sync as { tentative: boolean; connected?: boolean } | null | undefined;
-  return !!sync && sync.tentative === false && sync.connected === true;
+  const sync = s.sync as { connected?: boolean } | null | undefined;
+  return !!sync && sync.connected === true;
 }
 
 /**
- * One active and one passive, both functional, peers up, an HA1 session up, and HA2 connected
- * with the passive's bulk sync done; and still so HEALTHY_STABLE_MS later (a monitor that saw
+ * One active and one passive (not tentative: its bulk sync done), both functional, peers up, an
+ * HA1 session up, and HA2 connected; and still so HEALTHY_STABLE_MS later (a monitor that saw
  * the outage can fault a moment after the link is back).
  */
 async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBox; ms: number }> {

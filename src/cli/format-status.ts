@@ -85,7 +85,6 @@ function syncSection(s: StatusResponse): string | null {
   return `Session Sync (HA2):\n${fields([
     ['Connection', y.connected ? 'up' : 'down'],
     ['Role', String(y.role ?? '-')],
-    ['Tentative', y.tentative ? 'yes (bulk sync pending: may not take the role by preemption)' : 'no'],
     ['Backlog', `${y.backlog ?? 0} records`],
     ['Lag', lag ? `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}` : '-'],
     ['Records', `${y.recordsSent ?? 0} sent, ${y.recordsReceived ?? 0} received`],

@@ -34,13 +34,14 @@ const lastAt = (s: StatusResponse, pred: (t: { from: string; to: string }) => bo
 
 /**
  * The passive must hold the active's sessions before it gets the role (the active refuses a
- * failover to a box still syncing): a pair just formed or rejoined gets timeoutMs to finish.
+ * failover to a box still syncing, tentative): a pair just formed or rejoined gets timeoutMs to
+ * finish.
  */
 async function waitInSync(box: PairApi, o: Required<TestFailoverOptions>, what: string): Promise<void> {
   const deadline = o.now() + o.timeoutMs;
   for (;;) {
     const s = await box.status();
-    if (!s.sync?.tentative) return;
+    if (s.local.state !== 'tentative') return;
     if (o.now() > deadline) throw new TestFailoverError(`${s.local.name} did not finish its session bulk sync within ${o.timeoutMs} ms: ${what}`);
     await o.sleep(50);
   }
@@ -49,7 +50,8 @@ async function waitInSync(box: PairApi, o: Required<TestFailoverOptions>, what: 
 async function leg(active: PairApi, passive: PairApi, o: Required<TestFailoverOptions>): Promise<LegResult> {
   const [a, p] = await Promise.all([active.status(), passive.status()]);
   if (a.local.state !== 'active') throw new TestFailoverError(`${a.local.name} is ${a.local.state}, not active: run test-failover against the active box`);
-  if (p.local.state !== 'passive') throw new TestFailoverError(`${p.local.name} is ${p.local.state}, not passive: nothing to fail over to`);
+  if (p.local.state !== 'passive' && p.local.state !== 'tentative')
+    throw new TestFailoverError(`${p.local.name} is ${p.local.state}, not passive: nothing to fail over to`);
   await waitInSync(passive, o, 'the role stays where it is');
   const start = o.now();
   const wallStart = Date.now();

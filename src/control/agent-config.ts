@@ -2,10 +2,12 @@
 // shared-config commit (timers and preemption change in place).
 import type { TandemConfig } from '../config/types.js';
 import type { SharedState } from '../wire/shared-state.js';
-import type { CoreConfig } from './core/types.js';
+import { initialCore } from './core/step.js';
+import type { CoreConfig, CoreEvent, CoreState } from './core/types.js';
 import type { ElectionConfig } from './election/types.js';
 
-export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority'>;
+/** The election's config from the shared half; the core adds `sync` (whether HA2 runs). */
+export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority' | 'sync'>;
 
 export function electionConfigOf(cfg: TandemConfig): SharedElectionConfig {
   const t = cfg.shared.ha.timers;
@@ -31,6 +33,22 @@ export function coreConfigOf(cfg: TandemConfig, links: readonly { name: string; 
     helloIntervalMs: cfg.shared.ha.timers.helloIntervalMs,
     sync,
     links: links.map((l) => ({ name: l.name, hasSession: l.session !== null })),
+  };
+}
+
+/** The core of a box starting with this config (its links, and whether HA2 runs). */
+export function startingCore(cfg: TandemConfig, links: readonly { name: string; session: unknown }[], sync: boolean): CoreState {
+  return initialCore(coreConfigOf(cfg, links, sync), { deviceId: cfg.device.id, priority: cfg.device.priority, ...electionConfigOf(cfg) });
+}
+
+/** A new shared half committed: the timers and preemption the core changes in place. */
+export function reconfigureEventOf(cfg: TandemConfig, now: number): Extract<CoreEvent, { type: 'reconfigure' }> {
+  return {
+    type: 'reconfigure',
+    now,
+    deadIntervalMs: deadIntervalOf(cfg),
+    helloIntervalMs: cfg.shared.ha.timers.helloIntervalMs,
+    election: electionConfigOf(cfg),
   };
 }
 

@@ -1,20 +1,19 @@
 // The HA core's actions on the rest of the box: the dataplane (role, lease, hand-over, GARP
-// through the shared state), the HA2 sync role, config sync, the HA1 sessions, metrics and logs.
-// The agent carries out the actions that send HA1 messages, arm timers or record transitions
-// itself; everything else lands here.
+// through the shared state), the HA2 sync role, config sync, the HA1 sessions, the transition
+// record, metrics and logs. The agent arms the timers itself and its outbox (agent-outbox.ts)
+// sends to the peer; everything else lands here.
 import type { Logger } from '../log.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
 import type { Link } from './agent-links.js';
+import type { SendAction } from './agent-outbox.js';
+import type { TransitionHistory } from './agent-status.js';
 import type { ConfigSync } from './config-sync.js';
 import type { CoreAction } from './core/types.js';
 
-/** The actions the agent handles itself (messages to the peer, timers, the transition record). */
-export type AgentAction = Extract<
-  CoreAction,
-  { type: 'transition' | 'arm-timer' | 'cancel-timer' | 'send-state' | 'send-heartbeats' | 'send-hellos' | 'send-take-over' | 'refused' }
->;
+/** The actions the agent handles itself (timers, an operator command's refusal) or sends. */
+export type AgentAction = Extract<CoreAction, { type: 'arm-timer' | 'cancel-timer' | 'refused' }> | SendAction;
 export type EffectAction = Exclude<CoreAction, AgentAction>;
 
 /** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
@@ -32,10 +31,18 @@ export interface EffectTargets {
   metrics: Metrics;
   links: readonly Link[];
   log: Logger;
+  /** The transitions kept for status. */
+  history: TransitionHistory;
 }
 
 export function applyEffect(a: EffectAction, x: EffectTargets): void {
   switch (a.type) {
+    // a state change took effect: kept for status, counted (its log line is the core's)
+    case 'transition':
+      x.history.add(a.from, a.to, a.reason);
+      x.metrics.transition(a.from, a.to, a.reason);
+      if (a.to === 'active') x.metrics.failover(a.reason, a.outageS);
+      return;
     case 'announce':
       return x.shared.requestGarp();
     case 'dataplane-role':

@@ -143,6 +143,20 @@ export function setLinkEncryption(links: readonly Link[], mode: HaEncryption): v
   }
 }
 
+/** A shared config commit: HA1 and HA2 (`ha2`, absent without it) switch to its encryption, logged. */
+export function switchEncryption(
+  links: readonly Link[],
+  ha2: ((mode: HaEncryption) => void) | undefined,
+  from: HaEncryption,
+  to: HaEncryption,
+  log: Logger,
+): void {
+  if (to === from) return;
+  setLinkEncryption(links, to);
+  ha2?.(to);
+  log.info({ from, to }, `HA link encryption: ${from} -> ${to}`);
+}
+
 /** Per link: the HA1 session is established and trusted now (always false on the heartbeat backup). */
 export function sessionsOpen(links: readonly Link[]): boolean[] {
   return links.map((l) => l.session?.up ?? false);

@@ -2,7 +2,7 @@
 // lab reads, rendered from the core's state and the driver's links.
 import type { TandemConfig } from '../config/types.js';
 import type { Link } from './agent-links.js';
-import { health, incomplete, tentative } from './core/health.js';
+import { health, incomplete } from './core/health.js';
 import type { CoreState, HaState } from './core/types.js';
 import { linkHears } from './ha1/liveness.js';
 import type { MonitorStatus } from './monitor/types.js';
@@ -71,7 +71,7 @@ export function renderStatus(x: StatusInput): HaStatus {
     groupId: cfg.shared.ha.groupId,
     timers: cfg.shared.ha.timers,
     preemption: { enabled: cfg.shared.ha.preempt.enabled, holdMs: cfg.shared.ha.preempt.holdMs, suspended: es.preemptSuspended },
-    sync: x.sync !== null ? { tentative: tentative(core), incomplete: incomplete(core), ...(x.sync.status as object) } : null,
+    sync: x.sync !== null ? { incomplete: incomplete(core), ...(x.sync.status as object) } : null,
     config: x.config,
     monitors: x.monitors,
     links: x.links.map((l) => {

@@ -9,19 +9,18 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { monotonicMs } from '../clock.js';
 import { ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
-import { clipString, REASON_MAX, type EnvelopeBody } from '../wire/codec.js';
 import type { TimerName } from './election/types.js';
-import { captureOpenOf, coreConfigOf, deadIntervalOf, electionConfigOf } from './agent-config.js';
-import { heartbeatBody, heartbeatFieldsOf, helloBody, rttMsOf, sessionMessageOf, stateUpdateBody, takeOverBody, type SelfView } from './agent-messages.js';
+import { captureOpenOf, reconfigureEventOf, startingCore } from './agent-config.js';
+import { deliverToConfigSync, heartbeatFieldsOf, noteRtt, PeerHealthReport, sessionMessageOf } from './agent-messages.js';
 import { CommandRefused, type HaController, type HaStatus } from './status.js';
 import type { ConfigSync } from './config-sync.js';
 import { createMonitors, type Monitors } from './monitor/monitors.js';
 import { HeartbeatFreshness } from './ha1/freshness.js';
-import { buildLinks, closeLinks, openLinks, RejectLog, sendSession, sessionsOpen, setLinkEncryption, type Link } from './agent-links.js';
+import { buildLinks, closeLinks, openLinks, RejectLog, sessionsOpen, switchEncryption, type Link } from './agent-links.js';
+import { Outbox } from './agent-outbox.js';
 import { renderStatus, TransitionHistory } from './agent-status.js';
 import { applyEffect, drainSyncBacklog, waitPeerInSync, type EffectTargets, type SyncHandle } from './agent-effects.js';
-import { failoverRefusal, initialCore, step } from './core/step.js';
-import { incomplete, tentative } from './core/health.js';
+import { commandAnswer, failoverRefusal, peerSyncing, step } from './core/step.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
 
 export type { SyncHandle } from './agent-effects.js';
@@ -56,9 +55,10 @@ export class ControlAgent implements HaController {
   private readonly configSync: ConfigSync | null;
   /** Link and path monitoring (docs/monitors.md): faults in, fault-add/fault-clear out. */
   private monitors: Monitors | null = null;
-  /** What the peer's latest believed heartbeat vouched for (see notePeerHealth). */
-  private peerHealthy: { groups: ReadonlySet<string>; composedAfterMs: number } | null = null;
+  /** What the peer's latest believed heartbeat vouched for (the monitors ask). */
+  private readonly peerHealth = new PeerHealthReport();
   private readonly effects: EffectTargets;
+  private readonly outbox: Outbox;
 
   constructor(opts: ControlAgentOptions) {
     this.cfg = opts.config;
@@ -70,15 +70,8 @@ export class ControlAgent implements HaController {
     this.configSync = opts.configSync ?? null;
     this.configSync?.attach({
       view: () => ({ state: this.core.election.state, peerUp: this.core.peer.alive, peerName: this.core.peer.name }),
-      send: (body) => {
-        // one session is enough; the primary first. A push lost with its session is sent again
-        // when the next hello shows the peer still runs another config.
-        for (const link of this.links) if (link.session?.up && this.sendSession(link, body)) return true;
-        return false;
-      },
-      announce: () => {
-        for (const link of this.links) if (link.session) this.sendHello(link);
-      },
+      send: (body) => this.outbox.configMessage(body),
+      announce: () => this.outbox.hellos(),
     });
     this.links = buildLinks(this.cfg, opts.key, this.epoch, this.log, {
       onDatagram: (link, msg) => this.onHeartbeatDatagram(link, msg),
@@ -88,12 +81,23 @@ export class ControlAgent implements HaController {
       onReject: (channel, reason) => this.reject(channel, reason),
       onCount: (channel, reason) => this.metrics.rejected(channel, reason),
     });
-    this.core = initialCore(coreConfigOf(this.cfg, this.links, this.sync !== null), {
-      deviceId: this.cfg.device.id,
-      priority: this.cfg.device.priority,
-      ...electionConfigOf(this.cfg),
+    this.core = startingCore(this.cfg, this.links, this.sync !== null);
+    this.effects = {
+      shared: this.shared,
+      sync: this.sync,
+      configSync: this.configSync,
+      metrics: this.metrics,
+      links: this.links,
+      log: this.log,
+      history: this.history,
+    };
+    this.outbox = new Outbox(this.links, this.metrics, {
+      cfg: () => this.cfg,
+      core: () => this.core,
+      healthyGroups: () => this.monitors?.healthyGroups() ?? [],
+      config: () => ({ version: this.configSync?.version ?? 0, hash: this.configSync?.hash ?? '' }),
+      uptimeMs: () => monotonicMs() - this.startedMs,
     });
-    this.effects = { shared: this.shared, sync: this.sync, configSync: this.configSync, metrics: this.metrics, links: this.links, log: this.log };
     // the HA2 channel is built before the agent; its format is HA config, applied here like ours
     this.sync?.setEncryption?.(this.cfg.shared.ha.encryption);
   }
@@ -111,10 +115,7 @@ export class ControlAgent implements HaController {
       log: this.log,
       metrics: this.metrics,
       isActive: () => this.core.election.state === 'active',
-      peerReportsHealthy: (reason, sinceMs) => {
-        const h = this.peerHealthy;
-        return this.core.peer.alive && h !== null && h.composedAfterMs >= sinceMs && h.groups.has(reason);
-      },
+      peerReportsHealthy: (reason, sinceMs) => this.core.peer.alive && this.peerHealth.vouches(reason, sinceMs),
       captureOpen: (device) => captureOpenOf(this.cfg, this.shared, device),
       sink: {
         fault: (reason) => this.monitorEvent('fault-add', reason),
@@ -145,7 +146,7 @@ export class ControlAgent implements HaController {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.shared.setRole(ROLE_PASSIVE);
-    for (const link of this.links) this.sendSession(link, { kind: 'goodbye', goodbye: { reason: clipString(reason, REASON_MAX) } });
+    this.outbox.goodbye(reason);
     await closeLinks(this.links);
     this.log.info({ reason }, 'control agent stopped');
   }
@@ -174,23 +175,12 @@ export class ControlAgent implements HaController {
    * change in place. The next tick uses the new heartbeat interval; the dead interval follows it.
    */
   applySharedConfig(shared: SharedConfig): void {
-    const encryptionWas = this.cfg.shared.ha.encryption;
+    const ha2 = this.sync?.setEncryption?.bind(this.sync);
+    switchEncryption(this.links, ha2, this.cfg.shared.ha.encryption, shared.ha.encryption, this.log);
     this.cfg = { ...this.cfg, shared };
-    if (shared.ha.encryption !== encryptionWas) {
-      setLinkEncryption(this.links, shared.ha.encryption);
-      this.sync?.setEncryption?.(shared.ha.encryption);
-      this.log.info({ from: encryptionWas, to: shared.ha.encryption }, `HA link encryption: ${encryptionWas} -> ${shared.ha.encryption}`);
-    }
-    const t = shared.ha.timers;
-    this.feed({
-      type: 'reconfigure',
-      now: monotonicMs(),
-      deadIntervalMs: deadIntervalOf(this.cfg),
-      helloIntervalMs: t.helloIntervalMs,
-      election: electionConfigOf(this.cfg),
-    });
+    this.feed(reconfigureEventOf(this.cfg, monotonicMs()));
     this.reconfigureMonitors(this.cfg);
-    this.log.info({ timers: t, preempt: shared.ha.preempt }, 'shared config applied to the control agent');
+    this.log.info({ timers: shared.ha.timers, preempt: shared.ha.preempt }, 'shared config applied to the control agent');
   }
 
   // ---- operator commands (HaController) ----
@@ -207,10 +197,7 @@ export class ControlAgent implements HaController {
   async failover(): Promise<string> {
     const refusal = failoverRefusal(this.core, sessionsOpen(this.links));
     if (refusal !== null) throw new CommandRefused(refusal);
-    await waitPeerInSync(() => {
-      const peer = this.core.election.peer;
-      return this.core.election.state === 'active' && peer !== null && peer.state === 'passive' && peer.tentative;
-    }, monotonicMs);
+    await waitPeerInSync(() => peerSyncing(this.core), monotonicMs);
     await drainSyncBacklog(this.sync, () => this.core.election.state === 'active', monotonicMs);
     return this.command({ type: 'operator-failover', now: monotonicMs() });
   }
@@ -219,18 +206,7 @@ export class ControlAgent implements HaController {
     const before = this.core.election.state;
     const refused = this.feed(event).find((a) => a.type === 'refused');
     if (refused) throw new CommandRefused(refused.reason);
-    const es = this.core.election;
-    return before === es.state ? `state unchanged: ${es.state} (${es.reason})` : `${before} -> ${es.state} (${es.reason})`;
-  }
-
-  /** Still electing, or passive without the peer's full session table yet (core/health.ts). */
-  tentative(): boolean {
-    return tentative(this.core);
-  }
-
-  /** Our table may lack the pair's sessions; never without HA2 (core/health.ts). */
-  incomplete(): boolean {
-    return incomplete(this.core);
+    return commandAnswer(before, this.core.election);
   }
 
   /** The peer's bulk dump has fully arrived (called by the sync channel). */
@@ -249,8 +225,6 @@ export class ControlAgent implements HaController {
 
   private act(a: CoreAction, now: number): void {
     switch (a.type) {
-      case 'transition':
-        return this.record(a);
       case 'arm-timer':
         return this.arm(a.name, a.ms);
       case 'cancel-timer':
@@ -258,32 +232,15 @@ export class ControlAgent implements HaController {
         this.timers.delete(a.name);
         return;
       case 'send-state':
-        for (const link of this.links) {
-          this.sendSession(link, stateUpdateBody(a.state, a.reason));
-          this.sendHeartbeat(link, now, a);
-        }
-        return;
       case 'send-heartbeats':
-        for (const link of this.links) this.sendHeartbeat(link, now, a);
-        return;
       case 'send-hellos':
-        for (const link of this.links) this.sendHello(link);
-        return;
       case 'send-take-over':
-        for (const link of this.links) this.sendSession(link, takeOverBody(a.reason, Date.now()));
-        return;
+        return this.outbox.send(a, now);
       case 'refused': // the operator command's answer (see command)
         return;
       default:
         return applyEffect(a, this.effects);
     }
-  }
-
-  /** A state change took effect: kept for status, counted (its log line is the core's). */
-  private record(a: Extract<CoreAction, { type: 'transition' }>): void {
-    this.history.add(a.from, a.to, a.reason);
-    this.metrics.transition(a.from, a.to, a.reason);
-    if (a.to === 'active') this.metrics.failover(a.reason, a.outageS);
   }
 
   /**
@@ -341,22 +298,11 @@ export class ControlAgent implements HaController {
     const fields = heartbeatFieldsOf(r.envelope.sender, hb);
     const actions = this.feed({ type: 'heartbeat', now, link: link.at, sessionsOpen: sessionsOpen(this.links), age, hb: fields });
     if (dropped(actions)) return;
-    if (age !== 'late') this.notePeerHealth(hb.healthyGroups, hb.echoNs);
-    const rttMs = rttMsOf(now, hb);
-    if (rttMs !== null) {
-      link.rttMs = Math.round(rttMs * 1000) / 1000;
-      this.metrics.heartbeatRtt(link.name, rttMs / 1000);
+    if (age !== 'late') {
+      this.peerHealth.note(hb.healthyGroups, hb.echoNs);
+      this.monitors?.peerReported();
     }
-  }
-
-  /**
-   * The monitor groups the peer vouches for, and the send time (our clock) of our heartbeat it
-   * echoed: its report was composed after it heard that one. A group of ours in its hold-up may
-   * now fault at once (docs/monitors.md, "A pulled cable").
-   */
-  private notePeerHealth(groups: readonly string[] | undefined, echoNs: number): void {
-    this.peerHealthy = { groups: new Set(groups ?? []), composedAfterMs: echoNs / 1e6 };
-    this.monitors?.peerReported();
+    noteRtt(link, now, hb, this.metrics);
   }
 
   private onSessionFrame(link: Link, frame: Buffer): void {
@@ -375,33 +321,15 @@ export class ControlAgent implements HaController {
       message: sessionMessageOf(this.cfg, env),
     });
     if (dropped(actions)) return;
-    const body = env.body;
-    switch (body.kind) {
-      case 'hello':
-        return this.configSync?.onPeerHello(body.hello.configVersion, body.hello.configHash, now);
-      case 'configPush':
-      case 'configAck':
-      case 'configRequest':
-        if (!this.configSync) return this.reject('ha1-session', 'config-sync-off');
-        return this.configSync.onMessage(body, now);
-      case 'heartbeat':
-        return this.reject('ha1-session', 'unexpected-type');
-      case 'stateUpdate':
-      case 'command':
-      case 'goodbye':
-        return;
-      default: {
-        const never: never = body;
-        this.reject('ha1-session', `unknown-body-${String((never as { kind?: string }).kind)}`);
-      }
-    }
+    const refusal = deliverToConfigSync(env.body, this.configSync, now);
+    if (refusal !== null) this.reject('ha1-session', refusal);
   }
 
   private onSessionUp(link: Link): void {
     this.metrics.setLinkUp(link.name, 'session', link.session?.up ?? false);
     this.log.info({ link: link.name }, 'HA1 session up');
     this.configSync?.onPeerUp();
-    this.sendHello(link);
+    this.outbox.hello(link);
   }
 
   private onSessionDown(link: Link, closedByPeer: boolean, why: string): void {
@@ -413,22 +341,6 @@ export class ControlAgent implements HaController {
 
   private reject(channel: string, reason: string): void {
     this.rejects.reject(channel, reason);
-  }
-
-  // ---- outbound ----
-
-  private sendHeartbeat(link: Link, now: number, self: SelfView): void {
-    link.heartbeat.send(link.hbSealer.seal(heartbeatBody(this.cfg, link, now, self, this.monitors?.healthyGroups() ?? [])));
-    this.metrics.message('ha1-heartbeat', 'tx', 'heartbeat');
-  }
-
-  private sendHello(link: Link): void {
-    const config = { version: this.configSync?.version ?? 0, hash: this.configSync?.hash ?? '' };
-    this.sendSession(link, helloBody(this.cfg, this.core, config, monotonicMs() - this.startedMs));
-  }
-
-  private sendSession(link: Link, body: EnvelopeBody): boolean {
-    return sendSession(link, body, this.metrics);
   }
 }
 

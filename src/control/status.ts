@@ -43,7 +43,7 @@ export interface HaStatus {
     uptimeS: number;
     /**
      * Every reason this box is not fully ready (src/control/core/health.ts), empty when none:
-     * "suspended", "electing", "bulk-pending", "incomplete", "ha1-down", "stalled", "waking", and
+     * "suspended", "electing", "bulk-pending" (tentative), "incomplete", "ha1-down", "stalled", "waking", and
      * the monitors' faults ("link-monitor:<group>", "path-monitor:<group>").
      */
     health: string[];
@@ -64,8 +64,11 @@ export interface HaStatus {
   timers: Timers;
   preemption: { enabled: boolean; holdMs: number; suspended: string | null };
   links: Ha1LinkStatus[];
-  /** HA2 session replication (src/sync/channel.ts status, plus whether we are tentative), null if off. */
-  sync?: ({ tentative: boolean } & Record<string, unknown>) | null;
+  /**
+   * HA2 session replication (src/sync/channel.ts status, plus whether our table may lack the
+   * pair's sessions), null if off. A bulk sync still pending shows as the state: tentative.
+   */
+  sync?: ({ incomplete: boolean } & Record<string, unknown>) | null;
   /** The running shared config and whether the peer runs the same (src/control/config-sync.ts), null if off. */
   config?: ConfigSyncStatus | null;
   /** Link and path monitoring (src/control/monitor), null before the agent started them. */

@@ -90,7 +90,8 @@ export function timelineMarkers(
   if (times.restartAt !== null) {
     markers.push({ atMs: times.restartAt, label: `${killed} restarted`, kind: 'restart' });
     fromDemo.push('restart');
-    const back = transitions.find((t) => t.box === killed && t.atMs >= times.restartAt! && (t.to === 'passive' || t.to === 'active'));
+    // back in the pair: joined (tentative, or passive without HA2) or took the role
+    const back = transitions.find((t) => t.box === killed && t.atMs >= times.restartAt! && (t.to === 'tentative' || t.to === 'passive' || t.to === 'active'));
     if (back) {
       used.add(back);
       markers.push({ atMs: back.atMs, label: `${killed} back (${back.to})`, kind: 'recovered' });
@@ -103,7 +104,8 @@ export function timelineMarkers(
   // any other state change while the traffic ran is part of the story (a flap, a monitor failing)
   for (const t of transitions) {
     if (used.has(t) || t.atMs < (times.trafficAt ?? times.killedAt - CRASH_WINDOW_BEFORE_MS)) continue;
-    if (t.from === 'initial' && t.box === killed) continue; // the restarted box starting up
+    // the restarted box starting up, and its bulk sync completing: part of being back
+    if (t.box === killed && (t.from === 'initial' || (t.from === 'tentative' && t.to === 'passive'))) continue;
     markers.push({ atMs: t.atMs, label: `${t.box} ${t.from} \u2192 ${t.to}`, kind: 'other' });
   }
   const clockNote =

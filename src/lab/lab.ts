@@ -421,7 +421,10 @@ export class Lab {
     }
   }
 
-  /** Waits until one box is active and the other passive; returns which is which. */
+  /**
+   * Waits until one box is active and the other passive (not tentative: its bulk sync from the
+   * active is complete); returns which is which.
+   */
   async waitForPair(timeoutMs = DEFAULT_UP_TIMEOUT_MS, out?: NodeJS.WritableStream): Promise<{ active: LabBox; passive: LabBox; ms: number }> {
     const start = Date.now();
     let lastReport = start;

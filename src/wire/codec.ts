@@ -124,11 +124,12 @@ export interface Envelope {
 // ---- enums ----
 
 // A Record over the union, so that a state added to the election's HaState does not compile
-// until it has a wire number here. The proto's active-active states (tentative = 6,
-// active-primary = 7, active-secondary = 8) are not in the union yet: receiving one is
-// 'malformed' until the election learns them.
+// until it has a wire number here. The proto's active-active states (active-primary = 7,
+// active-secondary = 8) are not in the union yet: receiving one is 'malformed' until the
+// election learns them.
 const HA_STATE_TO_WIRE: Record<HaState, number> = {
   initial: pb.HaState.HA_STATE_INITIAL,
+  tentative: pb.HaState.HA_STATE_TENTATIVE,
   passive: pb.HaState.HA_STATE_PASSIVE,
   active: pb.HaState.HA_STATE_ACTIVE,
   suspended: pb.HaState.HA_STATE_SUSPENDED,
@@ -219,7 +220,6 @@ function heartbeatToWire(h: Heartbeat): tandem.ha1.Heartbeat.$Properties {
     echoNs: checkUint(h.echoNs, 'heartbeat.echoNs', UINT64_MAX_SAFE),
     echoDelayNs: checkUint(h.echoDelayNs, 'heartbeat.echoDelayNs', UINT64_MAX_SAFE),
     link: checkUint(h.link, 'heartbeat.link', LINK_MAX),
-    tentative: h.tentative === true,
     incomplete: h.incomplete === true,
     healthyGroups: checkHealthyGroups(h.healthyGroups ?? []),
   };
@@ -329,7 +329,6 @@ function heartbeatFromWire(h: tandem.ha1.Heartbeat.$Shape): Heartbeat {
     echoNs: uint64FromWire(h.echoNs, 'heartbeat.echoNs'),
     echoDelayNs: uint64FromWire(h.echoDelayNs, 'heartbeat.echoDelayNs'),
     link: uintFromWire(h.link, 'heartbeat.link', LINK_MAX),
-    tentative: h.tentative === true,
     ...(h.incomplete === true ? { incomplete: true } : {}),
     ...(h.healthyGroups && h.healthyGroups.length > 0 ? { healthyGroups: healthyGroupsFromWire(h.healthyGroups) } : {}),
   };

@@ -76,9 +76,8 @@ describe.skipIf(!isRoot())('a box joining the pair', () => {
     await sleep(500);
     for (let round = 0; round < ROUNDS; round++) {
       await l.startBox('fwa');
-      await waitState(l, 'fwa', 'passive', 15_000);
-      // joined: its bulk sync done (not tentative), then a moment of steady traffic
-      await l.waitFor(async () => (await l.api('fwa').status()).sync?.tentative === false, 10_000, 'fwa to finish its bulk sync');
+      // joined: passive, so its bulk sync is done (tentative until then), then a moment of steady traffic
+      await waitState(l, 'fwa', 'passive', 20_000);
       await sleep(300);
       expect((await l.boxState('fwb'))?.state, `round ${round}: fwb keeps the role`).toBe('active');
       await l.killBox('fwa', 'SIGKILL');

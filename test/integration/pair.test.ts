@@ -175,7 +175,8 @@ describe.skipIf(!isRoot())('the pair in the lab', () => {
     expect(legs.map((l) => `${l.from}->${l.to}`)).toEqual(['fw-a->fw-b', 'fw-b->fw-a']);
     for (const l of legs) expect(l.tookRoleAfterMs).not.toBeNull();
     expect((await lab.boxState('fwa'))?.state).toBe('active');
-    expect((await lab.boxState('fwb'))?.state).toBe('passive');
+    // handed the role back: tentative until fwa's dump has arrived, then passive
+    expect((await waitState(lab, 'fwb', 'passive', 5000)).reason).toBe('operator-failover');
     // from the passive box it refuses, and says why
     const refused = await cli(lab, 'fwb', 'test-failover', '--peer-api', boxListeners(lab, 'fwa').api);
     expect(refused.code).toBe(1);

@@ -249,7 +249,8 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
         await waitText(lab, pages[from], '[data-field=peer-state]', /^active$/);
         await waitText(lab, pages[to], '[data-field=local-state]', /^active$/);
         await waitText(lab, pages[to], '[data-field=peer-state]', /^passive$/);
-        const newestFrom = await waitText(lab, pages[from], 'table.transitions tbody tr', /active\s*→\s*passive/);
+        // the old active stepped down tentative and is passive once the new active's dump arrived
+        const newestFrom = await waitText(lab, pages[from], 'table.transitions tbody tr', /tentative\s*→\s*passive/);
         const newestTo = await waitText(lab, pages[to], 'table.transitions tbody tr', /passive\s*→\s*active/);
         expect(newestFrom).toContain((await lab.api(from).status()).transitions.at(-1)!.reason);
         expect(newestTo).toContain((await lab.api(to).status()).transitions.at(-1)!.reason);

@@ -191,7 +191,8 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
     expect(sent.sent - got.received, `max gap ${got.maxGapMs} ms`).toBe(0);
     const summary = await cl.stop();
     expect(summary.survived).toBe(CONNS);
-    expect((await lab.boxState('fwa'))?.state).toBe('passive');
+    // tentative first, passive once fwb's dump has arrived
+    expect((await waitState(lab, 'fwa', 'passive', 10_000)).reason).toBe('operator-failover');
   });
 
   it('a rejoining box is tentative until its bulk sync completes, then in sync', async () => {
@@ -201,8 +202,13 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
     await waitSynced(lab, 'fwb', CONNS);
     await lab.killBox('fwb', 'SIGKILL');
     await lab.startBox('fwb');
-    await waitState(lab, 'fwb', 'passive', 10_000);
-    await lab.waitFor(async () => (await lab!.api('fwb').status()).sync?.tentative === false, 10_000, 'fwb to finish its bulk sync');
+    // initial -> tentative (joined behind the active) -> passive (its bulk sync complete)
+    await waitState(lab, 'fwb', 'passive', 20_000);
+    const st = await lab.api('fwb').status();
+    expect(st.transitions.slice(0, 2).map((t) => `${t.from} -> ${t.to} (${t.reason})`)).toEqual([
+      'initial -> tentative (peer-active)',
+      'tentative -> passive (bulk sync complete)',
+    ]);
     const synced = await sessionsOn(lab, 'fwb');
     expect(synced).toEqual(await sessionsOn(lab, 'fwa'));
     await cl.stop();
@@ -254,7 +260,15 @@ describe.skipIf(!isRoot())('HA2 session replication', () => {
     expect((await lab.boxState('fwa'))?.state).toBe('active');
     await lab.setLink('fwb', 'ha2', true);
     await lab.waitFor(async () => metricValue(await scrape(boxListeners(lab!, 'fwa').metrics), 'tandem_sync_connected') === 1, 10_000, 'HA2 up again');
-    await lab.waitFor(async () => (await lab!.api('fwb').status()).sync?.tentative === false, 10_000, 'fwb resynced');
+    // an HA2 gap leaves fwb passive (not tentative again): wait for its resync dump itself
+    await lab.waitFor(
+      async () => {
+        const st = await lab!.api('fwb').status();
+        return st.local.state === 'passive' && (st.sync as { bulk?: { pending?: boolean } } | null)?.bulk?.pending === false;
+      },
+      10_000,
+      'fwb resynced',
+    );
     expect(await sessionsOn(lab, 'fwb')).toEqual(await sessionsOn(lab, 'fwa'));
     // a segment lost while the resync dump kept the dataplane busy is retransmitted after
     // Linux's RTO (200 ms, doubling): let such connections catch up before the echo check

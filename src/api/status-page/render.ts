@@ -189,7 +189,6 @@ function syncSection(s: StatusResponse): string {
     fields([
       ['Connection', badge(y.connected ? 'up' : 'down', y.connected ? 'ok' : 'bad', 'sync-connected')],
       ['Role', esc(typeof y.role === 'string' ? y.role : '-')],
-      ['Tentative', y.tentative ? `${badge('yes', 'warn')} bulk sync pending: may not take the role by preemption` : 'no', 'sync-tentative'],
       ['Backlog', `${esc(num(y.backlog))} records`],
       ['Lag', lag ? `p50 ${esc(ms(lag.p50))}, p99 ${esc(ms(lag.p99))}, max ${esc(ms(lag.max))}` : '-'],
       ['Records', `${esc(num(y.recordsSent))} sent, ${esc(num(y.recordsReceived))} received`],

@@ -28,6 +28,7 @@ th, td { text-align: left; padding: .15rem .8rem .15rem 0; border-bottom: 1px so
 .state-active { color: var(--ok); }
 .state-passive { color: #0969da; }
 .state-initial, .state-unknown { color: var(--off); }
+.state-tentative { color: var(--warn); }
 .state-suspended { color: var(--warn); }
 .state-non-functional { color: var(--bad); }
 .sections.stale { opacity: .5; }

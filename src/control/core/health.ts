@@ -12,7 +12,7 @@ export const CORE_HEALTH_REASONS = [
   'suspended',
   /** Still electing (initial): the peer must not hand us the role by preemption. */
   'electing',
-  /** Passive without the peer's full session table yet (HA2 bulk sync pending): tentative. */
+  /** Tentative: passive without the peer's full session table yet (HA2 bulk sync pending). */
   'bulk-pending',
   /** Our table may lack the pair's sessions: we never win the role over a complete peer. */
   'incomplete',
@@ -34,18 +34,6 @@ function isMonitorFault(reason: string): reason is MonitorFault {
   return reason.startsWith('link-monitor:') || reason.startsWith('path-monitor:');
 }
 
-/**
- * Still electing, or passive without the peer's full session table yet: the peer must not hand
- * us the role by preemption (an empty table would drop every established connection).
- */
-export function tentative(c: CoreState): boolean {
-  return c.election.state === 'initial' || bulkPending(c);
-}
-
-function bulkPending(c: CoreState): boolean {
-  return c.config.sync && c.election.state === 'passive' && !c.bulkDone;
-}
-
 /** Our table may lack the pair's sessions (see CoreState.tableComplete); never without HA2. */
 export function incomplete(c: CoreState): boolean {
   return c.config.sync && !c.tableComplete;
@@ -56,7 +44,7 @@ export function health(c: CoreState): HealthReason[] {
   const has: Record<CoreHealthReason, boolean> = {
     suspended: c.election.state === 'suspended',
     electing: c.election.state === 'initial',
-    'bulk-pending': bulkPending(c),
+    'bulk-pending': c.election.state === 'tentative',
     incomplete: incomplete(c),
     'ha1-down': c.ha1Down,
     stalled: c.stall.leaseHeldUntilMs > 0,

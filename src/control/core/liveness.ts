@@ -35,7 +35,9 @@ export function heard(r: Run, index: number, now: number, view: PeerView | null,
   }
   if (view) {
     c.peer.view = view;
-    if (!c.tableComplete && c.election.state === 'active' && view.state === 'passive') markTableComplete(r, 'active with the peer passive');
+    // the peer accepted us as active (passive, or tentative while it takes our table): ours is the pair's
+    const peerStandsBy = view.state === 'passive' || view.state === 'tentative';
+    if (!c.tableComplete && c.election.state === 'active' && peerStandsBy) markTableComplete(r, 'active with the peer standing by');
     r.dispatch({ type: 'peer-heard', now, peer: view, selfIncomplete: incomplete(c) });
   }
 }

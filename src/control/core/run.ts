@@ -1,13 +1,11 @@
 // One step of the core in progress: a working copy of the state, the actions so far, and the
 // election machine driven from inside (its actions become core actions, and a transition takes
 // effect here: the dataplane's role and lease, the hand-over, the HA2 sync role).
-import { step as electionStep } from '../election/step.js';
+import { HAND_OVER_REASONS, step as electionStep } from '../election/step.js';
 import type { ElectionAction, ElectionEvent, HaState } from '../election/types.js';
-import { incomplete, tentative } from './health.js';
-import type { CoreAction, CoreState, LogLevel } from './types.js';
+import { incomplete } from './health.js';
+import type { CoreAction, CoreState, LogLevel, SyncRole } from './types.js';
 
-/** Transitions out of active that hand the role to a live peer on purpose. */
-export const HANDOVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
 /** Longest a hand-over keeps us forwarding when the new active's announcements are never seen. */
 export const HANDOVER_MAX_MS = 300;
 
@@ -57,7 +55,7 @@ export class Run {
         this.emit(a);
         return;
       case 'send-state':
-        this.emit({ type: 'send-state', state: c.election.state, reason: c.election.reason, tentative: tentative(c), incomplete: incomplete(c) });
+        this.emit({ type: 'send-state', state: c.election.state, reason: c.election.reason, incomplete: incomplete(c) });
         return;
       case 'announce':
         this.emit({ type: 'announce' });
@@ -84,7 +82,7 @@ function onTransition(r: Run, from: HaState, to: HaState, reason: string, now: n
     r.emit({ type: 'renew-lease', untilMs: now + c.config.deadIntervalMs });
     r.emit({ type: 'dataplane-role', role: 'active' });
   } else if (from === 'active') {
-    if (to === 'passive' && HANDOVER_REASONS.has(reason) && c.peer.alive) {
+    if ((to === 'passive' || to === 'tentative') && HAND_OVER_REASONS.has(reason) && c.peer.alive) {
       // A planned hand-over: keep forwarding until the peer has taken the role and announced
       // it, so that no frame arrives at a box that no longer forwards (a hitless failover).
       c.handoverUntilMs = now + HANDOVER_MAX_MS;
@@ -93,11 +91,8 @@ function onTransition(r: Run, from: HaState, to: HaState, reason: string, now: n
       r.emit({ type: 'dataplane-role', role: 'passive' });
     }
   }
-  if (c.config.sync) {
-    if (to === 'passive') c.bulkDone = false;
-    // while handing over we still forward with our own table: it is cleared (receiver) after
-    if (c.handoverUntilMs === 0) r.emit({ type: 'sync-role', role: to === 'active' ? 'sender' : to === 'passive' ? 'receiver' : 'idle' });
-  }
+  // while handing over we still forward with our own table: it is cleared (receiver) after
+  if (c.config.sync && c.handoverUntilMs === 0 && syncRoleOf(to) !== syncRoleOf(from)) r.emit({ type: 'sync-role', role: syncRoleOf(to) });
   // how long the pair went without a forwarding box: since the peer was last heard, if it is dead
   const outageS = c.peer.lastHeardMs === null || c.peer.alive ? 0 : (now - c.peer.lastHeardMs) / 1000;
   r.emit({ type: 'transition', from, to, reason, outageS });
@@ -111,7 +106,20 @@ export function endHandover(r: Run, why: string): void {
   r.emit({ type: 'handing-over', on: false });
   if (c.election.state !== 'active') {
     r.emit({ type: 'dataplane-role', role: 'passive' });
-    if (c.config.sync) r.emit({ type: 'sync-role', role: c.election.state === 'passive' ? 'receiver' : 'idle' });
+    if (c.config.sync) r.emit({ type: 'sync-role', role: syncRoleOf(c.election.state) });
   }
   r.log('info', { why }, 'hand-over finished: dataplane stops forwarding');
+}
+
+/** The HA2 role of a state: the active sends its table, a passive (tentative first) receives it. */
+function syncRoleOf(state: HaState): SyncRole {
+  switch (state) {
+    case 'active':
+      return 'sender';
+    case 'tentative':
+    case 'passive':
+      return 'receiver';
+    default:
+      return 'idle';
+  }
 }

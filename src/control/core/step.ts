@@ -5,13 +5,13 @@
 // the box is not ready. No clock, no sockets, no timers, no logger, no metrics: time arrives as
 // `event.now`, and logs and metrics leave as actions the driver (../agent.ts) carries out.
 // `step` never mutates its input.
-import { initialState as initialElection } from '../election/step.js';
+import { handingOver, initialState as initialElection } from '../election/step.js';
 import type { ElectionConfig, PeerView } from '../election/types.js';
-import { incomplete, tentative } from './health.js';
+import { incomplete } from './health.js';
 import { evaluatePeer, heard, markTableComplete, peerDown } from './liveness.js';
 import { endHandover, Run } from './run.js';
 import { checkFrozen, heartbeatAfterStall, releaseLease } from './stall.js';
-import type { CoreConfig, CoreEvent, CoreResult, CoreState, SessionMessage } from './types.js';
+import type { CoreConfig, CoreEvent, CoreResult, CoreState, HaState, SessionMessage } from './types.js';
 
 /**
  * After our dataplane saw the new active's gratuitous ARP on every floating interface. Each
@@ -20,18 +20,20 @@ import type { CoreConfig, CoreEvent, CoreResult, CoreState, SessionMessage } fro
  */
 export const HANDOVER_TAIL_MS = 5;
 
-/** A box that just started: the election in initial, the peer unknown, nothing heard. */
-export function initialCore(config: CoreConfig, election: ElectionConfig): CoreState {
+/**
+ * A box that just started: the election in initial, the peer unknown, nothing heard. The election
+ * learns from the core whether HA2 runs (a box becoming passive is tentative until its bulk sync).
+ */
+export function initialCore(config: CoreConfig, election: Omit<ElectionConfig, 'sync'>): CoreState {
   return {
     config: { ...config, links: config.links.map((l) => ({ ...l })) },
-    election: initialElection(election),
+    election: initialElection({ ...election, sync: config.sync }),
     lastTickMs: 0,
     nextHelloMs: 0,
     peer: { alive: false, lastHeardMs: null, name: null, reason: null, view: null },
     links: config.links.map(() => ({ lastHeardMs: null, closedByPeerAtMs: null, heartbeatUp: false })),
     stall: { freshAfterNs: 0, leaseHeldUntilMs: 0, awaitPeerYield: false },
     handoverUntilMs: 0,
-    bulkDone: false,
     tableComplete: false,
     ha1Down: false,
     onlyBackupSinceMs: null,
@@ -48,6 +50,19 @@ export function failoverRefusal(c: CoreState, sessionsOpen: readonly boolean[]):
     return 'HA1 is down (no session on any HA1 link): the peer cannot be asked to take over';
   }
   return null;
+}
+
+/** An operator command's answer once the core took it: the state change, or that there was none. */
+export function commandAnswer(before: HaState, e: CoreState['election']): string {
+  return before === e.state ? `state unchanged: ${e.state} (${e.reason})` : `${before} -> ${e.state} (${e.reason})`;
+}
+
+/**
+ * Active beside a tentative peer (still receiving our table): an operator failover first waits a
+ * moment for its bulk sync (the driver bounds the wait); past that the election refuses.
+ */
+export function peerSyncing(c: CoreState): boolean {
+  return c.election.state === 'active' && c.election.peer?.state === 'tentative';
 }
 
 /** Advance the core by one event. Pure: the same input always gives the same output. */
@@ -71,9 +86,7 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       const hb = event.hb;
       // a late one proves the link works, but its state is no newer than what we already know
       const view: PeerView | null =
-        event.age === 'late'
-          ? null
-          : { deviceId: hb.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, tentative: hb.tentative, incomplete: hb.incomplete };
+        event.age === 'late' ? null : { deviceId: hb.sender, state: hb.state, priority: hb.priority, preempt: hb.preempt, incomplete: hb.incomplete };
       heard(r, event.link, event.now, view, event.sessionsOpen);
       break;
     }
@@ -90,9 +103,10 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       evaluatePeer(r, event.now, event.sessionsOpen);
       break;
     case 'bulk-complete':
-      if (!c.bulkDone) r.log('info', { sessions: event.sessions }, 'session table in sync with the peer (bulk complete)');
-      c.bulkDone = true;
+      // the table first, so that the state update of tentative -> passive says complete
+      if (c.election.state === 'tentative') r.log('info', { sessions: event.sessions }, 'session table in sync with the peer (bulk complete)');
       if (!c.tableComplete) markTableComplete(r, 'bulk sync complete');
+      r.dispatch({ type: 'bulk-complete', now: event.now });
       break;
     case 'reconfigure':
       c.config.deadIntervalMs = event.deadIntervalMs;
@@ -123,7 +137,7 @@ function onTick(r: Run, now: number, sessionsOpen: readonly boolean[], peerAnnou
   const c = r.c;
   checkFrozen(r, now);
   c.lastTickMs = now;
-  r.emit({ type: 'send-heartbeats', state: c.election.state, tentative: tentative(c), incomplete: incomplete(c) });
+  r.emit({ type: 'send-heartbeats', state: c.election.state, incomplete: incomplete(c) });
   evaluatePeer(r, now, sessionsOpen);
   // nobody answered within a dead interval of the stall: the peer is not there to have taken over
   if (c.stall.leaseHeldUntilMs > 0 && now >= c.stall.leaseHeldUntilMs) releaseLease(r, 'no fresh word from the peer within the dead interval');
@@ -143,9 +157,6 @@ function onTick(r: Run, now: number, sessionsOpen: readonly boolean[], peerAnnou
   askAgainToTakeOver(r);
 }
 
-/** Reasons for which we handed the role to the peer ourselves (election/step.ts handOver). */
-const HANDED_OVER: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
-
 /**
  * While we hand the role over and the peer has not taken it, the request goes again every tick: a
  * peer that stalled just then drops what arrived meanwhile as stale (a take-over request too), and
@@ -155,8 +166,7 @@ const HANDED_OVER: ReadonlySet<string> = new Set(['operator-failover', 'preempte
 function askAgainToTakeOver(r: Run): void {
   const e = r.c.election;
   const peer = r.c.peer;
-  if (e.state !== 'passive' || !HANDED_OVER.has(e.reason) || !e.armed.includes('initial-wait')) return;
-  if (!peer.alive || peer.view?.state === 'active') return;
+  if (!handingOver(e) || !peer.alive || peer.view?.state === 'active') return;
   r.emit({ type: 'send-take-over', reason: e.reason });
 }
 
@@ -171,7 +181,7 @@ function onSessionMessage(r: Run, link: number, now: number, sender: number, m: 
         r,
         link,
         now,
-        { deviceId: sender, state: m.state, priority: m.priority, preempt: m.preempt, tentative: false, incomplete: c.peer.view?.incomplete ?? false },
+        { deviceId: sender, state: m.state, priority: m.priority, preempt: m.preempt, incomplete: c.peer.view?.incomplete ?? false },
         sessionsOpen,
       );
       return;
@@ -187,7 +197,6 @@ function onSessionMessage(r: Run, link: number, now: number, sender: number, m: 
           state: m.state,
           priority: prev?.priority ?? 255,
           preempt: prev?.preempt ?? false,
-          tentative: prev?.tentative ?? false,
           incomplete: prev?.incomplete ?? false,
         },
         sessionsOpen,

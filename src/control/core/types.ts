@@ -1,8 +1,8 @@
 // Types of the pure HA core (step.ts): everything the control agent decides beside the election
 // itself. The election machine (../election) chooses the state; the core owns what surrounds it:
 // peer liveness over the HA1 links, the stall and freeze handling that holds the dataplane's lease,
-// the planned hand-over, the session table's readiness (bulk sync, completeness) and HA1-down
-// detection. The driver (../agent.ts) owns sockets, real timers and the clock: it turns what it
+// the planned hand-over, the session table's completeness (the election's tentative state follows
+// the bulk sync) and HA1-down detection. The driver (../agent.ts) owns sockets, real timers and the clock: it turns what it
 // hears into CoreEvents (time comes in as `now`, monotonic ms) and carries out CoreActions.
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView } from '../election/types.js';
 
@@ -82,8 +82,6 @@ export interface CoreState {
   stall: StallState;
   /** Non-zero while a planned hand-over keeps our dataplane forwarding (monotonic ms deadline). */
   handoverUntilMs: number;
-  /** As passive: the peer's full table has arrived since we became passive (not tentative). */
-  bulkDone: boolean;
   /**
    * Our session table holds the pair's sessions: since start, a bulk sync from the peer completed,
    * or we were active with the peer passive (it took our table). Until then we are 'incomplete'
@@ -122,7 +120,6 @@ export interface HeartbeatFields {
   state: HaState;
   priority: number;
   preempt: boolean;
-  tentative: boolean;
   incomplete: boolean;
   echoNs: number;
 }
@@ -149,7 +146,7 @@ export type CoreEvent =
   | { type: 'session-message'; now: number; link: number; sessionsOpen: readonly boolean[]; sender: number; message: SessionMessage }
   /** The link's HA1 session went down; closedByPeer: the peer's kernel closed a healthy one. */
   | { type: 'session-down'; now: number; link: number; closedByPeer: boolean; sessionsOpen: readonly boolean[] }
-  /** HA2: the peer's bulk dump has fully arrived. */
+  /** HA2: the peer's bulk dump has fully arrived (a tentative box becomes passive). */
   | { type: 'bulk-complete'; now: number; sessions: number }
   /** A new shared config: timers and preemption change in place. */
   | {
@@ -168,9 +165,9 @@ export type CoreAction =
   | { type: 'transition'; from: HaState; to: HaState; reason: string; outageS: number }
   | Extract<ElectionAction, { type: 'arm-timer' | 'cancel-timer' | 'send-take-over' | 'refused' }>
   /** StateUpdate on every session and a heartbeat on every link, with this content. */
-  | { type: 'send-state'; state: HaState; reason: string; tentative: boolean; incomplete: boolean }
+  | { type: 'send-state'; state: HaState; reason: string; incomplete: boolean }
   /** A heartbeat on every link (the tick). */
-  | { type: 'send-heartbeats'; state: HaState; tentative: boolean; incomplete: boolean }
+  | { type: 'send-heartbeats'; state: HaState; incomplete: boolean }
   /** A hello on every HA1 session. */
   | { type: 'send-hellos' }
   /** Announce the floating IPs (gratuitous ARP burst). */

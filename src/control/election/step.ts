@@ -6,7 +6,9 @@
 // Conventions (STYLE.md, after OpenBSD CARP and pfsync):
 // - one handler per state, each a `switch` over every event type ending in a `never` check, so a
 //   new event type cannot go unhandled; an unexpected pair answers `invalid-transition` and
-//   changes nothing;
+//   changes nothing. The standby states share one handler (onStandby) and differ only where
+//   their StandbyRules say; faults, which every state takes alike, are dispatched before it, and
+//   every state's timers go through onTimer (a rule per timer the state arms);
 // - the rule for each branch is written as a comment above it;
 // - one transition function (`Step.go`): refuses a no-op, records the time, cancels the timers
 //   that do not apply in the new state, and always tells the peer (`send-state`); entering
@@ -15,10 +17,15 @@
 //
 // Monitor faults (docs/monitors.md) follow two rules, so that the pair never stands with nobody
 // forwarding when a box could, and never ping-pongs over an outage both boxes see:
-// - an active box with faults hands the role over only to a peer that can take it (a passive,
+// - an active box with faults hands the role over only to a peer that can take it (a passive:
 //   not tentative); otherwise it stays active, degraded (faults listed, reason "degraded: ...");
 // - a box non-functional by faults takes the role, degraded, when nobody else can: the peer died,
 //   is suspended, or is non-functional too and we are the better of the two.
+//
+// Tentative (while HA2 runs) is passive without the active's session table: a device that becomes
+// passive enters it first and leaves it for passive on `bulk-complete`. It is never handed the
+// role (preemption, operator failover or suspend, a degraded active's hand-over), but takes it
+// like a passive when the active dies or asks it to: a partial table beats no forwarding at all.
 import type { ElectionAction, ElectionConfig, ElectionEvent, ElectionState, HaState, PeerView, StepResult, TimerName } from './types.js';
 
 /** Who wins an election: the lower priority number, then the lower device id. */
@@ -48,17 +55,13 @@ export function initialState(config: ElectionConfig): ElectionState {
   };
 }
 
-/**
- * How we look to the peer: what the driver puts in heartbeats and state updates. `tentative`
- * defaults to "still in initial"; the driver ORs in its own reasons (bulk sync pending).
- */
-export function selfView(s: ElectionState, tentative: boolean = s.state === 'initial'): PeerView {
+/** How we look to the peer: what the driver puts in heartbeats and state updates. */
+export function selfView(s: ElectionState): PeerView {
   return {
     deviceId: s.config.deviceId,
     state: s.state,
     priority: s.config.priority,
     preempt: s.config.preempt,
-    tentative,
   };
 }
 
@@ -84,6 +87,7 @@ export function flapWindowMs(config: ElectionConfig): number {
 /** The timers that may run in each state; a transition cancels every other one. */
 const TIMERS_OF: Readonly<Record<HaState, readonly TimerName[]>> = {
   initial: ['initial-wait'],
+  tentative: ['initial-wait', 'promotion-hold'],
   passive: ['initial-wait', 'promotion-hold'],
   active: ['preempt-hold', 'degraded-hold'],
   suspended: [],
@@ -211,26 +215,7 @@ class Step {
 export function step(state: ElectionState, event: ElectionEvent): StepResult {
   const st = new Step(state, event.now);
   if (event.type === 'peer-heard' && event.selfIncomplete !== undefined) st.s.incomplete = event.selfIncomplete;
-  let outcome: Outcome;
-  switch (state.state) {
-    case 'initial':
-      outcome = onInitial(st, event);
-      break;
-    case 'passive':
-      outcome = onPassive(st, event);
-      break;
-    case 'active':
-      outcome = onActive(st, event);
-      break;
-    case 'suspended':
-      outcome = onSuspended(st, event);
-      break;
-    case 'non-functional':
-      outcome = onNonFunctional(st, event);
-      break;
-    default:
-      return assertNever(state.state);
-  }
+  const outcome = dispatch(st, event);
   switch (outcome.kind) {
     case 'handled':
       housekeeping(st);
@@ -246,6 +231,38 @@ export function step(state: ElectionState, event: ElectionEvent): StepResult {
   }
 }
 
+/** Faults come and go alike in every state: faultAdd and faultClear decide by the state themselves. */
+type FaultEvent = Extract<ElectionEvent, { type: 'fault-add' | 'fault-clear' }>;
+/** The events each state's handler decides. */
+type StateEvent = Exclude<ElectionEvent, FaultEvent>;
+
+function dispatch(st: Step, event: ElectionEvent): Outcome {
+  switch (event.type) {
+    case 'fault-add':
+      faultAdd(st, event.reason);
+      return HANDLED;
+    case 'fault-clear':
+      return faultClear(st, event.reason);
+    default:
+      break;
+  }
+  const state = st.s.state;
+  switch (state) {
+    case 'initial':
+      return onInitial(st, event);
+    case 'tentative':
+    case 'passive':
+    case 'non-functional':
+      return onStandby(st, event, STANDBY[state]);
+    case 'active':
+      return onActive(st, event);
+    case 'suspended':
+      return onSuspended(st, event);
+    default:
+      return assertNever(state);
+  }
+}
+
 function assertNever(x: never): never {
   throw new Error(`election: unhandled case ${JSON.stringify(x)}`);
 }
@@ -253,39 +270,26 @@ function assertNever(x: never): never {
 // ---------------------------------------------------------------------------------------------
 // Per-state handlers
 
-function onInitial(st: Step, ev: ElectionEvent): Outcome {
+function onInitial(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     // Start the election: wait initialWaitMs to hear a peer. Only once, before anything is armed.
     case 'start':
       if (st.s.armed.length > 0) return INVALID;
       st.arm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
-    // A peer is heard: the election runs at once (see electInitial).
+    // A peer is heard: the election runs at once (see electFunctional).
     case 'peer-heard':
       heard(st, ev.peer);
       st.cancel('initial-wait');
-      electInitial(st, ev.peer);
+      electFunctional(st, ev.peer);
       return HANDLED;
     // A peer lost while we are still waiting: forget it, keep waiting for initial-wait.
     case 'peer-dead':
       lost(st);
       return HANDLED;
+    // initial-wait ran out: nobody heard means nobody is active, so we are.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // initial-wait ran out: nobody heard means nobody is active, so we are.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else electInitial(st, st.s.peer);
-          return HANDLED;
-        case 'promotion-hold':
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
+      return onTimer(st, ev.name, { 'initial-wait': (s) => aloneOrElect(s, electFunctional) });
     case 'operator-suspend':
       operatorSuspend(st);
       return HANDLED;
@@ -297,37 +301,74 @@ function onInitial(st: Step, ev: ElectionEvent): Outcome {
     // runs the election (a suspended or non-functional peer makes us active).
     case 'peer-take-over':
       return refused('in initial: the election decides');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     // Frozen while waiting: whatever we heard is stale; start the wait over (if it had started).
     case 'frozen':
       lost(st);
       if (st.isArmed('initial-wait')) st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // Not a receiver yet: the bulk sync starts once we join as tentative.
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
 }
 
-function onPassive(st: Step, ev: ElectionEvent): Outcome {
+/**
+ * What sets the standby states apart; everything else they share (onStandby). A passive or
+ * tentative box runs the full election and takes the role when asked; a box non-functional by
+ * faults runs the narrow one (electNonFunctional) and refuses a take-over request.
+ */
+interface StandbyRules {
+  elect: (st: Step, peer: PeerView) => void;
+  /** A take-over request from the active peer. */
+  takeOver: (st: Step) => Outcome;
+}
+
+type StandbyState = 'tentative' | 'passive' | 'non-functional';
+
+const PASSIVE_RULES: StandbyRules = {
+  elect: electFunctional,
+  // The active peer steps down and asks us to take over. A tentative box too: the peer is giving
+  // the role up (it saw us passive, or is handing over to anyone), and a partial table beats none.
+  takeOver: (st) => {
+    st.go('active', 'peer-request');
+    return HANDLED;
+  },
+};
+
+const STANDBY: Readonly<Record<StandbyState, StandbyRules>> = {
+  tentative: PASSIVE_RULES,
+  passive: PASSIVE_RULES,
+  'non-functional': {
+    elect: electNonFunctional,
+    takeOver: () => refused('non-functional'),
+  },
+};
+
+/**
+ * The standby states (tentative, passive, non-functional): not active, watching the peer, ready to
+ * take the role when it dies or when the election says so (a non-functional box only when nobody
+ * else can).
+ */
+function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
     // Any word from the peer cancels a pending promotion (it is alive) and the lone-box wait;
-    // then the passive election runs (see electPassive).
+    // then the election runs (rules.elect).
     case 'peer-heard':
       heard(st, ev.peer);
       st.cancel('promotion-hold');
       // We just handed the role over and the peer has not taken it yet: its heartbeats still say
       // passive, and electing ourselves on them would take the role straight back. Wait for it;
       // initial-wait is the hand-over timeout, after which the election runs again.
-      if (handingOver(st) && ev.peer.state !== 'active') return HANDLED;
+      if (handingOver(st.s) && ev.peer.state !== 'active') return HANDLED;
       st.cancel('initial-wait');
-      electPassive(st, ev.peer);
+      rules.elect(st, ev.peer);
       return HANDLED;
+    // The peer is gone and nobody forwards: take over (a degraded box forwards some traffic, none
+    // forwards none).
     case 'peer-dead':
       lost(st);
       switch (ev.cause) {
@@ -346,26 +387,17 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
         default:
           return assertNever(ev.cause);
       }
+    // The promotion hold ran out and the peer is still silent: take over. A lone box (after a
+    // freeze, after suspend or faults, or faulted before hearing anyone) waited initialWaitMs
+    // and heard nobody: take over; if the peer is known, elect on what we know of it.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // The promotion hold ran out and the peer is still silent: take over.
-        case 'promotion-hold':
-          if (st.s.peer === null) st.go('active', 'peer-dead');
-          return HANDLED;
-        // A lone passive (after a freeze, after suspend or faults) waited and heard nobody: take
-        // over. If the peer is known, run the passive election on what we know of it.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else electPassive(st, st.s.peer);
-          return HANDLED;
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
+      return onTimer(st, ev.name, {
+        'promotion-hold': (s) => {
+          if (s.s.peer === null) s.go('active', 'peer-dead');
+        },
+        'initial-wait': (s) => aloneOrElect(s, rules.elect),
+      });
+    // The operator may suspend a standby box, a broken one too (operator intent wins).
     case 'operator-suspend':
       operatorSuspend(st);
       return HANDLED;
@@ -373,15 +405,8 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
       return refused('not suspended');
     case 'operator-failover':
       return refused('not active');
-    // The active peer steps down and asks us to take over.
     case 'peer-take-over':
-      st.go('active', 'peer-request');
-      return HANDLED;
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
+      return rules.takeOver(st);
     // We were frozen: what we knew of the peer is stale. Forget it, drop a pending promotion,
     // and wait initialWaitMs to hear it again before a lone take-over.
     case 'frozen':
@@ -389,12 +414,18 @@ function onPassive(st: Step, ev: ElectionEvent): Outcome {
       st.cancel('promotion-hold');
       st.rearm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // The peer's full session table has arrived: a tentative box is ready, passive. A passive one
+    // (a resync after an HA2 gap) and a non-functional one (not a receiver) stay as they are.
+    case 'bulk-complete':
+      if (st.s.state !== 'tentative') return IGNORED;
+      st.go('passive', BULK_COMPLETE);
+      return HANDLED;
     default:
       return assertNever(ev);
   }
 }
 
-function onActive(st: Step, ev: ElectionEvent): Outcome {
+function onActive(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
@@ -414,49 +445,25 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
     case 'peer-dead':
       lost(st);
       return HANDLED;
+    // The preempt hold ran out (preemptHoldFired). The degraded hold ran out with the peer still
+    // able to take over and us still degraded: hand over (housekeeping does it, seeing the hold
+    // has fired).
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        // The preempt hold ran out with the peer continuously eligible (any lapse cancelled it):
-        // yield to the better peer, unless that would be one transition too many inside the
-        // flap window, in which case preemption is suspended and we stay active.
-        case 'preempt-hold':
-          if (st.s.preemptSuspended !== null || !preemptEligible(st.s)) return HANDLED;
-          {
-            const recent = pruned(st.s.recentTransitionsMs, st.now, flapWindowMs(st.cfg));
-            if (recent.length + 1 > st.cfg.flapMax) {
-              st.s.preemptSuspended = `flap-max: ${recent.length + 1} transitions in ${flapWindowMs(st.cfg)} ms`;
-              return HANDLED;
-            }
-          }
-          st.go(stepDownState(st), 'preempted');
-          handOver(st, 'preempt');
-          return HANDLED;
-        // The peer stayed able to take over through the hold and we are still degraded: hand
-        // over (housekeeping does it, seeing the hold has fired).
-        case 'degraded-hold':
-          return HANDLED;
-        case 'initial-wait':
-        case 'promotion-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
-    // Suspending the active hands the role to the peer: not to one still syncing (see below).
+      return onTimer(st, ev.name, { 'preempt-hold': preemptHoldFired, 'degraded-hold': () => undefined });
+    // Suspending the active hands the role to the peer: not to a tentative one (see peerSyncing).
     case 'operator-suspend':
       if (peerSyncing(st.s.peer)) return refused(PEER_SYNCING);
       operatorSuspend(st);
       return HANDLED;
     case 'operator-functional':
       return refused('not suspended');
-    // Operator failover: hand traffic to a live, functional, passive peer that holds our
-    // sessions; refuse otherwise.
+    // Operator failover: hand traffic to a live passive peer (it holds our sessions); refuse
+    // otherwise, with the reason (a tentative peer is still receiving them).
     case 'operator-failover': {
       const peer = st.s.peer;
       if (peer === null) return refused('no peer to fail over to');
-      if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
       if (peerSyncing(peer)) return refused(PEER_SYNCING);
+      if (peer.state !== 'passive') return refused(`peer is ${peer.state}, not passive`);
       st.go(stepDownState(st), 'operator-failover');
       handOver(st, 'operator-failover');
       return HANDLED;
@@ -465,11 +472,6 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
     // down); refuse it and let the split-brain or preemption rules settle the pair.
     case 'peer-take-over':
       return refused('already active');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     // We were frozen longer than the dead interval: the peer has probably taken over. Forward
     // nothing: drop to initial (non-functional if faults are left), forget the peer, and let the
     // election run again.
@@ -478,12 +480,15 @@ function onActive(st: Step, ev: ElectionEvent): Outcome {
       st.go(st.s.faults.length > 0 ? 'non-functional' : 'initial', `frozen: ${ev.gapMs} ms`);
       st.arm('initial-wait', st.cfg.initialWaitMs);
       return HANDLED;
+    // We are the sender: our table is the pair's (a dump that completed as we took the role).
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
 }
 
-function onSuspended(st: Step, ev: ElectionEvent): Outcome {
+function onSuspended(st: Step, ev: StateEvent): Outcome {
   switch (ev.type) {
     case 'start':
       return INVALID;
@@ -496,8 +501,7 @@ function onSuspended(st: Step, ev: ElectionEvent): Outcome {
       return HANDLED;
     // No timer runs while suspended; an armed one here would be a bug.
     case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      return INVALID;
+      return onTimer(st, ev.name, {});
     case 'operator-suspend':
       return refused('already suspended');
     // The operator releases us: passive, or non-functional if a fault is still there
@@ -510,91 +514,12 @@ function onSuspended(st: Step, ev: ElectionEvent): Outcome {
       return refused('not active');
     case 'peer-take-over':
       return refused('suspended');
-    // Faults are recorded while suspended; the operator's suspension stays in charge.
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
     case 'frozen':
       lost(st);
       return HANDLED;
-    default:
-      return assertNever(ev);
-  }
-}
-
-function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
-  switch (ev.type) {
-    case 'start':
-      return INVALID;
-    // A non-functional device runs a narrow election: it takes the role only when nobody else
-    // can (see electNonFunctional). Any word from the peer ends the waits for it.
-    case 'peer-heard':
-      heard(st, ev.peer);
-      st.cancel('promotion-hold');
-      st.cancel('initial-wait');
-      electNonFunctional(st, ev.peer);
-      return HANDLED;
-    // The peer is gone and nobody forwards: a degraded box forwards some traffic, none forwards
-    // none, so take the role with the same waits as a passive (at once for a closed or goodbye,
-    // after promotionHoldMs for silence).
-    case 'peer-dead':
-      lost(st);
-      switch (ev.cause) {
-        case 'peer-closed':
-        case 'goodbye':
-          st.go('active', ev.cause);
-          return HANDLED;
-        case 'heartbeat-timeout':
-          if (st.cfg.promotionHoldMs === 0) st.go('active', 'peer-dead');
-          else st.arm('promotion-hold', st.cfg.promotionHoldMs);
-          return HANDLED;
-        default:
-          return assertNever(ev.cause);
-      }
-    case 'timer':
-      if (!st.isArmed(ev.name)) return IGNORED;
-      st.fired(ev.name);
-      switch (ev.name) {
-        case 'promotion-hold':
-          if (st.s.peer === null) st.go('active', 'peer-dead');
-          return HANDLED;
-        // Faulted before hearing anyone (a box that boots with a link down) or after a freeze:
-        // alone, we take the role degraded; with a peer known, the narrow election decides.
-        case 'initial-wait':
-          if (st.s.peer === null) st.go('active', 'no-peer');
-          else electNonFunctional(st, st.s.peer);
-          return HANDLED;
-        case 'preempt-hold':
-        case 'degraded-hold':
-          return INVALID;
-        default:
-          return assertNever(ev.name);
-      }
-    // The operator may suspend a broken device (operator intent wins).
-    case 'operator-suspend':
-      operatorSuspend(st);
-      return HANDLED;
-    case 'operator-functional':
-      return refused('not suspended');
-    case 'operator-failover':
-      return refused('not active');
-    case 'peer-take-over':
-      return refused('non-functional');
-    case 'fault-add':
-      faultAdd(st, ev.reason);
-      return HANDLED;
-    // The last fault cleared: back to passive (faultClear does it).
-    case 'fault-clear':
-      return faultClear(st, ev.reason);
-    // Frozen: what we knew of the peer is stale; as a passive, wait to hear it again before a
-    // lone take-over.
-    case 'frozen':
-      lost(st);
-      st.cancel('promotion-hold');
-      st.rearm('initial-wait', st.cfg.initialWaitMs);
-      return HANDLED;
+    // Not a receiver of the peer's table (and never tentative while suspended).
+    case 'bulk-complete':
+      return IGNORED;
     default:
       return assertNever(ev);
   }
@@ -602,6 +527,44 @@ function onNonFunctional(st: Step, ev: ElectionEvent): Outcome {
 
 // ---------------------------------------------------------------------------------------------
 // Rules shared by several states
+
+/** What a state does when one of its timers fires; a timer not listed never runs in that state. */
+type TimerRules = Partial<Record<TimerName, (st: Step) => void>>;
+
+/**
+ * A timer fired. One cancelled or re-armed since is stale: ignored. One the state has no rule for
+ * cannot be armed in it (TIMERS_OF): invalid.
+ */
+function onTimer(st: Step, name: TimerName, rules: TimerRules): Outcome {
+  if (!st.isArmed(name)) return IGNORED;
+  const rule = rules[name];
+  if (rule === undefined) return INVALID;
+  st.fired(name);
+  rule(st);
+  return HANDLED;
+}
+
+/** Waited initialWaitMs: alone, nobody is active, so we take the role; with a peer known, elect. */
+function aloneOrElect(st: Step, elect: (st: Step, peer: PeerView) => void): void {
+  if (st.s.peer === null) st.go('active', 'no-peer');
+  else elect(st, st.s.peer);
+}
+
+/**
+ * The preempt hold ran out with the peer continuously eligible (any lapse cancelled it): yield to
+ * the better peer, unless that would be one transition too many inside the flap window, in which
+ * case preemption is suspended and we stay active.
+ */
+function preemptHoldFired(st: Step): void {
+  if (st.s.preemptSuspended !== null || !preemptEligible(st.s)) return;
+  const recent = pruned(st.s.recentTransitionsMs, st.now, flapWindowMs(st.cfg));
+  if (recent.length + 1 > st.cfg.flapMax) {
+    st.s.preemptSuspended = `flap-max: ${recent.length + 1} transitions in ${flapWindowMs(st.cfg)} ms`;
+    return;
+  }
+  st.go(stepDownState(st), 'preempted');
+  handOver(st, 'preempt');
+}
 
 function self(st: Step): Rank {
   return { priority: st.cfg.priority, deviceId: st.cfg.deviceId };
@@ -632,21 +595,27 @@ function lost(st: Step): void {
   st.s.peerStableSinceMs = null;
 }
 
-/** The election of a device in initial, on hearing the peer. */
-function electInitial(st: Step, peer: PeerView): void {
+/**
+ * The election of a functional device (initial or passive), on hearing the peer or when its wait
+ * runs out. A device still in initial always leaves it: it joins as passive (tentative first,
+ * see passiveEntry) when it does not take the role; a passive one just stays.
+ */
+function electFunctional(st: Step, peer: PeerView): void {
+  const joining = st.s.state === 'initial';
   switch (peer.state) {
-    // The peer already carries traffic: join it as passive.
+    // The peer already carries traffic: all is well (a device in initial joins it as passive).
     case 'active':
-      st.go('passive', 'peer-active');
+      if (joining) st.go(passiveEntry(st), 'peer-active');
       return;
-    // Both are electing (or the peer waits passive with nobody active): a complete table beats an
-    // incomplete one, then the better device wins.
+    // Nobody is active and both could be (both electing, or the peer waits passive with nobody
+    // active): a complete table beats an incomplete one, then the better device takes the role.
     case 'initial':
+    case 'tentative':
     case 'passive':
       if (winsAgainst(st, peer)) st.go('active', 'election-won');
-      else st.go('passive', 'election-lost');
+      else if (joining) st.go(passiveEntry(st), 'election-lost');
       return;
-    // The peer cannot carry traffic: we must.
+    // The peer cannot carry traffic and nobody else will: we must.
     case 'suspended':
     case 'non-functional':
       st.go('active', 'peer-not-functional');
@@ -659,8 +628,8 @@ function electInitial(st: Step, peer: PeerView): void {
 /**
  * The election of a device non-functional by faults (the peer is alive). It takes the role only
  * when nobody else can, so the pair is never left with nobody forwarding:
- * - peer active, initial or passive: stay; a functional peer takes (or keeps) the role itself,
- *   since it sees us non-functional;
+ * - peer active, initial, tentative or passive: stay; a functional peer takes (or keeps) the role
+ *   itself, since it sees us non-functional;
  * - peer suspended: an operator-suspended box never takes the role, so we must, degraded;
  * - peer non-functional too, nobody active: exactly one of the two must forward, and both must
  *   agree which without talking: the better (priority, then id), the same tie-break as any
@@ -670,6 +639,7 @@ function electNonFunctional(st: Step, peer: PeerView): void {
   switch (peer.state) {
     case 'active':
     case 'initial':
+    case 'tentative':
     case 'passive':
       return;
     case 'suspended':
@@ -683,24 +653,34 @@ function electNonFunctional(st: Step, peer: PeerView): void {
   }
 }
 
-/** Where an active device goes when it gives up the role: passive, or non-functional with faults. */
-function stepDownState(st: Step): HaState {
-  return st.s.faults.length > 0 ? 'non-functional' : 'passive';
+/**
+ * The state a device enters when it becomes passive: tentative while HA2 runs (its table lacks the
+ * active's sessions until the bulk sync completes), passive at once without HA2.
+ */
+function passiveEntry(st: Step): HaState {
+  return st.cfg.sync ? 'tentative' : 'passive';
 }
 
-/** The peer can take the role from us right now: a passive that is not tentative (it has our
- * session table and is past its initial wait). */
+/** The reason of the transition tentative -> passive. */
+export const BULK_COMPLETE = 'bulk sync complete';
+
+/** Where an active device goes when it gives up the role: passive (tentative first), or non-functional with faults. */
+function stepDownState(st: Step): HaState {
+  return st.s.faults.length > 0 ? 'non-functional' : passiveEntry(st);
+}
+
+/** The peer can take the role from us right now: a passive (not tentative: it has our session table). */
 function peerCanTakeOver(peer: PeerView | null): boolean {
-  return peer !== null && peer.state === 'passive' && !peer.tentative;
+  return peer !== null && peer.state === 'passive';
 }
 
 /**
- * A passive peer still receiving its session bulk sync (tentative): an operator's failover or
- * suspend must not hand it the role, as the election does not, since every connection it has not
- * yet received would be dropped. The operator tries again once it is in sync.
+ * A tentative peer, still receiving its session bulk sync: an operator's failover or suspend must
+ * not hand it the role, as the election does not, since every connection it has not yet received
+ * would be dropped. The operator tries again once it is in sync (passive).
  */
 function peerSyncing(peer: PeerView | null): boolean {
-  return peer !== null && peer.state === 'passive' && peer.tentative;
+  return peer !== null && peer.state === 'tentative';
 }
 
 const PEER_SYNCING = 'peer is still receiving its session bulk sync: try again when it is in sync';
@@ -709,8 +689,8 @@ function degradedReason(faults: readonly string[]): string {
   return `degraded: ${faults.join(', ')}`;
 }
 
-/** Reasons for which we went passive by handing the role to the peer ourselves. */
-const HAND_OVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
+/** Reasons for which we went passive (or tentative) by handing the role to the peer ourselves. */
+export const HAND_OVER_REASONS: ReadonlySet<string> = new Set(['operator-failover', 'preempted']);
 
 /** Step down in favour of the peer: ask it to take over, and give it initialWaitMs to do so. */
 function handOver(st: Step, reason: string): void {
@@ -718,36 +698,18 @@ function handOver(st: Step, reason: string): void {
   st.arm('initial-wait', st.cfg.initialWaitMs);
 }
 
-function handingOver(st: Step): boolean {
-  return st.isArmed('initial-wait') && HAND_OVER_REASONS.has(st.s.reason);
+/**
+ * We stepped down in favour of the peer (passive or tentative) and it has not taken the role yet:
+ * initial-wait is the hand-over's timeout, after which the election runs again.
+ */
+export function handingOver(s: ElectionState): boolean {
+  return (s.state === 'passive' || s.state === 'tentative') && s.armed.includes('initial-wait') && HAND_OVER_REASONS.has(s.reason);
 }
 
-/** The election of a passive device, on hearing the peer (or when its wait runs out). */
-function electPassive(st: Step, peer: PeerView): void {
-  switch (peer.state) {
-    // The peer is active: all is well, stay passive.
-    case 'active':
-      return;
-    // Nobody is active and both could be: a complete table beats an incomplete one, then the
-    // better of the two takes the active role.
-    case 'initial':
-    case 'passive':
-      if (winsAgainst(st, peer)) st.go('active', 'election-won');
-      return;
-    // The peer cannot carry traffic and nobody else will: we must.
-    case 'suspended':
-    case 'non-functional':
-      st.go('active', 'peer-not-functional');
-      return;
-    default:
-      assertNever(peer.state);
-  }
-}
-
-/** Back to passive after a suspension or faults; a lone box (or one beside a peer that is not
- * active) arms initial-wait so it takes over by itself if nobody else does. */
+/** Back to passive (tentative first) after a suspension or faults; a lone box (or one beside a
+ * peer that is not active) arms initial-wait so it takes over by itself if nobody else does. */
 function backToPassive(st: Step, reason: string): void {
-  st.go('passive', reason);
+  st.go(passiveEntry(st), reason);
   if (st.s.peer === null || st.s.peer.state !== 'active') st.arm('initial-wait', st.cfg.initialWaitMs);
 }
 
@@ -801,8 +763,8 @@ function faultClear(st: Step, reason: string): Outcome {
   return HANDLED;
 }
 
-/** Preemption applies: we are active, the peer is passive and better, both preempt, the peer is
- * not tentative and preemption is not suspended by flap protection. */
+/** Preemption applies: we are active, the peer is passive (not tentative) and better, both
+ * preempt, and preemption is not suspended by flap protection. */
 function preemptEligible(s: ElectionState): boolean {
   const peer = s.peer;
   return (
@@ -811,7 +773,6 @@ function preemptEligible(s: ElectionState): boolean {
     peer.state === 'passive' &&
     s.config.preempt &&
     peer.preempt &&
-    !peer.tentative &&
     s.preemptSuspended === null &&
     isBetter(peer, { priority: s.config.priority, deviceId: s.config.deviceId })
   );

@@ -12,8 +12,6 @@ export interface PeerView {
   state: HaState;
   priority: number;
   preempt: boolean;
-  /** The peer may not win a preemption yet (initial wait, bulk sync pending). */
-  tentative: boolean;
   /** The peer's session table may lack the pair's sessions (see ElectionState.incomplete). */
   incomplete?: boolean;
 }
@@ -34,6 +32,11 @@ export interface ElectionConfig {
    * monitor will clear within the same skew (the driver passes additionalActiveHoldUpMs).
    */
   degradedHandOverMs: number;
+  /**
+   * HA2 session sync runs: a device that becomes passive is `tentative` first, until the peer's
+   * full session table has arrived (`bulk-complete`). Without HA2 it is passive at once.
+   */
+  sync: boolean;
 }
 
 export type TimerName = 'initial-wait' | 'promotion-hold' | 'preempt-hold' | 'degraded-hold';
@@ -84,6 +87,8 @@ export type ElectionEvent =
   | { type: 'peer-take-over'; now: number; reason: string }
   | { type: 'fault-add'; now: number; reason: string }
   | { type: 'fault-clear'; now: number; reason: string }
+  /** HA2: the peer's full session table has arrived (a tentative device becomes passive). */
+  | { type: 'bulk-complete'; now: number }
   /** The driver found its own clock jumped by more than the dead interval: it was frozen. */
   | { type: 'frozen'; now: number; gapMs: number };
 

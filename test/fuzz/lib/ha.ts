@@ -72,7 +72,6 @@ export function ha1EnvelopeBytes(rng: Prng, head: { sender: number; groupId: num
         echoNs: () => u64(rng),
         echoDelayNs: () => u64(rng),
         link: () => u32(rng),
-        tentative: () => rng.chance(0.5),
       });
       break;
     case 1:

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { repoRoot, type Lab } from '../../../src/lab/lab.js';
+import { BULK_COMPLETE } from '../../../src/control/election/step.js';
 
 export type Box = 'fwa' | 'fwb';
 
@@ -34,6 +35,12 @@ export function run(cmd: string, args: string[], input?: string): Promise<{ code
   });
 }
 
+/**
+ * Waits until `box` is in `state` and returns it with the reason it got there. A box that becomes
+ * passive while HA2 runs is tentative first and passive once its bulk sync completes (reason "bulk
+ * sync complete"): for such a box the reason returned is the one it entered tentative with
+ * (operator-failover, preempted, split-brain-resolved, faults-cleared, ...), from its transitions.
+ */
 export async function waitState(l: Lab, box: Box, state: string, timeoutMs = 10_000): Promise<{ state: string; reason: string }> {
   let last: { state: string; reason: string } | null = null;
   await l.waitFor(
@@ -44,7 +51,10 @@ export async function waitState(l: Lab, box: Box, state: string, timeoutMs = 10_
     timeoutMs,
     `${box} to be ${state}`,
   );
-  return last!;
+  const got: { state: string; reason: string } = last!;
+  if (state !== 'passive' || got.reason !== BULK_COMPLETE) return got;
+  const entered = [...(await l.api(box).status()).transitions].reverse().find((t) => t.to === 'tentative');
+  return { state, reason: entered?.reason ?? got.reason };
 }
 
 export async function ping(l: Lab, to: string, count = 3, from: 'client' | 'server' = 'client'): Promise<boolean> {

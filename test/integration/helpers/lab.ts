@@ -40,20 +40,13 @@ export async function upLab(opts: Partial<LabOptions> = {}): Promise<Lab> {
  * Tests are written from the lab's documented start: fwa (the better priority) active. On two
  * shared cores a start-up stall of fwa's control thread just after it won the election sometimes
  * hands the role to fwb (tandem_control_stalls_total); then the role is moved back with an
- * operator failover, so every test starts from the same state.
+ * operator failover, so every test starts from the same state. The pair waited for is settled:
+ * the passive is passive, not tentative (its bulk sync done), so fwb may hand it the role.
  */
 async function startWithFwaActive(lab: Lab): Promise<void> {
   const { active, passive } = await lab.waitForPair();
   if (active === 'fwa') return;
   process.stderr.write(`lab ${lab.name}: fwb won the start-up (fwa ${passive}); moving the role to fwa\n`);
-  await lab.waitFor(
-    async () => {
-      const sync = (await lab.api('fwa').status()).sync;
-      return !sync || sync.tentative === false;
-    },
-    10_000,
-    'fwa to finish its bulk sync',
-  );
   await lab.api('fwb').failover();
   await lab.waitFor(
     async () => (await lab.boxState('fwa'))?.state === 'active' && (await lab.boxState('fwb'))?.state === 'passive',

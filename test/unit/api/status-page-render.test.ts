@@ -153,7 +153,7 @@ describe('status page rendering', () => {
     expect(renderPage(live(s), NOW)).toMatch(/<h2>HA links<\/h2><p>none<\/p>/);
   });
 
-  it('config and session sync: version, hash, in sync or not, tentative, lag, records', () => {
+  it('config and session sync: version, hash, in sync or not, lag, records; tentative is the state', () => {
     const s = fixedStatus();
     s.config = {
       version: 7,
@@ -165,8 +165,9 @@ describe('status page rendering', () => {
       peer: { up: true, version: 6, hash: '99999999999999', inSync: false, lastError: 'refused: <busy>' },
       keptAside: [],
     };
+    s.local.state = 'tentative';
     s.sync = {
-      tentative: true,
+      incomplete: false,
       connected: true,
       role: 'receiver',
       backlog: 3,
@@ -180,7 +181,8 @@ describe('status page rendering', () => {
     expect(field(html, 'config-sync')).toBe('NOT in sync');
     expect(html).toContain('peer runs v6 (hash 999999999999): refused: &lt;busy&gt;');
     expect(field(html, 'sync-connected')).toBe('up');
-    expect(html).toContain('bulk sync pending');
+    expect(html).toContain('<span data-field="local-state" class="state state-tentative">tentative</span>');
+    expect(html).not.toContain('Tentative');
     expect(html).toContain('p50 1.5 ms, p99 4 ms, max 9 ms');
     expect(html).toContain('0 sent, 120 received');
     s.config.peer = { up: true, version: 7, hash: s.config.hash, inSync: true, lastError: null };

@@ -94,7 +94,7 @@ class PairBox extends FakeController {
     const s = fixedStatus();
     s.local.name = this.me;
     s.local.state = this.pair.active === this.me ? 'active' : 'passive';
-    s.sync = { tentative: false };
+    s.sync = { incomplete: false };
     s.transitions = this.pair.transitions[this.me];
     return s;
   }

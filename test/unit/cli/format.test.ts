@@ -136,10 +136,12 @@ describe('helpers', () => {
 });
 
 describe('formatStatus: session sync', () => {
-  it('shows HA2 state, tentative, backlog, lag and bulk progress', () => {
+  it('shows HA2 state, backlog, lag and bulk progress; tentative is the local state', () => {
     const s = fixedStatus();
+    s.local.state = 'tentative';
+    s.local.reason = 'peer-active';
     s.sync = {
-      tentative: true,
+      incomplete: true,
       connected: true,
       role: 'receiver',
       backlog: 0,
@@ -150,7 +152,9 @@ describe('formatStatus: session sync', () => {
       bulk: { inProgress: true, received: 1000, lastCompleteAt: null },
     };
     const text = formatStatus(s, NOW);
-    expect(text).toContain('Session Sync (HA2):\n  Connection : up\n  Role       : receiver\n  Tentative  : yes (bulk sync pending');
+    expect(text).toContain('  State      : tentative (reason: peer-active)');
+    expect(text).toContain('Session Sync (HA2):\n  Connection : up\n  Role       : receiver\n  Backlog    : 0 records\n');
+    expect(text).not.toContain('Tentative');
     expect(text).toContain('  Bulk sync  : in progress\n');
     expect(text).toContain('  Records    : 0 sent, 1234 received\n');
     expect(formatStatus(fixedStatus(), NOW)).not.toContain('Session Sync');

@@ -12,8 +12,8 @@ function simulatedPair(moveMs = 30, opts: { refuse?: boolean; never?: boolean; s
     status: async () => {
       const s = fixedStatus();
       s.local.name = me === 'a' ? 'fw-a' : 'fw-b';
-      s.local.state = active === me ? 'active' : 'passive';
-      s.sync = { tentative: active !== me && Date.now() < syncedAt };
+      s.local.state = active === me ? 'active' : Date.now() < syncedAt ? 'tentative' : 'passive';
+      s.sync = { incomplete: false };
       s.transitions = transitions[me];
       return s;
     },

@@ -135,6 +135,21 @@ describe("demo: the picture's markers", () => {
     expect(m.clockNote).toContain("fwb active, fwa back from the daemons' own transition logs");
   });
 
+  it('takes a rejoin through tentative as the box being back (its bulk sync completing is part of it)', () => {
+    const tr: SeenTransition[] = [
+      { box: 'fwb', atMs: T + 48, from: 'tentative', to: 'active', reason: 'peer-dead' },
+      { box: 'fwa', atMs: T + 2500, from: 'initial', to: 'tentative', reason: 'peer-active' },
+      { box: 'fwa', atMs: T + 2520, from: 'tentative', to: 'passive', reason: 'bulk sync complete' },
+    ];
+    const m = timelineMarkers('fwa', 'fwb', times, tr);
+    expect(m.markers.map((x) => [x.label, x.atMs])).toEqual([
+      ['kill -9 fwa', T],
+      ['fwb active', T + 48],
+      ['fwa restarted', T + 1200],
+      ['fwa back (tentative)', T + 2500],
+    ]);
+  });
+
   it('falls back to when the demo saw them (a daemon without a log) and says that too', () => {
     const m = timelineMarkers('fwa', 'fwb', times, []);
     expect(m.markers.map((x) => x.label)).toEqual(['kill -9 fwa', 'fwb active (seen by the demo)', 'fwa restarted', 'fwa back (seen by the demo)']);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { busyMetrics } from './busy-registry.js';
+import { HA_STATES } from '../../../src/wire/ha-state.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../../deploy/grafana/tandem-pair.json', import.meta.url));
 
@@ -217,6 +218,17 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
       'tandem_control_stalls_total',
     ];
     expect(required.filter((f) => !used.has(f))).toEqual([]);
+  });
+
+  it('draws every HA state on the state timeline, each mapped to its name', () => {
+    const timeline = (dashboard.panels as { type: string; targets?: { expr?: string }[]; fieldConfig?: unknown }[]).find((p) => p.type === 'state-timeline');
+    const expr = timeline?.targets?.[0]?.expr ?? '';
+    const mappings = (timeline?.fieldConfig as { defaults: { mappings: { options: Record<string, { text: string }> }[] } }).defaults.mappings;
+    const names = Object.values(mappings[0].options).map((o) => o.text);
+    for (const state of HA_STATES) {
+      expect(expr, state).toContain(`state="${state}"`);
+      expect(names, state).toContain(state);
+    }
   });
 
   it('queries histograms through their buckets with le kept', () => {

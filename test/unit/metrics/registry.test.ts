@@ -56,11 +56,15 @@ describe('Metrics', () => {
     for (const name of t.keys()) expect(name.startsWith('tandem_')).toBe(true);
   });
 
-  it('keeps all five states present, one of them at 1', async () => {
+  it('keeps every state present (tentative too), one of them at 1', async () => {
     const m = new Metrics({ defaultMetrics: false });
     let text = await m.text();
     for (const s of HA_STATES) expect(sample(text, 'tandem_ha_state', { state: s })).toBe(s === 'initial' ? 1 : 0);
-    m.transition('initial', 'passive', 'peer-active');
+    m.transition('initial', 'tentative', 'peer-active');
+    text = await m.text();
+    expect(sample(text, 'tandem_ha_state', { state: 'tentative' })).toBe(1);
+    expect(sample(text, 'tandem_ha_state', { state: 'passive' })).toBe(0);
+    m.transition('tentative', 'passive', 'bulk sync complete');
     m.transition('passive', 'active', 'peer-dead');
     text = await m.text();
     for (const s of HA_STATES) expect(sample(text, 'tandem_ha_state', { state: s })).toBe(s === 'active' ? 1 : 0);

@@ -10,7 +10,7 @@ const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');
 const CHANNEL = 'ha1-heartbeat-0';
 const MAX_BYTES = 1024;
 
-const heartbeat: Heartbeat = { state: 'active', priority: 10, preempt: true, sentNs: 123, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false };
+const heartbeat: Heartbeat = { state: 'active', priority: 10, preempt: true, sentNs: 123, echoNs: 0, echoDelayNs: 0, link: 0 };
 const hb: EnvelopeBody = { kind: 'heartbeat', heartbeat };
 
 function sealer(over: Partial<ConstructorParameters<typeof Sealer>[0]> = {}): Sealer {

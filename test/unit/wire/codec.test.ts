@@ -40,7 +40,7 @@ function expectWireError(fn: () => unknown, code: WireError['code']): WireError 
   throw new Error(`expected WireError ${code}, nothing was thrown`);
 }
 
-const hbZero: Heartbeat = { state: 'initial', priority: 0, preempt: false, sentNs: 0, echoNs: 0, echoDelayNs: 0, link: 0, tentative: false };
+const hbZero: Heartbeat = { state: 'initial', priority: 0, preempt: false, sentNs: 0, echoNs: 0, echoDelayNs: 0, link: 0 };
 const heartbeatMin: EnvelopeBody = { kind: 'heartbeat', heartbeat: hbZero };
 const heartbeatMax: EnvelopeBody = {
   kind: 'heartbeat',
@@ -52,7 +52,6 @@ const heartbeatMax: EnvelopeBody = {
     echoNs: MAX_SAFE,
     echoDelayNs: MAX_SAFE,
     link: 1,
-    tentative: true,
     healthyGroups: Array.from({ length: HEALTHY_GROUPS_MAX }, (_, i) => `path-monitor:g${i}`.padEnd(HEALTHY_GROUP_CHARS_MAX, 'x')),
   },
 };
@@ -158,7 +157,7 @@ describe('codec against a hand-built reference encoding', () => {
     const e = env(
       {
         kind: 'heartbeat',
-        heartbeat: { state: 'active', priority: 50, preempt: true, sentNs: 2 ** 40, echoNs: 0, echoDelayNs: 5, link: 1, tentative: false },
+        heartbeat: { state: 'active', priority: 50, preempt: true, sentNs: 2 ** 40, echoNs: 0, echoDelayNs: 5, link: 1 },
       },
       { sender: 1, epoch: 300, seq: 2, groupId: 9 },
     );
@@ -179,6 +178,12 @@ describe('codec against a hand-built reference encoding', () => {
       expect(d.body.hello.configVersion).toBe(MAX_SAFE);
     }
     expect(decodeEnvelope(bytes(lfield(14, sfield(1, 'bye')))).body).toEqual({ kind: 'goodbye', goodbye: { reason: 'bye' } });
+  });
+
+  it('ignores field 8 of a heartbeat (the reserved `tentative` flag) from an older peer', () => {
+    const hb = [...vfield(1, 6), ...vfield(2, 100), ...vfield(8, true)];
+    const d = decodeEnvelope(bytes(vfield(1, 1), lfield(10, hb)));
+    expect(d.body).toEqual({ kind: 'heartbeat', heartbeat: { ...hbZero, state: 'tentative', priority: 100 } });
   });
 
   it('ignores unknown fields a newer peer may add', () => {
@@ -254,7 +259,7 @@ describe('codec rejects', () => {
   });
 
   it('unspecified, unknown and not-yet-supported HA states', () => {
-    for (const v of [0, 6, 7, 8, 9, 1000, -1]) {
+    for (const v of [0, 7, 8, 9, 1000, -1]) {
       expectWireError(() => decodeEnvelope(bytes(lfield(12, vfield(1, v)))), 'malformed');
       expectWireError(() => decodeEnvelope(bytes(lfield(10, vfield(1, v)))), 'malformed');
       expectWireError(() => decodeEnvelope(bytes(lfield(11, vfield(4, v)))), 'malformed');
@@ -281,7 +286,7 @@ describe('codec refuses to encode what the wire cannot carry', () => {
     ['priority 256', env({ kind: 'heartbeat', heartbeat: { ...hbZero, priority: 256 } })],
     ['link 3', env({ kind: 'heartbeat', heartbeat: { ...hbZero, link: 3 } })],
     ['NaN uptime', env({ kind: 'hello', hello: { ...helloZero, uptimeMs: Number.NaN } })],
-    ['unknown state', env({ kind: 'stateUpdate', stateUpdate: { state: 'tentative' as HaState, reason: '' } })],
+    ['unknown state', env({ kind: 'stateUpdate', stateUpdate: { state: 'active-primary' as HaState, reason: '' } })],
     ['unknown command', env({ kind: 'command', command: { type: 'reboot' as never, reason: '', id: 1 } })],
     ['a reason past its bound', env({ kind: 'stateUpdate', stateUpdate: { state: 'active', reason: 'x'.repeat(REASON_MAX + 1) } })],
   ])('%s', (_name, e) => {
@@ -302,6 +307,7 @@ describe('HA state mapping', () => {
     expect(haStateToWire('active')).toBe(3);
     expect(haStateToWire('suspended')).toBe(4);
     expect(haStateToWire('non-functional')).toBe(5);
+    expect(haStateToWire('tentative')).toBe(6);
   });
 
   it('rejects unknown wire values as malformed', () => {

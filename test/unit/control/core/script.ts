@@ -6,7 +6,7 @@
 //   config [id=1 priority=100 preempt=on initial-wait=300 promotion-hold=10 preempt-hold=5000
 //           flap-max=3 degraded-hold=0 dead=100 hello=1000 sync=on links=ha1,ha1-backup]
 //   <now> start | tick [announced=<ms>] | wake
-//   <now> heartbeat <link> <state> [id=0 priority=50 preempt=off tentative incomplete late echo=<ms>]
+//   <now> heartbeat <link> <state> [id=0 priority=50 preempt=off incomplete late echo=<ms>]
 //   <now> hello <link> <state> [id=0 priority=50 preempt=off name=<n> group=<n>]
 //   <now> state-update <link> <state> [reason]
 //   <now> take-over <link> <reason...> | goodbye <link> <reason...> | config-msg <link>
@@ -97,7 +97,6 @@ class Harness {
           state: haState(state, line),
           priority: num(h, 'priority', 50),
           preempt: (h.get('preempt') ?? 'on') === 'on',
-          tentative: h.has('tentative'),
           incomplete: h.has('incomplete'),
           echoNs: Math.round(num(h, 'echo', this.lastSentMs) * 1e6),
         };
@@ -171,8 +170,7 @@ function fields(f: Record<string, unknown>): string {
 
 export function formatAction(a: CoreAction, c: CoreState): string {
   const link = (i: number): string => c.config.links[i].name;
-  const self = (s: { state: HaState; tentative: boolean; incomplete: boolean }): string =>
-    `${s.state}${s.tentative ? ' tentative' : ''}${s.incomplete ? ' incomplete' : ''}`;
+  const self = (s: { state: HaState; incomplete: boolean }): string => `${s.state}${s.incomplete ? ' incomplete' : ''}`;
   switch (a.type) {
     case 'transition':
       return `transition ${a.from} -> ${a.to} (${a.reason})${a.outageS > 0 ? ` outage=${a.outageS}s` : ''}`;

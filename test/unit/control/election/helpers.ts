@@ -14,18 +14,19 @@ export function config(over: Partial<ElectionConfig> = {}): ElectionConfig {
     preemptHoldMs: 5000,
     flapMax: 3,
     degradedHandOverMs: 0,
+    sync: false,
     ...over,
   };
 }
 
 /** A peer better than the default config (priority 50 beats 100). */
 export function better(state: HaState, over: Partial<PeerView> = {}): PeerView {
-  return { deviceId: 0, state, priority: 50, preempt: true, tentative: false, ...over };
+  return { deviceId: 0, state, priority: 50, preempt: true, ...over };
 }
 
 /** A peer worse than the default config (priority 200 loses to 100). */
 export function worse(state: HaState, over: Partial<PeerView> = {}): PeerView {
-  return { deviceId: 0, state, priority: 200, preempt: true, tentative: false, ...over };
+  return { deviceId: 0, state, priority: 200, preempt: true, ...over };
 }
 
 /** Feed events in order; throws on invalid or refused so a builder never hides a mistake. */
@@ -46,6 +47,10 @@ export const reach = {
   },
   /** Passive beside an active better peer. */
   passive(c: ElectionConfig = config()): ElectionState {
+    return run(reach.initial(c), [{ type: 'peer-heard', now: 100, peer: better('active') }]);
+  },
+  /** Tentative (HA2 on, bulk sync pending) beside an active better peer. */
+  tentative(c: ElectionConfig = config({ sync: true })): ElectionState {
     return run(reach.initial(c), [{ type: 'peer-heard', now: 100, peer: better('active') }]);
   },
   /** Active beside a passive worse peer (no preemption pending). */
@@ -69,6 +74,8 @@ export const reach = {
     switch (state) {
       case 'initial':
         return reach.initial(c);
+      case 'tentative':
+        return reach.tentative(c.sync ? c : { ...c, sync: true });
       case 'passive':
         return reach.passive(c);
       case 'active':

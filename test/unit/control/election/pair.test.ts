@@ -48,6 +48,7 @@ class Pair {
       preemptHoldMs: 2000,
       flapMax: 3,
       degradedHandOverMs: 0,
+      sync: false,
     };
     this.a = this.node('A', { ...base, deviceId: 0, ...a });
     this.b = this.node('B', { ...base, deviceId: 1, ...b });

@@ -2,15 +2,16 @@
 // an event at a time (ms); the indented lines under it are what the machine answered, recorded.
 // The test replays the commands and compares the whole text; UPDATE_SCENARIOS=1 rewrites it.
 //
-//   config id=1 priority=100 preempt=on initial-wait=300 promotion-hold=10 preempt-hold=5000 flap-max=3 degraded-hold=0
+//   config id=1 priority=100 preempt=on initial-wait=300 promotion-hold=10 preempt-hold=5000 flap-max=3 degraded-hold=0 sync=off
 //   <now> start
-//   <now> peer-heard <state> id=<n> priority=<n> [preempt=off] [tentative]
+//   <now> peer-heard <state> id=<n> priority=<n> [preempt=off]
 //   <now> peer-dead heartbeat-timeout|peer-closed|goodbye
 //   <now> timer initial-wait|promotion-hold|preempt-hold
 //   <now> operator-suspend | operator-functional | operator-failover
 //   <now> peer-take-over <reason...>
 //   <now> fault-add <reason...> | fault-clear <reason...>
 //   <now> frozen <gapMs>
+//   <now> bulk-complete
 //
 // A `config` line starts a fresh machine. Output lines: one per action, then `= ` and a summary.
 import { initialState, step } from '../../../../src/control/election/step.js';
@@ -57,6 +58,7 @@ export function parseConfig(words: string[]): ElectionConfig {
     preemptHoldMs: num(m, 'preempt-hold', 5000),
     flapMax: num(m, 'flap-max', 3),
     degradedHandOverMs: num(m, 'degraded-hold', 0),
+    sync: (m.get('sync') ?? 'off') === 'on',
   };
 }
 
@@ -70,6 +72,7 @@ export function parseEvent(line: string): ElectionEvent {
     case 'operator-suspend':
     case 'operator-functional':
     case 'operator-failover':
+    case 'bulk-complete':
       return { type, now };
     case 'peer-heard': {
       const [state, ...more] = rest;
@@ -83,7 +86,6 @@ export function parseEvent(line: string): ElectionEvent {
           deviceId: num(m, 'id', 0),
           priority: num(m, 'priority', 50),
           preempt: (m.get('preempt') ?? 'on') === 'on',
-          tentative: m.has('tentative'),
         },
       };
     }

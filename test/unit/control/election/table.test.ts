@@ -31,6 +31,7 @@ const EVENT_TYPES: ElectionEvent['type'][] = [
   'fault-add',
   'fault-clear',
   'frozen',
+  'bulk-complete',
 ];
 
 const T = 1000;
@@ -102,6 +103,28 @@ const CASES: Case[] = [
     event: { type: 'frozen', now: T, gapMs: 900 },
     expect: { stay: true },
     actions: ['cancel-timer', 'arm-timer'],
+  },
+  { name: 'bulk complete (not a receiver yet)', from: 'initial', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  {
+    name: 'peer active, HA2 on: join tentative',
+    from: 'initial',
+    state: () => reach.initial(config({ sync: true })),
+    event: heard(better('active')),
+    expect: { to: 'tentative', reason: 'peer-active' },
+    actions: ['transition', 'cancel-timer', 'send-state'],
+  },
+  {
+    name: 'election lost, HA2 on: join tentative',
+    from: 'initial',
+    state: () => reach.initial(config({ sync: true })),
+    event: heard(better('initial')),
+    expect: { to: 'tentative', reason: 'election-lost' },
+  },
+  {
+    name: 'better peer tentative, nobody active: it wins',
+    from: 'initial',
+    event: heard(better('tentative')),
+    expect: { to: 'passive', reason: 'election-lost' },
   },
 
   // ---- passive (beside a better active peer)
@@ -210,6 +233,74 @@ const CASES: Case[] = [
   },
   { name: 'frozen forgets the peer', from: 'passive', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
 
+  { name: 'bulk complete again (a resync after an HA2 gap)', from: 'passive', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+
+  // ---- tentative (HA2 on, bulk sync pending, beside a better active peer)
+  { name: 'start', from: 'tentative', event: { type: 'start', now: T }, expect: { invalid: true } },
+  { name: 'peer active', from: 'tentative', event: heard(better('active')), expect: { stay: true }, actions: [] },
+  {
+    name: 'nobody active, we are better: take the role (as a passive would)',
+    from: 'tentative',
+    event: heard(worse('passive')),
+    expect: { to: 'active', reason: 'election-won' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'peer closed: take over at once (a partial table beats none)',
+    from: 'tentative',
+    event: { type: 'peer-dead', now: T, cause: 'peer-closed' },
+    expect: { to: 'active', reason: 'peer-closed' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'peer silent: promotion hold',
+    from: 'tentative',
+    event: { type: 'peer-dead', now: T, cause: 'heartbeat-timeout' },
+    expect: { stay: true },
+    actions: ['arm-timer'],
+  },
+  {
+    name: 'promotion hold runs out: take over',
+    from: 'tentative',
+    state: () => run(reach.tentative(), [{ type: 'peer-dead', now: T, cause: 'heartbeat-timeout' }]),
+    event: timer('promotion-hold', T + 10),
+    expect: { to: 'active', reason: 'peer-dead' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  { name: 'stale initial-wait', from: 'tentative', event: timer('initial-wait'), expect: { ignored: true } },
+  {
+    name: 'suspend',
+    from: 'tentative',
+    event: { type: 'operator-suspend', now: T },
+    expect: { to: 'suspended', reason: 'operator-suspend' },
+    actions: ['transition', 'send-state'],
+  },
+  { name: 'functional', from: 'tentative', event: { type: 'operator-functional', now: T }, expect: { refused: 'not suspended' } },
+  { name: 'failover', from: 'tentative', event: { type: 'operator-failover', now: T }, expect: { refused: 'not active' } },
+  {
+    name: 'take-over request: the peer gives the role up, take it',
+    from: 'tentative',
+    event: { type: 'peer-take-over', now: T, reason: 'operator-failover' },
+    expect: { to: 'active', reason: 'peer-request' },
+    actions: ['transition', 'send-state', 'announce'],
+  },
+  {
+    name: 'fault',
+    from: 'tentative',
+    event: { type: 'fault-add', now: T, reason: 'link: lan down' },
+    expect: { to: 'non-functional', reason: 'link: lan down' },
+    actions: ['transition', 'send-state'],
+  },
+  { name: 'unknown fault clears', from: 'tentative', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
+  { name: 'frozen forgets the peer', from: 'tentative', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
+  {
+    name: 'bulk complete: passive',
+    from: 'tentative',
+    event: { type: 'bulk-complete', now: T },
+    expect: { to: 'passive', reason: 'bulk sync complete' },
+    actions: ['transition', 'send-state'],
+  },
+
   // ---- active (beside a worse passive peer)
   { name: 'start', from: 'active', event: { type: 'start', now: T }, expect: { invalid: true } },
   { name: 'split brain, we are better', from: 'active', event: heard(worse('active')), expect: { stay: true }, actions: ['announce'] },
@@ -222,7 +313,7 @@ const CASES: Case[] = [
   },
   { name: 'better passive peer with preempt arms the hold', from: 'active', event: heard(better('passive')), expect: { stay: true }, actions: ['arm-timer'] },
   { name: 'better passive peer without preempt', from: 'active', event: heard(better('passive', { preempt: false })), expect: { stay: true }, actions: [] },
-  { name: 'better tentative peer', from: 'active', event: heard(better('passive', { tentative: true })), expect: { stay: true }, actions: [] },
+  { name: 'better tentative peer: no preemption', from: 'active', event: heard(better('tentative')), expect: { stay: true }, actions: [] },
   {
     name: 'we do not preempt',
     from: 'active',
@@ -282,6 +373,29 @@ const CASES: Case[] = [
     expect: { refused: 'no peer to fail over to' },
   },
   {
+    name: 'failover to a tentative peer: refused, it lacks our sessions',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('tentative'))]),
+    event: { type: 'operator-failover', now: T },
+    expect: { refused: 'peer is still receiving its session bulk sync: try again when it is in sync' },
+  },
+  {
+    name: 'suspend beside a tentative peer: refused, it lacks our sessions',
+    from: 'active',
+    state: () => run(reach.active(), [heard(worse('tentative'))]),
+    event: { type: 'operator-suspend', now: T },
+    expect: { refused: 'peer is still receiving its session bulk sync: try again when it is in sync' },
+  },
+  {
+    name: "failover with HA2: we step down tentative (our table will be the peer's dump)",
+    from: 'active',
+    state: () => reach.of('active', config({ sync: true })),
+    event: { type: 'operator-failover', now: T },
+    expect: { to: 'tentative', reason: 'operator-failover' },
+    actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'],
+  },
+  { name: 'bulk complete (a sender completes nothing)', from: 'active', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  {
     name: 'failover to a non-functional peer',
     from: 'active',
     state: () => run(reach.active(), [heard(worse('non-functional'))]),
@@ -316,7 +430,7 @@ const CASES: Case[] = [
   {
     name: 'fault, peer tentative: degraded',
     from: 'active',
-    state: () => run(reach.active(), [heard(worse('passive', { tentative: true }))]),
+    state: () => run(reach.active(), [heard(worse('tentative'))]),
     event: { type: 'fault-add', now: T, reason: 'path-monitor:up' },
     expect: { stay: true, reason: 'degraded: path-monitor:up' },
     actions: ['send-state'],
@@ -348,7 +462,7 @@ const CASES: Case[] = [
   {
     name: 'degraded, the peer stops being tentative: hand over at once',
     from: 'active',
-    state: () => run(reach.active(), [heard(worse('passive', { tentative: true })), { type: 'fault-add', now: T, reason: 'link-monitor:wan' }]),
+    state: () => run(reach.active(), [heard(worse('tentative')), { type: 'fault-add', now: T, reason: 'link-monitor:wan' }]),
     event: heard(worse('passive')),
     expect: { to: 'non-functional', reason: 'link-monitor:wan' },
     actions: ['transition', 'send-take-over', 'send-state'],
@@ -478,6 +592,7 @@ const CASES: Case[] = [
     actions: [],
   },
   { name: 'frozen', from: 'suspended', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: [] },
+  { name: 'bulk complete (not a receiver)', from: 'suspended', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
 
   // ---- non-functional (fault 'link: lan down', beside a better active peer)
   { name: 'start', from: 'non-functional', event: { type: 'start', now: T }, expect: { invalid: true } },
@@ -564,6 +679,14 @@ const CASES: Case[] = [
     expect: { stay: true },
     actions: ['arm-timer'],
   },
+  { name: 'bulk complete (not a receiver)', from: 'non-functional', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  {
+    name: 'last fault cleared, HA2 on: back tentative',
+    from: 'non-functional',
+    state: () => reach.nonFunctional(config({ sync: true })),
+    event: { type: 'fault-clear', now: T, reason: 'link: lan down' },
+    expect: { to: 'tentative', reason: 'faults-cleared' },
+  },
 ];
 
 function deepFreeze<T>(x: T): T {
@@ -616,7 +739,7 @@ describe('election step: state x event table', () => {
     const missing: string[] = [];
     for (const s of HA_STATES) for (const t of EVENT_TYPES) if (!CASES.some((c) => c.from === s && c.event.type === t)) missing.push(`${s} x ${t}`);
     expect(missing).toEqual([]);
-    expect(HA_STATES.length * EVENT_TYPES.length).toBe(55);
+    expect(HA_STATES.length * EVENT_TYPES.length).toBe(72);
   });
 });
 
@@ -647,6 +770,7 @@ describe('election step: invariants over the table', () => {
       // Timers only run where they apply.
       const allowed: Record<HaState, TimerName[]> = {
         initial: ['initial-wait'],
+        tentative: ['initial-wait', 'promotion-hold'],
         passive: ['initial-wait', 'promotion-hold'],
         active: ['preempt-hold', 'degraded-hold'],
         suspended: [],
@@ -658,8 +782,7 @@ describe('election step: invariants over the table', () => {
       if (r.state.state === 'non-functional') expect(r.state.faults.length).toBeGreaterThan(0);
       if (r.state.faults.length > 0) expect(['suspended', 'non-functional', 'active']).toContain(r.state.state);
       // ... and a degraded active beside a peer able to take over is counting down to hand over
-      if (r.state.state === 'active' && r.state.faults.length > 0 && r.state.peer?.state === 'passive' && !r.state.peer.tentative)
-        expect(r.state.armed).toContain('degraded-hold');
+      if (r.state.state === 'active' && r.state.faults.length > 0 && r.state.peer?.state === 'passive') expect(r.state.armed).toContain('degraded-hold');
     });
   }
 });
