@@ -4,9 +4,15 @@
 //
 // No sockets, rings, timers or clocks: the channel (src/sync/channel.ts) feeds an event for each
 // thing that happened (a connection, a role, a peer's record pushed into our `in` ring, one of our
-// dataplane's records drained from `out`) and carries out the actions (log, count, send a
-// BulkRequest, put a REC_CLEAR or REC_DUMP_REQUEST into `in`, call onBulkComplete). The only time
-// it keeps is the wall-clock stamp of the last complete dump, which arrives with its event.
+// dataplane's records drained from `out`) and carries out the actions (src/sync/bulk-actions.ts:
+// log, count, send a BulkRequest, put a REC_CLEAR or REC_DUMP_REQUEST into `in`, call
+// onBulkComplete, reset or drop the sender core's backlog). The only time it keeps is the
+// wall-clock stamp of the last complete dump, which arrives with its event.
+//
+// The machine also owns the role and the connection, so what follows from them for our own changes
+// is decided here: outFate() says whether a record drained from `out` is sent or discarded, a role
+// change away from sender forgets the backlog ('sender-reset'), and a lost connection loses it
+// ('connection-lost': as the sender, a resync follows).
 //
 // Two halves share the role and the connection:
 //
@@ -147,6 +153,10 @@ export type BulkAction =
   | { type: 'dump-deferred'; reason: string }
   /** The sender core's resync need is taken care of: ReliableSender.resyncStarted(). */
   | { type: 'resync-started' }
+  /** We stopped being the sender: our backlog no longer matters to the peer (forgotten, not lost). */
+  | { type: 'sender-reset' }
+  /** The connection is gone. As the sender, what was queued or in flight is lost: a resync follows. */
+  | { type: 'connection-lost'; sender: boolean }
   /** A full dump from the peer is in our `in` ring (onBulkComplete). */
   | { type: 'bulk-complete'; sessions: number; received: number }
   /** A BULK_END that completes nothing: its BULK_BEGIN came before our last request or loss. */
@@ -177,6 +187,14 @@ export function rxPending(s: BulkState): boolean {
 /** Sender: a dump has been asked of our dataplane and its BULK_BEGIN has not come out yet. */
 export function txQueued(s: BulkState): boolean {
   return s.tx.phase === 'queued' || s.tx.phase === 'dumping-queued';
+}
+
+/** What becomes of a record drained from our `out` ring: sent, or discarded and why. */
+export function outFate(s: BulkState): 'send' | 'not-sender' | 'disconnected' {
+  // only the active's table is the pair's: a box that is not the sender discards its own changes
+  if (s.role !== 'sender') return 'not-sender';
+  // a resync follows the connection's loss; what is drained until then is carried by its dump
+  return s.connected ? 'send' : 'disconnected';
 }
 
 type Outcome = 'handled' | 'ignored' | 'invalid';
@@ -281,6 +299,8 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
 function onRole(st: Step, to: SyncRole): Outcome {
   const s = st.s;
   if (to === s.role) return 'ignored';
+  // our changes no longer matter to the peer: the backlog is forgotten (not a loss)
+  if (s.role === 'sender') st.emit({ type: 'sender-reset' });
   s.role = to;
   switch (to) {
     // Made receiver while connected: ask for everything again (the table we hold stays until the
@@ -321,6 +341,7 @@ function onDisconnected(st: Step): Outcome {
   const s = st.s;
   if (!s.connected) return 'ignored';
   s.connected = false;
+  st.emit({ type: 'connection-lost', sender: s.role === 'sender' });
   // The peer's request belonged to that connection; it asks again on the next.
   s.tx.deferred = null;
   switch (s.rx.phase) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_RECORDS, RecordQueue, ReliableSender } from '../../../src/sync/reliable.js';
+import { Fifo } from '../../../src/sync/fifo.js';
+import { MAX_BATCH_RECORDS, ReliableSender } from '../../../src/sync/reliable.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 
 function rec(i: number, eventMs = 0): SessionRecord {
@@ -173,9 +174,9 @@ describe('ReliableSender resync', () => {
   });
 });
 
-describe('RecordQueue', () => {
+describe('Fifo', () => {
   it('is a FIFO across take, shift and compaction', () => {
-    const q = new RecordQueue();
+    const q = new Fifo<SessionRecord>();
     let next = 0;
     let expectNext = 0;
     for (let round = 0; round < 50; round++) {

@@ -65,7 +65,10 @@ export function formatAction(a: BulkAction): string {
       return `tx ${a.from} -> ${a.to} (${a.reason})`;
     case 'push-clear':
     case 'resync-started':
+    case 'sender-reset':
       return a.type;
+    case 'connection-lost':
+      return a.sender ? 'connection-lost (sender: backlog lost)' : 'connection-lost';
     case 'send-bulk-request':
       return `send-bulk-request ${a.reason}`;
     case 'request-dump':

@@ -2,7 +2,17 @@
 // coverage tests at the end fail when a phase or an event type is added without rows here. States
 // are reached through step() itself (a script per phase), never written by hand.
 import { describe, expect, it } from 'vitest';
-import { initialBulkState, RX_PHASES, step, TX_PHASES, type BulkEvent, type BulkState, type RxPhase, type TxPhase } from '../../../../src/sync/bulk.js';
+import {
+  initialBulkState,
+  outFate,
+  RX_PHASES,
+  step,
+  TX_PHASES,
+  type BulkEvent,
+  type BulkState,
+  type RxPhase,
+  type TxPhase,
+} from '../../../../src/sync/bulk.js';
 import { Prng } from '../../../fuzz/lib/prng.js';
 import { parseEvent } from './script.js';
 
@@ -60,7 +70,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role receiver': same('requested', 'rx-transition', 'send-bulk-request'),
     'role idle': 'ignored',
     connected: 'invalid',
-    disconnected: same('idle'),
+    disconnected: same('idle', 'connection-lost'),
     gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
@@ -76,7 +86,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role receiver': 'ignored',
     'role idle': same('requested'),
     connected: 'invalid',
-    disconnected: same('requested'),
+    disconnected: same('requested', 'connection-lost'),
     gap: same('requested', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
@@ -92,7 +102,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role receiver': 'ignored',
     'role idle': same('receiving'),
     connected: 'invalid',
-    disconnected: same('interrupted', 'rx-transition'),
+    disconnected: same('interrupted', 'connection-lost', 'rx-transition'),
     gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving'),
@@ -108,7 +118,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role receiver': 'ignored',
     'role idle': same('complete'),
     connected: 'invalid',
-    disconnected: same('complete'),
+    disconnected: same('complete', 'connection-lost'),
     gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
@@ -140,10 +150,10 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
 const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
   idle: {
     'role sender': 'ignored',
-    'role receiver': same('idle', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('idle'),
+    'role receiver': same('idle', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('idle', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('idle'),
+    disconnected: same('idle', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -156,10 +166,10 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
   },
   queued: {
     'role sender': 'ignored',
-    'role receiver': same('queued', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('queued'),
+    'role receiver': same('queued', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('queued', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('queued'),
+    disconnected: same('queued', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -172,10 +182,10 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
   },
   dumping: {
     'role sender': 'ignored',
-    'role receiver': same('dumping', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('dumping'),
+    'role receiver': same('dumping', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('dumping', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('dumping'),
+    disconnected: same('dumping', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -188,10 +198,10 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
   },
   'dumping-queued': {
     'role sender': 'ignored',
-    'role receiver': same('dumping-queued', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('dumping-queued'),
+    'role receiver': same('dumping-queued', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('dumping-queued', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('dumping-queued'),
+    disconnected: same('dumping-queued', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -251,6 +261,16 @@ describe('bulk machine: sender phase x event', () => {
   it('dumping-queued x overflow (as receiver): the running dump goes on, the next is forgotten', () => {
     const from = reach([...TX_SETUP['dumping-queued'], 'role receiver']);
     check(from, 'overflow 5', same('dumping', 'tx-transition', 'push-clear', 'send-bulk-request'), (s) => s.tx.phase);
+  });
+});
+
+describe('bulk machine: what becomes of our own changes', () => {
+  it('only a connected sender sends them; otherwise they are discarded, with the reason', () => {
+    expect(outFate(reach(['role sender', 'connected']))).toBe('send');
+    expect(outFate(reach(['role sender']))).toBe('disconnected');
+    expect(outFate(reach(['role sender', 'connected', 'disconnected']))).toBe('disconnected');
+    expect(outFate(reach(['role receiver', 'connected']))).toBe('not-sender');
+    expect(outFate(reach(['connected']))).toBe('not-sender');
   });
 });
 
