@@ -20,6 +20,8 @@ export interface BulkHands {
   send(body: Ha2Body): boolean;
   /** The agent's callback: a full dump from the peer is in our `in` ring. */
   onBulkComplete?: (sessions: number) => void;
+  /** The agent's callback: what we hold stopped being a complete copy (a gap, an overflow, a new connection, a dump begins). */
+  onBulkIncomplete?: (reason: string) => void;
 }
 
 /** Carries out one action; true when it queued a record for `in` (to be pushed at once). */
@@ -49,7 +51,12 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
       if (a.sender) senderConnectionLost(x);
       return false;
     case 'bulk-complete':
-      bulkComplete(x, a.sessions, a.received);
+      x.log.info({ sessions: a.sessions, received: a.received }, 'bulk sync from the peer complete');
+      tellAgent(x, 'onBulkComplete', () => x.onBulkComplete?.(a.sessions));
+      return false;
+    case 'bulk-incomplete':
+      x.log.warn({ reason: a.reason }, 'our copy of the peer sessions is incomplete: tentative until the next dump completes');
+      tellAgent(x, 'onBulkIncomplete', () => x.onBulkIncomplete?.(a.reason));
       return false;
     case 'rx-transition':
     case 'tx-transition':
@@ -97,12 +104,12 @@ function senderConnectionLost(x: BulkHands): void {
   x.view.backlog(0);
 }
 
-function bulkComplete(x: BulkHands, sessions: number, received: number): void {
-  x.log.info({ sessions, received }, 'bulk sync from the peer complete');
+/** A callback's failure is the agent's bug: logged, never the pump's. */
+function tellAgent(x: BulkHands, what: string, call: () => void): void {
   try {
-    x.onBulkComplete?.(sessions);
+    call();
   } catch (err) {
-    x.log.error({ err }, 'onBulkComplete failed');
+    x.log.error({ err }, `${what} failed`);
   }
 }
 

@@ -20,6 +20,7 @@
 //     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
 //     any phase but sender --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
 //     receiving           --its BULK_END pushed into `in`--> complete        (onBulkComplete)
+//     complete            --any of the above but becoming the sender--> (onBulkIncomplete)
 //     receiving           --the connection is lost (the rest of the dump with it)--> interrupted
 //     any phase           --we become the sender (the peer's table is not ours to copy, and
 //                           what it sends is discarded from now on)--> idle, and stays idle
@@ -159,6 +160,9 @@ export type BulkAction =
   | { type: 'connection-lost'; sender: boolean }
   /** A full dump from the peer is in our `in` ring (onBulkComplete). */
   | { type: 'bulk-complete'; sessions: number; received: number }
+  /** What we hold stopped being a complete copy of the peer's table (onBulkIncomplete): the box
+   * is tentative again until the next dump completes. */
+  | { type: 'bulk-incomplete'; reason: string }
   /** A BULK_END that completes nothing: its BULK_BEGIN came before our last request or loss. */
   | { type: 'stale-end'; sessions: number }
   | { type: 'invalid-transition'; event: BulkEvent['type']; role: SyncRole; rx: RxPhase; tx: TxPhase };
@@ -208,13 +212,18 @@ class Step {
     this.s = { ...state, rx: { ...state.rx }, tx: { ...state.tx } };
   }
 
-  /** The receiver's one transition function: never a no-op. */
+  /**
+   * The receiver's one transition function: never a no-op. Leaving `complete` (a loss, a new
+   * connection or a dump begins) tells the agent the copy is no longer whole; becoming the sender
+   * does not (the active's table is the original, not a copy).
+   */
   rxGo(to: RxPhase, reason: string): void {
     const from = this.s.rx.phase;
     if (from === to) throw new Error(`bulk: no-op receiver transition ${from} -> ${to} (${reason})`);
     this.s.rx.phase = to;
     this.s.rx.reason = reason;
     this.actions.push({ type: 'rx-transition', from, to, reason });
+    if (from === 'complete' && to !== 'idle') this.actions.push({ type: 'bulk-incomplete', reason });
   }
 
   /** The sender's one transition function: never a no-op. */

@@ -60,6 +60,8 @@ export interface SyncChannelOptions {
   backlogMax?: number;
   /** Called when a bulk dump from the peer has been fully received (BULK_END). */
   onBulkComplete?: (sessions: number) => void;
+  /** Called when what we hold stops being a complete copy of the peer's table (a gap, an overflow, a new connection, a dump begins). */
+  onBulkIncomplete?: (reason: string) => void;
   /** Batches in flight before the sender waits for acks (default 256). */
   unackedMax?: number;
   /** Redial interval (ms, default 200). */
@@ -102,7 +104,8 @@ export class SyncChannel {
       onDown: (byPeer, why) => this.onDown(byPeer, why),
     });
     const { log, view, reliable, inbound } = this;
-    this.hands = { log, view, reliable, inbound, send: (body) => this.link.send(body), onBulkComplete: opts.onBulkComplete };
+    const { onBulkComplete, onBulkIncomplete } = opts;
+    this.hands = { log, view, reliable, inbound, send: (body) => this.link.send(body), onBulkComplete, onBulkIncomplete };
   }
 
   async start(): Promise<void> {

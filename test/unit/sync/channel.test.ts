@@ -63,6 +63,8 @@ interface Box {
   /** Everything drained from `in` so far (the test's dataplane). */
   applied: SessionRecord[];
   bulkDone: number[];
+  /** Reasons given by onBulkIncomplete: the copy stopped being complete. */
+  bulkLost: string[];
 }
 
 const open: SyncChannel[] = [];
@@ -72,6 +74,7 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
   const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
   const metrics = new Metrics({ defaultMetrics: false });
   const bulkDone: number[] = [];
+  const bulkLost: string[] = [];
   const ch = new SyncChannel({
     deviceId,
     groupId: 9,
@@ -83,10 +86,11 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
     log,
     reconnectMs: 20,
     onBulkComplete: (n) => bulkDone.push(n),
+    onBulkIncomplete: (reason) => bulkLost.push(reason),
   });
   if (opts.role) ch.setRole(opts.role);
   open.push(ch);
-  return { ch, out, in: inRing, metrics, applied: [], bulkDone };
+  return { ch, out, in: inRing, metrics, applied: [], bulkDone, bulkLost };
 }
 
 function drainIn(b: Box, max = 1 << 20): SessionRecord[] {
@@ -391,6 +395,37 @@ describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
       expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
     } finally {
       p2.close();
+    }
+  });
+});
+
+describe('SyncChannel: a complete copy that stops being complete (hand-made peer)', () => {
+  it('a gap after a complete bulk sync: the agent is told the copy is incomplete, and a new dump is asked', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 1), rec(REC_BULK_END, 1)]);
+      await waitFor('complete', () => {
+        drainIn(b);
+        return b.bulkDone.length === 1;
+      });
+      expect(b.bulkLost).toEqual([]);
+      peer.batch(3, [rec(REC_UPSERT, 3)]); // 2 is missing: the copy has a hole (and is cleared)
+      await waitFor('the gap request', () => peer.requests().length === 2);
+      expect(b.bulkLost).toEqual(['gap']);
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false });
+      peer.batch(4, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 3), rec(REC_BULK_END, 1)]);
+      await waitFor('complete again', () => {
+        drainIn(b);
+        return b.bulkDone.length === 2;
+      });
+      expect(b.bulkLost).toEqual(['gap']);
+      expect(b.ch.status().bulk.pending).toBe(false);
+    } finally {
+      peer.close();
     }
   });
 });

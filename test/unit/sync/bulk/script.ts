@@ -79,6 +79,8 @@ export function formatAction(a: BulkAction): string {
       return `dump-deferred ${a.reason}`;
     case 'bulk-complete':
       return `bulk-complete sessions=${a.sessions} received=${a.received}`;
+    case 'bulk-incomplete':
+      return `bulk-incomplete ${a.reason}`;
     case 'stale-end':
       return `stale-end sessions=${a.sessions}`;
     case 'invalid-transition':

@@ -119,9 +119,9 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role idle': same('complete'),
     connected: 'invalid',
     disconnected: same('complete', 'connection-lost'),
-    gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
-    overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
-    'begin-pushed': same('receiving', 'rx-transition'),
+    gap: same('requested', 'rx-transition', 'bulk-incomplete', 'push-clear', 'send-bulk-request'),
+    overflow: same('requested', 'rx-transition', 'bulk-incomplete', 'push-clear', 'send-bulk-request'),
+    'begin-pushed': same('receiving', 'rx-transition', 'bulk-incomplete'),
     'records-pushed': 'ignored',
     'end-pushed': same('complete', 'stale-end'),
     'peer-request': same('complete', 'dump-deferred'),
@@ -321,6 +321,9 @@ describe('bulk machine: coverage and invariants', () => {
         if (completed) completes += 1;
         else expect(completed).toBe(false);
         if (!invalid) whole = referenceWhole(s, ev, whole);
+        // the agent hears of every complete copy lost, except to becoming the sender
+        const lost = s.rx.phase === 'complete' && r.state.rx.phase !== 'complete' && r.state.rx.phase !== 'idle';
+        expect(r.actions.some((a) => a.type === 'bulk-incomplete')).toBe(lost);
         s = r.state;
         if (s.role === 'sender') expect(s.rx.phase).toBe('idle');
         if (s.tx.deferred !== null) expect(s.connected && s.role !== 'sender').toBe(true);
