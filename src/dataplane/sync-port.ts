@@ -11,6 +11,7 @@
 // sends its delete); when this box becomes active every session gets its protocol timeout from now.
 import type { RecordRing } from '../wire/record-ring.js';
 import {
+  clearsTable,
   emptyRecord,
   REC_BULK_BEGIN,
   REC_BULK_END,
@@ -51,6 +52,11 @@ export class SyncPort implements SessionListener {
   /** A dump was asked while `out` had no room for its BULK_BEGIN: it starts at a later tick. */
   private dumpWanted = false;
   private nowMs = 0;
+  /**
+   * Records that were waiting in `in` when this box became active, not applied yet: a clear among
+   * them was queued for the passive we were, and would empty the active's table (skipped).
+   */
+  private queuedBeforeTakeOver = 0;
   /** Changes that did not fit into `out`: the worker resyncs the peer when it sees this grow. */
   overflows = 0;
 
@@ -132,8 +138,13 @@ export class SyncPort implements SessionListener {
     if (this.dump !== null) this.continueDump(nowMs);
   }
 
-  /** This box just became active: synced sessions start their own timeouts now. */
+  /**
+   * This box just became active: synced sessions start their own timeouts now, and what already
+   * waits in `in` may no longer clear the table. (Our worker, now the sender, queues no clear after
+   * this: src/sync/inbound.ts skips them too.)
+   */
   takeOver(nowMs: number): void {
+    this.queuedBeforeTakeOver = this.in.size;
     const t = this.fw.table;
     t.forEach((slot) => {
       t.setExpires(slot, nowMs + this.fw.timeoutS(t.proto(slot), t.state(slot)) * 1000);
@@ -141,6 +152,10 @@ export class SyncPort implements SessionListener {
   }
 
   private apply(r: SessionRecord): void {
+    if (this.queuedBeforeTakeOver > 0) {
+      this.queuedBeforeTakeOver--;
+      if (clearsTable(r.op)) return this.hooks.event('sync-clear-skipped');
+    }
     switch (r.op) {
       case REC_UPSERT:
       case REC_UPDATE:

@@ -205,6 +205,7 @@ export class SyncChannel {
       this.view.discarded('invalid', 1);
       this.view.warn('invalid', bad, 'HA2 record refused by the ring: skipped');
     }
+    this.view.discarded('stale-clear', r.staleClears);
     for (const e of r.events) this.feed(e);
     if (this.inbound.counters.records !== received) this.view.synced(this.inbound.counters.records);
     if (r.stallStarted) this.view.stall();

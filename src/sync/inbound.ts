@@ -12,7 +12,7 @@
 // dropped, and the bulk machine clears and asks for all of it again.
 import type { BulkEvent, BulkState } from './bulk.js';
 import { Fifo } from './fifo.js';
-import { REC_BULK_BEGIN, REC_BULK_END, REC_DELETE, REC_UPDATE, REC_UPSERT, type SessionRecord } from '../wire/session-record.js';
+import { clearsTable, REC_BULK_BEGIN, REC_BULK_END, REC_DELETE, REC_UPDATE, REC_UPSERT, type SessionRecord } from '../wire/session-record.js';
 
 /**
  * Received records waiting for room in `in` beyond which they are dropped, and the table cleared
@@ -48,6 +48,8 @@ export interface PushReport {
   events: BulkEvent[];
   /** Records the ring refused as out of range: each skipped alone. */
   invalid: { op: number; error: string }[];
+  /** Clears (REC_CLEAR, a dump's BULK_BEGIN) that waited until we became the sender: not pushed. */
+  staleClears: number;
   /** The ring filled up (reported once per stall, when it starts). */
   stallStarted: boolean;
   /** The last batch whose records are all in the ring now (cumulative), on this connection. */
@@ -139,11 +141,18 @@ export class Inbound {
 
   /** Pushes what waits into `ring`, in order, until it is full. */
   push(ring: RecordSink, s: BulkState, wallMs: number): PushReport {
-    const report: PushReport = { events: [], invalid: [], stallStarted: false, ack: null };
+    const report: PushReport = { events: [], invalid: [], staleClears: 0, stallStarted: false, ack: null };
     let sessions = 0;
     let full = false;
     let r: SessionRecord | undefined;
     while ((r = this.waiting.peek()) !== undefined) {
+      // queued for the passive we were: it would empty the table that is the pair's now
+      if (s.role === 'sender' && clearsTable(r.op)) {
+        report.staleClears += 1;
+        this.waiting.shift();
+        this.done += 1;
+        continue;
+      }
       let ok: boolean;
       try {
         ok = ring.push(r);

@@ -29,7 +29,10 @@ export type SyncDiscardReason =
   /** Received from the peer while we are the sender (split roles; acked and dropped). */
   | 'sender'
   /** A record the `in` ring refused as out of range (skipped alone). */
-  | 'invalid';
+  | 'invalid'
+  /** A clear (REC_CLEAR, a dump's BULK_BEGIN) still waiting for `in` when we became the sender:
+   * it would empty the new active's table. */
+  | 'stale-clear';
 
 export interface SyncStatus {
   connected: boolean;

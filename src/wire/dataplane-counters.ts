@@ -67,6 +67,7 @@ export const EVENT_COUNTERS = [
   'ring-freeze', //          the receive ring had no free block (TPACKET_V3 tp_freeze_q_cnt)
   'tx-refused', //           frames the device refused when a staged batch was sent (their outcome, e.g. forwarded, was counted already)
   'tx-withheld', //          staged frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
+  'sync-clear-skipped', //   a clear (REC_CLEAR, the peer's BULK_BEGIN) queued before this box became active, not applied: it would empty the active's table
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -18,6 +18,14 @@ export const REC_DUMP_REQUEST = 6;
 /** Worker -> own dataplane: forget every synced session (we are not in sync any more). */
 export const REC_CLEAR = 7;
 
+/**
+ * Whether a record empties the receiving table (the peer's BULK_BEGIN, our worker's REC_CLEAR).
+ * Neither may reach the table of a box that has become active: it is the pair's table now.
+ */
+export function clearsTable(op: number): boolean {
+  return op === REC_BULK_BEGIN || op === REC_CLEAR;
+}
+
 export interface SessionRecord {
   op: number;
   proto: number;

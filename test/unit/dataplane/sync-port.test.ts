@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Firewall } from '../../../src/dataplane/firewall.js';
 import { SyncPort } from '../../../src/dataplane/sync-port.js';
 import { RecordRing } from '../../../src/wire/record-ring.js';
-import { emptyRecord, REC_BULK_BEGIN, REC_BULK_END, REC_DUMP_REQUEST, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
+import { emptyRecord, REC_BULK_BEGIN, REC_BULK_END, REC_CLEAR, REC_DUMP_REQUEST, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 
 function record(op: number): SessionRecord {
   const r = emptyRecord();
@@ -39,5 +39,44 @@ describe('SyncPort dumps', () => {
     expect(drops).toEqual([]); // waiting is not a drop
     port.tick(5);
     expect(drainOps()).toEqual([]); // once
+  });
+});
+
+/** A table of `n` live sessions whose removals are recorded: what a clear does shows. */
+function tableRig(n: number) {
+  const out = new RecordRing(16);
+  const inRing = new RecordRing(16);
+  const live = new Set(Array.from({ length: n }, (_, i) => i));
+  const table = {
+    get size() {
+      return live.size;
+    },
+    forEach: (fn: (slot: number) => void) => [...live].forEach(fn),
+    isLive: (slot: number) => live.has(slot),
+    proto: () => 6,
+    state: () => 0,
+    setExpires: () => undefined,
+  };
+  const fw = { table, listener: null, timeoutS: () => 60, removeSession: (slot: number) => live.delete(slot) } as unknown as Firewall;
+  const events: string[] = [];
+  const port = new SyncPort(out, inRing, fw, { event: (name) => events.push(name), drop: () => undefined });
+  return { out, inRing, port, live, events };
+}
+
+describe('SyncPort on becoming active', () => {
+  it('a clear that waited in `in` from before the take-over leaves the new active table alone', () => {
+    const { inRing, port, live, events } = tableRig(3);
+    // queued by our worker while passive (a gap's REC_CLEAR, the peer's next dump), not yet applied
+    expect(inRing.push(record(REC_CLEAR))).toBe(true);
+    expect(inRing.push(record(REC_BULK_BEGIN))).toBe(true);
+    expect(inRing.push(record(REC_BULK_END))).toBe(true);
+    port.takeOver(10);
+    port.tick(10);
+    expect(live.size).toBe(3);
+    expect(events.filter((e) => e === 'sync-clear-skipped')).toHaveLength(2);
+    // what comes after the take-over is our worker's doing in the new role: applied
+    expect(inRing.push(record(REC_CLEAR))).toBe(true);
+    port.tick(12);
+    expect(live.size).toBe(0);
   });
 });

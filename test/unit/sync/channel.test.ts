@@ -430,6 +430,40 @@ describe('SyncChannel: a complete copy that stops being complete (hand-made peer
   });
 });
 
+describe('SyncChannel: a box that becomes active keeps its table (hand-made peer)', () => {
+  it('a REC_CLEAR or a BULK_BEGIN still waiting for `in` when we become the sender never goes in', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver', inCapacity: 16 });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      // the test's dataplane does not drain yet: 16 records fit, the rest waits in the channel
+      peer.batch(
+        1,
+        Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)),
+      );
+      peer.batch(3, [rec(REC_UPSERT, 100)]); // 2 is missing: a REC_CLEAR queues behind what waits
+      peer.batch(4, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 101), rec(REC_BULK_END, 1)]);
+      await waitFor('all three batches waiting', () => b.ch.status().batchesReceived === 3 && b.ch.status().pendingIn > 0);
+      b.ch.setRole('sender'); // the election made us active: our table is the pair's now
+      await waitFor('everything pushed', () => {
+        drainIn(b);
+        return b.ch.status().pendingIn === 0;
+      });
+      drainIn(b);
+      const ops = b.applied.map((r) => r.op);
+      expect(ops).not.toContain(REC_CLEAR);
+      expect(ops).not.toContain(REC_BULK_BEGIN);
+      // what the previous active sent before is still applied, in order
+      expect(b.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc)).toEqual([...Array.from({ length: 20 }, (_, i) => i), 100, 101]);
+      expect(await b.metrics.text()).toMatch(/tandem_sync_records_discarded_total\{reason="stale-clear"\} 2/);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
 describe('SyncChannel: the sender copies nothing (hand-made peer)', () => {
   it('a dump begun in our ring only after we became the sender completes nothing (what it sent us as sender was discarded)', async () => {
     const port = await freePort();

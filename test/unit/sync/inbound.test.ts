@@ -122,6 +122,23 @@ describe('Inbound', () => {
     expect(inb.counters.records).toBe(2);
   });
 
+  it('as the sender, a clear still waiting (ours or the peer dump) is not pushed; the rest is', () => {
+    const inb = new Inbound(100);
+    inb.arrived(1, 3, receiver);
+    inb.queue(1, [rec(REC_UPSERT, 1), rec(REC_BULK_BEGIN), rec(REC_UPSERT, 2)], 3, receiver);
+    inb.control(rec(REC_CLEAR));
+    const sender = step(receiver, { type: 'role', to: 'sender' }).state;
+    const ring = sink();
+    const r = inb.push(ring, sender, 0);
+    expect(ring.got.map((x) => [x.op, x.origSrc])).toEqual([
+      [REC_UPSERT, 1],
+      [REC_UPSERT, 2],
+    ]);
+    expect(r.staleClears).toBe(2);
+    expect(r.ack).toEqual({ seq: 1, echoSentMs: 3 });
+    expect(r.events).toEqual([{ type: 'records-pushed', count: 2 }]);
+  });
+
   it('an ack is owed only on the connection its batch came on', () => {
     const inb = new Inbound(100);
     inb.arrived(1, 0, receiver);
