@@ -38,7 +38,8 @@
 //   The peer's 'connect' request is also served by any dump asked on the same connection: that
 //   dump's BULK_BEGIN reaches the peer after it connected, and clears what came before.
 //   The peer's request while we are not the sender is kept (deferred) and served when we become
-//   the sender on the same connection.
+//   the sender on the same connection. Changes our dataplane lost to a full `out` (its REC_LOST
+//   drained, in order) ask for a dump like a request, as the connected sender only.
 //
 // Conventions (STYLE.md): one function per event, a `switch` over the phases where they matter,
 // each ending in a `never` check; the rule for each branch is written above it; one transition
@@ -60,8 +61,13 @@ export type RxRequestReason =
   /** Records lost to a full `in` ring. */
   | 'overflow';
 
+/** Why the sender asks its own dataplane for a dump, beside the sender core's reasons. */
+export type TxRequestReason =
+  /** Changes our dataplane could not put into `out` (it said so with REC_LOST). */
+  'out-overflow';
+
 /** Why a full resync was started. Values are metric labels (tandem_sync_resyncs_total{reason}). */
-export type SyncResyncReason = ResyncReason | RxRequestReason;
+export type SyncResyncReason = ResyncReason | RxRequestReason | TxRequestReason;
 
 export type RxPhase =
   /** Nothing asked of the peer and nothing received: at start, or while we are the sender. */
@@ -137,7 +143,9 @@ export type BulkEvent =
   | { type: 'resync-needed'; reason: ResyncReason }
   /** Our dataplane's BULK_BEGIN / BULK_END came out of `out`. */
   | { type: 'begin-out' }
-  | { type: 'end-out' };
+  | { type: 'end-out' }
+  /** Our dataplane's REC_LOST came out of `out`: `count` changes before it never went in. */
+  | { type: 'out-lost'; count: number };
 
 export type BulkAction =
   | { type: 'rx-transition'; from: RxPhase; to: RxPhase; reason: string }
@@ -297,6 +305,13 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
       return onBeginOut(st);
     case 'end-out':
       return onEndOut(st);
+    case 'out-lost':
+      // The peer's copy misses changes: a dump whose BULK_BEGIN comes out after the marker (one
+      // still queued does) replaces it. Only a connected sender sends one; a sender that is down
+      // resyncs on the next connection anyway, and no other role's changes reach the peer.
+      if (st.s.role !== 'sender' || !st.s.connected) return 'ignored';
+      askDataplane(st, 'out-overflow', `${ev.count} changes did not fit our ring`);
+      return 'handled';
     default:
       return assertNever(ev);
   }

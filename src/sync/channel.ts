@@ -22,7 +22,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import type { RecordRing } from '../wire/record-ring.js';
-import { REC_BULK_BEGIN, REC_BULK_END, type SessionRecord } from '../wire/session-record.js';
+import { REC_BULK_BEGIN, REC_BULK_END, REC_LOST, type SessionRecord } from '../wire/session-record.js';
 import { initialBulkState, outFate, step as stepBulk, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
 import { carryOut, type BulkHands } from './bulk-actions.js';
 import { DEFAULT_PENDING_IN_MAX, Inbound } from './inbound.js';
@@ -169,10 +169,13 @@ export class SyncChannel {
   private drainOut(now: number): void {
     const fate = outFate(this.bulk);
     const dropsBefore = this.reliable.counters.recordsDropped;
-    const drained = this.opts.out.drain(this.reliable.batchMax * DRAIN_BATCHES_PER_TICK, (r) => {
-      // the machine follows our dataplane's dumps whether or not they leave this box
+    let drained = 0;
+    this.opts.out.drain(this.reliable.batchMax * DRAIN_BATCHES_PER_TICK, (r) => {
+      // the machine follows our dataplane's dumps and losses whether or not they leave this box
+      if (r.op === REC_LOST) return this.lostOut(r.origSrc);
       if (r.op === REC_BULK_BEGIN) this.feed({ type: 'begin-out' });
       else if (r.op === REC_BULK_END) this.feed({ type: 'end-out' });
+      drained += 1;
       // the ring reuses the object it hands us: the sender core keeps a copy
       if (fate === 'send') this.reliable.enqueue({ ...r }, now);
     });
@@ -181,6 +184,12 @@ export class SyncChannel {
     if (dropped === 0) return;
     this.view.discarded('backlog', dropped);
     this.view.warn('backlog', { dropped, backlogMax: this.reliable.backlogMax }, 'HA2 backlog over its bound: dropped, full resync');
+  }
+
+  /** Our dataplane's REC_LOST: changes that never reached `out` (never sent on: it is ours). */
+  private lostOut(count: number): void {
+    this.view.lostOut(count);
+    this.feed({ type: 'out-lost', count });
   }
 
   /** Sends due batches while the stream takes more, for at most FLUSH_BUDGET_MS (the next tick goes on). */

@@ -32,7 +32,9 @@ export type SyncDiscardReason =
   | 'invalid'
   /** A clear (REC_CLEAR, a dump's BULK_BEGIN) still waiting for `in` when we became the sender:
    * it would empty the new active's table. */
-  | 'stale-clear';
+  | 'stale-clear'
+  /** Changes our dataplane could not put into `out` (its REC_LOST said how many; a resync follows). */
+  | 'out-overflow';
 
 export interface SyncStatus {
   connected: boolean;
@@ -63,6 +65,8 @@ export interface SyncStatus {
   pendingIn: number;
   /** Sender: a dump has been asked of our dataplane and its BULK_BEGIN has not come out yet. */
   dumpQueued: boolean;
+  /** Changes our dataplane could not put into `out` (lost there; each loss resyncs the peer when we are the sender). */
+  outLost: number;
 }
 
 /** The parts of the channel its status is read from. */
@@ -77,6 +81,7 @@ export class SyncView {
   private resyncs = 0;
   private rejected = 0;
   private rttMs: number | null = null;
+  private outLost = 0;
   private readonly logLimit = new LogLimiter(LOG_EVERY_MS);
 
   constructor(
@@ -110,6 +115,13 @@ export class SyncView {
 
   discarded(reason: SyncDiscardReason, records: number): void {
     if (records > 0) this.metrics.syncRecordsDiscarded(reason, records);
+  }
+
+  /** Our dataplane said (REC_LOST) that `count` changes did not fit `out`. */
+  lostOut(count: number): void {
+    this.outLost += count;
+    this.discarded('out-overflow', count);
+    this.warn('out-overflow', { lost: count }, 'HA2: changes did not fit the ring out of the dataplane');
   }
 
   resync(reason: SyncResyncReason): void {
@@ -167,6 +179,7 @@ export class SyncView {
       inStalls: p.inbound.counters.stalls,
       pendingIn: p.inbound.pending,
       dumpQueued: txQueued(p.bulk),
+      outLost: this.outLost,
     };
   }
 }

@@ -35,7 +35,7 @@ export const DROP_REASONS = [
   'session-conflict', //     a new flow whose translated tuple is already another session's (left to that one)
   'icmp-unsupported', //     ICMP other than echo and the errors tied to a session (timestamp, redirect, ...)
   'wrong-interface', //      a packet of a known session arriving on the other side's interface (spoofed or misrouted)
-  'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
+  'sync-overflow', //        a session change that did not fit the HA2 ring (said in the ring as soon as there is room: the peer gets a full resync)
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
   'policy-rematch', //       an existing session removed by a config commit whose policy no longer allows it (one per session)
   'ring-full', //            frames the kernel dropped because the receive ring was full (PACKET_STATISTICS; never counted in rx)

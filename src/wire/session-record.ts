@@ -17,6 +17,8 @@ export const REC_BULK_END = 5;
 export const REC_DUMP_REQUEST = 6;
 /** Worker -> own dataplane: forget every synced session (we are not in sync any more). */
 export const REC_CLEAR = 7;
+/** Own dataplane -> worker, in `out` only: `origSrc` changes did not fit `out` just before this point. */
+export const REC_LOST = 8;
 
 /**
  * Whether a record empties the receiving table (the peer's BULK_BEGIN, our worker's REC_CLEAR).

@@ -11,6 +11,7 @@ import {
   REC_BULK_END,
   REC_CLEAR,
   REC_DUMP_REQUEST,
+  REC_LOST,
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
@@ -340,6 +341,40 @@ describe('SyncChannel over 127.0.0.1: loss and resync', () => {
     } finally {
       peer.close();
     }
+  });
+});
+
+describe('SyncChannel: changes our dataplane could not put into `out`', () => {
+  it('the loss marker is counted, never sent, and makes the sender resync the peer with a dump', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    const table = [rec(REC_UPSERT, 1), rec(REC_UPSERT, 2)];
+    await waitFor('dump on join', () => serveDumps(a, table) > 0);
+    await waitFor('bulk complete', () => {
+      drainIn(b);
+      return b.bulkDone.length === 1;
+    });
+    // the dataplane's `out` was full: 5 changes are gone, and it says so in order (SyncPort)
+    expect(a.out.push(rec(REC_UPSERT, 3))).toBe(true);
+    expect(a.out.push(rec(REC_LOST, 5))).toBe(true);
+    expect(a.out.push(rec(REC_UPSERT, 4))).toBe(true);
+    let dumps = 0;
+    await waitFor('a dump asked of our dataplane', () => (dumps += serveDumps(a, table)) > 0);
+    expect(dumps).toBe(1);
+    expect(a.ch.status().outLost).toBe(5);
+    await waitFor('the peer has the new dump', () => {
+      drainIn(b);
+      return b.bulkDone.length === 2;
+    });
+    expect(b.applied.map((r) => r.op)).not.toContain(REC_LOST);
+    expect(b.bulkLost).toEqual(['unasked bulk-begin']); // tentative until that dump's end
+    const text = await a.metrics.text();
+    expect(text).toMatch(/tandem_sync_resyncs_total\{reason="out-overflow"\} 1/);
+    expect(text).toMatch(/tandem_sync_records_discarded_total\{reason="out-overflow"\} 5/);
   });
 });
 

@@ -9,7 +9,7 @@
 //   gap <expected> <got> | overflow <dropped>
 //   begin-pushed | records-pushed <n> | end-pushed <sessions> at=<wallMs>
 //   peer-request <reason> | resync-needed backlog|connection-lost|peer-request
-//   begin-out | end-out
+//   begin-out | end-out | out-lost <count>
 //
 // Output lines: one per action, then `= ` and a summary of the state.
 import { initialBulkState, step, type BulkAction, type BulkEvent, type BulkState, type SyncRole } from '../../../../src/sync/bulk.js';
@@ -41,6 +41,7 @@ export function parseEvent(line: string): BulkEvent {
     case 'overflow':
       return { type, dropped: int(rest[0], line) };
     case 'records-pushed':
+    case 'out-lost':
       return { type, count: int(rest[0], line) };
     case 'end-pushed': {
       const at = rest.find((w) => w.startsWith('at='));

@@ -58,6 +58,7 @@ const EVENTS: Record<string, string> = {
   'resync-needed': 'resync-needed backlog',
   'begin-out': 'begin-out',
   'end-out': 'end-out',
+  'out-lost': 'out-lost 7',
 };
 
 /** The phase after the event and the action types in order; or nothing happens at all. */
@@ -80,6 +81,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('idle', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   requested: {
     'role sender': same('idle', 'rx-transition'),
@@ -96,6 +98,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('requested', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   receiving: {
     'role sender': same('idle', 'rx-transition'),
@@ -112,6 +115,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('receiving', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   complete: {
     'role sender': same('idle', 'rx-transition'),
@@ -128,6 +132,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('complete', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   interrupted: {
     'role sender': same('idle', 'rx-transition'),
@@ -144,6 +149,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('interrupted', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
 };
 
@@ -163,6 +169,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('queued', 'resync-started', 'tx-transition', 'request-dump'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': same('queued', 'tx-transition', 'request-dump'),
   },
   queued: {
     'role sender': 'ignored',
@@ -179,6 +186,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('queued', 'resync-started', 'dump-coalesced'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': same('queued', 'dump-coalesced'),
   },
   dumping: {
     'role sender': 'ignored',
@@ -195,6 +203,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('dumping-queued', 'resync-started', 'tx-transition', 'request-dump'),
     'begin-out': same('dumping'),
     'end-out': same('idle', 'tx-transition'),
+    'out-lost': same('dumping-queued', 'tx-transition', 'request-dump'),
   },
   'dumping-queued': {
     'role sender': 'ignored',
@@ -211,6 +220,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('dumping-queued', 'resync-started', 'dump-coalesced'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': same('queued', 'tx-transition'),
+    'out-lost': same('dumping-queued', 'dump-coalesced'),
   },
 };
 
@@ -288,6 +298,7 @@ describe('bulk machine: coverage and invariants', () => {
     'resync-needed',
     'begin-out',
     'end-out',
+    'out-lost',
   ];
 
   it('every event type has rows (add the new one to EVENTS and both tables)', () => {
