@@ -49,6 +49,7 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
       return false;
     case 'connection-lost':
       if (a.sender) senderConnectionLost(x);
+      else x.reliable.streamEnded();
       return false;
     case 'bulk-complete':
       x.log.info({ sessions: a.sessions, received: a.received }, 'bulk sync from the peer complete');

@@ -164,7 +164,8 @@ export type BulkAction =
   | { type: 'resync-started' }
   /** We stopped being the sender: our backlog no longer matters to the peer (forgotten, not lost). */
   | { type: 'sender-reset' }
-  /** The connection is gone. As the sender, what was queued or in flight is lost: a resync follows. */
+  /** The connection is gone: the next one's batch seqs start at 1. As the sender, what was queued
+   * or in flight is lost too: a resync follows. */
   | { type: 'connection-lost'; sender: boolean }
   /** A full dump from the peer is in our `in` ring (onBulkComplete). */
   | { type: 'bulk-complete'; sessions: number; received: number }

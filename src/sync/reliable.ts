@@ -219,6 +219,14 @@ export class ReliableSender {
    */
   connectionLost(): void {
     this.dropAll('connection-lost');
+    this.streamEnded();
+  }
+
+  /**
+   * The stream is gone while we were not the sender (nothing of ours in flight): the next
+   * stream's seqs start again at 1 all the same, since the peer counts from 1 on every connection.
+   */
+  streamEnded(): void {
     this.seq = 0;
   }
 

@@ -378,6 +378,35 @@ describe('SyncChannel: changes our dataplane could not put into `out`', () => {
   });
 });
 
+describe('SyncChannel: batch seqs (hand-made peer)', () => {
+  it('start at 1 on every connection, even one lost while we were not the sender', async () => {
+    const port = await freePort();
+    const a = box(1, port, { role: 'sender' });
+    await a.ch.start();
+    const seqs = (p: HandPeer) => p.got.flatMap((e) => (e.body.kind === 'batch' ? [e.body.batch.seq] : []));
+    const p1 = handPeer(port);
+    await waitFor('connected', () => a.ch.status().connected);
+    a.out.push(rec(REC_UPSERT, 1));
+    await waitFor('batch 1', () => seqs(p1).length === 1);
+    a.out.push(rec(REC_UPSERT, 2));
+    await waitFor('batch 2', () => seqs(p1).length === 2);
+    expect(seqs(p1)).toEqual([1, 2]);
+    a.ch.setRole('receiver'); // a failover: the peer is the sender now
+    p1.close();
+    await waitFor('down', () => !a.ch.status().connected);
+    const p2 = handPeer(port);
+    try {
+      await waitFor('reconnected', () => a.ch.status().connected);
+      a.ch.setRole('sender'); // and back
+      a.out.push(rec(REC_UPSERT, 3));
+      await waitFor('a batch on the new connection', () => seqs(p2).length === 1);
+      expect(seqs(p2)).toEqual([1]); // the peer counts from 1 on a new connection: 3 would be a gap
+    } finally {
+      p2.close();
+    }
+  });
+});
+
 describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
   it("a gap mid-dump: that dump's BULK_END does not complete the bulk sync (the clear removed its start); the next dump does", async () => {
     const port = await freePort();

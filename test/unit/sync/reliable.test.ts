@@ -174,6 +174,20 @@ describe('ReliableSender resync', () => {
   });
 });
 
+describe('ReliableSender streams', () => {
+  it('a stream that ended while we were not the sender: the next starts at seq 1, nothing dropped or resynced', () => {
+    const s = new ReliableSender({ flushIntervalMs: 0 });
+    s.enqueue(rec(1), 0);
+    expect(s.poll(0)?.seq).toBe(1);
+    s.reset(); // no longer the sender: the seq goes on while the stream does
+    s.streamEnded();
+    s.enqueue(rec(2), 0);
+    expect(s.poll(0)?.seq).toBe(1);
+    expect(s.needsResync).toBe(false);
+    expect(s.counters.recordsDropped).toBe(0);
+  });
+});
+
 describe('Fifo', () => {
   it('is a FIFO across take, shift and compaction', () => {
     const q = new Fifo<SessionRecord>();
