@@ -452,11 +452,17 @@ function onBeginPushed(st: Step): Outcome {
       st.rxGo('receiving', 'unasked bulk-begin');
       return 'handled';
     case 'receiving':
-      rx.reason = 'restarted bulk-begin';
-      return 'handled';
+      return restarted(rx);
     default:
       return assertNever(rx.phase);
   }
+}
+
+/** Either half: a BULK_BEGIN while its dump is running. The dataplane restarted it (a later
+ * request): the same phase, and the reason says so. */
+function restarted(half: { reason: string }): Outcome {
+  half.reason = 'restarted bulk-begin';
+  return 'handled';
 }
 
 function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
@@ -541,8 +547,7 @@ function onBeginOut(st: Step): Outcome {
       st.txGo('dumping', 'unasked bulk-begin');
       return 'handled';
     case 'dumping':
-      tx.reason = 'restarted bulk-begin';
-      return 'handled';
+      return restarted(tx);
     default:
       return assertNever(tx.phase);
   }
