@@ -11,6 +11,7 @@ import {
   UINT64_MAX_SAFE,
   checkString,
   checkUint,
+  decodeOrMalformed,
   headerFromWire,
   headerToWire,
   stringFromWire,
@@ -328,12 +329,7 @@ function configAckToWire(a: ConfigAck): tandem.ha1.ConfigAck.$Properties {
  * add optional fields); an unknown body kind is malformed (we cannot act on it).
  */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  let raw: tandem.ha1.Envelope & tandem.ha1.Envelope.$Shape;
-  try {
-    raw = pb.Envelope.decode(bytes);
-  } catch (err) {
-    throw new WireError('malformed', `undecodable envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
-  }
+  const raw = decodeOrMalformed('envelope', bytes, (b) => pb.Envelope.decode(b));
   // the header is checked first, then the body
   const header = headerFromWire(raw);
   return { ...header, body: bodyFromWire(raw, bytes) };

@@ -7,7 +7,17 @@
 import { tandem } from './gen/ha2.js';
 import type { SessionRecord } from './session-record.js';
 import { WireError } from './errors.js';
-import { UINT32_MAX, UINT64_MAX_SAFE, checkUint, headerFromWire, headerToWire, uint64FromWire, uintFromWire, writerBytes } from './numbers.js';
+import {
+  UINT32_MAX,
+  UINT64_MAX_SAFE,
+  checkUint,
+  decodeOrMalformed,
+  headerFromWire,
+  headerToWire,
+  uint64FromWire,
+  uintFromWire,
+  writerBytes,
+} from './numbers.js';
 
 const pb = tandem.ha2;
 
@@ -217,12 +227,7 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
  * rule id decodes as 0, not -1; our encoder always writes -1 explicitly (sint32, one byte).
  */
 export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
-  let raw: tandem.ha2.Ha2Envelope & tandem.ha2.Ha2Envelope.$Shape;
-  try {
-    raw = pb.Ha2Envelope.decode(bytes);
-  } catch (err) {
-    throw new WireError('malformed', `undecodable HA2 envelope: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
-  }
+  const raw = decodeOrMalformed('HA2 envelope', bytes, (b) => pb.Ha2Envelope.decode(b));
   const header = headerFromWire(raw);
   let body: Ha2Body;
   switch (raw.body) {

@@ -93,6 +93,15 @@ export function headerToWire(h: EnvelopeHeaderFields): EnvelopeHeaderFields {
   };
 }
 
+/** Runs a generated decoder: bytes it cannot read are malformed (`what` names the message). */
+export function decodeOrMalformed<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable ${what}: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
+}
+
 /** An envelope header as read (absent fields are 0). */
 export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64; seq?: WireUint64; groupId?: number | null }): EnvelopeHeaderFields {
   return {
