@@ -45,6 +45,7 @@
 // each ending in a `never` check; the rule for each branch is written above it; one transition
 // function per half (`Step.rxGo`, `Step.txGo`) that refuses a no-op; an unexpected pair answers
 // `invalid-transition` and changes nothing.
+import { REC_BULK_BEGIN, REC_BULK_END, REC_LOST, type SessionRecord } from '../wire/session-record.js';
 import type { ResyncReason } from './reliable.js';
 
 /** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
@@ -200,6 +201,20 @@ export function rxPending(s: BulkState): boolean {
 /** Sender: a dump has been asked of our dataplane and its BULK_BEGIN has not come out yet. */
 export function txQueued(s: BulkState): boolean {
   return s.tx.phase === 'queued' || s.tx.phase === 'dumping-queued';
+}
+
+/** What the machine hears of a record drained from our `out` ring: our dataplane's dumps and losses. */
+export function outEvent(r: SessionRecord): BulkEvent | null {
+  switch (r.op) {
+    case REC_BULK_BEGIN:
+      return { type: 'begin-out' };
+    case REC_BULK_END:
+      return { type: 'end-out' };
+    case REC_LOST:
+      return { type: 'out-lost', count: r.origSrc };
+    default:
+      return null;
+  }
 }
 
 /** What becomes of a record drained from our `out` ring: sent, or discarded and why. */

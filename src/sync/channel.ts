@@ -22,14 +22,13 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import type { RecordRing } from '../wire/record-ring.js';
-import { REC_BULK_BEGIN, REC_BULK_END, REC_LOST, type SessionRecord } from '../wire/session-record.js';
-import { initialBulkState, outFate, step as stepBulk, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
+import type { SessionRecord } from '../wire/session-record.js';
+import { initialBulkState, outEvent, outFate, step as stepBulk, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
 import { carryOut, type BulkHands } from './bulk-actions.js';
 import { DEFAULT_PENDING_IN_MAX, Inbound } from './inbound.js';
 import { Ha2Link } from './link.js';
 import { ReliableSender } from './reliable.js';
 import { SyncView, type SyncStatus } from './status.js';
-import { warmUpCodec } from './warm-up.js';
 
 export type { SyncResyncReason, SyncRole } from './bulk.js';
 export type { SyncDiscardReason, SyncStatus } from './status.js';
@@ -113,7 +112,6 @@ export class SyncChannel {
     this.started = true;
     this.view.connected(false);
     this.view.backlog(0);
-    warmUpCodec();
     await this.link.start();
     this.pump = setInterval(() => this.tick(), this.opts.pumpIntervalMs ?? SYNC_PUMP_INTERVAL_MS);
     this.log.info({ link: this.opts.link, dial: this.opts.deviceId === 0 }, 'HA2 sync channel started');
@@ -172,24 +170,17 @@ export class SyncChannel {
     let drained = 0;
     this.opts.out.drain(this.reliable.batchMax * DRAIN_BATCHES_PER_TICK, (r) => {
       // the machine follows our dataplane's dumps and losses whether or not they leave this box
-      if (r.op === REC_LOST) return this.lostOut(r.origSrc);
-      if (r.op === REC_BULK_BEGIN) this.feed({ type: 'begin-out' });
-      else if (r.op === REC_BULK_END) this.feed({ type: 'end-out' });
+      const e = outEvent(r);
+      if (e !== null) this.feed(e);
+      // a REC_LOST is ours alone: counted, never sent on
+      if (e?.type === 'out-lost') return this.view.lostOut(e.count);
       drained += 1;
       // the ring reuses the object it hands us: the sender core keeps a copy
       if (fate === 'send') this.reliable.enqueue({ ...r }, now);
     });
     if (fate !== 'send') this.view.discarded(fate, drained);
     const dropped = this.reliable.counters.recordsDropped - dropsBefore;
-    if (dropped === 0) return;
-    this.view.discarded('backlog', dropped);
-    this.view.warn('backlog', { dropped, backlogMax: this.reliable.backlogMax }, 'HA2 backlog over its bound: dropped, full resync');
-  }
-
-  /** Our dataplane's REC_LOST: changes that never reached `out` (never sent on: it is ours). */
-  private lostOut(count: number): void {
-    this.view.lostOut(count);
-    this.feed({ type: 'out-lost', count });
+    if (dropped > 0) this.view.backlogDropped(dropped, this.reliable.backlogMax);
   }
 
   /** Sends due batches while the stream takes more, for at most FLUSH_BUDGET_MS (the next tick goes on). */
@@ -210,11 +201,8 @@ export class SyncChannel {
   private feedIn(): void {
     const received = this.inbound.counters.records;
     const r = this.inbound.push(this.opts.in, this.bulk, Date.now()); // wall clock: lastCompleteAt
-    for (const bad of r.invalid) {
-      this.view.discarded('invalid', 1);
-      this.view.warn('invalid', bad, 'HA2 record refused by the ring: skipped');
-    }
-    this.view.discarded('stale-clear', r.staleClears);
+    for (const bad of r.invalid) this.view.invalid(bad);
+    this.view.staleClears(r.staleClears);
     for (const e of r.events) this.feed(e);
     if (this.inbound.counters.records !== received) this.view.synced(this.inbound.counters.records);
     if (r.stallStarted) this.view.stall();
@@ -250,13 +238,12 @@ export class SyncChannel {
       return;
     }
     if (arrival.gap !== null) {
-      this.view.warn('gap', arrival.gap, 'HA2 batch seq gap: asking for a full dump');
+      this.view.gap(arrival.gap);
       this.feed({ type: 'gap', ...arrival.gap });
     }
     const dropped = this.inbound.queue(seq, records, sentMs, this.bulk);
     if (dropped > 0) {
-      this.view.discarded('overflow', dropped);
-      this.view.warn('overflow', { dropped }, 'HA2: the dataplane ring stayed full, received records dropped: full resync');
+      this.view.overflow(dropped);
       this.feed({ type: 'overflow', dropped });
     }
     this.feedIn();

@@ -11,6 +11,7 @@ import type { SessionRecord } from '../wire/session-record.js';
 import { keepaliveDue } from './keepalive.js';
 import type { SyncView } from './status.js';
 import { HA2_MAX_FRAME_BYTES, Ha2Stream } from './stream.js';
+import { warmUpCodec } from './warm-up.js';
 
 export interface Ha2LinkOptions {
   deviceId: 0 | 1;
@@ -75,6 +76,7 @@ export class Ha2Link {
   }
 
   start(): Promise<void> {
+    warmUpCodec();
     return this.stream.start();
   }
 

@@ -121,7 +121,36 @@ export class SyncView {
   lostOut(count: number): void {
     this.outLost += count;
     this.discarded('out-overflow', count);
-    this.warn('out-overflow', { lost: count }, 'HA2: changes did not fit the ring out of the dataplane');
+    this.warn('out-overflow', { lost: count }, 'HA2: changes did not fit the ring out of the dataplane: the peer is resynced');
+  }
+
+  /** The sender core dropped its backlog past backlogMax (a resync follows). */
+  backlogDropped(dropped: number, backlogMax: number): void {
+    this.discarded('backlog', dropped);
+    this.warn('backlog', { dropped, backlogMax }, 'HA2 backlog over its bound: dropped, full resync');
+  }
+
+  /** Batches before the one received are missing (the bulk machine clears and asks again). */
+  gap(gap: { expected: number; got: number }): void {
+    this.warn('gap', gap, 'HA2 batch seq gap: asking for a full dump');
+  }
+
+  /** Received records dropped: our dataplane let `in` stay full (the bulk machine clears and asks again). */
+  overflow(dropped: number): void {
+    this.discarded('overflow', dropped);
+    this.warn('overflow', { dropped }, 'HA2: the dataplane ring stayed full, received records dropped: full resync');
+  }
+
+  /** A received record the `in` ring refused as out of range: skipped alone. */
+  invalid(bad: { op: number; error: string }): void {
+    this.discarded('invalid', 1);
+    this.warn('invalid', bad, 'HA2 record refused by the ring: skipped');
+  }
+
+  /** Clears queued for the passive we were, not pushed now that we are the sender. */
+  staleClears(count: number): void {
+    this.discarded('stale-clear', count);
+    if (count > 0) this.warn('stale-clear', { count }, 'HA2: clears queued before we became the sender, not applied');
   }
 
   resync(reason: SyncResyncReason): void {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   initialBulkState,
+  outEvent,
   outFate,
   RX_PHASES,
   step,
@@ -14,6 +15,7 @@ import {
   type TxPhase,
 } from '../../../../src/sync/bulk.js';
 import { Prng } from '../../../fuzz/lib/prng.js';
+import { emptyRecord, REC_BULK_BEGIN, REC_BULK_END, REC_LOST, REC_UPSERT } from '../../../../src/wire/session-record.js';
 import { parseEvent } from './script.js';
 
 /** Replays script lines from a fresh machine; throws on an invalid pair so a setup never hides one. */
@@ -275,6 +277,14 @@ describe('bulk machine: sender phase x event', () => {
 });
 
 describe('bulk machine: what becomes of our own changes', () => {
+  it('hears of our dataplane dumps and losses among them', () => {
+    const r = (op: number, origSrc = 0) => ({ ...emptyRecord(), op, origSrc });
+    expect(outEvent(r(REC_BULK_BEGIN, 9))).toEqual({ type: 'begin-out' });
+    expect(outEvent(r(REC_BULK_END, 9))).toEqual({ type: 'end-out' });
+    expect(outEvent(r(REC_LOST, 9))).toEqual({ type: 'out-lost', count: 9 });
+    expect(outEvent(r(REC_UPSERT))).toBeNull();
+  });
+
   it('only a connected sender sends them; otherwise they are discarded, with the reason', () => {
     expect(outFate(reach(['role sender', 'connected']))).toBe('send');
     expect(outFate(reach(['role sender']))).toBe('disconnected');
