@@ -56,7 +56,7 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
       tellAgent(x, 'onBulkComplete', () => x.onBulkComplete?.(a.sessions));
       return false;
     case 'bulk-incomplete':
-      x.log.warn({ reason: a.reason }, 'our copy of the peer sessions is incomplete: tentative until the next dump completes');
+      x.log.warn({ reason: a.reason }, 'our copy of the peer sessions is no longer complete (until the next dump completes)');
       tellAgent(x, 'onBulkIncomplete', () => x.onBulkIncomplete?.(a.reason));
       return false;
     case 'rx-transition':
