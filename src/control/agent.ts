@@ -214,6 +214,11 @@ export class ControlAgent implements HaController {
     this.feed({ type: 'bulk-complete', now: monotonicMs(), sessions });
   }
 
+  /** HA2 lost part of the copy of the peer's table: a resync has begun. */
+  bulkIncomplete(reason: string): void {
+    this.feed({ type: 'bulk-incomplete', now: monotonicMs(), reason });
+  }
+
   // ---- the core and its actions ----
 
   private feed(event: CoreEvent): CoreAction[] {

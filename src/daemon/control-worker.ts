@@ -67,7 +67,10 @@ async function main(): Promise<void> {
   raiseControlPriority(log);
   const key = Buffer.from(data.key);
   let agent: ControlAgent | null = null;
-  const channel = syncChannel(data, key, metrics, log, (n) => agent?.bulkComplete(n));
+  const channel = syncChannel(data, key, metrics, log, {
+    onBulkComplete: (n) => agent?.bulkComplete(n),
+    onBulkIncomplete: (why) => agent?.bulkIncomplete(why),
+  });
   // an answer that came after the client gave up: the dataplane did apply it, so count with it
   dataplane.onLateApply = (r) => {
     if (r.ok) attachStats(metrics, r);
@@ -144,7 +147,13 @@ function attachStats(metrics: Metrics, r: { firewallBuffer: SharedArrayBuffer | 
 }
 
 /** HA2 session replication over the rings shared with the dataplane; null without rings or an HA2 link. */
-function syncChannel(data: ControlWorkerData, key: Buffer, metrics: Metrics, log: Logger, onBulkComplete: (n: number) => void): SyncChannel | null {
+function syncChannel(
+  data: ControlWorkerData,
+  key: Buffer,
+  metrics: Metrics,
+  log: Logger,
+  on: { onBulkComplete: (n: number) => void; onBulkIncomplete: (why: string) => void },
+): SyncChannel | null {
   const config = data.config;
   const ha2 = config.device.ha.ha2;
   if (!data.sync || !ha2) return null;
@@ -157,7 +166,7 @@ function syncChannel(data: ControlWorkerData, key: Buffer, metrics: Metrics, log
     in: new RecordRing(data.sync.capacity, data.sync.in),
     metrics,
     log: log.child({ component: 'sync' }),
-    onBulkComplete,
+    ...on,
   });
 }
 

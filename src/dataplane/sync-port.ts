@@ -3,7 +3,9 @@
 // path never waits on a socket and a busy socket never stalls the packet path.
 //
 //   out: every session change on this box (create, state change, expiry) as a record, and a
-//        paced dump of the whole table (BULK_BEGIN .. BULK_END) when asked;
+//        paced dump of the whole table (BULK_BEGIN .. BULK_END) when asked; a change that finds
+//        `out` full is lost, and REC_LOST says so in its place as soon as there is room (the
+//        worker then has the peer resynced with a dump begun after it);
 //   in:  the peer's changes to apply (this box is passive), and in-band requests from our own
 //        worker (dump the table, forget synced sessions).
 //
@@ -11,12 +13,14 @@
 // sends its delete); when this box becomes active every session gets its protocol timeout from now.
 import type { RecordRing } from '../wire/record-ring.js';
 import {
+  clearsTable,
   emptyRecord,
   REC_BULK_BEGIN,
   REC_BULK_END,
   REC_CLEAR,
   REC_DELETE,
   REC_DUMP_REQUEST,
+  REC_LOST,
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
@@ -29,6 +33,11 @@ import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from './session-table.js'
 const APPLY_BUDGET = 20_000;
 /** Sessions dumped per tick. */
 const DUMP_BUDGET = 20_000;
+/**
+ * The share of `out` a dump leaves free for live changes (1/4): a dump outruns the worker's drain,
+ * and one that filled the ring would lose the changes made meanwhile (and each loss asks for a dump).
+ */
+const DUMP_HEADROOM_SHIFT = 2;
 /** A synced session waits for the active's delete; this only keeps the timing wheel finite. */
 const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
 
@@ -51,8 +60,15 @@ export class SyncPort implements SessionListener {
   /** A dump was asked while `out` had no room for its BULK_BEGIN: it starts at a later tick. */
   private dumpWanted = false;
   private nowMs = 0;
-  /** Changes that did not fit into `out`: the worker resyncs the peer when it sees this grow. */
-  overflows = 0;
+  /**
+   * Records that were waiting in `in` when this box became active, not applied yet: a clear among
+   * them was queued for the passive we were, and would empty the active's table (skipped).
+   */
+  private queuedBeforeTakeOver = 0;
+  /** Changes lost to a full `out` since the last REC_LOST went in (see pushOut). */
+  private lost = 0;
+  /** The REC_LOST record: its own object, since `rec` may hold the change waiting behind it. */
+  private readonly lostRec: SessionRecord = emptyRecord();
 
   constructor(out: RecordRing, inRing: RecordRing, fw: Firewall, hooks: SyncPortHooks) {
     this.out = out;
@@ -77,8 +93,11 @@ export class SyncPort implements SessionListener {
     this.send(REC_DELETE, slot, nowMs);
   }
 
-  private send(op: number, slot: number, nowMs: number): boolean {
-    return this.push(this.load(op, slot, nowMs));
+  /** A live change: lost (and counted) when `out` has no room for it. */
+  private send(op: number, slot: number, nowMs: number): void {
+    if (this.pushOut(this.load(op, slot, nowMs))) return;
+    this.lost++;
+    this.hooks.drop('sync-overflow');
   }
 
   /** Fills the scratch record from a session. */
@@ -106,20 +125,34 @@ export class SyncPort implements SessionListener {
     return r;
   }
 
+  /** A dump's BULK_BEGIN or BULK_END: false when `out` has no room (the dump waits, nothing is lost). */
   private control(op: number, count: number, nowMs: number): boolean {
     const r = this.rec;
     r.op = op;
     r.proto = 0;
     r.origSrc = count >>> 0;
     r.eventMs = nowMs;
-    return this.push(r);
+    return this.pushOut(r);
   }
 
-  private push(r: SessionRecord): boolean {
-    if (this.out.push(r)) return true;
-    this.overflows++;
-    this.hooks.drop('sync-overflow');
-    return false;
+  /**
+   * Every record goes into `out` through here. After a loss, REC_LOST goes in first, so the worker
+   * learns where changes went missing in order with the rest (a dump already begun before it does
+   * not cover them). False when `out` has no room for the marker or the record.
+   */
+  private pushOut(r: SessionRecord): boolean {
+    if (this.lost > 0 && !this.reportLoss()) return false;
+    return this.out.push(r);
+  }
+
+  private reportLoss(): boolean {
+    const m = this.lostRec;
+    m.op = REC_LOST;
+    m.origSrc = Math.min(this.lost, 0xffffffff);
+    m.eventMs = this.nowMs;
+    if (!this.out.push(m)) return false;
+    this.lost = 0;
+    return true;
   }
 
   // ---- timer work ----
@@ -127,13 +160,20 @@ export class SyncPort implements SessionListener {
   /** Applies what arrived, and goes on with a dump. Called on the dataplane's tick. */
   tick(nowMs: number): void {
     this.nowMs = nowMs;
+    // a loss with no change after it is said all the same
+    if (this.lost > 0) this.reportLoss();
     this.in.drain(APPLY_BUDGET, this.applyFn);
     if (this.dumpWanted) this.startDump();
     if (this.dump !== null) this.continueDump(nowMs);
   }
 
-  /** This box just became active: synced sessions start their own timeouts now. */
+  /**
+   * This box just became active: synced sessions start their own timeouts now, and what already
+   * waits in `in` may no longer clear the table. (Our worker, now the sender, queues no clear after
+   * this: src/sync/inbound.ts skips them too.)
+   */
   takeOver(nowMs: number): void {
+    this.queuedBeforeTakeOver = this.in.size;
     const t = this.fw.table;
     t.forEach((slot) => {
       t.setExpires(slot, nowMs + this.fw.timeoutS(t.proto(slot), t.state(slot)) * 1000);
@@ -141,6 +181,10 @@ export class SyncPort implements SessionListener {
   }
 
   private apply(r: SessionRecord): void {
+    if (this.queuedBeforeTakeOver > 0) {
+      this.queuedBeforeTakeOver--;
+      if (clearsTable(r.op)) return this.hooks.event('sync-clear-skipped');
+    }
     switch (r.op) {
       case REC_UPSERT:
       case REC_UPDATE:
@@ -235,11 +279,14 @@ export class SyncPort implements SessionListener {
     const dump = this.dump!;
     const t = this.fw.table;
     const end = Math.min(dump.length, this.dumpAt + DUMP_BUDGET);
+    // only this thread pushes to `out`: the room seen here only grows while we fill it
+    let room = this.out.capacity - (this.out.capacity >> DUMP_HEADROOM_SHIFT) - this.out.size;
     while (this.dumpAt < end) {
       const slot = dump[this.dumpAt];
       // gone since the snapshot: its delete already went out
       if (t.isLive(slot)) {
-        if (!this.out.push(this.load(REC_UPSERT, slot, nowMs))) return; // ring full: go on at the next tick
+        if (room <= 0 || !this.pushOut(this.load(REC_UPSERT, slot, nowMs))) return; // go on at the next tick
+        room--;
         this.dumpSent++;
       }
       this.dumpAt++;

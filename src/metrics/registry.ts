@@ -495,7 +495,7 @@ export class Metrics implements MonitorMetrics {
     if (n > 0) this.sync.records.inc({ direction }, n);
   }
 
-  /** `reason` is a fixed label (src/sync/channel.ts): backlog, connection-lost, peer-request, connect, role, gap, overflow. */
+  /** `reason` is a fixed label: SyncResyncReason (src/sync/bulk.ts). */
   syncResync(reason: string): void {
     this.sync.resyncs.inc({ reason });
   }
@@ -508,7 +508,7 @@ export class Metrics implements MonitorMetrics {
     this.sync.ringStalls.inc();
   }
 
-  /** `reason` is a fixed label (src/sync/channel.ts): not-sender, disconnected, backlog, overflow, sender, invalid. */
+  /** `reason` is a fixed label: SyncDiscardReason (src/sync/status.ts). */
   syncRecordsDiscarded(reason: string, n: number): void {
     if (n > 0) this.sync.discarded.inc({ reason }, n);
   }

@@ -4,9 +4,15 @@
 //
 // No sockets, rings, timers or clocks: the channel (src/sync/channel.ts) feeds an event for each
 // thing that happened (a connection, a role, a peer's record pushed into our `in` ring, one of our
-// dataplane's records drained from `out`) and carries out the actions (log, count, send a
-// BulkRequest, put a REC_CLEAR or REC_DUMP_REQUEST into `in`, call onBulkComplete). The only time
-// it keeps is the wall-clock stamp of the last complete dump, which arrives with its event.
+// dataplane's records drained from `out`) and carries out the actions (src/sync/bulk-actions.ts:
+// log, count, send a BulkRequest, put a REC_CLEAR or REC_DUMP_REQUEST into `in`, call
+// onBulkComplete, reset or drop the sender core's backlog). The only time it keeps is the
+// wall-clock stamp of the last complete dump, which arrives with its event.
+//
+// The machine also owns the role and the connection, so what follows from them for our own changes
+// is decided here: outFate() says whether a record drained from `out` is sent or discarded, a role
+// change away from sender forgets the backlog ('sender-reset'), and a lost connection loses it
+// ('connection-lost': as the sender, a resync follows).
 //
 // Two halves share the role and the connection:
 //
@@ -14,6 +20,7 @@
 //     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
 //     any phase but sender --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
 //     receiving           --its BULK_END pushed into `in`--> complete        (onBulkComplete)
+//     complete            --any of the above but becoming the sender--> (onBulkIncomplete)
 //     receiving           --the connection is lost (the rest of the dump with it)--> interrupted
 //     any phase           --we become the sender (the peer's table is not ours to copy, and
 //                           what it sends is discarded from now on)--> idle, and stays idle
@@ -31,12 +38,14 @@
 //   The peer's 'connect' request is also served by any dump asked on the same connection: that
 //   dump's BULK_BEGIN reaches the peer after it connected, and clears what came before.
 //   The peer's request while we are not the sender is kept (deferred) and served when we become
-//   the sender on the same connection.
+//   the sender on the same connection. Changes our dataplane lost to a full `out` (its REC_LOST
+//   drained, in order) ask for a dump like a request, as the connected sender only.
 //
 // Conventions (STYLE.md): one function per event, a `switch` over the phases where they matter,
 // each ending in a `never` check; the rule for each branch is written above it; one transition
 // function per half (`Step.rxGo`, `Step.txGo`) that refuses a no-op; an unexpected pair answers
 // `invalid-transition` and changes nothing.
+import { REC_BULK_BEGIN, REC_BULK_END, REC_LOST, type SessionRecord } from '../wire/session-record.js';
 import type { ResyncReason } from './reliable.js';
 
 /** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
@@ -53,8 +62,13 @@ export type RxRequestReason =
   /** Records lost to a full `in` ring. */
   | 'overflow';
 
+/** Why the sender asks its own dataplane for a dump, beside the sender core's reasons. */
+export type TxRequestReason =
+  /** Changes our dataplane could not put into `out` (it said so with REC_LOST). */
+  'out-overflow';
+
 /** Why a full resync was started. Values are metric labels (tandem_sync_resyncs_total{reason}). */
-export type SyncResyncReason = ResyncReason | RxRequestReason;
+export type SyncResyncReason = ResyncReason | RxRequestReason | TxRequestReason;
 
 export type RxPhase =
   /** Nothing asked of the peer and nothing received: at start, or while we are the sender. */
@@ -130,7 +144,9 @@ export type BulkEvent =
   | { type: 'resync-needed'; reason: ResyncReason }
   /** Our dataplane's BULK_BEGIN / BULK_END came out of `out`. */
   | { type: 'begin-out' }
-  | { type: 'end-out' };
+  | { type: 'end-out' }
+  /** Our dataplane's REC_LOST came out of `out`: `count` changes before it never went in. */
+  | { type: 'out-lost'; count: number };
 
 export type BulkAction =
   | { type: 'rx-transition'; from: RxPhase; to: RxPhase; reason: string }
@@ -147,8 +163,16 @@ export type BulkAction =
   | { type: 'dump-deferred'; reason: string }
   /** The sender core's resync need is taken care of: ReliableSender.resyncStarted(). */
   | { type: 'resync-started' }
+  /** We stopped being the sender: our backlog no longer matters to the peer (forgotten, not lost). */
+  | { type: 'sender-reset' }
+  /** The connection is gone: the next one's batch seqs start at 1. As the sender, what was queued
+   * or in flight is lost too: a resync follows. */
+  | { type: 'connection-lost'; sender: boolean }
   /** A full dump from the peer is in our `in` ring (onBulkComplete). */
   | { type: 'bulk-complete'; sessions: number; received: number }
+  /** What we hold stopped being a complete copy of the peer's table (onBulkIncomplete): the box
+   * is tentative again until the next dump completes. */
+  | { type: 'bulk-incomplete'; reason: string }
   /** A BULK_END that completes nothing: its BULK_BEGIN came before our last request or loss. */
   | { type: 'stale-end'; sessions: number }
   | { type: 'invalid-transition'; event: BulkEvent['type']; role: SyncRole; rx: RxPhase; tx: TxPhase };
@@ -179,6 +203,28 @@ export function txQueued(s: BulkState): boolean {
   return s.tx.phase === 'queued' || s.tx.phase === 'dumping-queued';
 }
 
+/** What the machine hears of a record drained from our `out` ring: our dataplane's dumps and losses. */
+export function outEvent(r: SessionRecord): BulkEvent | null {
+  switch (r.op) {
+    case REC_BULK_BEGIN:
+      return { type: 'begin-out' };
+    case REC_BULK_END:
+      return { type: 'end-out' };
+    case REC_LOST:
+      return { type: 'out-lost', count: r.origSrc };
+    default:
+      return null;
+  }
+}
+
+/** What becomes of a record drained from our `out` ring: sent, or discarded and why. */
+export function outFate(s: BulkState): 'send' | 'not-sender' | 'disconnected' {
+  // only the active's table is the pair's: a box that is not the sender discards its own changes
+  if (s.role !== 'sender') return 'not-sender';
+  // a resync follows the connection's loss; what is drained until then is carried by its dump
+  return s.connected ? 'send' : 'disconnected';
+}
+
 type Outcome = 'handled' | 'ignored' | 'invalid';
 
 /** A working copy of the state plus the actions of one step, in the order they were decided. */
@@ -190,13 +236,18 @@ class Step {
     this.s = { ...state, rx: { ...state.rx }, tx: { ...state.tx } };
   }
 
-  /** The receiver's one transition function: never a no-op. */
+  /**
+   * The receiver's one transition function: never a no-op. Leaving `complete` (a loss, a new
+   * connection or a dump begins) tells the agent the copy is no longer whole; becoming the sender
+   * does not (the active's table is the original, not a copy).
+   */
   rxGo(to: RxPhase, reason: string): void {
     const from = this.s.rx.phase;
     if (from === to) throw new Error(`bulk: no-op receiver transition ${from} -> ${to} (${reason})`);
     this.s.rx.phase = to;
     this.s.rx.reason = reason;
     this.actions.push({ type: 'rx-transition', from, to, reason });
+    if (from === 'complete' && to !== 'idle') this.actions.push({ type: 'bulk-incomplete', reason });
   }
 
   /** The sender's one transition function: never a no-op. */
@@ -270,6 +321,13 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
       return onBeginOut(st);
     case 'end-out':
       return onEndOut(st);
+    case 'out-lost':
+      // The peer's copy misses changes: a dump whose BULK_BEGIN comes out after the marker (one
+      // still queued does) replaces it. Only a connected sender sends one; a sender that is down
+      // resyncs on the next connection anyway, and no other role's changes reach the peer.
+      if (st.s.role !== 'sender' || !st.s.connected) return 'ignored';
+      askDataplane(st, 'out-overflow', `${ev.count} changes did not fit our ring`);
+      return 'handled';
     default:
       return assertNever(ev);
   }
@@ -281,6 +339,8 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
 function onRole(st: Step, to: SyncRole): Outcome {
   const s = st.s;
   if (to === s.role) return 'ignored';
+  // our changes no longer matter to the peer: the backlog is forgotten (not a loss)
+  if (s.role === 'sender') st.emit({ type: 'sender-reset' });
   s.role = to;
   switch (to) {
     // Made receiver while connected: ask for everything again (the table we hold stays until the
@@ -321,6 +381,7 @@ function onDisconnected(st: Step): Outcome {
   const s = st.s;
   if (!s.connected) return 'ignored';
   s.connected = false;
+  st.emit({ type: 'connection-lost', sender: s.role === 'sender' });
   // The peer's request belonged to that connection; it asks again on the next.
   s.tx.deferred = null;
   switch (s.rx.phase) {
@@ -406,11 +467,17 @@ function onBeginPushed(st: Step): Outcome {
       st.rxGo('receiving', 'unasked bulk-begin');
       return 'handled';
     case 'receiving':
-      rx.reason = 'restarted bulk-begin';
-      return 'handled';
+      return restarted(rx);
     default:
       return assertNever(rx.phase);
   }
+}
+
+/** Either half: a BULK_BEGIN while its dump is running. The dataplane restarted it (a later
+ * request): the same phase, and the reason says so. */
+function restarted(half: { reason: string }): Outcome {
+  half.reason = 'restarted bulk-begin';
+  return 'handled';
 }
 
 function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
@@ -495,8 +562,7 @@ function onBeginOut(st: Step): Outcome {
       st.txGo('dumping', 'unasked bulk-begin');
       return 'handled';
     case 'dumping':
-      tx.reason = 'restarted bulk-begin';
-      return 'handled';
+      return restarted(tx);
     default:
       return assertNever(tx.phase);
   }

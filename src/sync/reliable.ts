@@ -11,6 +11,7 @@
 // and stays true until the caller has asked its dataplane for a full dump (`resyncStarted()`).
 // The dump's BULK_BEGIN makes the receiver forget everything, so whatever was lost is replaced.
 import type { SessionRecord } from '../wire/session-record.js';
+import { Fifo } from './fifo.js';
 
 /** Flush a partial batch this long after its first record was queued (ms): the lag floor. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 2;
@@ -80,56 +81,6 @@ interface Unacked {
   oldestEventMs: number;
 }
 
-/** A FIFO with an index head (no shift(): O(1) per record), compacted as it drains. */
-export class RecordQueue {
-  private items: SessionRecord[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(r: SessionRecord): void {
-    this.items.push(r);
-  }
-
-  peek(): SessionRecord | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined;
-  }
-
-  shift(): SessionRecord | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const r = this.items[this.head];
-    this.head += 1;
-    this.compact();
-    return r;
-  }
-
-  /** Removes and returns up to n records from the front, in order. */
-  take(n: number): SessionRecord[] {
-    const end = Math.min(this.items.length, this.head + n);
-    const out = this.items.slice(this.head, end);
-    this.head = end;
-    this.compact();
-    return out;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-
-  private compact(): void {
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
 function positiveInt(value: number | undefined, fallback: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`reliable: ${what} must be an integer in 1..${max} (got ${v})`);
@@ -142,12 +93,11 @@ export class ReliableSender {
   readonly backlogMax: number;
   readonly unackedMax: number;
 
-  private readonly queue = new RecordQueue();
+  private readonly queue = new Fifo<SessionRecord>();
   /** When the oldest queued record was queued (now of its enqueue()); null when the queue is empty. */
   private firstQueuedAt: number | null = null;
   /** Sent batches not yet acked, oldest first (seqs strictly increasing). */
-  private unacked: Unacked[] = [];
-  private unackedHead = 0;
+  private readonly unacked = new Fifo<Unacked>();
   private unackedRecords = 0;
   /** Seq of the last batch handed out; the next is seq + 1. Restarts at 0 with each connection
    * (Batch.seq is "strictly increasing per stream, from 1", proto/ha2.proto). */
@@ -185,7 +135,7 @@ export class ReliableSender {
   }
 
   get unackedBatches(): number {
-    return this.unacked.length - this.unackedHead;
+    return this.unacked.length;
   }
 
   /** Some records were dropped unacked: the caller must ask its dataplane for a full dump. */
@@ -250,20 +200,13 @@ export class ReliableSender {
    */
   ack(seq: number, now: number): AckedBatch[] {
     const out: AckedBatch[] = [];
-    while (this.unackedHead < this.unacked.length && this.unacked[this.unackedHead].seq <= seq) {
-      const u = this.unacked[this.unackedHead];
-      this.unackedHead += 1;
+    let u: Unacked | undefined;
+    while ((u = this.unacked.peek()) !== undefined && u.seq <= seq) {
+      this.unacked.shift();
       this.unackedRecords -= u.count;
       this.counters.batchesAcked += 1;
       this.counters.recordsAcked += u.count;
       out.push({ seq: u.seq, count: u.count, lagMs: u.oldestEventMs > 0 ? Math.max(0, now - u.oldestEventMs) : null });
-    }
-    if (this.unackedHead === this.unacked.length) {
-      this.unacked = [];
-      this.unackedHead = 0;
-    } else if (this.unackedHead >= 1024) {
-      this.unacked = this.unacked.slice(this.unackedHead);
-      this.unackedHead = 0;
     }
     if (out.length === 0) this.counters.staleAcks += 1;
     return out;
@@ -276,6 +219,14 @@ export class ReliableSender {
    */
   connectionLost(): void {
     this.dropAll('connection-lost');
+    this.streamEnded();
+  }
+
+  /**
+   * The stream is gone while we were not the sender (nothing of ours in flight): the next
+   * stream's seqs start again at 1 all the same, since the peer counts from 1 on every connection.
+   */
+  streamEnded(): void {
     this.seq = 0;
   }
 
@@ -289,22 +240,21 @@ export class ReliableSender {
    * pending resync, without counting a drop. The seq is kept (the stream goes on).
    */
   reset(): void {
-    this.queue.clear();
-    this.firstQueuedAt = null;
-    this.unacked = [];
-    this.unackedHead = 0;
-    this.unackedRecords = 0;
+    this.clearBacklog();
     this.resync = null;
   }
 
   private dropAll(reason: ResyncReason): void {
     this.counters.recordsDropped += this.backlog;
+    this.clearBacklog();
+    this.markResync(reason);
+  }
+
+  private clearBacklog(): void {
     this.queue.clear();
     this.firstQueuedAt = null;
-    this.unacked = [];
-    this.unackedHead = 0;
+    this.unacked.clear();
     this.unackedRecords = 0;
-    this.markResync(reason);
   }
 
   private markResync(reason: ResyncReason): void {

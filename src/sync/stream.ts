@@ -6,8 +6,7 @@
 // Unlike HA1, HA2 moves bulk data, so the stream has backpressure: send() refuses (returns false,
 // writes nothing) while the kernel and Node hold more than maxBufferedBytes unsent, and the
 // caller keeps its backlog instead of letting Node buffer without limit.
-import type { Logger } from '../log.js';
-import { FramedLink, type FramedLinkRejectReason } from '../net/framed-link.js';
+import { FramedLink, type FramedLinkOptions, type FramedLinkRejectReason } from '../net/framed-link.js';
 
 /** Default TCP port of HA2 (src/config/schema.ts DEFAULT_HA2_PORT). */
 export const HA2_DEFAULT_PORT = 28770;
@@ -27,22 +26,9 @@ const STOP_FLUSH_MS = 500;
 
 export type Ha2RejectReason = FramedLinkRejectReason;
 
-export interface Ha2StreamOptions {
-  local: string;
-  peer: string;
-  port: number;
-  role: 'dial' | 'listen';
-  maxFrameBytes?: number;
-  maxBufferedBytes?: number;
-  reconnectMs?: number;
-  onFrame: (frame: Buffer) => void;
-  onUp: () => void;
-  /** closedByPeer: the peer's kernel closed the connection (FIN/RST), not us, not a timeout. */
-  onDown: (closedByPeer: boolean, why: string) => void;
-  /** A connection from the wrong address, or a framing error: counted by the caller. */
-  onReject: (reason: Ha2RejectReason) => void;
-  log: Logger;
-}
+/** What the channel says about its link; the rest of the framed link's options are HA2's own. */
+export type Ha2StreamOptions = Pick<FramedLinkOptions, 'local' | 'peer' | 'port' | 'role' | 'onFrame' | 'onUp' | 'onDown' | 'onReject' | 'log'> &
+  Partial<Pick<FramedLinkOptions, 'maxFrameBytes' | 'maxBufferedBytes' | 'reconnectMs'>>;
 
 export class Ha2Stream {
   private readonly link: FramedLink;
@@ -51,24 +37,16 @@ export class Ha2Stream {
     this.link = new FramedLink({
       name: 'HA2 connection',
       listenerName: 'HA2 listener',
-      local: opts.local,
-      peer: opts.peer,
-      port: opts.port,
-      role: opts.role,
-      maxFrameBytes: opts.maxFrameBytes ?? HA2_MAX_FRAME_BYTES,
-      maxBufferedBytes: opts.maxBufferedBytes ?? HA2_MAX_BUFFERED_BYTES,
-      reconnectMs: opts.reconnectMs ?? HA2_RECONNECT_MS,
       stopFlushMs: STOP_FLUSH_MS,
       // the channel must not resync after it stopped
       downOnStop: false,
       // the channel sees down -> up and restarts its per-connection state (sequence numbers)
       downOnReplace: true,
       frameBudgetMs: FRAME_BUDGET_MS,
-      onFrame: opts.onFrame,
-      onUp: opts.onUp,
-      onDown: opts.onDown,
-      onReject: opts.onReject,
-      log: opts.log,
+      ...opts,
+      maxFrameBytes: opts.maxFrameBytes ?? HA2_MAX_FRAME_BYTES,
+      maxBufferedBytes: opts.maxBufferedBytes ?? HA2_MAX_BUFFERED_BYTES,
+      reconnectMs: opts.reconnectMs ?? HA2_RECONNECT_MS,
     });
   }
 

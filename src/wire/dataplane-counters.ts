@@ -35,7 +35,7 @@ export const DROP_REASONS = [
   'session-conflict', //     a new flow whose translated tuple is already another session's (left to that one)
   'icmp-unsupported', //     ICMP other than echo and the errors tied to a session (timestamp, redirect, ...)
   'wrong-interface', //      a packet of a known session arriving on the other side's interface (spoofed or misrouted)
-  'sync-overflow', //        a session change that did not fit the HA2 ring (the peer gets a full resync)
+  'sync-overflow', //        a session change that did not fit the HA2 ring (said in the ring as soon as there is room: the peer gets a full resync)
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
   'policy-rematch', //       an existing session removed by a config commit whose policy no longer allows it (one per session)
   'ring-full', //            frames the kernel dropped because the receive ring was full (PACKET_STATISTICS; never counted in rx)
@@ -67,6 +67,7 @@ export const EVENT_COUNTERS = [
   'ring-freeze', //          the receive ring had no free block (TPACKET_V3 tp_freeze_q_cnt)
   'tx-refused', //           frames the device refused when a staged batch or the ARP queue was sent (their outcome, e.g. forwarded, was counted already)
   'tx-withheld', //          staged or ARP-queued frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
+  'sync-clear-skipped', //   a clear (REC_CLEAR, the peer's BULK_BEGIN) queued before this box became active, not applied: it would empty the active's table
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

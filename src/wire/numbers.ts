@@ -105,6 +105,15 @@ export function headerToWire(h: EnvelopeHeaderFields): EnvelopeHeaderFields {
   };
 }
 
+/** Runs a generated decoder: bytes it cannot read are malformed (`what` names the message). */
+export function decodeOrMalformed<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new WireError('malformed', `undecodable ${what}: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
+  }
+}
+
 /** An envelope header as read (absent fields are 0). */
 export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64; seq?: WireUint64; groupId?: number | null }): EnvelopeHeaderFields {
   return {
@@ -113,15 +122,6 @@ export function headerFromWire(raw: { sender?: number | null; epoch?: WireUint64
     seq: uint64FromWire(raw.seq, 'seq'),
     groupId: uintFromWire(raw.groupId, 'groupId'),
   };
-}
-
-/** A generated decoder's answer; what it throws (truncated or invalid protobuf) is WireError('malformed'). */
-export function decodeOrMalformed<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
-  try {
-    return decode(bytes);
-  } catch (err) {
-    throw new WireError('malformed', `undecodable ${what}: ${(err as Error).message}`, { bytes: bytes.length }, { cause: err });
-  }
 }
 
 /** What a protobufjs writer finished, as a Buffer: it is one under Node (protobufjs picks util.Buffer when present). */

@@ -19,6 +19,16 @@ export const REC_BULK_END = 5;
 export const REC_DUMP_REQUEST = 6;
 /** Worker -> own dataplane: forget every synced session (we are not in sync any more). */
 export const REC_CLEAR = 7;
+/** Own dataplane -> worker, in `out` only: `origSrc` changes did not fit `out` just before this point. */
+export const REC_LOST = 8;
+
+/**
+ * Whether a record empties the receiving table (the peer's BULK_BEGIN, our worker's REC_CLEAR).
+ * Neither may reach the table of a box that has become active: it is the pair's table now.
+ */
+export function clearsTable(op: number): boolean {
+  return op === REC_BULK_BEGIN || op === REC_CLEAR;
+}
 
 /**
  * One session change: proto/ha2.proto's SessionRecord, field for field (its comments say what each

@@ -108,6 +108,14 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       if (!c.tableComplete) markTableComplete(r, 'bulk sync complete');
       r.dispatch({ type: 'bulk-complete', now: event.now });
       break;
+    case 'bulk-incomplete':
+      // the sender's table is the pair's whatever HA2 lost; any other box's table is no longer complete
+      if (c.election.state !== 'active' && c.tableComplete) {
+        c.tableComplete = false;
+        r.log('warn', { why: event.reason }, 'session table no longer in sync with the peer: resyncing');
+      }
+      r.dispatch({ type: 'bulk-incomplete', now: event.now, reason: event.reason });
+      break;
     case 'reconfigure':
       c.config.deadIntervalMs = event.deadIntervalMs;
       c.config.helloIntervalMs = event.helloIntervalMs;

@@ -148,6 +148,8 @@ export type CoreEvent =
   | { type: 'session-down'; now: number; link: number; closedByPeer: boolean; sessionsOpen: readonly boolean[] }
   /** HA2: the peer's bulk dump has fully arrived (a tentative box becomes passive). */
   | { type: 'bulk-complete'; now: number; sessions: number }
+  /** HA2: the copy of the peer's table is no longer complete (why: gap, overflow, new connection...). */
+  | { type: 'bulk-incomplete'; now: number; reason: string }
   /** A new shared config: timers and preemption change in place. */
   | {
       type: 'reconfigure';

@@ -23,7 +23,8 @@
 //   is suspended, or is non-functional too and we are the better of the two.
 //
 // Tentative (while HA2 runs) is passive without the active's session table: a device that becomes
-// passive enters it first and leaves it for passive on `bulk-complete`. It is never handed the
+// passive enters it first and leaves it for passive on `bulk-complete` (and a passive one goes back
+// on `bulk-incomplete`, when HA2 loses what it had copied). It is never handed the
 // role (preemption, operator failover or suspend, a degraded active's hand-over), but takes it
 // like a passive when the active dies or asks it to: a partial table beats no forwarding at all.
 import type { ElectionAction, ElectionConfig, ElectionEvent, ElectionState, HaState, PeerView, StepResult, TimerName } from './types.js';
@@ -308,6 +309,7 @@ function onInitial(st: Step, ev: StateEvent): Outcome {
       return HANDLED;
     // Not a receiver yet: the bulk sync starts once we join as tentative.
     case 'bulk-complete':
+    case 'bulk-incomplete':
       return IGNORED;
     default:
       return assertNever(ev);
@@ -420,6 +422,13 @@ function onStandby(st: Step, ev: StateEvent, rules: StandbyRules): Outcome {
       if (st.s.state !== 'tentative') return IGNORED;
       st.go('passive', BULK_COMPLETE);
       return HANDLED;
+    // The table a passive box held stopped being the peer's (a gap, an overflow, a new HA2
+    // connection): tentative again until the resync completes, so that the role is not handed to
+    // a box whose table is being rebuilt. Tentative stays; non-functional is not a receiver.
+    case 'bulk-incomplete':
+      if (st.s.state !== 'passive') return IGNORED;
+      st.go('tentative', `${BULK_INCOMPLETE}: ${ev.reason}`);
+      return HANDLED;
     default:
       return assertNever(ev);
   }
@@ -482,6 +491,7 @@ function onActive(st: Step, ev: StateEvent): Outcome {
       return HANDLED;
     // We are the sender: our table is the pair's (a dump that completed as we took the role).
     case 'bulk-complete':
+    case 'bulk-incomplete':
       return IGNORED;
     default:
       return assertNever(ev);
@@ -519,6 +529,7 @@ function onSuspended(st: Step, ev: StateEvent): Outcome {
       return HANDLED;
     // Not a receiver of the peer's table (and never tentative while suspended).
     case 'bulk-complete':
+    case 'bulk-incomplete':
       return IGNORED;
     default:
       return assertNever(ev);
@@ -663,6 +674,7 @@ function passiveEntry(st: Step): HaState {
 
 /** The reason of the transition tentative -> passive. */
 export const BULK_COMPLETE = 'bulk sync complete';
+export const BULK_INCOMPLETE = 'bulk sync incomplete';
 
 /** Where an active device goes when it gives up the role: passive (tentative first), or non-functional with faults. */
 function stepDownState(st: Step): HaState {

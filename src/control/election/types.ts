@@ -89,6 +89,8 @@ export type ElectionEvent =
   | { type: 'fault-clear'; now: number; reason: string }
   /** HA2: the peer's full session table has arrived (a tentative device becomes passive). */
   | { type: 'bulk-complete'; now: number }
+  /** HA2: the peer's table we held is no longer complete (a gap, an overflow, a new connection): a passive device is tentative again. */
+  | { type: 'bulk-incomplete'; now: number; reason: string }
   /** The driver found its own clock jumped by more than the dead interval: it was frozen. */
   | { type: 'frozen'; now: number; gapMs: number };
 

@@ -11,6 +11,7 @@ import {
   REC_BULK_END,
   REC_CLEAR,
   REC_DUMP_REQUEST,
+  REC_LOST,
   REC_UPDATE,
   REC_UPSERT,
   type SessionRecord,
@@ -63,6 +64,8 @@ interface Box {
   /** Everything drained from `in` so far (the test's dataplane). */
   applied: SessionRecord[];
   bulkDone: number[];
+  /** Reasons given by onBulkIncomplete: the copy stopped being complete. */
+  bulkLost: string[];
 }
 
 const open: SyncChannel[] = [];
@@ -72,6 +75,7 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
   const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
   const metrics = new Metrics({ defaultMetrics: false });
   const bulkDone: number[] = [];
+  const bulkLost: string[] = [];
   const ch = new SyncChannel({
     deviceId,
     groupId: 9,
@@ -83,10 +87,11 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
     log,
     reconnectMs: 20,
     onBulkComplete: (n) => bulkDone.push(n),
+    onBulkIncomplete: (reason) => bulkLost.push(reason),
   });
   if (opts.role) ch.setRole(opts.role);
   open.push(ch);
-  return { ch, out, in: inRing, metrics, applied: [], bulkDone };
+  return { ch, out, in: inRing, metrics, applied: [], bulkDone, bulkLost };
 }
 
 function drainIn(b: Box, max = 1 << 20): SessionRecord[] {
@@ -339,6 +344,69 @@ describe('SyncChannel over 127.0.0.1: loss and resync', () => {
   });
 });
 
+describe('SyncChannel: changes our dataplane could not put into `out`', () => {
+  it('the loss marker is counted, never sent, and makes the sender resync the peer with a dump', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    const table = [rec(REC_UPSERT, 1), rec(REC_UPSERT, 2)];
+    await waitFor('dump on join', () => serveDumps(a, table) > 0);
+    await waitFor('bulk complete', () => {
+      drainIn(b);
+      return b.bulkDone.length === 1;
+    });
+    // the dataplane's `out` was full: 5 changes are gone, and it says so in order (SyncPort)
+    expect(a.out.push(rec(REC_UPSERT, 3))).toBe(true);
+    expect(a.out.push(rec(REC_LOST, 5))).toBe(true);
+    expect(a.out.push(rec(REC_UPSERT, 4))).toBe(true);
+    let dumps = 0;
+    await waitFor('a dump asked of our dataplane', () => (dumps += serveDumps(a, table)) > 0);
+    expect(dumps).toBe(1);
+    expect(a.ch.status().outLost).toBe(5);
+    await waitFor('the peer has the new dump', () => {
+      drainIn(b);
+      return b.bulkDone.length === 2;
+    });
+    expect(b.applied.map((r) => r.op)).not.toContain(REC_LOST);
+    expect(b.bulkLost).toEqual(['unasked bulk-begin']); // tentative until that dump's end
+    const text = await a.metrics.text();
+    expect(text).toMatch(/tandem_sync_resyncs_total\{reason="out-overflow"\} 1/);
+    expect(text).toMatch(/tandem_sync_records_discarded_total\{reason="out-overflow"\} 5/);
+  });
+});
+
+describe('SyncChannel: batch seqs (hand-made peer)', () => {
+  it('start at 1 on every connection, even one lost while we were not the sender', async () => {
+    const port = await freePort();
+    const a = box(1, port, { role: 'sender' });
+    await a.ch.start();
+    const seqs = (p: HandPeer) => p.got.flatMap((e) => (e.body.kind === 'batch' ? [e.body.batch.seq] : []));
+    const p1 = handPeer(port);
+    await waitFor('connected', () => a.ch.status().connected);
+    a.out.push(rec(REC_UPSERT, 1));
+    await waitFor('batch 1', () => seqs(p1).length === 1);
+    a.out.push(rec(REC_UPSERT, 2));
+    await waitFor('batch 2', () => seqs(p1).length === 2);
+    expect(seqs(p1)).toEqual([1, 2]);
+    a.ch.setRole('receiver'); // a failover: the peer is the sender now
+    p1.close();
+    await waitFor('down', () => !a.ch.status().connected);
+    const p2 = handPeer(port);
+    try {
+      await waitFor('reconnected', () => a.ch.status().connected);
+      a.ch.setRole('sender'); // and back
+      a.out.push(rec(REC_UPSERT, 3));
+      await waitFor('a batch on the new connection', () => seqs(p2).length === 1);
+      expect(seqs(p2)).toEqual([1]); // the peer counts from 1 on a new connection: 3 would be a gap
+    } finally {
+      p2.close();
+    }
+  });
+});
+
 describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
   it("a gap mid-dump: that dump's BULK_END does not complete the bulk sync (the clear removed its start); the next dump does", async () => {
     const port = await freePort();
@@ -391,6 +459,71 @@ describe('SyncChannel: when a bulk sync is complete (hand-made peer)', () => {
       expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false, lastCompleteAt: null });
     } finally {
       p2.close();
+    }
+  });
+});
+
+describe('SyncChannel: a complete copy that stops being complete (hand-made peer)', () => {
+  it('a gap after a complete bulk sync: the agent is told the copy is incomplete, and a new dump is asked', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver' });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      peer.batch(1, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 1), rec(REC_BULK_END, 1)]);
+      await waitFor('complete', () => {
+        drainIn(b);
+        return b.bulkDone.length === 1;
+      });
+      expect(b.bulkLost).toEqual([]);
+      peer.batch(3, [rec(REC_UPSERT, 3)]); // 2 is missing: the copy has a hole (and is cleared)
+      await waitFor('the gap request', () => peer.requests().length === 2);
+      expect(b.bulkLost).toEqual(['gap']);
+      expect(b.ch.status().bulk).toMatchObject({ pending: true, inProgress: false });
+      peer.batch(4, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 3), rec(REC_BULK_END, 1)]);
+      await waitFor('complete again', () => {
+        drainIn(b);
+        return b.bulkDone.length === 2;
+      });
+      expect(b.bulkLost).toEqual(['gap']);
+      expect(b.ch.status().bulk.pending).toBe(false);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
+describe('SyncChannel: a box that becomes active keeps its table (hand-made peer)', () => {
+  it('a REC_CLEAR or a BULK_BEGIN still waiting for `in` when we become the sender never goes in', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver', inCapacity: 16 });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      await waitFor('bulk request on connect', () => peer.requests().length === 1);
+      // the test's dataplane does not drain yet: 16 records fit, the rest waits in the channel
+      peer.batch(
+        1,
+        Array.from({ length: 20 }, (_, i) => rec(REC_UPSERT, i)),
+      );
+      peer.batch(3, [rec(REC_UPSERT, 100)]); // 2 is missing: a REC_CLEAR queues behind what waits
+      peer.batch(4, [rec(REC_BULK_BEGIN, 1), rec(REC_UPSERT, 101), rec(REC_BULK_END, 1)]);
+      await waitFor('all three batches waiting', () => b.ch.status().batchesReceived === 3 && b.ch.status().pendingIn > 0);
+      b.ch.setRole('sender'); // the election made us active: our table is the pair's now
+      await waitFor('everything pushed', () => {
+        drainIn(b);
+        return b.ch.status().pendingIn === 0;
+      });
+      drainIn(b);
+      const ops = b.applied.map((r) => r.op);
+      expect(ops).not.toContain(REC_CLEAR);
+      expect(ops).not.toContain(REC_BULK_BEGIN);
+      // what the previous active sent before is still applied, in order
+      expect(b.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc)).toEqual([...Array.from({ length: 20 }, (_, i) => i), 100, 101]);
+      expect(await b.metrics.text()).toMatch(/tandem_sync_records_discarded_total\{reason="stale-clear"\} 2/);
+    } finally {
+      peer.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_RECORDS, RecordQueue, ReliableSender } from '../../../src/sync/reliable.js';
+import { Fifo } from '../../../src/sync/fifo.js';
+import { MAX_BATCH_RECORDS, ReliableSender } from '../../../src/sync/reliable.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 
 function rec(i: number, eventMs = 0): SessionRecord {
@@ -173,9 +174,23 @@ describe('ReliableSender resync', () => {
   });
 });
 
-describe('RecordQueue', () => {
+describe('ReliableSender streams', () => {
+  it('a stream that ended while we were not the sender: the next starts at seq 1, nothing dropped or resynced', () => {
+    const s = new ReliableSender({ flushIntervalMs: 0 });
+    s.enqueue(rec(1), 0);
+    expect(s.poll(0)?.seq).toBe(1);
+    s.reset(); // no longer the sender: the seq goes on while the stream does
+    s.streamEnded();
+    s.enqueue(rec(2), 0);
+    expect(s.poll(0)?.seq).toBe(1);
+    expect(s.needsResync).toBe(false);
+    expect(s.counters.recordsDropped).toBe(0);
+  });
+});
+
+describe('Fifo', () => {
   it('is a FIFO across take, shift and compaction', () => {
-    const q = new RecordQueue();
+    const q = new Fifo<SessionRecord>();
     let next = 0;
     let expectNext = 0;
     for (let round = 0; round < 50; round++) {

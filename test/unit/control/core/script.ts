@@ -12,6 +12,7 @@
 //   <now> take-over <link> <reason...> | goodbye <link> <reason...> | config-msg <link>
 //   <now> session-down <link> [by-peer] | session-up <link>
 //   <now> bulk-complete <sessions>
+//   <now> bulk-incomplete <reason words>
 //   <now> timer <name> | operator-suspend | operator-functional | operator-failover
 //   <now> fault-add <reason> | fault-clear <reason>
 //
@@ -120,6 +121,8 @@ class Harness {
         return null;
       case 'bulk-complete':
         return { type, now, sessions: Number(rest[0] ?? 0) };
+      case 'bulk-incomplete':
+        return { type, now, reason: rest.join(' ') };
       case 'timer':
         if (!TIMERS.includes(rest[0] as TimerName)) throw new Error(`scenario: bad timer in "${line}"`);
         return { type, now, name: rest[0] as TimerName };

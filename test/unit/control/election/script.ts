@@ -12,6 +12,7 @@
 //   <now> fault-add <reason...> | fault-clear <reason...>
 //   <now> frozen <gapMs>
 //   <now> bulk-complete
+//   <now> bulk-incomplete <reason words>
 //
 // A `config` line starts a fresh machine. Output lines: one per action, then `= ` and a summary.
 import { initialState, step } from '../../../../src/control/election/step.js';
@@ -74,6 +75,8 @@ export function parseEvent(line: string): ElectionEvent {
     case 'operator-failover':
     case 'bulk-complete':
       return { type, now };
+    case 'bulk-incomplete':
+      return { type, now, reason: rest.join(' ') };
     case 'peer-heard': {
       const [state, ...more] = rest;
       if (!HA_STATES.includes(state as HaState)) throw new Error(`scenario: bad peer state in "${line}"`);

@@ -32,6 +32,7 @@ const EVENT_TYPES: ElectionEvent['type'][] = [
   'fault-clear',
   'frozen',
   'bulk-complete',
+  'bulk-incomplete',
 ];
 
 const T = 1000;
@@ -105,6 +106,7 @@ const CASES: Case[] = [
     actions: ['cancel-timer', 'arm-timer'],
   },
   { name: 'bulk complete (not a receiver yet)', from: 'initial', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  { name: 'bulk incomplete (not a receiver yet)', from: 'initial', event: { type: 'bulk-incomplete', now: T, reason: 'gap' }, expect: { ignored: true } },
   {
     name: 'peer active, HA2 on: join tentative',
     from: 'initial',
@@ -234,6 +236,13 @@ const CASES: Case[] = [
   { name: 'frozen forgets the peer', from: 'passive', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
 
   { name: 'bulk complete again (a resync after an HA2 gap)', from: 'passive', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  {
+    name: 'bulk incomplete: tentative again until the resync completes',
+    from: 'passive',
+    event: { type: 'bulk-incomplete', now: T, reason: 'gap' },
+    expect: { to: 'tentative', reason: 'bulk sync incomplete: gap' },
+    actions: ['transition', 'send-state'],
+  },
 
   // ---- tentative (HA2 on, bulk sync pending, beside a better active peer)
   { name: 'start', from: 'tentative', event: { type: 'start', now: T }, expect: { invalid: true } },
@@ -293,6 +302,7 @@ const CASES: Case[] = [
   },
   { name: 'unknown fault clears', from: 'tentative', event: { type: 'fault-clear', now: T, reason: 'nope' }, expect: { ignored: true } },
   { name: 'frozen forgets the peer', from: 'tentative', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: ['arm-timer'] },
+  { name: 'bulk incomplete: still tentative', from: 'tentative', event: { type: 'bulk-incomplete', now: T, reason: 'gap' }, expect: { ignored: true } },
   {
     name: 'bulk complete: passive',
     from: 'tentative',
@@ -395,6 +405,12 @@ const CASES: Case[] = [
     actions: ['transition', 'arm-timer', 'send-take-over', 'send-state'],
   },
   { name: 'bulk complete (a sender completes nothing)', from: 'active', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  {
+    name: 'bulk incomplete (the sender holds the pair table)',
+    from: 'active',
+    event: { type: 'bulk-incomplete', now: T, reason: 'gap' },
+    expect: { ignored: true },
+  },
   {
     name: 'failover to a non-functional peer',
     from: 'active',
@@ -593,6 +609,7 @@ const CASES: Case[] = [
   },
   { name: 'frozen', from: 'suspended', event: { type: 'frozen', now: T, gapMs: 700 }, expect: { stay: true }, actions: [] },
   { name: 'bulk complete (not a receiver)', from: 'suspended', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  { name: 'bulk incomplete (not a receiver)', from: 'suspended', event: { type: 'bulk-incomplete', now: T, reason: 'gap' }, expect: { ignored: true } },
 
   // ---- non-functional (fault 'link: lan down', beside a better active peer)
   { name: 'start', from: 'non-functional', event: { type: 'start', now: T }, expect: { invalid: true } },
@@ -680,6 +697,7 @@ const CASES: Case[] = [
     actions: ['arm-timer'],
   },
   { name: 'bulk complete (not a receiver)', from: 'non-functional', event: { type: 'bulk-complete', now: T }, expect: { ignored: true } },
+  { name: 'bulk incomplete (not a receiver)', from: 'non-functional', event: { type: 'bulk-incomplete', now: T, reason: 'gap' }, expect: { ignored: true } },
   {
     name: 'last fault cleared, HA2 on: back tentative',
     from: 'non-functional',
@@ -739,7 +757,7 @@ describe('election step: state x event table', () => {
     const missing: string[] = [];
     for (const s of HA_STATES) for (const t of EVENT_TYPES) if (!CASES.some((c) => c.from === s && c.event.type === t)) missing.push(`${s} x ${t}`);
     expect(missing).toEqual([]);
-    expect(HA_STATES.length * EVENT_TYPES.length).toBe(72);
+    expect(HA_STATES.length * EVENT_TYPES.length).toBe(78);
   });
 });
 

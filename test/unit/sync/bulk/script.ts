@@ -9,7 +9,7 @@
 //   gap <expected> <got> | overflow <dropped>
 //   begin-pushed | records-pushed <n> | end-pushed <sessions> at=<wallMs>
 //   peer-request <reason> | resync-needed backlog|connection-lost|peer-request
-//   begin-out | end-out
+//   begin-out | end-out | out-lost <count>
 //
 // Output lines: one per action, then `= ` and a summary of the state.
 import { initialBulkState, step, type BulkAction, type BulkEvent, type BulkState, type SyncRole } from '../../../../src/sync/bulk.js';
@@ -41,6 +41,7 @@ export function parseEvent(line: string): BulkEvent {
     case 'overflow':
       return { type, dropped: int(rest[0], line) };
     case 'records-pushed':
+    case 'out-lost':
       return { type, count: int(rest[0], line) };
     case 'end-pushed': {
       const at = rest.find((w) => w.startsWith('at='));
@@ -65,7 +66,10 @@ export function formatAction(a: BulkAction): string {
       return `tx ${a.from} -> ${a.to} (${a.reason})`;
     case 'push-clear':
     case 'resync-started':
+    case 'sender-reset':
       return a.type;
+    case 'connection-lost':
+      return a.sender ? 'connection-lost (sender: backlog lost)' : 'connection-lost';
     case 'send-bulk-request':
       return `send-bulk-request ${a.reason}`;
     case 'request-dump':
@@ -76,6 +80,8 @@ export function formatAction(a: BulkAction): string {
       return `dump-deferred ${a.reason}`;
     case 'bulk-complete':
       return `bulk-complete sessions=${a.sessions} received=${a.received}`;
+    case 'bulk-incomplete':
+      return `bulk-incomplete ${a.reason}`;
     case 'stale-end':
       return `stale-end sessions=${a.sessions}`;
     case 'invalid-transition':

@@ -2,8 +2,20 @@
 // coverage tests at the end fail when a phase or an event type is added without rows here. States
 // are reached through step() itself (a script per phase), never written by hand.
 import { describe, expect, it } from 'vitest';
-import { initialBulkState, RX_PHASES, step, TX_PHASES, type BulkEvent, type BulkState, type RxPhase, type TxPhase } from '../../../../src/sync/bulk.js';
+import {
+  initialBulkState,
+  outEvent,
+  outFate,
+  RX_PHASES,
+  step,
+  TX_PHASES,
+  type BulkEvent,
+  type BulkState,
+  type RxPhase,
+  type TxPhase,
+} from '../../../../src/sync/bulk.js';
 import { Prng } from '../../../fuzz/lib/prng.js';
+import { emptyRecord, REC_BULK_BEGIN, REC_BULK_END, REC_LOST, REC_UPSERT } from '../../../../src/wire/session-record.js';
 import { parseEvent } from './script.js';
 
 /** Replays script lines from a fresh machine; throws on an invalid pair so a setup never hides one. */
@@ -48,6 +60,7 @@ const EVENTS: Record<string, string> = {
   'resync-needed': 'resync-needed backlog',
   'begin-out': 'begin-out',
   'end-out': 'end-out',
+  'out-lost': 'out-lost 7',
 };
 
 /** The phase after the event and the action types in order; or nothing happens at all. */
@@ -60,7 +73,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'role receiver': same('requested', 'rx-transition', 'send-bulk-request'),
     'role idle': 'ignored',
     connected: 'invalid',
-    disconnected: same('idle'),
+    disconnected: same('idle', 'connection-lost'),
     gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
@@ -70,13 +83,14 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('idle', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   requested: {
     'role sender': same('idle', 'rx-transition'),
     'role receiver': 'ignored',
     'role idle': same('requested'),
     connected: 'invalid',
-    disconnected: same('requested'),
+    disconnected: same('requested', 'connection-lost'),
     gap: same('requested', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
@@ -86,13 +100,14 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('requested', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   receiving: {
     'role sender': same('idle', 'rx-transition'),
     'role receiver': 'ignored',
     'role idle': same('receiving'),
     connected: 'invalid',
-    disconnected: same('interrupted', 'rx-transition'),
+    disconnected: same('interrupted', 'connection-lost', 'rx-transition'),
     gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
     'begin-pushed': same('receiving'),
@@ -102,22 +117,24 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('receiving', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   complete: {
     'role sender': same('idle', 'rx-transition'),
     'role receiver': 'ignored',
     'role idle': same('complete'),
     connected: 'invalid',
-    disconnected: same('complete'),
-    gap: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
-    overflow: same('requested', 'rx-transition', 'push-clear', 'send-bulk-request'),
-    'begin-pushed': same('receiving', 'rx-transition'),
+    disconnected: same('complete', 'connection-lost'),
+    gap: same('requested', 'rx-transition', 'bulk-incomplete', 'push-clear', 'send-bulk-request'),
+    overflow: same('requested', 'rx-transition', 'bulk-incomplete', 'push-clear', 'send-bulk-request'),
+    'begin-pushed': same('receiving', 'rx-transition', 'bulk-incomplete'),
     'records-pushed': 'ignored',
     'end-pushed': same('complete', 'stale-end'),
     'peer-request': same('complete', 'dump-deferred'),
     'resync-needed': 'ignored',
     'begin-out': same('complete', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
   interrupted: {
     'role sender': same('idle', 'rx-transition'),
@@ -134,16 +151,17 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     'resync-needed': 'ignored',
     'begin-out': same('interrupted', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': 'ignored',
   },
 };
 
 const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
   idle: {
     'role sender': 'ignored',
-    'role receiver': same('idle', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('idle'),
+    'role receiver': same('idle', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('idle', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('idle'),
+    disconnected: same('idle', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -153,13 +171,14 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('queued', 'resync-started', 'tx-transition', 'request-dump'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': same('queued', 'tx-transition', 'request-dump'),
   },
   queued: {
     'role sender': 'ignored',
-    'role receiver': same('queued', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('queued'),
+    'role receiver': same('queued', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('queued', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('queued'),
+    disconnected: same('queued', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -169,13 +188,14 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('queued', 'resync-started', 'dump-coalesced'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': 'ignored',
+    'out-lost': same('queued', 'dump-coalesced'),
   },
   dumping: {
     'role sender': 'ignored',
-    'role receiver': same('dumping', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('dumping'),
+    'role receiver': same('dumping', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('dumping', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('dumping'),
+    disconnected: same('dumping', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -185,13 +205,14 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('dumping-queued', 'resync-started', 'tx-transition', 'request-dump'),
     'begin-out': same('dumping'),
     'end-out': same('idle', 'tx-transition'),
+    'out-lost': same('dumping-queued', 'tx-transition', 'request-dump'),
   },
   'dumping-queued': {
     'role sender': 'ignored',
-    'role receiver': same('dumping-queued', 'rx-transition', 'send-bulk-request'),
-    'role idle': same('dumping-queued'),
+    'role receiver': same('dumping-queued', 'sender-reset', 'rx-transition', 'send-bulk-request'),
+    'role idle': same('dumping-queued', 'sender-reset'),
     connected: 'invalid',
-    disconnected: same('dumping-queued'),
+    disconnected: same('dumping-queued', 'connection-lost'),
     gap: 'invalid',
     overflow: 'invalid',
     'begin-pushed': 'ignored',
@@ -201,6 +222,7 @@ const TX_TABLE: Record<TxPhase, Record<string, Expect<TxPhase>>> = {
     'resync-needed': same('dumping-queued', 'resync-started', 'dump-coalesced'),
     'begin-out': same('dumping', 'tx-transition'),
     'end-out': same('queued', 'tx-transition'),
+    'out-lost': same('dumping-queued', 'dump-coalesced'),
   },
 };
 
@@ -254,6 +276,24 @@ describe('bulk machine: sender phase x event', () => {
   });
 });
 
+describe('bulk machine: what becomes of our own changes', () => {
+  it('hears of our dataplane dumps and losses among them', () => {
+    const r = (op: number, origSrc = 0) => ({ ...emptyRecord(), op, origSrc });
+    expect(outEvent(r(REC_BULK_BEGIN, 9))).toEqual({ type: 'begin-out' });
+    expect(outEvent(r(REC_BULK_END, 9))).toEqual({ type: 'end-out' });
+    expect(outEvent(r(REC_LOST, 9))).toEqual({ type: 'out-lost', count: 9 });
+    expect(outEvent(r(REC_UPSERT))).toBeNull();
+  });
+
+  it('only a connected sender sends them; otherwise they are discarded, with the reason', () => {
+    expect(outFate(reach(['role sender', 'connected']))).toBe('send');
+    expect(outFate(reach(['role sender']))).toBe('disconnected');
+    expect(outFate(reach(['role sender', 'connected', 'disconnected']))).toBe('disconnected');
+    expect(outFate(reach(['role receiver', 'connected']))).toBe('not-sender');
+    expect(outFate(reach(['connected']))).toBe('not-sender');
+  });
+});
+
 describe('bulk machine: coverage and invariants', () => {
   const eventTypes: BulkEvent['type'][] = [
     'role',
@@ -268,6 +308,7 @@ describe('bulk machine: coverage and invariants', () => {
     'resync-needed',
     'begin-out',
     'end-out',
+    'out-lost',
   ];
 
   it('every event type has rows (add the new one to EVENTS and both tables)', () => {
@@ -301,6 +342,9 @@ describe('bulk machine: coverage and invariants', () => {
         if (completed) completes += 1;
         else expect(completed).toBe(false);
         if (!invalid) whole = referenceWhole(s, ev, whole);
+        // the agent hears of every complete copy lost, except to becoming the sender
+        const lost = s.rx.phase === 'complete' && r.state.rx.phase !== 'complete' && r.state.rx.phase !== 'idle';
+        expect(r.actions.some((a) => a.type === 'bulk-incomplete')).toBe(lost);
         s = r.state;
         if (s.role === 'sender') expect(s.rx.phase).toBe('idle');
         if (s.tx.deferred !== null) expect(s.connected && s.role !== 'sender').toBe(true);
