@@ -38,6 +38,13 @@ export function clearsTable(op: number): boolean {
  */
 export type SessionRecord = Checked<tandem.ha2.SessionRecord.$Properties>;
 
+/**
+ * SessionRecord.flags bit 1 (active/active): the session is owned by device 1 (clear: device 0),
+ * the box that processes its packets; the other forwards them over HA3. Bit 0 is the session
+ * table's SESSION_FLAG_LOOSE.
+ */
+export const SESSION_FLAG_OWNER1 = 2;
+
 export function emptyRecord(): SessionRecord {
   return {
     op: 0,

@@ -18,6 +18,12 @@
 //   Int32  [9]  captureClosedMask  interfaces (bit = index in sorted logical names, the engine's
 //                              order) whose capture handle is closed (device down or gone, not yet
 //                              reopened): the link monitor holds such a link down until it reopens
+//   Int32  [10] servedClasses  active/active: the floating-address classes this box answers for
+//                              (bit CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY; docs/active-active.md);
+//                              acted on only while mayActAsActive (role active and the lease)
+//   Int32  [11] peerForwarding active/active: 1 while the peer's dataplane forwards (it is active-*),
+//                              so its sessions go to it over HA3; 0: this box adopts them
+//   Int32  [12] primaryId      active/active: the device id of the active-primary
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
 //
 // The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
@@ -27,12 +33,20 @@
 export const ROLE_PASSIVE = 0;
 export const ROLE_ACTIVE = 1;
 
+/** Active/active floating-address classes (servedClasses bits): device 0's, device 1's, the primary's. */
+export const CLASS_DEVICE0 = 1;
+export const CLASS_DEVICE1 = 2;
+export const CLASS_PRIMARY = 4;
+
 const I32_ROLE = 0;
 const I32_GARP_SEQ = 1;
 const I32_ROLE_EPOCH = 2;
 const I32_HANDOVER = 3;
 const I32_ANNOUNCED_MASK = 8;
 const I32_CAPTURE_CLOSED = 9;
+const I32_SERVED = 10;
+const I32_PEER_FORWARDING = 11;
+const I32_PRIMARY = 12;
 const F64_LEASE = 2;
 const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
@@ -128,6 +142,32 @@ export class SharedState {
   /** Dataplane side: true when frames may be forwarded and floating IPs answered right now. */
   mayActAsActive(nowMs: number): boolean {
     return this.i32[I32_ROLE] === ROLE_ACTIVE && nowMs < this.f64[F64_LEASE];
+  }
+
+  /**
+   * Control side, active/active: what this box answers for, whether the peer forwards, who is
+   * primary. Written before setRole when they change together, so that a box becoming active
+   * never acts on the classes of its previous turn.
+   */
+  setPairView(servedClasses: number, peerForwarding: boolean, primaryId: number): void {
+    Atomics.store(this.i32, I32_SERVED, servedClasses);
+    Atomics.store(this.i32, I32_PEER_FORWARDING, peerForwarding ? 1 : 0);
+    Atomics.store(this.i32, I32_PRIMARY, primaryId);
+  }
+
+  /** Dataplane side, active/active: the classes this box answers for (CLASS_* bits). */
+  get servedClasses(): number {
+    return Atomics.load(this.i32, I32_SERVED);
+  }
+
+  /** Dataplane side, active/active: the peer forwards (its sessions go to it over HA3). */
+  get peerForwarding(): boolean {
+    return Atomics.load(this.i32, I32_PEER_FORWARDING) === 1;
+  }
+
+  /** Dataplane side, active/active: the active-primary's device id. */
+  get primaryId(): number {
+    return Atomics.load(this.i32, I32_PRIMARY);
   }
 
   /** Dataplane side: the counters array (index = position in the dataplane's counter list). */
