@@ -32,6 +32,7 @@ export function coreConfigOf(cfg: TandemConfig, links: readonly { name: string; 
     deadIntervalMs: deadIntervalOf(cfg),
     helloIntervalMs: cfg.shared.ha.timers.helloIntervalMs,
     sync,
+    activeActive: cfg.shared.ha.mode === 'active-active',
     links: links.map((l) => ({ name: l.name, hasSession: l.session !== null })),
   };
 }

@@ -6,11 +6,12 @@ import type { Logger } from '../log.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ROLE_ACTIVE, ROLE_PASSIVE, type SharedState } from '../wire/shared-state.js';
+import { shownHaState } from '../wire/ha-state.js';
 import type { Link } from './agent-links.js';
 import type { SendAction } from './agent-outbox.js';
 import type { TransitionHistory } from './agent-status.js';
 import type { ConfigSync } from './config-sync.js';
-import type { CoreAction } from './core/types.js';
+import type { CoreAction, SyncRole } from './core/types.js';
 
 /** The actions the agent handles itself (timers, an operator command's refusal) or sends. */
 export type AgentAction = Extract<CoreAction, { type: 'arm-timer' | 'cancel-timer' | 'refused' }> | SendAction;
@@ -18,7 +19,7 @@ export type EffectAction = Exclude<CoreAction, AgentAction>;
 
 /** The HA2 replication as the agent drives it (src/sync/channel.ts implements it). */
 export interface SyncHandle {
-  setRole(role: 'sender' | 'receiver' | 'idle'): void;
+  setRole(role: SyncRole): void;
   status(): unknown;
   /** The format HA2 messages leave in (shared.ha.encryption); absent in fakes. */
   setEncryption?(mode: HaEncryption): void;
@@ -33,20 +34,27 @@ export interface EffectTargets {
   log: Logger;
   /** The transitions kept for status. */
   history: TransitionHistory;
+  /** shared.ha.mode is active-active: states are shown by their role (wire/ha-state.ts). */
+  activeActive: boolean;
 }
 
 export function applyEffect(a: EffectAction, x: EffectTargets): void {
   switch (a.type) {
     // a state change took effect: kept for status, counted (its log line is the core's)
-    case 'transition':
-      x.history.add(a.from, a.to, a.reason);
-      x.metrics.transition(a.from, a.to, a.reason);
+    case 'transition': {
+      const from = shownHaState(a.from, x.activeActive);
+      const to = shownHaState(a.to, x.activeActive);
+      x.history.add(from, to, a.reason);
+      x.metrics.transition(from, to, a.reason);
       if (a.to === 'active') x.metrics.failover(a.reason, a.outageS);
       return;
+    }
     case 'announce':
       return x.shared.requestGarp();
     case 'dataplane-role':
       return x.shared.setRole(a.role === 'active' ? ROLE_ACTIVE : ROLE_PASSIVE);
+    case 'pair-view':
+      return x.shared.setPairView(a.view.served, a.view.peerForwarding, a.view.primary);
     case 'renew-lease':
       return x.shared.renewLease(a.untilMs);
     case 'handing-over':

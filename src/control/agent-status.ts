@@ -3,7 +3,8 @@
 import type { TandemConfig } from '../config/types.js';
 import type { Link } from './agent-links.js';
 import { health, incomplete } from './core/health.js';
-import type { CoreState, HaState } from './core/types.js';
+import type { CoreState } from './core/types.js';
+import { shownHaState, type ShownHaState } from '../wire/ha-state.js';
 import { linkHears } from './ha1/liveness.js';
 import type { MonitorStatus } from './monitor/types.js';
 import type { ConfigSyncStatus } from './config-sync.js';
@@ -17,7 +18,7 @@ export class TransitionHistory {
   since = new Date();
   readonly records: TransitionRecord[] = [];
 
-  add(from: HaState, to: HaState, reason: string): void {
+  add(from: ShownHaState, to: ShownHaState, reason: string): void {
     this.since = new Date();
     this.records.push({ at: this.since.toISOString(), from, to, reason });
     if (this.records.length > TRANSITION_HISTORY) this.records.shift();
@@ -48,7 +49,7 @@ export function renderStatus(x: StatusInput): HaStatus {
     local: {
       id: cfg.device.id,
       name: cfg.device.name,
-      state: es.state,
+      state: shownHaState(es.state, core.config.activeActive),
       reason: es.reason,
       since: x.history.since.toISOString(),
       priority: cfg.device.priority,
@@ -61,7 +62,7 @@ export function renderStatus(x: StatusInput): HaStatus {
       id: 1 - cfg.device.id,
       up: peer.alive,
       name: peer.name,
-      state: peer.alive && pv ? pv.state : null,
+      state: peer.alive && pv ? shownHaState(pv.state, core.config.activeActive) : null,
       reason: peer.alive ? peer.reason : null,
       priority: pv ? pv.priority : null,
       preempt: pv ? pv.preempt : null,

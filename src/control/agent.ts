@@ -90,6 +90,8 @@ export class ControlAgent implements HaController {
       links: this.links,
       log: this.log,
       history: this.history,
+      // a restart applies a new mode (dataplane/apply.ts restartRequired)
+      activeActive: this.cfg.shared.ha.mode === 'active-active',
     };
     this.outbox = new Outbox(this.links, this.metrics, {
       cfg: () => this.cfg,

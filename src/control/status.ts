@@ -1,6 +1,6 @@
 // What the control agent reports about the pair: the API serves it, the CLI prints it, the lab
 // reads it. Plain JSON-able data.
-import type { HaState } from './election/types.js';
+import type { ShownHaState } from '../wire/ha-state.js';
 import type { Timers } from '../config/types.js';
 import type { MonitorStatus } from './monitor/types.js';
 import type { ConfigSyncStatus } from './config-sync.js';
@@ -8,8 +8,8 @@ import type { ConfigSyncStatus } from './config-sync.js';
 export interface TransitionRecord {
   /** Wall-clock time, ISO 8601. */
   at: string;
-  from: HaState;
-  to: HaState;
+  from: ShownHaState;
+  to: ShownHaState;
   reason: string;
 }
 
@@ -34,7 +34,7 @@ export interface HaStatus {
   local: {
     id: number;
     name: string;
-    state: HaState;
+    state: ShownHaState;
     reason: string;
     since: string;
     priority: number;
@@ -53,7 +53,7 @@ export interface HaStatus {
     /** Peer heard on at least one HA1 link. */
     up: boolean;
     name: string | null;
-    state: HaState | null;
+    state: ShownHaState | null;
     reason: string | null;
     priority: number | null;
     preempt: boolean | null;

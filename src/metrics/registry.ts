@@ -5,7 +5,7 @@
 // Naming follows the Prometheus conventions: prefix `tandem_`, base units in the name
 // (`_seconds`), counters end in `_total`, label values are the documented reason enums.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
-import { HA_STATES, type HaState } from '../wire/ha-state.js';
+import { SHOWN_HA_STATES, type ShownHaState } from '../wire/ha-state.js';
 import { DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../wire/dataplane-counters.js';
 import type { SharedState } from '../wire/shared-state.js';
 import type { MonitorMetrics, ProbeResult } from './monitor-metrics.js';
@@ -424,8 +424,8 @@ export class Metrics implements MonitorMetrics {
   }
 
   /** The current local state: its series goes to 1, the four others to 0. */
-  setState(state: HaState): void {
-    for (const s of HA_STATES) this.ha.state.set({ state: s }, s === state ? 1 : 0);
+  setState(state: ShownHaState): void {
+    for (const s of SHOWN_HA_STATES) this.ha.state.set({ state: s }, s === state ? 1 : 0);
   }
 
   setPeerUp(up: boolean): void {
@@ -433,7 +433,7 @@ export class Metrics implements MonitorMetrics {
   }
 
   /** Count a local transition and make `to` the current state. */
-  transition(from: HaState, to: HaState, reason: string): void {
+  transition(from: ShownHaState, to: ShownHaState, reason: string): void {
     this.ha.transitions.inc({ from, to, reason });
     this.setState(to);
   }

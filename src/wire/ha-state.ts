@@ -11,9 +11,23 @@
 // - suspended: taken out of the election by the operator.
 // - non-functional: its monitors found a fault; takes the role only when nobody else can.
 //
-// proto/ha1.proto also numbers active-primary and active-secondary for active/active: they are
-// not in the union until the election learns them (the codec refuses them until then).
+// Active/active (docs/active-active.md) runs the same election: its active is shown as
+// active-primary and its passive as active-secondary, both of which forward (ShownHaState). The
+// wire keeps the election's names (both boxes run one mode; the hello says which); proto/ha1.proto
+// numbers the active/active names too, unused on the wire.
 
 export type HaState = 'initial' | 'tentative' | 'passive' | 'active' | 'suspended' | 'non-functional';
 
 export const HA_STATES: readonly HaState[] = ['initial', 'tentative', 'passive', 'active', 'suspended', 'non-functional'];
+
+/** A state as status, events, metrics and the lab show it: in active/active, active and passive are named for their role. */
+export type ShownHaState = HaState | 'active-primary' | 'active-secondary';
+
+export const SHOWN_HA_STATES: readonly ShownHaState[] = [...HA_STATES, 'active-primary', 'active-secondary'];
+
+export function shownHaState(state: HaState, activeActive: boolean): ShownHaState {
+  if (!activeActive) return state;
+  if (state === 'active') return 'active-primary';
+  if (state === 'passive') return 'active-secondary';
+  return state;
+}

@@ -146,8 +146,8 @@ export class SharedState {
 
   /**
    * Control side, active/active: what this box answers for, whether the peer forwards, who is
-   * primary. Written before setRole when they change together, so that a box becoming active
-   * never acts on the classes of its previous turn.
+   * primary. A box that does not forward serves no class, so the order against setRole does not
+   * matter: a box becoming active serves nothing until its pair view arrives (the same step).
    */
   setPairView(servedClasses: number, peerForwarding: boolean, primaryId: number): void {
     Atomics.store(this.i32, I32_SERVED, servedClasses);

@@ -4,6 +4,8 @@
 import { HAND_OVER_REASONS, step as electionStep } from '../election/step.js';
 import type { ElectionAction, ElectionEvent, HaState } from '../election/types.js';
 import { incomplete } from './health.js';
+import { forwardsIn } from './pair-view.js';
+import { shownHaState } from '../../wire/ha-state.js';
 import type { CoreAction, CoreState, LogLevel, SyncRole } from './types.js';
 
 /** Longest a hand-over keeps us forwarding when the new active's announcements are never seen. */
@@ -75,13 +77,20 @@ export class Run {
 function onTransition(r: Run, from: HaState, to: HaState, reason: string, now: number): void {
   const c = r.c;
   if (c.handoverUntilMs > 0) endHandover(r, 'superseded by another transition');
+  const aa = c.config.activeActive;
   if (to === 'active') {
     // the election made us active: no stall hold from before stands in the way
     c.stall.leaseHeldUntilMs = 0;
     c.stall.awaitPeerYield = false;
+  }
+  if (forwardsIn(to, aa) && !forwardsIn(from, aa)) {
     r.emit({ type: 'renew-lease', untilMs: now + c.config.deadIntervalMs });
     r.emit({ type: 'dataplane-role', role: 'active' });
-  } else if (from === 'active') {
+  } else if (aa && forwardsIn(from, aa) && !forwardsIn(to, aa)) {
+    // active/active has no planned hand-over of the whole box: the primary's classes move with the
+    // pair view, and a box that stops forwarding stops at once
+    r.emit({ type: 'dataplane-role', role: 'passive' });
+  } else if (!aa && from === 'active') {
     if ((to === 'passive' || to === 'tentative') && HAND_OVER_REASONS.has(reason) && c.peer.alive) {
       // A planned hand-over: keep forwarding until the peer has taken the role and announced
       // it, so that no frame arrives at a box that no longer forwards (a hitless failover).
@@ -92,11 +101,13 @@ function onTransition(r: Run, from: HaState, to: HaState, reason: string, now: n
     }
   }
   // while handing over we still forward with our own table: it is cleared (receiver) after
-  if (c.config.sync && c.handoverUntilMs === 0 && syncRoleOf(to) !== syncRoleOf(from)) r.emit({ type: 'sync-role', role: syncRoleOf(to) });
+  if (c.config.sync && c.handoverUntilMs === 0 && syncRoleOf(to, aa) !== syncRoleOf(from, aa)) r.emit({ type: 'sync-role', role: syncRoleOf(to, aa) });
   // how long the pair went without a forwarding box: since the peer was last heard, if it is dead
   const outageS = c.peer.lastHeardMs === null || c.peer.alive ? 0 : (now - c.peer.lastHeardMs) / 1000;
   r.emit({ type: 'transition', from, to, reason, outageS });
-  r.log('info', { event: 'ha-transition', from, to, reason }, `${from} -> ${to} (reason=${reason})`);
+  const shownFrom = shownHaState(from, aa);
+  const shownTo = shownHaState(to, aa);
+  r.log('info', { event: 'ha-transition', from: shownFrom, to: shownTo, reason }, `${shownFrom} -> ${shownTo} (reason=${reason})`);
 }
 
 /** The planned hand-over ends: the dataplane stops forwarding, and the sync role follows the state. */
@@ -106,13 +117,18 @@ export function endHandover(r: Run, why: string): void {
   r.emit({ type: 'handing-over', on: false });
   if (c.election.state !== 'active') {
     r.emit({ type: 'dataplane-role', role: 'passive' });
-    if (c.config.sync) r.emit({ type: 'sync-role', role: syncRoleOf(c.election.state) });
+    if (c.config.sync) r.emit({ type: 'sync-role', role: syncRoleOf(c.election.state, c.config.activeActive) });
   }
   r.log('info', { why }, 'hand-over finished: dataplane stops forwarding');
 }
 
-/** The HA2 role of a state: the active sends its table, a passive (tentative first) receives it. */
-function syncRoleOf(state: HaState): SyncRole {
+/**
+ * The HA2 role of a state. Active/passive: the active sends its table, a passive (tentative first)
+ * receives it. Active/active: primary and secondary each send their own changes and receive the
+ * peer's; a tentative box receives its bulk sync (it forwards nothing, so has nothing to send).
+ */
+function syncRoleOf(state: HaState, activeActive: boolean): SyncRole {
+  if (activeActive && (state === 'active' || state === 'passive')) return 'both';
   switch (state) {
     case 'active':
       return 'sender';

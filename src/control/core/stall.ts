@@ -2,6 +2,7 @@
 // A gap between ticks past the dead interval means we did not run: the peer may have declared us
 // dead and taken over, and our socket buffers hold what it sent while we slept.
 import { peerDown } from './liveness.js';
+import { forwards } from './pair-view.js';
 import type { Run } from './run.js';
 import type { HeartbeatFields } from './types.js';
 
@@ -62,7 +63,7 @@ export function releaseLease(r: Run, why: string): void {
   // The peer may have taken over during the stall and yielded already (its heartbeats queued
   // meanwhile are not believed): its gratuitous ARP moved the switches to it, so announce again
   // or the traffic goes to a passive box until the next failover (chaos finding B).
-  if (c.election.state === 'active') r.emit({ type: 'announce' });
+  if (forwards(c)) r.emit({ type: 'announce' });
   r.log('info', { why, state: c.election.state }, 'after the stall: dataplane lease renewed again');
 }
 

@@ -8,6 +8,7 @@
 import { handingOver, initialState as initialElection } from '../election/step.js';
 import type { ElectionConfig, PeerView } from '../election/types.js';
 import { incomplete } from './health.js';
+import { forwards, pairViewOf, samePairView } from './pair-view.js';
 import { evaluatePeer, heard, markTableComplete, peerDown } from './liveness.js';
 import { endHandover, Run } from './run.js';
 import { checkFrozen, heartbeatAfterStall, releaseLease } from './stall.js';
@@ -28,6 +29,7 @@ export function initialCore(config: CoreConfig, election: Omit<ElectionConfig, '
   return {
     config: { ...config, links: config.links.map((l) => ({ ...l })) },
     election: initialElection({ ...election, sync: config.sync }),
+    pairView: null,
     lastTickMs: 0,
     nextHelloMs: 0,
     peer: { alive: false, lastHeardMs: null, name: null, reason: null, view: null },
@@ -134,7 +136,16 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       throw new Error(`core: unknown event ${JSON.stringify(never)}`);
     }
   }
+  updatePairView(r);
   return { core: c, actions: r.out };
+}
+
+/** Active/active: the dataplane hears of every change of the pair view, at the end of the step that made it. */
+function updatePairView(r: Run): void {
+  const view = pairViewOf(r.c);
+  if (samePairView(view, r.c.pairView)) return;
+  r.c.pairView = view;
+  if (view !== null) r.emit({ type: 'pair-view', view });
 }
 
 /**
@@ -151,7 +162,7 @@ function onTick(r: Run, now: number, sessionsOpen: readonly boolean[], peerAnnou
   if (c.stall.leaseHeldUntilMs > 0 && now >= c.stall.leaseHeldUntilMs) releaseLease(r, 'no fresh word from the peer within the dead interval');
   const held = c.stall.leaseHeldUntilMs > 0;
   const renew = { type: 'renew-lease', untilMs: now + c.config.deadIntervalMs } as const;
-  if (c.election.state === 'active') {
+  if (forwards(c)) {
     if (!held) r.emit(renew);
   } else if (c.handoverUntilMs > 0) {
     if (peerAnnouncedAtMs > 0 && now >= peerAnnouncedAtMs + HANDOVER_TAIL_MS) endHandover(r, 'the peer announced the floating IPs on every interface');

@@ -5,6 +5,7 @@
 // the bulk sync) and HA1-down detection. The driver (../agent.ts) owns sockets, real timers and the clock: it turns what it
 // hears into CoreEvents (time comes in as `now`, monotonic ms) and carries out CoreActions.
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView } from '../election/types.js';
+import type { PairView } from './pair-view.js';
 
 export type { HaState, PeerView } from '../election/types.js';
 
@@ -12,7 +13,7 @@ export type { HaState, PeerView } from '../election/types.js';
 export type DataplaneRole = 'active' | 'passive';
 
 /** The HA2 replication's role (src/sync/channel.ts). */
-export type SyncRole = 'sender' | 'receiver' | 'idle';
+export type SyncRole = 'sender' | 'receiver' | 'both' | 'idle';
 
 export interface CoreLinkConfig {
   /** "ha1", "ha1-backup" or "heartbeat-backup" (status, logs, metric labels). */
@@ -27,6 +28,8 @@ export interface CoreConfig {
   helloIntervalMs: number;
   /** HA2 session sync runs: readiness (bulk sync, table completeness) applies. */
   sync: boolean;
+  /** shared.ha.mode is active-active: primary and secondary both forward (pair-view.ts). */
+  activeActive: boolean;
   links: CoreLinkConfig[];
 }
 
@@ -72,6 +75,8 @@ export interface PeerState {
 
 export interface CoreState {
   config: CoreConfig;
+  /** Active/active: the pair view last given to the dataplane (null: none yet, or active/passive). */
+  pairView: PairView | null;
   election: ElectionState;
   /** Monotonic ms of the last tick (0 before start): the stall detector's reference. */
   lastTickMs: number;
@@ -175,6 +180,8 @@ export type CoreAction =
   /** Announce the floating IPs (gratuitous ARP burst). */
   | { type: 'announce' }
   | { type: 'dataplane-role'; role: DataplaneRole }
+  /** Active/active: what the dataplane answers for, whether the peer forwards, who is primary. */
+  | { type: 'pair-view'; view: PairView }
   /** The dataplane may forward as active until this monotonic ms. */
   | { type: 'renew-lease'; untilMs: number }
   | { type: 'handing-over'; on: boolean }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { busyMetrics } from './busy-registry.js';
-import { HA_STATES } from '../../../src/wire/ha-state.js';
+import { SHOWN_HA_STATES } from '../../../src/wire/ha-state.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../../deploy/grafana/tandem-pair.json', import.meta.url));
 
@@ -225,7 +225,7 @@ describe('Grafana dashboard deploy/grafana/tandem-pair.json', () => {
     const expr = timeline?.targets?.[0]?.expr ?? '';
     const mappings = (timeline?.fieldConfig as { defaults: { mappings: { options: Record<string, { text: string }> }[] } }).defaults.mappings;
     const names = Object.values(mappings[0].options).map((o) => o.text);
-    for (const state of HA_STATES) {
+    for (const state of SHOWN_HA_STATES) {
       expect(expr, state).toContain(`state="${state}"`);
       expect(names, state).toContain(state);
     }

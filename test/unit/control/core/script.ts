@@ -62,7 +62,13 @@ class Harness {
     const names = (m.get('links') ?? 'ha1,ha1-backup').split(',');
     const links = names.map((name) => ({ name, hasSession: name !== 'heartbeat-backup' }));
     this.core = initialCore(
-      { deadIntervalMs: num(m, 'dead', 100), helloIntervalMs: num(m, 'hello', 1000), sync: (m.get('sync') ?? 'on') === 'on', links },
+      {
+        deadIntervalMs: num(m, 'dead', 100),
+        helloIntervalMs: num(m, 'hello', 1000),
+        sync: (m.get('sync') ?? 'on') === 'on',
+        activeActive: (m.get('mode') ?? 'ap') === 'aa',
+        links,
+      },
       parseElectionConfig(words),
     );
     this.sessions = links.map((l) => l.hasSession);
@@ -171,6 +177,10 @@ function fields(f: Record<string, unknown>): string {
     .join(' ');
 }
 
+function classNames(served: number): string {
+  return (['device0', 'device1', 'primary'] as const).filter((_, i) => (served & (1 << i)) !== 0).join(',');
+}
+
 export function formatAction(a: CoreAction, c: CoreState): string {
   const link = (i: number): string => c.config.links[i].name;
   const self = (s: { state: HaState; incomplete: boolean }): string => `${s.state}${s.incomplete ? ' incomplete' : ''}`;
@@ -196,6 +206,8 @@ export function formatAction(a: CoreAction, c: CoreState): string {
       return a.type;
     case 'dataplane-role':
       return `dataplane-role ${a.role}`;
+    case 'pair-view':
+      return `pair-view serve=[${classNames(a.view.served)}] peer-forwarding=${a.view.peerForwarding ? 'yes' : 'no'} primary=${a.view.primary}`;
     case 'renew-lease':
       return `renew-lease until=${a.untilMs}`;
     case 'handing-over':

@@ -1,0 +1,55 @@
+// Active/active: what the election's states mean for the dataplane (docs/active-active.md).
+//
+// The election runs as in active/passive: its `active` is the active-primary and its `passive` the
+// active-secondary, both of which forward. What differs is only what each box answers for:
+//   - its own device class, while it forwards;
+//   - the primary class, while it is the primary;
+//   - the peer's device class, while it is the primary and the peer does not forward (dead,
+//     tentative, suspended, non-functional, initial).
+// A secondary never takes the peer's class: if the primary stops forwarding, the election makes
+// the secondary primary first (the same dead interval, promotion hold and lease as an
+// active/passive takeover), so two boxes never answer one class because of one missed heartbeat.
+import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../../wire/shared-state.js';
+import type { HaState } from '../election/types.js';
+import type { CoreState } from './types.js';
+
+/** What the dataplane is told in active/active (SharedState.setPairView). */
+export interface PairView {
+  served: number;
+  peerForwarding: boolean;
+  primary: number;
+}
+
+export function deviceClass(deviceId: number): number {
+  return deviceId === 0 ? CLASS_DEVICE0 : CLASS_DEVICE1;
+}
+
+/** Does a box in this state forward traffic? Active/passive: the active; active/active: primary and secondary. */
+export function forwardsIn(state: HaState, activeActive: boolean): boolean {
+  return state === 'active' || (activeActive && state === 'passive');
+}
+
+export function forwards(c: CoreState): boolean {
+  return forwardsIn(c.election.state, c.config.activeActive);
+}
+
+/** The pair view this core implies; null in active/passive (the dataplane's role says it all). */
+export function pairViewOf(c: CoreState): PairView | null {
+  if (!c.config.activeActive) return null;
+  const me = c.election.config.deviceId;
+  const peerId = 1 - me;
+  const peerState = c.peer.alive ? c.peer.view?.state : undefined;
+  const peerForwarding = peerState !== undefined && forwardsIn(peerState, true);
+  const primaryNow = c.election.state === 'active';
+  let served = 0;
+  if (forwards(c)) served |= deviceClass(me);
+  if (primaryNow) served |= CLASS_PRIMARY;
+  if (primaryNow && !peerForwarding) served |= deviceClass(peerId);
+  const primary = primaryNow ? me : peerState === 'active' ? peerId : me;
+  return { served, peerForwarding, primary };
+}
+
+export function samePairView(a: PairView | null, b: PairView | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.served === b.served && a.peerForwarding === b.peerForwarding && a.primary === b.primary;
+}
