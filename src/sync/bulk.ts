@@ -109,6 +109,8 @@ export interface BulkState {
     received: number;
     /** The last complete dump: when (wall clock, ms since the epoch) and its BULK_END's count. */
     lastComplete: { wallMs: number; sessions: number } | null;
+    /** The connection the last dump completed on (0: none): a copy is whole only on that one. */
+    completeConn: number;
   };
   tx: {
     phase: TxPhase;
@@ -188,7 +190,7 @@ export function initialBulkState(): BulkState {
     role: 'idle',
     connected: false,
     conn: 0,
-    rx: { phase: 'idle', reason: 'startup', received: 0, lastComplete: null },
+    rx: { phase: 'idle', reason: 'startup', received: 0, lastComplete: null, completeConn: 0 },
     tx: { phase: 'idle', reason: 'startup', askedConn: 0, deferred: null },
   };
 }
@@ -344,9 +346,19 @@ function onRole(st: Step, to: SyncRole): Outcome {
   s.role = to;
   switch (to) {
     // Made receiver while connected: ask for everything again (the table we hold stays until the
-    // dump's BULK_BEGIN). While down, the connect that follows asks.
+    // dump's BULK_BEGIN). While down, the connect that follows asks. But a copy already whole on
+    // this connection (a dump that completed while we were idle, every change since applied in
+    // order) or a dump running on it needs no new one: the whole copy is said again, for the
+    // agent, which did not count it before we were a receiver. Asking anyway made a rejoining
+    // box's peer dump twice (its own resync, then our request), and the second BULK_BEGIN undid
+    // the bulk sync the first had just completed (passive -> tentative -> passive).
     case 'receiver':
-      if (s.connected) askPeer(st, 'role', false);
+      if (!s.connected || s.rx.phase === 'receiving') return 'handled';
+      if (s.rx.phase === 'complete' && s.rx.completeConn === s.conn && s.rx.lastComplete !== null) {
+        st.emit({ type: 'bulk-complete', sessions: s.rx.lastComplete.sessions, received: s.rx.received });
+        return 'handled';
+      }
+      askPeer(st, 'role', false);
       return 'handled';
     // Made sender: whatever we received is the previous active's (still applied in order), but we
     // no longer wait for a dump. A request the peer made while we could not serve it is served now.
@@ -487,6 +499,7 @@ function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
     case 'receiving':
       st.rxGo('complete', 'bulk-end');
       rx.lastComplete = { wallMs, sessions };
+      rx.completeConn = st.s.conn;
       st.emit({ type: 'bulk-complete', sessions, received: rx.received });
       return 'handled';
     // Its BULK_BEGIN came before our last request, clear or lost connection, or we are the

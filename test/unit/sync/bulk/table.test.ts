@@ -369,9 +369,10 @@ function referenceWhole(s: BulkState, ev: BulkEvent, whole: boolean): boolean {
     case 'connected':
       return whole && s.role !== 'receiver';
     case 'role':
+      // made receiver, a dump running on this connection goes on: it is not asked again
       if (ev.to === s.role) return whole;
       if (ev.to === 'sender') return false;
-      return whole && !(ev.to === 'receiver' && s.connected);
+      return whole;
     default:
       return whole;
   }
