@@ -90,8 +90,10 @@ export function timelineMarkers(
   if (times.restartAt !== null) {
     markers.push({ atMs: times.restartAt, label: `${killed} restarted`, kind: 'restart' });
     fromDemo.push('restart');
-    // back in the pair: joined (tentative, or passive without HA2) or took the role
-    const back = transitions.find((t) => t.box === killed && t.atMs >= times.restartAt! && (t.to === 'tentative' || t.to === 'passive' || t.to === 'active'));
+    // back in the pair: ready to take over (passive, its bulk sync complete) or took the role;
+    // only joined (tentative) when the log shows no more
+    const after = (to: string) => transitions.find((t) => t.box === killed && t.atMs >= times.restartAt! && t.to === to);
+    const back = [after('passive'), after('active')].filter((t) => t !== undefined).sort((a, b) => a.atMs - b.atMs)[0] ?? after('tentative');
     if (back) {
       used.add(back);
       markers.push({ atMs: back.atMs, label: `${killed} back (${back.to})`, kind: 'recovered' });

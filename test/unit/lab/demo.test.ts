@@ -135,7 +135,7 @@ describe("demo: the picture's markers", () => {
     expect(m.clockNote).toContain("fwb active, fwa back from the daemons' own transition logs");
   });
 
-  it('takes a rejoin through tentative as the box being back (its bulk sync completing is part of it)', () => {
+  it('takes the box as back once it can take over again (passive: its bulk sync complete), not when it joins', () => {
     const tr: SeenTransition[] = [
       { box: 'fwb', atMs: T + 48, from: 'tentative', to: 'active', reason: 'peer-dead' },
       { box: 'fwa', atMs: T + 2500, from: 'initial', to: 'tentative', reason: 'peer-active' },
@@ -146,7 +146,7 @@ describe("demo: the picture's markers", () => {
       ['kill -9 fwa', T],
       ['fwb active', T + 48],
       ['fwa restarted', T + 1200],
-      ['fwa back (tentative)', T + 2500],
+      ['fwa back (passive)', T + 2520],
     ]);
   });
 
