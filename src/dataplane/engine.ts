@@ -16,7 +16,7 @@ import { formatMac, parseMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
-import { interfaceVirtualMac } from './vmac.js';
+import { FLOATING_CLASSES, className, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts } from './ports.js';
 import { sendGate } from './send-gate.js';
@@ -32,7 +32,11 @@ export interface InterfaceStatus {
   mtu: number;
   /** The capture handle is open; when not, why (the device is down or gone) and for how long. */
   capture: { open: boolean; error: string | null; downMs: number | null; stats: PortStats | null };
+  /** Active/active: each owner class's MAC here and whether this box serves the class now (empty in active/passive). */
+  classes: { class: FloatingClassName; mac: string; served: boolean }[];
 }
+
+export type FloatingClassName = 'device0' | 'device1' | 'primary';
 
 export interface DataplaneStatus {
   role: 'active' | 'passive';
@@ -42,7 +46,12 @@ export interface DataplaneStatus {
   interfaces: InterfaceStatus[];
   arp: { interface: string; ip: string; mac: string; ageMs: number }[];
   pending: { interface: string; ip: string; queued: number; requests: number; waitingMs: number }[];
-  floatingIps: { interface: string; address: string; mac: string; announced: boolean }[];
+  /**
+   * `mac`: the MAC it answers ARP with; `class`: its owner class (null in active/passive, where the
+   * active answers for all); `served`: answered now (may act as active and, in active/active, the
+   * class is served); `announced`: gratuitous ARP sent for it since the role (or class) was taken.
+   */
+  floatingIps: { interface: string; address: string; mac: string; class: FloatingClassName | null; served: boolean; announced: boolean }[];
   garp: { rounds: number; lastRoundAgoMs: number | null; bursting: boolean };
 }
 
@@ -61,13 +70,19 @@ export class Engine {
   private readonly ports: DevicePorts;
   private readonly counters: Float64Array;
   private readonly garp: GarpScheduler;
-  private garpFrames: { ifIndex: number; frame: Uint8Array; len: number }[];
+  /** Active/active: one burst per class, started when this box gains the class (null in active/passive). */
+  private readonly classGarp: { bit: number; sched: GarpScheduler }[] | null;
+  /** Active/active: servedClasses as last seen (a bit turning on starts that class's burst). */
+  private lastServed: number;
+  private garpFrames: GarpFrame[];
   /** The shared half the engine started with: what a commit cannot change live is compared with it. */
   private readonly running: SharedConfig;
   /** The device's own interface addresses, in engine order: the connected routes of every route table. */
   private readonly ownInterfaces: { name: string; address: string }[];
   /** roleEpoch at the last GARP round: "announced" means announced in the current role epoch. */
   private announcedEpoch = -1;
+  /** Active/active: the classes announced in announcedEpoch since they were last gained. */
+  private announcedClasses = 0;
   private lastEpoch: number;
   private readonly log: Logger;
   private stopped = false;
@@ -99,6 +114,9 @@ export class Engine {
           })
         : null;
     this.garp = new GarpScheduler({ ...config.shared.ha.garp }, shared.garpSeq, opts.garpOnStart ?? true);
+    // classes served before we started are announced, like a garpSeq request made then (unless told not to)
+    this.lastServed = (opts.garpOnStart ?? true) || shared.role !== ROLE_ACTIVE ? 0 : shared.servedClasses;
+    this.classGarp = config.shared.ha.mode === 'active-active' ? classBursts(config.shared) : null;
     this.garpFrames = garpFramesOf(interfaces);
     this.lastEpoch = shared.roleEpoch;
 
@@ -123,10 +141,11 @@ export class Engine {
         this.pipeline.handle(i, frame, len, now);
       },
       // the pipeline's view of the interface now: after a device was created again, its new MAC
+      // (active/active: every class's MAC, served or not: a class may be taken at any moment)
       opts: () => {
         const now = this.pipeline.interfaces[i];
-        const virtual = sameMac(now.mac, now.realMac) ? [] : [now.mac];
-        return { ownMacs: [now.realMac, now.mac], sharedMacs: virtual, extraMacs: virtual, sendGate: gates[i] };
+        const virtual = virtualMacsOf(now);
+        return { ownMacs: [now.realMac, ...(virtual.length > 0 ? virtual : [now.mac])], sharedMacs: virtual, extraMacs: virtual, sendGate: gates[i] };
       },
     }));
     this.ports = new DevicePorts(
@@ -167,10 +186,7 @@ export class Engine {
         if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
       }
       // the MACs stay: capture filters and hosts' ARP caches know them (restartRequired says when they would change)
-      const interfaces: PipelineInterface[] = p.interfaces.map((itf) => ({
-        ...itf,
-        floating: shared.floatingIps.filter((f) => f.interface === itf.name).map((f) => parseCidr(f.address).address),
-      }));
+      const interfaces: PipelineInterface[] = p.interfaces.map((itf) => withFloating(itf, shared));
       const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: shared.routes });
       prepared = p.prepare(shared, interfaces, routes);
       garpFrames = garpFramesOf(interfaces);
@@ -186,13 +202,16 @@ export class Engine {
 
     // The switch: assignments only from here on.
     const oldNatRuleNames = fw ? fw.nat.ruleNames : [];
-    const before = new Set(p.floatingIps().map(({ ifIndex, ip }) => `${ifIndex}/${ip}`));
+    // (an address that changed class is new too: its new class's MAC has not announced it)
+    const key = ({ ifIndex, ip, bit }: { ifIndex: number; ip: number; bit: number }): string => `${ifIndex}/${ip}/${bit}`;
+    const before = new Set(p.floatingIps().map(key));
     p.commit(prepared, stats);
     this.garpFrames = garpFrames;
     this.garp.reconfigure({ ...shared.ha.garp }, now);
+    for (const g of this.classGarp ?? []) g.sched.reconfigure({ ...shared.ha.garp, periodicS: 0 }, now);
     const sessionsRemoved = fw ? fw.rematch(now, oldNatRuleNames) : 0;
     // a new floating IP is announced at once (while active; a passive box sends nothing)
-    if (p.floatingIps().some(({ ifIndex, ip }) => !before.has(`${ifIndex}/${ip}`))) {
+    if (p.floatingIps().some((f) => !before.has(key(f)))) {
       this.garp.announce(now);
       this.pollGarp(now);
     }
@@ -232,11 +251,50 @@ export class Engine {
     // A box handing over leaves the virtual MACs to the new active: a GARP of its own (the rest of
     // a burst, a periodic round) would pull the switches' tables back to it mid hand-over.
     const roleActive = shared.role === ROLE_ACTIVE && !shared.handingOver;
-    if (this.garp.poll(now, shared.garpSeq, roleActive, roleActive && shared.mayActAsActive(now)) === 0) return;
+    const mayAct = roleActive && shared.mayActAsActive(now);
+    // active/active: a round covers the classes served now but those in a burst of their own
+    // (active/passive frames have class 0 and always go)
+    const served = this.classGarp === null ? 0 : shared.servedClasses;
+    const bursting = this.classGarp === null ? 0 : this.startClassBursts(now, shared.role === ROLE_ACTIVE ? served : 0);
+    if (this.garp.poll(now, shared.garpSeq, roleActive, mayAct) !== 0) this.sendGarp(served & ~bursting, epoch);
+    if (bursting !== 0) this.pollClassBursts(now, served, roleActive, mayAct, epoch);
+  }
+
+  /**
+   * Active/active: a class this box starts serving (servedClasses counts only while the role is
+   * active: the control writes it before the role) is announced at once, alone, from its MAC. A
+   * class it stops serving is not announced: the pipeline stops answering for it on the next frame.
+   * Returns the classes with a burst under way.
+   */
+  private startClassBursts(now: number, served: number): number {
+    const gained = served & ~this.lastServed;
+    this.lastServed = served;
+    this.announcedClasses &= served;
+    let bursting = 0;
+    for (const g of this.classGarp ?? []) {
+      if ((gained & g.bit) !== 0) g.sched.announce(now);
+      if (g.sched.bursting) bursting |= g.bit;
+    }
+    return bursting;
+  }
+
+  /** The rounds of class bursts due now; a class no longer served (or a box no longer active) cancels its burst. */
+  private pollClassBursts(now: number, served: number, roleActive: boolean, mayAct: boolean, epoch: number): void {
+    for (const g of this.classGarp ?? []) {
+      if (!g.sched.bursting) continue;
+      if (g.sched.poll(now, 0, roleActive && (served & g.bit) !== 0, mayAct) !== 0) this.sendGarp(g.bit, epoch);
+    }
+  }
+
+  /** One round: the GARP frames of class 0 (active/passive) and of the classes in `classes` (served ones). */
+  private sendGarp(classes: number, epoch: number): void {
     const g = eventIndex('garp-sent');
     for (const f of this.garpFrames) {
+      if (f.bit !== 0 && (f.bit & classes) === 0) continue;
       if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[g]++;
     }
+    if (this.announcedEpoch !== epoch) this.announcedClasses = 0;
+    this.announcedClasses |= classes;
     this.announcedEpoch = epoch;
   }
 
@@ -244,6 +302,8 @@ export class Engine {
     const now = this.clock();
     const p = this.pipeline;
     const announced = this.announcedEpoch === this.shared.roleEpoch && this.shared.role === ROLE_ACTIVE;
+    const mayAct = this.shared.mayActAsActive(now);
+    const served = this.shared.servedClasses;
     const capture = this.ports.status(now);
     return {
       role: this.shared.role === ROLE_ACTIVE ? 'active' : 'passive',
@@ -257,6 +317,7 @@ export class Engine {
         address: formatIpv4(itf.address),
         mtu: itf.mtu,
         capture: capture[i],
+        classes: (itf.classes ?? []).map((c) => ({ class: className(c.bit), mac: formatMac(c.mac), served: mayAct && (served & c.bit) !== 0 })),
       })),
       arp: p.neighbours.flatMap((t, i) =>
         t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), mac: formatMac(e.mac), ageMs: Math.round(e.ageMs) })),
@@ -266,18 +327,28 @@ export class Engine {
           .pendingSnapshot(now)
           .map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
       ),
-      floatingIps: p.floatingIps().map(({ ifIndex, ip }) => ({
-        interface: p.interfaces[ifIndex].name,
-        address: formatIpv4(ip),
-        mac: formatMac(p.interfaces[ifIndex].mac),
-        announced,
-      })),
-      garp: {
-        rounds: this.garp.rounds,
-        lastRoundAgoMs: this.garp.rounds > 0 ? Math.round(now - this.garp.lastRoundMs) : null,
-        bursting: this.garp.bursting,
-      },
+      floatingIps: p.floatingIps().map(({ ifIndex, ip, bit }) => {
+        const itf = p.interfaces[ifIndex];
+        const cls = bit === 0 ? undefined : itf.classes?.find((c) => c.bit === bit);
+        return {
+          interface: itf.name,
+          address: formatIpv4(ip),
+          mac: formatMac(cls?.mac ?? itf.mac),
+          class: bit === 0 ? null : className(bit),
+          served: mayAct && (bit === 0 || (served & bit) !== 0),
+          announced: announced && (bit === 0 || (this.announcedClasses & bit) !== 0),
+        };
+      }),
+      garp: this.garpStatus(now),
     };
+  }
+
+  /** GARP rounds sent (active/active: the class bursts' too), the last one's age, whether a burst runs. */
+  private garpStatus(now: number): DataplaneStatus['garp'] {
+    const all = [this.garp, ...(this.classGarp ?? []).map((g) => g.sched)];
+    const rounds = all.reduce((n, s) => n + s.rounds, 0);
+    const last = Math.max(...all.map((s) => s.lastRoundMs));
+    return { rounds, lastRoundAgoMs: rounds > 0 ? Math.round(now - last) : null, bursting: all.some((s) => s.bursting) };
   }
 
   /** Closes every handle. */
@@ -294,30 +365,58 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
     const ic = config.device.interfaces[name];
     const realMac = io.macOf(ic.device);
     const { address, prefix } = parseCidr(ic.address);
+    const classes = interfaceClasses(config.shared, name, realMac);
     return {
       name,
       device: ic.device,
       realMac,
-      mac: interfaceVirtualMac(config.shared, name, realMac),
+      mac: interfaceVirtualMac(config.shared, name, realMac, config.device.id),
       address,
       prefix,
       floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
       mtu: io.mtuOf(ic.device),
+      ...(classes.length > 0 ? { classes } : {}),
     };
   });
 }
 
-/** One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC. */
-function garpFramesOf(interfaces: readonly PipelineInterface[]): { ifIndex: number; frame: Uint8Array; len: number }[] {
-  return interfaces.flatMap((itf, ifIndex) =>
-    itf.floating.map((ip) => {
-      const frame = new Uint8Array(64);
-      const len = buildGarp(frame, itf.mac, ip);
-      return { ifIndex, frame, len };
-    }),
-  );
+/**
+ * The interface with a committed shared half's floating IPs. Its MACs stay (capture filters and
+ * hosts' ARP caches know them), and so does whether it has classes: the mode is taken at start.
+ */
+function withFloating(itf: PipelineInterface, shared: SharedConfig): PipelineInterface {
+  const here = shared.floatingIps.filter((f) => f.interface === itf.name);
+  const next: PipelineInterface = { ...itf, floating: here.map((f) => parseCidr(f.address).address) };
+  if (itf.classes === undefined || itf.classes.length === 0) return next;
+  const classes = itf.classes.map((c) => ({ ...c, floating: here.filter((f) => ownerClass(f.owner) === c.bit).map((f) => parseCidr(f.address).address) }));
+  return { ...next, classes };
 }
 
-function sameMac(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** Active/active: a burst scheduler per class, started by the engine only (no garpSeq, no periodic round). */
+function classBursts(shared: SharedConfig): { bit: number; sched: GarpScheduler }[] {
+  return FLOATING_CLASSES.map((bit) => ({ bit, sched: new GarpScheduler({ ...shared.ha.garp, periodicS: 0 }, 0, false) }));
+}
+
+interface GarpFrame {
+  ifIndex: number;
+  /** Its class (active/active), 0 in active/passive. */
+  bit: number;
+  frame: Uint8Array;
+  len: number;
+}
+
+/**
+ * One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC; in active/active
+ * from its class's MAC, tagged with the class.
+ */
+function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
+  const frameOf = (ifIndex: number, bit: number, mac: Uint8Array, ip: number): GarpFrame => {
+    const frame = new Uint8Array(64);
+    return { ifIndex, bit, frame, len: buildGarp(frame, mac, ip) };
+  };
+  return interfaces.flatMap((itf, ifIndex) =>
+    itf.classes !== undefined && itf.classes.length > 0
+      ? itf.classes.flatMap((c) => c.floating.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip)))
+      : itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip)),
+  );
 }

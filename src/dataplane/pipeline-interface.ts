@@ -9,7 +9,10 @@ export interface PipelineInterface {
   readonly device: string;
   /** The device's own MAC: source of our ARP requests, the kernel's traffic. */
   readonly realMac: Uint8Array;
-  /** The dataplane's MAC here: the virtual MAC (or realMac when virtual MACs are off). */
+  /**
+   * The dataplane's MAC here, the source of the frames it forwards: the virtual MAC (in
+   * active/active its own device class's), or realMac when virtual MACs are off.
+   */
   readonly mac: Uint8Array;
   /** The box's own (kernel) address on the interface. */
   readonly address: number;
@@ -19,4 +22,19 @@ export interface PipelineInterface {
   readonly floating: readonly number[];
   /** IP MTU of the device: frames longer than ETH_HLEN + mtu are not sent. */
   readonly mtu: number;
+  /**
+   * Active/active only: the owner classes here, each with its MAC and addresses (their union is
+   * `floating`). Absent or empty in active/passive, where `mac` answers for every floating IP.
+   */
+  readonly classes?: readonly FloatingClass[];
+}
+
+/** Active/active: one owner class of floating IPs on an interface (docs/active-active.md). */
+export interface FloatingClass {
+  /** CLASS_DEVICE0, CLASS_DEVICE1 or CLASS_PRIMARY: its bit in SharedState.servedClasses. */
+  readonly bit: number;
+  /** Its MAC here: 02:74:64:<c>:<group>:<n> (the real MAC when virtual MACs are off). */
+  readonly mac: Uint8Array;
+  /** Its floating IPs on this interface. */
+  readonly floating: readonly number[];
 }

@@ -4,8 +4,10 @@
 //
 //   frame in
 //    -> own frame?                       (count, ignore)
-//    -> ARP: learn the sender; request for a floating IP of this interface -> reply (active only)
-//    -> L2: for our (virtual) MAC?       (kernel's MAC / link broadcast -> kernel; else not-for-us)
+//    -> ARP: learn the sender; request for a floating IP of this interface -> reply (active only;
+//                                        active/active: only for a served class, from its MAC)
+//    -> L2: for our (virtual) MAC?       (kernel's MAC / link broadcast -> kernel; else not-for-us;
+//                                        active/active: a served class's MAC)
 //    -> IPv4 validate                    (truncated, bad-ip-header, bad-ip-checksum, ip-options, fragment)
 //    -> to the box's own address         -> kernel
 //    -> to a floating IP                 -> ICMP echo reply (active only) / to-self-other
@@ -49,9 +51,9 @@ import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
 import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
-import type { PipelineInterface } from './pipeline-interface.js';
+import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
-export type { PipelineInterface } from './pipeline-interface.js';
+export type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
 /** Where frames go out. Synchronous; false when the device refused the frame. */
 export interface FrameSink {
@@ -66,6 +68,11 @@ export interface RoleSource {
   readonly handingOver?: boolean;
   /** During a hand-over: the new active's gratuitous ARP arrived on `ifIndex` (see SharedState). */
   markPeerAnnounced?(ifIndex: number, allMask: number, nowMs: number): void;
+  /**
+   * Active/active: the floating-address classes this box serves now (CLASS_* bits), read only for
+   * interfaces that have classes (never in active/passive); absent = none.
+   */
+  readonly servedClasses?: number;
 }
 
 /**
@@ -126,6 +133,13 @@ export class Pipeline {
   private floatingOn: Set<number>[];
   /** Bit i set when interface i carries floating IPs: where a hand-over waits for the peer's GARP. */
   private floatingMask = 0;
+  /**
+   * Active/active, per interface: the classes whose MACs are ours to answer to while served (null:
+   * active/passive's one MAC, `mac`; also with virtual MACs off, where every class has the real MAC).
+   */
+  private classMacs: (readonly FloatingClass[] | null)[];
+  /** Active/active, per interface: the class of each floating IP (null in active/passive). */
+  private classOf: (Map<number, FloatingClass> | null)[];
   /** The box's own kernel addresses. */
   private readonly ownAddresses = new Set<number>();
   /** Scratch frame for ARP replies and requests (60 bytes is enough; room to spare). */
@@ -156,6 +170,8 @@ export class Pipeline {
     this.neighbours = interfaces.map(() => new NeighbourTable(opts.neighbours));
     this.floatingOn = interfaces.map((itf) => new Set(itf.floating));
     this.floatingMask = maskOf(interfaces);
+    this.classMacs = interfaces.map(classMacsOf);
+    this.classOf = interfaces.map(classOfIps);
     for (const itf of interfaces) {
       for (const f of itf.floating) this.floatingAll.add(f);
       this.ownAddresses.add(itf.address);
@@ -201,6 +217,8 @@ export class Pipeline {
     this.routes = next.routes;
     this.floatingOn = next.interfaces.map((itf) => new Set(itf.floating));
     this.floatingMask = maskOf(next.interfaces);
+    this.classMacs = next.interfaces.map(classMacsOf);
+    this.classOf = next.interfaces.map(classOfIps);
     const all = new Set<number>();
     for (const itf of next.interfaces) for (const f of itf.floating) all.add(f);
     this.floatingAll = all;
@@ -213,9 +231,12 @@ export class Pipeline {
    */
   updateDevice(i: number, facts: { mtu: number; realMac: Uint8Array }): void {
     const old = this.interfaces_[i];
-    const mac = old.mac === old.realMac || macEquals(old.mac, 0, old.realMac) ? facts.realMac : old.mac;
-    const next: PipelineInterface = { ...old, mtu: facts.mtu, realMac: facts.realMac, mac };
+    const follow = (m: Uint8Array): Uint8Array => (m === old.realMac || macEquals(m, 0, old.realMac) ? facts.realMac : m);
+    const next: PipelineInterface = { ...old, mtu: facts.mtu, realMac: facts.realMac, mac: follow(old.mac) };
+    if (old.classes !== undefined) Object.assign(next, { classes: old.classes.map((c) => ({ ...c, mac: follow(c.mac) })) });
     this.interfaces_ = this.interfaces_.map((itf, j) => (j === i ? next : itf));
+    this.classMacs[i] = classMacsOf(next);
+    this.classOf[i] = classOfIps(next);
   }
 
   /** Every drop site calls this. */
@@ -253,14 +274,15 @@ export class Pipeline {
     if (len < ETH_HLEN) return this.drop('truncated');
     const type = readU16(frame, ETH_TYPE);
     if (macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
-    if (macEquals(frame, ETH_SRC, itf.mac)) {
-      // from the virtual MAC but not from us: the new active announcing it while we hand over
+    if (macEquals(frame, ETH_SRC, itf.mac) || this.classMacAt(ifIndex, frame, ETH_SRC) !== null) {
+      // from the virtual MAC (active/active: a class's, the pair's) but not from us: the new active
+      // announcing it while we hand over
       if (type === ETHERTYPE_ARP && this.role.handingOver) return this.arp(ifIndex, itf, frame, len, nowMs);
       return this.event('own-frame');
     }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
 
-    if (!macEquals(frame, ETH_DST, itf.mac)) {
+    if (!this.toUs(ifIndex, itf, frame)) {
       if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return this.event('to-kernel');
       return this.drop('not-for-us');
     }
@@ -361,7 +383,7 @@ export class Pipeline {
     const op = checkArp(frame, len);
     if (op === 'truncated' || op === 'bad-arp') return this.drop(op);
     const broadcast = isBroadcastMac(frame, ETH_DST);
-    const toUs = macEquals(frame, ETH_DST, itf.mac);
+    const toUs = this.toUs(ifIndex, itf, frame);
     // Our own requests leave from the real MAC: their replies come back to it.
     if (!broadcast && !toUs && !macEquals(frame, ETH_DST, itf.realMac)) return this.drop('not-for-us');
 
@@ -391,8 +413,35 @@ export class Pipeline {
     if (spa === tpa) return this.event('arp-handled'); // an announcement for our floating IP (the peer's GARP): nothing to answer
     if (!this.gate(nowMs)) return;
     if (this.role.handingOver) return this.event('arp-handled');
-    const n = buildArpReply(this.tx, frame, itf.mac, tpa);
+    let mac = itf.mac;
+    const classes = this.classOf[ifIndex];
+    if (classes !== null) {
+      // active/active: the class's MAC answers, on the box serving the class; the peer answers the rest
+      const cls = classes.get(tpa);
+      if (cls === undefined || ((this.role.servedClasses ?? 0) & cls.bit) === 0) return this.event('arp-handled');
+      mac = cls.mac;
+    }
+    const n = buildArpReply(this.tx, frame, mac, tpa);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
+  }
+
+  /**
+   * Is the frame's destination our MAC on the interface? Active/passive: the one (virtual) MAC.
+   * Active/active: a class's MAC while this box serves the class; frames to the others are the
+   * peer's (they reach us when a switch floods them).
+   */
+  private toUs(ifIndex: number, itf: PipelineInterface, frame: Uint8Array): boolean {
+    if (this.classMacs[ifIndex] === null) return macEquals(frame, ETH_DST, itf.mac);
+    const cls = this.classMacAt(ifIndex, frame, ETH_DST);
+    return cls !== null && ((this.role.servedClasses ?? 0) & cls.bit) !== 0;
+  }
+
+  /** Active/active: the class whose MAC is at frame[off] on this interface (null: none, or active/passive). */
+  private classMacAt(ifIndex: number, frame: Uint8Array, off: number): FloatingClass | null {
+    const classes = this.classMacs[ifIndex];
+    if (classes === null) return null;
+    for (let i = 0; i < classes.length; i++) if (macEquals(frame, off, classes[i].mac)) return classes[i];
+    return null;
   }
 
   /**
@@ -428,10 +477,10 @@ export class Pipeline {
     }
   }
 
-  /** Every floating IP with the index of its interface. */
-  floatingIps(): { ifIndex: number; ip: number }[] {
-    const out: { ifIndex: number; ip: number }[] = [];
-    this.interfaces.forEach((itf, ifIndex) => itf.floating.forEach((ip) => out.push({ ifIndex, ip })));
+  /** Every floating IP with the index of its interface and its class (active/active; 0 in active/passive). */
+  floatingIps(): { ifIndex: number; ip: number; bit: number }[] {
+    const out: { ifIndex: number; ip: number; bit: number }[] = [];
+    this.interfaces.forEach((itf, ifIndex) => itf.floating.forEach((ip) => out.push({ ifIndex, ip, bit: this.classOf[ifIndex]?.get(ip)?.bit ?? 0 })));
     return out;
   }
 
@@ -439,6 +488,19 @@ export class Pipeline {
   sendRaw(ifIndex: number, frame: Uint8Array, len: number): boolean {
     return this.emit(ifIndex, frame, len);
   }
+}
+
+/** Active/active: the interface's classes when their MACs are not the real one (see Pipeline.classMacs). */
+function classMacsOf(itf: PipelineInterface): readonly FloatingClass[] | null {
+  const classes = itf.classes ?? [];
+  return classes.some((c) => !macEquals(c.mac, 0, itf.realMac)) ? classes : null;
+}
+
+/** Active/active: floating IP -> its class, on one interface. */
+function classOfIps(itf: PipelineInterface): Map<number, FloatingClass> | null {
+  const classes = itf.classes ?? [];
+  if (classes.length === 0) return null;
+  return new Map(classes.flatMap((c) => c.floating.map((ip) => [ip, c] as const)));
 }
 
 /** Interfaces (bit = index, the first 31) that carry floating IPs. */

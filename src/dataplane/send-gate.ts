@@ -10,7 +10,9 @@
 // - still active, a hand-over began: the frame leaves from the interface's real MAC;
 // - no longer active, or the lease ran out: the frame is withheld (event tx-withheld: it was
 //   counted by its outcome when it was staged, so it is not a second drop).
-// Frames not sourced from the virtual MAC (the kernel's own, ARP requests from the real MAC) pass.
+// Frames not sourced from a virtual MAC (the kernel's own, ARP requests from the real MAC) pass.
+// In active/active every class's MAC counts as virtual: ARP replies and gratuitous ARP leave from
+// the MAC of the class they are for.
 import type { SendGate } from './io.js';
 import { copyMac, ETH_SRC, macEquals } from './packet.js';
 import type { PipelineInterface, RoleSource } from './pipeline.js';
@@ -21,7 +23,7 @@ export function sendGate(role: RoleSource, clock: () => number, itf: () => Pipel
     changed: () => role.role !== ROLE_ACTIVE || role.handingOver === true || !role.mayActAsActive(clock()),
     fix: (buf, off, len) => {
       const i = itf();
-      if (len < ETH_SRC + 6 || i.mac === i.realMac || macEquals(i.mac, 0, i.realMac) || !macEquals(buf, off + ETH_SRC, i.mac)) return true;
+      if (len < ETH_SRC + 6 || !fromVirtualMac(i, buf, off + ETH_SRC)) return true;
       if (role.role === ROLE_ACTIVE && role.mayActAsActive(clock())) {
         if (role.handingOver) copyMac(buf, off + ETH_SRC, i.realMac);
         return true;
@@ -30,4 +32,17 @@ export function sendGate(role: RoleSource, clock: () => number, itf: () => Pipel
       return false;
     },
   };
+}
+
+/** Is the MAC at buf[off] one of the interface's virtual MACs (never its real MAC)? No allocation: asked per staged frame. */
+function fromVirtualMac(i: PipelineInterface, buf: Uint8Array, off: number): boolean {
+  if (isVirtual(i, i.mac) && macEquals(buf, off, i.mac)) return true;
+  const classes = i.classes;
+  if (classes === undefined) return false;
+  for (let k = 0; k < classes.length; k++) if (isVirtual(i, classes[k].mac) && macEquals(buf, off, classes[k].mac)) return true;
+  return false;
+}
+
+function isVirtual(i: PipelineInterface, mac: Uint8Array): boolean {
+  return mac !== i.realMac && !macEquals(mac, 0, i.realMac);
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { floatingInterfaceOrder, interfaceVirtualMac, virtualMacFor } from '../../../src/dataplane/vmac.js';
+import {
+  classCode,
+  floatingInterfaceOrder,
+  interfaceClasses,
+  interfaceVirtualMac,
+  ownerClass,
+  virtualMacFor,
+  virtualMacsOf,
+} from '../../../src/dataplane/vmac.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
+import { formatIpv4 } from '../../../src/net/ipv4.js';
+import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../../../src/wire/shared-state.js';
 
 const shared = (virtualMac: boolean, groupId = 7) => ({
   ha: { virtualMac, groupId } as never,
@@ -35,5 +45,58 @@ describe('virtual MAC derivation', () => {
     const m = virtualMacFor(1, 1);
     expect(m[0] & 1).toBe(0);
     expect(m[0] & 2).toBe(2);
+  });
+});
+
+describe('active/active: a virtual MAC per owner class', () => {
+  const aa = (virtualMac = true) => ({ ...shared(virtualMac), ha: { mode: 'active-active', virtualMac, groupId: 7 } as never });
+  const fmt = (classes: ReturnType<typeof interfaceClasses>) =>
+    classes.map((c) => ({ bit: c.bit, mac: formatMac(c.mac), floating: c.floating.map(formatIpv4) }));
+
+  it('carries the class code in the fourth byte: 1 device 0, 2 device 1, 3 the primary', () => {
+    expect(formatMac(virtualMacFor(7, 2, classCode(CLASS_DEVICE0)))).toBe('02:74:64:01:07:02');
+    expect(formatMac(virtualMacFor(7, 2, classCode(CLASS_DEVICE1)))).toBe('02:74:64:02:07:02');
+    expect(formatMac(virtualMacFor(7, 2, classCode(CLASS_PRIMARY)))).toBe('02:74:64:03:07:02');
+    expect(formatMac(virtualMacFor(7, 2))).toBe('02:74:64:00:07:02');
+    expect(() => virtualMacFor(7, 2, 4)).toThrow(/class code/);
+    expect(() => classCode(8)).toThrow(/not a floating-address class/);
+  });
+
+  it("the box's own MAC on an interface is its device class's (active/passive ignores the device)", () => {
+    expect(formatMac(interfaceVirtualMac(aa(), 'lan', REAL, 0))).toBe('02:74:64:01:07:02');
+    expect(formatMac(interfaceVirtualMac(aa(), 'lan', REAL, 1))).toBe('02:74:64:02:07:02');
+    expect(formatMac(interfaceVirtualMac({ ...shared(true), ha: { mode: 'active-passive', virtualMac: true, groupId: 7 } as never }, 'lan', REAL, 1))).toBe(
+      '02:74:64:00:07:02',
+    );
+    expect(interfaceVirtualMac(aa(), 'mgmt', REAL, 1)).toBe(REAL);
+    expect(interfaceVirtualMac(aa(false), 'lan', REAL, 1)).toBe(REAL);
+  });
+
+  it('groups the floating IPs of an interface by owner; every class has its MAC, addresses or not', () => {
+    expect(fmt(interfaceClasses(aa(), 'wan', REAL))).toEqual([
+      { bit: CLASS_DEVICE0, mac: '02:74:64:01:07:03', floating: ['10.0.2.1'] },
+      { bit: CLASS_DEVICE1, mac: '02:74:64:02:07:03', floating: ['10.0.2.3'] },
+      { bit: CLASS_PRIMARY, mac: '02:74:64:03:07:03', floating: [] },
+    ]);
+    const withPrimary = { ...aa(), floatingIps: [...aa().floatingIps, { interface: 'lan', address: '10.0.1.9/24', owner: 'primary' as const }] };
+    expect(fmt(interfaceClasses(withPrimary, 'lan', REAL))[2]).toEqual({ bit: CLASS_PRIMARY, mac: '02:74:64:03:07:02', floating: ['10.0.1.9'] });
+  });
+
+  it('has no classes in active/passive or on an interface without floating IPs; the real MAC when virtual MACs are off', () => {
+    expect(interfaceClasses(shared(true), 'lan', REAL)).toEqual([]);
+    expect(interfaceClasses(aa(), 'mgmt', REAL)).toEqual([]);
+    expect(interfaceClasses(aa(false), 'lan', REAL).map((c) => c.mac)).toEqual([REAL, REAL, REAL]);
+  });
+
+  it('maps owners to classes and refuses "shared" (not built yet)', () => {
+    expect([ownerClass(0), ownerClass(1), ownerClass('primary')]).toEqual([CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY]);
+    expect(() => ownerClass('shared')).toThrow(/shared/);
+  });
+
+  it('lists the MACs the capture must receive: every class MAC once, never the real MAC', () => {
+    const lan = { realMac: REAL, mac: interfaceVirtualMac(aa(), 'lan', REAL, 1), classes: interfaceClasses(aa(), 'lan', REAL) };
+    expect(virtualMacsOf(lan).map((m) => formatMac(m))).toEqual(['02:74:64:02:07:02', '02:74:64:01:07:02', '02:74:64:03:07:02']);
+    expect(virtualMacsOf({ realMac: REAL, mac: virtualMacFor(7, 2) }).map((m) => formatMac(m))).toEqual(['02:74:64:00:07:02']);
+    expect(virtualMacsOf({ realMac: REAL, mac: REAL, classes: interfaceClasses(aa(false), 'lan', REAL) })).toEqual([]);
   });
 });
