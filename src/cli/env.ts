@@ -8,7 +8,7 @@ import type { LabStatusView } from './format-lab.js';
 
 /** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
 export interface LabApi {
-  labUp(opts: { name: string; configDir?: string }): Promise<LabStatusView>;
+  labUp(opts: { name: string; mode?: 'active-passive' | 'active-active'; configDir?: string }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
   /** Progress goes to the lab's default (stderr); the result is printed here. */

@@ -32,7 +32,10 @@ import {
   isolateBox as isolateBoxTopo,
   LAB_ADDR,
   LAB_BOXES,
+  hostGateway,
+  hostsOf,
   nsName,
+  rolesOf,
   setLink as setLinkTopo,
   setBothBoxesLink as setBothBoxesLinkTopo,
   setBoxDevice as setBoxDeviceTopo,
@@ -43,10 +46,11 @@ import {
   type LabBox,
   type LabHost,
   type LabLink,
+  type LabMode,
   type LabRole,
 } from './topology.js';
 
-export type { LabBox, LabHost, LabLink, LabRole } from './topology.js';
+export type { LabBox, LabHost, LabLink, LabMode, LabRole } from './topology.js';
 
 export const LAB_RUN_ROOT = '/run/tandem-lab';
 /** labUp's default wait for one active and one passive box. */
@@ -58,7 +62,9 @@ const SLOW_STEP_MS = 2_000;
 
 export interface LabOptions {
   name: string;
-  /** Directory holding fwa.yaml and fwb.yaml; default deploy/lab of this checkout. */
+  /** The pair's mode (default active-passive): active-active builds the HA3 cable and client2. */
+  mode?: LabMode;
+  /** Directory holding fwa.yaml and fwb.yaml; default deploy/lab (deploy/lab/active-active) of this checkout. */
   configDir?: string;
   /** Wait this long for one active and one passive box (default 20 s). */
   timeoutMs?: number;
@@ -96,7 +102,11 @@ export interface LabStatus {
   /** The lab's namespaces that exist (all five when the lab is up). */
   namespaces: string[];
   boxes: Record<LabBox, BoxStatus>;
-  hosts: Record<LabHost, { namespace: string; address: string; gateway: string }>;
+  /** client and server; client2 too in active/active. */
+  hosts: Partial<Record<LabHost, { namespace: string; address: string; gateway: string }>> &
+    Record<'client' | 'server', { namespace: string; address: string; gateway: string }>;
+  /** The pair's mode, from the boxes' configs. */
+  mode: LabMode;
   floatingIps: string[];
 }
 
@@ -209,6 +219,7 @@ interface BoxConfigView {
   metrics: string;
   addresses: Record<string, string>;
   floatingIps: string[];
+  mode: LabMode;
 }
 
 /** What status needs from a box's config file, read leniently (status must work with a bad file). */
@@ -228,7 +239,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
       api?: { listen?: unknown };
       metrics?: { listen?: unknown };
     };
-    shared?: { floatingIps?: unknown };
+    shared?: { floatingIps?: unknown; ha?: { mode?: unknown } };
   };
   let doc: LabDoc = {};
   try {
@@ -263,6 +274,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
     metrics: url(device.metrics?.listen, `unix:${box}-metrics.sock`),
     addresses,
     floatingIps: fips,
+    mode: doc.shared?.ha?.mode === 'active-active' ? 'active-active' : 'active-passive',
   };
 }
 
@@ -435,8 +447,10 @@ export class Lab {
       const [a, b] = await Promise.all([this.boxState('fwa'), this.boxState('fwb')]);
       states = { fwa: a, fwb: b };
       if (a && b) {
-        if (a.state === 'active' && b.state === 'passive') return { active: 'fwa', passive: 'fwb', ms: Date.now() - start };
-        if (b.state === 'active' && a.state === 'passive') return { active: 'fwb', passive: 'fwa', ms: Date.now() - start };
+        // active/active: the active-primary and the active-secondary (both forward)
+        const [ra, rb] = [pairRole(a.state), pairRole(b.state)];
+        if (ra === 'active' && rb === 'passive') return { active: 'fwa', passive: 'fwb', ms: Date.now() - start };
+        if (rb === 'active' && ra === 'passive') return { active: 'fwb', passive: 'fwa', ms: Date.now() - start };
       }
       // liveness of the PIDs we recorded, not pid(): while `ip netns exec` execs node, the
       // process's cmdline reads empty for an instant and the ownership check would fail
@@ -502,13 +516,21 @@ export class Lab {
 
 // --- up / down / status ---------------------------------------------------------------------------
 
+/** A shown HA state as the pair's role: active/active's primary and secondary stand for active and passive. */
+function pairRole(state: string): string {
+  if (state === 'active-primary') return 'active';
+  if (state === 'active-secondary') return 'passive';
+  return state;
+}
+
 /** Builds the namespaces, writes the run dir, starts both daemons and waits for active + passive. */
 export async function labUp(opts: LabOptions): Promise<LabStatus> {
   validateLabName(opts.name);
   const { name, out } = opts;
   const runDir = runDirOf(name);
   const lab = new Lab(name);
-  const configDir = resolve(opts.configDir ?? join(lab.repo, 'deploy', 'lab'));
+  const mode = opts.mode ?? 'active-passive';
+  const configDir = resolve(opts.configDir ?? (mode === 'active-active' ? join(lab.repo, 'deploy', 'lab', 'active-active') : join(lab.repo, 'deploy', 'lab')));
   for (const box of LAB_BOXES) {
     if (!existsSync(join(configDir, `${box}.yaml`))) throw new Error(`lab ${name}: ${join(configDir, `${box}.yaml`)} is missing`);
   }
@@ -520,8 +542,8 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
   }
   const t0 = Date.now();
   try {
-    await buildTopology(name);
-    say(out, name, `namespaces ${name}-{client,server,fwa,fwb,sw} built (${secs(Date.now() - t0)})`);
+    await buildTopology(name, mode);
+    say(out, name, `namespaces ${name}-{${rolesOf(mode).join(',')}} built (${secs(Date.now() - t0)})`);
 
     mkdirSync(LAB_RUN_ROOT, { recursive: true, mode: 0o755 });
     mkdirSync(runDir, { mode: 0o700 });
@@ -622,15 +644,9 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
       boxes[box] = status;
     }),
   );
-  return {
-    name: opts.name,
-    runDir: lab.runDir,
-    namespaces,
-    boxes,
-    hosts: {
-      client: { namespace: lab.ns('client'), address: LAB_ADDR.client, gateway: LAB_ADDR.floatingLan },
-      server: { namespace: lab.ns('server'), address: LAB_ADDR.server, gateway: LAB_ADDR.floatingWan },
-    },
-    floatingIps,
-  };
+  const mode = readBoxConfig(lab.runDir, 'fwa').mode;
+  const hosts = Object.fromEntries(
+    hostsOf(mode).map((h) => [h, { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h) }]),
+  ) as LabStatus['hosts'];
+  return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps };
 }

@@ -17,14 +17,28 @@ import { join } from 'node:path';
 import { nsExec, sh, trySh } from './exec.js';
 
 export type LabBox = 'fwa' | 'fwb';
-export type LabHost = 'client' | 'server';
+export type LabHost = 'client' | 'server' | 'client2';
+/** The pair's mode: active/active adds the HA3 cable, a second client and asymmetric return routes. */
+export type LabMode = 'active-passive' | 'active-active';
+export const LAB_MODES: readonly LabMode[] = ['active-passive', 'active-active'];
 export type LabRole = LabBox | LabHost | 'sw';
 export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2' | 'mgmt';
 
 export const LAB_BOXES: readonly LabBox[] = ['fwa', 'fwb'];
+/** The hosts of an active/passive lab; active/active adds client2 (hostsOf). */
 export const LAB_HOSTS: readonly LabHost[] = ['client', 'server'];
-/** Namespace suffixes, in creation order. */
+/** Namespace suffixes, in creation order (active/passive; rolesOf for a mode). */
 export const LAB_ROLES: readonly LabRole[] = ['client', 'server', 'fwa', 'fwb', 'sw'];
+/** Every namespace suffix a lab of any mode may have: what teardown looks for. */
+const ANY_LAB_ROLES: readonly LabRole[] = [...LAB_ROLES, 'client2'];
+
+export function hostsOf(mode: LabMode): readonly LabHost[] {
+  return mode === 'active-active' ? [...LAB_HOSTS, 'client2'] : LAB_HOSTS;
+}
+
+export function rolesOf(mode: LabMode): readonly LabRole[] {
+  return mode === 'active-active' ? ANY_LAB_ROLES : LAB_ROLES;
+}
 export const LAB_LINKS: readonly LabLink[] = ['lan', 'wan', 'ha1', 'ha1b', 'ha2', 'mgmt'];
 /** The direct pairs between the two boxes (every link but the traffic ones). */
 export const BOX_PAIR_LINKS: readonly ('ha1' | 'ha1b' | 'ha2' | 'mgmt')[] = ['ha1', 'ha1b', 'ha2', 'mgmt'];
@@ -35,8 +49,13 @@ export const LAB_ADDR = {
   wanPrefix: '10.0.2.0/24',
   floatingLan: '10.0.1.1',
   floatingWan: '10.0.2.1',
+  /** Active/active: device 1's floating addresses (device 0's are floatingLan and floatingWan). */
+  floatingLan1: '10.0.1.4',
+  floatingWan1: '10.0.2.4',
   client: '10.0.1.10',
   server: '10.0.2.10',
+  /** Active/active: the second client, whose gateway is device 1's. */
+  client2: '10.0.1.11',
   prefixLength: 24,
   boxes: {
     fwa: { lan: '10.0.1.2', wan: '10.0.2.2', ha1: '172.31.0.1', ha1b: '172.31.1.1', ha2: '172.31.2.1', mgmt: '172.31.9.1' },
@@ -54,7 +73,32 @@ export const SW_PORT: Readonly<Record<LabBox, Record<'lan' | 'wan', string>>> = 
 export const HOST_PORT: Readonly<Record<LabHost, { bridge: 'lan' | 'wan'; port: string }>> = {
   client: { bridge: 'lan', port: 'c-lan' },
   server: { bridge: 'wan', port: 's-wan' },
+  client2: { bridge: 'lan', port: 'c2-lan' },
 };
+
+/**
+ * A host's gateway. Active/active makes asymmetry the normal case: client goes out through device
+ * 0 and client2 through device 1, and the server answers each through the other device.
+ */
+export function isHost(node: LabBox | LabHost): node is LabHost {
+  return Object.hasOwn(HOST_PORT, node);
+}
+
+export function hostGateway(host: LabHost): string {
+  if (host === 'client') return LAB_ADDR.floatingLan;
+  if (host === 'client2') return LAB_ADDR.floatingLan1;
+  return LAB_ADDR.floatingWan;
+}
+
+/** Active/active: the server's routes back to each client, through the device the client does not use. */
+export const AA_SERVER_ROUTES: readonly { to: string; via: string }[] = [
+  { to: `${LAB_ADDR.client}/32`, via: LAB_ADDR.floatingWan1 },
+  { to: `${LAB_ADDR.client2}/32`, via: LAB_ADDR.floatingWan },
+];
+
+/** Active/active: the HA3 cable's device on both boxes, and its MTU (a full frame plus the envelope). */
+export const HA3_DEVICE = 'ha3';
+export const HA3_MTU = 1600;
 /** Device name of the host's only interface. */
 export const HOST_DEVICE = 'eth0';
 
@@ -72,8 +116,8 @@ export function nsName(name: string, role: LabRole): string {
   return `${name}-${role}`;
 }
 
-export function labNamespaces(name: string): string[] {
-  return LAB_ROLES.map((role) => nsName(name, role));
+export function labNamespaces(name: string, mode?: LabMode): string[] {
+  return (mode === undefined ? ANY_LAB_ROLES : rolesOf(mode)).map((role) => nsName(name, role));
 }
 
 /** Names from `ip netns list` (also stale entries left in /run/netns by a crash). */
@@ -178,23 +222,23 @@ export async function recreateBoxDevice(name: string, box: LabBox, link: 'lan' |
  * Builds the lab's namespaces and cables. Refuses if any of them exists already (a previous run:
  * `tandem lab down` first). On any failure, removes what it made and rethrows.
  */
-export async function buildTopology(name: string): Promise<void> {
+export async function buildTopology(name: string, mode: LabMode = 'active-passive'): Promise<void> {
   validateLabName(name);
   const existing = await existingLabNamespaces(name);
   if (existing.length > 0) {
     throw new Error(`lab ${name} already exists (namespaces ${existing.join(', ')}): run \`tandem lab down --name ${name}\` first`);
   }
   try {
-    await build(name);
+    await build(name, mode);
   } catch (err) {
     await destroyTopology(name).catch(() => undefined);
     throw err;
   }
 }
 
-async function build(name: string): Promise<void> {
+async function build(name: string, mode: LabMode): Promise<void> {
   const ns = (role: LabRole): string => nsName(name, role);
-  for (const role of LAB_ROLES) {
+  for (const role of rolesOf(mode)) {
     await sh('ip', ['netns', 'add', ns(role)]);
     await ip(ns(role), 'link', 'set', 'lo', 'up');
     // before any device exists, so every new device is born without IPv6
@@ -221,16 +265,17 @@ async function build(name: string): Promise<void> {
   }
 
   // hosts
-  for (const host of LAB_HOSTS) {
+  for (const host of hostsOf(mode)) {
     const { bridge, port } = HOST_PORT[host];
     await cable(ns(host), HOST_DEVICE, sw, port);
     await ip(sw, 'link', 'set', port, 'master', bridge);
     await ip(sw, 'link', 'set', port, 'up');
     await ip(ns(host), 'addr', 'add', `${LAB_ADDR[host]}/${LAB_ADDR.prefixLength}`, 'dev', HOST_DEVICE);
     await ip(ns(host), 'link', 'set', HOST_DEVICE, 'up');
-    // the gateway is the floating address on the host's side: only the active box answers for it
-    await ip(ns(host), 'route', 'add', 'default', 'via', host === 'client' ? LAB_ADDR.floatingLan : LAB_ADDR.floatingWan);
+    // the gateway is a floating address on the host's side: only a box serving it answers
+    await ip(ns(host), 'route', 'add', 'default', 'via', hostGateway(host));
   }
+  if (mode === 'active-active') for (const r of AA_SERVER_ROUTES) await ip(ns('server'), 'route', 'add', r.to, 'via', r.via);
 
   // boxes: traffic links into the bridges
   for (const box of LAB_BOXES) {
@@ -247,9 +292,18 @@ async function build(name: string): Promise<void> {
     }
   }
 
+  // active/active: HA3 is layer 2 only, a direct cable without addresses
+  if (mode === 'active-active') {
+    await cable(ns('fwa'), HA3_DEVICE, ns('fwb'), HA3_DEVICE);
+    for (const box of LAB_BOXES) {
+      await ip(ns(box), 'link', 'set', HA3_DEVICE, 'mtu', String(HA3_MTU));
+      await ip(ns(box), 'link', 'set', HA3_DEVICE, 'up');
+    }
+  }
+
   // A veth reports carrier through linkwatch up to a second after it is set up, and drops what it
   // is given until then: the first ARP of a host would vanish and cost it a one-second retry.
-  await waitAllUp([...LAB_ROLES].map((r) => ns(r)));
+  await waitAllUp([...rolesOf(mode)].map((r) => ns(r)));
 }
 
 /** Waits until every veth and bridge in `namespaces` is operationally up (carrier). */
@@ -285,7 +339,7 @@ export async function destroyTopology(name: string): Promise<void> {
 
 /** Where a cable of `node` is pulled: the namespace and device whose admin state is set. */
 export function linkEnd(name: string, node: LabBox | LabHost, link: LabLink): { ns: string; dev: string } {
-  if (node === 'client' || node === 'server') {
+  if (isHost(node)) {
     const expected = HOST_PORT[node].bridge;
     if (link !== expected) throw new Error(`the ${node} has only the ${expected} link, not ${link}`);
     return { ns: nsName(name, 'sw'), dev: HOST_PORT[node].port };
@@ -300,7 +354,7 @@ export function linkEnd(name: string, node: LabBox | LabHost, link: LabLink): { 
  */
 export async function setLink(name: string, node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
   validateLabName(name);
-  const links: LabLink[] = link !== 'all' ? [link] : node === 'client' || node === 'server' ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
+  const links: LabLink[] = link !== 'all' ? [link] : isHost(node) ? [HOST_PORT[node].bridge] : [...LAB_LINKS];
   const ends = links.map((l) => linkEnd(name, node, l));
   for (const { ns, dev } of ends) await ip(ns, 'link', 'set', dev, up ? 'up' : 'down');
   if (up) {

@@ -30,12 +30,17 @@ async function showStatus({ out, json }: CliContext, what: string, asJson: boole
 }
 
 function registerUp(lab: Command, ctx: CliContext): void {
-  labCommand(lab, 'up', 'build the namespaces, start both daemons, wait for active/passive')
-    .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab)")
+  labCommand(lab, 'up', 'build the namespaces, start both daemons, wait for a settled pair')
+    .addOption(
+      new Option('--mode <mode>', 'the pair: active-passive, or active-active (HA3, a second client, asymmetric routes)')
+        .choices(['active-passive', 'active-active'])
+        .default('active-passive'),
+    )
+    .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab, or deploy/lab/active-active)")
     .option('--json', 'print the lab status as JSON')
-    .action(async (opts: { name: string; config?: string; json?: boolean }) => {
+    .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; config?: string; json?: boolean }) => {
       const api = await ctx.io.lab();
-      await showStatus(ctx, 'lab up', opts.json, () => api.labUp({ name: opts.name, ...(opts.config ? { configDir: opts.config } : {}) }));
+      await showStatus(ctx, 'lab up', opts.json, () => api.labUp({ name: opts.name, mode: opts.mode, ...(opts.config ? { configDir: opts.config } : {}) }));
     });
 }
 

@@ -269,11 +269,14 @@ describe('lab', () => {
     const lab = fakeLab(calls);
     expect((await cli(['lab', 'up'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'up', '--name', 'x1', '--config', '/tmp/cfg'], { lab })).code).toBe(EXIT_OK);
+    expect((await cli(['lab', 'up', '--mode', 'active-active'], { lab })).code).toBe(EXIT_OK);
+    expect((await cli(['lab', 'up', '--mode', 'active-standby'], { lab })).code).not.toBe(EXIT_OK);
     expect((await cli(['lab', 'down', '--name', 'x1'], { lab })).out).toBe('lab x1: removed\n');
     expect((await cli(['lab', 'demo'], { lab })).out).toBe('demo: OK\n');
     expect(calls).toEqual([
-      ['up', { name: 'tlab' }],
-      ['up', { name: 'x1', configDir: '/tmp/cfg' }],
+      ['up', { name: 'tlab', mode: 'active-passive' }],
+      ['up', { name: 'x1', mode: 'active-passive', configDir: '/tmp/cfg' }],
+      ['up', { name: 'tlab', mode: 'active-active' }],
       ['down', { name: 'x1' }],
       ['demo', { name: 'tlab' }],
     ]);

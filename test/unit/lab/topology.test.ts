@@ -10,7 +10,10 @@ describe('lab names', () => {
     expect(() => validateLabName(n)).toThrow(/bad lab name/);
   });
   it('namespaces carry the name as prefix', () => {
-    expect(labNamespaces('tlab')).toEqual(['tlab-client', 'tlab-server', 'tlab-fwa', 'tlab-fwb', 'tlab-sw']);
+    expect(labNamespaces('tlab', 'active-passive')).toEqual(['tlab-client', 'tlab-server', 'tlab-fwa', 'tlab-fwb', 'tlab-sw']);
+    // active/active adds the second client; teardown looks for every one a lab of any mode may have
+    expect(labNamespaces('tlab', 'active-active')).toEqual(['tlab-client', 'tlab-server', 'tlab-fwa', 'tlab-fwb', 'tlab-sw', 'tlab-client2']);
+    expect(labNamespaces('tlab')).toEqual(labNamespaces('tlab', 'active-active'));
   });
 });
 
