@@ -43,6 +43,9 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
     case 'resync-started':
       x.reliable.resyncStarted();
       return false;
+    case 'drop-queued-clears':
+      x.inbound.dropQueuedClears();
+      return false;
     case 'sender-reset':
       x.reliable.reset();
       x.view.backlog(0);
