@@ -97,7 +97,20 @@ function syncSection(s: StatusResponse): string | null {
           : 'none yet',
     ],
     ['Resyncs', String(y.resyncs ?? 0)],
+    ...directionRows(y.directions),
   ])}`;
+}
+
+/** Active/active: HA2 carries our changes to the peer and the peer's to us, each on its own. */
+function directionRows(d: unknown): [string, string][] {
+  type Fields = Partial<Record<string, string | number>>;
+  if (!d || typeof d !== 'object') return [];
+  const { tx, rx } = d as { tx?: Fields; rx?: Fields };
+  const v = (o: Fields | undefined, k: string): string => String(o?.[k] ?? '-');
+  return [
+    ['To peer', `${v(tx, 'records')} records, ${v(tx, 'backlog')} unacked, dump of ours ${v(tx, 'dump')}, ${v(tx, 'resyncs')} resyncs`],
+    ['From peer', `${v(rx, 'records')} records, ${v(rx, 'pending')} waiting, copy of its table ${v(rx, 'bulk')}, ${v(rx, 'resyncs')} resyncs`],
+  ];
 }
 
 function monitorsSection(s: StatusResponse): string | null {

@@ -167,6 +167,8 @@ function syncChannel(
     metrics,
     log: log.child({ component: 'sync' }),
     ...on,
+    // the status shows each direction of HA2 on its own (the role 'both' is the HA core's)
+    activeActive: config.shared.ha.mode === 'active-active',
   });
 }
 

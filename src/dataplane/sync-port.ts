@@ -11,6 +11,22 @@
 //
 // A synced session on the passive carries the loose flag and no expiry of its own (the active
 // sends its delete); when this box becomes active every session gets its protocol timeout from now.
+//
+// Active/active (built with a SyncPortPair): both boxes forward, and each session has an owner
+// (SESSION_FLAG_OWNER1 in its flags), the box that processes its packets. `out` carries every
+// change this box makes (sessions it creates, for itself or set up for the peer; changes as owner;
+// deletes), `in` the peer's; what is applied from `in` is never reported back (no echo). Then:
+//   - a clear (our REC_CLEAR, the peer's BULK_BEGIN) forgets the peer's sessions only, never ours;
+//   - the owner's view wins: a record about a session we hold as ours never changes it when the
+//     record says it is ours too (the peer's copy of it is at best as new as ours), nor while we
+//     forward (both changed it: the peer adopted it while it took us for down, and we went on
+//     processing it; each box keeps the session it processes, counted sync-own-kept). While we do
+//     not forward, the peer's record wins: it adopted the session, and is the one processing it;
+//   - a record of ours that we lack is installed (set up for us by the peer, or held for us while
+//     we were away);
+//   - a session waits for its owner's delete while its owner forwards, and runs on its protocol
+//     timeout otherwise (ours once we forward; the peer's from when it stops forwarding).
+// Sessions learned from the peer carry the loose flag, as in active/passive.
 import type { RecordRing } from '../wire/record-ring.js';
 import {
   clearsTable,
@@ -23,6 +39,7 @@ import {
   REC_LOST,
   REC_UPDATE,
   REC_UPSERT,
+  SESSION_FLAG_OWNER1,
   type SessionRecord,
 } from '../wire/session-record.js';
 import type { EventCounter, DropReason } from '../wire/dataplane-counters.js';
@@ -39,11 +56,26 @@ const DUMP_BUDGET = 20_000;
  */
 const DUMP_HEADROOM_SHIFT = 2;
 /** A synced session waits for the active's delete; this only keeps the timing wheel finite. */
-const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
+export const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
 
 export interface SyncPortHooks {
   event(name: EventCounter): void;
   drop(reason: DropReason): void;
+}
+
+/** Active/active: this box and what it reads of the pair (the engine gives src/wire/shared-state.ts). */
+export interface SyncPortPair {
+  /** This box's device id (config device.id): a session is ours when its owner bit says so. */
+  readonly me: 0 | 1;
+  /** This box forwards (its dataplane role is active): it processes the sessions it owns. */
+  active(): boolean;
+  /** The peer forwards (SharedState.peerForwarding): its sessions wait for its deletes here. */
+  peerForwarding(): boolean;
+}
+
+/** Whether `flags` (a session's or a record's) name `me` as the owner. */
+export function ownedBy(flags: number, me: 0 | 1): boolean {
+  return ((flags & SESSION_FLAG_OWNER1) !== 0 ? 1 : 0) === me;
 }
 
 export class SyncPort implements SessionListener {
@@ -69,12 +101,18 @@ export class SyncPort implements SessionListener {
   private lost = 0;
   /** The REC_LOST record: its own object, since `rec` may hold the change waiting behind it. */
   private readonly lostRec: SessionRecord = emptyRecord();
+  /** Active/active: who we are in the pair; null in active/passive. */
+  private readonly pair: SyncPortPair | null;
+  /** Active/active: whether the peer forwarded when we last looked (its sessions' timers follow it). */
+  private peerUp = true;
 
-  constructor(out: RecordRing, inRing: RecordRing, fw: Firewall, hooks: SyncPortHooks) {
+  constructor(out: RecordRing, inRing: RecordRing, fw: Firewall, hooks: SyncPortHooks, pair: SyncPortPair | null = null) {
     this.out = out;
     this.in = inRing;
     this.fw = fw;
     this.hooks = hooks;
+    this.pair = pair;
+    if (pair !== null) this.peerUp = pair.peerForwarding();
     this.applyFn = (r) => this.apply(r);
     fw.listener = this;
   }
@@ -160,6 +198,7 @@ export class SyncPort implements SessionListener {
   /** Applies what arrived, and goes on with a dump. Called on the dataplane's tick. */
   tick(nowMs: number): void {
     this.nowMs = nowMs;
+    if (this.pair !== null) this.watchPeer(this.pair, nowMs);
     // a loss with no change after it is said all the same
     if (this.lost > 0) this.reportLoss();
     this.in.drain(APPLY_BUDGET, this.applyFn);
@@ -168,16 +207,49 @@ export class SyncPort implements SessionListener {
   }
 
   /**
-   * This box just became active: synced sessions start their own timeouts now, and what already
-   * waits in `in` may no longer clear the table. (Our worker, now the sender, queues no clear after
-   * this: src/sync/inbound.ts skips them too.)
+   * This box just became active: synced sessions start their own timeouts now (active/active: ours,
+   * and the peer's only while it does not forward), and what already waits in `in` may no longer
+   * clear the table. (Our worker, now the sender, queues no clear after this: src/sync/inbound.ts
+   * skips them too.)
    */
   takeOver(nowMs: number): void {
     this.queuedBeforeTakeOver = this.in.size;
     const t = this.fw.table;
+    const pair = this.pair;
+    if (pair !== null) this.peerUp = pair.peerForwarding();
     t.forEach((slot) => {
-      t.setExpires(slot, nowMs + this.fw.timeoutS(t.proto(slot), t.state(slot)) * 1000);
+      t.setExpires(slot, pair === null ? this.timeoutAt(slot, nowMs) : this.expiryOf(t.flags(slot), slot, nowMs, pair));
     });
+  }
+
+  /** Active/active: the peer started or stopped forwarding; its sessions' timers follow. */
+  private watchPeer(pair: SyncPortPair, nowMs: number): void {
+    const up = pair.peerForwarding();
+    if (up === this.peerUp) return;
+    this.peerUp = up;
+    const t = this.fw.table;
+    t.forEach((slot) => {
+      const flags = t.flags(slot);
+      if (!ownedBy(flags, pair.me)) t.setExpires(slot, this.expiryOf(flags, slot, nowMs, pair));
+    });
+  }
+
+  /** When a session of `slot`'s protocol and state, last seen now, times out. */
+  private timeoutAt(slot: number, nowMs: number): number {
+    const t = this.fw.table;
+    return nowMs + this.fw.timeoutS(t.proto(slot), t.state(slot)) * 1000;
+  }
+
+  /**
+   * Active/active: a session runs on its protocol timeout when its owner does not forward (the
+   * peer's: it stopped) or is us forwarding it; otherwise it waits for its owner's delete.
+   */
+  private timed(flags: number, pair: SyncPortPair): boolean {
+    return ownedBy(flags, pair.me) ? pair.active() : !this.peerUp;
+  }
+
+  private expiryOf(flags: number, slot: number, nowMs: number, pair: SyncPortPair): number {
+    return this.timed(flags, pair) ? this.timeoutAt(slot, nowMs) : nowMs + SYNCED_EXPIRY_MS;
   }
 
   private apply(r: SessionRecord): void {
@@ -189,14 +261,8 @@ export class SyncPort implements SessionListener {
       case REC_UPSERT:
       case REC_UPDATE:
         return this.upsert(r);
-      case REC_DELETE: {
-        const h = this.fw.table.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
-        if (h >= 0 && (h & 1) === DIR_ORIGINAL) {
-          this.fw.removeSession(h >> 1);
-          this.hooks.event('sync-applied');
-        }
-        return;
-      }
+      case REC_DELETE:
+        return this.remove(r);
       case REC_BULK_BEGIN:
       case REC_CLEAR:
         this.clear();
@@ -211,10 +277,39 @@ export class SyncPort implements SessionListener {
     }
   }
 
+  /**
+   * Active/active: the session in `slot` is ours and stays as it is, whatever the peer's record
+   * says of it: the record calls it ours too, or we forward (see the file comment).
+   */
+  private keepsOwn(slot: number, r: SessionRecord, pair: SyncPortPair): boolean {
+    const me = pair.me;
+    return ownedBy(this.fw.table.flags(slot), me) && (ownedBy(r.flags, me) || pair.active());
+  }
+
+  private remove(r: SessionRecord): void {
+    const h = this.fw.table.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    if (h < 0 || (h & 1) !== DIR_ORIGINAL) return;
+    if (this.pair !== null && this.keepsOwn(h >> 1, r, this.pair)) return this.hooks.event('sync-own-kept');
+    this.fw.removeSession(h >> 1);
+    this.hooks.event('sync-applied');
+  }
+
   private upsert(r: SessionRecord): void {
     const t = this.fw.table;
-    const expires = this.nowMs + SYNCED_EXPIRY_MS;
+    const pair = this.pair;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    if (pair === null) return this.install(r, h, this.nowMs + SYNCED_EXPIRY_MS, false);
+    if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) return this.hooks.event('sync-own-kept');
+    const timeoutMs = this.timed(r.flags, pair) ? this.fw.timeoutS(r.proto, r.state) * 1000 : SYNCED_EXPIRY_MS;
+    this.install(r, h, this.nowMs + timeoutMs, true);
+  }
+
+  /**
+   * Puts the record into the table (`h`: its lookup). `withFlags`: a state change takes the
+   * record's flags too (active/active: the owner may have changed).
+   */
+  private install(r: SessionRecord, h: number, expires: number, withFlags: boolean): void {
+    const t = this.fw.table;
     if (h >= 0) {
       const slot = h >> 1;
       // Same flow, same translation: a state change. TCP state only moves forward in time on the
@@ -227,6 +322,7 @@ export class SyncPort implements SessionListener {
       ) {
         t.setState(slot, r.state);
         t.setExpires(slot, expires);
+        if (withFlags) t.setFlags(slot, r.flags | SESSION_FLAG_LOOSE);
         this.hooks.event('sync-applied');
         return;
       }
@@ -242,11 +338,17 @@ export class SyncPort implements SessionListener {
     this.hooks.event('sync-applied');
   }
 
-  /** Forgets every session (the table of a passive box holds only synced ones). */
+  /**
+   * Forgets every session (the table of a passive box holds only synced ones); in active/active,
+   * every session of the peer's, never ours.
+   */
   private clear(): void {
     const t = this.fw.table;
+    const pair = this.pair;
     const slots: number[] = [];
-    t.forEach((slot) => slots.push(slot));
+    t.forEach((slot) => {
+      if (pair === null || !ownedBy(t.flags(slot), pair.me)) slots.push(slot);
+    });
     for (const slot of slots) this.fw.removeSession(slot);
   }
 

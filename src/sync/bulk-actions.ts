@@ -31,17 +31,20 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
       x.inbound.control(controlRecord(REC_CLEAR));
       return true;
     case 'send-bulk-request':
-      x.view.resync(a.reason);
+      x.view.resync(a.reason, 'rx');
       x.log.info({ reason: a.reason }, 'asking the peer for a full session dump');
       x.send({ kind: 'bulkRequest', bulkRequest: { reason: a.reason } });
       return false;
     case 'request-dump':
-      x.view.resync(a.reason);
+      x.view.resync(a.reason, 'tx');
       x.log.info({ reason: a.reason, why: a.why }, 'asking the dataplane for a full session dump');
       x.inbound.control(controlRecord(REC_DUMP_REQUEST));
       return true;
     case 'resync-started':
       x.reliable.resyncStarted();
+      return false;
+    case 'drop-queued-clears':
+      x.inbound.dropQueuedClears();
       return false;
     case 'sender-reset':
       x.reliable.reset();

@@ -14,7 +14,10 @@
 // change away from sender forgets the backlog ('sender-reset'), and a lost connection loses it
 // ('connection-lost': as the sender, a resync follows).
 //
-// Two halves share the role and the connection:
+// Two halves share the role and the connection. In active/passive one box sends and the other
+// receives; in active/active ('both') each box runs both halves at once, over the one connection:
+// its own changes and dumps go out (tx), the peer's come in (rx), each direction with its own
+// batch seqs, acks, losses and resyncs (docs/sync.md "Both ways").
 //
 //   receiver (rx): how far what we hold of the peer's table is from a full copy
 //     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
@@ -41,6 +44,21 @@
 //   the sender on the same connection. Changes our dataplane lost to a full `out` (its REC_LOST
 //   drained, in order) ask for a dump like a request, as the connected sender only.
 //
+//   both (active/active: the box forwards, so it creates and changes sessions of its own): the tx
+//   half as the sender's, the rx half as the receiver's, with three differences, all because a
+//   box in this role forwards with the table it holds:
+//     - it asks the peer for nothing on connect or on becoming `both`: a peer that was sending when
+//       the connection was lost resyncs by itself (its backlog is lost: connection-lost), and a
+//       peer that was not sending (a joiner) changed nothing; its dump would only empty our copy
+//       of its sessions for nothing while it comes in;
+//     - a gap or an overflow asks for the peer's dump but puts no REC_CLEAR into `in`: the dump's
+//       BULK_BEGIN clears the peer's sessions soon enough, and until then a copy with a hole
+//       forwards better than none;
+//     - an overflow may have dropped our own REC_DUMP_REQUEST (it waited in the same queue as the
+//       peer's records): the dump is still owed to the peer, so it is asked again.
+//   Becoming `both` from a role that does not send drops the clears still queued for `in` (they
+//   were for the box that did not forward; 'drop-queued-clears'), and serves a deferred request.
+//
 // Conventions (STYLE.md): one function per event, a `switch` over the phases where they matter,
 // each ending in a `never` check; the rule for each branch is written above it; one transition
 // function per half (`Step.rxGo`, `Step.txGo`) that refuses a no-op; an unexpected pair answers
@@ -48,8 +66,19 @@
 import { REC_BULK_BEGIN, REC_BULK_END, REC_LOST, type SessionRecord } from '../wire/session-record.js';
 import type { ResyncReason } from './reliable.js';
 
-/** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
-export type SyncRole = 'sender' | 'receiver' | 'idle';
+/**
+ * The agent sets this on every HA transition. Active/passive: active -> 'sender'; passive and
+ * tentative -> 'receiver'; other -> 'idle'. Active/active: active-primary and active-secondary ->
+ * 'both'; tentative -> 'receiver'; other -> 'idle'.
+ */
+export type SyncRole = 'sender' | 'receiver' | 'idle' | 'both';
+
+export const SYNC_ROLES: readonly SyncRole[] = ['sender', 'receiver', 'idle', 'both'];
+
+/** The role sends our dataplane's changes to the peer and serves its requests for dumps. */
+export function sends(role: SyncRole): boolean {
+  return role === 'sender' || role === 'both';
+}
 
 /** Why the receiver asks the peer for a full dump. Values are metric labels. */
 export type RxRequestReason =
@@ -165,6 +194,9 @@ export type BulkAction =
   | { type: 'dump-deferred'; reason: string }
   /** The sender core's resync need is taken care of: ReliableSender.resyncStarted(). */
   | { type: 'resync-started' }
+  /** We became `both`: the clears still queued for `in` were for the box that did not forward,
+   * and would empty the copy it now forwards with (Inbound.dropQueuedClears()). */
+  | { type: 'drop-queued-clears' }
   /** We stopped being the sender: our backlog no longer matters to the peer (forgotten, not lost). */
   | { type: 'sender-reset' }
   /** The connection is gone: the next one's batch seqs start at 1. As the sender, what was queued
@@ -221,8 +253,8 @@ export function outEvent(r: SessionRecord): BulkEvent | null {
 
 /** What becomes of a record drained from our `out` ring: sent, or discarded and why. */
 export function outFate(s: BulkState): 'send' | 'not-sender' | 'disconnected' {
-  // only the active's table is the pair's: a box that is not the sender discards its own changes
-  if (s.role !== 'sender') return 'not-sender';
+  // only a forwarding box's changes are the pair's: a box that does not send discards its own
+  if (!sends(s.role)) return 'not-sender';
   // a resync follows the connection's loss; what is drained until then is carried by its dump
   return s.connected ? 'send' : 'disconnected';
 }
@@ -315,7 +347,7 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
     case 'resync-needed':
       // Our records were dropped unacked: a dump replaces them, but only a connected sender can
       // send one. Until then the need stays with the sender core, which asks again.
-      if (st.s.role !== 'sender' || !st.s.connected) return 'ignored';
+      if (!sends(st.s.role) || !st.s.connected) return 'ignored';
       st.emit({ type: 'resync-started' });
       askDataplane(st, ev.reason, 'sender backlog lost');
       return 'handled';
@@ -327,7 +359,7 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
       // The peer's copy misses changes: a dump whose BULK_BEGIN comes out after the marker (one
       // still queued does) replaces it. Only a connected sender sends one; a sender that is down
       // resyncs on the next connection anyway, and no other role's changes reach the peer.
-      if (st.s.role !== 'sender' || !st.s.connected) return 'ignored';
+      if (!sends(st.s.role) || !st.s.connected) return 'ignored';
       askDataplane(st, 'out-overflow', `${ev.count} changes did not fit our ring`);
       return 'handled';
     default:
@@ -341,8 +373,9 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
 function onRole(st: Step, to: SyncRole): Outcome {
   const s = st.s;
   if (to === s.role) return 'ignored';
+  const sent = sends(s.role);
   // our changes no longer matter to the peer: the backlog is forgotten (not a loss)
-  if (s.role === 'sender') st.emit({ type: 'sender-reset' });
+  if (sent && !sends(to)) st.emit({ type: 'sender-reset' });
   s.role = to;
   switch (to) {
     // Made receiver while connected: ask for everything again (the table we hold stays until the
@@ -364,11 +397,14 @@ function onRole(st: Step, to: SyncRole): Outcome {
     // no longer wait for a dump. A request the peer made while we could not serve it is served now.
     case 'sender':
       if (s.rx.phase !== 'idle') st.rxGo('idle', 'became sender');
-      if (s.tx.deferred !== null) {
-        const why = s.tx.deferred;
-        s.tx.deferred = null;
-        askDataplane(st, 'peer-request', `peer asked earlier (${why})`);
-      }
+      serveDeferred(st);
+      return 'handled';
+    // Made both (active/active): we forward with the copy of the peer's table we hold, so a clear
+    // queued for the box that did not forward must not empty it; the rx half goes on as it was
+    // (a dump asked as receiver still completes), and asks nothing (see the file comment).
+    case 'both':
+      if (!sent) st.emit({ type: 'drop-queued-clears' });
+      serveDeferred(st);
       return 'handled';
     // Idle: we apply what arrives but ask for nothing; a dump in progress goes on.
     case 'idle':
@@ -378,6 +414,15 @@ function onRole(st: Step, to: SyncRole): Outcome {
   }
 }
 
+/** Now a sending role: a request the peer made while we could not serve it is served now. */
+function serveDeferred(st: Step): void {
+  const tx = st.s.tx;
+  if (tx.deferred === null) return;
+  const why = tx.deferred;
+  tx.deferred = null;
+  askDataplane(st, 'peer-request', `peer asked earlier (${why})`);
+}
+
 function onConnected(st: Step): Outcome {
   const s = st.s;
   // The stream reports the old connection down before a new one comes up.
@@ -385,6 +430,7 @@ function onConnected(st: Step): Outcome {
   s.connected = true;
   s.conn += 1;
   // A receiver asks for everything on every connection: what it missed while down is unknown.
+  // Both asks nothing: a peer that lost changes with the connection resyncs by itself.
   if (s.role === 'receiver') askPeer(st, 'connect', false);
   return 'handled';
 }
@@ -393,7 +439,7 @@ function onDisconnected(st: Step): Outcome {
   const s = st.s;
   if (!s.connected) return 'ignored';
   s.connected = false;
-  st.emit({ type: 'connection-lost', sender: s.role === 'sender' });
+  st.emit({ type: 'connection-lost', sender: sends(s.role) });
   // The peer's request belonged to that connection; it asks again on the next.
   s.tx.deferred = null;
   switch (s.rx.phase) {
@@ -428,22 +474,25 @@ function askPeer(st: Step, reason: RxRequestReason, clear: boolean): void {
   st.emit({ type: 'send-bulk-request', reason });
 }
 
-/** A gap: records are missing from what we hold. Clear it and ask for everything. */
+/** A gap: records are missing from what we hold. Clear it (not as both) and ask for everything. */
 function onLoss(st: Step, reason: 'gap'): Outcome {
   // The sender discards what it receives (split roles): nothing of ours is lost.
   if (st.s.role === 'sender') return 'invalid';
-  askPeer(st, reason, true);
+  askPeer(st, reason, st.s.role !== 'both');
   return 'handled';
 }
 
 /**
- * Our dataplane did not drain `in`: everything waiting for it was dropped. Clear, ask for
- * everything, and forget a dump we had queued: its REC_DUMP_REQUEST may have been among the dropped
- * (if it was not, its BULK_BEGIN still comes out and is taken as it comes).
+ * Our dataplane did not drain `in`: everything waiting for it was dropped. Clear (not as both), ask
+ * for everything, and forget a dump we had queued: its REC_DUMP_REQUEST may have been among the
+ * dropped (if it was not, its BULK_BEGIN still comes out and is taken as it comes). As both, that
+ * dump is still owed to the peer: it is asked again.
  */
 function onOverflow(st: Step): Outcome {
-  if (st.s.role === 'sender') return 'invalid';
-  switch (st.s.tx.phase) {
+  const s = st.s;
+  if (s.role === 'sender') return 'invalid';
+  const owed = s.role === 'both' && txQueued(s);
+  switch (s.tx.phase) {
     case 'queued':
       st.txGo('idle', 'overflow');
       break;
@@ -454,9 +503,10 @@ function onOverflow(st: Step): Outcome {
     case 'dumping':
       break;
     default:
-      return assertNever(st.s.tx.phase);
+      return assertNever(s.tx.phase);
   }
-  askPeer(st, 'overflow', true);
+  askPeer(st, 'overflow', s.role !== 'both');
+  if (owed) askDataplane(st, 'overflow', 'our dump request may have been dropped with the rest');
   return 'handled';
 }
 
@@ -522,8 +572,8 @@ function onPeerRequest(st: Step, reason: string): Outcome {
   const s = st.s;
   // A request arrives on a connection: one while down is a driver's mistake.
   if (!s.connected) return 'invalid';
-  // Not the sender: our table is not the one to copy. Keep the request for when we are.
-  if (s.role !== 'sender') {
+  // Not sending: our table is not the one to copy. Keep the request for when we are.
+  if (!sends(s.role)) {
     s.tx.deferred = reason;
     st.emit({ type: 'dump-deferred', reason });
     return 'handled';

@@ -6,6 +6,11 @@
 //   dataplane --out--> [pump] reliable --batch-->  [link] inbound --in--> dataplane
 //                             lag <-----------ack--  (ack once pushed into the ring)
 //
+// In active/active (role 'both') each box is both at once, on the one connection: its reliable
+// core sends its own changes and takes the peer's acks of them, its inbound core takes the
+// peer's batches and acks them. A batch's seq numbers the stream of the box that sends it, an
+// ack's seq the stream it acknowledges, so the two directions never share a number.
+//
 //   bulk.ts       roles and connections; dumps asked and served; when a copy is complete; what
 //                 becomes of our own changes (bulk-actions.ts carries its actions out)
 //   reliable.ts   the sender core: batches, acks, the window, the backlog bound, the resync need
@@ -15,7 +20,9 @@
 //
 // Roles (set by the agent on each HA transition): 'sender' (active) sends what its dataplane
 // changes; 'receiver' (passive) applies what the peer sends and asks for a full dump on every
-// connect and whenever it becomes receiver; 'idle' applies what arrives but asks for nothing.
+// connect and whenever it becomes receiver; 'idle' applies what arrives but asks for nothing;
+// 'both' (active/active, an active box) sends and applies (src/sync/bulk.ts says how its
+// receiving half differs from the receiver's).
 // Control is in-band (the REC_* records of src/wire/session-record.ts), so order is kept end to end.
 import { monotonicMs } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -23,7 +30,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { HaEncryption } from '../wire/crypto.js';
 import type { RecordRing } from '../wire/record-ring.js';
 import type { SessionRecord } from '../wire/session-record.js';
-import { initialBulkState, outEvent, outFate, step as stepBulk, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
+import { initialBulkState, outEvent, outFate, sends, step as stepBulk, type BulkEvent, type BulkState, type SyncRole } from './bulk.js';
 import { carryOut, type BulkHands } from './bulk-actions.js';
 import { DEFAULT_PENDING_IN_MAX, Inbound } from './inbound.js';
 import { Ha2Link } from './link.js';
@@ -69,6 +76,9 @@ export interface SyncChannelOptions {
   pumpIntervalMs?: number;
   /** Format of what we send (shared.ha.encryption, default 'none'); the opener takes both. */
   encryption?: HaEncryption;
+  /** The pair runs active/active (shared.ha.mode): the status shows each direction on its own,
+   * whatever the role (it does in the role 'both' anyway). */
+  activeActive?: boolean;
 }
 
 export class SyncChannel {
@@ -128,7 +138,11 @@ export class SyncChannel {
     this.log.info('HA2 sync channel stopped');
   }
 
-  /** The agent sets this on every HA transition: active -> 'sender'; passive -> 'receiver'; other -> 'idle'. */
+  /**
+   * The agent sets this on every HA transition. Active/passive: active -> 'sender'; passive and
+   * tentative -> 'receiver'; other -> 'idle'. Active/active: active-primary and active-secondary ->
+   * 'both'; tentative -> 'receiver'; other -> 'idle'.
+   */
   setRole(role: SyncRole): void {
     if (role === this.bulk.role) return;
     this.log.info({ from: this.bulk.role, to: role }, `sync role ${this.bulk.role} -> ${role}`);
@@ -141,7 +155,8 @@ export class SyncChannel {
   }
 
   status(): SyncStatus {
-    return this.view.status({ bulk: this.bulk, reliable: this.reliable, inbound: this.inbound }, monotonicMs());
+    const parts = { bulk: this.bulk, reliable: this.reliable, inbound: this.inbound };
+    return this.view.status(parts, monotonicMs(), this.opts.activeActive === true || this.bulk.role === 'both');
   }
 
   // ---- the pump ----
@@ -250,7 +265,8 @@ export class SyncChannel {
   }
 
   private onAck(seq: number, echoSentMs: number): void {
-    if (this.bulk.role !== 'sender') return;
+    // acks of our stream: only a sending role has one (a keepalive repeats the last ack anyway)
+    if (!sends(this.bulk.role)) return;
     const now = monotonicMs();
     const lags = this.reliable.ack(seq, now).flatMap((b) => (b.lagMs === null ? [] : [b.lagMs]));
     this.view.acked(echoSentMs > 0 ? now - echoSentMs : null, lags, now);

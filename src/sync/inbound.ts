@@ -83,6 +83,8 @@ export class Inbound {
   /** Last batch seq received on this connection (0 before the first). */
   private lastSeq = 0;
   private stalled = false;
+  /** Records ever queued when we became `both`: a clear queued before that is not pushed. */
+  private clearsStaleUntil = 0;
   readonly counters: InboundCounters = { batches: 0, records: 0, stalls: 0 };
 
   /** `pendingMax`: records waiting for `in` beyond which they are dropped (see the file comment). */
@@ -107,6 +109,14 @@ export class Inbound {
   control(r: SessionRecord): void {
     this.waiting.push(r);
     this.queued += 1;
+  }
+
+  /**
+   * We became `both` (active/active): the clears queued so far (ours after a gap, the peer's
+   * BULK_BEGIN) were for the box that did not forward, and are not pushed; later ones are.
+   */
+  dropQueuedClears(): void {
+    this.clearsStaleUntil = this.queued;
   }
 
   /** A batch from the peer arrived, on the connection and in the role `s` says. */
@@ -146,8 +156,9 @@ export class Inbound {
     let full = false;
     let r: SessionRecord | undefined;
     while ((r = this.waiting.peek()) !== undefined) {
-      // queued for the passive we were: it would empty the table that is the pair's now
-      if (s.role === 'sender' && clearsTable(r.op)) {
+      // queued for the passive we were: it would empty the table that is the pair's now (as
+      // both, only those queued before we became both: see dropQueuedClears)
+      if ((s.role === 'sender' || this.done < this.clearsStaleUntil) && clearsTable(r.op)) {
         report.staleClears += 1;
         this.waiting.shift();
         this.done += 1;

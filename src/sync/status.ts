@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Ha2Body } from '../wire/ha2-codec.js';
-import { rxPending, txQueued, type BulkState, type SyncResyncReason, type SyncRole } from './bulk.js';
+import { rxPending, txQueued, type BulkState, type RxPhase, type SyncResyncReason, type SyncRole, type TxPhase } from './bulk.js';
 import type { Inbound } from './inbound.js';
 import { LagWindow } from './lag.js';
 import type { ReliableSender } from './reliable.js';
@@ -67,6 +67,38 @@ export interface SyncStatus {
   dumpQueued: boolean;
   /** Changes our dataplane could not put into `out` (lost there; each loss resyncs the peer when we are the sender). */
   outLost: number;
+  /** Active/active only (absent in active/passive): each direction on its own. */
+  directions?: SyncDirections;
+}
+
+/** Active/active: HA2 carries our changes to the peer (tx) and the peer's to us (rx) at once. */
+export interface SyncDirections {
+  /** Our changes to the peer. */
+  tx: {
+    records: number;
+    batches: number;
+    /** Queued plus sent and not yet acked. */
+    backlog: number;
+    /** A dump of our table for the peer: idle, queued (asked of our dataplane), dumping, dumping-queued. */
+    dump: TxPhase;
+    dumpReason: string;
+    /** Dumps of our table asked of our dataplane (the peer's requests, our own losses). */
+    resyncs: number;
+  };
+  /** The peer's changes to us. */
+  rx: {
+    records: number;
+    batches: number;
+    /** Received records waiting for room in `in`. */
+    pending: number;
+    /** Our copy of the peer's table: idle (live changes only), requested, receiving, complete, interrupted. */
+    bulk: RxPhase;
+    bulkReason: string;
+    lastCompleteAt: string | null;
+    lastSessions: number | null;
+    /** Dumps asked of the peer (connect, role, gap, overflow). */
+    resyncs: number;
+  };
 }
 
 /** The parts of the channel its status is read from. */
@@ -78,7 +110,8 @@ export interface SyncParts {
 
 export class SyncView {
   private readonly lag = new LagWindow(LAG_WINDOW_MS);
-  private resyncs = 0;
+  /** Resyncs started: dumps asked of the peer (rx) and of our own dataplane (tx). */
+  private readonly resyncs = { rx: 0, tx: 0 };
   private rejected = 0;
   private rttMs: number | null = null;
   private outLost = 0;
@@ -153,8 +186,9 @@ export class SyncView {
     if (count > 0) this.warn('stale-clear', { count }, 'HA2: clears queued before we became the sender, not applied');
   }
 
-  resync(reason: SyncResyncReason): void {
-    this.resyncs += 1;
+  /** A resync started: a dump asked of the peer (rx) or of our own dataplane (tx). */
+  resync(reason: SyncResyncReason, direction: 'rx' | 'tx'): void {
+    this.resyncs[direction] += 1;
     this.metrics.syncResync(reason);
   }
 
@@ -182,11 +216,14 @@ export class SyncView {
     }
   }
 
-  status(p: SyncParts, now: number): SyncStatus {
+  /** `directions`: show each direction on its own too (active/active). */
+  status(p: SyncParts, now: number, directions = false): SyncStatus {
     const lag = this.lag.summary(now);
     const c = p.reliable.counters;
     const rx = p.bulk.rx;
-    return {
+    const lastCompleteAt = rx.lastComplete === null ? null : new Date(rx.lastComplete.wallMs).toISOString();
+    const lastSessions = rx.lastComplete?.sessions ?? null;
+    const status: SyncStatus = {
       connected: p.bulk.connected,
       role: p.bulk.role,
       backlog: p.reliable.backlog,
@@ -195,14 +232,8 @@ export class SyncView {
       batchesReceived: p.inbound.counters.batches,
       recordsSent: c.recordsSent,
       recordsReceived: p.inbound.counters.records,
-      resyncs: this.resyncs,
-      bulk: {
-        inProgress: rx.phase === 'receiving',
-        received: rx.received,
-        lastCompleteAt: rx.lastComplete === null ? null : new Date(rx.lastComplete.wallMs).toISOString(),
-        pending: rxPending(p.bulk),
-        lastSessions: rx.lastComplete?.sessions ?? null,
-      },
+      resyncs: this.resyncs.rx + this.resyncs.tx,
+      bulk: { inProgress: rx.phase === 'receiving', received: rx.received, lastCompleteAt, pending: rxPending(p.bulk), lastSessions },
       rttMs: this.rttMs,
       rejected: this.rejected,
       inStalls: p.inbound.counters.stalls,
@@ -210,6 +241,27 @@ export class SyncView {
       dumpQueued: txQueued(p.bulk),
       outLost: this.outLost,
     };
+    if (!directions) return status;
+    const tx = {
+      records: c.recordsSent,
+      batches: c.batchesSent,
+      backlog: p.reliable.backlog,
+      dump: p.bulk.tx.phase,
+      dumpReason: p.bulk.tx.reason,
+      resyncs: this.resyncs.tx,
+    };
+    const { records, batches } = p.inbound.counters;
+    const rxView = {
+      records,
+      batches,
+      pending: p.inbound.pending,
+      bulk: rx.phase,
+      bulkReason: rx.reason,
+      lastCompleteAt,
+      lastSessions,
+      resyncs: this.resyncs.rx,
+    };
+    return { ...status, directions: { tx, rx: rxView } };
   }
 }
 

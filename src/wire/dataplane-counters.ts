@@ -68,6 +68,7 @@ export const EVENT_COUNTERS = [
   'tx-refused', //           frames the device refused when a staged batch or the ARP queue was sent (their outcome, e.g. forwarded, was counted already)
   'tx-withheld', //          staged or ARP-queued frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
   'sync-clear-skipped', //   a clear (REC_CLEAR, the peer's BULK_BEGIN) queued before this box became active, not applied: it would empty the active's table
+  'sync-own-kept', //        active/active: a record from the peer about a session this box owns, not applied: the owner's view wins (sync-port.ts)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -111,6 +111,12 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       r.dispatch({ type: 'bulk-complete', now: event.now });
       break;
     case 'bulk-incomplete':
+      // active/active: a forwarding box holds its own sessions whatever HA2 lost of the peer's; the
+      // resync is information, not a reason to stop forwarding (docs/sync.md "Both ways")
+      if (forwards(c) && c.config.activeActive) {
+        r.log('info', { why: event.reason }, "copy of the peer's sessions being resynced");
+        break;
+      }
       // the sender's table is the pair's whatever HA2 lost; any other box's table is no longer complete
       if (c.election.state !== 'active' && c.tableComplete) {
         c.tableComplete = false;

@@ -161,6 +161,28 @@ describe('formatStatus: session sync', () => {
   });
 });
 
+describe('formatStatus: session sync in active/active', () => {
+  it('shows each direction: our changes to the peer and its to us', () => {
+    const s = fixedStatus();
+    s.sync = {
+      incomplete: false,
+      connected: true,
+      role: 'both',
+      backlog: 3,
+      recordsSent: 10,
+      recordsReceived: 20,
+      resyncs: 1,
+      directions: {
+        tx: { records: 10, batches: 2, backlog: 3, dump: 'dumping', dumpReason: 'peer-request', resyncs: 1 },
+        rx: { records: 20, batches: 4, pending: 0, bulk: 'complete', bulkReason: 'bulk-end', lastCompleteAt: null, lastSessions: 5, resyncs: 0 },
+      },
+    };
+    const text = formatStatus(s, NOW);
+    expect(text).toContain('  To peer    : 10 records, 3 unacked, dump of ours dumping, 1 resyncs\n');
+    expect(text).toContain('  From peer  : 20 records, 0 waiting, copy of its table complete, 0 resyncs');
+  });
+});
+
 describe('formatStatus: monitors', () => {
   it('shows each link and path group with its members, and the faults', () => {
     const s = fixedStatus();

@@ -70,7 +70,7 @@ interface Box {
 
 const open: SyncChannel[] = [];
 
-function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: number; role?: SyncRole } = {}): Box {
+function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: number; role?: SyncRole; activeActive?: boolean } = {}): Box {
   const out = new RecordRing(1 << 14);
   const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
   const metrics = new Metrics({ defaultMetrics: false });
@@ -88,6 +88,7 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
     reconnectMs: 20,
     onBulkComplete: (n) => bulkDone.push(n),
     onBulkIncomplete: (reason) => bulkLost.push(reason),
+    activeActive: opts.activeActive,
   });
   if (opts.role) ch.setRole(opts.role);
   open.push(ch);
@@ -119,6 +120,7 @@ function serveDumps(b: Box, table: SessionRecord[]): number {
 interface HandPeer {
   got: Ha2Envelope[];
   batch(seq: number, records: SessionRecord[]): void;
+  ack(seq: number): void;
   requests(): string[];
   close(): void;
 }
@@ -139,6 +141,7 @@ function handPeer(port: number): HandPeer {
   return {
     got,
     batch: (seq, records) => void sock.write(encodeFrame(sealer.seal({ kind: 'batch', batch: { seq, records, sentMs: 77 } }))),
+    ack: (seq) => void sock.write(encodeFrame(sealer.seal({ kind: 'ack', ack: { seq, echoSentMs: 0 } }))),
     requests: () => got.flatMap((e) => (e.body.kind === 'bulkRequest' ? [e.body.bulkRequest.reason] : [])),
     close: () => sock.destroy(),
   };
@@ -562,5 +565,125 @@ describe('SyncChannel: the sender copies nothing (hand-made peer)', () => {
     } finally {
       peer.close();
     }
+  });
+});
+
+describe('SyncChannel as both (active/active): each box sends its changes and applies the peer', () => {
+  const upserts = (b: Box): number[] => b.applied.filter((r) => r.op === REC_UPSERT).map((r) => r.origSrc);
+
+  it('both directions on one connection: each side in order, each acked, nothing asked', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'both' });
+    const b = box(1, port, { role: 'both' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    const n = 2500;
+    for (let i = 0; i < n; i++) {
+      expect(a.out.push(rec(REC_UPSERT, i))).toBe(true);
+      expect(b.out.push(rec(REC_UPSERT, 100_000 + i))).toBe(true);
+    }
+    await waitFor('each has the other', () => {
+      drainIn(a);
+      drainIn(b);
+      return upserts(a).length >= n && upserts(b).length >= n;
+    });
+    expect(upserts(b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(upserts(a)).toEqual(Array.from({ length: n }, (_, i) => 100_000 + i));
+    // acks came back both ways: the backlogs drain and each side measured its own lag
+    await waitFor('both acked', () => a.ch.status().backlog === 0 && b.ch.status().backlog === 0);
+    for (const x of [a, b]) {
+      const st = x.ch.status();
+      expect(st.recordsSent).toBe(n);
+      expect(st.recordsReceived).toBe(n);
+      expect(st.lagMs.max).toBeGreaterThan(0);
+      expect(st.resyncs).toBe(0); // neither asked the other for a dump on connect
+      expect(x.applied.map((r) => r.op)).not.toContain(REC_DUMP_REQUEST);
+      expect(st.directions).toMatchObject({
+        tx: { records: n, backlog: 0, dump: 'idle', resyncs: 0 },
+        rx: { records: n, pending: 0, bulk: 'idle', resyncs: 0 },
+      });
+    }
+    expect(await a.metrics.text()).not.toMatch(/type="bulkRequest"/);
+  });
+
+  it('a joiner (receiver) gets the active box whole table, then both send: no dump the other way', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'both' });
+    const b = box(1, port, { role: 'receiver', activeActive: true });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    // its own sessions and the ones it held for the joiner: one dump, whatever their owner
+    const table = [rec(REC_UPSERT, 1), rec(REC_UPSERT, 2), rec(REC_UPSERT, 3)];
+    await waitFor('the joiner asked, the dump went out', () => serveDumps(a, table) > 0);
+    await waitFor('the joiner complete', () => {
+      drainIn(b);
+      return b.bulkDone.length === 1;
+    });
+    expect(b.bulkDone).toEqual([3]);
+    // a tentative box of an active/active pair shows both directions already
+    expect(b.ch.status().directions?.rx).toMatchObject({ bulk: 'complete', lastSessions: 3, resyncs: 1 });
+    b.ch.setRole('both'); // the HA core: tentative -> active-secondary
+    expect(b.out.push(rec(REC_UPSERT, 50))).toBe(true);
+    expect(a.out.push(rec(REC_UPSERT, 60))).toBe(true);
+    await waitFor('live changes both ways', () => {
+      drainIn(a);
+      drainIn(b);
+      return upserts(a).includes(50) && upserts(b).includes(60);
+    });
+    expect(a.applied.map((r) => r.op)).not.toContain(REC_BULK_BEGIN); // the joiner dumped nothing to us
+    expect(upserts(a)).toEqual([50]);
+    expect(serveDumps(b, [])).toBe(0);
+    expect(a.bulkDone).toEqual([]);
+    expect(b.bulkLost).toEqual([]);
+  });
+
+  it('a gap in the peer stream resyncs that direction only: no clear, our stream and its acks go on', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'both' });
+    await b.ch.start();
+    const peer = handPeer(port);
+    const seqs = (): number[] => peer.got.flatMap((e) => (e.body.kind === 'batch' ? [e.body.batch.seq] : []));
+    try {
+      await waitFor('connected', () => b.ch.status().connected);
+      b.out.push(rec(REC_UPSERT, 10));
+      await waitFor('our batch 1', () => seqs().length === 1);
+      peer.batch(1, [rec(REC_UPSERT, 1)]);
+      peer.batch(3, [rec(REC_UPSERT, 3)]); // 2 is missing
+      await waitFor('the gap request', () => peer.requests().length === 1);
+      expect(peer.requests()).toEqual(['gap']);
+      peer.ack(1);
+      b.out.push(rec(REC_UPSERT, 11));
+      await waitFor('our batch 2', () => seqs().length === 2);
+      expect(seqs()).toEqual([1, 2]); // our stream is not reset by the peer's gap
+      peer.ack(2);
+      await waitFor('ours acked', () => b.ch.status().backlog === 0);
+      await waitFor('theirs pushed', () => {
+        drainIn(b);
+        return b.applied.length === 2;
+      });
+      expect(b.applied.map((r) => [r.op, r.origSrc])).toEqual([
+        [REC_UPSERT, 1],
+        [REC_UPSERT, 3],
+      ]); // no REC_CLEAR: we forward with that copy until the dump's BULK_BEGIN
+      expect(serveDumps(b, [])).toBe(0); // nothing of ours to resync
+      expect(b.ch.status().directions).toMatchObject({
+        tx: { dump: 'idle', resyncs: 0, backlog: 0 },
+        rx: { bulk: 'requested', bulkReason: 'gap', resyncs: 1 },
+      });
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('active/passive status keeps its shape: no directions', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender' });
+    expect('directions' in a.ch.status()).toBe(false);
+    a.ch.setRole('receiver');
+    expect('directions' in a.ch.status()).toBe(false);
+    a.ch.setRole('both');
+    expect(a.ch.status().directions?.tx.dump).toBe('idle');
   });
 });

@@ -152,3 +152,52 @@ describe('Inbound', () => {
     expect(inb.push(sink(), next, 0).ack).toBeNull(); // batch 2 came on the old connection
   });
 });
+
+describe('Inbound as both (active/active)', () => {
+  const both = state({ type: 'role', to: 'both' }, { type: 'connected' });
+
+  it("the peer's batches are ours to apply (the sender's are not), checked for gaps", () => {
+    const inb = new Inbound(100);
+    expect(inb.arrived(1, 0, both)).toEqual({ kind: 'ours', gap: null });
+    expect(inb.arrived(3, 0, both)).toEqual({ kind: 'ours', gap: { expected: 2, got: 3 } });
+  });
+
+  it('a clear queued before we became both is not pushed; one queued after is', () => {
+    const inb = new Inbound(100);
+    inb.arrived(1, 3, receiver);
+    inb.queue(1, [rec(REC_UPSERT, 1), rec(REC_BULK_BEGIN), rec(REC_UPSERT, 2)], 3, receiver);
+    inb.control(rec(REC_CLEAR));
+    const became = step(receiver, { type: 'role', to: 'both' });
+    expect(became.actions.map((a) => a.type)).toEqual(['drop-queued-clears']);
+    inb.dropQueuedClears(); // what the channel does for that action
+    inb.arrived(2, 4, became.state);
+    inb.queue(2, [rec(REC_BULK_BEGIN), rec(REC_UPSERT, 3), rec(REC_BULK_END, 1)], 4, became.state);
+    const ring = sink();
+    const r = inb.push(ring, became.state, 99);
+    expect(ring.got.map((x) => [x.op, x.origSrc])).toEqual([
+      [REC_UPSERT, 1],
+      [REC_UPSERT, 2],
+      [REC_BULK_BEGIN, 0],
+      [REC_UPSERT, 3],
+      [REC_BULK_END, 1],
+    ]);
+    expect(r.staleClears).toBe(2);
+    expect(r.events).toEqual([
+      { type: 'records-pushed', count: 2 },
+      { type: 'begin-pushed' },
+      { type: 'records-pushed', count: 1 },
+      { type: 'end-pushed', sessions: 1, wallMs: 99 },
+    ]);
+    expect(r.ack).toEqual({ seq: 2, echoSentMs: 4 });
+  });
+
+  it('without the mark, both pushes every clear (a later dump of the peer must clear its sessions)', () => {
+    const inb = new Inbound(100);
+    inb.arrived(1, 0, both);
+    inb.queue(1, [rec(REC_BULK_BEGIN), rec(REC_UPSERT, 1)], 0, both);
+    inb.control(rec(REC_CLEAR));
+    const ring = sink();
+    expect(inb.push(ring, both, 0).staleClears).toBe(0);
+    expect(ring.got.map((x) => x.op)).toEqual([REC_BULK_BEGIN, REC_UPSERT, REC_CLEAR]);
+  });
+});

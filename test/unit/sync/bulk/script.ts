@@ -4,7 +4,7 @@
 // text; UPDATE_SCENARIOS=1 rewrites it.
 //
 //   start                                   a fresh machine (role idle, down)
-//   role sender|receiver|idle
+//   role sender|receiver|idle|both
 //   connected | disconnected
 //   gap <expected> <got> | overflow <dropped>
 //   begin-pushed | records-pushed <n> | end-pushed <sessions> at=<wallMs>
@@ -15,7 +15,7 @@
 import { initialBulkState, step, type BulkAction, type BulkEvent, type BulkState, type SyncRole } from '../../../../src/sync/bulk.js';
 import type { ResyncReason } from '../../../../src/sync/reliable.js';
 
-const ROLES: SyncRole[] = ['sender', 'receiver', 'idle'];
+const ROLES: SyncRole[] = ['sender', 'receiver', 'idle', 'both'];
 const RESYNC: ResyncReason[] = ['backlog', 'connection-lost', 'peer-request'];
 
 function int(text: string | undefined, line: string): number {
@@ -67,6 +67,7 @@ export function formatAction(a: BulkAction): string {
     case 'push-clear':
     case 'resync-started':
     case 'sender-reset':
+    case 'drop-queued-clears':
       return a.type;
     case 'connection-lost':
       return a.sender ? 'connection-lost (sender: backlog lost)' : 'connection-lost';
