@@ -11,14 +11,7 @@
 // active/passive takeover), so two boxes never answer one class because of one missed heartbeat.
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../../wire/shared-state.js';
 import type { HaState } from '../election/types.js';
-import type { CoreState } from './types.js';
-
-/** What the dataplane is told in active/active (SharedState.setPairView). */
-export interface PairView {
-  served: number;
-  peerForwarding: boolean;
-  primary: number;
-}
+import type { CoreState, PairView } from './types.js';
 
 export function deviceClass(deviceId: number): number {
   return deviceId === 0 ? CLASS_DEVICE0 : CLASS_DEVICE1;

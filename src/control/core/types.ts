@@ -5,7 +5,6 @@
 // the bulk sync) and HA1-down detection. The driver (../agent.ts) owns sockets, real timers and the clock: it turns what it
 // hears into CoreEvents (time comes in as `now`, monotonic ms) and carries out CoreActions.
 import type { ElectionAction, ElectionEvent, ElectionState, HaState, PeerView } from '../election/types.js';
-import type { PairView } from './pair-view.js';
 
 export type { HaState, PeerView } from '../election/types.js';
 
@@ -14,6 +13,14 @@ export type DataplaneRole = 'active' | 'passive';
 
 /** The HA2 replication's role (src/sync/channel.ts). */
 export type SyncRole = 'sender' | 'receiver' | 'both' | 'idle';
+
+/** Active/active: what the dataplane is told (SharedState.setPairView; core/pair-view.ts decides it). */
+export interface PairView {
+  /** CLASS_* bits of the floating-address classes this box answers for. */
+  served: number;
+  peerForwarding: boolean;
+  primary: number;
+}
 
 export interface CoreLinkConfig {
   /** "ha1", "ha1-backup" or "heartbeat-backup" (status, logs, metric labels). */
