@@ -211,7 +211,8 @@ export class SyncPort implements SessionListener {
     }
   }
 
-  private upsert(r: SessionRecord): void {
+  /** A peer's session, created or updated here; also how active/active's HA3 INSERT installs one (ha3-port.ts). */
+  upsert(r: SessionRecord): void {
     const t = this.fw.table;
     const expires = this.nowMs + SYNCED_EXPIRY_MS;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
