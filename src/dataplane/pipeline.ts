@@ -302,11 +302,14 @@ export class Pipeline {
    * interface `ifIndex`: processed here as if it had arrived on ours, and never sent back.
    */
   handlePeer(ifIndex: number, flags: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const itf = this.interfaces_[ifIndex];
+    // both boxes number their interfaces alike (sorted names): another index is a broken peer
+    if (itf === undefined) return this.drop('ha3-bad-payload');
     if (len < ETH_HLEN) return this.drop('truncated');
     if (readU16(frame, ETH_TYPE) !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
     const bad = validateIpv4(frame, len);
     if (bad !== null) return this.drop(bad);
-    this.ipv4(ifIndex, this.interfaces_[ifIndex], frame, len, nowMs, flags);
+    this.ipv4(ifIndex, itf, frame, len, nowMs, flags);
   }
 
   /** A validated IPv4 packet; ha3Flags: the HA3 flags of one the peer carried here, -1 for our own. */
