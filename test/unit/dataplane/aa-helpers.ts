@@ -85,7 +85,7 @@ export function aaPipeline(me: DeviceId, aa: Partial<ActiveActiveConfig> = {}, p
     ],
     routes: [],
   });
-  const role: RoleSource = { role: 1, mayActAsActive: () => true };
+  const role: { role: number; mayActAsActive: RoleSource['mayActAsActive'] } = { role: 1, mayActAsActive: () => true };
   const counters = new Float64Array(COUNTER_COUNT);
   const sent: { ifIndex: number; frame: Buffer }[] = [];
   const sink = { send: (ifIndex: number, f: Uint8Array, len: number) => (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true) };
@@ -133,5 +133,5 @@ export function aaPipeline(me: DeviceId, aa: Partial<ActiveActiveConfig> = {}, p
     return { moved, out: sent.slice(start) };
   }
 
-  return { p, fw, peer, pairView, counters, sent, changes, send, fromPeer, movedBy };
+  return { p, fw, peer, pairView, role, counters, sent, changes, send, fromPeer, movedBy };
 }

@@ -231,3 +231,19 @@ describe('source NAT on each device', () => {
     expect(r.fw.table.dst(sessionOf(r.fw, EVEN), DIR_REPLY)).toBe(parseIpv4('10.0.2.1'));
   });
 });
+
+describe('a held first packet leaving (Pipeline.releaseHeld)', () => {
+  const packet = () => Buffer.from(frame(SERVER_MAC, WAN_V, udpPacket({ src: '10.0.2.1', dst: '10.0.2.77', sport: 1024, dport: 5001 })));
+
+  it('to a next hop not yet resolved: waits for its ARP answer, which is asked', () => {
+    const r = aaPipeline(0);
+    const moved = r.movedBy(() => r.p.releaseHeld(WAN, parseIpv4('10.0.2.77'), packet(), packet().length, NOW));
+    expect(moved).toEqual({ 'arp-queued': 1, 'arp-request-sent': 1, tx: 1 });
+  });
+
+  it('from a box no longer active: withheld', () => {
+    const r = aaPipeline(0);
+    r.role.mayActAsActive = () => false;
+    expect(r.movedBy(() => r.p.releaseHeld(WAN, parseIpv4(SERVER), packet(), packet().length, NOW))).toEqual({ 'tx-withheld': 1 });
+  });
+});

@@ -25,6 +25,7 @@ import {
   view,
 } from './firewall-helpers.js';
 import { makePair, type Box } from './pair-rig.js';
+import { DEFER_CAPACITY } from '../../../src/dataplane/defer.js';
 import { aaConfig, WAN_FLOAT1 } from './aa-helpers.js';
 
 const macText = (m: Uint8Array) => Array.from(m, (x) => x.toString(16).padStart(2, '0')).join(':');
@@ -109,6 +110,22 @@ describe('setup by the peer (ip-modulo)', () => {
     expect(view(a.out.lan0[0])).toMatchObject({ dst: ODD, dport: 5000 });
     expect(a.counter('ha3-tx')).toBe(tx);
   });
+
+  it("the owner's copy (from the INSERT) lives by its own timeout; the setup box's waits for the owner's delete", () => {
+    const pair = makePair({ sessionSetup: 'ip-modulo', sessionOwner: 'first-packet', deferMs: 10 });
+    const { a, b } = pair;
+    pair.advance(200);
+    a.rx('lan0', to(a, LAN, CLIENT_MAC, udpPacket({ src: '10.0.1.11', dst: SERVER, sport: 5000, dport: 5001 })));
+    pair.deliver();
+    const expiresIn = (box: Box) => {
+      const t = box.engine.pipeline.firewall!.table;
+      const h = t.lookup(IPPROTO_UDP, parseIpv4('10.0.1.11'), 5000, parseIpv4(SERVER), 5001);
+      expect(h).toBeGreaterThanOrEqual(0);
+      return t.expiresMs(h >> 1) - pair.now();
+    };
+    expect(expiresIn(a)).toBe(a.engine.pipeline.firewall!.timeoutS(IPPROTO_UDP, 0) * 1000);
+    expect(expiresIn(b)).toBeGreaterThan(24 * 3600 * 1000);
+  });
 });
 
 describe('NAT on both boxes at once', () => {
@@ -146,8 +163,12 @@ describe('a peer that stops forwarding', () => {
     pair.ha2();
     pair.advance(4); // B applies A's session
     b.ha2Out.drain(1 << 20, () => undefined);
+    const t = b.engine.pipeline.firewall!.table;
+    const slot = t.lookup(IPPROTO_UDP, parseIpv4(CLIENT), 5000, parseIpv4(SERVER), 5001) >> 1;
+    expect(t.expiresMs(slot) - pair.now()).toBeGreaterThan(24 * 3600 * 1000); // A's: waits for A's delete
     b.shared.setPairView(CLASS_DEVICE1, false, 1); // A is gone
     pair.advance(2);
+    expect(t.expiresMs(slot) - pair.now()).toBeLessThanOrEqual(30_000); // its own timeout now
     b.rx('wan0', to(b, WAN, SERVER_MAC, udpPacket({ src: SERVER, dst: WAN_FLOAT, sport: 5001, dport: sport })));
     expect(b.counter('session-adopted')).toBe(1);
     expect(b.out.lan0).toHaveLength(1);
@@ -172,6 +193,20 @@ describe('HA3 cut', () => {
     expect(a.counter('defer-timeout')).toBe(1);
     expect(a.out.wan0).toHaveLength(1);
     expect(view(a.out.wan0[0]).tcpFlags).toBe(SYN);
+  });
+
+  it('holds at most DEFER_CAPACITY first packets: past that, they leave at once (defer-full)', () => {
+    const pair = makePair({ sessionSetup: 'first-packet', deferMs: 10 });
+    const { a } = pair;
+    pair.advance(200);
+    pair.link.cut = true;
+    for (let i = 0; i <= DEFER_CAPACITY; i++) a.rx('lan0', to(a, LAN, CLIENT_MAC, udpPacket({ src: CLIENT, dst: SERVER, sport: 10000 + i, dport: 5001 })));
+    expect(a.counter('defer-full')).toBe(1);
+    expect(a.out.wan0).toHaveLength(1);
+    expect(a.engine.status().activeActive?.ha3.held).toBe(DEFER_CAPACITY);
+    pair.advance(12);
+    expect(a.counter('defer-timeout')).toBe(DEFER_CAPACITY);
+    expect(a.out.wan0).toHaveLength(DEFER_CAPACITY + 1);
   });
 
   it('long enough that the peer is not heard: packets of its sessions are dropped as ha3-down', () => {
