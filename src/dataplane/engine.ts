@@ -304,7 +304,7 @@ export class Engine {
       { peerForwarding: forwarding },
       forwarding ? 'the peer forwards: its sessions go to it over HA3' : 'the peer stopped forwarding: its sessions are adopted here',
     );
-    if (!forwarding) this.pipeline.firewall?.peerStopped(now);
+    this.pipeline.firewall?.peerForwardingChanged(forwarding);
   }
 
   private pollGarp(now: number): void {

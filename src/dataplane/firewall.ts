@@ -93,6 +93,8 @@ const PEER_OWNED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
 
 /** Sessions expired per tick at most: bounds the work done between frames. */
 const EXPIRE_BUDGET = 4096;
+/** Slots whose expiry is rearmed per tick once the peer stops forwarding (a million in 62 ticks). */
+const REARM_BUDGET = 16384;
 
 /** What the firewall reports to; the pipeline's counters and, optionally, the per-rule stats. */
 export interface FirewallHooks {
@@ -187,6 +189,8 @@ export class Firewall {
   private readonly view: PairView = { me: 0, peerUp: false, primary: 0 };
   /** Active/active: live sessions owned by device 0 and device 1. */
   private readonly owned = [0, 0];
+  /** Active/active: the next slot whose expiry rearmPeerSessions looks at; -1 when it has nothing to do. */
+  private rearmAt = -1;
   /** With FW_PEER: the HA3 flags the frame crosses with (HA3_FLAG_SETUP, HA3_FLAG_MISS, or 0 for its owner). */
   peerFlags = 0;
   /**
@@ -443,17 +447,24 @@ export class Firewall {
   }
 
   /**
-   * Active/active, the peer stopped forwarding: its sessions here waited for its deletes (no
-   * expiry of their own); they now live their protocol timeout from now, and are adopted at
-   * their next packet.
+   * Active/active: the peer stopped (or started again) forwarding. Once it stops, its sessions
+   * here, which waited for its deletes (no expiry of their own), get their protocol timeout from
+   * now, a slice of the table per expire() (a million at once would stall the packet path just
+   * when it takes the peer's traffic over); they are adopted at their next packet.
    */
-  peerStopped(nowMs: number): void {
-    if (this.aa === null) return;
+  peerForwardingChanged(forwarding: boolean): void {
+    this.rearmAt = forwarding || this.aa === null ? -1 : 0;
+  }
+
+  /** The next slice of peerForwardingChanged's work. */
+  private rearmPeerSessions(nowMs: number): void {
     const t = this.table;
-    const me = this.aa.me;
-    t.forEach((slot) => {
-      if (ownerOf(t.flags(slot)) !== me) t.setExpires(slot, nowMs + this.timeoutS(t.proto(slot), t.state(slot)) * 1000);
-    });
+    const me = this.aa!.me;
+    const end = Math.min(t.capacity, this.rearmAt + REARM_BUDGET);
+    for (let slot = this.rearmAt; slot < end; slot++) {
+      if (t.isLive(slot) && ownerOf(t.flags(slot)) !== me) t.setExpires(slot, nowMs + this.timeoutS(t.proto(slot), t.state(slot)) * 1000);
+    }
+    this.rearmAt = end >= t.capacity ? -1 : end;
   }
 
   /**
@@ -481,6 +492,7 @@ export class Firewall {
   /** Removes expired sessions (bounded work per call) and frees their NAT ports. */
   expire(nowMs: number): number {
     this.expireNowMs = nowMs;
+    if (this.rearmAt >= 0) this.rearmPeerSessions(nowMs);
     return this.table.expire(nowMs, EXPIRE_BUDGET, this.onExpire);
   }
 

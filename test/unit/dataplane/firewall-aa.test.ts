@@ -116,9 +116,15 @@ describe('packets of a session the peer owns', () => {
     expect(r.peer.forwarded).toEqual([]);
   });
 
-  it('an idle one lives its own timeout once the owner stops forwarding', () => {
+  it('an idle one lives its own timeout once the owner stops forwarding, a slice of the table per tick', () => {
     const r = peerOwned();
-    r.fw.peerStopped(NOW + 5);
+    const waits = r.fw.table.expiresMs(r.slot);
+    r.fw.peerForwardingChanged(false);
+    r.fw.peerForwardingChanged(true); // back before a tick: nothing changes
+    r.fw.expire(NOW + 5);
+    expect(r.fw.table.expiresMs(r.slot)).toBe(waits);
+    r.fw.peerForwardingChanged(false);
+    for (let i = 0; i * 16384 < r.fw.table.capacity; i++) r.fw.expire(NOW + 5);
     expect(r.fw.table.expiresMs(r.slot)).toBe(NOW + 5 + r.fw.timeoutS(IPPROTO_TCP, r.fw.table.state(r.slot)) * 1000);
   });
 });
