@@ -103,7 +103,10 @@ export class Ha3Port implements PeerLink {
       this.deps.drop('ha3-down');
       return false;
     }
-    return this.seal(HA3_DATA, flags, ingress, len === frame.length ? frame : frame.subarray(0, len));
+    if (this.seal(HA3_DATA, flags, ingress, len === frame.length ? frame : frame.subarray(0, len))) return true;
+    // the packet's outcome; a HELLO, INSERT or ACK that did not leave is no packet lost
+    this.deps.drop('send-failed');
+    return false;
   }
 
   defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): boolean {
@@ -121,12 +124,10 @@ export class Ha3Port implements PeerLink {
     return true;
   }
 
+  /** Sends one frame to the peer; false when the HA3 handle refused it (closed: the device is down or gone). */
   private seal(kind: Ha3Kind, flags: number, ingress: number, payload: Uint8Array): boolean {
     const out = this.sealer.seal(kind, flags, ingress, payload, this.peerMac, this.deps.mac);
-    if (!this.deps.send(out, out.length)) {
-      this.deps.drop('send-failed');
-      return false;
-    }
+    if (!this.deps.send(out, out.length)) return false;
     this.deps.event('ha3-tx');
     this.tx.frames++;
     this.tx.bytes += out.length;

@@ -120,6 +120,22 @@ describe('HELLO and the peer’s MAC', () => {
   });
 });
 
+describe('an HA3 handle that refuses frames (its device is down)', () => {
+  it('a packet for the peer is lost as send-failed; a HELLO that does not leave is no packet lost', () => {
+    let now = 1_000_000;
+    const b = makeBox(1, () => now, {}, { ha3Refuses: true });
+    b.rx('ha3', new Ha3Sealer(HA_KEY, 0, EPOCH).seal(HA3_HELLO, 0, 0, new Uint8Array(0), B_MAC, A_MAC));
+    for (let i = 0; i < 100; i++) {
+      now += 2;
+      b.engine.tick();
+    }
+    expect(b.counter('send-failed')).toBe(0);
+    const datagram = frame('02:00:00:00:00:01', CLIENT_MAC, udpPacket({ src: CLIENT, dst: SERVER, sport: 1, dport: 5001 }));
+    expect(b.engine.pipeline.peer!.forward(0, 0, datagram, datagram.length, now)).toBe(false);
+    expect([b.counter('send-failed'), b.counter('ha3-tx')]).toEqual([1, 0]);
+  });
+});
+
 describe('starting an active/active engine', () => {
   it('refuses an HA3 device whose MTU cannot carry the largest traffic frame', () => {
     expect(() => makeBox(0, () => 0, {}, { ha3Mtu: HA3_MTU - 1 })).toThrow(/HA3 device ha3 has MTU 1549; it must be at least 1550/);

@@ -43,6 +43,8 @@ export interface BoxOptions {
   config?: TandemConfig;
   /** MTU of the HA3 device (default HA3_MTU). */
   ha3Mtu?: number;
+  /** The HA3 handle refuses every frame (as a closed one does). */
+  ha3Refuses?: boolean;
 }
 
 /** One box: an Engine on a fake I/O whose sends are recorded. */
@@ -60,6 +62,7 @@ export function makeBox(me: DeviceId, clock: () => number, aa: Partial<ActiveAct
     open: (device, onFrame) => {
       opened.push(device);
       rxs[device] = onFrame;
+      if (device === 'ha3' && opts.ha3Refuses) return { send: () => false, close: () => undefined };
       return { send: (f, len) => (out[device].push(Buffer.from(f.subarray(0, len))), true), close: () => undefined };
     },
     macOf: (device) => parseMac(macs[device]),
