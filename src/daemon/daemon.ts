@@ -53,7 +53,10 @@ export async function runDaemon(configPath: string): Promise<void> {
   // HA2 rings: the dataplane's session changes out to the control worker, the peer's changes in
   const sync = { out: new RecordRing(SYNC_RING_RECORDS).buffer, in: new RecordRing(SYNC_RING_RECORDS).buffer, capacity: SYNC_RING_RECORDS };
   const { port1, port2 } = new MessageChannel();
-  const engine = runDataplane({ config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer, sync }, port1);
+  const engine = runDataplane(
+    { config, sharedBuffer: shared.buffer, logLevel: config.device.log.level, firewallBuffer: firewallStats.buffer, sync, haKey: key },
+    port1,
+  );
   if (!engine) fatal('the dataplane could not start (see the error above)');
 
   const workerData: ControlWorkerData = {

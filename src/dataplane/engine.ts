@@ -1,6 +1,7 @@
 // Wires the dataplane: interfaces from config, the pipeline, the GARP scheduler and the capture
 // handles (through the injected DataplaneIo, so this file never imports cap and runs under test
-// with a fake). The worker owns one Engine.
+// with a fake). The worker owns one Engine. In active/active it also opens the HA3 device, one
+// more handle after the traffic interfaces, behind an Ha3Port (ha3-port.ts).
 import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { formatIpv4, parseCidr } from '../net/ipv4.js';
@@ -18,8 +19,10 @@ import { RouteTable } from './route.js';
 import { ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
 import { FLOATING_CLASSES, className, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
-import { DevicePorts } from './ports.js';
+import { DevicePorts, type PortSpec } from './ports.js';
 import { sendGate } from './send-gate.js';
+import { Ha3Port, type Ha3Status } from './ha3-port.js';
+import { ha3MtuNeeded } from '../wire/ha3.js';
 
 export type { DataplaneIo, Port } from './io.js';
 
@@ -53,6 +56,8 @@ export interface DataplaneStatus {
    */
   floatingIps: { interface: string; address: string; mac: string; class: FloatingClassName | null; served: boolean; announced: boolean }[];
   garp: { rounds: number; lastRoundAgoMs: number | null; bursting: boolean };
+  /** Active/active only: this device, the sessions each device owns here, HA3. */
+  activeActive?: { device: 0 | 1; sessionsOwned: [number, number]; ha3: Ha3Status & { device: string; open: boolean } };
 }
 
 export interface EngineOptions extends PipelineOptions {
@@ -60,6 +65,11 @@ export interface EngineOptions extends PipelineOptions {
   garpOnStart?: boolean;
   /** HA2 replication rings (with the firewall only): our changes out, the peer's in. */
   sync?: { out: RecordRing; in: RecordRing };
+  /**
+   * Active/active (needed there): the key HA3 frames are authenticated with (the HA key), and this
+   * run's epoch, the process start time in ms (the peer takes a newer epoch for a restart).
+   */
+  ha3?: { key: Buffer; epochMs: number };
 }
 
 export class Engine {
@@ -88,6 +98,10 @@ export class Engine {
   private stopped = false;
   /** Which frame I/O backend runs (status). */
   private readonly ioKind: string;
+  /** Active/active: the HA3 link and its device (null in active/passive). */
+  private readonly ha3: { port: Ha3Port; device: string; mac: Uint8Array; me: 0 | 1 } | null;
+  /** Active/active: whether the peer forwarded at the last tick (its stop rearms its sessions' expiry). */
+  private peerForwarding = false;
 
   constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
     this.shared = shared;
@@ -104,15 +118,22 @@ export class Engine {
     this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
     const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
     const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(i, f, n) };
-    this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, opts);
+    this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, withPair(config, shared, opts));
     const fw = this.pipeline.firewall;
     this.sync =
       fw && opts.sync
-        ? new SyncPort(opts.sync.out, opts.sync.in, fw, {
-            event: (e) => this.counters[eventIndex(e)]++,
-            drop: (r) => this.counters[dropIndex(r)]++,
-          })
+        ? new SyncPort(
+            opts.sync.out,
+            opts.sync.in,
+            fw,
+            { event: (e) => this.counters[eventIndex(e)]++, drop: (r) => this.counters[dropIndex(r)]++ },
+            // active/active: records go both ways, and the owner of a session decides (sync-port.ts)
+            config.shared.ha.mode === 'active-active'
+              ? { me: config.device.id, active: () => shared.role === ROLE_ACTIVE, peerForwarding: () => shared.peerForwarding }
+              : null,
+          )
         : null;
+    this.ha3 = this.ha3Link(config, io, interfaces, opts.ha3);
     this.garp = new GarpScheduler({ ...config.shared.ha.garp }, shared.garpSeq, opts.garpOnStart ?? true);
     // classes served before we started are announced, like a garpSeq request made then (unless told not to)
     this.lastServed = (opts.garpOnStart ?? true) || shared.role !== ROLE_ACTIVE ? 0 : shared.servedClasses;
@@ -148,21 +169,79 @@ export class Engine {
         return { ownMacs: [now.realMac, ...(virtual.length > 0 ? virtual : [now.mac])], sharedMacs: virtual, extraMacs: virtual, sendGate: gates[i] };
       },
     }));
+    // the HA3 handle, when there is one, comes after the traffic interfaces: index interfaces.length
+    const nIf = interfaces.length;
     this.ports = new DevicePorts(
       io,
-      specs,
+      this.ha3 ? [...specs, this.ha3Spec(this.ha3.device)] : specs,
       {
         event: (e, n = 1) => (this.counters[eventIndex(e)] += n),
         drop: (r, n) => (this.counters[dropIndex(r)] += n),
         // a box that is active says again where its floating IPs are: switches may have aged them out
-        reopened: () => this.garp.announce(this.clock()),
-        captureOpen: (i, open) => this.shared.setCaptureOpen(i, open),
-        deviceChanged: (i, facts) => this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) }),
+        reopened: (i) => i < nIf && this.garp.announce(this.clock()),
+        captureOpen: (i, open) => i < nIf && this.shared.setCaptureOpen(i, open),
+        deviceChanged: (i, facts) =>
+          i < nIf ? this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) }) : this.ha3MtuChanged(facts.mtu),
       },
       log,
       clock,
     );
     this.ioKind = io.kind ?? 'custom';
+  }
+
+  /**
+   * Active/active: the HA3 link on device.ha.ha3 (null in active/passive). Refuses to start without
+   * what it needs: the device, the key, the HA2 rings (INSERT installs sessions as HA2 does), and a
+   * device MTU that carries the largest traffic frame in its envelope.
+   */
+  private ha3Link(config: TandemConfig, io: DataplaneIo, interfaces: readonly PipelineInterface[], ha3: EngineOptions['ha3']): Engine['ha3'] {
+    if (config.shared.ha.mode !== 'active-active') return null;
+    const device = config.device.ha.ha3?.device;
+    if (device === undefined) throw new Error('active-active needs device.ha.ha3: the HA3 link to the peer');
+    if (ha3 === undefined) throw new Error('active-active needs the HA key for HA3');
+    const sync = this.sync;
+    if (sync === null) throw new Error('active-active needs the firewall and its HA2 rings');
+    const largest = Math.max(...interfaces.map((i) => i.mtu));
+    const mtu = io.mtuOf(device);
+    if (mtu < ha3MtuNeeded(largest)) {
+      throw new Error(
+        `HA3 device ${device} has MTU ${mtu}; it must be at least ${ha3MtuNeeded(largest)} to carry a frame of the largest traffic MTU (${largest}) in its envelope`,
+      );
+    }
+    const mac = io.macOf(device);
+    const port = new Ha3Port({
+      key: ha3.key,
+      me: config.device.id,
+      epochMs: ha3.epochMs,
+      mac,
+      send: (f, n) => this.ports.send(this.pipeline.interfaces.length, f, n),
+      pipeline: this.pipeline,
+      install: (r) => sync.upsert(r),
+      event: (e) => this.counters[eventIndex(e)]++,
+      drop: (r) => this.counters[dropIndex(r)]++,
+    });
+    this.pipeline.peer = port;
+    return { port, device, mac, me: config.device.id };
+  }
+
+  /** The HA3 device's handle: every frame to the Ha3Port. */
+  private ha3Spec(device: string): PortSpec {
+    const mac = this.ha3!.mac;
+    return {
+      name: 'ha3',
+      device,
+      onFrame: (frame, len, truncated) => {
+        if (truncated) return this.pipeline.drop('ha3-length');
+        this.ha3!.port.receive(frame, len, this.clock());
+      },
+      opts: () => ({ ownMacs: [mac] }),
+    };
+  }
+
+  /** The HA3 device's MTU changed under us: too small for the traffic is worth a warning (frames will not fit). */
+  private ha3MtuChanged(mtu: number): void {
+    const need = ha3MtuNeeded(Math.max(...this.pipeline.interfaces.map((i) => i.mtu)));
+    if (mtu < need) this.log.warn({ device: this.ha3?.device, mtu, need }, 'HA3 device MTU below what the traffic interfaces need');
   }
 
   /**
@@ -237,6 +316,20 @@ export class Engine {
     this.pipeline.tick(now);
     this.pipeline.firewall?.expire(now);
     this.sync?.tick(now);
+    if (this.ha3 !== null) this.pairTick(now);
+  }
+
+  /** Active/active timer work: HA3's, and the peer's sessions once it stops forwarding. */
+  private pairTick(now: number): void {
+    this.ha3!.port.tick(now);
+    const forwarding = this.shared.peerForwarding;
+    if (forwarding === this.peerForwarding) return;
+    this.peerForwarding = forwarding;
+    this.log.info(
+      { peerForwarding: forwarding },
+      forwarding ? 'the peer forwards: its sessions go to it over HA3' : 'the peer stopped forwarding: its sessions are adopted here',
+    );
+    this.pipeline.firewall?.peerForwardingChanged(forwarding);
   }
 
   private pollGarp(now: number): void {
@@ -340,6 +433,7 @@ export class Engine {
         };
       }),
       garp: this.garpStatus(now),
+      ...this.pairStatus(now),
     };
   }
 
@@ -351,12 +445,25 @@ export class Engine {
     return { rounds, lastRoundAgoMs: rounds > 0 ? Math.round(now - last) : null, bursting: all.some((s) => s.bursting) };
   }
 
+  private pairStatus(now: number): Pick<DataplaneStatus, 'activeActive'> {
+    const owned = this.pipeline.firewall?.ownedSessions() ?? null;
+    if (this.ha3 === null || owned === null) return {};
+    const ha3 = { device: this.ha3.device, open: this.ports.isOpen(this.pipeline.interfaces.length), ...this.ha3.port.status(now) };
+    return { activeActive: { device: this.ha3.me, sessionsOwned: owned, ha3 } };
+  }
+
   /** Closes every handle. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.ports.close();
   }
+}
+
+/** Active/active: the firewall learns which device it is and where the pair's view is read. */
+function withPair(config: TandemConfig, shared: SharedState, opts: EngineOptions): PipelineOptions {
+  if (config.shared.ha.mode !== 'active-active' || opts.firewall === undefined) return opts;
+  return { ...opts, firewall: { ...opts.firewall, aa: { me: config.device.id, pair: shared } } };
 }
 
 /** The traffic interfaces as the pipeline sees them, in `names` order (their ifIndex). */

@@ -15,12 +15,21 @@
 // A session holds the original tuple (as the first packet arrived) and the reply tuple (what the
 // answer will look like after NAT). Any packet of direction d leaves as the reverse of the other
 // direction's tuple, so one rule covers source NAT, destination NAT and both.
-import type { SharedConfig } from '../config/types.js';
+//
+// Active/active (docs/active-active.md; constructed with a FirewallPair): every session has an
+// owner (its flags' SESSION_FLAG_OWNER1), and aa-path.ts says where each packet goes: here, or
+// to the peer over HA3 (FW_PEER with peerFlags: a packet of the peer's session, a first packet
+// the peer sets up, a packet matching nothing here). The checks sit behind one `aa !== null`
+// each, so active/passive runs the path it always did.
+import type { ActiveActiveConfig, SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
+import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
+import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
+import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
 import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/session-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
-import { CompiledNat } from './nat.js';
+import { CompiledNat, NAT_PORT_HI, NAT_PORT_LO } from './nat.js';
 import {
   ETH_HLEN,
   ETH_SRC,
@@ -60,9 +69,32 @@ import { TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-s
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
 export const FW_LOCAL = 2; //   addressed to a floating IP and no session or published service: local handling
+export const FW_PEER = 3; //    active/active: to the peer over HA3, as it arrived (with Firewall.peerFlags)
+
+/** Active/active: the pair as the control plane last described it (a SharedState, or a stand-in in tests). */
+export interface PairSource {
+  /** The peer's dataplane forwards (it is active-*): its sessions go to it over HA3. */
+  readonly peerForwarding: boolean;
+  /** The active-primary's device id. */
+  readonly primaryId: number;
+}
+
+/** Active/active: which device this box is, and where the pair's view is read (on each decision). */
+export interface FirewallPair {
+  me: DeviceId;
+  pair: PairSource;
+}
+
+/**
+ * A session this box set up for the peer to own waits for the owner's delete, as one synced over
+ * HA2 does (sync-port.ts): its packets go to the owner, so nothing here would keep it alive.
+ */
+const PEER_OWNED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
 
 /** Sessions expired per tick at most: bounds the work done between frames. */
 const EXPIRE_BUDGET = 4096;
+/** Slots whose expiry is rearmed per tick once the peer stops forwarding (a million in 62 ticks). */
+const REARM_BUDGET = 16384;
 
 /** What the firewall reports to; the pipeline's counters and, optionally, the per-rule stats. */
 export interface FirewallHooks {
@@ -101,6 +133,8 @@ export interface PreparedFirewall {
   readonly nat: CompiledNat;
   readonly floatingAll: Set<number>;
   readonly timeouts: SharedConfig['sessions'];
+  /** Active/active's settings (null in active/passive). */
+  readonly activeActive: ActiveActiveConfig | null;
 }
 
 /**
@@ -147,7 +181,23 @@ export class Firewall {
   private floatingAll!: Set<number>;
   /** The timeouts of new sessions, and of existing ones from their next packet. */
   private timeouts!: SharedConfig['sessions'];
+  private aaCfg: ActiveActiveConfig | null = null;
   private readonly hooks: FirewallHooks;
+  /** Active/active: this device and the pair's view (null: active/passive, fixed for the process). */
+  private readonly aa: FirewallPair | null;
+  /** The pair as of the current decision (pairView() refreshes it; reused: no allocation). */
+  private readonly view: PairView = { me: 0, peerUp: false, primary: 0 };
+  /** Active/active: live sessions owned by device 0 and device 1. */
+  private readonly owned = [0, 0];
+  /** Active/active: the next slot whose expiry rearmPeerSessions looks at; -1 when it has nothing to do. */
+  private rearmAt = -1;
+  /** With FW_PEER: the HA3 flags the frame crosses with (HA3_FLAG_SETUP, HA3_FLAG_MISS, or 0 for its owner). */
+  peerFlags = 0;
+  /**
+   * With FW_FORWARD, active/active: the slot of the session this packet created while the peer
+   * forwards and deferMs > 0 (its first packet waits for the peer's acknowledgement); else -1.
+   */
+  deferSlot = -1;
   private readonly pkt: Packet = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, tcpFlags: 0 };
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
@@ -159,7 +209,10 @@ export class Firewall {
   listener: SessionListener | null = null;
   private expireNowMs = 0;
 
-  /** seed: of the session index's hash; random per process so that tuples cannot be chosen to collide. */
+  /**
+   * seed: of the session index's hash; random per process so that tuples cannot be chosen to
+   * collide. aa: active/active (the mode is fixed at start: shared.ha.mode needs a restart).
+   */
   constructor(
     shared: SharedConfig,
     interfaces: readonly PipelineInterface[],
@@ -167,9 +220,12 @@ export class Firewall {
     hooks: FirewallHooks,
     stats: FirewallStatsSink | null = null,
     seed?: number,
+    aa: FirewallPair | null = null,
   ) {
     this.hooks = hooks;
-    this.commit(Firewall.compile(shared, interfaces, routes), stats);
+    this.aa = aa;
+    if (aa !== null) this.view.me = aa.me;
+    this.commit(Firewall.compile(shared, interfaces, routes, aa?.me ?? null), stats);
     this.table = new SessionTable({ capacity: shared.sessions.max, seed });
     this.onExpire = (slot) => this.release(slot);
   }
@@ -180,22 +236,32 @@ export class Firewall {
   get nat(): CompiledNat {
     return this.nat_;
   }
+  /** Active/active's settings now (a commit may change them), null in active/passive. */
+  get activeActive(): ActiveActiveConfig | null {
+    return this.aaCfg;
+  }
   /** Where the per-protocol and per-rule figures go (replaced by a commit that re-numbers the rules). */
   get stats(): FirewallStatsSink | null {
     return this.stats_;
   }
 
-  private static compile(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedFirewall {
+  /** me: the device of an active/active pair (its NAT bindings and port half), null in active/passive. */
+  private static compile(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, me: DeviceId | null): PreparedFirewall {
     const floatingAll = new Set<number>();
     for (const itf of interfaces) for (const f of itf.floating) floatingAll.add(f);
     const names = interfaces.map((i) => i.name);
+    const floatingOf = (i: number) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1);
+    // active/active: each device its own half of the ports, so the two never hand out one translation
+    const ports = me === null ? { lo: NAT_PORT_LO, hi: NAT_PORT_HI } : natPortRange(me, NAT_PORT_LO, NAT_PORT_HI);
+    const aa = shared.ha.activeActive;
     return {
       interfaces,
       routes,
       policy: CompiledPolicy.compile(shared, names),
-      nat: CompiledNat.compile(shared, names, (i) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1)),
+      nat: CompiledNat.compile(shared, names, floatingOf, ports.lo, ports.hi, me),
       floatingAll,
       timeouts: { ...shared.sessions },
+      activeActive: me === null ? null : { ...aa, ipHash: { ...aa.ipHash } },
     };
   }
 
@@ -207,7 +273,7 @@ export class Firewall {
   prepare(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable): PreparedFirewall {
     if (interfaces.length !== this.interfaces.length)
       throw new Error(`a commit cannot change the interfaces (${this.interfaces.length} before, ${interfaces.length} now)`);
-    const next = Firewall.compile(shared, interfaces, routes);
+    const next = Firewall.compile(shared, interfaces, routes, this.aa?.me ?? null);
     next.nat.adoptPorts(this.nat_);
     return next;
   }
@@ -220,6 +286,7 @@ export class Firewall {
     this.nat_ = next.nat;
     this.floatingAll = next.floatingAll;
     this.timeouts = next.timeouts;
+    this.aaCfg = next.activeActive;
     this.stats_ = stats;
   }
 
@@ -275,9 +342,14 @@ export class Firewall {
     return removed;
   }
 
-  /** One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. */
-  process(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
+  /**
+   * One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. ha3Flags:
+   * active/active, the HA3 flags of a packet the peer carried here (it arrived on the peer's
+   * `ingress`); -1 for one that arrived on our own interface.
+   */
+  process(ingress: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags = -1): number {
     this.route = null;
+    this.deferSlot = -1;
     const p = this.pkt;
     const proto = frame[IP_PROTO];
     p.proto = proto;
@@ -286,7 +358,7 @@ export class Firewall {
     if (readU16(frame, IP_TOTLEN) - IP_HLEN < l4MinLen(proto)) return this.dropped('l4-truncated');
     p.tcpFlags = proto === IPPROTO_TCP ? frame[L4_OFF + TCP_FLAGS] & 0x3f : 0;
     if (!readFlowPorts(frame, L4_OFF, proto, p)) {
-      if (proto === IPPROTO_ICMP) return this.icmpOther(frame, len);
+      if (proto === IPPROTO_ICMP) return this.icmpOther(frame, len, nowMs, ha3Flags);
       // a protocol without ports: its flows are told apart by their addresses alone
       p.srcPort = 0;
       p.dstPort = 0;
@@ -300,9 +372,109 @@ export class Firewall {
       // reply on its egress. Anything else is a spoof from the wrong side (e.g. a RST guessed from
       // the outside to tear down an inside flow) and must not touch the session.
       if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
+      if (this.aa !== null && !this.mayProcess(slot, ha3Flags >= 0, nowMs)) return FW_PEER;
       return this.known(slot, dir, frame, len, nowMs);
     }
-    return this.fresh(ingress, frame, len, nowMs);
+    return this.fresh(ingress, frame, len, nowMs, ha3Flags);
+  }
+
+  // ---- active/active: which box processes the packet (aa-path.ts) ----
+
+  /** The pair as it is now: the control plane may change it between any two packets. */
+  private pairView(): PairView {
+    const v = this.view;
+    const pair = this.aa!.pair;
+    v.peerUp = pair.peerForwarding;
+    v.primary = (pair.primaryId & 1) as DeviceId;
+    return v;
+  }
+
+  /**
+   * A packet of a known session: false when its owner is the peer, which forwards (FW_PEER). A
+   * session whose owner does not forward is adopted: ours from now on, which its update tells
+   * the peer.
+   */
+  private mayProcess(slot: number, fromPeer: boolean, nowMs: number): boolean {
+    const view = this.pairView();
+    const path = knownPath(view, ownerOf(this.table.flags(slot)), fromPeer);
+    if (path === PATH_HERE) return true;
+    if (path === PATH_PEER) {
+      this.peerFlags = 0;
+      return false;
+    }
+    if (path === PATH_MISMATCH) {
+      this.hooks.event('ha3-owner-mismatch');
+      return true;
+    }
+    this.setOwner(slot, view.me);
+    this.hooks.event('session-adopted');
+    this.listener?.changed(slot, nowMs);
+    return true;
+  }
+
+  /** A packet that matches no session and cannot open one: to the peer, which may hold it, or dropped. */
+  private noSession(reason: DropReason, ha3Flags: number): number {
+    if (this.aa !== null && missPath(this.pairView(), ha3Flags >= 0) === PATH_PEER) {
+      this.peerFlags = HA3_FLAG_MISS;
+      return FW_PEER;
+    }
+    return this.dropped(reason);
+  }
+
+  /** A new flow: set up here (true), or by the peer (false: FW_PEER with HA3_FLAG_SETUP). */
+  private setsUpHere(fromPeer: boolean): boolean {
+    const view = this.pairView();
+    const setup = fromPeer ? view.me : setupDevice(this.aaCfg!, view, view.me, this.pkt.src, this.pkt.dst);
+    if (setupPath(view, setup, fromPeer) === PATH_PEER) {
+      this.peerFlags = HA3_FLAG_SETUP;
+      return false;
+    }
+    this.hooks.event('setup-local');
+    return true;
+  }
+
+  /** A session's owner changes (adoption): its flags, and the count of each device's sessions. */
+  private setOwner(slot: number, owner: DeviceId): void {
+    const flags = this.table.flags(slot);
+    this.owned[ownerOf(flags)]--;
+    this.owned[owner]++;
+    this.table.setFlags(slot, withOwner(flags, owner));
+  }
+
+  /** Active/active: live sessions owned by device 0 and by device 1; null in active/passive. */
+  ownedSessions(): [number, number] | null {
+    return this.aa === null ? null : [this.owned[0], this.owned[1]];
+  }
+
+  /**
+   * Active/active: the peer stopped (or started again) forwarding. Once it stops, its sessions
+   * here, which waited for its deletes (no expiry of their own), get their protocol timeout from
+   * now, a slice of the table per expire() (a million at once would stall the packet path just
+   * when it takes the peer's traffic over); they are adopted at their next packet.
+   */
+  peerForwardingChanged(forwarding: boolean): void {
+    this.rearmAt = forwarding || this.aa === null ? -1 : 0;
+  }
+
+  /** The next slice of peerForwardingChanged's work. */
+  private rearmPeerSessions(nowMs: number): void {
+    const t = this.table;
+    const me = this.aa!.me;
+    const end = Math.min(t.capacity, this.rearmAt + REARM_BUDGET);
+    for (let slot = this.rearmAt; slot < end; slot++) {
+      if (t.isLive(slot) && ownerOf(t.flags(slot)) !== me) t.setExpires(slot, nowMs + this.timeoutS(t.proto(slot), t.state(slot)) * 1000);
+    }
+    this.rearmAt = end >= t.capacity ? -1 : end;
+  }
+
+  /**
+   * Active/active: a session the peer told us of (HA3 INSERT) is ours to own: it lives by our
+   * timeouts rather than waiting for a delete, as the peer's copy does.
+   */
+  ownerOfInserted(slot: number, nowMs: number): void {
+    const t = this.table;
+    if (this.aa === null || ownerOf(t.flags(slot)) !== this.aa.me) return;
+    t.setExpires(slot, nowMs + this.timeoutS(t.proto(slot), t.state(slot)) * 1000);
   }
 
   /**
@@ -310,9 +482,9 @@ export class Firewall {
    * redirects: a host's routing is not steered from outside) is a floating IP's local business or
    * dropped.
    */
-  private icmpOther(frame: Uint8Array, len: number): number {
+  private icmpOther(frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): number {
     const type = frame[L4_OFF];
-    if (type !== ICMP_REDIRECT && isIcmpErrorType(type)) return this.icmpError(frame, len);
+    if (type !== ICMP_REDIRECT && isIcmpErrorType(type)) return this.icmpError(frame, len, nowMs, ha3Flags);
     if (this.floatingAll.has(this.pkt.dst)) return FW_LOCAL;
     return this.dropped('icmp-unsupported');
   }
@@ -320,11 +492,13 @@ export class Firewall {
   /** Removes expired sessions (bounded work per call) and frees their NAT ports. */
   expire(nowMs: number): number {
     this.expireNowMs = nowMs;
+    if (this.rearmAt >= 0) this.rearmPeerSessions(nowMs);
     return this.table.expire(nowMs, EXPIRE_BUDGET, this.onExpire);
   }
 
   /** Removes one session now (HA2 delete, clear): frees its NAT port, tells the stats. */
   removeSession(slot: number): void {
+    if (this.aa !== null) this.owned[ownerOf(this.table.flags(slot))]--;
     this.releasePort(slot);
     this.stats_?.expired(this.table.proto(slot));
     this.table.remove(slot);
@@ -386,15 +560,15 @@ export class Firewall {
    * The first packet of a flow no session knows: only a SYN opens a TCP session, and an echo reply
    * none. Destination NAT, route, policy, source NAT, then the session with both tuples.
    */
-  private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
+  private fresh(ingress: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): number {
     const p = this.pkt;
     let state: number;
     if (p.proto === IPPROTO_TCP) {
       state = tcpOpen(p.tcpFlags, false);
-      if (state < 0) return this.dropped('tcp-no-session');
+      if (state < 0) return this.noSession('tcp-no-session', ha3Flags);
     } else if (p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
       if (this.floatingAll.has(p.dst)) return FW_LOCAL;
-      return this.dropped('icmp-no-session');
+      return this.noSession('icmp-no-session', ha3Flags);
     } else {
       state = FLOW_NEW;
     }
@@ -402,6 +576,8 @@ export class Firewall {
     // Destination NAT: only a published service of a floating IP goes on from here.
     const fromZone = this.policy_.zoneOf(ingress);
     if (!this.destinationNat(fromZone)) return FW_LOCAL;
+    // active/active: the setup device runs the policy and NAT (a floating IP's own business stays here)
+    if (this.aa !== null && !this.setsUpHere(ha3Flags >= 0)) return FW_PEER;
 
     const route = this.routes.lookup(this.flowNat.dst);
     if (route === null) return this.dropped('no-route');
@@ -422,7 +598,7 @@ export class Firewall {
     if (!this.sourceNat(fromZone, toZone, egress)) return this.dropped('nat-exhausted');
     if (this.flowNat.rule >= 0) this.stats_?.natHit(this.flowNat.rule);
 
-    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule);
+    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule, ha3Flags >= 0);
     if (verdict === FW_FORWARD) this.route = route;
     return verdict;
   }
@@ -467,7 +643,7 @@ export class Firewall {
     f.src = src;
     f.srcPort = srcPort;
     f.allocated = -1;
-    const s = this.nat_.matchSource(fromZone, toZone, proto, src, f.dst, f.dstPort);
+    const s = this.nat_.matchSource(fromZone, toZone, proto, src, f.dst, f.dstPort, this.aa === null ? 0 : natBindings(this.pairView()));
     if (s < 0) return true;
     const addr = this.nat_.sourceAddress(s, egress);
     if (addr < 0) return true;
@@ -482,10 +658,15 @@ export class Firewall {
     return true;
   }
 
-  /** Creates the session of an allowed new flow (translated as flowNat says) and passes its first packet on. */
-  private open(ingress: number, egress: number, frame: Uint8Array, len: number, nowMs: number, state: number, rule: number): number {
+  /**
+   * Creates the session of an allowed new flow (translated as flowNat says) and passes its first
+   * packet on. fromPeer: active/active, the first packet reached the peer (which may then own it).
+   */
+  private open(ingress: number, egress: number, frame: Uint8Array, len: number, nowMs: number, state: number, rule: number, fromPeer: boolean): number {
     const { proto, src, srcPort, dst, dstPort } = this.pkt;
     const f = this.flowNat;
+    const owner = this.aa === null ? 0 : this.newOwner(fromPeer);
+    const mine = this.aa === null || owner === this.aa.me;
     const slot = this.table.create({
       proto,
       origSrc: src,
@@ -497,13 +678,13 @@ export class Firewall {
       replyDst: f.src,
       replyDstPort: f.srcPort,
       state,
-      expiresMs: nowMs + this.timeoutS(proto, state) * 1000,
+      expiresMs: nowMs + (mine ? this.timeoutS(proto, state) * 1000 : PEER_OWNED_EXPIRY_MS),
       nowMs,
       ruleId: rule,
       natRuleId: f.rule,
       ingress,
       egress,
-      flags: 0,
+      flags: withOwner(0, owner),
     });
     if (slot < 0) {
       if (f.allocated >= 0) this.nat_.ports(proto, f.src).free(f.allocated);
@@ -515,11 +696,24 @@ export class Firewall {
     }
     this.hooks.event('session-created');
     this.stats_?.created(proto);
+    if (this.aa !== null) this.openedPaired(slot, owner);
     this.listener?.created(slot, nowMs);
     if (f.allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, f.src).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame);
     return FW_FORWARD;
+  }
+
+  /** Active/active: the owner of a session set up here (owner.ts), its first packet having reached us or the peer. */
+  private newOwner(fromPeer: boolean): DeviceId {
+    const view = this.pairView();
+    return ownerDevice(this.aaCfg!, view, fromPeer ? ((1 - view.me) as DeviceId) : view.me);
+  }
+
+  /** Active/active: a session just created is counted for its owner, and its first packet held while the peer learns of it. */
+  private openedPaired(slot: number, owner: DeviceId): void {
+    this.owned[owner]++;
+    if (this.view.peerUp && this.aaCfg!.deferMs > 0) this.deferSlot = slot;
   }
 
   // ---- ICMP errors ----
@@ -529,12 +723,14 @@ export class Firewall {
    * way (as it was transmitted, i.e. translated). The receiver must see its own packet quoted, and
    * the error addressed to itself.
    */
-  private icmpError(frame: Uint8Array, len: number): number {
+  private icmpError(frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): number {
     const q = this.q;
     if (!parseIcmpError(frame, len, ETH_HLEN, q)) return this.dropped('icmp-bad');
     const h = this.table.lookup(q.proto, q.dst, q.dstPort, q.src, q.srcPort);
-    if (h < 0) return this.dropped('icmp-no-session');
+    if (h < 0) return this.noSession('icmp-no-session', ha3Flags);
     const slot = h >> 1;
+    // the error goes where the session's packets go: its owner translates it
+    if (this.aa !== null && !this.mayProcess(slot, ha3Flags >= 0, nowMs)) return FW_PEER;
     const dir = h & 1;
     const o = 1 - dir;
     const t = this.table;
@@ -569,6 +765,7 @@ export class Firewall {
 
   /** Called for each expiring session before the table forgets it. */
   private release(slot: number): void {
+    if (this.aa !== null) this.owned[ownerOf(this.table.flags(slot))]--;
     this.listener?.removed(slot, this.expireNowMs);
     this.releasePort(slot);
     this.hooks.event('session-expired');
@@ -586,6 +783,7 @@ export class Firewall {
 
   /** A session installed from the peer (HA2): counted like one of ours, its NAT port reserved. */
   adoptSession(slot: number): void {
+    if (this.aa !== null) this.owned[ownerOf(this.table.flags(slot))]++;
     this.stats_?.created(this.table.proto(slot));
     this.reservePort(slot);
   }

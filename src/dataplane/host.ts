@@ -41,6 +41,8 @@ export interface DataplaneStartData {
   firewallBuffer?: SharedArrayBuffer;
   /** HA2 rings shared with the control worker (src/wire/record-ring.ts): our changes out, the peer's in. */
   sync?: { out: SharedArrayBuffer; in: SharedArrayBuffer; capacity: number };
+  /** The HA key: active/active authenticates HA3 frames with it (unused in active/passive). */
+  haKey?: Buffer;
 }
 
 /** What the control worker asks of the dataplane (its client is src/daemon/dataplane-client.ts). */
@@ -81,7 +83,7 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
       io,
       clock,
       log,
-      data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) }, sync },
+      data.firewall === false ? {} : { firewall: { shared: shared_, stats, seed: randomInt(0x7fffffff) }, sync, ha3: ha3Of(data) },
     );
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
@@ -121,6 +123,14 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
     }
   });
   return engine;
+}
+
+/**
+ * HA3's key and epoch: this run's start time in ms, as HA1's epoch is (control/agent.ts), so the
+ * peer takes a restart for a newer sender and starts its replay window again.
+ */
+function ha3Of(data: DataplaneStartData): { key: Buffer; epochMs: number } | undefined {
+  return data.haKey === undefined ? undefined : { key: data.haKey, epochMs: Date.now() };
 }
 
 /** The frame I/O backend the config asks for (device.dataplane.io). */

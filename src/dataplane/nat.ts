@@ -8,8 +8,15 @@
 //
 // Rule matching shares the policy's RuleMatcher: first match in config order, zone buckets,
 // flat prefix and port arrays, no allocation per lookup.
-import { parseIpv4 } from '../net/ipv4.js';
-import type { SharedConfig } from '../config/types.js';
+//
+// Active/active (compiled for a device): a source NAT rule applies only where its binding does
+// (aa-path.ts natBindings: the caller says which bindings hold now), so each combination of
+// bindings has its own matcher; 'interface-floating' is the egress interface's floating IP of the
+// binding's owner class; and the ports come from the device's half of the range (owner.ts).
+import { parseCidr, parseIpv4 } from '../net/ipv4.js';
+import type { NatBinding, SharedConfig } from '../config/types.js';
+import { bindingBit } from './aa-path.js';
+import type { DeviceId } from './owner.js';
 import { RuleMatcher, zoneIndexes, zoneList } from './policy.js';
 
 /** First port handed out by default: below 1024 are the well-known ports (RFC 6335 6). */
@@ -101,6 +108,29 @@ export class PortAllocator {
   }
 }
 
+/** Does a rule bound to `bind` apply where `bits` hold? -1: every rule (active/passive). */
+function bound(bind: NatBinding | undefined, bits: number): boolean {
+  return bits === -1 || (bind !== undefined && (bindingBit(bind) & bits) !== 0);
+}
+
+/**
+ * Active/active: per (rule, interface), the interface's first floating IP whose owner is the
+ * rule's binding (the address that device, or the primary, answers for), -1 for none.
+ */
+function boundFloatingTable(shared: SharedConfig, interfaceNames: readonly string[]): Float64Array {
+  const n = interfaceNames.length;
+  const table = new Float64Array(shared.nat.length * n).fill(-1);
+  shared.nat.forEach((rule, r) => {
+    const bind = rule.translate.bind;
+    if (bind === undefined) return;
+    interfaceNames.forEach((name, i) => {
+      const f = shared.floatingIps.find((fip) => fip.interface === name && fip.owner === bind);
+      if (f !== undefined) table[r * n + i] = parseCidr(f.address).address;
+    });
+  });
+  return table;
+}
+
 /** translate.source kinds, per rule. */
 const SRC_NONE = 0;
 const SRC_FLOATING = 1;
@@ -109,8 +139,13 @@ const SRC_FIXED = 2;
 export class CompiledNat {
   readonly ruleNames: readonly string[];
   private readonly zoneOfIf: Int32Array;
-  /** Rules with translate.source, indexed as the config; others never match here. */
-  private readonly sourceMatcher: RuleMatcher;
+  /**
+   * Rules with translate.source, indexed as the config; others never match here. Indexed by the
+   * binding bits that hold (aa-path.ts natBindings): every entry is the one matcher of all source
+   * rules in active/passive (bits 0), and in active/active the matcher of the rules bound to one
+   * of the bits.
+   */
+  private readonly sourceMatchers: readonly RuleMatcher[];
   /** Rules with translate.destination, bucketed by from zone only (the destination is ours). */
   private readonly destMatcher: RuleMatcher;
   private readonly srcKind: Uint8Array;
@@ -119,26 +154,46 @@ export class CompiledNat {
   private readonly dstPort: Int32Array;
   /** floatingOf(ifIndex), fixed at compile time. */
   private readonly floatingOfIf: Float64Array;
+  /**
+   * Active/active: rule r's 'interface-floating' address on interface i at [r * interfaces + i],
+   * the interface's floating IP owned by the rule's binding (-1 for none); null in active/passive.
+   */
+  private readonly boundFloating: Float64Array | null;
+  private readonly nInterfaces: number;
   private readonly allocators = new Map<number, PortAllocator>();
   private readonly portLo: number;
   private readonly portHi: number;
 
-  private constructor(shared: SharedConfig, interfaceNames: readonly string[], floatingOf: (ifIndex: number) => number, portLo: number, portHi: number) {
+  private constructor(
+    shared: SharedConfig,
+    interfaceNames: readonly string[],
+    floatingOf: (ifIndex: number) => number,
+    portLo: number,
+    portHi: number,
+    device: DeviceId | null,
+  ) {
     const { zoneNames, ofInterface } = zoneIndexes(shared, interfaceNames);
     this.zoneOfIf = ofInterface;
     const rules = shared.nat;
     this.ruleNames = rules.map((r) => r.name);
     const nZones = zoneNames.length;
     const none: number[] = [];
-    this.sourceMatcher = new RuleMatcher(
-      rules.map((r) => ({
-        ...r,
-        fromZones: r.translate.source === undefined ? none : zoneList(r.from, zoneNames),
-        toZones: zoneList(r.to, zoneNames),
-      })),
-      nZones,
-      nZones,
-    );
+    const sourceMatcher = (bits: number) =>
+      new RuleMatcher(
+        rules.map((r) => ({
+          ...r,
+          fromZones: r.translate.source === undefined || !bound(r.translate.bind, bits) ? none : zoneList(r.from, zoneNames),
+          toZones: zoneList(r.to, zoneNames),
+        })),
+        nZones,
+        nZones,
+      );
+    if (device === null) {
+      const all = sourceMatcher(-1);
+      this.sourceMatchers = Array.from({ length: 8 }, () => all);
+    } else {
+      this.sourceMatchers = Array.from({ length: 8 }, (_, bits) => sourceMatcher(bits));
+    }
     // the destination NAT lookup happens before the route (the route depends on its answer):
     // every destination rule sits in the one "to" bucket 0
     const only = [0];
@@ -160,13 +215,17 @@ export class CompiledNat {
     this.dstAddr = Float64Array.from(rules.map((r) => (r.translate.destination ? parseIpv4(r.translate.destination.address) : -1)));
     this.dstPort = Int32Array.from(rules.map((r) => r.translate.destination?.port ?? -1));
     this.floatingOfIf = Float64Array.from(interfaceNames.map((_, i) => floatingOf(i)));
+    this.nInterfaces = interfaceNames.length;
+    this.boundFloating = device === null ? null : boundFloatingTable(shared, interfaceNames);
     this.portLo = portLo;
     this.portHi = portHi;
   }
 
   /**
    * floatingOf(ifIndex) = the floating IP of that interface (first one), or -1. The source ports
-   * handed out are portLo-portHi (1024-65535 unless told).
+   * handed out are portLo-portHi (1024-65535 unless told). `device`: compiled for that device of
+   * an active/active pair (bindings, bound floating IPs; the caller narrows the port range), null
+   * for active/passive.
    */
   static compile(
     shared: SharedConfig,
@@ -174,8 +233,9 @@ export class CompiledNat {
     floatingOf: (ifIndex: number) => number,
     portLo: number = NAT_PORT_LO,
     portHi: number = NAT_PORT_HI,
+    device: DeviceId | null = null,
   ): CompiledNat {
-    return new CompiledNat(shared, interfaceNames, floatingOf, portLo, portHi);
+    return new CompiledNat(shared, interfaceNames, floatingOf, portLo, portHi, device);
   }
 
   /** Zone index of an interface (same numbering as CompiledPolicy.zoneOf), -1 when in no zone. */
@@ -183,9 +243,13 @@ export class CompiledNat {
     return ifIndex >= 0 && ifIndex < this.zoneOfIf.length ? this.zoneOfIf[ifIndex] : -1;
   }
 
-  /** Source-NAT rule for a new flow (rules with translate.source), or -1. For ICMP dstPort is the type. */
-  matchSource(fromZone: number, toZone: number, proto: number, src: number, dst: number, dstPort: number): number {
-    return this.sourceMatcher.match(fromZone, toZone, proto, src, dst, dstPort);
+  /**
+   * Source-NAT rule for a new flow (rules with translate.source), or -1. For ICMP dstPort is the
+   * type. `bindings`: active/active, the binding bits that hold (aa-path.ts natBindings); 0 in
+   * active/passive.
+   */
+  matchSource(fromZone: number, toZone: number, proto: number, src: number, dst: number, dstPort: number, bindings = 0): number {
+    return this.sourceMatchers[bindings & 7].match(fromZone, toZone, proto, src, dst, dstPort);
   }
 
   /** Destination-NAT rule for a new flow addressed to `dst` (typically a floating IP), or -1. */
@@ -198,8 +262,8 @@ export class CompiledNat {
     if (rule < 0 || rule >= this.srcKind.length) return -1;
     const kind = this.srcKind[rule];
     if (kind === SRC_FIXED) return this.srcFixed[rule];
-    if (kind === SRC_FLOATING) return egressIf >= 0 && egressIf < this.floatingOfIf.length ? this.floatingOfIf[egressIf] : -1;
-    return -1;
+    if (kind !== SRC_FLOATING || egressIf < 0 || egressIf >= this.nInterfaces) return -1;
+    return this.boundFloating === null ? this.floatingOfIf[egressIf] : this.boundFloating[rule * this.nInterfaces + egressIf];
   }
 
   /** Translated destination address of a destination rule, -1 if none. */

@@ -17,6 +17,11 @@
 //    -> TTL decrement + incremental checksum, source MAC = egress virtual MAC
 //    -> next-hop MAC from the ARP table, or queue + ARP request
 //    -> frame out on the egress handle
+//
+// Active/active: the firewall may answer FW_PEER (the frame goes to the peer over HA3, as it
+// arrived: PeerLink.forward), and a new session's first packet may wait for the peer to hold the
+// session (PeerLink.defer; releaseHeld sends it on). Frames the peer carried here enter at the
+// IPv4 step (handlePeer), as if they had arrived on the interface it names.
 import { inPrefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
 import { checksumUpdate16 } from '../net/checksum.js';
@@ -49,7 +54,8 @@ import {
 } from './packet.js';
 import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
-import { Firewall, FW_DROP, FW_LOCAL, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
+import { Firewall, FW_DROP, FW_LOCAL, FW_PEER, type FirewallPair, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
+import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
 import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
@@ -101,8 +107,26 @@ export type ForwardStage = (ctx: ForwardContext) => DropReason | null;
 export interface PipelineOptions {
   neighbours?: Partial<NeighbourOptions>;
   stages?: ForwardStage[];
-  /** The stateful firewall (sessions, policy, NAT); without it the pipeline only routes. */
-  firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number };
+  /**
+   * The stateful firewall (sessions, policy, NAT); without it the pipeline only routes. `aa`:
+   * active/active (this device, the pair's view).
+   */
+  firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number; aa?: FirewallPair };
+}
+
+/** Active/active: the way to the peer over HA3 (the engine's Ha3Port). */
+export interface PeerLink {
+  /**
+   * Carries a frame, as it arrived on our interface `ingress`, to the peer (HA3 DATA with `flags`).
+   * False when it could not (counted there: ha3-down, send-failed).
+   */
+  forward(flags: number, ingress: number, frame: Uint8Array, len: number, nowMs: number): boolean;
+  /**
+   * The first packet of the new session `slot`, ready to leave on `egress` for `nextHop`: the peer
+   * is told of the session (HA3 INSERT) and the frame is held (copied) until it answers or deferMs
+   * passes, then handed to releaseHeld. False when it was not held: send it now.
+   */
+  defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): boolean;
 }
 
 /**
@@ -159,6 +183,8 @@ export class Pipeline {
   private readonly onTimeoutCb: (ip: number, frames: number) => void;
   private tickIf = 0;
   private tickNowMs = 0;
+  /** Active/active: the HA3 link (the engine sets it once the link is open). */
+  peer: PeerLink | null = null;
 
   constructor(interfaces: PipelineInterface[], routes: RouteTable, role: RoleSource, counters: Float64Array, sink: FrameSink, opts: PipelineOptions = {}) {
     this.interfaces_ = interfaces;
@@ -190,6 +216,7 @@ export class Pipeline {
           { drop: (r) => this.drop(r), event: (e) => this.event(e), emit: (i, f, n) => this.emit(i, f, n) },
           opts.firewall.stats ?? null,
           opts.firewall.seed,
+          opts.firewall.aa ?? null,
         )
       : null;
   }
@@ -289,7 +316,26 @@ export class Pipeline {
     if (type !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
     const bad = validateIpv4(frame, len);
     if (bad !== null) return this.drop(bad);
+    this.ipv4(ifIndex, itf, frame, len, nowMs, -1);
+  }
 
+  /**
+   * Active/active: a frame the peer carried over HA3 (DATA with `flags`), as it arrived on its
+   * interface `ifIndex`: processed here as if it had arrived on ours, and never sent back.
+   */
+  handlePeer(ifIndex: number, flags: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const itf = this.interfaces_[ifIndex];
+    // both boxes number their interfaces alike (sorted names): another index is a broken peer
+    if (itf === undefined) return this.drop('ha3-bad-payload');
+    if (len < ETH_HLEN) return this.drop('truncated');
+    if (readU16(frame, ETH_TYPE) !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
+    const bad = validateIpv4(frame, len);
+    if (bad !== null) return this.drop(bad);
+    this.ipv4(ifIndex, itf, frame, len, nowMs, flags);
+  }
+
+  /** A validated IPv4 packet; ha3Flags: the HA3 flags of one the peer carried here, -1 for our own. */
+  private ipv4(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): void {
     const dst = readU32(frame, IP_DST);
     if (this.ownAddresses.has(dst)) return this.event('to-kernel');
     const fw = this.firewall;
@@ -300,13 +346,21 @@ export class Pipeline {
     if (!this.gate(nowMs)) return;
     if (fw !== null) {
       // Sessions first: replies to source NAT and published services are addressed to a floating IP.
-      const verdict = fw.process(ifIndex, frame, len, nowMs);
+      const verdict = fw.process(ifIndex, frame, len, nowMs, ha3Flags);
       if (verdict === FW_DROP) return;
       if (verdict === FW_LOCAL) return this.toFloating(ifIndex, itf, frame, len, nowMs);
+      if (verdict === FW_PEER) return this.toPeer(fw.peerFlags, ifIndex, frame, len, nowMs);
       // a new flow's route was looked up by the firewall, for the translated destination
-      return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST), fw.route);
+      return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST), fw.route, fw.deferSlot);
     }
-    this.forward(ifIndex, frame, len, nowMs, src, dst, null);
+    this.forward(ifIndex, frame, len, nowMs, src, dst, null, -1);
+  }
+
+  /** Active/active: the frame goes to the peer over HA3, untouched; its outcome says why. */
+  private toPeer(flags: number, ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
+    if (this.peer === null) return this.drop('ha3-down');
+    if (!this.peer.forward(flags, ifIndex, frame, len, nowMs)) return;
+    this.event(flags === HA3_FLAG_SETUP ? 'setup-to-peer' : flags === HA3_FLAG_MISS ? 'miss-to-peer' : 'to-owner');
   }
 
   private toFloating(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
@@ -317,8 +371,11 @@ export class Pipeline {
     if (this.emit(ifIndex, frame, len)) this.event('icmp-echo-reply-sent');
   }
 
-  /** `known`: the route of `dst` when the caller has it already (null: look it up). */
-  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number, known: RouteEntry | null): void {
+  /**
+   * `known`: the route of `dst` when the caller has it already (null: look it up). `defer`: the
+   * slot of the session this first packet created, when it waits for the peer (-1: no wait).
+   */
+  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number, known: RouteEntry | null, defer: number): void {
     let route = known ?? this.routes.lookup(dst);
     if (route === null) return this.drop('no-route');
     if (route.via === 0) {
@@ -362,6 +419,8 @@ export class Pipeline {
     copyMac(frame, ETH_SRC, this.role.handingOver ? out.realMac : out.mac);
 
     const nextHop = route.via !== 0 ? route.via : readU32(frame, IP_DST);
+    // its outcome, as for a frame queued for ARP: what happens when it leaves is counted then
+    if (defer >= 0 && this.peer !== null && this.peer.defer(defer, egress, nextHop, frame, len, nowMs)) return this.event('forwarded');
     const table = this.neighbours[egress];
     const n = table.lookup(nextHop, nowMs);
     if (n !== null) {
@@ -459,6 +518,25 @@ export class Pipeline {
       copyMac(f, ETH_DST, arpFrame, ARP_SHA);
       this.event(this.sink.send(ifIndex, f, f.length) ? 'tx' : 'tx-refused');
     }
+  }
+
+  /**
+   * Active/active: a first packet PeerLink.defer held leaves now (the peer acknowledged its
+   * session, or deferMs passed). It was counted as forwarded when held: leaving, it counts as a
+   * staged frame does (tx, tx-refused, tx-withheld), or waits for its next hop's ARP answer.
+   */
+  releaseHeld(egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): void {
+    if (!this.role.mayActAsActive(nowMs)) return this.event('tx-withheld');
+    const table = this.neighbours[egress];
+    const n = table.lookup(nextHop, nowMs);
+    if (n !== null) {
+      copyMac(frame, ETH_DST, n.mac);
+      return this.event(this.sink.send(egress, frame, len) ? 'tx' : 'tx-refused');
+    }
+    const r = table.enqueue(nextHop, frame, len, nowMs);
+    if (r === 'arp-queue-full') return this.drop('arp-queue-full');
+    this.event('arp-queued');
+    if (r === 'request') this.sendArpRequest(egress, nextHop);
   }
 
   /** "Who has `ip`?" from the interface's real MAC and own address (the replies come back to it). */

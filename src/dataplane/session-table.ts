@@ -405,6 +405,34 @@ export class SessionTable {
     return this.dstPortA[(slot << 1) | dir];
   }
 
+  /**
+   * Fills r with the session as a record of `op` (its expiry relative to nowMs, clamped to a
+   * uint32): what HA3's INSERT carries, field for field what sync-port.ts sends over HA2.
+   */
+  toRecord(slot: number, op: number, nowMs: number, r: SessionRecord): SessionRecord {
+    const o = slot << 1;
+    const p = o | 1;
+    r.op = op;
+    r.proto = this.protoA[slot];
+    r.state = this.stateA[slot];
+    r.flags = this.flagsA[slot];
+    r.origSrc = this.srcA[o];
+    r.origSrcPort = this.srcPortA[o];
+    r.origDst = this.dstA[o];
+    r.origDstPort = this.dstPortA[o];
+    r.replySrc = this.srcA[p];
+    r.replySrcPort = this.srcPortA[p];
+    r.replyDst = this.dstA[p];
+    r.replyDstPort = this.dstPortA[p];
+    r.ruleId = this.ruleA[slot];
+    r.natRuleId = this.natA[slot];
+    r.ingress = this.ingressA[slot];
+    r.egress = this.egressA[slot];
+    r.timeoutMs = Math.max(0, Math.min(0xffffffff, Math.round(this.expiresA[slot] - nowMs)));
+    r.eventMs = nowMs;
+    return r;
+  }
+
   /** One packet of `bytes` in direction `dir`. */
   count(slot: number, dir: number, bytes: number): void {
     const i = (slot << 1) | dir;

@@ -294,7 +294,8 @@ export class SyncPort implements SessionListener {
     this.hooks.event('sync-applied');
   }
 
-  private upsert(r: SessionRecord): void {
+  /** A peer's session, created or updated here; also how active/active's HA3 INSERT installs one (ha3-port.ts). */
+  upsert(r: SessionRecord): void {
     const t = this.fw.table;
     const pair = this.pair;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);

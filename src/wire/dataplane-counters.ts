@@ -39,6 +39,17 @@ export const DROP_REASONS = [
   'sync-bad-record', //      a record from the peer with an unknown op (skipped)
   'policy-rematch', //       an existing session removed by a config commit whose policy no longer allows it (one per session)
   'ring-full', //            frames the kernel dropped because the receive ring was full (PACKET_STATISTICS; never counted in rx)
+  // active/active, HA3 (docs/active-active.md): the envelope's refusals (src/wire/ha3.ts Ha3Reject, same names)
+  'ha3-short', //            HA3 frame shorter than its header and tag
+  'ha3-version', //          HA3 frame of another version
+  'ha3-kind', //             authenticated HA3 frame of an unknown kind
+  'ha3-length', //           HA3 frame shorter than the payload length it states
+  'ha3-bad-mac', //          HA3 frame whose tag does not verify (wrong key, corrupted, forged)
+  'ha3-wrong-sender', //     authenticated HA3 frame that does not come from the peer's device id (a looped link)
+  'ha3-stale-epoch', //      HA3 frame from an earlier run of the peer than one already heard
+  'ha3-replay', //           HA3 frame whose sequence number was seen already or is too old
+  'ha3-bad-payload', //      authenticated HA3 frame whose payload does not fit its kind (record size, interface index)
+  'ha3-down', //             a packet for the peer (its session, its setup) while HA3 does not hear the peer
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -69,6 +80,18 @@ export const EVENT_COUNTERS = [
   'tx-withheld', //          staged or ARP-queued frames not sent: the box stopped being active or its lease ran out before they left (send-gate.ts; outcome counted already)
   'sync-clear-skipped', //   a clear (REC_CLEAR, the peer's BULK_BEGIN) queued before this box became active, not applied: it would empty the active's table
   'sync-own-kept', //        active/active: a record from the peer about a session this box owns, not applied: the owner's view wins (sync-port.ts)
+  // active/active (docs/active-active.md)
+  'ha3-rx', //               HA3 frames received and authenticated (any kind)
+  'ha3-tx', //               HA3 frames sent (any kind)
+  'to-owner', //             packets of a session the peer owns, carried to it over HA3 (an outcome)
+  'setup-to-peer', //        first packets whose setup device is the peer, carried to it over HA3 (an outcome)
+  'miss-to-peer', //         packets that match no session here and cannot open one, carried to the peer, which may hold it (an outcome)
+  'setup-local', //          new flows this box set up (policy, NAT) in active/active, its own or the peer's
+  'session-adopted', //      sessions of a peer that does not forward, taken over here at their next packet
+  'ha3-owner-mismatch', //   a packet from the peer whose session our table says the peer owns (processed here all the same)
+  'defer-acked', //          first packets of new sessions held until the peer acknowledged the session (HA3 INSERT)
+  'defer-timeout', //        first packets held for the peer's acknowledgement and sent after deferMs without it
+  'defer-full', //           first packets not held because the hold queue was full (sent at once)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

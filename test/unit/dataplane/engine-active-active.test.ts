@@ -12,6 +12,7 @@ import type { OpenOptions } from '../../../src/dataplane/io.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, ROLE_PASSIVE, SharedState } from '../../../src/wire/shared-state.js';
 import { createLogger } from '../../../src/log.js';
+import { RecordRing } from '../../../src/wire/record-ring.js';
 import { LAN_REAL, WAN_REAL, labRaw } from './firewall-helpers.js';
 
 const ETHERTYPE_ARP = 0x0806;
@@ -46,6 +47,7 @@ function configOf(mode: 'active-active' | 'active-passive', id: 0 | 1, garp: { c
     // past the check that still refuses the mode (checks-ha-mode.ts activeActiveAvailable)
     config.shared.ha.mode = 'active-active';
     config.shared.floatingIps.forEach((f, i) => (f.owner = owners[i][2]));
+    config.device.ha.ha3 = { device: 'ha3' };
   }
   return config;
 }
@@ -61,7 +63,7 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
   const config = configOf(opts.mode ?? 'active-active', opts.id ?? 0, opts.garp ?? { count: 3, intervalMs: 20, periodicS: 0 });
   let now = 1_000_000;
   const shared = new SharedState(COUNTER_COUNT);
-  const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL };
+  const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL, ha3: '0a:00:00:00:03:01' };
   const sent: Sent[] = [];
   const opened: Record<string, OpenOptions> = {};
   const io: DataplaneIo = {
@@ -76,9 +78,13 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
       };
     },
     macOf: (device) => parseMac(macs[device]),
-    mtuOf: () => 1500,
+    mtuOf: (device) => (device === 'ha3' ? 1600 : 1500),
   };
-  const engine = new Engine(config, shared, io, () => now, createLogger({ level: 'fatal', name: 'engine-aa-test' }), { garpOnStart: false });
+  const ha3 = { key: Buffer.from('engine-active-active-test-key-32b'), epochMs: 1_700_000_000_000 };
+  // active/active runs with the firewall and the HA2 rings (an HA3 INSERT installs sessions as HA2 does)
+  const aa =
+    config.shared.ha.mode === 'active-active' ? { firewall: { shared: config.shared }, sync: { out: new RecordRing(64), in: new RecordRing(64) }, ha3 } : {};
+  const engine = new Engine(config, shared, io, () => now, createLogger({ level: 'fatal', name: 'engine-aa-test' }), { garpOnStart: false, ...aa });
   return {
     engine,
     config,

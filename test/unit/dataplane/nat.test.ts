@@ -229,3 +229,51 @@ describe('PortAllocator', () => {
     expect(() => new PortAllocator(1, 65536)).toThrow(RangeError);
   });
 });
+
+describe('CompiledNat, active/active (compiled for a device)', () => {
+  // a valid active/passive config, made active/active on the parsed object (the config check still
+  // refuses the mode): a rule per binding, a wan floating IP per owner class
+  function aaShared(): SharedConfig {
+    const cfg = shared([
+      { name: 'hide-0', from: 'trust', to: 'untrust', translate: { source: 'interface-floating' } },
+      { name: 'hide-1', from: 'trust', to: 'untrust', translate: { source: 'interface-floating' } },
+      { name: 'hide-p', from: 'trust', to: 'untrust', translate: { source: 'interface-floating' } },
+      { name: 'dmz-fixed', from: 'dmz', to: 'untrust', translate: { source: '10.0.2.9' } },
+    ]);
+    cfg.ha.mode = 'active-active';
+    cfg.floatingIps = [
+      { interface: 'wan', address: '10.0.2.1/24', owner: 0 },
+      { interface: 'wan', address: '10.0.2.4/24', owner: 1 },
+      { interface: 'wan', address: '10.0.2.5/24', owner: 'primary' },
+    ];
+    const binds = [0, 1, 'primary', 1] as const;
+    cfg.nat.forEach((r, i) => (r.translate.bind = binds[i]));
+    return cfg;
+  }
+  const first = (i: number) => (i === WAN ? ip('10.0.2.1') : -1);
+
+  test('a source rule applies only where its binding holds; the first that applies wins', () => {
+    const nat = CompiledNat.compile(aaShared(), IFS, first, 1024, 33279, 0);
+    const m = (bits: number) => nat.matchSource(TRUST, UNTRUST, TCP, ip('10.0.1.5'), ip('198.51.100.7'), 443, bits);
+    expect(m(1)).toBe(0); // device 0's
+    expect(m(2)).toBe(1); // device 1's (the peer is down)
+    expect(m(4)).toBe(2); // the primary's
+    expect(m(2 | 4)).toBe(1);
+    expect(m(0)).toBe(-1); // no binding holds: no source NAT
+    expect(nat.matchSource(DMZ, UNTRUST, TCP, ip('10.0.3.5'), ip('1.1.1.1'), 80, 1)).toBe(-1);
+    expect(nat.matchSource(DMZ, UNTRUST, TCP, ip('10.0.3.5'), ip('1.1.1.1'), 80, 2)).toBe(3);
+  });
+
+  test("interface-floating is the egress interface's floating IP of the binding's class", () => {
+    const nat = CompiledNat.compile(aaShared(), IFS, first, 1024, 33279, 1);
+    expect([nat.sourceAddress(0, WAN), nat.sourceAddress(1, WAN), nat.sourceAddress(2, WAN)]).toEqual([ip('10.0.2.1'), ip('10.0.2.4'), ip('10.0.2.5')]);
+    expect(nat.sourceAddress(1, LAN)).toBe(-1); // no floating IP of class 1 there
+    expect(nat.sourceAddress(3, DMZ_IF)).toBe(ip('10.0.2.9'));
+  });
+
+  test('active/passive ignores bindings: every source rule, the first floating IP', () => {
+    const nat = CompiledNat.compile(aaShared(), IFS, first);
+    expect(nat.matchSource(TRUST, UNTRUST, TCP, ip('10.0.1.5'), ip('198.51.100.7'), 443)).toBe(0);
+    expect(nat.sourceAddress(1, WAN)).toBe(ip('10.0.2.1'));
+  });
+});
