@@ -87,17 +87,20 @@ function egressHasOwnedFloating(shared: SharedConfig, zones: readonly string[], 
 }
 
 /**
- * Active/active is being built (issue 14): the settings are checked above, but this version's
- * dataplane and election still run every pair as active/passive. Until they do not, the mode is
- * refused with that reason instead of being accepted and ignored.
+ * ARP load sharing (`owner: shared`: one address answered by both boxes, each for its share of the
+ * hosts) is not built yet: refused with that reason rather than accepted and answered by nobody.
  */
-export function activeActiveAvailable({ shared }: TandemConfig): ConfigIssue[] {
+export function arpLoadSharingAvailable({ shared }: TandemConfig): ConfigIssue[] {
   if (shared.ha.mode !== 'active-active') return [];
-  return [
-    {
-      path: 'shared.ha.mode',
-      value: 'active-active',
-      expected: '"active-passive": this version checks active-active settings but cannot run them yet (docs/active-active.md says what is built)',
-    },
-  ];
+  return shared.floatingIps.flatMap((fip, i) =>
+    fip.owner === 'shared'
+      ? [
+          {
+            path: `shared.floatingIps[${i}].owner`,
+            value: 'shared',
+            expected: '0, 1 or "primary": ARP load sharing (owner shared) is not built in this version (docs/active-active.md)',
+          },
+        ]
+      : [],
+  );
 }

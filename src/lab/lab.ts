@@ -330,6 +330,11 @@ export class Lab {
     return new Lab(opts.name);
   }
 
+  /** The pair's mode, from the boxes' configs in the run dir. */
+  get mode(): LabMode {
+    return readBoxConfig(this.runDir, 'fwa').mode;
+  }
+
   /** Namespace of a role: `N-fwa`, `N-client`, ... */
   ns(role: LabRole): string {
     return nsName(this.name, role);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { repoRoot, type Lab } from '../../../src/lab/lab.js';
+import { repoRoot, type Lab, type LabHost } from '../../../src/lab/lab.js';
 import { BULK_COMPLETE } from '../../../src/control/election/step.js';
 
 export type Box = 'fwa' | 'fwb';
@@ -57,7 +57,7 @@ export async function waitState(l: Lab, box: Box, state: string, timeoutMs = 10_
   return { state, reason: entered?.reason ?? got.reason };
 }
 
-export async function ping(l: Lab, to: string, count = 3, from: 'client' | 'server' = 'client'): Promise<boolean> {
+export async function ping(l: Lab, to: string, count = 3, from: LabHost = 'client'): Promise<boolean> {
   try {
     await l.nsExec(from, 'ping', ['-c', String(count), '-i', '0.05', '-W', '1', to]);
     return true;

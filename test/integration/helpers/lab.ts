@@ -48,9 +48,7 @@ async function startWithFwaActive(lab: Lab): Promise<void> {
   if (active === 'fwa') return;
   process.stderr.write(`lab ${lab.name}: fwb won the start-up (fwa ${passive}); moving the role to fwa\n`);
   await lab.api('fwb').failover();
-  await lab.waitFor(
-    async () => (await lab.boxState('fwa'))?.state === 'active' && (await lab.boxState('fwb'))?.state === 'passive',
-    10_000,
-    'fwa active again',
-  );
+  // active/active shows the election's active and passive as active-primary and active-secondary
+  const [act, pas] = lab.mode === 'active-active' ? ['active-primary', 'active-secondary'] : ['active', 'passive'];
+  await lab.waitFor(async () => (await lab.boxState('fwa'))?.state === act && (await lab.boxState('fwb'))?.state === pas, 10_000, 'fwa active again');
 }

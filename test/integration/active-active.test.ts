@@ -1,0 +1,81 @@
+// Active/active in the lab (docs/active-active.md): both boxes forward, client through device 0 and
+// client2 through device 1, the server answering each through the other box, so every flow is
+// asymmetric and its answers cross HA3 to the session's owner. TCP streams from both clients must
+// survive a kill -9 of the primary, its rejoin through tentative, and a kill -9 of the other box.
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot, type Lab, type LabBox } from '../../src/lab/lab.js';
+import { startStreamClient, startStreamServer } from '../../src/lab/traffic.js';
+import { isRoot, upLab } from './helpers/lab.js';
+import { ping, waitState } from './helpers/daemon.js';
+import { metricValue, scrape } from './metrics-client.js';
+
+const SERVER = '10.0.2.10';
+const STREAM_PORT = 5020;
+const CONNS = 50;
+
+let lab: Lab | null = null;
+const stops: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s().catch(() => undefined);
+  if (lab) await lab.down();
+  lab = null;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A dataplane counter of a box, from its metrics. */
+async function counter(l: Lab, box: LabBox, event: string): Promise<number> {
+  const m = await scrape((await l.status()).boxes[box].metrics);
+  return metricValue(m, 'tandem_dataplane_packets_total', { event }) ?? 0;
+}
+
+describe.skipIf(!isRoot())('active/active in the lab', () => {
+  it('both boxes forward asymmetric flows over HA3; connections survive kill -9 of either box and a rejoin through tentative', async () => {
+    lab = await upLab({ mode: 'active-active' });
+    const l = lab;
+    expect((await l.boxState('fwa'))?.state).toBe('active-primary');
+    expect((await l.boxState('fwb'))?.state).toBe('active-secondary');
+    expect(await ping(l, SERVER)).toBe(true);
+    expect(await ping(l, SERVER, 3, 'client2')).toBe(true);
+
+    const repo = repoRoot();
+    const srv = await startStreamServer(l.ns('server'), { repo, marker: l.runDir, port: STREAM_PORT });
+    stops.push(() => srv.stop());
+    const clients = await Promise.all(
+      (['client', 'client2'] as const).map((host) =>
+        startStreamClient(l.ns(host), { repo, marker: l.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: CONNS, intervalMs: 20 }),
+      ),
+    );
+    for (const c of clients) stops.push(() => c.stop());
+    for (const c of clients) expect(c.connected).toBe(CONNS);
+    await sleep(1000);
+    // every answer reached the box that does not own its session: both carried packets to the owner
+    for (const box of ['fwa', 'fwb'] as const) expect(await counter(l, box, 'to-owner')).toBeGreaterThan(100);
+
+    // the primary dies: the secondary takes the primary role, device 0's addresses and sessions
+    await l.killBox('fwa', 'SIGKILL');
+    const b = await waitState(l, 'fwb', 'active-primary', 5000);
+    expect(['peer-closed', 'peer-dead']).toContain(b.reason);
+    await sleep(1000);
+
+    // the killed box rejoins through tentative and forwards again as the secondary
+    await l.startBox('fwa');
+    await waitState(l, 'fwa', 'active-secondary', 15_000);
+    const joined = (await l.api('fwa').status()).transitions.map((t) => `${t.from}->${t.to}`);
+    expect(joined).toContain('initial->tentative');
+    expect(joined).toContain('tentative->active-secondary');
+    await sleep(1000);
+
+    // and the other box dies: fwa is primary alone
+    await l.killBox('fwb', 'SIGKILL');
+    await waitState(l, 'fwa', 'active-primary', 5000);
+    await sleep(1000);
+
+    for (const c of clients) {
+      const summary = await c.stop();
+      expect(summary.reset, JSON.stringify(summary.conns.filter((x) => x.error !== null).slice(0, 3))).toBe(0);
+      expect(summary.survived).toBe(CONNS);
+    }
+  });
+});
