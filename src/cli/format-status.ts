@@ -20,6 +20,7 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
     configSection(s),
     timersSection(s),
     transitionsSection(s),
+    activeActiveSection(s.dataplane),
     s.dataplane === undefined ? null : formatDataplane(s.dataplane),
   ];
   // one blank line between sections
@@ -173,6 +174,44 @@ function transitionsSection(s: StatusResponse): string {
   )}`;
 }
 
+interface ActiveActiveView {
+  device: number;
+  sessionsOwned: [number, number];
+  ha3: {
+    device: string;
+    open: boolean;
+    hearsPeer: boolean;
+    peerMac: string | null;
+    rx: { frames: number; bytes: number };
+    tx: { frames: number; bytes: number };
+    held: number;
+  };
+}
+
+/** The dataplane's active/active figures (GET /v1/status), read leniently; null when absent. */
+function activeActiveOf(dp: unknown): ActiveActiveView | null {
+  const aa = dp !== null && typeof dp === 'object' ? (dp as { activeActive?: unknown }).activeActive : undefined;
+  if (aa === null || typeof aa !== 'object') return null;
+  const v = aa as Partial<ActiveActiveView>;
+  return Array.isArray(v.sessionsOwned) && v.ha3 !== undefined && typeof v.ha3 === 'object' ? (v as ActiveActiveView) : null;
+}
+
+/** Active/active: the sessions each device owns, and the HA3 link (PAN-OS `show high-availability ha3`). */
+function activeActiveSection(dp: unknown): string | null {
+  const aa = activeActiveOf(dp);
+  if (aa === null) return null;
+  const h = aa.ha3;
+  const flow = (d: { frames: number; bytes: number }): string => `${d.frames} frames, ${d.bytes} bytes`;
+  return `Active/active (this box is device ${aa.device}):
+${fields([
+  ['Sessions owned', `device 0: ${aa.sessionsOwned[0]}, device 1: ${aa.sessionsOwned[1]}`],
+  ['HA3 link', `${h.device} ${h.open ? 'open' : 'CLOSED'}, ${h.hearsPeer ? `hears the peer (${h.peerMac ?? '?'})` : 'does NOT hear the peer'}`],
+  ['HA3 to peer', flow(h.tx)],
+  ['HA3 from peer', flow(h.rx)],
+  ['First packets held', String(h.held)],
+])}`;
+}
+
 function formatDataplane(dp: unknown): string {
   if (dp === null || typeof dp !== 'object' || Array.isArray(dp)) return `Dataplane: ${JSON.stringify(dp)}`;
   const obj = dp as Record<string, unknown>;
@@ -180,7 +219,7 @@ function formatDataplane(dp: unknown): string {
   const capture = formatCapture(obj);
   const pairs: [string, string][] = Object.keys(obj)
     .sort()
-    .filter((k) => !(k === 'interfaces' && capture !== null))
+    .filter((k) => !(k === 'interfaces' && capture !== null) && !(k === 'activeActive' && activeActiveOf(obj) !== null))
     .map((k) => {
       const v = obj[k];
       const text = v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);

@@ -183,6 +183,25 @@ describe('formatStatus: session sync in active/active', () => {
   });
 });
 
+describe('formatStatus: the active/active dataplane', () => {
+  it('shows the sessions each device owns and the HA3 link, and leaves them out of the raw dataplane lines', () => {
+    const activeActive = {
+      device: 1,
+      sessionsOwned: [12, 30],
+      ha3: { device: 'ha3', open: true, hearsPeer: true, peerMac: '0a:00:00:00:03:02', rx: { frames: 5, bytes: 700 }, tx: { frames: 9, bytes: 1200 }, held: 0 },
+    };
+    const text = formatStatus({ ...fixedStatus(), dataplane: { io: 'ring', activeActive } }, NOW);
+    expect(text).toContain('Active/active (this box is device 1):\n');
+    expect(text).toContain('  Sessions owned     : device 0: 12, device 1: 30\n');
+    expect(text).toContain('  HA3 link           : ha3 open, hears the peer (0a:00:00:00:03:02)\n');
+    expect(text).toContain('  HA3 to peer        : 9 frames, 1200 bytes\n');
+    expect(text).not.toContain('activeActive');
+    const silent = { ...activeActive, ha3: { ...activeActive.ha3, hearsPeer: false } };
+    expect(formatStatus({ ...fixedStatus(), dataplane: { activeActive: silent } }, NOW)).toContain('does NOT hear the peer');
+    expect(formatStatus(fixedStatus(), NOW)).not.toContain('Active/active');
+  });
+});
+
 describe('formatStatus: monitors', () => {
   it('shows each link and path group with its members, and the faults', () => {
     const s = fixedStatus();
