@@ -17,7 +17,6 @@ function activeActive(): Record<string, any> {
   return c;
 }
 
-
 describe('active/passive refuses the active/active settings instead of ignoring them', () => {
   test('a floating IP owned by device 1, the primary or shared', () => {
     const c = boxA();
