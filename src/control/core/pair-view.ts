@@ -26,8 +26,28 @@ export function forwards(c: CoreState): boolean {
   return forwardsIn(c.election.state, c.config.activeActive);
 }
 
-/** The pair view this core implies; null in active/passive (the dataplane's role says it all). */
-export function pairViewOf(c: CoreState): PairView | null {
+/**
+ * A class this box gives to the peer (the peer's own class when it forwards again, the primary's
+ * when the peer becomes primary) is still served this long. Dropped at once, it left the frames
+ * the switches still send here with nobody to take them until the peer's gratuitous ARP had moved
+ * them (10-15 ms of pings lost at every rejoin in the lab); served a little longer, they are
+ * forwarded here (the sessions are on both boxes, the owner gets them over HA3). 100 ms covers the
+ * default burst (3 gratuitous ARPs, 20 ms apart) with room for a slow tick.
+ */
+export const HAND_BACK_MS = 100;
+
+/**
+ * Classes the last pair view served that `next` gives to a forwarding peer while this box still
+ * forwards: they enter the hand-back hold.
+ */
+export function handedBack(c: CoreState, next: PairView): number {
+  const prev = c.pairView;
+  if (prev === null || !forwards(c) || !next.peerForwarding) return 0;
+  return prev.served & ~next.served & ~deviceClass(c.election.config.deviceId);
+}
+
+/** The pair view this core implies at `now`; null in active/passive (the dataplane's role says it all). */
+export function pairViewOf(c: CoreState, now: number): PairView | null {
   if (!c.config.activeActive) return null;
   const me = c.election.config.deviceId;
   const peerId = 1 - me;
@@ -38,6 +58,8 @@ export function pairViewOf(c: CoreState): PairView | null {
   if (forwards(c)) served |= deviceClass(me);
   if (primaryNow) served |= CLASS_PRIMARY;
   if (primaryNow && !peerForwarding) served |= deviceClass(peerId);
+  // handed to the peer a moment ago: still ours until the hold ends (HAND_BACK_MS)
+  if (forwards(c) && now < c.handBack.untilMs) served |= c.handBack.classes;
   const primary = primaryNow ? me : peerState === 'active' ? peerId : me;
   return { served, peerForwarding, primary };
 }

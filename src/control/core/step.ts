@@ -8,7 +8,7 @@
 import { handingOver, initialState as initialElection } from '../election/step.js';
 import type { ElectionConfig, PeerView } from '../election/types.js';
 import { incomplete } from './health.js';
-import { forwards, pairViewOf, samePairView } from './pair-view.js';
+import { forwards, HAND_BACK_MS, handedBack, pairViewOf, samePairView } from './pair-view.js';
 import { evaluatePeer, heard, markTableComplete, peerDown } from './liveness.js';
 import { endHandover, Run } from './run.js';
 import { checkFrozen, heartbeatAfterStall, releaseLease } from './stall.js';
@@ -30,6 +30,7 @@ export function initialCore(config: CoreConfig, election: Omit<ElectionConfig, '
     config: { ...config, links: config.links.map((l) => ({ ...l })) },
     election: initialElection({ ...election, sync: config.sync }),
     pairView: null,
+    handBack: { classes: 0, untilMs: 0 },
     lastTickMs: 0,
     nextHelloMs: 0,
     peer: { alive: false, lastHeardMs: null, name: null, reason: null, view: null },
@@ -142,13 +143,21 @@ export function step(core: CoreState, event: CoreEvent): CoreResult {
       throw new Error(`core: unknown event ${JSON.stringify(never)}`);
     }
   }
-  updatePairView(r);
+  updatePairView(r, event.now);
   return { core: c, actions: r.out };
 }
 
 /** Active/active: the dataplane hears of every change of the pair view, at the end of the step that made it. */
-function updatePairView(r: Run): void {
-  const view = pairViewOf(r.c);
+function updatePairView(r: Run, now: number): void {
+  // a hold that ended lets its classes go for good (they are not handed back again)
+  const ended = now >= r.c.handBack.untilMs ? r.c.handBack.classes : 0;
+  if (ended !== 0) r.c.handBack = { classes: 0, untilMs: 0 };
+  const view = pairViewOf(r.c, now);
+  const handed = view === null ? 0 : handedBack(r.c, view) & ~ended;
+  if (handed !== 0 && view !== null) {
+    r.c.handBack = { classes: handed, untilMs: now + HAND_BACK_MS };
+    view.served |= handed;
+  }
   if (samePairView(view, r.c.pairView)) return;
   r.c.pairView = view;
   if (view !== null) r.emit({ type: 'pair-view', view });

@@ -84,6 +84,8 @@ export interface CoreState {
   config: CoreConfig;
   /** Active/active: the pair view last given to the dataplane (null: none yet, or active/passive). */
   pairView: PairView | null;
+  /** Active/active: classes handed to the peer, still served until untilMs (pair-view.ts HAND_BACK_MS). */
+  handBack: { classes: number; untilMs: number };
   election: ElectionState;
   /** Monotonic ms of the last tick (0 before start): the stall detector's reference. */
   lastTickMs: number;
