@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { Lab, labDown, labUp, repoRoot, type LabBox } from '../src/lab/lab.js';
+import { Lab, labDown, labUp, repoRoot, type LabBox, type LabMode } from '../src/lab/lab.js';
 import { IO_VARIANTS, type IoVariant } from './lib/io-variants.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
 import type { StreamSummary } from '../src/lab/stream.js';
@@ -73,7 +73,24 @@ if (encryptionArg !== undefined && encryptionArg !== 'none' && encryptionArg !==
 /** --io VARIANT (bench/lib/io-variants.ts) sets device.dataplane in the same temporary copy. */
 const ioArg = argv.get('io');
 if (ioArg !== undefined && !(ioArg in IO_VARIANTS)) throw new Error(`--io: expected one of ${Object.keys(IO_VARIANTS).join(', ')} (got ${ioArg})`);
+/**
+ * --lab-mode active-active runs the active/active lab (deploy/lab/active-active: the client's
+ * flows go out through device 0 and come back through device 1); --fail primary|secondary picks
+ * the box that fails there (default primary; the secondary's failure moves no role, the primary
+ * takes its addresses and sessions). Active/passive knows only the active's failure.
+ */
+const labModeArg = argv.get('lab-mode') ?? 'active-passive';
+if (labModeArg !== 'active-passive' && labModeArg !== 'active-active')
+  throw new Error(`--lab-mode: expected active-passive or active-active (got ${labModeArg})`);
+const labMode: LabMode = labModeArg;
+const failWhich = argv.get('fail') ?? 'primary';
+if (failWhich !== 'primary' && (failWhich !== 'secondary' || labMode !== 'active-active'))
+  throw new Error(`--fail: expected primary, or secondary with --lab-mode active-active (got ${failWhich})`);
+if (labMode === 'active-active' && (timersArg || encryptionArg || ioArg))
+  throw new Error('--lab-mode active-active takes the lab configs as they are (no --timers, --encryption, --io)');
 const configDir = timersArg || encryptionArg || ioArg ? labConfigWithTimers(timersArg) : undefined;
+/** The state of the box that carries the primary role: active, or active-primary in active/active. */
+const PRIMARY_STATE = labMode === 'active-active' ? 'active-primary' : 'active';
 
 function labConfigWithTimers(spec: string | undefined): string {
   const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = (spec ?? '0,0,0').split(',').map(Number);
@@ -168,7 +185,7 @@ async function waitSynced(lab: Lab, box: LabBox, conns: number, timeoutMs: numbe
 }
 
 async function activeBox(lab: Lab): Promise<LabBox> {
-  return (await lab.boxState('fwa'))?.state === 'active' ? 'fwa' : 'fwb';
+  return (await lab.boxState('fwa'))?.state === PRIMARY_STATE ? 'fwa' : 'fwb';
 }
 
 async function fail(lab: Lab, mode: Mode, box: LabBox): Promise<number | null> {
@@ -184,9 +201,15 @@ async function waitTakeover(lab: Lab, box: LabBox, t0: number): Promise<{ takeov
   try {
     await lab.waitFor(
       async () => {
+        // the secondary's failure moves no role: the survivor takes over once it declares the peer down
+        if (failWhich === 'secondary') {
+          const st = await lab.api(box).status();
+          reason = st.local.reason;
+          return !st.peer.up;
+        }
         const s = await lab.boxState(box, 500);
         reason = s?.reason ?? null;
-        return s?.state === 'active';
+        return s?.state === PRIMARY_STATE;
       },
       5000,
       `${box} active`,
@@ -199,7 +222,7 @@ async function waitTakeover(lab: Lab, box: LabBox, t0: number): Promise<{ takeov
 
 async function oneRun(mode: Mode): Promise<RunResult> {
   const name = labName();
-  await labUp({ name, configDir });
+  await labUp({ name, configDir, mode: labMode });
   const lab = new Lab(name);
   const repo = repoRoot();
   let frozenPid: number | null = null;
@@ -235,8 +258,8 @@ async function oneRun(mode: Mode): Promise<RunResult> {
       pidFile: join(lab.runDir, 'probe-tx.pid'),
     });
     stops.push(() => tx.stop());
-    const active: LabBox = await activeBox(lab);
-    const other: LabBox = active === 'fwa' ? 'fwb' : 'fwa';
+    const primary: LabBox = await activeBox(lab);
+    const [active, other]: LabBox[] = failWhich === 'secondary' ? [primary === 'fwa' ? 'fwb' : 'fwa', primary] : [primary, primary === 'fwa' ? 'fwb' : 'fwa'];
     const synced = cl ? await waitSynced(lab, other, stallConns, 10_000) : null;
     await sleep(STEADY_MS);
     const t0 = Date.now();
@@ -279,7 +302,7 @@ async function oneRun(mode: Mode): Promise<RunResult> {
 
 async function survivalRun(mode: Mode): Promise<SurvivalResult> {
   const name = labName();
-  await labUp({ name, configDir });
+  await labUp({ name, configDir, mode: labMode });
   const lab = new Lab(name);
   const repo = repoRoot();
   let frozenPid: number | null = null;
@@ -374,7 +397,7 @@ function sum(text: string, family: string, label?: string): number {
 
 async function saturation(seconds: number): Promise<Record<string, number>> {
   const name = labName();
-  await labUp({ name, configDir });
+  await labUp({ name, configDir, mode: labMode });
   const lab = new Lab(name);
   try {
     const sock = (box: LabBox) => join(lab.runDir, `${box}-metrics.sock`);
@@ -462,7 +485,8 @@ async function main(): Promise<void> {
   }
   const sat = saturateS > 0 ? await saturation(saturateS) : null;
 
-  console.log('\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile)');
+  const where = labMode === 'active-active' ? `, active/active lab, the ${failWhich} fails` : '';
+  console.log(`\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile${where})`);
   if (stallConns > 0)
     console.log(
       `TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`,
