@@ -344,6 +344,12 @@ export namespace tandem {
             reason: string;
 
             /**
+             * BULK_BEGIN records the asking box has received on this connection. The sender has begun more
+             * dumps on it than that: one is on its way and answers the request (no second dump).
+             */
+            beginsSeen: number;
+
+            /**
              * Encodes the specified BulkRequest message. Does not implicitly {@link tandem.ha2.BulkRequest.verify|verify} messages.
              * @param message BulkRequest message or plain object to encode
              * @param [writer] Writer to encode to
@@ -369,6 +375,12 @@ export namespace tandem {
 
                 /** BulkRequest reason */
                 reason?: (string|null);
+
+                /**
+                 * BULK_BEGIN records the asking box has received on this connection. The sender has begun more
+                 * dumps on it than that: one is on its way and answers the request (no second dump).
+                 */
+                beginsSeen?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

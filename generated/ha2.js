@@ -851,6 +851,8 @@ export const tandem = $root.tandem = (() => {
              * Properties of a BulkRequest.
              * @typedef {Object} tandem.ha2.BulkRequest.$Properties
              * @property {string|null} [reason] BulkRequest reason
+             * @property {number|null} [beginsSeen] BULK_BEGIN records the asking box has received on this connection. The sender has begun more
+             * dumps on it than that: one is on its way and answers the request (no second dump).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -892,6 +894,15 @@ export const tandem = $root.tandem = (() => {
             BulkRequest.prototype.reason = "";
 
             /**
+             * BULK_BEGIN records the asking box has received on this connection. The sender has begun more
+             * dumps on it than that: one is on its way and answers the request (no second dump).
+             * @member {number} beginsSeen
+             * @memberof tandem.ha2.BulkRequest
+             * @instance
+             */
+            BulkRequest.prototype.beginsSeen = 0;
+
+            /**
              * Encodes the specified BulkRequest message. Does not implicitly {@link tandem.ha2.BulkRequest.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha2.BulkRequest
@@ -909,6 +920,8 @@ export const tandem = $root.tandem = (() => {
                     throw $Error("max depth exceeded");
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.reason);
+                if (message.beginsSeen != null && $Object.hasOwnProperty.call(message, "beginsSeen") && message.beginsSeen !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.beginsSeen);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -960,6 +973,15 @@ export const tandem = $root.tandem = (() => {
                                 message.reason = value;
                             else
                                 delete message.reason;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.beginsSeen = value;
+                            else
+                                delete message.beginsSeen;
                             continue;
                         }
                     }

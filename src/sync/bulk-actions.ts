@@ -33,7 +33,7 @@ export function carryOut(a: BulkAction, x: BulkHands): boolean {
     case 'send-bulk-request':
       x.view.resync(a.reason, 'rx');
       x.log.info({ reason: a.reason }, 'asking the peer for a full session dump');
-      x.send({ kind: 'bulkRequest', bulkRequest: { reason: a.reason } });
+      x.send({ kind: 'bulkRequest', bulkRequest: { reason: a.reason, beginsSeen: x.inbound.beginsSeen } });
       return false;
     case 'request-dump':
       x.view.resync(a.reason, 'tx');

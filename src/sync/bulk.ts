@@ -147,6 +147,8 @@ export interface BulkState {
     reason: string;
     /** The connection a dump was last asked on (0: none, or asked while down). */
     askedConn: number;
+    /** BULK_BEGINs that came out on this connection (compared with a request's beginsSeen). */
+    begunOnConn: number;
     /** The peer's request (its reason) received while we were not the sender, not yet served. */
     deferred: string | null;
   };
@@ -170,7 +172,7 @@ export type BulkEvent =
   | { type: 'end-pushed'; sessions: number; wallMs: number }
   // -- sending
   /** The peer's BulkRequest; `reason` comes from the wire (logged, never a metric label). */
-  | { type: 'peer-request'; reason: string }
+  | { type: 'peer-request'; reason: string; /** BULK_BEGINs the peer had received on this connection (absent: unknown). */ beginsSeen?: number }
   /** The sender core dropped records unacked (ReliableSender.needsResync). */
   | { type: 'resync-needed'; reason: ResyncReason }
   /** Our dataplane's BULK_BEGIN / BULK_END came out of `out`. */
@@ -189,7 +191,7 @@ export type BulkAction =
   /** Put a REC_DUMP_REQUEST into `in` for our dataplane, and count a resync. */
   | { type: 'request-dump'; reason: SyncResyncReason; why: string }
   /** A dump request served by one already asked: on the queue, or on this connection. */
-  | { type: 'dump-coalesced'; reason: SyncResyncReason; why: string; onto: 'queued' | 'this-connection' }
+  | { type: 'dump-coalesced'; reason: SyncResyncReason; why: string; onto: 'queued' | 'this-connection' | 'in-flight' }
   /** The peer asked while we are not the sender: kept for when we are. */
   | { type: 'dump-deferred'; reason: string }
   /** The sender core's resync need is taken care of: ReliableSender.resyncStarted(). */
@@ -223,7 +225,7 @@ export function initialBulkState(): BulkState {
     connected: false,
     conn: 0,
     rx: { phase: 'idle', reason: 'startup', received: 0, lastComplete: null, completeConn: 0 },
-    tx: { phase: 'idle', reason: 'startup', askedConn: 0, deferred: null },
+    tx: { phase: 'idle', reason: 'startup', askedConn: 0, begunOnConn: 0, deferred: null },
   };
 }
 
@@ -343,7 +345,7 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
     case 'end-pushed':
       return onEndPushed(st, ev.sessions, ev.wallMs);
     case 'peer-request':
-      return onPeerRequest(st, ev.reason);
+      return onPeerRequest(st, ev.reason, ev.beginsSeen);
     case 'resync-needed':
       // Our records were dropped unacked: a dump replaces them, but only a connected sender can
       // send one. Until then the need stays with the sender core, which asks again.
@@ -429,6 +431,7 @@ function onConnected(st: Step): Outcome {
   if (s.connected) return 'invalid';
   s.connected = true;
   s.conn += 1;
+  s.tx.begunOnConn = 0;
   // A receiver asks for everything on every connection: what it missed while down is unknown.
   // Both asks nothing: a peer that lost changes with the connection resyncs by itself.
   if (s.role === 'receiver') askPeer(st, 'connect', false);
@@ -568,7 +571,7 @@ function onEndPushed(st: Step, sessions: number, wallMs: number): Outcome {
 // ---------------------------------------------------------------------------------------------
 // Sending
 
-function onPeerRequest(st: Step, reason: string): Outcome {
+function onPeerRequest(st: Step, reason: string, beginsSeen: number | undefined): Outcome {
   const s = st.s;
   // A request arrives on a connection: one while down is a driver's mistake.
   if (!s.connected) return 'invalid';
@@ -582,6 +585,14 @@ function onPeerRequest(st: Step, reason: string): Outcome {
   // the loss) reaches it after its connect, and its BULK_BEGIN clears what came before.
   if (reason === 'connect' && s.tx.askedConn === s.conn) {
     st.emit({ type: 'dump-coalesced', reason: 'peer-request', why: reason, onto: 'this-connection' });
+    return 'handled';
+  }
+  // A dump whose BULK_BEGIN left on this connection but had not reached the peer when it asked is
+  // on its way: it arrives after the request, and the peer takes it as the answer. Dumping again
+  // made a rejoining peer complete its bulk sync on our resync dump, then see the second dump's
+  // BULK_BEGIN clear it (passive -> tentative -> passive at every rejoin in the lab).
+  if (beginsSeen !== undefined && beginsSeen < s.tx.begunOnConn) {
+    st.emit({ type: 'dump-coalesced', reason: 'peer-request', why: reason, onto: 'in-flight' });
     return 'handled';
   }
   askDataplane(st, 'peer-request', reason);
@@ -614,6 +625,7 @@ function askDataplane(st: Step, reason: SyncResyncReason, why: string): void {
 
 function onBeginOut(st: Step): Outcome {
   const tx = st.s.tx;
+  if (st.s.connected) tx.begunOnConn += 1;
   switch (tx.phase) {
     // The dump asked for begins (or a restart of the running one on a later request).
     case 'queued':

@@ -108,7 +108,7 @@ export class SyncChannel {
       view: this.view,
       onBatch: (seq, records, sentMs) => this.onBatch(seq, records, sentMs),
       onAck: (seq, echoSentMs) => this.onAck(seq, echoSentMs),
-      onBulkRequest: (reason) => this.feed({ type: 'peer-request', reason }),
+      onBulkRequest: (reason, beginsSeen) => this.feed({ type: 'peer-request', reason, beginsSeen }),
       onUp: () => this.onUp(),
       onDown: (byPeer, why) => this.onDown(byPeer, why),
     });
@@ -246,7 +246,7 @@ export class SyncChannel {
 
   private onBatch(seq: number, records: SessionRecord[], sentMs: number): void {
     this.view.carried('rx', records.length);
-    const arrival = this.inbound.arrived(seq, sentMs, this.bulk);
+    const arrival = this.inbound.arrived(seq, sentMs, this.bulk, records);
     if (arrival.kind === 'not-ours') {
       this.view.discarded('sender', records.length);
       this.link.send({ kind: 'ack', ack: arrival.ack });

@@ -95,9 +95,17 @@ export class Inbound {
     return this.waiting.length;
   }
 
+  /**
+   * BULK_BEGIN records received on this connection, whatever became of them (queued, dropped by an
+   * overflow, discarded while we were the sender): a BulkRequest says it, so that the peer can tell
+   * a dump still on its way to us (it answers the request) from one we already had.
+   */
+  beginsSeen = 0;
+
   /** A new connection: its batches count from 1. */
   connected(): void {
     this.lastSeq = 0;
+    this.beginsSeen = 0;
   }
 
   /** The connection is gone, and with it the acks owed on it. */
@@ -120,8 +128,9 @@ export class Inbound {
   }
 
   /** A batch from the peer arrived, on the connection and in the role `s` says. */
-  arrived(seq: number, sentMs: number, s: BulkState): Arrival {
+  arrived(seq: number, sentMs: number, s: BulkState, records: readonly SessionRecord[] = []): Arrival {
     this.counters.batches += 1;
+    for (const r of records) if (r.op === REC_BULK_BEGIN) this.beginsSeen += 1;
     const expected = this.lastSeq + 1;
     const gap = seq === expected ? null : { expected, got: seq };
     if (seq > this.lastSeq) this.lastSeq = seq;

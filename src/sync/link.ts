@@ -26,7 +26,7 @@ export interface Ha2LinkOptions {
   onBatch: (seq: number, records: SessionRecord[], sentMs: number) => void;
   onAck: (seq: number, echoSentMs: number) => void;
   /** `reason` comes from the wire: to be logged (the codec bounds it), never a metric label. */
-  onBulkRequest: (reason: string) => void;
+  onBulkRequest: (reason: string, beginsSeen: number) => void;
   onUp: () => void;
   onDown: (closedByPeer: boolean, why: string) => void;
 }
@@ -123,7 +123,7 @@ export class Ha2Link {
       case 'ack':
         return to.onAck(body.ack.seq, body.ack.echoSentMs);
       case 'bulkRequest':
-        return to.onBulkRequest(body.bulkRequest.reason);
+        return to.onBulkRequest(body.bulkRequest.reason, body.bulkRequest.beginsSeen);
       default: {
         const never: never = body;
         this.view.reject('unknown-body');

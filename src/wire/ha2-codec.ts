@@ -166,7 +166,10 @@ export function encodeHa2(envelope: Ha2Envelope): Buffer {
       };
       break;
     case 'bulkRequest':
-      msg.bulkRequest = { reason: checkReason(body.bulkRequest.reason, 'bulkRequest.reason') };
+      msg.bulkRequest = {
+        reason: checkReason(body.bulkRequest.reason, 'bulkRequest.reason'),
+        beginsSeen: checkUint(body.bulkRequest.beginsSeen, 'bulkRequest.beginsSeen', UINT32_MAX),
+      };
       break;
     default: {
       const never: never = body;
@@ -258,7 +261,7 @@ export function decodeHa2(bytes: Uint8Array): Ha2Envelope {
       if (reasonBytes > MAX_BULK_REASON_BYTES) {
         throw new WireError('malformed', `bulkRequest.reason longer than ${MAX_BULK_REASON_BYTES} bytes`, { field: 'bulkRequest.reason', bytes: reasonBytes });
       }
-      body = { kind: 'bulkRequest', bulkRequest: { reason } };
+      body = { kind: 'bulkRequest', bulkRequest: { reason, beginsSeen: uintFromWire(raw.bulkRequest.beginsSeen, 'bulkRequest.beginsSeen') } };
       break;
     }
     default:

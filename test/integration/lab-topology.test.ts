@@ -56,7 +56,7 @@ describe.skipIf(!isRoot())('lab topology', () => {
 
   it('creates exactly the five namespaces of the lab', async () => {
     const mine = (await listNamespaces()).filter((n) => n.startsWith(`${NAME}-`));
-    expect(mine.sort()).toEqual(labNamespaces(NAME).sort());
+    expect(mine.sort()).toEqual(labNamespaces(NAME, 'active-passive').sort());
   });
 
   it('refuses to build over an existing lab', async () => {

@@ -40,6 +40,15 @@ describe('Inbound', () => {
     expect(inb.arrived(1, 0, receiver)).toEqual({ kind: 'ours', gap: null });
   });
 
+  it('counts the BULK_BEGINs received on this connection, also those a sender discards', () => {
+    const inb = new Inbound(100);
+    inb.arrived(1, 0, receiver, [rec(REC_BULK_BEGIN), rec(REC_UPSERT), rec(REC_BULK_END)]);
+    inb.arrived(2, 0, state({ type: 'role', to: 'sender' }, { type: 'connected' }), [rec(REC_BULK_BEGIN)]);
+    expect(inb.beginsSeen).toBe(2);
+    inb.connected();
+    expect(inb.beginsSeen).toBe(0);
+  });
+
   it('the sender applies nothing of the peer: acked at once', () => {
     const inb = new Inbound(100);
     const sender = state({ type: 'role', to: 'sender' }, { type: 'connected' });

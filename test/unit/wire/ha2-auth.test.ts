@@ -13,7 +13,7 @@ const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');
 const record = { ...emptyRecord(), op: REC_UPSERT, proto: 6, origSrc: 0xffff_ffff, ruleId: -1, eventMs: 2 ** 53 - 1 };
 const batch: Ha2Body = { kind: 'batch', batch: { seq: 1, records: [record], sentMs: 100 } };
 const ack: Ha2Body = { kind: 'ack', ack: { seq: 1, echoSentMs: 100 } };
-const bulk: Ha2Body = { kind: 'bulkRequest', bulkRequest: { reason: 'join' } };
+const bulk: Ha2Body = { kind: 'bulkRequest', bulkRequest: { reason: 'join', beginsSeen: 0 } };
 
 function sealer(over: Partial<ConstructorParameters<typeof Ha2Sealer>[0]> = {}): Ha2Sealer {
   return new Ha2Sealer({ key: KEY, sender: 0, groupId: 5, epoch: 1000, channel: HA2_CHANNEL, ...over });

@@ -129,9 +129,13 @@ describe('HA2 codec: round trips', () => {
     ['an ack', env({ kind: 'ack', ack: { seq: 17, echoSentMs: 5000 } })],
     ['an ack at the maximum', env({ kind: 'ack', ack: { seq: MAX_SAFE, echoSentMs: MAX_SAFE } })],
     ['a zero ack', env({ kind: 'ack', ack: { seq: 0, echoSentMs: 0 } })],
-    ['a bulk request', env({ kind: 'bulkRequest', bulkRequest: { reason: 'join' } })],
-    ['a bulk request without a reason', env({ kind: 'bulkRequest', bulkRequest: { reason: '' } })],
-    ['a bulk request, longest reason (multi-byte UTF-8)', env({ kind: 'bulkRequest', bulkRequest: { reason: 'é'.repeat(MAX_BULK_REASON_BYTES / 2) } })],
+    ['a bulk request', env({ kind: 'bulkRequest', bulkRequest: { reason: 'join', beginsSeen: 0 } })],
+    ['a bulk request after dumps seen', env({ kind: 'bulkRequest', bulkRequest: { reason: 'role', beginsSeen: 4294967295 } })],
+    ['a bulk request without a reason', env({ kind: 'bulkRequest', bulkRequest: { reason: '', beginsSeen: 0 } })],
+    [
+      'a bulk request, longest reason (multi-byte UTF-8)',
+      env({ kind: 'bulkRequest', bulkRequest: { reason: 'é'.repeat(MAX_BULK_REASON_BYTES / 2), beginsSeen: 1 } }),
+    ],
     [
       'a header at the maximum',
       env({ kind: 'ack', ack: { seq: 1, echoSentMs: 1 } }, { sender: 0xffff_ffff, epoch: MAX_SAFE, seq: MAX_SAFE, groupId: 0xffff_ffff }),
@@ -205,7 +209,15 @@ describe('HA2 codec: agrees with a simple reference writer', () => {
       groupId: 0,
       body: { kind: 'ack', ack: { seq: 3, echoSentMs: MAX_SAFE } },
     });
-    expect(decodeHa2(bytes(lfield(12, sfield(1, 'ring overflow')))).body).toEqual({ kind: 'bulkRequest', bulkRequest: { reason: 'ring overflow' } });
+    // begins_seen absent reads as 0
+    expect(decodeHa2(bytes(lfield(12, sfield(1, 'ring overflow')))).body).toEqual({
+      kind: 'bulkRequest',
+      bulkRequest: { reason: 'ring overflow', beginsSeen: 0 },
+    });
+    expect(decodeHa2(bytes(lfield(12, [...sfield(1, 'role'), ...vfield(2, 2)]))).body).toEqual({
+      kind: 'bulkRequest',
+      bulkRequest: { reason: 'role', beginsSeen: 2 },
+    });
   });
 
   it('ignores unknown fields (a newer peer)', () => {
@@ -331,7 +343,7 @@ describe('HA2 codec: encode refuses what the wire cannot carry', () => {
     ['a fractional eventMs', batch({ eventMs: 1.5 })],
     ['NaN timeoutMs', batch({ timeoutMs: NaN })],
     ['too many records', env({ kind: 'batch', batch: { seq: 1, records: Array.from({ length: MAX_BATCH_RECORDS + 1 }, () => emptyRecord()), sentMs: 0 } })],
-    ['a reason too long', env({ kind: 'bulkRequest', bulkRequest: { reason: 'é'.repeat(MAX_BULK_REASON_BYTES / 2 + 1) } })],
+    ['a reason too long', env({ kind: 'bulkRequest', bulkRequest: { reason: 'é'.repeat(MAX_BULK_REASON_BYTES / 2 + 1), beginsSeen: 0 } })],
     ['an unknown body kind', env({ kind: 'nope' } as unknown as Ha2Body)],
   ])('%s', (_name, e) => {
     expectWireError(() => encodeHa2(e), 'invalid-message');

@@ -8,7 +8,7 @@
 //   connected | disconnected
 //   gap <expected> <got> | overflow <dropped>
 //   begin-pushed | records-pushed <n> | end-pushed <sessions> at=<wallMs>
-//   peer-request <reason> | resync-needed backlog|connection-lost|peer-request
+//   peer-request <reason> [seen=N] | resync-needed backlog|connection-lost|peer-request
 //   begin-out | end-out | out-lost <count>
 //
 // Output lines: one per action, then `= ` and a summary of the state.
@@ -47,9 +47,13 @@ export function parseEvent(line: string): BulkEvent {
       const at = rest.find((w) => w.startsWith('at='));
       return { type, sessions: int(rest[0], line), wallMs: int(at?.slice(3), line) };
     }
-    case 'peer-request':
-      if (rest.length === 0) throw new Error(`scenario: a reason expected in "${line}"`);
-      return { type, reason: rest.join(' ') };
+    case 'peer-request': {
+      // `seen=N`: the BULK_BEGINs the peer had received on this connection when it asked
+      const seen = rest.find((w) => w.startsWith('seen='));
+      const words = rest.filter((w) => w !== seen);
+      if (words.length === 0) throw new Error(`scenario: a reason expected in "${line}"`);
+      return { type, reason: words.join(' '), ...(seen !== undefined ? { beginsSeen: int(seen.slice(5), line) } : {}) };
+    }
     case 'resync-needed':
       if (!RESYNC.includes(rest[0] as ResyncReason)) throw new Error(`scenario: bad resync reason in "${line}"`);
       return { type, reason: rest[0] as ResyncReason };
