@@ -489,7 +489,7 @@ async function main(): Promise<void> {
   console.log(`\nfailover gap (UDP probe every 1 ms, client -> server through the pair; aggressive profile${where})`);
   if (stallConns > 0)
     console.log(
-      `TCP: ${stallConns} connections through source NAT beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`,
+      `TCP: ${stallConns} connections ${labMode === 'active-active' ? 'routed (no NAT in the active/active lab)' : 'through source NAT'} beside the probe, 1 KiB each every ${stallIntervalMs} ms; stall = longest time any connection waited for an echo`,
     );
   console.log(
     'failure        runs  gap ms min/median/max     lost probes min/median/max  takeover by API ms (median)  TCP stall ms min/median/max  TCP survived / reset',
