@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot, type Lab, type LabBox } from '../../src/lab/lab.js';
 import { startStreamClient, startStreamServer } from '../../src/lab/traffic.js';
 import { isRoot, upLab } from './helpers/lab.js';
-import { ping, waitState } from './helpers/daemon.js';
+import { labConfigWith, ping, waitState } from './helpers/daemon.js';
+import { rmSync } from 'node:fs';
 import { metricValue, scrape } from './metrics-client.js';
 
 const SERVER = '10.0.2.10';
@@ -76,6 +77,63 @@ describe.skipIf(!isRoot())('active/active in the lab', () => {
       const summary = await c.stop();
       expect(summary.reset, JSON.stringify(summary.conns.filter((x) => x.error !== null).slice(0, 3))).toBe(0);
       expect(summary.survived).toBe(CONNS);
+    }
+  });
+
+  it('source NAT on both boxes at once: each device hands out ports of its own half of one shared address, never the same', async () => {
+    // client's flows are set up by device 0 (even source), client2's by device 1; both hide behind
+    // 10.0.2.9, which the primary answers for (owner primary): answers for device 1's sessions cross HA3
+    const dir = labConfigWith((cfg) => {
+      cfg.shared.floatingIps.push({ interface: 'wan', address: '10.0.2.9/24', owner: 'primary' });
+      cfg.shared.nat = [0, 1].map((bind) => ({
+        name: `hide-${bind}`,
+        from: ['trust'],
+        to: ['untrust'],
+        source: ['10.0.1.0/24'],
+        translate: { source: '10.0.2.9', bind },
+      }));
+    }, 'active-active');
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    lab = await upLab({ mode: 'active-active', configDir: dir });
+    const l = lab;
+    // Traffic starts once the pair has settled a second: right after a pair settles, one run in
+    // about ten saw every connection of client2 (device 1's sessions behind the primary's address)
+    // stall after its first echo; not yet found (docs/active-active.md "Known limits"). This test
+    // is about the allocation; that defect is the next session's.
+    await sleep(1000);
+    const repo = repoRoot();
+    const srv = await startStreamServer(l.ns('server'), { repo, marker: l.runDir, port: STREAM_PORT });
+    stops.push(() => srv.stop());
+    const clients = await Promise.all(
+      (['client', 'client2'] as const).map((host) =>
+        startStreamClient(l.ns(host), { repo, marker: l.runDir, to: `${SERVER}:${STREAM_PORT}`, conns: 200, intervalMs: 50 }),
+      ),
+    );
+    for (const c of clients) stops.push(() => c.stop());
+    for (const c of clients) expect(c.connected).toBe(200);
+    // what the server sees on the wire: the peers of its established connections
+    const ss = await l.nsExec('server', 'ss', ['-Htn', 'state', 'established', `( sport = :${STREAM_PORT} )`]);
+    const peers = ss.stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).pop() ?? '')
+      .filter((p) => p !== '');
+    expect(peers).toHaveLength(400);
+    expect(new Set(peers).size).toBe(400);
+    const ports = peers.map((p) => {
+      // 10.0.2.9:PORT, or [::ffff:10.0.2.9]:PORT from a dual-stack listener
+      const m = /(\d+\.\d+\.\d+\.\d+)\]?:(\d+)$/.exec(p);
+      expect(m?.[1], p).toBe('10.0.2.9');
+      return Number(m?.[2]);
+    });
+    // device 0's half is 1024-33279, device 1's 33280-65535 (src/dataplane/owner.ts natPortRange)
+    expect(ports.filter((p) => p >= 1024 && p <= 33279)).toHaveLength(200);
+    expect(ports.filter((p) => p >= 33280)).toHaveLength(200);
+    await sleep(500);
+    for (const c of clients) {
+      const summary = await c.stop();
+      const why = JSON.stringify(summary.conns.filter((x) => !x.survived).slice(0, 3));
+      expect(summary.reset, why).toBe(0);
+      expect(summary.survived, why).toBe(200);
     }
   });
 });

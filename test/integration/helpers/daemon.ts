@@ -66,11 +66,15 @@ export async function ping(l: Lab, to: string, count = 3, from: LabHost = 'clien
   }
 }
 
-/** A temp copy of deploy/lab with `edit` applied to both boxes' configs. The caller removes it. */
-export function labConfigWith(edit: (cfg: { device: Record<string, unknown>; shared: Record<string, any> }) => void): string {
+/** A temp copy of deploy/lab (or deploy/lab/active-active) with `edit` applied to both boxes' configs. The caller removes it. */
+export function labConfigWith(
+  edit: (cfg: { device: Record<string, unknown>; shared: Record<string, any> }) => void,
+  mode: 'active-passive' | 'active-active' = 'active-passive',
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-cfg-'));
+  const from = mode === 'active-active' ? join(repoRoot(), 'deploy', 'lab', 'active-active') : join(repoRoot(), 'deploy', 'lab');
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parse(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8'));
+    const cfg = parse(readFileSync(join(from, `${box}.yaml`), 'utf8'));
     edit(cfg);
     writeFileSync(join(dir, `${box}.yaml`), stringify(cfg));
   }
