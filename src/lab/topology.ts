@@ -22,7 +22,8 @@ export type LabHost = 'client' | 'server' | 'client2';
 export type LabMode = 'active-passive' | 'active-active';
 export const LAB_MODES: readonly LabMode[] = ['active-passive', 'active-active'];
 export type LabRole = LabBox | LabHost | 'sw';
-export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2' | 'mgmt';
+/** ha3 exists only in an active/active lab (never part of `all`). */
+export type LabLink = 'lan' | 'wan' | 'ha1' | 'ha1b' | 'ha2' | 'mgmt' | 'ha3';
 
 export const LAB_BOXES: readonly LabBox[] = ['fwa', 'fwb'];
 /** The hosts of an active/passive lab; active/active adds client2 (hostsOf). */
@@ -64,7 +65,7 @@ export const LAB_ADDR = {
 } as const;
 
 /** Device names inside a box's namespace, by link. */
-export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2', mgmt: 'mgmt' };
+export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2', mgmt: 'mgmt', ha3: 'ha3' };
 /** The bridge port in N-sw that a box's traffic link plugs into. */
 export const SW_PORT: Readonly<Record<LabBox, Record<'lan' | 'wan', string>>> = {
   fwa: { lan: 'a-lan', wan: 'a-wan' },

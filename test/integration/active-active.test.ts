@@ -136,4 +136,27 @@ describe.skipIf(!isRoot())('active/active in the lab', () => {
       expect(summary.survived, why).toBe(200);
     }
   });
+
+  it('an HA3 cut is counted and survived: no role moves, no daemon dies, traffic that must cross waits and resumes when it returns', async () => {
+    lab = await upLab({ mode: 'active-active' });
+    const l = lab;
+    expect(await ping(l, SERVER)).toBe(true);
+    const pids = [l.pid('fwa'), l.pid('fwb')];
+    await l.setLink('fwa', 'ha3', false);
+    // past HA3_SILENT_MS (1 s): packets for the peer's sessions are dropped as ha3-down, not sent into a dead link
+    await sleep(1500);
+    // the client's answers come back through fwb and must cross to fwa, the owner
+    expect(await ping(l, SERVER, 3)).toBe(false);
+    const status = await l.api('fwb').status();
+    const dp = (status as unknown as { dataplane?: { activeActive?: { ha3: { hearsPeer: boolean } } } }).dataplane;
+    expect(dp?.activeActive?.ha3.hearsPeer).toBe(false);
+    const m = await scrape((await l.status()).boxes.fwb.metrics);
+    expect(metricValue(m, 'tandem_dataplane_drops_total', { reason: 'ha3-down' }) ?? 0).toBeGreaterThan(0);
+    // HA1 still hears the peer: the roles stay where they were, both daemons run
+    expect((await l.boxState('fwa'))?.state).toBe('active-primary');
+    expect((await l.boxState('fwb'))?.state).toBe('active-secondary');
+    expect([l.pid('fwa'), l.pid('fwb')]).toEqual(pids);
+    await l.setLink('fwa', 'ha3', true);
+    await l.waitFor(() => ping(l, SERVER, 1), 5000, 'ping through the pair again');
+  });
 });
