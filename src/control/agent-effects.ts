@@ -54,7 +54,7 @@ export function applyEffect(a: EffectAction, x: EffectTargets): void {
     case 'dataplane-role':
       return x.shared.setRole(a.role === 'active' ? ROLE_ACTIVE : ROLE_PASSIVE);
     case 'pair-view':
-      return x.shared.setPairView(a.view.served, a.view.peerForwarding, a.view.primary);
+      return x.shared.setPairView(a.view.served, a.view.peerForwarding, a.view.primary, a.view.accepted);
     case 'renew-lease':
       return x.shared.renewLease(a.untilMs);
     case 'handing-over':

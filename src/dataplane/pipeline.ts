@@ -79,6 +79,8 @@ export interface RoleSource {
    * interfaces that have classes (never in active/passive); absent = none.
    */
   readonly servedClasses?: number;
+  /** Active/active: classes whose frames are still taken though no longer served (the hand-back hold); absent = none. */
+  readonly acceptedClasses?: number;
 }
 
 /**
@@ -492,7 +494,7 @@ export class Pipeline {
   private toUs(ifIndex: number, itf: PipelineInterface, frame: Uint8Array): boolean {
     if (this.classMacs[ifIndex] === null) return macEquals(frame, ETH_DST, itf.mac);
     const cls = this.classMacAt(ifIndex, frame, ETH_DST);
-    return cls !== null && ((this.role.servedClasses ?? 0) & cls.bit) !== 0;
+    return cls !== null && (((this.role.servedClasses ?? 0) | (this.role.acceptedClasses ?? 0)) & cls.bit) !== 0;
   }
 
   /** Active/active: the class whose MAC is at frame[off] on this interface (null: none, or active/passive). */

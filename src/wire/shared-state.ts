@@ -24,6 +24,8 @@
 //   Int32  [11] peerForwarding active/active: 1 while the peer's dataplane forwards (it is active-*),
 //                              so its sessions go to it over HA3; 0: this box adopts them
 //   Int32  [12] primaryId      active/active: the device id of the active-primary
+//   Int32  [13] acceptedClasses active/active: classes just handed to the peer, whose frames are
+//                              still taken (forwarded) but whose ARP is no longer answered
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
 //
 // The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
@@ -47,6 +49,7 @@ const I32_CAPTURE_CLOSED = 9;
 const I32_SERVED = 10;
 const I32_PEER_FORWARDING = 11;
 const I32_PRIMARY = 12;
+const I32_ACCEPTED = 13;
 const F64_LEASE = 2;
 const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
@@ -149,7 +152,8 @@ export class SharedState {
    * primary. A box that does not forward serves no class, so the order against setRole does not
    * matter: a box becoming active serves nothing until its pair view arrives (the same step).
    */
-  setPairView(servedClasses: number, peerForwarding: boolean, primaryId: number): void {
+  setPairView(servedClasses: number, peerForwarding: boolean, primaryId: number, acceptedClasses = 0): void {
+    Atomics.store(this.i32, I32_ACCEPTED, acceptedClasses);
     Atomics.store(this.i32, I32_SERVED, servedClasses);
     Atomics.store(this.i32, I32_PEER_FORWARDING, peerForwarding ? 1 : 0);
     Atomics.store(this.i32, I32_PRIMARY, primaryId);
@@ -158,6 +162,15 @@ export class SharedState {
   /** Dataplane side, active/active: the classes this box answers for (CLASS_* bits). */
   get servedClasses(): number {
     return Atomics.load(this.i32, I32_SERVED);
+  }
+
+  /**
+   * Dataplane side, active/active: classes handed to the peer a moment ago: frames sent to their
+   * MACs are still taken, but their ARP is the peer's to answer (so the switches follow the peer's
+   * announcement, not ours).
+   */
+  get acceptedClasses(): number {
+    return Atomics.load(this.i32, I32_ACCEPTED);
   }
 
   /** Dataplane side, active/active: the peer forwards (its sessions go to it over HA3). */

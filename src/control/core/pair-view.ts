@@ -28,11 +28,13 @@ export function forwards(c: CoreState): boolean {
 
 /**
  * A class this box gives to the peer (the peer's own class when it forwards again, the primary's
- * when the peer becomes primary) is still served this long. Dropped at once, it left the frames
- * the switches still send here with nobody to take them until the peer's gratuitous ARP had moved
- * them (10-15 ms of pings lost at every rejoin in the lab); served a little longer, they are
- * forwarded here (the sessions are on both boxes, the owner gets them over HA3). 100 ms covers the
- * default burst (3 gratuitous ARPs, 20 ms apart) with room for a slow tick.
+ * when the peer becomes primary) still has its frames taken here this long (`accepted`), but its
+ * ARP is no longer answered. Dropped at once, it left the frames the switches still send here with
+ * nobody to take them until the peer's gratuitous ARP had moved them (10-15 ms of pings lost at
+ * every rejoin in the lab). Still answering ARP in the hold was worse: an answer sent after the
+ * peer's announcement moved the switches back here for good, and the class's traffic was dropped
+ * once the hold ended (the first pings after a pair settled, in the namespace tests). 100 ms covers
+ * the default burst (3 gratuitous ARPs, 20 ms apart).
  */
 export const HAND_BACK_MS = 100;
 
@@ -58,13 +60,13 @@ export function pairViewOf(c: CoreState, now: number): PairView | null {
   if (forwards(c)) served |= deviceClass(me);
   if (primaryNow) served |= CLASS_PRIMARY;
   if (primaryNow && !peerForwarding) served |= deviceClass(peerId);
-  // handed to the peer a moment ago: still ours until the hold ends (HAND_BACK_MS)
-  if (forwards(c) && now < c.handBack.untilMs) served |= c.handBack.classes;
+  // handed to the peer a moment ago: its frames still taken until the hold ends (HAND_BACK_MS)
+  const accepted = forwards(c) && now < c.handBack.untilMs ? c.handBack.classes & ~served : 0;
   const primary = primaryNow ? me : peerState === 'active' ? peerId : me;
-  return { served, peerForwarding, primary };
+  return { served, accepted, peerForwarding, primary };
 }
 
 export function samePairView(a: PairView | null, b: PairView | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.served === b.served && a.peerForwarding === b.peerForwarding && a.primary === b.primary;
+  return a.served === b.served && a.accepted === b.accepted && a.peerForwarding === b.peerForwarding && a.primary === b.primary;
 }

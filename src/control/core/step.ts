@@ -156,7 +156,7 @@ function updatePairView(r: Run, now: number): void {
   const handed = view === null ? 0 : handedBack(r.c, view) & ~ended;
   if (handed !== 0 && view !== null) {
     r.c.handBack = { classes: handed, untilMs: now + HAND_BACK_MS };
-    view.served |= handed;
+    view.accepted |= handed & ~view.served;
   }
   if (samePairView(view, r.c.pairView)) return;
   r.c.pairView = view;

@@ -16,8 +16,10 @@ export type SyncRole = 'sender' | 'receiver' | 'both' | 'idle';
 
 /** Active/active: what the dataplane is told (SharedState.setPairView; core/pair-view.ts decides it). */
 export interface PairView {
-  /** CLASS_* bits of the floating-address classes this box answers for. */
+  /** CLASS_* bits of the floating-address classes this box serves (answers ARP, announces). */
   served: number;
+  /** Classes handed to the peer a moment ago: their frames still taken here, their ARP the peer's. */
+  accepted: number;
   peerForwarding: boolean;
   primary: number;
 }

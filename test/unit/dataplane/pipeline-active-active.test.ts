@@ -60,6 +60,7 @@ function itf(name: string, real: string, macs: string[], address: string, virtua
 interface PairView extends RoleSource {
   role: number;
   servedClasses: number;
+  acceptedClasses?: number;
   handingOver: boolean;
   lease: number;
 }
@@ -178,6 +179,16 @@ describe('active/active layer 2', () => {
     t.role.servedClasses = CLASS_DEVICE0 | CLASS_DEVICE1;
     expect(t.handle(0, udpVia(LAN_D1, '8.8.8.8'))).toEqual({ forwarded: 1, tx: 1 });
     t.role.servedClasses = CLASS_DEVICE0;
+    expect(t.handle(0, udpVia(LAN_D1, '8.8.8.8'))).toEqual({ 'not-for-us': 1 });
+  });
+
+  it('a class handed to the peer a moment ago (accepted): its frames are still forwarded, its ARP is left to the peer', () => {
+    const t = make({ served: CLASS_DEVICE0 });
+    knowRouter(t);
+    t.role.acceptedClasses = CLASS_DEVICE1;
+    expect(t.handle(0, udpVia(LAN_D1, '8.8.8.8'))).toEqual({ forwarded: 1, tx: 1 });
+    expect(t.handle(0, whoHas('10.0.1.4'))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+    t.role.acceptedClasses = 0;
     expect(t.handle(0, udpVia(LAN_D1, '8.8.8.8'))).toEqual({ 'not-for-us': 1 });
   });
 

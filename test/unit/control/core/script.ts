@@ -207,7 +207,7 @@ export function formatAction(a: CoreAction, c: CoreState): string {
     case 'dataplane-role':
       return `dataplane-role ${a.role}`;
     case 'pair-view':
-      return `pair-view serve=[${classNames(a.view.served)}] peer-forwarding=${a.view.peerForwarding ? 'yes' : 'no'} primary=${a.view.primary}`;
+      return `pair-view serve=[${classNames(a.view.served)}]${a.view.accepted !== 0 ? ` accept=[${classNames(a.view.accepted)}]` : ''} peer-forwarding=${a.view.peerForwarding ? 'yes' : 'no'} primary=${a.view.primary}`;
     case 'renew-lease':
       return `renew-lease until=${a.untilMs}`;
     case 'handing-over':
