@@ -5,4 +5,13 @@
 // process alive on its servers after runDaemon() returns.
 import { runCli } from './program.js';
 
+// A reader that goes away (`tandem status | head`) is the end of the output, not a crash: the
+// write error (EPIPE) would otherwise throw from the stream and print a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2));
