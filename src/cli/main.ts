@@ -6,11 +6,13 @@
 import { runCli } from './program.js';
 
 // A reader that goes away (`tandem status | head`) is the end of the output, not a crash: the
-// write error (EPIPE) would otherwise throw from the stream and print a stack trace.
+// write error (EPIPE) would otherwise throw from the stream and print a stack trace. The daemon
+// (`tandem run`) keeps forwarding when whatever read its log goes away: it only loses the log.
+const daemon = process.argv[2] === 'run';
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    process.exit(process.exitCode ?? 0);
+    if (!daemon) process.exit(process.exitCode ?? 0);
   });
 }
 
