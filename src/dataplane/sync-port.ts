@@ -138,29 +138,9 @@ export class SyncPort implements SessionListener {
     this.hooks.drop('sync-overflow');
   }
 
-  /** Fills the scratch record from a session. */
+  /** Fills the scratch record from a session (the table's one record layout, as HA3's INSERT uses). */
   private load(op: number, slot: number, nowMs: number): SessionRecord {
-    const t = this.fw.table;
-    const r = this.rec;
-    r.op = op;
-    r.proto = t.proto(slot);
-    r.state = t.state(slot);
-    r.flags = t.flags(slot);
-    r.origSrc = t.src(slot, DIR_ORIGINAL);
-    r.origSrcPort = t.srcPort(slot, DIR_ORIGINAL);
-    r.origDst = t.dst(slot, DIR_ORIGINAL);
-    r.origDstPort = t.dstPort(slot, DIR_ORIGINAL);
-    r.replySrc = t.src(slot, DIR_REPLY);
-    r.replySrcPort = t.srcPort(slot, DIR_REPLY);
-    r.replyDst = t.dst(slot, DIR_REPLY);
-    r.replyDstPort = t.dstPort(slot, DIR_REPLY);
-    r.ruleId = t.ruleId(slot);
-    r.natRuleId = t.natRuleId(slot);
-    r.ingress = t.ingress(slot);
-    r.egress = t.egress(slot);
-    r.timeoutMs = Math.max(0, Math.min(0xffffffff, Math.round(t.expiresMs(slot) - nowMs)));
-    r.eventMs = nowMs;
-    return r;
+    return this.fw.table.toRecord(slot, op, nowMs, this.rec);
   }
 
   /** A dump's BULK_BEGIN or BULK_END: false when `out` has no room (the dump waits, nothing is lost). */
