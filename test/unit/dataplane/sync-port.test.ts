@@ -67,6 +67,9 @@ function tableRig(n: number, capacity = 16) {
     ruleId: () => -1,
     natRuleId: () => -1,
     expiresMs: () => 0,
+    // the record of slot i: a TCP session whose original source is i, every other field 0
+    toRecord: (slot: number, op: number, nowMs: number, r: SessionRecord): SessionRecord =>
+      Object.assign(r, emptyRecord(), { op, proto: 6, origSrc: slot, ruleId: -1, natRuleId: -1, eventMs: nowMs }),
   };
   // every other field of a session reads 0
   const table = new Proxy(fields, { get: (t, k) => (k in t ? t[k as keyof typeof t] : () => 0) });
