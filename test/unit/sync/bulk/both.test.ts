@@ -17,6 +17,7 @@ import {
   type TxPhase,
 } from '../../../../src/sync/bulk.js';
 import { Prng } from '../../../fuzz/lib/prng.js';
+import { referenceWhole } from './reference.js';
 import { parseEvent } from './script.js';
 
 function reach(lines: string[]): BulkState {
@@ -367,26 +368,3 @@ describe('bulk machine as both: coverage and invariants', () => {
     expect(completes).toBeGreaterThan(50);
   });
 });
-
-/** Whether a dump begun since the last request or loss is coming in whole, after `ev` (table.test.ts's). */
-function referenceWhole(s: BulkState, ev: BulkEvent, whole: boolean): boolean {
-  switch (ev.type) {
-    case 'begin-pushed':
-      return s.role !== 'sender';
-    case 'end-pushed':
-    case 'gap':
-    case 'overflow':
-      return false;
-    case 'disconnected':
-      return whole && !s.connected;
-    case 'connected':
-      return whole && s.role !== 'receiver';
-    case 'role':
-      // made receiver, a dump running on this connection goes on: it is not asked again
-      if (ev.to === s.role) return whole;
-      if (ev.to === 'sender') return false;
-      return whole;
-    default:
-      return whole;
-  }
-}

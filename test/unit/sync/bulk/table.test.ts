@@ -16,6 +16,7 @@ import {
 } from '../../../../src/sync/bulk.js';
 import { Prng } from '../../../fuzz/lib/prng.js';
 import { emptyRecord, REC_BULK_BEGIN, REC_BULK_END, REC_LOST, REC_UPSERT } from '../../../../src/wire/session-record.js';
+import { referenceWhole } from './reference.js';
 import { parseEvent } from './script.js';
 
 /** Replays script lines from a fresh machine; throws on an invalid pair so a setup never hides one. */
@@ -354,26 +355,3 @@ describe('bulk machine: coverage and invariants', () => {
     expect(completes).toBeGreaterThan(50); // the walks do reach whole dumps
   });
 });
-
-/** Whether a dump begun since the last request or loss is coming in whole, after `ev`. */
-function referenceWhole(s: BulkState, ev: BulkEvent, whole: boolean): boolean {
-  switch (ev.type) {
-    case 'begin-pushed':
-      return s.role !== 'sender';
-    case 'end-pushed':
-    case 'gap':
-    case 'overflow':
-      return false;
-    case 'disconnected':
-      return whole && !s.connected;
-    case 'connected':
-      return whole && s.role !== 'receiver';
-    case 'role':
-      // made receiver, a dump running on this connection goes on: it is not asked again
-      if (ev.to === s.role) return whole;
-      if (ev.to === 'sender') return false;
-      return whole;
-    default:
-      return whole;
-  }
-}
