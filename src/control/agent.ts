@@ -4,6 +4,7 @@
 // commands to the peer, gratuitous ARP, the HA2 sync role, logs and metrics. It runs in the
 // daemon's control worker thread; the dataplane has the main thread (where `cap` must run), so a
 // saturated packet path cannot delay a heartbeat.
+import { SerialFeed } from './serial-feed.js';
 import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -223,12 +224,19 @@ export class ControlAgent implements HaController {
 
   // ---- the core and its actions ----
 
-  private feed(event: CoreEvent): CoreAction[] {
-    const { core, actions } = step(this.core, event);
-    this.core = core;
-    for (const a of actions) this.act(a, event.now);
-    return actions;
+  private feed(event: CoreEvent): readonly CoreAction[] {
+    return this.feeder.feed(event);
   }
+
+  /** The core's events in order, never one inside another's actions (serial-feed.ts). */
+  private readonly feeder = new SerialFeed<CoreEvent, CoreAction>(
+    (event) => {
+      const { core, actions } = step(this.core, event);
+      this.core = core;
+      return actions;
+    },
+    (a, event) => this.act(a, event.now),
+  );
 
   private act(a: CoreAction, now: number): void {
     switch (a.type) {

@@ -12,7 +12,7 @@ import { SyncPort } from './sync-port.js';
 import type { RecordRing } from '../wire/record-ring.js';
 import { FirewallStats } from '../wire/firewall-stats.js';
 import type { FirewallStatsSink } from './firewall.js';
-import { GarpScheduler } from './garp.js';
+import { GarpScheduler, ReclaimScheduler } from './garp.js';
 import { formatMac, parseMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
@@ -82,6 +82,8 @@ export class Engine {
   private readonly garp: GarpScheduler;
   /** Active/active: one burst per class, started when this box gains the class (null in active/passive). */
   private readonly classGarp: { bit: number; sched: GarpScheduler }[] | null;
+  /** Active/active: classes the peer's late frames claimed, announced again (null in active/passive). */
+  private readonly reclaim: ReclaimScheduler | null;
   /** Active/active: servedClasses as last seen (a bit turning on starts that class's burst). */
   private lastServed: number;
   private garpFrames: GarpFrame[];
@@ -138,6 +140,7 @@ export class Engine {
     // classes served before we started are announced, like a garpSeq request made then (unless told not to)
     this.lastServed = (opts.garpOnStart ?? true) || shared.role !== ROLE_ACTIVE ? 0 : shared.servedClasses;
     this.classGarp = config.shared.ha.mode === 'active-active' ? classBursts(config.shared) : null;
+    this.reclaim = this.classGarp === null ? null : new ReclaimScheduler();
     this.garpFrames = garpFramesOf(interfaces);
     this.lastEpoch = shared.roleEpoch;
 
@@ -351,6 +354,11 @@ export class Engine {
     const bursting = this.classGarp === null ? 0 : this.startClassBursts(now, shared.role === ROLE_ACTIVE ? served : 0);
     if (this.garp.poll(now, shared.garpSeq, roleActive, mayAct) !== 0) this.sendGarp(served & ~bursting, epoch);
     if (bursting !== 0) this.pollClassBursts(now, served, roleActive, mayAct, epoch);
+    if (this.reclaim !== null) {
+      this.reclaim.claimed(this.pipeline.takeClaimedClasses());
+      const due = this.reclaim.poll(now, roleActive ? served : 0, mayAct);
+      if (due !== 0) this.sendGarp(due, epoch);
+    }
   }
 
   /**

@@ -497,6 +497,19 @@ export class Firewall {
   }
 
   /** Removes one session now (HA2 delete, clear): frees its NAT port, tells the stats. */
+  /**
+   * A synced state change's flags. Active/active: the record may move the session to the other
+   * owner (the peer adopted it), and the count of each device's sessions follows, or removing it
+   * later takes it off the wrong device's count (a negative count in status).
+   */
+  setSessionFlags(slot: number, flags: number): void {
+    if (this.aa !== null) {
+      this.owned[ownerOf(this.table.flags(slot))]--;
+      this.owned[ownerOf(flags)]++;
+    }
+    this.table.setFlags(slot, flags);
+  }
+
   removeSession(slot: number): void {
     if (this.aa !== null) this.owned[ownerOf(this.table.flags(slot))]--;
     this.releasePort(slot);

@@ -83,3 +83,44 @@ export class GarpScheduler {
     return 1;
   }
 }
+
+/**
+ * Active/active: the shortest time between two re-announcements of classes the peer claimed. A
+ * rejoin or a role change can leave both boxes serving one class for a heartbeat, each answering
+ * the other's announcements: the limit bounds that exchange to one round per box per interval.
+ */
+export const RECLAIM_GAP_MS = 10;
+
+/**
+ * Active/active: classes to announce again because a frame from their MAC came from the peer while
+ * this box serves them (ReclaimScheduler). A box that gives a class up may still announce it a
+ * moment later (its control thread or dataplane ran late: a class served for a millisecond by a
+ * split brain, a burst sent after the box taking the class had announced); a switch learns the
+ * class's MAC on the peer's port from that frame, and every frame for the class goes to a box that
+ * drops it as not for it, for good (docs/active-active.md "Failure cases"). Answering each such
+ * frame with a round of our own puts the switches back, whatever the order the two boxes' frames
+ * took. Pure: time and the served classes are arguments.
+ */
+export class ReclaimScheduler {
+  private pending = 0;
+  private nextMs = 0;
+
+  /** Frames from the MACs of these classes arrived from the peer. */
+  claimed(classes: number): void {
+    this.pending |= classes;
+  }
+
+  /**
+   * The classes to announce now (0: none): those claimed and still served, once the lease allows
+   * sending and the last reclaim is RECLAIM_GAP_MS old. A claim waits, never lost, until then; a
+   * class no longer served is forgotten (the box serving it now announces it).
+   */
+  poll(nowMs: number, served: number, mayAct: boolean): number {
+    this.pending &= served;
+    if (this.pending === 0 || !mayAct || nowMs < this.nextMs) return 0;
+    const due = this.pending;
+    this.pending = 0;
+    this.nextMs = nowMs + RECLAIM_GAP_MS;
+    return due;
+  }
+}

@@ -168,6 +168,8 @@ export class Pipeline {
   private classOf: (Map<number, FloatingClass> | null)[];
   /** The box's own kernel addresses. */
   private readonly ownAddresses = new Set<number>();
+  /** Active/active: classes we serve whose MAC the peer sent from since takeClaimedClasses (the engine announces them again). */
+  private claimedClasses = 0;
   /** Scratch frame for ARP replies and requests (60 bytes is enough; room to spare). */
   private readonly tx = new Uint8Array(128);
   private readonly ctx: ForwardContext = {
@@ -303,10 +305,16 @@ export class Pipeline {
     if (len < ETH_HLEN) return this.drop('truncated');
     const type = readU16(frame, ETH_TYPE);
     if (macEquals(frame, ETH_SRC, itf.realMac)) return this.event('own-frame');
-    if (macEquals(frame, ETH_SRC, itf.mac) || this.classMacAt(ifIndex, frame, ETH_SRC) !== null) {
+    const fromClass = this.classMacAt(ifIndex, frame, ETH_SRC);
+    if (macEquals(frame, ETH_SRC, itf.mac) || fromClass !== null) {
       // from the virtual MAC (active/active: a class's, the pair's) but not from us: the new active
       // announcing it while we hand over
       if (type === ETHERTYPE_ARP && this.role.handingOver) return this.arp(ifIndex, itf, frame, len, nowMs);
+      // active/active: the peer sent from a class we serve; the switches now send its frames there
+      if (fromClass !== null && this.role.role === ROLE_ACTIVE && ((this.role.servedClasses ?? 0) & fromClass.bit) !== 0) {
+        this.claimedClasses |= fromClass.bit;
+        return this.event('class-claimed');
+      }
       return this.event('own-frame');
     }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
@@ -484,6 +492,13 @@ export class Pipeline {
     }
     const n = buildArpReply(this.tx, frame, mac, tpa);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
+  }
+
+  /** Active/active: the classes claimed by the peer's frames since the last call (class-claimed). */
+  takeClaimedClasses(): number {
+    const c = this.claimedClasses;
+    this.claimedClasses = 0;
+    return c;
   }
 
   /**

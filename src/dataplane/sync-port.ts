@@ -303,7 +303,7 @@ export class SyncPort implements SessionListener {
       ) {
         t.setState(slot, r.state);
         t.setExpires(slot, expires);
-        if (withFlags) t.setFlags(slot, r.flags | SESSION_FLAG_LOOSE);
+        if (withFlags) this.fw.setSessionFlags(slot, r.flags | SESSION_FLAG_LOOSE);
         this.hooks.event('sync-applied');
         return;
       }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import type { TandemConfig } from '../../../src/config/types.js';
-import { COUNTER_COUNT } from '../../../src/wire/dataplane-counters.js';
+import { COUNTER_COUNT, eventIndex } from '../../../src/wire/dataplane-counters.js';
 import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import type { OpenOptions } from '../../../src/dataplane/io.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
@@ -14,6 +14,7 @@ import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, ROLE_PASSIVE,
 import { createLogger } from '../../../src/log.js';
 import { RecordRing } from '../../../src/wire/record-ring.js';
 import { LAN_REAL, WAN_REAL, labRaw } from './firewall-helpers.js';
+import { RECLAIM_GAP_MS } from '../../../src/dataplane/garp.js';
 
 const ETHERTYPE_ARP = 0x0806;
 // group 1; lan is interface 1, wan interface 2
@@ -66,9 +67,11 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
   const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL, ha3: '0a:00:00:00:03:01' };
   const sent: Sent[] = [];
   const opened: Record<string, OpenOptions> = {};
+  const onFrames: Record<string, (frame: Uint8Array, len: number, truncated: boolean) => void> = {};
   const io: DataplaneIo = {
-    open: (device, _onFrame, o = {}) => {
+    open: (device, onFrame, o = {}) => {
       opened[device] = o;
+      onFrames[device] = onFrame;
       return {
         send: (f) => {
           if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) sent.push({ device, src: formatMac(f, 6), spa: [...f.subarray(28, 32)].join('.') });
@@ -108,6 +111,10 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
         now += 2;
         engine.tick();
       }
+    },
+    /** A frame arrives on `device`. */
+    receive(device: string, frame: Uint8Array) {
+      onFrames[device](frame, frame.length, false);
     },
     /** The frames sent since the last call, as "device src spa". */
     take(): string[] {
@@ -226,6 +233,74 @@ describe('active/active gratuitous ARP', () => {
     expect(e.engine.applyShared(next)).toMatchObject({ ok: true });
     e.advance(100);
     expect(e.take()).toContain(`lan0 ${LAN_D1} 10.0.1.5`);
+  });
+});
+
+/** A gratuitous ARP for `ip` from `mac`, as the peer sends it. */
+function garpFrom(mac: string, ip: string): Uint8Array {
+  const f = new Uint8Array(60);
+  f.set(parseMac('ff:ff:ff:ff:ff:ff'), 0);
+  f.set(parseMac(mac), 6);
+  f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1], 12);
+  f.set(parseMac(mac), 22);
+  const a = ip.split('.').map(Number);
+  f.set(a, 28);
+  f.set(a, 38);
+  return f;
+}
+
+describe('active/active: a class the peer claims late is announced again', () => {
+  it("the peer's announcement from a class we serve: one round of that class, from its MAC", () => {
+    const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0 | CLASS_PRIMARY);
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.advance(2);
+    expect(e.take()).toEqual([`lan0 ${LAN_PR} 10.0.1.5`]);
+    expect(e.shared.counters()[eventIndex('class-claimed')]).toBe(1);
+    e.advance(200);
+    expect(e.take()).toEqual([]);
+  });
+
+  it('claims closer than RECLAIM_GAP_MS wait and are answered once, never lost', () => {
+    const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0 | CLASS_PRIMARY);
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.advance(2);
+    expect(e.take()).toHaveLength(1);
+    // two more claims within the gap (of two classes): one round for both, when the gap ends
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.receive('wan0', garpFrom(WAN_D0, '10.0.2.1'));
+    e.advance(4);
+    expect(e.take()).toEqual([]);
+    e.advance(RECLAIM_GAP_MS);
+    expect(e.take().sort()).toEqual([`lan0 ${LAN_D0} 10.0.1.1`, `lan0 ${LAN_PR} 10.0.1.5`, `wan0 ${WAN_D0} 10.0.2.1`].sort());
+  });
+
+  it("the peer's frames from a class we do not serve are its own: nothing announced", () => {
+    const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0);
+    e.receive('lan0', garpFrom(LAN_D1, '10.0.1.4'));
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.advance(100);
+    expect(e.take()).toEqual([]);
+    expect(e.shared.counters()[eventIndex('own-frame')]).toBe(2);
+    expect(e.shared.counters()[eventIndex('class-claimed')]).toBe(0);
+  });
+
+  it('a claim of a class given up before it is answered is forgotten; a passive box answers nothing', () => {
+    const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0 | CLASS_PRIMARY);
+    e.shared.renewLease(0); // the claim waits for the lease...
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.advance(10);
+    e.shared.setPairView(CLASS_DEVICE0, true, 1); // ...and the primary moved to the peer meanwhile
+    e.shared.renewLease(1e15);
+    e.advance(100);
+    expect(e.take()).toEqual([]);
+    e.shared.setRole(ROLE_PASSIVE);
+    e.receive('lan0', garpFrom(LAN_D0, '10.0.1.1'));
+    e.advance(100);
+    expect(e.take()).toEqual([]);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   SESSION_FLAG_OWNER1,
   type SessionRecord,
 } from '../../../src/wire/session-record.js';
+import { aaPipeline } from './aa-helpers.js';
 import { CLIENT, frame, LAN, LAN_V, CLIENT_MAC, labRaw, makeRig, SERVER, sharedOf, SYN, tcpPacket } from './firewall-helpers.js';
 
 const NOW = 1_000_000;
@@ -257,5 +258,31 @@ describe('SyncPort active/passive ignores the owner bit', () => {
     inRing.push({ ...emptyRecord(), op: REC_BULK_BEGIN });
     port.tick(NOW + 1);
     expect(t.size).toBe(0);
+  });
+});
+
+describe("SyncPort active/active: each device's session count follows the owner a record moves", () => {
+  it('an update that moves the owner moves the count; the delete takes it off the right device, never below 0', () => {
+    const a = aaPipeline(ME);
+    const inRing = new RecordRing(64);
+    const view = { forwarding: true };
+    const pair: SyncPortPair = { me: ME, active: () => view.forwarding, peerForwarding: () => true };
+    const port = new SyncPort(new RecordRing(64), inRing, a.fw, { event: () => undefined, drop: () => undefined }, pair);
+    const apply = (x: SessionRecord, now: number): void => {
+      expect(inRing.push(x)).toBe(true);
+      port.tick(now);
+    };
+    const count = () => a.fw.ownedSessions();
+    apply(rec(REC_UPSERT, 1, PEER, TCP_ESTABLISHED), NOW);
+    expect(count()).toEqual([0, 1]);
+    // the peer set it up for us (or held it for us): ours now
+    apply(rec(REC_UPDATE, 1, ME, TCP_ESTABLISHED), NOW + 1);
+    expect(count()).toEqual([1, 0]);
+    // we stopped forwarding and the peer adopted it, then ended it
+    view.forwarding = false;
+    apply(rec(REC_UPDATE, 1, PEER, TCP_FIN_WAIT), NOW + 2);
+    expect(count()).toEqual([0, 1]);
+    apply(rec(REC_DELETE, 1, PEER, TCP_FIN_WAIT), NOW + 3);
+    expect(count()).toEqual([0, 0]);
   });
 });
