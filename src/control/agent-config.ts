@@ -7,7 +7,7 @@ import type { CoreConfig, CoreEvent, CoreState } from './core/types.js';
 import type { ElectionConfig } from './election/types.js';
 
 /** The election's config from the shared half; the core adds `sync` (whether HA2 runs). */
-export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority' | 'sync'>;
+export type SharedElectionConfig = Omit<ElectionConfig, 'deviceId' | 'priority' | 'sync' | 'activeActive'>;
 
 export function electionConfigOf(cfg: TandemConfig): SharedElectionConfig {
   const t = cfg.shared.ha.timers;

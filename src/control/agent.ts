@@ -209,7 +209,7 @@ export class ControlAgent implements HaController {
     const before = this.core.election.state;
     const refused = this.feed(event).find((a) => a.type === 'refused');
     if (refused) throw new CommandRefused(refused.reason);
-    return commandAnswer(before, this.core.election);
+    return commandAnswer(before, this.core.election, this.core.config.activeActive);
   }
 
   /** The peer's bulk dump has fully arrived (called by the sync channel). */

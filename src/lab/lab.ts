@@ -474,8 +474,10 @@ export class Lab {
     }
   }
 
-  setLink(node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
-    return setLinkTopo(this.name, node, link, up);
+  /** `all` of a box in an active/active lab is its HA3 cable too: every link the box has. */
+  async setLink(node: LabBox | LabHost, link: LabLink | 'all', up: boolean): Promise<void> {
+    await setLinkTopo(this.name, node, link, up);
+    if (link === 'all' && this.mode === 'active-active' && (LAB_BOXES as readonly string[]).includes(node)) await setLinkTopo(this.name, node, 'ha3', up);
   }
 
   /** Both boxes' cables on one traffic link pulled (or plugged) at once, as a dead switch would. */

@@ -13,6 +13,7 @@ import { evaluatePeer, heard, markTableComplete, peerDown } from './liveness.js'
 import { endHandover, Run } from './run.js';
 import { checkFrozen, heartbeatAfterStall, releaseLease } from './stall.js';
 import type { CoreConfig, CoreEvent, CoreResult, CoreState, HaState, SessionMessage } from './types.js';
+import { shownHaState } from '../../wire/ha-state.js';
 
 /**
  * After our dataplane saw the new active's gratuitous ARP on every floating interface. Each
@@ -25,10 +26,10 @@ export const HANDOVER_TAIL_MS = 5;
  * A box that just started: the election in initial, the peer unknown, nothing heard. The election
  * learns from the core whether HA2 runs (a box becoming passive is tentative until its bulk sync).
  */
-export function initialCore(config: CoreConfig, election: Omit<ElectionConfig, 'sync'>): CoreState {
+export function initialCore(config: CoreConfig, election: Omit<ElectionConfig, 'sync' | 'activeActive'>): CoreState {
   return {
     config: { ...config, links: config.links.map((l) => ({ ...l })) },
-    election: initialElection({ ...election, sync: config.sync }),
+    election: initialElection({ ...election, sync: config.sync, activeActive: config.activeActive }),
     pairView: null,
     handBack: { classes: 0, untilMs: 0 },
     lastTickMs: 0,
@@ -56,8 +57,10 @@ export function failoverRefusal(c: CoreState, sessionsOpen: readonly boolean[]):
 }
 
 /** An operator command's answer once the core took it: the state change, or that there was none. */
-export function commandAnswer(before: HaState, e: CoreState['election']): string {
-  return before === e.state ? `state unchanged: ${e.state} (${e.reason})` : `${before} -> ${e.state} (${e.reason})`;
+export function commandAnswer(before: HaState, e: CoreState['election'], activeActive = false): string {
+  // in the names the operator sees everywhere else (active-primary, active-secondary in active/active)
+  const [from, to] = [shownHaState(before, activeActive), shownHaState(e.state, activeActive)];
+  return before === e.state ? `state unchanged: ${to} (${e.reason})` : `${from} -> ${to} (${e.reason})`;
 }
 
 /**

@@ -676,9 +676,13 @@ function passiveEntry(st: Step): HaState {
 export const BULK_COMPLETE = 'bulk sync complete';
 export const BULK_INCOMPLETE = 'bulk sync incomplete';
 
-/** Where an active device goes when it gives up the role: passive (tentative first), or non-functional with faults. */
+/**
+ * Where an active device goes when it gives up the role: passive (tentative first, unless active/active
+ * keeps its table complete), or non-functional with faults.
+ */
 function stepDownState(st: Step): HaState {
-  return st.s.faults.length > 0 ? 'non-functional' : passiveEntry(st);
+  if (st.s.faults.length > 0) return 'non-functional';
+  return st.cfg.activeActive ? 'passive' : passiveEntry(st);
 }
 
 /** The peer can take the role from us right now: a passive (not tentative: it has our session table). */

@@ -37,6 +37,14 @@ export interface ElectionConfig {
    * full session table has arrived (`bulk-complete`). Without HA2 it is passive at once.
    */
   sync: boolean;
+  /**
+   * Active/active: both functional boxes forward and sync their sessions both ways, so a box that
+   * gives up the primary role (operator failover, preemption, a split brain resolved) still holds
+   * a complete table: it is the secondary (passive) at once, not tentative. Going through tentative
+   * stopped it forwarding its own device's traffic, and the resync it asked for could take seconds
+   * on a busy pair.
+   */
+  activeActive: boolean;
 }
 
 export type TimerName = 'initial-wait' | 'promotion-hold' | 'preempt-hold' | 'degraded-hold';

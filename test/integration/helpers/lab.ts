@@ -46,21 +46,23 @@ export async function upLab(opts: Partial<LabOptions> = {}): Promise<Lab> {
 async function startWithFwaActive(lab: Lab): Promise<void> {
   // active/active shows the election's active and passive as active-primary and active-secondary
   const [act, pas] = lab.mode === 'active-active' ? ['active-primary', 'active-secondary'] : ['active', 'passive'];
-  const until = Date.now() + 20_000;
+  const settled = async () => (await lab.boxState('fwa'))?.state === act && (await lab.boxState('fwb'))?.state === pas;
+  const until = Date.now() + 30_000;
   for (;;) {
     const { active, passive } = await lab.waitForPair();
     if (active === 'fwa') return;
     process.stderr.write(`lab ${lab.name}: fwb won the start-up (fwa ${passive}); moving the role to fwa\n`);
     try {
       await lab.api('fwb').failover();
-      break;
+      await lab.waitFor(settled, 5000, 'fwa active again');
+      return;
     } catch (err) {
       // the same stalls may have taken an HA1 session down a moment (the request is refused
-      // then, with the reason): settle again and ask again
+      // then, with the reason), or moved the role again: settle and ask again
       if (Date.now() > until) throw err;
-      process.stderr.write(`lab ${lab.name}: failover refused (${(err as Error).message}); asking again\n`);
+      const states = `fwa ${JSON.stringify(await lab.boxState('fwa'))}, fwb ${JSON.stringify(await lab.boxState('fwb'))}`;
+      process.stderr.write(`lab ${lab.name}: ${(err as Error).message} (${states}); asking again\n`);
       await new Promise((r) => setTimeout(r, 300));
     }
   }
-  await lab.waitFor(async () => (await lab.boxState('fwa'))?.state === act && (await lab.boxState('fwb'))?.state === pas, 10_000, 'fwa active again');
 }

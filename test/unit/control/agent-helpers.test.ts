@@ -172,6 +172,9 @@ describe('operator commands', () => {
     const e = joined(true).election;
     expect(commandAnswer('active', e)).toBe('active -> tentative (peer-active)');
     expect(commandAnswer('tentative', e)).toBe('state unchanged: tentative (peer-active)');
+    expect(commandAnswer('active', { ...e, state: 'passive', reason: 'operator-failover' }, true)).toBe(
+      'active-primary -> active-secondary (operator-failover)',
+    );
   });
 
   it('a failover waits for the peer only while we are active and it is tentative', () => {

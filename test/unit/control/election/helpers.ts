@@ -15,6 +15,7 @@ export function config(over: Partial<ElectionConfig> = {}): ElectionConfig {
     flapMax: 3,
     degradedHandOverMs: 0,
     sync: false,
+    activeActive: false,
     ...over,
   };
 }

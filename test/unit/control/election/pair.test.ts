@@ -49,6 +49,7 @@ class Pair {
       flapMax: 3,
       degradedHandOverMs: 0,
       sync: false,
+      activeActive: false,
     };
     this.a = this.node('A', { ...base, deviceId: 0, ...a });
     this.b = this.node('B', { ...base, deviceId: 1, ...b });

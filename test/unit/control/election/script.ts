@@ -60,6 +60,7 @@ export function parseConfig(words: string[]): ElectionConfig {
     flapMax: num(m, 'flap-max', 3),
     degradedHandOverMs: num(m, 'degraded-hold', 0),
     sync: (m.get('sync') ?? 'off') === 'on',
+    activeActive: (m.get('mode') ?? 'active-passive') === 'active-active',
   };
 }
 
