@@ -2,7 +2,7 @@
 // layout where it matters.
 //
 //   npm run build && node dist/bench/sync.js [--rate-sessions 500000] [--lag-rate 20000]
-//       [--lag-seconds 10] [--bulk 100000,1000000] [--phases rate,lag,bulk] [--no-rt]
+//       [--lag-seconds 10] [--bulk 100000,1000000] [--phases rate,lag,bulk,both] [--both-rate 10000] [--no-rt]
 //   # or: npm run bench:sync
 //
 //   main thread (plays both dataplanes)           worker 0 (sender)        worker 1 (receiver)
@@ -33,6 +33,9 @@
 //         'receiver' again (SyncChannel.setRole: clear + BulkRequest, as on a role change); time
 //         from that message to BULK_END applied on the receiver, whose table must then hold them
 //         all. Milestones on the way say where the time goes.
+//   both  active/active (not in the default phases): both boxes create --both-rate new sessions/s
+//         each for --lag-seconds, both workers in the sync role 'both'; the lag and apply delay
+//         of each direction (bench/lib/sync-both.ts).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HaEncryption } from '../src/wire/crypto.js';
 import { randomBytes } from 'node:crypto';
@@ -75,6 +78,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from './lib/sync-rig.js';
+import { phaseBoth } from './lib/sync-both.js';
 import { FRAME_LEN, indexOf, makeBox, SERVER, sportOf, srcOf, writeSyn, type Box } from './lib/sync-box.js';
 // ======================================================================================
 // worker: one box's control thread, one SyncChannel
@@ -456,16 +460,18 @@ async function main(): Promise<void> {
   const lagSeconds = Number(argOf('lag-seconds') ?? '10');
   const bulk = (argOf('bulk') ?? '100000,1000000').split(',').map(Number);
   const phases = new Set((argOf('phases') ?? 'rate,lag,bulk').split(','));
+  const bothRate = Number(argOf('both-rate') ?? '10000');
   const rt = !argv.includes('--no-rt');
   const bad =
     !(rateSessions >= 1000 && rateSessions <= 4_000_000) ||
     !(lagRate >= 100 && lagRate <= 1_000_000) ||
+    !(bothRate >= 100 && bothRate <= 1_000_000) ||
     !(lagSeconds > 0 && lagSeconds <= 600) ||
     bulk.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 4_000_000)) ||
-    [...phases].some((p) => !['rate', 'lag', 'bulk'].includes(p));
+    [...phases].some((p) => !['rate', 'lag', 'bulk', 'both'].includes(p));
   if (bad) {
     console.error(
-      'usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk] [--no-rt]',
+      'usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk,both] [--both-rate 100-1000000] [--no-rt]',
     );
     process.exit(2);
   }
@@ -481,6 +487,10 @@ async function main(): Promise<void> {
   if (phases.has('rate')) await phaseRate(config, rateSessions, rt);
   if (phases.has('lag')) await phaseLag(config, lagRate, lagSeconds, rt);
   if (phases.has('bulk')) for (const n of bulk) await phaseBulk(config, n, rt);
+  if (phases.has('both')) {
+    const aa = (box: string) => loadConfig(fileURLToPath(new URL(`../../deploy/lab/active-active/${box}.yaml`, import.meta.url)));
+    await phaseBoth([aa('fwa'), aa('fwb')], bothRate, lagSeconds, rt, encryptionArg);
+  }
 
   console.log('\n| measure | figure | target | verdict |\n| --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.measure} | ${r.figure} | ${r.target} | ${r.verdict} |`);

@@ -11,9 +11,9 @@ import { FirewallStats } from '../../src/wire/firewall-stats.js';
 import type { Firewall } from '../../src/dataplane/firewall.js';
 import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../../src/dataplane/pipeline.js';
 import { RouteTable } from '../../src/dataplane/route.js';
-import { ROLE_ACTIVE } from '../../src/wire/shared-state.js';
+import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE } from '../../src/wire/shared-state.js';
 import { SyncPort } from '../../src/dataplane/sync-port.js';
-import { interfaceVirtualMac } from '../../src/dataplane/vmac.js';
+import { interfaceClasses, interfaceVirtualMac } from '../../src/dataplane/vmac.js';
 import { parseCidr, parseIpv4 } from '../../src/net/ipv4.js';
 import type { SessionRecord } from '../../src/wire/session-record.js';
 import { RecordRing } from '../../src/wire/record-ring.js';
@@ -106,8 +106,20 @@ export interface Box {
   tick(now: number): void;
 }
 
-export function makeBox(config: TandemConfig, shared: SharedConfig): Box {
-  const role: RoleSource = { role: ROLE_ACTIVE, mayActAsActive: () => true };
+/** Active/active: this box's device id; the peer forwards, device 0 is the primary. */
+export interface BoxPair {
+  me: 0 | 1;
+}
+
+/** What the control plane would tell an active box of the pair: the classes it serves. */
+function roleOf(aa: BoxPair | undefined): RoleSource {
+  if (!aa) return { role: ROLE_ACTIVE, mayActAsActive: () => true };
+  const servedClasses = aa.me === 0 ? CLASS_DEVICE0 | CLASS_PRIMARY : CLASS_DEVICE1;
+  return { role: ROLE_ACTIVE, mayActAsActive: () => true, servedClasses };
+}
+
+export function makeBox(config: TandemConfig, shared: SharedConfig, aa?: BoxPair): Box {
+  const role = roleOf(aa);
   const names = Object.keys(config.device.interfaces);
   const interfaces: PipelineInterface[] = names.map((name) => {
     const ic = config.device.interfaces[name];
@@ -117,7 +129,8 @@ export function makeBox(config: TandemConfig, shared: SharedConfig): Box {
       name,
       device: ic.device,
       realMac,
-      mac: interfaceVirtualMac(shared, name, realMac),
+      mac: interfaceVirtualMac(shared, name, realMac, aa?.me),
+      classes: interfaceClasses(shared, name, realMac),
       address,
       prefix,
       floating: shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
@@ -127,11 +140,20 @@ export function makeBox(config: TandemConfig, shared: SharedConfig): Box {
   const routes = RouteTable.fromConfig({ interfaces: names.map((name) => ({ name, address: config.device.interfaces[name].address })), routes: shared.routes });
   const counters = new Float64Array(COUNTER_COUNT);
   const stats = new FirewallStats(shared.policy.rules.length, shared.nat.length);
-  const p = new Pipeline(interfaces, routes, role, counters, new NullSink(), { firewall: { shared, stats, seed: randomInt(0x7fffffff) } });
+  // active/active: the peer forwards and device 0 is the primary, for the whole phase
+  const pair = aa ? { me: aa.me, pair: { peerForwarding: true, primaryId: 0 } } : undefined;
+  const p = new Pipeline(interfaces, routes, role, counters, new NullSink(), { firewall: { shared, stats, seed: randomInt(0x7fffffff), aa: pair } });
   const fw = p.firewall!;
   const out = new WatchedRing(SYNC_RING_RECORDS);
   const inRing = new WatchedRing(SYNC_RING_RECORDS);
-  const port = new SyncPort(out, inRing, fw, { event: (e) => counters[eventIndex(e)]++, drop: (r) => counters[dropIndex(r)]++ });
+  const portPair = aa ? { me: aa.me, active: () => true, peerForwarding: () => true } : null;
+  const port = new SyncPort(out, inRing, fw, { event: (e) => counters[eventIndex(e)]++, drop: (r) => counters[dropIndex(r)]++ }, portPair);
+  if (aa) {
+    // device 1 does not answer device 0's gateway: its neighbours are set, as the engine's would be learned
+    p.neighbours[0].learn(CLIENT, CLIENT_MAC, 0, clock());
+    p.neighbours[1].learn(SERVER, SERVER_MAC, 0, clock());
+    return boxOf(p, port, out, inRing, counters, interfaces[0].mac);
+  }
   // neighbours: client and server ARP for their gateways
   const arp = (ifIndex: number, mac: Uint8Array, ip: number, target: number) => {
     const f = new Uint8Array(FRAME_LEN);
@@ -146,6 +168,11 @@ export function makeBox(config: TandemConfig, shared: SharedConfig): Box {
   };
   arp(0, CLIENT_MAC, CLIENT, LAN_FLOAT);
   arp(1, SERVER_MAC, SERVER, WAN_FLOAT);
+  return boxOf(p, port, out, inRing, counters, interfaces[0].mac);
+}
+
+function boxOf(p: Pipeline, port: SyncPort, out: WatchedRing, inRing: WatchedRing, counters: Float64Array, lanV: Uint8Array): Box {
+  const fw = p.firewall!;
   return {
     p,
     fw,
@@ -153,7 +180,7 @@ export function makeBox(config: TandemConfig, shared: SharedConfig): Box {
     out,
     in: inRing,
     counters,
-    lanV: interfaces[0].mac,
+    lanV,
     tick(now: number) {
       p.tick(now);
       fw.expire(now);
