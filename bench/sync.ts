@@ -2,7 +2,7 @@
 // layout where it matters.
 //
 //   npm run build && node dist/bench/sync.js [--rate-sessions 500000] [--lag-rate 20000]
-//       [--lag-seconds 10] [--bulk 100000,1000000] [--phases rate,lag,bulk] [--no-rt]
+//       [--lag-seconds 10] [--bulk 100000,1000000] [--phases rate,lag,bulk,both] [--both-rate 10000] [--no-rt]
 //   # or: npm run bench:sync
 //
 //   main thread (plays both dataplanes)           worker 0 (sender)        worker 1 (receiver)
@@ -33,85 +33,62 @@
 //         'receiver' again (SyncChannel.setRole: clear + BulkRequest, as on a role change); time
 //         from that message to BULK_END applied on the receiver, whose table must then hold them
 //         all. Milestones on the way say where the time goes.
-import { checksum } from '../src/net/checksum.js';
-import { writeU16, writeU32 } from '../src/dataplane/packet.js';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+//   both  active/active (not in the default phases): both boxes create --both-rate new sessions/s
+//         each for --lag-seconds, both workers in the sync role 'both'; the lag and apply delay
+//         of each direction (bench/lib/sync-both.ts).
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HaEncryption } from '../src/wire/crypto.js';
-import { createServer } from 'node:net';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import type { SharedConfig, TandemConfig } from '../src/config/types.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS, dropIndex, eventIndex } from '../src/wire/dataplane-counters.js';
-import { FirewallStats } from '../src/wire/firewall-stats.js';
-import type { Firewall } from '../src/dataplane/firewall.js';
-import { parseMac } from '../src/dataplane/packet.js';
-import { Pipeline, type FrameSink, type PipelineInterface, type RoleSource } from '../src/dataplane/pipeline.js';
-import { RouteTable } from '../src/dataplane/route.js';
-import { makeFastMonotonicMs, monotonicMs } from '../src/clock.js';
-import { ROLE_ACTIVE } from '../src/wire/shared-state.js';
-import { SyncPort } from '../src/dataplane/sync-port.js';
-import { interfaceVirtualMac } from '../src/dataplane/vmac.js';
+import { eventIndex } from '../src/wire/dataplane-counters.js';
+import { monotonicMs } from '../src/clock.js';
 import { Metrics } from '../src/metrics/registry.js';
-import { parseCidr, parseIpv4 } from '../src/net/ipv4.js';
-import { SyncChannel, type SyncRole, type SyncStatus } from '../src/sync/channel.js';
-import { REC_BULK_BEGIN, REC_BULK_END, REC_DUMP_REQUEST, REC_UPSERT, type SessionRecord } from '../src/wire/session-record.js';
+import { SyncChannel } from '../src/sync/channel.js';
+import { REC_BULK_BEGIN, REC_BULK_END, REC_DUMP_REQUEST, REC_UPSERT } from '../src/wire/session-record.js';
 import { RecordRing } from '../src/wire/record-ring.js';
-
-/** As src/daemon/daemon.ts SYNC_RING_RECORDS. */
-const SYNC_RING_RECORDS = 1 << 18;
-/** As src/dataplane/host.ts TICK_MS: the dataplane's timer tick, which also applies and dumps. */
-const TICK_MS = 2;
-/** As src/daemon/control-worker.ts CONTROL_THREAD_RT_PRIORITY. */
-const CONTROL_THREAD_RT_PRIORITY = 10;
-const GROUP_ID = 7;
-const SENDER_ADDR = '127.0.0.1';
-const RECEIVER_ADDR = '127.0.0.2';
-const WARMUP_MS = 1000;
-
+import {
+  Channel,
+  clock,
+  counterDiff,
+  cpuMeter,
+  CONTROL_THREAD_RT_PRIORITY,
+  fmt,
+  freePort,
+  GROUP_ID,
+  ms2,
+  quantiles,
+  RECEIVER_ADDR,
+  rows,
+  SENDER_ADDR,
+  sideNotes,
+  sleep,
+  SYNC_RING_RECORDS,
+  TICK_MS,
+  waitFor,
+  WARMUP_MS,
+  yieldLoop,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from './lib/sync-rig.js';
+import { phaseBoth } from './lib/sync-both.js';
+import { FRAME_LEN, indexOf, makeBox, SERVER, sportOf, srcOf, writeSyn, type Box } from './lib/sync-box.js';
 // ======================================================================================
 // worker: one box's control thread, one SyncChannel
 // ======================================================================================
-
-interface WorkerInit {
-  deviceId: 0 | 1;
-  role: SyncRole;
-  port: number;
-  key: Uint8Array;
-  out: SharedArrayBuffer;
-  in: SharedArrayBuffer;
-  capacity: number;
-  rt: boolean;
-  /** shared.ha.encryption of both channels (--encryption, default none). */
-  encryption: HaEncryption;
-}
 const encryptionArg = ((): HaEncryption => {
   const i = process.argv.indexOf('--encryption');
   const v = i >= 0 ? process.argv[i + 1] : 'none';
   if (v === 'none' || v === 'aes-256-gcm') return v;
   throw new Error(`--encryption: expected none or aes-256-gcm (got ${v})`);
 })();
-type ToWorker = { type: 'role'; role: SyncRole } | { type: 'status'; id: number } | { type: 'mark' } | { type: 'quiet' } | { type: 'stop' };
-interface WorkerReport {
-  status: SyncStatus;
-  /** tandem_sync_lag_seconds observations (ms) since the last 'mark'. */
-  lagMs: number[];
-  discarded: Record<string, number>;
-  resyncReasons: Record<string, number>;
-  rt: string;
-}
-type FromWorker =
-  | { type: 'ready'; rt: string; tid: number }
-  | { type: 'status'; id: number; report: WorkerReport }
-  | { type: 'bulk-complete'; sessions: number; atMs: number }
-  | { type: 'stopped' };
-
-/** The daemon's Metrics, with the sync observations also kept for the bench. */
 class BenchMetrics extends Metrics {
   lag: number[] = [];
   discarded: Record<string, number> = {};
@@ -197,266 +174,6 @@ async function workerMain(): Promise<void> {
 // main thread: both dataplanes
 // ======================================================================================
 
-const clock = makeFastMonotonicMs();
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms2 = (n: number) => n.toFixed(2);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(1);
-  }
-}
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** CPU time (ms, user + system) of one thread of this process, from /proc. */
-function threadCpuMs(tid: number): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-/** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)). */
-const CLK_TCK = 100;
-
-/** CPU of the three busy threads over an interval, as % of one core. */
-function cpuMeter(pair: { tx: { tid: number }; rx: { tid: number } }): () => string {
-  const tids = { dataplanes: process.pid, 'sender worker': pair.tx.tid, 'receiver worker': pair.rx.tid };
-  const before = Object.fromEntries(Object.entries(tids).map(([k, t]) => [k, threadCpuMs(t)]));
-  const t0 = clock();
-  return () => {
-    const dt = clock() - t0;
-    return Object.entries(tids)
-      .map(([k, t]) => `${k} ${Math.round(((threadCpuMs(t) - before[k]) / dt) * 100)} %`)
-      .join(', ');
-  };
-}
-
-/** Observations (ms) -> nearest-rank quantiles. */
-function quantiles(v: ArrayLike<number>, n = v.length): { p50: number; p99: number; max: number; n: number } {
-  if (n === 0) return { p50: NaN, p99: NaN, max: NaN, n: 0 };
-  const s = Float64Array.from({ length: n }, (_, i) => v[i]).sort();
-  const q = (p: number) => s[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))];
-  return { p50: q(0.5), p99: q(0.99), max: s[n - 1], n };
-}
-
-// ---- frames (as bench/firewall.ts) ----
-const FRAME_LEN = 60;
-const CLIENT_MAC = parseMac('22:00:00:00:01:0a');
-const SERVER_MAC = parseMac('22:00:00:00:02:0a');
-const CLIENT = parseIpv4('10.0.1.10');
-const SERVER = parseIpv4('10.0.2.10');
-const LAN_FLOAT = parseIpv4('10.0.1.1');
-const WAN_FLOAT = parseIpv4('10.0.2.1');
-const REAL_MAC: Record<string, string> = { lan: '0a:00:00:00:01:02', wan: '0a:00:00:00:02:02' };
-/** Session i: 10.1.0.0 + (i >> 14) : 1024 + (i & 16383) -> 10.0.2.10:80 (web-out, outside hide-lan). */
-const SRC_BASE = 0x0a010000;
-const SPORT_BASE = 1024;
-const srcOf = (i: number) => (SRC_BASE + (i >>> 14)) >>> 0;
-const sportOf = (i: number) => SPORT_BASE + (i & 16383);
-const indexOf = (src: number, sport: number) => ((src - SRC_BASE) << 14) | (sport - SPORT_BASE);
-
-/** A 60-byte Ethernet frame: IPv4 TCP SYN src:sp -> dst:dp, valid checksums. */
-function writeSyn(f: Uint8Array, dstMac: Uint8Array, src: number, sp: number, dst: number, dp: number): void {
-  f.fill(0, 0, FRAME_LEN);
-  f.set(dstMac, 0);
-  f.set(CLIENT_MAC, 6);
-  writeU16(f, 12, 0x0800);
-  f[14] = 0x45;
-  writeU16(f, 16, 40);
-  writeU16(f, 18, 0x1234);
-  f[22] = 64;
-  f[23] = 6;
-  writeU32(f, 26, src);
-  writeU32(f, 30, dst);
-  writeU16(f, 24, checksum(f, 14, 20));
-  writeU16(f, 34, sp);
-  writeU16(f, 36, dp);
-  writeU32(f, 38, 0x01000000);
-  f[46] = 0x50;
-  f[47] = 0x02;
-  writeU16(f, 48, 64240);
-  writeU16(f, 50, checksum(f, 34, 20, (~checksum(f, 26, 8) & 0xffff) + 6 + 20));
-}
-
-class NullSink implements FrameSink {
-  sent = 0;
-  send(): boolean {
-    this.sent++;
-    return true;
-  }
-}
-
-/**
- * A ring end that tells the bench what went through it. Subclassing keeps the SyncPort's code
- * path unchanged: it calls push()/drain() as on a plain RecordRing. Cost: one extra call per record.
- */
-class WatchedRing extends RecordRing {
-  onPushed: ((r: SessionRecord) => void) | null = null;
-  /** Called with each drained record after SyncPort applied it, then `drained(now)` per drain call. */
-  onDrained: ((r: SessionRecord) => void) | null = null;
-  afterDrain: (() => void) | null = null;
-
-  override push(r: SessionRecord): boolean {
-    const ok = super.push(r);
-    if (ok && this.onPushed !== null) this.onPushed(r);
-    return ok;
-  }
-
-  override drain(max: number, fn: (r: SessionRecord) => void): number {
-    const watch = this.onDrained;
-    if (watch === null) return super.drain(max, fn);
-    const n = super.drain(max, (r) => {
-      fn(r);
-      watch(r);
-    });
-    if (n > 0) this.afterDrain?.();
-    return n;
-  }
-}
-
-interface Box {
-  p: Pipeline;
-  fw: Firewall;
-  port: SyncPort;
-  out: WatchedRing;
-  in: WatchedRing;
-  counters: Float64Array;
-  lanV: Uint8Array;
-  /** As src/dataplane/engine.ts tick(). */
-  tick(now: number): void;
-}
-
-function makeBox(config: TandemConfig, shared: SharedConfig): Box {
-  const role: RoleSource = { role: ROLE_ACTIVE, mayActAsActive: () => true };
-  const names = Object.keys(config.device.interfaces);
-  const interfaces: PipelineInterface[] = names.map((name) => {
-    const ic = config.device.interfaces[name];
-    const realMac = parseMac(REAL_MAC[name] ?? '0a:00:00:00:09:09');
-    const { address, prefix } = parseCidr(ic.address);
-    return {
-      name,
-      device: ic.device,
-      realMac,
-      mac: interfaceVirtualMac(shared, name, realMac),
-      address,
-      prefix,
-      floating: shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
-      mtu: 1500,
-    };
-  });
-  const routes = RouteTable.fromConfig({ interfaces: names.map((name) => ({ name, address: config.device.interfaces[name].address })), routes: shared.routes });
-  const counters = new Float64Array(COUNTER_COUNT);
-  const stats = new FirewallStats(shared.policy.rules.length, shared.nat.length);
-  const p = new Pipeline(interfaces, routes, role, counters, new NullSink(), { firewall: { shared, stats, seed: randomInt(0x7fffffff) } });
-  const fw = p.firewall!;
-  const out = new WatchedRing(SYNC_RING_RECORDS);
-  const inRing = new WatchedRing(SYNC_RING_RECORDS);
-  const port = new SyncPort(out, inRing, fw, { event: (e) => counters[eventIndex(e)]++, drop: (r) => counters[dropIndex(r)]++ });
-  // neighbours: client and server ARP for their gateways
-  const arp = (ifIndex: number, mac: Uint8Array, ip: number, target: number) => {
-    const f = new Uint8Array(FRAME_LEN);
-    f.fill(0xff, 0, 6);
-    f.set(mac, 6);
-    writeU16(f, 12, 0x0806);
-    f.set([0, 1, 8, 0, 6, 4, 0, 1], 14);
-    f.set(mac, 22);
-    writeU32(f, 28, ip);
-    writeU32(f, 38, target);
-    p.handle(ifIndex, f, 42, clock());
-  };
-  arp(0, CLIENT_MAC, CLIENT, LAN_FLOAT);
-  arp(1, SERVER_MAC, SERVER, WAN_FLOAT);
-  return {
-    p,
-    fw,
-    port,
-    out,
-    in: inRing,
-    counters,
-    lanV: interfaces[0].mac,
-    tick(now: number) {
-      p.tick(now);
-      fw.expire(now);
-      port.tick(now);
-    },
-  };
-}
-
-function counterDiff(c: Float64Array): string {
-  const names = [...EVENT_COUNTERS, ...DROP_REASONS];
-  const out: string[] = [];
-  for (let i = 0; i < c.length; i++) if (c[i] !== 0) out.push(`${names[i]} ${fmt(c[i])}`);
-  return out.join(', ');
-}
-
-class Channel {
-  private readonly w: Worker;
-  private nextId = 1;
-  private readonly waiting = new Map<number, (r: WorkerReport) => void>();
-  bulkCompletes: { sessions: number; atMs: number }[] = [];
-  rt = '';
-  tid = 0;
-  readonly ready: Promise<void>;
-
-  constructor(init: WorkerInit) {
-    this.w = new Worker(fileURLToPath(import.meta.url), { workerData: init });
-    this.w.on('error', (err) => {
-      console.error(`worker ${init.deviceId} failed:`, err);
-      process.exit(1);
-    });
-    this.ready = new Promise((resolve) => {
-      this.w.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') {
-          this.rt = m.rt;
-          this.tid = m.tid;
-          resolve();
-        } else if (m.type === 'status') {
-          this.waiting.get(m.id)?.(m.report);
-          this.waiting.delete(m.id);
-        } else if (m.type === 'bulk-complete') {
-          this.bulkCompletes.push({ sessions: m.sessions, atMs: m.atMs });
-        }
-      });
-    });
-  }
-
-  post(m: ToWorker): void {
-    this.w.postMessage(m);
-  }
-
-  report(): Promise<WorkerReport> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.post({ type: 'status', id });
-    });
-  }
-
-  async stop(): Promise<void> {
-    const done = new Promise<void>((resolve) => this.w.on('exit', () => resolve()));
-    this.post({ type: 'stop' });
-    await Promise.race([done, sleep(3000).then(() => this.w.terminate())]);
-  }
-}
-
 /** A sender box, a receiver box, both ticked; two channels connected, the initial bulk done. */
 interface Pair {
   a: Box;
@@ -506,26 +223,7 @@ async function makePair(config: TandemConfig, maxSessions: number, rt: boolean):
   };
 }
 
-function sideNotes(name: string, r: WorkerReport): string {
-  const s = r.status;
-  const bits = [
-    `${name}: connected ${s.connected}, batches sent/received ${fmt(s.batchesSent)}/${fmt(s.batchesReceived)}, records sent/received ${fmt(s.recordsSent)}/${fmt(s.recordsReceived)}`,
-    `resyncs ${s.resyncs} ${JSON.stringify(r.resyncReasons)}`,
-    `discarded ${JSON.stringify(r.discarded)}`,
-    `rtt ${s.rttMs ?? '-'} ms, in-ring stalls ${s.inStalls}, rejected ${s.rejected}, backlog ${s.backlog}`,
-  ];
-  return '  ' + bits.join('; ');
-}
-
 // ---- phases ----
-
-interface Row {
-  measure: string;
-  figure: string;
-  target: string;
-  verdict: string;
-}
-const rows: Row[] = [];
 
 async function phaseRate(config: TandemConfig, n: number, rt: boolean): Promise<void> {
   console.log(`\n== rate: ${fmt(n)} new sessions as fast as the sender's out ring takes them`);
@@ -762,16 +460,18 @@ async function main(): Promise<void> {
   const lagSeconds = Number(argOf('lag-seconds') ?? '10');
   const bulk = (argOf('bulk') ?? '100000,1000000').split(',').map(Number);
   const phases = new Set((argOf('phases') ?? 'rate,lag,bulk').split(','));
+  const bothRate = Number(argOf('both-rate') ?? '10000');
   const rt = !argv.includes('--no-rt');
   const bad =
     !(rateSessions >= 1000 && rateSessions <= 4_000_000) ||
     !(lagRate >= 100 && lagRate <= 1_000_000) ||
+    !(bothRate >= 100 && bothRate <= 1_000_000) ||
     !(lagSeconds > 0 && lagSeconds <= 600) ||
     bulk.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 4_000_000)) ||
-    [...phases].some((p) => !['rate', 'lag', 'bulk'].includes(p));
+    [...phases].some((p) => !['rate', 'lag', 'bulk', 'both'].includes(p));
   if (bad) {
     console.error(
-      'usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk] [--no-rt]',
+      'usage: sync.js [--rate-sessions 1000-4000000] [--lag-rate 100-1000000] [--lag-seconds 1-600] [--bulk N,N] [--phases rate,lag,bulk,both] [--both-rate 100-1000000] [--no-rt]',
     );
     process.exit(2);
   }
@@ -787,6 +487,10 @@ async function main(): Promise<void> {
   if (phases.has('rate')) await phaseRate(config, rateSessions, rt);
   if (phases.has('lag')) await phaseLag(config, lagRate, lagSeconds, rt);
   if (phases.has('bulk')) for (const n of bulk) await phaseBulk(config, n, rt);
+  if (phases.has('both')) {
+    const aa = (box: string) => loadConfig(fileURLToPath(new URL(`../../deploy/lab/active-active/${box}.yaml`, import.meta.url)));
+    await phaseBoth([aa('fwa'), aa('fwb')], bothRate, lagSeconds, rt, encryptionArg);
+  }
 
   console.log('\n| measure | figure | target | verdict |\n| --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.measure} | ${r.figure} | ${r.target} | ${r.verdict} |`);

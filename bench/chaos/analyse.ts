@@ -8,9 +8,16 @@ export interface VmacFrame {
   /** Capture timestamp, epoch microseconds (the kernel's clock, the same for every port). */
   tUs: number;
   box: Box;
+  /**
+   * The class of its source MAC (02:74:64:<c>:..): 0 in active/passive; in active/active 1 (device
+   * 0's addresses), 2 (device 1's), 3 (the primary's). Absent: 0.
+   */
+  cls?: number;
 }
 
 export interface Overlap {
+  /** The virtual MAC class both boxes spoke for (analyseDualActiveByClass; 0 in active/passive). */
+  cls?: number;
   startUs: number;
   endUs: number;
   /** Dual-active frames inside the interval, by the box that emitted them. */
@@ -80,6 +87,39 @@ export function analyseDualActive(input: readonly VmacFrame[], windowUs: number)
     }
   }
   return { frames: count, dualActiveFrames: dual, overlaps, handoffs };
+}
+
+/**
+ * analyseDualActive per class of virtual MAC, merged: in active/active each box speaks for its own
+ * class all the time, so frames of both boxes together prove nothing; a class spoken for by both
+ * boxes at once (its addresses answered, announced or its frames sent by both) does. With one
+ * class (active/passive) the result is analyseDualActive's.
+ */
+export function analyseDualActiveByClass(
+  input: readonly VmacFrame[],
+  windowUs: number,
+): DualActiveReport & { byClass: Record<number, { fwa: number; fwb: number; dual: number }> } {
+  const classes = [...new Set(input.map((f) => f.cls ?? 0))].sort((a, b) => a - b);
+  const frames: Record<Box, number> = { fwa: 0, fwb: 0 };
+  const byClass: Record<number, { fwa: number; fwb: number; dual: number }> = {};
+  const overlaps: Overlap[] = [];
+  const handoffs: Handoff[] = [];
+  let dual = 0;
+  for (const cls of classes) {
+    const r = analyseDualActive(
+      input.filter((f) => (f.cls ?? 0) === cls),
+      windowUs,
+    );
+    frames.fwa += r.frames.fwa;
+    frames.fwb += r.frames.fwb;
+    dual += r.dualActiveFrames;
+    byClass[cls] = { fwa: r.frames.fwa, fwb: r.frames.fwb, dual: r.dualActiveFrames };
+    overlaps.push(...r.overlaps.map((o) => ({ ...o, cls })));
+    handoffs.push(...r.handoffs);
+  }
+  overlaps.sort((a, b) => a.startUs - b.startUs);
+  handoffs.sort((a, b) => a.firstToUs - b.firstToUs);
+  return { frames, dualActiveFrames: dual, overlaps, handoffs, byClass };
 }
 
 /** The longest silence on the wire at a handoff (ms), null when the emitting box never changed. */

@@ -1,7 +1,7 @@
 // The switch's view of the pair: tcpdump on the four bridge ports of the boxes (in N-sw), frames
 // entering the switch from a box (-Q in) whose source MAC is a virtual MAC. Which box sent a
-// frame is which port it entered on. Only the record headers are needed, so frames are cut to
-// their Ethernet header.
+// frame is which port it entered on, and which class it spoke for is its source MAC's class byte.
+// Only the Ethernet header is needed, so frames are cut short.
 //
 // libpcap ends a capture when its interface goes down ("The interface went down"), which is what
 // a pulled cable is here: a port's capture is restarted (a new file) until it is stopped, so the
@@ -12,10 +12,14 @@ import { join } from 'node:path';
 import type { Lab, LabBox } from '../../src/lab/lab.js';
 import { SW_PORT } from '../../src/lab/topology.js';
 import type { VmacFrame } from './analyse.js';
-import { pcapTimesUs } from './pcap.js';
+import { pcapFrames } from './pcap.js';
 
-/** Every virtual MAC of the lab's group 1 starts with these four bytes (src/dataplane/vmac.ts). */
-export const VMAC_FILTER = 'ether[6:4] == 0x02746400';
+/**
+ * Every virtual MAC starts 02:74:64:<c> (src/dataplane/vmac.ts), c the class: 0 in active/passive,
+ * 1-3 in active/active. All classes are captured; each frame keeps its class (analyse.ts judges
+ * dual-active per class).
+ */
+export const VMAC_FILTER = 'ether[6:4] & 0xffffff00 == 0x02746400';
 const RESTART_DELAY_MS = 50;
 const LISTEN_TIMEOUT_MS = 5000;
 
@@ -99,7 +103,8 @@ class PortCapture {
     const out: VmacFrame[] = [];
     for (const s of this.segments) {
       if (!existsSync(s.file)) continue;
-      for (const tUs of pcapTimesUs(readFileSync(s.file)).timesUs) out.push({ tUs, box: this.box });
+      const { timesUs, srcMacByte3 } = pcapFrames(readFileSync(s.file));
+      timesUs.forEach((tUs, i) => out.push({ tUs, box: this.box, cls: srcMacByte3[i] }));
     }
     return out;
   }

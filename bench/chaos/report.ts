@@ -25,19 +25,22 @@ export function verdict(r: ChaosResult): Verdict {
     failovers: its.length,
     dualActiveFrames,
     sessionsLost,
-    roleChangesMissing: its.filter((it) => roleChangeVerdict(it.roleChanges) === 'none').length,
-    roleChangesExtra: its.filter((it) => roleChangeVerdict(it.roleChanges) === 'extra').length,
+    roleChangesMissing: its.filter((it) => roleVerdict(it) === 'none').length,
+    roleChangesExtra: its.filter((it) => roleVerdict(it) === 'extra').length,
     missed,
   };
 }
 
 const mib = (b: number | null): string => (b === null ? '-' : (b / 1048576).toFixed(1));
 
+/** The iteration's role changes against what its failure should cause (one, or none for an active/active secondary). */
+const roleVerdict = (it: Iteration) => roleChangeVerdict(it.roleChanges, it.expectedRoleChanges ?? 1);
+
 function row(label: string, its: Iteration[]): string[] {
   const took = its.map((i) => i.takeoverMs).filter((x): x is number => x !== null);
   const silences = its.map((i) => i.wire.handoffSilenceMs).filter((x): x is number => x !== null);
   const cuts = its.filter((i) => i.heldDuringCut !== null);
-  const v = its.map((i) => roleChangeVerdict(i.roleChanges));
+  const v = its.map(roleVerdict);
   return [
     label,
     String(its.length),
@@ -57,6 +60,25 @@ function row(label: string, its: Iteration[]): string[] {
   ];
 }
 
+/** Frames of each box and dual-active frames per class, over every iteration. */
+function classSummary(its: Iteration[]): string {
+  const sum: Record<number, { fwa: number; fwb: number; dual: number }> = {};
+  for (const it of its) {
+    for (const [c, x] of Object.entries(it.wire.byClass ?? {})) {
+      const s = (sum[Number(c)] ??= { fwa: 0, fwb: 0, dual: 0 });
+      s.fwa += x.fwa;
+      s.fwb += x.fwb;
+      s.dual += x.dual;
+    }
+  }
+  const name = (c: number) => ({ 0: 'active/passive', 1: 'device 0', 2: 'device 1', 3: 'primary' })[c] ?? `class ${c}`;
+  return (
+    Object.entries(sum)
+      .map(([c, x]) => `${name(Number(c))}: fwa ${x.fwa} fwb ${x.fwb} frames, dual-active ${x.dual}`)
+      .join('; ') || 'no frames'
+  );
+}
+
 function memRow(box: string, before: Memory, after: Memory): string[] {
   return [
     box,
@@ -71,9 +93,13 @@ export function formatReport(r: ChaosResult): string {
   const o = r.options;
   const v = verdict(r);
   const lines: string[] = [];
+  const aa = o.labMode === 'active-active';
+  const what = aa
+    ? `failovers of either box in the active/active lab (${o.fail ?? 'alternate'}: ${r.iterations.filter((i) => i.expectedRoleChanges === 0).length} of the secondary), ${r.connected}/${2 * o.conns} TCP connections routed from client and client2`
+    : `failovers of the active box, ${r.connected}/${o.conns} TCP connections through source NAT`;
   lines.push(
-    `chaos run: ${v.failovers} failovers of the active box (seed ${o.seed}), ${r.connected}/${o.conns} TCP connections through source NAT ` +
-      `(1 KiB each every ${o.intervalMs} ms) and a UDP probe every 1 ms, for ${r.durationS} s; timers ${o.timers ?? "the lab's (aggressive)"}; dual-active window ${o.windowUs / 1000} ms`,
+    `chaos run: ${v.failovers} ${what} (seed ${o.seed}) ` +
+      `(1 KiB each every ${o.intervalMs} ms) and a UDP probe every 1 ms${aa ? ' from each client' : ''}, for ${r.durationS} s; timers ${o.timers ?? "the lab's (aggressive)"}; dual-active window ${o.windowUs / 1000} ms`,
   );
   lines.push('');
   const header = [
@@ -109,11 +135,11 @@ export function formatReport(r: ChaosResult): string {
   const overl = r.iterations.flatMap((i) =>
     i.wire.overlaps.map(
       (x) =>
-        `#${i.i} ${i.kind} of ${i.failed}: ${new Date(x.startUs / 1000).toISOString()} for ${((x.endUs - x.startUs) / 1000).toFixed(3)} ms, fwa ${x.frames.fwa} fwb ${x.frames.fwb} frames`,
+        `#${i.i} ${i.kind} of ${i.failed}${x.cls ? ` (class ${x.cls})` : ''}: ${new Date(x.startUs / 1000).toISOString()} for ${((x.endUs - x.startUs) / 1000).toFixed(3)} ms, fwa ${x.frames.fwa} fwb ${x.frames.fwb} frames`,
     ),
   );
   if (overl.length > 0) lines.push('', 'dual-active intervals (switch capture):', ...overl);
-  const odd = r.iterations.filter((i) => roleChangeVerdict(i.roleChanges) !== 'ok' || i.heldDuringCut === false || i.error);
+  const odd = r.iterations.filter((i) => roleVerdict(i) !== 'ok' || i.heldDuringCut === false || i.error);
   if (odd.length > 0)
     lines.push(
       '',
@@ -133,6 +159,7 @@ export function formatReport(r: ChaosResult): string {
     ),
   ];
   if (outages.length > 0) lines.push('', 'UDP outages of 100 ms or more with no failure in progress (the pair said it was healthy):', ...outages);
+  if (aa) lines.push('', `dual-active per virtual MAC class (a class spoken for by both boxes at once): ${classSummary(r.iterations)}`);
   const drops = r.iterations.reduce((n, i) => n + i.wire.droppedByKernel, 0);
   lines.push(
     '',

@@ -12,18 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { Lab, labDown, labUp, repoRoot, type LabBox } from '../../src/lab/lab.js';
+import { Lab, labDown, labUp, repoRoot, type LabBox, type LabHost, type LabMode } from '../../src/lab/lab.js';
 import { IO_VARIANTS, type IoVariant } from '../lib/io-variants.js';
 import { startProbeSender, startStreamServer, type LabProcess } from '../../src/lab/traffic.js';
 import type { HaStatus } from '../../src/control/status.js';
-import { analyseDualActive, longestHandoffSilenceMs, NO_FAILOVER_KINDS, schedule, seededRandom, type Kind, type Overlap } from './analyse.js';
+import { analyseDualActiveByClass, longestHandoffSilenceMs, NO_FAILOVER_KINDS, schedule, seededRandom, type Kind, type Overlap } from './analyse.js';
 import { SwitchCapture } from './capture.js';
 import { inject, type Fault } from './faults.js';
 import type { TcpEnd, TcpLoss, TcpMark, UdpMark } from './flows.js';
+import { mergeTcpEnds, mergeTcpMarks, mergeUdpMarks } from './merge.js';
+import { expectedRoleChanges, failsPrimary, pairRole, PRIMARY_STATES, tookOver, type FailWhich } from './pair.js';
 
 const SERVER = '10.0.2.10';
 const PROBE_PORT = 5001;
 const STREAM_PORT = 5002;
+/** Active/active: client2's UDP probe goes to its own receiver. */
+const PROBE_PORT2 = 5003;
 /** How long a failure that must not move the role is held and watched. */
 const NO_FAILOVER_WATCH_MS = 1000;
 /** How long the failed box stays failed after the takeover (frozen, unplugged, unreachable). */
@@ -56,6 +60,10 @@ export interface ChaosOptions {
   /** Where the results, and the captures and logs of any iteration with a finding, are kept. */
   outDir: string;
   labName: string;
+  /** The lab's mode (default active-passive); active/active loads from client and client2. */
+  labMode?: LabMode;
+  /** Active/active: which box each iteration fails (default alternate: the primary, then the secondary, ...). */
+  fail?: FailWhich;
   log: (line: string) => void;
 }
 
@@ -75,8 +83,10 @@ export interface Iteration {
   startedAt: string;
   /** The box active at the end of the iteration. */
   active: LabBox | null;
-  /** Transitions into 'active' on either box during the iteration (1 expected). */
+  /** Transitions into the primary role ('active', 'active-primary') on either box during the iteration. */
   roleChanges: number;
+  /** What roleChanges should be: 1, or 0 when the active/active secondary failed (the primary stays). */
+  expectedRoleChanges?: number;
   /** Those transitions, from the daemons' logs. */
   roleChangeLog: string[];
   /** For ha1/ha2: the role stayed put during the cut (exactly one active, the same one). */
@@ -97,6 +107,8 @@ export interface Iteration {
     handoffs: number;
     handoffSilenceMs: number | null;
     droppedByKernel: number;
+    /** Frames and dual-active frames per virtual MAC class (0 in active/passive). */
+    byClass?: Record<number, { fwa: number; fwb: number; dual: number }>;
   };
   /** Both boxes said 'active' in the same API poll (informational: the wire is the judge). */
   apiBothActive: number;
@@ -151,7 +163,7 @@ class Flows {
     );
   }
 
-  static start(lab: Lab, role: 'client' | 'server', args: string[], pidFile: string): Flows {
+  static start(lab: Lab, role: LabHost, args: string[], pidFile: string): Flows {
     const prog = join(lab.repo, 'dist', 'bench', 'chaos', 'flows.js');
     const child = spawn('ip', ['netns', 'exec', lab.ns(role), process.execPath, prog, ...args, '--lab', lab.runDir], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
@@ -184,14 +196,15 @@ class Flows {
 }
 
 /** A copy of deploy/lab with other heartbeat timers and/or another frame I/O (device.dataplane). */
-function labConfigWith(spec: string | undefined, io: IoVariant | undefined): string {
+function labConfigWith(spec: string | undefined, io: IoVariant | undefined, mode: LabMode): string {
   const [heartbeatIntervalMs, heartbeatMissed, promotionHoldMs] = (spec ?? '0,0,0').split(',').map(Number);
   if (![heartbeatIntervalMs, heartbeatMissed, promotionHoldMs].every((x) => Number.isInteger(x) && x >= 0)) {
     throw new Error(`--timers: got ${JSON.stringify(spec)}, expected INTERVAL_MS,MISSED,HOLD_MS, e.g. 10,6,0`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'tandem-chaos-cfg-'));
   for (const box of ['fwa', 'fwb']) {
-    const cfg = parseYaml(readFileSync(join(repoRoot(), 'deploy', 'lab', `${box}.yaml`), 'utf8')) as {
+    const from = mode === 'active-active' ? join(repoRoot(), 'deploy', 'lab', 'active-active') : join(repoRoot(), 'deploy', 'lab');
+    const cfg = parseYaml(readFileSync(join(from, `${box}.yaml`), 'utf8')) as {
       shared: { ha: Record<string, unknown> };
       device: Record<string, unknown>;
     };
@@ -263,19 +276,21 @@ function syncOk(s: HaStatus): boolean {
  * the outage can fault a moment after the link is back).
  */
 async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBox; ms: number }> {
+  const mode = lab.mode;
   let seen = '';
   let since: { active: LabBox; at: number } | null = null;
   const ms = await lab
     .waitFor(
       async () => {
         const [a, b] = await Promise.all([statusOf(lab, 'fwa'), statusOf(lab, 'fwb')]);
+        const [ra, rb] = [pairRole(a?.local.state, mode), pairRole(b?.local.state, mode)];
         seen = `fwa=${a ? `${a.local.state} (${a.local.reason}${a.local.faults.length ? `, faults ${a.local.faults.join(' ')}` : ''})` : 'no answer'}, fwb=${b ? `${b.local.state} (${b.local.reason}${b.local.faults.length ? `, faults ${b.local.faults.join(' ')}` : ''})` : 'no answer'}`;
         const pair =
           !a || !b
             ? null
-            : a.local.state === 'active' && b.local.state === 'passive'
+            : ra === 'active' && rb === 'passive'
               ? ([a, b, 'fwa'] as const)
-              : b.local.state === 'active' && a.local.state === 'passive'
+              : rb === 'active' && ra === 'passive'
                 ? ([b, a, 'fwb'] as const)
                 : null;
         const ok =
@@ -303,14 +318,25 @@ async function waitHealthy(lab: Lab, timeoutMs: number): Promise<{ active: LabBo
   return { active: since!.active, ms };
 }
 
-/** Polls until `box` reports active; counts polls where both boxes said active. */
-async function waitActive(lab: Lab, box: LabBox, t0: number, onBoth: () => void): Promise<{ ms: number | null; reason: string | null }> {
+/**
+ * Polls until `box` has taken over (pair.ts tookOver: active; in active/active the primary, the
+ * failed box no longer forwarding unless `planned`); counts polls where both boxes said they
+ * held the primary role.
+ */
+async function waitActive(lab: Lab, box: LabBox, t0: number, onBoth: () => void, planned = false): Promise<{ ms: number | null; reason: string | null }> {
+  const mode = lab.mode;
   const deadline = t0 + TAKEOVER_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const [s, o] = await Promise.all([lab.boxState(box, 500), lab.boxState(otherBox(box), 200)]);
-    if (s?.state === 'active') {
-      if (o?.state === 'active') onBoth();
-      return { ms: Date.now() - t0, reason: s.reason };
+    const [s, o] = await Promise.all([
+      lab
+        .api(box, 500)
+        .status()
+        .catch(() => null),
+      lab.boxState(otherBox(box), 200),
+    ]);
+    if (s && tookOver(s, mode, planned)) {
+      if (pairRole(o?.state, mode) === 'active') onBoth();
+      return { ms: Date.now() - t0, reason: s.local.reason };
     }
     await sleep(10);
   }
@@ -334,7 +360,8 @@ function transitionsIntoActiveSince(lab: Lab, sinceMs: number): { count: number;
       if (!line.includes('"ha-transition"')) continue;
       try {
         const e = JSON.parse(line) as { time?: string; to?: string; from?: string; reason?: string };
-        if (e.to === 'active' && e.time && Date.parse(e.time) >= sinceMs) list.push(`${e.time.slice(11, 23)} ${box} ${e.from} -> active (${e.reason})`);
+        if (PRIMARY_STATES.has(e.to ?? '') && e.time && Date.parse(e.time) >= sinceMs)
+          list.push(`${e.time.slice(11, 23)} ${box} ${e.from} -> ${e.to} (${e.reason})`);
       } catch {
         // a line cut by a kill: not an event
       }
@@ -343,11 +370,51 @@ function transitionsIntoActiveSince(lab: Lab, sinceMs: number): { count: number;
   return { count: list.length, list: list.sort() };
 }
 
+/** The run's flows: per client (client2 too in active/active) a TCP flows process and a UDP probe with its receiver. */
+interface FlowSet {
+  tcp: Flows[];
+  udp: Flows[];
+  /** Connections up at the start, every client together. */
+  connected: number;
+}
+
+const markTcp = async (f: FlowSet): Promise<TcpMark> => mergeTcpMarks(await Promise.all(f.tcp.map((t) => t.ask<TcpMark>('mark', 'mark'))));
+const markUdp = async (f: FlowSet): Promise<UdpMark> => mergeUdpMarks(await Promise.all(f.udp.map((u) => u.ask<UdpMark>('mark', 'mark'))));
+
+async function startFlows(lab: Lab, opts: ChaosOptions, stops: (() => Promise<unknown>)[]): Promise<FlowSet> {
+  const clients: LabHost[] = lab.mode === 'active-active' ? ['client', 'client2'] : ['client'];
+  const set: FlowSet = { tcp: [], udp: [], connected: 0 };
+  for (const [k, host] of clients.entries()) {
+    // the first client keeps the file names and port of an active/passive run
+    const tag = k === 0 ? '' : `-${host}`;
+    const port = k === 0 ? PROBE_PORT : PROBE_PORT2;
+    const udp = Flows.start(lab, 'server', ['udp', '--port', String(port)], join(lab.runDir, `chaos-udp${tag}.pid`));
+    stops.push(async () => udp.kill());
+    await udp.next('ready', 10_000);
+    set.udp.push(udp);
+    const args = ['tcp', '--to', `${SERVER}:${STREAM_PORT}`, '--conns', String(opts.conns), '--interval-ms', String(opts.intervalMs)];
+    const tcp = Flows.start(lab, host, args, join(lab.runDir, `chaos-tcp${tag}.pid`));
+    stops.push(async () => tcp.kill());
+    set.connected += (await tcp.next<{ connected: number }>('connected', 60_000)).connected;
+    set.tcp.push(tcp);
+    const tx: LabProcess<unknown> = await startProbeSender(lab.ns(host), {
+      repo: lab.repo,
+      marker: lab.runDir,
+      to: `${SERVER}:${port}`,
+      intervalMs: 1,
+      pidFile: join(lab.runDir, `chaos-probe-tx${tag}.pid`),
+    });
+    stops.push(() => tx.stop());
+  }
+  return set;
+}
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const { log } = opts;
   const kinds = schedule(opts.kinds, opts.failovers, seededRandom(opts.seed));
   const steadyRand = seededRandom(opts.seed ^ 0x5eed);
-  const configDir = opts.timers || opts.io ? labConfigWith(opts.timers, opts.io) : undefined;
+  const mode = opts.labMode ?? 'active-passive';
+  const configDir = opts.timers || opts.io ? labConfigWith(opts.timers, opts.io, mode) : undefined;
   mkdirSync(opts.outDir, { recursive: true });
   const { log: _log, ...options } = opts;
   const result: ChaosResult = {
@@ -364,7 +431,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     aborted: null,
   };
   const t0run = Date.now();
-  await labUp({ name: opts.labName, configDir, out: process.stderr });
+  await labUp({ name: opts.labName, configDir, mode, out: process.stderr });
   const lab = new Lab(opts.labName);
   const stops: (() => Promise<unknown>)[] = [];
   let fault: Fault | null = null;
@@ -380,40 +447,30 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       pidFile: join(lab.runDir, 'chaos-stream-server.pid'),
     });
     stops.push(() => srv.stop());
-    const udp = Flows.start(lab, 'server', ['udp', '--port', String(PROBE_PORT)], join(lab.runDir, 'chaos-udp.pid'));
-    stops.push(async () => udp.kill());
-    await udp.next('ready', 10_000);
-    const tcp = Flows.start(
-      lab,
-      'client',
-      ['tcp', '--to', `${SERVER}:${STREAM_PORT}`, '--conns', String(opts.conns), '--interval-ms', String(opts.intervalMs)],
-      join(lab.runDir, 'chaos-tcp.pid'),
-    );
-    stops.push(async () => tcp.kill());
-    result.connected = (await tcp.next<{ connected: number }>('connected', 60_000)).connected;
-    log(`${result.connected}/${opts.conns} TCP connections up`);
-    const tx: LabProcess<unknown> = await startProbeSender(lab.ns('client'), {
-      repo,
-      marker: lab.runDir,
-      to: `${SERVER}:${PROBE_PORT}`,
-      intervalMs: 1,
-      pidFile: join(lab.runDir, 'chaos-probe-tx.pid'),
-    });
-    stops.push(() => tx.stop());
-    // every connection replicated before the first failure
+    const flows = await startFlows(lab, opts, stops);
+    result.connected = flows.connected;
+    log(`${result.connected}/${opts.conns * flows.tcp.length} TCP connections up`);
+    // every connection replicated before the first failure: to the passive, or in active/active
+    // to both boxes (each holds its own sessions and the peer's)
     ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
+    const holders: LabBox[] = mode === 'active-active' ? ['fwa', 'fwb'] : [otherBox(active)];
     await lab.waitFor(
-      async () => (await lab.api(otherBox(active), 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched >= result.connected,
+      async () => {
+        const held = await Promise.all(
+          holders.map(async (b) => (await lab.api(b, 5000).sessions({ protocol: 'tcp', port: STREAM_PORT, state: 'established' }, 1)).matched),
+        );
+        return held.every((n) => n >= result.connected);
+      },
       30_000,
-      'the passive to hold every connection',
+      `${holders.join(' and ')} to hold every connection`,
     );
     await sleep(500);
     result.memory = {
       before: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') },
       after: { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') },
     };
-    await tcp.ask<TcpMark>('mark', 'mark');
-    await udp.ask<UdpMark>('mark', 'mark');
+    await markTcp(flows);
+    await markUdp(flows);
 
     let prevStartUs = 0;
     let prev: Iteration | null = null;
@@ -423,7 +480,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 
     /** Closes the previous iteration: its marks, and its frames up to `untilUs`. */
     const closePrevious = async (untilUs: number): Promise<void> => {
-      const [tm, um] = await Promise.all([tcp.ask<TcpMark>('mark', 'mark'), udp.ask<UdpMark>('mark', 'mark')]);
+      const [tm, um] = await Promise.all([markTcp(flows), markUdp(flows)]);
       tcpLosses.push(...tm.lost);
       if (!prev || !prevCapture) {
         result.outagesBeforeFirst = um.gaps.filter((g) => g.gapMs >= OUTAGE_MS);
@@ -437,7 +494,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       prev.udp = { maxGapMs: um.maxGapMs, lost: um.lost, received: um.received, outages: unprovoked.filter((g) => g.gapMs >= OUTAGE_MS) };
       await prevCapture.stop();
       const frames = prevCapture.frames().filter((f) => f.tUs >= prevStartUs && f.tUs < untilUs);
-      const r = analyseDualActive(frames, opts.windowUs);
+      const r = analyseDualActiveByClass(frames, opts.windowUs);
       prev.wire = {
         framesFwa: r.frames.fwa,
         framesFwb: r.frames.fwb,
@@ -446,6 +503,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         handoffs: r.handoffs.length,
         handoffSilenceMs: longestHandoffSilenceMs(r.handoffs),
         droppedByKernel: prevCapture.droppedByKernel(),
+        byClass: r.byClass,
       };
       if (r.dualActiveFrames > 0) {
         // keep the evidence: the captures and both daemons' logs
@@ -497,21 +555,27 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       // the role can have moved on its own since the pair was last healthy (a stall read as a
       // peer death, counted in roleChanges): fail whoever is active now
       const [sa, sb] = await Promise.all([lab.boxState('fwa'), lab.boxState('fwb')]);
-      if (!(sa?.state === 'active' && sb?.state === 'passive') && !(sb?.state === 'active' && sa?.state === 'passive'))
-        ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
-      else active = sa.state === 'active' ? 'fwa' : 'fwb';
-      it.failed = active;
-      const passive = otherBox(active);
+      const [ra, rb] = [pairRole(sa?.state, mode), pairRole(sb?.state, mode)];
+      if (!(ra === 'active' && rb === 'passive') && !(rb === 'active' && ra === 'passive')) ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
+      else active = ra === 'active' ? 'fwa' : 'fwb';
+      // active/active: the primary or the secondary (pair.ts); active/passive: the active
+      const primaryFails = failsPrimary(mode, opts.fail ?? 'alternate', i);
+      const failed: LabBox = primaryFails ? active : otherBox(active);
+      const survivor = otherBox(failed);
+      it.failed = failed;
+      it.expectedRoleChanges = expectedRoleChanges(mode, primaryFails, NO_FAILOVER_KINDS.has(kind));
       const tFail = Date.now();
       it.failedAtMs = tFail;
       try {
-        fault = await inject(lab, kind, active);
+        fault = await inject(lab, kind, failed);
         if (NO_FAILOVER_KINDS.has(kind)) {
-          // the role must not move: exactly one active (the same one) for the whole watch
+          // the role must not move: exactly one active (the same one) for the whole watch; in
+          // active/active, the primary and the secondary both stay as they were
           let held = true;
           while (Date.now() - tFail < NO_FAILOVER_WATCH_MS) {
-            const [s1, s2] = await Promise.all([lab.boxState(active, 500), lab.boxState(passive, 500)]);
-            if (s1?.state !== 'active' || s2?.state === 'active') held = false;
+            const [s1, s2] = await Promise.all([lab.boxState(active, 500), lab.boxState(otherBox(active), 500)]);
+            const [r1, r2] = [pairRole(s1?.state, mode), pairRole(s2?.state, mode)];
+            if (r1 !== 'active' || r2 === 'active' || (mode === 'active-active' && r2 !== 'passive')) held = false;
             await sleep(25);
           }
           it.heldDuringCut = held;
@@ -521,11 +585,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
           ({ active } = await waitHealthy(lab, HEALTHY_TIMEOUT_MS));
           const tPlanned = Date.now();
           await lab.api(active, 5000).failover();
-          const t = await waitActive(lab, otherBox(active), tPlanned, () => it.apiBothActive++);
+          const t = await waitActive(lab, otherBox(active), tPlanned, () => it.apiBothActive++, true);
           it.takeoverMs = t.ms;
           it.takeoverReason = t.reason;
         } else {
-          const t = await waitActive(lab, passive, tFail, () => it.apiBothActive++);
+          const t = await waitActive(lab, survivor, tFail, () => it.apiBothActive++);
           it.takeoverMs = t.ms;
           it.takeoverReason = t.reason;
           await sleep(HOLD_AFTER_TAKEOVER_MS);
@@ -558,7 +622,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     prevCapture = null;
     capture = null;
     result.memory.after = { fwa: await memoryOf(lab, 'fwa'), fwb: await memoryOf(lab, 'fwb') };
-    result.tcpEnd = await tcp.ask<TcpEnd>('end', 'end', 30_000);
+    result.tcpEnd = mergeTcpEnds(await Promise.all(flows.tcp.map((t) => t.ask<TcpEnd>('end', 'end', 30_000))));
     // end-of-run verdicts (incomplete echoes) join the losses seen at the marks
     for (const l of result.tcpEnd.lost) if (!tcpLosses.some((x) => x.id === l.id)) tcpLosses.push(l);
     for (const l of tcpLosses) {

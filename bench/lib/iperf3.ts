@@ -63,18 +63,19 @@ export interface Iperf3Server {
 
 /**
  * Starts `iperf3 -s` in `ns`, bound to `address`:`port`, and records its PID in `runDir` as
- * iperf3-server.pid. Its log goes to runDir too, so its command line names runDir: labDown's
- * cleanup of the run dir's *.pid files stops it even if the bench itself dies first.
+ * iperf3-server<tag>.pid. Its log goes to runDir too, so its command line names runDir: labDown's
+ * cleanup of the run dir's *.pid files stops it even if the bench itself dies first. One server
+ * serves one test at a time: two clients loading at once need two servers (two tags and ports).
  */
-export async function startIperf3Server(ns: string, address: string, port: number, runDir: string): Promise<Iperf3Server> {
-  const logfile = join(runDir, 'iperf3-server.log');
+export async function startIperf3Server(ns: string, address: string, port: number, runDir: string, tag = ''): Promise<Iperf3Server> {
+  const logfile = join(runDir, `iperf3-server${tag}.log`);
   // `ip netns exec` execs iperf3 in place, so the child's PID is the server's
   const child = spawn('ip', ['netns', 'exec', ns, 'iperf3', '-s', '-B', address, '-p', String(port), '--logfile', logfile], { stdio: 'ignore' });
   const pid = await new Promise<number>((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`cannot run iperf3 (apt-get install iperf3): ${err.message}`)));
     child.once('spawn', () => resolve(child.pid as number));
   });
-  writeFileSync(join(runDir, 'iperf3-server.pid'), `${pid}\n`, { mode: 0o600 });
+  writeFileSync(join(runDir, `iperf3-server${tag}.pid`), `${pid}\n`, { mode: 0o600 });
   // give it a moment to listen; a server that failed to start (port taken, no iperf3) has exited by then
   await new Promise((r) => setTimeout(r, 300));
   if (child.exitCode !== null) throw new Error(`iperf3 server in ${ns} exited at once (code ${child.exitCode}); see ${logfile}`);
@@ -83,6 +84,8 @@ export async function startIperf3Server(ns: string, address: string, port: numbe
 
 /** The running client, so a signal handler can stop it (by its PID, nothing broader). */
 export let runningClient: ChildProcess | null = null;
+/** Every running client (benches that load from two hosts at once), for the same reason. */
+export const runningClients = new Set<ChildProcess>();
 
 /** Runs `iperf3 -c server -p port -t seconds -P streams -J` in `ns` and parses its report. */
 export function runIperf3Client(ns: string, server: string, port: number, seconds: number, streams: number): Promise<Iperf3Result> {
@@ -106,6 +109,7 @@ export function runIperf3Client(ns: string, server: string, port: number, second
   return new Promise((resolve, reject) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     runningClient = child;
+    runningClients.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -115,11 +119,13 @@ export function runIperf3Client(ns: string, server: string, port: number, second
     child.once('error', (err) => {
       clearTimeout(guard);
       runningClient = null;
+      runningClients.delete(child);
       reject(new Error(`cannot run iperf3 (apt-get install iperf3): ${err.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(guard);
       runningClient = null;
+      runningClients.delete(child);
       try {
         resolve(parseIperf3(stdout));
       } catch (err) {

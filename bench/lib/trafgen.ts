@@ -71,8 +71,9 @@ export let runningGenerator: ChildProcess | null = null;
 /**
  * Runs trafgen in `ns` on `dev` for `seconds` with `cpus` processes (each pinned to a CPU by
  * trafgen). --no-sock-mem and --notouch-irq: trafgen leaves the host's sysctls and IRQ affinity alone.
+ * ratePps > 0 paces it (trafgen -b).
  */
-export function runTrafgen(ns: string, dev: string, configPath: string, seconds: number, cpus: number): Promise<TrafgenRun> {
+export function runTrafgen(ns: string, dev: string, configPath: string, seconds: number, cpus: number, ratePps = 0): Promise<TrafgenRun> {
   const args = [
     'netns',
     'exec',
@@ -92,6 +93,8 @@ export function runTrafgen(ns: string, dev: string, configPath: string, seconds:
     String(cpus),
     '--no-sock-mem',
     '--notouch-irq',
+    // a paced load (ratePps > 0) instead of as fast as the CPU goes
+    ...(ratePps > 0 ? ['-b', `${ratePps}pps`] : []),
   ];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();

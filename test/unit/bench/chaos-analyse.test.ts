@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   analyseDualActive,
+  analyseDualActiveByClass,
   formatMmm,
   KINDS,
   longestHandoffSilenceMs,
@@ -117,5 +118,36 @@ describe('figures', () => {
     expect(roleChangeVerdict(1)).toBe('ok');
     expect(roleChangeVerdict(0)).toBe('none');
     expect(roleChangeVerdict(2)).toBe('extra');
+  });
+});
+
+describe('dual-active analysis per virtual MAC class (active/active)', () => {
+  const tag = (fs: VmacFrame[], cls: number): VmacFrame[] => fs.map((f) => ({ ...f, cls }));
+
+  it('each box speaking for its own class all the time is not dual-active', () => {
+    const frames = [...tag(every('fwa', 0, 50_000, 100), 1), ...tag(every('fwb', 50, 50_050, 100), 2)];
+    expect(analyseDualActive(frames, W).dualActiveFrames).toBeGreaterThan(0); // the whole-wire check would flag it
+    const r = analyseDualActiveByClass(frames, W);
+    expect(r.dualActiveFrames).toBe(0);
+    expect(r.byClass).toEqual({ 1: { fwa: 501, fwb: 0, dual: 0 }, 2: { fwa: 0, fwb: 501, dual: 0 } });
+  });
+
+  it('a class spoken for by both boxes at once is, and its overlap names the class', () => {
+    // fwb takes class 1 (device 0's addresses) at 10 ms while fwa still speaks for it until 12 ms
+    const frames = [...tag(every('fwa', 0, 12_000, 500), 1), ...tag(every('fwb', 10_000, 20_000, 500), 1), ...tag(every('fwb', 0, 20_000, 500), 2)];
+    const r = analyseDualActiveByClass(frames, W);
+    expect(r.dualActiveFrames).toBeGreaterThan(0);
+    expect(r.byClass[2].dual).toBe(0);
+    expect(r.overlaps.every((o) => o.cls === 1)).toBe(true);
+    expect(r.overlaps[0].startUs).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('one class (active/passive) gives what analyseDualActive gives', () => {
+    const frames = [...every('fwa', 0, 10_000, 500), ...every('fwb', 9_000, 20_000, 500)];
+    const whole = analyseDualActive(frames, W);
+    const r = analyseDualActiveByClass(frames, W);
+    expect(r.dualActiveFrames).toBe(whole.dualActiveFrames);
+    expect(r.handoffs).toEqual(whole.handoffs);
+    expect(r.frames).toEqual(whole.frames);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pcapTimesUs } from '../../../bench/chaos/pcap.js';
+import { pcapFrames, pcapTimesUs } from '../../../bench/chaos/pcap.js';
 
 /** A pcap file the way tcpdump writes one: little-endian, microseconds or nanoseconds. */
 function pcap(records: Array<[sec: number, frac: number, len: number]>, opts: { nano?: boolean; be?: boolean } = {}): Buffer {
@@ -49,5 +49,17 @@ describe('pcap timestamps', () => {
     const huge = pcap([[1, 1, 14]]);
     huge.writeUInt32LE(10_000_000, 24 + 8);
     expect(() => pcapTimesUs(huge)).toThrow(/corrupt/);
+  });
+});
+
+describe('pcap source MAC class', () => {
+  it('gives byte 9 of each frame (a virtual MAC class code), -1 for a record too short', () => {
+    const buf = pcap([
+      [1, 1, 14],
+      [2, 2, 9],
+    ]);
+    // the first record's frame: dst 6 bytes, then src 02:74:64:02:..
+    buf.set([0x02, 0x74, 0x64, 0x02], 24 + 16 + 6);
+    expect(pcapFrames(buf)).toEqual({ timesUs: [1_000_001, 2_000_002], srcMacByte3: [2, -1], truncated: false });
   });
 });
