@@ -57,6 +57,8 @@ export interface PairTimelineData {
 /** One colour per box line, in order (fwa, fwb). */
 const BOX_COLOURS = ['#1565c0', '#ef6c00'];
 const LEGEND_CHARS = 140;
+/** Two rate points further apart than this have no samples between them (the demo samples every 500 ms). */
+export const RATE_BREAK_MS = 1500;
 
 /** A client's panels draw from the active/passive picture's data shape. */
 function clientData(d: PairTimelineData, c: PairTimelineClient): TimelineData {
@@ -107,7 +109,10 @@ function ratePanel(d: PairTimelineData, p: Panel): string[] {
     const colour = BOX_COLOURS[i % BOX_COLOURS.length];
     const pts = b.points.filter((q) => q.atMs - d.zeroMs >= p.from && q.atMs - d.zeroMs <= p.to);
     if (pts.length > 0) {
-      const path = pts.map((q, j) => `${j === 0 ? 'M' : 'L'}${n(f.x(q.atMs - d.zeroMs))} ${n(f.y(q.perS))}`).join('');
+      // a box that was down (killed, restarting) has no samples: the line breaks there, not slopes
+      const path = pts
+        .map((q, j) => `${j === 0 || q.atMs - pts[j - 1].atMs > RATE_BREAK_MS ? 'M' : 'L'}${n(f.x(q.atMs - d.zeroMs))} ${n(f.y(q.perS))}`)
+        .join('');
       out.push(`<path class="box-rate" data-box="${escapeXml(b.label)}" d="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     }
     // the key, top right of the plot

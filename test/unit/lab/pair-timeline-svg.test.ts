@@ -58,6 +58,14 @@ describe('active/active picture', () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
+  it("a box's line breaks where it has no samples (killed), rather than sloping across", () => {
+    const d = data();
+    d.boxes = [{ label: 'fwa', points: [0, 500, 1000, 4000, 4500].map((t) => ({ atMs: ZERO + t, perS: 100 })) }];
+    const path = /class="box-rate" data-box="fwa" d="([^"]+)"/.exec(pairTimelineSvg(d))?.[1] ?? '';
+    expect(path.match(/M/g)).toHaveLength(2);
+    expect(path.match(/L/g)).toHaveLength(3);
+  });
+
   it('draws without samples or arrivals (a demo that failed early)', () => {
     const d = data();
     d.boxes = d.boxes.map((b) => ({ ...b, points: [] }));
