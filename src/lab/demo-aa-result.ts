@@ -29,7 +29,8 @@ export interface AaClientResult {
   /** The silence across the takeover and across the rejoin, ms (0: none over 5 ms). */
   crashGapMs: number;
   rejoinGapMs: number;
-  tcp: { total: number; connected: number; survived: number; reset: number };
+  /** `lostWhy`: what ended the lost connections, each reason once ("ECONNRESET", "echo incomplete (...)"). */
+  tcp: { total: number; connected: number; survived: number; reset: number; lostWhy: string[] };
 }
 
 export interface AaDemoResult {

@@ -400,7 +400,13 @@ function clientResult(c: AaClient, { sent, tcp, recv }: ClientCounted, g: Client
     probes: { sent: sent.sent, received: recv.received, lostDuringRun: recv.lost, maxGapMs: round(recv.maxGapMs), gapsOver5Ms: recv.gapCount },
     crashGapMs: g.crashGap ? round(g.crashGap.gapMs) : 0,
     rejoinGapMs: g.rejoinGap ? round(g.rejoinGap.gapMs) : 0,
-    tcp: { total: tcp.total, connected: tcp.connected, survived: tcp.survived, reset: tcp.reset },
+    tcp: {
+      total: tcp.total,
+      connected: tcp.connected,
+      survived: tcp.survived,
+      reset: tcp.reset,
+      lostWhy: [...new Set(tcp.conns.filter((x) => !x.survived).map((x) => x.error ?? 'not connected'))],
+    },
   };
 }
 
@@ -430,7 +436,8 @@ function judge(r: AaDemoResult, killed: LabBox, survivor: LabBox): void {
   if (rate('alone', survivor) <= 0) r.errors.push(`${survivor} forwarded nothing alone`);
   for (const c of r.clients) {
     if (c.probes.received === 0) r.errors.push(`no probe of ${c.host} reached the server`);
-    if (c.tcp.survived < c.tcp.total) r.errors.push(`${c.host}: ${c.tcp.total - c.tcp.survived} TCP connection(s) lost`);
+    if (c.tcp.survived < c.tcp.total)
+      r.errors.push(`${c.host}: ${c.tcp.total - c.tcp.survived} TCP connection(s) lost (${c.tcp.lostWhy.slice(0, 3).join(', ')})`);
   }
   if (r.recoveredState !== null && r.recoveredState !== 'active-secondary') {
     r.errors.push(`the restarted box is ${r.recoveredState}, expected active-secondary (preemption is off)`);

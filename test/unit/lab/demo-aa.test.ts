@@ -26,7 +26,7 @@ function result(): AaDemoResult {
         probes: { sent: 12000, received: 11970, lostDuringRun: 25, maxGapMs: 32.8, gapsOver5Ms: 4 },
         crashGapMs: 24.1,
         rejoinGapMs: 0,
-        tcp: { total: 8, connected: 8, survived: 8, reset: 0 },
+        tcp: { total: 8, connected: 8, survived: 8, reset: 0, lostWhy: [] },
       },
     ],
     decisions: {
