@@ -8,12 +8,14 @@ import {
   ROUTE_CONFIG_COMMIT,
   ROUTE_CONFIG_PEER,
   ROUTE_CONFIG_VALIDATE,
+  ROUTE_COUNTERS,
   ROUTE_FAILOVER,
   ROUTE_FUNCTIONAL,
   ROUTE_SESSIONS,
   ROUTE_STATUS,
   ROUTE_SUSPEND,
   type CommandResponse,
+  type CountersResponse,
   type CommitResponse,
   type ConfigResponse,
   type ConfigTextRequest,
@@ -126,6 +128,11 @@ export class ApiClient {
     const list = await this.call<unknown>('GET', `${ROUTE_SESSIONS}${sessionQueryString(filter, limit)}`);
     if (!isSessionList(list)) throw new ApiError(200, 'bad-response', `tandem API at ${this.url} answered a malformed session list`);
     return list;
+  }
+
+  /** GET /v1/counters: the dataplane's cumulative counters (the lab demo's per-box rates divide two of them). */
+  counters(): Promise<CountersResponse> {
+    return this.call<CountersResponse>('GET', ROUTE_COUNTERS);
   }
 
   /** GET /v1/config: the running shared config and the pair's sync state. */

@@ -6,13 +6,13 @@ import type { TandemConfig } from '../config/types.js';
 import { CliError, EXIT_FAILED } from './exit-codes.js';
 import type { LabStatusView } from './format-lab.js';
 
-/** The lab's entry points (src/lab/lab.ts and src/lab/demo.ts). */
+/** The lab's entry points (src/lab/lab.ts, src/lab/demo.ts and, in active/active, src/lab/demo-aa.ts). */
 export interface LabApi {
   labUp(opts: { name: string; mode?: 'active-passive' | 'active-active'; configDir?: string }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
   /** Progress goes to the lab's default (stderr); the result is printed here. */
-  labDemo(opts: { name: string; svg?: string }): Promise<unknown>;
+  labDemo(opts: { name: string; mode?: 'active-passive' | 'active-active'; svg?: string }): Promise<unknown>;
 }
 
 /** Everything the CLI touches outside itself; tests replace any of it. */
@@ -47,7 +47,8 @@ async function loadLab(): Promise<LabApi> {
       labDown: lab.labDown,
       labStatus: lab.labStatus,
       // the demo's own helpers load only for `lab demo`
-      labDemo: async (opts) => (await import('../lab/demo.js')).labDemo(opts),
+      labDemo: async ({ mode, ...opts }) =>
+        mode === 'active-active' ? (await import('../lab/demo-aa.js')).labDemoActiveActive(opts) : (await import('../lab/demo.js')).labDemo(opts),
     };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {

@@ -32,16 +32,19 @@ export const SESSION_FLAGS_LEGEND = 'Flags: NS source NAT, ND destination NAT, N
 export function formatSessions(list: SessionList): string {
   const out: string[] = [];
   if (list.sessions.length > 0) {
+    // active/active: an OWNER column (the device that processes the session's packets)
+    const owners = list.sessions.some((s) => s.owner !== undefined);
+    const withOwner = (cells: string[], owner: string): string[] => (owners ? [...cells.slice(0, 4), owner, ...cells.slice(4)] : cells);
     const rows: string[][] = [
-      ['ID', 'PROTO', 'STATE', 'FLAGS', 'SOURCE[PORT]/IF', 'TRANSLATED', 'RULE', 'PACKETS', 'BYTES', 'AGE', 'EXPIRES'],
-      ['', '', '', '', 'DESTINATION[PORT]/IF', 'TRANSLATED', 'NAT RULE', '', '', '', ''],
+      withOwner(['ID', 'PROTO', 'STATE', 'FLAGS', 'SOURCE[PORT]/IF', 'TRANSLATED', 'RULE', 'PACKETS', 'BYTES', 'AGE', 'EXPIRES'], 'OWNER'),
+      withOwner(['', '', '', '', 'DESTINATION[PORT]/IF', 'TRANSLATED', 'NAT RULE', '', '', '', ''], ''),
     ];
     let anyFlag = false;
     for (const s of list.sessions) {
       const flags = [NAT_FLAGS[s.nat] ?? '', s.loose ? 'L' : ''].filter((f) => f !== '').join(',');
       if (flags !== '') anyFlag = true;
       const x = translatedEnds(s);
-      rows.push([
+      const first = [
         String(s.id),
         s.protocol,
         s.state,
@@ -53,15 +56,23 @@ export function formatSessions(list: SessionList): string {
         `${formatCount(s.bytes[0])}/${formatCount(s.bytes[1])}`,
         formatDuration(s.ageS),
         s.expiresInS <= 0 ? 'now' : formatDuration(s.expiresInS),
-      ]);
-      rows.push(['', '', '', '', endpoint(s.original.dst, s.original.dstPort, s.egress), x.destination, s.natRule ?? '', '', '', '', '']);
+      ];
+      rows.push(withOwner(first, s.owner === undefined ? '-' : `device ${s.owner}`));
+      rows.push(withOwner(['', '', '', '', endpoint(s.original.dst, s.original.dstPort, s.egress), x.destination, s.natRule ?? '', '', '', '', ''], ''));
     }
     out.push(table(rows));
     out.push('');
     if (anyFlag) out.push(SESSION_FLAGS_LEGEND);
+    if (owners) out.push(ownerCountLine(list));
   }
   out.push(sessionCountLine(list));
   return `${out.join('\n')}\n`;
+}
+
+/** Active/active: "Shown by owner: device 0 3, device 1 2." (of the sessions listed). */
+export function ownerCountLine(list: SessionList): string {
+  const count = (d: 0 | 1): number => list.sessions.filter((s) => s.owner === d).length;
+  return `Shown by owner: device 0 ${count(0)}, device 1 ${count(1)}.`;
 }
 
 /** "2 sessions shown of 3 matching, 5 in the table." (+ how to see the rest when truncated). */

@@ -2,6 +2,7 @@
 // function per section, in the order printed; a section the daemon did not report (no HA2, no
 // monitors, no config sync) is left out.
 import type { StatusResponse } from '../api/protocol.js';
+import type { ActiveActiveStatus, FloatingClassName, PairClassStatus, SetupDecisions } from '../wire/pair-status.js';
 import { fields, formatDuration, ms, table, yesNo } from './format.js';
 
 /** At most this many transitions are shown, newest first. */
@@ -20,7 +21,7 @@ export function formatStatus(s: StatusResponse, nowMs: number = Date.now()): str
     configSection(s),
     timersSection(s),
     transitionsSection(s),
-    activeActiveSection(s.dataplane),
+    activeActiveSection(s),
     s.dataplane === undefined ? null : formatDataplane(s.dataplane),
   ];
   // one blank line between sections
@@ -174,41 +175,80 @@ function transitionsSection(s: StatusResponse): string {
   )}`;
 }
 
-interface ActiveActiveView {
-  device: number;
-  sessionsOwned: [number, number];
-  ha3: {
-    device: string;
-    open: boolean;
-    hearsPeer: boolean;
-    peerMac: string | null;
-    rx: { frames: number; bytes: number };
-    tx: { frames: number; bytes: number };
-    held: number;
-  };
-}
+/** `dataplane.activeActive`, read leniently: an older daemon may lack the classes and decisions. */
+type ActiveActiveView = Pick<ActiveActiveStatus, 'device' | 'sessionsOwned' | 'ha3'> & Partial<Omit<ActiveActiveStatus, 'device' | 'sessionsOwned' | 'ha3'>>;
 
 /** The dataplane's active/active figures (GET /v1/status), read leniently; null when absent. */
-function activeActiveOf(dp: unknown): ActiveActiveView | null {
+export function activeActiveOf(dp: unknown): ActiveActiveView | null {
   const aa = dp !== null && typeof dp === 'object' ? (dp as { activeActive?: unknown }).activeActive : undefined;
   if (aa === null || typeof aa !== 'object') return null;
   const v = aa as Partial<ActiveActiveView>;
   return Array.isArray(v.sessionsOwned) && v.ha3 !== undefined && typeof v.ha3 === 'object' ? (v as ActiveActiveView) : null;
 }
 
-/** Active/active: the sessions each device owns, and the HA3 link (PAN-OS `show high-availability ha3`). */
-function activeActiveSection(dp: unknown): string | null {
-  const aa = activeActiveOf(dp);
+/** "device 0", "device 1", "primary": the owner classes as docs/active-active.md names them. */
+export function classLabel(c: FloatingClassName): string {
+  return c === 'primary' ? 'primary' : `device ${c === 'device0' ? 0 : 1}`;
+}
+
+/** "device 0 (lan 10.0.1.1, wan 10.0.2.1)", "primary (no addresses)". */
+function classWithAddresses(c: PairClassStatus): string {
+  const addrs = c.addresses.map((a) => `${a.interface} ${a.address}`).join(', ');
+  return `${classLabel(c.class)} (${addrs === '' ? 'no addresses' : addrs})`;
+}
+
+/** Both boxes of the pair with their shown states: "fw-a (device 0) active-primary, fw-b (device 1) active-secondary". */
+function rolesLine(s: StatusResponse): string {
+  const peer = s.peer.state ?? (s.peer.up ? 'unknown' : 'not heard');
+  return `${s.local.name} (device ${s.local.id}) ${s.local.state}, ${s.peer.name ?? 'peer'} (device ${s.peer.id}) ${peer}`;
+}
+
+/** The classes this box holds, hands back, and leaves to the peer. */
+function classRows(classes: readonly PairClassStatus[] | undefined): [string, string][] {
+  if (classes === undefined) return [];
+  const list = (cs: PairClassStatus[]): string => (cs.length === 0 ? 'none' : cs.map(classWithAddresses).join('; '));
+  const rows: [string, string][] = [['Addresses held', list(classes.filter((c) => c.served))]];
+  const back = classes.filter((c) => c.handingBack);
+  if (back.length > 0) rows.push(['Handing back', list(back)]);
+  rows.push(['Left to the peer', list(classes.filter((c) => !c.served && !c.handingBack))]);
+  return rows;
+}
+
+/** Where this box sent what it could not simply forward (docs/active-active.md "Session setup and owner"). */
+function decisionRows(d: SetupDecisions | undefined): [string, string][] {
+  if (d === undefined) return [];
+  return [
+    ['Set up here', `${d.setupLocal} new sessions (setup-local)`],
+    [
+      'Sent to the peer',
+      `${d.setupToPeer} first packets to set up (setup-to-peer), ${d.toOwner} to the owner (to-owner), ${d.missToPeer} misses (miss-to-peer)`,
+    ],
+    ['Sessions adopted', String(d.sessionAdopted)],
+    ['Defer outcomes', `${d.deferAcked} acked, ${d.deferTimeout} timed out, ${d.deferFull} not held (queue full)`],
+  ];
+}
+
+/** Active/active: the pair's roles, the addresses held, the sessions each device owns, HA3 (PAN-OS `show high-availability ha3`), the setup decisions. */
+function activeActiveSection(s: StatusResponse): string | null {
+  const aa = activeActiveOf(s.dataplane);
   if (aa === null) return null;
   const h = aa.ha3;
   const flow = (d: { frames: number; bytes: number }): string => `${d.frames} frames, ${d.bytes} bytes`;
+  const primary = aa.primary === undefined ? [] : ([['Primary', `device ${aa.primary}${aa.primary === aa.device ? ' (this box)' : ''}`]] as [string, string][]);
+  const peerFwd =
+    aa.peerForwarding === undefined ? [] : ([['Peer forwards', aa.peerForwarding ? 'yes' : 'no (its sessions are adopted here)']] as [string, string][]);
   return `Active/active (this box is device ${aa.device}):
 ${fields([
+  ['Roles', rolesLine(s)],
+  ...primary,
+  ...peerFwd,
+  ...classRows(aa.classes),
   ['Sessions owned', `device 0: ${aa.sessionsOwned[0]}, device 1: ${aa.sessionsOwned[1]}`],
   ['HA3 link', `${h.device} ${h.open ? 'open' : 'CLOSED'}, ${h.hearsPeer ? `hears the peer (${h.peerMac ?? '?'})` : 'does NOT hear the peer'}`],
   ['HA3 to peer', flow(h.tx)],
   ['HA3 from peer', flow(h.rx)],
-  ['First packets held', String(h.held)],
+  ['First packets held', `${h.held} now`],
+  ...decisionRows(aa.decisions),
 ])}`;
 }
 

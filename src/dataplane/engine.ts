@@ -21,7 +21,8 @@ import { FLOATING_CLASSES, className, interfaceClasses, interfaceVirtualMac, own
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts, type PortSpec } from './ports.js';
 import { sendGate } from './send-gate.js';
-import { Ha3Port, type Ha3Status } from './ha3-port.js';
+import { Ha3Port } from './ha3-port.js';
+import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
 import { ha3MtuNeeded } from '../wire/ha3.js';
 
 export type { DataplaneIo, Port } from './io.js';
@@ -39,7 +40,7 @@ export interface InterfaceStatus {
   classes: { class: FloatingClassName; mac: string; served: boolean }[];
 }
 
-export type FloatingClassName = 'device0' | 'device1' | 'primary';
+export type { FloatingClassName } from '../wire/pair-status.js';
 
 export interface DataplaneStatus {
   role: 'active' | 'passive';
@@ -56,8 +57,8 @@ export interface DataplaneStatus {
    */
   floatingIps: { interface: string; address: string; mac: string; class: FloatingClassName | null; served: boolean; announced: boolean }[];
   garp: { rounds: number; lastRoundAgoMs: number | null; bursting: boolean };
-  /** Active/active only: this device, the sessions each device owns here, HA3. */
-  activeActive?: { device: 0 | 1; sessionsOwned: [number, number]; ha3: Ha3Status & { device: string; open: boolean } };
+  /** Active/active only: this device, the primary, the classes it holds, the sessions each device owns here, the setup decisions, HA3. */
+  activeActive?: ActiveActiveStatus;
 }
 
 export interface EngineOptions extends PipelineOptions {
@@ -457,7 +458,35 @@ export class Engine {
     const owned = this.pipeline.firewall?.ownedSessions() ?? null;
     if (this.ha3 === null || owned === null) return {};
     const ha3 = { device: this.ha3.device, open: this.ports.isOpen(this.pipeline.interfaces.length), ...this.ha3.port.status(now) };
-    return { activeActive: { device: this.ha3.me, sessionsOwned: owned, ha3 } };
+    const sh = this.shared;
+    return {
+      activeActive: {
+        device: this.ha3.me,
+        primary: sh.primaryId === 1 ? 1 : 0,
+        peerForwarding: sh.peerForwarding,
+        sessionsOwned: owned,
+        classes: this.classStatus(now),
+        decisions: decisionsOf(this.counters),
+        ha3,
+      },
+    };
+  }
+
+  /**
+   * Active/active: each owner class, whether this box holds it now, and its addresses. Held means
+   * answered, so only while the box may act as active (the same rule as floatingIps[].served).
+   */
+  private classStatus(now: number): ActiveActiveStatus['classes'] {
+    const mayAct = this.shared.mayActAsActive(now);
+    const served = mayAct ? this.shared.servedClasses : 0;
+    const accepted = mayAct ? this.shared.acceptedClasses : 0;
+    const fips = this.pipeline.floatingIps();
+    return FLOATING_CLASSES.map((bit) => ({
+      class: className(bit),
+      served: (served & bit) !== 0,
+      handingBack: (accepted & bit) !== 0 && (served & bit) === 0,
+      addresses: fips.filter((f) => f.bit === bit).map((f) => ({ interface: this.pipeline.interfaces[f.ifIndex].name, address: formatIpv4(f.ip) })),
+    }));
   }
 
   /** Closes every handle. */

@@ -873,6 +873,7 @@ export class Firewall {
         ageS: Math.max(0, Math.round((nowMs - t.createdMs(slot)) / 1000)),
         expiresInS: Math.max(0, Math.round((t.expiresMs(slot) - nowMs) / 1000)),
         loose: (t.flags(slot) & 1) !== 0,
+        ...(this.aa === null ? {} : { owner: ownerOf(t.flags(slot)) }),
       };
     }
   }

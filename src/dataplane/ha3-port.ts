@@ -17,6 +17,7 @@ import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { HA3_ACK, HA3_DATA, HA3_HELLO, HA3_INSERT, Ha3Opener, Ha3Sealer, isHa3Frame, type Ha3Kind } from '../wire/ha3.js';
 import { decodeHa3Key, decodeHa3Record, encodeHa3Key, encodeHa3Record, HA3_KEY_BYTES, HA3_RECORD_BYTES, type Ha3Key } from '../wire/ha3-record.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../wire/session-record.js';
+import type { Ha3Status } from '../wire/pair-status.js';
 import { DeferQueue } from './defer.js';
 import type { DeviceId } from './owner.js';
 import { formatMac } from './packet.js';
@@ -52,18 +53,8 @@ export interface Ha3PortDeps {
   drop(reason: DropReason): void;
 }
 
-export interface Ha3Status {
-  mac: string;
-  /** Learned from the peer's authenticated frames; null until then (our frames go to broadcast). */
-  peerMac: string | null;
-  /** An authenticated frame from the peer within HA3_SILENT_MS. */
-  hearsPeer: boolean;
-  lastHeardAgoMs: number | null;
-  rx: { frames: number; bytes: number };
-  tx: { frames: number; bytes: number };
-  /** First packets held now, waiting for the peer's ACK. */
-  held: number;
-}
+/** The HA3 link's status (one shape for the dataplane, the API and the tools: wire/pair-status.ts). */
+export type { Ha3Status };
 
 export class Ha3Port implements PeerLink {
   private readonly sealer: Ha3Sealer;

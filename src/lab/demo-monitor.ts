@@ -4,7 +4,7 @@
 import { nsExec } from './exec.js';
 import type { Lab } from './lab.js';
 import type { BoxSnapshot, LiveSnapshot, LiveView } from './live-view.js';
-import type { LabBox } from './topology.js';
+import type { LabBox, LabHost } from './topology.js';
 
 /**
  * Both APIs are asked (state, session count) at most this often: the lab's own waits poll every
@@ -14,10 +14,10 @@ export const API_POLL_MS = 500;
 /** The client's socket table (a process per read) at most this often. */
 const SS_POLL_MS = 1000;
 
-/** Established TCP connections from the client to the stream server's `port` (its socket table). */
-export async function establishedConnections(lab: Lab, port: number): Promise<number | null> {
+/** Established TCP connections from a client (default: the client) to the stream server's `port` (its socket table). */
+export async function establishedConnections(lab: Lab, port: number, host: LabHost = 'client'): Promise<number | null> {
   try {
-    const { stdout } = await nsExec(lab.ns('client'), 'ss', ['-Htn', 'state', 'established', 'dport', '=', `:${port}`], { timeoutMs: 2000 });
+    const { stdout } = await nsExec(lab.ns(host), 'ss', ['-Htn', 'state', 'established', 'dport', '=', `:${port}`], { timeoutMs: 2000 });
     return stdout.split('\n').filter((l) => l.trim() !== '').length;
   } catch {
     return null;

@@ -42,6 +42,16 @@ export function gapAcross(gaps: readonly WallGap[], fromMs: number, toMs: number
   return best;
 }
 
+/**
+ * The longest silence that began in [fromMs, toMs]: what a change that starts at fromMs cost (a
+ * silence already running at fromMs has another cause).
+ */
+export function gapStartingIn(gaps: readonly WallGap[], fromMs: number, toMs: number): WallGap | null {
+  let best: WallGap | null = null;
+  for (const g of gaps) if (g.startMs >= fromMs && g.startMs <= toMs && (best === null || g.gapMs > best.gapMs)) best = g;
+  return best;
+}
+
 /** A transition from a daemon's log (GET /v1/status transitions). */
 export interface SeenTransition {
   box: LabBox;
@@ -63,6 +73,14 @@ export interface DemoClockTimes {
   recoveredSeenAt: number | null;
 }
 
+/** The states a takeover and a return go to: active/passive's, or active/active's primary and secondary. */
+export interface PairStateNames {
+  active: string;
+  passive: string;
+}
+export const ACTIVE_PASSIVE_NAMES: PairStateNames = { active: 'active', passive: 'passive' };
+export const ACTIVE_ACTIVE_NAMES: PairStateNames = { active: 'active-primary', passive: 'active-secondary' };
+
 /**
  * The picture's markers: the kill and the restart on the demo's clock; the takeover and the
  * return from the daemons' transition logs when they have them, else when the demo saw them.
@@ -72,20 +90,21 @@ export function timelineMarkers(
   survivor: LabBox,
   times: DemoClockTimes,
   transitions: readonly SeenTransition[],
+  names: PairStateNames = ACTIVE_PASSIVE_NAMES,
 ): { markers: TimelineMarker[]; clockNote: string; takeoverLoggedAt: number | null } {
   const markers: TimelineMarker[] = [{ atMs: times.killedAt, label: `kill -9 ${killed}`, kind: 'crash' }];
   const used = new Set<SeenTransition>();
   const fromLog: string[] = [];
   const fromDemo: string[] = ['kill -9'];
 
-  const takeover = transitions.find((t) => t.box === survivor && t.to === 'active' && t.atMs >= times.killedAt - CRASH_WINDOW_BEFORE_MS);
+  const takeover = transitions.find((t) => t.box === survivor && t.to === names.active && t.atMs >= times.killedAt - CRASH_WINDOW_BEFORE_MS);
   if (takeover) {
     used.add(takeover);
-    markers.push({ atMs: takeover.atMs, label: `${survivor} active`, kind: 'takeover' });
-    fromLog.push(`${survivor} active`);
+    markers.push({ atMs: takeover.atMs, label: `${survivor} ${names.active}`, kind: 'takeover' });
+    fromLog.push(`${survivor} ${names.active}`);
   } else if (times.takeoverSeenAt !== null) {
-    markers.push({ atMs: times.takeoverSeenAt, label: `${survivor} active (seen by the demo)`, kind: 'takeover' });
-    fromDemo.push(`${survivor} active`);
+    markers.push({ atMs: times.takeoverSeenAt, label: `${survivor} ${names.active} (seen by the demo)`, kind: 'takeover' });
+    fromDemo.push(`${survivor} ${names.active}`);
   }
   if (times.restartAt !== null) {
     markers.push({ atMs: times.restartAt, label: `${killed} restarted`, kind: 'restart' });
@@ -93,7 +112,7 @@ export function timelineMarkers(
     // back in the pair: ready to take over (passive, its bulk sync complete) or took the role;
     // only joined (tentative) when the log shows no more
     const after = (to: string) => transitions.find((t) => t.box === killed && t.atMs >= times.restartAt! && t.to === to);
-    const back = [after('passive'), after('active')].filter((t) => t !== undefined).sort((a, b) => a.atMs - b.atMs)[0] ?? after('tentative');
+    const back = [after(names.passive), after(names.active)].filter((t) => t !== undefined).sort((a, b) => a.atMs - b.atMs)[0] ?? after('tentative');
     if (back) {
       used.add(back);
       markers.push({ atMs: back.atMs, label: `${killed} back (${back.to})`, kind: 'recovered' });
@@ -107,7 +126,7 @@ export function timelineMarkers(
   for (const t of transitions) {
     if (used.has(t) || t.atMs < (times.trafficAt ?? times.killedAt - CRASH_WINDOW_BEFORE_MS)) continue;
     // the restarted box starting up, and its bulk sync completing: part of being back
-    if (t.box === killed && (t.from === 'initial' || (t.from === 'tentative' && t.to === 'passive'))) continue;
+    if (t.box === killed && (t.from === 'initial' || (t.from === 'tentative' && t.to === names.passive))) continue;
     markers.push({ atMs: t.atMs, label: `${t.box} ${t.from} \u2192 ${t.to}`, kind: 'other' });
   }
   const clockNote =

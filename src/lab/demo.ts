@@ -472,7 +472,8 @@ async function tearDown(run: DemoRun): Promise<void> {
   process.removeListener('SIGTERM', run.onSignal);
 }
 
-async function boxTransitions(lab: Lab, box: LabBox): Promise<SeenTransition[]> {
+/** A box's transitions from its API (the active/active demo reads them too); [] when it does not answer. */
+export async function boxTransitions(lab: Lab, box: LabBox): Promise<SeenTransition[]> {
   try {
     const st = await lab.api(box, 2000).status();
     return (st.transitions ?? [])
@@ -484,10 +485,10 @@ async function boxTransitions(lab: Lab, box: LabBox): Promise<SeenTransition[]> 
 }
 
 /** Writes the picture into the run dir and copies it for the user; returns the user's copy. */
-function writePicture(svg: string, runDir: string, target: string | undefined): string {
-  const inRun = join(runDir, DEMO_SVG_NAME);
+export function writePicture(svg: string, runDir: string, target: string | undefined, fileName = DEMO_SVG_NAME): string {
+  const inRun = join(runDir, fileName);
   writeFileSync(inRun, svg);
-  const dest = resolve(target ?? DEMO_SVG_NAME);
+  const dest = resolve(target ?? fileName);
   mkdirSync(dirname(dest), { recursive: true });
   copyFileSync(inRun, dest);
   return dest;

@@ -12,6 +12,16 @@ export interface BoxSnapshot {
   sessions: number | null;
   /** The daemon process exists. */
   running: boolean;
+  /** Active/active demo: packets this box forwards per second (its API's counters); absent in active/passive. */
+  forwardedPerS?: number | null;
+}
+
+/** What one client's traffic shows: its probes and its TCP connections (LiveSnapshot's fields). */
+export interface ClientLine {
+  /** The host and its way through the pair, e.g. "client (via device 0)". */
+  label: string;
+  probes: LiveSnapshot['probes'];
+  tcp: LiveSnapshot['tcp'];
 }
 
 export interface LiveSnapshot {
@@ -38,6 +48,8 @@ export interface LiveSnapshot {
   } | null;
   /** Established connections (from the client's socket table); alive null when not measured yet. */
   tcp: { alive: number | null; total: number } | null;
+  /** Active/active demo: one line per client instead of `probes` and `tcp`. */
+  clients?: ClientLine[];
 }
 
 export interface RenderOptions {
@@ -84,7 +96,8 @@ function boxWords(box: BoxSnapshot): { state: string; rest: string } {
   const state = box.state ?? (box.running ? 'no answer' : 'not running');
   const reason = box.state !== null && box.reason ? ` (${box.reason})` : '';
   const sessions = box.sessions === null ? '' : `, ${int(box.sessions)} session${box.sessions === 1 ? '' : 's'}`;
-  return { state, rest: `${reason}${sessions}` };
+  const rate = box.forwardedPerS === undefined || box.forwardedPerS === null ? '' : `, forwards ${int(box.forwardedPerS)} pkt/s`;
+  return { state, rest: `${reason}${sessions}${rate}` };
 }
 
 function probeWords(p: NonNullable<LiveSnapshot['probes']>): string {
@@ -133,17 +146,29 @@ export function renderLive(s: LiveSnapshot, opts: RenderOptions = {}): string[] 
     const w = boxWords(s.boxes[box]);
     lines.push(`  ${box}    ${paint(color, stateColour(s.boxes[box].state), w.state)}${w.rest}`);
   }
-  if (s.probes) {
-    const silent = s.probes.silenceMs !== null && s.probes.silenceMs > SILENCE_SHOWN_MS;
-    const text = probeWords(s.probes);
-    lines.push(`  probes ${silent ? paint(color, '31;1', text) : text}`);
-  } else lines.push('  probes not started');
-  if (s.tcp) {
-    const short = s.tcp.alive !== null && s.tcp.alive < s.tcp.total;
-    const text = tcpWords(s.tcp);
-    lines.push(`  TCP    ${short ? paint(color, '33', text) : text}`);
-  } else lines.push('  TCP    not started');
+  if (s.clients) {
+    for (const c of s.clients) {
+      lines.push(`  ${c.label}`);
+      lines.push(...trafficLines(c.probes, c.tcp, color, '    '));
+    }
+  } else lines.push(...trafficLines(s.probes, s.tcp, color, '  '));
   return lines.map((l) => fitWidth(l, width));
+}
+
+/** The probes' and the TCP connections' lines, a silence in red, a lost connection in yellow. */
+function trafficLines(probes: LiveSnapshot['probes'], tcp: LiveSnapshot['tcp'], color: boolean, indent: string): string[] {
+  const lines: string[] = [];
+  if (probes) {
+    const silent = probes.silenceMs !== null && probes.silenceMs > SILENCE_SHOWN_MS;
+    const text = probeWords(probes);
+    lines.push(`${indent}probes ${silent ? paint(color, '31;1', text) : text}`);
+  } else lines.push(`${indent}probes not started`);
+  if (tcp) {
+    const short = tcp.alive !== null && tcp.alive < tcp.total;
+    const text = tcpWords(tcp);
+    lines.push(`${indent}TCP    ${short ? paint(color, '33', text) : text}`);
+  } else lines.push(`${indent}TCP    not started`);
+  return lines;
 }
 
 /** The same facts on one line, for logs. */
@@ -155,8 +180,15 @@ export function renderPlainLine(s: LiveSnapshot): string {
       return `${box} ${w.state}${w.rest}`;
     }),
   ];
-  if (s.probes) parts.push(`probes ${probeWords(s.probes)}`);
-  if (s.tcp) parts.push(`TCP ${tcpWords(s.tcp)}`);
+  if (s.clients) {
+    for (const c of s.clients) {
+      if (c.probes) parts.push(`${c.label} probes ${probeWords(c.probes)}`);
+      if (c.tcp) parts.push(`${c.label} TCP ${tcpWords(c.tcp)}`);
+    }
+  } else {
+    if (s.probes) parts.push(`probes ${probeWords(s.probes)}`);
+    if (s.tcp) parts.push(`TCP ${tcpWords(s.tcp)}`);
+  }
   return parts.join(' | ');
 }
 

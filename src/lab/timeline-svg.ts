@@ -55,7 +55,7 @@ export const DEFAULT_ZOOM: [number, number] = [-200, 500];
 const CRASH_GAP_BEFORE_MS = 100;
 const CRASH_GAP_AFTER_MS = 200;
 /** The zoom's moving mean spans this many ms. */
-const SMOOTH_MS = 10;
+export const SMOOTH_MS = 10;
 /** Gap labels per panel: the largest ones that do not overlap (a loaded host has many small gaps). */
 const MAX_GAP_LABELS = 3;
 /** Bars taller than this many times the expected level are cut (a receiver catching up after a stall). */
@@ -63,11 +63,11 @@ const Y_HEADROOM = 4;
 /** The zoom never grows past this: a longer outage is read in the overview. */
 const MAX_ZOOM_RIGHT_MS = 10_000;
 
-const WIDTH = 960;
-const MARGIN_LEFT = 64;
+export const WIDTH = 960;
+export const MARGIN_LEFT = 64;
 const MARGIN_RIGHT = 24;
-const PLOT_W = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
-const FONT = 'font-family="Helvetica, Arial, sans-serif"';
+export const PLOT_W = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+export const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
 const COLOURS: Record<MarkerKind, string> = {
   crash: '#c62828',
@@ -100,7 +100,7 @@ export function escapeXml(text: string): string {
 }
 
 /** A number for an attribute: short, and never NaN or Infinity (which SVG rejects). */
-function n(v: number): string {
+export function n(v: number): string {
   if (!Number.isFinite(v)) return '0';
   return String(Math.round(v * 10) / 10);
 }
@@ -134,7 +134,7 @@ export function zoomWindow(d: TimelineData, opts: TimelineOptions = {}): [number
   return [DEFAULT_ZOOM[0], right];
 }
 
-interface Panel {
+export interface Panel {
   title: string;
   /** ms relative to zeroMs. */
   from: number;
@@ -146,7 +146,7 @@ interface Panel {
 }
 
 /** Time window of the whole run: first to last bin, with the markers inside, a margin around. */
-function overviewWindow(d: TimelineData): [number, number] {
+export function overviewWindow(d: TimelineData): [number, number] {
   const times: number[] = d.markers.map((m) => m.atMs - d.zeroMs);
   if (d.arrivals && d.arrivals.counts.length > 0) {
     const start = d.arrivals.startEpochMs - d.zeroMs;
@@ -161,7 +161,7 @@ function overviewWindow(d: TimelineData): [number, number] {
   return [from, to];
 }
 
-function axisLabel(ms: number, step: number): string {
+export function axisLabel(ms: number, step: number): string {
   const sign = ms > 0 ? '+' : ms < 0 ? '\u2212' : '';
   const a = Math.abs(ms);
   if (step >= 1000) return `${sign}${Number((a / 1000).toFixed(step % 1000 === 0 ? 0 : 1))} s`;
@@ -169,7 +169,7 @@ function axisLabel(ms: number, step: number): string {
 }
 
 /** Where a panel draws: its plot area, and time (ms relative to zeroMs) and value to pixels. */
-interface PanelFrame {
+export interface PanelFrame {
   p: Panel;
   span: number;
   plotTop: number;
@@ -183,8 +183,8 @@ interface PanelFrame {
 }
 
 /** Rows of marker labels above the plot, and their height (px). */
-const LABEL_ROWS = 3;
-const LABEL_H = 14;
+export const LABEL_ROWS = 3;
+export const LABEL_H = 14;
 
 /** What a panel shows of the arrivals: bars and their moving mean (zoom) or per-column means (overview). */
 interface PanelData {
@@ -197,7 +197,7 @@ interface PanelData {
 }
 
 /** One panel, in drawing order: title and plot area, gaps, the expected level and the arrivals, markers, axes. */
-function renderPanel(d: TimelineData, p: Panel): string[] {
+export function renderPanel(d: TimelineData, p: Panel): string[] {
   const span = p.to - p.from;
   const plotTop = p.top + 22 + LABEL_ROWS * LABEL_H;
   const plotH = p.height - (plotTop - p.top) - 28;
@@ -354,7 +354,7 @@ function renderArrivals(out: string[], f: PanelFrame, data: PanelData): void {
 }
 
 /** Markers: a line through the plot, the label above it in the first row where it does not collide. */
-function renderMarkers(out: string[], d: TimelineData, f: PanelFrame): void {
+export function renderMarkers(out: string[], d: Pick<TimelineData, 'markers' | 'zeroMs'>, f: PanelFrame): void {
   const { p, x, bottom } = f;
   const rowEnds: number[] = new Array<number>(LABEL_ROWS).fill(-Infinity);
   const sorted = [...d.markers].sort((m1, m2) => m1.atMs - m2.atMs);

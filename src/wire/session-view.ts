@@ -64,6 +64,11 @@ export interface SessionView {
   expiresInS: number;
   /** Picked up mid-stream (no SYN seen, e.g. after a failover): TCP windows not enforced yet. */
   loose: boolean;
+  /**
+   * Active/active only: the device that owns the session, the one that processes its packets
+   * (SESSION_FLAG_OWNER1 of its flags); absent in active/passive.
+   */
+  owner?: 0 | 1;
 }
 
 export interface SessionList {

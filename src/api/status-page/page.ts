@@ -10,7 +10,7 @@ import { STYLE } from './style.js';
 export const UI_PATH = '/ui';
 
 /** The compiled browser modules (app.js imports the others by relative URL). */
-export const BROWSER_MODULES = ['app.js', 'poll.js', 'rates.js', 'render.js'] as const;
+export const BROWSER_MODULES = ['app.js', 'html.js', 'poll.js', 'rates.js', 'render.js', 'render-pair.js'] as const;
 
 /**
  * Nothing from anywhere else, no inline script or style (so even an escaping bug could not run

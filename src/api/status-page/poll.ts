@@ -1,7 +1,7 @@
 // What the page knows between polls, and how one poll's outcome changes it. Pure (browser code:
 // no imports but types, and siblings), so the unreachable and wrong-token paths are unit tested.
 import type { CountersResponse, StatusResponse } from '../protocol.js';
-import { computeRates, type Rates } from './rates.js';
+import { computeHa3ByteRates, computeRates, type Ha3ByteRates, type Rates } from './rates.js';
 
 /** The read-only routes the page polls (the same strings as ROUTE_STATUS and ROUTE_COUNTERS in
  * ../protocol.ts: the browser cannot import that module's values, a unit test keeps them equal). */
@@ -41,6 +41,8 @@ export interface PageState {
   status: StatusResponse | null;
   counters: CountersResponse | null;
   rates: Rates | null;
+  /** Active/active: HA3 bytes per second each way, from the last two status answers. */
+  ha3Bytes: Ha3ByteRates | null;
   connection: Connection;
   /** Wall-clock ms of the last successful poll, null before the first. */
   lastUpdatedMs: number | null;
@@ -52,7 +54,7 @@ export type PollResult =
   | { kind: 'network-error'; atMs: number; error: string };
 
 export function initialState(): PageState {
-  return { status: null, counters: null, rates: null, connection: { kind: 'connecting' }, lastUpdatedMs: null };
+  return { status: null, counters: null, rates: null, ha3Bytes: null, connection: { kind: 'connecting' }, lastUpdatedMs: null };
 }
 
 /** The message shown for a refused token (the wording, so operators can search for it). */
@@ -63,15 +65,19 @@ export function applyPoll(state: PageState, r: PollResult): PageState {
     case 'ok': {
       // counters are optional: a daemon without the route still shows its status. A rate across
       // an outage would average over it: after one, rates start again from this sample.
-      const base = state.connection.kind === 'live' ? state.counters : null;
+      const live = state.connection.kind === 'live';
+      const base = live ? state.counters : null;
       const rates = r.counters ? computeRates(base, r.counters) : null;
-      return { status: r.status, counters: r.counters, rates, connection: { kind: 'live' }, lastUpdatedMs: r.atMs };
+      const sinceS = live && state.lastUpdatedMs !== null ? (r.atMs - state.lastUpdatedMs) / 1000 : 0;
+      const ha3Bytes = computeHa3ByteRates(live ? state.status : null, r.status, sinceS);
+      return { status: r.status, counters: r.counters, rates, ha3Bytes, connection: { kind: 'live' }, lastUpdatedMs: r.atMs };
     }
     case 'http-error':
       if (r.httpStatus === 401) return { ...initialState(), connection: { kind: 'unauthorized', message: WRONG_TOKEN } };
       return {
         ...state,
         rates: null,
+        ha3Bytes: null,
         connection: {
           kind: 'error',
           // keep when the trouble began, not when it was last seen
@@ -84,6 +90,7 @@ export function applyPoll(state: PageState, r: PollResult): PageState {
       return {
         ...state,
         rates: null,
+        ha3Bytes: null,
         connection: { kind: 'unreachable', sinceMs: state.connection.kind === 'unreachable' ? state.connection.sinceMs : r.atMs, error: r.error },
       };
     default: {

@@ -5,13 +5,10 @@
 // Browser code: no imports but types and siblings.
 import type { StatusResponse } from '../protocol.js';
 import type { PageState } from './poll.js';
+import { badge, esc, fields, ms, rate, section, stateClass, table, yesNo } from './html.js';
+import { activeActiveSection } from './render-pair.js';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Text or attribute-value escaping (attributes are always double-quoted here). */
-export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
+export { esc } from './html.js';
 
 /** At most this many transitions are shown, newest first (as `tandem status`). */
 export const TRANSITIONS_SHOWN = 10;
@@ -33,32 +30,6 @@ export function duration(seconds: number): string {
   return `${s}s`;
 }
 
-function ms(value: unknown): string {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return '-';
-  if (value >= 10) return `${Math.round(value)} ms`;
-  return `${Number(value.toFixed(3))} ms`;
-}
-
-function rate(perS: number | undefined): string {
-  if (perS === undefined || !Number.isFinite(perS)) return '-';
-  if (perS >= 100) return `${Math.round(perS)}/s`;
-  return `${Number(perS.toFixed(1))}/s`;
-}
-
-function yesNo(value: boolean | null | undefined): string {
-  return value === null || value === undefined ? '-' : value ? 'yes' : 'no';
-}
-
-/** A state word as a CSS class: only the known shape of state names, anything else is "unknown". */
-function stateClass(state: string | null | undefined): string {
-  return typeof state === 'string' && /^[a-z]+(-[a-z]+)*$/.test(state) ? `state state-${state}` : 'state state-unknown';
-}
-
-type Tone = 'ok' | 'bad' | 'warn' | 'off';
-function badge(text: string, tone: Tone, field?: string): string {
-  return `<span class="badge ${tone}"${field ? ` data-field="${field}"` : ''}>${esc(text)}</span>`;
-}
-
 function time(iso: string): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return esc(iso);
@@ -73,22 +44,6 @@ function time(iso: string): string {
 function ago(iso: string, nowMs: number): string {
   const t = Date.parse(iso);
   return Number.isFinite(t) ? `${duration(Math.max(0, (nowMs - t) / 1000))} ago` : '';
-}
-
-/** Rows of label/value; values are HTML (callers escape their data). */
-function fields(rows: readonly [string, string, string?][]): string {
-  return `<dl>${rows.map(([k, v, field]) => `<dt>${esc(k)}</dt><dd${field ? ` data-field="${field}"` : ''}>${v}</dd>`).join('')}</dl>`;
-}
-
-function table(head: readonly string[], rows: readonly string[][], cls = ''): string {
-  return (
-    `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
-    `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`
-  );
-}
-
-function section(title: string, id: string, body: string): string {
-  return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
 }
 
 function localSection(s: StatusResponse, nowMs: number): string {
@@ -351,6 +306,7 @@ export function renderPage(state: PageState, nowMs: number): string {
   const stale = state.connection.kind !== 'live';
   const body = [
     `<div class="pair">${localSection(s, nowMs)}${peerSection(s)}</div>`,
+    activeActiveSection(s, state),
     linksSection(s),
     `<div class="pair">${syncSection(s)}${configSection(s)}</div>`,
     countersSection(state),

@@ -25,7 +25,7 @@ th, td { text-align: left; padding: .15rem .8rem .15rem 0; border-bottom: 1px so
 .badge.bad { background: var(--bad); }
 .badge.warn { background: var(--warn); }
 .state { font-weight: 700; text-transform: uppercase; }
-.state-active { color: var(--ok); }
+.state-active, .state-active-primary, .state-active-secondary { color: var(--ok); }
 .state-passive { color: #0969da; }
 .state-initial, .state-unknown { color: var(--off); }
 .state-tentative { color: var(--warn); }

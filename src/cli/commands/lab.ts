@@ -29,13 +29,16 @@ async function showStatus({ out, json }: CliContext, what: string, asJson: boole
   else out(formatLabStatus(st));
 }
 
+/** The pair's mode, for `lab up` and `lab demo`. */
+function modeOption(): Option {
+  return new Option('--mode <mode>', 'the pair: active-passive, or active-active (HA3, a second client, asymmetric routes)')
+    .choices(['active-passive', 'active-active'])
+    .default('active-passive');
+}
+
 function registerUp(lab: Command, ctx: CliContext): void {
   labCommand(lab, 'up', 'build the namespaces, start both daemons, wait for a settled pair')
-    .addOption(
-      new Option('--mode <mode>', 'the pair: active-passive, or active-active (HA3, a second client, asymmetric routes)')
-        .choices(['active-passive', 'active-active'])
-        .default('active-passive'),
-    )
+    .addOption(modeOption())
     .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab, or deploy/lab/active-active)")
     .option('--json', 'print the lab status as JSON')
     .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; config?: string; json?: boolean }) => {
@@ -63,11 +66,13 @@ function registerStatus(lab: Command, ctx: CliContext): void {
 
 function registerDemo(lab: Command, { io, out, json }: CliContext): void {
   labCommand(lab, 'demo', 'up, live traffic, crash the active box, measure the takeover, recover, clean up')
+    .addOption(modeOption())
     .option('--json', 'print the result as JSON')
-    .option('--svg <path>', 'where to write the failover timeline picture (default ./tandem-failover.svg)')
-    .action(async (opts: { name: string; json?: boolean; svg?: string }) => {
+    .option('--svg <path>', 'where to write the timeline picture (default ./tandem-failover.svg, active/active ./tandem-active-active.svg)')
+    .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; json?: boolean; svg?: string }) => {
       const api = await io.lab();
-      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...(opts.svg ? { svg: opts.svg } : {}) }));
+      const mode = opts.mode === 'active-active' ? { mode: opts.mode } : {};
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...mode, ...(opts.svg ? { svg: opts.svg } : {}) }));
       if (opts.json) json(result);
       // the demo has printed its own table and the picture's path: one verdict line is enough
       const verdict = demoVerdict(result);

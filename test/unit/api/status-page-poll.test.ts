@@ -50,6 +50,22 @@ describe('status page polling state', () => {
     expect(next.rates).toEqual({ intervalS: 2, packets: { forwarded: 10, rx: 20 }, drops: { 'policy-deny': 2 } });
   });
 
+  it('active/active: HA3 bytes per second from two status answers; none across an outage or a restart', () => {
+    const withHa3 = (tx: number, rx: number) => ({
+      ...fixedStatus(),
+      dataplane: { activeActive: { ha3: { tx: { frames: 1, bytes: tx }, rx: { frames: 1, bytes: rx } } } },
+    });
+    const first = applyPoll(initialState(), { kind: 'ok', atMs: 1000, status: withHa3(1000, 500), counters: null });
+    expect(first.ha3Bytes).toBeNull();
+    const second = applyPoll(first, { kind: 'ok', atMs: 3000, status: withHa3(5000, 900), counters: null });
+    expect(second.ha3Bytes).toEqual({ txPerS: 2000, rxPerS: 200 });
+    expect(applyPoll(second, { kind: 'ok', atMs: 4000, status: withHa3(10, 900), counters: null }).ha3Bytes).toBeNull(); // restarted
+    const gone = applyPoll(second, { kind: 'network-error', atMs: 4000, error: 'refused' });
+    expect(gone.ha3Bytes).toBeNull();
+    expect(applyPoll(gone, { kind: 'ok', atMs: 5000, status: withHa3(9000, 1000), counters: null }).ha3Bytes).toBeNull();
+    expect(applyPoll(first, { kind: 'ok', atMs: 3000, status: fixedStatus(), counters: null }).ha3Bytes).toBeNull(); // active/passive
+  });
+
   it('401: everything shown is dropped and the page says the token is wrong', () => {
     const live = applyPoll(initialState(), ok(1000, sample(0, 10)));
     const s = applyPoll(live, { kind: 'http-error', atMs: 2000, httpStatus: 401, message: '401: missing or wrong bearer token' });
@@ -57,6 +73,7 @@ describe('status page polling state', () => {
       status: null,
       counters: null,
       rates: null,
+      ha3Bytes: null,
       lastUpdatedMs: null,
       connection: { kind: 'unauthorized', message: WRONG_TOKEN },
     });

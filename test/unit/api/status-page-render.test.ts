@@ -5,6 +5,7 @@ import { esc, duration, pageTitle, renderBanner, renderPage, TRANSITIONS_SHOWN }
 import { initialState, type PageState } from '../../../src/api/status-page/poll.js';
 import type { CountersResponse, StatusResponse } from '../../../src/api/protocol.js';
 import { fixedStatus } from './fixtures.js';
+import type { ActiveActiveStatus } from '../../../src/wire/pair-status.js';
 
 const NOW = Date.parse('2025-01-01T12:05:00.000Z');
 
@@ -44,6 +45,41 @@ function counters(over: Partial<CountersResponse> = {}): CountersResponse {
     drops: { 'policy-deny': 7, 'bad-ip-checksum': 0, passive: 2 },
     sessions: { active: { tcp: 3, udp: 1, icmp: 0 }, created: { tcp: 10, udp: 4, icmp: 2 }, tableFull: 0 },
     ...over,
+  };
+}
+
+/** What an active/active box (device 0, primary) reports under dataplane.activeActive. */
+function pairStatus(): ActiveActiveStatus {
+  return {
+    device: 0,
+    primary: 0,
+    peerForwarding: true,
+    sessionsOwned: [12, 30],
+    classes: [
+      {
+        class: 'device0',
+        served: true,
+        handingBack: false,
+        addresses: [
+          { interface: 'lan', address: '10.0.1.1' },
+          { interface: 'wan', address: '10.0.2.1' },
+        ],
+      },
+      { class: 'device1', served: false, handingBack: false, addresses: [{ interface: 'lan', address: '10.0.1.4' }] },
+      { class: 'primary', served: true, handingBack: false, addresses: [] },
+    ],
+    decisions: { setupLocal: 40, setupToPeer: 3, toOwner: 1200, missToPeer: 1, sessionAdopted: 0, deferAcked: 38, deferTimeout: 2, deferFull: 0 },
+    ha3: {
+      device: 'ha3',
+      open: true,
+      mac: '0a:00:00:00:03:01',
+      hearsPeer: true,
+      peerMac: '0a:00:00:00:03:02',
+      lastHeardAgoMs: 20,
+      rx: { frames: 5, bytes: 700 },
+      tx: { frames: 9, bytes: 1200 },
+      held: 0,
+    },
   };
 }
 
@@ -232,6 +268,65 @@ describe('status page rendering', () => {
     s.dataplane = { error: 'timeout' };
     html = renderPage(live(s), NOW);
     expect(html).toContain('<span class="badge bad">unavailable</span> timeout');
+  });
+
+  it('active/active: both roles, who holds each class, sessions per owner, HA3 with rates, setup decisions', () => {
+    const s = fixedStatus() as StatusResponse;
+    s.mode = 'active-active';
+    s.local.state = 'active-primary';
+    s.peer.state = 'active-secondary';
+    s.dataplane = { role: 'active', mayActAsActive: true, floatingIps: [], activeActive: pairStatus() };
+    const rates = { intervalS: 1, packets: { 'ha3-tx': 1500, 'ha3-rx': 900.4, 'to-owner': 1400, 'setup-local': 2.5 }, drops: {} };
+    const html = renderPage(live(s, { counters: counters(), rates, ha3Bytes: { txPerS: 180_000, rxPerS: 95_000 } }), NOW);
+    assertSafe(html);
+    expect(html).toContain('<section id="active-active"><h2>Active/active</h2>');
+    expect(field(html, 'aa-local-role')).toBe('active-primary');
+    expect(field(html, 'aa-peer-role')).toBe('active-secondary');
+    expect(html).toContain('<span data-field="aa-local-role" class="state state-active-primary">');
+    expect(field(html, 'aa-peer-forwarding')).toBe('peer forwards');
+    expect(field(html, 'aa-held-device0')).toBe('fw-a (this box)');
+    expect(field(html, 'aa-held-device1')).toBe('fw-b');
+    expect(field(html, 'aa-held-primary')).toBe('fw-a (this box)');
+    expect(html).toContain('10.0.1.1 on lan<br>10.0.2.1 on wan');
+    expect(html).toContain('<span class="muted">no addresses</span>');
+    expect(field(html, 'aa-owned-0')).toBe('12');
+    expect(field(html, 'aa-owned-1')).toBe('30');
+    expect(field(html, 'aa-ha3-tx')).toBe('1500/s frames, 180000/s bytes');
+    expect(field(html, 'aa-ha3-rx')).toBe('900/s frames, 95000/s bytes');
+    expect(field(html, 'aa-ha3-peer')).toBe('hears the peer');
+    expect(html).toContain('<span data-field="aa-to-owner">to-owner</span></td><td>packets sent to the owner over HA3</td><td>1400/s</td><td>1200</td>');
+    expect(html).toContain('<span data-field="aa-setup-local">setup-local</span></td><td>new sessions set up here</td><td>2.5/s</td><td>40</td>');
+    expect(html).toContain(
+      '<span data-field="aa-defer-timeout">defer-timeout</span></td><td>first packets held, sent without the ack</td><td>-</td><td>2</td>',
+    );
+  });
+
+  it('active/active: the peer gone leaves its class to nobody until taken; a class handed back says so', () => {
+    const s = fixedStatus() as StatusResponse;
+    const aa = pairStatus();
+    aa.peerForwarding = false;
+    aa.classes[1] = { ...aa.classes[1], served: false, handingBack: false };
+    s.dataplane = { activeActive: aa };
+    let html = renderPage(live(s), NOW);
+    expect(field(html, 'aa-held-device1')).toBe('nobody');
+    expect(field(html, 'aa-peer-forwarding')).toBe('peer does not forward: its sessions are adopted here');
+    expect(field(html, 'aa-ha3-tx')).toBe('- frames, - bytes'); // no second sample yet
+    aa.peerForwarding = true;
+    aa.classes[2] = { ...aa.classes[2], served: false, handingBack: true };
+    html = renderPage(live(s), NOW);
+    expect(field(html, 'aa-held-primary')).toBe('handing back to fw-b');
+  });
+
+  it('active/passive has no active/active section; an older daemon without classes or decisions still shows the rest', () => {
+    expect(renderPage(live(fixedStatus()), NOW)).not.toContain('active-active');
+    const s = fixedStatus() as StatusResponse;
+    const { device, sessionsOwned, ha3 } = pairStatus();
+    s.dataplane = { activeActive: { device, sessionsOwned, ha3 } };
+    const html = renderPage(live(s), NOW);
+    assertSafe(html);
+    expect(field(html, 'aa-owned-1')).toBe('30');
+    expect(html).not.toContain('Setup decision');
+    expect(html).not.toContain('Held by');
   });
 
   it('the banner: connecting, live, wrong token, unreachable, HTTP error; stale data greyed', () => {

@@ -273,12 +273,15 @@ describe('lab', () => {
     expect((await cli(['lab', 'up', '--mode', 'active-standby'], { lab })).code).not.toBe(EXIT_OK);
     expect((await cli(['lab', 'down', '--name', 'x1'], { lab })).out).toBe('lab x1: removed\n');
     expect((await cli(['lab', 'demo'], { lab })).out).toBe('demo: OK\n');
+    expect((await cli(['lab', 'demo', '--mode', 'active-active', '--name', 'ui1'], { lab })).out).toBe('demo: OK\n');
+    expect((await cli(['lab', 'demo', '--mode', 'active-standby'], { lab })).code).not.toBe(EXIT_OK);
     expect(calls).toEqual([
       ['up', { name: 'tlab', mode: 'active-passive' }],
       ['up', { name: 'x1', mode: 'active-passive', configDir: '/tmp/cfg' }],
       ['up', { name: 'tlab', mode: 'active-active' }],
       ['down', { name: 'x1' }],
       ['demo', { name: 'tlab' }],
+      ['demo', { name: 'ui1', mode: 'active-active' }],
     ]);
   });
 

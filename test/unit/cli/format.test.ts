@@ -200,6 +200,51 @@ describe('formatStatus: the active/active dataplane', () => {
     expect(formatStatus({ ...fixedStatus(), dataplane: { activeActive: silent } }, NOW)).toContain('does NOT hear the peer');
     expect(formatStatus(fixedStatus(), NOW)).not.toContain('Active/active');
   });
+
+  it('shows both boxes roles, the addresses held by class, and the setup decisions', () => {
+    const s = { ...fixedStatus(), mode: 'active-active' };
+    s.local = { ...s.local, state: 'active-primary' };
+    s.peer = { ...s.peer, state: 'active-secondary' };
+    const activeActive = {
+      device: 0,
+      primary: 0,
+      peerForwarding: true,
+      sessionsOwned: [12, 30],
+      classes: [
+        {
+          class: 'device0',
+          served: true,
+          handingBack: false,
+          addresses: [
+            { interface: 'lan', address: '10.0.1.1' },
+            { interface: 'wan', address: '10.0.2.1' },
+          ],
+        },
+        { class: 'device1', served: false, handingBack: true, addresses: [{ interface: 'lan', address: '10.0.1.4' }] },
+        { class: 'primary', served: true, handingBack: false, addresses: [] },
+      ],
+      decisions: { setupLocal: 40, setupToPeer: 3, toOwner: 1200, missToPeer: 1, sessionAdopted: 7, deferAcked: 38, deferTimeout: 2, deferFull: 0 },
+      ha3: { device: 'ha3', open: true, hearsPeer: true, peerMac: '0a:00:00:00:03:02', rx: { frames: 5, bytes: 700 }, tx: { frames: 9, bytes: 1200 }, held: 1 },
+    };
+    const text = formatStatus({ ...s, dataplane: { activeActive } }, NOW);
+    expect(text).toContain('Active/active (this box is device 0):\n');
+    expect(text).toContain('  Roles              : fw-a (device 0) active-primary, fw-b (device 1) active-secondary\n');
+    expect(text).toContain('  Primary            : device 0 (this box)\n');
+    expect(text).toContain('  Peer forwards      : yes\n');
+    expect(text).toContain('  Addresses held     : device 0 (lan 10.0.1.1, wan 10.0.2.1); primary (no addresses)\n');
+    expect(text).toContain('  Handing back       : device 1 (lan 10.0.1.4)\n');
+    expect(text).toContain('  Left to the peer   : none\n');
+    expect(text).toContain('  First packets held : 1 now\n');
+    expect(text).toContain('  Set up here        : 40 new sessions (setup-local)\n');
+    expect(text).toContain('  Sent to the peer   : 3 first packets to set up (setup-to-peer), 1200 to the owner (to-owner), 1 misses (miss-to-peer)\n');
+    expect(text).toContain('  Sessions adopted   : 7\n');
+    expect(text).toContain('  Defer outcomes     : 38 acked, 2 timed out, 0 not held (queue full)\n');
+    // the peer gone: its state unknown, its class adopted here
+    const alone = { ...s, peer: { ...s.peer, up: false, state: null }, dataplane: { activeActive: { ...activeActive, peerForwarding: false } } };
+    const aloneText = formatStatus(alone, NOW);
+    expect(aloneText).toContain('  Roles              : fw-a (device 0) active-primary, fw-b (device 1) not heard\n');
+    expect(aloneText).toContain('  Peer forwards      : no (its sessions are adopted here)\n');
+  });
 });
 
 describe('formatStatus: monitors', () => {

@@ -34,6 +34,20 @@ describe('formatSessions', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe('1 session shown of 1 matching, 5 in the table.');
   });
 
+  it('active/active: an OWNER column and a count by owner; JSON carries owner as it is', () => {
+    const list = fixedSessions();
+    list.sessions = list.sessions.slice(0, 2).map((s, i) => ({ ...s, owner: i === 0 ? 0 : 1 }));
+    const lines = formatSessions(list).split('\n');
+    expect(lines[0]).toMatch(/^ID +PROTO +STATE +FLAGS +OWNER +SOURCE\[PORT\]\/IF/);
+    // the owner sits under its heading
+    const at = lines[0].indexOf('OWNER');
+    expect(lines[2].slice(at, at + 8)).toBe('device 0');
+    expect(lines[4].slice(at, at + 8)).toBe('device 1');
+    expect(lines).toContain('Shown by owner: device 0 1, device 1 1.');
+    // active/passive sessions have no owner: the listing above is unchanged (first test)
+    expect(formatSessions(fixedSessions())).not.toContain('OWNER');
+  });
+
   it('an empty listing is only the count line', () => {
     expect(formatSessions({ total: 0, matched: 0, sessions: [], truncated: false })).toBe('No matching sessions (0 in the table).\n');
     expect(formatSessions({ total: 12, matched: 0, sessions: [], truncated: false })).toBe('No matching sessions (12 in the table).\n');

@@ -68,6 +68,38 @@ describe('an asymmetric TCP flow: SYN through box A, SYN-ACK through box B', () 
     expect(fw.table.packets(h >> 1, 0) + fw.table.packets(h >> 1, 1)).toBe(3);
     expect(b.counter('forwarded')).toBe(0);
     expect(a.engine.status().activeActive?.sessionsOwned).toEqual([1, 0]);
+    // the status the CLI and the page print: who is primary, the classes held, the decisions
+    expect(a.engine.status().activeActive).toMatchObject({
+      device: 0,
+      primary: 0,
+      peerForwarding: true,
+      decisions: { setupLocal: 1, deferAcked: 1, toOwner: 0, setupToPeer: 0, missToPeer: 0, deferTimeout: 0 },
+    });
+    expect(b.engine.status().activeActive?.decisions).toMatchObject({ toOwner: 2, setupLocal: 0 });
+    // GET /v1/sessions shows the owner on both boxes (B holds A's session through the INSERT)
+    expect(fw.sessions({}, 10, 0).sessions.map((s) => s.owner)).toEqual([0]);
+    expect(b.engine.pipeline.firewall!.sessions({}, 10, 0).sessions.map((s) => s.owner)).toEqual([0]);
+    expect(a.engine.status().activeActive?.classes).toEqual([
+      {
+        class: 'device0',
+        served: true,
+        handingBack: false,
+        addresses: [
+          { interface: 'lan', address: '10.0.1.1' },
+          { interface: 'wan', address: '10.0.2.1' },
+        ],
+      },
+      {
+        class: 'device1',
+        served: false,
+        handingBack: false,
+        addresses: [
+          { interface: 'lan', address: '10.0.1.4' },
+          { interface: 'wan', address: WAN_FLOAT1 },
+        ],
+      },
+      { class: 'primary', served: true, handingBack: false, addresses: [] },
+    ]);
   });
 });
 

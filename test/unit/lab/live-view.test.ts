@@ -39,6 +39,33 @@ describe('live view rendering', () => {
     for (const l of lines) expect(l).not.toMatch(ESC);
   });
 
+  it("active/active: each box's forwarding rate, a probe and TCP line per client", () => {
+    const probes = { sent: 3000, received: 2990, lost: 0, silenceMs: 1, maxGapMs: 14.2 };
+    const s = snap({
+      boxes: {
+        fwa: { state: 'active-primary', reason: 'peer-passive', sessions: 20, running: true, forwardedPerS: 12_345.4 },
+        fwb: { state: 'active-secondary', reason: 'peer-active', sessions: 20, running: true, forwardedPerS: null },
+      },
+      clients: [
+        { label: 'client (via device 0)', probes, tcp: { alive: 8, total: 8 } },
+        { label: 'client2 (via device 1)', probes: null, tcp: null },
+      ],
+    });
+    expect(renderLive(s, { width: 200 }).slice(1)).toEqual([
+      '  fwa    active-primary (peer-passive), 20 sessions, forwards 12,345 pkt/s',
+      '  fwb    active-secondary (peer-active), 20 sessions',
+      '  client (via device 0)',
+      '    probes 3,000 sent, 2,990 received, 0 lost, longest gap 14.2 ms',
+      '    TCP    8 / 8 connections established',
+      '  client2 (via device 1)',
+      '    probes not started',
+      '    TCP    not started',
+    ]);
+    expect(renderPlainLine(s)).toContain(
+      ' | client (via device 0) probes 3,000 sent, 2,990 received, 0 lost, longest gap 14.2 ms | client (via device 0) TCP 8 / 8',
+    );
+  });
+
   it('says what it does not know yet', () => {
     const lines = renderLive(
       snap({
