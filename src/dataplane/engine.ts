@@ -325,7 +325,12 @@ export class Engine {
 
   /** Active/active timer work: HA3's, and the peer's sessions once it stops forwarding. */
   private pairTick(now: number): void {
-    this.ha3!.port.tick(now);
+    const port = this.ha3!.port;
+    port.tick(now);
+    // the metrics' figures (FirewallStats: read at scrape time, never asked of this thread)
+    const fw = this.pipeline.firewall;
+    const owned = fw?.ownedSessions();
+    if (fw?.stats instanceof FirewallStats && owned) fw.stats.setPair(owned, port.bytes.rx, port.bytes.tx);
     const forwarding = this.shared.peerForwarding;
     if (forwarding === this.peerForwarding) return;
     this.peerForwarding = forwarding;

@@ -70,6 +70,11 @@ export class Ha3Port implements PeerLink {
   private readonly keyBytes = new Uint8Array(HA3_KEY_BYTES);
   private readonly rx = { frames: 0, bytes: 0 };
   private readonly tx = { frames: 0, bytes: 0 };
+
+  /** HA3 bytes received (authenticated) and sent so far. */
+  get bytes(): { rx: number; tx: number } {
+    return { rx: this.rx.bytes, tx: this.tx.bytes };
+  }
   private readonly releaseFn: (h: { egress: number; nextHop: number; frame: Uint8Array }) => void;
   private releaseNowMs = 0;
 

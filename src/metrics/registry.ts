@@ -321,8 +321,37 @@ function registerFirewallFamilies(registry: Registry, from: ScrapeSources): void
       this.inc(from.firewall()?.stats.tableFullDrops() ?? 0);
     },
   });
+  registerPairFamilies(registry, from);
   perProtocolFamily(registry, from, 'gauge', 'nat_ports_in_use', 'Source NAT ports (ICMP: identifiers) allocated now, by protocol', 'natPortsInUse');
   registerRuleHitFamilies(registry, from);
+}
+
+/** Active/active: the sessions each device owns and HA3's bytes (0 in active/passive), from FirewallStats. */
+function registerPairFamilies(registry: Registry, from: ScrapeSources): void {
+  new Gauge({
+    name: `${METRIC_PREFIX}sessions_owned`,
+    help: 'Active/active: sessions each device owns now (the box that processes their packets); 0 in active/passive',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const owned = from.firewall()?.stats.ownedSessions() ?? [0, 0];
+      this.set({ device: '0' }, owned[0]);
+      this.set({ device: '1' }, owned[1]);
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}ha3_bytes_total`,
+    help: 'Active/active: bytes of HA3 frames sent, and received and authenticated (frames: tandem_dataplane_packets_total{event="ha3-tx|ha3-rx"})',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const bytes = from.firewall()?.stats.ha3Bytes() ?? { rx: 0, tx: 0 };
+      this.inc({ direction: 'rx' }, bytes.rx);
+      this.inc({ direction: 'tx' }, bytes.tx);
+    },
+  });
 }
 
 /** One series per session protocol, read from the attached FirewallStats (0 while none is attached). */

@@ -9,12 +9,14 @@
 //   [1]                      ruleCount      policy rules, in config order
 //   [2]                      natRuleCount   NAT rules, in config order
 //   [3]                      tableFull      first packets dropped because the table was full (counter)
-//   [4 + 4*p + k]            per protocol p (SESSION_PROTOCOLS order: tcp, udp, icmp), k =
+//   [4], [5]                 active/active: sessions owned by device 0, by device 1 now (gauges)
+//   [6], [7]                 active/active: HA3 bytes received, sent (counters)
+//   [8 + 4*p + k]            per protocol p (SESSION_PROTOCOLS order: tcp, udp, icmp), k =
 //                              0 active      sessions in the table now (gauge)
 //                              1 created     sessions created (counter)
 //                              2 expired     sessions removed: timeout, TCP close/RST, flush (counter)
 //                              3 natPorts    NAT ports (ICMP: identifiers) allocated now (gauge)
-//   [16 .. 16+ruleCount]     policy hits per rule index; the slot at index ruleCount is the
+//   [20 .. 20+ruleCount]     policy hits per rule index; the slot at index ruleCount is the
 //                            default action (a first packet that matched no rule: rule -1)
 //   [.. + natRuleCount]      NAT hits per NAT rule index
 //
@@ -27,8 +29,10 @@
 import { SESSION_PROTOCOLS, type SessionProtocol } from './session-view.js';
 
 export const FIREWALL_STATS_MAGIC = 0x7a4d_f1e5;
-const HEADER_SLOTS = 4;
+const HEADER_SLOTS = 8;
 const TABLE_FULL_SLOT = 3;
+const OWNED_SLOT = 4;
+const HA3_BYTES_SLOT = 6;
 const PER_PROTOCOL = 4;
 const K_ACTIVE = 0;
 const K_CREATED = 1;
@@ -175,6 +179,14 @@ export class FirewallStats {
     if (this.f64[active] > 0) this.f64[active]--;
   }
 
+  /** Active/active: the sessions each device owns now, and HA3's bytes so far (the engine's tick). */
+  setPair(owned: readonly [number, number], ha3RxBytes: number, ha3TxBytes: number): void {
+    this.f64[OWNED_SLOT] = owned[0];
+    this.f64[OWNED_SLOT + 1] = owned[1];
+    this.f64[HA3_BYTES_SLOT] = ha3RxBytes;
+    this.f64[HA3_BYTES_SLOT + 1] = ha3TxBytes;
+  }
+
   /** A first packet was dropped because the session table was full. */
   tableFull(): void {
     this.f64[TABLE_FULL_SLOT]++;
@@ -226,6 +238,16 @@ export class FirewallStats {
   /** First packets dropped because the table was full (all protocols). */
   tableFullDrops(): number {
     return this.f64[TABLE_FULL_SLOT];
+  }
+
+  /** Active/active: sessions owned by device 0 and by device 1 (0 in active/passive). */
+  ownedSessions(): [number, number] {
+    return [this.f64[OWNED_SLOT], this.f64[OWNED_SLOT + 1]];
+  }
+
+  /** Active/active: HA3 bytes received and sent (0 in active/passive). */
+  ha3Bytes(): { rx: number; tx: number } {
+    return { rx: this.f64[HA3_BYTES_SLOT], tx: this.f64[HA3_BYTES_SLOT + 1] };
   }
 
   /** Hits of policy rule `i`; i === ruleCount (or -1) is the default action. */

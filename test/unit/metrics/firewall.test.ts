@@ -113,6 +113,8 @@ describe('Metrics.attachFirewall', () => {
     tandem_sessions_expired_total: 'counter',
     tandem_sessions_table_full_total: 'counter',
     tandem_nat_ports_in_use: 'gauge',
+    tandem_sessions_owned: 'gauge',
+    tandem_ha3_bytes_total: 'counter',
     tandem_policy_hits_total: 'counter',
     tandem_nat_hits_total: 'counter',
   };
@@ -127,6 +129,8 @@ describe('Metrics.attachFirewall', () => {
       expect(sample(text, 'tandem_nat_ports_in_use', { protocol })).toBe(0);
     }
     expect(sample(text, 'tandem_sessions_table_full_total')).toBe(0);
+    expect(sample(text, 'tandem_sessions_owned', { device: '1' })).toBe(0);
+    expect(sample(text, 'tandem_ha3_bytes_total', { direction: 'tx' })).toBe(0);
     expect(text).not.toMatch(/^tandem_policy_hits_total\{/m);
     expect(text).not.toMatch(/^tandem_nat_hits_total\{/m);
   });
@@ -167,6 +171,18 @@ describe('Metrics.attachFirewall', () => {
     expect(sample(text, 'tandem_sessions_active', { protocol: 'tcp' })).toBe(0);
     expect(sample(text, 'tandem_nat_ports_in_use', { protocol: 'tcp' })).toBe(0);
     expect(sample(text, 'tandem_policy_hits_total', { rule: 'web-out' })).toBe(2);
+  });
+
+  it('active/active: the sessions each device owns and the HA3 bytes, as the engine last set them', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    const dp = new FirewallStats(0, 0);
+    m.attachFirewall(new FirewallStats(0, 0, dp.buffer), [], []);
+    dp.setPair([7, 3], 1500, 900);
+    const text = await m.text();
+    expect(sample(text, 'tandem_sessions_owned', { device: '0' })).toBe(7);
+    expect(sample(text, 'tandem_sessions_owned', { device: '1' })).toBe(3);
+    expect(sample(text, 'tandem_ha3_bytes_total', { direction: 'rx' })).toBe(1500);
+    expect(sample(text, 'tandem_ha3_bytes_total', { direction: 'tx' })).toBe(900);
   });
 
   it('re-attaching after a rule change replaces the rule series', async () => {
