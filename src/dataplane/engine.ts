@@ -88,6 +88,8 @@ export class Engine {
   /** Active/active: servedClasses as last seen (a bit turning on starts that class's burst). */
   private lastServed: number;
   private garpFrames: GarpFrame[];
+  /** shared.ha.garp.intervalMs as last committed: the wait before reclaiming a class (reclaim). */
+  private garpIntervalMs: number;
   /** The shared half the engine started with: what a commit cannot change live is compared with it. */
   private readonly running: SharedConfig;
   /** The device's own interface addresses, in engine order: the connected routes of every route table. */
@@ -118,6 +120,7 @@ export class Engine {
       if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
     }
     this.running = structuredClone(config.shared);
+    this.garpIntervalMs = config.shared.ha.garp.intervalMs;
     this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
     const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
     const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(i, f, n) };
@@ -141,6 +144,7 @@ export class Engine {
     // classes served before we started are announced, like a garpSeq request made then (unless told not to)
     this.lastServed = (opts.garpOnStart ?? true) || shared.role !== ROLE_ACTIVE ? 0 : shared.servedClasses;
     this.classGarp = config.shared.ha.mode === 'active-active' ? classBursts(config.shared) : null;
+    this.pipeline.onOwnClassClaimed = (bit, now) => this.reclaim(bit, now);
     this.garpFrames = garpFramesOf(interfaces);
     this.lastEpoch = shared.roleEpoch;
 
@@ -290,6 +294,7 @@ export class Engine {
     p.commit(prepared, stats);
     this.garpFrames = garpFrames;
     this.garp.reconfigure({ ...shared.ha.garp }, now);
+    this.garpIntervalMs = shared.ha.garp.intervalMs;
     for (const g of this.classGarp ?? []) g.sched.reconfigure({ ...shared.ha.garp, periodicS: 0 }, now);
     const sessionsRemoved = fw ? fw.rematch(now, oldNatRuleNames) : 0;
     // a new floating IP is announced at once (while active; a passive box sends nothing)
@@ -372,6 +377,17 @@ export class Engine {
       if (g.sched.bursting) bursting |= g.bit;
     }
     return bursting;
+  }
+
+  /**
+   * Active/active: the peer announced our own class while we serve it (Pipeline.ownClassClaimed).
+   * Our burst for the class starts one interval later, and starts over at each such frame, so its
+   * rounds come after the peer's last: by then the peer has heard us and stopped serving the class.
+   */
+  private reclaim(bit: number, now: number): void {
+    const g = this.classGarp?.find((c) => c.bit === bit);
+    if (g === undefined) return;
+    g.sched.announce(now + this.garpIntervalMs);
   }
 
   /** The rounds of class bursts due now; a class no longer served (or a box no longer active) cancels its burst. */

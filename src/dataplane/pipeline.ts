@@ -192,6 +192,11 @@ export class Pipeline {
   private tickNowMs = 0;
   /** Active/active: the HA3 link (the engine sets it once the link is open). */
   peer: PeerLink | null = null;
+  /**
+   * Active/active: the peer sent ARP from this box's own device class's MAC while this box serves
+   * the class (ownClassClaimed); the engine announces the class again (null: nobody listens).
+   */
+  onOwnClassClaimed: ((bit: number, nowMs: number) => void) | null = null;
 
   constructor(interfaces: PipelineInterface[], routes: RouteTable, role: RoleSource, counters: Float64Array, sink: FrameSink, opts: PipelineOptions = {}) {
     this.interfaces_ = interfaces;
@@ -315,6 +320,7 @@ export class Pipeline {
       // from the virtual MAC (active/active: a class's, the pair's) but not from us: the new active
       // announcing it while we hand over
       if (type === ETHERTYPE_ARP && this.role.handingOver) return this.arp(ifIndex, itf, frame, len, nowMs);
+      if (type === ETHERTYPE_ARP && this.ownClassClaimed(ifIndex, itf, frame, nowMs)) return this.event('own-class-claimed');
       return this.event('own-frame');
     }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
@@ -494,6 +500,24 @@ export class Pipeline {
     }
     const n = buildArpReply(this.tx, frame, mac, tpa);
     if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
+  }
+
+  /**
+   * Active/active: is this ARP frame, from a class's MAC and not sent by us, the peer claiming this
+   * box's own device class while this box serves it? That happens when the peer took the class
+   * believing us down (a stall past the dead interval) and announced it: the switches now send the
+   * class's frames to the peer, which gives the class back as soon as it hears us, and drops them
+   * after its hand-back hold. Nothing else would move them back (this box never stopped serving,
+   * so it has nothing to announce): the engine announces the class again. Only the box's own class:
+   * a class it serves as a survivor is the peer's to reclaim, so two boxes never answer each other's
+   * announcements in turn.
+   */
+  private ownClassClaimed(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, nowMs: number): boolean {
+    if (this.classMacs[ifIndex] === null || !macEquals(frame, ETH_SRC, itf.mac)) return false;
+    const own = this.classMacAt(ifIndex, frame, ETH_SRC);
+    if (own === null || ((this.role.servedClasses ?? 0) & own.bit) === 0) return false;
+    this.onOwnClassClaimed?.(own.bit, nowMs);
+    return true;
   }
 
   /**

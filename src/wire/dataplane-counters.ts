@@ -92,6 +92,7 @@ export const EVENT_COUNTERS = [
   'defer-acked', //          first packets of new sessions held until the peer acknowledged the session (HA3 INSERT)
   'defer-timeout', //        first packets held for the peer's acknowledgement and sent after deferMs without it
   'defer-full', //           first packets not held because the hold queue was full (sent at once)
+  'own-class-claimed', //    ARP from this box's own class's MAC sent by the peer while this box serves the class: the peer took it (a false peer-dead); announced again here (an outcome)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

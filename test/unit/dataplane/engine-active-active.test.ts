@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import type { TandemConfig } from '../../../src/config/types.js';
-import { COUNTER_COUNT } from '../../../src/wire/dataplane-counters.js';
+import { COUNTER_COUNT, eventIndex } from '../../../src/wire/dataplane-counters.js';
+import { buildGarp } from '../../../src/dataplane/arp.js';
 import { Engine, type DataplaneIo } from '../../../src/dataplane/engine.js';
 import type { OpenOptions } from '../../../src/dataplane/io.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
@@ -67,9 +68,11 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
   const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL, ha3: '0a:00:00:00:03:01' };
   const sent: Sent[] = [];
   const opened: Record<string, OpenOptions> = {};
+  const rx: Record<string, (frame: Uint8Array, len: number, truncated: boolean) => void> = {};
   const io: DataplaneIo = {
-    open: (device, _onFrame, o = {}) => {
+    open: (device, onFrame, o = {}) => {
       opened[device] = o;
+      rx[device] = onFrame;
       return {
         send: (f) => {
           if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) sent.push({ device, src: formatMac(f, 6), spa: [...f.subarray(28, 32)].join('.') });
@@ -92,6 +95,10 @@ function makeEngine(opts: { mode?: 'active-active' | 'active-passive'; id?: 0 | 
     shared,
     sent,
     opened,
+    /** A frame arrives on `device`. */
+    receive(device: string, frame: Uint8Array) {
+      rx[device](frame, frame.length, false);
+    },
     /** Active with a lease, serving `served`. */
     activate(served: number) {
       shared.setPairView(served, true, 0);
@@ -178,6 +185,30 @@ describe('active/active gratuitous ARP', () => {
     expect(early.length).toBe(4); // two rounds of two
     e.shared.setPairView(CLASS_DEVICE0, true, 0);
     e.advance(300);
+    expect(e.take()).toEqual([]);
+  });
+
+  it('the peer announcing our own class while we serve it (it took it on a false peer-dead): our burst follows its last round', () => {
+    const e = makeEngine({ garp: { count: 2, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0);
+    const peerGarp = new Uint8Array(60);
+    buildGarp(peerGarp, parseMac(LAN_D0), parseIpv4('10.0.1.1'));
+    e.receive('lan0', peerGarp);
+    e.advance(10);
+    expect(e.take()).toEqual([]);
+    e.receive('lan0', peerGarp); // its second round starts our wait over
+    e.advance(10);
+    expect(e.take()).toEqual([]);
+    e.advance(100);
+    expect(e.take()).toEqual(times(2, [`lan0 ${LAN_D0} 10.0.1.1`, `wan0 ${WAN_D0} 10.0.2.1`]));
+    expect(e.shared.counters()[eventIndex('own-class-claimed')]).toBe(2);
+    // a class this box serves only as the survivor is left to its owner to reclaim
+    e.shared.setPairView(CLASS_DEVICE0 | CLASS_DEVICE1, true, 0);
+    e.advance(200);
+    e.take();
+    buildGarp(peerGarp, parseMac(LAN_D1), parseIpv4('10.0.1.4'));
+    e.receive('lan0', peerGarp);
+    e.advance(200);
     expect(e.take()).toEqual([]);
   });
 

@@ -331,6 +331,23 @@ describe('active/active layer 2', () => {
     expect(t.handle(0, eth(BCAST, LAN_PR, 0x0806, arp(1, LAN_PR, '10.0.1.5', ZERO, '10.0.1.5')))).toEqual({ 'own-frame': 1 });
   });
 
+  it("the peer's ARP from this box's own class's MAC while it serves the class: the peer took the class, which is announced again", () => {
+    const t = make({ served: CLASS_DEVICE0 | CLASS_DEVICE1 });
+    const claimed: number[] = [];
+    t.p.onOwnClassClaimed = (bit) => claimed.push(bit);
+    const garpFrom = (mac: string, ip: string) => eth(BCAST, mac, 0x0806, arp(1, mac, ip, ZERO, ip));
+    expect(t.handle(0, garpFrom(LAN_D0, '10.0.1.1'))).toEqual({ 'own-class-claimed': 1 });
+    expect(claimed).toEqual([CLASS_DEVICE0]);
+    // a class served as the survivor is the peer's own: its announcements are the peer's to make
+    expect(t.handle(0, garpFrom(LAN_D1, '10.0.1.4'))).toEqual({ 'own-frame': 1 });
+    // not ARP (a flooded frame), or the own class not served (this box tentative): nothing to reclaim
+    expect(t.handle(0, udpVia(CLIENT, '10.0.1.10', LAN_D0))).toEqual({ 'own-frame': 1 });
+    t.role.servedClasses = CLASS_DEVICE1;
+    expect(t.handle(0, garpFrom(LAN_D0, '10.0.1.1'))).toEqual({ 'own-frame': 1 });
+    expect(claimed).toEqual([CLASS_DEVICE0]);
+    expect(t.sent).toEqual([]);
+  });
+
   it('the real MAC and broadcasts still go to the kernel, whatever is served', () => {
     const t = make({ served: 0 });
     expect(t.handle(0, udpVia(LAN_REAL, '10.0.1.2'))).toEqual({ 'to-kernel': 1 });
