@@ -18,10 +18,15 @@ export function arpShareDevice(cfg: ArpLoadSharingConfig, requester: number): De
   return ipHashDevice(cfg.seed, 'source', requester >>> 0, 0);
 }
 
+/** Does a box serving the classes `served` (SharedState.servedClasses) serve `device`'s class? */
+export function servesDevice(served: number, device: DeviceId): boolean {
+  return (served & deviceClass(device)) !== 0;
+}
+
 /**
- * Does a box serving the classes `served` (SharedState.servedClasses) answer `requester`'s
- * broadcast ARP request for a shared address? Only when it serves the picked device's class.
+ * Does a box serving the classes `served` answer `requester`'s broadcast ARP request for a shared
+ * address? Only when it serves the picked device's class (the pipeline's rule, pipeline.ts arpShared).
  */
 export function answersShared(cfg: ArpLoadSharingConfig, served: number, requester: number): boolean {
-  return (served & deviceClass(arpShareDevice(cfg, requester))) !== 0;
+  return servesDevice(served, arpShareDevice(cfg, requester));
 }

@@ -24,7 +24,7 @@
 // IPv4 step (handlePeer), as if they had arrived on the interface it names.
 import { inPrefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
-import { arpShareDevice } from './arp-share.js';
+import { arpShareDevice, servesDevice } from './arp-share.js';
 import { checksumUpdate16 } from '../net/checksum.js';
 import { dropIndex, eventIndex, type DropReason, type EventCounter } from '../wire/dataplane-counters.js';
 import { echoReplyInPlace } from './icmp.js';
@@ -531,9 +531,10 @@ export class Pipeline {
    */
   private arpShared(ifIndex: number, sharing: SharingHere, frame: Uint8Array, broadcast: boolean, spa: number, tpa: number): void {
     const served = this.role.servedClasses ?? 0;
-    const cls = sharing.device[arpShareDevice(sharing.assign, spa)];
+    const device = arpShareDevice(sharing.assign, spa);
+    const cls = sharing.device[device];
     let from = cls.mac;
-    if ((served & cls.bit) === 0) {
+    if (!servesDevice(served, device)) {
       const to = broadcast ? null : this.classMacAt(ifIndex, frame, ETH_DST);
       if (to === null || (served & to.bit) === 0) return this.event('arp-handled');
       from = to.mac;
