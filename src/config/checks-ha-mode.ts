@@ -2,7 +2,8 @@
 // active) and one device allocating NAT ports, so the active/active settings mean nothing there
 // and are refused rather than ignored. Active/active needs a way to hand packets to a session's
 // owner (HA3), sessions replicated both ways (HA2), and every source NAT rule bound to a device,
-// so that two boxes never hand out the same translation (docs/active-active.md).
+// so that two boxes never hand out the same translation (docs/active-active.md). ARP load sharing
+// (`owner: shared`) needs both boxes forwarding: active/active only.
 import type { ConfigIssue, NatBinding, SharedConfig, TandemConfig } from './types.js';
 
 /** Owners that mean something only in active/active. */
@@ -19,7 +20,10 @@ export function activePassiveSettings({ shared }: TandemConfig): ConfigIssue[] {
       issues.push({
         path: `shared.floatingIps[${i}].owner`,
         value: fip.owner,
-        expected: '0 (the default): in active-passive the active answers for every floating IP; owner 1, primary and shared need shared.ha.mode: active-active',
+        expected:
+          fip.owner === 'shared'
+            ? '0 (the default): ARP load sharing (owner shared) splits the hosts between two boxes that both forward, so it needs shared.ha.mode: active-active; in active-passive the active answers for every floating IP'
+            : '0 (the default): in active-passive the active answers for every floating IP; owner 1, primary and shared need shared.ha.mode: active-active',
       });
   });
   shared.nat.forEach((rule, i) => {
@@ -84,23 +88,4 @@ export function activeActiveNat({ shared }: TandemConfig): ConfigIssue[] {
 function egressHasOwnedFloating(shared: SharedConfig, zones: readonly string[], bind: NatBinding): boolean {
   const egressIfs = new Set(zones.flatMap((zone) => (Object.hasOwn(shared.zones, zone) ? shared.zones[zone] : [])));
   return shared.floatingIps.some((f) => egressIfs.has(f.interface) && f.owner === bind);
-}
-
-/**
- * ARP load sharing (`owner: shared`: one address answered by both boxes, each for its share of the
- * hosts) is not built yet: refused with that reason rather than accepted and answered by nobody.
- */
-export function arpLoadSharingAvailable({ shared }: TandemConfig): ConfigIssue[] {
-  if (shared.ha.mode !== 'active-active') return [];
-  return shared.floatingIps.flatMap((fip, i) =>
-    fip.owner === 'shared'
-      ? [
-          {
-            path: `shared.floatingIps[${i}].owner`,
-            value: 'shared',
-            expected: '0, 1 or "primary": ARP load sharing (owner shared) is not built in this version (docs/active-active.md)',
-          },
-        ]
-      : [],
-  );
 }

@@ -4,7 +4,7 @@
 // so every problem is reported at once and always in the same order. They need a well-typed
 // config: they run once the schema has passed.
 import { formatIpv4, inPrefix, parseCidr, parseIpv4 } from '../net/ipv4.js';
-import { activeActiveLinks, activeActiveNat, activePassiveSettings, arpLoadSharingAvailable } from './checks-ha-mode.js';
+import { activeActiveLinks, activeActiveNat, activePassiveSettings } from './checks-ha-mode.js';
 import { formatPath } from './errors.js';
 import { parseService } from './service.js';
 import type { ConfigIssue, DeviceConfig, SharedConfig, TandemConfig } from './types.js';
@@ -31,7 +31,6 @@ export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   activePassiveSettings,
   activeActiveLinks,
   activeActiveNat,
-  arpLoadSharingAvailable,
 ];
 
 export function checkConfig(config: TandemConfig): ConfigIssue[] {

@@ -263,6 +263,22 @@ const pathMonitoringSchema = obj({
 
 const floatingOwner = () => z.union([deviceId(), z.literal(['primary', 'shared'])], { error: '0 or 1 (a device id), "primary" or "shared"' });
 
+// ARP load sharing for `owner: shared` addresses (docs/active-active.md). The seed means something
+// to ip-hash only: a seed other than 0 with ip-modulo is refused rather than silently ignored (0,
+// the default, stays valid so that a defaulted half validates to itself).
+const arpLoadSharingSchema = obj(
+  {
+    method: oneOf(['ip-modulo', 'ip-hash']).default('ip-modulo'),
+    seed: intIn(0, 0xffffffff).default(0),
+  },
+  'ARP load sharing: { method: ip-modulo|ip-hash, seed }',
+)
+  .prefault({})
+  .refine((a) => a.method === 'ip-hash' || a.seed === 0, {
+    error: '0 or no seed with method ip-modulo (the parity of the requester address takes none); a seed is for method ip-hash',
+    path: ['seed'],
+  });
+
 // PAN-OS's defaults: the first packet's device owns the session; setup by the source address's parity
 const activeActiveSchema = obj(
   {
@@ -273,8 +289,9 @@ const activeActiveSchema = obj(
       seed: intIn(0, 0xffffffff).default(0),
     }).prefault({}),
     deferMs: intIn(0, 1000).default(10),
+    arpLoadSharing: arpLoadSharingSchema,
   },
-  'active/active settings: { sessionOwner, sessionSetup, ipHash: { key, seed }, deferMs }',
+  'active/active settings: { sessionOwner, sessionSetup, ipHash: { key, seed }, deferMs, arpLoadSharing: { method, seed } }',
 ).prefault({});
 
 const haSchema = obj({

@@ -121,11 +121,24 @@ export type SessionOwnerMode = 'first-packet' | 'primary';
 /** Active/active: which device sets a new session up (policy lookup, NAT allocation). */
 export type SessionSetupMode = 'first-packet' | 'ip-modulo' | 'ip-hash' | 'primary';
 
+/**
+ * Active/active ARP load sharing (PAN-OS's): a floating IP with `owner: shared` is answered by both
+ * boxes, each for the requesters whose address the method gives to its device, with its device
+ * class's MAC. ip-modulo: even requesters device 0, odd device 1; ip-hash: a seeded hash.
+ */
+export interface ArpLoadSharingConfig {
+  method: 'ip-modulo' | 'ip-hash';
+  /** ip-hash only (both boxes share it, with the rest of the shared half): 0 with ip-modulo. */
+  seed: number;
+}
+
 export interface ActiveActiveConfig {
   sessionOwner: SessionOwnerMode;
   sessionSetup: SessionSetupMode;
   /** ip-hash: the addresses hashed, and the seed both boxes share. */
   ipHash: { key: 'source' | 'source-and-destination'; seed: number };
+  /** `owner: shared` addresses: which device's MAC answers each requester's ARP. */
+  arpLoadSharing: ArpLoadSharingConfig;
   /**
    * A new session's first packet waits until the peer holds the session (acknowledged over HA3),
    * at most this long, so a reply through the other box finds it; 0 sends at once (pfsync's defer).

@@ -107,3 +107,14 @@ export function buildArpRequest(out: Uint8Array, senderMac: Uint8Array, senderIp
 export function buildGarp(out: Uint8Array, mac: Uint8Array, ip: number): number {
   return writeArp(out, BROADCAST_MAC, mac, ARPOP_REQUEST, mac, ip, ZERO_MAC, ip);
 }
+
+/**
+ * An ARP probe (RFC 5227 section 2.1.1): an ARP request, broadcast, sender hardware address `mac`,
+ * sender protocol address 0.0.0.0, target protocol address `ip`. Switches learn where `mac` is from
+ * it; hosts take nothing into their caches from a probe (its sender address is zero), and nobody
+ * answers one for an address nobody holds as its own. Active/active sends it for a shared address
+ * (arp-share.ts), where a gratuitous ARP would move every host to one MAC.
+ */
+export function buildArpProbe(out: Uint8Array, mac: Uint8Array, ip: number): number {
+  return writeArp(out, BROADCAST_MAC, mac, ARPOP_REQUEST, mac, 0, ZERO_MAC, ip);
+}

@@ -6,7 +6,7 @@ import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { formatIpv4, parseCidr } from '../net/ipv4.js';
 import { restartRequired, type ApplyResult } from './apply.js';
-import { buildGarp } from './arp.js';
+import { buildArpProbe, buildGarp } from './arp.js';
 import { dropIndex, eventIndex } from '../wire/dataplane-counters.js';
 import { SyncPort } from './sync-port.js';
 import type { RecordRing } from '../wire/record-ring.js';
@@ -16,8 +16,8 @@ import { GarpScheduler, ReclaimScheduler } from './garp.js';
 import { formatMac, parseMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
-import { ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
-import { FLOATING_CLASSES, className, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
+import { CLASS_PRIMARY, ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
+import { FLOATING_CLASSES, className, ownerClassName, interfaceArpSharing, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts, type PortSpec } from './ports.js';
 import { sendGate } from './send-gate.js';
@@ -37,10 +37,12 @@ export interface InterfaceStatus {
   /** The capture handle is open; when not, why (the device is down or gone) and for how long. */
   capture: { open: boolean; error: string | null; downMs: number | null; stats: PortStats | null };
   /** Active/active: each owner class's MAC here and whether this box serves the class now (empty in active/passive). */
-  classes: { class: FloatingClassName; mac: string; served: boolean }[];
+  classes: { class: FloatingIpClass; mac: string; served: boolean }[];
 }
 
 export type { FloatingClassName } from '../wire/pair-status.js';
+/** A floating IP's class in status: one owner class, or both device classes at once (`owner: shared`). */
+export type FloatingIpClass = FloatingClassName | 'shared';
 
 export interface DataplaneStatus {
   role: 'active' | 'passive';
@@ -51,11 +53,13 @@ export interface DataplaneStatus {
   arp: { interface: string; ip: string; mac: string; ageMs: number }[];
   pending: { interface: string; ip: string; queued: number; requests: number; waitingMs: number }[];
   /**
-   * `mac`: the MAC it answers ARP with; `class`: its owner class (null in active/passive, where the
+   * `mac`: the MAC it answers ARP with (a shared address: this box's own class's, which answers
+   * this box's share of the hosts); `class`: its owner class (null in active/passive, where the
    * active answers for all); `served`: answered now (may act as active and, in active/active, the
-   * class is served); `announced`: gratuitous ARP sent for it since the role (or class) was taken.
+   * class is served; a shared address: either device class); `announced`: announced since the role
+   * (or class) was taken (gratuitous ARP; a shared address: the probe of either device class).
    */
-  floatingIps: { interface: string; address: string; mac: string; class: FloatingClassName | null; served: boolean; announced: boolean }[];
+  floatingIps: { interface: string; address: string; mac: string; class: FloatingIpClass | null; served: boolean; announced: boolean }[];
   garp: { rounds: number; lastRoundAgoMs: number | null; bursting: boolean };
   /** Active/active only: this device, the primary, the classes it holds, the sessions each device owns here, the setup decisions, HA3. */
   activeActive?: ActiveActiveStatus;
@@ -487,7 +491,7 @@ export class Engine {
     const accepted = mayAct ? this.shared.acceptedClasses : 0;
     const fips = this.pipeline.floatingIps();
     return FLOATING_CLASSES.map((bit) => ({
-      class: className(bit),
+      class: ownerClassName(bit),
       served: (served & bit) !== 0,
       handingBack: (accepted & bit) !== 0 && (served & bit) === 0,
       addresses: fips.filter((f) => f.bit === bit).map((f) => ({ interface: this.pipeline.interfaces[f.ifIndex].name, address: formatIpv4(f.ip) })),
@@ -515,6 +519,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
     const realMac = io.macOf(ic.device);
     const { address, prefix } = parseCidr(ic.address);
     const classes = interfaceClasses(config.shared, name, realMac);
+    const arpSharing = interfaceArpSharing(config.shared, name);
     return {
       name,
       device: ic.device,
@@ -525,6 +530,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
       floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
       mtu: io.mtuOf(ic.device),
       ...(classes.length > 0 ? { classes } : {}),
+      ...(arpSharing !== undefined ? { arpSharing } : {}),
     };
   });
 }
@@ -535,10 +541,13 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
  */
 function withFloating(itf: PipelineInterface, shared: SharedConfig): PipelineInterface {
   const here = shared.floatingIps.filter((f) => f.interface === itf.name);
-  const next: PipelineInterface = { ...itf, floating: here.map((f) => parseCidr(f.address).address) };
+  const { arpSharing: _before, ...rest } = itf;
+  const next: PipelineInterface = { ...rest, floating: here.map((f) => parseCidr(f.address).address) };
   if (itf.classes === undefined || itf.classes.length === 0) return next;
   const classes = itf.classes.map((c) => ({ ...c, floating: here.filter((f) => ownerClass(f.owner) === c.bit).map((f) => parseCidr(f.address).address) }));
-  return { ...next, classes };
+  // the shared addresses and their split follow the commit (a new method moves hosts: pipeline.ts arpShared)
+  const arpSharing = interfaceArpSharing(shared, itf.name);
+  return { ...next, classes, ...(arpSharing !== undefined ? { arpSharing } : {}) };
 }
 
 /** Active/active: a burst scheduler per class, started by the engine only (no garpSeq, no periodic round). */
@@ -556,16 +565,22 @@ interface GarpFrame {
 
 /**
  * One gratuitous ARP frame per floating IP, from its interface's (virtual) MAC; in active/active
- * from its class's MAC, tagged with the class.
+ * from its class's MAC, tagged with the class. A shared address (ARP load sharing) gets an ARP
+ * probe from each device class's MAC instead, tagged with that class: the box taking a class moves
+ * the switches' entry for its MAC, and the hosts keep the MAC their share was given (a gratuitous
+ * ARP would move every host that knows the address to one MAC, and undo the split).
  */
 function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
-  const frameOf = (ifIndex: number, bit: number, mac: Uint8Array, ip: number): GarpFrame => {
+  const frameOf = (ifIndex: number, bit: number, mac: Uint8Array, ip: number, build = buildGarp): GarpFrame => {
     const frame = new Uint8Array(64);
-    return { ifIndex, bit, frame, len: buildGarp(frame, mac, ip) };
+    return { ifIndex, bit, frame, len: build(frame, mac, ip) };
   };
-  return interfaces.flatMap((itf, ifIndex) =>
-    itf.classes !== undefined && itf.classes.length > 0
-      ? itf.classes.flatMap((c) => c.floating.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip)))
-      : itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip)),
-  );
+  return interfaces.flatMap((itf, ifIndex) => {
+    if (itf.classes === undefined || itf.classes.length === 0) return itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip));
+    const shared = itf.arpSharing?.addresses ?? [];
+    return itf.classes.flatMap((c) => [
+      ...c.floating.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip)),
+      ...(c.bit === CLASS_PRIMARY ? [] : shared.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip, buildArpProbe))),
+    ]);
+  });
 }

@@ -1,4 +1,5 @@
 // One traffic interface as the pipeline and the firewall see it (both read it; neither owns it).
+import type { ArpLoadSharingConfig } from '../config/types.js';
 import type { Prefix } from '../net/ipv4.js';
 
 /** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
@@ -27,6 +28,19 @@ export interface PipelineInterface {
    * `floating`). Absent or empty in active/passive, where `mac` answers for every floating IP.
    */
   readonly classes?: readonly FloatingClass[];
+  /**
+   * Active/active only: the `owner: shared` addresses here (also in `floating`, in no class's
+   * list), answered by ARP load sharing. Absent when there are none.
+   */
+  readonly arpSharing?: ArpSharing;
+}
+
+/** Active/active: an interface's ARP load sharing (docs/active-active.md, arp-share.ts). */
+export interface ArpSharing {
+  /** The shared addresses: both boxes answer, each for the requesters assigned its device. */
+  readonly addresses: readonly number[];
+  /** How a requester's address picks the device whose class's MAC answers it. */
+  readonly assign: ArpLoadSharingConfig;
 }
 
 /** Active/active: one owner class of floating IPs on an interface (docs/active-active.md). */

@@ -24,6 +24,7 @@
 // IPv4 step (handlePeer), as if they had arrived on the interface it names.
 import { inPrefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
+import { arpShareDevice, servesDevice } from './arp-share.js';
 import { checksumUpdate16 } from '../net/checksum.js';
 import { dropIndex, eventIndex, type DropReason, type EventCounter } from '../wire/dataplane-counters.js';
 import { echoReplyInPlace } from './icmp.js';
@@ -56,8 +57,10 @@ import type { RouteEntry, RouteTable } from './route.js';
 import type { SharedConfig } from '../config/types.js';
 import { Firewall, FW_DROP, FW_LOCAL, FW_PEER, type FirewallPair, type FirewallStatsSink, type PreparedFirewall } from './firewall.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
-import { ROLE_ACTIVE } from '../wire/shared-state.js';
+import { CLASS_DEVICE0, CLASS_DEVICE1, ROLE_ACTIVE } from '../wire/shared-state.js';
+import type { ArpLoadSharingConfig } from '../config/types.js';
 import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
+import { CLASS_SHARED } from './vmac.js';
 
 export type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
@@ -166,6 +169,8 @@ export class Pipeline {
   private classMacs: (readonly FloatingClass[] | null)[];
   /** Active/active, per interface: the class of each floating IP (null in active/passive). */
   private classOf: (Map<number, FloatingClass> | null)[];
+  /** Active/active, per interface: its shared addresses and their two device classes (null: none). */
+  private sharingOf: (SharingHere | null)[];
   /** The box's own kernel addresses. */
   private readonly ownAddresses = new Set<number>();
   /** Active/active: classes we serve whose MAC the peer sent from since takeClaimedClasses (the engine announces them again). */
@@ -202,6 +207,7 @@ export class Pipeline {
     this.floatingMask = maskOf(interfaces);
     this.classMacs = interfaces.map(classMacsOf);
     this.classOf = interfaces.map(classOfIps);
+    this.sharingOf = interfaces.map(sharingHere);
     for (const itf of interfaces) {
       for (const f of itf.floating) this.floatingAll.add(f);
       this.ownAddresses.add(itf.address);
@@ -250,6 +256,7 @@ export class Pipeline {
     this.floatingMask = maskOf(next.interfaces);
     this.classMacs = next.interfaces.map(classMacsOf);
     this.classOf = next.interfaces.map(classOfIps);
+    this.sharingOf = next.interfaces.map(sharingHere);
     const all = new Set<number>();
     for (const itf of next.interfaces) for (const f of itf.floating) all.add(f);
     this.floatingAll = all;
@@ -268,6 +275,7 @@ export class Pipeline {
     this.interfaces_ = this.interfaces_.map((itf, j) => (j === i ? next : itf));
     this.classMacs[i] = classMacsOf(next);
     this.classOf[i] = classOfIps(next);
+    this.sharingOf[i] = sharingHere(next);
   }
 
   /** Every drop site calls this. */
@@ -482,6 +490,8 @@ export class Pipeline {
     if (spa === tpa) return this.event('arp-handled'); // an announcement for our floating IP (the peer's GARP): nothing to answer
     if (!this.gate(nowMs)) return;
     if (this.role.handingOver) return this.event('arp-handled');
+    const sharing = this.sharingOf[ifIndex];
+    if (sharing !== null && sharing.addresses.has(tpa)) return this.arpShared(ifIndex, sharing, frame, broadcast, spa, tpa);
     let mac = itf.mac;
     const classes = this.classOf[ifIndex];
     if (classes !== null) {
@@ -499,6 +509,30 @@ export class Pipeline {
     const c = this.claimedClasses;
     this.claimedClasses = 0;
     return c;
+  }
+
+  /**
+   * ARP load sharing (arp-share.ts): the requester's device's class answers, with that class's MAC,
+   * on the box serving it; the peer answers the rest. A request unicast to a class's MAC this box
+   * serves (a host re-checking its cache) reached this box alone: it is answered here whatever the
+   * requester's device, naming that device's class's MAC, so a host that holds another MAC (a
+   * commit changed the method) moves to its own instead of losing the address. Such a reply leaves
+   * from the MAC the request came to: the switches must never learn a class here that this box
+   * does not serve.
+   */
+  private arpShared(ifIndex: number, sharing: SharingHere, frame: Uint8Array, broadcast: boolean, spa: number, tpa: number): void {
+    const served = this.role.servedClasses ?? 0;
+    const device = arpShareDevice(sharing.assign, spa);
+    const cls = sharing.device[device];
+    let from = cls.mac;
+    if (!servesDevice(served, device)) {
+      const to = broadcast ? null : this.classMacAt(ifIndex, frame, ETH_DST);
+      if (to === null || (served & to.bit) === 0) return this.event('arp-handled');
+      from = to.mac;
+    }
+    const n = buildArpReply(this.tx, frame, cls.mac, tpa);
+    copyMac(this.tx, ETH_SRC, from);
+    if (this.emit(ifIndex, this.tx, n)) this.event('arp-reply-sent');
   }
 
   /**
@@ -575,8 +609,14 @@ export class Pipeline {
   /** Every floating IP with the index of its interface and its class (active/active; 0 in active/passive). */
   floatingIps(): { ifIndex: number; ip: number; bit: number }[] {
     const out: { ifIndex: number; ip: number; bit: number }[] = [];
-    this.interfaces.forEach((itf, ifIndex) => itf.floating.forEach((ip) => out.push({ ifIndex, ip, bit: this.classOf[ifIndex]?.get(ip)?.bit ?? 0 })));
+    this.interfaces.forEach((itf, ifIndex) => itf.floating.forEach((ip) => out.push({ ifIndex, ip, bit: this.classBitOf(ifIndex, ip) })));
     return out;
+  }
+
+  /** A floating IP's class bits: one class, CLASS_SHARED (both device classes), 0 in active/passive. */
+  private classBitOf(ifIndex: number, ip: number): number {
+    if (this.sharingOf[ifIndex]?.addresses.has(ip) === true) return CLASS_SHARED;
+    return this.classOf[ifIndex]?.get(ip)?.bit ?? 0;
   }
 
   /** Sends `frame` as is on `ifIndex` (GARP); counts tx/send-failed. */
@@ -596,6 +636,24 @@ function classOfIps(itf: PipelineInterface): Map<number, FloatingClass> | null {
   const classes = itf.classes ?? [];
   if (classes.length === 0) return null;
   return new Map(classes.flatMap((c) => c.floating.map((ip) => [ip, c] as const)));
+}
+
+/** Active/active: an interface's shared addresses, with the classes of device 0 and 1 that answer them. */
+interface SharingHere {
+  readonly addresses: ReadonlySet<number>;
+  readonly assign: ArpLoadSharingConfig;
+  /** Indexed by device id. */
+  readonly device: readonly [FloatingClass, FloatingClass];
+}
+
+function sharingHere(itf: PipelineInterface): SharingHere | null {
+  const sharing = itf.arpSharing;
+  if (sharing === undefined || sharing.addresses.length === 0) return null;
+  const d0 = itf.classes?.find((c) => c.bit === CLASS_DEVICE0);
+  const d1 = itf.classes?.find((c) => c.bit === CLASS_DEVICE1);
+  // shared addresses come with the device classes (vmac.ts interfaceClasses): without them, nobody answers
+  if (d0 === undefined || d1 === undefined) return null;
+  return { addresses: new Set(sharing.addresses), assign: sharing.assign, device: [d0, d1] };
 }
 
 /** Interfaces (bit = index, the first 31) that carry floating IPs. */

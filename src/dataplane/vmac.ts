@@ -8,7 +8,7 @@
 import type { FloatingOwner, SharedConfig } from '../config/types.js';
 import { parseCidr } from '../net/ipv4.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../wire/shared-state.js';
-import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
+import type { ArpSharing, FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
 export const VMAC_PREFIX = [0x02, 0x74, 0x64, 0x00] as const;
 
@@ -38,12 +38,19 @@ export function classCode(bit: number): number {
   return i + 1;
 }
 
-/** The class a floating IP's owner puts it in. 'shared' (ARP load sharing) is not built yet: the config check refuses it. */
+/**
+ * ARP load sharing: an `owner: shared` address is in both device classes at once, each answering
+ * its share of the requesters (arp-share.ts). Not a bit of its own: what serves it is the device
+ * classes' bits.
+ */
+export const CLASS_SHARED = CLASS_DEVICE0 | CLASS_DEVICE1;
+
+/** The class (bits) a floating IP's owner puts it in: one class, or CLASS_SHARED. */
 export function ownerClass(owner: FloatingOwner): number {
   if (owner === 0) return CLASS_DEVICE0;
   if (owner === 1) return CLASS_DEVICE1;
   if (owner === 'primary') return CLASS_PRIMARY;
-  throw new Error('floating IP owner "shared" is not supported by this dataplane');
+  return CLASS_SHARED;
 }
 
 /** The class of device `id`'s own addresses. */
@@ -51,8 +58,14 @@ export function deviceClass(id: 0 | 1): number {
   return id === 0 ? CLASS_DEVICE0 : CLASS_DEVICE1;
 }
 
-/** A name for a class bit in status output. */
-export function className(bit: number): 'device0' | 'device1' | 'primary' {
+/** A name for a class (ownerClass's bits) in status output. */
+export function className(bit: number): 'device0' | 'device1' | 'primary' | 'shared' {
+  if (bit === CLASS_SHARED) return 'shared';
+  return ownerClassName(bit);
+}
+
+/** The name of one of the owner classes (FLOATING_CLASSES: never the shared pseudo-class). */
+export function ownerClassName(bit: number): 'device0' | 'device1' | 'primary' {
   return bit === CLASS_DEVICE0 ? 'device0' : bit === CLASS_DEVICE1 ? 'device1' : 'primary';
 }
 
@@ -92,6 +105,18 @@ export function interfaceClasses(shared: Pick<SharedConfig, 'floatingIps' | 'ha'
     mac: macOf(shared, iface, realMac, bit),
     floating: here.filter((f) => ownerClass(f.owner) === bit).map((f) => parseCidr(f.address).address),
   }));
+}
+
+/**
+ * Active/active: the `owner: shared` addresses of `iface` and how their requesters are split
+ * (undefined when it has none, and in active/passive, whose check refuses the owner).
+ */
+export function interfaceArpSharing(shared: Pick<SharedConfig, 'floatingIps' | 'ha'>, iface: string): ArpSharing | undefined {
+  if (shared.ha.mode !== 'active-active') return undefined;
+  const addresses = shared.floatingIps.filter((f) => f.interface === iface && f.owner === 'shared').map((f) => parseCidr(f.address).address);
+  if (addresses.length === 0) return undefined;
+  const { method, seed } = shared.ha.activeActive.arpLoadSharing;
+  return { addresses, assign: { method, seed } };
 }
 
 /**

@@ -49,7 +49,13 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
   const s: SharedConfig = {
     ha: {
       mode: 'active-passive',
-      activeActive: { sessionOwner: 'first-packet', sessionSetup: 'ip-modulo', ipHash: { key: 'source', seed: 0 }, deferMs: 10 },
+      activeActive: {
+        sessionOwner: 'first-packet',
+        sessionSetup: 'ip-modulo',
+        ipHash: { key: 'source', seed: 0 },
+        deferMs: 10,
+        arpLoadSharing: { method: 'ip-modulo', seed: 0 },
+      },
       groupId: 7,
       timers: {
         profile: 'aggressive',

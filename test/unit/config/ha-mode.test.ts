@@ -27,6 +27,7 @@ describe('active/passive refuses the active/active settings instead of ignoring 
       ['shared.floatingIps[1].owner', 'shared'],
     ]);
     expect(issuesOf(c)[0].expected).toMatch(/need shared.ha.mode: active-active/);
+    expect(issuesOf(c)[1].expected).toMatch(/^0 \(the default\): ARP load sharing \(owner shared\) .* needs shared.ha.mode: active-active/);
   });
 
   test('a NAT rule bound to a device', () => {
@@ -56,6 +57,7 @@ describe('active/active settings', () => {
       sessionSetup: 'ip-modulo',
       ipHash: { key: 'source', seed: 0 },
       deferMs: 10,
+      arpLoadSharing: { method: 'ip-modulo', seed: 0 },
     });
   });
 
@@ -71,14 +73,38 @@ describe('active/active settings', () => {
     }
   });
 
-  test('ARP load sharing (owner shared) is refused as not built, naming the key', () => {
+  test('ARP load sharing: an owner shared address is valid, with the method and seed both boxes split by', () => {
     const c = activeActive();
     c.shared.floatingIps[0].owner = 'shared';
+    expect(parseObject(c).shared.floatingIps[0].owner).toBe('shared');
+    c.shared.ha.activeActive = { arpLoadSharing: { method: 'ip-hash', seed: 77 } };
+    expect(parseObject(c).shared.ha.activeActive.arpLoadSharing).toEqual({ method: 'ip-hash', seed: 77 });
+    c.shared.ha.activeActive = { arpLoadSharing: { method: 'ip-hash' } };
+    expect(parseObject(c).shared.ha.activeActive.arpLoadSharing).toEqual({ method: 'ip-hash', seed: 0 });
+  });
+
+  test('ARP load sharing: bad values name the key', () => {
+    const c = activeActive();
+    c.shared.ha.activeActive = { arpLoadSharing: { method: 'round-robin', seed: -1, weight: 2 } };
+    expect(issuesOf(c).map((i) => [i.path, i.value, i.expected])).toEqual([
+      ['shared.ha.activeActive.arpLoadSharing.method', 'round-robin', 'one of "ip-modulo", "ip-hash"'],
+      ['shared.ha.activeActive.arpLoadSharing.seed', -1, 'an integer from 0 to 4294967295'],
+      ['shared.ha.activeActive.arpLoadSharing.weight', 2, 'no key "weight" here (known keys: method, seed)'],
+    ]);
+    c.shared.ha.activeActive = { arpLoadSharing: 'ip-hash' };
+    expect(issuesOf(c).map((i) => [i.path, i.expected])).toEqual([
+      ['shared.ha.activeActive.arpLoadSharing', 'ARP load sharing: { method: ip-modulo|ip-hash, seed }'],
+    ]);
+  });
+
+  test('ARP load sharing: a seed with ip-modulo would be ignored, so it is refused', () => {
+    const c = activeActive();
+    c.shared.ha.activeActive = { arpLoadSharing: { seed: 5 } };
     expect(issuesOf(c)).toEqual([
       {
-        path: 'shared.floatingIps[0].owner',
-        value: 'shared',
-        expected: '0, 1 or "primary": ARP load sharing (owner shared) is not built in this version (docs/active-active.md)',
+        path: 'shared.ha.activeActive.arpLoadSharing.seed',
+        value: 5,
+        expected: '0 or no seed with method ip-modulo (the parity of the requester address takes none); a seed is for method ip-hash',
       },
     ]);
   });

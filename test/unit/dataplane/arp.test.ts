@@ -1,6 +1,6 @@
 // ARP frames byte-exact against hand-written expected bytes (RFC 826 layout, RFC 5227 2.3).
 import { describe, expect, it } from 'vitest';
-import { buildArpReply, buildArpRequest, buildGarp } from '../../../src/dataplane/arp.js';
+import { buildArpProbe, buildArpReply, buildArpRequest, buildGarp } from '../../../src/dataplane/arp.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 
@@ -18,6 +18,20 @@ describe('ARP builders', () => {
         0001 0800 06 04 0001
         027464000701 0a000101
         000000000000 0a000101
+        ${PAD}`),
+    );
+  });
+
+  it('probe: an RFC 5227 2.1.1 probe from a class MAC to broadcast, sender address 0.0.0.0, target the shared address', () => {
+    const out = new Uint8Array(60);
+    const n = buildArpProbe(out, parseMac('02:74:64:02:01:01'), parseIpv4('10.0.1.9'));
+    expect(n).toBe(60);
+    expect(Buffer.from(out.subarray(0, n))).toEqual(
+      hex(`
+        ffffffffffff 027464020101 0806
+        0001 0800 06 04 0001
+        027464020101 00000000
+        000000000000 0a000109
         ${PAD}`),
     );
   });

@@ -15,6 +15,7 @@ import { createLogger } from '../../../src/log.js';
 import { RecordRing } from '../../../src/wire/record-ring.js';
 import { LAN_REAL, WAN_REAL, labRaw } from './firewall-helpers.js';
 import { RECLAIM_GAP_MS } from '../../../src/dataplane/garp.js';
+import { parseIpv4 } from '../../../src/net/ipv4.js';
 
 const ETHERTYPE_ARP = 0x0806;
 // group 1; lan is interface 1, wan interface 2
@@ -351,11 +352,78 @@ describe('active/active status', () => {
     e.activate(0);
     expect(e.engine.status().floatingIps[0]).toMatchObject({ class: null, served: true });
   });
+});
 
-  it('refuses at start an owner it cannot serve yet (shared)', () => {
+describe('active/active ARP load sharing (owner shared)', () => {
+  /** makeEngine's box with lan 10.0.1.9 shared as well. */
+  function withShared(opts: Parameters<typeof makeEngine>[0] = {}) {
+    const e = makeEngine(opts);
+    const next = structuredClone(e.config.shared);
+    next.floatingIps.push({ interface: 'lan', address: '10.0.1.9/24', owner: 'shared' });
+    expect(e.engine.applyShared(next)).toMatchObject({ ok: true, restartRequired: [] });
+    e.config.shared = next;
+    return e;
+  }
+
+  it('starts with a shared address (no longer refused) and gives the pipeline its split', () => {
     const config = configOf('active-active', 0, { count: 1, intervalMs: 20, periodicS: 0 });
-    config.shared.floatingIps[1].owner = 'shared';
-    const io: DataplaneIo = { open: () => ({ send: () => true, close: () => undefined }), macOf: () => parseMac(LAN_REAL), mtuOf: () => 1500 };
-    expect(() => new Engine(config, new SharedState(COUNTER_COUNT), io, () => 0, createLogger({ level: 'fatal', name: 't' }))).toThrow(/shared/);
+    config.shared.floatingIps.push({ interface: 'lan', address: '10.0.1.9/24', owner: 'shared' });
+    config.shared.ha.activeActive.arpLoadSharing = { method: 'ip-hash', seed: 11 };
+    const io: DataplaneIo = {
+      open: () => ({ send: () => true, close: () => undefined }),
+      macOf: () => parseMac(LAN_REAL),
+      mtuOf: (d) => (d === 'ha3' ? 1600 : 1500),
+    };
+    const ha3 = { key: Buffer.from('engine-active-active-test-key-32b'), epochMs: 1 };
+    const sync = { out: new RecordRing(64), in: new RecordRing(64) };
+    const engine = new Engine(config, new SharedState(COUNTER_COUNT), io, () => 0, createLogger({ level: 'fatal', name: 't' }), {
+      firewall: { shared: config.shared },
+      sync,
+      ha3,
+    });
+    expect(engine.pipeline.interfaces[0].arpSharing).toEqual({ addresses: [parseIpv4('10.0.1.9')], assign: { method: 'ip-hash', seed: 11 } });
+    expect(engine.pipeline.interfaces[1].arpSharing).toBeUndefined();
+  });
+
+  it("gaining device 1's class: its burst probes the shared address from device 1's MAC (sender 0.0.0.0), never a gratuitous ARP for it", () => {
+    const e = withShared({ garp: { count: 2, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0);
+    e.shared.setPairView(CLASS_DEVICE0 | CLASS_DEVICE1, true, 0);
+    e.advance(200);
+    expect(e.take()).toEqual(times(2, [`lan0 ${LAN_D1} 10.0.1.4`, `lan0 ${LAN_D1} 0.0.0.0`, `wan0 ${WAN_D1} 10.0.2.4`]));
+  });
+
+  it("becoming active probes it from its own class's MAC; a requested round from every served device class's", () => {
+    const e = withShared({ garp: { count: 1, intervalMs: 20, periodicS: 0 } });
+    e.activate(CLASS_DEVICE0 | CLASS_PRIMARY);
+    e.advance(100);
+    expect(e.take().filter((x) => x.startsWith('lan0'))).toEqual([`lan0 ${LAN_D0} 10.0.1.1`, `lan0 ${LAN_D0} 0.0.0.0`, `lan0 ${LAN_PR} 10.0.1.5`]);
+    e.shared.setPairView(CLASS_DEVICE0 | CLASS_DEVICE1 | CLASS_PRIMARY, true, 0);
+    e.advance(100);
+    e.take();
+    e.shared.requestGarp();
+    e.advance(100);
+    const probes = e.take().filter((x) => x.endsWith(' 0.0.0.0'));
+    expect(probes).toEqual([`lan0 ${LAN_D0} 0.0.0.0`, `lan0 ${LAN_D1} 0.0.0.0`]);
+  });
+
+  it('status: class shared, the MAC of its own share, served and announced while either device class is', () => {
+    const e = withShared({ id: 1, garp: { count: 1, intervalMs: 20, periodicS: 0 } });
+    const entry = () => e.engine.status().floatingIps.find((f) => f.address === '10.0.1.9');
+    expect(entry()).toEqual({ interface: 'lan', address: '10.0.1.9', mac: LAN_D1, class: 'shared', served: false, announced: false });
+    e.activate(CLASS_DEVICE1);
+    e.advance(100);
+    expect(entry()).toMatchObject({ class: 'shared', served: true, announced: true });
+  });
+
+  it('a commit that changes the method reaches the pipeline live', () => {
+    const e = withShared();
+    const next = structuredClone(e.config.shared);
+    next.ha.activeActive.arpLoadSharing = { method: 'ip-hash', seed: 99 };
+    expect(e.engine.applyShared(next)).toMatchObject({ ok: true, restartRequired: [] });
+    expect(e.engine.pipeline.interfaces[0].arpSharing?.assign).toEqual({ method: 'ip-hash', seed: 99 });
+    next.floatingIps = next.floatingIps.filter((f) => f.owner !== 'shared');
+    expect(e.engine.applyShared(next)).toMatchObject({ ok: true });
+    expect(e.engine.pipeline.interfaces[0].arpSharing).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ const cfg = (over: Partial<ActiveActiveConfig> = {}): ActiveActiveConfig => ({
   sessionSetup: 'ip-modulo',
   ipHash: { key: 'source', seed: 0 },
   deferMs: 10,
+  arpLoadSharing: { method: 'ip-modulo', seed: 0 },
   ...over,
 });
 const both = (me: 0 | 1, primary: 0 | 1 = 0): PairView => ({ me, peerUp: true, primary });

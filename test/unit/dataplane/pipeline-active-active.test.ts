@@ -11,6 +11,10 @@ import { sendGate } from '../../../src/dataplane/send-gate.js';
 import { parseCidr, parseIpv4 } from '../../../src/net/ipv4.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, ROLE_PASSIVE } from '../../../src/wire/shared-state.js';
 import { arp, buf, eth, icmpEcho, ipv4, udp } from './frames.js';
+import type { ArpLoadSharingConfig } from '../../../src/config/types.js';
+import { arpShareDevice } from '../../../src/dataplane/arp-share.js';
+import { CLASS_SHARED } from '../../../src/dataplane/vmac.js';
+import { formatIpv4 } from '../../../src/net/ipv4.js';
 
 const LAN_REAL = '0a:00:00:00:01:02';
 const WAN_REAL = '0a:00:00:00:02:02';
@@ -41,9 +45,13 @@ const FLOATING: Record<string, [number, string[]][]> = {
   ],
 };
 
-function itf(name: string, real: string, macs: string[], address: string, virtualMacs = true): PipelineInterface {
+/** ARP load sharing (owner shared): lan's 10.0.1.9, when a test asks for it. */
+const SHARED_GW = '10.0.1.9';
+
+function itf(name: string, real: string, macs: string[], address: string, virtualMacs = true, sharing?: ArpLoadSharingConfig): PipelineInterface {
   const { address: a, prefix } = parseCidr(address);
   const classes = FLOATING[name].map(([bit, ips], i) => ({ bit, mac: parseMac(virtualMacs ? macs[i] : real), floating: ips.map(parseIpv4) }));
+  const shared = sharing !== undefined && name === 'lan' ? [parseIpv4(SHARED_GW)] : [];
   return {
     name,
     device: `${name}0`,
@@ -51,9 +59,10 @@ function itf(name: string, real: string, macs: string[], address: string, virtua
     mac: classes[0].mac, // this box is device 0: its own class's MAC
     address: a,
     prefix,
-    floating: classes.flatMap((c) => c.floating),
+    floating: [...classes.flatMap((c) => c.floating), ...shared],
     mtu: 1500,
     classes,
+    ...(shared.length > 0 && sharing !== undefined ? { arpSharing: { addresses: shared, assign: sharing } } : {}),
   };
 }
 
@@ -65,9 +74,9 @@ interface PairView extends RoleSource {
   lease: number;
 }
 
-function make(opts: { served?: number; virtualMacs?: boolean } = {}) {
+function make(opts: { served?: number; virtualMacs?: boolean; sharing?: ArpLoadSharingConfig } = {}) {
   const interfaces = [
-    itf('lan', LAN_REAL, [LAN_D0, LAN_D1, LAN_PR], '10.0.1.2/24', opts.virtualMacs),
+    itf('lan', LAN_REAL, [LAN_D0, LAN_D1, LAN_PR], '10.0.1.2/24', opts.virtualMacs, opts.sharing),
     itf('wan', WAN_REAL, [WAN_D0, WAN_D1, WAN_PR], '10.0.2.2/24', opts.virtualMacs),
   ];
   const routes = RouteTable.fromConfig({
@@ -168,6 +177,99 @@ describe('active/active ARP for the floating addresses', () => {
   });
 });
 
+describe('active/active ARP load sharing (owner shared)', () => {
+  const MODULO: ArpLoadSharingConfig = { method: 'ip-modulo', seed: 0 };
+  const EVEN = '10.0.1.10'; // device 0's host by ip-modulo
+  const ODD = '10.0.1.11'; // device 1's
+  const HOST_MAC = (ip: string) => `22:00:00:00:01:${Number(ip.split('.')[3]).toString(16).padStart(2, '0')}`;
+  const ask = (from: string, dst = BCAST) => eth(dst, HOST_MAC(from), 0x0806, arp(1, HOST_MAC(from), from, ZERO, SHARED_GW));
+  /** A reply sent, as [Ethernet dst, Ethernet src, ARP sender MAC, ARP sender IP, ARP target IP]. */
+  const reply = (f: Buffer) => [formatMac(f, 0), formatMac(f, 6), formatMac(f, 22), formatIpv4(f.readUInt32BE(28)), formatIpv4(f.readUInt32BE(38))];
+
+  it("serving device 0's class: answers device 0's hosts with its MAC, leaves device 1's to the peer", () => {
+    const t = make({ served: CLASS_DEVICE0 | CLASS_PRIMARY, sharing: MODULO });
+    expect(t.handle(0, ask(EVEN))).toEqual({ 'arp-learned': 1, 'arp-reply-sent': 1, tx: 1 });
+    expect(reply(t.sent[0].frame)).toEqual([HOST_MAC(EVEN), LAN_D0, LAN_D0, SHARED_GW, EVEN]);
+    expect(t.handle(0, ask(ODD))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+    expect(t.sent.length).toBe(1);
+  });
+
+  it("serving device 1's class: the other half, with device 1's MAC", () => {
+    const t = make({ served: CLASS_DEVICE1, sharing: MODULO });
+    expect(t.handle(0, ask(EVEN))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+    expect(t.handle(0, ask(ODD))).toEqual({ 'arp-learned': 1, 'arp-reply-sent': 1, tx: 1 });
+    expect(reply(t.sent[0].frame)).toEqual([HOST_MAC(ODD), LAN_D1, LAN_D1, SHARED_GW, ODD]);
+  });
+
+  it("the survivor (both device classes) answers every host, each with its own device's MAC: no host's cache changes", () => {
+    const t = make({ served: CLASS_DEVICE0 | CLASS_DEVICE1 | CLASS_PRIMARY, sharing: MODULO });
+    t.handle(0, ask(EVEN));
+    t.handle(0, ask(ODD));
+    expect(t.sent.map((x) => reply(x.frame))).toEqual([
+      [HOST_MAC(EVEN), LAN_D0, LAN_D0, SHARED_GW, EVEN],
+      [HOST_MAC(ODD), LAN_D1, LAN_D1, SHARED_GW, ODD],
+    ]);
+  });
+
+  it('ip-hash: the answer follows the seeded hash of the requester', () => {
+    const cfg: ArpLoadSharingConfig = { method: 'ip-hash', seed: 42 };
+    const t = make({ served: CLASS_DEVICE0, sharing: cfg });
+    for (let i = 10; i < 40; i++) {
+      const host = `10.0.1.${i}`;
+      const answered = t.handle(0, ask(host))['arp-reply-sent'] === 1;
+      expect(answered, host).toBe(arpShareDevice(cfg, parseIpv4(host)) === 0);
+    }
+  });
+
+  it("a request unicast to a served class's MAC reached this box alone: answered with the requester's device's MAC, from the MAC it came to", () => {
+    const t = make({ served: CLASS_DEVICE0, sharing: MODULO });
+    // device 1's host holding device 0's MAC (a commit changed the method): told its own MAC
+    expect(t.handle(0, ask(ODD, LAN_D0))).toEqual({ 'arp-learned': 1, 'arp-reply-sent': 1, tx: 1 });
+    expect(reply(t.sent[0].frame)).toEqual([HOST_MAC(ODD), LAN_D0, LAN_D1, SHARED_GW, ODD]);
+    expect(t.handle(0, ask(EVEN, LAN_D0))).toMatchObject({ 'arp-reply-sent': 1 });
+    expect(reply(t.sent[1].frame)).toEqual([HOST_MAC(EVEN), LAN_D0, LAN_D0, SHARED_GW, EVEN]);
+    // unicast to a class this box does not serve: the peer's
+    expect(t.handle(0, ask(ODD, LAN_D1))).toEqual({ 'not-for-us': 1 });
+    expect(t.sent.length).toBe(2);
+  });
+
+  it("a class in the hand-back hold (accepted, not served): its hosts' requests are left to the peer, broadcast or unicast", () => {
+    const t = make({ served: CLASS_DEVICE0, sharing: MODULO });
+    t.role.acceptedClasses = CLASS_DEVICE1;
+    expect(t.handle(0, ask(ODD))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+    expect(t.handle(0, ask(ODD, LAN_D1))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+    expect(t.sent).toEqual([]);
+  });
+
+  it('answered only while the box may act as active', () => {
+    const t = make({ served: CLASS_DEVICE0 | CLASS_DEVICE1, sharing: MODULO });
+    t.role.role = ROLE_PASSIVE;
+    expect(t.handle(0, ask(EVEN))).toEqual({ 'arp-learned': 1, passive: 1 });
+    expect(t.sent).toEqual([]);
+  });
+
+  it("the peer's probe for the shared address (from a class MAC) is the pair's own; frames to the device MACs are taken as for any class", () => {
+    const t = make({ served: CLASS_DEVICE0, sharing: MODULO });
+    expect(t.handle(0, eth(BCAST, LAN_D1, 0x0806, arp(1, LAN_D1, '0.0.0.0', ZERO, SHARED_GW)))).toEqual({ 'own-frame': 1 });
+    t.p.neighbours[1].learn(parseIpv4('10.0.2.254'), parseMac(SERVER), 0, NOW);
+    expect(t.handle(0, udpVia(LAN_D0, '8.8.8.8'))).toEqual({ forwarded: 1, tx: 1 });
+    expect(t.handle(0, udpVia(LAN_D1, '8.8.8.8'))).toEqual({ 'not-for-us': 1 });
+  });
+
+  it('lists the shared address with both device classes; a commit that changes the method moves the hosts', () => {
+    const t = make({ served: CLASS_DEVICE0, sharing: MODULO });
+    expect(t.p.floatingIps().find((f) => f.ip === parseIpv4(SHARED_GW))).toEqual({ ifIndex: 0, ip: parseIpv4(SHARED_GW), bit: CLASS_SHARED });
+    const cfg: ArpLoadSharingConfig = { method: 'ip-hash', seed: 7 };
+    // an even host (device 0's by ip-modulo) that the hash gives to device 1
+    const host = Array.from({ length: 20 }, (_, i) => `10.0.1.${10 + 2 * i}`).find((h) => arpShareDevice(cfg, parseIpv4(h)) === 1)!;
+    expect(t.handle(0, ask(host))).toMatchObject({ 'arp-reply-sent': 1 });
+    const next = t.p.interfaces.map((i) => (i.arpSharing ? { ...i, arpSharing: { ...i.arpSharing, assign: cfg } } : i));
+    t.p.commit({ interfaces: next, routes: RouteTable.fromConfig({ interfaces: [], routes: [] }), firewall: null }, null);
+    t.sent.length = 0;
+    expect(t.handle(0, ask(host))).toEqual({ 'arp-learned': 1, 'arp-handled': 1 });
+  });
+});
+
 describe('active/active layer 2', () => {
   const knowRouter = (t: ReturnType<typeof make>) => t.p.neighbours[1].learn(parseIpv4('10.0.2.254'), parseMac(SERVER), 0, NOW);
 
@@ -227,6 +329,21 @@ describe('active/active layer 2', () => {
     const t = make({ served: CLASS_DEVICE0 });
     expect(t.handle(0, udpVia(CLIENT, '10.0.1.10', LAN_D1))).toEqual({ 'own-frame': 1 });
     expect(t.handle(0, eth(BCAST, LAN_PR, 0x0806, arp(1, LAN_PR, '10.0.1.5', ZERO, '10.0.1.5')))).toEqual({ 'own-frame': 1 });
+  });
+
+  it('a frame from the MAC of a class this box serves came from the peer: the class is claimed, for the engine to announce again', () => {
+    const t = make({ served: CLASS_DEVICE0 | CLASS_DEVICE1 });
+    const garpFrom = (mac: string, ip: string) => eth(BCAST, mac, 0x0806, arp(1, mac, ip, ZERO, ip));
+    expect(t.handle(0, garpFrom(LAN_D0, '10.0.1.1'))).toEqual({ 'class-claimed': 1 });
+    // a class served as the survivor too: the peer announced it late, or before we heard it forward
+    expect(t.handle(0, garpFrom(LAN_D1, '10.0.1.4'))).toEqual({ 'class-claimed': 1 });
+    expect(t.p.takeClaimedClasses()).toBe(CLASS_DEVICE0 | CLASS_DEVICE1);
+    expect(t.p.takeClaimedClasses()).toBe(0);
+    // a class not served (this box tentative, or the class the peer's): the peer's own frames
+    t.role.servedClasses = CLASS_DEVICE1;
+    expect(t.handle(0, garpFrom(LAN_D0, '10.0.1.1'))).toEqual({ 'own-frame': 1 });
+    expect(t.p.takeClaimedClasses()).toBe(0);
+    expect(t.sent).toEqual([]);
   });
 
   it('the real MAC and broadcasts still go to the kernel, whatever is served', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CLASS_SHARED,
   classCode,
+  className,
   floatingInterfaceOrder,
+  interfaceArpSharing,
   interfaceClasses,
   interfaceVirtualMac,
   ownerClass,
@@ -9,7 +12,7 @@ import {
   virtualMacsOf,
 } from '../../../src/dataplane/vmac.js';
 import { formatMac, parseMac } from '../../../src/dataplane/packet.js';
-import { formatIpv4 } from '../../../src/net/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../../../src/net/ipv4.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../../../src/wire/shared-state.js';
 
 const shared = (virtualMac: boolean, groupId = 7) => ({
@@ -88,9 +91,27 @@ describe('active/active: a virtual MAC per owner class', () => {
     expect(interfaceClasses(aa(false), 'lan', REAL).map((c) => c.mac)).toEqual([REAL, REAL, REAL]);
   });
 
-  it('maps owners to classes and refuses "shared" (not built yet)', () => {
+  it('maps owners to classes; "shared" is both device classes at once, named shared in status', () => {
     expect([ownerClass(0), ownerClass(1), ownerClass('primary')]).toEqual([CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY]);
-    expect(() => ownerClass('shared')).toThrow(/shared/);
+    expect(ownerClass('shared')).toBe(CLASS_DEVICE0 | CLASS_DEVICE1);
+    expect(ownerClass('shared')).toBe(CLASS_SHARED);
+    expect([CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, CLASS_SHARED].map(className)).toEqual(['device0', 'device1', 'primary', 'shared']);
+  });
+
+  it('a shared address is in no class list, but its interface still has every class MAC; its split comes from the config', () => {
+    const withShared = {
+      ...aa(),
+      ha: { mode: 'active-active', virtualMac: true, groupId: 7, activeActive: { arpLoadSharing: { method: 'ip-hash', seed: 3 } } } as never,
+      floatingIps: [{ interface: 'lan', address: '10.0.1.9/24', owner: 'shared' as const }, ...aa().floatingIps],
+    };
+    expect(fmt(interfaceClasses(withShared, 'lan', REAL))).toEqual([
+      { bit: CLASS_DEVICE0, mac: '02:74:64:01:07:02', floating: ['10.0.1.1'] },
+      { bit: CLASS_DEVICE1, mac: '02:74:64:02:07:02', floating: [] },
+      { bit: CLASS_PRIMARY, mac: '02:74:64:03:07:02', floating: [] },
+    ]);
+    expect(interfaceArpSharing(withShared, 'lan')).toEqual({ addresses: [parseIpv4('10.0.1.9')], assign: { method: 'ip-hash', seed: 3 } });
+    expect(interfaceArpSharing(withShared, 'wan')).toBeUndefined();
+    expect(interfaceArpSharing({ ...withShared, ha: { mode: 'active-passive' } as never }, 'lan')).toBeUndefined();
   });
 
   it('lists the MACs the capture must receive: every class MAC once, never the real MAC', () => {
