@@ -16,7 +16,7 @@ import { GarpScheduler, ReclaimScheduler } from './garp.js';
 import { formatMac, parseMac } from './packet.js';
 import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
-import { CLASS_PRIMARY, ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
+import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
 import { FLOATING_CLASSES, className, ownerClassName, interfaceArpSharing, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts, type PortSpec } from './ports.js';
@@ -365,7 +365,7 @@ export class Engine {
     if (this.garp.poll(now, shared.garpSeq, roleActive, mayAct) !== 0) this.sendGarp(served & ~bursting, epoch);
     if (bursting !== 0) this.pollClassBursts(now, served, roleActive, mayAct, epoch);
     if (this.reclaim !== null) {
-      this.reclaim.claimed(this.pipeline.takeClaimedClasses());
+      this.reclaim.claimed(this.pipeline.takeClaimedClasses() & this.reclaimable());
       const due = this.reclaim.poll(now, roleActive ? served : 0, mayAct);
       if (due !== 0) this.sendGarp(due, epoch);
     }
@@ -387,6 +387,19 @@ export class Engine {
       if (g.sched.bursting) bursting |= g.bit;
     }
     return bursting;
+  }
+
+  /**
+   * Active/active: the classes a peer's frame from their MAC must be answered for: this box's own
+   * device class (the peer announces it only when it wrongly took this box for down), and the
+   * primary's while this box is the primary (a split brain's moment). Never the peer's own device
+   * class, even while this box serves it as the survivor: the peer announcing it is the peer
+   * coming back, before HA1 has said so, and answering it would only make both boxes speak for
+   * the class until the hand-back (the chaos bench's dual-active frames).
+   */
+  private reclaimable(): number {
+    const me = this.ha3?.me ?? 0;
+    return (me === 0 ? CLASS_DEVICE0 : CLASS_DEVICE1) | (this.shared.primaryId === me ? CLASS_PRIMARY : 0);
   }
 
   /** The rounds of class bursts due now; a class no longer served (or a box no longer active) cancels its burst. */

@@ -92,7 +92,7 @@ export const EVENT_COUNTERS = [
   'defer-acked', //          first packets of new sessions held until the peer acknowledged the session (HA3 INSERT)
   'defer-timeout', //        first packets held for the peer's acknowledgement and sent after deferMs without it
   'defer-full', //           first packets not held because the hold queue was full (sent at once)
-  'class-claimed', //        a frame from the MAC of a class this box serves, sent by the peer (a late announcement): the class is announced again (garp.ts ReclaimScheduler)
+  'class-claimed', //        a frame from the MAC of a class this box serves, sent by the peer: announced again when the class is this box's own device class, or the primary's while this box is primary (garp.ts ReclaimScheduler)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -288,6 +288,20 @@ describe('active/active: a class the peer claims late is announced again', () =>
     expect(e.shared.counters()[eventIndex('class-claimed')]).toBe(0);
   });
 
+  it('the peer announcing its own device class while we serve it as the survivor is the peer coming back: not answered', () => {
+    const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
+    e.settle(CLASS_DEVICE0 | CLASS_DEVICE1 | CLASS_PRIMARY);
+    e.receive('lan0', garpFrom(LAN_D1, '10.0.1.4'));
+    e.advance(100);
+    expect(e.take()).toEqual([]);
+    expect(e.shared.counters()[eventIndex('class-claimed')]).toBe(1);
+    // the primary's class, claimed while the peer is the primary (preemption: HA1 said so first)
+    e.shared.setPairView(CLASS_DEVICE0 | CLASS_PRIMARY, true, 1);
+    e.receive('lan0', garpFrom(LAN_PR, '10.0.1.5'));
+    e.advance(100);
+    expect(e.take()).toEqual([]);
+  });
+
   it('a claim of a class given up before it is answered is forgotten; a passive box answers nothing', () => {
     const e = makeEngine({ garp: { count: 3, intervalMs: 20, periodicS: 0 } });
     e.settle(CLASS_DEVICE0 | CLASS_PRIMARY);
