@@ -376,8 +376,14 @@ function onRole(st: Step, to: SyncRole): Outcome {
   const s = st.s;
   if (to === s.role) return 'ignored';
   const sent = sends(s.role);
-  // our changes no longer matter to the peer: the backlog is forgotten (not a loss)
-  if (sent && !sends(to)) st.emit({ type: 'sender-reset' });
+  // our changes no longer matter to the peer: the backlog is forgotten (not a loss). A dump's
+  // BULK_BEGIN among it may never leave, so no earlier dump can be counted on as the answer to
+  // the peer's next request: counted as in flight, one that never left made that request wait
+  // for good (a box that handed us the role stayed tentative; pair.test, 1 run in 5)
+  if (sent && !sends(to)) {
+    st.emit({ type: 'sender-reset' });
+    s.tx.begunOnConn = 0;
+  }
   s.role = to;
   switch (to) {
     // Made receiver while connected: ask for everything again (the table we hold stays until the
@@ -625,7 +631,10 @@ function askDataplane(st: Step, reason: SyncResyncReason, why: string): void {
 
 function onBeginOut(st: Step): Outcome {
   const tx = st.s.tx;
-  if (st.s.connected) tx.begunOnConn += 1;
+  // counted only when it leaves on the wire (outFate): a dump our dataplane made while we were
+  // not sending (a box going idle mid-request) never reaches the peer, and counting it made the
+  // peer's next request ride on it for good (a box handing the role over stayed tentative)
+  if (outFate(st.s) === 'send') tx.begunOnConn += 1;
   switch (tx.phase) {
     // The dump asked for begins (or a restart of the running one on a later request).
     case 'queued':
