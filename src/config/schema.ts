@@ -155,7 +155,12 @@ const heartbeatBackupLink = obj(
   'a heartbeat backup link: { local: <address>, peer: <address>, port: <UDP port> }',
 );
 
-const interfaceSchema = obj({ device: kernelIfname(), address: cidr() }, 'an interface: { device: <kernel name>, address: <address>/<length> }');
+// mssClamp: TCP SYNs crossing the interface (in or out) get their MSS option lowered to this
+// (docs/firewall.md "TCP MSS clamping"); 536 is the IPv4 default MSS every host accepts (RFC 879)
+const interfaceSchema = obj(
+  { device: kernelIfname(), address: cidr(), mssClamp: intIn(536, 65495).optional() },
+  'an interface: { device: <kernel name>, address: <address>/<length>, mssClamp?: <bytes> }',
+);
 
 // The management API's request rate limit (src/api/rate-limit.ts, whose DEFAULT_RATE_LIMIT a unit
 // test keeps equal to these defaults): far above the CLI and the status page, a bound on a flood.

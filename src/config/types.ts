@@ -13,6 +13,8 @@ export interface InterfaceConfig {
   device: string;
   /** This box's own address on the interface (kernel address), with prefix length. */
   address: Ipv4Cidr;
+  /** TCP SYNs crossing the interface have their MSS option lowered to this (absent: untouched). */
+  mssClamp?: number;
 }
 
 export interface HaLinkConfig {

@@ -542,6 +542,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
       prefix,
       floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
       mtu: io.mtuOf(ic.device),
+      ...(ic.mssClamp !== undefined ? { mssClamp: ic.mssClamp } : {}),
       ...(classes.length > 0 ? { classes } : {}),
       ...(arpSharing !== undefined ? { arpSharing } : {}),
     };

@@ -36,6 +36,7 @@ import {
   ICMP_CODE,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
+  ICMP_ID,
   ICMP_REDIRECT,
   IP_DST,
   IP_HLEN,
@@ -48,7 +49,9 @@ import {
   IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  L4_DPORT,
   L4_OFF,
+  L4_SPORT,
   TCP_FLAGS,
   isIcmpErrorType,
   l4MinLen,
@@ -102,6 +105,11 @@ export interface FirewallHooks {
   event(name: EventCounter): void;
   /** Sends a frame (a reject answer) out of an interface. */
   emit(ifIndex: number, frame: Uint8Array, len: number): boolean;
+  /**
+   * The packet's TTL runs out here (the firewall counts it as ttl-exceeded): the pipeline answers
+   * ICMP time exceeded. The frame is as it arrived. Absent: nothing is sent.
+   */
+  timeExceeded?(ingress: number, frame: Uint8Array, len: number, nowMs: number): void;
 }
 
 /** Told of every session change on this box (HA2 replication listens; see sync-port.ts). */
@@ -203,6 +211,8 @@ export class Firewall {
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
   private readonly flowNat: FlowNat = { dst: 0, dstPort: 0, src: 0, srcPort: 0, rule: -1, allocated: -1 };
   private readonly tx = new Uint8Array(1600);
+  /** process() rewrote the frame by its session's NAT (translate): untranslate() may undo it. */
+  private translated = false;
   private readonly onExpire: (slot: number) => void;
   /** Set by process() when it returns FW_FORWARD for a new flow: its route (saves a lookup). */
   route: RouteEntry | null = null;
@@ -350,6 +360,7 @@ export class Firewall {
   process(ingress: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags = -1): number {
     this.route = null;
     this.deferSlot = -1;
+    this.translated = false;
     const p = this.pkt;
     const proto = frame[IP_PROTO];
     p.proto = proto;
@@ -373,6 +384,8 @@ export class Firewall {
       // the outside to tear down an inside flow) and must not touch the session.
       if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
       if (this.aa !== null && !this.mayProcess(slot, ha3Flags >= 0, nowMs)) return FW_PEER;
+      // a packet that cannot be forwarded changes nothing in its session (state, expiry, counters)
+      if (frame[IP_TTL] <= 1) return this.ttlExceeded(ingress, frame, len, nowMs);
       return this.known(slot, dir, frame, len, nowMs);
     }
     return this.fresh(ingress, frame, len, nowMs, ha3Flags);
@@ -548,6 +561,7 @@ export class Firewall {
 
   /** Rewrites the packet of direction `dir` into the reverse of the other direction's tuple. */
   private translate(slot: number, dir: number, frame: Uint8Array): void {
+    this.translated = true;
     const t = this.table;
     const p = this.pkt;
     const o = 1 - dir;
@@ -565,6 +579,38 @@ export class Firewall {
     }
     if (nsrc !== p.src || nsp !== p.srcPort) rewriteSource(frame, ETH_HLEN, p.proto, nsrc, nsp);
     if (ndst !== p.dst || ndp !== p.dstPort) rewriteDestination(frame, ETH_HLEN, p.proto, ndst, ndp);
+  }
+
+  /**
+   * Undoes the translation process() just applied to `frame` (it returned FW_FORWARD, and the
+   * pipeline cannot send the packet on: too big for the egress MTU): addresses and ports back as
+   * the packet arrived, checksums fixed, so an ICMP error about it quotes what its sender sent
+   * (as Linux's conntrack translates the quote of an error the router itself sends). A no-op
+   * when process() translated nothing (an ICMP error's quote is never undone: it gets no error).
+   */
+  untranslate(frame: Uint8Array): void {
+    if (!this.translated) return;
+    this.translated = false;
+    const p = this.pkt;
+    const proto = p.proto;
+    if (readU32(frame, IP_SRC) !== p.src || this.portAt(frame, L4_SPORT) !== p.srcPort) rewriteSource(frame, ETH_HLEN, proto, p.src, p.srcPort);
+    if (readU32(frame, IP_DST) !== p.dst || this.portAt(frame, L4_DPORT) !== p.dstPort) rewriteDestination(frame, ETH_HLEN, proto, p.dst, p.dstPort);
+  }
+
+  /** The frame's TCP/UDP port at `off` (L4_SPORT, L4_DPORT), an echo's identifier on its side of the tuple, else 0. */
+  private portAt(frame: Uint8Array, off: number): number {
+    const proto = this.pkt.proto;
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return readU16(frame, L4_OFF + off);
+    if (proto !== IPPROTO_ICMP) return 0;
+    const echo = off === L4_SPORT ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
+    return frame[L4_OFF] === echo ? readU16(frame, L4_OFF + ICMP_ID) : 0;
+  }
+
+  /** The packet's TTL runs out here: counted, and answered by the pipeline (time exceeded). */
+  private ttlExceeded(ingress: number, frame: Uint8Array, len: number, nowMs: number): number {
+    this.hooks.drop('ttl-exceeded');
+    this.hooks.timeExceeded?.(ingress, frame, len, nowMs);
+    return FW_DROP;
   }
 
   // ---- new flows ----
@@ -597,7 +643,7 @@ export class Firewall {
     const egress = route.ifIndex;
     if (egress === ingress) return this.dropped('same-interface');
     // before anything is allocated: a packet that cannot be forwarded opens no session
-    if (frame[IP_TTL] <= 1) return this.dropped('ttl-exceeded');
+    if (frame[IP_TTL] <= 1) return this.ttlExceeded(ingress, frame, len, nowMs);
     const toZone = this.policy_.zoneOf(egress);
 
     const rule = this.policyRule(fromZone, toZone, frame);

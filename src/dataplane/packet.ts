@@ -40,7 +40,8 @@ export const IP_DST = ETH_HLEN + IPH_DST;
 /** First byte after an option-less IPv4 header. */
 export const L4_OFF = ETH_HLEN + IP_HLEN;
 
-/** More-fragments flag and fragment-offset mask in the flags/offset word (RFC 791 3.1). */
+/** Don't-fragment and more-fragments flags, fragment-offset mask in the flags/offset word (RFC 791 3.1). */
+export const IP_DF = 0x4000;
 export const IP_MF = 0x2000;
 export const IP_OFFMASK = 0x1fff;
 

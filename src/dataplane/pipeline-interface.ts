@@ -23,6 +23,8 @@ export interface PipelineInterface {
   readonly floating: readonly number[];
   /** IP MTU of the device: frames longer than ETH_HLEN + mtu are not sent. */
   readonly mtu: number;
+  /** TCP SYNs coming in or going out here get an MSS of at most this (device.interfaces.*.mssClamp); absent: none. */
+  readonly mssClamp?: number;
   /**
    * Active/active only: the owner classes here, each with its MAC and addresses (their union is
    * `floating`). Absent or empty in active/passive, where `mac` answers for every floating IP.

@@ -12,8 +12,10 @@
 //    -> to the box's own address         -> kernel
 //    -> to a floating IP                 -> ICMP echo reply (active only) / to-self-other
 //    -> gate: may act as active?         (passive / lease-expired)
-//    -> route lookup                     (no-route, same-interface), TTL, MTU
+//    -> route lookup                     (no-route, same-interface), TTL, MTU (ICMP time exceeded,
+//                                        fragmentation needed for DF: icmp-error-send.ts)
 //    -> stages                           <- session lookup, policy, NAT go here (ForwardStage)
+//    -> TCP MSS clamp of SYNs (an interface's mssClamp: tcp-mss.ts)
 //    -> TTL decrement + incremental checksum, source MAC = egress virtual MAC
 //    -> next-hop MAC from the ARP table, or queue + ARP request
 //    -> frame out on the egress handle
@@ -22,13 +24,17 @@
 // arrived: PeerLink.forward), and a new session's first packet may wait for the peer to hold the
 // session (PeerLink.defer; releaseHeld sends it on). Frames the peer carried here enter at the
 // IPv4 step (handlePeer), as if they had arrived on the interface it names.
-import { inPrefix } from '../net/ipv4.js';
+import { inPrefix, type Prefix } from '../net/ipv4.js';
 import { ARP_SHA, ARPOP_REQUEST, arpSenderIp, arpTargetIp, buildArpReply, buildArpRequest, checkArp } from './arp.js';
 import { arpShareDevice, servesDevice } from './arp-share.js';
 import { checksumUpdate16 } from '../net/checksum.js';
 import { dropIndex, eventIndex, type DropReason, type EventCounter } from '../wire/dataplane-counters.js';
 import { echoReplyInPlace } from './icmp.js';
+import { ICMP_TIMXCEED_INTRANS, ICMP_UNREACH_NEEDFRAG } from './icmp-error-build.js';
+import { IcmpErrorSender } from './icmp-error-send.js';
+import { IcmpRateLimiter, type IcmpRateOptions } from './icmp-rate.js';
 import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
+import { clampMss } from './tcp-mss.js';
 import {
   ETH_DST,
   ETH_HLEN,
@@ -36,12 +42,17 @@ import {
   ETH_TYPE,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
+  ICMP_DEST_UNREACH,
+  ICMP_TIME_EXCEEDED,
   IP_CSUM,
+  IP_DF,
   IP_DST,
+  IP_FRAG,
   IP_PROTO,
   IP_SRC,
   IP_TTL,
   IPPROTO_ICMP,
+  IPPROTO_TCP,
   copyMac,
   isBroadcastMac,
   isGroupMac,
@@ -60,7 +71,7 @@ import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, ROLE_ACTIVE } from '../wire/shared-state.js';
 import type { ArpLoadSharingConfig } from '../config/types.js';
 import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
-import { CLASS_SHARED } from './vmac.js';
+import { CLASS_SHARED, deviceClass } from './vmac.js';
 
 export type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 
@@ -117,6 +128,8 @@ export interface PipelineOptions {
    * active/active (this device, the pair's view).
    */
   firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number; aa?: FirewallPair };
+  /** The rate limit of the ICMP errors the box sends (icmp-rate.ts; defaults there, seed random). */
+  icmpRate?: Partial<IcmpRateOptions>;
 }
 
 /** Active/active: the way to the peer over HA3 (the engine's Ha3Port). */
@@ -194,6 +207,10 @@ export class Pipeline {
   private tickNowMs = 0;
   /** Active/active: the HA3 link (the engine sets it once the link is open). */
   peer: PeerLink | null = null;
+  /** Time exceeded and fragmentation needed (RFC 1812 4.3.2), rate-limited. */
+  readonly icmpErrors: IcmpErrorSender;
+  /** Active/active: the class of this box's own floating addresses (0: active/passive, or not known). */
+  private readonly ownClass: number;
 
   constructor(interfaces: PipelineInterface[], routes: RouteTable, role: RoleSource, counters: Float64Array, sink: FrameSink, opts: PipelineOptions = {}) {
     this.interfaces_ = interfaces;
@@ -218,12 +235,24 @@ export class Pipeline {
     this.onTimeoutCb = (_ip, frames) => {
       this.counters[dropIndex('arp-timeout')] += frames;
     };
+    const limiter = new IcmpRateLimiter({ seed: (Math.random() * 0x100000000) >>> 0, ...opts.icmpRate });
+    this.icmpErrors = new IcmpErrorSender(
+      limiter,
+      (i, f, n) => this.sink.send(i, f, n),
+      (e) => this.event(e),
+    );
+    this.ownClass = opts.firewall?.aa ? deviceClass(opts.firewall.aa.me) : 0;
     this.firewall = opts.firewall
       ? new Firewall(
           opts.firewall.shared,
           interfaces,
           routes,
-          { drop: (r) => this.drop(r), event: (e) => this.event(e), emit: (i, f, n) => this.emit(i, f, n) },
+          {
+            drop: (r) => this.drop(r),
+            event: (e) => this.event(e),
+            emit: (i, f, n) => this.emit(i, f, n),
+            timeExceeded: (i, f, n, now) => this.timeExceeded(i, f, n, now),
+          },
           opts.firewall.stats ?? null,
           opts.firewall.seed,
           opts.firewall.aa ?? null,
@@ -396,14 +425,14 @@ export class Pipeline {
   private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, src: number, dst: number, known: RouteEntry | null, defer: number): void {
     let route = known ?? this.routes.lookup(dst);
     if (route === null) return this.drop('no-route');
-    if (route.via === 0) {
-      // RFC 2644: directed broadcasts are not forwarded by default.
-      const host = (dst & ~route.prefix.mask) >>> 0;
-      if (route.prefix.length < 31 && host === ~route.prefix.mask >>> 0) return this.drop('no-route');
-    }
+    // RFC 2644: directed broadcasts are not forwarded by default.
+    if (route.via === 0 && isSubnetBroadcast(dst, route.prefix)) return this.drop('no-route');
     let egress = route.ifIndex;
     if (egress === ingress) return this.drop('same-interface');
-    if (frame[IP_TTL] <= 1) return this.drop('ttl-exceeded');
+    if (frame[IP_TTL] <= 1) {
+      this.drop('ttl-exceeded');
+      return this.timeExceeded(ingress, frame, len, nowMs);
+    }
 
     const stages = this.stages;
     if (stages.length > 0) {
@@ -427,7 +456,8 @@ export class Pipeline {
     }
 
     const out = this.interfaces_[egress];
-    if (len - ETH_HLEN > out.mtu) return this.drop('oversize');
+    if (len - ETH_HLEN > out.mtu) return this.oversize(ingress, frame, len, out.mtu, nowMs);
+    if (out.mssClamp !== undefined || this.interfaces_[ingress].mssClamp !== undefined) this.clampMss(ingress, out, frame);
 
     // TTL - 1: the TTL/protocol word loses 0x0100 (RFC 1624 incremental update of the checksum).
     const oldWord = readU16(frame, IP_TTL);
@@ -454,6 +484,68 @@ export class Pipeline {
     this.event('forwarded');
     this.event('arp-queued');
     if (r === 'request') this.sendArpRequest(egress, nextHop);
+  }
+
+  /** A TCP SYN crossing an interface with mssClamp: its MSS lowered to the smaller of the two ends' clamps. */
+  private clampMss(ingress: number, out: PipelineInterface, frame: Uint8Array): void {
+    const mss = Math.min(out.mssClamp ?? 0xffff, this.interfaces_[ingress].mssClamp ?? 0xffff);
+    if (frame[IP_PROTO] === IPPROTO_TCP && clampMss(frame, ETH_HLEN, mss)) this.event('mss-clamped');
+  }
+
+  /**
+   * A packet larger than the egress MTU. With DF set: ICMP fragmentation needed with the MTU, the
+   * signal path MTU discovery waits for (RFC 1191); without it the packet would be fragmented,
+   * which this version does not do (issue 15 part 2).
+   */
+  private oversize(ingress: number, frame: Uint8Array, len: number, mtu: number, nowMs: number): void {
+    this.drop('oversize');
+    if ((readU16(frame, IP_FRAG) & IP_DF) === 0) return;
+    // the sender must find its own packet in the quote: as it was before the firewall's NAT
+    this.firewall?.untranslate(frame);
+    this.icmpError(ingress, frame, len, ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, mtu, nowMs);
+  }
+
+  /** A packet whose TTL runs out here (counted as ttl-exceeded by the caller): ICMP time exceeded. */
+  private timeExceeded(ingress: number, frame: Uint8Array, len: number, nowMs: number): void {
+    this.firewall?.untranslate(frame);
+    this.icmpError(ingress, frame, len, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED_INTRANS, 0, nowMs);
+  }
+
+  /**
+   * An ICMP error about `frame` back out of `ingress`, from the box's address there and the MAC
+   * its forwarded frames leave from. Refused here, beside the builder's refusals: a packet to or
+   * from a directed broadcast (RFC 1812 4.3.2.7), which the builder cannot tell from a host.
+   */
+  private icmpError(ingress: number, frame: Uint8Array, len: number, type: number, code: number, mtu: number, nowMs: number): void {
+    const itf = this.interfaces_[ingress];
+    if (isSubnetBroadcast(readU32(frame, IP_SRC), itf.prefix) || this.isDirectedBroadcast(readU32(frame, IP_DST))) return;
+    const mac = this.role.handingOver ? itf.realMac : itf.mac;
+    this.icmpErrors.answer(ingress, frame, len, type, code, mtu, this.errorSource(itf), mac, nowMs);
+  }
+
+  /**
+   * The source of an error sent on `itf`: its floating address, the one hosts there know the box
+   * by (the traceroute hop, the same on either box). Active/active: this box's own device class's,
+   * else one of a class it serves, else the interface's own address.
+   */
+  private errorSource(itf: PipelineInterface): number {
+    const classes = itf.classes;
+    if (classes === undefined || classes.length === 0) return itf.floating.length > 0 ? itf.floating[0] : itf.address;
+    const served = this.role.servedClasses ?? 0;
+    let any = -1;
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i];
+      if (c.floating.length === 0) continue;
+      if (c.bit === this.ownClass) return c.floating[0];
+      if (any < 0 && (served & c.bit) !== 0) any = c.floating[0];
+    }
+    return any >= 0 ? any : itf.address;
+  }
+
+  /** `dst` is the broadcast address of a connected subnet (forward() drops those as no-route). */
+  private isDirectedBroadcast(dst: number): boolean {
+    const route = this.routes.lookup(dst);
+    return route !== null && route.via === 0 && isSubnetBroadcast(dst, route.prefix);
   }
 
   private arp(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
@@ -623,6 +715,12 @@ export class Pipeline {
   sendRaw(ifIndex: number, frame: Uint8Array, len: number): boolean {
     return this.emit(ifIndex, frame, len);
   }
+}
+
+/** `addr` is the all-ones host of `prefix` (a /31 or /32 has none: RFC 3021). */
+function isSubnetBroadcast(addr: number, prefix: Prefix): boolean {
+  const host = (addr & ~prefix.mask) >>> 0;
+  return prefix.length < 31 && host === ~prefix.mask >>> 0;
 }
 
 /** Active/active: the interface's classes when their MACs are not the real one (see Pipeline.classMacs). */

@@ -11,7 +11,7 @@ export const DROP_REASONS = [
   'bad-ip-checksum', //      IPv4 header checksum does not verify
   'ip-options', //           IPv4 options present (not forwarded by v1)
   'fragment', //             IPv4 fragment (not reassembled by v1)
-  'ttl-exceeded', //         TTL would reach 0
+  'ttl-exceeded', //         TTL would reach 0 (answered with ICMP time exceeded: see icmp-error-sent)
   'martian-source', //       source is 0.0.0.0, loopback, multicast or broadcast
   'no-route', //             no connected subnet or route for the destination
   'not-for-us', //           unicast frame to a MAC that is not ours nor the virtual MAC
@@ -19,7 +19,7 @@ export const DROP_REASONS = [
   'lease-expired', //        role is active but the control agent has not renewed the lease (frozen or starved)
   'arp-queue-full', //       next hop unresolved and its waiting queue is full
   'arp-timeout', //          next hop did not answer ARP in time; queued frames dropped (counted forwarded when queued)
-  'oversize', //             frame larger than the egress MTU
+  'oversize', //             frame larger than the egress MTU (with DF set: answered with ICMP fragmentation needed and the MTU; without DF: not fragmented yet)
   'same-interface', //       route sends the packet back out of the interface it came in on
   'send-failed', //          the device refused the frame, or its handle is closed (device down or gone; see io-error)
   'icmp-bad', //             ICMP to a floating IP that is malformed or not an echo request
@@ -71,6 +71,9 @@ export const EVENT_COUNTERS = [
   'session-created', //      new sessions (any protocol; by protocol in tandem_sessions_created_total)
   'session-expired', //      sessions removed by their timeout
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
+  'icmp-error-sent', //      ICMP errors the box sent as a router: time exceeded (ttl-exceeded), fragmentation needed (oversize with DF)
+  'mss-clamped', //          TCP SYNs whose MSS option was lowered to an interface's mssClamp (forwarded all the same)
+  'icmp-error-rate-limited', // ICMP errors not sent: the bucket of their destination (the offending packet's source) or of the box was empty (RFC 1812 4.3.2.8; icmp-rate.ts)
   'sync-applied', //         session records from the peer applied to this box's table
   'io-error', //             a capture handle failed (device down, deleted, re-created, MTU changed): closed, opened again when the device is up
   'io-reopened', //          a failed capture handle opened again

@@ -669,7 +669,8 @@ describe('packets that must not touch a session', () => {
   it('a new flow with TTL 1 opens no session and allocates no NAT port', () => {
     const r = makeRig(lab());
     const res = r.send(LAN, fromClient(tcpPacket({ src: CLIENT, dst: SERVER, sport: C, dport: 80, flags: SYN, seq: 1, ttl: 1 })), NOW);
-    expect(res.moved).toEqual({ 'ttl-exceeded': 1 });
+    // answered with time exceeded (pipeline-icmp-errors.test.ts)
+    expect(res.moved).toEqual({ 'ttl-exceeded': 1, 'icmp-error-sent': 1, tx: 1 });
     expect(r.fw.table.size).toBe(0);
     expect(r.ports(IPPROTO_TCP, WAN_FLOAT).inUse).toBe(0);
   });

@@ -179,7 +179,15 @@ const cases: Case[] = [
   { name: 'no route', ingress: 0, frame: udpTo('8.8.8.8'), active: { 'no-route': 1 }, passive: P1, leaseExpired: L1 },
   { name: 'directed broadcast of the wan subnet', ingress: 0, frame: udpTo('10.0.2.255'), active: { 'no-route': 1 }, passive: P1, leaseExpired: L1 },
   { name: 'same interface', ingress: 0, frame: udpTo('10.0.1.50'), active: { 'same-interface': 1 }, passive: P1, leaseExpired: L1 },
-  { name: 'TTL 1', ingress: 0, frame: udpTo('10.0.2.10', { ttl: 1 }), active: { 'ttl-exceeded': 1 }, passive: P1, leaseExpired: L1 },
+  // answered with ICMP time exceeded (pipeline-icmp-errors.test.ts)
+  {
+    name: 'TTL 1',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { ttl: 1 }),
+    active: { 'ttl-exceeded': 1, 'icmp-error-sent': 1, tx: 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
   { name: 'forward, next hop known', ingress: 0, frame: udpTo('10.0.2.10'), knowServer: true, active: { forwarded: 1, tx: 1 }, passive: P1, leaseExpired: L1 },
   {
     name: 'forward, next hop unknown: queue and ask',
