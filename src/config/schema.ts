@@ -175,6 +175,18 @@ const apiRateLimit = obj(
   'the API rate limit: { perClientPerS, perClientBurst, globalPerS, globalBurst, maxClients } (requests per second and bucket sizes)',
 ).prefault({});
 
+// The rate limit of the ICMP errors and reject answers the box sends (src/dataplane/icmp-rate.ts,
+// whose ICMP_RATE_DEFAULTS a unit test keeps equal to these defaults; RFC 1812 4.3.2.8).
+const icmpErrorRate = obj(
+  {
+    perSourcePerS: intIn(1, 100_000).default(10),
+    perSourceBurst: intIn(1, 1_000_000).default(20),
+    globalPerS: intIn(1, 1_000_000).default(1000),
+    globalBurst: intIn(1, 10_000_000).default(100),
+  },
+  'the ICMP error rate limit: { perSourcePerS, perSourceBurst, globalPerS, globalBurst } (errors per second and bucket sizes)',
+).prefault({});
+
 export const deviceSchema = obj(
   {
     id: deviceId(),
@@ -197,6 +209,7 @@ export const deviceSchema = obj(
     log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
     // which frame I/O the dataplane uses (docs/packet-io.md): tandem's own AF_PACKET rings, or libpcap through cap
     dataplane: obj({
+      icmpErrors: icmpErrorRate,
       io: oneOf(['ring', 'pcap']).default('ring'),
       // the ring backend's kernel interface: TPACKET_V2 slots (default: a frame is handed over at
       // once) or TPACKET_V3 blocks (handed over when full or after blockTimeoutMs, in jiffies)

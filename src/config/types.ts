@@ -76,7 +76,23 @@ export interface DeviceConfig {
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
   /** Frame I/O backend: `ring` (tandem's AF_PACKET TPACKET_V3 addon) or `pcap` (libpcap through cap). */
-  dataplane: { io: DataplaneIoKind; ring: { version: 2 | 3; blockTimeoutMs: number; txThread: boolean } };
+  dataplane: {
+    io: DataplaneIoKind;
+    ring: { version: 2 | 3; blockTimeoutMs: number; txThread: boolean };
+    /** The rate limit of the ICMP errors and reject answers the box sends (per destination and for the box). */
+    icmpErrors: IcmpErrorRateConfig;
+  };
+}
+
+export interface IcmpErrorRateConfig {
+  /** Errors per second one destination (the offending packet's source) may get. */
+  perSourcePerS: number;
+  /** Errors one destination may get at once. */
+  perSourceBurst: number;
+  /** Errors per second for the whole box. */
+  globalPerS: number;
+  /** Errors the box may send at once. */
+  globalBurst: number;
 }
 
 export type DataplaneIoKind = 'ring' | 'pcap';

@@ -110,6 +110,13 @@ export interface FirewallHooks {
    * ICMP time exceeded. The frame is as it arrived. Absent: nothing is sent.
    */
   timeExceeded?(ingress: number, frame: Uint8Array, len: number, nowMs: number): void;
+  /**
+   * A reject answer to `dst` may be sent now: the ICMP errors' rate limit (icmp-rate.ts), so a
+   * flood at a reject rule cannot make the box a reflector. Absent: always.
+   */
+  answerAllowed?(dst: number, nowMs: number): boolean;
+  /** The address an ICMP answer sent on `ingress` comes from (the pipeline's choice for errors). Absent: the first floating one. */
+  answerSource?(ingress: number): number;
 }
 
 /** Told of every session change on this box (HA2 replication listens; see sync-port.ts). */
@@ -650,7 +657,7 @@ export class Firewall {
     const action = this.policy_.action(rule);
     if (action === ACTION_DENY) return this.dropped('policy-deny');
     if (action === ACTION_REJECT) {
-      this.reject(ingress, frame, len);
+      this.reject(ingress, frame, len, nowMs);
       return this.dropped('policy-reject');
     }
 
@@ -806,15 +813,18 @@ export class Firewall {
 
   // ---- rejects ----
 
-  private reject(ingress: number, frame: Uint8Array, len: number): void {
+  private reject(ingress: number, frame: Uint8Array, len: number, nowMs: number): void {
     const itf = this.interfaces[ingress];
     const peerMac = frame.subarray(ETH_SRC, ETH_SRC + 6);
-    let n = 0;
-    if (this.pkt.proto === IPPROTO_TCP) {
-      // RFC 9293 3.10.7.1: never answer a reset with a reset
-      if ((this.pkt.tcpFlags & TCP_RST) === 0) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
-    } else {
-      const from = itf.floating.length > 0 ? itf.floating[0] : itf.address;
+    // RFC 9293 3.10.7.1: never answer a reset with a reset
+    if (this.pkt.proto === IPPROTO_TCP && (this.pkt.tcpFlags & TCP_RST) !== 0) return;
+    if (this.hooks.answerAllowed !== undefined && !this.hooks.answerAllowed(readU32(frame, IP_SRC), nowMs)) {
+      return this.hooks.event('reject-rate-limited');
+    }
+    let n: number;
+    if (this.pkt.proto === IPPROTO_TCP) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
+    else {
+      const from = this.hooks.answerSource?.(ingress) ?? (itf.floating.length > 0 ? itf.floating[0] : itf.address);
       n = buildIcmpUnreachable(this.tx, frame, len, from, itf.mac, peerMac);
     }
     if (n > 0 && this.hooks.emit(ingress, this.tx, n)) this.hooks.event('reject-sent');

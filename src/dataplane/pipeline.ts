@@ -252,6 +252,8 @@ export class Pipeline {
             event: (e) => this.event(e),
             emit: (i, f, n) => this.emit(i, f, n),
             timeExceeded: (i, f, n, now) => this.timeExceeded(i, f, n, now),
+            answerAllowed: (dst, now) => this.icmpErrors.limiter.allow(dst, now),
+            answerSource: (i) => this.errorSource(this.interfaces_[i]),
           },
           opts.firewall.stats ?? null,
           opts.firewall.seed,

@@ -71,6 +71,7 @@ export const EVENT_COUNTERS = [
   'session-created', //      new sessions (any protocol; by protocol in tandem_sessions_created_total)
   'session-expired', //      sessions removed by their timeout
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
+  'reject-rate-limited', //  reject answers not sent: the ICMP error rate limit's bucket of their destination or of the box was empty
   'icmp-error-sent', //      ICMP errors the box sent as a router: time exceeded (ttl-exceeded), fragmentation needed (oversize with DF)
   'mss-clamped', //          TCP SYNs whose MSS option was lowered to an interface's mssClamp (forwarded all the same)
   'icmp-error-rate-limited', // ICMP errors not sent: the bucket of their destination (the offending packet's source) or of the box was empty (RFC 1812 4.3.2.8; icmp-rate.ts)

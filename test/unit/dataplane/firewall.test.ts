@@ -312,6 +312,25 @@ describe('policy', () => {
     expect(x.out[0].frame).toEqual(frame(CLIENT_MAC, LAN_V, unreach, 60));
     expect(badChecksums(x.out[0].frame)).toEqual([]);
   });
+
+  it('reject answers share the ICMP error rate limit: a flood gets the burst, then one per 100 ms', () => {
+    const r = makeRig(policyLab());
+    const syn = (sport: number) => fromClient(tcpPacket({ src: CLIENT, dst: SERVER, sport, dport: 23, flags: SYN }));
+    let sent = 0;
+    let limited = 0;
+    for (let i = 0; i < 100; i++) {
+      const x = r.send(LAN, syn(40000 + i), NOW);
+      expect(x.moved['policy-reject']).toBe(1);
+      sent += x.moved['reject-sent'] ?? 0;
+      limited += x.moved['reject-rate-limited'] ?? 0;
+    }
+    // the per-source defaults (icmp-rate.ts): burst 20, 10 per second
+    expect([sent, limited]).toEqual([20, 80]);
+    expect(r.send(LAN, syn(41000), NOW + 100).moved['reject-sent']).toBe(1);
+    // another source has its own bucket
+    const other = fromClient(tcpPacket({ src: CLIENT2, dst: SERVER, sport: 40000, dport: 23, flags: SYN }), CLIENT2_MAC);
+    expect(r.send(LAN, other, NOW + 100).moved['reject-sent']).toBe(1);
+  });
 });
 
 /** The lab's config publishing tcp/8080 of the wan floating IP to CLIENT:80 (as deploy/box-a.yaml's example). */

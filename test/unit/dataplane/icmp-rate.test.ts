@@ -1,7 +1,12 @@
 // The ICMP error rate limit (RFC 1812 4.3.2.8): token buckets per destination and for the box,
 // time as an argument, a bounded table that forgets the oldest source of a set.
 import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as yamlParse } from 'yaml';
+import { deviceSchema } from '../../../src/config/schema.js';
 import { ICMP_RATE_DEFAULTS, IcmpRateLimiter } from '../../../src/dataplane/icmp-rate.js';
+import { repoRoot } from '../../../src/lab/lab.js';
 
 const A = 0x0a00010a; // 10.0.1.10
 const B = 0x0a00010b;
@@ -14,6 +19,12 @@ function burst(l: IcmpRateLimiter, dst: number, n: number, nowMs: number): numbe
 }
 
 describe('IcmpRateLimiter', () => {
+  test('the config defaults are the limiter defaults (device.dataplane.icmpErrors)', () => {
+    const parsed = deviceSchema.parse(yamlParse(readFileSync(join(repoRoot(), 'deploy', 'lab', 'fwa.yaml'), 'utf8')).device);
+    const { sources: _s, seed: _seed, ...rates } = ICMP_RATE_DEFAULTS;
+    expect(parsed.dataplane.icmpErrors).toEqual(rates);
+  });
+
   test('defaults: 20 at once per source, then 10 per second', () => {
     const l = new IcmpRateLimiter();
     expect(burst(l, A, 100, 0)).toBe(ICMP_RATE_DEFAULTS.perSourceBurst);
