@@ -21,6 +21,8 @@
 //
 //   receiver (rx): how far what we hold of the peer's table is from a full copy
 //     idle | complete | interrupted | receiving --we ask (connect, role, gap, overflow)--> requested
+//     requested           --no BULK_BEGIN within the channel's wait--> requested (asked again:
+//                           no-answer; the dump it waited for may never have left the peer)
 //     any phase but sender --the peer's BULK_BEGIN pushed into `in` (it clears)--> receiving
 //     receiving           --its BULK_END pushed into `in`--> complete        (onBulkComplete)
 //     complete            --any of the above but becoming the sender--> (onBulkIncomplete)
@@ -38,6 +40,9 @@
 //   A dump asked while one is queued rides on it (coalesced): its BULK_BEGIN has not come out, so
 //   it reaches the peer after whatever the new request was about. A dump asked while one is
 //   already dumping cannot ride on it (that BULK_BEGIN is already gone) and is queued behind it.
+//   A request may ride on a dump whose BULK_BEGIN already left but had not reached the peer when
+//   it asked (the request says how many it had seen), once per dump: a second request that would
+//   ride on the same one means it never arrived, and gets a dump of its own.
 //   The peer's 'connect' request is also served by any dump asked on the same connection: that
 //   dump's BULK_BEGIN reaches the peer after it connected, and clears what came before.
 //   The peer's request while we are not the sender is kept (deferred) and served when we become
@@ -89,7 +94,9 @@ export type RxRequestReason =
   /** A batch seq was not the one expected: records are missing. */
   | 'gap'
   /** Records lost to a full `in` ring. */
-  | 'overflow';
+  | 'overflow'
+  /** Our request went unanswered: no BULK_BEGIN reached `in` within the channel's wait. */
+  | 'no-answer';
 
 /** Why the sender asks its own dataplane for a dump, beside the sender core's reasons. */
 export type TxRequestReason =
@@ -149,6 +156,9 @@ export interface BulkState {
     askedConn: number;
     /** BULK_BEGINs that came out on this connection (compared with a request's beginsSeen). */
     begunOnConn: number;
+    /** The begunOnConn a peer's request last rode on as in flight (0: none): a second request
+     * that would ride on the same dump is its sign that the dump never arrived. */
+    rodeOn: number;
     /** The peer's request (its reason) received while we were not the sender, not yet served. */
     deferred: string | null;
   };
@@ -165,6 +175,8 @@ export type BulkEvent =
   | { type: 'gap'; expected: number; got: number }
   /** `in` stayed full: everything waiting for it was dropped (not fed while we are the sender). */
   | { type: 'overflow'; dropped: number }
+  /** The channel: we asked the peer for a dump a while ago and its BULK_BEGIN has not come. */
+  | { type: 'request-timeout' }
   | { type: 'begin-pushed' }
   /** Upserts and updates pushed since the last control record (summed: one event, many records). */
   | { type: 'records-pushed'; count: number }
@@ -225,7 +237,7 @@ export function initialBulkState(): BulkState {
     connected: false,
     conn: 0,
     rx: { phase: 'idle', reason: 'startup', received: 0, lastComplete: null, completeConn: 0 },
-    tx: { phase: 'idle', reason: 'startup', askedConn: 0, begunOnConn: 0, deferred: null },
+    tx: { phase: 'idle', reason: 'startup', askedConn: 0, begunOnConn: 0, rodeOn: 0, deferred: null },
   };
 }
 
@@ -335,6 +347,8 @@ function onEvent(st: Step, ev: BulkEvent): Outcome {
       return onLoss(st, 'gap');
     case 'overflow':
       return onOverflow(st);
+    case 'request-timeout':
+      return onRequestTimeout(st);
     case 'begin-pushed':
       return onBeginPushed(st);
     case 'records-pushed':
@@ -383,6 +397,7 @@ function onRole(st: Step, to: SyncRole): Outcome {
   if (sent && !sends(to)) {
     st.emit({ type: 'sender-reset' });
     s.tx.begunOnConn = 0;
+    s.tx.rodeOn = 0;
   }
   s.role = to;
   switch (to) {
@@ -438,6 +453,7 @@ function onConnected(st: Step): Outcome {
   s.connected = true;
   s.conn += 1;
   s.tx.begunOnConn = 0;
+  s.tx.rodeOn = 0;
   // A receiver asks for everything on every connection: what it missed while down is unknown.
   // Both asks nothing: a peer that lost changes with the connection resyncs by itself.
   if (s.role === 'receiver') askPeer(st, 'connect', false);
@@ -481,6 +497,19 @@ function askPeer(st: Step, reason: RxRequestReason, clear: boolean): void {
   else st.rxGo('requested', reason);
   if (clear) st.emit({ type: 'push-clear' });
   st.emit({ type: 'send-bulk-request', reason });
+}
+
+/**
+ * Our request went unanswered: the dump it was to get (or the one in flight the peer said would
+ * serve it) never began here. Without asking again the box would wait for good (tentative, or a
+ * copy with a hole). What we hold stays: nothing is known lost beyond what the first request was
+ * about.
+ */
+function onRequestTimeout(st: Step): Outcome {
+  const s = st.s;
+  if (s.rx.phase !== 'requested' || !s.connected || s.role === 'sender') return 'ignored';
+  askPeer(st, 'no-answer', false);
+  return 'handled';
 }
 
 /** A gap: records are missing from what we hold. Clear it (not as both) and ask for everything. */
@@ -597,7 +626,10 @@ function onPeerRequest(st: Step, reason: string, beginsSeen: number | undefined)
   // on its way: it arrives after the request, and the peer takes it as the answer. Dumping again
   // made a rejoining peer complete its bulk sync on our resync dump, then see the second dump's
   // BULK_BEGIN clear it (passive -> tentative -> passive at every rejoin in the lab).
-  if (beginsSeen !== undefined && beginsSeen < s.tx.begunOnConn) {
+  // But only once per dump: a second request that would ride on the same one means the peer never
+  // got it (it asks again when a request goes unanswered), so it gets a dump of its own.
+  if (beginsSeen !== undefined && beginsSeen < s.tx.begunOnConn && s.tx.rodeOn !== s.tx.begunOnConn) {
+    s.tx.rodeOn = s.tx.begunOnConn;
     st.emit({ type: 'dump-coalesced', reason: 'peer-request', why: reason, onto: 'in-flight' });
     return 'handled';
   }

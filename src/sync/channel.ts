@@ -51,6 +51,13 @@ const DRAIN_BATCHES_PER_TICK = 4;
  * interval in the lab. The pump runs every millisecond, so the dump still goes at full speed.
  */
 const FLUSH_BUDGET_MS = 3;
+/**
+ * How long a request for the peer's dump may go unanswered (no BULK_BEGIN in `in`) before it is
+ * asked again (ms). A BULK_BEGIN leaves the peer behind the changes already queued there, which
+ * takes milliseconds, seconds under a deep backlog; a request that rode on a dump that never left
+ * the peer is never answered at all (the box stayed tentative for good).
+ */
+export const BULK_ANSWER_WAIT_MS = 5000;
 
 export interface SyncChannelOptions {
   deviceId: number;
@@ -74,6 +81,8 @@ export interface SyncChannelOptions {
   reconnectMs?: number;
   /** Pump period (ms, default 1). */
   pumpIntervalMs?: number;
+  /** A request for the peer's dump unanswered this long is asked again (ms, default BULK_ANSWER_WAIT_MS). */
+  bulkAnswerWaitMs?: number;
   /** Format of what we send (shared.ha.encryption, default 'none'); the opener takes both. */
   encryption?: HaEncryption;
   /** The pair runs active/active (shared.ha.mode): the status shows each direction on its own,
@@ -91,6 +100,8 @@ export class SyncChannel {
   private readonly hands: BulkHands;
   /** Role, connection and both halves of the bulk sync (src/sync/bulk.ts): changed only by feed(). */
   private bulk: BulkState = initialBulkState();
+  /** When we last asked the peer for a dump (monotonic ms): the request-timeout's start. */
+  private askedAtMs = 0;
   private pump: NodeJS.Timeout | null = null;
   private started = false;
 
@@ -168,6 +179,7 @@ export class SyncChannel {
       // the machine takes it only as a connected sender; until then the need stays in the core
       const reason = this.reliable.resyncReason;
       if (reason !== null) this.feed({ type: 'resync-needed', reason });
+      if (this.unanswered(now)) this.feed({ type: 'request-timeout' });
       this.drainOut(now);
       this.flush(now);
       if (this.bulk.connected) this.link.keepalive(now);
@@ -176,6 +188,12 @@ export class SyncChannel {
       // A bug here must not take the control thread (and the heartbeats) down with it.
       this.view.warn('pump-error', { err }, 'HA2 sync pump failed', 'error');
     }
+  }
+
+  /** Our request for the peer's dump has waited past its bound (the machine asks again). */
+  private unanswered(now: number): boolean {
+    const b = this.bulk;
+    return b.rx.phase === 'requested' && b.connected && now - this.askedAtMs >= (this.opts.bulkAnswerWaitMs ?? BULK_ANSWER_WAIT_MS);
   }
 
   /** Drains our dataplane's changes: into the sender core, or discarded (outFate says which). */
@@ -280,7 +298,10 @@ export class SyncChannel {
     const r = stepBulk(this.bulk, event);
     this.bulk = r.state;
     let forIn = false;
-    for (const a of r.actions) forIn = carryOut(a, this.hands) || forIn;
+    for (const a of r.actions) {
+      forIn = carryOut(a, this.hands) || forIn;
+      if (a.type === 'send-bulk-request') this.askedAtMs = monotonicMs();
+    }
     // what the machine put into `in` goes now, not at the next tick: a dump request is on the
     // critical path of a (re)joining peer
     if (forIn) this.feedIn();

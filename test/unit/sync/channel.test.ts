@@ -70,7 +70,11 @@ interface Box {
 
 const open: SyncChannel[] = [];
 
-function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: number; role?: SyncRole; activeActive?: boolean } = {}): Box {
+function box(
+  deviceId: number,
+  port: number,
+  opts: { key?: Buffer; inCapacity?: number; role?: SyncRole; activeActive?: boolean; bulkAnswerWaitMs?: number } = {},
+): Box {
   const out = new RecordRing(1 << 14);
   const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
   const metrics = new Metrics({ defaultMetrics: false });
@@ -89,6 +93,7 @@ function box(deviceId: number, port: number, opts: { key?: Buffer; inCapacity?: 
     onBulkComplete: (n) => bulkDone.push(n),
     onBulkIncomplete: (reason) => bulkLost.push(reason),
     activeActive: opts.activeActive,
+    bulkAnswerWaitMs: opts.bulkAnswerWaitMs,
   });
   if (opts.role) ch.setRole(opts.role);
   open.push(ch);
@@ -341,6 +346,28 @@ describe('SyncChannel over 127.0.0.1: loss and resync', () => {
         [REC_UPSERT, 3],
       ]);
       expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="gap"\} 1/);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
+describe('SyncChannel: an unanswered request', () => {
+  it('is asked again after the wait, and again, until a dump begins; then no more', async () => {
+    const port = await freePort();
+    const b = box(1, port, { role: 'receiver', bulkAnswerWaitMs: 150 });
+    await b.ch.start();
+    const peer = handPeer(port);
+    try {
+      // the peer (playing one whose dump never left) answers nothing
+      await waitFor('asked twice more', () => peer.requests().length >= 3, 3000);
+      expect(peer.requests().slice(0, 3)).toEqual(['connect', 'no-answer', 'no-answer']);
+      expect(await b.metrics.text()).toMatch(/tandem_sync_resyncs_total\{reason="no-answer"\} [2-9]/);
+      peer.batch(1, [rec(REC_BULK_BEGIN, 0)]);
+      await waitFor('the dump began', () => (drainIn(b), b.ch.status().bulk.inProgress));
+      const asked = peer.requests().length;
+      await new Promise((r) => setTimeout(r, 400));
+      expect(peer.requests().length).toBe(asked);
     } finally {
       peer.close();
     }

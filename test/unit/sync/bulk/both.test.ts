@@ -57,6 +57,7 @@ const EVENTS: Record<string, string> = {
   disconnected: 'disconnected',
   gap: 'gap 2 4',
   overflow: 'overflow 100',
+  'request-timeout': 'request-timeout',
   'begin-pushed': 'begin-pushed',
   'records-pushed': 'records-pushed 10',
   'end-pushed': 'end-pushed 10 at=9',
@@ -92,6 +93,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     // a loss asks, and clears nothing: we forward with that copy
     gap: same('requested', 'rx-transition', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'send-bulk-request'),
+    'request-timeout': 'ignored',
     'begin-pushed': same('receiving', 'rx-transition'),
     'records-pushed': 'ignored',
     'end-pushed': same('idle', 'stale-end'),
@@ -106,6 +108,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     disconnected: same('requested', 'connection-lost'),
     gap: same('requested', 'send-bulk-request'),
     overflow: same('requested', 'send-bulk-request'),
+    'request-timeout': same('requested', 'send-bulk-request'),
     'begin-pushed': same('receiving', 'rx-transition'),
     'records-pushed': 'ignored',
     'end-pushed': same('requested', 'stale-end'),
@@ -121,6 +124,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     disconnected: same('interrupted', 'connection-lost', 'rx-transition'),
     gap: same('requested', 'rx-transition', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'send-bulk-request'),
+    'request-timeout': 'ignored',
     'begin-pushed': same('receiving'),
     'records-pushed': same('receiving'),
     'end-pushed': same('complete', 'rx-transition', 'bulk-complete'),
@@ -136,6 +140,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     disconnected: same('complete', 'connection-lost'),
     gap: same('requested', 'rx-transition', 'bulk-incomplete', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'bulk-incomplete', 'send-bulk-request'),
+    'request-timeout': 'ignored',
     'begin-pushed': same('receiving', 'rx-transition', 'bulk-incomplete'),
     'records-pushed': 'ignored',
     'end-pushed': same('complete', 'stale-end'),
@@ -151,6 +156,7 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
     disconnected: 'ignored',
     gap: same('requested', 'rx-transition', 'send-bulk-request'),
     overflow: same('requested', 'rx-transition', 'send-bulk-request'),
+    'request-timeout': 'ignored',
     'begin-pushed': same('receiving', 'rx-transition'),
     'records-pushed': 'ignored',
     'end-pushed': same('interrupted', 'stale-end'),
@@ -163,12 +169,14 @@ const RX_TABLE: Record<RxPhase, Record<string, Expect<RxPhase>>> = {
 };
 
 /** What the receiving half does on its events, in any sender phase (connected, rx idle). */
-function rxRows(p: TxPhase): Record<'gap' | 'begin-pushed' | 'records-pushed' | 'end-pushed', Expect<TxPhase>> {
+function rxRows(p: TxPhase): Record<'gap' | 'begin-pushed' | 'records-pushed' | 'end-pushed' | 'request-timeout', Expect<TxPhase>> {
   return {
     gap: same(p, 'rx-transition', 'send-bulk-request'),
     'begin-pushed': same(p, 'rx-transition'),
     'records-pushed': 'ignored',
     'end-pushed': same(p, 'stale-end'),
+    // rx is idle here: nothing was asked
+    'request-timeout': 'ignored',
   };
 }
 
@@ -319,6 +327,7 @@ describe('bulk machine as both: coverage and invariants', () => {
       'disconnected',
       'gap',
       'overflow',
+      'request-timeout',
       'begin-pushed',
       'records-pushed',
       'end-pushed',

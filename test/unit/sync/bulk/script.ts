@@ -6,7 +6,7 @@
 //   start                                   a fresh machine (role idle, down)
 //   role sender|receiver|idle|both
 //   connected | disconnected
-//   gap <expected> <got> | overflow <dropped>
+//   gap <expected> <got> | overflow <dropped> | request-timeout
 //   begin-pushed | records-pushed <n> | end-pushed <sessions> at=<wallMs>
 //   peer-request <reason> [seen=N] | resync-needed backlog|connection-lost|peer-request
 //   begin-out | end-out | out-lost <count>
@@ -35,6 +35,7 @@ export function parseEvent(line: string): BulkEvent {
     case 'begin-pushed':
     case 'begin-out':
     case 'end-out':
+    case 'request-timeout':
       return { type };
     case 'gap':
       return { type, expected: int(rest[0], line), got: int(rest[1], line) };
