@@ -54,6 +54,18 @@ describe.skipIf(!isRoot())('ICMP errors from the pair', () => {
     expect(drops(after, 'ttl-exceeded') - drops(before, 'ttl-exceeded')).toBeGreaterThanOrEqual(1);
   });
 
+  it('after a failover the new active answers with the same hop (the floating address moved with the role)', async () => {
+    const from = await active();
+    const to = from === 'fwa' ? 'fwb' : 'fwa';
+    await lab.api(from).failover();
+    await lab.waitFor(async () => (await lab.boxState(to))?.state === 'active', 10_000, `${to} active`);
+    const before = await scrape(boxListeners(lab, to).metrics);
+    const r = await lab.nsExec('client', 'traceroute', ['-n', '-I', '-q', '1', '-w', '2', '-m', '4', SERVER], { timeoutMs: 20_000 });
+    expect(r.stdout).toMatch(new RegExp(`^\\s*1\\s+${LAN_FLOATING.replace(/\./g, '\\.')}\\s`, 'm'));
+    const after = await scrape(boxListeners(lab, to).metrics);
+    expect(event(after, 'icmp-error-sent') - event(before, 'icmp-error-sent')).toBeGreaterThanOrEqual(1);
+  });
+
   it('path MTU discovery across a 1400-byte wan: the client learns the MTU and a 4 MiB upload completes', async () => {
     // a smaller link in the middle: the boxes' wan devices (the dataplane sees the change as
     // device-changed); the server keeps 1500, so TCP's MSS does not hide the smaller hop. The
