@@ -70,7 +70,8 @@ function kernelDevicesUnique({ device }: TandemConfig): ConfigIssue[] {
     const key = iface.vlan === undefined ? iface.device : `${iface.device}.${iface.vlan}`;
     const other = byKernelName.get(key);
     if (other === undefined) byKernelName.set(key, ifName);
-    else if (iface.vlan === undefined) add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used untagged by interface ${other}`);
+    else if (iface.vlan === undefined)
+      add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used untagged by interface ${other}`);
     else add(`device.interfaces.${ifName}.vlan`, iface.vlan, `a VLAN of ${iface.device} not already used by interface ${other}`);
   }
   return issues;

@@ -53,6 +53,8 @@ describe('VLAN interfaces', () => {
   test("two interfaces may not both take a device's untagged frames", () => {
     const config = trunk();
     config.device.interfaces.wan.device = 'eth1';
-    expect(issuesOf(config)).toEqual([{ path: 'device.interfaces.native.device', value: 'eth1', expected: 'a kernel device not already used untagged by interface wan' }]);
+    expect(issuesOf(config)).toEqual([
+      { path: 'device.interfaces.native.device', value: 'eth1', expected: 'a kernel device not already used untagged by interface wan' },
+    ]);
   });
 });
