@@ -12,6 +12,9 @@
 //   same more simply, but with it the first frame after opening is lost (measured with cap 0.2.1
 //   and libpcap 1.10 on veth: 4 of 5 probes, the first always missing), and that first frame is
 //   typically a host's ARP for the floating IP, which then waits a full second for its retry.
+// - VLANs: the kernel runs the filter on the frame without its outer tag (it took the tag out on
+//   receive), so `ether src` and `arp` match a trunk's tagged frames too; libpcap then writes the
+//   tag back into the frame it delivers, where the engine's demultiplexer finds it (vlan.ts).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
