@@ -48,11 +48,13 @@ function makeEngine() {
   const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL };
   const opened: string[] = [];
   const rx = new Map<string, (f: Uint8Array, len: number, truncated: boolean, vlan?: number) => void>();
+  const fail = new Map<string, () => void>();
   const sent: Sent[] = [];
   const io: DataplaneIo = {
-    open: (device, onFrame) => {
+    open: (device, onFrame, opts) => {
       opened.push(device);
       rx.set(device, onFrame);
+      fail.set(device, () => opts?.onError?.({ code: 'ENETDOWN', message: `${device} down` }));
       return {
         send: (f, len, tci = 0) => {
           sent.push({ device, tci, frame: Buffer.from(f.subarray(0, len)) });
@@ -72,6 +74,8 @@ function makeEngine() {
   const counters = shared.counters();
   return {
     engine,
+    shared,
+    fail: (device: string) => fail.get(device)!(),
     opened,
     sent,
     drops: (r: Parameters<typeof dropIndex>[0]) => counters[dropIndex(r)],
@@ -109,6 +113,16 @@ describe('VLAN interfaces in the engine', () => {
     ]);
     // each VLAN interface has a virtual MAC of its own
     expect(new Set([e.vmac(GUEST), e.vmac(LAN), e.vmac(WAN)]).size).toBe(3);
+  });
+
+  it("a trunk's handle failing closes every one of its VLAN interfaces for the link monitor, and no other", () => {
+    const e = makeEngine();
+    e.fail('lan0');
+    expect([GUEST, LAN, WAN].map((i) => e.shared.captureOpen(i))).toEqual([false, false, true]);
+    expect(e.engine.status().interfaces.map((i) => i.capture.open)).toEqual([false, false, true]);
+    // nothing leaves on the closed trunk: an ARP answer in either VLAN is refused (send-failed)
+    e.receive('lan0', arpRequest(GUEST_CLIENT_MAC, GUEST_CLIENT, '10.0.3.1'), 20);
+    expect(e.drops('send-failed')).toBe(1);
   });
 
   it.each(['aux', 'frame'] as const)('answers ARP for a floating IP in its own VLAN only, tagged with it (tag in %s)', (where) => {
