@@ -292,14 +292,17 @@ export function captureStates(dp: unknown): { io: string; handles: CaptureState[
   const io = (dp as { io?: unknown }).io;
   return {
     io: typeof io === 'string' ? io : '?',
-    handles: (itfs as { name?: unknown; device?: unknown; mtu?: unknown; capture: { open: boolean; error?: unknown; downMs?: unknown } }[]).map((i) => ({
-      name: String(i.name),
-      device: String(i.device),
-      mtu: String(i.mtu),
-      open: i.capture.open,
-      error: typeof i.capture.error === 'string' ? i.capture.error : '',
-      downMs: typeof i.capture.downMs === 'number' ? i.capture.downMs : null,
-    })),
+    handles: (itfs as { name?: unknown; device?: unknown; vlan?: unknown; mtu?: unknown; capture: { open: boolean; error?: unknown; downMs?: unknown } }[]).map(
+      (i) => ({
+        name: String(i.name),
+        // a VLAN interface shares its trunk's handle: "eth1 vlan 20"
+        device: typeof i.vlan === 'number' ? `${String(i.device)} vlan ${i.vlan}` : String(i.device),
+        mtu: String(i.mtu),
+        open: i.capture.open,
+        error: typeof i.capture.error === 'string' ? i.capture.error : '',
+        downMs: typeof i.capture.downMs === 'number' ? i.capture.downMs : null,
+      }),
+    ),
   };
 }
 

@@ -59,14 +59,20 @@ function missingZone(shared: SharedConfig, path: string, zone: string): ConfigIs
   return { path, value: zone, expected: `a zone defined in shared.zones (${quoteList(Object.keys(shared.zones))})` };
 }
 
-/** One logical name per kernel device, or two interfaces would fight over one NIC. */
+/**
+ * One logical name per kernel device and VLAN, or two interfaces would fight over the same frames.
+ * An untagged interface and VLAN interfaces may share a device (a trunk with a native VLAN).
+ */
 function kernelDevicesUnique({ device }: TandemConfig): ConfigIssue[] {
   const { issues, add } = collect();
   const byKernelName = new Map<string, string>();
   for (const [ifName, iface] of Object.entries(device.interfaces)) {
-    const other = byKernelName.get(iface.device);
-    if (other !== undefined) add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used by interface ${other}`);
-    else byKernelName.set(iface.device, ifName);
+    const key = iface.vlan === undefined ? iface.device : `${iface.device}.${iface.vlan}`;
+    const other = byKernelName.get(key);
+    if (other === undefined) byKernelName.set(key, ifName);
+    else if (iface.vlan === undefined)
+      add(`device.interfaces.${ifName}.device`, iface.device, `a kernel device not already used untagged by interface ${other}`);
+    else add(`device.interfaces.${ifName}.vlan`, iface.vlan, `a VLAN of ${iface.device} not already used by interface ${other}`);
   }
   return issues;
 }

@@ -157,9 +157,11 @@ const heartbeatBackupLink = obj(
 
 // mssClamp: TCP SYNs crossing the interface (in or out) get their MSS option lowered to this
 // (docs/firewall.md "TCP MSS clamping"); 536 is the IPv4 default MSS every host accepts (RFC 879)
+// vlan: the interface is the 802.1Q VLAN of that id on the device (docs/firewall.md "VLAN
+// interfaces"); 0 means priority-tagged only and 4095 is reserved (802.1Q-2018 table 9-2)
 const interfaceSchema = obj(
-  { device: kernelIfname(), address: cidr(), mssClamp: intIn(536, 65495).optional() },
-  'an interface: { device: <kernel name>, address: <address>/<length>, mssClamp?: <bytes> }',
+  { device: kernelIfname(), vlan: intIn(1, 4094).optional(), address: cidr(), mssClamp: intIn(536, 65495).optional() },
+  'an interface: { device: <kernel name>, vlan?: <802.1Q id>, address: <address>/<length>, mssClamp?: <bytes> }',
 );
 
 // The management API's request rate limit (src/api/rate-limit.ts, whose DEFAULT_RATE_LIMIT a unit

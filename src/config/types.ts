@@ -11,6 +11,11 @@ export type ListenAddress = string;
 export interface InterfaceConfig {
   /** Kernel device name on this box (<= 15 chars). */
   device: string;
+  /**
+   * The 802.1Q VLAN id (1-4094) when the interface is a tagged VLAN of `device` (a trunk); absent:
+   * the device's untagged frames. Several interfaces may share a device, each with its own VLAN.
+   */
+  vlan?: number;
   /** This box's own address on the interface (kernel address), with prefix length. */
   address: Ipv4Cidr;
   /** TCP SYNs crossing the interface have their MSS option lowered to this (absent: untouched). */

@@ -1,7 +1,13 @@
 // Wires the dataplane: interfaces from config, the pipeline, the GARP scheduler and the capture
 // handles (through the injected DataplaneIo, so this file never imports cap and runs under test
 // with a fake). The worker owns one Engine. In active/active it also opens the HA3 device, one
-// more handle after the traffic interfaces, behind an Ha3Port (ha3-port.ts).
+// more handle after the traffic devices, behind an Ha3Port (ha3-port.ts).
+//
+// Handles are per kernel device, interfaces per logical name: a trunk's VLAN interfaces (and its
+// untagged one) share the device's one handle. Received frames are demultiplexed by VLAN id
+// (vlan.ts VlanDemux) into the logical interface's index, the only index the pipeline, the
+// firewall, HA2 and HA3 know; frames sent on a VLAN interface get its tag at the handle (Port.send).
+// The device's state (down, deleted, a new MTU or MAC) is every one of its interfaces' state.
 import type { SharedConfig, TandemConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { formatIpv4, parseCidr } from '../net/ipv4.js';
@@ -20,6 +26,7 @@ import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, type SharedSt
 import { FLOATING_CLASSES, className, ownerClassName, interfaceArpSharing, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts, type PortSpec } from './ports.js';
+import { VlanDemux } from './vlan.js';
 import { sendGate } from './send-gate.js';
 import { Ha3Port } from './ha3-port.js';
 import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
@@ -30,6 +37,8 @@ export type { DataplaneIo, Port } from './io.js';
 export interface InterfaceStatus {
   name: string;
   device: string;
+  /** The 802.1Q VLAN id on `device`, null for the device's untagged frames. */
+  vlan: number | null;
   mac: string;
   virtualMac: string;
   address: string;
@@ -109,6 +118,11 @@ export class Engine {
   private readonly ha3: { port: Ha3Port; device: string; mac: Uint8Array; me: 0 | 1 } | null;
   /** Active/active: whether the peer forwarded at the last tick (its stop rearms its sessions' expiry). */
   private peerForwarding = false;
+  /** Per interface (ifIndex): the index of its device's handle, and the TCI its frames leave with (0: untagged). */
+  private readonly slotOf: readonly number[];
+  private readonly tciOf: readonly number[];
+  /** Per device handle: its interfaces' indexes. The HA3 handle, when there is one, comes after them. */
+  private readonly members: readonly (readonly number[])[];
 
   constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
     this.shared = shared;
@@ -124,7 +138,13 @@ export class Engine {
     this.running = structuredClone(config.shared);
     this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
     const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
-    const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(i, f, n) };
+    this.members = deviceMembers(interfaces);
+    const slotOf: number[] = [];
+    this.members.forEach((m, slot) => m.forEach((i) => (slotOf[i] = slot)));
+    this.slotOf = slotOf;
+    // priority bits 0: the pair does not classify traffic (802.1Q-2018 6.9.3 PCP, DEI clear)
+    this.tciOf = interfaces.map((itf) => itf.vlan ?? 0);
+    const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(this.slotOf[i], f, n, this.tciOf[i]) };
     this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, withPair(config, shared, opts));
     const fw = this.pipeline.firewall;
     this.sync =
@@ -149,36 +169,9 @@ export class Engine {
     this.garpFrames = garpFramesOf(interfaces);
     this.lastEpoch = shared.roleEpoch;
 
-    const rx = eventIndex('rx');
-    const withheld = eventIndex('tx-withheld');
-    const gates = interfaces.map((_, i) =>
-      sendGate(
-        shared,
-        clock,
-        () => this.pipeline.interfaces[i],
-        () => this.counters[withheld]++,
-      ),
-    );
-    const specs = interfaces.map((itf, i) => ({
-      name: itf.name,
-      device: itf.device,
-      onFrame: (frame: Uint8Array, len: number, truncated: boolean) => {
-        this.counters[rx]++;
-        const now = this.clock();
-        this.pollGarp(now);
-        if (truncated) return this.pipeline.drop('oversize');
-        this.pipeline.handle(i, frame, len, now);
-      },
-      // the pipeline's view of the interface now: after a device was created again, its new MAC
-      // (active/active: every class's MAC, served or not: a class may be taken at any moment)
-      opts: () => {
-        const now = this.pipeline.interfaces[i];
-        const virtual = virtualMacsOf(now);
-        return { ownMacs: [now.realMac, ...(virtual.length > 0 ? virtual : [now.mac])], sharedMacs: virtual, extraMacs: virtual, sendGate: gates[i] };
-      },
-    }));
-    // the HA3 handle, when there is one, comes after the traffic interfaces: index interfaces.length
-    const nIf = interfaces.length;
+    const specs = this.members.map((members, slot) => this.deviceSpec(interfaces, members, slot));
+    // the HA3 handle, when there is one, comes after the traffic devices: index nDev
+    const nDev = this.members.length;
     this.ports = new DevicePorts(
       io,
       this.ha3 ? [...specs, this.ha3Spec(this.ha3.device)] : specs,
@@ -186,15 +179,51 @@ export class Engine {
         event: (e, n = 1) => (this.counters[eventIndex(e)] += n),
         drop: (r, n) => (this.counters[dropIndex(r)] += n),
         // a box that is active says again where its floating IPs are: switches may have aged them out
-        reopened: (i) => i < nIf && this.garp.announce(this.clock()),
-        captureOpen: (i, open) => i < nIf && this.shared.setCaptureOpen(i, open),
-        deviceChanged: (i, facts) =>
-          i < nIf ? this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) }) : this.ha3MtuChanged(facts.mtu),
+        reopened: (slot) => slot < nDev && this.garp.announce(this.clock()),
+        // a trunk's state is each of its VLAN interfaces' (the link monitor reads the device too)
+        captureOpen: (slot, open) => slot < nDev && this.members[slot].forEach((i) => this.shared.setCaptureOpen(i, open)),
+        deviceChanged: (slot, facts) => {
+          if (slot >= nDev) return this.ha3MtuChanged(facts.mtu);
+          for (const i of this.members[slot]) this.pipeline.updateDevice(i, { mtu: facts.mtu, realMac: parseMac(facts.address) });
+        },
       },
       log,
       clock,
     );
     this.ioKind = io.kind ?? 'custom';
+  }
+
+  /**
+   * The handle of one kernel device: its frames demultiplexed by VLAN to its interfaces (`members`,
+   * their indexes), judged at flush time by a gate that knows every one of their virtual MACs.
+   */
+  private deviceSpec(interfaces: readonly PipelineInterface[], members: readonly number[], slot: number): PortSpec {
+    const rx = eventIndex('rx');
+    const withheld = eventIndex('tx-withheld');
+    const itfsNow = (): PipelineInterface[] => this.members[slot].map((i) => this.pipeline.interfaces[i]);
+    const demux = new VlanDemux(members.map((i) => ({ ifIndex: i, vlan: interfaces[i].vlan ?? null })));
+    const gate = sendGate(this.shared, this.clock, itfsNow, () => this.counters[withheld]++);
+    return {
+      name: members.map((i) => interfaces[i].name).join('+'),
+      device: interfaces[members[0]].device,
+      onFrame: (frame, len, truncated, vlan = 0) => {
+        this.counters[rx]++;
+        const now = this.clock();
+        this.pollGarp(now);
+        if (truncated) return this.pipeline.drop('oversize');
+        const i = demux.classify(frame, len, vlan);
+        if (i < 0) return this.pipeline.drop(demux.reason);
+        this.pipeline.handle(i, frame, demux.len, now);
+      },
+      // the pipeline's view of the device's interfaces now: after a device was created again, its
+      // new MAC (active/active: every class's MAC, served or not: a class may be taken at any moment)
+      opts: () => {
+        const now = itfsNow();
+        const virtual = now.flatMap(virtualMacsOf);
+        const own = now.flatMap((itf) => (virtualMacsOf(itf).length > 0 ? virtualMacsOf(itf) : [itf.mac]));
+        return { ownMacs: [now[0].realMac, ...own], sharedMacs: virtual, extraMacs: virtual, sendGate: gate };
+      },
+    };
   }
 
   /**
@@ -222,7 +251,7 @@ export class Engine {
       me: config.device.id,
       epochMs: ha3.epochMs,
       mac,
-      send: (f, n) => this.ports.send(this.pipeline.interfaces.length, f, n),
+      send: (f, n) => this.ports.send(this.members.length, f, n),
       pipeline: this.pipeline,
       install: (r) => sync.upsert(r),
       event: (e) => this.counters[eventIndex(e)]++,
@@ -436,11 +465,12 @@ export class Engine {
       interfaces: p.interfaces.map((itf, i) => ({
         name: itf.name,
         device: itf.device,
+        vlan: itf.vlan ?? null,
         mac: formatMac(itf.realMac),
         virtualMac: formatMac(itf.mac),
         address: formatIpv4(itf.address),
         mtu: itf.mtu,
-        capture: capture[i],
+        capture: capture[this.slotOf[i]],
         classes: (itf.classes ?? []).map((c) => ({ class: className(c.bit), mac: formatMac(c.mac), served: mayAct && (served & c.bit) !== 0 })),
       })),
       arp: p.neighbours.flatMap((t, i) =>
@@ -479,7 +509,7 @@ export class Engine {
   private pairStatus(now: number): Pick<DataplaneStatus, 'activeActive'> {
     const owned = this.pipeline.firewall?.ownedSessions() ?? null;
     if (this.ha3 === null || owned === null) return {};
-    const ha3 = { device: this.ha3.device, open: this.ports.isOpen(this.pipeline.interfaces.length), ...this.ha3.port.status(now) };
+    const ha3 = { device: this.ha3.device, open: this.ports.isOpen(this.members.length), ...this.ha3.port.status(now) };
     const sh = this.shared;
     return {
       activeActive: {
@@ -538,6 +568,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
     return {
       name,
       device: ic.device,
+      ...(ic.vlan !== undefined ? { vlan: ic.vlan } : {}),
       realMac,
       mac: interfaceVirtualMac(config.shared, name, realMac, config.device.id),
       address,
@@ -549,6 +580,20 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
       ...(arpSharing !== undefined ? { arpSharing } : {}),
     };
   });
+}
+
+/**
+ * The interfaces of each kernel device (one handle each), in the order their devices first appear
+ * among the interfaces: a device's untagged interface and its VLANs are one group.
+ */
+function deviceMembers(interfaces: readonly PipelineInterface[]): number[][] {
+  const byDevice = new Map<string, number[]>();
+  interfaces.forEach((itf, i) => {
+    const group = byDevice.get(itf.device);
+    if (group === undefined) byDevice.set(itf.device, [i]);
+    else group.push(i);
+  });
+  return [...byDevice.values()];
 }
 
 /**

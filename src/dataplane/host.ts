@@ -94,7 +94,9 @@ export function runDataplane(data: DataplaneStartData, port: DataplanePort, io: 
   }
 
   const timer = setInterval(() => engine.tick(), TICK_MS);
-  const interfaces = engine.status().interfaces.map((i) => ({ name: i.name, device: i.device, mac: i.mac, virtualMac: i.virtualMac }));
+  const interfaces = engine
+    .status()
+    .interfaces.map((i) => ({ name: i.name, device: i.device, ...(i.vlan !== null ? { vlan: i.vlan } : {}), mac: i.mac, virtualMac: i.virtualMac }));
   log.info({ interfaces }, 'dataplane ready');
   port.postMessage({ type: 'ready', interfaces });
 

@@ -12,12 +12,16 @@
 //   same more simply, but with it the first frame after opening is lost (measured with cap 0.2.1
 //   and libpcap 1.10 on veth: 4 of 5 probes, the first always missing), and that first frame is
 //   typically a host's ARP for the floating IP, which then waits a full second for its retry.
+// - VLANs: the kernel runs the filter on the frame without its outer tag (it took the tag out on
+//   receive), so `ether src` and `arp` match a trunk's tagged frames too; libpcap then writes the
+//   tag back into the frame it delivers, where the engine's demultiplexer finds it (vlan.ts).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { adminUp, readDevice, type DeviceFacts } from '../net/link.js';
-import type { DataplaneIo, OpenOptions, Port } from './io.js';
+import type { DataplaneIo, FrameHandler, OpenOptions, Port } from './io.js';
 import { parseMac } from './packet.js';
+import { VLAN_HLEN, writeTagged } from './vlan.js';
 
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
@@ -74,7 +78,7 @@ function loadCap(): CapModule {
 export class CapIo implements DataplaneIo {
   readonly kind = 'pcap' as const;
 
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, opts: OpenOptions = {}): Port {
+  open(device: string, onFrame: FrameHandler, opts: OpenOptions = {}): Port {
     const ownMacs = opts.ownMacs ?? [];
     const sharedMacs = opts.sharedMacs ?? [];
     const { Cap } = loadCap();
@@ -86,7 +90,11 @@ export class CapIo implements DataplaneIo {
       cap.close();
       throw new Error(`device ${device} has link type ${linkType}, expected ETHERNET`);
     }
-    cap.on('packet', (nbytes, truncated) => onFrame(buffer, nbytes > buffer.length ? buffer.length : nbytes, truncated));
+    // libpcap writes a VLAN tag the kernel took out back into the frame: the demultiplexer finds it there (vlan.ts)
+    cap.on('packet', (nbytes, truncated) => onFrame(buffer, nbytes > buffer.length ? buffer.length : nbytes, truncated, 0));
+    // a VLAN interface's frames are tagged in a copy: cap sends synchronously from the buffer it is given
+    const tagged = Buffer.alloc(FRAME_BUFFER_BYTES + VLAN_HLEN);
+    retained.push(tagged);
     let errored = false;
     cap.on('error', (err) => {
       if (errored) return;
@@ -95,10 +103,11 @@ export class CapIo implements DataplaneIo {
     });
     let closed = false;
     return {
-      send(frame: Uint8Array, len: number): boolean {
-        if (closed) return false;
+      send(frame: Uint8Array, len: number, tci = 0): boolean {
+        if (closed || len > FRAME_BUFFER_BYTES) return false;
         try {
-          cap.send(frame, len);
+          if (tci !== 0) cap.send(tagged, writeTagged(tagged, 0, frame, len, tci));
+          else cap.send(frame, len);
           return true;
         } catch {
           return false;

@@ -17,8 +17,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { readDevice, type DeviceFacts } from '../net/link.js';
-import type { DataplaneIo, OpenOptions, Port, PortStats, SendGate } from './io.js';
+import type { DataplaneIo, FrameHandler, OpenOptions, Port, PortStats, SendGate } from './io.js';
 import { parseMac } from './packet.js';
+import { VLAN_HLEN, writeTagged } from './vlan.js';
 
 interface NativeRingStats {
   frames: number;
@@ -37,8 +38,10 @@ interface NativeRingStats {
 /** The addon's Ring (native/packet-ring/src/packet_ring.cc has the contract). */
 export interface NativeRing {
   readonly ring: Uint8Array;
-  /** (offset in ring, bytes captured, bytes on the wire) per frame of the current batch. */
+  /** (offset in ring, bytes captured, bytes on the wire, vlan) per frame of the current batch: descFields each. */
   readonly desc: Uint32Array;
+  /** uint32 per frame in desc (4; an addon built before the vlan field had 3 and no descFields). */
+  readonly descFields?: number;
   /** txSegments segments of txSegmentBytes: JavaScript fills one while the addon sends the others. */
   readonly tx: Uint8Array;
   /** (offset in tx, length) per staged frame: txSlots pairs per segment. */
@@ -129,7 +132,7 @@ export class RingIo implements DataplaneIo {
 
   constructor(private readonly ringOptions: RingOptions = {}) {}
 
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, opts: OpenOptions = {}): Port {
+  open(device: string, onFrame: FrameHandler, opts: OpenOptions = {}): Port {
     const Ring = loadRing();
     const scratch = this.scratch;
     const mtu = this.mtuOf(device);
@@ -140,13 +143,14 @@ export class RingIo implements DataplaneIo {
       if (r === null) return;
       const frames = r.ring;
       const desc = r.desc;
+      const stride = r.descFields ?? 3;
       this.inBatch = true;
       try {
-        for (let i = 0, d = 0; i < n; i++, d += 3) {
+        for (let i = 0, d = 0; i < n; i++, d += stride) {
           const off = desc[d];
           const caplen = desc[d + 1] > SCRATCH_BYTES ? SCRATCH_BYTES : desc[d + 1];
           scratch.set(frames.subarray(off, off + caplen));
-          onFrame(scratch, caplen, caplen < desc[d + 2]);
+          onFrame(scratch, caplen, caplen < desc[d + 2], stride > 3 ? desc[d + 3] : 0);
         }
       } finally {
         this.inBatch = false;
@@ -217,12 +221,16 @@ class RingPort implements Port {
     private readonly gate?: SendGate,
   ) {}
 
-  send(frame: Uint8Array, len: number): boolean {
+  send(frame: Uint8Array, len: number, tci = 0): boolean {
     const r = this.ring;
-    if (r.closed || len > frame.length || len > r.txSegmentBytes) return false;
-    if (this.staged === r.txSlots || this.stagedBytes + len > r.txSegmentBytes) this.flush();
+    if (r.closed || len > frame.length) return false;
+    const wire = tci === 0 ? len : len + VLAN_HLEN;
+    if (wire > r.txSegmentBytes) return false;
+    if (this.staged === r.txSlots || this.stagedBytes + wire > r.txSegmentBytes) this.flush();
     const off = this.segBase + this.stagedBytes;
-    r.tx.set(len === frame.length ? frame : frame.subarray(0, len), off);
+    // a VLAN interface's frames get their tag here, in the copy the staging makes anyway
+    if (tci !== 0) len = writeTagged(r.tx, off, frame, len, tci);
+    else r.tx.set(len === frame.length ? frame : frame.subarray(0, len), off);
     const d = this.descBase + this.staged * 2;
     r.txDesc[d] = off;
     r.txDesc[d + 1] = len;

@@ -20,9 +20,11 @@ export interface PortError {
 export interface Port {
   /**
    * Queues frame[0..len] for sending (the ring backend batches until flush(); pcap sends at once).
-   * false when the frame was refused (handle closed, queue full, device refused it).
+   * `tci` non-zero: the frame leaves with an 802.1Q tag of that TCI after its MACs, written as the
+   * backend copies it (vlan.ts writeTagged); frame itself is not changed. false when the frame was
+   * refused (handle closed, queue full, device refused it).
    */
-  send(frame: Uint8Array, len: number): boolean;
+  send(frame: Uint8Array, len: number, tci?: number): boolean;
   /** Sends what send() queued (backends that batch). Returns how many queued frames the device refused. */
   flush?(): number;
   /** Backend counters since open (ring drops, freezes, ...), for the dataplane's counters. */
@@ -71,15 +73,20 @@ export interface SendGate {
   fix(buf: Uint8Array, off: number, len: number): boolean;
 }
 
+/** Called once per received frame (see DataplaneIo.open). */
+export type FrameHandler = (frame: Uint8Array, len: number, truncated: boolean, vlan?: number) => void;
+
 /** The I/O the engine needs. */
 export interface DataplaneIo {
   readonly kind?: DataplaneIoKind;
   /**
    * Opens a handle on `device`. onFrame gets a buffer the backend reuses (at least 64 KiB, so the
    * pipeline may build a longer answer in place), valid until it returns; `len` bytes are the frame.
-   * Throws when the device does not exist or cannot be opened.
+   * `vlan`: a VLAN tag the kernel took out of the frame (vlan.ts AUX_TAG_PRESENT | TCI), 0 when none
+   * or when the backend leaves tags in the frame (pcap). Throws when the device does not exist or
+   * cannot be opened.
    */
-  open(device: string, onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void, opts?: OpenOptions): Port;
+  open(device: string, onFrame: FrameHandler, opts?: OpenOptions): Port;
   macOf(device: string): Uint8Array;
   mtuOf(device: string): number;
   /**

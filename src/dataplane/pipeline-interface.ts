@@ -6,8 +6,10 @@ import type { Prefix } from '../net/ipv4.js';
 export interface PipelineInterface {
   /** Logical name (lan, wan). */
   readonly name: string;
-  /** Kernel device. */
+  /** Kernel device (a VLAN interface's: the trunk it is a VLAN of). */
   readonly device: string;
+  /** The 802.1Q VLAN id of a VLAN interface (device.interfaces.*.vlan); absent: the device's untagged frames. */
+  readonly vlan?: number;
   /** The device's own MAC: source of our ARP requests, the kernel's traffic. */
   readonly realMac: Uint8Array;
   /**

@@ -14,7 +14,7 @@
 import type { Logger } from '../log.js';
 import { adminUp, type DeviceFacts } from '../net/link.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
-import type { DataplaneIo, OpenOptions, Port, PortError, PortStats } from './io.js';
+import type { DataplaneIo, FrameHandler, OpenOptions, Port, PortError, PortStats } from './io.js';
 
 /**
  * How often a failed handle's device is looked at (two sysfs reads: microseconds). Short, because
@@ -26,11 +26,12 @@ export const DEVICE_CHECK_MS = 500;
 /** How often the backends' own counters (ring drops, refused sends) are carried into ours. */
 export const STATS_MS = 1000;
 
+/** One handle per kernel device: a trunk's VLAN interfaces share it (the engine demultiplexes). */
 export interface PortSpec {
-  /** Logical name (lan, wan), for logs. */
+  /** Logical name (lan, wan; a trunk's interfaces joined by "+"), for logs. */
   name: string;
   device: string;
-  onFrame: (frame: Uint8Array, len: number, truncated: boolean) => void;
+  onFrame: FrameHandler;
   /** Asked at every open: a device created again has another MAC, which a capture filter names. */
   opts: () => Omit<OpenOptions, 'onError'>;
 }
@@ -88,10 +89,10 @@ export class DevicePorts {
     }
   }
 
-  /** Sends on handle i; false when it is closed (device down or gone) or refused the frame. */
-  send(i: number, frame: Uint8Array, len: number): boolean {
+  /** Sends on handle i (with an 802.1Q tag of `tci` unless 0); false when it is closed (device down or gone) or refused the frame. */
+  send(i: number, frame: Uint8Array, len: number, tci = 0): boolean {
     const port = this.slots[i].port;
-    return port !== null && port.send(frame, len);
+    return port !== null && port.send(frame, len, tci);
   }
 
   /** True when handle i is open. */

@@ -18,12 +18,16 @@ import { copyMac, ETH_SRC, macEquals } from './packet.js';
 import type { PipelineInterface, RoleSource } from './pipeline.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
 
-export function sendGate(role: RoleSource, clock: () => number, itf: () => PipelineInterface, withheld: () => void): SendGate {
+/**
+ * The gate of one device's handle. `itfs`: the logical interfaces on the device now (one, or a
+ * trunk's VLAN interfaces: a staged frame's source MAC says whose it is; a tag does not move it).
+ */
+export function sendGate(role: RoleSource, clock: () => number, itfs: () => readonly PipelineInterface[], withheld: () => void): SendGate {
   return {
     changed: () => role.role !== ROLE_ACTIVE || role.handingOver === true || !role.mayActAsActive(clock()),
     fix: (buf, off, len) => {
-      const i = itf();
-      if (len < ETH_SRC + 6 || !fromVirtualMac(i, buf, off + ETH_SRC)) return true;
+      const i = len < ETH_SRC + 6 ? null : sourceInterface(itfs(), buf, off + ETH_SRC);
+      if (i === null) return true;
       if (role.role === ROLE_ACTIVE && role.mayActAsActive(clock())) {
         if (role.handingOver) copyMac(buf, off + ETH_SRC, i.realMac);
         return true;
@@ -32,6 +36,12 @@ export function sendGate(role: RoleSource, clock: () => number, itf: () => Pipel
       return false;
     },
   };
+}
+
+/** The interface one of whose virtual MACs is at buf[off], null when none's is. No allocation. */
+function sourceInterface(itfs: readonly PipelineInterface[], buf: Uint8Array, off: number): PipelineInterface | null {
+  for (let k = 0; k < itfs.length; k++) if (fromVirtualMac(itfs[k], buf, off)) return itfs[k];
+  return null;
 }
 
 /** Is the MAC at buf[off] one of the interface's virtual MACs (never its real MAC)? No allocation: asked per staged frame. */

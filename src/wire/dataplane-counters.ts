@@ -6,6 +6,9 @@
 export const DROP_REASONS = [
   'truncated', //            frame shorter than the headers it claims
   'bad-ethertype', //        neither ARP nor IPv4 (IPv6, LLDP, ...)
+  'unknown-vlan', //         802.1Q tag for a VLAN no interface of the receiving device has (device.interfaces.*.vlan)
+  'vlan-untagged', //        untagged (or priority-tagged) frame on a device whose interfaces are all VLANs
+  'vlan-double-tag', //      two VLAN tags (802.1ad QinQ, or a second 802.1Q tag): not supported
   'bad-arp', //              ARP that is not Ethernet/IPv4, or malformed
   'bad-ip-header', //        IPv4 version/IHL/total length inconsistent with the frame
   'bad-ip-checksum', //      IPv4 header checksum does not verify

@@ -1,7 +1,7 @@
 // The packet-ring addon (native/packet-ring) on a real veth pair in a namespace of its own: ring
 // wrap-around, TPACKET_V3 blocks holding one frame and thousands, an oversize frame, a closed
-// handle used again, a device set down (an error event, not an abort), and the addon loaded in
-// two worker threads at once. The cases run in fixtures/ring-cases.mjs inside the namespace.
+// handle used again, a device set down (an error event, not an abort), the addon loaded in two
+// worker threads at once, and where a received frame's VLAN tag is. The cases run in fixtures/ring-cases.mjs inside the namespace.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -73,6 +73,20 @@ describe.skipIf(!isRoot)('packet-ring addon', () => {
   });
   it('reports a device set down as an ENETDOWN event and stays up', () => {
     expect(cases.get('device-down')).toMatchObject({ errors: ['ENETDOWN'], alive: true });
+  });
+  it('hands over a VLAN tag the kernel took out of the frame in the descriptor (V2, V3, rx VLAN offload off)', () => {
+    const c = cases.get('vlan')!;
+    expect(c.descFields).toBe(4);
+    // the frame comes without its outer tag: our ethertype at 12 for one tag, the inner tag's TPID for two
+    const expected = [
+      { seq: 0, vlan: 0x10000 | 0x2014, typeAt12: 0x88b5, len: 60 },
+      { seq: 1, vlan: 0x10000 | 0x20000 | 30, typeAt12: 0x8100, len: 64 },
+      { seq: 2, vlan: 0x10000 | 50, typeAt12: 0x8100, len: 64 },
+    ];
+    expect(c.v2).toEqual(expected);
+    expect(c.v3).toEqual(expected);
+    // the kernel's receive path untags in software when the device does not: the same
+    if (Array.isArray(c.rxvlanOff)) expect(c.rxvlanOff).toEqual(expected);
   });
   it('loads and receives in two worker threads at once', () => {
     expect(cases.get('two-workers')).toMatchObject({ received: [100, 100] });

@@ -3,7 +3,7 @@
 // One Ring is one packet socket bound to one device:
 // - receive: a mmap'd ring (TPACKET_V2 frame slots or TPACKET_V3 blocks). When the socket is
 //   readable the addon walks the frames the kernel has handed over, writes their (offset, caplen,
-//   wirelen) into a descriptor table JavaScript already holds, and calls onBatch(n) once per batch
+//   wirelen, vlan) into a descriptor table JavaScript already holds, and calls onBatch(n) once per batch
 //   (V2: up to batchFrames consecutive slots; V3: one block). The frames stay in the ring, which
 //   JavaScript sees as one Uint8Array; they go back to the kernel when onBatch returns. At most
 //   maxBatchesPerWake batches per wake-up, so a saturated device cannot starve the event loop
@@ -46,8 +46,21 @@
 
 namespace {
 
-// Descriptor table: three uint32 per frame (offset in the ring, bytes captured, bytes on the wire).
-constexpr uint32_t DESC_FIELDS = 3;
+// Descriptor table: four uint32 per frame (offset in the ring, bytes captured, bytes on the wire,
+// vlan). The kernel takes the outer VLAN tag out of every frame it receives (in the NIC with rx
+// VLAN offload, in software otherwise) and puts it in the frame's header: vlan is 0 when there was
+// none, else VLAN_PRESENT | the tag's TCI, | VLAN_STAG when its TPID was not 802.1Q (src/dataplane/vlan.ts).
+constexpr uint32_t DESC_FIELDS = 4;
+constexpr uint32_t VLAN_PRESENT = 0x10000;
+constexpr uint32_t VLAN_STAG = 0x20000;
+
+// The vlan descriptor field of a frame whose tpacket header says `status`, `tci` and `tpid`.
+uint32_t VlanField(uint32_t status, uint16_t tci, uint16_t tpid) {
+  if ((status & TP_STATUS_VLAN_VALID) == 0) return 0;
+  uint32_t v = VLAN_PRESENT | tci;
+  if ((status & TP_STATUS_VLAN_TPID_VALID) != 0 && tpid != ETH_P_8021Q) v |= VLAN_STAG;
+  return v;
+}
 // Transmit descriptors: two uint32 per frame (offset in the staging buffer, length).
 constexpr uint32_t TX_FIELDS = 2;
 // Smallest Ethernet frame we hand to the device (header only); the largest a packet socket takes.
@@ -318,6 +331,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     self.Set("txSegmentBytes", Napi::Number::New(env, opt_.txBytes));
     self.Set("ifindex", Napi::Number::New(env, ifindex_));
     self.Set("version", Napi::Number::New(env, opt_.version == TPACKET_V3 ? 3 : 2));
+    self.Set("descFields", Napi::Number::New(env, DESC_FIELDS));
     self.Set("txSlots", Napi::Number::New(env, opt_.txSlots));
   }
 
@@ -393,6 +407,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         desc_[n * DESC_FIELDS] = static_cast<uint32_t>(slot * opt_.frameSize + h->tp_mac);
         desc_[n * DESC_FIELDS + 1] = h->tp_snaplen;
         desc_[n * DESC_FIELDS + 2] = h->tp_len;
+        desc_[n * DESC_FIELDS + 3] = VlanField(h->tp_status, h->tp_vlan_tci, h->tp_vlan_tpid);
         n++;
         slot = slot + 1 == frameCount_ ? 0 : slot + 1;
       }
@@ -426,6 +441,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         desc_[n * DESC_FIELDS] = static_cast<uint32_t>(next_ * opt_.blockSize + frameOff);
         desc_[n * DESC_FIELDS + 1] = h->tp_snaplen;
         desc_[n * DESC_FIELDS + 2] = h->tp_len;
+        desc_[n * DESC_FIELDS + 3] = VlanField(h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid);
         n++;
         if (h->tp_next_offset == 0) break;
         off += h->tp_next_offset;

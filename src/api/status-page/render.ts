@@ -251,14 +251,17 @@ function dataplaneSection(s: StatusResponse): string {
     ['Role', esc(dp.role), 'dataplane-role'],
     ['May act as active', esc(yesNo(typeof dp.mayActAsActive === 'boolean' ? dp.mayActAsActive : null))],
   ];
-  const itfs = Array.isArray(dp.interfaces) ? (dp.interfaces as { name?: unknown; device?: unknown; capture?: { open?: unknown; error?: unknown } }[]) : [];
+  const itfs = Array.isArray(dp.interfaces)
+    ? (dp.interfaces as { name?: unknown; device?: unknown; vlan?: unknown; capture?: { open?: unknown; error?: unknown } }[])
+    : [];
   if (itfs.length) {
     // the frame I/O backend and each capture handle: open, or closed and why (docs/packet-io.md)
     rows.push([
       `Capture (${typeof dp.io === 'string' ? dp.io : '?'})`,
       itfs
         .map(
-          (i) => `${esc(i.name)} (${esc(i.device)}) ${i.capture?.open === false ? `${badge('closed', 'bad')} ${esc(i.capture.error)}` : badge('open', 'ok')}`,
+          (i) =>
+            `${esc(i.name)} (${esc(i.device)}${typeof i.vlan === 'number' ? ` vlan ${esc(i.vlan)}` : ''}) ${i.capture?.open === false ? `${badge('closed', 'bad')} ${esc(i.capture.error)}` : badge('open', 'ok')}`,
         )
         .join('<br>'),
       'dataplane-capture',

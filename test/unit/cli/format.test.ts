@@ -82,6 +82,17 @@ Dataplane: unavailable (timeout)
     expect(text).not.toContain('interfaces');
   });
 
+  it("names a VLAN interface's trunk and VLAN", () => {
+    const s = fixedStatus();
+    const open = { open: true, error: null, downMs: null, stats: null };
+    const interfaces = [
+      { name: 'guest', device: 'eth1', vlan: 20, mtu: 1500, capture: open },
+      { name: 'lan', device: 'eth1', vlan: null, mtu: 1500, capture: open },
+    ];
+    const text = formatStatus({ ...s, dataplane: { io: 'ring', interfaces } }, NOW);
+    expect(text).toContain('capture : ring: guest(eth1 vlan 20, MTU 1500) open, lan(eth1, MTU 1500) open');
+  });
+
   it('shows at most the 10 newest transitions, and dataplane fields', () => {
     const s = fixedStatus();
     s.transitions = Array.from({ length: 15 }, (_, i) => ({

@@ -137,7 +137,9 @@ describe('semantic checks', () => {
   test('two logical interfaces on one kernel device', () => {
     const config = boxA();
     config.device.interfaces.wan.device = 'eth1';
-    expect(issuesOf(config)).toEqual([{ path: 'device.interfaces.wan.device', value: 'eth1', expected: 'a kernel device not already used by interface lan' }]);
+    expect(issuesOf(config)).toEqual([
+      { path: 'device.interfaces.wan.device', value: 'eth1', expected: 'a kernel device not already used untagged by interface lan' },
+    ]);
   });
 
   test("a route's next hop outside its interface subnet", () => {

@@ -421,7 +421,7 @@ describe('active/active send gate', () => {
     const gate = sendGate(
       t.role,
       () => NOW,
-      () => t.p.interfaces[0],
+      () => [t.p.interfaces[0]],
       () => withheld.push('x'),
     );
     t.role.role = ROLE_PASSIVE;
@@ -436,7 +436,7 @@ describe('active/active send gate', () => {
     const gate = sendGate(
       t.role,
       () => NOW,
-      () => t.p.interfaces[0],
+      () => [t.p.interfaces[0]],
       () => undefined,
     );
     t.role.handingOver = true;

@@ -10,6 +10,10 @@ import { ROLE_ACTIVE, ROLE_PASSIVE } from '../../../src/wire/shared-state.js';
 const REAL = parseMac('0a:00:00:00:01:02');
 const VMAC = parseMac('02:74:64:00:01:01');
 const itf = { name: 'lan', device: 'lan0', realMac: REAL, mac: VMAC } as unknown as PipelineInterface;
+/** A second logical interface on the same device (a VLAN of the trunk): its own virtual MAC, the trunk's real MAC. */
+const VMAC2 = parseMac('02:74:64:00:01:02');
+const vlanItf = { name: 'guest', device: 'lan0', realMac: REAL, mac: VMAC2 } as unknown as PipelineInterface;
+const itfs = [itf, vlanItf];
 
 /** A 60-byte frame from `src` at offset `off` of a larger staging buffer. */
 function staged(src: Uint8Array, off = 128): Uint8Array {
@@ -33,7 +37,7 @@ function rig(state: { role: number; handingOver: boolean; leaseUntil: number }) 
     gate: sendGate(
       role,
       () => 100,
-      () => itf,
+      () => itfs,
       () => drops.push('withheld'),
     ),
     drops,
@@ -64,6 +68,16 @@ describe('send gate', () => {
     expect(lapsed.gate.changed()).toBe(true);
     expect(lapsed.gate.fix(staged(VMAC), 128, 60)).toBe(false);
     expect(lapsed.drops).toEqual(['withheld']);
+  });
+
+  it("judges a trunk's frames by whichever VLAN interface's virtual MAC they leave from", () => {
+    const handing = rig({ role: ROLE_ACTIVE, handingOver: true, leaseUntil: 200 });
+    const buf = staged(VMAC2);
+    expect(handing.gate.fix(buf, 128, 64)).toBe(true);
+    expect([...buf.subarray(134, 140)]).toEqual([...REAL]);
+    const passive = rig({ role: ROLE_PASSIVE, handingOver: false, leaseUntil: 200 });
+    expect(passive.gate.fix(staged(VMAC2), 128, 64)).toBe(false);
+    expect(passive.drops).toEqual(['withheld']);
   });
 
   it('lets frames from any other source MAC pass unchanged', () => {
