@@ -15,7 +15,25 @@
 // hold the L4 header the firewall reads (ports, ICMP type: RFC 1858's tiny fragments). Offsets
 // are multiples of 8 and non-last fragments' lengths too, so one overlapping byte is enough.
 import { checksum } from '../net/checksum.js';
-import { ETH_HLEN, IP_CSUM, IP_DST, IP_FRAG, IP_DF, IP_HLEN, IP_ID, IP_MF, IP_OFFMASK, IP_PROTO, IP_SRC, IP_TOTLEN, L4_OFF, l4MinLen, readU16, readU32, writeU16 } from './packet.js';
+import {
+  ETH_HLEN,
+  IP_CSUM,
+  IP_DST,
+  IP_FRAG,
+  IP_DF,
+  IP_HLEN,
+  IP_ID,
+  IP_MF,
+  IP_OFFMASK,
+  IP_PROTO,
+  IP_SRC,
+  IP_TOTLEN,
+  L4_OFF,
+  l4MinLen,
+  readU16,
+  readU32,
+  writeU16,
+} from './packet.js';
 
 /** The largest IPv4 datagram (total length is 16 bits): its payload is this minus the header. */
 export const MAX_DATAGRAM = 65535;

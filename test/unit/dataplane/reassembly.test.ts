@@ -14,7 +14,14 @@ function datagram(n: number): number[] {
 /** The fragment of `payload` at [off, off + n), MF when `more`. */
 function frag(payload: number[], off: number, n: number, more: boolean, o: { src?: string; id?: number; proto?: number } = {}): Uint8Array {
   const word = (more ? 0x2000 : 0) | (off >> 3);
-  return buf(eth(A, B, 0x0800, ipv4({ src: o.src ?? '10.0.1.10', dst: '10.0.2.10', proto: o.proto ?? 17, id: o.id ?? 7, frag: word, payload: payload.slice(off, off + n) })));
+  return buf(
+    eth(
+      A,
+      B,
+      0x0800,
+      ipv4({ src: o.src ?? '10.0.1.10', dst: '10.0.2.10', proto: o.proto ?? 17, id: o.id ?? 7, frag: word, payload: payload.slice(off, off + n) }),
+    ),
+  );
 }
 
 function push(r: Reassembler, f: Uint8Array, now = 0): number {
@@ -68,15 +75,78 @@ describe('Reassembler', () => {
   });
 
   const overlaps: [string, [number, number, boolean][], string][] = [
-    ['overlapping the start of one held (before)', [[24, 24, true], [16, 16, true]], 'frag-overlap'],
-    ['overlapping the end of one held (after)', [[24, 24, true], [40, 16, true]], 'frag-overlap'],
-    ['inside one held', [[16, 32, true], [24, 8, true]], 'frag-overlap'],
-    ['covering one held', [[24, 8, true], [16, 32, true]], 'frag-overlap'],
-    ['a first fragment overlapping the second', [[16, 16, true], [0, 24, true]], 'frag-overlap'],
-    ['a last fragment overlapping a middle one', [[16, 24, true], [32, 32, false]], 'frag-overlap'],
-    ['a second last fragment with another end', [[48, 16, false], [40, 8, false]], 'frag-inconsistent'],
-    ['a fragment past the end', [[48, 8, false], [56, 8, true]], 'frag-inconsistent'],
-    ['a last fragment before data held', [[48, 16, true], [24, 8, false]], 'frag-inconsistent'],
+    [
+      'overlapping the start of one held (before)',
+      [
+        [24, 24, true],
+        [16, 16, true],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'overlapping the end of one held (after)',
+      [
+        [24, 24, true],
+        [40, 16, true],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'inside one held',
+      [
+        [16, 32, true],
+        [24, 8, true],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'covering one held',
+      [
+        [24, 8, true],
+        [16, 32, true],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'a first fragment overlapping the second',
+      [
+        [16, 16, true],
+        [0, 24, true],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'a last fragment overlapping a middle one',
+      [
+        [16, 24, true],
+        [32, 32, false],
+      ],
+      'frag-overlap',
+    ],
+    [
+      'a second last fragment with another end',
+      [
+        [48, 16, false],
+        [40, 8, false],
+      ],
+      'frag-inconsistent',
+    ],
+    [
+      'a fragment past the end',
+      [
+        [48, 8, false],
+        [56, 8, true],
+      ],
+      'frag-inconsistent',
+    ],
+    [
+      'a last fragment before data held',
+      [
+        [48, 16, true],
+        [24, 8, false],
+      ],
+      'frag-inconsistent',
+    ],
     ['a first fragment too short for the UDP header', [[0, 0, false]], 'frag-tiny'],
     ['a non-last fragment not a multiple of 8', [[0, 12, true]], 'fragment'],
     ['an empty non-last fragment', [[8, 0, true]], 'fragment'],
