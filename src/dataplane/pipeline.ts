@@ -419,7 +419,7 @@ export class Pipeline {
     if (isNonUnicastDestination(dst)) return this.drop('no-route');
     if (!this.gate(nowMs)) return;
     if (frame[IP_VHL] !== 0x45) {
-      len = this.options(frame, len);
+      len = this.options(frame);
       if (len === 0) return;
     }
     if (isFragment(frame)) return this.fragment(ifIndex, frame, len, nowMs, ha3Flags);
@@ -427,7 +427,7 @@ export class Pipeline {
   }
 
   /** IPv4 options (ip-options.ts): the packet's new length once stripped, 0 when dropped. */
-  private options(frame: Uint8Array, len: number): number {
+  private options(frame: Uint8Array): number {
     const hlen = (frame[IP_VHL] & 0x0f) << 2;
     const verdict = checkIpOptions(frame, hlen);
     if (verdict !== OPTS_OK) {
