@@ -45,6 +45,8 @@ export const ICMP_UNREACH_NEEDFRAG = 4;
 export const ICMP_UNREACH_ADMIN_PROHIBITED = 13;
 /** Time exceeded, code 0: time to live exceeded in transit (RFC 792). */
 export const ICMP_TIMXCEED_INTRANS = 0;
+/** Time exceeded code: fragment reassembly time exceeded (RFC 792). */
+export const ICMP_TIMXCEED_REASS = 1;
 
 /** The longest frame buildIcmpError writes: a 60-byte quoted header (options) + 8 bytes. */
 export const ICMP_ERROR_MAX_FRAME = ETH_HLEN + IP_HLEN + ICMP_HLEN + 60 + ICMP_QUOTE_L4_BYTES;

@@ -19,6 +19,7 @@ export const ETHERTYPE_ARP = 0x0806;
 /** IPv4 header fields (RFC 791 section 3.1), offsets from the start of the IPv4 header. */
 export const IPH_VHL = 0; //     version (4 bits) and IHL in 32-bit words (4 bits)
 export const IPH_TOTLEN = 2;
+export const IPH_ID = 4; //      identification: with src, dst, protocol, the key of a fragmented datagram
 export const IPH_FRAG = 6; //    flags (3 bits) and fragment offset (13 bits)
 export const IPH_TTL = 8;
 export const IPH_PROTO = 9;
@@ -31,6 +32,7 @@ export const IP_HLEN = 20;
 /** The IPv4 fields of a frame (the header right after the Ethernet header). */
 export const IP_VHL = ETH_HLEN + IPH_VHL;
 export const IP_TOTLEN = ETH_HLEN + IPH_TOTLEN;
+export const IP_ID = ETH_HLEN + IPH_ID;
 export const IP_FRAG = ETH_HLEN + IPH_FRAG;
 export const IP_TTL = ETH_HLEN + IPH_TTL;
 export const IP_PROTO = ETH_HLEN + IPH_PROTO;
@@ -158,13 +160,12 @@ export function isNonUnicastDestination(addr: number): boolean {
 
 /**
  * Validates the IPv4 header of an Ethernet frame of `len` bytes (EtherType already checked).
- * Returns the drop reason, or null when the packet is a plain (option-less, unfragmented) IPv4
- * packet whose header verifies. Checks, in order: the frame holds a minimal header ('truncated'),
- * version 4 and IHL >= 5 and a total length that fits the frame ('bad-ip-header'; Ethernet
- * padding after the total length is allowed), the header checksum ('bad-ip-checksum'), options
- * ('ip-options') and fragments ('fragment'), which v1 neither forwards nor reassembles.
+ * Returns the drop reason, or null when the packet is an IPv4 packet whose header verifies
+ * (options and fragments are the caller's: ip-options.ts, reassembly.ts). Checks, in order: the frame holds a minimal header ('truncated'), version 4 and
+ * IHL >= 5 and a total length that fits the frame ('bad-ip-header'; Ethernet padding after the
+ * total length is allowed), the header checksum ('bad-ip-checksum').
  */
-export function validateIpv4(frame: Uint8Array, len: number): 'truncated' | 'bad-ip-header' | 'bad-ip-checksum' | 'ip-options' | 'fragment' | null {
+export function validateIpv4(frame: Uint8Array, len: number): 'truncated' | 'bad-ip-header' | 'bad-ip-checksum' | null {
   if (len < ETH_HLEN + IP_HLEN) return 'truncated';
   const vhl = frame[IP_VHL];
   if (vhl >>> 4 !== 4) return 'bad-ip-header';
@@ -174,10 +175,12 @@ export function validateIpv4(frame: Uint8Array, len: number): 'truncated' | 'bad
   const totlen = readU16(frame, IP_TOTLEN);
   if (totlen < hlen || totlen > len - ETH_HLEN) return 'bad-ip-header';
   if (checksumOk(frame, hlen) === false) return 'bad-ip-checksum';
-  if (hlen !== IP_HLEN) return 'ip-options';
-  const frag = readU16(frame, IP_FRAG);
-  if ((frag & (IP_MF | IP_OFFMASK)) !== 0) return 'fragment';
   return null;
+}
+
+/** The (validated) IPv4 packet of `frame` is a fragment: more fragments follow, or it has an offset. */
+export function isFragment(frame: Uint8Array): boolean {
+  return (readU16(frame, IP_FRAG) & (IP_MF | IP_OFFMASK)) !== 0;
 }
 
 function checksumOk(frame: Uint8Array, hlen: number): boolean {

@@ -8,15 +8,19 @@
 //                                        active/active: only for a served class, from its MAC)
 //    -> L2: for our (virtual) MAC?       (kernel's MAC / link broadcast -> kernel; else not-for-us;
 //                                        active/active: a served class's MAC)
-//    -> IPv4 validate                    (truncated, bad-ip-header, bad-ip-checksum, ip-options, fragment)
+//    -> IPv4 validate                    (truncated, bad-ip-header, bad-ip-checksum)
 //    -> to the box's own address         -> kernel
 //    -> to a floating IP                 -> ICMP echo reply (active only) / to-self-other
 //    -> gate: may act as active?         (passive / lease-expired)
+//    -> IP options stripped              (ip-source-route, ip-options: ip-options.ts)
+//    -> fragment? reassembly             (held until whole, frag-*: reassembly.ts); the whole
+//                                        datagram goes on as one packet, in the reassembler's buffer
 //    -> route lookup                     (no-route, same-interface), TTL, MTU (ICMP time exceeded,
 //                                        fragmentation needed for DF: icmp-error-send.ts)
 //    -> stages                           <- session lookup, policy, NAT go here (ForwardStage)
 //    -> TCP MSS clamp of SYNs (an interface's mssClamp: tcp-mss.ts)
 //    -> TTL decrement + incremental checksum, source MAC = egress virtual MAC
+//    -> larger than the egress MTU, DF clear: fragments (fragment.ts)
 //    -> next-hop MAC from the ARP table, or queue + ARP request
 //    -> frame out on the egress handle
 //
@@ -30,7 +34,10 @@ import { arpShareDevice, servesDevice } from './arp-share.js';
 import { checksumUpdate16 } from '../net/checksum.js';
 import { dropIndex, eventIndex, type DropReason, type EventCounter } from '../wire/dataplane-counters.js';
 import { echoReplyInPlace } from './icmp.js';
-import { ICMP_TIMXCEED_INTRANS, ICMP_UNREACH_NEEDFRAG } from './icmp-error-build.js';
+import { ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_UNREACH_NEEDFRAG } from './icmp-error-build.js';
+import { buildFragment, fragmentCount } from './fragment.js';
+import { checkIpOptions, OPTS_OK, OPTS_SOURCE_ROUTE, stripIpOptions } from './ip-options.js';
+import { MAX_DATAGRAM, RA_DONE, RA_DUPLICATE, RA_HELD, Reassembler, type ReassemblyLimits } from './reassembly.js';
 import { IcmpErrorSender } from './icmp-error-send.js';
 import { IcmpRateLimiter, type IcmpRateOptions } from './icmp-rate.js';
 import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
@@ -51,10 +58,13 @@ import {
   IP_PROTO,
   IP_SRC,
   IP_TTL,
+  IP_HLEN,
+  IP_VHL,
   IPPROTO_ICMP,
   IPPROTO_TCP,
   copyMac,
   isBroadcastMac,
+  isFragment,
   isGroupMac,
   isMartianSource,
   isNonUnicastDestination,
@@ -130,6 +140,8 @@ export interface PipelineOptions {
   firewall?: { shared: SharedConfig; stats?: FirewallStatsSink | null; seed?: number; aa?: FirewallPair };
   /** The rate limit of the ICMP errors the box sends (icmp-rate.ts; defaults there, seed random). */
   icmpRate?: Partial<IcmpRateOptions>;
+  /** Fragment reassembly's limits (reassembly.ts REASSEMBLY_DEFAULTS). */
+  reassembly?: Partial<ReassemblyLimits>;
 }
 
 /** Active/active: the way to the peer over HA3 (the engine's Ha3Port). */
@@ -211,6 +223,11 @@ export class Pipeline {
   readonly icmpErrors: IcmpErrorSender;
   /** Active/active: the class of this box's own floating addresses (0: active/passive, or not known). */
   private readonly ownClass: number;
+  /** IPv4 fragments held until their datagram is whole. */
+  readonly reassembler: Reassembler;
+  /** Scratch for the fragments of a packet larger than the egress MTU (one at a time: sent or copied at once). */
+  private readonly fragTx = new Uint8Array(ETH_HLEN + MAX_DATAGRAM);
+  private readonly onFragTimeoutCb: (frame: Uint8Array, len: number, ingress: number, flags: number, first: boolean) => void;
 
   constructor(interfaces: PipelineInterface[], routes: RouteTable, role: RoleSource, counters: Float64Array, sink: FrameSink, opts: PipelineOptions = {}) {
     this.interfaces_ = interfaces;
@@ -242,6 +259,14 @@ export class Pipeline {
       (e) => this.event(e),
     );
     this.ownClass = opts.firewall?.aa ? deviceClass(opts.firewall.aa.me) : 0;
+    this.reassembler = new Reassembler(opts.reassembly);
+    this.onFragTimeoutCb = (frame, len, ingress, _flags, first) => {
+      this.drop('frag-timeout');
+      // RFC 792/1812: time exceeded (reassembly) only when the first fragment came, it is quoted
+      if (first && this.role.mayActAsActive(this.tickNowMs) && ingress < this.interfaces_.length) {
+        this.icmpError(ingress, frame, len, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED_REASS, 0, this.tickNowMs);
+      }
+    };
     this.firewall = opts.firewall
       ? new Firewall(
           opts.firewall.shared,
@@ -393,6 +418,41 @@ export class Pipeline {
     if (isMartianSource(src)) return this.drop('martian-source');
     if (isNonUnicastDestination(dst)) return this.drop('no-route');
     if (!this.gate(nowMs)) return;
+    if (frame[IP_VHL] !== 0x45) {
+      len = this.options(frame);
+      if (len === 0) return;
+    }
+    if (isFragment(frame)) return this.fragment(ifIndex, frame, len, nowMs, ha3Flags);
+    this.decide(ifIndex, frame, len, nowMs, ha3Flags);
+  }
+
+  /** IPv4 options (ip-options.ts): the packet's new length once stripped, 0 when dropped. */
+  private options(frame: Uint8Array): number {
+    const hlen = (frame[IP_VHL] & 0x0f) << 2;
+    const verdict = checkIpOptions(frame, hlen);
+    if (verdict !== OPTS_OK) {
+      this.drop(verdict === OPTS_SOURCE_ROUTE ? 'ip-source-route' : 'ip-options');
+      return 0;
+    }
+    this.event('ip-options-stripped');
+    return stripIpOptions(frame, hlen);
+  }
+
+  /** A fragment: held, or dropped with its datagram, or the last piece: the whole datagram goes on. */
+  private fragment(ifIndex: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): void {
+    const ra = this.reassembler;
+    const r = ra.push(frame, len, ifIndex, ha3Flags, nowMs);
+    if (r === RA_HELD) return this.event('fragment-held');
+    if (r === RA_DUPLICATE) return this.event('fragment-duplicate');
+    if (r !== RA_DONE) return this.drop(ra.reason);
+    this.event('reassembled');
+    this.decide(ra.outIngress, ra.out, ra.outLen, nowMs, ra.outFlags);
+  }
+
+  /** A whole (reassembled or never fragmented), option-less packet, on an active box. */
+  private decide(ifIndex: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): void {
+    const fw = this.firewall;
+    const itf = this.interfaces_[ifIndex];
     if (fw !== null) {
       // Sessions first: replies to source NAT and published services are addressed to a floating IP.
       const verdict = fw.process(ifIndex, frame, len, nowMs, ha3Flags);
@@ -402,14 +462,30 @@ export class Pipeline {
       // a new flow's route was looked up by the firewall, for the translated destination
       return this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST), fw.route, fw.deferSlot);
     }
-    this.forward(ifIndex, frame, len, nowMs, src, dst, null, -1);
+    this.forward(ifIndex, frame, len, nowMs, readU32(frame, IP_SRC), readU32(frame, IP_DST), null, -1);
   }
 
   /** Active/active: the frame goes to the peer over HA3, untouched; its outcome says why. */
   private toPeer(flags: number, ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
     if (this.peer === null) return this.drop('ha3-down');
-    if (!this.peer.forward(flags, ifIndex, frame, len, nowMs)) return;
+    const mtu = this.interfaces_[ifIndex].mtu;
+    // a reassembled datagram: fragments again, of the size that arrived on `ifIndex` (HA3's MTU
+    // is at least every traffic MTU plus its overhead); the peer reassembles them
+    if (len - ETH_HLEN > mtu) {
+      if (!this.fragmentsToPeer(flags, ifIndex, frame, mtu, nowMs)) return;
+    } else if (!this.peer.forward(flags, ifIndex, frame, len, nowMs)) return;
     this.event(flags === HA3_FLAG_SETUP ? 'setup-to-peer' : flags === HA3_FLAG_MISS ? 'miss-to-peer' : 'to-owner');
+  }
+
+  /** The fragments of `frame` (larger than `mtu`) to the peer over HA3; false when one did not leave (counted there). */
+  private fragmentsToPeer(flags: number, ifIndex: number, frame: Uint8Array, mtu: number, nowMs: number): boolean {
+    const n = fragmentCount(frame, mtu);
+    for (let k = 0; k < n; k++) {
+      const flen = buildFragment(this.fragTx, frame, mtu, k);
+      if (!this.peer!.forward(flags, ifIndex, this.fragTx, flen, nowMs)) return false;
+    }
+    this.event('fragmented');
+    return true;
   }
 
   private toFloating(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
@@ -417,6 +493,13 @@ export class Pipeline {
     if (!this.gate(nowMs)) return;
     const bad = echoReplyInPlace(frame, this.role.handingOver ? itf.realMac : itf.mac);
     if (bad !== null) return this.drop(bad);
+    // the reply to a ping that came in fragments goes back in fragments, straight to the sender's MAC
+    if (len - ETH_HLEN > itf.mtu && frame[IP_VHL] === 0x45) {
+      const n = fragmentCount(frame, itf.mtu);
+      for (let k = 0; k < n; k++) if (!this.emit(ifIndex, this.fragTx, buildFragment(this.fragTx, frame, itf.mtu, k))) return;
+      this.event('fragmented');
+      return this.event('icmp-echo-reply-sent');
+    }
     if (this.emit(ifIndex, frame, len)) this.event('icmp-echo-reply-sent');
   }
 
@@ -458,7 +541,8 @@ export class Pipeline {
     }
 
     const out = this.interfaces_[egress];
-    if (len - ETH_HLEN > out.mtu) return this.oversize(ingress, frame, len, out.mtu, nowMs);
+    const big = len - ETH_HLEN > out.mtu;
+    if (big && ((readU16(frame, IP_FRAG) & IP_DF) !== 0 || out.mtu < IP_HLEN + 8)) return this.oversize(ingress, frame, len, out.mtu, nowMs);
     if (out.mssClamp !== undefined || this.interfaces_[ingress].mssClamp !== undefined) this.clampMss(ingress, out, frame);
 
     // TTL - 1: the TTL/protocol word loses 0x0100 (RFC 1624 incremental update of the checksum).
@@ -469,6 +553,7 @@ export class Pipeline {
     copyMac(frame, ETH_SRC, this.role.handingOver ? out.realMac : out.mac);
 
     const nextHop = route.via !== 0 ? route.via : readU32(frame, IP_DST);
+    if (big) return this.sendFragments(egress, nextHop, frame, out.mtu, nowMs);
     // its outcome, as for a frame queued for ARP: what happens when it leaves is counted then
     if (defer >= 0 && this.peer !== null && this.peer.defer(defer, egress, nextHop, frame, len, nowMs)) return this.event('forwarded');
     const table = this.neighbours[egress];
@@ -488,6 +573,30 @@ export class Pipeline {
     if (r === 'request') this.sendArpRequest(egress, nextHop);
   }
 
+  /**
+   * A packet larger than the egress MTU, DF clear, rewritten for egress: it leaves as fragments
+   * (fragment.ts), one outcome (forwarded) for the packet, tx for each fragment. Not held for the
+   * peer's acknowledgement (active/active defer): a fragmented first packet leaves at once.
+   */
+  private sendFragments(egress: number, nextHop: number, frame: Uint8Array, mtu: number, nowMs: number): void {
+    const table = this.neighbours[egress];
+    const n = table.lookup(nextHop, nowMs);
+    const count = fragmentCount(frame, mtu);
+    for (let k = 0; k < count; k++) {
+      const flen = buildFragment(this.fragTx, frame, mtu, k);
+      if (n !== null) {
+        copyMac(this.fragTx, ETH_DST, n.mac);
+        this.emit(egress, this.fragTx, flen);
+        continue;
+      }
+      const r = table.enqueue(nextHop, this.fragTx, flen, nowMs);
+      if (r === 'arp-queue-full') return this.drop('arp-queue-full');
+      if (r === 'request') this.sendArpRequest(egress, nextHop);
+    }
+    this.event('forwarded');
+    this.event('fragmented');
+  }
+
   /** A TCP SYN crossing an interface with mssClamp: its MSS lowered to the smaller of the two ends' clamps. */
   private clampMss(ingress: number, out: PipelineInterface, frame: Uint8Array): void {
     const mss = Math.min(out.mssClamp ?? 0xffff, this.interfaces_[ingress].mssClamp ?? 0xffff);
@@ -495,9 +604,9 @@ export class Pipeline {
   }
 
   /**
-   * A packet larger than the egress MTU. With DF set: ICMP fragmentation needed with the MTU, the
-   * signal path MTU discovery waits for (RFC 1191); without it the packet would be fragmented,
-   * which this version does not do (issue 15 part 2).
+   * A packet larger than the egress MTU with DF set: ICMP fragmentation needed with the MTU, the
+   * signal path MTU discovery waits for (RFC 1191). (Without DF it is fragmented: sendFragments;
+   * only an MTU too small for any fragment drops it without an answer.)
    */
   private oversize(ingress: number, frame: Uint8Array, len: number, mtu: number, nowMs: number): void {
     this.drop('oversize');
@@ -698,6 +807,7 @@ export class Pipeline {
       this.tickIf = i;
       this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
     }
+    if (this.reassembler.inFlight > 0) this.reassembler.expire(nowMs, this.onFragTimeoutCb);
   }
 
   /** Every floating IP with the index of its interface and its class (active/active; 0 in active/passive). */

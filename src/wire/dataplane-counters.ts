@@ -12,8 +12,8 @@ export const DROP_REASONS = [
   'bad-arp', //              ARP that is not Ethernet/IPv4, or malformed
   'bad-ip-header', //        IPv4 version/IHL/total length inconsistent with the frame
   'bad-ip-checksum', //      IPv4 header checksum does not verify
-  'ip-options', //           IPv4 options present (not forwarded by v1)
-  'fragment', //             IPv4 fragment (not reassembled by v1)
+  'ip-options', //           IPv4 option list malformed (an option's length under 2 or past the header); well-formed options are stripped (ip-source-route aside)
+  'fragment', //             IPv4 fragment malformed: not the last and empty or not a multiple of 8 bytes
   'ttl-exceeded', //         TTL would reach 0 (answered with ICMP time exceeded: see icmp-error-sent)
   'martian-source', //       source is 0.0.0.0, loopback, multicast or broadcast
   'no-route', //             no connected subnet or route for the destination
@@ -22,7 +22,7 @@ export const DROP_REASONS = [
   'lease-expired', //        role is active but the control agent has not renewed the lease (frozen or starved)
   'arp-queue-full', //       next hop unresolved and its waiting queue is full
   'arp-timeout', //          next hop did not answer ARP in time; queued frames dropped (counted forwarded when queued)
-  'oversize', //             frame larger than the egress MTU (with DF set: answered with ICMP fragmentation needed and the MTU; without DF: not fragmented yet)
+  'oversize', //             frame larger than the egress MTU with DF set (answered with ICMP fragmentation needed and the MTU; without DF it is fragmented)
   'same-interface', //       route sends the packet back out of the interface it came in on
   'send-failed', //          the device refused the frame, or its handle is closed (device down or gone; see io-error)
   'icmp-bad', //             ICMP to a floating IP that is malformed or not an echo request
@@ -53,6 +53,16 @@ export const DROP_REASONS = [
   'ha3-replay', //           HA3 frame whose sequence number was seen already or is too old
   'ha3-bad-payload', //      authenticated HA3 frame whose payload does not fit its kind (record size, interface index)
   'ha3-down', //             a packet for the peer (its session, its setup) while HA3 does not hear the peer
+  // IPv4 options and fragments (docs/firewall.md "Fragments and IP options"; reassembly.ts)
+  'ip-source-route', //      IPv4 loose or strict source route option (LSRR, SSRR): never honoured
+  'frag-too-big', //         a fragment ending past 65535 bytes (its datagram dropped)
+  'frag-tiny', //            a first fragment too short to hold the L4 header (ports, ICMP type): its datagram dropped
+  'frag-overlap', //         a fragment overlapping one held that is not its exact duplicate: its datagram dropped
+  'frag-inconsistent', //    a second last fragment with another end, or a fragment past the end: its datagram dropped
+  'frag-too-many', //        a datagram of more fragments than the limit: dropped
+  'frag-limit', //           a new fragmented datagram while the reassembly slots or bytes are all taken (refused)
+  'frag-source-limit', //    a new fragmented datagram from a source that holds its share of the slots already (refused)
+  'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -100,6 +110,12 @@ export const EVENT_COUNTERS = [
   'defer-timeout', //        first packets held for the peer's acknowledgement and sent after deferMs without it
   'defer-full', //           first packets not held because the hold queue was full (sent at once)
   'class-claimed', //        a frame from the MAC of a class this box serves, sent by the peer: announced again when the class is this box's own device class, or the primary's while this box is primary (garp.ts ReclaimScheduler)
+  // IPv4 fragments and options (docs/firewall.md "Fragments and IP options")
+  'fragment-held', //        fragments kept for reassembly (an outcome: the datagram they complete counts its own)
+  'fragment-duplicate', //   exact copies of a fragment held, ignored (an outcome)
+  'reassembled', //          datagrams made whole from their fragments (each then counted as one packet: forwarded, dropped, ...)
+  'fragmented', //           packets sent as fragments (larger than the egress MTU, DF clear; or a reassembled datagram to the peer over HA3)
+  'ip-options-stripped', //  packets whose IPv4 options were removed at the start of the path
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

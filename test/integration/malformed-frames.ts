@@ -16,7 +16,7 @@ export interface CorpusEntry {
 const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
 
 /** A valid Ethernet + IPv4 frame around `l4` (checksums filled), to be mutated. */
-function ipv4(srcMac: string, proto: number, l4: Buffer, opts: { ihlWords?: number; frag?: number } = {}): Buffer {
+function ipv4(srcMac: string, proto: number, l4: Buffer, opts: { ihlWords?: number; frag?: number; options?: number[] } = {}): Buffer {
   const ihl = opts.ihlWords ?? 5;
   const ip = Buffer.alloc(ihl * 4);
   ip[0] = 0x40 | ihl;
@@ -28,6 +28,7 @@ function ipv4(srcMac: string, proto: number, l4: Buffer, opts: { ihlWords?: numb
   Buffer.from(CLIENT).copy(ip, 12);
   Buffer.from(SERVER).copy(ip, 16);
   if (ihl > 5) ip.fill(1, 20); // NOP options
+  if (opts.options) Buffer.from(opts.options).copy(ip, 20);
   ip.writeUInt16BE(checksum(ip, 0, ip.length), 10);
   const eth = Buffer.concat([mac(VMAC_LAN), mac(srcMac), Buffer.from([0x08, 0x00])]);
   return Buffer.concat([eth, ip, l4]);
@@ -70,9 +71,11 @@ export function malformedCorpus(clientMac: string): CorpusEntry[] {
   const badsum = Buffer.from(good);
   badsum[24] ^= 0xff;
   add('bad header checksum', badsum, 'bad-ip-checksum');
-  add('fragment (more fragments)', ipv4(clientMac, 17, udp(5003), { frag: 0x2000 }), 'fragment');
-  add('fragment (offset)', ipv4(clientMac, 17, udp(5003), { frag: 0x0010 }), 'fragment');
-  add('IP options', ipv4(clientMac, 17, udp(5003), { ihlWords: 6 }), 'ip-options');
+  // fragments are reassembled and options stripped: only malformed ones are dropped here
+  add('fragment (more fragments, 12 bytes: not a multiple of 8)', ipv4(clientMac, 17, udp(5003), { frag: 0x2000 }), 'fragment');
+  add('fragment (offset and more fragments, 12 bytes)', ipv4(clientMac, 17, udp(5003), { frag: 0x2010 }), 'fragment');
+  add('IP options: a loose source route', ipv4(clientMac, 17, udp(5003), { ihlWords: 6, options: [0x83, 3, 4, 0] }), 'ip-source-route');
+  add('IP options: an option past the header', ipv4(clientMac, 17, udp(5003), { ihlWords: 6, options: [1, 0x44, 8, 5] }), 'ip-options');
   add('TCP header cut short', ipv4(clientMac, 6, tcp(0x10).subarray(0, 10)), 'l4-truncated');
   add('TCP ACK with no session', ipv4(clientMac, 6, tcp(0x10)), 'tcp-no-session');
   add('TCP SYN+FIN', ipv4(clientMac, 6, tcp(0x03)), 'tcp-no-session');

@@ -42,7 +42,7 @@ const ACK = 0x10;
  * policy-rematch and ring-full (frames the kernel dropped before the dataplane saw them) are not
  * caused by a frame in.
  */
-const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full']);
+const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full', 'frag-timeout']);
 export const OUTCOMES: readonly string[] = [
   'own-frame',
   'to-kernel',
@@ -50,6 +50,8 @@ export const OUTCOMES: readonly string[] = [
   'arp-reply-sent',
   'arp-handled',
   'icmp-echo-reply-sent',
+  'fragment-held',
+  'fragment-duplicate',
   ...DROP_REASONS.filter((r) => !NOT_PER_FRAME.has(r)),
 ];
 

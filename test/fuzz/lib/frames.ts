@@ -154,6 +154,7 @@ export type FieldMutation =
   | 'ip-ihl'
   | 'ip-totlen'
   | 'ip-frag'
+  | 'ip-split'
   | 'ip-ttl'
   | 'ip-proto'
   | 'ip-addr'
@@ -176,6 +177,7 @@ export const FIELD_MUTATIONS: readonly FieldMutation[] = [
   'ip-ihl',
   'ip-totlen',
   'ip-frag',
+  'ip-split',
   'ip-ttl',
   'ip-proto',
   'ip-addr',
@@ -234,6 +236,19 @@ export function mutateField(rng: Prng, input: Uint8Array, how: FieldMutation, ct
             0xffff,
           IP + 2,
         );
+      }
+      break;
+    case 'ip-split':
+      // one piece of the packet as a fragment (the corpus shares IP ids: pieces meet in the
+      // reassembler, in order or not, overlapping or not, duplicated, never completed)
+      if (hasIp && ihl === 20) {
+        const payload = f.readUInt16BE(IP + 2) - 20;
+        const off = rng.int(Math.max(1, payload >> 3) + 1) << 3;
+        const n = rng.pick([0, 8, 16, 24, rng.int(64), payload - off]);
+        const piece = f.subarray(IP + 20 + Math.min(off, payload), IP + 20 + Math.max(0, Math.min(off + n, payload)));
+        f = Buffer.concat([f.subarray(0, IP + 20), piece]);
+        f.writeUInt16BE(20 + piece.length, IP + 2);
+        f.writeUInt16BE((rng.chance(0.7) ? 0x2000 : 0) | (off >> 3), IP + 6);
       }
       break;
     case 'ip-frag':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkArp } from '../../../src/dataplane/arp.js';
-import { formatMac, isMartianSource, parseMac, validateIpv4 } from '../../../src/dataplane/packet.js';
+import { formatMac, isFragment, isMartianSource, parseMac, validateIpv4 } from '../../../src/dataplane/packet.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import { arp, buf, eth, ipv4, refChecksum, udp } from './frames.js';
 
@@ -33,19 +33,29 @@ describe('validateIpv4', () => {
     [
       'options (record route)',
       () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', options: [7, 3, 4, 0], payload: udp(1, 2, []) })) }),
-      'ip-options',
+      null, // options are the pipeline's (ip-options.ts)
     ],
     [
       'a first fragment (MF)',
       () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x2000, payload: [1, 2, 3, 4, 5, 6, 7, 8] })) }),
-      'fragment',
+      null, // fragments are the reassembler's
     ],
-    ['a later fragment (offset)', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x0010, payload: [1, 2] })) }), 'fragment'],
+    ['a later fragment (offset)', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x0010, payload: [1, 2] })) }), null],
     ['DF alone is fine', () => ({ f: eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: 0x4000, payload: [1, 2] })) }), null],
   ];
   it.each(cases)('%s', (_name, make, expected) => {
     const { f, len } = make();
     expect(validateIpv4(buf(f), len ?? f.length)).toBe(expected);
+  });
+});
+
+describe('isFragment', () => {
+  const frag = (word: number) => buf(eth(A, B, 0x0800, ipv4({ src: '10.0.1.10', dst: '10.0.2.10', frag: word, payload: [1, 2] })));
+  it('is MF or an offset, never DF alone', () => {
+    expect(isFragment(frag(0x2000))).toBe(true);
+    expect(isFragment(frag(0x0001))).toBe(true);
+    expect(isFragment(frag(0x4000))).toBe(false);
+    expect(isFragment(frag(0))).toBe(false);
   });
 });
 

@@ -177,11 +177,14 @@ describe('fragmentation needed (RFC 1191)', () => {
     expect(view(res.out[0].frame.subarray(M + 8 - L3)).sport).toBe(40001);
   });
 
-  it('without DF: still dropped as oversize, nothing sent (fragmentation is not done yet)', () => {
+  it('without DF: fragmented to the MTU (fragment.ts), no error', () => {
     const r = rig1400();
     const res = r.send(LAN, fromClient(big()), NOW);
-    expect(res.moved).toEqual({ 'session-created': 1, oversize: 1 });
-    expect(res.out).toHaveLength(0);
+    expect(res.moved).toEqual({ 'session-created': 1, forwarded: 1, fragmented: 1, tx: 2 });
+    expect(res.out.map((o) => [o.ifIndex, o.frame.length])).toEqual([
+      [WAN, 14 + 1400 - 4],
+      [WAN, 14 + 20 + 1408 - 1376],
+    ]);
   });
 
   it('a DF packet that fits the MTU is forwarded', () => {
@@ -286,10 +289,12 @@ describe('routing alone', () => {
 });
 
 describe('unchanged', () => {
-  it('a quote with IP options is not possible here: the pipeline drops options before (ip-options)', () => {
+  it('a quote with IP options is not possible here: the pipeline strips options before (ip-options.ts)', () => {
     const t = bare();
     const f = fromClient(ipv4({ src: CLIENT, dst: SERVER, ttl: 1, proto: IPPROTO_UDP, options: [1, 1, 1, 0], payload: [0, 1, 0, 2, 0, 8, 0, 0] }));
-    expect(t.handle(LAN, f).moved).toEqual({ 'ip-options': 1 });
+    const res = t.handle(LAN, f);
+    expect(res.moved).toEqual({ 'ip-options-stripped': 1, 'ttl-exceeded': 1, 'icmp-error-sent': 1, tx: 1 });
+    expect(res.out[0].frame[14 + 20 + 8]).toBe(0x45); // the quoted header: no options
   });
 });
 

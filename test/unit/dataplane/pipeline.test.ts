@@ -172,8 +172,55 @@ const cases: Case[] = [
   { name: 'a frame to some other unicast MAC', ingress: 0, frame: udpTo('10.0.2.10', {}, '22:99:99:99:99:99'), active: { 'not-for-us': 1 } },
   { name: 'IPv6 to the virtual MAC', ingress: 0, frame: eth(LAN_V, CLIENT, 0x86dd, new Array(40).fill(0)), active: { 'bad-ethertype': 1 } },
   { name: 'bad header checksum', ingress: 0, frame: udpTo('10.0.2.10').map((b, i) => (i === 25 ? b ^ 0xff : b)), active: { 'bad-ip-checksum': 1 } },
-  { name: 'IP options', ingress: 0, frame: udpTo('10.0.2.10', { options: [1, 1, 1, 0] }), active: { 'ip-options': 1 } },
-  { name: 'a fragment', ingress: 0, frame: udpTo('10.0.2.10', { frag: 0x2000 }), active: { fragment: 1 } },
+  // options are stripped (ip-options.ts), but loose/strict source routes and malformed lists are dropped
+  {
+    name: 'IP options: loose source route',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { options: [1, 0x83, 7, 4, 10, 0, 2, 10] }),
+    active: { 'ip-source-route': 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'IP options: strict source route',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { options: [0x89, 3, 4, 0] }),
+    active: { 'ip-source-route': 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'IP options: an option running past the header',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { options: [1, 1, 7, 9] }),
+    active: { 'ip-options': 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'IP options: a length under 2',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { options: [0x94, 1, 0, 0] }),
+    active: { 'ip-options': 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'a first fragment: held',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { frag: 0x2000, payload: udp(1, 2, new Array(8).fill(0)) }),
+    active: { 'fragment-held': 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
+  {
+    name: 'a first fragment not a multiple of 8 bytes',
+    ingress: 0,
+    frame: udpTo('10.0.2.10', { frag: 0x2000, payload: udp(1, 2, [1, 2, 3]) }),
+    active: { fragment: 1 },
+    passive: P1,
+    leaseExpired: L1,
+  },
   { name: 'martian source', ingress: 0, frame: udpTo('10.0.2.10', { src: '127.0.0.1' }), active: { 'martian-source': 1 } },
   { name: 'multicast destination at the virtual MAC', ingress: 0, frame: udpTo('239.1.1.1'), active: { 'no-route': 1 } },
   { name: 'no route', ingress: 0, frame: udpTo('8.8.8.8'), active: { 'no-route': 1 }, passive: P1, leaseExpired: L1 },
@@ -317,13 +364,24 @@ describe('pipeline output frames', () => {
     expect(t.counters[NAMES.indexOf('passive')]).toBe(0);
   });
 
-  it('oversize for the egress MTU', () => {
+  it('oversize for the egress MTU with DF: dropped', () => {
+    const t = make('active', { wanMtu: 40 });
+    t.p.neighbours[1].learn(parseIpv4('10.0.2.10'), parseMac(SERVER), 0, NOW);
+    const f = udpTo('10.0.2.10', { frag: 0x4000, payload: udp(1, 2, new Array(30).fill(1)) });
+    t.p.handle(0, buf(f), f.length, NOW);
+    expect(t.sent.filter((s) => s.ifIndex === 1)).toEqual([]);
+    expect(t.counters[NAMES.indexOf('oversize')]).toBe(1);
+  });
+
+  it('oversize for the egress MTU without DF: fragments of the MTU, on 8-byte boundaries', () => {
     const t = make('active', { wanMtu: 40 });
     t.p.neighbours[1].learn(parseIpv4('10.0.2.10'), parseMac(SERVER), 0, NOW);
     const f = udpTo('10.0.2.10', { payload: udp(1, 2, new Array(30).fill(1)) });
     t.p.handle(0, buf(f), f.length, NOW);
-    expect(t.sent).toEqual([]);
-    expect(t.counters[NAMES.indexOf('oversize')]).toBe(1);
+    expect(t.sent.map((s) => s.frame.length)).toEqual([14 + 20 + 16, 14 + 20 + 16, 14 + 20 + 6]);
+    expect(t.counters[NAMES.indexOf('oversize')]).toBe(0);
+    expect(t.counters[NAMES.indexOf('fragmented')]).toBe(1);
+    expect(t.counters[NAMES.indexOf('forwarded')]).toBe(1);
   });
 
   it('stages run between route lookup and rewrite, and may drop', () => {
