@@ -552,7 +552,7 @@ export class Engine {
 /** Active/active: the firewall learns which device it is and where the pair's view is read. */
 function withPair(config: TandemConfig, shared: SharedState, options: EngineOptions): PipelineOptions {
   // the device's ICMP error rate limit; a test's own icmpRate wins
-  const opts = { ...options, icmpRate: { ...config.device.dataplane.icmpErrors, ...options.icmpRate } };
+  const opts = { ...options, icmpRate: { ...config.device.dataplane?.icmpErrors, ...options.icmpRate } };
   if (config.shared.ha.mode !== 'active-active' || opts.firewall === undefined) return opts;
   return { ...opts, firewall: { ...opts.firewall, aa: { me: config.device.id, pair: shared } } };
 }
