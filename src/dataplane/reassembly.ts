@@ -7,7 +7,11 @@
 // first time the slot is used and reused after, and the byte ranges received. The limits bound
 // memory whatever arrives: slots (datagrams in flight), payload bytes held across them, slots
 // one source may hold (a flood from one host cannot take them all), fragments per datagram, and
-// 65535 bytes per datagram. A new datagram over a limit is refused, never evicts another.
+// 65535 bytes per datagram. At a limit the oldest datagram goes to make room (the source's own
+// oldest at its share), as Linux's defrag and pf do: refusing the new one instead would let a
+// flood of never-completed fragments (from spoofed sources, past any per-source share) block every
+// fragmented datagram for the 30 s timeout, while a real datagram completes in milliseconds and so
+// outlives the turnover of the slots under all but the heaviest flood.
 //
 // Strict on overlaps (as RFC 5722 for IPv6): a fragment that overlaps one received, unless it is
 // an exact duplicate (same offset, length and bytes), drops the whole datagram; so do a second
@@ -67,8 +71,8 @@ export type FragmentDrop =
   | 'frag-overlap' //       overlaps a fragment received, and is not its exact duplicate
   | 'frag-inconsistent' //  a second last fragment with another end, or a fragment past the end
   | 'frag-too-many' //      more fragments than maxFragments
-  | 'frag-limit' //         a new datagram while maxDatagrams are in flight, or maxBytes held
-  | 'frag-source-limit'; // a new datagram from a source holding perSource already
+  | 'frag-limit' //         the oldest datagram, dropped to make room (maxDatagrams in flight, or maxBytes held)
+  | 'frag-source-limit'; // a source's oldest datagram, dropped for its new one (it held perSource)
 
 export class Reassembler {
   readonly limits: ReassemblyLimits;
@@ -80,6 +84,8 @@ export class Reassembler {
   outFlags = -1;
   /** RA_DROP: why. */
   reason: FragmentDrop = 'fragment';
+  /** After push: why a datagram held was dropped to make room for this fragment's (null: none was). */
+  evicted: FragmentDrop | null = null;
   /** Payload bytes held now. */
   heldBytes = 0;
   /** Datagrams in flight now. */
@@ -130,6 +136,7 @@ export class Reassembler {
     const stop = off + dlen;
     const src = readU32(frame, IP_SRC);
     const key = ((frame[IP_PROTO] << 16) | readU16(frame, IP_ID)) >>> 0;
+    this.evicted = null;
     let s = this.find(src, readU32(frame, IP_DST), key);
     let bad: FragmentDrop | null = null;
     if (more && (dlen === 0 || (dlen & 7) !== 0)) bad = 'fragment';
@@ -139,11 +146,8 @@ export class Reassembler {
     if (bad !== null) return this.fail(s, bad);
     if (s >= 0 && this.dup) return RA_DUPLICATE;
     if (s >= 0 && this.count[s] === this.limits.maxFragments) return this.fail(s, 'frag-too-many');
-    if (this.heldBytes + dlen > this.limits.maxBytes) return this.fail(s, 'frag-limit');
-    if (s < 0) {
-      s = this.open(src, readU32(frame, IP_DST), key, nowMs);
-      if (s < 0) return RA_DROP;
-    }
+    if (!this.makeRoom(s, dlen)) return this.fail(s, 'frag-limit');
+    if (s < 0) s = this.open(src, readU32(frame, IP_DST), key, nowMs);
     this.store(s, frame, off, dlen, ingress, flags);
     if (!more) this.end[s] = stop;
     return this.end[s] >= 0 && this.got[s] === this.end[s] && this.firstLen[s] > 0 ? this.finish(s) : RA_HELD;
@@ -188,16 +192,27 @@ export class Reassembler {
     return -1;
   }
 
-  /** A free slot for a new datagram, or -1 (reason set) when a limit refuses it. */
-  private open(src: number, dst: number, key: number, nowMs: number): number {
-    let free = -1;
-    let mine = 0;
-    for (let s = 0; s < this.used.length; s++) {
-      if (this.used[s] === 0) free = free < 0 ? s : free;
-      else if (this.src[s] === src) mine++;
+  /**
+   * Bytes for `dlen` more within maxBytes: the oldest datagrams but `s` (the fragment's own) are
+   * dropped until they fit. False when they cannot (its own datagram holds too much already).
+   */
+  private makeRoom(s: number, dlen: number): boolean {
+    while (this.heldBytes + dlen > this.limits.maxBytes) {
+      const old = this.oldest(-1, s);
+      if (old < 0) return false;
+      this.evict(old, 'frag-limit');
     }
-    if (free < 0) return this.refuse('frag-limit');
-    if (mine >= this.limits.perSource) return this.refuse('frag-source-limit');
+    return true;
+  }
+
+  /** A slot for a new datagram: a free one, after dropping the source's oldest at its share, or the oldest of all. */
+  private open(src: number, dst: number, key: number, nowMs: number): number {
+    if (this.held(src) >= this.limits.perSource) this.evict(this.oldest(src, -1), 'frag-source-limit');
+    let free = this.used.indexOf(0);
+    if (free < 0) {
+      free = this.oldest(-1, -1);
+      this.evict(free, 'frag-limit');
+    }
     this.used[free] = 1;
     this.src[free] = src;
     this.dst[free] = dst;
@@ -212,9 +227,26 @@ export class Reassembler {
     return free;
   }
 
-  private refuse(reason: FragmentDrop): number {
-    this.reason = reason;
-    return -1;
+  /** Datagrams `src` holds. */
+  private held(src: number): number {
+    let n = 0;
+    for (let s = 0; s < this.used.length; s++) if (this.used[s] === 1 && this.src[s] === src) n++;
+    return n;
+  }
+
+  /** The datagram held longest (the earliest deadline), of `src` only unless it is -1, never `except`; -1: none. */
+  private oldest(src: number, except: number): number {
+    let best = -1;
+    for (let s = 0; s < this.used.length; s++) {
+      if (this.used[s] === 0 || s === except || (src !== -1 && this.src[s] !== src)) continue;
+      if (best < 0 || this.deadline[s] < this.deadline[best]) best = s;
+    }
+    return best;
+  }
+
+  private evict(s: number, reason: FragmentDrop): void {
+    this.free(s);
+    this.evicted = reason;
   }
 
   private store(s: number, frame: Uint8Array, off: number, dlen: number, ingress: number, flags: number): void {

@@ -60,8 +60,8 @@ export const DROP_REASONS = [
   'frag-overlap', //         a fragment overlapping one held that is not its exact duplicate: its datagram dropped
   'frag-inconsistent', //    a second last fragment with another end, or a fragment past the end: its datagram dropped
   'frag-too-many', //        a datagram of more fragments than the limit: dropped
-  'frag-limit', //           a new fragmented datagram while the reassembly slots or bytes are all taken (refused)
-  'frag-source-limit', //    a new fragmented datagram from a source that holds its share of the slots already (refused)
+  'frag-limit', //           a datagram held, dropped (the oldest) to make room when the reassembly slots or bytes are all taken
+  'frag-source-limit', //    a datagram held, dropped (the source's oldest) for a new one from a source that holds its share of the slots
   'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
 ] as const;
 

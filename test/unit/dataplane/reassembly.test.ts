@@ -212,28 +212,57 @@ describe('Reassembler', () => {
     expect(r.heldBytes).toBe(0);
   });
 
-  it('refuses new datagrams beyond maxDatagrams and beyond a source share, keeping those held', () => {
+  it('at a source share its oldest datagram goes for its new one; when full, the oldest of all', () => {
     const r = new Reassembler({ maxDatagrams: 4, perSource: 2 });
     const p = datagram(64);
-    expect(push(r, frag(p, 0, 32, true, { id: 1 }))).toBe(RA_HELD);
-    expect(push(r, frag(p, 0, 32, true, { id: 2 }))).toBe(RA_HELD);
-    expect(push(r, frag(p, 0, 32, true, { id: 3 }))).toBe(RA_DROP);
-    expect(r.reason).toBe('frag-source-limit');
-    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.11' }))).toBe(RA_HELD);
-    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.12' }))).toBe(RA_HELD);
-    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.13' }))).toBe(RA_DROP);
-    expect(r.reason).toBe('frag-limit');
-    expect(push(r, frag(p, 32, 32, false, { id: 1 }))).toBe(RA_DONE);
-    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.13' }))).toBe(RA_HELD);
+    expect(push(r, frag(p, 0, 32, true, { id: 1 }), 0)).toBe(RA_HELD);
+    expect(push(r, frag(p, 0, 32, true, { id: 2 }), 1)).toBe(RA_HELD);
+    expect(r.evicted).toBeNull();
+    // a third from the same source: its oldest (id 1) goes
+    expect(push(r, frag(p, 0, 32, true, { id: 3 }), 2)).toBe(RA_HELD);
+    expect(r.evicted).toBe('frag-source-limit');
+    expect(r.inFlight).toBe(2);
+    expect(push(r, frag(p, 32, 32, false, { id: 1 }), 3)).toBe(RA_HELD); // id 1 starts again: its first half is gone
+    expect(r.evicted).toBe('frag-source-limit'); // and takes id 2's place
+    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.11' }), 4)).toBe(RA_HELD);
+    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.12' }), 5)).toBe(RA_HELD);
+    expect(r.inFlight).toBe(4);
+    // full: a fifth datagram takes the slot of the oldest of all (id 3 of the first source)
+    expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.13' }), 6)).toBe(RA_HELD);
+    expect(r.evicted).toBe('frag-limit');
+    expect(r.inFlight).toBe(4);
+    // the datagrams still held complete
+    expect(push(r, frag(p, 32, 32, false, { id: 1, src: '10.0.1.12' }), 7)).toBe(RA_DONE);
+    expect(push(r, frag(p, 32, 32, false, { id: 1, src: '10.0.1.13' }), 8)).toBe(RA_DONE);
+  });
+
+  it('a flood of never-completed datagrams from many sources cannot keep a real one out', () => {
+    const r = new Reassembler({ maxDatagrams: 8, perSource: 2 });
+    const p = datagram(64);
+    let now = 0;
+    const flood = () => {
+      for (let i = 0; i < 3; i++) push(r, frag(p, 0, 32, true, { id: (now % 60000) + 1, src: `10.9.${(now >> 8) & 255}.${now & 255}` }), now++);
+    };
+    for (let i = 0; i < 100; i++) flood();
+    expect(r.inFlight).toBe(8);
+    // a real datagram's two halves, with the flood going on in between: it is whole
+    expect(push(r, frag(p, 0, 32, true, { id: 7, src: '10.0.1.10' }), now++)).toBe(RA_HELD);
+    flood();
+    expect(push(r, frag(p, 32, 32, false, { id: 7, src: '10.0.1.10' }), now++)).toBe(RA_DONE);
   });
 
   it('refuses fragments beyond maxBytes held and beyond maxFragments per datagram', () => {
     const p = datagram(64);
     const r = new Reassembler({ maxBytes: 48 });
     expect(push(r, frag(p, 0, 32, true, { id: 1 }))).toBe(RA_HELD);
-    expect(push(r, frag(p, 0, 32, true, { id: 2 }))).toBe(RA_DROP);
-    expect(r.reason).toBe('frag-limit');
+    // no room for both: the older datagram goes
+    expect(push(r, frag(p, 0, 32, true, { id: 2 }))).toBe(RA_HELD);
+    expect(r.evicted).toBe('frag-limit');
     expect(r.heldBytes).toBe(32);
+    // a fragment its own datagram has no room for drops that datagram
+    expect(push(r, frag(p, 32, 32, true, { id: 2 }))).toBe(RA_DROP);
+    expect(r.reason).toBe('frag-limit');
+    expect(r.heldBytes).toBe(0);
     const { r: r2, results } = run(
       [
         [0, 8, true],
