@@ -1,6 +1,8 @@
 // bench/soak: one lab under steady load for a long time, watching both daemons' memory and the
 // sizes of their bounded structures. The load: long TCP streams (src/lab/stream.js), TCP connection
 // churn (soak/churn.ts: short connections opening and closing all the time), a UDP probe, pings,
+// fragments (a 4000-byte ping every 500 ms, reassembled and fragmented again by the pair, and every
+// 10 s a hostile burst: 100 never-completed datagrams from spoofed sources and overlapping pieces),
 // API calls every 2 s on both boxes, a shared-config commit every minute and a planned failover
 // every few minutes. Every --sample-s it records per box: RSS, the dataplane thread's heap and
 // external memory (its status), the control thread's (its metrics), open file descriptors, sessions, NAT ports,
@@ -20,7 +22,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { Lab, labDown, labUp, isOurProcess, runDirOf, type LabBox } from '../src/lab/lab.js';
+import { Lab, labDown, labUp, isOurProcess, repoRoot, runDirOf, type LabBox } from '../src/lab/lab.js';
+import { nsExec } from '../src/lab/exec.js';
+import { hostileBurst } from './lib/hostile-fragments.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
 import { HEAP_LIMITS, RSS_LIMITS, formatTable, growth, mib, type Growth, type Point } from './soak/analysis.js';
 import type { ChurnTotals } from './soak/churn.js';
@@ -32,6 +36,8 @@ const CHURN_PORT = 5003;
 const BOXES: readonly LabBox[] = ['fwa', 'fwb'];
 const API_POLL_MS = 2000;
 const HEALTHY_TIMEOUT_MS = 30_000;
+const FRAG_BURST_EVERY_MS = 10_000;
+const SEND_FRAMES = join(repoRoot(), 'test', 'integration', 'fixtures', 'send-frames.mjs');
 
 // ---- arguments ----
 const argv = new Map<string, string>();
@@ -216,6 +222,22 @@ async function waitHealthy(lab: Lab): Promise<LabBox> {
 }
 
 /** The churn program in the client namespace (soak/churn.ts). */
+/** One hostile burst from the client: never-completed datagrams from spoofed sources, overlapping pieces. */
+async function hostileFragments(lab: Lab, id0: number): Promise<void> {
+  const srcMac = (await nsExec(lab.ns('client'), 'cat', ['/sys/class/net/eth0/address'])).stdout.trim();
+  const neigh = (await nsExec(lab.ns('client'), 'ip', ['neigh', 'show', '10.0.1.1'])).stdout;
+  const dstMac = /lladdr (\S+)/.exec(neigh)?.[1];
+  if (dstMac === undefined) throw new Error('the client has no neighbour entry for its gateway');
+  const frames = hostileBurst({ srcMac, dstMac, subnet: '10.0.1', dst: SERVER, dport: PROBE_PORT, never: 100, overlaps: 2, id0 });
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', lab.ns('client'), process.execPath, SEND_FRAMES, lab.repo, 'eth0', '0'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`send-frames exited ${code}`))));
+    child.stdin.end(JSON.stringify(frames));
+  });
+}
+
 function startChurn(lab: Lab): { child: ChildProcess; last: () => ChurnTotals | null; stop: () => Promise<ChurnTotals | null> } {
   const prog = join(lab.repo, 'dist', 'bench', 'soak', 'churn.js');
   const child = spawn(
@@ -281,6 +303,8 @@ const events = {
   failoversFailed: 0,
   failoverLog: [] as string[],
   commitErrors: [] as string[],
+  fragBursts: 0,
+  fragBurstsFailed: 0,
 };
 let exitCode = 0;
 let streamSummary: unknown = null;
@@ -288,6 +312,7 @@ let probeSummary: { sent?: number } | null = null;
 let receiverSummary: { received?: number; lost?: number; maxGapMs?: number } | null = null;
 let churnTotals: ChurnTotals | null = null;
 let pingLine = '';
+let bigPingLine = '';
 const transitionsSeen: string[] = [];
 const healthSeen: string[] = [];
 
@@ -343,7 +368,16 @@ try {
     await Promise.race([pingClosed, sleep(3000)]);
     pingLine = pingOut.split('\n').find((l) => l.includes('packet loss')) ?? '';
   });
-  say(`traffic running: ${streams.connected}/${conns} streams, churn, UDP probe every 10 ms, ping every 200 ms`);
+  const bigPing = spawn('ip', ['netns', 'exec', lab.ns('client'), 'ping', '-q', '-s', '4000', '-i', '0.5', SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let bigPingOut = '';
+  bigPing.stdout.on('data', (d: Buffer) => (bigPingOut = (bigPingOut + d.toString()).slice(-2000)));
+  const bigPingClosed = new Promise<void>((r) => bigPing.once('close', () => r()));
+  stops.push(async () => {
+    if (bigPing.exitCode === null) bigPing.kill('SIGINT');
+    await Promise.race([bigPingClosed, sleep(3000)]);
+    bigPingLine = bigPingOut.split('\n').find((l) => l.includes('packet loss')) ?? '';
+  });
+  say(`traffic running: ${streams.connected}/${conns} streams, churn, UDP probe every 10 ms, ping every 200 ms, fragmented ping every 500 ms`);
 
   // background API use: status, sessions and the config of both boxes every 2 s
   let running = true;
@@ -356,6 +390,20 @@ try {
         }
       }
       await sleep(API_POLL_MS);
+    }
+  })();
+
+  // hostile fragments every 10 s, at the gateway's (virtual) MAC as the client learnt it
+  const fragLoop = (async () => {
+    let id0 = 1;
+    while (running) {
+      await sleep(FRAG_BURST_EVERY_MS);
+      if (!running) break;
+      await hostileFragments(lab, id0).then(
+        () => events.fragBursts++,
+        () => events.fragBurstsFailed++,
+      );
+      id0 = (id0 + 200) % 60000;
     }
   })();
 
@@ -422,6 +470,7 @@ try {
   }
   running = false;
   await apiLoop;
+  await fragLoop;
   for (const box of BOXES) {
     const st = await lab
       .api(box, 3000)
@@ -512,7 +561,7 @@ out.push(
   `bench:soak, ${minutes} min (${lastS} s sampled), lab ${labName}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date(t0).toISOString()}`,
 );
 out.push(
-  `load: ${conns} TCP streams (1 KiB/100 ms each), churn ${churnRate} TCP conn/s, UDP probe every 10 ms, ping every 200 ms, API status+sessions+config on both boxes every ${API_POLL_MS / 1000} s, a commit every ${commitEveryS} s, a planned failover every ${failoverEveryS / 60} min`,
+  `load: ${conns} TCP streams (1 KiB/100 ms each), churn ${churnRate} TCP conn/s, UDP probe every 10 ms, ping every 200 ms, a 4000-byte ping every 500 ms, hostile fragments every ${FRAG_BURST_EVERY_MS / 1000} s, API status+sessions+config on both boxes every ${API_POLL_MS / 1000} s, a commit every ${commitEveryS} s, a planned failover every ${failoverEveryS / 60} min`,
 );
 out.push('');
 out.push(formatTable(header, rows));
@@ -540,6 +589,7 @@ const txSum = probeSummary as { sent?: number } | null;
 const rxSum = receiverSummary as { received?: number; lost?: number; maxGapMs?: number } | null;
 out.push(`udp probe: sent ${txSum?.sent ?? '?'}, received ${rxSum?.received ?? '?'}, lost ${rxSum?.lost ?? '?'}, longest gap ${rxSum?.maxGapMs ?? '?'} ms`);
 out.push(`ping: ${pingLine.trim() || '?'}`);
+out.push(`fragmented ping (4000 bytes): ${bigPingLine.trim() || '?'}; hostile fragment bursts: ${events.fragBursts} sent, ${events.fragBurstsFailed} failed`);
 out.push(
   `API calls: ${events.apiCalls} (${events.apiFailed} failed); commits: ${events.commits} (${events.commitsFailed} failed${events.commitErrors.length ? `: ${events.commitErrors.slice(0, 3).join('; ')}` : ''}); planned failovers: ${events.failovers} (${events.failoversFailed} failed) ${events.failoverLog.join(', ')}`,
 );

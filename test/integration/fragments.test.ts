@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, type Lab } from '../../src/lab/lab.js';
-import { checksum } from '../../src/net/checksum.js';
+import { fragmentFrame } from '../../bench/lib/hostile-fragments.js';
 import { isRoot, uniqueLabName, upLab } from './helpers/lab.js';
 import { boxListeners } from './helpers/daemon.js';
 import { metricValue, scrape } from './metrics-client.js';
@@ -52,25 +52,10 @@ async function dig(): Promise<{ strings: number; size: number; out: string }> {
 }
 
 /** A fragment from `src` (10.0.1.x) to the server at the lan virtual MAC: UDP/5353 payload bytes [off, off + n). */
+/** One fragment from the client's subnet (host octet `src`) to the server's DNS port. */
 function fragment(clientMac: string, src: number, id: number, off: number, n: number, more: boolean, fill: number): string {
-  const ip = Buffer.alloc(20 + n, fill);
-  ip[0] = 0x45;
-  ip.writeUInt16BE(20 + n, 2);
-  ip.writeUInt16BE(id, 4);
-  ip.writeUInt16BE((more ? 0x2000 : 0) | (off >> 3), 6);
-  ip[8] = 64;
-  ip[9] = 17;
-  ip.writeUInt16BE(0, 10);
-  Buffer.from([...CLIENT.slice(0, 3), src]).copy(ip, 12);
-  Buffer.from(SERVER.split('.').map(Number)).copy(ip, 16);
-  if (off === 0) {
-    ip.writeUInt16BE(40000, 20);
-    ip.writeUInt16BE(Number(DNS_PORT), 22);
-    ip.writeUInt16BE(0, 26);
-  }
-  ip.writeUInt16BE(checksum(ip, 0, 20), 10);
-  const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
-  return Buffer.concat([mac(VMAC_LAN), mac(clientMac), Buffer.from([8, 0]), ip]).toString('hex');
+  const from = `${CLIENT.slice(0, 3).join('.')}.${src}`;
+  return fragmentFrame({ srcMac: clientMac, dstMac: VMAC_LAN, src: from, dst: SERVER, id, off, n, more, fill, dport: Number(DNS_PORT) });
 }
 
 async function sendFrames(hex: string[]): Promise<void> {
