@@ -65,5 +65,12 @@ export function emptyRecord(): SessionRecord {
     egress: 0,
     timeoutMs: 0,
     eventMs: 0,
+    origEnd: 0,
+    origMaxend: 0,
+    origMaxwin: 0,
+    replyEnd: 0,
+    replyMaxend: 0,
+    replyMaxwin: 0,
+    winFlags: 0,
   };
 }
