@@ -53,6 +53,7 @@ export const DROP_REASONS = [
   'ha3-replay', //           HA3 frame whose sequence number was seen already or is too old
   'ha3-bad-payload', //      authenticated HA3 frame whose payload does not fit its kind (record size, interface index)
   'ha3-down', //             a packet for the peer (its session, its setup) while HA3 does not hear the peer
+  'tcp-out-of-window', //    TCP segment or reset whose sequence or acknowledgement lies outside its session's window (shared.sessions.tcpWindowCheck)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
