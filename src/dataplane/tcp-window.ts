@@ -173,7 +173,7 @@ function initFromSyn(w: TcpWindows, s: number, seg: TcpSegment, end: number): vo
   w.maxend[s] = end;
   // RFC 7323 2.2: the window of a SYN is never scaled
   w.maxwin[s] = seg.win === 0 ? 1 : seg.win;
-  w.scale[s] = seg.wscale >= 0 ? seg.wscale : 0;
+  w.scale[s] = seg.wscale >= 0 ? Math.min(seg.wscale, MAX_WSCALE) : 0;
   w.flags[s] = seg.wscale >= 0 ? WF_SCALE_OPT : 0;
   // RFC 7323 1.3: scaling is on only when both SYNs carry the option
   if (w.maxwin[r] !== 0 && (w.flags[s] & w.flags[r] & WF_SCALE_OPT) === 0) {
@@ -193,7 +193,7 @@ function pickUp(w: TcpWindows, s: number, end: number, win: number, sack: number
   if (w.maxwin[r] === 0) {
     w.end[r] = sack;
     w.maxend[r] = sack;
-  } else if (sack === ((w.end[r] + 1) >>> 0)) {
+  } else if (sack === (w.end[r] + 1) >>> 0) {
     // the answer to a keep-alive of the receiver's: its end was one short
     w.end[r] = sack;
   }

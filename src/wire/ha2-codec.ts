@@ -123,7 +123,11 @@ function checkReason(value: string, field: string): string {
 /** win_flags: only the defined bits, and window scales of at most 14. */
 function checkWinFlags(v: number, i: number): number {
   if ((v & ~RECORD_WIN_FLAGS_MASK) !== 0 || ((v >>> 8) & 0xff) > MAX_WSCALE || ((v >>> 24) & 0xff) > MAX_WSCALE) {
-    throw new WireError('invalid-message', `records[${i}].winFlags ${v} has undefined bits or a window scale above 14`, { field: 'winFlags', index: i, value: v });
+    throw new WireError('invalid-message', `records[${i}].winFlags ${v} has undefined bits or a window scale above 14`, {
+      field: 'winFlags',
+      index: i,
+      value: v,
+    });
   }
   return v;
 }
