@@ -97,6 +97,13 @@ const PEER_OWNED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
 
 const WINDOW_MODES = { strict: WIN_STRICT, loose: WIN_LOOSE, off: WIN_OFF } as const;
 
+/**
+ * A session in use is sent to the peer again once its last record is this share of its timeout
+ * old: the passive's copy expires on its own timer (sync-port.ts syncedLifeMs: the record's
+ * timeout and half of it again), which this keeps from running out while the session is in use.
+ */
+const SYNC_REFRESH_SHARE = 0.25;
+
 /** Sessions expired per tick at most: bounds the work done between frames. */
 const EXPIRE_BUDGET = 4096;
 /** Slots whose expiry is rearmed per tick once the peer stops forwarding (a million in 62 ticks). */
@@ -571,11 +578,15 @@ export class Firewall {
     } else if (dir === DIR_REPLY && state === FLOW_NEW) {
       next = FLOW_ESTABLISHED;
     }
-    if (next !== state) {
-      t.setState(slot, next);
-      this.listener?.changed(slot, nowMs);
+    const timeoutMs = this.timeoutS(p.proto, next) * 1000;
+    if (next !== state) t.setState(slot, next);
+    // a state change goes to the peer, and so does a session in use whose last record is a
+    // quarter of its timeout old: the peer's copy runs on a timer too (sync-port.ts)
+    if (this.listener !== null && (next !== state || nowMs - t.syncedMs(slot) >= timeoutMs * SYNC_REFRESH_SHARE)) {
+      t.setSyncedMs(slot, nowMs);
+      this.listener.changed(slot, nowMs);
     }
-    t.setExpires(slot, nowMs + this.timeoutS(p.proto, next) * 1000);
+    t.setExpires(slot, nowMs + timeoutMs);
     t.count(slot, dir, len);
     this.translate(slot, dir, frame);
     return FW_FORWARD;
@@ -787,13 +798,13 @@ export class Firewall {
       }
       return this.dropped('session-conflict');
     }
+    // the opening SYN (read by fresh()) starts the original direction's window: always in window
+    if (proto === IPPROTO_TCP) tcpWindowStep(this.table.win, slot, DIR_ORIGINAL, TCP_NONE, this.seg, this.windowMode);
     this.hooks.event('session-created');
     this.stats_?.created(proto);
     if (this.aa !== null) this.openedPaired(slot, owner);
     this.listener?.created(slot, nowMs);
     if (f.allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, f.src).inUse);
-    // the opening SYN (read by fresh()) starts the original direction's window: always in window
-    if (proto === IPPROTO_TCP) tcpWindowStep(this.table.win, slot, DIR_ORIGINAL, TCP_NONE, this.seg, this.windowMode);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame);
     return FW_FORWARD;

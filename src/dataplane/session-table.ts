@@ -134,6 +134,8 @@ export class SessionTable {
   private readonly natA: Int32Array;
   private readonly createdA: Float64Array;
   private readonly expiresA: Float64Array;
+  /** When the session last went to the peer as a record (the firewall refreshes the peer's timer from it). */
+  private readonly syncedA: Float64Array;
   /** Absolute wheel tick (floor(ms / tickMs)) of the list the session is linked in. */
   private readonly tickA: Float64Array;
   private readonly next: Int32Array;
@@ -188,6 +190,7 @@ export class SessionTable {
     this.natA = this.alloc(new Int32Array(cap));
     this.createdA = this.alloc(new Float64Array(cap));
     this.expiresA = this.alloc(new Float64Array(cap));
+    this.syncedA = this.alloc(new Float64Array(cap));
     this.tickA = this.alloc(new Float64Array(cap));
     this.next = this.alloc(new Int32Array(cap));
     this.prev = this.alloc(new Int32Array(cap));
@@ -305,6 +308,7 @@ export class SessionTable {
     this.natA[slot] = s.natRuleId;
     this.createdA[slot] = s.nowMs;
     this.expiresA[slot] = s.expiresMs;
+    this.syncedA[slot] = s.nowMs;
     const o = slot << 1;
     const r = o | 1;
     this.srcA[o] = oSrc;
@@ -372,6 +376,13 @@ export class SessionTable {
       this.wheelUnlink(slot);
       this.wheelLink(slot, t);
     }
+  }
+  /** When the session was last sent to the peer (created, changed, refreshed). */
+  syncedMs(slot: number): number {
+    return this.syncedA[slot];
+  }
+  setSyncedMs(slot: number, ms: number): void {
+    this.syncedA[slot] = ms;
   }
   ruleId(slot: number): number {
     return this.ruleA[slot];
