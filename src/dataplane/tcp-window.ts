@@ -71,10 +71,6 @@ export function emptySegment(): TcpSegment {
   return { seq: 0, ack: 0, win: 0, len: 0, flags: 0, wscale: -1, sack: 0 };
 }
 
-/** a < b mod 2^32 */
-function before(a: number, b: number): boolean {
-  return ((a - b) | 0) < 0;
-}
 /** a > b mod 2^32 */
 function after(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
