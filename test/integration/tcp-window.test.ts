@@ -60,18 +60,27 @@ describe.skipIf(!isRoot())('TCP window tracking through the pair', () => {
   let dump: ReturnType<typeof run>;
   let natPort = 0;
 
-  /** Segments the server sent to the NAT address: [start, end) of each, as tcpdump -S prints them. */
-  const serverSegments = (): [number, number][] =>
+  /** Segments the server sent to the NAT address and port: [start, end) of each, as tcpdump -S prints them. */
+  const serverSegments = (port = natPort): [number, number][] =>
     dump.lines
+      .filter((l: string) => l.includes(`> ${NAT_ADDRESS}.${port}:`))
       .map((l: string) => /seq (\d+):(\d+)/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [Number(m[1]), Number(m[2])]);
-  const closed = () => hold.lines.find((l) => l.closed !== undefined)?.closed;
+  const closed = (h = hold) => h.lines.find((l) => l.closed !== undefined)?.closed;
   /** The connection still carries data: new segments from the server within 3 s. */
-  const flows = async () => {
-    const n = serverSegments().length;
-    await lab.waitFor(async () => serverSegments().length >= n + 3, 3000, 'the server keeps answering');
-    expect(closed()).toBeUndefined();
+  const flows = async (h = hold, port = natPort) => {
+    const n = serverSegments(port).length;
+    await lab.waitFor(async () => serverSegments(port).length >= n + 3, 3000, 'the server keeps answering');
+    expect(closed(h)).toBeUndefined();
+  };
+  /** The NAT port of a connection the server answers after `known` ports were seen. */
+  const newPort = (known: number[]) => {
+    for (const l of dump.lines as string[]) {
+      const m = new RegExp(`> ${NAT_ADDRESS.replace(/\./g, '\\.')}\\.(\\d+):`).exec(l);
+      if (m !== null && !known.includes(Number(m[1]))) return Number(m[1]);
+    }
+    return 0;
   };
 
   beforeAll(async () => {
@@ -82,10 +91,8 @@ describe.skipIf(!isRoot())('TCP window tracking through the pair', () => {
     await sleep(1000);
     hold = run('client', process.execPath, [join(FIXTURES, 'tcp-hold.mjs'), SERVER, String(PORT), '100', '150000']);
     await lab.waitFor(async () => hold.lines.some((l) => l.ready), 5000, 'connection established');
-    await lab.waitFor(async () => dump.lines.some((l: string) => l.includes(`${NAT_ADDRESS}.`)), 5000, 'tcpdump sees the server answer');
-    const m = new RegExp(`> ${NAT_ADDRESS.replace(/\./g, '\\.')}\\.(\\d+):`).exec(dump.lines.find((l: string) => l.includes(`> ${NAT_ADDRESS}.`)));
-    natPort = Number(m?.[1]);
-    expect(natPort).toBeGreaterThan(0);
+    await lab.waitFor(async () => newPort([]) > 0, 5000, 'tcpdump sees the server answer');
+    natPort = newPort([]);
   }, 60_000);
 
   afterAll(async () => {
@@ -132,5 +139,26 @@ describe.skipIf(!isRoot())('TCP window tracking through the pair', () => {
     await inject(natPort, String(next), 1);
     await lab.waitFor(async () => closed() !== undefined, 3000, 'the client sees the reset');
     expect(closed()).toBe('ECONNRESET');
+  });
+
+  it('after kill -9 of the active a new connection still flows on the survivor, which drops a blind reset', async () => {
+    const h2 = run('client', process.execPath, [join(FIXTURES, 'tcp-hold.mjs'), SERVER, String(PORT), '100', '60000']);
+    await lab.waitFor(async () => h2.lines.some((l) => l.ready), 5000, 'second connection established');
+    await lab.waitFor(async () => newPort([natPort]) > 0, 5000, 'tcpdump sees the second connection');
+    const port2 = newPort([natPort]);
+    await sleep(1500); // synced to the passive, and well past its handshake
+    const from = await active();
+    const to: Box = from === 'fwa' ? 'fwb' : 'fwa';
+    const before = await outOfWindow(to);
+    await lab.killBox(from, 'SIGKILL');
+    await lab.waitFor(async () => (await lab.boxState(to))?.state === 'active', 10_000, `${to} active`);
+    await flows(h2, port2);
+    await sleep(1000);
+    await flows(h2, port2);
+    expect((await outOfWindow(to)) - before).toBe(0);
+    await inject(port2, 'random', BLIND);
+    await flows(h2, port2);
+    expect((await outOfWindow(to)) - before).toBeGreaterThanOrEqual(BLIND);
+    process.stderr.write(`tcp-window: after kill -9 of ${from}, ${to} carries the connection; ${BLIND} blind resets dropped\n`);
   });
 });
