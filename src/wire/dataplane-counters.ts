@@ -63,6 +63,7 @@ export const DROP_REASONS = [
   'frag-limit', //           a datagram held, dropped (the oldest) to make room when the reassembly slots or bytes are all taken
   'frag-source-limit', //    a datagram held, dropped (the source's oldest) for a new one from a source that holds its share of the slots
   'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
+  'tcp-out-of-window', //    TCP segment or reset whose sequence or acknowledgement lies outside its session's window (shared.sessions.tcpWindowCheck)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
