@@ -442,8 +442,8 @@ export class Pipeline {
   private fragment(ifIndex: number, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): void {
     const ra = this.reassembler;
     const r = ra.push(frame, len, ifIndex, ha3Flags, nowMs);
-    // a datagram held was given up for this one's room: counted as its drop
-    if (ra.evicted !== null) this.drop(ra.evicted);
+    // a datagram held was given up for this one's room (an event: this frame has its own outcome)
+    if (ra.evicted !== null) this.event(ra.evicted);
     if (r === RA_HELD) return this.event('fragment-held');
     if (r === RA_DUPLICATE) return this.event('fragment-duplicate');
     if (r !== RA_DONE) return this.drop(ra.reason);

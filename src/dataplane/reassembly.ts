@@ -71,8 +71,14 @@ export type FragmentDrop =
   | 'frag-overlap' //       overlaps a fragment received, and is not its exact duplicate
   | 'frag-inconsistent' //  a second last fragment with another end, or a fragment past the end
   | 'frag-too-many' //      more fragments than maxFragments
-  | 'frag-limit' //         the oldest datagram, dropped to make room (maxDatagrams in flight, or maxBytes held)
-  | 'frag-source-limit'; // a source's oldest datagram, dropped for its new one (it held perSource)
+  | 'frag-limit'; //        the fragment's own datagram would take the bytes held past maxBytes
+
+/**
+ * A datagram held, given up to make room for another (an event: the frame that caused it has its
+ * own outcome): the oldest of all (maxDatagrams in flight, or maxBytes held), or the source's own
+ * oldest (it held perSource).
+ */
+export type FragmentEviction = 'frag-evicted' | 'frag-source-evicted';
 
 export class Reassembler {
   readonly limits: ReassemblyLimits;
@@ -85,7 +91,7 @@ export class Reassembler {
   /** RA_DROP: why. */
   reason: FragmentDrop = 'fragment';
   /** After push: why a datagram held was dropped to make room for this fragment's (null: none was). */
-  evicted: FragmentDrop | null = null;
+  evicted: FragmentEviction | null = null;
   /** Payload bytes held now. */
   heldBytes = 0;
   /** Datagrams in flight now. */
@@ -200,18 +206,18 @@ export class Reassembler {
     while (this.heldBytes + dlen > this.limits.maxBytes) {
       const old = this.oldest(-1, s);
       if (old < 0) return false;
-      this.evict(old, 'frag-limit');
+      this.evict(old, 'frag-evicted');
     }
     return true;
   }
 
   /** A slot for a new datagram: a free one, after dropping the source's oldest at its share, or the oldest of all. */
   private open(src: number, dst: number, key: number, nowMs: number): number {
-    if (this.held(src) >= this.limits.perSource) this.evict(this.oldest(src, -1), 'frag-source-limit');
+    if (this.held(src) >= this.limits.perSource) this.evict(this.oldest(src, -1), 'frag-source-evicted');
     let free = this.used.indexOf(0);
     if (free < 0) {
       free = this.oldest(-1, -1);
-      this.evict(free, 'frag-limit');
+      this.evict(free, 'frag-evicted');
     }
     this.used[free] = 1;
     this.src[free] = src;
@@ -244,7 +250,7 @@ export class Reassembler {
     return best;
   }
 
-  private evict(s: number, reason: FragmentDrop): void {
+  private evict(s: number, reason: FragmentEviction): void {
     this.free(s);
     this.evicted = reason;
   }

@@ -60,8 +60,7 @@ export const DROP_REASONS = [
   'frag-overlap', //         a fragment overlapping one held that is not its exact duplicate: its datagram dropped
   'frag-inconsistent', //    a second last fragment with another end, or a fragment past the end: its datagram dropped
   'frag-too-many', //        a datagram of more fragments than the limit: dropped
-  'frag-limit', //           a datagram held, dropped (the oldest) to make room when the reassembly slots or bytes are all taken
-  'frag-source-limit', //    a datagram held, dropped (the source's oldest) for a new one from a source that holds its share of the slots
+  'frag-limit', //           a fragment whose own datagram would take the bytes held past the limit: that datagram dropped
   'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
   'tcp-out-of-window', //    TCP segment or reset whose sequence or acknowledgement lies outside its session's window (shared.sessions.tcpWindowCheck)
 ] as const;
@@ -117,6 +116,8 @@ export const EVENT_COUNTERS = [
   'reassembled', //          datagrams made whole from their fragments (each then counted as one packet: forwarded, dropped, ...)
   'fragmented', //           packets sent as fragments (larger than the egress MTU, DF clear; or a reassembled datagram to the peer over HA3)
   'ip-options-stripped', //  packets whose IPv4 options were removed at the start of the path
+  'frag-evicted', //         datagrams held, dropped (the oldest) to make room: the reassembly slots or bytes were all taken
+  'frag-source-evicted', //  datagrams held, dropped (the source's oldest) for a new one of a source holding its share of the slots
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -251,13 +251,13 @@ export class FrameRig {
       if (!forwarding) continue;
       const out =
         f.proto === 6
-          ? ipv4Frame(fromClient, 6, tcpSegment(f.sport, f.dport, ACK, 2000, 6000))
+          ? ipv4Frame(fromClient, 6, tcpSegment(f.sport, f.dport, ACK, 1001, 5001)) // pure ACKs at the handshake's numbers: in window
           : f.proto === 17
             ? ipv4Frame(fromClient, 17, udpDatagram(f.sport, f.dport))
             : ipv4Frame(fromClient, 1, icmpMessage(8, 0, (f.sport << 16) | 2));
       const back =
         f.proto === 6
-          ? ipv4Frame(fromServer, 6, tcpSegment(f.dport, f.natPort, ACK, 6000, 2000))
+          ? ipv4Frame(fromServer, 6, tcpSegment(f.dport, f.natPort, ACK, 5001, 1001))
           : f.proto === 17
             ? ipv4Frame(fromServer, 17, udpDatagram(f.dport, f.natPort))
             : ipv4Frame(fromServer, 1, icmpMessage(0, 0, (f.natPort << 16) | 2));

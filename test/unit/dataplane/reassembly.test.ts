@@ -220,16 +220,16 @@ describe('Reassembler', () => {
     expect(r.evicted).toBeNull();
     // a third from the same source: its oldest (id 1) goes
     expect(push(r, frag(p, 0, 32, true, { id: 3 }), 2)).toBe(RA_HELD);
-    expect(r.evicted).toBe('frag-source-limit');
+    expect(r.evicted).toBe('frag-source-evicted');
     expect(r.inFlight).toBe(2);
     expect(push(r, frag(p, 32, 32, false, { id: 1 }), 3)).toBe(RA_HELD); // id 1 starts again: its first half is gone
-    expect(r.evicted).toBe('frag-source-limit'); // and takes id 2's place
+    expect(r.evicted).toBe('frag-source-evicted'); // and takes id 2's place
     expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.11' }), 4)).toBe(RA_HELD);
     expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.12' }), 5)).toBe(RA_HELD);
     expect(r.inFlight).toBe(4);
     // full: a fifth datagram takes the slot of the oldest of all (id 3 of the first source)
     expect(push(r, frag(p, 0, 32, true, { id: 1, src: '10.0.1.13' }), 6)).toBe(RA_HELD);
-    expect(r.evicted).toBe('frag-limit');
+    expect(r.evicted).toBe('frag-evicted');
     expect(r.inFlight).toBe(4);
     // the datagrams still held complete
     expect(push(r, frag(p, 32, 32, false, { id: 1, src: '10.0.1.12' }), 7)).toBe(RA_DONE);
@@ -257,7 +257,7 @@ describe('Reassembler', () => {
     expect(push(r, frag(p, 0, 32, true, { id: 1 }))).toBe(RA_HELD);
     // no room for both: the older datagram goes
     expect(push(r, frag(p, 0, 32, true, { id: 2 }))).toBe(RA_HELD);
-    expect(r.evicted).toBe('frag-limit');
+    expect(r.evicted).toBe('frag-evicted');
     expect(r.heldBytes).toBe(32);
     // a fragment its own datagram has no room for drops that datagram
     expect(push(r, frag(p, 32, 32, true, { id: 2 }))).toBe(RA_DROP);
