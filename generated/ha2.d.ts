@@ -94,35 +94,6 @@ export namespace tandem {
             eventMs: (number|Long);
 
             /**
-             * TCP window tracking (src/dataplane/tcp-window.ts), per direction of the sender: the highest
-             * sequence sent + 1 (end), the highest acknowledgement + window the other side allowed
-             * (maxend), the largest window advertised (maxwin, scaled). 0 in all three: unknown (a record
-             * from a peer that does not track windows, or a direction not seen yet): picked up loosely.
-             */
-            origEnd: number;
-
-            /** SessionRecord origMaxend. */
-            origMaxend: number;
-
-            /** SessionRecord origMaxwin. */
-            origMaxwin: number;
-
-            /** SessionRecord replyEnd. */
-            replyEnd: number;
-
-            /** SessionRecord replyMaxend. */
-            replyMaxend: number;
-
-            /** SessionRecord replyMaxwin. */
-            replyMaxwin: number;
-
-            /**
-             * Bits 0-7: the original direction's window flags (tcp-window.ts WF_*, at most 15), bits 8-11
-             * its window scale (0-14); bits 16-23 and 24-27: the same for the reply direction.
-             */
-            winFlags: number;
-
-            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @param message SessionRecord message or plain object to encode
              * @param [writer] Writer to encode to
@@ -206,35 +177,6 @@ export namespace tandem {
 
                 /** The sender's monotonic clock (ms) when the change happened: lag is measured against it. */
                 eventMs?: (number|Long|null);
-
-                /**
-                 * TCP window tracking (src/dataplane/tcp-window.ts), per direction of the sender: the highest
-                 * sequence sent + 1 (end), the highest acknowledgement + window the other side allowed
-                 * (maxend), the largest window advertised (maxwin, scaled). 0 in all three: unknown (a record
-                 * from a peer that does not track windows, or a direction not seen yet): picked up loosely.
-                 */
-                origEnd?: (number|null);
-
-                /** SessionRecord origMaxend */
-                origMaxend?: (number|null);
-
-                /** SessionRecord origMaxwin */
-                origMaxwin?: (number|null);
-
-                /** SessionRecord replyEnd */
-                replyEnd?: (number|null);
-
-                /** SessionRecord replyMaxend */
-                replyMaxend?: (number|null);
-
-                /** SessionRecord replyMaxwin */
-                replyMaxwin?: (number|null);
-
-                /**
-                 * Bits 0-7: the original direction's window flags (tcp-window.ts WF_*, at most 15), bits 8-11
-                 * its window scale (0-14); bits 16-23 and 24-27: the same for the reply direction.
-                 */
-                winFlags?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

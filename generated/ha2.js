@@ -54,17 +54,6 @@ export const tandem = $root.tandem = (() => {
              * @property {number|null} [egress] SessionRecord egress
              * @property {number|null} [timeoutMs] Remaining lifetime on the sender when the change happened (ms): clocks are not shared.
              * @property {number|Long|null} [eventMs] The sender's monotonic clock (ms) when the change happened: lag is measured against it.
-             * @property {number|null} [origEnd] TCP window tracking (src/dataplane/tcp-window.ts), per direction of the sender: the highest
-             * sequence sent + 1 (end), the highest acknowledgement + window the other side allowed
-             * (maxend), the largest window advertised (maxwin, scaled). 0 in all three: unknown (a record
-             * from a peer that does not track windows, or a direction not seen yet): picked up loosely.
-             * @property {number|null} [origMaxend] SessionRecord origMaxend
-             * @property {number|null} [origMaxwin] SessionRecord origMaxwin
-             * @property {number|null} [replyEnd] SessionRecord replyEnd
-             * @property {number|null} [replyMaxend] SessionRecord replyMaxend
-             * @property {number|null} [replyMaxwin] SessionRecord replyMaxwin
-             * @property {number|null} [winFlags] Bits 0-7: the original direction's window flags (tcp-window.ts WF_*, at most 15), bits 8-11
-             * its window scale (0-14); bits 16-23 and 24-27: the same for the reply direction.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -246,66 +235,6 @@ export const tandem = $root.tandem = (() => {
             SessionRecord.prototype.eventMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
-             * TCP window tracking (src/dataplane/tcp-window.ts), per direction of the sender: the highest
-             * sequence sent + 1 (end), the highest acknowledgement + window the other side allowed
-             * (maxend), the largest window advertised (maxwin, scaled). 0 in all three: unknown (a record
-             * from a peer that does not track windows, or a direction not seen yet): picked up loosely.
-             * @member {number} origEnd
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.origEnd = 0;
-
-            /**
-             * SessionRecord origMaxend.
-             * @member {number} origMaxend
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.origMaxend = 0;
-
-            /**
-             * SessionRecord origMaxwin.
-             * @member {number} origMaxwin
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.origMaxwin = 0;
-
-            /**
-             * SessionRecord replyEnd.
-             * @member {number} replyEnd
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.replyEnd = 0;
-
-            /**
-             * SessionRecord replyMaxend.
-             * @member {number} replyMaxend
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.replyMaxend = 0;
-
-            /**
-             * SessionRecord replyMaxwin.
-             * @member {number} replyMaxwin
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.replyMaxwin = 0;
-
-            /**
-             * Bits 0-7: the original direction's window flags (tcp-window.ts WF_*, at most 15), bits 8-11
-             * its window scale (0-14); bits 16-23 and 24-27: the same for the reply direction.
-             * @member {number} winFlags
-             * @memberof tandem.ha2.SessionRecord
-             * @instance
-             */
-            SessionRecord.prototype.winFlags = 0;
-
-            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha2.SessionRecord
@@ -357,20 +286,6 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 17, wireType 0 =*/136).uint32(message.timeoutMs);
                 if (message.eventMs != null && $Object.hasOwnProperty.call(message, "eventMs") && (typeof message.eventMs === "object" ? message.eventMs.low || message.eventMs.high : message.eventMs !== 0))
                     writer.uint32(/* id 18, wireType 0 =*/144).uint64(message.eventMs);
-                if (message.origEnd != null && $Object.hasOwnProperty.call(message, "origEnd") && message.origEnd !== 0)
-                    writer.uint32(/* id 19, wireType 0 =*/152).uint32(message.origEnd);
-                if (message.origMaxend != null && $Object.hasOwnProperty.call(message, "origMaxend") && message.origMaxend !== 0)
-                    writer.uint32(/* id 20, wireType 0 =*/160).uint32(message.origMaxend);
-                if (message.origMaxwin != null && $Object.hasOwnProperty.call(message, "origMaxwin") && message.origMaxwin !== 0)
-                    writer.uint32(/* id 21, wireType 0 =*/168).uint32(message.origMaxwin);
-                if (message.replyEnd != null && $Object.hasOwnProperty.call(message, "replyEnd") && message.replyEnd !== 0)
-                    writer.uint32(/* id 22, wireType 0 =*/176).uint32(message.replyEnd);
-                if (message.replyMaxend != null && $Object.hasOwnProperty.call(message, "replyMaxend") && message.replyMaxend !== 0)
-                    writer.uint32(/* id 23, wireType 0 =*/184).uint32(message.replyMaxend);
-                if (message.replyMaxwin != null && $Object.hasOwnProperty.call(message, "replyMaxwin") && message.replyMaxwin !== 0)
-                    writer.uint32(/* id 24, wireType 0 =*/192).uint32(message.replyMaxwin);
-                if (message.winFlags != null && $Object.hasOwnProperty.call(message, "winFlags") && message.winFlags !== 0)
-                    writer.uint32(/* id 25, wireType 0 =*/200).uint32(message.winFlags);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -575,69 +490,6 @@ export const tandem = $root.tandem = (() => {
                                 message.eventMs = value;
                             else
                                 delete message.eventMs;
-                            continue;
-                        }
-                    case 19: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.origEnd = value;
-                            else
-                                delete message.origEnd;
-                            continue;
-                        }
-                    case 20: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.origMaxend = value;
-                            else
-                                delete message.origMaxend;
-                            continue;
-                        }
-                    case 21: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.origMaxwin = value;
-                            else
-                                delete message.origMaxwin;
-                            continue;
-                        }
-                    case 22: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.replyEnd = value;
-                            else
-                                delete message.replyEnd;
-                            continue;
-                        }
-                    case 23: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.replyMaxend = value;
-                            else
-                                delete message.replyMaxend;
-                            continue;
-                        }
-                    case 24: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.replyMaxwin = value;
-                            else
-                                delete message.replyMaxwin;
-                            continue;
-                        }
-                    case 25: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.winFlags = value;
-                            else
-                                delete message.winFlags;
                             continue;
                         }
                     }

@@ -415,9 +415,6 @@ export const sharedSchema = obj(
       tcpTransitoryS: intIn(1, 3600).default(20),
       udpS: intIn(1, 86400).default(30),
       icmpS: intIn(1, 3600).default(10),
-      // TCP window tracking (docs/firewall.md): strict drops segments and resets out of window,
-      // loose only resets, off nothing (the window is tracked all the same)
-      tcpWindowCheck: oneOf(['strict', 'loose', 'off']).default('strict'),
     }).prefault({}),
   },
   'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',

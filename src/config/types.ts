@@ -258,11 +258,6 @@ export interface SharedConfig {
     tcpTransitoryS: number;
     udpS: number;
     icmpS: number;
-    /**
-     * TCP sequence/window check on the session hit path (src/dataplane/tcp-window.ts): 'strict'
-     * drops segments and resets out of window, 'loose' only resets, 'off' nothing.
-     */
-    tcpWindowCheck: 'strict' | 'loose' | 'off';
   };
 }
 

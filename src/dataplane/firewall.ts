@@ -67,8 +67,7 @@ import { rewriteAddress, rewriteDestination, rewriteIcmpId, rewriteSource } from
 import type { RouteEntry, RouteTable } from './route.js';
 import { DIR_ORIGINAL, DIR_REPLY, SessionTable } from './session-table.js';
 import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
-import { TCP_NONE, TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
-import { emptySegment, readTcpSegment, tcpWindowStep, WIN_LOOSE, WIN_OFF, WIN_STRICT } from './tcp-window.js';
+import { TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
 
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
@@ -94,15 +93,6 @@ export interface FirewallPair {
  * HA2 does (sync-port.ts): its packets go to the owner, so nothing here would keep it alive.
  */
 const PEER_OWNED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
-
-const WINDOW_MODES = { strict: WIN_STRICT, loose: WIN_LOOSE, off: WIN_OFF } as const;
-
-/**
- * A session in use is sent to the peer again once its last record is this share of its timeout
- * old: the passive's copy expires on its own timer (sync-port.ts syncedLifeMs: the record's
- * timeout and half of it again), which this keeps from running out while the session is in use.
- */
-const SYNC_REFRESH_SHARE = 0.25;
 
 /** Sessions expired per tick at most: bounds the work done between frames. */
 const EXPIRE_BUDGET = 4096;
@@ -158,8 +148,6 @@ export interface PreparedFirewall {
   readonly nat: CompiledNat;
   readonly floatingAll: Set<number>;
   readonly timeouts: SharedConfig['sessions'];
-  /** shared.sessions.tcpWindowCheck as tcp-window.ts's WIN_* mode. */
-  readonly windowMode: number;
   /** Active/active's settings (null in active/passive). */
   readonly activeActive: ActiveActiveConfig | null;
 }
@@ -208,10 +196,6 @@ export class Firewall {
   private floatingAll!: Set<number>;
   /** The timeouts of new sessions, and of existing ones from their next packet. */
   private timeouts!: SharedConfig['sessions'];
-  /** The TCP window check (WIN_*), from shared.sessions.tcpWindowCheck. */
-  private windowMode = WIN_STRICT;
-  /** The TCP header of the segment being checked (one object, reused). */
-  private readonly seg = emptySegment();
   private aaCfg: ActiveActiveConfig | null = null;
   private readonly hooks: FirewallHooks;
   /** Active/active: this device and the pair's view (null: active/passive, fixed for the process). */
@@ -294,7 +278,6 @@ export class Firewall {
       nat: CompiledNat.compile(shared, names, floatingOf, ports.lo, ports.hi, me),
       floatingAll,
       timeouts: { ...shared.sessions },
-      windowMode: WINDOW_MODES[shared.sessions.tcpWindowCheck],
       activeActive: me === null ? null : { ...aa, ipHash: { ...aa.ipHash } },
     };
   }
@@ -320,7 +303,6 @@ export class Firewall {
     this.nat_ = next.nat;
     this.floatingAll = next.floatingAll;
     this.timeouts = next.timeouts;
-    this.windowMode = next.windowMode;
     this.aaCfg = next.activeActive;
     this.stats_ = stats;
   }
@@ -442,8 +424,6 @@ export class Firewall {
     }
     if (path === PATH_MISMATCH) {
       this.hooks.event('ha3-owner-mismatch');
-      // the owner tracks this session's window, not us: ours only lags behind (tcp-window.ts)
-      this.table.win.markLagging(slot);
       return true;
     }
     this.setOwner(slot, view.me);
@@ -573,34 +553,17 @@ export class Firewall {
     if (p.proto === IPPROTO_TCP) {
       next = tcpStep(state, dir, p.tcpFlags);
       if (next < 0) return this.dropped('tcp-invalid');
-      const verdict = this.window(slot, dir, state, frame);
-      if (verdict !== FW_FORWARD) return verdict;
     } else if (dir === DIR_REPLY && state === FLOW_NEW) {
       next = FLOW_ESTABLISHED;
     }
-    const timeoutMs = this.timeoutS(p.proto, next) * 1000;
-    if (next !== state) t.setState(slot, next);
-    // a state change goes to the peer, and so does a session in use whose last record is a
-    // quarter of its timeout old: the peer's copy runs on a timer too (sync-port.ts)
-    if (this.listener !== null && (next !== state || nowMs - t.syncedMs(slot) >= timeoutMs * SYNC_REFRESH_SHARE)) {
-      t.setSyncedMs(slot, nowMs);
-      this.listener.changed(slot, nowMs);
+    if (next !== state) {
+      t.setState(slot, next);
+      this.listener?.changed(slot, nowMs);
     }
-    t.setExpires(slot, nowMs + timeoutMs);
+    t.setExpires(slot, nowMs + this.timeoutS(p.proto, next) * 1000);
     t.count(slot, dir, len);
     this.translate(slot, dir, frame);
     return FW_FORWARD;
-  }
-
-  /**
-   * The window check of a TCP segment of a known session (tcp-window.ts), before anything of the
-   * session changes: FW_FORWARD, or a counted drop. NAT leaves sequence numbers alone, so the
-   * segment is checked as it arrived.
-   */
-  private window(slot: number, dir: number, state: number, frame: Uint8Array): number {
-    if (!readTcpSegment(frame, L4_OFF, readU16(frame, IP_TOTLEN) - IP_HLEN, this.seg)) return this.dropped('l4-truncated');
-    if (tcpWindowStep(this.table.win, slot, dir, state, this.seg, this.windowMode)) return FW_FORWARD;
-    return this.dropped('tcp-out-of-window');
   }
 
   /** Rewrites the packet of direction `dir` into the reverse of the other direction's tuple. */
@@ -669,7 +632,6 @@ export class Firewall {
     if (p.proto === IPPROTO_TCP) {
       state = tcpOpen(p.tcpFlags, false);
       if (state < 0) return this.noSession('tcp-no-session', ha3Flags);
-      if (!readTcpSegment(frame, L4_OFF, readU16(frame, IP_TOTLEN) - IP_HLEN, this.seg)) return this.dropped('l4-truncated');
     } else if (p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
       if (this.floatingAll.has(p.dst)) return FW_LOCAL;
       return this.noSession('icmp-no-session', ha3Flags);
@@ -798,8 +760,6 @@ export class Firewall {
       }
       return this.dropped('session-conflict');
     }
-    // the opening SYN (read by fresh()) starts the original direction's window: always in window
-    if (proto === IPPROTO_TCP) tcpWindowStep(this.table.win, slot, DIR_ORIGINAL, TCP_NONE, this.seg, this.windowMode);
     this.hooks.event('session-created');
     this.stats_?.created(proto);
     if (this.aa !== null) this.openedPaired(slot, owner);

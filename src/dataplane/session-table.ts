@@ -26,7 +26,6 @@
 // lookup, create, count, setState, setExpires, remove or expire.
 
 import type { SessionRecord } from '../wire/session-record.js';
-import { TcpWindows } from './tcp-window.js';
 
 /** The direction of the packet that created the session. */
 export const DIR_ORIGINAL = 0;
@@ -42,13 +41,10 @@ export const SESSION_FLAG_LOOSE = 1;
  * table keeps 8 bits of proto, state and flags (bit 0: SESSION_FLAG_LOOSE) and 16 of the interface
  * indexes; ICMP "ports" are the echo identifier on the requester's side, 0 on the other.
  */
-export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs' | WindowField>, Partial<Pick<SessionRecord, WindowField>> {
+export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs'> {
   expiresMs: number;
   nowMs: number;
 }
-
-/** The TCP window fields of a record (tcp-window.ts); absent from a NewSession: unknown (0). */
-type WindowField = 'origEnd' | 'origMaxend' | 'origMaxwin' | 'replyEnd' | 'replyMaxend' | 'replyMaxwin' | 'winFlags';
 
 export interface SessionTableOptions {
   /** Sessions the table holds (shared.sessions.max), 1 .. 2^30 - 1. */
@@ -134,8 +130,6 @@ export class SessionTable {
   private readonly natA: Int32Array;
   private readonly createdA: Float64Array;
   private readonly expiresA: Float64Array;
-  /** When the session last went to the peer as a record (the firewall refreshes the peer's timer from it). */
-  private readonly syncedA: Float64Array;
   /** Absolute wheel tick (floor(ms / tickMs)) of the list the session is linked in. */
   private readonly tickA: Float64Array;
   private readonly next: Int32Array;
@@ -148,9 +142,6 @@ export class SessionTable {
   private readonly dstPortA: Uint16Array;
   private readonly packetsA: Float64Array;
   private readonly bytesA: Float64Array;
-
-  /** TCP window tracking, per direction (tcp-window.ts): written by the firewall's packet path. */
-  readonly win: TcpWindows;
 
   // hash index
   private readonly idxMask: number;
@@ -190,7 +181,6 @@ export class SessionTable {
     this.natA = this.alloc(new Int32Array(cap));
     this.createdA = this.alloc(new Float64Array(cap));
     this.expiresA = this.alloc(new Float64Array(cap));
-    this.syncedA = this.alloc(new Float64Array(cap));
     this.tickA = this.alloc(new Float64Array(cap));
     this.next = this.alloc(new Int32Array(cap));
     this.prev = this.alloc(new Int32Array(cap));
@@ -201,9 +191,6 @@ export class SessionTable {
     this.dstPortA = this.alloc(new Uint16Array(cap * 2));
     this.packetsA = this.alloc(new Float64Array(cap * 2));
     this.bytesA = this.alloc(new Float64Array(cap * 2));
-
-    this.win = new TcpWindows(cap);
-    for (const a of this.win.arrays) this.alloc(a);
 
     // 2 keys per session at load factor <= 0.5
     const buckets = nextPow2(cap * 4);
@@ -308,7 +295,6 @@ export class SessionTable {
     this.natA[slot] = s.natRuleId;
     this.createdA[slot] = s.nowMs;
     this.expiresA[slot] = s.expiresMs;
-    this.syncedA[slot] = s.nowMs;
     const o = slot << 1;
     const r = o | 1;
     this.srcA[o] = oSrc;
@@ -323,7 +309,6 @@ export class SessionTable {
     this.packetsA[r] = 0;
     this.bytesA[o] = 0;
     this.bytesA[r] = 0;
-    this.setWindow(slot, s.origEnd ?? 0, s.origMaxend ?? 0, s.origMaxwin ?? 0, s.replyEnd ?? 0, s.replyMaxend ?? 0, s.replyMaxwin ?? 0, s.winFlags ?? 0);
     this.indexInsert(h0, o);
     this.indexInsert(h1, r);
 
@@ -376,13 +361,6 @@ export class SessionTable {
       this.wheelUnlink(slot);
       this.wheelLink(slot, t);
     }
-  }
-  /** When the session was last sent to the peer (created, changed, refreshed). */
-  syncedMs(slot: number): number {
-    return this.syncedA[slot];
-  }
-  setSyncedMs(slot: number, ms: number): void {
-    this.syncedA[slot] = ms;
   }
   ruleId(slot: number): number {
     return this.ruleA[slot];
@@ -452,22 +430,7 @@ export class SessionTable {
     r.egress = this.egressA[slot];
     r.timeoutMs = Math.max(0, Math.min(0xffffffff, Math.round(this.expiresA[slot] - nowMs)));
     r.eventMs = nowMs;
-    const w = this.win;
-    r.origEnd = w.end[o];
-    r.origMaxend = w.maxend[o];
-    r.origMaxwin = w.maxwin[o];
-    r.replyEnd = w.end[p];
-    r.replyMaxend = w.maxend[p];
-    r.replyMaxwin = w.maxwin[p];
-    r.winFlags = (w.flags[o] | (w.scale[o] << 8) | (w.flags[p] << 16) | (w.scale[p] << 24)) >>> 0;
     return r;
-  }
-
-  /** Both directions' window state, as a record carries it (winFlags packed: see proto/ha2.proto). */
-  setWindow(slot: number, oEnd: number, oMaxend: number, oMaxwin: number, rEnd: number, rMaxend: number, rMaxwin: number, winFlags: number): void {
-    const o = slot << 1;
-    this.win.set(o, oEnd, oMaxend, oMaxwin, (winFlags >>> 8) & 0x0f, winFlags & 0xff);
-    this.win.set(o | 1, rEnd, rMaxend, rMaxwin, (winFlags >>> 24) & 0x0f, (winFlags >>> 16) & 0xff);
   }
 
   /** One packet of `bytes` in direction `dir`. */

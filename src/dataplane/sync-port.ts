@@ -9,13 +9,8 @@
 //   in:  the peer's changes to apply (this box is passive), and in-band requests from our own
 //        worker (dump the table, forget synced sessions).
 //
-// A synced session on the passive carries the loose flag, and its TCP window marked as lagging
-// (tcp-window.ts: records go on state changes, not every segment). It expires on its own timer
-// too, in case the active's delete is lost: the record's timeout plus a margin of half of it
-// (at least SYNCED_MIN_MARGIN_MS). The active sends a session in use again once its last record
-// is a quarter of its timeout old (firewall.ts SYNC_REFRESH_SHARE), so a session the active still
-// uses is never expired here early. When this box becomes active every session gets its protocol
-// timeout from now.
+// A synced session on the passive carries the loose flag and no expiry of its own (the active
+// sends its delete); when this box becomes active every session gets its protocol timeout from now.
 //
 // Active/active (built with a SyncPortPair): both boxes forward, and each session has an owner
 // (SESSION_FLAG_OWNER1 in its flags), the box that processes its packets. `out` carries every
@@ -60,17 +55,8 @@ const DUMP_BUDGET = 20_000;
  * and one that filled the ring would lose the changes made meanwhile (and each loss asks for a dump).
  */
 const DUMP_HEADROOM_SHIFT = 2;
-/** Active/active: a peer's session waits for its owner's delete; this only keeps the timing wheel finite. */
+/** A synced session waits for the active's delete; this only keeps the timing wheel finite. */
 export const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
-/** The passive's margin over a record's timeout: this share of it (the active refreshes at 1/4). */
-export const SYNCED_MARGIN_SHARE = 0.5;
-/** ... and never less than this: HA2's delivery lag and a backlog after a reconnect. */
-export const SYNCED_MIN_MARGIN_MS = 30_000;
-
-/** How long the passive keeps a synced session after its record (see the file comment). */
-export function syncedLifeMs(timeoutMs: number): number {
-  return timeoutMs + Math.max(timeoutMs * SYNCED_MARGIN_SHARE, SYNCED_MIN_MARGIN_MS);
-}
 
 export interface SyncPortHooks {
   event(name: EventCounter): void;
@@ -293,7 +279,7 @@ export class SyncPort implements SessionListener {
     const t = this.fw.table;
     const pair = this.pair;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
-    if (pair === null) return this.install(r, h, this.nowMs + syncedLifeMs(r.timeoutMs), false);
+    if (pair === null) return this.install(r, h, this.nowMs + SYNCED_EXPIRY_MS, false);
     if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) return this.hooks.event('sync-own-kept');
     const timeoutMs = this.timed(r.flags, pair) ? this.fw.timeoutS(r.proto, r.state) * 1000 : SYNCED_EXPIRY_MS;
     this.install(r, h, this.nowMs + timeoutMs, true);
@@ -317,7 +303,6 @@ export class SyncPort implements SessionListener {
       ) {
         t.setState(slot, r.state);
         t.setExpires(slot, expires);
-        this.window(slot, r);
         if (withFlags) this.fw.setSessionFlags(slot, r.flags | SESSION_FLAG_LOOSE);
         this.hooks.event('sync-applied');
         return;
@@ -330,16 +315,8 @@ export class SyncPort implements SessionListener {
       this.hooks.drop(t.size >= t.capacity ? 'session-table-full' : 'session-conflict');
       return;
     }
-    t.win.markLagging(slot);
     this.fw.adoptSession(slot);
     this.hooks.event('sync-applied');
-  }
-
-  /** The record's TCP window, marked as lagging: the sender's went on moving since (tcp-window.ts). */
-  private window(slot: number, r: SessionRecord): void {
-    const t = this.fw.table;
-    t.setWindow(slot, r.origEnd, r.origMaxend, r.origMaxwin, r.replyEnd, r.replyMaxend, r.replyMaxwin, r.winFlags);
-    t.win.markLagging(slot);
   }
 
   /**

@@ -62,7 +62,6 @@ export const DROP_REASONS = [
   'frag-too-many', //        a datagram of more fragments than the limit: dropped
   'frag-limit', //           a fragment whose own datagram would take the bytes held past the limit: that datagram dropped
   'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
-  'tcp-out-of-window', //    TCP segment or reset whose sequence or acknowledgement lies outside its session's window (shared.sessions.tcpWindowCheck)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

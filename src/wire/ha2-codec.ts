@@ -49,20 +49,12 @@ export const RECORD_RULE_ID_MIN = -1;
 export const RECORD_RULE_ID_MAX = 0x7fff_ffff;
 
 /**
- * win_flags (proto/ha2.proto): per direction 4 flag bits and a window scale of at most 14
- * (RFC 7323 2.3) in its own byte; the other bits are 0.
- */
-export const RECORD_WIN_FLAGS_MASK = 0x0f0f_0f0f;
-const MAX_WSCALE = 14;
-
-/**
  * Largest encoded SessionRecord inside a Batch, every field at its limit: op 3 + proto 3 +
  * state 6 + flags 6 + four fixed32 addresses 20 + four ports 16 + two sint32 rule ids 12 +
- * ingress 6 + egress 7 + timeout_ms 7 (fields 16-18 have two-byte tags) + event_ms 10 + the
- * six window fields 19-24 at 7 each and win_flags 6 (0x0e0f0e0f: a 4-byte varint) = 144
- * bytes, plus the repeated field's tag and two-byte length: 147. Proven by test.
+ * ingress 6 + egress 7 + timeout_ms 7 (fields 16-18 have two-byte tags) + event_ms 10 = 96
+ * bytes, plus the repeated field's tag and one-byte length: 98. Proven by test.
  */
-export const HA2_MAX_RECORD_WIRE_BYTES = 147;
+export const HA2_MAX_RECORD_WIRE_BYTES = 98;
 
 /**
  * Largest encoded Ha2Envelope (a full Batch with every value at its limit), MAC trailer not
@@ -120,18 +112,6 @@ function checkReason(value: string, field: string): string {
   return value;
 }
 
-/** win_flags: only the defined bits, and window scales of at most 14. */
-function checkWinFlags(v: number, i: number): number {
-  if ((v & ~RECORD_WIN_FLAGS_MASK) !== 0 || ((v >>> 8) & 0xff) > MAX_WSCALE || ((v >>> 24) & 0xff) > MAX_WSCALE) {
-    throw new WireError('invalid-message', `records[${i}].winFlags ${v} has undefined bits or a window scale above 14`, {
-      field: 'winFlags',
-      index: i,
-      value: v,
-    });
-  }
-  return v;
-}
-
 function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Properties {
   return {
     op: checkUint(r.op, 'op', RECORD_OP_MAX, i),
@@ -152,13 +132,6 @@ function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Pr
     egress: checkUint(r.egress, 'egress', UINT32_MAX, i),
     timeoutMs: checkUint(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
     eventMs: checkUint(r.eventMs, 'eventMs', UINT64_MAX_SAFE, i),
-    origEnd: checkUint(r.origEnd, 'origEnd', UINT32_MAX, i),
-    origMaxend: checkUint(r.origMaxend, 'origMaxend', UINT32_MAX, i),
-    origMaxwin: checkUint(r.origMaxwin, 'origMaxwin', UINT32_MAX, i),
-    replyEnd: checkUint(r.replyEnd, 'replyEnd', UINT32_MAX, i),
-    replyMaxend: checkUint(r.replyMaxend, 'replyMaxend', UINT32_MAX, i),
-    replyMaxwin: checkUint(r.replyMaxwin, 'replyMaxwin', UINT32_MAX, i),
-    winFlags: checkWinFlags(checkUint(r.winFlags, 'winFlags', UINT32_MAX, i), i),
   };
 }
 
@@ -237,13 +210,6 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
     egress: uintFromWire(r.egress, 'egress', UINT32_MAX, i),
     timeoutMs: uintFromWire(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
     eventMs: uint64FromWire(r.eventMs, 'eventMs', i),
-    origEnd: uintFromWire(r.origEnd, 'origEnd', UINT32_MAX, i),
-    origMaxend: uintFromWire(r.origMaxend, 'origMaxend', UINT32_MAX, i),
-    origMaxwin: uintFromWire(r.origMaxwin, 'origMaxwin', UINT32_MAX, i),
-    replyEnd: uintFromWire(r.replyEnd, 'replyEnd', UINT32_MAX, i),
-    replyMaxend: uintFromWire(r.replyMaxend, 'replyMaxend', UINT32_MAX, i),
-    replyMaxwin: uintFromWire(r.replyMaxwin, 'replyMaxwin', UINT32_MAX, i),
-    winFlags: checkWinFlags(uintFromWire(r.winFlags, 'winFlags', UINT32_MAX, i), i),
   };
 }
 

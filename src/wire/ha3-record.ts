@@ -1,9 +1,8 @@
 // The payloads of HA3's INSERT and ACK (src/wire/ha3.ts): a session record, and the key the
 // receiver echoes once it holds the session.
 //
-// INSERT (64 bytes): the first 64 bytes of the HA2 rings' slot (src/wire/record-ring.ts), word for
-// word, in network byte order (the rings are host order: they never leave the box). The TCP
-// window fields are not carried: the receiver reads them as 0 (unknown, picked up loosely).
+// INSERT (64 bytes): the slot layout of the HA2 rings (src/wire/record-ring.ts), word for word,
+// in network byte order (the rings are host order: they never leave the box):
 //
 //   word 0   op (bits 0-15) | proto (bits 16-31)
 //   word 1   state                      word 8   replyDst
@@ -86,14 +85,6 @@ export function decodeHa3Record(payload: Uint8Array, r: SessionRecord): boolean 
   r.egress = v.getUint32(48);
   r.timeoutMs = v.getUint32(52);
   r.eventMs = v.getFloat64(56);
-  // INSERT carries no window (a session just set up): the owner picks it up from its segments
-  r.origEnd = 0;
-  r.origMaxend = 0;
-  r.origMaxwin = 0;
-  r.replyEnd = 0;
-  r.replyMaxend = 0;
-  r.replyMaxwin = 0;
-  r.winFlags = 0;
   return r.ruleId >= -1 && r.natRuleId >= -1 && Number.isSafeInteger(r.eventMs) && r.eventMs >= 0;
 }
 

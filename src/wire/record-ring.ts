@@ -18,7 +18,7 @@
 // before reading slots, and Atomics.store(tail) only after copying them out, which is what lets
 // the producer reuse those slots. JS Atomics are sequentially consistent, stronger than needed.
 //
-// One slot (128 bytes = two cache lines: 21 uint32/int32 words + 1 float64, the rest unused):
+// One slot (64 bytes = 14 uint32/int32 words + 1 float64):
 //
 //   word 0   op (bits 0-15) | proto (bits 16-31)
 //   word 1   state                      word 8   replyDst
@@ -28,21 +28,17 @@
 //   word 5   origDst                    word 12  egress
 //   word 6   replySrc                   word 13  timeoutMs
 //   word 7   replySrcPort | replyDstPort << 16   bytes 56-63  eventMs (float64)
-//   word 16  origEnd                    word 19  replyEnd
-//   word 17  origMaxend                 word 20  replyMaxend
-//   word 18  origMaxwin                 word 21  replyMaxwin
-//   word 22  winFlags                   words 23-31 unused
 //
 // Each field is at least as wide as src/wire/ha2-codec.ts allows on the wire (op and proto 8
 // bits there), so anything HA2 decodes fits a ring, and anything a ring holds can be encoded
 // (eventMs is stored in whole ms, see push).
 import { emptyRecord, type SessionRecord } from './session-record.js';
 
-/** Bytes per record slot: two cache lines (the TCP window fields outgrew one). */
-export const RECORD_BYTES = 128;
+/** Bytes per record slot: one cache line. */
+export const RECORD_BYTES = 64;
 
 /**
- * Largest capacity: 2^24 records (2 GiB of slots). Far above any sane backlog, and it keeps
+ * Largest capacity: 2^24 records (1 GiB of slots). Far above any sane backlog, and it keeps
  * (head - tail) | 0 exact (capacity must stay below 2^31).
  */
 export const MAX_RING_CAPACITY = 1 << 24;
@@ -53,7 +49,7 @@ export const RING_HEADER_BYTES = 192;
 /** 'TRNG' in ASCII: marks a buffer made by RecordRing. */
 const MAGIC = 0x54_52_4e_47;
 /** Bumped whenever the slot layout above changes, so two builds never share a ring silently. */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 1;
 
 // Int32 indexes of the header words.
 const H_MAGIC = 0;
@@ -177,13 +173,6 @@ export class RecordRing {
     if (r.ingress >>> 0 !== r.ingress) badField('ingress', r.ingress, 'a uint32');
     if (r.egress >>> 0 !== r.egress) badField('egress', r.egress, 'a uint32');
     if (r.timeoutMs >>> 0 !== r.timeoutMs) badField('timeoutMs', r.timeoutMs, 'a uint32');
-    if (r.origEnd >>> 0 !== r.origEnd) badField('origEnd', r.origEnd, 'a uint32');
-    if (r.origMaxend >>> 0 !== r.origMaxend) badField('origMaxend', r.origMaxend, 'a uint32');
-    if (r.origMaxwin >>> 0 !== r.origMaxwin) badField('origMaxwin', r.origMaxwin, 'a uint32');
-    if (r.replyEnd >>> 0 !== r.replyEnd) badField('replyEnd', r.replyEnd, 'a uint32');
-    if (r.replyMaxend >>> 0 !== r.replyMaxend) badField('replyMaxend', r.replyMaxend, 'a uint32');
-    if (r.replyMaxwin >>> 0 !== r.replyMaxwin) badField('replyMaxwin', r.replyMaxwin, 'a uint32');
-    if (r.winFlags >>> 0 !== r.winFlags) badField('winFlags', r.winFlags, 'a uint32');
     const eventMs = Math.floor(r.eventMs);
     // Written so that NaN fails too.
     if (!(eventMs >= 0 && eventMs <= Number.MAX_SAFE_INTEGER)) badField('eventMs', r.eventMs, 'a number in 0..2^53-1');
@@ -211,13 +200,6 @@ export class RecordRing {
     u32[w + 11] = r.ingress;
     u32[w + 12] = r.egress;
     u32[w + 13] = r.timeoutMs;
-    u32[w + 16] = r.origEnd;
-    u32[w + 17] = r.origMaxend;
-    u32[w + 18] = r.origMaxwin;
-    u32[w + 19] = r.replyEnd;
-    u32[w + 20] = r.replyMaxend;
-    u32[w + 21] = r.replyMaxwin;
-    u32[w + 22] = r.winFlags;
     this.f64[(w >> 1) + EVENT_F64] = eventMs;
     // Release: the slot's words are visible to whoever loads this head.
     Atomics.store(i32, H_HEAD, (head + 1) | 0);
@@ -271,13 +253,6 @@ export class RecordRing {
         r.egress = u32[w + 12];
         r.timeoutMs = u32[w + 13];
         r.eventMs = f64[(w >> 1) + EVENT_F64];
-        r.origEnd = u32[w + 16];
-        r.origMaxend = u32[w + 17];
-        r.origMaxwin = u32[w + 18];
-        r.replyEnd = u32[w + 19];
-        r.replyMaxend = u32[w + 20];
-        r.replyMaxwin = u32[w + 21];
-        r.winFlags = u32[w + 22];
         done++;
         // Free the slots copied so far now and then, so a long drain does not hold the producer off.
         if ((done & (DRAIN_PUBLISH_EVERY - 1)) === 0) Atomics.store(i32, H_TAIL, (tail + done) | 0);

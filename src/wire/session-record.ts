@@ -33,7 +33,7 @@ export function clearsTable(op: number): boolean {
 /**
  * One session change: proto/ha2.proto's SessionRecord, field for field (its comments say what each
  * field holds), every field a number. The HA2 codec (ha2-codec.ts) range-checks each field, the
- * ring's 128-byte slot (record-ring.ts) holds each one, and the session table's NewSession takes
+ * ring's 64-byte slot (record-ring.ts) holds each one, and the session table's NewSession takes
  * its fields from here.
  */
 export type SessionRecord = Checked<tandem.ha2.SessionRecord.$Properties>;
@@ -65,12 +65,5 @@ export function emptyRecord(): SessionRecord {
     egress: 0,
     timeoutMs: 0,
     eventMs: 0,
-    origEnd: 0,
-    origMaxend: 0,
-    origMaxwin: 0,
-    replyEnd: 0,
-    replyMaxend: 0,
-    replyMaxwin: 0,
-    winFlags: 0,
   };
 }

@@ -152,8 +152,8 @@ describe('SessionTable basics', () => {
     expect(t.indexBuckets).toBe(4096);
     expect(t.indexBuckets).toBeGreaterThanOrEqual(4 * t.capacity);
     expect(t.bytesAllocated).toBeGreaterThan(1000 * 100);
-    // 56 bytes per session, 2 x (28 + 14 of TCP window) per direction, 4096 buckets of 8 bytes, 65536 wheel lists of 4
-    expect(t.bytesAllocated).toBe(1000 * (56 + 84) + 4096 * 8 + 65536 * 4);
+    // 48 bytes per session, 2 x 28 per direction, 4096 buckets of 8 bytes, 65536 wheel lists of 4
+    expect(t.bytesAllocated).toBe(1000 * (48 + 56) + 4096 * 8 + 65536 * 4);
     expect(() => new SessionTable({ capacity: 0 })).toThrow(/capacity/);
     expect(() => new SessionTable({ capacity: 1.5 })).toThrow(/capacity/);
     expect(() => new SessionTable({ capacity: 4, wheelSlots: 100 })).toThrow(/wheelSlots/);

@@ -27,14 +27,6 @@ function recordFor(i: number): SessionRecord {
     egress: (i + 1) % 4,
     timeoutMs: (i * 1000) >>> 0,
     eventMs: Number.MAX_SAFE_INTEGER - i,
-    // INSERT does not carry the window: it decodes as unknown (0)
-    origEnd: 0,
-    origMaxend: 0,
-    origMaxwin: 0,
-    replyEnd: 0,
-    replyMaxend: 0,
-    replyMaxwin: 0,
-    winFlags: 0,
   };
 }
 

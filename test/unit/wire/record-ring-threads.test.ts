@@ -43,13 +43,6 @@ export function recordFor(i) {
     egress: (i + 1) % 4,
     timeoutMs: (i * 1000) >>> 0,
     eventMs: Number.MAX_SAFE_INTEGER - i,
-    origEnd: Math.imul(i, 40503) >>> 0,
-    origMaxend: (0xffffffff - i) >>> 0,
-    origMaxwin: i,
-    replyEnd: (i * 17) >>> 0,
-    replyMaxend: i % 3 === 0 ? 0xffffffff : i,
-    replyMaxwin: (i * 3) >>> 0,
-    winFlags: (i * 0x01010101) >>> 0,
   };
 }
 `;

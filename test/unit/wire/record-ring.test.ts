@@ -28,13 +28,6 @@ function recordFor(i: number): SessionRecord {
     egress: (i + 1) % 4,
     timeoutMs: (i * 1000) >>> 0,
     eventMs: Number.MAX_SAFE_INTEGER - i,
-    origEnd: Math.imul(i, 40503) >>> 0,
-    origMaxend: (i * 11) >>> 0,
-    origMaxwin: (0xffff_ffff - 2 * i) >>> 0,
-    replyEnd: (i ^ 0x5a5a_5a5a) >>> 0,
-    replyMaxend: (i * 13) >>> 0,
-    replyMaxwin: i >>> 0,
-    winFlags: (i * 0x0101_0101) >>> 0,
   };
 }
 
@@ -68,13 +61,6 @@ const EXTREMES: [string, SessionRecord][] = [
       egress: 0xffff_ffff,
       timeoutMs: 0xffff_ffff,
       eventMs: Number.MAX_SAFE_INTEGER,
-      origEnd: 0xffff_ffff,
-      origMaxend: 0xffff_ffff,
-      origMaxwin: 0xffff_ffff,
-      replyEnd: 0xffff_ffff,
-      replyMaxend: 0xffff_ffff,
-      replyMaxwin: 0xffff_ffff,
-      winFlags: 0xffff_ffff,
     },
   ],
   [
@@ -101,7 +87,7 @@ const EXTREMES: [string, SessionRecord][] = [
 
 describe('RecordRing: layout and construction', () => {
   it('allocates the header plus capacity slots of RECORD_BYTES', () => {
-    expect(RECORD_BYTES).toBe(128);
+    expect(RECORD_BYTES).toBe(64);
     const ring = new RecordRing(8);
     expect(ring.capacity).toBe(8);
     expect(ring.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -147,7 +133,7 @@ describe('RecordRing: single thread', () => {
   });
 
   it('every record the HA2 codec decodes fits the ring unchanged', () => {
-    const top = { ...EXTREMES[2][1], op: 0xff, proto: 0xff, winFlags: 0x0e0f_0e0f };
+    const top = { ...EXTREMES[2][1], op: 0xff, proto: 0xff };
     const back = decodeHa2(
       encodeHa2({ sender: 0, epoch: 0, seq: 0, groupId: 0, body: { kind: 'batch', batch: { seq: 1, records: [top, emptyRecord()], sentMs: 0 } } }),
     );
