@@ -35,6 +35,16 @@ export const DIR_ORIGINAL = 0;
 /** The direction of its answers. */
 export const DIR_REPLY = 1;
 
+/**
+ * The active replicates a session whose state did not change again once its last record is half
+ * its timeout old (firewall.ts): then the session's last packet on the active came less than this
+ * after its last record, and the passive, which expires its copy this long plus a margin after the
+ * record's remaining lifetime (sync-port.ts), never expires a session the active still holds.
+ */
+export function refreshMs(timeoutMs: number): number {
+  return timeoutMs / 2;
+}
+
 /** NewSession.flags bit 0: picked up mid-stream, or synced from the peer (TCP handshake not seen). */
 export const SESSION_FLAG_LOOSE = 1;
 

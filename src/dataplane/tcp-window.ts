@@ -331,3 +331,18 @@ function pickUp(w: TcpWindows, s: number, r: number, state: number, seg: TcpSegm
   }
   return WIN_OK;
 }
+
+/**
+ * Whether `seq`, the sequence number of a segment of side `dir` quoted by an ICMP error, lies in
+ * that side's window: between one of the other side's windows behind its end and its right edge
+ * (pf checks the same). True when nothing is known of the side. Learns nothing.
+ */
+export function tcpQuotedInWindow(w: TcpWindows, slot: number, dir: number, seq: number): boolean {
+  const s = (slot << 1) | dir;
+  const r = s ^ 1;
+  const sf = w.flags[s];
+  if ((sf & WF_KNOWN) === 0) return true;
+  const slack = ((sf | w.flags[r]) & WF_SYNCED) !== 0 ? TCP_SYNC_SLACK : 0;
+  const back = (w.flags[r] & WF_KNOWN) !== 0 ? w.maxWin[r] : MAX_WINDOW;
+  return seqLe(seq, (w.maxEnd[s] + slack) >>> 0) && !seqLt(seq, (w.end[s] - back - slack) >>> 0);
+}

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { TCP_ACK, TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN, TCP_NONE, TCP_RST, TCP_SYN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, tcpStep } from '../../../src/dataplane/tcp-state.js';
+import {
+  TCP_ACK,
+  TCP_CLOSE,
+  TCP_ESTABLISHED,
+  TCP_FIN,
+  TCP_NONE,
+  TCP_RST,
+  TCP_SYN,
+  TCP_SYN_RECV,
+  TCP_SYN_SENT,
+  TCP_TIME_WAIT,
+  tcpStep,
+} from '../../../src/dataplane/tcp-state.js';
 import {
   emptySegment,
   readTcpSegment,
@@ -106,7 +118,11 @@ describe('handshake', () => {
     expect(c.w.end[R]).toBe(S + 1);
     // the server may send up to the client's ACK + 65535
     run(c, [
-      ['server data ending past the edge (only its start is checked, as pf and Linux do)', { dir: R, flags: A, seq: S + 1 + 65535 - 100, ack: C + 1, len: 200 }, WIN_OK],
+      [
+        'server data ending past the edge (only its start is checked, as pf and Linux do)',
+        { dir: R, flags: A, seq: S + 1 + 65535 - 100, ack: C + 1, len: 200 },
+        WIN_OK,
+      ],
       ['server data inside the window', { dir: R, flags: A, seq: S + 1, ack: C + 1, len: 1000 }, WIN_OK],
       ['server data right up to the edge', { dir: R, flags: A, seq: S + 1 + 65535, ack: C + 1, len: 0 }, WIN_OK],
       ['server data past the edge', { dir: R, flags: A, seq: S + 1 + 65536, ack: C + 1, len: 10 }, WIN_OUT],
@@ -242,7 +258,7 @@ describe('resets (RFC 5961 3)', () => {
     expect(c.state).toBe(TCP_CLOSE);
   });
 
-  it("a reset at what the receiver acknowledged (a stack that rewound SND.NXT) closes", () => {
+  it('a reset at what the receiver acknowledged (a stack that rewound SND.NXT) closes', () => {
     const c = established();
     c.send({ dir: O, flags: A, seq: C + 1, ack: S + 1, len: 2000 });
     c.send({ dir: R, flags: A, seq: S + 1, ack: C + 1001 });

@@ -134,6 +134,20 @@ const TYPICAL: SessionRecord = rec({
   replyWinFlags: 0x57,
 });
 
+/** The TCP window fields as a record without them (an older peer's) reads. */
+const windowless = {
+  origSeqEnd: 0,
+  origSeqMaxEnd: 0,
+  origMaxWin: 0,
+  origMaxAck: 0,
+  origWinFlags: 0,
+  replySeqEnd: 0,
+  replySeqMaxEnd: 0,
+  replyMaxWin: 0,
+  replyMaxAck: 0,
+  replyWinFlags: 0,
+};
+
 function env(body: Ha2Body, over: Partial<Ha2Envelope> = {}): Ha2Envelope {
   return { sender: 1, epoch: 1_700_000_000_000, seq: 42, groupId: 7, body, ...over };
 }
@@ -233,6 +247,13 @@ describe('HA2 codec: agrees with a simple reference writer', () => {
     expect(again.body.kind === 'batch' && again.body.batch.records[0].ruleId).toBe(-1);
   });
 
+  it("an older peer's record (no TCP window fields) decodes with the window unknown (win_flags 0)", () => {
+    const old = rec({ ...TYPICAL });
+    const wire = bytes(lfield(10, [...vfield(1, 8), ...lfield(2, refRecord({ ...old, ...windowless }))]));
+    const back = decodeHa2(wire);
+    expect(back.body.kind === 'batch' && back.body.batch.records[0]).toEqual({ ...TYPICAL, ...windowless });
+  });
+
   it('decodes a hand-built ack and bulk request', () => {
     expect(decodeHa2(bytes(vfield(1, 0), lfield(11, [...vfield(1, 3), ...vfield(2, 2n ** 53n - 1n)])))).toEqual({
       sender: 0,
@@ -263,6 +284,13 @@ describe('HA2 codec: agrees with a simple reference writer', () => {
 
 describe('HA2 codec: rejects', () => {
   const batchOf = (record: number[]): Uint8Array => bytes(vfield(1, 1), lfield(10, [...vfield(1, 1), ...lfield(2, record)]));
+
+  it('a window larger than 65535 << 14, or window flags above one byte', () => {
+    expectWireError(() => decodeHa2(batchOf(vfield(21, RECORD_MAX_WIN + 1))), 'malformed');
+    expectWireError(() => decodeHa2(batchOf(vfield(26, 2 ** 32 - 1))), 'malformed');
+    expectWireError(() => decodeHa2(batchOf(vfield(28, 0x100))), 'malformed');
+    expect(() => encodeHa2(env({ kind: 'batch', batch: { seq: 1, records: [rec({ origWinFlags: 0x100 })], sentMs: 0 } }))).toThrow(WireError);
+  });
 
   it('garbage', () => {
     expectWireError(() => decodeHa2(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'malformed');
