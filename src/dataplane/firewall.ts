@@ -29,7 +29,7 @@ import { formatIpv4 } from '../net/ipv4.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
 import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/session-view.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView, type TcpSideView } from '../wire/session-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat, NAT_PORT_HI, NAT_PORT_LO } from './nat.js';
@@ -71,7 +71,18 @@ import type { RouteEntry, RouteTable } from './route.js';
 import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SessionTable } from './session-table.js';
 import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
 import { TCP_NONE, TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
-import { emptySegment, readTcpSegment, TCP_SYNC_STRIDE, tcpQuotedInWindow, tcpWindowStep, WIN_OK, WIN_RST_INEXACT } from './tcp-window.js';
+import {
+  emptySegment,
+  readTcpSegment,
+  TCP_SYNC_STRIDE,
+  tcpQuotedInWindow,
+  tcpWindowStep,
+  WF_KNOWN,
+  WF_SHIFT,
+  WF_SYNCED,
+  WIN_OK,
+  WIN_RST_INEXACT,
+} from './tcp-window.js';
 
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
@@ -993,9 +1004,21 @@ export class Firewall {
         ageS: Math.max(0, Math.round((nowMs - t.createdMs(slot)) / 1000)),
         expiresInS: Math.max(0, Math.round((t.expiresMs(slot) - nowMs) / 1000)),
         loose: (t.flags(slot) & 1) !== 0,
+        ...(proto === IPPROTO_TCP
+          ? { window: [this.sideView(slot, DIR_ORIGINAL), this.sideView(slot, DIR_REPLY)] as [TcpSideView | null, TcpSideView | null] }
+          : {}),
         ...(this.aa === null ? {} : { owner: ownerOf(t.flags(slot)) }),
       };
     }
+  }
+
+  /** One side of a TCP session's window for the operator view; null when nothing is known of it. */
+  private sideView(slot: number, dir: number): TcpSideView | null {
+    const w = this.table.windows;
+    const i = (slot << 1) | dir;
+    const f = w.flags[i];
+    if ((f & WF_KNOWN) === 0) return null;
+    return { seqEnd: w.end[i], seqMaxEnd: w.maxEnd[i], maxWindow: w.maxWin[i], maxAck: w.maxAck[i], scale: f & WF_SHIFT, synced: (f & WF_SYNCED) !== 0 };
   }
 
   /** The answer to a sessions listing. */
