@@ -109,7 +109,7 @@ describe.skipIf(!isRoot())('TCP window tracking through the pair', () => {
       const srv = spawn('ip', ['netns', 'exec', lab.ns('server'), process.execPath, CHAT, 'server', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(srv);
       await new Promise<void>((resolve, reject) => {
-        srv.stdout!.once('data', () => resolve());
+        srv.stdout.once('data', () => resolve());
         srv.once('exit', () => reject(new Error('chat server exited')));
       });
     }
