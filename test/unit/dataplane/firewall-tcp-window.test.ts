@@ -4,6 +4,7 @@
 // whose state does not change is replicated again on its refresh and on its sequence stride.
 import { describe, expect, it } from 'vitest';
 import type { SharedConfig } from '../../../src/config/types.js';
+import { RouteTable } from '../../../src/dataplane/route.js';
 import { TCP_CLOSE, TCP_ESTABLISHED } from '../../../src/dataplane/tcp-state.js';
 import { TCP_SYNC_STRIDE } from '../../../src/dataplane/tcp-window.js';
 import {
@@ -33,6 +34,17 @@ const NOW = 1_000_000;
 const C = 40000;
 const CISS = 5000;
 const SISS = 0xffff_f000; // the server's sequence wraps during the tests
+
+/** The rig's routes (firewall-helpers.ts makeRig): the lab's two connected subnets. */
+function labRoutes(): RouteTable {
+  return RouteTable.fromConfig({
+    interfaces: [
+      { name: 'lan', address: '10.0.1.2/24' },
+      { name: 'wan', address: '10.0.2.2/24' },
+    ],
+    routes: [],
+  });
+}
 
 function shared(mode?: 'strict' | 'loose' | 'off'): SharedConfig {
   const raw = labRaw();
@@ -89,6 +101,14 @@ describe('TCP window enforcement', () => {
   it('off: the flags alone, as before (a blind reset closes)', () => {
     const { r, server, slot } = connected('off');
     expect(server(RST, 12345, 0).moved).toEqual(forwarded());
+    expect(r.fw.table.state(slot())).toBe(TCP_CLOSE);
+  });
+
+  it('a commit switching tcpWindowCheck takes effect at the next segment', () => {
+    const { r, server, slot } = connected('strict');
+    expect(server(RST, 0x4000_0000, 0).moved).toEqual({ 'tcp-out-of-window': 1 });
+    r.p.commit(r.p.prepare(shared('off'), r.p.interfaces, labRoutes()), r.stats);
+    expect(server(RST, 0x4000_0000, 0).moved).toEqual(forwarded());
     expect(r.fw.table.state(slot())).toBe(TCP_CLOSE);
   });
 
