@@ -151,6 +151,8 @@ interface SurvivalResult {
   errors: Record<string, number>;
   maxStallMs: number;
   newActiveTcpNoSessionDrops: number | null;
+  /** Segments the survivor refused as outside their TCP window (tcp-window.ts): a legitimate one never is. */
+  newActiveTcpOutOfWindowDrops: number | null;
 }
 
 const metricsSock = (lab: Lab, box: LabBox) => join(lab.runDir, `${box}-metrics.sock`);
@@ -339,8 +341,11 @@ async function survivalRun(mode: Mode): Promise<SurvivalResult> {
     await sleep(SURVIVE_AFTER_MS);
     const sums = await Promise.all(clients.map((c) => c.stop(20_000)));
     let drops: number | null = null;
+    let outOfWindow: number | null = null;
     try {
-      drops = sum(await scrape(metricsSock(lab, other)), 'tandem_dataplane_drops_total', 'reason="tcp-no-session"');
+      const m = await scrape(metricsSock(lab, other));
+      drops = sum(m, 'tandem_dataplane_drops_total', 'reason="tcp-no-session"');
+      outOfWindow = sum(m, 'tandem_dataplane_drops_total', 'reason="tcp-out-of-window"');
     } catch {
       // no metrics from the survivor
     }
@@ -365,6 +370,7 @@ async function survivalRun(mode: Mode): Promise<SurvivalResult> {
       errors,
       maxStallMs: Math.max(0, ...sums.map((sm) => sm.maxEchoGapMs)),
       newActiveTcpNoSessionDrops: drops,
+      newActiveTcpOutOfWindowDrops: outOfWindow,
     };
   } finally {
     if (frozenPid !== null) process.kill(frozenPid, 'SIGCONT');
@@ -511,7 +517,7 @@ async function main(): Promise<void> {
     console.log(`
 sessions surviving: ${surviveConns} TCP connections through source NAT, 1 KiB each every ${surviveIntervalMs} ms (staggered), synced to the passive, then the failure and ${SURVIVE_AFTER_MS / 1000} s more`);
     console.log(
-      'failure        connected  synced in ms  survived       reset  other failures              longest stall ms  takeover by API ms  tcp-no-session drops on new active',
+      'failure        connected  synced in ms  survived       reset  other failures              longest stall ms  takeover by API ms  tcp-no-session drops on new active  tcp-out-of-window on new active',
     );
     for (const r of survival) {
       const other =
@@ -520,7 +526,7 @@ sessions surviving: ${surviveConns} TCP connections through source NAT, 1 KiB ea
           .map(([k, v]) => `${k} ${v}`)
           .join(', ') || '0';
       console.log(
-        `${label(r.mode).padEnd(14)} ${String(r.connected).padEnd(10)} ${String(r.syncedMs).padEnd(13)} ${`${r.survived}/${r.conns}`.padEnd(14)} ${String(r.reset).padEnd(6)} ${other.padEnd(27)} ${String(r.maxStallMs).padEnd(17)} ${String(r.takeoverMs ?? 'none').padEnd(19)} ${r.newActiveTcpNoSessionDrops ?? '-'}`,
+        `${label(r.mode).padEnd(14)} ${String(r.connected).padEnd(10)} ${String(r.syncedMs).padEnd(13)} ${`${r.survived}/${r.conns}`.padEnd(14)} ${String(r.reset).padEnd(6)} ${other.padEnd(27)} ${String(r.maxStallMs).padEnd(17)} ${String(r.takeoverMs ?? 'none').padEnd(19)} ${String(r.newActiveTcpNoSessionDrops ?? '-').padEnd(35)} ${r.newActiveTcpOutOfWindowDrops ?? '-'}`,
       );
     }
   }

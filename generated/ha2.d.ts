@@ -94,6 +94,46 @@ export namespace tandem {
             eventMs: (number|Long);
 
             /**
+             * TCP window tracking (src/dataplane/tcp-window.ts, docs/sync.md "TCP windows"), each side of
+             * the connection: orig_* of the original direction's sender, reply_* of the reply's. Sequence
+             * numbers are not changed by NAT, so both boxes read them alike. seq_end: the highest sequence
+             * the side used plus one; seq_max_end: the highest it may use (the other side's ACK plus
+             * window); max_win: its largest window, scaled (at most 65535 << 14); max_ack: the highest ACK
+             * it sent; win_flags: bits 0-3 the window scale shift, 4 the SYN carried the option, 5 the
+             * shift was guessed (picked up mid-stream), 6 the side is known. win_flags 0 (absent, as from
+             * a peer that predates these fields): nothing known, the side is picked up from its next
+             * segment. The receiver marks what it installs as synced (checked with slack until seen).
+             */
+            origSeqEnd: number;
+
+            /** SessionRecord origSeqMaxEnd. */
+            origSeqMaxEnd: number;
+
+            /** SessionRecord origMaxWin. */
+            origMaxWin: number;
+
+            /** SessionRecord origMaxAck. */
+            origMaxAck: number;
+
+            /** SessionRecord origWinFlags. */
+            origWinFlags: number;
+
+            /** SessionRecord replySeqEnd. */
+            replySeqEnd: number;
+
+            /** SessionRecord replySeqMaxEnd. */
+            replySeqMaxEnd: number;
+
+            /** SessionRecord replyMaxWin. */
+            replyMaxWin: number;
+
+            /** SessionRecord replyMaxAck. */
+            replyMaxAck: number;
+
+            /** SessionRecord replyWinFlags. */
+            replyWinFlags: number;
+
+            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @param message SessionRecord message or plain object to encode
              * @param [writer] Writer to encode to
@@ -177,6 +217,46 @@ export namespace tandem {
 
                 /** The sender's monotonic clock (ms) when the change happened: lag is measured against it. */
                 eventMs?: (number|Long|null);
+
+                /**
+                 * TCP window tracking (src/dataplane/tcp-window.ts, docs/sync.md "TCP windows"), each side of
+                 * the connection: orig_* of the original direction's sender, reply_* of the reply's. Sequence
+                 * numbers are not changed by NAT, so both boxes read them alike. seq_end: the highest sequence
+                 * the side used plus one; seq_max_end: the highest it may use (the other side's ACK plus
+                 * window); max_win: its largest window, scaled (at most 65535 << 14); max_ack: the highest ACK
+                 * it sent; win_flags: bits 0-3 the window scale shift, 4 the SYN carried the option, 5 the
+                 * shift was guessed (picked up mid-stream), 6 the side is known. win_flags 0 (absent, as from
+                 * a peer that predates these fields): nothing known, the side is picked up from its next
+                 * segment. The receiver marks what it installs as synced (checked with slack until seen).
+                 */
+                origSeqEnd?: (number|null);
+
+                /** SessionRecord origSeqMaxEnd */
+                origSeqMaxEnd?: (number|null);
+
+                /** SessionRecord origMaxWin */
+                origMaxWin?: (number|null);
+
+                /** SessionRecord origMaxAck */
+                origMaxAck?: (number|null);
+
+                /** SessionRecord origWinFlags */
+                origWinFlags?: (number|null);
+
+                /** SessionRecord replySeqEnd */
+                replySeqEnd?: (number|null);
+
+                /** SessionRecord replySeqMaxEnd */
+                replySeqMaxEnd?: (number|null);
+
+                /** SessionRecord replyMaxWin */
+                replyMaxWin?: (number|null);
+
+                /** SessionRecord replyMaxAck */
+                replyMaxAck?: (number|null);
+
+                /** SessionRecord replyWinFlags */
+                replyWinFlags?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -54,6 +54,24 @@ export const tandem = $root.tandem = (() => {
              * @property {number|null} [egress] SessionRecord egress
              * @property {number|null} [timeoutMs] Remaining lifetime on the sender when the change happened (ms): clocks are not shared.
              * @property {number|Long|null} [eventMs] The sender's monotonic clock (ms) when the change happened: lag is measured against it.
+             * @property {number|null} [origSeqEnd] TCP window tracking (src/dataplane/tcp-window.ts, docs/sync.md "TCP windows"), each side of
+             * the connection: orig_* of the original direction's sender, reply_* of the reply's. Sequence
+             * numbers are not changed by NAT, so both boxes read them alike. seq_end: the highest sequence
+             * the side used plus one; seq_max_end: the highest it may use (the other side's ACK plus
+             * window); max_win: its largest window, scaled (at most 65535 << 14); max_ack: the highest ACK
+             * it sent; win_flags: bits 0-3 the window scale shift, 4 the SYN carried the option, 5 the
+             * shift was guessed (picked up mid-stream), 6 the side is known. win_flags 0 (absent, as from
+             * a peer that predates these fields): nothing known, the side is picked up from its next
+             * segment. The receiver marks what it installs as synced (checked with slack until seen).
+             * @property {number|null} [origSeqMaxEnd] SessionRecord origSeqMaxEnd
+             * @property {number|null} [origMaxWin] SessionRecord origMaxWin
+             * @property {number|null} [origMaxAck] SessionRecord origMaxAck
+             * @property {number|null} [origWinFlags] SessionRecord origWinFlags
+             * @property {number|null} [replySeqEnd] SessionRecord replySeqEnd
+             * @property {number|null} [replySeqMaxEnd] SessionRecord replySeqMaxEnd
+             * @property {number|null} [replyMaxWin] SessionRecord replyMaxWin
+             * @property {number|null} [replyMaxAck] SessionRecord replyMaxAck
+             * @property {number|null} [replyWinFlags] SessionRecord replyWinFlags
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -235,6 +253,94 @@ export const tandem = $root.tandem = (() => {
             SessionRecord.prototype.eventMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * TCP window tracking (src/dataplane/tcp-window.ts, docs/sync.md "TCP windows"), each side of
+             * the connection: orig_* of the original direction's sender, reply_* of the reply's. Sequence
+             * numbers are not changed by NAT, so both boxes read them alike. seq_end: the highest sequence
+             * the side used plus one; seq_max_end: the highest it may use (the other side's ACK plus
+             * window); max_win: its largest window, scaled (at most 65535 << 14); max_ack: the highest ACK
+             * it sent; win_flags: bits 0-3 the window scale shift, 4 the SYN carried the option, 5 the
+             * shift was guessed (picked up mid-stream), 6 the side is known. win_flags 0 (absent, as from
+             * a peer that predates these fields): nothing known, the side is picked up from its next
+             * segment. The receiver marks what it installs as synced (checked with slack until seen).
+             * @member {number} origSeqEnd
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origSeqEnd = 0;
+
+            /**
+             * SessionRecord origSeqMaxEnd.
+             * @member {number} origSeqMaxEnd
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origSeqMaxEnd = 0;
+
+            /**
+             * SessionRecord origMaxWin.
+             * @member {number} origMaxWin
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origMaxWin = 0;
+
+            /**
+             * SessionRecord origMaxAck.
+             * @member {number} origMaxAck
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origMaxAck = 0;
+
+            /**
+             * SessionRecord origWinFlags.
+             * @member {number} origWinFlags
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origWinFlags = 0;
+
+            /**
+             * SessionRecord replySeqEnd.
+             * @member {number} replySeqEnd
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replySeqEnd = 0;
+
+            /**
+             * SessionRecord replySeqMaxEnd.
+             * @member {number} replySeqMaxEnd
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replySeqMaxEnd = 0;
+
+            /**
+             * SessionRecord replyMaxWin.
+             * @member {number} replyMaxWin
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyMaxWin = 0;
+
+            /**
+             * SessionRecord replyMaxAck.
+             * @member {number} replyMaxAck
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyMaxAck = 0;
+
+            /**
+             * SessionRecord replyWinFlags.
+             * @member {number} replyWinFlags
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyWinFlags = 0;
+
+            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha2.SessionRecord
@@ -286,6 +392,26 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 17, wireType 0 =*/136).uint32(message.timeoutMs);
                 if (message.eventMs != null && $Object.hasOwnProperty.call(message, "eventMs") && (typeof message.eventMs === "object" ? message.eventMs.low || message.eventMs.high : message.eventMs !== 0))
                     writer.uint32(/* id 18, wireType 0 =*/144).uint64(message.eventMs);
+                if (message.origSeqEnd != null && $Object.hasOwnProperty.call(message, "origSeqEnd") && message.origSeqEnd !== 0)
+                    writer.uint32(/* id 19, wireType 5 =*/157).fixed32(message.origSeqEnd);
+                if (message.origSeqMaxEnd != null && $Object.hasOwnProperty.call(message, "origSeqMaxEnd") && message.origSeqMaxEnd !== 0)
+                    writer.uint32(/* id 20, wireType 5 =*/165).fixed32(message.origSeqMaxEnd);
+                if (message.origMaxWin != null && $Object.hasOwnProperty.call(message, "origMaxWin") && message.origMaxWin !== 0)
+                    writer.uint32(/* id 21, wireType 0 =*/168).uint32(message.origMaxWin);
+                if (message.origMaxAck != null && $Object.hasOwnProperty.call(message, "origMaxAck") && message.origMaxAck !== 0)
+                    writer.uint32(/* id 22, wireType 5 =*/181).fixed32(message.origMaxAck);
+                if (message.origWinFlags != null && $Object.hasOwnProperty.call(message, "origWinFlags") && message.origWinFlags !== 0)
+                    writer.uint32(/* id 23, wireType 0 =*/184).uint32(message.origWinFlags);
+                if (message.replySeqEnd != null && $Object.hasOwnProperty.call(message, "replySeqEnd") && message.replySeqEnd !== 0)
+                    writer.uint32(/* id 24, wireType 5 =*/197).fixed32(message.replySeqEnd);
+                if (message.replySeqMaxEnd != null && $Object.hasOwnProperty.call(message, "replySeqMaxEnd") && message.replySeqMaxEnd !== 0)
+                    writer.uint32(/* id 25, wireType 5 =*/205).fixed32(message.replySeqMaxEnd);
+                if (message.replyMaxWin != null && $Object.hasOwnProperty.call(message, "replyMaxWin") && message.replyMaxWin !== 0)
+                    writer.uint32(/* id 26, wireType 0 =*/208).uint32(message.replyMaxWin);
+                if (message.replyMaxAck != null && $Object.hasOwnProperty.call(message, "replyMaxAck") && message.replyMaxAck !== 0)
+                    writer.uint32(/* id 27, wireType 5 =*/221).fixed32(message.replyMaxAck);
+                if (message.replyWinFlags != null && $Object.hasOwnProperty.call(message, "replyWinFlags") && message.replyWinFlags !== 0)
+                    writer.uint32(/* id 28, wireType 0 =*/224).uint32(message.replyWinFlags);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -490,6 +616,96 @@ export const tandem = $root.tandem = (() => {
                                 message.eventMs = value;
                             else
                                 delete message.eventMs;
+                            continue;
+                        }
+                    case 19: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origSeqEnd = value;
+                            else
+                                delete message.origSeqEnd;
+                            continue;
+                        }
+                    case 20: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origSeqMaxEnd = value;
+                            else
+                                delete message.origSeqMaxEnd;
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.origMaxWin = value;
+                            else
+                                delete message.origMaxWin;
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origMaxAck = value;
+                            else
+                                delete message.origMaxAck;
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.origWinFlags = value;
+                            else
+                                delete message.origWinFlags;
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replySeqEnd = value;
+                            else
+                                delete message.replySeqEnd;
+                            continue;
+                        }
+                    case 25: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replySeqMaxEnd = value;
+                            else
+                                delete message.replySeqMaxEnd;
+                            continue;
+                        }
+                    case 26: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replyMaxWin = value;
+                            else
+                                delete message.replyMaxWin;
+                            continue;
+                        }
+                    case 27: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replyMaxAck = value;
+                            else
+                                delete message.replyMaxAck;
+                            continue;
+                        }
+                    case 28: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replyWinFlags = value;
+                            else
+                                delete message.replyWinFlags;
                             continue;
                         }
                     }

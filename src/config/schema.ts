@@ -415,6 +415,8 @@ export const sharedSchema = obj(
       tcpTransitoryS: intIn(1, 3600).default(20),
       udpS: intIn(1, 86400).default(30),
       icmpS: intIn(1, 3600).default(10),
+      // TCP sequence and window checks on established sessions (docs/firewall.md "TCP windows")
+      tcpWindowCheck: oneOf(['strict', 'loose', 'off']).default('strict'),
     }).prefault({}),
   },
   'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',

@@ -258,8 +258,16 @@ export interface SharedConfig {
     tcpTransitoryS: number;
     udpS: number;
     icmpS: number;
+    /**
+     * TCP sequence and window checks (src/dataplane/tcp-window.ts): `strict` drops a segment or
+     * reset outside the window; `loose` drops only resets outside it and passes the rest
+     * (counted); `off` follows the flags alone. Windows are tracked in every mode.
+     */
+    tcpWindowCheck: TcpWindowCheck;
   };
 }
+
+export type TcpWindowCheck = 'strict' | 'loose' | 'off';
 
 export interface TandemConfig {
   device: DeviceConfig;

@@ -4,8 +4,11 @@
 //    -> L4 ports (TCP/UDP ports; ICMP echo: the identifier, on the requester's side of the tuple)
 //    -> ICMP error? match the session of the packet it quotes, translate outer and quoted headers
 //    -> session lookup (both directions, O(1))
-//         hit:  TCP state step (a segment that fits no state is dropped), expiry, counters,
-//               NAT: rewrite to the reverse of the other direction's tuple
+//         hit:  TCP state step (a segment that fits no state is dropped), TCP sequence window
+//               (tcp-window.ts: outside it dropped as shared.sessions.tcpWindowCheck says),
+//               expiry, counters, NAT: rewrite to the reverse of the other direction's tuple;
+//               replication told of a state change, and again when the session's last record
+//               is half its timeout old or a side's sequence moved TCP_SYNC_STRIDE since
 //         miss: only a SYN opens a TCP session; to a floating IP only a published (DNAT) service
 //               goes on (ping and the rest are the pipeline's local business); zones from the
 //               ingress interface and the route of the (translated) destination; policy (first
@@ -26,7 +29,7 @@ import { formatIpv4 } from '../net/ipv4.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
 import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView } from '../wire/session-view.js';
+import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView, type TcpSideView } from '../wire/session-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat, NAT_PORT_HI, NAT_PORT_LO } from './nat.js';
@@ -65,9 +68,21 @@ import { ACTION_ALLOW, ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './poli
 import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
 import { rewriteAddress, rewriteDestination, rewriteIcmpId, rewriteSource } from './rewrite.js';
 import type { RouteEntry, RouteTable } from './route.js';
-import { DIR_ORIGINAL, DIR_REPLY, SessionTable } from './session-table.js';
+import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SessionTable } from './session-table.js';
 import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
-import { TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
+import { TCP_NONE, TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
+import {
+  emptySegment,
+  readTcpSegment,
+  TCP_SYNC_STRIDE,
+  tcpQuotedInWindow,
+  tcpWindowStep,
+  WF_KNOWN,
+  WF_SHIFT,
+  WF_SYNCED,
+  WIN_OK,
+  WIN_RST_INEXACT,
+} from './tcp-window.js';
 
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
@@ -215,6 +230,8 @@ export class Firewall {
   deferSlot = -1;
   private readonly pkt: Packet = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, tcpFlags: 0 };
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
+  /** The TCP segment being checked against its session's window (reused). */
+  private readonly seg = emptySegment();
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
   private readonly flowNat: FlowNat = { dst: 0, dstPort: 0, src: 0, srcPort: 0, rule: -1, allocated: -1 };
   private readonly tx = new Uint8Array(1600);
@@ -428,7 +445,7 @@ export class Firewall {
     }
     this.setOwner(slot, view.me);
     this.hooks.event('session-adopted');
-    this.listener?.changed(slot, nowMs);
+    this.replicate(slot, nowMs, false);
     return true;
   }
 
@@ -553,17 +570,70 @@ export class Firewall {
     if (p.proto === IPPROTO_TCP) {
       next = tcpStep(state, dir, p.tcpFlags);
       if (next < 0) return this.dropped('tcp-invalid');
+      next = this.tcpWindow(slot, dir, state, next, frame);
+      if (next < 0) return FW_DROP;
     } else if (dir === DIR_REPLY && state === FLOW_NEW) {
       next = FLOW_ESTABLISHED;
     }
+    const timeoutMs = this.timeoutS(p.proto, next) * 1000;
+    // the expiry first: a record built now carries it
+    t.setExpires(slot, nowMs + timeoutMs);
     if (next !== state) {
       t.setState(slot, next);
-      this.listener?.changed(slot, nowMs);
+      this.replicate(slot, nowMs, false);
+    } else if (this.listener !== null && this.refreshDue(slot, dir, timeoutMs, nowMs)) {
+      this.replicate(slot, nowMs, false);
     }
-    t.setExpires(slot, nowMs + this.timeoutS(p.proto, next) * 1000);
     t.count(slot, dir, len);
     this.translate(slot, dir, frame);
     return FW_FORWARD;
+  }
+
+  /**
+   * The sequence window check of a segment whose flags step the session from `state` to `next`
+   * (tcp-window.ts): the state to go on with, or -1 when it is dropped (counted). A reset inside
+   * the window but not at the expected sequence passes and closes nothing.
+   */
+  private tcpWindow(slot: number, dir: number, state: number, next: number, frame: Uint8Array): number {
+    const seg = this.seg;
+    if (!readTcpSegment(frame, L4_OFF, ETH_HLEN + readU16(frame, IP_TOTLEN), seg)) {
+      this.hooks.drop('tcp-invalid');
+      return -1;
+    }
+    const v = tcpWindowStep(this.table.windows, slot, dir, state, seg);
+    if (v === WIN_OK) return next;
+    const mode = this.timeouts.tcpWindowCheck;
+    if (mode === 'off') return next;
+    if (v === WIN_RST_INEXACT) {
+      this.hooks.event('tcp-rst-in-window');
+      return state;
+    }
+    if (mode === 'loose' && (seg.flags & TCP_RST) === 0) {
+      this.hooks.event('tcp-out-of-window-passed');
+      return next;
+    }
+    this.hooks.drop('tcp-out-of-window');
+    return -1;
+  }
+
+  /**
+   * A session whose state did not change is replicated again when its last record is half its
+   * timeout old (the passive's copy expires on its own: sync-port.ts) or, for TCP, when this
+   * side's sequence moved TCP_SYNC_STRIDE since (the survivor's window state lags by no more).
+   */
+  private refreshDue(slot: number, dir: number, timeoutMs: number, nowMs: number): boolean {
+    const t = this.table;
+    if (nowMs - t.syncedMs(slot) >= refreshMs(timeoutMs)) return true;
+    return this.pkt.proto === IPPROTO_TCP && t.seqSinceSync(slot, dir) >= TCP_SYNC_STRIDE;
+  }
+
+  /** Tells replication of a new or changed session, and notes when (the refresh and the stride start again). */
+  private replicate(slot: number, nowMs: number, created: boolean): void {
+    const l = this.listener;
+    if (l === null) return;
+    this.table.markSynced(slot, nowMs);
+    if (created) l.created(slot, nowMs);
+    else l.changed(slot, nowMs);
   }
 
   /** Rewrites the packet of direction `dir` into the reverse of the other direction's tuple. */
@@ -632,6 +702,7 @@ export class Firewall {
     if (p.proto === IPPROTO_TCP) {
       state = tcpOpen(p.tcpFlags, false);
       if (state < 0) return this.noSession('tcp-no-session', ha3Flags);
+      if (!readTcpSegment(frame, L4_OFF, ETH_HLEN + readU16(frame, IP_TOTLEN), this.seg)) return this.dropped('tcp-invalid');
     } else if (p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
       if (this.floatingAll.has(p.dst)) return FW_LOCAL;
       return this.noSession('icmp-no-session', ha3Flags);
@@ -760,10 +831,12 @@ export class Firewall {
       }
       return this.dropped('session-conflict');
     }
+    // the SYN starts the originator's side of the window (fresh() read it)
+    if (proto === IPPROTO_TCP) tcpWindowStep(this.table.windows, slot, DIR_ORIGINAL, TCP_NONE, this.seg);
     this.hooks.event('session-created');
     this.stats_?.created(proto);
     if (this.aa !== null) this.openedPaired(slot, owner);
-    this.listener?.created(slot, nowMs);
+    this.replicate(slot, nowMs, true);
     if (f.allocated >= 0) this.stats_?.setNatPortsInUse(proto, this.nat_.ports(proto, f.src).inUse);
     this.table.count(slot, DIR_ORIGINAL, len);
     this.translate(slot, DIR_ORIGINAL, frame);
@@ -800,6 +873,11 @@ export class Firewall {
     const dir = h & 1;
     const o = 1 - dir;
     const t = this.table;
+    // a TCP segment quoted by an error must lie in its side's window (as pf checks): a blind
+    // error (a forged unreachable or fragmentation needed) must guess the sequence too
+    if (q.proto === IPPROTO_TCP && this.timeouts.tcpWindowCheck === 'strict' && !this.quotedInWindow(frame, q, slot, o)) {
+      return this.dropped('tcp-out-of-window');
+    }
     const want = { src: t.src(slot, o), srcPort: t.srcPort(slot, o), dst: t.dst(slot, o), dstPort: t.dstPort(slot, o) };
     if (want.src !== q.src || want.srcPort !== q.srcPort) rewriteQuotedSource(frame, q, want.src, want.srcPort);
     if (want.dst !== q.dst || want.dstPort !== q.dstPort) rewriteQuotedDestination(frame, q, want.dst, want.dstPort);
@@ -809,6 +887,13 @@ export class Firewall {
     if (readU32(frame, IP_DST) !== want.src) rewriteAddress(frame, ETH_HLEN, IPH_DST, want.src);
     t.count(slot, dir, len);
     return FW_FORWARD;
+  }
+
+  /** The sequence number of the TCP segment an ICMP error quotes fits side `dir` of the session (or cannot be read). */
+  private quotedInWindow(frame: Uint8Array, q: QuotedFlow, slot: number, dir: number): boolean {
+    const l4 = q.innerL3 + ((frame[q.innerL3] & 0x0f) << 2);
+    if (q.quoteEnd === undefined || l4 + 8 > q.quoteEnd) return true;
+    return tcpQuotedInWindow(this.table.windows, slot, dir, readU32(frame, l4 + 4));
   }
 
   // ---- rejects ----
@@ -929,9 +1014,21 @@ export class Firewall {
         ageS: Math.max(0, Math.round((nowMs - t.createdMs(slot)) / 1000)),
         expiresInS: Math.max(0, Math.round((t.expiresMs(slot) - nowMs) / 1000)),
         loose: (t.flags(slot) & 1) !== 0,
+        ...(proto === IPPROTO_TCP
+          ? { window: [this.sideView(slot, DIR_ORIGINAL), this.sideView(slot, DIR_REPLY)] as [TcpSideView | null, TcpSideView | null] }
+          : {}),
         ...(this.aa === null ? {} : { owner: ownerOf(t.flags(slot)) }),
       };
     }
+  }
+
+  /** One side of a TCP session's window for the operator view; null when nothing is known of it. */
+  private sideView(slot: number, dir: number): TcpSideView | null {
+    const w = this.table.windows;
+    const i = (slot << 1) | dir;
+    const f = w.flags[i];
+    if ((f & WF_KNOWN) === 0) return null;
+    return { seqEnd: w.end[i], seqMaxEnd: w.maxEnd[i], maxWindow: w.maxWin[i], maxAck: w.maxAck[i], scale: f & WF_SHIFT, synced: (f & WF_SYNCED) !== 0 };
   }
 
   /** The answer to a sessions listing. */

@@ -8,6 +8,8 @@
 //   - per direction (index = slot * 2 + dir = the "ref"): the tuple seen in that direction
 //     (src, srcPort, dst, dstPort) and packet/byte counters. dir 0 is the original direction (the
 //     packet that created the session), dir 1 the reply (after NAT, what the reply looks like);
+//     for TCP, the sequence and window state of that direction's sender (tcp-window.ts: `windows`)
+//     and where its sequence stood when the session was last replicated (syncEnd);
 //   - one open-addressing hash index holding both refs of every session: linear probing over a
 //     power-of-two array at load factor <= 0.5 (2 keys per session, >= 4 buckets per session),
 //     deletion by backward shift (no tombstones, so probe lengths never degrade with churn). Each
@@ -25,12 +27,23 @@
 // Pure: no I/O, no clock (time is an argument, in ms on any monotonic scale), no allocation on
 // lookup, create, count, setState, setExpires, remove or expire.
 
-import type { SessionRecord } from '../wire/session-record.js';
+import type { SessionRecord, WindowFields } from '../wire/session-record.js';
+import { WF_KNOWN, WF_SYNCED, type TcpWindows } from './tcp-window.js';
 
 /** The direction of the packet that created the session. */
 export const DIR_ORIGINAL = 0;
 /** The direction of its answers. */
 export const DIR_REPLY = 1;
+
+/**
+ * The active replicates a session whose state did not change again once its last record is half
+ * its timeout old (firewall.ts): then the session's last packet on the active came less than this
+ * after its last record, and the passive, which expires its copy this long plus a margin after the
+ * record's remaining lifetime (sync-port.ts), never expires a session the active still holds.
+ */
+export function refreshMs(timeoutMs: number): number {
+  return timeoutMs / 2;
+}
 
 /** NewSession.flags bit 0: picked up mid-stream, or synced from the peer (TCP handshake not seen). */
 export const SESSION_FLAG_LOOSE = 1;
@@ -41,7 +54,7 @@ export const SESSION_FLAG_LOOSE = 1;
  * table keeps 8 bits of proto, state and flags (bit 0: SESSION_FLAG_LOOSE) and 16 of the interface
  * indexes; ICMP "ports" are the echo identifier on the requester's side, 0 on the other.
  */
-export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs'> {
+export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs' | WindowFields>, Partial<Pick<SessionRecord, WindowFields>> {
   expiresMs: number;
   nowMs: number;
 }
@@ -142,6 +155,12 @@ export class SessionTable {
   private readonly dstPortA: Uint16Array;
   private readonly packetsA: Float64Array;
   private readonly bytesA: Float64Array;
+  /** TCP: each direction's sequence and window state (tcp-window.ts reads and writes it in place). */
+  readonly windows: TcpWindows;
+  /** TCP: the direction's end when the session was last replicated (the sync stride, tcp-window.ts). */
+  private readonly syncEndA: Uint32Array;
+  /** When the session was last replicated (its refresh, on the table's clock). */
+  private readonly syncedA: Float64Array;
 
   // hash index
   private readonly idxMask: number;
@@ -191,6 +210,15 @@ export class SessionTable {
     this.dstPortA = this.alloc(new Uint16Array(cap * 2));
     this.packetsA = this.alloc(new Float64Array(cap * 2));
     this.bytesA = this.alloc(new Float64Array(cap * 2));
+    this.windows = {
+      end: this.alloc(new Uint32Array(cap * 2)),
+      maxEnd: this.alloc(new Uint32Array(cap * 2)),
+      maxWin: this.alloc(new Uint32Array(cap * 2)),
+      maxAck: this.alloc(new Uint32Array(cap * 2)),
+      flags: this.alloc(new Uint8Array(cap * 2)),
+    };
+    this.syncEndA = this.alloc(new Uint32Array(cap * 2));
+    this.syncedA = this.alloc(new Float64Array(cap));
 
     // 2 keys per session at load factor <= 0.5
     const buckets = nextPow2(cap * 4);
@@ -309,6 +337,8 @@ export class SessionTable {
     this.packetsA[r] = 0;
     this.bytesA[o] = 0;
     this.bytesA[r] = 0;
+    this.setWindows(slot, s, false);
+    this.syncedA[slot] = s.nowMs;
     this.indexInsert(h0, o);
     this.indexInsert(h1, r);
 
@@ -430,7 +460,63 @@ export class SessionTable {
     r.egress = this.egressA[slot];
     r.timeoutMs = Math.max(0, Math.min(0xffffffff, Math.round(this.expiresA[slot] - nowMs)));
     r.eventMs = nowMs;
+    const w = this.windows;
+    r.origSeqEnd = w.end[o];
+    r.origSeqMaxEnd = w.maxEnd[o];
+    r.origMaxWin = w.maxWin[o];
+    r.origMaxAck = w.maxAck[o];
+    r.origWinFlags = w.flags[o];
+    r.replySeqEnd = w.end[p];
+    r.replySeqMaxEnd = w.maxEnd[p];
+    r.replyMaxWin = w.maxWin[p];
+    r.replyMaxAck = w.maxAck[p];
+    r.replyWinFlags = w.flags[p];
     return r;
+  }
+
+  /**
+   * Sets both directions' TCP window state from a record's fields (absent: nothing known).
+   * `synced`: the record came from the peer, so each known side is marked WF_SYNCED (checked with
+   * slack until its next segment here: tcp-window.ts).
+   */
+  setWindows(slot: number, r: Partial<Pick<SessionRecord, WindowFields>>, synced: boolean): void {
+    const w = this.windows;
+    const o = slot << 1;
+    const p = o | 1;
+    const mark = synced ? WF_SYNCED : 0;
+    w.end[o] = r.origSeqEnd ?? 0;
+    w.maxEnd[o] = r.origSeqMaxEnd ?? 0;
+    w.maxWin[o] = r.origMaxWin ?? 0;
+    w.maxAck[o] = r.origMaxAck ?? 0;
+    const of = (r.origWinFlags ?? 0) & 0xff;
+    w.flags[o] = (of & WF_KNOWN) !== 0 ? of | mark : 0;
+    w.end[p] = r.replySeqEnd ?? 0;
+    w.maxEnd[p] = r.replySeqMaxEnd ?? 0;
+    w.maxWin[p] = r.replyMaxWin ?? 0;
+    w.maxAck[p] = r.replyMaxAck ?? 0;
+    const pf = (r.replyWinFlags ?? 0) & 0xff;
+    w.flags[p] = (pf & WF_KNOWN) !== 0 ? pf | mark : 0;
+    this.syncEndA[o] = w.end[o];
+    this.syncEndA[p] = w.end[p];
+  }
+
+  /** The session was just replicated (a record built from it went out): its refresh and stride start again. */
+  markSynced(slot: number, nowMs: number): void {
+    const o = slot << 1;
+    this.syncedA[slot] = nowMs;
+    this.syncEndA[o] = this.windows.end[o];
+    this.syncEndA[o | 1] = this.windows.end[o | 1];
+  }
+
+  /** When the session was last replicated (or created). */
+  syncedMs(slot: number): number {
+    return this.syncedA[slot];
+  }
+
+  /** How far direction `dir`'s sequence moved since the session was last replicated (mod 2^32). */
+  seqSinceSync(slot: number, dir: number): number {
+    const i = (slot << 1) | dir;
+    return (this.windows.end[i] - this.syncEndA[i]) >>> 0;
   }
 
   /** One packet of `bytes` in direction `dir`. */

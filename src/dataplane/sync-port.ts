@@ -9,8 +9,13 @@
 //   in:  the peer's changes to apply (this box is passive), and in-band requests from our own
 //        worker (dump the table, forget synced sessions).
 //
-// A synced session on the passive carries the loose flag and no expiry of its own (the active
-// sends its delete); when this box becomes active every session gets its protocol timeout from now.
+// A synced session on the passive carries the loose flag, its TCP window state marked synced
+// (tcp-window.ts: checked with slack until each side is seen here), and an expiry of its own: the
+// record's remaining lifetime on the active, plus half its protocol timeout (the active sends the
+// session again at least that often while it is used: session-table.ts refreshMs), plus
+// SYNC_EXPIRY_MARGIN_MS. So a session the active dropped without a delete reaching us (HA2 down,
+// a lost record) goes away on its own, and one the active still uses never does. When this box
+// becomes active every session gets its protocol timeout from now.
 //
 // Active/active (built with a SyncPortPair): both boxes forward, and each session has an owner
 // (SESSION_FLAG_OWNER1 in its flags), the box that processes its packets. `out` carries every
@@ -44,7 +49,7 @@ import {
 } from '../wire/session-record.js';
 import type { EventCounter, DropReason } from '../wire/dataplane-counters.js';
 import type { Firewall, SessionListener } from './firewall.js';
-import { DIR_ORIGINAL, DIR_REPLY, SESSION_FLAG_LOOSE } from './session-table.js';
+import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SESSION_FLAG_LOOSE } from './session-table.js';
 
 /** Records applied from the peer per tick: bounds the work between frames (tick = 2 ms). */
 const APPLY_BUDGET = 20_000;
@@ -55,8 +60,13 @@ const DUMP_BUDGET = 20_000;
  * and one that filled the ring would lose the changes made meanwhile (and each loss asks for a dump).
  */
 const DUMP_HEADROOM_SHIFT = 2;
-/** A synced session waits for the active's delete; this only keeps the timing wheel finite. */
+/** Active/active: a session of a forwarding owner waits for its delete; this only keeps the timing wheel finite. */
 export const SYNCED_EXPIRY_MS = 10 * 24 * 3600 * 1000;
+/**
+ * Active/passive: what a synced session's expiry allows beyond the active's refresh rule: the
+ * record's trip over HA2 (milliseconds; seconds with a backlog) and the two boxes' ticks.
+ */
+export const SYNC_EXPIRY_MARGIN_MS = 10_000;
 
 export interface SyncPortHooks {
   event(name: EventCounter): void;
@@ -279,10 +289,15 @@ export class SyncPort implements SessionListener {
     const t = this.fw.table;
     const pair = this.pair;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
-    if (pair === null) return this.install(r, h, this.nowMs + SYNCED_EXPIRY_MS, false);
+    if (pair === null) return this.install(r, h, this.syncedExpiry(r), false);
     if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) return this.hooks.event('sync-own-kept');
     const timeoutMs = this.timed(r.flags, pair) ? this.fw.timeoutS(r.proto, r.state) * 1000 : SYNCED_EXPIRY_MS;
     this.install(r, h, this.nowMs + timeoutMs, true);
+  }
+
+  /** Active/passive: when the passive's copy of the record's session expires (the file comment says why). */
+  private syncedExpiry(r: SessionRecord): number {
+    return this.nowMs + r.timeoutMs + refreshMs(this.fw.timeoutS(r.proto, r.state) * 1000) + SYNC_EXPIRY_MARGIN_MS;
   }
 
   /**
@@ -303,6 +318,7 @@ export class SyncPort implements SessionListener {
       ) {
         t.setState(slot, r.state);
         t.setExpires(slot, expires);
+        t.setWindows(slot, r, true);
         if (withFlags) this.fw.setSessionFlags(slot, r.flags | SESSION_FLAG_LOOSE);
         this.hooks.event('sync-applied');
         return;
@@ -315,6 +331,7 @@ export class SyncPort implements SessionListener {
       this.hooks.drop(t.size >= t.capacity ? 'session-table-full' : 'session-conflict');
       return;
     }
+    t.setWindows(slot, r, true);
     this.fw.adoptSession(slot);
     this.hooks.event('sync-applied');
   }

@@ -31,7 +31,8 @@ export const DROP_REASONS = [
   'policy-deny', //          a new flow denied by a rule or the default action
   'policy-reject', //        a new flow rejected (answered with a TCP RST or ICMP unreachable)
   'tcp-no-session', //       TCP segment that cannot open a session (no SYN) and matches none (e.g. a stray ACK)
-  'tcp-invalid', //          TCP segment that fits no state of its session (e.g. SYN+FIN, SYN on an established one)
+  'tcp-invalid', //          TCP segment that fits no state of its session (e.g. SYN+FIN, SYN on an established one), or whose data offset is below 5 words or past the packet
+  'tcp-out-of-window', //    TCP segment or reset of a known session outside its sequence window (tcp-window.ts; shared.sessions.tcpWindowCheck strict, resets only in loose), or an ICMP error quoting such a segment
   'icmp-no-session', //      ICMP echo reply or error that matches no session
   'session-table-full', //   a new flow while the session table is at shared.sessions.max (established ones are kept)
   'nat-exhausted', //        source NAT has no free port (or ICMP id) left on the translated address
@@ -85,6 +86,8 @@ export const EVENT_COUNTERS = [
   'reject-sent', //          TCP RSTs and ICMP unreachables sent for policy rejects
   'reject-rate-limited', //  reject answers not sent: the ICMP error rate limit's bucket of their destination or of the box was empty
   'icmp-error-sent', //      ICMP errors the box sent as a router: time exceeded (ttl-exceeded), fragmentation needed (oversize with DF)
+  'tcp-out-of-window-passed', // TCP segment outside its window passed all the same (tcpWindowCheck loose; nothing learnt from it)
+  'tcp-rst-in-window', //    TCP reset inside the window but not at the expected sequence: passed without closing the session (RFC 5961 3.2: the endpoint answers with a challenge ACK)
   'mss-clamped', //          TCP SYNs whose MSS option was lowered to an interface's mssClamp (forwarded all the same)
   'icmp-error-rate-limited', // ICMP errors not sent: the bucket of their destination (the offending packet's source) or of the box was empty (RFC 1812 4.3.2.8; icmp-rate.ts)
   'sync-applied', //         session records from the peer applied to this box's table

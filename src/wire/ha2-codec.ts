@@ -24,7 +24,8 @@ const pb = tandem.ha2;
 
 /**
  * Most records one Batch may carry. Bounds the receiver's work and memory per message (the
- * conventions' "explicit decode limits"): 2,000 records are at most ~196 KB on the wire
+ * conventions' "explicit decode limits"): 2,000 records are at most ~314 KB on the wire (~196 KB
+ * before the TCP window fields)
  * (HA2_MAX_ENVELOPE_BYTES), twice what our sender puts in one (DEFAULT_BATCH_MAX). It was
  * 10,000 until the fuzzer showed what one such batch costs the control thread: 11-25 ms to decode
  * (more than the aggressive dead interval), and protobufjs decodes every record before the count
@@ -48,13 +49,20 @@ export const RECORD_PORT_MAX = 0xffff;
 export const RECORD_RULE_ID_MIN = -1;
 export const RECORD_RULE_ID_MAX = 0x7fff_ffff;
 
+/** TCP window: the largest window a side can advertise, 65535 << 14 (RFC 7323 2.3). */
+export const RECORD_MAX_WIN = 65535 * 2 ** 14;
+/** TCP window flags: one byte (src/dataplane/tcp-window.ts WF_*). */
+export const RECORD_WIN_FLAGS_MAX = 0xff;
+
 /**
  * Largest encoded SessionRecord inside a Batch, every field at its limit: op 3 + proto 3 +
  * state 6 + flags 6 + four fixed32 addresses 20 + four ports 16 + two sint32 rule ids 12 +
  * ingress 6 + egress 7 + timeout_ms 7 (fields 16-18 have two-byte tags) + event_ms 10 = 96
- * bytes, plus the repeated field's tag and one-byte length: 98. Proven by test.
+ * bytes; the TCP window fields (two-byte tags): six fixed32 36 + two max_win 14 + two
+ * win_flags 8 = 58; 154 in all, plus the repeated field's tag and two-byte length: 157.
+ * Proven by test.
  */
-export const HA2_MAX_RECORD_WIRE_BYTES = 98;
+export const HA2_MAX_RECORD_WIRE_BYTES = 157;
 
 /**
  * Largest encoded Ha2Envelope (a full Batch with every value at its limit), MAC trailer not
@@ -132,6 +140,16 @@ function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Pr
     egress: checkUint(r.egress, 'egress', UINT32_MAX, i),
     timeoutMs: checkUint(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
     eventMs: checkUint(r.eventMs, 'eventMs', UINT64_MAX_SAFE, i),
+    origSeqEnd: checkUint(r.origSeqEnd, 'origSeqEnd', UINT32_MAX, i),
+    origSeqMaxEnd: checkUint(r.origSeqMaxEnd, 'origSeqMaxEnd', UINT32_MAX, i),
+    origMaxWin: checkUint(r.origMaxWin, 'origMaxWin', RECORD_MAX_WIN, i),
+    origMaxAck: checkUint(r.origMaxAck, 'origMaxAck', UINT32_MAX, i),
+    origWinFlags: checkUint(r.origWinFlags, 'origWinFlags', RECORD_WIN_FLAGS_MAX, i),
+    replySeqEnd: checkUint(r.replySeqEnd, 'replySeqEnd', UINT32_MAX, i),
+    replySeqMaxEnd: checkUint(r.replySeqMaxEnd, 'replySeqMaxEnd', UINT32_MAX, i),
+    replyMaxWin: checkUint(r.replyMaxWin, 'replyMaxWin', RECORD_MAX_WIN, i),
+    replyMaxAck: checkUint(r.replyMaxAck, 'replyMaxAck', UINT32_MAX, i),
+    replyWinFlags: checkUint(r.replyWinFlags, 'replyWinFlags', RECORD_WIN_FLAGS_MAX, i),
   };
 }
 
@@ -210,6 +228,17 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
     egress: uintFromWire(r.egress, 'egress', UINT32_MAX, i),
     timeoutMs: uintFromWire(r.timeoutMs, 'timeoutMs', UINT32_MAX, i),
     eventMs: uint64FromWire(r.eventMs, 'eventMs', i),
+    // absent (an older peer): 0, which win_flags reads as "nothing known"
+    origSeqEnd: uintFromWire(r.origSeqEnd, 'origSeqEnd', UINT32_MAX, i),
+    origSeqMaxEnd: uintFromWire(r.origSeqMaxEnd, 'origSeqMaxEnd', UINT32_MAX, i),
+    origMaxWin: uintFromWire(r.origMaxWin, 'origMaxWin', RECORD_MAX_WIN, i),
+    origMaxAck: uintFromWire(r.origMaxAck, 'origMaxAck', UINT32_MAX, i),
+    origWinFlags: uintFromWire(r.origWinFlags, 'origWinFlags', RECORD_WIN_FLAGS_MAX, i),
+    replySeqEnd: uintFromWire(r.replySeqEnd, 'replySeqEnd', UINT32_MAX, i),
+    replySeqMaxEnd: uintFromWire(r.replySeqMaxEnd, 'replySeqMaxEnd', UINT32_MAX, i),
+    replyMaxWin: uintFromWire(r.replyMaxWin, 'replyMaxWin', RECORD_MAX_WIN, i),
+    replyMaxAck: uintFromWire(r.replyMaxAck, 'replyMaxAck', UINT32_MAX, i),
+    replyWinFlags: uintFromWire(r.replyWinFlags, 'replyWinFlags', RECORD_WIN_FLAGS_MAX, i),
   };
 }
 

@@ -13,12 +13,15 @@
 //   word 6   replySrc                   word 13  timeoutMs
 //   word 7   replySrcPort | replyDstPort << 16   bytes 56-63  eventMs (float64)
 //
+// INSERT carries no TCP window state (proto/ha2.proto fields 19-28): the owner learns each side
+// of the connection from its first segment there (tcp-window.ts pick-up), as from an older peer.
+//
 // ACK (16 bytes): the session's original tuple, as the table keys it:
 //
 //   | proto u8 | 0 0 0 | origSrc u32 | origDst u32 | origSrcPort u16 | origDstPort u16 |
 //
 // Pure: no allocation on decode (the caller's record is filled), none on encode into its buffer.
-import type { SessionRecord } from './session-record.js';
+import { clearWindows, type SessionRecord } from './session-record.js';
 
 export const HA3_RECORD_BYTES = 64;
 export const HA3_KEY_BYTES = 16;
@@ -85,6 +88,7 @@ export function decodeHa3Record(payload: Uint8Array, r: SessionRecord): boolean 
   r.egress = v.getUint32(48);
   r.timeoutMs = v.getUint32(52);
   r.eventMs = v.getFloat64(56);
+  clearWindows(r);
   return r.ruleId >= -1 && r.natRuleId >= -1 && Number.isSafeInteger(r.eventMs) && r.eventMs >= 0;
 }
 

@@ -18,7 +18,7 @@
 // before reading slots, and Atomics.store(tail) only after copying them out, which is what lets
 // the producer reuse those slots. JS Atomics are sequentially consistent, stronger than needed.
 //
-// One slot (64 bytes = 14 uint32/int32 words + 1 float64):
+// One slot (128 bytes = 25 uint32/int32 words + 1 float64, the rest spare; two cache lines):
 //
 //   word 0   op (bits 0-15) | proto (bits 16-31)
 //   word 1   state                      word 8   replyDst
@@ -28,14 +28,20 @@
 //   word 5   origDst                    word 12  egress
 //   word 6   replySrc                   word 13  timeoutMs
 //   word 7   replySrcPort | replyDstPort << 16   bytes 56-63  eventMs (float64)
+//   TCP window (layout 2):
+//   word 16  origSeqEnd                 word 20  replySeqEnd
+//   word 17  origSeqMaxEnd              word 21  replySeqMaxEnd
+//   word 18  origMaxWin                 word 22  replyMaxWin
+//   word 19  origMaxAck                 word 23  replyMaxAck
+//   word 24  origWinFlags (bits 0-7) | replyWinFlags (bits 8-15)
 //
 // Each field is at least as wide as src/wire/ha2-codec.ts allows on the wire (op and proto 8
 // bits there), so anything HA2 decodes fits a ring, and anything a ring holds can be encoded
 // (eventMs is stored in whole ms, see push).
 import { emptyRecord, type SessionRecord } from './session-record.js';
 
-/** Bytes per record slot: one cache line. */
-export const RECORD_BYTES = 64;
+/** Bytes per record slot: two cache lines (one until the TCP window fields, layout 1). */
+export const RECORD_BYTES = 128;
 
 /**
  * Largest capacity: 2^24 records (1 GiB of slots). Far above any sane backlog, and it keeps
@@ -49,7 +55,7 @@ export const RING_HEADER_BYTES = 192;
 /** 'TRNG' in ASCII: marks a buffer made by RecordRing. */
 const MAGIC = 0x54_52_4e_47;
 /** Bumped whenever the slot layout above changes, so two builds never share a ring silently. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 
 // Int32 indexes of the header words.
 const H_MAGIC = 0;
@@ -65,6 +71,7 @@ const HEADER_WORDS = RING_HEADER_BYTES / 4;
 const EVENT_F64 = 7;
 
 const U16_MAX = 0xffff;
+const U8_MAX = 0xff;
 const RULE_ID_MIN = -1;
 
 /** How many records drain() copies before it publishes tail early, freeing slots for the producer. */
@@ -173,6 +180,16 @@ export class RecordRing {
     if (r.ingress >>> 0 !== r.ingress) badField('ingress', r.ingress, 'a uint32');
     if (r.egress >>> 0 !== r.egress) badField('egress', r.egress, 'a uint32');
     if (r.timeoutMs >>> 0 !== r.timeoutMs) badField('timeoutMs', r.timeoutMs, 'a uint32');
+    if (r.origSeqEnd >>> 0 !== r.origSeqEnd) badField('origSeqEnd', r.origSeqEnd, 'a uint32');
+    if (r.origSeqMaxEnd >>> 0 !== r.origSeqMaxEnd) badField('origSeqMaxEnd', r.origSeqMaxEnd, 'a uint32');
+    if (r.origMaxWin >>> 0 !== r.origMaxWin) badField('origMaxWin', r.origMaxWin, 'a uint32');
+    if (r.origMaxAck >>> 0 !== r.origMaxAck) badField('origMaxAck', r.origMaxAck, 'a uint32');
+    if ((r.origWinFlags & U8_MAX) !== r.origWinFlags) badField('origWinFlags', r.origWinFlags, 'an integer in 0..255');
+    if (r.replySeqEnd >>> 0 !== r.replySeqEnd) badField('replySeqEnd', r.replySeqEnd, 'a uint32');
+    if (r.replySeqMaxEnd >>> 0 !== r.replySeqMaxEnd) badField('replySeqMaxEnd', r.replySeqMaxEnd, 'a uint32');
+    if (r.replyMaxWin >>> 0 !== r.replyMaxWin) badField('replyMaxWin', r.replyMaxWin, 'a uint32');
+    if (r.replyMaxAck >>> 0 !== r.replyMaxAck) badField('replyMaxAck', r.replyMaxAck, 'a uint32');
+    if ((r.replyWinFlags & U8_MAX) !== r.replyWinFlags) badField('replyWinFlags', r.replyWinFlags, 'an integer in 0..255');
     const eventMs = Math.floor(r.eventMs);
     // Written so that NaN fails too.
     if (!(eventMs >= 0 && eventMs <= Number.MAX_SAFE_INTEGER)) badField('eventMs', r.eventMs, 'a number in 0..2^53-1');
@@ -201,6 +218,15 @@ export class RecordRing {
     u32[w + 12] = r.egress;
     u32[w + 13] = r.timeoutMs;
     this.f64[(w >> 1) + EVENT_F64] = eventMs;
+    u32[w + 16] = r.origSeqEnd;
+    u32[w + 17] = r.origSeqMaxEnd;
+    u32[w + 18] = r.origMaxWin;
+    u32[w + 19] = r.origMaxAck;
+    u32[w + 20] = r.replySeqEnd;
+    u32[w + 21] = r.replySeqMaxEnd;
+    u32[w + 22] = r.replyMaxWin;
+    u32[w + 23] = r.replyMaxAck;
+    u32[w + 24] = r.origWinFlags | (r.replyWinFlags << 8);
     // Release: the slot's words are visible to whoever loads this head.
     Atomics.store(i32, H_HEAD, (head + 1) | 0);
     return true;
@@ -253,6 +279,17 @@ export class RecordRing {
         r.egress = u32[w + 12];
         r.timeoutMs = u32[w + 13];
         r.eventMs = f64[(w >> 1) + EVENT_F64];
+        r.origSeqEnd = u32[w + 16];
+        r.origSeqMaxEnd = u32[w + 17];
+        r.origMaxWin = u32[w + 18];
+        r.origMaxAck = u32[w + 19];
+        r.replySeqEnd = u32[w + 20];
+        r.replySeqMaxEnd = u32[w + 21];
+        r.replyMaxWin = u32[w + 22];
+        r.replyMaxAck = u32[w + 23];
+        const w24 = u32[w + 24];
+        r.origWinFlags = w24 & U8_MAX;
+        r.replyWinFlags = (w24 >>> 8) & U8_MAX;
         done++;
         // Free the slots copied so far now and then, so a long drain does not hold the producer off.
         if ((done & (DRAIN_PUBLISH_EVERY - 1)) === 0) Atomics.store(i32, H_TAIL, (tail + done) | 0);

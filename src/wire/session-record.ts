@@ -33,7 +33,7 @@ export function clearsTable(op: number): boolean {
 /**
  * One session change: proto/ha2.proto's SessionRecord, field for field (its comments say what each
  * field holds), every field a number. The HA2 codec (ha2-codec.ts) range-checks each field, the
- * ring's 64-byte slot (record-ring.ts) holds each one, and the session table's NewSession takes
+ * ring's 128-byte slot (record-ring.ts) holds each one, and the session table's NewSession takes
  * its fields from here.
  */
 export type SessionRecord = Checked<tandem.ha2.SessionRecord.$Properties>;
@@ -65,5 +65,42 @@ export function emptyRecord(): SessionRecord {
     egress: 0,
     timeoutMs: 0,
     eventMs: 0,
+    origSeqEnd: 0,
+    origSeqMaxEnd: 0,
+    origMaxWin: 0,
+    origMaxAck: 0,
+    origWinFlags: 0,
+    replySeqEnd: 0,
+    replySeqMaxEnd: 0,
+    replyMaxWin: 0,
+    replyMaxAck: 0,
+    replyWinFlags: 0,
   };
+}
+
+/** The TCP window fields (proto/ha2.proto 19-28), each side's sequence state. */
+export type WindowFields =
+  | 'origSeqEnd'
+  | 'origSeqMaxEnd'
+  | 'origMaxWin'
+  | 'origMaxAck'
+  | 'origWinFlags'
+  | 'replySeqEnd'
+  | 'replySeqMaxEnd'
+  | 'replyMaxWin'
+  | 'replyMaxAck'
+  | 'replyWinFlags';
+
+/** Forgets r's TCP window state: what a record without it (an older peer, HA3's INSERT) says. */
+export function clearWindows(r: SessionRecord): void {
+  r.origSeqEnd = 0;
+  r.origSeqMaxEnd = 0;
+  r.origMaxWin = 0;
+  r.origMaxAck = 0;
+  r.origWinFlags = 0;
+  r.replySeqEnd = 0;
+  r.replySeqMaxEnd = 0;
+  r.replyMaxWin = 0;
+  r.replyMaxAck = 0;
+  r.replyWinFlags = 0;
 }

@@ -62,13 +62,34 @@ export interface SessionView {
   bytes: [number, number];
   ageS: number;
   expiresInS: number;
-  /** Picked up mid-stream (no SYN seen, e.g. after a failover): TCP windows not enforced yet. */
+  /** Synced from the peer or picked up mid-stream (the handshake was not seen here). */
   loose: boolean;
+  /**
+   * TCP only: each side's sequence window as tracked (src/dataplane/tcp-window.ts), [original
+   * sender, reply sender]; a side nothing is known of yet is null.
+   */
+  window?: [TcpSideView | null, TcpSideView | null];
   /**
    * Active/active only: the device that owns the session, the one that processes its packets
    * (SESSION_FLAG_OWNER1 of its flags); absent in active/passive.
    */
   owner?: 0 | 1;
+}
+
+/** One side of a TCP session's window (sequence numbers are not changed by NAT). */
+export interface TcpSideView {
+  /** The next sequence number the side will use (its highest sequence sent plus one). */
+  seqEnd: number;
+  /** The highest sequence number the other side allows it (its ACK plus window). */
+  seqMaxEnd: number;
+  /** Its largest window, scaled. */
+  maxWindow: number;
+  /** The highest ACK it sent: where a reset to it must land. */
+  maxAck: number;
+  /** Its window scale shift (guessed: 14 when picked up mid-stream). */
+  scale: number;
+  /** Learnt from the peer's record and not yet seen here (checked with slack). */
+  synced: boolean;
 }
 
 export interface SessionList {

@@ -116,6 +116,7 @@ const cases: Case[] = [
     'a service: "tcp/<port>", "udp/<port>", "tcp/<low>-<high>", "icmp" or "any" (ports 1-65535, low <= high)',
   ],
   ['rule action', (c) => (c.shared.policy.rules[1].action = 'permit'), 'shared.policy.rules[1].action', 'permit', 'one of "allow", "deny", "reject"'],
+  ['TCP window check', (c) => (c.shared.sessions.tcpWindowCheck = 'relaxed'), 'shared.sessions.tcpWindowCheck', 'relaxed', 'one of "strict", "loose", "off"'],
   ['empty service list', (c) => (c.shared.policy.rules[1].service = []), 'shared.policy.rules[1].service', [], 'a list of 1 to 1000 services'],
   [
     'rule name with space',

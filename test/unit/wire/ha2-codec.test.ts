@@ -6,6 +6,7 @@ import {
   HA2_BODY_KINDS,
   HA2_MAX_ENVELOPE_BYTES,
   HA2_MAX_RECORD_WIRE_BYTES,
+  RECORD_MAX_WIN,
   MAX_BATCH_RECORDS,
   MAX_BULK_REASON_BYTES,
   type Ha2Body,
@@ -53,6 +54,16 @@ function refRecord(r: SessionRecord): number[] {
     ...vfield(16, r.egress),
     ...vfield(17, r.timeoutMs),
     ...vfield(18, BigInt(r.eventMs)),
+    ...f32field(19, r.origSeqEnd),
+    ...f32field(20, r.origSeqMaxEnd),
+    ...vfield(21, r.origMaxWin),
+    ...f32field(22, r.origMaxAck),
+    ...vfield(23, r.origWinFlags),
+    ...f32field(24, r.replySeqEnd),
+    ...f32field(25, r.replySeqMaxEnd),
+    ...vfield(26, r.replyMaxWin),
+    ...f32field(27, r.replyMaxAck),
+    ...vfield(28, r.replyWinFlags),
   ];
 }
 
@@ -80,6 +91,16 @@ const MAX_RECORD: SessionRecord = {
   egress: 0xffff_ffff,
   timeoutMs: 0xffff_ffff,
   eventMs: MAX_SAFE,
+  origSeqEnd: 0xffff_ffff,
+  origSeqMaxEnd: 0xffff_ffff,
+  origMaxWin: RECORD_MAX_WIN,
+  origMaxAck: 0xffff_ffff,
+  origWinFlags: 0xff,
+  replySeqEnd: 0xffff_ffff,
+  replySeqMaxEnd: 0xffff_ffff,
+  replyMaxWin: RECORD_MAX_WIN,
+  replyMaxAck: 0xffff_ffff,
+  replyWinFlags: 0xff,
 };
 
 const TYPICAL: SessionRecord = rec({
@@ -101,7 +122,31 @@ const TYPICAL: SessionRecord = rec({
   egress: 2,
   timeoutMs: 3_600_000,
   eventMs: 123_456_789,
+  origSeqEnd: 0xffff_ff00,
+  origSeqMaxEnd: 0x0000_2000,
+  origMaxWin: 65535 << 7,
+  origMaxAck: 900_000,
+  origWinFlags: 0x57,
+  replySeqEnd: 900_000,
+  replySeqMaxEnd: 1_900_000,
+  replyMaxWin: 29200 << 7,
+  replyMaxAck: 0xffff_ff00,
+  replyWinFlags: 0x57,
 });
+
+/** The TCP window fields as a record without them (an older peer's) reads. */
+const windowless = {
+  origSeqEnd: 0,
+  origSeqMaxEnd: 0,
+  origMaxWin: 0,
+  origMaxAck: 0,
+  origWinFlags: 0,
+  replySeqEnd: 0,
+  replySeqMaxEnd: 0,
+  replyMaxWin: 0,
+  replyMaxAck: 0,
+  replyWinFlags: 0,
+};
 
 function env(body: Ha2Body, over: Partial<Ha2Envelope> = {}): Ha2Envelope {
   return { sender: 1, epoch: 1_700_000_000_000, seq: 42, groupId: 7, body, ...over };
@@ -168,7 +213,8 @@ describe('HA2 codec: round trips', () => {
   it('a full batch at every maximum fits HA2_MAX_ENVELOPE_BYTES exactly', () => {
     const one = encodeHa2(env({ kind: 'batch', batch: { seq: MAX_SAFE, records: [MAX_RECORD], sentMs: MAX_SAFE } }));
     const none = encodeHa2(env({ kind: 'batch', batch: { seq: MAX_SAFE, records: [], sentMs: MAX_SAFE } }));
-    expect(one.length - none.length).toBe(HA2_MAX_RECORD_WIRE_BYTES);
+    // one record takes the batch's own length from one byte to two: that byte is the batch's
+    expect(one.length - none.length - 1).toBe(HA2_MAX_RECORD_WIRE_BYTES);
     const full = encodeHa2(
       env(
         { kind: 'batch', batch: { seq: MAX_SAFE, records: Array.from({ length: MAX_BATCH_RECORDS }, () => MAX_RECORD), sentMs: MAX_SAFE } },
@@ -201,6 +247,13 @@ describe('HA2 codec: agrees with a simple reference writer', () => {
     expect(again.body.kind === 'batch' && again.body.batch.records[0].ruleId).toBe(-1);
   });
 
+  it("an older peer's record (no TCP window fields) decodes with the window unknown (win_flags 0)", () => {
+    const old = rec({ ...TYPICAL });
+    const wire = bytes(lfield(10, [...vfield(1, 8), ...lfield(2, refRecord({ ...old, ...windowless }))]));
+    const back = decodeHa2(wire);
+    expect(back.body.kind === 'batch' && back.body.batch.records[0]).toEqual({ ...TYPICAL, ...windowless });
+  });
+
   it('decodes a hand-built ack and bulk request', () => {
     expect(decodeHa2(bytes(vfield(1, 0), lfield(11, [...vfield(1, 3), ...vfield(2, 2n ** 53n - 1n)])))).toEqual({
       sender: 0,
@@ -231,6 +284,13 @@ describe('HA2 codec: agrees with a simple reference writer', () => {
 
 describe('HA2 codec: rejects', () => {
   const batchOf = (record: number[]): Uint8Array => bytes(vfield(1, 1), lfield(10, [...vfield(1, 1), ...lfield(2, record)]));
+
+  it('a window larger than 65535 << 14, or window flags above one byte', () => {
+    expectWireError(() => decodeHa2(batchOf(vfield(21, RECORD_MAX_WIN + 1))), 'malformed');
+    expectWireError(() => decodeHa2(batchOf(vfield(26, 2 ** 32 - 1))), 'malformed');
+    expectWireError(() => decodeHa2(batchOf(vfield(28, 0x100))), 'malformed');
+    expect(() => encodeHa2(env({ kind: 'batch', batch: { seq: 1, records: [rec({ origWinFlags: 0x100 })], sentMs: 0 } }))).toThrow(WireError);
+  });
 
   it('garbage', () => {
     expectWireError(() => decodeHa2(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'malformed');

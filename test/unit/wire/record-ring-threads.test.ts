@@ -43,6 +43,16 @@ export function recordFor(i) {
     egress: (i + 1) % 4,
     timeoutMs: (i * 1000) >>> 0,
     eventMs: Number.MAX_SAFE_INTEGER - i,
+    origSeqEnd: Math.imul(i, 0x9e3779b1) >>> 0,
+    origSeqMaxEnd: (0xfffffff0 + i) >>> 0,
+    origMaxWin: i * 3,
+    origMaxAck: ~i >>> 0,
+    origWinFlags: i & 0xff,
+    replySeqEnd: (i * 7) >>> 0,
+    replySeqMaxEnd: Math.imul(i, 40503) >>> 0,
+    replyMaxWin: i * 5,
+    replyMaxAck: (0xffffffff - i * 2) >>> 0,
+    replyWinFlags: (i >>> 8) & 0xff,
   };
 }
 `;

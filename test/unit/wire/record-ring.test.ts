@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RING_CAPACITY, RECORD_BYTES, RecordRing, RING_HEADER_BYTES } from '../../../src/wire/record-ring.js';
 import { emptyRecord, REC_BULK_END, REC_DELETE, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
-import { decodeHa2, encodeHa2 } from '../../../src/wire/ha2-codec.js';
+import { decodeHa2, encodeHa2, RECORD_MAX_WIN } from '../../../src/wire/ha2-codec.js';
 
 function rec(over: Partial<SessionRecord> = {}): SessionRecord {
   return { ...emptyRecord(), ...over };
@@ -28,6 +28,16 @@ function recordFor(i: number): SessionRecord {
     egress: (i + 1) % 4,
     timeoutMs: (i * 1000) >>> 0,
     eventMs: Number.MAX_SAFE_INTEGER - i,
+    origSeqEnd: Math.imul(i, 0x9e3779b1) >>> 0,
+    origSeqMaxEnd: (i * 11) >>> 0,
+    origMaxWin: (i * 65535) % RECORD_MAX_WIN,
+    origMaxAck: ~(i * 3) >>> 0,
+    origWinFlags: i & 0xff,
+    replySeqEnd: (0xffff_fff0 + i) >>> 0,
+    replySeqMaxEnd: (i * 13) >>> 0,
+    replyMaxWin: (i * 29200) % RECORD_MAX_WIN,
+    replyMaxAck: Math.imul(i, 7) >>> 0,
+    replyWinFlags: (255 - i) & 0xff,
   };
 }
 
@@ -61,6 +71,16 @@ const EXTREMES: [string, SessionRecord][] = [
       egress: 0xffff_ffff,
       timeoutMs: 0xffff_ffff,
       eventMs: Number.MAX_SAFE_INTEGER,
+      origSeqEnd: 0xffff_ffff,
+      origSeqMaxEnd: 0xffff_ffff,
+      origMaxWin: 0xffff_ffff,
+      origMaxAck: 0xffff_ffff,
+      origWinFlags: 0xff,
+      replySeqEnd: 0xffff_ffff,
+      replySeqMaxEnd: 0xffff_ffff,
+      replyMaxWin: 0xffff_ffff,
+      replyMaxAck: 0xffff_ffff,
+      replyWinFlags: 0xff,
     },
   ],
   [
@@ -87,7 +107,7 @@ const EXTREMES: [string, SessionRecord][] = [
 
 describe('RecordRing: layout and construction', () => {
   it('allocates the header plus capacity slots of RECORD_BYTES', () => {
-    expect(RECORD_BYTES).toBe(64);
+    expect(RECORD_BYTES).toBe(128);
     const ring = new RecordRing(8);
     expect(ring.capacity).toBe(8);
     expect(ring.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -133,7 +153,7 @@ describe('RecordRing: single thread', () => {
   });
 
   it('every record the HA2 codec decodes fits the ring unchanged', () => {
-    const top = { ...EXTREMES[2][1], op: 0xff, proto: 0xff };
+    const top = { ...EXTREMES[2][1], op: 0xff, proto: 0xff, origMaxWin: RECORD_MAX_WIN, replyMaxWin: RECORD_MAX_WIN };
     const back = decodeHa2(
       encodeHa2({ sender: 0, epoch: 0, seq: 0, groupId: 0, body: { kind: 'batch', batch: { seq: 1, records: [top, emptyRecord()], sentMs: 0 } } }),
     );
