@@ -5,6 +5,11 @@
 //
 //   traceroute  `traceroute -n -I` to the server: the first hop (the pair, or `*`)
 //   ping        `ping -s N -c 3` for N = 3000, 8000, 20000 (fragmented by the client): answers
+//   dns         `dig` of a TXT record larger than the MTU over UDP (dnsmasq in the server namespace):
+//               the answer's size, or the failure
+//   resets      an established TCP connection through source NAT; from the server namespace five
+//               resets with random sequence numbers to the NAT address and port (a raw socket):
+//               does the connection survive?
 //   pmtu        both boxes' wan0 at MTU 1400, the client and server at 1500: an N MiB TCP upload
 //               (bounded at 15 s): bytes that arrived, and the time
 //
@@ -35,7 +40,14 @@ const SERVER = LAB_ADDR.server;
 const SINK_PORT = '5201';
 const SMALL_MTU = 1400;
 const PING_SIZES = [3000, 8000, 20000];
-const TOOL = join(repoRoot(), 'test', 'integration', 'fixtures', 'net-tool.mjs');
+const FIXTURES = join(repoRoot(), 'test', 'integration', 'fixtures');
+const TOOL = join(FIXTURES, 'net-tool.mjs');
+const CHAT = join(FIXTURES, 'tcp-chat.mjs');
+const RAW_RST = join(FIXTURES, 'raw-rst.py');
+const CHAT_PORT = '5204';
+const DNS_PORT = '5353';
+/** 14 strings of 250 bytes: an answer of about 3.6 KB. */
+const TXT = Array.from({ length: 14 }, (_, i) => `"${String.fromCharCode(97 + i).repeat(250)}"`).join(',');
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -143,10 +155,89 @@ async function pmtu(env: Env): Promise<{ received: number; ms: number; done: boo
   }
 }
 
+/** dig of the big TXT record from a dnsmasq in the server namespace: the answer's bytes, or what failed. */
+async function dns(env: Env): Promise<string> {
+  const dnsmasq = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      env.ns('server'),
+      'dnsmasq',
+      '--no-daemon',
+      '--no-resolv',
+      '--no-hosts',
+      `--port=${DNS_PORT}`,
+      '--listen-address=' + SERVER,
+      '--bind-interfaces',
+      '--edns-packet-max=4096',
+      `--txt-record=big.lab,${TXT}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  try {
+    await sleep(500);
+    const r = await nsExec(
+      env.ns('client'),
+      'dig',
+      ['+short', '+time=2', '+tries=1', '+ignore', '+bufsize=4096', '-p', DNS_PORT, `@${SERVER}`, 'big.lab', 'TXT'],
+      {
+        timeoutMs: 10_000,
+      },
+    ).then(
+      (x) => x.stdout,
+      (e: unknown) => (e instanceof ExecError ? e.stdout : ''),
+    );
+    const got = r.trim();
+    return got.length > 3000 ? `${got.length} bytes of TXT` : `no answer (${got.split('\n')[0] || 'timeout'})`;
+  } finally {
+    dnsmasq.kill('SIGKILL');
+  }
+}
+
+/** Five resets with random sequence numbers at an established connection's NAT address: does it survive? */
+async function resets(env: Env): Promise<string> {
+  const srv = spawn('ip', ['netns', 'exec', env.ns('server'), process.execPath, CHAT, 'server', CHAT_PORT], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const cli = spawn('ip', ['netns', 'exec', env.ns('client'), process.execPath, CHAT, 'client', SERVER, CHAT_PORT], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  cli.stdout.on('data', (d) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  const echoes = () => lines.filter((l) => typeof l.echo === 'number').length;
+  const roundTrip = async (): Promise<boolean> => {
+    const want = echoes() + 1;
+    cli.stdin.write('x\n');
+    for (let t = 0; t < 40 && echoes() < want; t++) await sleep(50);
+    return echoes() >= want && !lines.some((l) => l.error !== undefined || l.closed === true);
+  };
+  try {
+    await sleep(300);
+    if (!(await roundTrip())) return 'no connection';
+    // the connection as the server sees it: the NAT address and port
+    const ss = (await nsExec(env.ns('server'), 'ss', ['-Htn', 'state', 'established', `( sport = :${CHAT_PORT} )`])).stdout;
+    const peer = /\s(\d+\.\d+\.\d+\.\d+):(\d+)\s*$/m.exec(ss.trim());
+    if (peer === null) return `no established connection on the server (${ss.trim()})`;
+    const seqs = Array.from({ length: 5 }, () => String(randomBytes(4).readUInt32BE(0)));
+    await nsExec(env.ns('server'), 'python3', [RAW_RST, peer[1], CHAT_PORT, peer[2], ...seqs]);
+    await sleep(300);
+    return (await roundTrip()) ? 'survives' : 'reset: the connection died';
+  } finally {
+    cli.kill('SIGKILL');
+    srv.kill('SIGKILL');
+  }
+}
+
 interface Row {
   target: TargetName;
   hop: string;
   pings: number[];
+  dns: string;
+  resets: string;
   upload: { received: number; ms: number; done: boolean };
 }
 
@@ -157,8 +248,10 @@ async function measure(target: TargetName): Promise<Row> {
     const hop = await traceroute(env);
     const pings: number[] = [];
     for (const size of PING_SIZES) pings.push(await ping(env, size));
+    const dnsResult = await dns(env);
+    const resetResult = await resets(env);
     const upload = await pmtu(env);
-    return { target, hop, pings, upload };
+    return { target, hop, pings, dns: dnsResult, resets: resetResult, upload };
   } finally {
     await env.down();
   }
@@ -170,6 +263,8 @@ function print(rows: Row[]): void {
   console.log(`|---|${rows.map(() => '---').join('|')}|`);
   console.log(`| traceroute -n -I: hops to the server | ${rows.map((r) => r.hop).join(' | ')} |`);
   PING_SIZES.forEach((size, i) => console.log(`| ping -s ${size}: answers of 3 | ${rows.map((r) => `${r.pings[i]} of 3`).join(' | ')} |`));
+  console.log(`| dig of a ${TXT.length}-byte TXT over UDP (fragmented answer) | ${rows.map((r) => r.dns).join(' | ')} |`);
+  console.log(`| 5 resets with random sequence numbers at the NAT address | ${rows.map((r) => r.resets).join(' | ')} |`);
   const up = (r: Row) =>
     r.upload.done
       ? `${mib(r.upload.received)} MiB in ${(r.upload.ms / 1000).toFixed(2)} s`
