@@ -9,7 +9,8 @@
 //               the answer's size, or the failure
 //   resets      an established TCP connection through source NAT; from the server namespace five
 //               resets with random sequence numbers to the NAT address and port (a raw socket):
-//               does the connection survive?
+//               how many reach the client's wire (tcpdump there; the client's own stack drops
+//               them as out of window, RFC 5961, so the connection surviving proves nothing)
 //   pmtu        both boxes' wan0 at MTU 1400, the client and server at 1500: an N MiB TCP upload
 //               (bounded at 15 s): bytes that arrived, and the time
 //
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExecError, nsExec } from '../src/lab/exec.js';
 import { Lab, repoRoot } from '../src/lab/lab.js';
-import { BOX_DEVICE, LAB_ADDR, buildTopology, destroyTopology, nsName, type LabBox } from '../src/lab/topology.js';
+import { BOX_DEVICE, HOST_DEVICE, LAB_ADDR, buildTopology, destroyTopology, nsName, type LabBox } from '../src/lab/topology.js';
 import { ensurePackages, kernelBoxUp, readEvents, startBoxDaemons, stopBox, writeBoxFiles, type BoxDaemons } from './lib/keepalived.js';
 
 type TargetName = 'tandem' | 'kernel';
@@ -198,6 +199,7 @@ async function dns(env: Env): Promise<string> {
 /** Five resets with random sequence numbers at an established connection's NAT address: does it survive? */
 async function resets(env: Env): Promise<string> {
   const srv = spawn('ip', ['netns', 'exec', env.ns('server'), process.execPath, CHAT, 'server', CHAT_PORT], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve) => srv.stdout.once('data', () => resolve()));
   const cli = spawn('ip', ['netns', 'exec', env.ns('client'), process.execPath, CHAT, 'client', SERVER, CHAT_PORT], { stdio: ['pipe', 'pipe', 'ignore'] });
   const lines: Record<string, unknown>[] = [];
   let buf = '';
@@ -216,16 +218,28 @@ async function resets(env: Env): Promise<string> {
     return echoes() >= want && !lines.some((l) => l.error !== undefined || l.closed === true);
   };
   try {
-    await sleep(300);
-    if (!(await roundTrip())) return 'no connection';
+    for (let t = 0; t < 100 && !lines.some((l) => l.connected === true || l.error !== undefined); t++) await sleep(50);
+    if (!(await roundTrip())) return `no connection (${JSON.stringify(lines)})`;
     // the connection as the server sees it: the NAT address and port
     const ss = (await nsExec(env.ns('server'), 'ss', ['-Htn', 'state', 'established', `( sport = :${CHAT_PORT} )`])).stdout;
     const peer = /\s(\d+\.\d+\.\d+\.\d+):(\d+)\s*$/m.exec(ss.trim());
     if (peer === null) return `no established connection on the server (${ss.trim()})`;
     const seqs = Array.from({ length: 5 }, () => String(randomBytes(4).readUInt32BE(0)));
+    const dump = spawn(
+      'ip',
+      ['netns', 'exec', env.ns('client'), 'tcpdump', '-n', '-l', '-i', HOST_DEVICE, `tcp[tcpflags] & tcp-rst != 0 and port ${CHAT_PORT}`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let seen = '';
+    dump.stdout.on('data', (d) => (seen += d));
+    await new Promise<void>((resolve) => dump.stderr.on('data', (d) => String(d).includes('listening on') && resolve()));
     await nsExec(env.ns('server'), 'python3', [RAW_RST, peer[1], CHAT_PORT, peer[2], ...seqs]);
-    await sleep(300);
-    return (await roundTrip()) ? 'survives' : 'reset: the connection died';
+    await sleep(500);
+    dump.kill('SIGINT');
+    const reached = seen.split('\n').filter((l) => l.includes('[R')).length;
+    return `${reached} of 5 reach the client; the connection ${(await roundTrip()) ? 'survives' : 'died'}`;
   } finally {
     cli.kill('SIGKILL');
     srv.kill('SIGKILL');
@@ -264,7 +278,7 @@ function print(rows: Row[]): void {
   console.log(`| traceroute -n -I: hops to the server | ${rows.map((r) => r.hop).join(' | ')} |`);
   PING_SIZES.forEach((size, i) => console.log(`| ping -s ${size}: answers of 3 | ${rows.map((r) => `${r.pings[i]} of 3`).join(' | ')} |`));
   console.log(`| dig of a ${TXT.length}-byte TXT over UDP (fragmented answer) | ${rows.map((r) => r.dns).join(' | ')} |`);
-  console.log(`| 5 resets with random sequence numbers at the NAT address | ${rows.map((r) => r.resets).join(' | ')} |`);
+  console.log(`| 5 resets with random sequence numbers at the NAT address, from the server side | ${rows.map((r) => r.resets).join(' | ')} |`);
   const up = (r: Row) =>
     r.upload.done
       ? `${mib(r.upload.received)} MiB in ${(r.upload.ms / 1000).toFixed(2)} s`
