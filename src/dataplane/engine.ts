@@ -109,6 +109,8 @@ export class Engine {
   private readonly ha3: { port: Ha3Port; device: string; mac: Uint8Array; me: 0 | 1 } | null;
   /** Active/active: whether the peer forwarded at the last tick (its stop rearms its sessions' expiry). */
   private peerForwarding = false;
+  /** Whether the last GARP poll found this box allowed to forward (active/active: a resume after a hold marks windows synced). */
+  private mayActBefore = false;
 
   constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
     this.shared = shared;
@@ -358,6 +360,10 @@ export class Engine {
     // a burst, a periodic round) would pull the switches' tables back to it mid hand-over.
     const roleActive = shared.role === ROLE_ACTIVE && !shared.handingOver;
     const mayAct = roleActive && shared.mayActAsActive(now);
+    // active/active: forwarding resumes after a hold (a stall, a lease run out): the peer may
+    // have adopted and forwarded our sessions meanwhile, so their TCP windows may lag
+    if (mayAct && !this.mayActBefore && this.ha3 !== null) this.pipeline.firewall?.windowsMayLag();
+    this.mayActBefore = mayAct;
     // active/active: a round covers the classes served now but those in a burst of their own
     // (active/passive frames have class 0 and always go)
     const served = this.classGarp === null ? 0 : shared.servedClasses;
