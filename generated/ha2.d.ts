@@ -44,7 +44,11 @@ export namespace tandem {
             /** Protocol state (src/dataplane/tcp-state.ts, flow-state.ts). */
             state: number;
 
-            /** Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen). */
+            /**
+             * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
+             * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
+             * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+             */
             flags: number;
 
             /**
@@ -169,7 +173,11 @@ export namespace tandem {
                 /** Protocol state (src/dataplane/tcp-state.ts, flow-state.ts). */
                 state?: (number|null);
 
-                /** Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen). */
+                /**
+                 * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
+                 * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
+                 * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+                 */
                 flags?: (number|null);
 
                 /**

@@ -38,6 +38,8 @@ export const tandem = $root.tandem = (() => {
              * @property {number|null} [proto] IP protocol number (RFC 791: 8 bits).
              * @property {number|null} [state] Protocol state (src/dataplane/tcp-state.ts, flow-state.ts).
              * @property {number|null} [flags] Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
+             * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
+             * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
              * @property {number|null} [origSrc] The original direction's tuple. IPv4 addresses as the 32-bit number of their dotted form
              * (10.0.0.1 is 0x0a000001); fixed32 because addresses are dense: 4 bytes, never 5.
              * BULK_END carries the number of sessions sent in orig_src.
@@ -132,6 +134,8 @@ export const tandem = $root.tandem = (() => {
 
             /**
              * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
+             * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
+             * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
              * @member {number} flags
              * @memberof tandem.ha2.SessionRecord
              * @instance

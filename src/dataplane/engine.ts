@@ -123,6 +123,8 @@ export class Engine {
   private readonly tciOf: readonly number[];
   /** Per device handle: its interfaces' indexes. The HA3 handle, when there is one, comes after them. */
   private readonly members: readonly (readonly number[])[];
+  /** Whether the last GARP poll found this box allowed to forward (active/active: a resume after a hold marks windows synced). */
+  private mayActBefore = false;
 
   constructor(config: TandemConfig, shared: SharedState, io: DataplaneIo, clock: () => number, log: Logger, opts: EngineOptions = {}) {
     this.shared = shared;
@@ -387,6 +389,10 @@ export class Engine {
     // a burst, a periodic round) would pull the switches' tables back to it mid hand-over.
     const roleActive = shared.role === ROLE_ACTIVE && !shared.handingOver;
     const mayAct = roleActive && shared.mayActAsActive(now);
+    // active/active: forwarding resumes after a hold (a stall, a lease run out): the peer may
+    // have adopted and forwarded our sessions meanwhile, so their TCP windows may lag
+    if (mayAct && !this.mayActBefore && this.ha3 !== null) this.pipeline.firewall?.windowsMayLag();
+    this.mayActBefore = mayAct;
     // active/active: a round covers the classes served now but those in a burst of their own
     // (active/passive frames have class 0 and always go)
     const served = this.classGarp === null ? 0 : shared.servedClasses;

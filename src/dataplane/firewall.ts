@@ -27,6 +27,7 @@
 import type { ActiveActiveConfig, SharedConfig } from '../config/types.js';
 import { formatIpv4 } from '../net/ipv4.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
+import { SESSION_FLAG_SPLIT } from '../wire/session-record.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
 import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
 import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView, type TcpSideView } from '../wire/session-view.js';
@@ -441,6 +442,7 @@ export class Firewall {
     }
     if (path === PATH_MISMATCH) {
       this.hooks.event('ha3-owner-mismatch');
+      this.table.setFlags(slot, this.table.flags(slot) | SESSION_FLAG_SPLIT);
       return true;
     }
     this.setOwner(slot, view.me);
@@ -475,7 +477,8 @@ export class Firewall {
     const flags = this.table.flags(slot);
     this.owned[ownerOf(flags)]--;
     this.owned[owner]++;
-    this.table.setFlags(slot, withOwner(flags, owner));
+    // adopted: the peer forwarded it until now, and may go on with its copy if it comes back
+    this.table.setFlags(slot, withOwner(flags, owner) | SESSION_FLAG_SPLIT);
   }
 
   /** Active/active: live sessions owned by device 0 and by device 1; null in active/passive. */
@@ -490,7 +493,18 @@ export class Firewall {
    * when it takes the peer's traffic over); they are adopted at their next packet.
    */
   peerForwardingChanged(forwarding: boolean): void {
+    // either way, one box forwarded what the other had processed: the windows may lag
+    this.windowsMayLag();
     this.rearmAt = forwarding || this.aa === null ? -1 : 0;
+  }
+
+  /**
+   * Another box may have forwarded the segments of sessions in this table (a take-over, the peer
+   * adopting ours while it took us for down, our own forwarding held and resumed): every TCP
+   * side's window is checked with the synced slack until its next segment here (tcp-window.ts).
+   */
+  windowsMayLag(): void {
+    this.table.markWindowsSynced();
   }
 
   /** The next slice of peerForwardingChanged's work. */
@@ -602,8 +616,10 @@ export class Firewall {
     }
     const v = tcpWindowStep(this.table.windows, slot, dir, state, seg);
     if (v === WIN_OK) return next;
-    const mode = this.timeouts.tcpWindowCheck;
+    let mode = this.timeouts.tcpWindowCheck;
     if (mode === 'off') return next;
+    // active/active: a session both boxes forwarded is seen here only in part
+    if (mode === 'strict' && (this.table.flags(slot) & SESSION_FLAG_SPLIT) !== 0) mode = 'loose';
     if (v === WIN_RST_INEXACT) {
       this.hooks.event('tcp-rst-in-window');
       return state;

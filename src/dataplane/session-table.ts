@@ -28,7 +28,7 @@
 // lookup, create, count, setState, setExpires, remove or expire.
 
 import type { SessionRecord, WindowFields } from '../wire/session-record.js';
-import { WF_KNOWN, WF_SYNCED, type TcpWindows } from './tcp-window.js';
+import { seqLt, WF_KNOWN, WF_SYNCED, type TcpWindows } from './tcp-window.js';
 
 /** The direction of the packet that created the session. */
 export const DIR_ORIGINAL = 0;
@@ -498,6 +498,50 @@ export class SessionTable {
     w.flags[p] = (pf & WF_KNOWN) !== 0 ? pf | mark : 0;
     this.syncEndA[o] = w.end[o];
     this.syncEndA[p] = w.end[p];
+  }
+
+  /**
+   * Active/active: the peer processed this session of ours for a while (it adopted it while it took
+   * us for down) and its record says how far it got: each side moves forward to the record's values,
+   * never back (pfsync's rule), and is marked WF_SYNCED, so what the peer saw after its record is
+   * within the slack until the side's next segment here.
+   */
+  mergeWindows(slot: number, r: Pick<SessionRecord, WindowFields>): void {
+    const o = slot << 1;
+    this.mergeSide(o, r.origSeqEnd, r.origSeqMaxEnd, r.origMaxWin, r.origMaxAck, r.origWinFlags);
+    this.mergeSide(o | 1, r.replySeqEnd, r.replySeqMaxEnd, r.replyMaxWin, r.replyMaxAck, r.replyWinFlags);
+  }
+
+  private mergeSide(i: number, end: number, maxEnd: number, maxWin: number, maxAck: number, flags: number): void {
+    const w = this.windows;
+    const ours = w.flags[i];
+    if ((ours & WF_KNOWN) === 0) {
+      // nothing known here: the peer's values, as a synced record's
+      if ((flags & WF_KNOWN) === 0) return;
+      w.end[i] = end;
+      w.maxEnd[i] = maxEnd;
+      w.maxWin[i] = maxWin;
+      w.maxAck[i] = maxAck;
+      w.flags[i] = (flags & 0xff) | WF_SYNCED;
+      return;
+    }
+    w.flags[i] = ours | WF_SYNCED;
+    if ((flags & WF_KNOWN) === 0) return;
+    if (seqLt(w.end[i], end)) w.end[i] = end;
+    if (seqLt(w.maxEnd[i], maxEnd)) w.maxEnd[i] = maxEnd;
+    if (seqLt(w.maxAck[i], maxAck)) w.maxAck[i] = maxAck;
+    if (w.maxWin[i] < maxWin) w.maxWin[i] = maxWin;
+  }
+
+  /**
+   * Every known TCP side marked WF_SYNCED (checked with the synced slack until its next segment
+   * here): another box may have forwarded its segments meanwhile. O(sessions ever used), a flag
+   * byte per side: for a role change, not for a packet.
+   */
+  markWindowsSynced(): void {
+    const f = this.windows.flags;
+    const n = this.highWater * 2;
+    for (let i = 0; i < n; i++) if ((f[i] & WF_KNOWN) !== 0) f[i] |= WF_SYNCED;
   }
 
   /** The session was just replicated (a record built from it went out): its refresh and stride start again. */

@@ -30,7 +30,12 @@
 //   - a record of ours that we lack is installed (set up for us by the peer, or held for us while
 //     we were away);
 //   - a session waits for its owner's delete while its owner forwards, and runs on its protocol
-//     timeout otherwise (ours once we forward; the peer's from when it stops forwarding).
+//     timeout otherwise (ours once we forward; the peer's from when it stops forwarding);
+//   - a session we keep while the peer's record claims it (the peer adopted it while it took us for
+//     down) takes the record's TCP window where it is ahead, and is checked with the synced slack
+//     until each side is seen again (tcp-window.ts): the peer forwarded its segments meanwhile;
+//     and as both boxes may now forward parts of it, it is marked SESSION_FLAG_SPLIT (its window
+//     checked loosely from then on).
 // Sessions learned from the peer carry the loose flag, as in active/passive.
 import type { RecordRing } from '../wire/record-ring.js';
 import {
@@ -45,10 +50,12 @@ import {
   REC_UPDATE,
   REC_UPSERT,
   SESSION_FLAG_OWNER1,
+  SESSION_FLAG_SPLIT,
   type SessionRecord,
 } from '../wire/session-record.js';
 import type { EventCounter, DropReason } from '../wire/dataplane-counters.js';
 import type { Firewall, SessionListener } from './firewall.js';
+import { IPPROTO_TCP } from './packet.js';
 import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SESSION_FLAG_LOOSE } from './session-table.js';
 
 /** Records applied from the peer per tick: bounds the work between frames (tick = 2 ms). */
@@ -210,6 +217,8 @@ export class SyncPort implements SessionListener {
     t.forEach((slot) => {
       t.setExpires(slot, pair === null ? this.timeoutAt(slot, nowMs) : this.expiryOf(t.flags(slot), slot, nowMs, pair));
     });
+    // what the table holds lags what the previous forwarder saw
+    this.fw.windowsMayLag();
   }
 
   /** Active/active: the peer started or stopped forwarding; its sessions' timers follow. */
@@ -290,7 +299,16 @@ export class SyncPort implements SessionListener {
     const pair = this.pair;
     const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
     if (pair === null) return this.install(r, h, this.syncedExpiry(r), false);
-    if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) return this.hooks.event('sync-own-kept');
+    if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) {
+      // the peer processed it meanwhile (it claims it): our TCP window moves on to what it saw
+      if (!ownedBy(r.flags, pair.me)) {
+        const slot = h >> 1;
+        if (r.proto === IPPROTO_TCP) this.fw.table.mergeWindows(slot, r);
+        // both of us forward its segments now: each sees part of them
+        this.fw.table.setFlags(slot, this.fw.table.flags(slot) | SESSION_FLAG_SPLIT);
+      }
+      return this.hooks.event('sync-own-kept');
+    }
     const timeoutMs = this.timed(r.flags, pair) ? this.fw.timeoutS(r.proto, r.state) * 1000 : SYNCED_EXPIRY_MS;
     this.install(r, h, this.nowMs + timeoutMs, true);
   }

@@ -45,6 +45,14 @@ export type SessionRecord = Checked<tandem.ha2.SessionRecord.$Properties>;
  */
 export const SESSION_FLAG_OWNER1 = 2;
 
+/**
+ * SessionRecord.flags bit 2 (active/active): both boxes have forwarded segments of this session (one
+ * adopted it while it took the other for down, and the other went on with its own copy), so each
+ * may have seen only part of them: its TCP window is checked as in `loose` mode (only resets
+ * outside the window are dropped; src/dataplane/tcp-window.ts, docs/firewall.md).
+ */
+export const SESSION_FLAG_SPLIT = 4;
+
 export function emptyRecord(): SessionRecord {
   return {
     op: 0,

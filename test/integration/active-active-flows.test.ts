@@ -132,6 +132,12 @@ describe.skipIf(!isRoot())('active/active flows in the lab', () => {
       await sleep(1000);
     }
 
+    // the owner checks the TCP window (tcp-window.ts); a session the peer forwarded while it
+    // took this box for down is checked with the synced slack until seen again: nothing refused
+    for (const box of ['fwa', 'fwb'] as const) {
+      const m = await scrape((await l.status()).boxes[box].metrics);
+      expect(metricValue(m, 'tandem_dataplane_drops_total', { reason: 'tcp-out-of-window' }) ?? 0, `${box} tcp-out-of-window`).toBe(0);
+    }
     for (const s of streams) {
       const summary = await s.stop();
       expect(summary.reset, JSON.stringify(summary.conns.filter((x) => x.error !== null).slice(0, 3))).toBe(0);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SharedConfig } from '../../../src/config/types.js';
 import { RouteTable } from '../../../src/dataplane/route.js';
+import { SESSION_FLAG_SPLIT } from '../../../src/wire/session-record.js';
 import { TCP_CLOSE, TCP_ESTABLISHED } from '../../../src/dataplane/tcp-state.js';
 import { TCP_SYNC_STRIDE } from '../../../src/dataplane/tcp-window.js';
 import {
@@ -96,6 +97,13 @@ describe('TCP window enforcement', () => {
     expect(server(ACK, SISS + 700_000_000, CISS + 1, [9]).moved).toEqual(forwarded({ 'tcp-out-of-window-passed': 1 }));
     expect(server(RST, 0x4000_0000, 0).moved).toEqual({ 'tcp-out-of-window': 1 });
     expect(client(ACK, CISS + 1, SISS + 1).moved).toEqual(forwarded());
+  });
+
+  it('active/active: a session both boxes forwarded (SESSION_FLAG_SPLIT) is checked as in loose mode', () => {
+    const { r, server, slot } = connected();
+    r.fw.table.setFlags(slot(), r.fw.table.flags(slot()) | SESSION_FLAG_SPLIT);
+    expect(server(ACK, SISS + 700_000_000, CISS + 1, [9]).moved).toEqual(forwarded({ 'tcp-out-of-window-passed': 1 }));
+    expect(server(RST, 0x4000_0000, 0).moved).toEqual({ 'tcp-out-of-window': 1 });
   });
 
   it('off: the flags alone, as before (a blind reset closes)', () => {

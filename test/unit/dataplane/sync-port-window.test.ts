@@ -10,6 +10,9 @@ import { RecordRing } from '../../../src/wire/record-ring.js';
 import { emptyRecord, REC_UPDATE, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
 import {
   ACK,
+  CLIENT_MAC,
+  LAN_V,
+  SYN,
   CLIENT,
   LAN,
   RST,
@@ -121,6 +124,29 @@ describe('HA2 records and the TCP window', () => {
     expect(server(ACK, SEND + 3_000_000, CEND + 3_000_000, new Array(100).fill(1)).moved).toEqual(forwarded());
     expect(server(RST, SEND + 900_000_000, 0).moved).toEqual({ 'tcp-out-of-window': 1 });
     expect(server(RST, (SEND + 3_000_000 + 100 + 40_000_000) >>> 0, 0).moved).toEqual({ 'tcp-out-of-window': 1 });
+  });
+
+  it('taking over marks every known side synced: the previous forwarder saw more than the table holds', () => {
+    const { r, port, slot } = rig();
+    const syn = r.send(LAN, frame(LAN_V, CLIENT_MAC, tcpPacket({ src: CLIENT, dst: SERVER, sport: 40001, dport: 80, flags: SYN, seq: 7 })), NOW);
+    expect(syn.out).toHaveLength(1);
+    const s = slot();
+    expect(r.fw.table.windows.flags[s * 2] & WF_SYNCED).toBe(0);
+    port.takeOver(NOW);
+    expect(r.fw.table.windows.flags[s * 2] & WF_SYNCED).toBe(WF_SYNCED);
+    expect(r.fw.table.windows.flags[s * 2 + 1]).toBe(0); // nothing known of the reply side yet
+  });
+
+  it('merging a record moves each side forward only, and marks it synced', () => {
+    const { r, apply, slot } = rig();
+    apply(record());
+    const s = slot();
+    const w = r.fw.table.windows;
+    w.flags[s * 2] &= ~WF_SYNCED;
+    const behind = { ...record(), origSeqEnd: CEND - 500, replySeqEnd: (SEND + 9000) >>> 0 };
+    r.fw.table.mergeWindows(s, behind);
+    expect([w.end[s * 2], w.end[s * 2 + 1]]).toEqual([CEND, (SEND + 9000) >>> 0]);
+    expect(w.flags[s * 2] & WF_SYNCED).toBe(WF_SYNCED);
   });
 
   it('the passive expires a synced session on its own: remaining lifetime + half its timeout + the margin', () => {

@@ -73,7 +73,13 @@ function tableRig(n: number, capacity = 16) {
   };
   // every other field of a session reads 0
   const table = new Proxy(fields, { get: (t, k) => (k in t ? t[k as keyof typeof t] : () => 0) });
-  const fw = { table, listener: null, timeoutS: () => 60, removeSession: (slot: number) => live.delete(slot) } as unknown as Firewall;
+  const fw = {
+    table,
+    listener: null,
+    timeoutS: () => 60,
+    removeSession: (slot: number) => live.delete(slot),
+    windowsMayLag: () => undefined,
+  } as unknown as Firewall;
   const events: string[] = [];
   const drops: string[] = [];
   const port = new SyncPort(out, inRing, fw, { event: (name) => events.push(name), drop: (reason) => drops.push(reason) });
