@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both); chromium: the
 # status page test drives it headless with playwright-core (which downloads no browser of its own); iperf3:
 # the TCP load of bench/tcp (installed noninteractively, its debconf question defaults to no daemon).
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium iperf3 traceroute bind9-dnsutils dnsmasq-base)
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium iperf3 traceroute iputils-tracepath bind9-dnsutils dnsmasq-base)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
