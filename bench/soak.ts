@@ -222,6 +222,19 @@ async function waitHealthy(lab: Lab): Promise<LabBox> {
 }
 
 /** The churn program in the client namespace (soak/churn.ts). */
+/** A ping from the client to the server with `args`; the returned stop hands its summary line to `done`. */
+function startPing(lab: Lab, args: string[], done: (line: string) => void): () => Promise<void> {
+  const ping = spawn('ip', ['netns', 'exec', lab.ns('client'), 'ping', '-q', ...args, SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  ping.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-2000)));
+  const closed = new Promise<void>((r) => ping.once('close', () => r()));
+  return async () => {
+    if (ping.exitCode === null) ping.kill('SIGINT');
+    await Promise.race([closed, sleep(3000)]);
+    done(out.split('\n').find((l) => l.includes('packet loss')) ?? '');
+  };
+}
+
 /** One hostile burst from the client: never-completed datagrams from spoofed sources, overlapping pieces. */
 async function hostileFragments(lab: Lab, id0: number): Promise<void> {
   const srcMac = (await nsExec(lab.ns('client'), 'cat', ['/sys/class/net/eth0/address'])).stdout.trim();
@@ -359,24 +372,8 @@ try {
   stops.push(async () => (streamSummary = await streams.stop(20_000)));
   const churn = startChurn(lab);
   stops.push(async () => (churnTotals = await churn.stop()));
-  const ping = spawn('ip', ['netns', 'exec', lab.ns('client'), 'ping', '-q', '-i', '0.2', SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let pingOut = '';
-  ping.stdout.on('data', (d: Buffer) => (pingOut = (pingOut + d.toString()).slice(-2000)));
-  const pingClosed = new Promise<void>((r) => ping.once('close', () => r()));
-  stops.push(async () => {
-    if (ping.exitCode === null) ping.kill('SIGINT');
-    await Promise.race([pingClosed, sleep(3000)]);
-    pingLine = pingOut.split('\n').find((l) => l.includes('packet loss')) ?? '';
-  });
-  const bigPing = spawn('ip', ['netns', 'exec', lab.ns('client'), 'ping', '-q', '-s', '4000', '-i', '0.5', SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let bigPingOut = '';
-  bigPing.stdout.on('data', (d: Buffer) => (bigPingOut = (bigPingOut + d.toString()).slice(-2000)));
-  const bigPingClosed = new Promise<void>((r) => bigPing.once('close', () => r()));
-  stops.push(async () => {
-    if (bigPing.exitCode === null) bigPing.kill('SIGINT');
-    await Promise.race([bigPingClosed, sleep(3000)]);
-    bigPingLine = bigPingOut.split('\n').find((l) => l.includes('packet loss')) ?? '';
-  });
+  stops.push(startPing(lab, ['-i', '0.2'], (line) => (pingLine = line)));
+  stops.push(startPing(lab, ['-s', '4000', '-i', '0.5'], (line) => (bigPingLine = line)));
   say(`traffic running: ${streams.connected}/${conns} streams, churn, UDP probe every 10 ms, ping every 200 ms, fragmented ping every 500 ms`);
 
   // background API use: status, sessions and the config of both boxes every 2 s
