@@ -48,6 +48,7 @@ export namespace tandem {
              * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
              * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
              * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+             * Bit 3: an IPv6 session (its addresses' high words in fields 29-40).
              */
             flags: number;
 
@@ -138,6 +139,46 @@ export namespace tandem {
             replyWinFlags: number;
 
             /**
+             * IPv6 sessions (flags bit 3, src/wire/session-record.ts SESSION_FLAG_V6): each address is 128
+             * bits, its low 32 bits in the field above (orig_src, ...) and the high 96 bits here, w0 the
+             * most significant word. Absent (0) for IPv4, so an IPv4 record costs nothing more.
+             */
+            origSrcW0: number;
+
+            /** SessionRecord origSrcW1. */
+            origSrcW1: number;
+
+            /** SessionRecord origSrcW2. */
+            origSrcW2: number;
+
+            /** SessionRecord origDstW0. */
+            origDstW0: number;
+
+            /** SessionRecord origDstW1. */
+            origDstW1: number;
+
+            /** SessionRecord origDstW2. */
+            origDstW2: number;
+
+            /** SessionRecord replySrcW0. */
+            replySrcW0: number;
+
+            /** SessionRecord replySrcW1. */
+            replySrcW1: number;
+
+            /** SessionRecord replySrcW2. */
+            replySrcW2: number;
+
+            /** SessionRecord replyDstW0. */
+            replyDstW0: number;
+
+            /** SessionRecord replyDstW1. */
+            replyDstW1: number;
+
+            /** SessionRecord replyDstW2. */
+            replyDstW2: number;
+
+            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @param message SessionRecord message or plain object to encode
              * @param [writer] Writer to encode to
@@ -177,6 +218,7 @@ export namespace tandem {
                  * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
                  * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
                  * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+                 * Bit 3: an IPv6 session (its addresses' high words in fields 29-40).
                  */
                 flags?: (number|null);
 
@@ -265,6 +307,46 @@ export namespace tandem {
 
                 /** SessionRecord replyWinFlags */
                 replyWinFlags?: (number|null);
+
+                /**
+                 * IPv6 sessions (flags bit 3, src/wire/session-record.ts SESSION_FLAG_V6): each address is 128
+                 * bits, its low 32 bits in the field above (orig_src, ...) and the high 96 bits here, w0 the
+                 * most significant word. Absent (0) for IPv4, so an IPv4 record costs nothing more.
+                 */
+                origSrcW0?: (number|null);
+
+                /** SessionRecord origSrcW1 */
+                origSrcW1?: (number|null);
+
+                /** SessionRecord origSrcW2 */
+                origSrcW2?: (number|null);
+
+                /** SessionRecord origDstW0 */
+                origDstW0?: (number|null);
+
+                /** SessionRecord origDstW1 */
+                origDstW1?: (number|null);
+
+                /** SessionRecord origDstW2 */
+                origDstW2?: (number|null);
+
+                /** SessionRecord replySrcW0 */
+                replySrcW0?: (number|null);
+
+                /** SessionRecord replySrcW1 */
+                replySrcW1?: (number|null);
+
+                /** SessionRecord replySrcW2 */
+                replySrcW2?: (number|null);
+
+                /** SessionRecord replyDstW0 */
+                replyDstW0?: (number|null);
+
+                /** SessionRecord replyDstW1 */
+                replyDstW1?: (number|null);
+
+                /** SessionRecord replyDstW2 */
+                replyDstW2?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

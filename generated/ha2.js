@@ -40,6 +40,7 @@ export const tandem = $root.tandem = (() => {
              * @property {number|null} [flags] Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
              * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
              * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+             * Bit 3: an IPv6 session (its addresses' high words in fields 29-40).
              * @property {number|null} [origSrc] The original direction's tuple. IPv4 addresses as the 32-bit number of their dotted form
              * (10.0.0.1 is 0x0a000001); fixed32 because addresses are dense: 4 bytes, never 5.
              * BULK_END carries the number of sessions sent in orig_src.
@@ -74,6 +75,20 @@ export const tandem = $root.tandem = (() => {
              * @property {number|null} [replyMaxWin] SessionRecord replyMaxWin
              * @property {number|null} [replyMaxAck] SessionRecord replyMaxAck
              * @property {number|null} [replyWinFlags] SessionRecord replyWinFlags
+             * @property {number|null} [origSrcW0] IPv6 sessions (flags bit 3, src/wire/session-record.ts SESSION_FLAG_V6): each address is 128
+             * bits, its low 32 bits in the field above (orig_src, ...) and the high 96 bits here, w0 the
+             * most significant word. Absent (0) for IPv4, so an IPv4 record costs nothing more.
+             * @property {number|null} [origSrcW1] SessionRecord origSrcW1
+             * @property {number|null} [origSrcW2] SessionRecord origSrcW2
+             * @property {number|null} [origDstW0] SessionRecord origDstW0
+             * @property {number|null} [origDstW1] SessionRecord origDstW1
+             * @property {number|null} [origDstW2] SessionRecord origDstW2
+             * @property {number|null} [replySrcW0] SessionRecord replySrcW0
+             * @property {number|null} [replySrcW1] SessionRecord replySrcW1
+             * @property {number|null} [replySrcW2] SessionRecord replySrcW2
+             * @property {number|null} [replyDstW0] SessionRecord replyDstW0
+             * @property {number|null} [replyDstW1] SessionRecord replyDstW1
+             * @property {number|null} [replyDstW2] SessionRecord replyDstW2
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -136,6 +151,7 @@ export const tandem = $root.tandem = (() => {
              * Bit 0: loose (picked up mid-stream, or synced from the peer: the TCP handshake was not seen).
              * Bit 1 (active/active): owned by device 1. Bit 2 (active/active): both boxes have forwarded
              * its segments, its TCP window is checked loosely (src/wire/session-record.ts SESSION_FLAG_SPLIT).
+             * Bit 3: an IPv6 session (its addresses' high words in fields 29-40).
              * @member {number} flags
              * @memberof tandem.ha2.SessionRecord
              * @instance
@@ -345,6 +361,104 @@ export const tandem = $root.tandem = (() => {
             SessionRecord.prototype.replyWinFlags = 0;
 
             /**
+             * IPv6 sessions (flags bit 3, src/wire/session-record.ts SESSION_FLAG_V6): each address is 128
+             * bits, its low 32 bits in the field above (orig_src, ...) and the high 96 bits here, w0 the
+             * most significant word. Absent (0) for IPv4, so an IPv4 record costs nothing more.
+             * @member {number} origSrcW0
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origSrcW0 = 0;
+
+            /**
+             * SessionRecord origSrcW1.
+             * @member {number} origSrcW1
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origSrcW1 = 0;
+
+            /**
+             * SessionRecord origSrcW2.
+             * @member {number} origSrcW2
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origSrcW2 = 0;
+
+            /**
+             * SessionRecord origDstW0.
+             * @member {number} origDstW0
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origDstW0 = 0;
+
+            /**
+             * SessionRecord origDstW1.
+             * @member {number} origDstW1
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origDstW1 = 0;
+
+            /**
+             * SessionRecord origDstW2.
+             * @member {number} origDstW2
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.origDstW2 = 0;
+
+            /**
+             * SessionRecord replySrcW0.
+             * @member {number} replySrcW0
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replySrcW0 = 0;
+
+            /**
+             * SessionRecord replySrcW1.
+             * @member {number} replySrcW1
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replySrcW1 = 0;
+
+            /**
+             * SessionRecord replySrcW2.
+             * @member {number} replySrcW2
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replySrcW2 = 0;
+
+            /**
+             * SessionRecord replyDstW0.
+             * @member {number} replyDstW0
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyDstW0 = 0;
+
+            /**
+             * SessionRecord replyDstW1.
+             * @member {number} replyDstW1
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyDstW1 = 0;
+
+            /**
+             * SessionRecord replyDstW2.
+             * @member {number} replyDstW2
+             * @memberof tandem.ha2.SessionRecord
+             * @instance
+             */
+            SessionRecord.prototype.replyDstW2 = 0;
+
+            /**
              * Encodes the specified SessionRecord message. Does not implicitly {@link tandem.ha2.SessionRecord.verify|verify} messages.
              * @function encode
              * @memberof tandem.ha2.SessionRecord
@@ -416,6 +530,30 @@ export const tandem = $root.tandem = (() => {
                     writer.uint32(/* id 27, wireType 5 =*/221).fixed32(message.replyMaxAck);
                 if (message.replyWinFlags != null && $Object.hasOwnProperty.call(message, "replyWinFlags") && message.replyWinFlags !== 0)
                     writer.uint32(/* id 28, wireType 0 =*/224).uint32(message.replyWinFlags);
+                if (message.origSrcW0 != null && $Object.hasOwnProperty.call(message, "origSrcW0") && message.origSrcW0 !== 0)
+                    writer.uint32(/* id 29, wireType 5 =*/237).fixed32(message.origSrcW0);
+                if (message.origSrcW1 != null && $Object.hasOwnProperty.call(message, "origSrcW1") && message.origSrcW1 !== 0)
+                    writer.uint32(/* id 30, wireType 5 =*/245).fixed32(message.origSrcW1);
+                if (message.origSrcW2 != null && $Object.hasOwnProperty.call(message, "origSrcW2") && message.origSrcW2 !== 0)
+                    writer.uint32(/* id 31, wireType 5 =*/253).fixed32(message.origSrcW2);
+                if (message.origDstW0 != null && $Object.hasOwnProperty.call(message, "origDstW0") && message.origDstW0 !== 0)
+                    writer.uint32(/* id 32, wireType 5 =*/261).fixed32(message.origDstW0);
+                if (message.origDstW1 != null && $Object.hasOwnProperty.call(message, "origDstW1") && message.origDstW1 !== 0)
+                    writer.uint32(/* id 33, wireType 5 =*/269).fixed32(message.origDstW1);
+                if (message.origDstW2 != null && $Object.hasOwnProperty.call(message, "origDstW2") && message.origDstW2 !== 0)
+                    writer.uint32(/* id 34, wireType 5 =*/277).fixed32(message.origDstW2);
+                if (message.replySrcW0 != null && $Object.hasOwnProperty.call(message, "replySrcW0") && message.replySrcW0 !== 0)
+                    writer.uint32(/* id 35, wireType 5 =*/285).fixed32(message.replySrcW0);
+                if (message.replySrcW1 != null && $Object.hasOwnProperty.call(message, "replySrcW1") && message.replySrcW1 !== 0)
+                    writer.uint32(/* id 36, wireType 5 =*/293).fixed32(message.replySrcW1);
+                if (message.replySrcW2 != null && $Object.hasOwnProperty.call(message, "replySrcW2") && message.replySrcW2 !== 0)
+                    writer.uint32(/* id 37, wireType 5 =*/301).fixed32(message.replySrcW2);
+                if (message.replyDstW0 != null && $Object.hasOwnProperty.call(message, "replyDstW0") && message.replyDstW0 !== 0)
+                    writer.uint32(/* id 38, wireType 5 =*/309).fixed32(message.replyDstW0);
+                if (message.replyDstW1 != null && $Object.hasOwnProperty.call(message, "replyDstW1") && message.replyDstW1 !== 0)
+                    writer.uint32(/* id 39, wireType 5 =*/317).fixed32(message.replyDstW1);
+                if (message.replyDstW2 != null && $Object.hasOwnProperty.call(message, "replyDstW2") && message.replyDstW2 !== 0)
+                    writer.uint32(/* id 40, wireType 5 =*/325).fixed32(message.replyDstW2);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -710,6 +848,114 @@ export const tandem = $root.tandem = (() => {
                                 message.replyWinFlags = value;
                             else
                                 delete message.replyWinFlags;
+                            continue;
+                        }
+                    case 29: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origSrcW0 = value;
+                            else
+                                delete message.origSrcW0;
+                            continue;
+                        }
+                    case 30: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origSrcW1 = value;
+                            else
+                                delete message.origSrcW1;
+                            continue;
+                        }
+                    case 31: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origSrcW2 = value;
+                            else
+                                delete message.origSrcW2;
+                            continue;
+                        }
+                    case 32: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origDstW0 = value;
+                            else
+                                delete message.origDstW0;
+                            continue;
+                        }
+                    case 33: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origDstW1 = value;
+                            else
+                                delete message.origDstW1;
+                            continue;
+                        }
+                    case 34: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.origDstW2 = value;
+                            else
+                                delete message.origDstW2;
+                            continue;
+                        }
+                    case 35: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replySrcW0 = value;
+                            else
+                                delete message.replySrcW0;
+                            continue;
+                        }
+                    case 36: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replySrcW1 = value;
+                            else
+                                delete message.replySrcW1;
+                            continue;
+                        }
+                    case 37: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replySrcW2 = value;
+                            else
+                                delete message.replySrcW2;
+                            continue;
+                        }
+                    case 38: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replyDstW0 = value;
+                            else
+                                delete message.replyDstW0;
+                            continue;
+                        }
+                    case 39: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replyDstW1 = value;
+                            else
+                                delete message.replyDstW1;
+                            continue;
+                        }
+                    case 40: {
+                            if (wireType !== 5)
+                                break;
+                            if (value = reader.fixed32())
+                                message.replyDstW2 = value;
+                            else
+                                delete message.replyDstW2;
                             continue;
                         }
                     }

@@ -20,7 +20,7 @@ import type { TandemConfig } from '../config/types.js';
 import type { ControlWorkerData, ControlWorkerReply } from './control-worker.js';
 
 const CONTROL_READY_TIMEOUT_MS = 15_000;
-/** Records per HA2 ring (128 bytes each: 32 MiB): ~3 s of 20,000 new sessions/s with room to spare. */
+/** Records per HA2 ring (192 bytes each: 48 MiB): ~3 s of 20,000 new sessions/s with room to spare. */
 const SYNC_RING_RECORDS = 1 << 18;
 const STOP_GRACE_MS = 3_000;
 

@@ -27,7 +27,7 @@
 // Pure: no I/O, no clock (time is an argument, in ms on any monotonic scale), no allocation on
 // lookup, create, count, setState, setExpires, remove or expire.
 
-import type { SessionRecord, WindowFields } from '../wire/session-record.js';
+import { SESSION_FLAG_V6, type Address6Fields, type SessionRecord, type WindowFields } from '../wire/session-record.js';
 import { seqLt, WF_KNOWN, WF_SYNCED, type TcpWindows } from './tcp-window.js';
 
 /** The direction of the packet that created the session. */
@@ -49,12 +49,20 @@ export function refreshMs(timeoutMs: number): number {
 export const SESSION_FLAG_LOOSE = 1;
 
 /**
+ * An IPv6 session's key: its four addresses are 4 words each, the low word in the same arrays as
+ * an IPv4 address (src, dst), the three high words beside them (HI_WORDS per direction: src's
+ * words 0-2, then dst's). lookup6() takes a tuple's addresses as 8 words: src's 0-3, dst's 0-3.
+ */
+const HI_WORDS = 6;
+
+/**
  * A session to create: the fields of a session record (src/wire/session-record.ts, documented in
  * proto/ha2.proto) but its op and relative times, with absolute times on the table's clock. The
  * table keeps 8 bits of proto, state and flags (bit 0: SESSION_FLAG_LOOSE) and 16 of the interface
  * indexes; ICMP "ports" are the echo identifier on the requester's side, 0 on the other.
  */
-export interface NewSession extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs' | WindowFields>, Partial<Pick<SessionRecord, WindowFields>> {
+export interface NewSession
+  extends Omit<SessionRecord, 'op' | 'timeoutMs' | 'eventMs' | WindowFields | Address6Fields>, Partial<Pick<SessionRecord, WindowFields | Address6Fields>> {
   expiresMs: number;
   nowMs: number;
 }
@@ -117,6 +125,53 @@ export function tupleHash(seed: number, proto: number, src: number, srcPort: num
   return h;
 }
 
+/**
+ * 32-bit hash of an IPv6 tuple: the 8 address words, ports, and the protocol with a family mark
+ * (0x100), so an IPv6 key never hashes as the IPv4 key of its low words would by construction.
+ */
+export function tupleHash6(seed: number, proto: number, addrs: ArrayLike<number>, srcPort: number, dstPort: number): number {
+  let h = seed | 0;
+  for (let i = 0; i < 8; i++) h = mix(h, addrs[i] | 0);
+  h = mix(h, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff));
+  h = mix(h, (proto & 0xff) | 0x100);
+  h ^= 40;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** A new IPv6 session's original tuple addresses as lookup6() takes them (8 words). */
+function originalKey(s: NewSession | SessionRecord, k: Uint32Array): void {
+  k[0] = s.origSrcW0 ?? 0;
+  k[1] = s.origSrcW1 ?? 0;
+  k[2] = s.origSrcW2 ?? 0;
+  k[3] = s.origSrc;
+  k[4] = s.origDstW0 ?? 0;
+  k[5] = s.origDstW1 ?? 0;
+  k[6] = s.origDstW2 ?? 0;
+  k[7] = s.origDst;
+}
+
+/** A new IPv6 session's reply tuple addresses (8 words). */
+function replyKey(s: NewSession, k: Uint32Array): void {
+  k[0] = s.replySrcW0 ?? 0;
+  k[1] = s.replySrcW1 ?? 0;
+  k[2] = s.replySrcW2 ?? 0;
+  k[3] = s.replySrc;
+  k[4] = s.replyDstW0 ?? 0;
+  k[5] = s.replyDstW1 ?? 0;
+  k[6] = s.replyDstW2 ?? 0;
+  k[7] = s.replyDst;
+}
+
+function sameAddresses(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -151,6 +206,8 @@ export class SessionTable {
   // per direction: index = ref = slot * 2 + dir
   private readonly srcA: Uint32Array;
   private readonly dstA: Uint32Array;
+  /** IPv6 sessions: the high words of each direction's addresses (HI_WORDS per ref; 0 for IPv4). */
+  private readonly hiA: Uint32Array;
   private readonly srcPortA: Uint16Array;
   private readonly dstPortA: Uint16Array;
   private readonly packetsA: Float64Array;
@@ -172,6 +229,9 @@ export class SessionTable {
   private readonly wheelMask: number;
   /** Oldest tick not yet fully processed; NaN until the first create() or expire() tells the time. */
   private cursor = NaN;
+  /** create()'s IPv6 keys of the original and the reply direction (scratch: no allocation per session). */
+  private readonly keyO = new Uint32Array(8);
+  private readonly keyR = new Uint32Array(8);
   /** Every typed array above, as alloc() made them (bytesAllocated). */
   private readonly arrays: ArrayBufferView[] = [];
 
@@ -206,6 +266,7 @@ export class SessionTable {
 
     this.srcA = this.alloc(new Uint32Array(cap * 2));
     this.dstA = this.alloc(new Uint32Array(cap * 2));
+    this.hiA = this.alloc(new Uint32Array(cap * 2 * HI_WORDS));
     this.srcPortA = this.alloc(new Uint16Array(cap * 2));
     this.dstPortA = this.alloc(new Uint16Array(cap * 2));
     this.packetsA = this.alloc(new Float64Array(cap * 2));
@@ -281,7 +342,58 @@ export class SessionTable {
         this.dstA[ref] === dst &&
         this.srcPortA[ref] === srcPort &&
         this.dstPortA[ref] === dstPort &&
-        this.protoA[ref >> 1] === proto
+        this.protoA[ref >> 1] === proto &&
+        (this.flagsA[ref >> 1] & SESSION_FLAG_V6) === 0
+      ) {
+        return ref;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
+   * The session of an IPv6 packet: `addrs` holds its source (words 0-3) and destination (4-7).
+   * (slot << 1) | dir, or -1. Zero allocation.
+   */
+  lookup6(proto: number, addrs: ArrayLike<number>, srcPort: number, dstPort: number): number {
+    proto &= 0xff;
+    srcPort &= 0xffff;
+    dstPort &= 0xffff;
+    return this.find6(tupleHash6(this.seed, proto, addrs, srcPort, dstPort), proto, addrs, srcPort, dstPort);
+  }
+
+  /** The session of a record's original tuple (either family): as lookup() and lookup6(). */
+  lookupOriginal(r: SessionRecord): number {
+    if ((r.flags & SESSION_FLAG_V6) === 0) return this.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    const k = this.keyO;
+    originalKey(r, k);
+    return this.lookup6(r.proto, k, r.origSrcPort, r.origDstPort);
+  }
+
+  private find6(h: number, proto: number, a: ArrayLike<number>, srcPort: number, dstPort: number): number {
+    const refs = this.idxRef;
+    const hashes = this.idxHash;
+    const mask = this.idxMask;
+    const hi = this.hiA;
+    let i = h & mask;
+    for (;;) {
+      const ref = refs[i];
+      if (ref === NIL) return -1;
+      const k = ref * HI_WORDS;
+      if (
+        hashes[i] === h &&
+        this.srcA[ref] === a[3] >>> 0 &&
+        this.dstA[ref] === a[7] >>> 0 &&
+        this.srcPortA[ref] === srcPort &&
+        this.dstPortA[ref] === dstPort &&
+        this.protoA[ref >> 1] === proto &&
+        (this.flagsA[ref >> 1] & SESSION_FLAG_V6) !== 0 &&
+        hi[k] === a[0] >>> 0 &&
+        hi[k + 1] === a[1] >>> 0 &&
+        hi[k + 2] === a[2] >>> 0 &&
+        hi[k + 3] === a[4] >>> 0 &&
+        hi[k + 4] === a[5] >>> 0 &&
+        hi[k + 5] === a[6] >>> 0
       ) {
         return ref;
       }
@@ -305,12 +417,27 @@ export class SessionTable {
     const rDst = s.replyDst >>> 0;
     const rSp = s.replySrcPort & 0xffff;
     const rDp = s.replyDstPort & 0xffff;
-    // one key could not tell the two directions apart
-    if (oSrc === rSrc && oDst === rDst && oSp === rSp && oDp === rDp) return -1;
-    const h0 = tupleHash(this.seed, proto, oSrc, oSp, oDst, oDp);
-    if (this.find(h0, proto, oSrc, oSp, oDst, oDp) !== -1) return -1;
-    const h1 = tupleHash(this.seed, proto, rSrc, rSp, rDst, rDp);
-    if (this.find(h1, proto, rSrc, rSp, rDst, rDp) !== -1) return -1;
+    const v6 = (s.flags & SESSION_FLAG_V6) !== 0;
+    let h0: number;
+    let h1: number;
+    if (v6) {
+      const ko = this.keyO;
+      const kr = this.keyR;
+      originalKey(s, ko);
+      replyKey(s, kr);
+      if (oSp === rSp && oDp === rDp && sameAddresses(ko, kr)) return -1;
+      h0 = tupleHash6(this.seed, proto, ko, oSp, oDp);
+      if (this.find6(h0, proto, ko, oSp, oDp) !== -1) return -1;
+      h1 = tupleHash6(this.seed, proto, kr, rSp, rDp);
+      if (this.find6(h1, proto, kr, rSp, rDp) !== -1) return -1;
+    } else {
+      // one key could not tell the two directions apart
+      if (oSrc === rSrc && oDst === rDst && oSp === rSp && oDp === rDp) return -1;
+      h0 = tupleHash(this.seed, proto, oSrc, oSp, oDst, oDp);
+      if (this.find(h0, proto, oSrc, oSp, oDst, oDp) !== -1) return -1;
+      h1 = tupleHash(this.seed, proto, rSrc, rSp, rDst, rDp);
+      if (this.find(h1, proto, rSrc, rSp, rDst, rDp) !== -1) return -1;
+    }
 
     this.freeHead = this.next[slot];
     this.used[slot] = 1;
@@ -333,6 +460,7 @@ export class SessionTable {
     this.dstA[r] = rDst;
     this.srcPortA[r] = rSp;
     this.dstPortA[r] = rDp;
+    this.setHighWords(o, v6);
     this.packetsA[o] = 0;
     this.packetsA[r] = 0;
     this.bytesA[o] = 0;
@@ -410,7 +538,8 @@ export class SessionTable {
   }
   /** Replaces the flags (e.g. clears SESSION_FLAG_LOOSE once the peer's copy was superseded). */
   setFlags(slot: number, flags: number): void {
-    this.flagsA[slot] = flags;
+    // the family is part of the key: it never changes while the session lives
+    this.flagsA[slot] = (flags & ~SESSION_FLAG_V6) | (this.flagsA[slot] & SESSION_FLAG_V6);
   }
   ingress(slot: number): number {
     return this.ingressA[slot];
@@ -434,6 +563,49 @@ export class SessionTable {
   dstPort(slot: number, dir: number): number {
     return this.dstPortA[(slot << 1) | dir];
   }
+  /** The session is an IPv6 one (its addresses: address6). */
+  isV6(slot: number): boolean {
+    return (this.flagsA[slot] & SESSION_FLAG_V6) !== 0;
+  }
+  /**
+   * The 4 words of an IPv6 session's address into `out` at `off`: direction `dir`'s source
+   * (`which` 0) or destination (1). For an IPv4 session: the IPv4 address in word 3, 0 above.
+   */
+  address6(slot: number, dir: number, which: 0 | 1, out: Uint32Array, off = 0): void {
+    const ref = (slot << 1) | dir;
+    const k = ref * HI_WORDS + which * 3;
+    out[off] = this.hiA[k];
+    out[off + 1] = this.hiA[k + 1];
+    out[off + 2] = this.hiA[k + 2];
+    out[off + 3] = which === 0 ? this.srcA[ref] : this.dstA[ref];
+  }
+
+  /** create(): the high words of both directions' addresses, from keyO and keyR (IPv6) or zero. */
+  private setHighWords(o: number, v6: boolean): void {
+    const hi = this.hiA;
+    for (let dir = 0; dir < 2; dir++) {
+      const k = (o | dir) * HI_WORDS;
+      const key = dir === 0 ? this.keyO : this.keyR;
+      hi[k] = v6 ? key[0] : 0;
+      hi[k + 1] = v6 ? key[1] : 0;
+      hi[k + 2] = v6 ? key[2] : 0;
+      hi[k + 3] = v6 ? key[4] : 0;
+      hi[k + 4] = v6 ? key[5] : 0;
+      hi[k + 5] = v6 ? key[6] : 0;
+    }
+  }
+
+  /** The hash index key of `ref` (as create() computed it). */
+  private hashOf(ref: number): number {
+    const slot = ref >> 1;
+    if ((this.flagsA[slot] & SESSION_FLAG_V6) === 0) {
+      return tupleHash(this.seed, this.protoA[slot], this.srcA[ref], this.srcPortA[ref], this.dstA[ref], this.dstPortA[ref]);
+    }
+    const k = this.keyO;
+    this.address6(slot, ref & 1, 0, k, 0);
+    this.address6(slot, ref & 1, 1, k, 4);
+    return tupleHash6(this.seed, this.protoA[slot], k, this.srcPortA[ref], this.dstPortA[ref]);
+  }
 
   /**
    * Fills r with the session as a record of `op` (its expiry relative to nowMs, clamped to a
@@ -454,6 +626,21 @@ export class SessionTable {
     r.replySrcPort = this.srcPortA[p];
     r.replyDst = this.dstA[p];
     r.replyDstPort = this.dstPortA[p];
+    const hi = this.hiA;
+    const ko = o * HI_WORDS;
+    const kp = p * HI_WORDS;
+    r.origSrcW0 = hi[ko];
+    r.origSrcW1 = hi[ko + 1];
+    r.origSrcW2 = hi[ko + 2];
+    r.origDstW0 = hi[ko + 3];
+    r.origDstW1 = hi[ko + 4];
+    r.origDstW2 = hi[ko + 5];
+    r.replySrcW0 = hi[kp];
+    r.replySrcW1 = hi[kp + 1];
+    r.replySrcW2 = hi[kp + 2];
+    r.replyDstW0 = hi[kp + 3];
+    r.replyDstW1 = hi[kp + 4];
+    r.replyDstW2 = hi[kp + 5];
     r.ruleId = this.ruleA[slot];
     r.natRuleId = this.natA[slot];
     r.ingress = this.ingressA[slot];
@@ -645,7 +832,7 @@ export class SessionTable {
     const refs = this.idxRef;
     const hashes = this.idxHash;
     const mask = this.idxMask;
-    const h = tupleHash(this.seed, this.protoA[ref >> 1], this.srcA[ref], this.srcPortA[ref], this.dstA[ref], this.dstPortA[ref]);
+    const h = this.hashOf(ref);
     let i = h & mask;
     while (refs[i] !== ref) i = (i + 1) & mask;
     let j = i;

@@ -286,7 +286,7 @@ export class SyncPort implements SessionListener {
   }
 
   private remove(r: SessionRecord): void {
-    const h = this.fw.table.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    const h = this.fw.table.lookupOriginal(r);
     if (h < 0 || (h & 1) !== DIR_ORIGINAL) return;
     if (this.pair !== null && this.keepsOwn(h >> 1, r, this.pair)) return this.hooks.event('sync-own-kept');
     this.fw.removeSession(h >> 1);
@@ -297,7 +297,7 @@ export class SyncPort implements SessionListener {
   upsert(r: SessionRecord): void {
     const t = this.fw.table;
     const pair = this.pair;
-    const h = t.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    const h = t.lookupOriginal(r);
     if (pair === null) return this.install(r, h, this.syncedExpiry(r), false);
     if (h >= 0 && this.keepsOwn(h >> 1, r, pair)) {
       // the peer processed it meanwhile (it claims it): our TCP window moves on to what it saw

@@ -59,10 +59,10 @@ export const RECORD_WIN_FLAGS_MAX = 0xff;
  * state 6 + flags 6 + four fixed32 addresses 20 + four ports 16 + two sint32 rule ids 12 +
  * ingress 6 + egress 7 + timeout_ms 7 (fields 16-18 have two-byte tags) + event_ms 10 = 96
  * bytes; the TCP window fields (two-byte tags): six fixed32 36 + two max_win 14 + two
- * win_flags 8 = 58; 154 in all, plus the repeated field's tag and two-byte length: 157.
- * Proven by test.
+ * win_flags 8 = 58; the IPv6 address words (fields 29-40, two-byte tags): twelve fixed32 72;
+ * 226 in all, plus the repeated field's tag and two-byte length: 229. Proven by test.
  */
-export const HA2_MAX_RECORD_WIRE_BYTES = 157;
+export const HA2_MAX_RECORD_WIRE_BYTES = 229;
 
 /**
  * Largest encoded Ha2Envelope (a full Batch with every value at its limit), MAC trailer not
@@ -150,6 +150,18 @@ function recordToWire(r: SessionRecord, i: number): tandem.ha2.SessionRecord.$Pr
     replyMaxWin: checkUint(r.replyMaxWin, 'replyMaxWin', RECORD_MAX_WIN, i),
     replyMaxAck: checkUint(r.replyMaxAck, 'replyMaxAck', UINT32_MAX, i),
     replyWinFlags: checkUint(r.replyWinFlags, 'replyWinFlags', RECORD_WIN_FLAGS_MAX, i),
+    origSrcW0: checkUint(r.origSrcW0, 'origSrcW0', UINT32_MAX, i),
+    origSrcW1: checkUint(r.origSrcW1, 'origSrcW1', UINT32_MAX, i),
+    origSrcW2: checkUint(r.origSrcW2, 'origSrcW2', UINT32_MAX, i),
+    origDstW0: checkUint(r.origDstW0, 'origDstW0', UINT32_MAX, i),
+    origDstW1: checkUint(r.origDstW1, 'origDstW1', UINT32_MAX, i),
+    origDstW2: checkUint(r.origDstW2, 'origDstW2', UINT32_MAX, i),
+    replySrcW0: checkUint(r.replySrcW0, 'replySrcW0', UINT32_MAX, i),
+    replySrcW1: checkUint(r.replySrcW1, 'replySrcW1', UINT32_MAX, i),
+    replySrcW2: checkUint(r.replySrcW2, 'replySrcW2', UINT32_MAX, i),
+    replyDstW0: checkUint(r.replyDstW0, 'replyDstW0', UINT32_MAX, i),
+    replyDstW1: checkUint(r.replyDstW1, 'replyDstW1', UINT32_MAX, i),
+    replyDstW2: checkUint(r.replyDstW2, 'replyDstW2', UINT32_MAX, i),
   };
 }
 
@@ -239,6 +251,19 @@ function recordFromWire(r: tandem.ha2.SessionRecord.$Properties, i: number): Ses
     replyMaxWin: uintFromWire(r.replyMaxWin, 'replyMaxWin', RECORD_MAX_WIN, i),
     replyMaxAck: uintFromWire(r.replyMaxAck, 'replyMaxAck', UINT32_MAX, i),
     replyWinFlags: uintFromWire(r.replyWinFlags, 'replyWinFlags', RECORD_WIN_FLAGS_MAX, i),
+    // IPv6 sessions' high address words (absent: 0, an IPv4 record or an older peer)
+    origSrcW0: uintFromWire(r.origSrcW0, 'origSrcW0', UINT32_MAX, i),
+    origSrcW1: uintFromWire(r.origSrcW1, 'origSrcW1', UINT32_MAX, i),
+    origSrcW2: uintFromWire(r.origSrcW2, 'origSrcW2', UINT32_MAX, i),
+    origDstW0: uintFromWire(r.origDstW0, 'origDstW0', UINT32_MAX, i),
+    origDstW1: uintFromWire(r.origDstW1, 'origDstW1', UINT32_MAX, i),
+    origDstW2: uintFromWire(r.origDstW2, 'origDstW2', UINT32_MAX, i),
+    replySrcW0: uintFromWire(r.replySrcW0, 'replySrcW0', UINT32_MAX, i),
+    replySrcW1: uintFromWire(r.replySrcW1, 'replySrcW1', UINT32_MAX, i),
+    replySrcW2: uintFromWire(r.replySrcW2, 'replySrcW2', UINT32_MAX, i),
+    replyDstW0: uintFromWire(r.replyDstW0, 'replyDstW0', UINT32_MAX, i),
+    replyDstW1: uintFromWire(r.replyDstW1, 'replyDstW1', UINT32_MAX, i),
+    replyDstW2: uintFromWire(r.replyDstW2, 'replyDstW2', UINT32_MAX, i),
   };
 }
 

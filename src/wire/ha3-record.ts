@@ -21,7 +21,7 @@
 //   | proto u8 | 0 0 0 | origSrc u32 | origDst u32 | origSrcPort u16 | origDstPort u16 |
 //
 // Pure: no allocation on decode (the caller's record is filled), none on encode into its buffer.
-import { clearWindows, type SessionRecord } from './session-record.js';
+import { clearAddress6, clearWindows, SESSION_FLAG_V6, type SessionRecord } from './session-record.js';
 
 export const HA3_RECORD_BYTES = 64;
 export const HA3_KEY_BYTES = 16;
@@ -89,7 +89,9 @@ export function decodeHa3Record(payload: Uint8Array, r: SessionRecord): boolean 
   r.timeoutMs = v.getUint32(52);
   r.eventMs = v.getFloat64(56);
   clearWindows(r);
-  return r.ruleId >= -1 && r.natRuleId >= -1 && Number.isSafeInteger(r.eventMs) && r.eventMs >= 0;
+  clearAddress6(r);
+  // INSERT has no room for an IPv6 session's high address words: such a record is not one
+  return (r.flags & SESSION_FLAG_V6) === 0 && r.ruleId >= -1 && r.natRuleId >= -1 && Number.isSafeInteger(r.eventMs) && r.eventMs >= 0;
 }
 
 /** Writes the session's key into out[0..16). */

@@ -18,7 +18,7 @@
 // before reading slots, and Atomics.store(tail) only after copying them out, which is what lets
 // the producer reuse those slots. JS Atomics are sequentially consistent, stronger than needed.
 //
-// One slot (128 bytes = 25 uint32/int32 words + 1 float64, the rest spare; two cache lines):
+// One slot (192 bytes = 37 uint32/int32 words + 1 float64, the rest spare; three cache lines):
 //
 //   word 0   op (bits 0-15) | proto (bits 16-31)
 //   word 1   state                      word 8   replyDst
@@ -34,14 +34,17 @@
 //   word 18  origMaxWin                 word 22  replyMaxWin
 //   word 19  origMaxAck                 word 23  replyMaxAck
 //   word 24  origWinFlags (bits 0-7) | replyWinFlags (bits 8-15)
+//   IPv6 addresses' high words (layout 3; 0 for IPv4):
+//   words 25-27  origSrcW0-2             words 31-33  replySrcW0-2
+//   words 28-30  origDstW0-2             words 34-36  replyDstW0-2
 //
 // Each field is at least as wide as src/wire/ha2-codec.ts allows on the wire (op and proto 8
 // bits there), so anything HA2 decodes fits a ring, and anything a ring holds can be encoded
 // (eventMs is stored in whole ms, see push).
 import { emptyRecord, type SessionRecord } from './session-record.js';
 
-/** Bytes per record slot: two cache lines (one until the TCP window fields, layout 1). */
-export const RECORD_BYTES = 128;
+/** Bytes per record slot: three cache lines (one until the TCP window fields, layout 1; two until IPv6, layout 2). */
+export const RECORD_BYTES = 192;
 
 /**
  * Largest capacity: 2^24 records (1 GiB of slots). Far above any sane backlog, and it keeps
@@ -55,7 +58,7 @@ export const RING_HEADER_BYTES = 192;
 /** 'TRNG' in ASCII: marks a buffer made by RecordRing. */
 const MAGIC = 0x54_52_4e_47;
 /** Bumped whenever the slot layout above changes, so two builds never share a ring silently. */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 
 // Int32 indexes of the header words.
 const H_MAGIC = 0;
@@ -190,6 +193,18 @@ export class RecordRing {
     if (r.replyMaxWin >>> 0 !== r.replyMaxWin) badField('replyMaxWin', r.replyMaxWin, 'a uint32');
     if (r.replyMaxAck >>> 0 !== r.replyMaxAck) badField('replyMaxAck', r.replyMaxAck, 'a uint32');
     if ((r.replyWinFlags & U8_MAX) !== r.replyWinFlags) badField('replyWinFlags', r.replyWinFlags, 'an integer in 0..255');
+    if (r.origSrcW0 >>> 0 !== r.origSrcW0) badField('origSrcW0', r.origSrcW0, 'a uint32');
+    if (r.origSrcW1 >>> 0 !== r.origSrcW1) badField('origSrcW1', r.origSrcW1, 'a uint32');
+    if (r.origSrcW2 >>> 0 !== r.origSrcW2) badField('origSrcW2', r.origSrcW2, 'a uint32');
+    if (r.origDstW0 >>> 0 !== r.origDstW0) badField('origDstW0', r.origDstW0, 'a uint32');
+    if (r.origDstW1 >>> 0 !== r.origDstW1) badField('origDstW1', r.origDstW1, 'a uint32');
+    if (r.origDstW2 >>> 0 !== r.origDstW2) badField('origDstW2', r.origDstW2, 'a uint32');
+    if (r.replySrcW0 >>> 0 !== r.replySrcW0) badField('replySrcW0', r.replySrcW0, 'a uint32');
+    if (r.replySrcW1 >>> 0 !== r.replySrcW1) badField('replySrcW1', r.replySrcW1, 'a uint32');
+    if (r.replySrcW2 >>> 0 !== r.replySrcW2) badField('replySrcW2', r.replySrcW2, 'a uint32');
+    if (r.replyDstW0 >>> 0 !== r.replyDstW0) badField('replyDstW0', r.replyDstW0, 'a uint32');
+    if (r.replyDstW1 >>> 0 !== r.replyDstW1) badField('replyDstW1', r.replyDstW1, 'a uint32');
+    if (r.replyDstW2 >>> 0 !== r.replyDstW2) badField('replyDstW2', r.replyDstW2, 'a uint32');
     const eventMs = Math.floor(r.eventMs);
     // Written so that NaN fails too.
     if (!(eventMs >= 0 && eventMs <= Number.MAX_SAFE_INTEGER)) badField('eventMs', r.eventMs, 'a number in 0..2^53-1');
@@ -227,6 +242,18 @@ export class RecordRing {
     u32[w + 22] = r.replyMaxWin;
     u32[w + 23] = r.replyMaxAck;
     u32[w + 24] = r.origWinFlags | (r.replyWinFlags << 8);
+    u32[w + 25] = r.origSrcW0;
+    u32[w + 26] = r.origSrcW1;
+    u32[w + 27] = r.origSrcW2;
+    u32[w + 28] = r.origDstW0;
+    u32[w + 29] = r.origDstW1;
+    u32[w + 30] = r.origDstW2;
+    u32[w + 31] = r.replySrcW0;
+    u32[w + 32] = r.replySrcW1;
+    u32[w + 33] = r.replySrcW2;
+    u32[w + 34] = r.replyDstW0;
+    u32[w + 35] = r.replyDstW1;
+    u32[w + 36] = r.replyDstW2;
     // Release: the slot's words are visible to whoever loads this head.
     Atomics.store(i32, H_HEAD, (head + 1) | 0);
     return true;
@@ -290,6 +317,18 @@ export class RecordRing {
         const w24 = u32[w + 24];
         r.origWinFlags = w24 & U8_MAX;
         r.replyWinFlags = (w24 >>> 8) & U8_MAX;
+        r.origSrcW0 = u32[w + 25];
+        r.origSrcW1 = u32[w + 26];
+        r.origSrcW2 = u32[w + 27];
+        r.origDstW0 = u32[w + 28];
+        r.origDstW1 = u32[w + 29];
+        r.origDstW2 = u32[w + 30];
+        r.replySrcW0 = u32[w + 31];
+        r.replySrcW1 = u32[w + 32];
+        r.replySrcW2 = u32[w + 33];
+        r.replyDstW0 = u32[w + 34];
+        r.replyDstW1 = u32[w + 35];
+        r.replyDstW2 = u32[w + 36];
         done++;
         // Free the slots copied so far now and then, so a long drain does not hold the producer off.
         if ((done & (DRAIN_PUBLISH_EVERY - 1)) === 0) Atomics.store(i32, H_TAIL, (tail + done) | 0);

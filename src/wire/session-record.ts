@@ -53,6 +53,43 @@ export const SESSION_FLAG_OWNER1 = 2;
  */
 export const SESSION_FLAG_SPLIT = 4;
 
+/**
+ * SessionRecord.flags bit 3: an IPv6 session. Its four addresses are 128 bits: the low 32 in
+ * origSrc, origDst, replySrc, replyDst, the high 96 in the Address6Fields (w0 most significant).
+ */
+export const SESSION_FLAG_V6 = 8;
+
+/** The high words of an IPv6 session's addresses (proto/ha2.proto 29-40); 0 for IPv4. */
+export type Address6Fields =
+  | 'origSrcW0'
+  | 'origSrcW1'
+  | 'origSrcW2'
+  | 'origDstW0'
+  | 'origDstW1'
+  | 'origDstW2'
+  | 'replySrcW0'
+  | 'replySrcW1'
+  | 'replySrcW2'
+  | 'replyDstW0'
+  | 'replyDstW1'
+  | 'replyDstW2';
+
+/** The Address6Fields in field-number order. */
+export const ADDRESS6_FIELDS: readonly Address6Fields[] = [
+  'origSrcW0',
+  'origSrcW1',
+  'origSrcW2',
+  'origDstW0',
+  'origDstW1',
+  'origDstW2',
+  'replySrcW0',
+  'replySrcW1',
+  'replySrcW2',
+  'replyDstW0',
+  'replyDstW1',
+  'replyDstW2',
+];
+
 export function emptyRecord(): SessionRecord {
   return {
     op: 0,
@@ -83,6 +120,18 @@ export function emptyRecord(): SessionRecord {
     replyMaxWin: 0,
     replyMaxAck: 0,
     replyWinFlags: 0,
+    origSrcW0: 0,
+    origSrcW1: 0,
+    origSrcW2: 0,
+    origDstW0: 0,
+    origDstW1: 0,
+    origDstW2: 0,
+    replySrcW0: 0,
+    replySrcW1: 0,
+    replySrcW2: 0,
+    replyDstW0: 0,
+    replyDstW1: 0,
+    replyDstW2: 0,
   };
 }
 
@@ -111,4 +160,9 @@ export function clearWindows(r: SessionRecord): void {
   r.replyMaxWin = 0;
   r.replyMaxAck = 0;
   r.replyWinFlags = 0;
+}
+
+/** Zeroes r's IPv6 high address words (an IPv4 record). */
+export function clearAddress6(r: SessionRecord): void {
+  for (const f of ADDRESS6_FIELDS) r[f] = 0;
 }

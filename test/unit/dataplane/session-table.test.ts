@@ -152,10 +152,11 @@ describe('SessionTable basics', () => {
     expect(t.indexBuckets).toBe(4096);
     expect(t.indexBuckets).toBeGreaterThanOrEqual(4 * t.capacity);
     expect(t.bytesAllocated).toBeGreaterThan(1000 * 100);
-    // 56 bytes per session (48, and 8 for when it was last replicated), 2 x 49 per direction (28,
-    // and the TCP window: 4 x 4 + 1, the sequence at the last record 4), 4096 buckets of 8 bytes,
+    // 56 bytes per session (48, and 8 for when it was last replicated), 2 x 73 per direction (28,
+    // an IPv6 address's high words 24, and the TCP window: 4 x 4 + 1, the sequence at the last
+    // record 4), 4096 buckets of 8 bytes,
     // 65536 wheel lists of 4
-    expect(t.bytesAllocated).toBe(1000 * (56 + 98) + 4096 * 8 + 65536 * 4);
+    expect(t.bytesAllocated).toBe(1000 * (56 + 146) + 4096 * 8 + 65536 * 4);
     expect(() => new SessionTable({ capacity: 0 })).toThrow(/capacity/);
     expect(() => new SessionTable({ capacity: 1.5 })).toThrow(/capacity/);
     expect(() => new SessionTable({ capacity: 4, wheelSlots: 100 })).toThrow(/wheelSlots/);

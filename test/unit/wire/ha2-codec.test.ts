@@ -64,6 +64,18 @@ function refRecord(r: SessionRecord): number[] {
     ...vfield(26, r.replyMaxWin),
     ...f32field(27, r.replyMaxAck),
     ...vfield(28, r.replyWinFlags),
+    ...f32field(29, r.origSrcW0),
+    ...f32field(30, r.origSrcW1),
+    ...f32field(31, r.origSrcW2),
+    ...f32field(32, r.origDstW0),
+    ...f32field(33, r.origDstW1),
+    ...f32field(34, r.origDstW2),
+    ...f32field(35, r.replySrcW0),
+    ...f32field(36, r.replySrcW1),
+    ...f32field(37, r.replySrcW2),
+    ...f32field(38, r.replyDstW0),
+    ...f32field(39, r.replyDstW1),
+    ...f32field(40, r.replyDstW2),
   ];
 }
 
@@ -101,6 +113,18 @@ const MAX_RECORD: SessionRecord = {
   replyMaxWin: RECORD_MAX_WIN,
   replyMaxAck: 0xffff_ffff,
   replyWinFlags: 0xff,
+  origSrcW0: 0xffff_ffff,
+  origSrcW1: 0xffff_ffff,
+  origSrcW2: 0xffff_ffff,
+  origDstW0: 0xffff_ffff,
+  origDstW1: 0xffff_ffff,
+  origDstW2: 0xffff_ffff,
+  replySrcW0: 0xffff_ffff,
+  replySrcW1: 0xffff_ffff,
+  replySrcW2: 0xffff_ffff,
+  replyDstW0: 0xffff_ffff,
+  replyDstW1: 0xffff_ffff,
+  replyDstW2: 0xffff_ffff,
 };
 
 const TYPICAL: SessionRecord = rec({
@@ -132,6 +156,18 @@ const TYPICAL: SessionRecord = rec({
   replyMaxWin: 29200 << 7,
   replyMaxAck: 0xffff_ff00,
   replyWinFlags: 0x57,
+  origSrcW0: 0x20010db8,
+  origSrcW1: 0x20011ec9,
+  origSrcW2: 0x20012fda,
+  origDstW0: 0x200140eb,
+  origDstW1: 0x200151fc,
+  origDstW2: 0x2001630d,
+  replySrcW0: 0x2001741e,
+  replySrcW1: 0x2001852f,
+  replySrcW2: 0x20019640,
+  replyDstW0: 0x2001a751,
+  replyDstW1: 0x2001b862,
+  replyDstW2: 0x2001c973,
 });
 
 /** The TCP window fields as a record without them (an older peer's) reads. */
@@ -146,6 +182,18 @@ const windowless = {
   replyMaxWin: 0,
   replyMaxAck: 0,
   replyWinFlags: 0,
+  origSrcW0: 0,
+  origSrcW1: 0,
+  origSrcW2: 0,
+  origDstW0: 0,
+  origDstW1: 0,
+  origDstW2: 0,
+  replySrcW0: 0,
+  replySrcW1: 0,
+  replySrcW2: 0,
+  replyDstW0: 0,
+  replyDstW1: 0,
+  replyDstW2: 0,
 };
 
 function env(body: Ha2Body, over: Partial<Ha2Envelope> = {}): Ha2Envelope {

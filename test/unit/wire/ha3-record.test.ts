@@ -12,7 +12,7 @@ function recordFor(i: number): SessionRecord {
     op: 1 + (i % 7),
     proto: i & 0xff,
     state: i % 13,
-    flags: (i * 7) & 0xff,
+    flags: (i * 7) & 0xf7,
     origSrc: Math.imul(i, 2654435761) >>> 0,
     origSrcPort: i & 0xffff,
     origDst: ~i >>> 0,
@@ -37,6 +37,18 @@ function recordFor(i: number): SessionRecord {
     replyMaxWin: (i * 29200) >>> 0,
     replyMaxAck: Math.imul(i, 7) >>> 0,
     replyWinFlags: (255 - i) & 0xff,
+    origSrcW0: 0,
+    origSrcW1: 0,
+    origSrcW2: 0,
+    origDstW0: 0,
+    origDstW1: 0,
+    origDstW2: 0,
+    replySrcW0: 0,
+    replySrcW1: 0,
+    replySrcW2: 0,
+    replyDstW0: 0,
+    replyDstW1: 0,
+    replyDstW2: 0,
   };
 }
 

@@ -53,6 +53,18 @@ export function recordFor(i) {
     replyMaxWin: i * 5,
     replyMaxAck: (0xffffffff - i * 2) >>> 0,
     replyWinFlags: (i >>> 8) & 0xff,
+    origSrcW0: Math.imul(i, 16777619) >>> 0,
+    origSrcW1: Math.imul(i, 16777621) >>> 0,
+    origSrcW2: Math.imul(i, 16777623) >>> 0,
+    origDstW0: Math.imul(i, 16777625) >>> 0,
+    origDstW1: Math.imul(i, 16777627) >>> 0,
+    origDstW2: Math.imul(i, 16777629) >>> 0,
+    replySrcW0: Math.imul(i, 16777631) >>> 0,
+    replySrcW1: Math.imul(i, 16777633) >>> 0,
+    replySrcW2: Math.imul(i, 16777635) >>> 0,
+    replyDstW0: Math.imul(i, 16777637) >>> 0,
+    replyDstW1: Math.imul(i, 16777639) >>> 0,
+    replyDstW2: Math.imul(i, 16777641) >>> 0,
   };
 }
 `;

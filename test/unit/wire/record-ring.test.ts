@@ -38,6 +38,18 @@ function recordFor(i: number): SessionRecord {
     replyMaxWin: (i * 29200) % RECORD_MAX_WIN,
     replyMaxAck: Math.imul(i, 7) >>> 0,
     replyWinFlags: (255 - i) & 0xff,
+    origSrcW0: (i * 3 + 0x20010000) >>> 0,
+    origSrcW1: (i * 4 + 0x20010000) >>> 0,
+    origSrcW2: (i * 5 + 0x20010000) >>> 0,
+    origDstW0: (i * 6 + 0x20010000) >>> 0,
+    origDstW1: (i * 7 + 0x20010000) >>> 0,
+    origDstW2: (i * 8 + 0x20010000) >>> 0,
+    replySrcW0: (i * 9 + 0x20010000) >>> 0,
+    replySrcW1: (i * 10 + 0x20010000) >>> 0,
+    replySrcW2: (i * 11 + 0x20010000) >>> 0,
+    replyDstW0: (i * 12 + 0x20010000) >>> 0,
+    replyDstW1: (i * 13 + 0x20010000) >>> 0,
+    replyDstW2: (i * 14 + 0x20010000) >>> 0,
   };
 }
 
@@ -81,6 +93,18 @@ const EXTREMES: [string, SessionRecord][] = [
       replyMaxWin: 0xffff_ffff,
       replyMaxAck: 0xffff_ffff,
       replyWinFlags: 0xff,
+      origSrcW0: 0xffff_ffff,
+      origSrcW1: 0xffff_ffff,
+      origSrcW2: 0xffff_ffff,
+      origDstW0: 0xffff_ffff,
+      origDstW1: 0xffff_ffff,
+      origDstW2: 0xffff_ffff,
+      replySrcW0: 0xffff_ffff,
+      replySrcW1: 0xffff_ffff,
+      replySrcW2: 0xffff_ffff,
+      replyDstW0: 0xffff_ffff,
+      replyDstW1: 0xffff_ffff,
+      replyDstW2: 0xffff_ffff,
     },
   ],
   [
@@ -107,7 +131,7 @@ const EXTREMES: [string, SessionRecord][] = [
 
 describe('RecordRing: layout and construction', () => {
   it('allocates the header plus capacity slots of RECORD_BYTES', () => {
-    expect(RECORD_BYTES).toBe(128);
+    expect(RECORD_BYTES).toBe(192);
     const ring = new RecordRing(8);
     expect(ring.capacity).toBe(8);
     expect(ring.buffer).toBeInstanceOf(SharedArrayBuffer);
