@@ -166,45 +166,7 @@ export class RecordRing {
    */
   push(r: SessionRecord): boolean {
     // Validate everything before touching the slot: a refused record leaves no trace.
-    if ((r.op & U16_MAX) !== r.op) badField('op', r.op, 'an integer in 0..65535');
-    if ((r.proto & U16_MAX) !== r.proto) badField('proto', r.proto, 'an integer in 0..65535');
-    if (r.state >>> 0 !== r.state) badField('state', r.state, 'a uint32');
-    if (r.flags >>> 0 !== r.flags) badField('flags', r.flags, 'a uint32');
-    if (r.origSrc >>> 0 !== r.origSrc) badField('origSrc', r.origSrc, 'a uint32');
-    if ((r.origSrcPort & U16_MAX) !== r.origSrcPort) badField('origSrcPort', r.origSrcPort, 'an integer in 0..65535');
-    if (r.origDst >>> 0 !== r.origDst) badField('origDst', r.origDst, 'a uint32');
-    if ((r.origDstPort & U16_MAX) !== r.origDstPort) badField('origDstPort', r.origDstPort, 'an integer in 0..65535');
-    if (r.replySrc >>> 0 !== r.replySrc) badField('replySrc', r.replySrc, 'a uint32');
-    if ((r.replySrcPort & U16_MAX) !== r.replySrcPort) badField('replySrcPort', r.replySrcPort, 'an integer in 0..65535');
-    if (r.replyDst >>> 0 !== r.replyDst) badField('replyDst', r.replyDst, 'a uint32');
-    if ((r.replyDstPort & U16_MAX) !== r.replyDstPort) badField('replyDstPort', r.replyDstPort, 'an integer in 0..65535');
-    if ((r.ruleId | 0) !== r.ruleId || r.ruleId < RULE_ID_MIN) badField('ruleId', r.ruleId, 'an integer in -1..2^31-1');
-    if ((r.natRuleId | 0) !== r.natRuleId || r.natRuleId < RULE_ID_MIN) badField('natRuleId', r.natRuleId, 'an integer in -1..2^31-1');
-    if (r.ingress >>> 0 !== r.ingress) badField('ingress', r.ingress, 'a uint32');
-    if (r.egress >>> 0 !== r.egress) badField('egress', r.egress, 'a uint32');
-    if (r.timeoutMs >>> 0 !== r.timeoutMs) badField('timeoutMs', r.timeoutMs, 'a uint32');
-    if (r.origSeqEnd >>> 0 !== r.origSeqEnd) badField('origSeqEnd', r.origSeqEnd, 'a uint32');
-    if (r.origSeqMaxEnd >>> 0 !== r.origSeqMaxEnd) badField('origSeqMaxEnd', r.origSeqMaxEnd, 'a uint32');
-    if (r.origMaxWin >>> 0 !== r.origMaxWin) badField('origMaxWin', r.origMaxWin, 'a uint32');
-    if (r.origMaxAck >>> 0 !== r.origMaxAck) badField('origMaxAck', r.origMaxAck, 'a uint32');
-    if ((r.origWinFlags & U8_MAX) !== r.origWinFlags) badField('origWinFlags', r.origWinFlags, 'an integer in 0..255');
-    if (r.replySeqEnd >>> 0 !== r.replySeqEnd) badField('replySeqEnd', r.replySeqEnd, 'a uint32');
-    if (r.replySeqMaxEnd >>> 0 !== r.replySeqMaxEnd) badField('replySeqMaxEnd', r.replySeqMaxEnd, 'a uint32');
-    if (r.replyMaxWin >>> 0 !== r.replyMaxWin) badField('replyMaxWin', r.replyMaxWin, 'a uint32');
-    if (r.replyMaxAck >>> 0 !== r.replyMaxAck) badField('replyMaxAck', r.replyMaxAck, 'a uint32');
-    if ((r.replyWinFlags & U8_MAX) !== r.replyWinFlags) badField('replyWinFlags', r.replyWinFlags, 'an integer in 0..255');
-    if (r.origSrcW0 >>> 0 !== r.origSrcW0) badField('origSrcW0', r.origSrcW0, 'a uint32');
-    if (r.origSrcW1 >>> 0 !== r.origSrcW1) badField('origSrcW1', r.origSrcW1, 'a uint32');
-    if (r.origSrcW2 >>> 0 !== r.origSrcW2) badField('origSrcW2', r.origSrcW2, 'a uint32');
-    if (r.origDstW0 >>> 0 !== r.origDstW0) badField('origDstW0', r.origDstW0, 'a uint32');
-    if (r.origDstW1 >>> 0 !== r.origDstW1) badField('origDstW1', r.origDstW1, 'a uint32');
-    if (r.origDstW2 >>> 0 !== r.origDstW2) badField('origDstW2', r.origDstW2, 'a uint32');
-    if (r.replySrcW0 >>> 0 !== r.replySrcW0) badField('replySrcW0', r.replySrcW0, 'a uint32');
-    if (r.replySrcW1 >>> 0 !== r.replySrcW1) badField('replySrcW1', r.replySrcW1, 'a uint32');
-    if (r.replySrcW2 >>> 0 !== r.replySrcW2) badField('replySrcW2', r.replySrcW2, 'a uint32');
-    if (r.replyDstW0 >>> 0 !== r.replyDstW0) badField('replyDstW0', r.replyDstW0, 'a uint32');
-    if (r.replyDstW1 >>> 0 !== r.replyDstW1) badField('replyDstW1', r.replyDstW1, 'a uint32');
-    if (r.replyDstW2 >>> 0 !== r.replyDstW2) badField('replyDstW2', r.replyDstW2, 'a uint32');
+    validate(r);
     const eventMs = Math.floor(r.eventMs);
     // Written so that NaN fails too.
     if (!(eventMs >= 0 && eventMs <= Number.MAX_SAFE_INTEGER)) badField('eventMs', r.eventMs, 'a number in 0..2^53-1');
@@ -349,4 +311,47 @@ export class RecordRing {
     const n = (head - tail) | 0;
     return n < 0 ? 0 : n > this.capacity ? this.capacity : n;
   }
+}
+
+/** push()'s checks of every field but eventMs: throws RangeError for a value the slot cannot hold. */
+function validate(r: SessionRecord): void {
+  if ((r.op & U16_MAX) !== r.op) badField('op', r.op, 'an integer in 0..65535');
+  if ((r.proto & U16_MAX) !== r.proto) badField('proto', r.proto, 'an integer in 0..65535');
+  if (r.state >>> 0 !== r.state) badField('state', r.state, 'a uint32');
+  if (r.flags >>> 0 !== r.flags) badField('flags', r.flags, 'a uint32');
+  if (r.origSrc >>> 0 !== r.origSrc) badField('origSrc', r.origSrc, 'a uint32');
+  if ((r.origSrcPort & U16_MAX) !== r.origSrcPort) badField('origSrcPort', r.origSrcPort, 'an integer in 0..65535');
+  if (r.origDst >>> 0 !== r.origDst) badField('origDst', r.origDst, 'a uint32');
+  if ((r.origDstPort & U16_MAX) !== r.origDstPort) badField('origDstPort', r.origDstPort, 'an integer in 0..65535');
+  if (r.replySrc >>> 0 !== r.replySrc) badField('replySrc', r.replySrc, 'a uint32');
+  if ((r.replySrcPort & U16_MAX) !== r.replySrcPort) badField('replySrcPort', r.replySrcPort, 'an integer in 0..65535');
+  if (r.replyDst >>> 0 !== r.replyDst) badField('replyDst', r.replyDst, 'a uint32');
+  if ((r.replyDstPort & U16_MAX) !== r.replyDstPort) badField('replyDstPort', r.replyDstPort, 'an integer in 0..65535');
+  if ((r.ruleId | 0) !== r.ruleId || r.ruleId < RULE_ID_MIN) badField('ruleId', r.ruleId, 'an integer in -1..2^31-1');
+  if ((r.natRuleId | 0) !== r.natRuleId || r.natRuleId < RULE_ID_MIN) badField('natRuleId', r.natRuleId, 'an integer in -1..2^31-1');
+  if (r.ingress >>> 0 !== r.ingress) badField('ingress', r.ingress, 'a uint32');
+  if (r.egress >>> 0 !== r.egress) badField('egress', r.egress, 'a uint32');
+  if (r.timeoutMs >>> 0 !== r.timeoutMs) badField('timeoutMs', r.timeoutMs, 'a uint32');
+  if (r.origSeqEnd >>> 0 !== r.origSeqEnd) badField('origSeqEnd', r.origSeqEnd, 'a uint32');
+  if (r.origSeqMaxEnd >>> 0 !== r.origSeqMaxEnd) badField('origSeqMaxEnd', r.origSeqMaxEnd, 'a uint32');
+  if (r.origMaxWin >>> 0 !== r.origMaxWin) badField('origMaxWin', r.origMaxWin, 'a uint32');
+  if (r.origMaxAck >>> 0 !== r.origMaxAck) badField('origMaxAck', r.origMaxAck, 'a uint32');
+  if ((r.origWinFlags & U8_MAX) !== r.origWinFlags) badField('origWinFlags', r.origWinFlags, 'an integer in 0..255');
+  if (r.replySeqEnd >>> 0 !== r.replySeqEnd) badField('replySeqEnd', r.replySeqEnd, 'a uint32');
+  if (r.replySeqMaxEnd >>> 0 !== r.replySeqMaxEnd) badField('replySeqMaxEnd', r.replySeqMaxEnd, 'a uint32');
+  if (r.replyMaxWin >>> 0 !== r.replyMaxWin) badField('replyMaxWin', r.replyMaxWin, 'a uint32');
+  if (r.replyMaxAck >>> 0 !== r.replyMaxAck) badField('replyMaxAck', r.replyMaxAck, 'a uint32');
+  if ((r.replyWinFlags & U8_MAX) !== r.replyWinFlags) badField('replyWinFlags', r.replyWinFlags, 'an integer in 0..255');
+  if (r.origSrcW0 >>> 0 !== r.origSrcW0) badField('origSrcW0', r.origSrcW0, 'a uint32');
+  if (r.origSrcW1 >>> 0 !== r.origSrcW1) badField('origSrcW1', r.origSrcW1, 'a uint32');
+  if (r.origSrcW2 >>> 0 !== r.origSrcW2) badField('origSrcW2', r.origSrcW2, 'a uint32');
+  if (r.origDstW0 >>> 0 !== r.origDstW0) badField('origDstW0', r.origDstW0, 'a uint32');
+  if (r.origDstW1 >>> 0 !== r.origDstW1) badField('origDstW1', r.origDstW1, 'a uint32');
+  if (r.origDstW2 >>> 0 !== r.origDstW2) badField('origDstW2', r.origDstW2, 'a uint32');
+  if (r.replySrcW0 >>> 0 !== r.replySrcW0) badField('replySrcW0', r.replySrcW0, 'a uint32');
+  if (r.replySrcW1 >>> 0 !== r.replySrcW1) badField('replySrcW1', r.replySrcW1, 'a uint32');
+  if (r.replySrcW2 >>> 0 !== r.replySrcW2) badField('replySrcW2', r.replySrcW2, 'a uint32');
+  if (r.replyDstW0 >>> 0 !== r.replyDstW0) badField('replyDstW0', r.replyDstW0, 'a uint32');
+  if (r.replyDstW1 >>> 0 !== r.replyDstW1) badField('replyDstW1', r.replyDstW1, 'a uint32');
+  if (r.replyDstW2 >>> 0 !== r.replyDstW2) badField('replyDstW2', r.replyDstW2, 'a uint32');
 }
