@@ -25,12 +25,12 @@
 // the peer sets up, a packet matching nothing here). The checks sit behind one `aa !== null`
 // each, so active/passive runs the path it always did.
 import type { ActiveActiveConfig, SharedConfig } from '../config/types.js';
-import { formatIpv4 } from '../net/ipv4.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { SESSION_FLAG_SPLIT } from '../wire/session-record.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
 import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
-import { DEFAULT_RULE_LABEL, listSessions, natKind, type SessionFilter, type SessionList, type SessionView, type TcpSideView } from '../wire/session-view.js';
+import { listSessions, type SessionFilter, type SessionList } from '../wire/session-view.js';
+import { sessionViews } from './firewall-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { parseIcmpError, rewriteQuotedDestination, rewriteQuotedSource, type QuotedFlow } from './icmp-error.js';
 import { CompiledNat, NAT_PORT_HI, NAT_PORT_LO } from './nat.js';
@@ -70,20 +70,9 @@ import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
 import { rewriteAddress, rewriteDestination, rewriteIcmpId, rewriteSource } from './rewrite.js';
 import type { RouteEntry, RouteTable } from './route.js';
 import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SessionTable } from './session-table.js';
-import { FLOW_ESTABLISHED, FLOW_NEW, FLOW_STATE_NAMES } from './flow-state.js';
-import { TCP_NONE, TCP_RST, TCP_STATE_NAMES, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
-import {
-  emptySegment,
-  readTcpSegment,
-  TCP_SYNC_STRIDE,
-  tcpQuotedInWindow,
-  tcpWindowStep,
-  WF_KNOWN,
-  WF_SHIFT,
-  WF_SYNCED,
-  WIN_OK,
-  WIN_RST_INEXACT,
-} from './tcp-window.js';
+import { FLOW_ESTABLISHED, FLOW_NEW } from './flow-state.js';
+import { TCP_NONE, TCP_RST, tcpOpen, tcpStep, tcpTimeoutS } from './tcp-state.js';
+import { emptySegment, readTcpSegment, TCP_SYNC_STRIDE, tcpQuotedInWindow, tcpWindowStep, WIN_OK, WIN_RST_INEXACT } from './tcp-window.js';
 
 export const FW_DROP = 0; //    dropped (and counted) or answered by a reject
 export const FW_FORWARD = 1; // go on to routing and transmission (the frame may have been rewritten)
@@ -981,75 +970,10 @@ export class Firewall {
 
   // ---- operator view ----
 
-  /** The sessions as SessionViews, lazily, in table order (for GET /v1/sessions). */
-  *views(nowMs: number): Generator<SessionView> {
-    const t = this.table;
-    const slots: number[] = [];
-    t.forEach((slot) => slots.push(slot));
-    const ifName = (i: number) => this.interfaces[i]?.name ?? String(i);
-    for (const slot of slots) {
-      const proto = t.proto(slot);
-      const protocol = proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_ICMP ? 'icmp' : null;
-      if (protocol === null) continue;
-      const tuple = (dir: number) => {
-        // ICMP: the echo identifier in every port field (SessionView's convention)
-        const id = proto === IPPROTO_ICMP ? Math.max(t.srcPort(slot, dir), t.dstPort(slot, dir)) : -1;
-        return {
-          src: formatIpv4(t.src(slot, dir)),
-          srcPort: id >= 0 ? id : t.srcPort(slot, dir),
-          dst: formatIpv4(t.dst(slot, dir)),
-          dstPort: id >= 0 ? id : t.dstPort(slot, dir),
-        };
-      };
-      const original = tuple(DIR_ORIGINAL);
-      const reply = tuple(DIR_REPLY);
-      // ICMP: the NAT kind from the table's own tuples (request (id, 0), reply (0, id')); with the
-      // identifier in every port field a translated identifier would look like a translated destination
-      const keyed = (dir: number) => ({
-        src: String(t.src(slot, dir)),
-        srcPort: t.srcPort(slot, dir),
-        dst: String(t.dst(slot, dir)),
-        dstPort: t.dstPort(slot, dir),
-      });
-      const rule = t.ruleId(slot);
-      const natRule = t.natRuleId(slot);
-      const state = t.state(slot);
-      yield {
-        id: slot,
-        protocol,
-        state: (proto === IPPROTO_TCP ? TCP_STATE_NAMES[state] : FLOW_STATE_NAMES[state]) ?? String(state),
-        original,
-        reply,
-        nat: proto === IPPROTO_ICMP ? natKind(keyed(DIR_ORIGINAL), keyed(DIR_REPLY)) : natKind(original, reply),
-        rule: rule >= 0 ? this.policy_.ruleNames[rule] : DEFAULT_RULE_LABEL,
-        natRule: natRule >= 0 ? this.nat_.ruleNames[natRule] : null,
-        ingress: ifName(t.ingress(slot)),
-        egress: ifName(t.egress(slot)),
-        packets: [t.packets(slot, DIR_ORIGINAL), t.packets(slot, DIR_REPLY)],
-        bytes: [t.bytes(slot, DIR_ORIGINAL), t.bytes(slot, DIR_REPLY)],
-        ageS: Math.max(0, Math.round((nowMs - t.createdMs(slot)) / 1000)),
-        expiresInS: Math.max(0, Math.round((t.expiresMs(slot) - nowMs) / 1000)),
-        loose: (t.flags(slot) & 1) !== 0,
-        ...(proto === IPPROTO_TCP
-          ? { window: [this.sideView(slot, DIR_ORIGINAL), this.sideView(slot, DIR_REPLY)] as [TcpSideView | null, TcpSideView | null] }
-          : {}),
-        ...(this.aa === null ? {} : { owner: ownerOf(t.flags(slot)) }),
-      };
-    }
-  }
-
-  /** One side of a TCP session's window for the operator view; null when nothing is known of it. */
-  private sideView(slot: number, dir: number): TcpSideView | null {
-    const w = this.table.windows;
-    const i = (slot << 1) | dir;
-    const f = w.flags[i];
-    if ((f & WF_KNOWN) === 0) return null;
-    return { seqEnd: w.end[i], seqMaxEnd: w.maxEnd[i], maxWindow: w.maxWin[i], maxAck: w.maxAck[i], scale: f & WF_SHIFT, synced: (f & WF_SYNCED) !== 0 };
-  }
-
-  /** The answer to a sessions listing. */
+  /** The answer to a sessions listing (GET /v1/sessions): firewall-view.ts. */
   sessions(filter: SessionFilter, limit: number, nowMs: number): SessionList {
-    return listSessions(this.views(nowMs), this.table.size, filter, limit);
+    const names = { interfaces: this.interfaces, rules: this.policy_.ruleNames, natRules: this.nat_.ruleNames, paired: this.aa !== null };
+    return listSessions(sessionViews(this.table, names, nowMs), this.table.size, filter, limit);
   }
 
   private dropped(reason: DropReason): number {

@@ -4,7 +4,7 @@
 // has one idle timeout per protocol (shared.sessions.udpS, icmpS).
 //
 // Pure: no I/O, no clock, no allocation.
-import { IPPROTO_ICMP } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from './packet.js';
 
 export const FLOW_NEW = 0;
 /** A packet in the reply direction was seen. */
@@ -20,5 +20,5 @@ export function flowStep(state: number, dir: number): number {
 
 /** Idle timeout in seconds of a UDP or ICMP session. */
 export function flowTimeoutS(proto: number, t: { udpS: number; icmpS: number }): number {
-  return proto === IPPROTO_ICMP ? t.icmpS : t.udpS;
+  return proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? t.icmpS : t.udpS;
 }

@@ -50,6 +50,8 @@ export const IP_OFFMASK = 0x1fff;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+/** ICMPv6 (RFC 4443): IPv6's ICMP, its sessions kept beside ICMP's (echo identifier as the port). */
+export const IPPROTO_ICMPV6 = 58;
 
 // L4 headers, offsets from their start. TCP and UDP both begin with the source and destination port.
 export const L4_SPORT = 0;

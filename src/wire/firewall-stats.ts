@@ -11,7 +11,7 @@
 //   [3]                      tableFull      first packets dropped because the table was full (counter)
 //   [4], [5]                 active/active: sessions owned by device 0, by device 1 now (gauges)
 //   [6], [7]                 active/active: HA3 bytes received, sent (counters)
-//   [8 + 4*p + k]            per protocol p (SESSION_PROTOCOLS order: tcp, udp, icmp), k =
+//   [8 + 4*p + k]            per protocol p (SESSION_PROTOCOLS order: tcp, udp, icmp, icmp6), k =
 //                              0 active      sessions in the table now (gauge)
 //                              1 created     sessions created (counter)
 //                              2 expired     sessions removed: timeout, TCP close/RST, flush (counter)
@@ -42,7 +42,7 @@ const PROTOCOL_BASE = HEADER_SLOTS;
 const RULE_BASE = PROTOCOL_BASE + PER_PROTOCOL * SESSION_PROTOCOLS.length;
 
 /** IP protocol numbers (IANA "Assigned Internet Protocol Numbers") of SESSION_PROTOCOLS. */
-export const IP_PROTOCOL_NUMBERS: Readonly<Record<SessionProtocol, number>> = { tcp: 6, udp: 17, icmp: 1 };
+export const IP_PROTOCOL_NUMBERS: Readonly<Record<SessionProtocol, number>> = { tcp: 6, udp: 17, icmp: 1, icmp6: 58 };
 
 /**
  * Index of a protocol in SESSION_PROTOCOLS, from its name or its IP protocol number; -1 for any
@@ -59,6 +59,9 @@ export function protocolIndex(protocol: SessionProtocol | number): number {
     case 'icmp':
     case 1:
       return 2;
+    case 'icmp6':
+    case 58:
+      return 3;
     default:
       return -1;
   }

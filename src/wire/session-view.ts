@@ -3,7 +3,7 @@
 // (src/api/sessions.ts) and the CLI show them.
 
 /** The protocols the session table tracks; also the values of the metrics' `protocol` label. */
-export const SESSION_PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+export const SESSION_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmp6'] as const;
 export type SessionProtocol = (typeof SESSION_PROTOCOLS)[number];
 
 /** Label value of the default action in tandem_policy_hits_total (not a valid rule name). */
