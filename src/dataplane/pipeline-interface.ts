@@ -1,6 +1,7 @@
 // One traffic interface as the pipeline and the firewall see it (both read it; neither owns it).
 import type { ArpLoadSharingConfig } from '../config/types.js';
 import type { Prefix } from '../net/ipv4.js';
+import type { Ipv6, Prefix6 } from '../net/ipv6.js';
 
 /** One traffic interface as the pipeline sees it. Index in the list = ifIndex. */
 export interface PipelineInterface {
@@ -23,6 +24,11 @@ export interface PipelineInterface {
   readonly prefix: Prefix;
   /** Floating IPs that live on this interface. */
   readonly floating: readonly number[];
+  /** The box's own IPv6 address here (device.interfaces.*.address6) and its prefix; absent: none. */
+  readonly address6?: Ipv6;
+  readonly prefix6?: Prefix6;
+  /** Floating IPv6 addresses that live on this interface, global and link-local (answered by neighbour discovery). */
+  readonly floating6?: readonly Ipv6[];
   /** IP MTU of the device: frames longer than ETH_HLEN + mtu are not sent. */
   readonly mtu: number;
   /** TCP SYNs coming in or going out here get an MSS of at most this (device.interfaces.*.mssClamp); absent: none. */

@@ -7,7 +7,8 @@
 import { parseCidr } from '../net/ipv4.js';
 import { parseService } from '../config/schema.js';
 import type { SharedConfig } from '../config/types.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './packet.js';
+import { PrefixSet6 } from './prefix-set6.js';
 
 export const ACTION_ALLOW = 0;
 export const ACTION_DENY = 1;
@@ -23,8 +24,9 @@ const CLASSES = 4;
 const ALL_LO = -0x80000000;
 const ALL_HI = 0x7fffffff;
 
+/** The service class of a protocol; the service "icmp" names ICMP in IPv4 and ICMPv6 in IPv6. */
 function classOf(proto: number): number {
-  return proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : proto === IPPROTO_ICMP ? CLASS_ICMP : CLASS_OTHER;
+  return proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? CLASS_ICMP : CLASS_OTHER;
 }
 
 /**
@@ -72,10 +74,15 @@ export class RuleMatcher {
   private readonly portStart: Int32Array;
   private readonly portLo: Int32Array;
   private readonly portHi: Int32Array;
+  /** The IPv6 halves of the rules' source and destination lists. */
+  private readonly src6: PrefixSet6;
+  private readonly dst6: PrefixSet6;
 
   constructor(rules: readonly RuleMatchSpec[], nFrom: number, nTo: number) {
     this.nFrom = nFrom;
     this.nTo = nTo;
+    this.src6 = new PrefixSet6(rules.map((r) => r.source));
+    this.dst6 = new PrefixSet6(rules.map((r) => r.destination));
     const nRules = rules.length;
 
     const src: number[][] = [];
@@ -153,6 +160,22 @@ export class RuleMatcher {
         this.portIn(r * CLASSES + c, dstPort)
       )
         return r;
+    }
+    return -1;
+  }
+
+  /**
+   * First rule matching an IPv6 flow, or -1: `addrs` holds the source (words 0-3) and the
+   * destination (4-7). A rule whose source or destination list has no IPv6 entry matches none.
+   */
+  match6(fromZone: number, toZone: number, proto: number, addrs: ArrayLike<number>, dstPort: number): number {
+    if (fromZone < 0 || fromZone >= this.nFrom || toZone < 0 || toZone >= this.nTo) return -1;
+    const c = classOf(proto);
+    const b = (fromZone * this.nTo + toZone) * CLASSES + c;
+    const end = this.bucketStart[b + 1];
+    for (let i = this.bucketStart[b]; i < end; i++) {
+      const r = this.bucketRules[i];
+      if (this.src6.has(r, addrs, 0) && this.dst6.has(r, addrs, 4) && this.portIn(r * CLASSES + c, dstPort)) return r;
     }
     return -1;
   }
@@ -243,6 +266,12 @@ export class CompiledPolicy {
   match(fromZone: number, toZone: number, proto: number, src: number, srcPort: number, dst: number, dstPort: number): number {
     void srcPort;
     return this.matcher.match(fromZone, toZone, proto, src, dst, dstPort);
+  }
+
+  /** match() for an IPv6 flow: `addrs` holds its source (words 0-3) and destination (4-7). */
+  match6(fromZone: number, toZone: number, proto: number, addrs: ArrayLike<number>, srcPort: number, dstPort: number): number {
+    void srcPort;
+    return this.matcher.match6(fromZone, toZone, proto, addrs, dstPort);
   }
 
   /** ACTION_* of a rule index, or of the default when -1. */

@@ -2,6 +2,7 @@
 // routes (shared.routes). v1 holds a handful of prefixes, so a list sorted by prefix length,
 // scanned until the first match, is both simple and fast; lookups do not allocate.
 import { inPrefix, parseCidr, parseIpv4, type Prefix } from '../net/ipv4.js';
+import { RouteTable6 } from './route6.js';
 
 export interface RouteEntry {
   prefix: Prefix;
@@ -15,15 +16,18 @@ export interface RouteEntry {
 
 export interface RouteInput {
   /** Logical interface names, in engine order (their index is ifIndex). */
-  interfaces: { name: string; address: string }[];
+  interfaces: { name: string; address: string; address6?: string }[];
   routes: { to: string; via: string; interface: string }[];
 }
 
 export class RouteTable {
   /** Sorted: longest prefix first; for equal prefixes, connected before static, then config order. */
   readonly entries: readonly RouteEntry[];
+  /** The IPv6 routes (route6.ts): one table per family, built from the same config. */
+  readonly v6: RouteTable6;
 
-  constructor(entries: RouteEntry[]) {
+  constructor(entries: RouteEntry[], v6: RouteTable6 = new RouteTable6([])) {
+    this.v6 = v6;
     this.entries = entries
       .map((e, i) => ({ e, i }))
       .sort((a, b) => b.e.prefix.length - a.e.prefix.length || (a.e.source === b.e.source ? 0 : a.e.source === 'connected' ? -1 : 1) || a.i - b.i)
@@ -43,7 +47,7 @@ export class RouteTable {
       if (ifIndex === undefined) throw new Error(`route to ${r.to} names unknown interface ${JSON.stringify(r.interface)}`);
       entries.push({ prefix: parseCidr(r.to).prefix, ifIndex, via: parseIpv4(r.via), source: 'static' });
     }
-    return new RouteTable(entries);
+    return new RouteTable(entries, RouteTable6.fromConfig(input));
   }
 
   /** The most specific entry covering `dst`, or null. */
