@@ -1,0 +1,46 @@
+// Which IP family an address or prefix text is. The config holds both families side by side
+// (floating addresses, routes, rule addresses), and each consumer takes the entries of its own
+// family: the IPv4 packet path must never be handed an IPv6 text to parse, nor the reverse.
+import { formatIpv4, isCidr, isIpv4, parseIpv4 } from './ipv4.js';
+import { formatIpv6, isCidr6, isIpv6, parseIpv6 } from './ipv6.js';
+
+export type IpFamily = 4 | 6;
+
+/** The part of "addr/len" before the slash; the whole text when there is none. */
+export function hostPart(text: string): string {
+  const slash = text.indexOf('/');
+  return slash < 0 ? text : text.slice(0, slash);
+}
+
+/** 4 or 6 for an address ("10.0.0.1", "2001:db8::1") or prefix ("10.0.0.0/8", "::/0"); null for anything else. */
+export function familyOf(text: string): IpFamily | null {
+  if (isIpv4(text) || isCidr(text)) return 4;
+  if (isIpv6(text) || isCidr6(text)) return 6;
+  return null;
+}
+
+/** True when an address or prefix text is IPv6: what the IPv4-only consumers skip. */
+export function isIpv6Text(text: string): boolean {
+  return familyOf(text) === 6;
+}
+
+/** True when an address or prefix text is IPv4. */
+export function isIpv4Text(text: string): boolean {
+  return familyOf(text) === 4;
+}
+
+/**
+ * The canonical text of an address (the host part of a prefix): IPv6 has many spellings of one
+ * address ("2001:db8::1", "2001:DB8:0::1"), so equality is decided on this form, never as written.
+ */
+export function canonicalHost(text: string): string {
+  const host = hostPart(text);
+  if (isIpv4(host)) return formatIpv4(parseIpv4(host));
+  if (isIpv6(host)) return formatIpv6(parseIpv6(host));
+  return host;
+}
+
+/** "host:port" for a TCP or UDP endpoint, with an IPv6 host in brackets (RFC 3986 3.2.2). */
+export function formatHostPort(host: string, port: number): string {
+  return isIpv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
