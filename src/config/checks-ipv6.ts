@@ -20,6 +20,13 @@ export function haLinkFamilies({ device }: TandemConfig): ConfigIssue[] {
   ] as const;
   for (const [linkName, link] of links) {
     if (!link) continue;
+    for (const end of ['local', 'peer'] as const)
+      if (isIpv6Text(link[end]) && isLinkLocal6(parseIpv6(link[end])))
+        add(
+          `device.ha.${linkName}.${end}`,
+          link[end],
+          'a global or unique-local IPv6 address (or IPv4): a link-local one needs a zone id (the interface), which a link does not name',
+        );
     const family = familyOf(link.local);
     if (familyOf(link.peer) !== family)
       add(`device.ha.${linkName}.peer`, link.peer, `an IPv${family} address like local (${link.local}): both ends of a link are of one family`);

@@ -40,7 +40,11 @@ export function canonicalHost(text: string): string {
   return host;
 }
 
-/** "host:port" for a TCP or UDP endpoint, with an IPv6 host in brackets (RFC 3986 3.2.2). */
-export function formatHostPort(host: string, port: number): string {
-  return isIpv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+/**
+ * The same address, however each is spelled: a socket reports the kernel's form of an IPv6 peer
+ * (RFC 5952), the config may hold another ("FD00:31:0::2"). Texts that are not addresses are equal
+ * only as written.
+ */
+export function sameAddress(a: string, b: string): boolean {
+  return a === b || canonicalHost(a) === canonicalHost(b);
 }

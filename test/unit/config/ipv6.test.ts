@@ -374,6 +374,18 @@ describe('HA links over IPv6', () => {
     ]);
   });
 
+  test('link-local ends are refused: a socket needs their zone', () => {
+    const config = dual();
+    config.device.ha.ha2 = { local: 'fe80::1', peer: 'fd00:31:2::2' };
+    expect(issuesOf(config)).toEqual([
+      {
+        path: 'device.ha.ha2.local',
+        value: 'fe80::1',
+        expected: 'a global or unique-local IPv6 address (or IPv4): a link-local one needs a zone id (the interface), which a link does not name',
+      },
+    ]);
+  });
+
   test('one address in two spellings is the same end', () => {
     const config = dual();
     config.device.ha.ha1 = { local: 'fd00:31::1', peer: 'FD00:31:0::1' };
