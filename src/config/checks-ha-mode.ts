@@ -4,6 +4,7 @@
 // owner (HA3), sessions replicated both ways (HA2), and every source NAT rule bound to a device,
 // so that two boxes never hand out the same translation (docs/active-active.md). ARP load sharing
 // (`owner: shared`) needs both boxes forwarding: active/active only.
+import { isIpv4Text } from '../net/family.js';
 import type { ConfigIssue, NatBinding, SharedConfig, TandemConfig } from './types.js';
 
 /** Owners that mean something only in active/active. */
@@ -87,5 +88,6 @@ export function activeActiveNat({ shared }: TandemConfig): ConfigIssue[] {
 
 function egressHasOwnedFloating(shared: SharedConfig, zones: readonly string[], bind: NatBinding): boolean {
   const egressIfs = new Set(zones.flatMap((zone) => (Object.hasOwn(shared.zones, zone) ? shared.zones[zone] : [])));
-  return shared.floatingIps.some((f) => egressIfs.has(f.interface) && f.owner === bind);
+  // NAT is IPv4 only: an IPv6 floating address cannot be a translation's source
+  return shared.floatingIps.some((f) => egressIfs.has(f.interface) && f.owner === bind && isIpv4Text(f.address));
 }

@@ -3,11 +3,15 @@
 // check is a small function returning its issues; all of them run, in the order of CONFIG_CHECKS,
 // so every problem is reported at once and always in the same order. They need a well-typed
 // config: they run once the schema has passed.
+import { canonicalHost, familyOf, isIpv4Text, isIpv6Text } from '../net/family.js';
 import { formatIpv4, inPrefix, parseCidr, parseIpv4 } from '../net/ipv4.js';
+import { isLinkLocal6, parseIpv6 } from '../net/ipv6.js';
 import { activeActiveLinks, activeActiveNat, activePassiveSettings } from './checks-ha-mode.js';
+import { floatingIpv6, haLinkFamilies, natIpv4Only, pathTargetsProbed, routeNextHop6, routerAdvertisements } from './checks-ipv6.js';
+import { collect, missingInterface, nonNull, quoteList } from './checks-util.js';
 import { formatPath } from './errors.js';
 import { parseService } from './service.js';
-import type { ConfigIssue, DeviceConfig, SharedConfig, TandemConfig } from './types.js';
+import type { ConfigIssue, SharedConfig, TandemConfig } from './types.js';
 
 /**
  * Link groups the schema made from the short form `linkMonitoring: { failureCondition, interfaces }`
@@ -21,13 +25,17 @@ export type ConfigCheck = (config: TandemConfig) => ConfigIssue[];
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   kernelDevicesUnique,
   haLinkEnds,
+  haLinkFamilies,
   zoneMembers,
   floatingIps,
   routeNextHops,
   ruleNamesAndZones,
+  natIpv4Only,
   sourceNatFloating,
   destinationNat,
+  routerAdvertisements,
   monitorGroups,
+  pathTargetsProbed,
   activePassiveSettings,
   activeActiveLinks,
   activeActiveNat,
@@ -35,22 +43,6 @@ export const CONFIG_CHECKS: readonly ConfigCheck[] = [
 
 export function checkConfig(config: TandemConfig): ConfigIssue[] {
   return CONFIG_CHECKS.flatMap((check) => check(config));
-}
-
-/** One check's issues, and the way to add one. */
-function collect(): { issues: ConfigIssue[]; add: (path: string, value: unknown, expected: string) => void } {
-  const issues: ConfigIssue[] = [];
-  return { issues, add: (path, value, expected) => issues.push({ path, value, expected }) };
-}
-
-// Names are looked up with Object.hasOwn, never `in`: a name like toString or constructor passes
-// the schema's name rule and is `in` every object, so it would be taken for a defined interface or
-// zone (and its "address" read from a function).
-
-/** The issue of a name that is not a logical interface of device.interfaces; null when it is one. */
-function missingInterface(device: DeviceConfig, path: string, ifName: string): ConfigIssue | null {
-  if (Object.hasOwn(device.interfaces, ifName)) return null;
-  return { path, value: ifName, expected: `a logical interface defined in device.interfaces (${quoteList(Object.keys(device.interfaces))})` };
 }
 
 /** The issue of a name that is not a zone of shared.zones; null when it is one. */
@@ -87,19 +79,23 @@ function haLinkEnds({ device }: TandemConfig): ConfigIssue[] {
     ['heartbeatBackup', ha.heartbeatBackup],
     ['ha2', ha.ha2],
   ] as const;
+  // IPv6 has many spellings of one address: compare canonical forms
+  const same = (a: string | undefined, b: string): boolean => a !== undefined && canonicalHost(a) === canonicalHost(b);
   for (const [linkName, link] of links) {
-    if (link && link.local === link.peer) add(`device.ha.${linkName}.peer`, link.peer, `the peer's address, different from local (${link.local})`);
+    if (link && same(link.local, link.peer)) add(`device.ha.${linkName}.peer`, link.peer, `the peer's address, different from local (${link.local})`);
   }
   // the backup link exists to survive the primary's failure: sharing its address defeats that
-  if (ha.ha1Backup && ha.ha1Backup.local === ha.ha1.local)
+  if (ha.ha1Backup && same(ha.ha1Backup.local, ha.ha1.local))
     add('device.ha.ha1Backup.local', ha.ha1Backup.local, `an address other than ha1's (${ha.ha1.local})`);
   // the heartbeat backup guards against both HA1 links failing: on either's address it fails with them
   const hbb = ha.heartbeatBackup;
   if (hbb) {
     const ha1Locals = [ha.ha1.local, ha.ha1Backup?.local].filter((a): a is string => a !== undefined);
-    if (ha1Locals.includes(hbb.local)) add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
+    if (ha1Locals.some((a) => same(a, hbb.local)))
+      add('device.ha.heartbeatBackup.local', hbb.local, `an address other than the HA1 links' (${ha1Locals.join(', ')})`);
     const ha1Peers = [ha.ha1.peer, ha.ha1Backup?.peer].filter((a): a is string => a !== undefined);
-    if (ha1Peers.includes(hbb.peer)) add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
+    if (ha1Peers.some((a) => same(a, hbb.peer)))
+      add('device.ha.heartbeatBackup.peer', hbb.peer, `a peer address other than the HA1 links' (${ha1Peers.join(', ')})`);
   }
   return issues;
 }
@@ -121,18 +117,24 @@ function zoneMembers({ device, shared }: TandemConfig): ConfigIssue[] {
   return issues;
 }
 
-/** Floating IPs: on a defined interface, unique, inside its subnet, a host address, never the box's own. */
+/**
+ * Floating IPs: on a defined interface, unique, inside its subnet, a host address, never the box's
+ * own. IPv6 ones are checked against the interface's address6 by floatingIpv6 (checks-ipv6.ts).
+ */
 function floatingIps({ device, shared }: TandemConfig): ConfigIssue[] {
   const { issues, add } = collect();
   const seen = new Map<string, number>();
+  const linkLocalSeen = new Map<string, number>();
   shared.floatingIps.forEach((fip, i) => {
     const base = `shared.floatingIps[${i}]`;
     const missing = missingInterface(device, `${base}.interface`, fip.interface);
     if (missing) issues.push(missing);
-    const prior = seen.get(formatHost(fip.address));
+    const key = floatingKey(fip.interface, fip.address);
+    const prior = seen.get(key);
     if (prior !== undefined) add(`${base}.address`, fip.address, `an address not already used by shared.floatingIps[${prior}]`);
-    else seen.set(formatHost(fip.address), i);
-    if (missing) return;
+    else seen.set(key, i);
+    if (missing || prior !== undefined) return;
+    if (!isIpv4Text(fip.address)) return void issues.push(...floatingIpv6(device, fip, i, linkLocalSeen));
     const fipAddr = parseCidr(fip.address).address;
     const iface = device.interfaces[fip.interface];
     const own = parseCidr(iface.address);
@@ -148,6 +150,15 @@ function floatingIps({ device, shared }: TandemConfig): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * What makes a floating address unique: the address, and for a link-local one its interface too
+ * (fe80::1 is a different address on each link, and the same one on every link is the usual way).
+ */
+function floatingKey(ifName: string, address: string): string {
+  const host = canonicalHost(address);
+  return isIpv6Text(host) && isLinkLocal6(parseIpv6(host)) ? `${host}%${ifName}` : host;
+}
+
 /** A route's next hop must be reachable on the interface it names. */
 function routeNextHops({ device, shared }: TandemConfig): ConfigIssue[] {
   const { issues, add } = collect();
@@ -155,6 +166,10 @@ function routeNextHops({ device, shared }: TandemConfig): ConfigIssue[] {
     const base = `shared.routes[${i}]`;
     const missing = missingInterface(device, `${base}.interface`, route.interface);
     if (missing) return void issues.push(missing);
+    const family = familyOf(route.to);
+    if (familyOf(route.via) !== family)
+      return add(`${base}.via`, route.via, `an IPv${family} next hop: a route's via is of the family of its to (${route.to})`);
+    if (family === 6) return void issues.push(...nonNull(routeNextHop6(device, route, base)));
     const own = parseCidr(device.interfaces[route.interface].address);
     if (!inPrefix(parseIpv4(route.via), own.prefix))
       add(
@@ -187,7 +202,8 @@ function ruleNamesAndZones({ shared }: TandemConfig): ConfigIssue[] {
 /** Source NAT to the egress floating IP needs one on some interface of the egress zones. */
 function sourceNatFloating({ shared }: TandemConfig): ConfigIssue[] {
   const { issues, add } = collect();
-  const floatingIfs = new Set(shared.floatingIps.map((f) => f.interface));
+  // NAT is IPv4 only: an interface with only IPv6 floating addresses has nothing to hide behind
+  const floatingIfs = new Set(shared.floatingIps.filter((f) => isIpv4Text(f.address)).map((f) => f.interface));
   shared.nat.forEach((rule, i) => {
     if (rule.translate.source !== 'interface-floating') return;
     const egressIfs = rule.to.flatMap((zone) => (Object.hasOwn(shared.zones, zone) ? shared.zones[zone] : []));
@@ -203,7 +219,7 @@ function sourceNatFloating({ shared }: TandemConfig): ConfigIssue[] {
 
 /** Destination NAT publishes floating IPs, from their own zone, on TCP or UDP ports (natRuleSchema in schema.ts). */
 function destinationNat({ shared }: TandemConfig): ConfigIssue[] {
-  const floatingByAddr = new Map(shared.floatingIps.map((f) => [formatHost(f.address), f.interface]));
+  const floatingByAddr = new Map(shared.floatingIps.filter((f) => isIpv4Text(f.address)).map((f) => [formatHost(f.address), f.interface]));
   return shared.nat.flatMap((rule, i) => {
     const dnat = rule.translate.destination;
     if (dnat === undefined) return [];
@@ -235,6 +251,7 @@ function publishedAddresses(
   const published = new Set<string>();
   const floatingWords = quoteList([...floatingByAddr.keys()]);
   destinations.forEach((text, j) => {
+    if (!isIpv4Text(text)) return; // natIpv4Only reports it
     const { address, prefix } = parseCidr(text);
     const host = formatIpv4(address);
     if (prefix.length !== 32 || !floatingByAddr.has(host)) {
@@ -284,14 +301,6 @@ function monitorGroups({ device, shared }: TandemConfig): ConfigIssue[] {
     else pathGroupsSeen.set(group.name, i);
   });
   return issues;
-}
-
-function nonNull<T>(x: T | null): T[] {
-  return x === null ? [] : [x];
-}
-
-function quoteList(names: readonly string[]): string {
-  return names.length === 0 ? 'none are defined' : names.join(', ');
 }
 
 function formatHost(cidrOrAddr: string): string {

@@ -2,7 +2,10 @@
 // need the whole file (checks.ts: names that must exist, addresses that must fit a subnet). Every
 // rule states what it expects in words, because that text is what an operator reads in the error.
 import { z } from 'zod';
+import { familyOf } from '../net/family.js';
 import { isCidr, isIpv4, parseCidr } from '../net/ipv4.js';
+import { isCidr6, isIpv6, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, parseCidr6 } from '../net/ipv6.js';
+import { NAT_IPV4_ONLY } from './checks-ipv6.js';
 import { SHORT_FORM_LINK_GROUPS, checkConfig } from './checks.js';
 import { formatPath } from './errors.js';
 import { parseService } from './service.js';
@@ -35,18 +38,23 @@ export { parseService, type ParsedService } from './service.js';
 
 export type ParsedListen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
-/** "127.0.0.1:9480", "localhost:9480" or "unix:/run/tandem.sock" -> parts; null for anything else. */
+/**
+ * "127.0.0.1:9480", "localhost:9480", "[::1]:9480" or "unix:/run/tandem.sock" -> parts; null for
+ * anything else. An IPv6 host is written in brackets (RFC 3986 3.2.2: its colons would otherwise
+ * run into the port's) and returned without them, as net.Server.listen wants it.
+ */
 export function parseListenAddress(text: string): ParsedListen | null {
   if (text.startsWith('unix:')) {
     const path = text.slice('unix:'.length);
     // a NUL cannot be in a path; an empty path would bind nothing
     return path.length > 0 && !path.includes('\0') ? { kind: 'unix', path } : null;
   }
-  const m = /^([^:]+):([1-9]\d{0,4})$/.exec(text);
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([1-9]\d{0,4})$/.exec(text);
   if (!m) return null;
-  const host = m[1];
-  const port = Number(m[2]);
+  const port = Number(m[3]);
   if (port > 65535) return null;
+  if (m[1] !== undefined) return isIpv6(m[1]) ? { kind: 'tcp', host: m[1], port } : null;
+  const host = m[2];
   if (host !== 'localhost' && !isIpv4(host)) return null;
   return { kind: 'tcp', host, port };
 }
@@ -75,21 +83,51 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const NAME_WORDS = '1-63 letters, digits, "_", "-" or "." starting with a letter';
 const name = (what: string) => z.string({ error: `${what} (${NAME_WORDS})` }).regex(NAME_RE);
 
-const ipv4 = () => z.string({ error: 'an IPv4 address like 10.0.1.1' }).refine(isIpv4);
+const ipAddress = () => z.string({ error: 'an IPv4 or IPv6 address like 10.0.1.1 or 2001:db8::1' }).refine((v) => isIpv4(v) || isIpv6(v));
+
+/** A host bits-clear prefix of either family. */
+function isNetwork(v: string): boolean {
+  if (isCidr(v)) return parseCidr(v).address === parseCidr(v).prefix.network;
+  if (!isCidr6(v)) return false;
+  const { address, prefix } = parseCidr6(v);
+  return address.every((w, i) => w === prefix.network[i]);
+}
+
+/** A global IPv6 address, fit to be an interface's own: not link-local, multicast, loopback or unspecified. */
+function isGlobalCidr6(v: string): boolean {
+  if (!isCidr6(v)) return false;
+  const a = parseCidr6(v).address;
+  return !isLinkLocal6(a) && !isMulticast6(a) && !isLoopback6(a) && !isUnspecified6(a);
+}
 
 const cidr = () => z.string({ error: 'an IPv4 address with prefix length, like 10.0.1.2/24' }).refine(isCidr);
 
-const network = () =>
-  z
-    .string({ error: 'an IPv4 network with host bits clear, like 10.0.0.0/8 or 0.0.0.0/0' })
-    .refine((v) => isCidr(v) && parseCidr(v).address === parseCidr(v).prefix.network);
+const cidr6 = () =>
+  z.string({ error: 'a global IPv6 address with prefix length, like 2001:db8:1::2/64 (not link-local, multicast, loopback or ::)' }).refine(isGlobalCidr6);
 
-/** Policy and NAT match addresses: a prefix, or a bare address meaning that one host (/32). */
+/** A floating address: either family; which prefix it must lie in is checked in checks.ts. */
+const anyCidr = () =>
+  z
+    .string({ error: 'an IPv4 or IPv6 address with prefix length, like 10.0.1.1/24, 2001:db8:1::1/64 or fe80::1/64' })
+    .refine((v) => familyOf(v) !== null && v.includes('/'));
+
+const network = () => z.string({ error: 'an IPv4 or IPv6 network with host bits clear, like 10.0.0.0/8, 0.0.0.0/0, 2001:db8::/32 or ::/0' }).refine(isNetwork);
+
+/** A prefix advertised in router advertisements: an IPv6 network, neither link-local nor multicast. */
+const raPrefix = () =>
+  z
+    .string({ error: 'an IPv6 network with host bits clear, like 2001:db8:1::/64 (not link-local or multicast)' })
+    .refine((v) => isCidr6(v) && isNetwork(v) && !isLinkLocal6(parseCidr6(v).address) && !isMulticast6(parseCidr6(v).address));
+
+/**
+ * Policy and NAT match addresses: a prefix, or a bare address meaning that one host (/32 or /128).
+ * Either family; NAT rules are then held to IPv4 by checks.ts.
+ */
 const matchAddress = () =>
   z
-    .string({ error: 'an IPv4 prefix or address, like 10.0.1.0/24 or 10.0.1.5' })
-    .refine((v) => isCidr(v) || isIpv4(v))
-    .transform((v) => (isIpv4(v) ? `${v}/32` : v));
+    .string({ error: 'an IPv4 or IPv6 prefix or address, like 10.0.1.0/24, 10.0.1.5, 2001:db8:1::/64 or 2001:db8:1::5' })
+    .refine((v) => familyOf(v) !== null)
+    .transform((v) => (isIpv4(v) ? `${v}/32` : isIpv6(v) ? `${v}/128` : v));
 
 const service = () =>
   z
@@ -99,7 +137,11 @@ const service = () =>
     .refine((v) => parseService(v) !== null);
 
 const listen = () =>
-  z.string({ error: '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"' }).refine((v) => parseListenAddress(v) !== null);
+  z
+    .string({
+      error: '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, "[<IPv6 address>]:<port>" like [::1]:9480, or "unix:<path>"',
+    })
+    .refine((v) => parseListenAddress(v) !== null);
 
 const filePath = (what: string) => z.string({ error: `${what} (a non-empty path)` }).min(1);
 
@@ -140,8 +182,8 @@ function obj<S extends z.ZodRawShape>(shape: S, what = 'a mapping (key: value pa
 const haLink = (defaultPort: number) =>
   obj(
     {
-      local: ipv4(),
-      peer: ipv4(),
+      local: ipAddress(),
+      peer: ipAddress(),
       port: port().default(defaultPort),
       heartbeatPort: port().default(DEFAULT_HEARTBEAT_PORT),
     },
@@ -151,7 +193,7 @@ const haLink = (defaultPort: number) =>
 // Heartbeats only, over another network (usually management): no TCP session, so no commands or
 // config sync, but both boxes still see each other's state when both HA1 links are down.
 const heartbeatBackupLink = obj(
-  { local: ipv4(), peer: ipv4(), port: port().default(DEFAULT_HEARTBEAT_PORT) },
+  { local: ipAddress(), peer: ipAddress(), port: port().default(DEFAULT_HEARTBEAT_PORT) },
   'a heartbeat backup link: { local: <address>, peer: <address>, port: <UDP port> }',
 );
 
@@ -159,9 +201,11 @@ const heartbeatBackupLink = obj(
 // (docs/firewall.md "TCP MSS clamping"); 536 is the IPv4 default MSS every host accepts (RFC 879)
 // vlan: the interface is the 802.1Q VLAN of that id on the device (docs/firewall.md "VLAN
 // interfaces"); 0 means priority-tagged only and 4095 is reserved (802.1Q-2018 table 9-2)
+// address6: the box's own global IPv6 address there (link-local ones are the kernel's business, and
+// the pair's floating link-local address is a floating IP)
 const interfaceSchema = obj(
-  { device: kernelIfname(), vlan: intIn(1, 4094).optional(), address: cidr(), mssClamp: intIn(536, 65495).optional() },
-  'an interface: { device: <kernel name>, vlan?: <802.1Q id>, address: <address>/<length>, mssClamp?: <bytes> }',
+  { device: kernelIfname(), vlan: intIn(1, 4094).optional(), address: cidr(), address6: cidr6().optional(), mssClamp: intIn(536, 65495).optional() },
+  'an interface: { device: <kernel name>, vlan?: <802.1Q id>, address: <address>/<length>, address6?: <IPv6 address>/<length>, mssClamp?: <bytes> }',
 );
 
 // The management API's request rate limit (src/api/rate-limit.ts, whose DEFAULT_RATE_LIMIT a unit
@@ -269,7 +313,7 @@ const linkMonitoringSchema = obj({
 
 const pathGroupSchema = obj({
   name: name('a path group name'),
-  targets: list(ipv4(), 'IPv4 addresses', { min: 1, max: 16 }),
+  targets: list(ipAddress(), 'IPv4 or IPv6 addresses', { min: 1, max: 16 }),
   // the DESIGN example's values: a dead target is noticed after 600 ms
   intervalMs: intIn(10, 60000).default(200),
   failures: intIn(1, 100).default(3),
@@ -347,8 +391,8 @@ const haSchema = obj({
 const ruleMatch = {
   from: nameOrList('a zone name', 'zone names'),
   to: nameOrList('a zone name', 'zone names'),
-  source: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0']),
-  destination: list(matchAddress(), 'IPv4 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0']),
+  source: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0', '::/0']),
+  destination: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0', '::/0']),
   service: list(service(), 'services', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['any']),
 };
 
@@ -379,10 +423,13 @@ const natRuleSchema = obj({
   translate: obj(
     {
       source: z
-        .string({ error: '"interface-floating" or an IPv4 address' })
+        .string({ error: `"interface-floating" or an IPv4 address (${NAT_IPV4_ONLY})` })
         .refine((v) => v === 'interface-floating' || isIpv4(v))
         .optional(),
-      destination: obj({ address: ipv4(), port: port().optional() }).optional(),
+      destination: obj({
+        address: z.string({ error: `an IPv4 address like 10.0.1.80 (${NAT_IPV4_ONLY})` }).refine(isIpv4),
+        port: port().optional(),
+      }).optional(),
       bind: z.union([deviceId(), z.literal('primary')], { error: '0 or 1 (a device id) or "primary"' }).optional(),
     },
     'a translation: { source: interface-floating|<address>, destination: { address, port }, bind }',
@@ -390,6 +437,38 @@ const natRuleSchema = obj({
     error: 'a translation with a source, a destination or both',
   }),
 });
+
+// RFC 4861 6.2.1's bounds: MaxRtrAdvInterval 4-1800 s, MinRtrAdvInterval 3 s to 0.75 x max (checked
+// in checks.ts, which needs both), AdvDefaultLifetime 0 or max..9000 s. An RA must fit the IPv6
+// minimum MTU: 1280 - 40 (IPv6) - 16 (RA header) - 8 (source link-layer) - 8 (MTU) leaves room for
+// 37 prefix options of 32 bytes; 32 keeps it simple.
+// The RAs are sent by the active only, from the interface's floating link-local address and its
+// virtual MAC, so hosts take the pair as their router, never one node.
+const raPrefixSchema = obj(
+  {
+    prefix: raPrefix(),
+    onLink: bool().default(true),
+    autonomous: bool().default(true),
+    // lifetimes in seconds; 0xffffffff means infinity (RFC 4861 4.6.2)
+    validS: intIn(0, 0xffffffff).default(2592000),
+    preferredS: intIn(0, 0xffffffff).default(604800),
+  },
+  'a prefix to advertise: { prefix: <IPv6 network>/64, onLink, autonomous, validS, preferredS }',
+);
+
+const routerAdvertisementSchema = obj(
+  {
+    interface: name('a logical interface name'),
+    prefixes: list(raPrefixSchema, 'prefixes', { max: 32 }).default([]),
+    intervalS: obj({ min: intIn(3, 1350).default(200), max: intIn(4, 1800).default(600) }, 'the interval between RAs: { min, max } in seconds').prefault({}),
+    routerLifetimeS: intIn(0, 9000).default(1800),
+    hopLimit: intIn(0, 255).default(64),
+    mtu: intIn(1280, 65535).optional(),
+    managed: bool().default(false),
+    other: bool().default(false),
+  },
+  'a router advertisement: { interface, prefixes, intervalS: { min, max }, routerLifetimeS, hopLimit, mtu, managed, other }',
+);
 
 export const sharedSchema = obj(
   {
@@ -399,8 +478,8 @@ export const sharedSchema = obj(
         error: 'a mapping of zone names to lists of logical interface names',
       })
       .default({}),
-    floatingIps: list(obj({ interface: name('a logical interface name'), address: cidr(), owner: floatingOwner().default(0) }), 'floating IPs').default([]),
-    routes: list(obj({ to: network(), via: ipv4(), interface: name('a logical interface name') }), 'routes', {
+    floatingIps: list(obj({ interface: name('a logical interface name'), address: anyCidr(), owner: floatingOwner().default(0) }), 'floating IPs').default([]),
+    routes: list(obj({ to: network(), via: ipAddress(), interface: name('a logical interface name') }), 'routes', {
       max: MAX_RULES,
     }).default([]),
     policy: obj({
@@ -408,6 +487,7 @@ export const sharedSchema = obj(
       rules: list(policyRuleSchema, 'rules', { max: MAX_RULES }).default([]),
     }).prefault({}),
     nat: list(natRuleSchema, 'NAT rules', { max: MAX_RULES }).default([]),
+    routerAdvertisements: list(routerAdvertisementSchema, 'router advertisements', { max: 64 }).default([]),
     sessions: obj({
       // the session table is preallocated typed arrays: this bounds its memory
       max: intIn(1, 50_000_000).default(1_000_000),
@@ -419,7 +499,7 @@ export const sharedSchema = obj(
       tcpWindowCheck: oneOf(['strict', 'loose', 'off']).default('strict'),
     }).prefault({}),
   },
-  'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',
+  'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, routerAdvertisements, sessions',
 );
 
 export const configSchema = obj({ device: deviceSchema, shared: sharedSchema }, 'a mapping with a device: half and a shared: half');

@@ -5,7 +5,13 @@
 export type Ipv4 = string;
 /** An IPv4 prefix with length, e.g. "10.0.1.2/24" (host bits may be set: it is an interface address). */
 export type Ipv4Cidr = string;
-/** "host:port" for a TCP listener, e.g. "127.0.0.1:9480". */
+/** An IPv6 address with prefix length, e.g. "2001:db8:1::2/64". */
+export type Ipv6Cidr = string;
+/** An IPv4 or IPv6 address, e.g. "10.0.1.2" or "2001:db8::2". */
+export type IpAddress = string;
+/** An IPv4 or IPv6 address or network with prefix length, e.g. "10.0.1.2/24" or "fe80::1/64". */
+export type IpCidr = string;
+/** "host:port" for a TCP listener, e.g. "127.0.0.1:9480" or "[::1]:9480". */
 export type ListenAddress = string;
 
 export interface InterfaceConfig {
@@ -18,13 +24,16 @@ export interface InterfaceConfig {
   vlan?: number;
   /** This box's own address on the interface (kernel address), with prefix length. */
   address: Ipv4Cidr;
+  /** This box's own global IPv6 address on the interface, with prefix length (not link-local). */
+  address6?: Ipv6Cidr;
   /** TCP SYNs crossing the interface have their MSS option lowered to this (absent: untouched). */
   mssClamp?: number;
 }
 
+/** An HA link's two ends are of one family, IPv4 or IPv6 (checks.ts). */
 export interface HaLinkConfig {
-  local: Ipv4;
-  peer: Ipv4;
+  local: IpAddress;
+  peer: IpAddress;
   /** TCP port of the HA1 session (default 28769) or HA2 stream (default 28770). */
   port: number;
   /** UDP port of heartbeats on an HA1 link (default 28771). */
@@ -37,8 +46,8 @@ export interface Ha3LinkConfig {
 }
 
 export interface HeartbeatBackupConfig {
-  local: Ipv4;
-  peer: Ipv4;
+  local: IpAddress;
+  peer: IpAddress;
   /** UDP port of the heartbeats (default 28771, as on the HA1 links). */
   port: number;
 }
@@ -135,7 +144,11 @@ export type FloatingOwner = 0 | 1 | 'primary' | 'shared';
 export interface FloatingIpConfig {
   /** Logical interface name. */
   interface: string;
-  address: Ipv4Cidr;
+  /**
+   * IPv4, or IPv6: inside the interface's address6 prefix, or link-local (fe80::/10; at most one
+   * per interface, the source of its router advertisements).
+   */
+  address: IpCidr;
   owner: FloatingOwner;
 }
 
@@ -172,9 +185,10 @@ export interface ActiveActiveConfig {
 /** Active/active: the device whose sessions a source NAT rule applies to. */
 export type NatBinding = 0 | 1 | 'primary';
 
+/** `to` and `via` are of one family; an IPv6 `via` may be link-local (the interface is named). */
 export interface RouteConfig {
-  to: Ipv4Cidr;
-  via: Ipv4;
+  to: IpCidr;
+  via: IpAddress;
   interface: string;
 }
 
@@ -185,8 +199,9 @@ export interface RuleMatch {
   name: string;
   from: string[];
   to: string[];
-  source: Ipv4Cidr[];
-  destination: Ipv4Cidr[];
+  /** Prefixes of either family (a bare address became /32 or /128); NAT rules hold IPv4 ones only. */
+  source: IpCidr[];
+  destination: IpCidr[];
   service: Service[];
 }
 
@@ -223,7 +238,7 @@ export interface MonitorLinkConfig {
 
 export interface PathGroupConfig {
   name: string;
-  targets: Ipv4[];
+  targets: IpAddress[];
   intervalMs: number;
   /** Consecutive unanswered echoes before a target is down. */
   failures: number;
@@ -252,6 +267,8 @@ export interface SharedConfig {
   routes: RouteConfig[];
   policy: { default: 'allow' | 'deny'; rules: PolicyRule[] };
   nat: NatRule[];
+  /** Per interface: router advertisements, sent by the active from the link-local floating address. */
+  routerAdvertisements: RouterAdvertisementConfig[];
   sessions: {
     max: number;
     tcpEstablishedS: number;
@@ -268,6 +285,42 @@ export interface SharedConfig {
 }
 
 export type TcpWindowCheck = 'strict' | 'loose' | 'off';
+
+/** A Prefix Information option (RFC 4861 4.6.2). */
+export interface RaPrefixConfig {
+  /** An IPv6 network, e.g. "2001:db8:1::/64" (/64 when autonomous: SLAAC needs it). */
+  prefix: IpCidr;
+  /** L flag: hosts may take the prefix as on-link. */
+  onLink: boolean;
+  /** A flag: hosts may form addresses in it (SLAAC). */
+  autonomous: boolean;
+  /** Valid lifetime in seconds (0xffffffff: infinity). */
+  validS: number;
+  /** Preferred lifetime in seconds, at most validS. */
+  preferredS: number;
+}
+
+/**
+ * Router advertisements on one interface (RFC 4861 6.2.1), sent by the active only, from the
+ * interface's link-local floating address and virtual MAC: hosts' default router is the pair.
+ */
+export interface RouterAdvertisementConfig {
+  /** Logical interface name; it needs a link-local floating address. */
+  interface: string;
+  prefixes: RaPrefixConfig[];
+  /** Unsolicited RAs go out at a random interval in [min, max] seconds. */
+  intervalS: { min: number; max: number };
+  /** Router lifetime in seconds: 0 (not a default router) or max..9000. */
+  routerLifetimeS: number;
+  /** Cur Hop Limit for hosts (0: unspecified). */
+  hopLimit: number;
+  /** MTU option (absent: none sent). */
+  mtu?: number;
+  /** M flag: addresses by DHCPv6. */
+  managed: boolean;
+  /** O flag: other configuration by DHCPv6. */
+  other: boolean;
+}
 
 export interface TandemConfig {
   device: DeviceConfig;

@@ -31,6 +31,7 @@ import { sendGate } from './send-gate.js';
 import { Ha3Port } from './ha3-port.js';
 import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
 import { ha3MtuNeeded } from '../wire/ha3.js';
+import { isIpv4Text } from '../net/family.js';
 
 export type { DataplaneIo, Port } from './io.js';
 
@@ -563,6 +564,11 @@ function withPair(config: TandemConfig, shared: SharedState, options: EngineOpti
   return { ...opts, firewall: { ...opts.firewall, aa: { me: config.device.id, pair: shared } } };
 }
 
+/** The IPv4 floating addresses of an interface: the IPv4 pipeline's (IPv6 ones are the IPv6 path's). */
+function floatingIpv4(shared: SharedConfig, ifName: string): SharedConfig['floatingIps'] {
+  return shared.floatingIps.filter((f) => f.interface === ifName && isIpv4Text(f.address));
+}
+
 /** The traffic interfaces as the pipeline sees them, in `names` order (their ifIndex). */
 function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: DataplaneIo): PipelineInterface[] {
   return names.map((name) => {
@@ -579,7 +585,7 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
       mac: interfaceVirtualMac(config.shared, name, realMac, config.device.id),
       address,
       prefix,
-      floating: config.shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
+      floating: floatingIpv4(config.shared, name).map((f) => parseCidr(f.address).address),
       mtu: io.mtuOf(ic.device),
       ...(ic.mssClamp !== undefined ? { mssClamp: ic.mssClamp } : {}),
       ...(classes.length > 0 ? { classes } : {}),
@@ -607,7 +613,7 @@ function deviceMembers(interfaces: readonly PipelineInterface[]): number[][] {
  * hosts' ARP caches know them), and so does whether it has classes: the mode is taken at start.
  */
 function withFloating(itf: PipelineInterface, shared: SharedConfig): PipelineInterface {
-  const here = shared.floatingIps.filter((f) => f.interface === itf.name);
+  const here = floatingIpv4(shared, itf.name);
   const { arpSharing: _before, ...rest } = itf;
   const next: PipelineInterface = { ...rest, floating: here.map((f) => parseCidr(f.address).address) };
   if (itf.classes === undefined || itf.classes.length === 0) return next;

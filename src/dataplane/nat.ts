@@ -18,6 +18,7 @@ import type { NatBinding, SharedConfig } from '../config/types.js';
 import { bindingBit } from './aa-path.js';
 import type { DeviceId } from './owner.js';
 import { RuleMatcher, zoneIndexes, zoneList } from './policy.js';
+import { isIpv4Text } from '../net/family.js';
 
 /** First port handed out by default: below 1024 are the well-known ports (RFC 6335 6). */
 export const NAT_PORT_LO = 1024;
@@ -124,7 +125,8 @@ function boundFloatingTable(shared: SharedConfig, interfaceNames: readonly strin
     const bind = rule.translate.bind;
     if (bind === undefined) return;
     interfaceNames.forEach((name, i) => {
-      const f = shared.floatingIps.find((fip) => fip.interface === name && fip.owner === bind);
+      // NAT is IPv4 only: an IPv6 floating address is never a translation
+      const f = shared.floatingIps.find((fip) => fip.interface === name && fip.owner === bind && isIpv4Text(fip.address));
       if (f !== undefined) table[r * n + i] = parseCidr(f.address).address;
     });
   });

@@ -1,12 +1,8 @@
 // Per-rule lists of IPv6 prefixes for first-match lookups (policy.ts): every rule's prefixes in
 // flat typed arrays, 4 words of network and 4 of mask each, so a lookup allocates nothing. The
 // IPv6 half of a rule's source or destination list; its IPv4 entries stay with policy.ts.
-import { isCidr6, isIpv6, parseCidr6 } from '../net/ipv6.js';
-
-/** The text is an IPv6 prefix or bare address (a bare one is one host, /128). */
-export function isIpv6Match(text: string): boolean {
-  return isCidr6(text) || isIpv6(text);
-}
+import { isIpv6Text } from '../net/family.js';
+import { parseCidr6 } from '../net/ipv6.js';
 
 export class PrefixSet6 {
   /** Rule r's prefixes are entries start[r] .. start[r + 1] of net and mask (4 words per entry). */
@@ -22,7 +18,7 @@ export class PrefixSet6 {
     lists.forEach((list, r) => {
       this.start[r] = nets.length / 4;
       for (const text of list) {
-        if (!isIpv6Match(text)) continue;
+        if (!isIpv6Text(text)) continue;
         const { prefix } = parseCidr6(text.includes('/') ? text : `${text}/128`);
         nets.push(...prefix.network);
         masks.push(...prefix.mask);

@@ -3,6 +3,7 @@
 // scanned until the first match, is both simple and fast; lookups do not allocate.
 import { inPrefix, parseCidr, parseIpv4, type Prefix } from '../net/ipv4.js';
 import { RouteTable6 } from './route6.js';
+import { isIpv6Text } from '../net/family.js';
 
 export interface RouteEntry {
   prefix: Prefix;
@@ -43,6 +44,8 @@ export class RouteTable {
       source: 'connected' as const,
     }));
     for (const r of input.routes) {
+      // this is the IPv4 table: IPv6 routes are for the IPv6 path to look up
+      if (isIpv6Text(r.to)) continue;
       const ifIndex = idx.get(r.interface);
       if (ifIndex === undefined) throw new Error(`route to ${r.to} names unknown interface ${JSON.stringify(r.interface)}`);
       entries.push({ prefix: parseCidr(r.to).prefix, ifIndex, via: parseIpv4(r.via), source: 'static' });

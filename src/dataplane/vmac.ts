@@ -9,6 +9,7 @@ import type { FloatingOwner, SharedConfig } from '../config/types.js';
 import { parseCidr } from '../net/ipv4.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../wire/shared-state.js';
 import type { ArpSharing, FloatingClass, PipelineInterface } from './pipeline-interface.js';
+import { isIpv4Text } from '../net/family.js';
 
 export const VMAC_PREFIX = [0x02, 0x74, 0x64, 0x00] as const;
 
@@ -98,12 +99,15 @@ export function interfaceVirtualMac(shared: Pick<SharedConfig, 'floatingIps' | '
  */
 export function interfaceClasses(shared: Pick<SharedConfig, 'floatingIps' | 'ha'>, iface: string, realMac: Uint8Array): FloatingClass[] {
   if (shared.ha.mode !== 'active-active') return [];
+  // the class MACs are for every interface with floating addresses, of either family; the
+  // addresses listed are the IPv4 pipeline's
   const here = shared.floatingIps.filter((f) => f.interface === iface);
   if (here.length === 0) return [];
+  const here4 = here.filter((f) => isIpv4Text(f.address));
   return FLOATING_CLASSES.map((bit) => ({
     bit,
     mac: macOf(shared, iface, realMac, bit),
-    floating: here.filter((f) => ownerClass(f.owner) === bit).map((f) => parseCidr(f.address).address),
+    floating: here4.filter((f) => ownerClass(f.owner) === bit).map((f) => parseCidr(f.address).address),
   }));
 }
 
@@ -113,7 +117,10 @@ export function interfaceClasses(shared: Pick<SharedConfig, 'floatingIps' | 'ha'
  */
 export function interfaceArpSharing(shared: Pick<SharedConfig, 'floatingIps' | 'ha'>, iface: string): ArpSharing | undefined {
   if (shared.ha.mode !== 'active-active') return undefined;
-  const addresses = shared.floatingIps.filter((f) => f.interface === iface && f.owner === 'shared').map((f) => parseCidr(f.address).address);
+  // ARP load sharing is IPv4's: IPv6 shared addresses are the IPv6 path's
+  const addresses = shared.floatingIps
+    .filter((f) => f.interface === iface && f.owner === 'shared' && isIpv4Text(f.address))
+    .map((f) => parseCidr(f.address).address);
   if (addresses.length === 0) return undefined;
   const { method, seed } = shared.ha.activeActive.arpLoadSharing;
   return { addresses, assign: { method, seed } };

@@ -13,6 +13,7 @@
 // connection is not up, what arrives on it is counted and dropped, and its closing is not the
 // peer's doing. refresh() replaces it with a new one.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { sameAddress } from './family.js';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
 import { encodeFrame } from '../wire/framing.js';
@@ -224,7 +225,8 @@ export class FramedLink {
   }
 
   private accept(sock: Socket): void {
-    if (this.stopped || sock.remoteAddress !== this.opts.peer) {
+    // the kernel's spelling of an IPv6 peer may not be the config's: compare addresses, not texts
+    if (this.stopped || sock.remoteAddress === undefined || !sameAddress(sock.remoteAddress, this.opts.peer)) {
       this.opts.onReject('unexpected-peer');
       sock.destroy();
       return;

@@ -90,6 +90,7 @@ function sharedConfig(edit: (s: SharedConfig) => void = () => undefined): Shared
         translate: { source: 'interface-floating' },
       },
     ],
+    routerAdvertisements: [],
     sessions: { max: 1000, tcpEstablishedS: 3600, tcpTransitoryS: 20, udpS: 30, icmpS: 10, tcpWindowCheck: 'strict' },
   };
   edit(s);

@@ -3,6 +3,7 @@
 // retransmission for 200 ms or more, longer than the whole aggressive dead interval).
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../../log.js';
+import { familyOf, sameAddress } from '../../net/family.js';
 
 export interface HeartbeatSocketOptions {
   local: string;
@@ -22,10 +23,11 @@ export class HeartbeatSocket {
   constructor(private readonly opts: HeartbeatSocketOptions) {}
 
   async open(): Promise<void> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    // the link's family is its local address's (checks.ts keeps both ends of a link of one family)
+    const socket = createSocket({ type: familyOf(this.opts.local) === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
-      if (rinfo.address !== this.opts.peer || rinfo.port !== this.opts.port) {
+      if (rinfo.port !== this.opts.port || !sameAddress(rinfo.address, this.opts.peer)) {
         this.opts.onForeign();
         return;
       }

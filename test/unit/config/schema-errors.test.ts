@@ -3,6 +3,10 @@ import { ConfigError } from '../../../src/config/errors.js';
 import { boxA, errorOf, issuesOf, minimal } from './fixture.js';
 import { stringify } from 'yaml';
 
+const LISTEN = '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, "[<IPv6 address>]:<port>" like [::1]:9480, or "unix:<path>"';
+const ADDRESS = 'an IPv4 or IPv6 address like 10.0.1.1 or 2001:db8::1';
+const FLOATING = 'an IPv4 or IPv6 address with prefix length, like 10.0.1.1/24, 2001:db8:1::1/64 or fe80::1/64';
+
 type Case = [label: string, mutate: (c: Record<string, any>) => void, path: string, value: unknown, expected: string];
 
 // Each kind of bad value: the issue names the key path, carries the value found and says in words what was expected.
@@ -34,36 +38,13 @@ const cases: Case[] = [
     '10.0.1.2',
     'an IPv4 address with prefix length, like 10.0.1.2/24',
   ],
-  ['ha address not IPv4', (c) => (c.device.ha.ha1.peer = '172.31.0.256'), 'device.ha.ha1.peer', '172.31.0.256', 'an IPv4 address like 10.0.1.1'],
+  ['ha address not an address', (c) => (c.device.ha.ha1.peer = '172.31.0.256'), 'device.ha.ha1.peer', '172.31.0.256', ADDRESS],
+  ['ha address with a zone id', (c) => (c.device.ha.ha2.local = 'fe80::1%eth0'), 'device.ha.ha2.local', 'fe80::1%eth0', ADDRESS],
   ['ha port 0', (c) => (c.device.ha.ha2.port = 0), 'device.ha.ha2.port', 0, 'an integer from 1 to 65535'],
-  [
-    'listen without port',
-    (c) => (c.device.api.listen = '127.0.0.1'),
-    'device.api.listen',
-    '127.0.0.1',
-    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
-  ],
-  [
-    'listen port too big',
-    (c) => (c.device.metrics.listen = '0.0.0.0:70000'),
-    'device.metrics.listen',
-    '0.0.0.0:70000',
-    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
-  ],
-  [
-    'listen hostname',
-    (c) => (c.device.metrics.listen = 'example.com:80'),
-    'device.metrics.listen',
-    'example.com:80',
-    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
-  ],
-  [
-    'empty unix path',
-    (c) => (c.device.api.listen = 'unix:'),
-    'device.api.listen',
-    'unix:',
-    '"<host>:<port>" with an IPv4 address or localhost and a port 1-65535, or "unix:<path>"',
-  ],
+  ['listen without port', (c) => (c.device.api.listen = '127.0.0.1'), 'device.api.listen', '127.0.0.1', LISTEN],
+  ['listen port too big', (c) => (c.device.metrics.listen = '0.0.0.0:70000'), 'device.metrics.listen', '0.0.0.0:70000', LISTEN],
+  ['listen hostname', (c) => (c.device.metrics.listen = 'example.com:80'), 'device.metrics.listen', 'example.com:80', LISTEN],
+  ['empty unix path', (c) => (c.device.api.listen = 'unix:'), 'device.api.listen', 'unix:', LISTEN],
   ['log level', (c) => (c.device.log.level = 'verbose'), 'device.log.level', 'verbose', 'one of "trace", "debug", "info", "warn", "error", "fatal"'],
   ['mode', (c) => (c.shared.ha.mode = 'active-standby'), 'shared.ha.mode', 'active-standby', 'one of "active-passive", "active-active"'],
   ['groupId 0', (c) => (c.shared.ha.groupId = 0), 'shared.ha.groupId', 0, 'an integer from 1 to 255'],
@@ -72,20 +53,14 @@ const cases: Case[] = [
   ['timer profile', (c) => (c.shared.ha.timers.profile = 'fast'), 'shared.ha.timers.profile', 'fast', 'one of "recommended", "aggressive"'],
   ['boolean', (c) => (c.shared.ha.virtualMac = 'yes'), 'shared.ha.virtualMac', 'yes', 'true or false'],
   ['preempt hold', (c) => (c.shared.ha.preempt.holdMs = -1), 'shared.ha.preempt.holdMs', -1, 'an integer from 0 to 3600000'],
-  [
-    'floating address',
-    (c) => (c.shared.floatingIps[1].address = '10.0.2.1/33'),
-    'shared.floatingIps[1].address',
-    '10.0.2.1/33',
-    'an IPv4 address with prefix length, like 10.0.1.2/24',
-  ],
+  ['floating address', (c) => (c.shared.floatingIps[1].address = '10.0.2.1/33'), 'shared.floatingIps[1].address', '10.0.2.1/33', FLOATING],
   ['floating owner', (c) => (c.shared.floatingIps[0].owner = 3), 'shared.floatingIps[0].owner', 3, '0 or 1 (a device id), "primary" or "shared"'],
   [
     'route with host bits',
     (c) => (c.shared.routes[0].to = '10.0.0.1/8'),
     'shared.routes[0].to',
     '10.0.0.1/8',
-    'an IPv4 network with host bits clear, like 10.0.0.0/8 or 0.0.0.0/0',
+    'an IPv4 or IPv6 network with host bits clear, like 10.0.0.0/8, 0.0.0.0/0, 2001:db8::/32 or ::/0',
   ],
   [
     'service port 0',
@@ -131,16 +106,10 @@ const cases: Case[] = [
     (c) => (c.shared.nat[0].translate.source = 'egress'),
     'shared.nat[0].translate.source',
     'egress',
-    '"interface-floating" or an IPv4 address',
+    '"interface-floating" or an IPv4 address (NAT is IPv4 only; IPv6 flows are not translated)',
   ],
   ['sessions max 0', (c) => (c.shared.sessions.max = 0), 'shared.sessions.max', 0, 'an integer from 1 to 50000000'],
-  [
-    'path target',
-    (c) => (c.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2']),
-    'shared.ha.pathMonitoring.groups[0].targets[0]',
-    '10.0.2',
-    'an IPv4 address like 10.0.1.1',
-  ],
+  ['path target', (c) => (c.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2']), 'shared.ha.pathMonitoring.groups[0].targets[0]', '10.0.2', ADDRESS],
   [
     'link monitoring condition',
     (c) => (c.shared.ha.linkMonitoring.failureCondition = 'some'),
@@ -250,7 +219,7 @@ describe('all issues at once', () => {
     expect(err.message.split('\n').sort()).toEqual([
       'test.yaml: device.priority: got 300, expected an integer from 0 to 255',
       'test.yaml: device.stateDir: missing, expected the state directory (a non-empty path)',
-      'test.yaml: shared.floatingIps[1].address: got "10.0.2.1", expected an IPv4 address with prefix length, like 10.0.1.2/24',
+      'test.yaml: shared.floatingIps[1].address: got "10.0.2.1", expected an IPv4 or IPv6 address with prefix length, like 10.0.1.1/24, 2001:db8:1::1/64 or fe80::1/64',
     ]);
   });
 
@@ -268,7 +237,7 @@ describe('all issues at once', () => {
       {
         path: 'shared',
         value: undefined,
-        expected: 'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, sessions',
+        expected: 'the shared half: a mapping with ha, zones, floatingIps, routes, policy, nat, routerAdvertisements, sessions',
       },
     ]);
   });

@@ -5,7 +5,7 @@ import { boxA, issuesOf, parseObject } from './fixture.js';
 /** Box A with lan on VLAN 10 of eth1, a guest interface on VLAN 20 of eth1, and eth1's untagged frames as mgmtlan. */
 function trunk(): Record<string, any> {
   const config = boxA();
-  config.device.interfaces.lan = { device: 'eth1', vlan: 10, address: '10.0.1.2/24' };
+  config.device.interfaces.lan = { device: 'eth1', vlan: 10, address: '10.0.1.2/24', address6: '2001:db8:1::2/64' };
   config.device.interfaces.guest = { device: 'eth1', vlan: 20, address: '10.0.3.2/24' };
   config.device.interfaces.native = { device: 'eth1', address: '10.0.4.2/24' };
   return config;
@@ -14,7 +14,7 @@ function trunk(): Record<string, any> {
 describe('VLAN interfaces', () => {
   test('VLANs and the untagged frames of one device are interfaces of their own', () => {
     const config = parseObject(trunk());
-    expect(config.device.interfaces.lan).toEqual({ device: 'eth1', vlan: 10, address: '10.0.1.2/24' });
+    expect(config.device.interfaces.lan).toEqual({ device: 'eth1', vlan: 10, address: '10.0.1.2/24', address6: '2001:db8:1::2/64' });
     expect(config.device.interfaces.guest.vlan).toBe(20);
     expect(config.device.interfaces.native.vlan).toBeUndefined();
   });
@@ -46,7 +46,7 @@ describe('VLAN interfaces', () => {
 
   test('the same VLAN id on two devices is two interfaces', () => {
     const config = trunk();
-    config.device.interfaces.wan = { device: 'eth2', vlan: 10, address: '10.0.2.2/24' };
+    config.device.interfaces.wan = { device: 'eth2', vlan: 10, address: '10.0.2.2/24', address6: '2001:db8:2::2/64' };
     expect(parseObject(config).device.interfaces.wan.vlan).toBe(10);
   });
 

@@ -58,6 +58,25 @@ describe('CompiledPolicy', () => {
     expect([m(TRUST, UNTRUST), m(DMZ, UNTRUST), m(UNTRUST, TRUST), m(TRUST, DMZ), m(-1, UNTRUST), m(TRUST, -1), m(9, 0)]).toEqual([0, 0, -1, -1, -1, -1, -1]);
   });
 
+  test('IPv4 packets see only the IPv4 entries; a list with no IPv4 entry never matches them (it is not "any")', () => {
+    const p = CompiledPolicy.compile(
+      shared([
+        { name: 'v6-src', from: 'trust', to: 'untrust', source: ['2001:db8:1::/64'], action: 'reject' },
+        { name: 'v6-dst', from: 'trust', to: 'untrust', destination: ['::/0', '2001:db8::5'], action: 'reject' },
+        { name: 'mixed', from: 'trust', to: 'untrust', source: ['2001:db8:1::/64', '10.0.1.0/24'], destination: ['::/0', '0.0.0.0/0'], action: 'deny' },
+        { name: 'rest', from: 'trust', to: 'untrust', action: 'allow' },
+      ]),
+      IFS,
+    );
+    const m = (s: string, d: string) => p.match(TRUST, UNTRUST, TCP, ip(s), 1, ip(d), 80);
+    // the IPv6-only rules are skipped, whatever the IPv4 addresses
+    expect(m('0.0.0.0', '0.0.0.0')).toBe(3);
+    expect(m('255.255.255.255', '255.255.255.255')).toBe(3);
+    // a mixed rule matches IPv4 packets by its IPv4 entries
+    expect(m('10.0.1.5', '192.0.2.1')).toBe(2);
+    expect(m('10.0.9.5', '192.0.2.1')).toBe(3);
+  });
+
   test('prefix edges: /0 matches everything, /32 exactly one host, a bare address is /32', () => {
     const p = CompiledPolicy.compile(
       shared([

@@ -27,6 +27,15 @@ describe('RouteTable longest-prefix match', () => {
     expect(look(t, '8.8.8.8')).toBeNull();
   });
 
+  it('IPv6 routes are not in the IPv4 table (the IPv6 path has its own)', () => {
+    const t = table([
+      { to: '::/0', via: 'fe80::1', interface: 'wan' },
+      { to: '2001:db8::/32', via: '2001:db8:2::fe', interface: 'wan' },
+    ]);
+    expect(look(t, '8.8.8.8')).toBeNull();
+    expect(look(t, '10.0.1.77')).toBe('10.0.1.0/24 if0 via connected');
+  });
+
   it('a /0 default catches everything else; more specific prefixes win', () => {
     const t = table([
       { to: '0.0.0.0/0', via: '10.0.2.254', interface: 'wan' },

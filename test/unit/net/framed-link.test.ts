@@ -1,5 +1,6 @@
 // The framed link over real loopback TCP, both ends in this process: frames both ways and cut
 // anywhere, framing and address rejects, redialling, replacement, staleness, stop.
+import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { encodeFrame } from '../../../src/wire/framing.js';
 import { cleanUp, LOOPBACK, linkedPair, makeLink, rawClient, rawServer, sleep, until } from './link-fixture.js';
@@ -62,6 +63,29 @@ describe('FramedLink', () => {
     expect(r.ups).toBe(0);
     await rawClient(r.link.listenPort!, '127.0.0.2');
     await until('the peer accepted', () => r.link.up);
+    expect(r.rejects).toEqual(['unexpected-peer']);
+  });
+
+  test('over IPv6 loopback: frames both ways, the peer accepted however its address is spelled', async () => {
+    const { dialer, listener } = await linkedPair({ local: '::1', peer: '0:0:0:0:0:0:0:1' });
+    expect(dialer.link.send(Buffer.from('to-listener'))).toBe(true);
+    expect(listener.link.send(Buffer.from('to-dialer'))).toBe(true);
+    await until('frames', () => listener.frames.length === 1 && dialer.frames.length === 1);
+    expect([listener.frames, dialer.frames]).toEqual([['to-listener'], ['to-dialer']]);
+    expect(listener.rejects).toEqual([]);
+  });
+
+  test('an IPv6 listener refuses any address but the peer (an IPv4 client arrives as ::ffff:127.0.0.1)', async () => {
+    const r = makeLink('listen', 0, { local: '::', peer: '::1' });
+    await r.link.start();
+    const stranger = connect({ host: '127.0.0.1', port: r.link.listenPort! });
+    stranger.on('error', () => undefined);
+    await new Promise((resolve) => stranger.once('close', resolve));
+    expect(r.rejects).toEqual(['unexpected-peer']);
+    const peer = connect({ host: '::1', port: r.link.listenPort!, localAddress: '::1' });
+    peer.on('error', () => undefined);
+    await until('the peer accepted', () => r.link.up);
+    peer.destroy();
     expect(r.rejects).toEqual(['unexpected-peer']);
   });
 

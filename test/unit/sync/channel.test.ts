@@ -73,7 +73,7 @@ const open: SyncChannel[] = [];
 function box(
   deviceId: number,
   port: number,
-  opts: { key?: Buffer; inCapacity?: number; role?: SyncRole; activeActive?: boolean; bulkAnswerWaitMs?: number } = {},
+  opts: { key?: Buffer; inCapacity?: number; role?: SyncRole; activeActive?: boolean; bulkAnswerWaitMs?: number; loopback?: string } = {},
 ): Box {
   const out = new RecordRing(1 << 14);
   const inRing = new RecordRing(opts.inCapacity ?? 1 << 14);
@@ -84,7 +84,7 @@ function box(
     deviceId,
     groupId: 9,
     key: opts.key ?? KEY,
-    link: { local: '127.0.0.1', peer: '127.0.0.1', port },
+    link: { local: opts.loopback ?? '127.0.0.1', peer: opts.loopback ?? '127.0.0.1', port },
     out,
     in: inRing,
     metrics,
@@ -218,6 +218,29 @@ describe('SyncChannel over 127.0.0.1: bulk on join', () => {
     const btext = await b.metrics.text();
     expect(btext).toMatch(/tandem_sync_resyncs_total\{reason="connect"\} 1/);
     expect(btext).toMatch(new RegExp(`tandem_sessions_synced ${total}`));
+  });
+});
+
+describe('SyncChannel over ::1 (HA2 over IPv6)', () => {
+  it('connects, syncs in bulk and live, and acks', async () => {
+    const port = await freePort();
+    const a = box(0, port, { role: 'sender', loopback: '::1' });
+    const b = box(1, port, { role: 'receiver', loopback: '::1' });
+    await b.ch.start();
+    await a.ch.start();
+    await waitFor('connected', () => a.ch.status().connected && b.ch.status().connected);
+    const table = Array.from({ length: 10 }, (_, i) => rec(REC_UPSERT, 2_000_000 + i));
+    await waitFor('dump request', () => serveDumps(a, table) > 0);
+    const live = rec(REC_UPSERT, 7);
+    expect(a.out.push(live)).toBe(true);
+    await waitFor('all applied', () => {
+      drainIn(b);
+      return b.applied.length >= table.length + 3;
+    });
+    await waitFor('acked', () => a.ch.status().backlog === 0);
+    expect(b.applied.map((r) => r.origSrc).slice(1, 1 + table.length)).toEqual(table.map((r) => r.origSrc));
+    expect(b.applied[b.applied.length - 1].origSrc).toBe(live.origSrc);
+    expect(b.bulkDone).toEqual([table.length]);
   });
 });
 

@@ -1,0 +1,50 @@
+// Which IP family an address or prefix text is. The config holds both families side by side
+// (floating addresses, routes, rule addresses), and each consumer takes the entries of its own
+// family: the IPv4 packet path must never be handed an IPv6 text to parse, nor the reverse.
+import { formatIpv4, isCidr, isIpv4, parseIpv4 } from './ipv4.js';
+import { formatIpv6, isCidr6, isIpv6, parseIpv6 } from './ipv6.js';
+
+export type IpFamily = 4 | 6;
+
+/** The part of "addr/len" before the slash; the whole text when there is none. */
+export function hostPart(text: string): string {
+  const slash = text.indexOf('/');
+  return slash < 0 ? text : text.slice(0, slash);
+}
+
+/** 4 or 6 for an address ("10.0.0.1", "2001:db8::1") or prefix ("10.0.0.0/8", "::/0"); null for anything else. */
+export function familyOf(text: string): IpFamily | null {
+  if (isIpv4(text) || isCidr(text)) return 4;
+  if (isIpv6(text) || isCidr6(text)) return 6;
+  return null;
+}
+
+/** True when an address or prefix text is IPv6: what the IPv4-only consumers skip. */
+export function isIpv6Text(text: string): boolean {
+  return familyOf(text) === 6;
+}
+
+/** True when an address or prefix text is IPv4. */
+export function isIpv4Text(text: string): boolean {
+  return familyOf(text) === 4;
+}
+
+/**
+ * The canonical text of an address (the host part of a prefix): IPv6 has many spellings of one
+ * address ("2001:db8::1", "2001:DB8:0::1"), so equality is decided on this form, never as written.
+ */
+export function canonicalHost(text: string): string {
+  const host = hostPart(text);
+  if (isIpv4(host)) return formatIpv4(parseIpv4(host));
+  if (isIpv6(host)) return formatIpv6(parseIpv6(host));
+  return host;
+}
+
+/**
+ * The same address, however each is spelled: a socket reports the kernel's form of an IPv6 peer
+ * (RFC 5952), the config may hold another ("FD00:31:0::2"). Texts that are not addresses are equal
+ * only as written.
+ */
+export function sameAddress(a: string, b: string): boolean {
+  return a === b || canonicalHost(a) === canonicalHost(b);
+}
