@@ -2,6 +2,11 @@
 // resolved a bounded queue of frames waiting for the answer (RFC 1122 2.3.2.2: "SHOULD save at
 // least one (the latest) packet"), with request retry and a timeout. Pure: time is an argument,
 // requests and timeouts are reported through callbacks; the engine sends.
+//
+// The same table serves IPv6 neighbour discovery (RFC 4861 7.3: reachable, probe, incomplete with
+// a bounded queue): keyed by an IPv4 address as a number (the default), or by an IPv6 address as
+// the string of ipv6Key (src/net/ipv6.ts); `NeighbourTable<string>` for IPv6. The key is only
+// compared and hashed by the Map, so the IPv4 path is the same code as before.
 import { copyMac } from './packet.js';
 
 export interface NeighbourOptions {
@@ -36,8 +41,11 @@ export const DEFAULT_NEIGHBOUR_OPTIONS: NeighbourOptions = {
   maxEntries: 8192,
 };
 
-export interface Neighbour {
-  readonly ip: number;
+/** A neighbour's key: an IPv4 address as a number, or an IPv6 address as its ipv6Key string. */
+export type NeighbourKey = number | string;
+
+export interface Neighbour<K extends NeighbourKey = number> {
+  readonly ip: K;
   readonly mac: Uint8Array;
   /** When last learned or refreshed. */
   updatedMs: number;
@@ -45,8 +53,8 @@ export interface Neighbour {
   probedMs: number;
 }
 
-export interface PendingHop {
-  readonly ip: number;
+export interface PendingHop<K extends NeighbourKey = number> {
+  readonly ip: K;
   /** Copies of the frames waiting, each exactly as long as the frame. */
   readonly frames: Uint8Array[];
   readonly firstMs: number;
@@ -56,10 +64,10 @@ export interface PendingHop {
 
 export type EnqueueResult = 'request' | 'queued' | 'arp-queue-full';
 
-export class NeighbourTable {
+export class NeighbourTable<K extends NeighbourKey = number> {
   readonly opts: NeighbourOptions;
-  private readonly entries = new Map<number, Neighbour>();
-  private readonly pending = new Map<number, PendingHop>();
+  private readonly entries = new Map<K, Neighbour<K>>();
+  private readonly pending = new Map<K, PendingHop<K>>();
   private lastSweepMs = 0;
   /** New neighbours not learned because the table was full (the caller counts them). */
   refused = 0;
@@ -69,7 +77,7 @@ export class NeighbourTable {
   }
 
   /** The usable entry for `ip`, or null (unknown or expired). Does not allocate. */
-  lookup(ip: number, nowMs: number): Neighbour | null {
+  lookup(ip: K, nowMs: number): Neighbour<K> | null {
     const e = this.entries.get(ip);
     if (e === undefined) return null;
     if (nowMs - e.updatedMs >= this.opts.reachableMs) return null;
@@ -80,7 +88,7 @@ export class NeighbourTable {
    * True when `entry` is old enough to be re-confirmed and no refresh request went out in the
    * last retryMs; marks it probed, so the caller sends one request.
    */
-  wantsRefresh(entry: Neighbour, nowMs: number): boolean {
+  wantsRefresh(entry: Neighbour<K>, nowMs: number): boolean {
     if (nowMs - entry.updatedMs < this.opts.refreshMs) return false;
     if (nowMs - entry.probedMs < this.opts.retryMs) return false;
     entry.probedMs = nowMs;
@@ -92,7 +100,7 @@ export class NeighbourTable {
    * (the caller fills in the destination MAC and sends them), or null. Returns null, learning
    * nothing, when the table is full and `ip` is new.
    */
-  learn(ip: number, buf: Uint8Array, off: number, nowMs: number): Uint8Array[] | null {
+  learn(ip: K, buf: Uint8Array, off: number, nowMs: number): Uint8Array[] | null {
     let e = this.entries.get(ip);
     if (e === undefined) {
       if (this.entries.size >= this.opts.maxEntries) {
@@ -118,7 +126,7 @@ export class NeighbourTable {
    * and the caller sends an ARP request now; 'queued': a request is already outstanding;
    * 'arp-queue-full': dropped (queue or pending table full).
    */
-  enqueue(ip: number, frame: Uint8Array, len: number, nowMs: number): EnqueueResult {
+  enqueue(ip: K, frame: Uint8Array, len: number, nowMs: number): EnqueueResult {
     let p = this.pending.get(ip);
     if (p === undefined) {
       if (this.pending.size >= this.opts.maxPending) return 'arp-queue-full';
@@ -135,7 +143,7 @@ export class NeighbourTable {
    * Advances time: re-requests unresolved hops every retryMs, and after maxRequests requests
    * drops their frames (onTimeout gets the count). Expired entries are swept once a second.
    */
-  tick(nowMs: number, onRequest: (ip: number) => void, onTimeout: (ip: number, frames: number) => void): void {
+  tick(nowMs: number, onRequest: (ip: K) => void, onTimeout: (ip: K, frames: number) => void): void {
     if (this.pending.size > 0) {
       for (const p of this.pending.values()) {
         if (nowMs - p.lastRequestMs < this.opts.retryMs) continue;
@@ -169,8 +177,8 @@ export class NeighbourTable {
   }
 
   /** For status: entries still usable, with their age. */
-  snapshot(nowMs: number): { ip: number; mac: Uint8Array; ageMs: number }[] {
-    const out: { ip: number; mac: Uint8Array; ageMs: number }[] = [];
+  snapshot(nowMs: number): { ip: K; mac: Uint8Array; ageMs: number }[] {
+    const out: { ip: K; mac: Uint8Array; ageMs: number }[] = [];
     for (const e of this.entries.values()) {
       const ageMs = nowMs - e.updatedMs;
       if (ageMs < this.opts.reachableMs) out.push({ ip: e.ip, mac: e.mac, ageMs });
@@ -179,7 +187,7 @@ export class NeighbourTable {
   }
 
   /** For status: unresolved next hops. */
-  pendingSnapshot(nowMs: number): { ip: number; queued: number; requests: number; waitingMs: number }[] {
+  pendingSnapshot(nowMs: number): { ip: K; queued: number; requests: number; waitingMs: number }[] {
     return [...this.pending.values()].map((p) => ({
       ip: p.ip,
       queued: p.frames.length,

@@ -18,6 +18,18 @@ export function checksum(buf: Uint8Array, off: number, len: number, initial = 0)
   return ~sum & 0xffff;
 }
 
+/**
+ * The unfolded sum of the 16-bit words of `len` bytes (even) at `off`: a term for checksum()'s
+ * `initial`, e.g. the addresses of an IPv6 pseudo-header (RFC 8200 8.1), which lie side by side
+ * in the header. Under 2^21 for the 32 address bytes, so it adds to a payload sum without overflow.
+ */
+export function sum16(buf: Uint8Array, off: number, len: number): number {
+  let sum = 0;
+  const end = off + len;
+  for (let i = off; i < end; i += 2) sum += (buf[i] << 8) | buf[i + 1];
+  return sum;
+}
+
 // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), is the incremental update that gives the same result
 // as a full recompute, including the -0/+0 corner case (RFC 1141's eqn. 2 does not). A change of
 // several words sums their terms (delta16, delta32) before one applyDelta.

@@ -15,7 +15,7 @@ export const DROP_REASONS = [
   'ip-options', //           IPv4 option list malformed (an option's length under 2 or past the header); well-formed options are stripped (ip-source-route aside)
   'fragment', //             IPv4 fragment malformed: not the last and empty or not a multiple of 8 bytes
   'ttl-exceeded', //         TTL would reach 0 (answered with ICMP time exceeded: see icmp-error-sent)
-  'martian-source', //       source is 0.0.0.0, loopback, multicast or broadcast
+  'martian-source', //       source is 0.0.0.0, loopback, multicast or broadcast (IPv6: ::, ::1, multicast, IPv4-mapped)
   'no-route', //             no connected subnet or route for the destination
   'not-for-us', //           unicast frame to a MAC that is not ours nor the virtual MAC
   'passive', //              frame that an active box would have handled, seen while passive
@@ -25,7 +25,7 @@ export const DROP_REASONS = [
   'oversize', //             frame larger than the egress MTU with DF set (answered with ICMP fragmentation needed and the MTU; without DF it is fragmented)
   'same-interface', //       route sends the packet back out of the interface it came in on
   'send-failed', //          the device refused the frame, or its handle is closed (device down or gone; see io-error)
-  'icmp-bad', //             ICMP to a floating IP that is malformed or not an echo request
+  'icmp-bad', //             ICMP or ICMPv6 to a floating IP that is malformed or not an echo request
   'to-self-other', //        packet to a floating IP that is no ping, no reply of a session and no published (DNAT) service
   'l4-truncated', //         TCP/UDP/ICMP header cut short by the IP total length
   'policy-deny', //          a new flow denied by a rule or the default action
@@ -63,6 +63,17 @@ export const DROP_REASONS = [
   'frag-too-many', //        a datagram of more fragments than the limit: dropped
   'frag-limit', //           a fragment whose own datagram would take the bytes held past the limit: that datagram dropped
   'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
+  // IPv6 (docs/ipv6.md; packet6.ts, nd.ts)
+  'bad-ip6-header', //       IPv6 version not 6, or a payload length past the frame
+  'ip6-ext-limit', //        more than 8 IPv6 extension headers, or more than 256 bytes of them (RFC 9098)
+  'ip6-ext-order', //        IPv6 hop-by-hop header not right after the IPv6 header, or an extension header repeated (RFC 8200 4.1)
+  'ip6-rh0', //              IPv6 routing header type 0 (RFC 5095: deprecated, never honoured)
+  'ip6-routing', //          IPv6 routing header of another type with segments left: a firewall does not source-route
+  'ip6-option', //           IPv6 hop-by-hop or destination option malformed, a jumbo payload, or unknown with a discard action (RFC 8200 4.2)
+  'ip6-unknown-header', //   IPv6 next header that is neither an extension header walked nor an upper layer the firewall knows (RFC 7045)
+  'ip6-scope', //            IPv6 packet to be forwarded with a link-local source or destination (RFC 4291 2.5.6)
+  'nd-hop-limit', //         neighbour discovery message with a hop limit other than 255: it was routed, so it is forged (RFC 4861 7.1)
+  'nd-bad', //               neighbour discovery message malformed (RFC 4861 6.1, 7.1: code, length, checksum, options, target, addresses)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

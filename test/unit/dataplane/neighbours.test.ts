@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NeighbourTable } from '../../../src/dataplane/neighbours.js';
+import { ipv6Key, parseIpv6 } from '../../../src/net/ipv6.js';
 
 const MAC = new Uint8Array([0, 0, 0, 0, 0, 0, 0x22, 0, 0, 0, 0, 0x01]); // MAC at offset 6
 const IP = 0x0a00020a;
@@ -84,5 +85,28 @@ describe('NeighbourTable', () => {
     for (let ip = 100; ip < 10_100; ip++) t.learn(ip, MAC, 6, 60);
     expect(t.refused).toBe(10_001);
     expect(t.snapshot(61)).toHaveLength(1);
+  });
+
+  it('keys IPv6 neighbours by ipv6Key: the same resolve, queue, learn and timeout', () => {
+    const t = new NeighbourTable<string>({ retryMs: 100, maxRequests: 2 });
+    const a = ipv6Key(parseIpv6('2001:db8::1'));
+    const b = ipv6Key(parseIpv6('2001:db8::2'));
+    expect(t.enqueue(a, new Uint8Array(80), 80, 0)).toBe('request');
+    expect(t.enqueue(b, new Uint8Array(80), 80, 0)).toBe('request');
+    expect(t.learn(a, MAC, 6, 10)).toHaveLength(1);
+    expect(t.lookup(ipv6Key(parseIpv6('2001:db8::1')), 20)?.ip).toBe(a);
+    expect(t.lookup(b, 20)).toBeNull();
+    const requests: string[] = [];
+    const timeouts: string[] = [];
+    for (let now = 0; now <= 300; now += 10) {
+      t.tick(
+        now,
+        (ip) => requests.push(ip),
+        (ip) => timeouts.push(ip),
+      );
+    }
+    expect(requests).toEqual([b]);
+    expect(timeouts).toEqual([b]);
+    expect(t.snapshot(30).map((e) => e.ip)).toEqual([a]);
   });
 });
