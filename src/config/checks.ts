@@ -3,7 +3,7 @@
 // check is a small function returning its issues; all of them run, in the order of CONFIG_CHECKS,
 // so every problem is reported at once and always in the same order. They need a well-typed
 // config: they run once the schema has passed.
-import { canonicalHost, familyOf, isIpv4Text, isIpv6Text } from '../net/family.js';
+import { ANY_ADDRESS, canonicalHost, familyOf, isIpv4Text, isIpv6Text } from '../net/family.js';
 import { formatIpv4, inPrefix, parseCidr, parseIpv4 } from '../net/ipv4.js';
 import { isLinkLocal6, parseIpv6 } from '../net/ipv6.js';
 import { activeActiveLinks, activeActiveNat, activePassiveSettings } from './checks-ha-mode.js';
@@ -251,7 +251,8 @@ function publishedAddresses(
   const published = new Set<string>();
   const floatingWords = quoteList([...floatingByAddr.keys()]);
   destinations.forEach((text, j) => {
-    if (!isIpv4Text(text)) return; // natIpv4Only reports it
+    if (text !== ANY_ADDRESS && !isIpv4Text(text)) return; // natIpv4Only reports it
+    if (text === ANY_ADDRESS) return add(`${base}.destination[${j}]`, text, `a floating IP to publish, as one address (floating IPs: ${floatingWords})`);
     const { address, prefix } = parseCidr(text);
     const host = formatIpv4(address);
     if (prefix.length !== 32 || !floatingByAddr.has(host)) {

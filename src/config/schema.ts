@@ -2,7 +2,7 @@
 // need the whole file (checks.ts: names that must exist, addresses that must fit a subnet). Every
 // rule states what it expects in words, because that text is what an operator reads in the error.
 import { z } from 'zod';
-import { familyOf } from '../net/family.js';
+import { ANY_ADDRESS, familyOf } from '../net/family.js';
 import { isCidr, isIpv4, parseCidr } from '../net/ipv4.js';
 import { isCidr6, isIpv6, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, parseCidr6 } from '../net/ipv6.js';
 import { NAT_IPV4_ONLY } from './checks-ipv6.js';
@@ -125,8 +125,10 @@ const raPrefix = () =>
  */
 const matchAddress = () =>
   z
-    .string({ error: 'an IPv4 or IPv6 prefix or address, like 10.0.1.0/24, 10.0.1.5, 2001:db8:1::/64 or 2001:db8:1::5' })
-    .refine((v) => familyOf(v) !== null)
+    .string({
+      error: 'an IPv4 or IPv6 prefix or address, like 10.0.1.0/24, 10.0.1.5, 2001:db8:1::/64 or 2001:db8:1::5, or "any" (every address of both families)',
+    })
+    .refine((v) => v === ANY_ADDRESS || familyOf(v) !== null)
     .transform((v) => (isIpv4(v) ? `${v}/32` : isIpv6(v) ? `${v}/128` : v));
 
 const service = () =>
@@ -391,8 +393,8 @@ const haSchema = obj({
 const ruleMatch = {
   from: nameOrList('a zone name', 'zone names'),
   to: nameOrList('a zone name', 'zone names'),
-  source: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0', '::/0']),
-  destination: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['0.0.0.0/0', '::/0']),
+  source: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default([ANY_ADDRESS]),
+  destination: list(matchAddress(), 'IPv4 or IPv6 prefixes', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default([ANY_ADDRESS]),
   service: list(service(), 'services', { min: 1, max: MAX_ADDRESSES_PER_RULE }).default(['any']),
 };
 

@@ -51,6 +51,7 @@ import {
   IPH_DST,
   IPH_SRC,
   IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
   L4_DPORT,
@@ -67,6 +68,26 @@ import {
 import type { PipelineInterface } from './pipeline-interface.js';
 import { ACTION_ALLOW, ACTION_DENY, ACTION_REJECT, CompiledPolicy } from './policy.js';
 import { buildIcmpUnreachable, buildTcpReset } from './reject.js';
+import { buildTcpReset6 } from './reject6.js';
+import { buildIcmp6Error, ICMP6_UNREACH_ADMIN } from './icmp6-build.js';
+import { newQuotedFlow6, parseQuoted6, type QuotedFlow6 } from './icmp6-error.js';
+import {
+  ICMP6_DST_UNREACH,
+  ICMP6_ECHO_REPLY,
+  ICMP6_ECHO_REQUEST,
+  IP6_DST,
+  IP6_HLEN,
+  IP6_HLIM,
+  IP6_PLEN,
+  IP6_SRC,
+  isIcmp6ErrorType,
+  l4MinLen6,
+  readFlowPorts6,
+} from './packet6.js';
+import { ipv6Key, readIpv6 } from '../net/ipv6.js';
+import type { Route6Entry } from './route6.js';
+import type { NewSession } from './session-table.js';
+import type { Address6Fields } from '../wire/session-record.js';
 import { rewriteAddress, rewriteDestination, rewriteIcmpId, rewriteSource } from './rewrite.js';
 import type { RouteEntry, RouteTable } from './route.js';
 import { DIR_ORIGINAL, DIR_REPLY, refreshMs, SessionTable } from './session-table.js';
@@ -122,6 +143,8 @@ export interface FirewallHooks {
   answerAllowed?(dst: number, nowMs: number): boolean;
   /** The address an ICMP answer sent on `ingress` comes from (the pipeline's choice for errors). Absent: the first floating one. */
   answerSource?(ingress: number): number;
+  /** The IPv6 address an ICMPv6 answer sent on `ingress` comes from; null: none to send from. Absent: the first floating IPv6 one. */
+  answerSource6?(ingress: number): Uint32Array | null;
 }
 
 /** Told of every session change on this box (HA2 replication listens; see sync-port.ts). */
@@ -152,6 +175,7 @@ export interface PreparedFirewall {
   readonly policy: CompiledPolicy;
   readonly nat: CompiledNat;
   readonly floatingAll: Set<number>;
+  readonly floating6: Set<string>;
   readonly timeouts: SharedConfig['sessions'];
   /** Active/active's settings (null in active/passive). */
   readonly activeActive: ActiveActiveConfig | null;
@@ -164,10 +188,18 @@ export interface PreparedFirewall {
  */
 interface Packet extends FlowPorts {
   proto: number;
+  /** IPv4: the addresses. IPv6: their low words (the whole addresses are in `addr`). */
   src: number;
   dst: number;
   /** TCP: the control bits FIN to URG; 0 otherwise. */
   tcpFlags: number;
+  /** An IPv6 packet (process6). */
+  v6: boolean;
+  /** Offset of the L4 header in the frame, and the end of the IP packet (before any padding). */
+  l4: number;
+  end: number;
+  /** IPv6: the source address (words 0-3) and the destination (4-7), as SessionTable.lookup6 takes them. */
+  readonly addr: Uint32Array;
 }
 
 /** What NAT makes of a new flow: the reply tuple's addresses and ports, and the rule to record. */
@@ -199,6 +231,8 @@ export class Firewall {
   private routes!: RouteTable;
   private stats_!: FirewallStatsSink | null;
   private floatingAll!: Set<number>;
+  /** Every floating IPv6 address (ipv6Key). */
+  private floating6!: Set<string>;
   /** The timeouts of new sessions, and of existing ones from their next packet. */
   private timeouts!: SharedConfig['sessions'];
   private aaCfg: ActiveActiveConfig | null = null;
@@ -218,8 +252,11 @@ export class Firewall {
    * forwards and deferMs > 0 (its first packet waits for the peer's acknowledgement); else -1.
    */
   deferSlot = -1;
-  private readonly pkt: Packet = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, tcpFlags: 0 };
+  private readonly pkt: Packet = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, tcpFlags: 0, v6: false, l4: 0, end: 0, addr: new Uint32Array(8) };
   private readonly q: QuotedFlow = { proto: 0, src: 0, srcPort: 0, dst: 0, dstPort: 0, innerL3: 0 };
+  private readonly q6: QuotedFlow6 = newQuotedFlow6();
+  /** The reversed quoted tuple of an ICMPv6 error, as lookup6 takes it. */
+  private readonly key6 = new Uint32Array(8);
   /** The TCP segment being checked against its session's window (reused). */
   private readonly seg = emptySegment();
   /** The translation of the new flow fresh() is opening, one step at a time (reused: no allocation per flow). */
@@ -230,6 +267,8 @@ export class Firewall {
   private readonly onExpire: (slot: number) => void;
   /** Set by process() when it returns FW_FORWARD for a new flow: its route (saves a lookup). */
   route: RouteEntry | null = null;
+  /** Set by process6() when it returns FW_FORWARD for a new flow: its route. */
+  route6: Route6Entry | null = null;
   listener: SessionListener | null = null;
   private expireNowMs = 0;
 
@@ -273,6 +312,8 @@ export class Firewall {
   private static compile(shared: SharedConfig, interfaces: readonly PipelineInterface[], routes: RouteTable, me: DeviceId | null): PreparedFirewall {
     const floatingAll = new Set<number>();
     for (const itf of interfaces) for (const f of itf.floating) floatingAll.add(f);
+    const floating6 = new Set<string>();
+    for (const itf of interfaces) for (const f of itf.floating6 ?? []) floating6.add(ipv6Key(f));
     const names = interfaces.map((i) => i.name);
     const floatingOf = (i: number) => (interfaces[i]?.floating.length ? interfaces[i].floating[0] : -1);
     // active/active: each device its own half of the ports, so the two never hand out one translation
@@ -284,6 +325,7 @@ export class Firewall {
       policy: CompiledPolicy.compile(shared, names),
       nat: CompiledNat.compile(shared, names, floatingOf, ports.lo, ports.hi, me),
       floatingAll,
+      floating6,
       timeouts: { ...shared.sessions },
       activeActive: me === null ? null : { ...aa, ipHash: { ...aa.ipHash } },
     };
@@ -309,6 +351,7 @@ export class Firewall {
     this.policy_ = next.policy;
     this.nat_ = next.nat;
     this.floatingAll = next.floatingAll;
+    this.floating6 = next.floating6;
     this.timeouts = next.timeouts;
     this.aaCfg = next.activeActive;
     this.stats_ = stats;
@@ -339,17 +382,7 @@ export class Firewall {
     let removed = 0;
     for (let i = 0; i < n; i++) {
       const slot = slots[i];
-      const proto = t.proto(slot);
-      const icmp = proto === IPPROTO_ICMP;
-      const rule = policy.match(
-        policy.zoneOf(t.ingress(slot)),
-        policy.zoneOf(t.egress(slot)),
-        proto,
-        t.src(slot, DIR_ORIGINAL),
-        icmp ? REMATCH_ICMP_TYPE : t.srcPort(slot, DIR_ORIGINAL),
-        t.dst(slot, DIR_ORIGINAL),
-        icmp ? REMATCH_ICMP_CODE : t.dstPort(slot, DIR_ORIGINAL),
-      );
+      const rule = this.rematchRule(slot);
       if (policy.action(rule) !== ACTION_ALLOW) {
         this.listener?.removed(slot, nowMs);
         this.removeSession(slot);
@@ -366,6 +399,34 @@ export class Firewall {
     return removed;
   }
 
+  /** The rule that allows a live session's original tuple now (rematch). */
+  private rematchRule(slot: number): number {
+    const t = this.table;
+    const policy = this.policy_;
+    const proto = t.proto(slot);
+    const from = policy.zoneOf(t.ingress(slot));
+    const to = policy.zoneOf(t.egress(slot));
+    if (t.isV6(slot)) {
+      const k = this.key6;
+      t.address6(slot, DIR_ORIGINAL, 0, k, 0);
+      t.address6(slot, DIR_ORIGINAL, 1, k, 4);
+      const echo = proto === IPPROTO_ICMPV6;
+      return policy.match6(from, to, proto, k, echo ? ICMP6_ECHO_REQUEST : t.srcPort(slot, DIR_ORIGINAL), echo ? 0 : t.dstPort(slot, DIR_ORIGINAL));
+    }
+    const icmp = proto === IPPROTO_ICMP;
+    const src = t.src(slot, DIR_ORIGINAL);
+    const dst = t.dst(slot, DIR_ORIGINAL);
+    return policy.match(
+      from,
+      to,
+      proto,
+      src,
+      icmp ? REMATCH_ICMP_TYPE : t.srcPort(slot, DIR_ORIGINAL),
+      dst,
+      icmp ? REMATCH_ICMP_CODE : t.dstPort(slot, DIR_ORIGINAL),
+    );
+  }
+
   /**
    * One validated IPv4 packet (IHL 5) from `ingress`, on the active box. Returns FW_*. ha3Flags:
    * active/active, the HA3 flags of a packet the peer carried here (it arrived on the peer's
@@ -378,6 +439,9 @@ export class Firewall {
     const p = this.pkt;
     const proto = frame[IP_PROTO];
     p.proto = proto;
+    p.v6 = false;
+    p.l4 = L4_OFF;
+    p.end = ETH_HLEN + readU16(frame, IP_TOTLEN);
     p.src = readU32(frame, IP_SRC);
     p.dst = readU32(frame, IP_DST);
     if (readU16(frame, IP_TOTLEN) - IP_HLEN < l4MinLen(proto)) return this.dropped('l4-truncated');
@@ -403,6 +467,108 @@ export class Firewall {
       return this.known(slot, dir, frame, len, nowMs);
     }
     return this.fresh(ingress, frame, len, nowMs, ha3Flags);
+  }
+
+  /**
+   * One IPv6 packet from `ingress`, on the active box, its extension headers walked by the
+   * pipeline: the upper layer `proto` starts at `l4`. Returns FW_* (FW_FORWARD: the route is in
+   * route6). IPv6 is never translated; active/active does not carry it (the pipeline's business).
+   */
+  process6(ingress: number, frame: Uint8Array, len: number, nowMs: number, l4: number, proto: number): number {
+    this.route = null;
+    this.route6 = null;
+    this.deferSlot = -1;
+    this.translated = false;
+    const p = this.pkt;
+    p.proto = proto;
+    p.v6 = true;
+    p.l4 = l4;
+    p.end = ETH_HLEN + IP6_HLEN + readU16(frame, IP6_PLEN);
+    readIpv6(frame, IP6_SRC, p.addr, 0);
+    readIpv6(frame, IP6_DST, p.addr, 4);
+    p.src = p.addr[3];
+    p.dst = p.addr[7];
+    if (p.end - l4 < l4MinLen6(proto)) return this.dropped('l4-truncated');
+    p.tcpFlags = proto === IPPROTO_TCP ? frame[l4 + TCP_FLAGS] & 0x3f : 0;
+    if (!readFlowPorts6(frame, l4, proto, p)) {
+      if (proto === IPPROTO_ICMPV6) return this.icmp6Other(frame, len, nowMs);
+      p.srcPort = 0;
+      p.dstPort = 0;
+    }
+    const h = this.table.lookup6(proto, p.addr, p.srcPort, p.dstPort);
+    if (h < 0) return this.fresh(ingress, frame, len, nowMs, -1);
+    const slot = h >> 1;
+    const dir = h & 1;
+    if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
+    if (frame[IP6_HLIM] <= 1) return this.ttlExceeded(ingress, frame, len, nowMs);
+    return this.known(slot, dir, frame, len, nowMs);
+  }
+
+  /** The packet is an ICMP (ICMPv6) echo reply. */
+  private isEchoReply(frame: Uint8Array): boolean {
+    const p = this.pkt;
+    if (p.v6) return p.proto === IPPROTO_ICMPV6 && frame[p.l4] === ICMP6_ECHO_REPLY;
+    return p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY;
+  }
+
+  /** The packet is addressed to a floating address (of its family). */
+  private toFloating(): boolean {
+    const p = this.pkt;
+    return p.v6 ? this.floating6.has(ipv6Key(p.addr, 4)) : this.floatingAll.has(p.dst);
+  }
+
+  /** The IPv6 address words of the packet's session-to-be (no NAT: the reply is the original reversed). */
+  private addressWords(): Pick<NewSession, Address6Fields> {
+    const a = this.pkt.addr;
+    return {
+      origSrcW0: a[0],
+      origSrcW1: a[1],
+      origSrcW2: a[2],
+      origDstW0: a[4],
+      origDstW1: a[5],
+      origDstW2: a[6],
+      replySrcW0: a[4],
+      replySrcW1: a[5],
+      replySrcW2: a[6],
+      replyDstW0: a[0],
+      replyDstW1: a[1],
+      replyDstW2: a[2],
+    };
+  }
+
+  /**
+   * A new IPv6 flow (after fresh()'s state checks): to a floating address it is the pipeline's
+   * (no destination NAT for IPv6); route, hop limit, policy; the session is created untranslated.
+   */
+  private fresh6(ingress: number, frame: Uint8Array, len: number, nowMs: number, state: number): number {
+    if (this.toFloating()) return FW_LOCAL;
+    const p = this.pkt;
+    const route = this.routes.v6.lookup(p.addr, 4);
+    if (route === null) return this.dropped('no-route');
+    const egress = route.ifIndex;
+    if (egress === ingress) return this.dropped('same-interface');
+    if (frame[IP6_HLIM] <= 1) return this.ttlExceeded(ingress, frame, len, nowMs);
+    const fromZone = this.policy_.zoneOf(ingress);
+    const toZone = this.policy_.zoneOf(egress);
+    const icmp = p.proto === IPPROTO_ICMPV6;
+    const rule = this.policy_.match6(fromZone, toZone, p.proto, p.addr, icmp ? frame[p.l4] : p.srcPort, icmp ? frame[p.l4 + ICMP_CODE] : p.dstPort);
+    this.stats_?.policyHit(rule);
+    const action = this.policy_.action(rule);
+    if (action === ACTION_DENY) return this.dropped('policy-deny');
+    if (action === ACTION_REJECT) {
+      this.reject(ingress, frame, len, nowMs);
+      return this.dropped('policy-reject');
+    }
+    const f = this.flowNat;
+    f.dst = p.dst;
+    f.dstPort = p.dstPort;
+    f.src = p.src;
+    f.srcPort = p.srcPort;
+    f.rule = -1;
+    f.allocated = -1;
+    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule, false);
+    if (verdict === FW_FORWARD) this.route6 = route;
+    return verdict;
   }
 
   // ---- active/active: which box processes the packet (aa-path.ts) ----
@@ -560,7 +726,7 @@ export class Firewall {
   /** The seconds a session in `state` of `proto` lives after its last packet. */
   timeoutS(proto: number, state: number): number {
     if (proto === IPPROTO_TCP) return tcpTimeoutS(state, this.timeouts);
-    return proto === IPPROTO_ICMP ? this.timeouts.icmpS : this.timeouts.udpS;
+    return proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? this.timeouts.icmpS : this.timeouts.udpS;
   }
 
   // ---- established sessions: the fast path ----
@@ -588,7 +754,8 @@ export class Firewall {
       this.replicate(slot, nowMs, false);
     }
     t.count(slot, dir, len);
-    this.translate(slot, dir, frame);
+    // IPv6 is never translated (NAT is IPv4 only)
+    if (!p.v6) this.translate(slot, dir, frame);
     return FW_FORWARD;
   }
 
@@ -599,7 +766,7 @@ export class Firewall {
    */
   private tcpWindow(slot: number, dir: number, state: number, next: number, frame: Uint8Array): number {
     const seg = this.seg;
-    if (!readTcpSegment(frame, L4_OFF, ETH_HLEN + readU16(frame, IP_TOTLEN), seg)) {
+    if (!readTcpSegment(frame, this.pkt.l4, this.pkt.end, seg)) {
       this.hooks.drop('tcp-invalid');
       return -1;
     }
@@ -707,13 +874,14 @@ export class Firewall {
     if (p.proto === IPPROTO_TCP) {
       state = tcpOpen(p.tcpFlags, false);
       if (state < 0) return this.noSession('tcp-no-session', ha3Flags);
-      if (!readTcpSegment(frame, L4_OFF, ETH_HLEN + readU16(frame, IP_TOTLEN), this.seg)) return this.dropped('tcp-invalid');
-    } else if (p.proto === IPPROTO_ICMP && frame[L4_OFF] === ICMP_ECHO_REPLY) {
-      if (this.floatingAll.has(p.dst)) return FW_LOCAL;
+      if (!readTcpSegment(frame, p.l4, p.end, this.seg)) return this.dropped('tcp-invalid');
+    } else if (this.isEchoReply(frame)) {
+      if (this.toFloating()) return FW_LOCAL;
       return this.noSession('icmp-no-session', ha3Flags);
     } else {
       state = FLOW_NEW;
     }
+    if (p.v6) return this.fresh6(ingress, frame, len, nowMs, state);
 
     // Destination NAT: only a published service of a floating IP goes on from here.
     const fromZone = this.policy_.zoneOf(ingress);
@@ -816,7 +984,7 @@ export class Firewall {
       origDst: dst,
       origDstPort: dstPort,
       replySrc: f.dst,
-      replySrcPort: proto === IPPROTO_ICMP ? 0 : f.dstPort,
+      replySrcPort: proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? 0 : f.dstPort,
       replyDst: f.src,
       replyDstPort: f.srcPort,
       state,
@@ -827,6 +995,7 @@ export class Firewall {
       ingress,
       egress,
       flags: withOwner(0, owner),
+      ...(this.pkt.v6 ? this.addressWords() : null),
     });
     if (slot < 0) {
       if (f.allocated >= 0) this.nat_.ports(proto, f.src).free(f.allocated);
@@ -901,23 +1070,68 @@ export class Firewall {
     return tcpQuotedInWindow(this.table.windows, slot, dir, readU32(frame, l4 + 4));
   }
 
+  /** ICMPv6 other than echo: an error goes with its session; the rest is a floating address's business or dropped. */
+  private icmp6Other(frame: Uint8Array, len: number, nowMs: number): number {
+    const type = frame[this.pkt.l4];
+    if (isIcmp6ErrorType(type)) return this.icmpError6(frame, len, nowMs);
+    if (this.toFloating()) return FW_LOCAL;
+    return this.dropped('icmp-unsupported');
+  }
+
+  /**
+   * An ICMPv6 error (packet too big, unreachable, time exceeded, parameter problem) goes with the
+   * session of the packet it quotes, which went the other way. Nothing is translated in IPv6.
+   */
+  private icmpError6(frame: Uint8Array, len: number, nowMs: number): number {
+    const q = this.q6;
+    const p = this.pkt;
+    if (!parseQuoted6(frame, p.l4, p.end, q)) return this.dropped('icmp-bad');
+    const k = this.key6;
+    k.set(q.dst, 0);
+    k.set(q.src, 4);
+    const h = this.table.lookup6(q.proto, k, q.dstPort, q.srcPort);
+    if (h < 0) return this.dropped('icmp-no-session');
+    const slot = h >> 1;
+    const dir = h & 1;
+    // a TCP segment quoted by an error must lie in its side's window (see icmpError)
+    if (q.proto === IPPROTO_TCP && this.timeouts.tcpWindowCheck === 'strict' && q.innerL4 + 8 <= p.end) {
+      if (!tcpQuotedInWindow(this.table.windows, slot, 1 - dir, readU32(frame, q.innerL4 + 4))) return this.dropped('tcp-out-of-window');
+    }
+    this.table.count(slot, dir, len);
+    void nowMs;
+    return FW_FORWARD;
+  }
+
   // ---- rejects ----
 
   private reject(ingress: number, frame: Uint8Array, len: number, nowMs: number): void {
     const itf = this.interfaces[ingress];
     const peerMac = frame.subarray(ETH_SRC, ETH_SRC + 6);
+    const p = this.pkt;
     // RFC 9293 3.10.7.1: never answer a reset with a reset
-    if (this.pkt.proto === IPPROTO_TCP && (this.pkt.tcpFlags & TCP_RST) !== 0) return;
-    if (this.hooks.answerAllowed !== undefined && !this.hooks.answerAllowed(readU32(frame, IP_SRC), nowMs)) {
+    if (p.proto === IPPROTO_TCP && (p.tcpFlags & TCP_RST) !== 0) return;
+    // (IPv6: the limiter's per-source bucket is keyed by the source's low word)
+    if (this.hooks.answerAllowed !== undefined && !this.hooks.answerAllowed(p.src, nowMs)) {
       return this.hooks.event('reject-rate-limited');
     }
     let n: number;
-    if (this.pkt.proto === IPPROTO_TCP) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
+    if (p.v6) n = this.rejectAnswer6(ingress, frame, len, peerMac);
+    else if (p.proto === IPPROTO_TCP) n = buildTcpReset(this.tx, frame, len, itf.mac, peerMac);
     else {
       const from = this.hooks.answerSource?.(ingress) ?? (itf.floating.length > 0 ? itf.floating[0] : itf.address);
       n = buildIcmpUnreachable(this.tx, frame, len, from, itf.mac, peerMac);
     }
     if (n > 0 && this.hooks.emit(ingress, this.tx, n)) this.hooks.event('reject-sent');
+  }
+
+  /** The answer to a rejected IPv6 packet: a RST for TCP, else ICMPv6 administratively prohibited. Its length, 0 for none. */
+  private rejectAnswer6(ingress: number, frame: Uint8Array, len: number, peerMac: Uint8Array): number {
+    const itf = this.interfaces[ingress];
+    const p = this.pkt;
+    if (p.proto === IPPROTO_TCP) return buildTcpReset6(this.tx, frame, p.l4, p.end, itf.mac, peerMac);
+    const from = this.hooks.answerSource6 !== undefined ? this.hooks.answerSource6(ingress) : (itf.floating6?.[0] ?? null);
+    if (from === null) return 0;
+    return buildIcmp6Error(this.tx, frame, len, ICMP6_DST_UNREACH, ICMP6_UNREACH_ADMIN, 0, from, itf.mac, peerMac);
   }
 
   // ---- expiry ----

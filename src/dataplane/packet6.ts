@@ -4,7 +4,21 @@
 // extension header walk (walkIpv6) finds the upper layer under the limits a firewall sets.
 import { checksum, sum16 } from '../net/checksum.js';
 import { isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6 } from '../net/ipv6.js';
-import { ETH_HLEN, IPPROTO_TCP, IPPROTO_UDP, L4_DPORT, L4_SPORT, TCP_CSUM, TCP_HLEN, UDP_CSUM, UDP_HLEN, readU16, writeU16, type FlowPorts } from './packet.js';
+import {
+  ETH_HLEN,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  L4_DPORT,
+  L4_SPORT,
+  TCP_CSUM,
+  TCP_HLEN,
+  UDP_CSUM,
+  UDP_HLEN,
+  readU16,
+  writeU16,
+  type FlowPorts,
+} from './packet.js';
 
 export const ETHERTYPE_IPV6 = 0x86dd;
 
@@ -38,7 +52,7 @@ export const NH_ROUTING = 43;
 export const NH_FRAGMENT = 44;
 export const NH_ESP = 50;
 export const NH_AH = 51;
-export const NH_ICMPV6 = 58;
+export const NH_ICMPV6 = IPPROTO_ICMPV6;
 export const NH_NONE = 59;
 export const NH_DSTOPTS = 60;
 export const NH_MOBILITY = 135;

@@ -4,7 +4,7 @@
 // Prefixes and port ranges live in flat typed arrays: a lookup allocates nothing.
 //
 // A rule's hit counter is not kept here: match() returns the rule index and the caller counts.
-import { isIpv6Text } from '../net/family.js';
+import { ANY_ADDRESS, isIpv6Text } from '../net/family.js';
 import { parseCidr } from '../net/ipv4.js';
 import { parseService } from '../config/schema.js';
 import type { SharedConfig } from '../config/types.js';
@@ -219,6 +219,7 @@ function inAny(net: Uint32Array, mask: Uint32Array, from: number, to: number, ad
  * IPv6 prefixes has an empty IPv4 list and never matches an IPv4 packet (its list is not "any").
  */
 function prefixPair(text: string): number[] {
+  if (text === ANY_ADDRESS) return [0, 0];
   if (isIpv6Text(text)) return [];
   const { prefix } = parseCidr(text.includes('/') ? text : `${text}/32`);
   return [prefix.network, prefix.mask];

@@ -1,7 +1,7 @@
 // Per-rule lists of IPv6 prefixes for first-match lookups (policy.ts): every rule's prefixes in
 // flat typed arrays, 4 words of network and 4 of mask each, so a lookup allocates nothing. The
 // IPv6 half of a rule's source or destination list; its IPv4 entries stay with policy.ts.
-import { isIpv6Text } from '../net/family.js';
+import { ANY_ADDRESS, isIpv6Text } from '../net/family.js';
 import { parseCidr6 } from '../net/ipv6.js';
 
 export class PrefixSet6 {
@@ -18,8 +18,8 @@ export class PrefixSet6 {
     lists.forEach((list, r) => {
       this.start[r] = nets.length / 4;
       for (const text of list) {
-        if (!isIpv6Text(text)) continue;
-        const { prefix } = parseCidr6(text.includes('/') ? text : `${text}/128`);
+        if (text !== ANY_ADDRESS && !isIpv6Text(text)) continue;
+        const { prefix } = parseCidr6(text === ANY_ADDRESS ? '::/0' : text.includes('/') ? text : `${text}/128`);
         nets.push(...prefix.network);
         masks.push(...prefix.mask);
       }

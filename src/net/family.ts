@@ -6,6 +6,12 @@ import { formatIpv6, isCidr6, isIpv6, parseIpv6 } from './ipv6.js';
 
 export type IpFamily = 4 | 6;
 
+/**
+ * A rule's address "any": every address of both families (0.0.0.0/0 is every IPv4 address only,
+ * ::/0 every IPv6 one). The default of a policy or NAT rule that names no source or destination.
+ */
+export const ANY_ADDRESS = 'any';
+
 /** The part of "addr/len" before the slash; the whole text when there is none. */
 export function hostPart(text: string): string {
   const slash = text.indexOf('/');

@@ -45,7 +45,7 @@ describe('deploy examples', () => {
       from: ['trust'],
       to: ['untrust'],
       source: ['10.0.1.0/24'],
-      destination: ['0.0.0.0/0'],
+      destination: ['any'],
       service: ['any'],
       translate: { source: 'interface-floating' },
     });

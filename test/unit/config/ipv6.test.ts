@@ -188,7 +188,7 @@ describe('policy rules', () => {
       {
         path: 'shared.policy.rules[1].destination[0]',
         value: '2001:db8::/129',
-        expected: 'an IPv4 or IPv6 prefix or address, like 10.0.1.0/24, 10.0.1.5, 2001:db8:1::/64 or 2001:db8:1::5',
+        expected: 'an IPv4 or IPv6 prefix or address, like 10.0.1.0/24, 10.0.1.5, 2001:db8:1::/64 or 2001:db8:1::5, or "any" (every address of both families)',
       },
     ]);
   });

@@ -50,12 +50,12 @@ describe('destination NAT rules', () => {
     ]);
   });
 
-  test('an omitted destination (0.0.0.0/0) publishes nothing: an error, not everything', () => {
+  test('an omitted destination (any) publishes nothing: an error, not everything', () => {
     const config = boxA();
     const { destination: _omit, ...rule } = webIn();
     void _omit;
     config.shared.nat.push(rule);
-    expect(issuesOf(config).map((i) => [i.path, i.value])).toEqual([['shared.nat[1].destination[0]', '0.0.0.0/0']]);
+    expect(issuesOf(config).map((i) => [i.path, i.value])).toEqual([['shared.nat[1].destination[0]', 'any']]);
   });
 
   test("to must be the published address's zone", () => {

@@ -192,8 +192,8 @@ describe('shapes that are accepted', () => {
       name: 'a',
       from: ['trust'],
       to: ['untrust', 'trust'],
-      source: ['0.0.0.0/0'],
-      destination: ['0.0.0.0/0'],
+      source: ['any'],
+      destination: ['any'],
       service: ['any'],
       action: 'allow',
     });
