@@ -31,7 +31,9 @@ import { sendGate } from './send-gate.js';
 import { Ha3Port } from './ha3-port.js';
 import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
 import { ha3MtuNeeded } from '../wire/ha3.js';
-import { isIpv4Text } from '../net/family.js';
+import { isIpv4Text, isIpv6Text } from '../net/family.js';
+import { parseCidr6, type Ipv6 } from '../net/ipv6.js';
+import { buildNa, ND_NA_OVERRIDE, ND_NA_ROUTER } from './nd.js';
 
 export type { DataplaneIo, Port } from './io.js';
 
@@ -105,7 +107,7 @@ export class Engine {
   /** The shared half the engine started with: what a commit cannot change live is compared with it. */
   private readonly running: SharedConfig;
   /** The device's own interface addresses, in engine order: the connected routes of every route table. */
-  private readonly ownInterfaces: { name: string; address: string }[];
+  private readonly ownInterfaces: { name: string; address: string; address6?: string }[];
   /** roleEpoch at the last GARP round: "announced" means announced in the current role epoch. */
   private announcedEpoch = -1;
   /** Active/active: the classes announced in announcedEpoch since they were last gained. */
@@ -139,7 +141,10 @@ export class Engine {
       if (!names.includes(f.interface)) throw new Error(`floating IP ${f.address} names interface ${JSON.stringify(f.interface)}, not in device.interfaces`);
     }
     this.running = structuredClone(config.shared);
-    this.ownInterfaces = names.map((name) => ({ name, address: config.device.interfaces[name].address }));
+    this.ownInterfaces = names.map((name) => {
+      const ic = config.device.interfaces[name];
+      return { name, address: ic.address, ...(ic.address6 !== undefined ? { address6: ic.address6 } : {}) };
+    });
     const routes = RouteTable.fromConfig({ interfaces: this.ownInterfaces, routes: config.shared.routes });
     this.members = deviceMembers(interfaces);
     const slotOf: number[] = [];
@@ -148,7 +153,10 @@ export class Engine {
     // priority bits 0: the pair does not classify traffic (802.1Q-2018 6.9.3 PCP, DEI clear)
     this.tciOf = interfaces.map((itf) => itf.vlan ?? 0);
     const sink = { send: (i: number, f: Uint8Array, n: number) => this.ports.send(this.slotOf[i], f, n, this.tciOf[i]) };
-    this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, withPair(config, shared, opts));
+    this.pipeline = new Pipeline(interfaces, routes, shared, this.counters, sink, {
+      ...withPair(config, shared, opts),
+      routerAdvertisements: config.shared.routerAdvertisements,
+    });
     const fw = this.pipeline.firewall;
     this.sync =
       fw && opts.sync
@@ -449,9 +457,10 @@ export class Engine {
   /** One round: the GARP frames of class 0 (active/passive) and of the classes in `classes` (served ones). */
   private sendGarp(classes: number, epoch: number): void {
     const g = eventIndex('garp-sent');
+    const na = eventIndex('na-announce-sent');
     for (const f of this.garpFrames) {
       if (f.bit !== 0 && (f.bit & classes) === 0) continue;
-      if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[g]++;
+      if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[f.na === true ? na : g]++;
     }
     if (this.announcedEpoch !== epoch) this.announcedClasses = 0;
     this.announcedClasses |= classes;
@@ -569,6 +578,11 @@ function floatingIpv4(shared: SharedConfig, ifName: string): SharedConfig['float
   return shared.floatingIps.filter((f) => f.interface === ifName && isIpv4Text(f.address));
 }
 
+/** The IPv6 floating addresses of an interface (global and link-local), for the IPv6 path. */
+function floatingIpv6(shared: SharedConfig, ifName: string): Ipv6[] {
+  return shared.floatingIps.filter((f) => f.interface === ifName && isIpv6Text(f.address)).map((f) => parseCidr6(f.address).address);
+}
+
 /** The traffic interfaces as the pipeline sees them, in `names` order (their ifIndex). */
 function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: DataplaneIo): PipelineInterface[] {
   return names.map((name) => {
@@ -586,6 +600,8 @@ function pipelineInterfaces(config: TandemConfig, names: readonly string[], io: 
       address,
       prefix,
       floating: floatingIpv4(config.shared, name).map((f) => parseCidr(f.address).address),
+      ...(ic.address6 !== undefined ? { address6: parseCidr6(ic.address6).address, prefix6: parseCidr6(ic.address6).prefix } : {}),
+      floating6: floatingIpv6(config.shared, name),
       mtu: io.mtuOf(ic.device),
       ...(ic.mssClamp !== undefined ? { mssClamp: ic.mssClamp } : {}),
       ...(classes.length > 0 ? { classes } : {}),
@@ -615,7 +631,7 @@ function deviceMembers(interfaces: readonly PipelineInterface[]): number[][] {
 function withFloating(itf: PipelineInterface, shared: SharedConfig): PipelineInterface {
   const here = floatingIpv4(shared, itf.name);
   const { arpSharing: _before, ...rest } = itf;
-  const next: PipelineInterface = { ...rest, floating: here.map((f) => parseCidr(f.address).address) };
+  const next: PipelineInterface = { ...rest, floating: here.map((f) => parseCidr(f.address).address), floating6: floatingIpv6(shared, itf.name) };
   if (itf.classes === undefined || itf.classes.length === 0) return next;
   const classes = itf.classes.map((c) => ({ ...c, floating: here.filter((f) => ownerClass(f.owner) === c.bit).map((f) => parseCidr(f.address).address) }));
   // the shared addresses and their split follow the commit (a new method moves hosts: pipeline.ts arpShared)
@@ -630,6 +646,8 @@ function classBursts(shared: SharedConfig): { bit: number; sched: GarpScheduler 
 
 interface GarpFrame {
   ifIndex: number;
+  /** An unsolicited neighbour advertisement (IPv6) rather than a gratuitous ARP. */
+  na?: boolean;
   /** Its class (active/active), 0 in active/passive. */
   bit: number;
   frame: Uint8Array;
@@ -643,13 +661,25 @@ interface GarpFrame {
  * the switches' entry for its MAC, and the hosts keep the MAC their share was given (a gratuitous
  * ARP would move every host that knows the address to one MAC, and undo the split).
  */
+/**
+ * The IPv6 gratuitous ARP (RFC 9568 6.4.2): an unsolicited neighbour advertisement for a floating
+ * IPv6 address to all nodes, from the virtual MAC, R=1 (a router: hosts keep the pair as their
+ * default router), S=0, O=1 (override what caches hold), target link-layer address the virtual MAC.
+ */
+function naFrameOf(ifIndex: number, mac: Uint8Array, ip: Ipv6): GarpFrame {
+  const frame = new Uint8Array(128);
+  return { ifIndex, bit: 0, na: true, frame, len: buildNa(frame, mac, ip, ND_NA_ROUTER | ND_NA_OVERRIDE, null, null) };
+}
+
 function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
   const frameOf = (ifIndex: number, bit: number, mac: Uint8Array, ip: number, build = buildGarp): GarpFrame => {
     const frame = new Uint8Array(64);
     return { ifIndex, bit, frame, len: build(frame, mac, ip) };
   };
   return interfaces.flatMap((itf, ifIndex) => {
-    if (itf.classes === undefined || itf.classes.length === 0) return itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip));
+    if (itf.classes === undefined || itf.classes.length === 0) {
+      return [...itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip)), ...(itf.floating6 ?? []).map((ip) => naFrameOf(ifIndex, itf.mac, ip))];
+    }
     const shared = itf.arpSharing?.addresses ?? [];
     return itf.classes.flatMap((c) => [
       ...c.floating.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip)),

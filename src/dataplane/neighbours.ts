@@ -167,6 +167,11 @@ export class NeighbourTable<K extends NeighbourKey = number> {
     }
   }
 
+  /** A frame waits for `ip` to be resolved (a request is out for it). */
+  isPending(ip: K): boolean {
+    return this.pending.has(ip);
+  }
+
   /** Forgets every entry and pending hop (frames dropped without counting: the caller counts). */
   clear(): number {
     let dropped = 0;

@@ -81,6 +81,9 @@ import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, ROLE_ACTIVE } from '../wire/shared-state.js';
 import type { ArpLoadSharingConfig } from '../config/types.js';
 import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
+import { Ipv6Path, type Ipv6Host } from './ipv6-path.js';
+import { ETHERTYPE_IPV6 } from './packet6.js';
+import type { RouterAdvertisementConfig } from '../config/types.js';
 import { CLASS_SHARED, deviceClass } from './vmac.js';
 
 export type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
@@ -142,6 +145,8 @@ export interface PipelineOptions {
   icmpRate?: Partial<IcmpRateOptions>;
   /** Fragment reassembly's limits (reassembly.ts REASSEMBLY_DEFAULTS). */
   reassembly?: Partial<ReassemblyLimits>;
+  /** shared.routerAdvertisements at start (a commit brings its own). */
+  routerAdvertisements?: readonly RouterAdvertisementConfig[];
 }
 
 /** Active/active: the way to the peer over HA3 (the engine's Ha3Port). */
@@ -167,6 +172,8 @@ export interface PreparedPipeline {
   readonly interfaces: readonly PipelineInterface[];
   readonly routes: RouteTable;
   readonly firewall: PreparedFirewall | null;
+  /** Absent: none. */
+  readonly routerAdvertisements?: readonly RouterAdvertisementConfig[];
 }
 
 export class Pipeline {
@@ -223,6 +230,8 @@ export class Pipeline {
   readonly icmpErrors: IcmpErrorSender;
   /** Active/active: the class of this box's own floating addresses (0: active/passive, or not known). */
   private readonly ownClass: number;
+  /** IPv6 (ipv6-path.ts): neighbour discovery, router advertisements, forwarding. */
+  readonly v6: Ipv6Path;
   /** IPv4 fragments held until their datagram is whole. */
   readonly reassembler: Reassembler;
   /** Scratch for the fragments of a packet larger than the egress MTU (one at a time: sent or copied at once). */
@@ -267,6 +276,10 @@ export class Pipeline {
         this.icmpError(ingress, frame, len, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED_REASS, 0, this.tickNowMs);
       }
     };
+    this.v6 = new Ipv6Path(this.ipv6Host(), interfaces.length, opts.neighbours, (frames) => {
+      this.counters[dropIndex('nd-timeout')] += frames;
+    });
+    this.v6.commit(interfaces, opts.routerAdvertisements ?? [], 0);
     this.firewall = opts.firewall
       ? new Firewall(
           opts.firewall.shared,
@@ -287,6 +300,29 @@ export class Pipeline {
       : null;
   }
 
+  /** What the IPv6 path reads and calls of this pipeline. */
+  private ipv6Host(): Ipv6Host {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the firewall is made after the IPv6 path: read it when used
+    const pipeline = this;
+    return {
+      interfaces: () => this.interfaces_,
+      routes: () => this.routes.v6,
+      get firewall() {
+        return pipeline.firewall;
+      },
+      limiter: this.icmpErrors.limiter,
+      drop: (r) => this.drop(r),
+      event: (e) => this.event(e),
+      emit: (i, f, n) => this.emit(i, f, n),
+      send: (i, f, n) => this.sink.send(i, f, n),
+      gate: (now) => this.gate(now),
+      mayActAsActive: (now) => this.role.mayActAsActive(now),
+      role: () => this.role.role,
+      handingOver: () => this.role.handingOver === true,
+      toUs: (i, f) => this.toUs(i, this.interfaces_[i], f),
+    };
+  }
+
   /** Index in the list = ifIndex. */
   get interfaces(): readonly PipelineInterface[] {
     return this.interfaces_;
@@ -301,7 +337,12 @@ export class Pipeline {
     if (interfaces.length !== this.interfaces_.length || interfaces.some((itf, i) => itf.name !== this.interfaces_[i].name)) {
       throw new Error('a commit cannot change the interfaces: they are device config');
     }
-    return { interfaces, routes, firewall: this.firewall ? this.firewall.prepare(shared, interfaces, routes) : null };
+    return {
+      interfaces,
+      routes,
+      firewall: this.firewall ? this.firewall.prepare(shared, interfaces, routes) : null,
+      routerAdvertisements: shared.routerAdvertisements ?? [],
+    };
   }
 
   /** Switches to a prepared configuration. Never throws (see Firewall.commit for `stats`). */
@@ -316,6 +357,7 @@ export class Pipeline {
     const all = new Set<number>();
     for (const itf of next.interfaces) for (const f of itf.floating) all.add(f);
     this.floatingAll = all;
+    this.v6.commit(next.interfaces, next.routerAdvertisements ?? [], this.tickNowMs);
     if (this.firewall && next.firewall) this.firewall.commit(next.firewall, stats);
   }
 
@@ -382,6 +424,8 @@ export class Pipeline {
       return this.event('own-frame');
     }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
+    // IPv6 in active/active is not carried yet (docs/ipv6.md "Limits")
+    if (type === ETHERTYPE_IPV6 && this.ownClass === 0 && this.classMacs[ifIndex] === null) return this.v6.handle(ifIndex, frame, len, nowMs);
 
     if (!this.toUs(ifIndex, itf, frame)) {
       if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return this.event('to-kernel');
@@ -810,6 +854,7 @@ export class Pipeline {
       this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
     }
     if (this.reassembler.inFlight > 0) this.reassembler.expire(nowMs, this.onFragTimeoutCb);
+    this.v6.tick(nowMs);
   }
 
   /** Every floating IP with the index of its interface and its class (active/active; 0 in active/passive). */

@@ -134,6 +134,11 @@ export function ipv6Key(words: ArrayLike<number>, off = 0): string {
   );
 }
 
+/** The address of an ipv6Key, into `out` at `off`. */
+export function ipv6FromKey(key: string, out: Uint32Array, off = 0): void {
+  for (let i = 0; i < 4; i++) out[off + i] = ((key.charCodeAt(i * 2) << 16) | key.charCodeAt(i * 2 + 1)) >>> 0;
+}
+
 /** fe80::/10 (RFC 4291 2.5.6). */
 export function isLinkLocal6(words: ArrayLike<number>, off = 0): boolean {
   return words[off] >>> 22 === 0x3fa;

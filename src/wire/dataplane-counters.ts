@@ -5,7 +5,7 @@
 
 export const DROP_REASONS = [
   'truncated', //            frame shorter than the headers it claims
-  'bad-ethertype', //        neither ARP nor IPv4 (IPv6, LLDP, ...)
+  'bad-ethertype', //        neither ARP, IPv4 nor IPv6 (LLDP, ...), or IPv6 in active/active (docs/ipv6.md)
   'unknown-vlan', //         802.1Q tag for a VLAN no interface of the receiving device has (device.interfaces.*.vlan)
   'vlan-untagged', //        untagged (or priority-tagged) frame on a device whose interfaces are all VLANs
   'vlan-double-tag', //      two VLAN tags (802.1ad QinQ, or a second 802.1Q tag): not supported
@@ -74,6 +74,10 @@ export const DROP_REASONS = [
   'ip6-scope', //            IPv6 packet to be forwarded with a link-local source or destination (RFC 4291 2.5.6)
   'nd-hop-limit', //         neighbour discovery message with a hop limit other than 255: it was routed, so it is forged (RFC 4861 7.1)
   'nd-bad', //               neighbour discovery message malformed (RFC 4861 6.1, 7.1: code, length, checksum, options, target, addresses)
+  'nd-queue-full', //        IPv6 next hop unresolved and its waiting queue is full
+  'nd-timeout', //           IPv6 next hop did not answer neighbour solicitations in time; queued packets dropped (counted forwarded when queued)
+  'ip6-fragment', //         IPv6 fragment: not reassembled yet (docs/ipv6.md "Limits")
+  'ip6-multicast', //        IPv6 packet to a multicast group that is not neighbour discovery: never forwarded
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -81,7 +85,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENT_COUNTERS = [
   'rx', //                   frames received on traffic interfaces
   'tx', //                   frames sent on traffic interfaces
-  'forwarded', //            IPv4 packets forwarded (those waiting for their next hop's ARP answer too: counted when queued)
+  'forwarded', //            IPv4 and IPv6 packets forwarded (those waiting for their next hop's ARP or ND answer too: counted when queued)
   'arp-reply-sent', //       ARP replies for floating IPs
   'arp-request-sent', //     ARP requests to resolve next hops
   'arp-learned', //          neighbour entries learned or refreshed
@@ -131,6 +135,16 @@ export const EVENT_COUNTERS = [
   'ip-options-stripped', //  packets whose IPv4 options were removed at the start of the path
   'frag-evicted', //         datagrams held, dropped (the oldest) to make room: the reassembly slots or bytes were all taken
   'frag-source-evicted', //  datagrams held, dropped (the source's oldest) for a new one of a source holding its share of the slots
+  // IPv6 neighbour discovery and router advertisements (docs/ipv6.md)
+  'nd-advert-sent', //       solicited neighbour advertisements for floating IPv6 addresses
+  'nd-solicit-sent', //      neighbour solicitations to resolve IPv6 next hops
+  'nd-learned', //           IPv6 neighbour entries learned or refreshed (from an advertisement, or a solicitation's link-layer option)
+  'nd-table-full', //        a new IPv6 neighbour not learned: the interface's table holds maxEntries
+  'nd-handled', //           neighbour discovery frames that need no answer from us: seen, not dropped
+  'nd-queued', //            forwarded IPv6 packets queued waiting for a next hop's advertisement (an event: their outcome is forwarded)
+  'nd-conflict', //          another node advertised a floating IPv6 address (not the peer): counted, nothing changes (docs/ipv6.md)
+  'na-announce-sent', //     unsolicited neighbour advertisements for floating IPv6 addresses (takeover, refresh: the IPv6 gratuitous ARP)
+  'ra-sent', //              router advertisements sent from the floating link-local address
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

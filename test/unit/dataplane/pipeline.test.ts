@@ -170,7 +170,13 @@ const cases: Case[] = [
   { name: "a frame to the box's real MAC", ingress: 0, frame: udpTo('10.0.1.2', {}, LAN_REAL), active: { 'to-kernel': 1 } },
   { name: 'a broadcast IPv4 frame', ingress: 0, frame: udpTo('255.255.255.255', {}, BCAST), active: { 'to-kernel': 1 } },
   { name: 'a frame to some other unicast MAC', ingress: 0, frame: udpTo('10.0.2.10', {}, '22:99:99:99:99:99'), active: { 'not-for-us': 1 } },
-  { name: 'IPv6 to the virtual MAC', ingress: 0, frame: eth(LAN_V, CLIENT, 0x86dd, new Array(40).fill(0)), active: { 'bad-ethertype': 1 } },
+  {
+    name: 'a zeroed IPv6 header to the virtual MAC (version 0)',
+    ingress: 0,
+    frame: eth(LAN_V, CLIENT, 0x86dd, new Array(40).fill(0)),
+    active: { 'bad-ip6-header': 1 },
+  },
+  { name: 'LLDP to the virtual MAC', ingress: 0, frame: eth(LAN_V, CLIENT, 0x88cc, new Array(40).fill(0)), active: { 'bad-ethertype': 1 } },
   { name: 'bad header checksum', ingress: 0, frame: udpTo('10.0.2.10').map((b, i) => (i === 25 ? b ^ 0xff : b)), active: { 'bad-ip-checksum': 1 } },
   // options are stripped (ip-options.ts), but loose/strict source routes and malformed lists are dropped
   {

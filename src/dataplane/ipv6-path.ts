@@ -1,0 +1,400 @@
+// The IPv6 half of the packet path (docs/ipv6.md): what Pipeline.handle gives every IPv6 frame.
+//
+//   frame -> validate, walk the extension headers (packet6.ts: limits, RH0, unknown headers)
+//         -> neighbour discovery (nd.ts): solicitations for floating addresses answered from the
+//            virtual MAC (R=1, S=1), advertisements resolve next hops, solicitations from routers
+//            heard, router solicitations hurry the next advertisement; the rest is the kernel's
+//         -> to a floating address: echo answered, the rest refused (no destination NAT in IPv6)
+//         -> forwarded: firewall (sessions, policy), route, hop limit (time exceeded), MTU
+//            (packet too big: IPv6 routers never fragment), next hop resolved by solicitation
+//
+// Router advertisements leave only from the active, from the interface's floating link-local
+// address and virtual MAC, so hosts' default router is the pair, never one node (ra-schedule.ts
+// says when). The takeover's unsolicited advertisements are built beside the gratuitous ARPs
+// (engine.ts garpFramesOf), so they follow the same burst, refresh and re-announce rules.
+//
+// Not yet: fragments (dropped, counted as ip6-fragment), active/active (IPv6 is dropped as
+// bad-ethertype there), MSS clamping of IPv6 SYNs.
+import type { RouterAdvertisementConfig } from '../config/types.js';
+import { ipv6FromKey, ipv6Key, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, readIpv6, type Ipv6 } from '../net/ipv6.js';
+import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
+import { ROLE_ACTIVE } from '../wire/shared-state.js';
+import { Firewall, FW_DROP, FW_LOCAL } from './firewall.js';
+import { buildIcmp6Error, echoReply6InPlace, ICMP6_ERROR_MAX_FRAME, ICMP6_TIMXCEED_TRANSIT } from './icmp6-build.js';
+import type { IcmpRateLimiter } from './icmp-rate.js';
+import { buildNaReply, buildNs, buildRa, isNdType, newNdMessage, parseNd, type RaParams } from './nd.js';
+import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
+import { copyMac, ETH_DST, ETH_HLEN, ETH_SRC, isGroupMac, macEquals } from './packet.js';
+import {
+  forwardDrop6,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_PACKET_TOO_BIG,
+  ICMP6_TIME_EXCEEDED,
+  IP6_DST,
+  IP6_HLIM,
+  IP6_SRC,
+  ipv6End,
+  NH_ICMPV6,
+  ND_NEIGHBOR_ADVERT,
+  ND_NEIGHBOR_SOLICIT,
+  ND_REDIRECT,
+  ND_ROUTER_SOLICIT,
+  newIpv6Walk,
+  validateIpv6,
+  walkIpv6,
+} from './packet6.js';
+import type { PipelineInterface } from './pipeline-interface.js';
+import { RaSchedule } from './ra-schedule.js';
+import type { Route6Entry, RouteTable6 } from './route6.js';
+
+/** What the IPv6 path needs of the pipeline around it. */
+export interface Ipv6Host {
+  interfaces(): readonly PipelineInterface[];
+  routes(): RouteTable6;
+  readonly firewall: Firewall | null;
+  readonly limiter: IcmpRateLimiter;
+  drop(reason: DropReason): void;
+  event(name: EventCounter): void;
+  /** Sends and counts (tx or send-failed). */
+  emit(ifIndex: number, frame: Uint8Array, len: number): boolean;
+  /** Sends without counting (frames whose outcome was counted when queued). */
+  send(ifIndex: number, frame: Uint8Array, len: number): boolean;
+  /** The gate before sending for the active role (counts passive / lease-expired when closed). */
+  gate(nowMs: number): boolean;
+  mayActAsActive(nowMs: number): boolean;
+  /** The active role, and whether this box is handing the virtual MACs over to the peer. */
+  role(): number;
+  handingOver(): boolean;
+  /** The frame's destination MAC is this box's (virtual) MAC on the interface. */
+  toUs(ifIndex: number, frame: Uint8Array): boolean;
+}
+
+/** Router advertisements on one interface. */
+interface RaHere {
+  readonly sched: RaSchedule;
+  readonly params: RaParams;
+  readonly source: Ipv6;
+}
+
+export class Ipv6Path {
+  readonly neighbours: NeighbourTable<string>[];
+  private floatingOn: Set<string>[] = [];
+  private floatingAll = new Set<string>();
+  private ownOn: (string | null)[] = [];
+  private ra: (RaHere | null)[] = [];
+  private readonly walk = newIpv6Walk();
+  private readonly nd = newNdMessage();
+  /** The packet's source (words 0-3) and destination (4-7). */
+  private readonly addrs = new Uint32Array(8);
+  /** A next hop being resolved. */
+  private readonly hop = new Uint32Array(4);
+  private readonly tx = new Uint8Array(1600);
+  private readonly errTx = new Uint8Array(ICMP6_ERROR_MAX_FRAME + 64);
+  private readonly peerMac = new Uint8Array(6);
+  private tickIf = 0;
+  private tickNowMs = 0;
+  private readonly onRequestCb: (key: string) => void;
+  private readonly onTimeoutCb: (key: string, frames: number) => void;
+  private readonly onTimeoutCount: (frames: number) => void;
+
+  constructor(
+    private readonly host: Ipv6Host,
+    count: number,
+    neighbourOpts: Partial<NeighbourOptions> | undefined,
+    onTimeoutCount: (frames: number) => void,
+  ) {
+    this.neighbours = Array.from({ length: count }, () => new NeighbourTable<string>(neighbourOpts));
+    this.onTimeoutCount = onTimeoutCount;
+    this.onRequestCb = (key) => {
+      if (!this.host.mayActAsActive(this.tickNowMs)) return;
+      ipv6FromKey(key, this.hop);
+      this.sendNs(this.tickIf, this.hop, null);
+    };
+    this.onTimeoutCb = (_key, frames) => this.onTimeoutCount(frames);
+  }
+
+  /** The interfaces' floating and own addresses, and the router advertisements, from a (new) config. */
+  commit(interfaces: readonly PipelineInterface[], ras: readonly RouterAdvertisementConfig[], nowMs: number): void {
+    this.floatingOn = interfaces.map((itf) => new Set((itf.floating6 ?? []).map((a) => ipv6Key(a))));
+    this.floatingAll = new Set(this.floatingOn.flatMap((s) => [...s]));
+    this.ownOn = interfaces.map((itf) => (itf.address6 !== undefined ? ipv6Key(itf.address6) : null));
+    const before = this.ra;
+    this.ra = interfaces.map((itf, i) => {
+      const cfg = ras.find((r) => r.interface === itf.name);
+      const source = (itf.floating6 ?? []).find((a) => isLinkLocal6(a));
+      if (cfg === undefined || source === undefined) return null;
+      const intervals = { minIntervalMs: cfg.intervalS.min * 1000, maxIntervalMs: cfg.intervalS.max * 1000 };
+      const sched = before[i]?.sched ?? new RaSchedule(intervals);
+      if (before[i] !== null && before[i] !== undefined) sched.reconfigure(intervals, nowMs);
+      return { sched, params: raParams(cfg), source };
+    });
+  }
+
+  /** An IPv6 frame (EtherType checked; not our own, not from our virtual MAC). */
+  handle(ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const host = this.host;
+    const bad = validateIpv6(frame, len);
+    if (bad !== null) return host.drop(bad);
+    const w = this.walk;
+    const walked = walkIpv6(frame, ETH_HLEN, ipv6End(frame, ETH_HLEN), w);
+    if (walked !== null) return host.drop(walked);
+    const a = this.addrs;
+    readIpv6(frame, IP6_SRC, a, 0);
+    readIpv6(frame, IP6_DST, a, 4);
+    if (w.proto === NH_ICMPV6 && w.fragOff < 0) {
+      const type = frame[w.l4];
+      if (type === ND_REDIRECT) return host.drop('icmp-unsupported');
+      if (isNdType(type)) return this.neighbourDiscovery(ifIndex, frame, nowMs);
+    }
+    const itf = host.interfaces()[ifIndex];
+    if (!host.toUs(ifIndex, frame)) {
+      if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return host.event('to-kernel');
+      return host.drop('not-for-us');
+    }
+    const dst = ipv6Key(a, 4);
+    if (dst === this.ownOn[ifIndex]) return host.event('to-kernel');
+    if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
+    if (this.floatingAll.has(dst)) return this.local(ifIndex, itf, frame, len, nowMs);
+    const scope = forwardDrop6(a, 0, a, 4);
+    if (scope !== null) return host.drop(scope);
+    if (!host.gate(nowMs)) return;
+    if (w.fragOff >= 0) return host.drop('ip6-fragment');
+    const fw = host.firewall;
+    if (fw === null) return this.forward(ifIndex, frame, len, nowMs, null);
+    const verdict = fw.process6(ifIndex, frame, len, nowMs, w.l4, w.proto);
+    if (verdict === FW_DROP) return;
+    if (verdict === FW_LOCAL) return this.local(ifIndex, itf, frame, len, nowMs);
+    this.forward(ifIndex, frame, len, nowMs, fw.route6);
+  }
+
+  /** To a floating address: an echo request is answered (by the active), the rest refused. */
+  private local(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
+    const w = this.walk;
+    if (w.proto !== NH_ICMPV6 || w.fragOff >= 0 || frame[w.l4] !== ICMP6_ECHO_REQUEST) return this.host.drop('to-self-other');
+    if (!this.host.gate(nowMs)) return;
+    const bad = echoReply6InPlace(frame, this.host.handingOver() ? itf.realMac : itf.mac);
+    if (bad !== null) return this.host.drop(bad);
+    if (this.host.emit(ifIndex, frame, len)) this.host.event('icmp-echo-reply-sent');
+  }
+
+  /** Routes, checks hop limit and MTU, resolves the next hop and sends. `known`: the firewall's route of a new flow. */
+  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, known: Route6Entry | null): void {
+    const host = this.host;
+    const a = this.addrs;
+    const route = known ?? host.routes().lookup(a, 4);
+    if (route === null) return host.drop('no-route');
+    const egress = route.ifIndex;
+    if (egress === ingress) return host.drop('same-interface');
+    if (frame[IP6_HLIM] <= 1) {
+      host.drop('ttl-exceeded');
+      return this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_TRANSIT, 0, nowMs);
+    }
+    const out = host.interfaces()[egress];
+    // IPv6 routers never fragment (RFC 8200 5): the sender learns the path MTU from packet too big
+    if (len - ETH_HLEN > out.mtu) {
+      host.drop('oversize');
+      return this.icmpError(ingress, frame, len, ICMP6_PACKET_TOO_BIG, 0, out.mtu, nowMs);
+    }
+    frame[IP6_HLIM]--;
+    copyMac(frame, ETH_SRC, host.handingOver() ? out.realMac : out.mac);
+    const hop = this.hop;
+    if (route.via !== null) hop.set(route.via);
+    else hop.set(a.subarray(4, 8));
+    this.toNextHop(egress, hop, frame, len, nowMs);
+  }
+
+  /** Sends a forwarded frame to its next hop's MAC, or queues it and solicits the next hop. */
+  private toNextHop(egress: number, hop: Ipv6, frame: Uint8Array, len: number, nowMs: number): void {
+    const host = this.host;
+    const table = this.neighbours[egress];
+    const key = ipv6Key(hop);
+    const n = table.lookup(key, nowMs);
+    if (n !== null) {
+      copyMac(frame, ETH_DST, n.mac);
+      if (host.emit(egress, frame, len)) host.event('forwarded');
+      if (table.wantsRefresh(n, nowMs)) this.sendNs(egress, hop, n.mac);
+      return;
+    }
+    const r = table.enqueue(key, frame, len, nowMs);
+    if (r === 'arp-queue-full') return host.drop('nd-queue-full');
+    host.event('forwarded');
+    host.event('nd-queued');
+    if (r === 'request') this.sendNs(egress, hop, null);
+  }
+
+  /**
+   * An ICMPv6 error about `frame` back out of `ingress` (to the MAC it came from), from the
+   * interface's floating address (the one hosts know the pair by), rate-limited as IPv4's.
+   */
+  private icmpError(ingress: number, frame: Uint8Array, len: number, type: number, code: number, param: number, nowMs: number): void {
+    const host = this.host;
+    const itf = host.interfaces()[ingress];
+    const from = errorSource6(itf, isLinkLocal6(this.addrs, 0));
+    if (from === null) return;
+    copyMac(this.peerMac, 0, frame, ETH_SRC);
+    const n = buildIcmp6Error(this.errTx, frame, len, type, code, param, from, host.handingOver() ? itf.realMac : itf.mac, this.peerMac);
+    if (n === 0) return;
+    // the bucket of the error's destination (the offending packet's source), keyed by its low word
+    if (!host.limiter.allow(this.addrs[3], nowMs)) return host.event('icmp-error-rate-limited');
+    if (!host.send(ingress, this.errTx, n)) return host.event('tx-refused');
+    host.event('tx');
+    host.event('icmp-error-sent');
+  }
+
+  // ---- neighbour discovery ----
+
+  private neighbourDiscovery(ifIndex: number, frame: Uint8Array, nowMs: number): void {
+    const host = this.host;
+    const itf = host.interfaces()[ifIndex];
+    // ND comes to a group MAC, our virtual MAC or our real one (answers to our own solicitations)
+    if (!isGroupMac(frame, ETH_DST) && !host.toUs(ifIndex, frame) && !macEquals(frame, ETH_DST, itf.realMac)) return host.drop('not-for-us');
+    const m = this.nd;
+    const bad = parseNd(frame, ETH_HLEN, this.walk, m);
+    if (bad !== null) return host.drop(bad);
+    if (m.type === ND_NEIGHBOR_SOLICIT) return this.solicitation(ifIndex, itf, nowMs);
+    if (m.type === ND_NEIGHBOR_ADVERT) return this.advertisement(ifIndex, frame, nowMs);
+    if (m.type === ND_ROUTER_SOLICIT) {
+      const ra = this.ra[ifIndex];
+      if (ra !== null && ra.sched.running) ra.sched.solicited(nowMs);
+    }
+    host.event('nd-handled');
+  }
+
+  /** A neighbour solicitation: its sender learned (RFC 4861 7.2.3), a floating target answered by the active. */
+  private solicitation(ifIndex: number, itf: PipelineInterface, nowMs: number): void {
+    const host = this.host;
+    const m = this.nd;
+    if (!isUnspecified6(m.src) && m.hasLla && !this.floatingAll.has(ipv6Key(m.src))) this.learn(ifIndex, ipv6Key(m.src), m.lla, 0, nowMs, false);
+    const target = ipv6Key(m.target);
+    if (target === this.ownOn[ifIndex]) return host.event('to-kernel');
+    if (!this.floatingOn[ifIndex].has(target)) return host.event('nd-handled');
+    if (!host.gate(nowMs)) return;
+    if (host.handingOver()) return host.event('nd-handled');
+    const n = buildNaReply(this.tx, m, itf.mac, true);
+    if (n > 0 && host.emit(ifIndex, this.tx, n)) host.event('nd-advert-sent');
+  }
+
+  /** A neighbour advertisement: a next hop we asked for, or one we know, updated (RFC 4861 7.2.5). */
+  private advertisement(ifIndex: number, frame: Uint8Array, nowMs: number): void {
+    const m = this.nd;
+    const target = ipv6Key(m.target);
+    // another node speaking for a floating address (the peer's frames from the virtual MAC never get here)
+    if (this.floatingAll.has(target)) return this.host.event('nd-conflict');
+    const table = this.neighbours[ifIndex];
+    // unsolicited news of a node we never asked for teaches nothing (7.2.5: silently discarded)
+    if (!table.isPending(target) && table.lookup(target, nowMs) === null) return this.host.event('nd-handled');
+    if (m.hasLla) this.learn(ifIndex, target, m.lla, 0, nowMs, true);
+    else this.learn(ifIndex, target, frame, ETH_SRC, nowMs, true);
+  }
+
+  private learn(ifIndex: number, key: string, buf: Uint8Array, off: number, nowMs: number, counted: boolean): void {
+    const table = this.neighbours[ifIndex];
+    const refusedBefore = table.refused;
+    const waiting = table.learn(key, buf, off, nowMs);
+    if (counted) this.host.event(table.refused === refusedBefore ? 'nd-learned' : 'nd-table-full');
+    if (waiting !== null) this.flush(ifIndex, waiting, buf, off, nowMs);
+  }
+
+  /** Frames that waited for a next hop now learned: counted forwarded when queued, now tx / tx-refused / tx-withheld. */
+  private flush(ifIndex: number, waiting: Uint8Array[], mac: Uint8Array, off: number, nowMs: number): void {
+    const host = this.host;
+    for (let i = 0; i < waiting.length; i++) {
+      if (!host.mayActAsActive(nowMs)) {
+        host.event('tx-withheld');
+        continue;
+      }
+      const f = waiting[i];
+      copyMac(f, ETH_DST, mac, off);
+      host.event(host.send(ifIndex, f, f.length) ? 'tx' : 'tx-refused');
+    }
+  }
+
+  /**
+   * "Who has `target`?": multicast to its solicited-node group, or unicast to `mac` (a refresh).
+   * From the box's own address and real MAC when it has one (the answer comes back to it, as
+   * for ARP), else from the floating link-local address and virtual MAC.
+   */
+  private sendNs(ifIndex: number, target: Ipv6, mac: Uint8Array | null): void {
+    const itf = this.host.interfaces()[ifIndex];
+    const own = itf.address6;
+    const src = own ?? errorSource6(itf, true);
+    if (src === null) return;
+    const n = buildNs(this.tx, own !== undefined ? itf.realMac : itf.mac, src, target, mac);
+    if (n > 0 && this.host.emit(ifIndex, this.tx, n)) this.host.event('nd-solicit-sent');
+  }
+
+  // ---- timers ----
+
+  /** Next-hop retries and timeouts; router advertisements due (the active's only). */
+  tick(nowMs: number): void {
+    this.tickNowMs = nowMs;
+    for (let i = 0; i < this.neighbours.length; i++) {
+      this.tickIf = i;
+      this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
+    }
+    const host = this.host;
+    const active = host.role() === ROLE_ACTIVE && !host.handingOver() && host.mayActAsActive(nowMs);
+    for (let i = 0; i < this.ra.length; i++) {
+      const ra = this.ra[i];
+      if (ra === null) continue;
+      // a new active starts the fast initial sequence: hosts hear it at once (RFC 4861 6.2.4)
+      if (active && !ra.sched.running) ra.sched.start(nowMs);
+      else if (!active && ra.sched.running) ra.sched.stop();
+      if (active && ra.sched.due(nowMs)) this.sendRa(i, ra, ra.params);
+    }
+  }
+
+  private sendRa(ifIndex: number, ra: RaHere, params: RaParams): void {
+    const itf = this.host.interfaces()[ifIndex];
+    const n = buildRa(this.tx, itf.mac, ra.source, null, null, params);
+    if (n > 0 && this.host.emit(ifIndex, this.tx, n)) this.host.event('ra-sent');
+  }
+
+  /**
+   * The pair stops for good (an orderly shutdown with no peer to take over): one last
+   * advertisement with router lifetime 0 on each interface, so hosts drop the pair as their
+   * default router at once (RFC 4861 6.2.5). Never on a failover: the peer takes the address over.
+   */
+  retire(): void {
+    for (let i = 0; i < this.ra.length; i++) {
+      const ra = this.ra[i];
+      if (ra === null || !ra.sched.running) continue;
+      this.sendRa(i, ra, { ...ra.params, routerLifetimeS: 0 });
+      ra.sched.stop();
+    }
+  }
+
+  /** Router advertisement status per interface name (for the status page). */
+  raSent(i: number): number {
+    return this.ra[i]?.sched.sent ?? 0;
+  }
+}
+
+/**
+ * The source of an error or solicitation sent on `itf`: its first global floating address (the
+ * one hosts know the pair by), or its link-local floating one when `linkLocal` (an answer to a
+ * link-local source) or there is no global one; else the box's own address; null when none.
+ */
+function errorSource6(itf: PipelineInterface, linkLocal: boolean): Ipv6 | null {
+  const floating = itf.floating6 ?? [];
+  const ll = floating.find((a) => isLinkLocal6(a));
+  const global = floating.find((a) => !isLinkLocal6(a));
+  if (linkLocal) return ll ?? global ?? itf.address6 ?? null;
+  return global ?? itf.address6 ?? ll ?? null;
+}
+
+function raParams(cfg: RouterAdvertisementConfig): RaParams {
+  return {
+    hopLimit: cfg.hopLimit,
+    managed: cfg.managed,
+    other: cfg.other,
+    routerLifetimeS: cfg.routerLifetimeS,
+    reachableMs: 0,
+    retransMs: 0,
+    ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+    prefixes: cfg.prefixes.map((p) => {
+      const { prefix } = parseCidr6(p.prefix);
+      return { prefix: prefix.network, length: prefix.length, onLink: p.onLink, autonomous: p.autonomous, validS: p.validS, preferredS: p.preferredS };
+    }),
+  };
+}
