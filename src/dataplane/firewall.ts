@@ -26,7 +26,7 @@
 // each, so active/passive runs the path it always did.
 import type { ActiveActiveConfig, SharedConfig } from '../config/types.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
-import { SESSION_FLAG_SPLIT } from '../wire/session-record.js';
+import { SESSION_FLAG_SPLIT, SESSION_FLAG_V6 } from '../wire/session-record.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
 import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
 import { listSessions, type SessionFilter, type SessionList } from '../wire/session-view.js';
@@ -994,7 +994,7 @@ export class Firewall {
       natRuleId: f.rule,
       ingress,
       egress,
-      flags: withOwner(0, owner),
+      flags: withOwner(0, owner) | (this.pkt.v6 ? SESSION_FLAG_V6 : 0),
       ...(this.pkt.v6 ? this.addressWords() : null),
     });
     if (slot < 0) {

@@ -222,6 +222,11 @@ export class Ipv6Path {
     if (r === 'request') this.sendNs(egress, hop, null);
   }
 
+  /** The firewall found the packet's hop limit run out (it counted ttl-exceeded): time exceeded back to its source. */
+  timeExceeded(ingress: number, frame: Uint8Array, len: number, nowMs: number): void {
+    this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_TRANSIT, 0, nowMs);
+  }
+
   /**
    * An ICMPv6 error about `frame` back out of `ingress` (to the MAC it came from), from the
    * interface's floating address (the one hosts know the pair by), rate-limited as IPv4's.

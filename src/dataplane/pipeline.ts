@@ -289,7 +289,7 @@ export class Pipeline {
             drop: (r) => this.drop(r),
             event: (e) => this.event(e),
             emit: (i, f, n) => this.emit(i, f, n),
-            timeExceeded: (i, f, n, now) => this.timeExceeded(i, f, n, now),
+            timeExceeded: (i, f, n, now) => (readU16(f, ETH_TYPE) === ETHERTYPE_IPV6 ? this.v6.timeExceeded(i, f, n, now) : this.timeExceeded(i, f, n, now)),
             answerAllowed: (dst, now) => this.icmpErrors.limiter.allow(dst, now),
             answerSource: (i) => this.errorSource(this.interfaces_[i]),
           },

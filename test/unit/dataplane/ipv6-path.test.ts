@@ -1,0 +1,291 @@
+// The IPv6 half of the packet path through a Pipeline with the firewall: neighbour discovery for
+// the floating addresses, echo to them, forwarding with sessions and policy, next-hop resolution,
+// hop limit and packet too big, and router advertisements from the active only.
+import { describe, expect, it } from 'vitest';
+import { parseCidr } from '../../../src/net/ipv4.js';
+import { ipv6Key, parseCidr6, parseIpv6 } from '../../../src/net/ipv6.js';
+import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/wire/dataplane-counters.js';
+import { FirewallStats } from '../../../src/wire/firewall-stats.js';
+import { parseMac } from '../../../src/dataplane/packet.js';
+import { Pipeline, type PipelineInterface } from '../../../src/dataplane/pipeline.js';
+import { RouteTable } from '../../../src/dataplane/route.js';
+import type { RouterAdvertisementConfig } from '../../../src/config/types.js';
+import { labRaw, sharedOf } from './firewall-helpers.js';
+import { eth6, icmp6, ip6, tcp6, udp6 } from './frames6.js';
+
+const LAN_V = '02:74:64:00:01:01';
+const WAN_V = '02:74:64:00:01:02';
+const LAN_REAL = '0a:00:00:00:01:02';
+const WAN_REAL = '0a:00:00:00:02:02';
+const CLIENT_MAC = '22:00:00:00:01:0a';
+const SERVER_MAC = '22:00:00:00:02:0a';
+const CLIENT = '2001:db8:1::10';
+const SERVER = '2001:db8:2::10';
+const LAN_FLOAT = '2001:db8:1::1';
+const LAN_LL = 'fe80::1';
+const NAMES = [...EVENT_COUNTERS, ...DROP_REASONS];
+const LAN = 0;
+const WAN = 1;
+
+function itf(name: string, real: string, v: string, v4: string, v6: string, floating6: string[], mtu = 1500): PipelineInterface {
+  const { address, prefix } = parseCidr(v4);
+  const own = parseCidr6(v6);
+  return {
+    name,
+    device: `${name}0`,
+    realMac: parseMac(real),
+    mac: parseMac(v),
+    address,
+    prefix,
+    floating: [],
+    address6: own.address,
+    prefix6: own.prefix,
+    floating6: floating6.map(parseIpv6),
+    mtu,
+  };
+}
+
+function rig(opts: { active?: boolean; wanMtu?: number; ras?: RouterAdvertisementConfig[]; rules?: unknown[] } = {}) {
+  const raw = labRaw();
+  raw.shared.policy.rules = opts.rules ?? [
+    { name: 'v6-web', from: ['trust'], to: ['untrust'], source: ['2001:db8:1::/64'], destination: ['any'], service: ['tcp/80', 'icmp'], action: 'allow' },
+    { name: 'v6-dns-reject', from: ['trust'], to: ['untrust'], service: ['udp/53'], action: 'reject' },
+  ];
+  raw.shared.nat = [];
+  const shared = sharedOf(raw);
+  const interfaces = [
+    itf('lan', LAN_REAL, LAN_V, '10.0.1.2/24', '2001:db8:1::2/64', [LAN_FLOAT, LAN_LL]),
+    itf('wan', WAN_REAL, WAN_V, '10.0.2.2/24', '2001:db8:2::2/64', ['2001:db8:2::1', LAN_LL], opts.wanMtu ?? 1500),
+  ];
+  const routes = RouteTable.fromConfig({
+    interfaces: [
+      { name: 'lan', address: '10.0.1.2/24', address6: '2001:db8:1::2/64' },
+      { name: 'wan', address: '10.0.2.2/24', address6: '2001:db8:2::2/64' },
+    ],
+    routes: [],
+  });
+  const role = { role: opts.active === false ? 0 : 1, mayActAsActive: () => opts.active !== false };
+  const counters = new Float64Array(COUNTER_COUNT);
+  const sent: { ifIndex: number; frame: Buffer }[] = [];
+  const sink = { send: (ifIndex: number, f: Uint8Array, len: number) => (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true) };
+  const stats = new FirewallStats(shared.policy.rules.length, shared.nat.length);
+  const p = new Pipeline(interfaces, routes, role, counters, sink, {
+    neighbours: { reachableMs: 1e12, refreshMs: 1e12 },
+    firewall: { shared, stats, seed: 7 },
+    routerAdvertisements: opts.ras ?? [],
+  });
+  function send(ifIndex: number, f: Uint8Array, nowMs = 1000) {
+    const before = counters.slice();
+    const start = sent.length;
+    p.handle(ifIndex, f, f.length, nowMs);
+    const moved: Record<string, number> = {};
+    counters.forEach((v, i) => {
+      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
+    });
+    return { moved, out: sent.slice(start) };
+  }
+  const learn = (ifIndex: number, ip: string, mac: string) => p.v6.neighbours[ifIndex].learn(ipv6Key(parseIpv6(ip)), parseMac(mac), 0, 0);
+  return { p, send, sent, counters, learn };
+}
+
+const hex = (b: Uint8Array, off: number, n: number) => [...b.subarray(off, off + n)];
+const mac = (s: string) => [...parseMac(s)];
+
+/** A neighbour solicitation for `target` from `src` (with its link-layer option) to the solicited-node group. */
+function ns(src: string, srcMac: string, target: string): Uint8Array {
+  const t = parseIpv6(target);
+  const group = `ff02::1:ff${((t[3] >>> 16) & 0xff).toString(16).padStart(2, '0')}:${(t[3] & 0xffff).toString(16)}`;
+  const body = [0, 0, 0, 0, ...ip6(target), 1, 1, ...mac(srcMac)];
+  const dstMac = `33:33:ff:${[(t[3] >>> 16) & 0xff, (t[3] >>> 8) & 0xff, t[3] & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+  return eth6(dstMac, srcMac, { src, dst: group, next: 58, hopLimit: 255, payload: icmp6(src, group, 135, 0, body) });
+}
+
+/** A solicited neighbour advertisement for `target` with its link-layer address. */
+function na(src: string, srcMac: string, dst: string, dstMac: string, target: string): Uint8Array {
+  // S only when answering one node (RFC 4861 7.1.2: never to a multicast destination)
+  const flags = dst.startsWith('ff') ? 0x20 : 0x60;
+  const body = [flags, 0, 0, 0, ...ip6(target), 2, 1, ...mac(srcMac)];
+  return eth6(dstMac, srcMac, { src, dst, next: 58, hopLimit: 255, payload: icmp6(src, dst, 136, 0, body) });
+}
+
+const syn = (hopLimit = 64) => eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: SERVER, next: 6, hopLimit, payload: tcp6(CLIENT, SERVER, 40000, 80) });
+
+describe('IPv6 path: neighbour discovery for floating addresses', () => {
+  it('the active answers a solicitation for a floating address with R, S and O set, from the virtual MAC', () => {
+    const r = rig();
+    const { moved, out } = r.send(LAN, ns(CLIENT, CLIENT_MAC, LAN_FLOAT));
+    expect(moved).toEqual({ 'nd-advert-sent': 1, tx: 1 });
+    const f = out[0].frame;
+    expect(hex(f, 0, 6)).toEqual(mac(CLIENT_MAC));
+    expect(hex(f, 6, 6)).toEqual(mac(LAN_V));
+    expect(f[54]).toBe(136); // neighbour advertisement
+    expect(f[58]).toBe(0xe0); // R, S, O
+    expect(hex(f, 62, 16)).toEqual(ip6(LAN_FLOAT));
+    expect(hex(f, 80, 6)).toEqual(mac(LAN_V)); // target link-layer address option
+    // the solicitor's link-layer option taught us its MAC
+    expect(r.p.v6.neighbours[LAN].lookup(ipv6Key(parseIpv6(CLIENT)), 1000)).not.toBeNull();
+  });
+
+  it("answers the floating link-local address too, and leaves the box's own address to the kernel", () => {
+    const r = rig();
+    expect(r.send(LAN, ns(CLIENT, CLIENT_MAC, LAN_LL)).moved).toEqual({ 'nd-advert-sent': 1, tx: 1 });
+    expect(r.send(LAN, ns(CLIENT, CLIENT_MAC, '2001:db8:1::2')).moved).toEqual({ 'to-kernel': 1 });
+    expect(r.send(LAN, ns(CLIENT, CLIENT_MAC, '2001:db8:1::99')).moved).toEqual({ 'nd-handled': 1 });
+  });
+
+  it('the passive answers nothing', () => {
+    const r = rig({ active: false });
+    const { moved, out } = r.send(LAN, ns(CLIENT, CLIENT_MAC, LAN_FLOAT));
+    expect(moved).toEqual({ passive: 1 });
+    expect(out).toEqual([]);
+  });
+
+  it('a solicitation that was routed (hop limit 64) is dropped as forged', () => {
+    const r = rig();
+    const f = ns(CLIENT, CLIENT_MAC, LAN_FLOAT);
+    f[14 + 7] = 64;
+    expect(r.send(LAN, f).moved).toEqual({ 'nd-hop-limit': 1 });
+  });
+
+  it('another node advertising a floating address is counted and changes nothing', () => {
+    const r = rig();
+    expect(r.send(LAN, na(CLIENT, CLIENT_MAC, 'ff02::1', '33:33:00:00:00:01', LAN_FLOAT)).moved).toEqual({ 'nd-conflict': 1 });
+  });
+});
+
+describe('IPv6 path: echo and forwarding', () => {
+  it('answers a ping to a floating address from the virtual MAC', () => {
+    const r = rig();
+    const ping = eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: LAN_FLOAT, next: 58, payload: icmp6(CLIENT, LAN_FLOAT, 128, 0, [0, 7, 0, 1, 1, 2, 3, 4]) });
+    const { moved, out } = r.send(LAN, ping);
+    expect(moved).toEqual({ 'icmp-echo-reply-sent': 1, tx: 1 });
+    expect(out[0].frame[54]).toBe(129);
+    expect(hex(out[0].frame, 22, 16)).toEqual(ip6(LAN_FLOAT));
+  });
+
+  it('forwards an allowed SYN once its next hop answers the solicitation, and its reply through the session', () => {
+    const r = rig();
+    const first = r.send(LAN, syn());
+    expect(first.moved).toMatchObject({ 'session-created': 1, forwarded: 1, 'nd-queued': 1, 'nd-solicit-sent': 1 });
+    // the solicitation: from the box's own address and real MAC, to the server's solicited-node group
+    const sol = first.out[0].frame;
+    expect(first.out[0].ifIndex).toBe(WAN);
+    expect(hex(sol, 6, 6)).toEqual(mac(WAN_REAL));
+    expect(hex(sol, 22, 16)).toEqual(ip6('2001:db8:2::2'));
+    expect(hex(sol, 62, 16)).toEqual(ip6(SERVER));
+    const answered = r.send(WAN, na(SERVER, SERVER_MAC, '2001:db8:2::2', WAN_REAL, SERVER));
+    expect(answered.moved).toEqual({ 'nd-learned': 1, tx: 1 });
+    const out = answered.out[0].frame;
+    expect(hex(out, 0, 6)).toEqual(mac(SERVER_MAC));
+    expect(hex(out, 6, 6)).toEqual(mac(WAN_V));
+    expect(out[21]).toBe(63); // hop limit - 1
+    // the SYN-ACK comes back through the session to the client (learned from its solicitation)
+    r.learn(LAN, CLIENT, CLIENT_MAC);
+    const synAck = tcp6(SERVER, CLIENT, 80, 40000);
+    synAck[13] = 0x12;
+    synAck[8] = 0;
+    synAck[11] = 2; // ack = 2 (the SYN's seq 1 + 1)
+    const fixed = eth6(WAN_V, SERVER_MAC, { src: SERVER, dst: CLIENT, next: 6, payload: reChecksum(SERVER, CLIENT, synAck) });
+    expect(r.send(WAN, fixed).moved).toEqual({ forwarded: 1, tx: 1 });
+    const sessions = r.p.firewall!.sessions({}, 10, 1000);
+    expect(sessions.sessions[0].original).toEqual({ src: CLIENT, srcPort: 40000, dst: SERVER, dstPort: 80 });
+    expect(sessions.sessions[0].state).toBe('syn-recv');
+  });
+
+  it('drops what policy denies, and rejects with ICMPv6 administratively prohibited', () => {
+    const r = rig();
+    r.learn(WAN, SERVER, SERVER_MAC);
+    const telnet = eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: SERVER, next: 6, payload: tcp6(CLIENT, SERVER, 40000, 23) });
+    expect(r.send(LAN, telnet).moved).toEqual({ 'policy-deny': 1 });
+    const dns = eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: SERVER, next: 17, payload: udp6(CLIENT, SERVER, 5353, 53, [1, 2, 3, 4]) });
+    const { moved, out } = r.send(LAN, dns);
+    expect(moved).toEqual({ 'policy-reject': 1, 'reject-sent': 1, tx: 1 });
+    expect(out[0].frame[54]).toBe(1); // destination unreachable
+    expect(out[0].frame[55]).toBe(1); // administratively prohibited
+    expect(hex(out[0].frame, 22, 16)).toEqual(ip6(LAN_FLOAT));
+  });
+
+  it('answers hop limit 1 with time exceeded, and a packet over the egress MTU with packet too big', () => {
+    const r = rig({ wanMtu: 1280 });
+    r.learn(WAN, SERVER, SERVER_MAC);
+    const te = r.send(LAN, syn(1));
+    expect(te.moved).toEqual({ 'ttl-exceeded': 1, 'icmp-error-sent': 1, tx: 1 });
+    expect(te.out[0].frame[54]).toBe(3);
+    const big = eth6(LAN_V, CLIENT_MAC, {
+      src: CLIENT,
+      dst: SERVER,
+      next: 58,
+      payload: icmp6(CLIENT, SERVER, 128, 0, [0, 9, 0, 1, ...new Array(1400).fill(7)]),
+    });
+    const ptb = r.send(LAN, big);
+    expect(ptb.moved).toMatchObject({ oversize: 1, 'icmp-error-sent': 1 });
+    const f = ptb.out[0].frame;
+    expect(f[54]).toBe(2); // packet too big
+    expect((f[58] << 24) | (f[59] << 16) | (f[60] << 8) | f[61]).toBe(1280);
+    expect(f.length).toBeLessThanOrEqual(14 + 1280);
+  });
+
+  it('never forwards link-local or multicast destinations', () => {
+    const r = rig();
+    const ll = eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: 'fe80::99', next: 17, payload: udp6(CLIENT, 'fe80::99', 1, 2, []) });
+    expect(r.send(LAN, ll).moved).toEqual({ 'ip6-scope': 1 });
+    const mc = eth6(LAN_V, CLIENT_MAC, { src: CLIENT, dst: 'ff05::2', next: 17, payload: udp6(CLIENT, 'ff05::2', 1, 2, []) });
+    expect(r.send(LAN, mc).moved).toEqual({ 'ip6-multicast': 1 });
+  });
+});
+
+describe('IPv6 path: router advertisements', () => {
+  const ras: RouterAdvertisementConfig[] = [
+    {
+      interface: 'lan',
+      prefixes: [{ prefix: '2001:db8:1::/64', onLink: true, autonomous: false, validS: 86400, preferredS: 14400 }],
+      intervalS: { min: 200, max: 600 },
+      routerLifetimeS: 1800,
+      hopLimit: 64,
+      managed: false,
+      other: false,
+    },
+  ];
+
+  it('the active advertises from the floating link-local address and the virtual MAC; the passive never', () => {
+    const r = rig({ ras });
+    r.p.tick(1000);
+    const ra = r.sent.filter((s) => s.frame[54] === 134);
+    expect(ra.length).toBe(1);
+    const f = ra[0].frame;
+    expect(hex(f, 6, 6)).toEqual(mac(LAN_V));
+    expect(hex(f, 22, 16)).toEqual(ip6(LAN_LL));
+    expect(hex(f, 38, 16)).toEqual(ip6('ff02::1'));
+    expect((f[60] << 8) | f[61]).toBe(1800); // router lifetime
+    const passive = rig({ ras, active: false });
+    passive.p.tick(1000);
+    passive.p.tick(100_000);
+    expect(passive.sent.filter((s) => s.frame[54] === 134)).toEqual([]);
+  });
+
+  it('an orderly end of the pair sends a last advertisement with router lifetime 0', () => {
+    const r = rig({ ras });
+    r.p.tick(1000);
+    r.p.v6.retire();
+    const ra = r.sent.filter((s) => s.frame[54] === 134);
+    expect(ra.length).toBe(2);
+    expect((ra[1].frame[60] << 8) | ra[1].frame[61]).toBe(0);
+  });
+});
+
+/** Recomputes a TCP segment's checksum after edits. */
+function reChecksum(src: string, dst: string, seg: number[]): number[] {
+  const m = [...seg];
+  m[16] = 0;
+  m[17] = 0;
+  const len = m.length;
+  const pseudo = [...ip6(src), ...ip6(dst), 0, 0, len >> 8, len & 255, 0, 0, 0, 6];
+  let sum = 0;
+  const all = [...pseudo, ...m];
+  for (let i = 0; i < all.length; i += 2) sum += (all[i] << 8) | (all[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  m[16] = c >> 8;
+  m[17] = c & 255;
+  return m;
+}
