@@ -78,8 +78,11 @@ export function parseEchoReply(datagram: Uint8Array, identifier: number): EchoPa
 //   'bad-checksum' is an IPv4 reason only.
 // The socket also sees the namespace's other ICMPv6 (neighbour solicitations and advertisements,
 // our own requests to ::1, errors), so the prober installs an ICMP6_FILTER passing echo replies
-// alone (icmp6Filter), and the parser still checks the type: a filter that could not be set
-// leaves the counting to it.
+// alone (icmp6Filter; checked too: with it, an injected destination unreachable, an echo request
+// and the neighbour advertisements no longer arrived), and the parser still checks the type: a
+// filter that could not be set leaves the counting to it.
+// Sends the kernel refuses fail at once: a blackhole route with EINVAL, no route (or an
+// IPv4-mapped destination) with ENETUNREACH; the prober reports them as send-errors.
 
 const ICMP6_ECHO_REQUEST = 128;
 const ICMP6_ECHO_REPLY = 129;
