@@ -1,7 +1,8 @@
 // The semantic checks that IPv6 brings: an HA link's ends of one family, IPv6 floating addresses
 // and next hops against the interface's address6, NAT held to IPv4, and router advertisements.
 import { canonicalHost, familyOf, isIpv6Text } from '../net/family.js';
-import { formatPrefix6, inPrefix6, isLinkLocal6, parseCidr6, parseIpv6, type Prefix6 } from '../net/ipv6.js';
+import { formatIpv4 } from '../net/ipv4.js';
+import { formatPrefix6, inPrefix6, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, parseIpv6, type Prefix6 } from '../net/ipv6.js';
 import { collect, missingInterface } from './checks-util.js';
 import type { ConfigIssue, DeviceConfig, FloatingIpConfig, RouteConfig, TandemConfig } from './types.js';
 
@@ -168,21 +169,35 @@ function raPrefixes(ra: RaConfig, base: string): ConfigIssue[] {
 }
 
 /**
- * Path monitoring probes with ICMP echo from an IPv4 raw socket (src/control/monitor/prober-main.ts):
- * an IPv6 target would never be answered, and a group of them would fail the box. Refused until
- * the prober speaks ICMPv6, rather than accepted and silently left out.
+ * IPv6 path monitoring targets (probed with ICMPv6 echo, src/control/monitor/prober-main.ts) that
+ * could never be answered as one target, and would fail their group for good: a link-local
+ * address (the kernel would pick an interface for it: a target names none), a multicast one
+ * (answered by many hosts, none of them the target), `::`, and an IPv4-mapped one (ICMPv6 to it
+ * is refused by the kernel: ENETUNREACH).
  */
-export function pathTargetsProbed({ shared }: TandemConfig): ConfigIssue[] {
+export function pathTargets6({ shared }: TandemConfig): ConfigIssue[] {
   const { issues, add } = collect();
   shared.ha.pathMonitoring?.groups.forEach((group, i) =>
     group.targets.forEach((target, j) => {
-      if (isIpv6Text(target))
-        add(
-          `shared.ha.pathMonitoring.groups[${i}].targets[${j}]`,
-          target,
-          'an IPv4 address like 10.0.2.10: path monitoring sends ICMP echo over IPv4 only for now (IPv6 targets are not probed yet)',
-        );
+      if (!isIpv6Text(target)) return;
+      const a = parseIpv6(target);
+      const path = `shared.ha.pathMonitoring.groups[${i}].targets[${j}]`;
+      const why = isLinkLocal6(a)
+        ? 'a link-local one needs a zone id (the interface), which a target does not name'
+        : isMulticast6(a)
+          ? 'a multicast one is answered by many hosts, none of them the target'
+          : isUnspecified6(a)
+            ? ':: is no host'
+            : isIpv4Mapped6(a)
+              ? `an IPv4-mapped one is no IPv6 host: write it as IPv4 (${formatIpv4(a[3])})`
+              : null;
+      if (why !== null) add(path, target, `a global, unique-local or loopback IPv6 address (or IPv4): ${why}`);
     }),
   );
   return issues;
+}
+
+/** ::ffff:a.b.c.d (RFC 4291 2.5.5.2). */
+function isIpv4Mapped6(a: Uint32Array): boolean {
+  return a[0] === 0 && a[1] === 0 && a[2] === 0xffff;
 }

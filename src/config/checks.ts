@@ -7,7 +7,7 @@ import { ANY_ADDRESS, canonicalHost, familyOf, isIpv4Text, isIpv6Text } from '..
 import { formatIpv4, inPrefix, parseCidr, parseIpv4 } from '../net/ipv4.js';
 import { isLinkLocal6, parseIpv6 } from '../net/ipv6.js';
 import { activeActiveLinks, activeActiveNat, activePassiveSettings } from './checks-ha-mode.js';
-import { floatingIpv6, haLinkFamilies, natIpv4Only, pathTargetsProbed, routeNextHop6, routerAdvertisements } from './checks-ipv6.js';
+import { floatingIpv6, haLinkFamilies, natIpv4Only, pathTargets6, routeNextHop6, routerAdvertisements } from './checks-ipv6.js';
 import { collect, missingInterface, nonNull, quoteList } from './checks-util.js';
 import { formatPath } from './errors.js';
 import { parseService } from './service.js';
@@ -35,7 +35,7 @@ export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   destinationNat,
   routerAdvertisements,
   monitorGroups,
-  pathTargetsProbed,
+  pathTargets6,
   activePassiveSettings,
   activeActiveLinks,
   activeActiveNat,

@@ -1,10 +1,19 @@
 // Link and path monitoring with real daemons in the lab: a pulled WAN cable and an unreachable
 // path target fail the active over, with the monitor's reason; an outage both boxes see does not
-// make the pair ping-pong.
+// make the pair ping-pong. And the path monitor's real prober over both families (ICMP and
+// ICMPv6 echo) in a namespace pair of its own.
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lab } from '../../src/lab/lab.js';
-import { isRoot, upLab } from './helpers/lab.js';
+import { TIMER_PROFILES } from '../../src/config/timers.js';
+import type { TandemConfig } from '../../src/config/types.js';
+import { createMonitors, type Monitors } from '../../src/control/monitor/monitors.js';
+import type { MonitorMetrics } from '../../src/control/monitor/types.js';
+import { repoRoot, type Lab } from '../../src/lab/lab.js';
+import { ensureBuilt, isRoot, upLab } from './helpers/lab.js';
 import { boxListeners, labConfigWith, waitState, type Box } from './helpers/daemon.js';
 import { metricValue, scrape } from './metrics-client.js';
 
@@ -229,3 +238,131 @@ function faultLines(l: Lab, box: Box): { reason?: string; holdUpMs?: number; pee
     .filter((line) => line.includes('"monitor fault: '))
     .map((line) => JSON.parse(line) as { reason?: string; holdUpMs?: number; peerHealthy?: boolean });
 }
+
+const run = promisify(execFile);
+const ip = async (...args: string[]): Promise<void> => void (await run('ip', args));
+
+/** Probe outcomes and drops by target group and reason: what the assertions read. */
+class CountingMetrics implements MonitorMetrics {
+  readonly counts = new Map<string, number>();
+  private inc(k: string, n = 1): void {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + n);
+  }
+  count(k: string): number {
+    return this.counts.get(k) ?? 0;
+  }
+  setMonitorGroupUp(): void {}
+  setLinkMonitorInterfaceUp(): void {}
+  setPathMonitorTargetUp(): void {}
+  pathMonitorProbe(group: string, result: string): void {
+    this.inc(`${group} ${result}`);
+  }
+  pathMonitorDropped(reason: string, n: number): void {
+    this.inc(`drop ${reason}`, n);
+  }
+  pathMonitorProberRestart(): void {
+    this.inc('restart');
+  }
+  resetMonitorGauges(): void {}
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!isRoot())('the path monitor prober, IPv4 and IPv6 targets in one group, in a namespace pair of its own', () => {
+  it('reachable targets of both families keep their group up; an IPv6 target routed nowhere (silently, or to a blackhole) fails its group, and comes back', async () => {
+    await ensureBuilt(['src/control/monitor/prober-main.js']);
+    // m6h-<n>-p probes, m6h-<n>-t is the target; the addresses exist in these namespaces only
+    const tag = `m6h-${process.pid % 100_000}`;
+    const [nsP, nsT] = [`${tag}-p`, `${tag}-t`];
+    cleanups.push(async () => {
+      for (const ns of [nsP, nsT]) await ip('netns', 'del', ns).catch(() => undefined);
+    });
+    await ip('netns', 'add', nsP);
+    await ip('netns', 'add', nsT);
+    await ip('link', 'add', `${tag}p`, 'netns', nsP, 'type', 'veth', 'peer', 'name', `${tag}t`, 'netns', nsT);
+    for (const [ns, dev, v4, v6] of [
+      [nsP, `${tag}p`, '10.66.6.1/24', 'fd00:6d36::1/64'],
+      [nsT, `${tag}t`, '10.66.6.2/24', 'fd00:6d36::2/64'],
+    ]) {
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'addr', 'add', v4, 'dev', dev);
+      await ip('-n', ns, 'addr', 'add', v6, 'dev', dev, 'nodad');
+      await ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+    // fd00:6d37::/64 goes to the target namespace, which does not forward: echoes vanish there.
+    // fd00:6d38::/64 is a blackhole: the kernel refuses the send (a send-error, lost all the same).
+    await ip('-n', nsP, '-6', 'route', 'add', 'fd00:6d37::/64', 'via', 'fd00:6d36::2');
+    await ip('-n', nsP, '-6', 'route', 'add', 'blackhole', 'fd00:6d38::/64');
+
+    const faults = new Set<string>();
+    const metrics = new CountingMetrics();
+    const prober = join(repoRoot(), 'dist/src/control/monitor/prober-main.js');
+    const group = (name: string, targets: string[]) => ({ name, targets, intervalMs: 100, failures: 3, failureCondition: 'any' });
+    const config = {
+      device: { interfaces: {} },
+      shared: {
+        ha: {
+          timers: { ...TIMER_PROFILES.aggressive, monitorFailHoldUpMs: 0, additionalActiveHoldUpMs: 0 },
+          pathMonitoring: {
+            failureCondition: 'any',
+            groups: [
+              // the IPv6 target spelled otherwise than the kernel reports its replies' source
+              group('both', ['10.66.6.2', 'FD00:6D36:0::2']),
+              group('silent', ['fd00:6d37::9']),
+              group('blackhole', ['fd00:6d38::9']),
+            ],
+          },
+        },
+      },
+    } as unknown as TandemConfig;
+    const monitors: Monitors = createMonitors({
+      config,
+      log: pino({ level: 'silent' }),
+      metrics,
+      isActive: () => false,
+      sink: { fault: (r) => faults.add(r), clear: (r) => faults.delete(r) },
+      linkEvents: false,
+      proberCommand: ['ip', 'netns', 'exec', nsP, process.execPath, prober],
+    });
+    cleanups.push(() => monitors.stop());
+    await monitors.start();
+
+    await until('both families to answer', () => {
+      const targets = monitors.status().path?.groups.find((g) => g.name === 'both')?.targets ?? [];
+      return metrics.count('both replied') >= 10 && targets.every((t) => t.lastRttMs !== null);
+    });
+    await until('the unreachable groups to fail', () => faults.has('path-monitor:silent') && faults.has('path-monitor:blackhole'));
+    const st = monitors.status().path!;
+    expect(st.prober.running).toBe(true);
+    const byName = (n: string) => st.groups.find((g) => g.name === n)!;
+    expect(byName('both').failed).toBe(false);
+    expect(byName('both').targets).toMatchObject([
+      { address: '10.66.6.2', up: true, consecutiveFailures: 0 },
+      { address: 'FD00:6D36:0::2', up: true, consecutiveFailures: 0 },
+    ]);
+    expect(byName('silent').targets[0]).toMatchObject({ address: 'fd00:6d37::9', up: false, lastRttMs: null });
+    expect(byName('blackhole').targets[0]).toMatchObject({ address: 'fd00:6d38::9', up: false, lastRttMs: null });
+    expect(faults.has('path-monitor:both')).toBe(false);
+    expect(metrics.count('drop send-error')).toBeGreaterThan(0);
+    // every reply of "both" matched its target: none taken for someone else's
+    expect(metrics.count('drop source-mismatch')).toBe(0);
+    expect(metrics.count('restart')).toBe(0);
+
+    // the silent target's address appears in the target namespace: one answer brings it back
+    await ip('-n', nsT, 'addr', 'add', 'fd00:6d37::9/128', 'dev', 'lo');
+    await until('the silent group to recover', () => !faults.has('path-monitor:silent'));
+    expect(faults.has('path-monitor:blackhole')).toBe(true);
+    expect(faults.has('path-monitor:both')).toBe(false);
+
+    // the ICMPv6 socket's filter keeps neighbour discovery out (and the IPv4 socket sees no other
+    // ICMP here): past a drop report (every second), nothing was read but our replies
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(metrics.count('drop not-echo-reply')).toBe(0);
+  }, 60_000);
+});

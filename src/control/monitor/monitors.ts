@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import type { TandemConfig, Timers } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { monotonicMs } from '../../clock.js';
+import { sameAddress } from '../../net/family.js';
 import {
   HOLD_FINE,
   TARGET_UP,
@@ -332,7 +333,8 @@ class MonitorSet implements Monitors {
       case 'reply': {
         const probe = this.outstanding.get(m.seq);
         if (probe === undefined) return this.metrics.pathMonitorDropped('unknown-sequence', 1);
-        if (probe.target.address !== m.src) return this.metrics.pathMonitorDropped('source-mismatch', 1);
+        // an IPv6 target may be spelled otherwise in the config than the prober's RFC 5952 text
+        if (!sameAddress(probe.target.address, m.src)) return this.metrics.pathMonitorDropped('source-mismatch', 1);
         this.outstanding.delete(m.seq);
         const t = probe.target;
         t.outstanding = null;

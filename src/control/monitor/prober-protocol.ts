@@ -1,11 +1,15 @@
 // The JSON lines between the control side and the ICMP prober child (prober-main.ts). One object
 // per line, each way; both sides bound a line's length and count what they cannot parse.
 import { isIpv4 } from '../../net/ipv4.js';
+import { isIpv6 } from '../../net/ipv6.js';
+
+/** An IPv4 or IPv6 address (the prober probes both families). */
+const isAddress = (v: unknown): v is string => typeof v === 'string' && (isIpv4(v) || isIpv6(v));
 
 /** Longest line either side accepts: a message is well under 200 bytes. */
 export const MAX_IPC_LINE_BYTES = 4096;
 
-/** Control -> prober: send one echo request. */
+/** Control -> prober: send one echo request (ICMP to an IPv4 dst, ICMPv6 to an IPv6 one). */
 export interface SendCommand {
   t: 'send';
   dst: string;
@@ -27,7 +31,7 @@ const u16 = (v: unknown): v is number => typeof v === 'number' && Number.isInteg
 
 export function parseSendCommand(line: string): SendCommand | null {
   const v = parseObject(line);
-  if (v === null || v.t !== 'send' || typeof v.dst !== 'string' || !isIpv4(v.dst) || !u16(v.seq)) return null;
+  if (v === null || v.t !== 'send' || !isAddress(v.dst) || !u16(v.seq)) return null;
   return { t: 'send', dst: v.dst, seq: v.seq };
 }
 
@@ -38,7 +42,7 @@ export function parseProberMessage(line: string): ProberMessage | null {
     case 'ready':
       return { t: 'ready' };
     case 'reply':
-      return typeof v.src === 'string' && isIpv4(v.src) && u16(v.seq) ? { t: 'reply', src: v.src, seq: v.seq } : null;
+      return isAddress(v.src) && u16(v.seq) ? { t: 'reply', src: v.src, seq: v.seq } : null;
     case 'send-error':
       return typeof v.dst === 'string' && u16(v.seq) ? { t: 'send-error', dst: v.dst, seq: v.seq, error: typeof v.error === 'string' ? v.error : '' } : null;
     case 'drops': {

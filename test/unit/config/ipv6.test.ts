@@ -2,7 +2,9 @@
 // either family, policy prefixes of either family, NAT held to IPv4, router advertisements, HA
 // links and listen addresses over IPv6.
 import { describe, expect, test } from 'vitest';
+import { ConfigError } from '../../../src/config/errors.js';
 import { parseListenAddress } from '../../../src/config/schema.js';
+import type { ConfigIssue } from '../../../src/config/types.js';
 import { boxA, issuesOf, parseObject } from './fixture.js';
 
 const NAT_IPV4 = 'an IPv4 prefix or address: NAT is IPv4 only; IPv6 flows are not translated';
@@ -396,14 +398,43 @@ describe('HA links over IPv6', () => {
 });
 
 describe('path monitoring targets', () => {
-  test('an IPv6 target is refused until the prober speaks ICMPv6', () => {
+  /** The path targets' issues alone, none when the file parses (the fixture's other keys are other tests' business). */
+  const targetIssues = (config: Record<string, any>): ConfigIssue[] => {
+    try {
+      parseObject(config);
+      return [];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return err.issues.filter((i) => i.path.startsWith('shared.ha.pathMonitoring.'));
+    }
+  };
+
+  test('IPv6 targets are probed (ICMPv6 echo): accepted beside IPv4 ones, in any spelling', () => {
     const config = dual();
-    config.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2.10', '2001:db8:2::fe'];
-    expect(issuesOf(config)).toEqual([
+    config.shared.ha.pathMonitoring.groups[0].targets = ['10.0.2.10', '2001:db8:2::fe', 'FD00:6D36:0::2', '::1'];
+    expect(targetIssues(config)).toEqual([]);
+  });
+
+  test('an IPv6 target that could never answer as one host is refused, naming why', () => {
+    const config = dual();
+    config.shared.ha.pathMonitoring.groups[0].targets = ['fe80::1', 'ff02::1', '::', '::ffff:10.0.2.10', '2001:db8:2::fe'];
+    const expected = (why: string) => `a global, unique-local or loopback IPv6 address (or IPv4): ${why}`;
+    expect(targetIssues(config)).toEqual([
+      {
+        path: 'shared.ha.pathMonitoring.groups[0].targets[0]',
+        value: 'fe80::1',
+        expected: expected('a link-local one needs a zone id (the interface), which a target does not name'),
+      },
       {
         path: 'shared.ha.pathMonitoring.groups[0].targets[1]',
-        value: '2001:db8:2::fe',
-        expected: 'an IPv4 address like 10.0.2.10: path monitoring sends ICMP echo over IPv4 only for now (IPv6 targets are not probed yet)',
+        value: 'ff02::1',
+        expected: expected('a multicast one is answered by many hosts, none of them the target'),
+      },
+      { path: 'shared.ha.pathMonitoring.groups[0].targets[2]', value: '::', expected: expected(':: is no host') },
+      {
+        path: 'shared.ha.pathMonitoring.groups[0].targets[3]',
+        value: '::ffff:10.0.2.10',
+        expected: expected('an IPv4-mapped one is no IPv6 host: write it as IPv4 (10.0.2.10)'),
       },
     ]);
   });

@@ -4,7 +4,18 @@ import { LineSplitter, parseProberMessage, parseSendCommand } from '../../../../
 describe('prober IPC', () => {
   it('send commands: only well-formed ones', () => {
     expect(parseSendCommand('{"t":"send","dst":"10.0.2.10","seq":7}')).toEqual({ t: 'send', dst: '10.0.2.10', seq: 7 });
-    for (const bad of ['', 'nope', '[]', '{"t":"send","dst":"10.0.2","seq":7}', '{"t":"send","dst":"10.0.2.10","seq":70000}', '{"t":"kill"}'])
+    expect(parseSendCommand('{"t":"send","dst":"2001:db8:2::fe","seq":8}')).toEqual({ t: 'send', dst: '2001:db8:2::fe', seq: 8 });
+    for (const bad of [
+      '',
+      'nope',
+      '[]',
+      '{"t":"send","dst":"10.0.2","seq":7}',
+      '{"t":"send","dst":"10.0.2.10","seq":70000}',
+      '{"t":"kill"}',
+      '{"t":"send","dst":"fe80::1%eth0","seq":7}',
+      '{"t":"send","dst":"2001:db8::/64","seq":7}',
+      '{"t":"send","dst":"2001:db8:::1","seq":7}',
+    ])
       expect(parseSendCommand(bad)).toBeNull();
   });
 
@@ -13,6 +24,8 @@ describe('prober IPC', () => {
     expect(parseProberMessage('{"t":"drops","counts":{"foreign-identifier":3}}')).toEqual({ t: 'drops', counts: { 'foreign-identifier': 3 } });
     expect(parseProberMessage('{"t":"drops","counts":{"x":-1}}')).toBeNull();
     expect(parseProberMessage('{"t":"reply","src":"evil","seq":1}')).toBeNull();
+    expect(parseProberMessage('{"t":"reply","src":"2001:db8:2::fe","seq":1}')).toEqual({ t: 'reply', src: '2001:db8:2::fe', seq: 1 });
+    expect(parseProberMessage('{"t":"reply","src":"fe80::1%eth0","seq":1}')).toBeNull();
   });
 
   it('lines split at any chunk boundary; an overlong line is dropped whole and reported', () => {
