@@ -24,6 +24,8 @@ import { applyEffect, drainSyncBacklog, waitPeerInSync, type EffectTargets, type
 import { commandAnswer, failoverRefusal, peerSyncing, step } from './core/step.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
 
+/** How long an orderly end of the pair leaves the dataplane to send its last router advertisements. */
+const RETIRE_GRACE_MS = 50;
 export type { SyncHandle } from './agent-effects.js';
 
 export interface ControlAgentOptions {
@@ -148,6 +150,13 @@ export class ControlAgent implements HaController {
     await this.monitors?.stop();
     if (this.tickTimer) clearTimeout(this.tickTimer);
     for (const t of this.timers.values()) clearTimeout(t);
+    // the whole pair ends when the active stops and no passive peer takes over: hosts are told to
+    // forget the pair as their router (IPv6 RAs with lifetime 0); a failover never says so
+    if (this.core.election.state === 'active' && !(this.core.peer.alive && this.core.peer.view?.state === 'passive')) {
+      this.shared.setRetiring();
+      // the dataplane sends them on its next tick, while the role still lets virtual-MAC frames out
+      await new Promise((resolve) => setTimeout(resolve, RETIRE_GRACE_MS));
+    }
     this.shared.setRole(ROLE_PASSIVE);
     this.outbox.goodbye(reason);
     await closeLinks(this.links);

@@ -561,6 +561,8 @@ export class Engine {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // the pair ends with this box: hosts forget it as their IPv6 router (sent once, if not yet)
+    if (this.shared.retiring) this.pipeline.v6.retire();
     this.ports.close();
   }
 }

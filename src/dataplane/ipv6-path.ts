@@ -65,6 +65,8 @@ export interface Ipv6Host {
   /** The active role, and whether this box is handing the virtual MACs over to the peer. */
   role(): number;
   handingOver(): boolean;
+  /** The whole pair ends with this box's stop (router lifetime 0 is due). */
+  retiring(): boolean;
   /** The frame's destination MAC is this box's (virtual) MAC on the interface. */
   toUs(ifIndex: number, frame: Uint8Array): boolean;
 }
@@ -92,6 +94,8 @@ export class Ipv6Path {
   private readonly errTx = new Uint8Array(ICMP6_ERROR_MAX_FRAME + 64);
   private readonly peerMac = new Uint8Array(6);
   private tickIf = 0;
+  /** The last advertisements (lifetime 0) went out: nothing more is advertised. */
+  private retired = false;
   private tickNowMs = 0;
   private readonly onRequestCb: (key: string) => void;
   private readonly onTimeoutCb: (key: string, frames: number) => void;
@@ -338,6 +342,7 @@ export class Ipv6Path {
       this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
     }
     const host = this.host;
+    if (host.retiring()) return this.retire();
     const active = host.role() === ROLE_ACTIVE && !host.handingOver() && host.mayActAsActive(nowMs);
     for (let i = 0; i < this.ra.length; i++) {
       const ra = this.ra[i];
@@ -361,6 +366,8 @@ export class Ipv6Path {
    * default router at once (RFC 4861 6.2.5). Never on a failover: the peer takes the address over.
    */
   retire(): void {
+    if (this.retired) return;
+    this.retired = true;
     for (let i = 0; i < this.ra.length; i++) {
       const ra = this.ra[i];
       if (ra === null || !ra.sched.running) continue;

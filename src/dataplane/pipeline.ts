@@ -108,6 +108,8 @@ export interface RoleSource {
   readonly servedClasses?: number;
   /** Active/active: classes whose frames are still taken though no longer served (the hand-back hold); absent = none. */
   readonly acceptedClasses?: number;
+  /** The pair ends: this box stops with no peer to take over (SharedState.retiring); absent = never. */
+  readonly retiring?: boolean;
 }
 
 /**
@@ -319,6 +321,7 @@ export class Pipeline {
       mayActAsActive: (now) => this.role.mayActAsActive(now),
       role: () => this.role.role,
       handingOver: () => this.role.handingOver === true,
+      retiring: () => this.role.retiring === true,
       toUs: (i, f) => this.toUs(i, this.interfaces_[i], f),
     };
   }

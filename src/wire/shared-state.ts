@@ -26,6 +26,9 @@
 //   Int32  [12] primaryId      active/active: the device id of the active-primary
 //   Int32  [13] acceptedClasses active/active: classes just handed to the peer, whose frames are
 //                              still taken (forwarded) but whose ARP is no longer answered
+//   Int32  [14] retiring       1 once an active box stops with no peer to take over (an orderly end
+//                              of the whole pair): the dataplane sends its last router
+//                              advertisements, router lifetime 0 (docs/ipv6.md)
 //   Float64[8..] counters      dataplane counters, single writer (the dataplane), read by metrics
 //
 // The lease is what makes a frozen box safe: if the process was stopped (SIGSTOP, a VM pause, a
@@ -50,6 +53,7 @@ const I32_SERVED = 10;
 const I32_PEER_FORWARDING = 11;
 const I32_PRIMARY = 12;
 const I32_ACCEPTED = 13;
+const I32_RETIRING = 14;
 const F64_LEASE = 2;
 const F64_PEER_ANNOUNCED = 3;
 const F64_COUNTERS = 8;
@@ -84,6 +88,16 @@ export class SharedState {
 
   get handingOver(): boolean {
     return this.i32[I32_HANDOVER] === 1;
+  }
+
+  /** The pair ends here: this active box stops and no peer takes over (see the layout). */
+  get retiring(): boolean {
+    return Atomics.load(this.i32, I32_RETIRING) === 1;
+  }
+
+  /** Control side, at an orderly stop: set before the role goes passive, so the dataplane sees both. */
+  setRetiring(): void {
+    Atomics.store(this.i32, I32_RETIRING, 1);
   }
 
   /** Control side: a planned hand-over starts or ends (see the layout). */
