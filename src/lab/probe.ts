@@ -16,6 +16,8 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { runAsProgram } from './program.js';
+import { isIpv6 } from '../net/ipv6.js';
+import { formatHostPort, parseHostPort } from '../net/family.js';
 import { ArrivalBins, decodeProbe, encodeProbe, GapTracker, PROBE_LEN, type ArrivalHistogram, type ProbeSummary } from './gaps.js';
 
 export interface ReceiverSummary extends ProbeSummary {
@@ -80,12 +82,14 @@ export function runReceiver(opts: {
   thresholdMs?: number;
   binMs?: number;
   liveMs?: number;
+  /** 6: an IPv6 socket (on ::, which takes IPv4 too); default 4. */
+  family?: 4 | 6;
 }): Promise<ReceiverSummary> {
   return new Promise((resolve, reject) => {
     const tracker = new GapTracker({ thresholdMs: opts.thresholdMs });
     const bins = opts.binMs !== undefined ? new ArrivalBins({ binMs: opts.binMs }) : null;
     let live: NodeJS.Timeout | undefined;
-    const sock = createSocket('udp4');
+    const sock = createSocket(opts.family === 6 ? 'udp6' : 'udp4');
     const startedAt = new Date().toISOString();
     let firstArrivalAt: string | null = null;
     let foreign = 0;
@@ -153,7 +157,7 @@ export function runReceiver(opts: {
 
 export function runSender(opts: { host: string; port: number; intervalMs: number; durationS?: number; liveMs?: number }): Promise<SenderSummary> {
   return new Promise((resolve) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(isIpv6(opts.host) ? 'udp6' : 'udp4');
     const runId = randomInt(0, 0xffffffff);
     const start = performance.now();
     let sent = 0;
@@ -173,7 +177,7 @@ export function runSender(opts: { host: string; port: number; intervalMs: number
       // let queued sends leave before closing
       setTimeout(() => {
         sock.close();
-        resolve({ sent, errors, to: `${opts.host}:${opts.port}`, runId, durationMs: Math.round(performance.now() - start) });
+        resolve({ sent, errors, to: formatHostPort(opts.host, opts.port), runId, durationMs: Math.round(performance.now() - start) });
       }, 20);
     };
 
@@ -218,17 +222,18 @@ export async function probeMain(argv: string[]): Promise<number> {
       thresholdMs: opts.has('gap-threshold-ms') ? num(opts, 'gap-threshold-ms', undefined, 0, 60000) : undefined,
       binMs: opts.has('bins-ms') ? num(opts, 'bins-ms', undefined, 0.1, 60000) : undefined,
       liveMs: opts.has('live-ms') ? num(opts, 'live-ms', undefined, 10, 60000) : undefined,
+      family: num(opts, 'family', 4, 4, 6) === 6 ? 6 : 4,
     });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
   if (cmd === 'send') {
     const to = opts.get('to') ?? '';
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(to);
-    if (!m) throw new Error(`--to: got ${JSON.stringify(to)}, expected IPv4:PORT`);
+    const m = parseHostPort(to);
+    if (!m) throw new Error(`--to: got ${JSON.stringify(to)}, expected IPv4:PORT or [IPv6]:PORT`);
     const summary = await runSender({
-      host: m[1],
-      port: Number(m[2]),
+      host: m.host,
+      port: m.port,
       intervalMs: num(opts, 'interval-ms', 1, 0.1, 60000),
       durationS: opts.has('duration-s') ? num(opts, 'duration-s', undefined, 0, 86400) : undefined,
       liveMs: opts.has('live-ms') ? num(opts, 'live-ms', undefined, 10, 60000) : undefined,
@@ -237,7 +242,7 @@ export async function probeMain(argv: string[]): Promise<number> {
     return 0;
   }
   throw new Error(
-    `usage: probe.js receive --port P [--out FILE] [--duration-s S] [--bins-ms W] [--live-ms M] | send --to IP:PORT [--interval-ms 1] [--duration-s S] [--live-ms M]`,
+    `usage: probe.js receive --port P [--family 4|6] [--out FILE] [--duration-s S] [--bins-ms W] [--live-ms M] | send --to IP:PORT [--interval-ms 1] [--duration-s S] [--live-ms M]`,
   );
 }
 

@@ -11,6 +11,7 @@
 // error or a close and got back every byte it sent.
 import { createServer, connect, type Socket } from 'node:net';
 import { runAsProgram } from './program.js';
+import { formatHostPort, parseHostPort } from '../net/family.js';
 
 export interface StreamConnResult {
   id: number;
@@ -240,7 +241,7 @@ class StreamClient {
       r.survived = r.connected && r.error === null;
     }
     for (const s of this.sockets) s.destroy();
-    return summarize(`${this.opts.host}:${this.opts.port}`, results);
+    return summarize(formatHostPort(this.opts.host, this.opts.port), results);
   }
 }
 
@@ -278,8 +279,8 @@ export async function streamMain(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'client') {
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(arg(argv, 'to') ?? '');
-    if (!m) throw new Error('--to: expected IPv4:PORT');
+    const m = parseHostPort(arg(argv, 'to') ?? '');
+    if (!m) throw new Error('--to: expected IPv4:PORT or [IPv6]:PORT');
     const conns = Number(arg(argv, 'conns') ?? '8');
     if (!Number.isInteger(conns) || conns < 1 || conns > 1000) throw new Error('--conns: expected 1-1000');
     const d = arg(argv, 'duration-s');
@@ -287,7 +288,7 @@ export async function streamMain(argv: string[]): Promise<number> {
     const intervalMs = Number(arg(argv, 'interval-ms') ?? String(WRITE_INTERVAL_MS));
     if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > 10_000) throw new Error('--interval-ms: expected 1-10000');
     const spread = argv.includes('--spread');
-    const summary = await runStreamClient({ host: m[1], port: Number(m[2]), conns, intervalMs, spread, durationS: d === undefined ? undefined : Number(d) });
+    const summary = await runStreamClient({ host: m.host, port: m.port, conns, intervalMs, spread, durationS: d === undefined ? undefined : Number(d) });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }

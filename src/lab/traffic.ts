@@ -174,16 +174,25 @@ function isOurs(pid: number, marker: string): boolean {
 /** UDP probe receiver in `ns` on `port`; its summary is also written to `outFile`. */
 export function startProbeReceiver(
   ns: string,
-  o: TrafficOptions & { port: number; outFile: string; durationS?: number; /** Count arrivals per binMs into the summary's `arrivals`. */ binMs?: number },
+  o: TrafficOptions & {
+    port: number;
+    outFile: string;
+    durationS?: number;
+    /** Count arrivals per binMs into the summary's `arrivals`. */
+    binMs?: number;
+    /** 6: listen on an IPv6 socket (probes to the host's IPv6 address). */
+    family?: 4 | 6;
+  },
 ): Promise<LabProcess<ReceiverSummary>> {
   const args = ['receive', '--port', String(o.port), '--out', o.outFile];
+  if (o.family === 6) args.push('--family', '6');
   if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));
   if (o.binMs !== undefined) args.push('--bins-ms', String(o.binMs));
   if (o.liveMs !== undefined) args.push('--live-ms', String(o.liveMs));
   return startInNs<ReceiverSummary>(ns, 'probe', args, o, (l) => l.ready === true);
 }
 
-/** UDP probe sender in `ns` to `to` ("IP:PORT"), one probe every intervalMs. */
+/** UDP probe sender in `ns` to `to` ("IP:PORT" or "[IPv6]:PORT"), one probe every intervalMs. */
 export function startProbeSender(ns: string, o: TrafficOptions & { to: string; intervalMs?: number; durationS?: number }): Promise<LabProcess<SenderSummary>> {
   const args = ['send', '--to', o.to, '--interval-ms', String(o.intervalMs ?? 1)];
   if (o.durationS !== undefined) args.push('--duration-s', String(o.durationS));

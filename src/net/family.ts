@@ -54,3 +54,21 @@ export function canonicalHost(text: string): string {
 export function sameAddress(a: string, b: string): boolean {
   return a === b || canonicalHost(a) === canonicalHost(b);
 }
+
+/**
+ * "a.b.c.d:port" or "[ipv6]:port" (RFC 3986 3.2.2 brackets) -> the address, its family and the
+ * port 1-65535; null for anything else.
+ */
+export function parseHostPort(text: string): { host: string; port: number; family: IpFamily } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  if (m[1] !== undefined) return isIpv6(m[1]) ? { host: m[1], port, family: 6 } : null;
+  return isIpv4(m[2]) ? { host: m[2], port, family: 4 } : null;
+}
+
+/** "a.b.c.d:port", or "[ipv6]:port" for an IPv6 address (parseHostPort's inverse). */
+export function formatHostPort(host: string, port: number): string {
+  return isIpv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
