@@ -14,7 +14,9 @@
 //   cut   every link of the box pulled (traffic and HA links: silent, like a dead switch port)
 //   pull  its WAN cable pulled at the switch: HA is fine, its link monitor fails it over (the peer
 //         still sees its own WAN up, so no additional hold-up is waited; not in the default list)
-// then 1.5 s more. The gap is the longest silence at the receiver; lost = sent - received. The TCP
+// then 1.5 s more. The gap is the longest silence at the receiver; lost = sent - received. An
+// IPv6 probe runs beside the IPv4 one in the same run (client 2001:db8:1::10 -> server
+// 2001:db8:2::10, no NAT; --ipv6 0 leaves it out): its row follows each IPv4 row. The TCP
 // stall is the longest time any connection had data outstanding with no echo arriving.
 // Survival (per failure kind, --survive-runs labs): --survive-conns TCP connections (10 stream
 // clients of up to 1000 each, one 1 KiB write per connection every --survive-interval-ms, staggered),
@@ -33,12 +35,16 @@ import { request } from 'node:http';
 import { Lab, labDown, labUp, repoRoot, type LabBox, type LabMode } from '../src/lab/lab.js';
 import { IO_VARIANTS, type IoVariant } from './lib/io-variants.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
+import type { ReceiverSummary, SenderSummary } from '../src/lab/probe.js';
 import type { StreamSummary } from '../src/lab/stream.js';
 
 /** kill -9, SIGSTOP, every link cut, or the WAN cable pulled at the switch (link monitoring fails it over). */
 type Mode = 'kill' | 'stop' | 'cut' | 'pull';
 const SERVER = '10.0.2.10';
+const SERVER6 = '2001:db8:2::10';
 const PROBE_PORT = 5001;
+/** The IPv6 probe stream beside the IPv4 one, in the same run (same failure). */
+const PROBE6_PORT = 5003;
 const BLAST_PORT = 5999;
 const STEADY_MS = 1500;
 const AFTER_MS = 1500;
@@ -56,6 +62,8 @@ const saturateS = Number(argv.get('saturate-s') ?? '60');
 /** One blaster tops out near what the dataplane forwards; two make the dataplane the bottleneck. */
 const blasters = Number(argv.get('blasters') ?? '2');
 const stallConns = Number(argv.get('stall-conns') ?? '100');
+/** An IPv6 probe beside the IPv4 one (--ipv6 0: none); never in active/active, which carries IPv4 only. */
+const withV6 = argv.get('ipv6') !== '0' && (argv.get('lab-mode') ?? 'active-passive') !== 'active-active';
 const stallIntervalMs = Number(argv.get('stall-interval-ms') ?? '10');
 const surviveConns = Number(argv.get('survive-conns') ?? '10000');
 const surviveRuns = Number(argv.get('survive-runs') ?? '1');
@@ -120,6 +128,8 @@ interface RunResult {
   gapMs: number;
   lost: number;
   sent: number;
+  /** The IPv6 probe beside it (null with --ipv6 0 or in active/active, which carries IPv4 only). */
+  v6: { gapMs: number; lost: number; sent: number } | null;
   takeoverMs: number | null;
   newActive: string | null;
   reason: string | null;
@@ -260,6 +270,7 @@ async function oneRun(mode: Mode): Promise<RunResult> {
       pidFile: join(lab.runDir, 'probe-tx.pid'),
     });
     stops.push(() => tx.stop());
+    const probe6 = withV6 ? await startProbe6(lab, repo, stops) : null;
     const primary: LabBox = await activeBox(lab);
     const [active, other]: LabBox[] = failWhich === 'secondary' ? [primary === 'fwa' ? 'fwb' : 'fwa', primary] : [primary, primary === 'fwa' ? 'fwb' : 'fwa'];
     const synced = cl ? await waitSynced(lab, other, stallConns, 10_000) : null;
@@ -269,8 +280,10 @@ async function oneRun(mode: Mode): Promise<RunResult> {
     const { takeoverMs, reason } = await waitTakeover(lab, other, t0);
     await sleep(AFTER_MS);
     const sent = await tx.stop();
+    const sent6 = probe6 ? await probe6.tx.stop() : null;
     await sleep(100);
     const got = await rx.stop();
+    const got6 = probe6 ? await probe6.rx.stop() : null;
     let tcp: RunResult['tcp'] = null;
     if (cl) {
       const ss = await cl.stop();
@@ -290,6 +303,7 @@ async function oneRun(mode: Mode): Promise<RunResult> {
       gapMs: got.maxGapMs,
       lost: sent.sent - got.received,
       sent: sent.sent,
+      v6: sent6 && got6 ? { gapMs: got6.maxGapMs, lost: sent6.sent - got6.received, sent: sent6.sent } : null,
       takeoverMs,
       newActive: takeoverMs === null ? null : other,
       reason,
@@ -300,6 +314,32 @@ async function oneRun(mode: Mode): Promise<RunResult> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await labDown({ name });
   }
+}
+
+/** The IPv6 probe: a receiver on the server's IPv6 address, a sender from the client, 1 ms apart. */
+async function startProbe6(
+  lab: Lab,
+  repo: string,
+  stops: (() => Promise<unknown>)[],
+): Promise<{ rx: LabProcess<ReceiverSummary>; tx: LabProcess<SenderSummary> }> {
+  const rx = await startProbeReceiver(lab.ns('server'), {
+    repo,
+    marker: lab.runDir,
+    port: PROBE6_PORT,
+    family: 6,
+    outFile: join(lab.runDir, 'rx6.json'),
+    pidFile: join(lab.runDir, 'probe-rx6.pid'),
+  });
+  stops.push(() => rx.stop());
+  const tx = await startProbeSender(lab.ns('client'), {
+    repo,
+    marker: lab.runDir,
+    to: `[${SERVER6}]:${PROBE6_PORT}`,
+    intervalMs: 1,
+    pidFile: join(lab.runDir, 'probe-tx6.pid'),
+  });
+  stops.push(() => tx.stop());
+  return { rx, tx };
 }
 
 async function survivalRun(mode: Mode): Promise<SurvivalResult> {
@@ -472,8 +512,9 @@ async function main(): Promise<void> {
       const t = r.tcp
         ? `; TCP stall ${r.tcp.stallMs} ms (ended ${r.tcp.stallEndAfterFailureMs} ms after the failure, median per connection ${r.tcp.medianConnStallMs} ms), ${r.tcp.survived}/${r.tcp.conns} survived, ${r.tcp.reset} reset`
         : '';
+      const v6 = r.v6 ? ` (IPv6: gap ${r.v6.gapMs.toFixed(1)} ms, lost ${r.v6.lost}/${r.v6.sent})` : '';
       console.error(
-        `${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})${t}`,
+        `${mode} run ${i + 1}/${runs}: gap ${r.gapMs.toFixed(1)} ms, lost ${r.lost}/${r.sent}${v6}, takeover by API ${r.takeoverMs ?? 'none'} ms (${r.reason})${t}`,
       );
     }
   }
@@ -512,6 +553,12 @@ async function main(): Promise<void> {
     console.log(
       `${label(mode).padEnd(14)} ${String(rs.length).padEnd(5)} ${stats(rs.map((r) => r.gapMs)).padEnd(25)} ${stats(rs.map((r) => r.lost)).padEnd(27)} ${(stats(took) + (took.length < rs.length ? ` (${rs.length - took.length} without takeover)` : '')).padEnd(28)} ${tcpCols}`,
     );
+    const v6s = rs.map((r) => r.v6).filter((v): v is NonNullable<RunResult['v6']> => v !== null);
+    if (v6s.length > 0) {
+      console.log(
+        `${`  same, IPv6`.padEnd(14)} ${String(v6s.length).padEnd(5)} ${stats(v6s.map((v) => v.gapMs)).padEnd(25)} ${stats(v6s.map((v) => v.lost)).padEnd(27)}`,
+      );
+    }
   }
   if (survival.length > 0) {
     console.log(`
