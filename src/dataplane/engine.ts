@@ -32,7 +32,7 @@ import { Ha3Port } from './ha3-port.js';
 import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
 import { ha3MtuNeeded } from '../wire/ha3.js';
 import { isIpv4Text, isIpv6Text } from '../net/family.js';
-import { parseCidr6, type Ipv6 } from '../net/ipv6.js';
+import { formatIpv6, ipv6FromKey, parseCidr6, type Ipv6 } from '../net/ipv6.js';
 import { buildNa, ND_NA_OVERRIDE, ND_NA_ROUTER } from './nd.js';
 
 export type { DataplaneIo, Port } from './io.js';
@@ -45,6 +45,8 @@ export interface InterfaceStatus {
   mac: string;
   virtualMac: string;
   address: string;
+  /** The box's own IPv6 address here (device.interfaces.*.address6), null when it has none. */
+  address6: string | null;
   mtu: number;
   /** The capture handle is open; when not, why (the device is down or gone) and for how long. */
   capture: { open: boolean; error: string | null; downMs: number | null; stats: PortStats | null };
@@ -64,6 +66,8 @@ export interface DataplaneStatus {
   interfaces: InterfaceStatus[];
   arp: { interface: string; ip: string; mac: string; ageMs: number }[];
   pending: { interface: string; ip: string; queued: number; requests: number; waitingMs: number }[];
+  /** IPv6 neighbours learned by neighbour discovery (the IPv6 ARP table). */
+  neighbours6: { interface: string; ip: string; mac: string; ageMs: number }[];
   /**
    * `mac`: the MAC it answers ARP with (a shared address: this box's own class's, which answers
    * this box's share of the hosts); `class`: its owner class (null in active/passive, where the
@@ -485,6 +489,7 @@ export class Engine {
         mac: formatMac(itf.realMac),
         virtualMac: formatMac(itf.mac),
         address: formatIpv4(itf.address),
+        address6: itf.address6 !== undefined ? formatIpv6(itf.address6) : null,
         mtu: itf.mtu,
         capture: capture[this.slotOf[i]],
         classes: (itf.classes ?? []).map((c) => ({ class: className(c.bit), mac: formatMac(c.mac), served: mayAct && (served & c.bit) !== 0 })),
@@ -497,21 +502,34 @@ export class Engine {
           .pendingSnapshot(now)
           .map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
       ),
-      floatingIps: p.floatingIps().map(({ ifIndex, ip, bit }) => {
-        const itf = p.interfaces[ifIndex];
-        const cls = bit === 0 ? undefined : itf.classes?.find((c) => c.bit === bit);
-        return {
-          interface: itf.name,
-          address: formatIpv4(ip),
-          mac: formatMac(cls?.mac ?? itf.mac),
-          class: bit === 0 ? null : className(bit),
-          served: mayAct && (bit === 0 || (served & bit) !== 0),
-          announced: announced && (bit === 0 || (this.announcedClasses & bit) !== 0),
-        };
-      }),
+      neighbours6: p.v6.neighbours.flatMap((t, i) => t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ...neighbour6(e) }))),
+      floatingIps: [...this.floatingStatus(mayAct, served, announced), ...this.floating6Status(mayAct, announced)],
       garp: this.garpStatus(now),
       ...this.pairStatus(now),
     };
+  }
+
+  private floatingStatus(mayAct: boolean, served: number, announced: boolean): DataplaneStatus['floatingIps'] {
+    const p = this.pipeline;
+    return p.floatingIps().map(({ ifIndex, ip, bit }) => {
+      const itf = p.interfaces[ifIndex];
+      const cls = bit === 0 ? undefined : itf.classes?.find((c) => c.bit === bit);
+      return {
+        interface: itf.name,
+        address: formatIpv4(ip),
+        mac: formatMac(cls?.mac ?? itf.mac),
+        class: bit === 0 ? null : className(bit),
+        served: mayAct && (bit === 0 || (served & bit) !== 0),
+        announced: announced && (bit === 0 || (this.announcedClasses & bit) !== 0),
+      };
+    });
+  }
+
+  /** The floating IPv6 addresses: answered by neighbour discovery, announced by unsolicited advertisements (active/passive). */
+  private floating6Status(mayAct: boolean, announced: boolean): DataplaneStatus['floatingIps'] {
+    return this.pipeline.interfaces.flatMap((itf) =>
+      (itf.floating6 ?? []).map((ip) => ({ interface: itf.name, address: formatIpv6(ip), mac: formatMac(itf.mac), class: null, served: mayAct, announced })),
+    );
   }
 
   /** GARP rounds sent (active/active: the class bursts' too), the last one's age, whether a burst runs. */
@@ -688,4 +706,11 @@ function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
       ...(c.bit === CLASS_PRIMARY ? [] : shared.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip, buildArpProbe))),
     ]);
   });
+}
+
+/** A neighbour table entry of the IPv6 path, for status. */
+function neighbour6(e: { ip: string; mac: Uint8Array; ageMs: number }): { ip: string; mac: string; ageMs: number } {
+  const w = new Uint32Array(4);
+  ipv6FromKey(e.ip, w);
+  return { ip: formatIpv6(w), mac: formatMac(e.mac), ageMs: Math.round(e.ageMs) };
 }
