@@ -92,8 +92,8 @@ export const LAB_ADDR6 = {
   },
   /** The HA links' addresses with `--ha-family ipv6` (unique local, one /64 per link). */
   ha: {
-    fwa: { ha1: 'fd00:31:0::1', ha1b: 'fd00:31:1::1', ha2: 'fd00:31:2::1', mgmt: 'fd00:31:9::1' },
-    fwb: { ha1: 'fd00:31:0::2', ha1b: 'fd00:31:1::2', ha2: 'fd00:31:2::2', mgmt: 'fd00:31:9::2' },
+    fwa: { ha1: 'fd00:31::1', ha1b: 'fd00:31:1::1', ha2: 'fd00:31:2::1', mgmt: 'fd00:31:9::1' },
+    fwb: { ha1: 'fd00:31::2', ha1b: 'fd00:31:1::2', ha2: 'fd00:31:2::2', mgmt: 'fd00:31:9::2' },
   },
 } as const;
 
