@@ -1,7 +1,8 @@
 // The namespace lab: `tandem lab up|down|status`, and the `Lab` handle the integration tests and
 // benches drive. DESIGN.md "The lab" is the spec; topology.ts builds the network.
 //
-// Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config),
+// Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config;
+// rewritten for --ha-family ipv6 and --ipv6-ra by lab-config.ts),
 // ha.key and api.token (0600, fresh random per run), state-fwa/, state-fwb/, fwa.log, fwb.log,
 // fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets.
 import { spawn } from 'node:child_process';
@@ -696,7 +697,7 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
   const hosts = Object.fromEntries(
     hostsOf(mode).map((h): [LabHost, LabHostStatus] => [
       h,
-      { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h), address6: LAB_ADDR6[h], gateway6: hostGateway6(h) },
+      { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h), address6: LAB_ADDR6[h], gateway6: hostGateway6(h, ipv6Ra) },
     ]),
   ) as LabStatus['hosts'];
   return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps, haFamily, ipv6Ra };

@@ -146,9 +146,12 @@ export function hostGateway(host: LabHost): string {
 
 /**
  * A host's IPv6 default router: the floating link-local address of its side; client2's is device
- * 1's global floating address (an interface has one link-local floating address, device 0's).
+ * 1's global floating address (an interface has one link-local floating address, device 0's),
+ * unless it learns the router from the pair's RAs (ipv6Ra).
  */
-export function hostGateway6(host: LabHost): string {
+export function hostGateway6(host: LabHost, ipv6Ra = false): string {
+  // a host that learns its router from the RAs takes their source: the floating link-local address
+  if (ipv6Ra && HOST_PORT[host].bridge === 'lan') return LAB_ADDR6.linkLocal;
   return host === 'client2' ? LAB_ADDR6.floatingLan1 : LAB_ADDR6.linkLocal;
 }
 

@@ -166,3 +166,40 @@ describe.skipIf(!isRoot())('the dual-stack lab with the real daemons', () => {
     }
   });
 });
+
+describe.skipIf(!isRoot())('the dual-stack active/active lab', () => {
+  it('--mode active-active --ha-family ipv6: settles, client2 routes IPv6 through device 1, IPv4 flows from both clients', async () => {
+    lab = await upLab({ mode: 'active-active', haFamily: 'ipv6' });
+    const l = lab;
+    expect((await l.boxState('fwa'))?.state).toBe('active-primary');
+    expect((await waitState(l, 'fwb', 'active-secondary')).state).toBe('active-secondary');
+    expect(await addrsOf(l, 'fwb', 'ha2')).toEqual([{ family: 'inet6', local: LAB_ADDR6.ha.fwb.ha2, prefixlen: 64 }]);
+    // HA3 is layer 2 only, in both families
+    expect(await addrsOf(l, 'fwa', 'ha3')).toEqual([]);
+
+    const { stdout } = await sh('ip', ['-n', l.ns('client2'), '-6', '-j', 'route', 'show', 'default']);
+    expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ gateway: LAB_ADDR6.floatingLan1, dev: 'eth0' })]);
+    const server = JSON.parse((await sh('ip', ['-n', l.ns('server'), '-6', '-j', 'route', 'show'])).stdout) as { dst: string; gateway?: string }[];
+    expect(server).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: LAB_ADDR6.client, gateway: LAB_ADDR6.floatingWan1 }),
+        expect.objectContaining({ dst: LAB_ADDR6.client2, gateway: LAB_ADDR6.floatingWan }),
+        expect.objectContaining({ dst: 'default', gateway: 'fe80::1' }),
+      ]),
+    );
+
+    const st = await statusJson(l);
+    expect(st).toMatchObject({ mode: 'active-active', haFamily: 'ipv6', ipv6Ra: false });
+    expect(st.hosts.client2).toEqual({
+      namespace: l.ns('client2'),
+      address: '10.0.1.11',
+      gateway: '10.0.1.4',
+      address6: '2001:db8:1::11',
+      gateway6: '2001:db8:1::4',
+    });
+    expect(st.floatingIps).toEqual(expect.arrayContaining(['2001:db8:1::4/64', '2001:db8:2::4/64', 'fe80::1/64']));
+
+    expect(await ping(l, LAB_ADDR.server, 3, 'client')).toBe(true);
+    expect(await ping(l, LAB_ADDR.server, 3, 'client2')).toBe(true);
+  });
+});

@@ -116,6 +116,9 @@ describe('lab IPv6 addressing', () => {
     expect(hostGateway6('client')).toBe('fe80::1');
     expect(hostGateway6('server')).toBe('fe80::1');
     expect(hostGateway6('client2')).toBe(LAB_ADDR6.floatingLan1);
+    // with RAs the lan hosts take the RAs' source, the floating link-local address
+    expect(hostGateway6('client2', true)).toBe('fe80::1');
+    expect(hostGateway6('server', true)).toBe('fe80::1');
   });
   it('HA addresses by family', () => {
     expect(haAddress('fwa', 'ha1')).toBe('172.31.0.1');
