@@ -246,13 +246,15 @@ export const NS_IPV6_SYSCTLS: readonly (readonly [string, string])[] = [
 ];
 
 async function ipv6On(ns: string): Promise<void> {
+  // a kernel booted with ipv6.disable=1 has no net.ipv6 at all; one that refuses IPv6 in some other
+  // way reads back 1: say so instead of building a lab without IPv6
+  const noIpv6 = (why: string): Error => new Error(`lab: the kernel gives namespace ${ns} no IPv6 (${why}); the lab is dual-stack`);
+  if (!existsSync('/proc/sys/net/ipv6')) throw noIpv6('no /proc/sys/net/ipv6: booted with ipv6.disable=1?');
   for (const [key, value] of NS_IPV6_SYSCTLS) {
     for (const scope of ['all', 'default']) await sysctl(ns, `net.ipv6.conf.${scope}.${key}`, value);
   }
-  // a kernel booted with ipv6.disable=1 has no net.ipv6 at all (the sysctl above fails); one with
-  // IPv6 refused in some other way answers 1 here: say so instead of building a lab without IPv6
   const got = (await nsExec(ns, 'sysctl', ['-n', 'net.ipv6.conf.all.disable_ipv6'])).stdout.trim();
-  if (got !== '0') throw new Error(`lab: the kernel gives namespace ${ns} no IPv6 (net.ipv6.conf.all.disable_ipv6=${got})`);
+  if (got !== '0') throw noIpv6(`net.ipv6.conf.all.disable_ipv6 reads ${got}`);
 }
 
 /**

@@ -19,6 +19,8 @@ import {
   labNamespaces,
   listNamespaces,
   nsName,
+  recreateBoxDevice,
+  setBoxDevice,
   setLink,
 } from '../../src/lab/topology.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer } from '../../src/lab/traffic.js';
@@ -294,6 +296,17 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(await state(ns('sw'), 'c-lan')).toBe('down');
     await setLink(NAME, 'client', 'all', true);
     expect(await state(ns('sw'), 'c-lan')).toBe('up');
+  });
+
+  it("keeps a box's address6 through its device set down and up, and re-creates it with the device", async () => {
+    await setBoxDevice(NAME, 'fwb', 'lan', false);
+    await setBoxDevice(NAME, 'fwb', 'lan', true);
+    expect(await addrs6(ns('fwb'), 'lan0')).toEqual([`inet6 ${LAB_ADDR6.boxes.fwb.lan}/64`]);
+    await recreateBoxDevice(NAME, 'fwb', 'wan');
+    expect(await addrs4(ns('fwb'), 'wan0')).toEqual([`${LAB_ADDR.boxes.fwb.wan}/24`]);
+    expect(await addrs6(ns('fwb'), 'wan0')).toEqual([`inet6 ${LAB_ADDR6.boxes.fwb.wan}/64`]);
+    expect(await ping6(ns('server'), LAB_ADDR6.boxes.fwb.wan)).toBe(true);
+    expect(await ping6(ns('client'), LAB_ADDR6.boxes.fwb.lan)).toBe(true);
   });
 
   it('destroys everything, and a second destroy is a no-op', async () => {
