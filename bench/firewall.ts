@@ -41,6 +41,7 @@ import { makeFastMonotonicMs } from '../src/clock.js';
 import { ROLE_ACTIVE } from '../src/wire/shared-state.js';
 import { interfaceVirtualMac } from '../src/dataplane/vmac.js';
 import { parseCidr, parseIpv4 } from '../src/net/ipv4.js';
+import { isIpv4Text } from '../src/net/family.js';
 
 const argv = process.argv.slice(2);
 const argOf = (name: string) => {
@@ -121,7 +122,7 @@ function makeBox(shared: SharedConfig, firewall: boolean): Box {
       mac: interfaceVirtualMac(shared, name, realMac),
       address,
       prefix,
-      floating: shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
+      floating: shared.floatingIps.filter((f) => f.interface === name && isIpv4Text(f.address)).map((f) => parseCidr(f.address).address),
       mtu: 1500,
     };
   });

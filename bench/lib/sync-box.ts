@@ -15,6 +15,7 @@ import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE } from '../../
 import { SyncPort } from '../../src/dataplane/sync-port.js';
 import { interfaceClasses, interfaceVirtualMac } from '../../src/dataplane/vmac.js';
 import { parseCidr, parseIpv4 } from '../../src/net/ipv4.js';
+import { isIpv4Text } from '../../src/net/family.js';
 import type { SessionRecord } from '../../src/wire/session-record.js';
 import { RecordRing } from '../../src/wire/record-ring.js';
 import { clock, SYNC_RING_RECORDS } from './sync-rig.js';
@@ -133,7 +134,7 @@ export function makeBox(config: TandemConfig, shared: SharedConfig, aa?: BoxPair
       classes: interfaceClasses(shared, name, realMac),
       address,
       prefix,
-      floating: shared.floatingIps.filter((f) => f.interface === name).map((f) => parseCidr(f.address).address),
+      floating: shared.floatingIps.filter((f) => f.interface === name && isIpv4Text(f.address)).map((f) => parseCidr(f.address).address),
       mtu: 1500,
     };
   });

@@ -8,7 +8,13 @@ import type { LabStatusView } from './format-lab.js';
 
 /** The lab's entry points (src/lab/lab.ts, src/lab/demo.ts and, in active/active, src/lab/demo-aa.ts). */
 export interface LabApi {
-  labUp(opts: { name: string; mode?: 'active-passive' | 'active-active'; configDir?: string }): Promise<LabStatusView>;
+  labUp(opts: {
+    name: string;
+    mode?: 'active-passive' | 'active-active';
+    configDir?: string;
+    haFamily?: 'ipv4' | 'ipv6';
+    ipv6Ra?: boolean;
+  }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
   /** Progress goes to the lab's default (stderr); the result is printed here. */

@@ -17,8 +17,12 @@ export interface LabStatusView {
       error?: string;
     }
   >;
-  hosts: Record<string, { namespace: string; address?: string | null; gateway?: string | null }>;
+  hosts: Record<string, { namespace: string; address?: string | null; gateway?: string | null; address6?: string | null; gateway6?: string | null }>;
   floatingIps?: string[];
+  /** The HA links' address family (`lab up --ha-family`). */
+  haFamily?: string;
+  /** Router advertisements on lan (`lab up --ipv6-ra`). */
+  ipv6Ra?: boolean;
 }
 
 export function formatLabStatus(s: LabStatusView): string {
@@ -39,13 +43,28 @@ export function formatLabStatus(s: LabStatusView): string {
   if (hosts.length === 0) out.push('  no hosts');
   else {
     const gw = hosts.some(([, h]) => h.gateway);
-    const rows = [['HOST', 'NAMESPACE', 'ADDRESS', ...(gw ? ['GATEWAY'] : [])]];
-    for (const [name, h] of hosts) rows.push([name, dash(h.namespace), dash(h.address), ...(gw ? [dash(h.gateway)] : [])]);
+    const v6 = hosts.some(([, h]) => h.address6);
+    const gw6 = hosts.some(([, h]) => h.gateway6);
+    const rows = [['HOST', 'NAMESPACE', 'ADDRESS', ...(gw ? ['GATEWAY'] : []), ...(v6 ? ['ADDRESS6'] : []), ...(gw6 ? ['GATEWAY6'] : [])]];
+    for (const [name, h] of hosts) {
+      rows.push([
+        name,
+        dash(h.namespace),
+        dash(h.address),
+        ...(gw ? [dash(h.gateway)] : []),
+        ...(v6 ? [dash(h.address6)] : []),
+        // learnt from the pair's router advertisements on lan, not a static route
+        ...(gw6 ? [h.gateway6 && s.ipv6Ra && name.startsWith('client') ? `${h.gateway6} (RA)` : dash(h.gateway6)] : []),
+      ]);
+    }
     out.push(table(rows));
   }
   if (s.floatingIps?.length) {
     out.push('');
     out.push(`Floating IPs: ${s.floatingIps.join(', ')}`);
+  }
+  if (s.haFamily !== undefined || s.ipv6Ra !== undefined) {
+    out.push(`HA links over ${s.haFamily === 'ipv6' ? 'IPv6' : 'IPv4'}; router advertisements on lan ${s.ipv6Ra ? 'on' : 'off'}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,38 +1,29 @@
 // The namespace lab: `tandem lab up|down|status`, and the `Lab` handle the integration tests and
 // benches drive. DESIGN.md "The lab" is the spec; topology.ts builds the network.
 //
-// Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config),
+// Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config;
+// rewritten for --ha-family ipv6 and --ipv6-ra by lab-config.ts),
 // ha.key and api.token (0600, fresh random per run), state-fwa/, state-fwb/, fwa.log, fwb.log,
 // fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient } from '../api/client.js';
 import { nsExec, trySh, type ExecOptions, type ExecResult } from './exec.js';
+import { labBoxConfig, labOptionsOf } from './lab-config.js';
 import {
   buildTopology,
   destroyTopology,
   existingLabNamespaces,
   isolateBox as isolateBoxTopo,
   LAB_ADDR,
+  LAB_ADDR6,
   LAB_BOXES,
   hostGateway,
+  hostGateway6,
   hostsOf,
   nsName,
   rolesOf,
@@ -44,13 +35,14 @@ import {
   createBoxDevice as createBoxDeviceTopo,
   validateLabName,
   type LabBox,
+  type LabHaFamily,
   type LabHost,
   type LabLink,
   type LabMode,
   type LabRole,
 } from './topology.js';
 
-export type { LabBox, LabHost, LabLink, LabMode, LabRole } from './topology.js';
+export type { LabBox, LabHaFamily, LabHost, LabLink, LabMode, LabRole } from './topology.js';
 
 export const LAB_RUN_ROOT = '/run/tandem-lab';
 /** labUp's default wait for one active and one passive box. */
@@ -66,6 +58,16 @@ export interface LabOptions {
   mode?: LabMode;
   /** Directory holding fwa.yaml and fwb.yaml; default deploy/lab (deploy/lab/active-active) of this checkout. */
   configDir?: string;
+  /**
+   * The HA links' address family (default ipv4): ipv6 addresses the HA veths with LAB_ADDR6.ha and
+   * rewrites the HA links of the copied configs to them (src/lab/lab-config.ts).
+   */
+  haFamily?: LabHaFamily;
+  /**
+   * Router advertisements on lan: the copied configs get LAB_RA, and the lan hosts learn their IPv6
+   * default router from the pair (accept_ra=2) instead of a static route via fe80::1.
+   */
+  ipv6Ra?: boolean;
   /** Wait this long for one active and one passive box (default 20 s). */
   timeoutMs?: number;
   /** Progress lines go here (default stderr). */
@@ -90,6 +92,8 @@ export interface BoxStatus {
   metrics: string;
   /** Logical interface or HA link -> address (with prefix for interfaces). */
   addresses: Record<string, string>;
+  /** Logical interface -> its own IPv6 address with prefix (`address6`), for interfaces that have one. */
+  addresses6: Record<string, string>;
   log: string;
   config: string;
   /** Why state is null (the API error), absent when the daemon answered. */
@@ -103,11 +107,30 @@ export interface LabStatus {
   namespaces: string[];
   boxes: Record<LabBox, BoxStatus>;
   /** client and server; client2 too in active/active. */
-  hosts: Partial<Record<LabHost, { namespace: string; address: string; gateway: string }>> &
-    Record<'client' | 'server', { namespace: string; address: string; gateway: string }>;
+  hosts: Partial<Record<LabHost, LabHostStatus>> & Record<'client' | 'server', LabHostStatus>;
   /** The pair's mode, from the boxes' configs. */
   mode: LabMode;
+  /** IPv4 and IPv6 ones, with prefix length, as the configs list them. */
   floatingIps: string[];
+  /** The HA links' address family, from the boxes' configs (`lab up --ha-family`). */
+  haFamily: LabHaFamily;
+  /** Router advertisements on lan in the configs (`lab up --ipv6-ra`): the lan hosts learn their IPv6 router. */
+  ipv6Ra: boolean;
+}
+
+export interface LabHostStatus {
+  namespace: string;
+  /** IPv4 address, no prefix length. */
+  address: string;
+  /** IPv4 default gateway (a floating address). */
+  gateway: string;
+  /** IPv6 address, no prefix length (the /64 of its side). */
+  address6: string;
+  /**
+   * IPv6 default router: fe80::1 (the floating link-local address of its side) or, for client2,
+   * device 1's global floating address. With ipv6Ra a lan host learns it from the pair's RAs.
+   */
+  gateway6: string;
 }
 
 export function runDirOf(name: string): string {
@@ -218,8 +241,11 @@ interface BoxConfigView {
   api: string;
   metrics: string;
   addresses: Record<string, string>;
+  addresses6: Record<string, string>;
   floatingIps: string[];
   mode: LabMode;
+  haFamily: LabHaFamily;
+  ipv6Ra: boolean;
 }
 
 /** What status needs from a box's config file, read leniently (status must work with a bad file). */
@@ -234,7 +260,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   // The parts of a box's YAML the lab reads; anything may be missing (a hand-edited run dir)
   type LabDoc = {
     device?: {
-      interfaces?: Record<string, { address?: unknown }>;
+      interfaces?: Record<string, { address?: unknown; address6?: unknown }>;
       ha?: Record<string, { local?: unknown } | undefined>;
       api?: { listen?: unknown };
       metrics?: { listen?: unknown };
@@ -249,8 +275,10 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   }
   const device = doc.device ?? {};
   const addresses: Record<string, string> = {};
+  const addresses6: Record<string, string> = {};
   for (const [logical, iface] of Object.entries(device.interfaces ?? {})) {
     if (iface && typeof iface.address === 'string') addresses[logical] = iface.address;
+    if (iface && typeof iface.address6 === 'string') addresses6[logical] = iface.address6;
   }
   for (const [key, label] of [
     ['ha1', 'ha1'],
@@ -264,17 +292,28 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   if (Object.keys(addresses).length === 0) {
     const d = LAB_ADDR.boxes[box];
     Object.assign(addresses, { lan: `${d.lan}/24`, wan: `${d.wan}/24`, ha1: d.ha1, ha1b: d.ha1b, ha2: d.ha2, mgmt: d.mgmt });
+    const d6 = LAB_ADDR6.boxes[box];
+    Object.assign(addresses6, { lan: `${d6.lan}/64`, wan: `${d6.wan}/64` });
   }
   const listed = doc.shared?.floatingIps;
   const fips = Array.isArray(listed)
     ? (listed as Array<{ address?: string }>).map((f) => String(f.address))
-    : [`${LAB_ADDR.floatingLan}/24`, `${LAB_ADDR.floatingWan}/24`];
+    : [
+        `${LAB_ADDR.floatingLan}/24`,
+        `${LAB_ADDR.floatingWan}/24`,
+        `${LAB_ADDR6.floatingLan}/64`,
+        `${LAB_ADDR6.linkLocal}/64`,
+        `${LAB_ADDR6.floatingWan}/64`,
+        `${LAB_ADDR6.linkLocal}/64`,
+      ];
   return {
     api: url(device.api?.listen, `unix:${box}-api.sock`),
     metrics: url(device.metrics?.listen, `unix:${box}-metrics.sock`),
     addresses,
+    addresses6,
     floatingIps: fips,
     mode: doc.shared?.ha?.mode === 'active-active' ? 'active-active' : 'active-passive',
+    ...labOptionsOf(doc),
   };
 }
 
@@ -549,13 +588,15 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
   }
   const t0 = Date.now();
   try {
-    await buildTopology(name, mode);
+    const topo = { haFamily: opts.haFamily ?? 'ipv4', ipv6Ra: opts.ipv6Ra === true } as const;
+    await buildTopology(name, mode, topo);
     say(out, name, `namespaces ${name}-{${rolesOf(mode).join(',')}} built (${secs(Date.now() - t0)})`);
 
     mkdirSync(LAB_RUN_ROOT, { recursive: true, mode: 0o755 });
     mkdirSync(runDir, { mode: 0o700 });
     for (const box of LAB_BOXES) {
-      copyFileSync(join(configDir, `${box}.yaml`), join(runDir, `${box}.yaml`));
+      // as they are, or rewritten for --ha-family ipv6 and --ipv6-ra
+      writeFileSync(join(runDir, `${box}.yaml`), labBoxConfig(readFileSync(join(configDir, `${box}.yaml`), 'utf8'), box, topo), { mode: 0o644 });
       mkdirSync(join(runDir, `state-${box}`), { mode: 0o700 });
     }
     // one pre-shared key and one API token per run, never reused
@@ -636,6 +677,7 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
         api: cfg.api,
         metrics: cfg.metrics,
         addresses: cfg.addresses,
+        addresses6: cfg.addresses6,
         log: lab.logPath(box),
         config: lab.configPath(box),
       };
@@ -651,9 +693,12 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
       boxes[box] = status;
     }),
   );
-  const mode = readBoxConfig(lab.runDir, 'fwa').mode;
+  const { mode, haFamily, ipv6Ra } = readBoxConfig(lab.runDir, 'fwa');
   const hosts = Object.fromEntries(
-    hostsOf(mode).map((h) => [h, { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h) }]),
+    hostsOf(mode).map((h): [LabHost, LabHostStatus] => [
+      h,
+      { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h), address6: LAB_ADDR6[h], gateway6: hostGateway6(h, ipv6Ra) },
+    ]),
   ) as LabStatus['hosts'];
-  return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps };
+  return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps, haFamily, ipv6Ra };
 }

@@ -4,6 +4,10 @@
 //                            [             ] b-lan ---- lan0 N-fwb  wan0 ---- b-wan [              ]
 //   N-fwa ha1 ---- ha1 N-fwb,  N-fwa ha1b ---- ha1b N-fwb,  N-fwa ha2 ---- ha2 N-fwb,  N-fwa mgmt ---- mgmt N-fwb
 //
+// The lab is dual-stack: hosts and boxes have IPv6 addresses beside the IPv4 ones (LAB_ADDR6), the
+// hosts route through the floating link-local fe80::1 (or learn it from the pair's router
+// advertisements, LabTopologyOptions.ipv6Ra), and the HA links run over IPv4 or IPv6 (haFamily).
+//
 // mgmt stands for the management network: in the lab it carries only the heartbeat backup
 // (device.ha.heartbeatBackup), so it is a direct pair like the HA links and is cut the same way.
 //
@@ -64,6 +68,55 @@ export const LAB_ADDR = {
   },
 } as const;
 
+/**
+ * The IPv6 addresses of the lab, beside LAB_ADDR's. Every one is added with `nodad` (usable at
+ * once). The floating ones are the daemons', never kernel addresses.
+ */
+export const LAB_ADDR6 = {
+  lanPrefix: '2001:db8:1::/64',
+  wanPrefix: '2001:db8:2::/64',
+  floatingLan: '2001:db8:1::1',
+  floatingWan: '2001:db8:2::1',
+  /** Active/active: device 1's global floating addresses (device 0's are floatingLan and floatingWan). */
+  floatingLan1: '2001:db8:1::4',
+  floatingWan1: '2001:db8:2::4',
+  /** The floating link-local address on each interface: the hosts' IPv6 router (device 0's in active/active). */
+  linkLocal: 'fe80::1',
+  client: '2001:db8:1::10',
+  server: '2001:db8:2::10',
+  client2: '2001:db8:1::11',
+  prefixLength: 64,
+  boxes: {
+    fwa: { lan: '2001:db8:1::2', wan: '2001:db8:2::2' },
+    fwb: { lan: '2001:db8:1::3', wan: '2001:db8:2::3' },
+  },
+  /** The HA links' addresses with `--ha-family ipv6` (unique local, one /64 per link). */
+  ha: {
+    fwa: { ha1: 'fd00:31::1', ha1b: 'fd00:31:1::1', ha2: 'fd00:31:2::1', mgmt: 'fd00:31:9::1' },
+    fwb: { ha1: 'fd00:31::2', ha1b: 'fd00:31:1::2', ha2: 'fd00:31:2::2', mgmt: 'fd00:31:9::2' },
+  },
+} as const;
+
+/** The address family of the HA links (HA1, its backup, the heartbeat backup on mgmt, HA2). */
+export type LabHaFamily = 'ipv4' | 'ipv6';
+export const LAB_HA_FAMILIES: readonly LabHaFamily[] = ['ipv4', 'ipv6'];
+
+/** How the lab is built beyond its mode. */
+export interface LabTopologyOptions {
+  /** The HA links' addresses: LAB_ADDR.boxes (ipv4, the default) or LAB_ADDR6.ha (ipv6). */
+  haFamily?: LabHaFamily;
+  /**
+   * The lan hosts learn their IPv6 default router from the pair's router advertisements
+   * (accept_ra=2 on their device) instead of a static route via fe80::1.
+   */
+  ipv6Ra?: boolean;
+}
+
+/** A box's address on an HA link (or mgmt) in a family, without prefix length. */
+export function haAddress(box: LabBox, link: 'ha1' | 'ha1b' | 'ha2' | 'mgmt', family: LabHaFamily = 'ipv4'): string {
+  return family === 'ipv6' ? LAB_ADDR6.ha[box][link] : LAB_ADDR.boxes[box][link];
+}
+
 /** Device names inside a box's namespace, by link. */
 export const BOX_DEVICE: Readonly<Record<LabLink, string>> = { lan: 'lan0', wan: 'wan0', ha1: 'ha1', ha1b: 'ha1b', ha2: 'ha2', mgmt: 'mgmt', ha3: 'ha3' };
 /** The bridge port in N-sw that a box's traffic link plugs into. */
@@ -91,10 +144,27 @@ export function hostGateway(host: LabHost): string {
   return LAB_ADDR.floatingWan;
 }
 
+/**
+ * A host's IPv6 default router: the floating link-local address of its side; client2's is device
+ * 1's global floating address (an interface has one link-local floating address, device 0's),
+ * unless it learns the router from the pair's RAs (ipv6Ra).
+ */
+export function hostGateway6(host: LabHost, ipv6Ra = false): string {
+  // a host that learns its router from the RAs takes their source: the floating link-local address
+  if (ipv6Ra && HOST_PORT[host].bridge === 'lan') return LAB_ADDR6.linkLocal;
+  return host === 'client2' ? LAB_ADDR6.floatingLan1 : LAB_ADDR6.linkLocal;
+}
+
 /** Active/active: the server's routes back to each client, through the device the client does not use. */
 export const AA_SERVER_ROUTES: readonly { to: string; via: string }[] = [
   { to: `${LAB_ADDR.client}/32`, via: LAB_ADDR.floatingWan1 },
   { to: `${LAB_ADDR.client2}/32`, via: LAB_ADDR.floatingWan },
+];
+
+/** Active/active: the same for IPv6. */
+export const AA_SERVER_ROUTES6: readonly { to: string; via: string }[] = [
+  { to: `${LAB_ADDR6.client}/128`, via: LAB_ADDR6.floatingWan1 },
+  { to: `${LAB_ADDR6.client2}/128`, via: LAB_ADDR6.floatingWan },
 ];
 
 /** Active/active: the HA3 cable's device on both boxes, and its MTU (a full frame plus the envelope). */
@@ -159,14 +229,46 @@ async function disableIpv6(ns: string, dev: string): Promise<void> {
   await sysctl(ns, `net.ipv6.conf.${dev}.disable_ipv6`, '1');
 }
 
-/** One veth cable: `a` in nsA, `b` in nsB, created directly there, offloads off, IPv6 off, up. */
-async function cable(nsA: string, a: string, nsB: string, b: string): Promise<void> {
+/**
+ * The IPv6 sysctls of a box or host namespace, for `all` and `default` (so every device created
+ * later is born with them): IPv6 on; no router advertisement learnt (accept_ra=0: a box must not
+ * take routes from the pair's own RAs, a host gets accept_ra=2 on its device only with ipv6Ra);
+ * the kernel does not forward (a box's dataplane does); no duplicate address detection (the lab's
+ * addresses are unique, and a tentative address would delay the first packets); addresses kept
+ * when a device is set down, as IPv4's are (setBoxDevice).
+ */
+export const NS_IPV6_SYSCTLS: readonly (readonly [string, string])[] = [
+  ['disable_ipv6', '0'],
+  ['accept_ra', '0'],
+  ['forwarding', '0'],
+  ['accept_dad', '0'],
+  ['keep_addr_on_down', '1'],
+];
+
+async function ipv6On(ns: string): Promise<void> {
+  // a kernel booted with ipv6.disable=1 has no net.ipv6 at all; one that refuses IPv6 in some other
+  // way reads back 1: say so instead of building a lab without IPv6
+  const noIpv6 = (why: string): Error => new Error(`lab: the kernel gives namespace ${ns} no IPv6 (${why}); the lab is dual-stack`);
+  if (!existsSync('/proc/sys/net/ipv6')) throw noIpv6('no /proc/sys/net/ipv6: booted with ipv6.disable=1?');
+  for (const [key, value] of NS_IPV6_SYSCTLS) {
+    for (const scope of ['all', 'default']) await sysctl(ns, `net.ipv6.conf.${scope}.${key}`, value);
+  }
+  const got = (await nsExec(ns, 'sysctl', ['-n', 'net.ipv6.conf.all.disable_ipv6'])).stdout.trim();
+  if (got !== '0') throw noIpv6(`net.ipv6.conf.all.disable_ipv6 reads ${got}`);
+}
+
+/**
+ * One veth cable: `a` in nsA, `b` in nsB, created directly there, offloads off, up. IPv6 is on at
+ * an end whose namespace has it on (boxes and hosts), except where `ipv6: false` turns it off
+ * (the switch's ports have it off through the switch namespace's default).
+ */
+async function cable(nsA: string, a: string, nsB: string, b: string, opts: { ipv6?: boolean } = {}): Promise<void> {
   await sh('ip', ['link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB]);
   for (const [ns, dev] of [
     [nsA, a],
     [nsB, b],
   ] as const) {
-    await disableIpv6(ns, dev);
+    if (opts.ipv6 === false) await disableIpv6(ns, dev);
     await offloadsOff(ns, dev);
   }
 }
@@ -181,6 +283,7 @@ async function boxTrafficCable(name: string, box: LabBox, link: 'lan' | 'wan'): 
   await ip(sw, 'link', 'set', port, 'master', link);
   await ip(sw, 'link', 'set', port, 'up');
   await ip(boxNs, 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
+  await ip(boxNs, '-6', 'addr', 'add', `${LAB_ADDR6.boxes[box][link]}/${LAB_ADDR6.prefixLength}`, 'dev', dev, 'nodad');
   await ip(boxNs, 'link', 'set', dev, 'up');
 }
 
@@ -223,28 +326,32 @@ export async function recreateBoxDevice(name: string, box: LabBox, link: 'lan' |
  * Builds the lab's namespaces and cables. Refuses if any of them exists already (a previous run:
  * `tandem lab down` first). On any failure, removes what it made and rethrows.
  */
-export async function buildTopology(name: string, mode: LabMode = 'active-passive'): Promise<void> {
+export async function buildTopology(name: string, mode: LabMode = 'active-passive', opts: LabTopologyOptions = {}): Promise<void> {
   validateLabName(name);
   const existing = await existingLabNamespaces(name);
   if (existing.length > 0) {
     throw new Error(`lab ${name} already exists (namespaces ${existing.join(', ')}): run \`tandem lab down --name ${name}\` first`);
   }
   try {
-    await build(name, mode);
+    await build(name, mode, opts);
   } catch (err) {
     await destroyTopology(name).catch(() => undefined);
     throw err;
   }
 }
 
-async function build(name: string, mode: LabMode): Promise<void> {
+async function build(name: string, mode: LabMode, opts: LabTopologyOptions): Promise<void> {
   const ns = (role: LabRole): string => nsName(name, role);
+  const haFamily = opts.haFamily ?? 'ipv4';
   for (const role of rolesOf(mode)) {
     await sh('ip', ['netns', 'add', ns(role)]);
     await ip(ns(role), 'link', 'set', 'lo', 'up');
-    // before any device exists, so every new device is born without IPv6
-    await sysctl(ns(role), 'net.ipv6.conf.all.disable_ipv6', '1');
-    await sysctl(ns(role), 'net.ipv6.conf.default.disable_ipv6', '1');
+    // before any device exists, so every new device is born with these: the switch has no IPv6
+    // (it only bridges), boxes and hosts are dual-stack
+    if (role === 'sw') {
+      await sysctl(ns(role), 'net.ipv6.conf.all.disable_ipv6', '1');
+      await sysctl(ns(role), 'net.ipv6.conf.default.disable_ipv6', '1');
+    } else await ipv6On(ns(role));
   }
   for (const box of LAB_BOXES) {
     // the daemon's dataplane forwards; the kernel must not (DESIGN "The dataplane pipeline")
@@ -272,30 +379,40 @@ async function build(name: string, mode: LabMode): Promise<void> {
     await ip(sw, 'link', 'set', port, 'master', bridge);
     await ip(sw, 'link', 'set', port, 'up');
     await ip(ns(host), 'addr', 'add', `${LAB_ADDR[host]}/${LAB_ADDR.prefixLength}`, 'dev', HOST_DEVICE);
+    await ip(ns(host), '-6', 'addr', 'add', `${LAB_ADDR6[host]}/${LAB_ADDR6.prefixLength}`, 'dev', HOST_DEVICE, 'nodad');
+    const learnsRouter = opts.ipv6Ra === true && bridge === 'lan';
+    // the lan hosts take the router from the pair's RAs (2: even if forwarding were on)
+    if (learnsRouter) await sysctl(ns(host), `net.ipv6.conf.${HOST_DEVICE}.accept_ra`, '2');
     await ip(ns(host), 'link', 'set', HOST_DEVICE, 'up');
     // the gateway is a floating address on the host's side: only a box serving it answers
     await ip(ns(host), 'route', 'add', 'default', 'via', hostGateway(host));
+    if (!learnsRouter) await ip(ns(host), '-6', 'route', 'add', 'default', 'via', hostGateway6(host), 'dev', HOST_DEVICE);
   }
-  if (mode === 'active-active') for (const r of AA_SERVER_ROUTES) await ip(ns('server'), 'route', 'add', r.to, 'via', r.via);
+  if (mode === 'active-active') {
+    for (const r of AA_SERVER_ROUTES) await ip(ns('server'), 'route', 'add', r.to, 'via', r.via);
+    for (const r of AA_SERVER_ROUTES6) await ip(ns('server'), '-6', 'route', 'add', r.to, 'via', r.via, 'dev', HOST_DEVICE);
+  }
 
   // boxes: traffic links into the bridges
   for (const box of LAB_BOXES) {
     for (const link of ['lan', 'wan'] as const) await boxTrafficCable(name, box, link);
   }
 
-  // HA links and the management network: direct pairs between the boxes
+  // HA links and the management network: direct pairs between the boxes, addressed in one family
+  // (IPv6 off on them over IPv4, as before the lab was dual-stack; IPv4 has no address over IPv6)
   for (const link of BOX_PAIR_LINKS) {
     const dev = BOX_DEVICE[link];
-    await cable(ns('fwa'), dev, ns('fwb'), dev);
+    await cable(ns('fwa'), dev, ns('fwb'), dev, { ipv6: haFamily === 'ipv6' });
     for (const box of LAB_BOXES) {
-      await ip(ns(box), 'addr', 'add', `${LAB_ADDR.boxes[box][link]}/${LAB_ADDR.prefixLength}`, 'dev', dev);
+      if (haFamily === 'ipv6') await ip(ns(box), '-6', 'addr', 'add', `${haAddress(box, link, 'ipv6')}/${LAB_ADDR6.prefixLength}`, 'dev', dev, 'nodad');
+      else await ip(ns(box), 'addr', 'add', `${haAddress(box, link)}/${LAB_ADDR.prefixLength}`, 'dev', dev);
       await ip(ns(box), 'link', 'set', dev, 'up');
     }
   }
 
-  // active/active: HA3 is layer 2 only, a direct cable without addresses
+  // active/active: HA3 is layer 2 only, a direct cable without addresses (no IPv6 either)
   if (mode === 'active-active') {
-    await cable(ns('fwa'), HA3_DEVICE, ns('fwb'), HA3_DEVICE);
+    await cable(ns('fwa'), HA3_DEVICE, ns('fwb'), HA3_DEVICE, { ipv6: false });
     for (const box of LAB_BOXES) {
       await ip(ns(box), 'link', 'set', HA3_DEVICE, 'mtu', String(HA3_MTU));
       await ip(ns(box), 'link', 'set', HA3_DEVICE, 'up');

@@ -15,9 +15,12 @@ import {
   existingLabNamespaces,
   isolateBox,
   LAB_ADDR,
+  LAB_ADDR6,
   labNamespaces,
   listNamespaces,
   nsName,
+  recreateBoxDevice,
+  setBoxDevice,
   setLink,
 } from '../../src/lab/topology.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer } from '../../src/lab/traffic.js';
@@ -37,6 +40,24 @@ async function addrs(namespace: string, dev: string): Promise<string[]> {
   const { stdout } = await sh('ip', ['-n', namespace, '-j', 'addr', 'show', 'dev', dev]);
   const parsed = JSON.parse(stdout) as Array<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
   return parsed.flatMap((l) => l.addr_info.map((a) => `${a.family === 'inet' ? '' : `${a.family} `}${a.local}/${a.prefixlen}`));
+}
+
+/** The IPv4 addresses only (what the lab had before it was dual-stack). */
+async function addrs4(namespace: string, dev: string): Promise<string[]> {
+  return (await addrs(namespace, dev)).filter((a) => !a.startsWith('inet6 '));
+}
+
+/** The IPv6 addresses, without the kernel's own link-local one (fe80::/64 from the MAC). */
+async function addrs6(namespace: string, dev: string): Promise<string[]> {
+  return (await addrs(namespace, dev)).filter((a) => a.startsWith('inet6 ') && !/^inet6 fe80::(?!1\/)/.test(a));
+}
+
+async function sysctlOf(namespace: string, key: string): Promise<string> {
+  return (await nsExec(namespace, 'sysctl', ['-n', key])).stdout.trim();
+}
+
+async function ping6(from: string, to: string): Promise<boolean> {
+  return (await trySh('ip', ['netns', 'exec', from, 'ping', '-6', '-c', '2', '-i', '0.3', '-W', '1', '-q', to])) !== null;
 }
 
 async function ping(from: string, to: string): Promise<boolean> {
@@ -83,19 +104,34 @@ describe.skipIf(!isRoot())('lab topology', () => {
       const names = (await links(ns(box))).map((l) => l.ifname).sort();
       expect(names).toEqual(['ha1', 'ha1b', 'ha2', 'lan0', 'lo', 'mgmt', 'wan0']);
       const a = LAB_ADDR.boxes[box];
-      expect(await addrs(ns(box), 'lan0')).toEqual([`${a.lan}/24`]);
-      expect(await addrs(ns(box), 'wan0')).toEqual([`${a.wan}/24`]);
+      expect(await addrs4(ns(box), 'lan0')).toEqual([`${a.lan}/24`]);
+      expect(await addrs4(ns(box), 'wan0')).toEqual([`${a.wan}/24`]);
+      // the HA links over IPv4 (the default) have no IPv6 at all
       expect(await addrs(ns(box), 'ha1')).toEqual([`${a.ha1}/24`]);
       expect(await addrs(ns(box), 'ha1b')).toEqual([`${a.ha1b}/24`]);
       expect(await addrs(ns(box), 'ha2')).toEqual([`${a.ha2}/24`]);
       expect(await addrs(ns(box), 'mgmt')).toEqual([`${a.mgmt}/24`]);
+      // dual-stack traffic devices: the box's own address6
+      const a6 = LAB_ADDR6.boxes[box];
+      expect(await addrs6(ns(box), 'lan0')).toEqual([`inet6 ${a6.lan}/64`]);
+      expect(await addrs6(ns(box), 'wan0')).toEqual([`inet6 ${a6.wan}/64`]);
       // the floating addresses are not kernel addresses (the daemon answers for them)
       expect(await addrs(ns(box), 'lan0')).not.toContain(`${LAB_ADDR.floatingLan}/24`);
+      for (const dev of ['lan0', 'wan0']) {
+        expect(await addrs(ns(box), dev)).not.toContain(`inet6 ${LAB_ADDR6.linkLocal}/64`);
+        expect(await addrs(ns(box), dev)).not.toContain(`inet6 ${LAB_ADDR6.floatingLan}/64`);
+      }
     }
-    expect(await addrs(ns('client'), 'eth0')).toEqual(['10.0.1.10/24']);
-    expect(await addrs(ns('server'), 'eth0')).toEqual(['10.0.2.10/24']);
+    expect(await addrs4(ns('client'), 'eth0')).toEqual(['10.0.1.10/24']);
+    expect(await addrs4(ns('server'), 'eth0')).toEqual(['10.0.2.10/24']);
+    expect(await addrs6(ns('client'), 'eth0')).toEqual([`inet6 ${LAB_ADDR6.client}/64`]);
+    expect(await addrs6(ns('server'), 'eth0')).toEqual([`inet6 ${LAB_ADDR6.server}/64`]);
     expect((await sh('ip', ['-n', ns('client'), 'route', 'show', 'default'])).stdout).toMatch(/default via 10\.0\.1\.1 dev eth0/);
     expect((await sh('ip', ['-n', ns('server'), 'route', 'show', 'default'])).stdout).toMatch(/default via 10\.0\.2\.1 dev eth0/);
+    // IPv6: through the floating link-local address of the host's side
+    for (const host of ['client', 'server'] as const) {
+      expect((await sh('ip', ['-n', ns(host), '-6', 'route', 'show', 'default'])).stdout, host).toMatch(/^default via fe80::1 dev eth0 /);
+    }
     for (const role of ['client', 'server', 'fwa', 'fwb', 'sw'] as const) {
       const lo = (await links(ns(role))).find((l) => l.ifname === 'lo');
       expect(lo?.flags, `lo in ${role}`).toContain('UP');
@@ -118,17 +154,56 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(checked).toBe(2 * 2 + 4 * 2 + 4 * 2);
   });
 
-  it('keeps kernel forwarding and IPv6 off in the firewall namespaces', async () => {
+  it('keeps kernel forwarding off in the firewall namespaces, IPv6 on where it carries traffic, no RAs learnt', async () => {
     for (const box of ['fwa', 'fwb'] as const) {
-      expect((await nsExec(ns(box), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
-      for (const dev of ['lan0', 'wan0', 'ha1', 'ha1b', 'ha2', 'mgmt']) {
-        expect((await nsExec(ns(box), 'sysctl', ['-n', `net.ipv6.conf.${dev}.disable_ipv6`])).stdout.trim(), dev).toBe('1');
+      expect(await sysctlOf(ns(box), 'net.ipv4.ip_forward')).toBe('0');
+      for (const scope of ['all', 'default', 'lan0', 'wan0']) {
+        expect(await sysctlOf(ns(box), `net.ipv6.conf.${scope}.disable_ipv6`), scope).toBe('0');
+        expect(await sysctlOf(ns(box), `net.ipv6.conf.${scope}.forwarding`), scope).toBe('0');
+        expect(await sysctlOf(ns(box), `net.ipv6.conf.${scope}.accept_ra`), scope).toBe('0');
+      }
+      // the HA links over IPv4: IPv6 off on them, as before the lab was dual-stack
+      for (const dev of ['ha1', 'ha1b', 'ha2', 'mgmt']) {
+        expect(await sysctlOf(ns(box), `net.ipv6.conf.${dev}.disable_ipv6`), dev).toBe('1');
         expect(
           (await addrs(ns(box), dev)).some((a) => a.startsWith('inet6')),
           dev,
         ).toBe(false);
       }
     }
+    for (const host of ['client', 'server'] as const) {
+      expect(await sysctlOf(ns(host), 'net.ipv6.conf.all.disable_ipv6'), host).toBe('0');
+      expect(await sysctlOf(ns(host), 'net.ipv6.conf.eth0.accept_ra'), host).toBe('0');
+    }
+    // the switch only bridges: no IPv6 of its own on bridges or ports
+    for (const l of await links(ns('sw'))) {
+      if (l.ifname === 'lo') continue;
+      expect(await sysctlOf(ns('sw'), `net.ipv6.conf.${l.ifname}.disable_ipv6`), l.ifname).toBe('1');
+    }
+  });
+
+  it("carries IPv6 on the lan and wan: hosts reach the boxes' own address6, and not each other", async () => {
+    expect(await ping6(ns('client'), LAB_ADDR6.boxes.fwa.lan)).toBe(true);
+    expect(await ping6(ns('client'), LAB_ADDR6.boxes.fwb.lan)).toBe(true);
+    expect(await ping6(ns('server'), LAB_ADDR6.boxes.fwa.wan)).toBe(true);
+    // no kernel forwards, and nobody answers for fe80::1 without the daemons
+    expect(await ping6(ns('client'), LAB_ADDR6.server)).toBe(false);
+  });
+
+  it('routes IPv6 client -> server through fe80::1 of a stand-in router', async () => {
+    // the kernel of fwa forwards IPv6 and owns fe80::1 on both sides, only in this test
+    await nsExec(ns('fwa'), 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    for (const dev of ['lan0', 'wan0']) await sh('ip', ['-n', ns('fwa'), '-6', 'addr', 'add', `${LAB_ADDR6.linkLocal}/64`, 'dev', dev, 'nodad']);
+    try {
+      expect(await ping6(ns('client'), LAB_ADDR6.server)).toBe(true);
+      expect(await ping6(ns('server'), LAB_ADDR6.client)).toBe(true);
+    } finally {
+      for (const dev of ['lan0', 'wan0']) await trySh('ip', ['-n', ns('fwa'), '-6', 'addr', 'del', `${LAB_ADDR6.linkLocal}/64`, 'dev', dev]);
+      await nsExec(ns('fwa'), 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=0']);
+      // the hosts forget the stand-in's MAC for fe80::1
+      for (const host of ['client', 'server'] as const) await trySh('ip', ['-n', ns(host), '-6', 'neigh', 'flush', 'dev', 'eth0']);
+    }
+    expect(await sysctlOf(ns('fwa'), 'net.ipv6.conf.lan0.forwarding')).toBe('0');
   });
 
   it('reaches the boxes on their own addresses and the HA links end to end', async () => {
@@ -223,6 +298,17 @@ describe.skipIf(!isRoot())('lab topology', () => {
     expect(await state(ns('sw'), 'c-lan')).toBe('up');
   });
 
+  it("keeps a box's address6 through its device set down and up, and re-creates it with the device", async () => {
+    await setBoxDevice(NAME, 'fwb', 'lan', false);
+    await setBoxDevice(NAME, 'fwb', 'lan', true);
+    expect(await addrs6(ns('fwb'), 'lan0')).toEqual([`inet6 ${LAB_ADDR6.boxes.fwb.lan}/64`]);
+    await recreateBoxDevice(NAME, 'fwb', 'wan');
+    expect(await addrs4(ns('fwb'), 'wan0')).toEqual([`${LAB_ADDR.boxes.fwb.wan}/24`]);
+    expect(await addrs6(ns('fwb'), 'wan0')).toEqual([`inet6 ${LAB_ADDR6.boxes.fwb.wan}/64`]);
+    expect(await ping6(ns('server'), LAB_ADDR6.boxes.fwb.wan)).toBe(true);
+    expect(await ping6(ns('client'), LAB_ADDR6.boxes.fwb.lan)).toBe(true);
+  });
+
   it('destroys everything, and a second destroy is a no-op', async () => {
     await destroyTopology(NAME);
     expect((await listNamespaces()).filter((n) => n.startsWith(`${NAME}-`))).toEqual([]);
@@ -300,8 +386,19 @@ describe.skipIf(!isRoot())('lab orchestration with a stand-in daemon', () => {
       expect(st.boxes.fwa.api).toBe(`unix:${runDir}/fwa-api.sock`);
       expect(st.boxes.fwb.metrics).toBe(`unix:${runDir}/fwb-metrics.sock`);
       expect(st.boxes.fwa.addresses.lan).toBe('10.0.1.2/24');
-      expect(st.hosts.client).toMatchObject({ namespace: `${name}-client`, address: '10.0.1.10' });
-      expect(st.floatingIps).toEqual(['10.0.1.1/24', '10.0.2.1/24']);
+      expect(st.boxes.fwa.addresses6).toEqual({ lan: '2001:db8:1::2/64', wan: '2001:db8:2::2/64' });
+      expect(st.hosts.client).toEqual({
+        namespace: `${name}-client`,
+        address: '10.0.1.10',
+        gateway: '10.0.1.1',
+        address6: '2001:db8:1::10',
+        gateway6: 'fe80::1',
+      });
+      expect(st.hosts.server).toMatchObject({ address: '10.0.2.10', address6: '2001:db8:2::10', gateway6: 'fe80::1' });
+      expect(st.floatingIps).toEqual(['10.0.1.1/24', '10.0.2.1/24', '2001:db8:1::1/64', 'fe80::1/64', '2001:db8:2::1/64', 'fe80::1/64']);
+      expect(st).toMatchObject({ haFamily: 'ipv4', ipv6Ra: false });
+      // the configs copied as they are
+      expect(readFileSync(join(runDir, 'fwa.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot(), 'deploy', 'lab', 'fwa.yaml'), 'utf8'));
       for (const f of ['ha.key', 'api.token']) expect(statSync(join(runDir, f)).mode & 0o777).toBe(0o600);
       expect(readFileSync(join(runDir, 'ha.key'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
 

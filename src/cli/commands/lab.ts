@@ -40,11 +40,30 @@ function registerUp(lab: Command, ctx: CliContext): void {
   labCommand(lab, 'up', 'build the namespaces, start both daemons, wait for a settled pair')
     .addOption(modeOption())
     .option('--config <dir>', "directory with the two boxes' configs (default: deploy/lab, or deploy/lab/active-active)")
+    .addOption(
+      new Option('--ha-family <family>', 'address family of the HA links (HA1, its backup, the heartbeat backup, HA2)')
+        .choices(['ipv4', 'ipv6'])
+        .default('ipv4'),
+    )
+    .option('--ipv6-ra', 'router advertisements on lan from the pair; the lan hosts learn their IPv6 router from them (no static route)')
     .option('--json', 'print the lab status as JSON')
-    .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; config?: string; json?: boolean }) => {
-      const api = await ctx.io.lab();
-      await showStatus(ctx, 'lab up', opts.json, () => api.labUp({ name: opts.name, mode: opts.mode, ...(opts.config ? { configDir: opts.config } : {}) }));
-    });
+    .action(
+      async (opts: {
+        name: string;
+        mode: 'active-passive' | 'active-active';
+        config?: string;
+        haFamily: 'ipv4' | 'ipv6';
+        ipv6Ra?: boolean;
+        json?: boolean;
+      }) => {
+        const api = await ctx.io.lab();
+        // only what differs from the defaults is passed on (the lab's own defaults are the same)
+        const extra = { ...(opts.haFamily === 'ipv6' ? { haFamily: opts.haFamily } : {}), ...(opts.ipv6Ra ? { ipv6Ra: true } : {}) };
+        await showStatus(ctx, 'lab up', opts.json, () =>
+          api.labUp({ name: opts.name, mode: opts.mode, ...(opts.config ? { configDir: opts.config } : {}), ...extra }),
+        );
+      },
+    );
 }
 
 function registerDown(lab: Command, { io, out }: CliContext): void {

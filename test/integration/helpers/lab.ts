@@ -5,13 +5,21 @@ import { ensureBuilt } from './build.js';
 
 export { ensureBuilt };
 
-/** `lt` + 4 random letters/digits: a per-run prefix, so parallel or crashed runs never collide. */
-export function uniqueLabName(prefix = 'lt'): string {
+/**
+ * `lt` + 4 random letters/digits: a per-run prefix, so parallel or crashed runs never collide.
+ * TANDEM_TEST_LAB_PREFIX replaces the default `lt` (one runner's namespaces told from another's).
+ */
+export function uniqueLabName(prefix = defaultPrefix()): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   const bytes = randomBytes(4);
   let s = prefix;
   for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;
+}
+
+function defaultPrefix(): string {
+  const p = process.env.TANDEM_TEST_LAB_PREFIX;
+  return p !== undefined && /^[A-Za-z][A-Za-z0-9]{0,9}$/.test(p) ? p : 'lt';
 }
 
 /** Namespace tests need root (ip netns); use as `describe.skipIf(!isRoot())`. */

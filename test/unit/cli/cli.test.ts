@@ -271,6 +271,9 @@ describe('lab', () => {
     expect((await cli(['lab', 'up', '--name', 'x1', '--config', '/tmp/cfg'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'up', '--mode', 'active-active'], { lab })).code).toBe(EXIT_OK);
     expect((await cli(['lab', 'up', '--mode', 'active-standby'], { lab })).code).not.toBe(EXIT_OK);
+    expect((await cli(['lab', 'up', '--ha-family', 'ipv6', '--ipv6-ra'], { lab })).code).toBe(EXIT_OK);
+    expect((await cli(['lab', 'up', '--ha-family', 'ipv4'], { lab })).code).toBe(EXIT_OK);
+    expect((await cli(['lab', 'up', '--ha-family', 'ipx'], { lab })).code).not.toBe(EXIT_OK);
     expect((await cli(['lab', 'down', '--name', 'x1'], { lab })).out).toBe('lab x1: removed\n');
     expect((await cli(['lab', 'demo'], { lab })).out).toBe('demo: OK\n');
     expect((await cli(['lab', 'demo', '--mode', 'active-active', '--name', 'ui1'], { lab })).out).toBe('demo: OK\n');
@@ -279,6 +282,8 @@ describe('lab', () => {
       ['up', { name: 'tlab', mode: 'active-passive' }],
       ['up', { name: 'x1', mode: 'active-passive', configDir: '/tmp/cfg' }],
       ['up', { name: 'tlab', mode: 'active-active' }],
+      ['up', { name: 'tlab', mode: 'active-passive', haFamily: 'ipv6', ipv6Ra: true }],
+      ['up', { name: 'tlab', mode: 'active-passive' }],
       ['down', { name: 'x1' }],
       ['demo', { name: 'tlab' }],
       ['demo', { name: 'ui1', mode: 'active-active' }],
@@ -304,6 +309,27 @@ describe('lab', () => {
     );
     const j = await cli(['lab', 'status', '--json', '--name', 'tlab'], { lab });
     expect(JSON.parse(j.out)).toEqual(labStatus);
+  });
+
+  it('lab status: the IPv6 columns and the HA family when the status has them', async () => {
+    const dual = {
+      ...labStatus,
+      hosts: {
+        client: { namespace: 'tlab-client', address: '10.0.1.10', gateway: '10.0.1.1', address6: '2001:db8:1::10', gateway6: 'fe80::1' },
+        server: { namespace: 'tlab-server', address: '10.0.2.10', gateway: '10.0.2.1', address6: '2001:db8:2::10', gateway6: 'fe80::1' },
+      },
+      haFamily: 'ipv6',
+      ipv6Ra: true,
+    };
+    const lab = async (): Promise<LabApi> => ({ ...(await fakeLab([])()), labStatus: async () => dual });
+    const r = await cli(['lab', 'status'], { lab });
+    expect(r.out.split('\n').slice(6)).toEqual([
+      'HOST    NAMESPACE    ADDRESS    GATEWAY   ADDRESS6        GATEWAY6',
+      'client  tlab-client  10.0.1.10  10.0.1.1  2001:db8:1::10  fe80::1 (RA)',
+      'server  tlab-server  10.0.2.10  10.0.2.1  2001:db8:2::10  fe80::1',
+      'HA links over IPv6; router advertisements on lan on',
+      '',
+    ]);
   });
 
   it('lab demo: --svg is passed on; a failed demo says why on one line and exits 1', async () => {

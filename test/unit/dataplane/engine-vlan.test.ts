@@ -39,6 +39,8 @@ function makeEngine() {
     wan: { device: 'wan0', address: '10.0.2.2/24' },
   };
   raw.shared.zones = { trust: ['lan'], guest: ['guest'], untrust: ['wan'] };
+  // IPv4 only, as the test's interfaces (the lab's config is dual-stack)
+  raw.shared.floatingIps = raw.shared.floatingIps.filter((f: { address: string }) => !f.address.includes(':'));
   raw.shared.floatingIps.push({ interface: 'guest', address: '10.0.3.1/24', owner: 0 });
   raw.shared.policy.rules.push({ name: 'guest-ping', from: ['guest'], to: ['untrust', 'trust'], service: ['icmp'], action: 'allow' });
   const config = parseConfig(stringify(raw), { source: 'engine-vlan-test.yaml' });
