@@ -4,6 +4,8 @@
 //         -> neighbour discovery (nd.ts): solicitations for floating addresses answered from the
 //            virtual MAC (R=1, S=1), advertisements resolve next hops, solicitations from routers
 //            heard, router solicitations hurry the next advertisement; the rest is the kernel's
+//         -> fragment? reassembly (ipv6-fragments.ts): the firewall decides the whole datagram,
+//            its fragments leave as they came
 //         -> to a floating address: echo answered, the rest refused (no destination NAT in IPv6)
 //         -> forwarded: firewall (sessions, policy), route, hop limit (time exceeded), MTU
 //            (packet too big: IPv6 routers never fragment), next hop resolved by solicitation
@@ -13,15 +15,16 @@
 // says when). The takeover's unsolicited advertisements are built beside the gratuitous ARPs
 // (engine.ts garpFramesOf), so they follow the same burst, refresh and re-announce rules.
 //
-// Not yet: fragments (dropped, counted as ip6-fragment), active/active (IPv6 is dropped as
-// bad-ethertype there), MSS clamping of IPv6 SYNs.
+// Not yet: active/active (IPv6 is dropped as bad-ethertype there), MSS clamping of IPv6 SYNs.
 import type { RouterAdvertisementConfig } from '../config/types.js';
 import { ipv6FromKey, ipv6Key, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, readIpv6, type Ipv6 } from '../net/ipv6.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
 import { Firewall, FW_DROP, FW_LOCAL } from './firewall.js';
-import { buildIcmp6Error, echoReply6InPlace, ICMP6_ERROR_MAX_FRAME, ICMP6_TIMXCEED_TRANSIT } from './icmp6-build.js';
+import type { ReassemblyLimits } from './frag-table.js';
+import { buildIcmp6Error, echoReply6InPlace, ICMP6_ERROR_MAX_FRAME, ICMP6_TIMXCEED_REASS, ICMP6_TIMXCEED_TRANSIT } from './icmp6-build.js';
 import type { IcmpRateLimiter } from './icmp-rate.js';
+import { Fragments6, walkDrop6 } from './ipv6-fragments.js';
 import { buildNaReply, buildNs, buildRa, isNdType, newNdMessage, parseNd, type RaParams } from './nd.js';
 import { NeighbourTable, type NeighbourOptions } from './neighbours.js';
 import { copyMac, ETH_DST, ETH_HLEN, ETH_SRC, isGroupMac, macEquals } from './packet.js';
@@ -45,6 +48,7 @@ import {
 } from './packet6.js';
 import type { PipelineInterface } from './pipeline-interface.js';
 import { RaSchedule } from './ra-schedule.js';
+import { isFragment6 } from './reassembly6.js';
 import type { Route6Entry, RouteTable6 } from './route6.js';
 
 /** What the IPv6 path needs of the pipeline around it. */
@@ -100,14 +104,25 @@ export class Ipv6Path {
   private readonly onRequestCb: (key: string) => void;
   private readonly onTimeoutCb: (key: string, frames: number) => void;
   private readonly onTimeoutCount: (frames: number) => void;
+  /** Fragments held until their datagram is whole (ipv6-fragments.ts). */
+  readonly frags: Fragments6;
+  private readonly onFragTimeoutCb: (frame: Uint8Array, len: number, ingress: number) => void;
 
   constructor(
     private readonly host: Ipv6Host,
     count: number,
     neighbourOpts: Partial<NeighbourOptions> | undefined,
     onTimeoutCount: (frames: number) => void,
+    reassembly?: Partial<ReassemblyLimits>,
   ) {
     this.neighbours = Array.from({ length: count }, () => new NeighbourTable<string>(neighbourOpts));
+    this.frags = new Fragments6(host, reassembly);
+    // RFC 8200 4.5: time exceeded, code 1, when the first fragment had come (it is quoted)
+    this.onFragTimeoutCb = (frame, len, ingress) => {
+      if (ingress >= count || !this.host.mayActAsActive(this.tickNowMs)) return;
+      readIpv6(frame, IP6_SRC, this.addrs, 0);
+      this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_REASS, 0, this.tickNowMs);
+    };
     this.onTimeoutCount = onTimeoutCount;
     this.onRequestCb = (key) => {
       if (!this.host.mayActAsActive(this.tickNowMs)) return;
@@ -141,7 +156,7 @@ export class Ipv6Path {
     if (bad !== null) return host.drop(bad);
     const w = this.walk;
     const walked = walkIpv6(frame, ETH_HLEN, ipv6End(frame, ETH_HLEN), w);
-    if (walked !== null) return host.drop(walked);
+    if (walked !== null) return host.drop(walkDrop6(frame, walked, w));
     const a = this.addrs;
     readIpv6(frame, IP6_SRC, a, 0);
     readIpv6(frame, IP6_DST, a, 4);
@@ -158,17 +173,49 @@ export class Ipv6Path {
     const dst = ipv6Key(a, 4);
     if (dst === this.ownOn[ifIndex]) return host.event('to-kernel');
     if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
-    if (this.floatingAll.has(dst)) return this.local(ifIndex, itf, frame, len, nowMs);
+    if (isFragment6(frame, w)) return this.fragment(ifIndex, frame, nowMs);
+    this.whole(ifIndex, itf, frame, len, nowMs);
+  }
+
+  /** A whole packet (never fragmented, or reassembled) to us: `walk` and `addrs` are its. */
+  private whole(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
+    const host = this.host;
+    const w = this.walk;
+    const a = this.addrs;
+    if (this.floatingAll.has(ipv6Key(a, 4))) return this.local(ifIndex, itf, frame, len, nowMs);
     const scope = forwardDrop6(a, 0, a, 4);
     if (scope !== null) return host.drop(scope);
     if (!host.gate(nowMs)) return;
-    if (w.fragOff >= 0) return host.drop('ip6-fragment');
     const fw = host.firewall;
     if (fw === null) return this.forward(ifIndex, frame, len, nowMs, null);
     const verdict = fw.process6(ifIndex, frame, len, nowMs, w.l4, w.proto);
     if (verdict === FW_DROP) return;
     if (verdict === FW_LOCAL) return this.local(ifIndex, itf, frame, len, nowMs);
     this.forward(ifIndex, frame, len, nowMs, fw.route6);
+  }
+
+  /**
+   * A fragment: held, or dropped with its datagram, or the last piece: the datagram is decided
+   * whole, and while it is, `frags.originals` holds its fragments, which leave in its place.
+   * Neighbour discovery in fragments is never taken (RFC 6980).
+   */
+  private fragment(ifIndex: number, frame: Uint8Array, nowMs: number): void {
+    const host = this.host;
+    if (!host.gate(nowMs)) return;
+    const frags = this.frags;
+    const whole = frags.push(ifIndex, frame, this.walk, nowMs);
+    if (whole === null) return;
+    const ra = frags.reassembler;
+    const w = this.walk;
+    const bad = walkIpv6(whole, ETH_HLEN, ra.outLen, w);
+    if (bad !== null) return host.drop(bad);
+    if (w.proto === NH_ICMPV6 && isNdType(whole[w.l4])) return host.drop('nd-bad');
+    frags.originals = ra.outFragments;
+    try {
+      this.whole(ra.outIngress, host.interfaces()[ra.outIngress], whole, ra.outLen, nowMs);
+    } finally {
+      frags.originals = null;
+    }
   }
 
   /** To a floating address: an echo request is answered (by the active), the rest refused. */
@@ -178,6 +225,11 @@ export class Ipv6Path {
     if (!this.host.gate(nowMs)) return;
     const bad = echoReply6InPlace(frame, this.host.handingOver() ? itf.realMac : itf.mac);
     if (bad !== null) return this.host.drop(bad);
+    // the reply to a ping that came in fragments is as long: in fragments when it does not fit
+    if (len - ETH_HLEN > itf.mtu) {
+      if (this.frags.sendFragmented(ifIndex, frame, len, itf.mtu)) this.host.event('icmp-echo-reply-sent');
+      return;
+    }
     if (this.host.emit(ifIndex, frame, len)) this.host.event('icmp-echo-reply-sent');
   }
 
@@ -187,43 +239,59 @@ export class Ipv6Path {
     const a = this.addrs;
     const route = known ?? host.routes().lookup(a, 4);
     if (route === null) return host.drop('no-route');
+    if (route.ifIndex === ingress) return host.drop('same-interface');
+    const originals = this.frags.originals;
+    if (originals === null) return void this.leave(ingress, route, frame, len, nowMs, true);
+    // a reassembled datagram leaves as the fragments it came in, each checked as a packet; counted once
+    let left = false;
+    for (const f of originals) left = this.leave(ingress, route, f, f.length, nowMs, false) || left;
+    if (left) host.event('forwarded');
+  }
+
+  /** One packet out by `route`: hop limit, MTU, MACs, next hop. `counted`: its forwarded outcome is counted here. False when dropped. */
+  private leave(ingress: number, route: Route6Entry, frame: Uint8Array, len: number, nowMs: number, counted: boolean): boolean {
+    const host = this.host;
+    const a = this.addrs;
     const egress = route.ifIndex;
-    if (egress === ingress) return host.drop('same-interface');
     if (frame[IP6_HLIM] <= 1) {
       host.drop('ttl-exceeded');
-      return this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_TRANSIT, 0, nowMs);
+      this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_TRANSIT, 0, nowMs);
+      return false;
     }
     const out = host.interfaces()[egress];
     // IPv6 routers never fragment (RFC 8200 5): the sender learns the path MTU from packet too big
     if (len - ETH_HLEN > out.mtu) {
       host.drop('oversize');
-      return this.icmpError(ingress, frame, len, ICMP6_PACKET_TOO_BIG, 0, out.mtu, nowMs);
+      this.icmpError(ingress, frame, len, ICMP6_PACKET_TOO_BIG, 0, out.mtu, nowMs);
+      return false;
     }
     frame[IP6_HLIM]--;
     copyMac(frame, ETH_SRC, host.handingOver() ? out.realMac : out.mac);
     const hop = this.hop;
     if (route.via !== null) hop.set(route.via);
     else hop.set(a.subarray(4, 8));
-    this.toNextHop(egress, hop, frame, len, nowMs);
+    return this.toNextHop(egress, hop, frame, len, nowMs, counted);
   }
 
-  /** Sends a forwarded frame to its next hop's MAC, or queues it and solicits the next hop. */
-  private toNextHop(egress: number, hop: Ipv6, frame: Uint8Array, len: number, nowMs: number): void {
+  /** Sends a forwarded frame to its next hop's MAC, or queues it and solicits the next hop; false when it could not. */
+  private toNextHop(egress: number, hop: Ipv6, frame: Uint8Array, len: number, nowMs: number, counted: boolean): boolean {
     const host = this.host;
     const table = this.neighbours[egress];
     const key = ipv6Key(hop);
     const n = table.lookup(key, nowMs);
     if (n !== null) {
       copyMac(frame, ETH_DST, n.mac);
-      if (host.emit(egress, frame, len)) host.event('forwarded');
+      const sent = host.emit(egress, frame, len);
+      if (sent && counted) host.event('forwarded');
       if (table.wantsRefresh(n, nowMs)) this.sendNs(egress, hop, n.mac);
-      return;
+      return sent;
     }
     const r = table.enqueue(key, frame, len, nowMs);
-    if (r === 'arp-queue-full') return host.drop('nd-queue-full');
-    host.event('forwarded');
+    if (r === 'arp-queue-full') return (host.drop('nd-queue-full'), false);
+    if (counted) host.event('forwarded');
     host.event('nd-queued');
     if (r === 'request') this.sendNs(egress, hop, null);
+    return true;
   }
 
   /** The firewall found the packet's hop limit run out (it counted ttl-exceeded): time exceeded back to its source. */
@@ -341,6 +409,7 @@ export class Ipv6Path {
       this.tickIf = i;
       this.neighbours[i].tick(nowMs, this.onRequestCb, this.onTimeoutCb);
     }
+    this.frags.tick(nowMs, this.onFragTimeoutCb);
     const host = this.host;
     if (host.retiring()) return this.retire();
     const active = host.role() === ROLE_ACTIVE && !host.handingOver() && host.mayActAsActive(nowMs);

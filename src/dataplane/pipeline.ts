@@ -147,6 +147,8 @@ export interface PipelineOptions {
   icmpRate?: Partial<IcmpRateOptions>;
   /** Fragment reassembly's limits (reassembly.ts REASSEMBLY_DEFAULTS). */
   reassembly?: Partial<ReassemblyLimits>;
+  /** IPv6 fragment reassembly's limits (reassembly6.ts REASSEMBLY6_DEFAULTS). */
+  reassembly6?: Partial<ReassemblyLimits>;
   /** shared.routerAdvertisements at start (a commit brings its own). */
   routerAdvertisements?: readonly RouterAdvertisementConfig[];
 }
@@ -278,9 +280,15 @@ export class Pipeline {
         this.icmpError(ingress, frame, len, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED_REASS, 0, this.tickNowMs);
       }
     };
-    this.v6 = new Ipv6Path(this.ipv6Host(), interfaces.length, opts.neighbours, (frames) => {
-      this.counters[dropIndex('nd-timeout')] += frames;
-    });
+    this.v6 = new Ipv6Path(
+      this.ipv6Host(),
+      interfaces.length,
+      opts.neighbours,
+      (frames) => {
+        this.counters[dropIndex('nd-timeout')] += frames;
+      },
+      opts.reassembly6,
+    );
     this.v6.commit(interfaces, opts.routerAdvertisements ?? [], 0);
     this.firewall = opts.firewall
       ? new Firewall(

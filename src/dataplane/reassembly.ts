@@ -18,7 +18,9 @@
 // last fragment with another end, a fragment past the end, and a first fragment too short to
 // hold the L4 header the firewall reads (ports, ICMP type: RFC 1858's tiny fragments). Offsets
 // are multiples of 8 and non-last fragments' lengths too, so one overlapping byte is enough.
+// The slots, ranges, limits and evictions are frag-table.ts's, shared with IPv6 (reassembly6.ts).
 import { checksum } from '../net/checksum.js';
+import { FragmentTable, RA_DONE, RA_HELD, type FragmentDrop, type FragmentEviction, type ReassemblyLimits } from './frag-table.js';
 import {
   ETH_HLEN,
   IP_CSUM,
@@ -43,42 +45,10 @@ import {
 export const MAX_DATAGRAM = 65535;
 const MAX_PAYLOAD = MAX_DATAGRAM - IP_HLEN;
 
-export interface ReassemblyLimits {
-  /** Datagrams in flight (slots). */
-  maxDatagrams: number;
-  /** Payload bytes held across all datagrams in flight. */
-  maxBytes: number;
-  /** Slots one source address may hold. */
-  perSource: number;
-  /** Fragments of one datagram. */
-  maxFragments: number;
-  /** A datagram not complete this long after its first fragment arrived is dropped (RFC 1122 3.3.2: 60 s at most; Linux 30 s). */
-  timeoutMs: number;
-}
+export { RA_DONE, RA_DROP, RA_DUPLICATE, RA_HELD, type FragmentDrop, type FragmentEviction, type ReassemblyLimits } from './frag-table.js';
 
+/** RFC 1122 3.3.2: 60 s at most; Linux 30 s. */
 export const REASSEMBLY_DEFAULTS: ReassemblyLimits = { maxDatagrams: 64, maxBytes: 1 << 21, perSource: 16, maxFragments: 128, timeoutMs: 30_000 };
-
-export const RA_HELD = 0; //      kept, the datagram is not complete yet
-export const RA_DUPLICATE = 1; // an exact copy of a fragment held: ignored
-export const RA_DONE = 2; //      the datagram is complete: Reassembler.out / outLen
-export const RA_DROP = 3; //      dropped (and, when it had some, the datagram with it): Reassembler.reason
-
-/** Why a fragment (and its datagram) was dropped: drop reasons of the dataplane counters. */
-export type FragmentDrop =
-  | 'fragment' //           malformed: a non-last fragment empty or not a multiple of 8 bytes
-  | 'frag-too-big' //       ends past 65535 bytes
-  | 'frag-tiny' //          a first fragment shorter than the L4 header
-  | 'frag-overlap' //       overlaps a fragment received, and is not its exact duplicate
-  | 'frag-inconsistent' //  a second last fragment with another end, or a fragment past the end
-  | 'frag-too-many' //      more fragments than maxFragments
-  | 'frag-limit'; //        the fragment's own datagram would take the bytes held past maxBytes
-
-/**
- * A datagram held, given up to make room for another (an event: the frame that caused it has its
- * own outcome): the oldest of all (maxDatagrams in flight, or maxBytes held), or the source's own
- * oldest (it held perSource).
- */
-export type FragmentEviction = 'frag-evicted' | 'frag-source-evicted';
 
 export class Reassembler {
   readonly limits: ReassemblyLimits;
@@ -88,46 +58,51 @@ export class Reassembler {
   /** RA_DONE: the interface its first fragment arrived on, and the HA3 flags it came with (-1: none). */
   outIngress = 0;
   outFlags = -1;
-  /** RA_DROP: why. */
-  reason: FragmentDrop = 'fragment';
-  /** After push: why a datagram held was dropped to make room for this fragment's (null: none was). */
-  evicted: FragmentEviction | null = null;
-  /** Payload bytes held now. */
-  heldBytes = 0;
-  /** Datagrams in flight now. */
-  inFlight = 0;
 
-  private readonly used: Uint8Array;
+  private readonly t: FragmentTable;
   private readonly src: Uint32Array;
   private readonly dst: Uint32Array;
   private readonly protoId: Uint32Array; // protocol << 16 | IP id
-  private readonly deadline: Float64Array;
-  private readonly end: Int32Array; // -1 until the last fragment arrived
-  private readonly got: Int32Array; // payload bytes received
-  private readonly firstLen: Int32Array; // frame length of the first fragment, 0 until it arrived
   private readonly ingress: Int32Array;
   private readonly flags: Int32Array;
-  private readonly count: Int32Array; // fragments received
-  private readonly ranges: Int32Array; // per slot, maxFragments pairs [start, end)
   private readonly bufs: (Uint8Array | null)[];
+  /** The fragment being pushed, for sameBytes. */
+  private frame: Uint8Array = new Uint8Array(0);
+  private readonly sameBytes = (s: number, off: number, n: number): boolean => {
+    const buf = this.bufs[s]!;
+    const frame = this.frame;
+    for (let i = 0; i < n; i++) if (buf[L4_OFF + off + i] !== frame[L4_OFF + i]) return false;
+    return true;
+  };
 
   constructor(limits: Partial<ReassemblyLimits> = {}) {
     const l = { ...REASSEMBLY_DEFAULTS, ...limits };
     this.limits = l;
+    this.t = new FragmentTable(l);
     const n = l.maxDatagrams;
-    this.used = new Uint8Array(n);
     this.src = new Uint32Array(n);
     this.dst = new Uint32Array(n);
     this.protoId = new Uint32Array(n);
-    this.deadline = new Float64Array(n);
-    this.end = new Int32Array(n);
-    this.got = new Int32Array(n);
-    this.firstLen = new Int32Array(n);
     this.ingress = new Int32Array(n);
     this.flags = new Int32Array(n);
-    this.count = new Int32Array(n);
-    this.ranges = new Int32Array(n * l.maxFragments * 2);
     this.bufs = new Array<Uint8Array | null>(n).fill(null);
+  }
+
+  /** RA_DROP: why. */
+  get reason(): FragmentDrop {
+    return this.t.reason;
+  }
+  /** After push: why a datagram held was dropped to make room for this fragment's (null: none was). */
+  get evicted(): FragmentEviction | null {
+    return this.t.evicted;
+  }
+  /** Payload bytes held now. */
+  get heldBytes(): number {
+    return this.t.heldBytes;
+  }
+  /** Datagrams in flight now. */
+  get inFlight(): number {
+    return this.t.inFlight;
   }
 
   /**
@@ -135,124 +110,39 @@ export class Reassembler {
    * arrived on `ingress` (`flags`: HA3 flags when the peer carried it, else -1).
    */
   push(frame: Uint8Array, len: number, ingress: number, flags: number, nowMs: number): number {
+    const t = this.t;
     const word = readU16(frame, IP_FRAG);
     const off = (word & IP_OFFMASK) << 3;
     const more = (word & IP_MF) !== 0;
     const dlen = readU16(frame, IP_TOTLEN) - IP_HLEN;
     const stop = off + dlen;
     const src = readU32(frame, IP_SRC);
+    const dst = readU32(frame, IP_DST);
     const key = ((frame[IP_PROTO] << 16) | readU16(frame, IP_ID)) >>> 0;
-    this.evicted = null;
-    let s = this.find(src, readU32(frame, IP_DST), key);
-    let bad: FragmentDrop | null = null;
-    if (more && (dlen === 0 || (dlen & 7) !== 0)) bad = 'fragment';
-    else if (stop > MAX_PAYLOAD) bad = 'frag-too-big';
-    else if (off === 0 && dlen < l4MinLen(frame[IP_PROTO])) bad = 'frag-tiny';
-    else if (s >= 0) bad = this.conflict(s, frame, off, stop, more);
-    if (bad !== null) return this.fail(s, bad);
-    if (s >= 0 && this.dup) return RA_DUPLICATE;
-    if (s >= 0 && this.count[s] === this.limits.maxFragments) return this.fail(s, 'frag-too-many');
-    if (!this.makeRoom(s, dlen)) return this.fail(s, 'frag-limit');
-    if (s < 0) s = this.open(src, readU32(frame, IP_DST), key, nowMs);
-    this.store(s, frame, off, dlen, ingress, flags);
-    if (!more) this.end[s] = stop;
-    return this.end[s] >= 0 && this.got[s] === this.end[s] && this.firstLen[s] > 0 ? this.finish(s) : RA_HELD;
-  }
-
-  private dup = false;
-
-  /** A reason to drop the datagram in slot `s` for the fragment [off, stop), or null; sets `dup` for an exact duplicate. */
-  private conflict(s: number, frame: Uint8Array, off: number, stop: number, more: boolean): FragmentDrop | null {
-    this.dup = false;
-    const end = this.end[s];
-    if (!more && end >= 0 && end !== stop) return 'frag-inconsistent';
-    if (end >= 0 && stop > end) return 'frag-inconsistent';
-    const r = this.ranges;
-    const base = s * this.limits.maxFragments * 2;
-    for (let i = 0; i < this.count[s]; i++) {
-      const a = r[base + 2 * i];
-      const b = r[base + 2 * i + 1];
-      if (!more && end < 0 && b > stop) return 'frag-inconsistent'; // a last fragment before data already held
-      if (off >= b || stop <= a) continue;
-      if (a !== off || b !== stop || !this.sameBytes(s, frame, off, stop - off)) return 'frag-overlap';
-      this.dup = true;
+    t.evicted = null;
+    let s = this.find(src, dst, key);
+    if (more && (dlen === 0 || (dlen & 7) !== 0)) return t.fail(s, 'fragment');
+    if (stop > MAX_PAYLOAD) return t.fail(s, 'frag-too-big');
+    if (off === 0 && dlen < l4MinLen(frame[IP_PROTO])) return t.fail(s, 'frag-tiny');
+    this.frame = frame;
+    const r = t.admit(s, off, stop, more, this.sameBytes);
+    if (r !== RA_HELD) return r;
+    if (s < 0) {
+      s = t.open(src, nowMs);
+      this.src[s] = src;
+      this.dst[s] = dst;
+      this.protoId[s] = key;
+      this.bufs[s] ??= new Uint8Array(ETH_HLEN + MAX_DATAGRAM);
     }
-    return null;
-  }
-
-  private sameBytes(s: number, frame: Uint8Array, off: number, n: number): boolean {
-    const buf = this.bufs[s]!;
-    for (let i = 0; i < n; i++) if (buf[L4_OFF + off + i] !== frame[L4_OFF + i]) return false;
-    return true;
-  }
-
-  /** Drops the fragment, and the datagram in slot `s` when there is one. */
-  private fail(s: number, reason: FragmentDrop): number {
-    if (s >= 0) this.free(s);
-    this.reason = reason;
-    return RA_DROP;
+    this.store(s, frame, off, dlen, ingress, flags);
+    t.record(s, off, dlen, !more);
+    return t.complete(s) ? this.finish(s) : RA_HELD;
   }
 
   private find(src: number, dst: number, key: number): number {
-    for (let s = 0; s < this.used.length; s++) if (this.used[s] === 1 && this.src[s] === src && this.dst[s] === dst && this.protoId[s] === key) return s;
+    const used = this.t.used;
+    for (let s = 0; s < used.length; s++) if (used[s] === 1 && this.src[s] === src && this.dst[s] === dst && this.protoId[s] === key) return s;
     return -1;
-  }
-
-  /**
-   * Bytes for `dlen` more within maxBytes: the oldest datagrams but `s` (the fragment's own) are
-   * dropped until they fit. False when they cannot (its own datagram holds too much already).
-   */
-  private makeRoom(s: number, dlen: number): boolean {
-    while (this.heldBytes + dlen > this.limits.maxBytes) {
-      const old = this.oldest(-1, s);
-      if (old < 0) return false;
-      this.evict(old, 'frag-evicted');
-    }
-    return true;
-  }
-
-  /** A slot for a new datagram: a free one, after dropping the source's oldest at its share, or the oldest of all. */
-  private open(src: number, dst: number, key: number, nowMs: number): number {
-    if (this.held(src) >= this.limits.perSource) this.evict(this.oldest(src, -1), 'frag-source-evicted');
-    let free = this.used.indexOf(0);
-    if (free < 0) {
-      free = this.oldest(-1, -1);
-      this.evict(free, 'frag-evicted');
-    }
-    this.used[free] = 1;
-    this.src[free] = src;
-    this.dst[free] = dst;
-    this.protoId[free] = key;
-    this.deadline[free] = nowMs + this.limits.timeoutMs;
-    this.end[free] = -1;
-    this.got[free] = 0;
-    this.firstLen[free] = 0;
-    this.count[free] = 0;
-    this.bufs[free] ??= new Uint8Array(ETH_HLEN + MAX_DATAGRAM);
-    this.inFlight++;
-    return free;
-  }
-
-  /** Datagrams `src` holds. */
-  private held(src: number): number {
-    let n = 0;
-    for (let s = 0; s < this.used.length; s++) if (this.used[s] === 1 && this.src[s] === src) n++;
-    return n;
-  }
-
-  /** The datagram held longest (the earliest deadline), of `src` only unless it is -1, never `except`; -1: none. */
-  private oldest(src: number, except: number): number {
-    let best = -1;
-    for (let s = 0; s < this.used.length; s++) {
-      if (this.used[s] === 0 || s === except || (src !== -1 && this.src[s] !== src)) continue;
-      if (best < 0 || this.deadline[s] < this.deadline[best]) best = s;
-    }
-    return best;
-  }
-
-  private evict(s: number, reason: FragmentEviction): void {
-    this.free(s);
-    this.evicted = reason;
   }
 
   private store(s: number, frame: Uint8Array, off: number, dlen: number, ingress: number, flags: number): void {
@@ -261,22 +151,16 @@ export class Reassembler {
     if (off === 0) {
       // the first fragment's headers are the datagram's (and the quote of a timeout's ICMP error)
       buf.set(frame.subarray(0, L4_OFF), 0);
-      this.firstLen[s] = L4_OFF + dlen;
+      this.t.firstLen[s] = L4_OFF + dlen;
       this.ingress[s] = ingress;
       this.flags[s] = flags;
     }
-    const base = s * this.limits.maxFragments * 2 + 2 * this.count[s];
-    this.ranges[base] = off;
-    this.ranges[base + 1] = off + dlen;
-    this.count[s]++;
-    this.got[s] += dlen;
-    this.heldBytes += dlen;
   }
 
   /** The datagram in slot `s` is whole: its header made one packet's, the slot freed (its buffer stays readable until the next push). */
   private finish(s: number): number {
     const buf = this.bufs[s]!;
-    const total = IP_HLEN + this.end[s];
+    const total = IP_HLEN + this.t.end[s];
     writeU16(buf, IP_TOTLEN, total);
     writeU16(buf, IP_FRAG, readU16(buf, IP_FRAG) & IP_DF);
     writeU16(buf, IP_CSUM, 0);
@@ -285,14 +169,8 @@ export class Reassembler {
     this.outLen = ETH_HLEN + total;
     this.outIngress = this.ingress[s];
     this.outFlags = this.flags[s];
-    this.free(s);
+    this.t.free(s);
     return RA_DONE;
-  }
-
-  private free(s: number): void {
-    this.used[s] = 0;
-    this.heldBytes -= this.got[s];
-    this.inFlight--;
   }
 
   /**
@@ -301,12 +179,13 @@ export class Reassembler {
    * it) and, with `first` false, the others. Returns how many timed out.
    */
   expire(nowMs: number, onTimeout: (frame: Uint8Array, len: number, ingress: number, flags: number, first: boolean) => void): number {
+    const t = this.t;
     let n = 0;
-    for (let s = 0; s < this.used.length; s++) {
-      if (this.used[s] === 0 || this.deadline[s] > nowMs) continue;
-      this.free(s);
+    for (let s = 0; s < t.used.length; s++) {
+      if (!t.due(s, nowMs)) continue;
+      t.free(s);
       n++;
-      onTimeout(this.bufs[s]!, this.firstLen[s], this.ingress[s], this.flags[s], this.firstLen[s] > 0);
+      onTimeout(this.bufs[s]!, t.firstLen[s], this.ingress[s], this.flags[s], t.firstLen[s] > 0);
     }
     return n;
   }

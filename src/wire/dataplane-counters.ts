@@ -13,7 +13,7 @@ export const DROP_REASONS = [
   'bad-ip-header', //        IPv4 version/IHL/total length inconsistent with the frame
   'bad-ip-checksum', //      IPv4 header checksum does not verify
   'ip-options', //           IPv4 option list malformed (an option's length under 2 or past the header); well-formed options are stripped (ip-source-route aside)
-  'fragment', //             IPv4 fragment malformed: not the last and empty or not a multiple of 8 bytes
+  'fragment', //             IPv4 or IPv6 fragment malformed: not the last and empty or not a multiple of 8 bytes
   'ttl-exceeded', //         TTL would reach 0 (answered with ICMP time exceeded: see icmp-error-sent)
   'martian-source', //       source is 0.0.0.0, loopback, multicast or broadcast (IPv6: ::, ::1, multicast, IPv4-mapped)
   'no-route', //             no connected subnet or route for the destination
@@ -54,15 +54,15 @@ export const DROP_REASONS = [
   'ha3-replay', //           HA3 frame whose sequence number was seen already or is too old
   'ha3-bad-payload', //      authenticated HA3 frame whose payload does not fit its kind (record size, interface index)
   'ha3-down', //             a packet for the peer (its session, its setup) while HA3 does not hear the peer
-  // IPv4 options and fragments (docs/firewall.md "Fragments and IP options"; reassembly.ts)
+  // IPv4 options, IPv4 and IPv6 fragments (docs/firewall.md "Fragments and IP options", docs/ipv6.md "Fragments"; reassembly.ts, reassembly6.ts)
   'ip-source-route', //      IPv4 loose or strict source route option (LSRR, SSRR): never honoured
-  'frag-too-big', //         a fragment ending past 65535 bytes (its datagram dropped)
-  'frag-tiny', //            a first fragment too short to hold the L4 header (ports, ICMP type): its datagram dropped
+  'frag-too-big', //         a fragment ending past 65535 bytes (IPv6: a payload past 65535 bytes; its datagram dropped)
+  'frag-tiny', //            a first fragment too short to hold the L4 header (ports, ICMP type; IPv6: the whole header chain up to it, RFC 7112): its datagram dropped
   'frag-overlap', //         a fragment overlapping one held that is not its exact duplicate: its datagram dropped
   'frag-inconsistent', //    a second last fragment with another end, or a fragment past the end: its datagram dropped
   'frag-too-many', //        a datagram of more fragments than the limit: dropped
   'frag-limit', //           a fragment whose own datagram would take the bytes held past the limit: that datagram dropped
-  'frag-timeout', //         a datagram not complete 30 s after its first fragment (ICMP time exceeded sent when its first fragment came)
+  'frag-timeout', //         a datagram not complete 30 s (IPv6: 60 s, RFC 8200 4.5) after its first fragment arrived (ICMP time exceeded sent when its first fragment came)
   // IPv6 (docs/ipv6.md; packet6.ts, nd.ts)
   'bad-ip6-header', //       IPv6 version not 6, or a payload length past the frame
   'ip6-ext-limit', //        more than 8 IPv6 extension headers, or more than 256 bytes of them (RFC 9098)
@@ -76,7 +76,6 @@ export const DROP_REASONS = [
   'nd-bad', //               neighbour discovery message malformed (RFC 4861 6.1, 7.1: code, length, checksum, options, target, addresses)
   'nd-queue-full', //        IPv6 next hop unresolved and its waiting queue is full
   'nd-timeout', //           IPv6 next hop did not answer neighbour solicitations in time; queued packets dropped (counted forwarded when queued)
-  'ip6-fragment', //         IPv6 fragment: not reassembled yet (docs/ipv6.md "Limits")
   'ip6-multicast', //        IPv6 packet to a multicast group that is not neighbour discovery: never forwarded
 ] as const;
 
@@ -127,11 +126,11 @@ export const EVENT_COUNTERS = [
   'defer-timeout', //        first packets held for the peer's acknowledgement and sent after deferMs without it
   'defer-full', //           first packets not held because the hold queue was full (sent at once)
   'class-claimed', //        a frame from the MAC of a class this box serves, sent by the peer: announced again when the class is this box's own device class, or the primary's while this box is primary (garp.ts ReclaimScheduler)
-  // IPv4 fragments and options (docs/firewall.md "Fragments and IP options")
+  // IPv4 and IPv6 fragments, IPv4 options (docs/firewall.md "Fragments and IP options", docs/ipv6.md "Fragments")
   'fragment-held', //        fragments kept for reassembly (an outcome: the datagram they complete counts its own)
   'fragment-duplicate', //   exact copies of a fragment held, ignored (an outcome)
-  'reassembled', //          datagrams made whole from their fragments (each then counted as one packet: forwarded, dropped, ...)
-  'fragmented', //           packets sent as fragments (larger than the egress MTU, DF clear; or a reassembled datagram to the peer over HA3)
+  'reassembled', //          datagrams made whole from their fragments (each then counted as one packet: forwarded, dropped, ...; IPv6 ones leave as the fragments they came in)
+  'fragmented', //           packets sent as fragments (IPv4 larger than the egress MTU, DF clear; a reassembled datagram to the peer over HA3; the box's own IPv6 echo reply larger than the interface MTU)
   'ip-options-stripped', //  packets whose IPv4 options were removed at the start of the path
   'frag-evicted', //         datagrams held, dropped (the oldest) to make room: the reassembly slots or bytes were all taken
   'frag-source-evicted', //  datagrams held, dropped (the source's oldest) for a new one of a source holding its share of the slots
