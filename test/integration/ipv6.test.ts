@@ -1,5 +1,5 @@
-// IPv6 through the pair with real daemons and real frames (issue 16, docs/ipv6.md): ping6 and TCP
-// over IPv6 through the pair and to its floating addresses; established IPv6 connections surviving
+// IPv6 through the pair with real daemons and real frames (issue 16, docs/ipv6.md): ping6 (also
+// in fragments) and TCP over IPv6 through the pair and to its floating addresses; established IPv6 connections surviving
 // kill -9, SIGSTOP and every cable of the active pulled, while the client's neighbour entry for
 // its router (fe80::1) keeps the virtual MAC and its default route stays the floating link-local;
 // packet too big reaching the sender when the server side has the smaller MTU, and a TCP upload
@@ -48,9 +48,9 @@ async function activeBox(): Promise<Box> {
   return (await lab.boxState('fwb'))?.state === 'active' ? 'fwb' : 'fwa';
 }
 
-async function ping6(to: string, count = 3): Promise<boolean> {
+async function ping6(to: string, count = 3, size = 56): Promise<boolean> {
   try {
-    await lab.nsExec('client', 'ping', ['-6', '-c', String(count), '-i', '0.05', '-W', '1', to]);
+    await lab.nsExec('client', 'ping', ['-6', '-c', String(count), '-i', '0.05', '-W', '1', '-s', String(size), to]);
     return true;
   } catch {
     return false;
@@ -141,6 +141,12 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
     expect(await ping6('fe80::1%eth0')).toBe(true);
     expect(await ping6(SERVER6)).toBe(true);
     expect(await clientRouter()).toEqual({ lladdr: LAN_VMAC, gateway: 'fe80::1' });
+    // fragmented by the client: reassembled by the pair for the firewall, forwarded as they came
+    const reassembled = await events(await activeBox(), 'reassembled');
+    expect(await ping6(SERVER6, 3, 3000)).toBe(true);
+    expect(await ping6(SERVER6, 2, 8000)).toBe(true);
+    expect(await ping6(LAN_FLOAT6, 2, 3000)).toBe(true);
+    expect(await events(await activeBox(), 'reassembled')).toBeGreaterThanOrEqual(reassembled + 7);
 
     const sink = await netTool(lab.ns('server'), ['tcp-sink', String(SINK_PORT)], true);
     try {

@@ -3,7 +3,8 @@
 // links (HA1, its backup, the heartbeat backup, HA2) run over IPv6 (`lab up --ha-family ipv6`)
 // failing over on a kill -9 with its TCP connections surviving (sessions synced over IPv6 HA2).
 //
-// No IPv6 traffic through or to the pair is asserted here: that is the IPv6 dataplane's to prove.
+// IPv6 traffic through the pair is test/integration/ipv6.test.ts's; here only the router the
+// client learns from the pair's advertisements (--ipv6-ra) and keeps through a failover.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot, type Lab, type LabStatus } from '../../src/lab/lab.js';
@@ -131,7 +132,15 @@ describe.skipIf(!isRoot())('the dual-stack lab with the real daemons', () => {
     // RAs: the client learns its router (accept_ra=2) and has no static IPv6 default route; the
     // server keeps its static one. (Only a route the client learnt may appear: proto ra.)
     expect((await l.nsExec('client', 'sysctl', ['-n', 'net.ipv6.conf.eth0.accept_ra'])).stdout.trim()).toBe('2');
-    for (const r of await defaultRoutes6(l, 'client')) expect(r.protocol).toBe('ra');
+    // the active's first advertisement comes at once (RFC 4861 6.2.4): the client's default router
+    // is the floating link-local address, learned, and IPv6 flows through it
+    await l.waitFor(
+      async () => (await defaultRoutes6(l, 'client')).some((r) => r.protocol === 'ra' && r.gateway === 'fe80::1'),
+      10_000,
+      'a default route from RAs',
+    );
+    for (const r of await defaultRoutes6(l, 'client')) expect(r).toMatchObject({ protocol: 'ra', gateway: 'fe80::1' });
+    await l.nsExec('client', 'ping', ['-6', '-c', '3', '-i', '0.05', '-W', '1', LAB_ADDR6.server]);
     expect((await l.nsExec('server', 'sysctl', ['-n', 'net.ipv6.conf.eth0.accept_ra'])).stdout.trim()).toBe('0');
     expect(await defaultRoutes6(l, 'server')).toEqual([expect.objectContaining({ gateway: 'fe80::1', dev: 'eth0' })]);
     // the boxes never learn from the pair's RAs
@@ -158,6 +167,8 @@ describe.skipIf(!isRoot())('the dual-stack lab with the real daemons', () => {
       expect(summary.total).toBe(4);
       expect(summary.survived).toBe(4);
       expect(await ping(l, LAB_ADDR.server)).toBe(true);
+      // a failover never withdraws the router: the client keeps its learned default route
+      expect(await defaultRoutes6(l, 'client')).toEqual([expect.objectContaining({ protocol: 'ra', gateway: 'fe80::1' })]);
       // the killed box comes back passive, again over IPv6
       await l.startBox('fwa');
       expect((await waitState(l, 'fwa', 'passive', 15_000)).state).toBe('passive');
