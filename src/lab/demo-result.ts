@@ -52,6 +52,8 @@ export interface DemoResult {
     gapsOver5Ms: number;
   } | null;
   tcp: { total: number; connected: number; survived: number; reset: number } | null;
+  /** The IPv6 traffic beside it through the same failure (demo-ipv6.ts); null when it did not run. */
+  ipv6: DemoIpv6 | null;
   /** Per step: the crash (kill -9 to the restart) and the restore (the restart to the end). */
   steps: DemoStep[];
   /** The failover picture as copied for the user, and in the run dir (gone after the teardown). */
@@ -60,6 +62,14 @@ export interface DemoResult {
   ok: boolean;
   /** What went wrong, when something did. */
   errors: string[];
+}
+
+/** The IPv6 probes and TCP streams of the demo. */
+export interface DemoIpv6 {
+  probes: { sent: number; received: number; lostDuringRun: number; maxGapMs: number };
+  /** The silence across the takeover, ms (0: none over 5 ms). */
+  changeGapMs: number;
+  tcp: { total: number; connected: number; survived: number; reset: number };
 }
 
 /** A result before anything was measured: what a demo that fails at once reports. */
@@ -74,6 +84,7 @@ export function emptyDemoResult(name: string): DemoResult {
     recoveredState: null,
     probes: null,
     tcp: null,
+    ipv6: null,
     steps: [],
     svg: null,
     ok: false,
@@ -101,6 +112,7 @@ export function formatDemoTable(r: DemoResult): string {
         : '-',
     ],
     ['TCP connections surviving', r.tcp ? `${r.tcp.survived} / ${r.tcp.total}` : '-'],
+    ...ipv6Rows(r.ipv6),
     ['recovery (killed box back)', r.recoveryMs === null ? '-' : `${r.recoveryMs} ms, ${r.recoveredState ?? '?'}`],
     ['failover picture', r.svg ?? '-'],
     ['result', r.ok ? 'OK' : `FAILED${r.errors.length ? `: ${r.errors.join('; ')}` : ''}`],
@@ -108,6 +120,16 @@ export function formatDemoTable(r: DemoResult): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   const main = rows.map(([k, v]) => `  ${pad(k, w)}  ${v}`).join('\n');
   return r.steps.length > 0 ? `${formatStepTable(r.steps)}\n\n${main}` : main;
+}
+
+/** The IPv6 traffic's rows, beside the IPv4 ones. */
+function ipv6Rows(v6: DemoIpv6 | null): Array<[string, string]> {
+  if (v6 === null) return [];
+  return [
+    ['IPv6: traffic gap at the takeover', v6.changeGapMs === 0 ? 'none over 5 ms' : formatGapMs(v6.changeGapMs)],
+    ['IPv6: probes lost in the run / sent', `${v6.probes.lostDuringRun} / ${v6.probes.sent}`],
+    ['IPv6: TCP connections surviving', `${v6.tcp.survived} / ${v6.tcp.total}`],
+  ];
 }
 
 /** One row per step: the gap, the loss, the TCP connections alive, the state change. */

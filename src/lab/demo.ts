@@ -22,7 +22,8 @@ import { LiveView } from './live-view.js';
 import type { ReceiverSummary, SenderSummary } from './probe.js';
 import type { StreamSummary } from './stream.js';
 import { formatGapMs, timelineSvg, type TimelineData, type TimelineMarker } from './timeline-svg.js';
-import { LAB_ADDR } from './topology.js';
+import { LAB_ADDR, LAB_ADDR6 } from './topology.js';
+import { DEMO_TCP6_CONNS, measure6, startTraffic6, stopReceivers6, stopSenders6, type Counted6, type Traffic6 } from './demo-ipv6.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from './traffic.js';
 
 export const DEMO_PROBE_PORT = 5000;
@@ -91,6 +92,8 @@ interface Traffic {
   echo: LabProcess<Record<string, never>>;
   sender: LabProcess<SenderSummary>;
   streams: LabProcess<StreamSummary>;
+  /** The same over IPv6 (demo-ipv6.ts). */
+  v6: Traffic6;
 }
 
 /** What the traffic programs reported once stopped. */
@@ -99,6 +102,7 @@ interface Counted {
   sent: SenderSummary;
   tcp: StreamSummary;
   recv: ReceiverSummary;
+  v6: Counted6;
 }
 
 /** The pair as the demo left it: who was killed, who took over, when things happened. */
@@ -182,6 +186,8 @@ async function runSteps(run: DemoRun): Promise<void> {
   const counted = await stopTraffic(run, traffic);
   const marks = timelineMarkers(story.killed, story.survivor, story.times, story.transitions);
   const gaps = changeGaps(story.times, counted.recv, marks.markers);
+  const takeoverAt = marks.markers.find((m) => m.kind === 'takeover')?.atMs ?? story.times.killedAt + TAKEOVER_TIMEOUT_MS;
+  run.result.ipv6 = measure6(counted.v6, story.times.killedAt, takeoverAt);
   measure(run.result, story, counted, marks.takeoverLoggedAt, gaps);
   run.result.svg = writePicture(timelineSvg(timelineData(opts.name, story, counted, marks, gaps)), lab.runDir, opts.svg);
   run.say(`failover picture: ${run.result.svg}`);
@@ -231,7 +237,11 @@ async function startTraffic(run: DemoRun): Promise<Traffic> {
     run.result.errors.push(`only ${streams.connected} of ${DEMO_TCP_CONNS} TCP connections came up before the failover`);
     run.say(`warning: only ${streams.connected} of ${DEMO_TCP_CONNS} TCP connections came up (is the dataplane forwarding?)`);
   }
-  return { startedAt, receiver, echo, sender, streams };
+  run.say(`and over IPv6: the same probes and ${DEMO_TCP6_CONNS} TCP streams, client ${LAB_ADDR6.client} -> server ${LAB_ADDR6.server}`);
+  const v6 = await startTraffic6(lab, PROBE_INTERVAL_MS, (p) => run.helpers.push(p));
+  if (v6.streams.connected < DEMO_TCP6_CONNS)
+    run.result.errors.push(`only ${v6.streams.connected} of ${DEMO_TCP6_CONNS} IPv6 TCP connections came up before the failover`);
+  return { startedAt, receiver, echo, sender, streams, v6 };
 }
 
 /**
@@ -324,13 +334,15 @@ async function stopTraffic(run: DemoRun, traffic: Traffic): Promise<Counted> {
   const stoppedAt = Date.now();
   const sent = await traffic.sender.stop();
   const tcp = await traffic.streams.stop();
+  const senders6 = await stopSenders6(traffic.v6);
   await sleep(100); // the last probes in flight
   const recv = await traffic.receiver.stop();
   await traffic.echo.stop().catch(() => undefined);
+  const recv6 = await stopReceivers6(traffic.v6);
   run.helpers.length = 0;
   run.monitor.stop();
   run.view.close();
-  return { stoppedAt, sent, tcp, recv };
+  return { stoppedAt, sent, tcp, recv, v6: { ...senders6, recv: recv6 } };
 }
 
 /** The receiver's silences on the wall clock, and the longest across each state change. */
@@ -451,6 +463,9 @@ function judge(result: DemoResult, { tcp, recv }: Counted): void {
     result.errors.push(`${tcp.total - tcp.survived} TCP connection(s) lost (${why.slice(0, 4).join(', ')}${why.length > 4 ? ', ...' : ''})`);
   }
   if (recv.received === 0) result.errors.push('no probe reached the server');
+  const v6 = result.ipv6;
+  if (v6 !== null && v6.probes.received === 0) result.errors.push('no IPv6 probe reached the server');
+  if (v6 !== null && v6.tcp.survived < v6.tcp.total) result.errors.push(`${v6.tcp.total - v6.tcp.survived} IPv6 TCP connection(s) lost`);
   if (result.recoveredState !== null && result.recoveredState !== 'passive') {
     result.errors.push(`the restarted box is ${result.recoveredState}, expected passive (preemption is off)`);
   }

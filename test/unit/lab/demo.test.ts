@@ -100,6 +100,7 @@ describe('demo: gaps on the wall clock, per step', () => {
       recoveredState: 'passive',
       probes: null,
       tcp: null,
+      ipv6: null,
       svg: null,
       ok: true,
       errors: [],

@@ -44,6 +44,11 @@ describe('demo table', () => {
     recoveredState: 'passive',
     probes: { sent: 9000, received: 8950, lost: 50, lostBeforeFirst: 3, lostDuringRun: 47, maxGapMs: 52.3, maxGapAt: null, gapsOver5Ms: 1 },
     tcp: { total: 8, connected: 8, survived: 8, reset: 0 },
+    ipv6: {
+      probes: { sent: 9000, received: 8960, lostDuringRun: 40, maxGapMs: 41.5 },
+      changeGapMs: 41.5,
+      tcp: { total: 4, connected: 4, survived: 4, reset: 0 },
+    },
     steps: [],
     svg: '/tmp/tandem-failover.svg',
     ok: true,
@@ -57,6 +62,9 @@ describe('demo table', () => {
     expect(t).toMatch(/takeover by the API\s+61 ms/);
     expect(t).toMatch(/failover picture\s+\/tmp\/tandem-failover.svg/);
     expect(t).toMatch(/longest gap in the run.*52\.3 ms/);
+    expect(t).toMatch(/IPv6: traffic gap at the takeover\s+41\.5 ms/);
+    expect(t).toMatch(/IPv6: probes lost in the run \/ sent\s+40 \/ 9000/);
+    expect(t).toMatch(/IPv6: TCP connections surviving\s+4 \/ 4/);
     expect(t).toMatch(/traffic gap at the takeover\s+-/);
     expect(t).toMatch(/probes lost in the run \/ sent\s+47 \/ 9000 \(\+3 before the path was up or still in flight\)/);
     expect(t).toMatch(/TCP connections surviving\s+8 \/ 8/);
