@@ -38,6 +38,7 @@ import {
   IP6_SRC,
   ipv6End,
   NH_ICMPV6,
+  NH_TCP,
   ND_NEIGHBOR_ADVERT,
   ND_NEIGHBOR_SOLICIT,
   ND_REDIRECT,
@@ -48,8 +49,12 @@ import {
 } from './packet6.js';
 import type { PipelineInterface } from './pipeline-interface.js';
 import { RaSchedule } from './ra-schedule.js';
+import { clampMssAt } from './tcp-mss.js';
 import { isFragment6 } from './reassembly6.js';
 import type { Route6Entry, RouteTable6 } from './route6.js';
+
+/** How much longer an IPv6 header is than an option-less IPv4 one: the MSS clamp's difference. */
+const IPV6_MSS_EXTRA = 20;
 
 /** What the IPv6 path needs of the pipeline around it. */
 export interface Ipv6Host {
@@ -266,6 +271,7 @@ export class Ipv6Path {
       return false;
     }
     frame[IP6_HLIM]--;
+    if (out.mssClamp !== undefined || host.interfaces()[ingress].mssClamp !== undefined) this.clampMss(ingress, out, frame);
     copyMac(frame, ETH_SRC, host.handingOver() ? out.realMac : out.mac);
     const hop = this.hop;
     if (route.via !== null) hop.set(route.via);
@@ -297,6 +303,18 @@ export class Ipv6Path {
   /** The firewall found the packet's hop limit run out (it counted ttl-exceeded): time exceeded back to its source. */
   timeExceeded(ingress: number, frame: Uint8Array, len: number, nowMs: number): void {
     this.icmpError(ingress, frame, len, ICMP6_TIME_EXCEEDED, ICMP6_TIMXCEED_TRANSIT, 0, nowMs);
+  }
+
+  /**
+   * A TCP SYN crossing an interface with mssClamp: the clamp is for IPv4 (MTU - 40); an IPv6
+   * header is 20 bytes longer, so the same path takes an MSS 20 lower (PAN-OS's separate IPv6 MSS
+   * adjustment, derived here).
+   */
+  private clampMss(ingress: number, out: PipelineInterface, frame: Uint8Array): void {
+    const w = this.walk;
+    if (w.proto !== NH_TCP || w.fragOff >= 0) return;
+    const mss = Math.min(out.mssClamp ?? 0xffff, this.host.interfaces()[ingress].mssClamp ?? 0xffff) - IPV6_MSS_EXTRA;
+    if (clampMssAt(frame, w.l4, ipv6End(frame, ETH_HLEN), mss)) this.host.event('mss-clamped');
   }
 
   /**

@@ -25,8 +25,14 @@ const TCP_DOFF = 12;
  */
 export function clampMss(frame: Uint8Array, l3: number, mss: number): boolean {
   if (frame[l3 + IPH_PROTO] !== IPPROTO_TCP) return false;
-  const l4 = l3 + ipHeaderLen(frame, l3);
-  const end = l3 + readU16(frame, l3 + IPH_TOTLEN);
+  return clampMssAt(frame, l3 + ipHeaderLen(frame, l3), l3 + readU16(frame, l3 + IPH_TOTLEN), mss);
+}
+
+/**
+ * clampMss for the TCP segment at `l4` ending at `end`, of either family (IPv6 passes the upper
+ * layer its extension-header walk found; the TCP checksum's pseudo-header does not change).
+ */
+export function clampMssAt(frame: Uint8Array, l4: number, end: number, mss: number): boolean {
   if (end - l4 < TCP_HLEN || (frame[l4 + TCP_FLAGS] & TCP_SYN) === 0) return false;
   const optEnd = l4 + ((frame[l4 + TCP_DOFF] >>> 4) << 2);
   if (optEnd > end) return false;
