@@ -32,7 +32,8 @@ import { Ha3Port } from './ha3-port.js';
 import { decisionsOf, type ActiveActiveStatus, type FloatingClassName } from '../wire/pair-status.js';
 import { ha3MtuNeeded } from '../wire/ha3.js';
 import { isIpv4Text, isIpv6Text } from '../net/family.js';
-import { formatIpv6, ipv6FromKey, parseCidr6, type Ipv6 } from '../net/ipv6.js';
+import { formatIpv6, ipv6FromKey, ipv6Key, isLinkLocal6, parseCidr6, solicitedNode6, type Ipv6 } from '../net/ipv6.js';
+import { buildMldReport, MLD2_CHANGE_TO_EXCLUDE } from './mld.js';
 import { buildNa, ND_NA_OVERRIDE, ND_NA_ROUTER } from './nd.js';
 
 export type { DataplaneIo, Port } from './io.js';
@@ -462,9 +463,10 @@ export class Engine {
   private sendGarp(classes: number, epoch: number): void {
     const g = eventIndex('garp-sent');
     const na = eventIndex('na-announce-sent');
+    const mld = eventIndex('mld-report-sent');
     for (const f of this.garpFrames) {
       if (f.bit !== 0 && (f.bit & classes) === 0) continue;
-      if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[f.na === true ? na : g]++;
+      if (this.pipeline.sendRaw(f.ifIndex, f.frame, f.len)) this.counters[f.mld === true ? mld : f.na === true ? na : g]++;
     }
     if (this.announcedEpoch !== epoch) this.announcedClasses = 0;
     this.announcedClasses |= classes;
@@ -668,6 +670,8 @@ interface GarpFrame {
   ifIndex: number;
   /** An unsolicited neighbour advertisement (IPv6) rather than a gratuitous ARP. */
   na?: boolean;
+  /** An MLD report (IPv6) joining the floating addresses' solicited-node groups. */
+  mld?: boolean;
   /** Its class (active/active), 0 in active/passive. */
   bit: number;
   frame: Uint8Array;
@@ -691,6 +695,21 @@ function naFrameOf(ifIndex: number, mac: Uint8Array, ip: Ipv6): GarpFrame {
   return { ifIndex, bit: 0, na: true, frame, len: buildNa(frame, mac, ip, ND_NA_ROUTER | ND_NA_OVERRIDE, null, null) };
 }
 
+/**
+ * The MLDv2 report that joins the solicited-node groups of an interface's floating IPv6
+ * addresses, from the floating link-local address and the virtual MAC (RFC 3810 5.2.13): a switch
+ * snooping MLD then sends neighbour solicitations for them to the active's port. None without a
+ * floating link-local address (a report needs a link-local source).
+ */
+function mldFramesOf(ifIndex: number, itf: PipelineInterface): GarpFrame[] {
+  const floating = itf.floating6 ?? [];
+  const source = floating.find((a) => isLinkLocal6(a));
+  if (source === undefined) return [];
+  const groups = [...new Map(floating.map((a) => [ipv6Key(solicitedNode6(a)), solicitedNode6(a)])).values()];
+  const frame = new Uint8Array(128 + 20 * groups.length);
+  return [{ ifIndex, bit: 0, mld: true, frame, len: buildMldReport(frame, itf.mac, source, groups, groups.length, MLD2_CHANGE_TO_EXCLUDE) }];
+}
+
 function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
   const frameOf = (ifIndex: number, bit: number, mac: Uint8Array, ip: number, build = buildGarp): GarpFrame => {
     const frame = new Uint8Array(64);
@@ -698,7 +717,11 @@ function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
   };
   return interfaces.flatMap((itf, ifIndex) => {
     if (itf.classes === undefined || itf.classes.length === 0) {
-      return [...itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip)), ...(itf.floating6 ?? []).map((ip) => naFrameOf(ifIndex, itf.mac, ip))];
+      return [
+        ...itf.floating.map((ip) => frameOf(ifIndex, 0, itf.mac, ip)),
+        ...(itf.floating6 ?? []).map((ip) => naFrameOf(ifIndex, itf.mac, ip)),
+        ...mldFramesOf(ifIndex, itf),
+      ];
     }
     const shared = itf.arpSharing?.addresses ?? [];
     return itf.classes.flatMap((c) => [

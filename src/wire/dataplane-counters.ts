@@ -144,6 +144,7 @@ export const EVENT_COUNTERS = [
   'nd-conflict', //          another node advertised a floating IPv6 address (not the peer): counted, nothing changes (docs/ipv6.md)
   'na-announce-sent', //     unsolicited neighbour advertisements for floating IPv6 addresses (takeover, refresh: the IPv6 gratuitous ARP)
   'ra-sent', //              router advertisements sent from the floating link-local address
+  'mld-report-sent', //      MLDv2 reports joining the floating addresses' solicited-node groups (with each announcement round)
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -25,13 +25,18 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
   shared.renewLease(1e15);
   const macs: Record<string, string> = { lan0: LAN_REAL, wan0: WAN_REAL };
   let garps = 0;
+  /** IPv6 frames of the announcement rounds: ICMPv6 type (136 advertisement, 143 MLD report) -> their frames. */
+  const v6: Record<number, Uint8Array[]> = {};
   const rx: ((f: Uint8Array, len: number, truncated: boolean) => void)[] = [];
   const io: DataplaneIo = {
     open: (_device, onFrame) => (
       rx.push(onFrame),
       {
         send: (f) => {
-          if (((f[12] << 8) | f[13]) === ETHERTYPE_ARP) garps++;
+          const type = (f[12] << 8) | f[13];
+          if (type === ETHERTYPE_ARP) garps++;
+          // the ICMPv6 type: right after the header, or after MLD's 8-byte hop-by-hop header
+          if (type === 0x86dd) (v6[f[20] === 58 ? f[54] : f[62]] ??= []).push(Uint8Array.from(f));
           return true;
         },
         close: () => undefined,
@@ -44,6 +49,7 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
   return {
     shared,
     garps: () => garps,
+    v6,
     now: () => now,
     receive(ifIndex: number, frame: Buffer) {
       now += 1;
@@ -57,6 +63,30 @@ function makeEngine(garp: { count: number; intervalMs: number; periodicS: number
     },
   };
 }
+
+describe('engine announcement rounds over IPv6', () => {
+  it('send an unsolicited advertisement (R, O, not S) per floating IPv6 address and one MLD report per interface beside each gratuitous ARP round', () => {
+    const e = makeEngine({ count: 2, intervalMs: 20, periodicS: 0 });
+    e.shared.requestGarp();
+    e.advance(100);
+    const garps = e.garps();
+    expect(garps).toBe(2 * 2); // two rounds, two IPv4 floating addresses
+    const na = e.v6[136] ?? [];
+    // the lab config: 2001:db8:1::1 and fe80::1 on lan, 2001:db8:2::1 and fe80::1 on wan
+    expect(na.length).toBe(2 * 4);
+    for (const f of na) {
+      expect(f[58]).toBe(0xa0); // R and O
+      expect([...f.subarray(0, 6)]).toEqual([0x33, 0x33, 0, 0, 0, 1]); // to all nodes
+    }
+    expect([...na[0].subarray(6, 12)]).toEqual([...parseMac(LAN_V)]);
+    expect([...na[0].subarray(80, 86)]).toEqual([...parseMac(LAN_V)]); // target link-layer address: the virtual MAC
+    const mld = e.v6[143] ?? [];
+    expect(mld.length).toBe(2 * 2);
+    // from the floating link-local address, hop limit 1
+    expect(mld[0][21]).toBe(1);
+    expect([...mld[0].subarray(22, 24)]).toEqual([0xfe, 0x80]);
+  });
+});
 
 describe('engine GARP during a planned hand-over', () => {
   it('stops the rest of a burst once the hand-over starts', () => {
