@@ -86,6 +86,10 @@ export function malformedCorpus(clientMac: string): CorpusEntry[] {
   add('UDP to a port the policy denies', ipv4(clientMac, 17, udp(7777)), 'policy-deny');
   const ipv6 = Buffer.from(good);
   ipv6.writeUInt16BE(0x86dd, 12);
-  add('IPv6 ethertype', ipv6, 'bad-ethertype');
+  // shorter than an IPv6 header: truncated before its version is read
+  add('an IPv4 packet under the IPv6 EtherType', ipv6, 'truncated');
+  const lldp = Buffer.from(good);
+  lldp.writeUInt16BE(0x88cc, 12);
+  add('LLDP EtherType', lldp, 'bad-ethertype');
   return entries;
 }

@@ -47,9 +47,10 @@ function vlanConfig(): string {
     const dev = cfg.device as { id: number; interfaces: Record<string, unknown>; dataplane?: unknown };
     const me = dev.id === 0 ? 2 : 3;
     dev.interfaces = {
-      lan: { device: 'lan0', vlan: 10, address: `10.0.1.${me}/24` },
+      // dual-stack as the lab (its IPv6 floating addresses need the interfaces' prefixes)
+      lan: { device: 'lan0', vlan: 10, address: `10.0.1.${me}/24`, address6: `2001:db8:1::${me}/64` },
       guest: { device: 'lan0', vlan: 20, address: `10.0.3.${me}/24` },
-      wan: { device: 'wan0', address: `10.0.2.${me}/24` },
+      wan: { device: 'wan0', address: `10.0.2.${me}/24`, address6: `2001:db8:2::${me}/64` },
     };
     if (dev.id === 1) dev.dataplane = { io: 'pcap' };
     const s = cfg.shared;
