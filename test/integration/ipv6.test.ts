@@ -214,6 +214,9 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
       hop: await drops(active, 'nd-hop-limit'),
       conflict: await events(active, 'nd-conflict'),
       unknown: await drops(active, 'ip6-unknown-header'),
+      overlap: await drops(active, 'frag-overlap'),
+      tiny: await drops(active, 'frag-tiny'),
+      nd: await events(active, 'nd-handled'),
     };
     const frames: Buffer[] = [];
     for (let i = 0; i < 20; i++) {
@@ -226,6 +229,12 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
     for (let i = 0; i < 100; i++) frames.push(nsFrame(`2001:db8:1::${(i + 0x100).toString(16)}`, LAN_FLOAT6, 64));
     // advertisements from another node claiming the floating address (a spoofer; never the peer)
     for (let i = 0; i < 50; i++) frames.push(naClaim(LAN_FLOAT6));
+    // router advertisements from a host (a rogue router): heard, never obeyed
+    for (let i = 0; i < 50; i++) frames.push(rogueRa());
+    // overlapping fragments (RFC 5722: the whole datagram dropped), and first fragments too short
+    // to hold the upper-layer header (RFC 7112)
+    for (let i = 0; i < 20; i++) frames.push(...overlapping(0x7000 + i));
+    for (let i = 0; i < 20; i++) frames.push(tinyFirst(0x7100 + i));
     await sendFrames(frames);
     expect(await drops(active, 'ip6-ext-limit')).toBeGreaterThanOrEqual(before.ext + 20);
     expect(await drops(active, 'ip6-rh0')).toBeGreaterThanOrEqual(before.rh0 + 20);
@@ -233,6 +242,9 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
     expect(await drops(active, 'ip6-unknown-header')).toBeGreaterThanOrEqual(before.unknown + 20);
     expect(await drops(active, 'nd-hop-limit')).toBeGreaterThanOrEqual(before.hop + 100);
     expect(await events(active, 'nd-conflict')).toBeGreaterThanOrEqual(before.conflict + 50);
+    expect(await events(active, 'nd-handled')).toBeGreaterThanOrEqual(before.nd + 50);
+    expect(await drops(active, 'frag-overlap')).toBeGreaterThanOrEqual(before.overlap + 20);
+    expect(await drops(active, 'frag-tiny')).toBeGreaterThanOrEqual(before.tiny + 20);
     // nothing changed: the same process is active, hosts still reach each other, the router's MAC is the virtual one
     expect(lab.pid(active)).toBe(pid);
     expect((await lab.boxState(active))?.state).toBe('active');
@@ -309,6 +321,33 @@ function nsFrame(src: string, target: string, hopLimit: number): Buffer {
 function naClaim(target: string): Buffer {
   const body = [136, 0, 0, 0, 0x20, 0, 0, 0, ...parseBytes(target), 2, 1, ...macBytes(CLIENT_MAC_PLACEHOLDER)];
   return frame6(CLIENT6, 'ff02::1', 58, icmp6(CLIENT6, 'ff02::1', body), 255, '33:33:00:00:00:01');
+}
+
+/** A router advertisement from the client (router lifetime 1800 s, no options). */
+function rogueRa(): Buffer {
+  const src = 'fe80::99';
+  const body = [134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+  return frame6(src, 'ff02::1', 58, icmp6(src, 'ff02::1', body), 255, '33:33:00:00:00:01');
+}
+
+/** A fragment header (RFC 8200 4.5) before `next`, at `offset` bytes, M set or not. */
+function fragHeader(next: number, offset: number, more: boolean, id: number): number[] {
+  const w = offset | (more ? 1 : 0);
+  return [next, 0, w >> 8, w & 255, id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255];
+}
+
+/** Two UDP fragments of one datagram whose second overlaps the first by 8 bytes. */
+function overlapping(id: number): Buffer[] {
+  const first = [...udp6Body(), ...new Array(20).fill(7)]; // 32 bytes
+  return [
+    frame6(CLIENT6, SERVER6, 44, [...fragHeader(17, 0, true, id), ...first]),
+    frame6(CLIENT6, SERVER6, 44, [...fragHeader(17, 24, false, id), ...new Array(16).fill(9)]),
+  ];
+}
+
+/** A first fragment of 8 bytes holding only a destination-options header: the UDP header (the ports) would come in a later one. */
+function tinyFirst(id: number): Buffer {
+  return frame6(CLIENT6, SERVER6, 44, [...fragHeader(60, 0, true, id), 17, 0, 1, 4, 0, 0, 0, 0]);
 }
 
 async function sendFrames(frames: Buffer[]): Promise<void> {
