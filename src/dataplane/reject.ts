@@ -61,33 +61,40 @@ export function buildTcpReset(out: Uint8Array, frame: Uint8Array, len: number, s
 
   const src = readU32(frame, L3 + IPH_SRC);
   const dst = readU32(frame, L3 + IPH_DST);
-  const sport = readU16(frame, l4 + L4_SPORT);
-  const dport = readU16(frame, l4 + L4_DPORT);
-  const seq = readU32(frame, l4 + TCP_SEQ);
-  const ack = readU32(frame, l4 + TCP_ACK_NO);
   const segLen = totalLen - ihl - doff + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
 
   writeEthIp(out, srcMac, dstMac, IPPROTO_TCP, dst, src, IP_HLEN + TCP_HLEN);
   const t = L3 + IP_HLEN;
-  writeU16(out, t + L4_SPORT, dport);
-  writeU16(out, t + L4_DPORT, sport);
+  writeResetSegment(out, t, frame, l4, segLen);
+  // pseudo-header (RFC 9293 3.1): source, destination, zero + protocol, TCP length
+  const pseudo = (dst >>> 16) + (dst & 0xffff) + (src >>> 16) + (src & 0xffff) + IPPROTO_TCP + TCP_HLEN;
+  writeU16(out, t + TCP_CSUM, checksum(out, t, TCP_HLEN, pseudo));
+  return padFrame(out, outLen);
+}
+
+/**
+ * The RST answering the TCP segment at `l4` of `frame` (RFC 9293 3.10.7.1), written at `t` of
+ * `out` with its checksum zero: to the segment's sender, from the port it was sent to; with ACK,
+ * <SEQ=SEG.ACK><CTL=RST>, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. `segLen` counts SYN and
+ * FIN. Shared by the IPv4 and IPv6 answers (reject6.ts), which fill the checksum.
+ */
+export function writeResetSegment(out: Uint8Array, t: number, frame: Uint8Array, l4: number, segLen: number): void {
+  const flags = frame[l4 + TCP_FLAGS];
+  writeU16(out, t + L4_SPORT, readU16(frame, l4 + L4_DPORT));
+  writeU16(out, t + L4_DPORT, readU16(frame, l4 + L4_SPORT));
   if (flags & TCP_ACK) {
-    writeU32(out, t + TCP_SEQ, ack);
+    writeU32(out, t + TCP_SEQ, readU32(frame, l4 + TCP_ACK_NO));
     writeU32(out, t + TCP_ACK_NO, 0);
     out[t + TCP_FLAGS] = TCP_RST;
   } else {
     writeU32(out, t + TCP_SEQ, 0);
-    writeU32(out, t + TCP_ACK_NO, (seq + segLen) >>> 0);
+    writeU32(out, t + TCP_ACK_NO, (readU32(frame, l4 + TCP_SEQ) + segLen) >>> 0);
     out[t + TCP_FLAGS] = TCP_RST | TCP_ACK;
   }
   out[t + TCP_DOFF] = (TCP_HLEN / 4) << 4;
   writeU16(out, t + TCP_WINDOW, 0);
   writeU16(out, t + TCP_CSUM, 0);
   writeU16(out, t + TCP_URGENT, 0);
-  // pseudo-header (RFC 9293 3.1): source, destination, zero + protocol, TCP length
-  const pseudo = (dst >>> 16) + (dst & 0xffff) + (src >>> 16) + (src & 0xffff) + IPPROTO_TCP + TCP_HLEN;
-  writeU16(out, t + TCP_CSUM, checksum(out, t, TCP_HLEN, pseudo));
-  return padFrame(out, outLen);
 }
 
 /**

@@ -4,88 +4,19 @@
 // fragment alone never passes; the timeout answers with time exceeded code 1; a fragmented ping to
 // a floating address is answered in fragments.
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../src/net/ipv4.js';
-import { ipv6Key, parseCidr6, parseIpv6 } from '../../../src/net/ipv6.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/wire/dataplane-counters.js';
-import { FirewallStats } from '../../../src/wire/firewall-stats.js';
 import { ETH_HLEN, parseMac } from '../../../src/dataplane/packet.js';
 import { ipv6End, newIpv6Walk, walkIpv6 } from '../../../src/dataplane/packet6.js';
-import { Pipeline, type PipelineInterface } from '../../../src/dataplane/pipeline.js';
 import { RA_DONE, Reassembler6 } from '../../../src/dataplane/reassembly6.js';
-import { RouteTable } from '../../../src/dataplane/route.js';
-import { labRaw, sharedOf } from './firewall-helpers.js';
+import { CLIENT, CLIENT_MAC, LAN, LAN_FLOAT, LAN_V, makeIpv6Rig, SERVER, SERVER_MAC, WAN, WAN_V } from './ipv6-rig.js';
 import { eth6, ext, frag, icmp6, ip6, udp6 } from './frames6.js';
 
-const LAN_V = '02:74:64:00:01:01';
-const WAN_V = '02:74:64:00:01:02';
-const CLIENT_MAC = '22:00:00:00:01:0a';
-const SERVER_MAC = '22:00:00:00:02:0a';
-const CLIENT = '2001:db8:1::10';
-const SERVER = '2001:db8:2::10';
-const LAN_FLOAT = '2001:db8:1::1';
-const NAMES = [...EVENT_COUNTERS, ...DROP_REASONS];
-const LAN = 0;
-const WAN = 1;
 const NOW = 1000;
 
-function itf(name: string, real: string, v: string, v4: string, v6: string, floating6: string[], mtu: number): PipelineInterface {
-  const { address, prefix } = parseCidr(v4);
-  const own = parseCidr6(v6);
-  return {
-    name,
-    device: `${name}0`,
-    realMac: parseMac(real),
-    mac: parseMac(v),
-    address,
-    prefix,
-    floating: [],
-    address6: own.address,
-    prefix6: own.prefix,
-    floating6: floating6.map(parseIpv6),
-    mtu,
-  };
-}
-
 function rig(opts: { active?: boolean; wanMtu?: number } = {}) {
-  const raw = labRaw();
-  raw.shared.policy.rules = [
+  const rules = [
     { name: 'v6-udp', from: ['trust'], to: ['untrust'], source: ['2001:db8:1::/64'], destination: ['any'], service: ['udp/5000'], action: 'allow' },
   ];
-  raw.shared.nat = [];
-  const shared = sharedOf(raw);
-  const interfaces = [
-    itf('lan', '0a:00:00:00:01:02', LAN_V, '10.0.1.2/24', '2001:db8:1::2/64', [LAN_FLOAT, 'fe80::1'], 1500),
-    itf('wan', '0a:00:00:00:02:02', WAN_V, '10.0.2.2/24', '2001:db8:2::2/64', ['2001:db8:2::1', 'fe80::1'], opts.wanMtu ?? 1500),
-  ];
-  const routes = RouteTable.fromConfig({
-    interfaces: [
-      { name: 'lan', address: '10.0.1.2/24', address6: '2001:db8:1::2/64' },
-      { name: 'wan', address: '10.0.2.2/24', address6: '2001:db8:2::2/64' },
-    ],
-    routes: [],
-  });
-  const role = { role: opts.active === false ? 0 : 1, mayActAsActive: () => opts.active !== false };
-  const counters = new Float64Array(COUNTER_COUNT);
-  const sent: { ifIndex: number; frame: Buffer }[] = [];
-  const sink = { send: (ifIndex: number, f: Uint8Array, len: number) => (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true) };
-  const stats = new FirewallStats(shared.policy.rules.length, shared.nat.length);
-  const p = new Pipeline(interfaces, routes, role, counters, sink, {
-    neighbours: { reachableMs: 1e12, refreshMs: 1e12 },
-    firewall: { shared, stats, seed: 7 },
-  });
-  const movedBy = (fn: () => void) => {
-    const before = counters.slice();
-    const start = sent.length;
-    fn();
-    const moved: Record<string, number> = {};
-    counters.forEach((v, i) => {
-      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
-    });
-    return { moved, out: sent.slice(start) };
-  };
-  const send = (ifIndex: number, f: Uint8Array, nowMs = NOW) => movedBy(() => p.handle(ifIndex, f, f.length, nowMs));
-  const learn = (ifIndex: number, ip: string, mac: string) => p.v6.neighbours[ifIndex].learn(ipv6Key(parseIpv6(ip)), parseMac(mac), 0, 0);
-  return { p, send, movedBy, learn };
+  return makeIpv6Rig({ rules, ...opts });
 }
 
 const mac = (s: string) => [...parseMac(s)];

@@ -2,93 +2,19 @@
 // the floating addresses, echo to them, forwarding with sessions and policy, next-hop resolution,
 // hop limit and packet too big, and router advertisements from the active only.
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../src/net/ipv4.js';
-import { ipv6Key, parseCidr6, parseIpv6 } from '../../../src/net/ipv6.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/wire/dataplane-counters.js';
-import { FirewallStats } from '../../../src/wire/firewall-stats.js';
+import { ipv6Key, parseIpv6 } from '../../../src/net/ipv6.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
-import { Pipeline, type PipelineInterface } from '../../../src/dataplane/pipeline.js';
-import { RouteTable } from '../../../src/dataplane/route.js';
 import type { RouterAdvertisementConfig } from '../../../src/config/types.js';
-import { labRaw, sharedOf } from './firewall-helpers.js';
+import { CLIENT, CLIENT_MAC, LAN, LAN_FLOAT, LAN_LL, LAN_V, makeIpv6Rig, SERVER, SERVER_MAC, WAN, WAN_REAL, WAN_V, type Ipv6RigOptions } from './ipv6-rig.js';
 import { eth6, icmp6, ip6, tcp6, udp6, withChecksum6 } from './frames6.js';
 
-const LAN_V = '02:74:64:00:01:01';
-const WAN_V = '02:74:64:00:01:02';
-const LAN_REAL = '0a:00:00:00:01:02';
-const WAN_REAL = '0a:00:00:00:02:02';
-const CLIENT_MAC = '22:00:00:00:01:0a';
-const SERVER_MAC = '22:00:00:00:02:0a';
-const CLIENT = '2001:db8:1::10';
-const SERVER = '2001:db8:2::10';
-const LAN_FLOAT = '2001:db8:1::1';
-const LAN_LL = 'fe80::1';
-const NAMES = [...EVENT_COUNTERS, ...DROP_REASONS];
-const LAN = 0;
-const WAN = 1;
+const DEFAULT_RULES = [
+  { name: 'v6-web', from: ['trust'], to: ['untrust'], source: ['2001:db8:1::/64'], destination: ['any'], service: ['tcp/80', 'icmp'], action: 'allow' },
+  { name: 'v6-dns-reject', from: ['trust'], to: ['untrust'], service: ['udp/53'], action: 'reject' },
+];
 
-function itf(name: string, real: string, v: string, v4: string, v6: string, floating6: string[], mtu = 1500): PipelineInterface {
-  const { address, prefix } = parseCidr(v4);
-  const own = parseCidr6(v6);
-  return {
-    name,
-    device: `${name}0`,
-    realMac: parseMac(real),
-    mac: parseMac(v),
-    address,
-    prefix,
-    floating: [],
-    address6: own.address,
-    prefix6: own.prefix,
-    floating6: floating6.map(parseIpv6),
-    mtu,
-  };
-}
-
-function rig(opts: { active?: boolean; wanMtu?: number; wanMssClamp?: number; ras?: RouterAdvertisementConfig[]; rules?: unknown[] } = {}) {
-  const raw = labRaw();
-  raw.shared.policy.rules = opts.rules ?? [
-    { name: 'v6-web', from: ['trust'], to: ['untrust'], source: ['2001:db8:1::/64'], destination: ['any'], service: ['tcp/80', 'icmp'], action: 'allow' },
-    { name: 'v6-dns-reject', from: ['trust'], to: ['untrust'], service: ['udp/53'], action: 'reject' },
-  ];
-  raw.shared.nat = [];
-  const shared = sharedOf(raw);
-  const interfaces = [
-    itf('lan', LAN_REAL, LAN_V, '10.0.1.2/24', '2001:db8:1::2/64', [LAN_FLOAT, LAN_LL]),
-    {
-      ...itf('wan', WAN_REAL, WAN_V, '10.0.2.2/24', '2001:db8:2::2/64', ['2001:db8:2::1', LAN_LL], opts.wanMtu ?? 1500),
-      ...(opts.wanMssClamp ? { mssClamp: opts.wanMssClamp } : {}),
-    },
-  ];
-  const routes = RouteTable.fromConfig({
-    interfaces: [
-      { name: 'lan', address: '10.0.1.2/24', address6: '2001:db8:1::2/64' },
-      { name: 'wan', address: '10.0.2.2/24', address6: '2001:db8:2::2/64' },
-    ],
-    routes: [],
-  });
-  const role = { role: opts.active === false ? 0 : 1, mayActAsActive: () => opts.active !== false };
-  const counters = new Float64Array(COUNTER_COUNT);
-  const sent: { ifIndex: number; frame: Buffer }[] = [];
-  const sink = { send: (ifIndex: number, f: Uint8Array, len: number) => (sent.push({ ifIndex, frame: Buffer.from(f.subarray(0, len)) }), true) };
-  const stats = new FirewallStats(shared.policy.rules.length, shared.nat.length);
-  const p = new Pipeline(interfaces, routes, role, counters, sink, {
-    neighbours: { reachableMs: 1e12, refreshMs: 1e12 },
-    firewall: { shared, stats, seed: 7 },
-    routerAdvertisements: opts.ras ?? [],
-  });
-  function send(ifIndex: number, f: Uint8Array, nowMs = 1000) {
-    const before = counters.slice();
-    const start = sent.length;
-    p.handle(ifIndex, f, f.length, nowMs);
-    const moved: Record<string, number> = {};
-    counters.forEach((v, i) => {
-      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
-    });
-    return { moved, out: sent.slice(start) };
-  }
-  const learn = (ifIndex: number, ip: string, mac: string) => p.v6.neighbours[ifIndex].learn(ipv6Key(parseIpv6(ip)), parseMac(mac), 0, 0);
-  return { p, send, sent, counters, learn };
+function rig(opts: Partial<Ipv6RigOptions> = {}) {
+  return makeIpv6Rig({ rules: DEFAULT_RULES, ...opts });
 }
 
 const hex = (b: Uint8Array, off: number, n: number) => [...b.subarray(off, off + n)];
