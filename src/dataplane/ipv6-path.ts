@@ -17,7 +17,7 @@
 //
 // Not yet: active/active (IPv6 is dropped as bad-ethertype there), MSS clamping of IPv6 SYNs.
 import type { RouterAdvertisementConfig } from '../config/types.js';
-import { ipv6FromKey, ipv6Key, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, readIpv6, type Ipv6 } from '../net/ipv6.js';
+import { ipv6Equal, ipv6FromKey, ipv6Key, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, readIpv6, type Ipv6 } from '../net/ipv6.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
 import { Firewall, FW_DROP, FW_LOCAL } from './firewall.js';
@@ -91,6 +91,10 @@ export class Ipv6Path {
   readonly neighbours: NeighbourTable<string>[];
   private floatingOn: Set<string>[] = [];
   private floatingAll = new Set<string>();
+  /** Every floating IPv6 address, 4 words each, for the per-packet test. */
+  private floatingWords = new Uint32Array(0);
+  /** Per egress: its last next hop and that hop's neighbour-table key. */
+  private readonly lastHop: ({ words: Uint32Array; key: string } | undefined)[] = [];
   private ownOn: (string | null)[] = [];
   private ra: (RaHere | null)[] = [];
   private readonly walk = newIpv6Walk();
@@ -141,6 +145,7 @@ export class Ipv6Path {
   commit(interfaces: readonly PipelineInterface[], ras: readonly RouterAdvertisementConfig[], nowMs: number): void {
     this.floatingOn = interfaces.map((itf) => new Set((itf.floating6 ?? []).map((a) => ipv6Key(a))));
     this.floatingAll = new Set(this.floatingOn.flatMap((s) => [...s]));
+    this.floatingWords = Uint32Array.from(interfaces.flatMap((itf) => (itf.floating6 ?? []).flatMap((a) => [...a])));
     this.ownOn = interfaces.map((itf) => (itf.address6 !== undefined ? ipv6Key(itf.address6) : null));
     const before = this.ra;
     this.ra = interfaces.map((itf, i) => {
@@ -175,8 +180,8 @@ export class Ipv6Path {
       if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return host.event('to-kernel');
       return host.drop('not-for-us');
     }
-    const dst = ipv6Key(a, 4);
-    if (dst === this.ownOn[ifIndex]) return host.event('to-kernel');
+    const own = itf.address6;
+    if (own !== undefined && ipv6Equal(a, 4, own, 0)) return host.event('to-kernel');
     if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
     if (isFragment6(frame, w)) return this.fragment(ifIndex, frame, nowMs);
     this.whole(ifIndex, itf, frame, len, nowMs);
@@ -187,7 +192,7 @@ export class Ipv6Path {
     const host = this.host;
     const w = this.walk;
     const a = this.addrs;
-    if (this.floatingAll.has(ipv6Key(a, 4))) return this.local(ifIndex, itf, frame, len, nowMs);
+    if (this.isFloating(a, 4)) return this.local(ifIndex, itf, frame, len, nowMs);
     const scope = forwardDrop6(a, 0, a, 4);
     if (scope !== null) return host.drop(scope);
     if (!host.gate(nowMs)) return;
@@ -275,15 +280,42 @@ export class Ipv6Path {
     copyMac(frame, ETH_SRC, host.handingOver() ? out.realMac : out.mac);
     const hop = this.hop;
     if (route.via !== null) hop.set(route.via);
-    else hop.set(a.subarray(4, 8));
+    else {
+      // the destination (a view of it would allocate per packet)
+      hop[0] = a[4];
+      hop[1] = a[5];
+      hop[2] = a[6];
+      hop[3] = a[7];
+    }
     return this.toNextHop(egress, hop, frame, len, nowMs, counted);
+  }
+
+  /** The address at `off` of `words` is a floating address (word compares: no key built per packet). */
+  private isFloating(words: ArrayLike<number>, off: number): boolean {
+    const all = this.floatingWords;
+    for (let i = 0; i < all.length; i += 4) {
+      if (all[i + 3] === words[off + 3] && all[i] === words[off] && all[i + 1] === words[off + 1] && all[i + 2] === words[off + 2]) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The neighbour table's key of a next hop: the same hop as the egress's last one (most traffic
+   * goes to one router or a few hosts) reuses its key instead of building a string per packet.
+   */
+  private hopKey(egress: number, hop: Ipv6): string {
+    const last = this.lastHop[egress];
+    if (last !== undefined && ipv6Equal(last.words, 0, hop, 0)) return last.key;
+    const key = ipv6Key(hop);
+    this.lastHop[egress] = { words: Uint32Array.from(hop), key };
+    return key;
   }
 
   /** Sends a forwarded frame to its next hop's MAC, or queues it and solicits the next hop; false when it could not. */
   private toNextHop(egress: number, hop: Ipv6, frame: Uint8Array, len: number, nowMs: number, counted: boolean): boolean {
     const host = this.host;
     const table = this.neighbours[egress];
-    const key = ipv6Key(hop);
+    const key = this.hopKey(egress, hop);
     const n = table.lookup(key, nowMs);
     if (n !== null) {
       copyMac(frame, ETH_DST, n.mac);
