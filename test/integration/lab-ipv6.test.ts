@@ -175,6 +175,14 @@ describe.skipIf(!isRoot())('the dual-stack lab with the real daemons', () => {
     } finally {
       await server.stop();
     }
+
+    // an orderly end of the whole pair (the passive stopped first, then the active, which then has
+    // no peer to take over): its last advertisement says router lifetime 0, and the client drops
+    // the pair as its default router at once rather than after 1800 s
+    await l.killBox('fwa', 'SIGTERM');
+    expect(await defaultRoutes6(l, 'client')).toEqual([expect.objectContaining({ protocol: 'ra', gateway: 'fe80::1' })]);
+    await l.killBox('fwb', 'SIGTERM');
+    await l.waitFor(async () => (await defaultRoutes6(l, 'client')).length === 0, 3000, 'the client to drop its IPv6 default route');
   });
 });
 
