@@ -102,6 +102,7 @@ async function checkInterface(name: string, dev: string, host: DoctorHost, add: 
       `the kernel forwards on ${dev} and races the dataplane: sysctl -w net.ipv4.conf.${dev}.forwarding=0 (or net.ipv4.ip_forward=0)`,
     );
   else add(`forwarding ${name}`, 'ok', `kernel forwarding off on ${dev}`);
+  checkIpv6Kernel(name, dev, host, add);
   const features = await host.ethtoolFeatures(dev);
   if (features === null) return add(`offloads ${name}`, 'warn', `cannot read offloads of ${dev} (is ethtool installed?)`);
   const on = OFFLOADS.filter((f) => new RegExp(`^${f}: on`, 'm').test(features));
@@ -112,6 +113,22 @@ async function checkInterface(name: string, dev: string, host: DoctorHost, add: 
       'warn',
       `${on.join(', ')} on for ${dev}: the capture may see unfinished checksums or coalesced frames; ethtool -K ${dev} rx off tx off tso off gso off gro off lro off`,
     );
+}
+
+/**
+ * The kernel's IPv6 on a traffic device (docs/ipv6.md): it must not forward (it would race the
+ * dataplane) nor learn routes and addresses from router advertisements (the pair's own among
+ * them). A kernel without IPv6 on the device is fine for an IPv4-only box.
+ */
+function checkIpv6Kernel(name: string, dev: string, host: DoctorHost, add: Add): void {
+  const fwd6 = host.readSys(`/proc/sys/net/ipv6/conf/${dev}/forwarding`);
+  if (fwd6 === null) return;
+  if (fwd6 === '1')
+    add(`ipv6 forwarding ${name}`, 'fail', `the kernel forwards IPv6 on ${dev} and races the dataplane: sysctl -w net.ipv6.conf.all.forwarding=0`);
+  const ra = host.readSys(`/proc/sys/net/ipv6/conf/${dev}/accept_ra`);
+  if (ra !== null && ra !== '0')
+    add(`ipv6 router advertisements ${name}`, 'warn', `${dev} accepts router advertisements (the pair's own too): sysctl -w net.ipv6.conf.${dev}.accept_ra=0`);
+  else if (fwd6 !== '1') add(`ipv6 ${name}`, 'ok', `kernel IPv6 forwarding and router advertisements off on ${dev}`);
 }
 
 function checkCapabilities(host: DoctorHost, add: Add): void {

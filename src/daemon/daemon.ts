@@ -126,5 +126,14 @@ function checkKernelForwarding(config: TandemConfig, log: Logger): void {
     } catch {
       log.warn({ interface: name, device: iface.device }, 'traffic interface not found in /proc/sys/net/ipv4/conf');
     }
+    try {
+      if (readFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/forwarding`, 'utf8').trim() !== '0')
+        log.warn(
+          { interface: name, device: iface.device },
+          'kernel IPv6 forwarding is on for a traffic interface; turn it off (sysctl net.ipv6.conf.all.forwarding=0)',
+        );
+    } catch {
+      // no IPv6 on the device: nothing to race
+    }
   }
 }

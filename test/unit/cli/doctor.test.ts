@@ -49,6 +49,28 @@ describe('tandem doctor', () => {
     expect(level(r, 'daemon')).toBe('ok');
   });
 
+  it('fails on kernel IPv6 forwarding and warns on router advertisements accepted on a traffic device', async () => {
+    const [first, second] = devices;
+    const r = await runDoctor(
+      'c',
+      host(
+        {},
+        {
+          [`/proc/sys/net/ipv6/conf/${first}/forwarding`]: '1',
+          [`/proc/sys/net/ipv6/conf/${first}/accept_ra`]: '0',
+          [`/proc/sys/net/ipv6/conf/${second}/forwarding`]: '0',
+          [`/proc/sys/net/ipv6/conf/${second}/accept_ra`]: '1',
+        },
+      ),
+    );
+    const lan = Object.entries(config.device.interfaces).find(([, i]) => i.device === first)![0];
+    const wan = Object.entries(config.device.interfaces).find(([, i]) => i.device === second)![0];
+    expect(level(r, `ipv6 forwarding ${lan}`)).toBe('fail');
+    expect(level(r, `ipv6 router advertisements ${wan}`)).toBe('warn');
+    // a device without the kernel's IPv6 is not checked for it
+    expect(r.some((x) => x.check.startsWith('ipv6') && x.check.endsWith(` ${lan}`) && x.check !== `ipv6 forwarding ${lan}`)).toBe(false);
+  });
+
   it('fails on a readable key, kernel forwarding, a missing device; warns on offloads and a down link', async () => {
     const [first, second] = devices;
     const r = await runDoctor(
