@@ -14,7 +14,11 @@
 // are watched (`ip monitor neigh`): whose MAC they hold before and after, and when they changed.
 //
 //   npm run bench:baseline -- [--runs 3] [--profiles default,fast] [--modes crash] [--nat snat] [--conns 8]
-//       [--ipv6 1] [--conns6 8] [--v6-wait-s 60]
+//       [--ipv6 1] [--conns6 8] [--v6-wait-s 60] [--drop-unsolicited-na 0]
+//
+// --drop-unsolicited-na 1: the hosts drop every neighbour advertisement sent to ff02::1 (an nft
+// rule in their own namespaces), so keepalived's unsolicited NAs never reach them: keepalived
+// #375's case, where only the hosts' neighbour unreachability detection moves them to the new master.
 //
 // Failure of the master (fwa), after 1.5 s of steady traffic:
 //   crash  the box dies: its traffic links pulled at the switch (one ip -batch), kill -9 of
@@ -29,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { nsExec, sh } from '../src/lab/exec.js';
+import { nftLoad } from './lib/kernel-fw.js';
 import { repoRoot } from '../src/lab/lab.js';
 import { BOX_DEVICE, buildTopology, destroyTopology, nsName, HOST_DEVICE, LAB_ADDR, LAB_ADDR6, SW_PORT, type LabBox } from '../src/lab/topology.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from '../src/lab/traffic.js';
@@ -71,6 +76,9 @@ const conns = Number(argv.get('conns') ?? '8');
 const fastAdvert = Number(argv.get('fast-advert') ?? '0.01');
 /** IPv6 beside IPv4 in every run (--ipv6 0: IPv4 only, as before). */
 const withV6 = argv.get('ipv6') !== '0';
+/** The hosts drop unsolicited NAs (to ff02::1): keepalived #375's case. */
+const dropNa = withV6 && (argv.get('drop-unsolicited-na') ?? '0') !== '0';
+const NA_TABLE = 'bench_drop_na';
 const conns6 = withV6 ? Number(argv.get('conns6') ?? String(conns)) : 0;
 /** How long a run waits past its window for an IPv6 probe that has not resumed. */
 const v6WaitS = Number(argv.get('v6-wait-s') ?? '60');
@@ -119,6 +127,15 @@ interface RunResult {
   cutMs: number;
   /** The IPv6 probe and streams beside them (null with --ipv6 0). */
   v6: V6Result | null;
+  /** --drop-unsolicited-na: NAs to ff02::1 the client and the server dropped (null without). */
+  naDropped: { client: number; server: number } | null;
+}
+
+/** Packets counted by the unsolicited-NA drop rule in a host namespace. */
+async function naDropCount(ns: string): Promise<number> {
+  const out = await sh('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', NA_TABLE]).catch(() => null);
+  const m = out ? /counter packets (\d+)/.exec(out.stdout) : null;
+  return m ? Number(m[1]) : -1;
 }
 
 /** A host's neighbour entry for its IPv6 router fe80::1: whose MAC it holds. */
@@ -230,6 +247,14 @@ async function oneRun(profile: Profile, mode: Mode): Promise<RunResult> {
   cleanupCurrent = cleanup;
   try {
     await buildTopology(name);
+    if (dropNa) {
+      for (const host of ['client', 'server'] as const) {
+        await nftLoad(
+          ns(host),
+          `table inet ${NA_TABLE} {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    ip6 daddr ff02::1 icmpv6 type nd-neighbor-advert counter drop comment "unsolicited NA"\n  }\n}\n`,
+        );
+      }
+    }
     for (const box of ['fwa', 'fwb'] as const) {
       writeBoxFiles(dir, box, TIMERS[profile], { ipv6: withV6 });
       await kernelBoxUp(ns(box), nat, { ipv6: withV6 });
@@ -354,6 +379,7 @@ async function oneRun(profile: Profile, mode: Mode): Promise<RunResult> {
       backupFlapsBefore,
       cutMs,
       v6: v6Result,
+      naDropped: dropNa ? { client: await naDropCount(ns('client')), server: await naDropCount(ns('server')) } : null,
     };
   } finally {
     cleanupCurrent = null;
@@ -409,12 +435,15 @@ async function main(): Promise<void> {
         if (r.v6) {
           const n = (h: 'client' | 'server') => {
             const x = r.v6!.neigh[h];
-            const first = x.changes.find((c) => c.ms >= 0 && c.line.includes('lladdr'));
+            // the first change to the new owner's MAC (or the first change at all when the MAC stayed)
+            const moved = x.after.lladdr !== null && x.after.lladdr !== x.before.lladdr;
+            const first = x.changes.find((c) => c.ms >= 0 && (!moved || c.line.includes(`lladdr ${x.after.lladdr} `)));
             return `${h} fe80::1 ${x.before.owner} -> ${x.after.owner} (${x.after.state}${x.after.router ? ', router' : ''})${first ? `, first update +${first.ms} ms: ${first.line}` : ''}`;
           };
           log(
             `  IPv6: gap ${r.v6.gapMs.toFixed(1)} ms${r.v6.recovered ? '' : ' (NOT recovered by the end: a lower bound)'}, lost ${r.v6.lost}/${r.v6.sent}, waited ${r.v6.waitedMs} ms past the window, ` +
-              `TCP ${r.v6.tcpSurvived}/${r.v6.tcpConnected} survived, stall ${r.v6.tcpStallMs} ms${r.v6.tcpErrors.length ? ` (${r.v6.tcpErrors.join(', ')})` : ''}, external cache ${r.v6.externalCacheBefore} entries; ${n('client')}; ${n('server')}`,
+              `TCP ${r.v6.tcpSurvived}/${r.v6.tcpConnected} survived, stall ${r.v6.tcpStallMs} ms${r.v6.tcpErrors.length ? ` (${r.v6.tcpErrors.join(', ')})` : ''}, external cache ${r.v6.externalCacheBefore} entries; ${n('client')}; ${n('server')}` +
+              `${r.naDropped ? `; unsolicited NAs dropped: client ${r.naDropped.client}, server ${r.naDropped.server}` : ''}`,
           );
         }
       }
@@ -423,7 +452,8 @@ async function main(): Promise<void> {
   const t = tandemFigures();
   console.log(
     `\nkeepalived + conntrackd baseline (UDP probe every 1 ms client -> server; ${nat === 'snat' ? `snat to ${LAB_ADDR.floatingWan}` : 'masquerade'}; ${conns} TCP streams` +
-      `${withV6 ? `; IPv6 rows: a second probe to [${SERVER6}]:${PROBE6_PORT} and ${conns6} TCP streams over IPv6 in the same runs, no NAT` : ''})`,
+      `${withV6 ? `; IPv6 rows: a second probe to [${SERVER6}]:${PROBE6_PORT} and ${conns6} TCP streams over IPv6 in the same runs, no NAT` : ''}` +
+      `${dropNa ? '; the hosts DROP unsolicited NAs (--drop-unsolicited-na)' : ''})`,
   );
   console.log(
     '| profile | failure | runs | gap ms min / median / max | lost probes min / median / max | peer MASTER ms (median) | notify script done ms (median) | TCP stall ms min / median / max | TCP survived | tandem kill -9 gap / lost / TCP stall (median) | ratio tandem / baseline, gap | tandem links cut gap / lost / TCP stall | ratio, gap |',
@@ -461,7 +491,7 @@ async function main(): Promise<void> {
       console.log(`  ${r.profile} ${r.mode}: ${n('client')}, ${n('server')}; gap ${r.v6.gapMs.toFixed(1)} ms${r.v6.recovered ? '' : ' not recovered'}`);
     }
   }
-  console.log(`\n${JSON.stringify({ nat, conns, conns6, ipv6: withV6, timers: TIMERS, results })}`);
+  console.log(`\n${JSON.stringify({ nat, conns, conns6, ipv6: withV6, dropUnsolicitedNa: dropNa, timers: TIMERS, results })}`);
 }
 
 main().catch((err: unknown) => {
