@@ -1,10 +1,12 @@
 // The Linux kernel as the baseline firewall on the lab's box: IPv4 forwarding on, the floating IPs
 // as kernel addresses, and an nftables ruleset equivalent to the lab's policy (deploy/lab/fwa.yaml):
 // stateful (ct state established,related), the lab-test, web-out and ping rules from trust (lan)
-// to untrust (wan), default drop, and source NAT of the lan subnet on wan.
+// to untrust (wan), default drop, and source NAT of the lan subnet on wan. The table is `inet`: the
+// lab-test and ping rules have IPv6 twins (the lab's IPv6 prefixes, ICMPv6), used where the box
+// forwards IPv6 too (the baseline bench); IPv6 is not NATed, as in the lab's policy.
 import { spawn } from 'node:child_process';
 import { nsExec, sh } from '../../src/lab/exec.js';
-import { BOX_DEVICE, LAB_ADDR } from '../../src/lab/topology.js';
+import { BOX_DEVICE, LAB_ADDR, LAB_ADDR6 } from '../../src/lab/topology.js';
 
 export const KERNEL_FW_TABLE = 'bench_fw';
 
@@ -20,6 +22,8 @@ export function kernelFirewallRuleset(): string {
     iifname "${lan}" oifname "${wan}" ip saddr ${LAB_ADDR.lanPrefix} ip daddr ${LAB_ADDR.wanPrefix} meta l4proto { tcp, udp } th dport 5000-5999 counter accept comment "lab-test"
     iifname "${lan}" oifname "${wan}" tcp dport { 80, 443 } accept comment "web-out"
     iifname "${lan}" oifname "${wan}" meta l4proto icmp accept comment "ping"
+    iifname "${lan}" oifname "${wan}" ip6 saddr ${LAB_ADDR6.lanPrefix} ip6 daddr ${LAB_ADDR6.wanPrefix} meta l4proto { tcp, udp } th dport 5000-5999 counter accept comment "lab-test6"
+    iifname "${lan}" oifname "${wan}" meta l4proto ipv6-icmp accept comment "ping6"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
