@@ -184,6 +184,33 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
     });
   });
 
+  it("needs no advertisement to reach the hosts: with every unsolicited NA dropped on them (keepalived #375's case), kill -9 still costs IPv6 milliseconds", async () => {
+    // the hosts drop every neighbour advertisement sent to all nodes: the takeover's announcements never reach them
+    for (const host of ['client', 'server'] as const) {
+      await lab.nsExec(host, 'nft', ['add', 'table', 'inet', 't6']);
+      await lab.nsExec(host, 'nft', ['add', 'chain', 'inet', 't6', 'in', '{ type filter hook input priority 0; }']);
+      await lab.nsExec(host, 'nft', ['add', 'rule', 'inet', 't6', 'in', 'ip6', 'daddr', 'ff02::1', 'icmpv6', 'type', 'nd-neighbor-advert', 'counter', 'drop']);
+    }
+    try {
+      const pinging = lab.nsExec('client', 'ping', ['-6', '-q', '-c', '400', '-i', '0.01', '-W', '1', SERVER6]);
+      await new Promise((r) => setTimeout(r, 1500));
+      const was = await activeBox();
+      await lab.killBox(was, 'SIGKILL');
+      const { stdout } = await pinging;
+      const received = Number(/(\d+) received/.exec(stdout)?.[1] ?? '0');
+      // 10 ms apart: a gap of about 30 ms loses 2-4 echoes; keepalived's hosts waited 33-43 s here
+      expect(received, stdout).toBeGreaterThanOrEqual(390);
+      // the new active's announcements did come, and were dropped
+      const dropped = (await lab.nsExec('client', 'nft', ['list', 'table', 'inet', 't6'])).stdout;
+      expect(Number(/counter packets (\d+)/.exec(dropped)?.[1] ?? '0'), dropped).toBeGreaterThan(0);
+      expect(await clientRouter()).toEqual({ lladdr: LAN_VMAC, gateway: 'fe80::1' });
+      await lab.startBox(was);
+      await lab.waitForPair(20_000);
+    } finally {
+      for (const host of ['client', 'server'] as const) await lab.nsExec(host, 'nft', ['delete', 'table', 'inet', 't6']).catch(() => undefined);
+    }
+  });
+
   it('sends packet too big when the server side of the pair has the smaller MTU, and a TCP upload completes through it', async () => {
     const active = await activeBox();
     // the pair's wan links are narrower than the client's lan (the server itself would clamp the
