@@ -412,6 +412,8 @@ export class Ipv6Path {
     if (!table.isPending(target) && table.lookup(target, nowMs) === null) return this.host.event('nd-handled');
     if (m.hasLla) this.learn(ifIndex, target, m.lla, 0, nowMs, true);
     else this.learn(ifIndex, target, frame, ETH_SRC, nowMs, true);
+    // the frame's one outcome (learning is an event beside it, as for ARP)
+    this.host.event('nd-handled');
   }
 
   private learn(ifIndex: number, key: string, buf: Uint8Array, off: number, nowMs: number, counted: boolean): void {

@@ -18,6 +18,7 @@ import { createLogger } from '../../../src/log.js';
 import type { RecordRing } from '../../../src/wire/record-ring.js';
 import { parseIpv4 } from '../../../src/net/ipv4.js';
 import { arpFrame, icmpMessage, ipv4Frame, tcpSegment, udpDatagram, type FrameMutationContext } from './frames.js';
+import { eth6, ext, frag, icmp6, ip6, tcp6, udp6 } from '../../unit/dataplane/frames6.js';
 
 export const LAN = 0;
 export const WAN = 1;
@@ -42,7 +43,7 @@ const ACK = 0x10;
  * policy-rematch and ring-full (frames the kernel dropped before the dataplane saw them) are not
  * caused by a frame in.
  */
-const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full', 'frag-timeout']);
+const NOT_PER_FRAME = new Set<DropReason>(['arp-timeout', 'nd-timeout', 'sync-overflow', 'sync-bad-record', 'policy-rematch', 'ring-full', 'frag-timeout']);
 export const OUTCOMES: readonly string[] = [
   'own-frame',
   'to-kernel',
@@ -52,6 +53,10 @@ export const OUTCOMES: readonly string[] = [
   'icmp-echo-reply-sent',
   'fragment-held',
   'fragment-duplicate',
+  // IPv6 neighbour discovery (ipv6-path.ts), as ARP's
+  'nd-advert-sent',
+  'nd-handled',
+  'nd-conflict',
   ...DROP_REASONS.filter((r) => !NOT_PER_FRAME.has(r)),
 ];
 
@@ -329,6 +334,7 @@ export class FrameRig {
       arpFrame(bc, CLIENT_MAC, 1, CLIENT_MAC, CLIENT, zero, '10.0.1.2'),
       arpFrame(WAN_REAL, SERVER_MAC, 2, SERVER_MAC, SERVER, WAN_REAL, '10.0.2.2'),
       arpFrame(bc, '22:00:00:00:01:0b', 1, '22:00:00:00:01:0b', '10.0.1.11', zero, '10.0.1.11'),
+      ...ipv6Corpus(),
     ];
   }
 
@@ -354,4 +360,40 @@ export class FrameRig {
       maxLen,
     };
   }
+}
+
+/**
+ * IPv6 frames of the dual-stack lab (docs/ipv6.md): flows through the pair, echo to a floating
+ * address, neighbour discovery for it, router messages, extension headers, a fragment, an error.
+ */
+function ipv6Corpus(): Buffer[] {
+  const c6 = '2001:db8:1::10';
+  const s6 = '2001:db8:2::10';
+  const f6 = '2001:db8:1::1';
+  const out = (dstMac: string, srcMac: string, o: Parameters<typeof eth6>[2]) => Buffer.from(eth6(dstMac, srcMac, o));
+  const ns = icmp6(c6, 'ff02::1:ff00:1', 135, 0, [0, 0, 0, 0, ...ip6(f6), 1, 1, ...parseMac(CLIENT_MAC)]);
+  const syn = tcp6(c6, s6, 42000, 80);
+  return [
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: s6, next: 6, payload: syn }),
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: s6, next: 17, payload: udp6(c6, s6, 42001, 5003, [1, 2, 3, 4]) }),
+    out(WAN_V, SERVER_MAC, { src: s6, dst: c6, next: 17, payload: udp6(s6, c6, 5003, 42001, [5, 6]) }),
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: f6, next: 58, payload: icmp6(c6, f6, 128, 0, [0, 9, 0, 1, 1, 2, 3, 4]) }),
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: s6, next: 58, payload: icmp6(c6, s6, 128, 0, [0, 10, 0, 1]) }),
+    out('33:33:ff:00:00:01', CLIENT_MAC, { src: c6, dst: 'ff02::1:ff00:1', next: 58, hopLimit: 255, payload: ns }),
+    out('33:33:00:00:00:02', CLIENT_MAC, {
+      src: 'fe80::10',
+      dst: 'ff02::2',
+      next: 58,
+      hopLimit: 255,
+      payload: icmp6('fe80::10', 'ff02::2', 133, 0, [0, 0, 0, 0]),
+    }),
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: s6, next: 60, payload: [...ext(17, [1, 4, 0, 0, 0, 0]), ...udp6(c6, s6, 42002, 5003, [7])] }),
+    out(LAN_V, CLIENT_MAC, { src: c6, dst: s6, next: 44, payload: [...frag(17, 0, true), ...udp6(c6, s6, 42003, 5003, new Array(16).fill(3))] }),
+    out(WAN_V, SERVER_MAC, {
+      src: s6,
+      dst: c6,
+      next: 58,
+      payload: icmp6(s6, c6, 2, 0, [0, 0, 5, 0x78, ...[0x60, 0, 0, 0, 0, 20, 6, 63, ...ip6(c6), ...ip6(s6), ...syn]]),
+    }),
+  ];
 }

@@ -103,7 +103,7 @@ describe('IPv6 path: echo and forwarding', () => {
     expect(hex(sol, 22, 16)).toEqual(ip6('2001:db8:2::2'));
     expect(hex(sol, 62, 16)).toEqual(ip6(SERVER));
     const answered = r.send(WAN, na(SERVER, SERVER_MAC, '2001:db8:2::2', WAN_REAL, SERVER));
-    expect(answered.moved).toEqual({ 'nd-learned': 1, tx: 1 });
+    expect(answered.moved).toEqual({ 'nd-learned': 1, 'nd-handled': 1, tx: 1 });
     const out = answered.out[0].frame;
     expect(hex(out, 0, 6)).toEqual(mac(SERVER_MAC));
     expect(hex(out, 6, 6)).toEqual(mac(WAN_V));
