@@ -491,7 +491,7 @@ export class Firewall {
     if (p.end - l4 < l4MinLen6(proto)) return this.dropped('l4-truncated');
     p.tcpFlags = proto === IPPROTO_TCP ? frame[l4 + TCP_FLAGS] & 0x3f : 0;
     if (!readFlowPorts6(frame, l4, proto, p)) {
-      if (proto === IPPROTO_ICMPV6) return this.icmp6Other(frame, len, nowMs);
+      if (proto === IPPROTO_ICMPV6) return this.icmp6Other(frame, len);
       p.srcPort = 0;
       p.dstPort = 0;
     }
@@ -1071,9 +1071,9 @@ export class Firewall {
   }
 
   /** ICMPv6 other than echo: an error goes with its session; the rest is a floating address's business or dropped. */
-  private icmp6Other(frame: Uint8Array, len: number, nowMs: number): number {
+  private icmp6Other(frame: Uint8Array, len: number): number {
     const type = frame[this.pkt.l4];
-    if (isIcmp6ErrorType(type)) return this.icmpError6(frame, len, nowMs);
+    if (isIcmp6ErrorType(type)) return this.icmpError6(frame, len);
     if (this.toFloating()) return FW_LOCAL;
     return this.dropped('icmp-unsupported');
   }
@@ -1082,7 +1082,7 @@ export class Firewall {
    * An ICMPv6 error (packet too big, unreachable, time exceeded, parameter problem) goes with the
    * session of the packet it quotes, which went the other way. Nothing is translated in IPv6.
    */
-  private icmpError6(frame: Uint8Array, len: number, nowMs: number): number {
+  private icmpError6(frame: Uint8Array, len: number): number {
     const q = this.q6;
     const p = this.pkt;
     if (!parseQuoted6(frame, p.l4, p.end, q)) return this.dropped('icmp-bad');
@@ -1098,7 +1098,6 @@ export class Firewall {
       if (!tcpQuotedInWindow(this.table.windows, slot, 1 - dir, readU32(frame, q.innerL4 + 4))) return this.dropped('tcp-out-of-window');
     }
     this.table.count(slot, dir, len);
-    void nowMs;
     return FW_FORWARD;
   }
 

@@ -90,7 +90,6 @@ interface RaHere {
 export class Ipv6Path {
   readonly neighbours: NeighbourTable<string>[];
   private floatingOn: Set<string>[] = [];
-  private floatingAll = new Set<string>();
   /** Every floating IPv6 address, 4 words each, for the per-packet test. */
   private floatingWords = new Uint32Array(0);
   /** Per egress: its last next hop and that hop's neighbour-table key. */
@@ -144,7 +143,6 @@ export class Ipv6Path {
   /** The interfaces' floating and own addresses, and the router advertisements, from a (new) config. */
   commit(interfaces: readonly PipelineInterface[], ras: readonly RouterAdvertisementConfig[], nowMs: number): void {
     this.floatingOn = interfaces.map((itf) => new Set((itf.floating6 ?? []).map((a) => ipv6Key(a))));
-    this.floatingAll = new Set(this.floatingOn.flatMap((s) => [...s]));
     this.floatingWords = Uint32Array.from(interfaces.flatMap((itf) => (itf.floating6 ?? []).flatMap((a) => [...a])));
     this.ownOn = interfaces.map((itf) => (itf.address6 !== undefined ? ipv6Key(itf.address6) : null));
     const before = this.ra;
@@ -391,7 +389,7 @@ export class Ipv6Path {
   private solicitation(ifIndex: number, itf: PipelineInterface, nowMs: number): void {
     const host = this.host;
     const m = this.nd;
-    if (!isUnspecified6(m.src) && m.hasLla && !this.floatingAll.has(ipv6Key(m.src))) this.learn(ifIndex, ipv6Key(m.src), m.lla, 0, nowMs, false);
+    if (!isUnspecified6(m.src) && m.hasLla && !this.isFloating(m.src, 0)) this.learn(ifIndex, ipv6Key(m.src), m.lla, 0, nowMs, false);
     const target = ipv6Key(m.target);
     if (target === this.ownOn[ifIndex]) return host.event('to-kernel');
     if (!this.floatingOn[ifIndex].has(target)) return host.event('nd-handled');
@@ -406,7 +404,7 @@ export class Ipv6Path {
     const m = this.nd;
     const target = ipv6Key(m.target);
     // another node speaking for a floating address (the peer's frames from the virtual MAC never get here)
-    if (this.floatingAll.has(target)) return this.host.event('nd-conflict');
+    if (this.isFloating(m.target, 0)) return this.host.event('nd-conflict');
     const table = this.neighbours[ifIndex];
     // unsolicited news of a node we never asked for teaches nothing (7.2.5: silently discarded)
     if (!table.isPending(target) && table.lookup(target, nowMs) === null) return this.host.event('nd-handled');
@@ -495,11 +493,6 @@ export class Ipv6Path {
       this.sendRa(i, ra, { ...ra.params, routerLifetimeS: 0 });
       ra.sched.stop();
     }
-  }
-
-  /** Router advertisement status per interface name (for the status page). */
-  raSent(i: number): number {
-    return this.ra[i]?.sched.sent ?? 0;
   }
 }
 

@@ -149,9 +149,9 @@ export class RuleMatcher {
 
   /** First rule (in config order) matching the flow, or -1. dstPort: TCP/UDP port, ICMP type. */
   match(fromZone: number, toZone: number, proto: number, src: number, dst: number, dstPort: number): number {
-    if (fromZone < 0 || fromZone >= this.nFrom || toZone < 0 || toZone >= this.nTo) return -1;
+    const b = this.bucket(fromZone, toZone, proto);
+    if (b < 0) return -1;
     const c = classOf(proto);
-    const b = (fromZone * this.nTo + toZone) * CLASSES + c;
     const end = this.bucketStart[b + 1];
     for (let i = this.bucketStart[b]; i < end; i++) {
       const r = this.bucketRules[i];
@@ -170,15 +170,21 @@ export class RuleMatcher {
    * destination (4-7). A rule whose source or destination list has no IPv6 entry matches none.
    */
   match6(fromZone: number, toZone: number, proto: number, addrs: ArrayLike<number>, dstPort: number): number {
-    if (fromZone < 0 || fromZone >= this.nFrom || toZone < 0 || toZone >= this.nTo) return -1;
+    const b = this.bucket(fromZone, toZone, proto);
+    if (b < 0) return -1;
     const c = classOf(proto);
-    const b = (fromZone * this.nTo + toZone) * CLASSES + c;
     const end = this.bucketStart[b + 1];
     for (let i = this.bucketStart[b]; i < end; i++) {
       const r = this.bucketRules[i];
       if (this.src6.has(r, addrs, 0) && this.dst6.has(r, addrs, 4) && this.portIn(r * CLASSES + c, dstPort)) return r;
     }
     return -1;
+  }
+
+  /** The bucket of (from zone, to zone, protocol class), -1 when a zone is none or unknown. */
+  private bucket(fromZone: number, toZone: number, proto: number): number {
+    if (fromZone < 0 || fromZone >= this.nFrom || toZone < 0 || toZone >= this.nTo) return -1;
+    return (fromZone * this.nTo + toZone) * CLASSES + classOf(proto);
   }
 
   private portIn(rc: number, port: number): boolean {
