@@ -156,10 +156,16 @@ describe.skipIf(!isRoot())('IPv6 through the pair', () => {
       sink.stop();
     }
     const active = await activeBox();
-    const r = await cli(lab, active, 'sessions', '--protocol', 'icmp6', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    const icmp = JSON.parse(r.stdout) as { sessions: { original: { src: string; dst: string } }[] };
-    expect(icmp.sessions.some((s) => s.original.src === CLIENT6 && s.original.dst === SERVER6)).toBe(true);
+    const passive: Box = active === 'fwa' ? 'fwb' : 'fwa';
+    // the ping's session on the active, and on the passive through HA2 (IPv6 record fields)
+    const holds = async (box: Box) => {
+      const r = await cli(lab, box, 'sessions', '--protocol', 'icmp6', '--json');
+      if (r.code !== 0) return false;
+      const icmp = JSON.parse(r.stdout) as { sessions: { original: { src: string; dst: string } }[] };
+      return icmp.sessions.some((s) => s.original.src === CLIENT6 && s.original.dst === SERVER6);
+    };
+    expect(await holds(active)).toBe(true);
+    await lab.waitFor(() => holds(passive), 3000, `${passive} to hold the IPv6 echo session`);
     expect(await events(active, 'nd-advert-sent')).toBeGreaterThan(0);
   });
 
