@@ -39,7 +39,7 @@ if [ ! -f "$ring" ] || [ -n "$(find native/packet-ring/src native/packet-ring/bi
   echo "setup: build native/packet-ring"
   npm run --silent build:native >/dev/null
 fi
-for addon in node_modules/cap/build/Release/cap.node node_modules/raw-socket/build/Release/raw.node "$ring"; do
+for addon in node_modules/cap/build/Release/cap.node node_modules/raw-socket/build/Release/raw.node node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ring"; do
   if [ ! -f "$addon" ]; then
     echo "setup: native addon $addon was not built (are libpcap-dev, python3, make and g++ installed?)" >&2
     exit 1
