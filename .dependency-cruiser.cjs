@@ -1,6 +1,7 @@
 // The layer rule of tandem, checked in CI (scripts/test.sh): imports point one way.
 //
 //   cli, lab                      the operator's tools (cli may start the daemon: `tandem run`)
+//   central                       the fleet service: reads pairs through the box API client only
 //   daemon, api                   wire the planes together and serve them
 //   control | sync | dataplane    the three planes: never import each other
 //   wire, config, metrics, net,   the ground floor: message and shared-memory formats, config,
@@ -12,6 +13,7 @@ const GROUND = '^src/(wire|config|metrics|net)/|^src/(clock|log|log-limit)\\.ts$
 const PLANES = '^src/(control|sync|dataplane)/';
 const HOUSE = '^src/(daemon|api)/';
 const TOOLS = '^src/(cli|lab)/';
+const CENTRAL = '^src/central/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -21,7 +23,7 @@ module.exports = {
       comment: 'wire, config, metrics, net, clock and log sit below the planes: they import none of them, nor what sits above',
       severity: 'error',
       from: { path: GROUND },
-      to: { path: [PLANES, HOUSE, TOOLS] },
+      to: { path: [PLANES, HOUSE, TOOLS, CENTRAL] },
     },
     {
       name: 'planes-do-not-import-each-other',
@@ -35,13 +37,21 @@ module.exports = {
       comment: 'a plane never imports the daemon, the API or the tools',
       severity: 'error',
       from: { path: PLANES },
-      to: { path: [HOUSE, TOOLS] },
+      to: { path: [HOUSE, TOOLS, CENTRAL] },
     },
     {
       name: 'house-does-not-import-tools',
       severity: 'error',
       from: { path: HOUSE },
-      to: { path: TOOLS },
+      to: { path: [TOOLS, CENTRAL] },
+    },
+    {
+      name: 'central-reads-pairs-through-the-api',
+      comment:
+        'central (the fleet service, its own process) knows a pair only through the box API client and its protocol; it never imports a plane, the daemon or the tools (the cli imports central: `tandem central`)',
+      severity: 'error',
+      from: { path: CENTRAL },
+      to: { path: [PLANES, '^src/daemon/', TOOLS] },
     },
     {
       name: 'cli-talks-to-the-api',

@@ -28,6 +28,8 @@ export interface CliEnv {
   env: Record<string, string | undefined>;
   now(): number;
   runDaemon(configPath: string): Promise<void>;
+  /** `tandem central run`: the fleet service, until SIGTERM. */
+  runCentral(configPath: string): Promise<void>;
   loadConfig(path: string): TandemConfig | Promise<TandemConfig>;
   lab(): Promise<LabApi>;
 }
@@ -39,6 +41,7 @@ export function defaultCliEnv(): CliEnv {
     env: process.env,
     now: () => Date.now(),
     runDaemon: async (path) => (await import('../daemon/daemon.js')).runDaemon(path),
+    runCentral: async (path) => (await import('../central/service.js')).runCentral(path),
     loadConfig: async (path) => (await import('../config/load.js')).loadConfig(path),
     lab: loadLab,
   };

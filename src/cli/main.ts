@@ -7,8 +7,9 @@ import { runCli } from './program.js';
 
 // A reader that goes away (`tandem status | head`) is the end of the output, not a crash: the
 // write error (EPIPE) would otherwise throw from the stream and print a stack trace. The daemon
-// (`tandem run`) keeps forwarding when whatever read its log goes away: it only loses the log.
-const daemon = process.argv[2] === 'run';
+// (`tandem run`) keeps forwarding when whatever read its log goes away: it only loses the log;
+// central (`tandem central run`) keeps watching the same way.
+const daemon = process.argv[2] === 'run' || (process.argv[2] === 'central' && process.argv[3] === 'run');
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;

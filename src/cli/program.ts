@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { registerCentral } from './commands/central.js';
 import { registerConfig } from './commands/config.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEvents } from './commands/events.js';
@@ -23,7 +24,7 @@ import { report } from './report.js';
 // runCli's environment is part of its signature: tests build one from these
 export type { CliEnv, LabApi } from './env.js';
 
-/** In the order `tandem --help` lists them: the daemon, then what an operator runs, then the lab. */
+/** In the order `tandem --help` lists them: the daemon, then what an operator runs, then the lab, then the fleet service. */
 const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerRun,
   registerStatus,
@@ -34,6 +35,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => void)[] = [
   registerSessions,
   registerConfig,
   registerLab,
+  registerCentral,
 ];
 
 export async function runCli(argv: readonly string[], partial: Partial<CliEnv> = {}): Promise<ExitCode> {

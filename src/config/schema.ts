@@ -171,7 +171,7 @@ const nameOrList = (what: string, plural: string) => z.preprocess((v) => (typeof
 
 const KNOWN_KEYS_PREFIX = 'known keys: ';
 
-function obj<S extends z.ZodRawShape>(shape: S, what = 'a mapping (key: value pairs)') {
+export function obj<S extends z.ZodRawShape>(shape: S, what = 'a mapping (key: value pairs)') {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS_PREFIX}${known.join(', ')}` : what),

@@ -9,7 +9,8 @@ import type { Link } from './agent-links.js';
 import type { ConfigSync } from './config-sync.js';
 import type { CoreState, HaState, HeartbeatFields, SessionMessage } from './core/types.js';
 
-const SOFTWARE_VERSION = '0.1.0';
+/** This box's software version: in the hello to the peer, and in status (central compares a pair's two). */
+export const SOFTWARE_VERSION = '0.1.0';
 
 /** How we look in a heartbeat: a snapshot taken when the core decided to send it. */
 export interface SelfView {

@@ -9,6 +9,7 @@ import { linkHears } from './ha1/liveness.js';
 import type { MonitorStatus } from './monitor/types.js';
 import type { ConfigSyncStatus } from './config-sync.js';
 import type { HaStatus, TransitionRecord } from './status.js';
+import { SOFTWARE_VERSION } from './agent-messages.js';
 
 /** Transitions kept for `tandem status` and the API. */
 const TRANSITION_HISTORY = 50;
@@ -56,6 +57,7 @@ export function renderStatus(x: StatusInput): HaStatus {
       preempt: cfg.shared.ha.preempt.enabled,
       faults: [...es.faults],
       uptimeS: Math.round((now - x.startedMs) / 1000),
+      softwareVersion: SOFTWARE_VERSION,
       health: health(core),
     },
     peer: {

@@ -41,6 +41,8 @@ export interface HaStatus {
     preempt: boolean;
     faults: string[];
     uptimeS: number;
+    /** The daemon's software version (the hello's); tandem central shows whether a pair's two match. */
+    softwareVersion?: string;
     /**
      * Every reason this box is not fully ready (src/control/core/health.ts), empty when none:
      * "suspended", "electing", "bulk-pending" (tentative), "incomplete", "ha1-down", "stalled", "waking", and

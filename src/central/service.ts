@@ -1,0 +1,154 @@
+// `tandem central run`: wires the inventory, the tokens, the store, the fleet model, the pollers,
+// the metrics and the API together. Central only reads the pairs: it may be down, slow or
+// misconfigured and no pair notices.
+import type { Logger } from '../log.js';
+import { createLogger } from '../log.js';
+import { FleetModel } from './fleet-model.js';
+import { loadInventory, type Inventory } from './inventory.js';
+import type { PollResult } from './member-record.js';
+import { CentralMetrics } from './metrics.js';
+import { memberSource, outcomeChanged, startPolling, type PollTarget, type StatusSource } from './poller.js';
+import { loadInventorySecrets, memberKey } from './secrets.js';
+import { startCentralApi } from './server.js';
+import { CentralStore } from './store.js';
+
+/** Retention runs at start and then this often. */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+export interface CentralOptions {
+  log?: Logger;
+  now?: () => number;
+  /** Tests replace members' clients; default: the box API client (poller.ts memberSource). */
+  source?: (pair: string, member: string, api: string, token: Buffer, timeoutMs: number, caFile?: string) => StatusSource;
+}
+
+export interface CentralService {
+  /** Where the API listens ("http://host:port" with the real port, or "unix:/path"). */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startCentral(configPath: string, opts: CentralOptions = {}): Promise<CentralService> {
+  const inv = loadInventory(configPath);
+  const secrets = loadInventorySecrets(inv, configPath);
+  const log = (opts.log ?? createLogger({ name: 'tandem-central' })).child({ component: 'central' });
+  const now = opts.now ?? Date.now;
+  const store = new CentralStore(inv.database);
+  try {
+    return await run(inv, secrets, store, log, now, opts);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+async function run(
+  inv: Inventory,
+  secrets: ReturnType<typeof loadInventorySecrets>,
+  store: CentralStore,
+  log: Logger,
+  now: () => number,
+  opts: CentralOptions,
+): Promise<CentralService> {
+  const keys = new Set(inv.pairs.flatMap((p) => p.members.map((m) => memberKey(p.name, m.name))));
+  store.forgetMembersExcept(keys);
+  const model = new FleetModel(inv, store.records());
+  const metrics = new CentralMetrics();
+  const prune = (): void => {
+    const removed = store.prune(now(), inv.retention.days, inv.retention.maxEvents);
+    if (removed > 0) log.info({ removed }, 'history pruned (retention)');
+  };
+  prune();
+  const pruneTimer = setInterval(() => {
+    try {
+      prune();
+    } catch (err) {
+      log.error({ err }, 'history pruning failed');
+    }
+  }, PRUNE_INTERVAL_MS);
+
+  const source = opts.source ?? ((_p, _m, api, token, timeoutMs, caFile) => memberSource(api, token, timeoutMs, caFile));
+  const targets: PollTarget[] = inv.pairs.flatMap((p) =>
+    p.members.map((m) => ({
+      pair: p.name,
+      member: m.name,
+      source: source(p.name, m.name, m.api, secrets.members.get(memberKey(p.name, m.name))!, inv.pollTimeoutMs, m.caFile),
+    })),
+  );
+  const onResult = resultHandler(model, store, metrics, log, now);
+  const poller = startPolling(
+    targets,
+    { intervalMs: inv.pollIntervalMs, now, onError: (t, err) => log.error({ err, pair: t.pair, member: t.member }, 'storing a poll failed') },
+    onResult,
+  );
+
+  let api;
+  try {
+    api = await startCentralApi({
+      listen: inv.listen,
+      token: secrets.api,
+      fleet: () => model.view(now()),
+      events: (q) => store.events(q),
+      metrics,
+      log,
+      now,
+    });
+  } catch (err) {
+    poller.stop();
+    clearInterval(pruneTimer);
+    throw err;
+  }
+  log.info({ pairs: inv.pairs.length, database: inv.database, schema: store.schemaVersion }, 'central started');
+  let closed: Promise<void> | null = null;
+  return {
+    address: api.address,
+    close: () =>
+      (closed ??= (async () => {
+        poller.stop();
+        clearInterval(pruneTimer);
+        await api.close();
+        store.close();
+        log.info('central stopped');
+      })()),
+  };
+}
+
+/** What each poll result does: count it, apply it to the model, store what changed, log changes once. */
+function resultHandler(
+  model: FleetModel,
+  store: CentralStore,
+  metrics: CentralMetrics,
+  log: Logger,
+  now: () => number,
+): (t: PollTarget, r: PollResult) => void {
+  return (t, r) => {
+    metrics.poll(r.outcome);
+    const prev = model.record(t.pair, t.member);
+    const applied = model.apply(t.pair, t.member, r);
+    if (!applied) return;
+    store.save(applied.events, applied.record, now());
+    const rec = applied.record;
+    if (outcomeChanged(prev, rec)) {
+      if (rec.reachable) log.info({ pair: t.pair, member: t.member }, 'member reachable');
+      else log.warn({ pair: t.pair, member: t.member, code: rec.error?.code, why: rec.error?.message }, 'member unreachable');
+    }
+    for (const e of applied.events) {
+      if (e.kind === 'transition') log.info({ pair: e.pair, member: e.member, from: e.from, to: e.to, reason: e.reason, at: e.at }, 'member transition');
+    }
+  };
+}
+
+/** Runs until SIGTERM or SIGINT, then closes cleanly (what `tandem central run` does). */
+export async function runCentral(configPath: string): Promise<void> {
+  const service = await startCentral(configPath);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await service.close();
+}
