@@ -21,6 +21,8 @@ const RUNS: readonly (readonly string[])[] = [
   ...['validate', 'commit', 'show', 'diff'].map((c) => ['config', c, '--help']),
   ['lab', '--help'],
   ...['up', 'down', 'status', 'demo'].map((c) => ['lab', c, '--help']),
+  ['central', '--help'],
+  ...['run', 'status', 'pairs', 'events'].map((c) => ['central', c, '--help']),
   // usage errors: one line each
   ['frobnicate'],
   ['status', '--bogus'],
@@ -35,6 +37,8 @@ const RUNS: readonly (readonly string[])[] = [
   ['sessions', '--protocol', 'sctp'],
   ['test-failover'],
   ['test-failover', '--peer-api', 'http://x', '--hold-s', '-1'],
+  ['central', 'run'],
+  ['central', 'events', '--since', 'yesterday'],
 ];
 
 async function transcript(): Promise<string> {
