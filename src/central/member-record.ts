@@ -149,3 +149,8 @@ function event(
 ): CentralEvent {
   return { at: new Date(atMs).toISOString(), pair: rec.pair, member: rec.member, kind, from, to, reason, detail };
 }
+
+/** Whether a poll changed the member's reachability or its error: logged once, not every poll. */
+export function outcomeChanged(prev: MemberRecord | undefined, next: MemberRecord): boolean {
+  return prev?.reachable !== next.reachable || prev?.error?.code !== next.error?.code;
+}

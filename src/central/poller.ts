@@ -4,7 +4,7 @@
 // starts one interval after the previous one started (or at once if that one took longer), so
 // polls of one member never overlap.
 import { ApiClient, ApiError, type ApiClientOptions } from '../api/client.js';
-import type { MemberRecord, PollResult } from './member-record.js';
+import type { PollResult } from './member-record.js';
 import type { PollOutcome } from './protocol.js';
 import { summarizeStatus } from './status-shape.js';
 
@@ -85,9 +85,4 @@ function outcomeOf(err: unknown): PollOutcome {
   if (err.status === 0 && (err.code === 'timeout' || err.code === 'unreachable')) return err.code;
   // an answer, but not a status: a 5xx, a proxy's page, a rate limit
   return 'bad-response';
-}
-
-/** The records' poll outcomes, for logging a change once rather than every poll. */
-export function outcomeChanged(prev: MemberRecord | undefined, next: MemberRecord): boolean {
-  return prev?.reachable !== next.reachable || prev?.error?.code !== next.error?.code;
 }

@@ -5,9 +5,9 @@ import type { Logger } from '../log.js';
 import { createLogger } from '../log.js';
 import { FleetModel } from './fleet-model.js';
 import { loadInventory, type Inventory } from './inventory.js';
-import type { PollResult } from './member-record.js';
+import { outcomeChanged, type PollResult } from './member-record.js';
 import { CentralMetrics } from './metrics.js';
-import { memberSource, outcomeChanged, startPolling, type PollTarget, type StatusSource } from './poller.js';
+import { memberSource, startPolling, type PollTarget, type StatusSource } from './poller.js';
 import { loadInventorySecrets, memberKey } from './secrets.js';
 import { startCentralApi } from './server.js';
 import { CentralStore } from './store.js';
@@ -31,11 +31,11 @@ export interface CentralService {
 export async function startCentral(configPath: string, opts: CentralOptions = {}): Promise<CentralService> {
   const inv = loadInventory(configPath);
   const secrets = loadInventorySecrets(inv, configPath);
-  const log = (opts.log ?? createLogger({ name: 'tandem-central' })).child({ component: 'central' });
+  const root = opts.log ?? createLogger({ name: 'tandem-central' });
   const now = opts.now ?? Date.now;
   const store = new CentralStore(inv.database);
   try {
-    return await run(inv, secrets, store, log, now, opts);
+    return await run(inv, secrets, store, root, now, opts);
   } catch (err) {
     store.close();
     throw err;
@@ -46,10 +46,11 @@ async function run(
   inv: Inventory,
   secrets: ReturnType<typeof loadInventorySecrets>,
   store: CentralStore,
-  log: Logger,
+  root: Logger,
   now: () => number,
   opts: CentralOptions,
 ): Promise<CentralService> {
+  const log = root.child({ component: 'central' });
   const keys = new Set(inv.pairs.flatMap((p) => p.members.map((m) => memberKey(p.name, m.name))));
   store.forgetMembersExcept(keys);
   const model = new FleetModel(inv, store.records());
@@ -90,7 +91,8 @@ async function run(
       fleet: () => model.view(now()),
       events: (q) => store.events(q),
       metrics,
-      log,
+      // the API names its own component
+      log: root,
       now,
     });
   } catch (err) {
