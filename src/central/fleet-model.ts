@@ -38,6 +38,12 @@ export class FleetModel {
     return applied;
   }
 
+  /** Puts a record back (the store could not keep what apply() returned: the next poll tries again). */
+  restore(record: MemberRecord): void {
+    const key = memberKey(record.pair, record.member);
+    if (this.records.has(key)) this.records.set(key, record);
+  }
+
   record(pair: string, member: string): MemberRecord | undefined {
     return this.records.get(memberKey(pair, member));
   }

@@ -1,11 +1,13 @@
 // Central's HTTP API, following the box API's conventions (src/api): node:http, a bearer token
 // compared in constant time, bounded requests, JSON answers and errors { error: { code, message } }.
+// A request rate limit per client address (the box API's defaults) comes before anything else.
 // GET /v1/fleet and GET /v1/events need the token; GET /metrics does not, as on the box (the
 // Prometheus convention: listen on a management address). It only reads: nothing here changes
 // a pair.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { authorized, sha256 } from '../api/auth.js';
 import { sendJson } from '../api/json-body.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter } from '../api/rate-limit.js';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
 import { closeHttp, listenHttp } from '../net/http-listen.js';
@@ -52,6 +54,7 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
   const log = d.log.child({ component: 'central-api' });
   const logLimit = new LogLimiter(10_000);
   const now = d.now ?? Date.now;
+  const limiter = new RateLimiter(DEFAULT_RATE_LIMIT, performance.now());
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
     discardBody(req);
     handle(req, res).catch((err: unknown) => {
@@ -67,6 +70,7 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     try {
+      refuseOverRate(limiter, req);
       if (req.method !== 'GET' && req.method !== 'HEAD')
         throw new Refusal(405, 'method-not-allowed', `${req.method} not allowed (central only reads)`, { Allow: 'GET, HEAD' });
       if (path === ROUTE_METRICS) {
@@ -99,6 +103,13 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
   log.info({ address }, 'central API listening');
   let closed: Promise<void> | null = null;
   return { address, close: () => (closed ??= closeHttp(server, d.listen)) };
+}
+
+/** Throws the 429 when the client (or all together) is over its rate, as the box API does. */
+function refuseOverRate(limiter: RateLimiter, req: IncomingMessage): void {
+  const decision = limiter.check(req.socket.remoteAddress ?? 'unix', performance.now());
+  if (decision.ok) return;
+  throw new Refusal(429, 'rate-limited', `too many requests; retry in ${decision.retryAfterS} s`, { 'Retry-After': String(decision.retryAfterS) });
 }
 
 /** No route takes a body: read and drop it (so the answer is seen), within a bound. */

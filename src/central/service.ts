@@ -127,8 +127,14 @@ function resultHandler(
     metrics.poll(r.outcome);
     const prev = model.record(t.pair, t.member);
     const applied = model.apply(t.pair, t.member, r);
-    if (!applied) return;
-    store.save(applied.events, applied.record, now());
+    if (!prev || !applied) return;
+    try {
+      store.save(applied.events, applied.record, now());
+    } catch (err) {
+      // unsaved events are not lost: with the old record back, the next poll finds them new again
+      model.restore(prev);
+      throw err;
+    }
     const rec = applied.record;
     if (outcomeChanged(prev, rec)) {
       if (rec.reachable) log.info({ pair: t.pair, member: t.member }, 'member reachable');

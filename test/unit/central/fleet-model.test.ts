@@ -157,6 +157,15 @@ describe('fleet model', () => {
     expect(m.apply('p1', 'fwa', ok(boxStatus('fw-a', 'active', old), T0))!.events).toEqual([]);
   });
 
+  it('a record put back (the store failed) makes the next poll find the same events again', () => {
+    const m = settled();
+    const prev = m.record('p1', 'fwb')!;
+    const fo = { at: '2026-12-07T10:00:03.000Z', from: 'passive', to: 'active', reason: 'peer-dead' };
+    const first = m.apply('p1', 'fwb', ok(boxStatus('fw-b', 'active', [...B_START, fo]), T0 + 4000))!.events;
+    m.restore(prev);
+    expect(m.apply('p1', 'fwb', ok(boxStatus('fw-b', 'active', [...B_START, fo]), T0 + 6000))!.events).toEqual(first);
+  });
+
   it('members outside the inventory are ignored', () => {
     expect(new FleetModel(inventory()).apply('nope', 'fwa', fail('timeout', T0))).toBeNull();
   });
