@@ -84,6 +84,6 @@ export function formatCentralEvents(events: readonly CentralEvent[], truncated: 
   if (events.length === 0) return 'no events';
   const rows = [['TIME', 'PAIR', 'MEMBER', 'KIND', 'FROM', '', 'TO', 'REASON']];
   for (const e of events) rows.push([e.at, e.pair, e.member, e.kind, e.from ?? '-', '->', e.to, e.reason]);
-  const note = truncated ? '\n(older events not shown: narrow --since or raise --limit)' : '';
+  const note = truncated ? `\n(only the newest ${events.length} shown: raise --limit for older ones)` : '';
   return `${table(rows)}${note}`;
 }

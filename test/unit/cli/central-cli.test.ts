@@ -9,6 +9,7 @@ import { CentralMetrics } from '../../../src/central/metrics.js';
 import type { CentralEvent } from '../../../src/central/protocol.js';
 import { startCentralApi, type CentralApi } from '../../../src/central/server.js';
 import { summarizeStatus, type StatusSummary } from '../../../src/central/status-shape.js';
+import { formatCentralEvents } from '../../../src/cli/format-central.js';
 import { runCli } from '../../../src/cli/program.js';
 import { pino } from 'pino';
 import { A_START, B_START, boxStatus, inventory, T0 } from '../central/fixtures.js';
@@ -98,6 +99,11 @@ describe('tandem central', () => {
     expect(JSON.parse(j.out)).toEqual({ events: [EVENT], truncated: false });
     const s = await run('central', 'status', '--json');
     expect(JSON.parse(s.out).pairs).toHaveLength(2);
+  });
+
+  it('a truncated timeline says so; an empty one too', () => {
+    expect(formatCentralEvents([EVENT], true).split('\n').at(-1)).toBe('(only the newest 1 shown: raise --limit for older ones)');
+    expect(formatCentralEvents([], false)).toBe('no events');
   });
 
   it('a wrong token, a missing token file and no central are the usual exit codes', async () => {
