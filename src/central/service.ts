@@ -1,6 +1,7 @@
 // `tandem central run`: wires the inventory, the tokens, the store, the fleet model, the pollers,
 // the metrics and the API together. Central only reads the pairs: it may be down, slow or
 // misconfigured and no pair notices.
+import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
 import { createLogger } from '../log.js';
 import { FleetModel } from './fleet-model.js';
@@ -33,12 +34,22 @@ export async function startCentral(configPath: string, opts: CentralOptions = {}
   const secrets = loadInventorySecrets(inv, configPath);
   const root = opts.log ?? createLogger({ name: 'tandem-central' });
   const now = opts.now ?? Date.now;
-  const store = new CentralStore(inv.database);
+  const store = openStore(inv.database, configPath);
   try {
     return await run(inv, secrets, store, root, now, opts);
   } catch (err) {
     store.close();
     throw err;
+  }
+}
+
+/** The history database, or a ConfigError naming the `database` key (missing directory, not SQLite, newer schema). */
+function openStore(path: string, configPath: string): CentralStore {
+  try {
+    return new CentralStore(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError([{ path: 'database', value: path, expected: `a history database central can open and write (${why})` }], configPath, { cause: err });
   }
 }
 
