@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/config/errors.js';
 import { FleetModel } from '../../../src/central/fleet-model.js';
 import { CentralMetrics } from '../../../src/central/metrics.js';
 import type { CentralEvent } from '../../../src/central/protocol.js';
@@ -99,6 +100,16 @@ describe('tandem central', () => {
     expect(JSON.parse(j.out)).toEqual({ events: [EVENT], truncated: false });
     const s = await run('central', 'status', '--json');
     expect(JSON.parse(s.out).pairs).toHaveLength(2);
+  });
+
+  it('run: the inventory path to the service; an invalid inventory is exit 4, a failure exit 1', async () => {
+    let got = '';
+    const quiet = { stdout: () => undefined, stderr: () => undefined, env: {} };
+    expect(await runCli(['central', 'run', '--config', '/etc/tandem/central.yaml'], { ...quiet, runCentral: async (p) => void (got = p) })).toBe(0);
+    expect(got).toBe('/etc/tandem/central.yaml');
+    const invalid = new ConfigError([{ path: 'listen', value: 'x', expected: '"host:port"' }], 'c.yaml');
+    expect(await runCli(['central', 'run', '-c', 'c.yaml'], { ...quiet, runCentral: () => Promise.reject(invalid) })).toBe(4);
+    expect(await runCli(['central', 'run', '-c', 'c.yaml'], { ...quiet, runCentral: () => Promise.reject(new Error('EADDRINUSE')) })).toBe(1);
   });
 
   it('a truncated timeline says so; an empty one too', () => {
