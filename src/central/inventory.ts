@@ -15,6 +15,7 @@ import { parseListen } from '../net/http-listen.js';
 /** An inventory is a page of YAML even for a hundred pairs; anything this big is the wrong file. */
 const MAX_INVENTORY_BYTES = 1024 * 1024;
 const MAX_PAIRS = 1000;
+const MAX_LABELS = 32;
 
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 export const DEFAULT_POLL_TIMEOUT_MS = 1500;
@@ -71,6 +72,7 @@ const pair = obj({
       z.string().regex(NAME_RE, 'a label key: letters, digits, ".", "_" or "-"'),
       z.string({ error: 'a label value (text)' }).max(200, 'at most 200 characters'),
     )
+    .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
     .optional(),
   members: z.array(member, { error: 'a list of the two members' }).length(2, 'exactly two members (the two boxes of the pair)'),
 });

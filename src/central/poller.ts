@@ -2,7 +2,7 @@
 // bounded by its own timeout. Members never wait for each other (no Promise.all across them): a
 // member that hangs or answers garbage delays only its own next poll. The next poll of a member
 // starts one interval after the previous one started (or at once if that one took longer), so
-// polls of one member never overlap.
+// polls of one member never overlap. The members' first polls are spread over one interval.
 import { ApiClient, ApiError, type ApiClientOptions } from '../api/client.js';
 import type { PollResult } from './member-record.js';
 import type { PollOutcome } from './protocol.js';
@@ -55,7 +55,8 @@ export function startPolling(targets: readonly PollTarget[], opts: PollerOptions
     }, delayMs);
     timers.add(timer);
   };
-  for (const t of targets) schedule(t, 0);
+  // first polls spread over one interval, so a large inventory's requests never leave in one burst
+  targets.forEach((t, i) => schedule(t, Math.floor((i * opts.intervalMs) / targets.length)));
   return {
     stop: () => {
       stopped = true;
