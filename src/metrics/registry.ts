@@ -162,7 +162,7 @@ function configFamilies(registry: Registry) {
     info: gauge(
       registry,
       'config_info',
-      'The running shared config: 1 on the series of its version and hash (sha256 of the canonical shared half, as `tandem status` shows it), no other series',
+      'The running shared config: 1 on the series of its version and hash (sha256 of the canonical shared half, hex; `tandem status` shows its first 12 digits), no other series',
       ['version', 'hash'],
     ),
     inSync: gauge(registry, 'config_in_sync', 'The peer is up and runs the same shared config (same hash) as this box (1) or not (0)'),
