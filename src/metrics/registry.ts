@@ -156,6 +156,15 @@ function controlThreadFamilies(registry: Registry) {
 function configFamilies(registry: Registry) {
   const f = {
     version: gauge(registry, 'config_version', 'Version of the running shared config (0: the config file, never committed)'),
+    // The hash as a label: a fleet's Prometheus compares the two members of a pair by it even
+    // when they cannot hear each other (config_in_sync needs the peer's hello). One series only:
+    // the previous config's series goes when the running config changes.
+    info: gauge(
+      registry,
+      'config_info',
+      'The running shared config: 1 on the series of its version and hash (sha256 of the canonical shared half, hex; `tandem status` shows its first 12 digits), no other series',
+      ['version', 'hash'],
+    ),
     inSync: gauge(registry, 'config_in_sync', 'The peer is up and runs the same shared config (same hash) as this box (1) or not (0)'),
     keptAside: gauge(
       registry,
@@ -546,8 +555,11 @@ export class Metrics implements MonitorMetrics {
     this.controlThread.stalls.inc({ kind });
   }
 
-  setConfig(version: number, inSync: boolean, keptAside: number): void {
+  /** The running shared config (`hash`: its sha256, hex), whether the peer runs the same, and the configs kept aside. */
+  setConfig(version: number, hash: string, inSync: boolean, keptAside: number): void {
     this.config.version.set(version);
+    this.config.info.reset();
+    this.config.info.set({ version: String(version), hash }, 1);
     this.config.inSync.set(inSync ? 1 : 0);
     this.config.keptAside.set(keptAside);
   }

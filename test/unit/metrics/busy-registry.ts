@@ -27,7 +27,7 @@ export function busyMetrics(): Metrics {
   m.syncRingStall();
   m.syncRecordsDiscarded('overflow', 2);
   m.controlStall('short');
-  m.setConfig(2, true, 0);
+  m.setConfig(2, 'c0ffee'.padEnd(64, '0'), true, 0);
   m.configCommit('applied');
   m.configPush('tx', 'sent');
   m.setMonitorGroupUp('path', 'upstream', true);
