@@ -91,7 +91,7 @@ export const PENDING_BOX_METRICS: readonly (AgreedFamily & { branch: string })[]
   {
     // PENDING: the TLS branch (h-tls) adds it with the API's HTTPS listener.
     branch: 'h-tls',
-    name: 'tandem_api_tls_cert_expiry_seconds',
+    name: 'tandem_api_tls_cert_expiry_timestamp_seconds',
     type: 'gauge',
     help: "The served API certificate's notAfter, in seconds since the Unix epoch",
     labels: {},

@@ -77,7 +77,7 @@ describe('fleet Prometheus files (deploy/prometheus/fleet)', () => {
       'tandem_config_info', // members with diverged configs
       'tandem_sync_backlog_records',
       'tandem_sync_lag_seconds_bucket',
-      'tandem_api_tls_cert_expiry_seconds',
+      'tandem_api_tls_cert_expiry_timestamp_seconds',
       'tandem_central_pair_active_members',
       'tandem_central_pair_config_agree',
       'tandem_central_pair_sync_lag_seconds',
