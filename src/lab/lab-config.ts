@@ -28,9 +28,18 @@ function otherBox(box: LabBox): LabBox {
   return LAB_BOXES.find((b) => b !== box) as LabBox;
 }
 
+/**
+ * `lab up --pairs N`: pair `pair` of the fleet gets its own group id (its own virtual MACs, as the
+ * pairs of a real site sharing switches must) and the recommended timers (2N daemons share the
+ * machine: the aggressive profile's 20 ms heartbeats would take a busy core for a dead peer).
+ */
+export interface LabFleetPair {
+  pair: number;
+}
+
 /** True when the options leave the config files as they are. */
-export function keepsConfig(opts: LabTopologyOptions): boolean {
-  return (opts.haFamily ?? 'ipv4') === 'ipv4' && opts.ipv6Ra !== true;
+export function keepsConfig(opts: LabTopologyOptions, fleet?: LabFleetPair): boolean {
+  return (opts.haFamily ?? 'ipv4') === 'ipv4' && opts.ipv6Ra !== true && fleet === undefined;
 }
 
 /**
@@ -38,8 +47,8 @@ export function keepsConfig(opts: LabTopologyOptions): boolean {
  * addresses (LAB_ADDR6.ha) with ipv6; with ipv6Ra, shared.routerAdvertisements gets LAB_RA in place
  * of any entry for lan. Without either, the text is returned unchanged.
  */
-export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions): string {
-  if (keepsConfig(opts)) return text;
+export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions, fleet?: LabFleetPair): string {
+  if (keepsConfig(opts, fleet)) return text;
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`${box}.yaml: ${doc.errors[0].message}`);
   const changes: string[] = [];
@@ -55,6 +64,11 @@ export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions
   if (opts.ipv6Ra === true) {
     setRouterAdvertisements(doc);
     changes.push('router advertisements on lan (--ipv6-ra)');
+  }
+  if (fleet !== undefined) {
+    doc.setIn(['shared', 'ha', 'groupId'], fleet.pair);
+    doc.setIn(['shared', 'ha', 'timers'], doc.createNode({ profile: 'recommended' }, { flow: true }));
+    changes.push(`pair ${fleet.pair} of a fleet (--pairs): group id ${fleet.pair}, the recommended timers`);
   }
   return `# tandem lab up rewrote this copy: ${changes.join(', ')}\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient } from '../api/client.js';
 import { nsExec, trySh, type ExecOptions, type ExecResult } from './exec.js';
-import { labBoxConfig, labOptionsOf } from './lab-config.js';
+import { labBoxConfig, type LabFleetPair, labOptionsOf } from './lab-config.js';
 import {
   buildTopology,
   destroyTopology,
@@ -68,6 +68,12 @@ export interface LabOptions {
    * default router from the pair (accept_ra=2) instead of a static route via fe80::1.
    */
   ipv6Ra?: boolean;
+  /**
+   * `lab up --pairs N` (default 1): N independent pairs, each a lab of its own (pairLabName), the
+   * first being this one; each pair gets its own group id and the recommended timers (lab-config.ts
+   * LabFleetPair). `lab status` lists them (LabStatus.pairs), `lab down` removes them all.
+   */
+  pairs?: number;
   /** Wait this long for one active and one passive box (default 20 s). */
   timeoutMs?: number;
   /** Progress lines go here (default stderr). */
@@ -116,6 +122,33 @@ export interface LabStatus {
   haFamily: LabHaFamily;
   /** Router advertisements on lan in the configs (`lab up --ipv6-ra`): the lan hosts learn their IPv6 router. */
   ipv6Ra: boolean;
+  /**
+   * `lab up --pairs N`: every pair's status, this lab (pair 1, whose status is also the top level)
+   * first, each without its own `pairs`. Absent for a single pair.
+   */
+  pairs?: LabStatus[];
+}
+
+/** `lab up --pairs N` takes at most this many pairs: 2N daemons share the machine. */
+export const MAX_LAB_PAIRS = 4;
+/** In the run dir of a fleet's first pair: the names of all its pairs (pairLabName). */
+const PAIRS_FILE = 'pairs.json';
+
+/** The lab name of pair `i` (1-based) of `lab up --pairs` on lab `name`: pair 1 is the lab itself. */
+export function pairLabName(name: string, i: number): string {
+  return i === 1 ? name : `${name}-p${i}`;
+}
+
+/** The pairs of a fleet whose first pair is `name` (null: a single pair). */
+function fleetPairsOf(name: string): string[] | null {
+  const file = join(runDirOf(name), PAIRS_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const names: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface LabHostStatus {
@@ -571,6 +604,39 @@ function pairRole(state: string): string {
 
 /** Builds the namespaces, writes the run dir, starts both daemons and waits for active + passive. */
 export async function labUp(opts: LabOptions): Promise<LabStatus> {
+  if ((opts.pairs ?? 1) !== 1) return labUpPairs(opts);
+  return labUpPair(opts);
+}
+
+/**
+ * `lab up --pairs N`: the pairs one after the other, each settled before the next starts. The list
+ * of pairs is written as soon as the first is up, so `lab down` finds every pair even after a
+ * failure half-way (which takes down what was built).
+ */
+async function labUpPairs(opts: LabOptions): Promise<LabStatus> {
+  const n = opts.pairs ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LAB_PAIRS) throw new Error(`--pairs ${n}: expected 1 to ${MAX_LAB_PAIRS} pairs`);
+  const names = Array.from({ length: n }, (_, i) => pairLabName(opts.name, i + 1));
+  for (const name of names) {
+    try {
+      validateLabName(name);
+    } catch {
+      throw new Error(`lab name ${JSON.stringify(opts.name)} is too long for ${n} pairs: pair ${n} would be ${JSON.stringify(name)} (at most 20 characters)`);
+    }
+  }
+  try {
+    for (let i = 0; i < n; i++) {
+      await labUpPair({ ...opts, name: names[i], pairs: 1 }, { pair: i + 1 });
+      if (i === 0) writeFileSync(join(runDirOf(names[0]), PAIRS_FILE), `${JSON.stringify(names)}\n`, { mode: 0o644 });
+    }
+  } catch (err) {
+    await labDown({ name: opts.name, out: opts.out }).catch(() => undefined);
+    throw err;
+  }
+  return labStatus({ name: opts.name });
+}
+
+async function labUpPair(opts: LabOptions, fleet?: LabFleetPair): Promise<LabStatus> {
   validateLabName(opts.name);
   const { name, out } = opts;
   const runDir = runDirOf(name);
@@ -596,7 +662,7 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
     mkdirSync(runDir, { mode: 0o700 });
     for (const box of LAB_BOXES) {
       // as they are, or rewritten for --ha-family ipv6 and --ipv6-ra
-      writeFileSync(join(runDir, `${box}.yaml`), labBoxConfig(readFileSync(join(configDir, `${box}.yaml`), 'utf8'), box, topo), { mode: 0o644 });
+      writeFileSync(join(runDir, `${box}.yaml`), labBoxConfig(readFileSync(join(configDir, `${box}.yaml`), 'utf8'), box, topo, fleet), { mode: 0o644 });
       mkdirSync(join(runDir, `state-${box}`), { mode: 0o700 });
     }
     // one pre-shared key and one API token per run, never reused
@@ -628,6 +694,8 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
  */
 export async function labDown(opts: { name: string; out?: NodeJS.WritableStream }): Promise<void> {
   validateLabName(opts.name);
+  // a fleet (`lab up --pairs`): the other pairs first, then this one (with the list)
+  for (const other of (fleetPairsOf(opts.name) ?? []).filter((n) => n !== opts.name).reverse()) await labDown({ name: other, out: opts.out });
   const runDir = runDirOf(opts.name);
   if (existsSync(runDir)) {
     // daemons first (marker: their config path), then any helper the demo or a test recorded in
@@ -658,12 +726,21 @@ export async function labDown(opts: { name: string; out?: NodeJS.WritableStream 
   if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
 }
 
-/** Namespaces, addresses, daemon PIDs, API and metrics URLs and HA states. */
+/** Namespaces, addresses, daemon PIDs, API and metrics URLs and HA states (and, for a fleet, every pair's). */
 export async function labStatus(opts: { name: string }): Promise<LabStatus> {
+  const fleet = fleetPairsOf(opts.name);
+  const own = await pairStatus(opts);
+  if (fleet === null) return own;
+  const others = await Promise.all(fleet.filter((n) => n !== opts.name).map((name) => pairStatus({ name })));
+  return { ...own, pairs: [own, ...others] };
+}
+
+async function pairStatus(opts: { name: string }): Promise<LabStatus> {
   const lab = new Lab(opts.name);
   const namespaces = await existingLabNamespaces(opts.name);
   const token = readToken(lab.runDir);
-  const boxes = {} as Record<LabBox, BoxStatus>;
+  // filled in LAB_BOXES order whatever order the APIs answer in (a stable JSON shape)
+  const boxes = Object.fromEntries(LAB_BOXES.map((b) => [b, null])) as unknown as Record<LabBox, BoxStatus>;
   let floatingIps: string[] = [];
   await Promise.all(
     LAB_BOXES.map(async (box) => {
