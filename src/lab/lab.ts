@@ -145,7 +145,7 @@ function fleetPairsOf(name: string): string[] | null {
   if (!existsSync(file)) return null;
   try {
     const names: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : null;
+    return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
   } catch {
     return null;
   }
