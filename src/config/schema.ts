@@ -584,14 +584,23 @@ export function validateConfig(raw: unknown): ValidationResult {
  * shared half are reported; paths start with `shared.`.
  */
 export function validateSharedConfig(raw: unknown, device: DeviceConfig): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
+  const parsed = parseSharedShape(raw);
+  if (!parsed.ok) return parsed;
+  const issues = checkConfig({ device, shared: parsed.shared }).filter((iss) => iss.path.startsWith('shared'));
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, shared: parsed.shared };
+}
+
+/**
+ * A shared half's shape alone, defaults filled in: what a box would run, short of the checks that
+ * need its device half (interfaces, addresses). For tools that hold no device half (tandem central
+ * rendering a template for a pair: the pair's box then validates it whole). Paths start with `shared`.
+ */
+export function parseSharedShape(raw: unknown): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
   const parsed = sharedSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = issuesFromZod(parsed.error, raw).map((iss) => ({
-      ...iss,
-      path: iss.path === '' ? 'shared' : iss.path.startsWith('[') ? `shared${iss.path}` : `shared.${iss.path}`,
-    }));
-    return { ok: false, issues };
-  }
-  const issues = checkConfig({ device, shared: parsed.data }).filter((iss) => iss.path.startsWith('shared'));
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, shared: parsed.data };
+  if (parsed.success) return { ok: true, shared: parsed.data };
+  const issues = issuesFromZod(parsed.error, raw).map((iss) => ({
+    ...iss,
+    path: iss.path === '' ? 'shared' : iss.path.startsWith('[') ? `shared${iss.path}` : `shared.${iss.path}`,
+  }));
+  return { ok: false, issues };
 }
