@@ -100,8 +100,21 @@ function apiFamilies(registry: Registry) {
       'TCP connections closed unanswered because a listener (api, metrics) held its maximum of concurrent connections',
       ['listener'],
     ),
+    // HTTPS (device.api.tls): certificate reloads without a restart, and when the served one expires
+    tlsReloads: counter(
+      registry,
+      'api_tls_reloads_total',
+      'Reloads of the API certificate, key or client CA after their files changed, by result (failed: the old certificate keeps serving)',
+      ['result'],
+    ),
+    tlsCertExpiry: gauge(
+      registry,
+      'api_tls_cert_expiry_timestamp_seconds',
+      "The served API certificate's notAfter, in seconds since the Unix epoch (absent without device.api.tls)",
+    ),
   };
   for (const listener of ['api', 'metrics']) f.connectionsRefused.inc({ listener }, 0);
+  for (const result of ['ok', 'failed']) f.tlsReloads.inc({ result }, 0);
   return f;
 }
 
@@ -510,6 +523,15 @@ export class Metrics implements MonitorMetrics {
 
   connectionRefused(listener: 'api' | 'metrics'): void {
     this.api.connectionsRefused.inc({ listener });
+  }
+
+  apiTlsReload(result: 'ok' | 'failed'): void {
+    this.api.tlsReloads.inc({ result });
+  }
+
+  /** The notAfter of the certificate the API serves now (at start and after every good reload). */
+  setApiTlsCertExpiry(notAfter: Date): void {
+    this.api.tlsCertExpiry.set(Math.floor(notAfter.getTime() / 1000));
   }
 
   setSyncBacklog(records: number): void {
