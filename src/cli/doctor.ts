@@ -34,9 +34,9 @@ const OFFLOADS = [
   'generic-receive-offload',
   'large-receive-offload',
 ];
-/** The API URL a config's api.listen ("host:port" or "unix:path") is reached at. */
-export function apiUrlOf(listen: string): string {
-  return listen.startsWith('unix:') ? listen : `http://${listen}`;
+/** The API URL a config's api.listen ("host:port" or "unix:path") is reached at; https:// with device.api.tls. */
+export function apiUrlOf(listen: string, tls = false): string {
+  return listen.startsWith('unix:') ? listen : `${tls ? 'https' : 'http'}://${listen}`;
 }
 
 /** CAP_NET_RAW is bit 13 of the capability sets in /proc/self/status. */

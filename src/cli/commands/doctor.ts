@@ -31,7 +31,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
           (
             await ctx.client({
               ...opts,
-              api: opts.api ?? ctx.io.env.TANDEM_API ?? (cfg ? apiUrlOf(cfg.device.api.listen) : undefined),
+              api: opts.api ?? ctx.io.env.TANDEM_API ?? (cfg ? apiUrlOf(cfg.device.api.listen, cfg.device.api.tls !== undefined) : undefined),
               tokenFile: opts.tokenFile ?? ctx.io.env.TANDEM_TOKEN_FILE ?? cfg?.device.api.tokenFile,
             })
           ).status(),
