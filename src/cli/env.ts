@@ -15,6 +15,7 @@ export interface LabApi {
     haFamily?: 'ipv4' | 'ipv6';
     ipv6Ra?: boolean;
     pairs?: number;
+    tls?: boolean;
   }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;

@@ -25,6 +25,8 @@ export interface LabStatusView {
   ipv6Ra?: boolean;
   /** `lab up --pairs N`: every pair's status (the first is this lab's). */
   pairs?: LabStatusView[];
+  /** `lab up --tls`: the lab's CA and the client certificate its tools use. */
+  tls?: { ca: string; clientCert: string; clientKey: string };
 }
 
 export function formatLabStatus(s: LabStatusView): string {
@@ -69,6 +71,7 @@ export function formatLabStatus(s: LabStatusView): string {
     out.push(`HA links over ${s.haFamily === 'ipv6' ? 'IPv6' : 'IPv4'}; router advertisements on lan ${s.ipv6Ra ? 'on' : 'off'}`);
   }
   if (s.pairs !== undefined) out.push('', formatPairs(s.pairs));
+  if (s.tls) out.push(`API over HTTPS with mutual TLS: --ca ${s.tls.ca} --cert ${s.tls.clientCert} --key ${s.tls.clientKey}`);
   return `${out.join('\n')}\n`;
 }
 

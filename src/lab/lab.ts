@@ -4,7 +4,10 @@
 // Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config;
 // rewritten for --ha-family ipv6 and --ipv6-ra by lab-config.ts),
 // ha.key and api.token (0600, fresh random per run), state-fwa/, state-fwb/, fwa.log, fwb.log,
-// fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets.
+// fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets. With --tls (lab-tls.ts): tls/
+// (the lab's CA, each box's server certificate, the client certificate), the APIs on the boxes'
+// management addresses over HTTPS with mutual TLS, and per box a relay (fwa-relay.pid) whose unix
+// socket fwa-api-relay.sock carries the lab's own TLS connections into the box's namespace.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -13,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient } from '../api/client.js';
 import { nsExec, trySh, type ExecOptions, type ExecResult } from './exec.js';
-import { labBoxConfig, type LabFleetPair, labOptionsOf } from './lab-config.js';
+import { labApiAddress, labBoxConfig, type LabFleetPair, labOptionsOf, labTlsApiConfig } from './lab-config.js';
+import { LAB_TLS_DIR, mintLabTls } from './lab-tls.js';
 import {
   buildTopology,
   destroyTopology,
@@ -84,6 +88,11 @@ export interface LabOptions {
    * restarted box runs the same command.
    */
   daemonCommand?: string[];
+  /**
+   * HTTPS with mutual TLS on each box's management address, certificates from a CA the lab mints
+   * for itself (openssl); the lab reaches the APIs through relays (src/lab/api-relay.ts).
+   */
+  tls?: boolean;
 }
 
 export interface BoxStatus {
@@ -93,8 +102,13 @@ export interface BoxStatus {
   /** HA state from the API; null when the daemon does not answer. */
   state: string | null;
   reason: string | null;
-  /** API URL (`unix:/run/tandem-lab/N/fwa-api.sock`). */
+  /** API URL (`unix:/run/tandem-lab/N/fwa-api.sock`; with --tls `https://<management address>:9480`). */
   api: string;
+  /**
+   * With --tls: the unix socket that relays to `api` from outside the box's namespace (`curl
+   * --unix-socket`, ApiClient's socketPath); TLS runs through it to the daemon.
+   */
+  apiSocket?: string;
   metrics: string;
   /** Logical interface or HA link -> address (with prefix for interfaces). */
   addresses: Record<string, string>;
@@ -127,6 +141,8 @@ export interface LabStatus {
    * first, each without its own `pairs`. Absent for a single pair.
    */
   pairs?: LabStatus[];
+  /** With --tls: the lab's CA and the client certificate and key its tools (and central) use. */
+  tls?: LabTlsStatus;
 }
 
 /** `lab up --pairs N` takes at most this many pairs: 2N daemons share the machine. */
@@ -149,6 +165,23 @@ function fleetPairsOf(name: string): string[] | null {
   } catch {
     return null;
   }
+}
+
+export interface LabTlsStatus {
+  ca: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** The files of `lab up --tls` in a run dir (they exist only in such a lab). */
+export function labTlsFiles(runDir: string): LabTlsStatus {
+  const dir = join(runDir, LAB_TLS_DIR);
+  return { ca: join(dir, 'ca.crt'), clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
+}
+
+/** The relay socket of a box's API in a --tls lab. */
+function relaySocket(runDir: string, box: LabBox): string {
+  return join(runDir, `${box}-api-relay.sock`);
 }
 
 export interface LabHostStatus {
@@ -272,6 +305,8 @@ export async function stopProcess(pid: number, marker: string, graceMs = KILL_GR
 
 interface BoxConfigView {
   api: string;
+  /** device.api.tls is set: the API is https:// and the lab reaches it through its relay. */
+  tls: boolean;
   metrics: string;
   addresses: Record<string, string>;
   addresses6: Record<string, string>;
@@ -288,14 +323,14 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   const url = (listen: unknown, fallback: string): string => {
     const l = typeof listen === 'string' ? listen : fallback;
     if (l.startsWith('unix:')) return `unix:${abs(l.slice(5))}`;
-    return `http://${l}`;
+    return `${tls ? 'https' : 'http'}://${l}`;
   };
   // The parts of a box's YAML the lab reads; anything may be missing (a hand-edited run dir)
   type LabDoc = {
     device?: {
       interfaces?: Record<string, { address?: unknown; address6?: unknown }>;
       ha?: Record<string, { local?: unknown } | undefined>;
-      api?: { listen?: unknown };
+      api?: { listen?: unknown; tls?: unknown };
       metrics?: { listen?: unknown };
     };
     shared?: { floatingIps?: unknown; ha?: { mode?: unknown } };
@@ -307,6 +342,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
     // missing or unreadable: the defaults below describe deploy/lab
   }
   const device = doc.device ?? {};
+  const tls = typeof device.api?.tls === 'object' && device.api.tls !== null;
   const addresses: Record<string, string> = {};
   const addresses6: Record<string, string> = {};
   for (const [logical, iface] of Object.entries(device.interfaces ?? {})) {
@@ -341,6 +377,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
       ];
   return {
     api: url(device.api?.listen, `unix:${box}-api.sock`),
+    tls,
     metrics: url(device.metrics?.listen, `unix:${box}-metrics.sock`),
     addresses,
     addresses6,
@@ -434,7 +471,29 @@ export class Lab {
   api(box: LabBox, timeoutMs = 2000): ApiClient {
     const token = readToken(this.runDir);
     if (token === null) throw new Error(`lab ${this.name}: no API token in ${this.runDir} (is the lab up?)`);
-    return new ApiClient({ url: readBoxConfig(this.runDir, box).api, token, timeoutMs });
+    return labClient(this.runDir, box, readBoxConfig(this.runDir, box), token, timeoutMs);
+  }
+
+  /** Starts a --tls lab's relay of a box's API (see api-relay.ts) and records its PID. */
+  async startRelay(box: LabBox): Promise<number> {
+    const cfg = readBoxConfig(this.runDir, box);
+    const { hostname, port } = new URL(cfg.api);
+    const relay = join(this.repo, 'dist', 'src', 'lab', 'api-relay.js');
+    if (!existsSync(relay)) throw new Error(`${relay} is missing: run \`npm run build\` first`);
+    const socket = relaySocket(this.runDir, box);
+    const child = spawn('ip', ['netns', 'exec', this.ns(box), process.execPath, relay, socket, hostname.replace(/^\[(.*)\]$/, '$1'), port], {
+      cwd: this.runDir,
+      detached: true,
+      stdio: 'ignore',
+    });
+    const pid = await new Promise<number>((res, rej) => {
+      child.once('error', (err) => rej(new Error(`lab ${this.name}: cannot start the API relay of ${box}: ${err.message}`)));
+      child.once('spawn', () => res(child.pid as number));
+    });
+    child.unref();
+    writeFileSync(join(this.runDir, `${box}-relay.pid`), `${pid}\n`, { mode: 0o600 });
+    await this.waitFor(() => existsSync(socket), 5000, `the API relay of ${box} (${socket})`);
+    return pid;
   }
 
   /** HA state by the API, null when the daemon does not answer. */
@@ -669,6 +728,7 @@ async function labUpPair(opts: LabOptions, fleet?: LabFleetPair): Promise<LabSta
     writeFileSync(join(runDir, 'ha.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     writeFileSync(join(runDir, 'api.token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     if (opts.daemonCommand) writeFileSync(join(runDir, 'daemon-command.json'), `${JSON.stringify(opts.daemonCommand)}\n`, { mode: 0o600 });
+    if (opts.tls) await setUpTls(lab, topo.haFamily, out);
 
     const pids: string[] = [];
     for (const box of LAB_BOXES) pids.push(`${box} pid ${await lab.startBox(box)}`);
@@ -757,10 +817,11 @@ async function pairStatus(opts: { name: string }): Promise<LabStatus> {
         addresses6: cfg.addresses6,
         log: lab.logPath(box),
         config: lab.configPath(box),
+        ...(cfg.tls ? { apiSocket: relaySocket(lab.runDir, box) } : {}),
       };
       if (token !== null) {
         try {
-          const s = await new ApiClient({ url: cfg.api, token, timeoutMs: 1000 }).status();
+          const s = await labClient(lab.runDir, box, cfg, token, 1000).status();
           status.state = s.local.state;
           status.reason = s.local.reason;
         } catch (err) {
@@ -770,12 +831,63 @@ async function pairStatus(opts: { name: string }): Promise<LabStatus> {
       boxes[box] = status;
     }),
   );
-  const { mode, haFamily, ipv6Ra } = readBoxConfig(lab.runDir, 'fwa');
+  const { mode, haFamily, ipv6Ra, tls } = readBoxConfig(lab.runDir, 'fwa');
   const hosts = Object.fromEntries(
     hostsOf(mode).map((h): [LabHost, LabHostStatus] => [
       h,
       { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h), address6: LAB_ADDR6[h], gateway6: hostGateway6(h, ipv6Ra) },
     ]),
   ) as LabStatus['hosts'];
-  return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps, haFamily, ipv6Ra };
+  return {
+    name: opts.name,
+    runDir: lab.runDir,
+    namespaces,
+    boxes,
+    hosts,
+    mode,
+    floatingIps,
+    haFamily,
+    ipv6Ra,
+    ...(tls ? { tls: labTlsFiles(lab.runDir) } : {}),
+  };
+}
+
+/** The lab's client of a box: with TLS, the lab's CA and client certificate, through the box's relay. */
+function labClient(runDir: string, box: LabBox, cfg: BoxConfigView, token: string, timeoutMs: number): ApiClient {
+  if (!cfg.tls) return new ApiClient({ url: cfg.api, token, timeoutMs });
+  const files = labTlsFiles(runDir);
+  return new ApiClient({
+    url: cfg.api,
+    token,
+    timeoutMs,
+    caFile: files.ca,
+    certFile: files.clientCert,
+    keyFile: files.clientKey,
+    socketPath: relaySocket(runDir, box),
+  });
+}
+
+/**
+ * `lab up --tls`: mints the CA and the certificates (each box's for its management address and its
+ * device name), points both configs' device.api at them, and starts the relays.
+ */
+async function setUpTls(lab: Lab, haFamily: LabHaFamily, out: NodeJS.WritableStream | undefined): Promise<void> {
+  const t0 = Date.now();
+  const texts = Object.fromEntries(LAB_BOXES.map((box) => [box, readFileSync(lab.configPath(box), 'utf8')])) as Record<LabBox, string>;
+  const servers = Object.fromEntries(
+    LAB_BOXES.map((box) => [box, { address: labApiAddress(texts[box], box, haFamily), dnsName: deviceNameOf(texts[box], box) }]),
+  );
+  const minted = await mintLabTls(lab.runDir, lab.name, servers);
+  for (const box of LAB_BOXES) {
+    const api = { address: servers[box].address, certFile: minted.boxes[box].cert, keyFile: minted.boxes[box].key, clientCaFile: minted.ca.cert };
+    writeFileSync(lab.configPath(box), labTlsApiConfig(texts[box], box, api), { mode: 0o644 });
+  }
+  for (const box of LAB_BOXES) await lab.startRelay(box);
+  say(out, lab.name, `TLS: CA and certificates minted in ${join(lab.runDir, LAB_TLS_DIR)}, API relays started (${secs(Date.now() - t0)})`);
+}
+
+/** device.name of a box's config text (its certificate's DNS name), the box's lab name when absent. */
+function deviceNameOf(text: string, box: LabBox): string {
+  const name = (parseYaml(text) as { device?: { name?: unknown } } | null)?.device?.name;
+  return typeof name === 'string' ? name : box;
 }

@@ -58,6 +58,7 @@ function registerUp(lab: Command, ctx: CliContext): void {
     .addOption(
       new Option('--pairs <n>', `a fleet of n pairs (1-${MAX_PAIRS}): <name>, <name>-p2, ...; each its own group id, recommended timers`).argParser(pairsArg),
     )
+    .option('--tls', "the boxes' APIs over HTTPS with mutual TLS on their management addresses, from a CA the lab mints (openssl)")
     .option('--json', 'print the lab status as JSON')
     .action(
       async (opts: {
@@ -67,6 +68,7 @@ function registerUp(lab: Command, ctx: CliContext): void {
         haFamily: 'ipv4' | 'ipv6';
         ipv6Ra?: boolean;
         pairs?: number;
+        tls?: boolean;
         json?: boolean;
       }) => {
         const api = await ctx.io.lab();
@@ -75,6 +77,7 @@ function registerUp(lab: Command, ctx: CliContext): void {
           ...(opts.haFamily === 'ipv6' ? { haFamily: opts.haFamily } : {}),
           ...(opts.ipv6Ra ? { ipv6Ra: true } : {}),
           ...(opts.pairs !== undefined && opts.pairs !== 1 ? { pairs: opts.pairs } : {}),
+          ...(opts.tls ? { tls: true } : {}),
         };
         await showStatus(ctx, 'lab up', opts.json, () =>
           api.labUp({ name: opts.name, mode: opts.mode, ...(opts.config ? { configDir: opts.config } : {}), ...extra }),
