@@ -19,10 +19,12 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .action(async (opts: ClientOpts & { config: string }) => {
       const { runDoctor, formatDoctor, apiUrlOf } = await import('../doctor.js');
       const { loadSecretFile } = await import('../../wire/keyfile.js');
+      const { readTlsFiles, tlsMaterial } = await import('../../api/tls-context.js');
       const { execFile } = await import('node:child_process');
       const results = await runDoctor(opts.config, {
         loadConfig: async (path) => ctx.io.loadConfig(path),
         checkSecret: (path, what) => void loadSecretFile(path, what),
+        checkApiTls: (tls) => tlsMaterial(tls, readTlsFiles(tls)),
         readSys,
         ethtoolFeatures: (device) =>
           new Promise((resolve) => execFile('ethtool', ['-k', device], { timeout: ETHTOOL_TIMEOUT_MS }, (err, stdout) => resolve(err ? null : stdout))),
