@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
+import { get } from 'node:https';
+import { UI_PATH } from '../../../src/api/status-page/page.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
@@ -85,6 +87,20 @@ describe('API over HTTPS', () => {
     expect(api.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const st = await client(api.address, operator()).status();
     expect(st.local.name).toBe('fw-a');
+  });
+
+  it('serves the status page over HTTPS unchanged', async () => {
+    const { api } = await start();
+    const page = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      get(`${api.address}${UI_PATH}`, { ca: read(fx.ca.cert), cert: read(fx.client.cert), key: read(fx.client.key) }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      }).on('error', reject);
+    });
+    expect(page.status).toBe(200);
+    expect(page.type).toMatch(/^text\/html/);
+    expect(page.body).toContain('<html');
   });
 
   it('without a client certificate the handshake refuses us: ApiError tls', async () => {
