@@ -1,5 +1,6 @@
-// The management API: node:http (node:https with device.api.tls), a bearer token, a tiny routing table. Every request is bounded
-// (headers, body size, time, rate, connections) and every response is JSON, except the status
+// The management API: node:http (node:https with device.api.tls), a bearer token, a tiny routing
+// table. Every request is bounded (headers, body size, time, rate, connections, the TLS handshake)
+// and every response is JSON, except the status
 // page's static files. This file owns the listener and what node:http answers before a request
 // exists (unparseable requests, CONNECT, the connection limit); dispatch.ts runs each request, and
 // routes/ holds the handlers, one file per route group.
