@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # prometheus: promtool (alert rules, metrics exposition) and the server for the scrape test; curl: its
 # query API from inside a namespace; util-linux: chrt and setpriv (the daemon uses both); chromium: the
 # status page test drives it headless with playwright-core (which downloads no browser of its own); iperf3:
-# the TCP load of bench/tcp (installed noninteractively, its debconf question defaults to no daemon).
-APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium iperf3 traceroute iputils-tracepath bind9-dnsutils dnsmasq-base)
+# the TCP load of bench/tcp (installed noninteractively, its debconf question defaults to no daemon);
+# openssl: `tandem lab up --tls` mints the lab's private CA and certificates with it (the TLS tests).
+APT_PACKAGES=(libpcap-dev iproute2 ethtool tcpdump iputils-ping procps python3 make g++ netsniff-ng nftables prometheus systemd curl util-linux chromium iperf3 traceroute iputils-tracepath bind9-dnsutils dnsmasq-base openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

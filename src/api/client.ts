@@ -1,6 +1,8 @@
 // Client of the management API, used by the CLI and the lab. Every failure is an ApiError:
-// status 0 for transport failures (nothing answered, or garbage did), the HTTP status otherwise.
-import { request, type RequestOptions } from 'node:http';
+// status 0 for transport failures (nothing answered, garbage did, TLS failed), the HTTP status
+// otherwise. http://, https:// (a CA, and a client certificate for mutual TLS) or unix:.
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import type { ConfigIssue } from '../config/types.js';
 import {
@@ -26,32 +28,17 @@ import {
 } from './protocol.js';
 import { isSessionList, sessionQueryString, type SessionFilter } from './sessions.js';
 
-export type ApiTransportCode =
-  | 'bad-url' //       the URL is neither http://host:port nor unix:/abs/path
-  | 'unreachable' //   connection refused, no such socket, host unreachable, ...
-  | 'timeout' //       no complete answer within the timeout
-  | 'bad-response'; // the answer is not the JSON we expect
+import { ApiError } from './api-error.js';
+import { clientTlsOptions, hasTlsFiles, tlsFailureReason, type ApiTlsFiles, type ClientTlsOptions } from './client-tls.js';
 
-export class ApiError extends Error {
-  /** HTTP status; 0 when no usable HTTP answer came back. */
-  readonly status: number;
-  /** The server's error code (e.g. "command-refused", "unauthorized") or an ApiTransportCode. */
-  readonly code: string;
-  /** For 'invalid-config': every problem the server found in the file. */
-  readonly issues?: ConfigIssue[];
+export { ApiError, type ApiTransportCode } from './api-error.js';
+export { clientTlsOptions, type ApiTlsFiles, type ClientTlsOptions } from './client-tls.js';
 
-  constructor(status: number, code: string, message: string, options?: { cause?: unknown; issues?: ConfigIssue[] }) {
-    super(message, options);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    if (options?.issues) this.issues = options.issues;
-  }
-}
+export type ApiEndpoint = { kind: 'tcp'; host: string; port: number; tls: boolean } | { kind: 'unix'; path: string };
 
-export type ApiEndpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+const URL_FORMS = 'http://host:port, https://host:port or unix:/absolute/path';
 
-/** "http://host[:port]" (port 80 if absent) or "unix:/abs/path". Throws ApiError code bad-url. */
+/** "http://host[:port]" (port 80 if absent), "https://host[:port]" (443) or "unix:/abs/path". Throws ApiError code bad-url. */
 export function parseApiUrl(url: string): ApiEndpoint {
   if (url.startsWith('unix:')) {
     const path = url.slice('unix:'.length);
@@ -62,13 +49,14 @@ export function parseApiUrl(url: string): ApiEndpoint {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected http://host:port or unix:/absolute/path`);
+    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected ${URL_FORMS}`);
   }
-  if (parsed.protocol !== 'http:' || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.username) {
-    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected http://host:port or unix:/absolute/path`);
+  const tls = parsed.protocol === 'https:';
+  if ((parsed.protocol !== 'http:' && !tls) || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.username) {
+    throw new ApiError(0, 'bad-url', `bad API URL ${JSON.stringify(url)}: expected ${URL_FORMS}`);
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { kind: 'tcp', host, port: parsed.port === '' ? 80 : Number(parsed.port) };
+  return { kind: 'tcp', host, port: parsed.port === '' ? (tls ? 443 : 80) : Number(parsed.port), tls };
 }
 
 /** The token file's content without surrounding whitespace (editors add a final newline). */
@@ -84,11 +72,16 @@ export async function readTokenFile(path: string): Promise<Buffer> {
  */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-export interface ApiClientOptions {
+export interface ApiClientOptions extends ApiTlsFiles {
   url: string;
   token: Buffer | string;
   /** Per request, connection included. Default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * Reach the URL's host through this unix socket instead (a relay into another network namespace,
+   * as the lab's): TLS still runs end to end and still verifies the URL's host.
+   */
+  socketPath?: string;
 }
 
 export class ApiClient {
@@ -96,10 +89,19 @@ export class ApiClient {
   private readonly endpoint: ApiEndpoint;
   private readonly token: string;
   private readonly timeoutMs: number;
+  private readonly tls: ClientTlsOptions | null;
+  private readonly socketPath: string | undefined;
 
+  /** Reads the TLS files given (an unreadable one is an ApiError 'bad-tls-file'). */
   constructor(opts: ApiClientOptions) {
     this.url = opts.url;
     this.endpoint = parseApiUrl(opts.url);
+    const secure = this.endpoint.kind === 'tcp' && this.endpoint.tls;
+    if (!secure && hasTlsFiles(opts)) {
+      throw new ApiError(0, 'bad-url', `API URL ${opts.url} is not https://: a CA, client certificate or key is used only with https:// URLs`);
+    }
+    this.tls = secure ? clientTlsOptions(opts) : null;
+    this.socketPath = opts.socketPath;
     this.token = typeof opts.token === 'string' ? opts.token.trim() : opts.token.toString('utf8').trim();
     this.timeoutMs = opts.timeoutMs ?? 5000;
   }
@@ -172,7 +174,11 @@ export class ApiClient {
     else {
       options.host = this.endpoint.host;
       options.port = this.endpoint.port;
+      if (this.socketPath !== undefined) options.socketPath = this.socketPath;
     }
+    const request = this.tls ? httpsRequest : httpRequest;
+    // rejectUnauthorized is Node's default; stated because the whole point is that it holds
+    if (this.tls) Object.assign(options, this.tls, { rejectUnauthorized: true });
 
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -219,13 +225,19 @@ export class ApiClient {
           settle(new ApiError(status, code, message, issues ? { issues } : undefined));
         });
       });
-      req.on('error', (err) => settle(this.transportError(err)));
+      // TLS 1.3 finishes the client's side of the handshake before the server has judged our
+      // certificate: a refusal then arrives as a reset of the "established" connection
+      let secured = false;
+      req.on('socket', (socket) => socket.once('secureConnect', () => (secured = true)));
+      req.on('error', (err) => settle(this.transportError(err, secured)));
       req.end(payload);
     });
   }
 
-  private transportError(err: NodeJS.ErrnoException): ApiError {
+  private transportError(err: NodeJS.ErrnoException, secured = false): ApiError {
     const where = `tandem API at ${this.url}`;
+    const tlsReason = this.tls ? tlsFailureReason(err, secured && this.tls.cert !== undefined) : null;
+    if (tlsReason !== null) return new ApiError(0, 'tls', `TLS with ${where} failed: ${tlsReason} (${err.code})`, { cause: err });
     const why: Record<string, string> = {
       ECONNREFUSED: 'connection refused (is the daemon running?)',
       ENOENT: 'no such socket (is the daemon running?)',

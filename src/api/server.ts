@@ -1,10 +1,13 @@
-// The management API: node:http, a bearer token, a tiny routing table. Every request is bounded
-// (headers, body size, time, rate, connections) and every response is JSON, except the status
+// The management API: node:http (node:https with device.api.tls), a bearer token, a tiny routing
+// table. Every request is bounded (headers, body size, time, rate, connections, the TLS handshake)
+// and every response is JSON, except the status
 // page's static files. This file owns the listener and what node:http answers before a request
 // exists (unparseable requests, CONNECT, the connection limit); dispatch.ts runs each request, and
 // routes/ holds the handlers, one file per route group.
-import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { ApiTlsConfig } from '../config/types.js';
 import type { HaController } from '../control/status.js';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
@@ -21,6 +24,8 @@ import { sessionsRoutes } from './routes/sessions.js';
 import { statusRoutes } from './routes/status.js';
 import type { SessionFilter, SessionList } from './sessions.js';
 import { statusPage } from './status-page/page.js';
+import { readTlsFiles, tlsMaterial } from './tls-context.js';
+import { reportServed, watchTlsFiles, type TlsWatchOptions } from './tls-watch.js';
 
 export interface ApiServerOptions {
   /** "host:port" or "unix:/abs/path" (see listen.ts). */
@@ -50,12 +55,17 @@ export interface ApiServerOptions {
    * Without it nothing is limited: tests and tools that embed the server decide for themselves.
    */
   rateLimit?: Partial<RateLimitOptions>;
+  /**
+   * HTTPS (device.api.tls): the files are read and checked at start (a bad one refuses to start,
+   * naming it), then watched, and a good new set serves new connections without a restart.
+   */
+  tls?: ApiTlsConfig & { watch?: TlsWatchOptions };
 }
 
 export interface ApiServer {
   /** Stop listening, drop open connections, remove the unix socket file. */
   close(): Promise<void>;
-  /** Where clients reach it: "http://host:port" (the real port) or "unix:/path". */
+  /** Where clients reach it: "http://host:port" or "https://host:port" (the real port), or "unix:/path". */
   address: string;
 }
 
@@ -87,13 +97,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     logLimit,
   });
 
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     handle(req, res).catch((err) => {
       // only reached if writing the response itself failed
       log.error({ err }, 'API response failed');
       res.destroy();
     });
-  });
+  };
+  const { server, stopWatching } = createApiServer(opts, onRequest, log, logLimit);
   // an operator API: a handful of clients at most; beyond this, connections are refused
   server.maxConnections = API_MAX_CONNECTIONS;
   server.on('drop', (data?: { remoteAddress?: string }) => {
@@ -105,13 +116,54 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, metrics));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket, metrics));
 
-  const address = await listenHttp(server, opts.listen);
-  log.info({ address }, 'management API listening');
+  let address: string;
+  try {
+    address = await listenHttp(server, opts.listen);
+  } catch (err) {
+    stopWatching();
+    throw err;
+  }
+  log.info({ address, ...(opts.tls ? { mutualTls: opts.tls.clientCaFile !== undefined } : {}) }, 'management API listening');
   let closed: Promise<void> | null = null;
   return {
     address,
-    close: () => (closed ??= closeHttp(server, opts.listen)),
+    close: () => {
+      stopWatching();
+      return (closed ??= closeHttp(server, opts.listen));
+    },
   };
+}
+
+const HTTP_OPTIONS = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS };
+
+/**
+ * node:http, or node:https with the checked TLS files and their watcher. With a client CA the
+ * handshake itself refuses a client without a certificate signed by it (requestCert +
+ * rejectUnauthorized): such a client never reaches the token check or any route.
+ */
+function createApiServer(
+  opts: ApiServerOptions,
+  onRequest: RequestListener,
+  log: Logger,
+  logLimit: LogLimiter,
+): { server: HttpServer | HttpsServer; stopWatching: () => void } {
+  const tls = opts.tls;
+  if (!tls) return { server: createServer(HTTP_OPTIONS, onRequest), stopWatching: () => undefined };
+  if (opts.listen.startsWith('unix:')) throw new Error('device.api.tls needs a "host:port" listener, not a unix: socket');
+  const material = tlsMaterial(tls, readTlsFiles(tls));
+  const mutual = tls.clientCaFile !== undefined;
+  // a handshake gets the headers' bound too (Node's default is 120 s: a cheap way to hold a slot)
+  const server = createHttpsServer(
+    { ...HTTP_OPTIONS, handshakeTimeout: HEADERS_TIMEOUT_MS, ...material.options, requestCert: mutual, rejectUnauthorized: mutual },
+    onRequest,
+  );
+  // node:tls destroys the socket itself after this event; here it is only told
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    const logged = logLimit.allow('tls-handshake');
+    if (logged) log.warn({ reason: err.code ?? err.message, suppressed: logged.suppressed }, 'API TLS handshake failed');
+  });
+  reportServed(material, tls.certFile, log, opts.metrics, 'loaded');
+  return { server, stopWatching: watchTlsFiles(tls, material, server, { log, metrics: opts.metrics }, tls.watch) };
 }
 
 /** Every route, by group (routes/). */

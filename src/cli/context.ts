@@ -1,7 +1,7 @@
 // What every command gets from the program (program.ts): the environment, the two ways to print,
 // and an API client built from the options the daemon-facing commands share.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient, readTokenFile } from '../api/client.js';
+import { ApiClient, readTokenFile, type ApiTlsFiles } from '../api/client.js';
 import { DEFAULT_API_URL, DEFAULT_TOKEN_FILE } from '../api/protocol.js';
 import type { CliEnv } from './env.js';
 import { CliError, EXIT_FAILED } from './exit-codes.js';
@@ -13,6 +13,10 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 export interface ClientOpts {
   api?: string;
   tokenFile?: string;
+  /** TLS (https:// URLs): the CA to verify the daemon with, and a client certificate for mutual TLS. */
+  ca?: string;
+  cert?: string;
+  key?: string;
   /** A positive integer, as text (positiveInt). */
   timeoutMs?: string;
   json?: boolean;
@@ -25,7 +29,7 @@ export interface CliContext {
   out: (text: string) => void;
   /** Prints a value as indented JSON. */
   json: (value: unknown) => void;
-  /** A client for the daemon the options (or TANDEM_API / TANDEM_TOKEN_FILE, or the defaults) name. */
+  /** A client for the daemon the options (or TANDEM_API / TANDEM_TOKEN_FILE / TANDEM_API_CA..., or the defaults) name. */
   client: (opts: ClientOpts) => Promise<ApiClient>;
 }
 
@@ -46,18 +50,33 @@ export function cliContext(io: CliEnv): CliContext {
         const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
         throw new CliError(EXIT_FAILED, `cannot read API token file ${tokenFile}: ${why} (use --token-file or TANDEM_TOKEN_FILE)`);
       }
-      return new ApiClient({ url, token, timeoutMs: Number(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+      return new ApiClient({ url, token, timeoutMs: Number(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS), ...tlsFilesOf(opts, io.env) });
     },
   };
 }
 
-/** A subcommand of `parent` that talks to the daemon: --api, --token-file, --timeout-ms. */
+/** --ca, --cert, --key, each falling back to its environment variable; absent ones stay absent. */
+function tlsFilesOf(opts: ClientOpts, env: CliEnv['env']): ApiTlsFiles {
+  const files: ApiTlsFiles = {};
+  const caFile = opts.ca ?? env.TANDEM_API_CA;
+  const certFile = opts.cert ?? env.TANDEM_API_CERT;
+  const keyFile = opts.key ?? env.TANDEM_API_KEY;
+  if (caFile) files.caFile = caFile;
+  if (certFile) files.certFile = certFile;
+  if (keyFile) files.keyFile = keyFile;
+  return files;
+}
+
+/** A subcommand of `parent` that talks to the daemon: --api, --token-file, the TLS files, --timeout-ms. */
 export function apiCommand(parent: Command, name: string, description: string, timeoutMs: number = DEFAULT_TIMEOUT_MS): Command {
   return parent
     .command(name)
     .description(description)
-    .option('--api <url>', `daemon API: http://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
+    .option('--api <url>', `daemon API: http://host:port, https://host:port or unix:/path (env TANDEM_API, default ${DEFAULT_API_URL})`)
     .option('--token-file <file>', `API bearer token file (env TANDEM_TOKEN_FILE, default ${DEFAULT_TOKEN_FILE})`)
+    .option('--ca <file>', 'https: the CA (PEM) that signed the daemon certificate (env TANDEM_API_CA; default: the system CAs)')
+    .option('--cert <file>', "https: this client's certificate (PEM) for mutual TLS (env TANDEM_API_CERT)")
+    .option('--key <file>', "https: that certificate's private key (PEM) (env TANDEM_API_KEY)")
     .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default(String(timeoutMs)).argParser(positiveInt('--timeout-ms')));
 }
 

@@ -2,7 +2,7 @@
 // warn or fail with one line of what to do. The system is reached only through the `DoctorHost`
 // interface, so every check is unit tested with a fake host.
 import type { StatusResponse } from '../api/protocol.js';
-import type { TandemConfig } from '../config/types.js';
+import type { ApiTlsConfig, TandemConfig } from '../config/types.js';
 import { captureStates } from './format-status.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -17,6 +17,11 @@ export interface DoctorHost {
   loadConfig(path: string): Promise<TandemConfig>;
   /** Throws with a readable message when the secret file is missing, unreadable or not private. */
   checkSecret(path: string, what: 'key' | 'token'): void;
+  /**
+   * device.api.tls's files as the daemon reads them (the key file's mode included): the served
+   * certificate's subject and notAfter; throws with the file at fault. Absent: not checked.
+   */
+  checkApiTls?(tls: ApiTlsConfig): { subject: string; notAfter: Date };
   /** Content of a /proc or /sys file, trimmed; null if it does not exist. */
   readSys(path: string): string | null;
   /** `ethtool -k DEV` output, null if ethtool is missing or fails. */
@@ -34,9 +39,9 @@ const OFFLOADS = [
   'generic-receive-offload',
   'large-receive-offload',
 ];
-/** The API URL a config's api.listen ("host:port" or "unix:path") is reached at. */
-export function apiUrlOf(listen: string): string {
-  return listen.startsWith('unix:') ? listen : `http://${listen}`;
+/** The API URL a config's api.listen ("host:port" or "unix:path") is reached at; https:// with device.api.tls. */
+export function apiUrlOf(listen: string, tls = false): string {
+  return listen.startsWith('unix:') ? listen : `${tls ? 'https' : 'http'}://${listen}`;
 }
 
 /** CAP_NET_RAW is bit 13 of the capability sets in /proc/self/status. */
@@ -50,11 +55,30 @@ export async function runDoctor(configPath: string, host: DoctorHost): Promise<C
   const config = await checkConfigFile(configPath, host, add);
   if (config) {
     checkSecrets(config, host, add);
+    checkApiTls(config, host, add);
     for (const [name, iface] of Object.entries(config.device.interfaces)) await checkInterface(name, iface.device, host, add);
   }
   checkCapabilities(host, add);
   await checkDaemon(config, host, add);
   return out;
+}
+
+/** Below this many days left, the API certificate is a warning (as in the daemon's own log line). */
+const CERT_WARN_DAYS = 14;
+
+function checkApiTls(config: TandemConfig, host: DoctorHost, add: Add): void {
+  const tls = config.device.api.tls;
+  if (!tls || !host.checkApiTls) return;
+  try {
+    const { subject, notAfter } = host.checkApiTls(tls);
+    const days = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000);
+    const what = `${tls.certFile} (${subject}) ${days < 0 ? 'EXPIRED' : 'expires'} ${notAfter.toISOString()}`;
+    if (days < 0) add('api tls', 'fail', `${what}: renew it (the daemon reloads new files by itself)`);
+    else if (days < CERT_WARN_DAYS) add('api tls', 'warn', `${what}, in ${days} days: renew it (the daemon reloads new files by itself)`);
+    else add('api tls', 'ok', `${what}, in ${days} days${tls.clientCaFile ? '; mutual TLS' : ''}`);
+  } catch (err) {
+    add('api tls', 'fail', (err as Error).message);
+  }
 }
 
 async function checkConfigFile(configPath: string, host: DoctorHost, add: Add): Promise<TandemConfig | null> {

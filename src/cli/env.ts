@@ -14,6 +14,8 @@ export interface LabApi {
     configDir?: string;
     haFamily?: 'ipv4' | 'ipv6';
     ipv6Ra?: boolean;
+    pairs?: number;
+    tls?: boolean;
   }): Promise<LabStatusView>;
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;

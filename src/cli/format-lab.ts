@@ -23,6 +23,10 @@ export interface LabStatusView {
   haFamily?: string;
   /** Router advertisements on lan (`lab up --ipv6-ra`). */
   ipv6Ra?: boolean;
+  /** `lab up --pairs N`: every pair's status (the first is this lab's). */
+  pairs?: LabStatusView[];
+  /** `lab up --tls`: the lab's CA and the client certificate its tools use. */
+  tls?: { ca: string; clientCert: string; clientKey: string };
 }
 
 export function formatLabStatus(s: LabStatusView): string {
@@ -66,5 +70,17 @@ export function formatLabStatus(s: LabStatusView): string {
   if (s.haFamily !== undefined || s.ipv6Ra !== undefined) {
     out.push(`HA links over ${s.haFamily === 'ipv6' ? 'IPv6' : 'IPv4'}; router advertisements on lan ${s.ipv6Ra ? 'on' : 'off'}`);
   }
+  if (s.pairs !== undefined) out.push('', formatPairs(s.pairs));
+  if (s.tls) out.push(`API over HTTPS with mutual TLS: --ca ${s.tls.ca} --cert ${s.tls.clientCert} --key ${s.tls.clientKey}`);
   return `${out.join('\n')}\n`;
+}
+
+/** `lab up --pairs N`: one line per box of every pair (`lab status --name <pair>` shows one whole). */
+function formatPairs(pairs: readonly LabStatusView[]): string {
+  const rows = [['PAIR', 'BOX', 'STATE', 'PID', 'API']];
+  for (const p of pairs) {
+    for (const [box, b] of Object.entries(p.boxes ?? {}))
+      rows.push([p.name, box, b.state ?? `- (${b.error ?? 'no answer'})`, String(b.pid ?? '-'), b.api ?? '-']);
+  }
+  return `Fleet of ${pairs.length} pairs (lab down --name ${pairs[0]?.name ?? '?'} removes them all):\n${table(rows)}`;
 }

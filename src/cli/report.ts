@@ -80,6 +80,12 @@ function reportApiError(err: ApiError, line: (text: string) => void): ExitCode {
     line(err.message);
     return EXIT_UNREACHABLE;
   }
+  // the daemon was reached but the TLS handshake failed (its certificate, or ours), or a TLS file
+  // given to the client is unusable: the message says which and why
+  if (err.status === 0 && (err.code === 'tls' || err.code === 'bad-tls-file')) {
+    line(err.message);
+    return EXIT_FAILED;
+  }
   if (err.status === 401) line(`the daemon rejected the API token (${err.message}); check --token-file`);
   else if (err.status === 409) line(`refused by the daemon: ${err.message}`);
   else line(`the daemon answered ${err.status === 0 ? 'badly' : `HTTP ${err.status}`}: ${err.message}`);

@@ -50,6 +50,14 @@ export function floatingIpv6(device: DeviceConfig, fip: FloatingIpConfig, i: num
   const { issues, add } = collect();
   const path = `shared.floatingIps[${i}].address`;
   const { address } = parseCidr6(fip.address);
+  // ARP load sharing splits ARP requesters; IPv6 hosts would need the same from neighbour
+  // discovery, which tandem does not do: an IPv6 address belongs to one class (active/active)
+  if (fip.owner === 'shared')
+    add(
+      `shared.floatingIps[${i}].owner`,
+      fip.owner,
+      '0, 1 or "primary": owner shared (ARP load sharing) is for IPv4 addresses; an IPv6 floating address is answered by one owner class',
+    );
   if (isLinkLocal6(address)) {
     const prior = linkLocalSeen.get(fip.interface);
     if (prior !== undefined)

@@ -6,6 +6,7 @@
 import { ANY_ADDRESS, canonicalHost, familyOf, isIpv4Text, isIpv6Text } from '../net/family.js';
 import { formatIpv4, inPrefix, parseCidr, parseIpv4 } from '../net/ipv4.js';
 import { isLinkLocal6, parseIpv6 } from '../net/ipv6.js';
+import { apiTlsListener } from './checks-api.js';
 import { activeActiveLinks, activeActiveNat, activePassiveSettings } from './checks-ha-mode.js';
 import { floatingIpv6, haLinkFamilies, natIpv4Only, pathTargets6, routeNextHop6, routerAdvertisements } from './checks-ipv6.js';
 import { collect, missingInterface, nonNull, quoteList } from './checks-util.js';
@@ -25,6 +26,7 @@ export type ConfigCheck = (config: TandemConfig) => ConfigIssue[];
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   kernelDevicesUnique,
   haLinkEnds,
+  apiTlsListener,
   haLinkFamilies,
   zoneMembers,
   floatingIps,

@@ -18,7 +18,7 @@ const MAX_YAML_ISSUES = 10;
 export interface ParseOptions {
   /** Label for messages: usually the file path. Default "<config>". */
   source?: string;
-  /** Directory that relative paths (keyFile, tokenFile, stateDir, unix: listeners) resolve against; without it they stay as written. */
+  /** Directory that relative paths (keyFile, tokenFile, the API's TLS files, stateDir, unix: listeners) resolve against; without it they stay as written. */
   baseDir?: string;
 }
 
@@ -103,12 +103,17 @@ export function resolvePaths(config: TandemConfig, baseDir: string): TandemConfi
   const file = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const listen = (l: string) => (l.startsWith('unix:') ? `unix:${file(l.slice('unix:'.length))}` : l);
   const d = config.device;
+  const tls = d.api.tls && {
+    certFile: file(d.api.tls.certFile),
+    keyFile: file(d.api.tls.keyFile),
+    ...(d.api.tls.clientCaFile === undefined ? {} : { clientCaFile: file(d.api.tls.clientCaFile) }),
+  };
   return {
     ...config,
     device: {
       ...d,
       ha: { ...d.ha, keyFile: file(d.ha.keyFile) },
-      api: { ...d.api, listen: listen(d.api.listen), tokenFile: file(d.api.tokenFile) },
+      api: { ...d.api, listen: listen(d.api.listen), tokenFile: file(d.api.tokenFile), ...(tls ? { tls } : {}) },
       metrics: { listen: listen(d.metrics.listen) },
       stateDir: file(d.stateDir),
     },

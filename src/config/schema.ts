@@ -147,6 +147,25 @@ const listen = () =>
 
 const filePath = (what: string) => z.string({ error: `${what} (a non-empty path)` }).min(1);
 
+/** A path handed to openssl-style readers: no NUL (it would cut the path short at the OS). */
+const pemPath = (what: string) =>
+  z
+    .string({ error: `${what} (a non-empty path to a PEM file)` })
+    .min(1)
+    .refine((v) => !v.includes('\0'));
+
+// HTTPS for the management API (docs/security.md "HTTPS and mutual TLS"): the certificate chain and
+// its key; with clientCaFile only clients holding a certificate signed by that CA get through the
+// handshake (mutual TLS). The files are re-read when they change (certificate renewal).
+const apiTls = obj(
+  {
+    certFile: pemPath('the server certificate file (PEM, the chain after the leaf)'),
+    keyFile: pemPath("the server certificate's private key file (PEM, mode 0600)"),
+    clientCaFile: pemPath('the CA file (PEM) that client certificates must be signed by').optional(),
+  },
+  'the API TLS settings: { certFile, keyFile, clientCaFile? }',
+);
+
 const kernelIfname = () =>
   z
     .string({
@@ -251,7 +270,7 @@ export const deviceSchema = obj(
       ha3: obj({ device: kernelIfname() }, 'an HA3 link: { device: <kernel name> }').optional(),
       keyFile: filePath('the pre-shared key file'),
     }),
-    api: obj({ listen: listen(), tokenFile: filePath('the API token file'), rateLimit: apiRateLimit }),
+    api: obj({ listen: listen(), tokenFile: filePath('the API token file'), rateLimit: apiRateLimit, tls: apiTls.optional() }),
     metrics: obj({ listen: listen() }),
     stateDir: filePath('the state directory'),
     log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
@@ -584,14 +603,23 @@ export function validateConfig(raw: unknown): ValidationResult {
  * shared half are reported; paths start with `shared.`.
  */
 export function validateSharedConfig(raw: unknown, device: DeviceConfig): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
+  const parsed = parseSharedShape(raw);
+  if (!parsed.ok) return parsed;
+  const issues = checkConfig({ device, shared: parsed.shared }).filter((iss) => iss.path.startsWith('shared'));
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, shared: parsed.shared };
+}
+
+/**
+ * A shared half's shape alone, defaults filled in: what a box would run, short of the checks that
+ * need its device half (interfaces, addresses). For tools that hold no device half (tandem central
+ * rendering a template for a pair: the pair's box then validates it whole). Paths start with `shared`.
+ */
+export function parseSharedShape(raw: unknown): { ok: true; shared: SharedConfig } | { ok: false; issues: ConfigIssue[] } {
   const parsed = sharedSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = issuesFromZod(parsed.error, raw).map((iss) => ({
-      ...iss,
-      path: iss.path === '' ? 'shared' : iss.path.startsWith('[') ? `shared${iss.path}` : `shared.${iss.path}`,
-    }));
-    return { ok: false, issues };
-  }
-  const issues = checkConfig({ device, shared: parsed.data }).filter((iss) => iss.path.startsWith('shared'));
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, shared: parsed.data };
+  if (parsed.success) return { ok: true, shared: parsed.data };
+  const issues = issuesFromZod(parsed.error, raw).map((iss) => ({
+    ...iss,
+    path: iss.path === '' ? 'shared' : iss.path.startsWith('[') ? `shared${iss.path}` : `shared.${iss.path}`,
+  }));
+  return { ok: false, issues };
 }

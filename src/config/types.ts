@@ -66,6 +66,16 @@ export interface ApiRateLimitConfig {
   maxClients: number;
 }
 
+/** HTTPS for the management API (device.api.tls); the files are watched and reloaded on change. */
+export interface ApiTlsConfig {
+  /** PEM: the server's certificate, then any intermediates. */
+  certFile: string;
+  /** PEM: its private key; refused when group or others may read it (as the token file is). */
+  keyFile: string;
+  /** PEM: with it, mutual TLS: only clients with a certificate signed by this CA complete the handshake. */
+  clientCaFile?: string;
+}
+
 export interface DeviceConfig {
   /** 0 or 1: the two members of the pair. */
   id: 0 | 1;
@@ -85,7 +95,7 @@ export interface DeviceConfig {
     /** File holding the pre-shared key (>= 16 bytes after trimming). */
     keyFile: string;
   };
-  api: { listen: ListenAddress; tokenFile: string; rateLimit: ApiRateLimitConfig };
+  api: { listen: ListenAddress; tokenFile: string; rateLimit: ApiRateLimitConfig; tls?: ApiTlsConfig };
   metrics: { listen: ListenAddress };
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };

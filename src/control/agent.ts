@@ -23,6 +23,7 @@ import { renderStatus, TransitionHistory } from './agent-status.js';
 import { applyEffect, drainSyncBacklog, waitPeerInSync, type EffectTargets, type SyncHandle } from './agent-effects.js';
 import { commandAnswer, failoverRefusal, peerSyncing, step } from './core/step.js';
 import type { CoreAction, CoreEvent, CoreState } from './core/types.js';
+import { forwardsIn } from './core/pair-view.js';
 
 /** How long an orderly end of the pair leaves the dataplane to send its last router advertisements. */
 const RETIRE_GRACE_MS = 50;
@@ -152,7 +153,7 @@ export class ControlAgent implements HaController {
     for (const t of this.timers.values()) clearTimeout(t);
     // the whole pair ends when the active stops and no passive peer takes over: hosts are told to
     // forget the pair as their router (IPv6 RAs with lifetime 0); a failover never says so
-    if (this.core.election.state === 'active' && !(this.core.peer.alive && this.core.peer.view?.state === 'passive')) {
+    if (this.endsThePair()) {
       this.shared.setRetiring();
       // the dataplane sends them on its next tick, while the role still lets virtual-MAC frames out
       await new Promise((resolve) => setTimeout(resolve, RETIRE_GRACE_MS));
@@ -161,6 +162,17 @@ export class ControlAgent implements HaController {
     this.outbox.goodbye(reason);
     await closeLinks(this.links);
     this.log.info({ reason }, 'control agent stopped');
+  }
+
+  /**
+   * This box forwards and no peer will take over when it stops: a passive (active/passive), or in
+   * active/active a peer that forwards too (the primary or the secondary).
+   */
+  private endsThePair(): boolean {
+    const aa = this.core.config.activeActive;
+    if (!forwardsIn(this.core.election.state, aa)) return false;
+    const peer = this.core.peer.alive ? this.core.peer.view?.state : undefined;
+    return !(peer === 'passive' || (aa && peer === 'active'));
   }
 
   /** A new shared config was committed: monitor groups, targets and hold-ups follow it. */

@@ -523,7 +523,7 @@ export class ConfigSync {
   }
 
   private updateMetrics(): void {
-    this.opts.metrics.setConfig(this.record.version, this.inSync(), this.keptAside.length);
+    this.opts.metrics.setConfig(this.record.version, this.record.hash, this.inSync(), this.keptAside.length);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

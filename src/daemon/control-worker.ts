@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     dataplaneStatus: () => dataplane.status(),
     sessions: (filter, limit) => dataplane.sessions(filter, limit),
     rateLimit: config.device.api.rateLimit,
+    ...(config.device.api.tls ? { tls: config.device.api.tls } : {}),
   });
   const metricsServer = await startMetricsServer(config.device.metrics.listen, metrics);
   // the agent's heartbeats start last: listener setup and module loading above would otherwise

@@ -11,6 +11,7 @@ import { resolveRunningConfig } from '../config/running.js';
 import { ConfigStore } from '../config/store.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadSecretFile } from '../wire/keyfile.js';
+import { readTlsFiles, tlsMaterial } from '../api/tls-context.js';
 import { ROLE_PASSIVE, SharedState } from '../wire/shared-state.js';
 import { COUNTER_COUNT } from '../wire/dataplane-counters.js';
 import { runDataplane } from '../dataplane/host.js';
@@ -32,6 +33,10 @@ export async function runDaemon(configPath: string): Promise<void> {
 
   const key = loadSecretFile(fileConfig.device.ha.keyFile, 'key');
   const token = loadSecretFile(fileConfig.device.api.tokenFile, 'token');
+  // checked here too, before any plane starts, so a bad certificate or key is one clear line
+  // (the control thread reads them again: it watches them for renewal)
+  const tls = fileConfig.device.api.tls;
+  if (tls) tlsMaterial(tls, readTlsFiles(tls));
   mkdirSync(fileConfig.device.stateDir, { recursive: true, mode: 0o700 });
   // the shared half last committed (or pushed by the active) wins over the file's
   const running = resolveRunningConfig(fileConfig, new ConfigStore(fileConfig.device.stateDir), log);

@@ -13,7 +13,10 @@ export interface HeldFrame {
   /** The session it opened: the peer's ACK names it. */
   slot: number;
   egress: number;
+  /** The IPv4 next hop; unused when nextHop6 is set. */
   nextHop: number;
+  /** An IPv6 packet's next hop (4 words, a copy); null for IPv4. */
+  nextHop6: Uint32Array | null;
   /** A copy of the frame (the capture buffer is reused for the next frame). */
   frame: Uint8Array;
   untilMs: number;

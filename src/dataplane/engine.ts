@@ -20,10 +20,19 @@ import { FirewallStats } from '../wire/firewall-stats.js';
 import type { FirewallStatsSink } from './firewall.js';
 import { GarpScheduler, ReclaimScheduler } from './garp.js';
 import { formatMac, parseMac } from './packet.js';
-import { Pipeline, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
+import { Pipeline, type FloatingClass, type PipelineInterface, type PipelineOptions, type PreparedPipeline } from './pipeline.js';
 import { RouteTable } from './route.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY, ROLE_ACTIVE, type SharedState } from '../wire/shared-state.js';
-import { FLOATING_CLASSES, className, ownerClassName, interfaceArpSharing, interfaceClasses, interfaceVirtualMac, ownerClass, virtualMacsOf } from './vmac.js';
+import {
+  FLOATING_CLASSES,
+  classAddresses,
+  className,
+  ownerClassName,
+  interfaceArpSharing,
+  interfaceClasses,
+  interfaceVirtualMac,
+  virtualMacsOf,
+} from './vmac.js';
 import type { DataplaneIo, PortStats } from './io.js';
 import { DevicePorts, type PortSpec } from './ports.js';
 import { VlanDemux } from './vlan.js';
@@ -505,7 +514,7 @@ export class Engine {
           .map((e) => ({ interface: p.interfaces[i].name, ip: formatIpv4(e.ip), queued: e.queued, requests: e.requests, waitingMs: Math.round(e.waitingMs) })),
       ),
       neighbours6: p.v6.neighbours.flatMap((t, i) => t.snapshot(now).map((e) => ({ interface: p.interfaces[i].name, ...neighbour6(e) }))),
-      floatingIps: [...this.floatingStatus(mayAct, served, announced), ...this.floating6Status(mayAct, announced)],
+      floatingIps: [...this.floatingStatus(mayAct, served, announced), ...this.floating6Status(mayAct, served, announced)],
       garp: this.garpStatus(now),
       ...this.pairStatus(now),
     };
@@ -527,11 +536,31 @@ export class Engine {
     });
   }
 
-  /** The floating IPv6 addresses: answered by neighbour discovery, announced by unsolicited advertisements (active/passive). */
-  private floating6Status(mayAct: boolean, announced: boolean): DataplaneStatus['floatingIps'] {
-    return this.pipeline.interfaces.flatMap((itf) =>
-      (itf.floating6 ?? []).map((ip) => ({ interface: itf.name, address: formatIpv6(ip), mac: formatMac(itf.mac), class: null, served: mayAct, announced })),
-    );
+  /** The floating IPv6 addresses: answered by neighbour discovery, announced by unsolicited advertisements (active/active: per class). */
+  private floating6Status(mayAct: boolean, served: number, announced: boolean): DataplaneStatus['floatingIps'] {
+    return this.pipeline.interfaces.flatMap((itf): DataplaneStatus['floatingIps'] => {
+      const classes = itf.classes ?? [];
+      if (classes.length === 0) {
+        return (itf.floating6 ?? []).map((ip) => ({
+          interface: itf.name,
+          address: formatIpv6(ip),
+          mac: formatMac(itf.mac),
+          class: null,
+          served: mayAct,
+          announced,
+        }));
+      }
+      return classes.flatMap((c) =>
+        (c.floating6 ?? []).map((ip) => ({
+          interface: itf.name,
+          address: formatIpv6(ip),
+          mac: formatMac(c.mac),
+          class: className(c.bit),
+          served: mayAct && (served & c.bit) !== 0,
+          announced: announced && (this.announcedClasses & c.bit) !== 0,
+        })),
+      );
+    });
   }
 
   /** GARP rounds sent (active/active: the class bursts' too), the last one's age, whether a burst runs. */
@@ -655,7 +684,8 @@ function withFloating(itf: PipelineInterface, shared: SharedConfig): PipelineInt
   const { arpSharing: _before, ...rest } = itf;
   const next: PipelineInterface = { ...rest, floating: here.map((f) => parseCidr(f.address).address), floating6: floatingIpv6(shared, itf.name) };
   if (itf.classes === undefined || itf.classes.length === 0) return next;
-  const classes = itf.classes.map((c) => ({ ...c, floating: here.filter((f) => ownerClass(f.owner) === c.bit).map((f) => parseCidr(f.address).address) }));
+  const mine = shared.floatingIps.filter((f) => f.interface === itf.name);
+  const classes = itf.classes.map((c) => ({ ...c, ...classAddresses(mine, c.bit) }));
   // the shared addresses and their split follow the commit (a new method moves hosts: pipeline.ts arpShared)
   const arpSharing = interfaceArpSharing(shared, itf.name);
   return { ...next, classes, ...(arpSharing !== undefined ? { arpSharing } : {}) };
@@ -690,9 +720,9 @@ interface GarpFrame {
  * IPv6 address to all nodes, from the virtual MAC, R=1 (a router: hosts keep the pair as their
  * default router), S=0, O=1 (override what caches hold), target link-layer address the virtual MAC.
  */
-function naFrameOf(ifIndex: number, mac: Uint8Array, ip: Ipv6): GarpFrame {
+function naFrameOf(ifIndex: number, mac: Uint8Array, ip: Ipv6, bit = 0): GarpFrame {
   const frame = new Uint8Array(128);
-  return { ifIndex, bit: 0, na: true, frame, len: buildNa(frame, mac, ip, ND_NA_ROUTER | ND_NA_OVERRIDE, null, null) };
+  return { ifIndex, bit, na: true, frame, len: buildNa(frame, mac, ip, ND_NA_ROUTER | ND_NA_OVERRIDE, null, null) };
 }
 
 /**
@@ -705,9 +735,25 @@ function mldFramesOf(ifIndex: number, itf: PipelineInterface): GarpFrame[] {
   const floating = itf.floating6 ?? [];
   const source = floating.find((a) => isLinkLocal6(a));
   if (source === undefined) return [];
+  return [mldFrameOf(ifIndex, 0, itf.mac, source, floating)];
+}
+
+/**
+ * Active/active: one MLD report per class with floating IPv6 addresses, from its MAC, joining its
+ * addresses' groups, so a snooping switch sends each class's solicitations to the box serving it;
+ * the source is the interface's floating link-local address, whichever class it is in.
+ */
+function classMldFramesOf(ifIndex: number, itf: PipelineInterface, c: FloatingClass): GarpFrame[] {
+  const source = (itf.floating6 ?? []).find((a) => isLinkLocal6(a));
+  const floating = c.floating6 ?? [];
+  if (source === undefined || floating.length === 0) return [];
+  return [mldFrameOf(ifIndex, c.bit, c.mac, source, floating)];
+}
+
+function mldFrameOf(ifIndex: number, bit: number, mac: Uint8Array, source: Ipv6, floating: readonly Ipv6[]): GarpFrame {
   const groups = [...new Map(floating.map((a) => [ipv6Key(solicitedNode6(a)), solicitedNode6(a)])).values()];
   const frame = new Uint8Array(128 + 20 * groups.length);
-  return [{ ifIndex, bit: 0, mld: true, frame, len: buildMldReport(frame, itf.mac, source, groups, groups.length, MLD2_CHANGE_TO_EXCLUDE) }];
+  return { ifIndex, bit, mld: true, frame, len: buildMldReport(frame, mac, source, groups, groups.length, MLD2_CHANGE_TO_EXCLUDE) };
 }
 
 function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
@@ -727,6 +773,8 @@ function garpFramesOf(interfaces: readonly PipelineInterface[]): GarpFrame[] {
     return itf.classes.flatMap((c) => [
       ...c.floating.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip)),
       ...(c.bit === CLASS_PRIMARY ? [] : shared.map((ip) => frameOf(ifIndex, c.bit, c.mac, ip, buildArpProbe))),
+      ...(c.floating6 ?? []).map((ip) => naFrameOf(ifIndex, c.mac, ip, c.bit)),
+      ...classMldFramesOf(ifIndex, itf, c),
     ]);
   });
 }

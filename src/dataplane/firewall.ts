@@ -28,7 +28,7 @@ import type { ActiveActiveConfig, SharedConfig } from '../config/types.js';
 import { HA3_FLAG_MISS, HA3_FLAG_SETUP } from '../wire/ha3.js';
 import { SESSION_FLAG_SPLIT, SESSION_FLAG_V6 } from '../wire/session-record.js';
 import { knownPath, missPath, natBindings, ownerOf, PATH_HERE, PATH_MISMATCH, PATH_PEER, setupPath, withOwner } from './aa-path.js';
-import { natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
+import { fold6, natPortRange, ownerDevice, setupDevice, type DeviceId, type PairView } from './owner.js';
 import { listSessions, type SessionFilter, type SessionList } from '../wire/session-view.js';
 import { sessionViews } from './firewall-view.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
@@ -472,9 +472,9 @@ export class Firewall {
   /**
    * One IPv6 packet from `ingress`, on the active box, its extension headers walked by the
    * pipeline: the upper layer `proto` starts at `l4`. Returns FW_* (FW_FORWARD: the route is in
-   * route6). IPv6 is never translated; active/active does not carry it (the pipeline's business).
+   * route6). IPv6 is never translated. ha3Flags: as process()'s.
    */
-  process6(ingress: number, frame: Uint8Array, len: number, nowMs: number, l4: number, proto: number): number {
+  process6(ingress: number, frame: Uint8Array, len: number, nowMs: number, l4: number, proto: number, ha3Flags = -1): number {
     this.route = null;
     this.route6 = null;
     this.deferSlot = -1;
@@ -491,15 +491,16 @@ export class Firewall {
     if (p.end - l4 < l4MinLen6(proto)) return this.dropped('l4-truncated');
     p.tcpFlags = proto === IPPROTO_TCP ? frame[l4 + TCP_FLAGS] & 0x3f : 0;
     if (!readFlowPorts6(frame, l4, proto, p)) {
-      if (proto === IPPROTO_ICMPV6) return this.icmp6Other(frame, len);
+      if (proto === IPPROTO_ICMPV6) return this.icmp6Other(frame, len, nowMs, ha3Flags);
       p.srcPort = 0;
       p.dstPort = 0;
     }
     const h = this.table.lookup6(proto, p.addr, p.srcPort, p.dstPort);
-    if (h < 0) return this.fresh(ingress, frame, len, nowMs, -1);
+    if (h < 0) return this.fresh(ingress, frame, len, nowMs, ha3Flags);
     const slot = h >> 1;
     const dir = h & 1;
     if (ingress !== (dir === DIR_ORIGINAL ? this.table.ingress(slot) : this.table.egress(slot))) return this.dropped('wrong-interface');
+    if (this.aa !== null && !this.mayProcess(slot, ha3Flags >= 0, nowMs)) return FW_PEER;
     if (frame[IP6_HLIM] <= 1) return this.ttlExceeded(ingress, frame, len, nowMs);
     return this.known(slot, dir, frame, len, nowMs);
   }
@@ -540,8 +541,10 @@ export class Firewall {
    * A new IPv6 flow (after fresh()'s state checks): to a floating address it is the pipeline's
    * (no destination NAT for IPv6); route, hop limit, policy; the session is created untranslated.
    */
-  private fresh6(ingress: number, frame: Uint8Array, len: number, nowMs: number, state: number): number {
+  private fresh6(ingress: number, frame: Uint8Array, len: number, nowMs: number, state: number, ha3Flags: number): number {
     if (this.toFloating()) return FW_LOCAL;
+    // active/active: the setup device runs the policy (a floating address's own business stays here)
+    if (this.aa !== null && !this.setsUpHere(ha3Flags >= 0)) return FW_PEER;
     const p = this.pkt;
     const route = this.routes.v6.lookup(p.addr, 4);
     if (route === null) return this.dropped('no-route');
@@ -566,7 +569,7 @@ export class Firewall {
     f.srcPort = p.srcPort;
     f.rule = -1;
     f.allocated = -1;
-    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule, false);
+    const verdict = this.open(ingress, egress, frame, len, nowMs, state, rule, ha3Flags >= 0);
     if (verdict === FW_FORWARD) this.route6 = route;
     return verdict;
   }
@@ -618,7 +621,13 @@ export class Firewall {
   /** A new flow: set up here (true), or by the peer (false: FW_PEER with HA3_FLAG_SETUP). */
   private setsUpHere(fromPeer: boolean): boolean {
     const view = this.pairView();
-    const setup = fromPeer ? view.me : setupDevice(this.aaCfg!, view, view.me, this.pkt.src, this.pkt.dst);
+    const p = this.pkt;
+    // an IPv6 flow's addresses hash whole (their low words alone would put a /96 on one device)
+    const setup = fromPeer
+      ? view.me
+      : p.v6
+        ? setupDevice(this.aaCfg!, view, view.me, fold6(p.addr, 0), fold6(p.addr, 4))
+        : setupDevice(this.aaCfg!, view, view.me, p.src, p.dst);
     if (setupPath(view, setup, fromPeer) === PATH_PEER) {
       this.peerFlags = HA3_FLAG_SETUP;
       return false;
@@ -881,7 +890,7 @@ export class Firewall {
     } else {
       state = FLOW_NEW;
     }
-    if (p.v6) return this.fresh6(ingress, frame, len, nowMs, state);
+    if (p.v6) return this.fresh6(ingress, frame, len, nowMs, state, ha3Flags);
 
     // Destination NAT: only a published service of a floating IP goes on from here.
     const fromZone = this.policy_.zoneOf(ingress);
@@ -1071,9 +1080,9 @@ export class Firewall {
   }
 
   /** ICMPv6 other than echo: an error goes with its session; the rest is a floating address's business or dropped. */
-  private icmp6Other(frame: Uint8Array, len: number): number {
+  private icmp6Other(frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): number {
     const type = frame[this.pkt.l4];
-    if (isIcmp6ErrorType(type)) return this.icmpError6(frame, len);
+    if (isIcmp6ErrorType(type)) return this.icmpError6(frame, len, nowMs, ha3Flags);
     if (this.toFloating()) return FW_LOCAL;
     return this.dropped('icmp-unsupported');
   }
@@ -1082,7 +1091,7 @@ export class Firewall {
    * An ICMPv6 error (packet too big, unreachable, time exceeded, parameter problem) goes with the
    * session of the packet it quotes, which went the other way. Nothing is translated in IPv6.
    */
-  private icmpError6(frame: Uint8Array, len: number): number {
+  private icmpError6(frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): number {
     const q = this.q6;
     const p = this.pkt;
     if (!parseQuoted6(frame, p.l4, p.end, q)) return this.dropped('icmp-bad');
@@ -1090,8 +1099,10 @@ export class Firewall {
     k.set(q.dst, 0);
     k.set(q.src, 4);
     const h = this.table.lookup6(q.proto, k, q.dstPort, q.srcPort);
-    if (h < 0) return this.dropped('icmp-no-session');
+    if (h < 0) return this.noSession('icmp-no-session', ha3Flags);
     const slot = h >> 1;
+    // the error goes where the session's packets go: to its owner
+    if (this.aa !== null && !this.mayProcess(slot, ha3Flags >= 0, nowMs)) return FW_PEER;
     const dir = h & 1;
     // a TCP segment quoted by an error must lie in its side's window (see icmpError)
     if (q.proto === IPPROTO_TCP && this.timeouts.tcpWindowCheck === 'strict' && q.innerL4 + 8 <= p.end) {

@@ -15,10 +15,10 @@
 // Frames the peer carries here are never sent back (Pipeline.handlePeer), so nothing loops.
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { HA3_ACK, HA3_DATA, HA3_HELLO, HA3_INSERT, Ha3Opener, Ha3Sealer, isHa3Frame, type Ha3Kind } from '../wire/ha3.js';
-import { decodeHa3Key, decodeHa3Record, encodeHa3Key, encodeHa3Record, HA3_KEY_BYTES, HA3_RECORD_BYTES, type Ha3Key } from '../wire/ha3-record.js';
+import { decodeHa3Key, decodeHa3Record, emptyHa3Key, encodeHa3Key, encodeHa3Record, HA3_KEY6_BYTES, HA3_RECORD6_BYTES } from '../wire/ha3-record.js';
 import { emptyRecord, REC_UPSERT, type SessionRecord } from '../wire/session-record.js';
 import type { Ha3Status } from '../wire/pair-status.js';
-import { DeferQueue } from './defer.js';
+import { DeferQueue, type HeldFrame } from './defer.js';
 import type { DeviceId } from './owner.js';
 import { formatMac } from './packet.js';
 import type { PeerLink, Pipeline } from './pipeline.js';
@@ -65,9 +65,9 @@ export class Ha3Port implements PeerLink {
   private nextHelloMs = -Infinity;
   private readonly queue = new DeferQueue();
   private readonly rec: SessionRecord = emptyRecord();
-  private readonly key: Ha3Key = { proto: 0, origSrc: 0, origSrcPort: 0, origDst: 0, origDstPort: 0 };
-  private readonly recBytes = new Uint8Array(HA3_RECORD_BYTES);
-  private readonly keyBytes = new Uint8Array(HA3_KEY_BYTES);
+  private readonly key = emptyHa3Key();
+  private readonly recBytes = new Uint8Array(HA3_RECORD6_BYTES);
+  private readonly keyBytes = new Uint8Array(HA3_KEY6_BYTES);
   private readonly rx = { frames: 0, bytes: 0 };
   private readonly tx = { frames: 0, bytes: 0 };
 
@@ -75,7 +75,7 @@ export class Ha3Port implements PeerLink {
   get bytes(): { rx: number; tx: number } {
     return { rx: this.rx.bytes, tx: this.tx.bytes };
   }
-  private readonly releaseFn: (h: { egress: number; nextHop: number; frame: Uint8Array }) => void;
+  private readonly releaseFn: (h: HeldFrame) => void;
   private releaseNowMs = 0;
 
   constructor(private readonly deps: Ha3PortDeps) {
@@ -83,7 +83,7 @@ export class Ha3Port implements PeerLink {
     this.opener = new Ha3Opener(deps.key, deps.me === 0 ? 1 : 0);
     this.releaseFn = (h) => {
       this.deps.event('defer-timeout');
-      this.deps.pipeline.releaseHeld(h.egress, h.nextHop, h.frame, h.frame.length, this.releaseNowMs);
+      this.deps.pipeline.releaseHeld(h.egress, h.nextHop, h.frame, h.frame.length, this.releaseNowMs, h.nextHop6);
     };
   }
 
@@ -105,17 +105,18 @@ export class Ha3Port implements PeerLink {
     return false;
   }
 
-  defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): boolean {
+  defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number, nextHop6: Uint32Array | null = null): boolean {
     const fw = this.deps.pipeline.firewall!;
-    encodeHa3Record(fw.table.toRecord(slot, REC_UPSERT, nowMs, this.rec), this.recBytes);
+    const n = encodeHa3Record(fw.table.toRecord(slot, REC_UPSERT, nowMs, this.rec), this.recBytes);
     // an INSERT that did not leave is never answered: the frame would only wait out deferMs
-    if (!this.seal(HA3_INSERT, 0, 0, this.recBytes)) return false;
+    if (!this.seal(HA3_INSERT, 0, 0, this.recBytes.subarray(0, n))) return false;
     if (this.queue.full) {
       this.deps.event('defer-full');
       return false;
     }
     const untilMs = nowMs + (fw.activeActive?.deferMs ?? 0);
-    const displaced = this.queue.hold({ slot, egress, nextHop, frame: frame.slice(0, len), untilMs });
+    const hop6 = nextHop6 === null ? null : Uint32Array.from(nextHop6);
+    const displaced = this.queue.hold({ slot, egress, nextHop, nextHop6: hop6, frame: frame.slice(0, len), untilMs });
     if (displaced !== null) this.release(displaced, nowMs);
     return true;
   }
@@ -167,24 +168,24 @@ export class Ha3Port implements PeerLink {
       return this.deps.drop('ha3-bad-payload');
     }
     this.deps.install(r);
-    const h = fw.table.lookup(r.proto, r.origSrc, r.origSrcPort, r.origDst, r.origDstPort);
+    const h = fw.table.lookupOriginal(r);
     // not installed (table full, a conflicting session; counted there): no answer, the peer's wait runs out
     if (h < 0 || (h & 1) !== DIR_ORIGINAL) return;
     fw.ownerOfInserted(h >> 1, nowMs);
-    encodeHa3Key(r, this.keyBytes);
-    this.seal(HA3_ACK, 0, 0, this.keyBytes);
+    this.seal(HA3_ACK, 0, 0, this.keyBytes.subarray(0, encodeHa3Key(r, this.keyBytes)));
   }
 
   /** ACK: the peer holds the session; its first packet goes now. */
   private acked(payload: Uint8Array, nowMs: number): void {
     const k = this.key;
     if (!decodeHa3Key(payload, k)) return this.deps.drop('ha3-bad-payload');
-    const h = this.deps.pipeline.firewall!.table.lookup(k.proto, k.origSrc, k.origSrcPort, k.origDst, k.origDstPort);
+    const table = this.deps.pipeline.firewall!.table;
+    const h = k.v6 ? table.lookup6(k.proto, k.addrs, k.origSrcPort, k.origDstPort) : table.lookup(k.proto, k.origSrc, k.origSrcPort, k.origDst, k.origDstPort);
     if (h < 0 || (h & 1) !== DIR_ORIGINAL) return;
     const held = this.queue.take(h >> 1);
     if (held === null) return; // sent already (deferMs passed)
     this.deps.event('defer-acked');
-    this.deps.pipeline.releaseHeld(held.egress, held.nextHop, held.frame, held.frame.length, nowMs);
+    this.deps.pipeline.releaseHeld(held.egress, held.nextHop, held.frame, held.frame.length, nowMs, held.nextHop6);
   }
 
   // ---- timers ----
@@ -199,7 +200,7 @@ export class Ha3Port implements PeerLink {
     this.queue.due(nowMs, this.releaseFn);
   }
 
-  private release(h: { egress: number; nextHop: number; frame: Uint8Array }, nowMs: number): void {
+  private release(h: HeldFrame, nowMs: number): void {
     this.releaseNowMs = nowMs;
     this.releaseFn(h);
   }

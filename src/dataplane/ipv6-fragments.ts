@@ -59,12 +59,13 @@ export class Fragments6 {
   /**
    * A fragment (reassembly6.ts isFragment6) whose headers `w` walked: held, a duplicate, or
    * dropped with its datagram (each counted), or the last piece: the reassembled packet (a frame
-   * of reassembler.outLen bytes, from reassembler.outIngress; its fragments in outFragments).
+   * of reassembler.outLen bytes, from reassembler.outIngress with outFlags; its fragments in
+   * outFragments). `flags`: the HA3 flags of a fragment the peer carried here, -1 for our own.
    */
-  push(ingress: number, frame: Uint8Array, w: Ipv6Walk, nowMs: number): Uint8Array | null {
+  push(ingress: number, frame: Uint8Array, w: Ipv6Walk, nowMs: number, flags = -1): Uint8Array | null {
     const host = this.host;
     const ra = this.reassembler;
-    const r = ra.push(frame, w, ingress, nowMs);
+    const r = ra.push(frame, w, ingress, nowMs, flags);
     // a datagram held was given up for this one's room (an event: this frame has its own outcome)
     if (ra.evicted !== null) host.event(ra.evicted);
     if (r === RA_HELD) return (host.event('fragment-held'), null);

@@ -15,12 +15,16 @@
 // says when). The takeover's unsolicited advertisements are built beside the gratuitous ARPs
 // (engine.ts garpFramesOf), so they follow the same burst, refresh and re-announce rules.
 //
-// Not yet: active/active (IPv6 is dropped as bad-ethertype there), MSS clamping of IPv6 SYNs.
+// Active/active (docs/active-active.md "IPv6"): each floating IPv6 address belongs to an owner
+// class and is answered, with that class's MAC, by the box serving the class; router
+// advertisements follow their link-local source's class. Packets whose session (or setup) is the
+// peer's cross HA3 as IPv4 ones do (the firewall decides, FW_PEER), a reassembled datagram as the
+// fragments it came in; the peer's packets enter at handlePeer.
 import type { RouterAdvertisementConfig } from '../config/types.js';
 import { ipv6Equal, ipv6FromKey, ipv6Key, isLinkLocal6, isMulticast6, isUnspecified6, parseCidr6, readIpv6, type Ipv6 } from '../net/ipv6.js';
 import type { DropReason, EventCounter } from '../wire/dataplane-counters.js';
 import { ROLE_ACTIVE } from '../wire/shared-state.js';
-import { Firewall, FW_DROP, FW_LOCAL } from './firewall.js';
+import { Firewall, FW_DROP, FW_LOCAL, FW_PEER } from './firewall.js';
 import type { ReassemblyLimits } from './frag-table.js';
 import { buildIcmp6Error, echoReply6InPlace, ICMP6_ERROR_MAX_FRAME, ICMP6_TIMXCEED_REASS, ICMP6_TIMXCEED_TRANSIT } from './icmp6-build.js';
 import type { IcmpRateLimiter } from './icmp-rate.js';
@@ -47,7 +51,7 @@ import {
   validateIpv6,
   walkIpv6,
 } from './packet6.js';
-import type { PipelineInterface } from './pipeline-interface.js';
+import type { FloatingClass, PipelineInterface } from './pipeline-interface.js';
 import { RaSchedule } from './ra-schedule.js';
 import { clampMssAt } from './tcp-mss.js';
 import { isFragment6 } from './reassembly6.js';
@@ -78,6 +82,14 @@ export interface Ipv6Host {
   retiring(): boolean;
   /** The frame's destination MAC is this box's (virtual) MAC on the interface. */
   toUs(ifIndex: number, frame: Uint8Array): boolean;
+  /** Active/active: the floating-address classes this box serves now (0 in active/passive). */
+  servedClasses(): number;
+  /** Active/active: the packet to the peer over HA3 with `flags` (FW_PEER), its outcome counted there. */
+  toPeer(flags: number, ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void;
+  /** The same for a reassembled datagram: its fragments as they came. */
+  fragmentsToPeer(flags: number, ifIndex: number, fragments: readonly Uint8Array[], nowMs: number): void;
+  /** Active/active: holds a new session's first packet until the peer holds the session (PeerLink.defer); false: send it now. */
+  defer(slot: number, egress: number, nextHop: Uint32Array, frame: Uint8Array, len: number, nowMs: number): boolean;
 }
 
 /** Router advertisements on one interface. */
@@ -85,11 +97,16 @@ interface RaHere {
   readonly sched: RaSchedule;
   readonly params: RaParams;
   readonly source: Ipv6;
+  /** Active/active: the class of `source`, whose server advertises, from `mac`; 0 in active/passive (the active does, from the interface's MAC). */
+  readonly bit: number;
+  readonly mac: Uint8Array | null;
 }
 
 export class Ipv6Path {
   readonly neighbours: NeighbourTable<string>[];
   private floatingOn: Set<string>[] = [];
+  /** Active/active, per interface: each floating IPv6 address's class (null: active/passive). */
+  private classOn: (Map<string, FloatingClass> | null)[] = [];
   /** Every floating IPv6 address, 4 words each, for the per-packet test. */
   private floatingWords = new Uint32Array(0);
   /** Per egress: its last next hop and that hop's neighbour-table key. */
@@ -145,6 +162,7 @@ export class Ipv6Path {
     this.floatingOn = interfaces.map((itf) => new Set((itf.floating6 ?? []).map((a) => ipv6Key(a))));
     this.floatingWords = Uint32Array.from(interfaces.flatMap((itf) => (itf.floating6 ?? []).flatMap((a) => [...a])));
     this.ownOn = interfaces.map((itf) => (itf.address6 !== undefined ? ipv6Key(itf.address6) : null));
+    this.classOn = interfaces.map(classesOf6);
     const before = this.ra;
     this.ra = interfaces.map((itf, i) => {
       const cfg = ras.find((r) => r.interface === itf.name);
@@ -153,7 +171,8 @@ export class Ipv6Path {
       const intervals = { minIntervalMs: cfg.intervalS.min * 1000, maxIntervalMs: cfg.intervalS.max * 1000 };
       const sched = before[i]?.sched ?? new RaSchedule(intervals);
       if (before[i] !== null && before[i] !== undefined) sched.reconfigure(intervals, nowMs);
-      return { sched, params: raParams(cfg), source };
+      const cls = this.classOn[i]?.get(ipv6Key(source));
+      return { sched, params: raParams(cfg), source, bit: cls?.bit ?? 0, mac: cls?.mac ?? null };
     });
   }
 
@@ -185,8 +204,34 @@ export class Ipv6Path {
     this.whole(ifIndex, itf, frame, len, nowMs);
   }
 
-  /** A whole packet (never fragmented, or reassembled) to us: `walk` and `addrs` are its. */
-  private whole(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number): void {
+  /**
+   * Active/active: an IPv6 frame the peer carried over HA3 (DATA with `flags`), as it arrived on
+   * its interface `ifIndex`: processed here as if it had arrived on ours, never sent back.
+   */
+  handlePeer(ifIndex: number, flags: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const host = this.host;
+    const bad = validateIpv6(frame, len);
+    if (bad !== null) return host.drop(bad);
+    const w = this.walk;
+    const walked = walkIpv6(frame, ETH_HLEN, ipv6End(frame, ETH_HLEN), w);
+    if (walked !== null) return host.drop(walkDrop6(frame, walked, w));
+    // neighbour discovery is each link's own: the peer never carries it
+    if (w.proto === NH_ICMPV6 && w.fragOff < 0 && isNdType(frame[w.l4])) return host.drop('ha3-bad-payload');
+    const a = this.addrs;
+    readIpv6(frame, IP6_SRC, a, 0);
+    readIpv6(frame, IP6_DST, a, 4);
+    const itf = host.interfaces()[ifIndex];
+    if (itf.address6 !== undefined && ipv6Equal(a, 4, itf.address6, 0)) return host.event('to-kernel');
+    if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
+    if (isFragment6(frame, w)) return this.fragment(ifIndex, frame, nowMs, flags);
+    this.whole(ifIndex, itf, frame, len, nowMs, flags);
+  }
+
+  /**
+   * A whole packet (never fragmented, or reassembled) to us: `walk` and `addrs` are its.
+   * ha3Flags: those of a packet the peer carried here, -1 for our own.
+   */
+  private whole(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number, ha3Flags = -1): void {
     const host = this.host;
     const w = this.walk;
     const a = this.addrs;
@@ -195,11 +240,19 @@ export class Ipv6Path {
     if (scope !== null) return host.drop(scope);
     if (!host.gate(nowMs)) return;
     const fw = host.firewall;
-    if (fw === null) return this.forward(ifIndex, frame, len, nowMs, null);
-    const verdict = fw.process6(ifIndex, frame, len, nowMs, w.l4, w.proto);
+    if (fw === null) return this.forward(ifIndex, frame, len, nowMs, null, -1);
+    const verdict = fw.process6(ifIndex, frame, len, nowMs, w.l4, w.proto, ha3Flags);
     if (verdict === FW_DROP) return;
     if (verdict === FW_LOCAL) return this.local(ifIndex, itf, frame, len, nowMs);
-    this.forward(ifIndex, frame, len, nowMs, fw.route6);
+    if (verdict === FW_PEER) return this.toPeer(fw.peerFlags, ifIndex, frame, len, nowMs);
+    this.forward(ifIndex, frame, len, nowMs, fw.route6, fw.deferSlot);
+  }
+
+  /** Active/active: to the peer, as it arrived (a reassembled datagram: as its fragments). */
+  private toPeer(flags: number, ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
+    const originals = this.frags.originals;
+    if (originals !== null) return this.host.fragmentsToPeer(flags, ifIndex, originals, nowMs);
+    this.host.toPeer(flags, ifIndex, frame, len, nowMs);
   }
 
   /**
@@ -207,11 +260,11 @@ export class Ipv6Path {
    * whole, and while it is, `frags.originals` holds its fragments, which leave in its place.
    * Neighbour discovery in fragments is never taken (RFC 6980).
    */
-  private fragment(ifIndex: number, frame: Uint8Array, nowMs: number): void {
+  private fragment(ifIndex: number, frame: Uint8Array, nowMs: number, ha3Flags = -1): void {
     const host = this.host;
     if (!host.gate(nowMs)) return;
     const frags = this.frags;
-    const whole = frags.push(ifIndex, frame, this.walk, nowMs);
+    const whole = frags.push(ifIndex, frame, this.walk, nowMs, ha3Flags);
     if (whole === null) return;
     const ra = frags.reassembler;
     const w = this.walk;
@@ -220,7 +273,7 @@ export class Ipv6Path {
     if (w.proto === NH_ICMPV6 && isNdType(whole[w.l4])) return host.drop('nd-bad');
     frags.originals = ra.outFragments;
     try {
-      this.whole(ra.outIngress, host.interfaces()[ra.outIngress], whole, ra.outLen, nowMs);
+      this.whole(ra.outIngress, host.interfaces()[ra.outIngress], whole, ra.outLen, nowMs, ra.outFlags);
     } finally {
       frags.originals = null;
     }
@@ -241,15 +294,19 @@ export class Ipv6Path {
     if (this.host.emit(ifIndex, frame, len)) this.host.event('icmp-echo-reply-sent');
   }
 
-  /** Routes, checks hop limit and MTU, resolves the next hop and sends. `known`: the firewall's route of a new flow. */
-  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, known: Route6Entry | null): void {
+  /**
+   * Routes, checks hop limit and MTU, resolves the next hop and sends. `known`: the firewall's
+   * route of a new flow; `defer`: the slot of the session this first packet opened, when it waits
+   * for the peer (active/active), else -1.
+   */
+  private forward(ingress: number, frame: Uint8Array, len: number, nowMs: number, known: Route6Entry | null, defer: number): void {
     const host = this.host;
     const a = this.addrs;
     const route = known ?? host.routes().lookup(a, 4);
     if (route === null) return host.drop('no-route');
     if (route.ifIndex === ingress) return host.drop('same-interface');
     const originals = this.frags.originals;
-    if (originals === null) return void this.leave(ingress, route, frame, len, nowMs, true);
+    if (originals === null) return void this.leave(ingress, route, frame, len, nowMs, true, defer);
     // a reassembled datagram leaves as the fragments it came in, each checked as a packet; counted once
     let left = false;
     for (const f of originals) left = this.leave(ingress, route, f, f.length, nowMs, false) || left;
@@ -257,7 +314,7 @@ export class Ipv6Path {
   }
 
   /** One packet out by `route`: hop limit, MTU, MACs, next hop. `counted`: its forwarded outcome is counted here. False when dropped. */
-  private leave(ingress: number, route: Route6Entry, frame: Uint8Array, len: number, nowMs: number, counted: boolean): boolean {
+  private leave(ingress: number, route: Route6Entry, frame: Uint8Array, len: number, nowMs: number, counted: boolean, defer = -1): boolean {
     const host = this.host;
     const a = this.addrs;
     const egress = route.ifIndex;
@@ -285,7 +342,31 @@ export class Ipv6Path {
       hop[2] = a[6];
       hop[3] = a[7];
     }
+    // held until the peer holds the session: its outcome now, as for a frame queued for a neighbour
+    if (defer >= 0 && host.defer(defer, egress, hop, frame, len, nowMs)) {
+      if (counted) host.event('forwarded');
+      return true;
+    }
     return this.toNextHop(egress, hop, frame, len, nowMs, counted);
+  }
+
+  /**
+   * Active/active: a first packet held for the peer (PeerLink.defer) leaves now. It was counted as
+   * forwarded when held: leaving, it counts as a staged frame does (the pipeline checked the gate).
+   */
+  releaseHeld(egress: number, hop: Uint32Array, frame: Uint8Array, len: number, nowMs: number): void {
+    const host = this.host;
+    const table = this.neighbours[egress];
+    const key = this.hopKey(egress, hop);
+    const n = table.lookup(key, nowMs);
+    if (n !== null) {
+      copyMac(frame, ETH_DST, n.mac);
+      return host.event(host.send(egress, frame, len) ? 'tx' : 'tx-refused');
+    }
+    const r = table.enqueue(key, frame, len, nowMs);
+    if (r === 'arp-queue-full') return host.drop('nd-queue-full');
+    host.event('nd-queued');
+    if (r === 'request') this.sendNs(egress, hop, null);
   }
 
   /** The address at `off` of `words` is a floating address (word compares: no key built per packet). */
@@ -395,7 +476,14 @@ export class Ipv6Path {
     if (!this.floatingOn[ifIndex].has(target)) return host.event('nd-handled');
     if (!host.gate(nowMs)) return;
     if (host.handingOver()) return host.event('nd-handled');
-    const n = buildNaReply(this.tx, m, itf.mac, true);
+    let mac = itf.mac;
+    const cls = this.classOn[ifIndex]?.get(target);
+    if (cls !== undefined) {
+      // active/active: the class's MAC answers, on the box serving the class; the peer answers the rest
+      if ((host.servedClasses() & cls.bit) === 0) return host.event('nd-handled');
+      mac = cls.mac;
+    }
+    const n = buildNaReply(this.tx, m, mac, true);
     if (n > 0 && host.emit(ifIndex, this.tx, n)) host.event('nd-advert-sent');
   }
 
@@ -462,10 +550,12 @@ export class Ipv6Path {
     this.frags.tick(nowMs, this.onFragTimeoutCb);
     const host = this.host;
     if (host.retiring()) return this.retire();
-    const active = host.role() === ROLE_ACTIVE && !host.handingOver() && host.mayActAsActive(nowMs);
+    const forwarding = host.role() === ROLE_ACTIVE && !host.handingOver() && host.mayActAsActive(nowMs);
     for (let i = 0; i < this.ra.length; i++) {
       const ra = this.ra[i];
       if (ra === null) continue;
+      // active/active: the box serving the source address's class advertises
+      const active = forwarding && (ra.bit === 0 || (host.servedClasses() & ra.bit) !== 0);
       // a new active starts the fast initial sequence: hosts hear it at once (RFC 4861 6.2.4)
       if (active && !ra.sched.running) ra.sched.start(nowMs);
       else if (!active && ra.sched.running) ra.sched.stop();
@@ -475,7 +565,7 @@ export class Ipv6Path {
 
   private sendRa(ifIndex: number, ra: RaHere, params: RaParams): void {
     const itf = this.host.interfaces()[ifIndex];
-    const n = buildRa(this.tx, itf.mac, ra.source, null, null, params);
+    const n = buildRa(this.tx, ra.mac ?? itf.mac, ra.source, null, null, params);
     if (n > 0 && this.host.emit(ifIndex, this.tx, n)) this.host.event('ra-sent');
   }
 
@@ -507,6 +597,13 @@ function errorSource6(itf: PipelineInterface, linkLocal: boolean): Ipv6 | null {
   const global = floating.find((a) => !isLinkLocal6(a));
   if (linkLocal) return ll ?? global ?? itf.address6 ?? null;
   return global ?? itf.address6 ?? ll ?? null;
+}
+
+/** Active/active: an interface's floating IPv6 addresses by key, with their class (null: active/passive). */
+function classesOf6(itf: PipelineInterface): Map<string, FloatingClass> | null {
+  const classes = itf.classes ?? [];
+  if (classes.length === 0) return null;
+  return new Map(classes.flatMap((c) => (c.floating6 ?? []).map((a) => [ipv6Key(a), c] as const)));
 }
 
 function raParams(cfg: RouterAdvertisementConfig): RaParams {

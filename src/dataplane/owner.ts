@@ -32,6 +32,16 @@ function mix32(x: number): number {
   return x >>> 0;
 }
 
+/**
+ * An IPv6 address (4 words at `off`) as the 32-bit input setupDevice takes: the high 96 bits mixed
+ * into the low word, its lowest bit kept, so ip-modulo's parity is the address's own and ip-hash
+ * sees every bit (hosts of one /64 differ in the low words, sites in the high ones).
+ */
+export function fold6(words: ArrayLike<number>, off: number): number {
+  const high = mix32((words[off] ^ words[off + 1] ^ words[off + 2]) >>> 0);
+  return (words[off + 3] ^ (high & ~1)) >>> 0;
+}
+
 /** The device ip-hash picks for a flow, from the seed and the addresses it hashes. */
 export function ipHashDevice(seed: number, key: ActiveActiveConfig['ipHash']['key'], src: number, dst: number): DeviceId {
   let h = mix32((src ^ seed) >>> 0);

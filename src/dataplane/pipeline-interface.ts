@@ -61,4 +61,6 @@ export interface FloatingClass {
   readonly mac: Uint8Array;
   /** Its floating IPs on this interface. */
   readonly floating: readonly number[];
+  /** Its floating IPv6 addresses on this interface (answered by neighbour discovery with `mac`); absent: none. */
+  readonly floating6?: readonly Ipv6[];
 }

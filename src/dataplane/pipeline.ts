@@ -163,9 +163,10 @@ export interface PeerLink {
   /**
    * The first packet of the new session `slot`, ready to leave on `egress` for `nextHop`: the peer
    * is told of the session (HA3 INSERT) and the frame is held (copied) until it answers or deferMs
-   * passes, then handed to releaseHeld. False when it was not held: send it now.
+   * passes, then handed to releaseHeld. False when it was not held: send it now. An IPv6 packet's
+   * next hop is `nextHop6` (4 words; `nextHop` unused).
    */
-  defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): boolean;
+  defer(slot: number, egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number, nextHop6?: Uint32Array | null): boolean;
 }
 
 /**
@@ -331,6 +332,10 @@ export class Pipeline {
       handingOver: () => this.role.handingOver === true,
       retiring: () => this.role.retiring === true,
       toUs: (i, f) => this.toUs(i, this.interfaces_[i], f),
+      servedClasses: () => this.role.servedClasses ?? 0,
+      toPeer: (flags, i, f, n, now) => this.toPeer(flags, i, f, n, now),
+      fragmentsToPeer: (flags, i, frags, now) => this.fragmentsToPeer6(flags, i, frags, now),
+      defer: (slot, egress, hop, f, n, now) => this.peer !== null && this.peer.defer(slot, egress, 0, f, n, now, hop),
     };
   }
 
@@ -435,8 +440,7 @@ export class Pipeline {
       return this.event('own-frame');
     }
     if (type === ETHERTYPE_ARP) return this.arp(ifIndex, itf, frame, len, nowMs);
-    // IPv6 in active/active is not carried yet (docs/ipv6.md "Limits")
-    if (type === ETHERTYPE_IPV6 && this.ownClass === 0 && this.classMacs[ifIndex] === null) return this.v6.handle(ifIndex, frame, len, nowMs);
+    if (type === ETHERTYPE_IPV6) return this.v6.handle(ifIndex, frame, len, nowMs);
 
     if (!this.toUs(ifIndex, itf, frame)) {
       if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return this.event('to-kernel');
@@ -457,7 +461,9 @@ export class Pipeline {
     // both boxes number their interfaces alike (sorted names): another index is a broken peer
     if (itf === undefined) return this.drop('ha3-bad-payload');
     if (len < ETH_HLEN) return this.drop('truncated');
-    if (readU16(frame, ETH_TYPE) !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
+    const type = readU16(frame, ETH_TYPE);
+    if (type === ETHERTYPE_IPV6) return this.v6.handlePeer(ifIndex, flags, frame, len, nowMs);
+    if (type !== ETHERTYPE_IPV4) return this.drop('bad-ethertype');
     const bad = validateIpv4(frame, len);
     if (bad !== null) return this.drop(bad);
     this.ipv4(ifIndex, itf, frame, len, nowMs, flags);
@@ -525,13 +531,30 @@ export class Pipeline {
   /** Active/active: the frame goes to the peer over HA3, untouched; its outcome says why. */
   private toPeer(flags: number, ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
     if (this.peer === null) return this.drop('ha3-down');
+    if (readU16(frame, ETH_TYPE) === ETHERTYPE_IPV6) {
+      // never larger than it arrived (IPv6 reassembled datagrams go as their own fragments: ipv6-path.ts)
+      if (this.peer.forward(flags, ifIndex, frame, len, nowMs)) this.peerEvent(flags);
+      return;
+    }
     const mtu = this.interfaces_[ifIndex].mtu;
     // a reassembled datagram: fragments again, of the size that arrived on `ifIndex` (HA3's MTU
     // is at least every traffic MTU plus its overhead); the peer reassembles them
     if (len - ETH_HLEN > mtu) {
       if (!this.fragmentsToPeer(flags, ifIndex, frame, mtu, nowMs)) return;
     } else if (!this.peer.forward(flags, ifIndex, frame, len, nowMs)) return;
+    this.peerEvent(flags);
+  }
+
+  /** The outcome of a packet carried to the peer, by why it went. */
+  private peerEvent(flags: number): void {
     this.event(flags === HA3_FLAG_SETUP ? 'setup-to-peer' : flags === HA3_FLAG_MISS ? 'miss-to-peer' : 'to-owner');
+  }
+
+  /** Active/active: an IPv6 datagram's fragments, as they arrived, to the peer (which reassembles them); one outcome. */
+  private fragmentsToPeer6(flags: number, ifIndex: number, fragments: readonly Uint8Array[], nowMs: number): void {
+    if (this.peer === null) return this.drop('ha3-down');
+    for (const f of fragments) if (!this.peer.forward(flags, ifIndex, f, f.length, nowMs)) return;
+    this.peerEvent(flags);
   }
 
   /** The fragments of `frame` (larger than `mtu`) to the peer over HA3; false when one did not leave (counted there). */
@@ -836,8 +859,9 @@ export class Pipeline {
    * session, or deferMs passed). It was counted as forwarded when held: leaving, it counts as a
    * staged frame does (tx, tx-refused, tx-withheld), or waits for its next hop's ARP answer.
    */
-  releaseHeld(egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number): void {
+  releaseHeld(egress: number, nextHop: number, frame: Uint8Array, len: number, nowMs: number, nextHop6: Uint32Array | null = null): void {
     if (!this.role.mayActAsActive(nowMs)) return this.event('tx-withheld');
+    if (nextHop6 !== null) return this.v6.releaseHeld(egress, nextHop6, frame, len, nowMs);
     const table = this.neighbours[egress];
     const n = table.lookup(nextHop, nowMs);
     if (n !== null) {

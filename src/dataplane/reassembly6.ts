@@ -59,8 +59,9 @@ export class Reassembler6 {
   /** RA_DONE: the reassembled packet (a frame at 0: the first fragment's Ethernet header) until the next push. */
   out: Uint8Array = new Uint8Array(0);
   outLen = 0;
-  /** RA_DONE: the interface its first fragment arrived on. */
+  /** RA_DONE: the interface its first fragment arrived on, and the HA3 flags it came with (-1: none). */
   outIngress = 0;
+  outFlags = -1;
   /** RA_DONE: the fragments as they came (copies of their frames, padding cut), in the order they came. */
   outFragments: Uint8Array[] = [];
 
@@ -70,6 +71,7 @@ export class Reassembler6 {
   private readonly dst: Uint32Array;
   private readonly id: Uint32Array;
   private readonly ingress: Int32Array;
+  private readonly flags: Int32Array;
   /** Where the first fragment's frame starts in the slot's buffer (HEAD minus its unfragmentable part). */
   private readonly start: Int32Array;
   /** The first fragment among the copies, -1 until it arrived. */
@@ -95,6 +97,7 @@ export class Reassembler6 {
     this.dst = new Uint32Array(n * 4);
     this.id = new Uint32Array(n);
     this.ingress = new Int32Array(n);
+    this.flags = new Int32Array(n);
     this.start = new Int32Array(n);
     this.firstIdx = new Int32Array(n);
     this.bufs = new Array<Uint8Array | null>(n).fill(null);
@@ -120,10 +123,10 @@ export class Reassembler6 {
 
   /**
    * One fragment (isFragment6): a frame whose IPv6 header is validated and whose headers `w`
-   * walked, arrived on `ingress`. RA_HELD, RA_DUPLICATE, RA_DROP (reason) or RA_DONE (out, outLen,
-   * outIngress, outFragments).
+   * walked, arrived on `ingress` (`flags`: HA3 flags when the peer carried it, else -1). RA_HELD,
+   * RA_DUPLICATE, RA_DROP (reason) or RA_DONE (out, outLen, outIngress, outFlags, outFragments).
    */
-  push(frame: Uint8Array, w: Ipv6Walk, ingress: number, nowMs: number): number {
+  push(frame: Uint8Array, w: Ipv6Walk, ingress: number, nowMs: number, flags = -1): number {
     const t = this.t;
     const fo = w.fragOff;
     const off = frag6Offset(frame, fo);
@@ -147,7 +150,7 @@ export class Reassembler6 {
     const r = t.admit(s, off, stop, more, this.sameBytes);
     if (r !== RA_HELD) return r;
     if (s < 0) s = this.open(id, nowMs);
-    this.store(s, frame, w, off, dlen, ingress);
+    this.store(s, frame, w, off, dlen, ingress, flags);
     t.record(s, off, dlen, !more);
     if (!t.complete(s)) return RA_HELD;
     // the first fragment's own headers may be longer than those of a later one that set the end
@@ -191,7 +194,7 @@ export class Reassembler6 {
     return s;
   }
 
-  private store(s: number, frame: Uint8Array, w: Ipv6Walk, off: number, dlen: number, ingress: number): void {
+  private store(s: number, frame: Uint8Array, w: Ipv6Walk, off: number, dlen: number, ingress: number, flags: number): void {
     const buf = this.bufs[s]!;
     const fo = w.fragOff;
     buf.set(frame.subarray(fo + FRAG6_HLEN, fo + FRAG6_HLEN + dlen), HEAD + off);
@@ -205,6 +208,7 @@ export class Reassembler6 {
       this.start[s] = start;
       this.t.firstLen[s] = w.end;
       this.ingress[s] = ingress;
+      this.flags[s] = flags;
       this.firstIdx[s] = copies.length;
     }
     copies.push(frame.slice(0, w.end));
@@ -219,6 +223,7 @@ export class Reassembler6 {
     writeU16(this.out, IP6_PLEN, plen);
     this.outLen = L4_OFF6 + plen;
     this.outIngress = this.ingress[s];
+    this.outFlags = this.flags[s];
     this.outFragments = this.frags[s];
     this.frags[s] = [];
     this.t.free(s);

@@ -5,8 +5,9 @@
 // group bit; 0x74 0x64 is "td". c is 0 in active/passive; in active/active each owner class has
 // its own MAC (docs/active-active.md): c = 1 for device 0's class, 2 for device 1's, 3 for the
 // primary's, so that each class can move between the boxes on its own.
-import type { FloatingOwner, SharedConfig } from '../config/types.js';
+import type { FloatingIpConfig, FloatingOwner, SharedConfig } from '../config/types.js';
 import { parseCidr } from '../net/ipv4.js';
+import { parseCidr6 } from '../net/ipv6.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, CLASS_PRIMARY } from '../wire/shared-state.js';
 import type { ArpSharing, FloatingClass, PipelineInterface } from './pipeline-interface.js';
 import { isIpv4Text } from '../net/family.js';
@@ -99,16 +100,19 @@ export function interfaceVirtualMac(shared: Pick<SharedConfig, 'floatingIps' | '
  */
 export function interfaceClasses(shared: Pick<SharedConfig, 'floatingIps' | 'ha'>, iface: string, realMac: Uint8Array): FloatingClass[] {
   if (shared.ha.mode !== 'active-active') return [];
-  // the class MACs are for every interface with floating addresses, of either family; the
-  // addresses listed are the IPv4 pipeline's
+  // the class MACs are for every interface with floating addresses, of either family
   const here = shared.floatingIps.filter((f) => f.interface === iface);
   if (here.length === 0) return [];
-  const here4 = here.filter((f) => isIpv4Text(f.address));
-  return FLOATING_CLASSES.map((bit) => ({
-    bit,
-    mac: macOf(shared, iface, realMac, bit),
-    floating: here4.filter((f) => ownerClass(f.owner) === bit).map((f) => parseCidr(f.address).address),
-  }));
+  return FLOATING_CLASSES.map((bit) => ({ bit, mac: macOf(shared, iface, realMac, bit), ...classAddresses(here, bit) }));
+}
+
+/** A class's floating addresses among `here` (one interface's), by family. */
+export function classAddresses(here: readonly FloatingIpConfig[], bit: number): Pick<FloatingClass, 'floating' | 'floating6'> {
+  const mine = here.filter((f) => ownerClass(f.owner) === bit);
+  return {
+    floating: mine.filter((f) => isIpv4Text(f.address)).map((f) => parseCidr(f.address).address),
+    floating6: mine.filter((f) => !isIpv4Text(f.address)).map((f) => parseCidr6(f.address).address),
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { SetupDecisions } from '../wire/pair-status.js';
 import type { RateEvent } from './box-rates.js';
 import type { AaClient } from './demo-aa-monitor.js';
+import { ipv6Rows, type DemoIpv6 } from './demo-result.js';
 import { formatGapMs } from './timeline-svg.js';
 import type { LabBox } from './topology.js';
 
@@ -48,6 +49,8 @@ export interface AaDemoResult {
   recoveredState: string | null;
   phases: AaPhase[];
   clients: AaClientResult[];
+  /** client's IPv6 traffic (out through device 0, answered through device 1) through the same run; null when it did not run. */
+  ipv6: DemoIpv6 | null;
   /** Each box's setup decisions at the end (its API; the killed box counts from its restart). */
   decisions: Record<LabBox, SetupDecisions | null>;
   /** Every state change while the traffic ran, from the daemons' logs: "+22 ms  fwb active-secondary -> active-primary (peer-closed)". */
@@ -69,6 +72,7 @@ export function emptyAaDemoResult(name: string): AaDemoResult {
     recoveredState: null,
     phases: [],
     clients: [],
+    ipv6: null,
     decisions: { fwa: null, fwb: null },
     stateChanges: [],
     svg: null,
@@ -152,6 +156,7 @@ export function formatAaDemoTable(r: AaDemoResult): string {
     ['takeover by its log', r.takeoverLoggedMs === null ? '-' : `${r.takeoverLoggedMs} ms`],
     ['takeover by the API', r.takeoverMs === null ? '-' : `${r.takeoverMs} ms`],
     ['rejoin (killed box back)', r.recoveryMs === null ? '-' : `${r.recoveryMs} ms, ${r.recoveredState ?? '?'}`],
+    ...ipv6Rows(r.ipv6),
     ['picture', r.svg ?? '-'],
     ['result', r.ok ? 'OK' : `FAILED${r.errors.length ? `: ${r.errors.join('; ')}` : ''}`],
   ];

@@ -22,13 +22,14 @@ import {
   type WallGap,
 } from './demo-timeline.js';
 import { boxTransitions, writePicture, type DemoOptions } from './demo.js';
+import { DEMO_TCP6_CONNS, measure6, startTraffic6, stopReceivers6, stopSenders6, type Counted6, type Traffic6 } from './demo-ipv6.js';
 import { Lab, labDown, labUp, type LabBox } from './lab.js';
 import { LiveView } from './live-view.js';
 import { pairTimelineSvg } from './pair-timeline-svg.js';
 import type { ReceiverSummary, SenderSummary } from './probe.js';
 import type { StreamSummary } from './stream.js';
 import { formatGapMs, type TimelineMarker } from './timeline-svg.js';
-import { LAB_ADDR } from './topology.js';
+import { LAB_ADDR, LAB_ADDR6 } from './topology.js';
 import { startProbeReceiver, startProbeSender, startStreamClient, startStreamServer, type LabProcess } from './traffic.js';
 
 /** Each client's probes go to their own receiver port (the lab's policy allows 5000-5999). */
@@ -85,6 +86,8 @@ interface Traffic {
   startedAt: number;
   echo: LabProcess<Record<string, never>>;
   clients: Record<AaClient, ClientTraffic>;
+  /** client's IPv6 probes and streams (demo-ipv6.ts): out through device 0's fe80::1, answered through device 1. */
+  v6: Traffic6;
 }
 
 interface ClientCounted {
@@ -171,9 +174,10 @@ async function runSteps(run: AaRun): Promise<void> {
   await checkRoles(run, primary, secondary);
   const transitions = [...(await boxTransitions(lab, 'fwa')), ...(await boxTransitions(lab, 'fwb'))].sort((a, b) => a.atMs - b.atMs);
   result.stateChanges = stateChanges(transitions, times);
-  const counted = await stopTraffic(run, traffic);
+  const { counted, v6 } = await stopTraffic(run, traffic);
   const marks = timelineMarkers(primary, secondary, times, transitions, ACTIVE_ACTIVE_NAMES);
   if (marks.takeoverLoggedAt !== null) result.takeoverLoggedMs = marks.takeoverLoggedAt - times.killedAt;
+  result.ipv6 = measure6(v6, times.killedAt, marks.markers.find((m) => m.kind === 'takeover')?.atMs ?? times.killedAt + TAKEOVER_TIMEOUT_MS);
   const gaps = clientGaps(counted, times, marks.markers);
   result.clients = AA_CLIENTS.map((c) => clientResult(c, counted[c], gaps[c]));
   const svg = pairTimelineSvg({
@@ -237,8 +241,12 @@ async function startTraffic(run: AaRun): Promise<Traffic> {
     }
     clients[c] = { receiver, sender, streams };
   }
+  run.say(`and over IPv6: the same probes and ${DEMO_TCP6_CONNS} TCP streams, client ${LAB_ADDR6.client} -> server ${LAB_ADDR6.server}`);
+  const v6 = await startTraffic6(lab, PROBE_INTERVAL_MS, (p) => run.helpers.push(p));
+  if (v6.streams.connected < DEMO_TCP6_CONNS)
+    run.result.errors.push(`only ${v6.streams.connected} of ${DEMO_TCP6_CONNS} IPv6 TCP connections came up before the crash`);
   monitor.watchClients = true;
-  return { startedAt, echo, clients };
+  return { startedAt, echo, clients, v6 };
 }
 
 /** Each box's mean rates over [fromMs, toMs], said as the phase ends. */
@@ -357,20 +365,22 @@ async function decisionsOf(lab: Lab, box: LabBox): Promise<SetupDecisions | null
 }
 
 /** Senders first, then (after the last probes in flight) the receivers and the echo server. */
-async function stopTraffic(run: AaRun, traffic: Traffic): Promise<Record<AaClient, ClientCounted>> {
+async function stopTraffic(run: AaRun, traffic: Traffic): Promise<{ counted: Record<AaClient, ClientCounted>; v6: Counted6 }> {
   run.monitor.setStep('stopping traffic and counting');
   run.monitor.watchClients = false;
   const stopped = await Promise.all(
     AA_CLIENTS.map(async (c) => ({ c, sent: await traffic.clients[c].sender.stop(), tcp: await traffic.clients[c].streams.stop() })),
   );
+  const senders6 = await stopSenders6(traffic.v6);
   await sleep(100);
   const counted = {} as Record<AaClient, ClientCounted>;
   for (const { c, sent, tcp } of stopped) counted[c] = { sent, tcp, recv: await traffic.clients[c].receiver.stop() };
   await traffic.echo.stop().catch(() => undefined);
+  const recv6 = await stopReceivers6(traffic.v6);
   run.helpers.length = 0;
   run.monitor.stop();
   run.view.close();
-  return counted;
+  return { counted, v6: { ...senders6, recv: recv6 } };
 }
 
 interface ClientGaps {
@@ -439,6 +449,9 @@ function judge(r: AaDemoResult, killed: LabBox, survivor: LabBox): void {
     if (c.tcp.survived < c.tcp.total)
       r.errors.push(`${c.host}: ${c.tcp.total - c.tcp.survived} TCP connection(s) lost (${c.tcp.lostWhy.slice(0, 3).join(', ')})`);
   }
+  const v6 = r.ipv6;
+  if (v6 !== null && v6.probes.received === 0) r.errors.push('no IPv6 probe reached the server');
+  if (v6 !== null && v6.tcp.survived < v6.tcp.total) r.errors.push(`${v6.tcp.total - v6.tcp.survived} IPv6 TCP connection(s) lost`);
   if (r.recoveredState !== null && r.recoveredState !== 'active-secondary') {
     r.errors.push(`the restarted box is ${r.recoveredState}, expected active-secondary (preemption is off)`);
   }

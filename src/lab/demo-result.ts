@@ -122,8 +122,8 @@ export function formatDemoTable(r: DemoResult): string {
   return r.steps.length > 0 ? `${formatStepTable(r.steps)}\n\n${main}` : main;
 }
 
-/** The IPv6 traffic's rows, beside the IPv4 ones. */
-function ipv6Rows(v6: DemoIpv6 | null): Array<[string, string]> {
+/** The IPv6 traffic's rows, beside the IPv4 ones (the active/active demo's table too). */
+export function ipv6Rows(v6: DemoIpv6 | null): Array<[string, string]> {
   if (v6 === null) return [];
   return [
     ['IPv6: traffic gap at the takeover', v6.changeGapMs === 0 ? 'none over 5 ms' : formatGapMs(v6.changeGapMs)],

@@ -3,7 +3,7 @@
 // over IPv6 (--ha-family ipv6) and router advertisements on lan (--ipv6-ra). Pure: text in, text
 // out, the files' comments and layout kept (yaml's Document).
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
-import { LAB_ADDR6, LAB_BOXES, type LabBox, type LabHaFamily, type LabTopologyOptions } from './topology.js';
+import { LAB_ADDR6, LAB_BOXES, haAddress, type LabBox, type LabHaFamily, type LabTopologyOptions } from './topology.js';
 
 /** The config keys of the HA links (device.ha.<key>) and the lab's link each runs over. */
 export const HA_CONFIG_LINKS: readonly (readonly [key: string, link: 'ha1' | 'ha1b' | 'ha2' | 'mgmt'])[] = [
@@ -28,9 +28,18 @@ function otherBox(box: LabBox): LabBox {
   return LAB_BOXES.find((b) => b !== box) as LabBox;
 }
 
+/**
+ * `lab up --pairs N`: pair `pair` of the fleet gets its own group id (its own virtual MACs, as the
+ * pairs of a real site sharing switches must) and the recommended timers (2N daemons share the
+ * machine: the aggressive profile's 20 ms heartbeats would take a busy core for a dead peer).
+ */
+export interface LabFleetPair {
+  pair: number;
+}
+
 /** True when the options leave the config files as they are. */
-export function keepsConfig(opts: LabTopologyOptions): boolean {
-  return (opts.haFamily ?? 'ipv4') === 'ipv4' && opts.ipv6Ra !== true;
+export function keepsConfig(opts: LabTopologyOptions, fleet?: LabFleetPair): boolean {
+  return (opts.haFamily ?? 'ipv4') === 'ipv4' && opts.ipv6Ra !== true && fleet === undefined;
 }
 
 /**
@@ -38,8 +47,8 @@ export function keepsConfig(opts: LabTopologyOptions): boolean {
  * addresses (LAB_ADDR6.ha) with ipv6; with ipv6Ra, shared.routerAdvertisements gets LAB_RA in place
  * of any entry for lan. Without either, the text is returned unchanged.
  */
-export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions): string {
-  if (keepsConfig(opts)) return text;
+export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions, fleet?: LabFleetPair): string {
+  if (keepsConfig(opts, fleet)) return text;
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`${box}.yaml: ${doc.errors[0].message}`);
   const changes: string[] = [];
@@ -55,6 +64,11 @@ export function labBoxConfig(text: string, box: LabBox, opts: LabTopologyOptions
   if (opts.ipv6Ra === true) {
     setRouterAdvertisements(doc);
     changes.push('router advertisements on lan (--ipv6-ra)');
+  }
+  if (fleet !== undefined) {
+    doc.setIn(['shared', 'ha', 'groupId'], fleet.pair);
+    doc.setIn(['shared', 'ha', 'timers'], doc.createNode({ profile: 'recommended' }, { flow: true }));
+    changes.push(`pair ${fleet.pair} of a fleet (--pairs): group id ${fleet.pair}, the recommended timers`);
   }
   return `# tandem lab up rewrote this copy: ${changes.join(', ')}\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }
@@ -84,4 +98,26 @@ export function labOptionsOf(doc: unknown): { haFamily: LabHaFamily; ipv6Ra: boo
     haFamily: typeof local === 'string' && local.includes(':') ? 'ipv6' : 'ipv4',
     ipv6Ra: Array.isArray(ras) && ras.some((r) => typeof r === 'object' && r !== null && (r as { interface?: unknown }).interface === LAB_RA.interface),
   };
+}
+
+/** The TCP port of a box's API with `lab up --tls` (the default API port). */
+export const LAB_TLS_API_PORT = 9480;
+
+/**
+ * Where a box's API listens with `--tls`: its management address (the heartbeat backup's local
+ * address, which is on the mgmt link), as the API of a real box is on its management network.
+ */
+export function labApiAddress(text: string, box: LabBox, family: LabHaFamily): string {
+  const local = parseDocument(text).getIn(['device', 'ha', 'heartbeatBackup', 'local']);
+  return typeof local === 'string' ? local : haAddress(box, 'mgmt', family);
+}
+
+/** device.api of a box with `--tls`: TCP on `address`, the box's certificate, and mutual TLS with the lab's CA. */
+export function labTlsApiConfig(text: string, box: LabBox, api: { address: string; certFile: string; keyFile: string; clientCaFile: string }): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`${box}.yaml: ${doc.errors[0].message}`);
+  const host = api.address.includes(':') ? `[${api.address}]` : api.address;
+  doc.setIn(['device', 'api', 'listen'], `${host}:${LAB_TLS_API_PORT}`);
+  doc.setIn(['device', 'api', 'tls'], doc.createNode({ certFile: api.certFile, keyFile: api.keyFile, clientCaFile: api.clientCaFile }, { flow: true }));
+  return `# tandem lab up --tls: the API serves HTTPS with mutual TLS on the management address\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

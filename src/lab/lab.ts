@@ -4,7 +4,10 @@
 // Run dir /run/tandem-lab/<name>/ (0700): fwa.yaml, fwb.yaml (copied from deploy/lab or --config;
 // rewritten for --ha-family ipv6 and --ipv6-ra by lab-config.ts),
 // ha.key and api.token (0600, fresh random per run), state-fwa/, state-fwb/, fwa.log, fwb.log,
-// fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets.
+// fwa.pid, fwb.pid, and the daemons' API and metrics unix sockets. With --tls (lab-tls.ts): tls/
+// (the lab's CA, each box's server certificate, the client certificate), the APIs on the boxes'
+// management addresses over HTTPS with mutual TLS, and per box a relay (fwa-relay.pid) whose unix
+// socket fwa-api-relay.sock carries the lab's own TLS connections into the box's namespace.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -13,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient } from '../api/client.js';
 import { nsExec, trySh, type ExecOptions, type ExecResult } from './exec.js';
-import { labBoxConfig, labOptionsOf } from './lab-config.js';
+import { labApiAddress, labBoxConfig, type LabFleetPair, labOptionsOf, labTlsApiConfig } from './lab-config.js';
+import { LAB_TLS_DIR, mintLabTls } from './lab-tls.js';
 import {
   buildTopology,
   destroyTopology,
@@ -68,6 +72,12 @@ export interface LabOptions {
    * default router from the pair (accept_ra=2) instead of a static route via fe80::1.
    */
   ipv6Ra?: boolean;
+  /**
+   * `lab up --pairs N` (default 1): N independent pairs, each a lab of its own (pairLabName), the
+   * first being this one; each pair gets its own group id and the recommended timers (lab-config.ts
+   * LabFleetPair). `lab status` lists them (LabStatus.pairs), `lab down` removes them all.
+   */
+  pairs?: number;
   /** Wait this long for one active and one passive box (default 20 s). */
   timeoutMs?: number;
   /** Progress lines go here (default stderr). */
@@ -78,6 +88,11 @@ export interface LabOptions {
    * restarted box runs the same command.
    */
   daemonCommand?: string[];
+  /**
+   * HTTPS with mutual TLS on each box's management address, certificates from a CA the lab mints
+   * for itself (openssl); the lab reaches the APIs through relays (src/lab/api-relay.ts).
+   */
+  tls?: boolean;
 }
 
 export interface BoxStatus {
@@ -87,8 +102,13 @@ export interface BoxStatus {
   /** HA state from the API; null when the daemon does not answer. */
   state: string | null;
   reason: string | null;
-  /** API URL (`unix:/run/tandem-lab/N/fwa-api.sock`). */
+  /** API URL (`unix:/run/tandem-lab/N/fwa-api.sock`; with --tls `https://<management address>:9480`). */
   api: string;
+  /**
+   * With --tls: the unix socket that relays to `api` from outside the box's namespace (`curl
+   * --unix-socket`, ApiClient's socketPath); TLS runs through it to the daemon.
+   */
+  apiSocket?: string;
   metrics: string;
   /** Logical interface or HA link -> address (with prefix for interfaces). */
   addresses: Record<string, string>;
@@ -116,6 +136,52 @@ export interface LabStatus {
   haFamily: LabHaFamily;
   /** Router advertisements on lan in the configs (`lab up --ipv6-ra`): the lan hosts learn their IPv6 router. */
   ipv6Ra: boolean;
+  /**
+   * `lab up --pairs N`: every pair's status, this lab (pair 1, whose status is also the top level)
+   * first, each without its own `pairs`. Absent for a single pair.
+   */
+  pairs?: LabStatus[];
+  /** With --tls: the lab's CA and the client certificate and key its tools (and central) use. */
+  tls?: LabTlsStatus;
+}
+
+/** `lab up --pairs N` takes at most this many pairs: 2N daemons share the machine. */
+export const MAX_LAB_PAIRS = 4;
+/** In the run dir of a fleet's first pair: the names of all its pairs (pairLabName). */
+const PAIRS_FILE = 'pairs.json';
+
+/** The lab name of pair `i` (1-based) of `lab up --pairs` on lab `name`: pair 1 is the lab itself. */
+export function pairLabName(name: string, i: number): string {
+  return i === 1 ? name : `${name}-p${i}`;
+}
+
+/** The pairs of a fleet whose first pair is `name` (null: a single pair). */
+function fleetPairsOf(name: string): string[] | null {
+  const file = join(runDirOf(name), PAIRS_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const names: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface LabTlsStatus {
+  ca: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** The files of `lab up --tls` in a run dir (they exist only in such a lab). */
+export function labTlsFiles(runDir: string): LabTlsStatus {
+  const dir = join(runDir, LAB_TLS_DIR);
+  return { ca: join(dir, 'ca.crt'), clientCert: join(dir, 'client.crt'), clientKey: join(dir, 'client.key') };
+}
+
+/** The relay socket of a box's API in a --tls lab. */
+function relaySocket(runDir: string, box: LabBox): string {
+  return join(runDir, `${box}-api-relay.sock`);
 }
 
 export interface LabHostStatus {
@@ -239,6 +305,8 @@ export async function stopProcess(pid: number, marker: string, graceMs = KILL_GR
 
 interface BoxConfigView {
   api: string;
+  /** device.api.tls is set: the API is https:// and the lab reaches it through its relay. */
+  tls: boolean;
   metrics: string;
   addresses: Record<string, string>;
   addresses6: Record<string, string>;
@@ -255,14 +323,14 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
   const url = (listen: unknown, fallback: string): string => {
     const l = typeof listen === 'string' ? listen : fallback;
     if (l.startsWith('unix:')) return `unix:${abs(l.slice(5))}`;
-    return `http://${l}`;
+    return `${tls ? 'https' : 'http'}://${l}`;
   };
   // The parts of a box's YAML the lab reads; anything may be missing (a hand-edited run dir)
   type LabDoc = {
     device?: {
       interfaces?: Record<string, { address?: unknown; address6?: unknown }>;
       ha?: Record<string, { local?: unknown } | undefined>;
-      api?: { listen?: unknown };
+      api?: { listen?: unknown; tls?: unknown };
       metrics?: { listen?: unknown };
     };
     shared?: { floatingIps?: unknown; ha?: { mode?: unknown } };
@@ -274,6 +342,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
     // missing or unreadable: the defaults below describe deploy/lab
   }
   const device = doc.device ?? {};
+  const tls = typeof device.api?.tls === 'object' && device.api.tls !== null;
   const addresses: Record<string, string> = {};
   const addresses6: Record<string, string> = {};
   for (const [logical, iface] of Object.entries(device.interfaces ?? {})) {
@@ -308,6 +377,7 @@ function readBoxConfig(runDir: string, box: LabBox): BoxConfigView {
       ];
   return {
     api: url(device.api?.listen, `unix:${box}-api.sock`),
+    tls,
     metrics: url(device.metrics?.listen, `unix:${box}-metrics.sock`),
     addresses,
     addresses6,
@@ -401,7 +471,29 @@ export class Lab {
   api(box: LabBox, timeoutMs = 2000): ApiClient {
     const token = readToken(this.runDir);
     if (token === null) throw new Error(`lab ${this.name}: no API token in ${this.runDir} (is the lab up?)`);
-    return new ApiClient({ url: readBoxConfig(this.runDir, box).api, token, timeoutMs });
+    return labClient(this.runDir, box, readBoxConfig(this.runDir, box), token, timeoutMs);
+  }
+
+  /** Starts a --tls lab's relay of a box's API (see api-relay.ts) and records its PID. */
+  async startRelay(box: LabBox): Promise<number> {
+    const cfg = readBoxConfig(this.runDir, box);
+    const { hostname, port } = new URL(cfg.api);
+    const relay = join(this.repo, 'dist', 'src', 'lab', 'api-relay.js');
+    if (!existsSync(relay)) throw new Error(`${relay} is missing: run \`npm run build\` first`);
+    const socket = relaySocket(this.runDir, box);
+    const child = spawn('ip', ['netns', 'exec', this.ns(box), process.execPath, relay, socket, hostname.replace(/^\[(.*)\]$/, '$1'), port], {
+      cwd: this.runDir,
+      detached: true,
+      stdio: 'ignore',
+    });
+    const pid = await new Promise<number>((res, rej) => {
+      child.once('error', (err) => rej(new Error(`lab ${this.name}: cannot start the API relay of ${box}: ${err.message}`)));
+      child.once('spawn', () => res(child.pid as number));
+    });
+    child.unref();
+    writeFileSync(join(this.runDir, `${box}-relay.pid`), `${pid}\n`, { mode: 0o600 });
+    await this.waitFor(() => existsSync(socket), 5000, `the API relay of ${box} (${socket})`);
+    return pid;
   }
 
   /** HA state by the API, null when the daemon does not answer. */
@@ -571,6 +663,39 @@ function pairRole(state: string): string {
 
 /** Builds the namespaces, writes the run dir, starts both daemons and waits for active + passive. */
 export async function labUp(opts: LabOptions): Promise<LabStatus> {
+  if ((opts.pairs ?? 1) !== 1) return labUpPairs(opts);
+  return labUpPair(opts);
+}
+
+/**
+ * `lab up --pairs N`: the pairs one after the other, each settled before the next starts. The list
+ * of pairs is written as soon as the first is up, so `lab down` finds every pair even after a
+ * failure half-way (which takes down what was built).
+ */
+async function labUpPairs(opts: LabOptions): Promise<LabStatus> {
+  const n = opts.pairs ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LAB_PAIRS) throw new Error(`--pairs ${n}: expected 1 to ${MAX_LAB_PAIRS} pairs`);
+  const names = Array.from({ length: n }, (_, i) => pairLabName(opts.name, i + 1));
+  for (const name of names) {
+    try {
+      validateLabName(name);
+    } catch {
+      throw new Error(`lab name ${JSON.stringify(opts.name)} is too long for ${n} pairs: pair ${n} would be ${JSON.stringify(name)} (at most 20 characters)`);
+    }
+  }
+  try {
+    for (let i = 0; i < n; i++) {
+      await labUpPair({ ...opts, name: names[i], pairs: 1 }, { pair: i + 1 });
+      if (i === 0) writeFileSync(join(runDirOf(names[0]), PAIRS_FILE), `${JSON.stringify(names)}\n`, { mode: 0o644 });
+    }
+  } catch (err) {
+    await labDown({ name: opts.name, out: opts.out }).catch(() => undefined);
+    throw err;
+  }
+  return labStatus({ name: opts.name });
+}
+
+async function labUpPair(opts: LabOptions, fleet?: LabFleetPair): Promise<LabStatus> {
   validateLabName(opts.name);
   const { name, out } = opts;
   const runDir = runDirOf(name);
@@ -596,13 +721,14 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
     mkdirSync(runDir, { mode: 0o700 });
     for (const box of LAB_BOXES) {
       // as they are, or rewritten for --ha-family ipv6 and --ipv6-ra
-      writeFileSync(join(runDir, `${box}.yaml`), labBoxConfig(readFileSync(join(configDir, `${box}.yaml`), 'utf8'), box, topo), { mode: 0o644 });
+      writeFileSync(join(runDir, `${box}.yaml`), labBoxConfig(readFileSync(join(configDir, `${box}.yaml`), 'utf8'), box, topo, fleet), { mode: 0o644 });
       mkdirSync(join(runDir, `state-${box}`), { mode: 0o700 });
     }
     // one pre-shared key and one API token per run, never reused
     writeFileSync(join(runDir, 'ha.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     writeFileSync(join(runDir, 'api.token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     if (opts.daemonCommand) writeFileSync(join(runDir, 'daemon-command.json'), `${JSON.stringify(opts.daemonCommand)}\n`, { mode: 0o600 });
+    if (opts.tls) await setUpTls(lab, topo.haFamily, out);
 
     const pids: string[] = [];
     for (const box of LAB_BOXES) pids.push(`${box} pid ${await lab.startBox(box)}`);
@@ -628,6 +754,8 @@ export async function labUp(opts: LabOptions): Promise<LabStatus> {
  */
 export async function labDown(opts: { name: string; out?: NodeJS.WritableStream }): Promise<void> {
   validateLabName(opts.name);
+  // a fleet (`lab up --pairs`): the other pairs first, then this one (with the list)
+  for (const other of (fleetPairsOf(opts.name) ?? []).filter((n) => n !== opts.name).reverse()) await labDown({ name: other, out: opts.out });
   const runDir = runDirOf(opts.name);
   if (existsSync(runDir)) {
     // daemons first (marker: their config path), then any helper the demo or a test recorded in
@@ -658,12 +786,21 @@ export async function labDown(opts: { name: string; out?: NodeJS.WritableStream 
   if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
 }
 
-/** Namespaces, addresses, daemon PIDs, API and metrics URLs and HA states. */
+/** Namespaces, addresses, daemon PIDs, API and metrics URLs and HA states (and, for a fleet, every pair's). */
 export async function labStatus(opts: { name: string }): Promise<LabStatus> {
+  const fleet = fleetPairsOf(opts.name);
+  const own = await pairStatus(opts);
+  if (fleet === null) return own;
+  const others = await Promise.all(fleet.filter((n) => n !== opts.name).map((name) => pairStatus({ name })));
+  return { ...own, pairs: [own, ...others] };
+}
+
+async function pairStatus(opts: { name: string }): Promise<LabStatus> {
   const lab = new Lab(opts.name);
   const namespaces = await existingLabNamespaces(opts.name);
   const token = readToken(lab.runDir);
-  const boxes = {} as Record<LabBox, BoxStatus>;
+  // filled in LAB_BOXES order whatever order the APIs answer in (a stable JSON shape)
+  const boxes = Object.fromEntries(LAB_BOXES.map((b) => [b, null])) as unknown as Record<LabBox, BoxStatus>;
   let floatingIps: string[] = [];
   await Promise.all(
     LAB_BOXES.map(async (box) => {
@@ -680,10 +817,11 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
         addresses6: cfg.addresses6,
         log: lab.logPath(box),
         config: lab.configPath(box),
+        ...(cfg.tls ? { apiSocket: relaySocket(lab.runDir, box) } : {}),
       };
       if (token !== null) {
         try {
-          const s = await new ApiClient({ url: cfg.api, token, timeoutMs: 1000 }).status();
+          const s = await labClient(lab.runDir, box, cfg, token, 1000).status();
           status.state = s.local.state;
           status.reason = s.local.reason;
         } catch (err) {
@@ -693,12 +831,63 @@ export async function labStatus(opts: { name: string }): Promise<LabStatus> {
       boxes[box] = status;
     }),
   );
-  const { mode, haFamily, ipv6Ra } = readBoxConfig(lab.runDir, 'fwa');
+  const { mode, haFamily, ipv6Ra, tls } = readBoxConfig(lab.runDir, 'fwa');
   const hosts = Object.fromEntries(
     hostsOf(mode).map((h): [LabHost, LabHostStatus] => [
       h,
       { namespace: lab.ns(h), address: LAB_ADDR[h], gateway: hostGateway(h), address6: LAB_ADDR6[h], gateway6: hostGateway6(h, ipv6Ra) },
     ]),
   ) as LabStatus['hosts'];
-  return { name: opts.name, runDir: lab.runDir, namespaces, boxes, hosts, mode, floatingIps, haFamily, ipv6Ra };
+  return {
+    name: opts.name,
+    runDir: lab.runDir,
+    namespaces,
+    boxes,
+    hosts,
+    mode,
+    floatingIps,
+    haFamily,
+    ipv6Ra,
+    ...(tls ? { tls: labTlsFiles(lab.runDir) } : {}),
+  };
+}
+
+/** The lab's client of a box: with TLS, the lab's CA and client certificate, through the box's relay. */
+function labClient(runDir: string, box: LabBox, cfg: BoxConfigView, token: string, timeoutMs: number): ApiClient {
+  if (!cfg.tls) return new ApiClient({ url: cfg.api, token, timeoutMs });
+  const files = labTlsFiles(runDir);
+  return new ApiClient({
+    url: cfg.api,
+    token,
+    timeoutMs,
+    caFile: files.ca,
+    certFile: files.clientCert,
+    keyFile: files.clientKey,
+    socketPath: relaySocket(runDir, box),
+  });
+}
+
+/**
+ * `lab up --tls`: mints the CA and the certificates (each box's for its management address and its
+ * device name), points both configs' device.api at them, and starts the relays.
+ */
+async function setUpTls(lab: Lab, haFamily: LabHaFamily, out: NodeJS.WritableStream | undefined): Promise<void> {
+  const t0 = Date.now();
+  const texts = Object.fromEntries(LAB_BOXES.map((box) => [box, readFileSync(lab.configPath(box), 'utf8')])) as Record<LabBox, string>;
+  const servers = Object.fromEntries(
+    LAB_BOXES.map((box) => [box, { address: labApiAddress(texts[box], box, haFamily), dnsName: deviceNameOf(texts[box], box) }]),
+  );
+  const minted = await mintLabTls(lab.runDir, lab.name, servers);
+  for (const box of LAB_BOXES) {
+    const api = { address: servers[box].address, certFile: minted.boxes[box].cert, keyFile: minted.boxes[box].key, clientCaFile: minted.ca.cert };
+    writeFileSync(lab.configPath(box), labTlsApiConfig(texts[box], box, api), { mode: 0o644 });
+  }
+  for (const box of LAB_BOXES) await lab.startRelay(box);
+  say(out, lab.name, `TLS: CA and certificates minted in ${join(lab.runDir, LAB_TLS_DIR)}, API relays started (${secs(Date.now() - t0)})`);
+}
+
+/** device.name of a box's config text (its certificate's DNS name), the box's lab name when absent. */
+function deviceNameOf(text: string, box: LabBox): string {
+  const name = (parseYaml(text) as { device?: { name?: unknown } } | null)?.device?.name;
+  return typeof name === 'string' ? name : box;
 }

@@ -100,8 +100,21 @@ function apiFamilies(registry: Registry) {
       'TCP connections closed unanswered because a listener (api, metrics) held its maximum of concurrent connections',
       ['listener'],
     ),
+    // HTTPS (device.api.tls): certificate reloads without a restart, and when the served one expires
+    tlsReloads: counter(
+      registry,
+      'api_tls_reloads_total',
+      'Reloads of the API certificate, key or client CA after their files changed, by result (failed: the old certificate keeps serving)',
+      ['result'],
+    ),
+    tlsCertExpiry: gauge(
+      registry,
+      'api_tls_cert_expiry_timestamp_seconds',
+      "The served API certificate's notAfter, in seconds since the Unix epoch (absent without device.api.tls)",
+    ),
   };
   for (const listener of ['api', 'metrics']) f.connectionsRefused.inc({ listener }, 0);
+  for (const result of ['ok', 'failed']) f.tlsReloads.inc({ result }, 0);
   return f;
 }
 
@@ -156,6 +169,15 @@ function controlThreadFamilies(registry: Registry) {
 function configFamilies(registry: Registry) {
   const f = {
     version: gauge(registry, 'config_version', 'Version of the running shared config (0: the config file, never committed)'),
+    // The hash as a label: a fleet's Prometheus compares the two members of a pair by it even
+    // when they cannot hear each other (config_in_sync needs the peer's hello). One series only:
+    // the previous config's series goes when the running config changes.
+    info: gauge(
+      registry,
+      'config_info',
+      'The running shared config: 1 on the series of its version and hash (sha256 of the canonical shared half, hex; `tandem status` shows its first 12 digits), no other series',
+      ['version', 'hash'],
+    ),
     inSync: gauge(registry, 'config_in_sync', 'The peer is up and runs the same shared config (same hash) as this box (1) or not (0)'),
     keptAside: gauge(
       registry,
@@ -503,6 +525,15 @@ export class Metrics implements MonitorMetrics {
     this.api.connectionsRefused.inc({ listener });
   }
 
+  apiTlsReload(result: 'ok' | 'failed'): void {
+    this.api.tlsReloads.inc({ result });
+  }
+
+  /** The notAfter of the certificate the API serves now (at start and after every good reload). */
+  setApiTlsCertExpiry(notAfter: Date): void {
+    this.api.tlsCertExpiry.set(Math.floor(notAfter.getTime() / 1000));
+  }
+
   setSyncBacklog(records: number): void {
     this.sync.backlog.set(records);
   }
@@ -546,8 +577,11 @@ export class Metrics implements MonitorMetrics {
     this.controlThread.stalls.inc({ kind });
   }
 
-  setConfig(version: number, inSync: boolean, keptAside: number): void {
+  /** The running shared config (`hash`: its sha256, hex), whether the peer runs the same, and the configs kept aside. */
+  setConfig(version: number, hash: string, inSync: boolean, keptAside: number): void {
     this.config.version.set(version);
+    this.config.info.reset();
+    this.config.info.set({ version: String(version), hash }, 1);
     this.config.inSync.set(inSync ? 1 : 0);
     this.config.keptAside.set(keptAside);
   }

@@ -4,7 +4,11 @@
 import { lstat, unlink, chmod } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
-import type { Server } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+
+/** Either kind of HTTP server (the API serves HTTPS when given a certificate). */
+type Server = HttpServer | HttpsServer;
 
 export type ListenTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -48,11 +52,11 @@ export function parseListen(text: string): ListenTarget {
   return { kind: 'tcp', host, port };
 }
 
-/** The URL a client uses to reach a target: "http://host:port" or "unix:/path". */
-export function targetUrl(target: ListenTarget): string {
+/** The URL a client uses to reach a target: "http://host:port" ("https://" for TLS) or "unix:/path". */
+export function targetUrl(target: ListenTarget, scheme: 'http' | 'https' = 'http'): string {
   if (target.kind === 'unix') return `unix:${target.path}`;
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `http://${host}:${target.port}`;
+  return `${scheme}://${host}:${target.port}`;
 }
 
 /**
@@ -81,7 +85,7 @@ export async function listenHttp(server: Server, text: string): Promise<string> 
   }
   const addr = server.address();
   const port = addr !== null && typeof addr === 'object' ? addr.port : target.port;
-  return targetUrl({ ...target, port });
+  return targetUrl({ ...target, port }, 'setSecureContext' in server ? 'https' : 'http');
 }
 
 /** Close `server` (and its idle keep-alive connections); for a unix socket, remove the file. */

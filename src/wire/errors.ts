@@ -41,9 +41,9 @@ export type SecretFileErrorCode =
 export class SecretFileError extends Error {
   readonly code: SecretFileErrorCode;
   readonly path: string;
-  readonly what: 'key' | 'token';
+  readonly what: 'key' | 'token' | 'TLS key';
 
-  constructor(code: SecretFileErrorCode, message: string, ctx: { path: string; what: 'key' | 'token' }, options?: { cause?: unknown }) {
+  constructor(code: SecretFileErrorCode, message: string, ctx: { path: string; what: 'key' | 'token' | 'TLS key' }, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SecretFileError';
     this.code = code;

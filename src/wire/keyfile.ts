@@ -1,6 +1,7 @@
-// Loads a secret (the HA pre-shared key, the API token) from a file, refusing files that are not
-// private: the key authenticates a peer and the token commands a failover, so a world-readable
-// copy is as good as handing them out. The checks follow ssh's for private keys (mode & 0o077).
+// Loads a secret (the HA pre-shared key, the API token, the API's TLS private key) from a file,
+// refusing files that are not private: the key authenticates a peer, the token commands a failover
+// and the TLS key impersonates the box, so a world-readable copy is as good as handing them out. The
+// checks follow ssh's for private keys (mode & 0o077).
 import { closeSync, fstatSync, openSync, readFileSync, constants } from 'node:fs';
 import { SecretFileError } from './errors.js';
 
@@ -10,8 +11,29 @@ export const MIN_SECRET_BYTES = 16;
 /** Group and other permission bits: any of them set means someone else may read or write it. */
 const NON_OWNER_BITS = 0o077;
 
+/** What a private file holds: the HA key, the API token, or the API's TLS private key. */
+export type SecretFileKind = 'key' | 'token' | 'TLS key';
+
 /** Reads, checks and returns the secret with surrounding whitespace removed. */
 export function loadSecretFile(path: string, what: 'key' | 'token'): Buffer {
+  const raw = readPrivateFile(path, what);
+  const ctx = { path, what };
+  const secret = trimAsciiWhitespace(raw);
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new SecretFileError(
+      'too-short',
+      `${what} file ${path} holds ${secret.length} bytes after trimming whitespace; at least ${MIN_SECRET_BYTES} are required`,
+      ctx,
+    );
+  }
+  return secret;
+}
+
+/**
+ * The file's bytes, as they are, once it is known to be a regular file only its owner may read or
+ * write: the secret files' checks, for the callers that parse the content themselves (a PEM key).
+ */
+export function readPrivateFile(path: string, what: SecretFileKind): Buffer {
   const ctx = { path, what };
   let fd: number;
   try {
@@ -42,15 +64,7 @@ export function loadSecretFile(path: string, what: 'key' | 'token'): Buffer {
   } finally {
     closeSync(fd);
   }
-  const secret = trimAsciiWhitespace(raw);
-  if (secret.length < MIN_SECRET_BYTES) {
-    throw new SecretFileError(
-      'too-short',
-      `${what} file ${path} holds ${secret.length} bytes after trimming whitespace; at least ${MIN_SECRET_BYTES} are required`,
-      ctx,
-    );
-  }
-  return secret;
+  return raw;
 }
 
 /** Trims at the byte level so a binary key is never re-encoded through a string. */

@@ -111,6 +111,30 @@ async function text(page: Page, selector: string): Promise<string | null> {
   return (await loc.count()) > 0 ? ((await loc.textContent()) ?? '').trim() : null;
 }
 
+/**
+ * Waits until `box`'s page shows a settled pair (one active, one passive) as the boxes' APIs give
+ * it at that moment; the error names what the page and the APIs said last.
+ */
+async function waitPairShown(l: Lab, page: Page, box: Box): Promise<void> {
+  const peer: Box = box === 'fwa' ? 'fwb' : 'fwa';
+  let last = '';
+  try {
+    await l.waitFor(
+      async () => {
+        const [mine, theirs] = [(await l.boxState(box))?.state ?? null, (await l.boxState(peer))?.state ?? null];
+        const shown = [await text(page, '[data-field=local-state]'), await text(page, '[data-field=peer-state]')];
+        last = `page ${shown.join('/')}, APIs ${mine}/${theirs}`;
+        const settled = [mine, theirs].sort().join() === 'active,passive';
+        return settled && shown[0] === mine && shown[1] === theirs;
+      },
+      15_000,
+      `${box}'s page to show the pair as the APIs do`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: ${last}`, { cause: err });
+  }
+}
+
 /** Waits until the element's text matches; the error names the last text seen. */
 async function waitText(l: Lab, page: Page, selector: string, want: RegExp, timeoutMs = 15_000): Promise<string> {
   let last: string | null = null;
@@ -173,10 +197,11 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
         expect(await a.locator('#login').isVisible()).toBe(true);
         expect(await a.locator('[data-field=local-state]').count()).toBe(0);
 
-        // the right token: fwa's view of the pair
+        // the right token: fwa's view of the pair, as its API gives it now (the browser's start takes
+        // seconds on two loaded cores, and a control-thread stall may move the role meanwhile: the
+        // page must follow the role, whichever box holds it)
         await login(a, token);
-        await waitText(lab, a, '[data-field=local-state]', /^active$/);
-        await waitText(lab, a, '[data-field=peer-state]', /^passive$/);
+        await waitPairShown(lab, a, 'fwa');
         expect(await a.locator('#login').isVisible()).toBe(false);
         expect(await text(a, '[data-field=local-name]')).toMatch(/^fw-a /);
         expect(await text(a, '[data-field=peer-name]')).toMatch(/^fw-b /);
@@ -193,8 +218,7 @@ describe.skipIf(!isRoot())('the status page in headless chromium', () => {
         // fwb's page, logged in, sees the mirror image
         const pages: Record<Box, Page> = { fwa: a, fwb: await openPage(browser, 'fwb', problems) };
         await login(pages.fwb, token);
-        await waitText(lab, pages.fwb, '[data-field=local-state]', /^passive$/);
-        await waitText(lab, pages.fwb, '[data-field=peer-state]', /^active$/);
+        await waitPairShown(lab, pages.fwb, 'fwb');
 
         // From here on the active box is asked, not assumed: on two loaded cores a control-thread
         // stall can move the role by itself (tandem_control_stalls_total), and what is tested is that

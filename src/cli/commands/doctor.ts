@@ -19,10 +19,12 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .action(async (opts: ClientOpts & { config: string }) => {
       const { runDoctor, formatDoctor, apiUrlOf } = await import('../doctor.js');
       const { loadSecretFile } = await import('../../wire/keyfile.js');
+      const { readTlsFiles, tlsMaterial } = await import('../../api/tls-context.js');
       const { execFile } = await import('node:child_process');
       const results = await runDoctor(opts.config, {
         loadConfig: async (path) => ctx.io.loadConfig(path),
         checkSecret: (path, what) => void loadSecretFile(path, what),
+        checkApiTls: (tls) => tlsMaterial(tls, readTlsFiles(tls)),
         readSys,
         ethtoolFeatures: (device) =>
           new Promise((resolve) => execFile('ethtool', ['-k', device], { timeout: ETHTOOL_TIMEOUT_MS }, (err, stdout) => resolve(err ? null : stdout))),
@@ -31,7 +33,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
           (
             await ctx.client({
               ...opts,
-              api: opts.api ?? ctx.io.env.TANDEM_API ?? (cfg ? apiUrlOf(cfg.device.api.listen) : undefined),
+              api: opts.api ?? ctx.io.env.TANDEM_API ?? (cfg ? apiUrlOf(cfg.device.api.listen, cfg.device.api.tls !== undefined) : undefined),
               tokenFile: opts.tokenFile ?? ctx.io.env.TANDEM_TOKEN_FILE ?? cfg?.device.api.tokenFile,
             })
           ).status(),

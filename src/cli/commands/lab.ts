@@ -1,6 +1,6 @@
 // `tandem lab up|down|status|demo`: the network-namespace lab (src/lab/). Lab failures are failed
 // commands (exit 1, one line), through step().
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT_FAILED } from '../exit-codes.js';
 import { formatLabStatus, type LabStatusView } from '../format-lab.js';
@@ -29,6 +29,15 @@ async function showStatus({ out, json }: CliContext, what: string, asJson: boole
   else out(formatLabStatus(st));
 }
 
+/** `lab up --pairs`: src/lab/lab.ts MAX_LAB_PAIRS (the CLI does not load the lab to print its help). */
+const MAX_PAIRS = 4;
+
+function pairsArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_PAIRS) throw new InvalidArgumentError(`expected a number of pairs from 1 to ${MAX_PAIRS}`);
+  return n;
+}
+
 /** The pair's mode, for `lab up` and `lab demo`. */
 function modeOption(): Option {
   return new Option('--mode <mode>', 'the pair: active-passive, or active-active (HA3, a second client, asymmetric routes)')
@@ -46,6 +55,10 @@ function registerUp(lab: Command, ctx: CliContext): void {
         .default('ipv4'),
     )
     .option('--ipv6-ra', 'router advertisements on lan from the pair; the lan hosts learn their IPv6 router from them (no static route)')
+    .addOption(
+      new Option('--pairs <n>', `a fleet of n pairs (1-${MAX_PAIRS}): <name>, <name>-p2, ...; each its own group id, recommended timers`).argParser(pairsArg),
+    )
+    .option('--tls', "the boxes' APIs over HTTPS with mutual TLS on their management addresses, from a CA the lab mints (openssl)")
     .option('--json', 'print the lab status as JSON')
     .action(
       async (opts: {
@@ -54,11 +67,18 @@ function registerUp(lab: Command, ctx: CliContext): void {
         config?: string;
         haFamily: 'ipv4' | 'ipv6';
         ipv6Ra?: boolean;
+        pairs?: number;
+        tls?: boolean;
         json?: boolean;
       }) => {
         const api = await ctx.io.lab();
         // only what differs from the defaults is passed on (the lab's own defaults are the same)
-        const extra = { ...(opts.haFamily === 'ipv6' ? { haFamily: opts.haFamily } : {}), ...(opts.ipv6Ra ? { ipv6Ra: true } : {}) };
+        const extra = {
+          ...(opts.haFamily === 'ipv6' ? { haFamily: opts.haFamily } : {}),
+          ...(opts.ipv6Ra ? { ipv6Ra: true } : {}),
+          ...(opts.pairs !== undefined && opts.pairs !== 1 ? { pairs: opts.pairs } : {}),
+          ...(opts.tls ? { tls: true } : {}),
+        };
         await showStatus(ctx, 'lab up', opts.json, () =>
           api.labUp({ name: opts.name, mode: opts.mode, ...(opts.config ? { configDir: opts.config } : {}), ...extra }),
         );

@@ -88,15 +88,17 @@ describe('ApiClient transport errors', () => {
 
 describe('parseApiUrl', () => {
   it.each([
-    ['http://127.0.0.1:9480', { kind: 'tcp', host: '127.0.0.1', port: 9480 }],
-    ['http://127.0.0.1:9480/', { kind: 'tcp', host: '127.0.0.1', port: 9480 }],
-    ['http://[::1]:9480', { kind: 'tcp', host: '::1', port: 9480 }],
-    ['http://fw-a', { kind: 'tcp', host: 'fw-a', port: 80 }],
+    ['http://127.0.0.1:9480', { kind: 'tcp', host: '127.0.0.1', port: 9480, tls: false }],
+    ['http://127.0.0.1:9480/', { kind: 'tcp', host: '127.0.0.1', port: 9480, tls: false }],
+    ['http://[::1]:9480', { kind: 'tcp', host: '::1', port: 9480, tls: false }],
+    ['http://fw-a', { kind: 'tcp', host: 'fw-a', port: 80, tls: false }],
+    ['https://10.0.0.1:9480', { kind: 'tcp', host: '10.0.0.1', port: 9480, tls: true }],
+    ['https://fw-a', { kind: 'tcp', host: 'fw-a', port: 443, tls: true }],
     ['unix:/run/tandem/api.sock', { kind: 'unix', path: '/run/tandem/api.sock' }],
   ])('%s', (url, expected) => {
     expect(parseApiUrl(url)).toEqual(expected);
   });
-  it.each(['https://x:1', 'ftp://x', 'unix:rel', '127.0.0.1:9480', 'http://x:1/v1', 'garbage'])('rejects %s', (url) => {
+  it.each(['https+unix://x:1', 'ftp://x', 'https://x:1/v1', 'unix:rel', '127.0.0.1:9480', 'http://x:1/v1', 'garbage'])('rejects %s', (url) => {
     expect(() => parseApiUrl(url)).toThrow(ApiError);
     try {
       parseApiUrl(url);

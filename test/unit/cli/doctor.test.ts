@@ -140,3 +140,36 @@ describe('tandem doctor', () => {
     expect(apiUrlOf('unix:/run/tandem/api.sock')).toBe('unix:/run/tandem/api.sock');
   });
 });
+
+describe('tandem doctor: device.api.tls', () => {
+  const withTls = {
+    ...config,
+    device: { ...config.device, api: { ...config.device.api, tls: { certFile: '/etc/tandem/api.crt', keyFile: '/etc/tandem/api.key' } } },
+  };
+  const days = (n: number) => new Date(Date.now() + n * 86_400_000 + 3_600_000);
+  const run = (checkApiTls: DoctorHost['checkApiTls']) => runDoctor('c', host({ loadConfig: async () => withTls, checkApiTls }));
+  const tlsCheck = async (checkApiTls: DoctorHost['checkApiTls']) => (await run(checkApiTls)).find((r) => r.check === 'api tls');
+
+  it('ok with the expiry, warn under 14 days, fail once expired or when a file is bad', async () => {
+    expect(await tlsCheck(() => ({ subject: 'CN=fw-a', notAfter: days(60) }))).toMatchObject({
+      level: 'ok',
+      detail: expect.stringContaining('(CN=fw-a) expires'),
+    });
+    expect((await tlsCheck(() => ({ subject: 'CN=fw-a', notAfter: days(5) })))?.level).toBe('warn');
+    expect((await tlsCheck(() => ({ subject: 'CN=fw-a', notAfter: days(-1) })))?.detail).toContain('EXPIRED');
+    const bad = await tlsCheck(() => {
+      throw new Error('device.api.tls.keyFile /etc/tandem/api.key: has mode 0644');
+    });
+    expect(bad).toEqual({ check: 'api tls', level: 'fail', detail: 'device.api.tls.keyFile /etc/tandem/api.key: has mode 0644' });
+  });
+
+  it('not checked without device.api.tls', async () => {
+    const r = await runDoctor('c', host({ checkApiTls: () => ({ subject: 'x', notAfter: days(1) }) }));
+    expect(r.some((x) => x.check === 'api tls')).toBe(false);
+  });
+
+  it('reaches the daemon at https:// when the config has tls', () => {
+    expect(apiUrlOf('192.168.100.11:9480', true)).toBe('https://192.168.100.11:9480');
+    expect(apiUrlOf('192.168.100.11:9480')).toBe('http://192.168.100.11:9480');
+  });
+});

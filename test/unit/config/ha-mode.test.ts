@@ -161,3 +161,25 @@ describe('active/active settings', () => {
     ]);
   });
 });
+
+describe('active/active IPv6 floating addresses', () => {
+  test('the lab pair: each IPv6 address owned by one device class, fe80::1 by device 0', () => {
+    const { shared } = parseObject(labAa('fwa'));
+    const v6 = shared.floatingIps.filter((f) => f.address.includes(':'));
+    expect(v6.map((f) => [f.address, f.owner])).toContainEqual(['fe80::1/64', 0]);
+    expect(v6.map((f) => f.owner)).toContain(1);
+  });
+
+  test('owner shared is for IPv4 only (ARP load sharing): refused on an IPv6 address, naming the key', () => {
+    const c = activeActive();
+    const i = c.shared.floatingIps.findIndex((f: { address: string }) => f.address.startsWith('2001:'));
+    c.shared.floatingIps[i].owner = 'shared';
+    expect(issuesOf(c)).toEqual([
+      {
+        path: `shared.floatingIps[${i}].owner`,
+        value: 'shared',
+        expected: '0, 1 or "primary": owner shared (ARP load sharing) is for IPv4 addresses; an IPv6 floating address is answered by one owner class',
+      },
+    ]);
+  });
+});

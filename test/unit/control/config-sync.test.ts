@@ -105,6 +105,8 @@ describe('ConfigSync between two boxes', () => {
     expect(b.store.load()).toMatchObject({ version: 1, origin: 'peer', hash: a.sync.hash });
     expect(a.store.load()).toMatchObject({ version: 1, origin: 'commit' });
     expect(await a.metrics.text()).toMatch(/tandem_config_version 1\n/);
+    // both boxes export the same hash: what the fleet rules compare (deploy/prometheus/fleet)
+    for (const box of [a, b]) expect(await box.metrics.text()).toContain(`tandem_config_info{version="1",hash="${a.sync.hash}"} 1\n`);
   });
 
   it('the passive refuses a local commit while the peer is up, with a clear error', async () => {

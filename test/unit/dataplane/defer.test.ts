@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeferQueue, type HeldFrame } from '../../../src/dataplane/defer.js';
 
-const held = (slot: number, untilMs: number): HeldFrame => ({ slot, egress: 1, nextHop: 0x0a000201, frame: new Uint8Array([slot]), untilMs });
+const held = (slot: number, untilMs: number): HeldFrame => ({ slot, egress: 1, nextHop: 0x0a000201, nextHop6: null, frame: new Uint8Array([slot]), untilMs });
 
 describe('DeferQueue', () => {
   it('hands a frame out once: on its answer, or when its time is up', () => {

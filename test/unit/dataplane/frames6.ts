@@ -2,6 +2,7 @@
 // independently of src/dataplane: plain number arrays, the reference checksum of frames.ts.
 import { parseIpv6 } from '../../../src/net/ipv6.js';
 import { eth, refChecksum } from './frames.js';
+import { parseMac } from '../../../src/dataplane/packet.js';
 
 export function ip6(text: string): number[] {
   const w = parseIpv6(text);
@@ -70,4 +71,13 @@ export function tcp6(src: string, dst: string, sport: number, dport: number): nu
 /** An Ethernet frame with an IPv6 packet. */
 export function eth6(dstMac: string, srcMac: string, o: Ipv6Opts): Uint8Array {
   return Uint8Array.from(eth(dstMac, srcMac, 0x86dd, ipv6(o)));
+}
+
+/** A neighbour solicitation for `target` from `src` (with its link-layer option) to the solicited-node group. */
+export function nsFrame(src: string, srcMac: string, target: string): Uint8Array {
+  const t = parseIpv6(target);
+  const group = `ff02::1:ff${((t[3] >>> 16) & 0xff).toString(16).padStart(2, '0')}:${(t[3] & 0xffff).toString(16)}`;
+  const body = [0, 0, 0, 0, ...ip6(target), 1, 1, ...[...parseMac(srcMac)]];
+  const dstMac = `33:33:ff:${[(t[3] >>> 16) & 0xff, (t[3] >>> 8) & 0xff, t[3] & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+  return eth6(dstMac, srcMac, { src, dst: group, next: 58, hopLimit: 255, payload: icmp6(src, group, 135, 0, body) });
 }

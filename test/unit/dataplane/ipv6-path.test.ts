@@ -6,7 +6,7 @@ import { ipv6Key, parseIpv6 } from '../../../src/net/ipv6.js';
 import { parseMac } from '../../../src/dataplane/packet.js';
 import type { RouterAdvertisementConfig } from '../../../src/config/types.js';
 import { CLIENT, CLIENT_MAC, LAN, LAN_FLOAT, LAN_LL, LAN_V, makeIpv6Rig, SERVER, SERVER_MAC, WAN, WAN_REAL, WAN_V, type Ipv6RigOptions } from './ipv6-rig.js';
-import { eth6, icmp6, ip6, tcp6, udp6, withChecksum6 } from './frames6.js';
+import { eth6, icmp6, ip6, nsFrame as ns, tcp6, udp6, withChecksum6 } from './frames6.js';
 
 const DEFAULT_RULES = [
   { name: 'v6-web', from: ['trust'], to: ['untrust'], source: ['2001:db8:1::/64'], destination: ['any'], service: ['tcp/80', 'icmp'], action: 'allow' },
@@ -19,15 +19,6 @@ function rig(opts: Partial<Ipv6RigOptions> = {}) {
 
 const hex = (b: Uint8Array, off: number, n: number) => [...b.subarray(off, off + n)];
 const mac = (s: string) => [...parseMac(s)];
-
-/** A neighbour solicitation for `target` from `src` (with its link-layer option) to the solicited-node group. */
-function ns(src: string, srcMac: string, target: string): Uint8Array {
-  const t = parseIpv6(target);
-  const group = `ff02::1:ff${((t[3] >>> 16) & 0xff).toString(16).padStart(2, '0')}:${(t[3] & 0xffff).toString(16)}`;
-  const body = [0, 0, 0, 0, ...ip6(target), 1, 1, ...mac(srcMac)];
-  const dstMac = `33:33:ff:${[(t[3] >>> 16) & 0xff, (t[3] >>> 8) & 0xff, t[3] & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
-  return eth6(dstMac, srcMac, { src, dst: group, next: 58, hopLimit: 255, payload: icmp6(src, group, 135, 0, body) });
-}
 
 /** A solicited neighbour advertisement for `target` with its link-layer address. */
 function na(src: string, srcMac: string, dst: string, dstMac: string, target: string): Uint8Array {

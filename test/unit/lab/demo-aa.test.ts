@@ -61,6 +61,17 @@ describe('active/active demo tables', () => {
     expect(text).toMatch(/box killed \(kill -9 of the primary\) +fwa\n/);
     expect(text).toMatch(/rejoin \(killed box back\) +2300 ms, active-secondary\n/);
     expect(text.trimEnd().split('\n').at(-1)).toMatch(/result +OK$/);
+    expect(text).not.toContain('IPv6');
+    const v6 = formatAaDemoTable({
+      ...result(),
+      ipv6: {
+        probes: { sent: 10643, received: 10617, lostDuringRun: 26, maxGapMs: 27.7 },
+        changeGapMs: 27.7,
+        tcp: { total: 4, connected: 4, survived: 4, reset: 0 },
+      },
+    });
+    expect(v6).toMatch(/IPv6: traffic gap at the takeover +27\.7 ms\n/);
+    expect(v6).toMatch(/IPv6: TCP connections surviving +4 \/ 4\n/);
     const failed = formatAaDemoTable({ ...emptyAaDemoResult('ui1'), errors: ['fwb forwarded nothing alone'] });
     expect(failed).not.toContain('packets per second');
     expect(failed).toMatch(/result +FAILED: fwb forwarded nothing alone$/);

@@ -128,3 +128,19 @@ describe('lab IPv6 addressing', () => {
     expect(Object.fromEntries(NS_IPV6_SYSCTLS)).toMatchObject({ disable_ipv6: '0', accept_ra: '0', forwarding: '0' });
   });
 });
+
+describe('lab up --pairs: each pair of a fleet', () => {
+  it('gets its own group id and the recommended timers; the rest of the file as it was', () => {
+    for (const dir of ['', 'active-active/']) {
+      const text = file(dir, 'fwb');
+      expect(keepsConfig({}, { pair: 2 })).toBe(false);
+      const c = parseConfig(labBoxConfig(text, 'fwb', {}, { pair: 3 }), { source: 'fwb.yaml' });
+      const plain = parseConfig(text, { source: 'fwb.yaml' });
+      expect(c.shared.ha.groupId).toBe(3);
+      expect(c.shared.ha.timers.profile).toBe('recommended');
+      expect(c.shared.ha.mode).toBe(plain.shared.ha.mode);
+      expect(c.shared.floatingIps).toEqual(plain.shared.floatingIps);
+      expect(c.device).toEqual(plain.device);
+    }
+  });
+});

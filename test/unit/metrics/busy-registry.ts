@@ -17,6 +17,8 @@ export function busyMetrics(): Metrics {
   m.message('ha1-heartbeat', 'rx', 'heartbeat');
   m.rejected('ha1-session', 'bad-auth');
   m.apiRequest('/v1/status', 200);
+  m.apiTlsReload('ok');
+  m.setApiTlsCertExpiry(new Date('2027-12-07T00:00:00Z'));
   m.setSyncBacklog(3);
   m.syncLag(0.0015);
   m.setSessionsSynced(10);
@@ -27,7 +29,7 @@ export function busyMetrics(): Metrics {
   m.syncRingStall();
   m.syncRecordsDiscarded('overflow', 2);
   m.controlStall('short');
-  m.setConfig(2, true, 0);
+  m.setConfig(2, 'c0ffee'.padEnd(64, '0'), true, 0);
   m.configCommit('applied');
   m.configPush('tx', 'sent');
   m.setMonitorGroupUp('path', 'upstream', true);

@@ -143,6 +143,24 @@ describe('Metrics', () => {
     expect(sample(await m.text(), 'tandem_dataplane_capture_open', { interface: 'wan' })).toBe(1);
   });
 
+  it('exports the running config as one info series, replaced when the config changes', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    const h1 = 'a'.repeat(64);
+    const h2 = 'b'.repeat(64);
+    m.setConfig(0, h1, false, 0);
+    let text = await m.text();
+    expect(sample(text, 'tandem_config_info', { version: '0', hash: h1 })).toBe(1);
+    expect(sample(text, 'tandem_config_version')).toBe(0);
+    m.setConfig(1, h2, true, 1);
+    text = await m.text();
+    expect(sample(text, 'tandem_config_info', { version: '1', hash: h2 })).toBe(1);
+    // the old config's series is gone, so a pair's members are compared by one hash each
+    expect(sample(text, 'tandem_config_info', { version: '0', hash: h1 })).toBeUndefined();
+    expect(text.match(/^tandem_config_info\{/gm)).toHaveLength(1);
+    expect(sample(text, 'tandem_config_in_sync')).toBe(1);
+    expect(sample(text, 'tandem_config_kept_aside')).toBe(1);
+  });
+
   it('two Metrics objects do not share state', async () => {
     const a = new Metrics();
     const b = new Metrics();

@@ -1,9 +1,19 @@
 // HA3's INSERT and ACK payloads (src/wire/ha3-record.ts): the ring's slot layout in network byte
 // order, checked against the ring itself, and the key an ACK echoes.
 import { describe, expect, it } from 'vitest';
-import { decodeHa3Key, decodeHa3Record, encodeHa3Key, encodeHa3Record, HA3_KEY_BYTES, HA3_RECORD_BYTES } from '../../../src/wire/ha3-record.js';
+import {
+  decodeHa3Key,
+  decodeHa3Record,
+  emptyHa3Key,
+  encodeHa3Key,
+  encodeHa3Record,
+  HA3_KEY_BYTES,
+  HA3_KEY6_BYTES,
+  HA3_RECORD_BYTES,
+  HA3_RECORD6_BYTES,
+} from '../../../src/wire/ha3-record.js';
 import { RecordRing, RING_HEADER_BYTES } from '../../../src/wire/record-ring.js';
-import { clearWindows, emptyRecord, REC_UPSERT, type SessionRecord } from '../../../src/wire/session-record.js';
+import { ADDRESS6_FIELDS, clearWindows, emptyRecord, REC_UPSERT, SESSION_FLAG_V6, type SessionRecord } from '../../../src/wire/session-record.js';
 import { DROP_REASONS } from '../../../src/wire/dataplane-counters.js';
 import { HA3_REJECTS } from '../../../src/wire/ha3.js';
 
@@ -52,12 +62,42 @@ function recordFor(i: number): SessionRecord {
   };
 }
 
+/** recordFor(i) as an IPv6 session: the flag and every high address word set. */
+function recordFor6(i: number): SessionRecord {
+  const r = recordFor(i);
+  r.flags |= SESSION_FLAG_V6;
+  ADDRESS6_FIELDS.forEach((f, k) => (r[f] = Math.imul(i + k, 0x9e3779b1) >>> 0));
+  return r;
+}
+
 describe('HA3 INSERT payload', () => {
+  it('round-trips an IPv6 session, its high address words after the IPv4 layout', () => {
+    const bytes = new Uint8Array(HA3_RECORD6_BYTES);
+    for (let i = 0; i < 500; i += 7) {
+      const r = recordFor6(i);
+      expect(encodeHa3Record(r, bytes)).toBe(HA3_RECORD6_BYTES);
+      const back = emptyRecord();
+      expect(decodeHa3Record(bytes, back), `record ${i}`).toBe(true);
+      clearWindows(r);
+      expect(back).toEqual(r);
+    }
+  });
+
+  it('refuses a record whose length and IPv6 flag disagree', () => {
+    const bytes = new Uint8Array(HA3_RECORD6_BYTES);
+    encodeHa3Record(recordFor6(7), bytes);
+    expect(decodeHa3Record(bytes.subarray(0, HA3_RECORD_BYTES), emptyRecord())).toBe(false);
+    const v4 = recordFor(7);
+    const long = new Uint8Array(HA3_RECORD6_BYTES);
+    expect(encodeHa3Record(v4, long)).toBe(HA3_RECORD_BYTES);
+    expect(decodeHa3Record(long, emptyRecord())).toBe(false);
+  });
+
   it('round-trips every field', () => {
     const bytes = new Uint8Array(HA3_RECORD_BYTES);
     for (let i = 0; i < 2000; i += 7) {
       const r = recordFor(i);
-      encodeHa3Record(r, bytes);
+      expect(encodeHa3Record(r, bytes)).toBe(HA3_RECORD_BYTES);
       const back = emptyRecord();
       expect(decodeHa3Record(bytes, back), `record ${i}`).toBe(true);
       // INSERT carries no TCP window state: the owner picks each side up from its next segment
@@ -97,17 +137,29 @@ describe('HA3 INSERT payload', () => {
 
 describe('HA3 ACK payload', () => {
   it('carries the original tuple', () => {
-    const bytes = new Uint8Array(HA3_KEY_BYTES);
+    const bytes = new Uint8Array(HA3_KEY6_BYTES);
     const k = { proto: 17, origSrc: 0x0a00010b, origSrcPort: 40000, origDst: 0xffffffff, origDstPort: 53 };
-    encodeHa3Key(k, bytes);
-    const back = { proto: 0, origSrc: 0, origSrcPort: 0, origDst: 0, origDstPort: 0 };
+    expect(encodeHa3Key({ ...emptyRecord(), ...k }, bytes)).toBe(HA3_KEY_BYTES);
+    const back = emptyHa3Key();
+    expect(decodeHa3Key(bytes.subarray(0, HA3_KEY_BYTES), back)).toBe(true);
+    expect(back).toMatchObject({ ...k, v6: false });
+  });
+
+  it("carries an IPv6 session's whole addresses in 40 bytes", () => {
+    const bytes = new Uint8Array(HA3_KEY6_BYTES);
+    const r = recordFor6(99);
+    expect(encodeHa3Key(r, bytes)).toBe(HA3_KEY6_BYTES);
+    const back = emptyHa3Key();
     expect(decodeHa3Key(bytes, back)).toBe(true);
-    expect(back).toEqual(k);
+    expect(back.v6).toBe(true);
+    expect([...back.addrs]).toEqual([r.origSrcW0, r.origSrcW1, r.origSrcW2, r.origSrc, r.origDstW0, r.origDstW1, r.origDstW2, r.origDst]);
+    expect([back.proto, back.origSrcPort, back.origDstPort]).toEqual([r.proto, r.origSrcPort, r.origDstPort]);
   });
 
   it('refuses another size and non-zero padding', () => {
-    const k = { proto: 0, origSrc: 0, origSrcPort: 0, origDst: 0, origDstPort: 0 };
+    const k = emptyHa3Key();
     expect(decodeHa3Key(new Uint8Array(15), k)).toBe(false);
+    expect(decodeHa3Key(new Uint8Array(39), k)).toBe(false);
     const bytes = new Uint8Array(HA3_KEY_BYTES);
     bytes[3] = 1;
     expect(decodeHa3Key(bytes, k)).toBe(false);
