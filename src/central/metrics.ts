@@ -1,31 +1,39 @@
 // Central's own metrics, on its own prom-client Registry (never the box's). The gauges describe
 // the fleet view and are set from it at each scrape (refresh), so they are never staler than the
-// view; the counters count as things happen. The names are agreed with the fleet alerts and
-// dashboards (deploy/prometheus, deploy/grafana): change them only together.
+// view; the counters count as things happen. Names, help, labels and label values are those
+// agreed with the fleet alerts and dashboards (deploy/prometheus/fleet, deploy/grafana), listed in
+// test/unit/metrics/central-metric-names.ts, which test/unit/central/metric-names.test.ts checks
+// this exposition against: change them only together. The sync lag exported is the p99.
 import { Counter, Gauge, Registry } from 'prom-client';
 import { PAIR_HEALTHS, POLL_OUTCOMES, PUSH_RESULTS, type FleetResponse, type PollOutcome, type PushResult } from './protocol.js';
 
 export class CentralMetrics {
   readonly registry = new Registry();
-  private readonly pairs = this.gauge('pairs', 'Pairs by health: ok, degraded, down, unknown (not polled yet)', ['health']);
-  private readonly memberUp = this.gauge('member_up', 'The member answered its last poll (1) or not (0)', ['pair', 'member']);
+  private readonly pairs = this.gauge(
+    'pairs',
+    'Pairs by health: ok (both members reachable, exactly one active or in active/active both active-*, configs agree), degraded (reachable but not ok), down (no member active or none reachable), unknown (not polled yet)',
+    ['health'],
+  );
+  private readonly memberUp = this.gauge('member_up', "The member answered central's last poll (1) or not (0)", ['pair', 'member']);
   private readonly unreachable = this.gauge('members_unreachable', 'Members whose last poll failed');
-  private readonly unreachableSeconds = this.gauge('member_unreachable_seconds', 'How long the member has been unreachable (0 when reachable)', [
+  private readonly unreachableSeconds = this.gauge('member_unreachable_seconds', 'How long the member has not answered (0 when it answers)', [
     'pair',
     'member',
   ]);
-  private readonly activeMembers = this.gauge('pair_active_members', 'Members of the pair in an active state', ['pair']);
-  private readonly configAgree = this.gauge('pair_config_agree', "Both members' config hashes are equal (1) or not (0)", ['pair']);
-  private readonly syncLag = this.gauge('pair_sync_lag_seconds', "The active's HA2 sync lag (p99) as it reports it; 0 when none", ['pair']);
+  private readonly activeMembers = this.gauge('pair_active_members', 'Members of the pair in an active state (active, active-primary, active-secondary)', [
+    'pair',
+  ]);
+  private readonly configAgree = this.gauge('pair_config_agree', "Both members' shared-config hashes are equal (1) or not (0)", ['pair']);
+  private readonly syncLag = this.gauge('pair_sync_lag_seconds', "The active member's HA2 sync lag as it reports it (0 when none)", ['pair']);
   private readonly pushes = new Counter({
     name: 'tandem_central_pushes_total',
-    help: 'Config pushes by result',
+    help: 'Config pushes to pairs by result',
     labelNames: ['result'],
     registers: [this.registry],
   });
   private readonly polls = new Counter({
     name: 'tandem_central_polls_total',
-    help: 'Member polls by result',
+    help: 'Polls of members by result',
     labelNames: ['result'],
     registers: [this.registry],
   });
