@@ -33,7 +33,7 @@ const int = (min: number, max: number) =>
     .min(min, `an integer from ${min} to ${max}`)
     .max(max, `an integer from ${min} to ${max}`);
 
-const apiUrl = z.string({ error: 'an API URL: http://host:port or unix:/absolute/path' }).refine(
+const apiUrl = z.string({ error: 'an API URL: http://host:port, https://host:port or unix:/absolute/path' }).refine(
   (url) => {
     try {
       parseApiUrl(url);
@@ -42,7 +42,7 @@ const apiUrl = z.string({ error: 'an API URL: http://host:port or unix:/absolute
       return false;
     }
   },
-  { error: 'an API URL: http://host:port or unix:/absolute/path' },
+  { error: 'an API URL: http://host:port, https://host:port or unix:/absolute/path' },
 );
 
 const listen = z.string({ error: '"host:port" or "unix:/absolute/path"' }).refine(
@@ -61,8 +61,11 @@ const member = obj({
   name: name('a member name'),
   api: apiUrl,
   tokenFile: path,
-  // HTTPS/mTLS of the box API comes with its own branch: the CA is carried through to the client
+  // the box API over https:// (docs/security.md): the CA its certificate chains to, and for mutual
+  // TLS central's client certificate and key; all read by the API client at start
   caFile: path.optional(),
+  certFile: path.optional(),
+  keyFile: path.optional(),
 });
 
 const pair = obj({
@@ -104,7 +107,7 @@ export function parseInventory(text: string, source = '<central.yaml>'): Invento
   return parsed.data;
 }
 
-/** What the schema cannot say alone: names that must be unique, a timeout shorter than the interval. */
+/** What the schema cannot say alone: unique names, TLS files that fit the URL, a timeout within the interval. */
 export function checkInventory(inv: Inventory): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
@@ -113,11 +116,25 @@ export function checkInventory(inv: Inventory): ConfigIssue[] {
     seen.add(p.name);
     if (p.members[0].name === p.members[1].name)
       issues.push({ path: `pairs[${i}].members[1].name`, value: p.members[1].name, expected: 'a name other than the first member' });
+    p.members.forEach((m, j) => issues.push(...tlsIssues(m, `pairs[${i}].members[${j}]`)));
   });
   if (inv.pollTimeoutMs > inv.pollIntervalMs) {
     issues.push({ path: 'pollTimeoutMs', value: inv.pollTimeoutMs, expected: `at most pollIntervalMs (${inv.pollIntervalMs})` });
   }
   return issues;
+}
+
+/** TLS files only for an https:// member, and a client certificate only with its key. */
+function tlsIssues(m: MemberEntry, at: string): ConfigIssue[] {
+  const given = (['caFile', 'certFile', 'keyFile'] as const).filter((k) => m[k] !== undefined);
+  if (given.length > 0 && !m.api.startsWith('https://')) {
+    return given.map((k) => ({ path: `${at}.${k}`, value: m[k], expected: `no TLS file for a member whose api is not https:// (${m.api})` }));
+  }
+  if ((m.certFile === undefined) !== (m.keyFile === undefined)) {
+    const missing = m.certFile === undefined ? 'certFile' : 'keyFile';
+    return [{ path: `${at}.${missing}`, value: undefined, expected: 'a client certificate and its key together (mutual TLS needs both)' }];
+  }
+  return [];
 }
 
 /** Reads, parses and validates an inventory file; relative paths in it resolve against its directory. */
@@ -146,7 +163,13 @@ export function resolveInventoryPaths(inv: Inventory, baseDir: string): Inventor
     database: inv.database === ':memory:' ? inv.database : f(inv.database),
     pairs: inv.pairs.map((p) => ({
       ...p,
-      members: p.members.map((m) => ({ ...m, tokenFile: f(m.tokenFile), ...(m.caFile !== undefined ? { caFile: f(m.caFile) } : {}) })),
+      members: p.members.map((m) => ({
+        ...m,
+        tokenFile: f(m.tokenFile),
+        ...(m.caFile !== undefined ? { caFile: f(m.caFile) } : {}),
+        ...(m.certFile !== undefined ? { certFile: f(m.certFile) } : {}),
+        ...(m.keyFile !== undefined ? { keyFile: f(m.keyFile) } : {}),
+      })),
     })),
   };
 }

@@ -3,7 +3,7 @@
 // member that hangs or answers garbage delays only its own next poll. The next poll of a member
 // starts one interval after the previous one started (or at once if that one took longer), so
 // polls of one member never overlap. The members' first polls are spread over one interval.
-import { ApiClient, ApiError, type ApiClientOptions } from '../api/client.js';
+import { ApiClient, ApiError, type ApiTlsFiles } from '../api/client.js';
 import type { PollResult } from './member-record.js';
 import type { PollOutcome } from './protocol.js';
 import { summarizeStatus } from './status-shape.js';
@@ -29,11 +29,12 @@ export interface Poller {
   stop(): void;
 }
 
-/** A member's client: the box API client with the member's token and central's poll timeout. */
-export function memberSource(api: string, token: Buffer, timeoutMs: number, caFile?: string): StatusSource {
-  // caFile is carried to the client for the box API's HTTPS (it takes it once it speaks TLS)
-  const opts: ApiClientOptions & { caFile?: string } = { url: api, token, timeoutMs, ...(caFile !== undefined ? { caFile } : {}) };
-  return new ApiClient(opts);
+/**
+ * A member's client: the box API client with the member's token, TLS files and central's poll
+ * timeout. Reads the TLS files now: an unusable one is an ApiError 'bad-tls-file'.
+ */
+export function memberSource(api: string, token: Buffer, timeoutMs: number, tls: ApiTlsFiles = {}): StatusSource {
+  return new ApiClient({ url: api, token, timeoutMs, ...tls });
 }
 
 export function startPolling(targets: readonly PollTarget[], opts: PollerOptions, onResult: (t: PollTarget, r: PollResult) => void): Poller {
@@ -84,6 +85,8 @@ function outcomeOf(err: unknown): PollOutcome {
   if (!(err instanceof ApiError)) return 'bad-response';
   if (err.status === 401 || err.code === 'unauthorized') return 'unauthorized';
   if (err.status === 0 && (err.code === 'timeout' || err.code === 'unreachable')) return err.code;
+  // no answer to trust: its certificate does not verify, or it refused ours (the message says which)
+  if (err.code === 'tls') return 'unreachable';
   // an answer, but not a status: a 5xx, a proxy's page, a rate limit
   return 'bad-response';
 }

@@ -8,10 +8,11 @@ import { FleetModel } from './fleet-model.js';
 import { loadInventory, type Inventory } from './inventory.js';
 import { outcomeChanged, type PollResult } from './member-record.js';
 import { CentralMetrics } from './metrics.js';
-import { memberSource, startPolling, type PollTarget, type StatusSource } from './poller.js';
+import { startPolling, type PollTarget } from './poller.js';
 import { loadInventorySecrets, memberKey } from './secrets.js';
 import { startCentralApi } from './server.js';
 import { CentralStore } from './store.js';
+import { boxApiSource, pollTargets, type SourceFactory } from './targets.js';
 
 /** Retention runs at start and then this often. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
@@ -19,8 +20,8 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
 export interface CentralOptions {
   log?: Logger;
   now?: () => number;
-  /** Tests replace members' clients; default: the box API client (poller.ts memberSource). */
-  source?: (pair: string, member: string, api: string, token: Buffer, timeoutMs: number, caFile?: string) => StatusSource;
+  /** Tests replace members' clients; default: the box API client (targets.ts boxApiSource). */
+  source?: SourceFactory;
 }
 
 export interface CentralService {
@@ -32,11 +33,12 @@ export interface CentralService {
 export async function startCentral(configPath: string, opts: CentralOptions = {}): Promise<CentralService> {
   const inv = loadInventory(configPath);
   const secrets = loadInventorySecrets(inv, configPath);
+  const targets = pollTargets(inv, secrets, opts.source ?? boxApiSource, configPath);
   const root = opts.log ?? createLogger({ name: 'tandem-central' });
   const now = opts.now ?? Date.now;
   const store = openStore(inv.database, configPath);
   try {
-    return await run(inv, secrets, store, root, now, opts);
+    return await run(inv, secrets.api, targets, store, root, now);
   } catch (err) {
     store.close();
     throw err;
@@ -55,11 +57,11 @@ function openStore(path: string, configPath: string): CentralStore {
 
 async function run(
   inv: Inventory,
-  secrets: ReturnType<typeof loadInventorySecrets>,
+  apiToken: Buffer,
+  targets: readonly PollTarget[],
   store: CentralStore,
   root: Logger,
   now: () => number,
-  opts: CentralOptions,
 ): Promise<CentralService> {
   const log = root.child({ component: 'central' });
   const keys = new Set(inv.pairs.flatMap((p) => p.members.map((m) => memberKey(p.name, m.name))));
@@ -79,14 +81,6 @@ async function run(
     }
   }, PRUNE_INTERVAL_MS);
 
-  const source = opts.source ?? ((_p, _m, api, token, timeoutMs, caFile) => memberSource(api, token, timeoutMs, caFile));
-  const targets: PollTarget[] = inv.pairs.flatMap((p) =>
-    p.members.map((m) => ({
-      pair: p.name,
-      member: m.name,
-      source: source(p.name, m.name, m.api, secrets.members.get(memberKey(p.name, m.name))!, inv.pollTimeoutMs, m.caFile),
-    })),
-  );
   const onResult = resultHandler(model, store, metrics, log, now);
   const poller = startPolling(
     targets,
@@ -98,7 +92,7 @@ async function run(
   try {
     api = await startCentralApi({
       listen: inv.listen,
-      token: secrets.api,
+      token: apiToken,
       fleet: () => model.view(now()),
       events: (q) => store.events(q),
       metrics,

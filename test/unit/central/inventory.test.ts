@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors.js';
 import { loadInventory, parseInventory } from '../../../src/central/inventory.js';
 import { loadInventorySecrets } from '../../../src/central/secrets.js';
+import { boxApiSource, pollTargets } from '../../../src/central/targets.js';
 
 const GOOD = `
 listen: 127.0.0.1:9490
@@ -16,7 +17,7 @@ pairs:
     labels: { site: dc1 }
     members:
       - { name: fwa, api: "http://10.0.0.1:9480", tokenFile: a.token }
-      - { name: fwb, api: "http://10.0.0.2:9480", tokenFile: b.token, caFile: ca.pem }
+      - { name: fwb, api: "https://10.0.0.2:9480", tokenFile: b.token, caFile: ca.pem }
 `;
 
 function issues(text: string): { path: string; expected: string }[] {
@@ -46,7 +47,7 @@ describe('inventory', () => {
   });
 
   it('names the key of every bad value', () => {
-    const bad = GOOD.replace('127.0.0.1:9490', 'nowhere').replace('"http://10.0.0.2:9480"', 'ftp://x').replace('name: fwb', 'name: fwa');
+    const bad = GOOD.replace('127.0.0.1:9490', 'nowhere').replace('"https://10.0.0.2:9480"', 'ftp://x').replace('name: fwb', 'name: fwa');
     const got = issues(`${bad}pollIntervalMs: -1\nfrobnicate: 1\n`);
     expect(got.map((i) => i.path).sort()).toEqual(['frobnicate', 'listen', 'pairs[0].members[1].api', 'pollIntervalMs'].sort());
     expect(got.find((i) => i.path === 'frobnicate')!.expected).toContain('known keys');
@@ -57,6 +58,19 @@ describe('inventory', () => {
     expect(issues(one)).toEqual([{ path: 'pairs[0].members', expected: 'exactly two members (the two boxes of the pair)' }]);
     const twice = `${GOOD}  - name: dc1-edge\n    members:\n      - { name: a, api: "http://h:1", tokenFile: t }\n      - { name: b, api: "http://h:2", tokenFile: t }\npollTimeoutMs: 5000\n`;
     expect(issues(twice).map((i) => i.path)).toEqual(['pairs[1].name', 'pollTimeoutMs']);
+  });
+
+  it('TLS files only for an https:// member, a client certificate only with its key', () => {
+    const http = GOOD.replace('"https://10.0.0.2:9480"', '"http://10.0.0.2:9480"');
+    expect(issues(http)).toEqual([
+      { path: 'pairs[0].members[1].caFile', expected: 'no TLS file for a member whose api is not https:// (http://10.0.0.2:9480)' },
+    ]);
+    const half = GOOD.replace('caFile: ca.pem', 'certFile: me.pem');
+    expect(issues(half)).toEqual([{ path: 'pairs[0].members[1].keyFile', expected: 'a client certificate and its key together (mutual TLS needs both)' }]);
+    expect(parseInventory(GOOD.replace('caFile: ca.pem', 'caFile: ca.pem, certFile: me.pem, keyFile: me.key')).pairs[0].members[1]).toMatchObject({
+      certFile: 'me.pem',
+      keyFile: 'me.key',
+    });
   });
 
   it('bad YAML and an empty file are errors, not crashes', () => {
@@ -94,5 +108,27 @@ describe('inventory tokens', () => {
     const ok = loadInventorySecrets(inv, 'central.yaml');
     expect(ok.api.toString()).toBe(secret);
     expect(ok.members.get('dc1-edge/fwb')!.toString()).toBe(secret);
+  });
+});
+
+describe('poll targets', () => {
+  it('a TLS file the client cannot use is a config error naming its key', () => {
+    const inv = parseInventory(GOOD.replace('caFile: ca.pem', 'caFile: /nonexistent/ca.pem'));
+    const secrets = {
+      api: Buffer.from('x'),
+      members: new Map([
+        ['dc1-edge/fwa', Buffer.from('t')],
+        ['dc1-edge/fwb', Buffer.from('t')],
+      ]),
+    };
+    let err: unknown;
+    try {
+      pollTargets(inv, secrets, boxApiSource, 'c.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['pairs[0].members[1].caFile']);
+    expect((err as ConfigError).message).toContain('/nonexistent/ca.pem');
   });
 });

@@ -67,5 +67,7 @@ describe('poller', () => {
     expect((await outcome(await serve((res) => res.writeHead(500).end('{}')))).outcome).toBe('bad-response');
     const thrower = { status: () => Promise.reject(new ApiError(0, 'bad-url', 'nope')) };
     expect((await pollOnce(target('m', thrower))).outcome).toBe('bad-response');
+    const tls = { status: () => Promise.reject(new ApiError(0, 'tls', 'TLS with x failed: its certificate has expired')) };
+    expect(await pollOnce(target('m', tls))).toMatchObject({ outcome: 'unreachable', message: expect.stringContaining('expired') });
   });
 });

@@ -26,8 +26,8 @@ function setup(): { dir: string; config: string } {
 }
 
 const started = [{ at: new Date().toISOString(), from: 'initial', to: 'active', reason: 'election' }];
-const source = (_p: string, member: string) => ({
-  status: () => (member === 'fwa' ? Promise.resolve(boxStatus('fw-a', 'active', started)) : Promise.reject(new Error('down'))),
+const source = (_p: string, m: { name: string }) => ({
+  status: () => (m.name === 'fwa' ? Promise.resolve(boxStatus('fw-a', 'active', started)) : Promise.reject(new Error('down'))),
 });
 const log = pino({ level: 'silent' });
 

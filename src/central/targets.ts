@@ -1,0 +1,42 @@
+// The members to poll, each with its client: the box API client with the member's token, its TLS
+// files and central's poll timeout. A TLS file the client cannot use is a ConfigError naming the
+// inventory key, all of them at once, before central starts.
+import { ApiError } from '../api/client.js';
+import { ConfigError } from '../config/errors.js';
+import type { ConfigIssue } from '../config/types.js';
+import type { Inventory, MemberEntry } from './inventory.js';
+import { memberSource, type PollTarget, type StatusSource } from './poller.js';
+import { memberKey, type InventorySecrets } from './secrets.js';
+
+/** Builds one member's client (tests replace it with a canned source). */
+export type SourceFactory = (pair: string, member: MemberEntry, token: Buffer, timeoutMs: number) => StatusSource;
+
+export const boxApiSource: SourceFactory = (_pair, m, token, timeoutMs) =>
+  memberSource(m.api, token, timeoutMs, {
+    ...(m.caFile !== undefined ? { caFile: m.caFile } : {}),
+    ...(m.certFile !== undefined ? { certFile: m.certFile } : {}),
+    ...(m.keyFile !== undefined ? { keyFile: m.keyFile } : {}),
+  });
+
+export function pollTargets(inv: Inventory, secrets: InventorySecrets, source: SourceFactory, configPath: string): PollTarget[] {
+  const issues: ConfigIssue[] = [];
+  const targets: PollTarget[] = [];
+  inv.pairs.forEach((p, i) =>
+    p.members.forEach((m, j) => {
+      try {
+        targets.push({ pair: p.name, member: m.name, source: source(p.name, m, secrets.members.get(memberKey(p.name, m.name))!, inv.pollTimeoutMs) });
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        // the client names the file in its message; the key is ours
+        const key = err.code === 'bad-tls-file' ? 'caFile' : 'api';
+        issues.push({
+          path: `pairs[${i}].members[${j}].${key}`,
+          value: key === 'api' ? m.api : m.caFile,
+          expected: `what the API client can use (${err.message})`,
+        });
+      }
+    }),
+  );
+  if (issues.length > 0) throw new ConfigError(issues, configPath);
+  return targets;
+}
