@@ -78,6 +78,8 @@ const pair = obj({
     .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
     .optional(),
   members: z.array(member, { error: 'a list of the two members' }).length(2, 'exactly two members (the two boxes of the pair)'),
+  // the config template's ${name} values for this pair (template.ts), over the template's own
+  variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits and _'), z.unknown()).optional(),
 });
 
 const inventorySchema = obj({

@@ -8,6 +8,7 @@ export const DEFAULT_CENTRAL_TOKEN_FILE = '/etc/tandem/central.token';
 export const ROUTE_FLEET = '/v1/fleet';
 export const ROUTE_EVENTS = '/v1/events';
 export const ROUTE_METRICS = '/metrics';
+export const ROUTE_PUSH = '/v1/push';
 
 /** tandem_central_pairs{health}: see fleet-health.ts for the definitions. */
 export type PairHealth = 'ok' | 'degraded' | 'down' | 'unknown';
@@ -100,4 +101,49 @@ export interface EventsResponse {
   events: CentralEvent[];
   /** More matched than `limit`: these are the newest ones. */
   truncated: boolean;
+}
+
+/** POST /v1/push: a config template (src/central/template.ts) for every pair, or the named ones. */
+export interface PushRequest {
+  /** The template file's text. */
+  template: string;
+  /** Its name, for errors and the history ("fleet.yaml"). */
+  source?: string;
+  /** Only these pairs (default every pair of the inventory). */
+  pairs?: string[];
+  /** Render, validate on each pair's active and show the diff; commit nothing. */
+  dryRun?: boolean;
+}
+
+/** What a push did to one pair. */
+export interface PairPushResult {
+  pair: string;
+  /**
+   * committed; refused (the template or the box refused the rendered config: `issues`, `reason`);
+   * skipped (the pair was not in a state to take it: `reason`); failed (a member stopped answering
+   * part-way); unchanged (the pair runs it already); dry-run (it would be committed: `diff`).
+   */
+  outcome: 'committed' | 'refused' | 'skipped' | 'failed' | 'unchanged' | 'dry-run';
+  /** The member committed on (the active), null when skipped before one was chosen. */
+  member: string | null;
+  /** In words: why skipped, refused or failed; the peer's sync for a commit. */
+  reason: string;
+  /** The pair's running config before, and the committed one. */
+  fromVersion: number | null;
+  version: number | null;
+  hash: string | null;
+  /** Both members reported `version` and `hash` after the commit (checked through each member's API); null when nothing was committed. */
+  inSync: boolean | null;
+  /** The rendered config against the running one (config/diff.ts entries). */
+  diff: { path: string; kind: string; from?: unknown; to?: unknown }[];
+  /** Why the rendered config is invalid: the template's or the box's checks, each naming its key. */
+  issues: { path: string; value?: unknown; expected: string }[];
+  /** Committed fields that take effect at the boxes' next restart. */
+  restartRequired: string[];
+}
+
+export interface PushResponse {
+  source: string;
+  dryRun: boolean;
+  results: PairPushResult[];
 }

@@ -9,10 +9,12 @@ import { loadInventory, type Inventory } from './inventory.js';
 import { outcomeChanged, type PollResult } from './member-record.js';
 import { CentralMetrics } from './metrics.js';
 import { startPolling, type PollTarget } from './poller.js';
-import { loadInventorySecrets, memberKey } from './secrets.js';
+import { loadInventorySecrets, memberKey, type InventorySecrets } from './secrets.js';
 import { startCentralApi } from './server.js';
 import { CentralStore } from './store.js';
-import { boxApiSource, pollTargets, type SourceFactory } from './targets.js';
+import { boxApiPushClient, boxApiSource, pollTargets, type PushClientFactory, type SourceFactory } from './targets.js';
+import type { PushRequest, PushResponse } from './protocol.js';
+import { pushJob, pushTemplate, type PushClient } from './push.js';
 
 /** Retention runs at start and then this often. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
@@ -22,6 +24,8 @@ export interface CentralOptions {
   now?: () => number;
   /** Tests replace members' clients; default: the box API client (targets.ts boxApiSource). */
   source?: SourceFactory;
+  /** The same for pushes (targets.ts boxApiPushClient). */
+  pushClient?: PushClientFactory;
 }
 
 export interface CentralService {
@@ -38,7 +42,8 @@ export async function startCentral(configPath: string, opts: CentralOptions = {}
   const now = opts.now ?? Date.now;
   const store = openStore(inv.database, configPath);
   try {
-    return await run(inv, secrets.api, targets, store, root, now);
+    const pusher = pushService(inv, secrets, opts.pushClient ?? boxApiPushClient);
+    return await run(inv, secrets.api, targets, store, root, now, pusher);
   } catch (err) {
     store.close();
     throw err;
@@ -62,6 +67,7 @@ async function run(
   store: CentralStore,
   root: Logger,
   now: () => number,
+  pusher: PushService,
 ): Promise<CentralService> {
   const log = root.child({ component: 'central' });
   const keys = new Set(inv.pairs.flatMap((p) => p.members.map((m) => memberKey(p.name, m.name))));
@@ -95,6 +101,7 @@ async function run(
       token: apiToken,
       fleet: () => model.view(now()),
       events: (q) => store.events(q),
+      push: (req) => pusher.push(req, { model, store, metrics, log, now }),
       metrics,
       // the API names its own component
       log: root,
@@ -117,6 +124,47 @@ async function run(
         store.close();
         log.info('central stopped');
       })()),
+  };
+}
+
+interface PushService {
+  push(req: PushRequest, ctx: { model: FleetModel; store: CentralStore; metrics: CentralMetrics; log: Logger; now: () => number }): Promise<PushResponse>;
+}
+
+/** Config pushes (push.ts): one client per member, made at the first push that needs it. */
+function pushService(inv: Inventory, secrets: InventorySecrets, factory: PushClientFactory): PushService {
+  const clients = new Map<string, PushClient>();
+  const client = (pair: string, member: string): PushClient => {
+    const key = memberKey(pair, member);
+    let c = clients.get(key);
+    if (c === undefined) {
+      const entry = inv.pairs.find((p) => p.name === pair)!.members.find((m) => m.name === member)!;
+      c = factory(pair, entry, secrets.members.get(key)!);
+      clients.set(key, c);
+    }
+    return c;
+  };
+  return {
+    async push(req, { model, store, metrics, log, now }) {
+      const job = pushJob(
+        req,
+        inv.pairs.map((p) => p.name),
+      );
+      const res = await pushTemplate(
+        {
+          view: () => model.view(now()),
+          pair: (name) => inv.pairs.find((p) => p.name === name),
+          client,
+          record: (events) => void store.save(events, null, now()),
+          count: (r) => metrics.push(r),
+          now,
+        },
+        job,
+      );
+      for (const r of res.results)
+        log.info({ pair: r.pair, outcome: r.outcome, member: r.member, version: r.version, why: r.reason, dryRun: job.dryRun }, 'config push');
+      return res;
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 // The members to poll, each with its client: the box API client with the member's token, its TLS
 // files and central's poll timeout. A TLS file the client cannot use is a ConfigError naming the
 // inventory key, all of them at once, before central starts.
-import { ApiError } from '../api/client.js';
+import { ApiClient, ApiError } from '../api/client.js';
+import type { PushClient } from './push.js';
 import { ConfigError } from '../config/errors.js';
 import type { ConfigIssue } from '../config/types.js';
 import type { Inventory, MemberEntry } from './inventory.js';
@@ -13,6 +14,22 @@ export type SourceFactory = (pair: string, member: MemberEntry, token: Buffer, t
 
 export const boxApiSource: SourceFactory = (_pair, m, token, timeoutMs) =>
   memberSource(m.api, token, timeoutMs, {
+    ...(m.caFile !== undefined ? { caFile: m.caFile } : {}),
+    ...(m.certFile !== undefined ? { certFile: m.certFile } : {}),
+    ...(m.keyFile !== undefined ? { keyFile: m.keyFile } : {}),
+  });
+
+/** A push waits for a commit, which waits for the peer's acknowledgement (up to 8 s on the box). */
+export const PUSH_TIMEOUT_MS = 15_000;
+
+/** One member's client for pushes (push.ts): the box API client, with the push's longer timeout. */
+export type PushClientFactory = (pair: string, member: MemberEntry, token: Buffer) => PushClient;
+
+export const boxApiPushClient: PushClientFactory = (_pair, m, token) =>
+  new ApiClient({
+    url: m.api,
+    token,
+    timeoutMs: PUSH_TIMEOUT_MS,
     ...(m.caFile !== undefined ? { caFile: m.caFile } : {}),
     ...(m.certFile !== undefined ? { certFile: m.certFile } : {}),
     ...(m.keyFile !== undefined ? { keyFile: m.keyFile } : {}),

@@ -1,6 +1,7 @@
-// `tandem central status|pairs|events`: central's fleet view and merged timeline as tables. Pure:
+// `tandem central status|pairs|events|push`: central's fleet view and merged timeline as tables. Pure:
 // the API's JSON (and `now`) in, text out.
-import type { CentralEvent, FleetResponse, MemberView, PairView } from '../central/protocol.js';
+import type { CentralEvent, FleetResponse, MemberView, PairView, PushResponse } from '../central/protocol.js';
+import { formatDiff, type DiffEntry } from '../config/diff.js';
 import { formatDuration, ms, table, yesNo } from './format.js';
 
 /** One line per pair: the overview. */
@@ -86,4 +87,26 @@ export function formatCentralEvents(events: readonly CentralEvent[], truncated: 
   for (const e of events) rows.push([e.at, e.pair, e.member, e.kind, e.from ?? '-', '->', e.to, e.reason]);
   const note = truncated ? `\n(only the newest ${events.length} shown: raise --limit for older ones)` : '';
   return `${table(rows)}${note}`;
+}
+
+/** `tandem central push`: one line per pair, then each pair's diff (a dry run, or what was committed) and its issues. */
+export function formatPushResults(r: PushResponse): string {
+  const rows = [['PAIR', 'OUTCOME', 'ON', 'VERSION', 'BOTH RUN IT', 'WHY']];
+  for (const x of r.results) {
+    const version =
+      x.version !== null && x.fromVersion !== null && x.version !== x.fromVersion
+        ? `v${x.fromVersion} -> v${x.version}`
+        : x.version !== null
+          ? `v${x.version}`
+          : '-';
+    rows.push([x.pair, x.outcome, x.member ?? '-', version, x.inSync === null ? '-' : x.inSync ? 'yes' : 'NO', x.reason]);
+  }
+  const parts = [`${r.dryRun ? 'Dry run of' : 'Push of'} ${r.source}:`, table(rows)];
+  for (const x of r.results) {
+    if (x.diff.length > 0 && (x.outcome === 'dry-run' || x.outcome === 'committed')) {
+      parts.push('', `${x.pair}:`, formatDiff(x.diff as DiffEntry[], { from: `${x.pair} v${x.fromVersion ?? '?'} (running)`, to: `${x.pair} (${r.source})` }));
+    }
+    if (x.issues.length > 0) parts.push('', `${x.pair}: ${x.issues.length} problem(s)`, ...x.issues.map((i) => `  ${i.path}: ${i.expected}`));
+  }
+  return `${parts.join('\n')}\n`;
 }

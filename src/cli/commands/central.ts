@@ -1,13 +1,25 @@
-// `tandem central run|status|pairs|events`: the fleet service (src/central/) and its read commands.
+// `tandem central run|status|pairs|events|push`: the fleet service (src/central/) and its read commands.
 // The read commands talk to central's API with the box API's client; `run` loads central lazily
 // (through io.runCentral), so the other commands never load the store's native binding.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, readTokenFile } from '../../api/client.js';
-import { DEFAULT_CENTRAL_TOKEN_FILE, DEFAULT_CENTRAL_URL, ROUTE_EVENTS, ROUTE_FLEET, type EventsResponse, type FleetResponse } from '../../central/protocol.js';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  DEFAULT_CENTRAL_TOKEN_FILE,
+  DEFAULT_CENTRAL_URL,
+  ROUTE_EVENTS,
+  ROUTE_FLEET,
+  ROUTE_PUSH,
+  type EventsResponse,
+  type FleetResponse,
+  type PushRequest,
+  type PushResponse,
+} from '../../central/protocol.js';
 import { MAX_EVENTS_LIMIT, parseSince } from '../../central/query.js';
 import { DEFAULT_TIMEOUT_MS, positiveInt, type CliContext } from '../context.js';
 import { CliError, EXIT_FAILED } from '../exit-codes.js';
-import { formatCentralEvents, formatFleetStatus, formatPairs } from '../format-central.js';
+import { formatCentralEvents, formatFleetStatus, formatPairs, formatPushResults } from '../format-central.js';
 import { step } from '../report.js';
 
 interface CentralOpts {
@@ -50,15 +62,48 @@ export function registerCentral(program: Command, ctx: CliContext): void {
       if (opts.json) ctx.json(r);
       else ctx.out(formatCentralEvents(r.events, r.truncated));
     });
+  registerPush(central, ctx);
+}
+
+/** A push waits for each pair's commit and both members running it: far longer than a read. */
+const PUSH_TIMEOUT_MS = 90_000;
+
+function registerPush(central: Command, ctx: CliContext): void {
+  clientOptions(central.command('push'), String(PUSH_TIMEOUT_MS))
+    .description("a config template to every pair (or --pair): rendered per pair, validated on its active, committed there; --dry-run shows each pair's diff")
+    .requiredOption('--template <file>', 'the template: shared keys and variables (docs/central.md "Config push")')
+    .option('--pair <name>', 'only this pair (repeat for more)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--dry-run', 'render, validate and show the diffs; commit nothing')
+    .action(async (opts: CentralOpts & { template: string; pair?: string[]; dryRun?: boolean }) => {
+      const text = await readTemplate(opts.template);
+      const body: PushRequest = { template: text, source: basename(opts.template), ...(opts.pair ? { pairs: opts.pair } : {}), dryRun: opts.dryRun === true };
+      const r = await step('central push', async () => (await centralClient(ctx, opts)).call<PushResponse>('POST', ROUTE_PUSH, body));
+      if (opts.json) ctx.json(r);
+      else ctx.out(formatPushResults(r));
+      const bad = r.results.filter((x) => x.outcome === 'refused' || x.outcome === 'failed' || x.outcome === 'skipped');
+      if (bad.length > 0)
+        throw new CliError(EXIT_FAILED, `${bad.length} of ${r.results.length} pair(s) not pushed: ${bad.map((x) => `${x.pair} ${x.outcome}`).join(', ')}`);
+    });
+}
+
+async function readTemplate(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(EXIT_FAILED, `cannot read the template ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
 }
 
 function readCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
+  return clientOptions(parent.command(name).description(description), String(DEFAULT_TIMEOUT_MS));
+}
+
+function clientOptions(cmd: Command, timeoutMs: string): Command {
+  return cmd
     .option('--central <url>', `central's API (env TANDEM_CENTRAL, default ${DEFAULT_CENTRAL_URL})`)
     .option('--token-file <file>', `central's API token file (env TANDEM_CENTRAL_TOKEN_FILE, default ${DEFAULT_CENTRAL_TOKEN_FILE})`)
-    .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default(String(DEFAULT_TIMEOUT_MS)).argParser(positiveInt('--timeout-ms')))
+    .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default(timeoutMs).argParser(positiveInt('--timeout-ms')))
     .option('--json', "print the API's JSON");
 }
 

@@ -6,12 +6,15 @@ import { CentralMetrics } from '../../../src/central/metrics.js';
 import { startCentralApi, type CentralApi } from '../../../src/central/server.js';
 import { summarizeStatus, type StatusSummary } from '../../../src/central/status-shape.js';
 import { pino } from 'pino';
+import type { PushRequest } from '../../../src/central/protocol.js';
+import { TemplateError } from '../../../src/central/template.js';
 import { A_START, B_START, boxStatus, inventory, T0 } from './fixtures.js';
 
 const TOKEN = Buffer.from('central-test-token-0123456789');
 let api: CentralApi;
 const model = new FleetModel(inventory(['p1', 'p2']));
 const metrics = new CentralMetrics();
+const pushed: PushRequest[] = [];
 const summary = (s: ReturnType<typeof boxStatus>): StatusSummary => (summarizeStatus(s) as { summary: StatusSummary }).summary;
 
 beforeAll(async () => {
@@ -25,6 +28,11 @@ beforeAll(async () => {
     token: TOKEN,
     fleet: () => model.view(T0 + 5000),
     events: (q) => ({ events: [], truncated: q.limit < 1 }),
+    push: async (req) => {
+      pushed.push(req);
+      if (req.template === 'bad') throw new TemplateError(['shared: a mapping of the shared keys the template sets'], req.source ?? '<template>');
+      return { source: req.source ?? '<template>', dryRun: req.dryRun === true, results: [] };
+    },
     metrics,
     log: pino({ level: 'silent' }),
     now: () => T0,
@@ -51,6 +59,27 @@ describe('central API', () => {
     await expect(c.call('GET', '/v1/nope')).rejects.toMatchObject({ status: 404, code: 'not-found' });
     await expect(c.call('POST', '/v1/fleet', {})).rejects.toBeInstanceOf(ApiError);
     await expect(c.call('POST', '/v1/fleet', {})).rejects.toMatchObject({ status: 405 });
+  });
+
+  it('POST /v1/push: the token, a checked body, the template refusal as 422; GET there is 405', async () => {
+    const c = new ApiClient({ url: api.address, token: TOKEN });
+    expect(await c.call('POST', '/v1/push', { template: 'shared: {}', source: 'f.yaml', dryRun: true })).toEqual({
+      source: 'f.yaml',
+      dryRun: true,
+      results: [],
+    });
+    expect(pushed.at(-1)).toEqual({ template: 'shared: {}', source: 'f.yaml', dryRun: true });
+    await expect(c.call('POST', '/v1/push', { template: 'bad' })).rejects.toMatchObject({ status: 422, code: 'invalid-template' });
+    await expect(c.call('POST', '/v1/push', { template: 1, pairs: 'p1', extra: 1 })).rejects.toMatchObject({
+      status: 400,
+      code: 'bad-json',
+      message: 'a push request: template: the template file text; pairs: a list of pair names; unknown field extra (expected template, source, pairs, dryRun)',
+    });
+    await expect(c.call('GET', '/v1/push')).rejects.toMatchObject({ status: 405 });
+    const bad = new ApiClient({ url: api.address, token: 'wrong-token-wrong-token' });
+    const before = pushed.length;
+    await expect(bad.call('POST', '/v1/push', { template: 'x' })).rejects.toMatchObject({ status: 401 });
+    expect(pushed.length).toBe(before);
   });
 
   it('/metrics needs no token and has the agreed names', async () => {
