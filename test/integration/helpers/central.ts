@@ -19,7 +19,16 @@ export interface CentralMemberSpec {
 }
 
 /** Writes central.yaml and its token files into a new 0700 temp dir; returns the yaml's path. */
-export function writeInventory(pairs: { name: string; members: [CentralMemberSpec, CentralMemberSpec] }[], extra: Record<string, unknown> = {}): string {
+export interface CentralPairSpec {
+  name: string;
+  members: [CentralMemberSpec, CentralMemberSpec];
+  /** Default { site: 'test' }. */
+  labels?: Record<string, string>;
+  /** The config template's variables for this pair (central push). */
+  variables?: Record<string, unknown>;
+}
+
+export function writeInventory(pairs: CentralPairSpec[], extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ce-central-'));
   const secret = (file: string, text: string): string => {
     writeFileSync(join(dir, file), `${text}\n`);
@@ -33,7 +42,8 @@ export function writeInventory(pairs: { name: string; members: [CentralMemberSpe
     ...extra,
     pairs: pairs.map((p) => ({
       name: p.name,
-      labels: { site: 'test' },
+      labels: p.labels ?? { site: 'test' },
+      ...(p.variables !== undefined ? { variables: p.variables } : {}),
       members: p.members.map((m) => ({ name: m.name, api: m.api, tokenFile: secret(`${p.name}-${m.name}.token`, m.token) })),
     })),
   };
