@@ -66,7 +66,7 @@ async function listen5999(pair: string): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`tcp-listen exited (${code})`)));
   });
   return child;
