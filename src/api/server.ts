@@ -5,7 +5,7 @@
 // exists (unparseable requests, CONNECT, the connection limit); dispatch.ts runs each request, and
 // routes/ holds the handlers, one file per route group.
 import { STATUS_CODES, createServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ApiTlsConfig } from '../config/types.js';
 import type { HaController } from '../control/status.js';
@@ -24,8 +24,8 @@ import { sessionsRoutes } from './routes/sessions.js';
 import { statusRoutes } from './routes/status.js';
 import type { SessionFilter, SessionList } from './sessions.js';
 import { statusPage } from './status-page/page.js';
-import { readTlsFiles, tlsMaterial } from './tls-context.js';
-import { reportServed, watchTlsFiles, type TlsWatchOptions } from './tls-watch.js';
+import { createTlsServer } from './tls-server.js';
+import type { TlsWatchOptions } from './tls-watch.js';
 
 export interface ApiServerOptions {
   /** "host:port" or "unix:/abs/path" (see listen.ts). */
@@ -136,11 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
 const HTTP_OPTIONS = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS };
 
-/**
- * node:http, or node:https with the checked TLS files and their watcher. With a client CA the
- * handshake itself refuses a client without a certificate signed by it (requestCert +
- * rejectUnauthorized): such a client never reaches the token check or any route.
- */
+/** node:http, or node:https with the checked TLS files and their watcher (tls-server.ts). */
 function createApiServer(
   opts: ApiServerOptions,
   onRequest: RequestListener,
@@ -150,20 +146,7 @@ function createApiServer(
   const tls = opts.tls;
   if (!tls) return { server: createServer(HTTP_OPTIONS, onRequest), stopWatching: () => undefined };
   if (opts.listen.startsWith('unix:')) throw new Error('device.api.tls needs a "host:port" listener, not a unix: socket');
-  const material = tlsMaterial(tls, readTlsFiles(tls));
-  const mutual = tls.clientCaFile !== undefined;
-  // a handshake gets the headers' bound too (Node's default is 120 s: a cheap way to hold a slot)
-  const server = createHttpsServer(
-    { ...HTTP_OPTIONS, handshakeTimeout: HEADERS_TIMEOUT_MS, ...material.options, requestCert: mutual, rejectUnauthorized: mutual },
-    onRequest,
-  );
-  // node:tls destroys the socket itself after this event; here it is only told
-  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
-    const logged = logLimit.allow('tls-handshake');
-    if (logged) log.warn({ reason: err.code ?? err.message, suppressed: logged.suppressed }, 'API TLS handshake failed');
-  });
-  reportServed(material, tls.certFile, log, opts.metrics, 'loaded');
-  return { server, stopWatching: watchTlsFiles(tls, material, server, { log, metrics: opts.metrics }, tls.watch) };
+  return createTlsServer(tls, { ...HTTP_OPTIONS, handshakeTimeout: HEADERS_TIMEOUT_MS }, onRequest, { log, logLimit, metrics: opts.metrics });
 }
 
 /** Every route, by group (routes/). */

@@ -26,6 +26,9 @@ export interface TlsFiles {
   ca?: Buffer;
 }
 
+/** Where the three files are named in a config: the daemon's device.api.tls (the default), or tandem central's tls. */
+export const DEVICE_API_TLS = 'device.api.tls';
+
 export class TlsFileError extends Error {
   readonly code = 'tls-file';
   constructor(
@@ -33,8 +36,9 @@ export class TlsFileError extends Error {
     readonly file: string,
     message: string,
     options?: { cause?: unknown },
+    readonly where: string = DEVICE_API_TLS,
   ) {
-    super(`device.api.tls.${role} ${file}: ${message}`, options);
+    super(`${where}.${role} ${file}: ${message}`, options);
     this.name = 'TlsFileError';
   }
 }
@@ -51,7 +55,7 @@ export interface TlsMaterial {
 }
 
 /** Reads the three files; the key file must be private to the daemon's user (as the token file). */
-export function readTlsFiles(cfg: ApiTlsConfig): TlsFiles {
+export function readTlsFiles(cfg: ApiTlsConfig, where = DEVICE_API_TLS): TlsFiles {
   const read = (role: TlsFileRole, file: string): Buffer => {
     try {
       return role === 'keyFile' ? readPrivateFile(file, 'TLS key') : readFileSync(file);
@@ -59,7 +63,7 @@ export function readTlsFiles(cfg: ApiTlsConfig): TlsFiles {
       const e = err as NodeJS.ErrnoException;
       // the private-file check words its own message (mode, chmod hint); plain reads say their code
       const why = e.name === 'SecretFileError' ? e.message.replace(/^TLS key file \S+ /, '') : `cannot be read (${e.code ?? e.message})`;
-      throw new TlsFileError(role, file, why, { cause: err });
+      throw new TlsFileError(role, file, why, { cause: err }, where);
     }
   };
   const files: TlsFiles = { cert: read('certFile', cfg.certFile), key: read('keyFile', cfg.keyFile) };
@@ -71,34 +75,35 @@ export function readTlsFiles(cfg: ApiTlsConfig): TlsFiles {
  * The server identity the files make, or a TlsFileError naming the file at fault: a certificate
  * or CA that is not PEM, a key that is not one, or a key that does not belong to the certificate.
  */
-export function tlsMaterial(cfg: ApiTlsConfig, files: TlsFiles): TlsMaterial {
-  const cert = parseCertificate('certFile', cfg.certFile, files.cert);
-  const key = parseKey(cfg.keyFile, files.key);
-  if (!cert.checkPrivateKey(key)) throw new TlsFileError('keyFile', cfg.keyFile, `is not the private key of the certificate in ${cfg.certFile}`);
-  if (files.ca !== undefined && cfg.clientCaFile !== undefined) parseCertificate('clientCaFile', cfg.clientCaFile, files.ca);
+export function tlsMaterial(cfg: ApiTlsConfig, files: TlsFiles, where = DEVICE_API_TLS): TlsMaterial {
+  const cert = parseCertificate('certFile', cfg.certFile, files.cert, where);
+  const key = parseKey(cfg.keyFile, files.key, where);
+  if (!cert.checkPrivateKey(key))
+    throw new TlsFileError('keyFile', cfg.keyFile, `is not the private key of the certificate in ${cfg.certFile}`, undefined, where);
+  if (files.ca !== undefined && cfg.clientCaFile !== undefined) parseCertificate('clientCaFile', cfg.clientCaFile, files.ca, where);
   const options: SecureContextOptions = { cert: files.cert, key: files.key, minVersion: TLS_MIN_VERSION, ...(files.ca ? { ca: files.ca } : {}) };
   try {
     // what the server will do with them: catches what the parsers above let through (a bad chain)
     createSecureContext(options);
   } catch (err) {
-    throw new TlsFileError('certFile', cfg.certFile, `unusable with ${cfg.keyFile}: ${(err as Error).message}`, { cause: err });
+    throw new TlsFileError('certFile', cfg.certFile, `unusable with ${cfg.keyFile}: ${(err as Error).message}`, { cause: err }, where);
   }
   return { files, options, notAfter: new Date(cert.validTo), serial: cert.serialNumber, subject: cert.subject.replace(/\n/g, ', ') };
 }
 
-function parseCertificate(role: TlsFileRole, file: string, pem: Buffer): X509Certificate {
+function parseCertificate(role: TlsFileRole, file: string, pem: Buffer, where: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (err) {
-    throw new TlsFileError(role, file, `is not a PEM certificate (${(err as Error).message})`, { cause: err });
+    throw new TlsFileError(role, file, `is not a PEM certificate (${(err as Error).message})`, { cause: err }, where);
   }
 }
 
-function parseKey(file: string, pem: Buffer): KeyObject {
+function parseKey(file: string, pem: Buffer, where: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (err) {
-    throw new TlsFileError('keyFile', file, `is not a PEM private key (${(err as Error).message})`, { cause: err });
+    throw new TlsFileError('keyFile', file, `is not a PEM private key (${(err as Error).message})`, { cause: err }, where);
   }
 }
 
@@ -120,7 +125,7 @@ export type ReloadPlan =
  * What to do once the files changed on disk: `next` is what reading them gave (readTlsFiles'
  * contents or its error). A broken set never replaces a working one.
  */
-export function planReload(cfg: ApiTlsConfig, state: ReloadState, next: TlsFiles | TlsFileError): ReloadPlan {
+export function planReload(cfg: ApiTlsConfig, state: ReloadState, next: TlsFiles | TlsFileError, where = DEVICE_API_TLS): ReloadPlan {
   if (next instanceof TlsFileError) {
     return next.message === state.lastFailure ? { action: 'keep' } : { action: 'reject', error: next, failure: next.message };
   }
@@ -128,7 +133,7 @@ export function planReload(cfg: ApiTlsConfig, state: ReloadState, next: TlsFiles
   const failure = fingerprint(next);
   if (failure === state.lastFailure) return { action: 'keep' };
   try {
-    return { action: 'apply', material: tlsMaterial(cfg, next) };
+    return { action: 'apply', material: tlsMaterial(cfg, next, where) };
   } catch (err) {
     if (err instanceof TlsFileError) return { action: 'reject', error: err, failure };
     throw err;

@@ -7,8 +7,13 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Server } from 'node:https';
 import type { ApiTlsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
-import { planReload, readTlsFiles, TlsFileError, type ReloadState, type TlsFiles, type TlsMaterial } from './tls-context.js';
+import { DEVICE_API_TLS, planReload, readTlsFiles, TlsFileError, type ReloadState, type TlsFiles, type TlsMaterial } from './tls-context.js';
+
+/** What a TLS listener reports (the box's Metrics; tandem central's own). */
+export interface TlsMetrics {
+  apiTlsReload(result: 'ok' | 'failed'): void;
+  setApiTlsCertExpiry(notAfter: Date): void;
+}
 
 export interface TlsWatchOptions {
   /** Stat poll interval per file (default 2000 ms). */
@@ -18,13 +23,15 @@ export interface TlsWatchOptions {
    * certificate and the key one after the other, and the pair in between does not match.
    */
   settleMs?: number;
+  /** Where the files are named in the config, for errors (default device.api.tls). */
+  where?: string;
 }
 
 export const DEFAULT_TLS_POLL_MS = 2000;
 export const DEFAULT_TLS_SETTLE_MS = 500;
 
 /** Log lines and metrics of the certificate now served (at start and after each reload). */
-export function reportServed(material: TlsMaterial, file: string, log: Logger, metrics: Metrics, how: 'loaded' | 'reloaded'): void {
+export function reportServed(material: TlsMaterial, file: string, log: Logger, metrics: TlsMetrics, how: 'loaded' | 'reloaded'): void {
   metrics.setApiTlsCertExpiry(material.notAfter);
   const days = Math.floor((material.notAfter.getTime() - Date.now()) / 86_400_000);
   const fields = { certFile: file, subject: material.subject, serial: material.serial, notAfter: material.notAfter.toISOString(), daysLeft: days };
@@ -38,16 +45,17 @@ export function watchTlsFiles(
   cfg: ApiTlsConfig,
   served: TlsMaterial,
   server: Server,
-  deps: { log: Logger; metrics: Metrics },
+  deps: { log: Logger; metrics: TlsMetrics },
   opts: TlsWatchOptions = {},
 ): () => void {
+  const where = opts.where ?? DEVICE_API_TLS;
   const state: ReloadState = { served, lastFailure: null };
   const settleMs = opts.settleMs ?? DEFAULT_TLS_SETTLE_MS;
   let timer: NodeJS.Timeout | null = null;
   const reload = (): void => {
     timer = null;
     try {
-      applyPlan(cfg, state, readOrError(cfg), server, deps);
+      applyPlan(cfg, state, readOrError(cfg, where), server, deps, where);
     } catch (err) {
       // a timer callback's throw would take the control thread down: a reload is never worth that
       deps.metrics.apiTlsReload('failed');
@@ -70,9 +78,9 @@ export function watchTlsFiles(
   };
 }
 
-function readOrError(cfg: ApiTlsConfig): TlsFiles | TlsFileError {
+function readOrError(cfg: ApiTlsConfig, where: string): TlsFiles | TlsFileError {
   try {
-    return readTlsFiles(cfg);
+    return readTlsFiles(cfg, where);
   } catch (err) {
     if (err instanceof TlsFileError) return err;
     throw err;
@@ -84,15 +92,16 @@ function applyPlan(
   state: ReloadState,
   next: TlsFiles | TlsFileError,
   server: Server,
-  { log, metrics }: { log: Logger; metrics: Metrics },
+  { log, metrics }: { log: Logger; metrics: TlsMetrics },
+  where: string,
 ): void {
-  const plan = planReload(cfg, state, next);
+  const plan = planReload(cfg, state, next, where);
   if (plan.action === 'keep') return;
   if (plan.action === 'reject') {
     state.lastFailure = plan.failure;
     metrics.apiTlsReload('failed');
     log.error(
-      { file: plan.error.file, key: `device.api.tls.${plan.error.role}`, err: plan.error.message },
+      { file: plan.error.file, key: `${where}.${plan.error.role}`, err: plan.error.message },
       'API TLS reload failed: the previous certificate keeps serving',
     );
     return;

@@ -66,6 +66,9 @@ const member = obj({
   caFile: path.optional(),
   certFile: path.optional(),
   keyFile: path.optional(),
+  // reach the member through this unix socket (a relay or tunnel into its management network, as
+  // the lab's per-box relays); TLS still runs end to end and verifies the api URL's host
+  socket: path.optional(),
 });
 
 const pair = obj({
@@ -84,6 +87,8 @@ const pair = obj({
 
 const inventorySchema = obj({
   listen,
+  // central's own listener over HTTPS (docs/central.md "HTTPS"), as the box's device.api.tls
+  tls: obj({ certFile: path, keyFile: path, clientCaFile: path.optional() }).optional(),
   tokenFile: path,
   database: path,
   pollIntervalMs: int(100, 3_600_000).default(DEFAULT_POLL_INTERVAL_MS),
@@ -120,6 +125,8 @@ export function checkInventory(inv: Inventory): ConfigIssue[] {
       issues.push({ path: `pairs[${i}].members[1].name`, value: p.members[1].name, expected: 'a name other than the first member' });
     p.members.forEach((m, j) => issues.push(...tlsIssues(m, `pairs[${i}].members[${j}]`)));
   });
+  if (inv.tls !== undefined && inv.listen.startsWith('unix:'))
+    issues.push({ path: 'tls', value: inv.listen, expected: 'no tls with a unix: listener (HTTPS needs "host:port")' });
   if (inv.pollTimeoutMs > inv.pollIntervalMs) {
     issues.push({ path: 'pollTimeoutMs', value: inv.pollTimeoutMs, expected: `at most pollIntervalMs (${inv.pollIntervalMs})` });
   }
@@ -161,6 +168,15 @@ export function resolveInventoryPaths(inv: Inventory, baseDir: string): Inventor
   return {
     ...inv,
     listen: l(inv.listen),
+    ...(inv.tls !== undefined
+      ? {
+          tls: {
+            certFile: f(inv.tls.certFile),
+            keyFile: f(inv.tls.keyFile),
+            ...(inv.tls.clientCaFile !== undefined ? { clientCaFile: f(inv.tls.clientCaFile) } : {}),
+          },
+        }
+      : {}),
     tokenFile: f(inv.tokenFile),
     database: inv.database === ':memory:' ? inv.database : f(inv.database),
     pairs: inv.pairs.map((p) => ({
@@ -171,6 +187,7 @@ export function resolveInventoryPaths(inv: Inventory, baseDir: string): Inventor
         ...(m.caFile !== undefined ? { caFile: f(m.caFile) } : {}),
         ...(m.certFile !== undefined ? { certFile: f(m.certFile) } : {}),
         ...(m.keyFile !== undefined ? { keyFile: f(m.keyFile) } : {}),
+        ...(m.socket !== undefined ? { socket: f(m.socket) } : {}),
       })),
     })),
   };

@@ -31,6 +31,16 @@ export class CentralMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  private readonly tlsReloads = new Counter({
+    name: 'tandem_central_tls_reloads_total',
+    help: "Reloads of central's own HTTPS certificate after its files changed, by result (a failed one keeps the previous certificate serving)",
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  private readonly tlsCertExpiry = this.gauge(
+    'tls_cert_expiry_timestamp_seconds',
+    "When the certificate central's HTTPS listener serves expires (seconds since the epoch; 0 without tls)",
+  );
   private readonly polls = new Counter({
     name: 'tandem_central_polls_total',
     help: 'Polls of members by result',
@@ -41,11 +51,21 @@ export class CentralMetrics {
   constructor() {
     for (const result of PUSH_RESULTS) this.pushes.inc({ result }, 0);
     for (const result of POLL_OUTCOMES) this.polls.inc({ result }, 0);
+    for (const result of ['ok', 'failed']) this.tlsReloads.inc({ result }, 0);
     for (const health of PAIR_HEALTHS) this.pairs.set({ health }, 0);
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
     return new Gauge({ name: `tandem_central_${name}`, help, labelNames, registers: [this.registry] });
+  }
+
+  /** TlsMetrics (src/api/tls-watch.ts), for central's own listener. */
+  apiTlsReload(result: 'ok' | 'failed'): void {
+    this.tlsReloads.inc({ result });
+  }
+
+  setApiTlsCertExpiry(notAfter: Date): void {
+    this.tlsCertExpiry.set(Math.floor(notAfter.getTime() / 1000));
   }
 
   poll(result: PollOutcome): void {

@@ -33,7 +33,7 @@ export interface Poller {
  * A member's client: the box API client with the member's token, TLS files and central's poll
  * timeout. Reads the TLS files now: an unusable one is an ApiError 'bad-tls-file'.
  */
-export function memberSource(api: string, token: Buffer, timeoutMs: number, tls: ApiTlsFiles = {}): StatusSource {
+export function memberSource(api: string, token: Buffer, timeoutMs: number, tls: ApiTlsFiles & { socketPath?: string } = {}): StatusSource {
   return new ApiClient({ url: api, token, timeoutMs, ...tls });
 }
 

@@ -4,7 +4,11 @@
 // GET /v1/fleet and GET /v1/events need the token; GET /metrics does not, as on the box (the
 // Prometheus convention: listen on a management address). It only reads: nothing here changes
 // a pair.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { ApiTlsConfig } from '../config/types.js';
+import { createTlsServer } from '../api/tls-server.js';
+import type { TlsWatchOptions } from '../api/tls-watch.js';
 import { authorized, sha256 } from '../api/auth.js';
 import { readJsonBody, sendJson } from '../api/json-body.js';
 import { HttpError } from '../api/routes/route.js';
@@ -33,6 +37,8 @@ export interface CentralApiDeps {
   fleet: () => FleetResponse;
   events: (q: EventsQuery) => EventsResponse;
   metrics: CentralMetrics;
+  /** HTTPS (the inventory's tls): checked at start (TlsFileError naming tls.<key>), renewed on change. */
+  tls?: ApiTlsConfig & { watch?: TlsWatchOptions };
   /** POST /v1/push (push.ts through the service); absent: 503. Throws TemplateError, UnknownPairs. */
   push?: (req: PushRequest) => Promise<PushResponse>;
   log: Logger;
@@ -71,14 +77,15 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
   const logLimit = new LogLimiter(10_000);
   const now = d.now ?? Date.now;
   const limiter = new RateLimiter(DEFAULT_RATE_LIMIT, performance.now());
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     // a push's body is read by its route (after the token); every other body is dropped
     if (req.method !== 'POST') discardBody(req);
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'central API response failed');
       res.destroy();
     });
-  });
+  };
+  const { server, stopWatching } = listener(d, onRequest, log, logLimit);
   server.maxConnections = MAX_CONNECTIONS;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,10 +131,34 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
     }
   }
 
-  const address = await listenHttp(server, d.listen);
-  log.info({ address }, 'central API listening');
+  let address: string;
+  try {
+    address = await listenHttp(server, d.listen);
+  } catch (err) {
+    stopWatching();
+    throw err;
+  }
+  log.info({ address, ...(d.tls ? { mutualTls: d.tls.clientCaFile !== undefined } : {}) }, 'central API listening');
   let closed: Promise<void> | null = null;
-  return { address, close: () => (closed ??= closeHttp(server, d.listen)) };
+  return {
+    address,
+    close: () => {
+      stopWatching();
+      return (closed ??= closeHttp(server, d.listen));
+    },
+  };
+}
+
+/** node:http, or node:https from the inventory's tls files, renewed without a restart (as the box's API). */
+function listener(
+  d: CentralApiDeps,
+  onRequest: RequestListener,
+  log: Logger,
+  logLimit: LogLimiter,
+): { server: HttpServer | HttpsServer; stopWatching: () => void } {
+  const options = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS };
+  if (d.tls === undefined) return { server: createServer(options, onRequest), stopWatching: () => undefined };
+  return createTlsServer(d.tls, { ...options, handshakeTimeout: HEADERS_TIMEOUT_MS }, onRequest, { log, logLimit, metrics: d.metrics }, 'tls');
 }
 
 /** POST /v1/push: the body checked (PushRequest), then the push (a template that does not parse: 422 naming every problem). */

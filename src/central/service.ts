@@ -2,6 +2,7 @@
 // the metrics and the API together. Central only reads the pairs: it may be down, slow or
 // misconfigured and no pair notices.
 import { ConfigError } from '../config/errors.js';
+import { TlsFileError } from '../api/tls-context.js';
 import type { Logger } from '../log.js';
 import { createLogger } from '../log.js';
 import { FleetModel } from './fleet-model.js';
@@ -43,7 +44,7 @@ export async function startCentral(configPath: string, opts: CentralOptions = {}
   const store = openStore(inv.database, configPath);
   try {
     const pusher = pushService(inv, secrets, opts.pushClient ?? boxApiPushClient);
-    return await run(inv, secrets.api, targets, store, root, now, pusher);
+    return await run(inv, secrets.api, targets, store, root, now, pusher, configPath);
   } catch (err) {
     store.close();
     throw err;
@@ -68,6 +69,7 @@ async function run(
   root: Logger,
   now: () => number,
   pusher: PushService,
+  configPath: string,
 ): Promise<CentralService> {
   const log = root.child({ component: 'central' });
   const keys = new Set(inv.pairs.flatMap((p) => p.members.map((m) => memberKey(p.name, m.name))));
@@ -98,6 +100,7 @@ async function run(
   try {
     api = await startCentralApi({
       listen: inv.listen,
+      ...(inv.tls !== undefined ? { tls: inv.tls } : {}),
       token: apiToken,
       fleet: () => model.view(now()),
       events: (q) => store.events(q),
@@ -110,6 +113,11 @@ async function run(
   } catch (err) {
     poller.stop();
     clearInterval(pruneTimer);
+    // a certificate, key or CA central cannot serve: a config error naming its key, as the daemon's
+    if (err instanceof TlsFileError)
+      throw new ConfigError([{ path: `tls.${err.role}`, value: err.file, expected: `a file central can serve HTTPS with (${err.message})` }], configPath, {
+        cause: err,
+      });
     throw err;
   }
   log.info({ pairs: inv.pairs.length, database: inv.database, schema: store.schemaVersion }, 'central started');

@@ -12,12 +12,17 @@ import { memberKey, type InventorySecrets } from './secrets.js';
 /** Builds one member's client (tests replace it with a canned source). */
 export type SourceFactory = (pair: string, member: MemberEntry, token: Buffer, timeoutMs: number) => StatusSource;
 
-export const boxApiSource: SourceFactory = (_pair, m, token, timeoutMs) =>
-  memberSource(m.api, token, timeoutMs, {
+export const boxApiSource: SourceFactory = (_pair, m, token, timeoutMs) => memberSource(m.api, token, timeoutMs, memberTransport(m));
+
+/** A member's TLS files and relay socket, as the API client takes them. */
+function memberTransport(m: MemberEntry): { caFile?: string; certFile?: string; keyFile?: string; socketPath?: string } {
+  return {
     ...(m.caFile !== undefined ? { caFile: m.caFile } : {}),
     ...(m.certFile !== undefined ? { certFile: m.certFile } : {}),
     ...(m.keyFile !== undefined ? { keyFile: m.keyFile } : {}),
-  });
+    ...(m.socket !== undefined ? { socketPath: m.socket } : {}),
+  };
+}
 
 /** A push waits for a commit, which waits for the peer's acknowledgement (up to 8 s on the box). */
 export const PUSH_TIMEOUT_MS = 15_000;
@@ -25,15 +30,7 @@ export const PUSH_TIMEOUT_MS = 15_000;
 /** One member's client for pushes (push.ts): the box API client, with the push's longer timeout. */
 export type PushClientFactory = (pair: string, member: MemberEntry, token: Buffer) => PushClient;
 
-export const boxApiPushClient: PushClientFactory = (_pair, m, token) =>
-  new ApiClient({
-    url: m.api,
-    token,
-    timeoutMs: PUSH_TIMEOUT_MS,
-    ...(m.caFile !== undefined ? { caFile: m.caFile } : {}),
-    ...(m.certFile !== undefined ? { certFile: m.certFile } : {}),
-    ...(m.keyFile !== undefined ? { keyFile: m.keyFile } : {}),
-  });
+export const boxApiPushClient: PushClientFactory = (_pair, m, token) => new ApiClient({ url: m.api, token, timeoutMs: PUSH_TIMEOUT_MS, ...memberTransport(m) });
 
 export function pollTargets(inv: Inventory, secrets: InventorySecrets, source: SourceFactory, configPath: string): PollTarget[] {
   const issues: ConfigIssue[] = [];

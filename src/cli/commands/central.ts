@@ -18,13 +18,16 @@ import {
 } from '../../central/protocol.js';
 import { MAX_EVENTS_LIMIT, parseSince } from '../../central/query.js';
 import { DEFAULT_TIMEOUT_MS, positiveInt, type CliContext } from '../context.js';
-import { CliError, EXIT_FAILED } from '../exit-codes.js';
+import { CliError, EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import { formatCentralEvents, formatFleetStatus, formatPairs, formatPushResults } from '../format-central.js';
 import { step } from '../report.js';
 
 interface CentralOpts {
   central?: string;
   tokenFile?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
   timeoutMs: string;
   json?: boolean;
 }
@@ -103,6 +106,9 @@ function clientOptions(cmd: Command, timeoutMs: string): Command {
   return cmd
     .option('--central <url>', `central's API (env TANDEM_CENTRAL, default ${DEFAULT_CENTRAL_URL})`)
     .option('--token-file <file>', `central's API token file (env TANDEM_CENTRAL_TOKEN_FILE, default ${DEFAULT_CENTRAL_TOKEN_FILE})`)
+    .option('--ca <file>', "https: the CA (PEM) that signed central's certificate (env TANDEM_CENTRAL_CA; default: the system CAs)")
+    .option('--cert <file>', 'https with mutual TLS: this client certificate (env TANDEM_CENTRAL_CERT)')
+    .option('--key <file>', 'its private key (env TANDEM_CENTRAL_KEY)')
     .addOption(new Option('--timeout-ms <ms>', 'per-request timeout').default(timeoutMs).argParser(positiveInt('--timeout-ms')))
     .option('--json', "print the API's JSON");
 }
@@ -130,5 +136,10 @@ async function centralClient(ctx: CliContext, opts: CentralOpts): Promise<ApiCli
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new CliError(EXIT_FAILED, `cannot read central's token file ${file}: ${why} (use --token-file or TANDEM_CENTRAL_TOKEN_FILE)`);
   }
-  return new ApiClient({ url, token, timeoutMs: Number(opts.timeoutMs) });
+  const env = ctx.io.env;
+  const tls = { caFile: opts.ca ?? env.TANDEM_CENTRAL_CA, certFile: opts.cert ?? env.TANDEM_CENTRAL_CERT, keyFile: opts.key ?? env.TANDEM_CENTRAL_KEY };
+  const files = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined && v !== ''));
+  if (Object.keys(files).length > 0 && !url.startsWith('https://'))
+    throw new CliError(EXIT_USAGE, `--ca, --cert and --key are for an https:// central, not ${url}`);
+  return new ApiClient({ url, token, timeoutMs: Number(opts.timeoutMs), ...files });
 }

@@ -16,6 +16,11 @@ export interface CentralMemberSpec {
   api: string;
   /** The member's token itself (written to a 0600 file). */
   token: string;
+  /** Inventory keys passed through as they are (TLS files, the relay socket). */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  socket?: string;
 }
 
 /** Writes central.yaml and its token files into a new 0700 temp dir; returns the yaml's path. */
@@ -44,7 +49,7 @@ export function writeInventory(pairs: CentralPairSpec[], extra: Record<string, u
       name: p.name,
       labels: p.labels ?? { site: 'test' },
       ...(p.variables !== undefined ? { variables: p.variables } : {}),
-      members: p.members.map((m) => ({ name: m.name, api: m.api, tokenFile: secret(`${p.name}-${m.name}.token`, m.token) })),
+      members: p.members.map(({ token, ...m }) => ({ ...m, tokenFile: secret(`${p.name}-${m.name}.token`, token) })),
     })),
   };
   writeFileSync(join(dir, 'central.yaml'), stringify(doc));
@@ -60,7 +65,8 @@ export interface CentralProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startCentralProcess(config: string): Promise<CentralProcess> {
+/** `clientTls`: the files central's own API client needs when central serves HTTPS (its CA, a client certificate). */
+export async function startCentralProcess(config: string, clientTls: { caFile?: string; certFile?: string; keyFile?: string } = {}): Promise<CentralProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot(), 'bin', 'tandem.js'), 'central', 'run', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,7 +77,7 @@ export async function startCentralProcess(config: string): Promise<CentralProces
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`central did not start within 10 s:\n${out}`)), 10_000);
     const look = (): void => {
-      const m = /"address":"(http:\/\/[^"]+)"[^\n]*central API listening/.exec(out);
+      const m = /"address":"(https?:\/\/[^"]+)"[^\n]*central API listening/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -87,7 +93,7 @@ export async function startCentralProcess(config: string): Promise<CentralProces
   return {
     pid: child.pid!,
     address,
-    client: new ApiClient({ url: address, token: CENTRAL_TOKEN, timeoutMs: 3000 }),
+    client: new ApiClient({ url: address, token: CENTRAL_TOKEN, timeoutMs: 3000, ...clientTls }),
     log: () => out,
     stop: () =>
       (stopped ??= (async () => {

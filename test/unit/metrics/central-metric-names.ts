@@ -80,6 +80,18 @@ export const CENTRAL_METRICS: readonly AgreedFamily[] = [
     help: 'Polls of members by result',
     labels: { result: CENTRAL_POLL_RESULTS },
   },
+  {
+    name: 'tandem_central_tls_reloads_total',
+    type: 'counter',
+    help: "Reloads of central's own HTTPS certificate after its files changed, by result (a failed one keeps the previous certificate serving)",
+    labels: { result: ['ok', 'failed'] },
+  },
+  {
+    name: 'tandem_central_tls_cert_expiry_timestamp_seconds',
+    type: 'gauge',
+    help: "When the certificate central's HTTPS listener serves expires (seconds since the epoch; 0 without tls)",
+    labels: {},
+  },
 ];
 
 /**
