@@ -22,5 +22,7 @@ table.fleet td { white-space: normal; vertical-align: top; }
 .tone-failed { background: var(--bad); }
 .tone-unreachable { background: var(--unreachable); }
 .tone-unknown { background: var(--off); }
+/* an unreachable member's other cells are its last known facts: shown, but faded */
+tr.member[data-tone=unreachable] td + td + td { opacity: .55; }
 #timeline h2 a { font-size: .85rem; font-weight: 400; margin-left: .6rem; }
 `;
