@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { LogLimiter } from '../log-limit.js';
 import { closeHttp, listenHttp } from '../net/http-listen.js';
 import type { CentralMetrics } from './metrics.js';
+import { serveFleetPage } from './page.js';
 import {
   ROUTE_EVENTS,
   ROUTE_FLEET,
@@ -101,6 +102,7 @@ export async function startCentralApi(d: CentralApiDeps): Promise<CentralApi> {
         const allow = isPush ? 'POST' : 'GET, HEAD';
         throw new Refusal(405, 'method-not-allowed', `${req.method} not allowed on ${path} (allowed: ${allow})`, { Allow: allow });
       }
+      if (await serveFleetPage(path, req, res)) return;
       if (path === ROUTE_METRICS) {
         const text = await d.metrics.text(d.fleet());
         res.writeHead(200, { 'Content-Type': d.metrics.contentType, 'Content-Length': Buffer.byteLength(text) });

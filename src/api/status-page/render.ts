@@ -6,45 +6,15 @@
 import type { StatusResponse } from '../protocol.js';
 import type { PageState } from './poll.js';
 import { badge, esc, fields, ms, rate, section, stateClass, table, yesNo } from './html.js';
+import { connectionBanner } from './banner.js';
 import { activeActiveSection } from './render-pair.js';
+import { ago, duration, time } from './time.js';
 
 export { esc } from './html.js';
+export { duration } from './time.js';
 
 /** At most this many transitions are shown, newest first (as `tandem status`). */
 export const TRANSITIONS_SHOWN = 10;
-
-/** "1d 2h 3m", "1h 2m 5s", "42s", "250 ms" (the CLI uses this one too: src/cli/format.ts). */
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-';
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  let s = Math.floor(seconds);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d > 0) return `${d}d ${h}h ${m}m`;
-  if (h > 0) return `${h}h ${m}m ${s}s`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}
-
-function time(iso: string): string {
-  const t = Date.parse(iso);
-  if (!Number.isFinite(t)) return esc(iso);
-  return `<time datetime="${esc(iso)}">${esc(
-    new Date(t)
-      .toISOString()
-      .replace('T', ' ')
-      .replace(/\.\d+Z$/, 'Z'),
-  )}</time>`;
-}
-
-function ago(iso: string, nowMs: number): string {
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? `${duration(Math.max(0, (nowMs - t) / 1000))} ago` : '';
-}
 
 function localSection(s: StatusResponse, nowMs: number): string {
   const l = s.local;
@@ -278,27 +248,7 @@ function dataplaneSection(s: StatusResponse): string {
 
 /** The banner: how fresh the data is, or why there is none. */
 export function renderBanner(state: PageState, nowMs: number): string {
-  const updated = state.lastUpdatedMs === null ? 'never' : `${duration(Math.max(0, (nowMs - state.lastUpdatedMs) / 1000))} ago`;
-  const c = state.connection;
-  switch (c.kind) {
-    case 'connecting':
-      return `<div class="banner off" data-field="connection">connecting...</div>`;
-    case 'live':
-      return `<div class="banner ok" data-field="connection">live <span class="muted">last updated <span data-field="updated">${esc(updated)}</span></span></div>`;
-    case 'unauthorized':
-      return `<div class="banner bad" data-field="connection" role="alert">${esc(c.message)}</div>`;
-    case 'unreachable':
-      return (
-        `<div class="banner bad" data-field="connection" role="alert">API unreachable for ${esc(duration(Math.max(0, (nowMs - c.sinceMs) / 1000)))} ` +
-        `(${esc(c.error)}); the data below is from ${esc(updated)}</div>`
-      );
-    case 'error':
-      return `<div class="banner bad" data-field="connection" role="alert">${esc(c.message)}; the data below is from ${esc(updated)}</div>`;
-    default: {
-      const never: never = c;
-      return esc(never);
-    }
-  }
+  return connectionBanner(state.connection, state.lastUpdatedMs, nowMs, 'API');
 }
 
 /** The whole page body below the header: the banner, then every section (stale data greyed). */
