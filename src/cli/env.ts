@@ -20,7 +20,7 @@ export interface LabApi {
   labDown(opts: { name: string }): Promise<unknown>;
   labStatus(opts: { name: string }): Promise<LabStatusView>;
   /** Progress goes to the lab's default (stderr); the result is printed here. */
-  labDemo(opts: { name: string; mode?: 'active-passive' | 'active-active'; svg?: string }): Promise<unknown>;
+  labDemo(opts: { name: string; mode?: 'active-passive' | 'active-active'; svg?: string; pairs?: number }): Promise<unknown>;
 }
 
 /** Everything the CLI touches outside itself; tests replace any of it. */
@@ -58,8 +58,12 @@ async function loadLab(): Promise<LabApi> {
       labDown: lab.labDown,
       labStatus: lab.labStatus,
       // the demo's own helpers load only for `lab demo`
-      labDemo: async ({ mode, ...opts }) =>
-        mode === 'active-active' ? (await import('../lab/demo-aa.js')).labDemoActiveActive(opts) : (await import('../lab/demo.js')).labDemo(opts),
+      labDemo: async ({ mode, pairs, ...opts }) =>
+        pairs !== undefined && pairs > 1
+          ? (await import('../lab/demo-fleet.js')).labDemoFleet({ name: opts.name, pairs })
+          : mode === 'active-active'
+            ? (await import('../lab/demo-aa.js')).labDemoActiveActive(opts)
+            : (await import('../lab/demo.js')).labDemo(opts),
     };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {

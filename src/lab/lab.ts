@@ -766,7 +766,8 @@ export async function labDown(opts: { name: string; out?: NodeJS.WritableStream 
         const pid = readPid(join(runDir, f));
         if (pid === null) return;
         const box = f.slice(0, -4);
-        const marker = (LAB_BOXES as readonly string[]).includes(box) ? join(runDir, `${box}.yaml`) : runDir;
+        // a daemon's (and tandem central's, lab demo --pairs) marker is its config file
+        const marker = (LAB_BOXES as readonly string[]).includes(box) || box === 'central' ? join(runDir, `${box}.yaml`) : runDir;
         const how = await stopProcess(pid, marker);
         if (how === 'killed') say(opts.out, opts.name, `${box} (pid ${pid}) ignored SIGTERM and was killed`);
       }),

@@ -106,12 +106,18 @@ function registerStatus(lab: Command, ctx: CliContext): void {
 function registerDemo(lab: Command, { io, out, json }: CliContext): void {
   labCommand(lab, 'demo', 'up, live traffic, crash the active box, measure the takeover, recover, clean up')
     .addOption(modeOption())
+    .addOption(
+      new Option('--pairs <n>', `a fleet of n pairs (2-${MAX_PAIRS}) with tandem central: its view, one pair failed over, a template pushed to all`).argParser(
+        pairsArg,
+      ),
+    )
     .option('--json', 'print the result as JSON')
     .option('--svg <path>', 'where to write the timeline picture (default ./tandem-failover.svg, active/active ./tandem-active-active.svg)')
-    .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; json?: boolean; svg?: string }) => {
+    .action(async (opts: { name: string; mode: 'active-passive' | 'active-active'; json?: boolean; svg?: string; pairs?: number }) => {
       const api = await io.lab();
       const mode = opts.mode === 'active-active' ? { mode: opts.mode } : {};
-      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...mode, ...(opts.svg ? { svg: opts.svg } : {}) }));
+      const pairs = opts.pairs !== undefined && opts.pairs > 1 ? { pairs: opts.pairs } : {};
+      const result = await step('lab demo', () => api.labDemo({ name: opts.name, ...mode, ...pairs, ...(opts.svg ? { svg: opts.svg } : {}) }));
       if (opts.json) json(result);
       // the demo has printed its own table and the picture's path: one verdict line is enough
       const verdict = demoVerdict(result);

@@ -187,3 +187,22 @@ describe("demo: the picture's markers", () => {
     expect(m2.markers.find((x) => x.kind === 'takeover')?.atMs).toBe(T + 48);
   });
 });
+
+describe('lab demo --pairs: the table', () => {
+  it('the view before and after, both pushes, the timeline, the verdict', async () => {
+    const { emptyFleetDemoResult, formatFleetDemo } = await import('../../../src/lab/demo-fleet-result.js');
+    const r = emptyFleetDemoResult('fd', 2);
+    r.before = [{ pair: 'fd', site: 'dc1', health: 'ok', members: 'fwa active, fwb passive', config: 0 }];
+    r.after = [{ pair: 'fd', site: 'dc1', health: 'degraded', members: 'fwa unreachable, fwb active', config: 0 }];
+    r.failover = { pair: 'fd', killed: 'fwa', survivor: 'fwb', seenMs: 407 };
+    r.push = [{ pair: 'fd', outcome: 'skipped', member: null, version: null, inSync: null, reason: 'fwa not reachable (fwa: unreachable)' }];
+    r.repush = [{ pair: 'fd', outcome: 'committed', member: 'fwb', version: 1, inSync: true, reason: 'both members run it' }];
+    r.ok = true;
+    const text = formatFleetDemo(r);
+    expect(text).toContain("kill -9 of fd's active fwa: central shows fwb active 407 ms later");
+    expect(text).toMatch(/fd +skipped +- +- +- +fwa not reachable/);
+    expect(text).toMatch(/fd +committed +fwb +v1 +yes +both members run it/);
+    expect(text.trimEnd().split('\n').at(-1)).toBe('  result  OK');
+    expect(formatFleetDemo({ ...emptyFleetDemoResult('x', 2), errors: ['boom'] })).toBe('  result  FAILED: boom');
+  });
+});
