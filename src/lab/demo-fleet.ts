@@ -200,7 +200,7 @@ async function startCentral(name: string, config: string): Promise<Fleet['centra
   let log = '';
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tandem central did not start within 10 s: ${log.slice(-500)}`)), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-20_000);
       const m = /"address":"(https?:\/\/[^"]+)"[^\n]*central API listening/.exec(log);
       if (m) {
@@ -208,14 +208,14 @@ async function startCentral(name: string, config: string): Promise<Fleet['centra
         resolve(m[1]);
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.stderr.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`tandem central exited (${code}): ${log.slice(-500)}`));
     });
   });
   // its log goes on being read (a full pipe would stall it) and is dropped
-  child.stdout!.resume();
+  child.stdout.resume();
   const token = readFileSync(join(dir, 'central.token'), 'utf8').trim();
   return { pid: child.pid!, address, client: new ApiClient({ url: address, token, timeoutMs: 60_000 }) };
 }
