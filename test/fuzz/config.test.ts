@@ -4,13 +4,31 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
-import { exampleConfigs, mutateConfig } from './lib/config.js';
+import { parseInventory } from '../../src/central/inventory.js';
+import { centralInventoryExample, exampleConfigs, mutateConfig } from './lib/config.js';
 import { describeInput, Prng, seedFromEnv } from './lib/prng.js';
 
 const SEED = seedFromEnv(0xc0f1);
 const CASES = Number(process.env.FUZZ_CONFIG_CASES ?? 1000);
 
 describe('config fuzzing', () => {
+  it(`${CASES} mutations of deploy/central.yaml (seed ${SEED}): an inventory or a ConfigError with issues`, () => {
+    const e = centralInventoryExample();
+    expect(() => parseInventory(e.text, e.name)).not.toThrow();
+    const rng = new Prng(SEED ^ 0x5eed);
+    for (let i = 0; i < CASES; i++) {
+      const text = mutateConfig(rng, e.text, [e.text]);
+      try {
+        parseInventory(text, e.name);
+      } catch (err) {
+        if (!(err instanceof ConfigError))
+          throw new Error(describeInput(`parseInventory threw ${(err as Error)?.stack ?? String(err)}`, SEED, i, text), { cause: err });
+        if (err.issues.length === 0 || err.issues.some((x) => typeof x.path !== 'string' || typeof x.expected !== 'string' || x.expected === ''))
+          throw new Error(describeInput(`ConfigError without usable issues: ${JSON.stringify(err.issues)}`, SEED, i, text), { cause: err });
+      }
+    }
+  });
+
   it(`${CASES} mutations of deploy/*.yaml and deploy/lab/*.yaml (seed ${SEED}): a config or a ConfigError with issues`, () => {
     const examples = exampleConfigs();
     expect(examples.length).toBeGreaterThanOrEqual(4);

@@ -8,15 +8,24 @@ import { repoRoot } from '../../../src/lab/lab.js';
 import { mutateBytes } from './mutate.js';
 import type { Prng } from './prng.js';
 
+/** tandem central's inventory example: not a box config (centralInventoryExample). */
+export const CENTRAL_EXAMPLE = 'central.yaml';
+
 export function exampleConfigs(): { name: string; text: string }[] {
   const root = join(repoRoot(), 'deploy'); // also run compiled from dist/ (bench/fuzz.ts)
   const out: { name: string; text: string }[] = [];
   for (const dir of ['', 'lab']) {
     for (const f of readdirSync(join(root, dir))) {
-      if (f.endsWith('.yaml')) out.push({ name: join('deploy', dir, f), text: readFileSync(join(root, dir, f), 'utf8') });
+      if (f.endsWith('.yaml') && !(dir === '' && f === CENTRAL_EXAMPLE))
+        out.push({ name: join('deploy', dir, f), text: readFileSync(join(root, dir, f), 'utf8') });
     }
   }
   return out;
+}
+
+/** deploy/central.yaml, tandem central's inventory. */
+export function centralInventoryExample(): { name: string; text: string } {
+  return { name: join('deploy', CENTRAL_EXAMPLE), text: readFileSync(join(repoRoot(), 'deploy', CENTRAL_EXAMPLE), 'utf8') };
 }
 
 const EDGE_SCALARS = [
