@@ -62,8 +62,8 @@ const saturateS = Number(argv.get('saturate-s') ?? '60');
 /** One blaster tops out near what the dataplane forwards; two make the dataplane the bottleneck. */
 const blasters = Number(argv.get('blasters') ?? '2');
 const stallConns = Number(argv.get('stall-conns') ?? '100');
-/** An IPv6 probe beside the IPv4 one (--ipv6 0: none); never in active/active, which carries IPv4 only. */
-const withV6 = argv.get('ipv6') !== '0' && (argv.get('lab-mode') ?? 'active-passive') !== 'active-active';
+/** An IPv6 probe beside the IPv4 one (--ipv6 0: none); in active/active its answers cross HA3 as the IPv4 probe's do. */
+const withV6 = argv.get('ipv6') !== '0';
 const stallIntervalMs = Number(argv.get('stall-interval-ms') ?? '10');
 const surviveConns = Number(argv.get('survive-conns') ?? '10000');
 const surviveRuns = Number(argv.get('survive-runs') ?? '1');
