@@ -71,7 +71,11 @@ export function formatLabStatus(s: LabStatusView): string {
     out.push(`HA links over ${s.haFamily === 'ipv6' ? 'IPv6' : 'IPv4'}; router advertisements on lan ${s.ipv6Ra ? 'on' : 'off'}`);
   }
   if (s.pairs !== undefined) out.push('', formatPairs(s.pairs));
-  if (s.tls) out.push(`API over HTTPS with mutual TLS: --ca ${s.tls.ca} --cert ${s.tls.clientCert} --key ${s.tls.clientKey}`);
+  if (s.tls) {
+    out.push(`API over HTTPS with mutual TLS: --ca ${s.tls.ca} --cert ${s.tls.clientCert} --key ${s.tls.clientKey}`);
+    // the host routes the boxes' management addresses out of the machine: only the relays reach them
+    out.push('From this host reach the APIs through each box\'s relay socket (lab status --json: apiSocket), never their URL directly');
+  }
   return `${out.join('\n')}\n`;
 }
 
