@@ -74,7 +74,7 @@ export function formatLabStatus(s: LabStatusView): string {
   if (s.tls) {
     out.push(`API over HTTPS with mutual TLS: --ca ${s.tls.ca} --cert ${s.tls.clientCert} --key ${s.tls.clientKey}`);
     // the host routes the boxes' management addresses out of the machine: only the relays reach them
-    out.push('From this host reach the APIs through each box\'s relay socket (lab status --json: apiSocket), never their URL directly');
+    out.push("From this host reach the APIs through each box's relay socket (lab status --json: apiSocket), never their URL directly");
   }
   return `${out.join('\n')}\n`;
 }
