@@ -179,14 +179,8 @@ export class Ipv6Path {
   /** An IPv6 frame (EtherType checked; not our own, not from our virtual MAC). */
   handle(ifIndex: number, frame: Uint8Array, len: number, nowMs: number): void {
     const host = this.host;
-    const bad = validateIpv6(frame, len);
-    if (bad !== null) return host.drop(bad);
+    if (!this.parse(frame, len)) return;
     const w = this.walk;
-    const walked = walkIpv6(frame, ETH_HLEN, ipv6End(frame, ETH_HLEN), w);
-    if (walked !== null) return host.drop(walkDrop6(frame, walked, w));
-    const a = this.addrs;
-    readIpv6(frame, IP6_SRC, a, 0);
-    readIpv6(frame, IP6_DST, a, 4);
     if (w.proto === NH_ICMPV6 && w.fragOff < 0) {
       const type = frame[w.l4];
       if (type === ND_REDIRECT) return host.drop('icmp-unsupported');
@@ -197,11 +191,7 @@ export class Ipv6Path {
       if (isGroupMac(frame, ETH_DST) || macEquals(frame, ETH_DST, itf.realMac)) return host.event('to-kernel');
       return host.drop('not-for-us');
     }
-    const own = itf.address6;
-    if (own !== undefined && ipv6Equal(a, 4, own, 0)) return host.event('to-kernel');
-    if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
-    if (isFragment6(frame, w)) return this.fragment(ifIndex, frame, nowMs);
-    this.whole(ifIndex, itf, frame, len, nowMs);
+    this.toUs(ifIndex, itf, frame, len, nowMs, -1);
   }
 
   /**
@@ -209,22 +199,33 @@ export class Ipv6Path {
    * its interface `ifIndex`: processed here as if it had arrived on ours, never sent back.
    */
   handlePeer(ifIndex: number, flags: number, frame: Uint8Array, len: number, nowMs: number): void {
-    const host = this.host;
+    if (!this.parse(frame, len)) return;
+    const w = this.walk;
+    // neighbour discovery is each link's own: the peer never carries it
+    if (w.proto === NH_ICMPV6 && w.fragOff < 0 && isNdType(frame[w.l4])) return this.host.drop('ha3-bad-payload');
+    this.toUs(ifIndex, this.host.interfaces()[ifIndex], frame, len, nowMs, flags);
+  }
+
+  /** Validates the frame and walks its headers into `walk`, its addresses into `addrs`; false: dropped (counted). */
+  private parse(frame: Uint8Array, len: number): boolean {
     const bad = validateIpv6(frame, len);
-    if (bad !== null) return host.drop(bad);
+    if (bad !== null) return (this.host.drop(bad), false);
     const w = this.walk;
     const walked = walkIpv6(frame, ETH_HLEN, ipv6End(frame, ETH_HLEN), w);
-    if (walked !== null) return host.drop(walkDrop6(frame, walked, w));
-    // neighbour discovery is each link's own: the peer never carries it
-    if (w.proto === NH_ICMPV6 && w.fragOff < 0 && isNdType(frame[w.l4])) return host.drop('ha3-bad-payload');
+    if (walked !== null) return (this.host.drop(walkDrop6(frame, walked, w)), false);
+    readIpv6(frame, IP6_SRC, this.addrs, 0);
+    readIpv6(frame, IP6_DST, this.addrs, 4);
+    return true;
+  }
+
+  /** A parsed packet addressed to us (our MAC, or carried by the peer): the kernel's, dropped, a fragment, or whole. */
+  private toUs(ifIndex: number, itf: PipelineInterface, frame: Uint8Array, len: number, nowMs: number, ha3Flags: number): void {
     const a = this.addrs;
-    readIpv6(frame, IP6_SRC, a, 0);
-    readIpv6(frame, IP6_DST, a, 4);
-    const itf = host.interfaces()[ifIndex];
-    if (itf.address6 !== undefined && ipv6Equal(a, 4, itf.address6, 0)) return host.event('to-kernel');
-    if (isMulticast6(a, 4)) return host.drop('ip6-multicast');
-    if (isFragment6(frame, w)) return this.fragment(ifIndex, frame, nowMs, flags);
-    this.whole(ifIndex, itf, frame, len, nowMs, flags);
+    const own = itf.address6;
+    if (own !== undefined && ipv6Equal(a, 4, own, 0)) return this.host.event('to-kernel');
+    if (isMulticast6(a, 4)) return this.host.drop('ip6-multicast');
+    if (isFragment6(frame, this.walk)) return this.fragment(ifIndex, frame, nowMs, ha3Flags);
+    this.whole(ifIndex, itf, frame, len, nowMs, ha3Flags);
   }
 
   /**
