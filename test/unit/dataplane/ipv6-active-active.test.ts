@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActiveActiveConfig, RouterAdvertisementConfig } from '../../../src/config/types.js';
 import { parseCidr } from '../../../src/net/ipv4.js';
 import { ipv6Key, parseCidr6, parseIpv6 } from '../../../src/net/ipv6.js';
-import { COUNTER_COUNT, DROP_REASONS, EVENT_COUNTERS } from '../../../src/wire/dataplane-counters.js';
+import { COUNTER_COUNT } from '../../../src/wire/dataplane-counters.js';
 import { FirewallStats } from '../../../src/wire/firewall-stats.js';
 import { CLASS_DEVICE0, CLASS_DEVICE1, ROLE_ACTIVE } from '../../../src/wire/shared-state.js';
 import { HA3_FLAG_SETUP } from '../../../src/wire/ha3.js';
@@ -18,6 +18,7 @@ import { interfaceClasses, interfaceVirtualMac } from '../../../src/dataplane/vm
 import type { DeviceId } from '../../../src/dataplane/owner.js';
 import { aaConfig } from './aa-helpers.js';
 import { eth6, icmp6, ip6, nsFrame, tcp6 } from './frames6.js';
+import { movedByOf } from './ipv6-rig.js';
 
 const LAN = 0;
 const WAN = 1;
@@ -33,7 +34,6 @@ const SERVER_MAC = '22:00:00:00:02:0a';
 const CLIENT = '2001:db8:1::10';
 const CLIENT_ODD = '2001:db8:1::11';
 const SERVER = '2001:db8:2::10';
-const NAMES = [...EVENT_COUNTERS, ...DROP_REASONS];
 const mac = (s: string) => [...parseMac(s)];
 const bytes = (b: Uint8Array, off: number, n: number) => [...b.subarray(off, off + n)];
 
@@ -103,16 +103,7 @@ function rig(opts: RigOptions = {}) {
     forward: (flags, ingress, f, n) => (forwarded.push({ flags, ingress, frame: Buffer.from(f.subarray(0, n)) }), true),
     defer: (slot, egress, _hop, _f, _n, _now, hop6) => (deferred.push({ slot, egress, hop: hop6 ? [...hop6] : null }), hold),
   };
-  const movedBy = (fn: () => void) => {
-    const before = counters.slice();
-    const start = sent.length;
-    fn();
-    const moved: Record<string, number> = {};
-    counters.forEach((v, i) => {
-      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
-    });
-    return { moved, out: sent.slice(start) };
-  };
+  const movedBy = movedByOf(counters, sent);
   return {
     p,
     role,

@@ -44,6 +44,20 @@ function itf(name: string, real: string, v: string, v4: string, v6: string, floa
   };
 }
 
+/** A rig's `movedBy(fn)`: the counters fn moved (by name) and the frames it sent. */
+export function movedByOf(counters: Float64Array, sent: { ifIndex: number; frame: Buffer }[]) {
+  return (fn: () => void) => {
+    const before = counters.slice();
+    const start = sent.length;
+    fn();
+    const moved: Record<string, number> = {};
+    counters.forEach((v, i) => {
+      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
+    });
+    return { moved, out: sent.slice(start) };
+  };
+}
+
 export interface Ipv6RigOptions {
   /** false: the passive role (nothing sent). Default active. */
   active?: boolean;
@@ -81,17 +95,7 @@ export function makeIpv6Rig(opts: Ipv6RigOptions) {
     firewall: { shared, stats, seed: 7 },
     routerAdvertisements: opts.ras ?? [],
   });
-  /** The counters fn moved and the frames it sent. */
-  const movedBy = (fn: () => void) => {
-    const before = counters.slice();
-    const start = sent.length;
-    fn();
-    const moved: Record<string, number> = {};
-    counters.forEach((v, i) => {
-      if (v !== before[i]) moved[NAMES[i]] = v - before[i];
-    });
-    return { moved, out: sent.slice(start) };
-  };
+  const movedBy = movedByOf(counters, sent);
   const send = (ifIndex: number, f: Uint8Array, nowMs = 1000) => movedBy(() => p.handle(ifIndex, f, f.length, nowMs));
   const learn = (ifIndex: number, ip: string, mac: string) => p.v6.neighbours[ifIndex].learn(ipv6Key(parseIpv6(ip)), parseMac(mac), 0, 0);
   return { p, send, movedBy, sent, counters, learn };
